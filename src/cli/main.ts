@@ -1,0 +1,58 @@
+import { Command, CommanderError } from 'commander';
+import { errorCode, errorMessage } from '../core/errors.js';
+import { type LogLevel, setLogLevel } from '../core/log.js';
+import { exitCodeFor } from './exit-code.js';
+import { registerCommands } from './registry.js';
+
+declare const BERTH_VERSION: string;
+
+/** Builds the whole command tree. Command actions load their code lazily, so --help stays fast. */
+export function buildProgram(): Command {
+  const program = new Command('berth')
+    .description(
+      'A container engine (Docker/Podman-compatible) and a Kubernetes-compatible orchestrator in one tool.',
+    )
+    .version(typeof BERTH_VERSION === 'string' ? BERTH_VERSION : 'dev', '-v, --version', 'print the version')
+    .option('--root <dir>', 'engine state folder', process.env.BERTH_ROOT ?? '/var/lib/berth')
+    .option('--runroot <dir>', 'engine runtime state folder', process.env.BERTH_RUNROOT ?? '/run/berth')
+    .option('--log-level <level>', 'debug, info, warn or error', process.env.BERTH_LOG_LEVEL ?? 'warn')
+    // Global options go before the command, as in Podman; everything after a command name
+    // belongs to that command, so `berth run IMG sh -c x` passes `-c` to the container.
+    .enablePositionalOptions()
+    .showSuggestionAfterError()
+    .configureHelp({ sortSubcommands: false })
+    .addHelpText(
+      'after',
+      '\nState: --root and --runroot (or BERTH_ROOT, BERTH_RUNROOT) keep separate stores.\nRun "berth COMMAND --help" for a command\'s options.',
+    );
+  program.hook('preAction', (cmd) => {
+    const level = cmd.opts().logLevel as string;
+    if (['debug', 'info', 'warn', 'error'].includes(level)) setLogLevel(level as LogLevel);
+  });
+  program.exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+/** Runs the CLI and sets the process exit code; never prints a stack trace for a known error. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed help, the version, or its own usage message already.
+      // Docker answers bad usage with 125, and so do we; help and version are successes.
+      process.exitCode = err.exitCode === 0 ? 0 : 125;
+      return;
+    }
+    const code = errorCode(err);
+    process.stderr.write(`Error: ${errorMessage(err)}\n`);
+    if (code === 'Internal' && process.env.BERTH_DEBUG && err instanceof Error && err.stack) {
+      process.stderr.write(`${err.stack}\n`);
+    }
+    process.exitCode = exitCodeFor(err);
+  }
+}
+
+await main(process.argv.slice(2));

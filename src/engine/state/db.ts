@@ -1,0 +1,47 @@
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+
+/** The engine's metadata database (one SQLite file under the root), shared by every `berth` process. */
+export type EngineDb = BetterSqlite3.Database;
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Opens ROOT/berth.db. Many `berth` commands run at once, each its own process, so the file is
+ * in WAL mode with a generous busy timeout: writers queue instead of failing with "database is
+ * locked", and a `kill -9` at any point leaves either the old or the new state (SQLite's own
+ * transactions). Each part of the engine owns its tables and creates them with {@link migrate}.
+ */
+export function openEngineDb(root: string): EngineDb {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  // Loaded lazily so that commands which never touch state do not pay for the addon.
+  const Database = require('better-sqlite3') as typeof BetterSqlite3;
+  const db = new Database(join(root, 'berth.db'), { timeout: 30_000 });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+/**
+ * Applies a component's schema steps once each, in order, inside one immediate transaction
+ * (so two processes opening a fresh store at once do not both apply them).
+ */
+export function migrate(db: EngineDb, component: string, steps: readonly string[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+  const apply = db.transaction(() => {
+    const row = db.prepare('SELECT version FROM schema_versions WHERE component = ?').get(component) as
+      | { version: number }
+      | undefined;
+    const have = row?.version ?? 0;
+    for (let i = have; i < steps.length; i++) db.exec(steps[i]!);
+    if (steps.length > have) {
+      db.prepare(
+        'INSERT INTO schema_versions (component, version) VALUES (?, ?) ON CONFLICT(component) DO UPDATE SET version = excluded.version',
+      ).run(component, steps.length);
+    }
+  });
+  apply.immediate();
+}

@@ -1,0 +1,47 @@
+// The foundation's own checks: the CLI answers, the test helpers isolate and clean up.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { run } from '../src/core/exec.js';
+import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { berthBin, isRoot, sandbox } from './helpers/sandbox.js';
+
+test('bin/berth answers --version and --help from any folder', async () => {
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
+  const v = await run(berthBin, ['--version'], { cwd: '/' });
+  assert.equal(v.stdout.trim(), pkg.version);
+  const h = await run(berthBin, ['--help'], { cwd: '/' });
+  assert.match(h.stdout, /Usage: berth/);
+});
+
+test('an unknown command exits 125 with a message naming it', async () => {
+  const r = await run(berthBin, ['no-such-command'], { check: false });
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /no-such-command/);
+});
+
+test('the busybox fixture is a rootfs tarball with a shell', async () => {
+  const tar = await busyboxRootfsTar();
+  const r = await run('tar', ['-tf', tar]);
+  assert.ok(r.stdout.includes('./bin/busybox'));
+  assert.ok(r.stdout.includes('./bin/sh'));
+});
+
+test('a sandbox with a netns is removed with its mounts and processes', { skip: !isRoot }, async () => {
+  const box = await sandbox(undefined, { netns: true });
+  assert.ok(box.netns);
+  const inside = await box.exec('ip', ['-o', 'link']);
+  assert.match(inside.stdout, /lo:/);
+  assert.doesNotMatch(inside.stdout, /eth0|ens/);
+  await run('mkdir', ['-p', join(box.dir, 'm')]);
+  await run('mount', ['-t', 'tmpfs', 'tmpfs', join(box.dir, 'm')]);
+  const child = box.spawn('sleep', ['600']);
+  await box.cleanup();
+  assert.ok(!existsSync(box.dir));
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(box.dir));
+  const ns = await run('ip', ['netns', 'list']);
+  assert.ok(!ns.stdout.includes(box.netns!));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.notEqual(child.exitCode === null && child.signalCode === null, true);
+});

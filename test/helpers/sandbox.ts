@@ -1,0 +1,236 @@
+/**
+ * Test isolation: every test that touches the machine takes a Sandbox. It owns a temporary
+ * folder with its own engine `--root` and `--runroot`, unique names, optionally a fresh
+ * network namespace, and a cleanup that runs even when the test fails: it kills processes
+ * started from the sandbox (conmon, containers, servers), unmounts everything mounted under
+ * it, removes its cgroups and its network namespace, then deletes the folder.
+ */
+import { type SpawnOptions, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TestContext } from 'node:test';
+import { type RunOptions, type RunResult, run } from '../../src/core/exec.js';
+
+/** The repository root; bin/berth lives under it. */
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+export const berthBin = join(repoRoot, 'bin', 'berth');
+
+export interface SandboxOptions {
+  /** Create a network namespace for this test; berth commands then run inside it. */
+  netns?: boolean;
+}
+
+export interface Sandbox {
+  /** A short unique id, also used as a name prefix. */
+  id: string;
+  /** The sandbox folder; everything else lives below it. */
+  dir: string;
+  root: string;
+  runroot: string;
+  /** The network namespace's name, when one was asked for. */
+  netns?: string;
+  /** The cgroup parent the engine should use, so cleanup can find what it made. */
+  cgroupParent: string;
+  /** Environment for berth commands: BERTH_ROOT, BERTH_RUNROOT, BERTH_CGROUP_PARENT. */
+  env: NodeJS.ProcessEnv;
+  /** A unique name with a readable prefix, for containers, images, networks. */
+  name(prefix?: string): string;
+  /** Runs `bin/berth` with this sandbox's root and runroot (inside the netns, if any). */
+  berth(args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /** Runs any program inside the sandbox's network namespace (or on the host without one). */
+  exec(file: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /** Starts a long-running child in the sandbox; it is killed at cleanup. */
+  spawn(file: string, args: readonly string[], options?: SpawnOptions): ReturnType<typeof spawn>;
+  /** Registers extra cleanup, run last-in first-out before the built-in cleanup. */
+  defer(fn: () => unknown): void;
+  /** Runs all cleanup now (also registered with the test's `after`). */
+  cleanup(): Promise<void>;
+}
+
+/** Makes a sandbox and registers its cleanup with `t.after`. */
+export async function sandbox(t: TestContext | undefined, options: SandboxOptions = {}): Promise<Sandbox> {
+  const id = `bt${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(process.env.BERTH_TEST_TMP ?? '/tmp', `berth-test-${id}-`));
+  const root = join(dir, 'root');
+  const runroot = join(dir, 'run');
+  mkdirSync(root);
+  mkdirSync(runroot);
+  const cgroupParent = `berth-test-${id}`;
+  const deferred: (() => unknown)[] = [];
+  const children: ReturnType<typeof spawn>[] = [];
+  let netns: string | undefined;
+  if (options.netns) {
+    netns = `berth-${id}`;
+    await run('ip', ['netns', 'add', netns]);
+    await run('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up']);
+  }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BERTH_ROOT: root,
+    BERTH_RUNROOT: runroot,
+    BERTH_CGROUP_PARENT: cgroupParent,
+  };
+  const wrap = (file: string, args: readonly string[]): [string, string[]] =>
+    netns ? ['ip', ['netns', 'exec', netns, file, ...args]] : [file, [...args]];
+  let n = 0;
+  let cleaned = false;
+  const box: Sandbox = {
+    id,
+    dir,
+    root,
+    runroot,
+    netns,
+    cgroupParent,
+    env,
+    name: (prefix = 'x') => `${prefix}-${id}-${n++}`,
+    berth: (args, opts = {}) => {
+      const [f, a] = wrap(berthBin, ['--root', root, '--runroot', runroot, ...args]);
+      return run(f, a, { check: false, ...opts, env: { ...env, ...opts.env } });
+    },
+    exec: (file, args, opts = {}) => {
+      const [f, a] = wrap(file, args);
+      return run(f, a, { ...opts, env: { ...env, ...opts.env } });
+    },
+    spawn: (file, args, opts = {}) => {
+      const [f, a] = wrap(file, args);
+      const child = spawn(f, a, { ...opts, env: { ...env, ...(opts.env ?? {}) } });
+      children.push(child);
+      return child;
+    },
+    defer: (fn) => deferred.push(fn),
+    cleanup: async () => {
+      if (cleaned) return;
+      cleaned = true;
+      for (const fn of deferred.reverse()) {
+        try {
+          await fn();
+        } catch (e) {
+          process.stderr.write(`sandbox ${id}: deferred cleanup failed: ${(e as Error).message}\n`);
+        }
+      }
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      await cleanupMachineState({ dir, cgroupParent, netns });
+    },
+  };
+  t?.after(() => box.cleanup());
+  return box;
+}
+
+/**
+ * Removes what a test may have left behind below `dir`: processes whose command line or
+ * working directory mention it, mounts under it, cgroups named after the sandbox, the netns.
+ * Exported so that a crashed run's leftovers can be swept too.
+ */
+export async function cleanupMachineState(s: {
+  dir: string;
+  cgroupParent: string;
+  netns?: string;
+}): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    const pids = processesMentioning(s.dir, s.netns);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  unmountUnder(s.dir);
+  removeCgroups(s.cgroupParent);
+  if (s.netns) {
+    // Processes still inside the namespace keep it alive; kill them first.
+    const r = await run('ip', ['netns', 'pids', s.netns], { check: false });
+    for (const p of r.stdout.split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await run('ip', ['netns', 'delete', s.netns], { check: false });
+  }
+  try {
+    rmSync(s.dir, { recursive: true, force: true, maxRetries: 3 });
+  } catch (e) {
+    process.stderr.write(`sandbox: could not remove ${s.dir}: ${(e as Error).message}\n`);
+  }
+}
+
+function processesMentioning(dir: string, netns: string | undefined): number[] {
+  const found: number[] = [];
+  const self = process.pid;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === self) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      let cwd = '';
+      try {
+        cwd = readlinkSync(`/proc/${pid}/cwd`);
+      } catch {
+        /* kernel thread or gone */
+      }
+      if (cmdline.includes(dir) || cwd.startsWith(dir) || (netns && cmdline.includes(netns))) found.push(pid);
+    } catch {
+      /* process exited while we looked */
+    }
+  }
+  return found;
+}
+
+function unmountUnder(dir: string): void {
+  for (let round = 0; round < 5; round++) {
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((p): p is string => !!p && (p === dir || p.startsWith(`${dir}/`)))
+      .map((p) => p.replace(/\\040/g, ' '))
+      .sort((a, b) => b.length - a.length);
+    if (mounts.length === 0) return;
+    for (const m of mounts) {
+      // Lazy unmount: a mount still busy is detached now and freed when its users go.
+      spawnSyncQuiet('umount', ['-l', m]);
+    }
+  }
+}
+
+function removeCgroups(parent: string): void {
+  const base = '/sys/fs/cgroup';
+  if (!existsSync(base)) return;
+  const roots = [base, ...readdirSync(base).map((c) => join(base, c))];
+  for (const r of roots) {
+    const p = join(r, parent);
+    if (existsSync(p)) removeCgroupTree(p);
+  }
+}
+
+function removeCgroupTree(p: string): void {
+  try {
+    for (const e of readdirSync(p, { withFileTypes: true }))
+      if (e.isDirectory()) removeCgroupTree(join(p, e.name));
+    rmdirSync(p);
+  } catch {
+    /* busy or gone; the processes were killed, so this is rare */
+  }
+}
+
+function spawnSyncQuiet(file: string, args: string[]): void {
+  spawnSync(file, args, { stdio: 'ignore' });
+}
+
+/** True when the suite runs as root, which every test of real containers needs. */
+export const isRoot = process.getuid?.() === 0;
