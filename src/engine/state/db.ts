@@ -30,7 +30,9 @@ export function openEngineDb(root: string): EngineDb {
  * (so two processes opening a fresh store at once do not both apply them).
  */
 export function migrate(db: EngineDb, component: string, steps: readonly string[]): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)',
+  );
   const apply = db.transaction(() => {
     const row = db.prepare('SELECT version FROM schema_versions WHERE component = ?').get(component) as
       | { version: number }
