@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerDistribution } from './distribution.js';
 import { registerImage } from './image.js';
 import { registerVersion } from './version.js';
 
@@ -9,5 +10,6 @@ import { registerVersion } from './version.js';
  */
 export function registerCommands(program: Command): void {
   registerImage(program);
+  registerDistribution(program);
   registerVersion(program);
 }
