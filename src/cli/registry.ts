@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerContainer } from './container.js';
 import { registerVersion } from './version.js';
 
 /**
@@ -7,5 +8,6 @@ import { registerVersion } from './version.js';
  * load the engine or the cluster code.
  */
 export function registerCommands(program: Command): void {
+  registerContainer(program);
   registerVersion(program);
 }

@@ -36,6 +36,8 @@ export interface ContainerConfig {
   /** The image's ID (`sha256:...`) and the name the user gave. */
   imageId: string;
   imageName: string;
+  /** Set for `--rootfs DIR` containers: the folder is the only (read-only) layer. */
+  rootfs?: string;
   /** The process: entrypoint + command after overrides (Docker's rules). */
   entrypoint: string[];
   cmd: string[];
