@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { registerContainer } from './container.js';
+import { registerSystem } from './system.js';
 import { registerVersion } from './version.js';
+import { registerVolume } from './volume.js';
 
 /**
  * Every command group registers itself here, one line each. Registration only declares
@@ -9,5 +11,7 @@ import { registerVersion } from './version.js';
  */
 export function registerCommands(program: Command): void {
   registerContainer(program);
+  registerVolume(program);
+  registerSystem(program);
   registerVersion(program);
 }

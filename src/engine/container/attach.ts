@@ -70,12 +70,17 @@ export async function attachContainer(
       };
     }
     // socat copies our stdin into the attach socket; the relative path dodges the 108-byte
-    // limit of socket paths. When stdin ends, conmon closes the container's stdin.
+    // limit of socket paths. When stdin ends, conmon closes the container's stdin. conmon
+    // misses an end that follows the data too closely, so the end is passed on a moment late.
     bridge = spawn('socat', ['-u', 'STDIN', 'UNIX-CONNECT:attach,so-type=5'], {
       cwd: paths.bundle,
-      stdio: ['inherit', 'ignore', 'ignore'],
+      stdio: ['pipe', 'ignore', 'ignore'],
     });
     bridge.on('error', () => {});
+    const sink = bridge.stdin!;
+    sink.on('error', () => {});
+    process.stdin.pipe(sink, { end: false });
+    process.stdin.on('end', () => setTimeout(() => sink.end(), 100));
   }
   try {
     const r = await waitForExitFile(paths, rec.pid);
@@ -83,6 +88,10 @@ export async function attachContainer(
   } finally {
     follower.stop();
     restoreTty?.();
-    if (bridge && bridge.exitCode === null) bridge.kill();
+    if (bridge) {
+      process.stdin.unpipe();
+      process.stdin.destroy();
+      if (bridge.exitCode === null) bridge.kill();
+    }
   }
 }

@@ -17,14 +17,16 @@ export function readExitFile(paths: ContainerPaths): number | undefined {
   }
 }
 
-/** True when a process with this pid exists. */
+/** True when a process with this pid exists and is not a zombie (a dead, unreaped child). */
 export function pidAlive(pid: number): boolean {
   if (pid <= 0) return false;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the parenthesised command name, which may itself hold spaces.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
   }
 }
 

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
+import { capabilitiesFromMask } from '../runtime/capabilities.js';
 import { startConmon } from '../runtime/conmon.js';
 import { detectRuntime, runtimeDelete, runtimeStart } from '../runtime/oci-runtime.js';
 import { cgroupsPathFor, ociSpec, type ResolvedBind } from '../runtime/oci-spec.js';
@@ -67,6 +68,12 @@ async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: C
   return binds;
 }
 
+/** This process's bounding set: what a container started from here can be given. */
+function hostCapabilities(): string[] | undefined {
+  const m = /^CapBnd:\s*([0-9a-f]+)/m.exec(readIf('/proc/self/status'));
+  return m ? capabilitiesFromMask(m[1]!) : undefined;
+}
+
 function findCatatonit(): string | undefined {
   for (const p of ['/usr/bin/catatonit', '/usr/libexec/podman/catatonit', '/usr/local/bin/catatonit'])
     if (existsSync(p)) return p;
@@ -103,6 +110,7 @@ export async function startContainer(
       binds,
       cgroupsPath: cgroupsPathFor(rec.id),
       initPath: config.init ? findCatatonit() : undefined,
+      hostCapabilities: hostCapabilities(),
     });
     writeFileSync(join(paths.bundle, 'config.json'), JSON.stringify(spec));
     const pid = await startConmon({

@@ -92,3 +92,9 @@ export function capabilitySet(
   if (!add.includes('ALL')) for (const c of add) set.add(c);
   return allCapabilities.filter((c) => set.has(c));
 }
+
+/** The capabilities in a `/proc/PID/status` `CapBnd:` hex mask. */
+export function capabilitiesFromMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex.trim()}`);
+  return allCapabilities.filter((_c, i) => (mask >> BigInt(i)) & 1n);
+}

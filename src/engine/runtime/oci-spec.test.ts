@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultContainerConfig } from '../container/config.js';
-import { capabilitySet, defaultCapabilities } from './capabilities.js';
+import { capabilitiesFromMask, capabilitySet, defaultCapabilities } from './capabilities.js';
 import { cgroupsPathFor, initMountPoint, ociSpec } from './oci-spec.js';
 import { resolveUser } from './user.js';
 
@@ -122,5 +122,20 @@ describe('resolveUser', () => {
       home: '/',
     });
     assert.throws(() => resolveUser('nobody2', passwd, group), /Unable to find user "nobody2"/);
+  });
+});
+
+describe('host capabilities', () => {
+  it('leaves out what the host cannot grant', () => {
+    const s = ociSpec({
+      config: defaultContainerConfig({ cmd: ['sh'], privileged: true }),
+      rootfs: '/r',
+      user: { uid: 0, gid: 0, additionalGids: [], home: '/' },
+      binds: [],
+      cgroupsPath: '/b/c',
+      hostCapabilities: capabilitiesFromMask('a80425fb'),
+    });
+    assert.ok(!s.process.capabilities.bounding.includes('CAP_SYS_RESOURCE'));
+    assert.ok(s.process.capabilities.bounding.includes('CAP_CHOWN'));
   });
 });

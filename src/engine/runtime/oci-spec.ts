@@ -74,6 +74,11 @@ export interface OciSpecInput {
   cgroupsPath: string;
   /** The host path of catatonit, needed when `config.init` is set. */
   initPath?: string;
+  /**
+   * The capabilities this host can grant (its bounding set); others are left out, because
+   * the runtime fails on them (a host root may lack CAP_SYS_RESOURCE). Default: all.
+   */
+  hostCapabilities?: readonly string[];
 }
 
 /** Where `--init` puts catatonit inside the container (as Podman does). */
@@ -164,7 +169,10 @@ function baseMounts(privileged: boolean): OciMount[] {
 export function ociSpec(input: OciSpecInput): OciSpec {
   const { config, user } = input;
   let args = processArgs(config);
-  const caps = capabilitySet(config.capAdd, config.capDrop, config.privileged);
+  const host = input.hostCapabilities;
+  const caps = capabilitySet(config.capAdd, config.capDrop, config.privileged).filter(
+    (c) => !host || host.includes(c),
+  );
   const mounts = baseMounts(config.privileged);
   for (const t of config.tmpfs) {
     mounts.push({
