@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerContainer } from './container.js';
+import { registerImage } from './image.js';
 import { registerSystem } from './system.js';
 import { registerVersion } from './version.js';
 import { registerVolume } from './volume.js';
@@ -11,6 +12,7 @@ import { registerVolume } from './volume.js';
  */
 export function registerCommands(program: Command): void {
   registerContainer(program);
+  registerImage(program);
   registerVolume(program);
   registerSystem(program);
   registerVersion(program);

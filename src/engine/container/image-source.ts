@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { invalidArgument, notFound } from '../../core/errors.js';
+import { invalidArgument } from '../../core/errors.js';
+import { resolveImage } from '../image/resolve.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import type { ContainerConfig } from './config.js';
 
@@ -23,10 +24,9 @@ export function rootfsImage(dir: string): ResolvedImage {
   };
 }
 
-/** Finds an image by reference in the image store. */
+/** Finds an image by name, ID or ID prefix in the image store (NotFound: `No such image`). */
 export async function storeImage(root: string, ref: string): Promise<ResolvedImage> {
-  void root;
-  throw notFound(`Unable to find image "${ref}": the image store is not available in this build`);
+  return resolveImage(root, ref);
 }
 
 /** The image a stored container was made from (to mount its layers at start). */
