@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
+import { registerContainer } from './container.js';
 import { registerDistribution } from './distribution.js';
 import { registerImage } from './image.js';
+import { registerSystem } from './system.js';
 import { registerVersion } from './version.js';
+import { registerVolume } from './volume.js';
 
 /**
  * Every command group registers itself here, one line each. Registration only declares
@@ -9,7 +12,10 @@ import { registerVersion } from './version.js';
  * load the engine or the cluster code.
  */
 export function registerCommands(program: Command): void {
+  registerContainer(program);
   registerImage(program);
   registerDistribution(program);
+  registerVolume(program);
+  registerSystem(program);
   registerVersion(program);
 }

@@ -1,0 +1,363 @@
+/**
+ * The container commands' actions: each parses its flags, makes one engine call per
+ * container and prints the result. A bulk command reports each item and fails (exit 1)
+ * only after trying them all, as Docker does.
+ */
+import type { Command } from 'commander';
+import { errorMessage } from '../core/errors.js';
+import { attachContainer } from '../engine/container/attach.js';
+import { type EngineContext, openContext } from '../engine/container/context.js';
+import { copyFromContainer, copyToContainer } from '../engine/container/copy.js';
+import { type CreateOptions, createContainer } from '../engine/container/create.js';
+import { execInContainer } from '../engine/container/exec.js';
+import { rootfsImage, storeImage } from '../engine/container/image-source.js';
+import { inspectContainer, statusText } from '../engine/container/inspect.js';
+import {
+  cleanupAfterExit,
+  getContainer,
+  killContainer,
+  listContainers,
+  removeContainer,
+  stopContainer,
+  waitContainer,
+} from '../engine/container/lifecycle.js';
+import { containerPaths } from '../engine/container/paths.js';
+import { runContainer } from '../engine/container/run.js';
+import { startContainer } from '../engine/container/start.js';
+import { statsOf, topContainer } from '../engine/container/top-stats.js';
+import type { ResolvedImage } from '../engine/image/resolved-image.js';
+import { followLog, type LogEntry, readLog } from '../engine/runtime/k8s-log.js';
+import { type CreateFlags, createOptionsFromFlags } from './container-flags.js';
+import { printTable } from './table.js';
+
+/** The engine store named by the global `--root` and `--runroot`. */
+export function contextOf(cmd: Command): EngineContext {
+  const g = cmd.optsWithGlobals() as { root: string; runroot: string };
+  return openContext({ root: g.root, runroot: g.runroot });
+}
+
+async function imageFor(
+  ctx: EngineContext,
+  ref: string,
+  rootfs: boolean | undefined,
+  opts: CreateOptions,
+): Promise<ResolvedImage> {
+  if (!rootfs) return storeImage(ctx.root, ref);
+  const image = rootfsImage(ref);
+  opts.rootfs = image.name;
+  return image;
+}
+
+/** Runs `fn` for each item, printing errors; sets exit status 1 if any failed. */
+async function each(items: string[], fn: (item: string) => Promise<string | undefined>): Promise<void> {
+  for (const item of items) {
+    try {
+      const out = await fn(item);
+      if (out !== undefined) process.stdout.write(`${out}\n`);
+    } catch (e) {
+      process.stderr.write(`Error: ${errorMessage(e)}\n`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+const short = (id: string) => id.slice(0, 12);
+
+export async function createAction(image: string, command: string[], flags: CreateFlags, cmd: Command) {
+  const ctx = contextOf(cmd);
+  const opts = createOptionsFromFlags(flags, command);
+  const rec = createContainer(ctx, await imageFor(ctx, image, flags.rootfs, opts), opts);
+  process.stdout.write(`${rec.id}\n`);
+}
+
+export async function runAction(
+  image: string,
+  command: string[],
+  flags: CreateFlags & { detach?: boolean },
+  cmd: Command,
+) {
+  const ctx = contextOf(cmd);
+  const opts = createOptionsFromFlags(
+    { ...flags, network: flags.network ?? (flags as { net?: string }).net },
+    command,
+  );
+  const r = await runContainer(ctx, await imageFor(ctx, image, flags.rootfs, opts), opts, {
+    detach: !!flags.detach,
+    interactive: !!flags.interactive,
+  });
+  if (flags.detach) process.stdout.write(`${r.id}\n`);
+  else process.exitCode = r.exitCode ?? 0;
+}
+
+export async function startAction(
+  refs: string[],
+  flags: { attach?: boolean; interactive?: boolean },
+  cmd: Command,
+) {
+  const ctx = contextOf(cmd);
+  if (flags.attach && refs.length === 1) {
+    const rec = await startContainer(ctx, getContainer(ctx, refs[0]!));
+    const code = await attachContainer(ctx, rec, { stdin: !!flags.interactive, fromStart: false });
+    process.exitCode = code ?? 255;
+    return;
+  }
+  await each(refs, async (ref) => {
+    await startContainer(ctx, getContainer(ctx, ref));
+    return ref;
+  });
+}
+
+function psRow(r: ReturnType<typeof listContainers>[number], trunc: boolean) {
+  const command = [...r.config.entrypoint, ...r.config.cmd].join(' ');
+  return {
+    ID: trunc ? short(r.id) : r.id,
+    Image: r.config.imageName,
+    Command: trunc && command.length > 20 ? `${command.slice(0, 19)}…` : command,
+    CreatedAt: r.createdAt,
+    Status: statusText(r),
+    State: r.state,
+    Names: r.name,
+    Labels: Object.entries(r.config.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    Mounts: r.config.mounts.map((m) => m.source).join(','),
+    Networks: r.config.network,
+    Ports: '',
+    ExitCode: r.exitCode,
+  };
+}
+
+export async function psAction(
+  flags: { all?: boolean; quiet?: boolean; trunc?: boolean; format?: string },
+  cmd: Command,
+) {
+  const ctx = contextOf(cmd);
+  const list = listContainers(ctx).filter(
+    (r) => flags.all || r.state === 'running' || r.state === 'restarting',
+  );
+  const trunc = flags.trunc !== false;
+  if (flags.quiet) {
+    for (const r of list) process.stdout.write(`${trunc ? short(r.id) : r.id}\n`);
+    return;
+  }
+  const rows = list.map((r) => psRow(r, trunc));
+  if (flags.format === 'json' || flags.format === '{{json .}}') {
+    for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+    return;
+  }
+  printTable(
+    ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+    rows.map((r) => [
+      r.ID,
+      r.Image,
+      `"${r.Command}"`,
+      r.CreatedAt.slice(0, 19).replace('T', ' '),
+      r.Status,
+      r.Ports,
+      r.Names,
+    ]),
+  );
+}
+
+/** `--since`: RFC 3339, unix seconds, or a duration before now (10m, 1h30m). */
+export function sinceToMs(since: string, now = Date.now()): number {
+  if (/^\d+(\.\d+)?$/.test(since)) return Number(since) * 1000;
+  const dur = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(since);
+  if (dur && since)
+    return now - ((Number(dur[1] ?? 0) * 60 + Number(dur[2] ?? 0)) * 60 + Number(dur[3] ?? 0)) * 1000;
+  const t = Date.parse(since);
+  if (Number.isNaN(t))
+    throw new Error(`Invalid --since "${since}": use RFC 3339, unix seconds or a duration like 10m`);
+  return t;
+}
+
+export async function logsAction(
+  ref: string,
+  flags: { follow?: boolean; tail?: string; timestamps?: boolean; since?: string },
+  cmd: Command,
+) {
+  const ctx = contextOf(cmd);
+  const rec = getContainer(ctx, ref);
+  const paths = containerPaths(ctx, rec.id);
+  const since = flags.since ? sinceToMs(flags.since) : undefined;
+  const write = (e: LogEntry) => {
+    if (since !== undefined && Date.parse(e.time) < since) return;
+    const out = e.stream === 'stderr' ? process.stderr : process.stdout;
+    if (flags.timestamps) out.write(`${e.time} `);
+    out.write(e.data);
+  };
+  let entries = readLog(paths.log);
+  if (flags.tail !== undefined && flags.tail !== 'all') {
+    const n = Number(flags.tail);
+    // Count full lines from the end; partial chunks belong to the line they end.
+    let lines = 0;
+    let i = entries.length;
+    while (i > 0 && lines < n) {
+      i--;
+      if (entries[i]!.data.at(-1) === 0x0a) lines++;
+      if (lines === n) {
+        while (i > 0 && entries[i - 1]!.data.at(-1) !== 0x0a) i--;
+      }
+    }
+    entries = n <= 0 ? [] : entries.slice(i);
+  }
+  for (const e of entries) write(e);
+  if (!flags.follow || rec.state !== 'running') return;
+  const { statSync } = await import('node:fs');
+  const follower = followLog(paths.log, statSync(paths.log).size, write);
+  await waitContainer(ctx, rec.id);
+  follower.stop();
+}
+
+export async function execAction(
+  ref: string,
+  command: string[],
+  flags: {
+    interactive?: boolean;
+    tty?: boolean;
+    detach?: boolean;
+    env?: string[];
+    user?: string;
+    workdir?: string;
+  },
+  cmd: Command,
+) {
+  const ctx = contextOf(cmd);
+  process.exitCode = await execInContainer(ctx, ref, {
+    command,
+    interactive: !!flags.interactive,
+    tty: !!flags.tty,
+    detach: !!flags.detach,
+    env: flags.env ?? [],
+    user: flags.user ?? '',
+    workdir: flags.workdir ?? '',
+  });
+}
+
+export async function attachAction(ref: string, flags: { stdin?: boolean }, cmd: Command) {
+  const ctx = contextOf(cmd);
+  const rec = getContainer(ctx, ref);
+  if (rec.state !== 'running')
+    throw new Error(`You cannot attach to a stopped container ${ref}; start it first`);
+  process.exitCode =
+    (await attachContainer(ctx, rec, { stdin: flags.stdin !== false, fromStart: false })) ?? 255;
+}
+
+export async function stopAction(refs: string[], flags: { time?: string }, cmd: Command) {
+  const ctx = contextOf(cmd);
+  await each(refs, async (ref) => {
+    await stopContainer(ctx, ref, flags.time !== undefined ? Number(flags.time) : undefined);
+    return ref;
+  });
+}
+
+export async function killAction(refs: string[], flags: { signal: string }, cmd: Command) {
+  const ctx = contextOf(cmd);
+  await each(refs, async (ref) => {
+    await killContainer(ctx, ref, flags.signal);
+    return ref;
+  });
+}
+
+export async function restartAction(refs: string[], flags: { time?: string }, cmd: Command) {
+  const ctx = contextOf(cmd);
+  await each(refs, async (ref) => {
+    await stopContainer(ctx, ref, flags.time !== undefined ? Number(flags.time) : undefined);
+    await startContainer(ctx, getContainer(ctx, ref));
+    return ref;
+  });
+}
+
+export async function rmAction(refs: string[], flags: { force?: boolean; volumes?: boolean }, cmd: Command) {
+  const ctx = contextOf(cmd);
+  await each(refs, async (ref) => {
+    await removeContainer(ctx, ref, { force: flags.force, volumes: flags.volumes });
+    return ref;
+  });
+}
+
+export async function inspectAction(refs: string[], _flags: unknown, cmd: Command) {
+  const ctx = contextOf(cmd);
+  const out: unknown[] = [];
+  for (const ref of refs) {
+    try {
+      out.push(inspectContainer(ctx, getContainer(ctx, ref)));
+    } catch (e) {
+      process.stderr.write(`Error: ${errorMessage(e)}\n`);
+      process.exitCode = 1;
+    }
+  }
+  process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+}
+
+export async function waitAction(refs: string[], _flags: unknown, cmd: Command) {
+  const ctx = contextOf(cmd);
+  await each(refs, async (ref) => String(await waitContainer(ctx, ref)));
+}
+
+export async function topAction(ref: string, _flags: unknown, cmd: Command) {
+  const ctx = contextOf(cmd);
+  const rows = await topContainer(ctx, getContainer(ctx, ref));
+  printTable(
+    ['UID', 'PID', 'PPID', 'CMD'],
+    rows.map((r) => [String(r.uid), String(r.pid), String(r.ppid), r.cmd]),
+  );
+}
+
+const mib = (n: number) =>
+  n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)}GiB` : `${(n / 1024 ** 2).toFixed(2)}MiB`;
+
+export async function statsAction(refs: string[], flags: { stream?: boolean; all?: boolean }, cmd: Command) {
+  const ctx = contextOf(cmd);
+  const { totalmem } = await import('node:os');
+  const recs = refs.length
+    ? refs.map((r) => getContainer(ctx, r))
+    : listContainers(ctx).filter((r) => flags.all || r.state === 'running');
+  // CPU % needs two samples; take them 500 ms apart, as `docker stats --no-stream` does.
+  const first = new Map(recs.map((r) => [r.id, statsOf(r, totalmem()).cpuNanos]));
+  const t0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, 500));
+  const elapsed = Number(process.hrtime.bigint() - t0);
+  printTable(
+    ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
+    recs.map((r) => {
+      const s = statsOf(r, totalmem());
+      const cpu = ((s.cpuNanos - (first.get(r.id) ?? 0)) / elapsed) * 100;
+      return [
+        short(r.id),
+        r.name,
+        `${Math.max(0, cpu).toFixed(2)}%`,
+        `${mib(s.memoryUsage)} / ${mib(s.memoryLimit)}`,
+        `${((s.memoryUsage / s.memoryLimit) * 100).toFixed(2)}%`,
+        String(s.pids),
+      ];
+    }),
+  );
+}
+
+export async function renameAction(ref: string, name: string, _flags: unknown, cmd: Command) {
+  const ctx = contextOf(cmd);
+  ctx.containers.rename(getContainer(ctx, ref).id, name);
+}
+
+/** `CONTAINER:PATH` -> [container, path]; a host path -> undefined. */
+function splitContainerPath(arg: string): [string, string] | undefined {
+  if (arg.startsWith('/') || arg.startsWith('.')) return undefined;
+  const i = arg.indexOf(':');
+  if (i <= 0) return undefined;
+  return [arg.slice(0, i), arg.slice(i + 1)];
+}
+
+export async function cpAction(src: string, dest: string, _flags: unknown, cmd: Command) {
+  const ctx = contextOf(cmd);
+  const s = splitContainerPath(src);
+  const d = splitContainerPath(dest);
+  if (s && d) throw new Error('Copying between containers is not supported; copy through the host');
+  if (s) await copyFromContainer(ctx, getContainer(ctx, s[0]), s[1], dest);
+  else if (d) await copyToContainer(ctx, getContainer(ctx, d[0]), src, d[1]);
+  else throw new Error('One of the paths must be CONTAINER:PATH');
+}
+
+export async function cleanupAction(id: string, _flags: unknown, cmd: Command) {
+  await cleanupAfterExit(contextOf(cmd), id);
+}

@@ -1,0 +1,199 @@
+/**
+ * Turning `create`/`run` flags into engine options, with Docker's syntax and error messages.
+ * Pure except for reading `--env-file` files and the current environment for `-e NAME`.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { invalidArgument } from '../core/errors.js';
+import type { MountSpec, RestartPolicy, TmpfsSpec } from '../engine/container/config.js';
+import type { CreateOptions } from '../engine/container/create.js';
+
+/** The raw flags commander collects for `create` and `run`. */
+export interface CreateFlags {
+  name?: string;
+  env?: string[];
+  envFile?: string[];
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  hostname?: string;
+  label?: string[];
+  volume?: string[];
+  tmpfs?: string[];
+  readOnly?: boolean;
+  memory?: string;
+  cpus?: string;
+  pidsLimit?: string;
+  restart?: string;
+  init?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  securityOpt?: string[];
+  network?: string;
+  runtime?: string;
+  rm?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  stopSignal?: string;
+  stopTimeout?: string;
+  rootfs?: boolean;
+}
+
+const units: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** `512m`, `1g`, `1048576` -> bytes (binary units, as Docker). */
+export function parseMemory(value: string, flag = '--memory'): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(value.trim());
+  if (!m) throw invalidArgument(`Invalid value "${value}" for ${flag}: use a size like 512m or 1g`);
+  const bytes = Math.floor(Number(m[1]) * units[m[2]!.toLowerCase()]!);
+  if (flag === '--memory' && bytes > 0 && bytes < 6 * 1024 * 1024)
+    throw invalidArgument(`Invalid value "${value}" for --memory: the minimum allowed is 6MB`);
+  return bytes;
+}
+
+/** `1.5` -> 1.5e9 NanoCpus. */
+export function parseCpus(value: string): number {
+  const n = Number(value);
+  if (!/^\d*\.?\d+$/.test(value.trim()) || !Number.isFinite(n) || n <= 0)
+    throw invalidArgument(`Invalid value "${value}" for --cpus: use a positive number like 0.5 or 2`);
+  return Math.round(n * 1e9);
+}
+
+/** `-v host:ctr[:ro]`, `-v NAME:ctr`, `-v ctr` (anonymous). */
+export function parseVolume(spec: string): MountSpec {
+  const parts = spec.split(':');
+  let mode = '';
+  if (parts.length === 3 || (parts.length === 2 && !parts[1]!.startsWith('/'))) mode = parts.pop()!;
+  if (mode && !/^(ro|rw|z|Z)(,(ro|rw|z|Z))*$/.test(mode))
+    throw invalidArgument(`Invalid volume specification "${spec}": unknown mode "${mode}"`);
+  const readOnly = mode.split(',').includes('ro');
+  if (parts.length === 1) {
+    const dest = parts[0]!;
+    if (!dest.startsWith('/'))
+      throw invalidArgument(`Invalid volume specification "${spec}": the container path must be absolute`);
+    return { type: 'volume', source: '', destination: dest, readOnly, anonymous: true };
+  }
+  const [src, dest] = parts as [string, string];
+  if (!dest?.startsWith('/') || !src)
+    throw invalidArgument(
+      `Invalid volume specification "${spec}": use HOST-PATH:CONTAINER-PATH[:ro] or NAME:CONTAINER-PATH`,
+    );
+  if (src.startsWith('/') || src.startsWith('.'))
+    return { type: 'bind', source: resolve(src), destination: dest, readOnly };
+  return { type: 'volume', source: src, destination: dest, readOnly };
+}
+
+/** `--tmpfs /path[:opts]`. */
+export function parseTmpfs(spec: string): TmpfsSpec {
+  const i = spec.indexOf(':');
+  const dest = i < 0 ? spec : spec.slice(0, i);
+  if (!dest.startsWith('/')) throw invalidArgument(`Invalid --tmpfs "${spec}": the path must be absolute`);
+  const options =
+    i < 0
+      ? []
+      : spec
+          .slice(i + 1)
+          .split(',')
+          .filter(Boolean);
+  return { destination: dest, options };
+}
+
+/** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
+export function parseRestart(spec: string): RestartPolicy {
+  const [name, count] = spec.split(':');
+  if (name === 'on-failure') {
+    const n = count === undefined ? 0 : Number(count);
+    if (!Number.isInteger(n) || n < 0)
+      throw invalidArgument(`Invalid restart policy "${spec}": the count must be a whole number`);
+    return { name, maximumRetryCount: n };
+  }
+  if ((name === 'no' || name === 'always' || name === 'unless-stopped') && count === undefined)
+    return { name, maximumRetryCount: 0 };
+  throw invalidArgument(`Invalid restart policy "${spec}": use no, always, unless-stopped or on-failure[:N]`);
+}
+
+/** `-e K=V` as given; `-e K` takes K from this process's environment (dropped when unset). */
+export function parseEnv(values: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    if (v.startsWith('=')) throw invalidArgument(`Invalid environment variable "${v}"`);
+    if (v.includes('=')) out.push(v);
+    else if (env[v] !== undefined) out.push(`${v}=${env[v]}`);
+  }
+  return out;
+}
+
+/** An env file: `K=V` lines, `#` comments and blank lines skipped. */
+export function readEnvFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw invalidArgument(`Cannot read env file "${path}": ${(e as Error).message}`);
+  }
+  return parseEnv(
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#')),
+  );
+}
+
+function parseLabels(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    out[i < 0 ? v : v.slice(0, i)] = i < 0 ? '' : v.slice(i + 1);
+  }
+  return out;
+}
+
+/** All create/run flags -> engine options. `command` is what follows the image. */
+export function createOptionsFromFlags(f: CreateFlags, command: string[]): CreateOptions {
+  const o: CreateOptions = { command };
+  if (f.name !== undefined) o.name = f.name;
+  const env = [...(f.envFile ?? []).flatMap(readEnvFile), ...parseEnv(f.env ?? [])];
+  if (env.length) o.env = env;
+  if (f.workdir) {
+    if (!f.workdir.startsWith('/'))
+      throw invalidArgument(`Invalid --workdir "${f.workdir}": the path must be absolute`);
+    o.workingDir = f.workdir;
+  }
+  if (f.user) o.user = f.user;
+  if (f.entrypoint !== undefined) o.entrypoint = f.entrypoint;
+  if (f.hostname) o.hostname = f.hostname;
+  if (f.label?.length) o.labels = parseLabels(f.label);
+  if (f.volume?.length) o.mounts = f.volume.map(parseVolume);
+  if (f.tmpfs?.length) o.tmpfs = f.tmpfs.map(parseTmpfs);
+  if (f.readOnly) o.readOnly = true;
+  if (f.memory !== undefined) o.memory = parseMemory(f.memory);
+  if (f.cpus !== undefined) o.nanoCpus = parseCpus(f.cpus);
+  if (f.pidsLimit !== undefined) {
+    const n = Number(f.pidsLimit);
+    if (!Number.isInteger(n))
+      throw invalidArgument(`Invalid value "${f.pidsLimit}" for --pids-limit: use a whole number`);
+    o.pidsLimit = n < 0 ? 0 : n;
+  }
+  if (f.restart) o.restart = parseRestart(f.restart);
+  if (f.init) o.init = true;
+  if (f.capAdd?.length) o.capAdd = f.capAdd;
+  if (f.capDrop?.length) o.capDrop = f.capDrop;
+  if (f.privileged) o.privileged = true;
+  for (const s of f.securityOpt ?? []) {
+    if (s === 'no-new-privileges' || s === 'no-new-privileges:true' || s === 'no-new-privileges=true')
+      o.noNewPrivileges = true;
+    else throw invalidArgument(`Unsupported --security-opt "${s}": Berth supports no-new-privileges`);
+  }
+  if (f.network !== undefined) {
+    if (f.network !== 'none' && f.network !== 'host')
+      throw invalidArgument(`Unsupported --network "${f.network}": use none or host`);
+    o.network = f.network;
+  }
+  if (f.runtime) o.runtime = f.runtime;
+  if (f.rm) o.autoRemove = true;
+  if (f.interactive) o.openStdin = true;
+  if (f.tty) o.tty = true;
+  if (f.stopTimeout !== undefined) o.stopTimeout = Number(f.stopTimeout);
+  return o;
+}

@@ -1,0 +1,173 @@
+import { type Command, Option } from 'commander';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+type Actions = typeof import('./container-actions.js');
+const act =
+  <K extends keyof Actions>(name: K) =>
+  async (...args: unknown[]) => {
+    const mod = await import('./container-actions.js');
+    await (mod[name] as (...a: unknown[]) => Promise<void>)(...args);
+  };
+
+/** The flags `create` and `run` share (Docker's names). */
+function createFlags(cmd: Command): Command {
+  return cmd
+    .helpOption('--help', 'display help for command')
+    .option('--name <name>', 'assign a name to the container')
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect)
+    .option('--env-file <file>', 'read environment variables from a file (repeatable)', collect)
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <user[:group]>', 'user name or uid (and group) to run as')
+    .option('--entrypoint <cmd>', "override the image's entrypoint")
+    .option('-h, --hostname <name>', 'container host name')
+    .option('-l, --label <key=value>', 'set a label (repeatable)', collect)
+    .option('-v, --volume <spec>', 'bind mount HOST:CTR[:ro] or volume NAME:CTR (repeatable)', collect)
+    .option('--tmpfs <path[:opts]>', 'mount a tmpfs (repeatable)', collect)
+    .option('--read-only', "mount the container's root filesystem read-only")
+    .option('-m, --memory <bytes>', 'memory limit (e.g. 64m, 1g)')
+    .option('--cpus <n>', 'number of CPUs (e.g. 0.5)')
+    .option('--pids-limit <n>', 'process count limit (-1 for none)')
+    .option('--restart <policy>', 'no, always, unless-stopped, on-failure[:N]')
+    .option('--init', 'run an init (catatonit) as PID 1 that reaps zombies and forwards signals')
+    .option('--cap-add <cap>', 'add a Linux capability (repeatable)', collect)
+    .option('--cap-drop <cap>', 'drop a Linux capability (repeatable)', collect)
+    .option('--privileged', 'give the container all capabilities, no seccomp, no masked paths')
+    .option('--security-opt <opt>', 'security option: no-new-privileges (repeatable)', collect)
+    .option('--network <mode>', 'none (own namespace with loopback) or host', 'none')
+    .addOption(new Option('--net <mode>').hideHelp())
+    .option('--runtime <name>', 'OCI runtime: runc, crun or a path (default: detected)')
+    .option('--stop-timeout <seconds>', 'seconds to wait for stop before SIGKILL')
+    .option('-i, --interactive', 'keep stdin open')
+    .option('-t, --tty', 'allocate a pseudo-TTY')
+    .option('--rootfs', 'the first argument is a root filesystem folder, not an image')
+    .passThroughOptions();
+}
+
+/** Container commands: create, start, run, ps, logs, exec, attach, stop, kill, ... */
+export function registerContainer(program: Command): void {
+  createFlags(
+    program.command('create').description('create a container').argument('<image>').argument('[command...]'),
+  ).action(act('createAction'));
+  createFlags(
+    program
+      .command('run')
+      .description('create and start a container')
+      .argument('<image>')
+      .argument('[command...]')
+      .option('-d, --detach', 'run in the background and print the container ID')
+      .option('--rm', 'remove the container when it exits'),
+  ).action(act('runAction'));
+  program
+    .command('start')
+    .description('start stopped containers')
+    .argument('<container...>')
+    .option('-a, --attach', 'attach and wait for the (single) container')
+    .option('-i, --interactive', 'attach stdin')
+    .action(act('startAction'));
+  program
+    .command('ps')
+    .alias('ls')
+    .description('list containers')
+    .option('-a, --all', 'show all containers (default: running only)')
+    .option('-q, --quiet', 'only IDs')
+    .option('--no-trunc', 'do not truncate output')
+    .option('--format <format>', 'json')
+    .action(act('psAction'));
+  program
+    .command('logs')
+    .description("print a container's output")
+    .argument('<container>')
+    .option('-f, --follow', 'follow the output')
+    .option('--tail <n>', 'lines from the end (all)')
+    .option('-t, --timestamps', 'show timestamps')
+    .option('--since <time>', 'since a time (RFC 3339, unix seconds, or a duration like 10m)')
+    .action(act('logsAction'));
+  program
+    .command('exec')
+    .description('run a command in a running container')
+    .argument('<container>')
+    .argument('<command...>')
+    .option('-i, --interactive', 'keep stdin open')
+    .option('-t, --tty', 'allocate a pseudo-TTY')
+    .option('-d, --detach', 'run in the background')
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect)
+    .option('-u, --user <user[:group]>', 'user to run as')
+    .option('-w, --workdir <dir>', 'working directory')
+    .passThroughOptions()
+    .action(act('execAction'));
+  program
+    .command('attach')
+    .description("attach to a running container's output (and input)")
+    .argument('<container>')
+    .option('--no-stdin', 'do not attach stdin')
+    .action(act('attachAction'));
+  program
+    .command('stop')
+    .description('stop containers (stop signal, then SIGKILL after the timeout)')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', 'seconds to wait before SIGKILL')
+    .action(act('stopAction'));
+  program
+    .command('kill')
+    .description('send a signal to containers')
+    .argument('<container...>')
+    .option('-s, --signal <signal>', 'signal to send', 'SIGKILL')
+    .action(act('killAction'));
+  program
+    .command('restart')
+    .description('restart containers')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', 'seconds to wait before SIGKILL')
+    .action(act('restartAction'));
+  program
+    .command('rm')
+    .description('remove containers')
+    .argument('<container...>')
+    .option('-f, --force', 'kill and remove running containers')
+    .option('-v, --volumes', 'remove anonymous volumes too')
+    .action(act('rmAction'));
+  program
+    .command('inspect')
+    .description('show containers in Docker JSON form')
+    .argument('<container...>')
+    .option('-f, --format <format>', 'json (default)')
+    .action(act('inspectAction'));
+  program
+    .command('wait')
+    .description('wait for containers to stop; print exit codes')
+    .argument('<container...>')
+    .action(act('waitAction'));
+  program
+    .command('top')
+    .description("list a container's processes")
+    .argument('<container>')
+    .action(act('topAction'));
+  program
+    .command('stats')
+    .description('resource use of running containers')
+    .argument('[container...]')
+    .option('--no-stream', 'print once and exit')
+    .option('-a, --all', 'include stopped containers')
+    .action(act('statsAction'));
+  program
+    .command('rename')
+    .description('rename a container')
+    .argument('<container>')
+    .argument('<new-name>')
+    .action(act('renameAction'));
+  program
+    .command('cp')
+    .description('copy files between a container and the host (CONTAINER:PATH)')
+    .argument('<src>')
+    .argument('<dest>')
+    .action(act('cpAction'));
+  const container = program
+    .command('container')
+    .description('manage containers (see also the top-level commands)');
+  container
+    .command('cleanup', { hidden: true })
+    .description("record a container's exit (conmon's exit command)")
+    .argument('<id>')
+    .action(act('cleanupAction'));
+}

@@ -1,0 +1,113 @@
+/**
+ * What a container is asked to be: the settings `create`/`run` collect from flags and the
+ * image, stored with the container record and turned into an OCI config at every start.
+ * Plain data (JSON), so it can be stored, inspected and compared.
+ */
+
+/** A bind or named-volume mount. */
+export interface MountSpec {
+  /** `bind`: a host path; `volume`: a named (or anonymous) volume. */
+  type: 'bind' | 'volume';
+  /** Host path (bind) or volume name (volume). */
+  source: string;
+  /** Path inside the container. */
+  destination: string;
+  readOnly: boolean;
+  /** True for volumes made for this container only (an image VOLUME); `rm -v` removes them. */
+  anonymous?: boolean;
+}
+
+/** A `--tmpfs PATH[:OPTIONS]` mount. */
+export interface TmpfsSpec {
+  destination: string;
+  /** Mount options, for example `size=64m`, `mode=1777`. */
+  options: string[];
+}
+
+/** A `--restart` policy, as Docker spells it. */
+export interface RestartPolicy {
+  name: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  /** For on-failure: the most restarts; 0 means no limit. */
+  maximumRetryCount: number;
+}
+
+/** Everything that decides how a container runs. Image values are already merged in. */
+export interface ContainerConfig {
+  /** The image's ID (`sha256:...`) and the name the user gave. */
+  imageId: string;
+  imageName: string;
+  /** Set for `--rootfs DIR` containers: the folder is the only (read-only) layer. */
+  rootfs?: string;
+  /** The process: entrypoint + command after overrides (Docker's rules). */
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workingDir: string;
+  /** `USER[:GROUP]` by name or number; empty means root. */
+  user: string;
+  tty: boolean;
+  openStdin: boolean;
+  hostname: string;
+  labels: Record<string, string>;
+  mounts: MountSpec[];
+  tmpfs: TmpfsSpec[];
+  readOnly: boolean;
+  /** Memory limit in bytes; 0 means none. */
+  memory: number;
+  /** CPU limit in billionths of a CPU (Docker's NanoCpus); 0 means none. */
+  nanoCpus: number;
+  /** Pids limit; 0 means none. */
+  pidsLimit: number;
+  restart: RestartPolicy;
+  /** Run catatonit as PID 1 (`--init`). */
+  init: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  noNewPrivileges: boolean;
+  /** `none`: a new network namespace with only loopback; `host`: the host's. */
+  network: 'none' | 'host';
+  /** The OCI runtime's name or path; empty means detected. */
+  runtime: string;
+  /** The image's stop signal, or SIGTERM. */
+  stopSignal: string;
+  /** Seconds `stop` waits before SIGKILL. */
+  stopTimeout: number;
+  /** `--rm`: remove the container when it exits. */
+  autoRemove: boolean;
+}
+
+/** A config with Docker's defaults for everything not given; `create` fills in the rest. */
+export function defaultContainerConfig(overrides: Partial<ContainerConfig> = {}): ContainerConfig {
+  return {
+    imageId: '',
+    imageName: '',
+    entrypoint: [],
+    cmd: [],
+    env: [],
+    workingDir: '',
+    user: '',
+    tty: false,
+    openStdin: false,
+    hostname: '',
+    labels: {},
+    mounts: [],
+    tmpfs: [],
+    readOnly: false,
+    memory: 0,
+    nanoCpus: 0,
+    pidsLimit: 0,
+    restart: { name: 'no', maximumRetryCount: 0 },
+    init: false,
+    capAdd: [],
+    capDrop: [],
+    privileged: false,
+    noNewPrivileges: false,
+    network: 'none',
+    runtime: '',
+    stopSignal: 'SIGTERM',
+    stopTimeout: 10,
+    autoRemove: false,
+    ...overrides,
+  };
+}

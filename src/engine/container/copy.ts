@@ -1,0 +1,71 @@
+/**
+ * `cp`: copies between the host and a container's root filesystem (the overlay mount; it is
+ * mounted for the copy when the container is not running). Paths inside the container are
+ * resolved so that no symlink can lead outside the container's root: a path whose real
+ * location leaves the root is refused. Files in volumes are not reached this way.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { invalidArgument, notFound } from '../../core/errors.js';
+import { run } from '../../core/exec.js';
+import type { EngineContext } from './context.js';
+import { imageOf } from './image-source.js';
+import { containerPaths } from './paths.js';
+import { mountRootfs, unmountRootfs } from './rootfs.js';
+import type { ContainerRecord } from './store.js';
+
+/** The host path of `inner` inside `root`, refusing anything that escapes it. */
+export function pathInRoot(root: string, inner: string): string {
+  const p = join(root, normalize(`/${inner}`));
+  // Check the real location of the deepest part that exists.
+  let probe = p;
+  while (!existsSync(probe) && probe !== root) probe = dirname(probe);
+  const real = realpathSync(probe);
+  const rel = relative(realpathSync(root), real);
+  if (rel.startsWith('..'))
+    throw invalidArgument(`The path "${inner}" leads outside the container's root filesystem`);
+  return p;
+}
+
+async function withRootfs<T>(
+  ctx: EngineContext,
+  rec: ContainerRecord,
+  fn: (merged: string) => Promise<T>,
+): Promise<T> {
+  const paths = containerPaths(ctx, rec.id);
+  const running = rec.state === 'running';
+  if (!running) await mountRootfs(paths, await (await imageOf(ctx.root, rec.config)).lowerDirs());
+  try {
+    return await fn(paths.merged);
+  } finally {
+    if (!running) await unmountRootfs(paths);
+  }
+}
+
+/** Copies `inner` (file or folder) out of the container to `hostDest`. */
+export async function copyFromContainer(
+  ctx: EngineContext,
+  rec: ContainerRecord,
+  inner: string,
+  hostDest: string,
+) {
+  await withRootfs(ctx, rec, async (merged) => {
+    const src = pathInRoot(merged, inner);
+    if (!existsSync(src)) throw notFound(`Could not find the file ${inner} in container ${rec.name}`);
+    await run('cp', ['-a', '--', src, hostDest]);
+  });
+}
+
+/** Copies the host's `hostSrc` into the container at `inner`. */
+export async function copyToContainer(
+  ctx: EngineContext,
+  rec: ContainerRecord,
+  hostSrc: string,
+  inner: string,
+) {
+  if (!existsSync(hostSrc)) throw notFound(`Could not find the file ${hostSrc} on the host`);
+  await withRootfs(ctx, rec, async (merged) => {
+    const dest = pathInRoot(merged, inner);
+    await run('cp', ['-a', '--', hostSrc, dest]);
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * `create`: merges the image's config with the user's settings by Docker's rules, records
+ * the container and makes its folder. Nothing is mounted or started yet, so a crash here
+ * leaves at most a record in state `created`, which `rm` accepts.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { invalidArgument, isAlreadyExists } from '../../core/errors.js';
+import type { ResolvedImage } from '../image/resolved-image.js';
+import { detectRuntime } from '../runtime/oci-runtime.js';
+import { type ContainerConfig, defaultContainerConfig, type MountSpec } from './config.js';
+import type { EngineContext } from './context.js';
+import { randomName, validName } from './names.js';
+import { containerPaths } from './paths.js';
+import type { ContainerRecord } from './store.js';
+
+/** What the user asked for; unset fields come from the image or Docker's defaults. */
+export interface CreateOptions extends Partial<Omit<ContainerConfig, 'entrypoint' | 'cmd'>> {
+  name?: string;
+  /** `--entrypoint`: replaces the image's; '' clears it. */
+  entrypoint?: string;
+  /** The command after the image name; empty keeps the image's Cmd. */
+  command?: string[];
+}
+
+/** Merges image config and options into a container config (pure, Docker's precedence). */
+export function mergeConfig(image: ResolvedImage, id: string, o: CreateOptions): ContainerConfig {
+  const ic = image.config;
+  const entrypoint =
+    o.entrypoint !== undefined ? (o.entrypoint ? [o.entrypoint] : []) : (ic.Entrypoint ?? []);
+  // A new entrypoint drops the image's Cmd, as in Docker.
+  const cmd = o.command?.length ? o.command : o.entrypoint !== undefined ? [] : (ic.Cmd ?? []);
+  const mounts: MountSpec[] = [...(o.mounts ?? [])];
+  for (const dest of Object.keys(ic.Volumes ?? {})) {
+    if (!mounts.some((m) => m.destination === dest))
+      mounts.push({ type: 'volume', source: '', destination: dest, readOnly: false, anonymous: true });
+  }
+  const { name: _n, command: _c, entrypoint: _e, ...rest } = o;
+  return defaultContainerConfig({
+    ...rest,
+    imageId: image.id,
+    imageName: image.name,
+    entrypoint,
+    cmd,
+    env: [...(ic.Env ?? []), ...(o.env ?? [])],
+    workingDir: o.workingDir || ic.WorkingDir || '',
+    user: o.user || ic.User || '',
+    hostname: o.hostname || id.slice(0, 12),
+    labels: { ...(ic.Labels ?? {}), ...(o.labels ?? {}) },
+    stopSignal: ic.StopSignal || 'SIGTERM',
+    mounts,
+  });
+}
+
+/** Creates a container record (and its anonymous volumes); returns it. */
+export function createContainer(ctx: EngineContext, image: ResolvedImage, o: CreateOptions): ContainerRecord {
+  if (o.name !== undefined && !validName.test(o.name))
+    throw invalidArgument(`Invalid container name "${o.name}": use [a-zA-Z0-9][a-zA-Z0-9_.-]+`);
+  if (o.restart && o.restart.name !== 'no' && o.autoRemove)
+    throw invalidArgument('Conflicting options: --restart and --rm cannot be used together');
+  const id = randomBytes(32).toString('hex');
+  const config = mergeConfig(image, id, o);
+  const runtime = detectRuntime(ctx.runroot, config.runtime);
+  for (const m of config.mounts) {
+    if (m.type !== 'volume') continue;
+    const v = ctx.volumes.create(m.source, { anonymous: m.anonymous, ifMissing: true });
+    m.source = v.Name;
+  }
+  const paths = containerPaths(ctx, id);
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  const base: ContainerRecord = {
+    id,
+    name: o.name?.replace(/^\//, '') ?? '',
+    config,
+    state: 'created',
+    pid: 0,
+    exitCode: 0,
+    error: '',
+    oomKilled: false,
+    createdAt: new Date().toISOString(),
+    startedAt: '',
+    finishedAt: '',
+    restartCount: 0,
+    stoppedByUser: false,
+    runtime: runtime.name,
+  };
+  try {
+    if (o.name !== undefined) {
+      ctx.containers.insert(base);
+      return base;
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const rec = { ...base, name: randomName(attempt) };
+        ctx.containers.insert(rec);
+        return rec;
+      } catch (e) {
+        if (!isAlreadyExists(e) || attempt > 20) throw e;
+      }
+    }
+  } catch (e) {
+    rmSync(paths.dir, { recursive: true, force: true });
+    for (const m of config.mounts) if (m.anonymous) ctx.volumes.remove(m.source, [], true);
+    throw e;
+  }
+}

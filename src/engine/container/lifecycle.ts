@@ -1,0 +1,213 @@
+/**
+ * The container state machine after `start`: reading the truth (reconcile), recording an
+ * exit and applying the restart policy (conmon's exit command), stop, kill, wait, remove.
+ * Every state change is a compare-and-set in the database, so concurrent `berth` processes
+ * and a `kill -9` at any point leave a record the next command can fix by reconciling.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { conflict } from '../../core/errors.js';
+import { detectRuntime, runtimeDelete, runtimeKill } from '../runtime/oci-runtime.js';
+import type { EngineContext } from './context.js';
+import { pidAlive, readExitFile, waitForExitFile } from './exit-watch.js';
+import { containerPaths } from './paths.js';
+import { unmountRootfs } from './rootfs.js';
+import { startContainer } from './start.js';
+import type { ContainerRecord } from './store.js';
+
+const live = ['running', 'restarting'] as const;
+
+/**
+ * Brings a record in line with the machine: a container whose exit file exists has exited;
+ * one whose process is gone without an exit file (its conmon was killed) has exited with 255;
+ * one a crashed `start` left running is running. Cheap: file reads and kill(pid, 0).
+ */
+export function reconcile(ctx: EngineContext, rec: ContainerRecord): ContainerRecord {
+  const paths = containerPaths(ctx, rec.id);
+  if (rec.state === 'created' && existsSync(paths.pidFile)) {
+    const pid = Number(readFileSync(paths.pidFile, 'utf8').trim());
+    if (pidAlive(pid) && readExitFile(paths) === undefined)
+      return (
+        ctx.containers.update(rec.id, { state: 'running', pid, startedAt: new Date().toISOString() }, [
+          'created',
+        ]) ?? rec
+      );
+  }
+  if (rec.state !== 'running') return rec;
+  const code = readExitFile(paths);
+  if (code !== undefined) return recordExit(ctx, rec, code) ?? ctx.containers.get(rec.id);
+  if (pidAlive(rec.pid)) return rec;
+  return (
+    ctx.containers.update(
+      rec.id,
+      {
+        state: 'exited',
+        exitCode: 255,
+        pid: 0,
+        finishedAt: new Date().toISOString(),
+        error: 'the container monitor (conmon) died',
+      },
+      ['running'],
+    ) ?? ctx.containers.get(rec.id)
+  );
+}
+
+function recordExit(ctx: EngineContext, rec: ContainerRecord, code: number): ContainerRecord | undefined {
+  const paths = containerPaths(ctx, rec.id);
+  const oomKilled = existsSync(join(paths.bundle, 'oom'));
+  return ctx.containers.update(
+    rec.id,
+    { state: 'exited', exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled },
+    [...live, 'created'],
+  );
+}
+
+/** Looks a container up and reconciles it. */
+export function getContainer(ctx: EngineContext, ref: string): ContainerRecord {
+  return reconcile(ctx, ctx.containers.get(ref));
+}
+
+/** All containers, reconciled. */
+export function listContainers(ctx: EngineContext): ContainerRecord[] {
+  return ctx.containers.list().map((r) => reconcile(ctx, r));
+}
+
+/** Releases what a stopped container holds: the runtime's record and the rootfs mount. */
+async function teardown(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
+  const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
+  await runtimeDelete(runtime, rec.id);
+  await unmountRootfs(containerPaths(ctx, rec.id));
+}
+
+function shouldRestart(rec: ContainerRecord): boolean {
+  const p = rec.config.restart;
+  if (rec.stoppedByUser || p.name === 'no') return false;
+  if (p.name === 'on-failure')
+    return rec.exitCode !== 0 && (p.maximumRetryCount === 0 || rec.restartCount < p.maximumRetryCount);
+  return true;
+}
+
+/** Docker's back-off: 100 ms doubling per restart, at most a minute. */
+export function restartDelayMs(restartCount: number): number {
+  return Math.min(60_000, 100 * 2 ** Math.min(restartCount, 10));
+}
+
+/**
+ * After the container's process exited (conmon's exit command, or `stop`/`run` inline):
+ * records the exit status, releases the mount, then removes the container (`--rm`) or
+ * restarts it by its policy after a back-off. Safe to run twice at once.
+ */
+export async function cleanupAfterExit(ctx: EngineContext, ref: string): Promise<void> {
+  const found = ctx.containers.find(ref);
+  if (!found) return;
+  const code = readExitFile(containerPaths(ctx, found.id));
+  const rec =
+    code !== undefined
+      ? (recordExit(ctx, found, code) ?? ctx.containers.find(found.id))
+      : reconcile(ctx, found);
+  if (!rec || rec.state === 'running' || rec.state === 'removing') return;
+  await teardown(ctx, rec);
+  if (rec.config.autoRemove) {
+    await removeContainer(ctx, rec.id, { force: true, volumes: true });
+    return;
+  }
+  if (!shouldRestart(rec)) return;
+  const claimed = ctx.containers.update(rec.id, { state: 'restarting' }, ['exited']);
+  if (!claimed) return;
+  await new Promise((r) => setTimeout(r, restartDelayMs(rec.restartCount)));
+  const now = ctx.containers.find(rec.id);
+  if (now?.state !== 'restarting') return;
+  try {
+    await startContainer(ctx, now, { restart: true });
+  } catch {
+    ctx.containers.update(rec.id, { state: 'exited' }, ['restarting']);
+  }
+}
+
+/** Waits for the container to stop; returns its exit status. */
+export async function waitContainer(ctx: EngineContext, ref: string): Promise<number> {
+  let rec = getContainer(ctx, ref);
+  if (rec.state === 'running') {
+    const r = await waitForExitFile(containerPaths(ctx, rec.id), rec.pid);
+    if (r.code !== undefined) return r.code;
+    rec = getContainer(ctx, rec.id);
+  }
+  return rec.exitCode;
+}
+
+/** Sends a signal; the container must be running. */
+export async function killContainer(ctx: EngineContext, ref: string, signal = 'SIGKILL'): Promise<void> {
+  const rec = getContainer(ctx, ref);
+  if (rec.state !== 'running')
+    throw conflict(`Cannot kill container ${ref}: container ${rec.id.slice(0, 12)} is not running`);
+  ctx.containers.update(rec.id, { stoppedByUser: true });
+  await runtimeKill(detectRuntime(ctx.runroot, rec.config.runtime), rec.id, normaliseSignal(signal));
+}
+
+/** `SIGTERM`, `TERM`, `15` -> what runc accepts. */
+export function normaliseSignal(sig: string): string {
+  if (/^\d+$/.test(sig)) return sig;
+  const up = sig.toUpperCase();
+  return up.startsWith('SIG') ? up : `SIG${up}`;
+}
+
+/**
+ * Stops: the stop signal, then SIGKILL after `timeoutSec`; then records the exit and
+ * releases the mount before returning. A stopped container is left as it is.
+ */
+export async function stopContainer(ctx: EngineContext, ref: string, timeoutSec?: number): Promise<void> {
+  const rec = getContainer(ctx, ref);
+  if (rec.state === 'restarting') {
+    ctx.containers.update(rec.id, { state: 'exited', stoppedByUser: true }, ['restarting']);
+    return;
+  }
+  if (rec.state !== 'running') return;
+  ctx.containers.update(rec.id, { stoppedByUser: true });
+  const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
+  const paths = containerPaths(ctx, rec.id);
+  const timeout = timeoutSec ?? rec.config.stopTimeout;
+  if (timeout > 0) {
+    await runtimeKill(runtime, rec.id, normaliseSignal(rec.config.stopSignal));
+    const r = await waitForExitFile(paths, rec.pid, timeout * 1000);
+    if (!r.timedOut) return cleanupAfterExit(ctx, rec.id);
+  }
+  await runtimeKill(runtime, rec.id, 'SIGKILL', true);
+  await waitForExitFile(paths, rec.pid, 10_000);
+  await cleanupAfterExit(ctx, rec.id);
+}
+
+/** Options for {@link removeContainer}. */
+export interface RemoveOptions {
+  /** Kill a running container first. */
+  force?: boolean;
+  /** Also remove the container's anonymous volumes. */
+  volumes?: boolean;
+}
+
+/** Removes a container, its files and (with `volumes`) its anonymous volumes. */
+export async function removeContainer(ctx: EngineContext, ref: string, o: RemoveOptions = {}): Promise<void> {
+  const rec = getContainer(ctx, ref);
+  const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
+  const paths = containerPaths(ctx, rec.id);
+  if (rec.state === 'running' || rec.state === 'restarting') {
+    if (!o.force)
+      throw conflict(
+        `You cannot remove a running container ${rec.id.slice(0, 12)}. Stop the container before attempting removal or force remove`,
+      );
+    ctx.containers.update(rec.id, { stoppedByUser: true });
+    await runtimeKill(runtime, rec.id, 'SIGKILL', true);
+    await waitForExitFile(paths, rec.pid, 10_000);
+  }
+  ctx.containers.update(rec.id, { state: 'removing' });
+  await runtimeDelete(runtime, rec.id);
+  await unmountRootfs(paths);
+  rmSync(paths.dir, { recursive: true, force: true });
+  rmSync(paths.bundle, { recursive: true, force: true });
+  rmSync(paths.exitFile, { force: true });
+  ctx.containers.delete(rec.id);
+  if (o.volumes) {
+    for (const m of rec.config.mounts)
+      if (m.type === 'volume' && m.anonymous && ctx.volumes.find(m.source))
+        ctx.volumes.remove(m.source, [], true);
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * `start`: mounts the root filesystem, writes the OCI bundle, hands the container to conmon
+ * (which runs the runtime's `create`) and lets it run. On any failure everything done so far
+ * is undone, so a failed start leaves no mount, no cgroup and no monitor behind.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { conflict } from '../../core/errors.js';
+import { capabilitiesFromMask } from '../runtime/capabilities.js';
+import { startConmon } from '../runtime/conmon.js';
+import { detectRuntime, runtimeDelete, runtimeStart } from '../runtime/oci-runtime.js';
+import { cgroupsPathFor, ociSpec, type ResolvedBind } from '../runtime/oci-spec.js';
+import { resolveUser } from '../runtime/user.js';
+import type { ContainerConfig } from './config.js';
+import type { EngineContext } from './context.js';
+import { imageOf } from './image-source.js';
+import { type ContainerPaths, containerPaths } from './paths.js';
+import { mountRootfs, unmountRootfs } from './rootfs.js';
+import type { ContainerRecord } from './store.js';
+
+/** Options for {@link startContainer}. */
+export interface StartOptions {
+  /** The argv conmon runs when the container exits. Default: this `berth` with `container cleanup ID`. */
+  exitCommand?: string[];
+  /** Count this start as a restart (restart policies). */
+  restart?: boolean;
+}
+
+/** The exit command: the same `berth` (this Node and this entry script) recording the exit. */
+export function defaultExitCommand(ctx: EngineContext, id: string): string[] {
+  const entry = process.env.BERTH_ENTRY || process.argv[1] || 'berth';
+  return [process.execPath, entry, '--root', ctx.root, '--runroot', ctx.runroot, 'container', 'cleanup', id];
+}
+
+const readIf = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
+
+function writeEtcFiles(paths: ContainerPaths, config: ContainerConfig): ResolvedBind[] {
+  const host = config.network === 'host';
+  writeFileSync(paths.hostnameFile, `${config.hostname}\n`);
+  writeFileSync(
+    paths.hostsFile,
+    host
+      ? readIf('/etc/hosts')
+      : `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t${config.hostname}\n`,
+  );
+  writeFileSync(paths.resolvFile, host ? readIf('/etc/resolv.conf') : '');
+  const ro = config.readOnly;
+  return [
+    { source: paths.hostnameFile, destination: '/etc/hostname', readOnly: ro },
+    { source: paths.hostsFile, destination: '/etc/hosts', readOnly: ro },
+    { source: paths.resolvFile, destination: '/etc/resolv.conf', readOnly: ro },
+  ];
+}
+
+async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: ContainerConfig) {
+  const binds: ResolvedBind[] = [];
+  for (const m of config.mounts) {
+    if (m.type === 'bind') {
+      // Docker creates a missing host folder for -v.
+      if (!existsSync(m.source)) mkdirSync(m.source, { recursive: true });
+      binds.push({ source: m.source, destination: m.destination, readOnly: m.readOnly });
+    } else {
+      const v = ctx.volumes.get(m.source);
+      await ctx.volumes.fillOnce(m.source, join(paths.merged, m.destination));
+      binds.push({ source: v.Mountpoint, destination: m.destination, readOnly: m.readOnly });
+    }
+  }
+  return binds;
+}
+
+/** This process's bounding set: what a container started from here can be given. */
+function hostCapabilities(): string[] | undefined {
+  const m = /^CapBnd:\s*([0-9a-f]+)/m.exec(readIf('/proc/self/status'));
+  return m ? capabilitiesFromMask(m[1]!) : undefined;
+}
+
+function findCatatonit(): string | undefined {
+  for (const p of ['/usr/bin/catatonit', '/usr/libexec/podman/catatonit', '/usr/local/bin/catatonit'])
+    if (existsSync(p)) return p;
+  return undefined;
+}
+
+/** Starts a created or exited container; returns its record in state `running`. */
+export async function startContainer(
+  ctx: EngineContext,
+  rec: ContainerRecord,
+  opts: StartOptions = {},
+): Promise<ContainerRecord> {
+  if (rec.state === 'running') return rec;
+  if (rec.state === 'removing') throw conflict(`Container ${rec.name} is being removed`);
+  const config = rec.config;
+  const paths = containerPaths(ctx, rec.id);
+  const runtime = detectRuntime(ctx.runroot, config.runtime);
+  rmSync(paths.exitFile, { force: true });
+  rmSync(paths.bundle, { recursive: true, force: true });
+  mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.exitDir, { recursive: true });
+  mkdirSync(paths.socketDir, { recursive: true });
+  let created = false;
+  try {
+    const image = await imageOf(ctx.root, config);
+    await mountRootfs(paths, await image.lowerDirs());
+    const etc = join(paths.merged, 'etc');
+    const user = resolveUser(config.user, readIf(join(etc, 'passwd')), readIf(join(etc, 'group')));
+    const binds = [...writeEtcFiles(paths, config), ...(await resolveBinds(ctx, paths, config))];
+    const spec = ociSpec({
+      config,
+      rootfs: paths.merged,
+      user,
+      binds,
+      cgroupsPath: cgroupsPathFor(rec.id),
+      initPath: config.init ? findCatatonit() : undefined,
+      hostCapabilities: hostCapabilities(),
+    });
+    writeFileSync(join(paths.bundle, 'config.json'), JSON.stringify(spec));
+    const pid = await startConmon({
+      id: rec.id,
+      name: rec.name,
+      runtime,
+      paths,
+      tty: config.tty,
+      stdin: config.openStdin,
+      exitCommand: opts.exitCommand ?? defaultExitCommand(ctx, rec.id),
+    });
+    created = true;
+    await runtimeStart(runtime, rec.id);
+    const now = new Date().toISOString();
+    const updated = ctx.containers.update(rec.id, {
+      state: 'running',
+      pid,
+      exitCode: 0,
+      error: '',
+      oomKilled: false,
+      startedAt: now,
+      finishedAt: '',
+      stoppedByUser: false,
+      runtime: runtime.name,
+      ...(opts.restart ? { restartCount: rec.restartCount + 1 } : {}),
+    });
+    return updated ?? ctx.containers.get(rec.id);
+  } catch (e) {
+    if (created) await runtimeDelete(runtime, rec.id);
+    await unmountRootfs(paths);
+    const msg = e instanceof Error ? e.message : String(e);
+    ctx.containers.update(rec.id, { error: msg });
+    throw e;
+  }
+}

@@ -1,0 +1,84 @@
+/** Engine-wide facts (`info`) and disk use (`system df`). */
+import { lstatSync, readdirSync } from 'node:fs';
+import { cpus, hostname, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../core/exec.js';
+import { detectRuntime, isCgroupV2 } from '../runtime/oci-runtime.js';
+import type { EngineContext } from './context.js';
+import { listContainers } from './lifecycle.js';
+import { containerPaths } from './paths.js';
+
+/** `docker info`-like facts about this engine and host. */
+export async function engineInfo(ctx: EngineContext): Promise<Record<string, unknown>> {
+  const list = listContainers(ctx);
+  const rt = detectRuntime(ctx.runroot);
+  const conmon = await run('conmon', ['--version'], { check: false }).catch(() => undefined);
+  return {
+    Containers: list.length,
+    ContainersRunning: list.filter((c) => c.state === 'running').length,
+    ContainersStopped: list.filter((c) => c.state !== 'running').length,
+    Volumes: ctx.volumes.list().length,
+    Driver: 'overlay',
+    CgroupVersion: isCgroupV2() ? '2' : '1',
+    CgroupDriver: 'cgroupfs',
+    DefaultRuntime: rt.name,
+    RuntimePath: rt.path,
+    Conmon: conmon?.stdout.split('\n')[0] ?? 'not installed',
+    NCPU: cpus().length,
+    MemTotal: totalmem(),
+    Name: hostname(),
+    OperatingSystem: process.platform,
+    DockerRootDir: ctx.root,
+    RunRoot: ctx.runroot,
+  };
+}
+
+/** Bytes under a path, not following symlinks (stops at mount points it cannot read). */
+export function du(path: string): number {
+  let total = 0;
+  const walk = (p: string) => {
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return;
+    }
+    total += st.size;
+    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+  };
+  walk(path);
+  return total;
+}
+
+/** One line of `system df`. */
+export interface DiskUse {
+  type: string;
+  total: number;
+  active: number;
+  bytes: number;
+}
+
+/** Disk use of containers (their upper layers and logs) and volumes. */
+export async function diskUsage(ctx: EngineContext): Promise<DiskUse[]> {
+  const list = listContainers(ctx);
+  const cbytes = list.reduce((n, c) => {
+    const p = containerPaths(ctx, c.id);
+    return n + du(p.upper) + du(p.log);
+  }, 0);
+  const vols = ctx.volumes.list();
+  const used = new Set(list.flatMap((c) => c.config.mounts.map((m) => m.source)));
+  return [
+    {
+      type: 'Containers',
+      total: list.length,
+      active: list.filter((c) => c.state === 'running').length,
+      bytes: cbytes,
+    },
+    {
+      type: 'Local Volumes',
+      total: vols.length,
+      active: vols.filter((v) => used.has(v.Name)).length,
+      bytes: vols.reduce((n, v) => n + du(v.Mountpoint), 0),
+    },
+  ];
+}

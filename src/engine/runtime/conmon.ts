@@ -1,0 +1,148 @@
+/**
+ * Starting a container under conmon, the container monitor (Debian's conmon 2.1.6, API
+ * version 1). conmon double-forks, so the container outlives the `berth` process; it runs
+ * the runtime's `create`, reports the container's pid (or the runtime's error) as one JSON
+ * line on the sync pipe (fd 3, named by `_OCI_SYNCPIPE`), keeps the container's stdio, writes
+ * them to a k8s-file log, writes the exit status to EXIT_DIR/ID, and then runs the exit
+ * command. Berth then calls the runtime's `start` itself.
+ */
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { BerthError, unavailable } from '../../core/errors.js';
+import type { ContainerPaths } from '../container/paths.js';
+import { type OciRuntime, runtimeGlobalArgs } from './oci-runtime.js';
+
+/** What {@link startConmon} needs. */
+export interface ConmonOptions {
+  id: string;
+  name: string;
+  runtime: OciRuntime;
+  paths: ContainerPaths;
+  tty: boolean;
+  stdin: boolean;
+  /** The program (argv) conmon runs after the container exits; empty for none. */
+  exitCommand: string[];
+  /** conmon's path; default `conmon` on PATH. */
+  conmonPath?: string;
+}
+
+/** The sync pipe's message: the container's pid, or -1 and the runtime's error. */
+interface SyncMessage {
+  data: number;
+  message?: string;
+}
+
+/**
+ * Runs conmon, which creates the container, and returns the container's pid. Throws an error
+ * with a Docker exit status (127 not found, 126 cannot execute, 125 otherwise) when the
+ * runtime refuses to create it.
+ */
+export async function startConmon(o: ConmonOptions): Promise<number> {
+  const args = [
+    '--api-version',
+    '1',
+    '-c',
+    o.id,
+    '-u',
+    o.id,
+    '-r',
+    o.runtime.path,
+    '-b',
+    o.paths.bundle,
+    '-p',
+    o.paths.pidFile,
+    '-n',
+    o.name,
+    '--exit-dir',
+    o.paths.exitDir,
+    '-l',
+    `k8s-file:${o.paths.log}`,
+    '--socket-dir-path',
+    o.paths.socketDir,
+    '--conmon-pidfile',
+    o.paths.conmonPidFile,
+    '--persist-dir',
+    o.paths.bundle,
+    '--log-level',
+    'error',
+    '--syslog',
+  ];
+  for (const a of runtimeGlobalArgs(o.runtime)) args.push('--runtime-arg', a);
+  if (o.tty) args.push('-t');
+  if (o.stdin) args.push('-i');
+  if (o.exitCommand.length > 0) {
+    args.push('--exit-command', o.exitCommand[0]!);
+    for (const a of o.exitCommand.slice(1)) args.push('--exit-command-arg', a);
+  }
+  const child = spawn(o.conmonPath ?? 'conmon', args, {
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    env: { ...process.env, _OCI_SYNCPIPE: '3' },
+    detached: true,
+  });
+  const stderr: Buffer[] = [];
+  child.stderr?.on('data', (b: Buffer) => stderr.push(b));
+  const sync = child.stdio[3] as Readable;
+  const message = await new Promise<SyncMessage>((resolve, reject) => {
+    let buf = '';
+    let done = false;
+    const finish = (err?: Error, msg?: SyncMessage) => {
+      if (done) return;
+      done = true;
+      sync.destroy();
+      if (err) reject(err);
+      else resolve(msg!);
+    };
+    sync.on('data', (b: Buffer) => {
+      buf += b.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        try {
+          finish(undefined, JSON.parse(buf.slice(0, nl)) as SyncMessage);
+        } catch (e) {
+          finish(
+            new BerthError('Internal', `conmon sent an unreadable message: ${buf.slice(0, nl)}`, {
+              cause: e,
+            }),
+          );
+        }
+      }
+    });
+    sync.on('error', () => {});
+    sync.on('close', () =>
+      finish(
+        new BerthError(
+          'Internal',
+          `conmon exited before reporting the container: ${Buffer.concat(stderr).toString().trim() || 'no message'}`,
+        ),
+      ),
+    );
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      finish(
+        e.code === 'ENOENT'
+          ? unavailable('Cannot run "conmon": program not found; run scripts/install-deps')
+          : e,
+      ),
+    );
+  });
+  child.unref();
+  child.stderr?.destroy();
+  if (message.data > 0) return message.data;
+  throw runtimeCreateError(message.message ?? Buffer.concat(stderr).toString().trim());
+}
+
+/** Maps a runtime's create error to Docker's exit statuses: 127 not found, 126 not executable. */
+export function runtimeCreateError(message: string): BerthError & { exitCode: number } {
+  const clean = message.replace(/\s+/g, ' ').trim();
+  let exitCode = 125;
+  let text = `Cannot start the container: ${clean}`;
+  if (/executable file not found|no such file or directory/i.test(clean) && /exec/i.test(clean)) {
+    exitCode = 127;
+    text = `Cannot start the container: the command was not found in the image (${clean})`;
+  } else if (/permission denied/i.test(clean) && /exec/i.test(clean)) {
+    exitCode = 126;
+    text = `Cannot start the container: the command cannot be executed (${clean})`;
+  }
+  const err = new BerthError('InvalidArgument', text) as BerthError & { exitCode: number };
+  err.exitCode = exitCode;
+  return err;
+}

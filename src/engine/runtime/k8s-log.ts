@@ -1,0 +1,119 @@
+/**
+ * Reading conmon's k8s-file logs: one line per chunk, `TIMESTAMP STREAM TAG CONTENT`, where
+ * STREAM is stdout or stderr and TAG is F (a full line; a newline followed) or P (a partial
+ * line, no newline). Used by `logs` and by foreground `run`/`attach`, which follow the log
+ * instead of conmon's SOCK_SEQPACKET attach socket (Node cannot open those).
+ */
+import { closeSync, openSync, readSync, statSync, watch } from 'node:fs';
+
+/** One chunk of output. */
+export interface LogEntry {
+  time: string;
+  stream: 'stdout' | 'stderr';
+  /** The bytes, with the newline restored for full lines. */
+  data: Buffer;
+}
+
+/** Parses one k8s-file line (without its newline); undefined if malformed. */
+export function parseLogLine(line: Buffer): LogEntry | undefined {
+  const s1 = line.indexOf(0x20);
+  const s2 = s1 < 0 ? -1 : line.indexOf(0x20, s1 + 1);
+  const s3 = s2 < 0 ? -1 : line.indexOf(0x20, s2 + 1);
+  if (s3 < 0) {
+    // A full line with empty content has no trailing space.
+    if (s2 < 0) return undefined;
+  }
+  const time = line.subarray(0, s1).toString();
+  const stream = line.subarray(s1 + 1, s2).toString();
+  if (stream !== 'stdout' && stream !== 'stderr') return undefined;
+  const tag = line.subarray(s2 + 1, s3 < 0 ? line.length : s3).toString();
+  const content = s3 < 0 ? Buffer.alloc(0) : line.subarray(s3 + 1);
+  const data = tag.startsWith('F') ? Buffer.concat([content, Buffer.from('\n')]) : Buffer.from(content);
+  return { time, stream, data };
+}
+
+/** Splits complete lines out of a buffer; returns them and the incomplete rest. */
+export function splitLines(buf: Buffer): { lines: Buffer[]; rest: Buffer } {
+  const lines: Buffer[] = [];
+  let start = 0;
+  for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, start)) {
+    lines.push(buf.subarray(start, i));
+    start = i + 1;
+  }
+  return { lines, rest: buf.subarray(start) };
+}
+
+/** Reads a whole log file's entries (missing file: none). */
+export function readLog(path: string): LogEntry[] {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const size = statSync(path).size;
+    const buf = Buffer.alloc(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n <= 0) break;
+      off += n;
+    }
+    return splitLines(buf.subarray(0, off))
+      .lines.map(parseLogLine)
+      .filter((e): e is LogEntry => !!e);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Follows a log file from byte `from`, calling `onEntry` for every entry, until `stop()` is
+ * called; `stop` drains what is left first. Uses inotify, with a slow poll as a safety net.
+ */
+export function followLog(
+  path: string,
+  from: number,
+  onEntry: (e: LogEntry) => void,
+): { stop: () => void; position: () => number } {
+  let pos = from;
+  let rest = Buffer.alloc(0);
+  let fd: number | undefined;
+  const chunk = Buffer.alloc(64 * 1024);
+  const drain = () => {
+    try {
+      fd ??= openSync(path, 'r');
+    } catch {
+      return;
+    }
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, pos);
+      if (n <= 0) break;
+      pos += n;
+      const { lines, rest: r } = splitLines(Buffer.concat([rest, chunk.subarray(0, n)]));
+      rest = Buffer.from(r);
+      for (const l of lines) {
+        const e = parseLogLine(l);
+        if (e) onEntry(e);
+      }
+    }
+  };
+  let watcher: ReturnType<typeof watch> | undefined;
+  try {
+    watcher = watch(path, () => drain());
+  } catch {
+    /* not there yet; the poll picks it up */
+  }
+  const poll = setInterval(drain, 250);
+  drain();
+  return {
+    position: () => pos,
+    stop: () => {
+      drain();
+      watcher?.close();
+      clearInterval(poll);
+      if (fd !== undefined) closeSync(fd);
+    },
+  };
+}

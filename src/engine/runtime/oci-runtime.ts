@@ -1,0 +1,91 @@
+/**
+ * A thin wrapper over a runc-compatible OCI runtime (runc, crun): the few subcommands Berth
+ * calls itself. conmon runs `create`; everything else goes through here. It holds no state:
+ * the runtime keeps its own under RUNROOT/runtime/NAME (its `--root`), so separate Berth
+ * stores never see each other's containers.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { invalidArgument, unavailable } from '../../core/errors.js';
+import { run } from '../../core/exec.js';
+
+/** A runtime to run containers with. */
+export interface OciRuntime {
+  /** Short name (`runc`, `crun`), or the base name of a path. */
+  name: string;
+  /** Absolute path of the executable. */
+  path: string;
+  /** The runtime's `--root`, where it keeps its container state. */
+  stateRoot: string;
+}
+
+const searchPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+function findExecutable(name: string): string | undefined {
+  if (name.includes('/')) return existsSync(name) ? name : undefined;
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...searchPath];
+  for (const d of dirs) {
+    const p = join(d, name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** True on a pure cgroup v2 host (crun refuses cgroup v1 and hybrid hosts). */
+export function isCgroupV2(): boolean {
+  return existsSync('/sys/fs/cgroup/cgroup.controllers');
+}
+
+/**
+ * Picks the runtime: the one named (`runc`, `crun` or a path) when given, otherwise crun on a
+ * cgroup v2 host where it is installed, otherwise runc.
+ */
+export function detectRuntime(runroot: string, requested = ''): OciRuntime {
+  let name = requested;
+  if (!name) name = isCgroupV2() && findExecutable('crun') ? 'crun' : 'runc';
+  const path = findExecutable(name);
+  if (!path) {
+    if (requested) throw invalidArgument(`Unknown runtime "${requested}": no such program on PATH`);
+    throw unavailable(`No OCI runtime found: install runc (or crun on cgroup v2); run scripts/install-deps`);
+  }
+  const short = name.split('/').pop() ?? name;
+  return { name: short, path, stateRoot: join(runroot, 'runtime', short) };
+}
+
+/** The global arguments every call carries. */
+export function runtimeGlobalArgs(rt: OciRuntime): string[] {
+  return [`--root=${rt.stateRoot}`];
+}
+
+/** `start ID`: lets a created container run its process. */
+export async function runtimeStart(rt: OciRuntime, id: string): Promise<void> {
+  await run(rt.path, [...runtimeGlobalArgs(rt), 'start', id]);
+}
+
+/** `kill [--all] ID SIGNAL`; a container that already stopped is not an error. */
+export async function runtimeKill(rt: OciRuntime, id: string, signal: string, all = false): Promise<void> {
+  const r = await run(rt.path, [...runtimeGlobalArgs(rt), 'kill', ...(all ? ['--all'] : []), id, signal], {
+    check: false,
+  });
+  if (
+    r.code !== 0 &&
+    !/not running|does not exist|container not running|process already finished/i.test(r.stderr)
+  ) {
+    throw invalidArgument(`Cannot send ${signal} to container ${id.slice(0, 12)}: ${r.stderr.trim()}`);
+  }
+}
+
+/** `delete --force ID`; a container the runtime does not know is already deleted. */
+export async function runtimeDelete(rt: OciRuntime, id: string): Promise<void> {
+  await run(rt.path, [...runtimeGlobalArgs(rt), 'delete', '--force', id], { check: false });
+}
+
+/** The runtime's `state` JSON, or undefined when it does not know the container. */
+export async function runtimeState(
+  rt: OciRuntime,
+  id: string,
+): Promise<{ status: string; pid: number } | undefined> {
+  const r = await run(rt.path, [...runtimeGlobalArgs(rt), 'state', id], { check: false });
+  if (r.code !== 0) return undefined;
+  return JSON.parse(r.stdout) as { status: string; pid: number };
+}

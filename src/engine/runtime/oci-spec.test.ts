@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultContainerConfig } from '../container/config.js';
+import { capabilitiesFromMask, capabilitySet, defaultCapabilities } from './capabilities.js';
+import { cgroupsPathFor, initMountPoint, ociSpec } from './oci-spec.js';
+import { resolveUser } from './user.js';
+
+const root = { uid: 0, gid: 0, additionalGids: [], home: '/root' };
+const spec = (o: Parameters<typeof defaultContainerConfig>[0] = {}, extra: object = {}) =>
+  ociSpec({
+    config: defaultContainerConfig({ cmd: ['sh'], hostname: 'h1', ...o }),
+    rootfs: '/r',
+    user: root,
+    binds: [],
+    cgroupsPath: '/berth/berth-x',
+    ...extra,
+  });
+
+describe('ociSpec', () => {
+  it('joins entrypoint and command, and fails without either', () => {
+    assert.deepEqual(spec({ entrypoint: ['/bin/echo'], cmd: ['a'] }).process.args, ['/bin/echo', 'a']);
+    assert.throws(() => spec({ cmd: [] }), /No command specified/);
+  });
+
+  it('sets Docker default env, letting the settings win', () => {
+    const env = spec({ env: ['PATH=/x', 'A=b=c'], tty: true }).process.env;
+    assert.ok(env.includes('PATH=/x'));
+    assert.ok(env.includes('A=b=c'));
+    assert.ok(env.includes('HOSTNAME=h1'));
+    assert.ok(env.includes('HOME=/root'));
+    assert.ok(env.includes('TERM=xterm'));
+  });
+
+  it('uses pid, mount, uts, ipc and network namespaces; host network shares the netns', () => {
+    const types = (s: ReturnType<typeof spec>) => s.linux.namespaces.map((n) => n.type).sort();
+    assert.deepEqual(types(spec()), ['ipc', 'mount', 'network', 'pid', 'uts']);
+    assert.deepEqual(types(spec({ network: 'host' })), ['ipc', 'mount', 'pid', 'uts']);
+  });
+
+  it('applies default caps, masks, read-only paths and seccomp; privileged lifts them', () => {
+    const s = spec();
+    assert.deepEqual([...s.process.capabilities.bounding].sort(), [...defaultCapabilities].sort());
+    assert.ok(s.linux.maskedPaths?.includes('/proc/kcore'));
+    assert.ok(s.linux.readonlyPaths?.includes('/proc/sys'));
+    assert.equal(s.linux.seccomp?.defaultAction, 'SCMP_ACT_ALLOW');
+    const denied = s.linux.seccomp?.syscalls[0]?.names ?? [];
+    for (const n of ['mount', 'kexec_load', 'bpf', 'unshare', 'keyctl', 'reboot'])
+      assert.ok(denied.includes(n), n);
+    assert.equal(s.mounts.find((m) => m.destination === '/sys')?.options?.includes('ro'), true);
+    const p = spec({ privileged: true });
+    assert.equal(p.linux.seccomp, undefined);
+    assert.equal(p.linux.maskedPaths, undefined);
+    assert.ok(p.process.capabilities.bounding.includes('CAP_SYS_ADMIN'));
+    assert.equal(p.linux.resources.devices[0]?.allow, true);
+  });
+
+  it('allows mount and unshare in seccomp once CAP_SYS_ADMIN is added', () => {
+    const denied = spec({ capAdd: ['sys_admin'] }).linux.seccomp?.syscalls[0]?.names ?? [];
+    assert.ok(!denied.includes('mount'));
+    assert.ok(!denied.includes('unshare'));
+    assert.ok(denied.includes('kexec_load'));
+  });
+
+  it('maps limits to cgroup resources', () => {
+    const r = spec({ memory: 64 * 1024 * 1024, nanoCpus: 1.5e9, pidsLimit: 50 }).linux.resources;
+    assert.deepEqual(r.memory, { limit: 64 * 1024 * 1024 });
+    assert.deepEqual(r.cpu, { quota: 150_000, period: 100_000 });
+    assert.deepEqual(r.pids, { limit: 50 });
+  });
+
+  it('adds tmpfs, binds, read-only root, no-new-privileges and init', () => {
+    const s = spec(
+      {
+        tmpfs: [{ destination: '/t', options: ['size=1m'] }],
+        readOnly: true,
+        noNewPrivileges: true,
+        init: true,
+      },
+      { binds: [{ source: '/h', destination: '/c', readOnly: true }], initPath: '/usr/bin/catatonit' },
+    );
+    assert.equal(s.root.readonly, true);
+    assert.equal(s.process.noNewPrivileges, true);
+    assert.deepEqual(s.mounts.find((m) => m.destination === '/t')?.options, ['nosuid', 'nodev', 'size=1m']);
+    assert.deepEqual(s.mounts.find((m) => m.destination === '/c')?.options, ['rbind', 'ro', 'rprivate']);
+    assert.deepEqual(s.process.args.slice(0, 2), [initMountPoint, '--']);
+  });
+
+  it('sets no rlimits', () => {
+    assert.equal('rlimits' in spec().process, false);
+  });
+
+  it('places cgroups under the parent from the environment', () => {
+    assert.equal(cgroupsPathFor('abc', 'berth-test-1'), '/berth-test-1/berth-abc');
+  });
+});
+
+describe('capabilitySet', () => {
+  it('follows Docker rules for add and drop', () => {
+    assert.ok(!capabilitySet([], ['NET_RAW'], false).includes('CAP_NET_RAW'));
+    assert.deepEqual(capabilitySet(['chown'], ['ALL'], false), ['CAP_CHOWN']);
+    assert.ok(capabilitySet(['ALL'], ['CAP_SYS_ADMIN'], false).includes('CAP_NET_ADMIN'));
+    assert.ok(!capabilitySet(['ALL'], ['CAP_SYS_ADMIN'], false).includes('CAP_SYS_ADMIN'));
+    assert.throws(() => capabilitySet(['FLY'], [], false), /Unknown capability "FLY"/);
+  });
+});
+
+describe('resolveUser', () => {
+  const passwd = 'root:x:0:0:root:/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n';
+  const group = 'root:x:0:\nbob:x:1000:\nwheel:x:10:bob,alice\n';
+  it('resolves names, numbers and groups', () => {
+    assert.deepEqual(resolveUser('', passwd, group), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
+    assert.deepEqual(resolveUser('bob', passwd, group), {
+      uid: 1000,
+      gid: 1000,
+      additionalGids: [10],
+      home: '/home/bob',
+    });
+    assert.deepEqual(resolveUser('1234:wheel', passwd, group), {
+      uid: 1234,
+      gid: 10,
+      additionalGids: [],
+      home: '/',
+    });
+    assert.throws(() => resolveUser('nobody2', passwd, group), /Unable to find user "nobody2"/);
+  });
+});
+
+describe('host capabilities', () => {
+  it('leaves out what the host cannot grant', () => {
+    const s = ociSpec({
+      config: defaultContainerConfig({ cmd: ['sh'], privileged: true }),
+      rootfs: '/r',
+      user: { uid: 0, gid: 0, additionalGids: [], home: '/' },
+      binds: [],
+      cgroupsPath: '/b/c',
+      hostCapabilities: capabilitiesFromMask('a80425fb'),
+    });
+    assert.ok(!s.process.capabilities.bounding.includes('CAP_SYS_RESOURCE'));
+    assert.ok(s.process.capabilities.bounding.includes('CAP_CHOWN'));
+  });
+});

@@ -1,0 +1,246 @@
+/**
+ * OCI runtime config generation: a container's settings in, the `config.json` of its bundle
+ * out. Pure (no file system access) so that every rule is unit-tested; the caller reads the
+ * image's /etc/passwd and resolves volumes to host paths first.
+ *
+ * The defaults follow Docker's: the namespaces pid, mount, uts, ipc and (unless
+ * `--network host`) network; Docker's capability set; its masked and read-only /proc and
+ * /sys paths; a seccomp profile (see seccomp.ts, a denylist); devices limited to runc's
+ * defaults. `--privileged` lifts capabilities, masks, seccomp and the device rule. No
+ * rlimits are set: a container inherits conmon's, because raising a hard limit needs
+ * CAP_SYS_RESOURCE, which some hosts' root lacks.
+ */
+import { invalidArgument } from '../../core/errors.js';
+import type { ContainerConfig } from '../container/config.js';
+import { capabilitySet } from './capabilities.js';
+import { defaultSeccompProfile, type SeccompProfile } from './seccomp.js';
+import type { ResolvedUser } from './user.js';
+
+/** An OCI mount (runtime-spec `mounts[]`). */
+export interface OciMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+/** The subset of the OCI runtime-spec config that Berth writes. */
+export interface OciSpec {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number; additionalGids?: number[] };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
+    noNewPrivileges: boolean;
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: OciMount[];
+  linux: {
+    namespaces: { type: string; path?: string }[];
+    cgroupsPath: string;
+    resources: {
+      devices: { allow: boolean; access: string; type?: string; major?: number; minor?: number }[];
+      memory?: { limit: number };
+      cpu?: { quota: number; period: number };
+      pids?: { limit: number };
+    };
+    maskedPaths?: string[];
+    readonlyPaths?: string[];
+    seccomp?: SeccompProfile;
+  };
+}
+
+/** A bind mount whose host side is already resolved (a volume's data folder, or a host path). */
+export interface ResolvedBind {
+  source: string;
+  destination: string;
+  readOnly: boolean;
+}
+
+/** What {@link ociSpec} needs besides the container's settings. */
+export interface OciSpecInput {
+  config: ContainerConfig;
+  /** The mounted root filesystem (the overlay's merged folder). */
+  rootfs: string;
+  /** The process user, resolved against the image's passwd and group files. */
+  user: ResolvedUser;
+  /** Binds and volumes with host paths, plus files like /etc/hosts that Berth provides. */
+  binds: readonly ResolvedBind[];
+  /** runc's `cgroupsPath` (cgroupfs form, `/PARENT/NAME`). */
+  cgroupsPath: string;
+  /** The host path of catatonit, needed when `config.init` is set. */
+  initPath?: string;
+  /**
+   * The capabilities this host can grant (its bounding set); others are left out, because
+   * the runtime fails on them (a host root may lack CAP_SYS_RESOURCE). Default: all.
+   */
+  hostCapabilities?: readonly string[];
+}
+
+/** Where `--init` puts catatonit inside the container (as Podman does). */
+export const initMountPoint = '/run/berth-init';
+
+const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Docker's masked paths: hidden behind /dev/null or an empty read-only tmpfs. */
+export const maskedPaths: readonly string[] = [
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+
+/** Docker's read-only paths. */
+export const readonlyPaths: readonly string[] = [
+  '/proc/bus',
+  '/proc/fs',
+  '/proc/irq',
+  '/proc/sys',
+  '/proc/sysrq-trigger',
+];
+
+/** The process's argument vector by Docker's rules: entrypoint, then command (both already merged with overrides). */
+export function processArgs(config: Pick<ContainerConfig, 'entrypoint' | 'cmd'>): string[] {
+  const args = [...config.entrypoint, ...config.cmd];
+  if (args.length === 0)
+    throw invalidArgument('No command specified: the image has no Cmd or Entrypoint; give one');
+  return args;
+}
+
+/** The process environment: the settings' env plus Docker's defaults (PATH, HOSTNAME, HOME, TERM). */
+export function processEnv(config: ContainerConfig, home: string): string[] {
+  const env = new Map<string, string>();
+  env.set('PATH', defaultPath);
+  env.set('HOSTNAME', config.hostname);
+  for (const e of config.env) {
+    const i = e.indexOf('=');
+    if (i > 0) env.set(e.slice(0, i), e.slice(i + 1));
+  }
+  if (!env.has('HOME')) env.set('HOME', home);
+  if (config.tty && !env.has('TERM')) env.set('TERM', 'xterm');
+  return [...env].map(([k, v]) => `${k}=${v}`);
+}
+
+function baseMounts(privileged: boolean): OciMount[] {
+  const ro = privileged ? [] : ['ro'];
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+    },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...ro] },
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', ...ro],
+    },
+  ];
+}
+
+/** Builds the OCI config for one start of a container. */
+export function ociSpec(input: OciSpecInput): OciSpec {
+  const { config, user } = input;
+  let args = processArgs(config);
+  const host = input.hostCapabilities;
+  const caps = capabilitySet(config.capAdd, config.capDrop, config.privileged).filter(
+    (c) => !host || host.includes(c),
+  );
+  const mounts = baseMounts(config.privileged);
+  for (const t of config.tmpfs) {
+    mounts.push({
+      destination: t.destination,
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'nodev', ...t.options],
+    });
+  }
+  for (const b of input.binds) {
+    mounts.push({
+      destination: b.destination,
+      type: 'bind',
+      source: b.source,
+      options: ['rbind', b.readOnly ? 'ro' : 'rw', 'rprivate'],
+    });
+  }
+  if (config.init) {
+    if (!input.initPath) throw invalidArgument('--init needs catatonit, which is not installed');
+    mounts.push({
+      destination: initMountPoint,
+      type: 'bind',
+      source: input.initPath,
+      options: ['bind', 'ro'],
+    });
+    args = [initMountPoint, '--', ...args];
+  }
+  const namespaces = [{ type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }];
+  // A new network namespace gets only loopback (runc brings it up); host shares the host's.
+  if (config.network !== 'host') namespaces.push({ type: 'network' });
+  const resources: OciSpec['linux']['resources'] = {
+    devices: [{ allow: config.privileged, access: 'rwm' }],
+  };
+  if (config.memory > 0) resources.memory = { limit: config.memory };
+  if (config.nanoCpus > 0) {
+    const period = 100_000;
+    resources.cpu = { quota: Math.max(1000, Math.round((config.nanoCpus / 1e9) * period)), period };
+  }
+  if (config.pidsLimit > 0) resources.pids = { limit: config.pidsLimit };
+  const spec: OciSpec = {
+    ociVersion: '1.0.2-dev',
+    process: {
+      terminal: config.tty,
+      user: {
+        uid: user.uid,
+        gid: user.gid,
+        ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}),
+      },
+      args,
+      env: processEnv(config, user.home),
+      cwd: config.workingDir || '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      noNewPrivileges: config.noNewPrivileges,
+    },
+    root: { path: input.rootfs, readonly: config.readOnly },
+    hostname: config.hostname,
+    mounts,
+    linux: { namespaces, cgroupsPath: input.cgroupsPath, resources },
+  };
+  if (!config.privileged) {
+    spec.linux.maskedPaths = [...maskedPaths];
+    spec.linux.readonlyPaths = [...readonlyPaths];
+    spec.linux.seccomp = defaultSeccompProfile(caps);
+  }
+  return spec;
+}
+
+/** runc's cgroupfs path for a container: under `BERTH_CGROUP_PARENT` (default `berth`). */
+export function cgroupsPathFor(id: string, parent = process.env.BERTH_CGROUP_PARENT || 'berth'): string {
+  return `/${parent.replace(/^\/+|\/+$/g, '')}/berth-${id}`;
+}

@@ -1,0 +1,296 @@
+/**
+ * Containers on the real runtime (runc here) under conmon, driven through bin/berth with
+ * one sandbox for the whole file. The image is an unpacked busybox rootfs (`--rootfs`).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { run } from '../src/core/exec.js';
+import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+
+describe('containers', { skip: !isRoot && 'needs root' }, () => {
+  let box: Sandbox;
+  let rootfs: string;
+  const berth = (args: string[], input?: string) => box.berth(args, input === undefined ? {} : { input });
+  const img = () => ['--rootfs', rootfs];
+  const inspect = async (ref: string) => {
+    const r = await berth(['inspect', ref]);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as Record<string, Record<string, unknown>>[])[0]!;
+  };
+  const mounts = () =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(box.dir));
+
+  before(async () => {
+    box = await sandbox(undefined);
+    rootfs = join(box.dir, 'rootfs');
+    mkdirSync(rootfs);
+    await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
+    mkdirSync(join(rootfs, 'data'));
+    writeFileSync(join(rootfs, 'data/seed'), 'from-image\n');
+  });
+  after(() => box.cleanup());
+
+  it('runs in the foreground: output, stderr, exit status, --rm leaves nothing', async () => {
+    const r = await berth(['run', '--rm', ...img(), 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+    const ps = await berth(['ps', '-a', '-q']);
+    assert.equal(ps.stdout, '');
+    assert.deepEqual(mounts(), []);
+  });
+
+  it('forwards stdin with -i', async () => {
+    const r = await berth(['run', '--rm', '-i', ...img(), 'sh', '-c', 'cat; echo end'], 'a\nb\n');
+    assert.equal(r.stdout, 'a\nb\nend\n');
+  });
+
+  it('answers bad input with 125/127 and leaves nothing behind', async () => {
+    const nf = await berth(['run', '--rm', ...img(), 'nosuchcmd']);
+    assert.equal(nf.code, 127, nf.stderr);
+    assert.match(nf.stderr, /not found/);
+    const mem = await berth(['run', '-m', 'lots', ...img(), 'true']);
+    assert.equal(mem.code, 125);
+    assert.match(mem.stderr, /Invalid value "lots" for --memory/);
+    const flag = await berth(['run', '--bogus', ...img(), 'true']);
+    assert.equal(flag.code, 125);
+    const fail = await berth(['run', '--name', 'failed', ...img(), 'nosuchcmd']);
+    assert.equal(fail.code, 127);
+    assert.equal((await berth(['ps', '-a', '-q'])).stdout, '');
+    assert.deepEqual(mounts(), []);
+    assert.deepEqual(readdirSync(join(box.root, 'containers')), []);
+  });
+
+  it('runs detached: ps, logs, exec, top, stop with the stop signal, inspect, rm', async () => {
+    const name = box.name('web');
+    const d = await berth([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '-e',
+      'FOO=bar',
+      '--label',
+      'a=b',
+      ...img(),
+      'sh',
+      '-c',
+      'echo started; trap "echo bye; exit 7" TERM; while true; do sleep 0.1; done',
+    ]);
+    assert.equal(d.code, 0, d.stderr);
+    const id = d.stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const ps = await berth(['ps', '--format', 'json']);
+    const row = JSON.parse(ps.stdout.trim().split('\n')[0]!) as { Names: string; State: string };
+    assert.equal(row.Names, name);
+    assert.equal(row.State, 'running');
+    const ex = await berth(['exec', '-e', 'X=1', name, 'sh', '-c', 'echo $FOO$X; hostname']);
+    assert.equal(ex.stdout, `bar1\n${id.slice(0, 12)}\n`);
+    assert.equal((await berth(['exec', name, 'sh', '-c', 'exit 4'])).code, 4);
+    const top = await berth(['top', name]);
+    assert.match(top.stdout, /while true/);
+    const conflict = await berth(['run', '--name', name, ...img(), 'true']);
+    assert.equal(conflict.code, 125);
+    assert.match(conflict.stderr, /already in use/);
+    const stop = await berth(['stop', '-t', '5', name]);
+    assert.equal(stop.code, 0, stop.stderr);
+    const logs = await berth(['logs', name]);
+    assert.equal(logs.stdout, 'started\nbye\n');
+    const tail = await berth(['logs', '--tail', '1', name]);
+    assert.equal(tail.stdout, 'bye\n');
+    const info = await inspect(name);
+    const state = info.State as Record<string, unknown>;
+    assert.equal(state.Status, 'exited');
+    assert.equal(state.Running, false);
+    assert.equal(state.ExitCode, 7);
+    assert.equal(
+      (info.Config as Record<string, unknown>).Labels &&
+        (info.Config as { Labels: Record<string, string> }).Labels.a,
+      'b',
+    );
+    assert.equal((await berth(['wait', name])).stdout, '7\n');
+    assert.equal((await berth(['rm', name])).code, 0);
+    assert.deepEqual(mounts(), []);
+  });
+
+  it('applies limits (visible in inspect and the cgroup) and reports OOM kills', async () => {
+    const r = await berth([
+      'run',
+      '--rm',
+      '-m',
+      '64m',
+      '--cpus',
+      '0.5',
+      '--pids-limit',
+      '20',
+      ...img(),
+      'sh',
+      '-c',
+      'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max',
+    ]);
+    assert.equal(r.stdout, `${64 * 1024 * 1024}\n50000\n20\n`);
+    const name = box.name('oom');
+    const o = await berth([
+      'run',
+      '--name',
+      name,
+      '-m',
+      '8m',
+      ...img(),
+      'sh',
+      '-c',
+      'x=$(head -c 60000000 /dev/zero | tr "\\0" a)',
+    ]);
+    assert.equal(o.code, 137);
+    const info = await inspect(name);
+    assert.equal((info.State as { OOMKilled: boolean }).OOMKilled, true);
+    assert.equal((info.HostConfig as { Memory: number }).Memory, 8 * 1024 * 1024);
+    await berth(['rm', name]);
+  });
+
+  it('isolates by default and lifts it with --privileged', async () => {
+    const probe = 'grep -E "^(CapEff|Seccomp|NoNewPrivs):" /proc/self/status; hostname';
+    const d = await berth(['run', '--rm', '--hostname', 'box1', ...img(), 'sh', '-c', probe]);
+    assert.match(d.stdout, /CapEff:\s+00000000a80425fb/);
+    assert.match(d.stdout, /Seccomp:\s+2/);
+    assert.match(d.stdout, /box1/);
+    const p = await berth([
+      'run',
+      '--rm',
+      '--privileged',
+      '--security-opt',
+      'no-new-privileges',
+      ...img(),
+      'sh',
+      '-c',
+      probe,
+    ]);
+    assert.match(p.stdout, /Seccomp:\s+0/);
+    assert.match(p.stdout, /NoNewPrivs:\s+1/);
+    const un = await berth(['run', '--rm', ...img(), 'unshare', '-n', 'true']);
+    assert.notEqual(un.code, 0);
+    const ro = await berth([
+      'run',
+      '--rm',
+      '--read-only',
+      '--tmpfs',
+      '/scratch',
+      ...img(),
+      'sh',
+      '-c',
+      'touch /x || echo ro; touch /scratch/y && echo tmp',
+    ]);
+    assert.equal(ro.stdout, 'ro\ntmp\n');
+    const init = await berth(['run', '--rm', '--init', ...img(), 'cat', '/proc/1/cmdline']);
+    assert.match(init.stdout, /berth-init/);
+    const host = await berth([
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      ...img(),
+      'sh',
+      '-c',
+      'ls /sys/class/net | wc -l',
+    ]);
+    assert.ok(Number(host.stdout) >= 1);
+    const none = await berth(['run', '--rm', ...img(), 'ls', '/sys/class/net']);
+    assert.equal(none.stdout, 'lo\n');
+  });
+
+  it('mounts binds and named volumes (filled from the image once)', async () => {
+    const hostDir = join(box.dir, 'hostdir');
+    mkdirSync(hostDir);
+    writeFileSync(join(hostDir, 'f'), 'host\n');
+    const b = await berth([
+      'run',
+      '--rm',
+      '-v',
+      `${hostDir}:/h:ro`,
+      ...img(),
+      'sh',
+      '-c',
+      'cat /h/f; touch /h/g || echo ro',
+    ]);
+    assert.equal(b.stdout, 'host\nro\n');
+    const v = box.name('vol');
+    const w = await berth([
+      'run',
+      '--rm',
+      '-v',
+      `${v}:/data`,
+      ...img(),
+      'sh',
+      '-c',
+      'cat /data/seed; echo more > /data/new',
+    ]);
+    assert.equal(w.stdout, 'from-image\n');
+    const r = await berth(['run', '--rm', '-v', `${v}:/data`, ...img(), 'cat', '/data/new']);
+    assert.equal(r.stdout, 'more\n');
+    const ls = await berth(['volume', 'ls', '-q']);
+    assert.match(ls.stdout, new RegExp(v));
+    assert.equal((await berth(['volume', 'rm', v])).code, 0);
+  });
+
+  it('copies files both ways, renames, kills with a signal', async () => {
+    const name = box.name('cp');
+    await berth(['run', '-d', '--init', '--name', name, ...img(), 'sleep', '600']);
+    const src = join(box.dir, 'in.txt');
+    writeFileSync(src, 'copied\n');
+    assert.equal((await berth(['cp', src, `${name}:/tmp/in.txt`])).code, 0);
+    assert.equal((await berth(['exec', name, 'cat', '/tmp/in.txt'])).stdout, 'copied\n');
+    const out = join(box.dir, 'out.txt');
+    assert.equal((await berth(['cp', `${name}:/tmp/in.txt`, out])).code, 0);
+    assert.equal(readFileSync(out, 'utf8'), 'copied\n');
+    const renamed = `${name}-2`;
+    assert.equal((await berth(['rename', name, renamed])).code, 0);
+    assert.equal((await berth(['kill', '-s', 'TERM', renamed])).code, 0);
+    assert.equal((await berth(['wait', renamed])).stdout, '143\n');
+    assert.equal((await berth(['rm', '-f', renamed])).code, 0);
+  });
+
+  it('starts 20 containers in parallel with distinct names', async () => {
+    const rs = await Promise.all(
+      Array.from({ length: 20 }, () => berth(['run', '-d', ...img(), 'sleep', '600'])),
+    );
+    for (const r of rs) assert.equal(r.code, 0, r.stderr);
+    const ps = await berth(['ps', '--format', 'json']);
+    const names = ps.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { Names: string }).Names);
+    assert.equal(new Set(names).size, 20);
+    const ids = rs.map((r) => r.stdout.trim());
+    const rm = await berth(['rm', '-f', ...ids]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.equal((await berth(['ps', '-a', '-q'])).stdout, '');
+  });
+
+  it('tells the truth after conmon is killed, and restarts by policy', async () => {
+    const name = box.name('k9');
+    const id = (await berth(['run', '-d', '--name', name, ...img(), 'sleep', '600'])).stdout.trim();
+    const conmonPid = Number(readFileSync(join(box.runroot, 'containers', id, 'conmon.pid'), 'utf8'));
+    const ctrPid = Number(readFileSync(join(box.runroot, 'containers', id, 'pidfile'), 'utf8'));
+    process.kill(conmonPid, 'SIGKILL');
+    process.kill(ctrPid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    const info = await inspect(name);
+    assert.equal((info.State as { Status: string }).Status, 'exited');
+    assert.equal((await berth(['rm', name])).code, 0);
+    const rname = box.name('rs');
+    await berth(['run', '-d', '--name', rname, '--restart', 'on-failure:2', ...img(), 'sh', '-c', 'exit 1']);
+    let count = 0;
+    for (let i = 0; i < 100 && count < 2; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      count = (await inspect(rname)).RestartCount as unknown as number;
+    }
+    assert.equal(count, 2);
+    assert.equal((await berth(['rm', '-f', rname])).code, 0);
+    assert.ok(!existsSync(join(box.root, 'containers', id)));
+  });
+});
