@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run } from '../src/core/exec.js';
+import { type BearerProxy, startBearerProxy } from './helpers/bearer-proxy.js';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
@@ -113,6 +114,96 @@ describe('registry', { skip: !isRoot }, () => {
     await ok(box, ['logout', authReg.host]);
     r = await other.berth(['pull', ref], { env });
     assert.match(r.stderr, /authentication required/);
+  });
+
+  test('Bearer tokens: fetched from the challenge realm with credentials, cached per scope', async () => {
+    const proxy: BearerProxy = await startBearerProxy(reg.host, { user: 'bob', password: 'tok-pw' });
+    box.defer(() => proxy.close());
+    const ref = `${proxy.host}/test/bb:1`;
+    let r = await other.berth(['pull', ref], { env });
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /wrong user name or password|access denied|authentication required/);
+    r = await other.berth(['login', '-u', 'bob', '--password-stdin', proxy.host], { env, input: 'tok-pw' });
+    assert.equal(r.code, 0, r.stderr);
+    const before = proxy.tokensIssued;
+    const id = (await ok(other, ['pull', '-q', ref])).trim();
+    assert.equal(id, JSON.parse(await ok(box, ['image', 'inspect', 'bb:1']))[0].Id);
+    assert.equal(proxy.tokensIssued - before, 1, 'one token serves the whole pull');
+    await ok(other, ['logout', proxy.host]);
+  });
+
+  test('a blob whose bytes do not match its digest is refused and nothing of it is stored', async () => {
+    const proxy = await startBearerProxy(reg.host);
+    box.defer(() => proxy.close());
+    proxy.corruptBlobs = true;
+    const fresh = await sandbox(undefined);
+    try {
+      const r = await fresh.berth(['pull', `${proxy.host}/test/bb:1`], { env });
+      assert.equal(r.code, 125);
+      assert.match(r.stderr, /Digest mismatch/);
+      const { readdirSync } = await import('node:fs');
+      assert.deepEqual(readdirSync(join(fresh.root, 'blobs', 'sha256')), []);
+      assert.deepEqual(readdirSync(join(fresh.root, 'blobs', 'tmp')), []);
+      assert.equal((await fresh.berth(['images', '-q'])).stdout.trim(), '');
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
+  test('a pull killed with kill -9 halfway leaves no corrupt blob; the next pull completes', async () => {
+    const proxy = await startBearerProxy(reg.host);
+    box.defer(() => proxy.close());
+    proxy.stallBlobs = true;
+    const fresh = await sandbox(undefined);
+    try {
+      const { readdirSync } = await import('node:fs');
+      const child = fresh.spawn(
+        (await import('./helpers/sandbox.js')).berthBin,
+        ['--root', fresh.root, '--runroot', fresh.runroot, 'pull', `${proxy.host}/test/bb:1`],
+        { stdio: 'ignore', env: { ...fresh.env, ...env } },
+      );
+      // Wait until a download is under way (a temp file exists), then kill -9.
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        try {
+          if (readdirSync(join(fresh.root, 'blobs', 'tmp')).length > 0) break;
+        } catch {
+          /* not created yet */
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const { createHash } = await import('node:crypto');
+      const { readFileSync } = await import('node:fs');
+      for (const n of readdirSync(join(fresh.root, 'blobs', 'sha256'))) {
+        const sum = createHash('sha256')
+          .update(readFileSync(join(fresh.root, 'blobs', 'sha256', n)))
+          .digest('hex');
+        assert.equal(sum, n, 'every visible blob matches its name');
+      }
+      proxy.stallBlobs = false;
+      const id = (await ok(fresh, ['pull', '-q', `${proxy.host}/test/bb:1`])).trim();
+      assert.equal(id, JSON.parse(await ok(box, ['image', 'inspect', 'bb:1']))[0].Id);
+      assert.deepEqual(readdirSync(join(fresh.root, 'blobs', 'tmp')), []);
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
+  test('run pulls a missing image first (--pull missing), and --pull never refuses', async () => {
+    const fresh = await sandbox(undefined);
+    try {
+      let r = await fresh.berth(['run', '--rm', '--pull', 'never', `${reg.host}/test/bb:1`, 'true'], { env });
+      assert.equal(r.code, 125);
+      assert.match(r.stderr, /No such image|Unable to find/);
+      r = await fresh.berth(['run', '--rm', `${reg.host}/test/bb:1`, 'echo', 'pulled-and-ran'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Unable to find image/);
+      assert.equal(r.stdout.trim(), 'pulled-and-ran');
+    } finally {
+      await fresh.cleanup();
+    }
   });
 
   test('errors name the reference: unknown tag, unknown repository, refused connection', async () => {

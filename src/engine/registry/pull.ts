@@ -15,7 +15,7 @@ import {
   type Platform,
 } from '../image/oci.js';
 import { formatReference, parseReference, type Reference, repositoryOf } from '../image/reference.js';
-import { chainIds, ensureSnapshot } from '../snapshot/snapshots.js';
+import { chainIds, ensureSnapshot, sweepSnapshotTemp } from '../snapshot/snapshots.js';
 import { loadCredentials } from './auth-file.js';
 import { RegistryClient } from './client.js';
 import { registryError } from './errors.js';
@@ -160,6 +160,9 @@ export async function pullImage(
 ): Promise<ImageRow> {
   const ref = parseReference(refText);
   const want = parsePlatform(options.platform);
+  // Leftovers of a pull that was killed: temp files of dead processes only.
+  await store.content.sweepTemp();
+  await sweepSnapshotTemp(store.root);
   const client = new RegistryClient(ref.domain, {
     insecure: options.insecure,
     credentials: loadCredentials(ref.domain),
