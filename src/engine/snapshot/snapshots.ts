@@ -60,19 +60,19 @@ export async function openLayer(blobPath: string): Promise<Readable> {
   if (kind === 'zstd')
     throw invalidArgument(`Layer ${blobPath} is zstd-compressed, which this build cannot unpack yet`);
   const raw = createReadStream(blobPath);
-  return kind === 'gzip' ? raw.pipe(createGunzip()) : raw;
+  return kind === 'gzip' ? raw.pipe(createGunzip({ chunkSize: 256 * 1024 })) : raw;
 }
 
 /**
- * Makes sure the snapshot for `chainId` exists, unpacking `layerBlob` (whose uncompressed
- * digest must be `diffId`) if it does not. Returns the snapshot's fs folder. Concurrent
+ * Makes sure the snapshot for `chainId` exists, unpacking `layerBlob` (a blob path or a
+ * stream opener; its uncompressed digest must be `diffId`) if it does not. Returns the snapshot's fs folder. Concurrent
  * callers may both unpack; the first rename wins and the other's copy is dropped.
  */
 export async function ensureSnapshot(
   root: string,
   chainId: string,
   diffId: string,
-  layerBlob: string,
+  layerBlob: string | (() => Promise<Readable>),
 ): Promise<string> {
   const final = snapshotFs(root, chainId);
   if (existsSync(final)) return final;
@@ -81,7 +81,8 @@ export async function ensureSnapshot(
   const tmp = join(base, `tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   await fs.mkdir(join(tmp, 'fs'), { recursive: true });
   try {
-    const tar = await openLayer(layerBlob);
+    // A blob path, or an opener of the uncompressed tar stream (a pull unpacks while it downloads).
+    const tar = typeof layerBlob === 'string' ? await openLayer(layerBlob) : await layerBlob();
     const hash = createHash('sha256');
     const tee = new PassThrough();
     tar.on('data', (b: Buffer) => hash.update(b));

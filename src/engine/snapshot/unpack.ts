@@ -125,7 +125,10 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
           case 'contiguous-file': {
             await clear(path, false);
             // 'wx' is O_CREAT|O_EXCL: never follows a symlink planted at the final name.
-            await pipeline(entry, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+            await pipeline(
+              entry,
+              createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }),
+            );
             await fs.lchown(path, h.uid ?? 0, h.gid ?? 0);
             await fs.chmod(path, (h.mode ?? 0o644) & 0o7777);
             if (h.mtime) await fs.lutimes(path, h.mtime, h.mtime);
