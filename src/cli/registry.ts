@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerContainer } from './container.js';
 import { registerDistribution } from './distribution.js';
 import { registerImage } from './image.js';
+import { registerNetwork } from './network.js';
 import { registerSystem } from './system.js';
 import { registerVersion } from './version.js';
 import { registerVolume } from './volume.js';
@@ -15,6 +16,7 @@ export function registerCommands(program: Command): void {
   registerContainer(program);
   registerImage(program);
   registerDistribution(program);
+  registerNetwork(program);
   registerVolume(program);
   registerSystem(program);
   registerVersion(program);

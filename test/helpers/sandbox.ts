@@ -80,8 +80,11 @@ export async function sandbox(t: TestContext | undefined, options: SandboxOption
     BERTH_RUNROOT: runroot,
     BERTH_CGROUP_PARENT: cgroupParent,
   };
+  // nsenter switches only the network namespace. (`ip netns exec` would also give the
+  // command a private mount namespace, and mounts berth makes there, such as pinned
+  // container namespaces, would vanish when the command exits.)
   const wrap = (file: string, args: readonly string[]): [string, string[]] =>
-    netns ? ['ip', ['netns', 'exec', netns, file, ...args]] : [file, [...args]];
+    netns ? ['nsenter', [`--net=/run/netns/${netns}`, file, ...args]] : [file, [...args]];
   let n = 0;
   let cleaned = false;
   const box: Sandbox = {

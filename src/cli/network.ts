@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+
+const actions = () => import('./network-actions.js');
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** `berth network create|ls|inspect|rm|prune`, with Docker's flags. */
+export function registerNetwork(program: Command): void {
+  const net = program.command('network').description('manage networks');
+  net
+    .command('create')
+    .description('create a bridge network')
+    .argument('<name>')
+    .option('-d, --driver <driver>', 'network driver (bridge)', 'bridge')
+    .option('--subnet <cidr>', 'subnet, e.g. 10.90.0.0/24 (default: the first free 10.89.N.0/24)')
+    .option('--gateway <ip>', 'gateway address (default: the first address of the subnet)')
+    .option('--internal', 'no outbound connectivity')
+    .option('--label <key=value>', 'set a label (repeatable)', collect)
+    .action(async (name: string, opts, cmd: Command) => (await actions()).createAction(cmd, name, opts));
+  net
+    .command('ls')
+    .alias('list')
+    .description('list networks')
+    .option('-q, --quiet', 'only IDs')
+    .option('--format <format>', 'json, or table (default)')
+    .option('--no-trunc', 'do not truncate IDs')
+    .action(async (opts, cmd: Command) => (await actions()).listAction(cmd, opts));
+  net
+    .command('inspect')
+    .description('show networks in detail, as JSON')
+    .argument('<network...>')
+    .option('-f, --format <format>', 'a {{.Field}} template')
+    .action(async (names: string[], opts, cmd: Command) => (await actions()).inspectAction(cmd, names, opts));
+  net
+    .command('rm')
+    .alias('remove')
+    .description('remove networks')
+    .argument('<network...>')
+    .action(async (names: string[], _opts, cmd: Command) => (await actions()).removeAction(cmd, names));
+  net
+    .command('prune')
+    .description('remove networks no container uses')
+    .option('-f, --force', 'do not ask for confirmation')
+    .action(async (_opts, cmd: Command) => (await actions()).pruneAction(cmd));
+}

@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError } from '../../core/errors.js';
+import { run } from '../../core/exec.js';
+import type { EngineDb } from '../state/db.js';
+import { contains, parseCidr, parseIPv4 } from './cidr.js';
+import { addNetworkList, type ConfList, delNetworkList, type RuntimeConfig } from './cni/invoke.js';
+import { type Attachment, type NetworkRecord, NetworkStore } from './network-store.js';
+import type { PortMapping } from './ports.js';
+
+/** What a container asks of one network. */
+export interface NetworkRequest {
+  /** Network name or ID. */
+  name: string;
+  aliases?: string[];
+  /** A static address inside the network's subnet (`--ip`). */
+  ip?: string;
+  /** A fixed MAC address (`--mac-address`). */
+  mac?: string;
+}
+
+export interface AttachRequest {
+  containerId: string;
+  /** The container's network namespace (see netns.ts). */
+  netns: string;
+  networks: NetworkRequest[];
+  /** Published ports; bound through the first network. */
+  ports?: PortMapping[];
+}
+
+/** The CNI network configuration list Berth uses for a bridge network. */
+export function confListFor(root: string, net: NetworkRecord): ConfList {
+  const ipam: Record<string, unknown> = {
+    type: 'host-local',
+    ranges: [[{ subnet: net.subnet, gateway: net.gateway }]],
+    dataDir: join(root, 'networks', 'ipam'),
+  };
+  if (!net.internal) ipam.routes = [{ dst: '0.0.0.0/0' }];
+  return {
+    cniVersion: '1.0.0',
+    name: net.name,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: net.bridge,
+        isGateway: true,
+        ipMasq: !net.internal,
+        hairpinMode: true,
+        capabilities: { ips: true, mac: true },
+        ipam,
+      },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      { type: 'firewall', backend: 'iptables' },
+      { type: 'tuning' },
+    ],
+  };
+}
+
+/** Whether nothing in this network namespace listens on the port (read from /proc/net). */
+function hostPortFree(p: PortMapping): boolean {
+  const files =
+    p.protocol === 'udp' ? ['/proc/net/udp', '/proc/net/udp6'] : ['/proc/net/tcp', '/proc/net/tcp6'];
+  const hex = p.hostPort.toString(16).toUpperCase().padStart(4, '0');
+  for (const f of files) {
+    let text = '';
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN (UDP sockets have state 07).
+      if (cols[1]?.endsWith(`:${hex}`) && (p.protocol === 'udp' || cols[3] === '0A')) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Connects a container's namespace to its networks through CNI: reserves its host ports and
+ * records the endpoints in one transaction (so parallel commands never share a port), runs
+ * ADD for each network, and records the addresses. If any network fails, the ones already
+ * added are removed again: nothing is left half-configured.
+ */
+export async function attachNetworks(db: EngineDb, root: string, req: AttachRequest): Promise<Attachment[]> {
+  const store = new NetworkStore(db);
+  const nets = req.networks.map((n) => (n.name === 'bridge' ? store.ensureDefault() : store.get(n.name)));
+  for (const [i, n] of req.networks.entries()) {
+    if (n.ip && !contains(parseCidr(nets[i]!.subnet), parseIPv4(n.ip))) {
+      throw new BerthError(
+        'InvalidArgument',
+        `Invalid --ip "${n.ip}": it is not in network ${nets[i]!.name}'s subnet ${nets[i]!.subnet}`,
+      );
+    }
+  }
+  const ports = db
+    .transaction(() => {
+      const reserved = store.reservePorts(req.ports ?? [], hostPortFree);
+      nets.forEach((net, i) =>
+        store.saveAttachment({
+          containerId: req.containerId,
+          network: net.name,
+          ifName: `eth${i}`,
+          ip: '',
+          mac: '',
+          aliases: req.networks[i]!.aliases ?? [],
+          ports: i === 0 ? reserved : [],
+          result: { cniVersion: '1.0.0' },
+        }),
+      );
+      return reserved;
+    })
+    .immediate();
+  const done: Attachment[] = [];
+  try {
+    for (const [i, net] of nets.entries()) {
+      const ifName = `eth${i}`;
+      const rc: RuntimeConfig = {
+        ...(i === 0 && ports.length
+          ? { portMappings: ports.map((p) => ({ ...p, hostIP: p.hostIP || undefined })) }
+          : {}),
+        ...(req.networks[i]!.ip ? { ips: [`${req.networks[i]!.ip}/${net.subnet.split('/')[1]}`] } : {}),
+        ...(req.networks[i]!.mac ? { mac: req.networks[i]!.mac } : {}),
+      };
+      const result = await addNetworkList(confListFor(root, net), req.containerId, req.netns, ifName, rc);
+      const ip = result.ips?.[0]?.address.split('/')[0] ?? '';
+      const mac = result.interfaces?.find((x) => x.name === ifName && x.sandbox)?.mac ?? '';
+      const a: Attachment = {
+        containerId: req.containerId,
+        network: net.name,
+        ifName,
+        ip,
+        mac,
+        aliases: req.networks[i]!.aliases ?? [],
+        ports: i === 0 ? ports : [],
+        result,
+      };
+      store.saveAttachment(a);
+      done.push(a);
+    }
+  } catch (e) {
+    await detachNetworks(db, root, req.containerId, req.netns).catch(() => {});
+    throw e;
+  }
+  return done;
+}
+
+/** Runs CNI DEL for every endpoint of a container and forgets them. Safe to repeat. */
+export async function detachNetworks(
+  db: EngineDb,
+  root: string,
+  containerId: string,
+  netns: string,
+  only?: string,
+): Promise<void> {
+  const store = new NetworkStore(db);
+  let first: Error | undefined;
+  for (const a of store.attachmentsFor(containerId)) {
+    if (only && a.network !== only) continue;
+    const net = store.find(a.network);
+    if (net) {
+      try {
+        await delNetworkList(
+          confListFor(root, net),
+          containerId,
+          netns,
+          a.ifName,
+          a.ports.length
+            ? { portMappings: a.ports.map((p) => ({ ...p, hostIP: p.hostIP || undefined })) }
+            : {},
+          a.result.ips ? a.result : undefined,
+        );
+      } catch (e) {
+        first ??= e as Error;
+      }
+    }
+    store.deleteAttachment(containerId, a.network);
+  }
+  if (first) throw first;
+}
+
+/** Deletes a network's bridge device once no endpoint uses it (network rm). */
+export async function removeBridge(net: NetworkRecord): Promise<void> {
+  await run('ip', ['link', 'del', net.bridge], { check: false });
+}
