@@ -14,6 +14,7 @@ import { resolveUser } from '../runtime/user.js';
 import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
 import { imageOf } from './image-source.js';
+import { withContainerLock } from './lock.js';
 import { type ContainerPaths, containerPaths } from './paths.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
@@ -81,10 +82,18 @@ function findCatatonit(): string | undefined {
 }
 
 /** Starts a created or exited container; returns its record in state `running`. */
-export async function startContainer(
+export function startContainer(
   ctx: EngineContext,
   rec: ContainerRecord,
   opts: StartOptions = {},
+): Promise<ContainerRecord> {
+  return withContainerLock(ctx, rec.id, () => startLocked(ctx, ctx.containers.get(rec.id), opts));
+}
+
+async function startLocked(
+  ctx: EngineContext,
+  rec: ContainerRecord,
+  opts: StartOptions,
 ): Promise<ContainerRecord> {
   if (rec.state === 'running') return rec;
   if (rec.state === 'removing') throw conflict(`Container ${rec.name} is being removed`);
