@@ -271,6 +271,25 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
     assert.equal((await berth(['ps', '-a', '-q'])).stdout, '');
   });
 
+  it('runs an imported image: its Cmd, and a named volume filled from its files', async () => {
+    const imp = await berth([
+      'import',
+      await busyboxRootfsTar(),
+      'bb:1',
+      '--change',
+      'CMD ["sh","-c","echo from-cmd"]',
+    ]);
+    assert.equal(imp.code, 0, imp.stderr);
+    const r = await berth(['run', '--rm', 'bb:1']);
+    assert.equal(r.stdout, 'from-cmd\n');
+    const vol = box.name('etc');
+    const v = await berth(['run', '--rm', '-v', `${vol}:/etc`, 'bb:1', 'head', '-1', '/etc/passwd']);
+    assert.match(v.stdout, /^root:/);
+    const missing = await berth(['run', '--rm', 'nosuch:image', 'true']);
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /No such image/);
+  });
+
   it('tells the truth after conmon is killed, and restarts by policy', async () => {
     const name = box.name('k9');
     const id = (await berth(['run', '-d', '--name', name, ...img(), 'sleep', '600'])).stdout.trim();
