@@ -13,7 +13,8 @@ import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 describe('containers', { skip: !isRoot && 'needs root' }, () => {
   let box: Sandbox;
   let rootfs: string;
-  const berth = (args: string[], input?: string) => box.berth(args, input === undefined ? {} : { input });
+  const berth = (args: string[], input?: string, signal?: AbortSignal) =>
+    box.berth(args, { ...(input === undefined ? {} : { input }), ...(signal ? { signal } : {}) });
   const img = () => ['--rootfs', rootfs];
   const inspect = async (ref: string) => {
     const r = await berth(['inspect', ref]);
@@ -288,6 +289,33 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
     const missing = await berth(['run', '--rm', 'nosuch:image', 'true']);
     assert.equal(missing.code, 125);
     assert.match(missing.stderr, /No such image/);
+  });
+
+  it('accepts the store after kill -9 of `berth run` at any point', async () => {
+    for (const ms of [30, 70, 110, 150, 190, 230]) {
+      await berth(['run', '-d', ...img(), 'sleep', '600'], undefined, AbortSignal.timeout(ms)).catch(
+        () => undefined,
+      );
+    }
+    const ps = await berth(['ps', '-a', '--format', 'json']);
+    assert.equal(ps.code, 0, ps.stderr);
+    const rows = ps.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { ID: string; State: string });
+    for (const row of rows) {
+      const info = await inspect(row.ID);
+      const st = info.State as { Running: boolean; Pid: number };
+      // A container reported running has a live process; one reported stopped has none.
+      if (st.Running) assert.ok(existsSync(`/proc/${st.Pid}`), `pid ${st.Pid} of ${row.ID}`);
+    }
+    if (rows.length) {
+      const rm = await berth(['rm', '-f', ...rows.map((r) => r.ID)]);
+      assert.equal(rm.code, 0, rm.stderr);
+    }
+    assert.equal((await berth(['ps', '-a', '-q'])).stdout, '');
+    assert.deepEqual(mounts(), []);
   });
 
   it('tells the truth after conmon is killed, and restarts by policy', async () => {

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { followLog } from '../runtime/k8s-log.js';
+import { detectRuntime, runtimeKill } from '../runtime/oci-runtime.js';
 import type { EngineContext } from './context.js';
 import { waitForExitFile } from './exit-watch.js';
 import { containerPaths } from './paths.js';
@@ -82,10 +83,18 @@ export async function attachContainer(
     process.stdin.pipe(sink, { end: false });
     process.stdin.on('end', () => setTimeout(() => sink.end(), 100));
   }
+  // Like Docker's sig-proxy: signals to this process go to the container's process.
+  const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
+  const forward = (sig: NodeJS.Signals) => void runtimeKill(runtime, rec.id, sig).catch(() => {});
+  const signals: NodeJS.Signals[] = rec.config.tty
+    ? []
+    : ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+  for (const s of signals) process.on(s, forward);
   try {
     const r = await waitForExitFile(paths, rec.pid);
     return r.code;
   } finally {
+    for (const s of signals) process.off(s, forward);
     follower.stop();
     restoreTty?.();
     if (bridge) {

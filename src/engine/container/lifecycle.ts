@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { conflict } from '../../core/errors.js';
+import { conflict, isNotFound } from '../../core/errors.js';
 import { detectRuntime, runtimeDelete, runtimeKill } from '../runtime/oci-runtime.js';
 import type { EngineContext } from './context.js';
 import { pidAlive, readExitFile, waitForExitFile } from './exit-watch.js';
@@ -113,7 +113,12 @@ export async function cleanupAfterExit(ctx: EngineContext, ref: string): Promise
   });
   if (!rec) return;
   if (rec.config.autoRemove) {
-    await removeContainer(ctx, rec.id, { force: true, volumes: true });
+    try {
+      await removeContainer(ctx, rec.id, { force: true, volumes: true });
+    } catch (e) {
+      // `run --rm` in the foreground removes it too; whoever comes second finds nothing.
+      if (!isNotFound(e)) throw e;
+    }
     return;
   }
   if (!shouldRestart(rec)) return;
