@@ -109,11 +109,7 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
     assert.equal(state.Status, 'exited');
     assert.equal(state.Running, false);
     assert.equal(state.ExitCode, 7);
-    assert.equal(
-      (info.Config as Record<string, unknown>).Labels &&
-        (info.Config as { Labels: Record<string, string> }).Labels.a,
-      'b',
-    );
+    assert.equal((info.Config as { Labels?: Record<string, string> }).Labels?.a, 'b');
     assert.equal((await berth(['wait', name])).stdout, '7\n');
     assert.equal((await berth(['rm', name])).code, 0);
     assert.deepEqual(mounts(), []);
