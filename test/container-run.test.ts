@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 describe('containers', { skip: !isRoot && 'needs root' }, () => {
   let box: Sandbox;
@@ -49,6 +49,59 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
   it('forwards stdin with -i', async () => {
     const r = await berth(['run', '--rm', '-i', ...img(), 'sh', '-c', 'cat; echo end'], 'a\nb\n');
     assert.equal(r.stdout, 'a\nb\nend\n');
+  });
+
+  it('gives -it a real terminal that follows resizes', async () => {
+    // A pseudo-terminal driver: sizes it 30x100, later 40x120 with SIGWINCH, then types a line.
+    const driver = `
+import os, pty, sys, time, fcntl, termios, struct, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 30, 100, 0, 0))
+out, t0, sent = b'', time.time(), False
+while time.time() - t0 < 20:
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if fd in r:
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            break
+        if not d: break
+        out += d
+    if not sent and b'READY' in out:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 120, 0, 0))
+        os.kill(pid, 28)
+        time.sleep(0.3)
+        os.write(fd, b'stty size; exit 3\\r')
+        sent = True
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode('utf8', 'replace'))
+sys.exit(os.waitstatus_to_exitcode(st))
+`;
+    const r = await box.exec(
+      'python3',
+      [
+        '-c',
+        driver,
+        berthBin,
+        '--root',
+        box.root,
+        '--runroot',
+        box.runroot,
+        'run',
+        '--rm',
+        '-it',
+        ...img(),
+        'sh',
+        '-c',
+        'stty size; echo READY; exec sh',
+      ],
+      { check: false },
+    );
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stdout, /30 100/);
+    assert.match(r.stdout, /40 120/);
   });
 
   it('answers bad input with 125/127 and leaves nothing behind', async () => {

@@ -25,7 +25,8 @@ export interface AttachOptions {
   stderr?: NodeJS.WritableStream;
 }
 
-function resize(bundle: string): void {
+/** Tells conmon this terminal's size (a no-op when stdout is not a terminal). */
+export function resize(bundle: string): void {
   const { rows, columns } = process.stdout;
   if (!rows || !columns) return;
   try {

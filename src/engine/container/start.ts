@@ -25,6 +25,8 @@ export interface StartOptions {
   exitCommand?: string[];
   /** Count this start as a restart (restart policies). */
   restart?: boolean;
+  /** Called after the container is created and before it runs (for example to size its terminal). */
+  beforeStart?: (paths: ContainerPaths) => void;
 }
 
 /** The exit command: the same `berth` (this Node and this entry script) recording the exit. */
@@ -132,6 +134,7 @@ async function startLocked(
       exitCommand: opts.exitCommand ?? defaultExitCommand(ctx, rec.id),
     });
     created = true;
+    opts.beforeStart?.(paths);
     await runtimeStart(runtime, rec.id);
     const now = new Date().toISOString();
     const updated = ctx.containers.update(rec.id, {
