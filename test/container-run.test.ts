@@ -104,6 +104,18 @@ sys.exit(os.waitstatus_to_exitcode(st))
     assert.match(r.stdout, /40 120/);
   });
 
+  it('creates, then starts attached, twice in a row', async () => {
+    const name = box.name('c');
+    assert.equal((await berth(['create', '--name', name, ...img(), 'sh', '-c', 'echo ran; exit 4'])).code, 0);
+    assert.match((await berth(['ps', '-a'])).stdout, /Created/);
+    for (let i = 0; i < 2; i++) {
+      const r = await berth(['start', '-a', name]);
+      assert.equal(r.code, 4, r.stderr);
+      assert.equal(r.stdout, 'ran\n');
+    }
+    assert.equal((await berth(['rm', name])).code, 0);
+  });
+
   it('answers bad input with 125/127 and leaves nothing behind', async () => {
     const nf = await berth(['run', '--rm', ...img(), 'nosuchcmd']);
     assert.equal(nf.code, 127, nf.stderr);

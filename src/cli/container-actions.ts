@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { errorMessage } from '../core/errors.js';
-import { attachContainer } from '../engine/container/attach.js';
+import { attachContainer, logOffset } from '../engine/container/attach.js';
 import { type EngineContext, openContext } from '../engine/container/context.js';
 import { copyFromContainer, copyToContainer } from '../engine/container/copy.js';
 import { type CreateOptions, createContainer } from '../engine/container/create.js';
@@ -96,8 +96,14 @@ export async function startAction(
 ) {
   const ctx = contextOf(cmd);
   if (flags.attach && refs.length === 1) {
-    const rec = await startContainer(ctx, getContainer(ctx, refs[0]!));
-    const code = await attachContainer(ctx, rec, { stdin: !!flags.interactive, fromStart: false });
+    const before = getContainer(ctx, refs[0]!);
+    const fromOffset = logOffset(ctx, before.id);
+    const rec = await startContainer(ctx, before);
+    const code = await attachContainer(ctx, rec, {
+      stdin: !!flags.interactive,
+      fromStart: false,
+      fromOffset,
+    });
     process.exitCode = code ?? 255;
     return;
   }

@@ -21,6 +21,8 @@ export interface AttachOptions {
   stdin: boolean;
   /** Show the log from its start (for `run`) rather than from now (for `attach`). */
   fromStart: boolean;
+  /** Show the log from this byte offset (for `start -a`: the log's size before the start). */
+  fromOffset?: number;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
@@ -47,8 +49,8 @@ export async function attachContainer(
   const paths = containerPaths(ctx, rec.id);
   const out = o.stdout ?? process.stdout;
   const err = o.stderr ?? process.stderr;
-  let start = 0;
-  if (!o.fromStart) {
+  let start = o.fromOffset ?? 0;
+  if (!o.fromStart && o.fromOffset === undefined) {
     try {
       start = statSync(paths.log).size;
     } catch {
@@ -103,5 +105,14 @@ export async function attachContainer(
       process.stdin.destroy();
       if (bridge.exitCode === null) bridge.kill();
     }
+  }
+}
+
+/** The log's current size: where output of a run that starts now will begin. */
+export function logOffset(ctx: EngineContext, id: string): number {
+  try {
+    return statSync(containerPaths(ctx, id).log).size;
+  } catch {
+    return 0;
   }
 }

@@ -102,6 +102,9 @@ async function startLocked(
   const config = rec.config;
   const paths = containerPaths(ctx, rec.id);
   const runtime = detectRuntime(ctx.runroot, config.runtime);
+  // The previous run's exit command may not have released it yet; do it here (checking the
+  // runtime's state folder first spares a process in the common case).
+  if (existsSync(join(runtime.stateRoot, rec.id))) await runtimeDelete(runtime, rec.id);
   rmSync(paths.exitFile, { force: true });
   rmSync(paths.bundle, { recursive: true, force: true });
   mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
