@@ -104,6 +104,40 @@ sys.exit(os.waitstatus_to_exitcode(st))
     assert.match(r.stdout, /40 120/);
   });
 
+  it('honours env files, users, workdir, entrypoint, exec -d/-u and rm -v', async () => {
+    const envFile = join(box.dir, 'env');
+    writeFileSync(envFile, 'A=1\n# comment\nB=two\n');
+    const r = await berth([
+      'run',
+      '--rm',
+      '--env-file',
+      envFile,
+      '-u',
+      'nobody',
+      '-w',
+      '/tmp',
+      ...img(),
+      'sh',
+      '-c',
+      'echo $A $B; id -u; pwd',
+    ]);
+    assert.equal(r.stdout, '1 two\n65534\n/tmp\n');
+    const ep = await berth(['run', '--rm', '--entrypoint', 'echo', ...img(), 'hi', 'there']);
+    assert.equal(ep.stdout, 'hi there\n');
+    const name = box.name('e');
+    await berth(['run', '-d', '--name', name, '-v', '/anon', ...img(), 'sleep', '600']);
+    assert.equal((await berth(['exec', '-d', name, 'sh', '-c', 'echo x > /tmp/d'])).code, 0);
+    let out = '';
+    for (let i = 0; i < 20 && out !== '65534\nx\n'; i++) {
+      out = (await berth(['exec', '-u', 'nobody', name, 'sh', '-c', 'id -u; cat /tmp/d 2>/dev/null'])).stdout;
+    }
+    assert.equal(out, '65534\nx\n');
+    const before = (await berth(['volume', 'ls', '-q'])).stdout.trim().split('\n').filter(Boolean).length;
+    assert.equal((await berth(['rm', '-f', '-v', name])).code, 0);
+    const after = (await berth(['volume', 'ls', '-q'])).stdout.trim().split('\n').filter(Boolean).length;
+    assert.equal(after, before - 1);
+  });
+
   it('creates, then starts attached, twice in a row', async () => {
     const name = box.name('c');
     assert.equal((await berth(['create', '--name', name, ...img(), 'sh', '-c', 'echo ran; exit 4'])).code, 0);
