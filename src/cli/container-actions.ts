@@ -41,8 +41,17 @@ async function imageFor(
   ref: string,
   rootfs: boolean | undefined,
   opts: CreateOptions,
+  pull?: string,
 ): Promise<ResolvedImage> {
-  if (!rootfs) return storeImage(ctx.root, ref);
+  if (!rootfs) {
+    const { ensureImage, parsePullPolicy } = await import('../engine/registry/ensure.js');
+    const { streamProgress } = await import('../engine/registry/progress.js');
+    await ensureImage(ctx.root, ref, parsePullPolicy(pull), {
+      progress: streamProgress(process.stderr),
+      notice: (line) => process.stderr.write(`${line}\n`),
+    });
+    return storeImage(ctx.root, ref);
+  }
   const image = rootfsImage(ref);
   opts.rootfs = image.name;
   return image;
@@ -66,7 +75,7 @@ const short = (id: string) => id.slice(0, 12);
 export async function createAction(image: string, command: string[], flags: CreateFlags, cmd: Command) {
   const ctx = contextOf(cmd);
   const opts = createOptionsFromFlags(flags, command);
-  const rec = createContainer(ctx, await imageFor(ctx, image, flags.rootfs, opts), opts);
+  const rec = createContainer(ctx, await imageFor(ctx, image, flags.rootfs, opts, flags.pull), opts);
   process.stdout.write(`${rec.id}\n`);
 }
 
@@ -81,7 +90,7 @@ export async function runAction(
     { ...flags, network: flags.network ?? (flags as { net?: string }).net },
     command,
   );
-  const r = await runContainer(ctx, await imageFor(ctx, image, flags.rootfs, opts), opts, {
+  const r = await runContainer(ctx, await imageFor(ctx, image, flags.rootfs, opts, flags.pull), opts, {
     detach: !!flags.detach,
     interactive: !!flags.interactive,
   });

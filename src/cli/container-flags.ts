@@ -11,6 +11,8 @@ import type { CreateOptions } from '../engine/container/create.js';
 /** The raw flags commander collects for `create` and `run`. */
 export interface CreateFlags {
   name?: string;
+  /** `--pull`: always, missing or never (handled before the container is made). */
+  pull?: string;
   env?: string[];
   envFile?: string[];
   workdir?: string;

@@ -41,6 +41,7 @@ function createFlags(cmd: Command): Command {
     .option('-i, --interactive', 'keep stdin open')
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('--rootfs', 'the first argument is a root filesystem folder, not an image')
+    .option('--pull <policy>', 'pull the image: always, missing (default) or never')
     .passThroughOptions();
 }
 

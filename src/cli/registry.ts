@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerContainer } from './container.js';
+import { registerDistribution } from './distribution.js';
 import { registerImage } from './image.js';
 import { registerSystem } from './system.js';
 import { registerVersion } from './version.js';
@@ -13,6 +14,7 @@ import { registerVolume } from './volume.js';
 export function registerCommands(program: Command): void {
   registerContainer(program);
   registerImage(program);
+  registerDistribution(program);
   registerVolume(program);
   registerSystem(program);
   registerVersion(program);

@@ -1,0 +1,34 @@
+import { invalidArgument } from '../../core/errors.js';
+import { openImageStore } from '../image/image-store.js';
+import { familiarName, normalizeReference } from '../image/reference.js';
+import type { Progress } from './progress.js';
+import { pullImage } from './pull.js';
+
+/** `--pull` for run and create: always pull, pull when missing (default), or never. */
+export type PullPolicy = 'always' | 'missing' | 'never';
+
+export function parsePullPolicy(s: string | undefined): PullPolicy {
+  const v = s ?? 'missing';
+  if (v === 'always' || v === 'missing' || v === 'never') return v;
+  throw invalidArgument(`Invalid --pull value "${s}": use always, missing or never`);
+}
+
+/**
+ * Makes sure an image is in the store before a container is made from it, pulling it as
+ * the policy says. Image IDs are never pulled. Announces the pull on `notice` as Docker
+ * does ("Unable to find image ... locally").
+ */
+export async function ensureImage(
+  root: string,
+  ref: string,
+  policy: PullPolicy,
+  options: { progress?: Progress; notice?: (line: string) => void } = {},
+): Promise<void> {
+  if (policy === 'never') return;
+  const store = openImageStore(root);
+  const present = store.index.find(ref) !== undefined;
+  if (present && policy === 'missing') return;
+  if (/^(sha256:)?[a-f0-9]{12,64}$/.test(ref)) return;
+  if (!present) options.notice?.(`Unable to find image '${familiarName(normalizeReference(ref))}' locally`);
+  await pullImage(store, ref, { progress: options.progress });
+}

@@ -1,0 +1,53 @@
+/** Starts Debian's docker-registry (the CNCF distribution registry) on a free loopback port for a test. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from './etcd.js';
+import type { Sandbox } from './sandbox.js';
+
+export interface TestRegistry {
+  /** host:port, e.g. 127.0.0.1:41234 */
+  host: string;
+}
+
+/** With `htpasswd`, the registry requires Basic auth with that user and password. */
+export async function startRegistry(
+  box: Sandbox,
+  options: { user?: string; password?: string } = {},
+): Promise<TestRegistry> {
+  const port = await freePort();
+  const dir = join(box.dir, `registry-${port}`);
+  let auth = '';
+  if (options.user && options.password) {
+    const { run } = await import('../../src/core/exec.js');
+    // A bcrypt line made by the system's crypt(3), which the registry's htpasswd reader accepts.
+    const hash = (
+      await run('python3', [
+        '-W',
+        'ignore',
+        '-c',
+        'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))',
+        options.password,
+      ])
+    ).stdout.trim();
+    writeFileSync(join(box.dir, `htpasswd-${port}`), `${options.user}:${hash}\n`);
+    auth = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${join(box.dir, `htpasswd-${port}`)}\n`;
+  }
+  const config = join(box.dir, `registry-${port}.yml`);
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
+  );
+  const child = box.spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/v2/`);
+      if (r.status === 200 || r.status === 401) return { host: `127.0.0.1:${port}` };
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('docker-registry did not start within 15 s');
+}
