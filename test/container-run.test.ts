@@ -381,7 +381,7 @@ sys.exit(os.waitstatus_to_exitcode(st))
     const vol = box.name('etc');
     const v = await berth(['run', '--rm', '-v', `${vol}:/etc`, 'bb:1', 'head', '-1', '/etc/passwd']);
     assert.match(v.stdout, /^root:/);
-    const missing = await berth(['run', '--rm', 'nosuch:image', 'true']);
+    const missing = await berth(['run', '--rm', '--pull', 'never', 'nosuch:image', 'true']);
     assert.equal(missing.code, 125);
     assert.match(missing.stderr, /No such image/);
   });
