@@ -45,8 +45,25 @@ function createFlags(cmd: Command): Command {
     .passThroughOptions();
 }
 
-/** Container commands: create, start, run, ps, logs, exec, attach, stop, kill, ... */
+/**
+ * Container commands: create, start, run, ps, logs, exec, attach, stop, kill, ... at the top
+ * level and again under `container` (`berth container ls`, `container inspect`), as in Docker.
+ */
 export function registerContainer(program: Command): void {
+  defineContainerCommands(program);
+  const container = program
+    .command('container')
+    .description('manage containers (the same commands as at the top level)')
+    .enablePositionalOptions();
+  defineContainerCommands(container);
+  container
+    .command('cleanup', { hidden: true })
+    .description("record a container's exit (conmon's exit command)")
+    .argument('<id>')
+    .action(act('cleanupAction'));
+}
+
+function defineContainerCommands(program: Command): void {
   createFlags(
     program.command('create').description('create a container').argument('<image>').argument('[command...]'),
   ).action(act('createAction'));
@@ -163,12 +180,4 @@ export function registerContainer(program: Command): void {
     .argument('<src>')
     .argument('<dest>')
     .action(act('cpAction'));
-  const container = program
-    .command('container')
-    .description('manage containers (see also the top-level commands)');
-  container
-    .command('cleanup', { hidden: true })
-    .description("record a container's exit (conmon's exit command)")
-    .argument('<id>')
-    .action(act('cleanupAction'));
 }
