@@ -230,6 +230,15 @@ sys.exit(os.waitstatus_to_exitcode(st))
       'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max',
     ]);
     assert.equal(r.stdout, `${64 * 1024 * 1024}\n50000\n20\n`);
+    const sname = box.name('stats');
+    await berth(['run', '-d', '--name', sname, '-m', '32m', '--pids-limit', '9', ...img(), 'sleep', '600']);
+    const stats = await berth(['stats', '--no-stream', '--format', 'json', sname]);
+    const row = JSON.parse(stats.stdout) as { MemUsage: string; PIDs: string };
+    assert.match(row.MemUsage, / \/ 32\.00MiB$/);
+    assert.equal(row.PIDs, '1');
+    const hc = (await inspect(sname)).HostConfig as { Memory: number; PidsLimit: number };
+    assert.deepEqual([hc.Memory, hc.PidsLimit], [32 * 1024 * 1024, 9]);
+    await berth(['rm', '-f', sname]);
     const name = box.name('oom');
     const o = await berth([
       'run',

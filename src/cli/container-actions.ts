@@ -322,32 +322,54 @@ export async function topAction(ref: string, _flags: unknown, cmd: Command) {
 const mib = (n: number) =>
   n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)}GiB` : `${(n / 1024 ** 2).toFixed(2)}MiB`;
 
-export async function statsAction(refs: string[], flags: { stream?: boolean; all?: boolean }, cmd: Command) {
+export async function statsAction(
+  refs: string[],
+  flags: { stream?: boolean; all?: boolean; format?: string },
+  cmd: Command,
+) {
   const ctx = contextOf(cmd);
   const { totalmem } = await import('node:os');
-  const recs = refs.length
-    ? refs.map((r) => getContainer(ctx, r))
-    : listContainers(ctx).filter((r) => flags.all || r.state === 'running');
-  // CPU % needs two samples; take them 500 ms apart, as `docker stats --no-stream` does.
-  const first = new Map(recs.map((r) => [r.id, statsOf(r, totalmem()).cpuNanos]));
-  const t0 = process.hrtime.bigint();
-  await new Promise((r) => setTimeout(r, 500));
-  const elapsed = Number(process.hrtime.bigint() - t0);
-  printTable(
-    ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
-    recs.map((r) => {
+  const recs = () =>
+    refs.length
+      ? refs.map((r) => getContainer(ctx, r))
+      : listContainers(ctx).filter((r) => flags.all || r.state === 'running');
+  let previous = new Map<string, number>();
+  let t0 = process.hrtime.bigint();
+  // CPU % needs two samples: the first round waits 500 ms, later rounds use the last sample.
+  for (let round = 0; ; round++) {
+    const list = recs();
+    if (round === 0) {
+      previous = new Map(list.map((r) => [r.id, statsOf(r, totalmem()).cpuNanos]));
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const now = process.hrtime.bigint();
+    const elapsed = Number(now - t0) || 1;
+    const rows = list.map((r) => {
       const s = statsOf(r, totalmem());
-      const cpu = ((s.cpuNanos - (first.get(r.id) ?? 0)) / elapsed) * 100;
-      return [
-        short(r.id),
-        r.name,
-        `${Math.max(0, cpu).toFixed(2)}%`,
-        `${mib(s.memoryUsage)} / ${mib(s.memoryLimit)}`,
-        `${((s.memoryUsage / s.memoryLimit) * 100).toFixed(2)}%`,
-        String(s.pids),
-      ];
-    }),
-  );
+      const cpu = Math.max(0, ((s.cpuNanos - (previous.get(r.id) ?? s.cpuNanos)) / elapsed) * 100);
+      previous.set(r.id, s.cpuNanos);
+      return {
+        Container: short(r.id),
+        Name: r.name,
+        CPUPerc: `${cpu.toFixed(2)}%`,
+        MemUsage: `${mib(s.memoryUsage)} / ${mib(s.memoryLimit)}`,
+        MemPerc: `${((s.memoryUsage / s.memoryLimit) * 100).toFixed(2)}%`,
+        PIDs: String(s.pids),
+      };
+    });
+    t0 = now;
+    if (flags.format === 'json' || flags.format === '{{json .}}') {
+      for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+    } else {
+      if (flags.stream !== false && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+      printTable(
+        ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
+        rows.map((r) => [r.Container, r.Name, r.CPUPerc, r.MemUsage, r.MemPerc, r.PIDs]),
+      );
+    }
+    if (flags.stream === false) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 export async function renameAction(ref: string, name: string, _flags: unknown, cmd: Command) {

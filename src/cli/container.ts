@@ -166,6 +166,7 @@ function defineContainerCommands(program: Command): void {
     .description('resource use of running containers')
     .argument('[container...]')
     .option('--no-stream', 'print once and exit')
+    .option('--format <format>', 'json')
     .option('-a, --all', 'include stopped containers')
     .action(act('statsAction'));
   program
