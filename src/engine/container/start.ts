@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
 import { capabilitiesFromMask } from '../runtime/capabilities.js';
 import { startConmon } from '../runtime/conmon.js';
 import { detectRuntime, runtimeDelete, runtimeStart } from '../runtime/oci-runtime.js';
@@ -18,6 +19,8 @@ import { withContainerLock } from './lock.js';
 import { type ContainerPaths, containerPaths } from './paths.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
+
+const log = logger('container');
 
 /** Options for {@link startContainer}. */
 export interface StartOptions {
@@ -111,9 +114,12 @@ async function startLocked(
   mkdirSync(paths.exitDir, { recursive: true });
   mkdirSync(paths.socketDir, { recursive: true });
   let created = false;
+  const t0 = performance.now();
+  const ms = () => Math.round(performance.now() - t0);
   try {
     const image = await imageOf(ctx.root, config);
     await mountRootfs(paths, await image.lowerDirs());
+    log.debug('rootfs mounted', { id: rec.id, ms: ms() });
     const etc = join(paths.merged, 'etc');
     const user = resolveUser(config.user, readIf(join(etc, 'passwd')), readIf(join(etc, 'group')));
     const binds = [...writeEtcFiles(paths, config), ...(await resolveBinds(ctx, paths, config))];
@@ -137,8 +143,10 @@ async function startLocked(
       exitCommand: opts.exitCommand ?? defaultExitCommand(ctx, rec.id),
     });
     created = true;
+    log.debug('created by conmon', { id: rec.id, pid, ms: ms() });
     opts.beforeStart?.(paths);
     await runtimeStart(runtime, rec.id);
+    log.debug('started', { id: rec.id, ms: ms() });
     const now = new Date().toISOString();
     const updated = ctx.containers.update(rec.id, {
       state: 'running',
