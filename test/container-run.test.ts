@@ -192,6 +192,8 @@ sys.exit(os.waitstatus_to_exitcode(st))
     const ex = await berth(['exec', '-e', 'X=1', name, 'sh', '-c', 'echo $FOO$X; hostname']);
     assert.equal(ex.stdout, `bar1\n${id.slice(0, 12)}\n`);
     assert.equal((await berth(['exec', name, 'sh', '-c', 'exit 4'])).code, 4);
+    const tpl = await berth(['inspect', '-f', '{{.State.Status}} {{.Name}}', name]);
+    assert.equal(tpl.stdout, `running /${name}\n`);
     const top = await berth(['top', name]);
     assert.match(top.stdout, /while true/);
     const conflict = await berth(['run', '--name', name, ...img(), 'true']);

@@ -28,6 +28,7 @@ import { statsOf, topContainer } from '../engine/container/top-stats.js';
 import type { ResolvedImage } from '../engine/image/resolved-image.js';
 import { followLog, type LogEntry, readLog } from '../engine/runtime/k8s-log.js';
 import { type CreateFlags, createOptionsFromFlags } from './container-flags.js';
+import { renderTemplate } from './go-template.js';
 import { printTable } from './table.js';
 
 /** The engine store named by the global `--root` and `--runroot`. */
@@ -158,6 +159,10 @@ export async function psAction(
   const rows = list.map((r) => psRow(r, trunc));
   if (flags.format === 'json' || flags.format === '{{json .}}') {
     for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+    return;
+  }
+  if (flags.format) {
+    for (const row of rows) process.stdout.write(`${renderTemplate(flags.format, row)}\n`);
     return;
   }
   printTable(
@@ -291,7 +296,7 @@ export async function rmAction(refs: string[], flags: { force?: boolean; volumes
   });
 }
 
-export async function inspectAction(refs: string[], _flags: unknown, cmd: Command) {
+export async function inspectAction(refs: string[], flags: { format?: string }, cmd: Command) {
   const ctx = contextOf(cmd);
   const out: unknown[] = [];
   for (const ref of refs) {
@@ -301,6 +306,10 @@ export async function inspectAction(refs: string[], _flags: unknown, cmd: Comman
       process.stderr.write(`Error: ${errorMessage(e)}\n`);
       process.exitCode = 1;
     }
+  }
+  if (flags.format && flags.format !== 'json') {
+    for (const o of out) process.stdout.write(`${renderTemplate(flags.format, o)}\n`);
+    return;
   }
   process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
 }

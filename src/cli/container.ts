@@ -90,7 +90,7 @@ function defineContainerCommands(program: Command): void {
     .option('-a, --all', 'show all containers (default: running only)')
     .option('-q, --quiet', 'only IDs')
     .option('--no-trunc', 'do not truncate output')
-    .option('--format <format>', 'json')
+    .option('--format <format>', 'json, or a Go template such as {{.Names}}')
     .action(act('psAction'));
   program
     .command('logs')
@@ -149,7 +149,7 @@ function defineContainerCommands(program: Command): void {
     .command('inspect')
     .description('show containers in Docker JSON form')
     .argument('<container...>')
-    .option('-f, --format <format>', 'json (default)')
+    .option('-f, --format <format>', 'json (default) or a Go template such as {{.State.Status}}')
     .action(act('inspectAction'));
   program
     .command('wait')
