@@ -192,6 +192,9 @@ sys.exit(os.waitstatus_to_exitcode(st))
     const ex = await berth(['exec', '-e', 'X=1', name, 'sh', '-c', 'echo $FOO$X; hostname']);
     assert.equal(ex.stdout, `bar1\n${id.slice(0, 12)}\n`);
     assert.equal((await berth(['exec', name, 'sh', '-c', 'exit 4'])).code, 4);
+    const filtered = await berth(['ps', '--no-trunc', '-q', '-f', `name=${name}`, '-f', 'label=a=b']);
+    assert.equal(filtered.stdout, `${id}\n`);
+    assert.equal((await berth(['ps', '-q', '-f', 'status=exited', '-f', `name=${name}`])).stdout, '');
     const tpl = await berth(['inspect', '-f', '{{.State.Status}} {{.Name}}', name]);
     assert.equal(tpl.stdout, `running /${name}\n`);
     const top = await berth(['top', name]);

@@ -29,6 +29,7 @@ import type { ResolvedImage } from '../engine/image/resolved-image.js';
 import { followLog, type LogEntry, readLog } from '../engine/runtime/k8s-log.js';
 import { type CreateFlags, createOptionsFromFlags } from './container-flags.js';
 import { renderTemplate } from './go-template.js';
+import { psFilter } from './ps-filter.js';
 import { printTable } from './table.js';
 
 /** The engine store named by the global `--root` and `--runroot`. */
@@ -144,12 +145,16 @@ function psRow(r: ReturnType<typeof listContainers>[number], trunc: boolean) {
 }
 
 export async function psAction(
-  flags: { all?: boolean; quiet?: boolean; trunc?: boolean; format?: string },
+  flags: { all?: boolean; quiet?: boolean; trunc?: boolean; format?: string; filter?: string[] },
   cmd: Command,
 ) {
   const ctx = contextOf(cmd);
+  const match = psFilter(flags.filter ?? []);
+  // A status filter looks at all containers, as in Docker.
+  const all =
+    flags.all || (flags.filter ?? []).some((f) => f.startsWith('status=') || f.startsWith('exited='));
   const list = listContainers(ctx).filter(
-    (r) => flags.all || r.state === 'running' || r.state === 'restarting',
+    (r) => (all || r.state === 'running' || r.state === 'restarting') && match(r),
   );
   const trunc = flags.trunc !== false;
   if (flags.quiet) {

@@ -89,6 +89,7 @@ function defineContainerCommands(program: Command): void {
     .description('list containers')
     .option('-a, --all', 'show all containers (default: running only)')
     .option('-q, --quiet', 'only IDs')
+    .option('-f, --filter <key=value>', 'id, name, status, label, ancestor, exited (repeatable)', collect)
     .option('--no-trunc', 'do not truncate output')
     .option('--format <format>', 'json, or a Go template such as {{.Names}}')
     .action(act('psAction'));
