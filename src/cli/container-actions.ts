@@ -21,12 +21,12 @@ import {
   stopContainer,
   waitContainer,
 } from '../engine/container/lifecycle.js';
-import { containerPaths } from '../engine/container/paths.js';
+import { parseSince, parseTail, streamLogs } from '../engine/container/logs.js';
 import { runContainer } from '../engine/container/run.js';
 import { startContainer } from '../engine/container/start.js';
 import { statsOf, topContainer } from '../engine/container/top-stats.js';
 import type { ResolvedImage } from '../engine/image/resolved-image.js';
-import { followLog, type LogEntry, readLog } from '../engine/runtime/k8s-log.js';
+import type { LogEntry } from '../engine/runtime/k8s-log.js';
 import { type CreateFlags, createOptionsFromFlags } from './container-flags.js';
 import { renderTemplate } from './go-template.js';
 import { psFilter } from './ps-filter.js';
@@ -184,54 +184,22 @@ export async function psAction(
   );
 }
 
-/** `--since`: RFC 3339, unix seconds, or a duration before now (10m, 1h30m). */
-export function sinceToMs(since: string, now = Date.now()): number {
-  if (/^\d+(\.\d+)?$/.test(since)) return Number(since) * 1000;
-  const dur = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(since);
-  if (dur && since)
-    return now - ((Number(dur[1] ?? 0) * 60 + Number(dur[2] ?? 0)) * 60 + Number(dur[3] ?? 0)) * 1000;
-  const t = Date.parse(since);
-  if (Number.isNaN(t))
-    throw new Error(`Invalid --since "${since}": use RFC 3339, unix seconds or a duration like 10m`);
-  return t;
-}
-
 export async function logsAction(
   ref: string,
   flags: { follow?: boolean; tail?: string; timestamps?: boolean; since?: string },
   cmd: Command,
 ) {
   const ctx = contextOf(cmd);
-  const rec = getContainer(ctx, ref);
-  const paths = containerPaths(ctx, rec.id);
-  const since = flags.since ? sinceToMs(flags.since) : undefined;
-  const write = (e: LogEntry) => {
-    if (since !== undefined && Date.parse(e.time) < since) return;
+  const opts = {
+    follow: !!flags.follow,
+    tail: flags.tail === undefined ? undefined : parseTail(flags.tail),
+    since: flags.since ? parseSince(flags.since) : undefined,
+  };
+  await streamLogs(ctx, getContainer(ctx, ref), opts, (e: LogEntry) => {
     const out = e.stream === 'stderr' ? process.stderr : process.stdout;
     if (flags.timestamps) out.write(`${e.time} `);
     out.write(e.data);
-  };
-  let entries = readLog(paths.log);
-  if (flags.tail !== undefined && flags.tail !== 'all') {
-    const n = Number(flags.tail);
-    // Count full lines from the end; partial chunks belong to the line they end.
-    let lines = 0;
-    let i = entries.length;
-    while (i > 0 && lines < n) {
-      i--;
-      if (entries[i]!.data.at(-1) === 0x0a) lines++;
-      if (lines === n) {
-        while (i > 0 && entries[i - 1]!.data.at(-1) !== 0x0a) i--;
-      }
-    }
-    entries = n <= 0 ? [] : entries.slice(i);
-  }
-  for (const e of entries) write(e);
-  if (!flags.follow || rec.state !== 'running') return;
-  const { statSync } = await import('node:fs');
-  const follower = followLog(paths.log, statSync(paths.log).size, write);
-  await waitContainer(ctx, rec.id);
-  follower.stop();
+  });
 }
 
 export async function execAction(
