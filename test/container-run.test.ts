@@ -309,8 +309,15 @@ sys.exit(os.waitstatus_to_exitcode(st))
       'ls /sys/class/net | wc -l',
     ]);
     assert.ok(Number(host.stdout) >= 1);
-    const none = await berth(['run', '--rm', ...img(), 'ls', '/sys/class/net']);
-    assert.equal(none.stdout, 'lo\n');
+    const none = await berth([
+      'run',
+      '--rm',
+      ...img(),
+      'sh',
+      '-c',
+      'ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-up',
+    ]);
+    assert.equal(none.stdout, 'lo\nlo-up\n');
   });
 
   it('mounts binds and named volumes (filled from the image once)', async () => {
