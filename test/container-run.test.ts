@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 describe('containers', { skip: !isRoot && 'needs root' }, () => {
   let box: Sandbox;
   let rootfs: string;
-  const berth = (args: string[], input?: string) => box.berth(args, input === undefined ? {} : { input });
+  const berth = (args: string[], input?: string, signal?: AbortSignal) =>
+    box.berth(args, { ...(input === undefined ? {} : { input }), ...(signal ? { signal } : {}) });
   const img = () => ['--rootfs', rootfs];
   const inspect = async (ref: string) => {
     const r = await berth(['inspect', ref]);
@@ -48,6 +49,105 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
   it('forwards stdin with -i', async () => {
     const r = await berth(['run', '--rm', '-i', ...img(), 'sh', '-c', 'cat; echo end'], 'a\nb\n');
     assert.equal(r.stdout, 'a\nb\nend\n');
+  });
+
+  it('gives -it a real terminal that follows resizes', async () => {
+    // A pseudo-terminal driver: sizes it 30x100, later 40x120 with SIGWINCH, then types a line.
+    const driver = `
+import os, pty, sys, time, fcntl, termios, struct, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 30, 100, 0, 0))
+out, t0, sent = b'', time.time(), False
+while time.time() - t0 < 20:
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if fd in r:
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            break
+        if not d: break
+        out += d
+    if not sent and b'READY' in out:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 120, 0, 0))
+        os.kill(pid, 28)
+        time.sleep(0.3)
+        os.write(fd, b'stty size; exit 3\\r')
+        sent = True
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode('utf8', 'replace'))
+sys.exit(os.waitstatus_to_exitcode(st))
+`;
+    const r = await box.exec(
+      'python3',
+      [
+        '-c',
+        driver,
+        berthBin,
+        '--root',
+        box.root,
+        '--runroot',
+        box.runroot,
+        'run',
+        '--rm',
+        '-it',
+        ...img(),
+        'sh',
+        '-c',
+        'stty size; echo READY; exec sh',
+      ],
+      { check: false },
+    );
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stdout, /30 100/);
+    assert.match(r.stdout, /40 120/);
+  });
+
+  it('honours env files, users, workdir, entrypoint, exec -d/-u and rm -v', async () => {
+    const envFile = join(box.dir, 'env');
+    writeFileSync(envFile, 'A=1\n# comment\nB=two\n');
+    const r = await berth([
+      'run',
+      '--rm',
+      '--env-file',
+      envFile,
+      '-u',
+      'nobody',
+      '-w',
+      '/tmp',
+      ...img(),
+      'sh',
+      '-c',
+      'echo $A $B; id -u; pwd',
+    ]);
+    assert.equal(r.stdout, '1 two\n65534\n/tmp\n');
+    const ep = await berth(['run', '--rm', '--entrypoint', 'echo', ...img(), 'hi', 'there']);
+    assert.equal(ep.stdout, 'hi there\n');
+    const name = box.name('e');
+    await berth(['run', '-d', '--name', name, '-v', '/anon', ...img(), 'sleep', '600']);
+    assert.equal((await berth(['exec', '-d', name, 'sh', '-c', 'echo x > /tmp/d'])).code, 0);
+    let out = '';
+    for (let i = 0; i < 20 && out !== '65534\nx\n'; i++) {
+      out = (await berth(['exec', '-u', 'nobody', name, 'sh', '-c', 'id -u; cat /tmp/d 2>/dev/null'])).stdout;
+    }
+    assert.equal(out, '65534\nx\n');
+    const before = (await berth(['volume', 'ls', '-q'])).stdout.trim().split('\n').filter(Boolean).length;
+    assert.equal((await berth(['rm', '-f', '-v', name])).code, 0);
+    const after = (await berth(['volume', 'ls', '-q'])).stdout.trim().split('\n').filter(Boolean).length;
+    assert.equal(after, before - 1);
+  });
+
+  it('creates, then starts attached, twice in a row', async () => {
+    const name = box.name('c');
+    assert.equal((await berth(['create', '--name', name, ...img(), 'sh', '-c', 'echo ran; exit 4'])).code, 0);
+    assert.match((await berth(['ps', '-a'])).stdout, /Created/);
+    for (let i = 0; i < 2; i++) {
+      const r = await berth(['start', '-a', name]);
+      assert.equal(r.code, 4, r.stderr);
+      assert.equal(r.stdout, 'ran\n');
+    }
+    assert.equal((await berth(['rm', name])).code, 0);
   });
 
   it('answers bad input with 125/127 and leaves nothing behind', async () => {
@@ -92,6 +192,11 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
     const ex = await berth(['exec', '-e', 'X=1', name, 'sh', '-c', 'echo $FOO$X; hostname']);
     assert.equal(ex.stdout, `bar1\n${id.slice(0, 12)}\n`);
     assert.equal((await berth(['exec', name, 'sh', '-c', 'exit 4'])).code, 4);
+    const filtered = await berth(['ps', '--no-trunc', '-q', '-f', `name=${name}`, '-f', 'label=a=b']);
+    assert.equal(filtered.stdout, `${id}\n`);
+    assert.equal((await berth(['ps', '-q', '-f', 'status=exited', '-f', `name=${name}`])).stdout, '');
+    const tpl = await berth(['inspect', '-f', '{{.State.Status}} {{.Name}}', name]);
+    assert.equal(tpl.stdout, `running /${name}\n`);
     const top = await berth(['top', name]);
     assert.match(top.stdout, /while true/);
     const conflict = await berth(['run', '--name', name, ...img(), 'true']);
@@ -108,11 +213,7 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
     assert.equal(state.Status, 'exited');
     assert.equal(state.Running, false);
     assert.equal(state.ExitCode, 7);
-    assert.equal(
-      (info.Config as Record<string, unknown>).Labels &&
-        (info.Config as { Labels: Record<string, string> }).Labels.a,
-      'b',
-    );
+    assert.equal((info.Config as { Labels?: Record<string, string> }).Labels?.a, 'b');
     assert.equal((await berth(['wait', name])).stdout, '7\n');
     assert.equal((await berth(['rm', name])).code, 0);
     assert.deepEqual(mounts(), []);
@@ -134,6 +235,15 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
       'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max',
     ]);
     assert.equal(r.stdout, `${64 * 1024 * 1024}\n50000\n20\n`);
+    const sname = box.name('stats');
+    await berth(['run', '-d', '--name', sname, '-m', '32m', '--pids-limit', '9', ...img(), 'sleep', '600']);
+    const stats = await berth(['stats', '--no-stream', '--format', 'json', sname]);
+    const row = JSON.parse(stats.stdout) as { MemUsage: string; PIDs: string };
+    assert.match(row.MemUsage, / \/ 32\.00MiB$/);
+    assert.equal(row.PIDs, '1');
+    const hc = (await inspect(sname)).HostConfig as { Memory: number; PidsLimit: number };
+    assert.deepEqual([hc.Memory, hc.PidsLimit], [32 * 1024 * 1024, 9]);
+    await berth(['rm', '-f', sname]);
     const name = box.name('oom');
     const o = await berth([
       'run',
@@ -199,8 +309,15 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
       'ls /sys/class/net | wc -l',
     ]);
     assert.ok(Number(host.stdout) >= 1);
-    const none = await berth(['run', '--rm', ...img(), 'ls', '/sys/class/net']);
-    assert.equal(none.stdout, 'lo\n');
+    const none = await berth([
+      'run',
+      '--rm',
+      ...img(),
+      'sh',
+      '-c',
+      'ls /sys/class/net; ping -c1 -W1 127.0.0.1 >/dev/null && echo lo-up',
+    ]);
+    assert.equal(none.stdout, 'lo\nlo-up\n');
   });
 
   it('mounts binds and named volumes (filled from the image once)', async () => {
@@ -269,6 +386,52 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
     const rm = await berth(['rm', '-f', ...ids]);
     assert.equal(rm.code, 0, rm.stderr);
     assert.equal((await berth(['ps', '-a', '-q'])).stdout, '');
+  });
+
+  it('runs an imported image: its Cmd, and a named volume filled from its files', async () => {
+    const imp = await berth([
+      'import',
+      await busyboxRootfsTar(),
+      'bb:1',
+      '--change',
+      'CMD ["sh","-c","echo from-cmd"]',
+    ]);
+    assert.equal(imp.code, 0, imp.stderr);
+    const r = await berth(['run', '--rm', 'bb:1']);
+    assert.equal(r.stdout, 'from-cmd\n');
+    const vol = box.name('etc');
+    const v = await berth(['run', '--rm', '-v', `${vol}:/etc`, 'bb:1', 'head', '-1', '/etc/passwd']);
+    assert.match(v.stdout, /^root:/);
+    const missing = await berth(['run', '--rm', '--pull', 'never', 'nosuch:image', 'true']);
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /No such image/);
+  });
+
+  it('accepts the store after kill -9 of `berth run` at any point', async () => {
+    for (const ms of [30, 70, 110, 150, 190, 230]) {
+      await berth(['run', '-d', ...img(), 'sleep', '600'], undefined, AbortSignal.timeout(ms)).catch(
+        () => undefined,
+      );
+    }
+    const ps = await berth(['ps', '-a', '--format', 'json']);
+    assert.equal(ps.code, 0, ps.stderr);
+    const rows = ps.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { ID: string; State: string });
+    for (const row of rows) {
+      const info = await inspect(row.ID);
+      const st = info.State as { Running: boolean; Pid: number };
+      // A container reported running has a live process; one reported stopped has none.
+      if (st.Running) assert.ok(existsSync(`/proc/${st.Pid}`), `pid ${st.Pid} of ${row.ID}`);
+    }
+    if (rows.length) {
+      const rm = await berth(['rm', '-f', ...rows.map((r) => r.ID)]);
+      assert.equal(rm.code, 0, rm.stderr);
+    }
+    assert.equal((await berth(['ps', '-a', '-q'])).stdout, '');
+    assert.deepEqual(mounts(), []);
   });
 
   it('tells the truth after conmon is killed, and restarts by policy', async () => {

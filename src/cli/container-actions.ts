@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { errorMessage } from '../core/errors.js';
-import { attachContainer } from '../engine/container/attach.js';
+import { attachContainer, logOffset } from '../engine/container/attach.js';
 import { type EngineContext, openContext } from '../engine/container/context.js';
 import { copyFromContainer, copyToContainer } from '../engine/container/copy.js';
 import { type CreateOptions, createContainer } from '../engine/container/create.js';
@@ -21,13 +21,15 @@ import {
   stopContainer,
   waitContainer,
 } from '../engine/container/lifecycle.js';
-import { containerPaths } from '../engine/container/paths.js';
+import { parseSince, parseTail, streamLogs } from '../engine/container/logs.js';
 import { runContainer } from '../engine/container/run.js';
 import { startContainer } from '../engine/container/start.js';
 import { statsOf, topContainer } from '../engine/container/top-stats.js';
 import type { ResolvedImage } from '../engine/image/resolved-image.js';
-import { followLog, type LogEntry, readLog } from '../engine/runtime/k8s-log.js';
+import type { LogEntry } from '../engine/runtime/k8s-log.js';
 import { type CreateFlags, createOptionsFromFlags } from './container-flags.js';
+import { renderTemplate } from './go-template.js';
+import { psFilter } from './ps-filter.js';
 import { printTable } from './table.js';
 
 /** The engine store named by the global `--root` and `--runroot`. */
@@ -105,8 +107,14 @@ export async function startAction(
 ) {
   const ctx = contextOf(cmd);
   if (flags.attach && refs.length === 1) {
-    const rec = await startContainer(ctx, getContainer(ctx, refs[0]!));
-    const code = await attachContainer(ctx, rec, { stdin: !!flags.interactive, fromStart: false });
+    const before = getContainer(ctx, refs[0]!);
+    const fromOffset = logOffset(ctx, before.id);
+    const rec = await startContainer(ctx, before);
+    const code = await attachContainer(ctx, rec, {
+      stdin: !!flags.interactive,
+      fromStart: false,
+      fromOffset,
+    });
     process.exitCode = code ?? 255;
     return;
   }
@@ -137,12 +145,16 @@ function psRow(r: ReturnType<typeof listContainers>[number], trunc: boolean) {
 }
 
 export async function psAction(
-  flags: { all?: boolean; quiet?: boolean; trunc?: boolean; format?: string },
+  flags: { all?: boolean; quiet?: boolean; trunc?: boolean; format?: string; filter?: string[] },
   cmd: Command,
 ) {
   const ctx = contextOf(cmd);
+  const match = psFilter(flags.filter ?? []);
+  // A status filter looks at all containers, as in Docker.
+  const all =
+    flags.all || (flags.filter ?? []).some((f) => f.startsWith('status=') || f.startsWith('exited='));
   const list = listContainers(ctx).filter(
-    (r) => flags.all || r.state === 'running' || r.state === 'restarting',
+    (r) => (all || r.state === 'running' || r.state === 'restarting') && match(r),
   );
   const trunc = flags.trunc !== false;
   if (flags.quiet) {
@@ -152,6 +164,10 @@ export async function psAction(
   const rows = list.map((r) => psRow(r, trunc));
   if (flags.format === 'json' || flags.format === '{{json .}}') {
     for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+    return;
+  }
+  if (flags.format) {
+    for (const row of rows) process.stdout.write(`${renderTemplate(flags.format, row)}\n`);
     return;
   }
   printTable(
@@ -168,54 +184,22 @@ export async function psAction(
   );
 }
 
-/** `--since`: RFC 3339, unix seconds, or a duration before now (10m, 1h30m). */
-export function sinceToMs(since: string, now = Date.now()): number {
-  if (/^\d+(\.\d+)?$/.test(since)) return Number(since) * 1000;
-  const dur = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(since);
-  if (dur && since)
-    return now - ((Number(dur[1] ?? 0) * 60 + Number(dur[2] ?? 0)) * 60 + Number(dur[3] ?? 0)) * 1000;
-  const t = Date.parse(since);
-  if (Number.isNaN(t))
-    throw new Error(`Invalid --since "${since}": use RFC 3339, unix seconds or a duration like 10m`);
-  return t;
-}
-
 export async function logsAction(
   ref: string,
   flags: { follow?: boolean; tail?: string; timestamps?: boolean; since?: string },
   cmd: Command,
 ) {
   const ctx = contextOf(cmd);
-  const rec = getContainer(ctx, ref);
-  const paths = containerPaths(ctx, rec.id);
-  const since = flags.since ? sinceToMs(flags.since) : undefined;
-  const write = (e: LogEntry) => {
-    if (since !== undefined && Date.parse(e.time) < since) return;
+  const opts = {
+    follow: !!flags.follow,
+    tail: flags.tail === undefined ? undefined : parseTail(flags.tail),
+    since: flags.since ? parseSince(flags.since) : undefined,
+  };
+  await streamLogs(ctx, getContainer(ctx, ref), opts, (e: LogEntry) => {
     const out = e.stream === 'stderr' ? process.stderr : process.stdout;
     if (flags.timestamps) out.write(`${e.time} `);
     out.write(e.data);
-  };
-  let entries = readLog(paths.log);
-  if (flags.tail !== undefined && flags.tail !== 'all') {
-    const n = Number(flags.tail);
-    // Count full lines from the end; partial chunks belong to the line they end.
-    let lines = 0;
-    let i = entries.length;
-    while (i > 0 && lines < n) {
-      i--;
-      if (entries[i]!.data.at(-1) === 0x0a) lines++;
-      if (lines === n) {
-        while (i > 0 && entries[i - 1]!.data.at(-1) !== 0x0a) i--;
-      }
-    }
-    entries = n <= 0 ? [] : entries.slice(i);
-  }
-  for (const e of entries) write(e);
-  if (!flags.follow || rec.state !== 'running') return;
-  const { statSync } = await import('node:fs');
-  const follower = followLog(paths.log, statSync(paths.log).size, write);
-  await waitContainer(ctx, rec.id);
-  follower.stop();
+  });
 }
 
 export async function execAction(
@@ -285,7 +269,7 @@ export async function rmAction(refs: string[], flags: { force?: boolean; volumes
   });
 }
 
-export async function inspectAction(refs: string[], _flags: unknown, cmd: Command) {
+export async function inspectAction(refs: string[], flags: { format?: string }, cmd: Command) {
   const ctx = contextOf(cmd);
   const out: unknown[] = [];
   for (const ref of refs) {
@@ -295,6 +279,10 @@ export async function inspectAction(refs: string[], _flags: unknown, cmd: Comman
       process.stderr.write(`Error: ${errorMessage(e)}\n`);
       process.exitCode = 1;
     }
+  }
+  if (flags.format && flags.format !== 'json') {
+    for (const o of out) process.stdout.write(`${renderTemplate(flags.format, o)}\n`);
+    return;
   }
   process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
 }
@@ -316,32 +304,54 @@ export async function topAction(ref: string, _flags: unknown, cmd: Command) {
 const mib = (n: number) =>
   n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)}GiB` : `${(n / 1024 ** 2).toFixed(2)}MiB`;
 
-export async function statsAction(refs: string[], flags: { stream?: boolean; all?: boolean }, cmd: Command) {
+export async function statsAction(
+  refs: string[],
+  flags: { stream?: boolean; all?: boolean; format?: string },
+  cmd: Command,
+) {
   const ctx = contextOf(cmd);
   const { totalmem } = await import('node:os');
-  const recs = refs.length
-    ? refs.map((r) => getContainer(ctx, r))
-    : listContainers(ctx).filter((r) => flags.all || r.state === 'running');
-  // CPU % needs two samples; take them 500 ms apart, as `docker stats --no-stream` does.
-  const first = new Map(recs.map((r) => [r.id, statsOf(r, totalmem()).cpuNanos]));
-  const t0 = process.hrtime.bigint();
-  await new Promise((r) => setTimeout(r, 500));
-  const elapsed = Number(process.hrtime.bigint() - t0);
-  printTable(
-    ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
-    recs.map((r) => {
+  const recs = () =>
+    refs.length
+      ? refs.map((r) => getContainer(ctx, r))
+      : listContainers(ctx).filter((r) => flags.all || r.state === 'running');
+  let previous = new Map<string, number>();
+  let t0 = process.hrtime.bigint();
+  // CPU % needs two samples: the first round waits 500 ms, later rounds use the last sample.
+  for (let round = 0; ; round++) {
+    const list = recs();
+    if (round === 0) {
+      previous = new Map(list.map((r) => [r.id, statsOf(r, totalmem()).cpuNanos]));
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const now = process.hrtime.bigint();
+    const elapsed = Number(now - t0) || 1;
+    const rows = list.map((r) => {
       const s = statsOf(r, totalmem());
-      const cpu = ((s.cpuNanos - (first.get(r.id) ?? 0)) / elapsed) * 100;
-      return [
-        short(r.id),
-        r.name,
-        `${Math.max(0, cpu).toFixed(2)}%`,
-        `${mib(s.memoryUsage)} / ${mib(s.memoryLimit)}`,
-        `${((s.memoryUsage / s.memoryLimit) * 100).toFixed(2)}%`,
-        String(s.pids),
-      ];
-    }),
-  );
+      const cpu = Math.max(0, ((s.cpuNanos - (previous.get(r.id) ?? s.cpuNanos)) / elapsed) * 100);
+      previous.set(r.id, s.cpuNanos);
+      return {
+        Container: short(r.id),
+        Name: r.name,
+        CPUPerc: `${cpu.toFixed(2)}%`,
+        MemUsage: `${mib(s.memoryUsage)} / ${mib(s.memoryLimit)}`,
+        MemPerc: `${((s.memoryUsage / s.memoryLimit) * 100).toFixed(2)}%`,
+        PIDs: String(s.pids),
+      };
+    });
+    t0 = now;
+    if (flags.format === 'json' || flags.format === '{{json .}}') {
+      for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+    } else {
+      if (flags.stream !== false && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+      printTable(
+        ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
+        rows.map((r) => [r.Container, r.Name, r.CPUPerc, r.MemUsage, r.MemPerc, r.PIDs]),
+      );
+    }
+    if (flags.stream === false) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 export async function renameAction(ref: string, name: string, _flags: unknown, cmd: Command) {

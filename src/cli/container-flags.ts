@@ -175,7 +175,7 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
     const n = Number(f.pidsLimit);
     if (!Number.isInteger(n))
       throw invalidArgument(`Invalid value "${f.pidsLimit}" for --pids-limit: use a whole number`);
-    o.pidsLimit = n < 0 ? 0 : n;
+    o.pidsLimit = Math.max(0, n);
   }
   if (f.restart) o.restart = parseRestart(f.restart);
   if (f.init) o.init = true;

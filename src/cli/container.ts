@@ -45,8 +45,25 @@ function createFlags(cmd: Command): Command {
     .passThroughOptions();
 }
 
-/** Container commands: create, start, run, ps, logs, exec, attach, stop, kill, ... */
+/**
+ * Container commands: create, start, run, ps, logs, exec, attach, stop, kill, ... at the top
+ * level and again under `container` (`berth container ls`, `container inspect`), as in Docker.
+ */
 export function registerContainer(program: Command): void {
+  defineContainerCommands(program);
+  const container = program
+    .command('container')
+    .description('manage containers (the same commands as at the top level)')
+    .enablePositionalOptions();
+  defineContainerCommands(container);
+  container
+    .command('cleanup', { hidden: true })
+    .description("record a container's exit (conmon's exit command)")
+    .argument('<id>')
+    .action(act('cleanupAction'));
+}
+
+function defineContainerCommands(program: Command): void {
   createFlags(
     program.command('create').description('create a container').argument('<image>').argument('[command...]'),
   ).action(act('createAction'));
@@ -72,8 +89,9 @@ export function registerContainer(program: Command): void {
     .description('list containers')
     .option('-a, --all', 'show all containers (default: running only)')
     .option('-q, --quiet', 'only IDs')
+    .option('-f, --filter <key=value>', 'id, name, status, label, ancestor, exited (repeatable)', collect)
     .option('--no-trunc', 'do not truncate output')
-    .option('--format <format>', 'json')
+    .option('--format <format>', 'json, or a Go template such as {{.Names}}')
     .action(act('psAction'));
   program
     .command('logs')
@@ -132,7 +150,7 @@ export function registerContainer(program: Command): void {
     .command('inspect')
     .description('show containers in Docker JSON form')
     .argument('<container...>')
-    .option('-f, --format <format>', 'json (default)')
+    .option('-f, --format <format>', 'json (default) or a Go template such as {{.State.Status}}')
     .action(act('inspectAction'));
   program
     .command('wait')
@@ -149,6 +167,7 @@ export function registerContainer(program: Command): void {
     .description('resource use of running containers')
     .argument('[container...]')
     .option('--no-stream', 'print once and exit')
+    .option('--format <format>', 'json')
     .option('-a, --all', 'include stopped containers')
     .action(act('statsAction'));
   program
@@ -163,12 +182,4 @@ export function registerContainer(program: Command): void {
     .argument('<src>')
     .argument('<dest>')
     .action(act('cpAction'));
-  const container = program
-    .command('container')
-    .description('manage containers (see also the top-level commands)');
-  container
-    .command('cleanup', { hidden: true })
-    .description("record a container's exit (conmon's exit command)")
-    .argument('<id>')
-    .action(act('cleanupAction'));
 }

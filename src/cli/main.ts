@@ -55,4 +55,9 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+// `berth ... | head` closes the pipe early; that is not an error worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+});
+
 await main(process.argv.slice(2));

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { followLog } from '../runtime/k8s-log.js';
+import { detectRuntime, runtimeKill } from '../runtime/oci-runtime.js';
 import type { EngineContext } from './context.js';
 import { waitForExitFile } from './exit-watch.js';
 import { containerPaths } from './paths.js';
@@ -20,11 +21,14 @@ export interface AttachOptions {
   stdin: boolean;
   /** Show the log from its start (for `run`) rather than from now (for `attach`). */
   fromStart: boolean;
+  /** Show the log from this byte offset (for `start -a`: the log's size before the start). */
+  fromOffset?: number;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
 
-function resize(bundle: string): void {
+/** Tells conmon this terminal's size (a no-op when stdout is not a terminal). */
+export function resize(bundle: string): void {
   const { rows, columns } = process.stdout;
   if (!rows || !columns) return;
   try {
@@ -45,8 +49,8 @@ export async function attachContainer(
   const paths = containerPaths(ctx, rec.id);
   const out = o.stdout ?? process.stdout;
   const err = o.stderr ?? process.stderr;
-  let start = 0;
-  if (!o.fromStart) {
+  let start = o.fromOffset ?? 0;
+  if (!o.fromStart && o.fromOffset === undefined) {
     try {
       start = statSync(paths.log).size;
     } catch {
@@ -82,10 +86,18 @@ export async function attachContainer(
     process.stdin.pipe(sink, { end: false });
     process.stdin.on('end', () => setTimeout(() => sink.end(), 100));
   }
+  // Like Docker's sig-proxy: signals to this process go to the container's process.
+  const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
+  const forward = (sig: NodeJS.Signals) => void runtimeKill(runtime, rec.id, sig).catch(() => {});
+  const signals: NodeJS.Signals[] = rec.config.tty
+    ? []
+    : ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+  for (const s of signals) process.on(s, forward);
   try {
     const r = await waitForExitFile(paths, rec.pid);
     return r.code;
   } finally {
+    for (const s of signals) process.off(s, forward);
     follower.stop();
     restoreTty?.();
     if (bridge) {
@@ -93,5 +105,14 @@ export async function attachContainer(
       process.stdin.destroy();
       if (bridge.exitCode === null) bridge.kill();
     }
+  }
+}
+
+/** The log's current size: where output of a run that starts now will begin. */
+export function logOffset(ctx: EngineContext, id: string): number {
+  try {
+    return statSync(containerPaths(ctx, id).log).size;
+  } catch {
+    return 0;
   }
 }

@@ -6,10 +6,11 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { conflict } from '../../core/errors.js';
+import { conflict, isNotFound } from '../../core/errors.js';
 import { detectRuntime, runtimeDelete, runtimeKill } from '../runtime/oci-runtime.js';
 import type { EngineContext } from './context.js';
 import { pidAlive, readExitFile, waitForExitFile } from './exit-watch.js';
+import { withContainerLock } from './lock.js';
 import { containerPaths } from './paths.js';
 import { unmountRootfs } from './rootfs.js';
 import { startContainer } from './start.js';
@@ -75,8 +76,8 @@ export function listContainers(ctx: EngineContext): ContainerRecord[] {
 /** Releases what a stopped container holds: the runtime's record and the rootfs mount. */
 async function teardown(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
-  await runtimeDelete(runtime, rec.id);
-  await unmountRootfs(containerPaths(ctx, rec.id));
+  // Independent: the runtime's record and cgroups, and the host-side rootfs mount.
+  await Promise.all([runtimeDelete(runtime, rec.id), unmountRootfs(containerPaths(ctx, rec.id))]);
 }
 
 function shouldRestart(rec: ContainerRecord): boolean {
@@ -100,15 +101,24 @@ export function restartDelayMs(restartCount: number): number {
 export async function cleanupAfterExit(ctx: EngineContext, ref: string): Promise<void> {
   const found = ctx.containers.find(ref);
   if (!found) return;
-  const code = readExitFile(containerPaths(ctx, found.id));
-  const rec =
-    code !== undefined
-      ? (recordExit(ctx, found, code) ?? ctx.containers.find(found.id))
-      : reconcile(ctx, found);
-  if (!rec || rec.state === 'running' || rec.state === 'removing') return;
-  await teardown(ctx, rec);
+  const rec = await withContainerLock(ctx, found.id, async () => {
+    const now = ctx.containers.find(found.id);
+    // No exit file: a new run has started since (start removes it); leave that run alone.
+    const code = readExitFile(containerPaths(ctx, found.id));
+    if (!now || code === undefined) return undefined;
+    const r = recordExit(ctx, now, code) ?? ctx.containers.find(found.id);
+    if (!r || r.state === 'running' || r.state === 'removing') return undefined;
+    await teardown(ctx, r);
+    return r;
+  });
+  if (!rec) return;
   if (rec.config.autoRemove) {
-    await removeContainer(ctx, rec.id, { force: true, volumes: true });
+    try {
+      await removeContainer(ctx, rec.id, { force: true, volumes: true });
+    } catch (e) {
+      // `run --rm` in the foreground removes it too; whoever comes second finds nothing.
+      if (!isNotFound(e)) throw e;
+    }
     return;
   }
   if (!shouldRestart(rec)) return;
@@ -198,9 +208,10 @@ export async function removeContainer(ctx: EngineContext, ref: string, o: Remove
     await runtimeKill(runtime, rec.id, 'SIGKILL', true);
     await waitForExitFile(paths, rec.pid, 10_000);
   }
-  ctx.containers.update(rec.id, { state: 'removing' });
-  await runtimeDelete(runtime, rec.id);
-  await unmountRootfs(paths);
+  await withContainerLock(ctx, rec.id, async () => {
+    ctx.containers.update(rec.id, { state: 'removing' });
+    await Promise.all([runtimeDelete(runtime, rec.id), unmountRootfs(paths)]);
+  });
   rmSync(paths.dir, { recursive: true, force: true });
   rmSync(paths.bundle, { recursive: true, force: true });
   rmSync(paths.exitFile, { force: true });

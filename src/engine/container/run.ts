@@ -4,7 +4,7 @@
  */
 import { isNotFound } from '../../core/errors.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
-import { attachContainer } from './attach.js';
+import { attachContainer, resize } from './attach.js';
 import type { EngineContext } from './context.js';
 import { type CreateOptions, createContainer } from './create.js';
 import { removeContainer } from './lifecycle.js';
@@ -40,7 +40,9 @@ export async function runContainer(
 ): Promise<RunResult> {
   let rec = createContainer(ctx, image, opts);
   try {
-    rec = await startContainer(ctx, rec);
+    // The first terminal size must be there before the process starts, not after.
+    const sizeTerminal = rec.config.tty && !io.detach && process.stdout.isTTY;
+    rec = await startContainer(ctx, rec, sizeTerminal ? { beforeStart: (p) => resize(p.bundle) } : {});
   } catch (e) {
     await removeQuietly(ctx, rec.id);
     throw e;

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
 import { capabilitiesFromMask } from '../runtime/capabilities.js';
 import { startConmon } from '../runtime/conmon.js';
 import { detectRuntime, runtimeDelete, runtimeStart } from '../runtime/oci-runtime.js';
@@ -14,9 +15,12 @@ import { resolveUser } from '../runtime/user.js';
 import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
 import { imageOf } from './image-source.js';
+import { withContainerLock } from './lock.js';
 import { type ContainerPaths, containerPaths } from './paths.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
+
+const log = logger('container');
 
 /** Options for {@link startContainer}. */
 export interface StartOptions {
@@ -24,6 +28,8 @@ export interface StartOptions {
   exitCommand?: string[];
   /** Count this start as a restart (restart policies). */
   restart?: boolean;
+  /** Called after the container is created and before it runs (for example to size its terminal). */
+  beforeStart?: (paths: ContainerPaths) => void;
 }
 
 /** The exit command: the same `berth` (this Node and this entry script) recording the exit. */
@@ -81,25 +87,39 @@ function findCatatonit(): string | undefined {
 }
 
 /** Starts a created or exited container; returns its record in state `running`. */
-export async function startContainer(
+export function startContainer(
   ctx: EngineContext,
   rec: ContainerRecord,
   opts: StartOptions = {},
+): Promise<ContainerRecord> {
+  return withContainerLock(ctx, rec.id, () => startLocked(ctx, ctx.containers.get(rec.id), opts));
+}
+
+async function startLocked(
+  ctx: EngineContext,
+  rec: ContainerRecord,
+  opts: StartOptions,
 ): Promise<ContainerRecord> {
   if (rec.state === 'running') return rec;
   if (rec.state === 'removing') throw conflict(`Container ${rec.name} is being removed`);
   const config = rec.config;
   const paths = containerPaths(ctx, rec.id);
   const runtime = detectRuntime(ctx.runroot, config.runtime);
+  // The previous run's exit command may not have released it yet; do it here (checking the
+  // runtime's state folder first spares a process in the common case).
+  if (existsSync(join(runtime.stateRoot, rec.id))) await runtimeDelete(runtime, rec.id);
   rmSync(paths.exitFile, { force: true });
   rmSync(paths.bundle, { recursive: true, force: true });
   mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
   mkdirSync(paths.exitDir, { recursive: true });
   mkdirSync(paths.socketDir, { recursive: true });
   let created = false;
+  const t0 = performance.now();
+  const ms = () => Math.round(performance.now() - t0);
   try {
     const image = await imageOf(ctx.root, config);
     await mountRootfs(paths, await image.lowerDirs());
+    log.debug('rootfs mounted', { id: rec.id, ms: ms() });
     const etc = join(paths.merged, 'etc');
     const user = resolveUser(config.user, readIf(join(etc, 'passwd')), readIf(join(etc, 'group')));
     const binds = [...writeEtcFiles(paths, config), ...(await resolveBinds(ctx, paths, config))];
@@ -123,7 +143,10 @@ export async function startContainer(
       exitCommand: opts.exitCommand ?? defaultExitCommand(ctx, rec.id),
     });
     created = true;
+    log.debug('created by conmon', { id: rec.id, pid, ms: ms() });
+    opts.beforeStart?.(paths);
     await runtimeStart(runtime, rec.id);
+    log.debug('started', { id: rec.id, ms: ms() });
     const now = new Date().toISOString();
     const updated = ctx.containers.update(rec.id, {
       state: 'running',

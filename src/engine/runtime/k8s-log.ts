@@ -43,13 +43,16 @@ export function splitLines(buf: Buffer): { lines: Buffer[]; rest: Buffer } {
   return { lines, rest: buf.subarray(start) };
 }
 
-/** Reads a whole log file's entries (missing file: none). */
-export function readLog(path: string): LogEntry[] {
+/**
+ * Reads a log file's complete entries (missing file: none) and the byte offset just after
+ * the last complete line, where following should resume.
+ */
+export function readLog(path: string): { entries: LogEntry[]; size: number } {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch {
-    return [];
+    return { entries: [], size: 0 };
   }
   try {
     const size = statSync(path).size;
@@ -60,9 +63,11 @@ export function readLog(path: string): LogEntry[] {
       if (n <= 0) break;
       off += n;
     }
-    return splitLines(buf.subarray(0, off))
-      .lines.map(parseLogLine)
-      .filter((e): e is LogEntry => !!e);
+    const { lines, rest } = splitLines(buf.subarray(0, off));
+    return {
+      entries: lines.map(parseLogLine).filter((e): e is LogEntry => !!e),
+      size: off - rest.length,
+    };
   } finally {
     closeSync(fd);
   }

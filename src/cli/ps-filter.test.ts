@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultContainerConfig } from '../engine/container/config.js';
+import type { ContainerRecord } from '../engine/container/store.js';
+import { psFilter } from './ps-filter.js';
+
+const rec = (over: Partial<ContainerRecord>): ContainerRecord => ({
+  id: 'ab'.repeat(32),
+  name: 'web-1',
+  config: defaultContainerConfig({
+    imageName: 'docker.io/library/busybox:latest',
+    imageId: 'sha256:ff00',
+    labels: { app: 'x' },
+  }),
+  state: 'running',
+  pid: 1,
+  exitCode: 0,
+  error: '',
+  oomKilled: false,
+  createdAt: '',
+  startedAt: '',
+  finishedAt: '',
+  restartCount: 0,
+  stoppedByUser: false,
+  runtime: 'runc',
+  ...over,
+});
+
+describe('psFilter', () => {
+  it('matches Docker keys, any value per key, all keys', () => {
+    const r = rec({});
+    assert.ok(psFilter(['name=web'])(r));
+    assert.ok(psFilter(['status=exited', 'status=running'])(r));
+    assert.ok(!psFilter(['status=running', 'label=app=y'])(r));
+    assert.ok(psFilter(['label=app', 'ancestor=busybox', 'id=abab'])(r));
+    assert.ok(psFilter(['exited=3'])(rec({ state: 'exited', exitCode: 3 })));
+    assert.throws(() => psFilter(['colour=red']), /Invalid filter "colour=red"/);
+  });
+});

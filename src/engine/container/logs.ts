@@ -1,0 +1,75 @@
+/**
+ * `logs`: a container's output from its k8s-file log, with Docker's `--tail`, `--since` and
+ * `--follow` rules. Following starts at exactly the byte where the first read ended, so no
+ * line is lost or shown twice, and ends when the container stops.
+ */
+import { invalidArgument } from '../../core/errors.js';
+import { followLog, type LogEntry, readLog } from '../runtime/k8s-log.js';
+import type { EngineContext } from './context.js';
+import { waitContainer } from './lifecycle.js';
+import { containerPaths } from './paths.js';
+import type { ContainerRecord } from './store.js';
+
+/** Options of {@link streamLogs}. */
+export interface LogOptions {
+  /** The last N lines only; undefined for all. */
+  tail?: number;
+  /** Only entries at or after this time (ms since the epoch). */
+  since?: number;
+  /** Keep printing new output until the container stops. */
+  follow?: boolean;
+}
+
+/** `--since`: RFC 3339, unix seconds, or a duration before now (`10m`, `1h30m`, `45s`). */
+export function parseSince(since: string, now = Date.now()): number {
+  if (/^\d+(\.\d+)?$/.test(since)) return Number(since) * 1000;
+  const dur = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(since);
+  if (dur && since)
+    return now - ((Number(dur[1] ?? 0) * 60 + Number(dur[2] ?? 0)) * 60 + Number(dur[3] ?? 0)) * 1000;
+  const t = Date.parse(since);
+  if (Number.isNaN(t))
+    throw invalidArgument(`Invalid --since "${since}": use RFC 3339, unix seconds or a duration like 10m`);
+  return t;
+}
+
+/** `--tail`: a whole number or `all`. */
+export function parseTail(tail: string): number | undefined {
+  if (tail === 'all') return undefined;
+  if (!/^\d+$/.test(tail)) throw invalidArgument(`Invalid --tail "${tail}": use a whole number or all`);
+  return Number(tail);
+}
+
+/** The entries that make up the last `n` lines (a partial chunk belongs to the line it starts). */
+export function tailEntries(entries: readonly LogEntry[], n: number): LogEntry[] {
+  if (n <= 0) return [];
+  let lines = 0;
+  let i = entries.length;
+  while (i > 0) {
+    const ends = entries[i - 1]!.data.at(-1) === 0x0a;
+    if (ends) {
+      if (lines === n) break;
+      lines++;
+    }
+    i--;
+  }
+  return entries.slice(i);
+}
+
+/** Writes the container's log through `write`, following it when asked. */
+export async function streamLogs(
+  ctx: EngineContext,
+  rec: ContainerRecord,
+  o: LogOptions,
+  write: (e: LogEntry) => void,
+): Promise<void> {
+  const path = containerPaths(ctx, rec.id).log;
+  const emit = (e: LogEntry) => {
+    if (o.since === undefined || Date.parse(e.time) >= o.since) write(e);
+  };
+  const { entries, size } = readLog(path);
+  for (const e of o.tail === undefined ? entries : tailEntries(entries, o.tail)) emit(e);
+  if (!o.follow || rec.state !== 'running') return;
+  const follower = followLog(path, size, emit);
+  await waitContainer(ctx, rec.id);
+  follower.stop();
+}
