@@ -97,7 +97,7 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
   const ports = db
     .transaction(() => {
       const reserved = store.reservePorts(req.ports ?? [], hostPortFree);
-      nets.forEach((net, i) =>
+      for (const [i, net] of nets.entries()) {
         store.saveAttachment({
           containerId: req.containerId,
           network: net.name,
@@ -107,8 +107,8 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
           aliases: req.networks[i]!.aliases ?? [],
           ports: i === 0 ? reserved : [],
           result: { cniVersion: '1.0.0' },
-        }),
-      );
+        });
+      }
       return reserved;
     })
     .immediate();

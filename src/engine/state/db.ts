@@ -30,6 +30,16 @@ export function openEngineDb(root: string): EngineDb {
  * (so two processes opening a fresh store at once do not both apply them).
  */
 export function migrate(db: EngineDb, component: string, steps: readonly string[]): void {
+  // The common case (schema current) must not take the write lock: every command migrates,
+  // and many run at once.
+  const current = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_versions'")
+    .get()
+    ? (db.prepare('SELECT version FROM schema_versions WHERE component = ?').get(component) as
+        | { version: number }
+        | undefined)
+    : undefined;
+  if (current && current.version >= steps.length) return;
   db.exec(
     'CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)',
   );
