@@ -27,7 +27,8 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
       .filter((l) => l.includes(box.dir));
 
   before(async () => {
-    box = await sandbox(undefined);
+    // Containers default to the bridge network: build it inside the sandbox's own namespace.
+    box = await sandbox(undefined, { netns: true });
     rootfs = join(box.dir, 'rootfs');
     mkdirSync(rootfs);
     await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
@@ -312,6 +313,8 @@ sys.exit(os.waitstatus_to_exitcode(st))
     const none = await berth([
       'run',
       '--rm',
+      '--network',
+      'none',
       ...img(),
       'sh',
       '-c',

@@ -194,10 +194,16 @@ describe('registry', { skip: !isRoot }, () => {
   test('run pulls a missing image first (--pull missing), and --pull never refuses', async () => {
     const fresh = await sandbox(undefined);
     try {
-      let r = await fresh.berth(['run', '--rm', '--pull', 'never', `${reg.host}/test/bb:1`, 'true'], { env });
+      let r = await fresh.berth(
+        ['run', '--rm', '--network', 'none', '--pull', 'never', `${reg.host}/test/bb:1`, 'true'],
+        { env },
+      );
       assert.equal(r.code, 125);
       assert.match(r.stderr, /No such image|Unable to find/);
-      r = await fresh.berth(['run', '--rm', `${reg.host}/test/bb:1`, 'echo', 'pulled-and-ran'], { env });
+      r = await fresh.berth(
+        ['run', '--rm', '--network', 'none', `${reg.host}/test/bb:1`, 'echo', 'pulled-and-ran'],
+        { env },
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /Unable to find image/);
       assert.equal(r.stdout.trim(), 'pulled-and-ran');

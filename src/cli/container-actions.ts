@@ -3,6 +3,7 @@
  * container and prints the result. A bulk command reports each item and fails (exit 1)
  * only after trying them all, as Docker does.
  */
+
 import type { Command } from 'commander';
 import { errorMessage } from '../core/errors.js';
 import { attachContainer, logOffset } from '../engine/container/attach.js';
@@ -26,6 +27,7 @@ import { runContainer } from '../engine/container/run.js';
 import { startContainer } from '../engine/container/start.js';
 import { statsOf, topContainer } from '../engine/container/top-stats.js';
 import type { ResolvedImage } from '../engine/image/resolved-image.js';
+import { NetworkStore } from '../engine/network/network-store.js';
 import type { LogEntry } from '../engine/runtime/k8s-log.js';
 import { type CreateFlags, createOptionsFromFlags } from './container-flags.js';
 import { renderTemplate } from './go-template.js';
@@ -124,7 +126,7 @@ export async function startAction(
   });
 }
 
-function psRow(r: ReturnType<typeof listContainers>[number], trunc: boolean) {
+function psRow(r: ReturnType<typeof listContainers>[number], trunc: boolean, ports = '') {
   const command = [...r.config.entrypoint, ...r.config.cmd].join(' ');
   return {
     ID: trunc ? short(r.id) : r.id,
@@ -139,9 +141,18 @@ function psRow(r: ReturnType<typeof listContainers>[number], trunc: boolean) {
       .join(','),
     Mounts: r.config.mounts.map((m) => m.source).join(','),
     Networks: r.config.network,
-    Ports: '',
+    Ports: ports,
     ExitCode: r.exitCode,
   };
+}
+
+/** Docker's PORTS column: `0.0.0.0:8080->80/tcp` for each published port of a running container. */
+function portsText(ctx: EngineContext, id: string): string {
+  return new NetworkStore(ctx.db)
+    .attachmentsFor(id)
+    .flatMap((a) => a.ports)
+    .map((p) => `${p.hostIP || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`)
+    .join(', ');
 }
 
 export async function psAction(
@@ -161,7 +172,7 @@ export async function psAction(
     for (const r of list) process.stdout.write(`${trunc ? short(r.id) : r.id}\n`);
     return;
   }
-  const rows = list.map((r) => psRow(r, trunc));
+  const rows = list.map((r) => psRow(r, trunc, portsText(ctx, r.id)));
   if (flags.format === 'json' || flags.format === '{{json .}}') {
     for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
     return;

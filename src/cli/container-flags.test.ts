@@ -57,6 +57,21 @@ describe('container flags', () => {
     assert.equal(o.autoRemove, true);
     assert.equal(o.pidsLimit, 10);
     assert.deepEqual(o.command, ['echo', 'hi']);
-    assert.throws(() => createOptionsFromFlags({ network: 'bridge' }, []), /Unsupported --network "bridge"/);
+    assert.equal(createOptionsFromFlags({ network: 'default' }, []).network, 'bridge');
+    assert.throws(() => createOptionsFromFlags({ network: 'a b' }, []), /Invalid --network "a b"/);
+    const p = createOptionsFromFlags(
+      { publish: ['8080:80', '53/udp'], dns: ['10.0.0.1'], addHost: ['db:10.0.0.2'] },
+      [],
+    );
+    assert.deepEqual(p.ports, [
+      { hostIP: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+      { hostIP: '', hostPort: 0, containerPort: 53, protocol: 'udp' },
+    ]);
+    assert.throws(
+      () => createOptionsFromFlags({ network: 'host', publish: ['80'] }, []),
+      /Cannot publish ports/,
+    );
+    assert.throws(() => createOptionsFromFlags({ addHost: ['nocolon'] }, []), /Invalid --add-host "nocolon"/);
+    assert.throws(() => createOptionsFromFlags({ macAddress: 'zz' }, []), /Invalid --mac-address "zz"/);
   });
 });

@@ -2,11 +2,14 @@
  * Turning `create`/`run` flags into engine options, with Docker's syntax and error messages.
  * Pure except for reading `--env-file` files and the current environment for `-e NAME`.
  */
+
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { invalidArgument } from '../core/errors.js';
 import type { MountSpec, RestartPolicy, TmpfsSpec } from '../engine/container/config.js';
 import type { CreateOptions } from '../engine/container/create.js';
+import { parseIPv4 } from '../engine/network/cidr.js';
+import { parsePortSpec } from '../engine/network/ports.js';
 
 /** The raw flags commander collects for `create` and `run`. */
 export interface CreateFlags {
@@ -33,6 +36,13 @@ export interface CreateFlags {
   privileged?: boolean;
   securityOpt?: string[];
   network?: string;
+  publish?: string[];
+  publishAll?: boolean;
+  ip?: string;
+  macAddress?: string;
+  dns?: string[];
+  addHost?: string[];
+  networkAlias?: string[];
   runtime?: string;
   rm?: boolean;
   interactive?: boolean;
@@ -188,9 +198,40 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
     else throw invalidArgument(`Unsupported --security-opt "${s}": Berth supports no-new-privileges`);
   }
   if (f.network !== undefined) {
-    if (f.network !== 'none' && f.network !== 'host')
-      throw invalidArgument(`Unsupported --network "${f.network}": use none or host`);
-    o.network = f.network;
+    if (f.network === '' || /\s/.test(f.network)) throw invalidArgument(`Invalid --network "${f.network}"`);
+    o.network = f.network === 'default' ? 'bridge' : f.network;
+  }
+  if (f.publish?.length) o.ports = f.publish.flatMap(parsePortSpec);
+  if (f.publishAll) o.publishAll = true;
+  if (f.ip) {
+    parseIPv4(f.ip);
+    o.ip = f.ip;
+  }
+  if (f.macAddress) {
+    if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(f.macAddress))
+      throw invalidArgument(
+        `Invalid --mac-address "${f.macAddress}": expected six hex pairs like 02:42:ac:11:00:02`,
+      );
+    o.mac = f.macAddress.toLowerCase();
+  }
+  if (f.dns?.length) {
+    for (const d of f.dns) parseIPv4(d);
+    o.dns = f.dns;
+  }
+  if (f.addHost?.length) {
+    for (const h of f.addHost) {
+      const m = /^([^:=\s]+)[:=](.+)$/.exec(h);
+      if (!m) throw invalidArgument(`Invalid --add-host "${h}": expected NAME:IP`);
+      if (m[2] !== 'host-gateway') parseIPv4(m[2]!);
+    }
+    o.addHosts = f.addHost;
+  }
+  if (f.networkAlias?.length) o.networkAliases = f.networkAlias;
+  if (
+    (o.ports?.length || o.publishAll) &&
+    (o.network === 'host' || o.network === 'none' || o.network?.startsWith('container:'))
+  ) {
+    throw invalidArgument(`Cannot publish ports with --network ${o.network}`);
   }
   if (f.runtime) o.runtime = f.runtime;
   if (f.rm) o.autoRemove = true;

@@ -34,7 +34,18 @@ function createFlags(cmd: Command): Command {
     .option('--cap-drop <cap>', 'drop a Linux capability (repeatable)', collect)
     .option('--privileged', 'give the container all capabilities, no seccomp, no masked paths')
     .option('--security-opt <opt>', 'security option: no-new-privileges (repeatable)', collect)
-    .option('--network <mode>', 'none (own namespace with loopback) or host', 'none')
+    .option('--network <mode>', 'bridge (default), a network name, none, host, or container:NAME')
+    .option(
+      '-p, --publish <spec>',
+      'publish a port: [ip:][hostPort:]containerPort[/udp] (repeatable)',
+      collect,
+    )
+    .option('-P, --publish-all', 'publish every exposed port on a random host port')
+    .option('--ip <address>', 'fixed IPv4 address on the network')
+    .option('--mac-address <mac>', 'fixed MAC address')
+    .option('--dns <ip>', 'DNS server for the container (repeatable)', collect)
+    .option('--add-host <name:ip>', 'add a line to /etc/hosts (repeatable)', collect)
+    .option('--network-alias <name>', 'another name on a user network (repeatable)', collect)
     .addOption(new Option('--net <mode>').hideHelp())
     .option('--runtime <name>', 'OCI runtime: runc, crun or a path (default: detected)')
     .option('--stop-timeout <seconds>', 'seconds to wait for stop before SIGKILL')

@@ -1,3 +1,4 @@
+import type { PortMapping } from '../network/ports.js';
 /**
  * What a container is asked to be: the settings `create`/`run` collect from flags and the
  * image, stored with the container record and turned into an OCI config at every start.
@@ -65,8 +66,24 @@ export interface ContainerConfig {
   capDrop: string[];
   privileged: boolean;
   noNewPrivileges: boolean;
-  /** `none`: a new network namespace with only loopback; `host`: the host's. */
-  network: 'none' | 'host';
+  /**
+   * `none`: a new network namespace with only loopback; `host`: the host's; `container:ID`:
+   * another container's; anything else names a bridge network (`bridge` is the default one).
+   */
+  network: string;
+  /** Published ports (`-p`); host port 0 is picked at start. */
+  ports: PortMapping[];
+  /** `-P`: publish every port the image exposes on a random host port. */
+  publishAll: boolean;
+  /** `--network-alias`: extra names on user networks. */
+  networkAliases: string[];
+  /** `--ip`, `--mac-address`: fixed address on the network ('' for automatic). */
+  ip: string;
+  mac: string;
+  /** `--dns`: name servers for /etc/resolv.conf (default: the host's, minus loopback ones). */
+  dns: string[];
+  /** `--add-host NAME:IP` lines for /etc/hosts. */
+  addHosts: string[];
   /** The OCI runtime's name or path; empty means detected. */
   runtime: string;
   /** The image's stop signal, or SIGTERM. */
@@ -103,7 +120,14 @@ export function defaultContainerConfig(overrides: Partial<ContainerConfig> = {})
     capDrop: [],
     privileged: false,
     noNewPrivileges: false,
-    network: 'none',
+    network: 'bridge',
+    ports: [],
+    publishAll: false,
+    networkAliases: [],
+    ip: '',
+    mac: '',
+    dns: [],
+    addHosts: [],
     runtime: '',
     stopSignal: 'SIGTERM',
     stopTimeout: 10,

@@ -3,14 +3,17 @@
  * the container and makes its folder. Nothing is mounted or started yet, so a crash here
  * leaves at most a record in state `created`, which `rm` accepts.
  */
+
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { invalidArgument, isAlreadyExists } from '../../core/errors.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
+import type { PortMapping } from '../network/ports.js';
 import { detectRuntime } from '../runtime/oci-runtime.js';
 import { type ContainerConfig, defaultContainerConfig, type MountSpec } from './config.js';
 import type { EngineContext } from './context.js';
 import { randomName, validName } from './names.js';
+import { checkNetworkMode } from './network.js';
 import { containerPaths } from './paths.js';
 import type { ContainerRecord } from './store.js';
 
@@ -49,7 +52,22 @@ export function mergeConfig(image: ResolvedImage, id: string, o: CreateOptions):
     labels: { ...(ic.Labels ?? {}), ...(o.labels ?? {}) },
     stopSignal: ic.StopSignal || 'SIGTERM',
     mounts,
+    ports: withExposed(o.ports ?? [], o.publishAll ? Object.keys(ic.ExposedPorts ?? {}) : []),
   });
+}
+
+/** `-P`: each exposed port (`80/tcp`) not already published gets a random host port. */
+function withExposed(ports: PortMapping[], exposed: string[]): PortMapping[] {
+  const out = [...ports];
+  for (const e of exposed) {
+    const [p, proto = 'tcp'] = e.split('/');
+    const containerPort = Number(p);
+    if (!Number.isInteger(containerPort) || (proto !== 'tcp' && proto !== 'udp')) continue;
+    if (!out.some((x) => x.containerPort === containerPort && x.protocol === proto)) {
+      out.push({ hostIP: '', hostPort: 0, containerPort, protocol: proto });
+    }
+  }
+  return out;
 }
 
 /** Creates a container record (and its anonymous volumes); returns it. */
@@ -60,6 +78,7 @@ export function createContainer(ctx: EngineContext, image: ResolvedImage, o: Cre
     throw invalidArgument('Conflicting options: --restart and --rm cannot be used together');
   const id = randomBytes(32).toString('hex');
   const config = mergeConfig(image, id, o);
+  checkNetworkMode(ctx, config.network);
   const runtime = detectRuntime(ctx.runroot, config.runtime);
   for (const m of config.mounts) {
     if (m.type !== 'volume') continue;

@@ -3,7 +3,9 @@
  * scripts and the Docker CLI parse it. Only fields Berth knows are filled; the rest keep
  * Docker's zero values.
  */
+import { NetworkStore } from '../network/network-store.js';
 import type { EngineContext } from './context.js';
+import { netnsPathOf } from './network.js';
 import { containerPaths } from './paths.js';
 import type { ContainerRecord } from './store.js';
 
@@ -82,6 +84,15 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
         .filter((m) => !m.anonymous)
         .map((m) => `${m.source}:${m.destination}${m.readOnly ? ':ro' : ''}`),
       NetworkMode: c.network,
+      PortBindings: Object.fromEntries(
+        c.ports.map((p) => [
+          `${p.containerPort}/${p.protocol}`,
+          [{ HostIp: p.hostIP, HostPort: p.hostPort ? String(p.hostPort) : '' }],
+        ]),
+      ),
+      PublishAllPorts: c.publishAll,
+      Dns: c.dns,
+      ExtraHosts: c.addHosts.length ? c.addHosts : null,
       RestartPolicy: { Name: c.restart.name, MaximumRetryCount: c.restart.maximumRetryCount },
       AutoRemove: c.autoRemove,
       CapAdd: c.capAdd.length ? c.capAdd : null,
@@ -146,19 +157,69 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       StopSignal: c.stopSignal,
       StopTimeout: c.stopTimeout,
     },
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      HairpinMode: false,
-      Ports: {},
-      SandboxKey: '',
+    NetworkSettings: networkSettings(ctx, rec),
+  };
+}
+
+/** Docker's NetworkSettings: the endpoint addresses and published ports while the container runs. */
+function networkSettings(ctx: EngineContext, rec: ContainerRecord): Record<string, unknown> {
+  const c = rec.config;
+  const store = new NetworkStore(ctx.db);
+  const atts = store.attachmentsFor(rec.id).filter((a) => a.ip);
+  const ports: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  const declared = [...c.ports];
+  for (const a of atts) for (const p of a.ports) declared.push(p);
+  for (const p of declared) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    const live = atts
+      .flatMap((a) => a.ports)
+      .filter((x) => x.containerPort === p.containerPort && x.protocol === p.protocol);
+    ports[key] = live.length
+      ? live.map((x) => ({ HostIp: x.hostIP || '0.0.0.0', HostPort: String(x.hostPort) }))
+      : null;
+  }
+  const networks: Record<string, unknown> = {};
+  for (const a of atts) {
+    const net = store.find(a.network);
+    const gw = a.result.ips?.[0]?.gateway ?? net?.gateway ?? '';
+    networks[a.network] = {
+      IPAMConfig: null,
+      Links: null,
+      Aliases: a.aliases,
+      NetworkID: net?.id ?? '',
+      EndpointID: `${rec.id.slice(0, 32)}${(net?.id ?? '').slice(0, 32)}`,
+      Gateway: gw,
+      IPAddress: a.ip,
+      IPPrefixLen: Number(net?.subnet.split('/')[1] ?? 0),
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: a.mac,
+    };
+  }
+  if (!atts.length && c.network !== 'host' && !c.network.startsWith('container:')) {
+    const net = c.network === 'none' ? undefined : store.find(c.network);
+    networks[c.network] = {
+      NetworkID: net?.id ?? '',
       Gateway: '',
       IPAddress: '',
       IPPrefixLen: 0,
       MacAddress: '',
-      Networks: {
-        [c.network]: { NetworkID: c.network, Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' },
-      },
-    },
+      Aliases: null,
+    };
+  }
+  const first = atts[0];
+  const firstNet = first ? (networks[first.network] as Record<string, unknown>) : undefined;
+  return {
+    Bridge: '',
+    SandboxID: '',
+    HairpinMode: false,
+    Ports: ports,
+    SandboxKey: atts.length ? netnsPathOf(ctx, rec.id) : '',
+    Gateway: firstNet?.Gateway ?? '',
+    IPAddress: first?.ip ?? '',
+    IPPrefixLen: firstNet?.IPPrefixLen ?? 0,
+    MacAddress: first?.mac ?? '',
+    Networks: networks,
   };
 }

@@ -11,6 +11,7 @@ import { detectRuntime, runtimeDelete, runtimeKill } from '../runtime/oci-runtim
 import type { EngineContext } from './context.js';
 import { pidAlive, readExitFile, waitForExitFile } from './exit-watch.js';
 import { withContainerLock } from './lock.js';
+import { releaseNetwork } from './network.js';
 import { containerPaths } from './paths.js';
 import { unmountRootfs } from './rootfs.js';
 import { startContainer } from './start.js';
@@ -77,7 +78,11 @@ export function listContainers(ctx: EngineContext): ContainerRecord[] {
 async function teardown(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
   // Independent: the runtime's record and cgroups, and the host-side rootfs mount.
-  await Promise.all([runtimeDelete(runtime, rec.id), unmountRootfs(containerPaths(ctx, rec.id))]);
+  await Promise.all([
+    runtimeDelete(runtime, rec.id),
+    unmountRootfs(containerPaths(ctx, rec.id)),
+    releaseNetwork(ctx, rec.id),
+  ]);
 }
 
 function shouldRestart(rec: ContainerRecord): boolean {
@@ -210,7 +215,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, o: Remove
   }
   await withContainerLock(ctx, rec.id, async () => {
     ctx.containers.update(rec.id, { state: 'removing' });
-    await Promise.all([runtimeDelete(runtime, rec.id), unmountRootfs(paths)]);
+    await Promise.all([runtimeDelete(runtime, rec.id), unmountRootfs(paths), releaseNetwork(ctx, rec.id)]);
   });
   rmSync(paths.dir, { recursive: true, force: true });
   rmSync(paths.bundle, { recursive: true, force: true });

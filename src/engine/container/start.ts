@@ -16,6 +16,14 @@ import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
 import { imageOf } from './image-source.js';
 import { withContainerLock } from './lock.js';
+import {
+  type ContainerNetwork,
+  hostsFile,
+  releaseNetwork,
+  resolvConf,
+  setupNetwork,
+  usesCni,
+} from './network.js';
 import { type ContainerPaths, containerPaths } from './paths.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
@@ -40,16 +48,18 @@ export function defaultExitCommand(ctx: EngineContext, id: string): string[] {
 
 const readIf = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
 
-function writeEtcFiles(paths: ContainerPaths, config: ContainerConfig): ResolvedBind[] {
+function writeEtcFiles(
+  paths: ContainerPaths,
+  config: ContainerConfig,
+  net: ContainerNetwork,
+): ResolvedBind[] {
   const host = config.network === 'host';
   writeFileSync(paths.hostnameFile, `${config.hostname}\n`);
+  writeFileSync(paths.hostsFile, host ? readIf('/etc/hosts') : hostsFile(config, net));
   writeFileSync(
-    paths.hostsFile,
-    host
-      ? readIf('/etc/hosts')
-      : `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t${config.hostname}\n`,
+    paths.resolvFile,
+    host ? readIf('/etc/resolv.conf') : config.network === 'none' ? '' : resolvConf(config),
   );
-  writeFileSync(paths.resolvFile, host ? readIf('/etc/resolv.conf') : '');
   const ro = config.readOnly;
   return [
     { source: paths.hostnameFile, destination: '/etc/hostname', readOnly: ro },
@@ -114,6 +124,7 @@ async function startLocked(
   mkdirSync(paths.exitDir, { recursive: true });
   mkdirSync(paths.socketDir, { recursive: true });
   let created = false;
+  let networked = false;
   const t0 = performance.now();
   const ms = () => Math.round(performance.now() - t0);
   try {
@@ -122,7 +133,9 @@ async function startLocked(
     log.debug('rootfs mounted', { id: rec.id, ms: ms() });
     const etc = join(paths.merged, 'etc');
     const user = resolveUser(config.user, readIf(join(etc, 'passwd')), readIf(join(etc, 'group')));
-    const binds = [...writeEtcFiles(paths, config), ...(await resolveBinds(ctx, paths, config))];
+    const net = await setupNetwork(ctx, rec.id, rec.name, config, (ref) => ctx.containers.find(ref));
+    networked = true;
+    const binds = [...writeEtcFiles(paths, config, net), ...(await resolveBinds(ctx, paths, config))];
     const spec = ociSpec({
       config,
       rootfs: paths.merged,
@@ -131,6 +144,7 @@ async function startLocked(
       cgroupsPath: cgroupsPathFor(rec.id),
       initPath: config.init ? findCatatonit() : undefined,
       hostCapabilities: hostCapabilities(),
+      netnsPath: net.netnsPath,
     });
     writeFileSync(join(paths.bundle, 'config.json'), JSON.stringify(spec));
     const pid = await startConmon({
@@ -164,6 +178,7 @@ async function startLocked(
   } catch (e) {
     if (created) await runtimeDelete(runtime, rec.id);
     await unmountRootfs(paths);
+    if (networked || usesCni(config.network)) await releaseNetwork(ctx, rec.id).catch(() => {});
     const msg = e instanceof Error ? e.message : String(e);
     ctx.containers.update(rec.id, { error: msg });
     throw e;

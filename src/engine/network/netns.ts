@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { run } from '../../core/exec.js';
 
 /**
@@ -44,4 +44,8 @@ export async function removeNetns(path: string): Promise<void> {
   if (!existsSync(path)) return;
   await run('umount', ['-l', path], { check: false });
   rmSync(path, { force: true });
+  // The last one out takes down the folder's private mount, so an idle engine leaves no mount.
+  // A plain (not lazy) umount fails while another namespace is pinned inside: then it stays.
+  const dir = dirname(path);
+  if (readdirSync(dir).length === 0 && isMountPoint(dir)) await run('umount', [dir], { check: false });
 }

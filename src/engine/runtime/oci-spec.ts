@@ -79,6 +79,8 @@ export interface OciSpecInput {
    * the runtime fails on them (a host root may lack CAP_SYS_RESOURCE). Default: all.
    */
   hostCapabilities?: readonly string[];
+  /** Join this network namespace (a pinned CNI namespace, or another container's). */
+  netnsPath?: string;
 }
 
 /** Where `--init` puts catatonit inside the container (as Podman does). */
@@ -200,9 +202,15 @@ export function ociSpec(input: OciSpecInput): OciSpec {
     });
     args = [initMountPoint, '--', ...args];
   }
-  const namespaces = [{ type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }];
+  const namespaces: { type: string; path?: string }[] = [
+    { type: 'pid' },
+    { type: 'mount' },
+    { type: 'uts' },
+    { type: 'ipc' },
+  ];
   // A new network namespace gets only loopback (runc brings it up); host shares the host's.
-  if (config.network !== 'host') namespaces.push({ type: 'network' });
+  if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
+  else if (config.network !== 'host') namespaces.push({ type: 'network' });
   const resources: OciSpec['linux']['resources'] = {
     devices: [{ allow: config.privileged, access: 'rwm' }],
   };

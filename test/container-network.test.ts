@@ -1,0 +1,121 @@
+// Containers on bridge networks, end to end through bin/berth inside a sandbox namespace that
+// stands in for the host: addresses, published ports on loopback, user networks, joining
+// another container's namespace, /etc files, and nothing left after rm.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+
+describe('container networking', { skip: !isRoot }, () => {
+  let box: Sandbox;
+  before(async () => {
+    box = await sandbox(undefined, { netns: true });
+    const r = await box.berth(['import', '--change', 'EXPOSE 80', await busyboxRootfsTar(), 'bb:net']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(() => box.cleanup());
+  const ok = async (args: string[]) => {
+    const r = await box.berth(args);
+    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+
+  test('a published port answers on loopback; inspect and ps show it; rm leaves nothing', async () => {
+    const id = await ok([
+      'run',
+      '-d',
+      '--name',
+      'web',
+      '-p',
+      '127.0.0.1:18090:80',
+      '-P',
+      'bb:net',
+      'sh',
+      '-c',
+      'mkdir -p /www && echo hello-web > /www/index.html && httpd -f -p 80 -h /www',
+    ]);
+    const [info] = JSON.parse(await ok(['inspect', id]));
+    const ip = info.NetworkSettings.IPAddress as string;
+    assert.match(ip, /^10\.88\./);
+    assert.equal(info.NetworkSettings.Networks.bridge.IPAddress, ip);
+    assert.deepEqual(info.NetworkSettings.Ports['80/tcp'], [{ HostIp: '127.0.0.1', HostPort: '18090' }]);
+    let body = '';
+    for (let i = 0; i < 50 && !body; i++) {
+      // (busybox wget's own -T timeout crashes it; the runner's timeout bounds the wait.)
+      const r = await box
+        .exec('/bin/busybox', ['wget', '-q', '-O', '-', 'http://127.0.0.1:18090/'], {
+          check: false,
+          timeoutMs: 3000,
+        })
+        .catch(() => ({ stdout: '' }));
+      body = r.stdout;
+      if (!body) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(body.trim(), 'hello-web');
+    assert.match(await ok(['ps']), /127\.0\.0\.1:18090->80\/tcp/);
+    const dup = await box.berth(['run', '-d', '-p', '18090:80', 'bb:net', 'sleep', '5']);
+    assert.equal(dup.code, 125);
+    assert.match(dup.stderr, /port is already allocated/);
+    const hosts = await ok(['exec', 'web', 'cat', '/etc/hosts']);
+    assert.match(hosts, new RegExp(`${ip.replace(/\./g, '\\.')}\\s+${id.slice(0, 12)}`));
+    await ok(['rm', '-f', 'web']);
+    assert.doesNotMatch((await box.exec('ip', ['-o', 'link'])).stdout, /veth/);
+    const leases = readdirSync(join(box.root, 'networks', 'ipam', 'bridge')).filter((f) => /^\d/.test(f));
+    assert.deepEqual(leases, []);
+    assert.doesNotMatch((await box.exec('iptables-save', [])).stdout, /18090/);
+    assert.deepEqual(readdirSync(join(box.runroot, 'netns')), []);
+  });
+
+  test('containers on a user network reach each other; --ip and container: mode', async () => {
+    await ok(['network', 'create', '--subnet', '10.99.0.0/24', 'appnet']);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'a1',
+      '--network',
+      'appnet',
+      '--ip',
+      '10.99.0.50',
+      'bb:net',
+      'sleep',
+      '60',
+    ]);
+    await ok(['run', '-d', '--name', 'a2', '--network', 'appnet', 'bb:net', 'sleep', '60']);
+    await ok(['exec', 'a2', 'ping', '-c', '1', '-W', '2', '10.99.0.50']);
+    const shared = await ok([
+      'run',
+      '--rm',
+      '--network',
+      'container:a1',
+      'bb:net',
+      'sh',
+      '-c',
+      "ip -o -4 addr show eth0 | awk '{print $4}'",
+    ]);
+    assert.equal(shared, '10.99.0.50/24');
+    const rm = await box.berth(['network', 'rm', 'appnet']);
+    assert.notEqual(rm.code, 0);
+    assert.match(rm.stderr, /active endpoints/);
+    await ok(['rm', '-f', 'a1', 'a2']);
+    await ok(['network', 'rm', 'appnet']);
+  });
+
+  test('bad input: unknown network, --ip outside the subnet, ports with --network host', async () => {
+    let r = await box.berth(['run', '--rm', '--network', 'nosuch', 'bb:net', 'true']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /network nosuch not found/);
+    r = await box.berth(['run', '--rm', '--ip', '192.168.7.7', 'bb:net', 'true']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /not in network bridge's subnet/);
+    r = await box.berth(['run', '--rm', '--network', 'host', '-p', '80:80', 'bb:net', 'true']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /Cannot publish ports with --network host/);
+    r = await box.berth(['run', '--rm', '-p', '99999:80', 'bb:net', 'true']);
+    assert.match(r.stderr, /Invalid port "99999"/);
+    assert.equal(await ok(['ps', '-a', '-q']), '');
+    assert.deepEqual(readdirSync(join(box.runroot, 'netns')), []);
+  });
+});
