@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerServer } from './server.js';
 import { registerVersion } from './version.js';
 
 /**
@@ -8,4 +9,5 @@ import { registerVersion } from './version.js';
  */
 export function registerCommands(program: Command): void {
   registerVersion(program);
+  registerServer(program);
 }
