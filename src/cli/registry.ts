@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerImage } from './image.js';
 import { registerServer } from './server.js';
 import { registerVersion } from './version.js';
 
@@ -8,6 +9,7 @@ import { registerVersion } from './version.js';
  * load the engine or the cluster code.
  */
 export function registerCommands(program: Command): void {
+  registerImage(program);
   registerVersion(program);
   registerServer(program);
 }

@@ -12,6 +12,7 @@ import {
   openapiGroupVersion,
   openapiRoot,
 } from '../api/discovery.js';
+import { decodeProtobuf } from '../api/protobuf.js';
 import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
 import {
@@ -74,6 +75,13 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 function parseBody(buf: Buffer, contentType: string): unknown {
+  if (/protobuf/.test(contentType)) return decodeProtobuf(buf);
+  if (/cbor/.test(contentType))
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+    );
   const text = buf.toString('utf8');
   if (buf.length > maxObjectBytes)
     throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 1572864');

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
-import { logger } from '../../core/log.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -35,15 +34,11 @@ export interface RunningServer {
 }
 
 async function openDatastore(opts: ServerOptions): Promise<Store> {
-  if (opts.datastoreEndpoint) {
-    throw new Error(
-      `Datastore endpoint ${opts.datastoreEndpoint} is not supported yet: only the embedded datastore is`,
-    );
-  }
-  // The SQLite backend lands separately; until then the embedded datastore is in memory.
-  const { memoryStore } = await import('../store/memory.js');
-  logger('apiserver').warn('using the in-memory datastore: cluster state is not persisted across restarts');
-  return memoryStore();
+  const { openStore } = await import('../store/open-store.js');
+  const store = openStore(opts.datastoreEndpoint, opts.dataDir);
+  // Readiness gate: the datastore must answer before the API opens.
+  await store.revision();
+  return store;
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {

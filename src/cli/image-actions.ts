@@ -1,0 +1,215 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Command } from 'commander';
+import { isNotFound } from '../core/errors.js';
+import { inspectImage, openImageStore } from '../engine/image/image-store.js';
+import { importTarball } from '../engine/image/import.js';
+import { familiarName } from '../engine/image/reference.js';
+import { pruneImages, removeImage } from '../engine/image/remove.js';
+import { imageUsers } from './image-users.js';
+
+type Globals = { root: string; runroot: string };
+
+function store(cmd: Command) {
+  const g = cmd.optsWithGlobals() as Globals;
+  return openImageStore(g.root);
+}
+
+export async function importAction(
+  cmd: Command,
+  tarball: string,
+  name: string | undefined,
+  opts: { change: string[]; message?: string },
+): Promise<void> {
+  const s = store(cmd);
+  const source = tarball === '-' ? process.stdin : createReadStream(tarball);
+  const row = await importTarball(s, source, {
+    name,
+    changes: opts.change,
+    message: opts.message,
+    sourceName: tarball === '-' ? 'standard input' : tarball,
+  }).catch((e) => {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`Cannot import "${tarball}": no such file`);
+    throw e;
+  });
+  process.stdout.write(`${row.id}\n`);
+}
+
+function ago(iso: string): string {
+  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (!Number.isFinite(s)) return 'N/A';
+  if (s < 60) return 'Less than a minute ago';
+  const units: [number, string][] = [
+    [365 * 86400, 'year'],
+    [30 * 86400, 'month'],
+    [7 * 86400, 'week'],
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ];
+  for (const [sec, unit] of units) {
+    const n = Math.floor(s / sec);
+    if (n >= 1) return n === 1 ? `${unit === 'hour' ? 'About an' : '1'} ${unit} ago` : `${n} ${unit}s ago`;
+  }
+  return 'Less than a minute ago';
+}
+
+/** Sizes as Docker prints them (decimal units). */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v < 10 && i > 0 ? v.toFixed(2) : v < 100 && i > 0 ? v.toFixed(1) : Math.round(v)}${units[i]}`;
+}
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows)
+    process.stdout.write(
+      `${r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]! + 3))).join('')}\n`,
+    );
+}
+
+export async function listAction(
+  cmd: Command,
+  ref: string | undefined,
+  opts: { quiet?: boolean; trunc: boolean; digests?: boolean; format?: string },
+): Promise<void> {
+  const s = store(cmd);
+  const rows = s.index
+    .list()
+    .filter((r) => !ref || r.names.some((n) => familiarName(n).startsWith(ref) || n.startsWith(ref)));
+  const short = (id: string) => (opts.trunc ? id.slice(7, 19) : id);
+  if (opts.quiet) {
+    for (const id of new Set(rows.map((r) => short(r.id)))) process.stdout.write(`${id}\n`);
+    return;
+  }
+  const lines: { repo: string; tag: string; row: (typeof rows)[number] }[] = [];
+  for (const r of rows) {
+    if (r.names.length === 0) lines.push({ repo: '<none>', tag: '<none>', row: r });
+    for (const n of r.names) {
+      const f = familiarName(n);
+      const i = f.lastIndexOf(':');
+      lines.push({ repo: f.slice(0, i), tag: f.slice(i + 1), row: r });
+    }
+  }
+  if (opts.format === 'json') {
+    const out = rows.map((r) => ({
+      Id: r.id,
+      ParentId: '',
+      RepoTags: r.names.map(familiarName),
+      RepoDigests: r.digests.map(familiarName),
+      Created: Math.floor(Date.parse(r.created) / 1000),
+      Size: r.size,
+      SharedSize: -1,
+      Labels: null,
+      Containers: -1,
+    }));
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const table = [['REPOSITORY', 'TAG', ...(opts.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE']];
+  for (const l of lines) {
+    const digest = l.row.digests[0]?.split('@')[1] ?? '<none>';
+    table.push([
+      l.repo,
+      l.tag,
+      ...(opts.digests ? [digest] : []),
+      short(l.row.id),
+      ago(l.row.created),
+      humanSize(l.row.size),
+    ]);
+  }
+  printTable(table);
+}
+
+export async function tagAction(cmd: Command, source: string, target: string): Promise<void> {
+  const s = store(cmd);
+  const row = s.index.find(source);
+  if (!row) throw Object.assign(new Error(`No such image: ${source}`), {});
+  s.index.tag(row.id, target);
+}
+
+export async function removeAction(cmd: Command, images: string[], opts: { force?: boolean }): Promise<void> {
+  const s = store(cmd);
+  const g = cmd.optsWithGlobals() as Globals;
+  let failed = 0;
+  // One report per image, so one missing image does not stop the others (as Docker does).
+  for (const ref of images) {
+    try {
+      const reports = await removeImage(s, ref, { force: opts.force, usedBy: imageUsers(g.root) });
+      for (const r of reports)
+        process.stdout.write('Untagged' in r ? `Untagged: ${r.Untagged}\n` : `Deleted: ${r.Deleted}\n`);
+    } catch (e) {
+      failed++;
+      process.stderr.write(`Error response from daemon: ${(e as Error).message}\n`);
+      if (!isNotFound(e)) continue;
+    }
+  }
+  if (failed) process.exitCode = 1;
+}
+
+export async function inspectAction(
+  cmd: Command,
+  images: string[],
+  opts: { format?: string },
+): Promise<void> {
+  const s = store(cmd);
+  const out: Record<string, unknown>[] = [];
+  let failed = false;
+  for (const ref of images) {
+    try {
+      out.push(await inspectImage(s, ref));
+    } catch (e) {
+      failed = true;
+      process.stderr.write(`Error: ${(e as Error).message}\n`);
+    }
+  }
+  if (opts.format && opts.format !== 'json') {
+    const { formatTemplate } = await import('./template.js');
+    for (const o of out) process.stdout.write(`${formatTemplate(opts.format, o)}\n`);
+  } else {
+    process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+  }
+  if (failed) process.exitCode = 1;
+}
+
+export async function pruneAction(cmd: Command, opts: { all?: boolean }): Promise<void> {
+  const s = store(cmd);
+  const g = cmd.optsWithGlobals() as Globals;
+  const { reports, spaceReclaimed } = await pruneImages(s, { all: opts.all, usedBy: imageUsers(g.root) });
+  if (reports.length) {
+    process.stdout.write('Deleted Images:\n');
+    for (const r of reports)
+      process.stdout.write('Untagged' in r ? `untagged: ${r.Untagged}\n` : `deleted: ${r.Deleted}\n`);
+    process.stdout.write('\n');
+  }
+  process.stdout.write(`Total reclaimed space: ${humanSize(spaceReclaimed)}\n`);
+}
+
+export async function saveAction(
+  cmd: Command,
+  images: string[],
+  opts: { output?: string; format: string },
+): Promise<void> {
+  const s = store(cmd);
+  const { saveImages } = await import('../engine/image/save.js');
+  if (!opts.output && process.stdout.isTTY) {
+    throw new Error('Cowardly refusing to save to a terminal. Use the -o flag or redirect');
+  }
+  const out = opts.output ? createWriteStream(opts.output) : process.stdout;
+  await saveImages(s, images, opts.format, out);
+}
+
+export async function loadAction(cmd: Command, opts: { input?: string; quiet?: boolean }): Promise<void> {
+  const s = store(cmd);
+  const { loadArchive } = await import('../engine/image/load.js');
+  const input = opts.input ? createReadStream(opts.input) : process.stdin;
+  const loaded = await loadArchive(s, input);
+  for (const l of loaded)
+    process.stdout.write(l.name ? `Loaded image: ${familiarName(l.name)}\n` : `Loaded image ID: ${l.id}\n`);
+}

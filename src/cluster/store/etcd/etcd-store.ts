@@ -1,0 +1,213 @@
+import { createRequire } from 'node:module';
+import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3';
+import { BerthError, type ErrorCode } from '../../../core/errors.js';
+import { prefixEnd, storeErrors } from '../errors.js';
+import type { KeyValue, ListResult, Store, Watch, WatchEvent } from '../store.js';
+
+const require = createRequire(import.meta.url);
+
+/** Options for {@link openEtcdStore}. */
+export interface EtcdStoreOptions {
+  /** Client URLs, e.g. `['http://127.0.0.1:2379']`. */
+  hosts: string[];
+  /** Every key is stored under this prefix, so clusters can share an etcd. Default: `/berth`. */
+  root?: string;
+  /** Per-call deadline in milliseconds. Default: 10,000. */
+  timeoutMs?: number;
+}
+
+/**
+ * The datastore on a real etcd cluster (v3 API via the `etcd3` package). etcd already has the
+ * contract's semantics, so each operation maps onto one call: conditional writes are
+ * transactions comparing a key's create or mod revision, lists are ranges (at a revision for
+ * consistent pages), watches start at `after + 1` with previous values.
+ */
+export function openEtcdStore(options: EtcdStoreOptions): Store {
+  const { Etcd3: Client } = require('etcd3') as typeof import('etcd3');
+  const client: Etcd3 = new Client({ hosts: options.hosts, dialTimeout: options.timeoutMs ?? 10_000 });
+  const root = options.root ?? '/berth';
+  const enc = (k: string) => Buffer.from(root + k);
+  const dec = (b: Buffer) => b.toString().slice(root.length);
+  let compacted = 0;
+
+  const kvOf = (kv: IKeyValue): KeyValue => ({
+    key: dec(kv.key),
+    value: kv.value.toString(),
+    createRevision: Number(kv.create_revision),
+    modRevision: Number(kv.mod_revision),
+  });
+
+  // etcd reports these conditions as gRPC errors with its own words; give them our codes.
+  function mapError(e: unknown, revision?: number): Error {
+    const msg = (e as Error)?.message ?? String(e);
+    if (/compacted/.test(msg)) return storeErrors.compacted(revision ?? 0, compacted);
+    if (/future revision/.test(msg))
+      return new BerthError('InvalidArgument', `Revision ${revision} is in the future`);
+    const code: ErrorCode = /unavailable|connect|ECONNREFUSED|deadline|timed out/i.test(msg)
+      ? 'Unavailable'
+      : 'Internal';
+    return new BerthError(code, `etcd (${options.hosts.join(',')}): ${msg}`, { cause: e });
+  }
+
+  async function range(key: string, extra: Record<string, unknown> = {}): Promise<IRangeResponse> {
+    try {
+      return await client.kv.range({ key: enc(key), ...extra });
+    } catch (e) {
+      throw mapError(e, extra.revision ? Number(extra.revision) : undefined);
+    }
+  }
+
+  async function current(key: string): Promise<KeyValue | undefined> {
+    const r = await range(key);
+    return r.kvs[0] ? kvOf(r.kvs[0]) : undefined;
+  }
+
+  const store: Store = {
+    get: current,
+    async list(prefix, opts = {}): Promise<ListResult> {
+      const start = opts.startAfter ? `${opts.startAfter}\0` : prefix;
+      const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
+      const r = await range(start, {
+        range_end: enc(prefixEnd(prefix)),
+        limit: String(limit),
+        ...(opts.revision ? { revision: String(opts.revision) } : {}),
+      });
+      const items = r.kvs.map(kvOf);
+      const result: ListResult = {
+        items,
+        revision: opts.revision || Number(r.header.revision),
+        more: r.more,
+      };
+      if (r.more) result.remaining = Number(r.count) - items.length;
+      return result;
+    },
+    async revision() {
+      const r = await range('/', { count_only: true });
+      return Number(r.header.revision);
+    },
+    async count(prefix) {
+      const r = await range(prefix, { range_end: enc(prefixEnd(prefix)), count_only: true });
+      return Number(r.count);
+    },
+    async create(key, value) {
+      let r: Awaited<ReturnType<typeof client.kv.txn>>;
+      try {
+        r = await client.kv.txn({
+          compare: [{ key: enc(key), target: 'Create', result: 'Equal', create_revision: '0' }],
+          success: [{ request_put: { key: enc(key), value: Buffer.from(value) } }],
+          failure: [],
+        });
+      } catch (e) {
+        throw mapError(e);
+      }
+      if (!r.succeeded) throw storeErrors.exists(key);
+      const rev = Number(r.header.revision);
+      return { key, value, createRevision: rev, modRevision: rev };
+    },
+    async update(key, value, expected) {
+      let r: Awaited<ReturnType<typeof client.kv.txn>>;
+      try {
+        r = await client.kv.txn({
+          compare: [{ key: enc(key), target: 'Mod', result: 'Equal', mod_revision: String(expected) }],
+          success: [{ request_put: { key: enc(key), value: Buffer.from(value), prev_kv: true } }],
+          failure: [{ request_range: { key: enc(key) } }],
+        });
+      } catch (e) {
+        throw mapError(e);
+      }
+      if (!r.succeeded) {
+        const cur = r.responses[0]?.response_range?.kvs?.[0];
+        if (!cur) throw storeErrors.missing(key);
+        throw storeErrors.conflict(key, expected, Number(cur.mod_revision));
+      }
+      const prev = r.responses[0]?.response_put?.prev_kv;
+      const rev = Number(r.header.revision);
+      return { key, value, createRevision: prev ? Number(prev.create_revision) : rev, modRevision: rev };
+    },
+    async delete(key, expected) {
+      let r: Awaited<ReturnType<typeof client.kv.txn>>;
+      try {
+        r = await client.kv.txn({
+          compare:
+            expected === undefined
+              ? [{ key: enc(key), target: 'Create', result: 'Greater', create_revision: '0' }]
+              : [{ key: enc(key), target: 'Mod', result: 'Equal', mod_revision: String(expected) }],
+          success: [{ request_delete_range: { key: enc(key), prev_kv: true } }],
+          failure: [{ request_range: { key: enc(key) } }],
+        });
+      } catch (e) {
+        throw mapError(e);
+      }
+      if (!r.succeeded) {
+        const cur = r.responses[0]?.response_range?.kvs?.[0];
+        if (!cur) throw storeErrors.missing(key);
+        throw storeErrors.conflict(key, expected ?? 0, Number(cur.mod_revision));
+      }
+      const prev = r.responses[0]?.response_delete_range?.prev_kvs?.[0];
+      if (!prev) throw storeErrors.missing(key);
+      return kvOf(prev);
+    },
+    watch(prefix, afterRevision, handlers): Watch {
+      let closed = false;
+      let watcher: Watcher | undefined;
+      const fail = (e: unknown) => {
+        if (closed) return;
+        closed = true;
+        void watcher?.cancel().catch(() => {});
+        handlers.onError(mapError(e, afterRevision));
+      };
+      if (afterRevision < compacted) {
+        setImmediate(() => fail(new Error('required revision has been compacted')));
+        return { close: () => {} };
+      }
+      client
+        .watch()
+        .prefix(root + prefix)
+        .startRevision(String(afterRevision + 1))
+        .withPreviousKV()
+        .create()
+        .then((w) => {
+          watcher = w;
+          if (closed) {
+            void w.cancel().catch(() => {});
+            return;
+          }
+          w.on('data', (res) => {
+            if (closed || res.events.length === 0) return;
+            const events: WatchEvent[] = res.events.map((ev) => {
+              const prevKv = ev.prev_kv ? kvOf(ev.prev_kv) : undefined;
+              if (ev.type === 'Delete') {
+                const base = prevKv ?? { key: dec(ev.kv.key), value: '', createRevision: 0, modRevision: 0 };
+                return { type: 'delete', kv: { ...base, modRevision: Number(ev.kv.mod_revision) }, prevKv };
+              }
+              return { type: 'put', kv: kvOf(ev.kv), ...(prevKv ? { prevKv } : {}) };
+            });
+            handlers.onEvents(events);
+          });
+          w.on('error', fail);
+        })
+        .catch(fail);
+      return {
+        close() {
+          closed = true;
+          void watcher?.cancel().catch(() => {});
+        },
+      };
+    },
+    async compact(rev) {
+      try {
+        await client.kv.compact({ revision: String(rev), physical: true });
+      } catch (e) {
+        if (!/compacted/.test((e as Error).message)) throw mapError(e);
+      }
+      compacted = Math.max(compacted, rev);
+    },
+    async compactedRevision() {
+      return compacted;
+    },
+    async close() {
+      client.close();
+    },
+  };
+  return store;
+}

@@ -1,0 +1,137 @@
+import { internal, invalidArgument, notFound } from '../../core/errors.js';
+import { type EngineDb, openEngineDb } from '../state/db.js';
+import { type ContentStore, openContentStore } from './content-store.js';
+import { ImageIndex, type ImageRow, type ImageIndex as Index } from './image-index.js';
+import {
+  type ImageConfigFile,
+  indexMediaTypes,
+  type Manifest,
+  MediaType,
+  manifestMediaTypes,
+} from './oci.js';
+import { familiarName } from './reference.js';
+
+/** The image store of one engine root: blobs, the name index, and the database they share. */
+export interface ImageStore {
+  root: string;
+  db: EngineDb;
+  content: ContentStore;
+  index: Index;
+}
+
+const open = new Map<string, ImageStore>();
+
+/** Opens the image store of an engine root (once per process). */
+export function openImageStore(root: string): ImageStore {
+  let s = open.get(root);
+  if (!s) {
+    const db = openEngineDb(root);
+    s = { root, db, content: openContentStore(root), index: new ImageIndex(db) };
+    open.set(root, s);
+  }
+  return s;
+}
+
+/** Finds an image or throws Docker's `No such image: REF`. */
+export function findImage(store: ImageStore, ref: string): ImageRow {
+  const row = store.index.find(ref);
+  if (!row) throw notFound(`No such image: ${ref}`);
+  return row;
+}
+
+export async function readJsonBlob<T>(store: ImageStore, digest: string, what: string): Promise<T> {
+  const bytes = await store.content.read(digest);
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch {
+    throw internal(`The ${what} blob ${digest} is not valid JSON`);
+  }
+}
+
+/** Reads and checks an image manifest (OCI or Docker schema2). */
+export async function readManifest(store: ImageStore, digest: string): Promise<Manifest> {
+  const m = await readJsonBlob<Manifest>(store, digest, 'manifest');
+  if (m.mediaType && indexMediaTypes.includes(m.mediaType)) {
+    throw invalidArgument(`${digest} is an image index, not an image manifest`);
+  }
+  if (m.mediaType && !manifestMediaTypes.includes(m.mediaType)) {
+    throw invalidArgument(`Unsupported manifest media type "${m.mediaType}" in ${digest}`);
+  }
+  if (m.schemaVersion !== 2 || !m.config || !Array.isArray(m.layers)) {
+    throw invalidArgument(`Manifest ${digest} is not a schema 2 image manifest`);
+  }
+  return m;
+}
+
+export async function readImageConfig(store: ImageStore, row: ImageRow): Promise<ImageConfigFile> {
+  const cfg = await readJsonBlob<ImageConfigFile>(store, row.id, 'image config');
+  if (!cfg.rootfs || !Array.isArray(cfg.rootfs.diff_ids))
+    throw internal(`Image config ${row.id} has no rootfs.diff_ids`);
+  return cfg;
+}
+
+/**
+ * Records an image whose manifest, config and layer blobs are already in the content store,
+ * and points `names` at it. Checks that every blob is present and that the config's layer
+ * list matches the manifest, so the index never names an image that cannot run.
+ */
+export async function addImage(
+  store: ImageStore,
+  manifestDigest: string,
+  names: string[],
+  repoDigests: string[] = [],
+): Promise<ImageRow> {
+  const manifest = await readManifest(store, manifestDigest);
+  const id = manifest.config.digest;
+  if (!store.content.has(id))
+    throw notFound(`The config blob ${id} of manifest ${manifestDigest} is missing`);
+  const config = await readJsonBlob<ImageConfigFile>(store, id, 'image config');
+  if (config.rootfs?.diff_ids?.length !== manifest.layers.length) {
+    throw invalidArgument(
+      `Image ${id} is inconsistent: its config lists ${config.rootfs?.diff_ids?.length ?? 0} layers, its manifest ${manifest.layers.length}`,
+    );
+  }
+  let size = 0;
+  for (const l of manifest.layers) {
+    if (!store.content.has(l.digest)) throw notFound(`Layer ${l.digest} of image ${id} is missing`);
+    size += l.size;
+  }
+  store.index.put(
+    { id, manifestDigest, size, created: config.created ?? new Date(0).toISOString() },
+    names,
+    repoDigests,
+  );
+  return store.index.get(id)!;
+}
+
+/** Docker's `image inspect` shape for one image. */
+export async function inspectImage(store: ImageStore, ref: string): Promise<Record<string, unknown>> {
+  const row = findImage(store, ref);
+  const config = await readImageConfig(store, row);
+  return {
+    Id: row.id,
+    RepoTags: row.names.map(familiarName),
+    RepoDigests: row.digests.map(familiarName),
+    Parent: '',
+    Comment: config.history?.[config.history.length - 1]?.comment ?? '',
+    Created: config.created ?? '',
+    DockerVersion: '',
+    Author: config.author ?? '',
+    Config: {
+      Env: null,
+      Cmd: null,
+      Entrypoint: null,
+      WorkingDir: '',
+      Labels: null,
+      ...(config.config ?? {}),
+    },
+    Architecture: config.architecture,
+    Os: config.os,
+    ...(config.variant ? { Variant: config.variant } : {}),
+    Size: row.size,
+    GraphDriver: { Name: 'overlay', Data: null },
+    RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
+    Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
+    Descriptor: { mediaType: MediaType.ociManifest, digest: row.manifestDigest },
+  };
+}

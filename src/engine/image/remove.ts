@@ -1,0 +1,108 @@
+import { conflict } from '../../core/errors.js';
+import { chainIds, removeSnapshot } from '../snapshot/snapshots.js';
+import type { ImageRow } from './image-index.js';
+import { findImage, type ImageStore, readImageConfig, readManifest } from './image-store.js';
+import { familiarName, normalizeReference } from './reference.js';
+
+/** One line of `rmi`'s report, in Docker's shape. */
+export type RemoveReport = { Untagged: string } | { Deleted: string };
+
+/** Who uses an image: container IDs, supplied by the container store (the image store does not read its tables). */
+export type ImageUsers = (imageId: string) => string[];
+
+export interface RemoveOptions {
+  force?: boolean;
+  usedBy?: ImageUsers;
+}
+
+function isNameRef(ref: string, row: ImageRow): boolean {
+  try {
+    return row.names.includes(normalizeReference(ref));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `rmi`: removes a name, or the image when it has no other names, with Docker's rules: a
+ * name that is one of several only untags; an ID with several names needs force; an image a
+ * container uses is kept (force only untags it). Blobs and snapshots no other image uses are
+ * removed with the image.
+ */
+export async function removeImage(
+  store: ImageStore,
+  ref: string,
+  options: RemoveOptions = {},
+): Promise<RemoveReport[]> {
+  const row = findImage(store, ref);
+  const users = options.usedBy?.(row.id) ?? [];
+  const report: RemoveReport[] = [];
+  const byName = isNameRef(ref, row);
+  if (byName && row.names.length > 1) {
+    store.index.untag(ref);
+    return [{ Untagged: familiarName(normalizeReference(ref)) }];
+  }
+  if (!byName && row.names.length > 1 && !options.force) {
+    throw conflict(
+      `Unable to delete ${row.id.slice(7, 19)} (must be forced): image is referenced in multiple repositories`,
+    );
+  }
+  if (users.length > 0) {
+    if (!options.force) {
+      throw conflict(
+        `Unable to remove ${byName ? `repository reference "${ref}"` : `image ${row.id.slice(7, 19)}`} (must force): container ${users[0]!.slice(0, 12)} is using its referenced image ${row.id.slice(7, 19)}`,
+      );
+    }
+    for (const n of row.names) {
+      store.index.untag(n);
+      report.push({ Untagged: familiarName(n) });
+    }
+    return report;
+  }
+  for (const n of row.names) report.push({ Untagged: familiarName(n) });
+  for (const d of row.digests) report.push({ Untagged: familiarName(d) });
+  await deleteImage(store, row);
+  report.push({ Deleted: row.id });
+  return report;
+}
+
+/** Deletes an image record, then its blobs and snapshots that no remaining image references. */
+async function deleteImage(store: ImageStore, row: ImageRow): Promise<void> {
+  const config = await readImageConfig(store, row).catch(() => undefined);
+  const manifest = await readManifest(store, row.manifestDigest).catch(() => undefined);
+  store.index.remove(row.id);
+  const keepBlobs = new Set<string>();
+  const keepChains = new Set<string>();
+  for (const other of store.index.list()) {
+    keepBlobs.add(other.id).add(other.manifestDigest);
+    const m = await readManifest(store, other.manifestDigest).catch(() => undefined);
+    for (const l of m?.layers ?? []) keepBlobs.add(l.digest);
+    const c = await readImageConfig(store, other).catch(() => undefined);
+    for (const ch of chainIds(c?.rootfs.diff_ids ?? [])) keepChains.add(ch);
+  }
+  const blobs = [row.id, row.manifestDigest, ...(manifest?.layers.map((l) => l.digest) ?? [])];
+  for (const b of blobs) if (!keepBlobs.has(b)) await store.content.delete(b);
+  for (const ch of chainIds(config?.rootfs.diff_ids ?? []))
+    if (!keepChains.has(ch)) await removeSnapshot(store.root, ch);
+}
+
+/**
+ * `image prune`: removes dangling images (no names), or with `all` every image no container
+ * uses. Returns the reports and the bytes reclaimed.
+ */
+export async function pruneImages(
+  store: ImageStore,
+  options: { all?: boolean; usedBy?: ImageUsers } = {},
+): Promise<{ reports: RemoveReport[]; spaceReclaimed: number }> {
+  const reports: RemoveReport[] = [];
+  let spaceReclaimed = 0;
+  for (const row of store.index.list()) {
+    if (!options.all && row.names.length > 0) continue;
+    if ((options.usedBy?.(row.id) ?? []).length > 0) continue;
+    for (const n of row.names) reports.push({ Untagged: familiarName(n) });
+    await deleteImage(store, row);
+    reports.push({ Deleted: row.id });
+    spaceReclaimed += row.size;
+  }
+  return { reports, spaceReclaimed };
+}

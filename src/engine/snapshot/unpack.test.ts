@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, test } from 'node:test';
+import { type Header, pack } from 'tar-stream';
+import { entryParts, unpackLayer } from './unpack.js';
+
+const isRoot = process.getuid?.() === 0;
+const base = mkdtempSync(join(tmpdir(), 'berth-unpack-'));
+after(() => rmSync(base, { recursive: true, force: true }));
+
+type Entry = {
+  name: string;
+  type?: string;
+  body?: string;
+  linkname?: string;
+  mode?: number;
+  uid?: number;
+  mtime?: Date;
+};
+
+async function tarOf(entries: Entry[]): Promise<Readable> {
+  const p = pack();
+  for (const e of entries) {
+    p.entry(
+      {
+        name: e.name,
+        type: (e.type ?? 'file') as Header['type'],
+        linkname: e.linkname,
+        mode: e.mode,
+        uid: e.uid ?? 0,
+        gid: 0,
+        mtime: e.mtime,
+      },
+      e.body ?? '',
+    );
+  }
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p) chunks.push(c as Buffer);
+  return Readable.from([Buffer.concat(chunks)]);
+}
+
+function fresh(name: string): { dest: string; outside: string } {
+  const dir = join(base, name);
+  mkdirSync(join(dir, 'dest'), { recursive: true });
+  mkdirSync(join(dir, 'outside'), { recursive: true });
+  return { dest: join(dir, 'dest'), outside: join(dir, 'outside') };
+}
+
+test('entry names: leading slash dropped, .. refused', () => {
+  assert.deepEqual(entryParts('/etc/passwd'), ['etc', 'passwd']);
+  assert.deepEqual(entryParts('./a/./b'), ['a', 'b']);
+  assert.throws(() => entryParts('../x'), /escapes the layer root/);
+  assert.throws(() => entryParts('a/../../x'), /escapes/);
+});
+
+test('files, dirs, symlinks, hard links, modes and times', { skip: !isRoot }, async () => {
+  const { dest } = fresh('basic');
+  const when = new Date('2020-01-02T03:04:05Z');
+  await unpackLayer(
+    await tarOf([
+      { name: 'bin/', type: 'directory', mode: 0o755, mtime: when },
+      { name: 'bin/tool', body: 'x', mode: 0o4755, uid: 1000, mtime: when },
+      { name: 'bin/alias', type: 'symlink', linkname: '/bin/tool' },
+      { name: 'bin/hard', type: 'link', linkname: 'bin/tool' },
+      { name: '/etc/conf', body: 'c', mode: 0o600 },
+    ]),
+    dest,
+  );
+  const st = statSync(join(dest, 'bin/tool'));
+  assert.equal(st.mode & 0o7777, 0o4755);
+  assert.equal(st.uid, 1000);
+  assert.equal(st.mtime.getTime(), when.getTime());
+  assert.equal(statSync(join(dest, 'bin')).mtime.getTime(), when.getTime());
+  assert.equal(readlinkSync(join(dest, 'bin/alias')), '/bin/tool');
+  assert.equal(statSync(join(dest, 'bin/hard')).ino, st.ino);
+  assert.equal(readFileSync(join(dest, 'etc/conf'), 'utf8'), 'c');
+});
+
+test('whiteouts become overlay whiteouts', { skip: !isRoot }, async () => {
+  const { dest } = fresh('wh');
+  const r = await unpackLayer(
+    await tarOf([{ name: 'a/.wh.gone' }, { name: 'b/.wh..wh..opq' }, { name: 'b/kept', body: 'k' }]),
+    dest,
+  );
+  assert.equal(r.whiteouts, 2);
+  const wh = lstatSync(join(dest, 'a/gone'));
+  assert.ok(wh.isCharacterDevice());
+  assert.equal(wh.rdev, 0);
+  assert.ok(!existsSync(join(dest, 'a/.wh.gone')));
+  assert.ok(!existsSync(join(dest, 'b/.wh..wh..opq')));
+});
+
+test('hostile layers write nothing outside', { skip: !isRoot }, async () => {
+  const cases: [string, (outside: string) => Entry[], RegExp][] = [
+    ['dotdot', () => [{ name: '../evil', body: 'x' }], /escapes/],
+    ['dotdot-deep', () => [{ name: 'a/../../evil', body: 'x' }], /escapes/],
+    [
+      'symlink-dir',
+      (o) => [
+        { name: 'link', type: 'symlink', linkname: o },
+        { name: 'link/evil', body: 'x' },
+      ],
+      /symlink/,
+    ],
+    [
+      'symlink-rel',
+      () => [
+        { name: 'up', type: 'symlink', linkname: '../outside' },
+        { name: 'up/evil', body: 'x' },
+      ],
+      /symlink/,
+    ],
+    [
+      'hardlink-out',
+      (o) => [{ name: 'h', type: 'link', linkname: `${o}/secret` }],
+      /not in this layer|escapes/,
+    ],
+    ['hardlink-dotdot', () => [{ name: 'h', type: 'link', linkname: '../outside/secret' }], /escapes/],
+    ['device', () => [{ name: 'dev/sda', type: 'block-device' }], /device nodes/],
+  ];
+  for (const [name, entries, err] of cases) {
+    const { dest, outside } = fresh(`hostile-${name}`);
+    await assert.rejects(unpackLayer(await tarOf(entries(outside)), dest), err, name);
+    assert.ok(!existsSync(join(outside, 'evil')), `${name} wrote outside`);
+    assert.ok(!existsSync(join(dest, '..', 'evil')), `${name} wrote beside`);
+  }
+});
+
+test('a symlink at the final name is replaced, not followed', { skip: !isRoot }, async () => {
+  const { dest, outside } = fresh('final-link');
+  await unpackLayer(
+    await tarOf([
+      { name: 'f', type: 'symlink', linkname: join(outside, 'target') },
+      { name: 'f', body: 'inside' },
+    ]),
+    dest,
+  );
+  assert.ok(!existsSync(join(outside, 'target')));
+  assert.equal(readFileSync(join(dest, 'f'), 'utf8'), 'inside');
+});
