@@ -99,6 +99,12 @@ describe('kubectl against berth server', () => {
     await ok(['create', 'configmap', 'cm1', '--from-literal=a=b']);
     await ok(['create', 'namespace', 'team']);
     await ok(['-n', 'team', 'create', 'secret', 'generic', 's1', '--from-literal=x=y']);
+    await ok(['-n', 'team', 'create', 'deployment', 'dd', '--image=nginx:1.2', '--port=80', '--replicas=2']);
+    const dd = JSON.parse(await ok(['-n', 'team', 'get', 'deploy', 'dd', '-o', 'json']));
+    assert.equal(dd.spec.replicas, 2);
+    assert.deepEqual(dd.spec.template.spec.containers[0].ports, [{ containerPort: 80, protocol: 'TCP' }]);
+    await ok(['-n', 'team', 'create', 'service', 'clusterip', 'svc1', '--tcp=80:8080']);
+    assert.match(await ok(['-n', 'team', 'get', 'svc', 'svc1']), /svc1\s+ClusterIP/);
     const dir = join(c.box.dir, 'manifests');
     mkdirSync(dir);
     writeFileSync(

@@ -1,10 +1,11 @@
 /**
- * Decoding of the Kubernetes protobuf envelope for the few kinds kubectl's typed client
- * sends as protobuf (`kubectl create configmap|secret|namespace|serviceaccount`). The
+ * Decoding of the Kubernetes protobuf envelope for the kinds kubectl's typed client sends
+ * as protobuf (`kubectl create configmap|secret|namespace|serviceaccount|deployment|service|job|cronjob`). The
  * envelope is the magic `k8s\0` and a runtime.Unknown {typeMeta, raw}; raw is the kind's
- * message. Field numbers follow the published generated.proto of k8s.io/api core/v1.
+ * message. Field numbers are in protobuf-schema.ts.
  * Kinds not listed here answer 415, and clients that can fall back use JSON.
  */
+import { protoKinds, protoSchema } from './protobuf-schema.js';
 import { ApiError } from './status.js';
 
 type Fields = Map<number, (Buffer | number)[]>;
@@ -49,70 +50,67 @@ function fields(buf: Buffer): Fields {
   return out;
 }
 
-const str = (f: Fields, n: number) => {
-  const v = f.get(n)?.[0];
-  return Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
-};
-const strs = (f: Fields, n: number) =>
-  (f.get(n) ?? []).filter(Buffer.isBuffer).map((b) => b.toString('utf8'));
-const bool = (f: Fields, n: number) => {
-  const v = f.get(n)?.[0];
-  return typeof v === 'number' ? v !== 0 : undefined;
-};
-function map(f: Fields, n: number, bytes = false): Record<string, string> | undefined {
-  const entries = (f.get(n) ?? []).filter(Buffer.isBuffer);
-  if (entries.length === 0) return undefined;
-  const out: Record<string, string> = {};
-  for (const e of entries) {
-    const kv = fields(e);
-    const k = str(kv, 1) ?? '';
+function decodeScalar(v: Buffer | number, type: string): unknown {
+  if (type === 'int') return typeof v === 'number' ? (v > 2 ** 63 ? v - 2 ** 64 : v) : undefined;
+  if (type === 'bool') return typeof v === 'number' ? v !== 0 : undefined;
+  if (!Buffer.isBuffer(v)) return undefined;
+  if (type === 'string') return v.toString('utf8');
+  if (type === 'bytes') return v.toString('base64');
+  if (type === 'IntOrString') {
+    const f = fields(v);
+    return f.get(1)?.[0] === 1
+      ? (f.get(3)?.[0] as Buffer | undefined)?.toString('utf8')
+      : (f.get(2)?.[0] ?? 0);
+  }
+  if (type.startsWith('map')) {
+    const kv = fields(v);
     const raw = kv.get(2)?.[0];
-    out[k] = Buffer.isBuffer(raw) ? (bytes ? raw.toString('base64') : raw.toString('utf8')) : '';
+    let val: unknown = '';
+    if (Buffer.isBuffer(raw)) {
+      if (type === 'map:bytes') val = raw.toString('base64');
+      else if (type === 'map:Quantity')
+        val = (fields(raw).get(1)?.[0] as Buffer | undefined)?.toString('utf8') ?? '';
+      else val = raw.toString('utf8');
+    }
+    return [(kv.get(1)?.[0] as Buffer | undefined)?.toString('utf8') ?? '', val];
+  }
+  return decodeMessage(v, type);
+}
+
+/** Integer fields that are pointers in Go, so a 0 on the wire is a real 0. */
+const pointerInts = new Set([
+  'replicas',
+  'parallelism',
+  'completions',
+  'backoffLimit',
+  'terminationGracePeriodSeconds',
+]);
+
+/** Decodes one message by the schema; unknown fields are dropped. */
+function decodeMessage(buf: Buffer, msg: string): Record<string, unknown> {
+  const schema = protoSchema[msg] ?? {};
+  const f = fields(buf);
+  const out: Record<string, unknown> = {};
+  for (const [no, values] of f) {
+    const spec = schema[no];
+    if (!spec) continue;
+    const [name, t] = spec;
+    const repeated = t.startsWith('[]');
+    const type = repeated ? t.slice(2) : t;
+    if (type.startsWith('map')) {
+      out[name] = Object.fromEntries(values.map((v) => decodeScalar(v, type) as [string, unknown]));
+    } else if (repeated) out[name] = values.map((v) => decodeScalar(v, type));
+    else out[name] = decodeScalar(values[values.length - 1] as Buffer | number, type);
+    // Go's generated code writes non-pointer fields even when zero; JSON omits them.
+    const v = out[name];
+    if (v === '' || v === false || v === undefined || (v === 0 && !pointerInts.has(name))) delete out[name];
   }
   return out;
 }
 
-function meta(b: Buffer | undefined): Record<string, unknown> {
-  if (!b) return {};
-  const f = fields(b);
-  const m: Record<string, unknown> = {};
-  const set = (k: string, v: unknown) => {
-    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) m[k] = v;
-  };
-  set('name', str(f, 1));
-  set('generateName', str(f, 2));
-  set('namespace', str(f, 3));
-  set('resourceVersion', str(f, 6));
-  set('labels', map(f, 11));
-  set('annotations', map(f, 12));
-  set('finalizers', strs(f, 14));
-  return m;
-}
-
-const sub = (f: Fields, n: number) => {
+const sub = (f: Fields, n: number): Buffer | undefined => {
   const v = f.get(n)?.[0];
   return Buffer.isBuffer(v) ? v : undefined;
-};
-
-const decoders: Record<string, (f: Fields) => Record<string, unknown>> = {
-  ConfigMap: (f) => ({
-    metadata: meta(sub(f, 1)),
-    data: map(f, 2),
-    binaryData: map(f, 3, true),
-    immutable: bool(f, 4),
-  }),
-  Secret: (f) => ({
-    metadata: meta(sub(f, 1)),
-    data: map(f, 2, true),
-    type: str(f, 3),
-    stringData: map(f, 4),
-    immutable: bool(f, 5),
-  }),
-  Namespace: (f) => ({ metadata: meta(sub(f, 1)) }),
-  ServiceAccount: (f) => ({
-    metadata: meta(sub(f, 1)),
-    automountServiceAccountToken: bool(f, 4),
-  }),
 };
 
 /** Decodes a protobuf request body into a plain object, or throws 415 for kinds not decoded here. */
@@ -126,11 +124,10 @@ export function decodeProtobuf(buf: Buffer): Record<string, unknown> {
   if (buf.subarray(0, 4).toString('latin1') !== 'k8s\0') throw unsupported();
   const unknown = fields(buf.subarray(4));
   const tm = fields(sub(unknown, 1) ?? Buffer.alloc(0));
-  const apiVersion = str(tm, 1) ?? '';
-  const kind = str(tm, 2) ?? '';
-  const decode = apiVersion === 'v1' ? decoders[kind] : undefined;
-  if (!decode) throw unsupported();
-  const obj = decode(fields(sub(unknown, 2) ?? Buffer.alloc(0)));
-  for (const k of Object.keys(obj)) if (obj[k] === undefined) delete obj[k];
-  return { apiVersion, kind, ...obj };
+  const text = (n: number) => (tm.get(n)?.[0] as Buffer | undefined)?.toString('utf8') ?? '';
+  const apiVersion = text(1);
+  const kind = text(2);
+  const msg = protoKinds[`${apiVersion}/${kind}`];
+  if (!msg) throw unsupported();
+  return { apiVersion, kind, ...decodeMessage(sub(unknown, 2) ?? Buffer.alloc(0), msg) };
 }
