@@ -1,8 +1,9 @@
 // The real kubectl (1.32) against a real `berth server --disable-agent`: one server shared by every case.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { signServiceAccountToken } from '../src/cluster/apiserver/auth.js';
 import { run } from '../src/core/exec.js';
 import { startCluster, type TestCluster } from './helpers/cluster.js';
 import { berthBin } from './helpers/sandbox.js';
@@ -43,6 +44,42 @@ describe('kubectl against berth server', () => {
     assert.equal(st.code, 401);
     const h = await run('curl', ['-sk', `https://127.0.0.1:${c.port}/readyz`]);
     assert.equal(h.stdout, 'ok');
+  });
+
+  test('client certificates, the admin token, ServiceAccount JWTs and the node token authenticate', async () => {
+    const tls = join(c.dataDir, 'tls');
+    const url = `https://127.0.0.1:${c.port}/api/v1/namespaces`;
+    const code = async (args: string[]) =>
+      (
+        await run('curl', [
+          '-s',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '--cacert',
+          join(tls, 'ca.crt'),
+          ...args,
+          url,
+        ])
+      ).stdout;
+    assert.equal(await code(['--cert', join(tls, 'admin.crt'), '--key', join(tls, 'admin.key')]), '200');
+    assert.equal(
+      await code(['-H', `Authorization: Bearer ${readFileSync(join(tls, 'admin-token'), 'utf8').trim()}`]),
+      '200',
+    );
+    assert.equal(
+      await code(['-H', `Authorization: Bearer ${readFileSync(join(tls, 'node-token'), 'utf8').trim()}`]),
+      '200',
+    );
+    const jwt = signServiceAccountToken(
+      readFileSync(join(tls, 'service-account.key'), 'utf8'),
+      'default',
+      'default',
+      'u1',
+    );
+    assert.equal(await code(['-H', `Authorization: Bearer ${jwt}`]), '200');
+    assert.equal(await code(['-H', `Authorization: Bearer ${jwt.slice(0, -4)}AAAA`]), '401');
   });
 
   test('berth kubeconfig prints the admin kubeconfig; system namespaces exist', async () => {
