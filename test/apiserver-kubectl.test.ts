@@ -212,6 +212,14 @@ describe('kubectl against berth server', () => {
       input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: strict}\nfoo: 1\n',
     });
     assert.match(strict.stderr, /strict decoding error: unknown field "foo"/);
+    const nested = await c.kubectl(['apply', '-f', '-'], {
+      input: deployment(1).replace('name: web', 'name: nested').replace('image:', 'imagee:'),
+    });
+    assert.match(
+      nested.stderr,
+      /Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers\[0\].imagee"/,
+    );
+    assert.equal((await c.kubectl(['get', 'deploy', 'nested'])).code, 1);
     const sel = await c.kubectl(['apply', '-f', '-'], {
       input: deployment(1)
         .replace('name: web', 'name: mismatch')
@@ -232,6 +240,7 @@ describe('kubectl against berth server', () => {
     assert.match(ar, /deployments\s+deploy\s+apps\/v1\s+true\s+Deployment/);
     assert.match(ar, /horizontalpodautoscalers\s+hpa\s+autoscaling\/v2/);
     assert.match(await ok(['explain', 'deployment']), /KIND:\s+Deployment/);
+    assert.match(await ok(['explain', 'pod.spec.containers']), /image\s+<string>/);
     await ok(
       ['apply', '-f', '-'],
       `apiVersion: apiextensions.k8s.io/v1

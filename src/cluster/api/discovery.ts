@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from './resources.js';
+import { openapiSchemaOf, types } from './schema.js';
 
 const verbsFor = (_r: ResourceInfo) => [
   'create',
@@ -122,7 +123,16 @@ const fieldDocs: Record<string, Record<string, [string, string]>> = {
 const schemaName = (r: ResourceInfo) =>
   `io.k8s.api.${r.group ? r.group.split('.')[0] : 'core'}.${r.version}.${r.kind}`;
 
+const typeRef = (t: string) => `#/components/schemas/io.k8s.berth.${t}`;
+
 function kindSchema(r: ResourceInfo): object {
+  const described = r.custom ? undefined : openapiSchemaOf(r.kind, typeRef);
+  if (described)
+    return {
+      ...described,
+      description: `${r.kind} is a Kubernetes resource served by Berth (${apiVersionOf(r)}).`,
+      'x-kubernetes-group-version-kind': [{ group: r.group, kind: r.kind, version: r.version }],
+    };
   const props: Record<string, object> = {
     apiVersion: {
       type: 'string',
@@ -167,6 +177,10 @@ export function openapiGroupVersion(
   const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
   const paths: Record<string, object> = {};
   const schemas: Record<string, object> = {};
+  for (const t of Object.keys(types)) {
+    const sch = openapiSchemaOf(t, typeRef);
+    if (sch) schemas[`io.k8s.berth.${t}`] = sch;
+  }
   for (const r of rs) {
     schemas[schemaName(r)] = kindSchema(r);
     const gvk = { group: r.group, version: r.version, kind: r.kind };

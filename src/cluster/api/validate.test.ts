@@ -46,3 +46,21 @@ test('defaults fill what Kubernetes fills', () => {
   assert.equal(spec.template.spec.restartPolicy, 'Always');
   assert.equal(spec.template.spec.containers[0]?.imagePullPolicy, 'Always');
 });
+
+test('strict field checking names nested unknown fields', async () => {
+  const { unknownFields } = await import('./schema.js');
+  const d = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'x', labelz: {} },
+    spec: {
+      template: {
+        spec: { containers: [{ name: 'c', imagee: 'x', env: [{ name: 'a', valueFrom: { anything: 1 } }] }] },
+      },
+    },
+  };
+  assert.deepEqual(unknownFields('Deployment', d), [
+    'metadata.labelz',
+    'spec.template.spec.containers[0].imagee',
+  ]);
+});

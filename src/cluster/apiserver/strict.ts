@@ -4,6 +4,7 @@
  * resources accept any top-level field their CRD allows, so only metadata is checked.
  */
 import type { ResourceInfo } from '../api/resources.js';
+import { types, unknownFields } from '../api/schema.js';
 import type { KubeObject } from '../api/selectors.js';
 import { badRequest } from '../api/status.js';
 
@@ -64,11 +65,15 @@ const topFields: Record<string, string[]> = {
 /** Throws 400 BadRequest with Kubernetes' "strict decoding error" wording on unknown fields. */
 export function checkStrict(r: ResourceInfo, o: KubeObject): void {
   const unknown: string[] = [];
-  if (!r.custom) {
+  if (!r.custom && types[r.kind]) unknown.push(...unknownFields(r.kind, o));
+  else if (!r.custom) {
     const allowed = new Set([...base, ...(topFields[r.kind] ?? ['spec', 'status'])]);
     for (const k of Object.keys(o)) if (!allowed.has(k)) unknown.push(k);
   }
-  for (const k of Object.keys(o.metadata ?? {})) if (!metaFields.has(k)) unknown.push(`metadata.${k}`);
+  if (r.custom || !types[r.kind])
+    for (const k of Object.keys(o.metadata ?? {})) if (!metaFields.has(k)) unknown.push(`metadata.${k}`);
   if (unknown.length)
-    throw badRequest(`strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
+    throw badRequest(
+      `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`,
+    );
 }
