@@ -234,3 +234,48 @@ export function openapiRoot(reg: ResourceRegistry): object {
   }
   return { paths };
 }
+
+/** The media type of aggregated discovery (v2), which kubectl 1.32 asks for first. */
+export const aggregatedMediaType = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+/** Aggregated discovery: every group's versions and resources in one document (core alone for /api). */
+export function aggregatedDiscovery(reg: ResourceRegistry, core: boolean): object {
+  const items: object[] = [];
+  for (const [group, versions] of reg.groups()) {
+    if ((group === '') !== core) continue;
+    items.push({
+      metadata: { name: group, creationTimestamp: null },
+      versions: versions.map((version) => ({
+        version,
+        freshness: 'Current',
+        resources: reg
+          .list()
+          .filter((r) => r.group === group && r.version === version)
+          .map((r) => ({
+            resource: r.plural,
+            responseKind: { group: r.group, version: r.version, kind: r.kind },
+            scope: r.namespaced ? 'Namespaced' : 'Cluster',
+            singularResource: r.singular,
+            verbs: verbsFor(r),
+            ...(r.shortNames ? { shortNames: r.shortNames } : {}),
+            ...(r.categories ? { categories: r.categories } : {}),
+            ...(r.subresources?.length
+              ? {
+                  subresources: r.subresources.map((s) => ({
+                    subresource: s,
+                    responseKind:
+                      s === 'scale'
+                        ? { group: 'autoscaling', version: 'v1', kind: 'Scale' }
+                        : s === 'binding'
+                          ? { group: '', version: 'v1', kind: 'Binding' }
+                          : { group: r.group, version: r.version, kind: r.kind },
+                    verbs: s === 'binding' ? ['create'] : ['get', 'patch', 'update'],
+                  })),
+                }
+              : {}),
+          })),
+      })),
+    });
+  }
+  return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
+}

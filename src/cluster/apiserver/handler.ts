@@ -5,6 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import {
+  aggregatedDiscovery,
+  aggregatedMediaType,
   apiGroup,
   apiGroupList,
   apiResourceList,
@@ -184,6 +186,19 @@ export function makeHandler(deps: HandlerDeps) {
       const q = url.searchParams;
       const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
       if (path === '/version') return send(res, 200, version);
+      if (
+        (path === '/api' || path === '/apis') &&
+        /as=APIGroupDiscoveryList/.test(req.headers.accept ?? '') &&
+        /v=v2(;|,|$)/.test(req.headers.accept ?? '')
+      ) {
+        const text = JSON.stringify(aggregatedDiscovery(reg, path === '/api'));
+        res.writeHead(200, {
+          'Content-Type': aggregatedMediaType,
+          'Content-Length': Buffer.byteLength(text),
+        });
+        res.end(text);
+        return;
+      }
       if (path === '/api') return send(res, 200, apiVersions(deps.serverAddress));
       if (path === '/apis') return send(res, 200, apiGroupList(reg));
       if (path === '/openapi/v3') return send(res, 200, openapiRoot(reg));
