@@ -229,6 +229,10 @@ describe('kubectl against berth server', () => {
         ),
     });
     assert.match(sel.stderr, /selector` does not match template `labels`/);
+    const unknownKind = await c.kubectl(['apply', '-f', '-'], {
+      input: 'apiVersion: v9\nkind: Nope\nmetadata: {name: x}\n',
+    });
+    assert.match(unknownKind.stderr, /no matches for kind "Nope" in version "v9"/);
     const nf = await c.kubectl(['get', 'pod', 'nope']);
     assert.match(nf.stderr, /Error from server \(NotFound\): pods "nope" not found/);
     assert.equal((await c.kubectl(['get', 'cm', 'strict'])).code, 1);

@@ -110,6 +110,7 @@ describe('REST handler', () => {
     assert.equal((stale.body as { reason: string }).reason, 'Conflict');
     const bad = await call('POST', cms, '{not json');
     assert.equal(bad.code, 400);
+    assert.match((bad.body as { message: string }).message, /^couldn't get version\/kind; json parse error/);
     assert.equal((await call('GET', '/api/v1/namespaces/default/nothings')).code, 404);
     const big = await call('POST', cms, cm('big', {}), {});
     assert.equal(big.code, 201);
