@@ -141,7 +141,11 @@ describe('kubectl against berth server', () => {
     assert.equal(dd.spec.replicas, 2);
     assert.deepEqual(dd.spec.template.spec.containers[0].ports, [{ containerPort: 80, protocol: 'TCP' }]);
     await ok(['-n', 'team', 'create', 'service', 'clusterip', 'svc1', '--tcp=80:8080']);
-    assert.match(await ok(['-n', 'team', 'get', 'svc', 'svc1']), /svc1\s+ClusterIP/);
+    assert.match(await ok(['-n', 'team', 'get', 'svc', 'svc1']), /svc1\s+ClusterIP\s+10\.43\.\d+\.\d+\s/);
+    assert.match(
+      await ok(['get', 'svc', 'kubernetes']),
+      /kubernetes\s+ClusterIP\s+10\.43\.0\.1\s+<none>\s+443\/TCP/,
+    );
     const dir = join(c.box.dir, 'manifests');
     mkdirSync(dir);
     writeFileSync(

@@ -185,6 +185,22 @@ const columns: Record<string, Column[]> = {
       cell: (o) => arr(g(o, 'status.addresses')).find((a) => a.type === 'InternalIP')?.address ?? '<none>',
     },
   ],
+  Endpoints: [
+    name,
+    {
+      name: 'Endpoints',
+      type: 'string',
+      cell: (o) =>
+        arr(g(o, 'subsets'))
+          .flatMap((ss) =>
+            arr(ss.addresses).flatMap((a) =>
+              arr(ss.ports).length ? arr(ss.ports).map((p) => `${a.ip}:${p.port}`) : [String(a.ip)],
+            ),
+          )
+          .join(',') || '<none>',
+    },
+    ageCol,
+  ],
   Namespace: [name, { name: 'Status', type: 'string', cell: (o) => g(o, 'status.phase') }, ageCol],
   ConfigMap: [
     name,

@@ -28,6 +28,7 @@ import {
 } from '../api/status.js';
 import { applyDefaults, validate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
+import { ServiceAllocator } from './allocators.js';
 import { checkStrict } from './strict.js';
 
 /** Options common to writes, from the query string. */
@@ -35,6 +36,8 @@ export interface WriteOptions {
   dryRun?: boolean;
   fieldManager?: string;
   fieldValidation?: string;
+  /** The managedFields operation to record (Apply for server-side apply). Default: Update. */
+  operation?: 'Apply' | 'Update';
   /** Which part a write may change: the main resource ignores status, `status` changes only status. */
   subresource?: string;
 }
@@ -57,10 +60,14 @@ const target = (r: ResourceInfo, name?: string) => ({
 export type WriteHook = (r: ResourceInfo, obj: KubeObject | undefined, old: KubeObject | undefined) => void;
 
 export class RestStorage {
+  private services: ServiceAllocator;
+
   constructor(
     private store: Store,
     private onWrite: WriteHook = () => {},
-  ) {}
+  ) {
+    this.services = new ServiceAllocator(store);
+  }
 
   async get(r: ResourceInfo, ns: string | undefined, name: string): Promise<KubeObject> {
     const kv = await this.store.get(objectKey(r, ns, name));
@@ -217,7 +224,8 @@ export class RestStorage {
     stampNew(o);
     applyDefaults(r, o);
     this.check(r, o);
-    if (opts.fieldManager) setManaged(o, opts.fieldManager, 'Update');
+    if (r.kind === 'Service' && !r.group && !opts.dryRun) await this.services.allocate(o);
+    if (opts.fieldManager) setManaged(o, opts.fieldManager, opts.operation ?? 'Update');
     if (opts.dryRun) {
       if (await this.store.get(objectKey(r, m.namespace, m.name)))
         throw alreadyExistsError(target(r, m.name));
@@ -269,6 +277,7 @@ export class RestStorage {
     if (opts.subresource === 'status') next.metadata = { ...om };
     nm.generation = (om.generation as number | undefined) ?? 1;
     if (opts.subresource !== 'status') applyDefaults(r, next);
+    if (r.kind === 'Service' && !r.group) keepServiceAddresses(next, old);
     if (specOf(next) !== specOf(old))
       next.metadata = { ...next.metadata, generation: ((om.generation as number) ?? 1) + 1 };
     this.check(r, next);
@@ -312,7 +321,7 @@ export class RestStorage {
         cur = await this.get(r, ns, name);
       } catch (e) {
         if (type === 'apply' && isNotFound(e))
-          return this.create(r, ns, patch as KubeObject, { ...opts, fieldManager: undefined });
+          return this.create(r, ns, patch as KubeObject, { ...opts, operation: 'Apply' });
         throw e;
       }
       const rv = cur.metadata?.resourceVersion;
@@ -445,4 +454,25 @@ function fieldsOf(o: KubeObject): Record<string, unknown> {
   if (metadata?.labels) meta['f:labels'] = walk(metadata.labels);
   if (metadata?.annotations) meta['f:annotations'] = walk(metadata.annotations);
   return { ...(Object.keys(meta).length ? { 'f:metadata': meta } : {}), ...walk(rest) };
+}
+
+/** A Service keeps its allocated ClusterIP and node ports when an update leaves them out. */
+function keepServiceAddresses(next: KubeObject, old: KubeObject): void {
+  type Spec = {
+    clusterIP?: string;
+    clusterIPs?: string[];
+    ports?: { port?: number; protocol?: string; nodePort?: number }[];
+  };
+  const ns = (next.spec ?? {}) as Spec;
+  const os = (old.spec ?? {}) as Spec;
+  if (!ns.clusterIP && os.clusterIP) {
+    ns.clusterIP = os.clusterIP;
+    ns.clusterIPs = os.clusterIPs ?? [os.clusterIP];
+  }
+  for (const p of ns.ports ?? []) {
+    if (p.nodePort !== undefined) continue;
+    const prev = os.ports?.find((q) => q.port === p.port && (q.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+    if (prev?.nodePort !== undefined) p.nodePort = prev.nodePort;
+  }
+  next.spec = ns;
 }

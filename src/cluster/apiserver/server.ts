@@ -11,6 +11,7 @@ import { decode, resourcePrefix } from '../api/objects.js';
 import { ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
 import type { Store } from '../store/store.js';
+import { kubernetesServiceIP } from './allocators.js';
 import { allowAll, authenticator } from './auth.js';
 import { crdResources } from './crd.js';
 import { makeHandler } from './handler.js';
@@ -97,6 +98,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         data: { 'ca.crt': creds.caCert },
       });
   }
+  const svcInfo = registry.get('', 'v1', 'services');
+  const epInfo = registry.get('', 'v1', 'endpoints');
+  if (svcInfo)
+    await rest.ensure(svcInfo, 'default', {
+      metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: {
+        clusterIP: kubernetesServiceIP,
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: opts.port }],
+      },
+    });
+  if (epInfo)
+    await rest.ensure(epInfo, 'default', {
+      metadata: { name: 'kubernetes', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+      subsets: [{ addresses: [{ ip: host }], ports: [{ name: 'https', port: opts.port, protocol: 'TCP' }] }],
+    });
   ready = true;
 
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig.yaml');
