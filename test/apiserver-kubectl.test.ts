@@ -249,9 +249,7 @@ describe('kubectl against berth server', () => {
     assert.match(ar, /horizontalpodautoscalers\s+hpa\s+autoscaling\/v2/);
     assert.match(await ok(['explain', 'deployment']), /KIND:\s+Deployment/);
     assert.match(await ok(['explain', 'pod.spec.containers']), /image\s+<string>/);
-    await ok(
-      ['apply', '-f', '-'],
-      `apiVersion: apiextensions.k8s.io/v1
+    const crd = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: widgets.example.com}
 spec:
@@ -264,14 +262,32 @@ spec:
     storage: true
     schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
     additionalPrinterColumns: [{name: Size, type: string, jsonPath: .spec.size}]
-`,
-    );
+`;
+    await ok(['apply', '-f', '-'], crd);
     await ok(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=10s']);
     await ok(
       ['apply', '-f', '-'],
       'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: big}\n',
     );
     assert.match(await ok(['get', 'wd']), /NAME\s+SIZE\s+AGE\nw1\s+big/);
+    await ok(['delete', 'crd', 'widgets.example.com']);
+    await ok(['apply', '-f', '-'], crd);
+    await ok(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=10s']);
+    assert.equal(await ok(['get', 'widgets', '-o', 'name']), '');
+  });
+
+  test('server-side dry run stores nothing; diff shows the change', async () => {
+    const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry}\ndata: {a: b}\n';
+    assert.match(await ok(['apply', '--dry-run=server', '-f', '-'], cm), /server dry run/);
+    assert.equal((await c.kubectl(['get', 'cm', 'dry'])).code, 1);
+    await ok(['apply', '-f', '-'], cm);
+    const file = join(c.box.dir, 'dry.yaml');
+    writeFileSync(file, cm.replace('a: b', 'a: c'));
+    const diff = await c.kubectl(['diff', '-f', file]);
+    assert.equal(diff.code, 1, diff.stderr);
+    assert.match(diff.stdout, /-\s+a: b\n\+\s+a: c/);
+    assert.doesNotMatch(diff.stdout, /generation/);
+    assert.equal(await ok(['get', 'cm', 'dry', '-o', 'jsonpath={.data.a}']), 'b');
   });
 
   test('delete, including a namespace with its contents', async () => {

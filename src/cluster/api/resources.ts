@@ -34,6 +34,15 @@ export interface ResourceInfo {
 export const apiVersionOf = (r: Pick<ResourceInfo, 'group' | 'version'>): string =>
   r.group ? `${r.group}/${r.version}` : r.version;
 
+/**
+ * Whether a resource keeps `metadata.generation` (bumped on spec changes): custom resources
+ * and the kinds with a spec/status split outside the core group. Core kinds (ConfigMap,
+ * Service, Pod in 1.32, ...) carry no generation upstream.
+ */
+export const tracksGeneration = (r: ResourceInfo): boolean =>
+  !!r.custom ||
+  ['apps', 'batch', 'autoscaling', 'networking.k8s.io', 'apiextensions.k8s.io'].includes(r.group);
+
 type Def = [
   kind: string,
   plural: string,

@@ -15,7 +15,7 @@ import {
   stampNew,
 } from '../api/objects.js';
 import { jsonPatch, mergePatch, strategicMerge } from '../api/patch.js';
-import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
+import { apiVersionOf, type ResourceInfo, tracksGeneration } from '../api/resources.js';
 import { fieldMatcher, type KubeObject, labelMatcher } from '../api/selectors.js';
 import {
   ApiError,
@@ -222,6 +222,7 @@ export class RestStorage {
     )
       throw notFoundError({ group: '', resource: 'namespaces', name: m.namespace });
     stampNew(o);
+    if (!tracksGeneration(r)) delete o.metadata?.generation;
     applyDefaults(r, o);
     this.check(r, o);
     if (r.kind === 'Service' && !r.group && !opts.dryRun) await this.services.allocate(o);
@@ -275,10 +276,11 @@ export class RestStorage {
     nm.creationTimestamp = om.creationTimestamp;
     if (om.deletionTimestamp) nm.deletionTimestamp = om.deletionTimestamp;
     if (opts.subresource === 'status') next.metadata = { ...om };
-    nm.generation = (om.generation as number | undefined) ?? 1;
+    if (tracksGeneration(r)) nm.generation = (om.generation as number | undefined) ?? 1;
+    else delete nm.generation;
     if (opts.subresource !== 'status') applyDefaults(r, next);
     if (r.kind === 'Service' && !r.group) keepServiceAddresses(next, old);
-    if (specOf(next) !== specOf(old))
+    if (tracksGeneration(r) && specOf(next) !== specOf(old))
       next.metadata = { ...next.metadata, generation: ((om.generation as number) ?? 1) + 1 };
     this.check(r, next);
     if (opts.fieldManager) setManaged(next, opts.fieldManager, 'Update', opts.subresource);
@@ -383,6 +385,12 @@ export class RestStorage {
       this.onWrite(r, out, cur);
       return out;
     }
+    if (r.kind === 'CustomResourceDefinition') {
+      // A CRD takes its custom resources with it.
+      const spec = (cur.spec ?? {}) as { group?: string; names?: { plural?: string } };
+      if (spec.group && spec.names?.plural)
+        await this.deletePrefix(`/registry/${spec.group}/${spec.names.plural}/`);
+    }
     if (r.kind === 'Namespace' && !r.group) {
       for (const other of all()) {
         if (!other.namespaced) continue;
@@ -404,6 +412,16 @@ export class RestStorage {
       if (isConflict(e)) throw conflictError(target(r, name));
       if (isNotFound(e)) throw notFoundError(target(r, name));
       throw e;
+    }
+  }
+
+  private async deletePrefix(prefix: string): Promise<void> {
+    for (const item of (await this.store.list(prefix)).items) {
+      try {
+        await this.store.delete(item.key);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
     }
   }
 
