@@ -130,6 +130,14 @@ describe('kubectl against berth server', () => {
     assert.equal(after.metadata.annotations.note, 'x');
     assert.match(await ok(['apply', '--server-side', '-f', '-'], deployment(4)), /serverside-applied/);
     assert.equal(await ok(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}']), '4');
+    const ssa = (data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {${data}}\n`;
+    await ok(['apply', '--server-side', '-f', '-'], ssa('a: "1", b: "2"'));
+    await ok(['apply', '--server-side', '-f', '-'], ssa('a: "3"'));
+    assert.equal(await ok(['get', 'cm', 'ssa', '-o', 'jsonpath={.data}']), '{"a":"3"}');
+    assert.match(
+      await ok(['get', 'cm', 'ssa', '--show-managed-fields', '-o', 'yaml']),
+      /manager: kubectl\n\s+operation: Apply/,
+    );
   });
 
   test('create (typed, protobuf) and apply of a directory; get -A and field selectors', async () => {

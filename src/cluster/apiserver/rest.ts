@@ -29,6 +29,7 @@ import {
 import { applyDefaults, validate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
 import { ServiceAllocator } from './allocators.js';
+import { fieldsOf, serverSideApply, setManaged } from './managed-fields.js';
 import { checkStrict } from './strict.js';
 
 /** Options common to writes, from the query string. */
@@ -226,7 +227,14 @@ export class RestStorage {
     applyDefaults(r, o);
     this.check(r, o);
     if (r.kind === 'Service' && !r.group && !opts.dryRun) await this.services.allocate(o);
-    if (opts.fieldManager) setManaged(o, opts.fieldManager, opts.operation ?? 'Update');
+    if (opts.fieldManager)
+      setManaged(
+        o,
+        opts.fieldManager,
+        opts.operation ?? 'Update',
+        undefined,
+        opts.operation === 'Apply' ? fieldsOf(body) : undefined,
+      );
     if (opts.dryRun) {
       if (await this.store.get(objectKey(r, m.namespace, m.name)))
         throw alreadyExistsError(target(r, m.name));
@@ -330,7 +338,8 @@ export class RestStorage {
       let next: KubeObject;
       if (type === 'json') next = jsonPatch(cur, patch) as KubeObject;
       else if (type === 'merge') next = mergePatch(cur, patch) as KubeObject;
-      else if (type === 'strategic' || type === 'apply') next = strategicMerge(cur, patch) as KubeObject;
+      else if (type === 'strategic') next = strategicMerge(cur, patch) as KubeObject;
+      else if (type === 'apply') next = serverSideApply(cur, patch as KubeObject, opts.fieldManager ?? '');
       else
         throw new ApiError(
           415,
@@ -341,7 +350,6 @@ export class RestStorage {
       const patched = next.metadata?.resourceVersion;
       const precondition = patched !== rv;
       if (!precondition) next.metadata = { ...next.metadata, resourceVersion: rv };
-      if (type === 'apply' && opts.fieldManager) setManaged(next, opts.fieldManager, 'Apply');
       try {
         return await this.update(r, ns, name, next, {
           ...opts,
@@ -432,46 +440,6 @@ export class RestStorage {
       if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
     }
   }
-}
-
-/** Records the manager of a write in managedFields (one entry per manager and operation). */
-function setManaged(
-  o: KubeObject,
-  manager: string,
-  operation: 'Apply' | 'Update',
-  subresource?: string,
-): void {
-  o.metadata ??= {};
-  const m = o.metadata;
-  const list = ((m.managedFields as Record<string, unknown>[] | undefined) ?? []).filter(
-    (e) => !(e.manager === manager && e.operation === operation),
-  );
-  list.push({
-    manager,
-    operation,
-    apiVersion: o.apiVersion,
-    time: nowTimestamp(),
-    fieldsType: 'FieldsV1',
-    fieldsV1: fieldsOf(o),
-    ...(subresource ? { subresource } : {}),
-  });
-  m.managedFields = list;
-}
-
-/** A FieldsV1 set naming the fields an object sets (spec, data, labels, annotations). */
-function fieldsOf(o: KubeObject): Record<string, unknown> {
-  const walk = (v: unknown): Record<string, unknown> => {
-    if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v))
-      out[`f:${k}`] = x && typeof x === 'object' && !Array.isArray(x) ? walk(x) : {};
-    return out;
-  };
-  const { metadata, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
-  const meta: Record<string, unknown> = {};
-  if (metadata?.labels) meta['f:labels'] = walk(metadata.labels);
-  if (metadata?.annotations) meta['f:annotations'] = walk(metadata.annotations);
-  return { ...(Object.keys(meta).length ? { 'f:metadata': meta } : {}), ...walk(rest) };
 }
 
 /** A Service keeps its allocated ClusterIP and node ports when an update leaves them out. */
