@@ -284,6 +284,21 @@ spec:
     assert.equal(await ok(['get', 'widgets', '-o', 'name']), '');
   });
 
+  test('events print with upstream columns and select by involvedObject', async () => {
+    await ok(
+      ['apply', '-f', '-'],
+      'apiVersion: v1\nkind: Event\nmetadata: {name: e1}\ninvolvedObject: {kind: Pod, name: p9, namespace: default}\nreason: Started\nmessage: hello\ntype: Normal\n',
+    );
+    assert.match(
+      await ok(['get', 'events']),
+      /LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\n\S+\s+Normal\s+Started\s+pod\/p9\s+hello/,
+    );
+    assert.equal(
+      await ok(['get', 'events', '--field-selector', 'involvedObject.name=p9', '-o', 'name']),
+      'event/e1\n',
+    );
+  });
+
   test('server-side dry run stores nothing; diff shows the change', async () => {
     const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry}\ndata: {a: b}\n';
     assert.match(await ok(['apply', '--dry-run=server', '-f', '-'], cm), /server dry run/);

@@ -66,6 +66,15 @@ const images: Column[] = [
   },
 ];
 
+const modeShort: Record<string, string> = {
+  ReadWriteOnce: 'RWO',
+  ReadOnlyMany: 'ROX',
+  ReadWriteMany: 'RWX',
+  ReadWriteOncePod: 'RWOP',
+};
+const accessModes = (v: unknown) =>
+  Array.isArray(v) ? v.map((m) => modeShort[String(m)] ?? String(m)).join(',') : '';
+
 function podStatus(o: Obj): string {
   if (g(o, 'metadata.deletionTimestamp')) return 'Terminating';
   for (const cs of arr(g(o, 'status.containerStatuses'))) {
@@ -199,6 +208,128 @@ const columns: Record<string, Column[]> = {
           )
           .join(',') || '<none>',
     },
+    ageCol,
+  ],
+  DaemonSet: [
+    name,
+    { name: 'Desired', type: 'integer', cell: (o) => g(o, 'status.desiredNumberScheduled') ?? 0 },
+    { name: 'Current', type: 'integer', cell: (o) => g(o, 'status.currentNumberScheduled') ?? 0 },
+    { name: 'Ready', type: 'integer', cell: (o) => g(o, 'status.numberReady') ?? 0 },
+    { name: 'Up-to-date', type: 'integer', cell: (o) => g(o, 'status.updatedNumberScheduled') ?? 0 },
+    { name: 'Available', type: 'integer', cell: (o) => g(o, 'status.numberAvailable') ?? 0 },
+    {
+      name: 'Node Selector',
+      type: 'string',
+      cell: (o) =>
+        Object.entries((g(o, 'spec.template.spec.nodeSelector') as Obj) ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || '<none>',
+    },
+    ageCol,
+    ...images,
+  ],
+  CronJob: [
+    name,
+    { name: 'Schedule', type: 'string', cell: (o) => g(o, 'spec.schedule') },
+    { name: 'Timezone', type: 'string', cell: (o) => g(o, 'spec.timeZone') ?? '<none>' },
+    { name: 'Suspend', type: 'boolean', cell: (o) => (g(o, 'spec.suspend') ? 'True' : 'False') },
+    { name: 'Active', type: 'integer', cell: (o) => arr(g(o, 'status.active')).length },
+    {
+      name: 'Last Schedule',
+      type: 'string',
+      cell: (o) => (g(o, 'status.lastScheduleTime') ? age(g(o, 'status.lastScheduleTime')) : '<none>'),
+    },
+    ageCol,
+  ],
+  Event: [
+    {
+      name: 'Last Seen',
+      type: 'string',
+      cell: (o) => age(g(o, 'lastTimestamp') ?? g(o, 'eventTime') ?? g(o, 'metadata.creationTimestamp')),
+    },
+    { name: 'Type', type: 'string', cell: (o) => g(o, 'type') ?? '' },
+    { name: 'Reason', type: 'string', cell: (o) => g(o, 'reason') ?? '' },
+    {
+      name: 'Object',
+      type: 'string',
+      cell: (o) =>
+        `${String(g(o, 'involvedObject.kind') ?? '').toLowerCase()}/${g(o, 'involvedObject.name') ?? ''}`,
+    },
+    { name: 'Message', type: 'string', cell: (o) => g(o, 'message') ?? '' },
+  ],
+  PersistentVolumeClaim: [
+    name,
+    { name: 'Status', type: 'string', cell: (o) => g(o, 'status.phase') ?? 'Pending' },
+    { name: 'Volume', type: 'string', cell: (o) => g(o, 'spec.volumeName') ?? '' },
+    { name: 'Capacity', type: 'string', cell: (o) => g(o, 'status.capacity.storage') ?? '' },
+    { name: 'Access Modes', type: 'string', cell: (o) => accessModes(g(o, 'spec.accessModes')) },
+    { name: 'StorageClass', type: 'string', cell: (o) => g(o, 'spec.storageClassName') ?? '<unset>' },
+    ageCol,
+  ],
+  PersistentVolume: [
+    name,
+    { name: 'Capacity', type: 'string', cell: (o) => g(o, 'spec.capacity.storage') ?? '' },
+    { name: 'Access Modes', type: 'string', cell: (o) => accessModes(g(o, 'spec.accessModes')) },
+    {
+      name: 'Reclaim Policy',
+      type: 'string',
+      cell: (o) => g(o, 'spec.persistentVolumeReclaimPolicy') ?? 'Retain',
+    },
+    { name: 'Status', type: 'string', cell: (o) => g(o, 'status.phase') ?? 'Pending' },
+    {
+      name: 'Claim',
+      type: 'string',
+      cell: (o) =>
+        g(o, 'spec.claimRef.name') ? `${g(o, 'spec.claimRef.namespace')}/${g(o, 'spec.claimRef.name')}` : '',
+    },
+    { name: 'StorageClass', type: 'string', cell: (o) => g(o, 'spec.storageClassName') ?? '' },
+    ageCol,
+  ],
+  StorageClass: [
+    name,
+    { name: 'Provisioner', type: 'string', cell: (o) => g(o, 'provisioner') },
+    { name: 'ReclaimPolicy', type: 'string', cell: (o) => g(o, 'reclaimPolicy') ?? 'Delete' },
+    { name: 'VolumeBindingMode', type: 'string', cell: (o) => g(o, 'volumeBindingMode') ?? 'Immediate' },
+    {
+      name: 'AllowVolumeExpansion',
+      type: 'string',
+      cell: (o) => String(g(o, 'allowVolumeExpansion') ?? false),
+    },
+    ageCol,
+  ],
+  Ingress: [
+    name,
+    { name: 'Class', type: 'string', cell: (o) => g(o, 'spec.ingressClassName') ?? '<none>' },
+    {
+      name: 'Hosts',
+      type: 'string',
+      cell: (o) =>
+        arr(g(o, 'spec.rules'))
+          .map((r) => r.host ?? '*')
+          .join(',') || '*',
+    },
+    {
+      name: 'Address',
+      type: 'string',
+      cell: (o) =>
+        arr(g(o, 'status.loadBalancer.ingress'))
+          .map((i) => i.ip ?? i.hostname)
+          .join(','),
+    },
+    { name: 'Ports', type: 'string', cell: (o) => (arr(g(o, 'spec.tls')).length ? '80, 443' : '80') },
+    ageCol,
+  ],
+  Lease: [name, { name: 'Holder', type: 'string', cell: (o) => g(o, 'spec.holderIdentity') ?? '' }, ageCol],
+  HorizontalPodAutoscaler: [
+    name,
+    {
+      name: 'Reference',
+      type: 'string',
+      cell: (o) => `${g(o, 'spec.scaleTargetRef.kind')}/${g(o, 'spec.scaleTargetRef.name')}`,
+    },
+    { name: 'MinPods', type: 'integer', cell: (o) => g(o, 'spec.minReplicas') ?? 1 },
+    { name: 'MaxPods', type: 'integer', cell: (o) => g(o, 'spec.maxReplicas') ?? 0 },
+    { name: 'Replicas', type: 'integer', cell: (o) => g(o, 'status.currentReplicas') ?? 0 },
     ageCol,
   ],
   Namespace: [name, { name: 'Status', type: 'string', cell: (o) => g(o, 'status.phase') }, ageCol],
