@@ -80,6 +80,10 @@ describe('kubectl against berth server', () => {
     );
     assert.equal(await code(['-H', `Authorization: Bearer ${jwt}`]), '200');
     assert.equal(await code(['-H', `Authorization: Bearer ${jwt.slice(0, -4)}AAAA`]), '401');
+    const issued = (await ok(['create', 'token', 'default'])).trim();
+    assert.equal(await code(['-H', `Authorization: Bearer ${issued}`]), '200');
+    assert.equal((await ok(['auth', 'can-i', 'get', 'pods'])).trim(), 'yes');
+    assert.match(await ok(['auth', 'whoami']), /admin/);
   });
 
   test('berth kubeconfig prints the admin kubeconfig; system namespaces exist', async () => {

@@ -9,16 +9,10 @@ import { createHash } from 'node:crypto';
 import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from './resources.js';
 import { openapiSchemaOf, types } from './schema.js';
 
-const verbsFor = (_r: ResourceInfo) => [
-  'create',
-  'delete',
-  'deletecollection',
-  'get',
-  'list',
-  'patch',
-  'update',
-  'watch',
-];
+const verbsFor = (r: ResourceInfo) =>
+  r.virtual
+    ? ['create']
+    : ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 export function apiVersions(serverAddress: string): object {
   return {
@@ -68,8 +62,9 @@ export function apiResourceList(reg: ResourceRegistry, group: string, version: s
       ...(r.categories ? { categories: r.categories } : {}),
     });
     for (const s of r.subresources ?? []) {
-      const kind = s === 'scale' ? 'Scale' : s === 'binding' ? 'Binding' : r.kind;
-      const verbs = s === 'binding' ? ['create'] : ['get', 'patch', 'update'];
+      const kind =
+        s === 'scale' ? 'Scale' : s === 'binding' ? 'Binding' : s === 'token' ? 'TokenRequest' : r.kind;
+      const verbs = s === 'binding' || s === 'token' ? ['create'] : ['get', 'patch', 'update'];
       resources.push({
         name: `${r.plural}/${s}`,
         singularName: '',
@@ -268,8 +263,10 @@ export function aggregatedDiscovery(reg: ResourceRegistry, core: boolean): objec
                         ? { group: 'autoscaling', version: 'v1', kind: 'Scale' }
                         : s === 'binding'
                           ? { group: '', version: 'v1', kind: 'Binding' }
-                          : { group: r.group, version: r.version, kind: r.kind },
-                    verbs: s === 'binding' ? ['create'] : ['get', 'patch', 'update'],
+                          : s === 'token'
+                            ? { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }
+                            : { group: r.group, version: r.version, kind: r.kind },
+                    verbs: s === 'binding' || s === 'token' ? ['create'] : ['get', 'patch', 'update'],
                   })),
                 }
               : {}),

@@ -121,6 +121,24 @@ export const protoSchema: Record<string, Record<number, FieldSpec>> = {
     4: ['jobTemplate', 'JobTemplateSpec'],
     8: ['timeZone', 'string'],
   },
+  TokenRequest: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'TokenRequestSpec'] },
+  TokenRequestSpec: { 1: ['audiences', '[]string'], 4: ['expirationSeconds', 'int'] },
+  SelfSubjectReview: { 1: ['metadata', 'ObjectMeta'] },
+  SelfSubjectAccessReview: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'SelfSubjectAccessReviewSpec'] },
+  SelfSubjectAccessReviewSpec: {
+    1: ['resourceAttributes', 'ResourceAttributes'],
+    2: ['nonResourceAttributes', 'NonResourceAttributes'],
+  },
+  ResourceAttributes: {
+    1: ['namespace', 'string'],
+    2: ['verb', 'string'],
+    3: ['group', 'string'],
+    4: ['version', 'string'],
+    5: ['resource', 'string'],
+    6: ['subresource', 'string'],
+    7: ['name', 'string'],
+  },
+  NonResourceAttributes: { 1: ['path', 'string'], 2: ['verb', 'string'] },
   JobTemplateSpec: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'JobSpec'] },
 };
 
@@ -134,4 +152,7 @@ export const protoKinds: Record<string, string> = {
   'apps/v1/Deployment': 'Deployment',
   'batch/v1/Job': 'Job',
   'batch/v1/CronJob': 'CronJob',
+  'authentication.k8s.io/v1/TokenRequest': 'TokenRequest',
+  'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'SelfSubjectAccessReview',
 };

@@ -20,6 +20,8 @@ export interface ResourceInfo {
   subresources?: string[];
   /** Whether this is a custom resource defined by a CRD. */
   custom?: boolean;
+  /** A review resource that is only created and answered, never stored (TokenReview, ...). */
+  virtual?: boolean;
   /** Printer columns of a CRD (`additionalPrinterColumns`). */
   printerColumns?: {
     name: string;
@@ -61,7 +63,7 @@ const groups: Record<string, Def[]> = {
     ['Endpoints', 'endpoints', true, ['ep']],
     ['ConfigMap', 'configmaps', true, ['cm']],
     ['Secret', 'secrets', true],
-    ['ServiceAccount', 'serviceaccounts', true, ['sa']],
+    ['ServiceAccount', 'serviceaccounts', true, ['sa'], undefined, ['token']],
     ['Node', 'nodes', false, ['no'], undefined, ['status']],
     ['Event', 'events', true, ['ev']],
     ['PersistentVolume', 'persistentvolumes', false, ['pv'], undefined, ['status']],
@@ -90,6 +92,14 @@ const groups: Record<string, Def[]> = {
   'discovery.k8s.io/v1': [['EndpointSlice', 'endpointslices', true]],
   'autoscaling/v2': [['HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, ['hpa'], all, ['status']]],
   'autoscaling/v1': [['HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, ['hpa'], all, ['status']]],
+  'authentication.k8s.io/v1': [
+    ['TokenReview', 'tokenreviews', false],
+    ['SelfSubjectReview', 'selfsubjectreviews', false],
+  ],
+  'authorization.k8s.io/v1': [
+    ['SelfSubjectAccessReview', 'selfsubjectaccessreviews', false],
+    ['SubjectAccessReview', 'subjectaccessreviews', false],
+  ],
   'apiextensions.k8s.io/v1': [
     ['CustomResourceDefinition', 'customresourcedefinitions', false, ['crd', 'crds'], undefined, ['status']],
   ],
@@ -111,6 +121,9 @@ export function builtinResources(): ResourceInfo[] {
         ...(shortNames ? { shortNames } : {}),
         ...(categories ? { categories } : {}),
         ...(subresources ? { subresources } : {}),
+        ...(group.startsWith('authentication.') || group.startsWith('authorization.')
+          ? { virtual: true }
+          : {}),
       });
     }
   }

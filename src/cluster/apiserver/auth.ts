@@ -87,8 +87,24 @@ const same = (a: string, b: string) =>
   a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** Makes the authenticator for one cluster's tokens and keys. */
-export function authenticator(creds: { adminToken: string; nodeToken: string; saPub: string }) {
-  return (req: IncomingMessage): UserInfo | undefined => {
+/** Authenticates a request; `byToken` checks a bare bearer token (for TokenReview). */
+export type Authenticator = ((req: IncomingMessage) => UserInfo | undefined) & {
+  byToken(token: string): UserInfo | undefined;
+};
+
+export function authenticator(creds: {
+  adminToken: string;
+  nodeToken: string;
+  saPub: string;
+}): Authenticator {
+  const byToken = (token: string): UserInfo | undefined => {
+    if (same(token, creds.adminToken))
+      return { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
+    if (same(token, creds.nodeToken))
+      return { name: 'system:node', groups: ['system:nodes', 'system:authenticated'] };
+    return verifyJwt(token, creds.saPub);
+  };
+  const fromRequest = (req: IncomingMessage): UserInfo | undefined => {
     const sock = req.socket as TLSSocket;
     if (sock.authorized && typeof sock.getPeerCertificate === 'function') {
       const cert = sock.getPeerCertificate();
@@ -104,11 +120,7 @@ export function authenticator(creds: { adminToken: string; nodeToken: string; sa
     }
     const h = req.headers.authorization;
     if (!h?.startsWith('Bearer ')) return undefined;
-    const token = h.slice(7).trim();
-    if (same(token, creds.adminToken))
-      return { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
-    if (same(token, creds.nodeToken))
-      return { name: 'system:node', groups: ['system:nodes', 'system:authenticated'] };
-    return verifyJwt(token, creds.saPub);
+    return byToken(h.slice(7).trim());
   };
+  return Object.assign(fromRequest, { byToken });
 }

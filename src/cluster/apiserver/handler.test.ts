@@ -1,7 +1,8 @@
 // The REST handler over the in-memory store double, through a plain HTTP server: watch
 // semantics, pagination, conflicts, finalizers, Status shapes.
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ResourceRegistry } from '../api/resources.js';
@@ -48,8 +49,14 @@ describe('REST handler', () => {
       registry,
       rest,
       store,
-      authenticate: (req) =>
-        req.headers.authorization === 'Bearer t' ? { name: 'admin', groups: [] } : undefined,
+      authenticate: Object.assign(
+        (req: IncomingMessage) =>
+          req.headers.authorization === 'Bearer t' ? { name: 'admin', groups: [] } : undefined,
+        { byToken: (t: string) => (t === 't' ? { name: 'admin', groups: [] } : undefined) },
+      ),
+      serviceAccountKey: generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .privateKey.export({ type: 'pkcs1', format: 'pem' })
+        .toString(),
       authorize: allowAll,
       serverAddress: 'x',
       ready: () => true,
@@ -174,6 +181,33 @@ describe('REST handler', () => {
     assert.equal(ev.type, 'ERROR');
     assert.equal(ev.object.code, 410);
     assert.equal(ev.object.reason, 'Expired');
+  });
+
+  test('reviews are answered, not stored; serviceaccounts/token issues a JWT', async () => {
+    const tr = await call('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      spec: { token: 't' },
+    });
+    assert.equal(tr.code, 201);
+    assert.deepEqual((tr.body as { status: { authenticated: boolean } }).status.authenticated, true);
+    const ssar = await call('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { verb: 'get', resource: 'pods' } },
+    });
+    assert.deepEqual((ssar.body as { status: unknown }).status, { allowed: true });
+    assert.equal((await call('GET', '/apis/authentication.k8s.io/v1/tokenreviews')).code, 405);
+    await call('POST', '/api/v1/namespaces/default/serviceaccounts', { metadata: { name: 'bot' } });
+    const tok = await call('POST', '/api/v1/namespaces/default/serviceaccounts/bot/token', {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: {},
+    });
+    assert.equal(tok.code, 201);
+    const jwt = (tok.body as { status: { token: string } }).status.token;
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString());
+    assert.equal(claims.sub, 'system:serviceaccount:default:bot');
   });
 
   test('invalid objects are 422 with field causes and are not stored', async () => {

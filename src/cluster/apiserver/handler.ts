@@ -27,8 +27,9 @@ import {
 } from '../api/status.js';
 import { toTable } from '../api/table.js';
 import type { Store } from '../store/store.js';
-import type { Authorizer, UserInfo } from './auth.js';
+import type { Authenticator, Authorizer } from './auth.js';
 import type { RestStorage } from './rest.js';
+import { answerReview, issueToken } from './reviews.js';
 import { serveWatch } from './watch.js';
 
 /** Kubernetes' request body limit. */
@@ -40,7 +41,9 @@ export interface HandlerDeps {
   registry: ResourceRegistry;
   rest: RestStorage;
   store: Store;
-  authenticate: (req: IncomingMessage) => UserInfo | undefined;
+  authenticate: Authenticator;
+  /** The ServiceAccount signing key, for TokenRequests. */
+  serviceAccountKey: string;
   authorize: Authorizer;
   serverAddress: string;
   ready: () => boolean;
@@ -283,6 +286,8 @@ export function makeHandler(deps: HandlerDeps) {
       if (sub && !(r.subresources ?? []).includes(sub))
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
 
+      if (r.virtual && req.method !== 'POST')
+        throw methodNotAllowed('the server does not allow this method on the requested resource');
       switch (req.method) {
         case 'GET': {
           if (!name) {
@@ -328,6 +333,14 @@ export function makeHandler(deps: HandlerDeps) {
             await rest.patch(r, namespace, name, 'merge', { spec: { nodeName: target } }, {});
             return send(res, 201, successStatus());
           }
+          if (name && sub === 'token')
+            return send(
+              res,
+              201,
+              issueToken(await rest.get(r, namespace, name), body, deps.serviceAccountKey),
+            );
+          if (r.virtual)
+            return send(res, 201, answerReview(r.kind, body, user, deps.authenticate, deps.authorize));
           if (name) throw methodNotAllowed(`the server does not allow this method on the requested resource`);
           const created = await rest.create(r, namespace, body, writeOpts);
           return send(res, 201, withKind(created));

@@ -66,6 +66,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     rest,
     store,
     authenticate: authenticator(creds),
+    serviceAccountKey: creds.saKey,
     authorize: allowAll,
     serverAddress: `${host}:${opts.port}`,
     ready: () => ready,
