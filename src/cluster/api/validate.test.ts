@@ -64,3 +64,18 @@ test('strict field checking names nested unknown fields', async () => {
     'spec.template.spec.containers[0].imagee',
   ]);
 });
+
+test('updates may not change immutable fields or most of a pod spec', async () => {
+  const { validateUpdate } = await import('./validate.js');
+  const pods = reg.get('', 'v1', 'pods');
+  assert.ok(pods && deploy);
+  const pod = (image: string, extra: Record<string, unknown> = {}) => ({
+    metadata: { name: 'p' },
+    spec: { containers: [{ name: 'c', image }], ...extra },
+  });
+  assert.deepEqual(validateUpdate(pods, pod('b'), pod('a')), []);
+  assert.deepEqual(validateUpdate(pods, pod('a', { nodeName: 'n1' }), pod('a')), []);
+  assert.equal(validateUpdate(pods, pod('a', { restartPolicy: 'Never' }), pod('a'))[0]?.field, 'spec');
+  const d = (app: string) => ({ metadata: { name: 'd' }, spec: { selector: { matchLabels: { app } } } });
+  assert.match(validateUpdate(deploy, d('y'), d('x'))[0]?.message ?? '', /field is immutable/);
+});

@@ -278,3 +278,63 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
   // Kinds without a spec (ConfigMap, Secret, Event, custom ones without) must not grow an empty one.
   if (!hadSpec && Object.keys(spec).length === 0 && !['Namespace', 'Node'].includes(r.kind)) delete o.spec;
 }
+
+const immutable = (field: string, value: unknown): StatusCause => ({
+  field,
+  reason: 'FieldValueInvalid',
+  message: `Invalid value: ${JSON.stringify(value)}: field is immutable`,
+});
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Pod spec without the fields an update may change (images, deadlines, tolerations, a first nodeName). */
+function mutablePodSpecStripped(spec: Obj, oldNodeName: unknown): Obj {
+  const strip = (list: unknown) => arr(list).map(({ image: _i, ...rest }) => rest);
+  const { activeDeadlineSeconds: _a, tolerations: _t, terminationGracePeriodSeconds: _g, ...rest } = spec;
+  const out: Obj = {
+    ...rest,
+    containers: strip(spec.containers),
+    initContainers: strip(spec.initContainers),
+  };
+  if (!oldNodeName) delete out.nodeName;
+  return out;
+}
+
+/** Rules that compare an update with the stored object: immutable fields, pod spec limits. */
+export function validateUpdate(r: ResourceInfo, next: KubeObject, old: KubeObject): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const ns = obj(next.spec);
+  const os = obj(old.spec);
+  if (
+    r.group === 'apps' &&
+    ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'].includes(r.kind) &&
+    !same(ns.selector, os.selector)
+  )
+    causes.push(immutable('spec.selector', ns.selector));
+  if (r.kind === 'Job' && !same(ns.selector, os.selector) && os.selector !== undefined)
+    causes.push(immutable('spec.selector', ns.selector));
+  if (r.kind === 'Service' && !r.group && os.clusterIP && ns.clusterIP && ns.clusterIP !== os.clusterIP)
+    causes.push(immutable('spec.clusterIPs[0]', ns.clusterIP));
+  if ((r.kind === 'ConfigMap' || r.kind === 'Secret') && !r.group && (old as Obj).immutable === true) {
+    if (
+      !same((next as Obj).data, (old as Obj).data) ||
+      !same((next as Obj).binaryData, (old as Obj).binaryData)
+    )
+      causes.push({
+        field: 'data',
+        reason: 'FieldValueForbidden',
+        message: 'Forbidden: field is immutable when `immutable` is set',
+      });
+  }
+  if (
+    r.kind === 'Pod' &&
+    !r.group &&
+    !same(mutablePodSpecStripped(ns, os.nodeName), mutablePodSpecStripped(os, os.nodeName))
+  )
+    causes.push({
+      field: 'spec',
+      reason: 'FieldValueForbidden',
+      message:
+        'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+    });
+  return causes;
+}

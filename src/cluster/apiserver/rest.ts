@@ -26,7 +26,7 @@ import {
   invalidError,
   notFoundError,
 } from '../api/status.js';
-import { applyDefaults, validate } from '../api/validate.js';
+import { applyDefaults, validate, validateUpdate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
 import { ServiceAllocator } from './allocators.js';
 import { fieldsOf, serverSideApply, setManaged } from './managed-fields.js';
@@ -193,8 +193,8 @@ export class RestStorage {
     return o;
   }
 
-  private check(r: ResourceInfo, o: KubeObject): void {
-    const causes = validate(r, o);
+  private check(r: ResourceInfo, o: KubeObject, old?: KubeObject): void {
+    const causes = [...validate(r, o), ...(old ? validateUpdate(r, o, old) : [])];
     if (causes.length) throw invalidError(r.group, r.kind, o.metadata?.name ?? '', causes);
   }
 
@@ -290,7 +290,7 @@ export class RestStorage {
     if (r.kind === 'Service' && !r.group) keepServiceAddresses(next, old);
     if (tracksGeneration(r) && specOf(next) !== specOf(old))
       next.metadata = { ...next.metadata, generation: ((om.generation as number) ?? 1) + 1 };
-    this.check(r, next);
+    this.check(r, next, opts.subresource === 'status' ? undefined : old);
     if (opts.fieldManager) setManaged(next, opts.fieldManager, 'Update', opts.subresource);
     if (opts.dryRun) return next;
     // The last finalizer removed from an object being deleted: delete it now.
