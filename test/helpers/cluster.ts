@@ -14,6 +14,8 @@ export interface TestCluster {
   dataDir: string;
   kubeconfig: string;
   port: number;
+  /** Kills the server with SIGKILL and starts it again on the same data dir and port. */
+  restart(): Promise<void>;
   /** Runs kubectl; never throws on a non-zero exit. */
   kubectl(args: readonly string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
 }
@@ -37,36 +39,44 @@ export async function startCluster(t: TestContext | undefined): Promise<TestClus
   const home = join(box.dir, 'home');
   mkdirSync(home);
   const port = await freePort();
-  const child = box.spawn(
-    berthBin,
-    ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--disable-agent'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`berth server did not become ready: ${out}`)), 30_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (/cluster is ready/.test(out)) {
+  const start = async () => {
+    const child = box.spawn(
+      berthBin,
+      ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--disable-agent'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`berth server did not become ready: ${out}`)), 30_000);
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        if (/cluster is ready/.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('exit', (code) => {
         clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`berth server exited with ${code}: ${out}`));
+        reject(new Error(`berth server exited with ${code}: ${out}`));
+      });
     });
-  });
+    return child;
+  };
+  let child = await start();
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   return {
     box,
     dataDir,
     kubeconfig,
     port,
+    restart: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      child = await start();
+    },
     kubectl: (args, opts = {}) =>
       run('kubectl', args, {
         check: false,

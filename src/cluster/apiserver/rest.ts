@@ -226,7 +226,12 @@ export class RestStorage {
     if (!tracksGeneration(r)) delete o.metadata?.generation;
     applyDefaults(r, o);
     this.check(r, o);
-    if (r.kind === 'Service' && !r.group && !opts.dryRun) await this.services.allocate(o);
+    if (r.kind === 'Service' && !r.group && !opts.dryRun) {
+      // An existing name answers AlreadyExists, not an allocation error about its own address.
+      if (await this.store.get(objectKey(r, m.namespace, m.name)))
+        throw alreadyExistsError(target(r, m.name));
+      await this.services.allocate(o);
+    }
     if (opts.fieldManager)
       setManaged(
         o,
@@ -434,6 +439,7 @@ export class RestStorage {
   }
 
   async ensure(r: ResourceInfo, ns: string | undefined, body: KubeObject): Promise<void> {
+    if (await this.store.get(objectKey(r, ns, body.metadata?.name ?? ''))) return;
     try {
       await this.create(r, ns, body, {});
     } catch (e) {
