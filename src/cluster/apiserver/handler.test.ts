@@ -175,7 +175,15 @@ describe('REST handler', () => {
     );
     const initial = await call('GET', `${cms}?watch=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dw1`);
     assert.match(initial.text, /"type":"ADDED".*"name":"w1"/);
+    const exact = await call('GET', `${cms}?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+    assert.ok(
+      !(exact.body as { items: { metadata: { name: string } }[] }).items.some(
+        (i) => i.metadata.name === 'w1',
+      ),
+    );
     await store.compact(await store.revision());
+    const gone = await call('GET', `${cms}?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+    assert.equal(gone.code, 410);
     const old = await call('GET', `${cms}?watch=true&resourceVersion=2&timeoutSeconds=1`);
     const ev = JSON.parse(old.text.trim()) as { type: string; object: { code: number; reason: string } };
     assert.equal(ev.type, 'ERROR');

@@ -298,6 +298,9 @@ export function makeHandler(deps: HandlerDeps) {
               ...(q.get('limit') ? { limit: Number(q.get('limit')) } : {}),
               ...(q.get('continue') ? { continue: q.get('continue') as string } : {}),
               ...(q.get('resourceVersion') ? { resourceVersion: q.get('resourceVersion') as string } : {}),
+              ...(q.get('resourceVersionMatch')
+                ? { resourceVersionMatch: q.get('resourceVersionMatch') as string }
+                : {}),
             });
             const rv = String(list.revision);
             if (asTable) {

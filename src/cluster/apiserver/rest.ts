@@ -44,6 +44,7 @@ export interface WriteOptions {
 }
 
 export interface ListQuery {
+  resourceVersionMatch?: string;
   labelSelector?: string;
   fieldSelector?: string;
   limit?: number;
@@ -95,8 +96,15 @@ export class RestStorage {
       } catch {
         throw badRequest(`invalid continue token: "${q.continue}"`);
       }
-    } else if (q.resourceVersion && q.resourceVersion !== '0' && q.limit) {
+    } else if (
+      q.resourceVersion &&
+      q.resourceVersion !== '0' &&
+      (q.limit || q.resourceVersionMatch === 'Exact')
+    ) {
+      // A paged or Exact list is read as of that revision (410 once compacted); otherwise "not older than" reads now.
       revision = Number(q.resourceVersion);
+      if (!Number.isInteger(revision) || revision <= 0)
+        throw badRequest(`invalid resource version: ${q.resourceVersion}`);
     }
     const limit = q.limit && q.limit > 0 ? q.limit : 0;
     const items: KubeObject[] = [];
@@ -112,6 +120,8 @@ export class RestStorage {
           ...(rev ? { revision: rev } : {}),
         });
       } catch (e) {
+        if ((e as { code?: string }).code === 'Gone' && !q.continue)
+          throw expired(`too old resource version: ${revision}`);
         if ((e as { code?: string }).code === 'Gone')
           throw expired(
             'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results.',
