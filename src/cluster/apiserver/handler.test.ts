@@ -126,6 +126,12 @@ describe('REST handler', () => {
     assert.equal((await call('GET', `${cms}/huge`)).code, 404);
   });
 
+  test('namespace status subresource', async () => {
+    const r = await call('GET', '/api/v1/namespaces/default/status');
+    assert.equal(r.code, 200);
+    assert.equal((r.body as { kind: string }).kind, 'Namespace');
+  });
+
   test('list pagination with continue tokens', async () => {
     for (const n of ['p1', 'p2', 'p3']) await call('POST', cms, cm(n, { labels: { page: 'y' } }));
     const first = (await call('GET', `${cms}?labelSelector=page%3Dy&limit=2`)).body as {

@@ -120,6 +120,10 @@ interface Route {
 function route(reg: ResourceRegistry, group: string, version: string, rest: string[]): Route | undefined {
   let namespace: string | undefined;
   let parts = rest;
+  if (parts[0] === 'namespaces' && parts.length === 3 && (parts[2] === 'status' || parts[2] === 'finalize')) {
+    const r = reg.get(group, version, 'namespaces');
+    return r ? { r, name: parts[1] as string, sub: 'status' } : undefined;
+  }
   if (parts[0] === 'namespaces' && parts.length >= 3) {
     namespace = parts[1];
     parts = parts.slice(2);
