@@ -3,6 +3,7 @@ import { registerContainer } from './container.js';
 import { registerDistribution } from './distribution.js';
 import { registerImage } from './image.js';
 import { registerNetwork } from './network.js';
+import { registerServer } from './server.js';
 import { registerSystem } from './system.js';
 import { registerVersion } from './version.js';
 import { registerVolume } from './volume.js';
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerVolume(program);
   registerSystem(program);
   registerVersion(program);
+  registerServer(program);
 }

@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+
+const defaultDataDir = () => process.env.BERTH_DATA_DIR ?? '/var/lib/berth/server';
+
+/** `berth server` and `berth kubeconfig`: the Kubernetes-compatible control plane. */
+export function registerServer(program: Command): void {
+  program
+    .command('server')
+    .description('run the Kubernetes-compatible control plane (API server and datastore)')
+    .option('--data-dir <dir>', 'cluster state folder', defaultDataDir())
+    .option('--https-listen-port <port>', 'HTTPS port of the API server', '6443')
+    .option('--bind-address <addr>', 'address to listen on', '127.0.0.1')
+    .option('--datastore-endpoint <url>', 'datastore: empty for the embedded one, or etcd://h1:2379,h2:2379')
+    .option('--disable-agent', 'do not run the embedded node agent')
+    .action(
+      async (opts: {
+        dataDir: string;
+        httpsListenPort: string;
+        bindAddress: string;
+        datastoreEndpoint?: string;
+      }) => {
+        const { startServer } = await import('../cluster/apiserver/server.js');
+        const port = Number(opts.httpsListenPort);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) {
+          const { invalidArgument } = await import('../core/errors.js');
+          throw invalidArgument(
+            `Invalid --https-listen-port "${opts.httpsListenPort}": must be a port number`,
+          );
+        }
+        const s = await startServer({
+          dataDir: opts.dataDir,
+          port,
+          bindAddress: opts.bindAddress,
+          ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
+        });
+        process.stdout.write(
+          `Kubeconfig: ${s.kubeconfigPath}\nBerth cluster is ready: API server at ${s.url}\n`,
+        );
+        const stop = () => {
+          void s.close().then(() => process.exit(0));
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        await new Promise(() => {});
+      },
+    );
+  program
+    .command('kubeconfig')
+    .description("print the cluster's admin kubeconfig")
+    .option('--data-dir <dir>', 'cluster state folder', defaultDataDir())
+    .action(async (opts: { dataDir: string }) => {
+      const { existsSync, readFileSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      const p = join(opts.dataDir, 'kubeconfig.yaml');
+      if (!existsSync(p)) {
+        const { notFound } = await import('../core/errors.js');
+        throw notFound(
+          `No kubeconfig at ${p}: start the cluster with "berth server --data-dir ${opts.dataDir}" first`,
+        );
+      }
+      process.stdout.write(readFileSync(p, 'utf8'));
+    });
+}

@@ -1,0 +1,61 @@
+/**
+ * Object storage conventions: storage keys, and the metadata the server owns (uid,
+ * creationTimestamp, generation, resourceVersion). Objects are stored as JSON without
+ * `resourceVersion`; it is the key's modRevision, filled in on every read.
+ */
+import { randomUUID } from 'node:crypto';
+import type { KeyValue } from '../store/store.js';
+import type { ResourceInfo } from './resources.js';
+import type { KubeObject } from './selectors.js';
+
+/** `/registry/<group|core>/<plural>/` , the prefix of every object of a resource. */
+export function resourcePrefix(r: ResourceInfo, namespace?: string): string {
+  const base = `/registry/${r.group || 'core'}/${r.plural}/`;
+  return r.namespaced && namespace ? `${base}${namespace}/` : base;
+}
+
+/** The storage key of one object. */
+export function objectKey(r: ResourceInfo, namespace: string | undefined, name: string): string {
+  return `${resourcePrefix(r, r.namespaced ? namespace : undefined)}${name}`;
+}
+
+/** Decodes a stored value and sets its resourceVersion from the store. */
+export function decode(kv: KeyValue): KubeObject {
+  const o = JSON.parse(kv.value) as KubeObject;
+  o.metadata = { ...(o.metadata ?? {}), resourceVersion: String(kv.modRevision) };
+  return o;
+}
+
+/** Encodes an object for storage (without resourceVersion). */
+export function encode(o: KubeObject): string {
+  const { resourceVersion: _, ...meta } = o.metadata ?? {};
+  return JSON.stringify({ ...o, metadata: meta });
+}
+
+/** Metadata the server sets on create. */
+export function stampNew(o: KubeObject): void {
+  o.metadata ??= {};
+  const m = o.metadata;
+  m.uid = randomUUID();
+  m.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  m.generation = 1;
+  delete m.resourceVersion;
+  delete m.deletionTimestamp;
+  delete m.selfLink;
+}
+
+/** The part of an object whose change bumps `generation`: everything but metadata and status. */
+export function specOf(o: KubeObject): string {
+  const { metadata: _m, status: _s, ...rest } = o;
+  return JSON.stringify(rest);
+}
+
+/** A short random suffix for generateName, as Kubernetes makes them (5 characters). */
+export function nameSuffix(): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  let s = '';
+  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return s;
+}
+
+export const nowTimestamp = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');

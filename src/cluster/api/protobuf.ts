@@ -1,0 +1,133 @@
+/**
+ * Decoding of the Kubernetes protobuf envelope for the kinds kubectl's typed client sends
+ * as protobuf (`kubectl create configmap|secret|namespace|serviceaccount|deployment|service|job|cronjob`). The
+ * envelope is the magic `k8s\0` and a runtime.Unknown {typeMeta, raw}; raw is the kind's
+ * message. Field numbers are in protobuf-schema.ts.
+ * Kinds not listed here answer 415, and clients that can fall back use JSON.
+ */
+import { protoKinds, protoSchema } from './protobuf-schema.js';
+import { ApiError } from './status.js';
+
+type Fields = Map<number, (Buffer | number)[]>;
+
+function varint(buf: Buffer, pos: { i: number }): number {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    const b = buf[pos.i++];
+    if (b === undefined) throw new Error('truncated varint');
+    result += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return result;
+    shift += 7;
+  }
+}
+
+/** Splits a message into its fields: length-delimited ones as Buffers, varints as numbers. */
+function fields(buf: Buffer): Fields {
+  const out: Fields = new Map();
+  const pos = { i: 0 };
+  while (pos.i < buf.length) {
+    const tag = varint(buf, pos);
+    const no = Math.floor(tag / 8);
+    const wire = tag & 7;
+    let v: Buffer | number;
+    if (wire === 0) v = varint(buf, pos);
+    else if (wire === 2) {
+      const len = varint(buf, pos);
+      v = buf.subarray(pos.i, pos.i + len);
+      pos.i += len;
+    } else if (wire === 1) {
+      v = buf.subarray(pos.i, pos.i + 8);
+      pos.i += 8;
+    } else if (wire === 5) {
+      v = buf.subarray(pos.i, pos.i + 4);
+      pos.i += 4;
+    } else throw new Error(`unsupported wire type ${wire}`);
+    const list = out.get(no) ?? [];
+    list.push(v);
+    out.set(no, list);
+  }
+  return out;
+}
+
+function decodeScalar(v: Buffer | number, type: string): unknown {
+  if (type === 'int') return typeof v === 'number' ? (v > 2 ** 63 ? v - 2 ** 64 : v) : undefined;
+  if (type === 'bool') return typeof v === 'number' ? v !== 0 : undefined;
+  if (!Buffer.isBuffer(v)) return undefined;
+  if (type === 'string') return v.toString('utf8');
+  if (type === 'bytes') return v.toString('base64');
+  if (type === 'IntOrString') {
+    const f = fields(v);
+    return f.get(1)?.[0] === 1
+      ? (f.get(3)?.[0] as Buffer | undefined)?.toString('utf8')
+      : (f.get(2)?.[0] ?? 0);
+  }
+  if (type.startsWith('map')) {
+    const kv = fields(v);
+    const raw = kv.get(2)?.[0];
+    let val: unknown = '';
+    if (Buffer.isBuffer(raw)) {
+      if (type === 'map:bytes') val = raw.toString('base64');
+      else if (type === 'map:Quantity')
+        val = (fields(raw).get(1)?.[0] as Buffer | undefined)?.toString('utf8') ?? '';
+      else val = raw.toString('utf8');
+    }
+    return [(kv.get(1)?.[0] as Buffer | undefined)?.toString('utf8') ?? '', val];
+  }
+  return decodeMessage(v, type);
+}
+
+/** Integer fields that are pointers in Go, so a 0 on the wire is a real 0. */
+const pointerInts = new Set([
+  'replicas',
+  'parallelism',
+  'completions',
+  'backoffLimit',
+  'terminationGracePeriodSeconds',
+]);
+
+/** Decodes one message by the schema; unknown fields are dropped. */
+function decodeMessage(buf: Buffer, msg: string): Record<string, unknown> {
+  const schema = protoSchema[msg] ?? {};
+  const f = fields(buf);
+  const out: Record<string, unknown> = {};
+  for (const [no, values] of f) {
+    const spec = schema[no];
+    if (!spec) continue;
+    const [name, t] = spec;
+    const repeated = t.startsWith('[]');
+    const type = repeated ? t.slice(2) : t;
+    if (type.startsWith('map')) {
+      out[name] = Object.fromEntries(values.map((v) => decodeScalar(v, type) as [string, unknown]));
+    } else if (repeated) out[name] = values.map((v) => decodeScalar(v, type));
+    else out[name] = decodeScalar(values[values.length - 1] as Buffer | number, type);
+    // Go's generated code writes non-pointer fields even when zero; JSON omits them.
+    const v = out[name];
+    if (v === '' || v === false || v === undefined || (v === 0 && !pointerInts.has(name))) delete out[name];
+  }
+  return out;
+}
+
+const sub = (f: Fields, n: number): Buffer | undefined => {
+  const v = f.get(n)?.[0];
+  return Buffer.isBuffer(v) ? v : undefined;
+};
+
+/** Decodes a protobuf request body into a plain object, or throws 415 for kinds not decoded here. */
+export function decodeProtobuf(buf: Buffer): Record<string, unknown> {
+  const unsupported = () =>
+    new ApiError(
+      415,
+      'UnsupportedMediaType',
+      'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
+    );
+  if (buf.subarray(0, 4).toString('latin1') !== 'k8s\0') throw unsupported();
+  const unknown = fields(buf.subarray(4));
+  const tm = fields(sub(unknown, 1) ?? Buffer.alloc(0));
+  const text = (n: number) => (tm.get(n)?.[0] as Buffer | undefined)?.toString('utf8') ?? '';
+  const apiVersion = text(1);
+  const kind = text(2);
+  const msg = protoKinds[`${apiVersion}/${kind}`];
+  if (!msg) throw unsupported();
+  return { apiVersion, kind, ...decodeMessage(sub(unknown, 2) ?? Buffer.alloc(0), msg) };
+}

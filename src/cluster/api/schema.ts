@@ -1,0 +1,214 @@
+/**
+ * A compact description of the built-in kinds' fields: enough to check unknown fields under
+ * fieldValidation=Strict and to publish nested OpenAPI schemas for `kubectl explain`. A type
+ * is a scalar (`string`, `integer`, `boolean`), `map` (string values), `object` (free-form,
+ * not checked), `IntOrString`, another type's name, or any of these with a leading `[]`.
+ * Kinds not listed have free-form spec/status.
+ */
+type Fields = Record<string, string>;
+
+const meta: Fields = {
+  name: 'string',
+  generateName: 'string',
+  namespace: 'string',
+  selfLink: 'string',
+  uid: 'string',
+  resourceVersion: 'string',
+  generation: 'integer',
+  creationTimestamp: 'string',
+  deletionTimestamp: 'string',
+  deletionGracePeriodSeconds: 'integer',
+  labels: 'map',
+  annotations: 'map',
+  ownerReferences: '[]object',
+  finalizers: '[]string',
+  managedFields: '[]object',
+};
+
+const top = (extra: Fields): Fields => ({
+  apiVersion: 'string',
+  kind: 'string',
+  metadata: 'ObjectMeta',
+  ...extra,
+});
+
+export const types: Record<string, Fields> = {
+  ObjectMeta: meta,
+  Pod: top({ spec: 'PodSpec', status: 'object' }),
+  PodTemplateSpec: { metadata: 'ObjectMeta', spec: 'PodSpec' },
+  PodSpec: {
+    volumes: '[]object',
+    initContainers: '[]Container',
+    containers: '[]Container',
+    ephemeralContainers: '[]object',
+    restartPolicy: 'string',
+    terminationGracePeriodSeconds: 'integer',
+    activeDeadlineSeconds: 'integer',
+    dnsPolicy: 'string',
+    nodeSelector: 'map',
+    serviceAccountName: 'string',
+    serviceAccount: 'string',
+    automountServiceAccountToken: 'boolean',
+    nodeName: 'string',
+    hostNetwork: 'boolean',
+    hostPID: 'boolean',
+    hostIPC: 'boolean',
+    shareProcessNamespace: 'boolean',
+    securityContext: 'object',
+    imagePullSecrets: '[]object',
+    hostname: 'string',
+    subdomain: 'string',
+    affinity: 'object',
+    schedulerName: 'string',
+    tolerations: '[]object',
+    hostAliases: '[]object',
+    priorityClassName: 'string',
+    priority: 'integer',
+    dnsConfig: 'object',
+    readinessGates: '[]object',
+    runtimeClassName: 'string',
+    enableServiceLinks: 'boolean',
+    preemptionPolicy: 'string',
+    overhead: 'object',
+    topologySpreadConstraints: '[]object',
+    setHostnameAsFQDN: 'boolean',
+    os: 'object',
+    hostUsers: 'boolean',
+    schedulingGates: '[]object',
+    resourceClaims: '[]object',
+    resources: 'object',
+  },
+  Container: {
+    name: 'string',
+    image: 'string',
+    command: '[]string',
+    args: '[]string',
+    workingDir: 'string',
+    ports: '[]ContainerPort',
+    envFrom: '[]object',
+    env: '[]EnvVar',
+    resources: 'object',
+    resizePolicy: '[]object',
+    restartPolicy: 'string',
+    volumeMounts: '[]VolumeMount',
+    volumeDevices: '[]object',
+    livenessProbe: 'object',
+    readinessProbe: 'object',
+    startupProbe: 'object',
+    lifecycle: 'object',
+    terminationMessagePath: 'string',
+    terminationMessagePolicy: 'string',
+    imagePullPolicy: 'string',
+    securityContext: 'object',
+    stdin: 'boolean',
+    stdinOnce: 'boolean',
+    tty: 'boolean',
+  },
+  ContainerPort: {
+    name: 'string',
+    hostPort: 'integer',
+    containerPort: 'integer',
+    protocol: 'string',
+    hostIP: 'string',
+  },
+  EnvVar: { name: 'string', value: 'string', valueFrom: 'object' },
+  VolumeMount: {
+    name: 'string',
+    readOnly: 'boolean',
+    recursiveReadOnly: 'string',
+    mountPath: 'string',
+    subPath: 'string',
+    mountPropagation: 'string',
+    subPathExpr: 'string',
+  },
+  LabelSelector: { matchLabels: 'map', matchExpressions: '[]object' },
+  Deployment: top({ spec: 'DeploymentSpec', status: 'object' }),
+  DeploymentSpec: {
+    replicas: 'integer',
+    selector: 'LabelSelector',
+    template: 'PodTemplateSpec',
+    strategy: 'object',
+    minReadySeconds: 'integer',
+    revisionHistoryLimit: 'integer',
+    paused: 'boolean',
+    progressDeadlineSeconds: 'integer',
+  },
+  Service: top({ spec: 'ServiceSpec', status: 'object' }),
+  ServiceSpec: {
+    ports: '[]ServicePort',
+    selector: 'map',
+    clusterIP: 'string',
+    clusterIPs: '[]string',
+    type: 'string',
+    externalIPs: '[]string',
+    sessionAffinity: 'string',
+    loadBalancerIP: 'string',
+    loadBalancerSourceRanges: '[]string',
+    externalName: 'string',
+    externalTrafficPolicy: 'string',
+    healthCheckNodePort: 'integer',
+    publishNotReadyAddresses: 'boolean',
+    sessionAffinityConfig: 'object',
+    ipFamilies: '[]string',
+    ipFamilyPolicy: 'string',
+    allocateLoadBalancerNodePorts: 'boolean',
+    loadBalancerClass: 'string',
+    internalTrafficPolicy: 'string',
+    trafficDistribution: 'string',
+  },
+  ServicePort: {
+    name: 'string',
+    protocol: 'string',
+    appProtocol: 'string',
+    port: 'integer',
+    targetPort: 'IntOrString',
+    nodePort: 'integer',
+  },
+  ConfigMap: top({ data: 'map', binaryData: 'map', immutable: 'boolean' }),
+  Secret: top({ data: 'map', stringData: 'map', type: 'string', immutable: 'boolean' }),
+};
+
+const scalars = new Set(['string', 'integer', 'boolean', 'map', 'object', 'IntOrString']);
+
+/** Paths of fields the schema does not know (`spec.template.spec.containers[0].imagee`). */
+export function unknownFields(typeName: string, value: unknown, path = ''): string[] {
+  const fields = types[typeName];
+  if (!fields || !value || typeof value !== 'object' || Array.isArray(value)) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    const p = path ? `${path}.${k}` : k;
+    const t = fields[k];
+    if (!t) {
+      out.push(p);
+      continue;
+    }
+    const list = t.startsWith('[]');
+    const base = list ? t.slice(2) : t;
+    if (scalars.has(base)) continue;
+    if (list && Array.isArray(v)) {
+      for (const [i, item] of v.entries()) out.push(...unknownFields(base, item, `${p}[${i}]`));
+    } else if (!list) out.push(...unknownFields(base, v, p));
+  }
+  return out;
+}
+
+/** The OpenAPI v3 schema of a type, nested, with `$ref`s to the other described types. */
+export function openapiSchemaOf(
+  typeName: string,
+  ref: (t: string) => string,
+): Record<string, unknown> | undefined {
+  const fields = types[typeName];
+  if (!fields) return undefined;
+  const prop = (t: string): Record<string, unknown> => {
+    if (t.startsWith('[]')) return { type: 'array', items: prop(t.slice(2)) };
+    if (t === 'map') return { type: 'object', additionalProperties: { type: 'string' } };
+    if (t === 'object') return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+    if (t === 'IntOrString') return { 'x-kubernetes-int-or-string': true };
+    if (scalars.has(t)) return { type: t };
+    return { allOf: [{ $ref: ref(t) }] };
+  };
+  return {
+    type: 'object',
+    properties: Object.fromEntries(Object.entries(fields).map(([k, t]) => [k, prop(t)])),
+  };
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ResourceRegistry } from './resources.js';
+import { applyDefaults, nameProblem, validate } from './validate.js';
+
+const reg = new ResourceRegistry();
+const deploy = reg.get('apps', 'v1', 'deployments');
+const ns = reg.get('', 'v1', 'namespaces');
+
+test('names: subdomains for most kinds, labels for namespaces', () => {
+  assert.equal(nameProblem('a.b-c', false), undefined);
+  assert.match(nameProblem('A', false) ?? '', /RFC 1123 subdomain/);
+  assert.match(nameProblem('a.b', true) ?? '', /RFC 1123 label/);
+  assert.ok(ns);
+  assert.equal(validate(ns, { metadata: { name: 'a.b' } })[0]?.field, 'metadata.name');
+});
+
+test('deployment selector must match template labels; containers need name and image', () => {
+  assert.ok(deploy);
+  const d = {
+    metadata: { name: 'd' },
+    spec: {
+      selector: { matchLabels: { app: 'x' } },
+      template: { metadata: { labels: { app: 'y' } }, spec: { containers: [{ name: 'c' }] } },
+    },
+  };
+  const causes = validate(deploy, d).map((c) => `${c.field}:${c.reason}`);
+  assert.deepEqual(causes, [
+    'spec.template.metadata.labels:FieldValueInvalid',
+    'spec.template.spec.containers[0].image:FieldValueRequired',
+  ]);
+});
+
+test('defaults fill what Kubernetes fills', () => {
+  assert.ok(deploy);
+  const d: Record<string, unknown> = {
+    metadata: { name: 'd' },
+    spec: { selector: {}, template: { spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+  };
+  applyDefaults(deploy, d);
+  const spec = d.spec as {
+    replicas: number;
+    template: { spec: { restartPolicy: string; containers: { imagePullPolicy: string }[] } };
+  };
+  assert.equal(spec.replicas, 1);
+  assert.equal(spec.template.spec.restartPolicy, 'Always');
+  assert.equal(spec.template.spec.containers[0]?.imagePullPolicy, 'Always');
+});
+
+test('strict field checking names nested unknown fields', async () => {
+  const { unknownFields } = await import('./schema.js');
+  const d = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'x', labelz: {} },
+    spec: {
+      template: {
+        spec: { containers: [{ name: 'c', imagee: 'x', env: [{ name: 'a', valueFrom: { anything: 1 } }] }] },
+      },
+    },
+  };
+  assert.deepEqual(unknownFields('Deployment', d), [
+    'metadata.labelz',
+    'spec.template.spec.containers[0].imagee',
+  ]);
+});
+
+test('updates may not change immutable fields or most of a pod spec', async () => {
+  const { validateUpdate } = await import('./validate.js');
+  const pods = reg.get('', 'v1', 'pods');
+  assert.ok(pods && deploy);
+  const pod = (image: string, extra: Record<string, unknown> = {}) => ({
+    metadata: { name: 'p' },
+    spec: { containers: [{ name: 'c', image }], ...extra },
+  });
+  assert.deepEqual(validateUpdate(pods, pod('b'), pod('a')), []);
+  assert.deepEqual(validateUpdate(pods, pod('a', { nodeName: 'n1' }), pod('a')), []);
+  assert.equal(validateUpdate(pods, pod('a', { restartPolicy: 'Never' }), pod('a'))[0]?.field, 'spec');
+  const d = (app: string) => ({ metadata: { name: 'd' }, spec: { selector: { matchLabels: { app } } } });
+  assert.match(validateUpdate(deploy, d('y'), d('x'))[0]?.message ?? '', /field is immutable/);
+});

@@ -1,0 +1,340 @@
+/**
+ * Defaulting and validation of the common fields of built-in kinds. Validation collects
+ * every problem as a field cause, so the 422 Invalid answer lists them all as Kubernetes does.
+ */
+import type { ResourceInfo } from './resources.js';
+import type { KubeObject } from './selectors.js';
+import type { StatusCause } from './status.js';
+
+const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const labelName = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+/** Kinds whose names must be DNS-1123 labels rather than subdomains. */
+const labelNamed = new Set(['Namespace', 'Service']);
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
+
+/** Kubernetes' message for a name that is not a DNS-1123 subdomain or label. */
+export function nameProblem(name: string, label: boolean): string | undefined {
+  if (label) {
+    if (name.length > 63) return 'must be no more than 63 characters';
+    if (!dns1123Label.test(name))
+      return `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`;
+    return undefined;
+  }
+  if (name.length > 253) return 'must be no more than 253 characters';
+  if (!dns1123Subdomain.test(name))
+    return `a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`;
+  return undefined;
+}
+
+function validateLabels(labels: unknown, field: string, causes: StatusCause[]): void {
+  for (const [k, v] of Object.entries(obj(labels))) {
+    const name = k.includes('/') ? k.slice(k.indexOf('/') + 1) : k;
+    if (!labelName.test(name) || name.length > 63)
+      causes.push({
+        field,
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${k}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+      });
+    if (typeof v !== 'string' || v.length > 63 || !labelValue.test(v))
+      causes.push({
+        field: `${field}`,
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${String(v)}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+      });
+  }
+}
+
+const required = (field: string): StatusCause => ({
+  field,
+  reason: 'FieldValueRequired',
+  message: 'Required value',
+});
+
+function validatePodSpec(spec: Obj, path: string, causes: StatusCause[]): void {
+  const containers = arr(spec.containers);
+  if (containers.length === 0) causes.push(required(`${path}.containers`));
+  const seen = new Set<string>();
+  for (const [list, items] of [
+    ['containers', containers],
+    ['initContainers', arr(spec.initContainers)],
+  ] as const) {
+    items.forEach((c, i) => {
+      const p = `${path}.${list}[${i}]`;
+      if (!c.name) causes.push(required(`${p}.name`));
+      else if (typeof c.name === 'string') {
+        const prob = nameProblem(c.name, true);
+        if (prob)
+          causes.push({
+            field: `${p}.name`,
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: "${c.name}": ${prob}`,
+          });
+        if (seen.has(c.name))
+          causes.push({
+            field: `${p}.name`,
+            reason: 'FieldValueDuplicate',
+            message: `Duplicate value: "${c.name}"`,
+          });
+        seen.add(c.name);
+      }
+      if (!c.image) causes.push(required(`${p}.image`));
+    });
+  }
+}
+
+/**
+ * Validates an object about to be stored; returns the causes (empty when valid). The
+ * name has been checked to exist already (a missing name is reported by the caller).
+ */
+export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const name = o.metadata?.name ?? '';
+  const prob = r.custom ? nameProblem(name, false) : nameProblem(name, labelNamed.has(r.kind));
+  if (prob)
+    causes.push({
+      field: 'metadata.name',
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: "${name}": ${prob}`,
+    });
+  validateLabels(o.metadata?.labels, 'metadata.labels', causes);
+  const spec = obj(o.spec);
+  switch (r.kind) {
+    case 'Pod':
+      validatePodSpec(spec, 'spec', causes);
+      break;
+    case 'Deployment':
+    case 'ReplicaSet':
+    case 'StatefulSet':
+    case 'DaemonSet': {
+      const sel = obj(spec.selector);
+      const tmplLabels = obj(obj(obj(spec.template).metadata).labels);
+      if (!spec.selector) causes.push(required('spec.selector'));
+      else {
+        const ml = obj(sel.matchLabels);
+        if (Object.keys(ml).length === 0 && arr(sel.matchExpressions).length === 0)
+          causes.push({
+            field: 'spec.selector',
+            reason: 'FieldValueInvalid',
+            message: 'Invalid value: "null": empty selector is invalid for deployment',
+          });
+        if (Object.entries(ml).some(([k, v]) => tmplLabels[k] !== v))
+          causes.push({
+            field: 'spec.template.metadata.labels',
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: ${JSON.stringify(tmplLabels)}: \`selector\` does not match template \`labels\``,
+          });
+      }
+      validatePodSpec(obj(obj(spec.template).spec), 'spec.template.spec', causes);
+      if (typeof spec.replicas === 'number' && spec.replicas < 0)
+        causes.push({
+          field: 'spec.replicas',
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${spec.replicas}: must be greater than or equal to 0`,
+        });
+      break;
+    }
+    case 'Job':
+      validatePodSpec(obj(obj(spec.template).spec), 'spec.template.spec', causes);
+      break;
+    case 'ConfigMap':
+    case 'Secret':
+      for (const k of [
+        ...Object.keys(obj(o.data)),
+        ...Object.keys(obj((o as Obj).stringData)),
+        ...Object.keys(obj((o as Obj).binaryData)),
+      ])
+        if (!/^[-._a-zA-Z0-9]+$/.test(k))
+          causes.push({
+            field: 'data',
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
+          });
+      break;
+    case 'Service':
+      arr(spec.ports).forEach((p, i) => {
+        if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535)
+          causes.push({
+            field: `spec.ports[${i}].port`,
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: ${JSON.stringify(p.port ?? 0)}: must be between 1 and 65535, inclusive`,
+          });
+      });
+      break;
+  }
+  return causes;
+}
+
+function defaultContainers(list: unknown): void {
+  for (const c of arr(list)) {
+    c.imagePullPolicy ??=
+      typeof c.image === 'string' && (c.image.endsWith(':latest') || !/:[^/]+$/.test(c.image))
+        ? 'Always'
+        : 'IfNotPresent';
+    c.terminationMessagePath ??= '/dev/termination-log';
+    c.terminationMessagePolicy ??= 'File';
+    c.resources ??= {};
+    for (const p of arr(c.ports)) p.protocol ??= 'TCP';
+  }
+}
+
+function defaultPodSpec(spec: Obj): void {
+  defaultContainers(spec.containers);
+  defaultContainers(spec.initContainers);
+  spec.restartPolicy ??= 'Always';
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.schedulerName ??= 'default-scheduler';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.securityContext ??= {};
+}
+
+/** Fills in the defaults Kubernetes sets on create, so reads show the same fields. */
+export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
+  const hadSpec = o.spec !== undefined;
+  o.spec ??= {};
+  const spec = o.spec as Obj;
+  const template = () => {
+    const t = ((spec.template as Obj | undefined) ?? {}) as Obj;
+    t.spec ??= {};
+    defaultPodSpec(t.spec as Obj);
+  };
+  switch (r.kind) {
+    case 'Pod':
+      defaultPodSpec(spec);
+      spec.enableServiceLinks ??= true;
+      spec.preemptionPolicy ??= 'PreemptLowerPriority';
+      spec.priority ??= 0;
+      o.status ??= { phase: 'Pending', qosClass: 'BestEffort' };
+      break;
+    case 'Deployment':
+      spec.replicas ??= 1;
+      spec.revisionHistoryLimit ??= 10;
+      spec.progressDeadlineSeconds ??= 600;
+      spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+      template();
+      break;
+    case 'ReplicaSet':
+    case 'StatefulSet':
+      spec.replicas ??= 1;
+      template();
+      break;
+    case 'DaemonSet':
+      template();
+      break;
+    case 'Job':
+      spec.backoffLimit ??= 6;
+      spec.completions ??= 1;
+      spec.parallelism ??= 1;
+      template();
+      break;
+    case 'Service':
+      spec.type ??= 'ClusterIP';
+      spec.sessionAffinity ??= 'None';
+      for (const p of arr(spec.ports)) {
+        p.protocol ??= 'TCP';
+        p.targetPort ??= p.port;
+      }
+      o.status ??= { loadBalancer: {} };
+      break;
+    case 'Namespace':
+      o.status = { phase: 'Active' };
+      break;
+    case 'Secret':
+      (o as Obj).type ??= 'Opaque';
+      break;
+    case 'CustomResourceDefinition': {
+      // No separate controller accepts names: a stored CRD is established at once.
+      const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      o.status = {
+        acceptedNames: spec.names ?? {},
+        storedVersions: arr(spec.versions)
+          .filter((v) => v.storage)
+          .map((v) => v.name),
+        conditions: [
+          {
+            type: 'NamesAccepted',
+            status: 'True',
+            reason: 'NoConflicts',
+            message: 'no conflicts found',
+            lastTransitionTime: t,
+          },
+          {
+            type: 'Established',
+            status: 'True',
+            reason: 'InitialNamesAccepted',
+            message: 'the initial names have been accepted',
+            lastTransitionTime: t,
+          },
+        ],
+      };
+      break;
+    }
+  }
+  // Kinds without a spec (ConfigMap, Secret, Event, custom ones without) must not grow an empty one.
+  if (!hadSpec && Object.keys(spec).length === 0 && !['Namespace', 'Node'].includes(r.kind)) delete o.spec;
+}
+
+const immutable = (field: string, value: unknown): StatusCause => ({
+  field,
+  reason: 'FieldValueInvalid',
+  message: `Invalid value: ${JSON.stringify(value)}: field is immutable`,
+});
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Pod spec without the fields an update may change (images, deadlines, tolerations, a first nodeName). */
+function mutablePodSpecStripped(spec: Obj, oldNodeName: unknown): Obj {
+  const strip = (list: unknown) => arr(list).map(({ image: _i, ...rest }) => rest);
+  const { activeDeadlineSeconds: _a, tolerations: _t, terminationGracePeriodSeconds: _g, ...rest } = spec;
+  const out: Obj = {
+    ...rest,
+    containers: strip(spec.containers),
+    initContainers: strip(spec.initContainers),
+  };
+  if (!oldNodeName) delete out.nodeName;
+  return out;
+}
+
+/** Rules that compare an update with the stored object: immutable fields, pod spec limits. */
+export function validateUpdate(r: ResourceInfo, next: KubeObject, old: KubeObject): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const ns = obj(next.spec);
+  const os = obj(old.spec);
+  if (
+    r.group === 'apps' &&
+    ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'].includes(r.kind) &&
+    !same(ns.selector, os.selector)
+  )
+    causes.push(immutable('spec.selector', ns.selector));
+  if (r.kind === 'Job' && !same(ns.selector, os.selector) && os.selector !== undefined)
+    causes.push(immutable('spec.selector', ns.selector));
+  if (r.kind === 'Service' && !r.group && os.clusterIP && ns.clusterIP && ns.clusterIP !== os.clusterIP)
+    causes.push(immutable('spec.clusterIPs[0]', ns.clusterIP));
+  if ((r.kind === 'ConfigMap' || r.kind === 'Secret') && !r.group && (old as Obj).immutable === true) {
+    if (
+      !same((next as Obj).data, (old as Obj).data) ||
+      !same((next as Obj).binaryData, (old as Obj).binaryData)
+    )
+      causes.push({
+        field: 'data',
+        reason: 'FieldValueForbidden',
+        message: 'Forbidden: field is immutable when `immutable` is set',
+      });
+  }
+  if (
+    r.kind === 'Pod' &&
+    !r.group &&
+    !same(mutablePodSpecStripped(ns, os.nodeName), mutablePodSpecStripped(os, os.nodeName))
+  )
+    causes.push({
+      field: 'spec',
+      reason: 'FieldValueForbidden',
+      message:
+        'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+    });
+  return causes;
+}

@@ -1,0 +1,462 @@
+/**
+ * The HTTP front of the API server: authentication, routing of /api and /apis paths to
+ * the generic REST storage, watch streams, discovery, OpenAPI, health and version.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseYaml } from 'yaml';
+import {
+  aggregatedDiscovery,
+  aggregatedMediaType,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  openapiGroupVersion,
+  openapiRoot,
+} from '../api/discovery.js';
+import { decodeProtobuf } from '../api/protobuf.js';
+import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../api/resources.js';
+import type { KubeObject } from '../api/selectors.js';
+import {
+  ApiError,
+  badRequest,
+  methodNotAllowed,
+  notFoundError,
+  statusFor,
+  successStatus,
+} from '../api/status.js';
+import { toTable } from '../api/table.js';
+import type { Store } from '../store/store.js';
+import type { Authenticator, Authorizer } from './auth.js';
+import type { RestStorage } from './rest.js';
+import { answerReview, issueToken } from './reviews.js';
+import { serveWatch } from './watch.js';
+
+/** Kubernetes' request body limit. */
+export const maxBodyBytes = 3 * 1024 * 1024;
+/** Objects over this size are refused, as etcd's default request limit does upstream. */
+export const maxObjectBytes = 1.5 * 1024 * 1024;
+
+export interface HandlerDeps {
+  registry: ResourceRegistry;
+  rest: RestStorage;
+  store: Store;
+  authenticate: Authenticator;
+  /** The ServiceAccount signing key, for TokenRequests. */
+  serviceAccountKey: string;
+  authorize: Authorizer;
+  serverAddress: string;
+  ready: () => boolean;
+}
+
+const version = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0+berth',
+  gitCommit: 'berth',
+  gitTreeState: 'clean',
+  buildDate: '2026-01-01T00:00:00Z',
+  goVersion: 'go1.23.0',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).length;
+    if (n > maxBodyBytes)
+      throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseBody(buf: Buffer, contentType: string): unknown {
+  if (/protobuf/.test(contentType)) return decodeProtobuf(buf);
+  if (/cbor/.test(contentType))
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+    );
+  const text = buf.toString('utf8');
+  if (buf.length > maxObjectBytes)
+    throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 1572864');
+  try {
+    if (/yaml/.test(contentType)) return parseYaml(text);
+  } catch (e) {
+    throw badRequest(`error converting YAML to JSON: yaml: ${(e as Error).message.split('\n')[0]}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+const patchTypes: Record<string, string> = {
+  'application/json-patch+json': 'json',
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/apply-patch+yaml': 'apply',
+};
+
+interface Route {
+  r: ResourceInfo;
+  namespace?: string;
+  name?: string;
+  sub?: string;
+}
+
+/** Resolves /api/v1/... or /apis/g/v/... below the group/version to a resource. */
+function route(reg: ResourceRegistry, group: string, version: string, rest: string[]): Route | undefined {
+  let namespace: string | undefined;
+  let parts = rest;
+  if (parts[0] === 'namespaces' && parts.length === 3 && (parts[2] === 'status' || parts[2] === 'finalize')) {
+    const r = reg.get(group, version, 'namespaces');
+    return r ? { r, name: parts[1] as string, sub: 'status' } : undefined;
+  }
+  if (parts[0] === 'namespaces' && parts.length >= 3) {
+    namespace = parts[1];
+    parts = parts.slice(2);
+  } else if (parts[0] === 'namespaces' && parts.length <= 2) {
+    const r = reg.get(group, version, 'namespaces');
+    return r ? { r, ...(parts[1] ? { name: parts[1] } : {}) } : undefined;
+  }
+  const r = reg.get(group, version, parts[0] ?? '');
+  if (!r) return undefined;
+  if (namespace && r.kind === 'Namespace')
+    return { r, name: namespace, ...(parts[0] ? { sub: parts[0] } : {}) };
+  return {
+    r,
+    ...(namespace ? { namespace } : {}),
+    ...(parts[1] ? { name: parts[1] } : {}),
+    ...(parts[2] ? { sub: parts[2] } : {}),
+  };
+}
+
+/** Scale subresource view of a workload. */
+function toScale(o: KubeObject): object {
+  const spec = (o.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
+  const status = (o.status ?? {}) as { replicas?: number };
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: {
+      name: o.metadata?.name,
+      namespace: o.metadata?.namespace,
+      uid: o.metadata?.uid,
+      resourceVersion: o.metadata?.resourceVersion,
+      creationTimestamp: o.metadata?.creationTimestamp,
+    },
+    spec: { replicas: spec.replicas ?? 0 },
+    status: {
+      replicas: status.replicas ?? 0,
+      selector: Object.entries(spec.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    },
+  };
+}
+
+export function makeHandler(deps: HandlerDeps) {
+  const { registry: reg, rest } = deps;
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      const url = new URL(req.url ?? '/', 'https://x');
+      const path = url.pathname.replace(/\/+$/, '') || '/';
+      if (['/healthz', '/livez', '/readyz'].includes(path)) {
+        const ok = deps.ready();
+        res.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end(ok ? 'ok' : 'not ready');
+        return;
+      }
+      const user = deps.authenticate(req);
+      if (!user) {
+        send(res, 401, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: 'Unauthorized',
+          reason: 'Unauthorized',
+          code: 401,
+        });
+        return;
+      }
+      const q = url.searchParams;
+      const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+      if (path === '/version') return send(res, 200, version);
+      if (
+        (path === '/api' || path === '/apis') &&
+        /as=APIGroupDiscoveryList/.test(req.headers.accept ?? '') &&
+        /v=v2(;|,|$)/.test(req.headers.accept ?? '')
+      ) {
+        const text = JSON.stringify(aggregatedDiscovery(reg, path === '/api'));
+        res.writeHead(200, {
+          'Content-Type': aggregatedMediaType,
+          'Content-Length': Buffer.byteLength(text),
+        });
+        res.end(text);
+        return;
+      }
+      if (path === '/api') return send(res, 200, apiVersions(deps.serverAddress));
+      if (path === '/apis') return send(res, 200, apiGroupList(reg));
+      if (path === '/openapi/v3') return send(res, 200, openapiRoot(reg));
+      if (parts[0] === 'openapi' && parts[1] === 'v3') {
+        const [g, v] = parts[2] === 'api' ? ['', parts[3] ?? ''] : [parts[3] ?? '', parts[4] ?? ''];
+        const doc = openapiGroupVersion(reg, g, v);
+        if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+        return send(res, 200, doc);
+      }
+      if (path === '/openapi/v2') {
+        // An empty OpenAPI v2 document (gnostic protobuf: swagger "2.0", info {title, version}):
+        // kubectl reads v2 only for groups v3 lacks, and then finds no schema and skips validation.
+        const pb = (no: number, b: Buffer) => Buffer.concat([Buffer.from([(no << 3) | 2, b.length]), b]);
+        const info = Buffer.concat([pb(1, Buffer.from('Berth')), pb(2, Buffer.from('v1.32.0'))]);
+        const doc = Buffer.concat([pb(1, Buffer.from('2.0')), pb(2, info)]);
+        res.writeHead(200, {
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': doc.length,
+        });
+        res.end(doc);
+        return;
+      }
+      let group: string;
+      let ver: string;
+      let restParts: string[];
+      if (parts[0] === 'api' && parts[1]) {
+        group = '';
+        ver = parts[1];
+        restParts = parts.slice(2);
+      } else if (parts[0] === 'apis' && parts[1]) {
+        if (!parts[2]) {
+          const g = apiGroup(reg, parts[1]);
+          if (!g) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+          return send(res, 200, g);
+        }
+        group = parts[1];
+        ver = parts[2];
+        restParts = parts.slice(3);
+      } else throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      if (restParts.length === 0) {
+        const list = apiResourceList(reg, group, ver);
+        if (!list) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+        return send(res, 200, list);
+      }
+      const rt = route(reg, group, ver, restParts);
+      if (!rt) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      const { r, namespace, name, sub } = rt;
+      const verb =
+        req.method === 'GET'
+          ? name
+            ? 'get'
+            : q.get('watch') === 'true' || q.get('watch') === '1'
+              ? 'watch'
+              : 'list'
+          : (req.method ?? '').toLowerCase();
+      const denied = deps.authorize({
+        user,
+        verb,
+        group,
+        resource: r.plural,
+        ...(namespace ? { namespace } : {}),
+        ...(name ? { name } : {}),
+        path,
+      });
+      if (denied)
+        throw new ApiError(
+          403,
+          'Forbidden',
+          `${r.plural} is forbidden: User "${user.name}" cannot ${verb} resource "${r.plural}": ${denied}`,
+        );
+      const accept = req.headers.accept ?? '';
+      const asTable = /as=Table/.test(accept);
+      const withKind = (o: KubeObject) => ({ ...o, apiVersion: apiVersionOf(r), kind: r.kind });
+      const writeOpts = {
+        dryRun: q.getAll('dryRun').includes('All'),
+        ...(q.get('fieldManager') ? { fieldManager: q.get('fieldManager') as string } : {}),
+        ...(q.get('fieldValidation') ? { fieldValidation: q.get('fieldValidation') as string } : {}),
+        ...(sub ? { subresource: sub } : {}),
+      };
+      if (sub && !(r.subresources ?? []).includes(sub))
+        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+
+      if (r.virtual && req.method !== 'POST')
+        throw methodNotAllowed('the server does not allow this method on the requested resource');
+      switch (req.method) {
+        case 'GET': {
+          if (!name) {
+            if (verb === 'watch') return serveWatch(req, res, deps.store, rest, r, namespace, q, asTable);
+            const list = await rest.list(r, namespace, {
+              ...(q.get('labelSelector') ? { labelSelector: q.get('labelSelector') as string } : {}),
+              ...(q.get('fieldSelector') ? { fieldSelector: q.get('fieldSelector') as string } : {}),
+              ...(q.get('limit') ? { limit: Number(q.get('limit')) } : {}),
+              ...(q.get('continue') ? { continue: q.get('continue') as string } : {}),
+              ...(q.get('resourceVersion') ? { resourceVersion: q.get('resourceVersion') as string } : {}),
+              ...(q.get('resourceVersionMatch')
+                ? { resourceVersionMatch: q.get('resourceVersionMatch') as string }
+                : {}),
+            });
+            const rv = String(list.revision);
+            if (asTable) {
+              const t = toTable(r, list.items, rv, list.continue);
+              if (q.get('includeObject') === 'Object')
+                (t.rows as { object: unknown }[]).forEach((row, i) => {
+                  row.object = list.items[i];
+                });
+              return send(res, 200, t);
+            }
+            return send(res, 200, {
+              kind: `${r.kind}List`,
+              apiVersion: apiVersionOf(r),
+              metadata: { resourceVersion: rv, ...(list.continue ? { continue: list.continue } : {}) },
+              items: list.items,
+            });
+          }
+          const o = await rest.get(r, namespace, name);
+          if (sub === 'scale') return send(res, 200, toScale(o));
+          if (asTable && !sub) {
+            const t = toTable(r, [withKind(o)], String(o.metadata?.resourceVersion));
+            const row = (t.rows as { object: unknown }[])[0];
+            if (q.get('includeObject') === 'Object' && row) row.object = withKind(o);
+            return send(res, 200, t);
+          }
+          return send(res, 200, withKind(o));
+        }
+        case 'POST': {
+          const body = parseBody(await readBody(req), req.headers['content-type'] ?? '') as KubeObject;
+          if (name && sub === 'binding') {
+            const target = (body as { target?: { name?: string } }).target?.name;
+            if (!target) throw badRequest('binding target name is required');
+            await rest.patch(r, namespace, name, 'merge', { spec: { nodeName: target } }, {});
+            return send(res, 201, successStatus());
+          }
+          if (name && sub === 'token')
+            return send(
+              res,
+              201,
+              issueToken(await rest.get(r, namespace, name), body, deps.serviceAccountKey),
+            );
+          if (r.virtual)
+            return send(res, 201, answerReview(r.kind, body, user, deps.authenticate, deps.authorize));
+          if (name) throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+          const created = await rest.create(r, namespace, body, writeOpts);
+          return send(res, 201, withKind(created));
+        }
+        case 'PUT': {
+          if (!name)
+            throw methodNotAllowed('the server does not allow this method on the requested resource');
+          const body = parseBody(await readBody(req), req.headers['content-type'] ?? '') as KubeObject;
+          if (sub === 'scale') {
+            const replicas = (body as { spec?: { replicas?: number } }).spec?.replicas ?? 0;
+            const o = await rest.patch(
+              r,
+              namespace,
+              name,
+              'merge',
+              { spec: { replicas }, metadata: { resourceVersion: body.metadata?.resourceVersion } },
+              {},
+            );
+            return send(res, 200, toScale(o));
+          }
+          return send(res, 200, withKind(await rest.update(r, namespace, name, body, writeOpts)));
+        }
+        case 'PATCH': {
+          if (!name)
+            throw methodNotAllowed('the server does not allow this method on the requested resource');
+          const ct = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+          const type = patchTypes[ct];
+          if (!type)
+            throw new ApiError(
+              415,
+              'UnsupportedMediaType',
+              `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+            );
+          const patch = parseBody(await readBody(req), type === 'apply' ? 'yaml' : 'json');
+          if (type === 'apply' && !writeOpts.fieldManager)
+            throw badRequest('PATCH, application/apply-patch+yaml: fieldManager is required');
+          if (sub === 'scale') {
+            const cur = toScale(await rest.get(r, namespace, name));
+            const { jsonPatch, mergePatch } = await import('../api/patch.js');
+            const next = (type === 'json' ? jsonPatch(cur, patch) : mergePatch(cur, patch)) as {
+              spec?: { replicas?: number };
+            };
+            const o = await rest.patch(
+              r,
+              namespace,
+              name,
+              'merge',
+              { spec: { replicas: next.spec?.replicas ?? 0 } },
+              {},
+            );
+            return send(res, 200, toScale(o));
+          }
+          const o = await rest.patch(r, namespace, name, type, patch, {
+            ...writeOpts,
+            force: q.get('force') === 'true',
+          });
+          return send(res, 200, withKind(o));
+        }
+        case 'DELETE': {
+          let opts: { preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: string[] } = {};
+          const buf = await readBody(req);
+          if (buf.length) opts = parseBody(buf, 'json') as typeof opts;
+          const dry = writeOpts.dryRun || (opts.dryRun ?? []).includes('All');
+          if (!name) {
+            const list = await rest.list(r, namespace, {
+              ...(q.get('labelSelector') ? { labelSelector: q.get('labelSelector') as string } : {}),
+              ...(q.get('fieldSelector') ? { fieldSelector: q.get('fieldSelector') as string } : {}),
+            });
+            const deleted: KubeObject[] = [];
+            for (const o of list.items)
+              deleted.push(
+                await rest.delete(r, o.metadata?.namespace, o.metadata?.name ?? '', { dryRun: dry }, () =>
+                  reg.list(),
+                ),
+              );
+            return send(res, 200, {
+              kind: `${r.kind}List`,
+              apiVersion: apiVersionOf(r),
+              metadata: {},
+              items: deleted,
+            });
+          }
+          const o = await rest.delete(
+            r,
+            namespace,
+            name,
+            {
+              dryRun: dry,
+              ...(opts.preconditions?.uid ? { preconditionUid: opts.preconditions.uid } : {}),
+              ...(opts.preconditions?.resourceVersion
+                ? { preconditionRV: opts.preconditions.resourceVersion }
+                : {}),
+            },
+            () => reg.list(),
+          );
+          if (o.metadata?.deletionTimestamp) return send(res, 202, withKind(o));
+          return send(res, 200, withKind(o));
+        }
+        default:
+          throw methodNotAllowed('the server does not allow this method on the requested resource');
+      }
+    } catch (e) {
+      const st = statusFor(e);
+      if (st.code === 500)
+        process.stderr.write(`apiserver: ${req.method} ${req.url}: ${(e as Error).stack ?? e}\n`);
+      if (!res.headersSent) send(res, st.code, st);
+      else res.end();
+    }
+  };
+}
+
+export { notFoundError };

@@ -1,0 +1,480 @@
+/**
+ * The generic REST operations on any registered resource: get, list, create, update,
+ * patch, delete, over the revisioned store. Every write is one conditional store write,
+ * so a stale resourceVersion is a 409 and nothing half-done is ever stored.
+ */
+import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
+import {
+  decode,
+  encode,
+  nameSuffix,
+  nowTimestamp,
+  objectKey,
+  resourcePrefix,
+  specOf,
+  stampNew,
+} from '../api/objects.js';
+import { jsonPatch, mergePatch, strategicMerge } from '../api/patch.js';
+import { apiVersionOf, type ResourceInfo, tracksGeneration } from '../api/resources.js';
+import { fieldMatcher, type KubeObject, labelMatcher } from '../api/selectors.js';
+import {
+  ApiError,
+  alreadyExistsError,
+  badRequest,
+  conflictError,
+  expired,
+  invalidError,
+  notFoundError,
+} from '../api/status.js';
+import { applyDefaults, validate, validateUpdate } from '../api/validate.js';
+import type { Store } from '../store/store.js';
+import { ServiceAllocator } from './allocators.js';
+import { fieldsOf, serverSideApply, setManaged } from './managed-fields.js';
+import { checkStrict } from './strict.js';
+
+/** Options common to writes, from the query string. */
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+  fieldValidation?: string;
+  /** The managedFields operation to record (Apply for server-side apply). Default: Update. */
+  operation?: 'Apply' | 'Update';
+  /** Which part a write may change: the main resource ignores status, `status` changes only status. */
+  subresource?: string;
+}
+
+export interface ListQuery {
+  resourceVersionMatch?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+const target = (r: ResourceInfo, name?: string) => ({
+  group: r.group,
+  resource: r.plural,
+  ...(name !== undefined ? { name } : {}),
+});
+
+/** Hook the server calls after a successful write (CRD registration). */
+export type WriteHook = (r: ResourceInfo, obj: KubeObject | undefined, old: KubeObject | undefined) => void;
+
+export class RestStorage {
+  private services: ServiceAllocator;
+
+  constructor(
+    private store: Store,
+    private onWrite: WriteHook = () => {},
+  ) {
+    this.services = new ServiceAllocator(store);
+  }
+
+  async get(r: ResourceInfo, ns: string | undefined, name: string): Promise<KubeObject> {
+    const kv = await this.store.get(objectKey(r, ns, name));
+    if (!kv) throw notFoundError(target(r, name));
+    return decode(kv);
+  }
+
+  /** A list with selectors and pagination; the continue token is the last key and the list revision. */
+  async list(
+    r: ResourceInfo,
+    ns: string | undefined,
+    q: ListQuery,
+  ): Promise<{ items: KubeObject[]; revision: number; continue?: string; remaining?: number }> {
+    const lm = labelMatcher(q.labelSelector);
+    const fm = fieldMatcher(q.fieldSelector, r.kind);
+    const prefix = resourcePrefix(r, ns);
+    let startAfter: string | undefined;
+    let revision: number | undefined;
+    if (q.continue) {
+      try {
+        const c = JSON.parse(Buffer.from(q.continue, 'base64url').toString()) as { k: string; rv: number };
+        startAfter = c.k;
+        revision = c.rv;
+      } catch {
+        throw badRequest(`invalid continue token: "${q.continue}"`);
+      }
+    } else if (
+      q.resourceVersion &&
+      q.resourceVersion !== '0' &&
+      (q.limit || q.resourceVersionMatch === 'Exact')
+    ) {
+      // A paged or Exact list is read as of that revision (410 once compacted); otherwise "not older than" reads now.
+      revision = Number(q.resourceVersion);
+      if (!Number.isInteger(revision) || revision <= 0)
+        throw badRequest(`invalid resource version: ${q.resourceVersion}`);
+    }
+    const limit = q.limit && q.limit > 0 ? q.limit : 0;
+    const items: KubeObject[] = [];
+    let more = false;
+    let lastKey: string | undefined;
+    let rev = revision ?? 0;
+    for (;;) {
+      let page: Awaited<ReturnType<Store['list']>>;
+      try {
+        page = await this.store.list(prefix, {
+          ...(limit ? { limit: Math.max(limit, 50) } : {}),
+          ...(startAfter ? { startAfter } : {}),
+          ...(rev ? { revision: rev } : {}),
+        });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'Gone' && !q.continue)
+          throw expired(`too old resource version: ${revision}`);
+        if ((e as { code?: string }).code === 'Gone')
+          throw expired(
+            'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results.',
+          );
+        throw e;
+      }
+      rev = page.revision;
+      let i = 0;
+      for (; i < page.items.length; i++) {
+        const kv = page.items[i] as (typeof page.items)[number];
+        if (limit && items.length >= limit) break;
+        lastKey = kv.key;
+        const o = decode(kv);
+        if (lm(o) && fm(o)) items.push(o);
+      }
+      if (limit && items.length >= limit) {
+        more = i < page.items.length || page.more;
+        break;
+      }
+      if (!page.more) break;
+      startAfter = page.items[page.items.length - 1]?.key;
+    }
+    for (const o of items) {
+      o.apiVersion = apiVersionOf(r);
+      o.kind = r.kind;
+    }
+    return {
+      items,
+      revision: rev,
+      ...(more && lastKey
+        ? { continue: Buffer.from(JSON.stringify({ k: lastKey, rv: rev })).toString('base64url') }
+        : {}),
+    };
+  }
+
+  /** Checks the body's kind, names and namespace, defaults and validates it. */
+  private prepare(
+    r: ResourceInfo,
+    ns: string | undefined,
+    body: KubeObject,
+    opts: WriteOptions,
+    name?: string,
+  ): KubeObject {
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      throw badRequest(
+        'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
+      );
+    if (body.kind !== undefined && body.kind !== r.kind)
+      throw badRequest(
+        `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r)})`.replace(
+          /API version in the data.*$/,
+          `kind in the data (${body.kind}) does not match the expected kind (${r.kind})`,
+        ),
+      );
+    if (
+      body.apiVersion !== undefined &&
+      body.apiVersion !== apiVersionOf(r) &&
+      !(r.group === 'autoscaling' && body.apiVersion?.startsWith('autoscaling/'))
+    )
+      throw badRequest(
+        `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r)})`,
+      );
+    if (opts.fieldValidation === 'Strict') checkStrict(r, body);
+    const o = structuredClone(body);
+    o.apiVersion = apiVersionOf(r);
+    o.kind = r.kind;
+    o.metadata ??= {};
+    const m = o.metadata;
+    if (r.namespaced) {
+      if (m.namespace && ns && m.namespace !== ns)
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
+      m.namespace = ns ?? m.namespace ?? 'default';
+    } else delete m.namespace;
+    if (name !== undefined && m.name !== undefined && m.name !== name)
+      throw badRequest(`the name of the object (${m.name}) does not match the name on the URL (${name})`);
+    if (name !== undefined) m.name = name;
+    return o;
+  }
+
+  private check(r: ResourceInfo, o: KubeObject, old?: KubeObject): void {
+    const causes = [...validate(r, o), ...(old ? validateUpdate(r, o, old) : [])];
+    if (causes.length) throw invalidError(r.group, r.kind, o.metadata?.name ?? '', causes);
+  }
+
+  async create(
+    r: ResourceInfo,
+    ns: string | undefined,
+    body: KubeObject,
+    opts: WriteOptions,
+  ): Promise<KubeObject> {
+    const o = this.prepare(r, ns, body, opts);
+    const m = o.metadata as NonNullable<KubeObject['metadata']>;
+    if (!m.name && m.generateName) m.name = `${m.generateName}${nameSuffix()}`;
+    if (!m.name)
+      throw invalidError(r.group, r.kind, '', [
+        {
+          field: 'metadata.name',
+          reason: 'FieldValueRequired',
+          message: 'Required value: name or generateName is required',
+        },
+      ]);
+    if (
+      r.namespaced &&
+      m.namespace &&
+      !opts.dryRun &&
+      !(await this.store.get(`/registry/core/namespaces/${m.namespace}`))
+    )
+      throw notFoundError({ group: '', resource: 'namespaces', name: m.namespace });
+    stampNew(o);
+    if (!tracksGeneration(r)) delete o.metadata?.generation;
+    applyDefaults(r, o);
+    this.check(r, o);
+    if (r.kind === 'Service' && !r.group && !opts.dryRun) {
+      // An existing name answers AlreadyExists, not an allocation error about its own address.
+      if (await this.store.get(objectKey(r, m.namespace, m.name)))
+        throw alreadyExistsError(target(r, m.name));
+      await this.services.allocate(o);
+    }
+    if (opts.fieldManager)
+      setManaged(
+        o,
+        opts.fieldManager,
+        opts.operation ?? 'Update',
+        undefined,
+        opts.operation === 'Apply' ? fieldsOf(body) : undefined,
+      );
+    if (opts.dryRun) {
+      if (await this.store.get(objectKey(r, m.namespace, m.name)))
+        throw alreadyExistsError(target(r, m.name));
+      return o;
+    }
+    try {
+      const kv = await this.store.create(objectKey(r, m.namespace, m.name), encode(o));
+      const out = decode(kv);
+      this.onWrite(r, out, undefined);
+      return out;
+    } catch (e) {
+      if (isAlreadyExists(e)) throw alreadyExistsError(target(r, m.name));
+      throw e;
+    }
+  }
+
+  /**
+   * Replaces an object. A `metadata.resourceVersion` in the body must match the stored one
+   * (409 otherwise). The main resource keeps the stored status when the kind has a status
+   * subresource; the status subresource changes only status.
+   */
+  async update(
+    r: ResourceInfo,
+    ns: string | undefined,
+    name: string,
+    body: KubeObject,
+    opts: WriteOptions,
+  ): Promise<KubeObject> {
+    const o = this.prepare(r, ns, body, opts, name);
+    const key = objectKey(r, ns, name);
+    const kv = await this.store.get(key);
+    if (!kv) throw notFoundError(target(r, name));
+    const old = decode(kv);
+    const want = body.metadata?.resourceVersion;
+    if (want && want !== String(kv.modRevision)) throw conflictError(target(r, name));
+    let next: KubeObject;
+    if (opts.subresource === 'status') next = { ...old, status: o.status };
+    else {
+      next = o;
+      if (r.subresources?.includes('status') && !r.custom) next.status = old.status;
+      else if (r.custom && r.subresources?.includes('status')) next.status = old.status;
+    }
+    const om = old.metadata as NonNullable<KubeObject['metadata']>;
+    next.metadata ??= {};
+    const nm = next.metadata;
+    nm.uid = om.uid;
+    nm.creationTimestamp = om.creationTimestamp;
+    if (om.deletionTimestamp) nm.deletionTimestamp = om.deletionTimestamp;
+    if (opts.subresource === 'status') next.metadata = { ...om };
+    if (tracksGeneration(r)) nm.generation = (om.generation as number | undefined) ?? 1;
+    else delete nm.generation;
+    if (opts.subresource !== 'status') applyDefaults(r, next);
+    if (r.kind === 'Service' && !r.group) keepServiceAddresses(next, old);
+    if (tracksGeneration(r) && specOf(next) !== specOf(old))
+      next.metadata = { ...next.metadata, generation: ((om.generation as number) ?? 1) + 1 };
+    this.check(r, next, opts.subresource === 'status' ? undefined : old);
+    if (opts.fieldManager) setManaged(next, opts.fieldManager, 'Update', opts.subresource);
+    if (opts.dryRun) return next;
+    // The last finalizer removed from an object being deleted: delete it now.
+    if (nm.deletionTimestamp && !(next.metadata?.finalizers as string[] | undefined)?.length) {
+      try {
+        const gone = await this.store.delete(key, kv.modRevision);
+        const out = decode(gone);
+        this.onWrite(r, undefined, out);
+        return out;
+      } catch (e) {
+        if (isConflict(e)) throw conflictError(target(r, name));
+        throw e;
+      }
+    }
+    try {
+      const out = decode(await this.store.update(key, encode(next), kv.modRevision));
+      this.onWrite(r, out, old);
+      return out;
+    } catch (e) {
+      if (isConflict(e)) throw conflictError(target(r, name));
+      if (isNotFound(e)) throw notFoundError(target(r, name));
+      throw e;
+    }
+  }
+
+  /** Applies a patch to the current object and stores it, retrying when someone wrote in between. */
+  async patch(
+    r: ResourceInfo,
+    ns: string | undefined,
+    name: string,
+    type: string,
+    patch: unknown,
+    opts: WriteOptions & { force?: boolean },
+  ): Promise<KubeObject> {
+    for (let attempt = 0; ; attempt++) {
+      let cur: KubeObject | undefined;
+      try {
+        cur = await this.get(r, ns, name);
+      } catch (e) {
+        if (type === 'apply' && isNotFound(e))
+          return this.create(r, ns, patch as KubeObject, { ...opts, operation: 'Apply' });
+        throw e;
+      }
+      const rv = cur.metadata?.resourceVersion;
+      let next: KubeObject;
+      if (type === 'json') next = jsonPatch(cur, patch) as KubeObject;
+      else if (type === 'merge') next = mergePatch(cur, patch) as KubeObject;
+      else if (type === 'strategic') next = strategicMerge(cur, patch) as KubeObject;
+      else if (type === 'apply') next = serverSideApply(cur, patch as KubeObject, opts.fieldManager ?? '');
+      else
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+        );
+      // A resourceVersion the patch itself sets is a precondition; otherwise we patch what we read.
+      const patched = next.metadata?.resourceVersion;
+      const precondition = patched !== rv;
+      if (!precondition) next.metadata = { ...next.metadata, resourceVersion: rv };
+      try {
+        return await this.update(r, ns, name, next, {
+          ...opts,
+          fieldManager: type === 'apply' ? undefined : opts.fieldManager,
+        });
+      } catch (e) {
+        if (!precondition && attempt < 5 && e instanceof ApiError && e.reason === 'Conflict') continue;
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Deletes an object. One with finalizers only gets a deletionTimestamp; it goes when the
+   * last finalizer is removed. A namespace takes its contents with it.
+   */
+  async delete(
+    r: ResourceInfo,
+    ns: string | undefined,
+    name: string,
+    opts: WriteOptions & { preconditionUid?: string; preconditionRV?: string },
+    all: () => readonly ResourceInfo[],
+  ): Promise<KubeObject> {
+    const key = objectKey(r, ns, name);
+    const kv = await this.store.get(key);
+    if (!kv) throw notFoundError(target(r, name));
+    const cur = decode(kv);
+    if (opts.preconditionUid && cur.metadata?.uid !== opts.preconditionUid)
+      throw conflictError(target(r, name));
+    if (opts.preconditionRV && cur.metadata?.resourceVersion !== opts.preconditionRV)
+      throw conflictError(target(r, name));
+    if (opts.dryRun) return cur;
+    const finalizers = (cur.metadata?.finalizers as string[] | undefined) ?? [];
+    if (finalizers.length) {
+      if (cur.metadata?.deletionTimestamp) return cur;
+      const next = {
+        ...cur,
+        metadata: { ...cur.metadata, deletionTimestamp: nowTimestamp(), deletionGracePeriodSeconds: 0 },
+      };
+      const out = decode(await this.store.update(key, encode(next), kv.modRevision));
+      this.onWrite(r, out, cur);
+      return out;
+    }
+    if (r.kind === 'CustomResourceDefinition') {
+      // A CRD takes its custom resources with it.
+      const spec = (cur.spec ?? {}) as { group?: string; names?: { plural?: string } };
+      if (spec.group && spec.names?.plural)
+        await this.deletePrefix(`/registry/${spec.group}/${spec.names.plural}/`);
+    }
+    if (r.kind === 'Namespace' && !r.group) {
+      for (const other of all()) {
+        if (!other.namespaced) continue;
+        const page = await this.store.list(resourcePrefix(other, name));
+        for (const item of page.items) {
+          try {
+            await this.store.delete(item.key);
+          } catch (e) {
+            if (!isNotFound(e)) throw e;
+          }
+        }
+      }
+    }
+    try {
+      const out = decode(await this.store.delete(key, kv.modRevision));
+      this.onWrite(r, undefined, out);
+      return out;
+    } catch (e) {
+      if (isConflict(e)) throw conflictError(target(r, name));
+      if (isNotFound(e)) throw notFoundError(target(r, name));
+      throw e;
+    }
+  }
+
+  private async deletePrefix(prefix: string): Promise<void> {
+    for (const item of (await this.store.list(prefix)).items) {
+      try {
+        await this.store.delete(item.key);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+  }
+
+  async ensure(r: ResourceInfo, ns: string | undefined, body: KubeObject): Promise<void> {
+    if (await this.store.get(objectKey(r, ns, body.metadata?.name ?? ''))) return;
+    try {
+      await this.create(r, ns, body, {});
+    } catch (e) {
+      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+    }
+  }
+}
+
+/** A Service keeps its allocated ClusterIP and node ports when an update leaves them out. */
+function keepServiceAddresses(next: KubeObject, old: KubeObject): void {
+  type Spec = {
+    clusterIP?: string;
+    clusterIPs?: string[];
+    ports?: { port?: number; protocol?: string; nodePort?: number }[];
+  };
+  const ns = (next.spec ?? {}) as Spec;
+  const os = (old.spec ?? {}) as Spec;
+  if (!ns.clusterIP && os.clusterIP) {
+    ns.clusterIP = os.clusterIP;
+    ns.clusterIPs = os.clusterIPs ?? [os.clusterIP];
+  }
+  for (const p of ns.ports ?? []) {
+    if (p.nodePort !== undefined) continue;
+    const prev = os.ports?.find((q) => q.port === p.port && (q.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+    if (prev?.nodePort !== undefined) p.nodePort = prev.nodePort;
+  }
+  next.spec = ns;
+}

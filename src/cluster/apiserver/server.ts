@@ -1,0 +1,137 @@
+/**
+ * `berth server`: starts the datastore, then the API server over HTTPS, then writes the
+ * admin kubeconfig. Readiness is gated: /readyz answers ok only once the bootstrap objects
+ * (the four system namespaces) exist. If the datastore fails the process exits loudly.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { join } from 'node:path';
+import { writeFileAtomicSync } from '../../core/atomic-file.js';
+import { decode, resourcePrefix } from '../api/objects.js';
+import { ResourceRegistry } from '../api/resources.js';
+import type { KubeObject } from '../api/selectors.js';
+import type { Store } from '../store/store.js';
+import { kubernetesServiceIP } from './allocators.js';
+import { allowAll, authenticator } from './auth.js';
+import { crdResources } from './crd.js';
+import { makeHandler } from './handler.js';
+import { kubeconfigYaml } from './kubeconfig.js';
+import { RestStorage } from './rest.js';
+import { ensureCredentials } from './tls.js';
+
+export interface ServerOptions {
+  dataDir: string;
+  port: number;
+  bindAddress: string;
+  datastoreEndpoint?: string;
+}
+
+export interface RunningServer {
+  server: Server;
+  store: Store;
+  kubeconfigPath: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+async function openDatastore(opts: ServerOptions): Promise<Store> {
+  const { openStore } = await import('../store/open-store.js');
+  const store = openStore(opts.datastoreEndpoint, opts.dataDir);
+  // Readiness gate: the datastore must answer before the API opens.
+  await store.revision();
+  return store;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress);
+  const store = await openDatastore(opts);
+  const registry = new ResourceRegistry();
+  const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) => {
+    for (const r of old ? crdResources(old) : []) registry.remove(r.group, r.version, r.plural);
+    for (const r of crd ? crdResources(crd) : []) registry.add(r);
+  };
+  const rest = new RestStorage(store, (r, obj, old) => {
+    if (r.kind === 'CustomResourceDefinition') syncCrd(obj, old);
+  });
+  // CRDs stored earlier are served again before the API opens.
+  const crdInfo = registry.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
+  if (crdInfo)
+    for (const kv of (await store.list(resourcePrefix(crdInfo))).items) syncCrd(decode(kv), undefined);
+
+  let ready = false;
+  const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
+  const handler = makeHandler({
+    registry,
+    rest,
+    store,
+    authenticate: authenticator(creds),
+    serviceAccountKey: creds.saKey,
+    authorize: allowAll,
+    serverAddress: `${host}:${opts.port}`,
+    ready: () => ready,
+  });
+  const server = createServer(
+    {
+      key: creds.serverKey,
+      cert: creds.serverCert,
+      ca: creds.caCert,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    (req, res) => void handler(req, res),
+  );
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.bindAddress, () => resolve());
+  });
+
+  const nsInfo = registry.get('', 'v1', 'namespaces');
+  const saInfo = registry.get('', 'v1', 'serviceaccounts');
+  const cmInfo = registry.get('', 'v1', 'configmaps');
+  for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    if (nsInfo) await rest.ensure(nsInfo, undefined, { metadata: { name: ns } });
+    if (saInfo) await rest.ensure(saInfo, ns, { metadata: { name: 'default' } });
+    if (cmInfo)
+      await rest.ensure(cmInfo, ns, {
+        metadata: { name: 'kube-root-ca.crt' },
+        data: { 'ca.crt': creds.caCert },
+      });
+  }
+  const svcInfo = registry.get('', 'v1', 'services');
+  const epInfo = registry.get('', 'v1', 'endpoints');
+  if (svcInfo)
+    await rest.ensure(svcInfo, 'default', {
+      metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: {
+        clusterIP: kubernetesServiceIP,
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: opts.port }],
+      },
+    });
+  if (epInfo)
+    await rest.ensure(epInfo, 'default', {
+      metadata: { name: 'kubernetes', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+      subsets: [{ addresses: [{ ip: host }], ports: [{ name: 'https', port: opts.port, protocol: 'TCP' }] }],
+    });
+  ready = true;
+
+  const kubeconfigPath = join(opts.dataDir, 'kubeconfig.yaml');
+  writeFileAtomicSync(kubeconfigPath, kubeconfigYaml(url, creds), { mode: 0o600 });
+  return {
+    server,
+    store,
+    kubeconfigPath,
+    url,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await store.close();
+    },
+  };
+}
+
+/** Reads the admin kubeconfig a server wrote. */
+export function readKubeconfig(dataDir: string): string {
+  return readFileSync(join(dataDir, 'kubeconfig.yaml'), 'utf8');
+}

@@ -1,0 +1,79 @@
+/**
+ * fieldValidation=Strict: unknown fields are an error. Checked at the top level and in
+ * metadata for every kind (the schema below lists each kind's top-level fields); custom
+ * resources accept any top-level field their CRD allows, so only metadata is checked.
+ */
+import type { ResourceInfo } from '../api/resources.js';
+import { types, unknownFields } from '../api/schema.js';
+import type { KubeObject } from '../api/selectors.js';
+import { badRequest } from '../api/status.js';
+
+const metaFields = new Set([
+  'name',
+  'generateName',
+  'namespace',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
+  'managedFields',
+]);
+
+const base = ['apiVersion', 'kind', 'metadata'];
+const topFields: Record<string, string[]> = {
+  ConfigMap: ['data', 'binaryData', 'immutable'],
+  Secret: ['data', 'stringData', 'type', 'immutable'],
+  ServiceAccount: ['secrets', 'imagePullSecrets', 'automountServiceAccountToken'],
+  Endpoints: ['subsets'],
+  Event: [
+    'involvedObject',
+    'reason',
+    'message',
+    'source',
+    'firstTimestamp',
+    'lastTimestamp',
+    'count',
+    'type',
+    'eventTime',
+    'series',
+    'action',
+    'related',
+    'reportingComponent',
+    'reportingInstance',
+  ],
+  ControllerRevision: ['data', 'revision'],
+  EndpointSlice: ['addressType', 'endpoints', 'ports'],
+  IngressClass: ['spec'],
+  StorageClass: [
+    'provisioner',
+    'parameters',
+    'reclaimPolicy',
+    'mountOptions',
+    'allowVolumeExpansion',
+    'volumeBindingMode',
+    'allowedTopologies',
+  ],
+};
+
+/** Throws 400 BadRequest with Kubernetes' "strict decoding error" wording on unknown fields. */
+export function checkStrict(r: ResourceInfo, o: KubeObject): void {
+  const unknown: string[] = [];
+  if (!r.custom && types[r.kind]) unknown.push(...unknownFields(r.kind, o));
+  else if (!r.custom) {
+    const allowed = new Set([...base, ...(topFields[r.kind] ?? ['spec', 'status'])]);
+    for (const k of Object.keys(o)) if (!allowed.has(k)) unknown.push(k);
+  }
+  if (r.custom || !types[r.kind])
+    for (const k of Object.keys(o.metadata ?? {})) if (!metaFields.has(k)) unknown.push(`metadata.${k}`);
+  if (unknown.length)
+    throw badRequest(
+      `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`,
+    );
+}

@@ -1,0 +1,164 @@
+/**
+ * The cluster's credentials in DATA/tls/: a CA, the API server's certificate (SANs for
+ * 127.0.0.1, localhost, the host name and the bind address), an admin client certificate,
+ * the ServiceAccount token signing key, the admin bearer token and the node join token.
+ * Made once and reused; each file is written atomically so a crash leaves none half-written.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import forge from 'node-forge';
+import { writeFileAtomicSync } from '../../core/atomic-file.js';
+
+/** Everything the server and its kubeconfig need, as PEM text and tokens. */
+export interface ClusterCredentials {
+  caCert: string;
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+  adminCert: string;
+  adminKey: string;
+  saKey: string;
+  saPub: string;
+  adminToken: string;
+  nodeToken: string;
+}
+
+function newKey(): { pem: string; pub: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    pem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    pub: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+function sign(opts: {
+  cn: string;
+  org?: string;
+  keyPub: string;
+  issuerCert?: forge.pki.Certificate;
+  issuerKey: string;
+  ca?: boolean;
+  server?: { dns: string[]; ips: string[] };
+}): string {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(opts.keyPub);
+  cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + (opts.ca ? 3650 : 825) * 86_400_000);
+  const subject: forge.pki.CertificateField[] = [{ name: 'commonName', value: opts.cn }];
+  if (opts.org) subject.push({ name: 'organizationName', value: opts.org });
+  cert.setSubject(subject);
+  cert.setIssuer(opts.issuerCert ? opts.issuerCert.subject.attributes : subject);
+  const ext: Record<string, unknown>[] = [];
+  if (opts.ca) {
+    ext.push({ name: 'basicConstraints', cA: true, critical: true });
+    ext.push({ name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true });
+  } else {
+    ext.push({ name: 'basicConstraints', cA: false });
+    ext.push({ name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true });
+    ext.push({ name: 'extKeyUsage', serverAuth: !!opts.server, clientAuth: !opts.server });
+  }
+  if (opts.server) {
+    ext.push({
+      name: 'subjectAltName',
+      altNames: [
+        ...opts.server.dns.map((value) => ({ type: 2, value })),
+        ...opts.server.ips.map((ip) => ({ type: 7, ip })),
+      ],
+    });
+  }
+  ext.push({ name: 'subjectKeyIdentifier' });
+  cert.setExtensions(ext);
+  cert.sign(forge.pki.privateKeyFromPem(opts.issuerKey), forge.md.sha256.create());
+  return forge.pki.certificateToPem(cert);
+}
+
+const ipLike = (s: string) => /^[0-9.]+$/.test(s) || s.includes(':');
+
+/**
+ * Loads the credentials under `dir`, making whatever is missing. The server certificate is
+ * remade when its SANs do not cover `bindAddress` (the address may change between runs).
+ */
+export function ensureCredentials(dir: string, bindAddress: string): ClusterCredentials {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = (n: string) => join(dir, n);
+  const read = (n: string) => (existsSync(file(n)) ? readFileSync(file(n), 'utf8') : undefined);
+  const write = (n: string, text: string) => writeFileAtomicSync(file(n), text, { mode: 0o600 });
+
+  let caCert = read('ca.crt');
+  let caKey = read('ca.key');
+  if (!caCert || !caKey) {
+    const k = newKey();
+    caKey = k.pem;
+    caCert = sign({ cn: 'berth-ca', keyPub: k.pub, issuerKey: k.pem, ca: true });
+    write('ca.key', caKey);
+    write('ca.crt', caCert);
+  }
+  const issuerCert = forge.pki.certificateFromPem(caCert);
+
+  const dns = ['localhost', hostname(), 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'];
+  const ips = ['127.0.0.1'];
+  if (bindAddress && bindAddress !== '0.0.0.0' && bindAddress !== '::')
+    (ipLike(bindAddress) ? ips : dns).push(bindAddress);
+  let serverCert = read('server.crt');
+  let serverKey = read('server.key');
+  const covers = (pem: string) => {
+    const c = forge.pki.certificateFromPem(pem);
+    const alt = c.getExtension('subjectAltName') as { altNames?: { ip?: string; value?: string }[] } | null;
+    const have = new Set((alt?.altNames ?? []).map((a) => a.ip ?? a.value));
+    return [...dns, ...ips].every((n) => have.has(n));
+  };
+  if (!serverCert || !serverKey || !covers(serverCert)) {
+    const k = newKey();
+    serverKey = k.pem;
+    serverCert = sign({
+      cn: 'berth-apiserver',
+      keyPub: k.pub,
+      issuerCert,
+      issuerKey: caKey,
+      server: { dns, ips },
+    });
+    write('server.key', serverKey);
+    write('server.crt', serverCert);
+  }
+  let adminCert = read('admin.crt');
+  let adminKey = read('admin.key');
+  if (!adminCert || !adminKey) {
+    const k = newKey();
+    adminKey = k.pem;
+    adminCert = sign({ cn: 'admin', org: 'system:masters', keyPub: k.pub, issuerCert, issuerKey: caKey });
+    write('admin.key', adminKey);
+    write('admin.crt', adminCert);
+  }
+  let saKey = read('service-account.key');
+  let saPub = read('service-account.pub');
+  if (!saKey || !saPub) {
+    const k = newKey();
+    saKey = k.pem;
+    saPub = k.pub;
+    write('service-account.key', saKey);
+    write('service-account.pub', saPub);
+  }
+  const token = (n: string) => {
+    let t = read(n)?.trim();
+    if (!t) {
+      t = randomBytes(24).toString('hex');
+      write(n, `${t}\n`);
+    }
+    return t;
+  };
+  return {
+    caCert,
+    caKey,
+    serverCert,
+    serverKey,
+    adminCert,
+    adminKey,
+    saKey,
+    saPub,
+    adminToken: token('admin-token'),
+    nodeToken: token('node-token'),
+  };
+}

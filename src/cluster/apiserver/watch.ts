@@ -1,0 +1,121 @@
+/**
+ * Watch streams: newline-delimited JSON events over a chunked response. With no
+ * resourceVersion (or "0") the stream starts with ADDED events for the current objects; with
+ * a resourceVersion it carries only later events, or one ERROR event with a 410 Expired
+ * Status when that revision is compacted. Honours timeoutSeconds and sends BOOKMARK events
+ * when allowWatchBookmarks is set.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decode, resourcePrefix } from '../api/objects.js';
+import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
+import { fieldMatcher, type KubeObject, labelMatcher } from '../api/selectors.js';
+import { expired, statusFor } from '../api/status.js';
+import { toTable } from '../api/table.js';
+import type { Store, WatchEvent } from '../store/store.js';
+import type { RestStorage } from './rest.js';
+
+const bookmarkEveryMs = 30_000;
+
+export async function serveWatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  store: Store,
+  rest: RestStorage,
+  r: ResourceInfo,
+  namespace: string | undefined,
+  q: URLSearchParams,
+  asTable: boolean,
+): Promise<void> {
+  const lm = labelMatcher(q.get('labelSelector'));
+  const fm = fieldMatcher(q.get('fieldSelector'), r.kind);
+  const match = (o: KubeObject) => lm(o) && fm(o);
+  const rvParam = q.get('resourceVersion') ?? '';
+  const bookmarks = q.get('allowWatchBookmarks') === 'true';
+  const sendInitial = q.get('sendInitialEvents') === 'true';
+  const timeout = Number(q.get('timeoutSeconds') ?? 0);
+  const shape = (o: KubeObject): unknown => {
+    const full = { ...o, apiVersion: apiVersionOf(r), kind: r.kind };
+    return asTable ? toTable(r, [full], String(o.metadata?.resourceVersion)) : full;
+  };
+
+  let initial: KubeObject[] = [];
+  let from: number;
+  if (rvParam === '' || rvParam === '0' || sendInitial) {
+    const list = await rest.list(r, namespace, {});
+    initial = list.items.filter(match);
+    from = list.revision;
+  } else {
+    from = Number(rvParam);
+    if (!Number.isFinite(from)) from = await store.revision();
+  }
+
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Transfer-Encoding': 'chunked',
+    'Cache-Control': 'no-cache',
+  });
+  res.flushHeaders();
+  const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+  let lastRv = from;
+  for (const o of initial) write('ADDED', shape(o));
+  const bookmark = (extra: Record<string, string> = {}) =>
+    write('BOOKMARK', {
+      kind: r.kind,
+      apiVersion: apiVersionOf(r),
+      metadata: {
+        resourceVersion: String(lastRv),
+        ...(Object.keys(extra).length ? { annotations: extra } : {}),
+      },
+    });
+  if (sendInitial && bookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
+
+  let done = false;
+  const timers: NodeJS.Timeout[] = [];
+  const finish = () => {
+    if (done) return;
+    done = true;
+    watch.close();
+    for (const t of timers) clearTimeout(t);
+    res.end();
+  };
+  const watch = store.watch(resourcePrefix(r, namespace), from, {
+    onEvents(events: WatchEvent[]) {
+      if (done) return;
+      for (const ev of events) {
+        lastRv = ev.kv.modRevision;
+        const cur = ev.type === 'put' ? decode(ev.kv) : undefined;
+        const prev = ev.prevKv ? decode(ev.prevKv) : undefined;
+        if (ev.type === 'delete') {
+          const last = decode(ev.kv);
+          if (match(last)) write('DELETED', shape(last));
+          continue;
+        }
+        const now = cur as KubeObject;
+        const was = prev ? match(prev) : false;
+        const is = match(now);
+        if (is && !was) write('ADDED', shape(now));
+        else if (is && was) write('MODIFIED', shape(now));
+        else if (!is && was) write('DELETED', shape(now));
+      }
+    },
+    onError(err) {
+      if (done) return;
+      const st = statusFor(
+        (err as { code?: string }).code === 'Gone' ? expired(`too old resource version: ${from}`) : err,
+      );
+      write('ERROR', st);
+      finish();
+    },
+  });
+  if (timeout > 0) timers.push(setTimeout(finish, timeout * 1000));
+  if (bookmarks) {
+    const tick = () => {
+      if (done) return;
+      bookmark();
+      timers.push(setTimeout(tick, bookmarkEveryMs));
+    };
+    timers.push(setTimeout(tick, bookmarkEveryMs));
+  }
+  req.on('close', finish);
+  res.on('close', finish);
+}

@@ -1,0 +1,88 @@
+/**
+ * Starts a real `berth server --disable-agent` in a sandbox on a free port with its own data
+ * dir, and runs the real kubectl against it (its own HOME, so discovery caches never leak).
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { type RunResult, run } from '../../src/core/exec.js';
+import { berthBin, type Sandbox, sandbox } from './sandbox.js';
+
+export interface TestCluster {
+  box: Sandbox;
+  dataDir: string;
+  kubeconfig: string;
+  port: number;
+  /** Kills the server with SIGKILL and starts it again on the same data dir and port. */
+  restart(): Promise<void>;
+  /** Runs kubectl; never throws on a non-zero exit. */
+  kubectl(args: readonly string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a server and waits until it prints that the cluster is ready. */
+export async function startCluster(t: TestContext | undefined): Promise<TestCluster> {
+  const box = await sandbox(t);
+  const dataDir = join(box.dir, 'server');
+  const home = join(box.dir, 'home');
+  mkdirSync(home);
+  const port = await freePort();
+  const start = async () => {
+    const child = box.spawn(
+      berthBin,
+      ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--disable-agent'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`berth server did not become ready: ${out}`)), 30_000);
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        if (/cluster is ready/.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`berth server exited with ${code}: ${out}`));
+      });
+    });
+    return child;
+  };
+  let child = await start();
+  const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+  return {
+    box,
+    dataDir,
+    kubeconfig,
+    port,
+    restart: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      child = await start();
+    },
+    kubectl: (args, opts = {}) =>
+      run('kubectl', args, {
+        check: false,
+        timeoutMs: 60_000,
+        ...(opts.input !== undefined ? { input: opts.input } : {}),
+        env: { ...process.env, HOME: home, KUBECONFIG: kubeconfig, ...opts.env },
+      }),
+  };
+}
