@@ -4,6 +4,7 @@ import { registerDistribution } from './distribution.js';
 import { registerImage } from './image.js';
 import { registerNetwork } from './network.js';
 import { registerServer } from './server.js';
+import { registerSim } from './sim.js';
 import { registerSystem } from './system.js';
 import { registerVersion } from './version.js';
 import { registerVolume } from './volume.js';
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerSystem(program);
   registerVersion(program);
   registerServer(program);
+  registerSim(program);
 }

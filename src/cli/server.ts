@@ -12,13 +12,21 @@ export function registerServer(program: Command): void {
     .option('--bind-address <addr>', 'address to listen on', '127.0.0.1')
     .option('--datastore-endpoint <url>', 'datastore: empty for the embedded one, or etcd://h1:2379,h2:2379')
     .option('--disable-agent', 'do not run the embedded node agent')
+    .option(
+      '--controllers <list>',
+      'controllers to run: * for all, NAME to add, -NAME to leave out (scheduler, replicaset, deployment)',
+      '*',
+    )
     .action(
       async (opts: {
         dataDir: string;
         httpsListenPort: string;
         bindAddress: string;
         datastoreEndpoint?: string;
+        controllers: string;
       }) => {
+        const { parseControllers } = await import('../cluster/controllers/manager.js');
+        const enabled = parseControllers(opts.controllers);
         const { startServer } = await import('../cluster/apiserver/server.js');
         const port = Number(opts.httpsListenPort);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -33,10 +41,17 @@ export function registerServer(program: Command): void {
           bindAddress: opts.bindAddress,
           ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
         });
+        let plane: { stop(): void } | undefined;
+        if (enabled.size) {
+          const { KubeClient } = await import('../cluster/client/kube-client.js');
+          const { startControlPlane } = await import('../cluster/controllers/manager.js');
+          plane = await startControlPlane(KubeClient.fromKubeconfig(s.kubeconfigPath), enabled);
+        }
         process.stdout.write(
           `Kubeconfig: ${s.kubeconfigPath}\nBerth cluster is ready: API server at ${s.url}\n`,
         );
         const stop = () => {
+          plane?.stop();
           void s.close().then(() => process.exit(0));
         };
         process.once('SIGINT', stop);

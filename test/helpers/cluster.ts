@@ -33,7 +33,14 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a server and waits until it prints that the cluster is ready. */
-export async function startCluster(t: TestContext | undefined): Promise<TestCluster> {
+/**
+ * `controllers` is passed as `--controllers`; the default runs none, so tests of the API alone
+ * see exactly the objects they make.
+ */
+export async function startCluster(
+  t: TestContext | undefined,
+  options: { controllers?: string } = {},
+): Promise<TestCluster> {
   const box = await sandbox(t);
   const dataDir = join(box.dir, 'server');
   const home = join(box.dir, 'home');
@@ -42,7 +49,15 @@ export async function startCluster(t: TestContext | undefined): Promise<TestClus
   const start = async () => {
     const child = box.spawn(
       berthBin,
-      ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--disable-agent'],
+      [
+        'server',
+        '--data-dir',
+        dataDir,
+        '--https-listen-port',
+        String(port),
+        '--disable-agent',
+        `--controllers=${options.controllers ?? ''}`,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

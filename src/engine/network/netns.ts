@@ -1,51 +1,49 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { run } from '../../core/exec.js';
 
 /**
  * Persistent network namespaces for containers, as files under RUNROOT/netns (like
- * `ip netns add`, but in Berth's own runroot). The folder is made a private mount point first,
- * so the namespace bind mounts never propagate into other mount namespaces.
+ * `ip netns add`, but in Berth's own runroot). The folder is made a private mount point
+ * first, so the namespace pins never propagate into other mount namespaces; the last
+ * namespace removed takes that mount down again, so an idle engine leaves no mount.
+ *
+ * Setting up the folder, pinning and unpinning run under one lock file per runroot (flock):
+ * two commands binding the folder at once would stack mounts and hide each other's pins.
+ * The steps run as one small fixed shell script whose paths are passed as arguments.
  */
 export function netnsDir(runroot: string): string {
   return join(runroot, 'netns');
 }
 
-function isMountPoint(dir: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' ')[4] === dir);
-}
+const CREATE = `set -e
+d="$1"; f="$2"
+if ! mountpoint -q "$d"; then mount --bind "$d" "$d"; mount --make-private "$d"; fi
+: > "$f"
+if ! unshare --net="$f" ip link set lo up; then rm -f "$f"; exit 1; fi`;
 
-async function ensurePrivateDir(dir: string): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  if (isMountPoint(dir)) return;
-  await run('mount', ['--bind', dir, dir]);
-  await run('mount', ['--make-private', dir]);
+const REMOVE = `d="$1"; f="$2"
+umount -l "$f" 2>/dev/null
+rm -f "$f"
+if [ -z "$(ls -A "$d")" ] && mountpoint -q "$d"; then umount "$d" 2>/dev/null; fi
+exit 0`;
+
+function locked(runroot: string, script: string, dir: string, file: string) {
+  return run('flock', [join(runroot, 'netns.lock'), 'sh', '-c', script, 'sh', dir, file]);
 }
 
 /** Creates a new network namespace pinned at RUNROOT/netns/NAME; returns its path. */
 export async function createNetns(runroot: string, name: string): Promise<string> {
   const dir = netnsDir(runroot);
-  await ensurePrivateDir(dir);
+  mkdirSync(dir, { recursive: true });
   const path = join(dir, name);
-  writeFileSync(path, '');
-  try {
-    await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
-  } catch (e) {
-    rmSync(path, { force: true });
-    throw e;
-  }
+  await locked(runroot, CREATE, dir, path);
   return path;
 }
 
 /** Unpins and removes a namespace file; the namespace itself goes when its last user does. */
 export async function removeNetns(path: string): Promise<void> {
   if (!existsSync(path)) return;
-  await run('umount', ['-l', path], { check: false });
-  rmSync(path, { force: true });
-  // The last one out takes down the folder's private mount, so an idle engine leaves no mount.
-  // A plain (not lazy) umount fails while another namespace is pinned inside: then it stays.
-  const dir = dirname(path);
-  if (readdirSync(dir).length === 0 && isMountPoint(dir)) await run('umount', [dir], { check: false });
+  const dir = join(path, '..');
+  await locked(join(dir, '..'), REMOVE, dir, path);
 }

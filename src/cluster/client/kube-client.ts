@@ -1,0 +1,305 @@
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { parse } from 'yaml';
+import { BerthError, type ErrorCode } from '../../core/errors.js';
+
+/** A Kubernetes object as the client sees it: typed enough to route, loose enough for every kind. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name?: string;
+    generateName?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: {
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid: string;
+      controller?: boolean;
+      blockOwnerDeletion?: boolean;
+    }[];
+    deletionTimestamp?: string;
+    creationTimestamp?: string;
+    finalizers?: string[];
+  };
+  // biome-ignore lint/suspicious/noExplicitAny: spec and status differ for every kind
+  spec?: any;
+  // biome-ignore lint/suspicious/noExplicitAny: spec and status differ for every kind
+  status?: any;
+  [k: string]: unknown;
+}
+
+export interface ObjectList {
+  items: KubeObject[];
+  metadata: { resourceVersion: string; continue?: string };
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubeObject;
+}
+
+/** Where a kind lives in the REST tree: `/api/v1` or `/apis/GROUP/VERSION`, its plural, namespaced or not. */
+export interface Resource {
+  base: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+export const Resources = {
+  pods: { base: '/api/v1', plural: 'pods', namespaced: true },
+  nodes: { base: '/api/v1', plural: 'nodes', namespaced: false },
+  events: { base: '/api/v1', plural: 'events', namespaced: true },
+  replicasets: { base: '/apis/apps/v1', plural: 'replicasets', namespaced: true },
+  deployments: { base: '/apis/apps/v1', plural: 'deployments', namespaced: true },
+  leases: { base: '/apis/coordination.k8s.io/v1', plural: 'leases', namespaced: true },
+} satisfies Record<string, Resource>;
+
+/** The path of a collection or of one object (`name`), with an optional subresource. */
+export function pathOf(r: Resource, namespace?: string, name?: string, sub?: string): string {
+  const ns = r.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${r.base}${ns}/${r.plural}${name ? `/${encodeURIComponent(name)}` : ''}${sub ? `/${sub}` : ''}`;
+}
+
+const codeFor = (status: number): ErrorCode =>
+  status === 404
+    ? 'NotFound'
+    : status === 409
+      ? 'Conflict'
+      : status === 410
+        ? 'Gone'
+        : status === 401
+          ? 'Unauthenticated'
+          : status === 403
+            ? 'PermissionDenied'
+            : status === 422 || status === 400
+              ? 'InvalidArgument'
+              : 'Unavailable';
+
+/**
+ * A small Kubernetes REST client for the control plane's own loops and `berth sim`: JSON over
+ * HTTPS with the kubeconfig's CA and bearer token, keep-alive, and Kubernetes `Status`
+ * errors turned into BerthErrors (404 NotFound, 409 Conflict, 410 Gone...).
+ */
+export class KubeClient {
+  private readonly agent: https.Agent;
+  readonly server: string;
+  private readonly token?: string;
+
+  constructor(opts: { server: string; ca?: string; token?: string; cert?: string; key?: string }) {
+    this.server = opts.server.replace(/\/$/, '');
+    this.token = opts.token;
+    this.agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 32,
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+    });
+  }
+
+  /** Reads a kubeconfig file (its current context). */
+  static fromKubeconfig(path: string): KubeClient {
+    // biome-ignore lint/suspicious/noExplicitAny: kubeconfig YAML is checked field by field below
+    const cfg = parse(readFileSync(path, 'utf8')) as any;
+    const ctxName = cfg['current-context'];
+    const ctx =
+      (cfg.contexts ?? []).find((c: { name: string }) => c.name === ctxName)?.context ??
+      cfg.contexts?.[0]?.context;
+    const cluster = (cfg.clusters ?? []).find((c: { name: string }) => c.name === ctx?.cluster)?.cluster;
+    const user = (cfg.users ?? []).find((u: { name: string }) => u.name === ctx?.user)?.user ?? {};
+    if (!cluster?.server)
+      throw new BerthError(
+        'InvalidArgument',
+        `Kubeconfig ${path} has no cluster server for its current context`,
+      );
+    const dec = (s?: string) => (s ? Buffer.from(s, 'base64').toString('utf8') : undefined);
+    return new KubeClient({
+      server: cluster.server,
+      ca: dec(cluster['certificate-authority-data']),
+      token: user.token,
+      cert: user.token ? undefined : dec(user['client-certificate-data']),
+      key: user.token ? undefined : dec(user['client-key-data']),
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** One request; resolves with the parsed JSON body, rejects with the Status as a BerthError. */
+  request<T = KubeObject>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const req = https.request(
+        `${this.server}${path}`,
+        {
+          method,
+          agent: this.agent,
+          headers: {
+            Accept: 'application/json',
+            ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}),
+            ...(data ? { 'Content-Type': contentType, 'Content-Length': String(data.length) } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) {
+              try {
+                resolve((text ? JSON.parse(text) : {}) as T);
+              } catch {
+                reject(
+                  new BerthError(
+                    'Internal',
+                    `${method} ${path}: the API answered with something other than JSON`,
+                  ),
+                );
+              }
+              return;
+            }
+            let msg = text;
+            try {
+              msg = (JSON.parse(text) as { message?: string }).message ?? text;
+            } catch {
+              /* plain text */
+            }
+            reject(new BerthError(codeFor(status), `${method} ${path}: ${status} ${msg}`));
+          });
+          res.on('error', (e) => reject(new BerthError('Unavailable', `${method} ${path}: ${e.message}`)));
+        },
+      );
+      req.on('error', (e) => reject(new BerthError('Unavailable', `${method} ${path}: ${e.message}`)));
+      req.end(data);
+    });
+  }
+
+  list(r: Resource, namespace?: string, query = ''): Promise<ObjectList> {
+    return this.request<ObjectList>('GET', `${pathOf(r, namespace)}${query ? `?${query}` : ''}`);
+  }
+  get(r: Resource, namespace: string | undefined, name: string): Promise<KubeObject> {
+    return this.request('GET', pathOf(r, namespace, name));
+  }
+  create(r: Resource, namespace: string | undefined, obj: KubeObject): Promise<KubeObject> {
+    return this.request('POST', pathOf(r, namespace), obj);
+  }
+  update(r: Resource, obj: KubeObject): Promise<KubeObject> {
+    return this.request('PUT', pathOf(r, obj.metadata.namespace, obj.metadata.name), obj);
+  }
+  updateStatus(r: Resource, obj: KubeObject): Promise<KubeObject> {
+    return this.request('PUT', pathOf(r, obj.metadata.namespace, obj.metadata.name, 'status'), obj);
+  }
+  /** A strategic merge patch of the status: conditions merge by type instead of replacing the list. */
+  patchStatus(r: Resource, namespace: string | undefined, name: string, patch: unknown): Promise<KubeObject> {
+    return this.request(
+      'PATCH',
+      pathOf(r, namespace, name, 'status'),
+      patch,
+      'application/strategic-merge-patch+json',
+    );
+  }
+  patch(r: Resource, namespace: string | undefined, name: string, patch: unknown): Promise<KubeObject> {
+    return this.request('PATCH', pathOf(r, namespace, name), patch, 'application/merge-patch+json');
+  }
+  delete(r: Resource, namespace: string | undefined, name: string): Promise<KubeObject> {
+    return this.request('DELETE', pathOf(r, namespace, name));
+  }
+  bind(namespace: string, pod: string, node: string): Promise<KubeObject> {
+    return this.request('POST', pathOf(Resources.pods, namespace, pod, 'binding'), {
+      apiVersion: 'v1',
+      kind: 'Binding',
+      metadata: { name: pod, namespace },
+      target: { apiVersion: 'v1', kind: 'Node', name: node },
+    });
+  }
+
+  /**
+   * Watches a collection from a resourceVersion: newline-delimited events over one long
+   * response. Returns a stopper; `onEnd` is called once when the stream ends for any reason.
+   */
+  watch(
+    r: Resource,
+    resourceVersion: string,
+    onEvent: (e: WatchEvent) => void,
+    onEnd: (err?: Error) => void,
+    query = '',
+  ): () => void {
+    let ended = false;
+    const end = (err?: Error) => {
+      if (ended) return;
+      ended = true;
+      onEnd(err);
+    };
+    const path = `${pathOf(r)}?watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(resourceVersion)}${query ? `&${query}` : ''}`;
+    const req = https.request(
+      `${this.server}${path}`,
+      {
+        method: 'GET',
+        agent: this.agent,
+        headers: {
+          Accept: 'application/json',
+          ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}),
+        },
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          end(new BerthError(codeFor(res.statusCode ?? 0), `watch ${r.plural}: ${res.statusCode}`));
+          return;
+        }
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          let nl = buf.indexOf('\n');
+          while (nl >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (line) {
+              try {
+                const ev = JSON.parse(line) as WatchEvent;
+                if (ev.type === 'ERROR') {
+                  const code = (ev.object as { code?: number }).code ?? 500;
+                  end(
+                    new BerthError(
+                      codeFor(code),
+                      `watch ${r.plural}: ${(ev.object as { message?: string }).message ?? code}`,
+                    ),
+                  );
+                  req.destroy();
+                  return;
+                }
+                onEvent(ev);
+              } catch {
+                /* a torn line cannot happen on one stream; skip defensively */
+              }
+            }
+            nl = buf.indexOf('\n');
+          }
+        });
+        res.on('end', () => end());
+        res.on('error', (e) => end(e));
+      },
+    );
+    req.on('error', (e) => end(e));
+    req.end();
+    return () => {
+      ended = true;
+      req.destroy();
+    };
+  }
+}

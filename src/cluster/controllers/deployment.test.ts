@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { KubeObject } from '../client/kube-client.js';
+import { resolveIntOrPercent, syncDeployment, templateHash } from './deployment.js';
+
+const template = (image: string) => ({
+  metadata: { labels: { app: 'web' } },
+  spec: { containers: [{ name: 'c', image }] },
+});
+const deployment = (image: string, extra: Record<string, unknown> = {}): KubeObject => ({
+  metadata: {
+    name: 'web',
+    namespace: 'default',
+    uid: 'd-uid',
+    generation: 1,
+    annotations: { 'deployment.kubernetes.io/revision': '1' },
+  },
+  spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: template(image), ...extra },
+});
+const rs = (image: string, replicas: number, available: number, revision: number): KubeObject => ({
+  metadata: {
+    name: `web-${templateHash(template(image))}`,
+    namespace: 'default',
+    labels: { app: 'web', 'pod-template-hash': templateHash(template(image)) },
+    annotations: { 'deployment.kubernetes.io/revision': String(revision) },
+    ownerReferences: [
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true },
+    ],
+  },
+  spec: { replicas, template: template(image) },
+  status: { replicas, availableReplicas: available, readyReplicas: available },
+});
+
+function recorder() {
+  const actions: string[] = [];
+  return {
+    actions,
+    act: {
+      createReplicaSet: async (_ns: string, r: KubeObject) =>
+        actions.push(
+          `create ${r.metadata.name} rev=${r.metadata.annotations?.['deployment.kubernetes.io/revision']}`,
+        ),
+      updateReplicaSet: async (r: KubeObject) => actions.push(`scale ${r.metadata.name} ${r.spec.replicas}`),
+      deleteReplicaSet: async (_ns: string, name: string) => actions.push(`delete ${name}`),
+      updateStatus: async () => actions.push('status'),
+      updateDeployment: async () => actions.push('annotate'),
+    },
+  };
+}
+
+test('percentages: surge rounds up, unavailable down', () => {
+  assert.equal(resolveIntOrPercent('25%', 3, true, '25%'), 1);
+  assert.equal(resolveIntOrPercent('25%', 3, false, '25%'), 0);
+  assert.equal(resolveIntOrPercent(2, 3, false, '25%'), 2);
+});
+
+test('a new template gets a new ReplicaSet with the next revision', async () => {
+  const r = recorder();
+  const old = rs('nginx:1', 3, 3, 1);
+  await syncDeployment(
+    'default/web',
+    { getDeployment: () => deployment('nginx:2'), replicaSetsIn: () => [old] },
+    r.act,
+  );
+  assert.deepEqual(r.actions, [`create web-${templateHash(template('nginx:2'))} rev=2`]);
+});
+
+test('maxUnavailable=0: scale the new one up by maxSurge, the old one down only as new pods are available', async () => {
+  const r = recorder();
+  const d = deployment('nginx:2', {
+    strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+  });
+  d.metadata.annotations = { 'deployment.kubernetes.io/revision': '2' };
+  const caches = {
+    getDeployment: () => d,
+    replicaSetsIn: () => [rs('nginx:1', 3, 3, 1), rs('nginx:2', 0, 0, 2)],
+  };
+  await syncDeployment('default/web', caches, r.act);
+  assert.deepEqual(
+    r.actions.filter((a) => a.startsWith('scale')),
+    [`scale web-${templateHash(template('nginx:2'))} 1`],
+  );
+  r.actions.length = 0;
+  const caches2 = {
+    getDeployment: () => d,
+    replicaSetsIn: () => [rs('nginx:1', 3, 3, 1), rs('nginx:2', 1, 1, 2)],
+  };
+  await syncDeployment('default/web', caches2, r.act);
+  assert.deepEqual(
+    r.actions.filter((a) => a.startsWith('scale')),
+    [`scale web-${templateHash(template('nginx:1'))} 2`],
+  );
+});
+
+test('Recreate: old ones go to zero before the new one scales', async () => {
+  const r = recorder();
+  const d = deployment('nginx:2', { strategy: { type: 'Recreate' } });
+  d.metadata.annotations = { 'deployment.kubernetes.io/revision': '2' };
+  await syncDeployment(
+    'default/web',
+    { getDeployment: () => d, replicaSetsIn: () => [rs('nginx:1', 3, 3, 1), rs('nginx:2', 0, 0, 2)] },
+    r.act,
+  );
+  assert.deepEqual(
+    r.actions.filter((a) => a.startsWith('scale')),
+    [`scale web-${templateHash(template('nginx:1'))} 0`],
+  );
+});

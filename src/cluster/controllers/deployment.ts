@@ -1,0 +1,284 @@
+import { createHash } from 'node:crypto';
+import type { KubeObject } from '../client/kube-client.js';
+import { controllerUid } from './pods.js';
+
+export interface DeploymentActions {
+  createReplicaSet(namespace: string, rs: KubeObject): Promise<unknown>;
+  updateReplicaSet(rs: KubeObject): Promise<unknown>;
+  deleteReplicaSet(namespace: string, name: string): Promise<unknown>;
+  updateStatus(d: KubeObject): Promise<unknown>;
+  /** Writes the Deployment itself (its revision annotation, which `rollout undo` patches). */
+  updateDeployment(d: KubeObject): Promise<unknown>;
+}
+
+export interface DeploymentCaches {
+  getDeployment(key: string): KubeObject | undefined;
+  replicaSetsIn(namespace: string): KubeObject[];
+}
+
+const REVISION = 'deployment.kubernetes.io/revision';
+const DESIRED = 'deployment.kubernetes.io/desired-replicas';
+const MAX = 'deployment.kubernetes.io/max-replicas';
+
+/** The `pod-template-hash` of a pod template: stable for the same template, as upstream's label is. */
+export function templateHash(template: unknown): string {
+  const h = createHash('sha256')
+    .update(stableJson(normalizeTemplate(template)))
+    .digest();
+  // Upstream's hash is rendered with "safe" characters (no vowels); do the same from the digest.
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  let out = '';
+  for (let i = 0; i < 10; i++) out += alphabet[h[i]! % alphabet.length];
+  return out;
+}
+
+/**
+ * A template as compared across objects: without the pod-template-hash label and without
+ * null fields (a template copied back by `rollout undo` gains `creationTimestamp: null`), so
+ * the same template always has the same hash and finds its old ReplicaSet.
+ */
+function normalizeTemplate(v: unknown): unknown {
+  const strip = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(strip);
+    if (x && typeof x === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, val] of Object.entries(x)) if (val !== null && val !== undefined) out[k] = strip(val);
+      return out;
+    }
+    return x;
+  };
+  const t = strip(v) as { metadata?: { labels?: Record<string, string> } };
+  if (t?.metadata?.labels) {
+    const { 'pod-template-hash': _h, ...rest } = t.metadata.labels;
+    t.metadata.labels = rest;
+  }
+  return t;
+}
+
+/** Whether a ReplicaSet runs this template (upstream's EqualIgnoreHash). */
+function sameTemplate(rs: KubeObject, template: unknown): boolean {
+  return stableJson(normalizeTemplate(rs.spec?.template)) === stableJson(normalizeTemplate(template));
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** maxSurge / maxUnavailable: an integer, or a percentage of `replicas` (surge rounds up, unavailable down). */
+export function resolveIntOrPercent(v: unknown, replicas: number, roundUp: boolean, dflt: string): number {
+  const s = v === undefined || v === null ? dflt : v;
+  if (typeof s === 'number') return s;
+  const m = /^(\d+)%$/.exec(String(s));
+  if (!m) return Number(s) || 0;
+  const x = (Number(m[1]) * replicas) / 100;
+  return roundUp ? Math.ceil(x) : Math.floor(x);
+}
+
+const revisionOf = (rs: KubeObject) => Number(rs.metadata.annotations?.[REVISION] ?? 0);
+const replicasOf = (rs: KubeObject) => rs.spec?.replicas ?? 0;
+const availableOf = (rs: KubeObject) => rs.status?.availableReplicas ?? 0;
+
+/**
+ * One level-triggered pass for a Deployment: find or create the ReplicaSet of the current
+ * template (named NAME-HASH, labelled pod-template-hash), move replicas from the old
+ * ReplicaSets to it within maxSurge and maxUnavailable (RollingUpdate) or after the old are
+ * gone (Recreate), keep revisionHistoryLimit old ReplicaSets, and write the status that
+ * `kubectl rollout status` reads. A rollback (`rollout undo`) is a template change back to
+ * an old hash: that ReplicaSet becomes the new one and takes the next revision.
+ */
+export async function syncDeployment(
+  key: string,
+  caches: DeploymentCaches,
+  act: DeploymentActions,
+): Promise<void> {
+  const d = caches.getDeployment(key);
+  if (!d || d.metadata.deletionTimestamp) return;
+  const ns = d.metadata.namespace!;
+  const desired = d.spec?.replicas ?? 1;
+  const all = caches.replicaSetsIn(ns).filter((rs) => controllerUid(rs) === d.metadata.uid);
+  const template = d.spec?.template ?? {};
+  const hash = templateHash(template);
+  const maxRevision = Math.max(0, ...all.map(revisionOf));
+  let newRS =
+    all.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash) ??
+    all.find((rs) => sameTemplate(rs, template));
+  const old = all.filter((rs) => rs !== newRS);
+  const strategy = d.spec?.strategy?.type ?? 'RollingUpdate';
+  const surge =
+    strategy === 'Recreate'
+      ? 0
+      : resolveIntOrPercent(d.spec?.strategy?.rollingUpdate?.maxSurge, desired, true, '25%');
+  let unavailable =
+    strategy === 'Recreate'
+      ? desired
+      : resolveIntOrPercent(d.spec?.strategy?.rollingUpdate?.maxUnavailable, desired, false, '25%');
+  if (surge === 0 && unavailable === 0) unavailable = 1;
+  const paused = d.spec?.paused === true;
+
+  if (!newRS && !paused) {
+    const labels = { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash };
+    newRS = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: `${d.metadata.name}-${hash}`,
+        namespace: ns,
+        labels,
+        annotations: {
+          [REVISION]: String(maxRevision + 1),
+          [DESIRED]: String(desired),
+          [MAX]: String(desired + surge),
+        },
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: d.metadata.name!,
+            uid: d.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        replicas: 0,
+        minReadySeconds: d.spec?.minReadySeconds ?? 0,
+        selector: {
+          matchLabels: { ...(d.spec?.selector?.matchLabels ?? {}), 'pod-template-hash': hash },
+          ...(d.spec?.selector?.matchExpressions
+            ? { matchExpressions: d.spec.selector.matchExpressions }
+            : {}),
+        },
+        template: { ...template, metadata: { ...(template.metadata ?? {}), labels } },
+      },
+    };
+    await act.createReplicaSet(ns, newRS);
+    return; // the informer brings it back; the next pass scales it
+  }
+  if (newRS && revisionOf(newRS) < maxRevision && old.some((rs) => revisionOf(rs) === maxRevision)) {
+    // A rollback to this template: it becomes the newest revision again.
+    await act.updateReplicaSet({
+      ...newRS,
+      metadata: {
+        ...newRS.metadata,
+        annotations: { ...newRS.metadata.annotations, [REVISION]: String(maxRevision + 1) },
+      },
+    });
+    return;
+  }
+  if (newRS && d.metadata.annotations?.[REVISION] !== String(revisionOf(newRS))) {
+    await act.updateDeployment({
+      ...d,
+      metadata: {
+        ...d.metadata,
+        annotations: { ...(d.metadata.annotations ?? {}), [REVISION]: String(revisionOf(newRS)) },
+      },
+    });
+    return; // the update comes back through the informer and syncs again
+  }
+  if (newRS && !paused) {
+    const total = all.reduce((n, rs) => n + replicasOf(rs), 0);
+    const oldReplicas = old.reduce((n, rs) => n + replicasOf(rs), 0);
+    let target = replicasOf(newRS);
+    if (strategy === 'Recreate') {
+      const oldPods = old.reduce((n, rs) => n + (rs.status?.replicas ?? 0), 0);
+      target = oldReplicas === 0 && oldPods === 0 ? desired : 0;
+    } else if (target < desired) {
+      target = Math.min(desired, target + Math.max(0, desired + surge - total));
+    } else if (target > desired) {
+      target = desired;
+    }
+    if (target !== replicasOf(newRS)) {
+      await act.updateReplicaSet({
+        ...newRS,
+        metadata: {
+          ...newRS.metadata,
+          annotations: {
+            ...newRS.metadata.annotations,
+            [DESIRED]: String(desired),
+            [MAX]: String(desired + surge),
+          },
+        },
+        spec: { ...newRS.spec, replicas: target },
+      });
+    }
+    // Scale old ReplicaSets down: their unavailable replicas always, available ones only
+    // while at least desired - maxUnavailable stay available.
+    const available = all.reduce((n, rs) => n + availableOf(rs), 0);
+    let budget = strategy === 'Recreate' ? oldReplicas : Math.max(0, available - (desired - unavailable));
+    for (const rs of [...old].sort((a, b) => revisionOf(a) - revisionOf(b))) {
+      const n = replicasOf(rs);
+      if (n === 0) continue;
+      const unhealthy = Math.max(0, n - availableOf(rs));
+      const cut = Math.min(n, unhealthy + budget);
+      if (cut <= 0) continue;
+      budget -= Math.max(0, cut - unhealthy);
+      await act.updateReplicaSet({ ...rs, spec: { ...rs.spec, replicas: n - cut } });
+    }
+    // History: keep revisionHistoryLimit old, scaled-down ReplicaSets.
+    const limit = d.spec?.revisionHistoryLimit ?? 10;
+    const idle = old
+      .filter((rs) => replicasOf(rs) === 0 && (rs.status?.replicas ?? 0) === 0)
+      .sort((a, b) => revisionOf(a) - revisionOf(b));
+    for (const rs of idle.slice(0, Math.max(0, idle.length - limit)))
+      await act.deleteReplicaSet(ns, rs.metadata.name!);
+  }
+
+  const replicas = all.reduce((n, rs) => n + (rs.status?.replicas ?? 0), 0);
+  const updated = newRS?.status?.replicas ?? 0;
+  const ready = all.reduce((n, rs) => n + (rs.status?.readyReplicas ?? 0), 0);
+  const avail = all.reduce((n, rs) => n + availableOf(rs), 0);
+  const now = new Date().toISOString();
+  const complete =
+    updated === desired &&
+    replicas === desired &&
+    avail >= desired &&
+    replicasOf(newRS ?? { metadata: {} }) === desired;
+  const conditions = [
+    {
+      type: 'Available',
+      status: avail >= desired - unavailable ? 'True' : 'False',
+      reason: avail >= desired - unavailable ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+      message:
+        avail >= desired - unavailable
+          ? 'Deployment has minimum availability.'
+          : 'Deployment does not have minimum availability.',
+    },
+    {
+      type: 'Progressing',
+      status: 'True',
+      reason: complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+      message: complete
+        ? `ReplicaSet "${newRS?.metadata.name}" has successfully progressed.`
+        : `ReplicaSet "${newRS?.metadata.name ?? ''}" is progressing.`,
+    },
+  ];
+  const status = {
+    observedGeneration: d.metadata.generation ?? 1,
+    replicas,
+    updatedReplicas: updated,
+    readyReplicas: ready,
+    availableReplicas: avail,
+    unavailableReplicas: Math.max(0, desired - avail),
+  };
+  const cur = d.status ?? {};
+  const changedConds = conditions.some((c) => {
+    const have = (cur.conditions ?? []).find((x: { type: string }) => x.type === c.type);
+    return !have || have.status !== c.status || have.reason !== c.reason;
+  });
+  if (changedConds || Object.entries(status).some(([k, v]) => (cur[k] ?? 0) !== v)) {
+    const merged = conditions.map((c) => {
+      const have = (cur.conditions ?? []).find((x: { type: string; status: string }) => x.type === c.type);
+      const same = have && have.status === c.status;
+      return { ...c, lastUpdateTime: now, lastTransitionTime: same ? have.lastTransitionTime : now };
+    });
+    await act.updateStatus({ ...d, status: { ...cur, ...status, conditions: merged } });
+  }
+}

@@ -1,0 +1,131 @@
+import { isNotFound } from '../../core/errors.js';
+import { selectorMatcher } from '../api/selectors.js';
+import type { KubeObject } from '../client/kube-client.js';
+import { controllerUid, deletionOrder, isActive, isPodReady } from './pods.js';
+
+/** What the ReplicaSet controller does to the cluster (a KubeClient in production, a recorder in tests). */
+export interface ReplicaSetActions {
+  createPod(namespace: string, pod: KubeObject): Promise<unknown>;
+  deletePod(namespace: string, name: string): Promise<unknown>;
+  updateStatus(rs: KubeObject): Promise<unknown>;
+}
+
+/** The caches the controller reads. */
+export interface ReplicaSetCaches {
+  getReplicaSet(key: string): KubeObject | undefined;
+  podsIn(namespace: string): KubeObject[];
+}
+
+/**
+ * Creations and deletions a ReplicaSet is waiting to see in the pod cache (client-go's
+ * "expectations"): until they show up, a second sync must not act on a stale count and
+ * create the same pods twice. They expire, so a lost event only delays.
+ */
+export class Expectations {
+  private readonly m = new Map<string, { adds: number; dels: number; until: number }>();
+  expect(key: string, adds: number, dels: number): void {
+    this.m.set(key, { adds, dels, until: Date.now() + 10_000 });
+  }
+  observed(key: string, kind: 'add' | 'del'): void {
+    const e = this.m.get(key);
+    if (!e) return;
+    if (kind === 'add') e.adds--;
+    else e.dels--;
+  }
+  satisfied(key: string): boolean {
+    const e = this.m.get(key);
+    if (!e) return true;
+    if ((e.adds <= 0 && e.dels <= 0) || Date.now() > e.until) {
+      this.m.delete(key);
+      return true;
+    }
+    return false;
+  }
+}
+
+/** Pods are created in batches of this many at most per sync (upstream's burst). */
+const BURST = 500;
+
+/** The pods a ReplicaSet owns (controller owner reference) that are still active. */
+export function ownedPods(rs: KubeObject, pods: KubeObject[]): KubeObject[] {
+  const match = selectorMatcher(rs.spec?.selector ?? {});
+  return pods.filter((p) => controllerUid(p) === rs.metadata.uid && isActive(p) && match(p.metadata.labels));
+}
+
+export function podFromTemplate(rs: KubeObject): KubeObject {
+  const t = rs.spec?.template ?? {};
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      generateName: `${rs.metadata.name}-`,
+      namespace: rs.metadata.namespace,
+      labels: { ...(t.metadata?.labels ?? {}) },
+      ...(t.metadata?.annotations ? { annotations: { ...t.metadata.annotations } } : {}),
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: rs.metadata.name!,
+          uid: rs.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: structuredClone(t.spec ?? {}),
+  };
+}
+
+/**
+ * One level-triggered pass for a ReplicaSet: compare the pods it owns with spec.replicas,
+ * create or delete the difference, and write its status. NotFound means it is gone: done.
+ */
+export async function syncReplicaSet(
+  key: string,
+  caches: ReplicaSetCaches,
+  act: ReplicaSetActions,
+  exp: Expectations,
+): Promise<void> {
+  const rs = caches.getReplicaSet(key);
+  if (!rs || rs.metadata.deletionTimestamp) return;
+  const ns = rs.metadata.namespace!;
+  const pods = ownedPods(rs, caches.podsIn(ns));
+  const want = rs.spec?.replicas ?? 1;
+  if (exp.satisfied(key)) {
+    const diff = want - pods.length;
+    if (diff > 0) {
+      const n = Math.min(diff, BURST);
+      exp.expect(key, n, 0);
+      const results = await Promise.allSettled(
+        Array.from({ length: n }, () => act.createPod(ns, podFromTemplate(rs))),
+      );
+      for (const r of results) if (r.status === 'rejected') exp.observed(key, 'add');
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    } else if (diff < 0) {
+      const victims = [...pods].sort(deletionOrder).slice(0, -diff);
+      exp.expect(key, 0, victims.length);
+      await Promise.all(
+        victims.map((p) =>
+          act.deletePod(ns, p.metadata.name!).catch((e) => {
+            exp.observed(key, 'del');
+            if (!isNotFound(e)) throw e;
+          }),
+        ),
+      );
+    }
+  }
+  const ready = pods.filter(isPodReady).length;
+  const status = {
+    replicas: pods.length,
+    fullyLabeledReplicas: pods.length,
+    readyReplicas: ready,
+    availableReplicas: ready,
+    observedGeneration: rs.metadata.generation ?? 1,
+  };
+  const cur = rs.status ?? {};
+  if (Object.entries(status).some(([k, v]) => (cur[k] ?? 0) !== v)) {
+    await act.updateStatus({ ...rs, status: { ...cur, ...status } });
+  }
+}

@@ -1,0 +1,168 @@
+import { isAlreadyExists, isNotFound } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import { Informer } from '../client/informer.js';
+import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
+import { controllerUid } from '../controllers/pods.js';
+
+const log = logger('sim');
+
+export interface SimOptions {
+  count: number;
+  prefix: string;
+  /** Capacity of each node. */
+  cpu?: string;
+  memory?: string;
+  pods?: number;
+  /** Seconds after which pods owned by a Job succeed. Default 5. */
+  jobSeconds?: number;
+  /** Lease renewal period in ms. Default 10,000. */
+  heartbeatMs?: number;
+}
+
+/**
+ * Simulated nodes (like KWOK): registers nodes with capacity, renews their Leases, and plays
+ * the pods bound to them through Running and Ready (Job pods on to Succeeded) without
+ * starting containers. Stopping it (or its process) is how a test makes its nodes fail.
+ */
+export async function startSimNodes(
+  client: KubeClient,
+  opts: SimOptions,
+): Promise<{ names: string[]; stop(): void }> {
+  const names = Array.from({ length: opts.count }, (_, i) => `${opts.prefix}${i}`);
+  const mine = new Set(names);
+  const now = () => new Date().toISOString();
+  const readyStatus = () => ({
+    capacity: { cpu: opts.cpu ?? '8', memory: opts.memory ?? '32Gi', pods: String(opts.pods ?? 110) },
+    allocatable: { cpu: opts.cpu ?? '8', memory: opts.memory ?? '32Gi', pods: String(opts.pods ?? 110) },
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: 'simulated node is ready',
+        lastHeartbeatTime: now(),
+        lastTransitionTime: now(),
+      },
+    ],
+    nodeInfo: {
+      kubeletVersion: 'v1.32.0-berth-sim',
+      containerRuntimeVersion: 'sim://1',
+      operatingSystem: 'linux',
+      architecture: 'amd64',
+    },
+    addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+  });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(16, names.length) }, async () => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        const node: KubeObject = {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: {
+            name,
+            labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', type: 'berth-sim' },
+          },
+          spec: {},
+          status: readyStatus(),
+        };
+        let created: KubeObject;
+        try {
+          created = await client.create(Resources.nodes, undefined, node);
+        } catch (e) {
+          if (!isAlreadyExists(e)) throw e;
+          created = await client.get(Resources.nodes, undefined, name);
+        }
+        await client.updateStatus(Resources.nodes, { ...created, status: readyStatus() });
+      }
+    }),
+  );
+  const renew = async (name: string) => {
+    const lease: KubeObject = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace: 'kube-node-lease' },
+      spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: now().replace('Z', '000Z') },
+    };
+    try {
+      const cur = await client.get(Resources.leases, 'kube-node-lease', name);
+      await client.update(Resources.leases, {
+        ...cur,
+        spec: { ...cur.spec, renewTime: lease.spec.renewTime },
+      });
+    } catch (e) {
+      if (isNotFound(e)) await client.create(Resources.leases, 'kube-node-lease', lease).catch(() => {});
+    }
+  };
+  const beat = async () => {
+    for (const n of names)
+      await renew(n).catch((e) => log.debug('lease renewal failed', { node: n, err: e as Error }));
+  };
+  void beat();
+  const timer = setInterval(() => void beat(), opts.heartbeatMs ?? 10_000);
+  const pods = new Informer(client, Resources.pods);
+  const play = async (p: KubeObject) => {
+    if (!mine.has(p.spec?.nodeName) || p.metadata.deletionTimestamp) return;
+    const phase = p.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return;
+    const ns = p.metadata.namespace!;
+    const name = p.metadata.name!;
+    const isJob = p.metadata.ownerReferences?.some((o) => o.kind === 'Job' && o.uid === controllerUid(p));
+    if (phase !== 'Running') {
+      const t = now();
+      await client
+        .patchStatus(Resources.pods, ns, name, {
+          status: {
+            phase: 'Running',
+            hostIP: '127.0.0.1',
+            podIP: `10.244.${(name.length * 7) % 250}.${(name.charCodeAt(name.length - 1) * 13) % 250}`,
+            startTime: t,
+            conditions: [
+              { type: 'PodScheduled', status: 'True', lastTransitionTime: t },
+              { type: 'Initialized', status: 'True', lastTransitionTime: t },
+              { type: 'ContainersReady', status: 'True', lastTransitionTime: t },
+              { type: 'Ready', status: 'True', lastTransitionTime: t },
+            ],
+            containerStatuses: (p.spec?.containers ?? []).map((c: { name: string; image: string }) => ({
+              name: c.name,
+              image: c.image,
+              imageID: '',
+              ready: true,
+              started: true,
+              restartCount: 0,
+              state: { running: { startedAt: t } },
+            })),
+          },
+        })
+        .catch(() => {});
+      if (isJob) {
+        setTimeout(
+          () => {
+            void client
+              .patchStatus(Resources.pods, ns, name, {
+                status: {
+                  phase: 'Succeeded',
+                  conditions: [
+                    { type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now() },
+                  ],
+                },
+              })
+              .catch(() => {});
+          },
+          (opts.jobSeconds ?? 5) * 1000,
+        ).unref();
+      }
+    }
+  };
+  pods.onAdd((p) => void play(p)).onUpdate((p) => void play(p));
+  pods.start();
+  await pods.hasSynced();
+  return {
+    names,
+    stop() {
+      clearInterval(timer);
+      pods.stop();
+    },
+  };
+}

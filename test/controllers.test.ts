@@ -1,0 +1,144 @@
+// The scheduler and the ReplicaSet and Deployment controllers, end to end: a real berth
+// server, simulated nodes, and the real kubectl.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startCluster, type TestCluster } from './helpers/cluster.js';
+import { berthBin } from './helpers/sandbox.js';
+
+describe('controllers over simulated nodes', () => {
+  let c: TestCluster;
+  before(async () => {
+    c = await startCluster(undefined, { controllers: '*' });
+    const sim = c.box.spawn(
+      berthBin,
+      ['sim', 'nodes', '--count', '3', '--cpu', '4', '--kubeconfig', c.kubeconfig],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const t = setTimeout(() => reject(new Error(`sim nodes did not start: ${out}`)), 30_000);
+      const on = (d: Buffer) => {
+        out += d.toString();
+        if (/simulated nodes are ready/.test(out)) {
+          clearTimeout(t);
+          resolve();
+        }
+      };
+      sim.stdout?.on('data', on);
+      sim.stderr?.on('data', on);
+    });
+  });
+  after(() => c.box.cleanup());
+  const k = async (args: string[]) => {
+    const r = await c.kubectl(args);
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  test('a Deployment rolls out, spreads over nodes, updates without dropping ready pods, and undoes', async () => {
+    await k(['create', 'deployment', 'web', '--image=nginx:1', '--replicas=3']);
+    await k(['rollout', 'status', 'deploy/web', '--timeout=60s']);
+    const nodes = (
+      await k(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.nodeName}'])
+    ).split(' ');
+    assert.equal(new Set(nodes).size, 3, `spread over three nodes: ${nodes}`);
+    await k([
+      'patch',
+      'deploy/web',
+      '-p',
+      '{"spec":{"strategy":{"rollingUpdate":{"maxUnavailable":0,"maxSurge":1}}}}',
+    ]);
+    let minReady = Number.POSITIVE_INFINITY;
+    let done = false;
+    const watcher = (async () => {
+      while (!done) {
+        const r = await c.kubectl(['get', 'pods', '-l', 'app=web', '-o', 'json']);
+        const pods = JSON.parse(r.stdout).items as {
+          status?: { conditions?: { type: string; status: string }[] };
+        }[];
+        const ready = pods.filter((p) =>
+          p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'),
+        ).length;
+        minReady = Math.min(minReady, ready);
+      }
+    })();
+    await k(['set', 'image', 'deploy/web', 'nginx=nginx:2']);
+    await k(['rollout', 'status', 'deploy/web', '--timeout=60s']);
+    done = true;
+    await watcher;
+    assert.ok(minReady >= 3, `ready pods dropped to ${minReady} during a maxUnavailable=0 rollout`);
+    const images = await k([
+      'get',
+      'pods',
+      '-l',
+      'app=web',
+      '-o',
+      'jsonpath={.items[*].spec.containers[0].image}',
+    ]);
+    assert.deepEqual(images.split(' '), ['nginx:2', 'nginx:2', 'nginx:2']);
+    assert.match(await k(['rollout', 'history', 'deploy/web']), /2\s+<none>/);
+    await k(['rollout', 'undo', 'deploy/web']);
+    await k(['rollout', 'status', 'deploy/web', '--timeout=60s']);
+    assert.equal(
+      await k(['get', 'deploy/web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']),
+      'nginx:1',
+    );
+    const rs = await k(['get', 'rs', '-o', 'jsonpath={range .items[*]}{.spec.replicas} {end}']);
+    assert.deepEqual(rs.trim().split(' ').sort(), ['0', '3'], 'undo reuses the first ReplicaSet');
+    await k(['scale', 'deploy/web', '--replicas=1']);
+    await k(['rollout', 'status', 'deploy/web', '--timeout=60s']);
+    assert.equal((await k(['get', 'pods', '-l', 'app=web', '-o', 'name'])).trim().split('\n').length, 1);
+  });
+
+  test('a pod that fits nowhere says why and is retried when the cluster changes', async () => {
+    await k(['create', 'deployment', 'big', '--image=x', '--replicas=1']);
+    await k(['set', 'resources', 'deploy/big', '--requests=cpu=10']);
+    let events = '';
+    for (let i = 0; i < 50 && !/Insufficient cpu/.test(events); i++) {
+      events = await k([
+        'get',
+        'events',
+        '--field-selector',
+        'reason=FailedScheduling',
+        '-o',
+        'jsonpath={.items[*].message}',
+      ]);
+      if (!/Insufficient cpu/.test(events)) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(events, /0\/3 nodes are available: 3 Insufficient cpu\./);
+    // A bigger node joins: the pending pod is scheduled onto it.
+    const more = c.box.spawn(
+      berthBin,
+      [
+        'sim',
+        'nodes',
+        '--count',
+        '1',
+        '--cpu',
+        '16',
+        '--name-prefix',
+        'large-',
+        '--kubeconfig',
+        c.kubeconfig,
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
+    void more;
+    await k(['rollout', 'status', 'deploy/big', '--timeout=60s']);
+    const node = await k([
+      'get',
+      'pods',
+      '-l',
+      'app=big',
+      '--field-selector',
+      'status.phase=Running',
+      '-o',
+      'jsonpath={.items[0].spec.nodeName}',
+    ]);
+    assert.equal(node, 'large-0');
+  });
+});
