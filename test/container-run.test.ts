@@ -309,7 +309,7 @@ sys.exit(os.waitstatus_to_exitcode(st))
       '-c',
       'ls /sys/class/net | wc -l',
     ]);
-    assert.ok(Number(host.stdout) >= 1);
+    assert.ok(Number(host.stdout) >= 1, `run --network host: ${host.code} ${host.stderr}`);
     const none = await berth([
       'run',
       '--rm',
