@@ -1,0 +1,168 @@
+/**
+ * bench/scheduler: simulated nodes and Deployments created through the API; measures the
+ * scheduling throughput, pod creation -> Running latency (p50/p99), the p99 of a steady
+ * stream of mutating API calls during the run, and the server's RSS and CPU time.
+ * Run as root: node --import tsx bench/scheduler.ts [nodes=1000] [pods=30000] [deployments=30]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Informer } from '../src/cluster/client/informer.js';
+import { KubeClient, Resources } from '../src/cluster/client/kube-client.js';
+import { percentile } from './lib/measure.js';
+
+const nodes = Number(process.argv[2] ?? 1000);
+const pods = Number(process.argv[3] ?? 30000);
+const deployments = Number(process.argv[4] ?? 30);
+const berth = resolve(import.meta.dirname, '..', 'bin', 'berth');
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-sched-'));
+
+const port = await new Promise<number>((r) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = (s.address() as { port: number }).port;
+    s.close(() => r(p));
+  });
+});
+
+function waitFor(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<void> {
+  return new Promise((res, rej) => {
+    let out = '';
+    const t = setTimeout(() => rej(new Error(`timed out waiting for ${pattern}: ${out}`)), 120_000);
+    const on = (d: Buffer) => {
+      out += d.toString();
+      if (pattern.test(out)) {
+        clearTimeout(t);
+        res();
+      }
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+  });
+}
+
+const server = spawn(
+  berth,
+  ['server', '--data-dir', join(work, 'server'), '--https-listen-port', String(port), '--disable-agent'],
+  {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
+const children = [server];
+try {
+  await waitFor(server, /cluster is ready/);
+  const kubeconfig = join(work, 'server', 'kubeconfig.yaml');
+  const sim = spawn(
+    berth,
+    [
+      'sim',
+      'nodes',
+      '--count',
+      String(nodes),
+      '--kubeconfig',
+      kubeconfig,
+      '--cpu',
+      '64',
+      '--memory',
+      '256Gi',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(sim);
+  const tNodes = Date.now();
+  await waitFor(sim, /simulated nodes are ready/);
+  console.log(`${nodes} simulated nodes registered in ${((Date.now() - tNodes) / 1000).toFixed(1)} s`);
+
+  const client = KubeClient.fromKubeconfig(kubeconfig);
+  const created = new Map<string, number>();
+  const bound: number[] = [];
+  const running: number[] = [];
+  const seenRunning = new Set<string>();
+  const seenBound = new Set<string>();
+  const informer = new Informer(client, Resources.pods);
+  const observe = (p: import('../src/cluster/client/kube-client.js').KubeObject) => {
+    const k = `${p.metadata.namespace}/${p.metadata.name}`;
+    if (!created.has(k)) created.set(k, Date.parse(p.metadata.creationTimestamp ?? '') || Date.now());
+    if (p.spec?.nodeName && !seenBound.has(k)) {
+      seenBound.add(k);
+      bound.push(Date.now());
+    }
+    if (p.status?.phase === 'Running' && !seenRunning.has(k)) {
+      seenRunning.add(k);
+      running.push(Date.now() - created.get(k)!);
+    }
+  };
+  informer.onAdd(observe).onUpdate(observe).start();
+  await informer.hasSynced();
+
+  // A steady stream of mutating calls (a ConfigMap update 10 times a second) to time the API under load.
+  const mutLatency: number[] = [];
+  let stopMut = false;
+  const cmRes = { base: '/api/v1', plural: 'configmaps', namespaced: true };
+  let cm = await client.create(cmRes, 'default', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'probe' },
+    data: { n: '0' },
+  });
+  const mut = (async () => {
+    for (let i = 1; !stopMut; i++) {
+      const t0 = performance.now();
+      cm = await client.update(cmRes, { ...cm, data: { n: String(i) } }).catch(() => cm);
+      mutLatency.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+
+  const per = Math.ceil(pods / deployments);
+  const t0 = Date.now();
+  for (let i = 0; i < deployments; i++) {
+    await client.create(Resources.deployments, 'default', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: `d${i}` },
+      spec: {
+        replicas: Math.min(per, pods - i * per),
+        selector: { matchLabels: { app: `d${i}` } },
+        template: {
+          metadata: { labels: { app: `d${i}` } },
+          spec: {
+            containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
+          },
+        },
+      },
+    });
+  }
+  const deadline = Date.now() + 30 * 60_000;
+  while (seenRunning.size < pods && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+  const total = (Date.now() - t0) / 1000;
+  stopMut = true;
+  await mut;
+  const first = Math.min(...bound);
+  const last = Math.max(...bound);
+  const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(' ');
+  const cpuSec = (Number(stat[13]) + Number(stat[14])) / 100;
+  const rss =
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  console.log(`bench/scheduler: ${nodes} nodes, ${pods} pods in ${deployments} Deployments`);
+  console.log(`all pods Running after ${total.toFixed(1)} s (${seenRunning.size}/${pods})`);
+  console.log(
+    `scheduling throughput: ${(bound.length / Math.max(0.001, (last - first) / 1000)).toFixed(0)} pods/s (goal >= 500)`,
+  );
+  console.log(
+    `pod creation -> Running: p50 ${percentile(running, 50).toFixed(0)} ms, p99 ${percentile(running, 99).toFixed(0)} ms (SLO p99 <= 5000 ms)`,
+  );
+  console.log(
+    `mutating API call during the run: p50 ${percentile(mutLatency, 50).toFixed(1)} ms, p99 ${percentile(mutLatency, 99).toFixed(1)} ms (SLO 1000 ms)`,
+  );
+  console.log(`server: RSS ${rss.toFixed(0)} MB, CPU ${cpuSec.toFixed(1)} s`);
+  informer.stop();
+  client.close();
+} finally {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+}
+process.exit(0);
