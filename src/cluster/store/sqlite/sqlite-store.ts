@@ -163,17 +163,73 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     });
   }
 
-  // One write: log row + current table + revision counter, atomically.
-  const write = db.transaction(
-    (key: string, value: string, deleted: boolean, createRev: number, prevRev: number) => {
-      const rev = revision + 1;
-      q.insertLog.run(rev, key, value, deleted ? 1 : 0, createRev || rev, prevRev);
-      if (deleted) q.del.run(key);
-      else q.upsert.run(key, value, createRev || rev, rev);
-      q.setMeta.run(rev, 'revision');
-      return rev;
-    },
+  // One write: log row + current table + revision counter. Runs inside a batch transaction.
+  function write(key: string, value: string, deleted: boolean, createRev: number, prevRev: number): number {
+    const rev = revision + 1;
+    q.insertLog.run(rev, key, value, deleted ? 1 : 0, createRev || rev, prevRev);
+    if (deleted) q.del.run(key);
+    else q.upsert.run(key, value, createRev || rev, rev);
+    q.setMeta.run(rev, 'revision');
+    revision = rev;
+    return rev;
+  }
+
+  /**
+   * Group commit: writes that arrive in the same turn of the event loop are applied in order
+   * inside one transaction and made durable by one fsync, then acknowledged together. Each
+   * write still checks its own preconditions against the state the earlier ones left, so
+   * the semantics are those of one write at a time; only the fsync is shared.
+   */
+  type Op = {
+    apply: () => { result: KeyValue; event: WatchEvent };
+    resolve: (kv: KeyValue) => void;
+    reject: (e: unknown) => void;
+  };
+  let batch: Op[] = [];
+  const runBatch = db.transaction((ops: Op[]) =>
+    ops.map((op) => {
+      try {
+        return { ok: true as const, out: op.apply() };
+      } catch (e) {
+        if (e instanceof BerthError) return { ok: false as const, err: e };
+        throw e;
+      }
+    }),
   );
+  function flush(): void {
+    const ops = batch;
+    batch = [];
+    if (ops.length === 0) return;
+    if (closed) {
+      for (const op of ops) op.reject(new BerthError('Unavailable', 'The datastore is closed'));
+      return;
+    }
+    const before = revision;
+    let outcomes: ReturnType<typeof runBatch>;
+    try {
+      outcomes = runBatch(ops);
+    } catch (e) {
+      revision = before;
+      for (const op of ops) op.reject(e);
+      return;
+    }
+    outcomes.forEach((o, i) => {
+      if (o.ok) {
+        dispatch(o.out.event);
+        afterWrite();
+        ops[i]!.resolve(o.out.result);
+      } else {
+        ops[i]!.reject(o.err);
+      }
+    });
+  }
+  function enqueue(apply: Op['apply']): Promise<KeyValue> {
+    ensureOpen();
+    return new Promise((resolve, reject) => {
+      if (batch.length === 0) setImmediate(flush);
+      batch.push({ apply, resolve, reject });
+    });
+  }
 
   function afterWrite(): void {
     writesSinceMaintenance++;
@@ -243,40 +299,34 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       ensureOpen();
       return q.countNow.get(prefix, prefixEnd(prefix), '') as number;
     },
-    async create(key, value) {
-      ensureOpen();
-      if (q.get.get(key)) throw storeErrors.exists(key);
-      const rev = write(key, value, false, 0, 0);
-      revision = rev;
-      const kv = { key, value, createRevision: rev, modRevision: rev };
-      dispatch({ type: 'put', kv });
-      afterWrite();
-      return kv;
+    create(key, value) {
+      return enqueue(() => {
+        if (q.get.get(key)) throw storeErrors.exists(key);
+        const rev = write(key, value, false, 0, 0);
+        const kv = { key, value, createRevision: rev, modRevision: rev };
+        return { result: kv, event: { type: 'put', kv } };
+      });
     },
-    async update(key, value, expected) {
-      ensureOpen();
-      const cur = q.get.get(key) as Parameters<typeof kvOf>[0] | undefined;
-      if (!cur) throw storeErrors.missing(key);
-      if (cur.mod_revision !== expected) throw storeErrors.conflict(key, expected, cur.mod_revision);
-      const rev = write(key, value, false, cur.create_revision, cur.mod_revision);
-      revision = rev;
-      const kv = { key, value, createRevision: cur.create_revision, modRevision: rev };
-      dispatch({ type: 'put', kv, prevKv: kvOf(cur) });
-      afterWrite();
-      return kv;
+    update(key, value, expected) {
+      return enqueue(() => {
+        const cur = q.get.get(key) as Parameters<typeof kvOf>[0] | undefined;
+        if (!cur) throw storeErrors.missing(key);
+        if (cur.mod_revision !== expected) throw storeErrors.conflict(key, expected, cur.mod_revision);
+        const rev = write(key, value, false, cur.create_revision, cur.mod_revision);
+        const kv = { key, value, createRevision: cur.create_revision, modRevision: rev };
+        return { result: kv, event: { type: 'put', kv, prevKv: kvOf(cur) } };
+      });
     },
-    async delete(key, expected) {
-      ensureOpen();
-      const cur = q.get.get(key) as Parameters<typeof kvOf>[0] | undefined;
-      if (!cur) throw storeErrors.missing(key);
-      if (expected !== undefined && cur.mod_revision !== expected)
-        throw storeErrors.conflict(key, expected, cur.mod_revision);
-      const rev = write(key, cur.value, true, cur.create_revision, cur.mod_revision);
-      revision = rev;
-      const prev = kvOf(cur);
-      dispatch({ type: 'delete', kv: { ...prev, modRevision: rev }, prevKv: prev });
-      afterWrite();
-      return prev;
+    delete(key, expected) {
+      return enqueue(() => {
+        const cur = q.get.get(key) as Parameters<typeof kvOf>[0] | undefined;
+        if (!cur) throw storeErrors.missing(key);
+        if (expected !== undefined && cur.mod_revision !== expected)
+          throw storeErrors.conflict(key, expected, cur.mod_revision);
+        const rev = write(key, cur.value, true, cur.create_revision, cur.mod_revision);
+        const prev = kvOf(cur);
+        return { result: prev, event: { type: 'delete', kv: { ...prev, modRevision: rev }, prevKv: prev } };
+      });
     },
     watch(prefix, afterRevision, handlers): Watch {
       const w: Watcher = {
@@ -336,6 +386,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
     async close() {
       if (closed) return;
+      // Writes already queued are committed (and acknowledged) before the file closes.
+      flush();
       closed = true;
       for (const w of watchers) {
         w.closed = true;
