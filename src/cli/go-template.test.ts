@@ -18,3 +18,9 @@ describe('renderTemplate', () => {
     assert.throws(() => renderTemplate('{{range .X}}', obj), /Unsupported --format expression/);
   });
 });
+
+it('index reads one key of a map', () => {
+  const d = { Config: { Labels: { a: 'b' } } };
+  assert.equal(renderTemplate('{{index .Config.Labels "a"}}', d), 'b');
+  assert.equal(renderTemplate('{{index .Config.Labels "zz"}}', d), '<no value>');
+});

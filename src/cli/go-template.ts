@@ -1,6 +1,6 @@
 /**
  * The small part of Go's text/template that scripts pass to `--format`: `{{.Field.Sub}}`,
- * `{{json .Field}}`, `{{json .}}`, `{{upper .X}}`, `{{lower .X}}`, and literal text, with
+ * `{{json .Field}}`, `{{json .}}`, `{{upper .X}}`, `{{lower .X}}`, `{{index .Map "key"}}`, and literal text, with
  * `\t` and `\n` escapes as Docker's CLI accepts them. Anything else is refused with a clear
  * message rather than printed wrongly.
  */
@@ -31,6 +31,8 @@ function show(v: unknown): string {
 export function renderTemplate(template: string, obj: unknown): string {
   const text = template.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   return text.replace(/\{\{\s*(.*?)\s*\}\}/g, (_m, expr: string) => {
+    const index = /^index\s+(\.\S*)\s+"([^"]*)"$/.exec(expr);
+    if (index) return show((lookup(obj, index[1]!) as Record<string, unknown> | undefined)?.[index[2]!]);
     const parts = expr.split(/\s+/);
     if (parts.length === 1 && parts[0]!.startsWith('.')) return show(lookup(obj, parts[0]!));
     if (parts.length === 2 && parts[1]!.startsWith('.')) {
@@ -39,6 +41,8 @@ export function renderTemplate(template: string, obj: unknown): string {
       if (parts[0] === 'upper') return show(v).toUpperCase();
       if (parts[0] === 'lower') return show(v).toLowerCase();
     }
-    throw invalidArgument(`Unsupported --format expression "{{${expr}}}": use {{.Field}} or {{json .Field}}`);
+    throw invalidArgument(
+      `Unsupported --format expression "{{${expr}}}": use {{.Field}}, {{json .Field}} or {{index .Map "key"}}`,
+    );
   });
 }

@@ -170,8 +170,8 @@ export async function inspectAction(
     }
   }
   if (opts.format && opts.format !== 'json') {
-    const { formatTemplate } = await import('./template.js');
-    for (const o of out) process.stdout.write(`${formatTemplate(opts.format, o)}\n`);
+    const { renderTemplate } = await import('./go-template.js');
+    for (const o of out) process.stdout.write(`${renderTemplate(opts.format, o)}\n`);
   } else {
     process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
   }

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import { errorMessage, invalidArgument } from '../core/errors.js';
 import { removeBridge } from '../engine/network/attach.js';
 import { DEFAULT_NETWORK, type NetworkRecord, NetworkStore } from '../engine/network/network-store.js';
 import { openEngineDb } from '../engine/state/db.js';
-import { formatTemplate } from './template.js';
+import { renderTemplate } from './go-template.js';
 
 function store(cmd: Command): NetworkStore {
   const s = new NetworkStore(openEngineDb((cmd.optsWithGlobals() as { root: string }).root));
@@ -89,9 +90,15 @@ export async function listAction(
     );
     return;
   }
+  // Docker lists the host and none modes beside the real networks; scripts expect them.
+  const modes = ['host', 'none'].map((m) => {
+    const mid = createHash('sha256').update(`berth-network-mode-${m}`).digest('hex');
+    return [opts.trunc ? mid.slice(0, 12) : mid, m, m === 'none' ? 'null' : 'host', 'local'];
+  });
   const rows = [
     ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'],
     ...nets.map((n) => [id(n), n.name, n.driver, 'local']),
+    ...modes,
   ];
   const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const r of rows)
@@ -109,7 +116,7 @@ export async function inspectAction(cmd: Command, names: string[], opts: { forma
       process.exitCode = 1;
     }
   }
-  if (opts.format) for (const o of out) process.stdout.write(`${formatTemplate(opts.format, o)}\n`);
+  if (opts.format) for (const o of out) process.stdout.write(`${renderTemplate(opts.format, o)}\n`);
   else process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
 }
 
