@@ -11,7 +11,7 @@ export function registerServer(program: Command): void {
     .option('--https-listen-port <port>', 'HTTPS port of the API server', '6443')
     .option('--bind-address <addr>', 'address to listen on', '127.0.0.1')
     .option('--datastore-endpoint <url>', 'datastore: empty for the embedded one, or etcd://h1:2379,h2:2379')
-    .option('--disable-agent', 'do not run the embedded node agent')
+    .option('--disable-agent', 'do not run the embedded node agent (accepted; the agent is not built yet)')
     .option(
       '--controllers <list>',
       'controllers to run: * for all, NAME to add, -NAME to leave out (scheduler, replicaset, deployment)',
