@@ -6,7 +6,9 @@ const defaultDataDir = () => process.env.BERTH_DATA_DIR ?? '/var/lib/berth/serve
 export function registerServer(program: Command): void {
   program
     .command('server')
-    .description('run the Kubernetes-compatible control plane (API server and datastore)')
+    .description(
+      'run the Kubernetes-compatible control plane (API server, datastore, scheduler, controllers)',
+    )
     .option('--data-dir <dir>', 'cluster state folder', defaultDataDir())
     .option('--https-listen-port <port>', 'HTTPS port of the API server', '6443')
     .option('--bind-address <addr>', 'address to listen on', '127.0.0.1')
