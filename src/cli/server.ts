@@ -16,7 +16,7 @@ export function registerServer(program: Command): void {
     .option('--disable-agent', 'do not run the embedded node agent (accepted; the agent is not built yet)')
     .option(
       '--controllers <list>',
-      'controllers to run: * for all, NAME to add, -NAME to leave out (scheduler, replicaset, deployment)',
+      'controllers to run: * for all, NAME to add, -NAME to leave out (see docs/controllers.md)',
       '*',
     )
     .action(

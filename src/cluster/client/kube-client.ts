@@ -59,6 +59,21 @@ export const Resources = {
   replicasets: { base: '/apis/apps/v1', plural: 'replicasets', namespaced: true },
   deployments: { base: '/apis/apps/v1', plural: 'deployments', namespaced: true },
   leases: { base: '/apis/coordination.k8s.io/v1', plural: 'leases', namespaced: true },
+  namespaces: { base: '/api/v1', plural: 'namespaces', namespaced: false },
+  services: { base: '/api/v1', plural: 'services', namespaced: true },
+  endpoints: { base: '/api/v1', plural: 'endpoints', namespaced: true },
+  configmaps: { base: '/api/v1', plural: 'configmaps', namespaced: true },
+  secrets: { base: '/api/v1', plural: 'secrets', namespaced: true },
+  serviceaccounts: { base: '/api/v1', plural: 'serviceaccounts', namespaced: true },
+  persistentvolumes: { base: '/api/v1', plural: 'persistentvolumes', namespaced: false },
+  persistentvolumeclaims: { base: '/api/v1', plural: 'persistentvolumeclaims', namespaced: true },
+  statefulsets: { base: '/apis/apps/v1', plural: 'statefulsets', namespaced: true },
+  daemonsets: { base: '/apis/apps/v1', plural: 'daemonsets', namespaced: true },
+  controllerrevisions: { base: '/apis/apps/v1', plural: 'controllerrevisions', namespaced: true },
+  jobs: { base: '/apis/batch/v1', plural: 'jobs', namespaced: true },
+  cronjobs: { base: '/apis/batch/v1', plural: 'cronjobs', namespaced: true },
+  endpointslices: { base: '/apis/discovery.k8s.io/v1', plural: 'endpointslices', namespaced: true },
+  priorityclasses: { base: '/apis/scheduling.k8s.io/v1', plural: 'priorityclasses', namespaced: false },
 } satisfies Record<string, Resource>;
 
 /** The path of a collection or of one object (`name`), with an optional subresource. */

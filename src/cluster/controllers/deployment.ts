@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { KubeObject } from '../client/kube-client.js';
+import { keyOf } from '../client/informer.js';
+import { type KubeObject, Resources } from '../client/kube-client.js';
+import { WorkQueue } from '../client/work-queue.js';
+import { type ControllerSpec, inNamespace, ownerKey } from './context.js';
 import { controllerUid } from './pods.js';
 
 export interface DeploymentActions {
@@ -282,3 +285,34 @@ export async function syncDeployment(
     await act.updateStatus({ ...d, status: { ...cur, ...status, conditions: merged } });
   }
 }
+
+/** The Deployment controller: queues a Deployment when it or one of its ReplicaSets changes. */
+export const deploymentController: ControllerSpec = {
+  name: 'deployment',
+  start(ctx) {
+    const replicasets = ctx.informer(Resources.replicasets);
+    const deployments = ctx.informer(Resources.deployments);
+    const q = new WorkQueue(
+      (key) =>
+        syncDeployment(
+          key,
+          { getDeployment: (k) => deployments.get(k), replicaSetsIn: (ns) => inNamespace(replicasets, ns) },
+          {
+            createReplicaSet: (ns, rs) => ctx.client.create(Resources.replicasets, ns, rs),
+            updateReplicaSet: (rs) => ctx.client.update(Resources.replicasets, rs),
+            deleteReplicaSet: (ns, name) => ctx.client.delete(Resources.replicasets, ns, name),
+            updateStatus: (d) => ctx.client.updateStatus(Resources.deployments, d),
+            updateDeployment: (d) => ctx.client.update(Resources.deployments, d),
+          },
+        ),
+      4,
+    );
+    deployments.onAdd((d) => q.add(keyOf(d))).onUpdate((d) => q.add(keyOf(d)));
+    const onRs = (rs: KubeObject) => {
+      const k = ownerKey(rs, 'Deployment');
+      if (k) q.add(k);
+    };
+    replicasets.onAdd(onRs).onUpdate(onRs).onDelete(onRs);
+    ctx.onStop(() => q.stop());
+  },
+};

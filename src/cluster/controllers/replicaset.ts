@@ -1,6 +1,9 @@
 import { isNotFound } from '../../core/errors.js';
 import { selectorMatcher } from '../api/selectors.js';
-import type { KubeObject } from '../client/kube-client.js';
+import { keyOf } from '../client/informer.js';
+import { type KubeObject, Resources } from '../client/kube-client.js';
+import { WorkQueue } from '../client/work-queue.js';
+import { type ControllerSpec, inNamespace } from './context.js';
 import { controllerUid, deletionOrder, isActive, isPodReady } from './pods.js';
 
 /** What the ReplicaSet controller does to the cluster (a KubeClient in production, a recorder in tests). */
@@ -129,3 +132,54 @@ export async function syncReplicaSet(
     await act.updateStatus({ ...rs, status: { ...cur, ...status } });
   }
 }
+
+/** The ReplicaSet controller: queues a ReplicaSet when it or one of its pods changes. */
+export const replicaSetController: ControllerSpec = {
+  name: 'replicaset',
+  start(ctx) {
+    const pods = ctx.informer(Resources.pods);
+    const replicasets = ctx.informer(Resources.replicasets);
+    const exp = new Expectations();
+    const q = new WorkQueue(
+      (key) =>
+        syncReplicaSet(
+          key,
+          { getReplicaSet: (k) => replicasets.get(k), podsIn: (ns) => inNamespace(pods, ns) },
+          {
+            createPod: (ns, pod) => ctx.client.create(Resources.pods, ns, pod),
+            deletePod: (ns, name) => ctx.client.delete(Resources.pods, ns, name),
+            updateStatus: (rs) => ctx.client.updateStatus(Resources.replicasets, rs),
+          },
+          exp,
+        ),
+      4,
+    );
+    const rsKeyOfPod = (p: KubeObject) => {
+      const uid = controllerUid(p);
+      if (!uid) return undefined;
+      const owner = p.metadata.ownerReferences?.find((o) => o.uid === uid && o.kind === 'ReplicaSet');
+      return owner ? `${p.metadata.namespace}/${owner.name}` : undefined;
+    };
+    replicasets.onAdd((rs) => q.add(keyOf(rs))).onUpdate((rs) => q.add(keyOf(rs)));
+    pods
+      .onAdd((p) => {
+        const k = rsKeyOfPod(p);
+        if (k) {
+          exp.observed(k, 'add');
+          q.add(k);
+        }
+      })
+      .onUpdate((p) => {
+        const k = rsKeyOfPod(p);
+        if (k) q.add(k);
+      })
+      .onDelete((p) => {
+        const k = rsKeyOfPod(p);
+        if (k) {
+          exp.observed(k, 'del');
+          q.add(k);
+        }
+      });
+    ctx.onStop(() => q.stop());
+  },
+};

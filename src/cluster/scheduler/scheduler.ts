@@ -4,6 +4,7 @@ import { keyOf } from '../client/informer.js';
 import type { KubeClient, KubeObject } from '../client/kube-client.js';
 import { Resources } from '../client/kube-client.js';
 import { WorkQueue } from '../client/work-queue.js';
+import type { ControllerSpec } from '../controllers/context.js';
 import { controllerUid, isPodTerminal } from '../controllers/pods.js';
 import { type NodeInfo, nodeInfo, podRequest, score, unfitReason, unschedulableMessage } from './fit.js';
 
@@ -207,3 +208,13 @@ export class Scheduler {
       .catch(() => {});
   }
 }
+
+/** The scheduler as a control-plane member, started by the controller manager. */
+export const schedulerController: ControllerSpec = {
+  name: 'scheduler',
+  start(ctx) {
+    const s = new Scheduler(ctx.client, ctx.informer(Resources.pods), ctx.informer(Resources.nodes));
+    s.start();
+    ctx.onStop(() => s.stop());
+  },
+};
