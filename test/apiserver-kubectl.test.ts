@@ -132,7 +132,17 @@ describe('kubectl against berth server', () => {
     assert.deepEqual(after.spec.template.spec.containers[0].env, [{ name: 'A', value: '1' }]);
     assert.equal(after.metadata.labels.m, '1');
     assert.equal(after.metadata.annotations.note, 'x');
-    assert.match(await ok(['apply', '--server-side', '-f', '-'], deployment(4)), /serverside-applied/);
+    // kubectl-patch owns spec.replicas now: applying another value conflicts until forced.
+    const clash = await c.kubectl(['apply', '--server-side', '-f', '-'], { input: deployment(4) });
+    assert.notEqual(clash.code, 0);
+    assert.match(
+      clash.stderr,
+      /Apply failed with \d+ conflicts?: conflict with "kubectl-patch" using apps\/v1: \.spec\.replicas/,
+    );
+    assert.match(
+      await ok(['apply', '--server-side', '--force-conflicts', '-f', '-'], deployment(4)),
+      /serverside-applied/,
+    );
     assert.equal(await ok(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}']), '4');
     const ssa = (data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {${data}}\n`;
     await ok(['apply', '--server-side', '-f', '-'], ssa('a: "1", b: "2"'));

@@ -29,7 +29,7 @@ import {
 import { applyDefaults, validate, validateUpdate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
 import { ServiceAllocator } from './allocators.js';
-import { fieldsOf, serverSideApply, setManaged } from './managed-fields.js';
+import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
 import { checkStrict } from './strict.js';
 
 /** Options common to writes, from the query string. */
@@ -306,7 +306,10 @@ export class RestStorage {
     if (tracksGeneration(r) && specOf(next) !== specOf(old))
       next.metadata = { ...next.metadata, generation: ((om.generation as number) ?? 1) + 1 };
     this.check(r, next, opts.subresource === 'status' ? undefined : old);
-    if (opts.fieldManager) setManaged(next, opts.fieldManager, 'Update', opts.subresource);
+    // A PUT that leaves managedFields out keeps them (upstream's rule); an explicit list replaces them.
+    if (nm.managedFields === undefined && om.managedFields !== undefined && opts.subresource !== 'status')
+      nm.managedFields = om.managedFields;
+    if (opts.fieldManager) recordUpdate(next, old, opts.fieldManager, opts.subresource);
     if (opts.dryRun) return next;
     // The last finalizer removed from an object being deleted: delete it now.
     if (nm.deletionTimestamp && !(next.metadata?.finalizers as string[] | undefined)?.length) {
@@ -354,7 +357,8 @@ export class RestStorage {
       if (type === 'json') next = jsonPatch(cur, patch) as KubeObject;
       else if (type === 'merge') next = mergePatch(cur, patch) as KubeObject;
       else if (type === 'strategic') next = strategicMerge(cur, patch) as KubeObject;
-      else if (type === 'apply') next = serverSideApply(cur, patch as KubeObject, opts.fieldManager ?? '');
+      else if (type === 'apply')
+        next = serverSideApply(cur, patch as KubeObject, opts.fieldManager ?? '', opts.force);
       else
         throw new ApiError(
           415,

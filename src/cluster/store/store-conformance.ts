@@ -109,6 +109,28 @@ export function storeSuite(name: string, factory: StoreFactory, options: { skip?
       await s.close();
     });
 
+    test('a list larger than any backend page, and bigger than 4 MiB, is complete', async () => {
+      const s = await factory.open();
+      const pre = p();
+      const big = 'x'.repeat(8 * 1024);
+      const n = 1100;
+      for (let i = 0; i < n; i += 50)
+        await Promise.all(
+          Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+            s.create(`${pre}${String(i + j).padStart(5, '0')}`, big),
+          ),
+        );
+      const all = await s.list(pre);
+      assert.equal(all.items.length, n);
+      assert.equal(all.more, false);
+      assert.equal(new Set(all.items.map((i) => i.key)).size, n);
+      const some = await s.list(pre, { limit: 700 });
+      assert.equal(some.items.length, 700);
+      assert.equal(some.more, true);
+      assert.equal(some.remaining, n - 700);
+      await s.close();
+    });
+
     test('watch from a past revision delivers every event in order with prevKv', async () => {
       const s = await factory.open();
       const pre = p();

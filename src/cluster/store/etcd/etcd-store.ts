@@ -24,11 +24,17 @@ export interface EtcdStoreOptions {
  */
 export function openEtcdStore(options: EtcdStoreOptions): Store {
   const { Etcd3: Client } = require('etcd3') as typeof import('etcd3');
-  const client: Etcd3 = new Client({ hosts: options.hosts, dialTimeout: options.timeoutMs ?? 10_000 });
+  const client: Etcd3 = new Client({
+    hosts: options.hosts,
+    dialTimeout: options.timeoutMs ?? 10_000,
+    // gRPC's default 4 MiB answer limit is smaller than one page of big objects (up to 1.5 MB each).
+    grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+  });
   const root = options.root ?? '/berth';
   const enc = (k: string) => Buffer.from(root + k);
   const dec = (b: Buffer) => b.toString().slice(root.length);
   let compacted = 0;
+  const page = 500;
 
   const kvOf = (kv: IKeyValue): KeyValue => ({
     key: dec(kv.key),
@@ -65,20 +71,29 @@ export function openEtcdStore(options: EtcdStoreOptions): Store {
   const store: Store = {
     get: current,
     async list(prefix, opts = {}): Promise<ListResult> {
-      const start = opts.startAfter ? `${opts.startAfter}\0` : prefix;
-      const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
-      const r = await range(start, {
-        range_end: enc(prefixEnd(prefix)),
-        limit: String(limit),
-        ...(opts.revision ? { revision: String(opts.revision) } : {}),
-      });
-      const items = r.kvs.map(kvOf);
-      const result: ListResult = {
-        items,
-        revision: opts.revision || Number(r.header.revision),
-        more: r.more,
-      };
-      if (r.more) result.remaining = Number(r.count) - items.length;
+      const want = opts.limit && opts.limit > 0 ? opts.limit : Number.POSITIVE_INFINITY;
+      const items: KeyValue[] = [];
+      let after = opts.startAfter;
+      let revision = opts.revision ?? 0;
+      let more = false;
+      let remaining = 0;
+      // Read in pages of at most `page` keys at one revision: one range answer must fit in a
+      // gRPC message, and 10,000 pods do not; the pages together are one consistent list.
+      do {
+        const n = Math.min(page, want - items.length);
+        const r = await range(after ? `${after}\0` : prefix, {
+          range_end: enc(prefixEnd(prefix)),
+          limit: String(n),
+          ...(revision ? { revision: String(revision) } : {}),
+        });
+        if (!revision) revision = Number(r.header.revision);
+        for (const kv of r.kvs) items.push(kvOf(kv));
+        more = r.more;
+        remaining = Number(r.count) - r.kvs.length;
+        after = items.at(-1)?.key;
+      } while (more && items.length < want);
+      const result: ListResult = { items, revision, more };
+      if (more) result.remaining = remaining;
       return result;
     },
     async revision() {
