@@ -63,7 +63,11 @@ test('applying a field another manager set differently is a conflict unless forc
   );
   // The same value is shared ownership, not a conflict.
   const shared = serverSideApply(live, { ...cfg, spec: { replicas: 1 } }, 'me');
-  assert.equal((shared.metadata?.managedFields as unknown[]).length, 2, 'both managers own spec.replicas');
+  assert.equal(
+    (shared.metadata?.managedFields as unknown[] | undefined)?.length,
+    2,
+    'both managers own spec.replicas',
+  );
   const forced = serverSideApply(live, cfg, 'me', true);
   assert.equal((forced.spec as { replicas: number }).replicas, 3);
   const managed = forced.metadata?.managedFields as { manager: string; fieldsV1: unknown }[];
