@@ -266,6 +266,15 @@ describe('kubectl against berth server', () => {
   });
 
   test('api-resources, explain, CRD and custom resources', async () => {
+    // A cold cache: kubectl discovers everything through aggregated discovery (two GETs).
+    const cold = await c.kubectl(['api-resources', '-v=6', '--cache-dir', `${c.dataDir}/kcache`]);
+    assert.equal(cold.code, 0, cold.stderr);
+    const gets = cold.stderr.match(/GET https:\S+/g) ?? [];
+    assert.deepEqual(
+      gets.map((g) => new URL(g.slice(4)).pathname),
+      ['/api', '/apis'],
+      `discovery requests: ${gets.join(', ')}`,
+    );
     const ar = await ok(['api-resources']);
     assert.match(ar, /deployments\s+deploy\s+apps\/v1\s+true\s+Deployment/);
     assert.match(ar, /horizontalpodautoscalers\s+hpa\s+autoscaling\/v2/);
