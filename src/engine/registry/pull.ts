@@ -1,11 +1,8 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { BerthError, invalidArgument } from '../../core/errors.js';
 import type { ImageRow } from '../image/image-index.js';
 import { addImage, type ImageStore } from '../image/image-store.js';
 import {
-  type Descriptor,
   hostPlatform,
   type ImageConfigFile,
   type ImageIndex,
@@ -17,10 +14,11 @@ import {
   type Platform,
 } from '../image/oci.js';
 import { formatReference, parseReference, type Reference, repositoryOf } from '../image/reference.js';
-import { chainIds, ensureSnapshot, hasSnapshot, sweepSnapshotTemp } from '../snapshot/snapshots.js';
+import { chainIds, sweepSnapshotTemp } from '../snapshot/snapshots.js';
 import { loadCredentials } from './auth-file.js';
 import { RegistryClient } from './client.js';
 import { registryError } from './errors.js';
+import { fetchBlob, fetchLayer, type LayerJob } from './fetch-layer.js';
 import { readBody } from './http.js';
 import type { Progress } from './progress.js';
 
@@ -97,77 +95,6 @@ function platformMatches(p: Platform | undefined, want: Platform): boolean {
   );
 }
 
-/**
- * Downloads a blob into the content store, verified while it streams; skips one already
- * there. With `unpack`, the same bytes are also decompressed and unpacked into the layer's
- * snapshot as they arrive (one pass over the data instead of write-then-reread); the
- * snapshot is verified against its diff ID on its own, so it is sound even if the blob fails.
- */
-async function fetchBlob(
-  store: ImageStore,
-  client: RegistryClient,
-  ref: Reference,
-  desc: Descriptor,
-  progress?: Progress,
-  unpack?: (open: () => Promise<Readable>) => Promise<unknown>,
-): Promise<void> {
-  const id = desc.digest.slice(7, 19);
-  if (store.content.has(desc.digest)) {
-    progress?.update(id, 'Already exists');
-    return;
-  }
-  const res = await client.request('GET', `/v2/${ref.path}/blobs/${desc.digest}`, {
-    scope: `repository:${ref.path}:pull`,
-  });
-  if (res.status !== 200)
-    throw await registryError(res, `Cannot pull blob ${desc.digest} of "${formatReference(ref)}"`);
-  progress?.update(id, 'Downloading', 0, desc.size);
-  let done = 0;
-  const toStore = new PassThrough({ highWaterMark: 1 << 20 });
-  const toUnpack = unpack ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;
-  res.body.on('data', (chunk: Buffer) => {
-    done += chunk.length;
-    progress?.update(id, 'Downloading', done, desc.size);
-    const a = toStore.write(chunk);
-    const b = toUnpack ? toUnpack.write(chunk) : true;
-    if (!a || !b) {
-      res.body.pause();
-      let waiting = (a ? 0 : 1) + (b ? 0 : 1);
-      const go = () => {
-        if (--waiting === 0) res.body.resume();
-      };
-      if (!a) toStore.once('drain', go);
-      if (!b) toUnpack!.once('drain', go);
-    }
-  });
-  res.body.on('end', () => {
-    toStore.end();
-    toUnpack?.end();
-  });
-  res.body.on('error', (e) => {
-    toStore.destroy(e);
-    toUnpack?.destroy(e);
-  });
-  const compression = layerCompression(desc.mediaType);
-  const unpacking = unpack?.(async () =>
-    compression === 'gzip' ? toUnpack!.pipe(createGunzip({ chunkSize: 256 * 1024 })) : toUnpack!,
-  );
-  try {
-    await Promise.all([store.content.ingest(toStore, { digest: desc.digest, size: desc.size }), unpacking]);
-  } catch (e) {
-    res.body.destroy();
-    toUnpack?.destroy();
-    throw new BerthError(
-      'InvalidArgument',
-      `Cannot pull "${formatReference(ref)}": blob ${desc.digest}: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    );
-  }
-  progress?.update(id, 'Download complete');
-}
-
 /** Runs `fn` over `items` with at most `limit` at once; the first failure rejects. */
 async function parallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -229,7 +156,7 @@ export async function pullImage(
     if (!layerCompression(l.mediaType))
       throw invalidArgument(`Cannot pull "${formatReference(ref)}": unsupported layer type "${l.mediaType}"`);
   }
-  await fetchBlob(store, client, ref, manifest.config);
+  await fetchBlob(store.content, client, ref, manifest.config);
   const config = JSON.parse(
     (await store.content.read(manifest.config.digest)).toString('utf8'),
   ) as ImageConfigFile;
@@ -253,24 +180,14 @@ export async function pullImage(
   const chains = chainIds(diffIds);
   const progress = options.progress;
   for (const l of manifest.layers) progress?.update(l.digest.slice(7, 19), 'Pulling fs layer');
-  await parallel(
-    manifest.layers.map((l, i) => ({ l, i })),
-    PARALLEL,
-    async ({ l, i }) => {
-      const streamable = layerCompression(l.mediaType) !== 'zstd' && !hasSnapshot(store.root, chains[i]!);
-      await fetchBlob(
-        store,
-        client,
-        ref,
-        l,
-        progress,
-        streamable ? (open) => ensureSnapshot(store.root, chains[i]!, diffIds[i]!, open) : undefined,
-      );
-      progress?.update(l.digest.slice(7, 19), 'Extracting');
-      await ensureSnapshot(store.root, chains[i]!, diffIds[i]!, store.content.path(l.digest));
-      progress?.update(l.digest.slice(7, 19), 'Pull complete');
-    },
-  );
+  const jobs: LayerJob[] = manifest.layers.map((desc, i) => ({
+    root: store.root,
+    ref,
+    desc,
+    chainId: chains[i]!,
+    diffId: diffIds[i]!,
+  }));
+  await parallel(jobs, PARALLEL, (job) => fetchLayer(job, store.content, client, progress));
   await store.content.write(manifestBytes, manifestDigest);
   const repoDigest = `${repositoryOf(ref)}@${top.digest}`;
   const names = ref.tag ? [formatReference({ ...ref, digest: undefined })] : [];
