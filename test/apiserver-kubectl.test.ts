@@ -246,6 +246,63 @@ describe('kubectl against berth server', () => {
       /Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers\[0\].imagee"/,
     );
     assert.equal((await c.kubectl(['get', 'deploy', 'nested'])).code, 1);
+    // Every workload kind is checked to the depth of its pod template, and a manifest using
+    // their full set of fields is accepted.
+    const workloads = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: st}
+spec:
+  replicas: 0
+  serviceName: st
+  podManagementPolicy: Parallel
+  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 0}}
+  persistentVolumeClaimRetentionPolicy: {whenDeleted: Retain, whenScaled: Retain}
+  revisionHistoryLimit: 3
+  minReadySeconds: 1
+  ordinals: {start: 0}
+  selector: {matchLabels: {app: st}}
+  template:
+    metadata: {labels: {app: st}}
+    spec: {containers: [{name: c, image: busybox}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cj}
+spec:
+  schedule: "*/5 * * * *"
+  timeZone: Etc/UTC
+  concurrencyPolicy: Forbid
+  startingDeadlineSeconds: 60
+  suspend: true
+  successfulJobsHistoryLimit: 1
+  failedJobsHistoryLimit: 1
+  jobTemplate:
+    metadata: {labels: {app: cj}}
+    spec:
+      completions: 1
+      parallelism: 1
+      backoffLimit: 2
+      completionMode: NonIndexed
+      ttlSecondsAfterFinished: 60
+      activeDeadlineSeconds: 600
+      podReplacementPolicy: TerminatingOrFailed
+      template:
+        spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}
+`;
+    await ok(['apply', '-f', '-'], workloads);
+    const typo = await c.kubectl(['apply', '-f', '-'], {
+      input: workloads
+        .replace('name: st}', 'name: st2}')
+        .replace('restartPolicy: Never', 'restartPolcy: Never'),
+    });
+    assert.match(
+      typo.stderr,
+      /CronJob in version "v1" cannot be handled as a CronJob: strict decoding error: unknown field "spec.jobTemplate.spec.template.spec.restartPolcy"/,
+    );
+    await ok(['delete', 'sts/st', 'sts/st2', 'cronjob/cj', '--ignore-not-found']);
     const sel = await c.kubectl(['apply', '-f', '-'], {
       input: deployment(1)
         .replace('name: web', 'name: mismatch')
