@@ -24,8 +24,8 @@ import type { Progress } from './progress.js';
 
 /** Manifests larger than this are refused: no real manifest comes near it (Docker's limit too). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-/** Layers downloaded at once. */
-const PARALLEL = 4;
+/** Layers downloaded at once (podman also fetches six): a slot held by one layer's fsync must not stall the next download. */
+const PARALLEL = 6;
 
 const ACCEPT = [...manifestMediaTypes, ...indexMediaTypes].join(', ');
 
