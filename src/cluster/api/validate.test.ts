@@ -47,6 +47,25 @@ test('defaults fill what Kubernetes fills', () => {
   assert.equal(spec.template.spec.containers[0]?.imagePullPolicy, 'Always');
 });
 
+test('an empty strategy (kubectl create deployment sends one) is defaulted to a rolling update', () => {
+  assert.ok(deploy);
+  const d: Record<string, unknown> = {
+    metadata: { name: 'd' },
+    spec: { strategy: {}, selector: {}, template: { spec: { containers: [] } } },
+  };
+  applyDefaults(deploy, d);
+  assert.deepEqual((d.spec as { strategy: unknown }).strategy, {
+    type: 'RollingUpdate',
+    rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' },
+  });
+  const r: Record<string, unknown> = {
+    metadata: { name: 'd' },
+    spec: { strategy: { type: 'Recreate' }, selector: {}, template: { spec: { containers: [] } } },
+  };
+  applyDefaults(deploy, r);
+  assert.deepEqual((r.spec as { strategy: unknown }).strategy, { type: 'Recreate' });
+});
+
 test('strict field checking names nested unknown fields', async () => {
   const { unknownFields } = await import('./schema.js');
   const d = {

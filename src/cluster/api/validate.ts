@@ -199,9 +199,21 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
   o.spec ??= {};
   const spec = o.spec as Obj;
   const template = () => {
-    const t = ((spec.template as Obj | undefined) ?? {}) as Obj;
+    spec.template ??= {};
+    const t = spec.template as Obj;
     t.spec ??= {};
     defaultPodSpec(t.spec as Obj);
+  };
+  /** A rolling-update strategy as upstream defaults it: the type, then the missing numbers. */
+  const rolling = (field: string, numbers: Obj) => {
+    const st = ((spec[field] as Obj | undefined) ?? {}) as Obj;
+    spec[field] = st;
+    st.type ??= 'RollingUpdate';
+    if (st.type === 'RollingUpdate') {
+      st.rollingUpdate ??= {};
+      const ru = st.rollingUpdate as Obj;
+      for (const [k, v] of Object.entries(numbers)) ru[k] ??= v;
+    }
   };
   switch (r.kind) {
     case 'Pod':
@@ -215,17 +227,41 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
       spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;
       spec.progressDeadlineSeconds ??= 600;
-      spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+      rolling('strategy', { maxSurge: '25%', maxUnavailable: '25%' });
       template();
       break;
     case 'ReplicaSet':
-    case 'StatefulSet':
       spec.replicas ??= 1;
       template();
       break;
-    case 'DaemonSet':
+    case 'StatefulSet':
+      spec.replicas ??= 1;
+      spec.podManagementPolicy ??= 'OrderedReady';
+      spec.revisionHistoryLimit ??= 10;
+      spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
+      rolling('updateStrategy', { partition: 0 });
       template();
       break;
+    case 'DaemonSet':
+      spec.revisionHistoryLimit ??= 10;
+      rolling('updateStrategy', { maxUnavailable: 1, maxSurge: 0 });
+      template();
+      break;
+    case 'CronJob': {
+      spec.concurrencyPolicy ??= 'Allow';
+      spec.suspend ??= false;
+      spec.successfulJobsHistoryLimit ??= 3;
+      spec.failedJobsHistoryLimit ??= 1;
+      spec.jobTemplate ??= {};
+      const jt = spec.jobTemplate as Obj;
+      jt.spec ??= {};
+      const js = jt.spec as Obj;
+      js.template ??= {};
+      const pt = js.template as Obj;
+      pt.spec ??= {};
+      defaultPodSpec(pt.spec as Obj);
+      break;
+    }
     case 'Job':
       spec.backoffLimit ??= 6;
       spec.completions ??= 1;
