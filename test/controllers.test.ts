@@ -141,4 +141,33 @@ describe('controllers over simulated nodes', () => {
     ]);
     assert.equal(node, 'large-0');
   });
+  test('pause, resume, restart; minReadySeconds; a rollout that cannot progress fails its deadline', async () => {
+    await k(['create', 'deployment', 'pr', '--image=nginx:1', '--replicas=2']);
+    await k(['rollout', 'status', 'deploy/pr', '--timeout=60s']);
+    await k(['rollout', 'pause', 'deploy/pr']);
+    await k(['set', 'image', 'deploy/pr', 'nginx=nginx:2']);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(
+      (await k(['get', 'rs', '-l', 'app=pr', '-o', 'name'])).trim().split('\n').length,
+      1,
+      'no new ReplicaSet while paused',
+    );
+    await k(['rollout', 'resume', 'deploy/pr']);
+    await k(['rollout', 'status', 'deploy/pr', '--timeout=60s']);
+    await k(['rollout', 'restart', 'deploy/pr']);
+    await k(['rollout', 'status', 'deploy/pr', '--timeout=60s']);
+    assert.match(await k(['rollout', 'history', 'deploy/pr']), /3\s+<none>/);
+    // minReadySeconds: pods count as available only after 2 s of readiness.
+    await k(['patch', 'deploy/pr', '-p', '{"spec":{"minReadySeconds":2}}']);
+    await k(['set', 'image', 'deploy/pr', 'nginx=nginx:3']);
+    const t0 = Date.now();
+    await k(['rollout', 'status', 'deploy/pr', '--timeout=60s']);
+    assert.ok(Date.now() - t0 >= 2000, 'the rollout waited for minReadySeconds');
+    // A template whose pods can never be placed: no progress, and rollout status says so.
+    await k(['patch', 'deploy/pr', '-p', '{"spec":{"progressDeadlineSeconds":3,"minReadySeconds":0}}']);
+    await k(['set', 'resources', 'deploy/pr', '--requests=cpu=100']);
+    const r = await c.kubectl(['rollout', 'status', 'deploy/pr', '--timeout=60s']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /exceeded its progress deadline/);
+  });
 });

@@ -8,6 +8,7 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
+  private readonly checks = new Map<string, NodeJS.Timeout>();
   private running = 0;
   private stopped = false;
 
@@ -30,8 +31,25 @@ export class WorkQueue {
     setTimeout(() => this.add(key), ms).unref();
   }
 
+  /**
+   * Queues `key` after `ms`, replacing the previous call's timer for the same key: for a
+   * controller that re-plans one check per object on every sync (a deadline, a delay), so
+   * thousands of syncs leave one timer, not thousands.
+   */
+  checkAfter(key: string, ms: number): void {
+    clearTimeout(this.checks.get(key));
+    const t = setTimeout(() => {
+      this.checks.delete(key);
+      this.add(key);
+    }, ms);
+    t.unref();
+    this.checks.set(key, t);
+  }
+
   stop(): void {
     this.stopped = true;
+    for (const t of this.checks.values()) clearTimeout(t);
+    this.checks.clear();
   }
 
   private pump(): void {

@@ -106,3 +106,64 @@ test('Recreate: old ones go to zero before the new one scales', async () => {
     [`scale web-${templateHash(template('nginx:1'))} 0`],
   );
 });
+
+test('no progress for progressDeadlineSeconds: Progressing=False, ProgressDeadlineExceeded', async () => {
+  const statuses: KubeObject[] = [];
+  const requeues: number[] = [];
+  const act = {
+    ...recorder().act,
+    updateStatus: async (d: KubeObject) => statuses.push(d),
+    requeueAfter: (_k: string, ms: number) => requeues.push(ms),
+  };
+  const stuck = rs('nginx:2', 3, 0, 2);
+  const old = rs('nginx:1', 0, 0, 1);
+  const long = new Date(Date.now() - 120_000).toISOString();
+  const d = deployment('nginx:2', { progressDeadlineSeconds: 60 });
+  d.metadata.annotations = { 'deployment.kubernetes.io/revision': '2' };
+  d.status = {
+    observedGeneration: 1,
+    updatedReplicas: 3,
+    readyReplicas: 0,
+    availableReplicas: 0,
+    unavailableReplicas: 3,
+    replicas: 3,
+    conditions: [
+      { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', lastUpdateTime: long },
+      {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'ReplicaSetUpdated',
+        lastUpdateTime: long,
+        lastTransitionTime: long,
+      },
+    ],
+  };
+  const caches = { getDeployment: () => d, replicaSetsIn: () => [stuck, old] };
+  await syncDeployment('default/web', caches, act);
+  const p = statuses.at(-1)?.status.conditions.find((c: { type: string }) => c.type === 'Progressing');
+  assert.equal(p.status, 'False');
+  assert.equal(p.reason, 'ProgressDeadlineExceeded');
+  // Within the deadline: still progressing, and a check is planned for when it passes.
+  statuses.length = 0;
+  const recent = new Date(Date.now() - 10_000).toISOString();
+  d.status.conditions[1].lastUpdateTime = recent;
+  d.status.conditions[1].reason = 'ReplicaSetUpdated';
+  await syncDeployment('default/web', caches, act);
+  assert.equal(statuses.length, 0, 'nothing changed, nothing written');
+  assert.ok(requeues.at(-1)! > 40_000 && requeues.at(-1)! <= 50_100, `requeue in ${requeues.at(-1)} ms`);
+});
+
+test('a paused Deployment creates no ReplicaSet and says it is paused', async () => {
+  const statuses: KubeObject[] = [];
+  const r = recorder();
+  const act = { ...r.act, updateStatus: async (d: KubeObject) => statuses.push(d) };
+  const d = deployment('nginx:2', { paused: true });
+  await syncDeployment(
+    'default/web',
+    { getDeployment: () => d, replicaSetsIn: () => [rs('nginx:1', 3, 3, 1)] },
+    act,
+  );
+  assert.deepEqual(r.actions, []);
+  const p = statuses.at(-1)?.status.conditions.find((c: { type: string }) => c.type === 'Progressing');
+  assert.equal(p.reason, 'DeploymentPaused');
+});

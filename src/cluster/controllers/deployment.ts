@@ -12,6 +12,8 @@ export interface DeploymentActions {
   updateStatus(d: KubeObject): Promise<unknown>;
   /** Writes the Deployment itself (its revision annotation, which `rollout undo` patches). */
   updateDeployment(d: KubeObject): Promise<unknown>;
+  /** Sync this key again later (to notice a progress deadline passing). */
+  requeueAfter?(key: string, ms: number): void;
 }
 
 export interface DeploymentCaches {
@@ -82,6 +84,15 @@ export function resolveIntOrPercent(v: unknown, replicas: number, roundUp: boole
   if (!m) return Number(s) || 0;
   const x = (Number(m[1]) * replicas) / 100;
   return roundUp ? Math.ceil(x) : Math.floor(x);
+}
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  /** A condition re-stated without progress keeps its lastUpdateTime (the deadline counts from it). */
+  keepUpdateTime?: boolean;
 }
 
 const revisionOf = (rs: KubeObject) => Number(rs.metadata.annotations?.[REVISION] ?? 0);
@@ -186,6 +197,7 @@ export async function syncDeployment(
     });
     return; // the update comes back through the informer and syncs again
   }
+  let scaled = false;
   if (newRS && !paused) {
     const total = all.reduce((n, rs) => n + replicasOf(rs), 0);
     const oldReplicas = old.reduce((n, rs) => n + replicasOf(rs), 0);
@@ -199,6 +211,7 @@ export async function syncDeployment(
       target = desired;
     }
     if (target !== replicasOf(newRS)) {
+      scaled = true;
       await act.updateReplicaSet({
         ...newRS,
         metadata: {
@@ -223,6 +236,7 @@ export async function syncDeployment(
       const cut = Math.min(n, unhealthy + budget);
       if (cut <= 0) continue;
       budget -= Math.max(0, cut - unhealthy);
+      scaled = true;
       await act.updateReplicaSet({ ...rs, spec: { ...rs.spec, replicas: n - cut } });
     }
     // History: keep revisionHistoryLimit old, scaled-down ReplicaSets.
@@ -244,7 +258,57 @@ export async function syncDeployment(
     replicas === desired &&
     avail >= desired &&
     replicasOf(newRS ?? { metadata: {} }) === desired;
-  const conditions = [
+  const cur = d.status ?? {};
+  const prevProgress = (cur.conditions ?? []).find((x: { type: string }) => x.type === 'Progressing');
+  const deadline = d.spec?.progressDeadlineSeconds ?? 600;
+  // Progress (upstream's rule): a ReplicaSet created or scaled, or more pods updated or
+  // available than last written. Without progress for progressDeadlineSeconds, the rollout
+  // has failed: Progressing=False/ProgressDeadlineExceeded, which `kubectl rollout status` reports.
+  const progressed =
+    scaled ||
+    !prevProgress ||
+    updated > (cur.updatedReplicas ?? 0) ||
+    avail > (cur.availableReplicas ?? 0) ||
+    prevProgress.reason === 'DeploymentPaused' ||
+    prevProgress.reason === 'NewReplicaSetAvailable';
+  const progressing = (): Condition => {
+    const rsName = newRS?.metadata.name ?? '';
+    if (paused)
+      return {
+        type: 'Progressing',
+        status: 'Unknown',
+        reason: 'DeploymentPaused',
+        message: 'Deployment is paused',
+      };
+    if (complete)
+      return {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'NewReplicaSetAvailable',
+        message: `ReplicaSet "${rsName}" has successfully progressed.`,
+      };
+    const since = Date.parse(prevProgress?.lastUpdateTime ?? '') || Date.now();
+    if (
+      !progressed &&
+      (prevProgress?.reason === 'ProgressDeadlineExceeded' || Date.now() - since > deadline * 1000)
+    )
+      return {
+        type: 'Progressing',
+        status: 'False',
+        reason: 'ProgressDeadlineExceeded',
+        message: `ReplicaSet "${rsName}" has timed out progressing.`,
+      };
+    if (!progressed) act.requeueAfter?.(key, Math.max(10, since + deadline * 1000 - Date.now() + 10));
+    else act.requeueAfter?.(key, deadline * 1000 + 10);
+    return {
+      type: 'Progressing',
+      status: 'True',
+      reason: 'ReplicaSetUpdated',
+      message: `ReplicaSet "${rsName}" is progressing.`,
+      keepUpdateTime: !progressed,
+    };
+  };
+  const conditions: Condition[] = [
     {
       type: 'Available',
       status: avail >= desired - unavailable ? 'True' : 'False',
@@ -254,14 +318,7 @@ export async function syncDeployment(
           ? 'Deployment has minimum availability.'
           : 'Deployment does not have minimum availability.',
     },
-    {
-      type: 'Progressing',
-      status: 'True',
-      reason: complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
-      message: complete
-        ? `ReplicaSet "${newRS?.metadata.name}" has successfully progressed.`
-        : `ReplicaSet "${newRS?.metadata.name ?? ''}" is progressing.`,
-    },
+    progressing(),
   ];
   const status = {
     observedGeneration: d.metadata.generation ?? 1,
@@ -271,16 +328,21 @@ export async function syncDeployment(
     availableReplicas: avail,
     unavailableReplicas: Math.max(0, desired - avail),
   };
-  const cur = d.status ?? {};
   const changedConds = conditions.some((c) => {
     const have = (cur.conditions ?? []).find((x: { type: string }) => x.type === c.type);
     return !have || have.status !== c.status || have.reason !== c.reason;
   });
   if (changedConds || Object.entries(status).some(([k, v]) => (cur[k] ?? 0) !== v)) {
-    const merged = conditions.map((c) => {
-      const have = (cur.conditions ?? []).find((x: { type: string; status: string }) => x.type === c.type);
+    const merged = conditions.map(({ keepUpdateTime, ...c }) => {
+      const have = (cur.conditions ?? []).find(
+        (x: { type: string; status: string; lastUpdateTime?: string }) => x.type === c.type,
+      );
       const same = have && have.status === c.status;
-      return { ...c, lastUpdateTime: now, lastTransitionTime: same ? have.lastTransitionTime : now };
+      return {
+        ...c,
+        lastUpdateTime: keepUpdateTime && have?.lastUpdateTime ? have.lastUpdateTime : now,
+        lastTransitionTime: same ? have.lastTransitionTime : now,
+      };
     });
     await act.updateStatus({ ...d, status: { ...cur, ...status, conditions: merged } });
   }
@@ -303,6 +365,7 @@ export const deploymentController: ControllerSpec = {
             deleteReplicaSet: (ns, name) => ctx.client.delete(Resources.replicasets, ns, name),
             updateStatus: (d) => ctx.client.updateStatus(Resources.deployments, d),
             updateDeployment: (d) => ctx.client.update(Resources.deployments, d),
+            requeueAfter: (k, ms) => q.checkAfter(k, ms),
           },
         ),
       4,

@@ -7,6 +7,12 @@ export function isPodReady(p: KubeObject): boolean {
   );
 }
 
+/** When the pod last became Ready (ms since the epoch); 0 when unknown, which counts as long ago. */
+export function readySince(p: KubeObject): number {
+  const c = (p.status?.conditions ?? []).find((x: { type: string }) => x.type === 'Ready');
+  return c?.lastTransitionTime ? Date.parse(c.lastTransitionTime) || 0 : 0;
+}
+
 export function isPodTerminal(p: KubeObject): boolean {
   return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
 }

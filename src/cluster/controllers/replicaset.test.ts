@@ -83,3 +83,46 @@ test('a missing ReplicaSet is done; pods owned by others are ignored', async () 
     r.actions.join(),
   );
 });
+
+test('minReadySeconds: a pod ready for less is not yet available, and the set is checked again then', async () => {
+  const rsObj: KubeObject = {
+    metadata: { name: 'r', namespace: 'default', uid: 'rs-uid' },
+    spec: { replicas: 2, minReadySeconds: 30, selector: { matchLabels: { app: 'a' } }, template: {} },
+  };
+  const pod = (name: string, readyAgoMs: number): KubeObject => ({
+    metadata: {
+      name,
+      namespace: 'default',
+      labels: { app: 'a' },
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'r', uid: 'rs-uid', controller: true },
+      ],
+    },
+    status: {
+      phase: 'Running',
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          lastTransitionTime: new Date(Date.now() - readyAgoMs).toISOString(),
+        },
+      ],
+    },
+  });
+  const written: KubeObject[] = [];
+  const requeues: number[] = [];
+  await syncReplicaSet(
+    'default/r',
+    { getReplicaSet: () => rsObj, podsIn: () => [pod('old', 60_000), pod('new', 5_000)] },
+    {
+      createPod: async () => undefined,
+      deletePod: async () => undefined,
+      updateStatus: async (o) => written.push(o),
+      requeueAfter: (_k, ms) => requeues.push(ms),
+    },
+    new Expectations(),
+  );
+  assert.equal(written[0]?.status.readyReplicas, 2);
+  assert.equal(written[0]?.status.availableReplicas, 1);
+  assert.ok(requeues[0]! > 20_000 && requeues[0]! <= 25_100, `requeue in ${requeues[0]} ms`);
+});

@@ -4,13 +4,15 @@ import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { WorkQueue } from '../client/work-queue.js';
 import { type ControllerSpec, inNamespace } from './context.js';
-import { controllerUid, deletionOrder, isActive, isPodReady } from './pods.js';
+import { controllerUid, deletionOrder, isActive, isPodReady, readySince } from './pods.js';
 
 /** What the ReplicaSet controller does to the cluster (a KubeClient in production, a recorder in tests). */
 export interface ReplicaSetActions {
   createPod(namespace: string, pod: KubeObject): Promise<unknown>;
   deletePod(namespace: string, name: string): Promise<unknown>;
   updateStatus(rs: KubeObject): Promise<unknown>;
+  /** Sync this key again later (a pod that becomes available after minReadySeconds). */
+  requeueAfter?(key: string, ms: number): void;
 }
 
 /** The caches the controller reads. */
@@ -119,12 +121,23 @@ export async function syncReplicaSet(
       );
     }
   }
-  const ready = pods.filter(isPodReady).length;
+  const readyPods = pods.filter(isPodReady);
+  const minReady = (rs.spec?.minReadySeconds ?? 0) * 1000;
+  const now = Date.now();
+  let available = 0;
+  let soonest = Number.POSITIVE_INFINITY;
+  for (const p of readyPods) {
+    const wait = readySince(p) + minReady - now;
+    if (wait <= 0) available++;
+    else soonest = Math.min(soonest, wait);
+  }
+  // A pod ready for less than minReadySeconds becomes available later with no event to say so.
+  if (soonest !== Number.POSITIVE_INFINITY) act.requeueAfter?.(key, soonest + 10);
   const status = {
     replicas: pods.length,
     fullyLabeledReplicas: pods.length,
-    readyReplicas: ready,
-    availableReplicas: ready,
+    readyReplicas: readyPods.length,
+    availableReplicas: available,
     observedGeneration: rs.metadata.generation ?? 1,
   };
   const cur = rs.status ?? {};
@@ -149,6 +162,7 @@ export const replicaSetController: ControllerSpec = {
             createPod: (ns, pod) => ctx.client.create(Resources.pods, ns, pod),
             deletePod: (ns, name) => ctx.client.delete(Resources.pods, ns, name),
             updateStatus: (rs) => ctx.client.updateStatus(Resources.replicasets, rs),
+            requeueAfter: (k, ms) => q.checkAfter(k, ms),
           },
           exp,
         ),
