@@ -144,6 +144,13 @@ describe('controllers over simulated nodes', () => {
   test('pause, resume, restart; minReadySeconds; a rollout that cannot progress fails its deadline', async () => {
     await k(['create', 'deployment', 'pr', '--image=nginx:1', '--replicas=2']);
     await k(['rollout', 'status', 'deploy/pr', '--timeout=60s']);
+    // describe explains: the Deployment's scaling and the ReplicaSet's pod creations.
+    const described = await k(['describe', 'deploy/pr']);
+    assert.match(
+      described,
+      /ScalingReplicaSet\s+\S+\s+deployment-controller\s+Scaled up replica set pr-\w+ from 0 to 2/,
+    );
+    assert.match(await k(['describe', 'rs', '-l', 'app=pr']), /SuccessfulCreate\s.*Created pod: pr-/);
     await k(['rollout', 'pause', 'deploy/pr']);
     await k(['set', 'image', 'deploy/pr', 'nginx=nginx:2']);
     await new Promise((r) => setTimeout(r, 1000));

@@ -3,6 +3,7 @@ import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { WorkQueue } from '../client/work-queue.js';
 import { type ControllerSpec, inNamespace, ownerKey } from './context.js';
+import { recordEvent } from './events.js';
 import { controllerUid } from './pods.js';
 
 export interface DeploymentActions {
@@ -14,6 +15,8 @@ export interface DeploymentActions {
   updateDeployment(d: KubeObject): Promise<unknown>;
   /** Sync this key again later (to notice a progress deadline passing). */
   requeueAfter?(key: string, ms: number): void;
+  /** Records an event about the Deployment. */
+  event?(d: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
 export interface DeploymentCaches {
@@ -84,6 +87,12 @@ export function resolveIntOrPercent(v: unknown, replicas: number, roundUp: boole
   if (!m) return Number(s) || 0;
   const x = (Number(m[1]) * replicas) / 100;
   return roundUp ? Math.ceil(x) : Math.floor(x);
+}
+
+/** Upstream's wording: `Scaled up replica set web-5d8f from 0 to 3`. */
+function scaleMessage(rs: KubeObject, to: number): string {
+  const from = replicasOf(rs);
+  return `Scaled ${to > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${to}`;
 }
 
 interface Condition {
@@ -212,6 +221,7 @@ export async function syncDeployment(
     }
     if (target !== replicasOf(newRS)) {
       scaled = true;
+      act.event?.(d, 'Normal', 'ScalingReplicaSet', scaleMessage(newRS, target));
       await act.updateReplicaSet({
         ...newRS,
         metadata: {
@@ -237,6 +247,7 @@ export async function syncDeployment(
       if (cut <= 0) continue;
       budget -= Math.max(0, cut - unhealthy);
       scaled = true;
+      act.event?.(d, 'Normal', 'ScalingReplicaSet', scaleMessage(rs, n - cut));
       await act.updateReplicaSet({ ...rs, spec: { ...rs.spec, replicas: n - cut } });
     }
     // History: keep revisionHistoryLimit old, scaled-down ReplicaSets.
@@ -366,6 +377,15 @@ export const deploymentController: ControllerSpec = {
             updateStatus: (d) => ctx.client.updateStatus(Resources.deployments, d),
             updateDeployment: (d) => ctx.client.update(Resources.deployments, d),
             requeueAfter: (k, ms) => q.checkAfter(k, ms),
+            event: (o, type, reason, message) =>
+              recordEvent(
+                ctx.client,
+                { ...o, apiVersion: 'apps/v1', kind: 'Deployment' },
+                type,
+                reason,
+                message,
+                'deployment-controller',
+              ),
           },
         ),
       4,

@@ -4,6 +4,7 @@ import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { WorkQueue } from '../client/work-queue.js';
 import { type ControllerSpec, inNamespace } from './context.js';
+import { recordEvent } from './events.js';
 import { controllerUid, deletionOrder, isActive, isPodReady, readySince } from './pods.js';
 
 /** What the ReplicaSet controller does to the cluster (a KubeClient in production, a recorder in tests). */
@@ -13,6 +14,8 @@ export interface ReplicaSetActions {
   updateStatus(rs: KubeObject): Promise<unknown>;
   /** Sync this key again later (a pod that becomes available after minReadySeconds). */
   requeueAfter?(key: string, ms: number): void;
+  /** Records an event about the ReplicaSet. */
+  event?(rs: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
 /** The caches the controller reads. */
@@ -105,18 +108,34 @@ export async function syncReplicaSet(
       const results = await Promise.allSettled(
         Array.from({ length: n }, () => act.createPod(ns, podFromTemplate(rs))),
       );
-      for (const r of results) if (r.status === 'rejected') exp.observed(key, 'add');
+      for (const r of results) {
+        if (r.status === 'rejected') exp.observed(key, 'add');
+        else
+          act.event?.(
+            rs,
+            'Normal',
+            'SuccessfulCreate',
+            `Created pod: ${(r.value as KubeObject)?.metadata?.name ?? ''}`,
+          );
+      }
       const failed = results.find((r) => r.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
+      if (failed) {
+        const why = (failed as PromiseRejectedResult).reason as Error;
+        act.event?.(rs, 'Warning', 'FailedCreate', `Error creating: ${why?.message ?? String(why)}`);
+        throw why;
+      }
     } else if (diff < 0) {
       const victims = [...pods].sort(deletionOrder).slice(0, -diff);
       exp.expect(key, 0, victims.length);
       await Promise.all(
         victims.map((p) =>
-          act.deletePod(ns, p.metadata.name!).catch((e) => {
-            exp.observed(key, 'del');
-            if (!isNotFound(e)) throw e;
-          }),
+          act.deletePod(ns, p.metadata.name!).then(
+            () => act.event?.(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`),
+            (e) => {
+              exp.observed(key, 'del');
+              if (!isNotFound(e)) throw e;
+            },
+          ),
         ),
       );
     }
@@ -163,6 +182,15 @@ export const replicaSetController: ControllerSpec = {
             deletePod: (ns, name) => ctx.client.delete(Resources.pods, ns, name),
             updateStatus: (rs) => ctx.client.updateStatus(Resources.replicasets, rs),
             requeueAfter: (k, ms) => q.checkAfter(k, ms),
+            event: (o, type, reason, message) =>
+              recordEvent(
+                ctx.client,
+                { ...o, apiVersion: 'apps/v1', kind: 'ReplicaSet' },
+                type,
+                reason,
+                message,
+                'replicaset-controller',
+              ),
           },
           exp,
         ),

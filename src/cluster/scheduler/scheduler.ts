@@ -5,6 +5,7 @@ import type { KubeClient, KubeObject } from '../client/kube-client.js';
 import { Resources } from '../client/kube-client.js';
 import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from '../controllers/context.js';
+import { recordEvent } from '../controllers/events.js';
 import { controllerUid, isPodTerminal } from '../controllers/pods.js';
 import { type NodeInfo, nodeInfo, podRequest, score, unfitReason, unschedulableMessage } from './fit.js';
 
@@ -165,7 +166,7 @@ export class Scheduler {
             },
           })
           .catch(() => {});
-        await this.event(pod, 'Warning', 'FailedScheduling', message);
+        this.event(pod, 'Warning', 'FailedScheduling', message);
       }
       return;
     }
@@ -175,7 +176,7 @@ export class Scheduler {
     try {
       await this.client.bind(ns, name, target);
       this.unschedulable.delete(key);
-      void this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${target}`);
+      this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${target}`);
     } catch (e) {
       this.forget(key);
       log.debug('bind failed', { pod: key, err: e as Error });
@@ -183,29 +184,15 @@ export class Scheduler {
     }
   }
 
-  private async event(pod: KubeObject, type: string, reason: string, message: string): Promise<void> {
-    const now = new Date().toISOString();
-    await this.client
-      .create(Resources.events, pod.metadata.namespace, {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { generateName: `${pod.metadata.name}.`, namespace: pod.metadata.namespace },
-        involvedObject: {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          name: pod.metadata.name,
-          namespace: pod.metadata.namespace,
-          uid: pod.metadata.uid,
-        },
-        reason,
-        message,
-        type,
-        source: { component: 'default-scheduler' },
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      })
-      .catch(() => {});
+  private event(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    recordEvent(
+      this.client,
+      { ...pod, apiVersion: 'v1', kind: 'Pod' },
+      type,
+      reason,
+      message,
+      'default-scheduler',
+    );
   }
 }
 
