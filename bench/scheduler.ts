@@ -42,12 +42,16 @@ function waitFor(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<void
   });
 }
 
+// BENCH_PROFILE=DIR writes a CPU profile of the server (API, store and controllers) there.
+const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
 const server = spawn(
-  berth,
-  ['server', '--data-dir', join(work, 'server'), '--https-listen-port', String(port), '--disable-agent'],
-  {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  },
+  process.execPath,
+  [
+    ...profile,
+    berth,
+    ...['server', '--data-dir', join(work, 'server'), '--https-listen-port', String(port), '--disable-agent'],
+  ],
+  { stdio: ['ignore', 'pipe', 'pipe'] },
 );
 const children = [server];
 try {
@@ -162,6 +166,10 @@ try {
   informer.stop();
   client.close();
 } finally {
+  if (profile.length) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
   for (const c of children) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 }

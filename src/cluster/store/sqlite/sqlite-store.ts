@@ -1,12 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { BerthError } from '../../../core/errors.js';
 import { prefixEnd, storeErrors } from '../errors.js';
 import type { KeyValue, ListOptions, ListResult, Store, Watch, WatchEvent, WatchHandlers } from '../store.js';
-
-const require = createRequire(import.meta.url);
+import { kvOf, openDb, type Row, type WriteOp, writer } from './sqlite-db.js';
+import type { WriterReply, WriterRequest } from './sqlite-writer.js';
 
 /** Options for {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -27,33 +25,39 @@ interface LogRow {
   prev_create?: number | null;
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS log (
-  id INTEGER PRIMARY KEY,
-  key TEXT NOT NULL,
-  value TEXT NOT NULL,
-  deleted INTEGER NOT NULL DEFAULT 0,
-  create_revision INTEGER NOT NULL,
-  prev_revision INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS log_key_id ON log(key, id);
-CREATE TABLE IF NOT EXISTS current (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL,
-  create_revision INTEGER NOT NULL,
-  mod_revision INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0);
-`;
-
 interface Watcher {
   prefix: string;
   end: string;
+  /** Events at or below this revision were sent already (or predate the watch). */
+  after: number;
   handlers: WatchHandlers;
   pending: WatchEvent[];
   scheduled: boolean;
   closed: boolean;
+}
+
+type Pending = { op: WriteOp; resolve: (kv: KeyValue) => void; reject: (e: unknown) => void };
+
+/**
+ * The writer thread's file: the bundle's own entry in dist/, or the TypeScript source when
+ * run from source (tests under tsx, whose loader the worker inherits).
+ */
+function writerFile(): URL | undefined {
+  const ts = import.meta.url.endsWith('.ts');
+  const u = new URL(ts ? './sqlite-writer.ts' : './sqlite-writer.js', import.meta.url);
+  return existsSync(u) ? u : undefined;
+}
+
+/**
+ * Starts the writer thread. From TypeScript source (tests under tsx), a worker's entry file
+ * cannot be .ts even with tsx's loader in its execArgv, so a two-line bootstrap registers
+ * tsx first and then imports the source.
+ */
+function startWriter(file: URL, path: string): Worker {
+  if (!file.pathname.endsWith('.ts')) return new Worker(file, { workerData: { path } });
+  const api = import.meta.resolve('tsx/esm/api');
+  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}); });`;
+  return new Worker(code, { eval: true, workerData: { path } });
 }
 
 /**
@@ -61,36 +65,24 @@ interface Watcher {
  * whose row id is the revision, beside a `current` table holding the live value of each key
  * so reads of "now" never scan history.
  *
- * better-sqlite3 is synchronous, so every write runs to completion on the one thread: writes
- * are serialised by construction and "database is locked" cannot happen inside the server.
- * Each write is one transaction with synchronous=FULL, so a write that was acknowledged
- * survives a `kill -9`. Watchers are told in process right after each commit, and catch up
- * from the log when they start behind; nothing polls. Every `maintenanceEvery` writes, history
- * older than `historyWindow` revisions is compacted and the WAL is checkpointed and truncated,
- * which keeps both files bounded under churn.
+ * Writes are committed by one writer thread (sqlite-writer.ts) with synchronous=FULL, so an
+ * acknowledged write survives a `kill -9` (and a power cut); writes are serialised there, so
+ * "database is locked" cannot happen. Writes that arrive while a batch is being committed
+ * form the next batch, committed by one transaction and one fsync. Reads run here, on their
+ * own connection (WAL lets them proceed during commits), and watchers are told in process
+ * when a batch is acknowledged, catching up from the log when they start behind; nothing
+ * polls. Every `maintenanceEvery` writes, history older than `historyWindow` revisions is
+ * compacted and the WAL is checkpointed and truncated, which keeps both files bounded.
+ * Without a built writer file (never in practice) the writes run on this thread instead.
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
-  const Database = require('better-sqlite3') as typeof BetterSqlite3;
-  mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('journal_size_limit = 8388608');
-  db.exec(schema);
+  const db = openDb(path);
   const historyWindow = options.historyWindow ?? 1000;
   const maintenanceEvery = options.maintenanceEvery ?? 1000;
 
   const q = {
     meta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
-    setMeta: db.prepare('UPDATE meta SET value = ? WHERE name = ?'),
     get: db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key = ?'),
-    insertLog: db.prepare(
-      'INSERT INTO log (id, key, value, deleted, create_revision, prev_revision) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
-    upsert: db.prepare(
-      'INSERT INTO current (key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, mod_revision = excluded.mod_revision',
-    ),
-    del: db.prepare('DELETE FROM current WHERE key = ?'),
     listNow: db.prepare(
       'SELECT key, value, create_revision, mod_revision FROM current WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
     ),
@@ -110,38 +102,70 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     since: db.prepare(
       `SELECT l.id, l.key, l.value, l.deleted, l.create_revision, l.prev_revision, p.value AS prev_value, p.create_revision AS prev_create
        FROM log l LEFT JOIN log p ON p.id = l.prev_revision
-       WHERE l.id > ? AND l.key >= ? AND l.key < ? ORDER BY l.id`,
-    ),
-    compact: db.prepare(
-      `DELETE FROM log WHERE id <= @rev AND (deleted = 1 OR id NOT IN (SELECT MAX(id) FROM log WHERE id <= @rev GROUP BY key))`,
+       WHERE l.id > ? AND l.id <= ? AND l.key >= ? AND l.key < ? ORDER BY l.id`,
     ),
   };
 
+  /** The revision of the last acknowledged write: what watchers have been told up to. */
   let revision = q.meta.get('revision') as number;
+  /** History up to here is gone (or is being removed by the writer: reads treat it as gone). */
   let compacted = q.meta.get('compacted') as number;
   let writesSinceMaintenance = 0;
   let closed = false;
+  let failed: Error | undefined;
   const watchers = new Set<Watcher>();
 
-  const kvOf = (r: {
-    key: string;
-    value: string;
-    create_revision: number;
-    mod_revision: number;
-  }): KeyValue => ({
-    key: r.key,
-    value: r.value,
-    createRevision: r.create_revision,
-    modRevision: r.mod_revision,
+  // The writer: a thread when the file is there, else a connection on this thread.
+  const file = writerFile();
+  const thread = file ? startWriter(file, path) : undefined;
+  const local = thread ? undefined : writer(openDb(path));
+  let seq = 0;
+  const replies = new Map<number, (r: WriterReply) => void>();
+  function call(m: WriterRequest): Promise<WriterReply> {
+    if (local) {
+      try {
+        if (m.type === 'batch')
+          return Promise.resolve({ id: m.id, outcomes: local.apply(m.ops), revision: local.revision() });
+        if (m.type === 'compact') {
+          local.compact(m.rev);
+          if (m.checkpoint) local.checkpoint();
+        }
+        return Promise.resolve({ id: m.id, done: true });
+      } catch (e) {
+        return Promise.resolve({ id: m.id, error: (e as Error).message });
+      }
+    }
+    return new Promise((resolve) => {
+      // The thread keeps the process alive only while it owes an answer.
+      if (replies.size === 0) thread!.ref();
+      replies.set(m.id, resolve);
+      thread!.postMessage(m);
+    });
+  }
+  thread?.unref();
+  thread?.on('message', (r: WriterReply) => {
+    const done = replies.get(r.id);
+    replies.delete(r.id);
+    if (replies.size === 0) thread?.unref();
+    done?.(r);
   });
+  const lost = (why: string) => {
+    if (closed) return;
+    failed = new BerthError('Unavailable', `The datastore's writer stopped: ${why}`);
+    for (const [id, done] of replies) done({ id, error: failed.message });
+    replies.clear();
+  };
+  thread?.on('error', (e) => lost(e.message));
+  thread?.on('exit', (code) => lost(`exit code ${code}`));
 
   function ensureOpen(): void {
     if (closed) throw new BerthError('Unavailable', 'The datastore is closed');
+    if (failed) throw failed;
   }
 
   function dispatch(ev: WatchEvent): void {
     for (const w of watchers) {
-      if (w.closed || ev.kv.key < w.prefix || ev.kv.key >= w.end) continue;
+      if (w.closed || ev.kv.key < w.prefix || ev.kv.key >= w.end || ev.kv.modRevision <= w.after) continue;
       w.pending.push(ev);
       schedule(w);
     }
@@ -155,6 +179,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       if (w.closed || w.pending.length === 0) return;
       const batch = w.pending;
       w.pending = [];
+      w.after = batch[batch.length - 1]!.kv.modRevision;
       try {
         w.handlers.onEvents(batch);
       } catch {
@@ -163,103 +188,66 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     });
   }
 
-  // One write: log row + current table + revision counter. Runs inside a batch transaction.
-  function write(key: string, value: string, deleted: boolean, createRev: number, prevRev: number): number {
-    const rev = revision + 1;
-    q.insertLog.run(rev, key, value, deleted ? 1 : 0, createRev || rev, prevRev);
-    if (deleted) q.del.run(key);
-    else q.upsert.run(key, value, createRev || rev, rev);
-    q.setMeta.run(rev, 'revision');
-    revision = rev;
-    return rev;
+  // Group commit: one batch with the writer at a time; what arrives meanwhile is the next one.
+  let queued: Pending[] = [];
+  let inFlight = false;
+  let idle: (() => void)[] = [];
+  function send(): void {
+    if (inFlight || queued.length === 0) {
+      if (!inFlight) for (const f of idle.splice(0)) f();
+      return;
+    }
+    const ops = queued;
+    queued = [];
+    inFlight = true;
+    void call({ type: 'batch', id: ++seq, ops: ops.map((p) => p.op) }).then((r) => {
+      inFlight = false;
+      if ('error' in r) {
+        const err = failed ?? new BerthError('Internal', `The datastore could not commit: ${r.error}`);
+        for (const p of ops) p.reject(err);
+      } else if ('outcomes' in r) {
+        revision = Math.max(revision, r.revision);
+        r.outcomes.forEach((o, i) => {
+          if (o.ok) {
+            dispatch(o.event);
+            ops[i]!.resolve(o.result);
+          } else ops[i]!.reject(new BerthError(o.code, o.message));
+        });
+        writesSinceMaintenance += r.outcomes.length;
+        if (writesSinceMaintenance >= maintenanceEvery) {
+          writesSinceMaintenance = 0;
+          maintain(true);
+        }
+      }
+      send();
+    });
+  }
+  function enqueue(op: WriteOp): Promise<KeyValue> {
+    ensureOpen();
+    return new Promise((resolve, reject) => {
+      if (queued.length === 0 && !inFlight) setImmediate(send);
+      queued.push({ op, resolve, reject });
+    });
   }
 
   /**
-   * Group commit: writes that arrive in the same turn of the event loop are applied in order
-   * inside one transaction and made durable by one fsync, then acknowledged together. Each
-   * write still checks its own preconditions against the state the earlier ones left, so
-   * the semantics are those of one write at a time; only the fsync is shared.
+   * Compaction is decided here, before the writer deletes anything: from this moment, reads
+   * of older revisions answer Gone, so none can see history half removed.
    */
-  type Op = {
-    apply: () => { result: KeyValue; event: WatchEvent };
-    resolve: (kv: KeyValue) => void;
-    reject: (e: unknown) => void;
-  };
-  let batch: Op[] = [];
-  const runBatch = db.transaction((ops: Op[]) =>
-    ops.map((op) => {
-      try {
-        return { ok: true as const, out: op.apply() };
-      } catch (e) {
-        if (e instanceof BerthError) return { ok: false as const, err: e };
-        throw e;
-      }
-    }),
-  );
-  function flush(): void {
-    const ops = batch;
-    batch = [];
-    if (ops.length === 0) return;
-    if (closed) {
-      for (const op of ops) op.reject(new BerthError('Unavailable', 'The datastore is closed'));
-      return;
-    }
-    const before = revision;
-    let outcomes: ReturnType<typeof runBatch>;
-    try {
-      outcomes = runBatch(ops);
-    } catch (e) {
-      revision = before;
-      for (const op of ops) op.reject(e);
-      return;
-    }
-    outcomes.forEach((o, i) => {
-      if (o.ok) {
-        dispatch(o.out.event);
-        afterWrite();
-        ops[i]!.resolve(o.out.result);
-      } else {
-        ops[i]!.reject(o.err);
-      }
-    });
-  }
-  function enqueue(apply: Op['apply']): Promise<KeyValue> {
-    ensureOpen();
-    return new Promise((resolve, reject) => {
-      if (batch.length === 0) setImmediate(flush);
-      batch.push({ apply, resolve, reject });
-    });
+  function maintain(checkpoint: boolean, to = revision - historyWindow): Promise<void> {
+    const target = Math.min(to, revision);
+    if (target <= compacted && !checkpoint) return Promise.resolve();
+    if (target > compacted) compacted = target;
+    return call({ type: 'compact', id: ++seq, rev: compacted, checkpoint }).then(() => undefined);
   }
 
-  function afterWrite(): void {
-    writesSinceMaintenance++;
-    if (writesSinceMaintenance >= maintenanceEvery) {
-      writesSinceMaintenance = 0;
-      setImmediate(maintain);
-    }
-  }
-
-  function maintain(): void {
-    if (closed) return;
-    const target = revision - historyWindow;
-    if (target > compacted) compactSync(target);
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  }
-
-  function compactSync(rev: number): void {
-    if (rev <= compacted) return;
-    const r = Math.min(rev, revision);
-    db.transaction(() => {
-      q.compact.run({ rev: r });
-      q.setMeta.run(r, 'compacted');
-    })();
-    compacted = r;
-  }
+  /** The revision of the snapshot a read transaction sees (may be ahead of `revision`). */
+  const snapshotRevision = () => q.meta.get('revision') as number;
 
   const store: Store = {
     async get(key) {
       ensureOpen();
-      const r = q.get.get(key) as Parameters<typeof kvOf>[0] | undefined;
+      const r = q.get.get(key) as Row | undefined;
       return r ? kvOf(r) : undefined;
     },
     async list(prefix, options: ListOptions = {}): Promise<ListResult> {
@@ -267,87 +255,68 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       const end = prefixEnd(prefix);
       const after = options.startAfter ?? '';
       const limit = options.limit && options.limit > 0 ? options.limit : -1;
-      const at = options.revision && options.revision > 0 ? options.revision : revision;
-      if (at < compacted) throw storeErrors.compacted(at, compacted);
-      if (at > revision) throw storeErrors.future(at, revision);
-      // One read transaction, so the page and its count agree.
+      // One read transaction, so the page, its count and its revision agree.
       return db.transaction(() => {
+        const now = snapshotRevision();
+        const at = options.revision && options.revision > 0 ? options.revision : now;
+        if (at < compacted) throw storeErrors.compacted(at, compacted);
+        if (at > now) throw storeErrors.future(at, now);
         const fetch = limit > 0 ? limit + 1 : -1;
         const rows = (
-          at === revision
-            ? q.listNow.all(prefix, end, after, fetch)
-            : q.listAt.all(prefix, end, after, at, fetch)
-        ) as Parameters<typeof kvOf>[0][];
+          at === now ? q.listNow.all(prefix, end, after, fetch) : q.listAt.all(prefix, end, after, at, fetch)
+        ) as Row[];
         const more = limit > 0 && rows.length > limit;
         const items = (more ? rows.slice(0, limit) : rows).map(kvOf);
         const result: ListResult = { items, revision: at, more };
         if (more) {
           const last = items[items.length - 1]!.key;
-          const left = (
-            at === revision ? q.countNow.get(prefix, end, last) : q.countAt.get(prefix, end, last, at)
+          result.remaining = (
+            at === now ? q.countNow.get(prefix, end, last) : q.countAt.get(prefix, end, last, at)
           ) as number;
-          result.remaining = left;
         }
         return result;
       })();
     },
     async revision() {
       ensureOpen();
-      return revision;
+      return Math.max(revision, snapshotRevision());
     },
     async count(prefix) {
       ensureOpen();
       return q.countNow.get(prefix, prefixEnd(prefix), '') as number;
     },
     create(key, value) {
-      return enqueue(() => {
-        if (q.get.get(key)) throw storeErrors.exists(key);
-        const rev = write(key, value, false, 0, 0);
-        const kv = { key, value, createRevision: rev, modRevision: rev };
-        return { result: kv, event: { type: 'put', kv } };
-      });
+      return enqueue({ op: 'create', key, value });
     },
     update(key, value, expected) {
-      return enqueue(() => {
-        const cur = q.get.get(key) as Parameters<typeof kvOf>[0] | undefined;
-        if (!cur) throw storeErrors.missing(key);
-        if (cur.mod_revision !== expected) throw storeErrors.conflict(key, expected, cur.mod_revision);
-        const rev = write(key, value, false, cur.create_revision, cur.mod_revision);
-        const kv = { key, value, createRevision: cur.create_revision, modRevision: rev };
-        return { result: kv, event: { type: 'put', kv, prevKv: kvOf(cur) } };
-      });
+      return enqueue({ op: 'update', key, value, expected });
     },
     delete(key, expected) {
-      return enqueue(() => {
-        const cur = q.get.get(key) as Parameters<typeof kvOf>[0] | undefined;
-        if (!cur) throw storeErrors.missing(key);
-        if (expected !== undefined && cur.mod_revision !== expected)
-          throw storeErrors.conflict(key, expected, cur.mod_revision);
-        const rev = write(key, cur.value, true, cur.create_revision, cur.mod_revision);
-        const prev = kvOf(cur);
-        return { result: prev, event: { type: 'delete', kv: { ...prev, modRevision: rev }, prevKv: prev } };
-      });
+      return enqueue(expected === undefined ? { op: 'delete', key } : { op: 'delete', key, expected });
     },
     watch(prefix, afterRevision, handlers): Watch {
       const w: Watcher = {
         prefix,
         end: prefixEnd(prefix),
+        after: afterRevision,
         handlers,
         pending: [],
         scheduled: false,
         closed: false,
       };
-      if (closed) {
-        setImmediate(() => handlers.onError(new BerthError('Unavailable', 'The datastore is closed')));
+      if (closed || failed) {
+        const err = failed ?? new BerthError('Unavailable', 'The datastore is closed');
+        setImmediate(() => handlers.onError(err));
         return { close() {} };
       }
       if (afterRevision < compacted) {
         setImmediate(() => handlers.onError(storeErrors.compacted(afterRevision, compacted)));
         return { close() {} };
       }
-      // Backlog and registration happen in one synchronous step: no write can fall between.
+      // The backlog up to the last acknowledged write, and registration, in one synchronous
+      // step: later writes reach the watcher through dispatch, none twice (w.after).
       if (afterRevision < revision) {
-        for (const r of q.since.all(afterRevision, prefix, w.end) as LogRow[]) {
+        for (const r of q.since.all(afterRevision, revision, prefix, w.end) as LogRow[]) {
           const kv: KeyValue = {
             key: r.key,
             value: r.value,
@@ -379,7 +348,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     },
     async compact(rev) {
       ensureOpen();
-      compactSync(rev);
+      if (rev <= compacted) return;
+      await maintain(false, rev);
     },
     async compactedRevision() {
       return compacted;
@@ -387,7 +357,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     async close() {
       if (closed) return;
       // Writes already queued are committed (and acknowledged) before the file closes.
-      flush();
+      if (inFlight || queued.length) {
+        setImmediate(send);
+        await new Promise<void>((r) => idle.push(r));
+      }
       closed = true;
       for (const w of watchers) {
         w.closed = true;
@@ -395,6 +368,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         setImmediate(() => w.handlers.onError(err));
       }
       watchers.clear();
+      if (thread) {
+        await call({ type: 'close', id: ++seq }).catch(() => {});
+        await thread.terminate().catch(() => {});
+      }
+      idle = [];
       db.close();
     },
   };
