@@ -20,6 +20,9 @@ export function keyOf(obj: KubeObject): string {
  */
 export class Informer {
   private readonly cache = new Map<string, KubeObject>();
+  /** Indexes (client-go's Indexers): name -> function and value -> keys. */
+  private readonly indexFns = new Map<string, (o: KubeObject) => string[]>();
+  private readonly indexes = new Map<string, Map<string, Set<string>>>();
   private readonly adds: Handler[] = [];
   private readonly updates: Handler[] = [];
   private readonly deletes: Handler[] = [];
@@ -50,6 +53,54 @@ export class Informer {
   get(key: string): KubeObject | undefined {
     return this.cache.get(key);
   }
+
+  /**
+   * Adds an index: `fn` gives the values an object is filed under (its namespace, its
+   * controller's uid...), and `byIndex` then answers without scanning the cache. Adding an
+   * index twice under one name keeps the first (controllers share informers).
+   */
+  addIndex(name: string, fn: (o: KubeObject) => string[]): this {
+    if (this.indexFns.has(name)) return this;
+    this.indexFns.set(name, fn);
+    const idx = new Map<string, Set<string>>();
+    this.indexes.set(name, idx);
+    for (const [k, o] of this.cache) for (const v of fn(o)) this.file(idx, v, k);
+    return this;
+  }
+
+  /** The cached objects filed under `value` in index `name` (empty if no such index). */
+  byIndex(name: string, value: string): KubeObject[] {
+    const keys = this.indexes.get(name)?.get(value);
+    if (!keys) return [];
+    const out: KubeObject[] = [];
+    for (const k of keys) {
+      const o = this.cache.get(k);
+      if (o) out.push(o);
+    }
+    return out;
+  }
+
+  private file(idx: Map<string, Set<string>>, v: string, k: string): void {
+    let set = idx.get(v);
+    if (!set) idx.set(v, (set = new Set()));
+    set.add(k);
+  }
+
+  /** Keeps the indexes in step with one cache change (old and new value of a key). */
+  private reindex(k: string, old: KubeObject | undefined, now: KubeObject | undefined): void {
+    for (const [name, fn] of this.indexFns) {
+      const idx = this.indexes.get(name)!;
+      const before = old ? fn(old) : [];
+      const after = now ? fn(now) : [];
+      for (const v of before)
+        if (!after.includes(v)) {
+          const set = idx.get(v);
+          set?.delete(k);
+          if (set?.size === 0) idx.delete(v);
+        }
+      for (const v of after) if (!before.includes(v)) this.file(idx, v, k);
+    }
+  }
   list(): KubeObject[] {
     return [...this.cache.values()];
   }
@@ -79,6 +130,7 @@ export class Informer {
           seen.add(k);
           const old = this.cache.get(k);
           this.cache.set(k, item);
+          this.reindex(k, old, item);
           if (!old) for (const h of this.adds) h(item);
           else if (old.metadata.resourceVersion !== item.metadata.resourceVersion)
             for (const h of this.updates) h(item, old);
@@ -86,6 +138,7 @@ export class Informer {
         for (const [k, old] of this.cache) {
           if (!seen.has(k)) {
             this.cache.delete(k);
+            this.reindex(k, old, undefined);
             for (const h of this.deletes) h(old);
           }
         }
@@ -125,10 +178,12 @@ export class Informer {
     const old = this.cache.get(k);
     if (ev.type === 'DELETED') {
       this.cache.delete(k);
+      this.reindex(k, old, undefined);
       for (const h of this.deletes) h(ev.object);
       return;
     }
     this.cache.set(k, ev.object);
+    this.reindex(k, old, ev.object);
     if (!old) for (const h of this.adds) h(ev.object);
     else for (const h of this.updates) h(ev.object, old);
   }

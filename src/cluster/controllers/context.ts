@@ -55,9 +55,21 @@ export class SharedContext implements ControllerContext {
   }
 }
 
-/** The objects of one namespace in an informer's cache. */
+/** The objects of one namespace in an informer's cache (through a shared index). */
 export function inNamespace(inf: Informer, ns: string): KubeObject[] {
-  return inf.list().filter((o) => o.metadata.namespace === ns);
+  return inf
+    .addIndex('namespace', (o) => (o.metadata.namespace ? [o.metadata.namespace] : []))
+    .byIndex('namespace', ns);
+}
+
+/** The objects whose controlling owner has this uid (through a shared index). */
+export function ownedBy(inf: Informer, uid: string): KubeObject[] {
+  return inf
+    .addIndex('controller', (o) => {
+      const c = o.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+      return c ? [c] : [];
+    })
+    .byIndex('controller', uid);
 }
 
 /** `namespace/name` of the object's controlling owner of `kind`, if it has one. */

@@ -167,3 +167,17 @@ test('a paused Deployment creates no ReplicaSet and says it is paused', async ()
   const p = statuses.at(-1)?.status.conditions.find((c: { type: string }) => c.type === 'Progressing');
   assert.equal(p.reason, 'DeploymentPaused');
 });
+
+test('a stale old ReplicaSet status (still counting a pod being removed) never lets availability dip', async () => {
+  const r = recorder();
+  const d = deployment('nginx:2', {
+    strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+  });
+  d.metadata.annotations = { 'deployment.kubernetes.io/revision': '2' };
+  const old = rs('nginx:1', 2, 2, 1);
+  old.status.availableReplicas = 3; // its status still counts the pod just scaled away
+  const next = rs('nginx:2', 2, 2, 2);
+  await syncDeployment('default/web', { getDeployment: () => d, replicaSetsIn: () => [old, next] }, r.act);
+  assert.ok(r.actions.includes(`scale ${old.metadata.name} 1`), r.actions.join('; '));
+  assert.ok(!r.actions.includes(`scale ${old.metadata.name} 0`), r.actions.join('; '));
+});

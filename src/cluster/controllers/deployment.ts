@@ -235,17 +235,31 @@ export async function syncDeployment(
         spec: { ...newRS.spec, replicas: target },
       });
     }
-    // Scale old ReplicaSets down: their unavailable replicas always, available ones only
-    // while at least desired - maxUnavailable stay available.
-    const available = all.reduce((n, rs) => n + availableOf(rs), 0);
-    let budget = strategy === 'Recreate' ? oldReplicas : Math.max(0, available - (desired - unavailable));
-    for (const rs of [...old].sort((a, b) => revisionOf(a) - revisionOf(b))) {
+    // Scale old ReplicaSets down (upstream's reconcileOldReplicaSets). The budget counts
+    // replicas by spec, not by the old sets' status, which lags a scale-down: available =
+    // what all sets are asked to run, less the new set's pods not yet available, must stay at
+    // desired - maxUnavailable. Unhealthy old replicas go first, then the oldest sets' pods.
+    const totalSpec = all.reduce((n, rs) => n + replicasOf(rs), 0);
+    const newUnavailable = Math.max(0, replicasOf(newRS) - availableOf(newRS));
+    let budget =
+      strategy === 'Recreate'
+        ? oldReplicas
+        : Math.max(0, totalSpec - (desired - unavailable) - newUnavailable);
+    const sortedOld = [...old].sort((a, b) => revisionOf(a) - revisionOf(b));
+    const cuts = new Map<KubeObject, number>();
+    for (const pass of ['unhealthy', 'healthy'] as const) {
+      for (const rs of sortedOld) {
+        const n = replicasOf(rs) - (cuts.get(rs) ?? 0);
+        if (n <= 0 || budget <= 0) continue;
+        const want = pass === 'unhealthy' ? Math.max(0, n - availableOf(rs)) : n;
+        const cut = Math.min(want, budget);
+        if (cut <= 0) continue;
+        cuts.set(rs, (cuts.get(rs) ?? 0) + cut);
+        budget -= cut;
+      }
+    }
+    for (const [rs, cut] of cuts) {
       const n = replicasOf(rs);
-      if (n === 0) continue;
-      const unhealthy = Math.max(0, n - availableOf(rs));
-      const cut = Math.min(n, unhealthy + budget);
-      if (cut <= 0) continue;
-      budget -= Math.max(0, cut - unhealthy);
       scaled = true;
       act.event?.(d, 'Normal', 'ScalingReplicaSet', scaleMessage(rs, n - cut));
       await act.updateReplicaSet({ ...rs, spec: { ...rs.spec, replicas: n - cut } });

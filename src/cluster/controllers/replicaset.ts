@@ -3,7 +3,7 @@ import { selectorMatcher } from '../api/selectors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { WorkQueue } from '../client/work-queue.js';
-import { type ControllerSpec, inNamespace } from './context.js';
+import { type ControllerSpec, inNamespace, ownedBy } from './context.js';
 import { recordEvent } from './events.js';
 import { controllerUid, deletionOrder, isActive, isPodReady, readySince } from './pods.js';
 
@@ -21,7 +21,8 @@ export interface ReplicaSetActions {
 /** The caches the controller reads. */
 export interface ReplicaSetCaches {
   getReplicaSet(key: string): KubeObject | undefined;
-  podsIn(namespace: string): KubeObject[];
+  /** The pods of a namespace; given the ReplicaSet's uid, only (at least) those it controls. */
+  podsIn(namespace: string, ownerUid?: string): KubeObject[];
 }
 
 /**
@@ -98,7 +99,7 @@ export async function syncReplicaSet(
   const rs = caches.getReplicaSet(key);
   if (!rs || rs.metadata.deletionTimestamp) return;
   const ns = rs.metadata.namespace!;
-  const pods = ownedPods(rs, caches.podsIn(ns));
+  const pods = ownedPods(rs, caches.podsIn(ns, rs.metadata.uid));
   const want = rs.spec?.replicas ?? 1;
   if (exp.satisfied(key)) {
     const diff = want - pods.length;
@@ -176,7 +177,10 @@ export const replicaSetController: ControllerSpec = {
       (key) =>
         syncReplicaSet(
           key,
-          { getReplicaSet: (k) => replicasets.get(k), podsIn: (ns) => inNamespace(pods, ns) },
+          {
+            getReplicaSet: (k) => replicasets.get(k),
+            podsIn: (ns, uid) => (uid ? ownedBy(pods, uid) : inNamespace(pods, ns)),
+          },
           {
             createPod: (ns, pod) => ctx.client.create(Resources.pods, ns, pod),
             deletePod: (ns, name) => ctx.client.delete(Resources.pods, ns, name),
