@@ -11,10 +11,23 @@ import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
 import { fieldMatcher, type KubeObject, labelMatcher } from '../api/selectors.js';
 import { expired, statusFor } from '../api/status.js';
 import { toTable } from '../api/table.js';
-import type { Store, WatchEvent } from '../store/store.js';
+import type { KeyValue, Store, WatchEvent } from '../store/store.js';
 import type { RestStorage } from './rest.js';
 
 const bookmarkEveryMs = 30_000;
+
+// One store event reaches every watch of its resource as the same KeyValue object (the SQLite
+// store shares it): decode it and serialise it once for all of them, not once per watcher.
+const decodedOf = new WeakMap<KeyValue, KubeObject>();
+const jsonOf = new WeakMap<KeyValue, string>();
+function decodeShared(kv: KeyValue): KubeObject {
+  let o = decodedOf.get(kv);
+  if (!o) {
+    o = decode(kv);
+    decodedOf.set(kv, o);
+  }
+  return o;
+}
 
 export async function serveWatch(
   req: IncomingMessage,
@@ -29,6 +42,7 @@ export async function serveWatch(
   const lm = labelMatcher(q.get('labelSelector'));
   const fm = fieldMatcher(q.get('fieldSelector'), r.kind);
   const match = (o: KubeObject) => lm(o) && fm(o);
+  const selective = Boolean(q.get('labelSelector') || q.get('fieldSelector'));
   const rvParam = q.get('resourceVersion') ?? '';
   const bookmarks = q.get('allowWatchBookmarks') === 'true';
   const sendInitial = q.get('sendInitialEvents') === 'true';
@@ -81,21 +95,28 @@ export async function serveWatch(
   const watch = store.watch(resourcePrefix(r, namespace), from, {
     onEvents(events: WatchEvent[]) {
       if (done) return;
+      const send = (type: string, kv: KeyValue, o: KubeObject) => {
+        if (asTable) return write(type, shape(o));
+        let json = jsonOf.get(kv);
+        if (json === undefined) {
+          json = JSON.stringify(shape(o));
+          jsonOf.set(kv, json);
+        }
+        res.write(`{"type":"${type}","object":${json}}\n`);
+      };
       for (const ev of events) {
         lastRv = ev.kv.modRevision;
-        const cur = ev.type === 'put' ? decode(ev.kv) : undefined;
-        const prev = ev.prevKv ? decode(ev.prevKv) : undefined;
+        const now = decodeShared(ev.kv);
         if (ev.type === 'delete') {
-          const last = decode(ev.kv);
-          if (match(last)) write('DELETED', shape(last));
+          if (match(now)) send('DELETED', ev.kv, now);
           continue;
         }
-        const now = cur as KubeObject;
-        const was = prev ? match(prev) : false;
+        // The previous value matters only when a selector could have changed its mind.
+        const was = ev.prevKv ? (selective ? match(decodeShared(ev.prevKv)) : true) : false;
         const is = match(now);
-        if (is && !was) write('ADDED', shape(now));
-        else if (is && was) write('MODIFIED', shape(now));
-        else if (!is && was) write('DELETED', shape(now));
+        if (is && !was) send('ADDED', ev.kv, now);
+        else if (is && was) send('MODIFIED', ev.kv, now);
+        else if (!is && was) send('DELETED', ev.kv, now);
       }
     },
     onError(err) {

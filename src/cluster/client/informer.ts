@@ -82,7 +82,10 @@ export class Informer {
 
   private file(idx: Map<string, Set<string>>, v: string, k: string): void {
     let set = idx.get(v);
-    if (!set) idx.set(v, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      idx.set(v, set);
+    }
     set.add(k);
   }
 

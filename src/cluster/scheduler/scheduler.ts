@@ -29,7 +29,7 @@ export class Scheduler {
   constructor(
     private readonly client: KubeClient,
     private readonly pods: Informer,
-    private readonly nodeInformer: Informer,
+    nodeInformer: Informer,
   ) {
     this.queue = new WorkQueue((key) => this.schedule(key), 8);
     nodeInformer
