@@ -177,4 +177,29 @@ describe('controllers over simulated nodes', () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /exceeded its progress deadline/);
   });
+  test('garbage collection: background, orphan and foreground deletion of a Deployment', async () => {
+    const until = async (what: string, check: () => Promise<boolean>) => {
+      for (let i = 0; i < 100; i++) {
+        if (await check()) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.fail(`timed out waiting for ${what}`);
+    };
+    const names = async (kind: string, app: string) =>
+      (await k(['get', kind, '-l', `app=${app}`, '-o', 'name'])).trim();
+    for (const d of ['gc1', 'gc2', 'gc3']) {
+      await k(['create', 'deployment', d, '--image=nginx:1', '--replicas=2']);
+      await k(['rollout', 'status', `deploy/${d}`, '--timeout=60s']);
+    }
+    await k(['delete', 'deploy', 'gc1']);
+    await until('gc1 ReplicaSet and pods to go', async () => !(await names('rs,pods', 'gc1')));
+    await k(['delete', 'deploy', 'gc2', '--cascade=orphan']);
+    const rs = JSON.parse(await k(['get', 'rs', '-l', 'app=gc2', '-o', 'json'])).items;
+    assert.equal(rs.length, 1, 'the orphaned ReplicaSet stays');
+    assert.equal(rs[0].metadata.ownerReferences, undefined, 'and has no owner');
+    assert.equal((await names('pods', 'gc2')).split('\n').length, 2, 'its pods stay');
+    // Foreground: kubectl waits until the Deployment is gone, which is after its dependents.
+    await k(['delete', 'deploy', 'gc3', '--cascade=foreground', '--timeout=60s']);
+    assert.equal(await names('rs,pods', 'gc3'), '', 'dependents went first');
+  });
 });

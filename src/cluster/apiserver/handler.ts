@@ -407,10 +407,24 @@ export function makeHandler(deps: HandlerDeps) {
           return send(res, 200, withKind(o));
         }
         case 'DELETE': {
-          let opts: { preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: string[] } = {};
+          let opts: {
+            preconditions?: { uid?: string; resourceVersion?: string };
+            dryRun?: string[];
+            propagationPolicy?: string;
+            orphanDependents?: boolean;
+          } = {};
           const buf = await readBody(req);
           if (buf.length) opts = parseBody(buf, 'json') as typeof opts;
           const dry = writeOpts.dryRun || (opts.dryRun ?? []).includes('All');
+          const policy =
+            opts.propagationPolicy ??
+            q.get('propagationPolicy') ??
+            (opts.orphanDependents === true || q.get('orphanDependents') === 'true' ? 'Orphan' : undefined);
+          if (policy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(policy))
+            throw badRequest(
+              `Invalid value: "${policy}": propagationPolicy must be one of Foreground, Background, Orphan`,
+            );
+          const propagation = policy as 'Foreground' | 'Background' | 'Orphan' | undefined;
           if (!name) {
             const list = await rest.list(r, namespace, {
               ...(q.get('labelSelector') ? { labelSelector: q.get('labelSelector') as string } : {}),
@@ -419,8 +433,12 @@ export function makeHandler(deps: HandlerDeps) {
             const deleted: KubeObject[] = [];
             for (const o of list.items)
               deleted.push(
-                await rest.delete(r, o.metadata?.namespace, o.metadata?.name ?? '', { dryRun: dry }, () =>
-                  reg.list(),
+                await rest.delete(
+                  r,
+                  o.metadata?.namespace,
+                  o.metadata?.name ?? '',
+                  { dryRun: dry, ...(propagation ? { propagationPolicy: propagation } : {}) },
+                  () => reg.list(),
                 ),
               );
             return send(res, 200, {
@@ -436,6 +454,7 @@ export function makeHandler(deps: HandlerDeps) {
             name,
             {
               dryRun: dry,
+              ...(propagation ? { propagationPolicy: propagation } : {}),
               ...(opts.preconditions?.uid ? { preconditionUid: opts.preconditions.uid } : {}),
               ...(opts.preconditions?.resourceVersion
                 ? { preconditionRV: opts.preconditions.resourceVersion }

@@ -389,7 +389,11 @@ export class RestStorage {
     r: ResourceInfo,
     ns: string | undefined,
     name: string,
-    opts: WriteOptions & { preconditionUid?: string; preconditionRV?: string },
+    opts: WriteOptions & {
+      preconditionUid?: string;
+      preconditionRV?: string;
+      propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+    },
     all: () => readonly ResourceInfo[],
   ): Promise<KubeObject> {
     const key = objectKey(r, ns, name);
@@ -401,12 +405,26 @@ export class RestStorage {
     if (opts.preconditionRV && cur.metadata?.resourceVersion !== opts.preconditionRV)
       throw conflictError(target(r, name));
     if (opts.dryRun) return cur;
-    const finalizers = (cur.metadata?.finalizers as string[] | undefined) ?? [];
+    // Foreground and orphan deletion are finalizers the garbage collector honours: it deletes
+    // the dependents first, or frees them, and then removes the finalizer.
+    const policyFinalizer =
+      opts.propagationPolicy === 'Foreground'
+        ? 'foregroundDeletion'
+        : opts.propagationPolicy === 'Orphan'
+          ? 'orphan'
+          : undefined;
+    const had = (cur.metadata?.finalizers as string[] | undefined) ?? [];
+    const finalizers = policyFinalizer && !had.includes(policyFinalizer) ? [...had, policyFinalizer] : had;
     if (finalizers.length) {
-      if (cur.metadata?.deletionTimestamp) return cur;
+      if (cur.metadata?.deletionTimestamp && finalizers === had) return cur;
       const next = {
         ...cur,
-        metadata: { ...cur.metadata, deletionTimestamp: nowTimestamp(), deletionGracePeriodSeconds: 0 },
+        metadata: {
+          ...cur.metadata,
+          finalizers,
+          deletionTimestamp: (cur.metadata?.deletionTimestamp as string | undefined) ?? nowTimestamp(),
+          deletionGracePeriodSeconds: 0,
+        },
       };
       const out = decode(await this.store.update(key, encode(next), kv.modRevision));
       this.onWrite(r, out, cur);

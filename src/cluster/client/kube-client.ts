@@ -230,8 +230,27 @@ export class KubeClient {
   patch(r: Resource, namespace: string | undefined, name: string, patch: unknown): Promise<KubeObject> {
     return this.request('PATCH', pathOf(r, namespace, name), patch, 'application/merge-patch+json');
   }
-  delete(r: Resource, namespace: string | undefined, name: string): Promise<KubeObject> {
-    return this.request('DELETE', pathOf(r, namespace, name));
+  /**
+   * Deletes an object; `propagationPolicy` says what happens to its dependents (Background by
+   * default upstream), and `uid` makes it a precondition, so a newer object of the same name
+   * is never deleted by mistake.
+   */
+  delete(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string } = {},
+  ): Promise<KubeObject> {
+    const body =
+      opts.propagationPolicy || opts.uid
+        ? {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            ...(opts.propagationPolicy ? { propagationPolicy: opts.propagationPolicy } : {}),
+            ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}),
+          }
+        : undefined;
+    return this.request('DELETE', pathOf(r, namespace, name), body);
   }
   bind(namespace: string, pod: string, node: string): Promise<KubeObject> {
     return this.request('POST', pathOf(Resources.pods, namespace, pod, 'binding'), {

@@ -4,6 +4,7 @@ import type { KubeClient } from '../client/kube-client.js';
 import { schedulerController } from '../scheduler/scheduler.js';
 import { type ControllerSpec, SharedContext } from './context.js';
 import { deploymentController } from './deployment.js';
+import { garbageCollector } from './gc.js';
 import { replicaSetController } from './replicaset.js';
 
 const log = logger('controllers');
@@ -17,6 +18,7 @@ export const registry: readonly ControllerSpec[] = [
   schedulerController,
   replicaSetController,
   deploymentController,
+  garbageCollector,
 ];
 
 /** The names `--controllers` accepts. */

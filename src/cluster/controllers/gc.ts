@@ -1,0 +1,238 @@
+/**
+ * The garbage collector (after kube-controller-manager's): objects whose owners are all gone
+ * are deleted; owners being deleted in the foreground lose their dependents first; owners
+ * deleted with `orphan` free their dependents. It keeps a graph of owner uid -> dependents
+ * over the shared informers of the kinds that own or are owned, so each event costs map
+ * lookups, never a scan of all objects. An owner missing from the caches is confirmed with
+ * a live read before anything is deleted: caches of different kinds fill at different times.
+ */
+import { isNotFound } from '../../core/errors.js';
+import { keyOf } from '../client/informer.js';
+import { type KubeObject, type Resource, Resources } from '../client/kube-client.js';
+import { WorkQueue } from '../client/work-queue.js';
+import type { ControllerSpec } from './context.js';
+
+/** A kind the collector follows: its resource, and its name in ownerReferences. */
+interface Kind {
+  res: Resource;
+  kind: string;
+  apiVersion: string;
+}
+
+/** The kinds that own or are owned by the built-in controllers. */
+export const collectedKinds: readonly Kind[] = [
+  { res: Resources.pods, kind: 'Pod', apiVersion: 'v1' },
+  { res: Resources.replicasets, kind: 'ReplicaSet', apiVersion: 'apps/v1' },
+  { res: Resources.deployments, kind: 'Deployment', apiVersion: 'apps/v1' },
+  { res: Resources.statefulsets, kind: 'StatefulSet', apiVersion: 'apps/v1' },
+  { res: Resources.daemonsets, kind: 'DaemonSet', apiVersion: 'apps/v1' },
+  { res: Resources.controllerrevisions, kind: 'ControllerRevision', apiVersion: 'apps/v1' },
+  { res: Resources.jobs, kind: 'Job', apiVersion: 'batch/v1' },
+  { res: Resources.cronjobs, kind: 'CronJob', apiVersion: 'batch/v1' },
+  { res: Resources.services, kind: 'Service', apiVersion: 'v1' },
+  { res: Resources.endpoints, kind: 'Endpoints', apiVersion: 'v1' },
+  { res: Resources.endpointslices, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1' },
+  { res: Resources.configmaps, kind: 'ConfigMap', apiVersion: 'v1' },
+  { res: Resources.secrets, kind: 'Secret', apiVersion: 'v1' },
+  { res: Resources.persistentvolumeclaims, kind: 'PersistentVolumeClaim', apiVersion: 'v1' },
+];
+
+/** What the collector knows of one object, and reads of the caches. */
+export interface GcCaches {
+  get(kind: string, key: string): KubeObject | undefined;
+  /** The (kind, key) of every cached object naming `uid` as an owner. */
+  dependents(uid: string): { kind: string; key: string }[];
+  /** True when an object with this uid is in the caches. */
+  hasUid(uid: string): boolean;
+}
+
+/** What the collector does (a KubeClient in production, a recorder in unit tests). */
+export interface GcActions {
+  /** Reads an owner live: its uid, or undefined when it does not exist. */
+  ownerUid(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<string | undefined | 'unknown'>;
+  delete(kind: string, obj: KubeObject): Promise<unknown>;
+  setOwners(
+    kind: string,
+    obj: KubeObject,
+    owners: NonNullable<KubeObject['metadata']['ownerReferences']>,
+  ): Promise<unknown>;
+  setFinalizers(kind: string, obj: KubeObject, finalizers: string[]): Promise<unknown>;
+  requeue(kind: string, key: string, ms: number): void;
+}
+
+const FOREGROUND = 'foregroundDeletion';
+const ORPHAN = 'orphan';
+
+/**
+ * One pass for one object: as an owner being deleted (foreground: delete dependents, then
+ * drop the finalizer; orphan: free dependents, then drop the finalizer), and as a dependent
+ * (delete it when every owner is gone; drop references to owners that are gone).
+ */
+export async function syncGarbage(
+  kind: string,
+  key: string,
+  caches: GcCaches,
+  act: GcActions,
+): Promise<void> {
+  const obj = caches.get(kind, key);
+  if (!obj) return;
+  const m = obj.metadata;
+  const finalizers = m.finalizers ?? [];
+  if (m.deletionTimestamp && m.uid && (finalizers.includes(FOREGROUND) || finalizers.includes(ORPHAN))) {
+    const deps = caches.dependents(m.uid).map((d) => ({ ...d, obj: caches.get(d.kind, d.key) }));
+    if (finalizers.includes(ORPHAN)) {
+      for (const d of deps) {
+        if (!d.obj) continue;
+        const owners = (d.obj.metadata.ownerReferences ?? []).filter((o) => o.uid !== m.uid);
+        await act.setOwners(d.kind, d.obj, owners);
+      }
+      if (deps.length === 0)
+        await act.setFinalizers(
+          kind,
+          obj,
+          finalizers.filter((f) => f !== ORPHAN),
+        );
+      return;
+    }
+    // Foreground: the owner stays (with its finalizer) until no dependent is left.
+    for (const d of deps) if (d.obj && !d.obj.metadata.deletionTimestamp) await act.delete(d.kind, d.obj);
+    if (deps.length === 0)
+      await act.setFinalizers(
+        kind,
+        obj,
+        finalizers.filter((f) => f !== FOREGROUND),
+      );
+    else act.requeue(kind, key, 1000);
+    return;
+  }
+  const owners = m.ownerReferences ?? [];
+  if (owners.length === 0 || m.deletionTimestamp) return;
+  const gone: string[] = [];
+  for (const o of owners) {
+    if (caches.hasUid(o.uid)) continue;
+    const ns = collectedKinds.find((k) => k.kind === o.kind)?.res.namespaced ? m.namespace : undefined;
+    const live = await act.ownerUid(o.kind, ns, o.name);
+    if (live === 'unknown' || live === o.uid) continue;
+    gone.push(o.uid);
+  }
+  if (gone.length === 0) return;
+  if (gone.length === owners.length) await act.delete(kind, obj);
+  else
+    await act.setOwners(
+      kind,
+      obj,
+      owners.filter((o) => !gone.includes(o.uid)),
+    );
+}
+
+/** The collector as a control-plane member. */
+export const garbageCollector: ControllerSpec = {
+  name: 'garbagecollector',
+  start(ctx) {
+    const byKind = new Map(collectedKinds.map((k) => [k.kind, k]));
+    const informers = new Map(collectedKinds.map((k) => [k.kind, ctx.informer(k.res)]));
+    /** uid -> kind|key of every cached object; owner uid -> dependents' kind|key. */
+    const uids = new Map<string, string>();
+    const deps = new Map<string, Set<string>>();
+    const link = (ref: string, o: KubeObject, add: boolean) => {
+      for (const r of o.metadata.ownerReferences ?? []) {
+        let set = deps.get(r.uid);
+        if (add) {
+          if (!set) {
+            set = new Set();
+            deps.set(r.uid, set);
+          }
+          set.add(ref);
+        } else if (set) {
+          set.delete(ref);
+          if (set.size === 0) deps.delete(r.uid);
+        }
+      }
+    };
+    const caches: GcCaches = {
+      get: (kind, key) => informers.get(kind)?.get(key),
+      dependents: (uid) =>
+        [...(deps.get(uid) ?? [])].map((ref) => {
+          const i = ref.indexOf('|');
+          return { kind: ref.slice(0, i), key: ref.slice(i + 1) };
+        }),
+      hasUid: (uid) => uids.has(uid),
+    };
+    const resOf = (kind: string) => byKind.get(kind)!.res;
+    const q = new WorkQueue((ref) => {
+      const i = ref.indexOf('|');
+      return syncGarbage(ref.slice(0, i), ref.slice(i + 1), caches, {
+        async ownerUid(kind, ns, name) {
+          const k = byKind.get(kind);
+          if (!k) return 'unknown';
+          try {
+            return (await ctx.client.get(k.res, ns, name)).metadata.uid;
+          } catch (e) {
+            if (isNotFound(e)) return undefined;
+            throw e;
+          }
+        },
+        delete: (kind, o) =>
+          ctx.client
+            .delete(resOf(kind), o.metadata.namespace, o.metadata.name!, {
+              propagationPolicy: 'Background',
+              uid: o.metadata.uid,
+            })
+            .catch((e) => {
+              if (!isNotFound(e)) throw e;
+            }),
+        setOwners: (kind, o, owners) =>
+          ctx.client.patch(resOf(kind), o.metadata.namespace, o.metadata.name!, {
+            metadata: {
+              ownerReferences: owners.length ? owners : null,
+              resourceVersion: o.metadata.resourceVersion,
+            },
+          }),
+        setFinalizers: (kind, o, finalizers) =>
+          ctx.client.patch(resOf(kind), o.metadata.namespace, o.metadata.name!, {
+            metadata: { finalizers, resourceVersion: o.metadata.resourceVersion },
+          }),
+        requeue: (kind, key, ms) => q.checkAfter(`${kind}|${key}`, ms),
+      });
+    }, 4);
+    for (const [kind, inf] of informers) {
+      const refOf = (o: KubeObject) => `${kind}|${keyOf(o)}`;
+      const touched = (o: KubeObject) => {
+        // Only objects with owners, or owners being deleted with a policy, need a pass.
+        if (o.metadata.ownerReferences?.length || o.metadata.deletionTimestamp) q.add(refOf(o));
+      };
+      inf
+        .onAdd((o) => {
+          if (o.metadata.uid) uids.set(o.metadata.uid, refOf(o));
+          link(refOf(o), o, true);
+          touched(o);
+        })
+        .onUpdate((o, old) => {
+          if (old) link(refOf(old), old, false);
+          link(refOf(o), o, true);
+          touched(o);
+          // An owner it no longer names may be waiting for that (orphan deletion).
+          for (const r of old?.metadata.ownerReferences ?? []) {
+            if (o.metadata.ownerReferences?.some((x) => x.uid === r.uid)) continue;
+            const owner = uids.get(r.uid);
+            if (owner) q.add(owner);
+          }
+        })
+        .onDelete((o) => {
+          if (o.metadata.uid) uids.delete(o.metadata.uid);
+          link(refOf(o), o, false);
+          // Its dependents may now be garbage; its owners may be waiting for it (foreground).
+          for (const d of deps.get(o.metadata.uid ?? '') ?? []) q.add(d);
+          for (const r of o.metadata.ownerReferences ?? []) {
+            const owner = uids.get(r.uid);
+            if (owner) q.add(owner);
+          }
+        });
+    }
+    ctx.onStop(() => q.stop());
+  },
+};
