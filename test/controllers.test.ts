@@ -202,4 +202,20 @@ describe('controllers over simulated nodes', () => {
     await k(['delete', 'deploy', 'gc3', '--cascade=foreground', '--timeout=60s']);
     assert.equal(await names('rs,pods', 'gc3'), '', 'dependents went first');
   });
+  test('a new namespace gets a default ServiceAccount and the root CA, and gets them back', async () => {
+    const has = async (args: string[]) => (await c.kubectl(args)).code === 0;
+    const until = async (args: string[]) => {
+      for (let i = 0; i < 50 && !(await has(args)); i++) await new Promise((r) => setTimeout(r, 200));
+      assert.ok(await has(args), `kubectl ${args.join(' ')}`);
+    };
+    await k(['create', 'namespace', 'team2']);
+    await until(['-n', 'team2', 'get', 'serviceaccount', 'default']);
+    await until(['-n', 'team2', 'get', 'configmap', 'kube-root-ca.crt']);
+    assert.match(
+      await k(['-n', 'team2', 'get', 'configmap', 'kube-root-ca.crt', '-o', 'jsonpath={.data.ca\\.crt}']),
+      /BEGIN CERTIFICATE/,
+    );
+    await k(['-n', 'team2', 'delete', 'serviceaccount', 'default']);
+    await until(['-n', 'team2', 'get', 'serviceaccount', 'default']);
+  });
 });

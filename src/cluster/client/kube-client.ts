@@ -105,10 +105,13 @@ const codeFor = (status: number): ErrorCode =>
 export class KubeClient {
   private readonly agent: https.Agent;
   readonly server: string;
+  /** The cluster CA (PEM) the client trusts, when it was given one. */
+  readonly ca?: string;
   private readonly token?: string;
 
   constructor(opts: { server: string; ca?: string; token?: string; cert?: string; key?: string }) {
     this.server = opts.server.replace(/\/$/, '');
+    if (opts.ca) this.ca = opts.ca;
     this.token = opts.token;
     this.agent = new https.Agent({
       keepAlive: true,

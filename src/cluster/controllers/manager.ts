@@ -5,6 +5,7 @@ import { schedulerController } from '../scheduler/scheduler.js';
 import { type ControllerSpec, SharedContext } from './context.js';
 import { deploymentController } from './deployment.js';
 import { garbageCollector } from './gc.js';
+import { namespaceDefaultsController } from './namespace-defaults.js';
 import { replicaSetController } from './replicaset.js';
 
 const log = logger('controllers');
@@ -19,6 +20,7 @@ export const registry: readonly ControllerSpec[] = [
   replicaSetController,
   deploymentController,
   garbageCollector,
+  namespaceDefaultsController,
 ];
 
 /** The names `--controllers` accepts. */
