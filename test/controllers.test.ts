@@ -218,4 +218,54 @@ describe('controllers over simulated nodes', () => {
     await k(['-n', 'team2', 'delete', 'serviceaccount', 'default']);
     await until(['-n', 'team2', 'get', 'serviceaccount', 'default']);
   });
+  test('a Service gets Endpoints and EndpointSlices of its ready pods, following scale and deletion', async () => {
+    const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: epd}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: epd}}
+  template:
+    metadata: {labels: {app: epd}}
+    spec: {containers: [{name: c, image: nginx, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: eps}
+spec:
+  selector: {app: epd}
+  ports: [{name: web, port: 80, targetPort: http}]
+`;
+    const applied = await c.kubectl(['apply', '-f', '-'], { input: manifest });
+    assert.equal(applied.code, 0, applied.stderr);
+    await k(['rollout', 'status', 'deploy/epd', '--timeout=60s']);
+    const ips = async () =>
+      JSON.parse(await k(['get', 'endpoints', 'eps', '-o', 'json'])).subsets?.[0]?.addresses?.length ?? 0;
+    const sliceCount = async () => {
+      const items = JSON.parse(
+        await k(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=eps', '-o', 'json']),
+      ).items as { endpoints?: unknown[]; ports?: { port: number }[] }[];
+      return {
+        n: items.reduce((a, s) => a + (s.endpoints?.length ?? 0), 0),
+        port: items[0]?.ports?.[0]?.port,
+      };
+    };
+    const until = async (what: string, ok: () => Promise<boolean>) => {
+      for (let i = 0; i < 100 && !(await ok().catch(() => false)); i++)
+        await new Promise((r) => setTimeout(r, 200));
+      assert.ok(await ok(), what);
+    };
+    await until('3 endpoint addresses', async () => (await ips()) === 3);
+    await until('3 slice endpoints', async () => (await sliceCount()).n === 3);
+    assert.equal((await sliceCount()).port, 8080, 'the named target port resolves to the container port');
+    assert.match(await k(['describe', 'svc', 'eps']), /Endpoints:\s+10\.\S+:8080,10\.\S+:8080/);
+    await k(['scale', 'deploy/epd', '--replicas=1']);
+    await until('1 endpoint address', async () => (await ips()) === 1);
+    await until('1 slice endpoint', async () => (await sliceCount()).n === 1);
+    await k(['delete', 'svc', 'eps']);
+    await until('Endpoints and slices gone', async () => {
+      const ep = await c.kubectl(['get', 'endpoints', 'eps']);
+      return ep.code !== 0 && (await sliceCount()).n === 0;
+    });
+  });
 });

@@ -4,6 +4,8 @@ import type { KubeClient } from '../client/kube-client.js';
 import { schedulerController } from '../scheduler/scheduler.js';
 import { type ControllerSpec, SharedContext } from './context.js';
 import { deploymentController } from './deployment.js';
+import { endpointsController } from './endpoints.js';
+import { endpointSliceController } from './endpointslice.js';
 import { garbageCollector } from './gc.js';
 import { namespaceDefaultsController } from './namespace-defaults.js';
 import { replicaSetController } from './replicaset.js';
@@ -21,6 +23,8 @@ export const registry: readonly ControllerSpec[] = [
   deploymentController,
   garbageCollector,
   namespaceDefaultsController,
+  endpointsController,
+  endpointSliceController,
 ];
 
 /** The names `--controllers` accepts. */

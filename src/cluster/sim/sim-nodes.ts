@@ -101,6 +101,18 @@ export async function startSimNodes(
   };
   void beat();
   const timer = setInterval(() => void beat(), opts.heartbeatMs ?? 10_000);
+  // Pod addresses as a node's pod CIDR would hand them out: a /24 per node, unique while
+  // the node has fewer than 254 pods alive at once (simulated pods have no network anyway).
+  const nodeIndex = new Map(names.map((n, i) => [n, i]));
+  // Another `sim nodes` process (another prefix) takes other addresses.
+  const prefixBlock = [...opts.prefix].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 32, 7);
+  const nextHost = new Map<string, number>();
+  const podIpFor = (node: string) => {
+    const i = nodeIndex.get(node) ?? 0;
+    const h = ((nextHost.get(node) ?? 0) % 254) + 1;
+    nextHost.set(node, h);
+    return `10.${64 + prefixBlock * 4 + ((i >> 8) & 3)}.${i & 255}.${h}`;
+  };
   const pods = new Informer(client, Resources.pods);
   const play = async (p: KubeObject) => {
     if (!mine.has(p.spec?.nodeName) || p.metadata.deletionTimestamp) return;
@@ -111,12 +123,15 @@ export async function startSimNodes(
     const isJob = p.metadata.ownerReferences?.some((o) => o.kind === 'Job' && o.uid === controllerUid(p));
     if (phase !== 'Running') {
       const t = now();
+      const ip = podIpFor(p.spec.nodeName as string);
       await client
         .patchStatus(Resources.pods, ns, name, {
           status: {
             phase: 'Running',
             hostIP: '127.0.0.1',
-            podIP: `10.244.${(name.length * 7) % 250}.${(name.charCodeAt(name.length - 1) * 13) % 250}`,
+            hostIPs: [{ ip: '127.0.0.1' }],
+            podIP: ip,
+            podIPs: [{ ip }],
             startTime: t,
             conditions: [
               { type: 'PodScheduled', status: 'True', lastTransitionTime: t },

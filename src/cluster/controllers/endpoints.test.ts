@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { KubeObject } from '../client/kube-client.js';
+import { subsetsOf, syncEndpoints } from './endpoints.js';
+import { syncSlices } from './endpointslice.js';
+import { serviceEndpoints } from './service-pods.js';
+
+const svc: KubeObject = {
+  metadata: { name: 'web', namespace: 'default', uid: 's1' },
+  spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+};
+const pod = (name: string, ip: string, ready: boolean, port = 8080): KubeObject => ({
+  metadata: { name, namespace: 'default', uid: name, labels: { app: 'web' } },
+  spec: { nodeName: 'n1', containers: [{ name: 'c', ports: [{ name: 'http', containerPort: port }] }] },
+  status: { phase: 'Running', podIP: ip, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+});
+
+test('subsets: ready and not-ready addresses, named target ports resolved per pod', () => {
+  const eps = serviceEndpoints(svc, [
+    pod('a', '10.0.0.2', true),
+    pod('b', '10.0.0.1', false),
+    pod('c', '10.0.0.3', true, 9090),
+  ]);
+  assert.deepEqual(JSON.parse(JSON.stringify(subsetsOf(eps))), [
+    {
+      addresses: [
+        {
+          ip: '10.0.0.2',
+          nodeName: 'n1',
+          targetRef: { kind: 'Pod', namespace: 'default', name: 'a', uid: 'a' },
+        },
+      ],
+      notReadyAddresses: [
+        {
+          ip: '10.0.0.1',
+          nodeName: 'n1',
+          targetRef: { kind: 'Pod', namespace: 'default', name: 'b', uid: 'b' },
+        },
+      ],
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    },
+    {
+      addresses: [
+        {
+          ip: '10.0.0.3',
+          nodeName: 'n1',
+          targetRef: { kind: 'Pod', namespace: 'default', name: 'c', uid: 'c' },
+        },
+      ],
+      ports: [{ name: 'http', port: 9090, protocol: 'TCP' }],
+    },
+  ]);
+});
+
+test('Endpoints are created, left alone when unchanged, deleted with the Service', async () => {
+  const done: string[] = [];
+  const act = {
+    create: async (_ns: string, e: KubeObject) => done.push(`create ${e.metadata.name}`),
+    update: async (e: KubeObject) => done.push(`update ${e.metadata.name}`),
+    delete: async (_ns: string, n: string) => done.push(`delete ${n}`),
+  };
+  const pods = [pod('a', '10.0.0.2', true)];
+  await syncEndpoints(
+    'default/web',
+    { service: () => svc, endpoints: () => undefined, podsIn: () => pods },
+    act,
+  );
+  const subsets = subsetsOf(serviceEndpoints(svc, pods));
+  const ep = {
+    metadata: { name: 'web', labels: { 'endpoints.kubernetes.io/managed-by': 'endpoint-controller' } },
+    subsets,
+  };
+  await syncEndpoints('default/web', { service: () => svc, endpoints: () => ep, podsIn: () => pods }, act);
+  await syncEndpoints(
+    'default/web',
+    { service: () => undefined, endpoints: () => ep, podsIn: () => pods },
+    act,
+  );
+  assert.deepEqual(done, ['create web', 'delete web']);
+});
+
+test('slices hold at most 100 endpoints each', async () => {
+  const made: KubeObject[] = [];
+  const pods = Array.from({ length: 250 }, (_, i) => pod(`p${i}`, `10.1.${i >> 8}.${i & 255}`, true));
+  await syncSlices(
+    'default/web',
+    { service: () => svc, podsIn: () => pods, slicesOf: () => [] },
+    { create: async (_ns, s) => made.push(s), update: async () => 0, delete: async () => 0 },
+  );
+  assert.deepEqual(
+    made.map((s) => (s.endpoints as unknown[]).length),
+    [100, 100, 50],
+  );
+  assert.equal(made[0]?.metadata.labels?.['kubernetes.io/service-name'], 'web');
+  assert.equal(made[0]?.metadata.ownerReferences?.[0]?.uid, 's1');
+});

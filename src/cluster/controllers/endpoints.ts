@@ -1,0 +1,145 @@
+/**
+ * The Endpoints controller: for every Service with a selector, an Endpoints object of the
+ * same name listing the selected pods' addresses (ready ones under `addresses`, the others
+ * under `notReadyAddresses`), grouped into subsets by the ports they resolve to. Services
+ * without a selector keep Endpoints their users write; a deleted Service's Endpoints go.
+ */
+import { isAlreadyExists, isNotFound } from '../../core/errors.js';
+import { keyOf } from '../client/informer.js';
+import { type KubeObject, Resources } from '../client/kube-client.js';
+import { WorkQueue } from '../client/work-queue.js';
+import { type ControllerSpec, inNamespace } from './context.js';
+import { managed, type ServiceEndpoint, serviceEndpoints } from './service-pods.js';
+
+export interface EndpointsCaches {
+  service(key: string): KubeObject | undefined;
+  endpoints(key: string): KubeObject | undefined;
+  podsIn(namespace: string): KubeObject[];
+}
+
+export interface EndpointsActions {
+  create(ns: string, ep: KubeObject): Promise<unknown>;
+  update(ep: KubeObject): Promise<unknown>;
+  delete(ns: string, name: string): Promise<unknown>;
+}
+
+const address = (e: ServiceEndpoint) => ({
+  ip: e.ip,
+  ...(e.pod.spec?.nodeName ? { nodeName: e.pod.spec.nodeName } : {}),
+  targetRef: {
+    kind: 'Pod',
+    namespace: e.pod.metadata.namespace,
+    name: e.pod.metadata.name,
+    uid: e.pod.metadata.uid,
+  },
+});
+
+/** The subsets for these endpoints: one per distinct set of resolved ports. */
+export function subsetsOf(eps: readonly ServiceEndpoint[]): object[] {
+  const groups = new Map<string, { ports: object[]; ready: object[]; notReady: object[] }>();
+  for (const e of eps) {
+    if (e.terminating || e.ports.size === 0) continue;
+    const ports = [...e.ports]
+      .map(([name, p]) => ({ ...(name ? { name } : {}), port: p.port, protocol: p.protocol }))
+      .sort((a, b) => String(a.name ?? '').localeCompare(String(b.name ?? '')));
+    const sig = JSON.stringify(ports);
+    let g = groups.get(sig);
+    if (!g) {
+      g = { ports, ready: [], notReady: [] };
+      groups.set(sig, g);
+    }
+    (e.ready ? g.ready : g.notReady).push(address(e));
+  }
+  return [...groups.values()].map((g) => ({
+    ...(g.ready.length ? { addresses: g.ready } : {}),
+    ...(g.notReady.length ? { notReadyAddresses: g.notReady } : {}),
+    ports: g.ports,
+  }));
+}
+
+export async function syncEndpoints(
+  key: string,
+  caches: EndpointsCaches,
+  act: EndpointsActions,
+): Promise<void> {
+  const [ns, name] = key.split('/') as [string, string];
+  const svc = caches.service(key);
+  const cur = caches.endpoints(key);
+  if (!svc) {
+    if (cur)
+      await act.delete(ns, name).catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+    return;
+  }
+  if (!managed(svc)) return;
+  const subsets = subsetsOf(serviceEndpoints(svc, caches.podsIn(ns)));
+  const labels = {
+    ...(svc.metadata.labels ?? {}),
+    'endpoints.kubernetes.io/managed-by': 'endpoint-controller',
+  };
+  if (!cur) {
+    await act
+      .create(ns, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: ns, labels }, subsets })
+      .catch((e) => {
+        if (!isAlreadyExists(e)) throw e;
+      });
+    return;
+  }
+  const same =
+    JSON.stringify(cur.subsets ?? []) === JSON.stringify(subsets) &&
+    JSON.stringify(cur.metadata.labels ?? {}) === JSON.stringify(labels);
+  if (!same) await act.update({ ...cur, metadata: { ...cur.metadata, labels }, subsets });
+}
+
+/** Services in the pod's namespace that select it (before or after a change). */
+export function servicesFor(services: readonly KubeObject[], ...pods: (KubeObject | undefined)[]): string[] {
+  const out = new Set<string>();
+  for (const svc of services) {
+    if (!managed(svc)) continue;
+    const sel = svc.spec.selector as Record<string, string>;
+    for (const p of pods) {
+      if (!p) continue;
+      const labels = p.metadata.labels ?? {};
+      if (Object.entries(sel).every(([k, v]) => labels[k] === v)) out.add(keyOf(svc));
+    }
+  }
+  return [...out];
+}
+
+export const endpointsController: ControllerSpec = {
+  name: 'endpoints',
+  start(ctx) {
+    const services = ctx.informer(Resources.services);
+    const endpoints = ctx.informer(Resources.endpoints);
+    const pods = ctx.informer(Resources.pods);
+    const q = new WorkQueue(
+      (key) =>
+        syncEndpoints(
+          key,
+          {
+            service: (k) => services.get(k),
+            endpoints: (k) => endpoints.get(k),
+            podsIn: (ns) => inNamespace(pods, ns),
+          },
+          {
+            create: (ns, ep) => ctx.client.create(Resources.endpoints, ns, ep),
+            update: (ep) => ctx.client.update(Resources.endpoints, ep),
+            delete: (ns, name) => ctx.client.delete(Resources.endpoints, ns, name),
+          },
+        ),
+      4,
+    );
+    services
+      .onAdd((s) => q.add(keyOf(s)))
+      .onUpdate((s) => q.add(keyOf(s)))
+      .onDelete((s) => q.add(keyOf(s)));
+    const onPod = (p: KubeObject, old?: KubeObject) => {
+      for (const k of servicesFor(inNamespace(services, p.metadata.namespace ?? ''), p, old)) q.add(k);
+    };
+    pods.onAdd(onPod).onUpdate(onPod).onDelete(onPod);
+    // Someone else changed or removed the Endpoints of a managed Service: put them right.
+    endpoints.onUpdate((e) => q.add(keyOf(e))).onDelete((e) => q.add(keyOf(e)));
+    ctx.onStop(() => q.stop());
+  },
+};

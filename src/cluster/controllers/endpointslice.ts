@@ -1,0 +1,189 @@
+/**
+ * The EndpointSlice controller: for every Service with a selector, EndpointSlices
+ * (`discovery.k8s.io/v1`, at most 100 endpoints each, one port list per slice) labelled
+ * `kubernetes.io/service-name` and managed by `endpointslice-controller.k8s.io`, owned by
+ * the Service (so the garbage collector removes them with it). Endpoints carry the ready,
+ * serving and terminating conditions, the node and the pod. Slices are reused in name
+ * order and rewritten only when their content changes.
+ */
+import { isNotFound } from '../../core/errors.js';
+import { keyOf } from '../client/informer.js';
+import { type KubeObject, Resources } from '../client/kube-client.js';
+import { WorkQueue } from '../client/work-queue.js';
+import { type ControllerSpec, inNamespace } from './context.js';
+import { servicesFor } from './endpoints.js';
+import { managed, type ServiceEndpoint, serviceEndpoints } from './service-pods.js';
+
+export const SERVICE_NAME = 'kubernetes.io/service-name';
+export const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
+const CONTROLLER = 'endpointslice-controller.k8s.io';
+const MAX_PER_SLICE = 100;
+
+export interface SliceCaches {
+  service(key: string): KubeObject | undefined;
+  podsIn(namespace: string): KubeObject[];
+  /** The slices this controller manages for a Service (`namespace/name`). */
+  slicesOf(key: string): KubeObject[];
+}
+
+export interface SliceActions {
+  create(ns: string, slice: KubeObject): Promise<unknown>;
+  update(slice: KubeObject): Promise<unknown>;
+  delete(ns: string, name: string): Promise<unknown>;
+}
+
+const endpointOf = (e: ServiceEndpoint) => ({
+  addresses: [e.ip],
+  conditions: { ready: e.ready && !e.terminating, serving: e.ready, terminating: e.terminating },
+  ...(e.pod.spec?.nodeName ? { nodeName: e.pod.spec.nodeName } : {}),
+  targetRef: {
+    kind: 'Pod',
+    namespace: e.pod.metadata.namespace,
+    name: e.pod.metadata.name,
+    uid: e.pod.metadata.uid,
+  },
+});
+
+/** The desired slice bodies: endpoints grouped by their resolved ports, 100 at most per slice. */
+export function desiredSlices(eps: readonly ServiceEndpoint[]): { ports: object[]; endpoints: object[] }[] {
+  const groups = new Map<string, { ports: object[]; endpoints: object[] }>();
+  for (const e of eps) {
+    const ports = [...e.ports]
+      .map(([name, p]) => ({ name, port: p.port, protocol: p.protocol }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const sig = JSON.stringify(ports);
+    let g = groups.get(sig);
+    if (!g) {
+      g = { ports, endpoints: [] };
+      groups.set(sig, g);
+    }
+    g.endpoints.push(endpointOf(e));
+  }
+  const out: { ports: object[]; endpoints: object[] }[] = [];
+  for (const g of groups.values())
+    for (let i = 0; i < g.endpoints.length; i += MAX_PER_SLICE)
+      out.push({ ports: g.ports, endpoints: g.endpoints.slice(i, i + MAX_PER_SLICE) });
+  return out;
+}
+
+export async function syncSlices(key: string, caches: SliceCaches, act: SliceActions): Promise<void> {
+  const ns = key.split('/')[0]!;
+  const svc = caches.service(key);
+  const existing = caches
+    .slicesOf(key)
+    .sort((a, b) => String(a.metadata.name).localeCompare(String(b.metadata.name)));
+  // Gone or unmanaged: the garbage collector removes owned slices; ours are removed here too.
+  const want = svc && managed(svc) ? desiredSlices(serviceEndpoints(svc, caches.podsIn(ns))) : [];
+  if (svc && managed(svc) && want.length === 0) want.push({ ports: [], endpoints: [] });
+  for (let i = 0; i < Math.max(want.length, existing.length); i++) {
+    const w = want[i];
+    const cur = existing[i];
+    if (!w) {
+      await act.delete(ns, cur!.metadata.name!).catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+      continue;
+    }
+    const labels = {
+      ...(svc!.metadata.labels ?? {}),
+      [SERVICE_NAME]: svc!.metadata.name!,
+      [MANAGED_BY]: CONTROLLER,
+    };
+    if (!cur) {
+      await act.create(ns, {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: {
+          generateName: `${svc!.metadata.name}-`,
+          namespace: ns,
+          labels,
+          ownerReferences: [
+            {
+              apiVersion: 'v1',
+              kind: 'Service',
+              name: svc!.metadata.name!,
+              uid: svc!.metadata.uid!,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        addressType: 'IPv4',
+        endpoints: w.endpoints,
+        ports: w.ports,
+      });
+      continue;
+    }
+    const same =
+      JSON.stringify(cur.endpoints ?? []) === JSON.stringify(w.endpoints) &&
+      JSON.stringify(cur.ports ?? []) === JSON.stringify(w.ports) &&
+      JSON.stringify(cur.metadata.labels ?? {}) === JSON.stringify(labels);
+    if (!same)
+      await act.update({
+        ...cur,
+        metadata: { ...cur.metadata, labels },
+        endpoints: w.endpoints,
+        ports: w.ports,
+      });
+  }
+}
+
+export const endpointSliceController: ControllerSpec = {
+  name: 'endpointslice',
+  start(ctx) {
+    const services = ctx.informer(Resources.services);
+    const slices = ctx.informer(Resources.endpointslices);
+    const pods = ctx.informer(Resources.pods);
+    slices.addIndex('service', (s) =>
+      s.metadata.labels?.[MANAGED_BY] === CONTROLLER && s.metadata.labels?.[SERVICE_NAME]
+        ? [`${s.metadata.namespace}/${s.metadata.labels[SERVICE_NAME]}`]
+        : [],
+    );
+    // Slices created but not yet in the cache (their names are generated): without them a
+    // second pass before the watch catches up would create the same slice twice.
+    const created = new Map<string, KubeObject[]>();
+    const q = new WorkQueue(
+      (key) =>
+        syncSlices(
+          key,
+          {
+            service: (k) => services.get(k),
+            podsIn: (ns) => inNamespace(pods, ns),
+            slicesOf: (k) => {
+              const cached = slices.byIndex('service', k);
+              const fresh = (created.get(k) ?? []).filter(
+                (c) => !cached.some((x) => x.metadata.name === c.metadata.name),
+              );
+              if (fresh.length) created.set(k, fresh);
+              else created.delete(k);
+              return [...cached, ...fresh];
+            },
+          },
+          {
+            create: async (ns, s) => {
+              const out = await ctx.client.create(Resources.endpointslices, ns, s);
+              const k = `${ns}/${s.metadata.labels?.[SERVICE_NAME]}`;
+              created.set(k, [...(created.get(k) ?? []), out]);
+            },
+            update: (s) => ctx.client.update(Resources.endpointslices, s),
+            delete: (ns, name) => ctx.client.delete(Resources.endpointslices, ns, name),
+          },
+        ),
+      4,
+    );
+    services
+      .onAdd((s) => q.add(keyOf(s)))
+      .onUpdate((s) => q.add(keyOf(s)))
+      .onDelete((s) => q.add(keyOf(s)));
+    const onPod = (p: KubeObject, old?: KubeObject) => {
+      for (const k of servicesFor(inNamespace(services, p.metadata.namespace ?? ''), p, old)) q.add(k);
+    };
+    pods.onAdd(onPod).onUpdate(onPod).onDelete(onPod);
+    const onSlice = (s: KubeObject) => {
+      const svc = s.metadata.labels?.[SERVICE_NAME];
+      if (s.metadata.labels?.[MANAGED_BY] === CONTROLLER && svc) q.add(`${s.metadata.namespace}/${svc}`);
+    };
+    slices.onUpdate(onSlice).onDelete(onSlice);
+    ctx.onStop(() => q.stop());
+  },
+};
