@@ -11,7 +11,7 @@ describe('controllers over simulated nodes', () => {
     c = await startCluster(undefined, { controllers: '*' });
     const sim = c.box.spawn(
       berthBin,
-      ['sim', 'nodes', '--count', '3', '--cpu', '4', '--kubeconfig', c.kubeconfig],
+      ['sim', 'nodes', '--count', '3', '--cpu', '4', '--job-seconds', '1', '--kubeconfig', c.kubeconfig],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -267,5 +267,78 @@ spec:
       const ep = await c.kubectl(['get', 'endpoints', 'eps']);
       return ep.code !== 0 && (await sliceCount()).n === 0;
     });
+  });
+  test('Jobs complete within their parallelism (Indexed too); a CronJob starts its missed run', async () => {
+    const jobYaml = (name: string, extra: string) => `apiVersion: batch/v1
+kind: Job
+metadata: {name: ${name}}
+spec:
+  completions: 4
+  parallelism: 2
+${extra}  template:
+    spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}
+`;
+    for (const [name, extra] of [
+      ['batch', ''],
+      ['indexed', '  completionMode: Indexed\n'],
+    ]) {
+      const r = await c.kubectl(['apply', '-f', '-'], { input: jobYaml(name!, extra!) });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    let maxActive = 0;
+    let done = false;
+    const watcher = (async () => {
+      while (!done) {
+        const active = await c.kubectl(['get', 'job', 'batch', '-o', 'jsonpath={.status.active}']);
+        maxActive = Math.max(maxActive, Number(active.stdout || 0));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await k(['wait', '--for=condition=complete', 'job/batch', 'job/indexed', '--timeout=60s']);
+    done = true;
+    await watcher;
+    assert.ok(maxActive <= 2, `at most 2 active, saw ${maxActive}`);
+    assert.equal(await k(['get', 'job', 'batch', '-o', 'jsonpath={.status.succeeded}']), '4');
+    assert.equal(await k(['get', 'job', 'indexed', '-o', 'jsonpath={.status.completedIndexes}']), '0-3');
+    const indexes = (
+      await k([
+        'get',
+        'pods',
+        '-l',
+        'batch.kubernetes.io/job-name=indexed',
+        '-o',
+        'jsonpath={.items[*].metadata.labels.batch\\.kubernetes\\.io/job-completion-index}',
+      ])
+    )
+      .split(' ')
+      .sort();
+    assert.deepEqual(indexes, ['0', '1', '2', '3']);
+    // A CronJob whose last run was long ago starts the missed one at once.
+    await k(['create', 'cronjob', 'tick', '--image=busybox', '--schedule=* * * * *', '--', 'true']);
+    await k([
+      'patch',
+      'cronjob',
+      'tick',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      `{"status":{"lastScheduleTime":"${new Date(Date.now() - 10 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z')}"}}`,
+    ]);
+    let jobs = '';
+    for (let i = 0; i < 50 && !jobs; i++) {
+      jobs = (await k(['get', 'jobs', '-o', 'name']))
+        .split('\n')
+        .filter((j) => j.startsWith('job.batch/tick-'))
+        .join();
+      if (!jobs) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(jobs, /^job\.batch\/tick-\d+$/);
+    await k(['wait', '--for=condition=complete', jobs, '--timeout=60s']);
+    // kubectl create job --from=cronjob is client side: it must make a Job the controller runs.
+    await k(['create', 'job', 'manual', '--from=cronjob/tick']);
+    await k(['wait', '--for=condition=complete', 'job/manual', '--timeout=60s']);
+    const bad = await c.kubectl(['create', 'cronjob', 'bad', '--image=busybox', '--schedule=61 * * * *']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /spec.schedule: Invalid value: "61 \* \* \* \*"/);
   });
 });

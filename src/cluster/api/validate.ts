@@ -2,6 +2,7 @@
  * Defaulting and validation of the common fields of built-in kinds. Validation collects
  * every problem as a field cause, so the 422 Invalid answer lists them all as Kubernetes does.
  */
+import { checkTimeZone, parseSchedule } from './cron.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
@@ -142,6 +143,33 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
     case 'Job':
       validatePodSpec(obj(obj(spec.template).spec), 'spec.template.spec', causes);
       break;
+    case 'CronJob': {
+      try {
+        parseSchedule(String(spec.schedule ?? ''));
+      } catch (e) {
+        causes.push({
+          field: 'spec.schedule',
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${JSON.stringify(spec.schedule ?? '')}: ${(e as Error).message}`,
+        });
+      }
+      if (spec.timeZone !== undefined)
+        try {
+          checkTimeZone(String(spec.timeZone));
+        } catch {
+          causes.push({
+            field: 'spec.timeZone',
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: ${JSON.stringify(spec.timeZone)}: unknown time zone ${spec.timeZone}`,
+          });
+        }
+      validatePodSpec(
+        obj(obj(obj(obj(spec.jobTemplate).spec).template).spec),
+        'spec.jobTemplate.spec.template.spec',
+        causes,
+      );
+      break;
+    }
     case 'ConfigMap':
     case 'Secret':
       for (const k of [
@@ -262,12 +290,34 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
       defaultPodSpec(pt.spec as Obj);
       break;
     }
-    case 'Job':
+    case 'Job': {
       spec.backoffLimit ??= 6;
-      spec.completions ??= 1;
+      // A work-queue Job (no completions) keeps completions unset, as upstream.
+      if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
       spec.parallelism ??= 1;
+      spec.completionMode ??= 'NonIndexed';
+      spec.suspend ??= false;
+      spec.podReplacementPolicy ??= 'TerminatingOrFailed';
+      spec.manualSelector ??= undefined;
       template();
+      // The generated selector (unless manualSelector): the Job's own uid, also put on the template.
+      const uid = o.metadata?.uid;
+      if (!spec.manualSelector && !spec.selector && uid) {
+        spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+        const t = spec.template as Obj;
+        t.metadata ??= {};
+        const m = t.metadata as Obj;
+        m.labels = {
+          ...((m.labels as Obj | undefined) ?? {}),
+          'batch.kubernetes.io/controller-uid': uid,
+          'batch.kubernetes.io/job-name': o.metadata?.name,
+          'controller-uid': uid,
+          'job-name': o.metadata?.name,
+        };
+      }
+      if (spec.manualSelector === undefined) delete spec.manualSelector;
       break;
+    }
     case 'Service':
       spec.type ??= 'ClusterIP';
       spec.sessionAffinity ??= 'None';

@@ -3,10 +3,12 @@ import { logger } from '../../core/log.js';
 import type { KubeClient } from '../client/kube-client.js';
 import { schedulerController } from '../scheduler/scheduler.js';
 import { type ControllerSpec, SharedContext } from './context.js';
+import { cronJobController } from './cronjob.js';
 import { deploymentController } from './deployment.js';
 import { endpointsController } from './endpoints.js';
 import { endpointSliceController } from './endpointslice.js';
 import { garbageCollector } from './gc.js';
+import { jobController } from './job.js';
 import { namespaceDefaultsController } from './namespace-defaults.js';
 import { replicaSetController } from './replicaset.js';
 
@@ -25,6 +27,8 @@ export const registry: readonly ControllerSpec[] = [
   namespaceDefaultsController,
   endpointsController,
   endpointSliceController,
+  jobController,
+  cronJobController,
 ];
 
 /** The names `--controllers` accepts. */
