@@ -15,6 +15,16 @@ export function registerServer(program: Command): void {
     .option('--datastore-endpoint <url>', 'datastore: empty for the embedded one, or etcd://h1:2379,h2:2379')
     .option('--disable-agent', 'do not run the embedded node agent (accepted; the agent is not built yet)')
     .option(
+      '--node-monitor-grace-period <seconds>',
+      'a node not heard from for this long is NotReady (its heartbeat is every 10 s)',
+      '20',
+    )
+    .option(
+      '--default-toleration-seconds <seconds>',
+      'how long pods stay on a not-ready or unreachable node before they are evicted',
+      '30',
+    )
+    .option(
       '--controllers <list>',
       'controllers to run: * for all, NAME to add, -NAME to leave out (see docs/controllers.md)',
       '*',
@@ -26,10 +36,24 @@ export function registerServer(program: Command): void {
         bindAddress: string;
         datastoreEndpoint?: string;
         controllers: string;
+        nodeMonitorGracePeriod: string;
+        defaultTolerationSeconds: string;
       }) => {
         const { parseControllers } = await import('../cluster/controllers/manager.js');
         const enabled = parseControllers(opts.controllers);
         const { startServer } = await import('../cluster/apiserver/server.js');
+        const seconds = async (flag: string, v: string) => {
+          const n = Number(v);
+          if (!Number.isFinite(n) || n < 0) {
+            const { invalidArgument } = await import('../core/errors.js');
+            throw invalidArgument(`Invalid ${flag} "${v}": must be a number of seconds`);
+          }
+          return n;
+        };
+        const grace = await seconds('--node-monitor-grace-period', opts.nodeMonitorGracePeriod);
+        const tolerate = await seconds('--default-toleration-seconds', opts.defaultTolerationSeconds);
+        const { setDefaultTolerationSeconds } = await import('../cluster/api/validate.js');
+        setDefaultTolerationSeconds(tolerate);
         const port = Number(opts.httpsListenPort);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
           const { invalidArgument } = await import('../core/errors.js');
@@ -47,7 +71,9 @@ export function registerServer(program: Command): void {
         if (enabled.size) {
           const { KubeClient } = await import('../cluster/client/kube-client.js');
           const { startControlPlane } = await import('../cluster/controllers/manager.js');
-          plane = await startControlPlane(KubeClient.fromKubeconfig(s.kubeconfigPath), enabled);
+          plane = await startControlPlane(KubeClient.fromKubeconfig(s.kubeconfigPath), enabled, {
+            nodeMonitorGracePeriodMs: grace * 1000,
+          });
         }
         process.stdout.write(
           `Kubeconfig: ${s.kubeconfigPath}\nBerth cluster is ready: API server at ${s.url}\n`,

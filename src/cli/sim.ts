@@ -16,6 +16,7 @@ export function registerSim(program: Command): void {
     .option('--cpu <cpu>', 'CPU capacity of each node', '8')
     .option('--memory <mem>', 'memory capacity of each node', '32Gi')
     .option('--job-seconds <s>', 'seconds until a Job pod succeeds', '5')
+    .option('--heartbeat-seconds <s>', 'how often each node renews its Lease and status', '10')
     .action(
       async (opts: {
         count: string;
@@ -24,6 +25,7 @@ export function registerSim(program: Command): void {
         cpu: string;
         memory: string;
         jobSeconds: string;
+        heartbeatSeconds: string;
       }) => {
         const { invalidArgument } = await import('../core/errors.js');
         const count = Number(opts.count);
@@ -38,6 +40,7 @@ export function registerSim(program: Command): void {
           cpu: opts.cpu,
           memory: opts.memory,
           jobSeconds: Number(opts.jobSeconds),
+          heartbeatMs: Number(opts.heartbeatSeconds) * 1000,
         });
         process.stdout.write(`${sim.names.length} simulated nodes are ready (${opts.namePrefix}0...)\n`);
         const stop = () => {

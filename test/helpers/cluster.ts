@@ -39,7 +39,7 @@ export async function freePort(): Promise<number> {
  */
 export async function startCluster(
   t: TestContext | undefined,
-  options: { controllers?: string } = {},
+  options: { controllers?: string; args?: string[] } = {},
 ): Promise<TestCluster> {
   const box = await sandbox(t);
   const dataDir = join(box.dir, 'server');
@@ -57,6 +57,7 @@ export async function startCluster(
         String(port),
         '--disable-agent',
         `--controllers=${options.controllers ?? ''}`,
+        ...(options.args ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -221,6 +221,17 @@ function defaultPodSpec(spec: Obj): void {
   spec.securityContext ??= {};
 }
 
+/**
+ * Seconds a pod stays on a not-ready or unreachable node before it is evicted: the
+ * tolerationSeconds the DefaultTolerationSeconds admission gives every pod. Kubernetes uses
+ * 300; Berth 30, so a failed node's pods move within a minute (`berth server
+ * --default-toleration-seconds`).
+ */
+let defaultTolerationSeconds = 30;
+export function setDefaultTolerationSeconds(n: number): void {
+  defaultTolerationSeconds = n;
+}
+
 /** Fills in the defaults Kubernetes sets on create, so reads show the same fields. */
 export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
   const hadSpec = o.spec !== undefined;
@@ -244,13 +255,30 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
     }
   };
   switch (r.kind) {
-    case 'Pod':
+    case 'Pod': {
       defaultPodSpec(spec);
+      const tolerations = arr(spec.tolerations);
+      for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'])
+        if (
+          !tolerations.some(
+            (t) =>
+              (t.key === key || (!t.key && t.operator === 'Exists')) &&
+              (!t.effect || t.effect === 'NoExecute'),
+          )
+        )
+          tolerations.push({
+            key,
+            operator: 'Exists',
+            effect: 'NoExecute',
+            tolerationSeconds: defaultTolerationSeconds,
+          });
+      spec.tolerations = tolerations;
       spec.enableServiceLinks ??= true;
       spec.preemptionPolicy ??= 'PreemptLowerPriority';
       spec.priority ??= 0;
       o.status ??= { phase: 'Pending', qosClass: 'BestEffort' };
       break;
+    }
     case 'Deployment':
       spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;

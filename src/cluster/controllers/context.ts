@@ -7,8 +7,15 @@ import type { KubeClient, KubeObject, Resource } from '../client/kube-client.js'
  * its stopper. Controllers register their informer handlers synchronously in `start`; the
  * manager starts every informer afterwards and waits for their first lists.
  */
+/** Tunables of the control plane (`berth server` flags). */
+export interface ControlPlaneOptions {
+  /** A node whose heartbeat is older than this is NotReady/Unknown. Default 20,000 ms. */
+  nodeMonitorGracePeriodMs?: number;
+}
+
 export interface ControllerContext {
   readonly client: KubeClient;
+  readonly options: ControlPlaneOptions;
   /** The shared informer of a resource, made on first request. */
   informer(r: Resource): Informer;
   /** Called when the control plane stops (work queues, timers). */
@@ -26,7 +33,10 @@ export class SharedContext implements ControllerContext {
   private readonly informers = new Map<string, Informer>();
   private readonly stops: (() => void)[] = [];
 
-  constructor(readonly client: KubeClient) {}
+  constructor(
+    readonly client: KubeClient,
+    readonly options: ControlPlaneOptions = {},
+  ) {}
 
   informer(r: Resource): Informer {
     const k = `${r.base}/${r.plural}`;

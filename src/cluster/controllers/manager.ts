@@ -2,7 +2,7 @@ import { invalidArgument } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { KubeClient } from '../client/kube-client.js';
 import { schedulerController } from '../scheduler/scheduler.js';
-import { type ControllerSpec, SharedContext } from './context.js';
+import { type ControllerSpec, type ControlPlaneOptions, SharedContext } from './context.js';
 import { cronJobController } from './cronjob.js';
 import { deploymentController } from './deployment.js';
 import { endpointsController } from './endpoints.js';
@@ -10,6 +10,7 @@ import { endpointSliceController } from './endpointslice.js';
 import { garbageCollector } from './gc.js';
 import { jobController } from './job.js';
 import { namespaceDefaultsController } from './namespace-defaults.js';
+import { nodeLifecycleController } from './node-lifecycle.js';
 import { replicaSetController } from './replicaset.js';
 
 const log = logger('controllers');
@@ -29,6 +30,7 @@ export const registry: readonly ControllerSpec[] = [
   endpointSliceController,
   jobController,
   cronJobController,
+  nodeLifecycleController,
 ];
 
 /** The names `--controllers` accepts. */
@@ -69,8 +71,12 @@ export interface ControlPlane {
  * sync reads the caches and converges (level-triggered: a restart resumes from the
  * cluster's state).
  */
-export async function startControlPlane(client: KubeClient, enabled: Set<string>): Promise<ControlPlane> {
-  const ctx = new SharedContext(client);
+export async function startControlPlane(
+  client: KubeClient,
+  enabled: Set<string>,
+  options: ControlPlaneOptions = {},
+): Promise<ControlPlane> {
+  const ctx = new SharedContext(client, options);
   for (const c of registry) if (enabled.has(c.name)) c.start(ctx);
   await ctx.startInformers();
   log.info('control plane started', { controllers: [...enabled] });

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { KubeObject } from '../client/kube-client.js';
+import { evictionTime, healthTaints, lastHeartbeat, NOT_READY, UNREACHABLE } from './node-lifecycle.js';
+
+const NOW = Date.parse('2026-11-22T10:00:00Z');
+
+test('taints follow the Ready condition and keep their timeAdded', () => {
+  const other = { key: 'gpu', effect: 'NoSchedule' };
+  const unknown = healthTaints('Unknown', [other], NOW);
+  assert.deepEqual(
+    unknown.map((t) => `${t.key}:${t.effect}`),
+    ['gpu:NoSchedule', `${UNREACHABLE}:NoSchedule`, `${UNREACHABLE}:NoExecute`],
+  );
+  assert.equal(unknown[2]?.timeAdded, '2026-11-22T10:00:00Z');
+  assert.deepEqual(healthTaints('Unknown', unknown, NOW + 5000), unknown, 'stable while still unknown');
+  assert.equal(healthTaints('False', [], NOW)[0]?.key, NOT_READY);
+  assert.deepEqual(healthTaints('True', unknown, NOW), [other]);
+});
+
+test('eviction: untolerated at once, tolerationSeconds after the taint, unlimited never', () => {
+  const taint = { key: UNREACHABLE, effect: 'NoExecute', timeAdded: '2026-11-22T10:00:00Z' };
+  const pod = (tolerations: unknown[]): KubeObject => ({ metadata: { name: 'p' }, spec: { tolerations } });
+  assert.equal(evictionTime(pod([]), [taint], NOW), 0);
+  assert.equal(
+    evictionTime(
+      pod([{ key: UNREACHABLE, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }]),
+      [taint],
+      NOW,
+    ),
+    NOW + 30_000,
+  );
+  assert.equal(evictionTime(pod([{ operator: 'Exists' }]), [taint], NOW), undefined);
+  assert.equal(evictionTime(pod([]), [{ key: 'x', effect: 'NoSchedule' }], NOW), undefined);
+});
+
+test('the heartbeat is the newer of the Lease and the Ready condition', () => {
+  const node: KubeObject = {
+    metadata: { name: 'n', creationTimestamp: '2026-11-22T09:00:00Z' },
+    status: { conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: '2026-11-22T09:30:00Z' }] },
+  };
+  assert.equal(lastHeartbeat(node, undefined), Date.parse('2026-11-22T09:30:00Z'));
+  const lease = { metadata: { name: 'n' }, spec: { renewTime: '2026-11-22T09:59:00.000000Z' } };
+  assert.equal(lastHeartbeat(node, lease), Date.parse('2026-11-22T09:59:00Z'));
+});

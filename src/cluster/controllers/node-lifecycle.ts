@@ -1,0 +1,204 @@
+/**
+ * Node lifecycle (after kube-controller-manager's nodelifecycle and taint-eviction
+ * controllers). A node's heartbeat is the newer of its Lease's renewTime (kube-node-lease)
+ * and its Ready condition's lastHeartbeatTime. Older than the grace period: its conditions
+ * become Unknown ("Kubelet stopped posting node status."), it gets the
+ * `node.kubernetes.io/unreachable` NoSchedule and NoExecute taints (`not-ready` when the node
+ * itself reports Ready=False), and its pods are marked not Ready. Back in time: the taints
+ * go. Pods on a node with a NoExecute taint they do not tolerate are deleted at once; those
+ * that tolerate it for tolerationSeconds are deleted when that time has passed since the
+ * taint was added (every pod gets such a toleration from the API server, 30 s by default),
+ * and their controllers replace them on healthy nodes.
+ */
+import { isNotFound } from '../../core/errors.js';
+import { type KubeObject, Resources } from '../client/kube-client.js';
+import { WorkQueue } from '../client/work-queue.js';
+import type { ControllerSpec } from './context.js';
+import { recordEvent } from './events.js';
+
+export const UNREACHABLE = 'node.kubernetes.io/unreachable';
+export const NOT_READY = 'node.kubernetes.io/not-ready';
+
+interface Taint {
+  key: string;
+  value?: string;
+  effect: string;
+  timeAdded?: string;
+}
+interface Toleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** When the node was last heard from (ms), or 0. */
+export function lastHeartbeat(node: KubeObject, lease: KubeObject | undefined): number {
+  const ready = (node.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+  return Math.max(
+    Date.parse(lease?.spec?.renewTime ?? '') || 0,
+    Date.parse(ready?.lastHeartbeatTime ?? '') || 0,
+    Date.parse(node.metadata.creationTimestamp ?? '') || 0,
+  );
+}
+
+/** The taints the node should carry for its health, given its Ready status. */
+export function healthTaints(readyStatus: string | undefined, existing: Taint[], now: number): Taint[] {
+  const key = readyStatus === 'Unknown' ? UNREACHABLE : readyStatus === 'False' ? NOT_READY : undefined;
+  const others = existing.filter((t) => t.key !== UNREACHABLE && t.key !== NOT_READY);
+  if (!key) return others;
+  const keep = (effect: string) =>
+    existing.find((t) => t.key === key && t.effect === effect) ?? {
+      key,
+      effect,
+      ...(effect === 'NoExecute' ? { timeAdded: iso(now) } : {}),
+    };
+  return [...others, keep('NoSchedule'), keep('NoExecute')];
+}
+
+function tolerates(t: Toleration, taint: Taint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (t.operator === 'Exists') return !t.key || t.key === taint.key;
+  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
+}
+
+/**
+ * When a pod on a node with these taints must go: 0 for now, a time (ms) for later, or
+ * undefined for never (it tolerates every NoExecute taint without a time limit).
+ */
+export function evictionTime(pod: KubeObject, taints: Taint[], now: number): number | undefined {
+  let when: number | undefined;
+  for (const taint of taints) {
+    if (taint.effect !== 'NoExecute') continue;
+    const tol = ((pod.spec?.tolerations ?? []) as Toleration[]).filter((t) => tolerates(t, taint));
+    if (tol.length === 0) return 0;
+    const secs = tol.map((t) => t.tolerationSeconds).filter((s): s is number => typeof s === 'number');
+    if (secs.length < tol.length) continue; // one toleration without a limit: stays
+    const added = Date.parse(taint.timeAdded ?? '') || now;
+    const at = added + Math.max(0, Math.min(...secs)) * 1000;
+    when = when === undefined ? at : Math.min(when, at);
+  }
+  return when;
+}
+
+export const nodeLifecycleController: ControllerSpec = {
+  name: 'nodelifecycle',
+  start(ctx) {
+    const grace = ctx.options.nodeMonitorGracePeriodMs ?? 20_000;
+    const nodes = ctx.informer(Resources.nodes);
+    const leases = ctx.informer(Resources.leases);
+    const pods = ctx.informer(Resources.pods);
+    pods.addIndex('node', (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
+    const event = (
+      o: KubeObject,
+      kind: string,
+      apiVersion: string,
+      type: 'Normal' | 'Warning',
+      reason: string,
+      msg: string,
+    ) => recordEvent(ctx.client, { ...o, kind, apiVersion }, type, reason, msg, 'node-controller');
+
+    // Health: one pass per node, queued by the monitor tick and by node changes.
+    const health = new WorkQueue(async (name) => {
+      const node = nodes.get(name);
+      if (!node) return;
+      const now = Date.now();
+      const beat = lastHeartbeat(node, leases.get(`kube-node-lease/${name}`));
+      const conditions = (node.status?.conditions ?? []) as {
+        type: string;
+        status: string;
+        reason?: string;
+      }[];
+      const ready = conditions.find((c) => c.type === 'Ready');
+      if (now - beat > grace && ready?.status !== 'Unknown') {
+        const t = iso(now);
+        await ctx.client.patchStatus(Resources.nodes, undefined, name, {
+          status: {
+            conditions: conditions.map((c) => ({
+              type: c.type,
+              status: 'Unknown',
+              reason: 'NodeStatusUnknown',
+              message: 'Kubelet stopped posting node status.',
+              lastTransitionTime: t,
+            })),
+          },
+        });
+        event(node, 'Node', 'v1', 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
+        // Its pods are no longer Ready: Services stop sending them traffic.
+        for (const p of pods.byIndex('node', name)) {
+          if (p.status?.phase !== 'Running') continue;
+          await ctx.client
+            .patchStatus(Resources.pods, p.metadata.namespace, p.metadata.name!, {
+              status: { conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: t }] },
+            })
+            .catch((e) => {
+              if (!isNotFound(e)) throw e;
+            });
+        }
+        return; // the update comes back through the informer; taints follow then
+      }
+      const want = healthTaints(ready?.status, (node.spec?.taints ?? []) as Taint[], now);
+      if (JSON.stringify(want) !== JSON.stringify(node.spec?.taints ?? []))
+        await ctx.client.patch(Resources.nodes, undefined, name, {
+          metadata: { resourceVersion: node.metadata.resourceVersion },
+          spec: { taints: want.length ? want : null },
+        });
+    }, 4);
+
+    // Eviction: one pass per pod on a NoExecute-tainted node.
+    const evict = new WorkQueue(async (key) => {
+      const pod = pods.get(key);
+      if (!pod || pod.metadata.deletionTimestamp || !pod.spec?.nodeName) return;
+      const node = nodes.get(pod.spec.nodeName);
+      if (!node) return;
+      const now = Date.now();
+      const at = evictionTime(pod, (node.spec?.taints ?? []) as Taint[], now);
+      if (at === undefined) return;
+      if (at > now) {
+        evict.checkAfter(key, at - now + 10);
+        return;
+      }
+      event(pod, 'Pod', 'v1', 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${key}`);
+      await ctx.client
+        .delete(Resources.pods, pod.metadata.namespace, pod.metadata.name!, { uid: pod.metadata.uid })
+        .catch((e) => {
+          if (!isNotFound(e)) throw e;
+        });
+    }, 8);
+    const podsOfNode = (name: string) => {
+      for (const p of pods.byIndex('node', name)) evict.add(`${p.metadata.namespace}/${p.metadata.name}`);
+    };
+    const hasNoExecute = (n: KubeObject) =>
+      ((n.spec?.taints ?? []) as Taint[]).some((t) => t.effect === 'NoExecute');
+    nodes
+      .onAdd((n) => {
+        health.add(n.metadata.name!);
+        if (hasNoExecute(n)) podsOfNode(n.metadata.name!);
+      })
+      .onUpdate((n) => {
+        health.add(n.metadata.name!);
+        if (hasNoExecute(n)) podsOfNode(n.metadata.name!);
+      });
+    const onPod = (p: KubeObject) => {
+      const n = p.spec?.nodeName ? nodes.get(p.spec.nodeName) : undefined;
+      if (n && hasNoExecute(n)) evict.add(`${p.metadata.namespace}/${p.metadata.name}`);
+    };
+    pods.onAdd(onPod).onUpdate(onPod);
+    // The monitor: heartbeats age without any event, so look at every node regularly.
+    const tick = setInterval(
+      () => {
+        for (const n of nodes.list()) health.add(n.metadata.name!);
+      },
+      Math.max(500, Math.min(5000, grace / 4)),
+    );
+    tick.unref();
+    ctx.onStop(() => {
+      clearInterval(tick);
+      health.stop();
+      evict.stop();
+    });
+  },
+};

@@ -1,0 +1,112 @@
+// Node lifecycle end to end: a real berth server with short node timeouts, two groups of
+// simulated nodes, and the real kubectl. Stopping one group is a node failure: its nodes turn
+// NotReady with the unreachable taints, and their pods are evicted and replaced elsewhere.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { startCluster, type TestCluster } from './helpers/cluster.js';
+import { berthBin } from './helpers/sandbox.js';
+
+describe('node lifecycle over simulated nodes', () => {
+  let c: TestCluster;
+  const startSim = async (prefix: string): Promise<ChildProcess> => {
+    const sim = c.box.spawn(
+      berthBin,
+      [
+        'sim',
+        'nodes',
+        '--count',
+        '2',
+        '--name-prefix',
+        prefix,
+        '--heartbeat-seconds',
+        '1',
+        '--kubeconfig',
+        c.kubeconfig,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const t = setTimeout(() => reject(new Error(`sim nodes did not start: ${out}`)), 30_000);
+      const on = (d: Buffer) => {
+        out += d.toString();
+        if (/simulated nodes are ready/.test(out)) {
+          clearTimeout(t);
+          resolve();
+        }
+      };
+      sim.stdout?.on('data', on);
+      sim.stderr?.on('data', on);
+    });
+    return sim;
+  };
+  before(async () => {
+    c = await startCluster(undefined, {
+      controllers: '*',
+      args: ['--node-monitor-grace-period', '4', '--default-toleration-seconds', '2'],
+    });
+  });
+  after(() => c.box.cleanup());
+  const k = async (args: string[]) => {
+    const r = await c.kubectl(args);
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  test('a node that stops heartbeating goes NotReady, is tainted, and its pods move', async () => {
+    const a = await startSim('a-');
+    await startSim('b-');
+    await k(['create', 'deployment', 'web', '--image=nginx', '--replicas=4']);
+    await k(['rollout', 'status', 'deploy/web', '--timeout=60s']);
+    const placement = async () =>
+      (await k(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.nodeName}'])).split(' ');
+    assert.ok(
+      (await placement()).some((n) => n.startsWith('a-')),
+      'some pods on the a- nodes',
+    );
+    // The pods carry the default tolerations the API server adds.
+    assert.match(
+      await k(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].spec.tolerations}']),
+      /node.kubernetes.io\/unreachable.*"tolerationSeconds":2/,
+    );
+    a.kill('SIGKILL');
+    let nodes = '';
+    for (let i = 0; i < 100 && !/a-0\s+NotReady/.test(nodes); i++) {
+      nodes = await k(['get', 'nodes']);
+      if (!/a-0\s+NotReady/.test(nodes)) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(nodes, /a-0\s+NotReady/);
+    assert.match(nodes, /b-0\s+Ready/);
+    let taints = '';
+    for (let i = 0; i < 50 && !/unreachable/.test(taints); i++) {
+      taints = await k(['get', 'node', 'a-0', '-o', 'jsonpath={.spec.taints}']);
+      if (!/unreachable/.test(taints)) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(taints, /"key":"node.kubernetes.io\/unreachable"/);
+    assert.match(taints, /"effect":"NoExecute"/);
+    // After the 2 s toleration the pods are evicted and replaced on the b- nodes.
+    let where: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      where = await placement();
+      if (where.length === 4 && where.every((n) => n.startsWith('b-'))) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.deepEqual(
+      where.map((n) => n.slice(0, 2)),
+      ['b-', 'b-', 'b-', 'b-'],
+    );
+    await k(['rollout', 'status', 'deploy/web', '--timeout=60s']);
+    assert.match(
+      await k([
+        'get',
+        'events',
+        '--field-selector',
+        'reason=TaintManagerEviction',
+        '-o',
+        'jsonpath={.items[*].message}',
+      ]),
+      /Marking for deletion Pod default\/web-/,
+    );
+  });
+});
