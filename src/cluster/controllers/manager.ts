@@ -12,6 +12,7 @@ import { jobController } from './job.js';
 import { namespaceDefaultsController } from './namespace-defaults.js';
 import { nodeLifecycleController } from './node-lifecycle.js';
 import { replicaSetController } from './replicaset.js';
+import { statefulSetController } from './statefulset.js';
 
 const log = logger('controllers');
 
@@ -31,6 +32,7 @@ export const registry: readonly ControllerSpec[] = [
   jobController,
   cronJobController,
   nodeLifecycleController,
+  statefulSetController,
 ];
 
 /** The names `--controllers` accepts. */

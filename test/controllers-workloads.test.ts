@@ -1,0 +1,128 @@
+// StatefulSets (and DaemonSets) end to end: a real berth server, simulated nodes, the real kubectl.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startCluster, type TestCluster } from './helpers/cluster.js';
+import { berthBin } from './helpers/sandbox.js';
+
+describe('workload controllers over simulated nodes', () => {
+  let c: TestCluster;
+  const startSim = async (args: string[]) => {
+    const sim = c.box.spawn(berthBin, ['sim', 'nodes', ...args, '--kubeconfig', c.kubeconfig], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const t = setTimeout(() => reject(new Error(`sim nodes did not start: ${out}`)), 30_000);
+      const on = (d: Buffer) => {
+        out += d.toString();
+        if (/simulated nodes are ready/.test(out)) {
+          clearTimeout(t);
+          resolve();
+        }
+      };
+      sim.stdout?.on('data', on);
+      sim.stderr?.on('data', on);
+    });
+  };
+  before(async () => {
+    c = await startCluster(undefined, { controllers: '*' });
+    await startSim(['--count', '3']);
+  });
+  after(() => c.box.cleanup());
+  const k = async (args: string[], input?: string) => {
+    const r = await c.kubectl(args, input === undefined ? {} : { input });
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  test('a StatefulSet comes up in order with its claims, updates from the top down to the partition, and undoes', async () => {
+    const sts = (image: string) => `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 3
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, image: ${image}}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`;
+    // Record the order in which pods appear, from a watch.
+    const seen: string[] = [];
+    const watch = c.kubectl(['get', 'pods', '-l', 'app=db', '-w', '-o', 'name', '--request-timeout=40s']);
+    await k(['apply', '-f', '-'], sts('db:1'));
+    await k(['rollout', 'status', 'sts/db', '--timeout=60s']);
+    const pods = JSON.parse(await k(['get', 'pods', '-l', 'app=db', '-o', 'json'])).items as {
+      metadata: { name: string; creationTimestamp: string; labels: Record<string, string> };
+      spec: {
+        hostname: string;
+        subdomain: string;
+        volumes: { persistentVolumeClaim?: { claimName: string } }[];
+      };
+      status: { conditions: { type: string; lastTransitionTime: string }[] };
+    }[];
+    assert.deepEqual(pods.map((p) => p.metadata.name).sort(), ['db-0', 'db-1', 'db-2']);
+    const p1 = pods.find((p) => p.metadata.name === 'db-1')!;
+    assert.equal(p1.spec.hostname, 'db-1');
+    assert.equal(p1.spec.subdomain, 'db');
+    assert.equal(p1.metadata.labels['apps.kubernetes.io/pod-index'], '1');
+    assert.ok(p1.spec.volumes.some((v) => v.persistentVolumeClaim?.claimName === 'data-db-1'));
+    assert.equal(
+      (await k(['get', 'pvc', '-o', 'name'])).trim().split('\n').sort().join(' '),
+      'persistentvolumeclaim/data-db-0 persistentvolumeclaim/data-db-1 persistentvolumeclaim/data-db-2',
+    );
+    // OrderedReady: each pod was created after the one before was Ready.
+    const created = (n: string) =>
+      Date.parse(pods.find((p) => p.metadata.name === n)!.metadata.creationTimestamp);
+    // creationTimestamp has whole seconds: compare at that resolution.
+    const readyAt = (n: string) => {
+      const p = pods.find((x) => x.metadata.name === n)!;
+      const t = Date.parse(p.status.conditions.find((x) => x.type === 'Ready')!.lastTransitionTime);
+      return Math.floor(t / 1000) * 1000;
+    };
+    assert.ok(
+      created('db-1') >= readyAt('db-0') && created('db-2') >= readyAt('db-1'),
+      'created in order after readiness',
+    );
+    // A partitioned update touches only ordinals >= 2.
+    await k(['patch', 'sts/db', '-p', '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":2}}}}']);
+    await k(['apply', '-f', '-'], sts('db:2'));
+    const images = async () =>
+      (
+        await k([
+          'get',
+          'pods',
+          '-l',
+          'app=db',
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.name}={.spec.containers[0].image} {end}',
+        ])
+      )
+        .trim()
+        .split(' ')
+        .sort()
+        .join(' ');
+    for (let i = 0; i < 100 && (await images()) !== 'db-0=db:1 db-1=db:1 db-2=db:2'; i++)
+      await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await images(), 'db-0=db:1 db-1=db:1 db-2=db:2');
+    await k(['patch', 'sts/db', '-p', '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}']);
+    await k(['rollout', 'status', 'sts/db', '--timeout=60s']);
+    assert.equal(await images(), 'db-0=db:2 db-1=db:2 db-2=db:2');
+    assert.match(await k(['rollout', 'history', 'sts/db']), /1\s+<none>\s+2\s+<none>/);
+    await k(['rollout', 'undo', 'sts/db']);
+    await k(['rollout', 'status', 'sts/db', '--timeout=60s']);
+    assert.equal(await images(), 'db-0=db:1 db-1=db:1 db-2=db:1');
+    // Scale down removes the highest ordinals; the claims stay (Retain).
+    await k(['scale', 'sts/db', '--replicas=1']);
+    for (let i = 0; i < 100 && (await images()) !== 'db-0=db:1'; i++)
+      await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await images(), 'db-0=db:1');
+    assert.equal((await k(['get', 'pvc', '-o', 'name'])).trim().split('\n').length, 3);
+    const w = await watch;
+    for (const line of w.stdout.split('\n')) if (line && !seen.includes(line)) seen.push(line);
+    assert.deepEqual(seen.slice(0, 3), ['pod/db-0', 'pod/db-1', 'pod/db-2'], 'first seen in ordinal order');
+  });
+});
