@@ -125,4 +125,38 @@ spec:
     for (const line of w.stdout.split('\n')) if (line && !seen.includes(line)) seen.push(line);
     assert.deepEqual(seen.slice(0, 3), ['pod/db-0', 'pod/db-1', 'pod/db-2'], 'first seen in ordinal order');
   });
+  test('a DaemonSet runs one pod per eligible node, follows new nodes, skips untolerated taints, and rolls', async () => {
+    const ds = (image: string) => `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: c, image: ${image}}]}
+`;
+    await k(['apply', '-f', '-'], ds('agent:1'));
+    await k(['rollout', 'status', 'ds/agent', '--timeout=60s']);
+    const where = async () =>
+      (await k(['get', 'pods', '-l', 'app=agent', '-o', 'jsonpath={.items[*].spec.nodeName}']))
+        .split(' ')
+        .sort()
+        .join(' ');
+    assert.equal(await where(), 'sim-0 sim-1 sim-2');
+    // A node with a taint the daemon does not tolerate gets none; a plain new node gets one.
+    await startSim(['--count', '1', '--name-prefix', 'extra-']);
+    await startSim(['--count', '1', '--name-prefix', 'gpu-']);
+    await k(['taint', 'node', 'gpu-0', 'dedicated=gpu:NoExecute']);
+    for (let i = 0; i < 100 && (await where()) !== 'extra-0 sim-0 sim-1 sim-2'; i++)
+      await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await where(), 'extra-0 sim-0 sim-1 sim-2');
+    assert.equal(await k(['get', 'ds', 'agent', '-o', 'jsonpath={.status.desiredNumberScheduled}']), '4');
+    // A rolling update replaces every pod with the new template.
+    await k(['apply', '-f', '-'], ds('agent:2'));
+    await k(['rollout', 'status', 'ds/agent', '--timeout=60s']);
+    const images = (
+      await k(['get', 'pods', '-l', 'app=agent', '-o', 'jsonpath={.items[*].spec.containers[0].image}'])
+    ).split(' ');
+    assert.deepEqual(images, ['agent:2', 'agent:2', 'agent:2', 'agent:2']);
+  });
 });

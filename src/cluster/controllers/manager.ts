@@ -4,6 +4,7 @@ import type { KubeClient } from '../client/kube-client.js';
 import { schedulerController } from '../scheduler/scheduler.js';
 import { type ControllerSpec, type ControlPlaneOptions, SharedContext } from './context.js';
 import { cronJobController } from './cronjob.js';
+import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
 import { endpointsController } from './endpoints.js';
 import { endpointSliceController } from './endpointslice.js';
@@ -33,6 +34,7 @@ export const registry: readonly ControllerSpec[] = [
   cronJobController,
   nodeLifecycleController,
   statefulSetController,
+  daemonSetController,
 ];
 
 /** The names `--controllers` accepts. */
