@@ -67,7 +67,7 @@ export function registerServer(program: Command): void {
           bindAddress: opts.bindAddress,
           ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
         });
-        let plane: { stop(): void } | undefined;
+        let plane: { stop(): Promise<void> } | undefined;
         if (enabled.size) {
           const { KubeClient } = await import('../cluster/client/kube-client.js');
           const { startControlPlane } = await import('../cluster/controllers/manager.js');
@@ -79,8 +79,11 @@ export function registerServer(program: Command): void {
           `Kubeconfig: ${s.kubeconfigPath}\nBerth cluster is ready: API server at ${s.url}\n`,
         );
         const stop = () => {
-          plane?.stop();
-          void s.close().then(() => process.exit(0));
+          // Give the controller Lease up first, so another server can lead at once.
+          void Promise.resolve(plane?.stop())
+            .catch(() => {})
+            .then(() => s.close())
+            .then(() => process.exit(0));
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

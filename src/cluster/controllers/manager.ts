@@ -10,6 +10,7 @@ import { endpointsController } from './endpoints.js';
 import { endpointSliceController } from './endpointslice.js';
 import { garbageCollector } from './gc.js';
 import { jobController } from './job.js';
+import { LeaderElector, type LeaderOptions } from './leader.js';
 import { namespaceDefaultsController } from './namespace-defaults.js';
 import { nodeLifecycleController } from './node-lifecycle.js';
 import { replicaSetController } from './replicaset.js';
@@ -64,25 +65,39 @@ export function parseControllers(spec: string): Set<string> {
   return out;
 }
 
-/** A running control plane; `stop` ends its watches and loops. */
+/** A running control plane; `stop` ends its watches and loops (and gives up the Lease). */
 export interface ControlPlane {
-  stop(): void;
+  stop(): Promise<void>;
+  /** True while this process holds the controller Lease and runs the controllers. */
+  isLeader(): boolean;
 }
 
 /**
- * Starts the enabled controllers in this process against the API through `client`. They
- * share one informer per resource; each controller's handlers only queue keys, and its
- * sync reads the caches and converges (level-triggered: a restart resumes from the
- * cluster's state).
+ * Starts the enabled controllers in this process against the API through `client`, on the
+ * leader only: the control plane campaigns for the `kube-system/berth-controller-manager`
+ * Lease (leader.ts) and runs its controllers while it holds it. They share one informer per
+ * resource; each controller's handlers only queue keys, and its sync reads the caches and
+ * converges (level-triggered: a new leader resumes from the cluster's state).
  */
 export async function startControlPlane(
   client: KubeClient,
   enabled: Set<string>,
-  options: ControlPlaneOptions = {},
+  options: ControlPlaneOptions & LeaderOptions = {},
 ): Promise<ControlPlane> {
-  const ctx = new SharedContext(client, options);
-  for (const c of registry) if (enabled.has(c.name)) c.start(ctx);
-  await ctx.startInformers();
-  log.info('control plane started', { controllers: [...enabled] });
-  return { stop: () => ctx.stop() };
+  let ctx: SharedContext | undefined;
+  const run = () => {
+    const c = new SharedContext(client, options);
+    ctx = c;
+    for (const spec of registry) if (enabled.has(spec.name)) spec.start(c);
+    void c.startInformers().then(() => {
+      if (ctx === c) log.info('control plane started', { controllers: [...enabled] });
+    });
+  };
+  const halt = () => {
+    ctx?.stop();
+    ctx = undefined;
+  };
+  const elector = new LeaderElector(client, run, halt, options);
+  elector.start();
+  return { stop: () => elector.stop(), isLeader: () => elector.isLeader() };
 }
