@@ -88,6 +88,7 @@ const groups: Record<string, Def[]> = {
     ['NetworkPolicy', 'networkpolicies', true, ['netpol']],
   ],
   'storage.k8s.io/v1': [['StorageClass', 'storageclasses', false, ['sc']]],
+  'scheduling.k8s.io/v1': [['PriorityClass', 'priorityclasses', false, ['pc']]],
   'coordination.k8s.io/v1': [['Lease', 'leases', true]],
   'discovery.k8s.io/v1': [['EndpointSlice', 'endpointslices', true]],
   'autoscaling/v2': [['HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, ['hpa'], all, ['status']]],

@@ -285,6 +285,17 @@ const columns: Record<string, Column[]> = {
     { name: 'StorageClass', type: 'string', cell: (o) => g(o, 'spec.storageClassName') ?? '' },
     ageCol,
   ],
+  PriorityClass: [
+    name,
+    { name: 'Value', type: 'integer', cell: (o) => g(o, 'value') ?? 0 },
+    { name: 'Global-Default', type: 'boolean', cell: (o) => g(o, 'globalDefault') ?? false },
+    {
+      name: 'Preemption-Policy',
+      type: 'string',
+      cell: (o) => g(o, 'preemptionPolicy') ?? 'PreemptLowerPriority',
+    },
+    ageCol,
+  ],
   StorageClass: [
     name,
     { name: 'Provisioner', type: 'string', cell: (o) => g(o, 'provisioner') },

@@ -203,6 +203,40 @@ export class RestStorage {
     return o;
   }
 
+  /**
+   * The Priority admission: a pod's priorityClassName becomes spec.priority (and its
+   * preemptionPolicy); without one it gets the globalDefault class's, else 0. An unknown class
+   * is refused as upstream refuses it.
+   */
+  private async admitPriority(o: KubeObject): Promise<void> {
+    const spec = (o.spec ?? {}) as {
+      priorityClassName?: string;
+      priority?: number;
+      preemptionPolicy?: string;
+    };
+    const prefix = '/registry/scheduling.k8s.io/priorityclasses/';
+    let pc: KubeObject | undefined;
+    if (spec.priorityClassName) {
+      const kv = await this.store.get(`${prefix}${spec.priorityClassName}`);
+      if (!kv)
+        throw new ApiError(
+          403,
+          'Forbidden',
+          `pods "${o.metadata?.name}" is forbidden: no PriorityClass with name ${spec.priorityClassName} was found`,
+        );
+      pc = decode(kv);
+    } else {
+      const all = await this.store.list(prefix);
+      pc = all.items.map(decode).find((c) => (c as { globalDefault?: boolean }).globalDefault === true);
+      if (pc) spec.priorityClassName = pc.metadata?.name as string;
+    }
+    if (pc) {
+      spec.priority = Number((pc as { value?: number }).value ?? 0);
+      spec.preemptionPolicy =
+        (pc as { preemptionPolicy?: string }).preemptionPolicy ?? 'PreemptLowerPriority';
+    }
+  }
+
   private check(r: ResourceInfo, o: KubeObject, old?: KubeObject): void {
     const causes = [...validate(r, o), ...(old ? validateUpdate(r, o, old) : [])];
     if (causes.length) throw invalidError(r.group, r.kind, o.metadata?.name ?? '', causes);
@@ -235,6 +269,7 @@ export class RestStorage {
     stampNew(o);
     if (!tracksGeneration(r)) delete o.metadata?.generation;
     applyDefaults(r, o);
+    if (r.kind === 'Pod' && !r.group) await this.admitPriority(o);
     this.check(r, o);
     if (r.kind === 'Service' && !r.group && !opts.dryRun) {
       // An existing name answers AlreadyExists, not an allocation error about its own address.

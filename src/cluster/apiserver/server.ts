@@ -99,6 +99,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         data: { 'ca.crt': creds.caCert },
       });
   }
+  // The built-in priority classes that system pods name.
+  const pcInfo = registry.get('scheduling.k8s.io', 'v1', 'priorityclasses');
+  if (pcInfo)
+    for (const [name, value] of [
+      ['system-cluster-critical', 2000000000],
+      ['system-node-critical', 2000001000],
+    ] as const)
+      await rest.ensure(pcInfo, undefined, {
+        metadata: { name },
+        value,
+        description: `Used for system critical pods that must ${name === 'system-node-critical' ? 'not be moved from their current node' : 'run in the cluster, but can be moved to another node if necessary'}.`,
+      });
   const svcInfo = registry.get('', 'v1', 'services');
   const epInfo = registry.get('', 'v1', 'endpoints');
   if (svcInfo)

@@ -12,6 +12,7 @@ import { selectorMatcher } from '../api/selectors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { WorkQueue } from '../client/work-queue.js';
+import { nodeAffinityMatches } from '../scheduler/node-affinity.js';
 import { type ControllerSpec, ownedBy } from './context.js';
 import { resolveIntOrPercent } from './deployment.js';
 import { recordEvent } from './events.js';
@@ -51,31 +52,6 @@ export const daemonTolerations: Toleration[] = [
   { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
 ];
 
-interface Requirement {
-  key: string;
-  operator: string;
-  values?: string[];
-}
-
-function requirementMatches(r: Requirement, value: string | undefined): boolean {
-  switch (r.operator) {
-    case 'In':
-      return value !== undefined && (r.values ?? []).includes(value);
-    case 'NotIn':
-      return value === undefined || !(r.values ?? []).includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-      return value !== undefined && Number(value) > Number(r.values?.[0]);
-    case 'Lt':
-      return value !== undefined && Number(value) < Number(r.values?.[0]);
-    default:
-      return false;
-  }
-}
-
 /**
  * Does the pod template want this node (nodeSelector, required node affinity, taints)? With
  * `running`, for a pod already there: only NoExecute taints count (upstream leaves daemons in
@@ -83,21 +59,7 @@ function requirementMatches(r: Requirement, value: string | undefined): boolean 
  */
 export function eligible(template: KubeObject['spec'], node: KubeObject, running = false): boolean {
   const spec = template?.spec ?? {};
-  const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries((spec.nodeSelector ?? {}) as Record<string, string>))
-    if (labels[k] !== v) return false;
-  const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
-    ?.nodeSelectorTerms as { matchExpressions?: Requirement[]; matchFields?: Requirement[] }[] | undefined;
-  if (terms?.length) {
-    const ok = terms.some(
-      (t) =>
-        (t.matchExpressions ?? []).every((r) => requirementMatches(r, labels[r.key])) &&
-        (t.matchFields ?? []).every((r) =>
-          requirementMatches(r, r.key === 'metadata.name' ? node.metadata.name : undefined),
-        ),
-    );
-    if (!ok) return false;
-  }
+  if (!nodeAffinityMatches(spec, node)) return false;
   const tolerations = [...((spec.tolerations ?? []) as Toleration[]), ...daemonTolerations];
   for (const taint of (node.spec?.taints ?? []) as { key: string; value?: string; effect: string }[]) {
     if (taint.effect === 'PreferNoSchedule' || (running && taint.effect === 'NoSchedule')) continue;

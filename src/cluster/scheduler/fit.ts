@@ -1,4 +1,5 @@
 import type { KubeObject } from '../client/kube-client.js';
+import { nodeAffinityMatches } from './node-affinity.js';
 import { milliCpu, parseQuantity } from './quantity.js';
 
 /** What a pod asks of a node. */
@@ -28,6 +29,16 @@ export interface NodeInfo {
   pods: number;
   /** Pods per owner uid on this node, for spreading replicas. */
   byOwner: Map<string, number>;
+  /** Host ports taken on this node (`TCP/8080`), with how many pods hold each. */
+  hostPorts: Map<string, number>;
+}
+
+/** The host ports a pod asks for (`TCP/8080`). */
+export function podHostPorts(pod: KubeObject): string[] {
+  const out: string[] = [];
+  for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])])
+    for (const p of c.ports ?? []) if (p.hostPort) out.push(`${p.protocol ?? 'TCP'}/${p.hostPort}`);
+  return out;
 }
 
 export function nodeInfo(node: KubeObject): NodeInfo {
@@ -41,6 +52,7 @@ export function nodeInfo(node: KubeObject): NodeInfo {
     usedMemory: 0,
     pods: 0,
     byOwner: new Map(),
+    hostPorts: new Map(),
   };
 }
 
@@ -63,9 +75,9 @@ export function unfitReason(pod: KubeObject, n: NodeInfo, req: Request): string 
     if ((t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod, t))
       return 'node(s) had untolerated taint';
   }
-  for (const [k, v] of Object.entries((pod.spec?.nodeSelector ?? {}) as Record<string, string>)) {
-    if (node.metadata.labels?.[k] !== v) return "node(s) didn't match Pod's node affinity/selector";
-  }
+  if (!nodeAffinityMatches(pod.spec, node)) return "node(s) didn't match Pod's node affinity/selector";
+  if (podHostPorts(pod).some((hp) => (n.hostPorts.get(hp) ?? 0) > 0))
+    return "node(s) didn't have free ports for the requested pod ports";
   if (n.pods + 1 > n.allocPods) return 'Too many pods';
   if (n.usedCpu + req.cpu > n.allocCpu) return 'Insufficient cpu';
   if (n.usedMemory + req.memory > n.allocMemory) return 'Insufficient memory';

@@ -7,7 +7,22 @@ import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from '../controllers/context.js';
 import { recordEvent } from '../controllers/events.js';
 import { controllerUid, isPodTerminal } from '../controllers/pods.js';
-import { type NodeInfo, nodeInfo, podRequest, score, unfitReason, unschedulableMessage } from './fit.js';
+import {
+  type NodeInfo,
+  nodeInfo,
+  podHostPorts,
+  podRequest,
+  score,
+  unfitReason,
+  unschedulableMessage,
+} from './fit.js';
+import { preferredNodeScore } from './node-affinity.js';
+import { InterPod, type Placed, usesInterPod } from './pod-affinity.js';
+
+const nodeReady = (n: NodeInfo) =>
+  (n.node.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  );
 
 const log = logger('scheduler');
 
@@ -21,7 +36,12 @@ const log = logger('scheduler');
 export class Scheduler {
   private readonly nodes = new Map<string, NodeInfo>();
   /** Pod key -> the node its usage is counted on. */
-  private readonly counted = new Map<string, { node: string; cpu: number; memory: number; owner?: string }>();
+  private readonly counted = new Map<
+    string,
+    { node: string; cpu: number; memory: number; owner?: string; ports: string[] }
+  >();
+  /** Placed pods with required anti-affinity: every new pod is checked against them. */
+  private readonly antiPods = new Set<string>();
   private readonly queue: WorkQueue;
   private readonly unschedulable = new Set<string>();
   private timer?: NodeJS.Timeout;
@@ -61,6 +81,7 @@ export class Scheduler {
       info.usedMemory = prev.usedMemory;
       info.pods = prev.pods;
       info.byOwner = prev.byOwner;
+      info.hostPorts = prev.hostPorts;
     }
     this.nodes.set(name, info);
     if (!prev) this.retryUnschedulable();
@@ -74,13 +95,17 @@ export class Scheduler {
     if (this.counted.has(key)) return;
     const req = podRequest(pod);
     const owner = controllerUid(pod);
-    this.counted.set(key, { node: nodeName, ...req, owner });
+    const ports = podHostPorts(pod);
+    this.counted.set(key, { node: nodeName, ...req, owner, ports });
+    if (pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length)
+      this.antiPods.add(key);
     const n = this.nodes.get(nodeName);
     if (!n) return;
     n.usedCpu += req.cpu;
     n.usedMemory += req.memory;
     n.pods++;
     if (owner) n.byOwner.set(owner, (n.byOwner.get(owner) ?? 0) + 1);
+    for (const hp of ports) n.hostPorts.set(hp, (n.hostPorts.get(hp) ?? 0) + 1);
   }
 
   private forget(key: string): void {
@@ -88,12 +113,14 @@ export class Scheduler {
     this.unschedulable.delete(key);
     if (!c) return;
     this.counted.delete(key);
+    this.antiPods.delete(key);
     const n = this.nodes.get(c.node);
     if (!n) return;
     n.usedCpu -= c.cpu;
     n.usedMemory -= c.memory;
     n.pods--;
     if (c.owner) n.byOwner.set(c.owner, Math.max(0, (n.byOwner.get(c.owner) ?? 1) - 1));
+    for (const hp of c.ports) n.hostPorts.set(hp, Math.max(0, (n.hostPorts.get(hp) ?? 1) - 1));
   }
 
   private observePod(p: KubeObject): void {
@@ -123,19 +150,19 @@ export class Scheduler {
       return;
     const req = podRequest(pod);
     const owner = controllerUid(pod);
+    const inter = this.interPod(pod);
     let best: NodeInfo | undefined;
     let bestScore = Number.NEGATIVE_INFINITY;
     const reasons = new Map<string, number>();
     for (const n of this.nodes.values()) {
-      const ready = (n.node.status?.conditions ?? []).some(
-        (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
-      );
-      const why = ready ? unfitReason(pod, n, req) : 'node(s) were not ready';
+      const why = nodeReady(n)
+        ? (unfitReason(pod, n, req) ?? inter?.unfit(n.node))
+        : 'node(s) were not ready';
       if (why) {
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
         continue;
       }
-      const s = score(n, req, owner);
+      const s = score(n, req, owner) + preferredNodeScore(pod.spec, n.node) + (inter?.score(n.node) ?? 0);
       if (s > bestScore) {
         bestScore = s;
         best = n;
@@ -168,6 +195,7 @@ export class Scheduler {
           .catch(() => {});
         this.event(pod, 'Warning', 'FailedScheduling', message);
       }
+      await this.preempt(pod, req, inter);
       return;
     }
     // Assume first, so the next decision already sees this pod on that node.
@@ -182,6 +210,97 @@ export class Scheduler {
       log.debug('bind failed', { pod: key, err: e as Error });
       throw e;
     }
+  }
+
+  /** The inter-pod rules for this pod, when it or a placed pod has any (else undefined: no cost). */
+  private interPod(pod: KubeObject): InterPod | undefined {
+    if (!usesInterPod(pod) && this.antiPods.size === 0) return undefined;
+    const placed: Placed[] = [];
+    const withAnti: Placed[] = [];
+    const full = usesInterPod(pod);
+    for (const [k, c] of this.counted) {
+      if (!full && !this.antiPods.has(k)) continue;
+      const p = this.pods.get(k);
+      const n = this.nodes.get(c.node);
+      if (!p || !n) continue;
+      placed.push({ pod: p, node: n.node });
+      if (this.antiPods.has(k)) withAnti.push({ pod: p, node: n.node });
+    }
+    return new InterPod(
+      pod,
+      full ? placed : [],
+      [...this.nodes.values()].map((n) => n.node),
+      withAnti,
+    );
+  }
+
+  /**
+   * Preemption (after kube-scheduler's default preemption): find the node where evicting the
+   * fewest pods of lower priority (then the lowest-priority ones) makes room, delete those
+   * pods, and nominate the node; the pod is placed when the room is really there.
+   */
+  private async preempt(
+    pod: KubeObject,
+    req: ReturnType<typeof podRequest>,
+    inter: InterPod | undefined,
+  ): Promise<void> {
+    const priority = Number(pod.spec?.priority ?? 0);
+    if (pod.spec?.preemptionPolicy === 'Never' || pod.status?.nominatedNodeName) return;
+    const byNode = new Map<string, { key: string; pod: KubeObject; cpu: number; memory: number }[]>();
+    for (const [k, c] of this.counted) {
+      const p = this.pods.get(k);
+      if (!p || Number(p.spec?.priority ?? 0) >= priority) continue;
+      byNode.set(c.node, [...(byNode.get(c.node) ?? []), { key: k, pod: p, cpu: c.cpu, memory: c.memory }]);
+    }
+    let choice: { node: NodeInfo; victims: KubeObject[]; worst: number } | undefined;
+    for (const n of this.nodes.values()) {
+      if (!nodeReady(n)) continue;
+      const lower = (byNode.get(n.node.metadata.name!) ?? []).sort(
+        (a, b) => Number(a.pod.spec?.priority ?? 0) - Number(b.pod.spec?.priority ?? 0),
+      );
+      if (lower.length === 0) continue;
+      // Would the pod fit with some of them gone? Only resource shortages can be preempted away.
+      const trial: NodeInfo = { ...n, usedCpu: n.usedCpu, usedMemory: n.usedMemory, pods: n.pods };
+      const victims: KubeObject[] = [];
+      let fits = false;
+      for (const v of [undefined, ...lower]) {
+        if (v) {
+          trial.usedCpu -= v.cpu;
+          trial.usedMemory -= v.memory;
+          trial.pods--;
+          victims.push(v.pod);
+        }
+        const why = unfitReason(pod, trial, req) ?? inter?.unfit(n.node);
+        if (!why) {
+          fits = true;
+          break;
+        }
+        if (!['Insufficient cpu', 'Insufficient memory', 'Too many pods'].includes(why)) break;
+      }
+      if (!fits || victims.length === 0) continue;
+      const worst = Math.max(...victims.map((v) => Number(v.spec?.priority ?? 0)));
+      if (
+        !choice ||
+        victims.length < choice.victims.length ||
+        (victims.length === choice.victims.length && worst < choice.worst)
+      )
+        choice = { node: n, victims, worst };
+    }
+    if (!choice) return;
+    const target = choice.node.node.metadata.name!;
+    for (const v of choice.victims) {
+      this.event(v, 'Normal', 'Preempted', `Preempted by pod ${pod.metadata.uid} on node ${target}`);
+      await this.client
+        .delete(Resources.pods, v.metadata.namespace, v.metadata.name!, { uid: v.metadata.uid })
+        .catch(() => {});
+    }
+    await this.client
+      .patchStatus(Resources.pods, pod.metadata.namespace, pod.metadata.name!, {
+        status: { nominatedNodeName: target },
+      })
+      .catch(() => {});
+    // Try again once the victims are gone (their deletions also requeue through node changes).
+    this.queue.addAfter(keyOf(pod), 500);
   }
 
   private event(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
