@@ -202,8 +202,10 @@ export const garbageCollector: ControllerSpec = {
     for (const [kind, inf] of informers) {
       const refOf = (o: KubeObject) => `${kind}|${keyOf(o)}`;
       const touched = (o: KubeObject) => {
-        // Only objects with owners, or owners being deleted with a policy, need a pass.
-        if (o.metadata.ownerReferences?.length || o.metadata.deletionTimestamp) q.add(refOf(o));
+        // Only owners being deleted, and objects with an owner missing from the caches, need a
+        // pass: the common case (every owner present) costs a map lookup per owner.
+        if (o.metadata.deletionTimestamp) q.add(refOf(o));
+        else if (o.metadata.ownerReferences?.some((r) => !uids.has(r.uid))) q.add(refOf(o));
       };
       inf
         .onAdd((o) => {

@@ -114,6 +114,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   let closed = false;
   let failed: Error | undefined;
   const watchers = new Set<Watcher>();
+  /**
+   * Live values by key, kept exact by this process being the only writer: filled by reads,
+   * updated when a write is acknowledged. Spares the API server a SQLite read (and the
+   * string copy) for the current value it checks on every update.
+   */
+  const current = new Map<string, KeyValue>();
 
   // The writer: a thread when the file is there, else a connection on this thread.
   const file = writerFile();
@@ -209,6 +215,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         revision = Math.max(revision, r.revision);
         r.outcomes.forEach((o, i) => {
           if (o.ok) {
+            if (o.event.type === 'delete') current.delete(o.event.kv.key);
+            else current.set(o.event.kv.key, o.event.kv);
             dispatch(o.event);
             ops[i]!.resolve(o.result);
           } else ops[i]!.reject(new BerthError(o.code, o.message));
@@ -247,8 +255,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const store: Store = {
     async get(key) {
       ensureOpen();
+      const hit = current.get(key);
+      if (hit) return hit;
       const r = q.get.get(key) as Row | undefined;
-      return r ? kvOf(r) : undefined;
+      if (!r) return undefined;
+      const kv = kvOf(r);
+      current.set(key, kv);
+      return kv;
     },
     async list(prefix, options: ListOptions = {}): Promise<ListResult> {
       ensureOpen();
