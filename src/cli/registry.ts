@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerContainer } from './container.js';
 import { registerDistribution } from './distribution.js';
 import { registerImage } from './image.js';
+import { registerInternal } from './internal.js';
 import { registerNetwork } from './network.js';
 import { registerServer } from './server.js';
 import { registerSim } from './sim.js';
@@ -24,4 +25,5 @@ export function registerCommands(program: Command): void {
   registerVersion(program);
   registerServer(program);
   registerSim(program);
+  registerInternal(program);
 }

@@ -193,7 +193,12 @@ export const types: Record<string, Fields> = {
     failedJobsHistoryLimit: 'integer',
   },
   JobTemplateSpec: { metadata: 'ObjectMeta', spec: 'JobSpec' },
-  PriorityClass: top({ value: 'integer', globalDefault: 'boolean', description: 'string', preemptionPolicy: 'string' }),
+  PriorityClass: top({
+    value: 'integer',
+    globalDefault: 'boolean',
+    description: 'string',
+    preemptionPolicy: 'string',
+  }),
   Service: top({ spec: 'ServiceSpec', status: 'object' }),
   ServiceSpec: {
     ports: '[]ServicePort',

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict, notFound } from '../../core/errors.js';
+import { ensureDnsServer } from '../dns/ensure.js';
 import { attachNetworks, detachNetworks } from '../network/attach.js';
 import { createNetns, netnsDir, removeNetns } from '../network/netns.js';
 import { DEFAULT_NETWORK, NetworkStore } from '../network/network-store.js';
@@ -34,6 +35,8 @@ export interface ContainerNetwork {
   netnsPath?: string;
   ip?: string;
   gateway?: string;
+  /** The embedded DNS server's address, on user networks. */
+  dns?: string;
 }
 
 /**
@@ -75,7 +78,15 @@ export async function setupNetwork(
       ],
       ports: config.ports,
     });
-    return { netnsPath: netns, ip: a?.ip, gateway: a?.result.ips?.[0]?.gateway };
+    const gateway = a?.result.ips?.[0]?.gateway;
+    // User networks resolve container names through the embedded DNS server on their gateway.
+    if (mode !== DEFAULT_NETWORK) ensureDnsServer(ctx.root, ctx.runroot);
+    return {
+      netnsPath: netns,
+      ip: a?.ip,
+      gateway,
+      ...(mode !== DEFAULT_NETWORK && gateway ? { dns: gateway } : {}),
+    };
   } catch (e) {
     await removeNetns(netns);
     throw e;
@@ -107,7 +118,11 @@ export function hostsFile(config: ContainerConfig, net: ContainerNetwork): strin
  * The container's /etc/resolv.conf: `--dns` servers, else the host's, without loopback
  * servers (a container cannot reach the host's 127.0.0.x resolver), keeping search/options.
  */
-export function resolvConf(config: ContainerConfig, hostResolv = '/etc/resolv.conf'): string {
+export function resolvConf(
+  config: ContainerConfig,
+  hostResolv = '/etc/resolv.conf',
+  embedded?: string,
+): string {
   let text = '';
   try {
     text = readFileSync(hostResolv, 'utf8');
@@ -117,9 +132,11 @@ export function resolvConf(config: ContainerConfig, hostResolv = '/etc/resolv.co
   const keep = text.split('\n').filter((l) => /^\s*(search|domain|options)\b/.test(l));
   const servers = config.dns.length
     ? config.dns
-    : text
-        .split('\n')
-        .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
-        .filter((s): s is string => !!s && !s.startsWith('127.') && s !== '::1');
+    : embedded
+      ? [embedded]
+      : text
+          .split('\n')
+          .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+          .filter((s): s is string => !!s && !s.startsWith('127.') && s !== '::1');
   return `${[...keep, ...servers.map((s) => `nameserver ${s}`)].join('\n')}\n`;
 }

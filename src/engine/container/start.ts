@@ -58,7 +58,11 @@ function writeEtcFiles(
   writeFileSync(paths.hostsFile, host ? readIf('/etc/hosts') : hostsFile(config, net));
   writeFileSync(
     paths.resolvFile,
-    host ? readIf('/etc/resolv.conf') : config.network === 'none' ? '' : resolvConf(config),
+    host
+      ? readIf('/etc/resolv.conf')
+      : config.network === 'none'
+        ? ''
+        : resolvConf(config, undefined, net.dns),
   );
   const ro = config.readOnly;
   return [

@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+
+/** `berth internal ...`: helper processes Berth starts for itself (hidden from --help). */
+export function registerInternal(program: Command): void {
+  const internal = program
+    .command('internal', { hidden: true })
+    .description('processes Berth starts for itself');
+  internal
+    .command('dns-server')
+    .description('the embedded DNS server for user networks (started on demand)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const g = cmd.optsWithGlobals() as { root: string; runroot: string };
+      const { runDnsServer } = await import('../engine/dns/server.js');
+      const { dnsPidFile } = await import('../engine/dns/ensure.js');
+      await runDnsServer({ root: g.root, pidFile: dnsPidFile(g.runroot) });
+    });
+}

@@ -1,0 +1,37 @@
+/**
+ * Starts the embedded DNS server (server.ts) when a container joins a user network and no
+ * live one serves this engine root (its pid file names a live process).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pidAlive } from '../container/exit-watch.js';
+
+export const dnsPidFile = (runroot: string) => join(runroot, 'dns.pid');
+
+function running(runroot: string): boolean {
+  try {
+    const pid = Number(readFileSync(dnsPidFile(runroot), 'utf8').trim());
+    return Number.isInteger(pid) && pidAlive(pid);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ensures the DNS server for this root runs (it starts detached and outlives this command).
+ * Two commands racing here may both start one; the second finds the first's pid file and exits.
+ */
+export function ensureDnsServer(root: string, runroot: string): void {
+  if (running(runroot)) return;
+  const entry = process.env.BERTH_ENTRY || process.argv[1] || 'berth';
+  const child = spawn(
+    process.execPath,
+    [entry, '--root', root, '--runroot', runroot, 'internal', 'dns-server'],
+    {
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
+  child.unref();
+}
