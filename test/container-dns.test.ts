@@ -75,4 +75,69 @@ describe('embedded DNS on user networks', { skip: !isRoot }, () => {
     assert.match(conf, new RegExp(`nameserver ${gateway.replace(/\./g, '\\.')}`));
     await ok(['rm', '-f', 'web']);
   });
+  test('network connect and disconnect, running and stopped; errors as Docker words them', async () => {
+    await ok(['network', 'create', 'net2']);
+    await ok(['network', 'create', 'appnet2']);
+    const id = await ok(['run', '-d', '--name', 'app', '--network', 'appnet2', 'bb:dns', 'sleep', '600']);
+    await ok(['network', 'connect', '--alias', 'api', 'net2', 'app']);
+    let [info] = JSON.parse(await ok(['inspect', id]));
+    assert.deepEqual(Object.keys(info.NetworkSettings.Networks).sort(), ['appnet2', 'net2']);
+    const ip2 = info.NetworkSettings.Networks.net2.IPAddress as string;
+    assert.match(ip2, /^10\./);
+    // The container now has a second interface, and is known on net2 by name and alias.
+    const addrs = await ok(['exec', 'app', 'ip', '-o', '-4', 'addr']);
+    assert.match(addrs, /eth1\s+inet /);
+    const lookup = async (name: string) => {
+      const r = await box.berth(['run', '--rm', '--network', 'net2', 'bb:dns', 'nslookup', name], { env });
+      return r.stdout;
+    };
+    for (const name of ['app', 'api']) {
+      let out = '';
+      for (let i = 0; i < 30 && !out.includes(ip2); i++) {
+        out = await lookup(name);
+        if (!out.includes(ip2)) await new Promise((r) => setTimeout(r, 300));
+      }
+      assert.ok(out.includes(ip2), `${name} resolves to ${ip2} on net2: ${out}`);
+    }
+    const again = await box.berth(['network', 'connect', 'net2', 'app'], { env });
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /endpoint with name app already exists in network net2/);
+    const nope = await box.berth(['network', 'connect', 'no-such-net', 'app'], { env });
+    assert.match(nope.stderr, /network no-such-net not found/);
+    // It stays connected across a restart, and leaves on disconnect.
+    await ok(['restart', '-t', '0', 'app']);
+    [info] = JSON.parse(await ok(['inspect', id]));
+    assert.deepEqual(Object.keys(info.NetworkSettings.Networks).sort(), ['appnet2', 'net2']);
+    await ok(['network', 'disconnect', 'net2', 'app']);
+    [info] = JSON.parse(await ok(['inspect', id]));
+    assert.deepEqual(Object.keys(info.NetworkSettings.Networks), ['appnet2']);
+    assert.doesNotMatch(await ok(['exec', 'app', 'ip', '-o', '-4', 'addr']), /eth1/);
+    const notThere = await box.berth(['network', 'disconnect', 'net2', 'app'], { env });
+    assert.match(notThere.stderr, /is not connected to network net2/);
+    await ok(['rm', '-f', 'app']);
+  });
+
+  test('an --internal network has no route out and no masquerade', async () => {
+    await ok(['network', 'create', '--internal', 'inner']);
+    await ok(['network', 'create', 'outer']);
+    const routes = async (net: string) => ok(['run', '--rm', '--network', net, 'bb:dns', 'ip', 'route']);
+    assert.doesNotMatch(await routes('inner'), /default/);
+    assert.match(await routes('outer'), /default via/);
+    const subnet = async (name: string) =>
+      JSON.parse(await ok(['network', 'inspect', name]))[0].IPAM.Config[0].Subnet as string;
+    const [inner, outer] = [await subnet('inner'), await subnet('outer')];
+    // The bridge plugin masquerades a network's traffic through a chain named for it.
+    await ok(['run', '-d', '--name', 'in1', '--network', 'inner', 'bb:dns', 'sleep', '60']);
+    await ok(['run', '-d', '--name', 'out1', '--network', 'outer', 'bb:dns', 'sleep', '60']);
+    const natNow = (await box.exec('iptables-save', ['-t', 'nat'])).stdout;
+    assert.ok(
+      natNow.includes(outer.split('/')[0]!.split('.').slice(0, 3).join('.')),
+      `masquerade for ${outer}`,
+    );
+    assert.ok(
+      !natNow.includes(inner.split('/')[0]!.split('.').slice(0, 3).join('.')),
+      `no masquerade for ${inner}`,
+    );
+    await ok(['rm', '-f', 'in1', 'out1']);
+  });
 });

@@ -148,3 +148,28 @@ export async function pruneAction(cmd: Command): Promise<void> {
   }
   if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.join('\n')}\n`);
 }
+
+export async function connectAction(
+  cmd: Command,
+  network: string,
+  container: string,
+  opts: { ip?: string; alias?: string[] },
+): Promise<void> {
+  const { contextOf } = await import('./container-actions.js');
+  const { connectNetwork } = await import('../engine/container/connect.js');
+  await connectNetwork(contextOf(cmd), network, container, {
+    ...(opts.ip ? { ip: opts.ip } : {}),
+    aliases: opts.alias ?? [],
+  });
+}
+
+export async function disconnectAction(
+  cmd: Command,
+  network: string,
+  container: string,
+  opts: { force?: boolean },
+): Promise<void> {
+  const { contextOf } = await import('./container-actions.js');
+  const { disconnectNetwork } = await import('../engine/container/connect.js');
+  await disconnectNetwork(contextOf(cmd), network, container, opts.force === true);
+}

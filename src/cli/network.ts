@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 const actions = () => import('./network-actions.js');
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** `berth network create|ls|inspect|rm|prune`, with Docker's flags. */
+/** `berth network create|ls|inspect|rm|connect|disconnect|prune`, with Docker's flags. */
 export function registerNetwork(program: Command): void {
   const net = program.command('network').description('manage networks');
   net
@@ -36,6 +36,25 @@ export function registerNetwork(program: Command): void {
     .description('remove networks')
     .argument('<network...>')
     .action(async (names: string[], _opts, cmd: Command) => (await actions()).removeAction(cmd, names));
+  net
+    .command('connect')
+    .description('connect a container to a network (at once if it runs, and at every start)')
+    .argument('<network>')
+    .argument('<container>')
+    .option('--ip <ip>', 'fixed address on that network')
+    .option('--alias <name>', 'extra name on that network (repeatable)', collect)
+    .action(async (network: string, container: string, opts, cmd: Command) =>
+      (await actions()).connectAction(cmd, network, container, opts),
+    );
+  net
+    .command('disconnect')
+    .description('disconnect a container from a network')
+    .argument('<network>')
+    .argument('<container>')
+    .option('-f, --force', 'no error if it is not connected')
+    .action(async (network: string, container: string, opts, cmd: Command) =>
+      (await actions()).disconnectAction(cmd, network, container, opts),
+    );
   net
     .command('prune')
     .description('remove networks no container uses')

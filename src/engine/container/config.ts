@@ -77,6 +77,8 @@ export interface ContainerConfig {
   publishAll: boolean;
   /** `--network-alias`: extra names on user networks. */
   networkAliases: string[];
+  /** Networks joined with `network connect`, beside `network` (absent in older records). */
+  extraNetworks?: { name: string; aliases: string[]; ip?: string }[];
   /** `--ip`, `--mac-address`: fixed address on the network ('' for automatic). */
   ip: string;
   mac: string;

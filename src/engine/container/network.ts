@@ -75,12 +75,19 @@ export async function setupNetwork(
           ...(config.ip ? { ip: config.ip } : {}),
           ...(config.mac ? { mac: config.mac } : {}),
         },
+        ...(config.extraNetworks ?? []).map((n) => ({
+          name: n.name,
+          aliases: [name, id.slice(0, 12), ...n.aliases].filter(Boolean),
+          ...(n.ip ? { ip: n.ip } : {}),
+        })),
       ],
       ports: config.ports,
     });
+    const joinsUser =
+      mode !== DEFAULT_NETWORK || (config.extraNetworks ?? []).some((n) => n.name !== DEFAULT_NETWORK);
     const gateway = a?.result.ips?.[0]?.gateway;
     // User networks resolve container names through the embedded DNS server on their gateway.
-    if (mode !== DEFAULT_NETWORK) ensureDnsServer(ctx.root, ctx.runroot);
+    if (joinsUser) ensureDnsServer(ctx.root, ctx.runroot);
     return {
       netnsPath: netns,
       ip: a?.ip,

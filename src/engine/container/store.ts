@@ -196,6 +196,11 @@ export class ContainerStore {
     return tx.immediate();
   }
 
+  /** Replaces the container's configuration (network connect and disconnect change it). */
+  setConfig(id: string, config: ContainerConfig): void {
+    this.db.prepare('UPDATE containers SET config = ? WHERE id = ?').run(JSON.stringify(config), id);
+  }
+
   /** Renames; the new name must be valid and free. */
   rename(id: string, name: string): void {
     if (!validName.test(name))

@@ -94,14 +94,20 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
       );
     }
   }
+  // Interface names: eth0 for the first network, then the lowest free ethN (a network
+  // connected to a running container takes the next one).
+  const taken = new Set(store.attachmentsFor(req.containerId).map((a) => a.ifName));
+  const ifNames: string[] = [];
+  for (let n = 0; ifNames.length < nets.length; n++) if (!taken.has(`eth${n}`)) ifNames.push(`eth${n}`);
+  const first = taken.size === 0;
   const ports = db
     .transaction(() => {
-      const reserved = store.reservePorts(req.ports ?? [], hostPortFree);
+      const reserved = first ? store.reservePorts(req.ports ?? [], hostPortFree) : [];
       for (const [i, net] of nets.entries()) {
         store.saveAttachment({
           containerId: req.containerId,
           network: net.name,
-          ifName: `eth${i}`,
+          ifName: ifNames[i]!,
           ip: '',
           mac: '',
           aliases: req.networks[i]!.aliases ?? [],
@@ -115,7 +121,7 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
   const done: Attachment[] = [];
   try {
     for (const [i, net] of nets.entries()) {
-      const ifName = `eth${i}`;
+      const ifName = ifNames[i]!;
       const rc: RuntimeConfig = {
         ...(i === 0 && ports.length
           ? { portMappings: ports.map((p) => ({ ...p, hostIP: p.hostIP || undefined })) }
@@ -140,7 +146,9 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
       done.push(a);
     }
   } catch (e) {
-    await detachNetworks(db, root, req.containerId, req.netns).catch(() => {});
+    // Undo only this request's endpoints: a connect to a running container keeps the others.
+    for (const net of nets)
+      await detachNetworks(db, root, req.containerId, req.netns, net.name).catch(() => {});
     throw e;
   }
   return done;
