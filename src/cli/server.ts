@@ -71,7 +71,14 @@ export function registerServer(program: Command): void {
         if (enabled.size) {
           const { KubeClient } = await import('../cluster/client/kube-client.js');
           const { startControlPlane } = await import('../cluster/controllers/manager.js');
-          plane = await startControlPlane(KubeClient.fromKubeconfig(s.kubeconfigPath), enabled, {
+          // In-process, the controllers use the API's local socket: no TLS on either end.
+          const client = new KubeClient({
+            server: s.url,
+            socketPath: s.socketPath,
+            token: s.adminToken,
+            ca: s.caCert,
+          });
+          plane = await startControlPlane(client, enabled, {
             nodeMonitorGracePeriodMs: grace * 1000,
           });
         }

@@ -3,7 +3,8 @@
  * admin kubeconfig. Readiness is gated: /readyz answers ok only once the bootstrap objects
  * (the four system namespaces) exist. If the datastore fails the process exits loudly.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
@@ -31,6 +32,11 @@ export interface RunningServer {
   store: Store;
   kubeconfigPath: string;
   url: string;
+  /** The local plain-HTTP socket of the same API, and the token to use on it. */
+  socketPath: string;
+  adminToken: string;
+  /** The cluster CA (PEM), which controllers publish as kube-root-ca.crt. */
+  caCert: string;
   close(): Promise<void>;
 }
 
@@ -86,6 +92,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.once('error', reject);
     server.listen(opts.port, opts.bindAddress, () => resolve());
   });
+  // The same API on a Unix socket in the data dir (mode 0600, plain HTTP): the control plane
+  // in this process talks to it without TLS on both ends. Requests still authenticate (the
+  // admin token); the socket's mode keeps other users out.
+  const socketPath = join(opts.dataDir, 'api.sock');
+  rmSync(socketPath, { force: true });
+  const local = createHttpServer((req, res) => void handler(req, res));
+  local.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    local.once('error', reject);
+    local.listen(socketPath, () => resolve());
+  });
+  chmodSync(socketPath, 0o600);
 
   const nsInfo = registry.get('', 'v1', 'namespaces');
   const saInfo = registry.get('', 'v1', 'serviceaccounts');
@@ -135,9 +153,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     store,
     kubeconfigPath,
     url,
+    socketPath,
+    adminToken: creds.adminToken,
+    caCert: creds.caCert,
     async close() {
       server.closeAllConnections();
+      local.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => local.close(() => r()));
       await store.close();
     },
   };

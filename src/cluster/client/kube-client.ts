@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import { parse } from 'yaml';
 import { BerthError, type ErrorCode } from '../../core/errors.js';
@@ -103,23 +104,35 @@ const codeFor = (status: number): ErrorCode =>
  * errors turned into BerthErrors (404 NotFound, 409 Conflict, 410 Gone...).
  */
 export class KubeClient {
-  private readonly agent: https.Agent;
+  private readonly agent: https.Agent | http.Agent;
+  /** A Unix socket speaking plain HTTP to the same API (the server's own control plane). */
+  private readonly socketPath?: string;
   readonly server: string;
   /** The cluster CA (PEM) the client trusts, when it was given one. */
   readonly ca?: string;
   private readonly token?: string;
 
-  constructor(opts: { server: string; ca?: string; token?: string; cert?: string; key?: string }) {
+  constructor(opts: {
+    server: string;
+    ca?: string;
+    token?: string;
+    cert?: string;
+    key?: string;
+    socketPath?: string;
+  }) {
     this.server = opts.server.replace(/\/$/, '');
     if (opts.ca) this.ca = opts.ca;
     this.token = opts.token;
-    this.agent = new https.Agent({
-      keepAlive: true,
-      maxSockets: 32,
-      ca: opts.ca,
-      cert: opts.cert,
-      key: opts.key,
-    });
+    if (opts.socketPath) this.socketPath = opts.socketPath;
+    this.agent = opts.socketPath
+      ? new http.Agent({ keepAlive: true, maxSockets: 32 })
+      : new https.Agent({
+          keepAlive: true,
+          maxSockets: 32,
+          ca: opts.ca,
+          cert: opts.cert,
+          key: opts.key,
+        });
   }
 
   /** Reads a kubeconfig file (its current context). */
@@ -151,6 +164,16 @@ export class KubeClient {
     this.agent.destroy();
   }
 
+  /** One HTTP exchange over HTTPS, or plain HTTP on the local socket. */
+  private send(
+    path: string,
+    options: https.RequestOptions,
+    onResponse: (res: http.IncomingMessage) => void,
+  ): http.ClientRequest {
+    if (this.socketPath) return http.request({ ...options, socketPath: this.socketPath, path }, onResponse);
+    return https.request(`${this.server}${path}`, options, onResponse);
+  }
+
   /** One request; resolves with the parsed JSON body, rejects with the Status as a BerthError. */
   request<T = KubeObject>(
     method: string,
@@ -160,8 +183,8 @@ export class KubeClient {
   ): Promise<T> {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const req = https.request(
-        `${this.server}${path}`,
+      const req = this.send(
+        path,
         {
           method,
           agent: this.agent,
@@ -282,8 +305,8 @@ export class KubeClient {
       onEnd(err);
     };
     const path = `${pathOf(r)}?watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(resourceVersion)}${query ? `&${query}` : ''}`;
-    const req = https.request(
-      `${this.server}${path}`,
+    const req = this.send(
+      path,
       {
         method: 'GET',
         agent: this.agent,

@@ -119,9 +119,14 @@ async function startLocked(
   const config = rec.config;
   const paths = containerPaths(ctx, rec.id);
   const runtime = detectRuntime(ctx.runroot, config.runtime);
-  // The previous run's exit command may not have released it yet; do it here (checking the
-  // runtime's state folder first spares a process in the common case).
-  if (existsSync(join(runtime.stateRoot, rec.id))) await runtimeDelete(runtime, rec.id);
+  // The previous run's exit command may not have released it yet (it waits for this lock, and
+  // on a slow machine `start` wins the race); release the runtime's record, the rootfs mount
+  // and the network here. Each step checks first, so the common case costs no process.
+  await Promise.all([
+    existsSync(join(runtime.stateRoot, rec.id)) ? runtimeDelete(runtime, rec.id) : undefined,
+    unmountRootfs(paths),
+    releaseNetwork(ctx, rec.id),
+  ]);
   rmSync(paths.exitFile, { force: true });
   rmSync(paths.bundle, { recursive: true, force: true });
   mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });

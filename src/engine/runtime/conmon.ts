@@ -77,6 +77,9 @@ export async function startConmon(o: ConmonOptions): Promise<number> {
   const child = spawn(o.conmonPath ?? 'conmon', args, {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     env: { ...process.env, _OCI_SYNCPIPE: '3' },
+    // conmon writes its `oom` marker into its working folder as well as the persist dir;
+    // keep it in the bundle rather than wherever `berth` was called from.
+    cwd: o.paths.bundle,
     detached: true,
   });
   const stderr: Buffer[] = [];
