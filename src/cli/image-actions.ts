@@ -1,4 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { isNotFound } from '../core/errors.js';
 import { inspectImage, openImageStore } from '../engine/image/image-store.js';
@@ -14,6 +16,19 @@ function store(cmd: Command) {
   return openImageStore(g.root);
 }
 
+/**
+ * Opens an input file before anything is written: a missing file is a clear error up front,
+ * not a stream error racing the store's temporary file (which would crash the command).
+ */
+async function openInput(path: string, verb: string): Promise<Readable> {
+  const fh = await open(path, 'r').catch((e) => {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`Cannot ${verb} "${path}": no such file`);
+    throw new Error(`Cannot ${verb} "${path}": ${(e as Error).message}`);
+  });
+  return fh.createReadStream();
+}
+
 export async function importAction(
   cmd: Command,
   tarball: string,
@@ -21,16 +36,12 @@ export async function importAction(
   opts: { change: string[]; message?: string },
 ): Promise<void> {
   const s = store(cmd);
-  const source = tarball === '-' ? process.stdin : createReadStream(tarball);
+  const source = tarball === '-' ? process.stdin : await openInput(tarball, 'import');
   const row = await importTarball(s, source, {
     name,
     changes: opts.change,
     message: opts.message,
     sourceName: tarball === '-' ? 'standard input' : tarball,
-  }).catch((e) => {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new Error(`Cannot import "${tarball}": no such file`);
-    throw e;
   });
   process.stdout.write(`${row.id}\n`);
 }
@@ -208,7 +219,7 @@ export async function saveAction(
 export async function loadAction(cmd: Command, opts: { input?: string; quiet?: boolean }): Promise<void> {
   const s = store(cmd);
   const { loadArchive } = await import('../engine/image/load.js');
-  const input = opts.input ? createReadStream(opts.input) : process.stdin;
+  const input = opts.input ? await openInput(opts.input, 'load') : process.stdin;
   const loaded = await loadArchive(s, input);
   for (const l of loaded)
     process.stdout.write(l.name ? `Loaded image: ${familiarName(l.name)}\n` : `Loaded image ID: ${l.id}\n`);
