@@ -358,6 +358,21 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
     case 'Namespace':
       o.status = { phase: 'Active' };
       break;
+    case 'PersistentVolume':
+      spec.persistentVolumeReclaimPolicy ??= 'Retain';
+      spec.volumeMode ??= 'Filesystem';
+      o.status ??= { phase: 'Pending' };
+      break;
+    case 'PersistentVolumeClaim':
+      spec.volumeMode ??= 'Filesystem';
+      o.status ??= { phase: 'Pending' };
+      break;
+    case 'StorageClass': {
+      const sc = o as Obj;
+      sc.reclaimPolicy ??= 'Delete';
+      sc.volumeBindingMode ??= 'Immediate';
+      break;
+    }
     case 'Secret':
       (o as Obj).type ??= 'Opaque';
       break;

@@ -13,6 +13,7 @@ import { jobController } from './job.js';
 import { LeaderElector, type LeaderOptions } from './leader.js';
 import { namespaceDefaultsController } from './namespace-defaults.js';
 import { nodeLifecycleController } from './node-lifecycle.js';
+import { pvBinderController } from './pv-binder.js';
 import { replicaSetController } from './replicaset.js';
 import { statefulSetController } from './statefulset.js';
 
@@ -36,6 +37,7 @@ export const registry: readonly ControllerSpec[] = [
   nodeLifecycleController,
   statefulSetController,
   daemonSetController,
+  pvBinderController,
 ];
 
 /** The names `--controllers` accepts. */

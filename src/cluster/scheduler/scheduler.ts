@@ -18,6 +18,7 @@ import {
 } from './fit.js';
 import { preferredNodeScore } from './node-affinity.js';
 import { InterPod, type Placed, usesInterPod } from './pod-affinity.js';
+import { planVolumes, type VolumeCaches } from './volumes.js';
 
 const nodeReady = (n: NodeInfo) =>
   (n.node.status?.conditions ?? []).some(
@@ -53,6 +54,7 @@ export class Scheduler {
     private readonly client: KubeClient,
     private readonly pods: Informer,
     nodeInformer: Informer,
+    private readonly volumes?: VolumeCaches,
   ) {
     this.queue = new WorkQueue((key) => this.schedule(key), 8);
     nodeInformer
@@ -99,7 +101,8 @@ export class Scheduler {
     return this.nodeArray;
   }
 
-  private retryUnschedulable(): void {
+  /** Queues every pod that fit nowhere, for when something they wait for may have changed. */
+  retryUnschedulable(): void {
     for (const k of this.unschedulable) this.queue.add(k);
   }
 
@@ -163,6 +166,7 @@ export class Scheduler {
     const req = podRequest(pod);
     const owner = controllerUid(pod);
     const inter = this.interPod(pod);
+    const vol = this.volumes ? planVolumes(pod, this.volumes) : undefined;
     let best: NodeInfo | undefined;
     let bestScore = Number.NEGATIVE_INFINITY;
     const reasons = new Map<string, number>();
@@ -175,10 +179,10 @@ export class Scheduler {
     const enough = total <= 100 ? total : Math.max(100, Math.floor((total * pct) / 100));
     let feasible = 0;
     let visited = 0;
-    for (; visited < total && feasible < enough; visited++) {
+    for (; visited < total && feasible < enough && !vol?.everywhere; visited++) {
       const n = all[(this.nextStart + visited) % total]!;
       const why = nodeReady(n)
-        ? (unfitReason(pod, n, req) ?? inter?.unfit(n.node))
+        ? (unfitReason(pod, n, req) ?? inter?.unfit(n.node) ?? vol?.unfit(n.node))
         : 'node(s) were not ready';
       if (why) {
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
@@ -196,9 +200,11 @@ export class Scheduler {
     const name = pod.metadata.name!;
     if (!best) {
       this.unschedulable.add(key);
-      const message = this.nodes.size
-        ? unschedulableMessage(this.nodes.size, reasons)
-        : 'no nodes available to schedule pods';
+      const message = !this.nodes.size
+        ? 'no nodes available to schedule pods'
+        : vol?.everywhere
+          ? `0/${this.nodes.size} nodes are available: ${vol.everywhere}.`
+          : unschedulableMessage(this.nodes.size, reasons);
       const have = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'PodScheduled');
       if (have?.message !== message) {
         await this.client
@@ -219,13 +225,38 @@ export class Scheduler {
           .catch(() => {});
         this.event(pod, 'Warning', 'FailedScheduling', message);
       }
-      await this.preempt(pod, req, inter);
+      if (!vol?.everywhere) await this.preempt(pod, req, inter);
       return;
     }
     // Assume first, so the next decision already sees this pod on that node.
     const target = best.node.metadata.name!;
     this.count(key, target, pod);
     try {
+      // WaitForFirstConsumer claims: pre-bind the chosen volumes (compare-and-set, so a volume
+      // another pod took meanwhile fails this attempt) and record the node on each claim.
+      for (const { claim, volume } of vol?.choose(best.node) ?? []) {
+        await this.client.update(Resources.persistentvolumes, {
+          ...volume,
+          spec: {
+            ...volume.spec,
+            claimRef: {
+              kind: 'PersistentVolumeClaim',
+              apiVersion: 'v1',
+              namespace: claim.metadata.namespace,
+              name: claim.metadata.name,
+              uid: claim.metadata.uid,
+            },
+          },
+        });
+        await this.client.patch(
+          Resources.persistentvolumeclaims,
+          claim.metadata.namespace,
+          claim.metadata.name!,
+          {
+            metadata: { annotations: { 'volume.kubernetes.io/selected-node': target } },
+          },
+        );
+      }
       await this.client.bind(ns, name, target);
       this.unschedulable.delete(key);
       this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${target}`);
@@ -343,7 +374,20 @@ export class Scheduler {
 export const schedulerController: ControllerSpec = {
   name: 'scheduler',
   start(ctx) {
-    const s = new Scheduler(ctx.client, ctx.informer(Resources.pods), ctx.informer(Resources.nodes));
+    const claims = ctx.informer(Resources.persistentvolumeclaims);
+    const volumes = ctx.informer(Resources.persistentvolumes);
+    const classes = ctx.informer(Resources.storageclasses);
+    const s = new Scheduler(ctx.client, ctx.informer(Resources.pods), ctx.informer(Resources.nodes), {
+      claim: (k) => claims.get(k),
+      volume: (n) => volumes.get(n),
+      volumes: () => volumes.list(),
+      storageClass: (n) => classes.get(n),
+    });
+    // Pods waiting for a claim or a volume may fit once those change.
+    const retry = () => s.retryUnschedulable();
+    claims.onAdd(retry).onUpdate(retry);
+    volumes.onAdd(retry).onUpdate(retry).onDelete(retry);
+    classes.onAdd(retry);
     s.start();
     ctx.onStop(() => s.stop());
   },
