@@ -184,4 +184,48 @@ volumeBindingMode: WaitForFirstConsumer
       async () => (await get(['pv', '-o', 'jsonpath={.items[*].metadata.name}'])) === 'l0',
     );
   });
+  test('the default local-path class: a claim without a class gets a volume provisioned on its pod node', async () => {
+    assert.match(
+      await get(['storageclass']),
+      /local-path \(default\)\s+berth\.dev\/local-path\s+Delete\s+WaitForFirstConsumer/,
+    );
+    await k(
+      ['apply', '-f', '-'],
+      `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: auto}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 3Gi}}
+`,
+    );
+    assert.equal(await get(['pvc', 'auto', '-o', 'jsonpath={.spec.storageClassName}']), 'local-path');
+    await k(['apply', '-f', '-'], podWith('auto-user', 'auto'));
+    await until(
+      'claim Bound',
+      async () => (await get(['pvc', 'auto', '-o', 'jsonpath={.status.phase}'])) === 'Bound',
+    );
+    await until(
+      'pod Running',
+      async () => (await get(['pod', 'auto-user', '-o', 'jsonpath={.status.phase}'])) === 'Running',
+    );
+    const node = await get(['pod', 'auto-user', '-o', 'jsonpath={.spec.nodeName}']);
+    const pv = await get(['pvc', 'auto', '-o', 'jsonpath={.spec.volumeName}']);
+    assert.match(pv, /^pvc-/);
+    assert.equal(
+      await get([
+        'pv',
+        pv,
+        '-o',
+        'jsonpath={.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]} {.spec.capacity.storage} {.spec.hostPath.type}',
+      ]),
+      `${node} 3Gi DirectoryOrCreate`,
+    );
+    await k(['delete', 'pod', 'auto-user', '--wait=false']);
+    await k(['delete', 'pvc', 'auto']);
+    await until(
+      'provisioned volume deleted with its claim',
+      async () => !(await get(['pv', '-o', 'name'])).includes(pv),
+    );
+  });
 });

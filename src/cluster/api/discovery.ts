@@ -64,7 +64,12 @@ export function apiResourceList(reg: ResourceRegistry, group: string, version: s
     for (const s of r.subresources ?? []) {
       const kind =
         s === 'scale' ? 'Scale' : s === 'binding' ? 'Binding' : s === 'token' ? 'TokenRequest' : r.kind;
-      const verbs = s === 'binding' || s === 'token' ? ['create'] : ['get', 'patch', 'update'];
+      const verbs =
+        s === 'binding' || s === 'token'
+          ? ['create']
+          : s === 'finalize'
+            ? ['update']
+            : ['get', 'patch', 'update'];
       resources.push({
         name: `${r.plural}/${s}`,
         singularName: '',
@@ -266,7 +271,12 @@ export function aggregatedDiscovery(reg: ResourceRegistry, core: boolean): objec
                           : s === 'token'
                             ? { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }
                             : { group: r.group, version: r.version, kind: r.kind },
-                    verbs: s === 'binding' || s === 'token' ? ['create'] : ['get', 'patch', 'update'],
+                    verbs:
+                      s === 'binding' || s === 'token'
+                        ? ['create']
+                        : s === 'finalize'
+                          ? ['update']
+                          : ['get', 'patch', 'update'],
                   })),
                 }
               : {}),

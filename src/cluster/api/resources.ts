@@ -57,7 +57,7 @@ type Def = [
 const all = ['all'];
 const groups: Record<string, Def[]> = {
   v1: [
-    ['Namespace', 'namespaces', false, ['ns'], undefined, ['status']],
+    ['Namespace', 'namespaces', false, ['ns'], undefined, ['status', 'finalize']],
     ['Pod', 'pods', true, ['po'], all, ['status', 'binding']],
     ['Service', 'services', true, ['svc'], all, ['status']],
     ['Endpoints', 'endpoints', true, ['ep']],

@@ -297,7 +297,11 @@ const columns: Record<string, Column[]> = {
     ageCol,
   ],
   StorageClass: [
-    name,
+    {
+      ...name,
+      cell: (o) =>
+        `${g(o, 'metadata.name')}${(g(o, 'metadata.annotations') as Record<string, string> | undefined)?.['storageclass.kubernetes.io/is-default-class'] === 'true' ? ' (default)' : ''}`,
+    },
     { name: 'Provisioner', type: 'string', cell: (o) => g(o, 'provisioner') },
     { name: 'ReclaimPolicy', type: 'string', cell: (o) => g(o, 'reclaimPolicy') ?? 'Delete' },
     { name: 'VolumeBindingMode', type: 'string', cell: (o) => g(o, 'volumeBindingMode') ?? 'Immediate' },

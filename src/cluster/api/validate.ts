@@ -356,7 +356,9 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
       o.status ??= { loadBalancer: {} };
       break;
     case 'Namespace':
-      o.status = { phase: 'Active' };
+      // The namespace controller's finalizer: contents go before the namespace does.
+      spec.finalizers ??= ['kubernetes'];
+      if (!o.metadata?.deletionTimestamp) o.status = { phase: 'Active' };
       break;
     case 'PersistentVolume':
       spec.persistentVolumeReclaimPolicy ??= 'Retain';

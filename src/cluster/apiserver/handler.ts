@@ -122,7 +122,7 @@ function route(reg: ResourceRegistry, group: string, version: string, rest: stri
   let parts = rest;
   if (parts[0] === 'namespaces' && parts.length === 3 && (parts[2] === 'status' || parts[2] === 'finalize')) {
     const r = reg.get(group, version, 'namespaces');
-    return r ? { r, name: parts[1] as string, sub: 'status' } : undefined;
+    return r ? { r, name: parts[1] as string, sub: parts[2] as string } : undefined;
   }
   if (parts[0] === 'namespaces' && parts.length >= 3) {
     namespace = parts[1];

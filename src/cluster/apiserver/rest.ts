@@ -59,6 +59,15 @@ const target = (r: ResourceInfo, name?: string) => ({
 });
 
 /** Hook the server calls after a successful write (CRD registration). */
+const SYSTEM_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+const isNamespace = (r: ResourceInfo) => r.kind === 'Namespace' && !r.group;
+const specFinalizers = (o: KubeObject) => (o.spec as { finalizers?: string[] } | undefined)?.finalizers;
+
+/** Whether a stored namespace is being deleted (a cheap look, without decoding it all). */
+function isTerminating(kv: { value: Uint8Array | string }): boolean {
+  return (decode(kv as Parameters<typeof decode>[0]).metadata?.deletionTimestamp ?? '') !== '';
+}
+
 export type WriteHook = (r: ResourceInfo, obj: KubeObject | undefined, old: KubeObject | undefined) => void;
 
 export class RestStorage {
@@ -69,6 +78,40 @@ export class RestStorage {
     private onWrite: WriteHook = () => {},
   ) {
     this.services = new ServiceAllocator(store);
+  }
+
+  /** The global-default PriorityClass, looked up at most once a second (every pod create asks). */
+  private defaultPriority?: { at: number; pc: KubeObject | undefined };
+  /** The default StorageClass's name, looked up the same way. */
+  private defaultStorage?: { at: number; name: string | undefined };
+
+  /**
+   * DefaultStorageClass admission: a claim that leaves `storageClassName` unset gets the class
+   * annotated as the default (the newest, if several are); an empty string stays empty.
+   */
+  private async admitStorageClass(o: KubeObject): Promise<void> {
+    const spec = (o.spec ?? {}) as { storageClassName?: string | null };
+    if (spec.storageClassName !== undefined && spec.storageClassName !== null) return;
+    const now = Date.now();
+    if (!this.defaultStorage || now - this.defaultStorage.at > 1000) {
+      const all = (await this.store.list('/registry/storage.k8s.io/storageclasses/')).items.map(decode);
+      const defaults = all
+        .filter((c) => c.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')
+        .sort((a, b) =>
+          String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp)),
+        );
+      this.defaultStorage = { at: now, name: defaults[0]?.metadata?.name };
+    }
+    if (this.defaultStorage.name) {
+      spec.storageClassName = this.defaultStorage.name;
+      o.spec = spec;
+    }
+  }
+
+  private written(r: ResourceInfo, next: KubeObject | undefined, prev: KubeObject | undefined): void {
+    if (r.kind === 'PriorityClass') this.defaultPriority = undefined;
+    if (r.kind === 'StorageClass') this.defaultStorage = undefined;
+    this.onWrite(r, next, prev);
   }
 
   async get(r: ResourceInfo, ns: string | undefined, name: string): Promise<KubeObject> {
@@ -226,8 +269,15 @@ export class RestStorage {
         );
       pc = decode(kv);
     } else {
-      const all = await this.store.list(prefix);
-      pc = all.items.map(decode).find((c) => (c as { globalDefault?: boolean }).globalDefault === true);
+      const now = Date.now();
+      if (!this.defaultPriority || now - this.defaultPriority.at > 1000) {
+        const all = await this.store.list(prefix);
+        const found = all.items
+          .map(decode)
+          .find((c) => (c as { globalDefault?: boolean }).globalDefault === true);
+        this.defaultPriority = { at: now, pc: found };
+      }
+      pc = this.defaultPriority.pc;
       if (pc) spec.priorityClassName = pc.metadata?.name as string;
     }
     if (pc) {
@@ -259,17 +309,32 @@ export class RestStorage {
           message: 'Required value: name or generateName is required',
         },
       ]);
-    if (
-      r.namespaced &&
-      m.namespace &&
-      !opts.dryRun &&
-      !(await this.store.get(`/registry/core/namespaces/${m.namespace}`))
-    )
-      throw notFoundError({ group: '', resource: 'namespaces', name: m.namespace });
+    if (r.namespaced && m.namespace && !opts.dryRun) {
+      const nsKv = await this.store.get(`/registry/core/namespaces/${m.namespace}`);
+      if (!nsKv) throw notFoundError({ group: '', resource: 'namespaces', name: m.namespace });
+      if (isTerminating(nsKv) && r.kind !== 'Event')
+        throw new ApiError(
+          403,
+          'Forbidden',
+          `${r.plural} "${m.name ?? ''}" is forbidden: unable to create new content in namespace ${m.namespace} because it is being terminated`,
+          {
+            name: m.name ?? '',
+            kind: r.plural,
+            causes: [
+              {
+                reason: 'NamespaceTerminating',
+                message: `namespace ${m.namespace} is being terminated`,
+                field: 'metadata.namespace',
+              },
+            ],
+          },
+        );
+    }
     stampNew(o);
     if (!tracksGeneration(r)) delete o.metadata?.generation;
     applyDefaults(r, o);
     if (r.kind === 'Pod' && !r.group) await this.admitPriority(o);
+    if (r.kind === 'PersistentVolumeClaim' && !r.group) await this.admitStorageClass(o);
     this.check(r, o);
     if (r.kind === 'Service' && !r.group && !opts.dryRun) {
       // An existing name answers AlreadyExists, not an allocation error about its own address.
@@ -293,7 +358,7 @@ export class RestStorage {
     try {
       const kv = await this.store.create(objectKey(r, m.namespace, m.name), encode(o));
       const out = decode(kv);
-      this.onWrite(r, out, undefined);
+      this.written(r, out, undefined);
       return out;
     } catch (e) {
       if (isAlreadyExists(e)) throw alreadyExistsError(target(r, m.name));
@@ -322,10 +387,14 @@ export class RestStorage {
     if (want && want !== String(kv.modRevision)) throw conflictError(target(r, name));
     let next: KubeObject;
     if (opts.subresource === 'status') next = { ...old, status: o.status };
+    else if (opts.subresource === 'finalize')
+      next = { ...old, spec: { ...(old.spec ?? {}), finalizers: specFinalizers(o) ?? [] } };
     else {
       next = o;
       if (r.subresources?.includes('status') && !r.custom) next.status = old.status;
       else if (r.custom && r.subresources?.includes('status')) next.status = old.status;
+      // A namespace's spec.finalizers change only through its finalize subresource.
+      if (isNamespace(r)) next.spec = { ...(next.spec ?? {}), finalizers: specFinalizers(old) ?? [] };
     }
     const om = old.metadata as NonNullable<KubeObject['metadata']>;
     next.metadata ??= {};
@@ -333,10 +402,10 @@ export class RestStorage {
     nm.uid = om.uid;
     nm.creationTimestamp = om.creationTimestamp;
     if (om.deletionTimestamp) nm.deletionTimestamp = om.deletionTimestamp;
-    if (opts.subresource === 'status') next.metadata = { ...om };
+    if (opts.subresource === 'status' || opts.subresource === 'finalize') next.metadata = { ...om };
     if (tracksGeneration(r)) nm.generation = (om.generation as number | undefined) ?? 1;
     else delete nm.generation;
-    if (opts.subresource !== 'status') applyDefaults(r, next);
+    if (opts.subresource !== 'status' && opts.subresource !== 'finalize') applyDefaults(r, next);
     if (r.kind === 'Service' && !r.group) keepServiceAddresses(next, old);
     if (tracksGeneration(r) && specOf(next) !== specOf(old))
       next.metadata = { ...next.metadata, generation: ((om.generation as number) ?? 1) + 1 };
@@ -347,11 +416,15 @@ export class RestStorage {
     if (opts.fieldManager) recordUpdate(next, old, opts.fieldManager, opts.subresource);
     if (opts.dryRun) return next;
     // The last finalizer removed from an object being deleted: delete it now.
-    if (nm.deletionTimestamp && !(next.metadata?.finalizers as string[] | undefined)?.length) {
+    if (
+      next.metadata?.deletionTimestamp &&
+      !(next.metadata?.finalizers as string[] | undefined)?.length &&
+      !(isNamespace(r) && specFinalizers(next)?.length)
+    ) {
       try {
         const gone = await this.store.delete(key, kv.modRevision);
         const out = decode(gone);
-        this.onWrite(r, undefined, out);
+        this.written(r, undefined, out);
         return out;
       } catch (e) {
         if (isConflict(e)) throw conflictError(target(r, name));
@@ -360,7 +433,7 @@ export class RestStorage {
     }
     try {
       const out = decode(await this.store.update(key, encode(next), kv.modRevision));
-      this.onWrite(r, out, old);
+      this.written(r, out, old);
       return out;
     } catch (e) {
       if (isConflict(e)) throw conflictError(target(r, name));
@@ -440,6 +513,10 @@ export class RestStorage {
     if (opts.preconditionRV && cur.metadata?.resourceVersion !== opts.preconditionRV)
       throw conflictError(target(r, name));
     if (opts.dryRun) return cur;
+    if (isNamespace(r)) {
+      const ended = await this.terminateNamespace(r, key, kv.modRevision, cur);
+      if (ended) return ended;
+    }
     // Foreground and orphan deletion are finalizers the garbage collector honours: it deletes
     // the dependents first, or frees them, and then removes the finalizer.
     const policyFinalizer =
@@ -462,7 +539,7 @@ export class RestStorage {
         },
       };
       const out = decode(await this.store.update(key, encode(next), kv.modRevision));
-      this.onWrite(r, out, cur);
+      this.written(r, out, cur);
       return out;
     }
     if (r.kind === 'CustomResourceDefinition') {
@@ -471,28 +548,54 @@ export class RestStorage {
       if (spec.group && spec.names?.plural)
         await this.deletePrefix(`/registry/${spec.group}/${spec.names.plural}/`);
     }
-    if (r.kind === 'Namespace' && !r.group) {
-      for (const other of all()) {
-        if (!other.namespaced) continue;
-        const page = await this.store.list(resourcePrefix(other, name));
-        for (const item of page.items) {
-          try {
-            await this.store.delete(item.key);
-          } catch (e) {
-            if (!isNotFound(e)) throw e;
-          }
-        }
-      }
-    }
     try {
       const out = decode(await this.store.delete(key, kv.modRevision));
-      this.onWrite(r, undefined, out);
+      this.written(r, undefined, out);
       return out;
     } catch (e) {
       if (isConflict(e)) throw conflictError(target(r, name));
       if (isNotFound(e)) throw notFoundError(target(r, name));
       throw e;
     }
+  }
+
+  /**
+   * Deleting a namespace starts its termination (Kubernetes' model): phase Terminating and a
+   * deletionTimestamp; the namespace controller deletes what is in it and then removes the
+   * `kubernetes` finalizer through `namespaces/NAME/finalize`, and the namespace goes with
+   * the last finalizer. The system namespaces may not be deleted. Returns the terminating
+   * namespace, or undefined when it has no finalizers left and is deleted now.
+   */
+  private async terminateNamespace(
+    r: ResourceInfo,
+    key: string,
+    rev: number,
+    cur: KubeObject,
+  ): Promise<KubeObject | undefined> {
+    const name = cur.metadata?.name as string;
+    if (SYSTEM_NAMESPACES.has(name))
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `namespaces "${name}" is forbidden: this namespace may not be deleted`,
+        {
+          name,
+          kind: 'namespaces',
+        },
+      );
+    // Namespaces stored before the finalizer existed get it now: their contents must go too.
+    const finalizers = specFinalizers(cur) ?? ['kubernetes'];
+    if (!finalizers.length && !(cur.metadata?.finalizers as string[] | undefined)?.length) return undefined;
+    if (cur.metadata?.deletionTimestamp) return cur;
+    const next = {
+      ...cur,
+      metadata: { ...cur.metadata, deletionTimestamp: nowTimestamp(), deletionGracePeriodSeconds: 0 },
+      spec: { ...(cur.spec ?? {}), finalizers },
+      status: { ...(cur.status ?? {}), phase: 'Terminating' },
+    };
+    const out = decode(await this.store.update(key, encode(next), rev));
+    this.written(r, out, cur);
+    return out;
   }
 
   private async deletePrefix(prefix: string): Promise<void> {

@@ -11,6 +11,7 @@ import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
+import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
 import { kubernetesServiceIP } from './allocators.js';
 import { allowAll, authenticator } from './auth.js';
@@ -129,6 +130,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         value,
         description: `Used for system critical pods that must ${name === 'system-node-critical' ? 'not be moved from their current node' : 'run in the cluster, but can be moved to another node if necessary'}.`,
       });
+  // The default StorageClass, served by the built-in local-path provisioner (as k3s ships one).
+  const scInfo = registry.get('storage.k8s.io', 'v1', 'storageclasses');
+  if (scInfo) await rest.ensure(scInfo, undefined, structuredClone(defaultStorageClass));
   const svcInfo = registry.get('', 'v1', 'services');
   const epInfo = registry.get('', 'v1', 'endpoints');
   if (svcInfo)

@@ -52,11 +52,30 @@ function allowed(objKey: string, now: number): boolean {
   return true;
 }
 
-/** Forgets old entries so a long-running control plane's memory stays flat. */
+const SOFT_LIMIT = 10_000;
+const HARD_LIMIT = 40_000;
+let lastPrune = 0;
+
+/**
+ * Forgets old entries so a long-running control plane's memory stays flat. Amortised: the
+ * scan for expired entries runs at most once a minute (30,000 pods scheduled in a burst
+ * leave 30,000 fresh entries, and scanning them on every event made scheduling quadratic);
+ * past the hard limit the oldest entries go (Maps iterate in insertion order).
+ */
 function prune(now: number): void {
-  if (seen.size < 10_000 && buckets.size < 10_000) return;
-  for (const [k, v] of seen) if (now - v.at > REPEAT_WINDOW_MS) seen.delete(k);
-  for (const [k, v] of buckets) if (now - v.at > REFILL_MS * BURST) buckets.delete(k);
+  if (seen.size < SOFT_LIMIT && buckets.size < SOFT_LIMIT) return;
+  if (now - lastPrune >= 60_000) {
+    lastPrune = now;
+    for (const [k, v] of seen) if (now - v.at > REPEAT_WINDOW_MS) seen.delete(k);
+    for (const [k, v] of buckets) if (now - v.at > REFILL_MS * BURST) buckets.delete(k);
+  }
+  for (const m of [seen, buckets] as Map<string, unknown>[]) {
+    if (m.size <= HARD_LIMIT) continue;
+    for (const k of m.keys()) {
+      m.delete(k);
+      if (m.size <= HARD_LIMIT / 2) break;
+    }
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { endpointSliceController } from './endpointslice.js';
 import { garbageCollector } from './gc.js';
 import { jobController } from './job.js';
 import { LeaderElector, type LeaderOptions } from './leader.js';
+import { namespaceController } from './namespace.js';
 import { namespaceDefaultsController } from './namespace-defaults.js';
 import { nodeLifecycleController } from './node-lifecycle.js';
 import { pvBinderController } from './pv-binder.js';
@@ -30,6 +31,7 @@ export const registry: readonly ControllerSpec[] = [
   deploymentController,
   garbageCollector,
   namespaceDefaultsController,
+  namespaceController,
   endpointsController,
   endpointSliceController,
   jobController,

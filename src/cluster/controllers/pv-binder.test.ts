@@ -41,6 +41,12 @@ function world(claims: KubeObject[], volumes: KubeObject[], classes: KubeObject[
     },
     claimStatus: async (c, s) => log.push(`pvc ${c.metadata.name} ${(s as { phase: string }).phase}`),
     deleteVolume: async (v) => log.push(`delete pv ${v.metadata.name}`),
+    createVolume: async (v) => {
+      log.push(
+        `create pv ${v.metadata.name} on ${v.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values?.[0]}`,
+      );
+      return v;
+    },
     claimExists: async () => false,
     event: (_o, type, reason, msg) => log.push(`event ${type} ${reason}: ${msg}`),
     enqueueClaim: (k) => log.push(`enqueue ${k}`),
@@ -137,4 +143,30 @@ test('volumes: free is Available; a gone claim releases (Retain) or deletes (Del
   w = world([claim], [{ ...bound('Delete'), status: { phase: 'Bound' } }]);
   await syncVolume('v1', w.caches, w.act);
   assert.deepEqual(w.log, []);
+});
+
+test('local-path: a claim with a selected node gets a new volume there, bound at once', async () => {
+  const cls = {
+    metadata: { name: 'local-path' },
+    provisioner: 'berth.dev/local-path',
+    volumeBindingMode: 'WaitForFirstConsumer',
+    reclaimPolicy: 'Delete',
+  };
+  const c = pvc('data', '2Gi', { storageClassName: 'local-path' });
+  let w = world([c], [], [cls]);
+  await syncClaim('default/data', w.caches, w.act);
+  assert.deepEqual(w.log, [
+    'event Normal WaitForFirstConsumer: waiting for first consumer to be created before binding',
+  ]);
+  c.metadata.annotations = { 'volume.kubernetes.io/selected-node': 'n2' };
+  w = world([c], [], [cls]);
+  await syncClaim('default/data', w.caches, w.act);
+  assert.deepEqual(w.log, [
+    'event Normal Provisioning: External provisioner is provisioning volume for claim "default/data"',
+    'create pv pvc-uid-data on n2',
+    'event Normal ProvisioningSucceeded: Successfully provisioned volume pvc-uid-data',
+    'pvc data volumeName=pvc-uid-data',
+    'pvc data Bound',
+    'pv pvc-uid-data {"phase":"Bound"}',
+  ]);
 });

@@ -11,12 +11,13 @@
  * two claims racing for one volume cannot both win: the loser's write conflicts and retries.
  * There is no provisioner: a claim that no volume matches stays Pending with an event.
  */
-import { isNotFound } from '../../core/errors.js';
+import { isAlreadyExists, isNotFound } from '../../core/errors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from './context.js';
 import { recordEvent } from './events.js';
+import { LOCAL_PATH_PROVISIONER, provisionsLocally, provisionVolume } from './local-path.js';
 import { claimClass, claimRefKey, findVolume, refersTo, waitsForConsumer } from './volume-match.js';
 
 export const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
@@ -37,6 +38,7 @@ export interface BinderActions {
   updateClaim(pvc: KubeObject): Promise<KubeObject>;
   claimStatus(pvc: KubeObject, status: object): Promise<unknown>;
   deleteVolume(pv: KubeObject): Promise<unknown>;
+  createVolume(pv: KubeObject): Promise<KubeObject>;
   /** A live read, for the one decision a stale cache must not make: that a claim is gone. */
   claimExists(namespace: string, name: string, uid: string): Promise<boolean>;
   event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
@@ -141,7 +143,8 @@ export async function syncClaim(key: string, caches: BinderCaches, act: BinderAc
   let pv = caches.volumes().find((v) => refersTo(v, pvc));
   if (!pv) {
     const wait = waitsForConsumer(pvc, caches.storageClass);
-    if (wait && !pvc.metadata.annotations?.[SELECTED_NODE])
+    const node = pvc.metadata.annotations?.[SELECTED_NODE];
+    if (wait && !node)
       return pending(
         pvc,
         act,
@@ -150,6 +153,38 @@ export async function syncClaim(key: string, caches: BinderCaches, act: BinderAc
         'waiting for first consumer to be created before binding',
       );
     if (!wait) pv = findVolume(pvc, caches.volumes());
+    const cls = caches.storageClass(claimClass(pvc));
+    if (!pv && cls && provisionsLocally(cls)) {
+      if (!node)
+        return pending(
+          pvc,
+          act,
+          'Warning',
+          'ProvisioningFailed',
+          `the ${LOCAL_PATH_PROVISIONER} provisioner needs volumeBindingMode WaitForFirstConsumer`,
+        );
+      const made = provisionVolume(pvc, cls, node);
+      act.event(
+        pvc,
+        'Normal',
+        'Provisioning',
+        `External provisioner is provisioning volume for claim "${pvc.metadata.namespace}/${pvc.metadata.name}"`,
+      );
+      try {
+        pv = await act.createVolume(made);
+      } catch (e) {
+        // Made by an earlier pass that stopped before binding: bind that one.
+        if (!isAlreadyExists(e)) throw e;
+        pv = caches.volume(made.metadata.name!);
+        if (!pv) throw e;
+      }
+      act.event(
+        pvc,
+        'Normal',
+        'ProvisioningSucceeded',
+        `Successfully provisioned volume ${made.metadata.name}`,
+      );
+    }
   }
   if (!pv) {
     const cls = claimClass(pvc);
@@ -237,6 +272,7 @@ export const pvBinderController: ControllerSpec = {
         client.patchStatus(Resources.persistentvolumeclaims, pvc.metadata.namespace, pvc.metadata.name!, {
           status,
         }),
+      createVolume: (pv) => client.create(Resources.persistentvolumes, undefined, pv),
       deleteVolume: (pv) =>
         client.delete(Resources.persistentvolumes, undefined, pv.metadata.name!, { uid: pv.metadata.uid }),
       claimExists: async (ns, name, uid) => {

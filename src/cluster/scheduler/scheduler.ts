@@ -235,19 +235,20 @@ export class Scheduler {
       // WaitForFirstConsumer claims: pre-bind the chosen volumes (compare-and-set, so a volume
       // another pod took meanwhile fails this attempt) and record the node on each claim.
       for (const { claim, volume } of vol?.choose(best.node) ?? []) {
-        await this.client.update(Resources.persistentvolumes, {
-          ...volume,
-          spec: {
-            ...volume.spec,
-            claimRef: {
-              kind: 'PersistentVolumeClaim',
-              apiVersion: 'v1',
-              namespace: claim.metadata.namespace,
-              name: claim.metadata.name,
-              uid: claim.metadata.uid,
+        if (volume)
+          await this.client.update(Resources.persistentvolumes, {
+            ...volume,
+            spec: {
+              ...volume.spec,
+              claimRef: {
+                kind: 'PersistentVolumeClaim',
+                apiVersion: 'v1',
+                namespace: claim.metadata.namespace,
+                name: claim.metadata.name,
+                uid: claim.metadata.uid,
+              },
             },
-          },
-        });
+          });
         await this.client.patch(
           Resources.persistentvolumeclaims,
           claim.metadata.namespace,

@@ -70,14 +70,34 @@ test('a waiting claim admits nodes with a free reachable volume and takes each v
   let plan = planVolumes(pod('data'), caches([claim('data')], vols))!;
   assert.equal(plan.unfit(node('n3')), NO_VOLUME);
   assert.deepEqual(
-    plan.choose(node('n2')).map((c) => c.volume.metadata.name),
+    plan.choose(node('n2')).map((c) => c.volume?.metadata.name),
     ['b2'],
   );
   // Two claims on n1 need two volumes there; n2 has two.
   plan = planVolumes(pod('x', 'y'), caches([claim('x'), claim('y')], vols))!;
   assert.equal(plan.unfit(node('n1')), NO_VOLUME);
   assert.deepEqual(
-    plan.choose(node('n2')).map((c) => c.volume.metadata.name),
+    plan.choose(node('n2')).map((c) => c.volume?.metadata.name),
     ['b2', 'c2'],
+  );
+});
+
+test("Berth's local-path class fits any node and leaves the volume to be provisioned", () => {
+  const c: VolumeCaches = {
+    ...caches([claim('data', { storageClassName: 'local-path' })], []),
+    storageClass: (n) =>
+      n === 'local-path'
+        ? ({
+            metadata: { name: n },
+            provisioner: 'berth.dev/local-path',
+            volumeBindingMode: 'WaitForFirstConsumer',
+          } as KubeObject)
+        : undefined,
+  };
+  const plan = planVolumes(pod('data'), c)!;
+  assert.equal(plan.unfit(node('n7')), undefined);
+  assert.deepEqual(
+    plan.choose(node('n7')).map((x) => [x.claim.metadata.name, x.volume]),
+    [['data', undefined]],
   );
 });

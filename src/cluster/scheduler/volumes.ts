@@ -4,10 +4,18 @@
  * unbound in Immediate mode keeps the pod off every node; a bound claim admits only nodes its
  * volume's node affinity allows; a WaitForFirstConsumer claim admits nodes where a free
  * matching volume is reachable, and once the node is chosen that volume is pre-bound to it
- * (the binder completes the binding).
+ * (the binder completes the binding), or, for Berth's local-path class, the node is recorded
+ * on the claim and the binder provisions a volume there.
  */
 import type { KubeObject } from '../client/kube-client.js';
-import { findVolume, podClaims, volumeFitsNode, waitsForConsumer } from '../controllers/volume-match.js';
+import { provisionsLocally } from '../controllers/local-path.js';
+import {
+  claimClass,
+  findVolume,
+  podClaims,
+  volumeFitsNode,
+  waitsForConsumer,
+} from '../controllers/volume-match.js';
 
 export interface VolumeCaches {
   claim(key: string): KubeObject | undefined;
@@ -21,8 +29,8 @@ export interface VolumePlan {
   everywhere?: string;
   /** Why this node cannot serve the pod's volumes, or undefined. */
   unfit(node: KubeObject): string | undefined;
-  /** For the chosen node: the free volume each waiting claim gets. */
-  choose(node: KubeObject): { claim: KubeObject; volume: KubeObject }[];
+  /** For the chosen node: the free volume each waiting claim gets (none: to be provisioned). */
+  choose(node: KubeObject): { claim: KubeObject; volume?: KubeObject }[];
 }
 
 export const VOLUME_CONFLICT = 'node(s) had volume node affinity conflict';
@@ -50,7 +58,7 @@ export function planVolumes(pod: KubeObject, caches: VolumeCaches): VolumePlan |
   /** Free volumes for the waiting claims on this node, each volume used once. */
   const assign = (node: KubeObject) => {
     const taken = new Set<string>();
-    const out: { claim: KubeObject; volume: KubeObject }[] = [];
+    const out: { claim: KubeObject; volume?: KubeObject }[] = [];
     const all = waiting.length ? caches.volumes() : [];
     for (const claim of waiting) {
       const pv = findVolume(
@@ -58,7 +66,14 @@ export function planVolumes(pod: KubeObject, caches: VolumeCaches): VolumePlan |
         all.filter((v) => !taken.has(v.metadata.name!)),
         node,
       );
-      if (!pv) return undefined;
+      if (!pv) {
+        // Berth's own provisioner makes a volume on whichever node is chosen.
+        if (provisionsLocally(caches.storageClass(claimClass(claim)))) {
+          out.push({ claim });
+          continue;
+        }
+        return undefined;
+      }
       taken.add(pv.metadata.name!);
       out.push({ claim, volume: pv });
     }
