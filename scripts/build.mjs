@@ -7,8 +7,12 @@ import { build } from 'esbuild';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
-  // The SQLite datastore's writer runs on a worker thread, which loads a file of its own.
-  entryPoints: { berth: 'src/cli/main.ts', 'sqlite-writer': 'src/cluster/store/sqlite/sqlite-writer.ts' },
+  // Worker threads load files of their own: the SQLite datastore's writer, the control plane.
+  entryPoints: {
+    berth: 'src/cli/main.ts',
+    'sqlite-writer': 'src/cluster/store/sqlite/sqlite-writer.ts',
+    'plane-thread': 'src/cluster/controllers/plane-thread.ts',
+  },
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -69,18 +69,16 @@ export function registerServer(program: Command): void {
         });
         let plane: { stop(): Promise<void> } | undefined;
         if (enabled.size) {
-          const { KubeClient } = await import('../cluster/client/kube-client.js');
-          const { startControlPlane } = await import('../cluster/controllers/manager.js');
-          // In-process, the controllers use the API's local socket: no TLS on either end.
-          const client = new KubeClient({
-            server: s.url,
-            socketPath: s.socketPath,
-            token: s.adminToken,
-            ca: s.caCert,
-          });
-          plane = await startControlPlane(client, enabled, {
-            nodeMonitorGracePeriodMs: grace * 1000,
-          });
+          const { startControlPlaneThread } = await import('../cluster/controllers/plane-host.js');
+          // The controllers run on a thread of their own and use the API's local socket: no
+          // TLS on either end, and a second core for the control plane.
+          plane = await startControlPlaneThread(
+            { server: s.url, socketPath: s.socketPath, token: s.adminToken, ca: s.caCert },
+            enabled,
+            {
+              nodeMonitorGracePeriodMs: grace * 1000,
+            },
+          );
         }
         process.stdout.write(
           `Kubeconfig: ${s.kubeconfigPath}\nBerth cluster is ready: API server at ${s.url}\n`,

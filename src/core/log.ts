@@ -14,6 +14,11 @@ function parseLevel(s: string | undefined): LogLevel | undefined {
   return s && s in rank ? (s as LogLevel) : undefined;
 }
 
+/** The current threshold (handed to worker threads, whose module state starts fresh). */
+export function logLevel(): LogLevel {
+  return threshold;
+}
+
 export function setLogLevel(level: LogLevel): void {
   threshold = level;
 }

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { BerthError } from '../../../core/errors.js';
+import { startWorker } from '../../../core/worker.js';
 import { prefixEnd, storeErrors } from '../errors.js';
 import type { KeyValue, ListOptions, ListResult, Store, Watch, WatchEvent, WatchHandlers } from '../store.js';
 import { kvOf, openDb, type Row, type WriteOp, writer } from './sqlite-db.js';
@@ -37,28 +37,6 @@ interface Watcher {
 }
 
 type Pending = { op: WriteOp; resolve: (kv: KeyValue) => void; reject: (e: unknown) => void };
-
-/**
- * The writer thread's file: the bundle's own entry in dist/, or the TypeScript source when
- * run from source (tests under tsx, whose loader the worker inherits).
- */
-function writerFile(): URL | undefined {
-  const ts = import.meta.url.endsWith('.ts');
-  const u = new URL(ts ? './sqlite-writer.ts' : './sqlite-writer.js', import.meta.url);
-  return existsSync(u) ? u : undefined;
-}
-
-/**
- * Starts the writer thread. From TypeScript source (tests under tsx), a worker's entry file
- * cannot be .ts even with tsx's loader in its execArgv, so a two-line bootstrap registers
- * tsx first and then imports the source.
- */
-function startWriter(file: URL, path: string): Worker {
-  if (!file.pathname.endsWith('.ts')) return new Worker(file, { workerData: { path } });
-  const api = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}); });`;
-  return new Worker(code, { eval: true, workerData: { path } });
-}
 
 /**
  * The SQLite datastore (after kine's design, fitted to one process): an append-only `log`
@@ -122,8 +100,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const current = new Map<string, KeyValue>();
 
   // The writer: a thread when the file is there, else a connection on this thread.
-  const file = writerFile();
-  const thread = file ? startWriter(file, path) : undefined;
+  // The writer thread's module: its own bundle entry, or the TypeScript source under tsx.
+  const thread = startWorker(import.meta.url, 'sqlite-writer', { path });
   const local = thread ? undefined : writer(openDb(path));
   let seq = 0;
   const replies = new Map<number, (r: WriterReply) => void>();
