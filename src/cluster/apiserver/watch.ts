@@ -69,7 +69,26 @@ export async function serveWatch(
     'Cache-Control': 'no-cache',
   });
   res.flushHeaders();
-  const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+  // Lines queued in one turn of the event loop go out as one chunk: under load a watcher
+  // gets hundreds of events a second, and a write (a syscall) per event cost more than the
+  // events' own encoding.
+  let pending: string[] = [];
+  let flushing = false;
+  const flush = () => {
+    flushing = false;
+    if (!pending.length || res.writableEnded) return;
+    const text = pending.join('');
+    pending = [];
+    res.write(text);
+  };
+  const line = (text: string) => {
+    pending.push(text);
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+  };
+  const write = (type: string, object: unknown) => line(`${JSON.stringify({ type, object })}\n`);
   let lastRv = from;
   for (const o of initial) write('ADDED', shape(o));
   const bookmark = (extra: Record<string, string> = {}) =>
@@ -90,6 +109,7 @@ export async function serveWatch(
     done = true;
     watch.close();
     for (const t of timers) clearTimeout(t);
+    flush();
     res.end();
   };
   const watch = store.watch(resourcePrefix(r, namespace), from, {
@@ -102,7 +122,7 @@ export async function serveWatch(
           json = JSON.stringify(shape(o));
           jsonOf.set(kv, json);
         }
-        res.write(`{"type":"${type}","object":${json}}\n`);
+        line(`{"type":"${type}","object":${json}}\n`);
       };
       for (const ev of events) {
         lastRv = ev.kv.modRevision;

@@ -31,6 +31,8 @@ export interface NodeInfo {
   byOwner: Map<string, number>;
   /** Host ports taken on this node (`TCP/8080`), with how many pods hold each. */
   hostPorts: Map<string, number>;
+  /** Its Ready condition is True (read once per node update, not once per pod and node). */
+  ready: boolean;
 }
 
 /** The host ports a pod asks for (`TCP/8080`). */
@@ -53,6 +55,9 @@ export function nodeInfo(node: KubeObject): NodeInfo {
     pods: 0,
     byOwner: new Map(),
     hostPorts: new Map(),
+    ready: (node.status?.conditions ?? []).some(
+      (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+    ),
   };
 }
 
@@ -66,7 +71,12 @@ function tolerates(pod: KubeObject, taint: { key: string; value?: string; effect
 }
 
 /** Why a node cannot take a pod (kube-scheduler's reason strings), or undefined if it can. */
-export function unfitReason(pod: KubeObject, n: NodeInfo, req: Request): string | undefined {
+export function unfitReason(
+  pod: KubeObject,
+  n: NodeInfo,
+  req: Request,
+  ports: readonly string[] = podHostPorts(pod),
+): string | undefined {
   const node = n.node;
   if (pod.spec?.nodeName && pod.spec.nodeName !== node.metadata.name)
     return "node(s) didn't match the requested node name";
@@ -76,7 +86,7 @@ export function unfitReason(pod: KubeObject, n: NodeInfo, req: Request): string 
       return 'node(s) had untolerated taint';
   }
   if (!nodeAffinityMatches(pod.spec, node)) return "node(s) didn't match Pod's node affinity/selector";
-  if (podHostPorts(pod).some((hp) => (n.hostPorts.get(hp) ?? 0) > 0))
+  if (ports.length && ports.some((hp) => (n.hostPorts.get(hp) ?? 0) > 0))
     return "node(s) didn't have free ports for the requested pod ports";
   if (n.pods + 1 > n.allocPods) return 'Too many pods';
   if (n.usedCpu + req.cpu > n.allocCpu) return 'Insufficient cpu';

@@ -48,8 +48,9 @@ export function termMatches(t: NodeSelectorTerm, node: KubeObject): boolean {
 /** The pod's nodeSelector and required node affinity both admit the node. */
 export function nodeAffinityMatches(podSpec: KubeObject['spec'], node: KubeObject): boolean {
   const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries((podSpec?.nodeSelector ?? {}) as Record<string, string>))
-    if (labels[k] !== v) return false;
+  // for...in, not Object.entries: this runs for every node a pod is tried on.
+  const sel = podSpec?.nodeSelector as Record<string, string> | undefined;
+  if (sel) for (const k in sel) if (labels[k] !== sel[k]) return false;
   const terms = podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
     ?.nodeSelectorTerms as NodeSelectorTerm[] | undefined;
   return !terms?.length || terms.some((t) => termMatches(t, node));

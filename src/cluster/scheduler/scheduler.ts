@@ -20,10 +20,7 @@ import { preferredNodeScore } from './node-affinity.js';
 import { InterPod, type Placed, usesInterPod } from './pod-affinity.js';
 import { planVolumes, type VolumeCaches } from './volumes.js';
 
-const nodeReady = (n: NodeInfo) =>
-  (n.node.status?.conditions ?? []).some(
-    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
-  );
+const nodeReady = (n: NodeInfo) => n.ready;
 
 const log = logger('scheduler');
 
@@ -167,6 +164,7 @@ export class Scheduler {
     const owner = controllerUid(pod);
     const inter = this.interPod(pod);
     const vol = this.volumes ? planVolumes(pod, this.volumes) : undefined;
+    const ports = podHostPorts(pod);
     let best: NodeInfo | undefined;
     let bestScore = Number.NEGATIVE_INFINITY;
     const reasons = new Map<string, number>();
@@ -182,7 +180,7 @@ export class Scheduler {
     for (; visited < total && feasible < enough && !vol?.everywhere; visited++) {
       const n = all[(this.nextStart + visited) % total]!;
       const why = nodeReady(n)
-        ? (unfitReason(pod, n, req) ?? inter?.unfit(n.node) ?? vol?.unfit(n.node))
+        ? (unfitReason(pod, n, req, ports) ?? inter?.unfit(n.node) ?? vol?.unfit(n.node))
         : 'node(s) were not ready';
       if (why) {
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
