@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Informer } from '../src/cluster/client/informer.js';
 import { KubeClient, Resources } from '../src/cluster/client/kube-client.js';
@@ -57,23 +57,19 @@ const children = [server];
 try {
   await waitFor(server, /cluster is ready/);
   const kubeconfig = join(work, 'server', 'kubeconfig.yaml');
+  // With BENCH_PROFILE, the simulated nodes are profiled too (DIR/sim).
+  const simProfile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.BENCH_PROFILE, 'sim')]
+    : [];
   const sim = spawn(
-    berth,
+    process.execPath,
     [
-      'sim',
-      'nodes',
-      '--count',
-      String(nodes),
-      '--kubeconfig',
-      kubeconfig,
-      '--cpu',
-      '64',
-      '--memory',
-      '256Gi',
+      ...simProfile,
+      berth,
+      ...['sim', 'nodes', '--count', String(nodes), '--kubeconfig', kubeconfig],
+      ...['--cpu', '64', '--memory', '256Gi'],
     ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(sim);
   const tNodes = Date.now();
@@ -199,12 +195,23 @@ try {
     `mutating API call during the run: p50 ${percentile(mutLatency, 50).toFixed(1)} ms, p99 ${percentile(mutLatency, 99).toFixed(1)} ms (SLO 1000 ms)`,
   );
   console.log(`server: RSS ${rss.toFixed(0)} MB, CPU ${cpuSec.toFixed(1)} s`);
+  // The simulated nodes and this script share the machine with the server: their CPU too.
+  const cpuOf = (pid: number | undefined) => {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ');
+    return (Number(st[13]) + Number(st[14])) / 100;
+  };
+  console.log(
+    `also on the machine: sim nodes CPU ${cpuOf(sim.pid).toFixed(1)} s, this benchmark CPU ${cpuOf(process.pid).toFixed(1)} s (${availableParallelism()} cores)`,
+  );
   informer.stop();
   client.close();
 } finally {
   if (profile.length) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    // A clean exit writes the profiles.
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(
+      children.map((c) => new Promise((r) => (c.exitCode !== null ? r(0) : c.once('exit', r)))),
+    );
   }
   for (const c of children) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });

@@ -53,7 +53,10 @@ export class Scheduler {
     nodeInformer: Informer,
     private readonly volumes?: VolumeCaches,
   ) {
-    this.queue = new WorkQueue((key) => this.schedule(key), 8);
+    // Decisions are made one at a time (all synchronous up to the first API call, so each sees
+    // the pods the ones before it assumed); binds are in flight together, as kube-scheduler's
+    // binding cycles are: with a few ms per bind, 8 at once would cap the rate near 500/s.
+    this.queue = new WorkQueue((key) => this.schedule(key), 32);
     nodeInformer
       .onAdd((n) => this.upsertNode(n))
       .onUpdate((n) => this.upsertNode(n))
