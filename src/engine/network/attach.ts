@@ -28,8 +28,12 @@ export interface AttachRequest {
   ports?: PortMapping[];
 }
 
-/** The CNI network configuration list Berth uses for a bridge network. */
-export function confListFor(root: string, net: NetworkRecord): ConfList {
+/**
+ * The CNI network configuration list Berth uses for a bridge network. portmap only joins it
+ * for an endpoint with published ports: each plugin is a process of its own, and one with
+ * nothing to do still costs a few milliseconds on every start and stop.
+ */
+export function confListFor(root: string, net: NetworkRecord, withPorts = true): ConfList {
   const ipam: Record<string, unknown> = {
     type: 'host-local',
     ranges: [[{ subnet: net.subnet, gateway: net.gateway }]],
@@ -49,9 +53,8 @@ export function confListFor(root: string, net: NetworkRecord): ConfList {
         capabilities: { ips: true, mac: true },
         ipam,
       },
-      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      ...(withPorts ? [{ type: 'portmap', capabilities: { portMappings: true }, snat: true }] : []),
       { type: 'firewall', backend: 'iptables' },
-      { type: 'tuning' },
     ],
   };
 }
@@ -129,7 +132,13 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
         ...(req.networks[i]!.ip ? { ips: [`${req.networks[i]!.ip}/${net.subnet.split('/')[1]}`] } : {}),
         ...(req.networks[i]!.mac ? { mac: req.networks[i]!.mac } : {}),
       };
-      const result = await addNetworkList(confListFor(root, net), req.containerId, req.netns, ifName, rc);
+      const result = await addNetworkList(
+        confListFor(root, net, (rc.portMappings?.length ?? 0) > 0),
+        req.containerId,
+        req.netns,
+        ifName,
+        rc,
+      );
       const ip = result.ips?.[0]?.address.split('/')[0] ?? '';
       const mac = result.interfaces?.find((x) => x.name === ifName && x.sandbox)?.mac ?? '';
       const a: Attachment = {
@@ -170,7 +179,7 @@ export async function detachNetworks(
     if (net) {
       try {
         await delNetworkList(
-          confListFor(root, net),
+          confListFor(root, net, a.ports.length > 0),
           containerId,
           netns,
           a.ifName,

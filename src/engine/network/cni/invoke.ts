@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { BerthError } from '../../../core/errors.js';
+import { logger } from '../../../core/log.js';
+
+const log = logger('cni');
 
 /** Where Debian's containernetworking-plugins install the plugins. */
 export const CNI_PATH = process.env.BERTH_CNI_PATH ?? '/usr/lib/cni';
@@ -132,6 +135,7 @@ export async function addNetworkList(
 ): Promise<CniResult> {
   let prev: CniResult | undefined;
   for (const p of list.plugins) {
+    const t0 = performance.now();
     const r = await invokePlugin({
       command: 'ADD',
       containerId,
@@ -140,6 +144,7 @@ export async function addNetworkList(
       config: pluginConfig(list, p, rc, prev),
     });
     if (r) prev = r;
+    log.debug('CNI ADD', { network: list.name, plugin: p.type, ms: Math.round(performance.now() - t0) });
   }
   if (!prev) throw new BerthError('Internal', `Network "${list.name}": the CNI plugins returned no result`);
   return prev;
