@@ -437,6 +437,31 @@ sys.exit(os.waitstatus_to_exitcode(st))
     assert.deepEqual(mounts(), []);
   });
 
+  it('run --rm: the container still goes when `berth run` is killed while it runs', async () => {
+    const name = box.name('rmk');
+    const child = box.spawn(
+      berthBin,
+      ['--root', box.root, '--runroot', box.runroot, 'run', '--rm', '--name', name, ...img(), 'sleep', '1'],
+      { stdio: 'ignore' },
+    );
+    let running = false;
+    for (let i = 0; i < 100 && !running; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const r = await berth(['inspect', '-f', '{{.State.Running}}', name]);
+      running = r.stdout.trim() === 'true';
+    }
+    assert.ok(running, 'the container started');
+    child.kill('SIGKILL');
+    // With its `berth run` gone, conmon's exit command removes it when it exits.
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      gone = (await berth(['ps', '-a', '-q'])).stdout.trim() === '';
+    }
+    assert.ok(gone, 'removed after exit');
+    assert.deepEqual(mounts(), []);
+  });
+
   it('tells the truth after conmon is killed, and restarts by policy', async () => {
     const name = box.name('k9');
     const id = (await berth(['run', '-d', '--name', name, ...img(), 'sleep', '600'])).stdout.trim();

@@ -8,7 +8,23 @@ import { attachContainer, resize } from './attach.js';
 import type { EngineContext } from './context.js';
 import { type CreateOptions, createContainer } from './create.js';
 import { removeContainer } from './lifecycle.js';
-import { startContainer } from './start.js';
+import { defaultExitCommand, startContainer } from './start.js';
+
+/**
+ * `run --rm` in the foreground removes the container itself once it exits, so conmon's exit
+ * command (a second Node process, competing for the CPU and the container's lock just then)
+ * only has work when this process is gone (killed): a shell checks that first.
+ */
+function unlessAlive(pid: number, command: string[]): string[] {
+  return [
+    '/bin/sh',
+    '-c',
+    'p=$1; shift; kill -0 "$p" 2>/dev/null && exit 0; exec "$@"',
+    'sh',
+    String(pid),
+    ...command,
+  ];
+}
 
 /** How `run` connects to the container. */
 export interface RunIo {
@@ -42,7 +58,12 @@ export async function runContainer(
   try {
     // The first terminal size must be there before the process starts, not after.
     const sizeTerminal = rec.config.tty && !io.detach && process.stdout.isTTY;
-    rec = await startContainer(ctx, rec, sizeTerminal ? { beforeStart: (p) => resize(p.bundle) } : {});
+    rec = await startContainer(ctx, rec, {
+      ...(sizeTerminal ? { beforeStart: (p: { bundle: string }) => resize(p.bundle) } : {}),
+      ...(rec.config.autoRemove && !io.detach
+        ? { exitCommand: unlessAlive(process.pid, defaultExitCommand(ctx, rec.id)) }
+        : {}),
+    });
   } catch (e) {
     await removeQuietly(ctx, rec.id);
     throw e;
