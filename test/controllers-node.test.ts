@@ -2,45 +2,13 @@
 // simulated nodes, and the real kubectl. Stopping one group is a node failure: its nodes turn
 // NotReady with the unreachable taints, and their pods are evicted and replaced elsewhere.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { startCluster, type TestCluster } from './helpers/cluster.js';
-import { berthBin } from './helpers/sandbox.js';
+import { startCluster, startSim, type TestCluster } from './helpers/cluster.js';
 
 describe('node lifecycle over simulated nodes', () => {
   let c: TestCluster;
-  const startSim = async (prefix: string): Promise<ChildProcess> => {
-    const sim = c.box.spawn(
-      berthBin,
-      [
-        'sim',
-        'nodes',
-        '--count',
-        '2',
-        '--name-prefix',
-        prefix,
-        '--heartbeat-seconds',
-        '1',
-        '--kubeconfig',
-        c.kubeconfig,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const t = setTimeout(() => reject(new Error(`sim nodes did not start: ${out}`)), 30_000);
-      const on = (d: Buffer) => {
-        out += d.toString();
-        if (/simulated nodes are ready/.test(out)) {
-          clearTimeout(t);
-          resolve();
-        }
-      };
-      sim.stdout?.on('data', on);
-      sim.stderr?.on('data', on);
-    });
-    return sim;
-  };
+  const sim = (prefix: string) =>
+    startSim(c, ['--count', '2', '--name-prefix', prefix, '--heartbeat-seconds', '1']);
   before(async () => {
     c = await startCluster(undefined, {
       controllers: '*',
@@ -55,8 +23,8 @@ describe('node lifecycle over simulated nodes', () => {
   };
 
   test('a node that stops heartbeating goes NotReady, is tainted, and its pods move', async () => {
-    const a = await startSim('a-');
-    await startSim('b-');
+    const a = await sim('a-');
+    await sim('b-');
     await k(['create', 'deployment', 'web', '--image=nginx', '--replicas=4']);
     await k(['rollout', 'status', 'deploy/web', '--timeout=60s']);
     const placement = async () =>

@@ -2,33 +2,13 @@
 // the real kubectl. Pod anti-affinity, topology spread across zones, and preemption.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startCluster, type TestCluster } from './helpers/cluster.js';
-import { berthBin } from './helpers/sandbox.js';
+import { startCluster, startSim, type TestCluster } from './helpers/cluster.js';
 
 describe('scheduling rules over simulated nodes', () => {
   let c: TestCluster;
   before(async () => {
     c = await startCluster(undefined, { controllers: '*' });
-    const sim = c.box.spawn(
-      berthBin,
-      ['sim', 'nodes', '--count', '3', '--cpu', '4', '--kubeconfig', c.kubeconfig],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const t = setTimeout(() => reject(new Error(`sim nodes did not start: ${out}`)), 30_000);
-      const on = (d: Buffer) => {
-        out += d.toString();
-        if (/simulated nodes are ready/.test(out)) {
-          clearTimeout(t);
-          resolve();
-        }
-      };
-      sim.stdout?.on('data', on);
-      sim.stderr?.on('data', on);
-    });
+    await startSim(c, ['--count', '3', '--cpu', '4']);
   });
   after(() => c.box.cleanup());
   const k = async (args: string[], input?: string) => {

@@ -4,8 +4,7 @@
 // deleting a claim releases or deletes its volume by the reclaim policy.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startCluster, type TestCluster } from './helpers/cluster.js';
-import { berthBin } from './helpers/sandbox.js';
+import { startCluster, startSim, type TestCluster } from './helpers/cluster.js';
 
 const localPv = (name: string, node: string, cls: string, policy = 'Retain', size = '1Gi') => `apiVersion: v1
 kind: PersistentVolume
@@ -42,22 +41,7 @@ describe('persistent volumes over simulated nodes', () => {
   let c: TestCluster;
   before(async () => {
     c = await startCluster(undefined, { controllers: '*' });
-    const sim = c.box.spawn(berthBin, ['sim', 'nodes', '--count', '3', '--kubeconfig', c.kubeconfig], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const t = setTimeout(() => reject(new Error(`sim nodes did not start: ${out}`)), 30_000);
-      const on = (d: Buffer) => {
-        out += d.toString();
-        if (/simulated nodes are ready/.test(out)) {
-          clearTimeout(t);
-          resolve();
-        }
-      };
-      sim.stdout?.on('data', on);
-      sim.stderr?.on('data', on);
-    });
+    await startSim(c, ['--count', '3']);
   });
   after(() => c.box.cleanup());
   const k = async (args: string[], input?: string) => {

@@ -1,32 +1,13 @@
 // StatefulSets (and DaemonSets) end to end: a real berth server, simulated nodes, the real kubectl.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startCluster, type TestCluster } from './helpers/cluster.js';
-import { berthBin } from './helpers/sandbox.js';
+import { startCluster, startSim, type TestCluster } from './helpers/cluster.js';
 
 describe('workload controllers over simulated nodes', () => {
   let c: TestCluster;
-  const startSim = async (args: string[]) => {
-    const sim = c.box.spawn(berthBin, ['sim', 'nodes', ...args, '--kubeconfig', c.kubeconfig], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const t = setTimeout(() => reject(new Error(`sim nodes did not start: ${out}`)), 30_000);
-      const on = (d: Buffer) => {
-        out += d.toString();
-        if (/simulated nodes are ready/.test(out)) {
-          clearTimeout(t);
-          resolve();
-        }
-      };
-      sim.stdout?.on('data', on);
-      sim.stderr?.on('data', on);
-    });
-  };
   before(async () => {
     c = await startCluster(undefined, { controllers: '*' });
-    await startSim(['--count', '3']);
+    await startSim(c, ['--count', '3']);
   });
   after(() => c.box.cleanup());
   const k = async (args: string[], input?: string) => {
@@ -144,8 +125,8 @@ spec:
         .join(' ');
     assert.equal(await where(), 'sim-0 sim-1 sim-2');
     // A node with a taint the daemon does not tolerate gets none; a plain new node gets one.
-    await startSim(['--count', '1', '--name-prefix', 'extra-']);
-    await startSim(['--count', '1', '--name-prefix', 'gpu-']);
+    await startSim(c, ['--count', '1', '--name-prefix', 'extra-']);
+    await startSim(c, ['--count', '1', '--name-prefix', 'gpu-']);
     await k(['taint', 'node', 'gpu-0', 'dedicated=gpu:NoExecute']);
     for (let i = 0; i < 100 && (await where()) !== 'extra-0 sim-0 sim-1 sim-2'; i++)
       await new Promise((r) => setTimeout(r, 200));

@@ -2,6 +2,7 @@
  * Starts a real `berth server --disable-agent` in a sandbox on a free port with its own data
  * dir, and runs the real kubectl against it (its own HOME, so discovery caches never leak).
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -101,4 +102,29 @@ export async function startCluster(
         env: { ...process.env, HOME: home, KUBECONFIG: kubeconfig, ...opts.env },
       }),
   };
+}
+
+/**
+ * Starts `berth sim nodes ARGS` against the cluster and resolves once its nodes are ready.
+ * The process belongs to the cluster's sandbox (cleaned up with it); stopping it is how a
+ * test makes its nodes fail.
+ */
+export async function startSim(c: TestCluster, args: readonly string[]): Promise<ChildProcess> {
+  const sim = c.box.spawn(berthBin, ['sim', 'nodes', ...args, '--kubeconfig', c.kubeconfig], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`sim nodes did not start: ${out}`)), 30_000);
+    const on = (d: Buffer) => {
+      out += d.toString();
+      if (/simulated nodes are ready/.test(out)) {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    sim.stdout?.on('data', on);
+    sim.stderr?.on('data', on);
+  });
+  return sim;
 }

@@ -433,13 +433,10 @@ export function makeHandler(deps: HandlerDeps) {
             const deleted: KubeObject[] = [];
             for (const o of list.items)
               deleted.push(
-                await rest.delete(
-                  r,
-                  o.metadata?.namespace,
-                  o.metadata?.name ?? '',
-                  { dryRun: dry, ...(propagation ? { propagationPolicy: propagation } : {}) },
-                  () => reg.list(),
-                ),
+                await rest.delete(r, o.metadata?.namespace, o.metadata?.name ?? '', {
+                  dryRun: dry,
+                  ...(propagation ? { propagationPolicy: propagation } : {}),
+                }),
               );
             return send(res, 200, {
               kind: `${r.kind}List`,
@@ -448,20 +445,14 @@ export function makeHandler(deps: HandlerDeps) {
               items: deleted,
             });
           }
-          const o = await rest.delete(
-            r,
-            namespace,
-            name,
-            {
-              dryRun: dry,
-              ...(propagation ? { propagationPolicy: propagation } : {}),
-              ...(opts.preconditions?.uid ? { preconditionUid: opts.preconditions.uid } : {}),
-              ...(opts.preconditions?.resourceVersion
-                ? { preconditionRV: opts.preconditions.resourceVersion }
-                : {}),
-            },
-            () => reg.list(),
-          );
+          const o = await rest.delete(r, namespace, name, {
+            dryRun: dry,
+            ...(propagation ? { propagationPolicy: propagation } : {}),
+            ...(opts.preconditions?.uid ? { preconditionUid: opts.preconditions.uid } : {}),
+            ...(opts.preconditions?.resourceVersion
+              ? { preconditionRV: opts.preconditions.resourceVersion }
+              : {}),
+          });
           if (o.metadata?.deletionTimestamp) return send(res, 202, withKind(o));
           return send(res, 200, withKind(o));
         }

@@ -502,7 +502,6 @@ export class RestStorage {
       preconditionRV?: string;
       propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
     },
-    all: () => readonly ResourceInfo[],
   ): Promise<KubeObject> {
     const key = objectKey(r, ns, name);
     const kv = await this.store.get(key);

@@ -18,18 +18,21 @@ import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from './context.js';
 import { recordEvent } from './events.js';
 import { LOCAL_PATH_PROVISIONER, provisionsLocally, provisionVolume } from './local-path.js';
-import { claimClass, claimRefKey, findVolume, refersTo, waitsForConsumer } from './volume-match.js';
+import {
+  claimClass,
+  claimRefKey,
+  findVolume,
+  refersTo,
+  type VolumeCaches,
+  volumeCaches,
+  waitsForConsumer,
+} from './volume-match.js';
 
 export const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 const BOUND_BY_CONTROLLER = 'pv.kubernetes.io/bound-by-controller';
 const BIND_COMPLETED = 'pv.kubernetes.io/bind-completed';
 
-export interface BinderCaches {
-  claim(key: string): KubeObject | undefined;
-  volume(name: string): KubeObject | undefined;
-  volumes(): KubeObject[];
-  storageClass(name: string): KubeObject | undefined;
-}
+export type BinderCaches = VolumeCaches;
 
 export interface BinderActions {
   /** PUT of the whole object (compare-and-set on its resourceVersion). */
@@ -257,12 +260,7 @@ export const pvBinderController: ControllerSpec = {
     const volumes = ctx.informer(Resources.persistentvolumes);
     const classes = ctx.informer(Resources.storageclasses);
     const client = ctx.client;
-    const caches: BinderCaches = {
-      claim: (k) => claims.get(k),
-      volume: (n) => volumes.get(n),
-      volumes: () => volumes.list(),
-      storageClass: (n) => classes.get(n),
-    };
+    const caches = volumeCaches(ctx);
     const act: BinderActions = {
       updateVolume: (pv) => client.update(Resources.persistentvolumes, pv),
       volumeStatus: (pv, status) =>

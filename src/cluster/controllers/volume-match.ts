@@ -6,9 +6,31 @@
  * wins, so big volumes stay free for big claims. Shared by the binder and the scheduler.
  */
 import { selectorMatcher } from '../api/selectors.js';
-import type { KubeObject } from '../client/kube-client.js';
+import { type KubeObject, Resources } from '../client/kube-client.js';
 import { type NodeSelectorTerm, termMatches } from '../scheduler/node-affinity.js';
 import { parseQuantity } from '../scheduler/quantity.js';
+import type { ControllerContext } from './context.js';
+
+/** What the binder and the scheduler read about volumes: claims, volumes and classes. */
+export interface VolumeCaches {
+  claim(key: string): KubeObject | undefined;
+  volume(name: string): KubeObject | undefined;
+  volumes(): KubeObject[];
+  storageClass(name: string): KubeObject | undefined;
+}
+
+/** The caches over the control plane's shared informers. */
+export function volumeCaches(ctx: ControllerContext): VolumeCaches {
+  const claims = ctx.informer(Resources.persistentvolumeclaims);
+  const volumes = ctx.informer(Resources.persistentvolumes);
+  const classes = ctx.informer(Resources.storageclasses);
+  return {
+    claim: (k) => claims.get(k),
+    volume: (n) => volumes.get(n),
+    volumes: () => volumes.list(),
+    storageClass: (n) => classes.get(n),
+  };
+}
 
 /** The claim's storage class name; unset means the empty class (no default class admission). */
 export const claimClass = (pvc: KubeObject): string => pvc.spec?.storageClassName ?? '';

@@ -7,6 +7,7 @@ import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from '../controllers/context.js';
 import { recordEvent } from '../controllers/events.js';
 import { controllerUid, isPodTerminal } from '../controllers/pods.js';
+import { volumeCaches } from '../controllers/volume-match.js';
 import {
   type NodeInfo,
   nodeInfo,
@@ -379,12 +380,12 @@ export const schedulerController: ControllerSpec = {
     const claims = ctx.informer(Resources.persistentvolumeclaims);
     const volumes = ctx.informer(Resources.persistentvolumes);
     const classes = ctx.informer(Resources.storageclasses);
-    const s = new Scheduler(ctx.client, ctx.informer(Resources.pods), ctx.informer(Resources.nodes), {
-      claim: (k) => claims.get(k),
-      volume: (n) => volumes.get(n),
-      volumes: () => volumes.list(),
-      storageClass: (n) => classes.get(n),
-    });
+    const s = new Scheduler(
+      ctx.client,
+      ctx.informer(Resources.pods),
+      ctx.informer(Resources.nodes),
+      volumeCaches(ctx),
+    );
     // Pods waiting for a claim or a volume may fit once those change.
     const retry = () => s.retryUnschedulable();
     claims.onAdd(retry).onUpdate(retry);

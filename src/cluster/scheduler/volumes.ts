@@ -13,16 +13,12 @@ import {
   claimClass,
   findVolume,
   podClaims,
+  type VolumeCaches,
   volumeFitsNode,
   waitsForConsumer,
 } from '../controllers/volume-match.js';
 
-export interface VolumeCaches {
-  claim(key: string): KubeObject | undefined;
-  volume(name: string): KubeObject | undefined;
-  volumes(): KubeObject[];
-  storageClass(name: string): KubeObject | undefined;
-}
+export type { VolumeCaches };
 
 export interface VolumePlan {
   /** A reason that holds for every node (kube-scheduler's PreFilter failure), if any. */

@@ -1,4 +1,3 @@
-import type { Worker } from 'node:worker_threads';
 import { BerthError } from '../../../core/errors.js';
 import { startWorker } from '../../../core/worker.js';
 import { prefixEnd, storeErrors } from '../errors.js';
