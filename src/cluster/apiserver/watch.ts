@@ -17,14 +17,28 @@ import type { RestStorage } from './rest.js';
 const bookmarkEveryMs = 30_000;
 
 // One store event reaches every watch of its resource as the same KeyValue object (the SQLite
-// store shares it): decode it and serialise it once for all of them, not once per watcher.
-const decodedOf = new WeakMap<KeyValue, KubeObject>();
-const jsonOf = new WeakMap<KeyValue, string>();
+// store shares it, in one synchronous fan-out): decode it and serialise it once for all of
+// them, not once per watcher. The cache lasts one turn of the event loop only: the store
+// keeps that KeyValue as the object's current value, and a decoded copy plus its JSON kept
+// alongside every live object cost hundreds of MB at 30,000 pods.
+let decodedOf = new Map<KeyValue, KubeObject>();
+let jsonOf = new Map<KeyValue, string>();
+let clearing = false;
+function forgetSoon(): void {
+  if (clearing) return;
+  clearing = true;
+  setImmediate(() => {
+    clearing = false;
+    decodedOf = new Map();
+    jsonOf = new Map();
+  });
+}
 function decodeShared(kv: KeyValue): KubeObject {
   let o = decodedOf.get(kv);
   if (!o) {
     o = decode(kv);
     decodedOf.set(kv, o);
+    forgetSoon();
   }
   return o;
 }
@@ -121,6 +135,7 @@ export async function serveWatch(
         if (json === undefined) {
           json = JSON.stringify(shape(o));
           jsonOf.set(kv, json);
+          forgetSoon();
         }
         line(`{"type":"${type}","object":${json}}\n`);
       };
