@@ -441,7 +441,7 @@ sys.exit(os.waitstatus_to_exitcode(st))
     const name = box.name('rmk');
     const child = box.spawn(
       berthBin,
-      ['--root', box.root, '--runroot', box.runroot, 'run', '--rm', '--name', name, ...img(), 'sleep', '1'],
+      ['--root', box.root, '--runroot', box.runroot, 'run', '--rm', '--name', name, ...img(), 'sleep', '3'],
       { stdio: 'ignore' },
     );
     let running = false;
@@ -454,7 +454,7 @@ sys.exit(os.waitstatus_to_exitcode(st))
     child.kill('SIGKILL');
     // With its `berth run` gone, conmon's exit command removes it when it exits.
     let gone = false;
-    for (let i = 0; i < 100 && !gone; i++) {
+    for (let i = 0; i < 150 && !gone; i++) {
       await new Promise((r) => setTimeout(r, 100));
       gone = (await berth(['ps', '-a', '-q'])).stdout.trim() === '';
     }
