@@ -97,9 +97,14 @@ describe('persistent volumes over simulated nodes', () => {
         'volume node affinity conflict',
       ),
     );
-    // Deleting the claim (after its pods) releases the Retain volume; it keeps its claimRef.
-    await k(['delete', 'pod', 'user', 'pinned', '--wait=false']);
-    await k(['delete', 'pvc', 'data']);
+    // A claim in use is only marked for deletion (pvc-protection) until its pods are gone;
+    // then it goes and releases the Retain volume, which keeps its claimRef.
+    await k(['delete', 'pvc', 'data', '--wait=false']);
+    assert.match(await get(['pvc', 'data']), /data\s+Terminating\s+small/);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.match(await get(['pvc', 'data', '-o', 'jsonpath={.metadata.finalizers}']), /pvc-protection/);
+    await k(['delete', 'pod', 'user', 'pinned']);
+    await until('claim gone', async () => (await c.kubectl(['get', 'pvc', 'data'])).code !== 0);
     await until(
       'volume Released',
       async () => (await get(['pv', 'small', '-o', 'jsonpath={.status.phase}'])) === 'Released',

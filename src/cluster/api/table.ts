@@ -259,7 +259,11 @@ const columns: Record<string, Column[]> = {
   ],
   PersistentVolumeClaim: [
     name,
-    { name: 'Status', type: 'string', cell: (o) => g(o, 'status.phase') ?? 'Pending' },
+    {
+      name: 'Status',
+      type: 'string',
+      cell: (o) => (g(o, 'metadata.deletionTimestamp') ? 'Terminating' : (g(o, 'status.phase') ?? 'Pending')),
+    },
     { name: 'Volume', type: 'string', cell: (o) => g(o, 'spec.volumeName') ?? '' },
     { name: 'Capacity', type: 'string', cell: (o) => g(o, 'status.capacity.storage') ?? '' },
     { name: 'Access Modes', type: 'string', cell: (o) => accessModes(g(o, 'spec.accessModes')) },
@@ -275,7 +279,11 @@ const columns: Record<string, Column[]> = {
       type: 'string',
       cell: (o) => g(o, 'spec.persistentVolumeReclaimPolicy') ?? 'Retain',
     },
-    { name: 'Status', type: 'string', cell: (o) => g(o, 'status.phase') ?? 'Pending' },
+    {
+      name: 'Status',
+      type: 'string',
+      cell: (o) => (g(o, 'metadata.deletionTimestamp') ? 'Terminating' : (g(o, 'status.phase') ?? 'Pending')),
+    },
     {
       name: 'Claim',
       type: 'string',

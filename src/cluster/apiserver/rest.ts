@@ -335,6 +335,14 @@ export class RestStorage {
     applyDefaults(r, o);
     if (r.kind === 'Pod' && !r.group) await this.admitPriority(o);
     if (r.kind === 'PersistentVolumeClaim' && !r.group) await this.admitStorageClass(o);
+    // StorageObjectInUseProtection: a claim in use by a pod, or a bound volume, is deleted
+    // only once the pvc-protection / pv-protection controllers see it is free.
+    if ((r.kind === 'PersistentVolumeClaim' || r.kind === 'PersistentVolume') && !r.group) {
+      const fin =
+        r.kind === 'PersistentVolume' ? 'kubernetes.io/pv-protection' : 'kubernetes.io/pvc-protection';
+      const m = o.metadata as { finalizers?: string[] };
+      if (!(m.finalizers ?? []).includes(fin)) m.finalizers = [...(m.finalizers ?? []), fin];
+    }
     this.check(r, o);
     if (r.kind === 'Service' && !r.group && !opts.dryRun) {
       // An existing name answers AlreadyExists, not an allocation error about its own address.

@@ -17,6 +17,7 @@ import { nodeLifecycleController } from './node-lifecycle.js';
 import { pvBinderController } from './pv-binder.js';
 import { replicaSetController } from './replicaset.js';
 import { statefulSetController } from './statefulset.js';
+import { pvcProtectionController, pvProtectionController } from './volume-protection.js';
 
 const log = logger('controllers');
 
@@ -40,6 +41,8 @@ export const registry: readonly ControllerSpec[] = [
   statefulSetController,
   daemonSetController,
   pvBinderController,
+  pvcProtectionController,
+  pvProtectionController,
 ];
 
 /** The names `--controllers` accepts. */

@@ -229,11 +229,15 @@ export async function syncVolume(name: string, caches: BinderCaches, act: Binder
     else if (phase !== 'Bound') await act.volumeStatus(pv, { phase: 'Bound' });
     return;
   }
-  if (phase === 'Released' || phase === 'Failed') return;
+  const policy = pv.spec?.persistentVolumeReclaimPolicy ?? 'Retain';
+  // Released and kept, or failed: nothing more to do. (A Released volume of the Delete
+  // policy is one whose deletion has not gone through yet.)
+  if (phase === 'Failed' || (phase === 'Released' && policy !== 'Delete')) return;
   // The cache may not have seen a new claim yet: only a live read says it is gone.
   if (await act.claimExists(ref.namespace ?? '', ref.name, ref.uid)) return;
-  const policy = pv.spec?.persistentVolumeReclaimPolicy ?? 'Retain';
   if (policy === 'Delete') {
+    // Released first: pv-protection lets a volume go only once it is no longer Bound.
+    if (phase !== 'Released') await act.volumeStatus(pv, { phase: 'Released' });
     await act.deleteVolume(pv).catch((e) => {
       if (!isNotFound(e)) throw e;
     });
