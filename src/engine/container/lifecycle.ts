@@ -7,13 +7,12 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict, isNotFound } from '../../core/errors.js';
-import { detectRuntime, runtimeDelete, runtimeKill } from '../runtime/oci-runtime.js';
+import { detectRuntime, runtimeKill } from '../runtime/oci-runtime.js';
 import type { EngineContext } from './context.js';
 import { pidAlive, readExitFile, waitForExitFile } from './exit-watch.js';
 import { withContainerLock } from './lock.js';
-import { releaseNetwork } from './network.js';
 import { containerPaths } from './paths.js';
-import { unmountRootfs } from './rootfs.js';
+import { releaseRun } from './release.js';
 import { startContainer } from './start.js';
 import type { ContainerRecord } from './store.js';
 
@@ -74,15 +73,9 @@ export function listContainers(ctx: EngineContext): ContainerRecord[] {
   return ctx.containers.list().map((r) => reconcile(ctx, r));
 }
 
-/** Releases what a stopped container holds: the runtime's record and the rootfs mount. */
-async function teardown(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
-  const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
-  // Independent: the runtime's record and cgroups, and the host-side rootfs mount.
-  await Promise.all([
-    runtimeDelete(runtime, rec.id),
-    unmountRootfs(containerPaths(ctx, rec.id)),
-    releaseNetwork(ctx, rec.id),
-  ]);
+/** Releases what a stopped container holds: the runtime's record, the mount, the network. */
+function teardown(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
+  return releaseRun(ctx, rec.id, detectRuntime(ctx.runroot, rec.config.runtime));
 }
 
 function shouldRestart(rec: ContainerRecord): boolean {
@@ -215,7 +208,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, o: Remove
   }
   await withContainerLock(ctx, rec.id, async () => {
     ctx.containers.update(rec.id, { state: 'removing' });
-    await Promise.all([runtimeDelete(runtime, rec.id), unmountRootfs(paths), releaseNetwork(ctx, rec.id)]);
+    await releaseRun(ctx, rec.id, runtime);
   });
   rmSync(paths.dir, { recursive: true, force: true });
   rmSync(paths.bundle, { recursive: true, force: true });

@@ -25,6 +25,7 @@ import {
   usesCni,
 } from './network.js';
 import { type ContainerPaths, containerPaths } from './paths.js';
+import { releaseRun } from './release.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
 
@@ -120,13 +121,8 @@ async function startLocked(
   const paths = containerPaths(ctx, rec.id);
   const runtime = detectRuntime(ctx.runroot, config.runtime);
   // The previous run's exit command may not have released it yet (it waits for this lock, and
-  // on a slow machine `start` wins the race); release the runtime's record, the rootfs mount
-  // and the network here. Each step checks first, so the common case costs no process.
-  await Promise.all([
-    existsSync(join(runtime.stateRoot, rec.id)) ? runtimeDelete(runtime, rec.id) : undefined,
-    unmountRootfs(paths),
-    releaseNetwork(ctx, rec.id),
-  ]);
+  // on a slow machine `start` wins the race): release what that run still holds here.
+  await releaseRun(ctx, rec.id, runtime);
   rmSync(paths.exitFile, { force: true });
   rmSync(paths.bundle, { recursive: true, force: true });
   mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
