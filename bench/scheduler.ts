@@ -176,8 +176,12 @@ try {
   await mut;
   const first = Math.min(...boundSaturated);
   const last = Math.max(...boundSaturated);
-  const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(' ');
-  const cpuSec = (Number(stat[13]) + Number(stat[14])) / 100;
+  // CPU seconds (user + system) of a process, from /proc.
+  const cpuOf = (pid: number | undefined) => {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ');
+    return (Number(st[13]) + Number(st[14])) / 100;
+  };
+  const cpuSec = cpuOf(server.pid);
   const rss =
     Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
   console.log(`bench/scheduler: ${nodes} nodes, ${pods} pods in ${deployments} Deployments`);
@@ -196,10 +200,6 @@ try {
   );
   console.log(`server: RSS ${rss.toFixed(0)} MB, CPU ${cpuSec.toFixed(1)} s`);
   // The simulated nodes and this script share the machine with the server: their CPU too.
-  const cpuOf = (pid: number | undefined) => {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ');
-    return (Number(st[13]) + Number(st[14])) / 100;
-  };
   console.log(
     `also on the machine: sim nodes CPU ${cpuOf(sim.pid).toFixed(1)} s, this benchmark CPU ${cpuOf(process.pid).toFixed(1)} s (${availableParallelism()} cores)`,
   );

@@ -47,6 +47,13 @@ export function apiGroup(reg: ResourceRegistry, name: string): object | undefine
   };
 }
 
+/** The verbs a subresource serves, in both discovery formats. */
+function subresourceVerbs(s: string): string[] {
+  if (s === 'binding' || s === 'token') return ['create'];
+  if (s === 'finalize') return ['update'];
+  return ['get', 'patch', 'update'];
+}
+
 export function apiResourceList(reg: ResourceRegistry, group: string, version: string): object | undefined {
   const rs = reg.list().filter((r) => r.group === group && r.version === version);
   if (rs.length === 0) return undefined;
@@ -64,12 +71,7 @@ export function apiResourceList(reg: ResourceRegistry, group: string, version: s
     for (const s of r.subresources ?? []) {
       const kind =
         s === 'scale' ? 'Scale' : s === 'binding' ? 'Binding' : s === 'token' ? 'TokenRequest' : r.kind;
-      const verbs =
-        s === 'binding' || s === 'token'
-          ? ['create']
-          : s === 'finalize'
-            ? ['update']
-            : ['get', 'patch', 'update'];
+      const verbs = subresourceVerbs(s);
       resources.push({
         name: `${r.plural}/${s}`,
         singularName: '',
@@ -271,12 +273,7 @@ export function aggregatedDiscovery(reg: ResourceRegistry, core: boolean): objec
                           : s === 'token'
                             ? { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }
                             : { group: r.group, version: r.version, kind: r.kind },
-                    verbs:
-                      s === 'binding' || s === 'token'
-                        ? ['create']
-                        : s === 'finalize'
-                          ? ['update']
-                          : ['get', 'patch', 'update'],
+                    verbs: subresourceVerbs(s),
                   })),
                 }
               : {}),

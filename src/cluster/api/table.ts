@@ -35,6 +35,12 @@ export function age(ts: unknown, now = Date.now()): string {
 }
 
 const name: Column = { name: 'Name', type: 'string', format: 'name', cell: (o) => g(o, 'metadata.name') };
+/** A claim's or a volume's phase; Terminating once deleted while in-use protection holds it. */
+const volumePhase: Column = {
+  name: 'Status',
+  type: 'string',
+  cell: (o) => (g(o, 'metadata.deletionTimestamp') ? 'Terminating' : (g(o, 'status.phase') ?? 'Pending')),
+};
 const ageCol: Column = { name: 'Age', type: 'string', cell: (o) => age(g(o, 'metadata.creationTimestamp')) };
 const selector = (path: string): Column => ({
   name: 'Selector',
@@ -259,11 +265,7 @@ const columns: Record<string, Column[]> = {
   ],
   PersistentVolumeClaim: [
     name,
-    {
-      name: 'Status',
-      type: 'string',
-      cell: (o) => (g(o, 'metadata.deletionTimestamp') ? 'Terminating' : (g(o, 'status.phase') ?? 'Pending')),
-    },
+    volumePhase,
     { name: 'Volume', type: 'string', cell: (o) => g(o, 'spec.volumeName') ?? '' },
     { name: 'Capacity', type: 'string', cell: (o) => g(o, 'status.capacity.storage') ?? '' },
     { name: 'Access Modes', type: 'string', cell: (o) => accessModes(g(o, 'spec.accessModes')) },
@@ -279,11 +281,7 @@ const columns: Record<string, Column[]> = {
       type: 'string',
       cell: (o) => g(o, 'spec.persistentVolumeReclaimPolicy') ?? 'Retain',
     },
-    {
-      name: 'Status',
-      type: 'string',
-      cell: (o) => (g(o, 'metadata.deletionTimestamp') ? 'Terminating' : (g(o, 'status.phase') ?? 'Pending')),
-    },
+    volumePhase,
     {
       name: 'Claim',
       type: 'string',

@@ -58,16 +58,35 @@ const target = (r: ResourceInfo, name?: string) => ({
   ...(name !== undefined ? { name } : {}),
 });
 
-/** Hook the server calls after a successful write (CRD registration). */
 const SYSTEM_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 const isNamespace = (r: ResourceInfo) => r.kind === 'Namespace' && !r.group;
 const specFinalizers = (o: KubeObject) => (o.spec as { finalizers?: string[] } | undefined)?.finalizers;
 
-/** Whether a stored namespace is being deleted (a cheap look, without decoding it all). */
-function isTerminating(kv: { value: Uint8Array | string }): boolean {
-  return (decode(kv as Parameters<typeof decode>[0]).metadata?.deletionTimestamp ?? '') !== '';
+/**
+ * A value read from the store for every create of some kind (the default PriorityClass, the
+ * default StorageClass), read again at most once a second, and at once after a write of the
+ * kind it comes from.
+ */
+class ShortLived<T> {
+  private at = 0;
+  private value?: T;
+  constructor(private readonly load: () => Promise<T>) {}
+
+  async get(): Promise<T> {
+    const now = Date.now();
+    if (!this.at || now - this.at > 1000) {
+      this.value = await this.load();
+      this.at = now;
+    }
+    return this.value as T;
+  }
+
+  clear(): void {
+    this.at = 0;
+  }
 }
 
+/** Hook the server calls after a successful write (CRD registration). */
 export type WriteHook = (r: ResourceInfo, obj: KubeObject | undefined, old: KubeObject | undefined) => void;
 
 export class RestStorage {
@@ -80,10 +99,22 @@ export class RestStorage {
     this.services = new ServiceAllocator(store);
   }
 
-  /** The global-default PriorityClass, looked up at most once a second (every pod create asks). */
-  private defaultPriority?: { at: number; pc: KubeObject | undefined };
-  /** The default StorageClass's name, looked up the same way. */
-  private defaultStorage?: { at: number; name: string | undefined };
+  /** The global-default PriorityClass, which every pod create without a class asks for. */
+  private readonly defaultPriority = new ShortLived(async () =>
+    (await this.store.list('/registry/scheduling.k8s.io/priorityclasses/')).items
+      .map(decode)
+      .find((c) => (c as { globalDefault?: boolean }).globalDefault === true),
+  );
+  /** The default StorageClass's name (the newest, if several are annotated as the default). */
+  private readonly defaultStorage = new ShortLived(
+    async () =>
+      (await this.store.list('/registry/storage.k8s.io/storageclasses/')).items
+        .map(decode)
+        .filter((c) => c.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')
+        .sort((a, b) =>
+          String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp)),
+        )[0]?.metadata?.name,
+  );
 
   /**
    * DefaultStorageClass admission: a claim that leaves `storageClassName` unset gets the class
@@ -92,25 +123,16 @@ export class RestStorage {
   private async admitStorageClass(o: KubeObject): Promise<void> {
     const spec = (o.spec ?? {}) as { storageClassName?: string | null };
     if (spec.storageClassName !== undefined && spec.storageClassName !== null) return;
-    const now = Date.now();
-    if (!this.defaultStorage || now - this.defaultStorage.at > 1000) {
-      const all = (await this.store.list('/registry/storage.k8s.io/storageclasses/')).items.map(decode);
-      const defaults = all
-        .filter((c) => c.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')
-        .sort((a, b) =>
-          String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp)),
-        );
-      this.defaultStorage = { at: now, name: defaults[0]?.metadata?.name };
-    }
-    if (this.defaultStorage.name) {
-      spec.storageClassName = this.defaultStorage.name;
+    const name = await this.defaultStorage.get();
+    if (name) {
+      spec.storageClassName = name;
       o.spec = spec;
     }
   }
 
   private written(r: ResourceInfo, next: KubeObject | undefined, prev: KubeObject | undefined): void {
-    if (r.kind === 'PriorityClass') this.defaultPriority = undefined;
-    if (r.kind === 'StorageClass') this.defaultStorage = undefined;
+    if (r.kind === 'PriorityClass') this.defaultPriority.clear();
+    if (r.kind === 'StorageClass') this.defaultStorage.clear();
     this.onWrite(r, next, prev);
   }
 
@@ -269,15 +291,7 @@ export class RestStorage {
         );
       pc = decode(kv);
     } else {
-      const now = Date.now();
-      if (!this.defaultPriority || now - this.defaultPriority.at > 1000) {
-        const all = await this.store.list(prefix);
-        const found = all.items
-          .map(decode)
-          .find((c) => (c as { globalDefault?: boolean }).globalDefault === true);
-        this.defaultPriority = { at: now, pc: found };
-      }
-      pc = this.defaultPriority.pc;
+      pc = await this.defaultPriority.get();
       if (pc) spec.priorityClassName = pc.metadata?.name as string;
     }
     if (pc) {
@@ -312,7 +326,7 @@ export class RestStorage {
     if (r.namespaced && m.namespace && !opts.dryRun) {
       const nsKv = await this.store.get(`/registry/core/namespaces/${m.namespace}`);
       if (!nsKv) throw notFoundError({ group: '', resource: 'namespaces', name: m.namespace });
-      if (isTerminating(nsKv) && r.kind !== 'Event')
+      if (decode(nsKv).metadata?.deletionTimestamp && r.kind !== 'Event')
         throw new ApiError(
           403,
           'Forbidden',

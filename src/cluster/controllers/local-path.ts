@@ -6,6 +6,7 @@
  * the folder when it mounts it (`DirectoryOrCreate`).
  */
 import type { KubeObject } from '../client/kube-client.js';
+import { claimRefFor } from './volume-match.js';
 
 export const LOCAL_PATH_PROVISIONER = 'berth.dev/local-path';
 export const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
@@ -55,13 +56,7 @@ export function provisionVolume(pvc: KubeObject, cls: KubeObject, node: string):
           ],
         },
       },
-      claimRef: {
-        kind: 'PersistentVolumeClaim',
-        apiVersion: 'v1',
-        namespace: pvc.metadata.namespace,
-        name: pvc.metadata.name,
-        uid: pvc.metadata.uid,
-      },
+      claimRef: claimRefFor(pvc),
     },
   };
 }

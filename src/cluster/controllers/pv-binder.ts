@@ -20,15 +20,16 @@ import { recordEvent } from './events.js';
 import { LOCAL_PATH_PROVISIONER, provisionsLocally, provisionVolume } from './local-path.js';
 import {
   claimClass,
+  claimRefFor,
   claimRefKey,
   findVolume,
   refersTo,
+  SELECTED_NODE,
   type VolumeCaches,
   volumeCaches,
   waitsForConsumer,
 } from './volume-match.js';
 
-export const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 const BOUND_BY_CONTROLLER = 'pv.kubernetes.io/bound-by-controller';
 const BIND_COMPLETED = 'pv.kubernetes.io/bind-completed';
 
@@ -48,15 +49,6 @@ export interface BinderActions {
   /** Queue the other side of a binding. */
   enqueueClaim(key: string): void;
 }
-
-const claimRefFor = (pvc: KubeObject) => ({
-  kind: 'PersistentVolumeClaim',
-  apiVersion: 'v1',
-  namespace: pvc.metadata.namespace,
-  name: pvc.metadata.name,
-  uid: pvc.metadata.uid,
-  resourceVersion: pvc.metadata.resourceVersion,
-});
 
 /** Writes the volume's half of a binding (claimRef with the claim's uid); returns the volume. */
 async function bindVolume(pv: KubeObject, pvc: KubeObject, act: BinderActions): Promise<KubeObject> {

@@ -35,6 +35,19 @@ export function volumeCaches(ctx: ControllerContext): VolumeCaches {
 /** The claim's storage class name; unset means the empty class (no default class admission). */
 export const claimClass = (pvc: KubeObject): string => pvc.spec?.storageClassName ?? '';
 
+/** The claim annotation naming the node the scheduler chose for a WaitForFirstConsumer claim. */
+export const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
+
+/** A volume's `spec.claimRef` to this claim (its uid too, so a namesake never matches). */
+export const claimRefFor = (pvc: KubeObject) => ({
+  kind: 'PersistentVolumeClaim',
+  apiVersion: 'v1',
+  namespace: pvc.metadata.namespace,
+  name: pvc.metadata.name,
+  uid: pvc.metadata.uid,
+  resourceVersion: pvc.metadata.resourceVersion,
+});
+
 /** `namespace/name` of the claim a volume is bound or pre-bound to, if any. */
 export const claimRefKey = (pv: KubeObject): string | undefined => {
   const r = pv.spec?.claimRef;

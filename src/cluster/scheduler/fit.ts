@@ -86,7 +86,7 @@ export function unfitReason(
       return 'node(s) had untolerated taint';
   }
   if (!nodeAffinityMatches(pod.spec, node)) return "node(s) didn't match Pod's node affinity/selector";
-  if (ports.length && ports.some((hp) => (n.hostPorts.get(hp) ?? 0) > 0))
+  if (ports.some((hp) => (n.hostPorts.get(hp) ?? 0) > 0))
     return "node(s) didn't have free ports for the requested pod ports";
   if (n.pods + 1 > n.allocPods) return 'Too many pods';
   if (n.usedCpu + req.cpu > n.allocCpu) return 'Insufficient cpu';

@@ -7,7 +7,7 @@ import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from '../controllers/context.js';
 import { recordEvent } from '../controllers/events.js';
 import { controllerUid, isPodTerminal } from '../controllers/pods.js';
-import { volumeCaches } from '../controllers/volume-match.js';
+import { claimRefFor, SELECTED_NODE, volumeCaches } from '../controllers/volume-match.js';
 import {
   type NodeInfo,
   nodeInfo,
@@ -20,8 +20,6 @@ import {
 import { preferredNodeScore } from './node-affinity.js';
 import { InterPod, type Placed, usesInterPod } from './pod-affinity.js';
 import { planVolumes, type VolumeCaches } from './volumes.js';
-
-const nodeReady = (n: NodeInfo) => n.ready;
 
 const log = logger('scheduler');
 
@@ -183,7 +181,7 @@ export class Scheduler {
     let visited = 0;
     for (; visited < total && feasible < enough && !vol?.everywhere; visited++) {
       const n = all[(this.nextStart + visited) % total]!;
-      const why = nodeReady(n)
+      const why = n.ready
         ? (unfitReason(pod, n, req, ports) ?? inter?.unfit(n.node) ?? vol?.unfit(n.node))
         : 'node(s) were not ready';
       if (why) {
@@ -242,13 +240,7 @@ export class Scheduler {
             ...volume,
             spec: {
               ...volume.spec,
-              claimRef: {
-                kind: 'PersistentVolumeClaim',
-                apiVersion: 'v1',
-                namespace: claim.metadata.namespace,
-                name: claim.metadata.name,
-                uid: claim.metadata.uid,
-              },
+              claimRef: claimRefFor(claim),
             },
           });
         await this.client.patch(
@@ -256,7 +248,7 @@ export class Scheduler {
           claim.metadata.namespace,
           claim.metadata.name!,
           {
-            metadata: { annotations: { 'volume.kubernetes.io/selected-node': target } },
+            metadata: { annotations: { [SELECTED_NODE]: target } },
           },
         );
       }
@@ -312,7 +304,7 @@ export class Scheduler {
     }
     let choice: { node: NodeInfo; victims: KubeObject[]; worst: number } | undefined;
     for (const n of this.nodes.values()) {
-      if (!nodeReady(n)) continue;
+      if (!n.ready) continue;
       const lower = (byNode.get(n.node.metadata.name!) ?? []).sort(
         (a, b) => Number(a.pod.spec?.priority ?? 0) - Number(b.pod.spec?.priority ?? 0),
       );

@@ -98,8 +98,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
    */
   const current = new Map<string, KeyValue>();
 
-  // The writer: a thread when the file is there, else a connection on this thread.
-  // The writer thread's module: its own bundle entry, or the TypeScript source under tsx.
+  // The writer: a thread when its module is there (a bundle entry, or the TypeScript source
+  // under tsx), else a connection on this thread.
   const thread = startWorker(import.meta.url, 'sqlite-writer', { path });
   const local = thread ? undefined : writer(openDb(path));
   let seq = 0;
