@@ -4,7 +4,7 @@
 // namespaces cannot be deleted.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startCluster, type TestCluster } from './helpers/cluster.js';
+import { startCluster, type TestCluster, until } from './helpers/cluster.js';
 
 describe('namespace lifecycle', () => {
   let c: TestCluster;
@@ -16,10 +16,6 @@ describe('namespace lifecycle', () => {
     const r = await c.kubectl(args, input === undefined ? {} : { input });
     assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout.trim();
-  };
-  const until = async (what: string, ok: () => Promise<boolean>) => {
-    for (let i = 0; i < 100 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 200));
-    assert.ok(await ok(), what);
   };
 
   test('Terminating, no new content, contents deleted, finalizers waited for', async () => {

@@ -2,7 +2,7 @@
 // the real kubectl. Pod anti-affinity, topology spread across zones, and preemption.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startCluster, startSim, type TestCluster } from './helpers/cluster.js';
+import { startCluster, startSim, type TestCluster, until } from './helpers/cluster.js';
 
 describe('scheduling rules over simulated nodes', () => {
   let c: TestCluster;
@@ -15,10 +15,6 @@ describe('scheduling rules over simulated nodes', () => {
     const r = await c.kubectl(args, input === undefined ? {} : { input });
     assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
-  };
-  const until = async (what: string, ok: () => Promise<boolean>) => {
-    for (let i = 0; i < 100 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 200));
-    assert.ok(await ok(), what);
   };
   const deployment = (name: string, replicas: number, podSpec: string) => `apiVersion: apps/v1
 kind: Deployment

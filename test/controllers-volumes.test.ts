@@ -4,7 +4,7 @@
 // deleting a claim releases or deletes its volume by the reclaim policy.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startCluster, startSim, type TestCluster } from './helpers/cluster.js';
+import { startCluster, startSim, type TestCluster, until } from './helpers/cluster.js';
 
 const localPv = (name: string, node: string, cls: string, policy = 'Retain', size = '1Gi') => `apiVersion: v1
 kind: PersistentVolume
@@ -50,10 +50,6 @@ describe('persistent volumes over simulated nodes', () => {
     return r.stdout;
   };
   const get = (args: string[]) => k(['get', ...args]).then((s) => s.trim());
-  const until = async (what: string, ok: () => Promise<boolean>) => {
-    for (let i = 0; i < 100 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 200));
-    assert.ok(await ok(), what);
-  };
 
   test('an Immediate claim binds to the smallest match; its pod lands where the volume is', async () => {
     await k(
