@@ -48,6 +48,7 @@ const server = spawn(
   process.execPath,
   [
     ...profile,
+    '--',
     berth,
     ...['server', '--data-dir', join(work, 'server'), '--https-listen-port', String(port), '--disable-agent'],
   ],
@@ -65,6 +66,7 @@ try {
     process.execPath,
     [
       ...simProfile,
+      '--',
       berth,
       ...['sim', 'nodes', '--count', String(nodes), '--kubeconfig', kubeconfig],
       ...['--cpu', '64', '--memory', '256Gi'],

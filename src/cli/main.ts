@@ -55,9 +55,14 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-// `berth ... | head` closes the pipe early; that is not an error worth a stack trace.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-});
+// `berth ... | head` closes the pipe early; that is not an error worth a stack trace, and
+// there is no one left to read the rest, so the command ends here. Work it leaves unfinished
+// is finished by others: a `run --rm` container by conmon's exit command once this process is
+// gone (src/engine/container/run.ts).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+}
 
 await main(process.argv.slice(2));

@@ -2,7 +2,6 @@
  * Starts a real `berth server --disable-agent` in a sandbox on a free port with its own data
  * dir, and runs the real kubectl against it (its own HOME, so discovery caches never leak).
  */
-import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -130,8 +129,5 @@ export async function startSim(c: TestCluster, args: readonly string[]): Promise
   return sim;
 }
 
-/** Polls `ok` every 200 ms for up to 20 s; fails with `what` if it never holds. */
-export async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 200));
-  assert.ok(await ok(), what);
-}
+/** Shared with the engine's tests; re-exported for the controller suites that import it here. */
+export { until } from './until.js';

@@ -105,7 +105,9 @@ export async function cleanupAfterExit(ctx: EngineContext, ref: string): Promise
     const code = readExitFile(containerPaths(ctx, found.id));
     if (!now || code === undefined) return undefined;
     const r = recordExit(ctx, now, code) ?? ctx.containers.find(found.id);
-    if (!r || r.state === 'running' || r.state === 'removing') return undefined;
+    if (!r || r.state === 'running') return undefined;
+    // A `run --rm` that died while removing left it here: finish that removal below.
+    if (r.state === 'removing') return r.config.autoRemove ? r : undefined;
     await teardown(ctx, r);
     return r;
   });
@@ -212,11 +214,13 @@ export async function removeContainer(ctx: EngineContext, ref: string, o: Remove
   });
   rmSync(paths.dir, { recursive: true, force: true });
   rmSync(paths.bundle, { recursive: true, force: true });
-  rmSync(paths.exitFile, { force: true });
-  ctx.containers.delete(rec.id);
   if (o.volumes) {
     for (const m of rec.config.mounts)
       if (m.type === 'volume' && m.anonymous && ctx.volumes.find(m.source))
         ctx.volumes.remove(m.source, [], true);
   }
+  ctx.containers.delete(rec.id);
+  // Last: while the exit file is there, the removal is unfinished and conmon's exit command
+  // of a `run --rm` whose process died completes it (see run.ts).
+  rmSync(paths.exitFile, { force: true });
 }

@@ -8,22 +8,31 @@ import { attachContainer, resize } from './attach.js';
 import type { EngineContext } from './context.js';
 import { type CreateOptions, createContainer } from './create.js';
 import { removeContainer } from './lifecycle.js';
+import { containerPaths } from './paths.js';
 import { defaultExitCommand, startContainer } from './start.js';
 
 /**
  * `run --rm` in the foreground removes the container itself once it exits, so conmon's exit
  * command (a second Node process, competing for the CPU and the container's lock just then)
- * only has work when this process is gone (killed): a shell checks that first.
+ * only has work when that `berth run` did not finish: it died (killed, or its output pipe
+ * closed as in `berth run ... | head -1`) before or during the removal. A shell waits for the
+ * `berth run` process to be gone (or a zombie), then starts the exit command only if the
+ * container's exit file is still there: removal deletes it last. The wait polls because
+ * nothing in a shell can block on a process that is not its child; it lasts as long as the
+ * removal.
  */
-function unlessAlive(pid: number, command: string[]): string[] {
-  return [
-    '/bin/sh',
-    '-c',
-    'p=$1; shift; kill -0 "$p" 2>/dev/null && exit 0; exec "$@"',
-    'sh',
-    String(pid),
-    ...command,
-  ];
+function unlessRemovedBy(pid: number, exitFile: string, command: string[]): string[] {
+  const script = [
+    'p=$1 f=$2; shift 2',
+    'while read -r s 2>/dev/null < "/proc/$p/stat"; do',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion (the state after the name)
+    '  case ${s##*) } in Z*|X*) break ;; esac',
+    '  sleep 0.05',
+    'done',
+    '[ -e "$f" ] || exit 0',
+    'exec "$@"',
+  ].join('\n');
+  return ['/bin/sh', '-c', script, 'sh', String(pid), exitFile, ...command];
 }
 
 /** How `run` connects to the container. */
@@ -61,7 +70,13 @@ export async function runContainer(
     rec = await startContainer(ctx, rec, {
       ...(sizeTerminal ? { beforeStart: (p: { bundle: string }) => resize(p.bundle) } : {}),
       ...(rec.config.autoRemove && !io.detach
-        ? { exitCommand: unlessAlive(process.pid, defaultExitCommand(ctx, rec.id)) }
+        ? {
+            exitCommand: unlessRemovedBy(
+              process.pid,
+              containerPaths(ctx, rec.id).exitFile,
+              defaultExitCommand(ctx, rec.id),
+            ),
+          }
         : {}),
     });
   } catch (e) {

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { selfCommand } from '../../core/self-command.js';
 import { capabilitiesFromMask } from '../runtime/capabilities.js';
 import { startConmon } from '../runtime/conmon.js';
 import { detectRuntime, runtimeDelete, runtimeStart } from '../runtime/oci-runtime.js';
@@ -43,8 +44,7 @@ export interface StartOptions {
 
 /** The exit command: the same `berth` (this Node and this entry script) recording the exit. */
 export function defaultExitCommand(ctx: EngineContext, id: string): string[] {
-  const entry = process.env.BERTH_ENTRY || process.argv[1] || 'berth';
-  return [process.execPath, entry, '--root', ctx.root, '--runroot', ctx.runroot, 'container', 'cleanup', id];
+  return selfCommand(['--root', ctx.root, '--runroot', ctx.runroot, 'container', 'cleanup', id]);
 }
 
 const readIf = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { selfCommand } from '../../core/self-command.js';
 import { pidAlive } from '../container/exit-watch.js';
 
 export const dnsPidFile = (runroot: string) => join(runroot, 'dns.pid');
@@ -24,14 +25,7 @@ function running(runroot: string): boolean {
  */
 export function ensureDnsServer(root: string, runroot: string): void {
   if (running(runroot)) return;
-  const entry = process.env.BERTH_ENTRY || process.argv[1] || 'berth';
-  const child = spawn(
-    process.execPath,
-    [entry, '--root', root, '--runroot', runroot, 'internal', 'dns-server'],
-    {
-      detached: true,
-      stdio: 'ignore',
-    },
-  );
+  const [node, ...args] = selfCommand(['--root', root, '--runroot', runroot, 'internal', 'dns-server']);
+  const child = spawn(node!, args, { detached: true, stdio: 'ignore' });
   child.unref();
 }

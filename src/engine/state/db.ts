@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import { ensurePrivateDir, ensurePrivateFile } from '../../core/private-path.js';
 
 /** The engine's metadata database (one SQLite file under the root), shared by every `berth` process. */
 export type EngineDb = BetterSqlite3.Database;
@@ -15,10 +15,13 @@ const require = createRequire(import.meta.url);
  * transactions). Each part of the engine owns its tables and creates them with {@link migrate}.
  */
 export function openEngineDb(root: string): EngineDb {
-  mkdirSync(root, { recursive: true, mode: 0o700 });
+  // The database holds container environments and registry logins: root only.
+  ensurePrivateDir(root);
+  const file = join(root, 'berth.db');
+  ensurePrivateFile(file, [`${file}-wal`, `${file}-shm`]);
   // Loaded lazily so that commands which never touch state do not pay for the addon.
   const Database = require('better-sqlite3') as typeof BetterSqlite3;
-  const db = new Database(join(root, 'berth.db'), { timeout: 30_000 });
+  const db = new Database(file, { timeout: 30_000 });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
