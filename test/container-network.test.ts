@@ -103,6 +103,41 @@ describe('container networking', { skip: !isRoot }, () => {
     await ok(['network', 'rm', 'appnet']);
   });
 
+  test('user networks are isolated from each other; network rm takes their rules away', async () => {
+    await ok(['network', 'create', '--subnet', '10.98.1.0/24', 'isoa']);
+    await ok(['network', 'create', '--subnet', '10.98.2.0/24', 'isob']);
+    const bridgeOf = async (n: string) =>
+      JSON.parse(await ok(['network', 'inspect', n]))[0].Options['com.docker.network.bridge.name'] as string;
+    const [brA, brB] = [await bridgeOf('isoa'), await bridgeOf('isob')];
+    for (const [name, net, ip] of [
+      ['i1', 'isoa', '10.98.1.10'],
+      ['i2', 'isob', '10.98.2.10'],
+      ['i3', 'isoa', '10.98.1.11'],
+    ])
+      await ok(['run', '-d', '--name', name!, '--network', net!, '--ip', ip!, 'bb:net', 'sleep', '60']);
+    // Dropped packets are counted on the DROP rule for the bridge they were headed to.
+    const drops = async (br: string) => {
+      const out = (await box.exec('iptables', ['-w', '-v', '-x', '-n', '-L', 'BERTH-ISOLATION-2'])).stdout;
+      const line = out.split('\n').find((l) => l.split(/\s+/).includes(br));
+      assert.ok(line, `no DROP rule for ${br} in:\n${out}`);
+      return Number(line.trim().split(/\s+/)[0]);
+    };
+    await ok(['exec', 'i3', 'ping', '-c', '1', '-W', '2', '10.98.1.10']);
+    for (const [from, to, br] of [
+      ['i1', '10.98.2.10', brB],
+      ['i2', '10.98.1.10', brA],
+    ]) {
+      const before = await drops(br!);
+      const r = await box.berth(['exec', from!, 'ping', '-c', '1', '-W', '1', to!]);
+      assert.notEqual(r.code, 0, `${from} reached ${to} across networks`);
+      assert.ok((await drops(br!)) > before, `the ping from ${from} was not dropped by the isolation rule`);
+    }
+    await ok(['rm', '-f', 'i1', 'i2', 'i3']);
+    await ok(['network', 'rm', 'isoa', 'isob']);
+    const rules = (await box.exec('iptables-save', [])).stdout;
+    assert.doesNotMatch(rules, new RegExp(`${brA}|${brB}`));
+  });
+
   test('bad input: unknown network, --ip outside the subnet, ports with --network host', async () => {
     let r = await box.berth(['run', '--rm', '--network', 'nosuch', 'bb:net', 'true']);
     assert.equal(r.code, 125);
@@ -115,6 +150,14 @@ describe('container networking', { skip: !isRoot }, () => {
     assert.match(r.stderr, /Cannot publish ports with --network host/);
     r = await box.berth(['run', '--rm', '-p', '99999:80', 'bb:net', 'true']);
     assert.match(r.stderr, /Invalid port "99999"/);
+    r = await box.berth(['network', 'create', 'n'.repeat(300)]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Invalid network name "n+": it is 300 characters long; the limit is 128/);
+    r = await box.berth(['network', 'create', '-bad']);
+    assert.notEqual(r.code, 0);
+    r = await box.berth(['network', 'create', 'bad/name']);
+    assert.match(r.stderr, /Invalid network name "bad\/name"/);
+    assert.doesNotMatch(await ok(['network', 'ls']), /nnnn|bad/);
     assert.equal(await ok(['ps', '-a', '-q']), '');
     assert.deepEqual(readdirSync(join(box.runroot, 'netns')), []);
   });
