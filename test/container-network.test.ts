@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { until } from './helpers/cluster.js';
 import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 describe('container networking', { skip: !isRoot }, () => {
@@ -109,12 +110,47 @@ describe('container networking', { skip: !isRoot }, () => {
     const bridgeOf = async (n: string) =>
       JSON.parse(await ok(['network', 'inspect', n]))[0].Options['com.docker.network.bridge.name'] as string;
     const [brA, brB] = [await bridgeOf('isoa'), await bridgeOf('isob')];
-    for (const [name, net, ip] of [
-      ['i1', 'isoa', '10.98.1.10'],
-      ['i2', 'isob', '10.98.2.10'],
-      ['i3', 'isoa', '10.98.1.11'],
-    ])
-      await ok(['run', '-d', '--name', name!, '--network', net!, '--ip', ip!, 'bb:net', 'sleep', '60']);
+    const serve = ['sh', '-c', 'mkdir -p /www && echo hello-i1 > /www/index.html && httpd -f -p 80 -h /www'];
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'i1',
+      '--network',
+      'isoa',
+      '--ip',
+      '10.98.1.10',
+      '-p',
+      '18095:80',
+      'bb:net',
+      ...serve,
+    ]);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'i2',
+      '--network',
+      'isob',
+      '--ip',
+      '10.98.2.10',
+      'bb:net',
+      'sleep',
+      '60',
+    ]);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'i3',
+      '--network',
+      'isoa',
+      '--ip',
+      '10.98.1.11',
+      'bb:net',
+      'sleep',
+      '60',
+    ]);
     // Dropped packets are counted on the DROP rule for the bridge they were headed to.
     const drops = async (br: string) => {
       const out = (await box.exec('iptables', ['-w', '-v', '-x', '-n', '-L', 'BERTH-ISOLATION-2'])).stdout;
@@ -132,6 +168,14 @@ describe('container networking', { skip: !isRoot }, () => {
       assert.notEqual(r.code, 0, `${from} reached ${to} across networks`);
       assert.ok((await drops(br!)) > before, `the ping from ${from} was not dropped by the isolation rule`);
     }
+    // A published port stays reachable from the other network, through the host's address.
+    const fetch = (from: string, url: string) =>
+      box.berth(['exec', from, 'timeout', '3', 'wget', '-q', '-O', '-', url]).then((r) => r.stdout.trim());
+    await until(
+      'i1 serves on its own network',
+      async () => (await fetch('i3', 'http://10.98.1.10/')) === 'hello-i1',
+    );
+    assert.equal(await fetch('i2', 'http://10.98.2.1:18095/'), 'hello-i1');
     await ok(['rm', '-f', 'i1', 'i2', 'i3']);
     await ok(['network', 'rm', 'isoa', 'isob']);
     const rules = (await box.exec('iptables-save', [])).stdout;

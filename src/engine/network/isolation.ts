@@ -12,6 +12,9 @@ import { run } from '../../core/exec.js';
  * - BERTH-ISOLATION-1 holds `-i BR ! -o BR -j BERTH-ISOLATION-2` per bridge: it left its bridge;
  * - BERTH-ISOLATION-2 holds `-o BR -j DROP` per bridge: ...for another Berth bridge.
  * One rule in each per network, so adding or removing a network never rewrites the others.
+ * BERTH-ISOLATION-1 first lets through connections to published ports (DNAT'd by portmap):
+ * a published port is open to the host and beyond, so hiding it from the next network would
+ * protect nothing and break a container calling another network's service by the host's port.
  *
  * The jump must come before CNI-FORWARD, which the CNI firewall plugin inserts at the top of
  * FORWARD on its first ADD and which accepts everything a container sends; so it is checked
@@ -22,21 +25,11 @@ import { run } from '../../core/exec.js';
 const CHAIN1 = 'BERTH-ISOLATION-1';
 const CHAIN2 = 'BERTH-ISOLATION-2';
 
-// $1 is the chain-1 name, $2 chain 2, then the bridges. The fast path reads the two chains
-// and the top of FORWARD once (three iptables runs however many networks there are) and
-// stops when every rule is in place; otherwise each missing rule is added.
+// $1 is the chain-1 name, $2 chain 2, then the bridges: each missing rule is added.
 const ENSURE = `set -e
 c1="$1"; c2="$2"; shift 2
-l1=$(iptables -w -S "$c1" 2>/dev/null) || l1=
-l2=$(iptables -w -S "$c2" 2>/dev/null) || l2=
-ok=1
-[ "$(iptables -w -S FORWARD 1)" = "-A FORWARD -j $c1" ] || ok=0
-for br in "$@"; do
-  case "$l1" in *"-A $c1 -i $br ! -o $br -j $c2"*) ;; *) ok=0 ;; esac
-  case "$l2" in *"-A $c2 -o $br -j DROP"*) ;; *) ok=0 ;; esac
-done
-[ $ok = 0 ] || exit 0
 for c in "$c1" "$c2"; do iptables -w -n -L "$c" >/dev/null 2>&1 || iptables -w -N "$c"; done
+iptables -w -C "$c1" -m conntrack --ctstate DNAT -j RETURN 2>/dev/null || iptables -w -I "$c1" 1 -m conntrack --ctstate DNAT -j RETURN
 for br in "$@"; do
   iptables -w -C "$c1" -i "$br" ! -o "$br" -j "$c2" 2>/dev/null || iptables -w -A "$c1" -i "$br" ! -o "$br" -j "$c2"
   iptables -w -C "$c2" -o "$br" -j DROP 2>/dev/null || iptables -w -A "$c2" -o "$br" -j DROP
@@ -52,14 +45,34 @@ while iptables -w -D "$c2" -o "$br" -j DROP 2>/dev/null; do :; done
 exit 0`;
 
 /**
+ * Whether `rules` (the filter table as `iptables -S` prints it) already isolate every one of
+ * `bridges`: the jump first in FORWARD, the published-port exception, and both per-bridge rules.
+ */
+export function isolated(rules: string, bridges: readonly string[]): boolean {
+  const lines = rules.split('\n');
+  const have = new Set(lines);
+  return (
+    lines.find((l) => l.startsWith('-A FORWARD ')) === `-A FORWARD -j ${CHAIN1}` &&
+    lines.find((l) => l.startsWith(`-A ${CHAIN1} `)) ===
+      `-A ${CHAIN1} -m conntrack --ctstate DNAT -j RETURN` &&
+    bridges.every(
+      (br) =>
+        have.has(`-A ${CHAIN1} -i ${br} ! -o ${br} -j ${CHAIN2}`) &&
+        have.has(`-A ${CHAIN2} -o ${br} -j DROP`),
+    )
+  );
+}
+
+/**
  * Makes sure each of `bridges` is isolated from the others (idempotent). Callers pass every
  * Berth network's bridge, so networks whose containers started before these rules existed
- * are covered too. Runs
- * under a lock file in ROOT/networks, so parallel starts never both create the chains or the
- * jump.
+ * are covered too. The usual case, nothing missing, costs one `iptables -S`; changes run
+ * under a lock file in ROOT/networks, so parallel starts never both create the chains or
+ * the jump.
  */
 export async function isolateBridges(root: string, bridges: readonly string[]): Promise<void> {
   if (!bridges.length) return;
+  if (isolated((await run('iptables', ['-w', '-S'])).stdout, bridges)) return;
   const dir = join(root, 'networks');
   mkdirSync(dir, { recursive: true });
   await run('flock', [join(dir, 'iptables.lock'), 'sh', '-c', ENSURE, 'sh', CHAIN1, CHAIN2, ...bridges]);
