@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { until } from './helpers/cluster.js';
 import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 describe('container networking', { skip: !isRoot }, () => {
@@ -103,6 +104,84 @@ describe('container networking', { skip: !isRoot }, () => {
     await ok(['network', 'rm', 'appnet']);
   });
 
+  test('user networks are isolated from each other; network rm takes their rules away', async () => {
+    await ok(['network', 'create', '--subnet', '10.98.1.0/24', 'isoa']);
+    await ok(['network', 'create', '--subnet', '10.98.2.0/24', 'isob']);
+    const bridgeOf = async (n: string) =>
+      JSON.parse(await ok(['network', 'inspect', n]))[0].Options['com.docker.network.bridge.name'] as string;
+    const [brA, brB] = [await bridgeOf('isoa'), await bridgeOf('isob')];
+    const serve = ['sh', '-c', 'mkdir -p /www && echo hello-i1 > /www/index.html && httpd -f -p 80 -h /www'];
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'i1',
+      '--network',
+      'isoa',
+      '--ip',
+      '10.98.1.10',
+      '-p',
+      '18095:80',
+      'bb:net',
+      ...serve,
+    ]);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'i2',
+      '--network',
+      'isob',
+      '--ip',
+      '10.98.2.10',
+      'bb:net',
+      'sleep',
+      '60',
+    ]);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'i3',
+      '--network',
+      'isoa',
+      '--ip',
+      '10.98.1.11',
+      'bb:net',
+      'sleep',
+      '60',
+    ]);
+    // Dropped packets are counted on the DROP rule for the bridge they were headed to.
+    const drops = async (br: string) => {
+      const out = (await box.exec('iptables', ['-w', '-v', '-x', '-n', '-L', 'BERTH-ISOLATION-2'])).stdout;
+      const line = out.split('\n').find((l) => l.split(/\s+/).includes(br));
+      assert.ok(line, `no DROP rule for ${br} in:\n${out}`);
+      return Number(line.trim().split(/\s+/)[0]);
+    };
+    await ok(['exec', 'i3', 'ping', '-c', '1', '-W', '2', '10.98.1.10']);
+    for (const [from, to, br] of [
+      ['i1', '10.98.2.10', brB],
+      ['i2', '10.98.1.10', brA],
+    ]) {
+      const before = await drops(br!);
+      const r = await box.berth(['exec', from!, 'ping', '-c', '1', '-W', '1', to!]);
+      assert.notEqual(r.code, 0, `${from} reached ${to} across networks`);
+      assert.ok((await drops(br!)) > before, `the ping from ${from} was not dropped by the isolation rule`);
+    }
+    // A published port stays reachable from the other network, through the host's address.
+    const fetch = (from: string, url: string) =>
+      box.berth(['exec', from, 'timeout', '3', 'wget', '-q', '-O', '-', url]).then((r) => r.stdout.trim());
+    await until(
+      'i1 serves on its own network',
+      async () => (await fetch('i3', 'http://10.98.1.10/')) === 'hello-i1',
+    );
+    assert.equal(await fetch('i2', 'http://10.98.2.1:18095/'), 'hello-i1');
+    await ok(['rm', '-f', 'i1', 'i2', 'i3']);
+    await ok(['network', 'rm', 'isoa', 'isob']);
+    const rules = (await box.exec('iptables-save', [])).stdout;
+    assert.doesNotMatch(rules, new RegExp(`${brA}|${brB}`));
+  });
+
   test('bad input: unknown network, --ip outside the subnet, ports with --network host', async () => {
     let r = await box.berth(['run', '--rm', '--network', 'nosuch', 'bb:net', 'true']);
     assert.equal(r.code, 125);
@@ -115,6 +194,14 @@ describe('container networking', { skip: !isRoot }, () => {
     assert.match(r.stderr, /Cannot publish ports with --network host/);
     r = await box.berth(['run', '--rm', '-p', '99999:80', 'bb:net', 'true']);
     assert.match(r.stderr, /Invalid port "99999"/);
+    r = await box.berth(['network', 'create', 'n'.repeat(300)]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Invalid network name "n+": it is 300 characters long; the limit is 128/);
+    r = await box.berth(['network', 'create', '-bad']);
+    assert.notEqual(r.code, 0);
+    r = await box.berth(['network', 'create', 'bad/name']);
+    assert.match(r.stderr, /Invalid network name "bad\/name"/);
+    assert.doesNotMatch(await ok(['network', 'ls']), /nnnn|bad/);
     assert.equal(await ok(['ps', '-a', '-q']), '');
     assert.deepEqual(readdirSync(join(box.runroot, 'netns')), []);
   });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   createOptionsFromFlags,
@@ -6,6 +9,7 @@ import {
   parseEnv,
   parseMemory,
   parseRestart,
+  parseSecurityOpt,
   parseTmpfs,
   parseVolume,
 } from './container-flags.js';
@@ -45,6 +49,21 @@ describe('container flags', () => {
     assert.deepEqual(parseRestart('on-failure:3'), { name: 'on-failure', maximumRetryCount: 3 });
     assert.throws(() => parseRestart('sometimes'), /Invalid restart policy "sometimes"/);
     assert.deepEqual(parseEnv(['A=1', 'B', 'C'], { B: '2' }), ['A=1', 'B=2']);
+  });
+
+  it('parses --security-opt: no-new-privileges, seccomp=unconfined and seccomp=FILE', () => {
+    assert.deepEqual(parseSecurityOpt('no-new-privileges'), { noNewPrivileges: true });
+    assert.deepEqual(parseSecurityOpt('no-new-privileges:true'), { noNewPrivileges: true });
+    assert.deepEqual(parseSecurityOpt('seccomp=unconfined'), { seccomp: 'unconfined' });
+    assert.deepEqual(parseSecurityOpt('seccomp:unconfined'), { seccomp: 'unconfined' });
+    const file = join(mkdtempSync(join(tmpdir(), 'berth-flags-')), 'p.json');
+    writeFileSync(file, '{"defaultAction":"SCMP_ACT_ALLOW"}');
+    assert.deepEqual(parseSecurityOpt(`seccomp=${file}`), { seccomp: '{"defaultAction":"SCMP_ACT_ALLOW"}' });
+    assert.throws(
+      () => parseSecurityOpt('seccomp=/no/such.json'),
+      /Cannot read seccomp profile "\/no\/such\.json"/,
+    );
+    assert.throws(() => parseSecurityOpt('apparmor=x'), /Unsupported --security-opt "apparmor=x"/);
   });
 
   it('maps flags to create options', () => {

@@ -96,6 +96,30 @@ export function parseVolume(spec: string): MountSpec {
   return { type: 'volume', source: src, destination: dest, readOnly };
 }
 
+/**
+ * One `--security-opt`: `no-new-privileges[:true]`, `seccomp=unconfined` or `seccomp=FILE`
+ * (the file is read now, as Docker's client does, so the container keeps the profile it was
+ * made with). `=` and `:` both separate, as in Docker.
+ */
+export function parseSecurityOpt(spec: string): Pick<CreateOptions, 'noNewPrivileges' | 'seccomp'> {
+  const m = /^([a-z-]+)(?:[=:](.*))?$/.exec(spec);
+  const [key, value] = [m?.[1], m?.[2]];
+  if (key === 'no-new-privileges' && (value === undefined || value === 'true'))
+    return { noNewPrivileges: true };
+  if (key === 'no-new-privileges' && value === 'false') return { noNewPrivileges: false };
+  if (key === 'seccomp' && value === 'unconfined') return { seccomp: 'unconfined' };
+  if (key === 'seccomp' && value) {
+    try {
+      return { seccomp: readFileSync(value, 'utf8') };
+    } catch (e) {
+      throw invalidArgument(`Cannot read seccomp profile "${value}": ${(e as Error).message}`);
+    }
+  }
+  throw invalidArgument(
+    `Unsupported --security-opt "${spec}": Berth supports no-new-privileges, seccomp=unconfined and seccomp=FILE`,
+  );
+}
+
 /** `--tmpfs /path[:opts]`. */
 export function parseTmpfs(spec: string): TmpfsSpec {
   const i = spec.indexOf(':');
@@ -192,11 +216,7 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
   if (f.capAdd?.length) o.capAdd = f.capAdd;
   if (f.capDrop?.length) o.capDrop = f.capDrop;
   if (f.privileged) o.privileged = true;
-  for (const s of f.securityOpt ?? []) {
-    if (s === 'no-new-privileges' || s === 'no-new-privileges:true' || s === 'no-new-privileges=true')
-      o.noNewPrivileges = true;
-    else throw invalidArgument(`Unsupported --security-opt "${s}": Berth supports no-new-privileges`);
-  }
+  for (const s of f.securityOpt ?? []) Object.assign(o, parseSecurityOpt(s));
   if (f.network !== undefined) {
     if (f.network === '' || /\s/.test(f.network)) throw invalidArgument(`Invalid --network "${f.network}"`);
     o.network = f.network === 'default' ? 'bridge' : f.network;

@@ -33,7 +33,11 @@ function createFlags(cmd: Command): Command {
     .option('--cap-add <cap>', 'add a Linux capability (repeatable)', collect)
     .option('--cap-drop <cap>', 'drop a Linux capability (repeatable)', collect)
     .option('--privileged', 'give the container all capabilities, no seccomp, no masked paths')
-    .option('--security-opt <opt>', 'security option: no-new-privileges (repeatable)', collect)
+    .option(
+      '--security-opt <opt>',
+      'no-new-privileges, seccomp=unconfined or seccomp=PROFILE.json (repeatable)',
+      collect,
+    )
     .option('--network <mode>', 'bridge (default), a network name, none, host, or container:NAME')
     .option(
       '-p, --publish <spec>',

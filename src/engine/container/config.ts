@@ -67,6 +67,11 @@ export interface ContainerConfig {
   privileged: boolean;
   noNewPrivileges: boolean;
   /**
+   * `--security-opt seccomp=`: absent for Berth's default profile, `unconfined` for none, or
+   * the text of a profile file (read when the container is made, as Docker does).
+   */
+  seccomp?: string;
+  /**
    * `none`: a new network namespace with only loopback; `host`: the host's; `container:ID`:
    * another container's; anything else names a bridge network (`bridge` is the default one).
    */

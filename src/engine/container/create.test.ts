@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResolvedImage } from '../image/resolved-image.js';
-import { mergeConfig } from './create.js';
+import { checkMounts, mergeConfig } from './create.js';
 
 const image = (config: ResolvedImage['config']): ResolvedImage => ({
   id: 'sha256:abc',
@@ -43,5 +43,22 @@ describe('mergeConfig (Docker precedence)', () => {
         ['/logs', true],
       ],
     );
+  });
+
+  it('refuses mounts over the container root, as Docker words it', () => {
+    const bind = { type: 'bind' as const, source: '/h', destination: '/', readOnly: false };
+    assert.throws(
+      () => checkMounts({ mounts: [bind], tmpfs: [] }),
+      /invalid volume specification: '\/h:\/': invalid mount config for type "bind": invalid specification: destination can't be '\/'/,
+    );
+    assert.throws(
+      () => checkMounts({ mounts: [{ ...bind, destination: '/x/..' }], tmpfs: [] }),
+      /can't be '\/'/,
+    );
+    assert.throws(
+      () => checkMounts({ mounts: [], tmpfs: [{ destination: '//', options: [] }] }),
+      /type "tmpfs"/,
+    );
+    checkMounts({ mounts: [{ ...bind, destination: '/data' }], tmpfs: [{ destination: '/t', options: [] }] });
   });
 });

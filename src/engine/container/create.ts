@@ -6,10 +6,12 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
+import { posix } from 'node:path';
 import { invalidArgument, isAlreadyExists } from '../../core/errors.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import type { PortMapping } from '../network/ports.js';
 import { detectRuntime } from '../runtime/oci-runtime.js';
+import { customSeccompProfile } from '../runtime/seccomp.js';
 import { type ContainerConfig, defaultContainerConfig, type MountSpec } from './config.js';
 import type { EngineContext } from './context.js';
 import { randomName, validName } from './names.js';
@@ -70,6 +72,27 @@ function withExposed(ports: PortMapping[], exposed: string[]): PortMapping[] {
   return out;
 }
 
+/**
+ * Refuses mounts that can never start, with Docker's words: a bind, volume or tmpfs over the
+ * container's root would hide the image (runc fails on it at start, after the record exists).
+ */
+export function checkMounts(config: Pick<ContainerConfig, 'mounts' | 'tmpfs'>): void {
+  const isRoot = (p: string) => posix.normalize(p) === '/';
+  for (const m of config.mounts) {
+    if (!isRoot(m.destination)) continue;
+    const spec = m.anonymous ? m.destination : `${m.source}:${m.destination}`;
+    throw invalidArgument(
+      `invalid volume specification: '${spec}': invalid mount config for type "${m.type}": invalid specification: destination can't be '/'`,
+    );
+  }
+  for (const t of config.tmpfs) {
+    if (isRoot(t.destination))
+      throw invalidArgument(
+        `invalid mount config for type "tmpfs": invalid specification: destination can't be '/'`,
+      );
+  }
+}
+
 /** Creates a container record (and its anonymous volumes); returns it. */
 export function createContainer(ctx: EngineContext, image: ResolvedImage, o: CreateOptions): ContainerRecord {
   if (o.name !== undefined && !validName.test(o.name))
@@ -78,6 +101,8 @@ export function createContainer(ctx: EngineContext, image: ResolvedImage, o: Cre
     throw invalidArgument('Conflicting options: --restart and --rm cannot be used together');
   const id = randomBytes(32).toString('hex');
   const config = mergeConfig(image, id, o);
+  checkMounts(config);
+  if (config.seccomp && config.seccomp !== 'unconfined') customSeccompProfile(config.seccomp, []);
   checkNetworkMode(ctx, config.network);
   const runtime = detectRuntime(ctx.runroot, config.runtime);
   for (const m of config.mounts) {

@@ -99,7 +99,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       CapDrop: c.capDrop.length ? c.capDrop : null,
       Privileged: c.privileged,
       ReadonlyRootfs: c.readOnly,
-      SecurityOpt: c.noNewPrivileges ? ['no-new-privileges'] : null,
+      SecurityOpt: securityOpt(c),
       Tmpfs: c.tmpfs.length
         ? Object.fromEntries(c.tmpfs.map((t) => [t.destination, t.options.join(',')]))
         : null,
@@ -222,4 +222,12 @@ function networkSettings(ctx: EngineContext, rec: ContainerRecord): Record<strin
     MacAddress: first?.mac ?? '',
     Networks: networks,
   };
+}
+
+/** HostConfig.SecurityOpt as Docker shows it (a profile file's text follows `seccomp=`). */
+function securityOpt(c: ContainerRecord['config']): string[] | null {
+  const out: string[] = [];
+  if (c.noNewPrivileges) out.push('no-new-privileges');
+  if (c.seccomp) out.push(`seccomp=${c.seccomp}`);
+  return out.length ? out : null;
 }

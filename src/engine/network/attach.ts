@@ -5,6 +5,7 @@ import { run } from '../../core/exec.js';
 import type { EngineDb } from '../state/db.js';
 import { contains, parseCidr, parseIPv4 } from './cidr.js';
 import { addNetworkList, type ConfList, delNetworkList, type RuntimeConfig } from './cni/invoke.js';
+import { isolateBridges, unisolateBridge } from './isolation.js';
 import { type Attachment, type NetworkRecord, NetworkStore } from './network-store.js';
 import type { PortMapping } from './ports.js';
 
@@ -154,6 +155,10 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
       store.saveAttachment(a);
       done.push(a);
     }
+    await isolateBridges(
+      root,
+      store.list().map((n) => n.bridge),
+    );
   } catch (e) {
     // Undo only this request's endpoints: a connect to a running container keeps the others.
     for (const net of nets)
@@ -197,7 +202,8 @@ export async function detachNetworks(
   if (first) throw first;
 }
 
-/** Deletes a network's bridge device once no endpoint uses it (network rm). */
+/** Deletes a network's bridge device and its isolation rules once no endpoint uses it (network rm). */
 export async function removeBridge(net: NetworkRecord): Promise<void> {
   await run('ip', ['link', 'del', net.bridge], { check: false });
+  await unisolateBridge(net.bridge);
 }

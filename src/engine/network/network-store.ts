@@ -36,6 +36,13 @@ export const DEFAULT_SUBNET = '10.88.0.0/16';
 /** Names Docker reserves for modes, not networks. */
 const RESERVED = new Set(['host', 'none', 'default']);
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/**
+ * The longest network name. The name becomes a folder of the host-local IPAM plugin (255
+ * bytes at most) and part of the bridge plugin's iptables comments (`name: "NAME" id:
+ * "64 hex"`, 255 bytes with legacy iptables, so at most 176); a longer name made every
+ * container on the network fail to start.
+ */
+export const MAX_NETWORK_NAME = 128;
 
 const schema = [
   `CREATE TABLE networks (
@@ -111,6 +118,10 @@ export class NetworkStore {
   }): NetworkRecord {
     if (!NAME.test(opts.name))
       throw invalidArgument(`Invalid network name "${opts.name}": use letters, digits, "_", "." and "-"`);
+    if (opts.name.length > MAX_NETWORK_NAME)
+      throw invalidArgument(
+        `Invalid network name "${opts.name}": it is ${opts.name.length} characters long; the limit is ${MAX_NETWORK_NAME}`,
+      );
     if (!opts.allowReserved && (RESERVED.has(opts.name) || opts.name === DEFAULT_NETWORK)) {
       throw conflict(`Network name "${opts.name}" is reserved`);
     }

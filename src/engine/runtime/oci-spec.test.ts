@@ -42,10 +42,11 @@ describe('ociSpec', () => {
     assert.deepEqual([...s.process.capabilities.bounding].sort(), [...defaultCapabilities].sort());
     assert.ok(s.linux.maskedPaths?.includes('/proc/kcore'));
     assert.ok(s.linux.readonlyPaths?.includes('/proc/sys'));
-    assert.equal(s.linux.seccomp?.defaultAction, 'SCMP_ACT_ALLOW');
-    const denied = s.linux.seccomp?.syscalls[0]?.names ?? [];
-    for (const n of ['mount', 'kexec_load', 'bpf', 'unshare', 'keyctl', 'reboot'])
-      assert.ok(denied.includes(n), n);
+    assert.equal(s.linux.seccomp?.defaultAction, 'SCMP_ACT_ERRNO');
+    const allowed = (s.linux.seccomp?.syscalls ?? []).filter((r) => !r.args).flatMap((r) => r.names);
+    for (const n of ['mount', 'kexec_load', 'bpf', 'unshare', 'keyctl', 'reboot', 'io_uring_setup'])
+      assert.ok(!allowed.includes(n), n);
+    assert.ok(allowed.includes('read') && allowed.includes('execve'));
     assert.equal(s.mounts.find((m) => m.destination === '/sys')?.options?.includes('ro'), true);
     const p = spec({ privileged: true });
     assert.equal(p.linux.seccomp, undefined);
@@ -55,10 +56,16 @@ describe('ociSpec', () => {
   });
 
   it('allows mount and unshare in seccomp once CAP_SYS_ADMIN is added', () => {
-    const denied = spec({ capAdd: ['sys_admin'] }).linux.seccomp?.syscalls[0]?.names ?? [];
-    assert.ok(!denied.includes('mount'));
-    assert.ok(!denied.includes('unshare'));
-    assert.ok(denied.includes('kexec_load'));
+    const allowed = (spec({ capAdd: ['sys_admin'] }).linux.seccomp?.syscalls ?? []).flatMap((r) => r.names);
+    assert.ok(allowed.includes('mount'));
+    assert.ok(allowed.includes('unshare'));
+    assert.ok(!allowed.includes('kexec_load'));
+  });
+
+  it('drops seccomp for seccomp=unconfined and uses a given profile', () => {
+    assert.equal(spec({ seccomp: 'unconfined' }).linux.seccomp, undefined);
+    const custom = JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [] });
+    assert.equal(spec({ seccomp: custom }).linux.seccomp?.defaultAction, 'SCMP_ACT_ALLOW');
   });
 
   it('maps limits to cgroup resources', () => {

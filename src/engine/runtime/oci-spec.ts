@@ -5,15 +5,16 @@
  *
  * The defaults follow Docker's: the namespaces pid, mount, uts, ipc and (unless
  * `--network host`) network; Docker's capability set; its masked and read-only /proc and
- * /sys paths; a seccomp profile (see seccomp.ts, a denylist); devices limited to runc's
- * defaults. `--privileged` lifts capabilities, masks, seccomp and the device rule. No
+ * /sys paths; Docker's seccomp allowlist (see seccomp.ts) unless another profile or none is
+ * asked for; devices limited to runc's defaults. `--privileged` lifts capabilities, masks,
+ * seccomp and the device rule. No
  * rlimits are set: a container inherits conmon's, because raising a hard limit needs
  * CAP_SYS_RESOURCE, which some hosts' root lacks.
  */
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerConfig } from '../container/config.js';
 import { capabilitySet } from './capabilities.js';
-import { defaultSeccompProfile, type SeccompProfile } from './seccomp.js';
+import { customSeccompProfile, defaultSeccompProfile, type SeccompProfile } from './seccomp.js';
 import type { ResolvedUser } from './user.js';
 
 /** An OCI mount (runtime-spec `mounts[]`). */
@@ -243,7 +244,10 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   if (!config.privileged) {
     spec.linux.maskedPaths = [...maskedPaths];
     spec.linux.readonlyPaths = [...readonlyPaths];
-    spec.linux.seccomp = defaultSeccompProfile(caps);
+    if (config.seccomp !== 'unconfined')
+      spec.linux.seccomp = config.seccomp
+        ? customSeccompProfile(config.seccomp, caps)
+        : defaultSeccompProfile(caps);
   }
   return spec;
 }

@@ -1,0 +1,84 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../../core/exec.js';
+
+/**
+ * Isolation between Berth's bridge networks, as Docker's DOCKER-ISOLATION chains do it: a
+ * packet that enters from one Berth bridge and leaves through another is dropped, so a
+ * container reaches only the networks it is attached to. Traffic within a bridge, to the host
+ * (published ports, the embedded DNS server) and out through NAT is untouched.
+ *
+ * Two chains in the filter table, jumped to first from FORWARD:
+ * - BERTH-ISOLATION-1 holds `-i BR ! -o BR -j BERTH-ISOLATION-2` per bridge: it left its bridge;
+ * - BERTH-ISOLATION-2 holds `-o BR -j DROP` per bridge: ...for another Berth bridge.
+ * One rule in each per network, so adding or removing a network never rewrites the others.
+ * BERTH-ISOLATION-1 first lets through connections to published ports (DNAT'd by portmap):
+ * a published port is open to the host and beyond, so hiding it from the next network would
+ * protect nothing and break a container calling another network's service by the host's port.
+ *
+ * The jump must come before CNI-FORWARD, which the CNI firewall plugin inserts at the top of
+ * FORWARD on its first ADD and which accepts everything a container sends; so it is checked
+ * (and moved back to the top if needed) after every attach. The `iptables` command is the
+ * one the CNI plugins run, so both use the same backend (legacy or nft).
+ */
+
+const CHAIN1 = 'BERTH-ISOLATION-1';
+const CHAIN2 = 'BERTH-ISOLATION-2';
+
+// $1 is the chain-1 name, $2 chain 2, then the bridges: each missing rule is added.
+const ENSURE = `set -e
+c1="$1"; c2="$2"; shift 2
+for c in "$c1" "$c2"; do iptables -w -n -L "$c" >/dev/null 2>&1 || iptables -w -N "$c"; done
+iptables -w -C "$c1" -m conntrack --ctstate DNAT -j RETURN 2>/dev/null || iptables -w -I "$c1" 1 -m conntrack --ctstate DNAT -j RETURN
+for br in "$@"; do
+  iptables -w -C "$c1" -i "$br" ! -o "$br" -j "$c2" 2>/dev/null || iptables -w -A "$c1" -i "$br" ! -o "$br" -j "$c2"
+  iptables -w -C "$c2" -o "$br" -j DROP 2>/dev/null || iptables -w -A "$c2" -o "$br" -j DROP
+done
+if [ "$(iptables -w -S FORWARD 1)" != "-A FORWARD -j $c1" ]; then
+  while iptables -w -D FORWARD -j "$c1" 2>/dev/null; do :; done
+  iptables -w -I FORWARD 1 -j "$c1"
+fi`;
+
+const REMOVE = `c1="$1"; c2="$2"; br="$3"
+while iptables -w -D "$c1" -i "$br" ! -o "$br" -j "$c2" 2>/dev/null; do :; done
+while iptables -w -D "$c2" -o "$br" -j DROP 2>/dev/null; do :; done
+exit 0`;
+
+/**
+ * Whether `rules` (the filter table as `iptables -S` prints it) already isolate every one of
+ * `bridges`: the jump first in FORWARD, the published-port exception, and both per-bridge rules.
+ */
+export function isolated(rules: string, bridges: readonly string[]): boolean {
+  const lines = rules.split('\n');
+  const have = new Set(lines);
+  return (
+    lines.find((l) => l.startsWith('-A FORWARD ')) === `-A FORWARD -j ${CHAIN1}` &&
+    lines.find((l) => l.startsWith(`-A ${CHAIN1} `)) ===
+      `-A ${CHAIN1} -m conntrack --ctstate DNAT -j RETURN` &&
+    bridges.every(
+      (br) =>
+        have.has(`-A ${CHAIN1} -i ${br} ! -o ${br} -j ${CHAIN2}`) &&
+        have.has(`-A ${CHAIN2} -o ${br} -j DROP`),
+    )
+  );
+}
+
+/**
+ * Makes sure each of `bridges` is isolated from the others (idempotent). Callers pass every
+ * Berth network's bridge, so networks whose containers started before these rules existed
+ * are covered too. The usual case, nothing missing, costs one `iptables -S`; changes run
+ * under a lock file in ROOT/networks, so parallel starts never both create the chains or
+ * the jump.
+ */
+export async function isolateBridges(root: string, bridges: readonly string[]): Promise<void> {
+  if (!bridges.length) return;
+  if (isolated((await run('iptables', ['-w', '-S'])).stdout, bridges)) return;
+  const dir = join(root, 'networks');
+  mkdirSync(dir, { recursive: true });
+  await run('flock', [join(dir, 'iptables.lock'), 'sh', '-c', ENSURE, 'sh', CHAIN1, CHAIN2, ...bridges]);
+}
+
+/** Removes a bridge's isolation rules (network rm). Safe when they are already gone. */
+export async function unisolateBridge(bridge: string): Promise<void> {
+  await run('sh', ['-c', REMOVE, 'sh', CHAIN1, CHAIN2, bridge]);
+}
