@@ -4,6 +4,7 @@
  * so a stale resourceVersion is a 409 and nothing half-done is ever stored.
  */
 import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
+import { crdStoragePrefix } from '../api/crd-validation.js';
 import {
   decode,
   encode,
@@ -563,11 +564,10 @@ export class RestStorage {
       this.written(r, out, cur);
       return out;
     }
-    if (r.kind === 'CustomResourceDefinition') {
-      // A CRD takes its custom resources with it.
-      const spec = (cur.spec ?? {}) as { group?: string; names?: { plural?: string } };
-      if (spec.group && spec.names?.plural)
-        await this.deletePrefix(`/registry/${spec.group}/${spec.names.plural}/`);
+    if (r.kind === 'CustomResourceDefinition' && r.group === 'apiextensions.k8s.io') {
+      // A CRD takes its custom resources with it, and only those (never a built-in's keys).
+      const prefix = crdStoragePrefix(cur);
+      if (prefix) await this.deletePrefix(prefix);
     }
     try {
       const out = decode(await this.store.delete(key, kv.modRevision));

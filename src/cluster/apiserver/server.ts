@@ -15,7 +15,7 @@ import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
 import { kubernetesServiceIP } from './allocators.js';
 import { allowAll, authenticator } from './auth.js';
-import { crdResources } from './crd.js';
+import { syncCrdResources } from './crd.js';
 import { makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { RestStorage } from './rest.js';
@@ -53,10 +53,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress);
   const store = await openDatastore(opts);
   const registry = new ResourceRegistry();
-  const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) => {
-    for (const r of old ? crdResources(old) : []) registry.remove(r.group, r.version, r.plural);
-    for (const r of crd ? crdResources(crd) : []) registry.add(r);
-  };
+  const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
+    syncCrdResources(registry, crd, old);
   const rest = new RestStorage(store, (r, obj, old) => {
     if (r.kind === 'CustomResourceDefinition') syncCrd(obj, old);
   });
