@@ -19,7 +19,7 @@ import { syncCrdResources } from './crd.js';
 import { makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { RestStorage } from './rest.js';
-import { ensureCredentials } from './tls.js';
+import { ensureCredentials, serverTlsOptions } from './tls.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -78,6 +78,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const server = createServer(
     {
+      ...serverTlsOptions,
       key: creds.serverKey,
       cert: creds.serverCert,
       ca: creds.caCert,
