@@ -13,7 +13,7 @@ import { ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
-import { kubernetesServiceIP } from './allocators.js';
+import { kubernetesServiceIP, ServiceAllocator } from './allocators.js';
 import { allowAll, authenticator } from './auth.js';
 import { syncCrdResources } from './crd.js';
 import { makeHandler } from './handler.js';
@@ -62,6 +62,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const crdInfo = registry.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
   if (crdInfo)
     for (const kv of (await store.list(resourcePrefix(crdInfo))).items) syncCrd(decode(kv), undefined);
+
+  // Address keys for Services stored before they existed, and none left by Services now gone.
+  await new ServiceAllocator(store).repair();
 
   let ready = false;
   const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
