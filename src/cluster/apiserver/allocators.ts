@@ -110,7 +110,7 @@ function parseHolder(kv: KeyValue): Holder | undefined {
   }
 }
 
-/** What an allocation took; `undo` gives it back when the write it was for failed. */
+/** What an allocation took; `undo` gives it back when the write it was for failed (it never throws). */
 export interface Allocation {
   undo(): Promise<void>;
 }
@@ -339,7 +339,19 @@ export class ServiceAllocator {
     }
   }
 
+  /**
+   * Gives back what a failed write took. It never throws, so the caller reports the write's own
+   * error; a key it could not free is logged and left to `repair`.
+   */
   private async freeAll(kvs: KeyValue[]): Promise<void> {
-    for (const kv of kvs.splice(0)) await this.free(kv);
+    for (const kv of kvs.splice(0))
+      try {
+        await this.free(kv);
+      } catch (e) {
+        log.warn('could not free a service address; repair frees it at the next start', {
+          key: kv.key,
+          error: (e as Error).message,
+        });
+      }
   }
 }

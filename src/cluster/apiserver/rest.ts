@@ -452,6 +452,8 @@ export class RestStorage {
       try {
         const gone = await this.store.delete(key, kv.modRevision);
         const out = decode(gone);
+        // Gone: what it held, and anything taken for the version that was never stored, is free.
+        await addresses?.undo();
         if (isService(r)) await this.services.release(out);
         this.written(r, undefined, out);
         return out;
