@@ -194,4 +194,13 @@ describe('CustomResourceDefinitions', () => {
     assert.equal(await store.count('/registry/example.com/widgets/'), 0);
     assert.equal(await store.count('/registry/example.com/widgets-extra/'), 1);
   });
+
+  test('a second CRD with a kind already served in its group does not take it over', async () => {
+    await rest.create(crds, undefined, crd('example.com', 'widgets', 'Widget'), {});
+    await rest.create(crds, undefined, crd('example.com', 'gadgets', 'Widget'), {});
+    assert.equal(registry.forKind('example.com/v1', 'Widget')?.plural, 'widgets');
+    assert.equal(registry.get('example.com', 'v1', 'gadgets'), undefined);
+    await rest.delete(crds, undefined, 'gadgets.example.com', {});
+    assert.equal(registry.forKind('example.com/v1', 'Widget')?.plural, 'widgets');
+  });
 });

@@ -50,7 +50,11 @@ export function crdResources(crd: KubeObject): ResourceInfo[] {
     }));
 }
 
-/** Serves what `crd` defines in place of what `old` did; built-in resources are never replaced or removed. */
+/**
+ * Serves what `crd` defines in place of what `old` did. Built-in resources are never replaced
+ * or removed, and a kind another CRD already serves in the same group version stays with it
+ * (upstream leaves the later CRD's names unaccepted).
+ */
 export function syncCrdResources(
   registry: ResourceRegistry,
   crd: KubeObject | undefined,
@@ -60,6 +64,7 @@ export function syncCrdResources(
     if (registry.get(r.group, r.version, r.plural)?.custom) registry.remove(r.group, r.version, r.plural);
   for (const r of crd ? crdResources(crd) : []) {
     const cur = registry.get(r.group, r.version, r.plural);
-    if (!cur || cur.custom) registry.add(r);
+    const sameKind = registry.forKind(`${r.group}/${r.version}`, r.kind);
+    if ((!cur || cur.custom) && (!sameKind || sameKind.plural === r.plural)) registry.add(r);
   }
 }
