@@ -149,7 +149,7 @@ for (const [backend, open] of [
       }
     });
 
-    test('updates take new node ports and free dropped ones', async () => {
+    test('updates take new node ports and free dropped ones, and type changes free what the type no longer uses', async () => {
       const { store, a } = await cluster();
       try {
         const made = await a.create(services, 'default', svc('web'), {});
@@ -179,6 +179,20 @@ for (const [backend, open] of [
           (await store.list(portKeys)).items.map((kv) => kv.key),
           [`${portKeys}${second}`],
         );
+        // Back to ClusterIP frees the node port; on to ExternalName frees the ClusterIP.
+        const plain = await a.patch(services, 'default', 'web', 'merge', { spec: { type: 'ClusterIP' } }, {});
+        assert.equal(specOf(plain).ports[0]?.nodePort, undefined);
+        assert.equal(await store.count(portKeys), 0);
+        const ext = await a.patch(
+          services,
+          'default',
+          'web',
+          'merge',
+          { spec: { type: 'ExternalName', externalName: 'example.com' } },
+          {},
+        );
+        assert.equal(specOf(ext).clusterIP, undefined);
+        assert.equal(await store.count(ipKeys), 0);
       } finally {
         await store.close();
       }

@@ -94,6 +94,23 @@ function heldBy(svc: KubeObject | undefined): { ips: Set<string>; ports: Set<num
   return { ips, ports };
 }
 
+const withNodePorts = (type: unknown) => type === 'NodePort' || type === 'LoadBalancer';
+
+/**
+ * A type change drops the addresses the new type has no use for, when the update left them as
+ * they were (upstream's dropTypeDependentFields): the ClusterIP on a change to ExternalName,
+ * node ports on a change away from NodePort and LoadBalancer. The update then frees them.
+ */
+function dropTypeDependent(spec: ServiceSpec, old: ServiceSpec): void {
+  if (spec.type === 'ExternalName' && old.type !== 'ExternalName' && spec.clusterIP === old.clusterIP) {
+    for (const f of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy']) delete spec[f];
+  }
+  if (!withNodePorts(spec.type) && withNodePorts(old.type))
+    for (const p of spec.ports ?? [])
+      if (p.nodePort !== undefined && (old.ports ?? []).some((q) => q.nodePort === p.nodePort))
+        delete p.nodePort;
+}
+
 const holderOf = (svc: KubeObject): Holder => ({
   namespace: svc.metadata?.namespace ?? '',
   name: svc.metadata?.name ?? '',
@@ -128,6 +145,7 @@ export class ServiceAllocator {
     const allocation = { undo: () => this.freeAll(taken) };
     const spec = (svc.spec ?? {}) as ServiceSpec;
     svc.spec = spec;
+    if (old) dropTypeDependent(spec, (old.spec ?? {}) as ServiceSpec);
     if (spec.type === 'ExternalName') return allocation;
     const had = heldBy(old);
     const holder = holderOf(svc);
@@ -164,7 +182,7 @@ export class ServiceAllocator {
         spec.ipFamilyPolicy ??= 'SingleStack';
       }
       spec.internalTrafficPolicy ??= 'Cluster';
-      if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') spec.externalTrafficPolicy ??= 'Cluster';
+      if (withNodePorts(spec.type)) spec.externalTrafficPolicy ??= 'Cluster';
       await this.takePorts(spec, had.ports, holder, taken, refuse);
     } catch (e) {
       await allocation.undo();
@@ -200,7 +218,7 @@ export class ServiceAllocator {
       taken.push(kv);
       mine.add(port);
     }
-    if (spec.type !== 'NodePort' && spec.type !== 'LoadBalancer') return;
+    if (!withNodePorts(spec.type)) return;
     for (const [i, p] of ports.entries()) {
       if (typeof p.nodePort === 'number') continue;
       const kv = await this.takeAny(portRange, holder);
