@@ -365,6 +365,27 @@ spec:
     assert.equal(await ok(['get', 'widgets', '-o', 'name']), '');
   });
 
+  test('a CRD that would shadow a built-in is refused with field causes; Deployments stay', async () => {
+    await ok(['create', 'deployment', 'kept', '--image=x', '--replicas=0']);
+    const shadow = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: deployments.apps}
+spec:
+  group: apps
+  scope: Namespaced
+  names: {kind: Deployment, plural: deployments}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+`;
+    const bad = await c.kubectl(['apply', '-f', '-'], { input: shadow });
+    assert.notEqual(bad.code, 0);
+    assert.match(
+      bad.stderr,
+      /The CustomResourceDefinition "deployments\.apps" is invalid: \n\* spec\.group: Invalid value: "apps": should be a domain with at least one dot\n\* spec\.group: Forbidden: the API server serves the group "apps" itself/,
+    );
+    assert.equal((await c.kubectl(['get', 'crd', 'deployments.apps'])).code, 1);
+    assert.match(await ok(['get', 'deployments', '-o', 'name']), /deployment\.apps\/kept/);
+  });
+
   test('events print with upstream columns and select by involvedObject', async () => {
     await ok(
       ['apply', '-f', '-'],

@@ -2,6 +2,7 @@
  * Defaulting and validation of the common fields of built-in kinds. Validation collects
  * every problem as a field cause, so the 422 Invalid answer lists them all as Kubernetes does.
  */
+import { defaultCrdNames, validateCrd, validateCrdUpdate } from './crd-validation.js';
 import { checkTimeZone, parseSchedule } from './cron.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
@@ -11,6 +12,9 @@ const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const labelName = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+const isCrd = (r: ResourceInfo) =>
+  r.kind === 'CustomResourceDefinition' && r.group === 'apiextensions.k8s.io';
 
 /** Kinds whose names must be DNS-1123 labels rather than subdomains. */
 const labelNamed = new Set(['Namespace', 'Service']);
@@ -104,6 +108,7 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
       message: `Invalid value: "${name}": ${prob}`,
     });
   validateLabels(o.metadata?.labels, 'metadata.labels', causes);
+  if (isCrd(r)) causes.push(...validateCrd(o));
   const spec = obj(o.spec);
   switch (r.kind) {
     case 'Pod':
@@ -379,6 +384,8 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
       (o as Obj).type ??= 'Opaque';
       break;
     case 'CustomResourceDefinition': {
+      if (!isCrd(r)) break;
+      defaultCrdNames(spec);
       // No separate controller accepts names: a stored CRD is established at once.
       const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
       o.status = {
@@ -432,7 +439,7 @@ function mutablePodSpecStripped(spec: Obj, oldNodeName: unknown): Obj {
 
 /** Rules that compare an update with the stored object: immutable fields, pod spec limits. */
 export function validateUpdate(r: ResourceInfo, next: KubeObject, old: KubeObject): StatusCause[] {
-  const causes: StatusCause[] = [];
+  const causes: StatusCause[] = isCrd(r) ? validateCrdUpdate(next, old) : [];
   const ns = obj(next.spec);
   const os = obj(old.spec);
   if (

@@ -1,83 +1,375 @@
 /**
  * Service address allocation, as the upstream API server does it on create: a ClusterIP from
  * the service CIDR (10.43.0.0/16 like k3s; 10.43.0.1 is the `kubernetes` Service) and node
- * ports from 30000-32767 for NodePort and LoadBalancer Services. Allocations are serialised
- * in-process and checked against the stored Services, so two creates never share an address.
+ * ports from 30000-32767 for NodePort and LoadBalancer Services.
+ *
+ * Every address a Service holds is a key in the store (`/registry/ranges/serviceips/<ip>`,
+ * `/registry/ranges/servicenodeports/<port>`), taken with the store's create, which fails when
+ * the key exists: like upstream's IPAddress objects, the store decides who gets a value, so
+ * two creates in flight, or two API servers on one etcd, never hand out one value twice. The
+ * key names its Service (namespace, name, uid) and when it was taken; it is freed when the
+ * Service is deleted or stops holding the value, or when the write it was taken for fails.
+ * `repair` (at start-up) takes keys for Services stored before keys existed and frees the keys
+ * of Services that are gone.
  */
+import { randomInt } from 'node:crypto';
+import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
 import { decode } from '../api/objects.js';
 import type { KubeObject } from '../api/selectors.js';
-import { invalidError } from '../api/status.js';
-import type { StoreReader } from '../store/store.js';
+import { invalidError, type StatusCause } from '../api/status.js';
+import type { KeyValue, Store } from '../store/store.js';
+
+const log = logger('allocator');
 
 const servicePrefix = '/registry/core/services/';
+export const serviceCidr = '10.43.0.0/16';
 export const serviceCidrBase = [10, 43];
 export const kubernetesServiceIP = '10.43.0.1';
+export const nodePortRange = { first: 30000, last: 32767 };
+
+/** One kind of value handed out: where its keys live and what range it is drawn from. */
+interface Range {
+  prefix: string;
+  /** Values handed out when none is asked for (an asked-for one may be anywhere in `valid`). */
+  first: number;
+  last: number;
+  format(n: number): string;
+  /** The number of a value, or undefined when it is outside the range. */
+  parse(v: string): number | undefined;
+}
+
+const ipRange: Range = {
+  prefix: '/registry/ranges/serviceips/',
+  // .0.0 is the network and .255.255 the broadcast address; .0.1 is kept for `kubernetes`.
+  first: 2,
+  last: 65_534,
+  format: (n) => `${serviceCidrBase[0]}.${serviceCidrBase[1]}.${n >> 8}.${n & 255}`,
+  parse(v) {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v);
+    if (!m || Number(m[1]) !== serviceCidrBase[0] || Number(m[2]) !== serviceCidrBase[1]) return undefined;
+    const [c, d] = [Number(m[3]), Number(m[4])];
+    if (c > 255 || d > 255) return undefined;
+    const n = (c << 8) | d;
+    return n >= 1 && n <= 65_534 ? n : undefined;
+  },
+};
+
+const portRange: Range = {
+  prefix: '/registry/ranges/servicenodeports/',
+  first: nodePortRange.first,
+  last: nodePortRange.last,
+  format: (n) => String(n),
+  parse(v) {
+    const n = Number(v);
+    return Number.isInteger(n) && n >= nodePortRange.first && n <= nodePortRange.last ? n : undefined;
+  },
+};
+
+/** Who holds a value, stored as the key's value. */
+interface Holder {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** When it was taken (ISO time): a key younger than the repair grace may belong to a create in flight. */
+  at: string;
+}
 
 type Obj = Record<string, unknown>;
+type ServiceSpec = {
+  type?: string;
+  clusterIP?: string;
+  clusterIPs?: string[];
+  ports?: Obj[];
+  [k: string]: unknown;
+};
+
+/** The ClusterIP and node ports a Service holds. */
+function heldBy(svc: KubeObject | undefined): { ips: Set<string>; ports: Set<number> } {
+  const spec = (svc?.spec ?? {}) as ServiceSpec;
+  const ips = new Set<string>();
+  const ports = new Set<number>();
+  if (spec.type !== 'ExternalName' && spec.clusterIP && spec.clusterIP !== 'None') ips.add(spec.clusterIP);
+  for (const p of spec.ports ?? []) if (typeof p.nodePort === 'number') ports.add(p.nodePort);
+  return { ips, ports };
+}
+
+const withNodePorts = (type: unknown) => type === 'NodePort' || type === 'LoadBalancer';
+
+/**
+ * A type change drops the addresses the new type has no use for, when the update left them as
+ * they were (upstream's dropTypeDependentFields): the ClusterIP on a change to ExternalName,
+ * node ports on a change away from NodePort and LoadBalancer. The update then frees them.
+ */
+function dropTypeDependent(spec: ServiceSpec, old: ServiceSpec): void {
+  if (spec.type === 'ExternalName' && old.type !== 'ExternalName' && spec.clusterIP === old.clusterIP) {
+    for (const f of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy']) delete spec[f];
+  }
+  if (!withNodePorts(spec.type) && withNodePorts(old.type))
+    for (const p of spec.ports ?? [])
+      if (p.nodePort !== undefined && (old.ports ?? []).some((q) => q.nodePort === p.nodePort))
+        delete p.nodePort;
+}
+
+const holderOf = (svc: KubeObject): Holder => ({
+  namespace: svc.metadata?.namespace ?? '',
+  name: svc.metadata?.name ?? '',
+  uid: String(svc.metadata?.uid ?? ''),
+  at: new Date().toISOString(),
+});
+
+function parseHolder(kv: KeyValue): Holder | undefined {
+  try {
+    return JSON.parse(kv.value) as Holder;
+  } catch (e) {
+    log.warn('unreadable address reservation', { key: kv.key, error: (e as Error).message });
+    return undefined;
+  }
+}
+
+/** What an allocation took; `undo` gives it back when the write it was for failed (it never throws). */
+export interface Allocation {
+  undo(): Promise<void>;
+}
 
 export class ServiceAllocator {
-  private chain: Promise<unknown> = Promise.resolve();
-  private next = 2;
+  constructor(private store: Store) {}
 
-  constructor(private store: StoreReader) {}
-
-  /** Fills spec.clusterIP(s) and node ports of a Service about to be created. */
-  allocate(svc: KubeObject): Promise<void> {
-    const run = this.chain.then(() => this.allocateNow(svc));
-    this.chain = run.catch(() => {});
-    return run;
+  /**
+   * Fills in and takes the ClusterIP and node ports `svc` needs, beyond those `old` (the stored
+   * Service, on update) already holds. Asked-for values already taken are a 422, as upstream
+   * answers. Fills spec.clusterIPs, ipFamilies and the traffic policies as upstream defaults them.
+   */
+  async allocate(svc: KubeObject, old?: KubeObject): Promise<Allocation> {
+    const taken: KeyValue[] = [];
+    const allocation = { undo: () => this.freeAll(taken) };
+    const spec = (svc.spec ?? {}) as ServiceSpec;
+    svc.spec = spec;
+    if (old) dropTypeDependent(spec, (old.spec ?? {}) as ServiceSpec);
+    if (spec.type === 'ExternalName') return allocation;
+    const had = heldBy(old);
+    const holder = holderOf(svc);
+    const name = svc.metadata?.name ?? '';
+    const refuse = (cause: StatusCause) => invalidError('', 'Service', name, [cause]);
+    try {
+      if (spec.clusterIP === undefined || spec.clusterIP === '') {
+        const kv = await this.takeAny(ipRange, holder);
+        if (!kv)
+          throw refuse({
+            field: 'spec.clusterIPs',
+            message: 'Internal error: failed to allocate a serviceIP: range is full',
+          });
+        taken.push(kv);
+        spec.clusterIP = kv.key.slice(ipRange.prefix.length);
+      } else if (spec.clusterIP !== 'None' && !had.ips.has(spec.clusterIP)) {
+        const ip = spec.clusterIP;
+        const problem =
+          ipRange.parse(ip) === undefined
+            ? `provided IP is not in the valid range. The range of valid IPs is ${serviceCidr}`
+            : undefined;
+        const kv = problem ? undefined : await this.take(ipRange, ip, holder);
+        if (!kv)
+          throw refuse({
+            field: 'spec.clusterIPs',
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: []string{"${ip}"}: failed to allocate IP ${ip}: ${problem ?? 'provided IP is already allocated'}`,
+          });
+        taken.push(kv);
+      }
+      spec.clusterIPs = [spec.clusterIP as string];
+      if (spec.clusterIP !== 'None') {
+        spec.ipFamilies ??= ['IPv4'];
+        spec.ipFamilyPolicy ??= 'SingleStack';
+      }
+      spec.internalTrafficPolicy ??= 'Cluster';
+      if (withNodePorts(spec.type)) spec.externalTrafficPolicy ??= 'Cluster';
+      await this.takePorts(spec, had.ports, holder, taken, refuse);
+    } catch (e) {
+      await allocation.undo();
+      throw e;
+    }
+    return allocation;
   }
 
-  private async allocateNow(svc: KubeObject): Promise<void> {
-    const spec = (svc.spec ?? {}) as Obj;
-    if (spec.type === 'ExternalName') return;
-    const used = new Set<string>();
-    const usedPorts = new Set<number>();
-    for (const kv of (await this.store.list(servicePrefix)).items) {
-      const s = decode(kv).spec as Obj | undefined;
-      if (typeof s?.clusterIP === 'string') used.add(s.clusterIP);
-      for (const p of (s?.ports as Obj[] | undefined) ?? [])
-        if (typeof p.nodePort === 'number') usedPorts.add(p.nodePort);
-    }
-    const name = svc.metadata?.name ?? '';
-    if (spec.clusterIP === undefined || spec.clusterIP === '') {
-      let ip: string | undefined;
-      for (let i = 0; i < 65_533 && !ip; i++) {
-        const n = this.next;
-        this.next = n >= 65_534 ? 2 : n + 1;
-        const candidate = `${serviceCidrBase[0]}.${serviceCidrBase[1]}.${n >> 8}.${n & 255}`;
-        if (!used.has(candidate)) ip = candidate;
-      }
-      if (!ip)
-        throw invalidError('', 'Service', name, [
-          { field: 'spec.clusterIPs', message: 'Internal error: range is full' },
-        ]);
-      spec.clusterIP = ip;
-    } else if (spec.clusterIP !== 'None' && used.has(spec.clusterIP as string)) {
-      throw invalidError('', 'Service', name, [
-        {
-          field: 'spec.clusterIPs',
+  /** Node ports: asked-for ones taken as given (one number may serve several protocols), missing ones drawn. */
+  private async takePorts(
+    spec: ServiceSpec,
+    had: Set<number>,
+    holder: Holder,
+    taken: KeyValue[],
+    refuse: (c: StatusCause) => Error,
+  ): Promise<void> {
+    const ports = spec.ports ?? [];
+    const mine = new Set(had);
+    for (const [i, p] of ports.entries()) {
+      if (typeof p.nodePort !== 'number' || mine.has(p.nodePort)) continue;
+      const port = p.nodePort;
+      const problem =
+        portRange.parse(String(port)) === undefined
+          ? `provided port is not in the valid range. The range of valid ports is ${nodePortRange.first}-${nodePortRange.last}`
+          : undefined;
+      const kv = problem ? undefined : await this.take(portRange, String(port), holder);
+      if (!kv)
+        throw refuse({
+          field: `spec.ports[${i}].nodePort`,
           reason: 'FieldValueInvalid',
-          message: `Invalid value: []string{"${spec.clusterIP}"}: failed to allocate IP ${spec.clusterIP}: provided IP is already allocated`,
-        },
-      ]);
+          message: `Invalid value: ${port}: ${problem ?? 'provided port is already allocated'}`,
+        });
+      taken.push(kv);
+      mine.add(port);
     }
-    spec.clusterIPs = [spec.clusterIP];
-    if (spec.clusterIP !== 'None') {
-      spec.ipFamilies ??= ['IPv4'];
-      spec.ipFamilyPolicy ??= 'SingleStack';
+    if (!withNodePorts(spec.type)) return;
+    for (const [i, p] of ports.entries()) {
+      if (typeof p.nodePort === 'number') continue;
+      const kv = await this.takeAny(portRange, holder);
+      if (!kv)
+        throw refuse({
+          field: `spec.ports[${i}].nodePort`,
+          message: 'Internal error: failed to allocate a nodePort: range is full',
+        });
+      taken.push(kv);
+      p.nodePort = Number(kv.key.slice(portRange.prefix.length));
     }
-    spec.internalTrafficPolicy ??= 'Cluster';
-    if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') {
-      spec.externalTrafficPolicy ??= 'Cluster';
-      let port = 30000 + Math.floor(Math.random() * 2768);
-      for (const p of (spec.ports as Obj[] | undefined) ?? []) {
-        if (typeof p.nodePort === 'number') continue;
-        while (usedPorts.has(port)) port = port >= 32767 ? 30000 : port + 1;
-        p.nodePort = port;
-        usedPorts.add(port);
+  }
+
+  /**
+   * Frees the values `svc` holds that `keep` (its new version, on update) does not. Only keys
+   * that name this very Service (its uid) are freed: a value re-used since is someone else's.
+   * Called after the Service's write succeeded, so it does not fail that write: a key it could
+   * not free is logged and left to `repair`.
+   */
+  async release(svc: KubeObject, keep?: KubeObject): Promise<void> {
+    try {
+      await this.releaseNow(svc, keep);
+    } catch (e) {
+      log.warn('could not free service addresses; repair frees them at the next start', {
+        service: `${svc.metadata?.namespace}/${svc.metadata?.name}`,
+        error: (e as Error).message,
+      });
+    }
+  }
+
+  private async releaseNow(svc: KubeObject, keep?: KubeObject): Promise<void> {
+    const had = heldBy(svc);
+    const still = heldBy(keep);
+    const uid = String(svc.metadata?.uid ?? '');
+    const keys = [
+      ...[...had.ips]
+        .filter((ip) => !still.ips.has(ip) && ipRange.parse(ip) !== undefined)
+        .map((ip) => ipRange.prefix + ip),
+      ...[...had.ports].filter((p) => !still.ports.has(p)).map((p) => portRange.prefix + p),
+    ];
+    for (const key of keys) {
+      const kv = await this.store.get(key);
+      if (kv && parseHolder(kv)?.uid === uid) await this.free(kv);
+    }
+  }
+
+  /**
+   * Brings the keys in line with the stored Services: takes the keys of Services stored before
+   * keys existed, and frees keys whose Service is gone or no longer holds the value, once they
+   * are older than `graceMs` (a younger one may belong to a create still in flight on another
+   * API server). Returns what it did.
+   */
+  async repair(graceMs = 60_000): Promise<{ taken: number; freed: number; doubles: string[] }> {
+    const services = new Map<string, KubeObject>();
+    for (const kv of (await this.store.list(servicePrefix)).items) {
+      const s = decode(kv);
+      services.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s);
+    }
+    const result = { taken: 0, freed: 0, doubles: [] as string[] };
+    const keyed = new Set<string>();
+    for (const range of [ipRange, portRange])
+      for (const kv of (await this.store.list(range.prefix)).items) {
+        const h = parseHolder(kv);
+        const svc = h && services.get(`${h.namespace}/${h.name}`);
+        const value = kv.key.slice(range.prefix.length);
+        const held = heldBy(svc);
+        const holds =
+          svc !== undefined &&
+          String(svc.metadata?.uid) === h?.uid &&
+          (range === ipRange ? held.ips.has(value) : held.ports.has(Number(value)));
+        if (holds) keyed.add(kv.key);
+        else if (!h || Date.now() - Date.parse(h.at) > graceMs) {
+          if (await this.free(kv)) result.freed++;
+        }
+      }
+    for (const svc of services.values()) {
+      const held = heldBy(svc);
+      const wanted: [Range, string][] = [
+        ...[...held.ips].map((ip) => [ipRange, ip] as [Range, string]),
+        ...[...held.ports].map((p) => [portRange, String(p)] as [Range, string]),
+      ];
+      for (const [range, value] of wanted) {
+        if (keyed.has(range.prefix + value) || range.parse(value) === undefined) continue;
+        if (await this.take(range, value, holderOf(svc))) result.taken++;
+        else
+          result.doubles.push(
+            `${range === ipRange ? 'ClusterIP' : 'node port'} ${value} of Service ${svc.metadata?.namespace}/${svc.metadata?.name}`,
+          );
       }
     }
-    svc.spec = spec;
+    if (result.taken || result.freed || result.doubles.length) log.info('service addresses repaired', result);
+    return result;
+  }
+
+  /** Takes one value; undefined when it is already taken. */
+  private async take(range: Range, value: string, holder: Holder): Promise<KeyValue | undefined> {
+    try {
+      return await this.store.create(range.prefix + value, JSON.stringify(holder));
+    } catch (e) {
+      if (isAlreadyExists(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Takes some free value. A few random tries first (a sparse range answers at once without
+   * reading every key); then the taken keys are read and the free values tried in turn from a
+   * random start, each still by create, since another server may take one meanwhile.
+   */
+  private async takeAny(range: Range, holder: Holder): Promise<KeyValue | undefined> {
+    const size = range.last - range.first + 1;
+    for (let i = 0; i < 4; i++) {
+      const kv = await this.take(range, range.format(range.first + randomInt(size)), holder);
+      if (kv) return kv;
+    }
+    const used = new Set<string>();
+    for (const kv of (await this.store.list(range.prefix)).items) used.add(kv.key.slice(range.prefix.length));
+    const start = randomInt(size);
+    for (let i = 0; i < size; i++) {
+      const value = range.format(range.first + ((start + i) % size));
+      if (used.has(value)) continue;
+      const kv = await this.take(range, value, holder);
+      if (kv) return kv;
+    }
+    return undefined;
+  }
+
+  /** Frees one key as read; false when it changed or went meanwhile (then it is not ours to free). */
+  private async free(kv: KeyValue): Promise<boolean> {
+    try {
+      await this.store.delete(kv.key, kv.modRevision);
+      return true;
+    } catch (e) {
+      if (isNotFound(e) || isConflict(e)) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * Gives back what a failed write took. It never throws, so the caller reports the write's own
+   * error; a key it could not free is logged and left to `repair`.
+   */
+  private async freeAll(kvs: KeyValue[]): Promise<void> {
+    for (const kv of kvs.splice(0))
+      try {
+        await this.free(kv);
+      } catch (e) {
+        log.warn('could not free a service address; repair frees it at the next start', {
+          key: kv.key,
+          error: (e as Error).message,
+        });
+      }
   }
 }

@@ -1,5 +1,6 @@
 /** Turns a CustomResourceDefinition into the resources it serves (one per served version). */
-import type { ResourceInfo } from '../api/resources.js';
+import { crdStoragePrefix } from '../api/crd-validation.js';
+import type { ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
 
 interface CrdSpec {
@@ -20,10 +21,15 @@ interface CrdSpec {
   }[];
 }
 
+/**
+ * The resources a CRD serves. None for a CRD that names no group and plural of its own: one
+ * stored before CRDs were validated may name a built-in (`deployments.apps`), and must not
+ * shadow it.
+ */
 export function crdResources(crd: KubeObject): ResourceInfo[] {
   const spec = (crd.spec ?? {}) as CrdSpec;
   const n = spec.names ?? {};
-  if (!spec.group || !n.kind || !n.plural) return [];
+  if (!spec.group || !n.kind || !n.plural || !crdStoragePrefix(crd)) return [];
   return (spec.versions ?? [])
     .filter((v) => v.served !== false)
     .map((v) => ({
@@ -42,4 +48,23 @@ export function crdResources(crd: KubeObject): ResourceInfo[] {
       ],
       ...(v.additionalPrinterColumns ? { printerColumns: v.additionalPrinterColumns } : {}),
     }));
+}
+
+/**
+ * Serves what `crd` defines in place of what `old` did. Built-in resources are never replaced
+ * or removed, and a kind another CRD already serves in the same group version stays with it
+ * (upstream leaves the later CRD's names unaccepted).
+ */
+export function syncCrdResources(
+  registry: ResourceRegistry,
+  crd: KubeObject | undefined,
+  old: KubeObject | undefined,
+): void {
+  for (const r of old ? crdResources(old) : [])
+    if (registry.get(r.group, r.version, r.plural)?.custom) registry.remove(r.group, r.version, r.plural);
+  for (const r of crd ? crdResources(crd) : []) {
+    const cur = registry.get(r.group, r.version, r.plural);
+    const sameKind = registry.forKind(`${r.group}/${r.version}`, r.kind);
+    if ((!cur || cur.custom) && (!sameKind || sameKind.plural === r.plural)) registry.add(r);
+  }
 }

@@ -4,6 +4,7 @@
  * so a stale resourceVersion is a 409 and nothing half-done is ever stored.
  */
 import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
+import { crdStoragePrefix } from '../api/crd-validation.js';
 import {
   decode,
   encode,
@@ -28,7 +29,7 @@ import {
 } from '../api/status.js';
 import { applyDefaults, validate, validateUpdate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
-import { ServiceAllocator } from './allocators.js';
+import { type Allocation, ServiceAllocator } from './allocators.js';
 import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
 import { checkStrict } from './strict.js';
 
@@ -60,6 +61,7 @@ const target = (r: ResourceInfo, name?: string) => ({
 
 const SYSTEM_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 const isNamespace = (r: ResourceInfo) => r.kind === 'Namespace' && !r.group;
+const isService = (r: ResourceInfo) => r.kind === 'Service' && !r.group;
 const specFinalizers = (o: KubeObject) => (o.spec as { finalizers?: string[] } | undefined)?.finalizers;
 
 /**
@@ -358,11 +360,12 @@ export class RestStorage {
       if (!(m.finalizers ?? []).includes(fin)) m.finalizers = [...(m.finalizers ?? []), fin];
     }
     this.check(r, o);
-    if (r.kind === 'Service' && !r.group && !opts.dryRun) {
+    let addresses: Allocation | undefined;
+    if (isService(r) && !opts.dryRun) {
       // An existing name answers AlreadyExists, not an allocation error about its own address.
       if (await this.store.get(objectKey(r, m.namespace, m.name)))
         throw alreadyExistsError(target(r, m.name));
-      await this.services.allocate(o);
+      addresses = await this.services.allocate(o);
     }
     if (opts.fieldManager)
       setManaged(
@@ -383,6 +386,7 @@ export class RestStorage {
       this.written(r, out, undefined);
       return out;
     } catch (e) {
+      await addresses?.undo();
       if (isAlreadyExists(e)) throw alreadyExistsError(target(r, m.name));
       throw e;
     }
@@ -437,6 +441,8 @@ export class RestStorage {
       nm.managedFields = om.managedFields;
     if (opts.fieldManager) recordUpdate(next, old, opts.fieldManager, opts.subresource);
     if (opts.dryRun) return next;
+    const addresses =
+      isService(r) && opts.subresource !== 'status' ? await this.services.allocate(next, old) : undefined;
     // The last finalizer removed from an object being deleted: delete it now.
     if (
       next.metadata?.deletionTimestamp &&
@@ -446,18 +452,24 @@ export class RestStorage {
       try {
         const gone = await this.store.delete(key, kv.modRevision);
         const out = decode(gone);
+        // Gone: what it held, and anything taken for the version that was never stored, is free.
+        await addresses?.undo();
+        if (isService(r)) await this.services.release(out);
         this.written(r, undefined, out);
         return out;
       } catch (e) {
+        await addresses?.undo();
         if (isConflict(e)) throw conflictError(target(r, name));
         throw e;
       }
     }
     try {
       const out = decode(await this.store.update(key, encode(next), kv.modRevision));
+      if (isService(r)) await this.services.release(old, out);
       this.written(r, out, old);
       return out;
     } catch (e) {
+      await addresses?.undo();
       if (isConflict(e)) throw conflictError(target(r, name));
       if (isNotFound(e)) throw notFoundError(target(r, name));
       throw e;
@@ -563,14 +575,14 @@ export class RestStorage {
       this.written(r, out, cur);
       return out;
     }
-    if (r.kind === 'CustomResourceDefinition') {
-      // A CRD takes its custom resources with it.
-      const spec = (cur.spec ?? {}) as { group?: string; names?: { plural?: string } };
-      if (spec.group && spec.names?.plural)
-        await this.deletePrefix(`/registry/${spec.group}/${spec.names.plural}/`);
+    if (r.kind === 'CustomResourceDefinition' && r.group === 'apiextensions.k8s.io') {
+      // A CRD takes its custom resources with it, and only those (never a built-in's keys).
+      const prefix = crdStoragePrefix(cur);
+      if (prefix) await this.deletePrefix(prefix);
     }
     try {
       const out = decode(await this.store.delete(key, kv.modRevision));
+      if (isService(r)) await this.services.release(out);
       this.written(r, undefined, out);
       return out;
     } catch (e) {

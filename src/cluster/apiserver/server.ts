@@ -13,13 +13,13 @@ import { ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
-import { kubernetesServiceIP } from './allocators.js';
+import { kubernetesServiceIP, ServiceAllocator } from './allocators.js';
 import { allowAll, authenticator } from './auth.js';
-import { crdResources } from './crd.js';
+import { syncCrdResources } from './crd.js';
 import { makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { RestStorage } from './rest.js';
-import { ensureCredentials } from './tls.js';
+import { ensureCredentials, serverTlsOptions } from './tls.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -53,10 +53,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress);
   const store = await openDatastore(opts);
   const registry = new ResourceRegistry();
-  const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) => {
-    for (const r of old ? crdResources(old) : []) registry.remove(r.group, r.version, r.plural);
-    for (const r of crd ? crdResources(crd) : []) registry.add(r);
-  };
+  const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
+    syncCrdResources(registry, crd, old);
   const rest = new RestStorage(store, (r, obj, old) => {
     if (r.kind === 'CustomResourceDefinition') syncCrd(obj, old);
   });
@@ -64,6 +62,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const crdInfo = registry.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
   if (crdInfo)
     for (const kv of (await store.list(resourcePrefix(crdInfo))).items) syncCrd(decode(kv), undefined);
+
+  // Address keys for Services stored before they existed, and none left by Services now gone.
+  await new ServiceAllocator(store).repair();
 
   let ready = false;
   const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
@@ -80,6 +81,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const server = createServer(
     {
+      ...serverTlsOptions,
       key: creds.serverKey,
       cert: creds.serverCert,
       ca: creds.caCert,

@@ -1,6 +1,7 @@
 /**
  * The cluster's credentials in DATA/tls/: a CA, the API server's certificate (SANs for
- * 127.0.0.1, localhost, the host name and the bind address), an admin client certificate,
+ * 127.0.0.1, localhost, the host name, the bind address, and the `kubernetes` Service's
+ * ClusterIP and DNS names that pods reach the API by), an admin client certificate,
  * the ServiceAccount token signing key, the admin bearer token and the node join token.
  * Made once and reused; each file is written atomically so a crash leaves none half-written.
  */
@@ -10,6 +11,29 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
+import { kubernetesServiceIP } from './allocators.js';
+
+/**
+ * What the API server offers in a handshake: TLS 1.2 and 1.3 only; in TLS 1.2 forward-secret
+ * AEAD suites only (ECDHE with AES-GCM or ChaCha20-Poly1305: Go's default list, which the
+ * Kubernetes API server uses, without its CBC suites), so no static-RSA key exchange, CBC,
+ * SHA-1 MAC, CCM8 or ARIA suite is ever negotiated. The TLS 1.3 suites are OpenSSL's defaults.
+ */
+export const serverTlsOptions = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+  honorCipherOrder: true,
+} as const;
 
 /** Everything the server and its kubeconfig need, as PEM text and tokens. */
 export interface ClusterCredentials {
@@ -79,7 +103,8 @@ const ipLike = (s: string) => /^[0-9.]+$/.test(s) || s.includes(':');
 
 /**
  * Loads the credentials under `dir`, making whatever is missing. The server certificate is
- * remade when its SANs do not cover `bindAddress` (the address may change between runs).
+ * remade (by the same CA) when its SANs miss a name above or `bindAddress` (the address may
+ * change between runs; certificates made by earlier versions lack the Service names).
  */
 export function ensureCredentials(dir: string, bindAddress: string): ClusterCredentials {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -98,8 +123,15 @@ export function ensureCredentials(dir: string, bindAddress: string): ClusterCred
   }
   const issuerCert = forge.pki.certificateFromPem(caCert);
 
-  const dns = ['localhost', hostname(), 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'];
-  const ips = ['127.0.0.1'];
+  const dns = [
+    'localhost',
+    hostname(),
+    'kubernetes',
+    'kubernetes.default',
+    'kubernetes.default.svc',
+    'kubernetes.default.svc.cluster.local',
+  ];
+  const ips = ['127.0.0.1', kubernetesServiceIP];
   if (bindAddress && bindAddress !== '0.0.0.0' && bindAddress !== '::')
     (ipLike(bindAddress) ? ips : dns).push(bindAddress);
   let serverCert = read('server.crt');
