@@ -2,8 +2,13 @@ import { closeSync, constants, lstatSync, mkdirSync, openSync } from 'node:fs';
 
 /** Opens a directory without following a symlink at its final name. */
 const O_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** Creates a file that must not exist yet; a symlink at the name is never followed. */
+const O_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 /** Directory fds kept open between entries; older ones are closed and reopened on demand. */
 const KEEP = 1024;
+
+/** `find`'s answer from `dir`'s walk: the path is not (or no longer) a directory. */
+class NotThere extends Error {}
 
 /**
  * The directories beneath one root, reached only through open directory fds: Node has no
@@ -44,6 +49,11 @@ export class Beneath {
     return name;
   }
 
+  /** Creates the file `name` in the directory `fd` (EEXIST if anything is there) and returns its fd for writing. */
+  createFile(fd: number, name: string, mode: number): number {
+    return openSync(this.at(fd, name), O_NEW_FILE, mode);
+  }
+
   /**
    * The fd of the directory at `parts` below the root. Every component must be a real
    * directory; with `create`, missing ones are made (mode 0755). `refuse` turns a reason
@@ -75,6 +85,16 @@ export class Beneath {
       this.fds.set(keys[i]!, fd);
     }
     return fd;
+  }
+
+  /** Like `dir` without creating: undefined when a component is missing, a symlink or not a directory. */
+  find(parts: readonly string[]): number | undefined {
+    try {
+      return this.dir(parts, false, () => new NotThere());
+    } catch (e) {
+      if (e instanceof NotThere) return undefined;
+      throw e;
+    }
   }
 
   private openChild(

@@ -234,3 +234,21 @@ test('hard links, whiteouts and xattrs stay beneath the root', { skip: !isRoot }
     assert.ok(existsSync(dest), `${name} removed the root`);
   }
 });
+
+test('fix-ups below a directory replaced by a symlink are skipped, not followed', {
+  skip: !isRoot,
+}, async () => {
+  const { dest, outside } = fresh('nested-fixup');
+  mkdirSync(join(outside, 'sub'));
+  chmodSync(join(outside, 'sub'), 0o755);
+  await unpackLayer(
+    await tarOf([
+      { name: 'd/', type: 'directory', mode: 0o755 },
+      { name: 'd/sub/', type: 'directory', mode: 0o4777, mtime: new Date('2001-01-01T00:00:00Z') },
+      { name: 'd', type: 'symlink', linkname: outside },
+    ]),
+    dest,
+  );
+  assert.equal(statSync(join(outside, 'sub')).mode & 0o7777, 0o755);
+  assert.notEqual(statSync(join(outside, 'sub')).mtime.getFullYear(), 2001);
+});

@@ -1,6 +1,5 @@
 import {
   closeSync,
-  constants,
   createWriteStream,
   fchmodSync,
   fchownSync,
@@ -10,7 +9,6 @@ import {
   lstatSync,
   lutimesSync,
   mkdirSync,
-  openSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -34,8 +32,6 @@ const OPAQUE = '.wh..wh..opq';
 const MAX_NAME = 4096;
 /** One entry of a tar stream: its header and its body. */
 type Entry = Extract extends AsyncIterable<infer S> ? S : never;
-const O_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-
 function refuse(name: string, why: string): Error {
   return invalidArgument(`Refusing layer entry "${name}": ${why}`);
 }
@@ -75,7 +71,7 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
   let whiteouts = 0;
 
   // Removes whatever is at `name` in the directory `dir` (path `key` below dest); a directory
-  // goes with everything below it, its cached fds and its pending fix-ups.
+  // goes with everything below it, its cached fds and its pending fix-up.
   function remove(dir: number, name: string, key: string, keepDir: boolean): void {
     const path = tree.at(dir, name);
     let isDir: boolean;
@@ -91,8 +87,8 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
     }
     if (keepDir) return;
     tree.forget(key);
-    const below = `${key}/`;
-    for (const k of fixups.keys()) if (k === key || k.startsWith(below)) fixups.delete(k);
+    // Fix-ups below it are skipped at the end if their path is no longer a directory.
+    fixups.delete(key);
     rmSync(path, { recursive: true, force: true });
   }
 
@@ -108,7 +104,7 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
   }
 
   async function writeFile(entry: Entry, h: Header, dir: number, base: string, key: string) {
-    const fd = replace(dir, base, key, () => openSync(tree.at(dir, base), O_NEW_FILE, 0o600));
+    const fd = replace(dir, base, key, () => tree.createFile(dir, base, 0o600));
     try {
       await pipeline(entry, createWriteStream('', { fd, autoClose: false, highWaterMark: 1 << 20 }));
       // Owner first: chown clears set-id bits.
@@ -231,7 +227,9 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
     const order = [...fixups.values()].sort((a, b) => b.parts.length - a.parts.length);
     for (const d of order) {
       tree.trim();
-      const fd = tree.dir(d.parts, false, (reason) => refuse(d.parts.join('/'), reason));
+      // Never through a symlink; a directory replaced (or under one replaced) is skipped.
+      const fd = tree.find(d.parts);
+      if (fd === undefined) continue;
       fchmodSync(fd, d.mode & 0o7777);
       if (d.mtime) futimesSync(fd, d.mtime, d.mtime);
     }
