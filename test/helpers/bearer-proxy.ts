@@ -2,8 +2,8 @@
  * A Bearer-token front for a test registry, speaking Docker Hub's scheme: requests without a
  * valid token get 401 with a `WWW-Authenticate: Bearer realm=...,service=...,scope=...`
  * challenge; `/token` hands out tokens (to anyone, or only to given Basic credentials);
- * authorised requests are proxied to the registry. It can also corrupt or stall blob
- * downloads, to test verification and interrupted pulls.
+ * authorised requests are proxied to the registry. It can also corrupt, stall or pad blob
+ * downloads, to test verification, interrupted pulls and size limits.
  */
 import http from 'node:http';
 import { freePort } from './etcd.js';
@@ -15,6 +15,11 @@ export interface BearerProxy {
   corruptBlobs: boolean;
   /** Send half of each blob body, then stall. */
   stallBlobs: boolean;
+  /** Send this blob (by digest) without a Content-Length and followed by `padBytes` zero bytes. */
+  padBlob?: string;
+  padBytes: number;
+  /** Bytes of padding the client accepted before it closed the connection. */
+  padSent: number;
   close(): Promise<void>;
 }
 
@@ -30,6 +35,8 @@ export async function startBearerProxy(
     tokensIssued: 0,
     corruptBlobs: false,
     stallBlobs: false,
+    padBytes: 0,
+    padSent: 0,
     close: () =>
       new Promise((r) => {
         for (const s of sockets) s.destroy();
@@ -70,6 +77,13 @@ export async function startBearerProxy(
     delete headers.authorization;
     const up = http.request(`http://${upstream}${req.url}`, { method: req.method, headers }, (ur) => {
       const isBlob = req.method === 'GET' && /\/blobs\/sha256:/.test(url.pathname) && ur.statusCode === 200;
+      if (isBlob && state.padBlob && url.pathname.endsWith(`/blobs/${state.padBlob}`)) {
+        const { 'content-length': _length, ...rest } = ur.headers;
+        res.writeHead(200, rest);
+        ur.pipe(res, { end: false });
+        ur.on('end', () => pad(res));
+        return;
+      }
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       if (!isBlob || (!state.corruptBlobs && !state.stallBlobs)) {
         ur.pipe(res);
@@ -98,6 +112,25 @@ export async function startBearerProxy(
     up.on('error', () => res.writeHead(502).end());
     req.pipe(up);
   });
+  // Writes zeros as fast as the client takes them, counting them, until padBytes or a close.
+  function pad(res: http.ServerResponse): void {
+    const chunk = Buffer.alloc(1 << 16);
+    let closed = false;
+    res.on('close', () => {
+      closed = true;
+    });
+    const more = () => {
+      while (!closed && state.padSent < state.padBytes) {
+        state.padSent += chunk.length;
+        if (!res.write(chunk)) {
+          res.once('drain', more);
+          return;
+        }
+      }
+      if (!closed) res.end();
+    };
+    more();
+  }
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

@@ -1,10 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, promises as fs, mkdirSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  promises as fs,
+  mkdirSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
 import { invalidArgument } from '../../core/errors.js';
+import { Beneath } from '../snapshot/beneath.js';
 import { detectCompression } from '../snapshot/snapshots.js';
 import { entryParts } from '../snapshot/unpack.js';
 import { addImage, type ImageStore } from './image-store.js';
@@ -44,18 +52,29 @@ export async function loadArchive(store: ImageStore, input: Readable): Promise<L
   }
 }
 
-/** Extracts regular files and folders; returns symlinks (docker save links duplicate layers) as a map. */
+/**
+ * Extracts regular files and folders, each created from an open directory fd without
+ * following symlinks (as layers are); returns symlinks (docker save links duplicate layers)
+ * as a map instead of making them.
+ */
 async function extractArchive(input: Readable, dir: string): Promise<Map<string, string>> {
   const links = new Map<string, string>();
   const ex = tarExtract();
+  const tree = new Beneath(dir);
   const consume = (async () => {
     for await (const entry of ex) {
+      tree.trim();
       const parts = entryParts(entry.header.name);
-      const path = join(dir, ...parts);
       if (entry.header.type === 'file' || entry.header.type === 'contiguous-file') {
-        if (parts.length === 0) throw invalidArgument(`Bad archive entry "${entry.header.name}"`);
-        await fs.mkdir(join(path, '..'), { recursive: true });
-        await pipeline(entry, createWriteStream(path, { flags: 'wx' }));
+        const bad = (why: string) => invalidArgument(`Bad archive entry "${entry.header.name}": ${why}`);
+        if (parts.length === 0) throw bad('a file with no name');
+        const parent = tree.dir(parts.slice(0, -1), true, bad);
+        const fd = tree.createFile(parent, parts[parts.length - 1]!, 0o644);
+        try {
+          await pipeline(entry, createWriteStream('', { fd, autoClose: false }));
+        } finally {
+          closeSync(fd);
+        }
       } else {
         if (entry.header.type === 'symlink' && parts.length) {
           const target = join(parts.slice(0, -1).join('/'), entry.header.linkname ?? '');
@@ -65,13 +84,25 @@ async function extractArchive(input: Readable, dir: string): Promise<Map<string,
       }
     }
   })();
-  await Promise.all([consume, pipeline(input, ex)]).catch((e) => {
-    ex.destroy();
-    throw (e as NodeJS.ErrnoException).code === 'TAR_BAD_ARCHIVE' ||
-      /Invalid tar header|Unexpected end/.test((e as Error).message)
-      ? invalidArgument(`The input is not a valid tar archive: ${(e as Error).message}`)
+  // Both must have stopped before the directory fds close (a settled promise never rejects here).
+  const settled = await Promise.allSettled([
+    consume.catch((e) => {
+      ex.destroy();
+      throw e;
+    }),
+    pipeline(input, ex).catch((e) => {
+      ex.destroy();
+      throw e;
+    }),
+  ]);
+  tree.close();
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) {
+    const e = failed.reason as NodeJS.ErrnoException;
+    throw e.code === 'TAR_BAD_ARCHIVE' || /Invalid tar header|Unexpected end/.test(e.message)
+      ? invalidArgument(`The input is not a valid tar archive: ${e.message}`)
       : e;
-  });
+  }
   return links;
 }
 

@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { BerthError } from '../../core/errors.js';
+import { BerthError, invalidArgument } from '../../core/errors.js';
 import type { ContentStore } from '../image/content-store.js';
 import { type Descriptor, layerCompression } from '../image/oci.js';
 import { formatReference, type Reference } from '../image/reference.js';
@@ -33,12 +33,33 @@ export async function fetchBlob(
   });
   if (res.status !== 200)
     throw await registryError(res, `Cannot pull blob ${desc.digest} of "${formatReference(ref)}"`);
+  const tooLarge = (n: number) =>
+    invalidArgument(`the registry sent ${n} bytes or more, over its declared size of ${desc.size} bytes`);
+  const declared = res.headers['content-length'];
+  if (declared !== undefined && Number(declared) > desc.size) {
+    res.body.destroy();
+    throw pullError(ref, desc, tooLarge(Number(declared)));
+  }
   progress?.update(id, 'Downloading', 0, desc.size);
   let done = 0;
   const toStore = new PassThrough({ highWaterMark: 1 << 20 });
   const toUnpack = unpack ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;
+  let stopped: Error | undefined;
+  let unpackSource: Readable | undefined;
+  // One failure stops the download and both consumers, each with that error.
+  const stop = (e: Error) => {
+    stopped ??= e;
+    res.body.destroy();
+    toStore.destroy(e);
+    toUnpack?.destroy(e);
+  };
   res.body.on('data', (chunk: Buffer) => {
     done += chunk.length;
+    // Nothing past the declared size is read: a registry cannot make us take more than the manifest says.
+    if (done > desc.size) {
+      stop(tooLarge(done));
+      return;
+    }
     progress?.update(id, 'Downloading', done, desc.size);
     const a = toStore.write(chunk);
     const b = toUnpack ? toUnpack.write(chunk) : true;
@@ -56,28 +77,45 @@ export async function fetchBlob(
     toStore.end();
     toUnpack?.end();
   });
-  res.body.on('error', (e) => {
-    toStore.destroy(e);
-    toUnpack?.destroy(e);
-  });
+  res.body.on('error', stop);
   const compression = layerCompression(desc.mediaType);
-  const unpacking = unpack?.(async () =>
-    compression === 'gzip' ? toUnpack!.pipe(createGunzip({ chunkSize: 256 * 1024 })) : toUnpack!,
-  );
-  try {
-    await Promise.all([content.ingest(toStore, { digest: desc.digest, size: desc.size }), unpacking]);
-  } catch (e) {
-    res.body.destroy();
-    toUnpack?.destroy();
-    throw new BerthError(
-      'InvalidArgument',
-      `Cannot pull "${formatReference(ref)}": blob ${desc.digest}: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    );
-  }
+  // A consumer may not be reading yet when `stop` destroys its stream (ingest opens its temp
+  // file first, the unpack makes its folder). These listeners keep that from crashing the
+  // process; the consumer still fails, seeing the destroyed stream or `stopped`, and the
+  // error is reported once, below. pipe() does not pass errors on: a gunzip behind
+  // toUnpack gets them here, or the unpack would wait for data forever.
+  toStore.on('error', () => undefined);
+  toUnpack?.on('error', (e) => {
+    if (unpackSource !== toUnpack) unpackSource?.destroy(e);
+  });
+  const unpacking = unpack?.(async () => {
+    if (stopped) throw stopped;
+    unpackSource =
+      compression === 'gzip' ? toUnpack!.pipe(createGunzip({ chunkSize: 256 * 1024 })) : toUnpack!;
+    return unpackSource;
+  });
+  const stopAndRethrow = (e: Error): never => {
+    stop(e);
+    throw e;
+  };
+  const ingesting = content.ingest(toStore, { digest: desc.digest, size: desc.size });
+  // Either failing stops the other, and both settle before we return, so a refused layer's
+  // half-unpacked snapshot is removed (by ensureSnapshot) before the command exits.
+  const results = await Promise.allSettled([
+    ingesting.catch(stopAndRethrow),
+    unpacking?.catch(stopAndRethrow),
+  ]);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw pullError(ref, desc, failed.reason);
   progress?.update(id, 'Download complete');
+}
+
+function pullError(ref: Reference, desc: Descriptor, e: unknown): BerthError {
+  return new BerthError(
+    'InvalidArgument',
+    `Cannot pull "${formatReference(ref)}": blob ${desc.digest}: ${(e as Error).message}`,
+    { cause: e },
+  );
 }
 
 /** One layer of a pull: where it lands and what it must be. */

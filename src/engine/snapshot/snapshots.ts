@@ -60,7 +60,11 @@ export async function openLayer(blobPath: string): Promise<Readable> {
   if (kind === 'zstd')
     throw invalidArgument(`Layer ${blobPath} is zstd-compressed, which this build cannot unpack yet`);
   const raw = createReadStream(blobPath);
-  return kind === 'gzip' ? raw.pipe(createGunzip({ chunkSize: 256 * 1024 })) : raw;
+  if (kind !== 'gzip') return raw;
+  // pipe() does not pass a read error on; without this the unpack would wait forever.
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  raw.on('error', (e) => gunzip.destroy(e));
+  return raw.pipe(gunzip);
 }
 
 /**

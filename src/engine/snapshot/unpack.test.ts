@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import {
+  chmodSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -8,6 +9,7 @@ import {
   readlinkSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,4 +152,103 @@ test('a symlink at the final name is replaced, not followed', { skip: !isRoot },
   );
   assert.ok(!existsSync(join(outside, 'target')));
   assert.equal(readFileSync(join(dest, 'f'), 'utf8'), 'inside');
+});
+
+test('a directory replaced by a symlink keeps no deferred chmod or utimes', { skip: !isRoot }, async () => {
+  for (const variant of ['absolute', 'relative']) {
+    const { dest, outside } = fresh(`dir-then-link-${variant}`);
+    const victim = join(outside, 'victim');
+    writeFileSync(victim, 'host');
+    chmodSync(victim, 0o644);
+    const before = statSync(victim);
+    const linkname = variant === 'absolute' ? victim : `${'../'.repeat(12)}${victim.slice(1)}`;
+    await unpackLayer(
+      await tarOf([
+        { name: 'x/', type: 'directory', mode: 0o4777, mtime: new Date('2001-01-01T00:00:00Z') },
+        { name: 'x', type: 'symlink', linkname },
+      ]),
+      dest,
+    );
+    const after = statSync(victim);
+    assert.equal(after.mode & 0o7777, 0o644, `${variant}: the host file's mode changed`);
+    assert.equal(after.mtimeMs, before.mtimeMs, `${variant}: the host file's time changed`);
+    assert.equal(readlinkSync(join(dest, 'x')), linkname);
+  }
+});
+
+test('a directory whited out, or replaced by a file, loses its fix-up too', { skip: !isRoot }, async () => {
+  const { dest } = fresh('dir-replaced');
+  await unpackLayer(
+    await tarOf([
+      { name: 'd/', type: 'directory', mode: 0o4777 },
+      { name: 'd/sub/', type: 'directory', mode: 0o700 },
+      { name: '.wh.d' },
+      { name: 'e/', type: 'directory', mode: 0o4777 },
+      { name: 'e', body: 'now a file', mode: 0o600 },
+    ]),
+    dest,
+  );
+  assert.ok(lstatSync(join(dest, 'd')).isCharacterDevice());
+  assert.equal(statSync(join(dest, 'e')).mode & 0o7777, 0o600);
+});
+
+test('hard links, whiteouts and xattrs stay beneath the root', { skip: !isRoot }, async () => {
+  const cases: [string, (outside: string) => Entry[], RegExp][] = [
+    [
+      'hardlink-through-symlink',
+      (o) => [
+        { name: 'l', type: 'symlink', linkname: o },
+        { name: 'h', type: 'link', linkname: 'l/secret' },
+      ],
+      /symlink/,
+    ],
+    [
+      'hardlink-through-relative-symlink',
+      () => [
+        { name: 'l', type: 'symlink', linkname: '../outside' },
+        { name: 'h', type: 'link', linkname: 'l/secret' },
+      ],
+      /symlink/,
+    ],
+    ['whiteout-dotdot', () => [{ name: '.wh...' }], /one file/],
+    ['whiteout-dotdot-deep', () => [{ name: 'a/.wh...' }], /one file/],
+    [
+      'whiteout-through-symlink',
+      (o) => [{ name: 'l', type: 'symlink', linkname: o }, { name: 'l/.wh.secret' }],
+      /symlink/,
+    ],
+    [
+      'opaque-through-symlink',
+      (o) => [{ name: 'l', type: 'symlink', linkname: o }, { name: 'l/.wh..wh..opq' }],
+      /symlink/,
+    ],
+    ['long-name', () => [{ name: 'a/'.repeat(3000), body: 'x' }], /over 4096 bytes/],
+  ];
+  for (const [name, entries, err] of cases) {
+    const { dest, outside } = fresh(`beneath-${name}`);
+    writeFileSync(join(outside, 'secret'), 's');
+    await assert.rejects(unpackLayer(await tarOf(entries(outside)), dest), err, name);
+    assert.equal(readFileSync(join(outside, 'secret'), 'utf8'), 's', `${name} changed outside`);
+    assert.equal(statSync(join(outside, 'secret')).nlink, 1, `${name} linked outside`);
+    assert.ok(existsSync(join(dest, '..', 'outside')), `${name} removed beside`);
+    assert.ok(existsSync(dest), `${name} removed the root`);
+  }
+});
+
+test('fix-ups below a directory replaced by a symlink are skipped, not followed', {
+  skip: !isRoot,
+}, async () => {
+  const { dest, outside } = fresh('nested-fixup');
+  mkdirSync(join(outside, 'sub'));
+  chmodSync(join(outside, 'sub'), 0o755);
+  await unpackLayer(
+    await tarOf([
+      { name: 'd/', type: 'directory', mode: 0o755 },
+      { name: 'd/sub/', type: 'directory', mode: 0o4777, mtime: new Date('2001-01-01T00:00:00Z') },
+      { name: 'd', type: 'symlink', linkname: outside },
+    ]),
+    dest,
+  );
+  assert.equal(statSync(join(outside, 'sub')).mode & 0o7777, 0o755);
+  assert.notEqual(statSync(join(outside, 'sub')).mtime.getFullYear(), 2001);
 });

@@ -1,10 +1,24 @@
-import { createWriteStream, promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  createWriteStream,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+} from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract as tarExtract } from 'tar-stream';
+import { type Extract, type Header, extract as tarExtract } from 'tar-stream';
 import { invalidArgument } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
+import { Beneath } from './beneath.js';
 
 /** What unpacking a layer did, for the caller's records. */
 export interface UnpackResult {
@@ -14,7 +28,10 @@ export interface UnpackResult {
 
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
-
+/** Longer entry names are refused: Linux paths stop at PATH_MAX, and walking one costs its length squared. */
+const MAX_NAME = 4096;
+/** One entry of a tar stream: its header and its body. */
+type Entry = Extract extends AsyncIterable<infer S> ? S : never;
 function refuse(name: string, why: string): Error {
   return invalidArgument(`Refusing layer entry "${name}": ${why}`);
 }
@@ -25,6 +42,7 @@ function refuse(name: string, why: string): Error {
  * has no business naming a path above its root.
  */
 export function entryParts(name: string): string[] {
+  if (name.length > MAX_NAME) throw refuse(`${name.slice(0, 64)}...`, `the name is over ${MAX_NAME} bytes`);
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.some((p) => p === '..')) throw refuse(name, 'the path escapes the layer root ("..")');
   return parts;
@@ -35,160 +53,188 @@ export function entryParts(name: string): string[] {
  * whiteouts into overlayfs form so layers stack as overlay lower directories: `.wh.NAME`
  * becomes a 0/0 character device, `.wh..wh..opq` the `trusted.overlay.opaque` xattr.
  *
- * Hostile input is refused without writing outside `dest`: `..` components, writes through a
- * symlink (every parent is checked with lstat, and files are created with O_EXCL so a final
- * symlink is never followed), hard links to paths outside the layer, and device nodes.
- * Owners, modes (set-id bits included) and times are kept; directory modes and times are
- * applied last, because writing children would change them.
+ * Hostile input is refused without touching anything outside `dest`: every name is resolved
+ * from an open directory fd, one component at a time, never following a symlink (see
+ * Beneath); files are created with O_EXCL|O_NOFOLLOW and their owner, mode and times set on
+ * their fd; symlinks get lchown/lutimes only. `..` components, parents that are symlinks or
+ * not directories, hard links to paths outside the layer or through a symlink, whiteouts of
+ * `.`/`..` and device nodes refuse the layer. Owners, modes (set-id bits included) and times
+ * are kept; directory modes and times are applied last (writing children would change
+ * them), through the directory's fd, and dropped when a later entry replaces the directory.
  */
 export async function unpackLayer(source: Readable, dest: string): Promise<UnpackResult> {
   const extract = tarExtract();
-  const dirs: { path: string; mode: number; mtime?: Date }[] = [];
+  const tree = new Beneath(dest);
+  // Deferred directory modes and times, by path below dest ('' is dest itself).
+  const fixups = new Map<string, { parts: string[]; mode: number; mtime?: Date }>();
   let entries = 0;
   let whiteouts = 0;
 
-  // Ensures every parent of `parts` exists as a real directory inside dest.
-  async function parentOf(parts: string[], name: string): Promise<string> {
-    let cur = dest;
-    for (const p of parts.slice(0, -1)) {
-      cur = join(cur, p);
-      let st: import('node:fs').Stats | undefined;
-      try {
-        st = await fs.lstat(cur);
-      } catch {
-        await fs.mkdir(cur, { mode: 0o755 });
-        continue;
-      }
-      if (st.isSymbolicLink())
-        throw refuse(
-          name,
-          `a parent ("${parts.join('/')}") is a symlink; writing through it could escape the layer`,
-        );
-      if (!st.isDirectory()) throw refuse(name, 'a parent is not a directory');
-    }
-    return cur;
-  }
-
-  async function clear(path: string, keepDir: boolean): Promise<void> {
-    let st: import('node:fs').Stats;
+  // Removes whatever is at `name` in the directory `dir` (path `key` below dest); a directory
+  // goes with everything below it, its cached fds and its pending fix-up.
+  function remove(dir: number, name: string, key: string, keepDir: boolean): void {
+    const path = tree.at(dir, name);
+    let isDir: boolean;
     try {
-      st = await fs.lstat(path);
-    } catch {
+      isDir = lstatSync(path).isDirectory();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    if (!isDir) {
+      unlinkSync(path);
       return;
     }
-    if (keepDir && st.isDirectory()) return;
-    await fs.rm(path, { recursive: true, force: true });
+    if (keepDir) return;
+    tree.forget(key);
+    // Fix-ups below it are skipped at the end if their path is no longer a directory.
+    fixups.delete(key);
+    rmSync(path, { recursive: true, force: true });
   }
 
-  const consume = (async () => {
-    for await (const entry of extract) {
-      const h = entry.header;
-      const name = h.name;
-      try {
-        entries++;
-        const parts = entryParts(name);
-        if (parts.length === 0) {
-          // The root itself ("./"): keep its mode for the snapshot's top directory.
-          if (h.type === 'directory') dirs.push({ path: dest, mode: h.mode ?? 0o755, mtime: h.mtime });
-          entry.resume();
-          continue;
-        }
-        const parent = await parentOf(parts, name);
-        const base = parts[parts.length - 1]!;
-        if (base === OPAQUE) {
-          whiteouts++;
-          await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', parent]);
-          entry.resume();
-          continue;
-        }
-        if (base.startsWith(WHITEOUT)) {
-          whiteouts++;
-          const target = join(parent, base.slice(WHITEOUT.length));
-          await clear(target, false);
-          await run('mknod', ['-m', '000', target, 'c', '0', '0']);
-          entry.resume();
-          continue;
-        }
-        const path = join(parent, base);
-        switch (h.type) {
-          case 'directory': {
-            await clear(path, true);
-            await fs.mkdir(path, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
-              if (e.code !== 'EEXIST') throw e;
-            });
-            await fs.lchown(path, h.uid ?? 0, h.gid ?? 0);
-            dirs.push({ path, mode: h.mode ?? 0o755, mtime: h.mtime });
-            entry.resume();
-            break;
-          }
-          case 'file':
-          case 'contiguous-file': {
-            await clear(path, false);
-            // 'wx' is O_CREAT|O_EXCL: never follows a symlink planted at the final name.
-            await pipeline(
-              entry,
-              createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }),
-            );
-            await fs.lchown(path, h.uid ?? 0, h.gid ?? 0);
-            await fs.chmod(path, (h.mode ?? 0o644) & 0o7777);
-            if (h.mtime) await fs.lutimes(path, h.mtime, h.mtime);
-            break;
-          }
-          case 'symlink': {
-            await clear(path, false);
-            await fs.symlink(h.linkname ?? '', path);
-            await fs.lchown(path, h.uid ?? 0, h.gid ?? 0);
-            if (h.mtime) await fs.lutimes(path, h.mtime, h.mtime);
-            entry.resume();
-            break;
-          }
-          case 'link': {
-            const targetParts = entryParts(h.linkname ?? '');
-            if (targetParts.length === 0) throw refuse(name, 'a hard link to the layer root');
-            const targetParent = await parentOf(targetParts, name);
-            const target = join(targetParent, targetParts[targetParts.length - 1]!);
-            try {
-              await fs.lstat(target);
-            } catch {
-              throw refuse(name, `its hard link target "${h.linkname}" is not in this layer`);
-            }
-            await clear(path, false);
-            await fs.link(target, path);
-            entry.resume();
-            break;
-          }
-          case 'fifo': {
-            await clear(path, false);
-            await run('mkfifo', ['-m', ((h.mode ?? 0o644) & 0o777).toString(8), path]);
-            await fs.lchown(path, h.uid ?? 0, h.gid ?? 0);
-            entry.resume();
-            break;
-          }
-          case 'character-device':
-          case 'block-device':
-            throw refuse(name, 'device nodes are not allowed in image layers');
-          default:
-            // Other headers (GNU volume labels, unknown types) carry no files.
-            entry.resume();
-        }
-      } catch (e) {
-        entry.resume();
-        throw e;
-      }
+  // Creates a node with `make`; if the name is taken, replaces what is there (later entries win).
+  function replace<T>(dir: number, name: string, key: string, make: () => T): T {
+    try {
+      return make();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-  })();
-  // A source error must reject too, not hang the loop.
-  const feed = pipeline(source, extract);
-  await Promise.all([consume, feed]).catch((e) => {
+    remove(dir, name, key, false);
+    return make();
+  }
+
+  async function writeFile(entry: Entry, h: Header, dir: number, base: string, key: string) {
+    const fd = replace(dir, base, key, () => tree.createFile(dir, base, 0o600));
+    try {
+      await pipeline(entry, createWriteStream('', { fd, autoClose: false, highWaterMark: 1 << 20 }));
+      // Owner first: chown clears set-id bits.
+      fchownSync(fd, h.uid ?? 0, h.gid ?? 0);
+      fchmodSync(fd, (h.mode ?? 0o644) & 0o7777);
+      if (h.mtime) futimesSync(fd, h.mtime, h.mtime);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async function unpackEntry(entry: Entry): Promise<void> {
+    const h = entry.header;
+    const name = h.name;
+    const parts = entryParts(name);
+    const why = (reason: string) => refuse(name, reason);
+    if (parts.length === 0) {
+      // The root itself ("./"): keep its mode for the snapshot's top directory.
+      if (h.type === 'directory') fixups.set('', { parts, mode: h.mode ?? 0o755, mtime: h.mtime });
+      return;
+    }
+    const dir = tree.dir(parts.slice(0, -1), true, why);
+    const base = parts[parts.length - 1]!;
+    const key = parts.join('/');
+    if (base === OPAQUE) {
+      whiteouts++;
+      await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', tree.forChild(dir)]);
+      return;
+    }
+    if (base.startsWith(WHITEOUT)) {
+      whiteouts++;
+      const gone = base.slice(WHITEOUT.length);
+      if (gone === '' || gone === '.' || gone === '..') throw why('a whiteout must name one file');
+      const goneKey = [...parts.slice(0, -1), gone].join('/');
+      remove(dir, gone, goneKey, false);
+      await run('mknod', ['-m', '000', tree.forChild(dir, gone), 'c', '0', '0']);
+      return;
+    }
+    const path = tree.at(dir, base);
+    switch (h.type) {
+      case 'directory': {
+        // An existing directory stays (with its contents); anything else there is replaced.
+        remove(dir, base, key, true);
+        try {
+          mkdirSync(path, 0o755);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
+        fchownSync(tree.dir(parts, false, why), h.uid ?? 0, h.gid ?? 0);
+        fixups.set(key, { parts, mode: h.mode ?? 0o755, mtime: h.mtime });
+        return;
+      }
+      case 'file':
+      case 'contiguous-file':
+        return writeFile(entry, h, dir, base, key);
+      case 'symlink': {
+        replace(dir, base, key, () => symlinkSync(h.linkname ?? '', path));
+        lchownSync(path, h.uid ?? 0, h.gid ?? 0);
+        if (h.mtime) lutimesSync(path, h.mtime, h.mtime);
+        return;
+      }
+      case 'link': {
+        const targetParts = entryParts(h.linkname ?? '');
+        if (targetParts.length === 0) throw why('a hard link to the layer root');
+        const notHere = () => why(`its hard link target "${h.linkname}" is not in this layer`);
+        const targetDir = tree.dir(targetParts.slice(0, -1), false, (reason) =>
+          reason.endsWith('does not exist') ? notHere() : why(`its hard link target: ${reason}`),
+        );
+        const target = tree.at(targetDir, targetParts[targetParts.length - 1]!);
+        let isDir: boolean;
+        try {
+          isDir = lstatSync(target).isDirectory();
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notHere();
+          throw e;
+        }
+        if (isDir) throw why(`its hard link target "${h.linkname}" is a directory`);
+        // link(2) does not follow a symlink at the target: it links the symlink itself.
+        replace(dir, base, key, () => linkSync(target, path));
+        return;
+      }
+      case 'fifo': {
+        remove(dir, base, key, false);
+        await run('mkfifo', ['-m', ((h.mode ?? 0o644) & 0o777).toString(8), tree.forChild(dir, base)]);
+        lchownSync(path, h.uid ?? 0, h.gid ?? 0);
+        return;
+      }
+      case 'character-device':
+      case 'block-device':
+        throw why('device nodes are not allowed in image layers');
+      default:
+      // Other headers (GNU volume labels, unknown types) carry no files.
+    }
+  }
+
+  // The first failure is the one to report: a source error also fails the loop, and the reverse.
+  let failure: { error: unknown } | undefined;
+  const fail = (e: unknown) => {
+    failure ??= { error: e };
     source.destroy();
     extract.destroy();
-    throw e;
-  });
-  // Deepest first, so a parent's time is set after its children stopped changing it.
-  dirs.sort((a, b) => b.path.length - a.path.length);
-  for (const d of dirs) {
-    await fs.chmod(d.path, d.mode & 0o7777);
-    if (d.mtime) await fs.utimes(d.path, d.mtime, d.mtime);
+  };
+  const consume = (async () => {
+    for await (const entry of extract) {
+      entries++;
+      try {
+        tree.trim();
+        await unpackEntry(entry);
+      } finally {
+        entry.resume();
+      }
+    }
+  })().catch(fail);
+  const feed = pipeline(source, extract).catch(fail);
+  try {
+    // Both must have stopped before the fds close: nothing may use an fd number after it is reused.
+    await Promise.all([consume, feed]);
+    if (failure) throw failure.error;
+    // Deepest first, so a parent's time is set after its children stopped changing it.
+    const order = [...fixups.values()].sort((a, b) => b.parts.length - a.parts.length);
+    for (const d of order) {
+      tree.trim();
+      // Never through a symlink; a directory replaced (or under one replaced) is skipped.
+      const fd = tree.find(d.parts);
+      if (fd === undefined) continue;
+      fchmodSync(fd, d.mode & 0o7777);
+      if (d.mtime) futimesSync(fd, d.mtime, d.mtime);
+    }
+  } finally {
+    tree.close();
   }
   return { entries, whiteouts };
 }
