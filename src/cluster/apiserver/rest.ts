@@ -4,6 +4,7 @@
  * so a stale resourceVersion is a 409 and nothing half-done is ever stored.
  */
 import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
+import { maxObjectBytes } from '../api/limits.js';
 import {
   decode,
   encode,
@@ -30,7 +31,8 @@ import { applyDefaults, validate, validateUpdate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
 import { ServiceAllocator } from './allocators.js';
 import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
-import { checkStrict } from './strict.js';
+import { parseResourceVersion } from './params.js';
+import { checkStrict, unknownFieldMessage, unknownFieldsOf } from './strict.js';
 
 /** Options common to writes, from the query string. */
 export interface WriteOptions {
@@ -41,6 +43,8 @@ export interface WriteOptions {
   operation?: 'Apply' | 'Update';
   /** Which part a write may change: the main resource ignores status, `status` changes only status. */
   subresource?: string;
+  /** Receives each warning for the client (an unknown field under fieldValidation=Warn). */
+  onWarning?: (text: string) => void;
 }
 
 export interface ListQuery {
@@ -84,6 +88,28 @@ class ShortLived<T> {
   clear(): void {
     this.at = 0;
   }
+}
+
+/**
+ * Encodes an object for the store, refusing one over the stored-object limit whatever made it
+ * (a body in any format, a patch, server-side apply): upstream etcd refuses it ("request is
+ * too large"); here it is a 413 RequestEntityTooLarge Status.
+ */
+function encodeSized(r: ResourceInfo, o: KubeObject): string {
+  const text = encode(o);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > maxObjectBytes)
+    throw new ApiError(
+      413,
+      'RequestEntityTooLarge',
+      `Request entity too large: ${r.plural} "${o.metadata?.name ?? ''}" would be stored as ${bytes} bytes, over the limit of ${maxObjectBytes}`,
+      {
+        ...(o.metadata?.name ? { name: o.metadata.name } : {}),
+        ...(r.group ? { group: r.group } : {}),
+        kind: r.plural,
+      },
+    );
+  return text;
 }
 
 /** Hook the server calls after a successful write (CRD registration). */
@@ -161,15 +187,10 @@ export class RestStorage {
       } catch {
         throw badRequest(`invalid continue token: "${q.continue}"`);
       }
-    } else if (
-      q.resourceVersion &&
-      q.resourceVersion !== '0' &&
-      (q.limit || q.resourceVersionMatch === 'Exact')
-    ) {
+    } else if (q.resourceVersion) {
+      const rv = parseResourceVersion(q.resourceVersion);
       // A paged or Exact list is read as of that revision (410 once compacted); otherwise "not older than" reads now.
-      revision = Number(q.resourceVersion);
-      if (!Number.isInteger(revision) || revision <= 0)
-        throw badRequest(`invalid resource version: ${q.resourceVersion}`);
+      if (rv > 0 && (q.limit || q.resourceVersionMatch === 'Exact')) revision = rv;
     }
     const limit = q.limit && q.limit > 0 ? q.limit : 0;
     const items: KubeObject[] = [];
@@ -250,6 +271,8 @@ export class RestStorage {
         `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r)})`,
       );
     if (opts.fieldValidation === 'Strict') checkStrict(r, body);
+    else if (opts.fieldValidation !== 'Ignore' && opts.onWarning)
+      for (const f of unknownFieldsOf(r, body)) opts.onWarning(unknownFieldMessage(f));
     const o = structuredClone(body);
     o.apiVersion = apiVersionOf(r);
     o.kind = r.kind;
@@ -378,7 +401,7 @@ export class RestStorage {
       return o;
     }
     try {
-      const kv = await this.store.create(objectKey(r, m.namespace, m.name), encode(o));
+      const kv = await this.store.create(objectKey(r, m.namespace, m.name), encodeSized(r, o));
       const out = decode(kv);
       this.written(r, out, undefined);
       return out;
@@ -454,7 +477,7 @@ export class RestStorage {
       }
     }
     try {
-      const out = decode(await this.store.update(key, encode(next), kv.modRevision));
+      const out = decode(await this.store.update(key, encodeSized(r, next), kv.modRevision));
       this.written(r, out, old);
       return out;
     } catch (e) {
@@ -559,7 +582,7 @@ export class RestStorage {
           deletionGracePeriodSeconds: 0,
         },
       };
-      const out = decode(await this.store.update(key, encode(next), kv.modRevision));
+      const out = decode(await this.store.update(key, encodeSized(r, next), kv.modRevision));
       this.written(r, out, cur);
       return out;
     }
@@ -614,7 +637,7 @@ export class RestStorage {
       spec: { ...(cur.spec ?? {}), finalizers },
       status: { ...(cur.status ?? {}), phase: 'Terminating' },
     };
-    const out = decode(await this.store.update(key, encode(next), rev));
+    const out = decode(await this.store.update(key, encodeSized(r, next), rev));
     this.written(r, out, cur);
     return out;
   }
