@@ -348,10 +348,26 @@ describe('REST handler', () => {
     assert.doesNotMatch(w.text, /"name":"next-a"/);
   });
 
-  test('field validation: unknown fields warn by default and fail under Strict; duplicate keys too', async () => {
+  test('field validation: unknown fields are dropped with a warning by default and fail under Strict; duplicate keys too', async () => {
     const unknown = await call('POST', cms, { ...cm('unk'), foo: 1 });
     assert.equal(unknown.code, 201);
     assert.equal(unknown.headers.warning, '299 - "unknown field \\"foo\\""');
+    assert.equal((unknown.body as { foo?: number }).foo, undefined, 'dropped, as upstream drops it');
+    const pod = await call('POST', '/api/v1/namespaces/default/pods', {
+      metadata: { name: 'unk', bogus: 1 },
+      spec: { containers: [{ name: 'c', image: 'i', imagee: 'j' }] },
+    });
+    assert.equal(pod.code, 201, pod.text);
+    assert.deepEqual(
+      pod.headers.warning,
+      '299 - "unknown field \\"metadata.bogus\\"", 299 - "unknown field \\"spec.containers[0].imagee\\""',
+    );
+    const stored = (await call('GET', '/api/v1/namespaces/default/pods/unk')).body as {
+      metadata: Record<string, unknown>;
+      spec: { containers: Record<string, unknown>[] };
+    };
+    assert.equal(stored.metadata.bogus, undefined);
+    assert.deepEqual(Object.keys(stored.spec.containers[0] ?? {}).includes('imagee'), false);
     const strict = await call('POST', `${cms}?fieldValidation=Strict`, { ...cm('unk2'), foo: 1 });
     assert.equal(strict.code, 400);
     assert.match(message(strict), /strict decoding error: unknown field "foo"/);

@@ -270,10 +270,14 @@ export class RestStorage {
       throw badRequest(
         `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r)})`,
       );
-    if (opts.fieldValidation === 'Strict') checkStrict(r, body);
-    else if (opts.fieldValidation !== 'Ignore' && opts.onWarning)
-      for (const f of unknownFieldsOf(r, body)) opts.onWarning(unknownFieldMessage(f));
     const o = structuredClone(body);
+    if (opts.fieldValidation === 'Strict') checkStrict(r, o);
+    else {
+      // Fields the kind does not have are dropped, as upstream's decoding drops them; Warn says which.
+      const dropped = unknownFieldsOf(r, o, true);
+      if (opts.fieldValidation !== 'Ignore')
+        for (const f of dropped) opts.onWarning?.(unknownFieldMessage(f));
+    }
     o.apiVersion = apiVersionOf(r);
     o.kind = r.kind;
     o.metadata ??= {};

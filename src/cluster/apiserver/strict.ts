@@ -1,6 +1,6 @@
 /**
- * Field validation: under fieldValidation=Strict unknown (and duplicate) fields are an error,
- * under Warn (the default) a warning. Checked at the top level and in
+ * Field validation: under fieldValidation=Strict unknown (and duplicate) fields are an error;
+ * otherwise unknown fields are dropped, with a warning under Warn (the default). Checked at the top level and in
  * metadata for every kind (the schema below lists each kind's top-level fields); custom
  * resources accept any top-level field their CRD allows, so only metadata is checked.
  */
@@ -63,16 +63,23 @@ const topFields: Record<string, string[]> = {
   ],
 };
 
-/** The paths of the fields of `o` its kind does not have (`spec.foo`, `metadata.bar`). */
-export function unknownFieldsOf(r: ResourceInfo, o: KubeObject): string[] {
+/**
+ * The paths of the fields of `o` its kind does not have (`spec.foo`, `metadata.bar`); with
+ * `prune`, they are deleted from `o` too.
+ */
+export function unknownFieldsOf(r: ResourceInfo, o: KubeObject, prune = false): string[] {
   const unknown: string[] = [];
-  if (!r.custom && types[r.kind]) unknown.push(...unknownFields(r.kind, o));
+  const drop = (obj: Record<string, unknown>, k: string, path: string) => {
+    unknown.push(path);
+    if (prune) delete obj[k];
+  };
+  if (!r.custom && types[r.kind]) unknown.push(...unknownFields(r.kind, o, '', prune));
   else if (!r.custom) {
     const allowed = new Set([...base, ...(topFields[r.kind] ?? ['spec', 'status'])]);
-    for (const k of Object.keys(o)) if (!allowed.has(k)) unknown.push(k);
+    for (const k of Object.keys(o)) if (!allowed.has(k)) drop(o, k, k);
   }
-  if (r.custom || !types[r.kind])
-    for (const k of Object.keys(o.metadata ?? {})) if (!metaFields.has(k)) unknown.push(`metadata.${k}`);
+  if ((r.custom || !types[r.kind]) && o.metadata)
+    for (const k of Object.keys(o.metadata)) if (!metaFields.has(k)) drop(o.metadata, k, `metadata.${k}`);
   return unknown;
 }
 
