@@ -2,7 +2,8 @@
  * bench/apiserver-abuse: how long other requests wait while the API server works on a hostile
  * one. /healthz is polled back to back, first idle, then while each attack runs: a 469 KB
  * strategic merge patch of thousands of keyed list items (a Deployment container's env), and a JSON
- * patch "copy bomb" of under 2 KB whose copies double a list. Prints each attack's answer
+ * patch "copy bomb" of under 2 KB whose copies double a list, and a 2.9 MB YAML body (the
+ * yaml parser takes seconds over it). Prints each attack's answer
  * and time, and /healthz latency idle and during it. Never asserts.
  * Run as root from the repository: node --import tsx bench/apiserver-abuse.ts [berth binary=bin/berth]
  * (pass another checkout's bin/berth to compare before and after a change).
@@ -123,6 +124,11 @@ try {
   ]);
   await attack(`JSON patch copy bomb, ${bomb.length} bytes, 20 doubling copies`, () =>
     call('PATCH', `${cms}/bomb`, bomb, 'application/json-patch+json'),
+  );
+  const lines = Array.from({ length: 36_000 }, (_, i) => `  k${i}: "${'v'.repeat(64)}"`).join('\n');
+  const yaml = `metadata:\n  name: yaml-big\ndata:\n${lines}\n`;
+  await attack(`YAML ConfigMap body, ${(yaml.length / 1024 / 1024).toFixed(1)} MB`, () =>
+    call('POST', cms, yaml, 'application/yaml'),
   );
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0);
   console.log(`server RSS after: ${(rss / 1024).toFixed(0)} MB`);

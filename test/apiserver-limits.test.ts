@@ -98,6 +98,16 @@ describe('API server limits against berth server', () => {
     assert.match(future.status.message ?? '', /Too large resource version/);
   });
 
+  test('a large YAML body is parsed (on the parser thread) and a broken one is a 400', async () => {
+    const data = Array.from({ length: 4000 }, (_, i) => `  k${i}: "${'v'.repeat(20)}"`).join('\n');
+    const ok = await call('POST', cms, `metadata:\n  name: yaml-big\ndata:\n${data}\n`, 'application/yaml');
+    assert.equal(ok.code, 201, ok.status.message);
+    const broken = await call('POST', cms, `metadata: [\ndata:\n${data}\n`, 'application/yaml');
+    assert.equal(broken.code, 400);
+    assert.match(broken.status.message ?? '', /^error converting YAML to JSON/);
+    await healthy();
+  });
+
   test('text/plain bodies are 415, bad escapes and garbage protobuf are 400', async () => {
     assert.equal((await call('POST', cms, '{"metadata":{"name":"p"}}', 'text/plain')).code, 415);
     assert.equal((await call('GET', `${cms}/%zz`)).code, 400);

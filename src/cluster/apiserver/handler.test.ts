@@ -401,4 +401,22 @@ describe('REST handler', () => {
     assert.equal(esc.code, 400);
     assert.match(message(esc), /invalid URL escape in the path segment "a%zz"/);
   });
+
+  test('YAML bodies: JSON passes straight through, large YAML is parsed off the main thread', async () => {
+    const yaml = { 'content-type': 'application/yaml' };
+    const data = Array.from({ length: 4000 }, (_, i) => `  k${i}: "${'v'.repeat(20)}"`).join('\n');
+    const big = await call(
+      'POST',
+      cms,
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yaml-big\ndata:\n${data}\n`,
+      yaml,
+    );
+    assert.equal(big.code, 201, big.text.slice(0, 300));
+    assert.equal(Object.keys((big.body as { data: object }).data).length, 4000);
+    const broken = await call('POST', cms, `metadata:\n  name: [unclosed\ndata:\n${data}\n`, yaml);
+    assert.equal(broken.code, 400);
+    assert.match(message(broken), /^error converting YAML to JSON: yaml: /);
+    const json = await call('POST', cms, JSON.stringify(cm('yaml-json')), yaml);
+    assert.equal(json.code, 201);
+  });
 });

@@ -3,7 +3,6 @@
  * the generic REST storage, watch streams, discovery, OpenAPI, health and version.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse as parseYaml } from 'yaml';
 import {
   aggregatedDiscovery,
   aggregatedMediaType,
@@ -35,6 +34,7 @@ import type { RestStorage } from './rest.js';
 import { answerReview, issueToken } from './reviews.js';
 import { duplicateFieldMessage, strictDecodingError } from './strict.js';
 import { serveWatch } from './watch.js';
+import { YamlDecoder } from './yaml-decode.js';
 
 export interface HandlerDeps {
   registry: ResourceRegistry;
@@ -97,13 +97,15 @@ function bodyFormat(contentType: string): BodyFormat {
   );
 }
 
-function parseBody(buf: Buffer, format: BodyFormat): unknown {
+async function parseBody(buf: Buffer, format: BodyFormat, yaml: YamlDecoder): Promise<unknown> {
   if (format === 'protobuf') return decodeProtobuf(buf);
   const text = buf.toString('utf8');
-  try {
-    if (format === 'yaml') return parseYaml(text);
-  } catch (e) {
-    throw badRequest(`error converting YAML to JSON: yaml: ${(e as Error).message.split('\n')[0]}`);
+  if (format === 'yaml') {
+    try {
+      return await yaml.parse(text);
+    } catch (e) {
+      throw badRequest(`error converting YAML to JSON: yaml: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
   try {
     return JSON.parse(text);
@@ -198,6 +200,7 @@ function toScale(o: KubeObject): object {
 
 export function makeHandler(deps: HandlerDeps) {
   const { registry: reg, rest } = deps;
+  const yaml = new YamlDecoder();
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const url = new URL(req.url ?? '/', 'https://x');
@@ -329,7 +332,7 @@ export function makeHandler(deps: HandlerDeps) {
       /** Reads and decodes the body; JSON keys given twice are refused (Strict) or warned of (Warn). */
       const readObject = async (format: BodyFormat): Promise<unknown> => {
         const buf = await readBody(req);
-        const value = parseBody(buf, format);
+        const value = await parseBody(buf, format, yaml);
         if (format === 'json' && validation !== 'Ignore') {
           const dups = duplicateFields(buf.toString('utf8'));
           if (dups.length && validation === 'Strict')
@@ -468,7 +471,7 @@ export function makeHandler(deps: HandlerDeps) {
             orphanDependents?: boolean;
           } = {};
           const buf = await readBody(req);
-          if (buf.length) opts = parseBody(buf, 'json') as typeof opts;
+          if (buf.length) opts = (await parseBody(buf, 'json', yaml)) as typeof opts;
           const dry = writeOpts.dryRun || (opts.dryRun ?? []).includes('All');
           const policy =
             opts.propagationPolicy ??
