@@ -8,11 +8,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KubeClient, type KubeObject, type Resource, Resources } from '../src/cluster/client/kube-client.js';
 import { have, percentile } from './lib/measure.js';
+import { freePort, waitFor } from './lib/process.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const podCount = Number(process.argv[3] ?? 10_000);
@@ -21,31 +21,6 @@ const rate = 200;
 const berth = resolve(import.meta.dirname, '..', 'bin', 'berth');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-api-'));
 const children: ChildProcess[] = [];
-
-const freePort = () =>
-  new Promise<number>((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
-
-function waitFor(child: ChildProcess, pattern: RegExp): Promise<void> {
-  return new Promise((res, rej) => {
-    let out = '';
-    const t = setTimeout(() => rej(new Error(`timed out waiting for ${pattern}: ${out}`)), 60_000);
-    const on = (d: Buffer) => {
-      out += d.toString();
-      if (pattern.test(out)) {
-        clearTimeout(t);
-        res();
-      }
-    };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-    child.once('exit', (c) => rej(new Error(`exited with ${c} before ${pattern}: ${out}`)));
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rssMb = (pid: number) =>

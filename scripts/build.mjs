@@ -7,11 +7,13 @@ import { build } from 'esbuild';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
-  // Worker threads load files of their own: the SQLite datastore's writer, the control plane.
+  // Worker threads load files of their own: the SQLite datastore's writer, the control plane,
+  // the parser of large YAML bodies.
   entryPoints: {
     berth: 'src/cli/main.ts',
     'sqlite-writer': 'src/cluster/store/sqlite/sqlite-writer.ts',
     'plane-thread': 'src/cluster/controllers/plane-thread.ts',
+    'yaml-thread': 'src/cluster/apiserver/yaml-thread.ts',
   },
   outdir: 'dist',
   bundle: true,

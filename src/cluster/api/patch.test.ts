@@ -66,3 +66,88 @@ test('strategic merge merges containers by name and honours directives', () => {
   const replaced = strategicMerge(pod, { spec: { $patch: 'replace', x: 1 } });
   assert.deepEqual(replaced, { spec: { x: 1 } });
 });
+
+test('strategic merge of thousands of keyed items merges each by key, deletes and orders', () => {
+  const n = 5000;
+  const env = Array.from({ length: n }, (_, i) => ({ name: `V${i}`, value: 'old' }));
+  const patch = [
+    ...Array.from({ length: n }, (_, i) => ({ name: `V${n - 1 - i}`, value: 'new' })),
+    { name: 'V0', $patch: 'delete' },
+    { name: `V${n}`, value: 'added' },
+  ];
+  const out = strategicMerge(
+    { spec: { containers: [{ name: 'c', env }] } },
+    { spec: { containers: [{ name: 'c', env: patch }] } },
+  ) as { spec: { containers: { env: { name: string; value: string }[] }[] } };
+  const merged = out.spec.containers[0]?.env ?? [];
+  assert.equal(merged.length, n);
+  assert.deepEqual(merged[0], { name: 'V1', value: 'new' });
+  assert.deepEqual(merged.at(-1), { name: `V${n}`, value: 'added' });
+  assert.equal(env[1]?.value, 'old', 'the input is not changed');
+  const order = Array.from({ length: n }, (_, i) => ({ name: `V${n - 1 - i}` }));
+  const reordered = strategicMerge({ env }, { '$setElementOrder/env': order }) as { env: { name: string }[] };
+  assert.equal(reordered.env[0]?.name, `V${n - 1}`);
+  assert.equal(reordered.env.at(-1)?.name, 'V0');
+});
+
+test('strategic merge keeps $retainKeys, $deleteFromPrimitiveList, set lists and $patch: replace lists', () => {
+  const cur = {
+    metadata: { finalizers: ['a', 'b'] },
+    spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } }, args: ['x', 'y', 'z'] },
+    ports: [{ containerPort: 80 }, { containerPort: 81 }],
+  };
+  const out = strategicMerge(cur, {
+    metadata: { finalizers: ['b', 'c'] },
+    spec: {
+      strategy: { $retainKeys: ['type'], type: 'Recreate' },
+      '$deleteFromPrimitiveList/args': ['y'],
+    },
+    ports: [{ containerPort: 90 }, { $patch: 'replace' }],
+  });
+  assert.deepEqual(out, {
+    metadata: { finalizers: ['a', 'b', 'c'] },
+    spec: { strategy: { type: 'Recreate' }, args: ['x', 'z'] },
+    ports: [{ containerPort: 90 }],
+  });
+});
+
+test('json patch is bounded: operation count and copied bytes', () => {
+  const tooMany = Array.from({ length: 10_001 }, () => ({ op: 'test', path: '', value: {} }));
+  assert.throws(
+    () => jsonPatch({}, tooMany),
+    (e: Error & { httpCode?: number; reason?: string }) =>
+      e.httpCode === 413 &&
+      e.reason === 'RequestEntityTooLarge' &&
+      /maximum operations.*10000, got 10001/.test(e.message),
+  );
+  // Each copy doubles the list: 30 of them would make a billion items.
+  const bomb = [
+    { op: 'add', path: '/l', value: ['x'.repeat(64)] },
+    ...Array.from({ length: 30 }, () => ({ op: 'copy', from: '/l', path: '/l/-' })),
+  ];
+  assert.throws(
+    () => jsonPatch({}, bomb),
+    (e: Error & { httpCode?: number }) =>
+      e.httpCode === 422 && /Unable to copy, would exceed max size/.test(e.message),
+  );
+  assert.deepEqual(jsonPatch({ a: [1] }, [{ op: 'copy', from: '/a', path: '/b' }]), { a: [1], b: [1] });
+});
+
+test('json patch: test compares values whatever their key order; malformed operations are 422', () => {
+  const doc = { spec: { a: 1, b: { c: [1, 2] } } };
+  assert.deepEqual(jsonPatch(doc, [{ op: 'test', path: '/spec', value: { b: { c: [1, 2] }, a: 1 } }]), doc);
+  assert.throws(
+    () => jsonPatch(doc, [{ op: 'test', path: '/spec/b', value: { c: [2, 1] } }]),
+    /testing value/,
+  );
+  for (const bad of [7, { op: 'add', value: 1 }, { op: 'add', path: 5 }])
+    assert.throws(
+      () => jsonPatch(doc, [bad]),
+      (e: Error & { httpCode?: number }) => e.httpCode === 422,
+    );
+  const proto = jsonPatch({ m: {} }, [{ op: 'add', path: '/m/__proto__', value: { polluted: true } }]) as {
+    m: Record<string, unknown>;
+  };
+  assert.deepEqual(Object.keys(proto.m), ['__proto__']);
+  assert.equal(Object.getPrototypeOf(proto.m), Object.prototype);
+});

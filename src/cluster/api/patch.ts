@@ -3,6 +3,7 @@
  * and strategic merge patch (merge lists of named things by key, with `$patch` and
  * `$setElementOrder` directives). All functions return new values and never mutate input.
  */
+import { maxJsonPatchCopyBytes, maxJsonPatchOperations } from './limits.js';
 import { ApiError } from './status.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -12,13 +13,38 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 const clone = <T>(v: T): T => structuredClone(v);
 const unprocessable = (msg: string) => new ApiError(422, 'Invalid', msg);
 
+/** Sets a key as an own property, even `__proto__`, which plain assignment treats as the prototype. */
+function setKey(o: JsonObject, k: string, v: Json): void {
+  if (k === '__proto__')
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
+/** Deep equality of JSON values, stopping at the first difference (object key order does not matter). */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (!isObject(a) || !isObject(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+}
+
 /** RFC 7386: objects merge, null deletes, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return clone(patch);
-  const out: JsonObject = isObject(target) ? clone(target) : {};
+  return mergeInto(clone(target) as Json | undefined, patch);
+}
+
+/** Merge patch into a value this call owns (already a copy), so each level is copied once only. */
+function mergeInto(cur: Json | undefined, patch: unknown): Json {
+  if (!isObject(patch)) return clone(patch) as Json;
+  const out: JsonObject = isObject(cur) ? cur : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v) as Json;
+    else setKey(out, k, mergeInto(out[k], v));
   }
   return out;
 }
@@ -30,12 +56,12 @@ interface Op {
   value?: unknown;
 }
 
+const rejected = (what: string) =>
+  unprocessable(`the server rejected our request due to an error in our request: ${what}`);
+
 function pointer(path: string): string[] {
   if (path === '') return [];
-  if (!path.startsWith('/'))
-    throw unprocessable(
-      `the server rejected our request due to an error in our request: invalid path "${path}"`,
-    );
+  if (!path.startsWith('/')) throw rejected(`invalid path "${path}"`);
   return path
     .slice(1)
     .split('/')
@@ -46,17 +72,18 @@ function walk(doc: unknown, parts: string[], path: string): unknown {
   let cur = doc;
   for (const p of parts) {
     if (Array.isArray(cur)) cur = cur[Number(p)];
-    else if (isObject(cur)) cur = cur[p];
+    else if (isObject(cur)) cur = Object.hasOwn(cur, p) ? cur[p] : undefined;
     else cur = undefined;
-    if (cur === undefined)
-      throw unprocessable(
-        `the server rejected our request due to an error in our request: missing path "${path}"`,
-      );
+    if (cur === undefined) throw rejected(`missing path "${path}"`);
   }
   return cur;
 }
 
-/** RFC 6902 JSON patch: add, remove, replace, move, copy, test. */
+/**
+ * RFC 6902 JSON patch: add, remove, replace, move, copy, test. Bounded as kube-apiserver
+ * bounds it: at most 10,000 operations (413), and `copy` may add at most 3 MiB in all (422),
+ * so a small patch cannot build a huge object.
+ */
 export function jsonPatch(doc: unknown, ops: unknown): unknown {
   if (!Array.isArray(ops))
     throw new ApiError(
@@ -64,8 +91,17 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
       'BadRequest',
       'json: cannot unmarshal object into Go value of type jsonpatch.Patch',
     );
+  if (ops.length > maxJsonPatchOperations)
+    throw new ApiError(
+      413,
+      'RequestEntityTooLarge',
+      `The allowed maximum operations in a JSON patch is ${maxJsonPatchOperations}, got ${ops.length}`,
+    );
   let root = clone(doc);
+  let copied = 0;
   for (const raw of ops as Op[]) {
+    if (!isObject(raw) || typeof raw.path !== 'string')
+      throw rejected(`an operation needs a "path" string: ${JSON.stringify(raw).slice(0, 200)}`);
     const parts = pointer(raw.path);
     const parentPath = parts.slice(0, -1);
     const last = parts[parts.length - 1] as string;
@@ -79,40 +115,27 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
       if (Array.isArray(parent)) {
         const i = last === '-' ? parent.length : Number(last);
         if (!Number.isInteger(i) || i < 0 || i > parent.length)
-          throw unprocessable(
-            `the server rejected our request due to an error in our request: index out of range in "${raw.path}"`,
-          );
+          throw rejected(`index out of range in "${raw.path}"`);
         if (insert) parent.splice(i, 0, value);
         else parent[i] = value;
       } else if (isObject(parent)) {
-        if (!insert && !(last in parent))
-          throw unprocessable(
-            `the server rejected our request due to an error in our request: missing path "${raw.path}"`,
-          );
-        parent[last] = value as Json;
-      } else
-        throw unprocessable(
-          `the server rejected our request due to an error in our request: missing path "${raw.path}"`,
-        );
+        if (!insert && !Object.hasOwn(parent, last)) throw rejected(`missing path "${raw.path}"`);
+        setKey(parent, last, value as Json);
+      } else throw rejected(`missing path "${raw.path}"`);
     };
     const removeAt = () => {
       const parent = walk(root, parentPath, raw.path);
       if (Array.isArray(parent)) {
         const i = Number(last);
-        if (!(i >= 0 && i < parent.length))
-          throw unprocessable(
-            `the server rejected our request due to an error in our request: missing path "${raw.path}"`,
-          );
+        if (!(i >= 0 && i < parent.length)) throw rejected(`missing path "${raw.path}"`);
         return parent.splice(i, 1)[0];
       }
-      if (isObject(parent) && last in parent) {
+      if (isObject(parent) && Object.hasOwn(parent, last)) {
         const v = parent[last];
         delete parent[last];
         return v;
       }
-      throw unprocessable(
-        `the server rejected our request due to an error in our request: missing path "${raw.path}"`,
-      );
+      throw rejected(`missing path "${raw.path}"`);
     };
     switch (raw.op) {
       case 'add':
@@ -134,19 +157,24 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
         setAt(v, true);
         break;
       }
-      case 'copy':
-        setAt(clone(get(raw.from ?? '')), true);
-        break;
-      case 'test':
-        if (JSON.stringify(get(raw.path)) !== JSON.stringify(raw.value))
-          throw unprocessable(
-            `the server rejected our request due to an error in our request: testing value ${raw.path} failed`,
+      case 'copy': {
+        const v = get(raw.from ?? '');
+        // Counted before the copy is made: the limit is what keeps a 2 KB patch of copies
+        // that double a list from building a 68 MB object.
+        copied += JSON.stringify(v).length;
+        if (copied > maxJsonPatchCopyBytes)
+          throw rejected(
+            `Unable to copy, would exceed max size: copies total more than ${maxJsonPatchCopyBytes} bytes`,
           );
+        setAt(clone(v), true);
+        break;
+      }
+      case 'test':
+        // Compared value by value, so the work is bounded by the patch's own value.
+        if (!jsonEqual(get(raw.path), raw.value)) throw rejected(`testing value ${raw.path} failed`);
         break;
       default:
-        throw unprocessable(
-          `the server rejected our request due to an error in our request: Unexpected kind: ${raw.op}`,
-        );
+        throw rejected(`Unexpected kind: ${raw.op}`);
     }
   }
   return root;
@@ -180,43 +208,71 @@ function keyOf(field: string, item: Json): string | undefined {
   return typeof k === 'string' ? k : k(item);
 }
 
-function mergeList(
-  field: string,
-  orig: Json[] | undefined,
-  patch: Json[],
-  order: Json[] | undefined,
-): Json[] {
-  const base = orig ? clone(orig) : [];
+/** The identity of a list item or a scalar, for lookups in a Map or Set. */
+const ident = (v: Json | undefined) => JSON.stringify(v) ?? 'undefined';
+
+/**
+ * Merges a patch list into `base`, a list this call owns. Items are found by their merge key
+ * through a Map, so a patch of n items into a list of m costs O(n + m), not O(n * m): a patch
+ * of a few thousand items must not hold the event loop for seconds.
+ */
+function mergeList(field: string, base: Json[], patch: Json[], order: Json[] | undefined): Json[] {
   const sample = patch.find(isObject) ?? base.find(isObject);
   const key = sample ? keyOf(field, sample) : undefined;
   if (!key) {
     if (setLists.has(field)) {
-      const out = [...base];
-      for (const v of patch) if (!out.some((x) => JSON.stringify(x) === JSON.stringify(v))) out.push(v);
-      return out;
+      const seen = new Set(base.map(ident));
+      for (const v of patch) {
+        const id = ident(v);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        base.push(clone(v));
+      }
+      return base;
     }
     // Lists without a merge key are replaced, unless the patch says `$patch: replace` (same thing).
     return clone(patch.filter((p) => !(isObject(p) && p.$patch)));
   }
   if (patch.some((p) => isObject(p) && p.$patch === 'replace'))
     return clone(patch.filter((p) => !(isObject(p) && p.$patch === 'replace')));
-  let out = base;
+  // Positions of the items with each key value, first first (a list may repeat a key).
+  const at = new Map<string, number[]>();
+  const index = (id: string, i: number) => {
+    const list = at.get(id);
+    if (list) list.push(i);
+    else at.set(id, [i]);
+  };
+  base.forEach((x, i) => {
+    if (isObject(x)) index(ident(x[key]), i);
+  });
+  const removed = new Set<number>();
   for (const item of patch) {
     if (!isObject(item)) continue;
-    const kv = JSON.stringify(item[key]);
-    const idx = out.findIndex((x) => isObject(x) && JSON.stringify(x[key]) === kv);
+    const id = ident(item[key]);
+    const i = at.get(id)?.[0];
     if (item.$patch === 'delete') {
-      if (idx >= 0) out.splice(idx, 1);
+      if (i !== undefined) {
+        removed.add(i);
+        at.get(id)?.shift();
+      }
       continue;
     }
-    if (idx >= 0) out[idx] = strategicMerge(out[idx], item) as Json;
-    else out.push(strategicMerge(undefined, item) as Json);
+    if (i !== undefined) base[i] = smp(base[i], item) as Json;
+    else {
+      base.push(smp(undefined, item) as Json);
+      index(id, base.length - 1);
+    }
   }
+  let out = removed.size ? base.filter((_, i) => !removed.has(i)) : base;
   if (order) {
-    const pos = (x: Json) =>
-      order.findIndex((o) => isObject(o) && isObject(x) && JSON.stringify(o[key]) === JSON.stringify(x[key]));
-    const known = out.filter((x) => pos(x) >= 0).sort((a, b) => pos(a) - pos(b));
-    out = [...known, ...out.filter((x) => pos(x) < 0)];
+    const pos = new Map<string, number>();
+    order.forEach((o, i) => {
+      if (isObject(o) && !pos.has(ident(o[key]))) pos.set(ident(o[key]), i);
+    });
+    const posOf = (x: Json) => (isObject(x) ? pos.get(ident(x[key])) : undefined);
+    const known = out.filter((x) => posOf(x) !== undefined);
+    known.sort((a, b) => (posOf(a) as number) - (posOf(b) as number));
+    out = [...known, ...out.filter((x) => posOf(x) === undefined)];
   }
   return out;
 }
@@ -227,22 +283,31 @@ function mergeList(
  * `$deleteFromPrimitiveList/x` and `$retainKeys` directives are honoured.
  */
 export function strategicMerge(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return clone(patch);
+  return smp(clone(target) as Json | undefined, patch);
+}
+
+/** Strategic merge into a value this call owns (already a copy): each level is copied once only. */
+function smp(cur: Json | undefined, patch: unknown): Json | undefined {
+  if (!isObject(patch)) return clone(patch) as Json;
   if (patch.$patch === 'replace') {
     const { $patch: _, ...rest } = patch;
     return clone(rest);
   }
   if (patch.$patch === 'delete') return undefined;
-  const out: JsonObject = isObject(target) ? clone(target) : {};
-  const retain = Array.isArray(patch.$retainKeys) ? (patch.$retainKeys as string[]) : undefined;
-  if (retain) for (const k of Object.keys(out)) if (!retain.includes(k) && !(k in patch)) delete out[k];
+  const out: JsonObject = isObject(cur) ? cur : {};
+  if (Array.isArray(patch.$retainKeys)) {
+    const retain = new Set(patch.$retainKeys);
+    for (const k of Object.keys(out)) if (!retain.has(k) && !Object.hasOwn(patch, k)) delete out[k];
+  }
   for (const [k, v] of Object.entries(patch)) {
     if (k === '$patch' || k === '$retainKeys' || k.startsWith('$setElementOrder/')) continue;
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const f = k.slice('$deleteFromPrimitiveList/'.length);
-      const cur = out[f];
-      if (Array.isArray(cur) && Array.isArray(v))
-        out[f] = cur.filter((x) => !v.some((d) => JSON.stringify(d) === JSON.stringify(x)));
+      const list = out[f];
+      if (Array.isArray(list) && Array.isArray(v)) {
+        const gone = new Set(v.map(ident));
+        out[f] = list.filter((x) => !gone.has(ident(x)));
+      }
       continue;
     }
     if (v === null) {
@@ -251,25 +316,24 @@ export function strategicMerge(target: unknown, patch: unknown): unknown {
     }
     const order = patch[`$setElementOrder/${k}`];
     if (Array.isArray(v)) {
-      const cur = out[k];
-      out[k] = mergeList(
+      const list = out[k];
+      setKey(
+        out,
         k,
-        Array.isArray(cur) ? cur : undefined,
-        v,
-        Array.isArray(order) ? order : undefined,
+        mergeList(k, Array.isArray(list) ? list : [], v, Array.isArray(order) ? order : undefined),
       );
     } else if (isObject(v)) {
-      const merged = strategicMerge(out[k], v);
+      const merged = smp(out[k], v);
       if (merged === undefined) delete out[k];
-      else out[k] = merged as Json;
-    } else out[k] = v;
+      else setKey(out, k, merged);
+    } else setKey(out, k, v);
   }
   for (const [k, order] of Object.entries(patch)) {
     if (!k.startsWith('$setElementOrder/')) continue;
     const f = k.slice('$setElementOrder/'.length);
-    if (f in patch || !Array.isArray(order)) continue;
-    const cur = out[f];
-    if (Array.isArray(cur)) out[f] = mergeList(f, cur, [], order);
+    if (Object.hasOwn(patch, f) || !Array.isArray(order)) continue;
+    const list = out[f];
+    if (Array.isArray(list)) out[f] = mergeList(f, list, [], order);
   }
   return out;
 }

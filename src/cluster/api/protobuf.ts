@@ -6,7 +6,7 @@
  * Kinds not listed here answer 415, and clients that can fall back use JSON.
  */
 import { protoKinds, protoSchema } from './protobuf-schema.js';
-import { ApiError } from './status.js';
+import { ApiError, badRequest } from './status.js';
 
 type Fields = Map<number, (Buffer | number)[]>;
 
@@ -15,11 +15,20 @@ function varint(buf: Buffer, pos: { i: number }): number {
   let shift = 0;
   for (;;) {
     const b = buf[pos.i++];
-    if (b === undefined) throw new Error('truncated varint');
+    if (b === undefined) throw new Error(`truncated varint at byte ${pos.i - 1}`);
     result += (b & 0x7f) * 2 ** shift;
     if (b < 0x80) return result;
     shift += 7;
   }
+}
+
+/** The next `len` bytes; a length past the end is a truncated message, not a short field. */
+function take(buf: Buffer, pos: { i: number }, len: number): Buffer {
+  if (pos.i + len > buf.length)
+    throw new Error(`truncated message: a field of ${len} bytes at byte ${pos.i} of ${buf.length}`);
+  const v = buf.subarray(pos.i, pos.i + len);
+  pos.i += len;
+  return v;
 }
 
 /** Splits a message into its fields: length-delimited ones as Buffers, varints as numbers. */
@@ -33,16 +42,10 @@ function fields(buf: Buffer): Fields {
     let v: Buffer | number;
     if (wire === 0) v = varint(buf, pos);
     else if (wire === 2) {
-      const len = varint(buf, pos);
-      v = buf.subarray(pos.i, pos.i + len);
-      pos.i += len;
-    } else if (wire === 1) {
-      v = buf.subarray(pos.i, pos.i + 8);
-      pos.i += 8;
-    } else if (wire === 5) {
-      v = buf.subarray(pos.i, pos.i + 4);
-      pos.i += 4;
-    } else throw new Error(`unsupported wire type ${wire}`);
+      v = take(buf, pos, varint(buf, pos));
+    } else if (wire === 1) v = take(buf, pos, 8);
+    else if (wire === 5) v = take(buf, pos, 4);
+    else throw new Error(`illegal wire type ${wire} at byte ${pos.i}`);
     const list = out.get(no) ?? [];
     list.push(v);
     out.set(no, list);
@@ -113,21 +116,32 @@ const sub = (f: Fields, n: number): Buffer | undefined => {
   return Buffer.isBuffer(v) ? v : undefined;
 };
 
-/** Decodes a protobuf request body into a plain object, or throws 415 for kinds not decoded here. */
+/**
+ * Decodes a protobuf request body into a plain object. A body that is not a well-formed
+ * envelope is a 400 naming what is wrong; kinds not decoded here are 415, so clients that
+ * can fall back send JSON.
+ */
 export function decodeProtobuf(buf: Buffer): Record<string, unknown> {
-  const unsupported = () =>
-    new ApiError(
-      415,
-      'UnsupportedMediaType',
-      'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
+  if (buf.subarray(0, 4).toString('latin1') !== 'k8s\0')
+    throw badRequest(
+      'provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]',
     );
-  if (buf.subarray(0, 4).toString('latin1') !== 'k8s\0') throw unsupported();
-  const unknown = fields(buf.subarray(4));
-  const tm = fields(sub(unknown, 1) ?? Buffer.alloc(0));
-  const text = (n: number) => (tm.get(n)?.[0] as Buffer | undefined)?.toString('utf8') ?? '';
-  const apiVersion = text(1);
-  const kind = text(2);
-  const msg = protoKinds[`${apiVersion}/${kind}`];
-  if (!msg) throw unsupported();
-  return { apiVersion, kind, ...decodeMessage(sub(unknown, 2) ?? Buffer.alloc(0), msg) };
+  try {
+    const unknown = fields(buf.subarray(4));
+    const tm = fields(sub(unknown, 1) ?? Buffer.alloc(0));
+    const text = (n: number) => (tm.get(n)?.[0] as Buffer | undefined)?.toString('utf8') ?? '';
+    const apiVersion = text(1);
+    const kind = text(2);
+    const msg = protoKinds[`${apiVersion}/${kind}`];
+    if (!msg)
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
+      );
+    return { apiVersion, kind, ...decodeMessage(sub(unknown, 2) ?? Buffer.alloc(0), msg) };
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    throw badRequest(`the protobuf body could not be decoded: ${(e as Error).message}`);
+  }
 }

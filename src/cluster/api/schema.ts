@@ -236,24 +236,28 @@ export const types: Record<string, Fields> = {
 
 const scalars = new Set(['string', 'integer', 'boolean', 'map', 'object', 'IntOrString']);
 
-/** Paths of fields the schema does not know (`spec.template.spec.containers[0].imagee`). */
-export function unknownFields(typeName: string, value: unknown, path = ''): string[] {
+/**
+ * Paths of fields the schema does not know (`spec.template.spec.containers[0].imagee`); with
+ * `prune`, they are also deleted from `value`, as upstream's decoding into Go types drops them.
+ */
+export function unknownFields(typeName: string, value: unknown, path = '', prune = false): string[] {
   const fields = types[typeName];
   if (!fields || !value || typeof value !== 'object' || Array.isArray(value)) return [];
   const out: string[] = [];
   for (const [k, v] of Object.entries(value)) {
     const p = path ? `${path}.${k}` : k;
     const t = fields[k];
-    if (!t) {
+    if (!Object.hasOwn(fields, k) || !t) {
       out.push(p);
+      if (prune) delete (value as Record<string, unknown>)[k];
       continue;
     }
     const list = t.startsWith('[]');
     const base = list ? t.slice(2) : t;
     if (scalars.has(base)) continue;
     if (list && Array.isArray(v)) {
-      for (const [i, item] of v.entries()) out.push(...unknownFields(base, item, `${p}[${i}]`));
-    } else if (!list) out.push(...unknownFields(base, v, p));
+      for (const [i, item] of v.entries()) out.push(...unknownFields(base, item, `${p}[${i}]`, prune));
+    } else if (!list) out.push(...unknownFields(base, v, p, prune));
   }
   return out;
 }

@@ -2,7 +2,13 @@
 // semantics, pagination, conflicts, finalizers, Status shapes.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer, type IncomingMessage, request, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request,
+  type Server,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ResourceRegistry } from '../api/resources.js';
@@ -17,26 +23,28 @@ describe('REST handler', () => {
   let store: Store;
   let base: string;
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-    new Promise<{ code: number; body: unknown; text: string }>((resolve, reject) => {
-      const req = request(
-        `${base}${path}`,
-        { method, headers: { 'content-type': 'application/json', authorization: 'Bearer t', ...headers } },
-        (res) => {
-          let text = '';
-          res.on('data', (d) => (text += d));
-          res.on('end', () => {
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {}
-            resolve({ code: res.statusCode ?? 0, body: parsed, text });
-          });
-        },
-      );
-      req.on('error', reject);
-      if (body !== undefined) req.write(typeof body === 'string' ? body : JSON.stringify(body));
-      req.end();
-    });
+    new Promise<{ code: number; body: unknown; text: string; headers: IncomingHttpHeaders }>(
+      (resolve, reject) => {
+        const req = request(
+          `${base}${path}`,
+          { method, headers: { 'content-type': 'application/json', authorization: 'Bearer t', ...headers } },
+          (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => {
+              let parsed: unknown = text;
+              try {
+                parsed = JSON.parse(text);
+              } catch {}
+              resolve({ code: res.statusCode ?? 0, body: parsed, text, headers: res.headers });
+            });
+          },
+        );
+        req.on('error', reject);
+        if (body !== undefined) req.write(typeof body === 'string' ? body : JSON.stringify(body));
+        req.end();
+      },
+    );
 
   before(async () => {
     store = memoryStore();
@@ -238,5 +246,177 @@ describe('REST handler', () => {
       { reason: 'FieldValueRequired', message: 'Required value', field: 'spec.containers[0].image' },
     ]);
     assert.equal((await call('GET', '/api/v1/namespaces/default/pods/p')).code, 404);
+  });
+
+  const reason = (r: { body: unknown }) => (r.body as { reason?: string }).reason;
+  const message = (r: { body: unknown }) => (r.body as { message?: string }).message ?? '';
+
+  test('every stored object is held to the size limit, however it was made', async () => {
+    assert.equal((await call('POST', cms, cm('grow'))).code, 201);
+    const big = 'x'.repeat(1_600_000);
+    for (const [type, patch] of [
+      ['application/merge-patch+json', { data: { b: big } }],
+      ['application/strategic-merge-patch+json', { data: { b: big } }],
+      ['application/json-patch+json', [{ op: 'add', path: '/data/b', value: big }]],
+    ] as const) {
+      const r = await call('PATCH', `${cms}/grow`, patch, { 'content-type': type });
+      assert.equal(r.code, 413, `${type}: ${r.text.slice(0, 200)}`);
+      assert.equal(reason(r), 'RequestEntityTooLarge');
+      assert.match(message(r), /configmaps "grow" would be stored as \d+ bytes, over the limit of 1572864/);
+    }
+    const kept = (await call('GET', `${cms}/grow`)).body as { data: Record<string, string> };
+    assert.deepEqual(kept.data, { a: '1' });
+    const tooBig = await call('POST', cms, { ...cm('body'), data: { a: 'x'.repeat(3_200_000) } });
+    assert.equal(tooBig.code, 413);
+    assert.match(message(tooBig), /over the limit of 3145728 bytes/);
+  });
+
+  test('a JSON patch copy bomb and a JSON patch of too many operations are refused', async () => {
+    await call('POST', cms, cm('bomb'));
+    const bomb = [
+      { op: 'add', path: '/data/l', value: 'x' },
+      { op: 'add', path: '/metadata/annotations', value: { l: ['x'.repeat(1000)] } },
+      ...Array.from({ length: 40 }, () => ({
+        op: 'copy',
+        from: '/metadata/annotations/l',
+        path: '/metadata/annotations/l/-',
+      })),
+    ];
+    const r = await call('PATCH', `${cms}/bomb`, bomb, { 'content-type': 'application/json-patch+json' });
+    assert.equal(r.code, 422);
+    assert.match(message(r), /Unable to copy, would exceed max size/);
+    const many = Array.from({ length: 10_001 }, () => ({ op: 'test', path: '/data/a', value: '1' }));
+    const r2 = await call('PATCH', `${cms}/bomb`, many, { 'content-type': 'application/json-patch+json' });
+    assert.equal(r2.code, 413);
+    assert.equal(reason(r2), 'RequestEntityTooLarge');
+  });
+
+  test('a strategic merge patch of thousands of containers merges them by name', async () => {
+    const containers = (n: number, image: string) =>
+      Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image }));
+    const pods = '/api/v1/namespaces/default/pods';
+    const created = await call('POST', pods, {
+      metadata: { name: 'many' },
+      spec: { containers: containers(3000, 'a:1') },
+    });
+    assert.equal(created.code, 201, created.text.slice(0, 300));
+    const r = await call(
+      'PATCH',
+      `${pods}/many`,
+      { spec: { containers: containers(3000, 'a:2').reverse() } },
+      { 'content-type': 'application/strategic-merge-patch+json' },
+    );
+    assert.equal(r.code, 200, r.text.slice(0, 300));
+    const got = (r.body as { spec: { containers: { name: string; image: string }[] } }).spec.containers;
+    assert.equal(got.length, 3000);
+    assert.deepEqual(got[0], { ...got[0], name: 'c0', image: 'a:2' });
+  });
+
+  test('watch and list parameters that do not parse are 400; a future resourceVersion waits, then is a 504', async () => {
+    for (const q of [
+      'watch=true&resourceVersion=abc',
+      'resourceVersion=abc',
+      'watch=true&timeoutSeconds=abc',
+      'limit=x',
+    ]) {
+      const r = await call('GET', `${cms}?${q}`);
+      assert.equal(r.code, 400, `${q}: ${r.text}`);
+      assert.equal(reason(r), 'BadRequest');
+    }
+    assert.match(
+      message(await call('GET', `${cms}?watch=true&resourceVersion=abc`)),
+      /invalid resource version.*"abc"/,
+    );
+    const future = (await store.revision()) + 1000;
+    const r = await call('GET', `${cms}?watch=true&resourceVersion=${future}`);
+    assert.equal(r.code, 504);
+    assert.equal(reason(r), 'Timeout');
+    assert.match(message(r), new RegExp(`Too large resource version: ${future}, current: \\d+`));
+    assert.deepEqual((r.body as { details: { causes: unknown[] } }).details.causes, [
+      { reason: 'ResourceVersionTooLarge', message: 'Too large resource version' },
+    ]);
+  });
+
+  test('a watch from the next resourceVersion starts once the store reaches it', async () => {
+    const next = (await store.revision()) + 1;
+    const watching = call('GET', `${cms}?watch=true&resourceVersion=${next}&timeoutSeconds=1`);
+    await call('POST', cms, cm('next-a'));
+    await call('POST', cms, cm('next-b'));
+    const w = await watching;
+    assert.equal(w.code, 200);
+    assert.match(w.text, /"type":"ADDED".*"name":"next-b"/);
+    assert.doesNotMatch(w.text, /"name":"next-a"/);
+  });
+
+  test('field validation: unknown fields are dropped with a warning by default and fail under Strict; duplicate keys too', async () => {
+    const unknown = await call('POST', cms, { ...cm('unk'), foo: 1 });
+    assert.equal(unknown.code, 201);
+    assert.equal(unknown.headers.warning, '299 - "unknown field \\"foo\\""');
+    assert.equal((unknown.body as { foo?: number }).foo, undefined, 'dropped, as upstream drops it');
+    const pod = await call('POST', '/api/v1/namespaces/default/pods', {
+      metadata: { name: 'unk', bogus: 1 },
+      spec: { containers: [{ name: 'c', image: 'i', imagee: 'j' }] },
+    });
+    assert.equal(pod.code, 201, pod.text);
+    assert.deepEqual(
+      pod.headers.warning,
+      '299 - "unknown field \\"metadata.bogus\\"", 299 - "unknown field \\"spec.containers[0].imagee\\""',
+    );
+    const stored = (await call('GET', '/api/v1/namespaces/default/pods/unk')).body as {
+      metadata: Record<string, unknown>;
+      spec: { containers: Record<string, unknown>[] };
+    };
+    assert.equal(stored.metadata.bogus, undefined);
+    assert.deepEqual(Object.keys(stored.spec.containers[0] ?? {}).includes('imagee'), false);
+    const strict = await call('POST', `${cms}?fieldValidation=Strict`, { ...cm('unk2'), foo: 1 });
+    assert.equal(strict.code, 400);
+    assert.match(message(strict), /strict decoding error: unknown field "foo"/);
+    const dup =
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dup","name":"dup2"},"data":{"a":"1"}}';
+    const strictDup = await call('POST', `${cms}?fieldValidation=Strict`, dup);
+    assert.equal(strictDup.code, 400);
+    assert.match(message(strictDup), /strict decoding error: duplicate field "metadata.name"/);
+    const warnDup = await call('POST', cms, dup);
+    assert.equal(warnDup.code, 201);
+    assert.equal(warnDup.headers.warning, '299 - "duplicate field \\"metadata.name\\""');
+    const ignored = await call('POST', `${cms}?fieldValidation=Ignore`, { ...cm('ign'), foo: 1 });
+    assert.equal(ignored.code, 201);
+    assert.equal(ignored.headers.warning, undefined);
+    assert.equal((await call('POST', `${cms}?fieldValidation=Loose`, cm('loose'))).code, 400);
+  });
+
+  test('bodies in other formats are 415, malformed protobuf and bad path escapes are 400', async () => {
+    const plain = await call('POST', cms, JSON.stringify(cm('plain')), { 'content-type': 'text/plain' });
+    assert.equal(plain.code, 415);
+    assert.equal(reason(plain), 'UnsupportedMediaType');
+    assert.match(message(plain), /"text\/plain"/);
+    const pb = { 'content-type': 'application/vnd.kubernetes.protobuf' };
+    const garbage = await call('POST', cms, '\u0000\u00ff\u00fegarbage', pb);
+    assert.equal(garbage.code, 400);
+    assert.match(message(garbage), /does not appear to be a protobuf message/);
+    const truncated = await call('POST', cms, 'k8s\u0000\n\u00ff\u00ff\u0003ab', pb);
+    assert.equal(truncated.code, 400);
+    assert.match(message(truncated), /the protobuf body could not be decoded: truncated/);
+    const esc = await call('GET', '/api/v1/namespaces/default/configmaps/a%zz');
+    assert.equal(esc.code, 400);
+    assert.match(message(esc), /invalid URL escape in the path segment "a%zz"/);
+  });
+
+  test('YAML bodies: JSON passes straight through, large YAML is parsed off the main thread', async () => {
+    const yaml = { 'content-type': 'application/yaml' };
+    const data = Array.from({ length: 4000 }, (_, i) => `  k${i}: "${'v'.repeat(20)}"`).join('\n');
+    const big = await call(
+      'POST',
+      cms,
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yaml-big\ndata:\n${data}\n`,
+      yaml,
+    );
+    assert.equal(big.code, 201, big.text.slice(0, 300));
+    assert.equal(Object.keys((big.body as { data: object }).data).length, 4000);
+    const broken = await call('POST', cms, `metadata:\n  name: [unclosed\ndata:\n${data}\n`, yaml);
+    assert.equal(broken.code, 400);
+    assert.match(message(broken), /^error converting YAML to JSON: yaml: /);
+    const json = await call('POST', cms, JSON.stringify(cm('yaml-json')), yaml);
+    assert.equal(json.code, 201);
   });
 });

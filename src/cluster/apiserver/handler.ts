@@ -3,7 +3,6 @@
  * the generic REST storage, watch streams, discovery, OpenAPI, health and version.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse as parseYaml } from 'yaml';
 import {
   aggregatedDiscovery,
   aggregatedMediaType,
@@ -14,6 +13,8 @@ import {
   openapiGroupVersion,
   openapiRoot,
 } from '../api/discovery.js';
+import { duplicateFields } from '../api/json-duplicates.js';
+import { maxRequestBytes } from '../api/limits.js';
 import { decodeProtobuf } from '../api/protobuf.js';
 import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -28,14 +29,12 @@ import {
 import { toTable } from '../api/table.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator, Authorizer } from './auth.js';
+import { fieldValidationParam, intParam } from './params.js';
 import type { RestStorage } from './rest.js';
 import { answerReview, issueToken } from './reviews.js';
+import { duplicateFieldMessage, strictDecodingError } from './strict.js';
 import { serveWatch } from './watch.js';
-
-/** Kubernetes' request body limit. */
-export const maxBodyBytes = 3 * 1024 * 1024;
-/** Objects over this size are refused, as etcd's default request limit does upstream. */
-export const maxObjectBytes = 1.5 * 1024 * 1024;
+import { YamlDecoder } from './yaml-decode.js';
 
 export interface HandlerDeps {
   registry: ResourceRegistry;
@@ -72,34 +71,66 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   let n = 0;
   for await (const c of req) {
     n += (c as Buffer).length;
-    if (n > maxBodyBytes)
-      throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
+    if (n > maxRequestBytes)
+      throw new ApiError(
+        413,
+        'RequestEntityTooLarge',
+        `Request entity too large: the body is over the limit of ${maxRequestBytes} bytes`,
+      );
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
 }
 
-function parseBody(buf: Buffer, contentType: string): unknown {
-  if (/protobuf/.test(contentType)) return decodeProtobuf(buf);
-  if (/cbor/.test(contentType))
-    throw new ApiError(
-      415,
-      'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
-    );
+type BodyFormat = 'json' | 'yaml' | 'protobuf';
+
+/** A request body's format from its Content-Type; none is JSON, as upstream takes it. */
+function bodyFormat(contentType: string): BodyFormat {
+  const media = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (media === '' || media === 'application/json') return 'json';
+  if (media === 'application/yaml') return 'yaml';
+  if (media === 'application/vnd.kubernetes.protobuf') return 'protobuf';
+  throw new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format ("${media}") - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
+  );
+}
+
+async function parseBody(buf: Buffer, format: BodyFormat, yaml: YamlDecoder): Promise<unknown> {
+  if (format === 'protobuf') return decodeProtobuf(buf);
   const text = buf.toString('utf8');
-  if (buf.length > maxObjectBytes)
-    throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 1572864');
-  try {
-    if (/yaml/.test(contentType)) return parseYaml(text);
-  } catch (e) {
-    throw badRequest(`error converting YAML to JSON: yaml: ${(e as Error).message.split('\n')[0]}`);
+  if (format === 'yaml') {
+    try {
+      return await yaml.parse(text);
+    } catch (e) {
+      throw badRequest(`error converting YAML to JSON: yaml: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
   try {
     return JSON.parse(text);
   } catch (e) {
     throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message.split('\n')[0]}`);
   }
+}
+
+/** Kubernetes keeps the warnings of one response to about 4 KB; a client may refuse larger headers. */
+const maxWarningChars = 4096;
+/** One `Warning` header value (RFC 7234: code 299, no agent, the text quoted). */
+const warningHeader = (text: string) => `299 - "${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+
+/** The path's segments, %-decoded; a malformed escape is the client's error. */
+function pathSegments(path: string): string[] {
+  return path
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        throw badRequest(`invalid URL escape in the path segment "${p}"`);
+      }
+    });
 }
 
 const patchTypes: Record<string, string> = {
@@ -169,6 +200,7 @@ function toScale(o: KubeObject): object {
 
 export function makeHandler(deps: HandlerDeps) {
   const { registry: reg, rest } = deps;
+  const yaml = new YamlDecoder();
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const url = new URL(req.url ?? '/', 'https://x');
@@ -193,7 +225,7 @@ export function makeHandler(deps: HandlerDeps) {
         return;
       }
       const q = url.searchParams;
-      const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+      const parts = pathSegments(path);
       if (path === '/version') return send(res, 200, version);
       if (
         (path === '/api' || path === '/apis') &&
@@ -281,11 +313,33 @@ export function makeHandler(deps: HandlerDeps) {
       const accept = req.headers.accept ?? '';
       const asTable = /as=Table/.test(accept);
       const withKind = (o: KubeObject) => ({ ...o, apiVersion: apiVersionOf(r), kind: r.kind });
+      const validation = fieldValidationParam(q);
+      const warnings: string[] = [];
+      let warned = 0;
+      const warn = (text: string) => {
+        warned += text.length;
+        if (warned > maxWarningChars) return;
+        warnings.push(text);
+        res.setHeader('Warning', warnings.map(warningHeader));
+      };
       const writeOpts = {
         dryRun: q.getAll('dryRun').includes('All'),
         ...(q.get('fieldManager') ? { fieldManager: q.get('fieldManager') as string } : {}),
-        ...(q.get('fieldValidation') ? { fieldValidation: q.get('fieldValidation') as string } : {}),
+        fieldValidation: validation,
+        onWarning: warn,
         ...(sub ? { subresource: sub } : {}),
+      };
+      /** Reads and decodes the body; JSON keys given twice are refused (Strict) or warned of (Warn). */
+      const readObject = async (format: BodyFormat): Promise<unknown> => {
+        const buf = await readBody(req);
+        const value = await parseBody(buf, format, yaml);
+        if (format === 'json' && validation !== 'Ignore') {
+          const dups = duplicateFields(buf.toString('utf8'));
+          if (dups.length && validation === 'Strict')
+            throw strictDecodingError(r, dups.map(duplicateFieldMessage));
+          for (const d of dups) warn(duplicateFieldMessage(d));
+        }
+        return value;
       };
       if (sub && !(r.subresources ?? []).includes(sub))
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -295,11 +349,14 @@ export function makeHandler(deps: HandlerDeps) {
       switch (req.method) {
         case 'GET': {
           if (!name) {
-            if (verb === 'watch') return serveWatch(req, res, deps.store, rest, r, namespace, q, asTable);
+            // Awaited here, so that an error before the stream starts is answered as a Status.
+            if (verb === 'watch')
+              return await serveWatch(req, res, deps.store, rest, r, namespace, q, asTable);
+            const limit = intParam(q, 'limit');
             const list = await rest.list(r, namespace, {
               ...(q.get('labelSelector') ? { labelSelector: q.get('labelSelector') as string } : {}),
               ...(q.get('fieldSelector') ? { fieldSelector: q.get('fieldSelector') as string } : {}),
-              ...(q.get('limit') ? { limit: Number(q.get('limit')) } : {}),
+              ...(limit !== undefined ? { limit } : {}),
               ...(q.get('continue') ? { continue: q.get('continue') as string } : {}),
               ...(q.get('resourceVersion') ? { resourceVersion: q.get('resourceVersion') as string } : {}),
               ...(q.get('resourceVersionMatch')
@@ -333,7 +390,7 @@ export function makeHandler(deps: HandlerDeps) {
           return send(res, 200, withKind(o));
         }
         case 'POST': {
-          const body = parseBody(await readBody(req), req.headers['content-type'] ?? '') as KubeObject;
+          const body = (await readObject(bodyFormat(req.headers['content-type'] ?? ''))) as KubeObject;
           if (name && sub === 'binding') {
             const target = (body as { target?: { name?: string } }).target?.name;
             if (!target) throw badRequest('binding target name is required');
@@ -355,7 +412,7 @@ export function makeHandler(deps: HandlerDeps) {
         case 'PUT': {
           if (!name)
             throw methodNotAllowed('the server does not allow this method on the requested resource');
-          const body = parseBody(await readBody(req), req.headers['content-type'] ?? '') as KubeObject;
+          const body = (await readObject(bodyFormat(req.headers['content-type'] ?? ''))) as KubeObject;
           if (sub === 'scale') {
             const replicas = (body as { spec?: { replicas?: number } }).spec?.replicas ?? 0;
             const o = await rest.patch(
@@ -381,7 +438,7 @@ export function makeHandler(deps: HandlerDeps) {
               'UnsupportedMediaType',
               `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
             );
-          const patch = parseBody(await readBody(req), type === 'apply' ? 'yaml' : 'json');
+          const patch = await readObject(type === 'apply' ? 'yaml' : 'json');
           if (type === 'apply' && !writeOpts.fieldManager)
             throw badRequest('PATCH, application/apply-patch+yaml: fieldManager is required');
           if (sub === 'scale') {
@@ -414,7 +471,7 @@ export function makeHandler(deps: HandlerDeps) {
             orphanDependents?: boolean;
           } = {};
           const buf = await readBody(req);
-          if (buf.length) opts = parseBody(buf, 'json') as typeof opts;
+          if (buf.length) opts = (await parseBody(buf, 'json', yaml)) as typeof opts;
           const dry = writeOpts.dryRun || (opts.dryRun ?? []).includes('All');
           const policy =
             opts.propagationPolicy ??

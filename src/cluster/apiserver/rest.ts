@@ -5,6 +5,7 @@
  */
 import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
 import { crdStoragePrefix } from '../api/crd-validation.js';
+import { maxObjectBytes } from '../api/limits.js';
 import {
   decode,
   encode,
@@ -31,7 +32,8 @@ import { applyDefaults, validate, validateUpdate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
 import { type Allocation, ServiceAllocator } from './allocators.js';
 import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
-import { checkStrict } from './strict.js';
+import { parseResourceVersion } from './params.js';
+import { checkStrict, unknownFieldMessage, unknownFieldsOf } from './strict.js';
 
 /** Options common to writes, from the query string. */
 export interface WriteOptions {
@@ -42,6 +44,8 @@ export interface WriteOptions {
   operation?: 'Apply' | 'Update';
   /** Which part a write may change: the main resource ignores status, `status` changes only status. */
   subresource?: string;
+  /** Receives each warning for the client (an unknown field under fieldValidation=Warn). */
+  onWarning?: (text: string) => void;
 }
 
 export interface ListQuery {
@@ -86,6 +90,28 @@ class ShortLived<T> {
   clear(): void {
     this.at = 0;
   }
+}
+
+/**
+ * Encodes an object for the store, refusing one over the stored-object limit whatever made it
+ * (a body in any format, a patch, server-side apply): upstream etcd refuses it ("request is
+ * too large"); here it is a 413 RequestEntityTooLarge Status.
+ */
+function encodeSized(r: ResourceInfo, o: KubeObject): string {
+  const text = encode(o);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > maxObjectBytes)
+    throw new ApiError(
+      413,
+      'RequestEntityTooLarge',
+      `Request entity too large: ${r.plural} "${o.metadata?.name ?? ''}" would be stored as ${bytes} bytes, over the limit of ${maxObjectBytes}`,
+      {
+        ...(o.metadata?.name ? { name: o.metadata.name } : {}),
+        ...(r.group ? { group: r.group } : {}),
+        kind: r.plural,
+      },
+    );
+  return text;
 }
 
 /** Hook the server calls after a successful write (CRD registration). */
@@ -163,15 +189,10 @@ export class RestStorage {
       } catch {
         throw badRequest(`invalid continue token: "${q.continue}"`);
       }
-    } else if (
-      q.resourceVersion &&
-      q.resourceVersion !== '0' &&
-      (q.limit || q.resourceVersionMatch === 'Exact')
-    ) {
+    } else if (q.resourceVersion) {
+      const rv = parseResourceVersion(q.resourceVersion);
       // A paged or Exact list is read as of that revision (410 once compacted); otherwise "not older than" reads now.
-      revision = Number(q.resourceVersion);
-      if (!Number.isInteger(revision) || revision <= 0)
-        throw badRequest(`invalid resource version: ${q.resourceVersion}`);
+      if (rv > 0 && (q.limit || q.resourceVersionMatch === 'Exact')) revision = rv;
     }
     const limit = q.limit && q.limit > 0 ? q.limit : 0;
     const items: KubeObject[] = [];
@@ -251,8 +272,14 @@ export class RestStorage {
       throw badRequest(
         `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r)})`,
       );
-    if (opts.fieldValidation === 'Strict') checkStrict(r, body);
     const o = structuredClone(body);
+    if (opts.fieldValidation === 'Strict') checkStrict(r, o);
+    else {
+      // Fields the kind does not have are dropped, as upstream's decoding drops them; Warn says which.
+      const dropped = unknownFieldsOf(r, o, true);
+      if (opts.fieldValidation !== 'Ignore')
+        for (const f of dropped) opts.onWarning?.(unknownFieldMessage(f));
+    }
     o.apiVersion = apiVersionOf(r);
     o.kind = r.kind;
     o.metadata ??= {};
@@ -381,7 +408,7 @@ export class RestStorage {
       return o;
     }
     try {
-      const kv = await this.store.create(objectKey(r, m.namespace, m.name), encode(o));
+      const kv = await this.store.create(objectKey(r, m.namespace, m.name), encodeSized(r, o));
       const out = decode(kv);
       this.written(r, out, undefined);
       return out;
@@ -464,7 +491,7 @@ export class RestStorage {
       }
     }
     try {
-      const out = decode(await this.store.update(key, encode(next), kv.modRevision));
+      const out = decode(await this.store.update(key, encodeSized(r, next), kv.modRevision));
       if (isService(r)) await this.services.release(old, out);
       this.written(r, out, old);
       return out;
@@ -571,7 +598,7 @@ export class RestStorage {
           deletionGracePeriodSeconds: 0,
         },
       };
-      const out = decode(await this.store.update(key, encode(next), kv.modRevision));
+      const out = decode(await this.store.update(key, encodeSized(r, next), kv.modRevision));
       this.written(r, out, cur);
       return out;
     }
@@ -626,7 +653,7 @@ export class RestStorage {
       spec: { ...(cur.spec ?? {}), finalizers },
       status: { ...(cur.status ?? {}), phase: 'Terminating' },
     };
-    const out = decode(await this.store.update(key, encode(next), rev));
+    const out = decode(await this.store.update(key, encodeSized(r, next), rev));
     this.written(r, out, cur);
     return out;
   }

@@ -1,12 +1,13 @@
 /**
- * fieldValidation=Strict: unknown fields are an error. Checked at the top level and in
+ * Field validation: under fieldValidation=Strict unknown (and duplicate) fields are an error;
+ * otherwise unknown fields are dropped, with a warning under Warn (the default). Checked at the top level and in
  * metadata for every kind (the schema below lists each kind's top-level fields); custom
  * resources accept any top-level field their CRD allows, so only metadata is checked.
  */
 import type { ResourceInfo } from '../api/resources.js';
 import { types, unknownFields } from '../api/schema.js';
 import type { KubeObject } from '../api/selectors.js';
-import { badRequest } from '../api/status.js';
+import { type ApiError, badRequest } from '../api/status.js';
 
 const metaFields = new Set([
   'name',
@@ -62,18 +63,38 @@ const topFields: Record<string, string[]> = {
   ],
 };
 
-/** Throws 400 BadRequest with Kubernetes' "strict decoding error" wording on unknown fields. */
-export function checkStrict(r: ResourceInfo, o: KubeObject): void {
+/**
+ * The paths of the fields of `o` its kind does not have (`spec.foo`, `metadata.bar`); with
+ * `prune`, they are deleted from `o` too.
+ */
+export function unknownFieldsOf(r: ResourceInfo, o: KubeObject, prune = false): string[] {
   const unknown: string[] = [];
-  if (!r.custom && types[r.kind]) unknown.push(...unknownFields(r.kind, o));
+  const drop = (obj: Record<string, unknown>, k: string, path: string) => {
+    unknown.push(path);
+    if (prune) delete obj[k];
+  };
+  if (!r.custom && types[r.kind]) unknown.push(...unknownFields(r.kind, o, '', prune));
   else if (!r.custom) {
     const allowed = new Set([...base, ...(topFields[r.kind] ?? ['spec', 'status'])]);
-    for (const k of Object.keys(o)) if (!allowed.has(k)) unknown.push(k);
+    for (const k of Object.keys(o)) if (!allowed.has(k)) drop(o, k, k);
   }
-  if (r.custom || !types[r.kind])
-    for (const k of Object.keys(o.metadata ?? {})) if (!metaFields.has(k)) unknown.push(`metadata.${k}`);
-  if (unknown.length)
-    throw badRequest(
-      `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`,
-    );
+  if ((r.custom || !types[r.kind]) && o.metadata)
+    for (const k of Object.keys(o.metadata)) if (!metaFields.has(k)) drop(o.metadata, k, `metadata.${k}`);
+  return unknown;
+}
+
+/** 400 BadRequest with Kubernetes' "strict decoding error" wording, listing each problem. */
+export function strictDecodingError(r: ResourceInfo, problems: string[]): ApiError {
+  return badRequest(
+    `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${problems.join(', ')}`,
+  );
+}
+
+export const unknownFieldMessage = (path: string) => `unknown field "${path}"`;
+export const duplicateFieldMessage = (path: string) => `duplicate field "${path}"`;
+
+/** Throws the strict decoding error when `o` has fields its kind does not. */
+export function checkStrict(r: ResourceInfo, o: KubeObject): void {
+  const unknown = unknownFieldsOf(r, o);
+  if (unknown.length) throw strictDecodingError(r, unknown.map(unknownFieldMessage));
 }

@@ -2,16 +2,18 @@
  * Watch streams: newline-delimited JSON events over a chunked response. With no
  * resourceVersion (or "0") the stream starts with ADDED events for the current objects; with
  * a resourceVersion it carries only later events, or one ERROR event with a 410 Expired
- * Status when that revision is compacted. Honours timeoutSeconds and sends BOOKMARK events
- * when allowWatchBookmarks is set.
+ * Status when that revision is compacted; a revision the store has not reached is waited for
+ * a few seconds, then a 504; one that is not a number is a 400. Honours timeoutSeconds and
+ * sends BOOKMARK events when allowWatchBookmarks is set.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
 import { fieldMatcher, type KubeObject, labelMatcher } from '../api/selectors.js';
-import { expired, statusFor } from '../api/status.js';
+import { ApiError, expired, statusFor } from '../api/status.js';
 import { toTable } from '../api/table.js';
-import type { KeyValue, Store, WatchEvent } from '../store/store.js';
+import type { KeyValue, Store, Watch, WatchEvent } from '../store/store.js';
+import { intParam, parseResourceVersion } from './params.js';
 import type { RestStorage } from './rest.js';
 
 const bookmarkEveryMs = 30_000;
@@ -43,6 +45,49 @@ function decodeShared(kv: KeyValue): KubeObject {
   return o;
 }
 
+/** How long a watch from a revision the store has not reached yet waits for it (upstream's blockTimeout). */
+const futureRevisionWaitMs = 3000;
+
+/**
+ * Waits until the store reaches `rv`. A watch from a future revision would otherwise start and
+ * stay silent; kube-apiserver waits a few seconds for its cache, then answers 504 Timeout with
+ * a ResourceVersionTooLarge cause, and so does this.
+ */
+async function waitForRevision(store: Store, rv: number): Promise<void> {
+  const current = await store.revision();
+  if (rv <= current) return;
+  await new Promise<void>((resolve, reject) => {
+    let settled = false;
+    let watch: Watch | undefined;
+    const settle = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      watch?.close();
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(
+      () =>
+        settle(
+          new ApiError(504, 'Timeout', `Too large resource version: ${rv}, current: ${current}`, {
+            causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+            retryAfterSeconds: 1,
+          }),
+        ),
+      futureRevisionWaitMs,
+    );
+    watch = store.watch('/registry/', current, {
+      onEvents(events) {
+        if (events.some((ev) => ev.kv.modRevision >= rv)) settle();
+      },
+      onError: (err) => settle(err instanceof Error ? err : new Error(String(err))),
+    });
+    // Events delivered during store.watch itself settled before `watch` was set.
+    if (settled) watch.close();
+  });
+}
+
 export async function serveWatch(
   req: IncomingMessage,
   res: ServerResponse,
@@ -60,7 +105,7 @@ export async function serveWatch(
   const rvParam = q.get('resourceVersion') ?? '';
   const bookmarks = q.get('allowWatchBookmarks') === 'true';
   const sendInitial = q.get('sendInitialEvents') === 'true';
-  const timeout = Number(q.get('timeoutSeconds') ?? 0);
+  const timeout = intParam(q, 'timeoutSeconds') ?? 0;
   const shape = (o: KubeObject): unknown => {
     const full = { ...o, apiVersion: apiVersionOf(r), kind: r.kind };
     return asTable ? toTable(r, [full], String(o.metadata?.resourceVersion)) : full;
@@ -73,8 +118,8 @@ export async function serveWatch(
     initial = list.items.filter(match);
     from = list.revision;
   } else {
-    from = Number(rvParam);
-    if (!Number.isFinite(from)) from = await store.revision();
+    from = parseResourceVersion(rvParam);
+    await waitForRevision(store, from);
   }
 
   res.writeHead(200, {
