@@ -51,6 +51,21 @@ test('kill -9 during a stream of writes loses no acknowledged write', async () =
   await s.close();
 });
 
+test('an open store that has not written does not keep the process alive', async () => {
+  // A start that fails on its first read leaves the store open; the process must exit, not hang.
+  const script = `
+    import { openSqliteStore } from ${JSON.stringify(join(repoRoot, 'src/cluster/store/sqlite/sqlite-store.ts'))};
+    const s = openSqliteStore(${JSON.stringify(join(box.dir, 'idle.db'))});
+    await s.list('/registry/');
+  `;
+  const r = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    check: false,
+    timeoutMs: 60_000,
+    cwd: repoRoot,
+  });
+  assert.equal(r.code, 0, r.stderr);
+});
+
 test('10,000 updates of one object keep the database and its WAL bounded', async () => {
   const path = join(box.dir, 'churn.db');
   const s = openSqliteStore(path, { historyWindow: 1000, maintenanceEvery: 1000 });
