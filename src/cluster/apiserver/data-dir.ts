@@ -3,14 +3,20 @@
  * kubeconfig and the datastore (every Secret): only root may read any of it. New files are
  * made 0600 where they are written; this makes the folder tree 0700 and every file 0600 on
  * each start, so a data dir made by an older version, restored from a backup, or loosened by
- * hand is closed again before the server reads or writes it.
+ * hand is closed again before the server reads or writes it. Only what the server writes is
+ * walked (a data dir given as a shared folder keeps its other contents' modes): add new
+ * entries to `serverEntries`.
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** What the server keeps in its data dir: credentials, the datastore, kubeconfig, socket. */
+const serverEntries = ['tls', 'db', 'kubeconfig.yaml', 'api.sock'];
 
 export function restrictDataDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  restrict(dir);
+  chmodSync(dir, 0o700);
+  for (const name of serverEntries) if (existsSync(join(dir, name))) restrict(join(dir, name));
 }
 
 function restrict(path: string): void {

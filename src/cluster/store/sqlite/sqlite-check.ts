@@ -48,6 +48,7 @@ export function corrupted(path: string, detail: string): BerthError {
  * record, so no revision is handed out twice.
  */
 export function checkStore(path: string, acceptDataLoss: boolean): number {
+  restrictStoreFiles(path);
   const files = storeFiles(path);
   const acked = readHighWater(files.highWater);
   let revision = 0;
