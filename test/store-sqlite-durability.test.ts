@@ -136,6 +136,14 @@ test('a damaged WAL after kill -9 stops the server instead of losing acknowledge
   ]);
   assert.equal(created.code, 0, created.stderr);
   assert.ok(Number(created.stdout) > acked, `resourceVersion ${created.stdout} reuses one <= ${acked}`);
+  // History from before the loss is gone: a client resuming from it must list again.
+  const stale = await c.kubectl([
+    'get',
+    '--raw',
+    `/api/v1/namespaces/default/configmaps?resourceVersion=${acked - 1}&resourceVersionMatch=Exact`,
+  ]);
+  assert.notEqual(stale.code, 0, stale.stdout);
+  assert.match(stale.stderr, /Expired|too old|Gone/i, stale.stderr);
 });
 
 test('a damaged database file stops the server promptly, naming the file', async (t) => {

@@ -71,9 +71,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     throw isCorruption(e) ? corrupted(path, (e as Error).message) : e;
   }
   const meta = db.prepare('SELECT value FROM meta WHERE name = ?').pluck();
-  // Accepted loss: number on after what clients saw, so no revision means two things.
+  // Accepted loss: number on after what clients saw, so no revision means two things, and
+  // treat the history before it as compacted, so watchers and informers resuming from a
+  // revision that is gone get Gone and list again instead of missing the loss.
   if ((meta.get('revision') as number) < acked)
-    db.prepare("UPDATE meta SET value = ? WHERE name = 'revision'").run(acked);
+    db.prepare("UPDATE meta SET value = ? WHERE name IN ('revision', 'compacted')").run(acked);
   openHighWater(storeFiles(path).highWater, meta.get('revision') as number).close();
   const historyWindow = options.historyWindow ?? 1000;
   const maintenanceEvery = options.maintenanceEvery ?? 1000;
