@@ -13,6 +13,10 @@ export function registerServer(program: Command): void {
     .option('--https-listen-port <port>', 'HTTPS port of the API server', '6443')
     .option('--bind-address <addr>', 'address to listen on', '127.0.0.1')
     .option('--datastore-endpoint <url>', 'datastore: empty for the embedded one, or etcd://h1:2379,h2:2379')
+    .option(
+      '--datastore-accept-data-loss',
+      'start even if the SQLite datastore lacks revisions it acknowledged (a damaged WAL, a restored backup); new revisions continue after the last acknowledged one',
+    )
     .option('--disable-agent', 'do not run the embedded node agent (accepted; the agent is not built yet)')
     .option(
       '--node-monitor-grace-period <seconds>',
@@ -35,6 +39,7 @@ export function registerServer(program: Command): void {
         httpsListenPort: string;
         bindAddress: string;
         datastoreEndpoint?: string;
+        datastoreAcceptDataLoss?: boolean;
         controllers: string;
         nodeMonitorGracePeriod: string;
         defaultTolerationSeconds: string;
@@ -66,6 +71,7 @@ export function registerServer(program: Command): void {
           port,
           bindAddress: opts.bindAddress,
           ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
+          datastoreAcceptDataLoss: opts.datastoreAcceptDataLoss ?? false,
         });
         let plane: { stop(): Promise<void> } | undefined;
         if (enabled.size) {

@@ -17,6 +17,12 @@ export interface TestCluster {
   port: number;
   /** Kills the server with SIGKILL and starts it again on the same data dir and port. */
   restart(): Promise<void>;
+  /** Stops the server: SIGKILL, or SIGTERM for a clean shutdown. */
+  stop(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /** Starts the stopped server again, with `extraArgs` added, and waits until it is ready. */
+  start(extraArgs?: string[]): Promise<void>;
+  /** The server's command line (after berthBin), for a test that expects it to fail. */
+  serverArgs: string[];
   /** Runs kubectl; never throws on a non-zero exit. */
   kubectl(args: readonly string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
 }
@@ -47,21 +53,18 @@ export async function startCluster(
   const home = join(box.dir, 'home');
   mkdirSync(home);
   const port = await freePort();
-  const start = async () => {
-    const child = box.spawn(
-      berthBin,
-      [
-        'server',
-        '--data-dir',
-        dataDir,
-        '--https-listen-port',
-        String(port),
-        '--disable-agent',
-        `--controllers=${options.controllers ?? ''}`,
-        ...(options.args ?? []),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+  const serverArgs = [
+    'server',
+    '--data-dir',
+    dataDir,
+    '--https-listen-port',
+    String(port),
+    '--disable-agent',
+    `--controllers=${options.controllers ?? ''}`,
+    ...(options.args ?? []),
+  ];
+  const start = async (extraArgs: string[] = []) => {
+    const child = box.spawn(berthBin, [...serverArgs, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`berth server did not become ready: ${out}`)), 30_000);
@@ -83,15 +86,24 @@ export async function startCluster(
   };
   let child = await start();
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+  const stop = async (signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
   return {
     box,
     dataDir,
     kubeconfig,
     port,
+    serverArgs,
+    stop,
+    start: async (extraArgs) => {
+      child = await start(extraArgs);
+    },
     restart: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
+      await stop();
       child = await start();
     },
     kubectl: (args, opts = {}) =>

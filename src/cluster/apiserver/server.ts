@@ -1,7 +1,8 @@
 /**
  * `berth server`: starts the datastore, then the API server over HTTPS, then writes the
  * admin kubeconfig. Readiness is gated: /readyz answers ok only once the bootstrap objects
- * (the four system namespaces) exist. If the datastore fails the process exits loudly.
+ * (the four system namespaces) exist. If the datastore fails the process exits loudly; a
+ * start that fails part way closes what it opened, so the process can exit.
  */
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -16,6 +17,7 @@ import type { Store } from '../store/store.js';
 import { kubernetesServiceIP, ServiceAllocator } from './allocators.js';
 import { allowAll, authenticator } from './auth.js';
 import { syncCrdResources } from './crd.js';
+import { restrictDataDir } from './data-dir.js';
 import { makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { RestStorage } from './rest.js';
@@ -26,6 +28,8 @@ export interface ServerOptions {
   port: number;
   bindAddress: string;
   datastoreEndpoint?: string;
+  /** Start on a SQLite file that lacks acknowledged revisions (see sqlite-check.ts). */
+  datastoreAcceptDataLoss?: boolean;
 }
 
 export interface RunningServer {
@@ -43,15 +47,36 @@ export interface RunningServer {
 
 async function openDatastore(opts: ServerOptions): Promise<Store> {
   const { openStore } = await import('../store/open-store.js');
-  const store = openStore(opts.datastoreEndpoint, opts.dataDir);
+  const store = openStore(opts.datastoreEndpoint, opts.dataDir, {
+    acceptDataLoss: opts.datastoreAcceptDataLoss ?? false,
+  });
   // Readiness gate: the datastore must answer before the API opens.
-  await store.revision();
+  try {
+    await store.revision();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   return store;
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  restrictDataDir(opts.dataDir);
   const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress);
   const store = await openDatastore(opts);
+  try {
+    return await serve(opts, creds, store);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+async function serve(
+  opts: ServerOptions,
+  creds: ReturnType<typeof ensureCredentials>,
+  store: Store,
+): Promise<RunningServer> {
   const registry = new ResourceRegistry();
   const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
     syncCrdResources(registry, crd, old);
@@ -108,6 +133,45 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   chmodSync(socketPath, 0o600);
 
+  const stopListening = async () => {
+    server.closeAllConnections();
+    local.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    await new Promise<void>((r) => local.close(() => r()));
+  };
+  try {
+    await bootstrap(registry, rest, creds.caCert, host, opts.port);
+  } catch (e) {
+    await stopListening();
+    throw e;
+  }
+  ready = true;
+
+  const kubeconfigPath = join(opts.dataDir, 'kubeconfig.yaml');
+  writeFileAtomicSync(kubeconfigPath, kubeconfigYaml(url, creds), { mode: 0o600 });
+  return {
+    server,
+    store,
+    kubeconfigPath,
+    url,
+    socketPath,
+    adminToken: creds.adminToken,
+    caCert: creds.caCert,
+    async close() {
+      await stopListening();
+      await store.close();
+    },
+  };
+}
+
+/** The objects every cluster has: system namespaces, their defaults, the built-in classes. */
+async function bootstrap(
+  registry: ResourceRegistry,
+  rest: RestStorage,
+  caCert: string,
+  host: string,
+  port: number,
+): Promise<void> {
   const nsInfo = registry.get('', 'v1', 'namespaces');
   const saInfo = registry.get('', 'v1', 'serviceaccounts');
   const cmInfo = registry.get('', 'v1', 'configmaps');
@@ -117,7 +181,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (cmInfo)
       await rest.ensure(cmInfo, ns, {
         metadata: { name: 'kube-root-ca.crt' },
-        data: { 'ca.crt': creds.caCert },
+        data: { 'ca.crt': caCert },
       });
   }
   // The built-in priority classes that system pods name.
@@ -142,34 +206,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
       spec: {
         clusterIP: kubernetesServiceIP,
-        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: opts.port }],
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
       },
     });
   if (epInfo)
     await rest.ensure(epInfo, 'default', {
       metadata: { name: 'kubernetes', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-      subsets: [{ addresses: [{ ip: host }], ports: [{ name: 'https', port: opts.port, protocol: 'TCP' }] }],
+      subsets: [{ addresses: [{ ip: host }], ports: [{ name: 'https', port: port, protocol: 'TCP' }] }],
     });
-  ready = true;
-
-  const kubeconfigPath = join(opts.dataDir, 'kubeconfig.yaml');
-  writeFileAtomicSync(kubeconfigPath, kubeconfigYaml(url, creds), { mode: 0o600 });
-  return {
-    server,
-    store,
-    kubeconfigPath,
-    url,
-    socketPath,
-    adminToken: creds.adminToken,
-    caCert: creds.caCert,
-    async close() {
-      server.closeAllConnections();
-      local.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      await new Promise<void>((r) => local.close(() => r()));
-      await store.close();
-    },
-  };
 }
 
 /** Reads the admin kubeconfig a server wrote. */

@@ -1,19 +1,24 @@
 import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { openEtcdStore } from './etcd/etcd-store.js';
-import { openSqliteStore } from './sqlite/sqlite-store.js';
+import { openSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
 /**
  * Opens the datastore named by `--datastore-endpoint`: absent or `sqlite://[PATH]` is the
  * embedded SQLite file (default DATA_DIR/db/state.db); `etcd://h1:2379,h2:2379` (or
- * `http://`/`https://` URLs, comma-separated) is an etcd cluster.
+ * `http://`/`https://` URLs, comma-separated) is an etcd cluster. `sqlite` options apply to
+ * the SQLite file only.
  */
-export function openStore(endpoint: string | undefined, dataDir: string): Store {
+export function openStore(
+  endpoint: string | undefined,
+  dataDir: string,
+  sqlite: Pick<SqliteStoreOptions, 'acceptDataLoss'> = {},
+): Store {
   if (!endpoint || endpoint === 'sqlite' || endpoint === 'sqlite://') {
-    return openSqliteStore(join(dataDir, 'db', 'state.db'));
+    return openSqliteStore(join(dataDir, 'db', 'state.db'), sqlite);
   }
-  if (endpoint.startsWith('sqlite://')) return openSqliteStore(endpoint.slice('sqlite://'.length));
+  if (endpoint.startsWith('sqlite://')) return openSqliteStore(endpoint.slice('sqlite://'.length), sqlite);
   if (endpoint.startsWith('etcd://') || endpoint.startsWith('http://') || endpoint.startsWith('https://')) {
     const hosts = endpoint
       .replace(/^etcd:\/\//, '')

@@ -2,13 +2,15 @@
  * The SQLite datastore's file: schema, pragmas and the write path, shared by the store (which
  * reads on the main thread) and its writer thread (sqlite-writer.ts, which commits).
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { BerthError } from '../../../core/errors.js';
 import { storeErrors } from '../errors.js';
 import type { KeyValue, WatchEvent } from '../store.js';
+import type { HighWater } from './high-water.js';
+import { restrictStoreFiles } from './sqlite-check.js';
 
 const require = createRequire(import.meta.url);
 
@@ -32,10 +34,16 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0);
 `;
 
-/** Opens (and on first use creates) the database file with the store's pragmas. */
+/**
+ * Opens (and on first use creates) the database file with the store's pragmas. The file
+ * holds Secrets: it is made 0600 before SQLite opens it, since SQLite gives its -wal and
+ * -shm files the database file's mode, and files left wider by older versions are narrowed.
+ */
 export function openDb(path: string): BetterSqlite3.Database {
   const Database = require('better-sqlite3') as typeof BetterSqlite3;
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  restrictStoreFiles(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // FULL: each commit's WAL frames are fsynced before it is acknowledged.
@@ -74,9 +82,11 @@ export type WriteOutcome =
 /**
  * The write path on one connection: `apply` runs a batch of writes in one transaction (one
  * fsync), each checking its own precondition against the state the earlier ones left, so the
- * semantics are those of one write at a time; `compact` drops history up to a revision.
+ * semantics are those of one write at a time, then records the batch's last revision in the
+ * high-water record before returning (so before anything is acknowledged); `compact` drops
+ * history up to a revision.
  */
-export function writer(db: BetterSqlite3.Database) {
+export function writer(db: BetterSqlite3.Database, highWater: HighWater) {
   const q = {
     meta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
     setMeta: db.prepare('UPDATE meta SET value = ? WHERE name = ?'),
@@ -141,12 +151,15 @@ export function writer(db: BetterSqlite3.Database) {
     /** Commits the writes in one transaction; on a failure of the whole transaction, none happened. */
     apply(ops: WriteOp[]): WriteOutcome[] {
       const before = revision;
+      let outcomes: WriteOutcome[];
       try {
-        return batch(ops);
+        outcomes = batch(ops);
       } catch (e) {
         revision = before;
         throw e;
       }
+      if (revision > before) highWater.record(revision);
+      return outcomes;
     },
     compact(rev: number): void {
       db.transaction(() => {
@@ -156,6 +169,10 @@ export function writer(db: BetterSqlite3.Database) {
     },
     checkpoint(): void {
       db.pragma('wal_checkpoint(TRUNCATE)');
+    },
+    close(): void {
+      highWater.close();
+      db.close();
     },
   };
 }

@@ -2,6 +2,8 @@ import { BerthError } from '../../../core/errors.js';
 import { startWorker } from '../../../core/worker.js';
 import { prefixEnd, storeErrors } from '../errors.js';
 import type { KeyValue, ListOptions, ListResult, Store, Watch, WatchEvent, WatchHandlers } from '../store.js';
+import { openHighWater } from './high-water.js';
+import { checkStore, corrupted, isCorruption, storeFiles } from './sqlite-check.js';
 import { kvOf, openDb, type Row, type WriteOp, writer } from './sqlite-db.js';
 import type { WriterReply, WriterRequest } from './sqlite-writer.js';
 
@@ -11,6 +13,11 @@ export interface SqliteStoreOptions {
   historyWindow?: number;
   /** Compact and checkpoint after this many writes. Default: 1000. */
   maintenanceEvery?: number;
+  /**
+   * Open even when the database ends before the last acknowledged revision (a damaged WAL,
+   * or a restored backup); new revisions then continue after the acknowledged one.
+   */
+  acceptDataLoss?: boolean;
 }
 
 interface LogRow {
@@ -51,14 +58,30 @@ type Pending = { op: WriteOp; resolve: (kv: KeyValue) => void; reject: (e: unkno
  * polls. Every `maintenanceEvery` writes, history older than `historyWindow` revisions is
  * compacted and the WAL is checkpointed and truncated, which keeps both files bounded.
  * Without a built writer file (never in practice) the writes run on this thread instead.
+ *
+ * Before opening, the file is checked (sqlite-check.ts): a damaged database, or one missing
+ * revisions that were acknowledged, throws FailedPrecondition instead of serving.
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
-  const db = openDb(path);
+  const acked = checkStore(path, options.acceptDataLoss ?? false);
+  let db: ReturnType<typeof openDb>;
+  try {
+    db = openDb(path);
+  } catch (e) {
+    throw isCorruption(e) ? corrupted(path, (e as Error).message) : e;
+  }
+  const meta = db.prepare('SELECT value FROM meta WHERE name = ?').pluck();
+  // Accepted loss: number on after what clients saw, so no revision means two things, and
+  // treat the history before it as compacted, so watchers and informers resuming from a
+  // revision that is gone get Gone and list again instead of missing the loss.
+  if ((meta.get('revision') as number) < acked)
+    db.prepare("UPDATE meta SET value = ? WHERE name IN ('revision', 'compacted')").run(acked);
+  openHighWater(storeFiles(path).highWater, meta.get('revision') as number).close();
   const historyWindow = options.historyWindow ?? 1000;
   const maintenanceEvery = options.maintenanceEvery ?? 1000;
 
   const q = {
-    meta: db.prepare('SELECT value FROM meta WHERE name = ?').pluck(),
+    meta,
     get: db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key = ?'),
     listNow: db.prepare(
       'SELECT key, value, create_revision, mod_revision FROM current WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
@@ -101,7 +124,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   // The writer: a thread when its module is there (a bundle entry, or the TypeScript source
   // under tsx), else a connection on this thread.
   const thread = startWorker(import.meta.url, 'sqlite-writer', { path });
-  const local = thread ? undefined : writer(openDb(path));
+  const local = thread ? undefined : writer(openDb(path), openHighWater(storeFiles(path).highWater, 0));
   let seq = 0;
   const replies = new Map<number, (r: WriterReply) => void>();
   function call(m: WriterRequest): Promise<WriterReply> {
@@ -125,7 +148,6 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       thread!.postMessage(m);
     });
   }
-  thread?.unref();
   thread?.on('message', (r: WriterReply) => {
     const done = replies.get(r.id);
     replies.delete(r.id);
@@ -140,6 +162,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   };
   thread?.on('error', (e) => lost(e.message));
   thread?.on('exit', (code) => lost(`exit code ${code}`));
+  // After the listeners: adding a 'message' listener refs the thread's port again, and a
+  // thread left referenced keeps the process alive after a failed start.
+  thread?.unref();
 
   function ensureOpen(): void {
     if (closed) throw new BerthError('Unavailable', 'The datastore is closed');
@@ -363,6 +388,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         await thread.terminate().catch(() => {});
       }
       idle = [];
+      local?.close();
       db.close();
     },
   };

@@ -5,6 +5,8 @@
  * watches and new requests (which queue up as the next batch: group commit for free).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { openHighWater } from './high-water.js';
+import { storeFiles } from './sqlite-check.js';
 import { openDb, type WriteOp, type WriteOutcome, writer } from './sqlite-db.js';
 
 /** Messages from the store to this thread. */
@@ -19,8 +21,9 @@ export type WriterReply =
   | { id: number; done: true }
   | { id: number; error: string };
 
-const db = openDb((workerData as { path: string }).path);
-const w = writer(db);
+const path = (workerData as { path: string }).path;
+// The store made the high-water record before starting this thread; 0 is never used.
+const w = writer(openDb(path), openHighWater(storeFiles(path).highWater, 0));
 
 parentPort?.on('message', (m: WriterRequest) => {
   try {
@@ -32,7 +35,7 @@ parentPort?.on('message', (m: WriterRequest) => {
       if (m.checkpoint) w.checkpoint();
       parentPort?.postMessage({ id: m.id, done: true } satisfies WriterReply);
     } else {
-      db.close();
+      w.close();
       parentPort?.postMessage({ id: m.id, done: true } satisfies WriterReply);
       parentPort?.close();
     }
