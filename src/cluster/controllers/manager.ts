@@ -95,7 +95,7 @@ export async function startControlPlane(
   const run = () => {
     const c = new SharedContext(client, options);
     ctx = c;
-    for (const spec of registry) if (enabled.has(spec.name)) spec.start(c);
+    for (const spec of registry) if (enabled.has(spec.name)) spec.start(c.forController(spec.name));
     void c.startInformers().then(() => {
       if (ctx === c) log.info('control plane started', { controllers: [...enabled] });
     });

@@ -12,9 +12,7 @@
  */
 import { isNotFound } from '../../core/errors.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from './context.js';
-import { recordEvent } from './events.js';
 
 export const UNREACHABLE = 'node.kubernetes.io/unreachable';
 export const NOT_READY = 'node.kubernetes.io/not-ready';
@@ -99,10 +97,10 @@ export const nodeLifecycleController: ControllerSpec = {
       type: 'Normal' | 'Warning',
       reason: string,
       msg: string,
-    ) => recordEvent(ctx.client, { ...o, kind, apiVersion }, type, reason, msg, 'node-controller');
+    ) => ctx.recorder('node-controller').record({ ...o, kind, apiVersion }, type, reason, msg);
 
     // Health: one pass per node, queued by the monitor tick and by node changes.
-    const health = new WorkQueue(async (name) => {
+    const health = ctx.queue(async (name) => {
       const node = nodes.get(name);
       if (!node) return;
       const now = Date.now();
@@ -149,7 +147,7 @@ export const nodeLifecycleController: ControllerSpec = {
     }, 4);
 
     // Eviction: one pass per pod on a NoExecute-tainted node.
-    const evict = new WorkQueue(async (key) => {
+    const evict = ctx.queue(async (key) => {
       const pod = pods.get(key);
       if (!pod || pod.metadata.deletionTimestamp || !pod.spec?.nodeName) return;
       const node = nodes.get(pod.spec.nodeName);
