@@ -18,6 +18,8 @@ export interface TestCluster {
   port: number;
   /** Kills the server with SIGKILL and starts it again on the same data dir and port. */
   restart(): Promise<void>;
+  /** Everything the server printed (its log lines), across restarts. */
+  serverLog(): string;
   /** Runs kubectl; never throws on a non-zero exit. */
   kubectl(args: readonly string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
 }
@@ -48,6 +50,7 @@ export async function startCluster(
   const home = join(box.dir, 'home');
   mkdirSync(home);
   const port = await freePort();
+  let serverLog = '';
   const start = async () => {
     const child = box.spawn(
       berthBin,
@@ -68,6 +71,7 @@ export async function startCluster(
       const timer = setTimeout(() => reject(new Error(`berth server did not become ready: ${out}`)), 30_000);
       const onData = (d: Buffer) => {
         out += d.toString();
+        serverLog += d.toString();
         if (/cluster is ready/.test(out)) {
           clearTimeout(timer);
           resolve();
@@ -89,6 +93,7 @@ export async function startCluster(
     dataDir,
     kubeconfig,
     port,
+    serverLog: () => serverLog,
     restart: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
@@ -130,8 +135,11 @@ export async function startSim(c: TestCluster, args: readonly string[]): Promise
   return sim;
 }
 
-/** Polls `ok` every 200 ms for up to 20 s; fails with `what` if it never holds. */
-export async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 200));
+/** Polls `ok` every 200 ms for up to `timeoutMs` (20 s); fails with `what` if it never holds. */
+export async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  // A check that throws counts as not yet (the object may not exist); the last one's error shows.
+  while (Date.now() < deadline && !(await ok().catch(() => false)))
+    await new Promise((r) => setTimeout(r, 200));
   assert.ok(await ok(), what);
 }
