@@ -125,13 +125,16 @@ describe('controllers over simulated nodes', () => {
   test('pause, resume, restart; minReadySeconds; a rollout that cannot progress fails its deadline', async () => {
     await k(['create', 'deployment', 'pr', '--image=nginx:1', '--replicas=2']);
     await k(['rollout', 'status', 'deploy/pr', '--timeout=60s']);
-    // describe explains: the Deployment's scaling and the ReplicaSet's pod creations.
-    const described = await k(['describe', 'deploy/pr']);
-    assert.match(
-      described,
-      /ScalingReplicaSet\s+\S+\s+deployment-controller\s+Scaled up replica set pr-\w+ from 0 to 2/,
+    // describe explains: the Deployment's scaling and the ReplicaSet's pod creations (events
+    // are written in the background, so they may trail the rollout a little).
+    await until('describe shows the scaling', async () =>
+      /ScalingReplicaSet\s+\S+(?: \(x\d+ over \S+\))?\s+deployment-controller\s+Scaled up replica set pr-\w+ from 0 to 2/.test(
+        await k(['describe', 'deploy/pr']),
+      ),
     );
-    assert.match(await k(['describe', 'rs', '-l', 'app=pr']), /SuccessfulCreate\s.*Created pod: pr-/);
+    await until('describe shows the pod creations', async () =>
+      /SuccessfulCreate\s.*Created pod: pr-/.test(await k(['describe', 'rs', '-l', 'app=pr'])),
+    );
     await k(['rollout', 'pause', 'deploy/pr']);
     await k(['set', 'image', 'deploy/pr', 'nginx=nginx:2']);
     // The controller has seen the new template once it reports that generation as observed.
