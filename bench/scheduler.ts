@@ -2,20 +2,27 @@
  * bench/scheduler: simulated nodes and Deployments created through the API; measures the
  * scheduling throughput, pod creation -> Running latency (p50/p99), the p99 of a steady
  * stream of mutating API calls during the run, and the server's RSS and CPU time.
- * Run as root: node --import tsx bench/scheduler.ts [nodes=1000] [pods=30000] [deployments=30]
+ * Run as root: node --import tsx bench/scheduler.ts [nodes=1000] [pods=30000] [deployments=30] [--e2e]
+ *
+ * --e2e measures what a user waits for instead: `kubectl apply` of the Deployments (one
+ * file) until their `readyReplicas` add up to the pod count, as pods per second end to end
+ * (API, ReplicaSets, slow-start creation, scheduling, the simulated kubelets and status).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Informer } from '../src/cluster/client/informer.js';
 import { KubeClient, Resources } from '../src/cluster/client/kube-client.js';
+import { run } from '../src/core/exec.js';
 import { percentile } from './lib/measure.js';
 
-const nodes = Number(process.argv[2] ?? 1000);
-const pods = Number(process.argv[3] ?? 30000);
-const deployments = Number(process.argv[4] ?? 30);
+const e2e = process.argv.includes('--e2e');
+const args = process.argv.slice(2).filter((a) => a !== '--e2e');
+const nodes = Number(args[0] ?? 1000);
+const pods = Number(args[1] ?? 30000);
+const deployments = Number(args[2] ?? 30);
 const berth = resolve(import.meta.dirname, '..', 'bin', 'berth');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-sched-'));
 
@@ -25,6 +32,68 @@ const port = await new Promise<number>((r) => {
     s.close(() => r(p));
   });
 });
+
+/** The end-to-end run is complete: skip the throughput and latency phases. */
+class Done extends Error {}
+
+/** The Deployment of replica count `replicas` named `name`, as the benchmark creates it. */
+function deployment(name: string, replicas: number) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
+        },
+      },
+    },
+  };
+}
+
+/** `kubectl apply` of every Deployment until their readyReplicas add up to `pods`. */
+async function endToEnd(client: KubeClient, kubeconfig: string): Promise<void> {
+  const per = Math.ceil(pods / deployments);
+  const file = join(work, 'deployments.json');
+  const items = Array.from({ length: deployments }, (_, i) =>
+    deployment(`d${i}`, Math.min(per, pods - i * per)),
+  );
+  writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  const ready = new Map<string, number>();
+  let sum = 0;
+  let done!: () => void;
+  const all = new Promise<void>((r) => {
+    done = r;
+  });
+  const inf = new Informer(client, Resources.deployments);
+  const observe = (d: import('../src/cluster/client/kube-client.js').KubeObject) => {
+    const n = d.status?.readyReplicas ?? 0;
+    sum += n - (ready.get(d.metadata.name!) ?? 0);
+    ready.set(d.metadata.name!, n);
+    if (sum >= pods) done();
+  };
+  inf.onAdd(observe).onUpdate(observe).start();
+  await inf.hasSynced();
+  const t0 = Date.now();
+  await run('kubectl', ['apply', '-f', file], {
+    env: { ...process.env, KUBECONFIG: kubeconfig, HOME: work },
+  });
+  const applied = (Date.now() - t0) / 1000;
+  const deadline = setTimeout(done, 30 * 60_000);
+  await all;
+  clearTimeout(deadline);
+  const total = (Date.now() - t0) / 1000;
+  inf.stop();
+  console.log(`bench/scheduler --e2e: ${nodes} nodes, ${pods} pods in ${deployments} Deployments`);
+  console.log(`kubectl apply returned after ${applied.toFixed(1)} s`);
+  console.log(
+    `readyReplicas ${sum}/${pods} after ${total.toFixed(1)} s: ${(sum / total).toFixed(0)} pods/s end to end (goal >= 500)`,
+  );
+}
 
 function waitFor(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<void> {
   return new Promise((res, rej) => {
@@ -79,6 +148,11 @@ try {
   console.log(`${nodes} simulated nodes registered in ${((Date.now() - tNodes) / 1000).toFixed(1)} s`);
 
   const client = KubeClient.fromKubeconfig(kubeconfig);
+  if (e2e) {
+    await endToEnd(client, kubeconfig);
+    client.close();
+    throw new Done();
+  }
   const created = new Map<string, number>();
   const bound: number[] = [];
   const running: number[] = [];
@@ -123,21 +197,7 @@ try {
   const per = Math.ceil(pods / deployments);
   const t0 = Date.now();
   for (let i = 0; i < deployments; i++) {
-    await client.create(Resources.deployments, 'default', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: `d${i}` },
-      spec: {
-        replicas: Math.min(per, pods - i * per),
-        selector: { matchLabels: { app: `d${i}` } },
-        template: {
-          metadata: { labels: { app: `d${i}` } },
-          spec: {
-            containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
-          },
-        },
-      },
-    });
+    await client.create(Resources.deployments, 'default', deployment(`d${i}`, Math.min(per, pods - i * per)));
   }
   const deadline = Date.now() + 30 * 60_000;
   while (seenRunning.size < pods && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
@@ -153,21 +213,7 @@ try {
   const latencyDeployments = 30;
   for (let i = 0; i < latencyDeployments; i++) {
     const started = Date.now();
-    await client.create(Resources.deployments, 'default', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: `lat${i}` },
-      spec: {
-        replicas: 10,
-        selector: { matchLabels: { app: `lat${i}` } },
-        template: {
-          metadata: { labels: { app: `lat${i}` } },
-          spec: {
-            containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
-          },
-        },
-      },
-    });
+    await client.create(Resources.deployments, 'default', deployment(`lat${i}`, 10));
     await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - started))));
   }
   const latDeadline = Date.now() + 5 * 60_000;
@@ -207,6 +253,8 @@ try {
   );
   informer.stop();
   client.close();
+} catch (e) {
+  if (!(e instanceof Done)) throw e;
 } finally {
   if (profile.length) {
     // A clean exit writes the profiles.

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { KubeClient } from '../src/cluster/client/kube-client.js';
 import { type ControlPlane, startControlPlane } from '../src/cluster/controllers/manager.js';
-import { startCluster, type TestCluster } from './helpers/cluster.js';
+import { startCluster, type TestCluster, until } from './helpers/cluster.js';
 
 let c: TestCluster;
 before(async () => {
@@ -19,13 +19,23 @@ test('one leader at a time; the other takes over when it stops', async () => {
     ...opts,
     identity: 'a',
   });
-  const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
-    for (let i = 0; i < 100 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(await ok(), what);
-  };
-  await until('a leads', () => a.isLeader());
+  await until('a leads', async () => a.isLeader());
+  const renewTime = async () =>
+    (
+      await c.kubectl([
+        '-n',
+        'kube-system',
+        'get',
+        'lease',
+        'berth-controller-manager',
+        '-o',
+        'jsonpath={.spec.renewTime}',
+      ])
+    ).stdout;
   const b = await startControlPlane(client, new Set(['serviceaccount']), { ...opts, identity: 'b' });
-  await new Promise((r) => setTimeout(r, 1000));
+  // Two renewals by a after b started campaigning: b has had its chances and must still wait.
+  const seen = new Set([await renewTime()]);
+  await until('a renews twice while b campaigns', async () => seen.add(await renewTime()).size >= 3);
   assert.ok(a.isLeader() && !b.isLeader(), 'b waits while a renews');
   const holder = async () =>
     (
@@ -47,7 +57,7 @@ test('one leader at a time; the other takes over when it stops', async () => {
     async () => (await c.kubectl(['-n', 'led', 'get', 'sa', 'default'])).code === 0,
   );
   await a.stop();
-  await until('b takes over', () => b.isLeader());
+  await until('b takes over', async () => b.isLeader());
   assert.equal(await holder(), 'b');
   await b.stop();
   client.close();

@@ -3,7 +3,7 @@
 // NotReady with the unreachable taints, and their pods are evicted and replaced elsewhere.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startCluster, startSim, type TestCluster } from './helpers/cluster.js';
+import { startCluster, startSim, type TestCluster, until } from './helpers/cluster.js';
 
 describe('node lifecycle over simulated nodes', () => {
   let c: TestCluster;
@@ -40,26 +40,28 @@ describe('node lifecycle over simulated nodes', () => {
     );
     a.kill('SIGKILL');
     let nodes = '';
-    for (let i = 0; i < 100 && !/a-0\s+NotReady/.test(nodes); i++) {
+    await until('a-0 NotReady', async () => {
       nodes = await k(['get', 'nodes']);
-      if (!/a-0\s+NotReady/.test(nodes)) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.match(nodes, /a-0\s+NotReady/);
+      return /a-0\s+NotReady/.test(nodes);
+    });
     assert.match(nodes, /b-0\s+Ready/);
     let taints = '';
-    for (let i = 0; i < 50 && !/unreachable/.test(taints); i++) {
+    await until('a-0 tainted unreachable', async () => {
       taints = await k(['get', 'node', 'a-0', '-o', 'jsonpath={.spec.taints}']);
-      if (!/unreachable/.test(taints)) await new Promise((r) => setTimeout(r, 200));
-    }
+      return /unreachable/.test(taints);
+    });
     assert.match(taints, /"key":"node.kubernetes.io\/unreachable"/);
     assert.match(taints, /"effect":"NoExecute"/);
     // After the 2 s toleration the pods are evicted and replaced on the b- nodes.
     let where: string[] = [];
-    for (let i = 0; i < 150; i++) {
-      where = await placement();
-      if (where.length === 4 && where.every((n) => n.startsWith('b-'))) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await until(
+      'the pods moved to the b- nodes',
+      async () => {
+        where = await placement();
+        return where.length === 4 && where.every((n) => n.startsWith('b-'));
+      },
+      30_000,
+    );
     assert.deepEqual(
       where.map((n) => n.slice(0, 2)),
       ['b-', 'b-', 'b-', 'b-'],

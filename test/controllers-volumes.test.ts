@@ -95,9 +95,15 @@ describe('persistent volumes over simulated nodes', () => {
     );
     // A claim in use is only marked for deletion (pvc-protection) until its pods are gone;
     // then it goes and releases the Retain volume, which keeps its claimRef.
-    await k(['delete', 'pvc', 'data', '--wait=false']);
+    // A claim no pod uses, deleted with it, goes at once: once it is gone the protection
+    // controller has acted on the deletions, and the one in use must still be held.
+    await k(['apply', '-f', '-'], claim('spare', 'no-such-class'));
+    await k(['delete', 'pvc', 'data', 'spare', '--wait=false']);
     assert.match(await get(['pvc', 'data']), /data\s+Terminating\s+small/);
-    await new Promise((r) => setTimeout(r, 1000));
+    await until(
+      'the unused claim is gone',
+      async () => (await c.kubectl(['get', 'pvc', 'spare'])).code !== 0,
+    );
     assert.match(await get(['pvc', 'data', '-o', 'jsonpath={.metadata.finalizers}']), /pvc-protection/);
     await k(['delete', 'pod', 'user', 'pinned']);
     await until('claim gone', async () => (await c.kubectl(['get', 'pvc', 'data'])).code !== 0);

@@ -1,7 +1,7 @@
 // StatefulSets (and DaemonSets) end to end: a real berth server, simulated nodes, the real kubectl.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startCluster, startSim, type TestCluster } from './helpers/cluster.js';
+import { startCluster, startSim, type TestCluster, until } from './helpers/cluster.js';
 
 describe('workload controllers over simulated nodes', () => {
   let c: TestCluster;
@@ -86,8 +86,10 @@ spec:
         .split(' ')
         .sort()
         .join(' ');
-    for (let i = 0; i < 100 && (await images()) !== 'db-0=db:1 db-1=db:1 db-2=db:2'; i++)
-      await new Promise((r) => setTimeout(r, 200));
+    await until(
+      'db-0=db:1 db-1=db:1 db-2=db:2',
+      async () => (await images()) === 'db-0=db:1 db-1=db:1 db-2=db:2',
+    );
     assert.equal(await images(), 'db-0=db:1 db-1=db:1 db-2=db:2');
     await k(['patch', 'sts/db', '-p', '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}']);
     await k(['rollout', 'status', 'sts/db', '--timeout=60s']);
@@ -98,8 +100,7 @@ spec:
     assert.equal(await images(), 'db-0=db:1 db-1=db:1 db-2=db:1');
     // Scale down removes the highest ordinals; the claims stay (Retain).
     await k(['scale', 'sts/db', '--replicas=1']);
-    for (let i = 0; i < 100 && (await images()) !== 'db-0=db:1'; i++)
-      await new Promise((r) => setTimeout(r, 200));
+    await until('db-0=db:1', async () => (await images()) === 'db-0=db:1');
     assert.equal(await images(), 'db-0=db:1');
     assert.equal((await k(['get', 'pvc', '-o', 'name'])).trim().split('\n').length, 3);
     const w = await watch;
@@ -128,8 +129,7 @@ spec:
     await startSim(c, ['--count', '1', '--name-prefix', 'extra-']);
     await startSim(c, ['--count', '1', '--name-prefix', 'gpu-']);
     await k(['taint', 'node', 'gpu-0', 'dedicated=gpu:NoExecute']);
-    for (let i = 0; i < 100 && (await where()) !== 'extra-0 sim-0 sim-1 sim-2'; i++)
-      await new Promise((r) => setTimeout(r, 200));
+    await until('extra-0 sim-0 sim-1 sim-2', async () => (await where()) === 'extra-0 sim-0 sim-1 sim-2');
     assert.equal(await where(), 'extra-0 sim-0 sim-1 sim-2');
     assert.equal(await k(['get', 'ds', 'agent', '-o', 'jsonpath={.status.desiredNumberScheduled}']), '4');
     // A rolling update replaces every pod with the new template.

@@ -2,7 +2,7 @@
 // server, simulated nodes, and the real kubectl.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startCluster, startSim, type TestCluster } from './helpers/cluster.js';
+import { startCluster, startSim, type TestCluster, until } from './helpers/cluster.js';
 import { berthBin } from './helpers/sandbox.js';
 
 describe('controllers over simulated nodes', () => {
@@ -77,7 +77,7 @@ describe('controllers over simulated nodes', () => {
     await k(['create', 'deployment', 'big', '--image=x', '--replicas=1']);
     await k(['set', 'resources', 'deploy/big', '--requests=cpu=10']);
     let events = '';
-    for (let i = 0; i < 50 && !/Insufficient cpu/.test(events); i++) {
+    await until('a FailedScheduling event', async () => {
       events = await k([
         'get',
         'events',
@@ -86,8 +86,8 @@ describe('controllers over simulated nodes', () => {
         '-o',
         'jsonpath={.items[*].message}',
       ]);
-      if (!/Insufficient cpu/.test(events)) await new Promise((r) => setTimeout(r, 200));
-    }
+      return /Insufficient cpu/.test(events);
+    });
     assert.match(events, /0\/3 nodes are available: 3 Insufficient cpu\./);
     // A bigger node joins: the pending pod is scheduled onto it.
     const more = c.box.spawn(
@@ -125,16 +125,29 @@ describe('controllers over simulated nodes', () => {
   test('pause, resume, restart; minReadySeconds; a rollout that cannot progress fails its deadline', async () => {
     await k(['create', 'deployment', 'pr', '--image=nginx:1', '--replicas=2']);
     await k(['rollout', 'status', 'deploy/pr', '--timeout=60s']);
-    // describe explains: the Deployment's scaling and the ReplicaSet's pod creations.
-    const described = await k(['describe', 'deploy/pr']);
-    assert.match(
-      described,
-      /ScalingReplicaSet\s+\S+\s+deployment-controller\s+Scaled up replica set pr-\w+ from 0 to 2/,
+    // describe explains: the Deployment's scaling and the ReplicaSet's pod creations (events
+    // are written in the background, so they may trail the rollout a little).
+    await until('describe shows the scaling', async () =>
+      /ScalingReplicaSet\s+\S+(?: \(x\d+ over \S+\))?\s+deployment-controller\s+Scaled up replica set pr-\w+ from 0 to 2/.test(
+        await k(['describe', 'deploy/pr']),
+      ),
     );
-    assert.match(await k(['describe', 'rs', '-l', 'app=pr']), /SuccessfulCreate\s.*Created pod: pr-/);
+    await until('describe shows the pod creations', async () =>
+      /SuccessfulCreate\s.*Created pod: pr-/.test(await k(['describe', 'rs', '-l', 'app=pr'])),
+    );
     await k(['rollout', 'pause', 'deploy/pr']);
     await k(['set', 'image', 'deploy/pr', 'nginx=nginx:2']);
-    await new Promise((r) => setTimeout(r, 1000));
+    // The controller has seen the new template once it reports that generation as observed.
+    await until('the paused Deployment observed', async () => {
+      const g = await k([
+        'get',
+        'deploy/pr',
+        '-o',
+        'jsonpath={.metadata.generation} {.status.observedGeneration}',
+      ]);
+      const [gen, seen] = g.split(' ');
+      return gen === seen;
+    });
     assert.equal(
       (await k(['get', 'rs', '-l', 'app=pr', '-o', 'name'])).trim().split('\n').length,
       1,
@@ -159,13 +172,6 @@ describe('controllers over simulated nodes', () => {
     assert.match(r.stderr, /exceeded its progress deadline/);
   });
   test('garbage collection: background, orphan and foreground deletion of a Deployment', async () => {
-    const until = async (what: string, check: () => Promise<boolean>) => {
-      for (let i = 0; i < 100; i++) {
-        if (await check()) return;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      assert.fail(`timed out waiting for ${what}`);
-    };
     const names = async (kind: string, app: string) =>
       (await k(['get', kind, '-l', `app=${app}`, '-o', 'name'])).trim();
     for (const d of ['gc1', 'gc2', 'gc3']) {
@@ -185,19 +191,16 @@ describe('controllers over simulated nodes', () => {
   });
   test('a new namespace gets a default ServiceAccount and the root CA, and gets them back', async () => {
     const has = async (args: string[]) => (await c.kubectl(args)).code === 0;
-    const until = async (args: string[]) => {
-      for (let i = 0; i < 50 && !(await has(args)); i++) await new Promise((r) => setTimeout(r, 200));
-      assert.ok(await has(args), `kubectl ${args.join(' ')}`);
-    };
+    const exists = (args: string[]) => until(`kubectl ${args.join(' ')}`, () => has(args));
     await k(['create', 'namespace', 'team2']);
-    await until(['-n', 'team2', 'get', 'serviceaccount', 'default']);
-    await until(['-n', 'team2', 'get', 'configmap', 'kube-root-ca.crt']);
+    await exists(['-n', 'team2', 'get', 'serviceaccount', 'default']);
+    await exists(['-n', 'team2', 'get', 'configmap', 'kube-root-ca.crt']);
     assert.match(
       await k(['-n', 'team2', 'get', 'configmap', 'kube-root-ca.crt', '-o', 'jsonpath={.data.ca\\.crt}']),
       /BEGIN CERTIFICATE/,
     );
     await k(['-n', 'team2', 'delete', 'serviceaccount', 'default']);
-    await until(['-n', 'team2', 'get', 'serviceaccount', 'default']);
+    await exists(['-n', 'team2', 'get', 'serviceaccount', 'default']);
   });
   test('a Service gets Endpoints and EndpointSlices of its ready pods, following scale and deletion', async () => {
     const manifest = `apiVersion: apps/v1
@@ -230,11 +233,6 @@ spec:
         n: items.reduce((a, s) => a + (s.endpoints?.length ?? 0), 0),
         port: items[0]?.ports?.[0]?.port,
       };
-    };
-    const until = async (what: string, ok: () => Promise<boolean>) => {
-      for (let i = 0; i < 100 && !(await ok().catch(() => false)); i++)
-        await new Promise((r) => setTimeout(r, 200));
-      assert.ok(await ok(), what);
     };
     await until('3 endpoint addresses', async () => (await ips()) === 3);
     await until('3 slice endpoints', async () => (await sliceCount()).n === 3);
@@ -306,13 +304,13 @@ ${extra}  template:
       `{"status":{"lastScheduleTime":"${new Date(Date.now() - 10 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z')}"}}`,
     ]);
     let jobs = '';
-    for (let i = 0; i < 50 && !jobs; i++) {
+    await until('the missed time ran', async () => {
       jobs = (await k(['get', 'jobs', '-o', 'name']))
         .split('\n')
         .filter((j) => j.startsWith('job.batch/tick-'))
         .join();
-      if (!jobs) await new Promise((r) => setTimeout(r, 200));
-    }
+      return jobs !== '';
+    });
     assert.match(jobs, /^job\.batch\/tick-\d+$/);
     await k(['wait', '--for=condition=complete', jobs, '--timeout=60s']);
     // kubectl create job --from=cronjob is client side: it must make a Job the controller runs.

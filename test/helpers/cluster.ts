@@ -23,6 +23,8 @@ export interface TestCluster {
   start(extraArgs?: string[]): Promise<void>;
   /** The server's command line (after berthBin), for a test that expects it to fail. */
   serverArgs: string[];
+  /** Everything the server printed (its log lines), across restarts. */
+  serverLog(): string;
   /** Runs kubectl; never throws on a non-zero exit. */
   kubectl(args: readonly string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
 }
@@ -53,6 +55,7 @@ export async function startCluster(
   const home = join(box.dir, 'home');
   mkdirSync(home);
   const port = await freePort();
+  let serverLog = '';
   const serverArgs = [
     'server',
     '--data-dir',
@@ -70,6 +73,7 @@ export async function startCluster(
       const timer = setTimeout(() => reject(new Error(`berth server did not become ready: ${out}`)), 30_000);
       const onData = (d: Buffer) => {
         out += d.toString();
+        serverLog += d.toString();
         if (/cluster is ready/.test(out)) {
           clearTimeout(timer);
           resolve();
@@ -102,6 +106,7 @@ export async function startCluster(
     start: async (extraArgs) => {
       child = await start(extraArgs);
     },
+    serverLog: () => serverLog,
     restart: async () => {
       await stop();
       child = await start();

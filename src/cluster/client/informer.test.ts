@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setLogSink } from '../../core/log.js';
 import { Informer } from './informer.js';
 import type { KubeClient, KubeObject, WatchEvent } from './kube-client.js';
 import { Resources } from './kube-client.js';
@@ -53,4 +54,35 @@ test('indexes follow adds, updates (owner changes) and deletes', async () => {
     ['a', 'c'],
   );
   inf.stop();
+});
+
+test('a handler that throws is logged; the other handlers and later events still run', async () => {
+  const lines: string[] = [];
+  const prev = setLogSink((l) => lines.push(l));
+  try {
+    let emit!: (ev: WatchEvent) => void;
+    const client = {
+      list: async () => ({ items: [], metadata: { resourceVersion: '1' } }),
+      watch: (_r: unknown, _rv: string, onEvent: (ev: WatchEvent) => void) => {
+        emit = onEvent;
+        return () => {};
+      },
+    } as unknown as KubeClient;
+    const seen: string[] = [];
+    const inf = new Informer(client, Resources.pods)
+      .onAdd(() => {
+        throw new Error('handler bug');
+      })
+      .onAdd((o) => seen.push(o.metadata.name!));
+    inf.start();
+    await inf.hasSynced();
+    const obj = (name: string, rv: string) => ({ metadata: { name, namespace: 'd', resourceVersion: rv } });
+    emit({ type: 'ADDED', object: obj('a', '2') });
+    emit({ type: 'ADDED', object: obj('b', '3') });
+    inf.stop();
+    assert.deepEqual(seen, ['a', 'b']);
+    assert.equal(lines.filter((l) => /event handler failed/.test(l) && /d\/a/.test(l)).length, 1);
+  } finally {
+    setLogSink(prev);
+  }
 });

@@ -134,15 +134,15 @@ export class Informer {
           const old = this.cache.get(k);
           this.cache.set(k, item);
           this.reindex(k, old, item);
-          if (!old) for (const h of this.adds) h(item);
+          if (!old) this.notify(this.adds, item);
           else if (old.metadata.resourceVersion !== item.metadata.resourceVersion)
-            for (const h of this.updates) h(item, old);
+            this.notify(this.updates, item, old);
         }
         for (const [k, old] of this.cache) {
           if (!seen.has(k)) {
             this.cache.delete(k);
             this.reindex(k, old, undefined);
-            for (const h of this.deletes) h(old);
+            this.notify(this.deletes, old);
           }
         }
         this.rv = list.metadata.resourceVersion;
@@ -174,6 +174,21 @@ export class Informer {
     );
   }
 
+  /** Calls each handler; one that throws is logged and neither stops the others nor the watch. */
+  private notify(handlers: Handler[], obj: KubeObject, old?: KubeObject): void {
+    for (const h of handlers) {
+      try {
+        h(obj, old);
+      } catch (e) {
+        log.error('event handler failed', {
+          resource: this.resource.plural,
+          key: keyOf(obj),
+          err: e as Error,
+        });
+      }
+    }
+  }
+
   private apply(ev: WatchEvent): void {
     if (ev.object.metadata?.resourceVersion) this.rv = ev.object.metadata.resourceVersion;
     if (ev.type === 'BOOKMARK') return;
@@ -182,12 +197,12 @@ export class Informer {
     if (ev.type === 'DELETED') {
       this.cache.delete(k);
       this.reindex(k, old, undefined);
-      for (const h of this.deletes) h(ev.object);
+      this.notify(this.deletes, ev.object);
       return;
     }
     this.cache.set(k, ev.object);
     this.reindex(k, old, ev.object);
-    if (!old) for (const h of this.adds) h(ev.object);
-    else for (const h of this.updates) h(ev.object, old);
+    if (!old) this.notify(this.adds, ev.object);
+    else this.notify(this.updates, ev.object, old);
   }
 }

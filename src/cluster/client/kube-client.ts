@@ -3,6 +3,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { parse } from 'yaml';
 import { BerthError, type ErrorCode } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+
+const log = logger('kube-client');
 
 /** A Kubernetes object as the client sees it: typed enough to route, loose enough for every kind. */
 export interface KubeObject {
@@ -332,22 +335,36 @@ export class KubeClient {
             const line = buf.slice(0, nl).trim();
             buf = buf.slice(nl + 1);
             if (line) {
+              let ev: WatchEvent;
               try {
-                const ev = JSON.parse(line) as WatchEvent;
-                if (ev.type === 'ERROR') {
-                  const code = (ev.object as { code?: number }).code ?? 500;
-                  end(
-                    new BerthError(
-                      codeFor(code),
-                      `watch ${r.plural}: ${(ev.object as { message?: string }).message ?? code}`,
-                    ),
-                  );
-                  req.destroy();
-                  return;
-                }
+                ev = JSON.parse(line) as WatchEvent;
+              } catch (e) {
+                // Cannot happen on one stream (lines are never torn); say so rather than guess.
+                log.warn('watch: skipped a line that is not JSON', { resource: r.plural, err: e as Error });
+                nl = buf.indexOf('\n');
+                continue;
+              }
+              if (ev.type === 'ERROR') {
+                const code = (ev.object as { code?: number }).code ?? 500;
+                end(
+                  new BerthError(
+                    codeFor(code),
+                    `watch ${r.plural}: ${(ev.object as { message?: string }).message ?? code}`,
+                  ),
+                );
+                req.destroy();
+                return;
+              }
+              try {
                 onEvent(ev);
-              } catch {
-                /* a torn line cannot happen on one stream; skip defensively */
+              } catch (e) {
+                // A consumer's bug must not end the stream (and every later event with it).
+                log.error('watch event handler failed', {
+                  resource: r.plural,
+                  type: ev.type,
+                  object: `${ev.object?.metadata?.namespace ?? ''}/${ev.object?.metadata?.name ?? ''}`,
+                  err: e as Error,
+                });
               }
             }
             nl = buf.indexOf('\n');

@@ -1,21 +1,46 @@
+import { logger } from '../../core/log.js';
+import { RateLimiter } from './rate-limiter.js';
+
+const log = logger('controller');
+
+export interface WorkQueueOptions {
+  /** The controller's name, in every log line about a failed key. */
+  name: string;
+  /** Keys processed at once. Default 4. */
+  workers?: number;
+  /**
+   * Holds keys without processing them until `start()` (a controller's queue waits for its
+   * informers' first lists, so no sync acts on a half-filled cache).
+   */
+  paused?: boolean;
+}
+
 /**
  * A work queue of keys for one controller (after client-go's rate-limited queue): a key
  * queued many times is processed once; a key being processed that is queued again runs again
- * after; a failed key is retried with exponential back-off (5 ms doubling, at most 30 s).
+ * after; a failed key is logged with its key and the error, and retried after the rate
+ * limiter's delay (rate-limiter.ts).
  */
 export class WorkQueue {
   private readonly queued = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
-  private readonly failures = new Map<string, number>();
+  private readonly limiter = new RateLimiter();
   private readonly checks = new Map<string, NodeJS.Timeout>();
+  private readonly name: string;
+  private readonly workers: number;
   private running = 0;
+  private started: boolean;
   private stopped = false;
 
   constructor(
     private readonly sync: (key: string) => Promise<void>,
-    private readonly workers = 4,
-  ) {}
+    options: WorkQueueOptions,
+  ) {
+    this.name = options.name;
+    this.workers = options.workers ?? 4;
+    this.started = !options.paused;
+  }
 
   add(key: string): void {
     if (this.stopped) return;
@@ -28,6 +53,7 @@ export class WorkQueue {
   }
 
   addAfter(key: string, ms: number): void {
+    if (this.stopped) return;
     setTimeout(() => this.add(key), ms).unref();
   }
 
@@ -37,6 +63,7 @@ export class WorkQueue {
    * thousands of syncs leave one timer, not thousands.
    */
   checkAfter(key: string, ms: number): void {
+    if (this.stopped) return;
     clearTimeout(this.checks.get(key));
     const t = setTimeout(() => {
       this.checks.delete(key);
@@ -46,6 +73,17 @@ export class WorkQueue {
     this.checks.set(key, t);
   }
 
+  /** Starts processing (a no-op unless the queue was made paused). */
+  start(): void {
+    this.started = true;
+    this.pump();
+  }
+
+  /** Keys waiting or being processed (for tests and diagnostics). */
+  get length(): number {
+    return this.queued.size + this.processing.size;
+  }
+
   stop(): void {
     this.stopped = true;
     for (const t of this.checks.values()) clearTimeout(t);
@@ -53,18 +91,25 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && this.running < this.workers && this.queued.size > 0) {
+    while (this.started && !this.stopped && this.running < this.workers && this.queued.size > 0) {
       const key = this.queued.values().next().value as string;
       this.queued.delete(key);
       this.processing.add(key);
       this.running++;
       void this.sync(key)
         .then(
-          () => this.failures.delete(key),
-          () => {
-            const n = (this.failures.get(key) ?? 0) + 1;
-            this.failures.set(key, n);
-            this.addAfter(key, Math.min(30_000, 5 * 2 ** n));
+          () => this.limiter.forget(key),
+          (err: unknown) => {
+            const delay = this.limiter.when(key);
+            // client-go's HandleError: every failed sync leaves a line naming the object.
+            log.warn('sync failed; retrying', {
+              controller: this.name,
+              key,
+              err: err instanceof Error ? err.message : String(err),
+              retries: this.limiter.retries(key),
+              retryInMs: delay,
+            });
+            this.addAfter(key, delay);
           },
         )
         .finally(() => {

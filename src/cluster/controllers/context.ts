@@ -1,24 +1,32 @@
+import { Controller } from '../client/controller.js';
+import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import type { KubeClient, KubeObject, Resource } from '../client/kube-client.js';
+import type { WorkQueue } from '../client/work-queue.js';
 
-/**
- * What a controller gets when it starts: the API client, one shared informer per resource
- * (so ten controllers watching pods cost one watch and one cache), and a place to leave
- * its stopper. Controllers register their informer handlers synchronously in `start`; the
- * manager starts every informer afterwards and waits for their first lists.
- */
 /** Tunables of the control plane (`berth server` flags). */
 export interface ControlPlaneOptions {
   /** A node whose heartbeat is older than this is NotReady/Unknown. Default 20,000 ms. */
   nodeMonitorGracePeriodMs?: number;
 }
 
+/**
+ * What a controller gets when it starts: the API client, one shared informer per resource
+ * (so ten controllers watching pods cost one watch and one cache), work queues whose workers
+ * wait for the informers this controller asked for, the event recorders and a place to
+ * leave its stopper. Controllers register their informer handlers synchronously in `start`;
+ * the manager starts every informer afterwards.
+ */
 export interface ControllerContext {
   readonly client: KubeClient;
   readonly options: ControlPlaneOptions;
-  /** The shared informer of a resource, made on first request. */
+  /** The shared informer of a resource; this controller's workers wait for its first list. */
   informer(r: Resource): Informer;
-  /** Called when the control plane stops (work queues, timers). */
+  /** A work queue that runs `sync` once every informer this controller uses has synced. */
+  queue(sync: (key: string) => Promise<void>, workers?: number): WorkQueue;
+  /** The event recorder of `component` (the "From" of `kubectl describe`). */
+  recorder(component: string): EventRecorder;
+  /** Called when the control plane stops (timers). */
   onStop(fn: () => void): void;
 }
 
@@ -28,9 +36,11 @@ export interface ControllerSpec {
   start(ctx: ControllerContext): void;
 }
 
-/** The context the manager hands out, with the bookkeeping it needs to start and stop. */
-export class SharedContext implements ControllerContext {
+/** What the manager hands out, one `forController` per controller, with what it needs to start and stop. */
+export class SharedContext {
   private readonly informers = new Map<string, Informer>();
+  private readonly recorders = new Map<string, EventRecorder>();
+  private readonly controllers: Controller[] = [];
   private readonly stops: (() => void)[] = [];
 
   constructor(
@@ -48,18 +58,40 @@ export class SharedContext implements ControllerContext {
     return inf;
   }
 
-  onStop(fn: () => void): void {
-    this.stops.push(fn);
+  recorder(component: string): EventRecorder {
+    let r = this.recorders.get(component);
+    if (!r) {
+      r = new EventRecorder(this.client, component);
+      this.recorders.set(component, r);
+    }
+    return r;
   }
 
-  /** Starts every informer asked for so far and resolves when all have listed once. */
+  /** The context of one controller: its informers and queues are tracked by its runner. */
+  forController(name: string): ControllerContext {
+    const c = new Controller(name);
+    this.controllers.push(c);
+    return {
+      client: this.client,
+      options: this.options,
+      informer: (r) => c.uses(this.informer(r)),
+      queue: (sync, workers) => c.queue(sync, workers),
+      recorder: (component) => this.recorder(component),
+      onStop: (fn) => this.stops.push(fn),
+    };
+  }
+
+  /**
+   * Starts every informer asked for so far and each controller's workers once its own
+   * informers have synced; resolves when all are running.
+   */
   async startInformers(): Promise<void> {
-    const all = [...this.informers.values()];
-    for (const i of all) i.start();
-    await Promise.all(all.map((i) => i.hasSynced()));
+    for (const i of this.informers.values()) i.start();
+    await Promise.all(this.controllers.map((c) => c.run()));
   }
 
   stop(): void {
+    for (const c of this.controllers.splice(0)) c.stop();
     for (const s of this.stops.splice(0)) s();
     for (const i of this.informers.values()) i.stop();
   }
@@ -70,6 +102,17 @@ export function inNamespace(inf: Informer, ns: string): KubeObject[] {
   return inf
     .addIndex('namespace', (o) => (o.metadata.namespace ? [o.metadata.namespace] : []))
     .byIndex('namespace', ns);
+}
+
+/** The objects of one namespace without a controlling owner (through a shared index). */
+export function orphansIn(inf: Informer, ns: string): KubeObject[] {
+  return inf
+    .addIndex('orphan', (o) =>
+      o.metadata.namespace && !o.metadata.ownerReferences?.some((r) => r.controller)
+        ? [o.metadata.namespace]
+        : [],
+    )
+    .byIndex('orphan', ns);
 }
 
 /** The objects whose controlling owner has this uid (through a shared index). */

@@ -10,9 +10,7 @@ import { isAlreadyExists, isNotFound } from '../../core/errors.js';
 import { nextTime, parseSchedule } from '../api/cron.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
 import { type ControllerSpec, ownedBy } from './context.js';
-import { recordEvent } from './events.js';
 import { isJobFinished } from './job.js';
 
 export const SCHEDULED = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
@@ -176,7 +174,7 @@ export const cronJobController: ControllerSpec = {
   start(ctx) {
     const cronjobs = ctx.informer(Resources.cronjobs);
     const jobs = ctx.informer(Resources.jobs);
-    const q = new WorkQueue(
+    const q = ctx.queue(
       (key) =>
         syncCronJob(
           key,
@@ -195,14 +193,9 @@ export const cronJobController: ControllerSpec = {
             updateStatus: (cj) => ctx.client.updateStatus(Resources.cronjobs, cj),
             requeueAfter: (k, ms) => q.checkAfter(k, ms),
             event: (o, type, reason, message) =>
-              recordEvent(
-                ctx.client,
-                { ...o, apiVersion: 'batch/v1', kind: 'CronJob' },
-                type,
-                reason,
-                message,
-                'cronjob-controller',
-              ),
+              ctx
+                .recorder('cronjob-controller')
+                .record({ ...o, apiVersion: 'batch/v1', kind: 'CronJob' }, type, reason, message),
           },
         ),
       2,
@@ -213,6 +206,5 @@ export const cronJobController: ControllerSpec = {
       if (o) q.add(`${j.metadata.namespace}/${o.name}`);
     };
     jobs.onAdd(onJob).onUpdate(onJob).onDelete(onJob);
-    ctx.onStop(() => q.stop());
   },
 };

@@ -9,16 +9,15 @@
  */
 import { isNotFound } from '../../core/errors.js';
 import { selectorMatcher } from '../api/selectors.js';
+import { Expectations } from '../client/expectations.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
+import { createPods } from '../client/pod-control.js';
 import { nodeAffinityMatches } from '../scheduler/node-affinity.js';
-import { type ControllerSpec, ownedBy } from './context.js';
+import { type ControllerSpec, ownedBy, ownerKey } from './context.js';
 import { resolveIntOrPercent } from './deployment.js';
-import { recordEvent } from './events.js';
 import { ensureRevision, type HistoryActions } from './history.js';
 import { isPodReady } from './pods.js';
-import { Expectations } from './replicaset.js';
 import { REVISION_LABEL } from './statefulset.js';
 
 export interface DaemonSetCaches {
@@ -161,20 +160,19 @@ export async function syncDaemonSet(
         await del(extra);
   }
   if (settled && missing.length) {
-    exp.expect(key, missing.length, 0);
-    const results = await Promise.allSettled(missing.map((n) => act.createPod(ns, podFor(set, n, revision))));
-    for (const r of results) {
-      if (r.status === 'rejected') exp.observed(key, 'add');
-      else
+    await createPods(
+      key,
+      exp,
+      missing,
+      (n) => act.createPod(ns, podFor(set, n, revision)),
+      (c) =>
         act.event?.(
           set,
           'Normal',
           'SuccessfulCreate',
-          `Created pod: ${(r.value as KubeObject)?.metadata?.name ?? ''}`,
-        );
-    }
-    const bad = results.find((r) => r.status === 'rejected');
-    if (bad) throw (bad as PromiseRejectedResult).reason;
+          `Created pod: ${(c as KubeObject)?.metadata?.name ?? ''}`,
+        ),
+    );
   }
   // Pods on nodes that are gone or no longer eligible.
   for (const [name, list] of byNode) if (!wanted.has(name)) for (const p of list) await del(p);
@@ -224,7 +222,7 @@ export const daemonSetController: ControllerSpec = {
     const pods = ctx.informer(Resources.pods);
     const revisions = ctx.informer(Resources.controllerrevisions);
     const exp = new Expectations();
-    const q = new WorkQueue(
+    const q = ctx.queue(
       (key) =>
         syncDaemonSet(
           key,
@@ -242,20 +240,18 @@ export const daemonSetController: ControllerSpec = {
             deleteRevision: (ns, name) => ctx.client.delete(Resources.controllerrevisions, ns, name),
             updateStatus: (s) => ctx.client.updateStatus(Resources.daemonsets, s),
             event: (o, type, reason, message) =>
-              recordEvent(
-                ctx.client,
-                { ...o, apiVersion: 'apps/v1', kind: 'DaemonSet' },
-                type,
-                reason,
-                message,
-                'daemonset-controller',
-              ),
+              ctx
+                .recorder('daemonset-controller')
+                .record({ ...o, apiVersion: 'apps/v1', kind: 'DaemonSet' }, type, reason, message),
           },
           exp,
         ),
       2,
     );
-    sets.onAdd((s) => q.add(keyOf(s))).onUpdate((s) => q.add(keyOf(s)));
+    sets
+      .onAdd((s) => q.add(keyOf(s)))
+      .onUpdate((s) => q.add(keyOf(s)))
+      .onDelete((s) => exp.delete(keyOf(s)));
     // A node joining, leaving or changing can change every DaemonSet's set of nodes.
     const all = () => {
       for (const s of sets.list()) q.add(keyOf(s));
@@ -269,10 +265,7 @@ export const daemonSetController: ControllerSpec = {
           JSON.stringify(n.spec?.taints) !== JSON.stringify(old?.spec?.taints);
         if (changed) all();
       });
-    const ownerOf = (o: KubeObject) => {
-      const r = o.metadata.ownerReferences?.find((x) => x.controller && x.kind === 'DaemonSet');
-      return r ? `${o.metadata.namespace}/${r.name}` : undefined;
-    };
+    const ownerOf = (o: KubeObject) => ownerKey(o, 'DaemonSet');
     pods
       .onAdd((p) => {
         const k = ownerOf(p);
@@ -289,6 +282,5 @@ export const daemonSetController: ControllerSpec = {
         const k = ownerOf(p);
         if (k) q.add(k);
       });
-    ctx.onStop(() => q.stop());
   },
 };

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
 import { type ControllerSpec, inNamespace, ownerKey } from './context.js';
-import { recordEvent } from './events.js';
 import { controllerUid } from './pods.js';
 
 export interface DeploymentActions {
@@ -379,7 +377,7 @@ export const deploymentController: ControllerSpec = {
   start(ctx) {
     const replicasets = ctx.informer(Resources.replicasets);
     const deployments = ctx.informer(Resources.deployments);
-    const q = new WorkQueue(
+    const q = ctx.queue(
       (key) =>
         syncDeployment(
           key,
@@ -392,14 +390,9 @@ export const deploymentController: ControllerSpec = {
             updateDeployment: (d) => ctx.client.update(Resources.deployments, d),
             requeueAfter: (k, ms) => q.checkAfter(k, ms),
             event: (o, type, reason, message) =>
-              recordEvent(
-                ctx.client,
-                { ...o, apiVersion: 'apps/v1', kind: 'Deployment' },
-                type,
-                reason,
-                message,
-                'deployment-controller',
-              ),
+              ctx
+                .recorder('deployment-controller')
+                .record({ ...o, apiVersion: 'apps/v1', kind: 'Deployment' }, type, reason, message),
           },
         ),
       4,
@@ -410,6 +403,5 @@ export const deploymentController: ControllerSpec = {
       if (k) q.add(k);
     };
     replicasets.onAdd(onRs).onUpdate(onRs).onDelete(onRs);
-    ctx.onStop(() => q.stop());
   },
 };

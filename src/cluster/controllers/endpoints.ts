@@ -7,7 +7,6 @@
 import { isAlreadyExists, isNotFound } from '../../core/errors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
 import { type ControllerSpec, inNamespace } from './context.js';
 import { managed, type ServiceEndpoint, serviceEndpoints } from './service-pods.js';
 
@@ -113,7 +112,7 @@ export const endpointsController: ControllerSpec = {
     const services = ctx.informer(Resources.services);
     const endpoints = ctx.informer(Resources.endpoints);
     const pods = ctx.informer(Resources.pods);
-    const q = new WorkQueue(
+    const q = ctx.queue(
       (key) =>
         syncEndpoints(
           key,
@@ -140,6 +139,5 @@ export const endpointsController: ControllerSpec = {
     pods.onAdd(onPod).onUpdate(onPod).onDelete(onPod);
     // Someone else changed or removed the Endpoints of a managed Service: put them right.
     endpoints.onUpdate((e) => q.add(keyOf(e))).onDelete((e) => q.add(keyOf(e)));
-    ctx.onStop(() => q.stop());
   },
 };

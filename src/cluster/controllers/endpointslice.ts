@@ -9,7 +9,6 @@
 import { isNotFound } from '../../core/errors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
 import { type ControllerSpec, inNamespace } from './context.js';
 import { servicesFor } from './endpoints.js';
 import { managed, type ServiceEndpoint, serviceEndpoints } from './service-pods.js';
@@ -142,7 +141,7 @@ export const endpointSliceController: ControllerSpec = {
     // Slices created but not yet in the cache (their names are generated): without them a
     // second pass before the watch catches up would create the same slice twice.
     const created = new Map<string, KubeObject[]>();
-    const q = new WorkQueue(
+    const q = ctx.queue(
       (key) =>
         syncSlices(
           key,
@@ -184,6 +183,5 @@ export const endpointSliceController: ControllerSpec = {
       if (s.metadata.labels?.[MANAGED_BY] === CONTROLLER && svc) q.add(`${s.metadata.namespace}/${svc}`);
     };
     slices.onUpdate(onSlice).onDelete(onSlice);
-    ctx.onStop(() => q.stop());
   },
 };

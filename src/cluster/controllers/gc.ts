@@ -9,7 +9,6 @@
 import { isNotFound } from '../../core/errors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, type Resource, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from './context.js';
 
 /** A kind the collector follows: its resource, and its name in ownerReferences. */
@@ -163,7 +162,7 @@ export const garbageCollector: ControllerSpec = {
       hasUid: (uid) => uids.has(uid),
     };
     const resOf = (kind: string) => byKind.get(kind)!.res;
-    const q = new WorkQueue((ref) => {
+    const q = ctx.queue((ref) => {
       const i = ref.indexOf('|');
       return syncGarbage(ref.slice(0, i), ref.slice(i + 1), caches, {
         async ownerUid(kind, ns, name) {
@@ -235,6 +234,5 @@ export const garbageCollector: ControllerSpec = {
           }
         });
     }
-    ctx.onStop(() => q.stop());
   },
 };

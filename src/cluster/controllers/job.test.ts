@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Expectations } from '../client/expectations.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { formatIndexes, INDEX, syncJob } from './job.js';
-import { Expectations } from './replicaset.js';
 
 const job = (spec: Record<string, unknown>, status: Record<string, unknown> = {}): KubeObject => ({
   metadata: { name: 'j', namespace: 'default', uid: 'j-uid' },

@@ -8,13 +8,12 @@
  * FailureTarget then Failed, so `kubectl wait --for=condition=complete` works.
  */
 import { isNotFound } from '../../core/errors.js';
+import { Expectations } from '../client/expectations.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
-import { type ControllerSpec, ownedBy } from './context.js';
-import { recordEvent } from './events.js';
+import { createPods } from '../client/pod-control.js';
+import { type ControllerSpec, ownedBy, ownerKey } from './context.js';
 import { controllerUid, isPodReady } from './pods.js';
-import { Expectations } from './replicaset.js';
 
 export const INDEX = 'batch.kubernetes.io/job-completion-index';
 
@@ -295,20 +294,19 @@ export async function syncJob(
 
   async function createAll(indexes: (number | undefined)[]): Promise<void> {
     if (indexes.length === 0) return;
-    exp.expect(key, indexes.length, 0);
-    const results = await Promise.allSettled(indexes.map((i) => act.createPod(ns, podFromJob(job!, i))));
-    for (const r of results) {
-      if (r.status === 'rejected') exp.observed(key, 'add');
-      else
+    await createPods(
+      key,
+      exp,
+      indexes,
+      (i) => act.createPod(ns, podFromJob(job!, i)),
+      (c) =>
         act.event?.(
           job!,
           'Normal',
           'SuccessfulCreate',
-          `Created pod: ${(r.value as KubeObject)?.metadata?.name ?? ''}`,
-        );
-    }
-    const bad = results.find((r) => r.status === 'rejected');
-    if (bad) throw (bad as PromiseRejectedResult).reason;
+          `Created pod: ${(c as KubeObject)?.metadata?.name ?? ''}`,
+        ),
+    );
   }
 
   async function write(activeNow: number, ready: number): Promise<void> {
@@ -334,7 +332,7 @@ export const jobController: ControllerSpec = {
     const jobs = ctx.informer(Resources.jobs);
     const pods = ctx.informer(Resources.pods);
     const exp = new Expectations();
-    const q = new WorkQueue(
+    const q = ctx.queue(
       (key) =>
         syncJob(
           key,
@@ -354,24 +352,19 @@ export const jobController: ControllerSpec = {
                 }),
             requeueAfter: (k, ms) => q.checkAfter(k, ms),
             event: (o, type, reason, message) =>
-              recordEvent(
-                ctx.client,
-                { ...o, apiVersion: 'batch/v1', kind: 'Job' },
-                type,
-                reason,
-                message,
-                'job-controller',
-              ),
+              ctx
+                .recorder('job-controller')
+                .record({ ...o, apiVersion: 'batch/v1', kind: 'Job' }, type, reason, message),
           },
           exp,
         ),
       4,
     );
-    jobs.onAdd((j) => q.add(keyOf(j))).onUpdate((j) => q.add(keyOf(j)));
-    const jobKeyOf = (p: KubeObject) => {
-      const o = p.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'Job');
-      return o ? `${p.metadata.namespace}/${o.name}` : undefined;
-    };
+    jobs
+      .onAdd((j) => q.add(keyOf(j)))
+      .onUpdate((j) => q.add(keyOf(j)))
+      .onDelete((j) => exp.delete(keyOf(j)));
+    const jobKeyOf = (p: KubeObject) => ownerKey(p, 'Job');
     pods
       .onAdd((p) => {
         const k = jobKeyOf(p);
@@ -391,6 +384,5 @@ export const jobController: ControllerSpec = {
           q.add(k);
         }
       });
-    ctx.onStop(() => q.stop());
   },
 };

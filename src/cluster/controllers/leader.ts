@@ -86,6 +86,9 @@ export class LeaderElector {
     if (this.stopped) return;
     try {
       const ok = await this.tryAcquireOrRenew();
+      // stop() may have run during the attempt: starting controllers now would leave them
+      // running with nobody to stop them.
+      if (this.stopped) return;
       if (ok) this.lastRenew = Date.now();
       if (ok && !this.leading) {
         this.leading = true;

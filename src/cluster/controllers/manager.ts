@@ -8,6 +8,7 @@ import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
 import { endpointsController } from './endpoints.js';
 import { endpointSliceController } from './endpointslice.js';
+import { eventTtlController } from './event-ttl.js';
 import { garbageCollector } from './gc.js';
 import { jobController } from './job.js';
 import { LeaderElector, type LeaderOptions } from './leader.js';
@@ -43,6 +44,7 @@ export const registry: readonly ControllerSpec[] = [
   pvBinderController,
   pvcProtectionController,
   pvProtectionController,
+  eventTtlController,
 ];
 
 /** The names `--controllers` accepts. */
@@ -95,7 +97,7 @@ export async function startControlPlane(
   const run = () => {
     const c = new SharedContext(client, options);
     ctx = c;
-    for (const spec of registry) if (enabled.has(spec.name)) spec.start(c);
+    for (const spec of registry) if (enabled.has(spec.name)) spec.start(c.forController(spec.name));
     void c.startInformers().then(() => {
       if (ctx === c) log.info('control plane started', { controllers: [...enabled] });
     });

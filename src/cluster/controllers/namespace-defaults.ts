@@ -6,7 +6,6 @@
  */
 import { isAlreadyExists, isNotFound } from '../../core/errors.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from './context.js';
 
 export const ROOT_CA = 'kube-root-ca.crt';
@@ -68,7 +67,7 @@ export const namespaceDefaultsController: ControllerSpec = {
     const namespaces = ctx.informer(Resources.namespaces);
     const sas = ctx.informer(Resources.serviceaccounts);
     const cms = ctx.informer(Resources.configmaps);
-    const q = new WorkQueue(
+    const q = ctx.queue(
       (ns) =>
         syncNamespaceDefaults(
           ns,
@@ -98,6 +97,5 @@ export const namespaceDefaultsController: ControllerSpec = {
       if (cm.metadata.name === ROOT_CA) q.add(cm.metadata.namespace!);
     };
     cms.onDelete(onCm).onUpdate(onCm);
-    ctx.onStop(() => q.stop());
   },
 };

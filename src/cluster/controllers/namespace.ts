@@ -9,7 +9,6 @@
 import { isNotFound } from '../../core/errors.js';
 import type { KubeClient, KubeObject, Resource } from '../client/kube-client.js';
 import { Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from './context.js';
 
 export const NAMESPACE_FINALIZER = 'kubernetes';
@@ -136,11 +135,10 @@ export const namespaceController: ControllerSpec = {
         }),
       requeueAfter: (name, ms) => queue.checkAfter(name, ms),
     };
-    const queue = new WorkQueue((name) => syncNamespace(namespaces.get(name), act), 2);
+    const queue = ctx.queue((name) => syncNamespace(namespaces.get(name), act), 2);
     const on = (ns: KubeObject) => {
       if (ns.metadata.deletionTimestamp) queue.add(ns.metadata.name!);
     };
     namespaces.onAdd(on).onUpdate(on);
-    ctx.onStop(() => queue.stop());
   },
 };

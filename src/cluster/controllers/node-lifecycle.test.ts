@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KubeObject } from '../client/kube-client.js';
-import { evictionTime, healthTaints, lastHeartbeat, NOT_READY, UNREACHABLE } from './node-lifecycle.js';
+import { evictionTime, HeartbeatObserver, healthTaints, NOT_READY, UNREACHABLE } from './node-lifecycle.js';
 
 const NOW = Date.parse('2026-11-22T10:00:00Z');
 
@@ -34,12 +34,29 @@ test('eviction: untolerated at once, tolerationSeconds after the taint, unlimite
   assert.equal(evictionTime(pod([]), [{ key: 'x', effect: 'NoSchedule' }], NOW), undefined);
 });
 
-test('the heartbeat is the newer of the Lease and the Ready condition', () => {
+test("heartbeats are judged by when a renewal was observed, by the controller's own clock", () => {
+  let now = NOW;
+  const hb = new HeartbeatObserver(() => now);
   const node: KubeObject = {
     metadata: { name: 'n', creationTimestamp: '2026-11-22T09:00:00Z' },
     status: { conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: '2026-11-22T09:30:00Z' }] },
   };
-  assert.equal(lastHeartbeat(node, undefined), Date.parse('2026-11-22T09:30:00Z'));
-  const lease = { metadata: { name: 'n' }, spec: { renewTime: '2026-11-22T09:59:00.000000Z' } };
-  assert.equal(lastHeartbeat(node, lease), Date.parse('2026-11-22T09:59:00Z'));
+  // A Lease renewed long ago by wall clock (the control plane was down): the first look is "now".
+  const lease = (t: string) => ({ metadata: { name: 'n' }, spec: { renewTime: t } });
+  assert.equal(hb.observe(node, lease('2026-11-22T09:00:00.000000Z')), NOW);
+  now += 15_000;
+  assert.equal(hb.observe(node, lease('2026-11-22T09:00:00.000000Z')), NOW, 'no renewal seen: the age grows');
+  now += 15_000;
+  assert.equal(
+    hb.observe(node, lease('2026-11-22T09:00:10.000000Z')),
+    NOW + 30_000,
+    'a renewal, whatever time it names',
+  );
+  const unknown = { ...node, status: { conditions: [{ type: 'Ready', status: 'Unknown' }] } };
+  now += 5_000;
+  assert.equal(
+    hb.observe(unknown, lease('2026-11-22T09:00:10.000000Z')),
+    NOW + 30_000,
+    'a condition that lost its heartbeat time is no renewal',
+  );
 });

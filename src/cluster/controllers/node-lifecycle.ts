@@ -1,7 +1,8 @@
 /**
  * Node lifecycle (after kube-controller-manager's nodelifecycle and taint-eviction
- * controllers). A node's heartbeat is the newer of its Lease's renewTime (kube-node-lease)
- * and its Ready condition's lastHeartbeatTime. Older than the grace period: its conditions
+ * controllers). A node's heartbeat is when this controller last saw its Lease
+ * (kube-node-lease) renewed or its Ready condition's lastHeartbeatTime change, by its own
+ * clock (HeartbeatObserver). Older than the grace period: its conditions
  * become Unknown ("Kubelet stopped posting node status."), it gets the
  * `node.kubernetes.io/unreachable` NoSchedule and NoExecute taints (`not-ready` when the node
  * itself reports Ready=False), and its pods are marked not Ready. Back in time: the taints
@@ -12,9 +13,7 @@
  */
 import { isNotFound } from '../../core/errors.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from './context.js';
-import { recordEvent } from './events.js';
 
 export const UNREACHABLE = 'node.kubernetes.io/unreachable';
 export const NOT_READY = 'node.kubernetes.io/not-ready';
@@ -35,14 +34,39 @@ interface Toleration {
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
-/** When the node was last heard from (ms), or 0. */
-export function lastHeartbeat(node: KubeObject, lease: KubeObject | undefined): number {
-  const ready = (node.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
-  return Math.max(
-    Date.parse(lease?.spec?.renewTime ?? '') || 0,
-    Date.parse(ready?.lastHeartbeatTime ?? '') || 0,
-    Date.parse(node.metadata.creationTimestamp ?? '') || 0,
-  );
+/**
+ * When each node's heartbeat last moved, by this controller's own clock (Kubernetes'
+ * `nodeHealthMap` probe timestamps): a renewal counts when the Lease's renewTime or the Ready
+ * condition's lastHeartbeatTime differs from what was seen before, whatever time it names.
+ * The first look counts as a renewal, so a restarted control plane gives every node a full
+ * grace period instead of judging a Lease by a renewTime written before the restart, and a
+ * skewed clock on the node side changes nothing.
+ */
+export class HeartbeatObserver {
+  private readonly seen = new Map<string, { lease: string; status: string; at: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The local time (ms) at which `node`'s heartbeat was last seen to move. */
+  observe(node: KubeObject, lease: KubeObject | undefined): number {
+    const name = node.metadata.name!;
+    const ready = (node.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+    const leaseStamp = String(lease?.spec?.renewTime ?? '');
+    const statusStamp = String(ready?.lastHeartbeatTime ?? '');
+    const prev = this.seen.get(name);
+    const moved =
+      !prev ||
+      (leaseStamp !== '' && leaseStamp !== prev.lease) ||
+      (statusStamp !== '' && statusStamp !== prev.status);
+    if (!moved) return prev.at;
+    const at = this.now();
+    this.seen.set(name, { lease: leaseStamp, status: statusStamp, at });
+    return at;
+  }
+
+  forget(name: string): void {
+    this.seen.delete(name);
+  }
 }
 
 /** The taints the node should carry for its health, given its Ready status. */
@@ -99,14 +123,15 @@ export const nodeLifecycleController: ControllerSpec = {
       type: 'Normal' | 'Warning',
       reason: string,
       msg: string,
-    ) => recordEvent(ctx.client, { ...o, kind, apiVersion }, type, reason, msg, 'node-controller');
+    ) => ctx.recorder('node-controller').record({ ...o, kind, apiVersion }, type, reason, msg);
 
+    const heartbeats = new HeartbeatObserver();
     // Health: one pass per node, queued by the monitor tick and by node changes.
-    const health = new WorkQueue(async (name) => {
+    const health = ctx.queue(async (name) => {
       const node = nodes.get(name);
       if (!node) return;
       const now = Date.now();
-      const beat = lastHeartbeat(node, leases.get(`kube-node-lease/${name}`));
+      const beat = heartbeats.observe(node, leases.get(`kube-node-lease/${name}`));
       const conditions = (node.status?.conditions ?? []) as {
         type: string;
         status: string;
@@ -149,7 +174,7 @@ export const nodeLifecycleController: ControllerSpec = {
     }, 4);
 
     // Eviction: one pass per pod on a NoExecute-tainted node.
-    const evict = new WorkQueue(async (key) => {
+    const evict = ctx.queue(async (key) => {
       const pod = pods.get(key);
       if (!pod || pod.metadata.deletionTimestamp || !pod.spec?.nodeName) return;
       const node = nodes.get(pod.spec.nodeName);
@@ -181,7 +206,8 @@ export const nodeLifecycleController: ControllerSpec = {
       .onUpdate((n) => {
         health.add(n.metadata.name!);
         if (hasNoExecute(n)) podsOfNode(n.metadata.name!);
-      });
+      })
+      .onDelete((n) => heartbeats.forget(n.metadata.name!));
     const onPod = (p: KubeObject) => {
       const n = p.spec?.nodeName ? nodes.get(p.spec.nodeName) : undefined;
       if (n && hasNoExecute(n)) evict.add(`${p.metadata.namespace}/${p.metadata.name}`);

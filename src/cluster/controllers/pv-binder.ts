@@ -14,9 +14,7 @@
 import { isAlreadyExists, isNotFound } from '../../core/errors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from './context.js';
-import { recordEvent } from './events.js';
 import { LOCAL_PATH_PROVISIONER, provisionsLocally, provisionVolume } from './local-path.js';
 import {
   claimClass,
@@ -278,8 +276,7 @@ export const pvBinderController: ControllerSpec = {
         }
       },
       event: (obj, type, reason, message) =>
-        recordEvent(
-          client,
+        ctx.recorder('persistentvolume-controller').record(
           {
             ...obj,
             apiVersion: 'v1',
@@ -288,11 +285,10 @@ export const pvBinderController: ControllerSpec = {
           type,
           reason,
           message,
-          'persistentvolume-controller',
         ),
       enqueueClaim: (k) => queue.add(`c:${k}`),
     };
-    const queue = new WorkQueue(
+    const queue = ctx.queue(
       (k) => (k.startsWith('c:') ? syncClaim(k.slice(2), caches, act) : syncVolume(k.slice(2), caches, act)),
       4,
     );
@@ -317,6 +313,5 @@ export const pvBinderController: ControllerSpec = {
       for (const pvc of claims.list()) if (pvc.status?.phase !== 'Bound') onClaim(pvc);
     };
     classes.onAdd(onClass).onUpdate(onClass);
-    ctx.onStop(() => queue.stop());
   },
 };

@@ -71,7 +71,14 @@ test('a missing ReplicaSet is done; pods owned by others are ignored', async () 
     new Expectations(),
   );
   assert.deepEqual(r.actions, []);
-  const stranger = { ...pod('x', true), metadata: { ...pod('x', true).metadata, ownerReferences: [] } };
+  const other = {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    name: 'other',
+    uid: 'other-uid',
+    controller: true,
+  };
+  const stranger = { ...pod('x', true), metadata: { ...pod('x', true).metadata, ownerReferences: [other] } };
   await syncReplicaSet(
     'default/web',
     { getReplicaSet: () => rs(0), podsIn: () => [stranger] },
@@ -125,4 +132,102 @@ test('minReadySeconds: a pod ready for less is not yet available, and the set is
   assert.equal(written[0]?.status.readyReplicas, 2);
   assert.equal(written[0]?.status.availableReplicas, 1);
   assert.ok(requeues[0]! > 20_000 && requeues[0]! <= 25_100, `requeue in ${requeues[0]} ms`);
+});
+
+test('claiming: a matching orphan is adopted and counted; an owned pod that stopped matching is released', async () => {
+  const r = recorder();
+  const owners: string[] = [];
+  const orphan = {
+    ...pod('orphan', true),
+    metadata: { ...pod('orphan', true).metadata, ownerReferences: [] },
+  };
+  const relabelled = {
+    ...pod('relabelled', true),
+    metadata: { ...pod('relabelled', true).metadata, labels: {} },
+  };
+  const unrelated = { ...orphan, metadata: { ...orphan.metadata, name: 'unrelated', labels: { app: 'db' } } };
+  await syncReplicaSet(
+    'default/web',
+    {
+      getReplicaSet: () => rs(2),
+      podsIn: () => [pod('mine', true), relabelled],
+      orphansIn: () => [orphan, unrelated],
+    },
+    {
+      ...r.act,
+      setPodOwners: async (p, refs) =>
+        owners.push(
+          `${p.metadata.name}: ${(refs as { uid: string }[]).map((x) => x.uid).join(',') || 'none'}`,
+        ),
+      canAdopt: async () => true,
+    },
+    new Expectations(),
+  );
+  assert.deepEqual(owners.sort(), ['orphan: rs-uid', 'relabelled: none']);
+  assert.deepEqual(r.actions, ['status replicas=2 ready=2'], 'the adopted pod counts: nothing to create');
+});
+
+test('no adoption when the live ReplicaSet is gone or being deleted', async () => {
+  const r = recorder();
+  const owners: string[] = [];
+  const orphan = {
+    ...pod('orphan', true),
+    metadata: { ...pod('orphan', true).metadata, ownerReferences: [] },
+  };
+  await syncReplicaSet(
+    'default/web',
+    { getReplicaSet: () => rs(1), podsIn: () => [], orphansIn: () => [orphan] },
+    { ...r.act, setPodOwners: async (p) => owners.push(p.metadata.name!), canAdopt: async () => false },
+    new Expectations(),
+  );
+  assert.deepEqual(owners, []);
+  assert.deepEqual(r.actions, ['create default/web-', 'status replicas=0 ready=0']);
+});
+
+test('slow start: a template the API refuses costs one create, a FailedCreate event and a thrown error', async () => {
+  let calls = 0;
+  const events: string[] = [];
+  const exp = new Expectations();
+  await assert.rejects(
+    syncReplicaSet(
+      'default/web',
+      { getReplicaSet: () => rs(100), podsIn: () => [] },
+      {
+        createPod: async () => {
+          calls++;
+          throw new Error('pods "web-" is forbidden: exceeded quota');
+        },
+        deletePod: async () => undefined,
+        updateStatus: async () => undefined,
+        event: (_o, type, reason, message) => events.push(`${type} ${reason} ${message}`),
+      },
+      exp,
+    ),
+    /exceeded quota/,
+  );
+  assert.equal(calls, 1, 'the first batch is one pod; nothing after a failed batch');
+  assert.deepEqual(events, ['Warning FailedCreate Error creating: pods "web-" is forbidden: exceeded quota']);
+  assert.ok(exp.satisfied('default/web'), 'creates never made are not waited for');
+});
+
+test('slow start: 100 pods go out in batches of 1, 2, 4... up to the total', async () => {
+  let inFlight = 0;
+  const batches: number[] = [];
+  await syncReplicaSet(
+    'default/web',
+    { getReplicaSet: () => rs(100), podsIn: () => [] },
+    {
+      createPod: async (_ns, p) => {
+        if (inFlight++ === 0) batches.push(0);
+        batches[batches.length - 1]!++;
+        await Promise.resolve();
+        inFlight--;
+        return p;
+      },
+      deletePod: async () => undefined,
+      updateStatus: async () => undefined,
+    },
+    new Expectations(),
+  );
+  assert.deepEqual(batches, [1, 2, 4, 8, 16, 32, 37]);
 });

@@ -1,17 +1,24 @@
 import { isNotFound } from '../../core/errors.js';
 import { selectorMatcher } from '../api/selectors.js';
+import { claimObjects, controllerRefOf } from '../client/controller-ref.js';
+import { Expectations } from '../client/expectations.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
-import { type ControllerSpec, inNamespace, ownedBy } from './context.js';
-import { recordEvent } from './events.js';
-import { controllerUid, deletionOrder, isActive, isPodReady, readySince } from './pods.js';
+import { createPods } from '../client/pod-control.js';
+import { type ControllerSpec, inNamespace, orphansIn, ownedBy, ownerKey } from './context.js';
+import { deletionOrder, isActive, isPodReady, readySince } from './pods.js';
+
+export { Expectations };
 
 /** What the ReplicaSet controller does to the cluster (a KubeClient in production, a recorder in tests). */
 export interface ReplicaSetActions {
   createPod(namespace: string, pod: KubeObject): Promise<unknown>;
   deletePod(namespace: string, name: string): Promise<unknown>;
   updateStatus(rs: KubeObject): Promise<unknown>;
+  /** Writes a pod's ownerReferences: adopting an orphan, releasing a pod that stopped matching. */
+  setPodOwners?(pod: KubeObject, ownerReferences: readonly object[]): Promise<unknown>;
+  /** A live read: the ReplicaSet still exists with this uid and is not being deleted. */
+  canAdopt?(rs: KubeObject): Promise<boolean>;
   /** Sync this key again later (a pod that becomes available after minReadySeconds). */
   requeueAfter?(key: string, ms: number): void;
   /** Records an event about the ReplicaSet. */
@@ -23,42 +30,33 @@ export interface ReplicaSetCaches {
   getReplicaSet(key: string): KubeObject | undefined;
   /** The pods of a namespace; given the ReplicaSet's uid, only (at least) those it controls. */
   podsIn(namespace: string, ownerUid?: string): KubeObject[];
+  /** The pods of a namespace without a controller (candidates for adoption). */
+  orphansIn?(namespace: string): KubeObject[];
 }
 
-/**
- * Creations and deletions a ReplicaSet is waiting to see in the pod cache (client-go's
- * "expectations"): until they show up, a second sync must not act on a stale count and
- * create the same pods twice. They expire, so a lost event only delays.
- */
-export class Expectations {
-  private readonly m = new Map<string, { adds: number; dels: number; until: number }>();
-  expect(key: string, adds: number, dels: number): void {
-    this.m.set(key, { adds, dels, until: Date.now() + 10_000 });
-  }
-  observed(key: string, kind: 'add' | 'del'): void {
-    const e = this.m.get(key);
-    if (!e) return;
-    if (kind === 'add') e.adds--;
-    else e.dels--;
-  }
-  satisfied(key: string): boolean {
-    const e = this.m.get(key);
-    if (!e) return true;
-    if ((e.adds <= 0 && e.dels <= 0) || Date.now() > e.until) {
-      this.m.delete(key);
-      return true;
-    }
-    return false;
-  }
-}
-
-/** Pods are created in batches of this many at most per sync (upstream's burst). */
+/** Pods are created at most this many per sync (upstream's burst). */
 const BURST = 500;
 
-/** The pods a ReplicaSet owns (controller owner reference) that are still active. */
-export function ownedPods(rs: KubeObject, pods: KubeObject[]): KubeObject[] {
+const ref = (rs: KubeObject) => controllerRefOf(rs, 'apps/v1', 'ReplicaSet');
+
+/**
+ * The active pods the ReplicaSet controls once claiming is done (Kubernetes'
+ * `ClaimPods`): matching orphans are adopted, controlled pods that stopped matching its
+ * selector are released, pods of other controllers are left alone.
+ */
+export async function claimPods(
+  rs: KubeObject,
+  caches: ReplicaSetCaches,
+  act: ReplicaSetActions,
+): Promise<KubeObject[]> {
+  const ns = rs.metadata.namespace!;
   const match = selectorMatcher(rs.spec?.selector ?? {});
-  return pods.filter((p) => controllerUid(p) === rs.metadata.uid && isActive(p) && match(p.metadata.labels));
+  const candidates = new Set([...caches.podsIn(ns, rs.metadata.uid), ...(caches.orphansIn?.(ns) ?? [])]);
+  const claimed = await claimObjects(rs, ref(rs), (p) => match(p.metadata.labels), [...candidates], {
+    setOwners: (p, refs) => act.setPodOwners?.(p, refs) ?? Promise.resolve(),
+    canAdopt: act.canAdopt ? () => act.canAdopt!(rs) : undefined,
+  });
+  return claimed.filter(isActive);
 }
 
 export function podFromTemplate(rs: KubeObject): KubeObject {
@@ -71,16 +69,7 @@ export function podFromTemplate(rs: KubeObject): KubeObject {
       namespace: rs.metadata.namespace,
       labels: { ...(t.metadata?.labels ?? {}) },
       ...(t.metadata?.annotations ? { annotations: { ...t.metadata.annotations } } : {}),
-      ownerReferences: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'ReplicaSet',
-          name: rs.metadata.name!,
-          uid: rs.metadata.uid!,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [ref(rs)],
     },
     spec: structuredClone(t.spec ?? {}),
   };
@@ -99,32 +88,28 @@ export async function syncReplicaSet(
   const rs = caches.getReplicaSet(key);
   if (!rs || rs.metadata.deletionTimestamp) return;
   const ns = rs.metadata.namespace!;
-  const pods = ownedPods(rs, caches.podsIn(ns, rs.metadata.uid));
+  const pods = await claimPods(rs, caches, act);
   const want = rs.spec?.replicas ?? 1;
   if (exp.satisfied(key)) {
     const diff = want - pods.length;
     if (diff > 0) {
-      const n = Math.min(diff, BURST);
-      exp.expect(key, n, 0);
-      const results = await Promise.allSettled(
-        Array.from({ length: n }, () => act.createPod(ns, podFromTemplate(rs))),
-      );
-      for (const r of results) {
-        if (r.status === 'rejected') exp.observed(key, 'add');
-        else
+      // At most BURST per sync, in slow-start batches: a template the API refuses costs one call.
+      await createPods(
+        key,
+        exp,
+        Array.from({ length: Math.min(diff, BURST) }, () => podFromTemplate(rs)),
+        (p) => act.createPod(ns, p),
+        (c) =>
           act.event?.(
             rs,
             'Normal',
             'SuccessfulCreate',
-            `Created pod: ${(r.value as KubeObject)?.metadata?.name ?? ''}`,
-          );
-      }
-      const failed = results.find((r) => r.status === 'rejected');
-      if (failed) {
-        const why = (failed as PromiseRejectedResult).reason as Error;
-        act.event?.(rs, 'Warning', 'FailedCreate', `Error creating: ${why?.message ?? String(why)}`);
-        throw why;
-      }
+            `Created pod: ${(c as KubeObject)?.metadata?.name ?? ''}`,
+          ),
+      ).catch((e: Error) => {
+        act.event?.(rs, 'Warning', 'FailedCreate', `Error creating: ${e?.message ?? String(e)}`);
+        throw e;
+      });
     } else if (diff < 0) {
       const victims = [...pods].sort(deletionOrder).slice(0, -diff);
       exp.expect(key, 0, victims.length);
@@ -173,51 +158,69 @@ export const replicaSetController: ControllerSpec = {
     const pods = ctx.informer(Resources.pods);
     const replicasets = ctx.informer(Resources.replicasets);
     const exp = new Expectations();
-    const q = new WorkQueue(
+    const q = ctx.queue(
       (key) =>
         syncReplicaSet(
           key,
           {
             getReplicaSet: (k) => replicasets.get(k),
             podsIn: (ns, uid) => (uid ? ownedBy(pods, uid) : inNamespace(pods, ns)),
+            orphansIn: (ns) => orphansIn(pods, ns),
           },
           {
             createPod: (ns, pod) => ctx.client.create(Resources.pods, ns, pod),
             deletePod: (ns, name) => ctx.client.delete(Resources.pods, ns, name),
             updateStatus: (rs) => ctx.client.updateStatus(Resources.replicasets, rs),
+            setPodOwners: (p, ownerReferences) =>
+              ctx.client.patch(Resources.pods, p.metadata.namespace, p.metadata.name!, {
+                metadata: {
+                  uid: p.metadata.uid,
+                  resourceVersion: p.metadata.resourceVersion,
+                  ownerReferences,
+                },
+              }),
+            canAdopt: async (rs) => {
+              const live = await ctx.client.get(
+                Resources.replicasets,
+                rs.metadata.namespace,
+                rs.metadata.name!,
+              );
+              return live.metadata.uid === rs.metadata.uid && !live.metadata.deletionTimestamp;
+            },
             requeueAfter: (k, ms) => q.checkAfter(k, ms),
             event: (o, type, reason, message) =>
-              recordEvent(
-                ctx.client,
-                { ...o, apiVersion: 'apps/v1', kind: 'ReplicaSet' },
-                type,
-                reason,
-                message,
-                'replicaset-controller',
-              ),
+              ctx
+                .recorder('replicaset-controller')
+                .record({ ...o, apiVersion: 'apps/v1', kind: 'ReplicaSet' }, type, reason, message),
           },
           exp,
         ),
       4,
     );
-    const rsKeyOfPod = (p: KubeObject) => {
-      const uid = controllerUid(p);
-      if (!uid) return undefined;
-      const owner = p.metadata.ownerReferences?.find((o) => o.uid === uid && o.kind === 'ReplicaSet');
-      return owner ? `${p.metadata.namespace}/${owner.name}` : undefined;
-    };
-    replicasets.onAdd((rs) => q.add(keyOf(rs))).onUpdate((rs) => q.add(keyOf(rs)));
+    const rsKeyOfPod = (p: KubeObject) => ownerKey(p, 'ReplicaSet');
+    // An orphan wakes every ReplicaSet whose selector it matches (one of them adopts it).
+    const matchingSets = (p: KubeObject) =>
+      inNamespace(replicasets, p.metadata.namespace!).filter((rs) =>
+        selectorMatcher(rs.spec?.selector ?? {})(p.metadata.labels),
+      );
+    replicasets
+      .onAdd((rs) => q.add(keyOf(rs)))
+      .onUpdate((rs) => q.add(keyOf(rs)))
+      .onDelete((rs) => exp.delete(keyOf(rs)));
     pods
       .onAdd((p) => {
         const k = rsKeyOfPod(p);
         if (k) {
           exp.observed(k, 'add');
           q.add(k);
-        }
+        } else for (const rs of matchingSets(p)) q.add(keyOf(rs));
       })
-      .onUpdate((p) => {
+      .onUpdate((p, old) => {
         const k = rsKeyOfPod(p);
+        const was = old && rsKeyOfPod(old);
+        if (was && was !== k) q.add(was); // released or re-owned: the old owner recounts
         if (k) q.add(k);
+        else for (const rs of matchingSets(p)) q.add(keyOf(rs));
       })
       .onDelete((p) => {
         const k = rsKeyOfPod(p);
@@ -226,6 +229,5 @@ export const replicaSetController: ControllerSpec = {
           q.add(k);
         }
       });
-    ctx.onStop(() => q.stop());
   },
 };

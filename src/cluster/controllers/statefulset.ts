@@ -12,9 +12,7 @@
 import { isAlreadyExists, isNotFound } from '../../core/errors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
-import { type ControllerSpec, ownedBy } from './context.js';
-import { recordEvent } from './events.js';
+import { type ControllerSpec, ownedBy, ownerKey } from './context.js';
 import { ensureRevision, type HistoryActions } from './history.js';
 import { isPodReady } from './pods.js';
 
@@ -255,7 +253,7 @@ export const statefulSetController: ControllerSpec = {
     const pods = ctx.informer(Resources.pods);
     const revisions = ctx.informer(Resources.controllerrevisions);
     const claims = ctx.informer(Resources.persistentvolumeclaims);
-    const q = new WorkQueue(
+    const q = ctx.queue(
       (key) =>
         syncStatefulSet(
           key,
@@ -275,25 +273,19 @@ export const statefulSetController: ControllerSpec = {
             deleteRevision: (ns, name) => ctx.client.delete(Resources.controllerrevisions, ns, name),
             updateStatus: (s) => ctx.client.updateStatus(Resources.statefulsets, s),
             event: (o, type, reason, message) =>
-              recordEvent(
-                ctx.client,
-                { ...o, apiVersion: 'apps/v1', kind: 'StatefulSet' },
-                type,
-                reason,
-                message,
-                'statefulset-controller',
-              ),
+              ctx
+                .recorder('statefulset-controller')
+                .record({ ...o, apiVersion: 'apps/v1', kind: 'StatefulSet' }, type, reason, message),
           },
         ),
       4,
     );
     sets.onAdd((s) => q.add(keyOf(s))).onUpdate((s) => q.add(keyOf(s)));
     const onOwned = (o: KubeObject) => {
-      const r = o.metadata.ownerReferences?.find((x) => x.controller && x.kind === 'StatefulSet');
-      if (r) q.add(`${o.metadata.namespace}/${r.name}`);
+      const k = ownerKey(o, 'StatefulSet');
+      if (k) q.add(k);
     };
     pods.onAdd(onOwned).onUpdate(onOwned).onDelete(onOwned);
     revisions.onAdd(onOwned).onDelete(onOwned);
-    ctx.onStop(() => q.stop());
   },
 };

@@ -9,7 +9,6 @@
 import { isNotFound } from '../../core/errors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from './context.js';
 import { isPodTerminal } from './pods.js';
 import { podClaims } from './volume-match.js';
@@ -69,7 +68,7 @@ export const pvcProtectionController: ControllerSpec = {
   start(ctx) {
     const claims = ctx.informer(Resources.persistentvolumeclaims);
     const act = actions(ctx);
-    const queue = new WorkQueue((k) => syncClaimProtection(claims.get(k), act), 2);
+    const queue = ctx.queue((k) => syncClaimProtection(claims.get(k), act), 2);
     const onClaim = (pvc: KubeObject) => {
       if (held(pvc, PVC_PROTECTION)) queue.add(keyOf(pvc));
     };
@@ -82,7 +81,6 @@ export const pvcProtectionController: ControllerSpec = {
       }
     };
     ctx.informer(Resources.pods).onUpdate(onPod).onDelete(onPod);
-    ctx.onStop(() => queue.stop());
   },
 };
 
@@ -91,11 +89,10 @@ export const pvProtectionController: ControllerSpec = {
   start(ctx) {
     const volumes = ctx.informer(Resources.persistentvolumes);
     const act = actions(ctx);
-    const queue = new WorkQueue((k) => syncVolumeProtection(volumes.get(k), act), 2);
+    const queue = ctx.queue((k) => syncVolumeProtection(volumes.get(k), act), 2);
     const on = (pv: KubeObject) => {
       if (held(pv, PV_PROTECTION)) queue.add(pv.metadata.name!);
     };
     volumes.onAdd(on).onUpdate(on);
-    ctx.onStop(() => queue.stop());
   },
 };

@@ -1,11 +1,11 @@
 import { logger } from '../../core/log.js';
+import type { EventRecorder } from '../client/events.js';
 import type { Informer } from '../client/informer.js';
 import { keyOf } from '../client/informer.js';
 import type { KubeClient, KubeObject } from '../client/kube-client.js';
 import { Resources } from '../client/kube-client.js';
-import { WorkQueue } from '../client/work-queue.js';
+import type { WorkQueue } from '../client/work-queue.js';
 import type { ControllerSpec } from '../controllers/context.js';
-import { recordEvent } from '../controllers/events.js';
 import { controllerUid, isPodTerminal } from '../controllers/pods.js';
 import { claimRefFor, SELECTED_NODE, volumeCaches } from '../controllers/volume-match.js';
 import {
@@ -50,12 +50,14 @@ export class Scheduler {
     private readonly client: KubeClient,
     private readonly pods: Informer,
     nodeInformer: Informer,
+    makeQueue: (sync: (key: string) => Promise<void>, workers: number) => WorkQueue,
+    private readonly recorder: EventRecorder,
     private readonly volumes?: VolumeCaches,
   ) {
     // Decisions are made one at a time (all synchronous up to the first API call, so each sees
     // the pods the ones before it assumed); binds are in flight together, as kube-scheduler's
     // binding cycles are: with a few ms per bind, 8 at once would cap the rate near 500/s.
-    this.queue = new WorkQueue((key) => this.schedule(key), 32);
+    this.queue = makeQueue((key) => this.schedule(key), 32);
     nodeInformer
       .onAdd((n) => this.upsertNode(n))
       .onUpdate((n) => this.upsertNode(n))
@@ -354,14 +356,7 @@ export class Scheduler {
   }
 
   private event(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    recordEvent(
-      this.client,
-      { ...pod, apiVersion: 'v1', kind: 'Pod' },
-      type,
-      reason,
-      message,
-      'default-scheduler',
-    );
+    this.recorder.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, type, reason, message);
   }
 }
 
@@ -376,6 +371,8 @@ export const schedulerController: ControllerSpec = {
       ctx.client,
       ctx.informer(Resources.pods),
       ctx.informer(Resources.nodes),
+      (sync, workers) => ctx.queue(sync, workers),
+      ctx.recorder('default-scheduler'),
       volumeCaches(ctx),
     );
     // Pods waiting for a claim or a volume may fit once those change.

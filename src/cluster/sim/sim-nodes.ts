@@ -113,6 +113,28 @@ export async function startSimNodes(
     nextHost.set(node, h);
     return `10.${64 + prefixBlock * 4 + ((i >> 8) & 3)}.${i & 255}.${h}`;
   };
+  const runningConditions = (t: string) => [
+    { type: 'PodScheduled', status: 'True', lastTransitionTime: t },
+    { type: 'Initialized', status: 'True', lastTransitionTime: t },
+    { type: 'ContainersReady', status: 'True', lastTransitionTime: t },
+    { type: 'Ready', status: 'True', lastTransitionTime: t },
+  ];
+  // A kubelet rewrites its node's status when the stored conditions differ from its own: after
+  // a control-plane restart (or any time another writer marks the node Unknown while it is in
+  // fact alive) the node must not stay NotReady although its Lease keeps being renewed.
+  const nodeInformer = new Informer(client, Resources.nodes);
+  const restoreNode = async (n: KubeObject) => {
+    if (!mine.has(n.metadata.name!)) return;
+    const ready = (n.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+    if (ready?.status === 'True' && ready.reason === 'KubeletReady') return;
+    await client
+      .patchStatus(Resources.nodes, undefined, n.metadata.name!, {
+        status: { conditions: readyStatus().conditions },
+      })
+      .catch((e) => log.debug('node status not restored', { node: n.metadata.name, err: e as Error }));
+  };
+  nodeInformer.onAdd((n) => void restoreNode(n)).onUpdate((n) => void restoreNode(n));
+  nodeInformer.start();
   const pods = new Informer(client, Resources.pods);
   const play = async (p: KubeObject) => {
     if (!mine.has(p.spec?.nodeName) || p.metadata.deletionTimestamp) return;
@@ -121,6 +143,16 @@ export async function startSimNodes(
     const ns = p.metadata.namespace!;
     const name = p.metadata.name!;
     const isJob = p.metadata.ownerReferences?.some((o) => o.kind === 'Job' && o.uid === controllerUid(p));
+    const ready = (p.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+    if (phase === 'Running' && ready?.status !== 'True') {
+      // Someone else (the node lifecycle controller while this node looked gone) marked it
+      // not Ready; a kubelet reports what it sees, and this pod is running and ready.
+      const t = now();
+      await client
+        .patchStatus(Resources.pods, ns, name, { status: { conditions: runningConditions(t) } })
+        .catch((e) => log.debug('pod status not restored', { pod: `${ns}/${name}`, err: e as Error }));
+      return;
+    }
     if (phase !== 'Running') {
       const t = now();
       const ip = podIpFor(p.spec.nodeName as string);
@@ -133,12 +165,7 @@ export async function startSimNodes(
             podIP: ip,
             podIPs: [{ ip }],
             startTime: t,
-            conditions: [
-              { type: 'PodScheduled', status: 'True', lastTransitionTime: t },
-              { type: 'Initialized', status: 'True', lastTransitionTime: t },
-              { type: 'ContainersReady', status: 'True', lastTransitionTime: t },
-              { type: 'Ready', status: 'True', lastTransitionTime: t },
-            ],
+            conditions: runningConditions(t),
             containerStatuses: (p.spec?.containers ?? []).map((c: { name: string; image: string }) => ({
               name: c.name,
               image: c.image,
@@ -178,6 +205,7 @@ export async function startSimNodes(
     stop() {
       clearInterval(timer);
       pods.stop();
+      nodeInformer.stop();
     },
   };
 }
