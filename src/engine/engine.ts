@@ -27,9 +27,10 @@ export type { VolumeService } from './services/volumes.js';
 /** Where the engine keeps its state, and how it runs itself again. */
 export interface EngineOptions extends StorePaths {
   /**
-   * The argv that runs this Berth (`[node, '--', entry script]`, src/core/self-command.ts). The engine leaves processes
-   * behind that call back into Berth: conmon's exit command (`container cleanup`) and the
-   * DNS server for user networks. Only the front end knows how it was started.
+   * The argv that runs this Berth (`[node, '--', entry script]`, see src/core/self-command.ts).
+   * The engine leaves processes behind that call back into Berth: conmon's exit command
+   * (`container cleanup`) and the DNS server for user networks. Only the front end knows
+   * how it was started.
    */
   self: readonly string[];
 }

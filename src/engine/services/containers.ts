@@ -3,6 +3,7 @@
  * Docker API's `/containers` routes): each a thin method over src/engine/container/*.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { type AttachOptions, attachContainer, logOffset } from '../container/attach.js';
 import type { EngineContext } from '../container/context.js';
@@ -199,7 +200,7 @@ export class ContainerService {
   attach(ref: string, o: Omit<AttachOptions, 'fromStart' | 'fromOffset'>): Promise<number | undefined> {
     const rec = getContainer(this.ctx, ref);
     if (rec.state !== 'running')
-      throw new Error(`You cannot attach to a stopped container ${ref}; start it first`);
+      throw conflict(`You cannot attach to a stopped container ${ref}; start it first`);
     return attachContainer(this.ctx, rec, { ...o, fromStart: false });
   }
 
