@@ -3,6 +3,7 @@
  * terminal front end does (raw mode, size changes, forwarding this process's signals).
  */
 import type { Command } from 'commander';
+import { BerthError } from '../core/errors.js';
 import { selfCommand } from '../core/self-command.js';
 import { type ContainerStreams, type Engine, openEngine } from '../engine/engine.js';
 
@@ -91,11 +92,21 @@ export function proxySignals(engine: Engine, id: string, tty: boolean): () => vo
  */
 export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const stop = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => stop.abort(new Error(`Interrupted by ${sig}`));
+  let got: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    got = sig;
+    stop.abort();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     return await fn(stop.signal);
+  } catch (e) {
+    if (!got) throw e;
+    // Cancelled by the user: the shell's status for death by that signal (130 for Ctrl-C).
+    throw Object.assign(new BerthError('Canceled', `Interrupted by ${got}`, { cause: e }), {
+      exitCode: 128 + (got === 'SIGINT' ? 2 : 15),
+    });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

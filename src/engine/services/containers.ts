@@ -88,7 +88,7 @@ export class ContainerService {
     }
     const { ensureImage, parsePullPolicy } = await import('../registry/ensure.js');
     const pulled = await ensureImage(this.ctx.images, src.image, parsePullPolicy(src.pull), src);
-    if (pulled) this.ctx.events.append('image', 'pull', src.image, { name: pulled.names[0] ?? src.image });
+    if (pulled) this.ctx.events.append('image', 'pull', pulled.id, { name: pulled.names[0] ?? src.image });
     return storeImage(this.ctx.images, src.image);
   }
 

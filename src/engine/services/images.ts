@@ -55,9 +55,12 @@ export class ImageService {
 
   /** `rmi` with Docker's rules (an image a container uses is kept unless forced). */
   async remove(ref: string, o: { force?: boolean } = {}): Promise<RemoveReport[]> {
+    const { id } = findImage(this.ctx.images, ref);
     const reports = await removeImage(this.ctx.images, ref, { force: o.force, usedBy: this.usedBy });
-    for (const r of reports)
-      'Untagged' in r ? this.event('untag', r.Untagged, r.Untagged) : this.event('delete', r.Deleted);
+    for (const r of reports) {
+      if ('Untagged' in r) this.event('untag', id, r.Untagged);
+      else this.event('delete', r.Deleted);
+    }
     return reports;
   }
 
