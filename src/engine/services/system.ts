@@ -31,10 +31,12 @@ export class SystemService {
 
   /**
    * Journaled events matching `q`, oldest first, through `emit`; without `q.until` it then
-   * follows new events until `signal` aborts.
+   * follows new events until `signal` aborts (with neither bound: new events only).
    */
   async events(q: EventQuery, emit: (e: EngineEvent) => void, signal?: AbortSignal): Promise<void> {
     checkEventFilters(q.filters ?? {});
+    // As Docker's: with neither bound, only events from now on.
+    if (q.since === undefined && q.until === undefined) q = { ...q, since: Date.now() };
     if (q.until !== undefined && q.until <= Date.now()) {
       for (const e of this.ctx.events.list(q)) emit(e);
       return;
