@@ -1,13 +1,9 @@
 import type { Command } from 'commander';
 import { invalidArgument } from '../core/errors.js';
-import { openImageStore } from '../engine/image/image-store.js';
 import { removeCredentials, saveCredentials } from '../engine/registry/auth-file.js';
 import { RegistryClient } from '../engine/registry/client.js';
 import { silentProgress, streamProgress } from '../engine/registry/progress.js';
-import { pullImage } from '../engine/registry/pull.js';
-import { pushImage } from '../engine/registry/push.js';
-
-type Globals = { root: string };
+import { withEngine, withInterrupt } from './engine.js';
 
 function tlsVerify(v: string | undefined): boolean | undefined {
   if (v === undefined) return undefined;
@@ -26,13 +22,17 @@ export async function pullAction(
   ref: string,
   opts: { quiet?: boolean; platform?: string; tlsVerify?: string },
 ): Promise<void> {
-  const store = openImageStore((cmd.optsWithGlobals() as Globals).root);
   const progress = opts.quiet ? silentProgress() : streamProgress(process.stderr);
-  const row = await pullImage(store, ref, {
-    platform: opts.platform,
-    insecure: insecure(opts.tlsVerify),
-    progress,
-  });
+  const row = await withEngine(cmd, (engine) =>
+    withInterrupt((signal) =>
+      engine.images.pull(ref, {
+        platform: opts.platform,
+        insecure: insecure(opts.tlsVerify),
+        progress,
+        signal,
+      }),
+    ),
+  );
   progress.done();
   if (opts.quiet) {
     process.stdout.write(`${row.id}\n`);
@@ -49,9 +49,12 @@ export async function pushAction(
   dest: string | undefined,
   opts: { quiet?: boolean; tlsVerify?: string },
 ): Promise<void> {
-  const store = openImageStore((cmd.optsWithGlobals() as Globals).root);
   const progress = opts.quiet ? silentProgress() : streamProgress(process.stderr);
-  const digest = await pushImage(store, image, dest, { insecure: insecure(opts.tlsVerify), progress });
+  const digest = await withEngine(cmd, (engine) =>
+    withInterrupt((signal) =>
+      engine.images.push(image, dest, { insecure: insecure(opts.tlsVerify), progress, signal }),
+    ),
+  );
   progress.done();
   process.stdout.write(opts.quiet ? `${digest}\n` : `${dest ?? image}: digest: ${digest}\n`);
 }

@@ -3,18 +3,9 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { isNotFound } from '../core/errors.js';
-import { inspectImage, openImageStore } from '../engine/image/image-store.js';
-import { importTarball } from '../engine/image/import.js';
 import { familiarName } from '../engine/image/reference.js';
-import { pruneImages, removeImage } from '../engine/image/remove.js';
-import { imageUsers } from './image-users.js';
-
-type Globals = { root: string; runroot: string };
-
-function store(cmd: Command) {
-  const g = cmd.optsWithGlobals() as Globals;
-  return openImageStore(g.root);
-}
+import { imageSummary } from '../engine/image/views.js';
+import { withEngine } from './engine.js';
 
 /**
  * Opens an input file before anything is written: a missing file is a clear error up front,
@@ -35,14 +26,15 @@ export async function importAction(
   name: string | undefined,
   opts: { change: string[]; message?: string },
 ): Promise<void> {
-  const s = store(cmd);
   const source = tarball === '-' ? process.stdin : await openInput(tarball, 'import');
-  const row = await importTarball(s, source, {
-    name,
-    changes: opts.change,
-    message: opts.message,
-    sourceName: tarball === '-' ? 'standard input' : tarball,
-  });
+  const row = await withEngine(cmd, (engine) =>
+    engine.images.import(source, {
+      name,
+      changes: opts.change,
+      message: opts.message,
+      sourceName: tarball === '-' ? 'standard input' : tarball,
+    }),
+  );
   process.stdout.write(`${row.id}\n`);
 }
 
@@ -90,10 +82,7 @@ export async function listAction(
   ref: string | undefined,
   opts: { quiet?: boolean; trunc: boolean; digests?: boolean; format?: string },
 ): Promise<void> {
-  const s = store(cmd);
-  const rows = s.index
-    .list()
-    .filter((r) => !ref || r.names.some((n) => familiarName(n).startsWith(ref) || n.startsWith(ref)));
+  const rows = await withEngine(cmd, (engine) => engine.images.list(ref));
   const short = (id: string) => (opts.trunc ? id.slice(7, 19) : id);
   if (opts.quiet) {
     for (const id of new Set(rows.map((r) => short(r.id)))) process.stdout.write(`${id}\n`);
@@ -109,18 +98,7 @@ export async function listAction(
     }
   }
   if (opts.format === 'json') {
-    const out = rows.map((r) => ({
-      Id: r.id,
-      ParentId: '',
-      RepoTags: r.names.map(familiarName),
-      RepoDigests: r.digests.map(familiarName),
-      Created: Math.floor(Date.parse(r.created) / 1000),
-      Size: r.size,
-      SharedSize: -1,
-      Labels: null,
-      Containers: -1,
-    }));
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(rows.map(imageSummary), null, 2)}\n`);
     return;
   }
   const table = [['REPOSITORY', 'TAG', ...(opts.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE']];
@@ -139,28 +117,25 @@ export async function listAction(
 }
 
 export async function tagAction(cmd: Command, source: string, target: string): Promise<void> {
-  const s = store(cmd);
-  const row = s.index.find(source);
-  if (!row) throw Object.assign(new Error(`No such image: ${source}`), {});
-  s.index.tag(row.id, target);
+  await withEngine(cmd, (engine) => engine.images.tag(source, target));
 }
 
 export async function removeAction(cmd: Command, images: string[], opts: { force?: boolean }): Promise<void> {
-  const s = store(cmd);
-  const g = cmd.optsWithGlobals() as Globals;
   let failed = 0;
   // One report per image, so one missing image does not stop the others (as Docker does).
-  for (const ref of images) {
-    try {
-      const reports = await removeImage(s, ref, { force: opts.force, usedBy: imageUsers(g.root) });
-      for (const r of reports)
-        process.stdout.write('Untagged' in r ? `Untagged: ${r.Untagged}\n` : `Deleted: ${r.Deleted}\n`);
-    } catch (e) {
-      failed++;
-      process.stderr.write(`Error response from daemon: ${(e as Error).message}\n`);
-      if (!isNotFound(e)) continue;
+  await withEngine(cmd, async (engine) => {
+    for (const ref of images) {
+      try {
+        const reports = await engine.images.remove(ref, { force: opts.force });
+        for (const r of reports)
+          process.stdout.write('Untagged' in r ? `Untagged: ${r.Untagged}\n` : `Deleted: ${r.Deleted}\n`);
+      } catch (e) {
+        failed++;
+        process.stderr.write(`Error response from daemon: ${(e as Error).message}\n`);
+        if (!isNotFound(e)) continue;
+      }
     }
-  }
+  });
   if (failed) process.exitCode = 1;
 }
 
@@ -169,17 +144,18 @@ export async function inspectAction(
   images: string[],
   opts: { format?: string },
 ): Promise<void> {
-  const s = store(cmd);
   const out: Record<string, unknown>[] = [];
   let failed = false;
-  for (const ref of images) {
-    try {
-      out.push(await inspectImage(s, ref));
-    } catch (e) {
-      failed = true;
-      process.stderr.write(`Error: ${(e as Error).message}\n`);
+  await withEngine(cmd, async (engine) => {
+    for (const ref of images) {
+      try {
+        out.push(await engine.images.inspect(ref));
+      } catch (e) {
+        failed = true;
+        process.stderr.write(`Error: ${(e as Error).message}\n`);
+      }
     }
-  }
+  });
   if (opts.format && opts.format !== 'json') {
     const { renderTemplate } = await import('./go-template.js');
     for (const o of out) process.stdout.write(`${renderTemplate(opts.format, o)}\n`);
@@ -190,9 +166,9 @@ export async function inspectAction(
 }
 
 export async function pruneAction(cmd: Command, opts: { all?: boolean }): Promise<void> {
-  const s = store(cmd);
-  const g = cmd.optsWithGlobals() as Globals;
-  const { reports, spaceReclaimed } = await pruneImages(s, { all: opts.all, usedBy: imageUsers(g.root) });
+  const { reports, spaceReclaimed } = await withEngine(cmd, (engine) =>
+    engine.images.prune({ all: opts.all }),
+  );
   if (reports.length) {
     process.stdout.write('Deleted Images:\n');
     for (const r of reports)
@@ -207,20 +183,16 @@ export async function saveAction(
   images: string[],
   opts: { output?: string; format: string },
 ): Promise<void> {
-  const s = store(cmd);
-  const { saveImages } = await import('../engine/image/save.js');
   if (!opts.output && process.stdout.isTTY) {
     throw new Error('Cowardly refusing to save to a terminal. Use the -o flag or redirect');
   }
   const out = opts.output ? createWriteStream(opts.output) : process.stdout;
-  await saveImages(s, images, opts.format, out);
+  await withEngine(cmd, (engine) => engine.images.save(images, opts.format, out));
 }
 
 export async function loadAction(cmd: Command, opts: { input?: string; quiet?: boolean }): Promise<void> {
-  const s = store(cmd);
-  const { loadArchive } = await import('../engine/image/load.js');
   const input = opts.input ? await openInput(opts.input, 'load') : process.stdin;
-  const loaded = await loadArchive(s, input);
+  const loaded = await withEngine(cmd, (engine) => engine.images.load(input));
   for (const l of loaded)
     process.stdout.write(l.name ? `Loaded image: ${familiarName(l.name)}\n` : `Loaded image ID: ${l.id}\n`);
 }

@@ -1,14 +1,14 @@
-/** `info`, `system df` and `system prune`: flags in, engine calls, output printed. */
+/** `info`, `system df`, `system prune` and `events`: flags in, engine calls, output printed. */
 import type { Command } from 'commander';
-import { errorMessage } from '../core/errors.js';
-import { listContainers, removeContainer } from '../engine/container/lifecycle.js';
-import { diskUsage, engineInfo } from '../engine/container/system.js';
-import { pruneVolumes } from '../engine/volume/usage.js';
-import { contextOf } from './container-actions.js';
+import { errorMessage, invalidArgument } from '../core/errors.js';
+import { parseSince } from '../engine/container/logs.js';
+import type { EngineEvent } from '../engine/engine.js';
+import { withEngine, withInterrupt } from './engine.js';
+import { renderTemplate } from './go-template.js';
 import { printTable } from './table.js';
 
 export async function infoAction(flags: { format?: string }, cmd: Command) {
-  const info = await engineInfo(contextOf(cmd));
+  const info = await withEngine(cmd, (engine) => engine.system.info());
   if (flags.format === 'json' || flags.format === '{{json .}}') {
     process.stdout.write(`${JSON.stringify(info)}\n`);
     return;
@@ -21,7 +21,7 @@ const size = (n: number) =>
   n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)}MB` : `${(n / 1024).toFixed(1)}kB`;
 
 export async function dfAction(_f: unknown, cmd: Command) {
-  const du = await diskUsage(contextOf(cmd));
+  const du = await withEngine(cmd, (engine) => engine.system.df());
   printTable(
     ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE'],
     du.map((d) => [d.type, String(d.total), String(d.active), size(d.bytes)]),
@@ -29,20 +29,63 @@ export async function dfAction(_f: unknown, cmd: Command) {
 }
 
 export async function pruneAction(flags: { volumes?: boolean }, cmd: Command) {
-  const ctx = contextOf(cmd);
-  const removed: string[] = [];
-  for (const c of listContainers(ctx)) {
-    if (c.state !== 'exited' && c.state !== 'created' && c.state !== 'dead') continue;
-    try {
-      await removeContainer(ctx, c.id);
-      removed.push(c.id);
-    } catch (e) {
-      process.stderr.write(`Error: ${errorMessage(e)}\n`);
-    }
+  const { containers, volumes } = await withEngine(cmd, (engine) =>
+    engine.system.prune({ volumes: flags.volumes }),
+  );
+  for (const { error } of containers.errors) process.stderr.write(`Error: ${errorMessage(error)}\n`);
+  if (containers.deleted.length)
+    process.stdout.write(`Deleted Containers:\n${containers.deleted.join('\n')}\n`);
+  if (volumes.length) process.stdout.write(`Deleted Volumes:\n${volumes.join('\n')}\n`);
+}
+
+/** `--filter k=v` values grouped by key, as Docker's filter arguments are. */
+function filterMap(values: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const f of values) {
+    const i = f.indexOf('=');
+    if (i <= 0) throw invalidArgument(`Invalid filter "${f}": use KEY=VALUE`);
+    const key = f.slice(0, i);
+    out[key] = [...(out[key] ?? []), f.slice(i + 1)];
   }
-  if (removed.length) process.stdout.write(`Deleted Containers:\n${removed.join('\n')}\n`);
-  if (flags.volumes) {
-    const v = pruneVolumes(ctx, false);
-    if (v.length) process.stdout.write(`Deleted Volumes:\n${v.join('\n')}\n`);
-  }
+  return out;
+}
+
+/** Docker's default line: `TIME TYPE ACTION ID (k=v, ...)`. */
+function eventLine(e: EngineEvent): string {
+  // Docker prints nanoseconds; the journal keeps milliseconds.
+  const time = new Date(Math.round(e.timeNano / 1e6)).toISOString().replace(/Z$/, '000000Z');
+  const attrs = Object.entries(e.Actor.Attributes)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+  return `${time} ${e.Type} ${e.Action} ${e.Actor.ID}${attrs ? ` (${attrs})` : ''}`;
+}
+
+export async function eventsAction(
+  flags: { since?: string; until?: string; filter?: string[]; format?: string },
+  cmd: Command,
+) {
+  const q = {
+    ...(flags.since ? { since: parseSince(flags.since) } : {}),
+    ...(flags.until ? { until: parseSince(flags.until) } : {}),
+    filters: filterMap(flags.filter ?? []),
+  };
+  // Following ends on Ctrl-C or SIGTERM, as `docker events` does, with a clean exit.
+  await withEngine(cmd, (engine) =>
+    withInterrupt((signal) =>
+      engine.system.events(
+        q,
+        (e) => {
+          const line =
+            flags.format === 'json' || flags.format === '{{json .}}'
+              ? JSON.stringify(e)
+              : flags.format
+                ? renderTemplate(flags.format, e)
+                : eventLine(e);
+          process.stdout.write(`${line}\n`);
+        },
+        signal,
+      ),
+    ),
+  );
 }

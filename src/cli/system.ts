@@ -8,8 +8,23 @@ const act =
     await (mod[name] as (...a: unknown[]) => Promise<void>)(...args);
   };
 
-/** `info`, `system info`, `system df`, `system prune`. */
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** `info`, `events`, `system info`, `system df`, `system prune`, `system events`. */
 export function registerSystem(program: Command): void {
+  const defineEvents = (c: Command) =>
+    c
+      .description('show engine events (and follow new ones unless --until is given)')
+      .option('--since <time>', 'events since a time (RFC 3339, unix seconds, or a duration like 10m)')
+      .option('--until <time>', 'events before a time; stop there')
+      .option(
+        '-f, --filter <key=value>',
+        'type, event, container, image, volume, network, label (repeatable)',
+        collect,
+      )
+      .option('--format <format>', 'json, or a Go template such as {{.Action}}')
+      .action(act('eventsAction'));
+  defineEvents(program.command('events'));
   program
     .command('info')
     .description('show engine information')
@@ -29,4 +44,5 @@ export function registerSystem(program: Command): void {
     .option('-f, --force', 'do not ask (Berth never asks)')
     .option('--volumes', 'also prune unused anonymous volumes')
     .action(act('pruneAction'));
+  defineEvents(system.command('events'));
 }

@@ -1,22 +1,19 @@
 /** The volume commands' actions: flags in, one engine call per volume, output printed. */
 import type { Command } from 'commander';
 import { errorMessage } from '../core/errors.js';
-import type { EngineContext } from '../engine/container/context.js';
-import { pruneVolumes, volumeUsers } from '../engine/volume/usage.js';
-import { contextOf } from './container-actions.js';
+import { withEngine } from './engine.js';
 import { printTable } from './table.js';
 
 export async function volumeCreate(name: string | undefined, flags: { label?: string[] }, cmd: Command) {
-  const ctx = contextOf(cmd);
   const labels = Object.fromEntries(
     (flags.label ?? []).map((l) => [l.split('=')[0]!, l.split('=').slice(1).join('=')]),
   );
-  process.stdout.write(`${ctx.volumes.create(name ?? '', { labels }).Name}\n`);
+  const v = await withEngine(cmd, (engine) => engine.volumes.create(name ?? '', { labels }));
+  process.stdout.write(`${v.Name}\n`);
 }
 
 export async function volumeLs(flags: { quiet?: boolean; format?: string }, cmd: Command) {
-  const ctx = contextOf(cmd);
-  const list = ctx.volumes.list();
+  const list = await withEngine(cmd, (engine) => engine.volumes.list());
   if (flags.quiet) {
     for (const v of list) process.stdout.write(`${v.Name}\n`);
   } else if (flags.format === 'json') {
@@ -30,34 +27,36 @@ export async function volumeLs(flags: { quiet?: boolean; format?: string }, cmd:
 }
 
 export async function volumeInspect(names: string[], _f: unknown, cmd: Command) {
-  const ctx = contextOf(cmd);
-  const out: unknown[] = [];
-  for (const n of names) {
-    try {
-      out.push(ctx.volumes.get(n));
-    } catch (e) {
-      process.stderr.write(`Error: ${errorMessage(e)}\n`);
-      process.exitCode = 1;
+  await withEngine(cmd, (engine) => {
+    const out: unknown[] = [];
+    for (const n of names) {
+      try {
+        out.push(engine.volumes.inspect(n));
+      } catch (e) {
+        process.stderr.write(`Error: ${errorMessage(e)}\n`);
+        process.exitCode = 1;
+      }
     }
-  }
-  process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+    process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+  });
 }
 
 export async function volumeRm(names: string[], flags: { force?: boolean }, cmd: Command) {
-  const ctx: EngineContext = contextOf(cmd);
-  for (const n of names) {
-    try {
-      ctx.volumes.remove(n, volumeUsers(ctx, n), !!flags.force);
-      process.stdout.write(`${n}\n`);
-    } catch (e) {
-      process.stderr.write(`Error: ${errorMessage(e)}\n`);
-      process.exitCode = 1;
+  await withEngine(cmd, (engine) => {
+    for (const n of names) {
+      try {
+        engine.volumes.remove(n, { force: flags.force });
+        process.stdout.write(`${n}\n`);
+      } catch (e) {
+        process.stderr.write(`Error: ${errorMessage(e)}\n`);
+        process.exitCode = 1;
+      }
     }
-  }
+  });
 }
 
 export async function volumePrune(flags: { all?: boolean }, cmd: Command) {
-  const removed = pruneVolumes(contextOf(cmd), !!flags.all);
+  const removed = await withEngine(cmd, (engine) => engine.volumes.prune({ all: flags.all }));
   if (removed.length) process.stdout.write(`Deleted Volumes:\n${removed.join('\n')}\n`);
   process.stdout.write(`\nTotal reclaimed space: ${removed.length} volume(s)\n`);
 }

@@ -3,106 +3,92 @@
  * keeps stdout and stderr apart and works after the fact), input by writing to conmon's
  * attach socket through `socat`, because that socket is SOCK_SEQPACKET and Node's `net`
  * cannot open it. Terminal size changes go to conmon's `ctl` fifo. Resolves with the exit
- * status when the container stops.
+ * status when the container stops. The streams are the caller's (see streams.ts).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { logger } from '../../core/log.js';
 import { followLog } from '../runtime/k8s-log.js';
-import { detectRuntime, runtimeKill } from '../runtime/oci-runtime.js';
 import type { EngineContext } from './context.js';
 import { waitForExitFile } from './exit-watch.js';
 import { containerPaths } from './paths.js';
 import type { ContainerRecord } from './store.js';
+import type { ContainerStreams, TerminalSize } from './streams.js';
 
-/** Streams to connect; defaults are the process's own. */
-export interface AttachOptions {
-  /** Forward this process's stdin to the container (needs the container made with -i). */
-  stdin: boolean;
+const log = logger('attach');
+
+/** What {@link attachContainer} connects, and from where in the output it starts. */
+export interface AttachOptions extends ContainerStreams {
   /** Show the log from its start (for `run`) rather than from now (for `attach`). */
   fromStart: boolean;
   /** Show the log from this byte offset (for `start -a`: the log's size before the start). */
   fromOffset?: number;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
+  /** Detaches (the container keeps running); the result is then undefined. */
+  signal?: AbortSignal;
 }
 
-/** Tells conmon this terminal's size (a no-op when stdout is not a terminal). */
-export function resize(bundle: string): void {
-  const { rows, columns } = process.stdout;
-  if (!rows || !columns) return;
+/** Tells conmon the terminal's size through the bundle's `ctl` fifo. */
+export function resize(bundle: string, size: TerminalSize | undefined): void {
+  if (!size?.rows || !size.columns) return;
   try {
     const fd = openSync(join(bundle, 'ctl'), 'w');
-    writeSync(fd, `1 ${rows} ${columns}\n`);
+    writeSync(fd, `1 ${size.rows} ${size.columns}\n`);
     closeSync(fd);
-  } catch {
-    /* the container is gone */
+  } catch (e) {
+    // The container is gone (no fifo, or no reader): there is no terminal left to size.
+    log.debug('resize failed', { bundle, err: e as Error });
   }
 }
 
-/** Attaches until the container exits; returns its exit status (undefined if unknown). */
+/**
+ * Attaches until the container exits; returns its exit status (undefined if unknown or
+ * detached by `signal`). Signals for the container (sig-proxy) are the front end's to send.
+ */
 export async function attachContainer(
   ctx: EngineContext,
   rec: ContainerRecord,
   o: AttachOptions,
 ): Promise<number | undefined> {
   const paths = containerPaths(ctx, rec.id);
-  const out = o.stdout ?? process.stdout;
-  const err = o.stderr ?? process.stderr;
   let start = o.fromOffset ?? 0;
-  if (!o.fromStart && o.fromOffset === undefined) {
-    try {
-      start = statSync(paths.log).size;
-    } catch {
-      start = 0;
-    }
-  }
+  if (!o.fromStart && o.fromOffset === undefined) start = logOffset(ctx, rec.id);
   const follower = followLog(paths.log, start, (e) =>
-    (e.stream === 'stderr' && !rec.config.tty ? err : out).write(e.data),
+    (e.stream === 'stderr' && !rec.config.tty ? o.stderr : o.stdout).write(e.data),
   );
+  let unsubscribe: (() => void) | undefined;
+  if (rec.config.tty) {
+    resize(paths.bundle, o.initialSize);
+    unsubscribe = o.onResize?.((size) => resize(paths.bundle, size));
+  }
+  const input = rec.config.openStdin ? o.stdin : undefined;
   let bridge: ReturnType<typeof spawn> | undefined;
-  let restoreTty: (() => void) | undefined;
-  if (o.stdin && rec.config.openStdin) {
-    if (rec.config.tty && process.stdin.isTTY) {
-      process.stdin.setRawMode(true);
-      resize(paths.bundle);
-      const onResize = () => resize(paths.bundle);
-      process.stdout.on('resize', onResize);
-      restoreTty = () => {
-        process.stdout.off('resize', onResize);
-        process.stdin.setRawMode(false);
-      };
-    }
-    // socat copies our stdin into the attach socket; the relative path dodges the 108-byte
-    // limit of socket paths. When stdin ends, conmon closes the container's stdin. conmon
+  let endLate: (() => void) | undefined;
+  if (input) {
+    // socat copies the input into the attach socket; the relative path dodges the 108-byte
+    // limit of socket paths. When the input ends, conmon closes the container's stdin. conmon
     // misses an end that follows the data too closely, so the end is passed on a moment late.
     bridge = spawn('socat', ['-u', 'STDIN', 'UNIX-CONNECT:attach,so-type=5'], {
       cwd: paths.bundle,
       stdio: ['pipe', 'ignore', 'ignore'],
     });
-    bridge.on('error', () => {});
+    bridge.on('error', (e) => log.debug('stdin bridge failed', { id: rec.id, err: e }));
     const sink = bridge.stdin!;
-    sink.on('error', () => {});
-    process.stdin.pipe(sink, { end: false });
-    process.stdin.on('end', () => setTimeout(() => sink.end(), 100));
+    // The container may exit before it read everything; that is not this call's failure.
+    sink.on('error', (e) => log.debug('stdin bridge closed', { id: rec.id, err: e }));
+    input.pipe(sink, { end: false });
+    endLate = () => setTimeout(() => sink.end(), 100);
+    input.once('end', endLate);
   }
-  // Like Docker's sig-proxy: signals to this process go to the container's process.
-  const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
-  const forward = (sig: NodeJS.Signals) => void runtimeKill(runtime, rec.id, sig).catch(() => {});
-  const signals: NodeJS.Signals[] = rec.config.tty
-    ? []
-    : ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-  for (const s of signals) process.on(s, forward);
   try {
-    const r = await waitForExitFile(paths, rec.pid);
+    const r = await waitForExitFile(paths, rec.pid, undefined, o.signal);
     return r.code;
   } finally {
-    for (const s of signals) process.off(s, forward);
     follower.stop();
-    restoreTty?.();
-    if (bridge) {
-      process.stdin.unpipe();
-      process.stdin.destroy();
+    unsubscribe?.();
+    if (input && bridge) {
+      input.unpipe(bridge.stdin!);
+      if (endLate) input.off('end', endLate);
       if (bridge.exitCode === null) bridge.kill();
     }
   }

@@ -34,7 +34,7 @@ async function withRootfs<T>(
 ): Promise<T> {
   const paths = containerPaths(ctx, rec.id);
   const running = rec.state === 'running';
-  if (!running) await mountRootfs(paths, await (await imageOf(ctx.root, rec.config)).lowerDirs());
+  if (!running) await mountRootfs(paths, await (await imageOf(ctx.images, rec.config)).lowerDirs());
   try {
     return await fn(paths.merged);
   } finally {

@@ -14,6 +14,7 @@ import { detectRuntime } from '../runtime/oci-runtime.js';
 import { customSeccompProfile } from '../runtime/seccomp.js';
 import { type ContainerConfig, defaultContainerConfig, type MountSpec } from './config.js';
 import type { EngineContext } from './context.js';
+import { containerEvent } from './events.js';
 import { randomName, validName } from './names.js';
 import { checkNetworkMode } from './network.js';
 import { containerPaths } from './paths.js';
@@ -131,12 +132,14 @@ export function createContainer(ctx: EngineContext, image: ResolvedImage, o: Cre
   try {
     if (o.name !== undefined) {
       ctx.containers.insert(base);
+      containerEvent(ctx, base, 'create');
       return base;
     }
     for (let attempt = 0; ; attempt++) {
       try {
         const rec = { ...base, name: randomName(attempt) };
         ctx.containers.insert(rec);
+        containerEvent(ctx, rec, 'create');
         return rec;
       } catch (e) {
         if (!isAlreadyExists(e) || attempt > 20) throw e;

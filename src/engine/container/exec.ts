@@ -1,29 +1,35 @@
 /**
  * `exec`: runs another process in a running container through the runtime's own `exec`,
- * with this process's stdio (the runtime allocates a pseudo-terminal for `-t`). The new
- * process joins the container's namespaces, cgroup, capabilities and seccomp profile.
+ * with the caller's streams (the runtime allocates a pseudo-terminal for `-t`; a stream
+ * with a file descriptor, such as a terminal, is handed over as it is, others are piped).
+ * The new process joins the container's namespaces, cgroup, capabilities and seccomp profile.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
 import { runtimeCreateError } from '../runtime/conmon.js';
 import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
 import { resolveUser } from '../runtime/user.js';
 import type { EngineContext } from './context.js';
 import { getContainer } from './lifecycle.js';
 import { containerPaths } from './paths.js';
+import { type ContainerStreams, childStdio } from './streams.js';
 
-/** Options of `exec`. */
-export interface ExecOptions {
+/** Options of `exec`: the command, how to run it, and the streams (`stdin` for `-i`). */
+export interface ExecOptions extends Partial<ContainerStreams> {
   command: string[];
-  interactive: boolean;
   tty: boolean;
   detach: boolean;
   env: string[];
   user: string;
   workdir: string;
+  /** Kills the exec'd runtime process (and so the command). */
+  signal?: AbortSignal;
 }
+
+const log = logger('exec');
 
 const readOr = (p: string) => {
   try {
@@ -50,17 +56,30 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   }
   for (const e of o.env) args.push('--env', e);
   args.push(rec.id, ...o.command);
+  const stdin = o.detach ? undefined : o.stdin;
+  const stdout = o.detach ? undefined : o.stdout;
   const child = spawn(runtime.path, args, {
-    stdio: [o.interactive && !o.detach ? 'inherit' : 'ignore', o.detach ? 'ignore' : 'inherit', 'pipe'],
+    stdio: [childStdio(stdin), childStdio(stdout), 'pipe'],
   });
+  if (stdin && child.stdin) {
+    child.stdin.on('error', (e) => log.debug('exec stdin closed', { id: rec.id, err: e }));
+    stdin.pipe(child.stdin);
+  }
+  if (stdout && child.stdout) child.stdout.pipe(stdout, { end: false });
   let tail = '';
   child.stderr?.on('data', (b: Buffer) => {
     tail = (tail + b.toString()).slice(-4096);
-    if (!/exec failed|executable file not found/.test(tail)) process.stderr.write(b);
+    if (!/exec failed|executable file not found/.test(tail)) o.stderr?.write(b);
   });
+  // The runtime passes the signal on to the command, as it does for every signal it gets.
+  const onAbort = () => child.kill('SIGTERM');
+  o.signal?.addEventListener('abort', onAbort);
   const code = await new Promise<number>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
+  }).finally(() => {
+    o.signal?.removeEventListener('abort', onAbort);
+    if (stdin && child.stdin) stdin.unpipe(child.stdin);
   });
   if (
     code !== 0 &&

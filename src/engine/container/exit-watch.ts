@@ -32,21 +32,25 @@ export function pidAlive(pid: number): boolean {
 
 /**
  * Resolves with the exit status once the exit file exists, or undefined when `pid` is gone
- * without one, or when `timeoutMs` passes (then `timedOut` is true).
+ * without one, or when `timeoutMs` passes (then `timedOut` is true), or when `signal`
+ * aborts (then `aborted` is true).
  */
 export function waitForExitFile(
   paths: ContainerPaths,
   pid: number,
   timeoutMs?: number,
-): Promise<{ code?: number; timedOut: boolean }> {
+  signal?: AbortSignal,
+): Promise<{ code?: number; timedOut: boolean; aborted?: boolean }> {
   return new Promise((resolve) => {
     let done = false;
-    const finish = (r: { code?: number; timedOut: boolean }) => {
+    const onAbort = () => finish({ timedOut: false, aborted: true });
+    const finish = (r: { code?: number; timedOut: boolean; aborted?: boolean }) => {
       if (done) return;
       done = true;
       watcher?.close();
       clearInterval(poll);
       if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       resolve(r);
     };
     const check = () => {
@@ -73,6 +77,8 @@ export function waitForExitFile(
     }, 500);
     const timer =
       timeoutMs !== undefined ? setTimeout(() => finish({ timedOut: true }), timeoutMs) : undefined;
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort);
     check();
   });
 }

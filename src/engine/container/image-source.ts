@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
+import type { ImageStore } from '../image/image-store.js';
 import { resolveImage } from '../image/resolve.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import type { ContainerConfig } from './config.js';
@@ -25,12 +26,12 @@ export function rootfsImage(dir: string): ResolvedImage {
 }
 
 /** Finds an image by name, ID or ID prefix in the image store (NotFound: `No such image`). */
-export async function storeImage(root: string, ref: string): Promise<ResolvedImage> {
-  return resolveImage(root, ref);
+export async function storeImage(store: ImageStore, ref: string): Promise<ResolvedImage> {
+  return resolveImage(store, ref);
 }
 
 /** The image a stored container was made from (to mount its layers at start). */
-export async function imageOf(root: string, config: ContainerConfig): Promise<ResolvedImage> {
+export async function imageOf(store: ImageStore, config: ContainerConfig): Promise<ResolvedImage> {
   if (config.rootfs) return rootfsImage(config.rootfs);
-  return storeImage(root, config.imageId);
+  return storeImage(store, config.imageId);
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { conflict, isNotFound } from '../../core/errors.js';
 import { detectRuntime, runtimeKill } from '../runtime/oci-runtime.js';
 import type { EngineContext } from './context.js';
+import { containerEvent } from './events.js';
 import { pidAlive, readExitFile, waitForExitFile } from './exit-watch.js';
 import { withContainerLock } from './lock.js';
 import { containerPaths } from './paths.js';
@@ -38,29 +39,35 @@ export function reconcile(ctx: EngineContext, rec: ContainerRecord): ContainerRe
   const code = readExitFile(paths);
   if (code !== undefined) return recordExit(ctx, rec, code) ?? ctx.containers.get(rec.id);
   if (pidAlive(rec.pid)) return rec;
-  return (
-    ctx.containers.update(
-      rec.id,
-      {
-        state: 'exited',
-        exitCode: 255,
-        pid: 0,
-        finishedAt: new Date().toISOString(),
-        error: 'the container monitor (conmon) died',
-      },
-      ['running'],
-    ) ?? ctx.containers.get(rec.id)
+  const died = ctx.containers.update(
+    rec.id,
+    {
+      state: 'exited',
+      exitCode: 255,
+      pid: 0,
+      finishedAt: new Date().toISOString(),
+      error: 'the container monitor (conmon) died',
+    },
+    ['running'],
   );
+  if (died) containerEvent(ctx, died, 'die', { exitCode: '255' });
+  return died ?? ctx.containers.get(rec.id);
 }
 
+/** Records the exit once: whichever process moves the record to `exited` journals the `die`. */
 function recordExit(ctx: EngineContext, rec: ContainerRecord, code: number): ContainerRecord | undefined {
   const paths = containerPaths(ctx, rec.id);
   const oomKilled = existsSync(join(paths.bundle, 'oom'));
-  return ctx.containers.update(
+  const r = ctx.containers.update(
     rec.id,
     { state: 'exited', exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled },
     [...live, 'created'],
   );
+  if (r) {
+    if (oomKilled) containerEvent(ctx, r, 'oom');
+    containerEvent(ctx, r, 'die', { exitCode: String(code) });
+  }
+  return r;
 }
 
 /** Looks a container up and reconciles it. */
@@ -134,11 +141,12 @@ export async function cleanupAfterExit(ctx: EngineContext, ref: string): Promise
   }
 }
 
-/** Waits for the container to stop; returns its exit status. */
-export async function waitContainer(ctx: EngineContext, ref: string): Promise<number> {
+/** Waits for the container to stop; returns its exit status. `signal` rejects with its reason. */
+export async function waitContainer(ctx: EngineContext, ref: string, signal?: AbortSignal): Promise<number> {
   let rec = getContainer(ctx, ref);
   if (rec.state === 'running') {
-    const r = await waitForExitFile(containerPaths(ctx, rec.id), rec.pid);
+    const r = await waitForExitFile(containerPaths(ctx, rec.id), rec.pid, undefined, signal);
+    if (r.aborted) throw signal?.reason;
     if (r.code !== undefined) return r.code;
     rec = getContainer(ctx, rec.id);
   }
@@ -151,7 +159,9 @@ export async function killContainer(ctx: EngineContext, ref: string, signal = 'S
   if (rec.state !== 'running')
     throw conflict(`Cannot kill container ${ref}: container ${rec.id.slice(0, 12)} is not running`);
   ctx.containers.update(rec.id, { stoppedByUser: true });
-  await runtimeKill(detectRuntime(ctx.runroot, rec.config.runtime), rec.id, normaliseSignal(signal));
+  const sig = normaliseSignal(signal);
+  await runtimeKill(detectRuntime(ctx.runroot, rec.config.runtime), rec.id, sig);
+  containerEvent(ctx, rec, 'kill', { signal: sig });
 }
 
 /** `SIGTERM`, `TERM`, `15` -> what runc accepts. */
@@ -179,11 +189,16 @@ export async function stopContainer(ctx: EngineContext, ref: string, timeoutSec?
   if (timeout > 0) {
     await runtimeKill(runtime, rec.id, normaliseSignal(rec.config.stopSignal));
     const r = await waitForExitFile(paths, rec.pid, timeout * 1000);
-    if (!r.timedOut) return cleanupAfterExit(ctx, rec.id);
+    if (!r.timedOut) {
+      await cleanupAfterExit(ctx, rec.id);
+      containerEvent(ctx, rec, 'stop');
+      return;
+    }
   }
   await runtimeKill(runtime, rec.id, 'SIGKILL', true);
   await waitForExitFile(paths, rec.pid, 10_000);
   await cleanupAfterExit(ctx, rec.id);
+  containerEvent(ctx, rec, 'stop');
 }
 
 /** Options for {@link removeContainer}. */
@@ -220,6 +235,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, o: Remove
         ctx.volumes.remove(m.source, [], true);
   }
   ctx.containers.delete(rec.id);
+  containerEvent(ctx, rec, 'destroy');
   // Last: while the exit file is there, the removal is unfinished and conmon's exit command
   // of a `run --rm` whose process died completes it (see run.ts).
   rmSync(paths.exitFile, { force: true });

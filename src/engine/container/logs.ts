@@ -16,8 +16,9 @@ export interface LogOptions {
   tail?: number;
   /** Only entries at or after this time (ms since the epoch). */
   since?: number;
-  /** Keep printing new output until the container stops. */
+  /** Keep printing new output until the container stops (or `signal` aborts). */
   follow?: boolean;
+  signal?: AbortSignal;
 }
 
 /** `--since`: RFC 3339, unix seconds, or a duration before now (`10m`, `1h30m`, `45s`). */
@@ -70,6 +71,11 @@ export async function streamLogs(
   for (const e of o.tail === undefined ? entries : tailEntries(entries, o.tail)) emit(e);
   if (!o.follow || rec.state !== 'running') return;
   const follower = followLog(path, size, emit);
-  await waitContainer(ctx, rec.id);
-  follower.stop();
+  try {
+    await waitContainer(ctx, rec.id, o.signal);
+  } catch (e) {
+    if (!o.signal?.aborted) throw e;
+  } finally {
+    follower.stop();
+  }
 }

@@ -87,7 +87,7 @@ export async function setupNetwork(
       mode !== DEFAULT_NETWORK || (config.extraNetworks ?? []).some((n) => n.name !== DEFAULT_NETWORK);
     const gateway = a?.result.ips?.[0]?.gateway;
     // User networks resolve container names through the embedded DNS server on their gateway.
-    if (joinsUser) ensureDnsServer(ctx.root, ctx.runroot);
+    if (joinsUser) ensureDnsServer(ctx.root, ctx.runroot, ctx.self);
     return {
       netnsPath: netns,
       ip: a?.ip,

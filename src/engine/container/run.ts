@@ -10,6 +10,8 @@ import { type CreateOptions, createContainer } from './create.js';
 import { removeContainer } from './lifecycle.js';
 import { containerPaths } from './paths.js';
 import { defaultExitCommand, startContainer } from './start.js';
+import type { ContainerRecord } from './store.js';
+import type { ContainerStreams } from './streams.js';
 
 /**
  * `run --rm` in the foreground removes the container itself once it exits, so conmon's exit
@@ -35,11 +37,13 @@ function unlessRemovedBy(pid: number, exitFile: string, command: string[]): stri
   return ['/bin/sh', '-c', script, 'sh', String(pid), exitFile, ...command];
 }
 
-/** How `run` connects to the container. */
-export interface RunIo {
+/** How `run` connects to the container (streams are ignored with `detach`). */
+export interface RunIo extends ContainerStreams {
   detach: boolean;
-  /** `-i`: forward stdin. */
-  interactive: boolean;
+  /** Called once the container runs (a front end starts forwarding signals to it here). */
+  onStarted?: (rec: ContainerRecord) => void;
+  /** Stops attaching (the container keeps running; `exitCode` is then undefined). */
+  signal?: AbortSignal;
 }
 
 /** The container's ID, and its exit status unless detached. */
@@ -66,9 +70,9 @@ export async function runContainer(
   let rec = createContainer(ctx, image, opts);
   try {
     // The first terminal size must be there before the process starts, not after.
-    const sizeTerminal = rec.config.tty && !io.detach && process.stdout.isTTY;
+    const sizeTerminal = rec.config.tty && !io.detach && io.initialSize;
     rec = await startContainer(ctx, rec, {
-      ...(sizeTerminal ? { beforeStart: (p: { bundle: string }) => resize(p.bundle) } : {}),
+      ...(sizeTerminal ? { beforeStart: (p: { bundle: string }) => resize(p.bundle, io.initialSize) } : {}),
       ...(rec.config.autoRemove && !io.detach
         ? {
             exitCommand: unlessRemovedBy(
@@ -83,8 +87,11 @@ export async function runContainer(
     await removeQuietly(ctx, rec.id);
     throw e;
   }
+  io.onStarted?.(rec);
   if (io.detach) return { id: rec.id };
-  const code = await attachContainer(ctx, rec, { stdin: io.interactive, fromStart: true });
+  const { initialSize: _sized, ...streams } = io;
+  const code = await attachContainer(ctx, rec, { ...streams, fromStart: true });
+  if (io.signal?.aborted) return { id: rec.id };
   if (rec.config.autoRemove) await removeQuietly(ctx, rec.id);
   return { id: rec.id, exitCode: code ?? 255 };
 }

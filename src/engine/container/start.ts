@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
-import { selfCommand } from '../../core/self-command.js';
 import { capabilitiesFromMask } from '../runtime/capabilities.js';
 import { startConmon } from '../runtime/conmon.js';
 import { detectRuntime, runtimeDelete, runtimeStart } from '../runtime/oci-runtime.js';
@@ -15,6 +14,7 @@ import { cgroupsPathFor, ociSpec, type ResolvedBind } from '../runtime/oci-spec.
 import { resolveUser } from '../runtime/user.js';
 import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
+import { containerEvent } from './events.js';
 import { imageOf } from './image-source.js';
 import { withContainerLock } from './lock.js';
 import {
@@ -42,9 +42,9 @@ export interface StartOptions {
   beforeStart?: (paths: ContainerPaths) => void;
 }
 
-/** The exit command: the same `berth` (this Node and this entry script) recording the exit. */
+/** The exit command: the same `berth` (the front end's `self`) recording the exit. */
 export function defaultExitCommand(ctx: EngineContext, id: string): string[] {
-  return selfCommand(['--root', ctx.root, '--runroot', ctx.runroot, 'container', 'cleanup', id]);
+  return [...ctx.self, '--root', ctx.root, '--runroot', ctx.runroot, 'container', 'cleanup', id];
 }
 
 const readIf = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
@@ -133,7 +133,7 @@ async function startLocked(
   const t0 = performance.now();
   const ms = () => Math.round(performance.now() - t0);
   try {
-    const image = await imageOf(ctx.root, config);
+    const image = await imageOf(ctx.images, config);
     await mountRootfs(paths, await image.lowerDirs());
     log.debug('rootfs mounted', { id: rec.id, ms: ms() });
     const etc = join(paths.merged, 'etc');
@@ -179,7 +179,9 @@ async function startLocked(
       runtime: runtime.name,
       ...(opts.restart ? { restartCount: rec.restartCount + 1 } : {}),
     });
-    return updated ?? ctx.containers.get(rec.id);
+    const started = updated ?? ctx.containers.get(rec.id);
+    containerEvent(ctx, started, 'start');
+    return started;
   } catch (e) {
     if (created) await runtimeDelete(runtime, rec.id);
     await unmountRootfs(paths);

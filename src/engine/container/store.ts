@@ -214,6 +214,15 @@ export class ContainerStore {
     }
   }
 
+  /** IDs of the containers (any state) made from an image (`rmi` and `image prune` ask). */
+  usersOfImage(imageId: string): string[] {
+    return (
+      this.db
+        .prepare("SELECT id FROM containers WHERE json_extract(config, '$.imageId') = ?")
+        .all(imageId) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
   /** Deletes the record. */
   delete(id: string): void {
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);

@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { selfCommand } from '../../core/self-command.js';
 import { pidAlive } from '../container/exit-watch.js';
 
 export const dnsPidFile = (runroot: string) => join(runroot, 'dns.pid');
@@ -21,11 +20,15 @@ function running(runroot: string): boolean {
 
 /**
  * Ensures the DNS server for this root runs (it starts detached and outlives this command).
- * Two commands racing here may both start one; the second finds the first's pid file and exits.
+ * `self` is the argv that runs Berth (the front end's, see EngineContext.self). Two
+ * commands racing here may both start one; the second finds the first's pid file and exits.
  */
-export function ensureDnsServer(root: string, runroot: string): void {
+export function ensureDnsServer(root: string, runroot: string, self: readonly string[]): void {
   if (running(runroot)) return;
-  const [node, ...args] = selfCommand(['--root', root, '--runroot', runroot, 'internal', 'dns-server']);
-  const child = spawn(node!, args, { detached: true, stdio: 'ignore' });
+  const [file, ...args] = self;
+  const child = spawn(file!, [...args, '--root', root, '--runroot', runroot, 'internal', 'dns-server'], {
+    detached: true,
+    stdio: 'ignore',
+  });
   child.unref();
 }

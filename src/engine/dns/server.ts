@@ -12,6 +12,7 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import dnsPacket from 'dns-packet';
 import { logger } from '../../core/log.js';
 import { pidAlive } from '../container/exit-watch.js';
+import { NetworkStore } from '../network/network-store.js';
 import { openEngineDb } from '../state/db.js';
 import { activeNetworks, lookup } from './records.js';
 
@@ -60,12 +61,19 @@ function claimPidFile(path: string): boolean {
 export interface DnsServerOptions {
   root: string;
   pidFile: string;
-  /** Exit after this long with no user network endpoints. Default 10 s. */
+  /** Stop after this long with no user network endpoints. Default 10 s. */
   idleMs?: number;
+  /** Stops the server. */
+  signal?: AbortSignal;
 }
 
+/**
+ * Serves until idle (or `signal`); resolves once every socket is closed and the pid file is
+ * gone, so the process hosting it can simply return.
+ */
 export async function runDnsServer(opts: DnsServerOptions): Promise<void> {
   const db = openEngineDb(opts.root);
+  const networks = new NetworkStore(db);
   db.pragma('query_only = ON');
   const sockets = new Map<string, dgram.Socket>(); // network name -> socket on its gateway
   let idleSince = Date.now();
@@ -79,7 +87,7 @@ export async function runDnsServer(opts: DnsServerOptions): Promise<void> {
     }
     const question = q.questions?.[0];
     if (!question) return;
-    const ips = lookup(db, network, question.name);
+    const ips = lookup(networks, network, question.name);
     if (ips.length === 0) {
       forward(msg, reply);
       return;
@@ -140,7 +148,7 @@ export async function runDnsServer(opts: DnsServerOptions): Promise<void> {
   const sync = () => {
     let nets: { name: string; gateway: string }[] = [];
     try {
-      nets = activeNetworks(db);
+      nets = activeNetworks(networks);
     } catch (e) {
       log.debug('reading networks failed', { err: e as Error });
     }
@@ -164,18 +172,28 @@ export async function runDnsServer(opts: DnsServerOptions): Promise<void> {
       s.on('message', (msg, rinfo) => answer(name, msg, (b) => s.send(b, rinfo.port, rinfo.address)));
       s.bind(53, ip);
     }
-    if (Date.now() - idleSince > (opts.idleMs ?? 10_000)) {
-      for (const s of sockets.values()) s.close();
-      rmSync(opts.pidFile, { force: true });
-      db.close();
-      process.exit(0);
-    }
+    if (Date.now() - idleSince > (opts.idleMs ?? 10_000)) stop();
   };
-  if (!claimPidFile(opts.pidFile)) {
+  let stopped: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    clearInterval(timer);
+    opts.signal?.removeEventListener('abort', stop);
+    for (const s of sockets.values()) s.close();
+    sockets.clear();
+    rmSync(opts.pidFile, { force: true });
+    db.close();
+    stopped();
+  };
+  if (opts.signal?.aborted || !claimPidFile(opts.pidFile)) {
     db.close();
     return; // another server serves this root
   }
+  opts.signal?.addEventListener('abort', stop);
   sync();
-  setInterval(sync, 1000);
-  await new Promise(() => {});
+  timer = setInterval(sync, 1000);
+  await done;
 }

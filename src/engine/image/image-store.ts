@@ -19,17 +19,14 @@ export interface ImageStore {
   index: Index;
 }
 
-const open = new Map<string, ImageStore>();
+/** The image store of an engine root over its already open database (the engine facade's). */
+export function imageStoreOn(root: string, db: EngineDb): ImageStore {
+  return { root, db, content: openContentStore(root), index: new ImageIndex(db) };
+}
 
-/** Opens the image store of an engine root (once per process). */
+/** Opens the image store of an engine root with a database of its own (tests and tools). */
 export function openImageStore(root: string): ImageStore {
-  let s = open.get(root);
-  if (!s) {
-    const db = openEngineDb(root);
-    s = { root, db, content: openContentStore(root), index: new ImageIndex(db) };
-    open.set(root, s);
-  }
-  return s;
+  return imageStoreOn(root, openEngineDb(root));
 }
 
 /** Finds an image or throws Docker's `No such image: REF`. */

@@ -1,6 +1,6 @@
 import { invalidArgument } from '../../core/errors.js';
 import { chainIds, ensureSnapshot } from '../snapshot/snapshots.js';
-import { findImage, openImageStore, readImageConfig, readManifest } from './image-store.js';
+import { findImage, type ImageStore, openImageStore, readImageConfig, readManifest } from './image-store.js';
 import { layerCompression } from './oci.js';
 import { normalizeReference } from './reference.js';
 import type { ResolvedImage } from './resolved-image.js';
@@ -10,8 +10,10 @@ import type { ResolvedImage } from './resolved-image.js';
  * are unpacked on first use (`lowerDirs`), each once, shared by all images and containers.
  * Throws NotFound with Docker's wording, `No such image: REF`.
  */
-export async function resolveImage(root: string, ref: string): Promise<ResolvedImage> {
-  const store = openImageStore(root);
+export async function resolveImage(from: ImageStore | string, ref: string): Promise<ResolvedImage> {
+  // A root folder opens the store on its own database (tools and tests that have no engine).
+  const store = typeof from === 'string' ? openImageStore(from) : from;
+  const root = store.root;
   const row = findImage(store, ref);
   const config = await readImageConfig(store, row);
   return {

@@ -8,6 +8,8 @@ export interface RegistryOptions {
   /** Plain HTTP and no certificate checks. Default: true for loopback hosts, as Docker does. */
   insecure?: boolean;
   credentials?: Credentials;
+  /** Aborts every request of this client (a cancelled pull or push). */
+  signal?: AbortSignal;
 }
 
 /** Whether a registry host is on this machine (Docker treats those as insecure by default). */
@@ -28,6 +30,7 @@ export class RegistryClient {
   private readonly creds?: Credentials;
   private readonly tokens = new Map<string, { header: string; expires: number }>();
   private basic = false;
+  private readonly signal?: AbortSignal;
 
   constructor(host: string, options: RegistryOptions = {}) {
     this.host = host;
@@ -35,6 +38,7 @@ export class RegistryClient {
     const insecure = options.insecure ?? isLoopbackRegistry(host);
     this.base = `${insecure ? 'http' : 'https'}://${apiHost}`;
     this.creds = options.credentials;
+    this.signal = options.signal;
   }
 
   private authHeader(scope: string): string | undefined {
@@ -61,6 +65,7 @@ export class RegistryClient {
         method,
         headers: { ...(options.headers ?? {}), ...(auth ? { Authorization: auth } : {}) },
         body: options.body,
+        signal: this.signal,
       });
     };
     let res = await send();
@@ -98,6 +103,7 @@ export class RegistryClient {
       u.searchParams.append('scope', s);
     const res = await httpRequest(u.toString(), {
       headers: this.creds ? { Authorization: basicHeader(this.creds) } : {},
+      signal: this.signal,
     });
     const body = await readBody(res, 1024 * 1024);
     if (res.status === 401 || res.status === 403)

@@ -1,5 +1,6 @@
 import { invalidArgument } from '../../core/errors.js';
-import { openImageStore } from '../image/image-store.js';
+import type { ImageRow } from '../image/image-index.js';
+import type { ImageStore } from '../image/image-store.js';
 import { familiarName, normalizeReference } from '../image/reference.js';
 import type { Progress } from './progress.js';
 import { pullImage } from './pull.js';
@@ -19,16 +20,15 @@ export function parsePullPolicy(s: string | undefined): PullPolicy {
  * does ("Unable to find image ... locally").
  */
 export async function ensureImage(
-  root: string,
+  store: ImageStore,
   ref: string,
   policy: PullPolicy,
-  options: { progress?: Progress; notice?: (line: string) => void } = {},
-): Promise<void> {
-  if (policy === 'never') return;
-  const store = openImageStore(root);
+  options: { progress?: Progress; notice?: (line: string) => void; signal?: AbortSignal } = {},
+): Promise<ImageRow | undefined> {
+  if (policy === 'never') return undefined;
   const present = store.index.find(ref) !== undefined;
-  if (present && policy === 'missing') return;
-  if (/^(sha256:)?[a-f0-9]{12,64}$/.test(ref)) return;
+  if (present && policy === 'missing') return undefined;
+  if (/^(sha256:)?[a-f0-9]{12,64}$/.test(ref)) return undefined;
   if (!present) options.notice?.(`Unable to find image '${familiarName(normalizeReference(ref))}' locally`);
-  await pullImage(store, ref, { progress: options.progress });
+  return pullImage(store, ref, { progress: options.progress, signal: options.signal });
 }

@@ -27,7 +27,17 @@ export interface HttpRequest {
   body?: Buffer | Readable;
   /** Follow up to this many redirects for GET and HEAD. Default: 5. */
   maxRedirects?: number;
+  /** Aborts the request and its response body. */
+  signal?: AbortSignal;
+  /**
+   * Fails when the connection is silent this long, while connecting or while the body
+   * streams (a registry that stops sending). Default: {@link IDLE_TIMEOUT_MS}.
+   */
+  idleTimeoutMs?: number;
 }
+
+/** A registry silent for this long (no bytes either way) is given up on. */
+export const IDLE_TIMEOUT_MS = 60_000;
 
 export interface HttpResponse {
   status: number;
@@ -92,10 +102,15 @@ function once(url: URL, method: string, req: HttpRequest): Promise<HttpResponse>
     if (Buffer.isBuffer(req.body)) headers['Content-Length'] = String(req.body.length);
     const r = (isHttps ? https : http).request(
       url,
-      { method, headers, agent: isHttps ? httpsAgent : httpAgent },
+      { method, headers, agent: isHttps ? httpsAgent : httpAgent, signal: req.signal },
       (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url: url.toString() }),
     );
-    r.on('error', (e: NodeJS.ErrnoException) => reject(networkError(url, e)));
+    // The idle timer stays on the socket while the body streams; a stall destroys the
+    // request, which fails the body's reader too.
+    r.setTimeout(req.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () =>
+      r.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
+    );
+    r.on('error', (e: NodeJS.ErrnoException) => reject(e.name === 'AbortError' ? e : networkError(url, e)));
     if (!req.body) r.end();
     else if (Buffer.isBuffer(req.body)) r.end(req.body);
     else {

@@ -35,6 +35,8 @@ export interface PullOptions {
   /** Plain HTTP (`--tls-verify=false`); default true for loopback registries. */
   insecure?: boolean;
   progress?: Progress;
+  /** Cancels the pull: requests stop, nothing partial becomes visible. */
+  signal?: AbortSignal;
 }
 
 export function parsePlatform(s: string | undefined): Platform {
@@ -124,6 +126,7 @@ export async function pullImage(
   const client = new RegistryClient(ref.domain, {
     insecure: options.insecure,
     credentials: loadCredentials(ref.domain),
+    signal: options.signal,
   });
   const top = await fetchManifest(client, ref, ref.digest ?? ref.tag ?? 'latest');
   let manifestBytes = top.bytes;

@@ -11,6 +11,8 @@ import type { Progress } from './progress.js';
 export interface PushOptions {
   insecure?: boolean;
   progress?: Progress;
+  /** Cancels the push. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function pushImage(
   const client = new RegistryClient(ref.domain, {
     insecure: options.insecure,
     credentials: loadCredentials(ref.domain),
+    signal: options.signal,
   });
   const scope = `repository:${ref.path}:pull,push`;
   const manifestBytes = await store.content.read(row.manifestDigest);

@@ -3,8 +3,8 @@
  * label (`KEY` or `KEY=VALUE`), ancestor (image name or ID prefix), exited (exit code).
  * Several values of one key match any of them; different keys must all match.
  */
-import { invalidArgument } from '../core/errors.js';
-import type { ContainerRecord } from '../engine/container/store.js';
+import { invalidArgument } from '../../core/errors.js';
+import type { ContainerRecord } from './store.js';
 
 const keys = ['id', 'name', 'status', 'label', 'ancestor', 'exited'] as const;
 type Key = (typeof keys)[number];

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultContainerConfig } from '../engine/container/config.js';
-import type { ContainerRecord } from '../engine/container/store.js';
+import { defaultContainerConfig } from './config.js';
 import { psFilter } from './ps-filter.js';
+import type { ContainerRecord } from './store.js';
 
 const rec = (over: Partial<ContainerRecord>): ContainerRecord => ({
   id: 'ab'.repeat(32),

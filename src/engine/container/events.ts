@@ -1,0 +1,18 @@
+/** Container events for the engine's journal, with Docker's attributes (labels, image, name). */
+import type { EngineContext } from './context.js';
+import type { ContainerRecord } from './store.js';
+
+/** Records `action` (create, start, die, kill, stop, destroy, rename, ...) for a container. */
+export function containerEvent(
+  ctx: EngineContext,
+  rec: ContainerRecord,
+  action: string,
+  extra: Record<string, string> = {},
+): void {
+  ctx.events.append('container', action, rec.id, {
+    ...rec.config.labels,
+    image: rec.config.imageName,
+    name: rec.name,
+    ...extra,
+  });
+}

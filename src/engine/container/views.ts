@@ -1,0 +1,113 @@
+/**
+ * Docker-shaped views of containers, shared by every front end: `ps` rows (Docker's
+ * `docker ps --format json` fields: status text, ports, names), `stats` rows with CPU
+ * percentages from two samples, and the rule for which containers a prune removes.
+ */
+import { totalmem } from 'node:os';
+import type { EngineContext } from './context.js';
+import { statusText } from './inspect.js';
+import type { ContainerRecord } from './store.js';
+import { statsOf } from './top-stats.js';
+
+/** One row of `ps`, with Docker's field names. */
+export interface PsRow {
+  ID: string;
+  Image: string;
+  Command: string;
+  CreatedAt: string;
+  Status: string;
+  State: string;
+  Names: string;
+  Labels: string;
+  Mounts: string;
+  Networks: string;
+  Ports: string;
+  ExitCode: number;
+}
+
+const short = (id: string) => id.slice(0, 12);
+
+/** Docker's PORTS column: `0.0.0.0:8080->80/tcp` for each published port of a running container. */
+export function portsText(ctx: EngineContext, id: string): string {
+  return ctx.networks
+    .attachmentsFor(id)
+    .flatMap((a) => a.ports)
+    .map((p) => `${p.hostIP || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`)
+    .join(', ');
+}
+
+/** A container as `ps` shows it; `trunc` shortens the ID and the command as Docker does. */
+export function psRow(ctx: EngineContext, r: ContainerRecord, trunc: boolean): PsRow {
+  const command = [...r.config.entrypoint, ...r.config.cmd].join(' ');
+  return {
+    ID: trunc ? short(r.id) : r.id,
+    Image: r.config.imageName,
+    Command: trunc && command.length > 20 ? `${command.slice(0, 19)}…` : command,
+    CreatedAt: r.createdAt,
+    Status: statusText(r),
+    State: r.state,
+    Names: r.name,
+    Labels: Object.entries(r.config.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    Mounts: r.config.mounts.map((m) => m.source).join(','),
+    Networks: r.config.network,
+    Ports: portsText(ctx, r.id),
+    ExitCode: r.exitCode,
+  };
+}
+
+/** Which containers `ps` lists: running ones, or all (a status filter looks at all, as in Docker). */
+export function psListsAll(all: boolean | undefined, filters: readonly string[]): boolean {
+  return !!all || filters.some((f) => f.startsWith('status=') || f.startsWith('exited='));
+}
+
+/** What `container prune` and `system prune` remove: containers that are not running. */
+export function prunable(rec: ContainerRecord): boolean {
+  return rec.state === 'exited' || rec.state === 'created' || rec.state === 'dead';
+}
+
+/** One row of `stats`, with Docker's field names and formatting. */
+export interface StatsRow {
+  Container: string;
+  Name: string;
+  CPUPerc: string;
+  MemUsage: string;
+  MemPerc: string;
+  PIDs: string;
+}
+
+const mib = (n: number) =>
+  n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)}GiB` : `${(n / 1024 ** 2).toFixed(2)}MiB`;
+
+/** CPU % needs two samples: this keeps the previous one per container. */
+export class StatsSampler {
+  private previous = new Map<string, number>();
+  private at = process.hrtime.bigint();
+
+  /** Takes the first sample (the rows of the next {@link sample} are relative to it). */
+  prime(list: readonly ContainerRecord[]): void {
+    this.previous = new Map(list.map((r) => [r.id, statsOf(r, totalmem()).cpuNanos]));
+    this.at = process.hrtime.bigint();
+  }
+
+  /** Rows for `list`, CPU measured since the previous sample. */
+  sample(list: readonly ContainerRecord[]): StatsRow[] {
+    const now = process.hrtime.bigint();
+    const elapsed = Number(now - this.at) || 1;
+    this.at = now;
+    return list.map((r) => {
+      const s = statsOf(r, totalmem());
+      const cpu = Math.max(0, ((s.cpuNanos - (this.previous.get(r.id) ?? s.cpuNanos)) / elapsed) * 100);
+      this.previous.set(r.id, s.cpuNanos);
+      return {
+        Container: short(r.id),
+        Name: r.name,
+        CPUPerc: `${cpu.toFixed(2)}%`,
+        MemUsage: `${mib(s.memoryUsage)} / ${mib(s.memoryLimit)}`,
+        MemPerc: `${((s.memoryUsage / s.memoryLimit) * 100).toFixed(2)}%`,
+        PIDs: String(s.pids),
+      };
+    });
+  }
+}

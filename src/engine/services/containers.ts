@@ -1,0 +1,274 @@
+/**
+ * The engine facade's container operations (Docker's container commands and, later, the
+ * Docker API's `/containers` routes): each a thin method over src/engine/container/*.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { conflict } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import { type AttachOptions, attachContainer, logOffset } from '../container/attach.js';
+import type { EngineContext } from '../container/context.js';
+import { copyFromContainer, copyToContainer } from '../container/copy.js';
+import { type CreateOptions, createContainer } from '../container/create.js';
+import { containerEvent } from '../container/events.js';
+import { type ExecOptions, execInContainer } from '../container/exec.js';
+import { rootfsImage, storeImage } from '../container/image-source.js';
+import { inspectContainer } from '../container/inspect.js';
+import {
+  cleanupAfterExit,
+  getContainer,
+  killContainer,
+  listContainers,
+  normaliseSignal,
+  type RemoveOptions,
+  removeContainer,
+  stopContainer,
+  waitContainer,
+} from '../container/lifecycle.js';
+import { type LogOptions, streamLogs } from '../container/logs.js';
+import { psFilter } from '../container/ps-filter.js';
+import { type RunIo, type RunResult, runContainer } from '../container/run.js';
+import { startContainer } from '../container/start.js';
+import type { ContainerRecord } from '../container/store.js';
+import type { ContainerStreams } from '../container/streams.js';
+import { type TopRow, topContainer } from '../container/top-stats.js';
+import { type PsRow, prunable, psListsAll, psRow, type StatsRow, StatsSampler } from '../container/views.js';
+import type { ResolvedImage } from '../image/resolved-image.js';
+import type { Progress } from '../registry/progress.js';
+import type { LogEntry } from '../runtime/k8s-log.js';
+import { detectRuntime, runtimeKill } from '../runtime/oci-runtime.js';
+
+const log = logger('engine');
+
+/** Where a new container's image comes from, and how to get it when it is missing. */
+export interface ImageSource {
+  /** An image reference, or (with `rootfs`) a root filesystem folder. */
+  image: string;
+  /** `--rootfs`: `image` is a folder used as the container's only layer. */
+  rootfs?: boolean;
+  /** `--pull`: always, missing (default) or never. */
+  pull?: string;
+  /** Pull progress, and Docker's "Unable to find image ... locally" line. */
+  progress?: Progress;
+  notice?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Options of {@link ContainerService.list}. */
+export interface ListOptions {
+  all?: boolean;
+  /** Docker's `--filter` values (KEY=VALUE). */
+  filters?: readonly string[];
+}
+
+/** Options of {@link ContainerService.stats}. */
+export interface StatsOptions {
+  /** Containers to watch; default all running (all with `all`). */
+  refs?: readonly string[];
+  all?: boolean;
+  /** Keep sampling every second until `signal` aborts; otherwise one sample. */
+  stream?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The result of a prune: what went, and what could not go (with why). */
+export interface PruneReport {
+  deleted: string[];
+  errors: { id: string; error: unknown }[];
+}
+
+/** Container operations of the engine facade. */
+export class ContainerService {
+  constructor(private readonly ctx: EngineContext) {}
+
+  private async resolve(src: ImageSource, opts: CreateOptions): Promise<ResolvedImage> {
+    if (src.rootfs) {
+      const image = rootfsImage(src.image);
+      opts.rootfs = image.name;
+      return image;
+    }
+    const { ensureImage, parsePullPolicy } = await import('../registry/ensure.js');
+    const pulled = await ensureImage(this.ctx.images, src.image, parsePullPolicy(src.pull), src);
+    if (pulled) this.ctx.events.append('image', 'pull', pulled.id, { name: pulled.names[0] ?? src.image });
+    return storeImage(this.ctx.images, src.image);
+  }
+
+  /** Creates a container (pulling its image as `src.pull` says); returns its record. */
+  async create(src: ImageSource, opts: CreateOptions): Promise<ContainerRecord> {
+    return createContainer(this.ctx, await this.resolve(src, opts), opts);
+  }
+
+  /**
+   * Creates, starts and (unless `io.detach`) attaches `io`'s streams until the container
+   * exits. `io.signal` detaches; a failed start removes what was created.
+   */
+  async run(src: ImageSource, opts: CreateOptions, io: RunIo): Promise<RunResult> {
+    return runContainer(this.ctx, await this.resolve(src, opts), opts, io);
+  }
+
+  /** Starts a created or exited container; returns its running record. */
+  start(ref: string): Promise<ContainerRecord> {
+    return startContainer(this.ctx, getContainer(this.ctx, ref));
+  }
+
+  /**
+   * `start --attach`: starts and attaches from the output this start produces; resolves
+   * with the exit status (undefined when unknown or detached by `signal`).
+   */
+  async startAttached(ref: string, streams: ContainerStreams & { signal?: AbortSignal }) {
+    const before = getContainer(this.ctx, ref);
+    const fromOffset = logOffset(this.ctx, before.id);
+    const rec = await startContainer(this.ctx, before);
+    return attachContainer(this.ctx, rec, { ...streams, fromStart: false, fromOffset });
+  }
+
+  /** Stop signal, then SIGKILL after `timeoutSec` (default: the container's stop timeout). */
+  stop(ref: string, timeoutSec?: number): Promise<void> {
+    return stopContainer(this.ctx, ref, timeoutSec);
+  }
+
+  /** Sends a signal (default SIGKILL) to a running container. */
+  kill(ref: string, signal?: string): Promise<void> {
+    return killContainer(this.ctx, ref, signal);
+  }
+
+  /**
+   * Passes a signal to the container's process as a terminal's sig-proxy does: no state
+   * change, no event, and nothing to report when the container has gone meanwhile.
+   */
+  async signal(ref: string, signal: string): Promise<void> {
+    const rec = this.ctx.containers.find(ref);
+    if (rec?.state !== 'running') return;
+    await runtimeKill(
+      detectRuntime(this.ctx.runroot, rec.config.runtime),
+      rec.id,
+      normaliseSignal(signal),
+    ).catch((e) => log.debug('signal not delivered', { id: rec.id, signal, err: e as Error }));
+  }
+
+  /** Stops (if running) and starts again. */
+  async restart(ref: string, timeoutSec?: number): Promise<void> {
+    await stopContainer(this.ctx, ref, timeoutSec);
+    await startContainer(this.ctx, getContainer(this.ctx, ref));
+  }
+
+  /** Removes a container (`force` kills a running one; `volumes` its anonymous volumes). */
+  rm(ref: string, o: RemoveOptions = {}): Promise<void> {
+    return removeContainer(this.ctx, ref, o);
+  }
+
+  /** Renames; the new name must be valid and free. */
+  rename(ref: string, name: string): void {
+    const rec = getContainer(this.ctx, ref);
+    this.ctx.containers.rename(rec.id, name);
+    containerEvent(this.ctx, { ...rec, name: name.replace(/^\//, '') }, 'rename', { oldName: rec.name });
+  }
+
+  /** One container, reconciled with the machine. */
+  get(ref: string): ContainerRecord {
+    return getContainer(this.ctx, ref);
+  }
+
+  /** Containers `ps` shows: running ones (all with `all` or a status filter) matching the filters. */
+  list(o: ListOptions = {}): ContainerRecord[] {
+    const filters = o.filters ?? [];
+    const match = psFilter(filters);
+    const all = psListsAll(o.all, filters);
+    return listContainers(this.ctx).filter(
+      (r) => (all || r.state === 'running' || r.state === 'restarting') && match(r),
+    );
+  }
+
+  /** {@link list} as Docker's `ps` rows (`trunc` shortens IDs and commands). */
+  ps(o: ListOptions & { trunc?: boolean } = {}): PsRow[] {
+    return this.list(o).map((r) => psRow(this.ctx, r, o.trunc !== false));
+  }
+
+  /** Docker's `GET /containers/{id}/json` document. */
+  inspect(ref: string): Record<string, unknown> {
+    return inspectContainer(this.ctx, getContainer(this.ctx, ref));
+  }
+
+  /** Writes the container's log entries to `write` (following until it stops or `signal`). */
+  async logs(ref: string, o: LogOptions & { signal?: AbortSignal }, write: (e: LogEntry) => void) {
+    await streamLogs(this.ctx, getContainer(this.ctx, ref), o, write);
+  }
+
+  /**
+   * Connects `o`'s streams to a running container until it exits; resolves with its exit
+   * status (undefined when unknown or detached by `signal`).
+   */
+  attach(ref: string, o: Omit<AttachOptions, 'fromStart' | 'fromOffset'>): Promise<number | undefined> {
+    const rec = getContainer(this.ctx, ref);
+    if (rec.state !== 'running')
+      throw conflict(`You cannot attach to a stopped container ${ref}; start it first`);
+    return attachContainer(this.ctx, rec, { ...o, fromStart: false });
+  }
+
+  /** Runs a command in a running container with `o`'s streams; resolves with its exit status. */
+  exec(ref: string, o: ExecOptions): Promise<number> {
+    return execInContainer(this.ctx, ref, o);
+  }
+
+  /** Waits for the container to stop; resolves with its exit status. */
+  wait(ref: string, o: { signal?: AbortSignal } = {}): Promise<number> {
+    return waitContainer(this.ctx, ref, o.signal);
+  }
+
+  /** The processes of a running container. */
+  top(ref: string): Promise<TopRow[]> {
+    return topContainer(this.ctx, getContainer(this.ctx, ref));
+  }
+
+  /**
+   * Resource use as `docker stats` rows: the first rows come half a second after the call
+   * (CPU needs two samples), then (with `stream`) every second until `signal` aborts.
+   */
+  async stats(o: StatsOptions, emit: (rows: StatsRow[]) => void): Promise<void> {
+    const recs = () =>
+      o.refs?.length
+        ? o.refs.map((r) => getContainer(this.ctx, r))
+        : listContainers(this.ctx).filter((r) => o.all || r.state === 'running');
+    const sampler = new StatsSampler();
+    sampler.prime(recs());
+    for (let delay = 500; ; delay = 1000) {
+      try {
+        await sleep(delay, undefined, { signal: o.signal });
+      } catch (e) {
+        if (o.signal?.aborted) return;
+        throw e;
+      }
+      emit(sampler.sample(recs()));
+      if (!o.stream) return;
+    }
+  }
+
+  /** Copies `src` inside the container to `dest` on the host. */
+  async copyFrom(ref: string, src: string, dest: string): Promise<void> {
+    await copyFromContainer(this.ctx, getContainer(this.ctx, ref), src, dest);
+  }
+
+  /** Copies `src` on the host to `dest` inside the container. */
+  async copyTo(ref: string, src: string, dest: string): Promise<void> {
+    await copyToContainer(this.ctx, getContainer(this.ctx, ref), src, dest);
+  }
+
+  /** Removes every container that is not running. */
+  async prune(): Promise<PruneReport> {
+    const report: PruneReport = { deleted: [], errors: [] };
+    for (const c of listContainers(this.ctx)) {
+      if (!prunable(c)) continue;
+      try {
+        await removeContainer(this.ctx, c.id);
+        report.deleted.push(c.id);
+      } catch (error) {
+        report.errors.push({ id: c.id, error });
+      }
+    }
+    return report;
+  }
+
+  /** Records a container's exit and applies its restart policy (conmon's exit command). */
+  cleanup(id: string): Promise<void> {
+    return cleanupAfterExit(this.ctx, id);
+  }
+}

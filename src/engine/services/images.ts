@@ -1,0 +1,112 @@
+/**
+ * The engine facade's image operations: the store's images, registries (pull, push) and
+ * archives (import, load, save), each journaled. Registry and archive code loads on first use.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { EngineContext } from '../container/context.js';
+import type { ImageRow } from '../image/image-index.js';
+import { findImage, inspectImage } from '../image/image-store.js';
+import type { ImportOptions } from '../image/import.js';
+import type { Loaded } from '../image/load.js';
+import { familiarName } from '../image/reference.js';
+import { pruneImages, type RemoveReport, removeImage } from '../image/remove.js';
+import { imageMatches } from '../image/views.js';
+import type { Progress } from '../registry/progress.js';
+
+/** Options of pull and push. */
+export interface TransferOptions {
+  /** Plain HTTP and no certificate checks (`--tls-verify=false`). */
+  insecure?: boolean;
+  progress?: Progress;
+  signal?: AbortSignal;
+}
+
+/** Image operations of the engine facade. */
+export class ImageService {
+  constructor(private readonly ctx: EngineContext) {}
+
+  private readonly usedBy = (imageId: string) => this.ctx.containers.usersOfImage(imageId);
+
+  private event(action: string, id: string, name?: string): void {
+    this.ctx.events.append('image', action, id, name ? { name } : {});
+  }
+
+  /** Images, optionally those whose name starts with `ref`. */
+  list(ref?: string): ImageRow[] {
+    return this.ctx.images.index.list().filter((r) => imageMatches(r, ref));
+  }
+
+  /** An image by name, ID or ID prefix (NotFound: `No such image`). */
+  get(ref: string): ImageRow {
+    return findImage(this.ctx.images, ref);
+  }
+
+  /** Docker's `GET /images/{name}/json` document. */
+  inspect(ref: string): Promise<Record<string, unknown>> {
+    return inspectImage(this.ctx.images, ref);
+  }
+
+  /** Gives an image another name. */
+  tag(source: string, target: string): void {
+    const row = findImage(this.ctx.images, source);
+    this.ctx.images.index.tag(row.id, target);
+    this.event('tag', row.id, target);
+  }
+
+  /** `rmi` with Docker's rules (an image a container uses is kept unless forced). */
+  async remove(ref: string, o: { force?: boolean } = {}): Promise<RemoveReport[]> {
+    const { id } = findImage(this.ctx.images, ref);
+    const reports = await removeImage(this.ctx.images, ref, { force: o.force, usedBy: this.usedBy });
+    for (const r of reports) {
+      if ('Untagged' in r) this.event('untag', id, r.Untagged);
+      else this.event('delete', r.Deleted);
+    }
+    return reports;
+  }
+
+  /** Removes dangling images (every unused one with `all`). */
+  async prune(o: { all?: boolean } = {}): Promise<{ reports: RemoveReport[]; spaceReclaimed: number }> {
+    const out = await pruneImages(this.ctx.images, { all: o.all, usedBy: this.usedBy });
+    for (const r of out.reports) if ('Deleted' in r) this.event('delete', r.Deleted);
+    return out;
+  }
+
+  /** Pulls from a registry; `signal` cancels (nothing partial becomes visible). */
+  async pull(ref: string, o: TransferOptions & { platform?: string } = {}): Promise<ImageRow> {
+    const { pullImage } = await import('../registry/pull.js');
+    const row = await pullImage(this.ctx.images, ref, o);
+    this.event('pull', row.id, row.names[0] ?? ref);
+    return row;
+  }
+
+  /** Pushes `image` (as `dest`, default its own name); returns the manifest digest. */
+  async push(image: string, dest: string | undefined, o: TransferOptions = {}): Promise<string> {
+    const { pushImage } = await import('../registry/push.js');
+    const digest = await pushImage(this.ctx.images, image, dest, o);
+    this.event('push', findImage(this.ctx.images, image).id, dest ?? image);
+    return digest;
+  }
+
+  /** A root filesystem tarball as a one-layer image. */
+  async import(source: Readable, o: ImportOptions = {}): Promise<ImageRow> {
+    const { importTarball } = await import('../image/import.js');
+    const row = await importTarball(this.ctx.images, source, o);
+    this.event('import', row.id, row.names[0] ? familiarName(row.names[0]) : undefined);
+    return row;
+  }
+
+  /** Images from a `docker save` or OCI archive. */
+  async load(input: Readable): Promise<Loaded[]> {
+    const { loadArchive } = await import('../image/load.js');
+    const loaded = await loadArchive(this.ctx.images, input);
+    for (const l of loaded) this.event('load', l.id, l.name ? familiarName(l.name) : undefined);
+    return loaded;
+  }
+
+  /** Writes images as one archive (docker-archive or oci-archive) to `out`. */
+  async save(refs: string[], format: string, out: Writable): Promise<void> {
+    const { saveImages } = await import('../image/save.js');
+    await saveImages(this.ctx.images, refs, format, out);
+    for (const ref of refs) this.event('save', findImage(this.ctx.images, ref).id, ref);
+  }
+}

@@ -1,0 +1,46 @@
+/** The engine facade's engine-wide operations: info, disk use, prune, and the event journal. */
+import type { EngineContext } from '../container/context.js';
+import { type DiskUse, diskUsage, engineInfo } from '../container/system.js';
+import { checkEventFilters, type EngineEvent, type EventQuery } from '../events/journal.js';
+import type { ContainerService, PruneReport } from './containers.js';
+import type { VolumeService } from './volumes.js';
+
+/** Engine-wide operations of the engine facade. */
+export class SystemService {
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly containers: ContainerService,
+    private readonly volumes: VolumeService,
+  ) {}
+
+  /** `docker info`-like facts about this engine and host. */
+  info(): Promise<Record<string, unknown>> {
+    return engineInfo(this.ctx);
+  }
+
+  /** Disk use of containers and volumes. */
+  df(): Promise<DiskUse[]> {
+    return diskUsage(this.ctx);
+  }
+
+  /** Removes stopped containers (and, with `volumes`, unused anonymous volumes). */
+  async prune(o: { volumes?: boolean } = {}): Promise<{ containers: PruneReport; volumes: string[] }> {
+    const containers = await this.containers.prune();
+    return { containers, volumes: o.volumes ? this.volumes.prune() : [] };
+  }
+
+  /**
+   * Journaled events matching `q`, oldest first, through `emit`; without `q.until` it then
+   * follows new events until `signal` aborts (with neither bound: new events only).
+   */
+  async events(q: EventQuery, emit: (e: EngineEvent) => void, signal?: AbortSignal): Promise<void> {
+    checkEventFilters(q.filters ?? {});
+    // As Docker's: with neither bound, only events from now on.
+    if (q.since === undefined && q.until === undefined) q = { ...q, since: Date.now() };
+    if (q.until !== undefined && q.until <= Date.now()) {
+      for (const e of this.ctx.events.list(q)) emit(e);
+      return;
+    }
+    await this.ctx.events.follow(q, emit, signal);
+  }
+}
