@@ -17,6 +17,19 @@ export function registerServer(program: Command): void {
       '--datastore-accept-data-loss',
       'start even if the SQLite datastore lacks revisions it acknowledged (a damaged WAL, a restored backup); new revisions continue after the last acknowledged one',
     )
+    .option(
+      '--secrets-encryption',
+      'encrypt Secrets at rest with a key the server keeps in DATA_DIR/cred/encryption-config.json (see berth secrets-encrypt)',
+    )
+    .option(
+      '--secrets-encryption-provider <cipher>',
+      'cipher for --secrets-encryption: aescbc or aesgcm',
+      'aescbc',
+    )
+    .option(
+      '--encryption-provider-config <file>',
+      'encrypt at rest as this EncryptionConfiguration (apiserver.config.k8s.io/v1) says',
+    )
     .option('--disable-agent', 'do not run the embedded node agent (accepted; the agent is not built yet)')
     .option(
       '--node-monitor-grace-period <seconds>',
@@ -40,6 +53,9 @@ export function registerServer(program: Command): void {
         bindAddress: string;
         datastoreEndpoint?: string;
         datastoreAcceptDataLoss?: boolean;
+        secretsEncryption?: boolean;
+        secretsEncryptionProvider: string;
+        encryptionProviderConfig?: string;
         controllers: string;
         nodeMonitorGracePeriod: string;
         defaultTolerationSeconds: string;
@@ -66,12 +82,21 @@ export function registerServer(program: Command): void {
             `Invalid --https-listen-port "${opts.httpsListenPort}": must be a port number`,
           );
         }
+        const cipher = opts.secretsEncryptionProvider;
+        if (cipher !== 'aescbc' && cipher !== 'aesgcm') {
+          const { invalidArgument } = await import('../core/errors.js');
+          throw invalidArgument(`Invalid --secrets-encryption-provider "${cipher}": use aescbc or aesgcm`);
+        }
         const s = await startServer({
           dataDir: opts.dataDir,
           port,
           bindAddress: opts.bindAddress,
           ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
           datastoreAcceptDataLoss: opts.datastoreAcceptDataLoss ?? false,
+          ...(opts.secretsEncryption ? { secretsEncryption: cipher } : {}),
+          ...(opts.encryptionProviderConfig
+            ? { encryptionProviderConfig: opts.encryptionProviderConfig }
+            : {}),
         });
         let plane: { stop(): Promise<void> } | undefined;
         if (enabled.size) {

@@ -29,6 +29,7 @@ import {
 import { toTable } from '../api/table.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator, Authorizer } from './auth.js';
+import type { BerthEndpoint } from './encryption/endpoint.js';
 import { fieldValidationParam, intParam } from './params.js';
 import type { RestStorage } from './rest.js';
 import { answerReview, issueToken } from './reviews.js';
@@ -46,6 +47,8 @@ export interface HandlerDeps {
   authorize: Authorizer;
   serverAddress: string;
   ready: () => boolean;
+  /** Berth's own API below /berth/ (secrets encryption status and rotation). */
+  berthEndpoint?: BerthEndpoint;
 }
 
 const version = {
@@ -227,6 +230,7 @@ export function makeHandler(deps: HandlerDeps) {
       const q = url.searchParams;
       const parts = pathSegments(path);
       if (path === '/version') return send(res, 200, version);
+      if (parts[0] === 'berth' && (await deps.berthEndpoint?.(req, res, user, parts.slice(1)))) return;
       if (
         (path === '/api' || path === '/apis') &&
         /as=APIGroupDiscoveryList/.test(req.headers.accept ?? '') &&

@@ -4,11 +4,12 @@
  * (the four system namespaces) exist. If the datastore fails the process exits loudly; a
  * start that fails part way closes what it opened, so the process can exit.
  */
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
+import { invalidArgument } from '../../core/errors.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -18,6 +19,15 @@ import { kubernetesServiceIP, ServiceAllocator } from './allocators.js';
 import { allowAll, authenticator } from './auth.js';
 import { syncCrdResources } from './crd.js';
 import { restrictDataDir } from './data-dir.js';
+import { EncryptedStore, encryptionRules } from './encryption/encrypted-store.js';
+import {
+  type CipherName,
+  ensureGeneratedConfig,
+  generatedConfigPath,
+  readEncryptionConfig,
+} from './encryption/encryption-config.js';
+import { secretsEncryptionEndpoint } from './encryption/endpoint.js';
+import { SecretsEncryption } from './encryption/secrets-encryption.js';
 import { makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { RestStorage } from './rest.js';
@@ -30,6 +40,10 @@ export interface ServerOptions {
   datastoreEndpoint?: string;
   /** Start on a SQLite file that lacks acknowledged revisions (see sqlite-check.ts). */
   datastoreAcceptDataLoss?: boolean;
+  /** `--secrets-encryption`: encrypt Secrets with a key kept under DATA_DIR/cred, with this cipher. */
+  secretsEncryption?: CipherName;
+  /** `--encryption-provider-config FILE`: the user's own EncryptionConfiguration. */
+  encryptionProviderConfig?: string;
 }
 
 export interface RunningServer {
@@ -60,12 +74,39 @@ async function openDatastore(opts: ServerOptions): Promise<Store> {
   return store;
 }
 
+/**
+ * The encryption configuration in force: the user's file, or berth's own. Berth's own stays in
+ * force once it exists, even when a later start leaves out --secrets-encryption: the Secrets
+ * it encrypted would not read without it.
+ */
+function encryptionSetup(opts: ServerOptions): { configPath: string; managed: boolean } | undefined {
+  if (opts.encryptionProviderConfig && opts.secretsEncryption)
+    throw invalidArgument('Use either --secrets-encryption or --encryption-provider-config, not both');
+  if (opts.encryptionProviderConfig) return { configPath: opts.encryptionProviderConfig, managed: false };
+  if (opts.secretsEncryption)
+    return { configPath: ensureGeneratedConfig(opts.dataDir, opts.secretsEncryption), managed: true };
+  const own = generatedConfigPath(opts.dataDir);
+  return existsSync(own) ? { configPath: own, managed: true } : undefined;
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   restrictDataDir(opts.dataDir);
   const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress);
-  const store = await openDatastore(opts);
+  const encryption = encryptionSetup(opts);
+  const rules = encryption && encryptionRules(readEncryptionConfig(encryption.configPath));
+  const datastore = await openDatastore(opts);
+  const store = rules ? new EncryptedStore(datastore, rules) : datastore;
   try {
-    return await serve(opts, creds, store);
+    return await serve(
+      opts,
+      creds,
+      store,
+      new SecretsEncryption(
+        rules && (store as EncryptedStore),
+        encryption?.configPath,
+        encryption?.managed ?? false,
+      ),
+    );
   } catch (e) {
     await store.close();
     throw e;
@@ -76,6 +117,7 @@ async function serve(
   opts: ServerOptions,
   creds: ReturnType<typeof ensureCredentials>,
   store: Store,
+  secretsEncryption: SecretsEncryption,
 ): Promise<RunningServer> {
   const registry = new ResourceRegistry();
   const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
@@ -103,6 +145,7 @@ async function serve(
     authorize: allowAll,
     serverAddress: `${host}:${opts.port}`,
     ready: () => ready,
+    berthEndpoint: secretsEncryptionEndpoint(secretsEncryption),
   });
   const server = createServer(
     {
