@@ -14,7 +14,7 @@ export function registerSecretsEncrypt(program: Command): void {
     const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { KubeClient } = await import('../cluster/client/kube-client.js');
-    const { unavailable } = await import('../core/errors.js');
+    const { isUnavailable, unavailable } = await import('../core/errors.js');
     let token: string;
     try {
       token = readFileSync(join(dataDir, 'tls', 'admin-token'), 'utf8').trim();
@@ -31,6 +31,14 @@ export function registerSecretsEncrypt(program: Command): void {
     });
     try {
       return await client.request<Record<string, unknown>>(method, path);
+    } catch (e) {
+      // The request never reached a server: say which socket and what to do.
+      if (isUnavailable(e) && /ENOENT|ECONNREFUSED/.test((e as Error).message))
+        throw unavailable(
+          `Cannot reach the server at ${join(dataDir, 'api.sock')}: is "berth server --data-dir ${dataDir}" running?`,
+          e,
+        );
+      throw e;
     } finally {
       client.close();
     }

@@ -2,6 +2,39 @@ import type { Command } from 'commander';
 
 const defaultDataDir = () => process.env.BERTH_DATA_DIR ?? '/var/lib/berth/server';
 
+/** The audit flags as the server takes them; either of policy and path without the other is an error. */
+async function auditOptions(opts: {
+  auditPolicyFile?: string;
+  auditLogPath?: string;
+  auditLogMaxsize: string;
+  auditLogMaxbackup: string;
+  auditLogMaxage: string;
+}) {
+  const { invalidArgument } = await import('../core/errors.js');
+  if (!opts.auditPolicyFile && !opts.auditLogPath) return undefined;
+  if (!opts.auditPolicyFile || !opts.auditLogPath)
+    throw invalidArgument(
+      opts.auditPolicyFile
+        ? 'Invalid audit flags: --audit-policy-file needs --audit-log-path to say where events go'
+        : 'Invalid audit flags: --audit-log-path needs --audit-policy-file to say what to log',
+    );
+  const count = (flag: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw invalidArgument(`Invalid ${flag} "${v}": must be a whole number, 0 or more`);
+    return n;
+  };
+  return {
+    policyFile: opts.auditPolicyFile,
+    log: {
+      target: opts.auditLogPath === '-' ? { stream: process.stdout } : { path: opts.auditLogPath },
+      maxSizeMB: count('--audit-log-maxsize', opts.auditLogMaxsize),
+      maxBackups: count('--audit-log-maxbackup', opts.auditLogMaxbackup),
+      maxAgeDays: count('--audit-log-maxage', opts.auditLogMaxage),
+    },
+  };
+}
+
 /** `berth server` and `berth kubeconfig`: the Kubernetes-compatible control plane. */
 export function registerServer(program: Command): void {
   program
@@ -30,6 +63,15 @@ export function registerServer(program: Command): void {
       '--encryption-provider-config <file>',
       'encrypt at rest as this EncryptionConfiguration (apiserver.config.k8s.io/v1) says',
     )
+    .option('--audit-policy-file <file>', 'audit requests as this audit.k8s.io/v1 Policy says')
+    .option('--audit-log-path <file>', 'append audit events (JSON lines) to this file; - is standard output')
+    .option(
+      '--audit-log-maxsize <MB>',
+      'rotate the audit log when it would pass this many megabytes (0: 100)',
+      '0',
+    )
+    .option('--audit-log-maxbackup <n>', 'rotated audit logs to keep (0: all)', '0')
+    .option('--audit-log-maxage <days>', 'days to keep rotated audit logs (0: no limit)', '0')
     .option('--disable-agent', 'do not run the embedded node agent (accepted; the agent is not built yet)')
     .option(
       '--node-monitor-grace-period <seconds>',
@@ -56,6 +98,11 @@ export function registerServer(program: Command): void {
         secretsEncryption?: boolean;
         secretsEncryptionProvider: string;
         encryptionProviderConfig?: string;
+        auditPolicyFile?: string;
+        auditLogPath?: string;
+        auditLogMaxsize: string;
+        auditLogMaxbackup: string;
+        auditLogMaxage: string;
         controllers: string;
         nodeMonitorGracePeriod: string;
         defaultTolerationSeconds: string;
@@ -87,6 +134,7 @@ export function registerServer(program: Command): void {
           const { invalidArgument } = await import('../core/errors.js');
           throw invalidArgument(`Invalid --secrets-encryption-provider "${cipher}": use aescbc or aesgcm`);
         }
+        const audit = await auditOptions(opts);
         const s = await startServer({
           dataDir: opts.dataDir,
           port,
@@ -97,6 +145,7 @@ export function registerServer(program: Command): void {
           ...(opts.encryptionProviderConfig
             ? { encryptionProviderConfig: opts.encryptionProviderConfig }
             : {}),
+          ...(audit ? { audit } : {}),
         });
         let plane: { stop(): Promise<void> } | undefined;
         if (enabled.size) {

@@ -16,6 +16,9 @@ import type { KubeObject } from '../api/selectors.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
 import { kubernetesServiceIP, ServiceAllocator } from './allocators.js';
+import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
+import { Auditor } from './audit/auditor.js';
+import { parsePolicy } from './audit/policy.js';
 import { allowAll, authenticator } from './auth.js';
 import { syncCrdResources } from './crd.js';
 import { restrictDataDir } from './data-dir.js';
@@ -44,6 +47,8 @@ export interface ServerOptions {
   secretsEncryption?: CipherName;
   /** `--encryption-provider-config FILE`: the user's own EncryptionConfiguration. */
   encryptionProviderConfig?: string;
+  /** `--audit-policy-file` and `--audit-log-*`: an audit log of API requests. */
+  audit?: { policyFile: string; log: AuditLogOptions };
 }
 
 export interface RunningServer {
@@ -89,24 +94,31 @@ function encryptionSetup(opts: ServerOptions): { configPath: string; managed: bo
   return existsSync(own) ? { configPath: own, managed: true } : undefined;
 }
 
+/** The audit policy and log; the policy is read before anything starts, so a bad one stops the start. */
+function auditSetup(opts: NonNullable<ServerOptions['audit']>): { auditor: Auditor; log: AuditLog } {
+  let text: string;
+  try {
+    text = readFileSync(opts.policyFile, 'utf8');
+  } catch (e) {
+    throw invalidArgument(`Cannot read audit policy ${opts.policyFile}: ${(e as Error).message}`);
+  }
+  const policy = parsePolicy(text, opts.policyFile);
+  const log = new AuditLog(opts.log, (e) => process.stderr.write(`apiserver: audit log: ${e.message}\n`));
+  return { auditor: new Auditor(policy, log), log };
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   restrictDataDir(opts.dataDir);
   const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress);
+  const audit = opts.audit && auditSetup(opts.audit);
   const encryption = encryptionSetup(opts);
   const rules = encryption && encryptionRules(readEncryptionConfig(encryption.configPath));
   const datastore = await openDatastore(opts);
-  const store = rules ? new EncryptedStore(datastore, rules) : datastore;
+  const encrypted = rules && new EncryptedStore(datastore, rules);
+  const store = encrypted ?? datastore;
+  const secrets = new SecretsEncryption(encrypted, encryption?.configPath, encryption?.managed ?? false);
   try {
-    return await serve(
-      opts,
-      creds,
-      store,
-      new SecretsEncryption(
-        rules && (store as EncryptedStore),
-        encryption?.configPath,
-        encryption?.managed ?? false,
-      ),
-    );
+    return await serve(opts, creds, store, audit, secrets);
   } catch (e) {
     await store.close();
     throw e;
@@ -117,6 +129,7 @@ async function serve(
   opts: ServerOptions,
   creds: ReturnType<typeof ensureCredentials>,
   store: Store,
+  audit: { auditor: Auditor; log: AuditLog } | undefined,
   secretsEncryption: SecretsEncryption,
 ): Promise<RunningServer> {
   const registry = new ResourceRegistry();
@@ -136,7 +149,7 @@ async function serve(
   let ready = false;
   const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
-  const handler = makeHandler({
+  const handle = makeHandler({
     registry,
     rest,
     store,
@@ -146,7 +159,10 @@ async function serve(
     serverAddress: `${host}:${opts.port}`,
     ready: () => ready,
     berthEndpoint: secretsEncryptionEndpoint(secretsEncryption),
+    ...(audit ? { audit: audit.auditor } : {}),
   });
+  // Both listeners are audited: the control plane's own requests arrive on the socket.
+  const handler = audit ? audit.auditor.wrap(handle) : handle;
   const server = createServer(
     {
       ...serverTlsOptions,
@@ -181,6 +197,7 @@ async function serve(
     local.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
     await new Promise<void>((r) => local.close(() => r()));
+    await audit?.log.close();
   };
   try {
     await bootstrap(registry, rest, creds.caCert, host, opts.port);
