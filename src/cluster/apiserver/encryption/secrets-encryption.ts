@@ -37,6 +37,7 @@ export interface RotationReport extends EncryptionStatus {
 }
 
 const secretsPrefix = resourceKeyPrefix('secrets');
+const maxPasses = 5;
 
 export class SecretsEncryption {
   private rotating = false;
@@ -107,11 +108,17 @@ export class SecretsEncryption {
     const store = this.store as EncryptedStore;
     const t = () => store.transformerFor(secretsPrefix);
     let rewritten = 0;
-    for (;;) {
+    // Only a writer still using an old key (another server on the same etcd) keeps a pass from
+    // coming out clean: stop then, with every key still listed.
+    for (let pass = 1; ; pass++) {
       const stale = (await store.inner.list(secretsPrefix)).items.filter(
         (kv) => t()?.keyOf(kv.value) !== active,
       );
       if (!stale.length) return rewritten;
+      if (pass > maxPasses)
+        throw failedPrecondition(
+          `${stale.length} Secrets are still written with an old key after ${maxPasses} passes (is another server using ${this.configPath}?); every key stays listed, run rotate again`,
+        );
       for (const kv of stale) if (await this.rewrite(kv.key, active)) rewritten++;
     }
   }
