@@ -59,6 +59,23 @@ test('secrets encryption: nothing plain on disk; reads after rotate and restart'
   assert.match(before.activeKey, /^aescbc:/);
   assert.equal(before.secrets[before.activeKey], 1);
 
+  // Only system:masters may see or rotate keys: a ServiceAccount gets a 403.
+  const token = await c.kubectl(['create', 'token', 'default']);
+  assert.equal(token.code, 0, token.stderr);
+  const denied = await run('curl', [
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '--cacert',
+    join(c.dataDir, 'tls', 'ca.crt'),
+    '-H',
+    `Authorization: Bearer ${token.stdout.trim()}`,
+    `https://127.0.0.1:${c.port}/berth/secrets-encryption`,
+  ]);
+  assert.equal(denied.stdout, '403');
+
   const after = await secretsEncrypt(c, 'rotate');
   assert.notEqual(after.activeKey, before.activeKey);
   assert.equal(after.rewritten, 1);
