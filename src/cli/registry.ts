@@ -4,6 +4,7 @@ import { registerDistribution } from './distribution.js';
 import { registerImage } from './image.js';
 import { registerInternal } from './internal.js';
 import { registerNetwork } from './network.js';
+import { registerSecretsEncrypt } from './secrets-encrypt.js';
 import { registerServer } from './server.js';
 import { registerSim } from './sim.js';
 import { registerSystem } from './system.js';
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerSystem(program);
   registerVersion(program);
   registerServer(program);
+  registerSecretsEncrypt(program);
   registerSim(program);
   registerInternal(program);
 }

@@ -2,6 +2,39 @@ import type { Command } from 'commander';
 
 const defaultDataDir = () => process.env.BERTH_DATA_DIR ?? '/var/lib/berth/server';
 
+/** The audit flags as the server takes them; either of policy and path without the other is an error. */
+async function auditOptions(opts: {
+  auditPolicyFile?: string;
+  auditLogPath?: string;
+  auditLogMaxsize: string;
+  auditLogMaxbackup: string;
+  auditLogMaxage: string;
+}) {
+  const { invalidArgument } = await import('../core/errors.js');
+  if (!opts.auditPolicyFile && !opts.auditLogPath) return undefined;
+  if (!opts.auditPolicyFile || !opts.auditLogPath)
+    throw invalidArgument(
+      opts.auditPolicyFile
+        ? 'Invalid audit flags: --audit-policy-file needs --audit-log-path to say where events go'
+        : 'Invalid audit flags: --audit-log-path needs --audit-policy-file to say what to log',
+    );
+  const count = (flag: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw invalidArgument(`Invalid ${flag} "${v}": must be a whole number, 0 or more`);
+    return n;
+  };
+  return {
+    policyFile: opts.auditPolicyFile,
+    log: {
+      target: opts.auditLogPath === '-' ? { stream: process.stdout } : { path: opts.auditLogPath },
+      maxSizeMB: count('--audit-log-maxsize', opts.auditLogMaxsize),
+      maxBackups: count('--audit-log-maxbackup', opts.auditLogMaxbackup),
+      maxAgeDays: count('--audit-log-maxage', opts.auditLogMaxage),
+    },
+  };
+}
+
 /** `berth server` and `berth kubeconfig`: the Kubernetes-compatible control plane. */
 export function registerServer(program: Command): void {
   program
@@ -17,6 +50,28 @@ export function registerServer(program: Command): void {
       '--datastore-accept-data-loss',
       'start even if the SQLite datastore lacks revisions it acknowledged (a damaged WAL, a restored backup); new revisions continue after the last acknowledged one',
     )
+    .option(
+      '--secrets-encryption',
+      'encrypt Secrets at rest with a key the server keeps in DATA_DIR/cred/encryption-config.json (see berth secrets-encrypt)',
+    )
+    .option(
+      '--secrets-encryption-provider <cipher>',
+      'cipher for --secrets-encryption: aescbc or aesgcm',
+      'aescbc',
+    )
+    .option(
+      '--encryption-provider-config <file>',
+      'encrypt at rest as this EncryptionConfiguration (apiserver.config.k8s.io/v1) says',
+    )
+    .option('--audit-policy-file <file>', 'audit requests as this audit.k8s.io/v1 Policy says')
+    .option('--audit-log-path <file>', 'append audit events (JSON lines) to this file; - is standard output')
+    .option(
+      '--audit-log-maxsize <MB>',
+      'rotate the audit log when it would pass this many megabytes (0: 100)',
+      '0',
+    )
+    .option('--audit-log-maxbackup <n>', 'rotated audit logs to keep (0: all)', '0')
+    .option('--audit-log-maxage <days>', 'days to keep rotated audit logs (0: no limit)', '0')
     .option('--disable-agent', 'do not run the embedded node agent (accepted; the agent is not built yet)')
     .option(
       '--node-monitor-grace-period <seconds>',
@@ -40,6 +95,14 @@ export function registerServer(program: Command): void {
         bindAddress: string;
         datastoreEndpoint?: string;
         datastoreAcceptDataLoss?: boolean;
+        secretsEncryption?: boolean;
+        secretsEncryptionProvider: string;
+        encryptionProviderConfig?: string;
+        auditPolicyFile?: string;
+        auditLogPath?: string;
+        auditLogMaxsize: string;
+        auditLogMaxbackup: string;
+        auditLogMaxage: string;
         controllers: string;
         nodeMonitorGracePeriod: string;
         defaultTolerationSeconds: string;
@@ -66,12 +129,23 @@ export function registerServer(program: Command): void {
             `Invalid --https-listen-port "${opts.httpsListenPort}": must be a port number`,
           );
         }
+        const cipher = opts.secretsEncryptionProvider;
+        if (cipher !== 'aescbc' && cipher !== 'aesgcm') {
+          const { invalidArgument } = await import('../core/errors.js');
+          throw invalidArgument(`Invalid --secrets-encryption-provider "${cipher}": use aescbc or aesgcm`);
+        }
+        const audit = await auditOptions(opts);
         const s = await startServer({
           dataDir: opts.dataDir,
           port,
           bindAddress: opts.bindAddress,
           ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
           datastoreAcceptDataLoss: opts.datastoreAcceptDataLoss ?? false,
+          ...(opts.secretsEncryption ? { secretsEncryption: cipher } : {}),
+          ...(opts.encryptionProviderConfig
+            ? { encryptionProviderConfig: opts.encryptionProviderConfig }
+            : {}),
+          ...(audit ? { audit } : {}),
         });
         let plane: { stop(): Promise<void> } | undefined;
         if (enabled.size) {

@@ -28,7 +28,9 @@ import {
 } from '../api/status.js';
 import { toTable } from '../api/table.js';
 import type { Store } from '../store/store.js';
+import { type AuditHooks, resourceVerb } from './audit/auditor.js';
 import type { Authenticator, Authorizer } from './auth.js';
+import type { BerthEndpoint } from './encryption/endpoint.js';
 import { fieldValidationParam, intParam } from './params.js';
 import type { RestStorage } from './rest.js';
 import { answerReview, issueToken } from './reviews.js';
@@ -46,6 +48,10 @@ export interface HandlerDeps {
   authorize: Authorizer;
   serverAddress: string;
   ready: () => boolean;
+  /** Told who asks for what, for the audit log (absent when auditing is off). */
+  audit?: AuditHooks;
+  /** Berth's own API below /berth/ (secrets encryption status and rotation). */
+  berthEndpoint?: BerthEndpoint;
 }
 
 const version = {
@@ -224,9 +230,11 @@ export function makeHandler(deps: HandlerDeps) {
         });
         return;
       }
+      deps.audit?.attributes(req, { user, verb: (req.method ?? '').toLowerCase(), path });
       const q = url.searchParams;
       const parts = pathSegments(path);
       if (path === '/version') return send(res, 200, version);
+      if (parts[0] === 'berth' && (await deps.berthEndpoint?.(req, res, user, parts.slice(1)))) return;
       if (
         (path === '/api' || path === '/apis') &&
         /as=APIGroupDiscoveryList/.test(req.headers.accept ?? '') &&
@@ -295,6 +303,12 @@ export function makeHandler(deps: HandlerDeps) {
               ? 'watch'
               : 'list'
           : (req.method ?? '').toLowerCase();
+      deps.audit?.attributes(req, {
+        user,
+        verb: resourceVerb(req.method ?? '', Boolean(name), verb === 'watch'),
+        path,
+        resource: { group, version: ver, resource: r.plural, subresource: sub, namespace, name },
+      });
       const denied = deps.authorize({
         user,
         verb,
@@ -304,6 +318,7 @@ export function makeHandler(deps: HandlerDeps) {
         ...(name ? { name } : {}),
         path,
       });
+      deps.audit?.annotate(req, 'authorization.k8s.io/decision', denied ? 'forbid' : 'allow');
       if (denied)
         throw new ApiError(
           403,
@@ -333,6 +348,7 @@ export function makeHandler(deps: HandlerDeps) {
       const readObject = async (format: BodyFormat): Promise<unknown> => {
         const buf = await readBody(req);
         const value = await parseBody(buf, format, yaml);
+        deps.audit?.requestObject(req, value);
         if (format === 'json' && validation !== 'Ignore') {
           const dups = duplicateFields(buf.toString('utf8'));
           if (dups.length && validation === 'Strict')

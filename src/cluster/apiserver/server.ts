@@ -4,20 +4,33 @@
  * (the four system namespaces) exist. If the datastore fails the process exits loudly; a
  * start that fails part way closes what it opened, so the process can exit.
  */
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
+import { invalidArgument } from '../../core/errors.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
 import { kubernetesServiceIP, ServiceAllocator } from './allocators.js';
+import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
+import { Auditor } from './audit/auditor.js';
+import { parsePolicy } from './audit/policy.js';
 import { allowAll, authenticator } from './auth.js';
 import { syncCrdResources } from './crd.js';
 import { restrictDataDir } from './data-dir.js';
+import { EncryptedStore, encryptionRules } from './encryption/encrypted-store.js';
+import {
+  type CipherName,
+  ensureGeneratedConfig,
+  generatedConfigPath,
+  readEncryptionConfig,
+} from './encryption/encryption-config.js';
+import { secretsEncryptionEndpoint } from './encryption/endpoint.js';
+import { SecretsEncryption } from './encryption/secrets-encryption.js';
 import { makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { RestStorage } from './rest.js';
@@ -30,6 +43,12 @@ export interface ServerOptions {
   datastoreEndpoint?: string;
   /** Start on a SQLite file that lacks acknowledged revisions (see sqlite-check.ts). */
   datastoreAcceptDataLoss?: boolean;
+  /** `--secrets-encryption`: encrypt Secrets with a key kept under DATA_DIR/cred, with this cipher. */
+  secretsEncryption?: CipherName;
+  /** `--encryption-provider-config FILE`: the user's own EncryptionConfiguration. */
+  encryptionProviderConfig?: string;
+  /** `--audit-policy-file` and `--audit-log-*`: an audit log of API requests. */
+  audit?: { policyFile: string; log: AuditLogOptions };
 }
 
 export interface RunningServer {
@@ -60,12 +79,46 @@ async function openDatastore(opts: ServerOptions): Promise<Store> {
   return store;
 }
 
+/**
+ * The encryption configuration in force: the user's file, or berth's own. Berth's own stays in
+ * force once it exists, even when a later start leaves out --secrets-encryption: the Secrets
+ * it encrypted would not read without it.
+ */
+function encryptionSetup(opts: ServerOptions): { configPath: string; managed: boolean } | undefined {
+  if (opts.encryptionProviderConfig && opts.secretsEncryption)
+    throw invalidArgument('Use either --secrets-encryption or --encryption-provider-config, not both');
+  if (opts.encryptionProviderConfig) return { configPath: opts.encryptionProviderConfig, managed: false };
+  if (opts.secretsEncryption)
+    return { configPath: ensureGeneratedConfig(opts.dataDir, opts.secretsEncryption), managed: true };
+  const own = generatedConfigPath(opts.dataDir);
+  return existsSync(own) ? { configPath: own, managed: true } : undefined;
+}
+
+/** The audit policy and log; the policy is read before anything starts, so a bad one stops the start. */
+function auditSetup(opts: NonNullable<ServerOptions['audit']>): { auditor: Auditor; log: AuditLog } {
+  let text: string;
+  try {
+    text = readFileSync(opts.policyFile, 'utf8');
+  } catch (e) {
+    throw invalidArgument(`Cannot read audit policy ${opts.policyFile}: ${(e as Error).message}`);
+  }
+  const policy = parsePolicy(text, opts.policyFile);
+  const log = new AuditLog(opts.log, (e) => process.stderr.write(`apiserver: audit log: ${e.message}\n`));
+  return { auditor: new Auditor(policy, log), log };
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   restrictDataDir(opts.dataDir);
   const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress);
-  const store = await openDatastore(opts);
+  const audit = opts.audit && auditSetup(opts.audit);
+  const encryption = encryptionSetup(opts);
+  const rules = encryption && encryptionRules(readEncryptionConfig(encryption.configPath));
+  const datastore = await openDatastore(opts);
+  const encrypted = rules && new EncryptedStore(datastore, rules);
+  const store = encrypted ?? datastore;
+  const secrets = new SecretsEncryption(encrypted, encryption?.configPath, encryption?.managed ?? false);
   try {
-    return await serve(opts, creds, store);
+    return await serve(opts, creds, store, audit, secrets);
   } catch (e) {
     await store.close();
     throw e;
@@ -76,6 +129,8 @@ async function serve(
   opts: ServerOptions,
   creds: ReturnType<typeof ensureCredentials>,
   store: Store,
+  audit: { auditor: Auditor; log: AuditLog } | undefined,
+  secretsEncryption: SecretsEncryption,
 ): Promise<RunningServer> {
   const registry = new ResourceRegistry();
   const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
@@ -94,7 +149,7 @@ async function serve(
   let ready = false;
   const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
-  const handler = makeHandler({
+  const handle = makeHandler({
     registry,
     rest,
     store,
@@ -103,7 +158,11 @@ async function serve(
     authorize: allowAll,
     serverAddress: `${host}:${opts.port}`,
     ready: () => ready,
+    berthEndpoint: secretsEncryptionEndpoint(secretsEncryption),
+    ...(audit ? { audit: audit.auditor } : {}),
   });
+  // Both listeners are audited: the control plane's own requests arrive on the socket.
+  const handler = audit ? audit.auditor.wrap(handle) : handle;
   const server = createServer(
     {
       ...serverTlsOptions,
@@ -138,6 +197,7 @@ async function serve(
     local.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
     await new Promise<void>((r) => local.close(() => r()));
+    await audit?.log.close();
   };
   try {
     await bootstrap(registry, rest, creds.caCert, host, opts.port);
