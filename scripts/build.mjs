@@ -1,7 +1,7 @@
 // Bundles the CLI into dist/ with esbuild. Code splitting keeps `berth --help` from loading
 // the engine and the cluster: each command's action imports its implementation lazily.
 
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -31,3 +31,5 @@ await build({
   },
   logLevel: 'warning',
 });
+// bin/berth answers `berth --version` from this file without loading the bundle.
+writeFileSync(new URL('../dist/version', import.meta.url), `${pkg.version}\n`);
