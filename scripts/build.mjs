@@ -34,6 +34,9 @@ await build({
   // The sources are ES modules: give them import.meta.url in CommonJS. Only code run from
   // source (under tsx) calls import.meta.resolve.
   define: { ...common.define, 'import.meta.url': '__berthModuleUrl', 'import.meta.resolve': 'undefined' },
+  // A script run through vm.Script has no import() in Node 20 ("A dynamic import callback
+  // was not specified"): every import() becomes a require().
+  supported: { 'dynamic-import': false },
   banner: { js: "const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 await build({
