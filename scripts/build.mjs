@@ -1,6 +1,6 @@
 // Bundles Berth into dist/ with esbuild, in two parts:
 // - dist/berth.cjs, the CLI: one CommonJS file that bin/berth compiles with a V8 code cache
-//   (dist/berth.cjs.cache, written here by running `berth --help` once). Every command pays
+//   (dist/berth.cjs.*.cache, written here by running `berth --help` once). Every command pays
 //   the CLI's start-up; from the cache V8 deserializes what it compiled before instead of
 //   parsing and compiling it again, which Node 20 offers for scripts but not for ES modules.
 //   Command actions still import their implementation lazily: in one file that means they
