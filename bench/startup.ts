@@ -4,6 +4,8 @@
  * store, all run interleaved (A, B, C, A, B, C...) so load from other work falls on each
  * alike. Prints medians, the difference from bare Node in ms, the ratio, and the load average.
  * Run: node --import tsx bench/startup.ts [runs=40]
+ * With BERTH_BASELINE=/path/to/another/bin/berth (an older build), its figures are measured in
+ * the same rounds, for a before-and-after that shares the machine's load.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -15,11 +17,16 @@ const berthBin = resolve(import.meta.dirname, '..', 'bin', 'berth');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-startup-'));
 const store = ['--root', join(work, 'root'), '--runroot', join(work, 'run')];
 
+const berthCases = (label: string, bin: string): Array<[string, string, string[]]> => [
+  [`${label} --version`, bin, ['--version']],
+  [`${label} --help`, bin, ['--help']],
+  [`${label} ps`, bin, [...store, 'ps']],
+];
+const baseline = process.env.BERTH_BASELINE;
 const cases: Array<[string, string, string[]]> = [
   ['node -e 0', process.execPath, ['-e', '0']],
-  ['berth --version', berthBin, ['--version']],
-  ['berth --help', berthBin, ['--help']],
-  ['berth ps', berthBin, [...store, 'ps']],
+  ...berthCases('berth', berthBin),
+  ...(baseline ? berthCases('baseline', baseline) : []),
 ];
 try {
   const load = () => loadavg()[0]!.toFixed(2);
@@ -42,7 +49,7 @@ try {
     const m = medians[k]!;
     const vsNode =
       k === 0 ? '' : `, +${(m - node).toFixed(1)} ms over node -e 0, ratio ${(m / node).toFixed(2)}x`;
-    const goal = label === 'berth --version' ? ' (goal: within 20 ms)' : '';
+    const goal = label.endsWith(' --version') ? ' (goal: within 20 ms)' : '';
     console.log(`${label}: ${m.toFixed(1)} ms${vsNode}${goal}`);
   });
 } finally {
