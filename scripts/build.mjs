@@ -1,8 +1,10 @@
 // Bundles Berth into dist/ with esbuild, in two parts:
-// - dist/berth.cjs, the CLI: one CommonJS file that bin/berth compiles with a V8 code cache
-//   (dist/berth.cjs.*.cache, written here by running `berth --help` once). Every command pays
-//   the CLI's start-up; from the cache V8 deserializes what it compiled before instead of
-//   parsing and compiling it again, which Node 20 offers for scripts but not for ES modules.
+// - dist/berth.script.js, the CLI: one CommonJS bundle wrapped, as Node wraps a CommonJS
+//   module, in a function expression that bin/berth compiles with a V8 code cache
+//   (dist/berth.script.js.*.cache, written here by running `berth --help` once) and calls.
+//   Every command pays the CLI's start-up; from the cache V8 deserializes what it compiled
+//   before instead of parsing and compiling it again, which Node 20 offers for scripts but
+//   not for ES modules. The file is not a module: `node dist/berth.script.js` does nothing.
 //   Command actions still import their implementation lazily: in one file that means they
 //   are not run, and not compiled beyond V8's quick pre-parse, until a command needs them.
 // - the worker threads' entries (the SQLite datastore's writer, the control plane, the
@@ -28,16 +30,20 @@ const common = {
 };
 await build({
   ...common,
-  entryPoints: { berth: 'src/cli/main.ts' },
+  entryPoints: { 'berth.script': 'src/cli/main.ts' },
   format: 'cjs',
-  outExtension: { '.js': '.cjs' },
   // The sources are ES modules: give them import.meta.url in CommonJS. Only code run from
   // source (under tsx) calls import.meta.resolve.
   define: { ...common.define, 'import.meta.url': '__berthModuleUrl', 'import.meta.resolve': 'undefined' },
   // A script run through vm.Script has no import() in Node 20 ("A dynamic import callback
   // was not specified"): every import() becomes a require().
   supported: { 'dynamic-import': false },
-  banner: { js: "const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // The wrapper opens on the first line, so line numbers in stack traces match the file;
+  // bin/berth reads the file as it is (no copy to wrap it), and V8 sees the directive first.
+  banner: {
+    js: "(function (exports, require, module, __filename, __dirname) {'use strict'; const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;",
+  },
+  footer: { js: '})' },
 });
 await build({
   ...common,
