@@ -45,6 +45,18 @@ const sh = (argv: string[]) => {
 };
 const time = (argv: string[]) => timeCommand(argv[0]!, argv.slice(1), env);
 const med = (v: number[]) => summarise(v).median;
+/**
+ * The peer's times, or none when one of its runs fails (podman's bridge network needs
+ * netavark or CNI set up for podman): the failure is printed and Berth's figures go on.
+ */
+const peerTimes = (fn: () => number): number[] => {
+  try {
+    return repeat(runs, 3, fn);
+  } catch (e) {
+    console.log(`podman failed, not measured: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    return [];
+  }
+};
 
 /** Sum of VmRSS (kB) of conmon processes whose command line mentions `marker`. */
 function conmonRss(marker: string): number {
@@ -75,7 +87,7 @@ try {
   for (const net of ['none', 'bridge']) {
     const b = repeat(runs, 3, () => time(berth(['run', '--rm', '--network', net, img.berth, 'true'])));
     const p = podmanOk
-      ? repeat(runs, 3, () => time(podman(['run', '--rm', '--network', net, img.podman, 'true'])))
+      ? peerTimes(() => time(podman(['run', '--rm', '--network', net, img.podman, 'true'])))
       : [];
     printRatio(
       `run --rm --network ${net} IMG true`,

@@ -57,6 +57,22 @@ export function repeat(runs: number, warmup: number, fn: () => number): number[]
   return out;
 }
 
+/**
+ * Runs each of `fns` in turn, `runs` rounds after `warmup` unmeasured ones (A, B, A, B...), so
+ * that load from other work on the machine falls on every figure alike. Returns one list of
+ * times per function.
+ */
+export function interleave(runs: number, warmup: number, fns: ReadonlyArray<() => number>): number[][] {
+  const out = fns.map(() => [] as number[]);
+  for (let i = 0; i < warmup + runs; i++) {
+    fns.forEach((fn, k) => {
+      const t = fn();
+      if (i >= warmup) out[k]!.push(t);
+    });
+  }
+  return out;
+}
+
 /** True when a program is on PATH. */
 export function have(program: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;

@@ -2,12 +2,15 @@ import { Command, CommanderError } from 'commander';
 import { errorCode, errorMessage } from '../core/errors.js';
 import { type LogLevel, setLogLevel } from '../core/log.js';
 import { exitCodeFor } from './exit-code.js';
-import { registerCommands } from './registry.js';
+import { commandName, registerCommands, registerCommandsFor } from './registry.js';
 
 declare const BERTH_VERSION: string;
 
-/** Builds the whole command tree. Command actions load their code lazily, so --help stays fast. */
-export function buildProgram(): Command {
+/**
+ * Builds the command tree: all of it, or given the arguments, the part that parsing them needs
+ * (src/cli/registry.ts). Command actions load their code lazily, so --help stays fast.
+ */
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command('berth')
     .description(
       'A container engine (Docker/Podman-compatible) and a Kubernetes-compatible orchestrator in one tool.',
@@ -30,13 +33,14 @@ export function buildProgram(): Command {
     if (['debug', 'info', 'warn', 'error'].includes(level)) setLogLevel(level as LogLevel);
   });
   program.exitOverride();
-  registerCommands(program);
+  if (argv === undefined) registerCommands(program);
+  else registerCommandsFor(program, commandName(program, argv));
   return program;
 }
 
 /** Runs the CLI and sets the process exit code; never prints a stack trace for a known error. */
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
@@ -65,4 +69,4 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-await main(process.argv.slice(2));
+void main(process.argv.slice(2));
