@@ -4,22 +4,14 @@
  * and kept until the container is removed; the mount is made at start and undone when the
  * container stops or is removed.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { internal, isNotFound } from '../../core/errors.js';
-import { run } from '../../core/exec.js';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { isNotFound } from '../../core/errors.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
+import { isMounted, mountAll, unmount } from '../snapshot/mount.js';
 import { withLowerDirs } from '../snapshot/overlay-snapshotter.js';
 import { snapshotterOf } from '../snapshot/snapshots.js';
 import type { Mount } from '../snapshot/snapshotter.js';
 import type { ContainerPaths, StorePaths } from './paths.js';
-
-/** True when `path` is a mount point (read from /proc/self/mountinfo, no process spawned). */
-export function isMounted(path: string): boolean {
-  const info = readFileSync('/proc/self/mountinfo', 'utf8');
-  const escaped = path.replace(/ /g, '\\040');
-  for (const line of info.split('\n')) if (line.split(' ')[4] === escaped) return true;
-  return false;
-}
 
 /**
  * The mounts of the container's snapshot, prepared on the image's top layer when it has none.
@@ -57,26 +49,12 @@ export async function mountRootfs(
   if (isMounted(paths.merged)) return;
   const mounts = await containerMounts(store, paths, id, image);
   mkdirSync(paths.merged, { recursive: true });
-  for (const m of mounts) await mountOne(m, paths.merged);
+  await mountAll(mounts, paths.merged);
 }
 
-async function mountOne(m: Mount, target: string): Promise<void> {
-  const options = m.options.join(',');
-  // The kernel takes at most one page of mount options.
-  if (options.length > 4000) throw internal(`Too many image layers to mount (${options.split(':').length})`);
-  if (m.type === 'bind') {
-    await run('mount', ['--bind', m.source, target]);
-    if (m.options.includes('ro')) await run('mount', ['-o', 'remount,bind,ro', target]);
-    return;
-  }
-  await run('mount', ['-t', m.type, m.source, '-o', options, target]);
-}
-
-/** Unmounts the overlay if mounted; a busy mount is detached lazily. */
+/** Unmounts the container's root filesystem if mounted. */
 export async function unmountRootfs(paths: ContainerPaths): Promise<void> {
-  if (!isMounted(paths.merged)) return;
-  const r = await run('umount', [paths.merged], { check: false });
-  if (r.code !== 0 && isMounted(paths.merged)) await run('umount', ['-l', paths.merged], { check: false });
+  await unmount(paths.merged);
 }
 
 /** Removes the container's snapshot (after its rootfs is unmounted). */
