@@ -95,7 +95,7 @@ export async function changes(
       if (isWhiteout(e.st) || isOpaque(e)) kind = 'D';
       else {
         const lower = findBelow(below, e.parts);
-        if (lower && lower.isDirectory() && e.st.isDirectory() && sameDir(lower, e.st)) return;
+        if (lower?.isDirectory() && e.st.isDirectory() && sameDir(lower, e.st)) return;
         kind = lower ? 'C' : 'A';
       }
       if (e.st.isDirectory()) changedDirs.add(path);
