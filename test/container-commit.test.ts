@@ -117,6 +117,21 @@ describe('commit, diff and cp', { skip: !isRoot && 'needs root' }, () => {
     await ok(['rm', '-f', name]);
   });
 
+  it('moves the changes of a container made before snapshots into its snapshot at start', async () => {
+    const name = box.name('old');
+    const id = (
+      await ok(['create', '--name', name, '--network', 'none', 'bb:base', 'cat', '/from-before'])
+    ).trim();
+    // Where an earlier Berth kept the container's upper folder.
+    const legacy = join(box.root, 'containers', id, 'upper');
+    mkdirSync(legacy, { recursive: true });
+    writeFileSync(join(legacy, 'from-before'), 'kept\n');
+    assert.equal(await ok(['start', '-a', name]), 'kept\n');
+    assert.equal(existsSync(legacy), false);
+    assert.equal(await ok(['diff', name]), 'A /from-before\n');
+    await ok(['rm', name]);
+  });
+
   it('refuses to commit a container that does not exist, with Docker-style wording', async () => {
     const r = await box.berth(['commit', 'no-such-container']);
     assert.notEqual(r.code, 0);

@@ -76,7 +76,8 @@ const isOpaque = (e: UpperEntry) => e.st.isDirectory() && e.xattrs.get(OPAQUE_XA
 /**
  * The changes in `upper` against the layers below it (`lowers`, any order), as Docker
  * reports them for overlay: a whiteout or an opaque folder is `D`; a name that exists below
- * is `C`, except a folder whose size, mode and time are unchanged; anything else `A`. The
+ * is `C`, except a folder whose size, mode and time are unchanged (or that holds nothing but
+ * the runtime's mount points, which Docker keeps in a layer of its own); anything else `A`. The
  * parent of an added or deleted name is listed as `C` if it was not already. In walk order,
  * as Docker's list is.
  */
@@ -95,7 +96,11 @@ export async function changes(
       if (isWhiteout(e.st) || isOpaque(e)) kind = 'D';
       else {
         const lower = findBelow(below, e.parts);
-        if (lower?.isDirectory() && e.st.isDirectory() && sameDir(lower, e.st)) return;
+        if (lower?.isDirectory() && e.st.isDirectory()) {
+          if (sameDir(lower, e.st)) return;
+          // Only the runtime's mount points were made in it: the container did not change it.
+          if (lower.mode === e.st.mode && onlyMountPoints(e, options.mountPoints)) return;
+        }
         kind = lower ? 'C' : 'A';
       }
       if (e.st.isDirectory()) changedDirs.add(path);
@@ -112,6 +117,12 @@ export async function changes(
     for (const b of below) b.close();
   }
   return out;
+}
+
+function onlyMountPoints(e: UpperEntry, mountPoints: ReadonlySet<string> | undefined): boolean {
+  if (!mountPoints) return false;
+  const names = readdirSync(`/proc/self/fd/${e.dir}/${e.parts[e.parts.length - 1]}`);
+  return names.length > 0 && names.every((n) => mountPoints.has([...e.parts, n].join('/')));
 }
 
 function sameDir(a: Stats, b: Stats): boolean {
