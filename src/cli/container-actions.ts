@@ -326,6 +326,29 @@ export async function cpAction(src: string, dest: string, _flags: unknown, cmd: 
   );
 }
 
+export async function commitAction(
+  ref: string,
+  reference: string | undefined,
+  flags: { author?: string; message?: string; change?: string[]; pause?: boolean },
+  cmd: Command,
+) {
+  const id = await withEngine(cmd, (engine) =>
+    engine.containers.commit(ref, {
+      reference,
+      author: flags.author,
+      message: flags.message,
+      changes: flags.change,
+      pause: flags.pause,
+    }),
+  );
+  process.stdout.write(`${id}\n`);
+}
+
+export async function diffAction(ref: string, _flags: unknown, cmd: Command) {
+  const changes = await withEngine(cmd, (engine) => engine.containers.diff(ref));
+  for (const c of changes) process.stdout.write(`${c.kind} ${c.path}\n`);
+}
+
 export async function cleanupAction(id: string, _flags: unknown, cmd: Command) {
   await withEngine(cmd, (engine) => engine.containers.cleanup(id));
 }

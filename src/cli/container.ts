@@ -192,6 +192,26 @@ function defineContainerCommands(program: Command): void {
     .argument('<new-name>')
     .action(act('renameAction'));
   program
+    .command('commit')
+    .description("create an image from a container's changes")
+    .argument('<container>')
+    .argument('[repository[:tag]]')
+    .option('-a, --author <author>', 'author (e.g. "Jane Doe <jane@example.com>")')
+    .option('-m, --message <message>', 'commit message')
+    .option(
+      '-c, --change <instruction>',
+      'apply a Dockerfile instruction (CMD, ENV, ...) (repeatable)',
+      collect,
+    )
+    .option('-p, --pause', 'pause the container while committing (default)', true)
+    .option('--no-pause', 'do not pause the container while committing')
+    .action(act('commitAction'));
+  program
+    .command('diff')
+    .description('list the files a container added (A), changed (C) or deleted (D)')
+    .argument('<container>')
+    .action(act('diffAction'));
+  program
     .command('cp')
     .description('copy files between a container and the host (CONTAINER:PATH)')
     .argument('<src>')

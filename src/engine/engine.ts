@@ -16,6 +16,8 @@ import { NetworkService } from './services/networks.js';
 import { SystemService } from './services/system.js';
 import { VolumeService } from './services/volumes.js';
 
+export type { CommitOptions } from './container/commit.js';
+export type { Change } from './container/diff.js';
 export type { ContainerStreams, TerminalSize } from './container/streams.js';
 export type { EngineEvent, EventQuery } from './events/journal.js';
 export type { ContainerService, ImageSource, PruneReport } from './services/containers.js';

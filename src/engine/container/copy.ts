@@ -1,14 +1,16 @@
 /**
  * `cp`: copies between the host and a container's root filesystem (the overlay mount; it is
- * mounted for the copy when the container is not running). Paths inside the container are
- * resolved so that no symlink can lead outside the container's root: a path whose real
- * location leaves the root is refused. Files in volumes are not reached this way.
+ * mounted for the copy when the container is not running). Writes into the container go
+ * through copy-in.ts (fd-relative, symlinks resolved inside the root, never followed by a
+ * write). Reads refuse a path whose real location leaves the root. Files in volumes are not
+ * reached this way.
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import type { EngineContext } from './context.js';
+import { copyIntoRoot } from './copy-in.js';
 import { imageOf } from './image-source.js';
 import { containerPaths } from './paths.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
@@ -34,7 +36,7 @@ async function withRootfs<T>(
 ): Promise<T> {
   const paths = containerPaths(ctx, rec.id);
   const running = rec.state === 'running';
-  if (!running) await mountRootfs(paths, await (await imageOf(ctx.images, rec.config)).lowerDirs());
+  if (!running) await mountRootfs(ctx, paths, rec.id, await imageOf(ctx.images, rec.config));
   try {
     return await fn(paths.merged);
   } finally {
@@ -64,8 +66,5 @@ export async function copyToContainer(
   inner: string,
 ) {
   if (!existsSync(hostSrc)) throw notFound(`Could not find the file ${hostSrc} on the host`);
-  await withRootfs(ctx, rec, async (merged) => {
-    const dest = pathInRoot(merged, inner);
-    await run('cp', ['-a', '--', hostSrc, dest]);
-  });
+  await withRootfs(ctx, rec, (merged) => copyIntoRoot(hostSrc, merged, inner));
 }

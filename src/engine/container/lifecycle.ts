@@ -14,6 +14,7 @@ import { pidAlive, readExitFile, waitForExitFile } from './exit-watch.js';
 import { withContainerLock } from './lock.js';
 import { containerPaths } from './paths.js';
 import { releaseRun } from './release.js';
+import { removeContainerSnapshot } from './rootfs.js';
 import { startContainer } from './start.js';
 import type { ContainerRecord } from './store.js';
 
@@ -227,6 +228,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, o: Remove
     ctx.containers.update(rec.id, { state: 'removing' });
     await releaseRun(ctx, rec.id, runtime);
   });
+  await removeContainerSnapshot(ctx, rec.id);
   rmSync(paths.dir, { recursive: true, force: true });
   rmSync(paths.bundle, { recursive: true, force: true });
   if (o.volumes) {

@@ -1,9 +1,10 @@
 /**
- * Where a container's files live. Under the root (kept across reboots): the overlay's upper
- * and work folders, the mount point, the log, generated /etc files. Under the runroot
+ * Where a container's files live. Under the root (kept across reboots): its snapshot (the
+ * overlay's upper and work folders, under ROOT/snapshots), the mount point, the log, generated /etc files. Under the runroot
  * (gone after a reboot): the OCI bundle, conmon's sockets and pid files, and exit files.
  */
 import { join } from 'node:path';
+import { OverlaySnapshotter } from '../snapshot/overlay-snapshotter.js';
 
 /** The engine's two state folders. */
 export interface StorePaths {
@@ -14,8 +15,11 @@ export interface StorePaths {
 /** The paths of one container. */
 export interface ContainerPaths {
   dir: string;
+  /** The container's snapshot (its key is the container ID): its own files and overlay's work folder. */
   upper: string;
   work: string;
+  /** Where the upper folder was before containers had snapshots (moved into the snapshot at start). */
+  legacyUpper: string;
   merged: string;
   log: string;
   hostsFile: string;
@@ -33,10 +37,12 @@ export function containerPaths(s: StorePaths, id: string): ContainerPaths {
   const dir = join(s.root, 'containers', id);
   const bundle = join(s.runroot, 'containers', id);
   const exitDir = join(s.runroot, 'exits');
+  const snapshot = new OverlaySnapshotter(join(s.root, 'snapshots')).folderOf(id, 'active');
   return {
     dir,
-    upper: join(dir, 'upper'),
-    work: join(dir, 'work'),
+    upper: join(snapshot, 'fs'),
+    work: join(snapshot, 'work'),
+    legacyUpper: join(dir, 'upper'),
     merged: join(dir, 'merged'),
     log: join(dir, 'ctr.log'),
     hostsFile: join(dir, 'hosts'),

@@ -1,34 +1,67 @@
 /**
- * A container's root filesystem: an overlay mount of its image's layers (read-only, top-most
- * first) under its own upper and work folders, at ROOT/containers/ID/merged. Mounted at
- * start, unmounted when the container stops or is removed.
+ * A container's root filesystem: its active snapshot (key: the container ID) on its image's
+ * top layer, mounted at ROOT/containers/ID/merged. The snapshot is prepared at the first start
+ * and kept until the container is removed; the mount is made at start and undone when the
+ * container stops or is removed.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { internal } from '../../core/errors.js';
-import { run } from '../../core/exec.js';
-import type { ContainerPaths } from './paths.js';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { isNotFound } from '../../core/errors.js';
+import type { ResolvedImage } from '../image/resolved-image.js';
+import { isMounted, mountAll, unmount } from '../snapshot/mount.js';
+import { withLowerDirs } from '../snapshot/overlay-snapshotter.js';
+import { snapshotterOf } from '../snapshot/snapshots.js';
+import type { Mount } from '../snapshot/snapshotter.js';
+import type { ContainerPaths, StorePaths } from './paths.js';
 
-/** True when `path` is a mount point (read from /proc/self/mountinfo, no process spawned). */
-export function isMounted(path: string): boolean {
-  const info = readFileSync('/proc/self/mountinfo', 'utf8');
-  const escaped = path.replace(/ /g, '\\040');
-  for (const line of info.split('\n')) if (line.split(' ')[4] === escaped) return true;
-  return false;
+/**
+ * The mounts of the container's snapshot, prepared on the image's top layer when it has none.
+ * A `--rootfs` folder is not a snapshot: it goes below the snapshot as a plain lower folder.
+ */
+export async function containerMounts(
+  store: StorePaths,
+  paths: ContainerPaths,
+  id: string,
+  image: ResolvedImage,
+): Promise<Mount[]> {
+  const snapshotter = snapshotterOf(store.root);
+  let mounts: Mount[];
+  try {
+    mounts = await snapshotter.mounts(id);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    mounts = await snapshotter.prepare(id, image.topLayer ? await image.topLayer() : '');
+    // A container made before snapshots kept its changes in its own folder: they move in.
+    if (existsSync(paths.legacyUpper)) {
+      rmSync(paths.upper, { recursive: true, force: true });
+      renameSync(paths.legacyUpper, paths.upper);
+    }
+  }
+  return image.topLayer ? mounts : withLowerDirs(mounts, await image.lowerDirs());
 }
 
-/** Mounts the overlay unless it is mounted already. */
-export async function mountRootfs(paths: ContainerPaths, lowerDirs: readonly string[]): Promise<void> {
+/** Mounts the container's root filesystem unless it is mounted already. */
+export async function mountRootfs(
+  store: StorePaths,
+  paths: ContainerPaths,
+  id: string,
+  image: ResolvedImage,
+) {
   if (isMounted(paths.merged)) return;
-  for (const d of [paths.upper, paths.work, paths.merged]) mkdirSync(d, { recursive: true });
-  const options = `lowerdir=${lowerDirs.join(':')},upperdir=${paths.upper},workdir=${paths.work}`;
-  // The kernel takes at most one page of mount options.
-  if (options.length > 4000) throw internal(`Too many image layers to mount (${lowerDirs.length})`);
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', options, paths.merged]);
+  const mounts = await containerMounts(store, paths, id, image);
+  mkdirSync(paths.merged, { recursive: true });
+  await mountAll(mounts, paths.merged);
 }
 
-/** Unmounts the overlay if mounted; a busy mount is detached lazily. */
+/** Unmounts the container's root filesystem if mounted. */
 export async function unmountRootfs(paths: ContainerPaths): Promise<void> {
-  if (!isMounted(paths.merged)) return;
-  const r = await run('umount', [paths.merged], { check: false });
-  if (r.code !== 0 && isMounted(paths.merged)) await run('umount', ['-l', paths.merged], { check: false });
+  await unmount(paths.merged);
+}
+
+/** Removes the container's snapshot (after its rootfs is unmounted). */
+export async function removeContainerSnapshot(store: StorePaths, id: string): Promise<void> {
+  await snapshotterOf(store.root)
+    .remove(id)
+    .catch((e) => {
+      if (!isNotFound(e)) throw e;
+    });
 }

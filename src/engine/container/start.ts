@@ -134,7 +134,7 @@ async function startLocked(
   const ms = () => Math.round(performance.now() - t0);
   try {
     const image = await imageOf(ctx.images, config);
-    await mountRootfs(paths, await image.lowerDirs());
+    await mountRootfs(ctx, paths, rec.id, image);
     log.debug('rootfs mounted', { id: rec.id, ms: ms() });
     const etc = join(paths.merged, 'etc');
     const user = resolveUser(config.user, readIf(join(etc, 'passwd')), readIf(join(etc, 'group')));

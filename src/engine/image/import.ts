@@ -50,7 +50,7 @@ export async function importTarball(
   }
   const diffId = layer.digest;
   try {
-    await ensureSnapshot(store.root, chainIds([diffId])[0]!, diffId, store.content.path(diffId));
+    await ensureSnapshot(store.root, chainIds([diffId])[0]!, diffId, store.content.path(diffId), '');
   } catch (e) {
     await store.content.delete(diffId);
     throw invalidArgument(

@@ -82,7 +82,8 @@ async function deleteImage(store: ImageStore, row: ImageRow): Promise<void> {
   }
   const blobs = [row.id, row.manifestDigest, ...(manifest?.layers.map((l) => l.digest) ?? [])];
   for (const b of blobs) if (!keepBlobs.has(b)) await store.content.delete(b);
-  for (const ch of chainIds(config?.rootfs.diff_ids ?? []))
+  // Top-most first: a snapshot is removable only once nothing stacks on it.
+  for (const ch of chainIds(config?.rootfs.diff_ids ?? []).reverse())
     if (!keepChains.has(ch)) await removeSnapshot(store.root, ch);
 }
 

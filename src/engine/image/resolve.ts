@@ -16,25 +16,38 @@ export async function resolveImage(from: ImageStore | string, ref: string): Prom
   const root = store.root;
   const row = findImage(store, ref);
   const config = await readImageConfig(store, row);
+  const lowerDirs = async (): Promise<string[]> => {
+    const manifest = await readManifest(store, row.manifestDigest);
+    const diffIds = config.rootfs.diff_ids;
+    const chains = chainIds(diffIds);
+    const dirs: string[] = [];
+    for (let i = 0; i < manifest.layers.length; i++) {
+      const layer = manifest.layers[i]!;
+      if (!layerCompression(layer.mediaType)) {
+        throw invalidArgument(
+          `Layer ${layer.digest} has media type "${layer.mediaType}", which Berth cannot unpack`,
+        );
+      }
+      dirs.push(
+        await ensureSnapshot(
+          root,
+          chains[i]!,
+          diffIds[i]!,
+          store.content.path(layer.digest),
+          chains[i - 1] ?? '',
+        ),
+      );
+    }
+    return dirs.reverse();
+  };
   return {
     id: row.id,
     name: nameFor(ref, row.names, row.id),
     config: config.config ?? {},
-    async lowerDirs() {
-      const manifest = await readManifest(store, row.manifestDigest);
-      const diffIds = config.rootfs.diff_ids;
-      const chains = chainIds(diffIds);
-      const dirs: string[] = [];
-      for (let i = 0; i < manifest.layers.length; i++) {
-        const layer = manifest.layers[i]!;
-        if (!layerCompression(layer.mediaType)) {
-          throw invalidArgument(
-            `Layer ${layer.digest} has media type "${layer.mediaType}", which Berth cannot unpack`,
-          );
-        }
-        dirs.push(await ensureSnapshot(root, chains[i]!, diffIds[i]!, store.content.path(layer.digest)));
-      }
-      return dirs.reverse();
+    lowerDirs,
+    async topLayer() {
+      await lowerDirs();
+      return chainIds(config.rootfs.diff_ids).at(-1) ?? '';
     },
   };
 }

@@ -30,4 +30,10 @@ export interface ResolvedImage {
    * Unpacks any layer not yet unpacked; every layer is unpacked once and shared.
    */
   lowerDirs(): Promise<string[]>;
+  /**
+   * The committed snapshot of the image's top layer (its chain ID; `''` for an image with no
+   * layers), unpacking what is missing: a container's snapshot is prepared on it. Absent for
+   * a plain folder (`--rootfs`), which is only `lowerDirs`.
+   */
+  topLayer?(): Promise<string>;
 }

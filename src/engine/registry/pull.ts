@@ -14,7 +14,7 @@ import {
   type Platform,
 } from '../image/oci.js';
 import { formatReference, parseReference, type Reference, repositoryOf } from '../image/reference.js';
-import { chainIds, sweepSnapshotTemp } from '../snapshot/snapshots.js';
+import { chainIds, recordChain, sweepSnapshotTemp } from '../snapshot/snapshots.js';
 import { loadCredentials } from './auth-file.js';
 import { RegistryClient } from './client.js';
 import { registryError } from './errors.js';
@@ -191,6 +191,8 @@ export async function pullImage(
     diffId: diffIds[i]!,
   }));
   await parallel(jobs, PARALLEL, (job) => fetchLayer(job, store.content, client, progress));
+  // Layers were unpacked in parallel, each on its own; now that all are there, stack them.
+  await recordChain(store.root, chains);
   await store.content.write(manifestBytes, manifestDigest);
   const repoDigest = `${repositoryOf(ref)}@${top.digest}`;
   const names = ref.tag ? [formatReference({ ...ref, digest: undefined })] : [];

@@ -75,6 +75,11 @@ export async function runtimeKill(rt: OciRuntime, id: string, signal: string, al
   }
 }
 
+/** `pause ID` / `resume ID`: freezes or thaws every process of the container (its freezer cgroup). */
+export async function runtimeFreeze(rt: OciRuntime, id: string, freeze: boolean): Promise<void> {
+  await run(rt.path, [...runtimeGlobalArgs(rt), freeze ? 'pause' : 'resume', id]);
+}
+
 /** `delete --force ID`; a container the runtime does not know is already deleted. */
 export async function runtimeDelete(rt: OciRuntime, id: string): Promise<void> {
   await run(rt.path, [...runtimeGlobalArgs(rt), 'delete', '--force', id], { check: false });

@@ -6,9 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { type AttachOptions, attachContainer, logOffset } from '../container/attach.js';
+import { type CommitOptions, commitContainer } from '../container/commit.js';
 import type { EngineContext } from '../container/context.js';
 import { copyFromContainer, copyToContainer } from '../container/copy.js';
 import { type CreateOptions, createContainer } from '../container/create.js';
+import { type Change, diffContainer } from '../container/diff.js';
 import { containerEvent } from '../container/events.js';
 import { type ExecOptions, execInContainer } from '../container/exec.js';
 import { rootfsImage, storeImage } from '../container/image-source.js';
@@ -250,6 +252,26 @@ export class ContainerService {
   /** Copies `src` on the host to `dest` inside the container. */
   async copyTo(ref: string, src: string, dest: string): Promise<void> {
     await copyToContainer(this.ctx, getContainer(this.ctx, ref), src, dest);
+  }
+
+  /**
+   * `commit`: a new image from the container's changes (its image plus one layer), with the
+   * container's config and `o.changes` applied. Returns the image ID.
+   */
+  async commit(ref: string, o: CommitOptions = {}): Promise<string> {
+    const rec = getContainer(this.ctx, ref);
+    const id = await commitContainer(this.ctx, rec, o);
+    containerEvent(this.ctx, rec, 'commit', {
+      comment: o.message ?? '',
+      imageID: id,
+      imageRef: o.reference ?? '',
+    });
+    return id;
+  }
+
+  /** `diff`: the paths the container added, changed or deleted, in Docker's order. */
+  diff(ref: string): Promise<Change[]> {
+    return diffContainer(this.ctx, getContainer(this.ctx, ref));
   }
 
   /** Removes every container that is not running. */

@@ -1,15 +1,26 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, promises as fs, mkdirSync, readdirSync } from 'node:fs';
+import { createReadStream, existsSync, promises as fs, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { invalidArgument } from '../../core/errors.js';
+import {
+  errorMessage,
+  invalidArgument,
+  isAlreadyExists,
+  isFailedPrecondition,
+  isNotFound,
+} from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import { OverlaySnapshotter, OWNER_PID } from './overlay-snapshotter.js';
 import { unpackLayer } from './unpack.js';
 
+const log = logger('snapshot');
+
 /**
- * Unpacked layers, one folder per layer chain under ROOT/snapshots/<chainID hex>/fs, shared by
- * every image and container that uses that chain. A snapshot is unpacked into a temp folder
- * and renamed into place only when complete and verified, so its presence means it is whole.
+ * Unpacked layers, one committed snapshot per layer chain (ROOT/snapshots/<chainID hex>/fs,
+ * see OverlaySnapshotter), shared by every image and container that uses that chain. A layer
+ * is unpacked into an active snapshot and committed only when complete and verified, so a
+ * committed snapshot is whole.
  *
  * The chain ID names a layer together with everything below it (the OCI image spec's
  * ChainID), because the same layer on a different base is a different filesystem.
@@ -23,21 +34,12 @@ export function chainIds(diffIds: readonly string[]): string[] {
   return out;
 }
 
-function hex(digest: string): string {
-  return digest.slice('sha256:'.length);
-}
-
 export function snapshotsDir(root: string): string {
   return join(root, 'snapshots');
 }
 
-/** The folder of a chain's unpacked filesystem (it may not exist yet). */
-export function snapshotFs(root: string, chainId: string): string {
-  return join(snapshotsDir(root), hex(chainId), 'fs');
-}
-
 export function hasSnapshot(root: string, chainId: string): boolean {
-  return existsSync(snapshotFs(root, chainId));
+  return existsSync(snapshotterOf(root).layerDir(chainId));
 }
 
 /** A layer blob's compression, by its magic bytes. */
@@ -67,23 +69,35 @@ export async function openLayer(blobPath: string): Promise<Readable> {
   return raw.pipe(gunzip);
 }
 
+/** The snapshotter over ROOT/snapshots (it keeps no state in memory, so one per call is fine). */
+export function snapshotterOf(root: string): OverlaySnapshotter {
+  return new OverlaySnapshotter(snapshotsDir(root));
+}
+
 /**
- * Makes sure the snapshot for `chainId` exists, unpacking `layerBlob` (a blob path or a
- * stream opener; its uncompressed digest must be `diffId`) if it does not. Returns the snapshot's fs folder. Concurrent
- * callers may both unpack; the first rename wins and the other's copy is dropped.
+ * Makes sure the committed snapshot `chainId` exists, applying `layerBlob` (a blob path or a
+ * stream opener; its uncompressed digest must be `diffId`) if it does not: the layer is
+ * unpacked into a fresh active snapshot (marked with this process's pid, so a crash leaves
+ * nothing `cleanup` keeps) and committed under its chain ID. `parent` is the chain below, or
+ * undefined when not known yet (a pull unpacks its layers in parallel and records the
+ * parents afterwards with `recordChain`). Returns the snapshot's fs folder. Concurrent callers
+ * may both unpack; the first commit wins and the other's copy is dropped.
  */
 export async function ensureSnapshot(
   root: string,
   chainId: string,
   diffId: string,
   layerBlob: string | (() => Promise<Readable>),
+  parent?: string,
 ): Promise<string> {
-  const final = snapshotFs(root, chainId);
-  if (existsSync(final)) return final;
-  const base = snapshotsDir(root);
-  mkdirSync(base, { recursive: true });
-  const tmp = join(base, `tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  await fs.mkdir(join(tmp, 'fs'), { recursive: true });
+  const snapshotter = snapshotterOf(root);
+  const final = snapshotter.layerDir(chainId);
+  if (existsSync(final)) {
+    if (parent) await snapshotter.setParent(chainId, parent);
+    return final;
+  }
+  const key = `unpack-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const mounts = await snapshotter.prepare(key, '', { labels: { [OWNER_PID]: String(process.pid) } });
   try {
     // A blob path, or an opener of the uncompressed tar stream (a pull unpacks while it downloads).
     const tar = typeof layerBlob === 'string' ? await openLayer(layerBlob) : await layerBlob();
@@ -92,36 +106,49 @@ export async function ensureSnapshot(
     tar.on('data', (b: Buffer) => hash.update(b));
     tar.on('error', (e) => tee.destroy(e));
     tar.pipe(tee);
-    await unpackLayer(tee, join(tmp, 'fs'));
+    // With no parent the snapshot is one bind mount of its own (empty) folder: the layer is
+    // applied there directly, whiteouts in overlay form, with no mount needed.
+    await unpackLayer(tee, mounts[0]!.source);
     const got = `sha256:${hash.digest('hex')}`;
     if (got !== diffId)
       throw invalidArgument(`Layer content does not match its diff ID: expected ${diffId}, got ${got}`);
-    await fs.writeFile(join(tmp, 'diffid'), diffId);
     try {
-      await fs.rename(tmp, join(base, hex(chainId)));
+      await snapshotter.commit(chainId, key, parent ? { parent } : {});
     } catch (e) {
       // Another process finished the same snapshot first; theirs is as good as ours.
-      if (!existsSync(final)) throw e;
-      await fs.rm(tmp, { recursive: true, force: true });
+      if (!isAlreadyExists(e)) throw e;
+      await snapshotter.remove(key);
     }
   } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
+    await snapshotter
+      .remove(key)
+      .catch((re) => log.warn('cannot remove an unpack snapshot', { key, error: String(re) }));
     throw e;
   }
   return final;
 }
 
-/** Removes a snapshot (the caller has checked no image or container uses it). */
+/** Records each chain's parent (the one before it), for snapshots unpacked without one. */
+export async function recordChain(root: string, chains: readonly string[]): Promise<void> {
+  const snapshotter = snapshotterOf(root);
+  for (let i = 1; i < chains.length; i++) await snapshotter.setParent(chains[i]!, chains[i - 1]!);
+}
+
+/**
+ * Removes a committed snapshot (the caller has checked no image uses it). One that is still a
+ * parent (of another image's layer or a container's snapshot) is kept.
+ */
 export async function removeSnapshot(root: string, chainId: string): Promise<void> {
-  const dir = join(snapshotsDir(root), hex(chainId));
-  const trash = join(snapshotsDir(root), `tmp-rm-${process.pid}-${randomBytes(6).toString('hex')}`);
-  // Rename first so a half-deleted snapshot never looks complete.
   try {
-    await fs.rename(dir, trash);
-  } catch {
-    return;
+    await snapshotterOf(root).remove(chainId);
+  } catch (e) {
+    if (isNotFound(e)) return;
+    if (isFailedPrecondition(e)) {
+      log.warn('snapshot kept', { chainId, reason: errorMessage(e) });
+      return;
+    }
+    throw e;
   }
-  await fs.rm(trash, { recursive: true, force: true });
 }
 
 /** Lists the chain IDs that have snapshots. */
@@ -133,21 +160,7 @@ export function listSnapshots(root: string): string[] {
     .map((n) => `sha256:${n}`);
 }
 
-/** Removes temp folders of interrupted unpacks whose process is gone. */
+/** Removes what interrupted unpacks of processes that are gone left behind. */
 export async function sweepSnapshotTemp(root: string): Promise<void> {
-  const base = snapshotsDir(root);
-  if (!existsSync(base)) return;
-  for (const n of readdirSync(base)) {
-    const m = /^tmp-(?:rm-)?(\d+)-/.exec(n);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    let alive = false;
-    try {
-      process.kill(pid, 0);
-      alive = pid !== process.pid;
-    } catch {
-      alive = false;
-    }
-    if (!alive) await fs.rm(join(base, n), { recursive: true, force: true });
-  }
+  await snapshotterOf(root).cleanup();
 }

@@ -1,0 +1,39 @@
+/** Carries out a snapshotter's mounts (mount(8)), and undoes them. */
+import { readFileSync } from 'node:fs';
+import { internal } from '../../core/errors.js';
+import { run } from '../../core/exec.js';
+import type { Mount } from './snapshotter.js';
+
+/** True when `path` is a mount point (read from /proc/self/mountinfo, no process spawned). */
+export function isMounted(path: string): boolean {
+  const info = readFileSync('/proc/self/mountinfo', 'utf8');
+  const escaped = path.replace(/ /g, '\\040');
+  for (const line of info.split('\n')) if (line.split(' ')[4] === escaped) return true;
+  return false;
+}
+
+/** Mounts each of `mounts` on `target`, in order. */
+export async function mountAll(mounts: readonly Mount[], target: string): Promise<void> {
+  for (const m of mounts) {
+    const options = m.options.join(',');
+    // The kernel takes at most one page of mount options.
+    if (options.length > 4000) throw internal(`Too many layers to mount (${options.split(':').length})`);
+    if (m.type === 'bind') {
+      await run('mount', ['--bind', m.source, target]);
+      if (m.options.includes('ro')) await run('mount', ['-o', 'remount,bind,ro', target]);
+      continue;
+    }
+    await run('mount', ['-t', m.type, m.source, '-o', options, target]);
+  }
+}
+
+/** Unmounts `target` if mounted; a busy mount is detached lazily. */
+export async function unmount(target: string): Promise<void> {
+  while (isMounted(target)) {
+    const r = await run('umount', [target], { check: false });
+    if (r.code !== 0 && isMounted(target)) {
+      await run('umount', ['-l', target], { check: false });
+      return;
+    }
+  }
+}
