@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { signServiceAccountToken } from '../src/cluster/apiserver/auth.js';
+import { signServiceAccountToken } from '../src/cluster/apiserver/service-account-token.js';
 import { run } from '../src/core/exec.js';
 import { startCluster, type TestCluster } from './helpers/cluster.js';
 import { berthBin } from './helpers/sandbox.js';
@@ -73,12 +73,11 @@ describe('kubectl against berth server', () => {
       await code(['-H', `Authorization: Bearer ${readFileSync(join(tls, 'node-token'), 'utf8').trim()}`]),
       '200',
     );
-    const jwt = signServiceAccountToken(
-      readFileSync(join(tls, 'service-account.key'), 'utf8'),
-      'default',
-      'default',
-      'u1',
-    );
+    const jwt = signServiceAccountToken(readFileSync(join(tls, 'service-account.key'), 'utf8'), {
+      namespace: 'default',
+      name: 'default',
+      uid: (await ok(['get', 'sa', 'default', '-o', 'jsonpath={.metadata.uid}'])).trim(),
+    });
     assert.equal(await code(['-H', `Authorization: Bearer ${jwt}`]), '200');
     assert.equal(await code(['-H', `Authorization: Bearer ${jwt.slice(0, -4)}AAAA`]), '401');
     const issued = (await ok(['create', 'token', 'default'])).trim();

@@ -153,7 +153,7 @@ export function registerServer(program: Command): void {
           // The controllers run on a thread of their own and use the API's local socket: no
           // TLS on either end, and a second core for the control plane.
           plane = await startControlPlaneThread(
-            { server: s.url, socketPath: s.socketPath, token: s.adminToken, ca: s.caCert },
+            { server: s.url, socketPath: s.socketPath, token: s.controlPlaneToken, ca: s.caCert },
             enabled,
             {
               nodeMonitorGracePeriodMs: grace * 1000,
