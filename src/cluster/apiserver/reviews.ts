@@ -5,7 +5,7 @@
  * serviceaccounts/token subresource (TokenRequest), which issues a ServiceAccount JWT.
  */
 import type { KubeObject } from '../api/selectors.js';
-import { badRequest, conflictError, invalidError } from '../api/status.js';
+import { ApiError, badRequest, invalidError } from '../api/status.js';
 import type { Authenticator, UserInfo } from './auth.js';
 import { type Attributes, type Authorizer, pathAttributes, resourceAttributes } from './authz/attributes.js';
 import type { PolicyRule } from './authz/rules.js';
@@ -175,7 +175,11 @@ export async function issueToken(
       ]);
     const uid = await boundUid(kind, namespace, str(ref.name));
     if (ref.uid && ref.uid !== uid)
-      throw conflictError({ group: '', resource: kind === 'Pod' ? 'pods' : 'secrets', name: str(ref.name) });
+      throw new ApiError(
+        409,
+        'Conflict',
+        `the UID in the bound object reference (${str(ref.uid)}) does not match the UID in record. The object might have been deleted and then recreated`,
+      );
     bound = { kind, name: str(ref.name), uid };
   }
   const token = signServiceAccountToken(key, {

@@ -5,8 +5,8 @@
  * annotated `rbac.authorization.kubernetes.io/autoupdate: "false"` is left alone.
  */
 
-import { isNotFound } from '../../../core/errors.js';
-import type { ResourceRegistry } from '../../api/resources.js';
+import { isConflict, isNotFound } from '../../../core/errors.js';
+import type { ResourceInfo, ResourceRegistry } from '../../api/resources.js';
 import type { KubeObject } from '../../api/selectors.js';
 import type { RestStorage } from '../rest.js';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './bootstrap-policy.js';
@@ -49,6 +49,22 @@ export function reconciled(stored: KubeObject, want: KubeObject): KubeObject | u
   return same(next, stored) ? undefined : next;
 }
 
+async function reconcileOne(rest: RestStorage, r: ResourceInfo, want: KubeObject): Promise<void> {
+  const name = want.metadata?.name ?? '';
+  let stored: KubeObject | undefined;
+  try {
+    stored = await rest.get(r, undefined, name);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+  if (!stored) {
+    await rest.create(r, undefined, structuredClone(want), {});
+    return;
+  }
+  const next = reconciled(stored, want);
+  if (next) await rest.update(r, undefined, name, next, {});
+}
+
 /** Creates or reconciles every bootstrap ClusterRole and ClusterRoleBinding. */
 export async function reconcileBootstrapPolicy(registry: ResourceRegistry, rest: RestStorage): Promise<void> {
   const pairs: [string, KubeObject[]][] = [
@@ -58,20 +74,15 @@ export async function reconcileBootstrapPolicy(registry: ResourceRegistry, rest:
   for (const [plural, objects] of pairs) {
     const r = registry.get(rbacGroup, 'v1', plural);
     if (!r) continue;
-    for (const want of objects) {
-      const name = want.metadata?.name ?? '';
-      let stored: KubeObject | undefined;
-      try {
-        stored = await rest.get(r, undefined, name);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
+    for (const want of objects)
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await reconcileOne(rest, r, want);
+          break;
+        } catch (e) {
+          // Another server on the same datastore reconciling at the same moment: read again.
+          if (!isConflict(e) || attempt >= 4) throw e;
+        }
       }
-      if (!stored) {
-        await rest.create(r, undefined, structuredClone(want), {});
-        continue;
-      }
-      const next = reconciled(stored, want);
-      if (next) await rest.update(r, undefined, name, next, {});
-    }
   }
 }
