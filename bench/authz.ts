@@ -4,10 +4,14 @@
  * (and N more in other namespaces), the bootstrap policy loaded. Prints; never asserts.
  * Run from the repository: node --import tsx bench/authz.ts [bindings=1000] [decisions=200000]
  */
-import { mastersBypass, resourceAttributes, union } from '../src/cluster/apiserver/authz/attributes.js';
-import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from '../src/cluster/apiserver/authz/bootstrap-policy.js';
-import { RbacPolicy } from '../src/cluster/apiserver/authz/rbac.js';
+
 import type { KubeObject } from '../src/cluster/api/selectors.js';
+import { mastersBypass, resourceAttributes, union } from '../src/cluster/apiserver/authz/attributes.js';
+import {
+  bootstrapClusterRoleBindings,
+  bootstrapClusterRoles,
+} from '../src/cluster/apiserver/authz/bootstrap-policy.js';
+import { RbacPolicy } from '../src/cluster/apiserver/authz/rbac.js';
 
 const bindings = Number(process.argv[2] ?? 1000);
 const decisions = Number(process.argv[3] ?? 200_000);
@@ -31,7 +35,10 @@ rb('default', 'bench', 'bench');
 const authz = union(mastersBypass, policy);
 const user = { name: 'bench', groups: ['system:authenticated'] };
 const cases = {
-  'allowed (create configmaps)': resourceAttributes(user, 'create', { resource: 'configmaps', namespace: 'default' }),
+  'allowed (create configmaps)': resourceAttributes(user, 'create', {
+    resource: 'configmaps',
+    namespace: 'default',
+  }),
   'denied (list nodes)': resourceAttributes(user, 'list', { resource: 'nodes' }),
   'system:masters': resourceAttributes({ name: 'admin', groups: ['system:masters'] }, 'create', {
     resource: 'configmaps',
@@ -43,5 +50,7 @@ for (const [label, a] of Object.entries(cases)) {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < decisions; i++) authz.authorize(a);
   const ns = Number(process.hrtime.bigint() - t0) / decisions;
-  console.log(`${label}: ${(ns / 1000).toFixed(2)} µs per decision (${2 * bindings} RoleBindings, ${decisions} decisions)`);
+  console.log(
+    `${label}: ${(ns / 1000).toFixed(2)} µs per decision (${2 * bindings} RoleBindings, ${decisions} decisions)`,
+  );
 }
