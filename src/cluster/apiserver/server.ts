@@ -222,18 +222,20 @@ async function serve(
     });
     chmodSync(socketPath, 0o600);
 
+    let aggregation: { stop(): void } | undefined;
     const stopListening = async () => {
       server.closeAllConnections();
       local.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await new Promise<void>((r) => local.close(() => r()));
       await audit?.log.close();
+      aggregation?.stop();
       policyFeed.stop();
     };
     try {
       await bootstrap(registry, rest, creds.caCert, host, opts.port);
       await reconcileBootstrapPolicy(registry, rest);
-      startAggregation(
+      aggregation = startAggregation(
         policy,
         rest,
         registry.get('rbac.authorization.k8s.io', 'v1', 'clusterroles') as ResourceInfo,

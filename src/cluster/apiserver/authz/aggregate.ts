@@ -40,10 +40,15 @@ export function aggregatedRules(role: KubeObject, all: KubeObject[]): PolicyRule
   return rules;
 }
 
-/** Keeps aggregated ClusterRoles filled while the server runs; passes never overlap. */
-export function startAggregation(policy: RbacPolicy, rest: RestStorage, clusterRoles: ResourceInfo): void {
+/** Keeps aggregated ClusterRoles filled until stopped; passes never overlap. */
+export function startAggregation(
+  policy: RbacPolicy,
+  rest: RestStorage,
+  clusterRoles: ResourceInfo,
+): { stop(): void } {
   let running = false;
   let again = false;
+  let stopped = false;
   const pass = async () => {
     const all = policy.allClusterRoles();
     for (const role of all) {
@@ -60,6 +65,7 @@ export function startAggregation(policy: RbacPolicy, rest: RestStorage, clusterR
     }
   };
   const run = () => {
+    if (stopped) return;
     if (running) {
       again = true;
       return;
@@ -79,4 +85,9 @@ export function startAggregation(policy: RbacPolicy, rest: RestStorage, clusterR
     if (kind === 'ClusterRole') run();
   });
   run();
+  return {
+    stop() {
+      stopped = true;
+    },
+  };
 }

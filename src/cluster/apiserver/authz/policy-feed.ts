@@ -56,6 +56,7 @@ export async function feedFromStore(store: Store, policy: RbacPolicy): Promise<{
     }
   };
   const start = async (): Promise<void> => {
+    if (stopped) return;
     const list = await store.list(prefix);
     const listed = new Set<string>();
     for (const kv of list.items) {
