@@ -3,10 +3,14 @@
  * run: idle RSS with an empty cluster; create and update latency of single objects at a
  * steady (open-loop) 200 writes/s; a list of 10,000 pods; 1,000 concurrent watches that
  * must each receive every event. Prints; never asserts.
- * Run as root from the repository: node --import tsx bench/apiserver.ts [seconds=10] [pods=10000] [watches=1000]
+ * With `rolebindings` > 0, the creates and updates are made by a user that RBAC authorizes
+ * (bound to `edit` in the namespace) among that many RoleBindings for other users, instead of
+ * the admin, whom system:masters lets through without a policy lookup: the cost of authorization.
+ * Run as root from the repository:
+ * node --import tsx bench/apiserver.ts [seconds=10] [pods=10000] [watches=1000] [rolebindings=0]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +21,7 @@ import { freePort, waitFor } from './lib/process.js';
 const seconds = Number(process.argv[2] ?? 10);
 const podCount = Number(process.argv[3] ?? 10_000);
 const watchCount = Number(process.argv[4] ?? 1000);
+const roleBindings = Number(process.argv[5] ?? 0);
 const rate = 200;
 const berth = resolve(import.meta.dirname, '..', 'bin', 'berth');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-api-'));
@@ -87,6 +92,29 @@ async function pool(n: number, width: number, fn: (i: number) => Promise<unknown
 }
 
 const cmRes: Resource = { base: '/api/v1', plural: 'configmaps', namespaced: true };
+const rbRes: Resource = {
+  base: '/apis/rbac.authorization.k8s.io/v1',
+  plural: 'rolebindings',
+  namespaced: true,
+};
+
+/** `count` RoleBindings for other users, then a client for a user that `edit` is bound to. */
+async function rbacWriter(admin: KubeClient, dataDir: string, count: number): Promise<KubeClient> {
+  const binding = (name: string, user: string) => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+  });
+  await pool(count, 16, (i) => admin.create(rbRes, 'default', binding(`other-${i}`, `user-${i}`)));
+  await admin.create(rbRes, 'default', binding('bench', 'bench'));
+  const cfg = join(dataDir, 'bench-user.yaml');
+  writeFileSync(cfg, execFileSync(berth, ['kubeconfig', '--data-dir', dataDir, '--user', 'bench']), {
+    mode: 0o600,
+  });
+  return KubeClient.fromKubeconfig(cfg);
+}
 
 async function bench(label: string, datastore?: string): Promise<void> {
   const dir = join(work, label);
@@ -106,12 +134,14 @@ async function bench(label: string, datastore?: string): Promise<void> {
   const client = KubeClient.fromKubeconfig(kubeconfig);
   await sleep(3000);
   const idle = rssMb(server.pid!);
+  const writer = roleBindings > 0 ? await rbacWriter(client, join(dir, 'server'), roleBindings) : client;
+  const who = roleBindings > 0 ? `as an RBAC user among ${roleBindings} RoleBindings` : 'as the admin';
 
   // Create, then update, single objects at a steady 200/s.
   const n = seconds * rate;
   const created: KubeObject[] = [];
   const createLat = await steadyWrites(n, async (i) => {
-    created[i] = await client.create(cmRes, 'default', {
+    created[i] = await writer.create(cmRes, 'default', {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: `cm-${i}`, labels: { bench: 'api' } },
@@ -119,7 +149,7 @@ async function bench(label: string, datastore?: string): Promise<void> {
     });
   });
   const updateLat = await steadyWrites(n, (i) =>
-    client.update(cmRes, { ...created[i]!, data: { n: String(i + 1), payload: 'y'.repeat(512) } }),
+    writer.update(cmRes, { ...created[i]!, data: { n: String(i + 1), payload: 'y'.repeat(512) } }),
   );
 
   // A list of many pods (kubectl get pods -A reads the same), after creating them in parallel.
@@ -230,9 +260,9 @@ async function bench(label: string, datastore?: string): Promise<void> {
   console.log(`\n== ${label} ==`);
   console.log(`idle RSS, empty cluster: ${idle.toFixed(0)} MB (goal <= 120 MB)`);
   console.log(
-    `create at ${rate}/s for ${seconds} s: ${fmt(createLat)} (SLO p99 <= 1000 ms; aim 25 ms on SQLite)`,
+    `create at ${rate}/s for ${seconds} s ${who}: ${fmt(createLat)} (SLO p99 <= 1000 ms; aim 25 ms on SQLite)`,
   );
-  console.log(`update at ${rate}/s for ${seconds} s: ${fmt(updateLat)}`);
+  console.log(`update at ${rate}/s for ${seconds} s ${who}: ${fmt(updateLat)}`);
   console.log(
     `list of ${listed} pods: median ${percentile(listMs, 50).toFixed(0)} ms (goal <= 1000 ms); filling it took ${fillS.toFixed(1)} s (${(podCount / fillS).toFixed(0)} creates/s, 32 in flight)`,
   );
@@ -240,6 +270,7 @@ async function bench(label: string, datastore?: string): Promise<void> {
     `${watchCount} watches x ${events} events: ${complete}/${watchCount} received all; last delivery ${fanOut.toFixed(0)} ms after the first write`,
   );
   console.log(`server RSS after: ${busy.toFixed(0)} MB, CPU ${cpuSec.toFixed(1)} s`);
+  if (writer !== client) writer.close();
   client.close();
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));

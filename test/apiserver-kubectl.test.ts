@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { signServiceAccountToken } from '../src/cluster/apiserver/auth.js';
+import { signServiceAccountToken } from '../src/cluster/apiserver/service-account-token.js';
 import { run } from '../src/core/exec.js';
 import { startCluster, type TestCluster } from './helpers/cluster.js';
 import { berthBin } from './helpers/sandbox.js';
@@ -49,8 +49,9 @@ describe('kubectl against berth server', () => {
 
   test('client certificates, the admin token, ServiceAccount JWTs and the node token authenticate', async () => {
     const tls = join(c.dataDir, 'tls');
-    const url = `https://127.0.0.1:${c.port}/api/v1/namespaces`;
-    const code = async (args: string[]) =>
+    const base = `https://127.0.0.1:${c.port}`;
+    // Every identity may read discovery; what else each may do is RBAC's (apiserver-rbac.test.ts).
+    const code = async (args: string[], url = `${base}/api/v1/namespaces`) =>
       (
         await run('curl', [
           '-s',
@@ -70,19 +71,22 @@ describe('kubectl against berth server', () => {
       '200',
     );
     assert.equal(
-      await code(['-H', `Authorization: Bearer ${readFileSync(join(tls, 'node-token'), 'utf8').trim()}`]),
+      await code(
+        ['-H', `Authorization: Bearer ${readFileSync(join(tls, 'node-token'), 'utf8').trim()}`],
+        `${base}/api/v1/nodes`,
+      ),
       '200',
     );
-    const jwt = signServiceAccountToken(
-      readFileSync(join(tls, 'service-account.key'), 'utf8'),
-      'default',
-      'default',
-      'u1',
-    );
-    assert.equal(await code(['-H', `Authorization: Bearer ${jwt}`]), '200');
-    assert.equal(await code(['-H', `Authorization: Bearer ${jwt.slice(0, -4)}AAAA`]), '401');
+    const jwt = signServiceAccountToken(readFileSync(join(tls, 'service-account.key'), 'utf8'), {
+      namespace: 'default',
+      name: 'default',
+      uid: (await ok(['get', 'sa', 'default', '-o', 'jsonpath={.metadata.uid}'])).trim(),
+    });
+    assert.equal(await code(['-H', `Authorization: Bearer ${jwt}`], `${base}/api`), '200');
+    assert.equal(await code(['-H', `Authorization: Bearer ${jwt}`]), '403');
+    assert.equal(await code(['-H', `Authorization: Bearer ${jwt.slice(0, -4)}AAAA`], `${base}/api`), '401');
     const issued = (await ok(['create', 'token', 'default'])).trim();
-    assert.equal(await code(['-H', `Authorization: Bearer ${issued}`]), '200');
+    assert.equal(await code(['-H', `Authorization: Bearer ${issued}`], `${base}/api`), '200');
     assert.equal((await ok(['auth', 'can-i', 'get', 'pods'])).trim(), 'yes');
     assert.match(await ok(['auth', 'whoami']), /admin/);
   });

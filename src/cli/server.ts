@@ -153,7 +153,7 @@ export function registerServer(program: Command): void {
           // The controllers run on a thread of their own and use the API's local socket: no
           // TLS on either end, and a second core for the control plane.
           plane = await startControlPlaneThread(
-            { server: s.url, socketPath: s.socketPath, token: s.adminToken, ca: s.caCert },
+            { server: s.url, socketPath: s.socketPath, token: s.controlPlaneToken, ca: s.caCert },
             enabled,
             {
               nodeMonitorGracePeriodMs: grace * 1000,
@@ -177,9 +177,18 @@ export function registerServer(program: Command): void {
     );
   program
     .command('kubeconfig')
-    .description("print the cluster's admin kubeconfig")
+    .description(
+      "print the cluster's admin kubeconfig, or with --user one for a new user with a client certificate signed by the cluster CA",
+    )
     .option('--data-dir <dir>', 'cluster state folder', defaultDataDir())
-    .action(async (opts: { dataDir: string }) => {
+    .option('--user <name>', 'the user the certificate names (its CN); RBAC bindings grant it rights')
+    .option(
+      '--group <group>',
+      'a group of the user (its O); repeat for several',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .action(async (opts: { dataDir: string; user?: string; group: string[] }) => {
       const { existsSync, readFileSync } = await import('node:fs');
       const { join } = await import('node:path');
       const p = join(opts.dataDir, 'kubeconfig.yaml');
@@ -189,6 +198,16 @@ export function registerServer(program: Command): void {
           `No kubeconfig at ${p}: start the cluster with "berth server --data-dir ${opts.dataDir}" first`,
         );
       }
-      process.stdout.write(readFileSync(p, 'utf8'));
+      const admin = readFileSync(p, 'utf8');
+      if (opts.user === undefined) {
+        if (opts.group.length) {
+          const { invalidArgument } = await import('../core/errors.js');
+          throw invalidArgument('--group needs --user: name the user the groups belong to');
+        }
+        process.stdout.write(admin);
+        return;
+      }
+      const { userKubeconfigForDataDir } = await import('../cluster/apiserver/user-kubeconfig.js');
+      process.stdout.write(userKubeconfigForDataDir(opts.dataDir, admin, opts.user, opts.group));
     });
 }

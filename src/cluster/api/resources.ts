@@ -100,6 +100,14 @@ const groups: Record<string, Def[]> = {
   'authorization.k8s.io/v1': [
     ['SelfSubjectAccessReview', 'selfsubjectaccessreviews', false],
     ['SubjectAccessReview', 'subjectaccessreviews', false],
+    ['LocalSubjectAccessReview', 'localsubjectaccessreviews', true],
+    ['SelfSubjectRulesReview', 'selfsubjectrulesreviews', false],
+  ],
+  'rbac.authorization.k8s.io/v1': [
+    ['ClusterRole', 'clusterroles', false],
+    ['ClusterRoleBinding', 'clusterrolebindings', false],
+    ['Role', 'roles', true],
+    ['RoleBinding', 'rolebindings', true],
   ],
   'apiextensions.k8s.io/v1': [
     ['CustomResourceDefinition', 'customresourcedefinitions', false, ['crd', 'crds'], undefined, ['status']],

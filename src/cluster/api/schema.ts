@@ -231,6 +231,20 @@ export const types: Record<string, Fields> = {
     nodePort: 'integer',
   },
   ConfigMap: top({ data: 'map', binaryData: 'map', immutable: 'boolean' }),
+  Role: top({ rules: '[]PolicyRule' }),
+  ClusterRole: top({ rules: '[]PolicyRule', aggregationRule: 'AggregationRule' }),
+  AggregationRule: { clusterRoleSelectors: '[]object' },
+  PolicyRule: {
+    verbs: '[]string',
+    apiGroups: '[]string',
+    resources: '[]string',
+    resourceNames: '[]string',
+    nonResourceURLs: '[]string',
+  },
+  RoleBinding: top({ roleRef: 'RoleRef', subjects: '[]Subject' }),
+  ClusterRoleBinding: top({ roleRef: 'RoleRef', subjects: '[]Subject' }),
+  RoleRef: { apiGroup: 'string', kind: 'string', name: 'string' },
+  Subject: { kind: 'string', apiGroup: 'string', name: 'string', namespace: 'string' },
   Secret: top({ data: 'map', stringData: 'map', type: 'string', immutable: 'boolean' }),
 };
 

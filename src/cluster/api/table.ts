@@ -90,7 +90,36 @@ function podStatus(o: Obj): string {
   return String(g(o, 'status.reason') ?? g(o, 'status.phase') ?? 'Pending');
 }
 
+/** A role's table: upstream prints the creation time, not an age. */
+const roleCols: Column[] = [
+  name,
+  { name: 'Created At', type: 'date', cell: (o) => g(o, 'metadata.creationTimestamp') },
+];
+/** Subjects of one kind, as `kubectl get rolebinding -o wide` lists them. */
+const subjectsCol = (title: string, kind: string): Column => ({
+  name: title,
+  type: 'string',
+  priority: 1,
+  cell: (o) =>
+    arr(g(o, 'subjects'))
+      .filter((s) => s.kind === kind)
+      .map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}/${s.name}` : s.name))
+      .join(', '),
+});
+const bindingCols: Column[] = [
+  name,
+  { name: 'Role', type: 'string', cell: (o) => `${g(o, 'roleRef.kind')}/${g(o, 'roleRef.name')}` },
+  ageCol,
+  subjectsCol('Users', 'User'),
+  subjectsCol('Groups', 'Group'),
+  subjectsCol('ServiceAccounts', 'ServiceAccount'),
+];
+
 const columns: Record<string, Column[]> = {
+  Role: roleCols,
+  ClusterRole: roleCols,
+  RoleBinding: bindingCols,
+  ClusterRoleBinding: bindingCols,
   Pod: [
     name,
     {

@@ -2,8 +2,10 @@
  * Defaulting and validation of the common fields of built-in kinds. Validation collects
  * every problem as a field cause, so the 422 Invalid answer lists them all as Kubernetes does.
  */
+
 import { defaultCrdNames, validateCrd, validateCrdUpdate } from './crd-validation.js';
 import { checkTimeZone, parseSchedule } from './cron.js';
+import { isRbac, pathSegmentProblem, validateRbac, validateRbacUpdate } from './rbac-validation.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
@@ -100,7 +102,11 @@ function validatePodSpec(spec: Obj, path: string, causes: StatusCause[]): void {
 export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
   const causes: StatusCause[] = [];
   const name = o.metadata?.name ?? '';
-  const prob = r.custom ? nameProblem(name, false) : nameProblem(name, labelNamed.has(r.kind));
+  const prob = isRbac(r)
+    ? pathSegmentProblem(name)
+    : r.custom
+      ? nameProblem(name, false)
+      : nameProblem(name, labelNamed.has(r.kind));
   if (prob)
     causes.push({
       field: 'metadata.name',
@@ -109,6 +115,7 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
     });
   validateLabels(o.metadata?.labels, 'metadata.labels', causes);
   if (isCrd(r)) causes.push(...validateCrd(o));
+  if (isRbac(r)) causes.push(...validateRbac(r, o));
   const spec = obj(o.spec);
   switch (r.kind) {
     case 'Pod':
@@ -440,6 +447,7 @@ function mutablePodSpecStripped(spec: Obj, oldNodeName: unknown): Obj {
 /** Rules that compare an update with the stored object: immutable fields, pod spec limits. */
 export function validateUpdate(r: ResourceInfo, next: KubeObject, old: KubeObject): StatusCause[] {
   const causes: StatusCause[] = isCrd(r) ? validateCrdUpdate(next, old) : [];
+  if (isRbac(r)) causes.push(...validateRbacUpdate(r, next, old));
   const ns = obj(next.spec);
   const os = obj(old.spec);
   if (

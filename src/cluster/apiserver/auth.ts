@@ -1,126 +1,119 @@
 /**
- * Authentication and the authorization seam. A request is authenticated by, in order: a
- * CA-signed client certificate (user = CN, groups = O), the admin bearer token, the node
- * join token, or a ServiceAccount JWT (RS256, signed by DATA/tls/service-account.key).
- * Anything else is anonymous and gets 401. Authorization is allow-all for authenticated
- * users for now; RBAC plugs in behind {@link Authorizer}.
+ * Authentication. A request is authenticated by, in order: a CA-signed client certificate
+ * (user = CN, groups = O), the admin bearer token, a control-plane component's token (on the
+ * local socket), the node join token, or a ServiceAccount JWT (see service-account-token.ts)
+ * whose ServiceAccount, and bound Pod or Secret, still exist with the uids it names. Anything
+ * else is unauthenticated and gets 401. What a user may do is the authorizer's business
+ * (authz/).
  */
-import { createSign, createVerify, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { UserInfo } from './authz/attributes.js';
+import { defaultIssuer, verifyServiceAccountToken } from './service-account-token.js';
 
-/** Who made a request. */
-export interface UserInfo {
-  name: string;
-  groups: string[];
-}
+export type { UserInfo } from './authz/attributes.js';
 
-/** What a request wants to do, for the authorizer. */
-export interface RequestAttributes {
-  user: UserInfo;
-  verb: string;
-  group?: string;
-  resource?: string;
-  namespace?: string;
-  name?: string;
-  path: string;
-}
-
-/** The authorization seam: return a reason to deny, or undefined to allow. */
-export type Authorizer = (attrs: RequestAttributes) => string | undefined;
-
-/** Allows every authenticated request. */
-export const allowAll: Authorizer = () => undefined;
-
-const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
-
-/** Issues a ServiceAccount token (a JWT) for `namespace/name`. */
-export function signServiceAccountToken(
-  key: string,
+/** The uid of a stored object, or undefined if there is none. */
+export type UidLookup = (
+  kind: 'ServiceAccount' | 'Pod' | 'Secret',
   namespace: string,
   name: string,
-  uid: string,
-  ttlSeconds = 3600 * 24 * 365,
-): string {
-  const now = Math.floor(Date.now() / 1000);
-  const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
-  const payload = b64url(
-    JSON.stringify({
-      iss: 'https://kubernetes.default.svc',
-      sub: `system:serviceaccount:${namespace}:${name}`,
-      aud: ['https://kubernetes.default.svc'],
-      iat: now,
-      nbf: now,
-      exp: now + ttlSeconds,
-      'kubernetes.io': { namespace, serviceaccount: { name, uid } },
-    }),
-  );
-  const s = createSign('RSA-SHA256');
-  s.update(`${header}.${payload}`);
-  return `${header}.${payload}.${s.sign(key).toString('base64url')}`;
+) => Promise<string | undefined>;
+
+/** A token's user, and the audiences it was accepted for. */
+export interface TokenIdentity {
+  user: UserInfo;
+  audiences: string[];
 }
 
-function verifyJwt(token: string, pub: string): UserInfo | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3) return undefined;
-  const [h, p, sig] = parts as [string, string, string];
-  try {
-    const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as { alg?: string };
-    if (header.alg !== 'RS256') return undefined;
-    const v = createVerify('RSA-SHA256');
-    v.update(`${h}.${p}`);
-    if (!v.verify(pub, Buffer.from(sig, 'base64url'))) return undefined;
-    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as { sub?: string; exp?: number };
-    if (claims.exp && claims.exp * 1000 < Date.now()) return undefined;
-    const m = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(claims.sub ?? '');
-    if (!m) return undefined;
-    return {
-      name: claims.sub as string,
-      groups: ['system:serviceaccounts', `system:serviceaccounts:${m[1]}`, 'system:authenticated'],
-    };
-  } catch {
-    return undefined;
-  }
-}
+/** Authenticates a request; `byToken` checks a bare bearer token (for TokenReview). */
+export type Authenticator = ((
+  req: IncomingMessage,
+) => Promise<UserInfo | undefined> | UserInfo | undefined) & {
+  byToken(
+    token: string,
+    audiences?: string[],
+  ): Promise<TokenIdentity | undefined> | TokenIdentity | undefined;
+};
 
 const same = (a: string, b: string) =>
   a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-/** Makes the authenticator for one cluster's tokens and keys. */
-/** Authenticates a request; `byToken` checks a bare bearer token (for TokenReview). */
-export type Authenticator = ((req: IncomingMessage) => UserInfo | undefined) & {
-  byToken(token: string): UserInfo | undefined;
-};
+/** The user of a verified client certificate, if the request came with one. */
+function certificateUser(req: IncomingMessage): UserInfo | undefined {
+  const sock = req.socket as TLSSocket;
+  if (!sock.authorized || typeof sock.getPeerCertificate !== 'function') return undefined;
+  const cert = sock.getPeerCertificate();
+  const cn = cert?.subject?.CN;
+  if (!cn) return undefined;
+  const o = cert.subject.O;
+  const groups = Array.isArray(o) ? o : o ? [o] : [];
+  return { name: Array.isArray(cn) ? (cn[0] as string) : cn, groups: [...groups, 'system:authenticated'] };
+}
 
-export function authenticator(creds: {
+export interface AuthenticatorOptions {
   adminToken: string;
   nodeToken: string;
   saPub: string;
-}): Authenticator {
-  const byToken = (token: string): UserInfo | undefined => {
-    if (same(token, creds.adminToken))
-      return { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
-    if (same(token, creds.nodeToken))
-      return { name: 'system:node', groups: ['system:nodes', 'system:authenticated'] };
-    return verifyJwt(token, creds.saPub);
-  };
-  const fromRequest = (req: IncomingMessage): UserInfo | undefined => {
-    const sock = req.socket as TLSSocket;
-    if (sock.authorized && typeof sock.getPeerCertificate === 'function') {
-      const cert = sock.getPeerCertificate();
-      const cn = cert?.subject?.CN;
-      if (cn) {
-        const o = cert.subject.O;
-        const groups = Array.isArray(o) ? o : o ? [o] : [];
-        return {
-          name: Array.isArray(cn) ? (cn[0] as string) : cn,
-          groups: [...groups, 'system:authenticated'],
-        };
-      }
+  /** Tokens of the control plane's own components, each its own user. */
+  componentTokens?: Map<string, UserInfo>;
+  /** Looks objects up for bound-token checks; without it, ServiceAccount tokens are refused. */
+  uidOf?: UidLookup;
+  issuer?: string;
+  /** The audiences this API server accepts; default the issuer. */
+  audiences?: string[];
+}
+
+export function authenticator(o: AuthenticatorOptions): Authenticator {
+  const apiAudiences = o.audiences ?? [o.issuer ?? defaultIssuer];
+  const byToken = async (token: string, wanted?: string[]): Promise<TokenIdentity | undefined> => {
+    const audiences = wanted?.length ? wanted : apiAudiences;
+    // Static tokens are the API server's own: valid for its audiences only.
+    const staticUser = (): UserInfo | undefined => {
+      if (same(token, o.adminToken))
+        return { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
+      for (const [t, u] of o.componentTokens ?? []) if (same(token, t)) return u;
+      if (same(token, o.nodeToken))
+        return { name: 'system:node', groups: ['system:nodes', 'system:authenticated'] };
+      return undefined;
+    };
+    const su = staticUser();
+    if (su) {
+      const ok = audiences.filter((a) => apiAudiences.includes(a));
+      return ok.length ? { user: su, audiences: ok } : undefined;
     }
+    if (!o.uidOf) return undefined;
+    const v = verifyServiceAccountToken(token, o.saPub, {
+      ...(o.issuer ? { issuer: o.issuer } : {}),
+      audiences,
+    });
+    if (!v) return undefined;
+    const k = v.claims['kubernetes.io'];
+    if ((await o.uidOf('ServiceAccount', k.namespace, k.serviceaccount.name)) !== k.serviceaccount.uid)
+      return undefined;
+    const extra: Record<string, string[]> = {};
+    if (k.pod) {
+      if ((await o.uidOf('Pod', k.namespace, k.pod.name)) !== k.pod.uid) return undefined;
+      extra['authentication.kubernetes.io/pod-name'] = [k.pod.name];
+      extra['authentication.kubernetes.io/pod-uid'] = [k.pod.uid];
+    }
+    if (k.secret && (await o.uidOf('Secret', k.namespace, k.secret.name)) !== k.secret.uid) return undefined;
+    return {
+      user: {
+        name: v.claims.sub,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${k.namespace}`, 'system:authenticated'],
+        ...(Object.keys(extra).length ? { extra } : {}),
+      },
+      audiences: v.audiences,
+    };
+  };
+  const fromRequest = async (req: IncomingMessage): Promise<UserInfo | undefined> => {
+    const cert = certificateUser(req);
+    if (cert) return cert;
     const h = req.headers.authorization;
     if (!h?.startsWith('Bearer ')) return undefined;
-    return byToken(h.slice(7).trim());
+    return (await byToken(h.slice(7).trim()))?.user;
   };
   return Object.assign(fromRequest, { byToken });
 }

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { ResourceRegistry } from '../api/resources.js';
 import { memoryStore } from '../store/memory.js';
 import type { Store } from '../store/store.js';
-import { allowAll } from './auth.js';
+import { allowAll } from './authz/attributes.js';
 import { makeHandler } from './handler.js';
 import { RestStorage } from './rest.js';
 
@@ -60,7 +60,10 @@ describe('REST handler', () => {
       authenticate: Object.assign(
         (req: IncomingMessage) =>
           req.headers.authorization === 'Bearer t' ? { name: 'admin', groups: [] } : undefined,
-        { byToken: (t: string) => (t === 't' ? { name: 'admin', groups: [] } : undefined) },
+        {
+          byToken: (t: string) =>
+            t === 't' ? { user: { name: 'admin', groups: [] }, audiences: [] } : undefined,
+        },
       ),
       serviceAccountKey: generateKeyPairSync('rsa', { modulusLength: 2048 })
         .privateKey.export({ type: 'pkcs1', format: 'pem' })

@@ -28,12 +28,18 @@ import {
 } from '../api/status.js';
 import { toTable } from '../api/table.js';
 import type { Store } from '../store/store.js';
-import { type AuditHooks, resourceVerb } from './audit/auditor.js';
-import type { Authenticator, Authorizer } from './auth.js';
+import type { AuditHooks } from './audit/auditor.js';
+import type { AuditAttributes } from './audit/policy.js';
+import type { Authenticator } from './auth.js';
+import { type Attributes, type Authorizer, forbidden } from './authz/attributes.js';
+import { escalationCheck } from './authz/escalation.js';
+import type { RbacPolicy } from './authz/rbac.js';
+import { impersonate, requestAttributes } from './authz/request.js';
 import type { BerthEndpoint } from './encryption/endpoint.js';
 import { fieldValidationParam, intParam } from './params.js';
 import type { RestStorage } from './rest.js';
 import { answerReview, issueToken } from './reviews.js';
+import { jwks, openidConfiguration } from './service-account-token.js';
 import { duplicateFieldMessage, strictDecodingError } from './strict.js';
 import { serveWatch } from './watch.js';
 import { YamlDecoder } from './yaml-decode.js';
@@ -46,6 +52,8 @@ export interface HandlerDeps {
   /** The ServiceAccount signing key, for TokenRequests. */
   serviceAccountKey: string;
   authorize: Authorizer;
+  /** The RBAC policy, for rules reviews and the escalation check; absent, neither applies. */
+  rbac?: RbacPolicy;
   serverAddress: string;
   ready: () => boolean;
   /** Told who asks for what, for the audit log (absent when auditing is off). */
@@ -204,6 +212,24 @@ function toScale(o: KubeObject): object {
   };
 }
 
+/** What the audit log records of a request: its authorization attributes and API version. */
+function auditAttributes(a: Attributes, parts: string[]): AuditAttributes {
+  if (!a.resourceRequest) return { user: a.user, verb: a.verb, path: a.path };
+  return {
+    user: a.user,
+    verb: a.verb,
+    path: a.path,
+    resource: {
+      group: a.apiGroup,
+      version: (parts[0] === 'api' ? parts[1] : parts[2]) ?? '',
+      resource: a.resource,
+      ...(a.subresource ? { subresource: a.subresource } : {}),
+      ...(a.namespace ? { namespace: a.namespace } : {}),
+      ...(a.name ? { name: a.name } : {}),
+    },
+  };
+}
+
 export function makeHandler(deps: HandlerDeps) {
   const { registry: reg, rest } = deps;
   const yaml = new YamlDecoder();
@@ -217,8 +243,8 @@ export function makeHandler(deps: HandlerDeps) {
         res.end(ok ? 'ok' : 'not ready');
         return;
       }
-      const user = deps.authenticate(req);
-      if (!user) {
+      const authenticated = await deps.authenticate(req);
+      if (!authenticated) {
         send(res, 401, {
           kind: 'Status',
           apiVersion: 'v1',
@@ -230,11 +256,29 @@ export function makeHandler(deps: HandlerDeps) {
         });
         return;
       }
-      deps.audit?.attributes(req, { user, verb: (req.method ?? '').toLowerCase(), path });
+      deps.audit?.attributes(req, {
+        user: authenticated,
+        verb: (req.method ?? '').toLowerCase(),
+        path,
+      });
       const q = url.searchParams;
       const parts = pathSegments(path);
+      const user = impersonate(authenticated, req.headers, deps.authorize);
+      const attrs = requestAttributes(user, req.method ?? 'GET', path, parts, q);
+      const decision = deps.authorize.authorize(attrs);
+      if (deps.audit) {
+        deps.audit.attributes(req, auditAttributes(attrs, parts));
+        deps.audit.annotate(
+          req,
+          'authorization.k8s.io/decision',
+          decision.decision === 'allow' ? 'allow' : 'forbid',
+        );
+      }
+      if (decision.decision !== 'allow') throw forbidden(attrs, decision.reason);
       if (path === '/version') return send(res, 200, version);
       if (parts[0] === 'berth' && (await deps.berthEndpoint?.(req, res, user, parts.slice(1)))) return;
+      if (path === '/.well-known/openid-configuration') return send(res, 200, openidConfiguration());
+      if (path === '/openid/v1/jwks') return send(res, 200, jwks(deps.serviceAccountKey));
       if (
         (path === '/api' || path === '/apis') &&
         /as=APIGroupDiscoveryList/.test(req.headers.accept ?? '') &&
@@ -303,28 +347,6 @@ export function makeHandler(deps: HandlerDeps) {
               ? 'watch'
               : 'list'
           : (req.method ?? '').toLowerCase();
-      deps.audit?.attributes(req, {
-        user,
-        verb: resourceVerb(req.method ?? '', Boolean(name), verb === 'watch'),
-        path,
-        resource: { group, version: ver, resource: r.plural, subresource: sub, namespace, name },
-      });
-      const denied = deps.authorize({
-        user,
-        verb,
-        group,
-        resource: r.plural,
-        ...(namespace ? { namespace } : {}),
-        ...(name ? { name } : {}),
-        path,
-      });
-      deps.audit?.annotate(req, 'authorization.k8s.io/decision', denied ? 'forbid' : 'allow');
-      if (denied)
-        throw new ApiError(
-          403,
-          'Forbidden',
-          `${r.plural} is forbidden: User "${user.name}" cannot ${verb} resource "${r.plural}": ${denied}`,
-        );
       const accept = req.headers.accept ?? '';
       const asTable = /as=Table/.test(accept);
       const withKind = (o: KubeObject) => ({ ...o, apiVersion: apiVersionOf(r), kind: r.kind });
@@ -343,6 +365,7 @@ export function makeHandler(deps: HandlerDeps) {
         fieldValidation: validation,
         onWarning: warn,
         ...(sub ? { subresource: sub } : {}),
+        ...(deps.rbac ? { admit: escalationCheck(r, namespace, user, deps.authorize, deps.rbac) } : {}),
       };
       /** Reads and decodes the body; JSON keys given twice are refused (Strict) or warned of (Warn). */
       const readObject = async (format: BodyFormat): Promise<unknown> => {
@@ -413,14 +436,27 @@ export function makeHandler(deps: HandlerDeps) {
             await rest.patch(r, namespace, name, 'merge', { spec: { nodeName: target } }, {});
             return send(res, 201, successStatus());
           }
-          if (name && sub === 'token')
+          if (name && sub === 'token') {
+            const boundUid = async (kind: 'Pod' | 'Secret', ns: string, n: string) => {
+              const br = reg.get('', 'v1', kind === 'Pod' ? 'pods' : 'secrets') as ResourceInfo;
+              return String((await rest.get(br, ns, n)).metadata?.uid ?? '');
+            };
             return send(
               res,
               201,
-              issueToken(await rest.get(r, namespace, name), body, deps.serviceAccountKey),
+              await issueToken(await rest.get(r, namespace, name), body, deps.serviceAccountKey, boundUid),
             );
-          if (r.virtual)
-            return send(res, 201, answerReview(r.kind, body, user, deps.authenticate, deps.authorize));
+          }
+          if (r.virtual) {
+            const reviewDeps = {
+              authn: deps.authenticate,
+              authz: deps.authorize,
+              rulesFor: deps.rbac
+                ? deps.rbac.rulesFor.bind(deps.rbac)
+                : () => ({ rules: [], missing: ['RBAC is not enabled'] }),
+            };
+            return send(res, 201, await answerReview(r.kind, body, user, reviewDeps, namespace));
+          }
           if (name) throw methodNotAllowed(`the server does not allow this method on the requested resource`);
           const created = await rest.create(r, namespace, body, writeOpts);
           return send(res, 201, withKind(created));

@@ -1,28 +1,43 @@
-/** The admin kubeconfig: the cluster's CA, the server URL, and the admin client certificate and token. */
+/** Kubeconfigs: the cluster's CA and server URL, and one user's client certificate (and token). */
 import { stringify } from 'yaml';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-export function kubeconfigYaml(
+/** A kubeconfig with one cluster, one user and one context for them. */
+export function userKubeconfigYaml(
   server: string,
-  creds: { caCert: string; adminCert: string; adminKey: string; adminToken: string },
+  caCert: string,
+  user: { name: string; cert: string; key: string; token?: string },
 ): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'berth', cluster: { server, 'certificate-authority-data': b64(creds.caCert) } }],
+    clusters: [{ name: 'berth', cluster: { server, 'certificate-authority-data': b64(caCert) } }],
     users: [
       {
-        name: 'admin',
+        name: user.name,
         user: {
-          'client-certificate-data': b64(creds.adminCert),
-          'client-key-data': b64(creds.adminKey),
-          token: creds.adminToken,
+          'client-certificate-data': b64(user.cert),
+          'client-key-data': b64(user.key),
+          ...(user.token ? { token: user.token } : {}),
         },
       },
     ],
-    contexts: [{ name: 'berth', context: { cluster: 'berth', user: 'admin' } }],
+    contexts: [{ name: 'berth', context: { cluster: 'berth', user: user.name } }],
     'current-context': 'berth',
     preferences: {},
+  });
+}
+
+/** The admin kubeconfig (a system:masters certificate and the admin token). */
+export function kubeconfigYaml(
+  server: string,
+  creds: { caCert: string; adminCert: string; adminKey: string; adminToken: string },
+): string {
+  return userKubeconfigYaml(server, creds.caCert, {
+    name: 'admin',
+    cert: creds.adminCert,
+    key: creds.adminKey,
+    token: creds.adminToken,
   });
 }

@@ -46,6 +46,11 @@ export interface WriteOptions {
   subresource?: string;
   /** Receives each warning for the client (an unknown field under fieldValidation=Warn). */
   onWarning?: (text: string) => void;
+  /**
+   * Checks the object about to be stored (and the stored one, on update) on behalf of the
+   * requesting user, after validation; throws to refuse it (RBAC's escalation check).
+   */
+  admit?: (next: KubeObject, old: KubeObject | undefined) => void;
 }
 
 export interface ListQuery {
@@ -387,6 +392,7 @@ export class RestStorage {
       if (!(m.finalizers ?? []).includes(fin)) m.finalizers = [...(m.finalizers ?? []), fin];
     }
     this.check(r, o);
+    opts.admit?.(o, undefined);
     let addresses: Allocation | undefined;
     if (isService(r) && !opts.dryRun) {
       // An existing name answers AlreadyExists, not an allocation error about its own address.
@@ -463,6 +469,7 @@ export class RestStorage {
     if (tracksGeneration(r) && specOf(next) !== specOf(old))
       next.metadata = { ...next.metadata, generation: ((om.generation as number) ?? 1) + 1 };
     this.check(r, next, opts.subresource === 'status' ? undefined : old);
+    opts.admit?.(next, old);
     // A PUT that leaves managedFields out keeps them (upstream's rule); an explicit list replaces them.
     if (nm.managedFields === undefined && om.managedFields !== undefined && opts.subresource !== 'status')
       nm.managedFields = om.managedFields;

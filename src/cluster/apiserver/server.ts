@@ -4,6 +4,7 @@
  * (the four system namespaces) exist. If the datastore fails the process exits loudly; a
  * start that fails part way closes what it opened, so the process can exit.
  */
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { invalidArgument } from '../../core/errors.js';
 import { decode, resourcePrefix } from '../api/objects.js';
-import { ResourceRegistry } from '../api/resources.js';
+import { type ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
@@ -19,7 +20,12 @@ import { kubernetesServiceIP, ServiceAllocator } from './allocators.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { Auditor } from './audit/auditor.js';
 import { parsePolicy } from './audit/policy.js';
-import { allowAll, authenticator } from './auth.js';
+import { authenticator, type UidLookup } from './auth.js';
+import { startAggregation } from './authz/aggregate.js';
+import { type Authorizer, mastersBypass, union } from './authz/attributes.js';
+import { feedFromStore, feedWrite } from './authz/policy-feed.js';
+import { RbacPolicy } from './authz/rbac.js';
+import { reconcileBootstrapPolicy } from './authz/reconcile.js';
 import { syncCrdResources } from './crd.js';
 import { restrictDataDir } from './data-dir.js';
 import { EncryptedStore, encryptionRules } from './encryption/encrypted-store.js';
@@ -59,6 +65,11 @@ export interface RunningServer {
   /** The local plain-HTTP socket of the same API, and the token to use on it. */
   socketPath: string;
   adminToken: string;
+  /**
+   * The control plane's token (user system:kube-controller-manager, bound by the bootstrap
+   * policy); made at each start and held only in memory.
+   */
+  controlPlaneToken: string;
   /** The cluster CA (PEM), which controllers publish as kube-root-ca.crt. */
   caCert: string;
   close(): Promise<void>;
@@ -135,93 +146,126 @@ async function serve(
   const registry = new ResourceRegistry();
   const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
     syncCrdResources(registry, crd, old);
+  const policy = new RbacPolicy();
   const rest = new RestStorage(store, (r, obj, old) => {
     if (r.kind === 'CustomResourceDefinition') syncCrd(obj, old);
+    feedWrite(policy, r, obj, old);
   });
-  // CRDs stored earlier are served again before the API opens.
-  const crdInfo = registry.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
-  if (crdInfo)
-    for (const kv of (await store.list(resourcePrefix(crdInfo))).items) syncCrd(decode(kv), undefined);
-
-  // Address keys for Services stored before they existed, and none left by Services now gone.
-  await new ServiceAllocator(store).repair();
-
-  let ready = false;
-  const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
-  const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
-  const handle = makeHandler({
-    registry,
-    rest,
-    store,
-    authenticate: authenticator(creds),
-    serviceAccountKey: creds.saKey,
-    authorize: allowAll,
-    serverAddress: `${host}:${opts.port}`,
-    ready: () => ready,
-    berthEndpoint: secretsEncryptionEndpoint(secretsEncryption),
-    ...(audit ? { audit: audit.auditor } : {}),
-  });
-  // Both listeners are audited: the control plane's own requests arrive on the socket.
-  const handler = audit ? audit.auditor.wrap(handle) : handle;
-  const server = createServer(
-    {
-      ...serverTlsOptions,
-      key: creds.serverKey,
-      cert: creds.serverCert,
-      ca: creds.caCert,
-      requestCert: true,
-      rejectUnauthorized: false,
-    },
-    (req, res) => void handler(req, res),
-  );
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.bindAddress, () => resolve());
-  });
-  // The same API on a Unix socket in the data dir (mode 0600, plain HTTP): the control plane
-  // in this process talks to it without TLS on both ends. Requests still authenticate (the
-  // admin token); the socket's mode keeps other users out.
-  const socketPath = join(opts.dataDir, 'api.sock');
-  rmSync(socketPath, { force: true });
-  const local = createHttpServer((req, res) => void handler(req, res));
-  local.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    local.once('error', reject);
-    local.listen(socketPath, () => resolve());
-  });
-  chmodSync(socketPath, 0o600);
-
-  const stopListening = async () => {
-    server.closeAllConnections();
-    local.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-    await new Promise<void>((r) => local.close(() => r()));
-    await audit?.log.close();
-  };
+  const policyFeed = await feedFromStore(store, policy);
+  // A start that fails after this point stops the feed, so nothing outlives the closed store.
   try {
-    await bootstrap(registry, rest, creds.caCert, host, opts.port);
+    const authorize: Authorizer = union(mastersBypass, policy);
+    const controlPlaneToken = randomBytes(32).toString('base64url');
+    const uidOf: UidLookup = async (kind, namespace, name) => {
+      const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets' }[kind];
+      const kv = await store.get(`/registry/core/${plural}/${namespace}/${name}`);
+      return kv ? String(decode(kv).metadata?.uid ?? '') : undefined;
+    };
+    // CRDs stored earlier are served again before the API opens.
+    const crdInfo = registry.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
+    if (crdInfo)
+      for (const kv of (await store.list(resourcePrefix(crdInfo))).items) syncCrd(decode(kv), undefined);
+
+    // Address keys for Services stored before they existed, and none left by Services now gone.
+    await new ServiceAllocator(store).repair();
+
+    let ready = false;
+    const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
+    const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
+    const handle = makeHandler({
+      registry,
+      rest,
+      store,
+      authenticate: authenticator({
+        ...creds,
+        uidOf,
+        componentTokens: new Map([
+          [controlPlaneToken, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }],
+        ]),
+      }),
+      serviceAccountKey: creds.saKey,
+      authorize,
+      rbac: policy,
+      serverAddress: `${host}:${opts.port}`,
+      ready: () => ready,
+      berthEndpoint: secretsEncryptionEndpoint(secretsEncryption),
+      ...(audit ? { audit: audit.auditor } : {}),
+    });
+    // Both listeners are audited: the control plane's own requests arrive on the socket.
+    const handler = audit ? audit.auditor.wrap(handle) : handle;
+    const server = createServer(
+      {
+        ...serverTlsOptions,
+        key: creds.serverKey,
+        cert: creds.serverCert,
+        ca: creds.caCert,
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (req, res) => void handler(req, res),
+    );
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.bindAddress, () => resolve());
+    });
+    // The same API on a Unix socket in the data dir (mode 0600, plain HTTP): the control plane
+    // in this process talks to it without TLS on both ends. Requests still authenticate (the
+    // control plane's own token); the socket's mode keeps other users out.
+    const socketPath = join(opts.dataDir, 'api.sock');
+    rmSync(socketPath, { force: true });
+    const local = createHttpServer((req, res) => void handler(req, res));
+    local.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      local.once('error', reject);
+      local.listen(socketPath, () => resolve());
+    });
+    chmodSync(socketPath, 0o600);
+
+    let aggregation: { stop(): void } | undefined;
+    const stopListening = async () => {
+      server.closeAllConnections();
+      local.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => local.close(() => r()));
+      await audit?.log.close();
+      aggregation?.stop();
+      policyFeed.stop();
+    };
+    try {
+      await bootstrap(registry, rest, creds.caCert, host, opts.port);
+      await reconcileBootstrapPolicy(registry, rest);
+      aggregation = startAggregation(
+        policy,
+        rest,
+        registry.get('rbac.authorization.k8s.io', 'v1', 'clusterroles') as ResourceInfo,
+      );
+    } catch (e) {
+      await stopListening();
+      throw e;
+    }
+    ready = true;
+
+    const kubeconfigPath = join(opts.dataDir, 'kubeconfig.yaml');
+    writeFileAtomicSync(kubeconfigPath, kubeconfigYaml(url, creds), { mode: 0o600 });
+    return {
+      server,
+      store,
+      kubeconfigPath,
+      url,
+      socketPath,
+      adminToken: creds.adminToken,
+      controlPlaneToken,
+      caCert: creds.caCert,
+      async close() {
+        await stopListening();
+        await store.close();
+      },
+    };
   } catch (e) {
-    await stopListening();
+    policyFeed.stop();
     throw e;
   }
-  ready = true;
-
-  const kubeconfigPath = join(opts.dataDir, 'kubeconfig.yaml');
-  writeFileAtomicSync(kubeconfigPath, kubeconfigYaml(url, creds), { mode: 0o600 });
-  return {
-    server,
-    store,
-    kubeconfigPath,
-    url,
-    socketPath,
-    adminToken: creds.adminToken,
-    caCert: creds.caCert,
-    async close() {
-      await stopListening();
-      await store.close();
-    },
-  };
 }
 
 /** The objects every cluster has: system namespaces, their defaults, the built-in classes. */

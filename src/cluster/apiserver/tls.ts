@@ -59,7 +59,7 @@ function newKey(): { pem: string; pub: string } {
 
 function sign(opts: {
   cn: string;
-  org?: string;
+  orgs?: string[];
   keyPub: string;
   issuerCert?: forge.pki.Certificate;
   issuerKey: string;
@@ -72,7 +72,7 @@ function sign(opts: {
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + (opts.ca ? 3650 : 825) * 86_400_000);
   const subject: forge.pki.CertificateField[] = [{ name: 'commonName', value: opts.cn }];
-  if (opts.org) subject.push({ name: 'organizationName', value: opts.org });
+  for (const o of opts.orgs ?? []) subject.push({ name: 'organizationName', value: o });
   cert.setSubject(subject);
   cert.setIssuer(opts.issuerCert ? opts.issuerCert.subject.attributes : subject);
   const ext: Record<string, unknown>[] = [];
@@ -160,7 +160,7 @@ export function ensureCredentials(dir: string, bindAddress: string): ClusterCred
   if (!adminCert || !adminKey) {
     const k = newKey();
     adminKey = k.pem;
-    adminCert = sign({ cn: 'admin', org: 'system:masters', keyPub: k.pub, issuerCert, issuerKey: caKey });
+    adminCert = sign({ cn: 'admin', orgs: ['system:masters'], keyPub: k.pub, issuerCert, issuerKey: caKey });
     write('admin.key', adminKey);
     write('admin.crt', adminCert);
   }
@@ -193,4 +193,26 @@ export function ensureCredentials(dir: string, bindAddress: string): ClusterCred
     adminToken: token('admin-token'),
     nodeToken: token('node-token'),
   };
+}
+
+/**
+ * A client certificate for `user` in `groups` (its CN and O fields, which the API server
+ * reads as the user and groups), signed by the cluster CA under `dir`.
+ */
+export function issueClientCertificate(
+  dir: string,
+  user: string,
+  groups: string[],
+): { cert: string; key: string } {
+  const caCert = readFileSync(join(dir, 'ca.crt'), 'utf8');
+  const caKey = readFileSync(join(dir, 'ca.key'), 'utf8');
+  const k = newKey();
+  const cert = sign({
+    cn: user,
+    orgs: groups,
+    keyPub: k.pub,
+    issuerCert: forge.pki.certificateFromPem(caCert),
+    issuerKey: caKey,
+  });
+  return { cert, key: k.pem };
 }

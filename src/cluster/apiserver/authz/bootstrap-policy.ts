@@ -1,0 +1,339 @@
+/**
+ * The roles and bindings every cluster starts with, after upstream's bootstrappolicy: the
+ * user-facing roles (cluster-admin, admin, edit, view, built by aggregation), discovery and
+ * self-review for every authenticated user, public health and version for everyone, and the
+ * roles of the control plane's own identities and of nodes. They are reconciled at start-up
+ * (see reconcile.ts), so an upgrade brings new rules; `rbac.authorization.kubernetes.io/autoupdate:
+ * "false"` on a role or binding keeps an administrator's change.
+ */
+import type { KubeObject } from '../../api/selectors.js';
+import { type PolicyRule, rbacGroup } from './rules.js';
+
+const read = ['get', 'list', 'watch'];
+const write = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+const readWrite = [...read, ...write];
+
+const rule = (verbs: string[], apiGroups: string[], resources: string[]): PolicyRule => ({
+  verbs,
+  apiGroups,
+  resources,
+});
+const urls = (verbs: string[], nonResourceURLs: string[]): PolicyRule => ({ verbs, nonResourceURLs });
+
+const bootstrapLabels = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
+const autoupdate = { 'rbac.authorization.kubernetes.io/autoupdate': 'true' };
+const aggregateLabel = (to: string) => `${rbacGroup}/aggregate-to-${to}`;
+
+function clusterRole(
+  name: string,
+  rules: PolicyRule[],
+  extra: { labels?: Record<string, string>; aggregateFrom?: string } = {},
+): KubeObject {
+  return {
+    apiVersion: `${rbacGroup}/v1`,
+    kind: 'ClusterRole',
+    metadata: { name, labels: { ...bootstrapLabels, ...extra.labels }, annotations: { ...autoupdate } },
+    ...(extra.aggregateFrom
+      ? {
+          aggregationRule: {
+            clusterRoleSelectors: [{ matchLabels: { [aggregateLabel(extra.aggregateFrom)]: 'true' } }],
+          },
+        }
+      : {}),
+    rules,
+  } as KubeObject;
+}
+
+function clusterRoleBinding(
+  name: string,
+  role: string,
+  subjects: { kind: string; name: string }[],
+): KubeObject {
+  return {
+    apiVersion: `${rbacGroup}/v1`,
+    kind: 'ClusterRoleBinding',
+    metadata: { name, labels: { ...bootstrapLabels }, annotations: { ...autoupdate } },
+    roleRef: { apiGroup: rbacGroup, kind: 'ClusterRole', name: role },
+    subjects: subjects.map((s) => ({ ...s, apiGroup: rbacGroup })),
+  } as KubeObject;
+}
+
+const viewRules: PolicyRule[] = [
+  rule(
+    read,
+    [''],
+    [
+      'pods',
+      'replicationcontrollers',
+      'replicationcontrollers/scale',
+      'serviceaccounts',
+      'services',
+      'services/status',
+      'endpoints',
+      'persistentvolumeclaims',
+      'persistentvolumeclaims/status',
+      'configmaps',
+    ],
+  ),
+  rule(
+    read,
+    [''],
+    [
+      'limitranges',
+      'resourcequotas',
+      'bindings',
+      'events',
+      'pods/status',
+      'resourcequotas/status',
+      'namespaces/status',
+      'replicationcontrollers/status',
+      'pods/log',
+    ],
+  ),
+  // Read on namespaces in a namespace's scope reads that namespace: a sign of where one has access.
+  rule(read, [''], ['namespaces']),
+  rule(read, ['discovery.k8s.io'], ['endpointslices']),
+  rule(
+    read,
+    ['apps'],
+    [
+      'controllerrevisions',
+      'statefulsets',
+      'statefulsets/scale',
+      'statefulsets/status',
+      'daemonsets',
+      'daemonsets/status',
+      'deployments',
+      'deployments/scale',
+      'deployments/status',
+      'replicasets',
+      'replicasets/scale',
+      'replicasets/status',
+    ],
+  ),
+  rule(read, ['autoscaling'], ['horizontalpodautoscalers', 'horizontalpodautoscalers/status']),
+  rule(read, ['batch'], ['jobs', 'cronjobs', 'cronjobs/status', 'jobs/status']),
+  rule(read, ['policy'], ['poddisruptionbudgets', 'poddisruptionbudgets/status']),
+  rule(read, ['networking.k8s.io'], ['networkpolicies', 'ingresses', 'ingresses/status']),
+];
+
+const editRules: PolicyRule[] = [
+  rule(
+    read,
+    [''],
+    ['pods/attach', 'pods/proxy', 'pods/exec', 'pods/portforward', 'secrets', 'services/proxy'],
+  ),
+  rule(['impersonate'], [''], ['serviceaccounts']),
+  rule(write, [''], ['pods', 'pods/attach', 'pods/proxy', 'pods/exec', 'pods/portforward']),
+  rule(['create'], [''], ['pods/eviction']),
+  rule(
+    write,
+    [''],
+    [
+      'replicationcontrollers',
+      'replicationcontrollers/scale',
+      'serviceaccounts',
+      'services',
+      'services/proxy',
+      'persistentvolumeclaims',
+      'configmaps',
+      'secrets',
+      'events',
+    ],
+  ),
+  rule(['create'], [''], ['serviceaccounts/token']),
+  rule(
+    write,
+    ['apps'],
+    [
+      'statefulsets',
+      'statefulsets/scale',
+      'daemonsets',
+      'deployments',
+      'deployments/scale',
+      'deployments/rollback',
+      'replicasets',
+      'replicasets/scale',
+    ],
+  ),
+  rule(write, ['autoscaling'], ['horizontalpodautoscalers']),
+  rule(write, ['batch'], ['jobs', 'cronjobs']),
+  rule(write, ['policy'], ['poddisruptionbudgets']),
+  rule(write, ['networking.k8s.io'], ['networkpolicies', 'ingresses']),
+  rule(readWrite, ['coordination.k8s.io'], ['leases']),
+];
+
+const adminRules: PolicyRule[] = [
+  rule(['create'], ['authorization.k8s.io'], ['localsubjectaccessreviews']),
+  rule(readWrite, [rbacGroup], ['roles', 'rolebindings']),
+];
+
+const publicInfo = ['/healthz', '/livez', '/readyz', '/version', '/version/'];
+
+/**
+ * What Berth's controllers need. They run in one process as one identity (upstream gives
+ * each controller its own ServiceAccount): the garbage collector and the namespace controller
+ * read, patch and delete every kind, custom ones too; the others create what they own. No
+ * escalate, bind or impersonate, and no create beyond the kinds controllers make.
+ */
+const controllerManagerRules: PolicyRule[] = [
+  rule([...read, 'update', 'patch', 'delete', 'deletecollection'], ['*'], ['*']),
+  rule(
+    ['create'],
+    [''],
+    [
+      'pods',
+      'pods/binding',
+      'pods/eviction',
+      'events',
+      'endpoints',
+      'configmaps',
+      'serviceaccounts',
+      'persistentvolumes',
+      'persistentvolumeclaims',
+    ],
+  ),
+  rule(['create'], ['events.k8s.io'], ['events']),
+  rule(['create'], ['apps'], ['replicasets', 'controllerrevisions']),
+  rule(['create'], ['batch'], ['jobs']),
+  rule(['create'], ['discovery.k8s.io'], ['endpointslices']),
+  rule(['create'], ['coordination.k8s.io'], ['leases']),
+  rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
+  rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+];
+
+const schedulerRules: PolicyRule[] = [
+  rule(['create'], ['', 'events.k8s.io'], ['events']),
+  rule(['create', 'get', 'update'], ['coordination.k8s.io'], ['leases']),
+  rule(
+    read,
+    [''],
+    [
+      'nodes',
+      'namespaces',
+      'services',
+      'replicationcontrollers',
+      'persistentvolumeclaims',
+      'persistentvolumes',
+    ],
+  ),
+  rule([...read, 'delete'], [''], ['pods']),
+  rule(['create'], [''], ['pods/binding', 'bindings']),
+  rule(['patch', 'update'], [''], ['pods/status']),
+  rule(read, ['apps'], ['replicasets', 'statefulsets']),
+  rule(read, ['policy'], ['poddisruptionbudgets']),
+  rule(read, ['storage.k8s.io'], ['storageclasses', 'csinodes', 'csidrivers', 'csistoragecapacities']),
+  rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
+  rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+];
+
+/** Upstream's system:node role (what the Node authorizer narrows further there). */
+const nodeRules: PolicyRule[] = [
+  rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
+  rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews', 'localsubjectaccessreviews']),
+  rule(read, [''], ['services', 'endpoints']),
+  rule(['create', 'get', 'list', 'watch'], [''], ['nodes']),
+  rule(['update', 'patch'], [''], ['nodes/status']),
+  rule(['update', 'patch', 'delete'], [''], ['nodes']),
+  rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']),
+  rule(read, [''], ['pods']),
+  rule(['create', 'delete'], [''], ['pods']),
+  rule(['update', 'patch'], [''], ['pods/status']),
+  rule(['create'], [''], ['pods/eviction']),
+  rule(['get'], [''], ['secrets', 'configmaps', 'persistentvolumeclaims', 'persistentvolumes']),
+  rule(['update', 'patch'], [''], ['persistentvolumeclaims/status']),
+  rule(['create'], [''], ['serviceaccounts/token']),
+  rule(['get', 'create', 'update', 'patch', 'delete'], ['coordination.k8s.io'], ['leases']),
+  rule(read, ['storage.k8s.io'], ['csidrivers', 'csinodes', 'volumeattachments']),
+  rule(read, ['node.k8s.io'], ['runtimeclasses']),
+];
+
+/** The bootstrap ClusterRoles, in upstream's names. */
+export function bootstrapClusterRoles(): KubeObject[] {
+  return [
+    clusterRole('cluster-admin', [rule(['*'], ['*'], ['*']), urls(['*'], ['*'])]),
+    clusterRole('admin', [], { aggregateFrom: 'admin' }),
+    clusterRole('edit', [], { aggregateFrom: 'edit', labels: { [aggregateLabel('admin')]: 'true' } }),
+    clusterRole('view', [], {
+      aggregateFrom: 'view',
+      labels: { [aggregateLabel('admin')]: 'true', [aggregateLabel('edit')]: 'true' },
+    }),
+    clusterRole('system:aggregate-to-admin', adminRules, { labels: { [aggregateLabel('admin')]: 'true' } }),
+    clusterRole('system:aggregate-to-edit', editRules, {
+      labels: { [aggregateLabel('admin')]: 'true', [aggregateLabel('edit')]: 'true' },
+    }),
+    clusterRole('system:aggregate-to-view', viewRules, {
+      labels: {
+        [aggregateLabel('admin')]: 'true',
+        [aggregateLabel('edit')]: 'true',
+        [aggregateLabel('view')]: 'true',
+      },
+    }),
+    clusterRole('system:discovery', [
+      urls(
+        ['get'],
+        [
+          '/api',
+          '/api/*',
+          '/apis',
+          '/apis/*',
+          '/healthz',
+          '/livez',
+          '/openapi',
+          '/openapi/*',
+          '/readyz',
+          '/version',
+          '/version/',
+        ],
+      ),
+    ]),
+    clusterRole('system:basic-user', [
+      rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']),
+      rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews']),
+    ]),
+    clusterRole('system:public-info-viewer', [urls(['get'], publicInfo)]),
+    clusterRole('system:service-account-issuer-discovery', [
+      urls(
+        ['get'],
+        [
+          '/.well-known/openid-configuration',
+          '/.well-known/openid-configuration/',
+          '/openid/v1/jwks',
+          '/openid/v1/jwks/',
+        ],
+      ),
+    ]),
+    clusterRole('system:kube-controller-manager', controllerManagerRules),
+    clusterRole('system:kube-scheduler', schedulerRules),
+    clusterRole('system:node', nodeRules),
+    clusterRole('system:auth-delegator', [
+      rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
+      rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+    ]),
+  ];
+}
+
+const user = (name: string) => ({ kind: 'User', name });
+const group = (name: string) => ({ kind: 'Group', name });
+
+/** The bootstrap ClusterRoleBindings. */
+export function bootstrapClusterRoleBindings(): KubeObject[] {
+  return [
+    clusterRoleBinding('cluster-admin', 'cluster-admin', [group('system:masters')]),
+    clusterRoleBinding('system:discovery', 'system:discovery', [group('system:authenticated')]),
+    clusterRoleBinding('system:basic-user', 'system:basic-user', [group('system:authenticated')]),
+    clusterRoleBinding('system:public-info-viewer', 'system:public-info-viewer', [
+      group('system:authenticated'),
+      group('system:unauthenticated'),
+    ]),
+    clusterRoleBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [
+      group('system:serviceaccounts'),
+    ]),
+    clusterRoleBinding('system:kube-controller-manager', 'system:kube-controller-manager', [
+      user('system:kube-controller-manager'),
+    ]),
+    clusterRoleBinding('system:kube-scheduler', 'system:kube-scheduler', [user('system:kube-scheduler')]),
+    // Until each node has its own identity, the join token's group gets the node role.
+    clusterRoleBinding('system:node', 'system:node', [group('system:nodes')]),
+  ];
+}
