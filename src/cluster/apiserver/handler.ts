@@ -364,6 +364,7 @@ export function makeHandler(deps: HandlerDeps) {
         ...(q.get('fieldManager') ? { fieldManager: q.get('fieldManager') as string } : {}),
         fieldValidation: validation,
         onWarning: warn,
+        user,
         ...(sub ? { subresource: sub } : {}),
         ...(deps.rbac ? { admit: escalationCheck(r, namespace, user, deps.authorize, deps.rbac) } : {}),
       };
