@@ -176,6 +176,7 @@ export class RestStorage {
     let more = false;
     let lastKey: string | undefined;
     let rev = revision ?? 0;
+    let remaining: number | undefined;
     for (;;) {
       let page: Awaited<ReturnType<Store['list']>>;
       try {
@@ -204,6 +205,9 @@ export class RestStorage {
       }
       if (limit && items.length >= limit) {
         more = i < page.items.length || page.more;
+        // Upstream counts what is left only when no selector filters it (the count is of keys).
+        if (more && !q.labelSelector && !q.fieldSelector)
+          remaining = page.items.length - i + (page.more ? (page.remaining ?? 0) : 0);
         break;
       }
       if (!page.more) break;
@@ -219,6 +223,7 @@ export class RestStorage {
       ...(more && lastKey
         ? { continue: Buffer.from(JSON.stringify({ k: lastKey, rv: rev })).toString('base64url') }
         : {}),
+      ...(more && remaining !== undefined ? { remaining } : {}),
     };
   }
 
@@ -320,6 +325,9 @@ export class RestStorage {
     stampNew(o);
     if (!tracksGeneration(r)) delete o.metadata?.generation;
     applyDefaults(r, o);
+    // A kind with a status reads back with one, empty until a controller fills it: generated
+    // clients (the Python client's models) expect the field.
+    if (r.subresources?.includes('status')) o.status ??= {};
     const attrs = admissionRequest(r, 'CREATE', o, undefined, opts);
     await this.admission.admit(attrs);
     // StorageObjectInUseProtection: a claim in use by a pod, or a bound volume, is deleted

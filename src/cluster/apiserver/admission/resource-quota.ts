@@ -97,11 +97,11 @@ export function resourceQuotaAdmission(store: Store): AdmissionPlugin {
           const names = Object.keys(delta)
             .filter((k) => k in hardText && (delta[k] ?? 0) > 0)
             .sort();
-          if (!names.length) continue;
           if (req.resource.plural === 'pods' && !req.resource.group) {
             const missing = missingResources(req.object, hardText);
             if (missing) throw forbidden(req, `failed quota: ${name}: must specify ${missing}`);
           }
+          if (!names.length) continue;
           const hard = parseUsage(hardText);
           const usedText = q.status?.used ?? {};
           // A quota the controller has not measured yet is measured here, from the objects.
