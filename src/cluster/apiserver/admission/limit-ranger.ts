@@ -77,7 +77,10 @@ const label = (c: Container) => `container ${c.name ?? ''}`;
 const pick = (m: Amounts | undefined, keys: string[], exclude = false): Amounts =>
   Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => keys.includes(k) !== exclude));
 
-/** The violations of one item by one set of requests and limits (a container, a pod's sum, a claim). */
+/**
+ * The violations of one item by one set of requests and limits (a container, a pod's sum, a
+ * claim): upstream's first failure of each constraint, in its order.
+ */
 export function violations(item: LimitRangeItem, kind: string, requests: Amounts, limits: Amounts): string[] {
   const out: string[] = [];
   const q = (v: string | undefined) => (v === undefined ? undefined : parseQuantity(v));
@@ -87,32 +90,31 @@ export function violations(item: LimitRangeItem, kind: string, requests: Amounts
     if (req === undefined) out.push(`minimum ${k} usage per ${kind} is ${min}.  No request is specified`);
     else if (req < parseQuantity(min))
       out.push(`minimum ${k} usage per ${kind} is ${min}, but request is ${requests[k]}`);
-    if (lim !== undefined && lim < parseQuantity(min))
+    else if (lim !== undefined && lim < parseQuantity(min))
       out.push(`minimum ${k} usage per ${kind} is ${min}, but limit is ${limits[k]}`);
   }
   for (const [k, max] of Object.entries(item.max ?? {})) {
     const req = q(requests[k]);
-    const lim = q(limits[k]);
     // A claim states only a request: its maximum applies to that.
-    if (kind === 'PersistentVolumeClaim') {
-      if (req !== undefined && req > parseQuantity(max))
-        out.push(`maximum ${k} usage per ${kind} is ${max}, but request is ${requests[k]}`);
-      continue;
-    }
-    if (req !== undefined && req > parseQuantity(max))
-      out.push(`maximum ${k} usage per ${kind} is ${max}, but request is ${requests[k]}`);
-    if (lim === undefined) out.push(`maximum ${k} usage per ${kind} is ${max}.  No limit is specified`);
+    const lim = kind === 'PersistentVolumeClaim' ? req : q(limits[k]);
+    const said = kind === 'PersistentVolumeClaim' ? 'request' : 'limit';
+    const limText = kind === 'PersistentVolumeClaim' ? requests[k] : limits[k];
+    if (lim === undefined) out.push(`maximum ${k} usage per ${kind} is ${max}.  No ${said} is specified`);
     else if (lim > parseQuantity(max))
-      out.push(`maximum ${k} usage per ${kind} is ${max}, but limit is ${limits[k]}`);
+      out.push(`maximum ${k} usage per ${kind} is ${max}, but ${said} is ${limText}`);
+    else if (req !== undefined && req > parseQuantity(max))
+      out.push(`maximum ${k} usage per ${kind} is ${max}, but request is ${requests[k]}`);
   }
   for (const [k, ratio] of Object.entries(item.maxLimitRequestRatio ?? {})) {
     const req = q(requests[k]) ?? 0;
-    const lim = q(limits[k]);
-    if (lim === undefined)
-      out.push(`${k} max limit to request ratio per ${kind} is ${ratio}, but no limit is specified`);
-    else if (req === 0)
+    const lim = q(limits[k]) ?? 0;
+    if (req === 0)
       out.push(
         `${k} max limit to request ratio per ${kind} is ${ratio}, but no request is specified or request is 0`,
+      );
+    else if (lim === 0)
+      out.push(
+        `${k} max limit to request ratio per ${kind} is ${ratio}, but no limit is specified or limit is 0`,
       );
     else if (lim / req > parseQuantity(ratio))
       out.push(
