@@ -15,6 +15,7 @@ import {
 } from '../api/discovery.js';
 import { jsonDepth, maxJsonDepth } from '../api/json-depth.js';
 import { duplicateFields } from '../api/json-duplicates.js';
+import { toJson } from '../api/json-stringify.js';
 import { maxRequestBytes } from '../api/limits.js';
 import { decodeProtobuf } from '../api/protobuf.js';
 import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../api/resources.js';
@@ -76,7 +77,7 @@ const version = {
 };
 
 function send(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = toJson(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }

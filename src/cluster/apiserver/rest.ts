@@ -5,6 +5,7 @@
  */
 import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
 import { crdStoragePrefix } from '../api/crd-validation.js';
+import { cloneJson } from '../api/json-clone.js';
 import { maxObjectBytes } from '../api/limits.js';
 import {
   decode,
@@ -254,7 +255,7 @@ export class RestStorage {
       throw badRequest(
         `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r)})`,
       );
-    const o = structuredClone(body);
+    const o = cloneJson(body);
     if (opts.fieldValidation === 'Strict') checkStrict(r, o);
     else {
       // Fields the kind does not have are dropped, as upstream's decoding drops them; Warn says which.
