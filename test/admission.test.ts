@@ -89,6 +89,9 @@ spec:
     max: {cpu: "1"}
 `,
     );
+    // Stored with upstream's defaulting: a missing defaultRequest is the default.
+    const lr = await json(['-n', 'limits', 'get', 'limitrange', 'lr']);
+    assert.deepEqual(lr.spec.limits[0].defaultRequest, { cpu: '100m', memory: '64Mi' });
     await k(['-n', 'limits', 'apply', '-f', '-'], podYaml('small', '{name: c, image: x}'));
     const p = await json(['-n', 'limits', 'get', 'pod', 'small']);
     assert.deepEqual(p.spec.containers[0].resources, {

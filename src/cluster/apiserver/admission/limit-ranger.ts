@@ -3,6 +3,7 @@
  * limits (`defaultRequest`, `default`) when a pod is created, and refuse a pod, container or
  * claim outside their `min`, `max` and `maxLimitRequestRatio`, with upstream's messages.
  */
+import { defaultLimitRangeItem, type LimitRangeItem } from '../../api/limit-range.js';
 import { decode } from '../../api/objects.js';
 import type { KubeObject } from '../../api/selectors.js';
 import { parseQuantity } from '../../scheduler/quantity.js';
@@ -10,34 +11,9 @@ import type { StoreReader } from '../../store/store.js';
 import { type AdmissionPlugin, forbidden, isCore } from './chain.js';
 
 type Amounts = Record<string, string>;
-/** One item of a LimitRange's spec.limits. */
-export interface LimitRangeItem {
-  type?: string;
-  min?: Amounts;
-  max?: Amounts;
-  default?: Amounts;
-  defaultRequest?: Amounts;
-  maxLimitRequestRatio?: Amounts;
-}
 type Resources = { requests?: Amounts; limits?: Amounts };
 type Container = { name?: string; resources?: Resources };
 type PodSpec = { containers?: Container[]; initContainers?: Container[] };
-
-/**
- * Upstream's defaulting of a LimitRange item: a Container item's missing `default` is its
- * `max`, and its missing `defaultRequest` is its `default`, then its `min`.
- */
-export function defaultLimitRangeItem(item: LimitRangeItem): void {
-  if (item.type !== 'Container') return;
-  for (const [k, v] of Object.entries(item.max ?? {})) {
-    item.default ??= {};
-    item.default[k] ??= v;
-  }
-  for (const [k, v] of Object.entries({ ...(item.min ?? {}), ...(item.default ?? {}) })) {
-    item.defaultRequest ??= {};
-    item.defaultRequest[k] ??= v;
-  }
-}
 
 const itemsOf = (lr: KubeObject): LimitRangeItem[] =>
   ((lr.spec as { limits?: LimitRangeItem[] } | undefined)?.limits ?? []).map((i) => {
