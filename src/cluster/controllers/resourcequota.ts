@@ -9,6 +9,7 @@ import {
   addUsage,
   formatUsage,
   isTerminalPod,
+  parseUsage,
   resourcesFor,
   type Usage,
   usageOf,
@@ -21,24 +22,61 @@ import { type ControllerSpec, inNamespace } from './context.js';
 /** How often every quota is measured again, for kinds without a watch here (upstream: 5 minutes). */
 const resyncMs = 15_000;
 
+/**
+ * How long a quota must stay unchanged before its usage may be lowered: quota admission
+ * charges a write before the object is stored, so an object charged just before the quota
+ * was read may not be in the lists yet; lowering right away would give its charge back twice.
+ */
+export const settleMs = 2_000;
+
 export interface ResourceQuotaActions {
   /** Every object of `group`/`plural` in `namespace`. */
   list(group: string, plural: string, namespace: string): Promise<KubeObject[]>;
   /** Writes the quota's status (a conflict if it changed since it was read: sync again). */
   updateStatus(quota: KubeObject): Promise<unknown>;
+  /** Syncs this quota again after `ms`. */
+  requeueAfter(key: string, ms: number): void;
+  now(): number;
 }
 
-/** One pass for one quota (`namespace/name`): measure, and write status if it differs. */
+/**
+ * The version of each quota the controller first saw, and when: a lowering is written only
+ * for a quota seen unchanged for {@link settleMs}, measured after that.
+ */
+export type QuotaSightings = Map<string, { rv: string; at: number }>;
+
+/**
+ * One pass for one quota (`namespace/name`): measure, and write status if it differs. A
+ * higher usage is written at once; a lower one once the quota has settled (every write is
+ * against the version read, so a charge made meanwhile makes it a conflict and a new pass).
+ */
 export async function syncResourceQuota(
+  key: string,
   quota: KubeObject | undefined,
   act: ResourceQuotaActions,
+  seen: QuotaSightings,
 ): Promise<void> {
-  if (!quota || quota.metadata.deletionTimestamp) return;
+  if (!quota || quota.metadata.deletionTimestamp) {
+    seen.delete(key);
+    return;
+  }
+  const rv = String(quota.metadata.resourceVersion);
+  const sighting = seen.get(key);
+  if (sighting?.rv !== rv) seen.set(key, { rv, at: act.now() });
+  const settled = sighting?.rv === rv && act.now() - sighting.at >= settleMs;
   const ns = quota.metadata.namespace as string;
   const hard = (quota.spec?.hard ?? {}) as Record<string, string>;
-  const used: Usage = {};
+  const measured: Usage = {};
   for (const { group, plural } of resourcesFor(hard))
-    for (const o of await act.list(group, plural, ns)) addUsage(used, usageOf(group, plural, o));
+    for (const o of await act.list(group, plural, ns)) addUsage(measured, usageOf(group, plural, o));
+  const current = parseUsage(quota.status?.used);
+  const lowers = Object.keys(hard).some((k) => k in current && (measured[k] ?? 0) < (current[k] ?? 0));
+  const used: Usage = { ...measured };
+  if (lowers && !settled) {
+    // Keep what was charged for now, and look again once the quota has settled.
+    for (const k of Object.keys(hard)) used[k] = Math.max(measured[k] ?? 0, current[k] ?? 0);
+    act.requeueAfter(key, settleMs);
+  }
   const status = { hard: { ...hard }, used: formatUsage(used, hard) };
   if (JSON.stringify(status) === JSON.stringify({ hard: quota.status?.hard, used: quota.status?.used }))
     return;
@@ -71,12 +109,20 @@ export const resourceQuotaController: ControllerSpec = {
     const quotas = ctx.informer(Resources.resourcequotas);
     const pods = ctx.informer(Resources.pods);
     const find = resourceFinder(ctx.client);
+    const seen: QuotaSightings = new Map();
     const q = ctx.queue(
       (key) =>
-        syncResourceQuota(quotas.get(key), {
-          list: async (group, plural, ns) => (await ctx.client.list(await find(group, plural), ns)).items,
-          updateStatus: (o) => ctx.client.updateStatus(Resources.resourcequotas, o),
-        }),
+        syncResourceQuota(
+          key,
+          quotas.get(key),
+          {
+            list: async (group, plural, ns) => (await ctx.client.list(await find(group, plural), ns)).items,
+            updateStatus: (o) => ctx.client.updateStatus(Resources.resourcequotas, o),
+            requeueAfter: (k, ms) => q.checkAfter(k, ms),
+            now: () => Date.now(),
+          },
+          seen,
+        ),
       2,
     );
     const all = () => {
