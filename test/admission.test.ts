@@ -1,17 +1,33 @@
 // Admission end to end: a real berth server with its controllers, a simulated node, the real kubectl.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startCluster, startSim, type TestCluster, until } from './helpers/cluster.js';
+import { type Sandbox, sandbox } from './helpers/sandbox.js';
 
 describe('admission', () => {
   let c: TestCluster;
+  let auditLog: string;
+  let box: Sandbox;
   before(async () => {
-    c = await startCluster(undefined, { controllers: '*' });
+    box = await sandbox(undefined);
+    const policy = join(box.dir, 'policy.yaml');
+    auditLog = join(box.dir, 'audit.log');
+    writeFileSync(
+      policy,
+      'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n  verbs: [create]\n  resources: [{group: "", resources: [pods]}]\n- level: None\n',
+    );
+    c = await startCluster(undefined, {
+      controllers: '*',
+      args: ['--audit-policy-file', policy, '--audit-log-path', auditLog],
+    });
     await startSim(c, ['--count', '1']);
   });
-  after(() => c.box.cleanup());
+  after(async () => {
+    await c.box.cleanup();
+    await box.cleanup();
+  });
   const k = async (args: string[], input?: string) => {
     const r = await c.kubectl(args, input === undefined ? {} : { input });
     assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
@@ -193,5 +209,27 @@ spec:
     const dry = await c.kubectl(['-n', 'nowhere', 'create', 'configmap', 'x', '--dry-run=server']);
     assert.notEqual(dry.code, 0);
     assert.match(dry.stderr, /namespaces "nowhere" not found/);
+  });
+
+  // Last: it stops the server, so that the audit log is complete.
+  test('Pod Security audit mode annotates the audit event of a pod that would violate it', async () => {
+    await namespace('audited', ['pod-security.kubernetes.io/audit=restricted']);
+    await k(['-n', 'audited', 'apply', '-f', '-'], podYaml('plain', '{name: c, image: x}'));
+    await c.stop('SIGTERM');
+    const events = readFileSync(auditLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            objectRef?: { namespace?: string; name?: string };
+            annotations?: Record<string, string>;
+          },
+      );
+    const ev = events.find((e) => e.objectRef?.namespace === 'audited' && e.objectRef?.name === 'plain');
+    assert.match(
+      ev?.annotations?.['pod-security.kubernetes.io/audit-violations'] ?? '',
+      /^would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/,
+    );
   });
 });

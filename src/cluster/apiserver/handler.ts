@@ -368,6 +368,7 @@ export function makeHandler(deps: HandlerDeps) {
         ...(q.get('fieldManager') ? { fieldManager: q.get('fieldManager') as string } : {}),
         fieldValidation: validation,
         onWarning: warn,
+        onAuditAnnotation: (key: string, value: string) => deps.audit?.annotate(req, key, value),
         user,
         ...(sub ? { subresource: sub } : {}),
         ...(deps.rbac ? { admit: escalationCheck(r, namespace, user, deps.authorize, deps.rbac) } : {}),

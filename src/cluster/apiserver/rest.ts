@@ -55,6 +55,8 @@ export interface WriteOptions {
    * requesting user, after validation; throws to refuse it (RBAC's escalation check).
    */
   admit?: (next: KubeObject, old: KubeObject | undefined) => void;
+  /** Receives each annotation for the request's audit events (Pod Security's audit mode). */
+  onAuditAnnotation?: (key: string, value: string) => void;
   /** Who asks, for admission. */
   user?: UserInfo;
 }
@@ -78,6 +80,7 @@ function admissionRequest(
     ...(opts.user ? { user: opts.user } : {}),
     dryRun: !!opts.dryRun,
     warn: (text) => opts.onWarning?.(text),
+    annotate: (key, value) => opts.onAuditAnnotation?.(key, value),
   };
 }
 

@@ -27,6 +27,8 @@ export interface AdmissionRequest {
   dryRun: boolean;
   /** Adds a warning to the response (kubectl prints it). */
   warn(text: string): void;
+  /** Adds an annotation to the request's audit events. */
+  annotate?(key: string, value: string): void;
 }
 
 /** One admission plugin. Either phase may be left out. */

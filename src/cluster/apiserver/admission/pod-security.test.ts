@@ -68,3 +68,27 @@ test('a workload under enforce is warned, never refused, for its template', asyn
     'would violate PodSecurity "baseline:latest": privileged (container "c" must not set securityContext.privileged=true)',
   ]);
 });
+
+test('audit annotates the request with what it would violate; enforce names its policy', async () => {
+  const plugin = podSecurityAdmission(
+    await storeWith([
+      namespace({
+        'pod-security.kubernetes.io/audit': 'restricted',
+        'pod-security.kubernetes.io/enforce': 'baseline',
+        'pod-security.kubernetes.io/enforce-version': 'v1.31',
+      }),
+    ]),
+  );
+  const notes: Record<string, string> = {};
+  const req = {
+    ...request('pods', pod('plain', [{ name: 'c' }])),
+    annotate: (k: string, v: string) => (notes[k] = v),
+  };
+  await plugin.validate?.(req);
+  assert.equal(notes['pod-security.kubernetes.io/enforce-policy'], 'baseline:v1.31');
+  assert.match(
+    notes['pod-security.kubernetes.io/audit-violations'] ?? '',
+    /^would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/,
+  );
+  assert.deepEqual(req.warnings, []);
+});

@@ -2,7 +2,9 @@
  * Pod Security admission: a namespace's `pod-security.kubernetes.io/{enforce,audit,warn}`
  * labels pick a level (privileged, baseline, restricted) and their `-version` labels a policy
  * version (`latest` when unset). A pod that fails `enforce` is refused with upstream's 403;
- * one that fails `warn` is let through with upstream's warning, which kubectl prints; the
+ * one that fails `warn` is let through with upstream's warning, which kubectl prints; one
+ * that fails `audit` gets the `pod-security.kubernetes.io/audit-violations` annotation on its
+ * request's audit events; the
  * workloads that make pods (Deployments, Jobs...) are checked for `warn` and `audit` only, as
  * upstream does, so they are never refused for their template.
  */
@@ -52,6 +54,17 @@ export function podSecurityAdmission(store: StoreReader): AdmissionPlugin {
       if (!nsKv) return;
       const labels = (decode(nsKv).metadata?.labels ?? {}) as Record<string, string>;
       const enforce = policy(labels, 'enforce');
+      // Audit mode: the request's audit events say what it would violate, as upstream's do.
+      const audit = policy(labels, 'audit');
+      if (audit) {
+        const vs = evaluate(audit.level, spec);
+        if (vs.length)
+          req.annotate?.(
+            `${labelPrefix}audit-violations`,
+            `would violate PodSecurity "${audit.level}:${audit.version}": ${describe(vs)}`,
+          );
+      }
+      if (enforce) req.annotate?.(`${labelPrefix}enforce-policy`, `${enforce.level}:${enforce.version}`);
       if (isPod && enforce) {
         const vs = evaluate(enforce.level, spec);
         if (vs.length)
