@@ -58,3 +58,15 @@ test('a pod naming a missing ServiceAccount is refused with upstream message', a
         'pods "p" is forbidden: error looking up service account ns/ghost: serviceaccount "ghost" not found',
   );
 });
+
+test("a pod without imagePullSecrets gets its account's", async () => {
+  const plugin = serviceAccountAdmission(
+    await storeWith([sa('default', { imagePullSecrets: [{ name: 'reg' }] })]),
+  );
+  const p = pod('p', [{ name: 'c' }]);
+  await plugin.admit?.(request('pods', p));
+  assert.deepEqual((p.spec as { imagePullSecrets: unknown }).imagePullSecrets, [{ name: 'reg' }]);
+  const own = pod('q', [{ name: 'c' }], { imagePullSecrets: [{ name: 'mine' }] });
+  await plugin.admit?.(request('pods', own));
+  assert.deepEqual((own.spec as { imagePullSecrets: unknown }).imagePullSecrets, [{ name: 'mine' }]);
+});

@@ -3,7 +3,8 @@
  * which must exist; unless the pod or the account opts out with
  * `automountServiceAccountToken: false`, the pod gets the `kube-api-access-XXXXX` projected
  * volume (a bound token, the cluster CA, its namespace) mounted read-only where in-cluster
- * clients look for it, in every container and init container.
+ * clients look for it, in every container and init container. A pod naming no
+ * imagePullSecrets gets its account's.
  */
 import { decode, nameSuffix } from '../../api/objects.js';
 import type { StoreReader } from '../../store/store.js';
@@ -22,6 +23,7 @@ type PodSpec = {
   serviceAccount?: string;
   automountServiceAccountToken?: boolean;
   volumes?: { name?: string }[];
+  imagePullSecrets?: { name?: string }[];
   containers?: Container[];
   initContainers?: Container[];
 };
@@ -63,7 +65,13 @@ export function serviceAccountAdmission(store: StoreReader): AdmissionPlugin {
           req,
           `error looking up service account ${req.namespace}/${saName}: serviceaccount "${saName}" not found`,
         );
-      const sa = decode(kv) as { automountServiceAccountToken?: boolean };
+      const sa = decode(kv) as {
+        automountServiceAccountToken?: boolean;
+        imagePullSecrets?: { name?: string }[];
+      };
+      // The account's pull secrets serve a pod that names none of its own.
+      if (!spec.imagePullSecrets?.length && sa.imagePullSecrets?.length)
+        spec.imagePullSecrets = sa.imagePullSecrets.map((s) => ({ name: s.name }));
       const automount = spec.automountServiceAccountToken ?? sa.automountServiceAccountToken ?? true;
       if (!automount) return;
       const containers = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
