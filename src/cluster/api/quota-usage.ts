@@ -122,3 +122,51 @@ export function resourcesFor(hard: Record<string, unknown>): { group: string; pl
   }
   return [...out.values()];
 }
+
+type ScopeRequirement = { scopeName?: string; operator?: string; values?: string[] };
+/** A ResourceQuota's scopes: the `scopes` list and `scopeSelector.matchExpressions`. */
+export type QuotaScopes = { scopes?: string[]; scopeSelector?: { matchExpressions?: ScopeRequirement[] } };
+
+/** Whether a pod falls in one scope (upstream's scope evaluators for pods). */
+function podInScope(pod: KubeObject, scope: string, operator = 'Exists', values: string[] = []): boolean {
+  const spec = (pod.spec ?? {}) as PodSpec & { activeDeadlineSeconds?: number; priorityClassName?: string };
+  const containers = [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
+  switch (scope) {
+    case 'Terminating':
+      return spec.activeDeadlineSeconds !== undefined && spec.activeDeadlineSeconds >= 0;
+    case 'NotTerminating':
+      return !(spec.activeDeadlineSeconds !== undefined && spec.activeDeadlineSeconds >= 0);
+    case 'BestEffort':
+    case 'NotBestEffort': {
+      const best = containers.every(
+        (c) =>
+          !Object.keys(c.resources?.requests ?? {}).length && !Object.keys(c.resources?.limits ?? {}).length,
+      );
+      return scope === 'BestEffort' ? best : !best;
+    }
+    case 'PriorityClass': {
+      const name = spec.priorityClassName;
+      if (operator === 'Exists') return !!name;
+      if (operator === 'DoesNotExist') return !name;
+      if (operator === 'In') return !!name && values.includes(name);
+      if (operator === 'NotIn') return !name || !values.includes(name);
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Whether a quota with these scopes tracks the object: an unscoped quota tracks everything;
+ * a scoped one only pods, and only those in every scope it names.
+ */
+export function inQuotaScope(q: QuotaScopes, group: string, plural: string, o: KubeObject): boolean {
+  const reqs: ScopeRequirement[] = [
+    ...(q.scopes ?? []).map((scopeName) => ({ scopeName })),
+    ...(q.scopeSelector?.matchExpressions ?? []),
+  ];
+  if (!reqs.length) return true;
+  if (group || plural !== 'pods') return false;
+  return reqs.every((r) => podInScope(o, r.scopeName ?? '', r.operator, r.values));
+}

@@ -8,6 +8,7 @@
 import {
   addUsage,
   formatUsage,
+  inQuotaScope,
   isTerminalPod,
   parseUsage,
   resourcesFor,
@@ -68,7 +69,8 @@ export async function syncResourceQuota(
   const hard = (quota.spec?.hard ?? {}) as Record<string, string>;
   const measured: Usage = {};
   for (const { group, plural } of resourcesFor(hard))
-    for (const o of await act.list(group, plural, ns)) addUsage(measured, usageOf(group, plural, o));
+    for (const o of await act.list(group, plural, ns))
+      if (inQuotaScope(quota.spec ?? {}, group, plural, o)) addUsage(measured, usageOf(group, plural, o));
   const current = parseUsage(quota.status?.used);
   const lowers = Object.keys(hard).some((k) => k in current && (measured[k] ?? 0) < (current[k] ?? 0));
   const used: Usage = { ...measured };

@@ -11,8 +11,10 @@ import { decode, encode } from '../../api/objects.js';
 import {
   addUsage,
   formatUsage,
+  inQuotaScope,
   parseUsage,
   type podResources,
+  type QuotaScopes,
   resourcesFor,
   type Usage,
   usageOf,
@@ -37,11 +39,15 @@ export async function measureUsage(
   store: Store,
   namespace: string,
   hard: Record<string, unknown>,
+  scopes: QuotaScopes = {},
 ): Promise<Usage> {
   const used: Usage = {};
   for (const { group, plural } of resourcesFor(hard)) {
     const items = (await store.list(`/registry/${group || 'core'}/${plural}/${namespace}/`)).items;
-    for (const kv of items) addUsage(used, usageOf(group, plural, decode(kv)));
+    for (const kv of items) {
+      const o = decode(kv);
+      if (inQuotaScope(scopes, group, plural, o)) addUsage(used, usageOf(group, plural, o));
+    }
   }
   return used;
 }
@@ -93,6 +99,8 @@ export function resourceQuotaAdmission(store: Store): AdmissionPlugin {
           const q = decode(kv) as Quota;
           const name = q.metadata?.name as string;
           if (charged.has(name)) continue;
+          const scopes = (q.spec ?? {}) as QuotaScopes;
+          if (!inQuotaScope(scopes, req.resource.group, req.resource.plural, req.object)) continue;
           const hardText = q.spec?.hard ?? {};
           const names = Object.keys(delta)
             .filter((k) => k in hardText && (delta[k] ?? 0) > 0)
@@ -107,7 +115,7 @@ export function resourceQuotaAdmission(store: Store): AdmissionPlugin {
           // A quota the controller has not measured yet is measured here, from the objects.
           const used = Object.keys(hardText).every((k) => k in usedText)
             ? parseUsage(usedText)
-            : await measureUsage(store, req.namespace, hardText);
+            : await measureUsage(store, req.namespace, hardText, scopes);
           const over = names.filter((k) => (used[k] ?? 0) + (delta[k] ?? 0) > (hard[k] ?? 0));
           if (over.length)
             throw forbidden(
