@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signServiceAccountToken } from '../src/cluster/apiserver/service-account-token.js';
 import { run } from '../src/core/exec.js';
-import { startCluster, type TestCluster } from './helpers/cluster.js';
+import { startCluster, type TestCluster, until } from './helpers/cluster.js';
 import { berthBin } from './helpers/sandbox.js';
 
 const deployment = (replicas: number, image = 'busybox:1.36') => `apiVersion: apps/v1
@@ -34,7 +34,7 @@ describe('kubectl against berth server', () => {
   };
   before(async () => {
     // The namespace controller empties a deleted namespace; nothing else runs.
-    c = await startCluster(undefined, { controllers: 'namespace' });
+    c = await startCluster(undefined, { controllers: 'namespace,serviceaccount' });
   });
   after(() => c?.box.cleanup());
 
@@ -162,6 +162,11 @@ describe('kubectl against berth server', () => {
   test('create (typed, protobuf) and apply of a directory; get -A and field selectors', async () => {
     await ok(['create', 'configmap', 'cm1', '--from-literal=a=b']);
     await ok(['create', 'namespace', 'team']);
+    // Pods run as the namespace's `default` ServiceAccount, which its controller makes.
+    await until(
+      'the default ServiceAccount',
+      async () => (await c.kubectl(['-n', 'team', 'get', 'sa', 'default'])).code === 0,
+    );
     await ok(['-n', 'team', 'create', 'secret', 'generic', 's1', '--from-literal=x=y']);
     await ok(['-n', 'team', 'create', 'deployment', 'dd', '--image=nginx:1.2', '--port=80', '--replicas=2']);
     const dd = JSON.parse(await ok(['-n', 'team', 'get', 'deploy', 'dd', '-o', 'json']));

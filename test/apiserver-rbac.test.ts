@@ -57,6 +57,9 @@ describe('RBAC with kubectl', () => {
   before(async () => {
     c = await startCluster(undefined);
     await ok(['create', 'namespace', 'team']);
+    // Pods run as the namespace's `default` ServiceAccount; with no controllers running, the
+    // test makes it.
+    await ok(['-n', 'team', 'create', 'serviceaccount', 'default']);
   });
   after(async () => {
     await c?.stop();

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { KeyValue } from '../store/store.js';
+import { toJson } from './json-stringify.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 
@@ -29,7 +30,7 @@ export function decode(kv: KeyValue): KubeObject {
 /** Encodes an object for storage (without resourceVersion). */
 export function encode(o: KubeObject): string {
   const { resourceVersion: _, ...meta } = o.metadata ?? {};
-  return JSON.stringify({ ...o, metadata: meta });
+  return toJson({ ...o, metadata: meta });
 }
 
 /** Metadata the server sets on create. */
@@ -47,7 +48,7 @@ export function stampNew(o: KubeObject): void {
 /** The part of an object whose change bumps `generation`: everything but metadata and status. */
 export function specOf(o: KubeObject): string {
   const { metadata: _m, status: _s, ...rest } = o;
-  return JSON.stringify(rest);
+  return toJson(rest);
 }
 
 /** A short random suffix for generateName, as Kubernetes makes them (5 characters). */

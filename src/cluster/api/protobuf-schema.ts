@@ -182,6 +182,8 @@ export const protoSchema: Record<string, Record<number, FieldSpec>> = {
   },
   NonResourceAttributes: { 1: ['path', 'string'], 2: ['verb', 'string'] },
   JobTemplateSpec: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'JobSpec'] },
+  ResourceQuota: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'ResourceQuotaSpec'] },
+  ResourceQuotaSpec: { 1: ['hard', 'map:Quantity'], 2: ['scopes', '[]string'] },
 };
 
 /** Kinds (apiVersion/kind) decoded from protobuf, with their top-level message. */
@@ -190,6 +192,7 @@ export const protoKinds: Record<string, string> = {
   'v1/Secret': 'Secret',
   'v1/Namespace': 'Namespace',
   'v1/ServiceAccount': 'ServiceAccount',
+  'v1/ResourceQuota': 'ResourceQuota',
   'v1/Service': 'Service',
   'apps/v1/Deployment': 'Deployment',
   'batch/v1/Job': 'Job',

@@ -5,6 +5,7 @@
 
 import { defaultCrdNames, validateCrd, validateCrdUpdate } from './crd-validation.js';
 import { checkTimeZone, parseSchedule } from './cron.js';
+import { defaultLimitRangeItem, type LimitRangeItem } from './limit-range.js';
 import { isRbac, pathSegmentProblem, validateRbac, validateRbacUpdate } from './rbac-validation.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
@@ -389,6 +390,9 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
     }
     case 'Secret':
       (o as Obj).type ??= 'Opaque';
+      break;
+    case 'LimitRange':
+      for (const item of arr(spec.limits)) defaultLimitRangeItem(item as LimitRangeItem);
       break;
     case 'CustomResourceDefinition': {
       if (!isCrd(r)) break;

@@ -53,6 +53,10 @@ describe('REST handler', () => {
     await rest.ensure(registry.get('', 'v1', 'namespaces') as never, undefined, {
       metadata: { name: 'default' },
     });
+    // Every namespace has its `default` ServiceAccount, which pods run as.
+    await rest.ensure(registry.get('', 'v1', 'serviceaccounts') as never, 'default', {
+      metadata: { name: 'default' },
+    });
     const handler = makeHandler({
       registry,
       rest,

@@ -13,7 +13,9 @@ import {
   openapiGroupVersion,
   openapiRoot,
 } from '../api/discovery.js';
+import { jsonDepth, maxJsonDepth } from '../api/json-depth.js';
 import { duplicateFields } from '../api/json-duplicates.js';
+import { toJson } from '../api/json-stringify.js';
 import { maxRequestBytes } from '../api/limits.js';
 import { decodeProtobuf } from '../api/protobuf.js';
 import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../api/resources.js';
@@ -75,7 +77,7 @@ const version = {
 };
 
 function send(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = toJson(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -121,6 +123,8 @@ async function parseBody(buf: Buffer, format: BodyFormat, yaml: YamlDecoder): Pr
       throw badRequest(`error converting YAML to JSON: yaml: ${(e as Error).message.split('\n')[0]}`);
     }
   }
+  if (jsonDepth(text) > maxJsonDepth)
+    throw badRequest(`couldn't get version/kind; json parse error: exceeded max depth of ${maxJsonDepth}`);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -364,6 +368,8 @@ export function makeHandler(deps: HandlerDeps) {
         ...(q.get('fieldManager') ? { fieldManager: q.get('fieldManager') as string } : {}),
         fieldValidation: validation,
         onWarning: warn,
+        onAuditAnnotation: (key: string, value: string) => deps.audit?.annotate(req, key, value),
+        user,
         ...(sub ? { subresource: sub } : {}),
         ...(deps.rbac ? { admit: escalationCheck(r, namespace, user, deps.authorize, deps.rbac) } : {}),
       };
@@ -414,7 +420,11 @@ export function makeHandler(deps: HandlerDeps) {
             return send(res, 200, {
               kind: `${r.kind}List`,
               apiVersion: apiVersionOf(r),
-              metadata: { resourceVersion: rv, ...(list.continue ? { continue: list.continue } : {}) },
+              metadata: {
+                resourceVersion: rv,
+                ...(list.continue ? { continue: list.continue } : {}),
+                ...(list.remaining !== undefined ? { remainingItemCount: list.remaining } : {}),
+              },
               items: list.items,
             });
           }
@@ -569,7 +579,12 @@ export function makeHandler(deps: HandlerDeps) {
           throw methodNotAllowed('the server does not allow this method on the requested resource');
       }
     } catch (e) {
-      const st = statusFor(e);
+      // A body within the depth limit can still be too deep for a recursive step (a copy, an
+      // encoding): that is the body's problem, said as such, not an internal error.
+      const st =
+        e instanceof RangeError && /call stack/.test(e.message)
+          ? statusFor(badRequest('the object is nested too deeply to be processed'))
+          : statusFor(e);
       if (st.code === 500)
         process.stderr.write(`apiserver: ${req.method} ${req.url}: ${(e as Error).stack ?? e}\n`);
       if (!res.headersSent) send(res, st.code, st);

@@ -5,6 +5,7 @@
  */
 import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
 import { crdStoragePrefix } from '../api/crd-validation.js';
+import { cloneJson } from '../api/json-clone.js';
 import { maxObjectBytes } from '../api/limits.js';
 import {
   decode,
@@ -30,7 +31,10 @@ import {
 } from '../api/status.js';
 import { applyDefaults, validate, validateUpdate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
+import type { AdmissionChain, AdmissionRequest, Operation } from './admission/chain.js';
+import { defaultAdmission } from './admission/plugins.js';
 import { type Allocation, ServiceAllocator } from './allocators.js';
+import type { UserInfo } from './auth.js';
 import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
 import { parseResourceVersion } from './params.js';
 import { checkStrict, unknownFieldMessage, unknownFieldsOf } from './strict.js';
@@ -51,6 +55,33 @@ export interface WriteOptions {
    * requesting user, after validation; throws to refuse it (RBAC's escalation check).
    */
   admit?: (next: KubeObject, old: KubeObject | undefined) => void;
+  /** Receives each annotation for the request's audit events (Pod Security's audit mode). */
+  onAuditAnnotation?: (key: string, value: string) => void;
+  /** Who asks, for admission. */
+  user?: UserInfo;
+}
+
+/** The admission chain's view of one write. */
+function admissionRequest(
+  r: ResourceInfo,
+  operation: Operation,
+  o: KubeObject,
+  old: KubeObject | undefined,
+  opts: WriteOptions,
+): AdmissionRequest {
+  return {
+    resource: r,
+    operation,
+    ...(opts.subresource ? { subresource: opts.subresource } : {}),
+    ...(o.metadata?.namespace ? { namespace: o.metadata.namespace } : {}),
+    name: o.metadata?.name ?? '',
+    object: o,
+    ...(old ? { oldObject: old } : {}),
+    ...(opts.user ? { user: opts.user } : {}),
+    dryRun: !!opts.dryRun,
+    warn: (text) => opts.onWarning?.(text),
+    annotate: (key, value) => opts.onAuditAnnotation?.(key, value),
+  };
 }
 
 export interface ListQuery {
@@ -72,30 +103,6 @@ const SYSTEM_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kub
 const isNamespace = (r: ResourceInfo) => r.kind === 'Namespace' && !r.group;
 const isService = (r: ResourceInfo) => r.kind === 'Service' && !r.group;
 const specFinalizers = (o: KubeObject) => (o.spec as { finalizers?: string[] } | undefined)?.finalizers;
-
-/**
- * A value read from the store for every create of some kind (the default PriorityClass, the
- * default StorageClass), read again at most once a second, and at once after a write of the
- * kind it comes from.
- */
-class ShortLived<T> {
-  private at = 0;
-  private value?: T;
-  constructor(private readonly load: () => Promise<T>) {}
-
-  async get(): Promise<T> {
-    const now = Date.now();
-    if (!this.at || now - this.at > 1000) {
-      this.value = await this.load();
-      this.at = now;
-    }
-    return this.value as T;
-  }
-
-  clear(): void {
-    this.at = 0;
-  }
-}
 
 /**
  * Encodes an object for the store, refusing one over the stored-object limit whatever made it
@@ -128,44 +135,13 @@ export class RestStorage {
   constructor(
     private store: Store,
     private onWrite: WriteHook = () => {},
+    private readonly admission: AdmissionChain = defaultAdmission(store),
   ) {
     this.services = new ServiceAllocator(store);
   }
 
-  /** The global-default PriorityClass, which every pod create without a class asks for. */
-  private readonly defaultPriority = new ShortLived(async () =>
-    (await this.store.list('/registry/scheduling.k8s.io/priorityclasses/')).items
-      .map(decode)
-      .find((c) => (c as { globalDefault?: boolean }).globalDefault === true),
-  );
-  /** The default StorageClass's name (the newest, if several are annotated as the default). */
-  private readonly defaultStorage = new ShortLived(
-    async () =>
-      (await this.store.list('/registry/storage.k8s.io/storageclasses/')).items
-        .map(decode)
-        .filter((c) => c.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')
-        .sort((a, b) =>
-          String(b.metadata?.creationTimestamp).localeCompare(String(a.metadata?.creationTimestamp)),
-        )[0]?.metadata?.name,
-  );
-
-  /**
-   * DefaultStorageClass admission: a claim that leaves `storageClassName` unset gets the class
-   * annotated as the default (the newest, if several are); an empty string stays empty.
-   */
-  private async admitStorageClass(o: KubeObject): Promise<void> {
-    const spec = (o.spec ?? {}) as { storageClassName?: string | null };
-    if (spec.storageClassName !== undefined && spec.storageClassName !== null) return;
-    const name = await this.defaultStorage.get();
-    if (name) {
-      spec.storageClassName = name;
-      o.spec = spec;
-    }
-  }
-
   private written(r: ResourceInfo, next: KubeObject | undefined, prev: KubeObject | undefined): void {
-    if (r.kind === 'PriorityClass') this.defaultPriority.clear();
-    if (r.kind === 'StorageClass') this.defaultStorage.clear();
+    this.admission.written(r);
     this.onWrite(r, next, prev);
   }
 
@@ -204,6 +180,7 @@ export class RestStorage {
     let more = false;
     let lastKey: string | undefined;
     let rev = revision ?? 0;
+    let remaining: number | undefined;
     for (;;) {
       let page: Awaited<ReturnType<Store['list']>>;
       try {
@@ -232,6 +209,9 @@ export class RestStorage {
       }
       if (limit && items.length >= limit) {
         more = i < page.items.length || page.more;
+        // Upstream counts what is left only when no selector filters it (the count is of keys).
+        if (more && !q.labelSelector && !q.fieldSelector)
+          remaining = page.items.length - i + (page.more ? (page.remaining ?? 0) : 0);
         break;
       }
       if (!page.more) break;
@@ -247,6 +227,7 @@ export class RestStorage {
       ...(more && lastKey
         ? { continue: Buffer.from(JSON.stringify({ k: lastKey, rv: rev })).toString('base64url') }
         : {}),
+      ...(more && remaining !== undefined ? { remaining } : {}),
     };
   }
 
@@ -277,7 +258,7 @@ export class RestStorage {
       throw badRequest(
         `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r)})`,
       );
-    const o = structuredClone(body);
+    const o = cloneJson(body);
     if (opts.fieldValidation === 'Strict') checkStrict(r, o);
     else {
       // Fields the kind does not have are dropped, as upstream's decoding drops them; Warn says which.
@@ -302,39 +283,6 @@ export class RestStorage {
     return o;
   }
 
-  /**
-   * The Priority admission: a pod's priorityClassName becomes spec.priority (and its
-   * preemptionPolicy); without one it gets the globalDefault class's, else 0. An unknown class
-   * is refused as upstream refuses it.
-   */
-  private async admitPriority(o: KubeObject): Promise<void> {
-    const spec = (o.spec ?? {}) as {
-      priorityClassName?: string;
-      priority?: number;
-      preemptionPolicy?: string;
-    };
-    const prefix = '/registry/scheduling.k8s.io/priorityclasses/';
-    let pc: KubeObject | undefined;
-    if (spec.priorityClassName) {
-      const kv = await this.store.get(`${prefix}${spec.priorityClassName}`);
-      if (!kv)
-        throw new ApiError(
-          403,
-          'Forbidden',
-          `pods "${o.metadata?.name}" is forbidden: no PriorityClass with name ${spec.priorityClassName} was found`,
-        );
-      pc = decode(kv);
-    } else {
-      pc = await this.defaultPriority.get();
-      if (pc) spec.priorityClassName = pc.metadata?.name as string;
-    }
-    if (pc) {
-      spec.priority = Number((pc as { value?: number }).value ?? 0);
-      spec.preemptionPolicy =
-        (pc as { preemptionPolicy?: string }).preemptionPolicy ?? 'PreemptLowerPriority';
-    }
-  }
-
   private check(r: ResourceInfo, o: KubeObject, old?: KubeObject): void {
     const causes = [...validate(r, o), ...(old ? validateUpdate(r, o, old) : [])];
     if (causes.length) throw invalidError(r.group, r.kind, o.metadata?.name ?? '', causes);
@@ -357,7 +305,7 @@ export class RestStorage {
           message: 'Required value: name or generateName is required',
         },
       ]);
-    if (r.namespaced && m.namespace && !opts.dryRun) {
+    if (r.namespaced && m.namespace) {
       const nsKv = await this.store.get(`/registry/core/namespaces/${m.namespace}`);
       if (!nsKv) throw notFoundError({ group: '', resource: 'namespaces', name: m.namespace });
       if (decode(nsKv).metadata?.deletionTimestamp && r.kind !== 'Event')
@@ -381,8 +329,11 @@ export class RestStorage {
     stampNew(o);
     if (!tracksGeneration(r)) delete o.metadata?.generation;
     applyDefaults(r, o);
-    if (r.kind === 'Pod' && !r.group) await this.admitPriority(o);
-    if (r.kind === 'PersistentVolumeClaim' && !r.group) await this.admitStorageClass(o);
+    // A kind with a status reads back with one, empty until a controller fills it: generated
+    // clients (the Python client's models) expect the field.
+    if (r.subresources?.includes('status')) o.status ??= {};
+    const attrs = admissionRequest(r, 'CREATE', o, undefined, opts);
+    await this.admission.admit(attrs);
     // StorageObjectInUseProtection: a claim in use by a pod, or a bound volume, is deleted
     // only once the pvc-protection / pv-protection controllers see it is free.
     if ((r.kind === 'PersistentVolumeClaim' || r.kind === 'PersistentVolume') && !r.group) {
@@ -393,6 +344,7 @@ export class RestStorage {
     }
     this.check(r, o);
     opts.admit?.(o, undefined);
+    await this.admission.validate(attrs);
     let addresses: Allocation | undefined;
     if (isService(r) && !opts.dryRun) {
       // An existing name answers AlreadyExists, not an allocation error about its own address.
@@ -468,8 +420,11 @@ export class RestStorage {
     if (r.kind === 'Service' && !r.group) keepServiceAddresses(next, old);
     if (tracksGeneration(r) && specOf(next) !== specOf(old))
       next.metadata = { ...next.metadata, generation: ((om.generation as number) ?? 1) + 1 };
+    const attrs = admissionRequest(r, 'UPDATE', next, old, opts);
+    await this.admission.admit(attrs);
     this.check(r, next, opts.subresource === 'status' ? undefined : old);
     opts.admit?.(next, old);
+    await this.admission.validate(attrs);
     // A PUT that leaves managedFields out keeps them (upstream's rule); an explicit list replaces them.
     if (nm.managedFields === undefined && om.managedFields !== undefined && opts.subresource !== 'status')
       nm.managedFields = om.managedFields;

@@ -7,6 +7,7 @@
  * sends BOOKMARK events when allowWatchBookmarks is set.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toJson } from '../api/json-stringify.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
 import { fieldMatcher, type KubeObject, labelMatcher } from '../api/selectors.js';
@@ -147,7 +148,7 @@ export async function serveWatch(
       setImmediate(flush);
     }
   };
-  const write = (type: string, object: unknown) => line(`${JSON.stringify({ type, object })}\n`);
+  const write = (type: string, object: unknown) => line(`${toJson({ type, object })}\n`);
   let lastRv = from;
   for (const o of initial) write('ADDED', shape(o));
   const bookmark = (extra: Record<string, string> = {}) =>
@@ -178,7 +179,7 @@ export async function serveWatch(
         if (asTable) return write(type, shape(o));
         let json = jsonOf.get(kv);
         if (json === undefined) {
-          json = JSON.stringify(shape(o));
+          json = toJson(shape(o));
           jsonOf.set(kv, json);
           forgetSoon();
         }

@@ -79,6 +79,7 @@ export const Resources = {
   endpointslices: { base: '/apis/discovery.k8s.io/v1', plural: 'endpointslices', namespaced: true },
   priorityclasses: { base: '/apis/scheduling.k8s.io/v1', plural: 'priorityclasses', namespaced: false },
   storageclasses: { base: '/apis/storage.k8s.io/v1', plural: 'storageclasses', namespaced: false },
+  resourcequotas: { base: '/api/v1', plural: 'resourcequotas', namespaced: true },
 } satisfies Record<string, Resource>;
 
 /** The path of a collection or of one object (`name`), with an optional subresource. */

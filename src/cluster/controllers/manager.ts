@@ -17,6 +17,7 @@ import { namespaceDefaultsController } from './namespace-defaults.js';
 import { nodeLifecycleController } from './node-lifecycle.js';
 import { pvBinderController } from './pv-binder.js';
 import { replicaSetController } from './replicaset.js';
+import { resourceQuotaController } from './resourcequota.js';
 import { statefulSetController } from './statefulset.js';
 import { pvcProtectionController, pvProtectionController } from './volume-protection.js';
 
@@ -45,6 +46,7 @@ export const registry: readonly ControllerSpec[] = [
   pvcProtectionController,
   pvProtectionController,
   eventTtlController,
+  resourceQuotaController,
 ];
 
 /** The names `--controllers` accepts. */

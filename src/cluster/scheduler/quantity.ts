@@ -29,3 +29,18 @@ export function parseQuantity(q: string | number | undefined): number {
 export function milliCpu(q: string | number | undefined): number {
   return Math.round(parseQuantity(q) * 1000);
 }
+
+/**
+ * A quantity as Kubernetes prints it: whole numbers plain, fractions in millis (`500m`),
+ * and whole multiples of a binary unit with the largest one (`2Gi`, `512Mi`), as a
+ * canonical Quantity reads for memory and storage.
+ */
+export function formatQuantity(value: number): string {
+  if (!Number.isInteger(value)) return `${Math.round(value * 1000)}m`;
+  if (value === 0) return '0';
+  for (const unit of ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki'] as const) {
+    const size = SUFFIX[unit] as number;
+    if (value >= size && value % size === 0) return `${value / size}${unit}`;
+  }
+  return String(value);
+}

@@ -46,7 +46,8 @@ export function memoryStore(): Store {
     },
     async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
       const at = options.revision && options.revision > 0 ? options.revision : rev;
-      if (at <= compacted) throw gone(at);
+      // Reading now never fails: compaction leaves every live key's latest value.
+      if (at <= compacted && at !== rev) throw gone(at);
       let keys: string[];
       if (at === rev) keys = [...live.keys()].filter((k) => k.startsWith(prefix));
       else keys = [...new Set(log.map((e) => e.kv.key))].filter((k) => k.startsWith(prefix));

@@ -1,0 +1,85 @@
+/**
+ * Pod Security admission: a namespace's `pod-security.kubernetes.io/{enforce,audit,warn}`
+ * labels pick a level (privileged, baseline, restricted) and their `-version` labels a policy
+ * version (`latest` when unset). A pod that fails `enforce` is refused with upstream's 403;
+ * one that fails `warn` is let through with upstream's warning, which kubectl prints; one
+ * that fails `audit` gets the `pod-security.kubernetes.io/audit-violations` annotation on its
+ * request's audit events; the
+ * workloads that make pods (Deployments, Jobs...) are checked for `warn` and `audit` only, as
+ * upstream does, so they are never refused for their template.
+ */
+import { decode } from '../../api/objects.js';
+import type { KubeObject } from '../../api/selectors.js';
+import type { StoreReader } from '../../store/store.js';
+import { type AdmissionPlugin, type AdmissionRequest, forbidden } from './chain.js';
+import { describe, evaluate, type Level, type PodSpec } from './pod-security-checks.js';
+
+const labelPrefix = 'pod-security.kubernetes.io/';
+const levels = new Set<Level>(['privileged', 'baseline', 'restricted']);
+
+/** Where each kind that makes pods keeps its pod template's spec. */
+const templateSpec: Record<string, (o: KubeObject) => unknown> = {
+  'apps/Deployment': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
+  'apps/ReplicaSet': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
+  'apps/StatefulSet': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
+  'apps/DaemonSet': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
+  'batch/Job': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
+  'batch/CronJob': (o) =>
+    (o.spec as { jobTemplate?: { spec?: { template?: { spec?: unknown } } } })?.jobTemplate?.spec?.template
+      ?.spec,
+  '/ReplicationController': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
+};
+
+/** A mode's policy from the namespace's labels: level and version, if the level is set and valid. */
+function policy(
+  labels: Record<string, string>,
+  mode: 'enforce' | 'audit' | 'warn',
+): { level: Level; version: string } | undefined {
+  const level = labels[`${labelPrefix}${mode}`] as Level | undefined;
+  if (!level || !levels.has(level) || level === 'privileged') return undefined;
+  return { level, version: labels[`${labelPrefix}${mode}-version`] || 'latest' };
+}
+
+export function podSecurityAdmission(store: StoreReader): AdmissionPlugin {
+  return {
+    name: 'PodSecurity',
+    async validate(req: AdmissionRequest) {
+      if (req.subresource || !req.namespace || req.operation !== 'CREATE') return;
+      const r = req.resource;
+      const isPod = r.kind === 'Pod' && !r.group;
+      const template = templateSpec[`${r.group}/${r.kind}`];
+      if (!isPod && !template) return;
+      const spec = ((isPod ? req.object.spec : template?.(req.object)) ?? {}) as PodSpec;
+      const nsKv = await store.get(`/registry/core/namespaces/${req.namespace}`);
+      if (!nsKv) return;
+      const labels = (decode(nsKv).metadata?.labels ?? {}) as Record<string, string>;
+      const enforce = policy(labels, 'enforce');
+      // Audit mode: the request's audit events say what it would violate, as upstream's do.
+      const audit = policy(labels, 'audit');
+      if (audit) {
+        const vs = evaluate(audit.level, spec);
+        if (vs.length)
+          req.annotate?.(
+            `${labelPrefix}audit-violations`,
+            `would violate PodSecurity "${audit.level}:${audit.version}": ${describe(vs)}`,
+          );
+      }
+      if (enforce) req.annotate?.(`${labelPrefix}enforce-policy`, `${enforce.level}:${enforce.version}`);
+      if (isPod && enforce) {
+        const vs = evaluate(enforce.level, spec);
+        if (vs.length)
+          throw forbidden(req, `violates PodSecurity "${enforce.level}:${enforce.version}": ${describe(vs)}`);
+      }
+      // A workload is warned of what its pods would meet at enforce, and at warn if that differs.
+      const warnings = [...(isPod ? [] : [enforce]), policy(labels, 'warn')];
+      const said = new Set<string>();
+      for (const p of warnings) {
+        if (!p) continue;
+        const vs = evaluate(p.level, spec);
+        const text = `would violate PodSecurity "${p.level}:${p.version}": ${describe(vs)}`;
+        if (vs.length && !said.has(text)) req.warn(text);
+        said.add(text);
+      }
+    },
+  };
+}
