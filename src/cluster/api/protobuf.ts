@@ -87,6 +87,8 @@ const pointerInts = new Set([
   'completions',
   'backoffLimit',
   'terminationGracePeriodSeconds',
+  'gracePeriodSeconds',
+  'minReplicas',
 ]);
 
 /** Decodes one message by the schema; unknown fields are dropped. */

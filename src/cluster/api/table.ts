@@ -382,6 +382,13 @@ const columns: Record<string, Column[]> = {
     { name: 'Replicas', type: 'integer', cell: (o) => g(o, 'status.currentReplicas') ?? 0 },
     ageCol,
   ],
+  PodDisruptionBudget: [
+    name,
+    { name: 'Min Available', type: 'string', cell: (o) => String(g(o, 'spec.minAvailable') ?? 'N/A') },
+    { name: 'Max Unavailable', type: 'string', cell: (o) => String(g(o, 'spec.maxUnavailable') ?? 'N/A') },
+    { name: 'Allowed Disruptions', type: 'integer', cell: (o) => g(o, 'status.disruptionsAllowed') ?? 0 },
+    ageCol,
+  ],
   Namespace: [name, { name: 'Status', type: 'string', cell: (o) => g(o, 'status.phase') }, ageCol],
   ConfigMap: [
     name,

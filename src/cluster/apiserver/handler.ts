@@ -38,6 +38,7 @@ import { escalationCheck } from './authz/escalation.js';
 import type { RbacPolicy } from './authz/rbac.js';
 import { impersonate, requestAttributes } from './authz/request.js';
 import type { BerthEndpoint } from './encryption/endpoint.js';
+import { evictPod } from './eviction.js';
 import { fieldValidationParam, intParam } from './params.js';
 import type { RestStorage } from './rest.js';
 import { answerReview, issueToken } from './reviews.js';
@@ -446,6 +447,10 @@ export function makeHandler(deps: HandlerDeps) {
             await rest.patch(r, namespace, name, 'merge', { spec: { nodeName: target } }, {});
             return send(res, 201, successStatus());
           }
+          if (name && namespace && sub === 'eviction') {
+            await evictPod(rest, reg, r, namespace, name, body, writeOpts.dryRun);
+            return send(res, 201, successStatus());
+          }
           if (name && sub === 'token') {
             const boundUid = async (kind: 'Pod' | 'Secret', ns: string, n: string) => {
               const br = reg.get('', 'v1', kind === 'Pod' ? 'pods' : 'secrets') as ResourceInfo;
@@ -533,7 +538,8 @@ export function makeHandler(deps: HandlerDeps) {
             orphanDependents?: boolean;
           } = {};
           const buf = await readBody(req);
-          if (buf.length) opts = (await parseBody(buf, 'json', yaml)) as typeof opts;
+          if (buf.length)
+            opts = (await parseBody(buf, bodyFormat(req.headers['content-type'] ?? ''), yaml)) as typeof opts;
           const dry = writeOpts.dryRun || (opts.dryRun ?? []).includes('All');
           const policy =
             opts.propagationPolicy ??

@@ -6,6 +6,7 @@ import { type ControllerSpec, type ControlPlaneOptions, SharedContext } from './
 import { cronJobController } from './cronjob.js';
 import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
+import { disruptionController } from './disruption.js';
 import { endpointsController } from './endpoints.js';
 import { endpointSliceController } from './endpointslice.js';
 import { eventTtlController } from './event-ttl.js';
@@ -47,6 +48,7 @@ export const registry: readonly ControllerSpec[] = [
   pvProtectionController,
   eventTtlController,
   resourceQuotaController,
+  disruptionController,
 ];
 
 /** The names `--controllers` accepts. */
