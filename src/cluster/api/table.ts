@@ -2,6 +2,7 @@
  * Server-side Table output (meta.k8s.io/v1 Table), with Kubernetes' columns for the common
  * kinds, so `kubectl get` prints as it does against upstream. Other kinds get NAME and AGE.
  */
+import { targetsColumn } from './hpa-metrics.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 
@@ -376,6 +377,11 @@ const columns: Record<string, Column[]> = {
       name: 'Reference',
       type: 'string',
       cell: (o) => `${g(o, 'spec.scaleTargetRef.kind')}/${g(o, 'spec.scaleTargetRef.name')}`,
+    },
+    {
+      name: 'Targets',
+      type: 'string',
+      cell: (o) => targetsColumn(g(o, 'spec') as Obj | undefined, g(o, 'status') as Obj | undefined),
     },
     { name: 'MinPods', type: 'integer', cell: (o) => g(o, 'spec.minReplicas') ?? 1 },
     { name: 'MaxPods', type: 'integer', cell: (o) => g(o, 'spec.maxReplicas') ?? 0 },

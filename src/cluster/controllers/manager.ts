@@ -11,6 +11,7 @@ import { endpointsController } from './endpoints.js';
 import { endpointSliceController } from './endpointslice.js';
 import { eventTtlController } from './event-ttl.js';
 import { garbageCollector } from './gc.js';
+import { hpaController } from './hpa.js';
 import { jobController } from './job.js';
 import { LeaderElector, type LeaderOptions } from './leader.js';
 import { namespaceController } from './namespace.js';
@@ -49,6 +50,7 @@ export const registry: readonly ControllerSpec[] = [
   eventTtlController,
   resourceQuotaController,
   disruptionController,
+  hpaController,
 ];
 
 /** The names `--controllers` accepts. */

@@ -1,9 +1,9 @@
-// PodDisruptionBudgets and kubectl drain end to end: a real berth server, simulated nodes, the real kubectl.
+// PodDisruptionBudgets with kubectl drain, and HorizontalPodAutoscalers, end to end: a real berth server, simulated nodes, the real kubectl.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startCluster, startSim, type TestCluster, until } from './helpers/cluster.js';
 
-describe('disruption budgets and drain over simulated nodes', () => {
+describe('disruption budgets, drain and autoscalers over simulated nodes', () => {
   let c: TestCluster;
   before(async () => {
     c = await startCluster(undefined, { controllers: '*' });
@@ -111,5 +111,62 @@ spec:
     await k(['rollout', 'status', 'deploy/web', '--timeout=60s']);
     await until('the replacements count as healthy', async () => (await pdbStatus()).currentHealthy === 3);
     await k(['uncordon', node]);
+  });
+
+  test('an autoscaler scales a Deployment up to its minimum and down to its maximum without metrics', async () => {
+    await k(
+      ['apply', '-f', '-'],
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: c, image: api:1}]}
+`,
+    );
+    await k(['autoscale', 'deployment', 'api', '--min=3', '--max=5', '--cpu-percent=60']);
+    await until(
+      'the Deployment is raised to minReplicas',
+      async () => (await k(['get', 'deploy', 'api', '-o', 'jsonpath={.spec.replicas}'])) === '3',
+    );
+    await k(['rollout', 'status', 'deploy/api', '--timeout=60s']);
+    type Cond = { type: string; status: string; reason: string; message: string };
+    const hpa = async () =>
+      JSON.parse(await k(['get', 'hpa.v2.autoscaling', 'api', '-o', 'json'])) as {
+        status: { conditions?: Cond[]; desiredReplicas?: number; currentReplicas?: number };
+      };
+    // In range, the next pass asks for metrics; without a metrics API it says so and keeps the size.
+    await until(
+      'ScalingActive is False for want of metrics',
+      async () =>
+        Boolean(
+          (await hpa()).status.conditions?.some((c) => c.type === 'ScalingActive' && c.status === 'False'),
+        ),
+      40_000,
+    );
+    const st = (await hpa()).status;
+    const active = st.conditions?.find((c) => c.type === 'ScalingActive');
+    assert.equal(active?.reason, 'FailedGetResourceMetric');
+    assert.match(active?.message ?? '', /unable to get metrics for resource cpu/);
+    assert.equal(st.conditions?.find((c) => c.type === 'AbleToScale')?.status, 'True');
+    assert.equal(st.desiredReplicas, 3);
+    assert.match(
+      await k(['get', 'hpa', 'api']),
+      /NAME\s+REFERENCE\s+TARGETS\s+MINPODS\s+MAXPODS\s+REPLICAS\s+AGE\napi\s+Deployment\/api\s+cpu: <unknown>\/60%\s+3\s+5\s+3\s+/,
+    );
+    assert.match(
+      await k(['describe', 'hpa', 'api']),
+      /SuccessfulRescale\s+.*New size: 3; reason: Current number of replicas below Spec.MinReplicas/,
+    );
+    // Scaled by hand above the maximum, it is brought back down.
+    await k(['scale', 'deploy/api', '--replicas=8']);
+    await until(
+      'the Deployment is lowered to maxReplicas',
+      async () => (await k(['get', 'deploy', 'api', '-o', 'jsonpath={.spec.replicas}'])) === '5',
+      40_000,
+    );
   });
 });
