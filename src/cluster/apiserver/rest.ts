@@ -308,7 +308,8 @@ export class RestStorage {
     if (r.namespaced && m.namespace) {
       const nsKv = await this.store.get(`/registry/core/namespaces/${m.namespace}`);
       if (!nsKv) throw notFoundError({ group: '', resource: 'namespaces', name: m.namespace });
-      if (decode(nsKv).metadata?.deletionTimestamp && r.kind !== 'Event')
+      // Events too, as upstream's NamespaceLifecycle admission: recorders drop the refusal.
+      if (decode(nsKv).metadata?.deletionTimestamp)
         throw new ApiError(
           403,
           'Forbidden',
