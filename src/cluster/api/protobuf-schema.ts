@@ -3,7 +3,8 @@
  * subcommands send (from the published k8s.io/api generated.proto files). Each message maps
  * a field number to [jsonName, type]; a type is a scalar (`string`, `int`, `bool`, `bytes`),
  * `map` (string to string), `map:bytes`, `map:Quantity`, `IntOrString`, `Time`, or another
- * message name; a leading `[]` makes it repeated.
+ * message name; a leading `[]` makes it repeated. A message field named '' is inlined in
+ * JSON (Go's embedded struct: an IngressRule's `http` sits beside its `host`).
  */
 export type FieldSpec = [name: string, type: string];
 export const protoSchema: Record<string, Record<number, FieldSpec>> = {
@@ -218,6 +219,31 @@ export const protoSchema: Record<string, Record<number, FieldSpec>> = {
   MetricSpec: { 1: ['type', 'string'], 4: ['resource', 'ResourceMetricSource'] },
   ResourceMetricSource: { 1: ['name', 'string'], 2: ['target', 'MetricTarget'] },
   MetricTarget: { 1: ['type', 'string'], 4: ['averageUtilization', 'int'] },
+  ResourceQuota: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'ResourceQuotaSpec'] },
+  ResourceQuotaSpec: { 1: ['hard', 'map:Quantity'], 2: ['scopes', '[]string'] },
+  PriorityClass: {
+    1: ['metadata', 'ObjectMeta'],
+    2: ['value', 'int'],
+    3: ['globalDefault', 'bool'],
+    4: ['description', 'string'],
+    5: ['preemptionPolicy', 'string'],
+  },
+  Ingress: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'IngressSpec'] },
+  IngressSpec: {
+    1: ['defaultBackend', 'IngressBackend'],
+    2: ['tls', '[]IngressTLS'],
+    3: ['rules', '[]IngressRule'],
+    4: ['ingressClassName', 'string'],
+  },
+  IngressBackend: { 3: ['resource', 'TypedLocalObjectReference'], 4: ['service', 'IngressServiceBackend'] },
+  TypedLocalObjectReference: { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] },
+  IngressServiceBackend: { 1: ['name', 'string'], 2: ['port', 'ServiceBackendPort'] },
+  ServiceBackendPort: { 1: ['name', 'string'], 2: ['number', 'int'] },
+  IngressTLS: { 1: ['hosts', '[]string'], 2: ['secretName', 'string'] },
+  IngressRule: { 1: ['host', 'string'], 2: ['', 'IngressRuleValue'] },
+  IngressRuleValue: { 1: ['http', 'HTTPIngressRuleValue'] },
+  HTTPIngressRuleValue: { 1: ['paths', '[]HTTPIngressPath'] },
+  HTTPIngressPath: { 1: ['path', 'string'], 2: ['backend', 'IngressBackend'], 3: ['pathType', 'string'] },
 };
 
 /** Kinds (apiVersion/kind) decoded from protobuf, with their top-level message. */
@@ -235,6 +261,9 @@ export const protoKinds: Record<string, string> = {
   'v1/DeleteOptions': 'DeleteOptions',
   'meta.k8s.io/v1/DeleteOptions': 'DeleteOptions',
   'policy/v1/Eviction': 'Eviction',
+  'v1/ResourceQuota': 'ResourceQuota',
+  'scheduling.k8s.io/v1/PriorityClass': 'PriorityClass',
+  'networking.k8s.io/v1/Ingress': 'Ingress',
   'policy/v1/PodDisruptionBudget': 'PodDisruptionBudget',
   'autoscaling/v1/HorizontalPodAutoscaler': 'HorizontalPodAutoscalerV1',
   'autoscaling/v2/HorizontalPodAutoscaler': 'HorizontalPodAutoscalerV2',

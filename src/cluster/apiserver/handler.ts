@@ -39,7 +39,7 @@ import type { RbacPolicy } from './authz/rbac.js';
 import { impersonate, requestAttributes } from './authz/request.js';
 import type { BerthEndpoint } from './encryption/endpoint.js';
 import { evictPod } from './eviction.js';
-import { fieldValidationParam, intParam } from './params.js';
+import { boolParam, fieldValidationParam, intParam } from './params.js';
 import type { RestStorage } from './rest.js';
 import { answerReview, issueToken } from './reviews.js';
 import { jwks, openidConfiguration } from './service-account-token.js';
@@ -348,7 +348,7 @@ export function makeHandler(deps: HandlerDeps) {
         req.method === 'GET'
           ? name
             ? 'get'
-            : q.get('watch') === 'true' || q.get('watch') === '1'
+            : boolParam(q, 'watch')
               ? 'watch'
               : 'list'
           : (req.method ?? '').toLowerCase();
@@ -526,7 +526,7 @@ export function makeHandler(deps: HandlerDeps) {
           }
           const o = await rest.patch(r, namespace, name, type, patch, {
             ...writeOpts,
-            force: q.get('force') === 'true',
+            force: boolParam(q, 'force'),
           });
           return send(res, 200, withKind(o));
         }
@@ -544,7 +544,7 @@ export function makeHandler(deps: HandlerDeps) {
           const policy =
             opts.propagationPolicy ??
             q.get('propagationPolicy') ??
-            (opts.orphanDependents === true || q.get('orphanDependents') === 'true' ? 'Orphan' : undefined);
+            (opts.orphanDependents === true || boolParam(q, 'orphanDependents') ? 'Orphan' : undefined);
           if (policy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(policy))
             throw badRequest(
               `Invalid value: "${policy}": propagationPolicy must be one of Foreground, Background, Orphan`,
