@@ -135,7 +135,7 @@ spec:
     await k(['rollout', 'status', 'deploy/api', '--timeout=60s']);
     type Cond = { type: string; status: string; reason: string; message: string };
     const hpa = async () =>
-      JSON.parse(await k(['get', 'hpa.v2.autoscaling', 'api', '-o', 'json'])) as {
+      JSON.parse(await k(['get', 'horizontalpodautoscalers.v2.autoscaling', 'api', '-o', 'json'])) as {
         status: { conditions?: Cond[]; desiredReplicas?: number; currentReplicas?: number };
       };
     // In range, the next pass asks for metrics; without a metrics API it says so and keeps the size.
@@ -153,6 +153,27 @@ spec:
     assert.match(active?.message ?? '', /unable to get metrics for resource cpu/);
     assert.equal(st.conditions?.find((c) => c.type === 'AbleToScale')?.status, 'True');
     assert.equal(st.desiredReplicas, 3);
+    // One object, both versions: v1 has the CPU target as a number, v2 as a metric.
+    assert.equal(
+      await k([
+        'get',
+        'horizontalpodautoscalers.v1.autoscaling',
+        'api',
+        '-o',
+        'jsonpath={.spec.targetCPUUtilizationPercentage}',
+      ]),
+      '60',
+    );
+    assert.equal(
+      await k([
+        'get',
+        'horizontalpodautoscalers.v2.autoscaling',
+        'api',
+        '-o',
+        'jsonpath={.spec.metrics[0].resource.target.averageUtilization}',
+      ]),
+      '60',
+    );
     assert.match(
       await k(['get', 'hpa', 'api']),
       /NAME\s+REFERENCE\s+TARGETS\s+MINPODS\s+MAXPODS\s+REPLICAS\s+AGE\napi\s+Deployment\/api\s+cpu: <unknown>\/60%\s+3\s+5\s+3\s+/,

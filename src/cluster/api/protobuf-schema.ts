@@ -219,8 +219,6 @@ export const protoSchema: Record<string, Record<number, FieldSpec>> = {
   MetricSpec: { 1: ['type', 'string'], 4: ['resource', 'ResourceMetricSource'] },
   ResourceMetricSource: { 1: ['name', 'string'], 2: ['target', 'MetricTarget'] },
   MetricTarget: { 1: ['type', 'string'], 4: ['averageUtilization', 'int'] },
-  ResourceQuota: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'ResourceQuotaSpec'] },
-  ResourceQuotaSpec: { 1: ['hard', 'map:Quantity'], 2: ['scopes', '[]string'] },
   PriorityClass: {
     1: ['metadata', 'ObjectMeta'],
     2: ['value', 'int'],
@@ -261,7 +259,6 @@ export const protoKinds: Record<string, string> = {
   'v1/DeleteOptions': 'DeleteOptions',
   'meta.k8s.io/v1/DeleteOptions': 'DeleteOptions',
   'policy/v1/Eviction': 'Eviction',
-  'v1/ResourceQuota': 'ResourceQuota',
   'scheduling.k8s.io/v1/PriorityClass': 'PriorityClass',
   'networking.k8s.io/v1/Ingress': 'Ingress',
   'policy/v1/PodDisruptionBudget': 'PodDisruptionBudget',

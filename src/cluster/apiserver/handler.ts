@@ -3,6 +3,7 @@
  * the generic REST storage, watch streams, discovery, OpenAPI, health and version.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { asVersion } from '../api/conversion.js';
 import {
   aggregatedDiscovery,
   aggregatedMediaType,
@@ -354,7 +355,7 @@ export function makeHandler(deps: HandlerDeps) {
           : (req.method ?? '').toLowerCase();
       const accept = req.headers.accept ?? '';
       const asTable = /as=Table/.test(accept);
-      const withKind = (o: KubeObject) => ({ ...o, apiVersion: apiVersionOf(r), kind: r.kind });
+      const withKind = (o: KubeObject) => asVersion(r, o);
       const validation = fieldValidationParam(q);
       const warnings: string[] = [];
       let warned = 0;

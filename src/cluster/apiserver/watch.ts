@@ -7,6 +7,7 @@
  * sends BOOKMARK events when allowWatchBookmarks is set.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { asVersion } from '../api/conversion.js';
 import { toJson } from '../api/json-stringify.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
@@ -108,7 +109,7 @@ export async function serveWatch(
   const sendInitial = boolParam(q, 'sendInitialEvents');
   const timeout = intParam(q, 'timeoutSeconds') ?? 0;
   const shape = (o: KubeObject): unknown => {
-    const full = { ...o, apiVersion: apiVersionOf(r), kind: r.kind };
+    const full = asVersion(r, o);
     return asTable ? toTable(r, [full], String(o.metadata?.resourceVersion)) : full;
   };
 
