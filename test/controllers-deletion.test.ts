@@ -16,6 +16,19 @@ describe('deletion semantics', () => {
     assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
+  const crd = (kind: string, plural: string) => `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ${plural}.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: ${plural}, singular: ${kind.toLowerCase()}, kind: ${kind}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`;
   type Meta = { name: string; uid: string; finalizers?: string[]; deletionTimestamp?: string };
   const metas = async (kind: string, selector: string) =>
     (JSON.parse(await k(['get', kind, '-l', selector, '-o', 'json'])).items as { metadata: Meta }[]).map(
@@ -56,22 +69,7 @@ describe('deletion semantics', () => {
   });
 
   test('deleting a custom resource deletes the Deployment it owns', async () => {
-    await k(
-      ['apply', '-f', '-'],
-      `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-`,
-    );
+    await k(['apply', '-f', '-'], crd('Widget', 'widgets'));
     await until('the Widget kind is served', async () => (await c.kubectl(['get', 'widgets'])).code === 0);
     await k(['apply', '-f', '-'], 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\n');
     const uid = await k(['get', 'widget', 'w1', '-o', 'jsonpath={.metadata.uid}']);
@@ -96,6 +94,13 @@ spec:
       const r = await c.kubectl(['get', 'deploy', 'owned']);
       return r.code !== 0 && (await metas('rs,pods', 'app=owned')).length === 0;
     });
+    // Foreground deletion of a custom resource of a kind nothing ever named as an owner: the
+    // collector watches the kind from its CRD on, so the finalizer goes and kubectl's wait ends.
+    await k(['apply', '-f', '-'], crd('Gadget', 'gadgets'));
+    await until('the Gadget kind is served', async () => (await c.kubectl(['get', 'gadgets'])).code === 0);
+    await k(['apply', '-f', '-'], 'apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: lone}\n');
+    await k(['delete', 'gadget', 'lone', '--cascade=foreground', '--timeout=30s']);
+    assert.notEqual((await c.kubectl(['get', 'gadget', 'lone'])).code, 0);
   });
 
   test('a terminating namespace takes no new events', async () => {

@@ -6,10 +6,14 @@
  * lookups, never a scan of all objects. An owner missing from the caches is confirmed with
  * a live read before anything is deleted: caches of different kinds fill at different times.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { isNotFound } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
 import { Informer, keyOf } from '../client/informer.js';
 import { type KubeObject, type Resource, Resources } from '../client/kube-client.js';
 import type { ControllerSpec } from './context.js';
+
+const log = logger('garbagecollector');
 
 /** A kind the collector follows: its resource, and its name in ownerReferences. */
 interface Kind {
@@ -67,6 +71,8 @@ export interface GcActions {
 type OwnerRef = NonNullable<KubeObject['metadata']['ownerReferences']>[number];
 
 const FOREGROUND = 'foregroundDeletion';
+/** How long a newly watched kind's first list may hold the sync that needed it. */
+const FIRST_LIST_WAIT_MS = 10_000;
 const ORPHAN = 'orphan';
 
 /**
@@ -222,8 +228,9 @@ export const garbageCollector: ControllerSpec = {
           watch(name, inf);
           inf.start();
           ctx.onStop(() => inf.stop());
-          // Deletions before the first list are seen by the live read that follows.
-          await inf.hasSynced();
+          // Deletions before the first list are seen by the live read that follows. A kind that
+          // cannot be listed (its CRD just went) must not hold a worker: the live read decides.
+          await Promise.race([inf.hasSynced(), delay(FIRST_LIST_WAIT_MS, undefined, { ref: false })]);
           return k;
         })();
         // A failed lookup (the API down) is tried again by the next sync that needs it.
@@ -309,5 +316,36 @@ export const garbageCollector: ControllerSpec = {
         });
     }
     for (const [kind, inf] of informers) watch(kind, inf);
+    // Custom resources are watched as soon as their CRD is served, as upstream's collector
+    // watches every deletable resource: one deleted in the foreground, or owning something,
+    // is handled even if nothing named its kind before.
+    const crds = ctx.informer(Resources.customresourcedefinitions);
+    const served = (crd: KubeObject) => {
+      const spec = (crd.spec ?? {}) as {
+        group?: string;
+        names?: { kind?: string };
+        versions?: { name: string; storage?: boolean }[];
+      };
+      const version = spec.versions?.find((v) => v.storage)?.name;
+      if (!spec.group || !spec.names?.kind || !version) return;
+      const ref = { apiVersion: `${spec.group}/${version}`, kind: spec.names.kind, name: '', uid: '' };
+      discover(ref).catch((err) =>
+        log.warn('custom resource not watched; it is looked up again when something names it', {
+          kind: kindName(ref),
+          err: err as Error,
+        }),
+      );
+    };
+    crds
+      .onAdd(served)
+      .onUpdate(served)
+      .onDelete((crd) => {
+        const spec = (crd.spec ?? {}) as { group?: string; names?: { kind?: string } };
+        const name = `${spec.group}/${spec.names?.kind}`;
+        informers.get(name)?.stop();
+        informers.delete(name);
+        byKind.delete(name);
+        discovering.delete(name);
+      });
   },
 };
