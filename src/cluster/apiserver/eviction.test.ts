@@ -17,6 +17,8 @@ describe('pods/eviction', () => {
   beforeEach(async () => {
     rest = new RestStorage(memoryStore());
     await rest.ensure(reg.get('', 'v1', 'namespaces')!, undefined, { metadata: { name: ns } });
+    // ServiceAccount admission wants the account a pod runs as.
+    await rest.ensure(reg.get('', 'v1', 'serviceaccounts')!, ns, { metadata: { name: 'default' } });
     for (const name of ['a', 'b']) {
       await rest.create(
         pods,
