@@ -179,9 +179,11 @@ describe('kubectl against berth server', () => {
       /kubernetes\s+ClusterIP\s+10\.43\.0\.1\s+<none>\s+443\/TCP/,
     );
     // More typed creates kubectl sends as protobuf: quota, ingress (inlined rule values), priorityclass.
-    await ok(['-n', 'team', 'create', 'quota', 'q1', '--hard=pods=10,requests.cpu=2']);
+    // In a namespace of its own: quota admission enforces it on everything created there.
+    await ok(['create', 'namespace', 'quotas']);
+    await ok(['-n', 'quotas', 'create', 'quota', 'q1', '--hard=pods=10,requests.cpu=2']);
     assert.deepEqual(
-      JSON.parse(await ok(['-n', 'team', 'get', 'quota', 'q1', '-o', 'jsonpath={.spec.hard}'])),
+      JSON.parse(await ok(['-n', 'quotas', 'get', 'quota', 'q1', '-o', 'jsonpath={.spec.hard}'])),
       {
         pods: '10',
         'requests.cpu': '2',
