@@ -178,6 +178,40 @@ describe('kubectl against berth server', () => {
       await ok(['get', 'svc', 'kubernetes']),
       /kubernetes\s+ClusterIP\s+10\.43\.0\.1\s+<none>\s+443\/TCP/,
     );
+    // More typed creates kubectl sends as protobuf: quota, ingress (inlined rule values), priorityclass.
+    // In a namespace of its own: quota admission enforces it on everything created there.
+    await ok(['create', 'namespace', 'quotas']);
+    await ok(['-n', 'quotas', 'create', 'quota', 'q1', '--hard=pods=10,requests.cpu=2']);
+    assert.deepEqual(
+      JSON.parse(await ok(['-n', 'quotas', 'get', 'quota', 'q1', '-o', 'jsonpath={.spec.hard}'])),
+      {
+        pods: '10',
+        'requests.cpu': '2',
+      },
+    );
+    await ok(['-n', 'team', 'create', 'ingress', 'ing1', '--rule=web.example/api*=svc1:80,tls=web-tls']);
+    const ing = JSON.parse(await ok(['-n', 'team', 'get', 'ingress', 'ing1', '-o', 'json']));
+    assert.deepEqual(ing.spec.rules, [
+      {
+        host: 'web.example',
+        http: {
+          paths: [
+            {
+              path: '/api',
+              pathType: 'Prefix',
+              backend: { service: { name: 'svc1', port: { number: 80 } } },
+            },
+          ],
+        },
+      },
+    ]);
+    assert.deepEqual(ing.spec.tls, [{ hosts: ['web.example'], secretName: 'web-tls' }]);
+    await ok(['create', 'priorityclass', 'zero', '--value=0', '--description=nothing special']);
+    const pc = JSON.parse(await ok(['get', 'priorityclass', 'zero', '-o', 'json']));
+    assert.deepEqual(
+      [pc.value, pc.description, pc.preemptionPolicy],
+      [0, 'nothing special', 'PreemptLowerPriority'],
+    );
     const dir = join(c.box.dir, 'manifests');
     mkdirSync(dir);
     writeFileSync(

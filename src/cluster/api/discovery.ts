@@ -49,9 +49,18 @@ export function apiGroup(reg: ResourceRegistry, name: string): object | undefine
 
 /** The verbs a subresource serves, in both discovery formats. */
 function subresourceVerbs(s: string): string[] {
-  if (s === 'binding' || s === 'token') return ['create'];
+  if (s === 'binding' || s === 'token' || s === 'eviction') return ['create'];
   if (s === 'finalize') return ['update'];
   return ['get', 'patch', 'update'];
+}
+
+/** The kind a subresource takes and answers: Scale, Binding, TokenRequest, Eviction, or the resource's own. */
+function subresourceKind(r: ResourceInfo, s: string): { group: string; version: string; kind: string } {
+  if (s === 'scale') return { group: 'autoscaling', version: 'v1', kind: 'Scale' };
+  if (s === 'binding') return { group: '', version: 'v1', kind: 'Binding' };
+  if (s === 'token') return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' };
+  if (s === 'eviction') return { group: 'policy', version: 'v1', kind: 'Eviction' };
+  return { group: r.group, version: r.version, kind: r.kind };
 }
 
 export function apiResourceList(reg: ResourceRegistry, group: string, version: string): object | undefined {
@@ -69,16 +78,14 @@ export function apiResourceList(reg: ResourceRegistry, group: string, version: s
       ...(r.categories ? { categories: r.categories } : {}),
     });
     for (const s of r.subresources ?? []) {
-      const kind =
-        s === 'scale' ? 'Scale' : s === 'binding' ? 'Binding' : s === 'token' ? 'TokenRequest' : r.kind;
-      const verbs = subresourceVerbs(s);
+      const { group: g, version: v, kind } = subresourceKind(r, s);
       resources.push({
         name: `${r.plural}/${s}`,
         singularName: '',
         namespaced: r.namespaced,
         kind,
-        verbs,
-        ...(s === 'scale' ? { group: 'autoscaling', version: 'v1' } : {}),
+        verbs: subresourceVerbs(s),
+        ...(g !== r.group || v !== r.version ? { group: g, version: v } : {}),
       });
     }
   }
@@ -265,14 +272,7 @@ export function aggregatedDiscovery(reg: ResourceRegistry, core: boolean): objec
               ? {
                   subresources: r.subresources.map((s) => ({
                     subresource: s,
-                    responseKind:
-                      s === 'scale'
-                        ? { group: 'autoscaling', version: 'v1', kind: 'Scale' }
-                        : s === 'binding'
-                          ? { group: '', version: 'v1', kind: 'Binding' }
-                          : s === 'token'
-                            ? { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }
-                            : { group: r.group, version: r.version, kind: r.kind },
+                    responseKind: subresourceKind(r, s),
                     verbs: subresourceVerbs(s),
                   })),
                 }

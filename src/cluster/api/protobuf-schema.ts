@@ -3,7 +3,8 @@
  * subcommands send (from the published k8s.io/api generated.proto files). Each message maps
  * a field number to [jsonName, type]; a type is a scalar (`string`, `int`, `bool`, `bytes`),
  * `map` (string to string), `map:bytes`, `map:Quantity`, `IntOrString`, `Time`, or another
- * message name; a leading `[]` makes it repeated.
+ * message name; a leading `[]` makes it repeated. A message field named '' is inlined in
+ * JSON (Go's embedded struct: an IngressRule's `http` sits beside its `host`).
  */
 export type FieldSpec = [name: string, type: string];
 export const protoSchema: Record<string, Record<number, FieldSpec>> = {
@@ -184,6 +185,63 @@ export const protoSchema: Record<string, Record<number, FieldSpec>> = {
   JobTemplateSpec: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'JobSpec'] },
   ResourceQuota: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'ResourceQuotaSpec'] },
   ResourceQuotaSpec: { 1: ['hard', 'map:Quantity'], 2: ['scopes', '[]string'] },
+  DeleteOptions: {
+    1: ['gracePeriodSeconds', 'int'],
+    2: ['preconditions', 'Preconditions'],
+    3: ['orphanDependents', 'bool'],
+    4: ['propagationPolicy', 'string'],
+    5: ['dryRun', '[]string'],
+  },
+  Preconditions: { 1: ['uid', 'string'], 2: ['resourceVersion', 'string'] },
+  Eviction: { 1: ['metadata', 'ObjectMeta'], 2: ['deleteOptions', 'DeleteOptions'] },
+  PodDisruptionBudget: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'PodDisruptionBudgetSpec'] },
+  PodDisruptionBudgetSpec: {
+    1: ['minAvailable', 'IntOrString'],
+    2: ['selector', 'LabelSelector'],
+    3: ['maxUnavailable', 'IntOrString'],
+    4: ['unhealthyPodEvictionPolicy', 'string'],
+  },
+  CrossVersionObjectReference: { 1: ['kind', 'string'], 2: ['name', 'string'], 3: ['apiVersion', 'string'] },
+  HorizontalPodAutoscalerV1: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'HorizontalPodAutoscalerSpecV1'] },
+  HorizontalPodAutoscalerSpecV1: {
+    1: ['scaleTargetRef', 'CrossVersionObjectReference'],
+    2: ['minReplicas', 'int'],
+    3: ['maxReplicas', 'int'],
+    4: ['targetCPUUtilizationPercentage', 'int'],
+  },
+  HorizontalPodAutoscalerV2: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'HorizontalPodAutoscalerSpecV2'] },
+  HorizontalPodAutoscalerSpecV2: {
+    1: ['scaleTargetRef', 'CrossVersionObjectReference'],
+    2: ['minReplicas', 'int'],
+    3: ['maxReplicas', 'int'],
+    4: ['metrics', '[]MetricSpec'],
+  },
+  MetricSpec: { 1: ['type', 'string'], 4: ['resource', 'ResourceMetricSource'] },
+  ResourceMetricSource: { 1: ['name', 'string'], 2: ['target', 'MetricTarget'] },
+  MetricTarget: { 1: ['type', 'string'], 4: ['averageUtilization', 'int'] },
+  PriorityClass: {
+    1: ['metadata', 'ObjectMeta'],
+    2: ['value', 'int'],
+    3: ['globalDefault', 'bool'],
+    4: ['description', 'string'],
+    5: ['preemptionPolicy', 'string'],
+  },
+  Ingress: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'IngressSpec'] },
+  IngressSpec: {
+    1: ['defaultBackend', 'IngressBackend'],
+    2: ['tls', '[]IngressTLS'],
+    3: ['rules', '[]IngressRule'],
+    4: ['ingressClassName', 'string'],
+  },
+  IngressBackend: { 3: ['resource', 'TypedLocalObjectReference'], 4: ['service', 'IngressServiceBackend'] },
+  TypedLocalObjectReference: { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] },
+  IngressServiceBackend: { 1: ['name', 'string'], 2: ['port', 'ServiceBackendPort'] },
+  ServiceBackendPort: { 1: ['name', 'string'], 2: ['number', 'int'] },
+  IngressTLS: { 1: ['hosts', '[]string'], 2: ['secretName', 'string'] },
+  IngressRule: { 1: ['host', 'string'], 2: ['', 'IngressRuleValue'] },
+  IngressRuleValue: { 1: ['http', 'HTTPIngressRuleValue'] },
+  HTTPIngressRuleValue: { 1: ['paths', '[]HTTPIngressPath'] },
+  HTTPIngressPath: { 1: ['path', 'string'], 2: ['backend', 'IngressBackend'], 3: ['pathType', 'string'] },
 };
 
 /** Kinds (apiVersion/kind) decoded from protobuf, with their top-level message. */
@@ -198,6 +256,14 @@ export const protoKinds: Record<string, string> = {
   'batch/v1/Job': 'Job',
   'batch/v1/CronJob': 'CronJob',
   'authentication.k8s.io/v1/TokenRequest': 'TokenRequest',
+  'v1/DeleteOptions': 'DeleteOptions',
+  'meta.k8s.io/v1/DeleteOptions': 'DeleteOptions',
+  'policy/v1/Eviction': 'Eviction',
+  'scheduling.k8s.io/v1/PriorityClass': 'PriorityClass',
+  'networking.k8s.io/v1/Ingress': 'Ingress',
+  'policy/v1/PodDisruptionBudget': 'PodDisruptionBudget',
+  'autoscaling/v1/HorizontalPodAutoscaler': 'HorizontalPodAutoscalerV1',
+  'autoscaling/v2/HorizontalPodAutoscaler': 'HorizontalPodAutoscalerV2',
   'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
   'authorization.k8s.io/v1/SelfSubjectAccessReview': 'SelfSubjectAccessReview',
   'authorization.k8s.io/v1/SelfSubjectRulesReview': 'SelfSubjectRulesReview',

@@ -1,6 +1,8 @@
 /**
  * Decoding of the Kubernetes protobuf envelope for the kinds kubectl's typed client sends
- * as protobuf (`kubectl create configmap|secret|namespace|serviceaccount|deployment|service|job|cronjob`). The
+ * as protobuf (`kubectl create configmap|secret|namespace|serviceaccount|deployment|service|
+ * job|cronjob|quota|ingress|priorityclass|pdb`, `kubectl autoscale`, drain's Eviction and
+ * DeleteOptions). The
  * envelope is the magic `k8s\0` and a runtime.Unknown {typeMeta, raw}; raw is the kind's
  * message. Field numbers are in protobuf-schema.ts.
  * Kinds not listed here answer 415, and clients that can fall back use JSON.
@@ -87,6 +89,10 @@ const pointerInts = new Set([
   'completions',
   'backoffLimit',
   'terminationGracePeriodSeconds',
+  'gracePeriodSeconds',
+  'minReplicas',
+  // PriorityClass.value has no omitempty: a 0 is written in JSON too.
+  'value',
 ]);
 
 /** Decodes one message by the schema; unknown fields are dropped. */
@@ -103,7 +109,10 @@ function decodeMessage(buf: Buffer, msg: string): Record<string, unknown> {
     if (type.startsWith('map')) {
       out[name] = Object.fromEntries(values.map((v) => decodeScalar(v, type) as [string, unknown]));
     } else if (repeated) out[name] = values.map((v) => decodeScalar(v, type));
-    else out[name] = decodeScalar(values[values.length - 1] as Buffer | number, type);
+    else if (name === '') {
+      Object.assign(out, decodeScalar(values[values.length - 1] as Buffer | number, type));
+      continue;
+    } else out[name] = decodeScalar(values[values.length - 1] as Buffer | number, type);
     // Go's generated code writes non-pointer fields even when zero; JSON omits them.
     const v = out[name];
     if (v === '' || v === false || v === undefined || (v === 0 && !pointerInts.has(name))) delete out[name];

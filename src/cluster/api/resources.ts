@@ -43,7 +43,7 @@ export const apiVersionOf = (r: Pick<ResourceInfo, 'group' | 'version'>): string
  */
 export const tracksGeneration = (r: ResourceInfo): boolean =>
   !!r.custom ||
-  ['apps', 'batch', 'autoscaling', 'networking.k8s.io', 'apiextensions.k8s.io'].includes(r.group);
+  ['apps', 'batch', 'autoscaling', 'policy', 'networking.k8s.io', 'apiextensions.k8s.io'].includes(r.group);
 
 type Def = [
   kind: string,
@@ -58,7 +58,7 @@ const all = ['all'];
 const groups: Record<string, Def[]> = {
   v1: [
     ['Namespace', 'namespaces', false, ['ns'], undefined, ['status', 'finalize']],
-    ['Pod', 'pods', true, ['po'], all, ['status', 'binding']],
+    ['Pod', 'pods', true, ['po'], all, ['status', 'binding', 'eviction']],
     ['Service', 'services', true, ['svc'], all, ['status']],
     ['Endpoints', 'endpoints', true, ['ep']],
     ['ConfigMap', 'configmaps', true, ['cm']],
@@ -90,6 +90,7 @@ const groups: Record<string, Def[]> = {
   'storage.k8s.io/v1': [['StorageClass', 'storageclasses', false, ['sc']]],
   'scheduling.k8s.io/v1': [['PriorityClass', 'priorityclasses', false, ['pc']]],
   'coordination.k8s.io/v1': [['Lease', 'leases', true]],
+  'policy/v1': [['PodDisruptionBudget', 'poddisruptionbudgets', true, ['pdb'], undefined, ['status']]],
   'discovery.k8s.io/v1': [['EndpointSlice', 'endpointslices', true]],
   'autoscaling/v2': [['HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, ['hpa'], all, ['status']]],
   'autoscaling/v1': [['HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, ['hpa'], all, ['status']]],

@@ -2,6 +2,7 @@
  * Server-side Table output (meta.k8s.io/v1 Table), with Kubernetes' columns for the common
  * kinds, so `kubectl get` prints as it does against upstream. Other kinds get NAME and AGE.
  */
+import { targetsColumn } from './hpa-metrics.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 
@@ -377,9 +378,21 @@ const columns: Record<string, Column[]> = {
       type: 'string',
       cell: (o) => `${g(o, 'spec.scaleTargetRef.kind')}/${g(o, 'spec.scaleTargetRef.name')}`,
     },
+    {
+      name: 'Targets',
+      type: 'string',
+      cell: (o) => targetsColumn(g(o, 'spec') as Obj | undefined, g(o, 'status') as Obj | undefined),
+    },
     { name: 'MinPods', type: 'integer', cell: (o) => g(o, 'spec.minReplicas') ?? 1 },
     { name: 'MaxPods', type: 'integer', cell: (o) => g(o, 'spec.maxReplicas') ?? 0 },
     { name: 'Replicas', type: 'integer', cell: (o) => g(o, 'status.currentReplicas') ?? 0 },
+    ageCol,
+  ],
+  PodDisruptionBudget: [
+    name,
+    { name: 'Min Available', type: 'string', cell: (o) => String(g(o, 'spec.minAvailable') ?? 'N/A') },
+    { name: 'Max Unavailable', type: 'string', cell: (o) => String(g(o, 'spec.maxUnavailable') ?? 'N/A') },
+    { name: 'Allowed Disruptions', type: 'integer', cell: (o) => g(o, 'status.disruptionsAllowed') ?? 0 },
     ageCol,
   ],
   Namespace: [name, { name: 'Status', type: 'string', cell: (o) => g(o, 'status.phase') }, ageCol],

@@ -10,6 +10,7 @@ import { isRbac, pathSegmentProblem, validateRbac, validateRbacUpdate } from './
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
+import { validateHpa, validatePdb } from './validate-policy.js';
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -196,6 +197,12 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
             reason: 'FieldValueInvalid',
             message: `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
           });
+      break;
+    case 'PodDisruptionBudget':
+      causes.push(...validatePdb(o));
+      break;
+    case 'HorizontalPodAutoscaler':
+      causes.push(...validateHpa(o));
       break;
     case 'Service':
       arr(spec.ports).forEach((p, i) => {

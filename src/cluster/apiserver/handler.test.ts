@@ -196,6 +196,11 @@ describe('REST handler', () => {
     );
     const initial = await call('GET', `${cms}?watch=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dw1`);
     assert.match(initial.text, /"type":"ADDED".*"name":"w1"/);
+    // Booleans parse as kube-apiserver parses them: the Python client's watch=True is a watch.
+    const python = await call('GET', `${cms}?watch=True&timeoutSeconds=1&fieldSelector=metadata.name%3Dw1`);
+    assert.match(python.text, /"type":"ADDED".*"name":"w1"/);
+    const off = await call('GET', `${cms}?watch=False&fieldSelector=metadata.name%3Dw1`);
+    assert.equal((off.body as { kind: string }).kind, 'ConfigMapList');
     const exact = await call('GET', `${cms}?resourceVersion=${rv}&resourceVersionMatch=Exact`);
     assert.ok(
       !(exact.body as { items: { metadata: { name: string } }[] }).items.some(

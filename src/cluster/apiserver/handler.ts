@@ -3,6 +3,7 @@
  * the generic REST storage, watch streams, discovery, OpenAPI, health and version.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { asVersion } from '../api/conversion.js';
 import {
   aggregatedDiscovery,
   aggregatedMediaType,
@@ -38,7 +39,8 @@ import { escalationCheck } from './authz/escalation.js';
 import type { RbacPolicy } from './authz/rbac.js';
 import { impersonate, requestAttributes } from './authz/request.js';
 import type { BerthEndpoint } from './encryption/endpoint.js';
-import { fieldValidationParam, intParam } from './params.js';
+import { evictPod } from './eviction.js';
+import { boolParam, fieldValidationParam, intParam } from './params.js';
 import type { RestStorage } from './rest.js';
 import { answerReview, issueToken } from './reviews.js';
 import { jwks, openidConfiguration } from './service-account-token.js';
@@ -347,13 +349,13 @@ export function makeHandler(deps: HandlerDeps) {
         req.method === 'GET'
           ? name
             ? 'get'
-            : q.get('watch') === 'true' || q.get('watch') === '1'
+            : boolParam(q, 'watch')
               ? 'watch'
               : 'list'
           : (req.method ?? '').toLowerCase();
       const accept = req.headers.accept ?? '';
       const asTable = /as=Table/.test(accept);
-      const withKind = (o: KubeObject) => ({ ...o, apiVersion: apiVersionOf(r), kind: r.kind });
+      const withKind = (o: KubeObject) => asVersion(r, o);
       const validation = fieldValidationParam(q);
       const warnings: string[] = [];
       let warned = 0;
@@ -446,6 +448,10 @@ export function makeHandler(deps: HandlerDeps) {
             await rest.patch(r, namespace, name, 'merge', { spec: { nodeName: target } }, {});
             return send(res, 201, successStatus());
           }
+          if (name && namespace && sub === 'eviction') {
+            await evictPod(rest, reg, r, namespace, name, body, writeOpts.dryRun);
+            return send(res, 201, successStatus());
+          }
           if (name && sub === 'token') {
             const boundUid = async (kind: 'Pod' | 'Secret', ns: string, n: string) => {
               const br = reg.get('', 'v1', kind === 'Pod' ? 'pods' : 'secrets') as ResourceInfo;
@@ -521,7 +527,7 @@ export function makeHandler(deps: HandlerDeps) {
           }
           const o = await rest.patch(r, namespace, name, type, patch, {
             ...writeOpts,
-            force: q.get('force') === 'true',
+            force: boolParam(q, 'force'),
           });
           return send(res, 200, withKind(o));
         }
@@ -533,12 +539,13 @@ export function makeHandler(deps: HandlerDeps) {
             orphanDependents?: boolean;
           } = {};
           const buf = await readBody(req);
-          if (buf.length) opts = (await parseBody(buf, 'json', yaml)) as typeof opts;
+          if (buf.length)
+            opts = (await parseBody(buf, bodyFormat(req.headers['content-type'] ?? ''), yaml)) as typeof opts;
           const dry = writeOpts.dryRun || (opts.dryRun ?? []).includes('All');
           const policy =
             opts.propagationPolicy ??
             q.get('propagationPolicy') ??
-            (opts.orphanDependents === true || q.get('orphanDependents') === 'true' ? 'Orphan' : undefined);
+            (opts.orphanDependents === true || boolParam(q, 'orphanDependents') ? 'Orphan' : undefined);
           if (policy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(policy))
             throw badRequest(
               `Invalid value: "${policy}": propagationPolicy must be one of Foreground, Background, Orphan`,

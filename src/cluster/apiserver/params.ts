@@ -12,6 +12,16 @@ export function intParam(q: URLSearchParams, name: string): number | undefined {
   return Number(v);
 }
 
+/**
+ * A boolean parameter as kube-apiserver converts query strings: absent is false, `0` and
+ * `false` (any case) are false, anything else is true (the Python client sends `watch=True`).
+ */
+export function boolParam(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  if (v === null) return false;
+  return !(v === '0' || v.toLowerCase() === 'false');
+}
+
 /** A resourceVersion: a revision of the store, a non-negative integer. */
 export function parseResourceVersion(v: string): number {
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)))

@@ -4,6 +4,7 @@
  * so a stale resourceVersion is a 409 and nothing half-done is ever stored.
  */
 import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
+import { asVersion, toStorage } from '../api/conversion.js';
 import { crdStoragePrefix } from '../api/crd-validation.js';
 import { cloneJson } from '../api/json-clone.js';
 import { maxObjectBytes } from '../api/limits.js';
@@ -217,12 +218,8 @@ export class RestStorage {
       if (!page.more) break;
       startAfter = page.items[page.items.length - 1]?.key;
     }
-    for (const o of items) {
-      o.apiVersion = apiVersionOf(r);
-      o.kind = r.kind;
-    }
     return {
-      items,
+      items: items.map((o) => asVersion(r, o)),
       revision: rev,
       ...(more && lastKey
         ? { continue: Buffer.from(JSON.stringify({ k: lastKey, rv: rev })).toString('base64url') }
@@ -269,6 +266,7 @@ export class RestStorage {
     o.apiVersion = apiVersionOf(r);
     o.kind = r.kind;
     o.metadata ??= {};
+    Object.assign(o, toStorage(r, o));
     const m = o.metadata;
     if (r.namespaced) {
       if (m.namespace && ns && m.namespace !== ns)
@@ -308,7 +306,8 @@ export class RestStorage {
     if (r.namespaced && m.namespace) {
       const nsKv = await this.store.get(`/registry/core/namespaces/${m.namespace}`);
       if (!nsKv) throw notFoundError({ group: '', resource: 'namespaces', name: m.namespace });
-      if (decode(nsKv).metadata?.deletionTimestamp && r.kind !== 'Event')
+      // Events too, as upstream's NamespaceLifecycle admission: recorders drop the refusal.
+      if (decode(nsKv).metadata?.deletionTimestamp)
         throw new ApiError(
           403,
           'Forbidden',

@@ -7,6 +7,7 @@
  * sends BOOKMARK events when allowWatchBookmarks is set.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { asVersion } from '../api/conversion.js';
 import { toJson } from '../api/json-stringify.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
@@ -14,7 +15,7 @@ import { fieldMatcher, type KubeObject, labelMatcher } from '../api/selectors.js
 import { ApiError, expired, statusFor } from '../api/status.js';
 import { toTable } from '../api/table.js';
 import type { KeyValue, Store, Watch, WatchEvent } from '../store/store.js';
-import { intParam, parseResourceVersion } from './params.js';
+import { boolParam, intParam, parseResourceVersion } from './params.js';
 import type { RestStorage } from './rest.js';
 
 const bookmarkEveryMs = 30_000;
@@ -104,11 +105,11 @@ export async function serveWatch(
   const match = (o: KubeObject) => lm(o) && fm(o);
   const selective = Boolean(q.get('labelSelector') || q.get('fieldSelector'));
   const rvParam = q.get('resourceVersion') ?? '';
-  const bookmarks = q.get('allowWatchBookmarks') === 'true';
-  const sendInitial = q.get('sendInitialEvents') === 'true';
+  const bookmarks = boolParam(q, 'allowWatchBookmarks');
+  const sendInitial = boolParam(q, 'sendInitialEvents');
   const timeout = intParam(q, 'timeoutSeconds') ?? 0;
   const shape = (o: KubeObject): unknown => {
-    const full = { ...o, apiVersion: apiVersionOf(r), kind: r.kind };
+    const full = asVersion(r, o);
     return asTable ? toTable(r, [full], String(o.metadata?.resourceVersion)) : full;
   };
 

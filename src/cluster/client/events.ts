@@ -155,6 +155,8 @@ export class EventRecorder {
       const job = this.queue.shift()!;
       this.inFlight++;
       void job()
+        // Never retried, as client-go's recorder: a refusal (a namespace being terminated, whose
+        // events would outlive it) or an unreachable server loses the event, not the sync.
         .catch((e: unknown) => log.debug('event not written', { component: this.component, err: e as Error }))
         .finally(() => {
           this.inFlight--;

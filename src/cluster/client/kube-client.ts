@@ -80,6 +80,17 @@ export const Resources = {
   priorityclasses: { base: '/apis/scheduling.k8s.io/v1', plural: 'priorityclasses', namespaced: false },
   storageclasses: { base: '/apis/storage.k8s.io/v1', plural: 'storageclasses', namespaced: false },
   resourcequotas: { base: '/api/v1', plural: 'resourcequotas', namespaced: true },
+  customresourcedefinitions: {
+    base: '/apis/apiextensions.k8s.io/v1',
+    plural: 'customresourcedefinitions',
+    namespaced: false,
+  },
+  poddisruptionbudgets: { base: '/apis/policy/v1', plural: 'poddisruptionbudgets', namespaced: true },
+  horizontalpodautoscalers: {
+    base: '/apis/autoscaling/v2',
+    plural: 'horizontalpodautoscalers',
+    namespaced: true,
+  },
 } satisfies Record<string, Resource>;
 
 /** The path of a collection or of one object (`name`), with an optional subresource. */

@@ -29,7 +29,7 @@ function world(objects: Record<string, { kind: string; o: KubeObject }>, live: R
     hasUid: (uid) => Object.values(objects).some((x) => x.o.metadata.uid === uid),
   };
   const act: GcActions = {
-    ownerUid: async (_k, _ns, name) => live[name],
+    ownerUid: async (ref) => live[ref.name],
     delete: async (kind, o) => actions.push(`delete ${kind} ${o.metadata.name}`),
     setOwners: async (kind, o, owners) =>
       actions.push(`owners ${kind} ${o.metadata.name} [${owners.map((x) => x.name).join(',')}]`),

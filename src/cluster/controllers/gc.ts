@@ -6,10 +6,14 @@
  * lookups, never a scan of all objects. An owner missing from the caches is confirmed with
  * a live read before anything is deleted: caches of different kinds fill at different times.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { isNotFound } from '../../core/errors.js';
-import { keyOf } from '../client/informer.js';
+import { logger } from '../../core/log.js';
+import { Informer, keyOf } from '../client/informer.js';
 import { type KubeObject, type Resource, Resources } from '../client/kube-client.js';
 import type { ControllerSpec } from './context.js';
+
+const log = logger('garbagecollector');
 
 /** A kind the collector follows: its resource, and its name in ownerReferences. */
 interface Kind {
@@ -47,13 +51,14 @@ export interface GcCaches {
 
 /** What the collector does (a KubeClient in production, a recorder in unit tests). */
 export interface GcActions {
-  /** Reads an owner live: its uid, or undefined when it does not exist. */
-  ownerUid(
-    kind: string,
-    namespace: string | undefined,
-    name: string,
-  ): Promise<string | undefined | 'unknown'>;
-  delete(kind: string, obj: KubeObject): Promise<unknown>;
+  /**
+   * Reads an owner live, of whatever kind its reference names (in the dependent's namespace
+   * when the kind is namespaced): its uid, undefined when it does not exist, 'unknown' when
+   * the kind cannot be resolved.
+   */
+  ownerUid(ref: OwnerRef, namespace: string | undefined): Promise<string | undefined | 'unknown'>;
+  /** Deletes a dependent; Foreground when it has dependents of its own, so every level waits for the one below. */
+  delete(kind: string, obj: KubeObject, policy?: 'Foreground' | 'Background'): Promise<unknown>;
   setOwners(
     kind: string,
     obj: KubeObject,
@@ -63,7 +68,11 @@ export interface GcActions {
   requeue(kind: string, key: string, ms: number): void;
 }
 
+type OwnerRef = NonNullable<KubeObject['metadata']['ownerReferences']>[number];
+
 const FOREGROUND = 'foregroundDeletion';
+/** How long a newly watched kind's first list may hold the sync that needed it. */
+const FIRST_LIST_WAIT_MS = 10_000;
 const ORPHAN = 'orphan';
 
 /**
@@ -98,7 +107,13 @@ export async function syncGarbage(
       return;
     }
     // Foreground: the owner stays (with its finalizer) until no dependent is left.
-    for (const d of deps) if (d.obj && !d.obj.metadata.deletionTimestamp) await act.delete(d.kind, d.obj);
+    for (const d of deps)
+      if (d.obj && !d.obj.metadata.deletionTimestamp)
+        await act.delete(
+          d.kind,
+          d.obj,
+          caches.dependents(d.obj.metadata.uid ?? '').length ? 'Foreground' : 'Background',
+        );
     if (deps.length === 0)
       await act.setFinalizers(
         kind,
@@ -113,8 +128,7 @@ export async function syncGarbage(
   const gone: string[] = [];
   for (const o of owners) {
     if (caches.hasUid(o.uid)) continue;
-    const ns = collectedKinds.find((k) => k.kind === o.kind)?.res.namespaced ? m.namespace : undefined;
-    const live = await act.ownerUid(o.kind, ns, o.name);
+    const live = await act.ownerUid(o, m.namespace);
     if (live === 'unknown' || live === o.uid) continue;
     gone.push(o.uid);
   }
@@ -126,6 +140,22 @@ export async function syncGarbage(
       obj,
       owners.filter((o) => !gone.includes(o.uid)),
     );
+}
+
+/** The API group of an apiVersion (`apps/v1` -> `apps`, `v1` -> ''). */
+const groupOf = (apiVersion: string) =>
+  apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+
+/**
+ * The collector's name for a kind: the built-in name for the kinds it always watches, and
+ * `group/Kind` for the others (custom resources), so a custom kind named like a built-in one
+ * is not taken for it.
+ */
+export function kindName(ref: { apiVersion: string; kind: string }): string {
+  const group = groupOf(ref.apiVersion);
+  return collectedKinds.some((k) => k.kind === ref.kind && groupOf(k.apiVersion) === group)
+    ? ref.kind
+    : `${group}/${ref.kind}`;
 }
 
 /** The collector as a control-plane member. */
@@ -162,23 +192,74 @@ export const garbageCollector: ControllerSpec = {
       hasUid: (uid) => uids.has(uid),
     };
     const resOf = (kind: string) => byKind.get(kind)!.res;
+    /**
+     * Owners of kinds it does not watch from the start (custom resources, any other API): the
+     * kind is looked up in discovery once and watched from then on, as upstream's collector
+     * watches every deletable resource, so deleting such an owner takes its dependents.
+     */
+    const discovering = new Map<string, Promise<Kind | undefined>>();
+    const discover = (ref: OwnerRef): Promise<Kind | undefined> => {
+      const name = kindName(ref);
+      const known = byKind.get(name);
+      if (known) return Promise.resolve(known);
+      let p = discovering.get(name);
+      if (!p) {
+        p = (async () => {
+          const base = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
+          let list: { resources?: { name: string; kind: string; namespaced: boolean; verbs?: string[] }[] };
+          try {
+            list = await ctx.client.request('GET', base);
+          } catch (e) {
+            if (isNotFound(e)) return undefined;
+            throw e;
+          }
+          const r = list.resources?.find(
+            (x) => x.kind === ref.kind && !x.name.includes('/') && x.verbs?.includes('watch'),
+          );
+          if (!r) return undefined;
+          const k: Kind = {
+            res: { base, plural: r.name, namespaced: r.namespaced },
+            kind: name,
+            apiVersion: ref.apiVersion,
+          };
+          const inf = new Informer(ctx.client, k.res);
+          byKind.set(name, k);
+          informers.set(name, inf);
+          watch(name, inf);
+          inf.start();
+          ctx.onStop(() => inf.stop());
+          // Deletions before the first list are seen by the live read that follows. A kind that
+          // cannot be listed (its CRD just went) must not hold a worker: the live read decides.
+          await Promise.race([inf.hasSynced(), delay(FIRST_LIST_WAIT_MS, undefined, { ref: false })]);
+          return k;
+        })();
+        // A failed lookup (the API down) is tried again by the next sync that needs it.
+        p.catch(() => discovering.delete(name));
+        discovering.set(name, p);
+      }
+      return p.then((k) => {
+        if (!k) discovering.delete(name);
+        return k;
+      });
+    };
     const q = ctx.queue((ref) => {
       const i = ref.indexOf('|');
       return syncGarbage(ref.slice(0, i), ref.slice(i + 1), caches, {
-        async ownerUid(kind, ns, name) {
-          const k = byKind.get(kind);
+        async ownerUid(owner, namespace) {
+          const k = await discover(owner);
           if (!k) return 'unknown';
           try {
-            return (await ctx.client.get(k.res, ns, name)).metadata.uid;
+            return (await ctx.client.get(k.res, k.res.namespaced ? namespace : undefined, owner.name))
+              .metadata.uid;
           } catch (e) {
             if (isNotFound(e)) return undefined;
             throw e;
           }
         },
-        delete: (kind, o) =>
+        delete: (kind, o, policy = 'Background') =>
           ctx.client
             .delete(resOf(kind), o.metadata.namespace, o.metadata.name!, {
-              propagationPolicy: 'Background',
+              propagationPolicy: policy,
               uid: o.metadata.uid,
             })
             .catch((e) => {
@@ -198,7 +279,7 @@ export const garbageCollector: ControllerSpec = {
         requeue: (kind, key, ms) => q.checkAfter(`${kind}|${key}`, ms),
       });
     }, 4);
-    for (const [kind, inf] of informers) {
+    function watch(kind: string, inf: Informer): void {
       const refOf = (o: KubeObject) => `${kind}|${keyOf(o)}`;
       const touched = (o: KubeObject) => {
         // Only owners being deleted, and objects with an owner missing from the caches, need a
@@ -234,5 +315,37 @@ export const garbageCollector: ControllerSpec = {
           }
         });
     }
+    for (const [kind, inf] of informers) watch(kind, inf);
+    // Custom resources are watched as soon as their CRD is served, as upstream's collector
+    // watches every deletable resource: one deleted in the foreground, or owning something,
+    // is handled even if nothing named its kind before.
+    const crds = ctx.informer(Resources.customresourcedefinitions);
+    const served = (crd: KubeObject) => {
+      const spec = (crd.spec ?? {}) as {
+        group?: string;
+        names?: { kind?: string };
+        versions?: { name: string; storage?: boolean }[];
+      };
+      const version = spec.versions?.find((v) => v.storage)?.name;
+      if (!spec.group || !spec.names?.kind || !version) return;
+      const ref = { apiVersion: `${spec.group}/${version}`, kind: spec.names.kind, name: '', uid: '' };
+      discover(ref).catch((err) =>
+        log.warn('custom resource not watched; it is looked up again when something names it', {
+          kind: kindName(ref),
+          err: err as Error,
+        }),
+      );
+    };
+    crds
+      .onAdd(served)
+      .onUpdate(served)
+      .onDelete((crd) => {
+        const spec = (crd.spec ?? {}) as { group?: string; names?: { kind?: string } };
+        const name = `${spec.group}/${spec.names?.kind}`;
+        informers.get(name)?.stop();
+        informers.delete(name);
+        byKind.delete(name);
+        discovering.delete(name);
+      });
   },
 };

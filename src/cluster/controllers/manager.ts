@@ -6,10 +6,12 @@ import { type ControllerSpec, type ControlPlaneOptions, SharedContext } from './
 import { cronJobController } from './cronjob.js';
 import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
+import { disruptionController } from './disruption.js';
 import { endpointsController } from './endpoints.js';
 import { endpointSliceController } from './endpointslice.js';
 import { eventTtlController } from './event-ttl.js';
 import { garbageCollector } from './gc.js';
+import { hpaController } from './hpa.js';
 import { jobController } from './job.js';
 import { LeaderElector, type LeaderOptions } from './leader.js';
 import { namespaceController } from './namespace.js';
@@ -47,6 +49,8 @@ export const registry: readonly ControllerSpec[] = [
   pvProtectionController,
   eventTtlController,
   resourceQuotaController,
+  disruptionController,
+  hpaController,
 ];
 
 /** The names `--controllers` accepts. */
