@@ -58,7 +58,7 @@ const all = ['all'];
 const groups: Record<string, Def[]> = {
   v1: [
     ['Namespace', 'namespaces', false, ['ns'], undefined, ['status', 'finalize']],
-    ['Pod', 'pods', true, ['po'], all, ['status', 'binding']],
+    ['Pod', 'pods', true, ['po'], all, ['status', 'binding', 'log']],
     ['Service', 'services', true, ['svc'], all, ['status']],
     ['Endpoints', 'endpoints', true, ['ep']],
     ['ConfigMap', 'configmaps', true, ['cm']],

@@ -14,6 +14,7 @@ import { jobController } from './job.js';
 import { LeaderElector, type LeaderOptions } from './leader.js';
 import { namespaceController } from './namespace.js';
 import { namespaceDefaultsController } from './namespace-defaults.js';
+import { nodeIpamController } from './node-ipam.js';
 import { nodeLifecycleController } from './node-lifecycle.js';
 import { pvBinderController } from './pv-binder.js';
 import { replicaSetController } from './replicaset.js';
@@ -40,6 +41,7 @@ export const registry: readonly ControllerSpec[] = [
   jobController,
   cronJobController,
   nodeLifecycleController,
+  nodeIpamController,
   statefulSetController,
   daemonSetController,
   pvBinderController,
