@@ -107,31 +107,31 @@ export function registerServer(program: Command): void {
     .action(
       async (
         opts: {
-        dataDir: string;
-        httpsListenPort: string;
-        bindAddress: string;
-        datastoreEndpoint?: string;
-        datastoreAcceptDataLoss?: boolean;
-        secretsEncryption?: boolean;
-        secretsEncryptionProvider: string;
-        encryptionProviderConfig?: string;
-        auditPolicyFile?: string;
-        auditLogPath?: string;
-        auditLogMaxsize: string;
-        auditLogMaxbackup: string;
-        auditLogMaxage: string;
-        controllers: string;
-        nodeMonitorGracePeriod: string;
-        defaultTolerationSeconds: string;
-        disableAgent?: boolean;
-        nodeName?: string;
-        nodeIp?: string;
-        podRuntime: string;
-        kubeletPort: string;
-        clusterCidr: string;
-      },
-      cmd: Command,
-    ) => {
+          dataDir: string;
+          httpsListenPort: string;
+          bindAddress: string;
+          datastoreEndpoint?: string;
+          datastoreAcceptDataLoss?: boolean;
+          secretsEncryption?: boolean;
+          secretsEncryptionProvider: string;
+          encryptionProviderConfig?: string;
+          auditPolicyFile?: string;
+          auditLogPath?: string;
+          auditLogMaxsize: string;
+          auditLogMaxbackup: string;
+          auditLogMaxage: string;
+          controllers: string;
+          nodeMonitorGracePeriod: string;
+          defaultTolerationSeconds: string;
+          disableAgent?: boolean;
+          nodeName?: string;
+          nodeIp?: string;
+          podRuntime: string;
+          kubeletPort: string;
+          clusterCidr: string;
+        },
+        cmd: Command,
+      ) => {
         const { parseControllers } = await import('../cluster/controllers/manager.js');
         const enabled = parseControllers(opts.controllers);
         const { startServer } = await import('../cluster/apiserver/server.js');
