@@ -140,7 +140,7 @@ export async function startSimNodes(
       return [name, new PodSyncer({ nodeName: name, nodeIP: '127.0.0.1', runtime, api, objects })] as const;
     }),
   );
-  const workers = new PodWorkers({ name: 'sim-pods', pods, syncerFor: (n) => syncers.get(n), workers: 64 });
+  const workers = new PodWorkers({ name: 'sim-pods', pods, syncerFor: (n) => syncers.get(n), workers: 256 });
   for (const r of runtimes) workers.watch(r);
   pods.start();
   await workers.run();
