@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAgent } from './agent.js';
 import { registerContainer } from './container.js';
 import { registerDistribution } from './distribution.js';
 import { registerImage } from './image.js';
@@ -25,7 +26,7 @@ const groups: ReadonlyArray<ReadonlyArray<(program: Command) => void>> = [
   [registerVolume],
   [registerSystem],
   [registerVersion],
-  [registerServer],
+  [registerServer, registerAgent],
   [registerSecretsEncrypt],
   [registerSim],
   [registerInternal],

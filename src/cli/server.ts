@@ -72,7 +72,23 @@ export function registerServer(program: Command): void {
     )
     .option('--audit-log-maxbackup <n>', 'rotated audit logs to keep (0: all)', '0')
     .option('--audit-log-maxage <days>', 'days to keep rotated audit logs (0: no limit)', '0')
-    .option('--disable-agent', 'do not run the embedded node agent (accepted; the agent is not built yet)')
+    .option('--disable-agent', 'do not run the embedded node agent')
+    .option('--node-name <name>', "the embedded agent's node name (default: the host name)")
+    .option(
+      '--node-ip <ip>',
+      "the embedded agent's InternalIP (default: the default-route interface's address)",
+    )
+    .option(
+      '--kubelet-port <port>',
+      "the embedded agent's HTTPS endpoint port (logs); 0 picks a free one",
+      '10250',
+    )
+    .option(
+      '--pod-runtime <name>',
+      'what runs pods on the embedded agent: engine or sim (in memory)',
+      'engine',
+    )
+    .option('--cluster-cidr <cidr>', 'pod addresses: each node gets a /24 of this range', '10.42.0.0/16')
     .option(
       '--node-monitor-grace-period <seconds>',
       'a node not heard from for this long is NotReady (its heartbeat is every 10 s)',
@@ -89,24 +105,33 @@ export function registerServer(program: Command): void {
       '*',
     )
     .action(
-      async (opts: {
-        dataDir: string;
-        httpsListenPort: string;
-        bindAddress: string;
-        datastoreEndpoint?: string;
-        datastoreAcceptDataLoss?: boolean;
-        secretsEncryption?: boolean;
-        secretsEncryptionProvider: string;
-        encryptionProviderConfig?: string;
-        auditPolicyFile?: string;
-        auditLogPath?: string;
-        auditLogMaxsize: string;
-        auditLogMaxbackup: string;
-        auditLogMaxage: string;
-        controllers: string;
-        nodeMonitorGracePeriod: string;
-        defaultTolerationSeconds: string;
-      }) => {
+      async (
+        opts: {
+          dataDir: string;
+          httpsListenPort: string;
+          bindAddress: string;
+          datastoreEndpoint?: string;
+          datastoreAcceptDataLoss?: boolean;
+          secretsEncryption?: boolean;
+          secretsEncryptionProvider: string;
+          encryptionProviderConfig?: string;
+          auditPolicyFile?: string;
+          auditLogPath?: string;
+          auditLogMaxsize: string;
+          auditLogMaxbackup: string;
+          auditLogMaxage: string;
+          controllers: string;
+          nodeMonitorGracePeriod: string;
+          defaultTolerationSeconds: string;
+          disableAgent?: boolean;
+          nodeName?: string;
+          nodeIp?: string;
+          podRuntime: string;
+          kubeletPort: string;
+          clusterCidr: string;
+        },
+        cmd: Command,
+      ) => {
         const { parseControllers } = await import('../cluster/controllers/manager.js');
         const enabled = parseControllers(opts.controllers);
         const { startServer } = await import('../cluster/apiserver/server.js');
@@ -118,6 +143,8 @@ export function registerServer(program: Command): void {
           }
           return n;
         };
+        const { parseClusterCidr } = await import('../cluster/controllers/node-ipam.js');
+        parseClusterCidr(opts.clusterCidr);
         const grace = await seconds('--node-monitor-grace-period', opts.nodeMonitorGracePeriod);
         const tolerate = await seconds('--default-toleration-seconds', opts.defaultTolerationSeconds);
         const { setDefaultTolerationSeconds } = await import('../cluster/api/validate.js');
@@ -157,13 +184,32 @@ export function registerServer(program: Command): void {
             enabled,
             {
               nodeMonitorGracePeriodMs: grace * 1000,
+              clusterCidr: opts.clusterCidr,
             },
           );
+        }
+        let agent: { stop(): void } | undefined;
+        if (!opts.disableAgent) {
+          const { startAgentFromCli } = await import('../cluster/agent/start.js');
+          const { join } = await import('node:path');
+          agent = await startAgentFromCli({
+            server: s.url,
+            tokenFile: s.nodeTokenPath,
+            ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
+            ...(opts.nodeIp ? { nodeIP: opts.nodeIp } : {}),
+            dataDir: join(opts.dataDir, 'agent'),
+            root: (cmd.optsWithGlobals() as { root: string }).root,
+            runroot: (cmd.optsWithGlobals() as { runroot: string }).runroot,
+            podRuntime: opts.podRuntime,
+            port: Number(opts.kubeletPort),
+            controlPlane: true,
+          });
         }
         process.stdout.write(
           `Kubeconfig: ${s.kubeconfigPath}\nBerth cluster is ready: API server at ${s.url}\n`,
         );
         const stop = () => {
+          agent?.stop();
           // Give the controller Lease up first, so another server can lead at once.
           void Promise.resolve(plane?.stop())
             .catch(() => {})

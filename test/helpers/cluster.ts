@@ -1,5 +1,5 @@
 /**
- * Starts a real `berth server --disable-agent` in a sandbox on a free port with its own data
+ * Starts a real `berth server --disable-agent` (or, with `agent`, with its embedded agent) in a sandbox on a free port with its own data
  * dir, and runs the real kubectl against it (its own HOME, so discovery caches never leak).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -48,9 +48,10 @@ export async function freePort(): Promise<number> {
  */
 export async function startCluster(
   t: TestContext | undefined,
-  options: { controllers?: string; args?: string[] } = {},
+  options: { controllers?: string; args?: string[]; agent?: boolean; netns?: boolean } = {},
 ): Promise<TestCluster> {
-  const box = await sandbox(t);
+  // With a network namespace the server (and kubectl, to reach it) runs inside it.
+  const box = await sandbox(t, { netns: options.netns ?? false });
   const dataDir = join(box.dir, 'server');
   const home = join(box.dir, 'home');
   mkdirSync(home);
@@ -62,7 +63,7 @@ export async function startCluster(
     dataDir,
     '--https-listen-port',
     String(port),
-    '--disable-agent',
+    ...(options.agent ? [] : ['--disable-agent']),
     `--controllers=${options.controllers ?? ''}`,
     ...(options.args ?? []),
   ];
@@ -112,7 +113,7 @@ export async function startCluster(
       child = await start();
     },
     kubectl: (args, opts = {}) =>
-      run('kubectl', args, {
+      (options.netns ? box.exec : run)('kubectl', args, {
         check: false,
         timeoutMs: 60_000,
         ...(opts.input !== undefined ? { input: opts.input } : {}),

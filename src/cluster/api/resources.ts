@@ -58,7 +58,7 @@ const all = ['all'];
 const groups: Record<string, Def[]> = {
   v1: [
     ['Namespace', 'namespaces', false, ['ns'], undefined, ['status', 'finalize']],
-    ['Pod', 'pods', true, ['po'], all, ['status', 'binding', 'eviction']],
+    ['Pod', 'pods', true, ['po'], all, ['status', 'binding', 'eviction', 'log']],
     ['Service', 'services', true, ['svc'], all, ['status']],
     ['Endpoints', 'endpoints', true, ['ep']],
     ['ConfigMap', 'configmaps', true, ['cm']],

@@ -1,7 +1,7 @@
 /**
  * Authentication. A request is authenticated by, in order: a CA-signed client certificate
- * (user = CN, groups = O), the admin bearer token, a control-plane component's token (on the
- * local socket), the node join token, or a ServiceAccount JWT (see service-account-token.ts)
+ * (user = CN, groups = O; nodes are `system:node:NAME` in `system:nodes`), the admin bearer token, a control-plane component's token (on the
+ * local socket), the node join token (a bootstrapper: it only joins), or a ServiceAccount JWT (see service-account-token.ts)
  * whose ServiceAccount, and bound Pod or Secret, still exist with the uids it names. Anything
  * else is unauthenticated and gets 401. What a user may do is the authorizer's business
  * (authz/).
@@ -37,7 +37,8 @@ export type Authenticator = ((
   ): Promise<TokenIdentity | undefined> | TokenIdentity | undefined;
 };
 
-const same = (a: string, b: string) =>
+/** Compares two secrets in constant time. */
+export const same = (a: string, b: string) =>
   a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** The user of a verified client certificate, if the request came with one. */
@@ -74,8 +75,9 @@ export function authenticator(o: AuthenticatorOptions): Authenticator {
       if (same(token, o.adminToken))
         return { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
       for (const [t, u] of o.componentTokens ?? []) if (same(token, t)) return u;
+      // The join secret only joins (node-join.ts): each node then has its own certificate.
       if (same(token, o.nodeToken))
-        return { name: 'system:node', groups: ['system:nodes', 'system:authenticated'] };
+        return { name: 'system:bootstrap:berth', groups: ['system:bootstrappers', 'system:authenticated'] };
       return undefined;
     };
     const su = staticUser();

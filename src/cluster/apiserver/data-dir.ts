@@ -10,8 +10,8 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** What the server keeps in its data dir: credentials, encryption keys, the datastore, kubeconfig, socket. */
-const serverEntries = ['tls', 'cred', 'db', 'kubeconfig.yaml', 'api.sock'];
+/** What the server keeps in its data dir: credentials, encryption keys, the datastore, kubeconfig, socket, the join token, the embedded agent's credentials. */
+const serverEntries = ['tls', 'cred', 'db', 'kubeconfig.yaml', 'api.sock', 'node-token', 'agent'];
 
 export function restrictDataDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -64,6 +64,14 @@ export interface HandlerDeps {
   audit?: AuditHooks;
   /** Berth's own API below /berth/ (secrets encryption status and rotation). */
   berthEndpoint?: BerthEndpoint;
+  /**
+   * Subresources served by something other than the store, by `plural/subresource`
+   * (`pods/log`, proxied to the pod's node): called with the object the path names.
+   */
+  connect?: Record<
+    string,
+    (obj: KubeObject, q: URLSearchParams, req: IncomingMessage, res: ServerResponse) => Promise<void>
+  >;
 }
 
 const version = {
@@ -391,6 +399,12 @@ export function makeHandler(deps: HandlerDeps) {
       if (sub && !(r.subresources ?? []).includes(sub))
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
 
+      const connect = sub && name ? deps.connect?.[`${r.plural}/${sub}`] : undefined;
+      if (connect) {
+        if (req.method !== 'GET')
+          throw methodNotAllowed('the server does not allow this method on the requested resource');
+        return await connect(await rest.get(r, namespace, name as string), q, req, res);
+      }
       if (r.virtual && req.method !== 'POST')
         throw methodNotAllowed('the server does not allow this method on the requested resource');
       switch (req.method) {
@@ -537,6 +551,7 @@ export function makeHandler(deps: HandlerDeps) {
             dryRun?: string[];
             propagationPolicy?: string;
             orphanDependents?: boolean;
+            gracePeriodSeconds?: number;
           } = {};
           const buf = await readBody(req);
           if (buf.length)
@@ -571,8 +586,13 @@ export function makeHandler(deps: HandlerDeps) {
               items: deleted,
             });
           }
+          const graceParam = opts.gracePeriodSeconds ?? q.get('gracePeriodSeconds') ?? undefined;
+          const grace = graceParam === undefined || graceParam === null ? undefined : Number(graceParam);
+          if (grace !== undefined && !Number.isFinite(grace))
+            throw badRequest(`Invalid value: "${graceParam}": gracePeriodSeconds must be a number`);
           const o = await rest.delete(r, namespace, name, {
             dryRun: dry,
+            ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
             ...(propagation ? { propagationPolicy: propagation } : {}),
             ...(opts.preconditions?.uid ? { preconditionUid: opts.preconditions.uid } : {}),
             ...(opts.preconditions?.resourceVersion

@@ -36,6 +36,7 @@ import type { AdmissionChain, AdmissionRequest, Operation } from './admission/ch
 import { defaultAdmission } from './admission/plugins.js';
 import { type Allocation, ServiceAllocator } from './allocators.js';
 import type { UserInfo } from './auth.js';
+import { gracePeriodFor } from './graceful-delete.js';
 import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
 import { parseResourceVersion } from './params.js';
 import { checkStrict, unknownFieldMessage, unknownFieldsOf } from './strict.js';
@@ -523,6 +524,7 @@ export class RestStorage {
       preconditionUid?: string;
       preconditionRV?: string;
       propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+      gracePeriodSeconds?: number;
     },
   ): Promise<KubeObject> {
     const key = objectKey(r, ns, name);
@@ -548,6 +550,28 @@ export class RestStorage {
           : undefined;
     const had = (cur.metadata?.finalizers as string[] | undefined) ?? [];
     const finalizers = policyFinalizer && !had.includes(policyFinalizer) ? [...had, policyFinalizer] : had;
+    const grace = gracePeriodFor(r, cur, opts.gracePeriodSeconds);
+    const shorter =
+      grace > 0 &&
+      (cur.metadata?.deletionGracePeriodSeconds === undefined ||
+        grace < (cur.metadata.deletionGracePeriodSeconds as number));
+    if (grace > 0 && (shorter || finalizers !== had)) {
+      // Marked, not deleted: the pod's node stops it and then deletes it with grace 0.
+      const next = {
+        ...cur,
+        metadata: {
+          ...cur.metadata,
+          finalizers: finalizers.length ? finalizers : undefined,
+          deletionTimestamp: new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          deletionGracePeriodSeconds: grace,
+        },
+      };
+      if (!next.metadata.finalizers) delete next.metadata.finalizers;
+      const out = decode(await this.store.update(key, encodeSized(r, next), kv.modRevision));
+      this.written(r, out, cur);
+      return out;
+    }
+    if (grace > 0) return cur;
     if (finalizers.length) {
       if (cur.metadata?.deletionTimestamp && finalizers === had) return cur;
       const next = {

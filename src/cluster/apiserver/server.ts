@@ -10,7 +10,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
-import { invalidArgument } from '../../core/errors.js';
+import { invalidArgument, isNotFound } from '../../core/errors.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { type ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -20,7 +20,7 @@ import { kubernetesServiceIP, ServiceAllocator } from './allocators.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { Auditor } from './audit/auditor.js';
 import { parsePolicy } from './audit/policy.js';
-import { authenticator, type UidLookup } from './auth.js';
+import { authenticator, same, type UidLookup } from './auth.js';
 import { startAggregation } from './authz/aggregate.js';
 import { type Authorizer, mastersBypass, union } from './authz/attributes.js';
 import { feedFromStore, feedWrite } from './authz/policy-feed.js';
@@ -39,6 +39,8 @@ import { secretsEncryptionEndpoint } from './encryption/endpoint.js';
 import { SecretsEncryption } from './encryption/secrets-encryption.js';
 import { makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
+import { nodeJoinHandler, writeJoinToken } from './node-join.js';
+import { podLogProxy } from './pod-proxy.js';
 import { RestStorage } from './rest.js';
 import { ensureCredentials, serverTlsOptions } from './tls.js';
 
@@ -61,6 +63,8 @@ export interface RunningServer {
   server: Server;
   store: Store;
   kubeconfigPath: string;
+  /** DATA/node-token: what `berth agent --token-file` joins with. */
+  nodeTokenPath: string;
   url: string;
   /** The local plain-HTTP socket of the same API, and the token to use on it. */
   socketPath: string;
@@ -172,6 +176,7 @@ async function serve(
     let ready = false;
     const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
+    const podLogs = podLogProxy(creds);
     const handle = makeHandler({
       registry,
       rest,
@@ -190,7 +195,23 @@ async function serve(
       ready: () => ready,
       berthEndpoint: secretsEncryptionEndpoint(secretsEncryption),
       ...(audit ? { audit: audit.auditor } : {}),
+      connect: {
+        'pods/log': async (pod, q, req, res) => {
+          const nodeInfo = registry.get('', 'v1', 'nodes');
+          const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+          const node =
+            nodeInfo && nodeName
+              ? await rest.get(nodeInfo, undefined, nodeName).catch((e) => {
+                  // A pod on a node that is gone has no log to stream: the proxy says so.
+                  if (!isNotFound(e)) throw e;
+                  return undefined;
+                })
+              : undefined;
+          await podLogs(pod, node, q, req, res);
+        },
+      },
     });
+    const joins = nodeJoinHandler(creds, same);
     // Both listeners are audited: the control plane's own requests arrive on the socket.
     const handler = audit ? audit.auditor.wrap(handle) : handle;
     const server = createServer(
@@ -202,7 +223,9 @@ async function serve(
         requestCert: true,
         rejectUnauthorized: false,
       },
-      (req, res) => void handler(req, res),
+      (req, res) => {
+        if (!joins(req, res)) void handler(req, res);
+      },
     );
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
@@ -248,10 +271,12 @@ async function serve(
 
     const kubeconfigPath = join(opts.dataDir, 'kubeconfig.yaml');
     writeFileAtomicSync(kubeconfigPath, kubeconfigYaml(url, creds), { mode: 0o600 });
+    const nodeTokenPath = writeJoinToken(opts.dataDir, creds);
     return {
       server,
       store,
       kubeconfigPath,
+      nodeTokenPath,
       url,
       socketPath,
       adminToken: creds.adminToken,

@@ -216,3 +216,35 @@ export function issueClientCertificate(
   });
   return { cert, key: k.pem };
 }
+
+/** A client certificate for `cn` in group `org`, for the given public key, signed by the cluster CA. */
+export function signClientCertificate(
+  creds: Pick<ClusterCredentials, 'caCert' | 'caKey'>,
+  cn: string,
+  org: string,
+  publicKeyPem: string,
+): string {
+  return sign({
+    cn,
+    orgs: [org],
+    keyPub: publicKeyPem,
+    issuerCert: forge.pki.certificateFromPem(creds.caCert),
+    issuerKey: creds.caKey,
+  });
+}
+
+/** A serving certificate for a node's own HTTPS endpoint (its names and addresses). */
+export function signServingCertificate(
+  creds: Pick<ClusterCredentials, 'caCert' | 'caKey'>,
+  cn: string,
+  names: { dns: string[]; ips: string[] },
+  publicKeyPem: string,
+): string {
+  return sign({
+    cn,
+    keyPub: publicKeyPem,
+    issuerCert: forge.pki.certificateFromPem(creds.caCert),
+    issuerKey: creds.caKey,
+    server: names,
+  });
+}

@@ -32,9 +32,14 @@ export class Informer {
   private synced = false;
   private readonly syncWaiters: (() => void)[] = [];
 
+  /**
+   * `query` narrows what is listed and watched (`fieldSelector=spec.nodeName%3Dn1`: a node
+   * agent caches only its own pods).
+   */
   constructor(
     private readonly client: KubeClient,
     readonly resource: Resource,
+    private readonly query = '',
   ) {}
 
   onAdd(h: Handler): this {
@@ -126,7 +131,7 @@ export class Informer {
   private async relist(): Promise<void> {
     while (!this.stopped) {
       try {
-        const list = await this.client.list(this.resource);
+        const list = await this.client.list(this.resource, undefined, this.query);
         const seen = new Set<string>();
         for (const item of list.items) {
           const k = keyOf(item);
@@ -171,6 +176,7 @@ export class Informer {
         if (err && isGone(err)) void this.relist();
         else setTimeout(() => this.watch(), err ? 500 : 0);
       },
+      this.query,
     );
   }
 

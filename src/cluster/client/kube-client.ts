@@ -29,6 +29,7 @@ export interface KubeObject {
       blockOwnerDeletion?: boolean;
     }[];
     deletionTimestamp?: string;
+    deletionGracePeriodSeconds?: number;
     creationTimestamp?: string;
     finalizers?: string[];
   };
@@ -231,12 +232,17 @@ export class KubeClient {
               return;
             }
             let msg = text;
+            let reason: string | undefined;
             try {
-              msg = (JSON.parse(text) as { message?: string }).message ?? text;
+              const st = JSON.parse(text) as { message?: string; reason?: string };
+              msg = st.message ?? text;
+              reason = st.reason;
             } catch {
               /* plain text */
             }
-            reject(new BerthError(codeFor(status), `${method} ${path}: ${status} ${msg}`));
+            // A create that finds the name taken is AlreadyExists, not a write conflict.
+            const code = status === 409 && reason === 'AlreadyExists' ? 'AlreadyExists' : codeFor(status);
+            reject(new BerthError(code, `${method} ${path}: ${status} ${msg}`));
           });
           res.on('error', (e) => reject(new BerthError('Unavailable', `${method} ${path}: ${e.message}`)));
         },
@@ -282,15 +288,21 @@ export class KubeClient {
     r: Resource,
     namespace: string | undefined,
     name: string,
-    opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string } = {},
+    opts: {
+      propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+      uid?: string;
+      /** 0 deletes a pod at once (its node's agent confirming that it stopped). */
+      gracePeriodSeconds?: number;
+    } = {},
   ): Promise<KubeObject> {
     const body =
-      opts.propagationPolicy || opts.uid
+      opts.propagationPolicy || opts.uid || opts.gracePeriodSeconds !== undefined
         ? {
             apiVersion: 'v1',
             kind: 'DeleteOptions',
             ...(opts.propagationPolicy ? { propagationPolicy: opts.propagationPolicy } : {}),
             ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}),
+            ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}),
           }
         : undefined;
     return this.request('DELETE', pathOf(r, namespace, name), body);

@@ -8,6 +8,8 @@ import type { WorkQueue } from '../client/work-queue.js';
 export interface ControlPlaneOptions {
   /** A node whose heartbeat is older than this is NotReady/Unknown. Default 20,000 ms. */
   nodeMonitorGracePeriodMs?: number;
+  /** Where nodes' pod CIDRs come from (`--cluster-cidr`). Default 10.42.0.0/16. */
+  clusterCidr?: string;
 }
 
 /**

@@ -16,6 +16,7 @@ import { jobController } from './job.js';
 import { LeaderElector, type LeaderOptions } from './leader.js';
 import { namespaceController } from './namespace.js';
 import { namespaceDefaultsController } from './namespace-defaults.js';
+import { nodeIpamController } from './node-ipam.js';
 import { nodeLifecycleController } from './node-lifecycle.js';
 import { pvBinderController } from './pv-binder.js';
 import { replicaSetController } from './replicaset.js';
@@ -42,6 +43,7 @@ export const registry: readonly ControllerSpec[] = [
   jobController,
   cronJobController,
   nodeLifecycleController,
+  nodeIpamController,
   statefulSetController,
   daemonSetController,
   pvBinderController,

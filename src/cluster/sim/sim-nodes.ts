@@ -1,8 +1,14 @@
-import { isAlreadyExists, isNotFound } from '../../core/errors.js';
+import { isAlreadyExists } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { clientObjects, clientPodApi } from '../agent/api.js';
+import { renewNodeLease } from '../agent/lease.js';
+import { PodSyncer } from '../agent/pod-sync.js';
+import { PodWorkers } from '../agent/pod-workers.js';
+import type { PodRef } from '../agent/runtime.js';
 import { Informer } from '../client/informer.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
 import { controllerUid } from '../controllers/pods.js';
+import { SimRuntime } from './sim-runtime.js';
 
 const log = logger('sim');
 
@@ -20,9 +26,11 @@ export interface SimOptions {
 }
 
 /**
- * Simulated nodes (like KWOK): registers nodes with capacity, renews their Leases, and plays
- * the pods bound to them through Running and Ready (Job pods on to Succeeded) without
- * starting containers. Stopping it (or its process) is how a test makes its nodes fail.
+ * Simulated nodes (like KWOK): registers nodes with capacity, renews their Leases, and runs
+ * the pods bound to them through the node agent's pod sync on an in-memory runtime
+ * (sim-runtime.ts), so they go through Running and Ready (Job pods on to Succeeded) and are
+ * deleted gracefully without containers. Node status and Leases take a lighter path than the
+ * agent's (one loop for all nodes). Stopping it (or its process) is how a test makes its nodes fail.
  */
 export async function startSimNodes(
   client: KubeClient,
@@ -74,51 +82,26 @@ export async function startSimNodes(
           if (!isAlreadyExists(e)) throw e;
           created = await client.get(Resources.nodes, undefined, name);
         }
-        await client.updateStatus(Resources.nodes, { ...created, status: readyStatus() });
+        // A patch, not a PUT: the node IPAM controller may have set its pod CIDR already.
+        await client.patchStatus(Resources.nodes, undefined, created.metadata.name!, {
+          status: readyStatus(),
+        });
       }
     }),
   );
-  const renew = async (name: string) => {
-    const lease: KubeObject = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name, namespace: 'kube-node-lease' },
-      spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: now().replace('Z', '000Z') },
-    };
-    try {
-      const cur = await client.get(Resources.leases, 'kube-node-lease', name);
-      await client.update(Resources.leases, {
-        ...cur,
-        spec: { ...cur.spec, renewTime: lease.spec.renewTime },
-      });
-    } catch (e) {
-      if (isNotFound(e)) await client.create(Resources.leases, 'kube-node-lease', lease).catch(() => {});
-    }
-  };
   const beat = async () => {
     for (const n of names)
-      await renew(n).catch((e) => log.debug('lease renewal failed', { node: n, err: e as Error }));
+      await renewNodeLease(client, n).catch((e) =>
+        log.debug('lease renewal failed', { node: n, err: e as Error }),
+      );
   };
   void beat();
   const timer = setInterval(() => void beat(), opts.heartbeatMs ?? 10_000);
   // Pod addresses as a node's pod CIDR would hand them out: a /24 per node, unique while
   // the node has fewer than 254 pods alive at once (simulated pods have no network anyway).
-  const nodeIndex = new Map(names.map((n, i) => [n, i]));
   // Another `sim nodes` process (another prefix) takes other addresses.
   const prefixBlock = [...opts.prefix].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 32, 7);
-  const nextHost = new Map<string, number>();
-  const podIpFor = (node: string) => {
-    const i = nodeIndex.get(node) ?? 0;
-    const h = ((nextHost.get(node) ?? 0) % 254) + 1;
-    nextHost.set(node, h);
-    return `10.${64 + prefixBlock * 4 + ((i >> 8) & 3)}.${i & 255}.${h}`;
-  };
-  const runningConditions = (t: string) => [
-    { type: 'PodScheduled', status: 'True', lastTransitionTime: t },
-    { type: 'Initialized', status: 'True', lastTransitionTime: t },
-    { type: 'ContainersReady', status: 'True', lastTransitionTime: t },
-    { type: 'Ready', status: 'True', lastTransitionTime: t },
-  ];
+  const subnetOf = (i: number) => `10.${64 + prefixBlock * 4 + ((i >> 8) & 3)}.${i & 255}`;
   // A kubelet rewrites its node's status when the stored conditions differ from its own: after
   // a control-plane restart (or any time another writer marks the node Unknown while it is in
   // fact alive) the node must not stay NotReady although its Lease keeps being renewed.
@@ -135,76 +118,39 @@ export async function startSimNodes(
   };
   nodeInformer.onAdd((n) => void restoreNode(n)).onUpdate((n) => void restoreNode(n));
   nodeInformer.start();
+  // Every node runs the agent's own pod sync over an in-memory runtime; one pod informer
+  // and one work queue serve them all (a thousand per-node watches would cost more than the
+  // nodes they simulate). Job pods' containers exit 0 after `jobSeconds`.
   const pods = new Informer(client, Resources.pods);
-  const play = async (p: KubeObject) => {
-    if (!mine.has(p.spec?.nodeName) || p.metadata.deletionTimestamp) return;
-    const phase = p.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return;
-    const ns = p.metadata.namespace!;
-    const name = p.metadata.name!;
-    const isJob = p.metadata.ownerReferences?.some((o) => o.kind === 'Job' && o.uid === controllerUid(p));
-    const ready = (p.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
-    if (phase === 'Running' && ready?.status !== 'True') {
-      // Someone else (the node lifecycle controller while this node looked gone) marked it
-      // not Ready; a kubelet reports what it sees, and this pod is running and ready.
-      const t = now();
-      await client
-        .patchStatus(Resources.pods, ns, name, { status: { conditions: runningConditions(t) } })
-        .catch((e) => log.debug('pod status not restored', { pod: `${ns}/${name}`, err: e as Error }));
-      return;
-    }
-    if (phase !== 'Running') {
-      const t = now();
-      const ip = podIpFor(p.spec.nodeName as string);
-      await client
-        .patchStatus(Resources.pods, ns, name, {
-          status: {
-            phase: 'Running',
-            hostIP: '127.0.0.1',
-            hostIPs: [{ ip: '127.0.0.1' }],
-            podIP: ip,
-            podIPs: [{ ip }],
-            startTime: t,
-            conditions: runningConditions(t),
-            containerStatuses: (p.spec?.containers ?? []).map((c: { name: string; image: string }) => ({
-              name: c.name,
-              image: c.image,
-              imageID: '',
-              ready: true,
-              started: true,
-              restartCount: 0,
-              state: { running: { startedAt: t } },
-            })),
-          },
-        })
-        .catch(() => {});
-      if (isJob) {
-        setTimeout(
-          () => {
-            void client
-              .patchStatus(Resources.pods, ns, name, {
-                status: {
-                  phase: 'Succeeded',
-                  conditions: [
-                    { type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now() },
-                  ],
-                },
-              })
-              .catch(() => {});
-          },
-          (opts.jobSeconds ?? 5) * 1000,
-        ).unref();
-      }
-    }
+  const isJobPod = (ref: PodRef) => {
+    const p = pods.get(`${ref.namespace}/${ref.name}`);
+    return !!p?.metadata.ownerReferences?.some((o) => o.kind === 'Job' && o.uid === controllerUid(p));
   };
-  pods.onAdd((p) => void play(p)).onUpdate((p) => void play(p));
+  const jobMs = (opts.jobSeconds ?? 5) * 1000;
+  const api = clientPodApi(client);
+  const objects = clientObjects(client);
+  const runtimes: SimRuntime[] = [];
+  const syncers = new Map(
+    names.map((name, i) => {
+      const runtime = new SimRuntime({
+        subnet: subnetOf(i),
+        behaviour: (ref) => (isJobPod(ref) ? { exitCode: 0, afterMs: jobMs } : undefined),
+      });
+      runtimes.push(runtime);
+      return [name, new PodSyncer({ nodeName: name, nodeIP: '127.0.0.1', runtime, api, objects })] as const;
+    }),
+  );
+  const workers = new PodWorkers({ name: 'sim-pods', pods, syncerFor: (n) => syncers.get(n), workers: 256 });
+  for (const r of runtimes) workers.watch(r);
   pods.start();
-  await pods.hasSynced();
+  await workers.run();
   return {
     names,
     stop() {
       clearInterval(timer);
+      workers.stop();
       pods.stop();
+      for (const r of runtimes) r.close();
       nodeInformer.stop();
     },
   };

@@ -22,7 +22,7 @@ const live = ['running', 'restarting'] as const;
 
 /**
  * Brings a record in line with the machine: a container whose exit file exists has exited;
- * one whose process is gone without an exit file (its conmon was killed) has exited with 255;
+ * one whose process and conmon are gone without an exit file (its conmon was killed) has exited with 255;
  * one a crashed `start` left running is running. Cheap: file reads and kill(pid, 0).
  */
 export function reconcile(ctx: EngineContext, rec: ContainerRecord): ContainerRecord {
@@ -40,6 +40,10 @@ export function reconcile(ctx: EngineContext, rec: ContainerRecord): ContainerRe
   const code = readExitFile(paths);
   if (code !== undefined) return recordExit(ctx, rec, code) ?? ctx.containers.get(rec.id);
   if (pidAlive(rec.pid)) return rec;
+  // The process is gone but its conmon is still writing the exit file: not yet exited
+  // (reading it as a dead conmon would record 255 for a container that exited with its code).
+  if (existsSync(paths.conmonPidFile) && pidAlive(Number(readFileSync(paths.conmonPidFile, 'utf8').trim())))
+    return rec;
   const died = ctx.containers.update(
     rec.id,
     {

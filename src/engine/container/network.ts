@@ -14,9 +14,9 @@ import { DEFAULT_NETWORK, NetworkStore } from '../network/network-store.js';
 import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
 
-/** Whether a network mode is a CNI bridge network (not none, host or another container's). */
+/** Whether a network mode is a CNI bridge network (not none, host, another container's or a path's). */
 export function usesCni(mode: string): boolean {
-  return mode !== 'none' && mode !== 'host' && !mode.startsWith('container:');
+  return mode !== 'none' && mode !== 'host' && !mode.startsWith('container:') && !mode.startsWith('ns:');
 }
 
 /** Checks at create time that the network exists (the default one is made on first use). */
@@ -53,6 +53,12 @@ export async function setupNetwork(
 ): Promise<ContainerNetwork> {
   const mode = config.network;
   if (mode === 'host' || mode === 'none') return {};
+  // `ns:PATH` (Podman's): join a namespace someone else pinned and set up (a pod's sandbox).
+  if (mode.startsWith('ns:')) {
+    const path = mode.slice('ns:'.length);
+    if (!existsSync(path)) throw notFound(`Network namespace ${path} does not exist`);
+    return { netnsPath: path };
+  }
   if (mode.startsWith('container:')) {
     const ref = mode.slice('container:'.length);
     const other = findContainer(ref);

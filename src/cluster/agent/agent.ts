@@ -1,0 +1,268 @@
+/**
+ * The node agent (the kubelet's job): registers its Node (capacity, node info, addresses,
+ * labels, conditions, images), renews its Lease every 10 s, rewrites its status when it
+ * changes (or another writer changed it), and runs the pods bound to it through the pod sync
+ * over its PodRuntime. It caches only its own pods (a spec.nodeName field selector).
+ */
+import type { AddressInfo } from 'node:net';
+import { isAlreadyExists } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import { Informer } from '../client/informer.js';
+import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
+import { clientObjects, clientPodApi } from './api.js';
+import { startEndpoint } from './endpoint.js';
+import type { NodeCredentials } from './join.js';
+import { renewNodeLease } from './lease.js';
+import { goArch, machineFacts } from './machine.js';
+import { isoSeconds } from './pod-status.js';
+import { PodSyncer } from './pod-sync.js';
+import { PodWorkers } from './pod-workers.js';
+import type { PodRuntime } from './runtime.js';
+
+const log = logger('agent');
+
+export const kubeletVersion = 'v1.32.0-berth';
+
+export interface AgentOptions {
+  client: KubeClient;
+  nodeName: string;
+  nodeIP: string;
+  /**
+   * Makes the runtime once the node has its pod CIDR (the kubelet's network is not ready
+   * before), or says why there is none (the node then reports Ready=False with that message).
+   */
+  runtime: ((podCidr: string) => Promise<PodRuntime>) | { unavailable: string };
+  /** The folder holding images and containers (ephemeral-storage, DiskPressure). */
+  root: string;
+  /** The server's own node gets `node-role.kubernetes.io/control-plane`. */
+  controlPlane?: boolean;
+  heartbeatMs?: number;
+  /** The node's credentials and port for its HTTPS endpoint (logs); none without them. */
+  endpoint?: { creds: NodeCredentials; port: number };
+}
+
+export interface RunningAgent {
+  nodeName: string;
+  stop(): void;
+}
+
+const condition = (
+  type: string,
+  ok: boolean,
+  reason: string,
+  message: string,
+  old: KubeObject | undefined,
+) => {
+  const status = ok ? 'True' : 'False';
+  const prev = (old?.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
+  const now = isoSeconds(Date.now());
+  return {
+    type,
+    status,
+    reason,
+    message,
+    lastHeartbeatTime: now,
+    lastTransitionTime: prev?.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : now,
+  };
+};
+
+export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+  const { client, nodeName } = opts;
+  const makeRuntime = typeof opts.runtime === 'function' ? opts.runtime : undefined;
+  let runtime: PodRuntime | undefined;
+  let runtimeVersion: { name: string; version: string } | undefined;
+  const notReady = () =>
+    typeof opts.runtime !== 'function'
+      ? `container runtime is not available: ${opts.runtime.unavailable}`
+      : !runtime
+        ? 'network is not ready: the node has no pod CIDR yet'
+        : undefined;
+
+  const endpoint = opts.endpoint
+    ? await startEndpoint({ creds: opts.endpoint.creds, runtime: () => runtime, port: opts.endpoint.port })
+    : undefined;
+  const statusOf = async (old: KubeObject | undefined) => {
+    const m = machineFacts({
+      root: opts.root,
+      runtimeVersion: runtimeVersion ? `${runtimeVersion.name}://${runtimeVersion.version}` : 'none://',
+      kubeletVersion,
+    });
+    const images = runtime ? (await runtime.listImages()).slice(0, 50) : [];
+    return {
+      capacity: m.capacity,
+      allocatable: m.allocatable,
+      nodeInfo: m.nodeInfo,
+      addresses: [
+        { type: 'InternalIP', address: opts.nodeIP },
+        { type: 'Hostname', address: nodeName },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: endpoint ? (endpoint.address() as AddressInfo).port : 0 } },
+      images,
+      conditions: [
+        condition(
+          'MemoryPressure',
+          m.pressure.memory,
+          m.pressure.memory ? 'KubeletHasInsufficientMemory' : 'KubeletHasSufficientMemory',
+          m.pressure.memory
+            ? 'kubelet has insufficient memory available'
+            : 'kubelet has sufficient memory available',
+          old,
+        ),
+        condition(
+          'DiskPressure',
+          m.pressure.disk,
+          m.pressure.disk ? 'KubeletHasDiskPressure' : 'KubeletHasNoDiskPressure',
+          m.pressure.disk ? 'kubelet has disk pressure' : 'kubelet has no disk pressure',
+          old,
+        ),
+        condition(
+          'PIDPressure',
+          m.pressure.pid,
+          m.pressure.pid ? 'KubeletHasInsufficientPID' : 'KubeletHasSufficientPID',
+          m.pressure.pid ? 'kubelet has insufficient PID available' : 'kubelet has sufficient PID available',
+          old,
+        ),
+        condition(
+          'Ready',
+          !notReady(),
+          notReady() ? 'KubeletNotReady' : 'KubeletReady',
+          notReady() ?? 'kubelet is posting ready status',
+          old,
+        ),
+      ],
+    };
+  };
+
+  const labels: Record<string, string> = {
+    'kubernetes.io/hostname': nodeName,
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': goArch(),
+    'beta.kubernetes.io/os': 'linux',
+    'beta.kubernetes.io/arch': goArch(),
+    ...(opts.controlPlane ? { 'node-role.kubernetes.io/control-plane': 'true' } : {}),
+  };
+  let node: KubeObject;
+  try {
+    node = await client.create(Resources.nodes, undefined, {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: nodeName, labels },
+      spec: {},
+    });
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
+    node = await client.patch(Resources.nodes, undefined, nodeName, { metadata: { labels } });
+  }
+  await client.patchStatus(Resources.nodes, undefined, nodeName, { status: await statusOf(node) });
+  await renewNodeLease(client, nodeName, node.metadata.uid);
+  log.info('node registered', { node: nodeName, ip: opts.nodeIP });
+
+  // Status: rewritten when a condition's status or the facts change, when someone else
+  // changed it (the node lifecycle controller marking it Unknown), and at least every minute.
+  const nodes = new Informer(
+    client,
+    Resources.nodes,
+    `fieldSelector=${encodeURIComponent(`metadata.name=${nodeName}`)}`,
+  );
+  let lastWrite = Date.now();
+  const summary = (st: Record<string, unknown> | undefined) =>
+    JSON.stringify({
+      ...st,
+      conditions: ((st?.conditions ?? []) as { type: string; status: string }[])
+        .map((c) => `${c.type}=${c.status}`)
+        .sort(),
+    });
+  let writing = false;
+  const refresh = async () => {
+    if (writing) return;
+    writing = true;
+    try {
+      const cur = nodes.get(nodeName);
+      const want = await statusOf(cur);
+      const { conditions: _c, ...wantFacts } = want;
+      const curFacts = Object.fromEntries(Object.keys(wantFacts).map((k) => [k, cur?.status?.[k]]));
+      const changed =
+        summary({ ...curFacts, conditions: cur?.status?.conditions }) !==
+        summary({ ...wantFacts, conditions: want.conditions });
+      if (changed || Date.now() - lastWrite > 60_000) {
+        await client.patchStatus(Resources.nodes, undefined, nodeName, { status: want });
+        lastWrite = Date.now();
+      }
+    } finally {
+      writing = false;
+    }
+  };
+  const refreshLogged = () =>
+    void refresh().catch((e) => log.warn('node status not written', { node: nodeName, err: e as Error }));
+  nodes.onUpdate(refreshLogged);
+  nodes.start();
+
+  const beatMs = opts.heartbeatMs ?? 10_000;
+  const timer = setInterval(() => {
+    void renewNodeLease(client, nodeName, node.metadata.uid).catch((e) =>
+      log.warn('lease not renewed', { node: nodeName, err: e as Error }),
+    );
+    refreshLogged();
+  }, beatMs);
+
+  let workers: PodWorkers | undefined;
+  let housekeeping: NodeJS.Timeout | undefined;
+  let pods: Informer | undefined;
+  let stopped = false;
+  const startPods = async (podCidr: string) => {
+    if (!makeRuntime) return;
+    const rt = await makeRuntime(podCidr);
+    if (stopped) return;
+    runtimeVersion = await rt.version();
+    runtime = rt;
+    pods = new Informer(
+      client,
+      Resources.pods,
+      `fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}`,
+    );
+    const syncer = new PodSyncer({
+      nodeName,
+      nodeIP: opts.nodeIP,
+      runtime: rt,
+      api: clientPodApi(client),
+      objects: clientObjects(client),
+    });
+    const w = new PodWorkers({
+      name: `agent-${nodeName}`,
+      pods,
+      syncerFor: (n) => (n === nodeName ? syncer : undefined),
+    });
+    workers = w;
+    w.watch(rt);
+    pods.start();
+    // Once the cache is full: clean up pods deleted while the agent was away, re-adopt the rest.
+    void w.run().then((ok) => ok && w.resync(nodeName));
+    housekeeping = setInterval(() => w.resync(nodeName), 60_000);
+    log.info('running pods', { node: nodeName, podCidr });
+    refreshLogged();
+  };
+  let starting = false;
+  const onNode = (n: KubeObject) => {
+    const cidr = n.spec?.podCIDR as string | undefined;
+    if (!cidr || starting || !makeRuntime) return;
+    starting = true;
+    void startPods(cidr).catch((e) => {
+      starting = false;
+      log.error('the pod runtime did not start', { node: nodeName, err: e as Error });
+    });
+  };
+  nodes.onAdd(onNode).onUpdate(onNode);
+
+  return {
+    nodeName,
+    stop() {
+      stopped = true;
+      endpoint?.close();
+      clearInterval(timer);
+      clearInterval(housekeeping);
+      workers?.stop();
+      pods?.stop();
+      nodes.stop();
+    },
+  };
+}

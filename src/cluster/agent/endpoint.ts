@@ -1,0 +1,89 @@
+/**
+ * The agent's own HTTPS endpoint (the kubelet's port 10250), which the API server proxies
+ * `kubectl logs` to. Authenticated both ways: it serves the certificate the node got when it
+ * joined, and answers only clients with a certificate of the cluster CA for the API server
+ * (`system:kube-apiserver-kubelet-client`) or an admin (`system:masters`).
+ * Today: GET /containerLogs/NAMESPACE/POD/CONTAINER?follow=true&tailLines=N&previous=true.
+ */
+import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { logger } from '../../core/log.js';
+import { serverTlsOptions } from '../apiserver/tls.js';
+import type { NodeCredentials } from './join.js';
+import { attemptsByName } from './pod-status.js';
+import type { PodRuntime } from './runtime.js';
+
+const log = logger('agent');
+
+export const apiserverClientName = 'system:kube-apiserver-kubelet-client';
+
+function fail(res: import('node:http').ServerResponse, code: number, message: string): void {
+  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(`${message}\n`);
+}
+
+export async function startEndpoint(opts: {
+  creds: NodeCredentials;
+  runtime: () => PodRuntime | undefined;
+  port: number;
+  host?: string;
+}): Promise<Server> {
+  const server = createServer(
+    {
+      ...serverTlsOptions,
+      key: opts.creds.key,
+      cert: opts.creds.servingCert,
+      ca: opts.creds.ca,
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (req, res) => {
+      const peer = (req.socket as TLSSocket).getPeerCertificate();
+      const org = peer?.subject?.O;
+      const groups = Array.isArray(org) ? org : org ? [org] : [];
+      if (peer?.subject?.CN !== apiserverClientName && !groups.includes('system:masters'))
+        return fail(res, 403, 'Forbidden: only the API server may use this endpoint');
+      const url = new URL(req.url ?? '/', 'https://x');
+      const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+      if (req.method !== 'GET' || !m) return fail(res, 404, `Not found: ${url.pathname}`);
+      const [ns, pod, container] = m.slice(1).map(decodeURIComponent) as [string, string, string];
+      const runtime = opts.runtime();
+      if (!runtime?.logs) return fail(res, 503, 'This node runs no containers with logs');
+      void (async () => {
+        const mine = (await runtime.listContainers()).filter(
+          (c) => c.pod.namespace === ns && c.pod.name === pod,
+        );
+        const a = attemptsByName(mine).get(container);
+        const previous = url.searchParams.get('previous') === 'true';
+        const target = previous ? a?.previous : a?.latest;
+        if (!target)
+          return fail(
+            res,
+            404,
+            previous
+              ? `previous terminated container "${container}" in pod "${pod}" not found`
+              : `container "${container}" in pod "${pod}" is not available`,
+          );
+        const tail = Number(url.searchParams.get('tailLines') ?? Number.NaN);
+        const abort = new AbortController();
+        res.on('close', () => abort.abort());
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+        await runtime.logs!(target.id, res, {
+          follow: url.searchParams.get('follow') === 'true',
+          ...(Number.isInteger(tail) && tail >= 0 ? { tail } : {}),
+          signal: abort.signal,
+        });
+        res.end();
+      })().catch((e) => {
+        log.warn('log request failed', { pod: `${ns}/${pod}`, err: e as Error });
+        if (!res.headersSent) fail(res, 500, (e as Error).message);
+        else res.end();
+      });
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
+  });
+  return server;
+}

@@ -1,0 +1,229 @@
+/**
+ * A pod's status as the kubelet reports it, computed from what the runtime says (the
+ * kubelet's `generateAPIPodStatus` and `getPhase`): container states with their reasons,
+ * lastState, restart counts, ids; the phase; the four conditions; addresses and start time.
+ * Pure: the same observations give the same status, so the agent writes only on change.
+ */
+import type { KubeObject } from '../client/kube-client.js';
+import type { ContainerStatus, SandboxStatus } from './runtime.js';
+
+/** What the sync loop knows about one container of the spec beyond the runtime's list. */
+export interface ContainerNote {
+  /** Why it is not running, when the agent knows (ErrImagePull, CrashLoopBackOff...). */
+  waiting?: { reason: string; message?: string };
+}
+
+export interface PodObservation {
+  pod: KubeObject;
+  nodeIP: string;
+  sandbox?: SandboxStatus;
+  /** The runtime's containers of this pod, every attempt it keeps. */
+  containers: ContainerStatus[];
+  notes: Map<string, ContainerNote>;
+  now: number;
+}
+
+interface SpecContainer {
+  name: string;
+  image: string;
+}
+
+/** RFC 3339 with seconds, as Kubernetes writes times. */
+export const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The latest and the one before it, per container name (by attempt). */
+export function attemptsByName(
+  containers: ContainerStatus[],
+): Map<string, { latest: ContainerStatus; previous?: ContainerStatus }> {
+  const out = new Map<string, { latest: ContainerStatus; previous?: ContainerStatus }>();
+  const sorted = [...containers].sort((a, b) => a.attempt - b.attempt || a.createdAt - b.createdAt);
+  for (const c of sorted) {
+    const cur = out.get(c.name);
+    out.set(c.name, { latest: c, ...(cur ? { previous: cur.latest } : {}) });
+  }
+  return out;
+}
+
+function terminated(c: ContainerStatus) {
+  return {
+    exitCode: c.exitCode,
+    reason: c.reason ?? (c.exitCode === 0 ? 'Completed' : 'Error'),
+    ...(c.message ? { message: c.message } : {}),
+    startedAt: c.startedAt ? isoSeconds(c.startedAt) : null,
+    finishedAt: isoSeconds(c.finishedAt || c.startedAt || c.createdAt),
+    containerID: `berth://${c.id}`,
+  };
+}
+
+function containerStatus(
+  spec: SpecContainer,
+  obs: PodObservation,
+  byName: ReturnType<typeof attemptsByName>,
+) {
+  const a = byName.get(spec.name);
+  const note = obs.notes.get(spec.name);
+  const latest = a?.latest;
+  // The last finished run: the latest one if it is waiting to be restarted, else the previous.
+  const last = latest?.state === 'exited' && note?.waiting ? latest : a?.previous;
+  const base = {
+    name: spec.name,
+    image: spec.image,
+    imageID: latest?.imageId ?? '',
+    restartCount: latest ? latest.attempt : 0,
+    lastState: last?.state === 'exited' ? { terminated: terminated(last) } : {},
+  };
+  if (note?.waiting || !latest || latest.state === 'created' || latest.state === 'unknown')
+    return {
+      ...base,
+      ...(latest ? { containerID: `berth://${latest.id}` } : {}),
+      ready: false,
+      started: false,
+      state: { waiting: note?.waiting ?? { reason: 'ContainerCreating' } },
+    };
+  if (latest.state === 'running')
+    return {
+      ...base,
+      containerID: `berth://${latest.id}`,
+      ready: true,
+      started: true,
+      state: { running: { startedAt: isoSeconds(latest.startedAt) } },
+    };
+  return {
+    ...base,
+    containerID: `berth://${latest.id}`,
+    ready: false,
+    started: false,
+    state: { terminated: terminated(latest) },
+  };
+}
+
+type Status = ReturnType<typeof containerStatus>;
+
+/** The kubelet's getPhase over the container statuses. */
+function phaseOf(pod: KubeObject, init: Status[], main: Status[]): string {
+  const policy = pod.spec?.restartPolicy ?? 'Always';
+  for (const s of init) {
+    if (s.state.terminated && s.state.terminated.exitCode === 0) continue;
+    if (s.state.terminated && policy === 'Never') return 'Failed';
+    return 'Pending';
+  }
+  let waiting = 0;
+  let running = 0;
+  let stopped = 0;
+  let succeeded = 0;
+  for (const s of main) {
+    if (s.state.running) running++;
+    else if (s.state.terminated) {
+      stopped++;
+      if (s.state.terminated.exitCode === 0) succeeded++;
+    } else if ('terminated' in s.lastState) stopped++;
+    else waiting++;
+  }
+  if (waiting > 0) return 'Pending';
+  if (running > 0) return 'Running';
+  if (stopped === 0) return 'Pending';
+  if (policy === 'Always') return 'Running';
+  if (succeeded === stopped) return 'Succeeded';
+  return policy === 'OnFailure' ? 'Running' : 'Failed';
+}
+
+/** Keeps a condition's lastTransitionTime while its status stays the same. */
+function condition(
+  pod: KubeObject,
+  type: string,
+  ok: boolean,
+  now: number,
+  reason?: string,
+): Record<string, unknown> {
+  const status = ok ? 'True' : 'False';
+  const old = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
+  return {
+    type,
+    status,
+    lastProbeTime: null,
+    lastTransitionTime:
+      old?.status === status && old.lastTransitionTime ? old.lastTransitionTime : isoSeconds(now),
+    ...(reason && !ok ? { reason } : {}),
+  };
+}
+
+/** The pod's QoS class (Kubernetes' GetPodQOS, for cpu and memory). */
+export function qosClass(pod: KubeObject): 'Guaranteed' | 'Burstable' | 'BestEffort' {
+  type Res = { requests?: Record<string, string>; limits?: Record<string, string> };
+  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])] as { resources?: Res }[];
+  let any = false;
+  let guaranteed = all.length > 0;
+  for (const c of all) {
+    const req = c.resources?.requests ?? {};
+    const lim = c.resources?.limits ?? {};
+    for (const r of ['cpu', 'memory']) {
+      if (req[r] || lim[r]) any = true;
+      // Requests default to limits; Guaranteed needs both limits, equal to any requests.
+      if (!lim[r] || (req[r] !== undefined && req[r] !== lim[r])) guaranteed = false;
+    }
+  }
+  return !any ? 'BestEffort' : guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
+/** The status fields the agent owns, for the pod in `obs`. */
+export function podStatus(obs: PodObservation): Record<string, unknown> {
+  const { pod, now } = obs;
+  const byName = attemptsByName(obs.containers);
+  const init = (pod.spec?.initContainers ?? []).map((c: SpecContainer) => containerStatus(c, obs, byName));
+  const main = (pod.spec?.containers ?? []).map((c: SpecContainer) => containerStatus(c, obs, byName));
+  const phase = phaseOf(pod, init, main);
+  const initialized = init.every((s: Status) => s.state.terminated?.exitCode === 0);
+  const terminal = phase === 'Succeeded' || phase === 'Failed';
+  const containersReady = !terminal && main.every((s: Status) => s.ready);
+  const notReady = terminal ? 'PodCompleted' : 'ContainersNotReady';
+  const podIP = pod.spec?.hostNetwork ? obs.nodeIP : (obs.sandbox?.ip ?? '');
+  const startTime = pod.status?.startTime ?? isoSeconds(obs.sandbox?.createdAt ?? now);
+  return {
+    phase,
+    conditions: [
+      condition(pod, 'PodScheduled', true, now),
+      condition(pod, 'Initialized', initialized, now, 'ContainersNotInitialized'),
+      condition(pod, 'ContainersReady', containersReady, now, notReady),
+      condition(pod, 'Ready', containersReady, now, notReady),
+    ],
+    hostIP: obs.nodeIP,
+    hostIPs: [{ ip: obs.nodeIP }],
+    ...(podIP ? { podIP, podIPs: [{ ip: podIP }] } : {}),
+    startTime,
+    ...(init.length ? { initContainerStatuses: init } : {}),
+    containerStatuses: main,
+    qosClass: pod.status?.qosClass ?? qosClass(pod),
+  };
+}
+
+/** JSON with object keys sorted: the API may hand back keys in another order than written. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v ?? null);
+}
+
+/** Whether the stored status already says what `want` says (ignoring fields others own). */
+export function statusMatches(
+  stored: Record<string, unknown> | undefined,
+  want: Record<string, unknown>,
+): boolean {
+  if (!stored) return false;
+  for (const [k, v] of Object.entries(want)) {
+    if (k === 'conditions') {
+      const have =
+        (stored.conditions as { type: string; status: string; lastTransitionTime?: string }[]) ?? [];
+      for (const c of v as { type: string; status: string; lastTransitionTime: string }[]) {
+        const h = have.find((x) => x.type === c.type);
+        if (!h || h.status !== c.status) return false;
+      }
+      continue;
+    }
+    if (canonical(stored[k] ?? null) !== canonical(v)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,292 @@
+/**
+ * One node's level-triggered pod sync (the kubelet's `SyncPod`, `SyncTerminatingPod` and
+ * housekeeping): given a pod as the API has it and what the runtime reports for it, do the
+ * next steps towards the spec (a sandbox, init containers in order, then the containers,
+ * restarts as restartPolicy says with CrashLoopBackOff's back-off) or towards its deletion
+ * (containers stopped within the grace period, sandbox removed, then the pod deleted for good),
+ * and write the status when it differs from what is stored. Every decision is taken from the
+ * runtime's state, so a restarted agent carries on where the last one stopped.
+ */
+import { BerthError, isNotFound } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import type { KubeObject } from '../client/kube-client.js';
+import { Backoff } from './backoff.js';
+import { ConfigError, containerConfig, type ObjectSource } from './container-config.js';
+import { attemptsByName, type ContainerNote, podStatus, statusMatches } from './pod-status.js';
+import type { ContainerStatus, PodRef, PodRuntime, SandboxStatus } from './runtime.js';
+
+const log = logger('agent');
+
+/** The API calls a pod sync makes. */
+export interface PodApi {
+  patchStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void>;
+  /** Deletes the pod for good (grace period 0), only if it is still the one with `uid`. */
+  deletePod(namespace: string, name: string, uid: string): Promise<void>;
+}
+
+export interface PodSyncerOptions {
+  nodeName: string;
+  nodeIP: string;
+  runtime: PodRuntime;
+  api: PodApi;
+  objects: ObjectSource;
+  /** The clock (ms): tests drive back-off with their own. */
+  now?: () => number;
+}
+
+/** What a sync asks of its caller: to run it again after this long (a back-off ending). */
+export interface SyncResult {
+  retryAfterMs?: number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a container of the pod spec
+type SpecContainer = any;
+
+const refOf = (pod: KubeObject): PodRef => ({
+  uid: pod.metadata.uid ?? '',
+  name: pod.metadata.name ?? '',
+  namespace: pod.metadata.namespace ?? '',
+});
+
+function shouldRestart(policy: string, c: ContainerStatus): boolean {
+  if (policy === 'Always') return true;
+  if (policy === 'OnFailure') return c.exitCode !== 0;
+  return false;
+}
+
+export class PodSyncer {
+  readonly nodeName: string;
+  private readonly runtime: PodRuntime;
+  private readonly now: () => number;
+  private readonly crash: Backoff;
+  private readonly pulls: Backoff;
+  /** Why a container of a pod is waiting, by `uid/name`; kept across syncs of one pod. */
+  private readonly waiting = new Map<string, { reason: string; message?: string }>();
+
+  constructor(private readonly opts: PodSyncerOptions) {
+    this.nodeName = opts.nodeName;
+    this.runtime = opts.runtime;
+    this.now = opts.now ?? Date.now;
+    this.crash = new Backoff(this.now);
+    this.pulls = new Backoff(this.now);
+  }
+
+  /** Brings one pod (as the API has it) one step closer to its spec, and reports its status. */
+  async sync(pod: KubeObject): Promise<SyncResult> {
+    if (pod.metadata.deletionTimestamp) {
+      await this.terminate(pod);
+      return {};
+    }
+    const phase = pod.status?.phase;
+    const ref = refOf(pod);
+    if (phase === 'Succeeded' || phase === 'Failed') {
+      // A finished pod keeps its status; only make sure nothing of it still runs.
+      await this.killPod(ref.uid, 0, false);
+      return {};
+    }
+    const sandbox = await this.ensureSandbox(pod);
+    const containers = await this.runtime.listContainers({ podUid: ref.uid });
+    const result = await this.converge(pod, sandbox, containers);
+    const after = await this.runtime.listContainers({ podUid: ref.uid });
+    await this.report(pod, sandbox, after);
+    return result;
+  }
+
+  /**
+   * Tears down what runs for pods that should not run here (deleted while the agent was
+   * away, or moved): every sandbox whose pod uid is not in `wanted`.
+   */
+  async housekeeping(wanted: Set<string>): Promise<void> {
+    const seen = new Set<string>();
+    for (const s of await this.runtime.listPodSandboxes()) if (!wanted.has(s.pod.uid)) seen.add(s.pod.uid);
+    for (const c of await this.runtime.listContainers()) if (!wanted.has(c.pod.uid)) seen.add(c.pod.uid);
+    for (const uid of seen) {
+      log.info('removing the containers of a pod that is gone', { node: this.nodeName, uid });
+      await this.killPod(uid, 0, true);
+    }
+  }
+
+  private async ensureSandbox(pod: KubeObject): Promise<SandboxStatus> {
+    const ref = refOf(pod);
+    const sandboxes = await this.runtime.listPodSandboxes({ podUid: ref.uid });
+    const ready = sandboxes.find((s) => s.state === 'ready');
+    if (ready) return ready;
+    // A sandbox that died takes its containers with it: start over in a new one, keeping the
+    // old containers (their attempts and exit codes) for the status.
+    for (const s of sandboxes) await this.runtime.stopPodSandbox(s.id);
+    await this.runtime.runPodSandbox({
+      pod: ref,
+      hostname: pod.spec?.hostname ?? ref.name,
+      hostNetwork: !!pod.spec?.hostNetwork,
+      labels: { ...(pod.metadata.labels ?? {}) },
+    });
+    const made = (await this.runtime.listPodSandboxes({ podUid: ref.uid })).find((s) => s.state === 'ready');
+    if (!made)
+      throw new BerthError('Unavailable', `The sandbox of pod ${ref.namespace}/${ref.name} did not start`);
+    return made;
+  }
+
+  /** Starts what should run: init containers one at a time, then every container. */
+  private async converge(
+    pod: KubeObject,
+    sandbox: SandboxStatus,
+    containers: ContainerStatus[],
+  ): Promise<SyncResult> {
+    const byName = attemptsByName(containers);
+    const policy: string = pod.spec?.restartPolicy ?? 'Always';
+    const retries: number[] = [];
+    for (const c of (pod.spec?.initContainers ?? []) as SpecContainer[]) {
+      const latest = byName.get(c.name)?.latest;
+      if (latest?.state === 'exited' && latest.exitCode === 0) continue;
+      if (latest?.state === 'running') return {};
+      // Init containers restart unless the pod's policy is Never (then the pod fails).
+      const step = await this.step(pod, sandbox, c, true, latest, policy === 'Never' ? 'Never' : 'Always');
+      if (step !== undefined) retries.push(step);
+      return retries.length ? { retryAfterMs: Math.min(...retries) } : {};
+    }
+    for (const c of (pod.spec?.containers ?? []) as SpecContainer[]) {
+      const step = await this.step(pod, sandbox, c, false, byName.get(c.name)?.latest, policy);
+      if (step !== undefined) retries.push(step);
+    }
+    return retries.length ? { retryAfterMs: Math.min(...retries) } : {};
+  }
+
+  /** One container's next step; returns when to look again if it is backing off. */
+  private async step(
+    pod: KubeObject,
+    sandbox: SandboxStatus,
+    c: SpecContainer,
+    init: boolean,
+    latest: ContainerStatus | undefined,
+    policy: string,
+  ): Promise<number | undefined> {
+    const uid = pod.metadata.uid ?? '';
+    const key = `${uid}/${c.name}`;
+    if (latest?.state === 'running') {
+      this.waiting.delete(key);
+      return undefined;
+    }
+    if (latest?.state === 'created') {
+      await this.runtime.startContainer(latest.id);
+      return undefined;
+    }
+    if (latest?.state === 'exited') {
+      if (!shouldRestart(policy, latest)) {
+        this.waiting.delete(key);
+        return undefined;
+      }
+      const wait = this.crash.remaining(key, latest.finishedAt);
+      if (wait > 0) {
+        const secs = Math.round(this.crash.delay(key) / 1000);
+        this.waiting.set(key, {
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${secs < 60 ? `${secs}s` : `${Math.floor(secs / 60)}m${secs % 60}s`} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${uid})`,
+        });
+        return wait;
+      }
+      this.crash.next(key);
+    }
+    const pullWait = this.pulls.remaining(key);
+    if (pullWait > 0 && this.waiting.get(key)?.reason.startsWith('ErrImage')) {
+      this.waiting.set(key, { ...this.waiting.get(key)!, reason: 'ImagePullBackOff' });
+      return pullWait;
+    }
+    const attempt = latest ? latest.attempt + 1 : 0;
+    let id: string;
+    try {
+      const config = await containerConfig(pod, c, {
+        attempt,
+        init,
+        source: this.opts.objects,
+        nodeIP: this.opts.nodeIP,
+        podIP: sandbox.ip,
+      });
+      id = await this.runtime.createContainer(sandbox.id, config);
+    } catch (e) {
+      const err = e as BerthError;
+      if (e instanceof ConfigError) {
+        this.waiting.set(key, { reason: 'CreateContainerConfigError', message: err.message });
+        return this.pulls.next(`config/${key}`);
+      }
+      if (err instanceof BerthError && (err.code === 'NotFound' || err.code === 'Unauthenticated')) {
+        const wait = this.pulls.next(key);
+        this.waiting.set(key, { reason: 'ErrImagePull', message: err.message });
+        return wait;
+      }
+      throw e;
+    }
+    this.waiting.delete(key);
+    await this.runtime.startContainer(id);
+    // Keep the run before this one (lastState, `logs --previous`); older ones go.
+    if (latest) await this.removeOlderThan(uid, c.name, latest.attempt);
+    return undefined;
+  }
+
+  private async removeOlderThan(uid: string, name: string, attempt: number): Promise<void> {
+    for (const old of await this.runtime.listContainers({ podUid: uid }))
+      if (old.name === name && old.attempt < attempt && old.state !== 'running')
+        await this.runtime.removeContainer(old.id);
+  }
+
+  /** Writes the pod's status when the stored one says something else. */
+  private async report(
+    pod: KubeObject,
+    sandbox: SandboxStatus | undefined,
+    containers: ContainerStatus[],
+  ): Promise<void> {
+    const uid = pod.metadata.uid ?? '';
+    const notes = new Map<string, ContainerNote>();
+    for (const c of [
+      ...(pod.spec?.initContainers ?? []),
+      ...(pod.spec?.containers ?? []),
+    ] as SpecContainer[]) {
+      const w = this.waiting.get(`${uid}/${c.name}`);
+      if (w) notes.set(c.name, { waiting: w });
+    }
+    const status = podStatus({
+      pod,
+      nodeIP: this.opts.nodeIP,
+      ...(sandbox ? { sandbox } : {}),
+      containers,
+      notes,
+      now: this.now(),
+    });
+    if (statusMatches(pod.status, status)) return;
+    await this.opts.api.patchStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', status);
+  }
+
+  /** A pod being deleted: stop it within its grace period, remove it, then let the API forget it. */
+  private async terminate(pod: KubeObject): Promise<void> {
+    const grace = Number(
+      pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30,
+    );
+    const ref = refOf(pod);
+    await this.killPod(ref.uid, grace, true);
+    try {
+      await this.opts.api.deletePod(ref.namespace, ref.name, ref.uid);
+    } catch (e) {
+      // Gone already, or replaced by a new pod of the same name (the uid precondition).
+      if (!isNotFound(e) && (e as BerthError).code !== 'Conflict') throw e;
+    }
+  }
+
+  /** Stops (and with `remove`, removes) every container and sandbox of pod `uid`. */
+  private async killPod(uid: string, graceSeconds: number, remove: boolean): Promise<void> {
+    const containers = await this.runtime.listContainers({ podUid: uid });
+    await Promise.all(
+      containers
+        .filter((c) => c.state === 'running')
+        .map((c) => this.runtime.stopContainer(c.id, graceSeconds)),
+    );
+    // A finished pod keeps its containers (logs, exit codes) but not its network.
+    for (const s of await this.runtime.listPodSandboxes({ podUid: uid }))
+      if (s.state === 'ready') await this.runtime.stopPodSandbox(s.id);
+    if (!remove) return;
+    for (const c of containers) await this.runtime.removeContainer(c.id);
+    for (const s of await this.runtime.listPodSandboxes({ podUid: uid }))
+      await this.runtime.removePodSandbox(s.id);
+    this.crash.forgetPrefix(`${uid}/`);
+    this.pulls.forgetPrefix(`${uid}/`);
+    for (const k of this.waiting.keys()) if (k.startsWith(`${uid}/`)) this.waiting.delete(k);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The node agent's view of a container runtime: a small, CRI-like interface (after the
+ * kubelet's `RuntimeService`). The agent's sync loop only ever talks to this; the engine
+ * library implements it for real containers, and `berth sim` implements it in memory, so the
+ * simulated nodes run the very same agent code.
+ *
+ * The contract every implementation keeps:
+ * - Everything the agent needs to find its work again after a restart is in the runtime:
+ *   sandboxes and containers carry the pod's uid, name and namespace and the container's
+ *   name and attempt. The agent keeps no state of its own that a `kill -9` could lose.
+ * - Calls are idempotent where CRI's are: stopping a stopped sandbox or container, or
+ *   removing a missing one, succeeds.
+ * - Errors are BerthErrors: `NotFound` for an unknown id, `InvalidArgument` for a config the
+ *   runtime cannot run (the agent reports it as CreateContainerConfigError), anything else
+ *   as the runtime's failure (the agent retries with back-off).
+ */
+
+/** What identifies a pod in the runtime (CRI's PodSandboxMetadata). */
+export interface PodRef {
+  uid: string;
+  name: string;
+  namespace: string;
+}
+
+/** How to set up a pod's sandbox: its network and shared namespaces. */
+export interface SandboxConfig {
+  pod: PodRef;
+  hostname: string;
+  /** Host network: no sandbox namespace, the pod sees the node's interfaces. */
+  hostNetwork: boolean;
+  labels: Record<string, string>;
+}
+
+export type SandboxState = 'ready' | 'notready';
+
+export interface SandboxStatus {
+  id: string;
+  pod: PodRef;
+  state: SandboxState;
+  /** When the sandbox was made (ms since the epoch). */
+  createdAt: number;
+  /** The pod's address on the node's pod network ('' with hostNetwork). */
+  ip: string;
+}
+
+/** One container of a pod, as the runtime needs it (resolved by the agent from the pod spec). */
+export interface ContainerConfig {
+  /** The container's name in the pod spec. */
+  name: string;
+  /** Restarts of this container so far (CRI's attempt): a new container per restart. */
+  attempt: number;
+  image: string;
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  command: string[];
+  args: string[];
+  env: { name: string; value: string }[];
+  workingDir?: string;
+  /** Whether it is one of the pod's init containers (they run to completion, in order). */
+  init: boolean;
+  labels: Record<string, string>;
+}
+
+export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
+
+export interface ContainerStatus {
+  id: string;
+  sandboxId: string;
+  pod: PodRef;
+  name: string;
+  attempt: number;
+  init: boolean;
+  state: ContainerState;
+  image: string;
+  /** The image's id (`sha256:...`), as `imageID` in the pod status. */
+  imageId: string;
+  /** ms since the epoch; 0 when it did not happen yet. */
+  createdAt: number;
+  startedAt: number;
+  finishedAt: number;
+  exitCode: number;
+  /** Why it exited, when the runtime knows better than the exit code (`OOMKilled`). */
+  reason?: string;
+  message?: string;
+}
+
+/** The runtime's name and version, for the node's `containerRuntimeVersion` (`berth://0.1`). */
+export interface RuntimeVersion {
+  name: string;
+  version: string;
+}
+
+/** An image on the node, for the node status's `images`. */
+export interface NodeImage {
+  names: string[];
+  sizeBytes: number;
+}
+
+/** Streams for exec, attach and logs (wired to the API server's proxy in a later step). */
+export interface ContainerStreamsHooks {
+  /** Runs `cmd` in the container; output goes to the given writers. Resolves with the exit code. */
+  exec?(
+    containerId: string,
+    cmd: string[],
+    io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+    signal?: AbortSignal,
+  ): Promise<number>;
+  /** Writes the container's log (all of it, or the last `tail` lines; `follow` keeps writing). */
+  logs?(
+    containerId: string,
+    out: NodeJS.WritableStream,
+    opts: { follow?: boolean; tail?: number; signal?: AbortSignal },
+  ): Promise<void>;
+}
+
+export interface PodRuntime extends ContainerStreamsHooks {
+  version(): Promise<RuntimeVersion>;
+
+  /** Makes and starts a pod's sandbox (its network namespace, set up once); returns its id. */
+  runPodSandbox(config: SandboxConfig, signal?: AbortSignal): Promise<string>;
+  /** Stops a sandbox: tears down its network; containers in it must already be stopped. */
+  stopPodSandbox(id: string): Promise<void>;
+  /** Removes a stopped sandbox and everything left of it. */
+  removePodSandbox(id: string): Promise<void>;
+  /** The sandboxes on the node, or only those of one pod. */
+  listPodSandboxes(filter?: { podUid?: string }): Promise<SandboxStatus[]>;
+
+  /** Makes a container in a sandbox (pulling its image as the policy says); returns its id. */
+  createContainer(sandboxId: string, config: ContainerConfig, signal?: AbortSignal): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceSeconds`. Resolves once it has exited. */
+  stopContainer(id: string, graceSeconds: number): Promise<void>;
+  removeContainer(id: string): Promise<void>;
+  /** The containers on the node (every attempt the runtime still keeps), or one pod's. */
+  listContainers(filter?: { podUid?: string }): Promise<ContainerStatus[]>;
+  containerStatus(id: string): Promise<ContainerStatus>;
+
+  /** The images present on the node. */
+  listImages(): Promise<NodeImage[]>;
+
+  /**
+   * Calls `fn` with a pod whenever one of its containers changes state on its own (exits,
+   * is killed by the kernel): the agent's prompt to sync that pod (CRI's container events,
+   * the kubelet's PLEG). Returns the unsubscriber.
+   */
+  watchEvents(fn: (pod: PodRef) => void): () => void;
+}
+
+/** Labels the agent puts on every container (the dockershim's, so `berth ps` shows pods). */
+export const PodLabels = {
+  name: 'io.kubernetes.pod.name',
+  namespace: 'io.kubernetes.pod.namespace',
+  uid: 'io.kubernetes.pod.uid',
+  container: 'io.kubernetes.container.name',
+} as const;

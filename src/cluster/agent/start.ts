@@ -1,0 +1,76 @@
+/**
+ * Starting an agent from the command line's options, shared by `berth agent` and the agent
+ * embedded in `berth server`: join (or reuse the node's credentials), pick the pod runtime,
+ * start the agent as the node.
+ */
+import { invalidArgument } from '../../core/errors.js';
+import { SimRuntime } from '../sim/sim-runtime.js';
+import { type RunningAgent, startAgent } from './agent.js';
+import { joinCluster, nodeClient, readTokenFile } from './join.js';
+import { defaultNodeIP, defaultNodeName } from './machine.js';
+import type { PodRuntime } from './runtime.js';
+
+export const podRuntimes = ['engine', 'sim'] as const;
+
+export interface AgentCliOptions {
+  server: string;
+  tokenFile: string;
+  nodeName?: string;
+  nodeIP?: string;
+  dataDir: string;
+  /** The engine store (global --root and --runroot). */
+  root: string;
+  runroot: string;
+  podRuntime: string;
+  controlPlane?: boolean;
+  /** The port of the agent's HTTPS endpoint (10250; 0 picks a free one). */
+  port?: number;
+}
+
+function runtimeFor(
+  name: string,
+  o: AgentCliOptions,
+): ((podCidr: string) => Promise<PodRuntime>) | { unavailable: string } {
+  if (name === 'sim')
+    return async (cidr) => new SimRuntime({ subnet: cidr.split('/')[0]!.split('.').slice(0, 3).join('.') });
+  if (name === 'engine')
+    return async (cidr) => {
+      const [{ openEngine }, { EngineRuntime }, { selfCommand }] = await Promise.all([
+        import('../../engine/engine.js'),
+        import('./engine-runtime.js'),
+        import('../../core/self-command.js'),
+      ]);
+      const engine = openEngine({ root: o.root, runroot: o.runroot, self: selfCommand([]) });
+      return new EngineRuntime(engine, { podCidr: cidr });
+    };
+  throw invalidArgument(`Invalid --pod-runtime "${name}": one of ${podRuntimes.join(', ')}`);
+}
+
+const ipv4 = /^(\d{1,3})(\.\d{1,3}){3}$/;
+
+export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgent> {
+  const runtime = runtimeFor(o.podRuntime, o);
+  if (o.nodeIP && !ipv4.test(o.nodeIP))
+    throw invalidArgument(`Invalid --node-ip "${o.nodeIP}": an IPv4 address is needed`);
+  const port = o.port ?? 10250;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw invalidArgument(`Invalid --kubelet-port "${o.port}": must be a port number`);
+  const nodeName = (o.nodeName ?? defaultNodeName()).toLowerCase();
+  const nodeIP = o.nodeIP ?? defaultNodeIP();
+  const creds = await joinCluster({
+    server: o.server,
+    token: readTokenFile(o.tokenFile),
+    nodeName,
+    nodeIP,
+    dataDir: o.dataDir,
+  });
+  return startAgent({
+    client: nodeClient(o.server, creds),
+    nodeName,
+    nodeIP,
+    runtime,
+    root: o.root,
+    controlPlane: o.controlPlane ?? false,
+    endpoint: { creds, port },
+  });
+}
