@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict, isNotFound } from '../../core/errors.js';
-import { detectRuntime, runtimeKill } from '../runtime/oci-runtime.js';
+import { detectRuntime, runtimeAwaitsStart, runtimeKill } from '../runtime/oci-runtime.js';
 import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
 import { pidAlive, readExitFile, waitForExitFile } from './exit-watch.js';
@@ -23,13 +23,15 @@ const live = ['running', 'restarting'] as const;
 /**
  * Brings a record in line with the machine: a container whose exit file exists has exited;
  * one whose process and conmon are gone without an exit file (its conmon was killed) has exited with 255;
- * one a crashed `start` left running is running. Cheap: file reads and kill(pid, 0).
+ * one a crashed `start` left running is running, but one it left between the runtime's
+ * `create` and `start` stays created (`start` finishes it). Cheap: file reads and kill(pid, 0).
  */
 export function reconcile(ctx: EngineContext, rec: ContainerRecord): ContainerRecord {
   const paths = containerPaths(ctx, rec.id);
   if (rec.state === 'created' && existsSync(paths.pidFile)) {
     const pid = Number(readFileSync(paths.pidFile, 'utf8').trim());
-    if (pidAlive(pid) && readExitFile(paths) === undefined)
+    const awaitsStart = runtimeAwaitsStart(detectRuntime(ctx.runroot, rec.config.runtime), rec.id);
+    if (!awaitsStart && pidAlive(pid) && readExitFile(paths) === undefined)
       return (
         ctx.containers.update(rec.id, { state: 'running', pid, startedAt: new Date().toISOString() }, [
           'created',

@@ -1,0 +1,75 @@
+/**
+ * Container state that tells the truth after a `berth` process dies part-way. The reference
+ * is podman: a container whose runtime holds it created (`runc create` done, `runc start`
+ * not) is listed as Created, and `podman start` runs it.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { run } from '../src/core/exec.js';
+import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+
+describe('container state after an interrupted run', { skip: !isRoot && 'needs root' }, () => {
+  let box: Sandbox;
+  let rootfs: string;
+  let runtime: string;
+  let marker: string;
+
+  before(async () => {
+    box = await sandbox(undefined);
+    rootfs = join(box.dir, 'rootfs');
+    mkdirSync(rootfs);
+    await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
+    // A runtime that is runc, except that while the marker exists its `start` SIGKILLs the
+    // `berth` that called it (its parent) instead: `berth run` dies exactly between the
+    // runtime's create and start, with nothing timed.
+    const bin = join(box.dir, 'rt');
+    mkdirSync(bin);
+    runtime = join(bin, 'runc');
+    marker = join(box.dir, 'die-at-start');
+    const runc = (await run('sh', ['-c', 'command -v runc'])).stdout.trim();
+    writeFileSync(
+      runtime,
+      `#!/bin/sh\nfor a; do [ "$a" = start ] && [ -e ${marker} ] && rm ${marker} && kill -9 $PPID && exit 1; done\nexec ${runc} "$@"\n`,
+    );
+    chmodSync(runtime, 0o755);
+  });
+  after(() => box.cleanup());
+
+  it('a run killed between create and start shows Created, and start runs it', async () => {
+    writeFileSync(marker, '');
+    const name = box.name('half');
+    const r = await box.berth([
+      'run',
+      '-d',
+      '--network',
+      'none',
+      '--runtime',
+      runtime,
+      '--name',
+      name,
+      '--rootfs',
+      rootfs,
+      'sh',
+      '-c',
+      'echo ran; exec sleep 1000',
+    ]);
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    const status = async () =>
+      (await box.berth(['ps', '-a', '--filter', `name=${name}`, '--format', '{{.State}} {{.Status}}']))
+        .stdout;
+    assert.equal(await status(), 'created Created\n');
+    const st = await box.berth(['inspect', '--format', '{{.State.Status}} {{.State.Running}}', name]);
+    assert.equal(st.stdout, 'created false\n');
+
+    const s = await box.berth(['start', name]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(await status(), /^running Up /);
+    const logs = await box.berth(['logs', name]);
+    assert.equal(logs.stdout, 'ran\n');
+    const rm = await box.berth(['rm', '-f', name]);
+    assert.equal(rm.code, 0, rm.stderr);
+  });
+});
