@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 describe('container state after an interrupted run', { skip: !isRoot && 'needs root' }, () => {
   let box: Sandbox;
@@ -71,5 +71,17 @@ describe('container state after an interrupted run', { skip: !isRoot && 'needs r
     assert.equal(logs.stdout, 'ran\n');
     const rm = await box.berth(['rm', '-f', name]);
     assert.equal(rm.code, 0, rm.stderr);
+  });
+
+  it('a --root or --runroot that cannot be created fails at once, naming the folder', async () => {
+    // Docker: `dockerd --data-root /proc/x` stops with "mkdir /proc/x: no such file or directory".
+    for (const flag of ['--root', '--runroot']) {
+      const r = await run(berthBin, [flag, '/proc/berth-no-such/x', 'ps'], { check: false });
+      assert.equal(r.code, 125);
+      assert.equal(
+        r.stderr,
+        'Error: Cannot create folder "/proc/berth-no-such/x": mkdir /proc/berth-no-such: no such file or directory\n',
+      );
+    }
   });
 });

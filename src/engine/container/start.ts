@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { makeDirs } from '../../core/make-dirs.js';
 import { capabilitiesFromMask } from '../runtime/capabilities.js';
 import { startConmon } from '../runtime/conmon.js';
 import {
@@ -85,7 +86,7 @@ async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: C
   for (const m of config.mounts) {
     if (m.type === 'bind') {
       // Docker creates a missing host folder for -v.
-      if (!existsSync(m.source)) mkdirSync(m.source, { recursive: true });
+      makeDirs(m.source);
       binds.push({ source: m.source, destination: m.destination, readOnly: m.readOnly });
     } else {
       const v = ctx.volumes.get(m.source);
