@@ -11,6 +11,7 @@ import type { Engine, ImageSource } from '../engine/engine.js';
 import type { LogEntry } from '../engine/runtime/k8s-log.js';
 import { type CreateFlags, createOptionsFromFlags } from './container-flags.js';
 import { proxySignals, terminalSession, withEngine } from './engine.js';
+import { formatRows } from './format.js';
 import { renderTemplate } from './go-template.js';
 import { printTable } from './table.js';
 
@@ -119,6 +120,14 @@ export async function startAction(
   });
 }
 
+/** Docker's column titles for `ps --format 'table ...'`. */
+const PS_TITLES: Record<string, string> = {
+  ID: 'CONTAINER ID',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  Names: 'NAMES',
+};
+
 export async function psAction(
   flags: { all?: boolean; quiet?: boolean; trunc?: boolean; format?: string; filter?: string[] },
   cmd: Command,
@@ -137,7 +146,7 @@ export async function psAction(
       return;
     }
     if (flags.format) {
-      for (const row of rows) process.stdout.write(`${renderTemplate(flags.format, row)}\n`);
+      for (const line of formatRows(flags.format, rows, PS_TITLES)) process.stdout.write(`${line}\n`);
       return;
     }
     printTable(
