@@ -6,7 +6,7 @@
 
 import type { Command } from 'commander';
 import { errorMessage } from '../core/errors.js';
-import { parseSince, parseTail } from '../engine/container/logs.js';
+import { dockerTimestamp, parseSince, parseTail } from '../engine/container/logs.js';
 import type { Engine, ImageSource } from '../engine/engine.js';
 import type { LogEntry } from '../engine/runtime/k8s-log.js';
 import { type CreateFlags, createOptionsFromFlags } from './container-flags.js';
@@ -154,7 +154,7 @@ export async function psAction(
       rows.map((r) => [
         r.ID,
         r.Image,
-        `"${r.Command}"`,
+        r.Command,
         r.CreatedAt.slice(0, 19).replace('T', ' '),
         r.Status,
         r.Ports,
@@ -177,7 +177,7 @@ export async function logsAction(
     };
     await engine.containers.logs(ref, opts, (e: LogEntry) => {
       const out = e.stream === 'stderr' ? process.stderr : process.stdout;
-      if (flags.timestamps) out.write(`${e.time} `);
+      if (flags.timestamps) out.write(`${dockerTimestamp(e.time)} `);
       out.write(e.data);
     });
   });

@@ -7,6 +7,7 @@ import {
   createOptionsFromFlags,
   parseCpus,
   parseEnv,
+  parseIntFlag,
   parseMemory,
   parseRestart,
   parseSecurityOpt,
@@ -15,6 +16,15 @@ import {
 } from './container-flags.js';
 
 describe('container flags', () => {
+  it("refuses a non-number --stop-timeout with Docker's message", () => {
+    // docker run --stop-timeout abc: invalid argument "abc" for "--stop-timeout" flag: strconv.ParseInt: parsing "abc": invalid syntax
+    assert.throws(
+      () => parseIntFlag('abc', '--stop-timeout'),
+      /^BerthError: invalid argument "abc" for "--stop-timeout" flag: strconv.ParseInt: parsing "abc": invalid syntax$/,
+    );
+    assert.equal(parseIntFlag('30', '--stop-timeout'), 30);
+  });
+
   it('parses memory and cpus, refusing bad values', () => {
     assert.equal(parseMemory('64m'), 64 * 1024 * 1024);
     assert.equal(parseMemory('1g'), 1024 ** 3);

@@ -64,6 +64,15 @@ export function parseMemory(value: string, flag = '--memory'): number {
   return bytes;
 }
 
+/** A whole-number flag, refused with Docker's (pflag's) message: `invalid argument "abc" for "--stop-timeout" flag: ...`. */
+export function parseIntFlag(value: string, flag: string): number {
+  if (!/^[+-]?\d+$/.test(value.trim()))
+    throw invalidArgument(
+      `invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`,
+    );
+  return Number.parseInt(value, 10);
+}
+
 /** `1.5` -> 1.5e9 NanoCpus. */
 export function parseCpus(value: string): number {
   const n = Number(value);
@@ -257,6 +266,6 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
   if (f.rm) o.autoRemove = true;
   if (f.interactive) o.openStdin = true;
   if (f.tty) o.tty = true;
-  if (f.stopTimeout !== undefined) o.stopTimeout = Number(f.stopTimeout);
+  if (f.stopTimeout !== undefined) o.stopTimeout = parseIntFlag(f.stopTimeout, '--stop-timeout');
   return o;
 }

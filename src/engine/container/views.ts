@@ -42,7 +42,10 @@ export function psRow(ctx: EngineContext, r: ContainerRecord, trunc: boolean): P
   return {
     ID: trunc ? short(r.id) : r.id,
     Image: r.config.imageName,
-    Command: trunc && command.length > 20 ? `${command.slice(0, 19)}…` : command,
+    // Docker quotes it (strconv.Quote) after shortening it to 20 characters.
+    Command: JSON.stringify(
+      trunc && [...command].length > 20 ? `${[...command].slice(0, 19).join('')}…` : command,
+    ),
     CreatedAt: r.createdAt,
     Status: statusText(r),
     State: r.state,

@@ -2,8 +2,19 @@
 import type { EngineContext } from '../container/context.js';
 import { type DiskUse, diskUsage, engineInfo } from '../container/system.js';
 import { checkEventFilters, type EngineEvent, type EventQuery } from '../events/journal.js';
+import type { RemoveReport } from '../image/remove.js';
 import type { ContainerService, PruneReport } from './containers.js';
+import type { ImageService } from './images.js';
+import type { NetworkService } from './networks.js';
 import type { VolumeService } from './volumes.js';
+
+/** What `system prune` removed, in Docker's order. */
+export interface SystemPruneReport {
+  containers: PruneReport;
+  networks: string[];
+  images: { reports: RemoveReport[]; spaceReclaimed: number };
+  volumes: string[];
+}
 
 /** Engine-wide operations of the engine facade. */
 export class SystemService {
@@ -11,6 +22,8 @@ export class SystemService {
     private readonly ctx: EngineContext,
     private readonly containers: ContainerService,
     private readonly volumes: VolumeService,
+    private readonly images: ImageService,
+    private readonly networks: NetworkService,
   ) {}
 
   /** `docker info`-like facts about this engine and host. */
@@ -23,10 +36,16 @@ export class SystemService {
     return diskUsage(this.ctx);
   }
 
-  /** Removes stopped containers (and, with `volumes`, unused anonymous volumes). */
-  async prune(o: { volumes?: boolean } = {}): Promise<{ containers: PruneReport; volumes: string[] }> {
+  /**
+   * Docker's `system prune`: stopped containers, then networks no container uses, then
+   * dangling images (every unused one with `all`), and with `volumes` unused anonymous
+   * volumes. Containers go first so what they held becomes unused.
+   */
+  async prune(o: { volumes?: boolean; all?: boolean } = {}): Promise<SystemPruneReport> {
     const containers = await this.containers.prune();
-    return { containers, volumes: o.volumes ? this.volumes.prune() : [] };
+    const networks = await this.networks.prune();
+    const images = await this.images.prune({ all: o.all });
+    return { containers, networks, images, volumes: o.volumes ? this.volumes.prune() : [] };
   }
 
   /**

@@ -1,0 +1,65 @@
+/**
+ * Output scripts parse, against Docker's documented behaviour: `logs -t` times, the quoted
+ * COMMAND of `ps`, `system df`'s Images row, and `system prune` removing dangling images
+ * and unused networks besides stopped containers.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+
+describe('output details', { skip: !isRoot && 'needs root' }, () => {
+  let box: Sandbox;
+  const ok = async (args: string[]) => {
+    const r = await box.berth(args);
+    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  before(async () => {
+    // Networks are bridges: made inside the sandbox's own namespace.
+    box = await sandbox(undefined, { netns: true });
+    await ok(['import', await busyboxRootfsTar(), 'bb:out']);
+  });
+  after(() => box.cleanup());
+
+  it('logs -t prints RFC 3339 UTC times with nanoseconds and Z; ps quotes COMMAND', async () => {
+    const name = box.name('logs');
+    await ok(['run', '--network', 'none', '--name', name, 'bb:out', 'sh', '-c', 'echo one']);
+    // docker logs -t: "2026-11-30T06:10:00.123456789Z one"
+    assert.match(await ok(['logs', '-t', name]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z one\n$/);
+    // docker ps: COMMAND is strconv.Quote'd, after cutting it to 20 characters with "…".
+    assert.equal(
+      await ok(['ps', '-a', '--filter', `name=${name}`, '--format', '{{.Command}}']),
+      '"sh -c echo one"\n',
+    );
+    assert.equal(
+      await ok(['ps', '-a', '--no-trunc', '--filter', `name=${name}`, '--format', '{{json .Command}}']),
+      '"\\"sh -c echo one\\""\n',
+    );
+    await ok(['rm', name]);
+  });
+
+  it('system df has an Images row; system prune removes stopped containers, unused networks and dangling images', async () => {
+    const df = await ok(['system', 'df']);
+    assert.match(df, /^TYPE +TOTAL +ACTIVE +SIZE\nImages +1 +0 +\S+\nContainers /);
+    // Importing again under the same name leaves the first image dangling (no name).
+    await ok(['import', '--change', 'ENV X=1', await busyboxRootfsTar(), 'bb:out']);
+    const dangling = (await ok(['images', '-q', '--no-trunc'])).split('\n').filter(Boolean);
+    assert.equal(dangling.length, 2);
+    const net = box.name('unused');
+    await ok(['network', 'create', net]);
+    const ctr = box.name('stopped');
+    await ok(['run', '--network', 'none', '--name', ctr, 'bb:out', 'true']);
+    const out = await ok(['system', 'prune', '-f']);
+    assert.match(
+      out,
+      new RegExp(`^Deleted Containers:\\n[a-f0-9]{64}\\n\\nDeleted Networks:\\n${net}\\n\\n`),
+    );
+    assert.match(out, /\nDeleted Images:\ndeleted: sha256:[a-f0-9]{64}\n/);
+    assert.match(out, /\nTotal reclaimed space: /);
+    assert.equal((await ok(['images', '-q'])).split('\n').filter(Boolean).length, 1);
+    assert.equal(await ok(['ps', '-a', '-q']), '');
+    assert.doesNotMatch(await ok(['network', 'ls']), new RegExp(net));
+  });
+});
