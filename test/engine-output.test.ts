@@ -40,6 +40,24 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
     await ok(['rm', name]);
   });
 
+  it("a container's own network namespace has Docker's sysctls: any user binds low ports and pings", async () => {
+    // Docker sets net.ipv4.ip_unprivileged_port_start=0 and ping_group_range "0 2147483647".
+    const out = await ok([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--user',
+      '1000',
+      'bb:out',
+      'sh',
+      '-c',
+      // busybox httpd binds before it goes to the background, so its status says whether it could.
+      'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range; httpd -p 80 && echo bound',
+    ]);
+    assert.equal(out, '0\n0\t2147483647\nbound\n');
+  });
+
   it('system df has an Images row; system prune removes stopped containers, unused networks and dangling images', async () => {
     const df = await ok(['system', 'df']);
     assert.match(df, /^TYPE +TOTAL +ACTIVE +SIZE\nImages +1 +0 +\S+\nContainers /);

@@ -31,6 +31,15 @@ describe('ociSpec', () => {
     assert.ok(env.includes('TERM=xterm'));
   });
 
+  it("sets Docker's sysctls in a container's own network namespace, none with the host's", () => {
+    // Docker: net.ipv4.ip_unprivileged_port_start=0 and net.ipv4.ping_group_range="0 2147483647".
+    assert.deepEqual(spec().linux.sysctl, {
+      'net.ipv4.ip_unprivileged_port_start': '0',
+      'net.ipv4.ping_group_range': '0 2147483647',
+    });
+    assert.equal(spec({ network: 'host' }).linux.sysctl, undefined);
+  });
+
   it('uses pid, mount, uts, ipc and network namespaces; host network shares the netns', () => {
     const types = (s: ReturnType<typeof spec>) => s.linux.namespaces.map((n) => n.type).sort();
     assert.deepEqual(types(spec()), ['ipc', 'mount', 'network', 'pid', 'uts']);

@@ -11,6 +11,7 @@
  * rlimits are set: a container inherits conmon's, because raising a hard limit needs
  * CAP_SYS_RESOURCE, which some hosts' root lacks.
  */
+import { existsSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerConfig } from '../container/config.js';
 import { capabilitySet } from './capabilities.js';
@@ -42,6 +43,7 @@ export interface OciSpec {
   mounts: OciMount[];
   linux: {
     namespaces: { type: string; path?: string }[];
+    sysctl?: Record<string, string>;
     cgroupsPath: string;
     resources: {
       devices: { allow: boolean; access: string; type?: string; major?: number; minor?: number }[];
@@ -212,6 +214,8 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   // A new network namespace gets only loopback (runc brings it up); host shares the host's.
   if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
   else if (config.network !== 'host') namespaces.push({ type: 'network' });
+  const ownNetns = config.network !== 'host' && !config.network.startsWith('container:');
+  const sysctl = ownNetns ? { ...ownNetnsSysctls } : {};
   const resources: OciSpec['linux']['resources'] = {
     devices: [{ allow: config.privileged, access: 'rwm' }],
   };
@@ -239,7 +243,12 @@ export function ociSpec(input: OciSpecInput): OciSpec {
     root: { path: input.rootfs, readonly: config.readOnly },
     hostname: config.hostname,
     mounts,
-    linux: { namespaces, cgroupsPath: input.cgroupsPath, resources },
+    linux: {
+      namespaces,
+      ...(Object.keys(sysctl).length ? { sysctl } : {}),
+      cgroupsPath: input.cgroupsPath,
+      resources,
+    },
   };
   if (!config.privileged) {
     spec.linux.maskedPaths = [...maskedPaths];
@@ -251,6 +260,19 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   }
   return spec;
 }
+
+/**
+ * What Docker sets in a container's own network namespace (moby's WithSysctls): any user
+ * may bind ports below 1024 and send ping (ICMP echo sockets) there, so a non-root process
+ * can serve on port 80 and ping; the host's settings are untouched. Only the ones this
+ * kernel has (ip_unprivileged_port_start came in 4.11): runc refuses an unknown sysctl.
+ */
+export const ownNetnsSysctls: Readonly<Record<string, string>> = Object.fromEntries(
+  [
+    ['net.ipv4.ip_unprivileged_port_start', '0'],
+    ['net.ipv4.ping_group_range', '0 2147483647'],
+  ].filter(([k]) => existsSync(`/proc/sys/${k!.replaceAll('.', '/')}`)),
+);
 
 /** runc's cgroupfs path for a container: under `BERTH_CGROUP_PARENT` (default `berth`). */
 export function cgroupsPathFor(id: string, parent = process.env.BERTH_CGROUP_PARENT || 'berth'): string {
