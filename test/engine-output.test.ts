@@ -58,6 +58,27 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
     assert.equal(out, '0\n0\t2147483647\nbound\n');
   });
 
+  it('--sysctl and --shm-size reach the container (docker run --sysctl, --shm-size)', async () => {
+    const out = await ok([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--shm-size',
+      '1m',
+      '--sysctl',
+      'kernel.shmmax=12345',
+      'bb:out',
+      'sh',
+      '-c',
+      "cat /proc/sys/kernel/shmmax; df -k /dev/shm | awk 'NR==2 {print $2}'",
+    ]);
+    assert.equal(out, '12345\n1024\n');
+    const bad = await box.berth(['run', '--rm', '--sysctl', 'vm.swappiness=1', 'bb:out', 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /sysctl "vm.swappiness" is not in a separate kernel namespace/);
+  });
+
   it('system df has an Images row; system prune removes stopped containers, unused networks and dangling images', async () => {
     const df = await ok(['system', 'df']);
     assert.match(df, /^TYPE +TOTAL +ACTIVE +SIZE\nImages +1 +0 +\S+\nContainers /);

@@ -29,6 +29,8 @@ export interface CreateFlags {
   memory?: string;
   cpus?: string;
   pidsLimit?: string;
+  shmSize?: string;
+  sysctl?: string[];
   restart?: string;
   init?: boolean;
   capAdd?: string[];
@@ -71,6 +73,18 @@ export function parseIntFlag(value: string, flag: string): number {
       `invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`,
     );
   return Number.parseInt(value, 10);
+}
+
+/** `--sysctl KEY=VALUE` (repeatable). */
+export function parseSysctls(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i <= 0)
+      throw invalidArgument(`invalid argument "${v}" for "--sysctl" flag: sysctl '${v}' is not allowed`);
+    out[v.slice(0, i)] = v.slice(i + 1);
+  }
+  return out;
 }
 
 /** `1.5` -> 1.5e9 NanoCpus. */
@@ -214,6 +228,8 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
   if (f.readOnly) o.readOnly = true;
   if (f.memory !== undefined) o.memory = parseMemory(f.memory);
   if (f.cpus !== undefined) o.nanoCpus = parseCpus(f.cpus);
+  if (f.shmSize !== undefined) o.shmSize = parseMemory(f.shmSize, '--shm-size');
+  if (f.sysctl?.length) o.sysctls = parseSysctls(f.sysctl);
   if (f.pidsLimit !== undefined) {
     const n = Number(f.pidsLimit);
     if (!Number.isInteger(n))

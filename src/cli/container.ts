@@ -28,6 +28,8 @@ function createFlags(cmd: Command): Command {
     .option('-m, --memory <bytes>', 'memory limit (e.g. 64m, 1g)')
     .option('--cpus <n>', 'number of CPUs (e.g. 0.5)')
     .option('--pids-limit <n>', 'process count limit (-1 for none)')
+    .option('--shm-size <bytes>', 'size of /dev/shm (64m)')
+    .option('--sysctl <key=value>', 'a namespaced kernel parameter (repeatable)', collect)
     .option('--restart <policy>', 'no, always, unless-stopped, on-failure[:N]')
     .option('--init', 'run an init (catatonit) as PID 1 that reaps zombies and forwards signals')
     .option('--cap-add <cap>', 'add a Linux capability (repeatable)', collect)

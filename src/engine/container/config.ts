@@ -59,6 +59,10 @@ export interface ContainerConfig {
   nanoCpus: number;
   /** Pids limit; 0 means none. */
   pidsLimit: number;
+  /** Size of /dev/shm in bytes (`--shm-size`); absent means Docker's 64 MB. */
+  shmSize?: number;
+  /** `--sysctl` values, set in the container's own namespaces. */
+  sysctls?: Record<string, string>;
   restart: RestartPolicy;
   /** Run catatonit as PID 1 (`--init`). */
   init: boolean;

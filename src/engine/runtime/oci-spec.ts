@@ -137,7 +137,7 @@ export function processEnv(config: ContainerConfig, home: string): string[] {
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
-function baseMounts(privileged: boolean): OciMount[] {
+function baseMounts(privileged: boolean, shmSize: number): OciMount[] {
   const ro = privileged ? [] : ['ro'];
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -157,7 +157,7 @@ function baseMounts(privileged: boolean): OciMount[] {
       destination: '/dev/shm',
       type: 'tmpfs',
       source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...ro] },
@@ -178,7 +178,7 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   const caps = capabilitySet(config.capAdd, config.capDrop, config.privileged).filter(
     (c) => !host || host.includes(c),
   );
-  const mounts = baseMounts(config.privileged);
+  const mounts = baseMounts(config.privileged, config.shmSize || 64 * 1024 * 1024);
   for (const t of config.tmpfs) {
     mounts.push({
       destination: t.destination,
@@ -215,7 +215,7 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
   else if (config.network !== 'host') namespaces.push({ type: 'network' });
   const ownNetns = config.network !== 'host' && !config.network.startsWith('container:');
-  const sysctl = ownNetns ? { ...ownNetnsSysctls } : {};
+  const sysctl = { ...(ownNetns ? ownNetnsSysctls : {}), ...config.sysctls };
   const resources: OciSpec['linux']['resources'] = {
     devices: [{ allow: config.privileged, access: 'rwm' }],
   };
@@ -273,6 +273,21 @@ export const ownNetnsSysctls: Readonly<Record<string, string>> = Object.fromEntr
     ['net.ipv4.ping_group_range', '0 2147483647'],
   ].filter(([k]) => existsSync(`/proc/sys/${k!.replaceAll('.', '/')}`)),
 );
+
+/**
+ * `--sysctl` is limited to what a container's own namespaces hold, as runc checks it:
+ * IPC (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*), UTS (kernel.hostname,
+ * kernel.domainname) and network (net.*, not with the host's network).
+ */
+export function checkSysctls(sysctls: Record<string, string>, network: string): void {
+  for (const k of Object.keys(sysctls)) {
+    const ipc = /^(kernel\.(msg\w*|sem|shm\w*)|fs\.mqueue\..+)$/.test(k);
+    const uts = k === 'kernel.hostname' || k === 'kernel.domainname';
+    if (k.startsWith('net.')) {
+      if (network === 'host') throw invalidArgument(`sysctl "${k}" not allowed in host network namespace`);
+    } else if (!ipc && !uts) throw invalidArgument(`sysctl "${k}" is not in a separate kernel namespace`);
+  }
+}
 
 /** runc's cgroupfs path for a container: under `BERTH_CGROUP_PARENT` (default `berth`). */
 export function cgroupsPathFor(id: string, parent = process.env.BERTH_CGROUP_PARENT || 'berth'): string {
