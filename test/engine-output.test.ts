@@ -79,6 +79,17 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
     assert.match(bad.stderr, /sysctl "vm.swappiness" is not in a separate kernel namespace/);
   });
 
+  it('port lists published ports as docker port does', async () => {
+    const name = box.name('port');
+    await ok(['run', '-d', '--name', name, '-p', '127.0.0.1:18080:80', 'bb:out', 'sleep', '1000']);
+    assert.equal(await ok(['port', name]), '80/tcp -> 127.0.0.1:18080\n');
+    assert.equal(await ok(['port', name, '80/tcp']), '127.0.0.1:18080\n');
+    const none = await box.berth(['port', name, '81']);
+    assert.notEqual(none.code, 0);
+    assert.equal(none.stderr, `Error: No public port '81/tcp' published for ${name}\n`);
+    await ok(['rm', '-f', name]);
+  });
+
   it('system df has an Images row; system prune removes stopped containers, unused networks and dangling images', async () => {
     const df = await ok(['system', 'df']);
     assert.match(df, /^TYPE +TOTAL +ACTIVE +SIZE\nImages +1 +0 +\S+\nContainers /);

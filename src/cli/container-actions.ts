@@ -313,6 +313,17 @@ export async function statsAction(
   );
 }
 
+/** `docker port`: `80/tcp -> 0.0.0.0:8080` lines, or only the addresses for one port. */
+export async function portAction(
+  ref: string,
+  privatePort: string | undefined,
+  _flags: unknown,
+  cmd: Command,
+) {
+  const list = await withEngine(cmd, (engine) => engine.containers.ports(ref, privatePort));
+  for (const p of list) process.stdout.write(privatePort ? `${p.public}\n` : `${p.private} -> ${p.public}\n`);
+}
+
 export async function renameAction(ref: string, name: string, _flags: unknown, cmd: Command) {
   await withEngine(cmd, (engine) => engine.containers.rename(ref, name));
 }

@@ -188,6 +188,12 @@ function defineContainerCommands(program: Command): void {
     .option('-a, --all', 'include stopped containers')
     .action(act('statsAction'));
   program
+    .command('port')
+    .description("list a container's published ports, or the host addresses of one")
+    .argument('<container>')
+    .argument('[private-port]', 'PORT[/PROTOCOL]')
+    .action(act('portAction'));
+  program
     .command('rename')
     .description('rename a container')
     .argument('<container>')

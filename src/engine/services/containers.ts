@@ -33,7 +33,16 @@ import { startContainer } from '../container/start.js';
 import type { ContainerRecord } from '../container/store.js';
 import type { ContainerStreams } from '../container/streams.js';
 import { type TopRow, topContainer } from '../container/top-stats.js';
-import { type PsRow, prunable, psListsAll, psRow, type StatsRow, StatsSampler } from '../container/views.js';
+import {
+  type PortMapping,
+  type PsRow,
+  portMappings,
+  prunable,
+  psListsAll,
+  psRow,
+  type StatsRow,
+  StatsSampler,
+} from '../container/views.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import type { Progress } from '../registry/progress.js';
 import type { LogEntry } from '../runtime/k8s-log.js';
@@ -183,6 +192,11 @@ export class ContainerService {
   /** {@link list} as Docker's `ps` rows (`trunc` shortens IDs and commands). */
   ps(o: ListOptions & { trunc?: boolean } = {}): PsRow[] {
     return this.list(o).map((r) => psRow(this.ctx, r, o.trunc !== false));
+  }
+
+  /** `docker port`: published ports (of `privatePort` only when given). */
+  ports(ref: string, privatePort?: string): PortMapping[] {
+    return portMappings(this.ctx, getContainer(this.ctx, ref), privatePort);
   }
 
   /** Docker's `GET /containers/{id}/json` document. */
