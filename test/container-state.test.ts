@@ -73,6 +73,37 @@ describe('container state after an interrupted run', { skip: !isRoot && 'needs r
     assert.equal(rm.code, 0, rm.stderr);
   });
 
+  it("pause freezes and unpause thaws, with Docker's states and messages; stop thaws first", async () => {
+    // Docker: ps shows "Up N seconds (Paused)", inspect State.Status paused with Running and
+    // Paused true; pausing twice is "Container ID is already paused"; stop works on a paused one.
+    const name = box.name('pause');
+    await box.berth(['run', '-d', '--network', 'none', '--name', name, '--rootfs', rootfs, 'sleep', '1000']);
+    const st = async () =>
+      (
+        await box.berth([
+          'inspect',
+          '--format',
+          '{{.State.Status}} {{.State.Running}} {{.State.Paused}}',
+          name,
+        ])
+      ).stdout;
+    assert.equal((await box.berth(['pause', name])).stdout, `${name}\n`);
+    assert.equal(await st(), 'paused true true\n');
+    const ps = await box.berth(['ps', '--filter', `name=${name}`, '--format', '{{.Status}}']);
+    assert.match(ps.stdout, /^Up .* \(Paused\)\n$/);
+    const again = await box.berth(['pause', name]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /Container [0-9a-f]{12} is already paused/);
+    assert.equal((await box.berth(['unpause', name])).code, 0);
+    assert.equal(await st(), 'running true false\n');
+    assert.match((await box.berth(['unpause', name])).stderr, /is not paused/);
+    await box.berth(['pause', name]);
+    const stop = await box.berth(['stop', '-t', '1', name]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.match(await st(), /^exited false false\n$/);
+    assert.equal((await box.berth(['rm', name])).code, 0);
+  });
+
   it('a --root or --runroot that cannot be created fails at once, naming the folder', async () => {
     // Docker: `dockerd --data-root /proc/x` stops with "mkdir /proc/x: no such file or directory".
     for (const flag of ['--root', '--runroot']) {

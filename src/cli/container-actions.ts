@@ -313,6 +313,14 @@ export async function statsAction(
   );
 }
 
+export async function pauseAction(refs: string[], _f: unknown, cmd: Command) {
+  await withEngine(cmd, (engine) => each(refs, async (ref) => (await engine.containers.pause(ref), ref)));
+}
+
+export async function unpauseAction(refs: string[], _f: unknown, cmd: Command) {
+  await withEngine(cmd, (engine) => each(refs, async (ref) => (await engine.containers.unpause(ref), ref)));
+}
+
 /** `docker port`: `80/tcp -> 0.0.0.0:8080` lines, or only the addresses for one port. */
 export async function portAction(
   ref: string,

@@ -187,6 +187,15 @@ function defineContainerCommands(program: Command): void {
     .option('--format <format>', 'json')
     .option('-a, --all', 'include stopped containers')
     .action(act('statsAction'));
+  for (const [name, what] of [
+    ['pause', 'freeze every process of containers'],
+    ['unpause', 'thaw paused containers'],
+  ] as const)
+    program
+      .command(name)
+      .description(what)
+      .argument('<container...>')
+      .action(act(`${name}Action`));
   program
     .command('port')
     .description("list a container's published ports, or the host addresses of one")

@@ -27,6 +27,7 @@ import {
   waitContainer,
 } from '../container/lifecycle.js';
 import { type LogOptions, streamLogs } from '../container/logs.js';
+import { pauseContainer, unpauseContainer } from '../container/pause.js';
 import { psFilter } from '../container/ps-filter.js';
 import { type RunIo, type RunResult, runContainer } from '../container/run.js';
 import { startContainer } from '../container/start.js';
@@ -185,13 +186,23 @@ export class ContainerService {
     const match = psFilter(filters);
     const all = psListsAll(o.all, filters);
     return listContainers(this.ctx).filter(
-      (r) => (all || r.state === 'running' || r.state === 'restarting') && match(r),
+      (r) => (all || r.state === 'running' || r.state === 'paused' || r.state === 'restarting') && match(r),
     );
   }
 
   /** {@link list} as Docker's `ps` rows (`trunc` shortens IDs and commands). */
   ps(o: ListOptions & { trunc?: boolean } = {}): PsRow[] {
     return this.list(o).map((r) => psRow(this.ctx, r, o.trunc !== false));
+  }
+
+  /** Freezes a running container (`docker pause`). */
+  pause(ref: string): Promise<void> {
+    return pauseContainer(this.ctx, getContainer(this.ctx, ref));
+  }
+
+  /** Thaws a paused container (`docker unpause`). */
+  unpause(ref: string): Promise<void> {
+    return unpauseContainer(this.ctx, getContainer(this.ctx, ref));
   }
 
   /** `docker port`: published ports (of `privatePort` only when given). */
