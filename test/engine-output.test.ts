@@ -112,4 +112,24 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
     assert.equal(await ok(['ps', '-a', '-q']), '');
     assert.doesNotMatch(await ok(['network', 'ls']), new RegExp(net));
   });
+
+  it("images --filter: dangling, label, reference, since, and Docker's error for an unknown key", async () => {
+    const tar = await busyboxRootfsTar();
+    await ok(['import', '--change', 'LABEL a=b', tar, 'lab:1']);
+    // Importing under the same name again leaves the first one dangling.
+    await ok(['import', '--change', 'LABEL a=b', '--change', 'ENV Y=1', tar, 'lab:1']);
+    const ids = async (...f: string[]) =>
+      (await ok(['images', '-q', '--no-trunc', ...f.flatMap((x) => ['-f', x])])).split('\n').filter(Boolean);
+    const [labNow] = await ids('reference=lab');
+    const [old] = await ids('dangling=true');
+    assert.ok(labNow && old && labNow !== old);
+    assert.deepEqual((await ids('label=a=b')).sort(), [labNow, old].sort());
+    assert.deepEqual(await ids('label=a=b', 'dangling=false'), [labNow]);
+    assert.deepEqual(await ids('reference=l?b:*'), [labNow]);
+    assert.deepEqual((await ids('since=bb:out')).sort(), [labNow, old].sort());
+    assert.deepEqual(await ids('before=bb:out'), []);
+    const bad = await box.berth(['images', '-f', 'bogus=1']);
+    assert.equal(bad.code, 125);
+    assert.equal(bad.stderr, "Error: invalid filter 'bogus=1'\n");
+  });
 });

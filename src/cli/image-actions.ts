@@ -80,9 +80,9 @@ function printTable(rows: string[][]): void {
 export async function listAction(
   cmd: Command,
   ref: string | undefined,
-  opts: { quiet?: boolean; trunc: boolean; digests?: boolean; format?: string },
+  opts: { quiet?: boolean; trunc: boolean; digests?: boolean; format?: string; filter?: string[] },
 ): Promise<void> {
-  const rows = await withEngine(cmd, (engine) => engine.images.list(ref));
+  const rows = await withEngine(cmd, (engine) => engine.images.filtered(ref, opts.filter ?? []));
   const short = (id: string) => (opts.trunc ? id.slice(7, 19) : id);
   if (opts.quiet) {
     for (const id of new Set(rows.map((r) => short(r.id)))) process.stdout.write(`${id}\n`);

@@ -32,6 +32,11 @@ export function registerImage(program: Command): void {
       .option('-q, --quiet', 'only show image IDs')
       .option('--no-trunc', 'do not truncate IDs')
       .option('--digests', 'show digests')
+      .option(
+        '-f, --filter <key=value>',
+        'dangling=true|false, label=KEY[=VALUE], reference=PATTERN, before=IMAGE, since=IMAGE (repeatable)',
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
       .option('--format <format>', 'json, or table (default)')
       .action(async (ref: string | undefined, opts, cmd: Command) =>
         (await actions()).listAction(cmd, ref, opts),

@@ -4,6 +4,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { EngineContext } from '../container/context.js';
+import { filterImages } from '../image/image-filter.js';
 import type { ImageRow } from '../image/image-index.js';
 import { findImage, inspectImage } from '../image/image-store.js';
 import type { ImportOptions } from '../image/import.js';
@@ -34,6 +35,11 @@ export class ImageService {
   /** Images, optionally those whose name starts with `ref`. */
   list(ref?: string): ImageRow[] {
     return this.ctx.images.index.list().filter((r) => imageMatches(r, ref));
+  }
+
+  /** {@link list} narrowed by Docker's `--filter` values (dangling, label, reference, before, since). */
+  filtered(ref: string | undefined, filters: readonly string[]): Promise<ImageRow[]> {
+    return filterImages(this.ctx.images, this.list(ref), filters);
   }
 
   /** An image by name, ID or ID prefix (NotFound: `No such image`). */
