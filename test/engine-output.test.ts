@@ -58,7 +58,7 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
     assert.equal(out, '0\n0\t2147483647\nbound\n');
   });
 
-  it('--sysctl and --shm-size reach the container (docker run --sysctl, --shm-size)', async () => {
+  it('--sysctl, --shm-size and --ulimit reach the container (docker run has the same flags)', async () => {
     const out = await ok([
       'run',
       '--rm',
@@ -68,12 +68,14 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
       '1m',
       '--sysctl',
       'kernel.shmmax=12345',
+      '--ulimit',
+      'nofile=512:1024',
       'bb:out',
       'sh',
       '-c',
-      "cat /proc/sys/kernel/shmmax; df -k /dev/shm | awk 'NR==2 {print $2}'",
+      "cat /proc/sys/kernel/shmmax; df -k /dev/shm | awk 'NR==2 {print $2}'; ulimit -n; ulimit -Hn",
     ]);
-    assert.equal(out, '12345\n1024\n');
+    assert.equal(out, '12345\n1024\n512\n1024\n');
     const bad = await box.berth(['run', '--rm', '--sysctl', 'vm.swappiness=1', 'bb:out', 'true']);
     assert.equal(bad.code, 125);
     assert.match(bad.stderr, /sysctl "vm.swappiness" is not in a separate kernel namespace/);

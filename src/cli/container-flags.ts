@@ -31,6 +31,7 @@ export interface CreateFlags {
   pidsLimit?: string;
   shmSize?: string;
   sysctl?: string[];
+  ulimit?: string[];
   restart?: string;
   init?: boolean;
   capAdd?: string[];
@@ -85,6 +86,27 @@ export function parseSysctls(values: readonly string[]): Record<string, string> 
     out[v.slice(0, i)] = v.slice(i + 1);
   }
   return out;
+}
+
+const ULIMITS = new Set(
+  'as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack'.split(
+    ' ',
+  ),
+);
+
+/** `--ulimit NAME=SOFT[:HARD]` with Docker's names and messages. */
+export function parseUlimit(value: string): { Name: string; Soft: number; Hard: number } {
+  const bad = (why: string) => invalidArgument(`invalid argument "${value}" for "--ulimit" flag: ${why}`);
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
+  if (!m) throw bad(`invalid ulimit argument: ${value}`);
+  const [, name, softText, hardText] = m as unknown as [string, string, string, string | undefined];
+  if (!ULIMITS.has(name)) throw bad(`invalid ulimit type: ${name}`);
+  const soft = Number(softText);
+  const hard = hardText === undefined ? soft : Number(hardText);
+  // An unlimited value is 2^64-1 in the OCI spec, which JSON numbers here cannot carry exactly.
+  if (soft < 0 || hard < 0) throw bad('unlimited (-1) is not supported yet: give a number');
+  if (soft > hard) throw bad(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+  return { Name: name, Soft: soft, Hard: hard };
 }
 
 /** `1.5` -> 1.5e9 NanoCpus. */
@@ -230,6 +252,7 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
   if (f.cpus !== undefined) o.nanoCpus = parseCpus(f.cpus);
   if (f.shmSize !== undefined) o.shmSize = parseMemory(f.shmSize, '--shm-size');
   if (f.sysctl?.length) o.sysctls = parseSysctls(f.sysctl);
+  if (f.ulimit?.length) o.ulimits = f.ulimit.map(parseUlimit);
   if (f.pidsLimit !== undefined) {
     const n = Number(f.pidsLimit);
     if (!Number.isInteger(n))

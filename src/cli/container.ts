@@ -30,6 +30,7 @@ function createFlags(cmd: Command): Command {
     .option('--pids-limit <n>', 'process count limit (-1 for none)')
     .option('--shm-size <bytes>', 'size of /dev/shm (64m)')
     .option('--sysctl <key=value>', 'a namespaced kernel parameter (repeatable)', collect)
+    .option('--ulimit <name=soft[:hard]>', 'a resource limit, such as nofile=1024:2048 (repeatable)', collect)
     .option('--restart <policy>', 'no, always, unless-stopped, on-failure[:N]')
     .option('--init', 'run an init (catatonit) as PID 1 that reaps zombies and forwards signals')
     .option('--cap-add <cap>', 'add a Linux capability (repeatable)', collect)

@@ -61,6 +61,8 @@ export interface ContainerConfig {
   pidsLimit: number;
   /** Size of /dev/shm in bytes (`--shm-size`); absent means Docker's 64 MB. */
   shmSize?: number;
+  /** `--ulimit` values (Docker's HostConfig.Ulimits); the others are inherited. */
+  ulimits?: { Name: string; Soft: number; Hard: number }[];
   /** `--sysctl` values, set in the container's own namespaces. */
   sysctls?: Record<string, string>;
   restart: RestartPolicy;

@@ -7,9 +7,9 @@
  * `--network host`) network; Docker's capability set; its masked and read-only /proc and
  * /sys paths; Docker's seccomp allowlist (see seccomp.ts) unless another profile or none is
  * asked for; devices limited to runc's defaults. `--privileged` lifts capabilities, masks,
- * seccomp and the device rule. No
- * rlimits are set: a container inherits conmon's, because raising a hard limit needs
- * CAP_SYS_RESOURCE, which some hosts' root lacks.
+ * seccomp and the device rule. Only the rlimits `--ulimit` asks for are set: a container
+ * inherits conmon's others, because raising a hard limit needs CAP_SYS_RESOURCE, which some
+ * hosts' root lacks.
  */
 import { existsSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
@@ -37,6 +37,7 @@ export interface OciSpec {
     cwd: string;
     capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
     noNewPrivileges: boolean;
+    rlimits?: { type: string; soft: number; hard: number }[];
   };
   root: { path: string; readonly: boolean };
   hostname: string;
@@ -239,6 +240,15 @@ export function ociSpec(input: OciSpecInput): OciSpec {
       cwd: config.workingDir || '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: config.noNewPrivileges,
+      ...(config.ulimits?.length
+        ? {
+            rlimits: config.ulimits.map((u) => ({
+              type: `RLIMIT_${u.Name.toUpperCase()}`,
+              soft: u.Soft,
+              hard: u.Hard,
+            })),
+          }
+        : {}),
     },
     root: { path: input.rootfs, readonly: config.readOnly },
     hostname: config.hostname,
