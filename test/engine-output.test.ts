@@ -134,4 +134,23 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
     assert.equal(bad.code, 125);
     assert.equal(bad.stderr, "Error: invalid filter 'bogus=1'\n");
   });
+
+  it('top-level inspect finds images, networks and volumes too; --type narrows; none is "No such object"', async () => {
+    // docker inspect: containers first, then images, networks, volumes.
+    const net = box.name('insp');
+    await ok(['network', 'create', net]);
+    await ok(['volume', 'create', net]);
+    const kinds = async (...args: string[]) =>
+      ok(['inspect', '--format', '{{if .Driver}}{{.Driver}}{{else}}{{.Os}}{{end}}', ...args]);
+    assert.equal(await kinds('bb:out'), 'linux\n');
+    assert.equal(await kinds(net), 'bridge\n');
+    assert.equal(await kinds('--type', 'volume', net), 'local\n');
+    const none = await box.berth(['inspect', 'no-such-thing']);
+    assert.equal(none.code, 1);
+    assert.equal(none.stderr, 'Error: No such object: no-such-thing\n');
+    const ctrOnly = await box.berth(['container', 'inspect', 'bb:out']);
+    assert.match(ctrOnly.stderr, /No such container: bb:out/);
+    await ok(['network', 'rm', net]);
+    await ok(['volume', 'rm', net]);
+  });
 });

@@ -260,12 +260,14 @@ export async function rmAction(refs: string[], flags: { force?: boolean; volumes
   );
 }
 
-export async function inspectAction(refs: string[], flags: { format?: string }, cmd: Command) {
-  await withEngine(cmd, (engine) => {
+export async function inspectAction(refs: string[], flags: { format?: string; type?: string }, cmd: Command) {
+  // `container inspect` is about containers only; the top-level one takes any object, as Docker's.
+  const type = cmd.parent?.name() === 'container' ? 'container' : flags.type;
+  await withEngine(cmd, async (engine) => {
     const out: unknown[] = [];
     for (const ref of refs) {
       try {
-        out.push(engine.containers.inspect(ref));
+        out.push(await engine.system.inspect(ref, type));
       } catch (e) {
         process.stderr.write(`Error: ${errorMessage(e)}\n`);
         process.exitCode = 1;

@@ -166,9 +166,10 @@ function defineContainerCommands(program: Command): void {
     .action(act('rmAction'));
   program
     .command('inspect')
-    .description('show containers in Docker JSON form')
-    .argument('<container...>')
+    .description('show containers (at the top level also images, networks, volumes) in Docker JSON form')
+    .argument('<name...>')
     .option('-f, --format <format>', 'json (default) or a Go template such as {{.State.Status}}')
+    .option('--type <type>', 'container, image, network or volume (top level only)')
     .action(act('inspectAction'));
   program
     .command('wait')

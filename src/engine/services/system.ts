@@ -1,4 +1,5 @@
 /** The engine facade's engine-wide operations: info, disk use, prune, and the event journal. */
+import { invalidArgument, isNotFound, notFound } from '../../core/errors.js';
 import type { EngineContext } from '../container/context.js';
 import { type DiskUse, diskUsage, engineInfo } from '../container/system.js';
 import { checkEventFilters, type EngineEvent, type EventQuery } from '../events/journal.js';
@@ -46,6 +47,31 @@ export class SystemService {
     const networks = await this.networks.prune();
     const images = await this.images.prune({ all: o.all });
     return { containers, networks, images, volumes: o.volumes ? this.volumes.prune() : [] };
+  }
+
+  /**
+   * Docker's top-level `inspect`: the container, image, network or volume `ref` names, tried
+   * in Docker's order (or only `type`); none is "No such object: REF".
+   */
+  async inspect(ref: string, type?: string): Promise<unknown> {
+    const kinds: [string, () => unknown][] = [
+      ['container', () => this.containers.inspect(ref)],
+      ['image', () => this.images.inspect(ref)],
+      ['network', () => this.networks.inspect(ref)],
+      ['volume', () => this.volumes.inspect(ref)],
+    ];
+    if (type !== undefined && !kinds.some(([k]) => k === type))
+      throw invalidArgument(`"${type}" is not a valid value for --type`);
+    for (const [kind, get] of kinds) {
+      if (type !== undefined && kind !== type) continue;
+      try {
+        return await get();
+      } catch (e) {
+        // Asked for one kind, its own message ("No such container: X") says it best.
+        if (!isNotFound(e) || type !== undefined) throw e;
+      }
+    }
+    throw notFound(`No such object: ${ref}`);
   }
 
   /**
