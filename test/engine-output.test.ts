@@ -153,4 +153,24 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
     await ok(['network', 'rm', net]);
     await ok(['volume', 'rm', net]);
   });
+
+  it('history lists the layers newest first, the top one with the image ID (docker history)', async () => {
+    const id = (await ok(['images', '-q', 'bb:out'])).trim();
+    const table = (await ok(['history', 'bb:out'])).split('\n');
+    assert.match(table[0]!, /^IMAGE +CREATED +CREATED BY +SIZE +COMMENT$/);
+    assert.match(table[1]!, new RegExp(`^${id} +\\S.* ago +.*\\d(\\.\\d+)?[kMG]?B`));
+    const rows = (await ok(['image', 'history', '--format', '{{.ID}} {{.Size}}', 'bb:out']))
+      .split('\n')
+      .filter(Boolean);
+    assert.equal(rows[0]!.split(' ')[0], id);
+    // The busybox layer is over a megabyte unpacked; Docker reports uncompressed sizes.
+    assert.ok(
+      rows.some((r) => /MB$/.test(r)),
+      rows.join('; '),
+    );
+    assert.equal(
+      (await box.berth(['history', 'no-such:image'])).stderr,
+      'Error: No such image: no-such:image\n',
+    );
+  });
 });

@@ -4,6 +4,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { EngineContext } from '../container/context.js';
+import { type HistoryRow, imageHistory } from '../image/history.js';
 import { filterImages } from '../image/image-filter.js';
 import type { ImageRow } from '../image/image-index.js';
 import { findImage, inspectImage } from '../image/image-store.js';
@@ -50,6 +51,11 @@ export class ImageService {
   /** Docker's `GET /images/{name}/json` document. */
   inspect(ref: string): Promise<Record<string, unknown>> {
     return inspectImage(this.ctx.images, ref);
+  }
+
+  /** Docker's `history` rows, newest first. */
+  history(ref: string): Promise<HistoryRow[]> {
+    return imageHistory(this.ctx.images, ref);
   }
 
   /** Gives an image another name. */
