@@ -4,6 +4,7 @@
  * and unused networks besides stopped containers.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
 import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
@@ -172,5 +173,15 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
       (await box.berth(['history', 'no-such:image'])).stderr,
       'Error: No such image: no-such:image\n',
     );
+  });
+
+  it('export writes the container filesystem as a tar that import takes back (docker export)', async () => {
+    const name = box.name('exp');
+    await ok(['run', '--network', 'none', '--name', name, 'bb:out', 'sh', '-c', 'echo kept > /made-here']);
+    const file = join(box.dir, 'exp.tar');
+    await ok(['export', '-o', file, name]);
+    await ok(['import', file, 'exp:1']);
+    assert.equal(await ok(['run', '--rm', '--network', 'none', 'exp:1', 'cat', '/made-here']), 'kept\n');
+    await ok(['rm', name]);
   });
 });

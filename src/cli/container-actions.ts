@@ -4,8 +4,9 @@
  * only after trying them all, as Docker does.
  */
 
+import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, invalidArgument } from '../core/errors.js';
 import { dockerTimestamp, parseSince, parseTail } from '../engine/container/logs.js';
 import type { Engine, ImageSource } from '../engine/engine.js';
 import type { LogEntry } from '../engine/runtime/k8s-log.js';
@@ -321,6 +322,16 @@ export async function pauseAction(refs: string[], _f: unknown, cmd: Command) {
 
 export async function unpauseAction(refs: string[], _f: unknown, cmd: Command) {
   await withEngine(cmd, (engine) => each(refs, async (ref) => (await engine.containers.unpause(ref), ref)));
+}
+
+/** `docker export`: the tar to `-o FILE` or stdout, which must not be a terminal (Docker's rule). */
+export async function exportAction(ref: string, flags: { output?: string }, cmd: Command) {
+  if (!flags.output && process.stdout.isTTY)
+    throw invalidArgument('Cowardly refusing to save to a terminal. Use the -o flag or redirect');
+  const out = flags.output ? createWriteStream(flags.output) : process.stdout;
+  await withEngine(cmd, (engine) => engine.containers.export(ref, out));
+  if (out !== process.stdout)
+    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
 }
 
 /** `docker port`: `80/tcp -> 0.0.0.0:8080` lines, or only the addresses for one port. */

@@ -199,6 +199,12 @@ function defineContainerCommands(program: Command): void {
       .argument('<container...>')
       .action(act(`${name}Action`));
   program
+    .command('export')
+    .description("write a container's filesystem as a tar archive")
+    .argument('<container>')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(act('exportAction'));
+  program
     .command('port')
     .description("list a container's published ports, or the host addresses of one")
     .argument('<container>')

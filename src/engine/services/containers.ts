@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 /**
  * The engine facade's container operations (Docker's container commands and, later, the
  * Docker API's `/containers` routes): each a thin method over src/engine/container/*.
@@ -13,6 +14,7 @@ import { type CreateOptions, createContainer } from '../container/create.js';
 import { type Change, diffContainer } from '../container/diff.js';
 import { containerEvent } from '../container/events.js';
 import { type ExecOptions, execInContainer } from '../container/exec.js';
+import { exportContainer } from '../container/export.js';
 import { rootfsImage, storeImage } from '../container/image-source.js';
 import { inspectContainer } from '../container/inspect.js';
 import {
@@ -193,6 +195,11 @@ export class ContainerService {
   /** {@link list} as Docker's `ps` rows (`trunc` shortens IDs and commands). */
   ps(o: ListOptions & { trunc?: boolean } = {}): PsRow[] {
     return this.list(o).map((r) => psRow(this.ctx, r, o.trunc !== false));
+  }
+
+  /** Writes the container's filesystem to `out` as a tar stream (`docker export`). */
+  export(ref: string, out: Writable): Promise<void> {
+    return exportContainer(this.ctx, getContainer(this.ctx, ref), out);
   }
 
   /** Freezes a running container (`docker pause`). */
