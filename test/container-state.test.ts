@@ -104,6 +104,42 @@ describe('container state after an interrupted run', { skip: !isRoot && 'needs r
     assert.equal((await box.berth(['rm', name])).code, 0);
   });
 
+  it("update changes a running container's limits at once and keeps them (docker update)", async () => {
+    const name = box.name('upd');
+    await box.berth(['run', '-d', '--network', 'none', '--name', name, '--rootfs', rootfs, 'sleep', '1000']);
+    const u = await box.berth([
+      'update',
+      '--memory',
+      '64m',
+      '--pids-limit',
+      '50',
+      '--restart',
+      'always',
+      name,
+    ]);
+    assert.equal(u.code, 0, u.stderr);
+    assert.equal(u.stdout, `${name}\n`);
+    const hc = await box.berth([
+      'inspect',
+      '--format',
+      '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}',
+      name,
+    ]);
+    assert.equal(hc.stdout, `${64 * 1024 * 1024} 50 always\n`);
+    // The container's own cgroup says so (cgroup v1 here; v2 has memory.max).
+    const inside = await box.berth([
+      'exec',
+      name,
+      'sh',
+      '-c',
+      'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max',
+    ]);
+    assert.equal(inside.stdout, `${64 * 1024 * 1024}\n`);
+    const none = await box.berth(['update', name]);
+    assert.match(none.stderr, /You must provide one or more flags when using this command/);
+    assert.equal((await box.berth(['rm', '-f', name])).code, 0);
+  });
+
   it('a --root or --runroot that cannot be created fails at once, naming the folder', async () => {
     // Docker: `dockerd --data-root /proc/x` stops with "mkdir /proc/x: no such file or directory".
     for (const flag of ['--root', '--runroot']) {

@@ -324,6 +324,24 @@ export async function unpauseAction(refs: string[], _f: unknown, cmd: Command) {
   await withEngine(cmd, (engine) => each(refs, async (ref) => (await engine.containers.unpause(ref), ref)));
 }
 
+/** `docker update`: the same flag parsing as run's; prints each container as Docker does. */
+export async function updateAction(
+  refs: string[],
+  flags: { memory?: string; cpus?: string; pidsLimit?: string; restart?: string },
+  cmd: Command,
+) {
+  const parsed = createOptionsFromFlags(flags as CreateFlags, []);
+  const o = {
+    ...(flags.memory !== undefined ? { memory: parsed.memory } : {}),
+    ...(flags.cpus !== undefined ? { nanoCpus: parsed.nanoCpus } : {}),
+    ...(flags.pidsLimit !== undefined ? { pidsLimit: parsed.pidsLimit } : {}),
+    ...(flags.restart !== undefined ? { restart: parsed.restart } : {}),
+  };
+  if (Object.keys(o).length === 0)
+    throw invalidArgument('You must provide one or more flags when using this command.');
+  await withEngine(cmd, (engine) => each(refs, async (ref) => (await engine.containers.update(ref, o), ref)));
+}
+
 /** `docker export`: the tar to `-o FILE` or stdout, which must not be a terminal (Docker's rule). */
 export async function exportAction(ref: string, flags: { output?: string }, cmd: Command) {
   if (!flags.output && process.stdout.isTTY)

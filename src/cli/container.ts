@@ -199,6 +199,15 @@ function defineContainerCommands(program: Command): void {
       .argument('<container...>')
       .action(act(`${name}Action`));
   program
+    .command('update')
+    .description("change containers' resource limits and restart policy")
+    .argument('<container...>')
+    .option('-m, --memory <bytes>', 'memory limit (512m, 1g)')
+    .option('--cpus <n>', 'CPU limit')
+    .option('--pids-limit <n>', 'process count limit (-1 for none)')
+    .option('--restart <policy>', 'no, always, unless-stopped or on-failure[:N]')
+    .action(act('updateAction'));
+  program
     .command('export')
     .description("write a container's filesystem as a tar archive")
     .argument('<container>')

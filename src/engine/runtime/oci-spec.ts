@@ -221,10 +221,7 @@ export function ociSpec(input: OciSpecInput): OciSpec {
     devices: [{ allow: config.privileged, access: 'rwm' }],
   };
   if (config.memory > 0) resources.memory = { limit: config.memory };
-  if (config.nanoCpus > 0) {
-    const period = 100_000;
-    resources.cpu = { quota: Math.max(1000, Math.round((config.nanoCpus / 1e9) * period)), period };
-  }
+  if (config.nanoCpus > 0) resources.cpu = cfsQuota(config.nanoCpus);
   if (config.pidsLimit > 0) resources.pids = { limit: config.pidsLimit };
   const spec: OciSpec = {
     ociVersion: '1.0.2-dev',
@@ -297,6 +294,12 @@ export function checkSysctls(sysctls: Record<string, string>, network: string): 
       if (network === 'host') throw invalidArgument(`sysctl "${k}" not allowed in host network namespace`);
     } else if (!ipc && !uts) throw invalidArgument(`sysctl "${k}" is not in a separate kernel namespace`);
   }
+}
+
+/** The CFS quota and period that give `nanoCpus` (Docker's NanoCpus) of CPU time. */
+export function cfsQuota(nanoCpus: number): { quota: number; period: number } {
+  const period = 100_000;
+  return { quota: Math.max(1000, Math.round((nanoCpus / 1e9) * period)), period };
 }
 
 /** runc's cgroupfs path for a container: under `BERTH_CGROUP_PARENT` (default `berth`). */

@@ -36,6 +36,7 @@ import { startContainer } from '../container/start.js';
 import type { ContainerRecord } from '../container/store.js';
 import type { ContainerStreams } from '../container/streams.js';
 import { type TopRow, topContainer } from '../container/top-stats.js';
+import { type UpdateOptions, updateContainer } from '../container/update.js';
 import {
   type PortMapping,
   type PsRow,
@@ -195,6 +196,11 @@ export class ContainerService {
   /** {@link list} as Docker's `ps` rows (`trunc` shortens IDs and commands). */
   ps(o: ListOptions & { trunc?: boolean } = {}): PsRow[] {
     return this.list(o).map((r) => psRow(this.ctx, r, o.trunc !== false));
+  }
+
+  /** Changes limits and the restart policy (`docker update`), at once when it runs. */
+  update(ref: string, o: UpdateOptions): Promise<void> {
+    return updateContainer(this.ctx, getContainer(this.ctx, ref), o);
   }
 
   /** Writes the container's filesystem to `out` as a tar stream (`docker export`). */
