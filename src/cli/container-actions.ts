@@ -316,12 +316,22 @@ export async function statsAction(
   );
 }
 
+/** Runs `op` on each container, printing its reference when done (Docker's output for these commands). */
+function onEach(refs: string[], cmd: Command, op: (engine: Engine, ref: string) => Promise<void>) {
+  return withEngine(cmd, (engine) =>
+    each(refs, async (ref) => {
+      await op(engine, ref);
+      return ref;
+    }),
+  );
+}
+
 export async function pauseAction(refs: string[], _f: unknown, cmd: Command) {
-  await withEngine(cmd, (engine) => each(refs, async (ref) => (await engine.containers.pause(ref), ref)));
+  await onEach(refs, cmd, (engine, ref) => engine.containers.pause(ref));
 }
 
 export async function unpauseAction(refs: string[], _f: unknown, cmd: Command) {
-  await withEngine(cmd, (engine) => each(refs, async (ref) => (await engine.containers.unpause(ref), ref)));
+  await onEach(refs, cmd, (engine, ref) => engine.containers.unpause(ref));
 }
 
 /** `docker update`: the same flag parsing as run's; prints each container as Docker does. */
@@ -339,7 +349,7 @@ export async function updateAction(
   };
   if (Object.keys(o).length === 0)
     throw invalidArgument('You must provide one or more flags when using this command.');
-  await withEngine(cmd, (engine) => each(refs, async (ref) => (await engine.containers.update(ref, o), ref)));
+  await onEach(refs, cmd, (engine, ref) => engine.containers.update(ref, o));
 }
 
 /** `docker export`: the tar to `-o FILE` or stdout, which must not be a terminal (Docker's rule). */
