@@ -4,13 +4,15 @@
  * only after trying them all, as Docker does.
  */
 
+import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import { errorMessage } from '../core/errors.js';
-import { parseSince, parseTail } from '../engine/container/logs.js';
+import { errorMessage, invalidArgument } from '../core/errors.js';
+import { dockerTimestamp, parseSince, parseTail } from '../engine/container/logs.js';
 import type { Engine, ImageSource } from '../engine/engine.js';
 import type { LogEntry } from '../engine/runtime/k8s-log.js';
 import { type CreateFlags, createOptionsFromFlags } from './container-flags.js';
 import { proxySignals, terminalSession, withEngine } from './engine.js';
+import { formatRows } from './format.js';
 import { renderTemplate } from './go-template.js';
 import { printTable } from './table.js';
 
@@ -119,6 +121,14 @@ export async function startAction(
   });
 }
 
+/** Docker's column titles for `ps --format 'table ...'`. */
+const PS_TITLES: Record<string, string> = {
+  ID: 'CONTAINER ID',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  Names: 'NAMES',
+};
+
 export async function psAction(
   flags: { all?: boolean; quiet?: boolean; trunc?: boolean; format?: string; filter?: string[] },
   cmd: Command,
@@ -137,7 +147,7 @@ export async function psAction(
       return;
     }
     if (flags.format) {
-      for (const row of rows) process.stdout.write(`${renderTemplate(flags.format, row)}\n`);
+      for (const line of formatRows(flags.format, rows, PS_TITLES)) process.stdout.write(`${line}\n`);
       return;
     }
     printTable(
@@ -145,7 +155,7 @@ export async function psAction(
       rows.map((r) => [
         r.ID,
         r.Image,
-        `"${r.Command}"`,
+        r.Command,
         r.CreatedAt.slice(0, 19).replace('T', ' '),
         r.Status,
         r.Ports,
@@ -168,7 +178,7 @@ export async function logsAction(
     };
     await engine.containers.logs(ref, opts, (e: LogEntry) => {
       const out = e.stream === 'stderr' ? process.stderr : process.stdout;
-      if (flags.timestamps) out.write(`${e.time} `);
+      if (flags.timestamps) out.write(`${dockerTimestamp(e.time)} `);
       out.write(e.data);
     });
   });
@@ -251,12 +261,14 @@ export async function rmAction(refs: string[], flags: { force?: boolean; volumes
   );
 }
 
-export async function inspectAction(refs: string[], flags: { format?: string }, cmd: Command) {
-  await withEngine(cmd, (engine) => {
+export async function inspectAction(refs: string[], flags: { format?: string; type?: string }, cmd: Command) {
+  // `container inspect` is about containers only; the top-level one takes any object, as Docker's.
+  const type = cmd.parent?.name() === 'container' ? 'container' : flags.type;
+  await withEngine(cmd, async (engine) => {
     const out: unknown[] = [];
     for (const ref of refs) {
       try {
-        out.push(engine.containers.inspect(ref));
+        out.push(await engine.system.inspect(ref, type));
       } catch (e) {
         process.stderr.write(`Error: ${errorMessage(e)}\n`);
         process.exitCode = 1;
@@ -302,6 +314,63 @@ export async function statsAction(
       );
     }),
   );
+}
+
+/** Runs `op` on each container, printing its reference when done (Docker's output for these commands). */
+function onEach(refs: string[], cmd: Command, op: (engine: Engine, ref: string) => Promise<void>) {
+  return withEngine(cmd, (engine) =>
+    each(refs, async (ref) => {
+      await op(engine, ref);
+      return ref;
+    }),
+  );
+}
+
+export async function pauseAction(refs: string[], _f: unknown, cmd: Command) {
+  await onEach(refs, cmd, (engine, ref) => engine.containers.pause(ref));
+}
+
+export async function unpauseAction(refs: string[], _f: unknown, cmd: Command) {
+  await onEach(refs, cmd, (engine, ref) => engine.containers.unpause(ref));
+}
+
+/** `docker update`: the same flag parsing as run's; prints each container as Docker does. */
+export async function updateAction(
+  refs: string[],
+  flags: { memory?: string; cpus?: string; pidsLimit?: string; restart?: string },
+  cmd: Command,
+) {
+  const parsed = createOptionsFromFlags(flags as CreateFlags, []);
+  const o = {
+    ...(flags.memory !== undefined ? { memory: parsed.memory } : {}),
+    ...(flags.cpus !== undefined ? { nanoCpus: parsed.nanoCpus } : {}),
+    ...(flags.pidsLimit !== undefined ? { pidsLimit: parsed.pidsLimit } : {}),
+    ...(flags.restart !== undefined ? { restart: parsed.restart } : {}),
+  };
+  if (Object.keys(o).length === 0)
+    throw invalidArgument('You must provide one or more flags when using this command.');
+  await onEach(refs, cmd, (engine, ref) => engine.containers.update(ref, o));
+}
+
+/** `docker export`: the tar to `-o FILE` or stdout, which must not be a terminal (Docker's rule). */
+export async function exportAction(ref: string, flags: { output?: string }, cmd: Command) {
+  if (!flags.output && process.stdout.isTTY)
+    throw invalidArgument('Cowardly refusing to save to a terminal. Use the -o flag or redirect');
+  const out = flags.output ? createWriteStream(flags.output) : process.stdout;
+  await withEngine(cmd, (engine) => engine.containers.export(ref, out));
+  if (out !== process.stdout)
+    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+}
+
+/** `docker port`: `80/tcp -> 0.0.0.0:8080` lines, or only the addresses for one port. */
+export async function portAction(
+  ref: string,
+  privatePort: string | undefined,
+  _flags: unknown,
+  cmd: Command,
+) {
+  const list = await withEngine(cmd, (engine) => engine.containers.ports(ref, privatePort));
+  for (const p of list) process.stdout.write(privatePort ? `${p.public}\n` : `${p.private} -> ${p.public}\n`);
 }
 
 export async function renameAction(ref: string, name: string, _flags: unknown, cmd: Command) {

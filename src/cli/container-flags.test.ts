@@ -7,14 +7,38 @@ import {
   createOptionsFromFlags,
   parseCpus,
   parseEnv,
+  parseIntFlag,
   parseMemory,
   parseRestart,
   parseSecurityOpt,
   parseTmpfs,
+  parseUlimit,
   parseVolume,
 } from './container-flags.js';
 
 describe('container flags', () => {
+  it('parses --ulimit as Docker does', () => {
+    assert.deepEqual(parseUlimit('nofile=1024:2048'), { Name: 'nofile', Soft: 1024, Hard: 2048 });
+    assert.deepEqual(parseUlimit('nproc=50'), { Name: 'nproc', Soft: 50, Hard: 50 });
+    assert.throws(
+      () => parseUlimit('bogus=1'),
+      /invalid argument "bogus=1" for "--ulimit" flag: invalid ulimit type: bogus/,
+    );
+    assert.throws(
+      () => parseUlimit('nofile=3:2'),
+      /ulimit soft limit must be less than or equal to hard limit: 3 > 2/,
+    );
+  });
+
+  it("refuses a non-number --stop-timeout with Docker's message", () => {
+    // docker run --stop-timeout abc: invalid argument "abc" for "--stop-timeout" flag: strconv.ParseInt: parsing "abc": invalid syntax
+    assert.throws(
+      () => parseIntFlag('abc', '--stop-timeout'),
+      /^BerthError: invalid argument "abc" for "--stop-timeout" flag: strconv.ParseInt: parsing "abc": invalid syntax$/,
+    );
+    assert.equal(parseIntFlag('30', '--stop-timeout'), 30);
+  });
+
   it('parses memory and cpus, refusing bad values', () => {
     assert.equal(parseMemory('64m'), 64 * 1024 * 1024);
     assert.equal(parseMemory('1g'), 1024 ** 3);

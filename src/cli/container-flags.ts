@@ -29,6 +29,9 @@ export interface CreateFlags {
   memory?: string;
   cpus?: string;
   pidsLimit?: string;
+  shmSize?: string;
+  sysctl?: string[];
+  ulimit?: string[];
   restart?: string;
   init?: boolean;
   capAdd?: string[];
@@ -62,6 +65,48 @@ export function parseMemory(value: string, flag = '--memory'): number {
   if (flag === '--memory' && bytes > 0 && bytes < 6 * 1024 * 1024)
     throw invalidArgument(`Invalid value "${value}" for --memory: the minimum allowed is 6MB`);
   return bytes;
+}
+
+/** A whole-number flag, refused with Docker's (pflag's) message: `invalid argument "abc" for "--stop-timeout" flag: ...`. */
+export function parseIntFlag(value: string, flag: string): number {
+  if (!/^[+-]?\d+$/.test(value.trim()))
+    throw invalidArgument(
+      `invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`,
+    );
+  return Number.parseInt(value, 10);
+}
+
+/** `--sysctl KEY=VALUE` (repeatable). */
+export function parseSysctls(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i <= 0)
+      throw invalidArgument(`invalid argument "${v}" for "--sysctl" flag: sysctl '${v}' is not allowed`);
+    out[v.slice(0, i)] = v.slice(i + 1);
+  }
+  return out;
+}
+
+const ULIMITS = new Set(
+  'as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack'.split(
+    ' ',
+  ),
+);
+
+/** `--ulimit NAME=SOFT[:HARD]` with Docker's names and messages. */
+export function parseUlimit(value: string): { Name: string; Soft: number; Hard: number } {
+  const bad = (why: string) => invalidArgument(`invalid argument "${value}" for "--ulimit" flag: ${why}`);
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
+  if (!m) throw bad(`invalid ulimit argument: ${value}`);
+  const [, name, softText, hardText] = m as unknown as [string, string, string, string | undefined];
+  if (!ULIMITS.has(name)) throw bad(`invalid ulimit type: ${name}`);
+  const soft = Number(softText);
+  const hard = hardText === undefined ? soft : Number(hardText);
+  // An unlimited value is 2^64-1 in the OCI spec, which JSON numbers here cannot carry exactly.
+  if (soft < 0 || hard < 0) throw bad('unlimited (-1) is not supported yet: give a number');
+  if (soft > hard) throw bad(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+  return { Name: name, Soft: soft, Hard: hard };
 }
 
 /** `1.5` -> 1.5e9 NanoCpus. */
@@ -205,6 +250,9 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
   if (f.readOnly) o.readOnly = true;
   if (f.memory !== undefined) o.memory = parseMemory(f.memory);
   if (f.cpus !== undefined) o.nanoCpus = parseCpus(f.cpus);
+  if (f.shmSize !== undefined) o.shmSize = parseMemory(f.shmSize, '--shm-size');
+  if (f.sysctl?.length) o.sysctls = parseSysctls(f.sysctl);
+  if (f.ulimit?.length) o.ulimits = f.ulimit.map(parseUlimit);
   if (f.pidsLimit !== undefined) {
     const n = Number(f.pidsLimit);
     if (!Number.isInteger(n))
@@ -257,6 +305,6 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
   if (f.rm) o.autoRemove = true;
   if (f.interactive) o.openStdin = true;
   if (f.tty) o.tty = true;
-  if (f.stopTimeout !== undefined) o.stopTimeout = Number(f.stopTimeout);
+  if (f.stopTimeout !== undefined) o.stopTimeout = parseIntFlag(f.stopTimeout, '--stop-timeout');
   return o;
 }

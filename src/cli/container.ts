@@ -28,6 +28,9 @@ function createFlags(cmd: Command): Command {
     .option('-m, --memory <bytes>', 'memory limit (e.g. 64m, 1g)')
     .option('--cpus <n>', 'number of CPUs (e.g. 0.5)')
     .option('--pids-limit <n>', 'process count limit (-1 for none)')
+    .option('--shm-size <bytes>', 'size of /dev/shm (64m)')
+    .option('--sysctl <key=value>', 'a namespaced kernel parameter (repeatable)', collect)
+    .option('--ulimit <name=soft[:hard]>', 'a resource limit, such as nofile=1024:2048 (repeatable)', collect)
     .option('--restart <policy>', 'no, always, unless-stopped, on-failure[:N]')
     .option('--init', 'run an init (catatonit) as PID 1 that reaps zombies and forwards signals')
     .option('--cap-add <cap>', 'add a Linux capability (repeatable)', collect)
@@ -163,9 +166,10 @@ function defineContainerCommands(program: Command): void {
     .action(act('rmAction'));
   program
     .command('inspect')
-    .description('show containers in Docker JSON form')
-    .argument('<container...>')
+    .description('show containers (at the top level also images, networks, volumes) in Docker JSON form')
+    .argument('<name...>')
     .option('-f, --format <format>', 'json (default) or a Go template such as {{.State.Status}}')
+    .option('--type <type>', 'container, image, network or volume (top level only)')
     .action(act('inspectAction'));
   program
     .command('wait')
@@ -185,6 +189,36 @@ function defineContainerCommands(program: Command): void {
     .option('--format <format>', 'json')
     .option('-a, --all', 'include stopped containers')
     .action(act('statsAction'));
+  for (const [name, what] of [
+    ['pause', 'freeze every process of containers'],
+    ['unpause', 'thaw paused containers'],
+  ] as const)
+    program
+      .command(name)
+      .description(what)
+      .argument('<container...>')
+      .action(act(`${name}Action`));
+  program
+    .command('update')
+    .description("change containers' resource limits and restart policy")
+    .argument('<container...>')
+    .option('-m, --memory <bytes>', 'memory limit (512m, 1g)')
+    .option('--cpus <n>', 'CPU limit')
+    .option('--pids-limit <n>', 'process count limit (-1 for none)')
+    .option('--restart <policy>', 'no, always, unless-stopped or on-failure[:N]')
+    .action(act('updateAction'));
+  program
+    .command('export')
+    .description("write a container's filesystem as a tar archive")
+    .argument('<container>')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(act('exportAction'));
+  program
+    .command('port')
+    .description("list a container's published ports, or the host addresses of one")
+    .argument('<container>')
+    .argument('[private-port]', 'PORT[/PROTOCOL]')
+    .action(act('portAction'));
   program
     .command('rename')
     .description('rename a container')

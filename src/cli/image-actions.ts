@@ -3,9 +3,12 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { isNotFound } from '../core/errors.js';
+import { humanDuration } from '../engine/container/inspect.js';
+import type { HistoryRow } from '../engine/image/history.js';
 import { familiarName } from '../engine/image/reference.js';
 import { imageSummary } from '../engine/image/views.js';
 import { withEngine } from './engine.js';
+import { formatRows } from './format.js';
 
 /**
  * Opens an input file before anything is written: a missing file is a clear error up front,
@@ -80,9 +83,9 @@ function printTable(rows: string[][]): void {
 export async function listAction(
   cmd: Command,
   ref: string | undefined,
-  opts: { quiet?: boolean; trunc: boolean; digests?: boolean; format?: string },
+  opts: { quiet?: boolean; trunc: boolean; digests?: boolean; format?: string; filter?: string[] },
 ): Promise<void> {
-  const rows = await withEngine(cmd, (engine) => engine.images.list(ref));
+  const rows = await withEngine(cmd, (engine) => engine.images.filtered(ref, opts.filter ?? []));
   const short = (id: string) => (opts.trunc ? id.slice(7, 19) : id);
   if (opts.quiet) {
     for (const id of new Set(rows.map((r) => short(r.id)))) process.stdout.write(`${id}\n`);
@@ -195,4 +198,46 @@ export async function loadAction(cmd: Command, opts: { input?: string; quiet?: b
   const loaded = await withEngine(cmd, (engine) => engine.images.load(input));
   for (const l of loaded)
     process.stdout.write(l.name ? `Loaded image: ${familiarName(l.name)}\n` : `Loaded image ID: ${l.id}\n`);
+}
+
+/** `docker history`: IMAGE, CREATED, CREATED BY (45 characters unless --no-trunc), SIZE, COMMENT. */
+export async function historyAction(
+  cmd: Command,
+  ref: string,
+  opts: { trunc: boolean; quiet?: boolean; format?: string },
+): Promise<void> {
+  const rows = await withEngine(cmd, (engine) => engine.images.history(ref));
+  const id = (r: HistoryRow) => (r.Id === '<missing>' || !opts.trunc ? r.Id : r.Id.slice(7, 19));
+  if (opts.quiet) {
+    for (const r of rows) process.stdout.write(`${id(r)}\n`);
+    return;
+  }
+  if (opts.format === 'json') {
+    for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  const view = rows.map((r) => {
+    const by = r.CreatedBy.replaceAll('\t', ' ');
+    return {
+      ID: id(r),
+      CreatedSince: `${humanDuration(Date.now() - r.Created * 1000)} ago`,
+      CreatedAt: new Date(r.Created * 1000).toISOString(),
+      CreatedBy: opts.trunc && [...by].length > 45 ? `${[...by].slice(0, 44).join('')}…` : by,
+      Size: humanSize(r.Size),
+      Comment: r.Comment,
+    };
+  });
+  if (opts.format) {
+    for (const line of formatRows(opts.format, view, {
+      ID: 'IMAGE',
+      CreatedSince: 'CREATED',
+      CreatedBy: 'CREATED BY',
+    }))
+      process.stdout.write(`${line}\n`);
+    return;
+  }
+  printTable([
+    ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+    ...view.map((v) => [v.ID, v.CreatedSince, v.CreatedBy, v.Size, v.Comment]),
+  ]);
 }

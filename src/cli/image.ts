@@ -32,10 +32,24 @@ export function registerImage(program: Command): void {
       .option('-q, --quiet', 'only show image IDs')
       .option('--no-trunc', 'do not truncate IDs')
       .option('--digests', 'show digests')
+      .option(
+        '-f, --filter <key=value>',
+        'dangling=true|false, label=KEY[=VALUE], reference=PATTERN, before=IMAGE, since=IMAGE (repeatable)',
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
       .option('--format <format>', 'json, or table (default)')
       .action(async (ref: string | undefined, opts, cmd: Command) =>
         (await actions()).listAction(cmd, ref, opts),
       );
+  const defineHistory = (c: Command) =>
+    c
+      .description("show an image's layers and the steps that made them, newest first")
+      .argument('<image>')
+      .option('--no-trunc', 'do not truncate output')
+      .option('-q, --quiet', 'only show image IDs')
+      .option('-H, --human', 'human-readable sizes and dates (default true)', true)
+      .option('--format <format>', 'json, or a Go template')
+      .action(async (ref: string, opts, cmd: Command) => (await actions()).historyAction(cmd, ref, opts));
   const defineTag = (c: Command) =>
     c
       .description('create a name TARGET that refers to SOURCE')
@@ -75,6 +89,7 @@ export function registerImage(program: Command): void {
   defineRm(program.command('rmi'));
   defineSave(program.command('save'));
   defineLoad(program.command('load'));
+  defineHistory(program.command('history'));
 
   const image = program.command('image').description('manage images');
   defineList(image.command('ls').alias('list'));
@@ -83,6 +98,7 @@ export function registerImage(program: Command): void {
   defineRm(image.command('rm').alias('remove'));
   defineSave(image.command('save'));
   defineLoad(image.command('load'));
+  defineHistory(image.command('history'));
   image
     .command('inspect')
     .description('show images in detail, as JSON')

@@ -5,6 +5,7 @@ import { parseSince } from '../engine/container/logs.js';
 import type { EngineEvent } from '../engine/engine.js';
 import { withEngine, withInterrupt } from './engine.js';
 import { renderTemplate } from './go-template.js';
+import { humanSize } from './image-actions.js';
 import { printTable } from './table.js';
 
 export async function infoAction(flags: { format?: string }, cmd: Command) {
@@ -28,14 +29,23 @@ export async function dfAction(_f: unknown, cmd: Command) {
   );
 }
 
-export async function pruneAction(flags: { volumes?: boolean }, cmd: Command) {
-  const { containers, volumes } = await withEngine(cmd, (engine) =>
-    engine.system.prune({ volumes: flags.volumes }),
+export async function pruneAction(flags: { volumes?: boolean; all?: boolean }, cmd: Command) {
+  const { containers, networks, images, volumes } = await withEngine(cmd, (engine) =>
+    engine.system.prune({ volumes: flags.volumes, all: flags.all }),
   );
   for (const { error } of containers.errors) process.stderr.write(`Error: ${errorMessage(error)}\n`);
-  if (containers.deleted.length)
-    process.stdout.write(`Deleted Containers:\n${containers.deleted.join('\n')}\n`);
-  if (volumes.length) process.stdout.write(`Deleted Volumes:\n${volumes.join('\n')}\n`);
+  // Docker's sections, each followed by an empty line, then the total.
+  const section = (title: string, lines: string[]) => {
+    if (lines.length) process.stdout.write(`${title}:\n${lines.join('\n')}\n\n`);
+  };
+  section('Deleted Containers', containers.deleted);
+  section('Deleted Networks', networks);
+  section('Deleted Volumes', volumes);
+  section(
+    'Deleted Images',
+    images.reports.map((r) => ('Untagged' in r ? `untagged: ${r.Untagged}` : `deleted: ${r.Deleted}`)),
+  );
+  process.stdout.write(`Total reclaimed space: ${humanSize(images.spaceReclaimed)}\n`);
 }
 
 /** `--filter k=v` values grouped by key, as Docker's filter arguments are. */

@@ -39,8 +39,10 @@ export function registerSystem(program: Command): void {
   system.command('df').description('show disk use').action(act('dfAction'));
   system
     .command('prune')
-    .description('remove stopped containers (and unused volumes with --volumes)')
-    .option('-a, --all', 'accepted for Docker compatibility')
+    .description(
+      'remove stopped containers, unused networks, dangling images (and unused volumes with --volumes)',
+    )
+    .option('-a, --all', 'remove every unused image, not only dangling ones')
     .option('-f, --force', 'do not ask (Berth never asks)')
     .option('--volumes', 'also prune unused anonymous volumes')
     .action(act('pruneAction'));

@@ -4,9 +4,10 @@
  * folder or file that already exists (made by hand, by an older version, or with a loose
  * umask) keeps its mode, so every start sets it again.
  */
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { invalidArgument } from './errors.js';
+import { makeDirs } from './make-dirs.js';
 
 /**
  * Makes `dir` (and missing parents) if needed, then sets it to 0700. A folder the whole
@@ -14,7 +15,7 @@ import { invalidArgument } from './errors.js';
  * is refused rather than locked: `--root /tmp` must not take /tmp from every other user.
  */
 export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(dir, 0o700);
   const full = resolve(dir);
   const st = statSync(full);
   if (dirname(full) === '/' || (st.mode & 0o1000) !== 0)

@@ -55,12 +55,14 @@ export function openEngine(o: EngineOptions): Engine {
   const ctx = openContext({ root: o.root, runroot: o.runroot }, o.self);
   const containers = new ContainerService(ctx);
   const volumes = new VolumeService(ctx);
+  const images = new ImageService(ctx);
+  const networks = new NetworkService(ctx);
   return {
     containers,
-    images: new ImageService(ctx),
+    images,
     volumes,
-    networks: new NetworkService(ctx),
-    system: new SystemService(ctx, containers, volumes),
+    networks,
+    system: new SystemService(ctx, containers, volumes, images, networks),
     context: ctx,
     close: () => ctx.db.close(),
   };

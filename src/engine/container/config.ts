@@ -59,6 +59,12 @@ export interface ContainerConfig {
   nanoCpus: number;
   /** Pids limit; 0 means none. */
   pidsLimit: number;
+  /** Size of /dev/shm in bytes (`--shm-size`); absent means Docker's 64 MB. */
+  shmSize?: number;
+  /** `--ulimit` values (Docker's HostConfig.Ulimits); the others are inherited. */
+  ulimits?: { Name: string; Soft: number; Hard: number }[];
+  /** `--sysctl` values, set in the container's own namespaces. */
+  sysctls?: Record<string, string>;
   restart: RestartPolicy;
   /** Run catatonit as PID 1 (`--init`). */
   init: boolean;

@@ -29,7 +29,8 @@ export function pathInRoot(root: string, inner: string): string {
   return p;
 }
 
-async function withRootfs<T>(
+/** Runs `fn` on the container's root filesystem, mounted for the call when the container is not running. */
+export async function withRootfs<T>(
   ctx: EngineContext,
   rec: ContainerRecord,
   fn: (merged: string) => Promise<T>,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResolvedImage } from '../image/resolved-image.js';
-import { checkMounts, mergeConfig } from './create.js';
+import { checkCpus, checkMounts, mergeConfig } from './create.js';
 
 const image = (config: ResolvedImage['config']): ResolvedImage => ({
   id: 'sha256:abc',
@@ -61,4 +61,14 @@ describe('mergeConfig (Docker precedence)', () => {
     );
     checkMounts({ mounts: [{ ...bind, destination: '/data' }], tmpfs: [{ destination: '/t', options: [] }] });
   });
+});
+
+it("refuses --cpus beyond the machine with the Docker daemon's message", () => {
+  assert.throws(
+    () => checkCpus(1000e9, 2),
+    /^BerthError: Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available$/,
+  );
+  assert.throws(() => checkCpus(1e6, 2), /Range of CPUs is from 0.01 to 2.00/);
+  checkCpus(2e9, 2);
+  checkCpus(0, 2);
 });

@@ -6,11 +6,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { posix } from 'node:path';
 import { invalidArgument, isAlreadyExists } from '../../core/errors.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import type { PortMapping } from '../network/ports.js';
 import { detectRuntime } from '../runtime/oci-runtime.js';
+import { checkSysctls } from '../runtime/oci-spec.js';
 import { customSeccompProfile } from '../runtime/seccomp.js';
 import { type ContainerConfig, defaultContainerConfig, type MountSpec } from './config.js';
 import type { EngineContext } from './context.js';
@@ -94,6 +96,18 @@ export function checkMounts(config: Pick<ContainerConfig, 'mounts' | 'tmpfs'>): 
   }
 }
 
+/**
+ * Docker's daemon check of `--cpus`: at least 0.01 and at most the machine's CPUs, with its
+ * message ("Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available").
+ */
+export function checkCpus(nanoCpus: number, cpuCount = availableParallelism()): void {
+  if (nanoCpus === 0) return;
+  if (nanoCpus < 1e7 || nanoCpus > cpuCount * 1e9)
+    throw invalidArgument(
+      `Range of CPUs is from 0.01 to ${cpuCount.toFixed(2)}, as there are only ${cpuCount} CPUs available`,
+    );
+}
+
 /** Creates a container record (and its anonymous volumes); returns it. */
 export function createContainer(ctx: EngineContext, image: ResolvedImage, o: CreateOptions): ContainerRecord {
   if (o.name !== undefined && !validName.test(o.name))
@@ -103,6 +117,8 @@ export function createContainer(ctx: EngineContext, image: ResolvedImage, o: Cre
   const id = randomBytes(32).toString('hex');
   const config = mergeConfig(image, id, o);
   checkMounts(config);
+  checkCpus(config.nanoCpus);
+  checkSysctls(config.sysctls ?? {}, config.network);
   if (config.seccomp && config.seccomp !== 'unconfined') customSeccompProfile(config.seccomp, []);
   checkNetworkMode(ctx, config.network);
   const runtime = detectRuntime(ctx.runroot, config.runtime);

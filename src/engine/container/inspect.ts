@@ -18,6 +18,8 @@ export function statusText(rec: ContainerRecord, now = Date.now()): string {
   switch (rec.state) {
     case 'running':
       return `Up ${ago(rec.startedAt)}`;
+    case 'paused':
+      return `Up ${ago(rec.startedAt)} (Paused)`;
     case 'exited':
       return rec.finishedAt
         ? `Exited (${rec.exitCode}) ${ago(rec.finishedAt)} ago`
@@ -56,12 +58,13 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     Args: args.slice(1),
     State: {
       Status: rec.state,
-      Running: rec.state === 'running',
-      Paused: false,
+      // Docker: a paused container is still running.
+      Running: rec.state === 'running' || rec.state === 'paused',
+      Paused: rec.state === 'paused',
       Restarting: rec.state === 'restarting',
       OOMKilled: rec.oomKilled,
       Dead: rec.state === 'dead',
-      Pid: rec.state === 'running' ? rec.pid : 0,
+      Pid: rec.state === 'running' || rec.state === 'paused' ? rec.pid : 0,
       ExitCode: rec.exitCode,
       Error: rec.error,
       StartedAt: rec.startedAt || zeroTime,

@@ -7,36 +7,39 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict, isNotFound } from '../../core/errors.js';
-import { detectRuntime, runtimeKill } from '../runtime/oci-runtime.js';
+import { detectRuntime, runtimeAwaitsStart, runtimeKill } from '../runtime/oci-runtime.js';
 import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
 import { pidAlive, readExitFile, waitForExitFile } from './exit-watch.js';
 import { withContainerLock } from './lock.js';
 import { containerPaths } from './paths.js';
+import { thawIfPaused } from './pause.js';
 import { releaseRun } from './release.js';
 import { removeContainerSnapshot } from './rootfs.js';
 import { startContainer } from './start.js';
 import type { ContainerRecord } from './store.js';
 
-const live = ['running', 'restarting'] as const;
+const live = ['running', 'paused', 'restarting'] as const;
 
 /**
  * Brings a record in line with the machine: a container whose exit file exists has exited;
  * one whose process and conmon are gone without an exit file (its conmon was killed) has exited with 255;
- * one a crashed `start` left running is running. Cheap: file reads and kill(pid, 0).
+ * one a crashed `start` left running is running, but one it left between the runtime's
+ * `create` and `start` stays created (`start` finishes it). Cheap: file reads and kill(pid, 0).
  */
 export function reconcile(ctx: EngineContext, rec: ContainerRecord): ContainerRecord {
   const paths = containerPaths(ctx, rec.id);
   if (rec.state === 'created' && existsSync(paths.pidFile)) {
     const pid = Number(readFileSync(paths.pidFile, 'utf8').trim());
-    if (pidAlive(pid) && readExitFile(paths) === undefined)
+    const awaitsStart = runtimeAwaitsStart(detectRuntime(ctx.runroot, rec.config.runtime), rec.id);
+    if (!awaitsStart && pidAlive(pid) && readExitFile(paths) === undefined)
       return (
         ctx.containers.update(rec.id, { state: 'running', pid, startedAt: new Date().toISOString() }, [
           'created',
         ]) ?? rec
       );
   }
-  if (rec.state !== 'running') return rec;
+  if (rec.state !== 'running' && rec.state !== 'paused') return rec;
   const code = readExitFile(paths);
   if (code !== undefined) return recordExit(ctx, rec, code) ?? ctx.containers.get(rec.id);
   if (pidAlive(rec.pid)) return rec;
@@ -53,7 +56,7 @@ export function reconcile(ctx: EngineContext, rec: ContainerRecord): ContainerRe
       finishedAt: new Date().toISOString(),
       error: 'the container monitor (conmon) died',
     },
-    ['running'],
+    ['running', 'paused'],
   );
   if (died) containerEvent(ctx, died, 'die', { exitCode: '255' });
   return died ?? ctx.containers.get(rec.id);
@@ -160,7 +163,7 @@ export async function waitContainer(ctx: EngineContext, ref: string, signal?: Ab
 
 /** Sends a signal; the container must be running. */
 export async function killContainer(ctx: EngineContext, ref: string, signal = 'SIGKILL'): Promise<void> {
-  const rec = getContainer(ctx, ref);
+  const rec = await thawIfPaused(ctx, getContainer(ctx, ref));
   if (rec.state !== 'running')
     throw conflict(`Cannot kill container ${ref}: container ${rec.id.slice(0, 12)} is not running`);
   ctx.containers.update(rec.id, { stoppedByUser: true });
@@ -181,7 +184,7 @@ export function normaliseSignal(sig: string): string {
  * releases the mount before returning. A stopped container is left as it is.
  */
 export async function stopContainer(ctx: EngineContext, ref: string, timeoutSec?: number): Promise<void> {
-  const rec = getContainer(ctx, ref);
+  const rec = await thawIfPaused(ctx, getContainer(ctx, ref));
   if (rec.state === 'restarting') {
     ctx.containers.update(rec.id, { state: 'exited', stoppedByUser: true }, ['restarting']);
     return;
@@ -216,7 +219,12 @@ export interface RemoveOptions {
 
 /** Removes a container, its files and (with `volumes`) its anonymous volumes. */
 export async function removeContainer(ctx: EngineContext, ref: string, o: RemoveOptions = {}): Promise<void> {
-  const rec = getContainer(ctx, ref);
+  const found = getContainer(ctx, ref);
+  const rec = o.force ? await thawIfPaused(ctx, found) : found;
+  if (rec.state === 'paused')
+    throw conflict(
+      `You cannot remove a paused container ${rec.id.slice(0, 12)}. Unpause and then stop the container before attempting removal or force remove`,
+    );
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
   const paths = containerPaths(ctx, rec.id);
   if (rec.state === 'running' || rec.state === 'restarting') {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LogEntry } from '../runtime/k8s-log.js';
-import { parseSince, parseTail, tailEntries } from './logs.js';
+import { dockerTimestamp, parseSince, parseTail, tailEntries } from './logs.js';
 
 const e = (s: string): LogEntry => ({ time: '', stream: 'stdout', data: Buffer.from(s) });
 
@@ -25,5 +25,11 @@ describe('logs options', () => {
     assert.throws(() => parseSince('yesterday'), /Invalid --since "yesterday"/);
     assert.equal(parseTail('all'), undefined);
     assert.throws(() => parseTail('x'), /Invalid --tail "x"/);
+  });
+
+  it('prints times as docker logs -t does: UTC, nine fraction digits, Z', () => {
+    assert.equal(dockerTimestamp('2026-11-30T07:10:00.123456789+01:00'), '2026-11-30T06:10:00.123456789Z');
+    assert.equal(dockerTimestamp('2026-11-30T06:10:00.1234Z'), '2026-11-30T06:10:00.123400000Z');
+    assert.equal(dockerTimestamp('2026-12-31T23:30:00-01:00'), '2027-01-01T00:30:00.000000000Z');
   });
 });

@@ -33,6 +33,18 @@ export function parseSince(since: string, now = Date.now()): number {
   return t;
 }
 
+/**
+ * A log entry's time as `docker logs -t` prints it: RFC 3339 in UTC with nine fraction
+ * digits and `Z` (Docker's RFC3339NanoFixed). conmon writes the local offset and may write
+ * fewer digits; the nanoseconds are kept as written.
+ */
+export function dockerTimestamp(time: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)$/i.exec(time);
+  const ms = m ? Date.parse(`${m[1]}${m[3]!.toUpperCase()}`) : Number.NaN;
+  if (!m || Number.isNaN(ms)) return time;
+  return `${new Date(ms).toISOString().slice(0, 19)}.${(m[2] ?? '').padEnd(9, '0').slice(0, 9)}Z`;
+}
+
 /** `--tail`: a whole number or `all`. */
 export function parseTail(tail: string): number | undefined {
   if (tail === 'all') return undefined;

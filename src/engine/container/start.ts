@@ -7,14 +7,22 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { makeDirs } from '../../core/make-dirs.js';
 import { capabilitiesFromMask } from '../runtime/capabilities.js';
 import { startConmon } from '../runtime/conmon.js';
-import { detectRuntime, runtimeDelete, runtimeStart } from '../runtime/oci-runtime.js';
+import {
+  detectRuntime,
+  type OciRuntime,
+  runtimeAwaitsStart,
+  runtimeDelete,
+  runtimeStart,
+} from '../runtime/oci-runtime.js';
 import { cgroupsPathFor, ociSpec, type ResolvedBind } from '../runtime/oci-spec.js';
 import { resolveUser } from '../runtime/user.js';
 import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
+import { pidAlive } from './exit-watch.js';
 import { imageOf } from './image-source.js';
 import { withContainerLock } from './lock.js';
 import {
@@ -78,7 +86,7 @@ async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: C
   for (const m of config.mounts) {
     if (m.type === 'bind') {
       // Docker creates a missing host folder for -v.
-      if (!existsSync(m.source)) mkdirSync(m.source, { recursive: true });
+      makeDirs(m.source);
       binds.push({ source: m.source, destination: m.destination, readOnly: m.readOnly });
     } else {
       const v = ctx.volumes.get(m.source);
@@ -101,6 +109,49 @@ function findCatatonit(): string | undefined {
   return undefined;
 }
 
+const readPid = (file: string) => Number.parseInt(readIf(file).trim(), 10) || 0;
+
+/**
+ * The pid of the container's process when an earlier start got as far as the runtime's
+ * `create` and no further (its `berth` was killed just then): the runtime holds it created,
+ * its conmon still watches it, so `start` only has to let it run, as podman's does.
+ */
+function createdByRuntime(
+  paths: ContainerPaths,
+  runtime: OciRuntime,
+  rec: ContainerRecord,
+): number | undefined {
+  if (rec.state !== 'created' || !runtimeAwaitsStart(runtime, rec.id)) return undefined;
+  const pid = readPid(paths.pidFile);
+  return pidAlive(pid) && pidAlive(readPid(paths.conmonPidFile)) ? pid : undefined;
+}
+
+/** The runtime's `start`, then the record says running. */
+async function letRun(
+  ctx: EngineContext,
+  rec: ContainerRecord,
+  runtime: OciRuntime,
+  pid: number,
+  opts: StartOptions,
+): Promise<ContainerRecord> {
+  await runtimeStart(runtime, rec.id);
+  const updated = ctx.containers.update(rec.id, {
+    state: 'running',
+    pid,
+    exitCode: 0,
+    error: '',
+    oomKilled: false,
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    stoppedByUser: false,
+    runtime: runtime.name,
+    ...(opts.restart ? { restartCount: rec.restartCount + 1 } : {}),
+  });
+  const started = updated ?? ctx.containers.get(rec.id);
+  containerEvent(ctx, started, 'start');
+  return started;
+}
+
 /** Starts a created or exited container; returns its record in state `running`. */
 export function startContainer(
   ctx: EngineContext,
@@ -120,6 +171,8 @@ async function startLocked(
   const config = rec.config;
   const paths = containerPaths(ctx, rec.id);
   const runtime = detectRuntime(ctx.runroot, config.runtime);
+  const waiting = createdByRuntime(paths, runtime, rec);
+  if (waiting !== undefined) return letRun(ctx, rec, runtime, waiting, opts);
   // The previous run's exit command may not have released it yet (it waits for this lock, and
   // on a slow machine `start` wins the race): release what that run still holds here.
   await releaseRun(ctx, rec.id, runtime);
@@ -164,23 +217,8 @@ async function startLocked(
     created = true;
     log.debug('created by conmon', { id: rec.id, pid, ms: ms() });
     opts.beforeStart?.(paths);
-    await runtimeStart(runtime, rec.id);
+    const started = await letRun(ctx, rec, runtime, pid, opts);
     log.debug('started', { id: rec.id, ms: ms() });
-    const now = new Date().toISOString();
-    const updated = ctx.containers.update(rec.id, {
-      state: 'running',
-      pid,
-      exitCode: 0,
-      error: '',
-      oomKilled: false,
-      startedAt: now,
-      finishedAt: '',
-      stoppedByUser: false,
-      runtime: runtime.name,
-      ...(opts.restart ? { restartCount: rec.restartCount + 1 } : {}),
-    });
-    const started = updated ?? ctx.containers.get(rec.id);
-    containerEvent(ctx, started, 'start');
     return started;
   } catch (e) {
     if (created) await runtimeDelete(runtime, rec.id);

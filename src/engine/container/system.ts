@@ -4,6 +4,7 @@ import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../core/exec.js';
 import { detectRuntime, isCgroupV2 } from '../runtime/oci-runtime.js';
+import { snapshotsDir } from '../snapshot/snapshots.js';
 import type { EngineContext } from './context.js';
 import { listContainers } from './lifecycle.js';
 import { containerPaths } from './paths.js';
@@ -58,7 +59,7 @@ export interface DiskUse {
   bytes: number;
 }
 
-/** Disk use of containers (their upper layers and logs) and volumes. */
+/** Disk use of images (their unpacked layers, each counted once), containers (upper layers and logs) and volumes, in Docker's order. */
 export async function diskUsage(ctx: EngineContext): Promise<DiskUse[]> {
   const list = listContainers(ctx);
   const cbytes = list.reduce((n, c) => {
@@ -67,7 +68,14 @@ export async function diskUsage(ctx: EngineContext): Promise<DiskUse[]> {
   }, 0);
   const vols = ctx.volumes.list();
   const used = new Set(list.flatMap((c) => c.config.mounts.map((m) => m.source)));
+  const images = ctx.images.index.list();
   return [
+    {
+      type: 'Images',
+      total: images.length,
+      active: images.filter((i) => ctx.containers.usersOfImage(i.id).length > 0).length,
+      bytes: du(snapshotsDir(ctx.images.root)),
+    },
     {
       type: 'Containers',
       total: list.length,

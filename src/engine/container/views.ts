@@ -4,6 +4,7 @@
  * percentages from two samples, and the rule for which containers a prune removes.
  */
 import { totalmem } from 'node:os';
+import { invalidArgument, notFound } from '../../core/errors.js';
 import type { EngineContext } from './context.js';
 import { statusText } from './inspect.js';
 import type { ContainerRecord } from './store.js';
@@ -36,13 +37,46 @@ export function portsText(ctx: EngineContext, id: string): string {
     .join(', ');
 }
 
+/** One published port, as `docker port` lists it. */
+export interface PortMapping {
+  /** `80/tcp` */
+  private: string;
+  /** `0.0.0.0:8080` */
+  public: string;
+}
+
+/**
+ * `docker port`: the running container's published ports, or with `privatePort` (`80`,
+ * `80/udp`; tcp when no protocol is given) the host addresses of that one, which must be
+ * published (Docker: "No public port '81/tcp' published for NAME").
+ */
+export function portMappings(ctx: EngineContext, r: ContainerRecord, privatePort?: string): PortMapping[] {
+  const all = ctx.networks
+    .attachmentsFor(r.id)
+    .flatMap((a) => a.ports)
+    .map((p) => ({
+      private: `${p.containerPort}/${p.protocol}`,
+      public: `${p.hostIP || '0.0.0.0'}:${p.hostPort}`,
+    }));
+  if (privatePort === undefined) return all;
+  const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/.exec(privatePort);
+  if (!m) throw invalidArgument(`Invalid port "${privatePort}": use PORT or PORT/PROTOCOL`);
+  const want = `${m[1]}/${m[2] ?? 'tcp'}`;
+  const found = all.filter((p) => p.private === want);
+  if (found.length === 0) throw notFound(`No public port '${want}' published for ${r.name}`);
+  return found;
+}
+
 /** A container as `ps` shows it; `trunc` shortens the ID and the command as Docker does. */
 export function psRow(ctx: EngineContext, r: ContainerRecord, trunc: boolean): PsRow {
   const command = [...r.config.entrypoint, ...r.config.cmd].join(' ');
   return {
     ID: trunc ? short(r.id) : r.id,
     Image: r.config.imageName,
-    Command: trunc && command.length > 20 ? `${command.slice(0, 19)}…` : command,
+    // Docker quotes it (strconv.Quote) after shortening it to 20 characters.
+    Command: JSON.stringify(
+      trunc && [...command].length > 20 ? `${[...command].slice(0, 19).join('')}…` : command,
+    ),
     CreatedAt: r.createdAt,
     Status: statusText(r),
     State: r.state,

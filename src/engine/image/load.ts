@@ -13,14 +13,16 @@ import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
 import { invalidArgument } from '../../core/errors.js';
 import { Beneath } from '../snapshot/beneath.js';
-import { detectCompression } from '../snapshot/snapshots.js';
+import { chainIds, detectCompression, ensureSnapshot } from '../snapshot/snapshots.js';
 import { entryParts } from '../snapshot/unpack.js';
 import { addImage, type ImageStore } from './image-store.js';
 import {
   type Descriptor,
   hostPlatform,
+  type ImageConfigFile,
   type ImageIndex,
   indexMediaTypes,
+  layerCompression,
   type Manifest,
   MediaType,
 } from './oci.js';
@@ -36,7 +38,9 @@ export interface Loaded {
  * or an OCI archive (oci-layout + index.json) and adds its images. The archive is unpacked
  * into a temp folder with the same path checks as layers (no entry escapes it), every blob
  * is verified against its digest on the way into the content store, and the temp folder is
- * removed whatever happens.
+ * removed whatever happens. Every layer is unpacked before the image is named, as `pull`
+ * does (and Docker's `load`): a hostile layer or one that does not match its diff ID fails
+ * the load rather than the first `run`.
  */
 export async function loadArchive(store: ImageStore, input: Readable): Promise<Loaded[]> {
   const tmp = join(store.root, 'tmp', `load-${process.pid}-${randomBytes(6).toString('hex')}`);
@@ -106,6 +110,26 @@ async function extractArchive(input: Readable, dir: string): Promise<Map<string,
   return links;
 }
 
+/** Unpacks the image's layers into snapshots (checked: paths, types, diff IDs); throws on the first bad one. */
+async function unpackLayers(store: ImageStore, manifest: Manifest): Promise<void> {
+  const config = JSON.parse(
+    await fs.readFile(store.content.path(manifest.config.digest), 'utf8'),
+  ) as Partial<ImageConfigFile>;
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length)
+    throw invalidArgument(
+      `The archive's image config lists ${diffIds.length} layers, its manifest ${manifest.layers.length}`,
+    );
+  const chains = chainIds(diffIds);
+  for (const [i, layer] of manifest.layers.entries()) {
+    if (!layerCompression(layer.mediaType))
+      throw invalidArgument(
+        `Layer ${layer.digest} has media type "${layer.mediaType}", which Berth cannot unpack`,
+      );
+    await ensureSnapshot(store.root, chains[i]!, diffIds[i]!, store.content.path(layer.digest));
+  }
+}
+
 interface DockerManifestEntry {
   Config: string;
   RepoTags?: string[] | null;
@@ -140,6 +164,7 @@ async function loadDocker(store: ImageStore, dir: string, pathOf: (p: string) =>
       config: { mediaType: MediaType.dockerConfig, digest: config.digest, size: config.size },
       layers,
     };
+    await unpackLayers(store, manifest);
     const m = await store.content.write(Buffer.from(JSON.stringify(manifest)));
     const names = (e.RepoTags ?? []).map(normalizeReference);
     const row = await addImage(store, m.digest, names);
@@ -176,6 +201,7 @@ async function loadOci(store: ImageStore, dir: string): Promise<Loaded[]> {
     const manifest = JSON.parse(await fs.readFile(blobPath(desc.digest), 'utf8')) as Manifest;
     await ingest(manifest.config);
     for (const l of manifest.layers) await ingest(l);
+    await unpackLayers(store, manifest);
     const ann = top.annotations ?? {};
     const refName = ann['io.containerd.image.name'] ?? ann['org.opencontainers.image.ref.name'];
     let names: string[] = [];

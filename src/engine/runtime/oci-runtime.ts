@@ -94,3 +94,13 @@ export async function runtimeState(
   if (r.code !== 0) return undefined;
   return JSON.parse(r.stdout) as { status: string; pid: number };
 }
+
+/**
+ * True while the runtime holds the container created but not started: runc (and crun) keep
+ * `exec.fifo` in the container's state folder from `create` until `start` opens it. Its init
+ * process already exists then, so a live pid alone does not mean the command runs. A file
+ * check, so listing many containers spawns nothing.
+ */
+export function runtimeAwaitsStart(rt: OciRuntime, id: string): boolean {
+  return existsSync(join(rt.stateRoot, id, 'exec.fifo'));
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultContainerConfig } from '../container/config.js';
 import { capabilitiesFromMask, capabilitySet, defaultCapabilities } from './capabilities.js';
-import { cgroupsPathFor, initMountPoint, ociSpec } from './oci-spec.js';
+import { cgroupsPathFor, checkSysctls, initMountPoint, ociSpec } from './oci-spec.js';
 import { resolveUser } from './user.js';
 
 const root = { uid: 0, gid: 0, additionalGids: [], home: '/root' };
@@ -29,6 +29,36 @@ describe('ociSpec', () => {
     assert.ok(env.includes('HOSTNAME=h1'));
     assert.ok(env.includes('HOME=/root'));
     assert.ok(env.includes('TERM=xterm'));
+  });
+
+  it('--sysctl adds to (and overrides) the defaults; only namespaced ones, as runc checks', () => {
+    const s = spec({ sysctls: { 'net.ipv4.ip_unprivileged_port_start': '1024', 'kernel.shmmax': '1' } });
+    assert.equal(s.linux.sysctl?.['net.ipv4.ip_unprivileged_port_start'], '1024');
+    assert.equal(s.linux.sysctl?.['kernel.shmmax'], '1');
+    assert.throws(
+      () => checkSysctls({ 'vm.swappiness': '1' }, 'bridge'),
+      /sysctl "vm.swappiness" is not in a separate kernel namespace/,
+    );
+    assert.throws(
+      () => checkSysctls({ 'net.core.somaxconn': '1' }, 'host'),
+      /not allowed in host network namespace/,
+    );
+    checkSysctls({ 'fs.mqueue.msg_max': '1', 'kernel.msgmax': '1', 'net.core.somaxconn': '1' }, 'bridge');
+  });
+
+  it('--shm-size sizes /dev/shm (Docker: 64 MB by default)', () => {
+    const shm = (s: ReturnType<typeof spec>) => s.mounts.find((m) => m.destination === '/dev/shm')?.options;
+    assert.ok(shm(spec())?.includes('size=67108864'));
+    assert.ok(shm(spec({ shmSize: 1 << 20 }))?.includes('size=1048576'));
+  });
+
+  it("sets Docker's sysctls in a container's own network namespace, none with the host's", () => {
+    // Docker: net.ipv4.ip_unprivileged_port_start=0 and net.ipv4.ping_group_range="0 2147483647".
+    assert.deepEqual(spec().linux.sysctl, {
+      'net.ipv4.ip_unprivileged_port_start': '0',
+      'net.ipv4.ping_group_range': '0 2147483647',
+    });
+    assert.equal(spec({ network: 'host' }).linux.sysctl, undefined);
   });
 
   it('uses pid, mount, uts, ipc and network namespaces; host network shares the netns', () => {

@@ -7,10 +7,11 @@
  * `--network host`) network; Docker's capability set; its masked and read-only /proc and
  * /sys paths; Docker's seccomp allowlist (see seccomp.ts) unless another profile or none is
  * asked for; devices limited to runc's defaults. `--privileged` lifts capabilities, masks,
- * seccomp and the device rule. No
- * rlimits are set: a container inherits conmon's, because raising a hard limit needs
- * CAP_SYS_RESOURCE, which some hosts' root lacks.
+ * seccomp and the device rule. Only the rlimits `--ulimit` asks for are set: a container
+ * inherits conmon's others, because raising a hard limit needs CAP_SYS_RESOURCE, which some
+ * hosts' root lacks.
  */
+import { existsSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerConfig } from '../container/config.js';
 import { capabilitySet } from './capabilities.js';
@@ -36,12 +37,14 @@ export interface OciSpec {
     cwd: string;
     capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
     noNewPrivileges: boolean;
+    rlimits?: { type: string; soft: number; hard: number }[];
   };
   root: { path: string; readonly: boolean };
   hostname: string;
   mounts: OciMount[];
   linux: {
     namespaces: { type: string; path?: string }[];
+    sysctl?: Record<string, string>;
     cgroupsPath: string;
     resources: {
       devices: { allow: boolean; access: string; type?: string; major?: number; minor?: number }[];
@@ -135,7 +138,7 @@ export function processEnv(config: ContainerConfig, home: string): string[] {
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
-function baseMounts(privileged: boolean): OciMount[] {
+function baseMounts(privileged: boolean, shmSize: number): OciMount[] {
   const ro = privileged ? [] : ['ro'];
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -155,7 +158,7 @@ function baseMounts(privileged: boolean): OciMount[] {
       destination: '/dev/shm',
       type: 'tmpfs',
       source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...ro] },
@@ -176,7 +179,7 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   const caps = capabilitySet(config.capAdd, config.capDrop, config.privileged).filter(
     (c) => !host || host.includes(c),
   );
-  const mounts = baseMounts(config.privileged);
+  const mounts = baseMounts(config.privileged, config.shmSize || 64 * 1024 * 1024);
   for (const t of config.tmpfs) {
     mounts.push({
       destination: t.destination,
@@ -212,14 +215,13 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   // A new network namespace gets only loopback (runc brings it up); host shares the host's.
   if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
   else if (config.network !== 'host') namespaces.push({ type: 'network' });
+  const ownNetns = config.network !== 'host' && !config.network.startsWith('container:');
+  const sysctl = { ...(ownNetns ? ownNetnsSysctls : {}), ...config.sysctls };
   const resources: OciSpec['linux']['resources'] = {
     devices: [{ allow: config.privileged, access: 'rwm' }],
   };
   if (config.memory > 0) resources.memory = { limit: config.memory };
-  if (config.nanoCpus > 0) {
-    const period = 100_000;
-    resources.cpu = { quota: Math.max(1000, Math.round((config.nanoCpus / 1e9) * period)), period };
-  }
+  if (config.nanoCpus > 0) resources.cpu = cfsQuota(config.nanoCpus);
   if (config.pidsLimit > 0) resources.pids = { limit: config.pidsLimit };
   const spec: OciSpec = {
     ociVersion: '1.0.2-dev',
@@ -235,11 +237,25 @@ export function ociSpec(input: OciSpecInput): OciSpec {
       cwd: config.workingDir || '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: config.noNewPrivileges,
+      ...(config.ulimits?.length
+        ? {
+            rlimits: config.ulimits.map((u) => ({
+              type: `RLIMIT_${u.Name.toUpperCase()}`,
+              soft: u.Soft,
+              hard: u.Hard,
+            })),
+          }
+        : {}),
     },
     root: { path: input.rootfs, readonly: config.readOnly },
     hostname: config.hostname,
     mounts,
-    linux: { namespaces, cgroupsPath: input.cgroupsPath, resources },
+    linux: {
+      namespaces,
+      ...(Object.keys(sysctl).length ? { sysctl } : {}),
+      cgroupsPath: input.cgroupsPath,
+      resources,
+    },
   };
   if (!config.privileged) {
     spec.linux.maskedPaths = [...maskedPaths];
@@ -250,6 +266,40 @@ export function ociSpec(input: OciSpecInput): OciSpec {
         : defaultSeccompProfile(caps);
   }
   return spec;
+}
+
+/**
+ * What Docker sets in a container's own network namespace (moby's WithSysctls): any user
+ * may bind ports below 1024 and send ping (ICMP echo sockets) there, so a non-root process
+ * can serve on port 80 and ping; the host's settings are untouched. Only the ones this
+ * kernel has (ip_unprivileged_port_start came in 4.11): runc refuses an unknown sysctl.
+ */
+export const ownNetnsSysctls: Readonly<Record<string, string>> = Object.fromEntries(
+  [
+    ['net.ipv4.ip_unprivileged_port_start', '0'],
+    ['net.ipv4.ping_group_range', '0 2147483647'],
+  ].filter(([k]) => existsSync(`/proc/sys/${k!.replaceAll('.', '/')}`)),
+);
+
+/**
+ * `--sysctl` is limited to what a container's own namespaces hold, as runc checks it:
+ * IPC (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*), UTS (kernel.hostname,
+ * kernel.domainname) and network (net.*, not with the host's network).
+ */
+export function checkSysctls(sysctls: Record<string, string>, network: string): void {
+  for (const k of Object.keys(sysctls)) {
+    const ipc = /^(kernel\.(msg\w*|sem|shm\w*)|fs\.mqueue\..+)$/.test(k);
+    const uts = k === 'kernel.hostname' || k === 'kernel.domainname';
+    if (k.startsWith('net.')) {
+      if (network === 'host') throw invalidArgument(`sysctl "${k}" not allowed in host network namespace`);
+    } else if (!ipc && !uts) throw invalidArgument(`sysctl "${k}" is not in a separate kernel namespace`);
+  }
+}
+
+/** The CFS quota and period that give `nanoCpus` (Docker's NanoCpus) of CPU time. */
+export function cfsQuota(nanoCpus: number): { quota: number; period: number } {
+  const period = 100_000;
+  return { quota: Math.max(1000, Math.round((nanoCpus / 1e9) * period)), period };
 }
 
 /** runc's cgroupfs path for a container: under `BERTH_CGROUP_PARENT` (default `berth`). */

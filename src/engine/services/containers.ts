@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 /**
  * The engine facade's container operations (Docker's container commands and, later, the
  * Docker API's `/containers` routes): each a thin method over src/engine/container/*.
@@ -13,6 +14,7 @@ import { type CreateOptions, createContainer } from '../container/create.js';
 import { type Change, diffContainer } from '../container/diff.js';
 import { containerEvent } from '../container/events.js';
 import { type ExecOptions, execInContainer } from '../container/exec.js';
+import { exportContainer } from '../container/export.js';
 import { rootfsImage, storeImage } from '../container/image-source.js';
 import { inspectContainer } from '../container/inspect.js';
 import {
@@ -27,13 +29,24 @@ import {
   waitContainer,
 } from '../container/lifecycle.js';
 import { type LogOptions, streamLogs } from '../container/logs.js';
+import { pauseContainer, unpauseContainer } from '../container/pause.js';
 import { psFilter } from '../container/ps-filter.js';
 import { type RunIo, type RunResult, runContainer } from '../container/run.js';
 import { startContainer } from '../container/start.js';
 import type { ContainerRecord } from '../container/store.js';
 import type { ContainerStreams } from '../container/streams.js';
 import { type TopRow, topContainer } from '../container/top-stats.js';
-import { type PsRow, prunable, psListsAll, psRow, type StatsRow, StatsSampler } from '../container/views.js';
+import { type UpdateOptions, updateContainer } from '../container/update.js';
+import {
+  type PortMapping,
+  type PsRow,
+  portMappings,
+  prunable,
+  psListsAll,
+  psRow,
+  type StatsRow,
+  StatsSampler,
+} from '../container/views.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import type { Progress } from '../registry/progress.js';
 import type { LogEntry } from '../runtime/k8s-log.js';
@@ -176,13 +189,38 @@ export class ContainerService {
     const match = psFilter(filters);
     const all = psListsAll(o.all, filters);
     return listContainers(this.ctx).filter(
-      (r) => (all || r.state === 'running' || r.state === 'restarting') && match(r),
+      (r) => (all || r.state === 'running' || r.state === 'paused' || r.state === 'restarting') && match(r),
     );
   }
 
   /** {@link list} as Docker's `ps` rows (`trunc` shortens IDs and commands). */
   ps(o: ListOptions & { trunc?: boolean } = {}): PsRow[] {
     return this.list(o).map((r) => psRow(this.ctx, r, o.trunc !== false));
+  }
+
+  /** Changes limits and the restart policy (`docker update`), at once when it runs. */
+  update(ref: string, o: UpdateOptions): Promise<void> {
+    return updateContainer(this.ctx, getContainer(this.ctx, ref), o);
+  }
+
+  /** Writes the container's filesystem to `out` as a tar stream (`docker export`). */
+  export(ref: string, out: Writable): Promise<void> {
+    return exportContainer(this.ctx, getContainer(this.ctx, ref), out);
+  }
+
+  /** Freezes a running container (`docker pause`). */
+  pause(ref: string): Promise<void> {
+    return pauseContainer(this.ctx, getContainer(this.ctx, ref));
+  }
+
+  /** Thaws a paused container (`docker unpause`). */
+  unpause(ref: string): Promise<void> {
+    return unpauseContainer(this.ctx, getContainer(this.ctx, ref));
+  }
+
+  /** `docker port`: published ports (of `privatePort` only when given). */
+  ports(ref: string, privatePort?: string): PortMapping[] {
+    return portMappings(this.ctx, getContainer(this.ctx, ref), privatePort);
   }
 
   /** Docker's `GET /containers/{id}/json` document. */

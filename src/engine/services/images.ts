@@ -4,6 +4,8 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { EngineContext } from '../container/context.js';
+import { type HistoryRow, imageHistory } from '../image/history.js';
+import { filterImages } from '../image/image-filter.js';
 import type { ImageRow } from '../image/image-index.js';
 import { findImage, inspectImage } from '../image/image-store.js';
 import type { ImportOptions } from '../image/import.js';
@@ -36,6 +38,11 @@ export class ImageService {
     return this.ctx.images.index.list().filter((r) => imageMatches(r, ref));
   }
 
+  /** {@link list} narrowed by Docker's `--filter` values (dangling, label, reference, before, since). */
+  filtered(ref: string | undefined, filters: readonly string[]): Promise<ImageRow[]> {
+    return filterImages(this.ctx.images, this.list(ref), filters);
+  }
+
   /** An image by name, ID or ID prefix (NotFound: `No such image`). */
   get(ref: string): ImageRow {
     return findImage(this.ctx.images, ref);
@@ -44,6 +51,11 @@ export class ImageService {
   /** Docker's `GET /images/{name}/json` document. */
   inspect(ref: string): Promise<Record<string, unknown>> {
     return inspectImage(this.ctx.images, ref);
+  }
+
+  /** Docker's `history` rows, newest first. */
+  history(ref: string): Promise<HistoryRow[]> {
+    return imageHistory(this.ctx.images, ref);
   }
 
   /** Gives an image another name. */

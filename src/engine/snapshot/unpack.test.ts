@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   chmodSync,
+  createReadStream,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import { type Header, pack } from 'tar-stream';
+import { run } from '../../core/exec.js';
 import { entryParts, unpackLayer } from './unpack.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -252,3 +254,70 @@ test('fix-ups below a directory replaced by a symlink are skipped, not followed'
   assert.equal(statSync(join(outside, 'sub')).mode & 0o7777, 0o755);
   assert.notEqual(statSync(join(outside, 'sub')).mtime.getFullYear(), 2001);
 });
+
+/** A layer made by GNU tar from a folder prepared by `prepare`, as `docker save` layers are (PAX, SCHILY.xattr). */
+async function gnuTar(
+  name: string,
+  args: string[],
+  prepare: (src: string) => Promise<void>,
+): Promise<Readable> {
+  const src = join(base, `${name}-src`);
+  mkdirSync(src, { recursive: true });
+  await prepare(src);
+  const file = join(base, `${name}.tar`);
+  await run('tar', [...args, '-cf', file, '-C', src, '.']);
+  return createReadStream(file);
+}
+
+test('xattrs are kept: file capabilities (binary), user.* and trusted.*, on files, dirs and symlinks', {
+  skip: !isRoot,
+}, async () => {
+  // Docker and podman keep a layer's SCHILY.xattr records (a ping binary's cap_net_raw lives there).
+  const layer = await gnuTar('xattrs', ['--format=pax', '--xattrs', '--xattrs-include=*'], async (src) => {
+    writeFileSync(join(src, 'ping'), 'bin');
+    // cap_setuid is bit 7: a byte over 0x7f, which a text decoding of the record would corrupt.
+    await run('setcap', ['cap_setuid,cap_net_raw+ep', join(src, 'ping')]);
+    await run('setfattr', ['-n', 'user.note', '-v', '0sgAEC', join(src, 'ping')]);
+    mkdirSync(join(src, 'd'));
+    await run('setfattr', ['-n', 'trusted.dir', '-v', 'yes', join(src, 'd')]);
+    await run('ln', ['-s', 'ping', join(src, 'link')]);
+    await run('setfattr', ['-h', '-n', 'trusted.link', '-v', 'l', join(src, 'link')]);
+  });
+  const { dest } = fresh('xattrs');
+  await unpackLayer(layer, dest);
+  assert.match((await run('getcap', [join(dest, 'ping')])).stdout, /cap_setuid,cap_net_raw[=+]ep/);
+  const dump = async (p: string, h: string[] = []) =>
+    (await run('getfattr', [...h, '-d', '-m', '^(user|trusted)\\.', '-e', 'hex', p])).stdout;
+  assert.match(await dump(join(dest, 'ping')), /user\.note=0x800102/);
+  assert.match(await dump(join(dest, 'd')), /trusted\.dir=0x796573/);
+  assert.match(await dump(join(dest, 'link'), ['-h']), /trusted\.link=0x6c/);
+  assert.doesNotMatch(await dump(join(dest, 'ping'), []), /trusted\.link/);
+});
+
+test("a layer with overlayfs' own xattrs is refused", { skip: !isRoot }, async () => {
+  const layer = await gnuTar('ovl-xattr', ['--format=pax', '--xattrs', '--xattrs-include=*'], async (src) => {
+    mkdirSync(join(src, 'd'));
+    await run('setfattr', ['-n', 'trusted.overlay.redirect', '-v', '/etc', join(src, 'd')]);
+  });
+  const { dest } = fresh('ovl-xattr');
+  await assert.rejects(
+    unpackLayer(layer, dest),
+    /Refusing layer entry "\.\/d\/": the xattr "trusted\.overlay\.redirect" belongs to overlayfs/,
+  );
+});
+
+for (const format of ['gnu', 'pax']) {
+  test(`a sparse file (${format} format) is refused, not left out`, { skip: !isRoot }, async () => {
+    // Podman refuses a layer holding a sparse entry rather than dropping it.
+    const layer = await gnuTar(`sparse-${format}`, [`--format=${format}`, '--sparse'], async (src) => {
+      writeFileSync(join(src, 'before'), 'x');
+      await run('truncate', ['-s', '1M', join(src, 'holes')]);
+      await run('sh', ['-c', `printf end >> ${join(src, 'holes')}`]);
+    });
+    const { dest } = fresh(`sparse-${format}`);
+    await assert.rejects(
+      unpackLayer(layer, dest),
+      /Refusing layer entry ".*holes": sparse files in image layers are not supported/,
+    );
+  });
+}

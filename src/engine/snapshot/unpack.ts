@@ -19,6 +19,7 @@ import { type Extract, type Header, extract as tarExtract } from 'tar-stream';
 import { invalidArgument } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { Beneath } from './beneath.js';
+import { type EntryMeta, TarMeta } from './tar-meta.js';
 
 /** What unpacking a layer did, for the caller's records. */
 export interface UnpackResult {
@@ -34,6 +35,44 @@ const MAX_NAME = 4096;
 type Entry = Extract extends AsyncIterable<infer S> ? S : never;
 function refuse(name: string, why: string): Error {
   return invalidArgument(`Refusing layer entry "${name}": ${why}`);
+}
+
+/**
+ * The extended attributes a layer may carry, as Docker keeps them: file capabilities
+ * (`security.capability`), `user.*` and `trusted.*` (we unpack as root). overlayfs' own
+ * `trusted.overlay.*` would change how layers stack, so a layer holding one is refused.
+ * Others (`security.selinux`, ACLs) describe the machine that built the layer; Docker
+ * drops them too.
+ */
+export function keptXattrs(name: string, xattrs: ReadonlyMap<string, Buffer>): [string, Buffer][] {
+  const kept: [string, Buffer][] = [];
+  for (const [k, v] of xattrs) {
+    if (k.startsWith('trusted.overlay.')) throw refuse(name, `the xattr "${k}" belongs to overlayfs`);
+    if (k === 'security.capability' || k.startsWith('user.') || k.startsWith('trusted.')) kept.push([k, v]);
+  }
+  return kept;
+}
+
+/** A name for setfattr's restore format: everything but plain characters as `\ooo` octal. */
+const restoreName = (path: string) =>
+  [...Buffer.from(path)]
+    .map((b) =>
+      /[A-Za-z0-9._/-]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `\\${b.toString(8).padStart(3, '0')}`,
+    )
+    .join('');
+
+/**
+ * Sets xattrs with one setfattr (Node has no setxattr). `path` is built from a directory fd
+ * (Beneath.forChild); `-h` sets them on a final symlink itself rather than its target.
+ */
+async function setXattrs(path: string, xattrs: [string, Buffer][]): Promise<void> {
+  if (xattrs.length === 0) return;
+  const lines = xattrs.map(([k, v]) => `${k}=0s${v.toString('base64')}`);
+  await run('setfattr', ['-h', '--restore=-'], {
+    input: `# file: ${restoreName(path)}\n${lines.join('\n')}\n\n`,
+  });
 }
 
 /**
@@ -61,9 +100,12 @@ export function entryParts(name: string): string[] {
  * `.`/`..` and device nodes refuse the layer. Owners, modes (set-id bits included) and times
  * are kept; directory modes and times are applied last (writing children would change
  * them), through the directory's fd, and dropped when a later entry replaces the directory.
+ * Extended attributes (see keptXattrs) are set after the owner, which would clear file
+ * capabilities; a sparse file, which this cannot write as one, refuses the layer.
  */
 export async function unpackLayer(source: Readable, dest: string): Promise<UnpackResult> {
   const extract = tarExtract();
+  const meta = new TarMeta();
   const tree = new Beneath(dest);
   // Deferred directory modes and times, by path below dest ('' is dest itself).
   const fixups = new Map<string, { parts: string[]; mode: number; mtime?: Date }>();
@@ -103,24 +145,35 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
     return make();
   }
 
-  async function writeFile(entry: Entry, h: Header, dir: number, base: string, key: string) {
+  async function writeFile(
+    entry: Entry,
+    h: Header,
+    dir: number,
+    base: string,
+    key: string,
+    xattrs: [string, Buffer][],
+  ) {
     const fd = replace(dir, base, key, () => tree.createFile(dir, base, 0o600));
     try {
       await pipeline(entry, createWriteStream('', { fd, autoClose: false, highWaterMark: 1 << 20 }));
-      // Owner first: chown clears set-id bits.
+      // Owner first: chown clears set-id bits and file capabilities.
       fchownSync(fd, h.uid ?? 0, h.gid ?? 0);
       fchmodSync(fd, (h.mode ?? 0o644) & 0o7777);
+      await setXattrs(tree.forChild(dir, base), xattrs);
       if (h.mtime) futimesSync(fd, h.mtime, h.mtime);
     } finally {
       closeSync(fd);
     }
   }
 
-  async function unpackEntry(entry: Entry): Promise<void> {
+  async function unpackEntry(entry: Entry, meta: EntryMeta): Promise<void> {
     const h = entry.header;
     const name = h.name;
     const parts = entryParts(name);
     const why = (reason: string) => refuse(name, reason);
+    // Podman refuses these too; leaving the file out would lose data without a word.
+    if (meta.sparse) throw why('sparse files in image layers are not supported');
+    const xattrs = keptXattrs(name, meta.xattrs);
     if (parts.length === 0) {
       // The root itself ("./"): keep its mode for the snapshot's top directory.
       if (h.type === 'directory') fixups.set('', { parts, mode: h.mode ?? 0o755, mtime: h.mtime });
@@ -153,16 +206,20 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         }
-        fchownSync(tree.dir(parts, false, why), h.uid ?? 0, h.gid ?? 0);
+        const fd = tree.dir(parts, false, why);
+        fchownSync(fd, h.uid ?? 0, h.gid ?? 0);
+        // `/.`: the directory the fd holds (with -h, the fd's own /proc link would be meant).
+        await setXattrs(`${tree.forChild(fd)}/.`, xattrs);
         fixups.set(key, { parts, mode: h.mode ?? 0o755, mtime: h.mtime });
         return;
       }
       case 'file':
       case 'contiguous-file':
-        return writeFile(entry, h, dir, base, key);
+        return writeFile(entry, h, dir, base, key, xattrs);
       case 'symlink': {
         replace(dir, base, key, () => symlinkSync(h.linkname ?? '', path));
         lchownSync(path, h.uid ?? 0, h.gid ?? 0);
+        await setXattrs(tree.forChild(dir, base), xattrs);
         if (h.mtime) lutimesSync(path, h.mtime, h.mtime);
         return;
       }
@@ -190,6 +247,7 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
         remove(dir, base, key, false);
         await run('mkfifo', ['-m', ((h.mode ?? 0o644) & 0o777).toString(8), tree.forChild(dir, base)]);
         lchownSync(path, h.uid ?? 0, h.gid ?? 0);
+        await setXattrs(tree.forChild(dir, base), xattrs);
         return;
       }
       case 'character-device':
@@ -205,6 +263,7 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
   const fail = (e: unknown) => {
     failure ??= { error: e };
     source.destroy();
+    meta.destroy();
     extract.destroy();
   };
   const consume = (async () => {
@@ -212,13 +271,13 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
       entries++;
       try {
         tree.trim();
-        await unpackEntry(entry);
+        await unpackEntry(entry, meta.next());
       } finally {
         entry.resume();
       }
     }
   })().catch(fail);
-  const feed = pipeline(source, extract).catch(fail);
+  const feed = pipeline(source, meta, extract).catch(fail);
   try {
     // Both must have stopped before the fds close: nothing may use an fd number after it is reused.
     await Promise.all([consume, feed]);

@@ -1,0 +1,39 @@
+/**
+ * `--format` for list commands, as Docker's CLI does it: a Go template per row, or with a
+ * leading `table` a header row (the template rendered against the column titles) and
+ * columns aligned the way Go's tabwriter aligns Docker's tables (cells ending in a tab are
+ * padded to the column's widest cell plus 3, at least 10; the last cell is not padded).
+ */
+import { parseTemplate } from './go-template.js';
+
+/** A column title for a field Docker has no title for: `CreatedAt` -> `CREATED AT`. */
+const titleOf = (field: string) => field.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+
+/** Aligns tab-separated cells into columns as Go's tabwriter.NewWriter(w, 10, 1, 3, ' ', 0) does. */
+export function alignTabs(lines: string[]): string[] {
+  const cells = lines.map((l) => l.split('\t'));
+  const widths: number[] = [];
+  for (const row of cells)
+    row.slice(0, -1).forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 10, c.length + 3);
+    });
+  return cells.map((row) => row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]!) : c)).join(''));
+}
+
+/**
+ * The lines `--format FORMAT` prints for `rows`; `titles` gives Docker's column titles by
+ * field name (`ID` -> `CONTAINER ID`), other fields get their name in capitals.
+ */
+export function formatRows(
+  format: string,
+  rows: readonly object[],
+  titles: Record<string, string>,
+): string[] {
+  const table = /^table(\s|$)/.exec(format);
+  const render = parseTemplate(table ? format.slice(table[0].length) : format);
+  const lines = rows.map((r) => render(r));
+  if (!table) return lines;
+  const fields = new Set([...Object.keys(titles), ...rows.flatMap((r) => Object.keys(r))]);
+  const header = Object.fromEntries([...fields].map((f) => [f, titles[f] ?? titleOf(f)]));
+  return alignTabs([render(header), ...lines]);
+}
