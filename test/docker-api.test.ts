@@ -4,6 +4,7 @@
  * DOCKER_HOST. Every check is what a user of the CLI sees: output, exit codes, messages.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +13,12 @@ import { busyboxRootfsTar } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 const haveDocker = (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'docker')));
+
+/** True when Debian's docker CLI 20.10 is installed beside the newer one (docker.io). */
+function debianDocker(): boolean {
+  if (!existsSync('/usr/bin/docker')) return false;
+  return spawnSync('/usr/bin/docker', ['--version']).stdout.toString().includes(' 20.10');
+}
 
 describe('docker CLI against berth system service', {
   skip: (!isRoot && 'needs root') || (!haveDocker && 'needs the docker CLI'),
@@ -179,6 +186,29 @@ describe('docker CLI against berth system service', {
     assert.match(await ok(['volume', 'ls', '--format', '{{.Name}}']), new RegExp(`^${vol}$`, 'm'));
     await ok(['volume', 'rm', vol]);
     assert.doesNotMatch(await ok(['volume', 'ls', '--format', '{{.Name}}']), new RegExp(`^${vol}$`, 'm'));
+  });
+
+  it("serves Debian's docker 20.10 (API 1.41) too", {
+    skip: !debianDocker() && 'needs /usr/bin/docker 20.10',
+  }, async () => {
+    const env = {
+      ...process.env,
+      DOCKER_HOST: `unix://${sock}`,
+      DOCKER_CONFIG: join(box.dir, 'docker-config'),
+    };
+    const v = await run('/usr/bin/docker', ['version', '--format', '{{.Client.APIVersion}}'], { env });
+    assert.equal(v.stdout.trim(), '1.41');
+    const r = await run(
+      '/usr/bin/docker',
+      ['run', '--rm', '-i', '--network', 'none', image, 'sh', '-c', 'cat; exit 4'],
+      {
+        check: false,
+        env,
+        input: 'via 1.41\n',
+      },
+    );
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.stdout, 'via 1.41\n');
   });
 
   it("answers errors with Docker's messages and JSON bodies", async () => {

@@ -4,12 +4,15 @@
  * container-streams.ts.
  */
 import { invalidArgument, isNotFound } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
 import type { ContainerRecord } from '../container/store.js';
 import type { PsRow } from '../container/views.js';
 import type { Api } from './api.js';
 import { type CreateBody, createOptionsFromBody } from './create-body.js';
 import { filterStrings, filters, flag, jsonBody, sendJson } from './http.js';
 import type { Call, Router } from './router.js';
+
+const log = logger('dockerapi');
 
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000) || 0;
 
@@ -40,6 +43,24 @@ function summary(r: ContainerRecord, row: PsRow): Record<string, unknown> {
       RW: !m.readOnly,
     })),
   };
+}
+
+/**
+ * The exit status of the run that just started; undefined when it cannot be known (the
+ * container went with its status, or the watch failed: logged, since nobody may be waiting).
+ * An `AutoRemove` container is cleaned up here at once, as `berth run --rm` does, instead of
+ * waiting for conmon's exit command to start a process for it; whichever comes second finds
+ * nothing left to do.
+ */
+async function watchExit(api: Api, id: string, autoRemove: boolean): Promise<number | undefined> {
+  try {
+    const code = await api.engine.containers.wait(id);
+    if (autoRemove) await api.engine.containers.cleanup(id);
+    return code;
+  } catch (e) {
+    if (!isNotFound(e)) log.warn('cannot follow the container to its exit', { id, err: e as Error });
+    return undefined;
+  }
 }
 
 /** Seconds from `?t=` (Docker) or `?timeout=` (newer clients); undefined when absent. */
@@ -87,11 +108,7 @@ export function containerRoutes(r: Router, api: Api): void {
     const started = await engine.containers.start(rec.id);
     // Watch this run's exit before answering: a container that exits and is removed at once
     // (`--rm`) still reports its status to the `wait` that `docker run` sent.
-    const exit = engine.containers.wait(started.id).catch((e: unknown) => {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    });
-    sessions.started(started.id, exit);
+    sessions.started(started.id, watchExit(api, started.id, started.config.autoRemove));
     sendJson(c, 204);
   });
   r.add('POST', '/containers/{id}/stop', async (c) => {
@@ -108,10 +125,7 @@ export function containerRoutes(r: Router, api: Api): void {
     const id = engine.containers.get(c.params.id!).id;
     await engine.containers.stop(id, timeout(c));
     const started = await engine.containers.start(id);
-    sessions.started(
-      started.id,
-      engine.containers.wait(started.id).catch(() => undefined),
-    );
+    sessions.started(started.id, watchExit(api, started.id, started.config.autoRemove));
     sendJson(c, 204);
   });
   r.add('DELETE', '/containers/{id}', async (c) => {
