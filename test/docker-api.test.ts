@@ -211,6 +211,16 @@ describe('docker CLI against berth system service', {
     assert.equal(r.stdout, 'via 1.41\n');
   });
 
+  it('refuses plain TCP, and ends by itself after --time seconds without requests', async () => {
+    const tcp = await box.berth(['system', 'service', 'tcp://127.0.0.1:2375']);
+    assert.equal(tcp.code, 125);
+    assert.match(tcp.stderr, /Refusing to serve the Docker API on "tcp:\/\/127.0.0.1:2375" without TLS/);
+    const idleSock = join(box.dir, 'idle.sock');
+    const idle = await box.berth(['system', 'service', `unix://${idleSock}`, '--time', '1']);
+    assert.equal(idle.code, 0, idle.stderr);
+    assert.equal(existsSync(idleSock), false);
+  });
+
   it("answers errors with Docker's messages and JSON bodies", async () => {
     const missing = await docker(['logs', 'x']);
     assert.equal(missing.code, 1);
