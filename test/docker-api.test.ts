@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { until } from './helpers/until.js';
 
 const haveDocker = (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'docker')));
 
@@ -125,6 +126,31 @@ describe('docker CLI against berth system service', {
     await ok(['rm', name]);
     const gone = await docker(['inspect', '--type', 'container', name]);
     assert.notEqual(gone.code, 0);
+  });
+
+  it('publishes a port on the default bridge (docker run -p, docker port)', async () => {
+    const name = box.name('http');
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '-p',
+      '127.0.0.1:18080:80',
+      image,
+      'sh',
+      '-c',
+      'echo hello-http > /tmp/index.html; exec httpd -f -p 80 -h /tmp',
+    ]);
+    assert.equal(await ok(['port', name]), '80/tcp -> 127.0.0.1:18080\n');
+    let body = '';
+    await until('the published port answers', async () => {
+      const r = await box.exec('timeout', ['5', 'wget', '-qO-', 'http://127.0.0.1:18080/index.html']);
+      body = r.stdout;
+      return r.code === 0;
+    });
+    assert.equal(body, 'hello-http\n');
+    await ok(['rm', '-f', name]);
   });
 
   it('passes piped stdin to docker run -i', async () => {
