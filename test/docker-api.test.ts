@@ -153,6 +153,41 @@ describe('docker CLI against berth system service', {
     await ok(['rm', '-f', name]);
   });
 
+  it('streams events between --since and --until, and logs with --tail and --timestamps', async () => {
+    const since = String(Math.floor(Date.now() / 1000));
+    const name = box.name('ev');
+    await ok([
+      'run',
+      '--name',
+      name,
+      '--network',
+      'none',
+      image,
+      'sh',
+      '-c',
+      'echo one; echo two; echo three >&2',
+    ]);
+    const until = String(Math.floor(Date.now() / 1000) + 1);
+    const events = await ok([
+      'events',
+      '--since',
+      since,
+      '--until',
+      until,
+      '--filter',
+      `container=${name}`,
+      '--format',
+      '{{.Type}} {{.Action}}',
+    ]);
+    assert.deepEqual(events.trim().split('\n'), ['container create', 'container start', 'container die']);
+    const tail = await docker(['logs', '--tail', '1', name]);
+    assert.equal(tail.stdout + tail.stderr, 'three\n');
+    assert.match(await ok(['logs', '--timestamps', name]), /^\d{4}-\d\d-\d\dT\S+Z one\n\S+ two\n$/);
+    const bad = await docker(['events', '--until', until, '--filter', 'colour=red']);
+    assert.match(bad.stderr, /Error response from daemon: Invalid filter "colour"/);
+    await ok(['rm', name]);
+  });
+
   it('passes piped stdin to docker run -i', async () => {
     assert.equal(
       await ok(

@@ -45,7 +45,8 @@ export function containerStreamRoutes(r: Router, api: Api): void {
 
   r.add('POST', '/containers/{id}/attach', async (c) => {
     const rec = engine.containers.get(c.params.id!);
-    if (!flag(c, 'stream')) throw invalidArgument('Attach without stream=1 (logs only) is not supported yet');
+    const [stream, logs] = [flag(c, 'stream'), flag(c, 'logs')];
+    if (!stream && !logs) throw invalidArgument('Bad parameters: use stream=1, logs=1 or both');
     const socket = hijack(c, rec.config.tty);
     const streams = socketStreams(socket, rec.config.tty, {
       stdin: flag(c, 'stdin'),
@@ -66,13 +67,22 @@ export function containerStreamRoutes(r: Router, api: Api): void {
       p
         .catch((e: unknown) => log.debug('attach ended', { id: rec.id, err: e as Error }))
         .finally(() => socket.end());
+    // logs=1: what the container wrote so far comes first (from the log's start).
+    if (!stream) {
+      await finish(
+        engine.containers.logs(rec.id, {}, (e) =>
+          (e.stream === 'stderr' ? streams.stderr : streams.stdout).write(e.data),
+        ),
+      );
+      return;
+    }
     if (rec.state === 'running') {
-      await finish(attach());
+      await finish(attach(logs ? 0 : undefined));
       return;
     }
     // `docker run` and `docker start -a` attach first and start afterwards: output from
     // the coming start on is what they want.
-    const offset = engine.containers.logOffset(rec.id);
+    const offset = logs ? 0 : engine.containers.logOffset(rec.id);
     await finish(sessions.nextStart(rec.id, detach.signal).then(() => attach(offset)));
   });
 
@@ -119,7 +129,10 @@ export function containerStreamRoutes(r: Router, api: Api): void {
       (e) => {
         if (until !== undefined && Date.parse(e.time) >= until) return;
         if (e.stream === 'stdout' ? !stdout : !stderr) return;
-        const data = timestamps ? Buffer.concat([Buffer.from(`${e.time} `), e.data]) : e.data;
+        // Docker's RFC 3339 with nanoseconds, in UTC with `Z` (conmon writes `+00:00`).
+        const data = timestamps
+          ? Buffer.concat([Buffer.from(`${e.time.replace(/\+00:00$/, 'Z')} `), e.data])
+          : e.data;
         res.write(rec.config.tty ? data : frame(e.stream === 'stdout' ? STDOUT : STDERR, data));
       },
     );
