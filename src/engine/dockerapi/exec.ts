@@ -27,7 +27,7 @@ interface ExecCreateBody {
 export function execRoutes(r: Router, api: Api): void {
   const { engine, sessions } = api;
   const instance = (id: string): ExecInstance => {
-    const x = sessions.execs.get(id);
+    const x = sessions.exec(id);
     if (!x) throw notFound(`No such exec instance: ${id}`);
     return x;
   };
@@ -38,7 +38,7 @@ export function execRoutes(r: Router, api: Api): void {
     if (!body.Cmd?.length) throw invalidArgument('No exec command specified');
     if (rec.state !== 'running') throw conflict(`Container ${rec.id} is not running`);
     const id = randomBytes(32).toString('hex');
-    sessions.execs.set(id, {
+    sessions.addExec({
       id,
       containerId: rec.id,
       command: body.Cmd,

@@ -24,6 +24,20 @@ export interface ExecInstance {
   pid: number;
 }
 
+/**
+ * How many finished runs and exec instances are remembered: a client asks about one right
+ * after it ends (`docker exec` reads the exit code at once), so the oldest can go.
+ */
+const KEEP = 1000;
+
+/** Drops the oldest entries that `removable` allows until `map` holds at most {@link KEEP}. */
+function trim<V>(map: Map<string, V>, removable: (v: V) => boolean = () => true): void {
+  for (const [k, v] of map) {
+    if (map.size <= KEEP) return;
+    if (removable(v)) map.delete(k);
+  }
+}
+
 /** A run of a container started through this service: its exit, once known. */
 interface Run {
   exit: Promise<number | undefined>;
@@ -35,7 +49,12 @@ export class Sessions {
   private readonly startWaiters = new Map<string, (() => void)[]>();
   private readonly runs = new Map<string, Run>();
   private readonly resizers = new Map<string, Set<(s: TerminalSize) => void>>();
-  readonly execs = new Map<string, ExecInstance>();
+  private readonly execs = new Map<string, ExecInstance>();
+
+  /** An exec instance by ID. */
+  exec(id: string): ExecInstance | undefined {
+    return this.execs.get(id);
+  }
 
   /** Calls `fn` right after this service next starts container `id` (before answering). */
   onNextStart(id: string, fn: () => void, signal: AbortSignal): void {
@@ -65,7 +84,9 @@ export class Sessions {
    * that exits and is removed at once still reports its status), then parked requests go.
    */
   started(id: string, exit: Promise<number | undefined>): void {
+    this.runs.delete(id);
     this.runs.set(id, { exit, delivered: false });
+    trim(this.runs);
     const waiters = this.startWaiters.get(id) ?? [];
     this.startWaiters.delete(id);
     for (const fn of waiters) fn();
@@ -87,6 +108,12 @@ export class Sessions {
     const r = this.runs.get(id);
     if (r) r.delivered = true;
     return r?.exit;
+  }
+
+  /** Keeps an exec instance (the oldest finished ones go past {@link KEEP}). */
+  addExec(x: ExecInstance): void {
+    this.execs.set(x.id, x);
+    trim(this.execs, (e) => !e.running);
   }
 
   /** Subscribes an attached terminal of `key` (a container or exec ID) to resizes. */
