@@ -3,7 +3,8 @@
  * side by side, both inside a network namespace made for the run (dockerd's bridge and
  * firewall rules stay there):
  *  1. `docker run --rm --network none IMG true`, median wall (goal <= 0.6x dockerd);
- *  2. idle RSS: the `berth system service` process against dockerd + its containerd.
+ *  2. `docker ps` with 50 running containers, median wall;
+ *  3. idle RSS: the `berth system service` process against dockerd + its containerd.
  * Without dockerd (scripts/install-bench-deps installs docker.io) Berth is measured alone.
  * Run as root: node --import tsx bench/docker-api.ts [runs=20]
  */
@@ -92,6 +93,25 @@ try {
     'dockerd',
     d.length ? summarise(d).median : undefined,
     '<= 0.6x',
+  );
+
+  // `docker ps` with 50 running containers.
+  const withFifty = (sock: string) => {
+    const env = dockerEnv(sock);
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++)
+      ids.push(sh(['docker', 'run', '-d', '--network', 'none', 'bb:bench', 'sleep', '600'], env).trim());
+    try {
+      return summarise(repeat(runs, 3, () => timeCommand('docker', ['ps'], env))).median;
+    } finally {
+      sh(['docker', 'rm', '-f', ...ids], env);
+    }
+  };
+  printRatio(
+    'docker ps with 50 containers',
+    withFifty(sockets.berth),
+    'dockerd',
+    dockerdOk ? withFifty(sockets.dockerd) : undefined,
   );
 
   const berthKb = pidsOf('berth', 'system service').reduce((a, p) => a + rssKb(p), 0);

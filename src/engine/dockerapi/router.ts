@@ -22,6 +22,8 @@ export interface Call {
 
 export type Handler = (c: Call) => Promise<void>;
 
+const escapeRe = (s: string) => s.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+
 interface Route {
   method: string;
   re: RegExp;
@@ -36,22 +38,24 @@ export class Router {
   /** Adds a route; `pattern` is a path with `{name}` segments (a name matches one segment). */
   add(method: string, pattern: string, handler: Handler): this {
     const names: string[] = [];
-    const re = new RegExp(
-      `^${pattern.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, n: string) => {
-        names.push(n);
+    const source = pattern
+      .split(/(\{\w+\})/)
+      .map((part) => {
+        const m = /^\{(\w+)\}$/.exec(part);
+        if (!m) return escapeRe(part);
+        names.push(m[1]!);
         return '([^/]+)';
-      })}$`,
-    );
-    this.routes.push({ method, re, names, handler });
+      })
+      .join('');
+    this.routes.push({ method, re: new RegExp(`^${source}$`), names, handler });
     return this;
   }
 
-  /** Adds a route whose last parameter may contain slashes (image references). */
+  /** Adds a route whose parameter, between `prefix` and `suffix`, may hold slashes (image names). */
   addGreedy(method: string, prefix: string, param: string, suffix: string, handler: Handler): this {
-    const esc = (s: string) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
     this.routes.push({
       method,
-      re: new RegExp(`^${esc(prefix)}(.+?)${esc(suffix)}$`),
+      re: new RegExp(`^${escapeRe(prefix)}(.+?)${escapeRe(suffix)}$`),
       names: [param],
       handler,
     });
