@@ -110,7 +110,8 @@ describe('docker CLI against berth system service', {
     ).trim();
     assert.match(id, /^[0-9a-f]{64}$/);
     assert.match(await ok(['ps', '--format', '{{.Names}} {{.State}}']), new RegExp(`^${name} running$`, 'm'));
-    assert.equal(await ok(['logs', name]), 'started\n');
+    // run -d returns once the container runs, maybe before its first line is written.
+    await until('the container wrote its first line', async () => (await ok(['logs', name])) === 'started\n');
     const exec = await docker(['exec', name, 'sh', '-c', 'echo in-exec; exit 5']);
     assert.equal(exec.code, 5);
     assert.equal(exec.stdout, 'in-exec\n');
@@ -167,13 +168,15 @@ describe('docker CLI against berth system service', {
       '-c',
       'echo one; echo two; echo three >&2',
     ]);
-    const until = String(Math.floor(Date.now() / 1000) + 1);
+    // The exit is journaled (`die`) by whoever records it first; a read of the container does.
+    assert.equal((await ok(['inspect', '--format', '{{.State.Status}}', name])).trim(), 'exited');
+    const end = String(Math.floor(Date.now() / 1000) + 1);
     const events = await ok([
       'events',
       '--since',
       since,
       '--until',
-      until,
+      end,
       '--filter',
       `container=${name}`,
       '--format',
@@ -183,7 +186,7 @@ describe('docker CLI against berth system service', {
     const tail = await docker(['logs', '--tail', '1', name]);
     assert.equal(tail.stdout + tail.stderr, 'three\n');
     assert.match(await ok(['logs', '--timestamps', name]), /^\d{4}-\d\d-\d\dT\S+Z one\n\S+ two\n$/);
-    const bad = await docker(['events', '--until', until, '--filter', 'colour=red']);
+    const bad = await docker(['events', '--until', end, '--filter', 'colour=red']);
     assert.match(bad.stderr, /Error response from daemon: Invalid filter "colour"/);
     await ok(['rm', name]);
   });

@@ -55,7 +55,9 @@ function summary(r: ContainerRecord, row: PsRow): Record<string, unknown> {
 async function watchExit(api: Api, id: string, autoRemove: boolean): Promise<number | undefined> {
   try {
     const code = await api.engine.containers.wait(id);
+    // A read records the exit (and journals `die`) now rather than when conmon's exit command runs.
     if (autoRemove) await api.engine.containers.cleanup(id);
+    else api.engine.containers.get(id);
     return code;
   } catch (e) {
     if (!isNotFound(e)) log.warn('cannot follow the container to its exit', { id, err: e as Error });
