@@ -104,8 +104,11 @@ try {
     try {
       return summarise(repeat(runs, 3, () => timeCommand('docker', ['ps'], env))).median;
     } finally {
-      // dockerd's `rm -f` of 50 containers once hung here for minutes under load: bounded.
-      sh(['timeout', '120', 'docker', 'rm', '-f', ...ids], env);
+      // dockerd 20.10's `rm -f` of 50 containers hung here for minutes, twice: bounded, and
+      // not fatal (the namespace and its processes are removed at the end anyway).
+      const rm = spawnSync('timeout', ['120', 'docker', 'rm', '-f', ...ids], { env, stdio: 'ignore' });
+      if (rm.status !== 0)
+        console.log(`(docker rm -f of the 50 containers failed or timed out: ${rm.status})`);
     }
   };
   const psBerth = withFifty(sockets.berth);
