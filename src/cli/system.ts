@@ -10,7 +10,7 @@ const act =
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** `info`, `events`, `system info`, `system df`, `system prune`, `system events`. */
+/** `info`, `events`, `system info`, `system df`, `system prune`, `system events`, `system service`. */
 export function registerSystem(program: Command): void {
   const defineEvents = (c: Command) =>
     c
@@ -47,4 +47,12 @@ export function registerSystem(program: Command): void {
     .option('--volumes', 'also prune unused anonymous volumes')
     .action(act('pruneAction'));
   defineEvents(system.command('events'));
+  system
+    .command('service [uri]')
+    .description('serve the Docker Engine API (default unix:///run/berth/docker.sock) until stopped')
+    .option('-t, --time <seconds>', 'end after this many seconds without requests (0: never)', '0')
+    .action(async (...args: unknown[]) => {
+      const mod = await import('./service-actions.js');
+      await (mod.serviceAction as (...a: unknown[]) => Promise<void>)(...args);
+    });
 }

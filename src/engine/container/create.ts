@@ -25,8 +25,8 @@ import type { ContainerRecord } from './store.js';
 /** What the user asked for; unset fields come from the image or Docker's defaults. */
 export interface CreateOptions extends Partial<Omit<ContainerConfig, 'entrypoint' | 'cmd'>> {
   name?: string;
-  /** `--entrypoint`: replaces the image's; '' clears it. */
-  entrypoint?: string;
+  /** `--entrypoint`: replaces the image's; '' (or an empty list) clears it. */
+  entrypoint?: string | string[];
   /** The command after the image name; empty keeps the image's Cmd. */
   command?: string[];
 }
@@ -35,7 +35,13 @@ export interface CreateOptions extends Partial<Omit<ContainerConfig, 'entrypoint
 export function mergeConfig(image: ResolvedImage, id: string, o: CreateOptions): ContainerConfig {
   const ic = image.config;
   const entrypoint =
-    o.entrypoint !== undefined ? (o.entrypoint ? [o.entrypoint] : []) : (ic.Entrypoint ?? []);
+    o.entrypoint === undefined
+      ? (ic.Entrypoint ?? [])
+      : typeof o.entrypoint === 'string'
+        ? o.entrypoint
+          ? [o.entrypoint]
+          : []
+        : o.entrypoint;
   // A new entrypoint drops the image's Cmd, as in Docker.
   const cmd = o.command?.length ? o.command : o.entrypoint !== undefined ? [] : (ic.Cmd ?? []);
   const mounts: MountSpec[] = [...(o.mounts ?? [])];

@@ -39,6 +39,9 @@ const readOr = (p: string) => {
   }
 };
 
+/** One word for `sh -c`, single-quoted. */
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
 /** Runs the command; resolves with its exit status (0 at once for `detach`). */
 export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOptions): Promise<number> {
   const rec = getContainer(ctx, ref);
@@ -58,7 +61,13 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   args.push(rec.id, ...o.command);
   const stdin = o.detach ? undefined : o.stdin;
   const stdout = o.detach ? undefined : o.stdout;
-  const child = spawn(runtime.path, args, {
+  // A TTY exec with piped streams (the Docker API's sockets): the runtime needs a terminal
+  // of its own to copy from, so `script` gives it one and relays it over the pipes.
+  const viaPty = o.tty && childStdio(stdout) === 'pipe';
+  const [file, argv] = viaPty
+    ? ['script', ['-qefc', [runtime.path, ...args].map(shellQuote).join(' '), '/dev/null']]
+    : [runtime.path, args];
+  const child = spawn(file, argv, {
     stdio: [childStdio(stdin), childStdio(stdout), 'pipe'],
   });
   if (stdin && child.stdin) {

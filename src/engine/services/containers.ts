@@ -234,14 +234,25 @@ export class ContainerService {
   }
 
   /**
-   * Connects `o`'s streams to a running container until it exits; resolves with its exit
-   * status (undefined when unknown or detached by `signal`).
+   * Connects `o`'s streams to a running container until it exits (output from now, or from
+   * `o.fromOffset`); resolves with its exit status (undefined when unknown or detached by `signal`).
    */
-  attach(ref: string, o: Omit<AttachOptions, 'fromStart' | 'fromOffset'>): Promise<number | undefined> {
+  attach(ref: string, o: Omit<AttachOptions, 'fromStart'>): Promise<number | undefined> {
     const rec = getContainer(this.ctx, ref);
-    if (rec.state !== 'running')
+    // With `fromOffset` the caller attached before a start it made: a run that has already
+    // ended still has its output (from the log) and its status to give.
+    if (rec.state !== 'running' && o.fromOffset === undefined)
       throw conflict(`You cannot attach to a stopped container ${ref}; start it first`);
     return attachContainer(this.ctx, rec, { ...o, fromStart: false });
+  }
+
+  /**
+   * Where output written from now on starts in the container's log: a front end that
+   * attaches before it starts the container (the Docker API's `run`) passes it to
+   * {@link attach} as `fromOffset`, so no early output is missed.
+   */
+  logOffset(ref: string): number {
+    return logOffset(this.ctx, getContainer(this.ctx, ref).id);
   }
 
   /** Runs a command in a running container with `o`'s streams; resolves with its exit status. */

@@ -1,0 +1,146 @@
+/**
+ * The `/containers` routes that answer at once: create, start, stop, kill, restart, remove,
+ * list, inspect, prune, resize. The streaming ones (attach, wait, logs) are in
+ * container-streams.ts.
+ */
+import { invalidArgument, isNotFound } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import type { ContainerRecord } from '../container/store.js';
+import type { PsRow } from '../container/views.js';
+import type { Api } from './api.js';
+import { type CreateBody, createOptionsFromBody } from './create-body.js';
+import { filterStrings, filters, flag, jsonBody, sendJson } from './http.js';
+import type { Call, Router } from './router.js';
+
+const log = logger('dockerapi');
+
+const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000) || 0;
+
+/** One container as `GET /containers/json` lists it. */
+function summary(r: ContainerRecord, row: PsRow): Record<string, unknown> {
+  return {
+    Id: r.id,
+    Names: [`/${r.name}`],
+    Image: r.config.imageName,
+    ImageID: r.config.imageId,
+    Command: [...r.config.entrypoint, ...r.config.cmd].join(' '),
+    Created: seconds(r.createdAt),
+    Ports: r.config.ports.map((p) => ({
+      ...(p.hostPort ? { IP: p.hostIP || '0.0.0.0', PublicPort: p.hostPort } : {}),
+      PrivatePort: p.containerPort,
+      Type: p.protocol,
+    })),
+    Labels: r.config.labels,
+    State: r.state,
+    Status: row.Status,
+    HostConfig: { NetworkMode: r.config.network },
+    NetworkSettings: { Networks: { [r.config.network]: {} } },
+    Mounts: r.config.mounts.map((m) => ({
+      Type: m.type,
+      Name: m.type === 'volume' ? m.source : undefined,
+      Source: m.source,
+      Destination: m.destination,
+      RW: !m.readOnly,
+    })),
+  };
+}
+
+/**
+ * The exit status of the run that just started; undefined when it cannot be known (the
+ * container went with its status, or the watch failed: logged, since nobody may be waiting).
+ * An `AutoRemove` container is cleaned up here at once, as `berth run --rm` does, instead of
+ * waiting for conmon's exit command to start a process for it; whichever comes second finds
+ * nothing left to do.
+ */
+async function watchExit(api: Api, id: string, autoRemove: boolean): Promise<number | undefined> {
+  try {
+    const code = await api.engine.containers.wait(id);
+    // A read records the exit (and journals `die`) now rather than when conmon's exit command runs.
+    if (autoRemove) await api.engine.containers.cleanup(id);
+    else api.engine.containers.get(id);
+    return code;
+  } catch (e) {
+    if (!isNotFound(e)) log.warn('cannot follow the container to its exit', { id, err: e as Error });
+    return undefined;
+  }
+}
+
+/** Seconds from `?t=` (Docker) or `?timeout=` (newer clients); undefined when absent. */
+function timeout(c: Call): number | undefined {
+  const v = c.query.get('t') ?? c.query.get('timeout');
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n))
+    throw invalidArgument(`Invalid timeout "${v}": it must be a whole number of seconds`);
+  return n;
+}
+
+/** Adds the container routes to `r`. */
+export function containerRoutes(r: Router, api: Api): void {
+  const { engine, sessions } = api;
+  r.add('POST', '/containers/create', async (c) => {
+    const body = await jsonBody<CreateBody>(c);
+    if (!body.Image)
+      throw invalidArgument('Config.Image is required: name the image to create the container from');
+    const name = c.query.get('name') ?? undefined;
+    const rec = await engine.containers.create(
+      { image: body.Image, pull: 'never' },
+      createOptionsFromBody(body, name),
+    );
+    sendJson(c, 201, { Id: rec.id, Warnings: [] });
+  });
+  r.add('GET', '/containers/json', async (c) => {
+    const o = { all: flag(c, 'all'), filters: filterStrings(filters(c)) };
+    const recs = engine.containers.list(o);
+    const rows = engine.containers.ps({ ...o, trunc: false });
+    const byId = new Map(rows.map((x) => [x.ID, x]));
+    let out = recs.filter((x) => byId.has(x.id)).map((x) => summary(x, byId.get(x.id)!));
+    // Newest first, as Docker lists them.
+    out.sort((a, b) => (b.Created as number) - (a.Created as number));
+    const limit = Number(c.query.get('limit') ?? -1);
+    if (limit > 0) out = out.slice(0, limit);
+    sendJson(c, 200, out);
+  });
+  r.add('GET', '/containers/{id}/json', async (c) => {
+    sendJson(c, 200, engine.containers.inspect(c.params.id!));
+  });
+  r.add('POST', '/containers/{id}/start', async (c) => {
+    const rec = engine.containers.get(c.params.id!);
+    if (rec.state === 'running') return sendJson(c, 304);
+    const started = await engine.containers.start(rec.id);
+    // Watch this run's exit before answering: a container that exits and is removed at once
+    // (`--rm`) still reports its status to the `wait` that `docker run` sent.
+    sessions.started(started.id, watchExit(api, started.id, started.config.autoRemove));
+    sendJson(c, 204);
+  });
+  r.add('POST', '/containers/{id}/stop', async (c) => {
+    const rec = engine.containers.get(c.params.id!);
+    if (rec.state !== 'running') return sendJson(c, 304);
+    await engine.containers.stop(rec.id, timeout(c));
+    sendJson(c, 204);
+  });
+  r.add('POST', '/containers/{id}/kill', async (c) => {
+    await engine.containers.kill(c.params.id!, c.query.get('signal') || undefined);
+    sendJson(c, 204);
+  });
+  r.add('POST', '/containers/{id}/restart', async (c) => {
+    const id = engine.containers.get(c.params.id!).id;
+    await engine.containers.stop(id, timeout(c));
+    const started = await engine.containers.start(id);
+    sessions.started(started.id, watchExit(api, started.id, started.config.autoRemove));
+    sendJson(c, 204);
+  });
+  r.add('DELETE', '/containers/{id}', async (c) => {
+    await engine.containers.rm(c.params.id!, { force: flag(c, 'force'), volumes: flag(c, 'v') });
+    sendJson(c, 204);
+  });
+  r.add('POST', '/containers/prune', async (c) => {
+    const report = await engine.containers.prune();
+    sendJson(c, 200, { ContainersDeleted: report.deleted, SpaceReclaimed: 0 });
+  });
+  r.add('POST', '/containers/{id}/resize', async (c) => {
+    const rec = engine.containers.get(c.params.id!);
+    sessions.resize(rec.id, { rows: Number(c.query.get('h') ?? 0), columns: Number(c.query.get('w') ?? 0) });
+    sendJson(c, 200);
+  });
+}

@@ -1,0 +1,167 @@
+/**
+ * `POST /containers/create`'s body (Config, HostConfig, NetworkingConfig) as the engine's
+ * create options. Pure: only the mapping between Docker's field names and Berth's.
+ */
+
+import { parseTmpfs, parseVolume } from '../../cli/container-flags.js';
+import { invalidArgument } from '../../core/errors.js';
+import type { MountSpec, RestartPolicy } from '../container/config.js';
+import type { CreateOptions } from '../container/create.js';
+import type { PortMapping } from '../network/ports.js';
+
+/** The fields of Docker's create body that Berth reads. */
+export interface CreateBody {
+  Image?: string;
+  Hostname?: string;
+  User?: string;
+  Env?: string[] | null;
+  Cmd?: string[] | string | null;
+  Entrypoint?: string[] | string | null;
+  Labels?: Record<string, string> | null;
+  WorkingDir?: string;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StopSignal?: string;
+  StopTimeout?: number;
+  HostConfig?: {
+    Binds?: string[] | null;
+    Mounts?: { Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }[] | null;
+    PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
+    PublishAllPorts?: boolean;
+    NetworkMode?: string;
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+    AutoRemove?: boolean;
+    Memory?: number;
+    NanoCpus?: number;
+    PidsLimit?: number | null;
+    CapAdd?: string[] | null;
+    CapDrop?: string[] | null;
+    Privileged?: boolean;
+    SecurityOpt?: string[] | null;
+    Tmpfs?: Record<string, string> | null;
+    Init?: boolean | null;
+    ReadonlyRootfs?: boolean;
+    Dns?: string[] | null;
+    ExtraHosts?: string[] | null;
+  };
+  NetworkingConfig?: { EndpointsConfig?: Record<string, { Aliases?: string[] | null } | null> | null };
+}
+
+const list = (v: string[] | string | null | undefined): string[] | undefined =>
+  v == null ? undefined : Array.isArray(v) ? v : [v];
+
+/** `80/tcp` -> [{ HostIp, HostPort }] as port mappings. */
+function ports(bindings: NonNullable<CreateBody['HostConfig']>['PortBindings']): PortMapping[] {
+  const out: PortMapping[] = [];
+  for (const [key, hosts] of Object.entries(bindings ?? {})) {
+    const [p, proto = 'tcp'] = key.split('/');
+    const containerPort = Number(p);
+    if (
+      !Number.isInteger(containerPort) ||
+      containerPort < 1 ||
+      containerPort > 65535 ||
+      !['tcp', 'udp'].includes(proto)
+    )
+      throw invalidArgument(`Invalid port "${key}": use PORT/tcp or PORT/udp`);
+    for (const h of hosts?.length ? hosts : [{}]) {
+      const hostPort = h.HostPort ? Number(h.HostPort) : 0;
+      if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535)
+        throw invalidArgument(`Invalid host port "${h.HostPort}" for ${key}`);
+      out.push({ hostIP: h.HostIp ?? '', hostPort, containerPort, protocol: proto as 'tcp' | 'udp' });
+    }
+  }
+  return out;
+}
+
+/** `HostConfig.Mounts` entries of type bind, volume and tmpfs. */
+function mounts(body: CreateBody): { mounts: MountSpec[]; tmpfs: string[] } {
+  const out: MountSpec[] = (body.HostConfig?.Binds ?? []).map(parseVolume);
+  const tmpfs: string[] = [];
+  for (const m of body.HostConfig?.Mounts ?? []) {
+    if (!m.Target?.startsWith('/'))
+      throw invalidArgument(`Invalid mount target "${m.Target}": it must be absolute`);
+    if (m.Type === 'tmpfs') tmpfs.push(m.Target);
+    else if (m.Type === 'bind' || m.Type === 'volume')
+      out.push({
+        type: m.Type,
+        source: m.Source ?? '',
+        destination: m.Target,
+        readOnly: !!m.ReadOnly,
+        ...(m.Type === 'volume' && !m.Source ? { anonymous: true } : {}),
+      });
+    else throw invalidArgument(`Unsupported mount type "${m.Type}": use bind, volume or tmpfs`);
+  }
+  return { mounts: out, tmpfs };
+}
+
+/** Docker's SecurityOpt entries; the CLI sends a seccomp profile's text, not its file name. */
+function securityOpts(opts: readonly string[]): Pick<CreateOptions, 'noNewPrivileges' | 'seccomp'> {
+  const out: Pick<CreateOptions, 'noNewPrivileges' | 'seccomp'> = {};
+  for (const spec of opts) {
+    const m = /^([a-z-]+)(?:[=:]([\s\S]*))?$/.exec(spec);
+    const [key, value] = [m?.[1], m?.[2]];
+    if (key === 'no-new-privileges') out.noNewPrivileges = value === undefined || value === 'true';
+    else if (key === 'seccomp' && value) out.seccomp = value;
+    else
+      throw invalidArgument(
+        `Unsupported security option "${spec.slice(0, 80)}": Berth supports no-new-privileges and seccomp`,
+      );
+  }
+  return out;
+}
+
+function restart(p: NonNullable<CreateBody['HostConfig']>['RestartPolicy']): RestartPolicy | undefined {
+  if (!p?.Name) return undefined;
+  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(p.Name))
+    throw invalidArgument(`Invalid restart policy "${p.Name}": use no, always, unless-stopped or on-failure`);
+  return { name: p.Name as RestartPolicy['name'], maximumRetryCount: p.MaximumRetryCount ?? 0 };
+}
+
+/** The engine's create options for a Docker create body and `?name=`. */
+export function createOptionsFromBody(body: CreateBody, name?: string): CreateOptions {
+  const hc = body.HostConfig ?? {};
+  const { mounts: ms, tmpfs } = mounts(body);
+  const entry = list(body.Entrypoint);
+  const o: CreateOptions = {
+    mounts: ms,
+    tmpfs: [
+      ...Object.entries(hc.Tmpfs ?? {}).map(([p, opt]) => parseTmpfs(opt ? `${p}:${opt}` : p)),
+      ...tmpfs.map((p) => parseTmpfs(p)),
+    ],
+    ports: ports(hc.PortBindings),
+    env: body.Env ?? [],
+    labels: body.Labels ?? {},
+    tty: !!body.Tty,
+    openStdin: !!body.OpenStdin,
+    capAdd: hc.CapAdd ?? [],
+    capDrop: hc.CapDrop ?? [],
+    privileged: !!hc.Privileged,
+    init: !!hc.Init,
+    readOnly: !!hc.ReadonlyRootfs,
+    autoRemove: !!hc.AutoRemove,
+    publishAll: !!hc.PublishAllPorts,
+    memory: hc.Memory ?? 0,
+    nanoCpus: hc.NanoCpus ?? 0,
+    pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : 0,
+    dns: hc.Dns ?? [],
+    addHosts: hc.ExtraHosts ?? [],
+    ...securityOpts(hc.SecurityOpt ?? []),
+  };
+  if (name) o.name = name;
+  if (body.Hostname) o.hostname = body.Hostname;
+  if (body.User) o.user = body.User;
+  if (body.WorkingDir) o.workingDir = body.WorkingDir;
+  if (body.StopTimeout !== undefined && body.StopTimeout !== null) o.stopTimeout = body.StopTimeout;
+  const cmd = list(body.Cmd);
+  if (cmd) o.command = cmd;
+  // `--entrypoint ""` arrives as [""]: it clears the image's entrypoint.
+  if (entry) o.entrypoint = entry.filter((s, i) => s || i > 0);
+  const network = hc.NetworkMode && hc.NetworkMode !== 'default' ? hc.NetworkMode : undefined;
+  if (network) o.network = network;
+  const r = restart(hc.RestartPolicy);
+  if (r) o.restart = r;
+  const endpoints = body.NetworkingConfig?.EndpointsConfig ?? {};
+  const aliases = Object.values(endpoints).flatMap((e) => e?.Aliases ?? []);
+  if (aliases.length) o.networkAliases = aliases;
+  return o;
+}

@@ -1,0 +1,132 @@
+/** The exec routes: create an instance, start it on a hijacked connection, resize, inspect. */
+import { randomBytes } from 'node:crypto';
+import { conflict, invalidArgument, notFound } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import type { Api } from './api.js';
+import { socketStreams } from './container-streams.js';
+import { hijack } from './hijack.js';
+import { jsonBody, sendJson } from './http.js';
+import type { Router } from './router.js';
+import type { ExecInstance } from './sessions.js';
+
+const log = logger('dockerapi');
+
+interface ExecCreateBody {
+  Cmd?: string[] | null;
+  Tty?: boolean;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Env?: string[] | null;
+  User?: string;
+  WorkingDir?: string;
+  Privileged?: boolean;
+}
+
+/** Adds the exec routes to `r`. */
+export function execRoutes(r: Router, api: Api): void {
+  const { engine, sessions } = api;
+  const instance = (id: string): ExecInstance => {
+    const x = sessions.exec(id);
+    if (!x) throw notFound(`No such exec instance: ${id}`);
+    return x;
+  };
+
+  r.add('POST', '/containers/{id}/exec', async (c) => {
+    const body = await jsonBody<ExecCreateBody>(c);
+    const rec = engine.containers.get(c.params.id!);
+    if (!body.Cmd?.length) throw invalidArgument('No exec command specified');
+    if (rec.state !== 'running') throw conflict(`Container ${rec.id} is not running`);
+    const id = randomBytes(32).toString('hex');
+    sessions.addExec({
+      id,
+      containerId: rec.id,
+      command: body.Cmd,
+      tty: !!body.Tty,
+      attachStdin: !!body.AttachStdin,
+      attachStdout: body.AttachStdout !== false,
+      attachStderr: body.AttachStderr !== false,
+      env: body.Env ?? [],
+      user: body.User ?? '',
+      workdir: body.WorkingDir ?? '',
+      running: false,
+      exitCode: null,
+      pid: 0,
+    });
+    sendJson(c, 201, { Id: id });
+  });
+
+  r.add('POST', '/exec/{id}/start', async (c) => {
+    const x = instance(c.params.id!);
+    const body = await jsonBody<{ Detach?: boolean; Tty?: boolean }>(c);
+    if (x.running || x.exitCode !== null) throw conflict(`Exec ${x.id} has already run`);
+    x.running = true;
+    const settle = (code: number | null) => {
+      x.running = false;
+      x.exitCode = code;
+    };
+    const base = { command: x.command, tty: x.tty, env: x.env, user: x.user, workdir: x.workdir };
+    if (body.Detach) {
+      engine.containers.exec(x.containerId, { ...base, detach: false }).then(settle, (e: unknown) => {
+        log.debug('detached exec failed', { id: x.id, err: e as Error });
+        settle(126);
+      });
+      sendJson(c, 200);
+      return;
+    }
+    const socket = hijack(c, x.tty);
+    const gone = new AbortController();
+    socket.on('close', () => gone.abort());
+    socket.on('error', (e) => log.debug('exec connection failed', { id: x.id, err: e }));
+    const streams = socketStreams(socket, x.tty, {
+      stdin: x.attachStdin,
+      stdout: x.attachStdout,
+      stderr: x.attachStderr,
+    });
+    try {
+      settle(
+        await engine.containers.exec(x.containerId, {
+          ...base,
+          ...streams,
+          detach: false,
+          signal: gone.signal,
+        }),
+      );
+    } catch (e) {
+      // The status line is already sent: the error goes to the client's stderr, as dockerd's does.
+      settle(126);
+      streams.stderr.write(Buffer.from(`${(e as Error).message}\n`));
+    } finally {
+      socket.end();
+    }
+  });
+
+  r.add('POST', '/exec/{id}/resize', async (c) => {
+    const x = instance(c.params.id!);
+    sessions.resize(x.id, { rows: Number(c.query.get('h') ?? 0), columns: Number(c.query.get('w') ?? 0) });
+    sendJson(c, 200);
+  });
+
+  r.add('GET', '/exec/{id}/json', async (c) => {
+    const x = instance(c.params.id!);
+    sendJson(c, 200, {
+      ID: x.id,
+      ContainerID: x.containerId,
+      Running: x.running,
+      ExitCode: x.exitCode,
+      Pid: x.pid,
+      OpenStdin: x.attachStdin,
+      OpenStdout: x.attachStdout,
+      OpenStderr: x.attachStderr,
+      CanRemove: false,
+      DetachKeys: '',
+      ProcessConfig: {
+        tty: x.tty,
+        entrypoint: x.command[0],
+        arguments: x.command.slice(1),
+        privileged: false,
+        user: x.user,
+      },
+    });
+  });
+}
