@@ -12,6 +12,7 @@ import { run } from '../../core/exec.js';
 import type { EngineContext } from './context.js';
 import { copyIntoRoot } from './copy-in.js';
 import { imageOf } from './image-source.js';
+import { withContainerLock } from './lock.js';
 import { containerPaths } from './paths.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
@@ -29,20 +30,30 @@ export function pathInRoot(root: string, inner: string): string {
   return p;
 }
 
-/** Runs `fn` on the container's root filesystem, mounted for the call when the container is not running. */
+/**
+ * Runs `fn` on the container's root filesystem, mounted for the call when the container is not
+ * running. That mount holds the container's lock: the exit command of a run that has just ended
+ * (conmon's `container cleanup`) unmounts the same mount point, and without the lock it could
+ * unmount ours half-way through an `export` or a `cp`.
+ */
 export async function withRootfs<T>(
   ctx: EngineContext,
   rec: ContainerRecord,
   fn: (merged: string) => Promise<T>,
 ): Promise<T> {
   const paths = containerPaths(ctx, rec.id);
-  const running = rec.state === 'running';
-  if (!running) await mountRootfs(ctx, paths, rec.id, await imageOf(ctx.images, rec.config));
-  try {
-    return await fn(paths.merged);
-  } finally {
-    if (!running) await unmountRootfs(paths);
-  }
+  if (rec.state === 'running') return fn(paths.merged);
+  return withContainerLock(ctx, rec.id, async () => {
+    // The state read before the lock may be stale: a run may have started meanwhile.
+    const now = ctx.containers.find(rec.id) ?? rec;
+    if (now.state === 'running') return fn(paths.merged);
+    await mountRootfs(ctx, paths, rec.id, await imageOf(ctx.images, now.config));
+    try {
+      return await fn(paths.merged);
+    } finally {
+      await unmountRootfs(paths);
+    }
+  });
 }
 
 /** Copies `inner` (file or folder) out of the container to `hostDest`. */
