@@ -2,15 +2,16 @@
  * The SQLite datastore's file: schema, pragmas and the write path, shared by the store (which
  * reads on the main thread) and its writer thread (sqlite-writer.ts, which commits).
  */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { BerthError } from '../../../core/errors.js';
+import { ensurePrivateFile } from '../../../core/private-path.js';
 import { storeErrors } from '../errors.js';
 import type { KeyValue, WatchEvent } from '../store.js';
 import type { HighWater } from './high-water.js';
-import { restrictStoreFiles } from './sqlite-check.js';
+import { storeFiles } from './sqlite-check.js';
 
 const require = createRequire(import.meta.url);
 
@@ -42,8 +43,8 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0
 export function openDb(path: string): BetterSqlite3.Database {
   const Database = require('better-sqlite3') as typeof BetterSqlite3;
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  closeSync(openSync(path, 'a', 0o600));
-  restrictStoreFiles(path);
+  const files = storeFiles(path);
+  ensurePrivateFile(path, [files.wal, files.shm, files.highWater]);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // FULL: each commit's WAL frames are fsynced before it is acknowledged.
