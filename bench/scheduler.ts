@@ -10,13 +10,13 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Informer } from '../src/cluster/client/informer.js';
 import { KubeClient, Resources } from '../src/cluster/client/kube-client.js';
 import { run } from '../src/core/exec.js';
 import { percentile } from './lib/measure.js';
+import { freePort, waitFor } from './lib/process.js';
 
 const e2e = process.argv.includes('--e2e');
 const args = process.argv.slice(2).filter((a) => a !== '--e2e');
@@ -26,12 +26,7 @@ const deployments = Number(args[2] ?? 30);
 const berth = resolve(import.meta.dirname, '..', 'bin', 'berth');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-sched-'));
 
-const port = await new Promise<number>((r) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => r(p));
-  });
-});
+const port = await freePort();
 
 /** The end-to-end run is complete: skip the throughput and latency phases. */
 class Done extends Error {}
@@ -95,22 +90,6 @@ async function endToEnd(client: KubeClient, kubeconfig: string): Promise<void> {
   );
 }
 
-function waitFor(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<void> {
-  return new Promise((res, rej) => {
-    let out = '';
-    const t = setTimeout(() => rej(new Error(`timed out waiting for ${pattern}: ${out}`)), 120_000);
-    const on = (d: Buffer) => {
-      out += d.toString();
-      if (pattern.test(out)) {
-        clearTimeout(t);
-        res();
-      }
-    };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-  });
-}
-
 // BENCH_PROFILE=DIR writes a CPU profile of the server (API, store and controllers) there.
 const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
 const server = spawn(
@@ -125,7 +104,7 @@ const server = spawn(
 );
 const children = [server];
 try {
-  await waitFor(server, /cluster is ready/);
+  await waitFor(server, /cluster is ready/, 120_000);
   const kubeconfig = join(work, 'server', 'kubeconfig.yaml');
   // With BENCH_PROFILE, the simulated nodes are profiled too (DIR/sim).
   const simProfile = process.env.BENCH_PROFILE
@@ -144,7 +123,7 @@ try {
   );
   children.push(sim);
   const tNodes = Date.now();
-  await waitFor(sim, /simulated nodes are ready/);
+  await waitFor(sim, /simulated nodes are ready/, 120_000);
   console.log(`${nodes} simulated nodes registered in ${((Date.now() - tNodes) / 1000).toFixed(1)} s`);
 
   const client = KubeClient.fromKubeconfig(kubeconfig);

@@ -11,11 +11,11 @@ export const freePort = () =>
     });
   });
 
-/** Resolves when the child prints something matching `pattern` (stdout or stderr), within a minute. */
-export function waitFor(child: ChildProcess, pattern: RegExp): Promise<void> {
+/** Resolves when the child prints something matching `pattern` (stdout or stderr), within `timeoutMs` (a minute). */
+export function waitFor(child: ChildProcess, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
   return new Promise((res, rej) => {
     let out = '';
-    const t = setTimeout(() => rej(new Error(`timed out waiting for ${pattern}: ${out}`)), 60_000);
+    const t = setTimeout(() => rej(new Error(`timed out waiting for ${pattern}: ${out}`)), timeoutMs);
     const on = (d: Buffer) => {
       out += d.toString();
       if (pattern.test(out)) {
