@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parseTmpfs, parseVolume } from '../engine/container/mount-spec.js';
 import {
   createOptionsFromFlags,
   parseCpus,
@@ -11,9 +12,7 @@ import {
   parseMemory,
   parseRestart,
   parseSecurityOpt,
-  parseTmpfs,
   parseUlimit,
-  parseVolume,
 } from './container-flags.js';
 
 describe('container flags', () => {

@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { invalidArgument } from '../core/errors.js';
-import type { MountSpec, RestartPolicy, TmpfsSpec } from '../engine/container/config.js';
+import type { RestartPolicy } from '../engine/container/config.js';
 import type { CreateOptions } from '../engine/container/create.js';
+import { parseTmpfs, parseVolume } from '../engine/container/mount-spec.js';
 import { parseIPv4 } from '../engine/network/cidr.js';
 import { parsePortSpec } from '../engine/network/ports.js';
 
@@ -117,30 +118,6 @@ export function parseCpus(value: string): number {
   return Math.round(n * 1e9);
 }
 
-/** `-v host:ctr[:ro]`, `-v NAME:ctr`, `-v ctr` (anonymous). */
-export function parseVolume(spec: string): MountSpec {
-  const parts = spec.split(':');
-  let mode = '';
-  if (parts.length === 3 || (parts.length === 2 && !parts[1]!.startsWith('/'))) mode = parts.pop()!;
-  if (mode && !/^(ro|rw|z|Z)(,(ro|rw|z|Z))*$/.test(mode))
-    throw invalidArgument(`Invalid volume specification "${spec}": unknown mode "${mode}"`);
-  const readOnly = mode.split(',').includes('ro');
-  if (parts.length === 1) {
-    const dest = parts[0]!;
-    if (!dest.startsWith('/'))
-      throw invalidArgument(`Invalid volume specification "${spec}": the container path must be absolute`);
-    return { type: 'volume', source: '', destination: dest, readOnly, anonymous: true };
-  }
-  const [src, dest] = parts as [string, string];
-  if (!dest?.startsWith('/') || !src)
-    throw invalidArgument(
-      `Invalid volume specification "${spec}": use HOST-PATH:CONTAINER-PATH[:ro] or NAME:CONTAINER-PATH`,
-    );
-  if (src.startsWith('/') || src.startsWith('.'))
-    return { type: 'bind', source: resolve(src), destination: dest, readOnly };
-  return { type: 'volume', source: src, destination: dest, readOnly };
-}
-
 /**
  * One `--security-opt`: `no-new-privileges[:true]`, `seccomp=unconfined` or `seccomp=FILE`
  * (the file is read now, as Docker's client does, so the container keeps the profile it was
@@ -163,21 +140,6 @@ export function parseSecurityOpt(spec: string): Pick<CreateOptions, 'noNewPrivil
   throw invalidArgument(
     `Unsupported --security-opt "${spec}": Berth supports no-new-privileges, seccomp=unconfined and seccomp=FILE`,
   );
-}
-
-/** `--tmpfs /path[:opts]`. */
-export function parseTmpfs(spec: string): TmpfsSpec {
-  const i = spec.indexOf(':');
-  const dest = i < 0 ? spec : spec.slice(0, i);
-  if (!dest.startsWith('/')) throw invalidArgument(`Invalid --tmpfs "${spec}": the path must be absolute`);
-  const options =
-    i < 0
-      ? []
-      : spec
-          .slice(i + 1)
-          .split(',')
-          .filter(Boolean);
-  return { destination: dest, options };
 }
 
 /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */

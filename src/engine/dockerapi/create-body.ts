@@ -3,10 +3,10 @@
  * create options. Pure: only the mapping between Docker's field names and Berth's.
  */
 
-import { parseTmpfs, parseVolume } from '../../cli/container-flags.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { MountSpec, RestartPolicy } from '../container/config.js';
 import type { CreateOptions } from '../container/create.js';
+import { parseTmpfs, parseVolume } from '../container/mount-spec.js';
 import type { PortMapping } from '../network/ports.js';
 
 /** The fields of Docker's create body that Berth reads. */
