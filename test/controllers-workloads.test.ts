@@ -140,4 +140,19 @@ spec:
     ).split(' ');
     assert.deepEqual(images, ['agent:2', 'agent:2', 'agent:2', 'agent:2']);
   });
+
+  test('rollout history shows each revision with its change-cause', async () => {
+    await k(['create', 'deployment', 'hist', '--image=nginx:1', '--replicas=1']);
+    await k(['annotate', 'deploy/hist', 'kubernetes.io/change-cause=first release']);
+    await k(['rollout', 'status', 'deploy/hist', '--timeout=60s']);
+    await k(['set', 'image', 'deploy/hist', 'nginx=nginx:2']);
+    await k(['annotate', '--overwrite', 'deploy/hist', 'kubernetes.io/change-cause=move to nginx 2']);
+    await k(['rollout', 'status', 'deploy/hist', '--timeout=60s']);
+    let history = '';
+    await until('both change-causes in rollout history', async () => {
+      history = await k(['rollout', 'history', 'deploy/hist']);
+      return /1\s+first release/.test(history) && /2\s+move to nginx 2/.test(history);
+    });
+    await k(['delete', 'deploy/hist']);
+  });
 });

@@ -181,3 +181,31 @@ test('a stale old ReplicaSet status (still counting a pod being removed) never l
   assert.ok(r.actions.includes(`scale ${old.metadata.name} 1`), r.actions.join('; '));
   assert.ok(!r.actions.includes(`scale ${old.metadata.name} 0`), r.actions.join('; '));
 });
+
+test('the change-cause annotation reaches the new ReplicaSet, at creation and when it changes', async () => {
+  const made: KubeObject[] = [];
+  const updated: KubeObject[] = [];
+  const act = {
+    ...recorder().act,
+    createReplicaSet: async (_ns: string, r: KubeObject) => void made.push(r),
+    updateReplicaSet: async (r: KubeObject) => void updated.push(r),
+  };
+  const d = deployment('nginx:2');
+  d.metadata.annotations = {
+    ...d.metadata.annotations,
+    'kubernetes.io/change-cause': 'kubectl set image deploy/web c=nginx:2',
+    'kubectl.kubernetes.io/last-applied-configuration': '{}',
+  };
+  await syncDeployment('default/web', { getDeployment: () => d, replicaSetsIn: () => [] }, act);
+  const annotations = made[0]?.metadata.annotations ?? {};
+  assert.equal(annotations['kubernetes.io/change-cause'], 'kubectl set image deploy/web c=nginx:2');
+  assert.equal(annotations['kubectl.kubernetes.io/last-applied-configuration'], undefined);
+  assert.equal(annotations['deployment.kubernetes.io/revision'], '1');
+
+  // The Deployment's annotation is edited later (kubectl annotate): the running ReplicaSet follows.
+  const current = rs('nginx:2', 3, 3, 1);
+  d.metadata.annotations['kubernetes.io/change-cause'] = 'rolled out for ticket 42';
+  await syncDeployment('default/web', { getDeployment: () => d, replicaSetsIn: () => [current] }, act);
+  assert.equal(updated[0]?.metadata.annotations?.['kubernetes.io/change-cause'], 'rolled out for ticket 42');
+  assert.equal(updated[0]?.spec.replicas, 3);
+});

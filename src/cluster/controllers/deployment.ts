@@ -102,6 +102,31 @@ interface Condition {
   keepUpdateTime?: boolean;
 }
 
+/** Annotations the controller owns, or kubectl's own record: never copied onto a ReplicaSet. */
+const NOT_COPIED = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION,
+  'deployment.kubernetes.io/revision-history',
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+]);
+
+/**
+ * The Deployment's annotations that its new ReplicaSet carries, as upstream's
+ * setNewReplicaSetAnnotations copies them: `kubernetes.io/change-cause` among them, which is
+ * what `kubectl rollout history` shows for each revision.
+ */
+function copiedAnnotations(d: KubeObject): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) if (!NOT_COPIED.has(k)) out[k] = v;
+  return out;
+}
+
+/** Whether the ReplicaSet lacks (or has other values for) any of the copied annotations. */
+const annotationsStale = (rs: KubeObject, copied: Record<string, string>) =>
+  Object.entries(copied).some(([k, v]) => rs.metadata.annotations?.[k] !== v);
+
 const revisionOf = (rs: KubeObject) => Number(rs.metadata.annotations?.[REVISION] ?? 0);
 const replicasOf = (rs: KubeObject) => rs.spec?.replicas ?? 0;
 const availableOf = (rs: KubeObject) => rs.status?.availableReplicas ?? 0;
@@ -153,6 +178,7 @@ export async function syncDeployment(
         namespace: ns,
         labels,
         annotations: {
+          ...copiedAnnotations(d),
           [REVISION]: String(maxRevision + 1),
           [DESIRED]: String(desired),
           [MAX]: String(desired + surge),
@@ -217,15 +243,17 @@ export async function syncDeployment(
     } else if (target > desired) {
       target = desired;
     }
-    if (target !== replicasOf(newRS)) {
-      scaled = true;
-      act.event?.(d, 'Normal', 'ScalingReplicaSet', scaleMessage(newRS, target));
+    const copied = copiedAnnotations(d);
+    if (target !== replicasOf(newRS) || annotationsStale(newRS, copied)) {
+      scaled = target !== replicasOf(newRS);
+      if (scaled) act.event?.(d, 'Normal', 'ScalingReplicaSet', scaleMessage(newRS, target));
       await act.updateReplicaSet({
         ...newRS,
         metadata: {
           ...newRS.metadata,
           annotations: {
             ...newRS.metadata.annotations,
+            ...copied,
             [DESIRED]: String(desired),
             [MAX]: String(desired + surge),
           },
