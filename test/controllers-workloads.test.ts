@@ -155,4 +155,15 @@ spec:
     });
     await k(['delete', 'deploy/hist']);
   });
+
+  test('simulated nodes report a complete nodeInfo, as clients expect of every node', async () => {
+    const nodes = JSON.parse(await k(['get', 'nodes', '-o', 'json'])).items as {
+      status: { nodeInfo: Record<string, string> };
+    }[];
+    for (const n of nodes) {
+      for (const field of ['machineID', 'systemUUID', 'bootID', 'kernelVersion', 'osImage', 'kubeletVersion'])
+        assert.ok(n.status.nodeInfo[field], `nodeInfo.${field} is set`);
+    }
+    assert.equal(new Set(nodes.map((n) => n.status.nodeInfo.systemUUID)).size, nodes.length);
+  });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isAlreadyExists } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { clientObjects, clientPodApi } from '../agent/api.js';
@@ -39,7 +40,14 @@ export async function startSimNodes(
   const names = Array.from({ length: opts.count }, (_, i) => `${opts.prefix}${i}`);
   const mine = new Set(names);
   const now = () => new Date().toISOString();
-  const readyStatus = () => ({
+  // Stable per-node ids (the same name gives the same ids on every run), as clients expect
+  // every node's nodeInfo to be complete; the boot id changes with each `berth sim` process.
+  const bootSalt = String(process.pid) + Date.now();
+  const idOf = (salt: string, name: string) => {
+    const h = createHash('sha256').update(`${salt}/${name}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  };
+  const readyStatus = (name: string) => ({
     capacity: { cpu: opts.cpu ?? '8', memory: opts.memory ?? '32Gi', pods: String(opts.pods ?? 110) },
     allocatable: { cpu: opts.cpu ?? '8', memory: opts.memory ?? '32Gi', pods: String(opts.pods ?? 110) },
     conditions: [
@@ -53,7 +61,13 @@ export async function startSimNodes(
       },
     ],
     nodeInfo: {
+      machineID: idOf('machine', name).replaceAll('-', ''),
+      systemUUID: idOf('system', name),
+      bootID: idOf(bootSalt, name),
+      kernelVersion: 'sim',
+      osImage: 'Berth simulated node',
       kubeletVersion: 'v1.32.0-berth-sim',
+      kubeProxyVersion: '',
       containerRuntimeVersion: 'sim://1',
       operatingSystem: 'linux',
       architecture: 'amd64',
@@ -73,7 +87,7 @@ export async function startSimNodes(
             labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', type: 'berth-sim' },
           },
           spec: {},
-          status: readyStatus(),
+          status: readyStatus(name),
         };
         let created: KubeObject;
         try {
@@ -84,7 +98,7 @@ export async function startSimNodes(
         }
         // A patch, not a PUT: the node IPAM controller may have set its pod CIDR already.
         await client.patchStatus(Resources.nodes, undefined, created.metadata.name!, {
-          status: readyStatus(),
+          status: readyStatus(name),
         });
       }
     }),
@@ -112,7 +126,7 @@ export async function startSimNodes(
     if (ready?.status === 'True' && ready.reason === 'KubeletReady') return;
     await client
       .patchStatus(Resources.nodes, undefined, n.metadata.name!, {
-        status: { conditions: readyStatus().conditions },
+        status: { conditions: readyStatus(n.metadata.name!).conditions },
       })
       .catch((e) => log.debug('node status not restored', { node: n.metadata.name, err: e as Error }));
   };
