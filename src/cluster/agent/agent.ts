@@ -7,9 +7,10 @@
 import type { AddressInfo } from 'node:net';
 import { isAlreadyExists } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
-import { clientObjects, clientPodApi } from './api.js';
+import { clientObjects, clientPodApi, podEvents } from './api.js';
 import { startEndpoint } from './endpoint.js';
 import type { NodeCredentials } from './join.js';
 import { renewNodeLease } from './lease.js';
@@ -17,6 +18,7 @@ import { goArch, machineFacts } from './machine.js';
 import { isoSeconds } from './pod-status.js';
 import { PodSyncer } from './pod-sync.js';
 import { PodWorkers } from './pod-workers.js';
+import { ProbeManager } from './probes/probe-manager.js';
 import type { PodRuntime } from './runtime.js';
 
 const log = logger('agent');
@@ -209,6 +211,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   let housekeeping: NodeJS.Timeout | undefined;
   let pods: Informer | undefined;
   let stopped = false;
+  let stopProbes = () => {};
   const startPods = async (podCidr: string) => {
     if (!makeRuntime) return;
     const rt = await makeRuntime(podCidr);
@@ -220,13 +223,18 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       Resources.pods,
       `fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}`,
     );
+    const event = podEvents(new EventRecorder(client, 'kubelet'));
+    const probes = new ProbeManager({ runtime: rt, onChange: (ref) => workers?.syncPod(ref), event });
     const syncer = new PodSyncer({
       nodeName,
       nodeIP: opts.nodeIP,
       runtime: rt,
       api: clientPodApi(client),
       objects: clientObjects(client),
+      probes,
+      event,
     });
+    stopProbes = () => probes.stop();
     const w = new PodWorkers({
       name: `agent-${nodeName}`,
       pods,
@@ -261,6 +269,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       clearInterval(timer);
       clearInterval(housekeeping);
       workers?.stop();
+      stopProbes();
       pods?.stop();
       nodes.stop();
     },

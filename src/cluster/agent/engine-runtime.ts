@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
@@ -209,6 +210,26 @@ export class EngineRuntime implements PodRuntime {
     const c = (await this.listContainers()).find((x) => x.id === id);
     if (!c) throw notFound(`No such container: ${id}`);
     return c;
+  }
+
+  /** Runs a command in the container (probes and hooks; `kubectl exec` streams come later). */
+  exec(
+    id: string,
+    cmd: string[],
+    io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+    signal?: AbortSignal,
+  ): Promise<number> {
+    return this.engine.containers.exec(id, {
+      command: cmd,
+      tty: false,
+      detach: false,
+      env: [],
+      user: '',
+      workdir: '',
+      stdout: io.stdout as Writable,
+      stderr: io.stderr as Writable,
+      ...(signal ? { signal } : {}),
+    });
   }
 
   async logs(
