@@ -15,6 +15,7 @@ import { startEndpoint } from './endpoint.js';
 import type { NodeCredentials } from './join.js';
 import { renewNodeLease } from './lease.js';
 import { goArch, machineFacts } from './machine.js';
+import { ResourceSummary } from './metrics/resource-summary.js';
 import { isoSeconds } from './pod-status.js';
 import { PodSyncer } from './pod-sync.js';
 import { PodWorkers } from './pod-workers.js';
@@ -80,8 +81,14 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         ? 'network is not ready: the node has no pod CIDR yet'
         : undefined;
 
+  const usage = new ResourceSummary({ nodeName, runtime: () => runtime });
   const endpoint = opts.endpoint
-    ? await startEndpoint({ creds: opts.endpoint.creds, runtime: () => runtime, port: opts.endpoint.port })
+    ? await startEndpoint({
+        creds: opts.endpoint.creds,
+        runtime: () => runtime,
+        port: opts.endpoint.port,
+        summary: () => usage.summary(),
+      })
     : undefined;
   const statusOf = async (old: KubeObject | undefined) => {
     const m = machineFacts({
@@ -266,6 +273,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     stop() {
       stopped = true;
       endpoint?.close();
+      usage.stop();
       clearInterval(timer);
       clearInterval(housekeeping);
       workers?.stop();

@@ -16,6 +16,7 @@ import { logger } from '../../core/log.js';
 import type { Engine } from '../../engine/engine.js';
 import { attachNetworks, detachNetworks } from '../../engine/network/attach.js';
 import { createNetns, removeNetns } from '../../engine/network/netns.js';
+import { type Usage, usageOfPid } from './metrics/cgroup-usage.js';
 import {
   type ContainerConfig,
   type ContainerStatus,
@@ -246,6 +247,11 @@ export class EngineRuntime implements PodRuntime {
       },
       (e) => out.write(e.data),
     );
+  }
+
+  async containerUsage(id: string): Promise<Usage | undefined> {
+    const rec = this.engine.containers.get(id);
+    return rec.state === 'running' && rec.pid ? usageOfPid(rec.pid) : undefined;
   }
 
   async listImages(): Promise<NodeImage[]> {

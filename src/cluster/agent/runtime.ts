@@ -134,6 +134,9 @@ export interface PodRuntime extends ContainerStreamsHooks {
   listContainers(filter?: { podUid?: string }): Promise<ContainerStatus[]>;
   containerStatus(id: string): Promise<ContainerStatus>;
 
+  /** A running container's CPU time and memory working set (resource metrics), if it can tell. */
+  containerUsage?(id: string): Promise<{ cpuNanos: number; workingSetBytes: number } | undefined>;
+
   /** The images present on the node. */
   listImages(): Promise<NodeImage[]>;
 
