@@ -12,9 +12,10 @@ import { Informer } from '../client/informer.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
 import { clientObjects, clientPodApi, podEvents } from './api.js';
 import { startEndpoint } from './endpoint.js';
+import { ImageGc } from './image-gc.js';
 import type { NodeCredentials } from './join.js';
 import { renewNodeLease } from './lease.js';
-import { goArch, machineFacts } from './machine.js';
+import { disk, goArch, machineFacts } from './machine.js';
 import { ResourceSummary } from './metrics/resource-summary.js';
 import { isoSeconds } from './pod-status.js';
 import { PodSyncer } from './pod-sync.js';
@@ -25,6 +26,9 @@ import type { PodRuntime } from './runtime.js';
 const log = logger('agent');
 
 export const kubeletVersion = 'v1.32.0-berth';
+
+/** How often unused images are collected (the kubelet's ImageGCPeriod). */
+const IMAGE_GC_MS = 5 * 60_000;
 
 export interface AgentOptions {
   client: KubeClient;
@@ -216,6 +220,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   let workers: PodWorkers | undefined;
   let housekeeping: NodeJS.Timeout | undefined;
+  let imageGc: NodeJS.Timeout | undefined;
   let pods: Informer | undefined;
   let stopped = false;
   let stopProbes = () => {};
@@ -230,7 +235,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       Resources.pods,
       `fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}`,
     );
-    const event = podEvents(new EventRecorder(client, 'kubelet'));
+    const recorder = new EventRecorder(client, 'kubelet');
+    const event = podEvents(recorder);
     const probes = new ProbeManager({ runtime: rt, onChange: (ref) => workers?.syncPod(ref), event });
     const syncer = new PodSyncer({
       nodeName,
@@ -253,6 +259,22 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     // Once the cache is full: clean up pods deleted while the agent was away, re-adopt the rest.
     void w.run().then((ok) => ok && w.resync(nodeName));
     housekeeping = setInterval(() => w.resync(nodeName), 60_000);
+    const gc = new ImageGc({ runtime: rt, disk: () => disk(opts.root) });
+    imageGc = setInterval(() => {
+      void gc.collect().then(
+        (r) => {
+          if (r.freed >= r.wanted) return;
+          recorder.record(
+            { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, uid: nodeName } },
+            'Warning',
+            'FreeDiskSpaceFailed',
+            `Failed to garbage collect required amount of images. Attempted to free ${r.wanted} bytes, but only found ${r.freed} bytes eligible to free.`,
+          );
+        },
+        (e) => log.warn('image garbage collection failed', { node: nodeName, err: e as Error }),
+      );
+    }, IMAGE_GC_MS);
+    imageGc.unref();
     log.info('running pods', { node: nodeName, podCidr });
     refreshLogged();
   };
@@ -276,6 +298,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       usage.stop();
       clearInterval(timer);
       clearInterval(housekeeping);
+      clearInterval(imageGc);
       workers?.stop();
       stopProbes();
       pods?.stop();

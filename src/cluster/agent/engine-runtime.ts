@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
-import { notFound } from '../../core/errors.js';
+import { conflict, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { Engine } from '../../engine/engine.js';
 import { attachNetworks, detachNetworks } from '../../engine/network/attach.js';
@@ -39,6 +39,7 @@ interface SandboxRecord extends SandboxStatus {
   netns: string;
 }
 
+const sha = (id: string) => (id.startsWith('sha256:') ? id : `sha256:${id}`);
 const ms = (t: string) => (t ? Date.parse(t) || 0 : 0);
 
 export class EngineRuntime implements PodRuntime {
@@ -197,7 +198,7 @@ export class EngineRuntime implements PodRuntime {
         init: l[INIT] === 'true',
         state,
         image: r.config.imageName,
-        imageId: r.config.imageId.startsWith('sha256:') ? r.config.imageId : `sha256:${r.config.imageId}`,
+        imageId: sha(r.config.imageId),
         createdAt: ms(r.createdAt),
         startedAt: ms(r.startedAt),
         finishedAt: ms(r.finishedAt),
@@ -255,7 +256,17 @@ export class EngineRuntime implements PodRuntime {
   }
 
   async listImages(): Promise<NodeImage[]> {
-    return this.engine.images.list().map((i) => ({ names: [...i.names, i.id], sizeBytes: i.size }));
+    return this.engine.images
+      .list()
+      .map((i) => ({ names: [...i.names, i.id], sizeBytes: i.size, id: sha(i.id) }));
+  }
+
+  /** Removes an image unless any engine container (a pod's or not) uses it. */
+  async removeImage(id: string): Promise<void> {
+    const user = this.engine.containers.list({ all: true }).find((r) => sha(r.config.imageId) === id);
+    if (user) throw conflict(`Image ${id} is used by container ${user.id.slice(0, 12)}`);
+    // Forced: its several names go with it (nothing uses it, checked above).
+    await this.engine.images.remove(id, { force: true });
   }
 
   /**

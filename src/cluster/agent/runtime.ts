@@ -93,6 +93,8 @@ export interface RuntimeVersion {
 export interface NodeImage {
   names: string[];
   sizeBytes: number;
+  /** The image's id (`sha256:...`), as containers' `imageId` names it (image GC). */
+  id?: string;
 }
 
 /** Streams for exec, attach and logs (wired to the API server's proxy in a later step). */
@@ -139,6 +141,8 @@ export interface PodRuntime extends ContainerStreamsHooks {
 
   /** The images present on the node. */
   listImages(): Promise<NodeImage[]>;
+  /** Removes an image no container uses (image GC); a Conflict error when one does. */
+  removeImage?(id: string): Promise<void>;
 
   /**
    * Calls `fn` with a pod whenever one of its containers changes state on its own (exits,
