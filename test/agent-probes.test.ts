@@ -152,6 +152,10 @@ describe('node agent probes, hooks, events and metrics', { skip: !isRoot }, () =
     const shown = await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=hooked']);
     assert.match(shown.stdout, /Normal\s+Created\s+pod\/hooked\s+Created container: main/);
     assert.match(shown.stdout, /Normal\s+Started\s+pod\/hooked\s+Started container main/);
+    assert.match(
+      shown.stdout,
+      /Normal\s+Pulled\s+pod\/hooked\s+Container image "busybox:local" already present on machine/,
+    );
   });
 
   test('kubectl top nodes and pods show the agent figures', async () => {

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
-import { conflict, notFound } from '../../core/errors.js';
+import { conflict, isNotFound, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { Engine } from '../../engine/engine.js';
 import { attachNetworks, detachNetworks } from '../../engine/network/attach.js';
@@ -259,6 +259,16 @@ export class EngineRuntime implements PodRuntime {
     return this.engine.images
       .list()
       .map((i) => ({ names: [...i.names, i.id], sizeBytes: i.size, id: sha(i.id) }));
+  }
+
+  async imagePresent(image: string): Promise<boolean> {
+    try {
+      this.engine.images.get(image);
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
   }
 
   /** Removes an image unless any engine container (a pod's or not) uses it. */

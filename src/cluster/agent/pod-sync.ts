@@ -15,7 +15,7 @@ import { ConfigError, containerConfig, type ObjectSource } from './container-con
 import { attemptsByName, type ContainerNote, podStatus, statusMatches } from './pod-status.js';
 import { runHook } from './probes/lifecycle-hooks.js';
 import type { ProbeManager } from './probes/probe-manager.js';
-import type { ContainerStatus, PodRef, PodRuntime, SandboxStatus } from './runtime.js';
+import type { ContainerConfig, ContainerStatus, PodRef, PodRuntime, SandboxStatus } from './runtime.js';
 
 const log = logger('agent');
 
@@ -229,7 +229,7 @@ export class PodSyncer {
         nodeIP: this.opts.nodeIP,
         podIP: sandbox.ip,
       });
-      id = await this.runtime.createContainer(sandbox.id, config);
+      id = await this.createWithPullEvents(pod, sandbox.id, config);
     } catch (e) {
       const err = e as BerthError;
       if (e instanceof ConfigError) {
@@ -335,6 +335,27 @@ export class PodSyncer {
     this.crash.forgetPrefix(`${uid}/`);
     this.pulls.forgetPrefix(`${uid}/`);
     for (const k of this.waiting.keys()) if (k.startsWith(`${uid}/`)) this.waiting.delete(k);
+  }
+
+  /** Creates a container, telling with events whether its image was pulled or already there. */
+  private async createWithPullEvents(
+    pod: KubeObject,
+    sandboxId: string,
+    config: ContainerConfig,
+  ): Promise<string> {
+    const { image, imagePullPolicy: policy } = config;
+    const present = policy !== 'Always' && (await this.runtime.imagePresent?.(image));
+    if (present === undefined || policy === 'Never') return this.runtime.createContainer(sandboxId, config);
+    if (present) {
+      this.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
+      return this.runtime.createContainer(sandboxId, config);
+    }
+    this.event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
+    const began = this.now();
+    const id = await this.runtime.createContainer(sandboxId, config);
+    const secs = `${((this.now() - began) / 1000).toFixed(3)}s`;
+    this.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${secs}`);
+    return id;
   }
 
   private event(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {

@@ -141,6 +141,8 @@ export interface PodRuntime extends ContainerStreamsHooks {
 
   /** The images present on the node. */
   listImages(): Promise<NodeImage[]>;
+  /** Whether the image a container names is on the node (for the Pulling and Pulled events). */
+  imagePresent?(image: string): Promise<boolean>;
   /** Removes an image no container uses (image GC); a Conflict error when one does. */
   removeImage?(id: string): Promise<void>;
 
