@@ -37,12 +37,7 @@ export async function runHook(
 ): Promise<string | undefined> {
   const h = c?.lifecycle?.[kind];
   if (!h) return undefined;
-  let action: ProbeAction | undefined;
-  try {
-    action = actionOf(c, h);
-  } catch (e) {
-    return `${kind} hook of container "${c.name}": ${(e as Error).message}`;
-  }
+  const action = actionOf(c, h);
   if (!action) return undefined;
   const r = await run(action, target, timeoutMs);
   return r.ok ? undefined : describe(action, c.name, podName, r);

@@ -79,9 +79,13 @@ test("probe defaults are Kubernetes' (period 10 s, timeout 1 s, thresholds 1 and
     },
   );
   assert.deepEqual(p?.action, { type: 'http', scheme: 'HTTP', port: 8080, path: '/', headers: [] });
-  assert.throws(
-    () => probeOf({ name: 'c', livenessProbe: { tcpSocket: { port: 'nope' } } }, 'liveness'),
-    /named port/,
+  // A port the container does not name makes a probe that fails saying so, as the kubelet's does.
+  assert.deepEqual(
+    probeOf({ name: 'c', livenessProbe: { tcpSocket: { port: 'nope' } } }, 'liveness')?.action,
+    {
+      type: 'invalid',
+      message: 'port "nope" is not a number nor a named port of container "c"',
+    },
   );
 });
 

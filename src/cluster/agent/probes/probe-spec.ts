@@ -18,7 +18,9 @@ export type ProbeAction =
     }
   | { type: 'tcp'; host?: string; port: number }
   | { type: 'grpc'; port: number; service: string }
-  | { type: 'sleep'; seconds: number };
+  | { type: 'sleep'; seconds: number }
+  /** An action that cannot run (a named port the container lacks): it fails with `message`. */
+  | { type: 'invalid'; message: string };
 
 export interface ProbeSpec {
   action: ProbeAction;
@@ -48,6 +50,14 @@ export function resolvePort(c: SpecContainer, port: unknown): number {
 
 /** The action of a probe or lifecycle handler (exec, httpGet, tcpSocket, grpc, sleep). */
 export function actionOf(c: SpecContainer, h: Obj): ProbeAction | undefined {
+  try {
+    return resolveAction(c, h);
+  } catch (e) {
+    return { type: 'invalid', message: (e as Error).message };
+  }
+}
+
+function resolveAction(c: SpecContainer, h: Obj): ProbeAction | undefined {
   const exec = h.exec as { command?: string[] } | undefined;
   if (exec) return { type: 'exec', command: exec.command ?? [] };
   const http = h.httpGet as Obj | undefined;

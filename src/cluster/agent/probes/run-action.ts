@@ -115,6 +115,8 @@ export async function runAction(
       return tcpAction(action.host ?? t.podIP, action.port, timeoutMs);
     case 'grpc':
       return grpcHealthCheck(t.podIP, action.port, action.service, timeoutMs);
+    case 'invalid':
+      return { ok: false, output: action.message };
     case 'sleep':
       await new Promise((r) => setTimeout(r, Math.min(action.seconds * 1000, timeoutMs)));
       return { ok: true, output: '' };
