@@ -100,7 +100,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       runtimeVersion: runtimeVersion ? `${runtimeVersion.name}://${runtimeVersion.version}` : 'none://',
       kubeletVersion,
     });
-    const images = runtime ? (await runtime.listImages()).slice(0, 50) : [];
+    const images = runtime
+      ? (await runtime.listImages()).slice(0, 50).map(({ names, sizeBytes }) => ({ names, sizeBytes }))
+      : [];
     return {
       capacity: m.capacity,
       allocatable: m.allocatable,

@@ -279,7 +279,7 @@ export class PodSyncer {
       const probed = run?.state === 'running' ? this.opts.probes?.verdict(uid, c, run.id) : undefined;
       if (w || probed) notes.set(c.name, { ...(w ? { waiting: w } : {}), ...(probed ? { probed } : {}) });
     }
-    this.opts.probes?.update(pod, containers, sandbox?.ip ?? '');
+    this.opts.probes?.update(pod, containers, sandbox?.ip || this.opts.nodeIP);
     const status = podStatus({
       pod,
       nodeIP: this.opts.nodeIP,
