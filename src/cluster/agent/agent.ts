@@ -7,21 +7,28 @@
 import type { AddressInfo } from 'node:net';
 import { isAlreadyExists } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
-import { clientObjects, clientPodApi } from './api.js';
+import { clientObjects, clientPodApi, podEvents } from './api.js';
 import { startEndpoint } from './endpoint.js';
+import { ImageGc } from './image-gc.js';
 import type { NodeCredentials } from './join.js';
 import { renewNodeLease } from './lease.js';
-import { goArch, machineFacts } from './machine.js';
+import { disk, goArch, machineFacts } from './machine.js';
+import { ResourceSummary } from './metrics/resource-summary.js';
 import { isoSeconds } from './pod-status.js';
 import { PodSyncer } from './pod-sync.js';
 import { PodWorkers } from './pod-workers.js';
+import { ProbeManager } from './probes/probe-manager.js';
 import type { PodRuntime } from './runtime.js';
 
 const log = logger('agent');
 
 export const kubeletVersion = 'v1.32.0-berth';
+
+/** How often unused images are collected (the kubelet's ImageGCPeriod). */
+const IMAGE_GC_MS = 5 * 60_000;
 
 export interface AgentOptions {
   client: KubeClient;
@@ -78,8 +85,14 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         ? 'network is not ready: the node has no pod CIDR yet'
         : undefined;
 
+  const usage = new ResourceSummary({ nodeName, runtime: () => runtime });
   const endpoint = opts.endpoint
-    ? await startEndpoint({ creds: opts.endpoint.creds, runtime: () => runtime, port: opts.endpoint.port })
+    ? await startEndpoint({
+        creds: opts.endpoint.creds,
+        runtime: () => runtime,
+        port: opts.endpoint.port,
+        summary: () => usage.summary(),
+      })
     : undefined;
   const statusOf = async (old: KubeObject | undefined) => {
     const m = machineFacts({
@@ -87,7 +100,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       runtimeVersion: runtimeVersion ? `${runtimeVersion.name}://${runtimeVersion.version}` : 'none://',
       kubeletVersion,
     });
-    const images = runtime ? (await runtime.listImages()).slice(0, 50) : [];
+    const images = runtime
+      ? (await runtime.listImages()).slice(0, 50).map(({ names, sizeBytes }) => ({ names, sizeBytes }))
+      : [];
     return {
       capacity: m.capacity,
       allocatable: m.allocatable,
@@ -207,8 +222,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   let workers: PodWorkers | undefined;
   let housekeeping: NodeJS.Timeout | undefined;
+  let imageGc: NodeJS.Timeout | undefined;
   let pods: Informer | undefined;
   let stopped = false;
+  let stopProbes = () => {};
   const startPods = async (podCidr: string) => {
     if (!makeRuntime) return;
     const rt = await makeRuntime(podCidr);
@@ -220,13 +237,19 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       Resources.pods,
       `fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}`,
     );
+    const recorder = new EventRecorder(client, 'kubelet');
+    const event = podEvents(recorder);
+    const probes = new ProbeManager({ runtime: rt, onChange: (ref) => workers?.syncPod(ref), event });
     const syncer = new PodSyncer({
       nodeName,
       nodeIP: opts.nodeIP,
       runtime: rt,
       api: clientPodApi(client),
       objects: clientObjects(client),
+      probes,
+      event,
     });
+    stopProbes = () => probes.stop();
     const w = new PodWorkers({
       name: `agent-${nodeName}`,
       pods,
@@ -238,6 +261,22 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     // Once the cache is full: clean up pods deleted while the agent was away, re-adopt the rest.
     void w.run().then((ok) => ok && w.resync(nodeName));
     housekeeping = setInterval(() => w.resync(nodeName), 60_000);
+    const gc = new ImageGc({ runtime: rt, disk: () => disk(opts.root) });
+    imageGc = setInterval(() => {
+      void gc.collect().then(
+        (r) => {
+          if (r.freed >= r.wanted) return;
+          recorder.record(
+            { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, uid: nodeName } },
+            'Warning',
+            'FreeDiskSpaceFailed',
+            `Failed to garbage collect required amount of images. Attempted to free ${r.wanted} bytes, but only found ${r.freed} bytes eligible to free.`,
+          );
+        },
+        (e) => log.warn('image garbage collection failed', { node: nodeName, err: e as Error }),
+      );
+    }, IMAGE_GC_MS);
+    imageGc.unref();
     log.info('running pods', { node: nodeName, podCidr });
     refreshLogged();
   };
@@ -258,9 +297,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     stop() {
       stopped = true;
       endpoint?.close();
+      usage.stop();
       clearInterval(timer);
       clearInterval(housekeeping);
+      clearInterval(imageGc);
       workers?.stop();
+      stopProbes();
       pods?.stop();
       nodes.stop();
     },

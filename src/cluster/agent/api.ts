@@ -3,9 +3,10 @@
  * ConfigMaps and Secrets their containers' environment reads.
  */
 import { isNotFound } from '../../core/errors.js';
+import type { EventRecorder } from '../client/events.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
 import type { ObjectSource } from './container-config.js';
-import type { PodApi } from './pod-sync.js';
+import type { PodApi, PodEventSink } from './pod-sync.js';
 
 export function clientPodApi(client: KubeClient): PodApi {
   return {
@@ -35,4 +36,15 @@ export function clientObjects(client: KubeClient): ObjectSource {
     configMap: (ns, name) => get(Resources.configmaps, ns, name),
     secret: (ns, name) => get(Resources.secrets, ns, name),
   };
+}
+
+/** The agent's pod events through a recorder (which aggregates repeats), as the kubelet's. */
+export function podEvents(recorder: EventRecorder): PodEventSink {
+  return (pod, type, reason, message) =>
+    recorder.record(
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, namespace: pod.namespace, uid: pod.uid } },
+      type,
+      reason,
+      message,
+    );
 }

@@ -22,11 +22,26 @@ function fail(res: import('node:http').ServerResponse, code: number, message: st
   res.end(`${message}\n`);
 }
 
+function serveJson(res: import('node:http').ServerResponse, body: () => Promise<unknown>): void {
+  body().then(
+    (b) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(b));
+    },
+    (e) => {
+      log.warn('stats request failed', { err: e as Error });
+      fail(res, 500, (e as Error).message);
+    },
+  );
+}
+
 export async function startEndpoint(opts: {
   creds: NodeCredentials;
   runtime: () => PodRuntime | undefined;
   port: number;
   host?: string;
+  /** The node's and pods' resource use (`GET /stats/summary`, the kubelet's Summary API). */
+  summary?: () => Promise<unknown>;
 }): Promise<Server> {
   const server = createServer(
     {
@@ -44,6 +59,8 @@ export async function startEndpoint(opts: {
       if (peer?.subject?.CN !== apiserverClientName && !groups.includes('system:masters'))
         return fail(res, 403, 'Forbidden: only the API server may use this endpoint');
       const url = new URL(req.url ?? '/', 'https://x');
+      if (req.method === 'GET' && url.pathname === '/stats/summary' && opts.summary)
+        return void serveJson(res, opts.summary);
       const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
       if (req.method !== 'GET' || !m) return fail(res, 404, `Not found: ${url.pathname}`);
       const [ns, pod, container] = m.slice(1).map(decodeURIComponent) as [string, string, string];

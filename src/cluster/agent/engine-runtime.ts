@@ -9,12 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
-import { notFound } from '../../core/errors.js';
+import { conflict, isNotFound, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { Engine } from '../../engine/engine.js';
 import { attachNetworks, detachNetworks } from '../../engine/network/attach.js';
 import { createNetns, removeNetns } from '../../engine/network/netns.js';
+import { type Usage, usageOfPid } from './metrics/cgroup-usage.js';
 import {
   type ContainerConfig,
   type ContainerStatus,
@@ -37,6 +39,7 @@ interface SandboxRecord extends SandboxStatus {
   netns: string;
 }
 
+const sha = (id: string) => (id.startsWith('sha256:') ? id : `sha256:${id}`);
 const ms = (t: string) => (t ? Date.parse(t) || 0 : 0);
 
 export class EngineRuntime implements PodRuntime {
@@ -195,7 +198,7 @@ export class EngineRuntime implements PodRuntime {
         init: l[INIT] === 'true',
         state,
         image: r.config.imageName,
-        imageId: r.config.imageId.startsWith('sha256:') ? r.config.imageId : `sha256:${r.config.imageId}`,
+        imageId: sha(r.config.imageId),
         createdAt: ms(r.createdAt),
         startedAt: ms(r.startedAt),
         finishedAt: ms(r.finishedAt),
@@ -209,6 +212,26 @@ export class EngineRuntime implements PodRuntime {
     const c = (await this.listContainers()).find((x) => x.id === id);
     if (!c) throw notFound(`No such container: ${id}`);
     return c;
+  }
+
+  /** Runs a command in the container (probes and hooks; `kubectl exec` streams come later). */
+  exec(
+    id: string,
+    cmd: string[],
+    io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+    signal?: AbortSignal,
+  ): Promise<number> {
+    return this.engine.containers.exec(id, {
+      command: cmd,
+      tty: false,
+      detach: false,
+      env: [],
+      user: '',
+      workdir: '',
+      stdout: io.stdout as Writable,
+      stderr: io.stderr as Writable,
+      ...(signal ? { signal } : {}),
+    });
   }
 
   async logs(
@@ -227,8 +250,33 @@ export class EngineRuntime implements PodRuntime {
     );
   }
 
+  async containerUsage(id: string): Promise<Usage | undefined> {
+    const rec = this.engine.containers.get(id);
+    return rec.state === 'running' && rec.pid ? usageOfPid(rec.pid) : undefined;
+  }
+
   async listImages(): Promise<NodeImage[]> {
-    return this.engine.images.list().map((i) => ({ names: [...i.names, i.id], sizeBytes: i.size }));
+    return this.engine.images
+      .list()
+      .map((i) => ({ names: [...i.names, i.id], sizeBytes: i.size, id: sha(i.id) }));
+  }
+
+  async imagePresent(image: string): Promise<boolean> {
+    try {
+      this.engine.images.get(image);
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Removes an image unless any engine container (a pod's or not) uses it. */
+  async removeImage(id: string): Promise<void> {
+    const user = this.engine.containers.list({ all: true }).find((r) => sha(r.config.imageId) === id);
+    if (user) throw conflict(`Image ${id} is used by container ${user.id.slice(0, 12)}`);
+    // Forced: its several names go with it (nothing uses it, checked above).
+    await this.engine.images.remove(id, { force: true });
   }
 
   /**

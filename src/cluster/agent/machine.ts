@@ -55,7 +55,8 @@ function memoryBytes(): number {
   return Number.isFinite(limit) && limit > 0 && limit < total ? limit : total;
 }
 
-function disk(path: string): { total: number; available: number } {
+/** The size and free space of the file system holding `path`. */
+export function disk(path: string): { total: number; available: number } {
   try {
     const s = statfsSync(existsSync(path) ? path : '/');
     return { total: s.blocks * s.bsize, available: s.bavail * s.bsize };

@@ -11,6 +11,8 @@ import type { ContainerStatus, SandboxStatus } from './runtime.js';
 export interface ContainerNote {
   /** Why it is not running, when the agent knows (ErrImagePull, CrashLoopBackOff...). */
   waiting?: { reason: string; message?: string };
+  /** What the probes say of a running container (without: started and ready). */
+  probed?: { started: boolean; ready: boolean };
 }
 
 export interface PodObservation {
@@ -84,8 +86,8 @@ function containerStatus(
     return {
       ...base,
       containerID: `berth://${latest.id}`,
-      ready: true,
-      started: true,
+      ready: note?.probed?.ready ?? true,
+      started: note?.probed?.started ?? true,
       state: { running: { startedAt: isoSeconds(latest.startedAt) } },
     };
   return {

@@ -13,7 +13,9 @@ import type { KubeObject } from '../client/kube-client.js';
 import { Backoff } from './backoff.js';
 import { ConfigError, containerConfig, type ObjectSource } from './container-config.js';
 import { attemptsByName, type ContainerNote, podStatus, statusMatches } from './pod-status.js';
-import type { ContainerStatus, PodRef, PodRuntime, SandboxStatus } from './runtime.js';
+import { runHook } from './probes/lifecycle-hooks.js';
+import type { ProbeManager } from './probes/probe-manager.js';
+import type { ContainerConfig, ContainerStatus, PodRef, PodRuntime, SandboxStatus } from './runtime.js';
 
 const log = logger('agent');
 
@@ -32,7 +34,13 @@ export interface PodSyncerOptions {
   objects: ObjectSource;
   /** The clock (ms): tests drive back-off with their own. */
   now?: () => number;
+  /** The probes of running containers (without: a running container is ready). */
+  probes?: ProbeManager;
+  /** Records an event about a pod (the kubelet's Created, Started, Killing, BackOff...). */
+  event?: PodEventSink;
 }
+
+export type PodEventSink = (pod: PodRef, type: 'Normal' | 'Warning', reason: string, message: string) => void;
 
 /** What a sync asks of its caller: to run it again after this long (a back-off ending). */
 export interface SyncResult {
@@ -157,14 +165,27 @@ export class PodSyncer {
     sandbox: SandboxStatus,
     c: SpecContainer,
     init: boolean,
-    latest: ContainerStatus | undefined,
+    latestRun: ContainerStatus | undefined,
     policy: string,
   ): Promise<number | undefined> {
+    let latest = latestRun;
     const uid = pod.metadata.uid ?? '';
     const key = `${uid}/${c.name}`;
     if (latest?.state === 'running') {
-      this.waiting.delete(key);
-      return undefined;
+      const kill = this.opts.probes?.verdict(uid, c, latest.id).kill;
+      if (!kill) {
+        this.waiting.delete(key);
+        return undefined;
+      }
+      this.event(
+        pod,
+        'Normal',
+        'Killing',
+        `Container ${c.name} failed ${kill.kind} probe, will be restarted`,
+      );
+      const grace = kill.graceSeconds ?? Number(pod.spec?.terminationGracePeriodSeconds ?? 30);
+      await this.stopContainer(pod, c, latest.id, sandbox.ip, grace);
+      latest = await this.runtime.containerStatus(latest.id);
     }
     if (latest?.state === 'created') {
       await this.runtime.startContainer(latest.id);
@@ -178,6 +199,12 @@ export class PodSyncer {
       const wait = this.crash.remaining(key, latest.finishedAt);
       if (wait > 0) {
         const secs = Math.round(this.crash.delay(key) / 1000);
+        this.event(
+          pod,
+          'Warning',
+          'BackOff',
+          `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${uid})`,
+        );
         this.waiting.set(key, {
           reason: 'CrashLoopBackOff',
           message: `back-off ${secs < 60 ? `${secs}s` : `${Math.floor(secs / 60)}m${secs % 60}s`} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${uid})`,
@@ -189,6 +216,7 @@ export class PodSyncer {
     const pullWait = this.pulls.remaining(key);
     if (pullWait > 0 && this.waiting.get(key)?.reason.startsWith('ErrImage')) {
       this.waiting.set(key, { ...this.waiting.get(key)!, reason: 'ImagePullBackOff' });
+      this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
       return pullWait;
     }
     const attempt = latest ? latest.attempt + 1 : 0;
@@ -201,22 +229,27 @@ export class PodSyncer {
         nodeIP: this.opts.nodeIP,
         podIP: sandbox.ip,
       });
-      id = await this.runtime.createContainer(sandbox.id, config);
+      id = await this.createWithPullEvents(pod, sandbox.id, config);
     } catch (e) {
       const err = e as BerthError;
       if (e instanceof ConfigError) {
         this.waiting.set(key, { reason: 'CreateContainerConfigError', message: err.message });
+        this.event(pod, 'Warning', 'Failed', `Error: ${err.message}`);
         return this.pulls.next(`config/${key}`);
       }
       if (err instanceof BerthError && (err.code === 'NotFound' || err.code === 'Unauthenticated')) {
         const wait = this.pulls.next(key);
         this.waiting.set(key, { reason: 'ErrImagePull', message: err.message });
+        this.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${err.message}`);
         return wait;
       }
       throw e;
     }
     this.waiting.delete(key);
+    this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`);
     await this.runtime.startContainer(id);
+    this.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+    await this.postStart(pod, c, id, sandbox.ip);
     // Keep the run before this one (lastState, `logs --previous`); older ones go.
     if (latest) await this.removeOlderThan(uid, c.name, latest.attempt);
     return undefined;
@@ -236,13 +269,17 @@ export class PodSyncer {
   ): Promise<void> {
     const uid = pod.metadata.uid ?? '';
     const notes = new Map<string, ContainerNote>();
+    const byName = attemptsByName(containers);
     for (const c of [
       ...(pod.spec?.initContainers ?? []),
       ...(pod.spec?.containers ?? []),
     ] as SpecContainer[]) {
       const w = this.waiting.get(`${uid}/${c.name}`);
-      if (w) notes.set(c.name, { waiting: w });
+      const run = byName.get(c.name)?.latest;
+      const probed = run?.state === 'running' ? this.opts.probes?.verdict(uid, c, run.id) : undefined;
+      if (w || probed) notes.set(c.name, { ...(w ? { waiting: w } : {}), ...(probed ? { probed } : {}) });
     }
+    this.opts.probes?.update(pod, containers, sandbox?.ip || this.opts.nodeIP);
     const status = podStatus({
       pod,
       nodeIP: this.opts.nodeIP,
@@ -261,7 +298,7 @@ export class PodSyncer {
       pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30,
     );
     const ref = refOf(pod);
-    await this.killPod(ref.uid, grace, true);
+    await this.killPod(ref.uid, grace, true, pod);
     try {
       await this.opts.api.deletePod(ref.namespace, ref.name, ref.uid);
     } catch (e) {
@@ -271,12 +308,22 @@ export class PodSyncer {
   }
 
   /** Stops (and with `remove`, removes) every container and sandbox of pod `uid`. */
-  private async killPod(uid: string, graceSeconds: number, remove: boolean): Promise<void> {
+  private async killPod(uid: string, graceSeconds: number, remove: boolean, pod?: KubeObject): Promise<void> {
+    this.opts.probes?.forget(uid);
     const containers = await this.runtime.listContainers({ podUid: uid });
+    const specs = [...(pod?.spec?.initContainers ?? []), ...(pod?.spec?.containers ?? [])] as SpecContainer[];
+    const ip = pod
+      ? (await this.runtime.listPodSandboxes({ podUid: uid })).find((s) => s.state === 'ready')?.ip
+      : '';
     await Promise.all(
       containers
         .filter((c) => c.state === 'running')
-        .map((c) => this.runtime.stopContainer(c.id, graceSeconds)),
+        .map((c) => {
+          const spec = specs.find((s) => s.name === c.name);
+          if (!pod || !spec) return this.runtime.stopContainer(c.id, graceSeconds);
+          this.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
+          return this.stopContainer(pod, spec, c.id, ip ?? '', graceSeconds);
+        }),
     );
     // A finished pod keeps its containers (logs, exit codes) but not its network.
     for (const s of await this.runtime.listPodSandboxes({ podUid: uid }))
@@ -288,5 +335,75 @@ export class PodSyncer {
     this.crash.forgetPrefix(`${uid}/`);
     this.pulls.forgetPrefix(`${uid}/`);
     for (const k of this.waiting.keys()) if (k.startsWith(`${uid}/`)) this.waiting.delete(k);
+  }
+
+  /** Creates a container, telling with events whether its image was pulled or already there. */
+  private async createWithPullEvents(
+    pod: KubeObject,
+    sandboxId: string,
+    config: ContainerConfig,
+  ): Promise<string> {
+    const { image, imagePullPolicy: policy } = config;
+    const present = policy !== 'Always' && (await this.runtime.imagePresent?.(image));
+    if (present === undefined || policy === 'Never') return this.runtime.createContainer(sandboxId, config);
+    if (present) {
+      this.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
+      return this.runtime.createContainer(sandboxId, config);
+    }
+    this.event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
+    const began = this.now();
+    const id = await this.runtime.createContainer(sandboxId, config);
+    const secs = `${((this.now() - began) / 1000).toFixed(3)}s`;
+    this.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${secs}`);
+    return id;
+  }
+
+  private event(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.opts.event?.(refOf(pod), type, reason, message);
+  }
+
+  /** Stops a running container: its preStop hook first, then SIGTERM, within `graceSeconds` in all. */
+  private async stopContainer(
+    pod: KubeObject,
+    c: SpecContainer,
+    id: string,
+    podIP: string,
+    graceSeconds: number,
+  ): Promise<void> {
+    const began = this.now();
+    if (c.lifecycle?.preStop && graceSeconds > 0) {
+      const failed = await runHook(
+        'preStop',
+        c,
+        pod.metadata.name ?? '',
+        this.hookTarget(id, podIP),
+        graceSeconds * 1000,
+      );
+      if (failed) this.event(pod, 'Warning', 'FailedPreStopHook', failed);
+    }
+    const left = Math.max(0, graceSeconds - Math.floor((this.now() - began) / 1000));
+    await this.runtime.stopContainer(id, left);
+  }
+
+  /** Runs a started container's postStart hook; a failed one kills the container. */
+  private async postStart(pod: KubeObject, c: SpecContainer, id: string, podIP: string): Promise<void> {
+    if (!c.lifecycle?.postStart) return;
+    const grace = Number(pod.spec?.terminationGracePeriodSeconds ?? 30);
+    // The kubelet gives postStart no deadline of its own; the grace period bounds it here.
+    const failed = await runHook(
+      'postStart',
+      c,
+      pod.metadata.name ?? '',
+      this.hookTarget(id, podIP),
+      Math.max(grace, 30) * 1000,
+    );
+    if (!failed) return;
+    this.event(pod, 'Warning', 'FailedPostStartHook', failed);
+    this.event(pod, 'Normal', 'Killing', `FailedPostStartHook`);
+    await this.runtime.stopContainer(id, 0);
+  }
+
+  private hookTarget(containerId: string, podIP: string) {
+    return { containerId, podIP: podIP || this.opts.nodeIP, runtime: this.runtime };
   }
 }

@@ -9,7 +9,7 @@ import { Controller } from '../client/controller.js';
 import { type Informer, keyOf } from '../client/informer.js';
 import type { KubeObject } from '../client/kube-client.js';
 import type { PodSyncer } from './pod-sync.js';
-import type { PodRuntime } from './runtime.js';
+import type { PodRef, PodRuntime } from './runtime.js';
 
 const HOUSEKEEPING = 'housekeeping:';
 const BY_NODE = 'agent-node';
@@ -50,6 +50,11 @@ export class PodWorkers {
   /** Syncs a pod when its runtime says one of its containers changed. */
   watch(runtime: PodRuntime): void {
     this.unsubscribes.push(runtime.watchEvents((ref) => this.queue.add(`${ref.namespace}/${ref.name}`)));
+  }
+
+  /** Queues a sync of one pod (its probes' results changed). */
+  syncPod(ref: PodRef): void {
+    this.queue.add(`${ref.namespace}/${ref.name}`);
   }
 
   /** Queues a housekeeping pass of `node` (orphaned containers) and a sync of each of its pods. */

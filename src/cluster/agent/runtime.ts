@@ -93,6 +93,8 @@ export interface RuntimeVersion {
 export interface NodeImage {
   names: string[];
   sizeBytes: number;
+  /** The image's id (`sha256:...`), as containers' `imageId` names it (image GC). */
+  id?: string;
 }
 
 /** Streams for exec, attach and logs (wired to the API server's proxy in a later step). */
@@ -134,8 +136,15 @@ export interface PodRuntime extends ContainerStreamsHooks {
   listContainers(filter?: { podUid?: string }): Promise<ContainerStatus[]>;
   containerStatus(id: string): Promise<ContainerStatus>;
 
+  /** A running container's CPU time and memory working set (resource metrics), if it can tell. */
+  containerUsage?(id: string): Promise<{ cpuNanos: number; workingSetBytes: number } | undefined>;
+
   /** The images present on the node. */
   listImages(): Promise<NodeImage[]>;
+  /** Whether the image a container names is on the node (for the Pulling and Pulled events). */
+  imagePresent?(image: string): Promise<boolean>;
+  /** Removes an image no container uses (image GC); a Conflict error when one does. */
+  removeImage?(id: string): Promise<void>;
 
   /**
    * Calls `fn` with a pod whenever one of its containers changes state on its own (exits,

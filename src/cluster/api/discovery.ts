@@ -10,9 +10,10 @@ import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from './resour
 import { openapiSchemaOf, types } from './schema.js';
 
 const verbsFor = (r: ResourceInfo) =>
-  r.virtual
+  r.verbs ??
+  (r.virtual
     ? ['create']
-    : ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+    : ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']);
 
 export function apiVersions(serverAddress: string): object {
   return {

@@ -11,6 +11,8 @@ export interface ResourceTarget {
   name: string;
   type: string;
   averageUtilization?: number;
+  /** A per-pod quantity (targets of type AverageValue). */
+  averageValue?: string;
 }
 
 export function hpaTargets(spec: Obj | undefined): ResourceTarget[] {
@@ -29,6 +31,7 @@ export function hpaTargets(spec: Obj | undefined): ResourceTarget[] {
           ...(typeof target.averageUtilization === 'number'
             ? { averageUtilization: target.averageUtilization }
             : {}),
+          ...(target.averageValue !== undefined ? { averageValue: String(target.averageValue) } : {}),
         }
       : { name: String(m.type ?? 'Unknown'), type: String(m.type ?? 'Unknown') };
   });

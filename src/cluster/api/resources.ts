@@ -22,6 +22,8 @@ export interface ResourceInfo {
   custom?: boolean;
   /** A review resource that is only created and answered, never stored (TokenReview, ...). */
   virtual?: boolean;
+  /** The verbs served, when not the stored resources' full set (metrics.k8s.io: get, list). */
+  verbs?: string[];
   /** Printer columns of a CRD (`additionalPrinterColumns`). */
   printerColumns?: {
     name: string;

@@ -40,6 +40,7 @@ import type { RbacPolicy } from './authz/rbac.js';
 import { impersonate, requestAttributes } from './authz/request.js';
 import type { BerthEndpoint } from './encryption/endpoint.js';
 import { evictPod } from './eviction.js';
+import type { MetricsApi } from './metrics-api.js';
 import { boolParam, fieldValidationParam, intParam } from './params.js';
 import type { RestStorage } from './rest.js';
 import { answerReview, issueToken } from './reviews.js';
@@ -68,6 +69,8 @@ export interface HandlerDeps {
    * Subresources served by something other than the store, by `plural/subresource`
    * (`pods/log`, proxied to the pod's node): called with the object the path names.
    */
+  /** metrics.k8s.io (NodeMetrics, PodMetrics), read from the nodes' agents. */
+  metrics?: Pick<MetricsApi, 'get'>;
   connect?: Record<
     string,
     (obj: KubeObject, q: URLSearchParams, req: IncomingMessage, res: ServerResponse) => Promise<void>
@@ -361,6 +364,11 @@ export function makeHandler(deps: HandlerDeps) {
               ? 'watch'
               : 'list'
           : (req.method ?? '').toLowerCase();
+      if (r.group === 'metrics.k8s.io' && deps.metrics) {
+        if (verb !== 'get' && verb !== 'list')
+          throw methodNotAllowed('the server does not allow this method on the requested resource');
+        return send(res, 200, await deps.metrics.get(r, namespace, name, q));
+      }
       const accept = req.headers.accept ?? '';
       const asTable = /as=Table/.test(accept);
       const withKind = (o: KubeObject) => asVersion(r, o);

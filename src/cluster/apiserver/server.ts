@@ -39,6 +39,7 @@ import { secretsEncryptionEndpoint } from './encryption/endpoint.js';
 import { SecretsEncryption } from './encryption/secrets-encryption.js';
 import { makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
+import { resourceMetrics } from './metrics-source.js';
 import { nodeJoinHandler, writeJoinToken } from './node-join.js';
 import { podLogProxy } from './pod-proxy.js';
 import { RestStorage } from './rest.js';
@@ -177,6 +178,7 @@ async function serve(
     const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
     const podLogs = podLogProxy(creds);
+    const metrics = resourceMetrics(registry, rest, creds);
     const handle = makeHandler({
       registry,
       rest,
@@ -195,6 +197,7 @@ async function serve(
       ready: () => ready,
       berthEndpoint: secretsEncryptionEndpoint(secretsEncryption),
       ...(audit ? { audit: audit.auditor } : {}),
+      metrics,
       connect: {
         'pods/log': async (pod, q, req, res) => {
           const nodeInfo = registry.get('', 'v1', 'nodes');

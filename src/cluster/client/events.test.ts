@@ -63,3 +63,16 @@ test('events: one object gets a burst of 25 events, then is throttled', async ()
   await drained(r);
   assert.equal(created.length, 25);
 });
+
+test('events: repeats count against the spam filter, so a condition repeating every second stops writing', async () => {
+  const { client, created, patched } = fakeClient();
+  let now = 0;
+  const r = new EventRecorder(client, 'kubelet', () => now);
+  for (let i = 0; i < 100; i++) {
+    r.record(rs, 'Warning', 'Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 503');
+    now += 1000;
+  }
+  await drained(r);
+  assert.equal(created.length + patched.length, 25);
+  assert.equal(patched.at(-1)?.count, 25);
+});

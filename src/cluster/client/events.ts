@@ -7,7 +7,8 @@
  *    ten minutes, the rest become one event "(combined from similar events): MESSAGE" whose
  *    count goes up (client-go's EventAggregator).
  *  - Each object may emit a burst of 25 events, then one per five minutes (the spam filter),
- *    so a ReplicaSet creating 1,000 pods writes 25 SuccessfulCreate events, not 1,000.
+ *    so a ReplicaSet creating 1,000 pods writes 25 SuccessfulCreate events, not 1,000; repeats
+ *    count against it too (a probe failing every second costs 25 writes, then one per 5 min).
  * One recorder per component; the API server (or `EventExpiry`) deletes events after an hour.
  */
 import { logger } from '../../core/log.js';
@@ -83,6 +84,9 @@ export class EventRecorder {
     if (s.messages.size > AGGREGATE_AFTER) msg = `(combined from similar events): ${message}`;
     const key = msg === message ? `${similarKey}/${message}` : `${similarKey}/(combined)`;
     const ts = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+    // The spam filter comes first, as client-go's: a repeat (a probe failing every second)
+    // is throttled like a new event, not written as one PATCH per occurrence.
+    if (!this.allowed(objKey, now)) return;
     const prev = this.written.get(key);
     if (prev && now - prev.at < WINDOW_MS) {
       prev.count++;
@@ -93,7 +97,6 @@ export class EventRecorder {
       );
       return;
     }
-    if (!this.allowed(objKey, now)) return;
     // Upstream's name: the object's name and the time in hexadecimal nanoseconds.
     const name = `${obj.metadata.name}.${(BigInt(now) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n)).toString(16)}`;
     if (

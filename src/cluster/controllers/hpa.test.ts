@@ -74,4 +74,45 @@ describe('HPA sync', () => {
     await syncHpa(hpa({ scaleTargetRef: { kind: 'ConfigMap', name: 'x' } }), act);
     assert.equal(cond(log.status[0], 'AbleToScale')?.reason, 'FailedGetScale');
   });
+
+  test('with metrics it scales on CPU utilization within maxReplicas and reports the current metric', async () => {
+    const { log, act } = recorder(1);
+    const running = (name: string): KubeObject => ({
+      metadata: { name, namespace: 'ns' },
+      spec: { containers: [{ name: 'c', resources: { requests: { cpu: '100m' } } }] },
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+    });
+    act.getScale = async () => ({ spec: { replicas: 1 }, status: { replicas: 1, selector: 'app=web' } });
+    act.resourceMetrics = {
+      pods: async (_ns, selector) => (selector === 'app=web' ? [running('web-1')] : []),
+      usage: async () => new Map([['web-1', { cpu: 900, memory: 1 << 20 }]]),
+    };
+    await syncHpa(
+      hpa({
+        minReplicas: 1,
+        maxReplicas: 3,
+        metrics: [
+          {
+            type: 'Resource',
+            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+          },
+        ],
+      }),
+      act,
+    );
+    // 900% of the request against 50%: 18 replicas wanted, 3 allowed.
+    assert.deepEqual(log.scaled, [3]);
+    const st = log.status[0]?.status;
+    assert.equal(cond(log.status[0], 'ScalingActive')?.reason, 'ValidMetricFound');
+    assert.equal(cond(log.status[0], 'ScalingLimited')?.reason, 'TooManyReplicas');
+    assert.deepEqual(st?.currentMetrics, [
+      {
+        type: 'Resource',
+        resource: { name: 'cpu', current: { averageValue: '900m', averageUtilization: 900 } },
+      },
+    ]);
+    assert.deepEqual(log.events, [
+      'SuccessfulRescale: New size: 3; reason: cpu resource utilization (percentage of request) above target',
+    ]);
+  });
 });

@@ -13,6 +13,8 @@ const SUFFIX: Record<string, number> = {
   P: 1e15,
   E: 1e18,
   m: 1e-3,
+  u: 1e-6,
+  n: 1e-9,
   '': 1,
 };
 
