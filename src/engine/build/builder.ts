@@ -653,7 +653,7 @@ class Builder {
       const locals: string[] = [];
       const heredocs = new Map(ins.heredocs.map((h) => [h.name, h]));
       for (const w of srcWords) {
-        const h = /^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/.exec(w);
+        const h = /^<<-?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?$/.exec(w);
         const doc = h ? heredocs.get(h[1]!) : undefined;
         if (doc) {
           const text = doc.expand ? expandVariables(doc.content, vars) : doc.content;
@@ -954,7 +954,7 @@ function mountFields(spec: string): Map<string, string> {
 
 /** A RUN heredoc as one shell script: the body alone when the heredoc is the whole command. */
 function heredocScript(ins: Instruction): string {
-  if (/^<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?$/.test(ins.args) && ins.heredocs.length === 1)
+  if (/^<<-?["']?[A-Za-z_][A-Za-z0-9_.-]*["']?$/.test(ins.args) && ins.heredocs.length === 1)
     return ins.heredocs[0]!.content;
   return `${ins.args}\n${ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('')}`;
 }

@@ -16,6 +16,7 @@ import {
   constants,
   fchmodSync,
   fchownSync,
+  fstatSync,
   futimesSync,
   lchownSync,
   lstatSync,
@@ -123,7 +124,7 @@ function globRegExp(pattern: string): RegExp {
 }
 
 function lstatAt(tree: Beneath, parts: readonly string[]): Stats | undefined {
-  if (parts.length === 0) return lstatSync(tree.forChild(tree.dir([], false, refuser('/'))));
+  if (parts.length === 0) return fstatSync(tree.dir([], false, refuser('/')));
   const dir = tree.find(parts.slice(0, -1));
   if (dir === undefined) return undefined;
   try {
@@ -287,7 +288,8 @@ function copyTree(
 ): void {
   walk(from, srcParts, ignore, (child, st) => {
     const target = [...destParts, ...child.slice(base.length)];
-    const parent = to.dir(target.slice(0, -1), false, refuser(target.join('/')));
+    // The parent may be an ignored folder walked only for a `!` exception: made here.
+    const parent = ensureDir(to, target.slice(0, -1), own);
     copyEntry(from, child, st, to, parent, target, own);
     return true;
   });

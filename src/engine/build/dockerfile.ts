@@ -163,7 +163,7 @@ function parseInstruction(file: string, line: number, text: string): Instruction
     if (json) ins.json = json;
   }
   if (!ins.json && HEREDOC_INSTRUCTIONS.has(cmd)) {
-    const re = /<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
+    const re = /<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_.-]*)\2/g;
     for (let h = re.exec(args); h; h = re.exec(args)) {
       ins.heredocs.push({ name: h[3]!, content: '', expand: h[2] === '', stripTabs: h[1] === '-' });
     }
