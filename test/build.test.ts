@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Dockerfile variables, not template placeholders
 /**
  * `berth build` end to end through bin/berth on the real runtime: multi-stage Dockerfiles
  * with every instruction, checked by running the result and reading its config; the layer
