@@ -17,18 +17,25 @@ import {
   fstatSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   readSync,
+  rmdirSync,
   rmSync,
+  type Stats,
+  unlinkSync,
 } from 'node:fs';
 import { posix } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BerthError, failedPrecondition, invalidArgument } from '../../core/errors.js';
+import { BerthError, failedPrecondition, invalidArgument, isAlreadyExists } from '../../core/errors.js';
 import type { MountSpec, TmpfsSpec } from '../container/config.js';
 import type { EngineContext } from '../container/context.js';
 import { withRootfs } from '../container/copy.js';
 import { containerLayers, mountPoints } from '../container/diff.js';
+import { withContainerLock } from '../container/lock.js';
+import { containerPaths } from '../container/paths.js';
+import { unmountRootfs } from '../container/rootfs.js';
 import type { ContainerRecord } from '../container/store.js';
 import type { Engine } from '../engine.js';
 import { addImage, findImage, readImageConfig, readManifest } from '../image/image-store.js';
@@ -37,8 +44,9 @@ import { familiarName, normalizeReference } from '../image/reference.js';
 import type { HealthConfig, ImageRuntimeConfig } from '../image/resolved-image.js';
 import { ensureImage } from '../registry/ensure.js';
 import { resolveUser } from '../runtime/user.js';
+import { Beneath } from '../snapshot/beneath.js';
 import { writeLayer } from '../snapshot/differ.js';
-import { openLayer } from '../snapshot/snapshots.js';
+import { chainIds, hasSnapshot, openLayer, snapshotterOf } from '../snapshot/snapshots.js';
 import { unpackLayer } from '../snapshot/unpack.js';
 import { BuildCache, cacheKey, type ImageState, stateId } from './cache.js';
 import type { BuildContext } from './context.js';
@@ -766,13 +774,44 @@ class Builder {
         await work(rec);
         if (!layer) return { diffId: '', digest: '', size: 0 };
         const { upper } = await containerLayers(this.ctx, rec);
-        return await writeLayer(upper, this.ctx.images.content, { mountPoints: mountPoints(rec) });
+        const points = mountPoints(rec);
+        const blob = await writeLayer(upper, this.ctx.images.content, { mountPoints: points });
+        await this.keepAsSnapshot(rec, upper, points, state, blob.diffId);
+        return blob;
       } finally {
         await this.engine.containers.rm(rec.id, { force: true, volumes: true });
       }
     } finally {
       this.releaseStepImage(id);
     }
+  }
+
+  /**
+   * Makes the step container's snapshot the committed snapshot of the new layer, so the next
+   * step mounts it at once instead of unpacking the blob just written. It then holds exactly
+   * the layer: the runtime's empty mount points, which the layer leaves out, are removed
+   * first (reached through fds, never through a symlink the step made).
+   */
+  private async keepAsSnapshot(
+    rec: ContainerRecord,
+    upper: string,
+    points: ReadonlySet<string>,
+    state: ImageState,
+    diffId: string,
+  ): Promise<void> {
+    const chains = chainIds([...state.config.rootfs.diff_ids, diffId]);
+    const snapshotter = snapshotterOf(this.ctx.root);
+    if (hasSnapshot(this.ctx.root, chains.at(-1)!)) return;
+    await withContainerLock(this.ctx, rec.id, async () => {
+      await unmountRootfs(containerPaths(this.ctx, rec.id));
+      removeEmptyMountPoints(upper, points);
+      try {
+        await snapshotter.commit(chains.at(-1)!, rec.id, { parent: chains.at(-2) ?? '' });
+      } catch (e) {
+        // The same layer committed meanwhile (a parallel stage): the container's copy goes with it.
+        if (!isAlreadyExists(e)) throw e;
+      }
+    });
   }
 
   private async holdStepImage(state: ImageState): Promise<string> {
@@ -828,6 +867,30 @@ class Builder {
     if (configBlob.digest !== stateId(state))
       throw failedPrecondition('the image config changed while it was written');
     return { id: configBlob.digest, manifestDigest: manifestBlob.digest };
+  }
+}
+
+/** Removes the empty files and folders the runtime made as mount points in a step's upper folder. */
+function removeEmptyMountPoints(upper: string, points: ReadonlySet<string>): void {
+  const tree = new Beneath(upper);
+  try {
+    for (const p of points) {
+      const parts = p.split('/');
+      const dir = tree.find(parts.slice(0, -1));
+      if (dir === undefined) continue;
+      const path = tree.at(dir, parts.at(-1)!);
+      let st: Stats;
+      try {
+        st = lstatSync(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      if (st.isFile() && st.size === 0) unlinkSync(path);
+      else if (st.isDirectory() && readdirSync(path).length === 0) rmdirSync(path);
+    }
+  } finally {
+    tree.close();
   }
 }
 
