@@ -7,15 +7,45 @@
  * tar contexts; failing steps; and hostile contexts that try to read outside the context.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pack } from 'tar-stream';
+import { extract, pack } from 'tar-stream';
 import { run } from '../src/core/exec.js';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
 import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+
+const havePodman = spawnSync('podman', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** Each entry of a root filesystem tar stream: type, mode, owner, link target and content hash, by name. */
+async function treeOf(stream: NodeJS.ReadableStream): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const ex = extract();
+  ex.on('entry', (h, body, next) => {
+    const hash = createHash('sha256');
+    body.on('data', (b: unknown) => hash.update(b as Buffer));
+    body.on('end', () => {
+      const name = h.name.replace(/^\.?\//, '').replace(/\/$/, '');
+      const mode = ((h.mode ?? 0) & 0o7777).toString(8);
+      out.set(
+        name,
+        `${h.type} ${mode} ${h.uid}:${h.gid} ${h.linkname ?? ''} ${h.type === 'file' ? hash.digest('hex') : ''}`,
+      );
+      next();
+    });
+    body.resume();
+  });
+  stream.pipe(ex);
+  await new Promise<void>((res, rej) => {
+    ex.on('finish', res);
+    ex.on('error', rej);
+  });
+  return out;
+}
 
 /** Writes a context folder from a map of relative paths to contents. */
 function writeContext(dir: string, files: Record<string, string>): string {
@@ -446,5 +476,102 @@ describe('berth build', { skip: !isRoot && 'needs root' }, () => {
     } finally {
       await netBox.cleanup();
     }
+  });
+  it('podman build of the same Dockerfile gives the same files and config fields', {
+    skip: !havePodman && 'podman is not installed',
+  }, async () => {
+    const dir = context({
+      'd/a': 'hi\n',
+      'd/sub/b': 'bee\n',
+      Dockerfile: [
+        'FROM IMAGE',
+        'ENV A=1 B="two words"',
+        'WORKDIR /app',
+        'COPY d /app/d',
+        'COPY --chmod=600 d/a /app/private',
+        'RUN echo x > /app/x && rm /etc/group && mkdir -p /var/made && ln -s /app/x /app/link',
+        'USER 1000:1000',
+        'EXPOSE 80 53/udp',
+        'VOLUME /data',
+        'LABEL k=v',
+        'STOPSIGNAL SIGINT',
+        'ENTRYPOINT ["/bin/sh", "-c"]',
+        'CMD ["echo hi"]',
+      ].join('\n'),
+    });
+    const df = readFileSync(join(dir, 'Dockerfile'), 'utf8');
+    writeFileSync(join(dir, 'Dockerfile.berth'), df.replace('IMAGE', 'bb:base'));
+    writeFileSync(join(dir, 'Dockerfile.podman'), df.replace('IMAGE', 'localhost/bb:base'));
+    await build(dir, ['-f', join(dir, 'Dockerfile.berth'), '-t', 'same:1']);
+    const conf = join(box.dir, 'containers.conf');
+    // This machine's root cannot raise RLIMIT_NOFILE, which podman's default ulimits ask for.
+    writeFileSync(conf, '[containers]\ndefault_ulimits = []\n');
+    const podmanArgs = [
+      '--root',
+      join(box.dir, 'p-root'),
+      '--runroot',
+      join(box.dir, 'p-run'),
+      '--runtime',
+      'runc',
+      '--storage-driver',
+      'overlay',
+      '--cgroup-manager',
+      'cgroupfs',
+    ];
+    const podman = async (args: string[]) => {
+      const r = await run('podman', [...podmanArgs, ...args], {
+        env: { ...process.env, CONTAINERS_CONF: conf },
+        check: false,
+      });
+      assert.equal(r.code, 0, `podman ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    box.defer(() =>
+      run('podman', [...podmanArgs, 'system', 'reset', '-f'], {
+        env: { ...process.env, CONTAINERS_CONF: conf },
+        check: false,
+      }),
+    );
+    await podman(['import', await busyboxRootfsTar(), 'localhost/bb:base']);
+    await podman([
+      'build',
+      '-q',
+      '--network',
+      'none',
+      '-f',
+      join(dir, 'Dockerfile.podman'),
+      '-t',
+      'same:1',
+      dir,
+    ]);
+
+    const pc = JSON.parse(
+      await podman(['image', 'inspect', '--format', '{{json .Config}}', 'same:1']),
+    ) as Record<string, unknown>;
+    const bc = await configOf('same:1');
+    // Buildah adds a default PATH and its version label; the rest must agree.
+    assert.deepEqual(
+      bc.Env,
+      (pc.Env as string[]).filter((e) => !e.startsWith('PATH=')),
+    );
+    const { 'io.buildah.version': _v, ...podmanLabels } = pc.Labels as Record<string, string>;
+    assert.deepEqual(bc.Labels, podmanLabels);
+    for (const field of ['User', 'WorkingDir', 'Entrypoint', 'Cmd', 'ExposedPorts', 'Volumes', 'StopSignal'])
+      assert.deepEqual(bc[field], pc[field], field);
+
+    // Both tools export a container of the image to a file (podman cannot write to a pipe here).
+    const exported = async (tool: 'berth' | 'podman') => {
+      const file = join(box.dir, `${tool}-export.tar`);
+      if (tool === 'berth') await ok(['export', '-o', file, (await ok(['create', 'same:1'])).stdout.trim()]);
+      else await podman(['export', '-o', file, (await podman(['create', 'same:1'])).trim()]);
+      return treeOf(createReadStream(file));
+    };
+    const mine = await exported('berth');
+    const theirs = await exported('podman');
+    // Runtime mount points Buildah keeps in its layers, and folder times, are not compared.
+    const runtimeOnly = /^(|etc\/hostname|etc\/hosts|etc\/resolv\.conf|run(\/.*)?)$/;
+    const names = (m: Map<string, string>) => [...m.keys()].filter((k) => !runtimeOnly.test(k)).sort();
+    assert.deepEqual(names(mine), names(theirs));
+    for (const name of names(mine)) assert.equal(mine.get(name), theirs.get(name), name);
   });
 });
