@@ -268,6 +268,15 @@ describe('berth build', { skip: !isRoot && 'needs root' }, () => {
     );
   });
 
+  it('a long COPY reports its progress', async () => {
+    const files: Record<string, string> = { Dockerfile: 'FROM bb:base\nCOPY many /many\n' };
+    for (let i = 0; i < 600; i++) files[`many/f${i}`] = `${i}\n`;
+    const { out } = await build(context(files), ['-t', 'many:1']);
+    assert.match(out, /#\d+ copied 500 files, 0\.0 MB\n/);
+    assert.match(out, /#\d+ copied 600 files, 0\.0 MB\n/);
+    assert.equal(await runIn('many:1', 'sh', '-c', 'ls /many | wc -l'), '600\n');
+  });
+
   it('--target builds only that stage and what it needs; build args reach ARG and RUN', async () => {
     const dir = context({
       Dockerfile: [

@@ -119,6 +119,9 @@ class RunFailed extends BerthError {
 }
 
 const NOP_COMMENT = 'buildkit.dockerfile.v0';
+/** A long COPY reports its progress every this many files. */
+const COPY_PROGRESS_EVERY = 500;
+const copiedLine = (files: number, bytes: number) => `copied ${files} files, ${(bytes / 1e6).toFixed(1)} MB`;
 
 /** Builds an image; resolves with its ID once it is stored (and named). */
 export async function buildImage(engine: Engine, o: BuildOptions): Promise<BuildResult> {
@@ -605,6 +608,8 @@ class Builder {
         return;
       }
       this.executed++;
+      let files = 0;
+      let bytes = 0;
       const layer = await this.withStepContainer(
         r.state,
         { command: ['true'], env: [], network: 'none' },
@@ -613,6 +618,11 @@ class Builder {
             const own = {
               ...ownerIn(merged, chownRaw ? expandWord(chownRaw, vars, esc) : ''),
               ...(mode !== undefined ? { mode } : {}),
+              onFile: (size: number) => {
+                files++;
+                bytes += size;
+                if (files % COPY_PROGRESS_EVERY === 0) step.log(copiedLine(files, bytes));
+              },
             };
             if (plain.length > 0) copyInto(root, plain, merged, dest, own);
             for (const a of archives) {
@@ -622,6 +632,7 @@ class Builder {
           });
         },
       );
+      if (files >= COPY_PROGRESS_EVERY) step.log(copiedLine(files, bytes));
       r.state = this.withLayer(r.state, layer, createdBy);
       await this.remember(key, r.state);
       step.done();

@@ -219,6 +219,8 @@ export interface CopyMode {
   gid: number;
   /** `--chmod`: replaces the mode of every file and folder copied. */
   mode?: number;
+  /** Called after each file is written, with its size (progress on long copies). */
+  onFile?: (bytes: number) => void;
 }
 
 /**
@@ -359,8 +361,10 @@ function writeFile(
   if (existing) unlinkSync(to.at(parent, name));
   const out = to.createFile(parent, name, 0o600);
   try {
+    let bytes = meta.data?.length ?? 0;
     if (meta.data) for (let off = 0; off < meta.data.length; ) off += writeSync(out, meta.data, off);
-    else copyBytes(srcPath!, out);
+    else bytes = copyBytes(srcPath!, out);
+    own.onFile?.(bytes);
     // Owner first: chown clears set-id bits.
     fchownSync(out, own.uid, own.gid);
     fchmodSync(out, own.mode ?? meta.mode);
@@ -370,16 +374,20 @@ function writeFile(
   }
 }
 
-function copyBytes(srcPath: string, out: number): void {
+/** Copies a file's bytes; returns how many. */
+function copyBytes(srcPath: string, out: number): number {
   const input = openSync(srcPath, O_READ);
   const buf = Buffer.allocUnsafe(1 << 20);
+  let total = 0;
   try {
     for (let n = readSync(input, buf); n > 0; n = readSync(input, buf)) {
       for (let off = 0; off < n; ) off += writeSync(out, buf, off, n - off);
+      total += n;
     }
   } finally {
     closeSync(input);
   }
+  return total;
 }
 
 /** The host path of a folder inside `rootDir` (symlinks resolved inside it), made if missing. */
