@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { extract, pack } from 'tar-stream';
 import { run } from '../src/core/exec.js';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 const havePodman = spawnSync('podman', ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -330,6 +330,32 @@ describe('berth build', { skip: !isRoot && 'needs root' }, () => {
     const quiet = await box.berth(['build', '-q', '--network', 'none', dir], { check: false });
     assert.equal(quiet.code, 7);
     assert.match(quiet.stderr, /failing-output/, '-q still shows the output of a failed build');
+  });
+
+  it('an interrupted build stops and removes the step container it was running', async () => {
+    const dir = context({ Dockerfile: 'FROM bb:base\nRUN echo step-started && sleep 600\n' });
+    const child = box.spawn(
+      berthBin,
+      ['--root', box.root, '--runroot', box.runroot, 'build', '--network', 'none', dir],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let err = '';
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    // The step's first output line says its container runs: interrupt it then.
+    await new Promise<void>((res, rej) => {
+      child.stderr!.on('data', (b: Buffer) => {
+        err += b.toString();
+        if (/#\d+ [\d.]+ step-started/.test(err)) res();
+      });
+      child.on('exit', () => rej(new Error(`build ended before its step ran: ${err}`)));
+    });
+    child.kill('SIGINT');
+    const code = await exited;
+    assert.notEqual(code, 0);
+    assert.match(err, /The build was cancelled/);
+    assert.equal((await ok(['ps', '-a', '-q'])).stdout, '', 'no step container is left behind');
   });
 
   it('an unknown instruction or flag is an error naming the line', async () => {

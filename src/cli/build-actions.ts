@@ -67,6 +67,11 @@ export async function buildAction(cmd: Command, contextArg: string, opts: BuildF
   const progress = opts.quiet ? new PassThrough() : process.stderr;
   const kept: Buffer[] = [];
   if (opts.quiet) progress.on('data', (b: Buffer) => kept.push(b));
+  // Ctrl-C or a TERM stops the build; the step container then running is removed, not left behind.
+  const cancel = new AbortController();
+  const onSignal = () => cancel.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const result = await withEngine(cmd, async (engine) => {
     const g = cmd.optsWithGlobals() as { root: string };
     let context: BuildContext;
@@ -111,12 +116,15 @@ export async function buildAction(cmd: Command, contextArg: string, opts: BuildF
         ...(opts.network !== undefined ? { network: opts.network } : {}),
         secrets: secretFiles,
         progress,
+        signal: cancel.signal,
       });
     } catch (e) {
       if (opts.quiet) process.stderr.write(Buffer.concat(kept));
       throw e;
     } finally {
       context.close();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
   });
   if (opts.iidfile) writeFileSync(opts.iidfile, result.id);

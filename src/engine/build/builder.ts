@@ -275,9 +275,15 @@ class Builder {
     return vars;
   }
 
+  /** Stops the build between (and after) steps once the caller has aborted it. */
+  private checkCancelled(): void {
+    if (this.o.signal?.aborted) throw new BerthError('Canceled', 'The build was cancelled');
+  }
+
   private async execute(r: StageRun, ins: Instruction): Promise<void> {
+    this.checkCancelled();
     const at = (e: unknown) =>
-      e instanceof BerthError && /^[^:]+:\d+: /.test(e.message)
+      e instanceof BerthError && (e.code === 'Canceled' || /^[^:]+:\d+: /.test(e.message))
         ? e
         : lineError(this.df.file, ins.line, (e as Error).message, e);
     try {
@@ -398,6 +404,8 @@ class Builder {
           });
           out.end();
           err.end();
+          // Cancelled while it ran: the container is removed (killed) on the way out.
+          this.checkCancelled();
           if (code !== 0) {
             step.error(
               `process "${command.join(' ')}" did not complete successfully: exit code: ${code ?? 'unknown'}`,
