@@ -492,6 +492,10 @@ describe('berth build', { skip: !isRoot && 'needs root' }, () => {
       'for f in /run/secrets/token /scratch/t /cache/log /in.txt; do [ -s $f ] && echo $f; done; cat /tmp/seen-len',
     );
     assert.equal(inImage, 's3cret', 'nothing of the mounts is in the image; what RUN wrote is');
+    await ok(['builder', 'prune', '-f']);
+    const third = await build(dir, ['--build-arg', 'N=3', '--secret', `id=token,src=${secret}`]);
+    assert.match(third.out, /#\d+ [\d.]+ run-3\n/);
+    assert.doesNotMatch(third.out, /run-1/, 'builder prune emptied the cache mount');
   });
 
   it('RUN uses the default bridge network (in the test network namespace)', async () => {

@@ -10,7 +10,7 @@
  * another, so independent stages run in parallel. Input is a context folder (a tar is
  * unpacked first, see context.ts) and the Dockerfile text; output goes to the given stream.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   createWriteStream,
   existsSync,
@@ -48,7 +48,7 @@ import { Beneath } from '../snapshot/beneath.js';
 import { writeLayer } from '../snapshot/differ.js';
 import { chainIds, hasSnapshot, openLayer, snapshotterOf } from '../snapshot/snapshots.js';
 import { unpackLayer } from '../snapshot/unpack.js';
-import { BuildCache, cacheKey, type ImageState, stateId } from './cache.js';
+import { BuildCache, cacheKey, cacheMountsDir, type ImageState, stateId } from './cache.js';
 import { applyConfigInstruction, DEFAULT_SHELL } from './config-step.js';
 import type { BuildContext } from './context.js';
 import {
@@ -444,9 +444,8 @@ class Builder {
             if (!target) throw invalidArgument(`--mount=${spec}: a cache mount needs a target`);
             const id = f.get('id') ?? abs(target);
             const dir = posix.join(
-              this.ctx.root,
-              'build-cache-mounts',
-              Buffer.from(id).toString('hex').slice(0, 200),
+              cacheMountsDir(this.ctx.root),
+              createHash('sha256').update(id).digest('hex'),
             );
             mkdirSync(dir, { recursive: true, mode: 0o755 });
             mounts.push({ type: 'bind', source: dir, destination: abs(target), readOnly: false });

@@ -31,10 +31,15 @@ export function cacheKey(parent: ImageState, instruction: string, contentChecksu
     .digest('hex');
 }
 
+/** Where `RUN --mount=type=cache` folders live, kept between builds until `builder prune`. */
+export function cacheMountsDir(root: string): string {
+  return join(root, 'build-cache-mounts');
+}
+
 export class BuildCache {
   private readonly dir: string;
 
-  constructor(root: string) {
+  constructor(private readonly root: string) {
     this.dir = join(root, 'build-cache');
   }
 
@@ -58,8 +63,9 @@ export class BuildCache {
     await writeJsonAtomic(join(this.dir, `${key}.json`), state);
   }
 
-  /** Forgets every record; returns how many there were. */
+  /** Forgets every record and empties the RUN cache mounts; returns how many records there were. */
   prune(): number {
+    rmSync(cacheMountsDir(this.root), { recursive: true, force: true });
     if (!existsSync(this.dir)) return 0;
     const n = readdirSync(this.dir).filter((f) => f.endsWith('.json')).length;
     rmSync(this.dir, { recursive: true, force: true });
