@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAgent } from './agent.js';
+import { registerBuild } from './build.js';
 import { registerContainer } from './container.js';
 import { registerDistribution } from './distribution.js';
 import { registerImage } from './image.js';
@@ -21,7 +22,7 @@ import { registerVolume } from './volume.js';
  */
 const groups: ReadonlyArray<ReadonlyArray<(program: Command) => void>> = [
   [registerContainer],
-  [registerImage, registerDistribution],
+  [registerImage, registerDistribution, registerBuild],
   [registerNetwork],
   [registerVolume],
   [registerSystem],

@@ -85,8 +85,8 @@ async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: C
   const binds: ResolvedBind[] = [];
   for (const m of config.mounts) {
     if (m.type === 'bind') {
-      // Docker creates a missing host folder for -v.
-      makeDirs(m.source);
+      // Docker creates a missing host folder for -v; an existing file is bound as it is.
+      if (!existsSync(m.source)) makeDirs(m.source);
       binds.push({ source: m.source, destination: m.destination, readOnly: m.readOnly });
     } else {
       const v = ctx.volumes.get(m.source);

@@ -15,6 +15,20 @@ export interface ImageRuntimeConfig {
   StopSignal?: string;
   ExposedPorts?: Record<string, object> | null;
   Volumes?: Record<string, object> | null;
+  /** Written by the builder (HEALTHCHECK, ONBUILD, SHELL); Docker's field names. */
+  Healthcheck?: HealthConfig;
+  OnBuild?: string[] | null;
+  Shell?: string[];
+}
+
+/** Docker's HEALTHCHECK config: durations in nanoseconds; `["NONE"]` disables the base image's. */
+export interface HealthConfig {
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
 }
 
 /** An image found in the store, ready to be a container's root filesystem. */
