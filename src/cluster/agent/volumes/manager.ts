@@ -145,6 +145,8 @@ export class VolumeManager implements PodVolumes {
 
   private async setUpAll(pod: KubeObject, refreshOnly: boolean): Promise<void> {
     const uid = pod.metadata.uid ?? '';
+    // A refresh queued behind the pod's teardown must not bring its folders back.
+    if (refreshOnly && !this.pods.has(uid)) return;
     const volumes = (pod.spec?.volumes ?? []) as SpecVolume[];
     if (volumes.some(fromApi)) this.pods.set(uid, pod);
     for (const v of volumes) {
