@@ -95,8 +95,9 @@ export class PodSyncer {
     const phase = pod.status?.phase;
     const ref = refOf(pod);
     if (phase === 'Succeeded' || phase === 'Failed') {
-      // A finished pod keeps its status; only make sure nothing of it still runs.
+      // A finished pod keeps its status and containers (logs); nothing of it runs, and its volumes go.
       await this.killPod(ref.uid, 0, false);
+      await this.opts.volumes?.tearDown(ref.uid);
       return {};
     }
     const waitForVolumes = await this.setUpVolumes(pod);
