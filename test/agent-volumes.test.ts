@@ -205,6 +205,22 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
     claimDirs.push(pv.spec.hostPath.path);
     assert.equal(readFileSync(join(pv.spec.hostPath.path, 'file'), 'utf8'), 'on-claim\n');
 
+    // The node's own identity reads its pods' objects and nothing else (the Node authorizer).
+    await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unrelated' }, data: { k: 'dg==' } });
+    const creds = join(c.dataDir, 'agent');
+    const asNode = (args: string[]) =>
+      c.kubectl([
+        ...['--kubeconfig', '/dev/null', '--server', `https://127.0.0.1:${c.port}`],
+        ...['--certificate-authority', join(creds, 'ca.crt')],
+        ...['--client-certificate', join(creds, 'client.crt'), '--client-key', join(creds, 'node.key')],
+        ...args,
+      ]);
+    const own = await asNode(['get', 'secret', 'app-secret', '-o', 'name']);
+    assert.equal(own.stdout, 'secret/app-secret\n', own.stderr);
+    const other = await asNode(['get', 'secret', 'unrelated']);
+    assert.match(other.stderr, /Forbidden.*no relationship found between node 'n1' and this object/);
+    assert.match((await asNode(['get', 'secrets'])).stderr, /Forbidden/);
+
     // An update reaches the running pod, swapped in whole through ..data.
     const r = await c.kubectl(['patch', 'configmap', 'app-config', '-p', '{"data":{"greeting":"updated"}}']);
     assert.equal(r.code, 0, r.stderr);
