@@ -5,6 +5,7 @@
  * over its PodRuntime. It caches only its own pods (a spec.nodeName field selector).
  */
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { isAlreadyExists } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { EventRecorder } from '../client/events.js';
@@ -240,6 +241,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     volumes = opts.podsDir
       ? new VolumeManager({
           podsDir: opts.podsDir,
+          secretsDir: join(dirname(opts.podsDir), 'pod-secrets'),
           nodeName,
           nodeIP: opts.nodeIP,
           sources: clientVolumeSources(client),

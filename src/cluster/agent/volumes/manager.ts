@@ -49,6 +49,11 @@ export interface ClaimSource {
 export interface VolumeManagerOptions {
   /** PODS_DIR: one folder per pod uid. */
   podsDir: string;
+  /**
+   * Where secret and projected volumes live, one folder per pod uid: a tmpfs mounted once
+   * for the node (one mount per pod would cost a mount(8) process per pod).
+   */
+  secretsDir: string;
   nodeName: string;
   nodeIP: string;
   sources: VolumeSources & ClaimSource;
@@ -76,8 +81,8 @@ function pluginOf(v: SpecVolume): string | undefined {
 /** Volumes whose files come from the API: always mounted read-only, refreshed while the pod runs. */
 const fromApi = (v: SpecVolume) => !!(v.configMap || v.secret || v.downwardAPI || v.projected);
 
-/** Volumes the kubelet keeps in memory: emptyDir with medium Memory, and those holding secrets. */
-const inMemory = (v: SpecVolume) => v.emptyDir?.medium === 'Memory' || !!v.secret || !!v.projected;
+/** Volumes holding secrets (and tokens): kept in memory, as the kubelet keeps them, never on disk. */
+const holdsSecrets = (v: SpecVolume) => !!v.secret || !!v.projected;
 
 const fsGroupOf = (pod: KubeObject): number | undefined => {
   const g = pod.spec?.securityContext?.fsGroup;
@@ -102,6 +107,7 @@ export class VolumeManager implements PodVolumes {
   /** One volume operation per pod at a time (a sync and a refresh never write the same folder together). */
   private readonly locks = new Map<string, Promise<void>>();
   private timer?: NodeJS.Timeout;
+  private secretsMounted = false;
 
   constructor(private readonly opts: VolumeManagerOptions) {
     mkdirSync(opts.podsDir, { recursive: true, mode: 0o750 });
@@ -122,9 +128,21 @@ export class VolumeManager implements PodVolumes {
     clearInterval(this.timer);
   }
 
-  private podDir(uid: string): string {
+  private podDir(uid: string, base = this.opts.podsDir): string {
     if (!/^[A-Za-z0-9-]+$/.test(uid)) throw internal(`Invalid pod uid "${uid}"`);
-    return join(this.opts.podsDir, uid);
+    return join(base, uid);
+  }
+
+  /** The node's tmpfs for secrets, mounted on first use (and found again after a restart). */
+  private async secretsRoot(): Promise<string> {
+    const dir = this.opts.secretsDir;
+    if (!this.secretsMounted) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (!isMounted(dir))
+        await run('mount', ['-t', 'tmpfs', '-o', 'nosuid,nodev,noexec,mode=0700', 'tmpfs', dir]);
+      this.secretsMounted = true;
+    }
+    return dir;
   }
 
   private async locked<T>(uid: string, fn: () => Promise<T>): Promise<T> {
@@ -150,13 +168,15 @@ export class VolumeManager implements PodVolumes {
     const volumes = (pod.spec?.volumes ?? []) as SpecVolume[];
     if (volumes.some(fromApi)) this.pods.set(uid, pod);
     for (const v of volumes) {
-      if (refreshOnly && !fromApi(v)) continue;
+      // A sync only sets up what is missing; the refresh timer keeps the rest current.
+      const done = this.paths.has(`${uid}/${v.name}`);
+      if (refreshOnly ? !fromApi(v) || !done : done) continue;
       try {
         this.paths.set(`${uid}/${v.name}`, await this.setUpOne(pod, v));
       } catch (e) {
         if (!(e instanceof BerthError) || e.code === 'Internal') throw e;
         // A volume the containers already use keeps its last good contents (the kubelet retries).
-        if (this.paths.has(`${uid}/${v.name}`) || refreshOnly) {
+        if (refreshOnly) {
           log.warn('volume not refreshed', { pod: pod.metadata.name, volume: v.name, err: e });
           continue;
         }
@@ -174,17 +194,19 @@ export class VolumeManager implements PodVolumes {
     if (v.persistentVolumeClaim) return this.claimPath(pod, v.persistentVolumeClaim.claimName);
     const plugin = pluginOf(v);
     if (!plugin) throw new VolumeError(`volume type of "${v.name}" is not supported by this node`);
-    const dir = join(this.podDir(pod.metadata.uid ?? ''), 'volumes', plugin, v.name);
+    const base = holdsSecrets(v) ? await this.secretsRoot() : this.opts.podsDir;
+    const dir = join(this.podDir(pod.metadata.uid ?? '', base), 'volumes', plugin, v.name);
     const fresh = !existsSync(dir);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    if (inMemory(v) && !isMounted(dir)) {
+    const memory = v.emptyDir?.medium === 'Memory';
+    if (memory && !isMounted(dir)) {
       const size = v.emptyDir?.sizeLimit ? [`size=${parseQuantity(v.emptyDir.sizeLimit)}`] : [];
       await run('mount', ['-t', 'tmpfs', '-o', ['nosuid', 'nodev', ...size].join(','), 'tmpfs', dir]);
     }
     const gid = fsGroupOf(pod);
     if (v.emptyDir) {
       // emptyDir is world-writable like /tmp, so any user the containers run as can use it.
-      if (fresh || inMemory(v)) {
+      if (fresh || memory) {
         if (gid !== undefined) chownSync(dir, -1, gid);
         chmodSync(dir, gid === undefined ? 0o777 : 0o2777);
       }
@@ -268,6 +290,7 @@ export class VolumeManager implements PodVolumes {
       this.pods.delete(uid);
       this.opts.sources.forget?.(uid);
       for (const k of this.paths.keys()) if (k.startsWith(`${uid}/`)) this.paths.delete(k);
+      rmSync(this.podDir(uid, this.opts.secretsDir), { recursive: true, force: true });
       const dir = this.podDir(uid);
       if (!existsSync(dir)) return;
       for (const m of mountsBelow(dir)) await unmount(m);
@@ -279,6 +302,8 @@ export class VolumeManager implements PodVolumes {
   }
 
   async housekeeping(wanted: Set<string>): Promise<void> {
-    for (const uid of readdirSync(this.opts.podsDir)) if (!wanted.has(uid)) await this.tearDown(uid);
+    const secrets = existsSync(this.opts.secretsDir) ? readdirSync(this.opts.secretsDir) : [];
+    for (const uid of new Set([...readdirSync(this.opts.podsDir), ...secrets]))
+      if (!wanted.has(uid)) await this.tearDown(uid);
   }
 }
