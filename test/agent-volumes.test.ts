@@ -56,11 +56,16 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
     volumeMounts,
     ...extra,
   });
-  const podOf = (name: string, containers: unknown[], volumes: unknown[]) => ({
+  const podOf = (
+    name: string,
+    containers: unknown[],
+    volumes: unknown[],
+    spec: Record<string, unknown> = {},
+  ) => ({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, labels: { app: name, tier: 'test' } },
-    spec: { terminationGracePeriodSeconds: 1, containers, volumes },
+    spec: { terminationGracePeriodSeconds: 1, containers, volumes, ...spec },
   });
   const running = (name: string) =>
     until(
@@ -155,17 +160,20 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
           },
           { name: 'data', persistentVolumeClaim: { claimName: 'data' } },
         ],
+        { securityContext: { fsGroup: 2000 } },
       ),
     );
     await running('vols');
     assert.equal(await execIn('vols', 'a', ['cat', '/etc/cfg/greeting']), 'hello');
     assert.equal(await execIn('vols', 'a', ['cat', '/etc/greeting.txt']), 'hello');
     assert.equal(await execIn('vols', 'a', ['cat', '/etc/sec/password']), 'hunter2');
-    assert.equal(await execIn('vols', 'a', ['stat', '-L', '-c', '%a', '/etc/sec/password']), '400\n');
     assert.equal(await execIn('vols', 'a', ['cat', '/etc/info/labels']), 'app="vols"\ntier="test"');
     assert.equal(await execIn('vols', 'a', ['cat', '/etc/info/name']), 'vols');
     assert.equal(await execIn('vols', 'a', ['cat', '/etc/info/mem']), '64');
     assert.match(await execIn('vols', 'a', ['grep', ' /mem ', '/proc/mounts']), /tmpfs.*size=2048k/);
+    // fsGroup: the volumes the agent makes belong to the group, folders setgid.
+    assert.equal(await execIn('vols', 'a', ['stat', '-c', '%g %A', '/shared']), '2000 drwxrwsrwx\n');
+    assert.equal(await execIn('vols', 'a', ['stat', '-L', '-c', '%g %a', '/etc/sec/password']), '2000 440\n');
     // Written by a, read by b through the same emptyDir; the subPathExpr folder is made in it.
     await until(
       'b sees the file a wrote',

@@ -138,8 +138,7 @@ export class VolumeManager implements PodVolumes {
     const dir = this.opts.secretsDir;
     if (!this.secretsMounted) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      if (!isMounted(dir))
-        await run('mount', ['-t', 'tmpfs', '-o', 'nosuid,nodev,noexec,mode=0700', 'tmpfs', dir]);
+      if (!isMounted(dir)) await run('mount', ['-t', 'tmpfs', '-o', 'nosuid,nodev,mode=0700', 'tmpfs', dir]);
       this.secretsMounted = true;
     }
     return dir;
