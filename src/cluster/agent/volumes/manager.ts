@@ -302,7 +302,9 @@ export class VolumeManager implements PodVolumes {
 
   async housekeeping(wanted: Set<string>): Promise<void> {
     const secrets = existsSync(this.opts.secretsDir) ? readdirSync(this.opts.secretsDir) : [];
+    // Volumes this agent set up are its pods' until their own teardown: `wanted` may predate a new pod.
+    const known = new Set([...this.paths.keys()].map((k) => k.split('/')[0]));
     for (const uid of new Set([...readdirSync(this.opts.podsDir), ...secrets]))
-      if (!wanted.has(uid)) await this.tearDown(uid);
+      if (!wanted.has(uid) && !known.has(uid)) await this.tearDown(uid);
   }
 }
