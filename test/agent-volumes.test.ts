@@ -105,7 +105,7 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: { name: 'app-secret' },
-        data: { password: Buffer.from('hunter2').toString('base64') },
+        stringData: { password: 'hunter2' },
       },
       {
         apiVersion: 'v1',
