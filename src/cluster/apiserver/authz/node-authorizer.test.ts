@@ -95,3 +95,18 @@ test('two pods on a node sharing an object keep it readable until both are gone'
   graph.retain('pods', new Set());
   assert.equal(graph.related('n1', 'configmaps', 'ns', 'cfg'), false);
 });
+
+test("the server's own writes are marked with their revision, so the watch skips them", () => {
+  const graph = new NodeGraph();
+  graphWrite(
+    graph,
+    pods,
+    { ...podOn('n1'), metadata: { name: 'web', namespace: 'ns', resourceVersion: '7' } },
+    undefined,
+  );
+  assert.equal(graph.seen('pods/ns/web', 7), true);
+  assert.equal(graph.seen('pods/ns/web', 5), true, 'an older event changes nothing');
+  assert.equal(graph.seen('pods/ns/web', 8), false);
+  graphWrite(graph, pods, undefined, podOn('n1'));
+  assert.equal(graph.seen('pods/ns/web', 7), false, 'forgotten once deleted');
+});

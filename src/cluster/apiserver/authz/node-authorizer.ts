@@ -57,8 +57,9 @@ export function graphWrite(
   const o = obj ?? old;
   if (!o) return;
   const key = `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-  if (r.plural === 'pods') graph.setPod(key, obj);
-  else graph.setClaim(key, obj);
+  const revision = Number(obj?.metadata?.resourceVersion) || undefined;
+  if (r.plural === 'pods') graph.setPod(key, obj, revision);
+  else graph.setClaim(key, obj, revision);
 }
 
 /** Keeps `graph` in step with the stored pods and claims (list, then watch). */
@@ -70,9 +71,11 @@ export async function feedNodeGraph(store: Store, graph: NodeGraph): Promise<{ s
       {
         apply(kv, deleted) {
           const key = kv.key.slice(prefix.length);
+          // The server's own writes reach the graph through its write hook first; most events need no decoding.
+          if (!deleted && graph.seen(`${kind}/${key}`, kv.modRevision)) return;
           const o = deleted ? undefined : decode(kv);
-          if (kind === 'pods') graph.setPod(key, o);
-          else graph.setClaim(key, o);
+          if (kind === 'pods') graph.setPod(key, o, kv.modRevision);
+          else graph.setClaim(key, o, kv.modRevision);
         },
         listed: (keys) => graph.retain(kind, new Set([...keys].map((k) => k.slice(prefix.length)))),
       },

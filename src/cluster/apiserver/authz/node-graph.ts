@@ -52,6 +52,22 @@ export class NodeGraph {
   private readonly counts = new Map<string, number>();
   /** The volume each bound claim holds, by `namespace/name`. */
   private readonly claims = new Map<string, string>();
+  /** The store revision each pod and claim was last applied at, by `pods/...` or `claims/...`. */
+  private readonly revisions = new Map<string, number>();
+
+  /**
+   * Whether the object at `key` (`pods/NS/NAME` or `claims/NS/NAME`) is applied at `revision`
+   * or later already: the watch then skips decoding what the server's own write hook applied.
+   */
+  seen(key: string, revision: number): boolean {
+    return (this.revisions.get(key) ?? 0) >= revision;
+  }
+
+  /** Records the revision an object was applied at (0 or undefined: gone). */
+  private mark(key: string, revision: number | undefined): void {
+    if (revision) this.revisions.set(key, Math.max(revision, this.revisions.get(key) ?? 0));
+    else this.revisions.delete(key);
+  }
 
   private count(node: string, refs: string[], by: number): void {
     for (const r of refs) {
@@ -63,7 +79,8 @@ export class NodeGraph {
   }
 
   /** Records a pod as stored now (undefined: deleted). */
-  setPod(key: string, pod: KubeObject | undefined): void {
+  setPod(key: string, pod: KubeObject | undefined, revision?: number): void {
+    this.mark(`pods/${key}`, pod ? revision : undefined);
     const old = this.pods.get(key);
     if (old) this.count(old.node, old.refs, -1);
     this.pods.delete(key);
@@ -75,7 +92,8 @@ export class NodeGraph {
   }
 
   /** Records a claim as stored now (undefined: deleted). */
-  setClaim(key: string, claim: KubeObject | undefined): void {
+  setClaim(key: string, claim: KubeObject | undefined, revision?: number): void {
+    this.mark(`claims/${key}`, claim ? revision : undefined);
     const volume = (claim?.spec as { volumeName?: string } | undefined)?.volumeName;
     if (volume) this.claims.set(key, volume);
     else this.claims.delete(key);
@@ -87,7 +105,7 @@ export class NodeGraph {
     for (const k of [...held.keys()])
       if (!keys.has(k)) {
         if (kind === 'pods') this.setPod(k, undefined);
-        else this.claims.delete(k);
+        else this.setClaim(k, undefined);
       }
   }
 
