@@ -144,6 +144,7 @@ export class PodSyncer {
       return { retryAfterMs: this.volumeRetry.next(uid) };
     }
     for (const k of names) if (this.waiting.get(k)?.reason === 'ContainerCreating') this.waiting.delete(k);
+    this.volumeRetry.forgetPrefix(uid);
     return undefined;
   }
 
