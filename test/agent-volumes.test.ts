@@ -261,6 +261,17 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
         (await waitingMessage('badhost')).message ?? '',
       ),
     );
+    // And `kubectl describe pod` has the kubelet's FailedMount event, once per distinct failure.
+    const failedMounts = async (pod: string) =>
+      (await json(['get', 'events'])).items.filter(
+        (e: { reason: string; involvedObject: { name: string } }) =>
+          e.reason === 'FailedMount' && e.involvedObject.name === pod,
+      );
+    await until('badhost has a FailedMount event', async () => (await failedMounts('badhost')).length > 0);
+    const [ev] = await failedMounts('badhost');
+    assert.equal(ev.type, 'Warning');
+    assert.match(ev.message, /hostPath type check failed: \/etc\/hostname is not a directory/);
+    assert.equal(ev.source.component, 'kubelet');
     await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'later' }, data: { k: 'v' } });
     await running('nocfg');
   });

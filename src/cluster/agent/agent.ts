@@ -237,6 +237,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     if (stopped) return;
     runtimeVersion = await rt.version();
     runtime = rt;
+    const recorder = new EventRecorder(client, 'kubelet');
+    const event = podEvents(recorder);
     let allocatable: Record<string, string> | undefined;
     volumes = opts.podsDir
       ? new VolumeManager({
@@ -244,7 +246,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           secretsDir: join(dirname(opts.podsDir), 'pod-secrets'),
           nodeName,
           nodeIP: opts.nodeIP,
-          sources: clientVolumeSources(client),
+          sources: clientVolumeSources(client, event),
           allocatable: () =>
             (allocatable ??= machineFacts({
               root: opts.root,
@@ -259,8 +261,6 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       Resources.pods,
       `fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}`,
     );
-    const recorder = new EventRecorder(client, 'kubelet');
-    const event = podEvents(recorder);
     const probes = new ProbeManager({ runtime: rt, onChange: (ref) => workers?.syncPod(ref), event });
     const syncer = new PodSyncer({
       nodeName,

@@ -49,7 +49,7 @@ export function clientObjects(client: KubeClient): ObjectSource {
  * What the volume manager reads: the objects above, claims and their volumes (the node role
  * may `get` each, not list or watch them), and pod-bound ServiceAccount tokens.
  */
-export function clientVolumeSources(client: KubeClient): VolumeSources & ClaimSource {
+export function clientVolumeSources(client: KubeClient, events: PodEventSink): VolumeSources & ClaimSource {
   const tokens = new ServiceAccountTokens(async (ns, name, body) => {
     const answer = await client.request('POST', pathOf(Resources.serviceaccounts, ns, name, 'token'), body);
     const status = (answer as { status?: IssuedToken }).status;
@@ -62,6 +62,17 @@ export function clientVolumeSources(client: KubeClient): VolumeSources & ClaimSo
     persistentVolume: (name) => getIfAny(client, Resources.persistentvolumes, undefined, name),
     token: (pod, audience, seconds) => tokens.get(pod, audience, seconds),
     forget: (uid) => tokens.forget(uid),
+    warn: async (pod, reason, message) =>
+      events(
+        {
+          uid: pod.metadata.uid ?? '',
+          name: pod.metadata.name ?? '',
+          namespace: pod.metadata.namespace ?? '',
+        },
+        'Warning',
+        reason,
+        message,
+      ),
   };
 }
 

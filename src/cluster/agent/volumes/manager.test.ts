@@ -9,7 +9,7 @@ import { VolumeManager } from './manager.js';
 const base = mkdtempSync(join(tmpdir(), 'volume-manager-'));
 after(() => rmSync(base, { recursive: true, force: true }));
 
-function manager(data: Record<string, string>) {
+function manager(data: Record<string, string>, events: string[] = []) {
   return new VolumeManager({
     podsDir: join(base, 'pods'),
     secretsDir: join(base, 'pod-secrets'),
@@ -31,6 +31,9 @@ function manager(data: Record<string, string>) {
       },
       async persistentVolume() {
         return undefined;
+      },
+      async warn(p, reason, message) {
+        events.push(`${p.metadata.name} ${reason} ${message}`);
       },
     },
   });
@@ -94,10 +97,17 @@ test('a pod gets its volumes and mounts, keeps them through housekeeping, and lo
 });
 
 test('a missing ConfigMap or a wrong hostPath is a VolumeError naming the volume and the reason', async () => {
-  const m = manager({});
-  await assert.rejects(
-    m.setUp(pod('u2', [{ name: 'v', configMap: { name: 'other' } }])),
-    /MountVolume.SetUp failed for volume "v" : configmap "other" not found/,
+  const events: string[] = [];
+  const m = manager({}, events);
+  for (let i = 0; i < 2; i++)
+    await assert.rejects(
+      m.setUp(pod('u2', [{ name: 'v', configMap: { name: 'other' } }])),
+      /MountVolume.SetUp failed for volume "v" : configmap "other" not found/,
+    );
+  assert.deepEqual(
+    events,
+    ['p-u2 FailedMount MountVolume.SetUp failed for volume "v" : configmap "other" not found'],
+    'one event for the same failure',
   );
   await assert.rejects(
     m.setUp(pod('u3', [{ name: 'h', hostPath: { path: '/dev/null', type: 'Directory' } }])),

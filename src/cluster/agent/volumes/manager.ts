@@ -40,10 +40,12 @@ export interface PodVolumes {
   housekeeping(wanted: Set<string>): Promise<void>;
 }
 
-/** Where PersistentVolumeClaims and their volumes are read from. */
+/** Where PersistentVolumeClaims and their volumes are read from, and where mount failures are told. */
 export interface ClaimSource {
   claim(namespace: string, name: string): Promise<KubeObject | undefined>;
   persistentVolume(name: string): Promise<KubeObject | undefined>;
+  /** Records a Warning event about `pod` (FailedMount), as `kubectl describe pod` shows it. */
+  warn?(pod: KubeObject, reason: string, message: string): Promise<void>;
 }
 
 export interface VolumeManagerOptions {
@@ -107,6 +109,8 @@ export class VolumeManager implements PodVolumes {
   /** One volume operation per pod at a time (a sync and a refresh never write the same folder together). */
   private readonly locks = new Map<string, Promise<void>>();
   private timer?: NodeJS.Timeout;
+  /** The last failure told about each `uid/volume`, so a retry that fails the same way is not an event again. */
+  private readonly told = new Map<string, string>();
   private secretsMounted = false;
 
   constructor(private readonly opts: VolumeManagerOptions) {
@@ -175,13 +179,25 @@ export class VolumeManager implements PodVolumes {
       } catch (e) {
         if (!(e instanceof BerthError) || e.code === 'Internal') throw e;
         // A volume the containers already use keeps its last good contents (the kubelet retries).
+        const message = `MountVolume.SetUp failed for volume "${v.name}" : ${e.message}`;
+        this.tell(pod, v.name, message);
         if (refreshOnly) {
           log.warn('volume not refreshed', { pod: pod.metadata.name, volume: v.name, err: e });
           continue;
         }
-        throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : ${e.message}`);
+        throw new VolumeError(message);
       }
     }
+  }
+
+  /** A FailedMount event, once per distinct failure of a volume; posting it never fails the sync. */
+  private tell(pod: KubeObject, volume: string, message: string): void {
+    const key = `${pod.metadata.uid}/${volume}`;
+    if (this.told.get(key) === message || !this.opts.sources.warn) return;
+    this.told.set(key, message);
+    void this.opts.sources
+      .warn(pod, 'FailedMount', message)
+      .catch((e) => log.warn('event not recorded', { pod: pod.metadata.name, err: e as Error }));
   }
 
   /** Sets up one volume; returns the host path the containers mount. */
@@ -288,7 +304,8 @@ export class VolumeManager implements PodVolumes {
     return this.locked(uid, async () => {
       this.pods.delete(uid);
       this.opts.sources.forget?.(uid);
-      for (const k of this.paths.keys()) if (k.startsWith(`${uid}/`)) this.paths.delete(k);
+      for (const m of [this.paths, this.told])
+        for (const k of m.keys()) if (k.startsWith(`${uid}/`)) m.delete(k);
       rmSync(this.podDir(uid, this.opts.secretsDir), { recursive: true, force: true });
       const dir = this.podDir(uid);
       if (!existsSync(dir)) return;
