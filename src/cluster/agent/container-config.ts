@@ -37,7 +37,7 @@ interface EnvFrom {
 }
 
 /** `metadata.labels['x']` and the other downward API fields a fieldRef may name. */
-function fieldValue(pod: KubeObject, nodeIP: string, podIP: string, path: string): string {
+export function fieldValue(pod: KubeObject, nodeIP: string, podIP: string, path: string): string {
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
   if (m) return pod.metadata[m[1] as 'labels' | 'annotations']?.[m[2]!] ?? '';
   switch (path) {

@@ -145,6 +145,12 @@ export class EngineRuntime implements PodRuntime {
         env: c.env.map((e) => `${e.name}=${e.value}`),
         ...(c.workingDir ? { workingDir: c.workingDir } : {}),
         hostname: sb.pod.name,
+        mounts: (c.mounts ?? []).map((m) => ({
+          type: 'bind' as const,
+          source: m.hostPath,
+          destination: m.containerPath,
+          readOnly: m.readOnly,
+        })),
         network: sb.netns ? `ns:${sb.netns}` : 'host',
         labels: {
           ...c.labels,

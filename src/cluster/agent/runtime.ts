@@ -58,6 +58,15 @@ export interface ContainerConfig {
   /** Whether it is one of the pod's init containers (they run to completion, in order). */
   init: boolean;
   labels: Record<string, string>;
+  /** The pod's volumes as this container mounts them (CRI's `mounts`), prepared by the agent. */
+  mounts?: Mount[];
+}
+
+/** A host path bound into a container (private propagation: mountPropagation None). */
+export interface Mount {
+  hostPath: string;
+  containerPath: string;
+  readOnly: boolean;
 }
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';

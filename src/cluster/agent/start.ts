@@ -3,6 +3,7 @@
  * embedded in `berth server`: join (or reuse the node's credentials), pick the pod runtime,
  * start the agent as the node.
  */
+import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
 import { type RunningAgent, startAgent } from './agent.js';
@@ -72,5 +73,6 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     root: o.root,
     controlPlane: o.controlPlane ?? false,
     endpoint: { creds, port },
+    ...(o.podRuntime === 'engine' ? { podsDir: join(o.dataDir, 'pods') } : {}),
   });
 }

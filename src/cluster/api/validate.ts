@@ -395,9 +395,19 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
       sc.volumeBindingMode ??= 'Immediate';
       break;
     }
-    case 'Secret':
-      (o as Obj).type ??= 'Opaque';
+    case 'Secret': {
+      const sec = o as Obj;
+      sec.type ??= 'Opaque';
+      // stringData is write-only: upstream merges it into data (over equal keys) and never stores it.
+      if (sec.stringData && typeof sec.stringData === 'object') {
+        const data = { ...obj(sec.data) } as Record<string, unknown>;
+        for (const [k, v] of Object.entries(sec.stringData as Record<string, unknown>))
+          data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+        sec.data = data;
+        delete sec.stringData;
+      }
       break;
+    }
     case 'LimitRange':
       for (const item of arr(spec.limits)) defaultLimitRangeItem(item as LimitRangeItem);
       break;

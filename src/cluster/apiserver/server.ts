@@ -23,6 +23,8 @@ import { parsePolicy } from './audit/policy.js';
 import { authenticator, same, type UidLookup } from './auth.js';
 import { startAggregation } from './authz/aggregate.js';
 import { type Authorizer, mastersBypass, union } from './authz/attributes.js';
+import { feedNodeGraph, graphWrite, nodeAuthorizer } from './authz/node-authorizer.js';
+import { NodeGraph } from './authz/node-graph.js';
 import { feedFromStore, feedWrite } from './authz/policy-feed.js';
 import { RbacPolicy } from './authz/rbac.js';
 import { reconcileBootstrapPolicy } from './authz/reconcile.js';
@@ -152,14 +154,21 @@ async function serve(
   const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
     syncCrdResources(registry, crd, old);
   const policy = new RbacPolicy();
+  // Narrows what a node's identity may read to its own pods' objects.
+  const nodeGraph = new NodeGraph();
   const rest = new RestStorage(store, (r, obj, old) => {
     if (r.kind === 'CustomResourceDefinition') syncCrd(obj, old);
     feedWrite(policy, r, obj, old);
+    graphWrite(nodeGraph, r, obj, old);
   });
   const policyFeed = await feedFromStore(store, policy);
+  const graphFeed = await feedNodeGraph(store, nodeGraph).catch((e) => {
+    policyFeed.stop();
+    throw e;
+  });
   // A start that fails after this point stops the feed, so nothing outlives the closed store.
   try {
-    const authorize: Authorizer = union(mastersBypass, policy);
+    const authorize: Authorizer = union(mastersBypass, nodeAuthorizer(nodeGraph), policy);
     const controlPlaneToken = randomBytes(32).toString('base64url');
     const uidOf: UidLookup = async (kind, namespace, name) => {
       const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets' }[kind];
@@ -257,6 +266,7 @@ async function serve(
       await audit?.log.close();
       aggregation?.stop();
       policyFeed.stop();
+      graphFeed.stop();
     };
     try {
       await bootstrap(registry, rest, creds.caCert, host, opts.port);
@@ -292,6 +302,7 @@ async function serve(
     };
   } catch (e) {
     policyFeed.stop();
+    graphFeed.stop();
     throw e;
   }
 }

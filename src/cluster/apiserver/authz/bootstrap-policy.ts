@@ -227,7 +227,10 @@ const schedulerRules: PolicyRule[] = [
   rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
 ];
 
-/** Upstream's system:node role (what the Node authorizer narrows further there). */
+/**
+ * Upstream's system:node role; node-authorizer.ts narrows its reads of Secrets, ConfigMaps,
+ * claims and volumes, and its tokens, to its own pods' objects, as the Node authorizer does.
+ */
 const nodeRules: PolicyRule[] = [
   rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
   rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews', 'localsubjectaccessreviews']),

@@ -1,0 +1,119 @@
+/**
+ * What each node may read because of the pods bound to it (the data behind upstream's Node
+ * authorizer): a pod on a node relates that node to its ServiceAccount and to the Secrets,
+ * ConfigMaps and PersistentVolumeClaims its volumes, environment and image pull secrets name;
+ * a bound claim relates the node further to its PersistentVolume.
+ */
+import type { KubeObject } from '../../api/selectors.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: parts of a pod spec
+type Any = any;
+
+/** `resource/namespace/name` of everything a pod refers to (its node may get them). */
+export function podReferences(pod: KubeObject): string[] {
+  const ns = pod.metadata?.namespace ?? '';
+  const spec = (pod.spec ?? {}) as Any;
+  const out = new Set<string>();
+  const add = (resource: string, name: unknown) => {
+    if (typeof name === 'string' && name) out.add(`${resource}/${ns}/${name}`);
+  };
+  add('serviceaccounts', spec.serviceAccountName || spec.serviceAccount || 'default');
+  for (const s of spec.imagePullSecrets ?? []) add('secrets', s?.name);
+  for (const v of spec.volumes ?? []) {
+    add('secrets', v?.secret?.secretName);
+    add('configmaps', v?.configMap?.name);
+    add('persistentvolumeclaims', v?.persistentVolumeClaim?.claimName);
+    for (const s of v?.projected?.sources ?? []) {
+      add('secrets', s?.secret?.name);
+      add('configmaps', s?.configMap?.name);
+    }
+  }
+  for (const c of [
+    ...(spec.initContainers ?? []),
+    ...(spec.containers ?? []),
+    ...(spec.ephemeralContainers ?? []),
+  ]) {
+    for (const e of c?.env ?? []) {
+      add('secrets', e?.valueFrom?.secretKeyRef?.name);
+      add('configmaps', e?.valueFrom?.configMapKeyRef?.name);
+    }
+    for (const f of c?.envFrom ?? []) {
+      add('secrets', f?.secretRef?.name);
+      add('configmaps', f?.configMapRef?.name);
+    }
+  }
+  return [...out];
+}
+
+export class NodeGraph {
+  /** Each bound pod's node and references, by `namespace/name`. */
+  private readonly pods = new Map<string, { node: string; refs: string[] }>();
+  /** How many of a node's pods refer to an object, by `node\0resource/namespace/name`. */
+  private readonly counts = new Map<string, number>();
+  /** The volume each bound claim holds, by `namespace/name`. */
+  private readonly claims = new Map<string, string>();
+  /** The store revision each pod and claim was last applied at, by `pods/...` or `claims/...`. */
+  private readonly revisions = new Map<string, number>();
+
+  /**
+   * Whether the object at `key` (`pods/NS/NAME` or `claims/NS/NAME`) is applied at `revision`
+   * or later already: the watch then skips decoding what the server's own write hook applied.
+   */
+  seen(key: string, revision: number): boolean {
+    return (this.revisions.get(key) ?? 0) >= revision;
+  }
+
+  /** Records the revision an object was applied at (0 or undefined: gone). */
+  private mark(key: string, revision: number | undefined): void {
+    if (revision) this.revisions.set(key, Math.max(revision, this.revisions.get(key) ?? 0));
+    else this.revisions.delete(key);
+  }
+
+  private count(node: string, refs: string[], by: number): void {
+    for (const r of refs) {
+      const k = `${node}\0${r}`;
+      const n = (this.counts.get(k) ?? 0) + by;
+      if (n > 0) this.counts.set(k, n);
+      else this.counts.delete(k);
+    }
+  }
+
+  /** Records a pod as stored now (undefined: deleted). */
+  setPod(key: string, pod: KubeObject | undefined, revision?: number): void {
+    this.mark(`pods/${key}`, pod ? revision : undefined);
+    const old = this.pods.get(key);
+    if (old) this.count(old.node, old.refs, -1);
+    this.pods.delete(key);
+    const node = (pod?.spec as { nodeName?: string } | undefined)?.nodeName;
+    if (!pod || !node) return;
+    const entry = { node, refs: podReferences(pod) };
+    this.pods.set(key, entry);
+    this.count(node, entry.refs, 1);
+  }
+
+  /** Records a claim as stored now (undefined: deleted). */
+  setClaim(key: string, claim: KubeObject | undefined, revision?: number): void {
+    this.mark(`claims/${key}`, claim ? revision : undefined);
+    const volume = (claim?.spec as { volumeName?: string } | undefined)?.volumeName;
+    if (volume) this.claims.set(key, volume);
+    else this.claims.delete(key);
+  }
+
+  /** After a list: forgets the pods (or claims) not in `keys`, deleted while no watch ran. */
+  retain(kind: 'pods' | 'claims', keys: Set<string>): void {
+    const held = kind === 'pods' ? this.pods : this.claims;
+    for (const k of [...held.keys()])
+      if (!keys.has(k)) {
+        if (kind === 'pods') this.setPod(k, undefined);
+        else this.setClaim(k, undefined);
+      }
+  }
+
+  /** Whether `node` has a pod that needs `resource` `namespace/name`. */
+  related(node: string, resource: string, namespace: string, name: string): boolean {
+    if (resource !== 'persistentvolumes') return this.counts.has(`${node}\0${resource}/${namespace}/${name}`);
+    for (const [claim, volume] of this.claims)
+      if (volume === name && this.counts.has(`${node}\0persistentvolumeclaims/${claim}`)) return true;
+    return false;
+  }
+}
