@@ -18,6 +18,8 @@ import type { KubeObject } from '../../api/selectors.js';
 import type { KeyValue, Store, Watch } from '../../store/store.js';
 
 const log = logger('admission');
+/** Namespaces remembered at most; past it, all are read again. */
+const maxEntries = 10_000;
 
 /** A stored object and its decoded form (shared between requests: read, never change, it). */
 export interface Listed {
@@ -45,7 +47,11 @@ export class NamespaceLister {
     if (hit) return hit;
     const generation = this.generation;
     const items = await this.read(namespace);
-    if (this.watch && generation === this.generation) this.entries.set(namespace, items);
+    if (this.watch && generation === this.generation) {
+      // Namespaces come and go (test suites make thousands): memory stays bounded.
+      if (this.entries.size >= maxEntries) this.entries.clear();
+      this.entries.set(namespace, items);
+    }
     return items;
   }
 
