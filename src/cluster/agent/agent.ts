@@ -15,7 +15,7 @@ import { clientObjects, clientPodApi, clientVolumeSources, podEvents } from './a
 import { startEndpoint } from './endpoint.js';
 import { ImageGc } from './image-gc.js';
 import type { NodeCredentials } from './join.js';
-import { renewNodeLease } from './lease.js';
+import { NodeLeases } from './lease.js';
 import { disk, goArch, machineFacts } from './machine.js';
 import { ResourceSummary } from './metrics/resource-summary.js';
 import { isoSeconds } from './pod-status.js';
@@ -173,7 +173,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     node = await client.patch(Resources.nodes, undefined, nodeName, { metadata: { labels } });
   }
   await client.patchStatus(Resources.nodes, undefined, nodeName, { status: await statusOf(node) });
-  await renewNodeLease(client, nodeName, node.metadata.uid);
+  const leases = new NodeLeases(client);
+  await leases.renew(nodeName, node.metadata.uid);
   log.info('node registered', { node: nodeName, ip: opts.nodeIP });
 
   // Status: rewritten when a condition's status or the facts change, when someone else
@@ -218,9 +219,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   const beatMs = opts.heartbeatMs ?? 10_000;
   const timer = setInterval(() => {
-    void renewNodeLease(client, nodeName, node.metadata.uid).catch((e) =>
-      log.warn('lease not renewed', { node: nodeName, err: e as Error }),
-    );
+    void leases
+      .renew(nodeName, node.metadata.uid)
+      .catch((e) => log.warn('lease not renewed', { node: nodeName, err: e as Error }));
     refreshLogged();
   }, beatMs);
 
