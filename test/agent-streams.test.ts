@@ -1,0 +1,237 @@
+// kubectl exec, attach, cp, port-forward and the log options, with the real kubectl against a
+// server whose embedded agent runs busybox pods as engine containers, in a network namespace
+// of its own. The API server proxies each stream to the agent's endpoint; kubectl picks the
+// protocol (WebSocket by default, SPDY when told to).
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+import { isRoot } from './helpers/sandbox.js';
+
+describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
+  let c: TestCluster;
+  let env: NodeJS.ProcessEnv;
+  before(async () => {
+    c = await startCluster(undefined, {
+      controllers: '*',
+      agent: true,
+      netns: true,
+      args: ['--node-name', 'n1'],
+    });
+    env = { ...process.env, HOME: join(c.box.dir, 'home'), KUBECONFIG: c.kubeconfig };
+    const r = await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
+    assert.equal(r.code, 0, r.stderr);
+    const applied = await c.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          pod('box', [container('main', 'echo first; echo second; exec sleep 1000')]),
+          pod('web', [
+            // Two servers on two ports, each with its own page.
+            container(
+              'web',
+              'mkdir -p /a /b; echo page-one > /a/index.html; echo page-two > /b/index.html; ' +
+                'httpd -p 80 -h /a; exec httpd -f -p 8080 -h /b',
+            ),
+            container('side', 'echo from-side; exec sleep 1000'),
+          ]),
+          pod('talk', [
+            { ...container('main', 'while read l; do echo "got $l"; done; echo bye'), stdin: true },
+          ]),
+        ],
+      }),
+    });
+    assert.equal(applied.code, 0, applied.stderr);
+    for (const name of ['box', 'web', 'talk'])
+      await until(
+        `${name} Running`,
+        async () => (await json(['get', 'pod', name])).status.phase === 'Running',
+        60_000,
+      );
+  });
+  after(() => c.box.cleanup());
+
+  function container(name: string, script: string) {
+    return { name, image: 'busybox:local', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', script] };
+  }
+  function pod(name: string, containers: unknown[]) {
+    return {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name },
+      spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers },
+    };
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
+  const json = async (args: string[]): Promise<any> => {
+    const r = await c.kubectl([...args, '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  /** kubectl on a pseudo-terminal (script's) of `rows` x `cols`, as a user at a terminal runs it. */
+  const kubectlOnTerminal = (args: string, rows: number, cols: number) =>
+    c.box.exec('script', ['-qec', `stty rows ${rows} cols ${cols}; kubectl ${args}`, '/dev/null'], {
+      check: false,
+      timeoutMs: 60_000,
+      env,
+    });
+
+  test('kubectl exec carries stdout, stderr and the exit code', async () => {
+    const r = await c.kubectl(['exec', 'box', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, 'out\n');
+    assert.match(r.stderr, /^err$/m);
+    const ok = await c.kubectl(['exec', 'web', '-c', 'side', '--', 'cat', '/proc/1/cmdline']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /sleep/);
+  });
+
+  test('kubectl exec -i passes stdin and closes it at its end', async () => {
+    const r = await c.kubectl(['exec', '-i', 'box', '--', 'sh', '-c', 'cat; echo done'], {
+      input: 'line one\nline two\n',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'line one\nline two\ndone\n');
+  });
+
+  test('kubectl exec -it runs on a terminal of the client terminal size', async () => {
+    const r = await kubectlOnTerminal("exec -it box -- sh -c 'tty; stty size; exit 4'", 33, 101);
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stdout, /\/dev\/pts\/\d+/);
+    assert.match(r.stdout, /^33 101\r?$/m);
+  });
+
+  test('kubectl cp copies files into a pod and out of it (tar over exec)', async () => {
+    const src = join(c.box.dir, 'cp-in.txt');
+    const content = `${'some bytes\n'.repeat(20_000)}end\n`;
+    writeFileSync(src, content);
+    const put = await c.kubectl(['cp', src, 'box:/tmp/copied.txt']);
+    assert.equal(put.code, 0, put.stderr);
+    const wc = await c.kubectl(['exec', 'box', '--', 'wc', '-c', '/tmp/copied.txt']);
+    assert.equal(wc.stdout.trim().split(/\s+/)[0], String(content.length), wc.stderr);
+    const dest = join(c.box.dir, 'cp-out.txt');
+    const get = await c.kubectl(['cp', 'box:/tmp/copied.txt', dest]);
+    assert.equal(get.code, 0, get.stderr);
+    assert.equal(readFileSync(dest, 'utf8'), content);
+  });
+
+  test('kubectl attach -i talks to the container stdin and output', async () => {
+    const r = await c.kubectl(['attach', '-i', 'talk'], { input: 'hello\nagain\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /got hello\ngot again\n/);
+  });
+
+  for (const [protocol, extraEnv] of [
+    ['WebSocket', {}],
+    ['SPDY', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }],
+  ] as const)
+    test(`kubectl port-forward (${protocol}) forwards two ports, several connections at once`, async () => {
+      const pf = c.box.spawn('kubectl', ['port-forward', 'pod/web', ':80', ':8080'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...env, ...extraEnv },
+      });
+      try {
+        const ports = await new Promise<Map<string, string>>((resolve, reject) => {
+          let out = '';
+          const found = new Map<string, string>();
+          pf.stdout?.on('data', (d: Buffer) => {
+            out += d.toString();
+            for (const m of out.matchAll(/Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/g))
+              found.set(m[2]!, m[1]!);
+            if (found.size === 2) resolve(found);
+          });
+          pf.stderr?.on('data', (d: Buffer) => {
+            out += d.toString();
+          });
+          pf.once('exit', (code) => reject(new Error(`kubectl port-forward exited with ${code}: ${out}`)));
+        });
+        const get = (port: string) =>
+          c.box.exec('curl', ['-sS', '--max-time', '30', `http://127.0.0.1:${port}/`], { check: false });
+        const results = await Promise.all([
+          ...Array.from({ length: 4 }, () => get(ports.get('80')!)),
+          ...Array.from({ length: 4 }, () => get(ports.get('8080')!)),
+        ]);
+        assert.deepEqual(
+          results.map((r) => r.stdout),
+          [...Array(4).fill('page-one\n'), ...Array(4).fill('page-two\n')],
+          results.map((r) => r.stderr).join(''),
+        );
+      } finally {
+        pf.kill();
+      }
+    });
+
+  test('kubectl logs: --timestamps, --limit-bytes, --since, --since-time and --all-containers', async () => {
+    const ts = await c.kubectl(['logs', 'box', '--timestamps']);
+    assert.match(ts.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z first\n\S+ second\n$/, ts.stderr);
+    const limited = await c.kubectl(['logs', 'box', '--limit-bytes=8']);
+    assert.equal(limited.stdout, 'first\nse', limited.stderr);
+    const recent = await c.kubectl(['logs', 'box', '--since=1h']);
+    assert.equal(recent.stdout, 'first\nsecond\n', recent.stderr);
+    const future = await c.kubectl([
+      'logs',
+      'box',
+      `--since-time=${new Date(Date.now() + 3_600_000).toISOString()}`,
+    ]);
+    assert.equal(future.stdout, '', future.stderr);
+    const all = await c.kubectl(['logs', 'web', '--all-containers']);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, /from-side/);
+  });
+
+  test('kubectl logs deploy/x and job/x read a pod of the workload', async () => {
+    const r = await c.kubectl([
+      'create',
+      'deployment',
+      'greeter',
+      '--image=busybox:local',
+      '--',
+      'sh',
+      '-c',
+      'echo hello-from-deploy; exec sleep 1000',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = await c.kubectl([
+      'create',
+      'job',
+      'once',
+      '--image=busybox:local',
+      '--',
+      'echo',
+      'hello-from-job',
+    ]);
+    assert.equal(j.code, 0, j.stderr);
+    await until(
+      'deploy logs',
+      async () => (await c.kubectl(['logs', 'deploy/greeter'])).stdout === 'hello-from-deploy\n',
+      60_000,
+    );
+    await until(
+      'job logs',
+      async () => (await c.kubectl(['logs', 'job/once'])).stdout === 'hello-from-job\n',
+      60_000,
+    );
+  });
+
+  test('an identity without pods/exec, pods/attach or pods/portforward gets 403', async () => {
+    // jane may read pods (the view role), not exec into them, attach or forward their ports.
+    const rb = await c.kubectl(['create', 'rolebinding', 'jane-view', '--clusterrole=view', '--user=jane']);
+    assert.equal(rb.code, 0, rb.stderr);
+    for (const args of [
+      ['exec', 'box', '--', 'true'],
+      ['attach', 'box'],
+      ['port-forward', 'pod/web', ':80'],
+    ]) {
+      const r = await c.kubectl(['--as=jane', ...args]);
+      assert.notEqual(r.code, 0);
+      assert.match(
+        r.stderr,
+        /forbidden: User "jane" cannot \w+ resource "pods\/(exec|attach|portforward)"/,
+        r.stderr,
+      );
+    }
+  });
+});
