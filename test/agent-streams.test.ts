@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ptyResizer } from '../src/engine/container/exec-pty.js';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
 import { startCluster, type TestCluster, until } from './helpers/cluster.js';
 import { isRoot } from './helpers/sandbox.js';
@@ -102,6 +103,36 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
     assert.equal(r.code, 4, r.stdout + r.stderr);
     assert.match(r.stdout, /\/dev\/pts\/\d+/);
     assert.match(r.stdout, /^33 101\r?$/m);
+  });
+
+  test('kubectl exec -it follows the client terminal when it is resized', async () => {
+    const session = c.box.spawn(
+      'script',
+      [
+        '-qec',
+        "stty rows 20 cols 60; kubectl exec -it box -- sh -c 'while read x; do stty size; done'",
+        '/dev/null',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'], env },
+    );
+    let out = '';
+    session.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    try {
+      await until('the first size', async () => {
+        session.stdin?.write('\n');
+        return /^20 60\r?$/m.test(out);
+      });
+      // The user's terminal (script's) changes size: kubectl sends it, the agent resizes.
+      ptyResizer(session.pid!)({ rows: 40, columns: 120 });
+      await until('the new size', async () => {
+        session.stdin?.write('\n');
+        return /^40 120\r?$/m.test(out);
+      });
+    } finally {
+      session.kill();
+    }
   });
 
   test('kubectl cp copies files into a pod and out of it (tar over exec)', async () => {
