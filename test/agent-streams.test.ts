@@ -42,11 +42,12 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
           pod('talk', [
             { ...container('main', 'while read l; do echo "got $l"; done; echo bye'), stdin: true },
           ]),
+          pod('term', [{ ...container('main', 'exec sh'), stdin: true, tty: true }]),
         ],
       }),
     });
     assert.equal(applied.code, 0, applied.stderr);
-    for (const name of ['box', 'web', 'talk'])
+    for (const name of ['box', 'web', 'talk', 'term'])
       await until(
         `${name} Running`,
         async () => (await json(['get', 'pod', name])).status.phase === 'Running',
@@ -85,6 +86,9 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stdout, 'out\n');
     assert.match(r.stderr, /^err$/m);
+    const missing = await c.kubectl(['exec', 'box', '--', 'no-such-command']);
+    assert.equal(missing.code, 127, missing.stderr);
+    assert.match(missing.stderr, /not found/);
     const ok = await c.kubectl(['exec', 'web', '-c', 'side', '--', 'cat', '/proc/1/cmdline']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /sleep/);
@@ -153,6 +157,21 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
     const r = await c.kubectl(['attach', '-i', 'talk'], { input: 'hello\nagain\n' });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /got hello\ngot again\n/);
+  });
+
+  test('kubectl attach -it reaches a TTY container at the client terminal size', async () => {
+    const r = await c.box.exec(
+      'script',
+      ['-qec', 'stty rows 25 cols 90; kubectl attach -it term', '/dev/null'],
+      {
+        check: false,
+        timeoutMs: 60_000,
+        env,
+        input: 'stty size\nexit\n',
+      },
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^25 90\r?$/m);
   });
 
   for (const [protocol, extraEnv] of [

@@ -126,7 +126,15 @@ export function streamUpgradeHandler(
             : undefined;
           const io = { ...session.streams, ...(size ? { initialSize: size } : {}) };
           if (kind === 'exec') {
-            const exitCode = await rt.exec!(target.id, command, io);
+            const exitCode = await rt.exec!(target.id, command, io).catch(
+              (e: Error & { exitCode?: unknown }) => {
+                // A command that cannot start (not found, not executable) ends as the runtime
+                // says, 127 or 126, with its reason on the output, as with the kubelet.
+                if (typeof e.exitCode !== 'number') throw e;
+                (io.stderr ?? io.stdout)?.write(`${e.message}\n`);
+                return e.exitCode;
+              },
+            );
             await session.finish({ exitCode }, command);
           } else {
             await rt.attach!(target.id, io);
