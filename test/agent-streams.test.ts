@@ -102,6 +102,29 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
     assert.equal(r.stdout, 'line one\nline two\ndone\n');
   });
 
+  test("kubectl exec over SPDY (kubectl's fallback, client-go's SPDY executor)", async () => {
+    const spdy = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' };
+    const r = await c.kubectl(['exec', '-i', 'box', '--', 'sh', '-c', 'cat; echo err >&2; exit 5'], {
+      input: 'over spdy\n',
+      env: spdy,
+    });
+    assert.equal(r.code, 5, r.stderr);
+    assert.equal(r.stdout, 'over spdy\n');
+    assert.match(r.stderr, /^err$/m);
+    const t = await c.box.exec(
+      'script',
+      ['-qec', 'stty rows 21 cols 77; kubectl exec -it box -- stty size', '/dev/null'],
+      {
+        check: false,
+        timeoutMs: 60_000,
+        env: { ...env, ...spdy },
+      },
+    );
+    assert.equal(t.code, 0, t.stdout);
+    // Not anchored: script turns the end of its (empty) input into bytes the terminal echoes.
+    assert.match(t.stdout, /21 77\r?$/m);
+  });
+
   test('kubectl exec -it runs on a terminal of the client terminal size', async () => {
     const r = await kubectlOnTerminal("exec -it box -- sh -c 'tty; stty size; exit 4'", 33, 101);
     assert.equal(r.code, 4, r.stdout + r.stderr);

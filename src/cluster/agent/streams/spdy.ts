@@ -179,6 +179,12 @@ export class SpdySession extends EventEmitter<{ stream: [SpdyStream]; close: [] 
     s?.destroy();
   }
 
+  /** Ends the session once every frame asked for is written (the connection is ended, not cut). */
+  async end(): Promise<void> {
+    await this.outgoing;
+    this.conn.end();
+  }
+
   /** Ends the session: every stream is destroyed and the connection closed. */
   close(): void {
     if (this.closed) return;

@@ -1,12 +1,12 @@
 /**
  * The streaming half of the agent endpoint (the kubelet's /exec, /attach and /portForward),
  * reached by upgraded connections the API server passes through unchanged:
- * - `GET /exec/NS/POD/CONTAINER?command=..&stdin=&stdout=&stderr=&tty=` and `/attach/...`
- *   over WebSocket with the channel protocol (channel-session.ts);
+ * - `/exec/NS/POD/CONTAINER?command=..&stdin=&stdout=&stderr=&tty=` and `/attach/...`
+ *   over WebSocket with the channel protocol (channel-session.ts), or over SPDY/3.1;
  * - `/portForward/NS/POD` over WebSocket carrying SPDY (`SPDY/3.1+portforward.k8s.io`,
  *   kubectl 1.32's default) or over a SPDY/3.1 upgrade (its fallback).
- * Exec and attach are not served over SPDY: kubectl uses WebSocket for them and falls back
- * only when the WebSocket upgrade is refused, which this endpoint does not do.
+ * Exec and attach are also served over a SPDY/3.1 upgrade (spdy-channels.ts), which
+ * client-go's SPDY executor and kubectl's fallback use.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -14,9 +14,10 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { logger } from '../../../core/log.js';
 import { attemptsByName } from '../pod-status.js';
 import type { ContainerStatus, PodRuntime } from '../runtime.js';
-import { channelProtocols, channelSession } from './channel-session.js';
+import { type ChannelSession, channelProtocols, channelSession } from './channel-session.js';
 import { portForwardProtocol, servePortForward } from './port-forward.js';
 import { SpdySession } from './spdy.js';
+import { spdyChannelProtocols, spdyChannelSession } from './spdy-channels.js';
 
 const log = logger('agent');
 
@@ -60,6 +61,62 @@ async function runningContainer(
   return latest;
 }
 
+const isSpdy = (req: IncomingMessage) => (req.headers.upgrade ?? '').toLowerCase() === 'spdy/3.1';
+
+/** Switches the connection to SPDY/3.1 with `protocol` and starts the session. */
+function spdyUpgrade(socket: Duplex, head: Buffer, protocol: string): SpdySession {
+  socket.write(
+    'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n' +
+      `X-Stream-Protocol-Version: ${protocol}\r\n\r\n`,
+  );
+  if (head.length) socket.unshift(head);
+  return new SpdySession(socket);
+}
+
+/** An exec or attach to run once its session is connected. */
+interface SessionJob {
+  kind: 'exec' | 'attach';
+  runtime: PodRuntime;
+  containerId: string;
+  command: string[];
+  tty: boolean;
+  /** The pod, for the log. */
+  what: string;
+}
+
+/** Runs an exec or attach on a connected session and ends it with the outcome. */
+async function runSession(job: SessionJob, session: ChannelSession): Promise<void> {
+  try {
+    // kubectl sends the terminal's size as soon as it connects: starting with it spares the
+    // process a resize (and a wrong size in what it prints first).
+    const size = job.tty
+      ? await Promise.race([
+          session.firstSize,
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), firstSizeWaitMs).unref()),
+        ])
+      : undefined;
+    const io = { ...session.streams, ...(size ? { initialSize: size } : {}) };
+    if (job.kind === 'exec') {
+      const exitCode = await job.runtime.exec!(job.containerId, job.command, io).catch(
+        (e: Error & { exitCode?: unknown }) => {
+          // A command that cannot start (not found, not executable) ends as the runtime says,
+          // 127 or 126, with its reason on the output, as with the kubelet.
+          if (typeof e.exitCode !== 'number') throw e;
+          (io.stderr ?? io.stdout)?.write(`${e.message}\n`);
+          return e.exitCode;
+        },
+      );
+      await session.finish({ exitCode }, job.command);
+    } else {
+      await job.runtime.attach!(job.containerId, io);
+      await session.finish({ exitCode: 0 });
+    }
+  } catch (e) {
+    log.debug(`${job.kind} failed`, { pod: job.what, err: e as Error });
+    await session.finish({ error: (e as Error).message });
+  }
+}
+
 /** The upgrade handler of the agent endpoint; `runtime` is read per request (it may come later). */
 export function streamUpgradeHandler(
   runtime: () => PodRuntime | undefined,
@@ -94,57 +151,51 @@ export function streamUpgradeHandler(
     if (!rt) throw new StreamError(503, 'This node runs no containers');
     const isWebSocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
     if ((kind === 'exec' || kind === 'attach') && ns && pod && container && parts.length === 4) {
-      if (!isWebSocket)
-        throw new StreamError(400, `${kind} is served over WebSocket (v5.channel.k8s.io) only`);
-      const run = kind === 'exec' ? rt.exec : rt.attach;
-      if (!run) throw new StreamError(503, `This node's runtime cannot ${kind}`);
+      if (!(kind === 'exec' ? rt.exec : rt.attach))
+        throw new StreamError(503, `This node's runtime cannot ${kind}`);
       const q = url.searchParams;
       const command = q.getAll('command');
       if (kind === 'exec' && command.length === 0)
         throw new StreamError(400, 'you must specify at least 1 command');
       const target = await runningContainer(rt, ns, pod, container);
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        if (!ws.protocol || !channelProtocols.includes(ws.protocol as (typeof channelProtocols)[number])) {
-          ws.close(1002, 'a channel protocol (v5.channel.k8s.io) is required');
-          return;
-        }
-        const tty = flag(q, 'tty');
-        const session = channelSession(ws, {
-          stdin: flag(q, 'stdin'),
-          stdout: flag(q, 'stdout'),
-          stderr: flag(q, 'stderr'),
-          tty,
-        });
-        void (async () => {
-          // kubectl sends the terminal's size as soon as it connects: starting with it spares
-          // the process a resize (and a wrong size in what it prints first).
-          const size = tty
-            ? await Promise.race([
-                session.firstSize,
-                new Promise<undefined>((r) => setTimeout(() => r(undefined), firstSizeWaitMs).unref()),
-              ])
-            : undefined;
-          const io = { ...session.streams, ...(size ? { initialSize: size } : {}) };
-          if (kind === 'exec') {
-            const exitCode = await rt.exec!(target.id, command, io).catch(
-              (e: Error & { exitCode?: unknown }) => {
-                // A command that cannot start (not found, not executable) ends as the runtime
-                // says, 127 or 126, with its reason on the output, as with the kubelet.
-                if (typeof e.exitCode !== 'number') throw e;
-                (io.stderr ?? io.stdout)?.write(`${e.message}\n`);
-                return e.exitCode;
-              },
-            );
-            await session.finish({ exitCode }, command);
-          } else {
-            await rt.attach!(target.id, io);
-            await session.finish({ exitCode: 0 });
+      const opts = {
+        stdin: flag(q, 'stdin'),
+        stdout: flag(q, 'stdout'),
+        stderr: flag(q, 'stderr'),
+        tty: flag(q, 'tty'),
+      };
+      const job: SessionJob = {
+        kind,
+        runtime: rt,
+        containerId: target.id,
+        command,
+        tty: opts.tty,
+        what: `${ns}/${pod}`,
+      };
+      if (isWebSocket) {
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          if (!ws.protocol) {
+            ws.close(1002, 'a channel protocol (v5.channel.k8s.io) is required');
+            return;
           }
-        })().catch((e) => {
-          log.debug(`${kind} failed`, { pod: `${ns}/${pod}`, err: e as Error });
-          void session.finish({ error: (e as Error).message });
+          void runSession(job, channelSession(ws, opts));
         });
-      });
+        return;
+      }
+      const offered = String(req.headers['x-stream-protocol-version'] ?? '')
+        .split(',')
+        .map((p) => p.trim());
+      const protocol = offered.find((p) => (spdyChannelProtocols as readonly string[]).includes(p));
+      if (!isSpdy(req) || !protocol)
+        throw new StreamError(
+          400,
+          `${kind} needs a WebSocket or SPDY/3.1 upgrade with ${spdyChannelProtocols.join(' or ')}`,
+        );
+      const session = spdyUpgrade(socket, head, protocol);
+      spdyChannelSession(session, opts).then(
+        (s) => runSession(job, s),
+        (e) => log.debug(`${kind} did not start`, { pod: job.what, err: e as Error }),
+      );
       return;
     }
     if (kind === 'portForward' && ns && pod && parts.length === 3) {
@@ -168,15 +219,9 @@ export function streamUpgradeHandler(
         });
         return;
       }
-      if ((req.headers.upgrade ?? '').toLowerCase() !== 'spdy/3.1')
-        throw new StreamError(400, 'port-forward needs an upgrade to WebSocket or SPDY/3.1');
-      socket.write(
-        'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n' +
-          `X-Stream-Protocol-Version: ${portForwardProtocol}\r\n\r\n`,
-      );
-      if (head.length) socket.unshift(head);
+      if (!isSpdy(req)) throw new StreamError(400, 'port-forward needs an upgrade to WebSocket or SPDY/3.1');
       log.debug('port-forward session', { pod: what, over: 'spdy' });
-      servePortForward(new SpdySession(socket), dial, what);
+      servePortForward(spdyUpgrade(socket, head, portForwardProtocol), dial, what);
       return;
     }
     throw new StreamError(404, `Not found: ${url.pathname}`);
