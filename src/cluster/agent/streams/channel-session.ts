@@ -115,6 +115,9 @@ export function channelSession(ws: WebSocket, opts: ChannelOptions): ChannelSess
       tty: opts.tty,
       onResize: (fn) => {
         resizers.add(fn);
+        // Sizes that came before the subscription are not lost: the latest is replayed (kubectl
+        // attach sends two at once, one larger to force a redraw, then the real one).
+        if (lastSize) fn(lastSize);
         return () => resizers.delete(fn);
       },
       signal: abort.signal,

@@ -13,8 +13,10 @@ const log = logger('agent');
 
 /** Connects to 127.0.0.1:`port` in `netns` (a pinned namespace's path; '' for the agent's own). */
 export function dialInNetns(netns: string, port: number, signal?: AbortSignal): Promise<Duplex> {
-  // -t: after one side ends, wait for the other as long as TCP would (not socat's 0.5 s).
-  const args = ['-d', '-d', '-t', '86400', '-', `TCP:127.0.0.1:${port}`];
+  // -t: after one side ends, wait for the other as long as TCP would (not socat's 0.5 s);
+  // shut-close: the pod's end of the connection closes socat's stdout (a pipe cannot be shut
+  // down), so the end reaches the client at once.
+  const args = ['-d', '-d', '-t', '86400', '-,shut-close', `TCP:127.0.0.1:${port}`];
   const child = netns
     ? spawn('nsenter', [`--net=${netns}`, 'socat', ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     : spawn('socat', args, { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -3,8 +3,8 @@
  * connection kubectl opens an `error` and a `data` stream with the same `requestID` and
  * `port` headers. Once both are there the agent connects to the port in the pod and copies
  * bytes both ways; kubectl's end of the data stream half-closes the pod connection, the pod's
- * end sends FIN on the data stream and closes the error stream, which is what kubectl waits
- * for. A failure is written on the error stream (kubectl prints it) before it closes.
+ * end sends FIN on the data stream and ends the error stream, which is what kubectl waits
+ * for before it closes the local connection. A failure is written on the error stream (kubectl prints it) before it closes.
  */
 import type { Duplex } from 'node:stream';
 import { logger } from '../../../core/log.js';
@@ -78,6 +78,12 @@ async function forward(
   data.pipe(upstream);
   upstream.pipe(data);
   data.on('close', () => upstream.destroy());
-  await new Promise<void>((resolve) => upstream.once('close', resolve));
+  // Once the pod's side has said all it will (it closed, or failed), the error stream ends:
+  // kubectl waits for that before it closes the local connection, so waiting for the local
+  // client's end here as well would hang clients that read until the connection closes.
+  await new Promise<void>((resolve) => {
+    upstream.once('end', resolve);
+    upstream.once('close', resolve);
+  });
   if (!errors.writableEnded) errors.end();
 }

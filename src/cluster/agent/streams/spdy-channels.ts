@@ -78,6 +78,7 @@ function serve(session: SpdySession, got: Map<string, SpdyStream>, opts: Channel
   const stdout = got.get('stdout');
   const stderr = got.get('stderr');
   const resizers = new Set<(s: TerminalSize) => void>();
+  let lastSize: TerminalSize | undefined;
   let gotFirstSize: (s: TerminalSize | undefined) => void = () => undefined;
   const firstSize = new Promise<TerminalSize | undefined>((r) => {
     gotFirstSize = r;
@@ -86,6 +87,7 @@ function serve(session: SpdySession, got: Map<string, SpdyStream>, opts: Channel
   got.get('resize')?.on(
     'data',
     resizeReader((size) => {
+      lastSize = size;
       gotFirstSize(size);
       for (const fn of resizers) fn(size);
     }),
@@ -99,6 +101,9 @@ function serve(session: SpdySession, got: Map<string, SpdyStream>, opts: Channel
       tty: opts.tty,
       onResize: (fn) => {
         resizers.add(fn);
+        // Sizes that came before the subscription are not lost: the latest is replayed (kubectl
+        // attach sends two at once, one larger to force a redraw, then the real one).
+        if (lastSize) fn(lastSize);
         return () => resizers.delete(fn);
       },
       signal: abort.signal,
