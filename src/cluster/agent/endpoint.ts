@@ -3,8 +3,8 @@
  * `kubectl logs` to. Authenticated both ways: it serves the certificate the node got when it
  * joined, and answers only clients with a certificate of the cluster CA for the API server
  * (`system:kube-apiserver-kubelet-client`) or an admin (`system:masters`).
- * GET /containerLogs/NAMESPACE/POD/CONTAINER with the kubelet's log options; upgraded connections for exec, attach
- * and port-forward (streams/upgrade.ts).
+ * Serves GET /containerLogs/NAMESPACE/POD/CONTAINER with the kubelet's log options, and
+ * upgraded connections for exec, attach and port-forward (streams/upgrade.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';

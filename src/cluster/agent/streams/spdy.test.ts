@@ -94,9 +94,13 @@ function client(conn: Duplex) {
   };
 }
 
-test('a SPDY session answers streams, carries data both ways with FIN, and echoes pings', async () => {
+test('a SPDY session answers streams, carries data both ways with FIN, refuses data after FIN and echoes pings', async (t) => {
   const [server, peer] = await socketPair();
   const session = new SpdySession(server);
+  t.after(() => {
+    session.close();
+    peer.destroy();
+  });
   const streams: SpdyStream[] = [];
   session.on('stream', (s) => streams.push(s));
   const c = client(peer);
@@ -131,6 +135,13 @@ test('a SPDY session answers streams, carries data both ways with FIN, and echoe
   assert.equal(data.subarray(8).toString(), 'answer');
   const fin = await c.next();
   assert.equal(fin.readUInt32BE(4), 0x01000000, 'an empty data frame with FIN');
+  // Data after the peer's FIN is refused with RST_STREAM, not taken (PROTOCOL_ERROR while
+  // the stream is open, INVALID_STREAM once it has closed).
+  c.data(1, 'late');
+  const rst = await c.next();
+  assert.equal(rst.readUInt32BE(0), 0x80030003);
+  assert.equal(rst.readUInt32BE(8), 1);
+  assert.ok([1, 2].includes(rst.readUInt32BE(12)));
   c.ping(7);
   const pong = await c.next();
   assert.equal(pong.readUInt32BE(0), 0x80030006);

@@ -101,6 +101,8 @@ export class SpdyStream extends Duplex {
     private readonly session: SpdySession,
   ) {
     super({ allowHalfOpen: true });
+    // A write that finds the session closed fails the stream; whoever uses it has gone too.
+    this.on('error', (e) => log.debug('SPDY stream failed', { id, err: e }));
   }
 
   override _read(): void {}
@@ -116,10 +118,19 @@ export class SpdyStream extends Duplex {
     this.session.send(() => dataFrame(this.id, FLAG_FIN, Buffer.alloc(0))).then(() => cb(), cb);
   }
 
-  /** Data from the peer; `fin` ends the readable side. */
+  private finished = false;
+
+  /** Data from the peer; `fin` ends the readable side. Data after FIN is a protocol error. */
   receive(data: Buffer, fin: boolean): void {
+    if (this.finished) {
+      this.session.resetStream(this.id, PROTOCOL_ERROR);
+      return;
+    }
     if (data.length) this.push(data);
-    if (fin) this.push(null);
+    if (fin) {
+      this.finished = true;
+      this.push(null);
+    }
   }
 
   /** Ends the stream at once (RST_STREAM), dropping what is unsent. */
