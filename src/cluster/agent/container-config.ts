@@ -145,6 +145,9 @@ export async function containerConfig(
     args: ((c.args ?? []) as string[]).map((s) => expand(s, vars)),
     env,
     ...(c.workingDir ? { workingDir: c.workingDir as string } : {}),
+    ...(c.stdin ? { stdin: true } : {}),
+    ...(c.stdinOnce ? { stdinOnce: true } : {}),
+    ...(c.tty ? { tty: true } : {}),
     init: opts.init,
     labels: {
       [PodLabels.name]: pod.metadata.name ?? '',

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { conflict, isNotFound, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
@@ -20,6 +20,7 @@ import { type Usage, usageOfPid } from './metrics/cgroup-usage.js';
 import {
   type ContainerConfig,
   type ContainerStatus,
+  type LogRequest,
   type NodeImage,
   PodLabels,
   type PodRef,
@@ -27,7 +28,10 @@ import {
   type RuntimeVersion,
   type SandboxConfig,
   type SandboxStatus,
+  type SessionStreams,
 } from './runtime.js';
+import { engineAttach, engineExec, engineLogs } from './streams/engine-streams.js';
+import { dialInNetns } from './streams/netns-dial.js';
 
 const log = logger('agent');
 
@@ -151,6 +155,8 @@ export class EngineRuntime implements PodRuntime {
           destination: m.containerPath,
           readOnly: m.readOnly,
         })),
+        ...(c.stdin ? { openStdin: true } : {}),
+        ...(c.tty ? { tty: true } : {}),
         network: sb.netns ? `ns:${sb.netns}` : 'host',
         labels: {
           ...c.labels,
@@ -220,40 +226,20 @@ export class EngineRuntime implements PodRuntime {
     return c;
   }
 
-  /** Runs a command in the container (probes and hooks; `kubectl exec` streams come later). */
-  exec(
-    id: string,
-    cmd: string[],
-    io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
-    signal?: AbortSignal,
-  ): Promise<number> {
-    return this.engine.containers.exec(id, {
-      command: cmd,
-      tty: false,
-      detach: false,
-      env: [],
-      user: '',
-      workdir: '',
-      stdout: io.stdout as Writable,
-      stderr: io.stderr as Writable,
-      ...(signal ? { signal } : {}),
-    });
+  logs(id: string, out: NodeJS.WritableStream, opts: LogRequest): Promise<void> {
+    return engineLogs(this.engine, id, out, opts);
   }
 
-  async logs(
-    id: string,
-    out: NodeJS.WritableStream,
-    opts: { follow?: boolean; tail?: number; signal?: AbortSignal },
-  ): Promise<void> {
-    await this.engine.containers.logs(
-      id,
-      {
-        ...(opts.follow ? { follow: true } : {}),
-        ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      },
-      (e) => out.write(e.data),
-    );
+  exec(id: string, cmd: string[], io: SessionStreams): Promise<number> {
+    return engineExec(this.engine, id, cmd, io);
+  }
+
+  attach(id: string, io: SessionStreams): Promise<void> {
+    return engineAttach(this.engine, id, io);
+  }
+
+  async portForward(sandboxId: string, port: number, signal?: AbortSignal): Promise<Duplex> {
+    return dialInNetns(this.record(sandboxId).netns, port, signal);
   }
 
   async containerUsage(id: string): Promise<Usage | undefined> {

@@ -6,9 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { invalidArgument, isNotFound } from '../../core/errors.js';
 import { decode, resourcePrefix } from '../api/objects.js';
@@ -39,11 +41,12 @@ import {
 } from './encryption/encryption-config.js';
 import { secretsEncryptionEndpoint } from './encryption/endpoint.js';
 import { SecretsEncryption } from './encryption/secrets-encryption.js';
-import { makeHandler } from './handler.js';
+import { type ConnectHandler, makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { resourceMetrics } from './metrics-source.js';
 import { nodeJoinHandler, writeJoinToken } from './node-join.js';
-import { podLogProxy } from './pod-proxy.js';
+import { agentClient, podLogProxy } from './pod-proxy.js';
+import { podStreamProxy, type StreamKind } from './pod-stream-proxy.js';
 import { RestStorage } from './rest.js';
 import { ensureCredentials, serverTlsOptions } from './tls.js';
 
@@ -186,7 +189,24 @@ async function serve(
     let ready = false;
     const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
-    const podLogs = podLogProxy(creds);
+    const agents = agentClient(creds);
+    const podLogs = podLogProxy(agents);
+    const podStreams = podStreamProxy(agents);
+    /** The node a pod runs on (undefined when it has none, or it is gone: the proxy says so). */
+    const nodeOf = async (pod: KubeObject) => {
+      const nodeInfo = registry.get('', 'v1', 'nodes');
+      const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+      return nodeInfo && nodeName
+        ? await rest.get(nodeInfo, undefined, nodeName).catch((e) => {
+            if (!isNotFound(e)) throw e;
+            return undefined;
+          })
+        : undefined;
+    };
+    const stream =
+      (kind: StreamKind): ConnectHandler =>
+      async (pod, q, req, res) =>
+        podStreams(kind, pod, await nodeOf(pod), q, req, res);
     const metrics = resourceMetrics(registry, rest, creds);
     const handle = makeHandler({
       registry,
@@ -208,19 +228,10 @@ async function serve(
       ...(audit ? { audit: audit.auditor } : {}),
       metrics,
       connect: {
-        'pods/log': async (pod, q, req, res) => {
-          const nodeInfo = registry.get('', 'v1', 'nodes');
-          const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
-          const node =
-            nodeInfo && nodeName
-              ? await rest.get(nodeInfo, undefined, nodeName).catch((e) => {
-                  // A pod on a node that is gone has no log to stream: the proxy says so.
-                  if (!isNotFound(e)) throw e;
-                  return undefined;
-                })
-              : undefined;
-          await podLogs(pod, node, q, req, res);
-        },
+        'pods/log': async (pod, q, req, res) => podLogs(pod, await nodeOf(pod), q, req, res),
+        'pods/exec': stream('exec'),
+        'pods/attach': stream('attach'),
+        'pods/portforward': stream('portforward'),
       },
     });
     const joins = nodeJoinHandler(creds, same);
@@ -240,6 +251,16 @@ async function serve(
       },
     );
     server.keepAliveTimeout = 65_000;
+    // exec, attach and port-forward arrive as upgrades: they go through the same handler
+    // (authentication, authorization, audit), which hands the connection to the stream proxy.
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (head.length) socket.unshift(head);
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket as Socket);
+      res.on('finish', () => socket.end());
+      void handler(req, res);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.bindAddress, () => resolve());
