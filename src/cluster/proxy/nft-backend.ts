@@ -7,16 +7,21 @@
  * entries (`conntrack -D`), for stale UDP flows and at cleanup.
  */
 import { internal } from '../../core/errors.js';
-import { run } from '../../core/exec.js';
+import { type RunOptions, type RunResult, run } from '../../core/exec.js';
 import { logger } from '../../core/log.js';
 import { FAMILY, MAPS, type RuleSet, TABLE } from './nft-rules.js';
 
 const log = logger('proxy');
 const table = `${FAMILY} ${TABLE}`;
 
+/** Runs a program (a seam: tests run nft inside their own network namespace). */
+export type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
+
 /** What the table holds now, from `nft -j list table` (empty when it does not exist). */
-async function listTable(): Promise<{ chains: string[]; sets: string[]; maps: Record<string, string[][]> }> {
-  const r = await run('nft', ['-j', 'list', 'table', FAMILY, TABLE], { check: false });
+async function listTable(
+  exec: Runner,
+): Promise<{ chains: string[]; sets: string[]; maps: Record<string, string[][]> }> {
+  const r = await exec('nft', ['-j', 'list', 'table', FAMILY, TABLE], { check: false });
   const out = { chains: [] as string[], sets: [] as string[], maps: {} as Record<string, string[][]> };
   if (r.code !== 0) {
     if (/No such file or directory/.test(r.stderr)) return out;
@@ -45,12 +50,14 @@ function mapKeys(elems: unknown): string[][] {
 export class NftBackend {
   private applied: { chains: Set<string>; sets: Set<string> } | undefined;
 
+  constructor(private readonly exec: Runner = run) {}
+
   /** Replaces the table's content with `rules`, atomically. */
   async apply(rules: RuleSet): Promise<void> {
     // The first apply of a process learns what an earlier one left, to delete what is stale.
     let before = this.applied;
     if (!before) {
-      const t = await listTable();
+      const t = await listTable(this.exec);
       before = { chains: new Set(t.chains), sets: new Set(t.sets) };
     }
     const chains = new Set(rules.chains);
@@ -60,7 +67,10 @@ export class NftBackend {
       lines.push(`add map ${table} ${name} { ${type}; }`, `flush map ${table} ${name}`);
     for (const c of before.chains) if (!chains.has(c)) lines.push(`delete chain ${table} ${c}`);
     for (const s of before.sets) if (!sets.has(s)) lines.push(`delete set ${table} ${s}`);
-    const r = await run('nft', ['-f', '-'], { input: `${lines.join('\n')}\n${rules.text}`, check: false });
+    const r = await this.exec('nft', ['-f', '-'], {
+      input: `${lines.join('\n')}\n${rules.text}`,
+      check: false,
+    });
     if (r.code !== 0) {
       this.applied = undefined; // unsure what is there now: list again next time
       throw internal(`nft did not apply the service rules: ${r.stderr.trim()}`);
@@ -70,15 +80,15 @@ export class NftBackend {
 
   /** Removes the table and the conntrack entries of connections its rules translated. */
   async cleanup(): Promise<void> {
-    const t = await listTable();
+    const t = await listTable(this.exec);
     if (!t.chains.length && !t.sets.length && !Object.keys(t.maps).length) return;
-    await run('nft', ['delete', 'table', FAMILY, TABLE]);
+    await this.exec('nft', ['delete', 'table', FAMILY, TABLE]);
     const ips = new Set((t.maps['service-ips'] ?? []).map((k) => k[0]!));
     const nodePorts = new Set((t.maps['service-nodeports'] ?? []).map((k) => `${k[0]} ${k[1]}`));
-    for (const ip of ips) await flushConntrack(['--orig-dst', ip]);
+    for (const ip of ips) await flushConntrack(['--orig-dst', ip], this.exec);
     for (const pp of nodePorts) {
       const [proto, port] = pp.split(' ');
-      await flushConntrack(['-p', proto!, '--orig-port-dst', port!]);
+      await flushConntrack(['-p', proto!, '--orig-port-dst', port!], this.exec);
     }
     this.applied = undefined;
   }
@@ -89,8 +99,8 @@ export class NftBackend {
  * is not an error; a missing conntrack tool is logged once per call, since stale entries only
  * delay a UDP client until its flow times out.
  */
-export async function flushConntrack(filter: string[]): Promise<void> {
-  const r = await run('conntrack', ['-D', ...filter], { check: false }).catch((e: Error) => ({
+export async function flushConntrack(filter: string[], exec: Runner = run): Promise<void> {
+  const r = await exec('conntrack', ['-D', ...filter], { check: false }).catch((e: Error) => ({
     code: -1,
     stderr: e.message,
   }));
