@@ -57,7 +57,16 @@ describe('nftables backend', { skip: !isRoot }, () => {
     assert.doesNotMatch(table, /default\/other/);
     assert.doesNotMatch(table, /30081/);
     assert.match(await nft('list', 'set', 'ip', 'berth-proxy', aff), /10\.42\.0\.9/);
-    // Applying the same rules again leaves one copy of each rule.
+    // Later applies change only what differs: adding the Service back and removing it again
+    // ends where the whole write did; the same rules again change nothing.
+    await restarted.apply(rules(true));
+    assert.match(await nft('list', 'map', 'ip', 'berth-proxy', 'service-nodeports'), /tcp \. 30081/);
+    assert.match(
+      await nft('list', 'chain', 'ip', 'berth-proxy', 'ext-default/other/81'),
+      /goto svc-default\/other\/81/,
+    );
+    await restarted.apply(rules(false));
+    assert.equal(await nft('list', 'table', 'ip', 'berth-proxy'), table);
     await restarted.apply(rules(false));
     assert.equal(await nft('list', 'table', 'ip', 'berth-proxy'), table);
 

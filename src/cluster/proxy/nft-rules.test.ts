@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { service, slice } from './fixtures.js';
-import { proxyRules } from './nft-rules.js';
+import { proxyRules, tableText } from './nft-rules.js';
 import { servicePorts } from './service-ports.js';
 
 const opts = { clusterCidr: '10.42.0.0/16' };
-const rulesFor = (services: Parameters<typeof servicePorts>[0], slices: Parameters<typeof servicePorts>[1]) =>
-  proxyRules(servicePorts(services, slices, 'n1'), opts);
+/** The rules for these objects on node n1: the table's text and the affinity sets' names. */
+const rulesFor = (
+  services: Parameters<typeof servicePorts>[0],
+  slices: Parameters<typeof servicePorts>[1],
+) => {
+  const rs = proxyRules(servicePorts(services, slices, 'n1'), opts);
+  return { text: tableText(rs), sets: [...rs.sets.keys()] };
+};
 
 /** The chains a rule set defines beyond the fixed ones, with their rules. */
 const chainsOf = (text: string) =>

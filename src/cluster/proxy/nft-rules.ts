@@ -25,11 +25,15 @@ export interface ProxyRuleOptions {
   clusterCidr: string;
 }
 
-/** The rule text and the names of what it defines (the backend deletes those no longer made). */
+/**
+ * What the table should hold: chains with their rules (a base chain's first line is its
+ * `type ... hook ...` header), the affinity sets with their definitions, and each verdict
+ * map's elements by key. The backend writes it whole, or only what differs from the last.
+ */
 export interface RuleSet {
-  text: string;
-  chains: string[];
-  sets: string[];
+  chains: Map<string, string[]>;
+  sets: Map<string, string>;
+  elements: Record<string, Map<string, string>>;
 }
 
 const svcChain = (p: ServicePort) => `svc-${p.id}`;
@@ -37,11 +41,8 @@ const extChain = (p: ServicePort) => `ext-${p.id}`;
 const epChain = (p: ServicePort, e: ProxyEndpoint) => `ep-${p.id}/${e.ip}/${e.port}`;
 const affinitySet = (p: ServicePort, e: ProxyEndpoint) =>
   `aff-${p.id}/${e.ip}/${e.port}/${p.affinitySeconds}`;
-/**
- * nft's unquoted names start with a letter and may hold letters, digits, `/`, `-`, `_` and
- * `.`: every Kubernetes name, port name and address fits, so names stay readable.
- */
-const q = (name: string) => name;
+// nft's unquoted names start with a letter and may hold letters, digits, `/`, `-`, `_` and
+// `.`: every Kubernetes name, port name and address fits, so names stay readable.
 
 /** The base chains and helpers every rule set has. */
 const fixedChains: [string, string[]][] = [
@@ -93,11 +94,11 @@ function balance(p: ServicePort, eps: readonly ProxyEndpoint[]): string[] {
   if (eps.length === 0) return ['drop'];
   const rules: string[] = [];
   if (p.affinitySeconds !== undefined)
-    for (const e of eps) rules.push(`ip saddr @${q(affinitySet(p, e))} goto ${q(epChain(p, e))}`);
-  if (eps.length === 1) rules.push(`goto ${q(epChain(p, eps[0]!))}`);
+    for (const e of eps) rules.push(`ip saddr @${affinitySet(p, e)} goto ${epChain(p, e)}`);
+  if (eps.length === 1) rules.push(`goto ${epChain(p, eps[0]!)}`);
   else
     rules.push(
-      `numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${q(epChain(p, e))}`).join(', ')} }`,
+      `numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${epChain(p, e)}`).join(', ')} }`,
     );
   return rules;
 }
@@ -105,67 +106,71 @@ function balance(p: ServicePort, eps: readonly ProxyEndpoint[]): string[] {
 /** The rule set for these Service ports. */
 export function proxyRules(ports: readonly ServicePort[], opts: ProxyRuleOptions): RuleSet {
   const chains = new Map<string, string[]>(fixedChains);
-  const sets: [string, string][] = [];
-  const elements: Record<string, string[]> = Object.fromEntries(Object.keys(MAPS).map((m) => [m, []]));
+  const sets = new Map<string, string>();
+  const elements: Record<string, Map<string, string>> = Object.fromEntries(
+    Object.keys(MAPS).map((m) => [m, new Map<string, string>()]),
+  );
+  const add = (map: string, key: string, verdict: string) => elements[map]!.set(key, verdict);
   for (const p of ports) {
     const proto = p.protocol;
     const external = p.nodePort !== undefined || p.externalIPs.length > 0;
     if (p.endpoints.length === 0) {
       for (const ip of [p.clusterIP, ...p.externalIPs])
-        elements['no-endpoint-services']!.push(`${ip} . ${proto} . ${p.port} : goto reject-chain`);
+        add('no-endpoint-services', `${ip} . ${proto} . ${p.port}`, 'goto reject-chain');
       if (p.nodePort !== undefined)
-        elements['no-endpoint-nodeports']!.push(`${proto} . ${p.nodePort} : goto reject-chain`);
+        add('no-endpoint-nodeports', `${proto} . ${p.nodePort}`, 'goto reject-chain');
       continue;
     }
     const local = p.endpoints.filter((e) => e.local);
-    elements['service-ips']!.push(`${p.clusterIP} . ${proto} . ${p.port} : goto ${q(svcChain(p))}`);
+    add('service-ips', `${p.clusterIP} . ${proto} . ${p.port}`, `goto ${svcChain(p)}`);
     chains.set(svcChain(p), [
       `ip daddr ${p.clusterIP} ip saddr != ${opts.clusterCidr} jump mark-for-masquerade`,
       ...balance(p, p.internalLocal ? local : p.endpoints),
     ]);
     if (external) {
       for (const ip of p.externalIPs)
-        elements['service-ips']!.push(`${ip} . ${proto} . ${p.port} : goto ${q(extChain(p))}`);
+        add('service-ips', `${ip} . ${proto} . ${p.port}`, `goto ${extChain(p)}`);
       if (p.nodePort !== undefined)
-        elements['service-nodeports']!.push(`${proto} . ${p.nodePort} : goto ${q(extChain(p))}`);
+        add('service-nodeports', `${proto} . ${p.nodePort}`, `goto ${extChain(p)}`);
       chains.set(
         extChain(p),
         p.externalLocal
           ? [
               // Pods and the node itself reach every endpoint (masqueraded from the node);
               // outside clients reach only this node's, with their source address kept.
-              `ip saddr ${opts.clusterCidr} goto ${q(svcChain(p))}`,
+              `ip saddr ${opts.clusterCidr} goto ${svcChain(p)}`,
               'fib saddr type local jump mark-for-masquerade',
-              `fib saddr type local goto ${q(svcChain(p))}`,
+              `fib saddr type local goto ${svcChain(p)}`,
               ...balance(p, local),
             ]
-          : ['jump mark-for-masquerade', `goto ${q(svcChain(p))}`],
+          : ['jump mark-for-masquerade', `goto ${svcChain(p)}`],
       );
     }
     for (const e of p.endpoints) {
       const rules = [`ip saddr ${e.ip} jump mark-for-masquerade`]; // hairpin: a pod reaching its own Service
       if (p.affinitySeconds !== undefined) {
-        sets.push([
-          affinitySet(p, e),
-          `type ipv4_addr; flags dynamic,timeout; timeout ${p.affinitySeconds}s;`,
-        ]);
-        rules.push(`update @${q(affinitySet(p, e))} { ip saddr }`);
+        sets.set(affinitySet(p, e), `type ipv4_addr; flags dynamic,timeout; timeout ${p.affinitySeconds}s;`);
+        rules.push(`update @${affinitySet(p, e)} { ip saddr }`);
       }
       rules.push(`meta l4proto ${proto} dnat to ${e.ip}:${e.port}`);
       chains.set(epChain(p, e), rules);
     }
   }
+  return { chains, sets, elements };
+}
+
+/** The whole table as one `nft -f` block. */
+export function tableText(rs: RuleSet): string {
   const lines = [`table ${FAMILY} ${TABLE} {`];
   for (const [name, type] of Object.entries(MAPS)) {
-    const els = elements[name]!;
+    const els = [...rs.elements[name]!].map(([k, v]) => `\t\t\t${k} : ${v},`);
     lines.push(`\tmap ${name} {`, `\t\t${type};`);
-    if (els.length) lines.push(`\t\telements = {`, ...els.map((e) => `\t\t\t${e},`), '\t\t}');
+    if (els.length) lines.push('\t\telements = {', ...els, '\t\t}');
     lines.push('\t}');
   }
-  for (const [name, def] of sets) lines.push(`\tset ${q(name)} { ${def} }`);
-  for (const [name, rules] of chains) {
-    lines.push(`\tchain ${q(name)} {`, ...rules.map((r) => `\t\t${r}`), '\t}');
-  }
+  for (const [name, def] of rs.sets) lines.push(`\tset ${name} { ${def} }`);
+  for (const [name, rules] of rs.chains)
+    lines.push(`\tchain ${name} {`, ...rules.map((r) => `\t\t${r}`), '\t}');
   lines.push('}', '');
-  return { text: lines.join('\n'), chains: [...chains.keys()], sets: sets.map(([n]) => n) };
+  return lines.join('\n');
 }

@@ -96,10 +96,16 @@ export class ServiceProxy {
   private async sync(): Promise<void> {
     const started = performance.now();
     const next = servicePorts(this.services.list(), this.slices.list(), this.opts.nodeName);
-    await this.backend.apply(proxyRules(next, { clusterCidr: this.opts.clusterCidr ?? defaultClusterCidr }));
+    const rules = proxyRules(next, { clusterCidr: this.opts.clusterCidr ?? defaultClusterCidr });
+    const computed = performance.now();
+    await this.backend.apply(rules);
     const stale = staleUdpFlows(this.current, next);
     this.current = next;
     for (const f of stale) await this.conntrack(f);
-    log.debug('service rules applied', { ports: next.length, ms: Math.round(performance.now() - started) });
+    log.debug('service rules applied', {
+      ports: next.length,
+      computeMs: Math.round(computed - started),
+      applyMs: Math.round(performance.now() - computed),
+    });
   }
 }
