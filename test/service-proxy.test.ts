@@ -240,6 +240,77 @@ describe('Service proxy on the engine', { skip: !isRoot }, () => {
     for (let i = 0; i < 20; i++) assert.equal(await getFromPod(`http://${ip}/`), left[0]);
   });
 
+  test('UDP flows to an endpoint that goes are flushed, so the same client reaches another', async () => {
+    // busybox has no UDP server: Python's, started in each pod's network namespace, answers
+    // every datagram with the pod's name.
+    const server =
+      'import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",5353))\nprint("up",flush=True)\nwhile True:\n d,a=s.recvfrom(100)\n s.sendto(sys.argv[1].encode(),a)';
+    for (const name of ['u1', 'u2']) {
+      await apply({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, labels: { app: 'udp' } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox:local',
+              imagePullPolicy: 'IfNotPresent',
+              command: ['sleep', '1000'],
+            },
+          ],
+        },
+      });
+      await until(
+        `${name} running`,
+        async () => (await json(['get', 'pod', name])).status.phase === 'Running',
+        60_000,
+      );
+      const id = (
+        await c.box.berth(['ps', '--filter', `label=io.kubernetes.pod.name=${name}`, '--format', '{{.ID}}'])
+      ).stdout.trim();
+      const pid = (await c.box.berth(['inspect', '--format', '{{.State.Pid}}', id])).stdout.trim();
+      const py = c.box.spawn('nsenter', [`--net=/proc/${pid}/ns/net`, 'python3', '-c', server, name], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      await new Promise<void>((resolve, reject) => {
+        py.stdout?.once('data', () => resolve());
+        py.once('exit', (code) => reject(new Error(`UDP server in ${name} exited with ${code}`)));
+      });
+    }
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'udp' },
+      spec: {
+        selector: { app: 'udp' },
+        ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353 }],
+      },
+    });
+    const ip = await clusterIP('udp');
+    await until('udp programmed', async () => (await programmed('udp/dns')).length === 2);
+    // The client always sends from port 40000: the same flow, the same conntrack entry.
+    const ask = async () => {
+      const r = await c.box.exec(
+        'python3',
+        [
+          '-c',
+          'import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",40000))\ns.settimeout(10)\ns.sendto(b"who",(sys.argv[1],53))\nprint(s.recvfrom(100)[0].decode())',
+          ip,
+        ],
+        { check: false },
+      );
+      return r.code === 0 ? r.stdout.trim() : `error: ${r.stderr.trim()}`;
+    };
+    const first = await ask();
+    assert.ok(first === 'u1' || first === 'u2', first);
+    const del = await c.kubectl(['delete', 'pod', first, '--timeout=60s']);
+    assert.equal(del.code, 0, del.stderr);
+    await until('one udp endpoint programmed', async () => (await programmed('udp/dns')).length === 1);
+    assert.equal(await ask(), first === 'u1' ? 'u2' : 'u1');
+  });
+
   test('berth agent --cleanup removes the proxy table', async () => {
     await c.stop();
     const r = await c.box.exec(berthBin, ['agent', '--cleanup']);
