@@ -6,6 +6,7 @@
  * (an address that may come back beats none). A Service that stops being a LoadBalancer
  * loses its ingress.
  */
+import { isIPv4, parseIPv4 } from '../../engine/network/cidr.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import type { ControllerSpec } from './context.js';
@@ -22,11 +23,11 @@ const ready = (n: KubeObject) =>
 const facts = (n: KubeObject) => `${ipOf(n)} ${ready(n)} ${!!n.metadata.deletionTimestamp}`;
 
 export function ingressFor(nodes: readonly KubeObject[]): { ip: string }[] {
-  const live = nodes.filter((n) => !n.metadata.deletionTimestamp && ipOf(n));
+  // An address that is not IPv4 (the agent checks --node-ip, but a Node can be written by anyone) is left out.
+  const live = nodes.filter((n) => !n.metadata.deletionTimestamp && isIPv4(ipOf(n)));
   const chosen = live.some(ready) ? live.filter(ready) : live;
   const ips = [...new Set(chosen.map(ipOf) as string[])];
-  const num = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-  return ips.sort((a, b) => num(a) - num(b)).map((ip) => ({ ip }));
+  return ips.sort((a, b) => parseIPv4(a) - parseIPv4(b)).map((ip) => ({ ip }));
 }
 
 export const serviceLbController: ControllerSpec = {

@@ -319,4 +319,27 @@ describe('proxy rules', () => {
     );
     assert.deepEqual(ports, []);
   });
+
+  test('what could not have passed validation never reaches the rule text', () => {
+    const ports = servicePorts(
+      [
+        service('bad-port-name', {
+          clusterIP: '10.43.0.80',
+          ports: [{ name: 'x\nflush ruleset', port: 80 }],
+        }),
+        service('bad-number', { clusterIP: '10.43.0.81', ports: [{ port: '80 accept' }] }),
+        service('bad-ip', { clusterIP: '10.43.0.300', ports: [{ port: 80 }] }),
+        service('ok', { clusterIP: '10.43.0.82', ports: [{ port: 80 }] }),
+      ],
+      [
+        slice('ok', [{ port: 80 }], [{ ip: '10.42.0.2 ; drop', node: 'n1' }]),
+        slice('ok', [{ port: 80 }], [{ ip: '10.42.0.3', node: 'n1' }], 'ok-2'),
+      ],
+      'n1',
+    );
+    assert.deepEqual(
+      ports.map((p) => [p.id, p.endpoints.map((e) => e.ip)]),
+      [['default/ok/80', ['10.42.0.3']]],
+    );
+  });
 });

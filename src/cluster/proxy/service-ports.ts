@@ -4,15 +4,15 @@
  * addresses it answers on and the ready endpoints its traffic may go to. Pure, so the rule
  * text built from it can be tested without a kernel.
  */
+import { isIPv4, parseIPv4 } from '../../engine/network/cidr.js';
 import type { KubeObject } from '../client/kube-client.js';
+import { SERVICE_NAME } from '../controllers/endpointslice.js';
 
 /**
  * Services with this annotation are served by something on every node itself (the cluster
  * DNS listener at --cluster-dns), so the proxy leaves their ClusterIP alone.
  */
 export const NODE_LOCAL_ANNOTATION = 'berth.dev/node-local';
-/** The EndpointSlice label naming its Service. */
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 
@@ -43,7 +43,6 @@ export interface ServicePort {
   endpoints: ProxyEndpoint[];
 }
 
-const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const defaultAffinitySeconds = 10_800;
 
 /** Whether the proxy programs rules for this Service at all. */
@@ -52,7 +51,7 @@ export function proxied(svc: KubeObject): boolean {
   if (spec.type === 'ExternalName') return false; // DNS answers with a CNAME; nothing to route
   if (svc.metadata.annotations?.[NODE_LOCAL_ANNOTATION] === 'true') return false;
   const ip = spec.clusterIP as string | undefined;
-  return !!ip && ip !== 'None' && ipv4.test(ip); // headless: no virtual IP
+  return isIPv4(ip); // headless ("None") has no virtual IP
 }
 
 interface SlicePort {
@@ -79,21 +78,27 @@ function endpointsFor(
     const sp = ((slice.ports ?? []) as SlicePort[]).find(
       (p) => (p.name ?? '') === portName && (p.protocol ?? 'TCP') === protocol,
     );
-    if (!sp?.port) continue;
+    if (!isPort(sp?.port)) continue;
     for (const e of (slice.endpoints ?? []) as SliceEndpoint[]) {
       // A nil ready condition means ready (discovery/v1); terminating endpoints are not ready
       // and only keep the connections they already have (their conntrack entries).
       if (e.conditions?.ready === false) continue;
       const ip = e.addresses?.[0];
-      if (!ip || !ipv4.test(ip)) continue;
-      seen.set(`${ip}:${sp.port}`, { ip, port: sp.port, local: e.nodeName === nodeName });
+      if (!isIPv4(ip)) continue;
+      seen.set(`${ip}:${sp!.port}`, { ip, port: sp!.port!, local: e.nodeName === nodeName });
     }
   }
   return [...seen.values()].sort((a, b) => ipOrder(a.ip, b.ip) || a.port - b.port);
 }
 
-const ipNumber = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-const ipOrder = (a: string, b: string) => ipNumber(a) - ipNumber(b);
+const ipOrder = (a: string, b: string) => parseIPv4(a) - parseIPv4(b);
+
+// Names, ports and numbers go into nft's text: anything that is not what the API server's
+// validation lets through (a stray space or newline would be a command of its own) is skipped.
+const isPort = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0 && (n as number) < 65536;
+const isName = (s: unknown): s is string =>
+  typeof s === 'string' && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(s);
+const protocols: Readonly<Record<string, Protocol>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 
 /**
  * The ports the proxy programs, from every Service and EndpointSlice in the cluster, for the
@@ -106,7 +111,7 @@ export function servicePorts(
 ): ServicePort[] {
   const slicesBySvc = new Map<string, KubeObject[]>();
   for (const s of slices) {
-    const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
+    const svc = s.metadata.labels?.[SERVICE_NAME];
     if (!svc) continue;
     const key = `${s.metadata.namespace}/${svc}`;
     const list = slicesBySvc.get(key);
@@ -117,15 +122,17 @@ export function servicePorts(
   for (const svc of services) {
     if (!proxied(svc)) continue;
     const spec = svc.spec ?? {};
+    if (!isName(svc.metadata.namespace) || !isName(svc.metadata.name)) continue;
     const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
     const mine = slicesBySvc.get(key) ?? [];
     const external = [
       ...((svc.status?.loadBalancer?.ingress ?? []) as { ip?: string }[]).map((i) => i.ip),
       ...((spec.externalIPs ?? []) as string[]),
-    ].filter((ip): ip is string => !!ip && ipv4.test(ip));
+    ].filter(isIPv4);
+    const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? defaultAffinitySeconds;
     const affinity =
-      spec.sessionAffinity === 'ClientIP'
-        ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? defaultAffinitySeconds)
+      spec.sessionAffinity === 'ClientIP' && Number.isInteger(timeout) && timeout > 0
+        ? (timeout as number)
         : undefined;
     for (const p of (spec.ports ?? []) as {
       name?: string;
@@ -134,12 +141,13 @@ export function servicePorts(
       nodePort?: number;
     }[]) {
       const protocol = p.protocol ?? 'TCP';
+      if (!protocols[protocol] || !isPort(p.port) || (p.name && !isName(p.name))) continue;
       out.push({
         id: `${key}/${p.name || p.port}`,
-        protocol: protocol.toLowerCase() as Protocol,
+        protocol: protocols[protocol],
         clusterIP: spec.clusterIP,
         port: p.port,
-        ...(p.nodePort && (spec.type === 'NodePort' || spec.type === 'LoadBalancer')
+        ...(isPort(p.nodePort) && (spec.type === 'NodePort' || spec.type === 'LoadBalancer')
           ? { nodePort: p.nodePort }
           : {}),
         externalIPs: [...new Set(external)],
