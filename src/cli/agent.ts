@@ -5,26 +5,47 @@ export function registerAgent(program: Command): void {
   program
     .command('agent')
     .description('run a node agent that joins a cluster and runs the pods bound to its node')
-    .requiredOption('--server <url>', 'the API server to join (https://HOST:PORT)')
-    .requiredOption('--token-file <file>', "the server's join token (its DATA_DIR/node-token)")
+    .option('--server <url>', 'the API server to join (https://HOST:PORT)')
+    .option('--token-file <file>', "the server's join token (its DATA_DIR/node-token)")
     .option('--node-name <name>', 'the node name (default: the host name)')
     .option('--node-ip <ip>', "the node's InternalIP (default: the default-route interface's address)")
     .option('--data-dir <dir>', "the agent's credentials folder", '/var/lib/berth/agent')
     .option('--kubelet-port <port>', "the agent's HTTPS endpoint port (logs); 0 picks a free one", '10250')
     .option('--pod-runtime <name>', 'what runs pods: engine or sim (in memory)', 'engine')
+    .option(
+      '--cluster-cidr <cidr>',
+      "the cluster's pod addresses (the server's --cluster-cidr)",
+      '10.42.0.0/16',
+    )
+    .option(
+      '--cleanup',
+      "remove what the agent added to this node (the Service proxy's rules and conntrack entries) and exit",
+    )
     .action(
       async (
         opts: {
-          server: string;
-          tokenFile: string;
+          server?: string;
+          tokenFile?: string;
           nodeName?: string;
           nodeIp?: string;
           dataDir: string;
           podRuntime: string;
           kubeletPort: string;
+          clusterCidr: string;
+          cleanup?: boolean;
         },
         cmd: Command,
       ) => {
+        if (opts.cleanup) {
+          const { NftBackend } = await import('../cluster/proxy/nft-backend.js');
+          await new NftBackend().cleanup();
+          process.stdout.write('Removed the Service proxy rules\n');
+          return;
+        }
+        if (!opts.server || !opts.tokenFile) {
+          const { invalidArgument } = await import('../core/errors.js');
+          throw invalidArgument('berth agent needs --server and --token-file to join a cluster');
+        }
         const g = cmd.optsWithGlobals() as { root: string; runroot: string };
         const { startAgentFromCli } = await import('../cluster/agent/start.js');
         const agent = await startAgentFromCli({
@@ -37,6 +58,7 @@ export function registerAgent(program: Command): void {
           runroot: g.runroot,
           podRuntime: opts.podRuntime,
           port: Number(opts.kubeletPort),
+          clusterCidr: opts.clusterCidr,
         });
         process.stdout.write(`Node ${agent.nodeName} joined ${opts.server}\n`);
         const stop = () => {

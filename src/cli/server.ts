@@ -45,6 +45,10 @@ export function registerServer(program: Command): void {
     .option('--data-dir <dir>', 'cluster state folder', defaultDataDir())
     .option('--https-listen-port <port>', 'HTTPS port of the API server', '6443')
     .option('--bind-address <addr>', 'address to listen on', '127.0.0.1')
+    .option(
+      '--advertise-address <ip>',
+      'where the `kubernetes` Service (10.43.0.1) sends pods (default: the bind address; --node-ip for 0.0.0.0)',
+    )
     .option('--datastore-endpoint <url>', 'datastore: empty for the embedded one, or etcd://h1:2379,h2:2379')
     .option(
       '--datastore-accept-data-loss',
@@ -110,6 +114,7 @@ export function registerServer(program: Command): void {
           dataDir: string;
           httpsListenPort: string;
           bindAddress: string;
+          advertiseAddress?: string;
           datastoreEndpoint?: string;
           datastoreAcceptDataLoss?: boolean;
           secretsEncryption?: boolean;
@@ -162,10 +167,17 @@ export function registerServer(program: Command): void {
           throw invalidArgument(`Invalid --secrets-encryption-provider "${cipher}": use aescbc or aesgcm`);
         }
         const audit = await auditOptions(opts);
+        // Pods cannot reach a loopback address: with every address bound, the node's is advertised.
+        const advertise =
+          opts.advertiseAddress ??
+          (opts.bindAddress === '0.0.0.0'
+            ? (opts.nodeIp ?? (await import('../cluster/agent/machine.js')).defaultNodeIP())
+            : undefined);
         const s = await startServer({
           dataDir: opts.dataDir,
           port,
           bindAddress: opts.bindAddress,
+          ...(advertise ? { advertiseAddress: advertise } : {}),
           ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
           datastoreAcceptDataLoss: opts.datastoreAcceptDataLoss ?? false,
           ...(opts.secretsEncryption ? { secretsEncryption: cipher } : {}),
@@ -203,6 +215,7 @@ export function registerServer(program: Command): void {
             podRuntime: opts.podRuntime,
             port: Number(opts.kubeletPort),
             controlPlane: true,
+            clusterCidr: opts.clusterCidr,
           });
         }
         process.stdout.write(

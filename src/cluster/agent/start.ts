@@ -26,6 +26,8 @@ export interface AgentCliOptions {
   controlPlane?: boolean;
   /** The port of the agent's HTTPS endpoint (10250; 0 picks a free one). */
   port?: number;
+  /** Pod addresses (--cluster-cidr), for the Service proxy's masquerading. Default 10.42.0.0/16. */
+  clusterCidr?: string;
 }
 
 function runtimeFor(
@@ -65,8 +67,9 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     nodeIP,
     dataDir: o.dataDir,
   });
-  return startAgent({
-    client: nodeClient(o.server, creds),
+  const client = nodeClient(o.server, creds);
+  const agent = await startAgent({
+    client,
     nodeName,
     nodeIP,
     runtime,
@@ -75,4 +78,19 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     endpoint: { creds, port },
     ...(o.podRuntime === 'engine' ? { podsDir: join(o.dataDir, 'pods') } : {}),
   });
+  // Services are programmed where pods really run; simulated pods have no addresses to reach.
+  if (o.podRuntime !== 'engine') return agent;
+  const { ServiceProxy } = await import('../proxy/proxier.js');
+  const proxy = new ServiceProxy({
+    client,
+    nodeName,
+    ...(o.clusterCidr ? { clusterCidr: o.clusterCidr } : {}),
+  }).start();
+  return {
+    nodeName,
+    stop() {
+      proxy.stop();
+      agent.stop();
+    },
+  };
 }
