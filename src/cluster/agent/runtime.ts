@@ -14,6 +14,8 @@
  *   runtime cannot run (the agent reports it as CreateContainerConfigError), anything else
  *   as the runtime's failure (the agent retries with back-off).
  */
+import type { ContainerSpecExtras } from './container-spec.js';
+import type { PodSandboxSpec } from './sandbox-config.js';
 
 /** What identifies a pod in the runtime (CRI's PodSandboxMetadata). */
 export interface PodRef {
@@ -29,6 +31,8 @@ export interface SandboxConfig {
   /** Host network: no sandbox namespace, the pod sees the node's interfaces. */
   hostNetwork: boolean;
   labels: Record<string, string>;
+  /** The rest of the pod's sharing, /etc/hosts and cgroup (sandbox-config.ts). */
+  podSpec?: PodSandboxSpec;
 }
 
 export type SandboxState = 'ready' | 'notready';
@@ -58,6 +62,7 @@ export interface ContainerConfig {
   /** Whether it is one of the pod's init containers (they run to completion, in order). */
   init: boolean;
   labels: Record<string, string>;
+<<<<<<< HEAD
   /** The pod's volumes as this container mounts them (CRI's `mounts`), prepared by the agent. */
   mounts?: Mount[];
 }
@@ -67,6 +72,10 @@ export interface Mount {
   hostPath: string;
   containerPath: string;
   readOnly: boolean;
+=======
+  /** securityContext, cgroup values, termination message and pull credentials (container-spec.ts). */
+  spec?: ContainerSpecExtras;
+>>>>>>> 8cee1de (Agent: QoS class, pod and container cgroup values, the effective securityContext, imagePullSecrets credentials, the managed /etc/hosts and the sandbox's sharing from the pod spec (pure parts); the API server sets status.qosClass from the pod's requests and limits instead of BestEffort for every pod)
 }
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
