@@ -16,7 +16,6 @@ export interface ObjectSource {
   secret(namespace: string, name: string): Promise<KubeObject | undefined>;
 }
 
-
 interface EnvVar {
   name: string;
   value?: string;

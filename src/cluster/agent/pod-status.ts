@@ -4,8 +4,9 @@
  * lastState, restart counts, ids; the phase; the four conditions; addresses and start time.
  * Pure: the same observations give the same status, so the agent writes only on change.
  */
-import { qosClass } from './qos.js';
+
 import type { KubeObject } from '../client/kube-client.js';
+import { qosClass } from './qos.js';
 import type { ContainerStatus, SandboxStatus } from './runtime.js';
 
 /** What the sync loop knows about one container of the spec beyond the runtime's list. */

@@ -157,6 +157,7 @@ export function engineUser(s: SecuritySettings, imageUser: string): string | und
   if (s.runAsUser === undefined && s.runAsGroup === undefined) return undefined;
   const [imgUser = '', imgGroup] = imageUser.split(':', 2);
   const user = s.runAsUser !== undefined ? String(s.runAsUser) : imgUser || '0';
-  const group = s.runAsGroup !== undefined ? String(s.runAsGroup) : s.runAsUser === undefined ? imgGroup : undefined;
+  const group =
+    s.runAsGroup !== undefined ? String(s.runAsGroup) : s.runAsUser === undefined ? imgGroup : undefined;
   return group !== undefined && group !== '' ? `${user}:${group}` : user;
 }
