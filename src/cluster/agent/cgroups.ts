@@ -22,7 +22,7 @@ export function cgroupVersion(root = '/sys/fs/cgroup'): CgroupVersion {
 
 /** runc's conversion of cpu.shares to a v2 cpu.weight. */
 export function weightFromShares(shares: number): number {
-  return Math.round(1 + ((shares - 2) * 9999) / 262142);
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
 }
 
 /** The files and values of a cgroup, for version `v` (paths relative to the cgroup's folder in each controller). */
@@ -66,6 +66,7 @@ function write(dir: string, file: string, value: string): void {
 export function ensurePodCgroup(path: string, values: CgroupValues, root = '/sys/fs/cgroup'): void {
   const v = cgroupVersion(root);
   const rel = path.replace(/^\/+/, '');
+  log.debug('making a pod cgroup', { cgroup: path });
   const besteffort = basename(dirname(rel)) === 'besteffort';
   if (v === 2) {
     // Each level down to the pod's parent must hand cpu, memory and pids to its children.
@@ -88,6 +89,7 @@ export function ensurePodCgroup(path: string, values: CgroupValues, root = '/sys
 /** Removes a pod's cgroup (its containers' are gone with them); a busy one is logged and left. */
 export function removePodCgroup(path: string, root = '/sys/fs/cgroup'): void {
   const rel = path.replace(/^\/+/, '');
+  log.debug('removing a pod cgroup', { cgroup: path });
   const dirs = cgroupVersion(root) === 2 ? [join(root, rel)] : V1_CONTROLLERS.map((c) => join(root, c, rel));
   for (const d of new Set(dirs)) {
     try {
