@@ -143,7 +143,11 @@ describe('ociSpec', () => {
       undefined,
     );
     assert.equal(s.hostname, '');
-    assert.throws(() => checkNamespaceMode('ipc', 'shareable'), /Invalid --ipc value "shareable"/);
+    assert.throws(
+      () => checkNamespaceMode('ipc', 'container:x'),
+      /Invalid --ipc value "container:x": use private, host or ns:PATH/,
+    );
+    checkNamespaceMode('ipc', 'shareable');
     assert.throws(
       () => checkNamespaceMode('pid', 'ns:/nonexistent/ns'),
       /no namespace at "\/nonexistent\/ns"/,

@@ -303,16 +303,16 @@ export function checkSysctls(sysctls: Record<string, string>, network: string): 
 }
 
 /**
- * Checks an `--ipc`, `--pid` or `--uts` value: '' (a namespace of its own), `host`, or
- * `ns:PATH` naming a pinned namespace file.
+ * Checks an `--ipc`, `--pid` or `--uts` value: '' (or Docker's `private`, and `shareable`
+ * for IPC) for a namespace of its own, `host`, or `ns:PATH` naming a pinned namespace file.
  */
 export function checkNamespaceMode(flag: 'ipc' | 'pid' | 'uts', mode: string | undefined): void {
-  if (!mode || mode === 'host') return;
+  if (!mode || mode === 'host' || mode === 'private' || (flag === 'ipc' && mode === 'shareable')) return;
   if (mode.startsWith('ns:') && mode.length > 3) {
     if (!existsSync(mode.slice(3))) throw invalidArgument(`--${flag}: no namespace at "${mode.slice(3)}"`);
     return;
   }
-  throw invalidArgument(`Invalid --${flag} value "${mode}": use host or ns:PATH`);
+  throw invalidArgument(`Invalid --${flag} value "${mode}": use private, host or ns:PATH`);
 }
 
 /** The CFS quota and period that give `nanoCpus` (Docker's NanoCpus) of CPU time. */
