@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
 import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+import { startRegistry } from './helpers/registry.js';
 import { isRoot } from './helpers/sandbox.js';
 
 describe('pod spec on the engine', { skip: !isRoot }, () => {
@@ -213,6 +214,46 @@ describe('pod spec on the engine', { skip: !isRoot }, () => {
     assert.equal(t.message, 'leaving\n');
     const f = await terminated('bye', 'fallback');
     assert.equal(f.message, 'from-the-log\n');
+  });
+
+  test("imagePullSecrets: the pod's dockerconfigjson Secret is what the pull authenticates with", async () => {
+    const reg = await startRegistry(c.box, { user: 'alice', password: 's3cret' });
+    const image = `${reg.host}/private/bb:1`;
+    // The push logs in with an auth file of its own: the server's pulls have no stored credentials.
+    const env = { REGISTRY_AUTH_FILE: join(c.box.dir, 'push-auth.json') };
+    let r = await c.box.berth(['login', '-u', 'alice', '--password-stdin', reg.host], {
+      env,
+      input: 's3cret',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    r = await c.box.berth(['push', 'busybox:local', image], { env });
+    assert.equal(r.code, 0, r.stderr);
+    r = await c.kubectl([
+      'create',
+      'secret',
+      'docker-registry',
+      'regcred',
+      `--docker-server=${reg.host}`,
+      '--docker-username=alice',
+      '--docker-password=s3cret',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const privateImage = { image, imagePullPolicy: 'Always' };
+    await apply(
+      pod('pulled', [container('main', 'echo pulled', privateImage)], {
+        imagePullSecrets: [{ name: 'regcred' }],
+      }),
+    );
+    await apply(pod('refused', [container('main', 'echo pulled', privateImage)]));
+    assert.equal((await terminated('pulled')).exitCode, 0);
+    await until('refused cannot pull', async () => {
+      const w = (await json(['get', 'pod', 'refused'])).status.containerStatuses?.[0]?.state?.waiting;
+      return w?.reason === 'ErrImagePull' || w?.reason === 'ImagePullBackOff';
+    });
+    for (const name of ['pulled', 'refused']) {
+      const d = await c.kubectl(['delete', 'pod', name, '--timeout=60s']);
+      assert.equal(d.code, 0, d.stderr);
+    }
   });
 
   test('deleting the pods leaves no pod cgroup behind', async () => {

@@ -62,9 +62,10 @@ export interface ContainerConfig {
   /** Whether it is one of the pod's init containers (they run to completion, in order). */
   init: boolean;
   labels: Record<string, string>;
-<<<<<<< HEAD
   /** The pod's volumes as this container mounts them (CRI's `mounts`), prepared by the agent. */
   mounts?: Mount[];
+  /** securityContext, cgroup values, termination message and pull credentials (container-spec.ts). */
+  spec?: ContainerSpecExtras;
 }
 
 /** A host path bound into a container (private propagation: mountPropagation None). */
@@ -72,10 +73,6 @@ export interface Mount {
   hostPath: string;
   containerPath: string;
   readOnly: boolean;
-=======
-  /** securityContext, cgroup values, termination message and pull credentials (container-spec.ts). */
-  spec?: ContainerSpecExtras;
->>>>>>> 8cee1de (Agent: QoS class, pod and container cgroup values, the effective securityContext, imagePullSecrets credentials, the managed /etc/hosts and the sandbox's sharing from the pod spec (pure parts); the API server sets status.qosClass from the pod's requests and limits instead of BestEffort for every pod)
 }
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
