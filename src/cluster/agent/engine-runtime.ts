@@ -264,7 +264,7 @@ export class EngineRuntime implements PodRuntime {
       const message = await this.messageOf(c);
       if (message) c.message = message;
     }
-    return list;
+    return list.map(({ policy: _p, ...c }) => c);
   }
 
   /**
