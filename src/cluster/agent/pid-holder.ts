@@ -53,13 +53,21 @@ export async function startPidHolder(signal?: AbortSignal): Promise<number> {
 /** Ends a holder (and with it every process left in its namespace); nothing to do when it is gone. */
 export function stopPidHolder(pid: number): void {
   if (!pid) return;
-  let comm: string;
+  let status: string;
   try {
-    comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw e;
   }
-  // A pid reused by another process after a reboot is not ours to kill.
-  if (comm === 'catatonit') process.kill(pid, 'SIGKILL');
+  // Ours is the child of an `unshare` (still the shell just before it becomes catatonit); a
+  // pid reused by another process is not ours to kill.
+  const ppid = /^PPid:\s*(\d+)/m.exec(status)?.[1];
+  let parent = '';
+  try {
+    parent = readFileSync(`/proc/${ppid}/comm`, 'utf8').trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (parent === 'unshare') process.kill(pid, 'SIGKILL');
 }
