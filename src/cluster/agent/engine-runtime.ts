@@ -16,6 +16,16 @@ import { logger } from '../../core/log.js';
 import type { Engine } from '../../engine/engine.js';
 import { attachNetworks, detachNetworks } from '../../engine/network/attach.js';
 import { createNetns, removeNetns } from '../../engine/network/netns.js';
+import { FALLBACK_LOG_LINES, MAX_MESSAGE_BYTES, terminationMessage } from './container-spec.js';
+import {
+  engineOptions,
+  pullCredentialsOf,
+  removeSandboxFiles,
+  type SandboxExtras,
+  setUpSandbox,
+  tearDownSandbox,
+  terminationFile,
+} from './engine-pod-spec.js';
 import { type Usage, usageOfPid } from './metrics/cgroup-usage.js';
 import {
   type ContainerConfig,
@@ -30,6 +40,7 @@ import {
   type SandboxStatus,
   type SessionStreams,
 } from './runtime.js';
+import { checkRunAsNonRoot } from './security-context.js';
 import { engineAttach, engineExec, engineLogs } from './streams/engine-streams.js';
 import { dialInNetns } from './streams/netns-dial.js';
 
@@ -38,9 +49,12 @@ const log = logger('agent');
 const ATTEMPT = 'io.kubernetes.container.attempt';
 const SANDBOX = 'io.kubernetes.sandbox.id';
 const INIT = 'io.berth.container.init';
+const MESSAGE_POLICY = 'io.kubernetes.container.terminationMessagePolicy';
 
 interface SandboxRecord extends SandboxStatus {
   netns: string;
+  /** Cgroup, namespaces, files (engine-pod-spec.ts); absent in records of older agents. */
+  extras?: SandboxExtras;
 }
 
 const sha = (id: string) => (id.startsWith('sha256:') ? id : `sha256:${id}`);
@@ -51,13 +65,30 @@ export class EngineRuntime implements PodRuntime {
   private readonly listeners = new Set<(pod: PodRef) => void>();
   private poll?: NodeJS.Timeout;
   private lastStates = new Map<string, string>();
+  /** Termination messages of exited containers by id: an exited container's never changes. */
+  private readonly messages = new Map<string, string>();
 
   constructor(
     private readonly engine: Engine,
-    private readonly opts: { podCidr: string; network?: string; pollMs?: number },
+    private readonly opts: {
+      podCidr: string;
+      network?: string;
+      pollMs?: number;
+      seccompDir?: string;
+      cgroupRoot?: string;
+    },
   ) {
     this.dir = join(engine.context.runroot, 'pods');
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * Where `kubepods` goes (the kubelet's --cgroup-root): the root, or under the engine's
+   * BERTH_CGROUP_PARENT when one is set (several agents, or a test's sandbox, on one machine).
+   */
+  private get cgroupRoot(): string {
+    const parent = this.opts.cgroupRoot ?? process.env.BERTH_CGROUP_PARENT ?? '';
+    return parent ? `/${parent.replace(/^\/+|\/+$/g, '')}` : '';
   }
 
   private get network(): string {
@@ -86,12 +117,16 @@ export class EngineRuntime implements PodRuntime {
 
   async runPodSandbox(config: SandboxConfig): Promise<string> {
     const id = randomBytes(16).toString('hex');
+    const runroot = this.engine.context.runroot;
+    const dir = join(this.dir, id);
     if (config.hostNetwork) {
-      this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip: '', netns: '' });
+      const extras = await setUpSandbox(runroot, id, dir, config, '', this.cgroupRoot);
+      this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip: '', netns: '', extras });
       return id;
     }
     this.ensureNetwork();
-    const netns = await createNetns(this.engine.context.runroot, `pod-${id}`);
+    const netns = await createNetns(runroot, `pod-${id}`);
+    let attached = false;
     try {
       const [a] = await attachNetworks(this.engine.context.db, this.engine.context.root, {
         containerId: `pod-${id}`,
@@ -99,9 +134,15 @@ export class EngineRuntime implements PodRuntime {
         networks: [{ name: this.network, aliases: [] }],
         ports: [],
       });
-      this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip: a?.ip ?? '', netns });
+      attached = true;
+      const ip = a?.ip ?? '';
+      const extras = await setUpSandbox(runroot, id, dir, config, ip, this.cgroupRoot);
+      this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip, netns, extras });
     } catch (e) {
+      if (attached)
+        await detachNetworks(this.engine.context.db, this.engine.context.root, `pod-${id}`, netns);
       await removeNetns(netns);
+      rmSync(dir, { recursive: true, force: true });
       throw e;
     }
     return id;
@@ -110,6 +151,7 @@ export class EngineRuntime implements PodRuntime {
   async stopPodSandbox(id: string): Promise<void> {
     const r = this.record(id);
     if (r.state !== 'ready') return;
+    if (r.extras) await tearDownSandbox(r.extras);
     if (r.netns) {
       await detachNetworks(this.engine.context.db, this.engine.context.root, `pod-${id}`, r.netns);
       await removeNetns(r.netns);
@@ -120,6 +162,8 @@ export class EngineRuntime implements PodRuntime {
   async removePodSandbox(id: string): Promise<void> {
     if (!existsSync(join(this.dir, `${id}.json`))) return;
     await this.stopPodSandbox(id);
+    const { extras } = this.record(id);
+    if (extras) removeSandboxFiles(extras);
     rmSync(join(this.dir, `${id}.json`), { force: true });
   }
 
@@ -127,7 +171,11 @@ export class EngineRuntime implements PodRuntime {
     const out: SandboxStatus[] = [];
     for (const f of readdirSync(this.dir)) {
       if (!f.endsWith('.json')) continue;
-      const { netns: _n, ...r } = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as SandboxRecord;
+      const {
+        netns: _n,
+        extras: _x,
+        ...r
+      } = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as SandboxRecord;
       if (!filter?.podUid || r.pod.uid === filter.podUid) out.push(r);
     }
     return out;
@@ -137,35 +185,65 @@ export class EngineRuntime implements PodRuntime {
     const sb = this.record(sandboxId);
     // Kubernetes' command replaces the image's entrypoint and args its command.
     const [entrypoint, ...rest] = c.command;
-    const rec = await this.engine.containers.create(
-      {
-        image: c.image,
-        pull: c.imagePullPolicy === 'Always' ? 'always' : c.imagePullPolicy === 'Never' ? 'never' : 'missing',
-        ...(signal ? { signal } : {}),
-      },
-      {
-        name: `k8s_${c.name}_${sb.pod.name}_${sb.pod.namespace}_${sb.pod.uid.slice(0, 8)}_${c.attempt}`,
-        ...(entrypoint !== undefined ? { entrypoint, command: [...rest, ...c.args] } : { command: c.args }),
-        env: c.env.map((e) => `${e.name}=${e.value}`),
-        ...(c.workingDir ? { workingDir: c.workingDir } : {}),
-        hostname: sb.pod.name,
-        mounts: (c.mounts ?? []).map((m) => ({
-          type: 'bind' as const,
-          source: m.hostPath,
-          destination: m.containerPath,
-          readOnly: m.readOnly,
-        })),
-        ...(c.stdin ? { openStdin: true } : {}),
-        ...(c.tty ? { tty: true } : {}),
-        network: sb.netns ? `ns:${sb.netns}` : 'host',
-        labels: {
-          ...c.labels,
-          [ATTEMPT]: String(c.attempt),
-          [SANDBOX]: sandboxId,
-          ...(c.init ? { [INIT]: 'true' } : {}),
+    const credentials = pullCredentialsOf(c);
+    const create = (pull: string, imageUser?: string) => {
+      const extra = sb.extras
+        ? engineOptions(sb.extras, c, {
+            ...(imageUser !== undefined ? { imageUser } : {}),
+            seccompDir: this.opts.seccompDir,
+          })
+        : {};
+      return this.engine.containers.create(
+        { image: c.image, pull, ...(signal ? { signal } : {}), ...(credentials ? { credentials } : {}) },
+        {
+          name: `k8s_${c.name}_${sb.pod.name}_${sb.pod.namespace}_${sb.pod.uid.slice(0, 8)}_${c.attempt}`,
+          ...(entrypoint !== undefined ? { entrypoint, command: [...rest, ...c.args] } : { command: c.args }),
+          env: c.env.map((e) => `${e.name}=${e.value}`),
+          ...(c.workingDir ? { workingDir: c.workingDir } : {}),
+          hostname: sb.extras?.hostname ?? sb.pod.name,
+          network: sb.netns ? `ns:${sb.netns}` : 'host',
+          ...(c.stdin ? { openStdin: true } : {}),
+          ...(c.tty ? { tty: true } : {}),
+          ...extra,
+          // The pod's volumes, then the pod's /etc/hosts and the termination message file.
+          mounts: [
+            ...(c.mounts ?? []).map((m) => ({
+              type: 'bind' as const,
+              source: m.hostPath,
+              destination: m.containerPath,
+              readOnly: m.readOnly,
+            })),
+            ...(extra.mounts ?? []),
+          ],
+          labels: {
+            ...c.labels,
+            [ATTEMPT]: String(c.attempt),
+            [SANDBOX]: sandboxId,
+            ...(c.init ? { [INIT]: 'true' } : {}),
+            ...(c.spec ? { [MESSAGE_POLICY]: c.spec.terminationMessagePolicy } : {}),
+          },
         },
-      },
+      );
+    };
+    let rec = await create(
+      c.imagePullPolicy === 'Always' ? 'always' : c.imagePullPolicy === 'Never' ? 'never' : 'missing',
     );
+    // The image's USER is known once it is here: runAsNonRoot is checked against it, and a
+    // runAsGroup without runAsUser keeps it with the new group (the container is made again).
+    const sec = c.spec?.security;
+    if (sec && sb.extras) {
+      const imageUser = rec.config.user;
+      try {
+        if (sec.runAsUser === undefined && sec.runAsGroup !== undefined) {
+          await this.removeContainer(rec.id);
+          rec = await create('never', imageUser);
+        }
+        checkRunAsNonRoot(sec, imageUser, sb.pod, c.name);
+      } catch (e) {
+        await this.removeContainer(rec.id);
+        throw e;
+      }
+    }
     return rec.id;
   }
 
@@ -186,6 +264,45 @@ export class EngineRuntime implements PodRuntime {
   }
 
   async listContainers(filter?: { podUid?: string }): Promise<ContainerStatus[]> {
+    const list = this.listRecords(filter);
+    for (const c of list) {
+      if (c.state !== 'exited') continue;
+      const message = await this.messageOf(c);
+      if (message) c.message = message;
+    }
+    return list.map(({ policy: _p, ...c }) => c);
+  }
+
+  /**
+   * The termination message of an exited container (read once, then remembered): its
+   * terminationMessagePath file, or the end of its log as FallbackToLogsOnError says.
+   */
+  private async messageOf(c: ContainerStatus & { policy?: string }): Promise<string> {
+    const known = this.messages.get(c.id);
+    if (known !== undefined) return known;
+    const file = terminationFile({ dir: join(this.dir, c.sandboxId) }, c.name, c.attempt);
+    let text = '';
+    if (existsSync(file)) {
+      const buf = readFileSync(file);
+      text = buf.subarray(0, MAX_MESSAGE_BYTES).toString('utf8');
+    }
+    let tail = '';
+    if (!text && c.policy === 'FallbackToLogsOnError' && c.exitCode !== 0)
+      await this.engine.containers.logs(c.id, { tail: FALLBACK_LOG_LINES }, (e) => {
+        tail += e.data.toString();
+      });
+    const message = terminationMessage(
+      text,
+      c.policy === 'FallbackToLogsOnError' ? c.policy : 'File',
+      c.exitCode,
+      () => tail,
+    );
+    if (this.messages.size > 10_000) this.messages.clear();
+    this.messages.set(c.id, message);
+    return message;
+  }
+
+  private listRecords(filter?: { podUid?: string }): (ContainerStatus & { policy?: string })[] {
     const filters = [`label=${PodLabels.uid}${filter?.podUid ? `=${filter.podUid}` : ''}`];
     return this.engine.containers.list({ all: true, filters }).map((r) => {
       const l = r.config.labels;
@@ -216,6 +333,7 @@ export class EngineRuntime implements PodRuntime {
         finishedAt: ms(r.finishedAt),
         exitCode: r.exitCode,
         ...(r.oomKilled ? { reason: 'OOMKilled' } : {}),
+        ...(l[MESSAGE_POLICY] ? { policy: l[MESSAGE_POLICY] } : {}),
       };
     });
   }

@@ -16,6 +16,7 @@ import { attemptsByName, type ContainerNote, podStatus, statusMatches } from './
 import { runHook } from './probes/lifecycle-hooks.js';
 import type { ProbeManager } from './probes/probe-manager.js';
 import type { ContainerConfig, ContainerStatus, PodRef, PodRuntime, SandboxStatus } from './runtime.js';
+import { sandboxConfig } from './sandbox-config.js';
 import type { PodVolumes } from './volumes/manager.js';
 import { VolumeError } from './volumes/volume-error.js';
 
@@ -156,12 +157,7 @@ export class PodSyncer {
     // A sandbox that died takes its containers with it: start over in a new one, keeping the
     // old containers (their attempts and exit codes) for the status.
     for (const s of sandboxes) await this.runtime.stopPodSandbox(s.id);
-    await this.runtime.runPodSandbox({
-      pod: ref,
-      hostname: pod.spec?.hostname ?? ref.name,
-      hostNetwork: !!pod.spec?.hostNetwork,
-      labels: { ...(pod.metadata.labels ?? {}) },
-    });
+    await this.runtime.runPodSandbox(sandboxConfig(pod));
     const made = (await this.runtime.listPodSandboxes({ podUid: ref.uid })).find((s) => s.state === 'ready');
     if (!made)
       throw new BerthError('Unavailable', `The sandbox of pod ${ref.namespace}/${ref.name} did not start`);

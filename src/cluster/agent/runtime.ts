@@ -16,6 +16,8 @@
  */
 
 import type { Duplex, Readable, Writable } from 'node:stream';
+import type { ContainerSpecExtras } from './container-spec.js';
+import type { PodSandboxSpec } from './sandbox-config.js';
 
 /** What identifies a pod in the runtime (CRI's PodSandboxMetadata). */
 export interface PodRef {
@@ -31,6 +33,8 @@ export interface SandboxConfig {
   /** Host network: no sandbox namespace, the pod sees the node's interfaces. */
   hostNetwork: boolean;
   labels: Record<string, string>;
+  /** The rest of the pod's sharing, /etc/hosts and cgroup (sandbox-config.ts). */
+  podSpec?: PodSandboxSpec;
 }
 
 export type SandboxState = 'ready' | 'notready';
@@ -66,6 +70,8 @@ export interface ContainerConfig {
   labels: Record<string, string>;
   /** The pod's volumes as this container mounts them (CRI's `mounts`), prepared by the agent. */
   mounts?: Mount[];
+  /** securityContext, cgroup values, termination message and pull credentials (container-spec.ts). */
+  spec?: ContainerSpecExtras;
 }
 
 /** A host path bound into a container (private propagation: mountPropagation None). */
