@@ -5,6 +5,8 @@
  */
 import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
+import { parseBackend } from '../podnet/plan.js';
+import { PodNetwork, podNetStateDir } from '../podnet/podnet.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
 import { type RunningAgent, startAgent } from './agent.js';
 import { joinCluster, nodeClient, readTokenFile } from './join.js';
@@ -26,11 +28,14 @@ export interface AgentCliOptions {
   controlPlane?: boolean;
   /** The port of the agent's HTTPS endpoint (10250; 0 picks a free one). */
   port?: number;
+  /** How pods reach other nodes' pods: host-gw, vxlan or auto (the default). */
+  flannelBackend?: string;
 }
 
 function runtimeFor(
   name: string,
   o: AgentCliOptions,
+  podNetworkMtu: () => Promise<number>,
 ): ((podCidr: string) => Promise<PodRuntime>) | { unavailable: string } {
   if (name === 'sim')
     return async (cidr) => new SimRuntime({ subnet: cidr.split('/')[0]!.split('.').slice(0, 3).join('.') });
@@ -42,7 +47,7 @@ function runtimeFor(
         import('../../core/self-command.js'),
       ]);
       const engine = openEngine({ root: o.root, runroot: o.runroot, self: selfCommand([]) });
-      return new EngineRuntime(engine, { podCidr: cidr });
+      return new EngineRuntime(engine, { podCidr: cidr, mtu: await podNetworkMtu() });
     };
   throw invalidArgument(`Invalid --pod-runtime "${name}": one of ${podRuntimes.join(', ')}`);
 }
@@ -50,7 +55,13 @@ function runtimeFor(
 const ipv4 = /^(\d{1,3})(\.\d{1,3}){3}$/;
 
 export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgent> {
-  const runtime = runtimeFor(o.podRuntime, o);
+  const backend = parseBackend(o.flannelBackend ?? 'auto');
+  // Pods on the engine get the pod network (sim pods have no network to route).
+  let podnet: PodNetwork | undefined;
+  const runtime = runtimeFor(o.podRuntime, o, async () => {
+    if (!podnet) throw new Error('the pod network was not started');
+    return (await podnet.ready()).mtu;
+  });
   if (o.nodeIP && !ipv4.test(o.nodeIP))
     throw invalidArgument(`Invalid --node-ip "${o.nodeIP}": an IPv4 address is needed`);
   const port = o.port ?? 10250;
@@ -65,8 +76,17 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     nodeIP,
     dataDir: o.dataDir,
   });
-  return startAgent({
-    client: nodeClient(o.server, creds),
+  const client = nodeClient(o.server, creds);
+  if (o.podRuntime === 'engine')
+    podnet = new PodNetwork({
+      client,
+      nodeName,
+      nodeIP,
+      backend,
+      stateDir: podNetStateDir(o.runroot),
+    }).start();
+  const agent = await startAgent({
+    client,
     nodeName,
     nodeIP,
     runtime,
@@ -75,4 +95,11 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     endpoint: { creds, port },
     ...(o.podRuntime === 'engine' ? { podsDir: join(o.dataDir, 'pods') } : {}),
   });
+  return {
+    ...agent,
+    stop() {
+      agent.stop();
+      podnet?.stop();
+    },
+  };
 }
