@@ -82,3 +82,19 @@ export async function isolateBridges(root: string, bridges: readonly string[]): 
 export async function unisolateBridge(bridge: string): Promise<void> {
   await run('sh', ['-c', REMOVE, 'sh', CHAIN1, CHAIN2, bridge]);
 }
+
+/**
+ * Removes both chains and the jump to them, once no Berth network has an endpoint left (a
+ * node's `--cleanup`); the next attach makes them again.
+ */
+export async function removeIsolationChains(): Promise<boolean> {
+  if ((await run('iptables', ['-w', '-n', '-L', CHAIN1], { check: false })).code !== 0) return false;
+  await run('sh', ['-c', REMOVE_ALL, 'sh', CHAIN1, CHAIN2]);
+  return true;
+}
+
+const REMOVE_ALL = `c1="$1"; c2="$2"
+while iptables -w -D FORWARD -j "$c1" 2>/dev/null; do :; done
+for c in "$c1" "$c2"; do iptables -w -F "$c" 2>/dev/null; done
+for c in "$c1" "$c2"; do iptables -w -X "$c" 2>/dev/null; done
+exit 0`;
