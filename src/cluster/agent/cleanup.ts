@@ -65,7 +65,7 @@ async function sweepFirewall(): Promise<string[]> {
     );
   const fwd = await rules('CNI-FORWARD');
   const admin = await rules('CNI-ADMIN');
-  if (fwd && fwd.every((l) => /^-A CNI-FORWARD (.* )?-j CNI-ADMIN$/.test(l)) && (admin ?? []).length === 0) {
+  if (fwd?.every((l) => /^-A CNI-FORWARD (.* )?-j CNI-ADMIN$/.test(l)) && (admin ?? []).length === 0) {
     // The plugin's jump carries a comment; rules are deleted by number, the last first.
     const listed = await run('iptables', ['-w', '-n', '-L', 'FORWARD', '--line-numbers']);
     const jumps = listed.stdout
