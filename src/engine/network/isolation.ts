@@ -84,11 +84,16 @@ export async function unisolateBridge(bridge: string): Promise<void> {
 }
 
 /**
- * Removes both chains and the jump to them, once no Berth network has an endpoint left (a
- * node's `--cleanup`); the next attach makes them again.
+ * Removes both chains and the jump to them (a node's `--cleanup`), unless a bridge they name
+ * still exists: another engine store on the machine may still need them. The next attach
+ * makes them again.
  */
 export async function removeIsolationChains(): Promise<boolean> {
-  if ((await run('iptables', ['-w', '-n', '-L', CHAIN1], { check: false })).code !== 0) return false;
+  const listed = await run('iptables', ['-w', '-S', CHAIN1], { check: false });
+  if (listed.code !== 0) return false;
+  const bridges = [...listed.stdout.matchAll(/^-A \S+ -i (\S+) /gm)].map((m) => m[1]!);
+  for (const br of bridges)
+    if ((await run('ip', ['link', 'show', br], { check: false })).code === 0) return false;
   await run('sh', ['-c', REMOVE_ALL, 'sh', CHAIN1, CHAIN2]);
   return true;
 }
