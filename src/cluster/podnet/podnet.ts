@@ -11,10 +11,11 @@ import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { run } from '../../core/exec.js';
 import { logger } from '../../core/log.js';
 import { Informer } from '../client/informer.js';
-import { type KubeClient, Resources } from '../client/kube-client.js';
+import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
 import { applyPlan, deleteOwnRoutes, deleteVxlan, ensureVxlan, isDirect, linkOf } from './netlink.js';
 import { applyRuleset, deleteTable, rulesetFor } from './nft.js';
 import {
+  Annotations,
   annotationsFor,
   type Backend,
   type NodeNet,
@@ -69,7 +70,15 @@ export class PodNetwork {
     });
     this.nodes = new Informer(o.client, Resources.nodes);
     const kick = () => this.kick();
-    this.nodes.onAdd(kick).onUpdate(kick).onDelete(kick);
+    // Status heartbeats change nothing here; only what the plan or the annotations read does.
+    const relevant = (n: KubeObject) =>
+      JSON.stringify([nodeNetOf(n), Object.values(Annotations).map((k) => n.metadata.annotations?.[k])]);
+    this.nodes
+      .onAdd(kick)
+      .onUpdate((n, old) => {
+        if (!old || relevant(n) !== relevant(old)) kick();
+      })
+      .onDelete(kick);
   }
 
   start(): this {
