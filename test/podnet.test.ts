@@ -145,6 +145,20 @@ for (const v of [
       assert.equal(ping.code, 0, ping.stdout + ping.stderr);
     });
 
+    test("a restarted agent keeps its node's network as it was; pods still reach each other", async () => {
+      const n1 = m.nodes[1]!;
+      const links = async () => (await n1.box.exec('ip', ['-o', 'link', 'show'])).stdout;
+      const routes = async () => (await n1.box.exec('ip', ['route', 'show', 'proto', '195'])).stdout;
+      const [linksBefore, routesBefore] = [await links(), await routes()];
+      await n1.stopAgent();
+      await n1.startAgent();
+      // The new agent has prepared the node (it runs pods only after that): the same devices (ifindex and MAC included) and routes: nothing was made again.
+      assert.equal(await links(), linksBefore);
+      assert.equal(await routes(), routesBefore);
+      const ping = await inPod(m.nodes[0]!.box, 'client', ['ping', '-c', '1', '-W', '5', webIP]);
+      assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+    });
+
     test('--cleanup leaves n1 as the test made it; deleting n1 takes its routes off n0', async () => {
       const [n0, n1] = m.nodes as [MultiNode['nodes'][0], MultiNode['nodes'][0]];
       const cidr1 = (await json(['get', 'node', 'n1'])).spec.podCIDR as string;

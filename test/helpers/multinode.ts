@@ -25,6 +25,8 @@ export interface ClusterNode {
   baseline: string;
   /** Stops the node's agent (SIGTERM) and waits for it to exit; not for node 0. */
   stopAgent(): Promise<void>;
+  /** Starts the node's agent again (same flags and data dir) and waits until it runs pods. */
+  startAgent(): Promise<void>;
 }
 
 export interface MultiNode {
@@ -157,7 +159,7 @@ export async function startMultiNode(
     for (const [i, box] of boxes.entries()) {
       const name = `n${i}`;
       let agent: ChildProcess | undefined;
-      if (i > 0) {
+      const startAgent = async () => {
         agent = box.spawn(
           berthBin,
           [
@@ -181,20 +183,27 @@ export async function startMultiNode(
             '--flannel-backend',
             backend,
           ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
+          { stdio: ['ignore', 'pipe', 'pipe'], env: { BERTH_LOG_LEVEL: 'info' } },
         );
-        await waitForOutput(agent, /joined/, `the agent of ${name}`);
-      }
+        // The agent runs pods once its pod network is prepared (VXLAN device, MTU).
+        await waitForOutput(agent, /"msg":"running pods"/, `the agent of ${name}`);
+      };
+      if (i > 0) await startAgent();
       nodes.push({
         name,
         ip: ips[i]!,
         box,
         baseline: baselines[i]!,
         stopAgent: async () => {
-          if (!agent || agent.exitCode !== null || agent.signalCode !== null) return;
-          const exited = new Promise((r) => agent.once('exit', r));
-          agent.kill('SIGTERM');
+          const a = agent;
+          if (!a || a.exitCode !== null || a.signalCode !== null) return;
+          const exited = new Promise((r) => a.once('exit', r));
+          a.kill('SIGTERM');
           await exited;
+        },
+        startAgent: async () => {
+          if (i === 0) throw new Error('node 0 runs the server and its embedded agent');
+          await startAgent();
         },
       });
     }

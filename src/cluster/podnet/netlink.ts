@@ -5,7 +5,7 @@
  * device, so syncing and cleaning up only ever touch what the agent made.
  */
 
-import { notFound } from '../../core/errors.js';
+import { conflict, notFound } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import {
   type Plan,
@@ -26,7 +26,8 @@ interface LinkAddr {
   ifname: string;
   mtu: number;
   link_type?: string;
-  linkinfo?: { info_kind?: string; info_data?: { id?: number } };
+  address?: string;
+  linkinfo?: { info_kind?: string; info_data?: { id?: number; local?: string; port?: number } };
   addr_info?: { family: string; local: string }[];
 }
 
@@ -62,9 +63,20 @@ export async function ensureVxlan(o: {
   vtepAddress: string;
   mtu: number;
 }): Promise<void> {
-  const dev = await vxlanLink();
+  let dev = await vxlanLink();
   if (dev && dev.linkinfo?.info_kind !== 'vxlan')
-    throw new Error(`${VXLAN_DEVICE} exists and is not a VXLAN device; remove it or pick another node`);
+    throw conflict(
+      `Device ${VXLAN_DEVICE} exists and is not a VXLAN device; Berth needs that name for the pod network`,
+    );
+  const d = dev?.linkinfo?.info_data;
+  if (
+    dev &&
+    (dev.address !== o.mac || d?.local !== o.localIP || d?.port !== VXLAN_PORT || dev.mtu !== o.mtu)
+  ) {
+    // Made for another address or backend (the node's IP changed): remade, as its peers will see.
+    await run('ip', ['link', 'del', VXLAN_DEVICE]);
+    dev = undefined;
+  }
   if (!dev)
     await run('ip', [
       'link',
