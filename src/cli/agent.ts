@@ -18,8 +18,13 @@ export function registerAgent(program: Command): void {
       '10.42.0.0/16',
     )
     .option(
+      '--flannel-backend <name>',
+      "how pods reach other nodes' pods: host-gw, vxlan, or auto (host-gw to peers on a shared subnet, vxlan to the rest)",
+      'auto',
+    )
+    .option(
       '--cleanup',
-      "remove what the agent added to this node (the Service proxy's rules and conntrack entries) and exit",
+      'remove what the agent added to this node (pods, bridge, routes, VXLAN device, Service and pod network rules, conntrack entries), then exit',
     )
     .action(
       async (
@@ -32,25 +37,22 @@ export function registerAgent(program: Command): void {
           podRuntime: string;
           kubeletPort: string;
           clusterCidr: string;
+          flannelBackend: string;
           cleanup?: boolean;
         },
         cmd: Command,
       ) => {
-        if (opts.cleanup) {
-          const { NftBackend } = await import('../cluster/proxy/nft-backend.js');
-          await new NftBackend().cleanup();
-          process.stdout.write('Removed the Service proxy rules\n');
-          return;
-        }
+        const g = cmd.optsWithGlobals() as { root: string; runroot: string };
+        if (opts.cleanup) return cleanupCommand(g);
         if (!opts.server || !opts.tokenFile) {
           const { invalidArgument } = await import('../core/errors.js');
-          throw invalidArgument('berth agent needs --server and --token-file to join a cluster');
+          throw invalidArgument('The agent needs --server and --token-file (or --cleanup)');
         }
-        const g = cmd.optsWithGlobals() as { root: string; runroot: string };
         const { startAgentFromCli } = await import('../cluster/agent/start.js');
         const agent = await startAgentFromCli({
           server: opts.server,
           tokenFile: opts.tokenFile,
+          flannelBackend: opts.flannelBackend,
           ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
           ...(opts.nodeIp ? { nodeIP: opts.nodeIp } : {}),
           dataDir: opts.dataDir,
@@ -70,4 +72,11 @@ export function registerAgent(program: Command): void {
         await new Promise(() => {});
       },
     );
+}
+
+/** `--cleanup` of `berth agent` and `berth server`: prints what it removed. */
+export async function cleanupCommand(g: { root: string; runroot: string }): Promise<void> {
+  const { cleanupNode } = await import('../cluster/agent/cleanup.js');
+  const done = await cleanupNode(g);
+  process.stdout.write(done.length ? `Removed ${done.join(', ')}\n` : 'Nothing to remove\n');
 }

@@ -94,6 +94,12 @@ export function registerServer(program: Command): void {
     )
     .option('--cluster-cidr <cidr>', 'pod addresses: each node gets a /24 of this range', '10.42.0.0/16')
     .option(
+      '--flannel-backend <name>',
+      "how the embedded agent's pods reach other nodes' pods: host-gw, vxlan or auto",
+      'auto',
+    )
+    .option('--cleanup', 'remove what the embedded agent added to this node, then exit')
+    .option(
       '--node-monitor-grace-period <seconds>',
       'a node not heard from for this long is NotReady (its heartbeat is every 10 s)',
       '20',
@@ -134,9 +140,15 @@ export function registerServer(program: Command): void {
           podRuntime: string;
           kubeletPort: string;
           clusterCidr: string;
+          flannelBackend: string;
+          cleanup?: boolean;
         },
         cmd: Command,
       ) => {
+        if (opts.cleanup) {
+          const { cleanupCommand } = await import('./agent.js');
+          return cleanupCommand(cmd.optsWithGlobals() as { root: string; runroot: string });
+        }
         const { parseControllers } = await import('../cluster/controllers/manager.js');
         const enabled = parseControllers(opts.controllers);
         const { startServer } = await import('../cluster/apiserver/server.js');
@@ -150,6 +162,8 @@ export function registerServer(program: Command): void {
         };
         const { parseClusterCidr } = await import('../cluster/controllers/node-ipam.js');
         parseClusterCidr(opts.clusterCidr);
+        const { parseBackend } = await import('../cluster/podnet/plan.js');
+        parseBackend(opts.flannelBackend);
         const grace = await seconds('--node-monitor-grace-period', opts.nodeMonitorGracePeriod);
         const tolerate = await seconds('--default-toleration-seconds', opts.defaultTolerationSeconds);
         const { setDefaultTolerationSeconds } = await import('../cluster/api/validate.js');
@@ -214,6 +228,7 @@ export function registerServer(program: Command): void {
             runroot: (cmd.optsWithGlobals() as { runroot: string }).runroot,
             podRuntime: opts.podRuntime,
             port: Number(opts.kubeletPort),
+            flannelBackend: opts.flannelBackend,
             controlPlane: true,
             clusterCidr: opts.clusterCidr,
           });

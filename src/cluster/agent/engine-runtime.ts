@@ -14,7 +14,7 @@ import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { conflict, isNotFound, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { Engine } from '../../engine/engine.js';
-import { attachNetworks, detachNetworks } from '../../engine/network/attach.js';
+import { attachNetworks, BridgeOptionLabels, detachNetworks } from '../../engine/network/attach.js';
 import { createNetns, removeNetns } from '../../engine/network/netns.js';
 import { FALLBACK_LOG_LINES, MAX_MESSAGE_BYTES, terminationMessage } from './container-spec.js';
 import {
@@ -58,6 +58,9 @@ interface SandboxRecord extends SandboxStatus {
 }
 
 const sha = (id: string) => (id.startsWith('sha256:') ? id : `sha256:${id}`);
+/** The engine network of the node's pods (its bridge is the CNI bridge on the pod CIDR). */
+export const POD_NETWORK = 'k8s-pods';
+
 const ms = (t: string) => (t ? Date.parse(t) || 0 : 0);
 
 export class EngineRuntime implements PodRuntime {
@@ -76,6 +79,11 @@ export class EngineRuntime implements PodRuntime {
       pollMs?: number;
       seccompDir?: string;
       cgroupRoot?: string;
+      /**
+       * The pod network's MTU for the pod bridge; the bridge then leaves masquerading to the
+       * pod network, which spares pod-to-pod traffic across nodes.
+       */
+      mtu?: number;
     },
   ) {
     this.dir = join(engine.context.runroot, 'pods');
@@ -92,7 +100,7 @@ export class EngineRuntime implements PodRuntime {
   }
 
   private get network(): string {
-    return this.opts.network ?? 'k8s-pods';
+    return this.opts.network ?? POD_NETWORK;
   }
 
   async version(): Promise<RuntimeVersion> {
@@ -102,7 +110,18 @@ export class EngineRuntime implements PodRuntime {
   /** The node's pod network: made once for the pod CIDR. */
   private ensureNetwork(): void {
     if (this.engine.networks.list().some((n) => n.name === this.network)) return;
-    this.engine.networks.create({ name: this.network, subnet: this.opts.podCidr });
+    this.engine.networks.create({
+      name: this.network,
+      subnet: this.opts.podCidr,
+      ...(this.opts.mtu
+        ? {
+            labels: {
+              [BridgeOptionLabels.mtu]: String(this.opts.mtu),
+              [BridgeOptionLabels.masquerade]: 'false',
+            },
+          }
+        : {}),
+    });
   }
 
   private record(id: string): SandboxRecord {

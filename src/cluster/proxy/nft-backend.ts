@@ -122,10 +122,13 @@ export class NftBackend {
     return `${lines.join('\n')}\n${tableText(rules)}`;
   }
 
-  /** Removes the table and the conntrack entries of connections its rules translated. */
-  async cleanup(): Promise<void> {
+  /**
+   * Removes the table and the conntrack entries of connections its rules translated; says
+   * whether there was a table to remove.
+   */
+  async cleanup(): Promise<boolean> {
     const t = await listTable(this.exec);
-    if (!t.chains.length && !t.sets.length && !Object.keys(t.maps).length) return;
+    if (!t.chains.length && !t.sets.length && !Object.keys(t.maps).length) return false;
     await this.exec('nft', ['delete', 'table', FAMILY, TABLE]);
     const ips = new Set((t.maps['service-ips'] ?? []).map((k) => k[0]!));
     const nodePorts = new Set((t.maps['service-nodeports'] ?? []).map((k) => `${k[0]} ${k[1]}`));
@@ -135,6 +138,7 @@ export class NftBackend {
       await flushConntrack(['-p', proto!, '--orig-port-dst', port!], this.exec);
     }
     this.applied = undefined;
+    return true;
   }
 }
 
