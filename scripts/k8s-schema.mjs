@@ -30,15 +30,15 @@ function typeOf(t, format) {
 function descriptions(dts) {
   const out = { fields: {}, required: [] };
   const cls = /\/\*\*\n\* ([^\n]*)\n\*\/\nexport declare class/.exec(dts);
-  if (cls) out.description = unescape(cls[1]);
+  if (cls) out.description = unquote(cls[1]);
   for (const m of dts.matchAll(/(?:\/\*\*\n\s*\* ([^\n]*)\n\s*\*\/\n)?\s*'([^']+)'(\?)?:/g)) {
-    if (m[1]) out.fields[m[2]] = unescape(m[1]);
+    if (m[1]) out.fields[m[2]] = unquote(m[1]);
     if (!m[3]) out.required.push(m[2]);
   }
   return out;
 }
 
-const unescape = (s) => s.replace(/\\(['"])/g, '$1');
+const unquote = (s) => s.replace(/\\(['"])/g, '$1');
 
 /** The catalogue: `{ source, types: { Model: { description, required, fields: { f: [type, description] } } } }`. */
 export async function generate() {
