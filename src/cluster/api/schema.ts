@@ -263,7 +263,10 @@ function fieldType(typeName: string, field: string): string | undefined {
   return Array.isArray(t) ? t[0] : t;
 }
 
-const described = (typeName: string) => Boolean(catalogue()?.types[typeName] ?? types[typeName]);
+const described = (typeName: string) => {
+  const c = catalogue();
+  return Boolean(c ? c.types[typeName] : types[typeName]);
+};
 
 /** The type name describing a built-in kind, if any. */
 export function kindType(group: string, version: string, kind: string): string | undefined {
