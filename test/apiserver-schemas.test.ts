@@ -2,7 +2,9 @@
 // fields with Kubernetes' descriptions, strict validation at any depth, and server-side apply
 // merging list items by their keys.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { run } from '../src/core/exec.js';
 import { startCluster, type TestCluster } from './helpers/cluster.js';
 
 describe('built-in schemas through kubectl', () => {
@@ -65,5 +67,36 @@ spec:
     });
     assert.equal(warned.code, 0, warned.stderr);
     assert.match(warned.stderr, /unknown field "spec.volumeClaimTemplates\[0\].spec.storageClasName"/);
+  });
+
+  test('a YAML body repeating a key is refused under Strict and warned of otherwise', async () => {
+    const tls = join(c.dataDir, 'tls');
+    const post = (validation: string, name: string) =>
+      run('curl', [
+        '-s',
+        '-D',
+        '-',
+        '--cacert',
+        join(tls, 'ca.crt'),
+        '--cert',
+        join(tls, 'admin.crt'),
+        '--key',
+        join(tls, 'admin.key'),
+        '-H',
+        'Content-Type: application/yaml',
+        '--data-binary',
+        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  a: "1"\n  a: "2"\n`,
+        `https://127.0.0.1:${c.port}/api/v1/namespaces/default/configmaps?fieldValidation=${validation}`,
+      ]);
+    const strict = await post('Strict', 'dup-strict');
+    assert.match(strict.stdout, /HTTP\/1.1 400/);
+    assert.match(
+      strict.stdout,
+      /ConfigMap in version \\"v1\\" cannot be handled as a ConfigMap: strict decoding error: line 7: key \\"a\\" already set in map/,
+    );
+    const warned = await post('Warn', 'dup-warn');
+    assert.match(warned.stdout, /HTTP\/1.1 201/);
+    assert.match(warned.stdout, /Warning: 299 - "line 7: key \\"a\\" already set in map"/);
+    assert.equal((await ok(['get', 'cm', 'dup-warn', '-o', 'jsonpath={.data.a}'])).trim(), '2');
   });
 });
