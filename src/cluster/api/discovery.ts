@@ -253,17 +253,25 @@ function buildGroupVersion(rs: ResourceInfo[], group: string, version: string): 
   };
 }
 
+// Each document's hash, kept as long as the document is (documents are cached and unchanged).
+const hashes = new WeakMap<object, string>();
+
+function hashOf(doc: object): string {
+  let hash = hashes.get(doc);
+  if (!hash) {
+    hash = createHash('sha256').update(JSON.stringify(doc)).digest('hex').slice(0, 32).toUpperCase();
+    hashes.set(doc, hash);
+  }
+  return hash;
+}
+
 /** The OpenAPI v3 root: one entry per group/version, with a hash so clients cache by content. */
 export function openapiRoot(reg: ResourceRegistry): object {
   const paths: Record<string, object> = {};
   for (const [g, versions] of reg.groups()) {
     for (const v of versions) {
       const p = g ? `apis/${g}/${v}` : `api/${v}`;
-      const hash = createHash('sha256')
-        .update(JSON.stringify(openapiGroupVersion(reg, g, v)))
-        .digest('hex')
-        .slice(0, 32)
-        .toUpperCase();
+      const hash = hashOf(openapiGroupVersion(reg, g, v) ?? {});
       paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hash}` };
     }
   }
