@@ -17,6 +17,7 @@ import type { Engine } from '../../engine/engine.js';
 import { attachNetworks, detachNetworks } from '../../engine/network/attach.js';
 import { createNetns, removeNetns } from '../../engine/network/netns.js';
 import { type Usage, usageOfPid } from './metrics/cgroup-usage.js';
+import { podResolvMounts, writePodResolvConf } from './pod-dns.js';
 import {
   type ContainerConfig,
   type ContainerStatus,
@@ -86,6 +87,7 @@ export class EngineRuntime implements PodRuntime {
 
   async runPodSandbox(config: SandboxConfig): Promise<string> {
     const id = randomBytes(16).toString('hex');
+    if (config.dns) writePodResolvConf(join(this.dir, id), config.dns);
     if (config.hostNetwork) {
       this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip: '', netns: '' });
       return id;
@@ -120,6 +122,7 @@ export class EngineRuntime implements PodRuntime {
   async removePodSandbox(id: string): Promise<void> {
     if (!existsSync(join(this.dir, `${id}.json`))) return;
     await this.stopPodSandbox(id);
+    rmSync(join(this.dir, id), { recursive: true, force: true });
     rmSync(join(this.dir, `${id}.json`), { force: true });
   }
 
@@ -158,6 +161,7 @@ export class EngineRuntime implements PodRuntime {
         ...(c.stdin ? { openStdin: true } : {}),
         ...(c.tty ? { tty: true } : {}),
         network: sb.netns ? `ns:${sb.netns}` : 'host',
+        mounts: podResolvMounts(join(this.dir, sandboxId)),
         labels: {
           ...c.labels,
           [ATTEMPT]: String(c.attempt),

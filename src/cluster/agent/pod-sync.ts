@@ -12,6 +12,7 @@ import { logger } from '../../core/log.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { Backoff } from './backoff.js';
 import { ConfigError, containerConfig, type ObjectSource } from './container-config.js';
+import { type ClusterDnsSettings, podDnsConfig } from './pod-dns.js';
 import { attemptsByName, type ContainerNote, podStatus, statusMatches } from './pod-status.js';
 import { runHook } from './probes/lifecycle-hooks.js';
 import type { ProbeManager } from './probes/probe-manager.js';
@@ -42,6 +43,8 @@ export interface PodSyncerOptions {
   probes?: ProbeManager;
   /** Records an event about a pod (the kubelet's Created, Started, Killing, BackOff...). */
   event?: PodEventSink;
+  /** The cluster DNS pods get (without: the runtime's default resolv.conf). */
+  dns?: ClusterDnsSettings;
 }
 
 export type PodEventSink = (pod: PodRef, type: 'Normal' | 'Warning', reason: string, message: string) => void;
@@ -161,6 +164,7 @@ export class PodSyncer {
       hostname: pod.spec?.hostname ?? ref.name,
       hostNetwork: !!pod.spec?.hostNetwork,
       labels: { ...(pod.metadata.labels ?? {}) },
+      ...(this.opts.dns ? { dns: podDnsConfig(pod, this.opts.dns) } : {}),
     });
     const made = (await this.runtime.listPodSandboxes({ podUid: ref.uid })).find((s) => s.state === 'ready');
     if (!made)

@@ -14,6 +14,7 @@
  *   runtime cannot run (the agent reports it as CreateContainerConfigError), anything else
  *   as the runtime's failure (the agent retries with back-off).
  */
+import type { PodDnsConfig } from './pod-dns.js';
 
 import type { Duplex, Readable, Writable } from 'node:stream';
 
@@ -31,6 +32,8 @@ export interface SandboxConfig {
   /** Host network: no sandbox namespace, the pod sees the node's interfaces. */
   hostNetwork: boolean;
   labels: Record<string, string>;
+  /** The pod's resolv.conf (pod-dns.ts); without it, containers get the engine's default. */
+  dns?: PodDnsConfig;
 }
 
 export type SandboxState = 'ready' | 'notready';

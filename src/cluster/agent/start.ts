@@ -5,11 +5,15 @@
  */
 import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import type { KubeClient } from '../client/kube-client.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
 import { type RunningAgent, startAgent } from './agent.js';
 import { joinCluster, nodeClient, readTokenFile } from './join.js';
 import { defaultNodeIP, defaultNodeName } from './machine.js';
 import type { PodRuntime } from './runtime.js';
+
+const log = logger('agent');
 
 export const podRuntimes = ['engine', 'sim'] as const;
 
@@ -26,6 +30,8 @@ export interface AgentCliOptions {
   controlPlane?: boolean;
   /** The port of the agent's HTTPS endpoint (10250; 0 picks a free one). */
   port?: number;
+  /** The cluster DNS this node serves and gives its pods (--cluster-dns, --cluster-domain, --resolv-conf). */
+  dns?: { clusterDns: string; clusterDomain: string; resolvConf: string };
 }
 
 function runtimeFor(
@@ -65,8 +71,10 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     nodeIP,
     dataDir: o.dataDir,
   });
-  return startAgent({
-    client: nodeClient(o.server, creds),
+  const client = nodeClient(o.server, creds);
+  const dns = o.dns && checkClusterDns(o.dns);
+  const agent = await startAgent({
+    client,
     nodeName,
     nodeIP,
     runtime,
@@ -74,5 +82,54 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     controlPlane: o.controlPlane ?? false,
     endpoint: { creds, port },
     ...(o.podRuntime === 'engine' ? { podsDir: join(o.dataDir, 'pods') } : {}),
+    ...(dns ? { dns } : {}),
   });
+  // The cluster DNS is served where pods really run; simulated pods resolve nothing.
+  return dns && o.podRuntime === 'engine' ? withNodeDns(agent, client, dns) : agent;
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Refuses a --cluster-dns that is not an IPv4 address and a --cluster-domain that is not a DNS name. */
+function checkClusterDns<T extends { clusterDns: string; clusterDomain: string }>(d: T): T {
+  if (!ipv4.test(d.clusterDns))
+    throw invalidArgument(`Invalid --cluster-dns "${d.clusterDns}": an IPv4 address is needed`);
+  const domain = d.clusterDomain.replace(/\.$/, '').toLowerCase();
+  if (!domain || domain.length > 253 || !domain.split('.').every((l) => l.length <= 63 && dnsLabel.test(l)))
+    throw invalidArgument(
+      `Invalid --cluster-domain "${d.clusterDomain}": a DNS name is needed (cluster.local)`,
+    );
+  return { ...d, clusterDomain: domain };
+}
+
+/** Starts the node's cluster DNS beside the agent; it stops with the agent. */
+async function withNodeDns(
+  agent: RunningAgent,
+  client: KubeClient,
+  dns: { clusterDns: string; clusterDomain: string; resolvConf: string },
+): Promise<RunningAgent> {
+  const { startNodeDns } = await import('../dns/node-dns.js');
+  let node: { stop(): Promise<void> } | undefined;
+  let stopped = false;
+  // It waits for its caches; the agent runs pods meanwhile (they retry lookups, as with CoreDNS).
+  void startNodeDns({
+    client,
+    address: dns.clusterDns,
+    domain: dns.clusterDomain,
+    resolvConf: dns.resolvConf,
+  }).then(
+    (n) => {
+      node = n;
+      if (stopped) void n.stop();
+    },
+    (e) => log.error('the cluster DNS did not start', { address: dns.clusterDns, err: e as Error }),
+  );
+  return {
+    nodeName: agent.nodeName,
+    stop() {
+      stopped = true;
+      agent.stop();
+      void node?.stop();
+    },
+  };
 }

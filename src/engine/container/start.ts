@@ -74,11 +74,14 @@ function writeEtcFiles(
         : resolvConf(config, undefined, net.dns),
   );
   const ro = config.readOnly;
+  // A file the user mounts there replaces the engine's, as in Docker (the node agent's
+  // pod-wide /etc/hosts).
+  const own = new Set(config.mounts.map((m) => m.destination));
   return [
     { source: paths.hostnameFile, destination: '/etc/hostname', readOnly: ro },
     { source: paths.hostsFile, destination: '/etc/hosts', readOnly: ro },
     { source: paths.resolvFile, destination: '/etc/resolv.conf', readOnly: ro },
-  ];
+  ].filter((b) => !own.has(b.destination));
 }
 
 async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: ContainerConfig) {
