@@ -235,6 +235,8 @@ const nodeRules: PolicyRule[] = [
   rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
   rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews', 'localsubjectaccessreviews']),
   rule(read, [''], ['services', 'endpoints']),
+  // The Service proxy runs in the agent with the node's identity (upstream's system:node-proxier).
+  rule(read, ['discovery.k8s.io'], ['endpointslices']),
   rule(['create', 'get', 'list', 'watch'], [''], ['nodes']),
   rule(['update', 'patch'], [''], ['nodes/status']),
   rule(['update', 'patch', 'delete'], [''], ['nodes']),
