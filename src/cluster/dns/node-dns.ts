@@ -98,6 +98,12 @@ export async function startNodeDns(o: NodeDnsOptions): Promise<NodeDns> {
   const slices = new Informer(o.client, Resources.endpointslices);
   for (const [name, fn] of Object.entries(serviceIndexes)) services.addIndex(name, fn);
   for (const [name, fn] of Object.entries(sliceIndexes)) slices.addIndex(name, fn);
+  // Any change may alter answers: cached ones are dropped.
+  let generation = 0;
+  const changed = () => {
+    generation++;
+  };
+  for (const inf of [services, slices]) inf.onAdd(changed).onUpdate(changed).onDelete(changed);
   services.start();
   slices.start();
   let listener: DnsListener | undefined;
@@ -109,6 +115,7 @@ export async function startNodeDns(o: NodeDnsOptions): Promise<NodeDns> {
       port: o.port ?? 53,
       resolver: clusterResolver({ index: { services, slices }, domain: o.domain, nsAddress: o.address }),
       upstreams: () => nodeUpstreams(resolvConf, o.address),
+      generation: () => generation,
     });
   } catch (e) {
     services.stop();

@@ -49,6 +49,12 @@ export interface DnsListenerOptions {
   tcp?: boolean;
   /** How long one upstream has to answer before the next is tried. Default 2 s. */
   forwardTimeoutMs?: number;
+  /**
+   * Keeps encoded answers until this number changes (the cluster DNS bumps it on every
+   * Service or EndpointSlice change), so a repeated question costs a map lookup instead of
+   * a decode, a resolve and an encode. Without it every query is resolved.
+   */
+  generation?: () => number;
 }
 
 export interface DnsListener {
@@ -203,6 +209,40 @@ function tcpFrames(fn: (msg: Buffer) => void): (chunk: Buffer) => void {
   };
 }
 
+/** How many answers the cache holds before it starts over. */
+const CACHE_ENTRIES = 10_000;
+
+/**
+ * Answers by query bytes after the id (flags, question, EDNS options: everything the answer
+ * depends on besides the data), valid for one generation; a hit gets the query's id.
+ */
+function answerCache(generation: (() => number) | undefined) {
+  const entries = new Map<string, Buffer>();
+  let gen = generation?.();
+  const keyOf = (msg: Buffer, tcp: boolean) => `${tcp ? 't' : 'u'}${msg.toString('latin1', 2)}`;
+  return {
+    get(msg: Buffer, tcp: boolean): Buffer | undefined {
+      if (!generation || msg.length < 12) return undefined;
+      const now = generation();
+      if (now !== gen) {
+        entries.clear();
+        gen = now;
+        return undefined;
+      }
+      const hit = entries.get(keyOf(msg, tcp));
+      if (!hit) return undefined;
+      const out = Buffer.from(hit);
+      msg.copy(out, 0, 0, 2);
+      return out;
+    },
+    set(msg: Buffer, tcp: boolean, answer: Buffer): void {
+      if (!generation || msg.length < 12) return;
+      if (entries.size >= CACHE_ENTRIES) entries.clear();
+      entries.set(keyOf(msg, tcp), answer);
+    },
+  };
+}
+
 /**
  * Serves DNS on `address` over UDP (and TCP): resolver answers go back at once, other names
  * are forwarded. Upstreams on the listener's own address and port are skipped, so a node
@@ -213,10 +253,16 @@ export async function listenDns(opts: DnsListenerOptions): Promise<DnsListener> 
   const udp = dgram.createSocket({ type: 'udp4', reuseAddr: false });
   let port = opts.port ?? 53;
   const upstreams = () => opts.upstreams().filter((u) => !(u.host === opts.address && u.port === port));
+  const cache = answerCache(opts.generation);
   const handle = (msg: Buffer, maxBytes: number | 'udp', reply: (b: Buffer) => void, tcp: boolean) => {
+    const hit = cache.get(msg, tcp);
+    if (hit) return reply(hit);
     const out = answerMessage(msg, opts.resolver, maxBytes);
     if (out === undefined) return;
-    if (out !== 'forward') return reply(out);
+    if (out !== 'forward') {
+      cache.set(msg, tcp, out);
+      return reply(out);
+    }
     const ups = upstreams();
     if (!ups.length) {
       const f = servfail(msg);
