@@ -152,16 +152,18 @@ export class EngineRuntime implements PodRuntime {
         env: c.env.map((e) => `${e.name}=${e.value}`),
         ...(c.workingDir ? { workingDir: c.workingDir } : {}),
         hostname: sb.pod.name,
-        mounts: (c.mounts ?? []).map((m) => ({
-          type: 'bind' as const,
-          source: m.hostPath,
-          destination: m.containerPath,
-          readOnly: m.readOnly,
-        })),
+        mounts: [
+          ...podResolvMounts(join(this.dir, sandboxId)),
+          ...(c.mounts ?? []).map((m) => ({
+            type: 'bind' as const,
+            source: m.hostPath,
+            destination: m.containerPath,
+            readOnly: m.readOnly,
+          })),
+        ],
         ...(c.stdin ? { openStdin: true } : {}),
         ...(c.tty ? { tty: true } : {}),
         network: sb.netns ? `ns:${sb.netns}` : 'host',
-        mounts: podResolvMounts(join(this.dir, sandboxId)),
         labels: {
           ...c.labels,
           [ATTEMPT]: String(c.attempt),

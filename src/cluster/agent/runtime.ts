@@ -14,9 +14,9 @@
  *   runtime cannot run (the agent reports it as CreateContainerConfigError), anything else
  *   as the runtime's failure (the agent retries with back-off).
  */
-import type { PodDnsConfig } from './pod-dns.js';
 
 import type { Duplex, Readable, Writable } from 'node:stream';
+import type { PodDnsConfig } from './pod-dns.js';
 
 /** What identifies a pod in the runtime (CRI's PodSandboxMetadata). */
 export interface PodRef {
