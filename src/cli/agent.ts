@@ -12,35 +12,47 @@ export function registerAgent(program: Command): void {
     .option('--data-dir <dir>', "the agent's credentials folder", '/var/lib/berth/agent')
     .option('--kubelet-port <port>', "the agent's HTTPS endpoint port (logs); 0 picks a free one", '10250')
     .option('--pod-runtime <name>', 'what runs pods: engine or sim (in memory)', 'engine')
-    .option('--cleanup', 'remove what the agent added to this node (the cluster DNS interface) and exit')
+    .option(
+      '--cluster-cidr <cidr>',
+      "the cluster's pod addresses (the server's --cluster-cidr)",
+      '10.42.0.0/16',
+    )
+    .option(
+      '--flannel-backend <name>',
+      "how pods reach other nodes' pods: host-gw, vxlan, or auto (host-gw to peers on a shared subnet, vxlan to the rest)",
+      'auto',
+    )
+    .option(
+      '--cleanup',
+      'remove what the agent added to this node (pods, bridge, routes, VXLAN device, Service and pod network rules, conntrack entries), then exit',
+    )
     .action(
       async (
         opts: {
           server?: string;
           tokenFile?: string;
-          cleanup?: boolean;
           nodeName?: string;
           nodeIp?: string;
           dataDir: string;
           podRuntime: string;
           kubeletPort: string;
+          clusterCidr: string;
+          flannelBackend: string;
+          cleanup?: boolean;
         } & ClusterDnsFlags,
         cmd: Command,
       ) => {
-        if (opts.cleanup) {
-          const { removeDnsInterface } = await import('../cluster/dns/node-dns.js');
-          if (await removeDnsInterface()) process.stdout.write('Removed the cluster DNS interface\n');
-          return;
-        }
+        const g = cmd.optsWithGlobals() as { root: string; runroot: string };
+        if (opts.cleanup) return cleanupCommand(g);
         if (!opts.server || !opts.tokenFile) {
           const { invalidArgument } = await import('../core/errors.js');
-          throw invalidArgument('berth agent needs --server and --token-file to join a cluster');
+          throw invalidArgument('The agent needs --server and --token-file (or --cleanup)');
         }
-        const g = cmd.optsWithGlobals() as { root: string; runroot: string };
         const { startAgentFromCli } = await import('../cluster/agent/start.js');
         const agent = await startAgentFromCli({
           server: opts.server,
           tokenFile: opts.tokenFile,
+          flannelBackend: opts.flannelBackend,
           ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
           ...(opts.nodeIp ? { nodeIP: opts.nodeIp } : {}),
           dataDir: opts.dataDir,
@@ -48,6 +60,7 @@ export function registerAgent(program: Command): void {
           runroot: g.runroot,
           podRuntime: opts.podRuntime,
           port: Number(opts.kubeletPort),
+          clusterCidr: opts.clusterCidr,
           dns: opts,
         });
         process.stdout.write(`Node ${agent.nodeName} joined ${opts.server}\n`);
@@ -60,4 +73,11 @@ export function registerAgent(program: Command): void {
         await new Promise(() => {});
       },
     );
+}
+
+/** `--cleanup` of `berth agent` and `berth server`: prints what it removed. */
+export async function cleanupCommand(g: { root: string; runroot: string }): Promise<void> {
+  const { cleanupNode } = await import('../cluster/agent/cleanup.js');
+  const done = await cleanupNode(g);
+  process.stdout.write(done.length ? `Removed ${done.join(', ')}\n` : 'Nothing to remove\n');
 }

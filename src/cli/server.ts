@@ -45,6 +45,10 @@ export function registerServer(program: Command): void {
     .option('--data-dir <dir>', 'cluster state folder', defaultDataDir())
     .option('--https-listen-port <port>', 'HTTPS port of the API server', '6443')
     .option('--bind-address <addr>', 'address to listen on', '127.0.0.1')
+    .option(
+      '--advertise-address <ip>',
+      'where the `kubernetes` Service (10.43.0.1) sends pods (default: the bind address; --node-ip for 0.0.0.0)',
+    )
     .option('--datastore-endpoint <url>', 'datastore: empty for the embedded one, or etcd://h1:2379,h2:2379')
     .option(
       '--datastore-accept-data-loss',
@@ -90,6 +94,12 @@ export function registerServer(program: Command): void {
     )
     .option('--cluster-cidr <cidr>', 'pod addresses: each node gets a /24 of this range', '10.42.0.0/16')
     .option(
+      '--flannel-backend <name>',
+      "how the embedded agent's pods reach other nodes' pods: host-gw, vxlan or auto",
+      'auto',
+    )
+    .option('--cleanup', 'remove what the embedded agent added to this node, then exit')
+    .option(
       '--node-monitor-grace-period <seconds>',
       'a node not heard from for this long is NotReady (its heartbeat is every 10 s)',
       '20',
@@ -110,6 +120,7 @@ export function registerServer(program: Command): void {
           dataDir: string;
           httpsListenPort: string;
           bindAddress: string;
+          advertiseAddress?: string;
           datastoreEndpoint?: string;
           datastoreAcceptDataLoss?: boolean;
           secretsEncryption?: boolean;
@@ -129,9 +140,15 @@ export function registerServer(program: Command): void {
           podRuntime: string;
           kubeletPort: string;
           clusterCidr: string;
+          flannelBackend: string;
+          cleanup?: boolean;
         } & ClusterDnsFlags,
         cmd: Command,
       ) => {
+        if (opts.cleanup) {
+          const { cleanupCommand } = await import('./agent.js');
+          return cleanupCommand(cmd.optsWithGlobals() as { root: string; runroot: string });
+        }
         const { parseControllers } = await import('../cluster/controllers/manager.js');
         const enabled = parseControllers(opts.controllers);
         const { startServer } = await import('../cluster/apiserver/server.js');
@@ -145,6 +162,8 @@ export function registerServer(program: Command): void {
         };
         const { parseClusterCidr } = await import('../cluster/controllers/node-ipam.js');
         parseClusterCidr(opts.clusterCidr);
+        const { parseBackend } = await import('../cluster/podnet/plan.js');
+        parseBackend(opts.flannelBackend);
         const grace = await seconds('--node-monitor-grace-period', opts.nodeMonitorGracePeriod);
         const tolerate = await seconds('--default-toleration-seconds', opts.defaultTolerationSeconds);
         const { setDefaultTolerationSeconds } = await import('../cluster/api/validate.js');
@@ -162,10 +181,17 @@ export function registerServer(program: Command): void {
           throw invalidArgument(`Invalid --secrets-encryption-provider "${cipher}": use aescbc or aesgcm`);
         }
         const audit = await auditOptions(opts);
+        // Pods cannot reach a loopback address: with every address bound, the node's is advertised.
+        const advertise =
+          opts.advertiseAddress ??
+          (opts.bindAddress === '0.0.0.0'
+            ? (opts.nodeIp ?? (await import('../cluster/agent/machine.js')).defaultNodeIP())
+            : undefined);
         const s = await startServer({
           dataDir: opts.dataDir,
           port,
           bindAddress: opts.bindAddress,
+          ...(advertise ? { advertiseAddress: advertise } : {}),
           ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
           datastoreAcceptDataLoss: opts.datastoreAcceptDataLoss ?? false,
           ...(opts.secretsEncryption ? { secretsEncryption: cipher } : {}),
@@ -211,8 +237,10 @@ export function registerServer(program: Command): void {
             runroot: (cmd.optsWithGlobals() as { runroot: string }).runroot,
             podRuntime: opts.podRuntime,
             port: Number(opts.kubeletPort),
+            flannelBackend: opts.flannelBackend,
             controlPlane: true,
             dns: opts,
+            clusterCidr: opts.clusterCidr,
           });
         }
         process.stdout.write(

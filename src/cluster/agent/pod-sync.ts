@@ -17,6 +17,7 @@ import { attemptsByName, type ContainerNote, podStatus, statusMatches } from './
 import { runHook } from './probes/lifecycle-hooks.js';
 import type { ProbeManager } from './probes/probe-manager.js';
 import type { ContainerConfig, ContainerStatus, PodRef, PodRuntime, SandboxStatus } from './runtime.js';
+import { sandboxConfig } from './sandbox-config.js';
 import type { PodVolumes } from './volumes/manager.js';
 import { VolumeError } from './volumes/volume-error.js';
 
@@ -160,10 +161,7 @@ export class PodSyncer {
     // old containers (their attempts and exit codes) for the status.
     for (const s of sandboxes) await this.runtime.stopPodSandbox(s.id);
     await this.runtime.runPodSandbox({
-      pod: ref,
-      hostname: pod.spec?.hostname ?? ref.name,
-      hostNetwork: !!pod.spec?.hostNetwork,
-      labels: { ...(pod.metadata.labels ?? {}) },
+      ...sandboxConfig(pod, this.opts.dns ? { clusterDomain: this.opts.dns.clusterDomain } : {}),
       ...(this.opts.dns ? { dns: podDnsConfig(pod, this.opts.dns) } : {}),
     });
     const made = (await this.runtime.listPodSandboxes({ podUid: ref.uid })).find((s) => s.state === 'ready');

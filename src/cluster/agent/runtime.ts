@@ -16,7 +16,9 @@
  */
 
 import type { Duplex, Readable, Writable } from 'node:stream';
+import type { ContainerSpecExtras } from './container-spec.js';
 import type { PodDnsConfig } from './pod-dns.js';
+import type { PodSandboxSpec } from './sandbox-config.js';
 
 /** What identifies a pod in the runtime (CRI's PodSandboxMetadata). */
 export interface PodRef {
@@ -32,6 +34,8 @@ export interface SandboxConfig {
   /** Host network: no sandbox namespace, the pod sees the node's interfaces. */
   hostNetwork: boolean;
   labels: Record<string, string>;
+  /** The rest of the pod's sharing, /etc/hosts and cgroup (sandbox-config.ts). */
+  podSpec?: PodSandboxSpec;
   /** The pod's resolv.conf (pod-dns.ts); without it, containers get the engine's default. */
   dns?: PodDnsConfig;
 }
@@ -69,6 +73,8 @@ export interface ContainerConfig {
   labels: Record<string, string>;
   /** The pod's volumes as this container mounts them (CRI's `mounts`), prepared by the agent. */
   mounts?: Mount[];
+  /** securityContext, cgroup values, termination message and pull credentials (container-spec.ts). */
+  spec?: ContainerSpecExtras;
 }
 
 /** A host path bound into a container (private propagation: mountPropagation None). */

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { KubeClient } from '../client/kube-client.js';
+import { parseBackend } from '../podnet/plan.js';
+import { PodNetwork, podNetStateDir } from '../podnet/podnet.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
 import { type RunningAgent, startAgent } from './agent.js';
 import { joinCluster, nodeClient, readTokenFile } from './join.js';
@@ -30,6 +32,10 @@ export interface AgentCliOptions {
   controlPlane?: boolean;
   /** The port of the agent's HTTPS endpoint (10250; 0 picks a free one). */
   port?: number;
+  /** Pod addresses (--cluster-cidr), for the Service proxy's masquerading. Default 10.42.0.0/16. */
+  clusterCidr?: string;
+  /** How pods reach other nodes' pods: host-gw, vxlan or auto (the default). */
+  flannelBackend?: string;
   /** The cluster DNS this node serves and gives its pods (--cluster-dns, --cluster-domain, --resolv-conf). */
   dns?: { clusterDns: string; clusterDomain: string; resolvConf: string };
 }
@@ -37,6 +43,7 @@ export interface AgentCliOptions {
 function runtimeFor(
   name: string,
   o: AgentCliOptions,
+  podNetworkMtu: () => Promise<number>,
 ): ((podCidr: string) => Promise<PodRuntime>) | { unavailable: string } {
   if (name === 'sim')
     return async (cidr) => new SimRuntime({ subnet: cidr.split('/')[0]!.split('.').slice(0, 3).join('.') });
@@ -48,7 +55,7 @@ function runtimeFor(
         import('../../core/self-command.js'),
       ]);
       const engine = openEngine({ root: o.root, runroot: o.runroot, self: selfCommand([]) });
-      return new EngineRuntime(engine, { podCidr: cidr });
+      return new EngineRuntime(engine, { podCidr: cidr, mtu: await podNetworkMtu() });
     };
   throw invalidArgument(`Invalid --pod-runtime "${name}": one of ${podRuntimes.join(', ')}`);
 }
@@ -56,7 +63,13 @@ function runtimeFor(
 const ipv4 = /^(\d{1,3})(\.\d{1,3}){3}$/;
 
 export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgent> {
-  const runtime = runtimeFor(o.podRuntime, o);
+  const backend = parseBackend(o.flannelBackend ?? 'auto');
+  // Pods on the engine get the pod network (sim pods have no network to route).
+  let podnet: PodNetwork | undefined;
+  const runtime = runtimeFor(o.podRuntime, o, async () => {
+    if (!podnet) throw new Error('the pod network was not started');
+    return (await podnet.ready()).mtu;
+  });
   if (o.nodeIP && !ipv4.test(o.nodeIP))
     throw invalidArgument(`Invalid --node-ip "${o.nodeIP}": an IPv4 address is needed`);
   const port = o.port ?? 10250;
@@ -73,6 +86,14 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
   });
   const client = nodeClient(o.server, creds);
   const dns = o.dns && checkClusterDns(o.dns);
+  if (o.podRuntime === 'engine')
+    podnet = new PodNetwork({
+      client,
+      nodeName,
+      nodeIP,
+      backend,
+      stateDir: podNetStateDir(o.runroot),
+    }).start();
   const agent = await startAgent({
     client,
     nodeName,
@@ -84,8 +105,24 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     ...(o.podRuntime === 'engine' ? { podsDir: join(o.dataDir, 'pods') } : {}),
     ...(dns ? { dns } : {}),
   });
-  // The cluster DNS is served where pods really run; simulated pods resolve nothing.
-  return dns && o.podRuntime === 'engine' ? withNodeDns(agent, client, dns) : agent;
+  // Services are programmed where pods really run; simulated pods have no addresses to reach.
+  if (o.podRuntime !== 'engine') return agent;
+  const { ServiceProxy } = await import('../proxy/proxier.js');
+  const proxy = new ServiceProxy({
+    client,
+    nodeName,
+    ...(o.clusterCidr ? { clusterCidr: o.clusterCidr } : {}),
+  }).start();
+  const running = {
+    ...agent,
+    stop() {
+      proxy.stop();
+      agent.stop();
+      podnet?.stop();
+    },
+  };
+  // The cluster DNS is served where pods really run, like the proxy.
+  return dns ? withNodeDns(running, client, dns) : running;
 }
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -3,6 +3,7 @@
  * every problem as a field cause, so the 422 Invalid answer lists them all as Kubernetes does.
  */
 
+import { qosClass } from '../agent/qos.js';
 import { defaultCrdNames, validateCrd, validateCrdUpdate } from './crd-validation.js';
 import { checkTimeZone, parseSchedule } from './cron.js';
 import { defaultLimitRangeItem, type LimitRangeItem } from './limit-range.js';
@@ -296,7 +297,8 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
       spec.enableServiceLinks ??= true;
       spec.preemptionPolicy ??= 'PreemptLowerPriority';
       spec.priority ??= 0;
-      o.status ??= { phase: 'Pending', qosClass: 'BestEffort' };
+      // The API server decides the QoS class at creation, as Kubernetes' pod strategy does.
+      o.status ??= { phase: 'Pending', qosClass: qosClass({ spec }) };
       break;
     }
     case 'Deployment':

@@ -18,7 +18,7 @@ import { type ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
-import { kubernetesServiceIP, ServiceAllocator } from './allocators.js';
+import { ServiceAllocator } from './allocators.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { Auditor } from './audit/auditor.js';
 import { parsePolicy } from './audit/policy.js';
@@ -43,6 +43,7 @@ import { secretsEncryptionEndpoint } from './encryption/endpoint.js';
 import { SecretsEncryption } from './encryption/secrets-encryption.js';
 import { type ConnectHandler, makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
+import { ensureKubernetesService } from './kubernetes-service.js';
 import { resourceMetrics } from './metrics-source.js';
 import { nodeJoinHandler, writeJoinToken } from './node-join.js';
 import { agentClient, podLogProxy } from './pod-proxy.js';
@@ -54,6 +55,8 @@ export interface ServerOptions {
   dataDir: string;
   port: number;
   bindAddress: string;
+  /** Where the `kubernetes` Service sends pods (default: the bind address, or 127.0.0.1 for all). */
+  advertiseAddress?: string;
   datastoreEndpoint?: string;
   /** Start on a SQLite file that lacks acknowledged revisions (see sqlite-check.ts). */
   datastoreAcceptDataLoss?: boolean;
@@ -290,7 +293,7 @@ async function serve(
       graphFeed.stop();
     };
     try {
-      await bootstrap(registry, rest, creds.caCert, host, opts.port);
+      await bootstrap(registry, rest, creds.caCert, opts.advertiseAddress ?? host, opts.port);
       await reconcileBootstrapPolicy(registry, rest);
       aggregation = startAggregation(
         policy,
@@ -363,21 +366,7 @@ async function bootstrap(
   // The default StorageClass, served by the built-in local-path provisioner (as k3s ships one).
   const scInfo = registry.get('storage.k8s.io', 'v1', 'storageclasses');
   if (scInfo) await rest.ensure(scInfo, undefined, structuredClone(defaultStorageClass));
-  const svcInfo = registry.get('', 'v1', 'services');
-  const epInfo = registry.get('', 'v1', 'endpoints');
-  if (svcInfo)
-    await rest.ensure(svcInfo, 'default', {
-      metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-      spec: {
-        clusterIP: kubernetesServiceIP,
-        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
-      },
-    });
-  if (epInfo)
-    await rest.ensure(epInfo, 'default', {
-      metadata: { name: 'kubernetes', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-      subsets: [{ addresses: [{ ip: host }], ports: [{ name: 'https', port: port, protocol: 'TCP' }] }],
-    });
+  await ensureKubernetesService(registry, rest, host, port);
 }
 
 /** Reads the admin kubeconfig a server wrote. */
