@@ -1,6 +1,6 @@
 /**
  * The `/images` routes: list, inspect, history, tag, remove, prune, create (pull, or import
- * from the body), push, and save/load of docker archives.
+ * from the body), push, and save as a docker archive.
  */
 import { errorMessage, invalidArgument } from '../../core/errors.js';
 import { familiarName } from '../image/reference.js';
@@ -139,14 +139,6 @@ export function imageRoutes(r: Router, api: Api): void {
   };
   r.add('GET', '/images/get', (c) => save(c, c.query.getAll('names')));
   r.addGreedy('GET', '/images/', 'name', '/get', (c) => save(c, [c.params.name!]));
-  r.add('POST', '/images/load', async (c) => {
-    const loaded = await images.load(c.req);
-    c.res!.writeHead(200, { 'Content-Type': 'application/json' });
-    const { line } = jsonProgress(c);
-    for (const l of loaded)
-      line({ stream: l.name ? `Loaded image: ${familiarName(l.name)}\n` : `Loaded image ID: ${l.id}\n` });
-    c.res!.end();
-  });
   r.addGreedy('POST', '/images/', 'name', '/push', async (c) => {
     const name = reference(c.params.name!, c.query.get('tag'));
     c.res!.writeHead(200, { 'Content-Type': 'application/json' });
