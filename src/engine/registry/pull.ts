@@ -30,8 +30,6 @@ const PARALLEL = 6;
 const ACCEPT = [...manifestMediaTypes, ...indexMediaTypes].join(', ');
 
 export interface PullOptions {
-  /** Credentials for this transfer (a Docker API client's X-Registry-Auth); default: the auth file's. */
-  credentials?: Credentials;
   /** `os/arch[/variant]`; default the host's. */
   platform?: string;
   /** Plain HTTP (`--tls-verify=false`); default true for loopback registries. */
