@@ -5,9 +5,11 @@
 
 import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../core/errors.js';
+import { parseDuration } from '../engine/build/config-step.js';
 import type { RestartPolicy } from '../engine/container/config.js';
 import type { CreateOptions } from '../engine/container/create.js';
 import { parseTmpfs, parseVolume } from '../engine/container/mount-spec.js';
+import type { HealthConfig } from '../engine/image/resolved-image.js';
 import { parseIPv4 } from '../engine/network/cidr.js';
 import { parsePortSpec } from '../engine/network/ports.js';
 
@@ -61,6 +63,13 @@ export interface CreateFlags {
   stopSignal?: string;
   stopTimeout?: string;
   rootfs?: boolean;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  /** commander's name for `--no-healthcheck`: false when given. */
+  healthcheck?: boolean;
 }
 
 const units: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -82,6 +91,39 @@ export function parseIntFlag(value: string, flag: string): number {
       `invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`,
     );
   return Number.parseInt(value, 10);
+}
+
+/** A Go duration flag, refused with Docker's (pflag's) message. */
+function parseDurationFlag(value: string, flag: string): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    throw invalidArgument(
+      `invalid argument "${value}" for "${flag}" flag: time: invalid duration "${value}"`,
+    );
+  }
+}
+
+/** `--health-*` and `--no-healthcheck` as Docker's `HealthConfig` (zero fields fall back to the image's). */
+export function parseHealthFlags(f: CreateFlags): HealthConfig | undefined {
+  const given =
+    f.healthCmd !== undefined ||
+    f.healthInterval !== undefined ||
+    f.healthTimeout !== undefined ||
+    f.healthRetries !== undefined ||
+    f.healthStartPeriod !== undefined;
+  if (f.healthcheck === false) {
+    if (given) throw invalidArgument('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!given) return undefined;
+  const h: HealthConfig = { Test: f.healthCmd ? ['CMD-SHELL', f.healthCmd] : [] };
+  if (f.healthInterval !== undefined) h.Interval = parseDurationFlag(f.healthInterval, '--health-interval');
+  if (f.healthTimeout !== undefined) h.Timeout = parseDurationFlag(f.healthTimeout, '--health-timeout');
+  if (f.healthStartPeriod !== undefined)
+    h.StartPeriod = parseDurationFlag(f.healthStartPeriod, '--health-start-period');
+  if (f.healthRetries !== undefined) h.Retries = parseIntFlag(f.healthRetries, '--health-retries');
+  return h;
 }
 
 /** `--sysctl KEY=VALUE` (repeatable). */
@@ -283,5 +325,7 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
   if (f.interactive) o.openStdin = true;
   if (f.tty) o.tty = true;
   if (f.stopTimeout !== undefined) o.stopTimeout = parseIntFlag(f.stopTimeout, '--stop-timeout');
+  const health = parseHealthFlags(f);
+  if (health) o.healthcheck = health;
   return o;
 }

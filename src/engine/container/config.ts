@@ -1,3 +1,4 @@
+import type { HealthConfig } from '../image/resolved-image.js';
 import type { PortMapping } from '../network/ports.js';
 /**
  * What a container is asked to be: the settings `create`/`run` collect from flags and the
@@ -124,6 +125,8 @@ export interface ContainerConfig {
   stopTimeout: number;
   /** `--rm`: remove the container when it exits. */
   autoRemove: boolean;
+  /** The health check (image's HEALTHCHECK merged with `--health-*`); `Test: ["NONE"]` disables it. */
+  healthcheck?: HealthConfig;
 }
 
 /** A config with Docker's defaults for everything not given; `create` fills in the rest. */

@@ -17,6 +17,7 @@ import { customSeccompProfile } from '../runtime/seccomp.js';
 import { type ContainerConfig, defaultContainerConfig, type MountSpec } from './config.js';
 import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
+import { mergeHealth, validateHealth } from './health.js';
 import { randomName, validName } from './names.js';
 import { checkNetworkMode } from './network.js';
 import { containerPaths } from './paths.js';
@@ -62,6 +63,7 @@ export function mergeConfig(image: ResolvedImage, id: string, o: CreateOptions):
     hostname: o.hostname || id.slice(0, 12),
     labels: { ...(ic.Labels ?? {}), ...(o.labels ?? {}) },
     stopSignal: ic.StopSignal || 'SIGTERM',
+    healthcheck: mergeHealth(ic.Healthcheck, o.healthcheck),
     mounts,
     ports: withExposed(o.ports ?? [], o.publishAll ? Object.keys(ic.ExposedPorts ?? {}) : []),
   });
@@ -126,6 +128,7 @@ export function createContainer(ctx: EngineContext, image: ResolvedImage, o: Cre
   checkCpus(config.nanoCpus);
   checkSysctls(config.sysctls ?? {}, config.network);
   for (const flag of ['ipc', 'pid', 'uts'] as const) checkNamespaceMode(flag, config[flag]);
+  if (config.healthcheck) validateHealth(config.healthcheck);
   if (config.seccomp && config.seccomp !== 'unconfined') customSeccompProfile(config.seccomp, []);
   checkNetworkMode(ctx, config.network);
   const runtime = detectRuntime(ctx.runroot, config.runtime);

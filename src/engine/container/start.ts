@@ -23,6 +23,7 @@ import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
 import { pidAlive } from './exit-watch.js';
+import { startHealthMonitor } from './health.js';
 import { imageOf } from './image-source.js';
 import { withContainerLock } from './lock.js';
 import {
@@ -152,6 +153,7 @@ async function letRun(
   });
   const started = updated ?? ctx.containers.get(rec.id);
   containerEvent(ctx, started, 'start');
+  startHealthMonitor(ctx, started);
   return started;
 }
 

@@ -15,6 +15,7 @@ import { type Change, diffContainer } from '../container/diff.js';
 import { containerEvent } from '../container/events.js';
 import { type ExecOptions, execInContainer } from '../container/exec.js';
 import { exportContainer } from '../container/export.js';
+import { type HealthState, monitorHealth, runHealthProbe } from '../container/health.js';
 import { rootfsImage, storeImage } from '../container/image-source.js';
 import { inspectContainer } from '../container/inspect.js';
 import {
@@ -344,5 +345,15 @@ export class ContainerService {
   /** Records a container's exit and applies its restart policy (conmon's exit command). */
   cleanup(id: string): Promise<void> {
     return cleanupAfterExit(this.ctx, id);
+  }
+
+  /** Runs the container's health check once now and records the result (podman's `healthcheck run`). */
+  healthcheck(ref: string): Promise<HealthState> {
+    return runHealthProbe(this.ctx, getContainer(this.ctx, ref));
+  }
+
+  /** Probes the container every interval for as long as its current run lasts (the health monitor). */
+  monitorHealth(id: string, signal?: AbortSignal): Promise<void> {
+    return monitorHealth(this.ctx, id, signal);
   }
 }

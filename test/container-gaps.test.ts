@@ -1,0 +1,129 @@
+/**
+ * Everyday Docker flags on real containers (runc under conmon). The reference for each case
+ * is Docker's documented behaviour, quoted in the test.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { run } from '../src/core/exec.js';
+import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { until } from './helpers/until.js';
+
+describe('container flags Docker users rely on', { skip: !isRoot && 'needs root' }, () => {
+  let box: Sandbox;
+  let rootfs: string;
+
+  before(async () => {
+    box = await sandbox(undefined);
+    rootfs = join(box.dir, 'rootfs');
+    mkdirSync(rootfs);
+    await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
+  });
+  after(() => box.cleanup());
+
+  const berth = async (args: string[]) => {
+    const r = await box.berth(args);
+    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const runDetached = (name: string, flags: string[], command = ['sleep', '1000']) =>
+    berth(['run', '-d', '--network', 'none', '--name', name, ...flags, '--rootfs', rootfs, ...command]);
+  const health = async (name: string) =>
+    JSON.parse(await berth(['inspect', '--format', '{{json .State.Health}}', name])) as {
+      Status: string;
+      FailingStreak: number;
+      Log: { ExitCode: number; Output: string }[];
+    } | null;
+  const psStatus = (name: string) => berth(['ps', '--filter', `name=${name}`, '--format', '{{.Status}}']);
+
+  it('health checks: starting, unhealthy after the retries, healthy once the check passes, in ps and inspect', async () => {
+    // Docker: the first probe runs one interval after the start; until then the status is
+    // "starting" and ps shows "(health: starting)"; after --health-retries consecutive failures
+    // it is "unhealthy"; one success makes it "healthy". The check keeps running after the
+    // `run -d` that started it has exited (the monitor is its own process).
+    const name = box.name('hc');
+    await runDetached(name, [
+      '--health-cmd',
+      'echo probing; test -e /tmp/ok',
+      '--health-interval',
+      '300ms',
+      '--health-retries',
+      '2',
+    ]);
+    const first = await health(name);
+    assert.ok(first, 'State.Health exists once the container runs');
+    assert.match(await psStatus(name), /^Up .* \((health: starting|unhealthy)\)$/);
+    await until('the container turns unhealthy', async () => (await health(name))?.Status === 'unhealthy');
+    const bad = (await health(name))!;
+    assert.ok(bad.FailingStreak >= 2, `streak ${bad.FailingStreak}`);
+    assert.equal(bad.Log.at(-1)!.ExitCode, 1);
+    assert.equal(bad.Log.at(-1)!.Output, 'probing\n');
+    assert.match(await psStatus(name), /\(unhealthy\)$/);
+    await berth(['exec', name, 'touch', '/tmp/ok']);
+    await until('the container turns healthy', async () => (await health(name))?.Status === 'healthy');
+    assert.match(await psStatus(name), /^Up .* \(healthy\)$/);
+    assert.equal((await health(name))!.FailingStreak, 0);
+    const config = JSON.parse(await berth(['inspect', '--format', '{{json .Config.Healthcheck}}', name]));
+    assert.deepEqual(config, {
+      Test: ['CMD-SHELL', 'echo probing; test -e /tmp/ok'],
+      Interval: 300_000_000,
+      Retries: 2,
+    });
+    const events = await berth([
+      'events',
+      '--until',
+      '0s',
+      '--filter',
+      `container=${name}`,
+      '--format',
+      '{{.Action}}',
+    ]);
+    assert.match(events, /health_status: unhealthy/);
+    assert.match(events, /health_status: healthy/);
+  });
+
+  it("a probe that outlives --health-timeout fails with Docker's message", async () => {
+    // Docker: "Health check exceeded timeout (1s)" with exit code -1 in the log.
+    const name = box.name('hct');
+    await runDetached(name, [
+      '--health-cmd',
+      'sleep 60',
+      '--health-interval',
+      '200ms',
+      '--health-timeout',
+      '300ms',
+      '--health-retries',
+      '1',
+    ]);
+    await until('the probe times out', async () => (await health(name))?.Status === 'unhealthy');
+    const last = (await health(name))!.Log.at(-1)!;
+    assert.equal(last.ExitCode, -1);
+    assert.equal(last.Output, 'Health check exceeded timeout (0.3s)');
+  });
+
+  it("--no-healthcheck, and bad health flags are refused in Docker's words", async () => {
+    const name = box.name('nohc');
+    await box.berth(['create', '--name', name, '--no-healthcheck', '--rootfs', rootfs, 'true']);
+    assert.deepEqual(JSON.parse(await berth(['inspect', '--format', '{{json .Config.Healthcheck}}', name])), {
+      Test: ['NONE'],
+    });
+    const conflict = await box.berth([
+      'create',
+      '--no-healthcheck',
+      '--health-cmd',
+      'true',
+      '--rootfs',
+      rootfs,
+    ]);
+    assert.equal(conflict.code, 125);
+    assert.match(conflict.stderr, /--no-healthcheck conflicts with --health-\* options/);
+    const bad = await box.berth(['create', '--health-interval', 'soon', '--rootfs', rootfs]);
+    assert.equal(bad.code, 125);
+    assert.match(
+      bad.stderr,
+      /invalid argument "soon" for "--health-interval" flag: time: invalid duration "soon"/,
+    );
+  });
+});
