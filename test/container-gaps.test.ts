@@ -3,7 +3,7 @@
  * is Docker's documented behaviour, quoted in the test.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
@@ -36,6 +36,8 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
       FailingStreak: number;
       Log: { ExitCode: number; Output: string }[];
     } | null;
+  const runOnce = (flags: string[], script: string) =>
+    berth(['run', '--rm', '--network', 'none', ...flags, '--rootfs', rootfs, 'sh', '-c', script]);
   const psStatus = (name: string) => berth(['ps', '--filter', `name=${name}`, '--format', '{{.Status}}']);
 
   it('health checks: starting, unhealthy after the retries, healthy once the check passes, in ps and inspect', async () => {
@@ -125,5 +127,59 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
       bad.stderr,
       /invalid argument "soon" for "--health-interval" flag: time: invalid duration "soon"/,
     );
+  });
+
+  it('--mount binds, volumes and tmpfs with their options', async () => {
+    // Docker: `--mount type=bind` needs an existing source ("bind source path does not
+    // exist"), `readonly` makes it read-only; a volume is created on first use; a tmpfs takes
+    // tmpfs-size (bytes) and tmpfs-mode (octal).
+    const host = join(box.dir, 'bound');
+    mkdirSync(host);
+    writeFileSync(join(host, 'in'), 'from host\n');
+    const vol = box.name('vol');
+    const out = await runOnce(
+      [
+        '--mount',
+        `type=bind,source=${host},target=/b`,
+        '--mount',
+        `type=bind,src=${host},dst=/ro,readonly`,
+        '--mount',
+        `source=${vol},target=/v`,
+        '--mount',
+        'type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770',
+      ],
+      'cat /b/in; echo out > /b/out; touch /ro/x 2>/dev/null || echo ro refused; echo kept > /v/f; ' +
+        'grep " /t " /proc/mounts; stat -c %a /t',
+    );
+    const lines = out.split('\n');
+    assert.equal(lines[0], 'from host');
+    assert.equal(lines[1], 'ro refused');
+    assert.match(lines[2]!, /^tmpfs \/t tmpfs rw,nosuid,nodev.*size=1024k.*mode=1770/);
+    assert.equal(lines[3], '1770');
+    assert.equal(readFileSync(join(host, 'out'), 'utf8'), 'out\n');
+    assert.equal(await runOnce(['--mount', `type=volume,src=${vol},dst=/again`], 'cat /again/f'), 'kept');
+    const missing = await box.berth([
+      'create',
+      '--mount',
+      `type=bind,source=${join(box.dir, 'nope')},target=/x`,
+      '--rootfs',
+      rootfs,
+    ]);
+    assert.equal(missing.code, 125);
+    assert.match(
+      missing.stderr,
+      /invalid mount config for type "bind": bind source path does not exist: .*\/nope/,
+    );
+    const dup = await box.berth([
+      'create',
+      '--mount',
+      'type=tmpfs,dst=/d',
+      '-v',
+      `${host}:/d`,
+      '--rootfs',
+      rootfs,
+    ]);
+    assert.equal(dup.code, 125);
+    assert.match(dup.stderr, /Duplicate mount point: \/d/);
   });
 });

@@ -8,7 +8,7 @@ import { invalidArgument } from '../core/errors.js';
 import { parseDuration } from '../engine/build/config-step.js';
 import type { RestartPolicy } from '../engine/container/config.js';
 import type { CreateOptions } from '../engine/container/create.js';
-import { parseTmpfs, parseVolume } from '../engine/container/mount-spec.js';
+import { parseMount, parseTmpfs, parseVolume } from '../engine/container/mount-spec.js';
 import type { HealthConfig } from '../engine/image/resolved-image.js';
 import { parseIPv4 } from '../engine/network/cidr.js';
 import { parsePortSpec } from '../engine/network/ports.js';
@@ -27,6 +27,7 @@ export interface CreateFlags {
   label?: string[];
   volume?: string[];
   tmpfs?: string[];
+  mount?: string[];
   readOnly?: boolean;
   memory?: string;
   cpus?: string;
@@ -258,6 +259,10 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
   if (f.label?.length) o.labels = parseLabels(f.label);
   if (f.volume?.length) o.mounts = f.volume.map(parseVolume);
   if (f.tmpfs?.length) o.tmpfs = f.tmpfs.map(parseTmpfs);
+  for (const m of (f.mount ?? []).map(parseMount)) {
+    if (m.mount) o.mounts = [...(o.mounts ?? []), m.mount];
+    else o.tmpfs = [...(o.tmpfs ?? []), m.tmpfs];
+  }
   if (f.readOnly) o.readOnly = true;
   if (f.memory !== undefined) o.memory = parseMemory(f.memory);
   if (f.cpus !== undefined) o.nanoCpus = parseCpus(f.cpus);

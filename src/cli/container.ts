@@ -24,6 +24,11 @@ function createFlags(cmd: Command): Command {
     .option('-l, --label <key=value>', 'set a label (repeatable)', collect)
     .option('-v, --volume <spec>', 'bind mount HOST:CTR[:ro] or volume NAME:CTR (repeatable)', collect)
     .option('--tmpfs <path[:opts]>', 'mount a tmpfs (repeatable)', collect)
+    .option(
+      '--mount <spec>',
+      'type=bind|volume|tmpfs,source=...,target=...[,readonly][,bind-propagation=...][,volume-nocopy][,tmpfs-size=...][,tmpfs-mode=...] (repeatable)',
+      collect,
+    )
     .option('--read-only', "mount the container's root filesystem read-only")
     .option('-m, --memory <bytes>', 'memory limit (e.g. 64m, 1g)')
     .option('--cpus <n>', 'number of CPUs (e.g. 0.5)')

@@ -17,6 +17,14 @@ export interface MountSpec {
   readOnly: boolean;
   /** True for volumes made for this container only (an image VOLUME); `rm -v` removes them. */
   anonymous?: boolean;
+  /** `--mount type=bind`: the host path must exist (Docker refuses rather than creating it). */
+  requireSource?: boolean;
+  /** `bind-propagation`: Docker's default is `rprivate`. */
+  propagation?: string;
+  /** `bind-nonrecursive`: mounts below the source are not carried along. */
+  nonRecursive?: boolean;
+  /** `volume-nocopy`: an empty volume is not filled from the image. */
+  noCopy?: boolean;
 }
 
 /** A `--tmpfs PATH[:OPTIONS]` mount. */

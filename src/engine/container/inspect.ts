@@ -130,7 +130,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
             Destination: m.destination,
             Mode: m.readOnly ? 'ro' : '',
             RW: !m.readOnly,
-            Propagation: 'rprivate',
+            Propagation: m.propagation ?? 'rprivate',
           }
         : {
             Type: 'volume',

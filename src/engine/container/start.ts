@@ -91,10 +91,16 @@ async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: C
     if (m.type === 'bind') {
       // Docker creates a missing host folder for -v; an existing file is bound as it is.
       if (!existsSync(m.source)) makeDirs(m.source);
-      binds.push({ source: m.source, destination: m.destination, readOnly: m.readOnly });
+      binds.push({
+        source: m.source,
+        destination: m.destination,
+        readOnly: m.readOnly,
+        propagation: m.propagation,
+        nonRecursive: m.nonRecursive,
+      });
     } else {
       const v = ctx.volumes.get(m.source);
-      await ctx.volumes.fillOnce(m.source, join(paths.merged, m.destination));
+      if (!m.noCopy) await ctx.volumes.fillOnce(m.source, join(paths.merged, m.destination));
       binds.push({ source: v.Mountpoint, destination: m.destination, readOnly: m.readOnly });
     }
   }

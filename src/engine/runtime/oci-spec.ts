@@ -63,6 +63,9 @@ export interface ResolvedBind {
   source: string;
   destination: string;
   readOnly: boolean;
+  /** Default `rprivate`. */
+  propagation?: string;
+  nonRecursive?: boolean;
 }
 
 /** What {@link ociSpec} needs besides the container's settings. */
@@ -193,7 +196,7 @@ export function ociSpec(input: OciSpecInput): OciSpec {
       destination: b.destination,
       type: 'bind',
       source: b.source,
-      options: ['rbind', b.readOnly ? 'ro' : 'rw', 'rprivate'],
+      options: [b.nonRecursive ? 'bind' : 'rbind', b.readOnly ? 'ro' : 'rw', b.propagation ?? 'rprivate'],
     });
   }
   if (config.init) {
