@@ -182,4 +182,30 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
     assert.equal(dup.code, 125);
     assert.match(dup.stderr, /Duplicate mount point: \/d/);
   });
+
+  it('--device adds the host node, --cgroupns private a cgroup namespace of its own', async () => {
+    // Docker: `--device /dev/fuse:/dev/myfuse:r` makes the node at the container path with
+    // the host's numbers, and the device cgroup allows only the given access;
+    // `--cgroupns private` gives the container its own cgroup namespace, `host` shares it.
+    const out = await runOnce(
+      ['--device', '/dev/fuse:/dev/myfuse:r', '--cgroupns', 'private'],
+      'stat -c "%t:%T %F" /dev/myfuse; readlink /proc/self/ns/cgroup; cat /proc/self/cgroup | grep -c ":/$"',
+    );
+    const [dev, ns, rootLines] = out.split('\n');
+    assert.equal(dev, 'a:e5 character special file');
+    assert.notEqual(ns, (await run('readlink', ['/proc/self/ns/cgroup'])).stdout.trim());
+    assert.ok(Number(rootLines) > 0, 'the container sees its cgroups as /');
+    const shared = await runOnce(['--cgroupns', 'host'], 'readlink /proc/self/ns/cgroup');
+    assert.equal(shared, (await run('readlink', ['/proc/self/ns/cgroup'])).stdout.trim());
+    const missing = await box.berth(['run', '--rm', '--device', '/dev/nope', '--rootfs', rootfs, 'true']);
+    assert.equal(missing.code, 125);
+    assert.match(
+      missing.stderr,
+      /error gathering device information while adding custom device "\/dev\/nope": no such file or directory/,
+    );
+    const badMode = await box.berth(['create', '--device', '/dev/fuse:/dev/f:xyz', '--rootfs', rootfs]);
+    assert.match(badMode.stderr, /bad mode specified: xyz/);
+    const badNs = await box.berth(['create', '--cgroupns', 'shared', '--rootfs', rootfs]);
+    assert.match(badNs.stderr, /--cgroupns: invalid CGROUP mode "shared"/);
+  });
 });

@@ -28,6 +28,8 @@ export interface CreateFlags {
   volume?: string[];
   tmpfs?: string[];
   mount?: string[];
+  device?: string[];
+  cgroupns?: string;
   readOnly?: boolean;
   memory?: string;
   cpus?: string;
@@ -125,6 +127,24 @@ export function parseHealthFlags(f: CreateFlags): HealthConfig | undefined {
     h.StartPeriod = parseDurationFlag(f.healthStartPeriod, '--health-start-period');
   if (f.healthRetries !== undefined) h.Retries = parseIntFlag(f.healthRetries, '--health-retries');
   return h;
+}
+
+/** `--device HOST[:CONTAINER][:PERMISSIONS]` with Docker's CLI checks (opts.ValidateDevice). */
+export function parseDevice(spec: string): {
+  PathOnHost: string;
+  PathInContainer: string;
+  CgroupPermissions: string;
+} {
+  const fail = (why: string) => invalidArgument(`invalid argument "${spec}" for "--device" flag: ${why}`);
+  const parts = spec.split(':');
+  let perms = 'rwm';
+  if (parts.length > 1 && /^[rwm]{1,3}$/.test(parts.at(-1)!)) perms = parts.pop()!;
+  else if (parts.length === 3) throw fail(`bad mode specified: ${parts[2]}`);
+  if (parts.length > 2 || !parts[0]) throw fail(`bad format for path: ${spec}`);
+  const [host, ctr = host] = parts as [string, string?];
+  if (!host.startsWith('/')) throw fail(`${host} is not an absolute path`);
+  if (!ctr!.startsWith('/')) throw fail(`${ctr} is not an absolute path`);
+  return { PathOnHost: host, PathInContainer: ctr!, CgroupPermissions: perms };
 }
 
 /** `--sysctl KEY=VALUE` (repeatable). */
@@ -330,6 +350,12 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
   if (f.interactive) o.openStdin = true;
   if (f.tty) o.tty = true;
   if (f.stopTimeout !== undefined) o.stopTimeout = parseIntFlag(f.stopTimeout, '--stop-timeout');
+  if (f.device?.length) o.devices = f.device.map(parseDevice);
+  if (f.cgroupns !== undefined) {
+    if (f.cgroupns !== 'host' && f.cgroupns !== 'private')
+      throw invalidArgument(`--cgroupns: invalid CGROUP mode "${f.cgroupns}": use host or private`);
+    o.cgroupns = f.cgroupns;
+  }
   const health = parseHealthFlags(f);
   if (health) o.healthcheck = health;
   return o;

@@ -69,6 +69,8 @@ function createFlags(cmd: Command): Command {
     .addOption(new Option('--net <mode>').hideHelp())
     .option('--runtime <name>', 'OCI runtime: runc, crun or a path (default: detected)')
     .option('--stop-timeout <seconds>', 'seconds to wait for stop before SIGKILL')
+    .option('--device <host[:ctr][:rwm]>', 'add a host device to the container (repeatable)', collect)
+    .option('--cgroupns <mode>', 'cgroup namespace: host (default) or private')
     .option('--health-cmd <command>', 'command to run to check health (through /bin/sh -c)')
     .option('--health-interval <duration>', 'time between running the check (default 30s)')
     .option('--health-timeout <duration>', 'longest time one check may run (default 30s)')

@@ -133,6 +133,10 @@ export interface ContainerConfig {
   stopTimeout: number;
   /** `--rm`: remove the container when it exits. */
   autoRemove: boolean;
+  /** `--device HOST[:CONTAINER][:PERMISSIONS]`, Docker's HostConfig.Devices. */
+  devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+  /** `--cgroupns`: `private` gives the container its own cgroup namespace (default host, as Docker on cgroup v1). */
+  cgroupns?: 'host' | 'private';
   /** The health check (image's HEALTHCHECK merged with `--health-*`); `Test: ["NONE"]` disables it. */
   healthcheck?: HealthConfig;
 }

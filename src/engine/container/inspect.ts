@@ -115,6 +115,8 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       CpuQuota: c.nanoCpus ? Math.round((c.nanoCpus / 1e9) * 100_000) : 0,
       PidsLimit: c.pidsLimit || null,
       Init: c.init,
+      Devices: c.devices ?? [],
+      CgroupnsMode: c.cgroupns ?? 'host',
       Runtime: rec.runtime,
       LogConfig: { Type: 'k8s-file', Config: {} },
     },
