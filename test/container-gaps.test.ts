@@ -208,4 +208,44 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
     const badNs = await box.berth(['create', '--cgroupns', 'shared', '--rootfs', rootfs]);
     assert.match(badNs.stderr, /--cgroupns: invalid CGROUP mode "shared"/);
   });
+
+  it('--log-driver json-file with max-size keeps the log under the size; unknown drivers and options are refused', async () => {
+    // Docker: json-file is the default driver, `max-size` caps the log file; podman stores
+    // json-file logs in the k8s-file format, as Berth does. An unknown driver is refused with
+    // "no log driver named ... is registered", an unknown option with "unknown log opt".
+    const name = box.name('log');
+    await berth([
+      'run',
+      '--name',
+      name,
+      '--network',
+      'none',
+      '--log-driver',
+      'json-file',
+      '--log-opt',
+      'max-size=2k',
+      '--rootfs',
+      rootfs,
+      'sh',
+      '-c',
+      'for i in $(seq 1 100); do echo "line $i ..............................................."; done',
+    ]);
+    const logs = await berth(['logs', name]);
+    assert.match(logs, /line 100 /);
+    assert.doesNotMatch(logs, /^line 1 /m, 'the start of the log was dropped when it filled');
+    assert.deepEqual(
+      JSON.parse(await berth(['inspect', '--format', '{{json .HostConfig.LogConfig}}', name])),
+      {
+        Type: 'json-file',
+        Config: { 'max-size': '2k' },
+      },
+    );
+    const badDriver = await box.berth(['create', '--log-driver', 'syslog', '--rootfs', rootfs]);
+    assert.equal(badDriver.code, 125);
+    assert.match(badDriver.stderr, /logger: no log driver named 'syslog' is registered/);
+    const badOpt = await box.berth(['create', '--log-opt', 'colour=red', '--rootfs', rootfs]);
+    assert.match(badOpt.stderr, /unknown log opt 'colour' for k8s-file log driver/);
+    const badFiles = await box.berth(['create', '--log-opt', 'max-file=3', '--rootfs', rootfs]);
+    assert.match(badFiles.stderr, /max-file can't be set when max-size is not set/);
+  });
 });

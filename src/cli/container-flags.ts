@@ -8,6 +8,7 @@ import { invalidArgument } from '../core/errors.js';
 import { parseDuration } from '../engine/build/config-step.js';
 import type { RestartPolicy } from '../engine/container/config.js';
 import type { CreateOptions } from '../engine/container/create.js';
+import { logConfig } from '../engine/container/log-config.js';
 import { parseMount, parseTmpfs, parseVolume } from '../engine/container/mount-spec.js';
 import type { HealthConfig } from '../engine/image/resolved-image.js';
 import { parseIPv4 } from '../engine/network/cidr.js';
@@ -28,6 +29,8 @@ export interface CreateFlags {
   volume?: string[];
   tmpfs?: string[];
   mount?: string[];
+  logDriver?: string;
+  logOpt?: string[];
   device?: string[];
   cgroupns?: string;
   readOnly?: boolean;
@@ -356,6 +359,7 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
       throw invalidArgument(`--cgroupns: invalid CGROUP mode "${f.cgroupns}": use host or private`);
     o.cgroupns = f.cgroupns;
   }
+  if (f.logDriver !== undefined || f.logOpt?.length) o.log = logConfig(f.logDriver, f.logOpt ?? []);
   const health = parseHealthFlags(f);
   if (health) o.healthcheck = health;
   return o;

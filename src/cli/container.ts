@@ -70,6 +70,8 @@ function createFlags(cmd: Command): Command {
     .option('--runtime <name>', 'OCI runtime: runc, crun or a path (default: detected)')
     .option('--stop-timeout <seconds>', 'seconds to wait for stop before SIGKILL')
     .option('--device <host[:ctr][:rwm]>', 'add a host device to the container (repeatable)', collect)
+    .option('--log-driver <driver>', 'k8s-file (default) or json-file (stored as k8s-file, as podman does)')
+    .option('--log-opt <key=value>', 'log driver option, such as max-size=10m (repeatable)', collect)
     .option('--cgroupns <mode>', 'cgroup namespace: host (default) or private')
     .option('--health-cmd <command>', 'command to run to check health (through /bin/sh -c)')
     .option('--health-interval <duration>', 'time between running the check (default 30s)')

@@ -137,6 +137,11 @@ export interface ContainerConfig {
   devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
   /** `--cgroupns`: `private` gives the container its own cgroup namespace (default host, as Docker on cgroup v1). */
   cgroupns?: 'host' | 'private';
+  /**
+   * `--log-driver` and `--log-opt`: `k8s-file` (default) or `json-file`, both written by conmon
+   * in the k8s-file format (podman does the same for json-file); the options as given, max-size in bytes.
+   */
+  log?: { driver: 'k8s-file' | 'json-file'; options: Record<string, string>; maxSize?: number };
   /** The health check (image's HEALTHCHECK merged with `--health-*`); `Test: ["NONE"]` disables it. */
   healthcheck?: HealthConfig;
 }

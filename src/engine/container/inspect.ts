@@ -118,7 +118,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       Devices: c.devices ?? [],
       CgroupnsMode: c.cgroupns ?? 'host',
       Runtime: rec.runtime,
-      LogConfig: { Type: 'k8s-file', Config: {} },
+      LogConfig: { Type: c.log?.driver ?? 'k8s-file', Config: c.log?.options ?? {} },
     },
     GraphDriver: {
       Name: 'overlay',

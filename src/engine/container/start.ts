@@ -228,6 +228,7 @@ async function startLocked(
       paths,
       tty: config.tty,
       stdin: config.openStdin,
+      logSizeMax: config.log?.maxSize,
       exitCommand: opts.exitCommand ?? defaultExitCommand(ctx, rec.id),
     });
     created = true;
