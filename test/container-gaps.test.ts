@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 import { until } from './helpers/until.js';
 
 describe('container flags Docker users rely on', { skip: !isRoot && 'needs root' }, () => {
@@ -247,5 +247,29 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
     assert.match(badOpt.stderr, /unknown log opt 'colour' for k8s-file log driver/);
     const badFiles = await box.berth(['create', '--log-opt', 'max-file=3', '--rootfs', rootfs]);
     assert.match(badFiles.stderr, /max-file can't be set when max-size is not set/);
+  });
+
+  it("exec -it sets TERM under a real terminal; a paused container refuses exec and attach in Docker's words", async () => {
+    // Docker: `docker exec -it` sets TERM=xterm (the container here was started without -t,
+    // so its own environment has no TERM); exec into a paused container fails with
+    // "Container ID is paused, unpause the container before exec", attach with "You cannot
+    // attach to a paused container, unpause it first"; top still lists its processes.
+    const name = box.name('pz');
+    const id = await runDetached(name, []);
+    const viaPty = await box.exec('script', [
+      '-qec',
+      `${berthBin} --root ${box.root} --runroot ${box.runroot} exec -it ${name} sh -c 'echo term=$TERM; [ -t 0 ] && echo tty'`,
+      '/dev/null',
+    ]);
+    assert.match(viaPty.stdout, /term=xterm\r?\n/);
+    assert.match(viaPty.stdout, /tty/);
+    await berth(['pause', name]);
+    const ex = await box.berth(['exec', name, 'true']);
+    assert.notEqual(ex.code, 0);
+    assert.match(ex.stderr, new RegExp(`Container ${id} is paused, unpause the container before exec`));
+    const at = await box.berth(['attach', name]);
+    assert.match(at.stderr, /You cannot attach to a paused container, unpause it first/);
+    assert.match(await berth(['top', name]), /sleep 1000/);
+    await berth(['unpause', name]);
   });
 });

@@ -245,6 +245,7 @@ export class ContainerService {
     const rec = getContainer(this.ctx, ref);
     // With `fromOffset` the caller attached before a start it made: a run that has already
     // ended still has its output (from the log) and its status to give.
+    if (rec.state === 'paused') throw conflict('You cannot attach to a paused container, unpause it first');
     if (rec.state !== 'running' && o.fromOffset === undefined)
       throw conflict(`You cannot attach to a stopped container ${ref}; start it first`);
     return attachContainer(this.ctx, rec, { ...o, fromStart: false });
