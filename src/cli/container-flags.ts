@@ -5,9 +5,12 @@
 
 import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../core/errors.js';
+import { parseDuration } from '../engine/build/config-step.js';
 import type { RestartPolicy } from '../engine/container/config.js';
 import type { CreateOptions } from '../engine/container/create.js';
-import { parseTmpfs, parseVolume } from '../engine/container/mount-spec.js';
+import { logConfig } from '../engine/container/log-config.js';
+import { parseMount, parseTmpfs, parseVolume } from '../engine/container/mount-spec.js';
+import type { HealthConfig } from '../engine/image/resolved-image.js';
 import { parseIPv4 } from '../engine/network/cidr.js';
 import { parsePortSpec } from '../engine/network/ports.js';
 
@@ -25,6 +28,11 @@ export interface CreateFlags {
   label?: string[];
   volume?: string[];
   tmpfs?: string[];
+  mount?: string[];
+  logDriver?: string;
+  logOpt?: string[];
+  device?: string[];
+  cgroupns?: string;
   readOnly?: boolean;
   memory?: string;
   cpus?: string;
@@ -61,6 +69,13 @@ export interface CreateFlags {
   stopSignal?: string;
   stopTimeout?: string;
   rootfs?: boolean;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  /** commander's name for `--no-healthcheck`: false when given. */
+  healthcheck?: boolean;
 }
 
 const units: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -82,6 +97,57 @@ export function parseIntFlag(value: string, flag: string): number {
       `invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`,
     );
   return Number.parseInt(value, 10);
+}
+
+/** A Go duration flag, refused with Docker's (pflag's) message. */
+function parseDurationFlag(value: string, flag: string): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    throw invalidArgument(
+      `invalid argument "${value}" for "${flag}" flag: time: invalid duration "${value}"`,
+    );
+  }
+}
+
+/** `--health-*` and `--no-healthcheck` as Docker's `HealthConfig` (zero fields fall back to the image's). */
+export function parseHealthFlags(f: CreateFlags): HealthConfig | undefined {
+  const given =
+    f.healthCmd !== undefined ||
+    f.healthInterval !== undefined ||
+    f.healthTimeout !== undefined ||
+    f.healthRetries !== undefined ||
+    f.healthStartPeriod !== undefined;
+  if (f.healthcheck === false) {
+    if (given) throw invalidArgument('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!given) return undefined;
+  const h: HealthConfig = { Test: f.healthCmd ? ['CMD-SHELL', f.healthCmd] : [] };
+  if (f.healthInterval !== undefined) h.Interval = parseDurationFlag(f.healthInterval, '--health-interval');
+  if (f.healthTimeout !== undefined) h.Timeout = parseDurationFlag(f.healthTimeout, '--health-timeout');
+  if (f.healthStartPeriod !== undefined)
+    h.StartPeriod = parseDurationFlag(f.healthStartPeriod, '--health-start-period');
+  if (f.healthRetries !== undefined) h.Retries = parseIntFlag(f.healthRetries, '--health-retries');
+  return h;
+}
+
+/** `--device HOST[:CONTAINER][:PERMISSIONS]` with Docker's CLI checks (opts.ValidateDevice). */
+export function parseDevice(spec: string): {
+  PathOnHost: string;
+  PathInContainer: string;
+  CgroupPermissions: string;
+} {
+  const fail = (why: string) => invalidArgument(`invalid argument "${spec}" for "--device" flag: ${why}`);
+  const parts = spec.split(':');
+  let perms = 'rwm';
+  if (parts.length > 1 && /^[rwm]{1,3}$/.test(parts.at(-1)!)) perms = parts.pop()!;
+  else if (parts.length === 3) throw fail(`bad mode specified: ${parts[2]}`);
+  if (parts.length > 2 || !parts[0]) throw fail(`bad format for path: ${spec}`);
+  const [host, ctr = host] = parts as [string, string?];
+  if (!host.startsWith('/')) throw fail(`${host} is not an absolute path`);
+  if (!ctr!.startsWith('/')) throw fail(`${ctr} is not an absolute path`);
+  return { PathOnHost: host, PathInContainer: ctr!, CgroupPermissions: perms };
 }
 
 /** `--sysctl KEY=VALUE` (repeatable). */
@@ -216,6 +282,10 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
   if (f.label?.length) o.labels = parseLabels(f.label);
   if (f.volume?.length) o.mounts = f.volume.map(parseVolume);
   if (f.tmpfs?.length) o.tmpfs = f.tmpfs.map(parseTmpfs);
+  for (const m of (f.mount ?? []).map(parseMount)) {
+    if (m.mount) o.mounts = [...(o.mounts ?? []), m.mount];
+    else o.tmpfs = [...(o.tmpfs ?? []), m.tmpfs];
+  }
   if (f.readOnly) o.readOnly = true;
   if (f.memory !== undefined) o.memory = parseMemory(f.memory);
   if (f.cpus !== undefined) o.nanoCpus = parseCpus(f.cpus);
@@ -283,5 +353,14 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
   if (f.interactive) o.openStdin = true;
   if (f.tty) o.tty = true;
   if (f.stopTimeout !== undefined) o.stopTimeout = parseIntFlag(f.stopTimeout, '--stop-timeout');
+  if (f.device?.length) o.devices = f.device.map(parseDevice);
+  if (f.cgroupns !== undefined) {
+    if (f.cgroupns !== 'host' && f.cgroupns !== 'private')
+      throw invalidArgument(`--cgroupns: invalid CGROUP mode "${f.cgroupns}": use host or private`);
+    o.cgroupns = f.cgroupns;
+  }
+  if (f.logDriver !== undefined || f.logOpt?.length) o.log = logConfig(f.logDriver, f.logOpt ?? []);
+  const health = parseHealthFlags(f);
+  if (health) o.healthcheck = health;
   return o;
 }

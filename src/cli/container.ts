@@ -24,6 +24,11 @@ function createFlags(cmd: Command): Command {
     .option('-l, --label <key=value>', 'set a label (repeatable)', collect)
     .option('-v, --volume <spec>', 'bind mount HOST:CTR[:ro] or volume NAME:CTR (repeatable)', collect)
     .option('--tmpfs <path[:opts]>', 'mount a tmpfs (repeatable)', collect)
+    .option(
+      '--mount <spec>',
+      'type=bind|volume|tmpfs,source=...,target=...[,readonly][,bind-propagation=...][,volume-nocopy][,tmpfs-size=...][,tmpfs-mode=...] (repeatable)',
+      collect,
+    )
     .option('--read-only', "mount the container's root filesystem read-only")
     .option('-m, --memory <bytes>', 'memory limit (e.g. 64m, 1g)')
     .option('--cpus <n>', 'number of CPUs (e.g. 0.5)')
@@ -64,6 +69,16 @@ function createFlags(cmd: Command): Command {
     .addOption(new Option('--net <mode>').hideHelp())
     .option('--runtime <name>', 'OCI runtime: runc, crun or a path (default: detected)')
     .option('--stop-timeout <seconds>', 'seconds to wait for stop before SIGKILL')
+    .option('--device <host[:ctr][:rwm]>', 'add a host device to the container (repeatable)', collect)
+    .option('--log-driver <driver>', 'k8s-file (default) or json-file (stored as k8s-file, as podman does)')
+    .option('--log-opt <key=value>', 'log driver option, such as max-size=10m (repeatable)', collect)
+    .option('--cgroupns <mode>', 'cgroup namespace: host (default) or private')
+    .option('--health-cmd <command>', 'command to run to check health (through /bin/sh -c)')
+    .option('--health-interval <duration>', 'time between running the check (default 30s)')
+    .option('--health-timeout <duration>', 'longest time one check may run (default 30s)')
+    .option('--health-retries <n>', 'consecutive failures needed to report unhealthy (default 3)')
+    .option('--health-start-period <duration>', 'start period during which failures do not count')
+    .option('--no-healthcheck', "disable the image's HEALTHCHECK")
     .option('-i, --interactive', 'keep stdin open')
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('--rootfs', 'the first argument is a root filesystem folder, not an image')

@@ -14,4 +14,11 @@ export function registerInternal(program: Command): void {
       const { dnsPidFile } = await import('../engine/dns/ensure.js');
       await runDnsServer({ root: g.root, pidFile: dnsPidFile(g.runroot) });
     });
+  internal
+    .command('healthcheck <id>')
+    .description("a container's health check monitor (started with the container)")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const { withEngine } = await import('./engine.js');
+      await withEngine(cmd, (engine) => engine.containers.monitorHealth(id));
+    });
 }

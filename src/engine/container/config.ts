@@ -1,3 +1,4 @@
+import type { HealthConfig } from '../image/resolved-image.js';
 import type { PortMapping } from '../network/ports.js';
 /**
  * What a container is asked to be: the settings `create`/`run` collect from flags and the
@@ -16,6 +17,14 @@ export interface MountSpec {
   readOnly: boolean;
   /** True for volumes made for this container only (an image VOLUME); `rm -v` removes them. */
   anonymous?: boolean;
+  /** `--mount type=bind`: the host path must exist (Docker refuses rather than creating it). */
+  requireSource?: boolean;
+  /** `bind-propagation`: Docker's default is `rprivate`. */
+  propagation?: string;
+  /** `bind-nonrecursive`: mounts below the source are not carried along. */
+  nonRecursive?: boolean;
+  /** `volume-nocopy`: an empty volume is not filled from the image. */
+  noCopy?: boolean;
 }
 
 /** A `--tmpfs PATH[:OPTIONS]` mount. */
@@ -124,6 +133,17 @@ export interface ContainerConfig {
   stopTimeout: number;
   /** `--rm`: remove the container when it exits. */
   autoRemove: boolean;
+  /** `--device HOST[:CONTAINER][:PERMISSIONS]`, Docker's HostConfig.Devices. */
+  devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+  /** `--cgroupns`: `private` gives the container its own cgroup namespace (default host, as Docker on cgroup v1). */
+  cgroupns?: 'host' | 'private';
+  /**
+   * `--log-driver` and `--log-opt`: `k8s-file` (default) or `json-file`, both written by conmon
+   * in the k8s-file format (podman does the same for json-file); the options as given, max-size in bytes.
+   */
+  log?: { driver: 'k8s-file' | 'json-file'; options: Record<string, string>; maxSize?: number };
+  /** The health check (image's HEALTHCHECK merged with `--health-*`); `Test: ["NONE"]` disables it. */
+  healthcheck?: HealthConfig;
 }
 
 /** A config with Docker's defaults for everything not given; `create` fills in the rest. */

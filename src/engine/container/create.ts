@@ -5,7 +5,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { posix } from 'node:path';
 import { invalidArgument, isAlreadyExists } from '../../core/errors.js';
@@ -17,6 +17,7 @@ import { customSeccompProfile } from '../runtime/seccomp.js';
 import { type ContainerConfig, defaultContainerConfig, type MountSpec } from './config.js';
 import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
+import { mergeHealth, validateHealth } from './health.js';
 import { randomName, validName } from './names.js';
 import { checkNetworkMode } from './network.js';
 import { containerPaths } from './paths.js';
@@ -46,7 +47,7 @@ export function mergeConfig(image: ResolvedImage, id: string, o: CreateOptions):
   const cmd = o.command?.length ? o.command : o.entrypoint !== undefined ? [] : (ic.Cmd ?? []);
   const mounts: MountSpec[] = [...(o.mounts ?? [])];
   for (const dest of Object.keys(ic.Volumes ?? {})) {
-    if (!mounts.some((m) => m.destination === dest))
+    if (!mounts.some((m) => m.destination === dest) && !o.tmpfs?.some((t) => t.destination === dest))
       mounts.push({ type: 'volume', source: '', destination: dest, readOnly: false, anonymous: true });
   }
   const { name: _n, command: _c, entrypoint: _e, ...rest } = o;
@@ -62,6 +63,7 @@ export function mergeConfig(image: ResolvedImage, id: string, o: CreateOptions):
     hostname: o.hostname || id.slice(0, 12),
     labels: { ...(ic.Labels ?? {}), ...(o.labels ?? {}) },
     stopSignal: ic.StopSignal || 'SIGTERM',
+    healthcheck: mergeHealth(ic.Healthcheck, o.healthcheck),
     mounts,
     ports: withExposed(o.ports ?? [], o.publishAll ? Object.keys(ic.ExposedPorts ?? {}) : []),
   });
@@ -88,11 +90,21 @@ function withExposed(ports: PortMapping[], exposed: string[]): PortMapping[] {
 export function checkMounts(config: Pick<ContainerConfig, 'mounts' | 'tmpfs'>): void {
   const isRoot = (p: string) => posix.normalize(p) === '/';
   for (const m of config.mounts) {
+    if (m.requireSource && !existsSync(m.source))
+      throw invalidArgument(
+        `invalid mount config for type "bind": bind source path does not exist: ${m.source}`,
+      );
     if (!isRoot(m.destination)) continue;
     const spec = m.anonymous ? m.destination : `${m.source}:${m.destination}`;
     throw invalidArgument(
       `invalid volume specification: '${spec}': invalid mount config for type "${m.type}": invalid specification: destination can't be '/'`,
     );
+  }
+  // Docker's daemon: one mount per container path, whichever flag made it.
+  const seen = new Set<string>();
+  for (const d of [...config.mounts, ...config.tmpfs].map((m) => posix.normalize(m.destination))) {
+    if (seen.has(d)) throw invalidArgument(`Duplicate mount point: ${d}`);
+    seen.add(d);
   }
   for (const t of config.tmpfs) {
     if (isRoot(t.destination))
@@ -126,6 +138,7 @@ export function createContainer(ctx: EngineContext, image: ResolvedImage, o: Cre
   checkCpus(config.nanoCpus);
   checkSysctls(config.sysctls ?? {}, config.network);
   for (const flag of ['ipc', 'pid', 'uts'] as const) checkNamespaceMode(flag, config[flag]);
+  if (config.healthcheck) validateHealth(config.healthcheck);
   if (config.seccomp && config.seccomp !== 'unconfined') customSeccompProfile(config.seccomp, []);
   checkNetworkMode(ctx, config.network);
   const runtime = detectRuntime(ctx.runroot, config.runtime);

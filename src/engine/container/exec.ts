@@ -47,6 +47,8 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** Runs the command; resolves with its exit status (0 at once for `detach`). */
 export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOptions): Promise<number> {
   const rec = getContainer(ctx, ref);
+  if (rec.state === 'paused')
+    throw conflict(`Container ${rec.id} is paused, unpause the container before exec`);
   if (rec.state !== 'running') throw conflict(`Container ${rec.id.slice(0, 12)} is not running`);
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
   const merged = containerPaths(ctx, rec.id).merged;
@@ -59,6 +61,8 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     args.push('--user', `${u.uid}:${u.gid}`);
     for (const g of u.additionalGids) args.push('--additional-gids', String(g));
   }
+  // Docker gives a terminal exec TERM=xterm unless the caller sets TERM.
+  if (o.tty && !o.env.some((e) => e.startsWith('TERM='))) args.push('--env', 'TERM=xterm');
   for (const e of o.env) args.push('--env', e);
   args.push(rec.id, ...o.command);
   const stdin = o.detach ? undefined : o.stdin;

@@ -5,6 +5,7 @@
  */
 import { NetworkStore } from '../network/network-store.js';
 import type { EngineContext } from './context.js';
+import { readHealth } from './health.js';
 import { netnsPathOf } from './network.js';
 import { containerPaths } from './paths.js';
 import type { ContainerRecord } from './store.js';
@@ -51,6 +52,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
   const paths = containerPaths(ctx, rec.id);
   const args = [...c.entrypoint, ...c.cmd];
   const volumePath = (name: string) => ctx.volumes.find(name)?.Mountpoint ?? '';
+  const health = readHealth(ctx, rec);
   return {
     Id: rec.id,
     Created: rec.createdAt,
@@ -69,6 +71,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       Error: rec.error,
       StartedAt: rec.startedAt || zeroTime,
       FinishedAt: rec.finishedAt || zeroTime,
+      ...(health ? { Health: health } : {}),
     },
     Image: c.imageId,
     ResolvConfPath: paths.resolvFile,
@@ -112,8 +115,10 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       CpuQuota: c.nanoCpus ? Math.round((c.nanoCpus / 1e9) * 100_000) : 0,
       PidsLimit: c.pidsLimit || null,
       Init: c.init,
+      Devices: c.devices ?? [],
+      CgroupnsMode: c.cgroupns ?? 'host',
       Runtime: rec.runtime,
-      LogConfig: { Type: 'k8s-file', Config: {} },
+      LogConfig: { Type: c.log?.driver ?? 'k8s-file', Config: c.log?.options ?? {} },
     },
     GraphDriver: {
       Name: 'overlay',
@@ -127,7 +132,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
             Destination: m.destination,
             Mode: m.readOnly ? 'ro' : '',
             RW: !m.readOnly,
-            Propagation: 'rprivate',
+            Propagation: m.propagation ?? 'rprivate',
           }
         : {
             Type: 'volume',
@@ -159,6 +164,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       Labels: c.labels,
       StopSignal: c.stopSignal,
       StopTimeout: c.stopTimeout,
+      ...(c.healthcheck ? { Healthcheck: c.healthcheck } : {}),
     },
     NetworkSettings: networkSettings(ctx, rec),
   };

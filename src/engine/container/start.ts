@@ -23,6 +23,7 @@ import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
 import { pidAlive } from './exit-watch.js';
+import { startHealthMonitor } from './health.js';
 import { imageOf } from './image-source.js';
 import { withContainerLock } from './lock.js';
 import {
@@ -90,10 +91,16 @@ async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: C
     if (m.type === 'bind') {
       // Docker creates a missing host folder for -v; an existing file is bound as it is.
       if (!existsSync(m.source)) makeDirs(m.source);
-      binds.push({ source: m.source, destination: m.destination, readOnly: m.readOnly });
+      binds.push({
+        source: m.source,
+        destination: m.destination,
+        readOnly: m.readOnly,
+        propagation: m.propagation,
+        nonRecursive: m.nonRecursive,
+      });
     } else {
       const v = ctx.volumes.get(m.source);
-      await ctx.volumes.fillOnce(m.source, join(paths.merged, m.destination));
+      if (!m.noCopy) await ctx.volumes.fillOnce(m.source, join(paths.merged, m.destination));
       binds.push({ source: v.Mountpoint, destination: m.destination, readOnly: m.readOnly });
     }
   }
@@ -152,6 +159,7 @@ async function letRun(
   });
   const started = updated ?? ctx.containers.get(rec.id);
   containerEvent(ctx, started, 'start');
+  startHealthMonitor(ctx, started);
   return started;
 }
 
@@ -220,6 +228,7 @@ async function startLocked(
       paths,
       tty: config.tty,
       stdin: config.openStdin,
+      logSizeMax: config.log?.maxSize,
       exitCommand: opts.exitCommand ?? defaultExitCommand(ctx, rec.id),
     });
     created = true;

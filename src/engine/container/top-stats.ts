@@ -21,7 +21,9 @@ export interface TopRow {
 
 /** The processes of a running container. */
 export async function topContainer(ctx: EngineContext, rec: ContainerRecord): Promise<TopRow[]> {
-  if (rec.state !== 'running') throw conflict(`Container ${rec.id.slice(0, 12)} is not running`);
+  // Docker lists a paused container's processes too (they exist, frozen).
+  if (rec.state !== 'running' && rec.state !== 'paused')
+    throw conflict(`Container ${rec.id.slice(0, 12)} is not running`);
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
   const r = await run(runtime.path, [...runtimeGlobalArgs(runtime), 'ps', '--format', 'json', rec.id]);
   const pids = (JSON.parse(r.stdout || '[]') as number[] | null) ?? [];

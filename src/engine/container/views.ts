@@ -6,6 +6,7 @@
 import { totalmem } from 'node:os';
 import { invalidArgument, notFound } from '../../core/errors.js';
 import type { EngineContext } from './context.js';
+import { healthSuffix, readHealth } from './health.js';
 import { statusText } from './inspect.js';
 import type { ContainerRecord } from './store.js';
 import { statsOf } from './top-stats.js';
@@ -78,7 +79,7 @@ export function psRow(ctx: EngineContext, r: ContainerRecord, trunc: boolean): P
       trunc && [...command].length > 20 ? `${[...command].slice(0, 19).join('')}…` : command,
     ),
     CreatedAt: r.createdAt,
-    Status: statusText(r),
+    Status: `${statusText(r)}${r.state === 'running' ? healthSuffix(readHealth(ctx, r)) : ''}`,
     State: r.state,
     Names: r.name,
     Labels: Object.entries(r.config.labels)

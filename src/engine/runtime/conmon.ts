@@ -22,6 +22,8 @@ export interface ConmonOptions {
   stdin: boolean;
   /** The program (argv) conmon runs after the container exits; empty for none. */
   exitCommand: string[];
+  /** `--log-opt max-size` in bytes: conmon truncates the log when it reaches it. */
+  logSizeMax?: number;
   /** conmon's path; default `conmon` on PATH. */
   conmonPath?: string;
 }
@@ -68,6 +70,7 @@ export async function startConmon(o: ConmonOptions): Promise<number> {
     '--syslog',
   ];
   for (const a of runtimeGlobalArgs(o.runtime)) args.push('--runtime-arg', a);
+  if (o.logSizeMax) args.push('--log-size-max', String(o.logSizeMax));
   if (o.tty) args.push('-t');
   if (o.stdin) args.push('-i');
   if (o.exitCommand.length > 0) {

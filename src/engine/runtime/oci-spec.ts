@@ -11,7 +11,7 @@
  * inherits conmon's others, because raising a hard limit needs CAP_SYS_RESOURCE, which some
  * hosts' root lacks.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerConfig } from '../container/config.js';
 import { capabilitySet } from './capabilities.js';
@@ -44,6 +44,7 @@ export interface OciSpec {
   mounts: OciMount[];
   linux: {
     namespaces: { type: string; path?: string }[];
+    devices?: OciDevice[];
     sysctl?: Record<string, string>;
     cgroupsPath: string;
     resources: {
@@ -63,6 +64,9 @@ export interface ResolvedBind {
   source: string;
   destination: string;
   readOnly: boolean;
+  /** Default `rprivate`. */
+  propagation?: string;
+  nonRecursive?: boolean;
 }
 
 /** What {@link ociSpec} needs besides the container's settings. */
@@ -193,7 +197,7 @@ export function ociSpec(input: OciSpecInput): OciSpec {
       destination: b.destination,
       type: 'bind',
       source: b.source,
-      options: ['rbind', b.readOnly ? 'ro' : 'rw', 'rprivate'],
+      options: [b.nonRecursive ? 'bind' : 'rbind', b.readOnly ? 'ro' : 'rw', b.propagation ?? 'rprivate'],
     });
   }
   if (config.init) {
@@ -220,8 +224,19 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   else if (config.network !== 'host') namespaces.push({ type: 'network' });
   const ownNetns = config.network !== 'host' && !config.network.startsWith('container:');
   const sysctl = { ...(ownNetns ? ownNetnsSysctls : {}), ...config.sysctls };
+  if (config.cgroupns === 'private') namespaces.push({ type: 'cgroup' });
+  const devices = (config.devices ?? []).map(hostDevice);
   const resources: OciSpec['linux']['resources'] = {
-    devices: [{ allow: config.privileged, access: 'rwm' }],
+    devices: [
+      { allow: config.privileged, access: 'rwm' },
+      ...devices.map((d, i) => ({
+        allow: true,
+        type: d.type,
+        major: d.major,
+        minor: d.minor,
+        access: config.devices![i]!.CgroupPermissions,
+      })),
+    ],
   };
   if (config.memory > 0) resources.memory = { limit: config.memory };
   if (config.nanoCpus > 0) resources.cpu = cfsQuota(config.nanoCpus);
@@ -258,6 +273,7 @@ export function ociSpec(input: OciSpecInput): OciSpec {
     mounts,
     linux: {
       namespaces,
+      ...(devices.length ? { devices } : {}),
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
       cgroupsPath: input.cgroupsPath,
       resources,
@@ -325,4 +341,47 @@ export function cfsQuota(nanoCpus: number): { quota: number; period: number } {
 export function cgroupsPathFor(id: string, parent?: string): string {
   parent ||= process.env.BERTH_CGROUP_PARENT || 'berth';
   return `/${parent.replace(/^\/+|\/+$/g, '')}/berth-${id}`;
+}
+
+/** A device node in the OCI config: the runtime makes it in the container's /dev. */
+export interface OciDevice {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * `--device`: the host node's type and numbers, read when the container starts (as Docker
+ * does at create), with its error when the host path is not a device.
+ */
+function hostDevice(d: { PathOnHost: string; PathInContainer: string }): OciDevice {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(d.PathOnHost);
+  } catch (e) {
+    throw invalidArgument(
+      `error gathering device information while adding custom device "${d.PathOnHost}": ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`,
+    );
+  }
+  if (!st.isCharacterDevice() && !st.isBlockDevice())
+    throw invalidArgument(
+      `error gathering device information while adding custom device "${d.PathOnHost}": not a device node`,
+    );
+  // Linux's dev_t: major in bits 8-19 (and 32-43), minor in bits 0-7 and 20-31.
+  const rdev = BigInt(st.rdev);
+  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+  return {
+    path: d.PathInContainer,
+    type: st.isCharacterDevice() ? 'c' : 'b',
+    major,
+    minor,
+    fileMode: st.mode & 0o777,
+    uid: st.uid,
+    gid: st.gid,
+  };
 }

@@ -22,6 +22,7 @@ import { type Change, diffContainer } from '../container/diff.js';
 import { containerEvent } from '../container/events.js';
 import { type ExecOptions, execInContainer } from '../container/exec.js';
 import { exportContainer } from '../container/export.js';
+import { type HealthState, monitorHealth, runHealthProbe } from '../container/health.js';
 import { rootfsImage, storeImage } from '../container/image-source.js';
 import { inspectContainer } from '../container/inspect.js';
 import {
@@ -257,6 +258,7 @@ export class ContainerService {
     const rec = getContainer(this.ctx, ref);
     // With `fromOffset` the caller attached before a start it made: a run that has already
     // ended still has its output (from the log) and its status to give.
+    if (rec.state === 'paused') throw conflict('You cannot attach to a paused container, unpause it first');
     if (rec.state !== 'running' && o.fromOffset === undefined)
       throw conflict(`You cannot attach to a stopped container ${ref}; start it first`);
     return attachContainer(this.ctx, rec, { ...o, fromStart: false });
@@ -381,5 +383,15 @@ export class ContainerService {
   /** Records a container's exit and applies its restart policy (conmon's exit command). */
   cleanup(id: string): Promise<void> {
     return cleanupAfterExit(this.ctx, id);
+  }
+
+  /** Runs the container's health check once now and records the result (podman's `healthcheck run`). */
+  healthcheck(ref: string): Promise<HealthState> {
+    return runHealthProbe(this.ctx, getContainer(this.ctx, ref));
+  }
+
+  /** Probes the container every interval for as long as its current run lasts (the health monitor). */
+  monitorHealth(id: string, signal?: AbortSignal): Promise<void> {
+    return monitorHealth(this.ctx, id, signal);
   }
 }
