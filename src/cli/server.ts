@@ -72,6 +72,12 @@ export function registerServer(program: Command): void {
     )
     .option('--audit-log-maxbackup <n>', 'rotated audit logs to keep (0: all)', '0')
     .option('--audit-log-maxage <days>', 'days to keep rotated audit logs (0: no limit)', '0')
+    .option(
+      '--tls-san <name>',
+      "another DNS name or IP address for the API server's certificate (repeatable)",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option('--disable-agent', 'do not run the embedded node agent')
     .option('--node-name <name>', "the embedded agent's node name (default: the host name)")
     .option(
@@ -110,6 +116,7 @@ export function registerServer(program: Command): void {
           dataDir: string;
           httpsListenPort: string;
           bindAddress: string;
+          tlsSan: string[];
           datastoreEndpoint?: string;
           datastoreAcceptDataLoss?: boolean;
           secretsEncryption?: boolean;
@@ -162,10 +169,15 @@ export function registerServer(program: Command): void {
           throw invalidArgument(`Invalid --secrets-encryption-provider "${cipher}": use aescbc or aesgcm`);
         }
         const audit = await auditOptions(opts);
+        const { join } = await import('node:path');
+        const { checkTlsSans } = await import('../cluster/apiserver/tls.js');
+        const { defaultNodeIP } = await import('../cluster/agent/machine.js');
         const s = await startServer({
           dataDir: opts.dataDir,
           port,
           bindAddress: opts.bindAddress,
+          tlsSans: checkTlsSans(opts.tlsSan),
+          nodeIPs: [opts.nodeIp ?? defaultNodeIP()],
           ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
           datastoreAcceptDataLoss: opts.datastoreAcceptDataLoss ?? false,
           ...(opts.secretsEncryption ? { secretsEncryption: cipher } : {}),
@@ -185,13 +197,16 @@ export function registerServer(program: Command): void {
             {
               nodeMonitorGracePeriodMs: grace * 1000,
               clusterCidr: opts.clusterCidr,
+              clusterSigning: {
+                certFile: join(opts.dataDir, 'tls', 'ca.crt'),
+                keyFile: join(opts.dataDir, 'tls', 'ca.key'),
+              },
             },
           );
         }
         let agent: { stop(): void } | undefined;
         if (!opts.disableAgent) {
           const { startAgentFromCli } = await import('../cluster/agent/start.js');
-          const { join } = await import('node:path');
           agent = await startAgentFromCli({
             server: s.url,
             tokenFile: s.nodeTokenPath,

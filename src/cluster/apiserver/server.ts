@@ -20,9 +20,11 @@ import { kubernetesServiceIP, ServiceAllocator } from './allocators.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { Auditor } from './audit/auditor.js';
 import { parsePolicy } from './audit/policy.js';
-import { authenticator, same, type UidLookup } from './auth.js';
+import { authenticator, type UidLookup } from './auth.js';
 import { startAggregation } from './authz/aggregate.js';
 import { type Authorizer, mastersBypass, union } from './authz/attributes.js';
+import { NodeAuthorizer } from './authz/node-authorizer.js';
+import { feedGraphFromStore, feedGraphWrite, NodeGraph } from './authz/node-graph.js';
 import { feedFromStore, feedWrite } from './authz/policy-feed.js';
 import { RbacPolicy } from './authz/rbac.js';
 import { reconcileBootstrapPolicy } from './authz/reconcile.js';
@@ -40,7 +42,7 @@ import { SecretsEncryption } from './encryption/secrets-encryption.js';
 import { makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { resourceMetrics } from './metrics-source.js';
-import { nodeJoinHandler, writeJoinToken } from './node-join.js';
+import { caCertsHandler, writeJoinToken } from './node-join.js';
 import { podLogProxy } from './pod-proxy.js';
 import { RestStorage } from './rest.js';
 import { ensureCredentials, serverTlsOptions } from './tls.js';
@@ -49,6 +51,10 @@ export interface ServerOptions {
   dataDir: string;
   port: number;
   bindAddress: string;
+  /** `--tls-san`: more names and addresses for the serving certificate. */
+  tlsSans?: string[];
+  /** The node's addresses, put in the serving certificate when bound to 0.0.0.0 or ::. */
+  nodeIPs?: string[];
   datastoreEndpoint?: string;
   /** Start on a SQLite file that lacks acknowledged revisions (see sqlite-check.ts). */
   datastoreAcceptDataLoss?: boolean;
@@ -125,7 +131,10 @@ function auditSetup(opts: NonNullable<ServerOptions['audit']>): { auditor: Audit
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   restrictDataDir(opts.dataDir);
-  const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress);
+  const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress, {
+    ...(opts.tlsSans ? { sans: opts.tlsSans } : {}),
+    ...(opts.nodeIPs ? { nodeIPs: opts.nodeIPs } : {}),
+  });
   const audit = opts.audit && auditSetup(opts.audit);
   const encryption = encryptionSetup(opts);
   const rules = encryption && encryptionRules(readEncryptionConfig(encryption.configPath));
@@ -152,14 +161,26 @@ async function serve(
   const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
     syncCrdResources(registry, crd, old);
   const policy = new RbacPolicy();
+  const graph = new NodeGraph();
   const rest = new RestStorage(store, (r, obj, old) => {
     if (r.kind === 'CustomResourceDefinition') syncCrd(obj, old);
     feedWrite(policy, r, obj, old);
+    feedGraphWrite(graph, r, obj, old);
   });
-  const policyFeed = await feedFromStore(store, policy);
+  const graphFeed = await feedGraphFromStore(store, graph);
+  const rbacFeed = await feedFromStore(store, policy).catch((e) => {
+    graphFeed.stop();
+    throw e;
+  });
+  const policyFeed = {
+    stop() {
+      rbacFeed.stop();
+      graphFeed.stop();
+    },
+  };
   // A start that fails after this point stops the feed, so nothing outlives the closed store.
   try {
-    const authorize: Authorizer = union(mastersBypass, policy);
+    const authorize: Authorizer = union(mastersBypass, new NodeAuthorizer(graph), policy);
     const controlPlaneToken = randomBytes(32).toString('base64url');
     const uidOf: UidLookup = async (kind, namespace, name) => {
       const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets' }[kind];
@@ -214,7 +235,7 @@ async function serve(
         },
       },
     });
-    const joins = nodeJoinHandler(creds, same);
+    const joins = caCertsHandler(creds);
     // Both listeners are audited: the control plane's own requests arrive on the socket.
     const handler = audit ? audit.auditor.wrap(handle) : handle;
     const server = createServer(

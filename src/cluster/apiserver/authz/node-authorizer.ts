@@ -1,0 +1,106 @@
+/**
+ * The Node authorizer (upstream's, with AuthorizeNodeWithSelectors as Kubernetes 1.32 has it
+ * on): a user `system:node:NAME` in group `system:nodes` may
+ * - get, create, update, patch and delete its own Node (and nodes/status), list or watch it
+ *   by `metadata.name`, and its own Lease in kube-node-lease;
+ * - get the pods bound to it, list and watch pods only with `spec.nodeName=NAME`, update and
+ *   patch their status, and delete them (pods/eviction, creating pods, and other nodes' pods:
+ *   no);
+ * - get a Secret, ConfigMap, PersistentVolumeClaim or PersistentVolume, or create a
+ *   ServiceAccount token, only when one of its pods uses it (node-graph.ts), and never list them;
+ * - create and update events, read Services and Endpoints (the environment of its pods),
+ *   create and read CertificateSigningRequests (its own renewal), token and access reviews.
+ * Anything else gets no opinion here, so RBAC decides (and the system:node ClusterRole is
+ * bound to nobody, as upstream). Which Node or Lease a create names, and what a node may
+ * change in its Node, is NodeRestriction's (admission/node-restriction.ts).
+ */
+import type { Attributes, Authorizer, AuthorizerResult } from './attributes.js';
+import type { EdgeKind, NodeGraph } from './node-graph.js';
+
+const allow: AuthorizerResult = { decision: 'allow', reason: '' };
+const noOpinion = (reason = ''): AuthorizerResult => ({ decision: 'noOpinion', reason });
+
+/** The node a user is, or undefined for any other user. */
+export function nodeIdentity(user: Attributes['user']): string | undefined {
+  if (!user.groups.includes('system:nodes') || !user.name.startsWith('system:node:')) return undefined;
+  return user.name.slice('system:node:'.length) || undefined;
+}
+
+const graphKinds: Record<string, EdgeKind> = {
+  secrets: 'secret',
+  configmaps: 'configmap',
+  persistentvolumeclaims: 'pvc',
+};
+
+const is = (a: Attributes, group: string, resource: string, sub = '') =>
+  a.apiGroup === group && a.resource === resource && a.subresource === sub;
+
+/** Upstream's wording when no pod of the node links to the object. */
+const noRelationship = (node: string) =>
+  noOpinion(`no relationship found between node '${node}' and this object`);
+
+/** `spec.nodeName=NAME` in a field selector. */
+const selectsNode = (a: Attributes, node: string) =>
+  (a.fieldSelector ?? '').split(',').some((t) => /^spec\.nodeName==?(.*)$/.exec(t.trim())?.[1] === node);
+
+export class NodeAuthorizer implements Authorizer {
+  constructor(private readonly graph: NodeGraph) {}
+
+  authorize(a: Attributes): AuthorizerResult {
+    const node = nodeIdentity(a.user);
+    if (!node || !a.resourceRequest) return noOpinion();
+    const v = a.verb;
+    const graphKind = a.apiGroup === '' && !a.subresource ? graphKinds[a.resource] : undefined;
+    if (graphKind) {
+      if (v !== 'get') return noOpinion(`can only get individual resources of this type`);
+      return this.graph.podsUse(node, graphKind, a.namespace, a.name) ? allow : noRelationship(node);
+    }
+    if (is(a, '', 'persistentvolumes')) {
+      if (v !== 'get') return noOpinion(`can only get individual resources of this type`);
+      return this.graph.usesVolume(node, a.name) ? allow : noRelationship(node);
+    }
+    if (is(a, '', 'serviceaccounts', 'token')) {
+      if (v !== 'create') return noOpinion(`can only create tokens for individual service accounts`);
+      return this.graph.podsUse(node, 'serviceaccount', a.namespace, a.name) ? allow : noRelationship(node);
+    }
+    if (a.apiGroup === '' && a.resource === 'nodes' && (a.subresource === '' || a.subresource === 'status')) {
+      // A create carries its name in the body: NodeRestriction checks it.
+      if (v === 'create' && !a.subresource) return allow;
+      if (a.name === node && ['get', 'list', 'watch', 'update', 'patch', 'delete'].includes(v)) return allow;
+      return noOpinion(`node '${node}' cannot ${v} ${a.name ? `node '${a.name}'` : 'all nodes'}`);
+    }
+    if (is(a, 'coordination.k8s.io', 'leases')) {
+      if (a.namespace !== 'kube-node-lease') return noOpinion();
+      if (v === 'create') return allow;
+      if (a.name === node && ['get', 'update', 'patch', 'delete'].includes(v)) return allow;
+      return noOpinion(`can only access node lease with the same name as the requesting node`);
+    }
+    if (a.apiGroup === '' && a.resource === 'pods') return this.pods(a, node);
+    if ((a.apiGroup === '' || a.apiGroup === 'events.k8s.io') && a.resource === 'events')
+      return ['create', 'update', 'patch'].includes(v) ? allow : noOpinion();
+    if (a.apiGroup === '' && (a.resource === 'services' || a.resource === 'endpoints') && !a.subresource)
+      return ['get', 'list', 'watch'].includes(v) ? allow : noOpinion();
+    if (is(a, 'certificates.k8s.io', 'certificatesigningrequests'))
+      return ['create', 'get', 'list', 'watch'].includes(v) ? allow : noOpinion();
+    if (
+      v === 'create' &&
+      (is(a, 'authentication.k8s.io', 'tokenreviews') ||
+        is(a, 'authorization.k8s.io', 'subjectaccessreviews'))
+    )
+      return allow;
+    return noOpinion();
+  }
+
+  private pods(a: Attributes, node: string): AuthorizerResult {
+    const v = a.verb;
+    if (!a.subresource && (v === 'list' || v === 'watch'))
+      return selectsNode(a, node)
+        ? allow
+        : noOpinion(`can only list/watch pods with spec.nodeName field selector`);
+    const own = a.name !== '' && this.graph.hasPod(node, a.namespace, a.name);
+    if (!a.subresource && (v === 'get' || v === 'delete')) return own ? allow : noRelationship(node);
+    if (a.subresource === 'status' && (v === 'get' || v === 'update' || v === 'patch'))
+      return own ? allow : noRelationship(node);
+    return noOpinion();
+  }
+}
