@@ -1,8 +1,9 @@
 /**
  * The Node authorizer (upstream's, with AuthorizeNodeWithSelectors as Kubernetes 1.32 has it
  * on): a user `system:node:NAME` in group `system:nodes` may
- * - get, create, update, patch and delete its own Node (and nodes/status), list or watch it
- *   by `metadata.name`, and its own Lease in kube-node-lease;
+ * - get and delete its own Node, list or watch it by `metadata.name`, create, update and patch
+ *   Nodes and nodes/status (NodeRestriction then refuses any Node but its own), and its own
+ *   Lease in kube-node-lease;
  * - get the pods bound to it, list and watch pods only with `spec.nodeName=NAME`, update and
  *   patch their status, and delete them (pods/eviction, creating pods, and other nodes' pods:
  *   no);
@@ -64,10 +65,16 @@ export class NodeAuthorizer implements Authorizer {
       return this.graph.podsUse(node, 'serviceaccount', a.namespace, a.name) ? allow : noRelationship(node);
     }
     if (a.apiGroup === '' && a.resource === 'nodes' && (a.subresource === '' || a.subresource === 'status')) {
-      // A create carries its name in the body: NodeRestriction checks it.
-      if (v === 'create' && !a.subresource) return allow;
-      if (a.name === node && ['get', 'list', 'watch', 'update', 'patch', 'delete'].includes(v)) return allow;
-      return noOpinion(`node '${node}' cannot ${v} ${a.name ? `node '${a.name}'` : 'all nodes'}`);
+      // Which Node a create or an update writes is NodeRestriction's to check (upstream's split).
+      if ((v === 'create' && !a.subresource) || v === 'update' || v === 'patch') return allow;
+      if (a.name === node && ['get', 'list', 'watch', 'delete'].includes(v)) return allow;
+      if (['get', 'list', 'watch'].includes(v))
+        return noOpinion(
+          a.name
+            ? `node '${node}' cannot read '${a.name}', only its own Node object`
+            : `node '${node}' cannot read all nodes, only its own Node object`,
+        );
+      return noOpinion(`node '${node}' cannot ${v} node '${a.name}'`);
     }
     if (is(a, 'coordination.k8s.io', 'leases')) {
       if (a.namespace !== 'kube-node-lease') return noOpinion();
