@@ -111,6 +111,11 @@ describe('node authorization', () => {
     ]);
     assert.equal(who.code, 0, who.stderr);
     assert.equal(who.stdout, 'alice ["devs","system:authenticated"]');
+    assert.match(
+      await admin(['get', 'csr', 'alice']),
+      /alice\s+\S+\s+kubernetes.io\/kube-apiserver-client\s+admin\s+<none>\s+Approved,Issued/,
+    );
+    assert.match(await admin(['get', 'csr', 'alice-denied']), /Denied\s*$/m);
     const denied = JSON.parse(await admin(['get', 'csr', 'alice-denied', '-o', 'json']));
     assert.equal(denied.status.conditions[0].type, 'Denied');
     assert.equal(denied.status.certificate, undefined);
