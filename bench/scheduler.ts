@@ -9,7 +9,7 @@
  * (API, ReplicaSets, slow-start creation, scheduling, the simulated kubelets and status).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Informer } from '../src/cluster/client/informer.js';
@@ -204,11 +204,18 @@ try {
   const first = Math.min(...boundSaturated);
   const last = Math.max(...boundSaturated);
   // CPU seconds (user + system) of a process, from /proc.
-  const cpuOf = (pid: number | undefined) => {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ');
-    return (Number(st[13]) + Number(st[14])) / 100;
+  const cpuOf = (pid: number | undefined, task = '') => {
+    const stat = readFileSync(`/proc/${pid}/${task}stat`, 'utf8');
+    // Fields after the parenthesised command name, which may hold spaces.
+    const st = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(st[11]) + Number(st[12])) / 100;
   };
   const cpuSec = cpuOf(server.pid);
+  // Which of the server's threads spent it: the API (the main thread), the control plane and
+  // the datastore's writer (worker threads), V8's and libuv's helpers.
+  const threads = readdirSync(`/proc/${server.pid}/task`)
+    .map((tid) => ({ main: tid === String(server.pid), cpu: cpuOf(server.pid, `task/${tid}/`) }))
+    .sort((a, b) => b.cpu - a.cpu);
   const rss =
     Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
   console.log(`bench/scheduler: ${nodes} nodes, ${pods} pods in ${deployments} Deployments`);
@@ -225,7 +232,13 @@ try {
   console.log(
     `mutating API call during the run: p50 ${percentile(mutLatency, 50).toFixed(1)} ms, p99 ${percentile(mutLatency, 99).toFixed(1)} ms (SLO 1000 ms)`,
   );
-  console.log(`server: RSS ${rss.toFixed(0)} MB, CPU ${cpuSec.toFixed(1)} s`);
+  console.log(
+    `server: RSS ${rss.toFixed(0)} MB, CPU ${cpuSec.toFixed(1)} s (main thread ${threads.find((t) => t.main)?.cpu.toFixed(1)} s; busiest other threads ${threads
+      .filter((t) => !t.main)
+      .slice(0, 3)
+      .map((t) => t.cpu.toFixed(1))
+      .join(', ')} s)`,
+  );
   // The simulated nodes and this script share the machine with the server: their CPU too.
   console.log(
     `also on the machine: sim nodes CPU ${cpuOf(sim.pid).toFixed(1)} s, this benchmark CPU ${cpuOf(process.pid).toFixed(1)} s (${availableParallelism()} cores)`,

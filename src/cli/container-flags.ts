@@ -4,7 +4,6 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { invalidArgument } from '../core/errors.js';
 import type { RestartPolicy } from '../engine/container/config.js';
 import type { CreateOptions } from '../engine/container/create.js';
@@ -30,6 +29,14 @@ export interface CreateFlags {
   memory?: string;
   cpus?: string;
   pidsLimit?: string;
+  cpuShares?: string;
+  cpuQuota?: string;
+  cpuPeriod?: string;
+  cgroupParent?: string;
+  groupAdd?: string[];
+  ipc?: string;
+  pid?: string;
+  uts?: string;
   shmSize?: string;
   sysctl?: string[];
   ulimit?: string[];
@@ -221,6 +228,14 @@ export function createOptionsFromFlags(f: CreateFlags, command: string[]): Creat
       throw invalidArgument(`Invalid value "${f.pidsLimit}" for --pids-limit: use a whole number`);
     o.pidsLimit = Math.max(0, n);
   }
+  if (f.cpuShares !== undefined) o.cpuShares = Math.max(0, parseIntFlag(f.cpuShares, '--cpu-shares'));
+  if (f.cpuQuota !== undefined) o.cpuQuota = Math.max(0, parseIntFlag(f.cpuQuota, '--cpu-quota'));
+  if (f.cpuPeriod !== undefined) o.cpuPeriod = Math.max(0, parseIntFlag(f.cpuPeriod, '--cpu-period'));
+  if (f.cgroupParent) o.cgroupParent = f.cgroupParent;
+  if (f.groupAdd?.length) o.groupAdd = f.groupAdd;
+  if (f.ipc !== undefined) o.ipc = f.ipc;
+  if (f.pid !== undefined) o.pid = f.pid;
+  if (f.uts !== undefined) o.uts = f.uts;
   if (f.restart) o.restart = parseRestart(f.restart);
   if (f.init) o.init = true;
   if (f.capAdd?.length) o.capAdd = f.capAdd;

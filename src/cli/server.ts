@@ -45,6 +45,10 @@ export function registerServer(program: Command): void {
     .option('--data-dir <dir>', 'cluster state folder', defaultDataDir())
     .option('--https-listen-port <port>', 'HTTPS port of the API server', '6443')
     .option('--bind-address <addr>', 'address to listen on', '127.0.0.1')
+    .option(
+      '--advertise-address <ip>',
+      'where the `kubernetes` Service (10.43.0.1) sends pods (default: the bind address; --node-ip for 0.0.0.0)',
+    )
     .option('--datastore-endpoint <url>', 'datastore: empty for the embedded one, or etcd://h1:2379,h2:2379')
     .option(
       '--datastore-accept-data-loss',
@@ -96,6 +100,12 @@ export function registerServer(program: Command): void {
     )
     .option('--cluster-cidr <cidr>', 'pod addresses: each node gets a /24 of this range', '10.42.0.0/16')
     .option(
+      '--flannel-backend <name>',
+      "how the embedded agent's pods reach other nodes' pods: host-gw, vxlan or auto",
+      'auto',
+    )
+    .option('--cleanup', 'remove what the embedded agent added to this node, then exit')
+    .option(
       '--node-monitor-grace-period <seconds>',
       'a node not heard from for this long is NotReady (its heartbeat is every 10 s)',
       '20',
@@ -117,6 +127,7 @@ export function registerServer(program: Command): void {
           httpsListenPort: string;
           bindAddress: string;
           tlsSan: string[];
+          advertiseAddress?: string;
           datastoreEndpoint?: string;
           datastoreAcceptDataLoss?: boolean;
           secretsEncryption?: boolean;
@@ -136,9 +147,15 @@ export function registerServer(program: Command): void {
           podRuntime: string;
           kubeletPort: string;
           clusterCidr: string;
+          flannelBackend: string;
+          cleanup?: boolean;
         },
         cmd: Command,
       ) => {
+        if (opts.cleanup) {
+          const { cleanupCommand } = await import('./agent.js');
+          return cleanupCommand(cmd.optsWithGlobals() as { root: string; runroot: string });
+        }
         const { parseControllers } = await import('../cluster/controllers/manager.js');
         const enabled = parseControllers(opts.controllers);
         const { startServer } = await import('../cluster/apiserver/server.js');
@@ -152,6 +169,8 @@ export function registerServer(program: Command): void {
         };
         const { parseClusterCidr } = await import('../cluster/controllers/node-ipam.js');
         parseClusterCidr(opts.clusterCidr);
+        const { parseBackend } = await import('../cluster/podnet/plan.js');
+        parseBackend(opts.flannelBackend);
         const grace = await seconds('--node-monitor-grace-period', opts.nodeMonitorGracePeriod);
         const tolerate = await seconds('--default-toleration-seconds', opts.defaultTolerationSeconds);
         const { setDefaultTolerationSeconds } = await import('../cluster/api/validate.js');
@@ -172,12 +191,17 @@ export function registerServer(program: Command): void {
         const { join } = await import('node:path');
         const { checkTlsSans } = await import('../cluster/apiserver/tls.js');
         const { defaultNodeIP } = await import('../cluster/agent/machine.js');
+        // Pods cannot reach a loopback address: with every address bound, the node's is advertised.
+        const advertise =
+          opts.advertiseAddress ??
+          (opts.bindAddress === '0.0.0.0' ? (opts.nodeIp ?? defaultNodeIP()) : undefined);
         const s = await startServer({
           dataDir: opts.dataDir,
           port,
           bindAddress: opts.bindAddress,
           tlsSans: checkTlsSans(opts.tlsSan),
           nodeIPs: [opts.nodeIp ?? defaultNodeIP()],
+          ...(advertise ? { advertiseAddress: advertise } : {}),
           ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
           datastoreAcceptDataLoss: opts.datastoreAcceptDataLoss ?? false,
           ...(opts.secretsEncryption ? { secretsEncryption: cipher } : {}),
@@ -217,7 +241,9 @@ export function registerServer(program: Command): void {
             runroot: (cmd.optsWithGlobals() as { runroot: string }).runroot,
             podRuntime: opts.podRuntime,
             port: Number(opts.kubeletPort),
+            flannelBackend: opts.flannelBackend,
             controlPlane: true,
+            clusterCidr: opts.clusterCidr,
           });
         }
         process.stdout.write(

@@ -20,6 +20,7 @@ export type { CommitOptions } from './container/commit.js';
 export type { Change } from './container/diff.js';
 export type { ContainerStreams, TerminalSize } from './container/streams.js';
 export type { EngineEvent, EventQuery } from './events/journal.js';
+export type { Credentials } from './registry/auth-file.js';
 export type { ContainerService, ImageSource, PruneReport } from './services/containers.js';
 export type { ImageService, TransferOptions } from './services/images.js';
 export type { NetworkService } from './services/networks.js';

@@ -48,10 +48,12 @@ export async function freePort(): Promise<number> {
  */
 export async function startCluster(
   t: TestContext | undefined,
-  options: { controllers?: string; args?: string[]; agent?: boolean; netns?: boolean } = {},
+  options: { controllers?: string; args?: string[]; agent?: boolean; netns?: boolean; box?: Sandbox } = {},
 ): Promise<TestCluster> {
-  // With a network namespace the server (and kubectl, to reach it) runs inside it.
-  const box = await sandbox(t, { netns: options.netns ?? false });
+  // With a network namespace the server (and kubectl, to reach it) runs inside it. A caller
+  // that has prepared a sandbox (its namespace wired to others) passes it as `box`.
+  const box = options.box ?? (await sandbox(t, { netns: options.netns ?? false }));
+  const inNetns = !!box.netns;
   const dataDir = join(box.dir, 'server');
   const home = join(box.dir, 'home');
   mkdirSync(home);
@@ -71,7 +73,7 @@ export async function startCluster(
     const child = box.spawn(berthBin, [...serverArgs, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`berth server did not become ready: ${out}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`berth server did not become ready: ${out}`)), 60_000);
       const onData = (d: Buffer) => {
         out += d.toString();
         serverLog += d.toString();
@@ -113,7 +115,7 @@ export async function startCluster(
       child = await start();
     },
     kubectl: (args, opts = {}) =>
-      (options.netns ? box.exec : run)('kubectl', args, {
+      (inNetns ? box.exec : run)('kubectl', args, {
         check: false,
         timeoutMs: 60_000,
         ...(opts.input !== undefined ? { input: opts.input } : {}),

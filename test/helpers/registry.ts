@@ -41,13 +41,23 @@ export async function startRegistry(
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}`);
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/v2/`);
-      if (r.status === 200 || r.status === 401) return { host: `127.0.0.1:${port}` };
-    } catch {
-      /* not up yet */
-    }
+    if ((await answers(box, port)) === true) return { host: `127.0.0.1:${port}` };
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('docker-registry did not start within 15 s');
+}
+
+/** Whether the registry answers /v2/ yet, asked from the sandbox's network namespace when it has one. */
+async function answers(box: Sandbox, port: number): Promise<boolean> {
+  const url = `http://127.0.0.1:${port}/v2/`;
+  if (!box.netns) {
+    try {
+      const r = await fetch(url);
+      return r.status === 200 || r.status === 401;
+    } catch {
+      return false; // not up yet
+    }
+  }
+  const probe = `fetch(${JSON.stringify(url)}).then((r) => process.exit(r.status === 200 || r.status === 401 ? 0 : 1), () => process.exit(1))`;
+  return (await box.exec(process.execPath, ['-e', probe], { check: false })).code === 0;
 }

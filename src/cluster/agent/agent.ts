@@ -5,16 +5,17 @@
  * over its PodRuntime. It caches only its own pods (a spec.nodeName field selector).
  */
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { isAlreadyExists } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
-import { clientObjects, clientPodApi, podEvents } from './api.js';
+import { clientObjects, clientPodApi, clientVolumeSources, podEvents } from './api.js';
 import { startEndpoint } from './endpoint.js';
 import { ImageGc } from './image-gc.js';
 import type { NodeCredentials } from './join.js';
-import { renewNodeLease } from './lease.js';
+import { NodeLeases } from './lease.js';
 import { disk, goArch, machineFacts } from './machine.js';
 import { ResourceSummary } from './metrics/resource-summary.js';
 import { isoSeconds } from './pod-status.js';
@@ -22,6 +23,7 @@ import { PodSyncer } from './pod-sync.js';
 import { PodWorkers } from './pod-workers.js';
 import { ProbeManager } from './probes/probe-manager.js';
 import type { PodRuntime } from './runtime.js';
+import { VolumeManager } from './volumes/manager.js';
 
 const log = logger('agent');
 
@@ -46,6 +48,8 @@ export interface AgentOptions {
   heartbeatMs?: number;
   /** The node's credentials and port for its HTTPS endpoint (logs); none without them. */
   endpoint?: { creds: NodeCredentials; port: number };
+  /** Where pods' volumes live (one folder per pod); without it volumes are not set up (simulated pods). */
+  podsDir?: string;
 }
 
 export interface RunningAgent {
@@ -169,7 +173,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     node = await client.patch(Resources.nodes, undefined, nodeName, { metadata: { labels } });
   }
   await client.patchStatus(Resources.nodes, undefined, nodeName, { status: await statusOf(node) });
-  await renewNodeLease(client, nodeName, node.metadata.uid);
+  const leases = new NodeLeases(client);
+  await leases.renew(nodeName, node.metadata.uid);
   log.info('node registered', { node: nodeName, ip: opts.nodeIP });
 
   // Status: rewritten when a condition's status or the facts change, when someone else
@@ -214,13 +219,14 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   const beatMs = opts.heartbeatMs ?? 10_000;
   const timer = setInterval(() => {
-    void renewNodeLease(client, nodeName, node.metadata.uid).catch((e) =>
-      log.warn('lease not renewed', { node: nodeName, err: e as Error }),
-    );
+    void leases
+      .renew(nodeName, node.metadata.uid)
+      .catch((e) => log.warn('lease not renewed', { node: nodeName, err: e as Error }));
     refreshLogged();
   }, beatMs);
 
   let workers: PodWorkers | undefined;
+  let volumes: VolumeManager | undefined;
   let housekeeping: NodeJS.Timeout | undefined;
   let imageGc: NodeJS.Timeout | undefined;
   let pods: Informer | undefined;
@@ -232,13 +238,30 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     if (stopped) return;
     runtimeVersion = await rt.version();
     runtime = rt;
+    const recorder = new EventRecorder(client, 'kubelet');
+    const event = podEvents(recorder);
+    let allocatable: Record<string, string> | undefined;
+    volumes = opts.podsDir
+      ? new VolumeManager({
+          podsDir: opts.podsDir,
+          secretsDir: join(dirname(opts.podsDir), 'pod-secrets'),
+          nodeName,
+          nodeIP: opts.nodeIP,
+          sources: clientVolumeSources(client, event),
+          allocatable: () =>
+            (allocatable ??= machineFacts({
+              root: opts.root,
+              runtimeVersion: '',
+              kubeletVersion,
+            }).allocatable),
+        })
+      : undefined;
+    volumes?.start();
     pods = new Informer(
       client,
       Resources.pods,
       `fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}`,
     );
-    const recorder = new EventRecorder(client, 'kubelet');
-    const event = podEvents(recorder);
     const probes = new ProbeManager({ runtime: rt, onChange: (ref) => workers?.syncPod(ref), event });
     const syncer = new PodSyncer({
       nodeName,
@@ -248,6 +271,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       objects: clientObjects(client),
       probes,
       event,
+      ...(volumes ? { volumes } : {}),
     });
     stopProbes = () => probes.stop();
     const w = new PodWorkers({
@@ -303,6 +327,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       clearInterval(imageGc);
       workers?.stop();
       stopProbes();
+      volumes?.stop();
       pods?.stop();
       nodes.stop();
     },

@@ -1,12 +1,16 @@
 /**
- * The agent's API calls over a KubeClient: its pods' status and final deletion, and the
- * ConfigMaps and Secrets their containers' environment reads.
+ * The agent's API calls over a KubeClient: its pods' status and final deletion, the
+ * ConfigMaps and Secrets their containers' environment and volumes read, their claims and
+ * volumes, and tokens for their ServiceAccounts.
  */
-import { isNotFound } from '../../core/errors.js';
+import { internal, isNotFound } from '../../core/errors.js';
 import type { EventRecorder } from '../client/events.js';
-import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
+import { type KubeClient, type KubeObject, pathOf, type Resource, Resources } from '../client/kube-client.js';
 import type { ObjectSource } from './container-config.js';
 import type { PodApi, PodEventSink } from './pod-sync.js';
+import type { ClaimSource } from './volumes/manager.js';
+import type { VolumeSources } from './volumes/payload.js';
+import { type IssuedToken, ServiceAccountTokens } from './volumes/tokens.js';
 
 export function clientPodApi(client: KubeClient): PodApi {
   return {
@@ -19,22 +23,56 @@ export function clientPodApi(client: KubeClient): PodApi {
   };
 }
 
+/** One object, or undefined when the API has no such object. */
+async function getIfAny(
+  client: KubeClient,
+  r: Resource,
+  ns: string | undefined,
+  name: string,
+): Promise<KubeObject | undefined> {
+  try {
+    return await client.get(r, ns, name);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
 export function clientObjects(client: KubeClient): ObjectSource {
-  const get = async (
-    r: typeof Resources.configmaps,
-    ns: string,
-    name: string,
-  ): Promise<KubeObject | undefined> => {
-    try {
-      return await client.get(r, ns, name);
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
-  };
   return {
-    configMap: (ns, name) => get(Resources.configmaps, ns, name),
-    secret: (ns, name) => get(Resources.secrets, ns, name),
+    configMap: (ns, name) => getIfAny(client, Resources.configmaps, ns, name),
+    secret: (ns, name) => getIfAny(client, Resources.secrets, ns, name),
+  };
+}
+
+/**
+ * What the volume manager reads: the objects above, claims and their volumes (the node role
+ * may `get` each, not list or watch them), and pod-bound ServiceAccount tokens.
+ */
+export function clientVolumeSources(client: KubeClient, events: PodEventSink): VolumeSources & ClaimSource {
+  const tokens = new ServiceAccountTokens(async (ns, name, body) => {
+    const answer = await client.request('POST', pathOf(Resources.serviceaccounts, ns, name, 'token'), body);
+    const status = (answer as { status?: IssuedToken }).status;
+    if (!status?.token) throw internal(`The API answered the TokenRequest for ${ns}/${name} without a token`);
+    return status;
+  });
+  return {
+    ...clientObjects(client),
+    claim: (ns, name) => getIfAny(client, Resources.persistentvolumeclaims, ns, name),
+    persistentVolume: (name) => getIfAny(client, Resources.persistentvolumes, undefined, name),
+    token: (pod, audience, seconds) => tokens.get(pod, audience, seconds),
+    forget: (uid) => tokens.forget(uid),
+    warn: async (pod, reason, message) =>
+      events(
+        {
+          uid: pod.metadata.uid ?? '',
+          name: pod.metadata.name ?? '',
+          namespace: pod.metadata.namespace ?? '',
+        },
+        'Warning',
+        reason,
+        message,
+      ),
   };
 }
 

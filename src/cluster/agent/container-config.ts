@@ -3,21 +3,17 @@
  * environment resolved the kubelet's way (`value`, `valueFrom` configMapKeyRef, secretKeyRef
  * and fieldRef, `envFrom`; `$(VAR)` references to earlier variables expanded).
  */
-import { BerthError } from '../../core/errors.js';
 import type { KubeObject } from '../client/kube-client.js';
+import { ConfigError } from './config-error.js';
+import { containerSpec } from './container-spec.js';
 import { type ContainerConfig, PodLabels } from './runtime.js';
+
+export { ConfigError };
 
 /** Where ConfigMaps and Secrets are read from (the API, or a test's map). */
 export interface ObjectSource {
   configMap(namespace: string, name: string): Promise<KubeObject | undefined>;
   secret(namespace: string, name: string): Promise<KubeObject | undefined>;
-}
-
-/** A container's config cannot be made (a missing ConfigMap key...): CreateContainerConfigError. */
-export class ConfigError extends BerthError {
-  constructor(message: string) {
-    super('InvalidArgument', message);
-  }
 }
 
 interface EnvVar {
@@ -37,7 +33,7 @@ interface EnvFrom {
 }
 
 /** `metadata.labels['x']` and the other downward API fields a fieldRef may name. */
-function fieldValue(pod: KubeObject, nodeIP: string, podIP: string, path: string): string {
+export function fieldValue(pod: KubeObject, nodeIP: string, podIP: string, path: string): string {
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
   if (m) return pod.metadata[m[1] as 'labels' | 'annotations']?.[m[2]!] ?? '';
   switch (path) {
@@ -145,7 +141,11 @@ export async function containerConfig(
     args: ((c.args ?? []) as string[]).map((s) => expand(s, vars)),
     env,
     ...(c.workingDir ? { workingDir: c.workingDir as string } : {}),
+    ...(c.stdin ? { stdin: true } : {}),
+    ...(c.stdinOnce ? { stdinOnce: true } : {}),
+    ...(c.tty ? { tty: true } : {}),
     init: opts.init,
+    spec: await containerSpec(pod, c, opts.source),
     labels: {
       [PodLabels.name]: pod.metadata.name ?? '',
       [PodLabels.namespace]: pod.metadata.namespace ?? '',

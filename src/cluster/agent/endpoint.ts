@@ -3,15 +3,20 @@
  * `kubectl logs` to. Authenticated both ways: it serves the certificate the node got when it
  * joined, and answers only clients with a certificate of the cluster CA for the API server
  * (`system:kube-apiserver-kubelet-client`) or an admin (`system:masters`).
- * Today: GET /containerLogs/NAMESPACE/POD/CONTAINER?follow=true&tailLines=N&previous=true.
+ * Serves GET /containerLogs/NAMESPACE/POD/CONTAINER with the kubelet's log options, and
+ * upgraded connections for exec, attach and port-forward (streams/upgrade.ts).
  */
+import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { logger } from '../../core/log.js';
 import { serverTlsOptions } from '../apiserver/tls.js';
 import type { NodeCredentials } from './join.js';
 import { attemptsByName } from './pod-status.js';
 import type { PodRuntime } from './runtime.js';
+import { logRequest } from './streams/log-request.js';
+import { refuseUpgrade, streamUpgradeHandler } from './streams/upgrade.js';
 
 const log = logger('agent');
 
@@ -35,6 +40,16 @@ function serveJson(res: import('node:http').ServerResponse, body: () => Promise<
   );
 }
 
+const forbiddenMessage = 'Forbidden: only the API server may use this endpoint';
+
+/** Whether the client's certificate is the API server's (or an admin's). */
+function trustedPeer(socket: TLSSocket): boolean {
+  const peer = socket.getPeerCertificate();
+  const org = peer?.subject?.O;
+  const groups = Array.isArray(org) ? org : org ? [org] : [];
+  return peer?.subject?.CN === apiserverClientName || groups.includes('system:masters');
+}
+
 export async function startEndpoint(opts: {
   creds: NodeCredentials;
   runtime: () => PodRuntime | undefined;
@@ -53,11 +68,7 @@ export async function startEndpoint(opts: {
       rejectUnauthorized: true,
     },
     (req, res) => {
-      const peer = (req.socket as TLSSocket).getPeerCertificate();
-      const org = peer?.subject?.O;
-      const groups = Array.isArray(org) ? org : org ? [org] : [];
-      if (peer?.subject?.CN !== apiserverClientName && !groups.includes('system:masters'))
-        return fail(res, 403, 'Forbidden: only the API server may use this endpoint');
+      if (!trustedPeer(req.socket as TLSSocket)) return fail(res, 403, forbiddenMessage);
       const url = new URL(req.url ?? '/', 'https://x');
       if (req.method === 'GET' && url.pathname === '/stats/summary' && opts.summary)
         return void serveJson(res, opts.summary);
@@ -81,15 +92,11 @@ export async function startEndpoint(opts: {
               ? `previous terminated container "${container}" in pod "${pod}" not found`
               : `container "${container}" in pod "${pod}" is not available`,
           );
-        const tail = Number(url.searchParams.get('tailLines') ?? Number.NaN);
         const abort = new AbortController();
         res.on('close', () => abort.abort());
+        const request = logRequest(url.searchParams);
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-        await runtime.logs!(target.id, res, {
-          follow: url.searchParams.get('follow') === 'true',
-          ...(Number.isInteger(tail) && tail >= 0 ? { tail } : {}),
-          signal: abort.signal,
-        });
+        await runtime.logs!(target.id, res, { ...request, signal: abort.signal });
         res.end();
       })().catch((e) => {
         log.warn('log request failed', { pod: `${ns}/${pod}`, err: e as Error });
@@ -98,6 +105,11 @@ export async function startEndpoint(opts: {
       });
     },
   );
+  const streams = streamUpgradeHandler(opts.runtime);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!trustedPeer(socket as TLSSocket)) return refuseUpgrade(socket, 403, forbiddenMessage);
+    streams(req, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());

@@ -9,17 +9,28 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { conflict, isNotFound, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { Engine } from '../../engine/engine.js';
-import { attachNetworks, detachNetworks } from '../../engine/network/attach.js';
+import { attachNetworks, BridgeOptionLabels, detachNetworks } from '../../engine/network/attach.js';
 import { createNetns, removeNetns } from '../../engine/network/netns.js';
+import { FALLBACK_LOG_LINES, MAX_MESSAGE_BYTES, terminationMessage } from './container-spec.js';
+import {
+  engineOptions,
+  pullCredentialsOf,
+  removeSandboxFiles,
+  type SandboxExtras,
+  setUpSandbox,
+  tearDownSandbox,
+  terminationFile,
+} from './engine-pod-spec.js';
 import { type Usage, usageOfPid } from './metrics/cgroup-usage.js';
 import {
   type ContainerConfig,
   type ContainerStatus,
+  type LogRequest,
   type NodeImage,
   PodLabels,
   type PodRef,
@@ -27,19 +38,29 @@ import {
   type RuntimeVersion,
   type SandboxConfig,
   type SandboxStatus,
+  type SessionStreams,
 } from './runtime.js';
+import { checkRunAsNonRoot } from './security-context.js';
+import { engineAttach, engineExec, engineLogs } from './streams/engine-streams.js';
+import { dialInNetns } from './streams/netns-dial.js';
 
 const log = logger('agent');
 
 const ATTEMPT = 'io.kubernetes.container.attempt';
 const SANDBOX = 'io.kubernetes.sandbox.id';
 const INIT = 'io.berth.container.init';
+const MESSAGE_POLICY = 'io.kubernetes.container.terminationMessagePolicy';
 
 interface SandboxRecord extends SandboxStatus {
   netns: string;
+  /** Cgroup, namespaces, files (engine-pod-spec.ts); absent in records of older agents. */
+  extras?: SandboxExtras;
 }
 
 const sha = (id: string) => (id.startsWith('sha256:') ? id : `sha256:${id}`);
+/** The engine network of the node's pods (its bridge is the CNI bridge on the pod CIDR). */
+export const POD_NETWORK = 'k8s-pods';
+
 const ms = (t: string) => (t ? Date.parse(t) || 0 : 0);
 
 export class EngineRuntime implements PodRuntime {
@@ -47,17 +68,39 @@ export class EngineRuntime implements PodRuntime {
   private readonly listeners = new Set<(pod: PodRef) => void>();
   private poll?: NodeJS.Timeout;
   private lastStates = new Map<string, string>();
+  /** Termination messages of exited containers by id: an exited container's never changes. */
+  private readonly messages = new Map<string, string>();
 
   constructor(
     private readonly engine: Engine,
-    private readonly opts: { podCidr: string; network?: string; pollMs?: number },
+    private readonly opts: {
+      podCidr: string;
+      network?: string;
+      pollMs?: number;
+      seccompDir?: string;
+      cgroupRoot?: string;
+      /**
+       * The pod network's MTU for the pod bridge; the bridge then leaves masquerading to the
+       * pod network, which spares pod-to-pod traffic across nodes.
+       */
+      mtu?: number;
+    },
   ) {
     this.dir = join(engine.context.runroot, 'pods');
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
+  /**
+   * Where `kubepods` goes (the kubelet's --cgroup-root): the root, or under the engine's
+   * BERTH_CGROUP_PARENT when one is set (several agents, or a test's sandbox, on one machine).
+   */
+  private get cgroupRoot(): string {
+    const parent = this.opts.cgroupRoot ?? process.env.BERTH_CGROUP_PARENT ?? '';
+    return parent ? `/${parent.replace(/^\/+|\/+$/g, '')}` : '';
+  }
+
   private get network(): string {
-    return this.opts.network ?? 'k8s-pods';
+    return this.opts.network ?? POD_NETWORK;
   }
 
   async version(): Promise<RuntimeVersion> {
@@ -67,7 +110,18 @@ export class EngineRuntime implements PodRuntime {
   /** The node's pod network: made once for the pod CIDR. */
   private ensureNetwork(): void {
     if (this.engine.networks.list().some((n) => n.name === this.network)) return;
-    this.engine.networks.create({ name: this.network, subnet: this.opts.podCidr });
+    this.engine.networks.create({
+      name: this.network,
+      subnet: this.opts.podCidr,
+      ...(this.opts.mtu
+        ? {
+            labels: {
+              [BridgeOptionLabels.mtu]: String(this.opts.mtu),
+              [BridgeOptionLabels.masquerade]: 'false',
+            },
+          }
+        : {}),
+    });
   }
 
   private record(id: string): SandboxRecord {
@@ -82,12 +136,16 @@ export class EngineRuntime implements PodRuntime {
 
   async runPodSandbox(config: SandboxConfig): Promise<string> {
     const id = randomBytes(16).toString('hex');
+    const runroot = this.engine.context.runroot;
+    const dir = join(this.dir, id);
     if (config.hostNetwork) {
-      this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip: '', netns: '' });
+      const extras = await setUpSandbox(runroot, id, dir, config, '', this.cgroupRoot);
+      this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip: '', netns: '', extras });
       return id;
     }
     this.ensureNetwork();
-    const netns = await createNetns(this.engine.context.runroot, `pod-${id}`);
+    const netns = await createNetns(runroot, `pod-${id}`);
+    let attached = false;
     try {
       const [a] = await attachNetworks(this.engine.context.db, this.engine.context.root, {
         containerId: `pod-${id}`,
@@ -95,9 +153,15 @@ export class EngineRuntime implements PodRuntime {
         networks: [{ name: this.network, aliases: [] }],
         ports: [],
       });
-      this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip: a?.ip ?? '', netns });
+      attached = true;
+      const ip = a?.ip ?? '';
+      const extras = await setUpSandbox(runroot, id, dir, config, ip, this.cgroupRoot);
+      this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip, netns, extras });
     } catch (e) {
+      if (attached)
+        await detachNetworks(this.engine.context.db, this.engine.context.root, `pod-${id}`, netns);
       await removeNetns(netns);
+      rmSync(dir, { recursive: true, force: true });
       throw e;
     }
     return id;
@@ -106,6 +170,7 @@ export class EngineRuntime implements PodRuntime {
   async stopPodSandbox(id: string): Promise<void> {
     const r = this.record(id);
     if (r.state !== 'ready') return;
+    if (r.extras) await tearDownSandbox(r.extras);
     if (r.netns) {
       await detachNetworks(this.engine.context.db, this.engine.context.root, `pod-${id}`, r.netns);
       await removeNetns(r.netns);
@@ -116,6 +181,8 @@ export class EngineRuntime implements PodRuntime {
   async removePodSandbox(id: string): Promise<void> {
     if (!existsSync(join(this.dir, `${id}.json`))) return;
     await this.stopPodSandbox(id);
+    const { extras } = this.record(id);
+    if (extras) removeSandboxFiles(extras);
     rmSync(join(this.dir, `${id}.json`), { force: true });
   }
 
@@ -123,7 +190,11 @@ export class EngineRuntime implements PodRuntime {
     const out: SandboxStatus[] = [];
     for (const f of readdirSync(this.dir)) {
       if (!f.endsWith('.json')) continue;
-      const { netns: _n, ...r } = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as SandboxRecord;
+      const {
+        netns: _n,
+        extras: _x,
+        ...r
+      } = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as SandboxRecord;
       if (!filter?.podUid || r.pod.uid === filter.podUid) out.push(r);
     }
     return out;
@@ -133,27 +204,65 @@ export class EngineRuntime implements PodRuntime {
     const sb = this.record(sandboxId);
     // Kubernetes' command replaces the image's entrypoint and args its command.
     const [entrypoint, ...rest] = c.command;
-    const rec = await this.engine.containers.create(
-      {
-        image: c.image,
-        pull: c.imagePullPolicy === 'Always' ? 'always' : c.imagePullPolicy === 'Never' ? 'never' : 'missing',
-        ...(signal ? { signal } : {}),
-      },
-      {
-        name: `k8s_${c.name}_${sb.pod.name}_${sb.pod.namespace}_${sb.pod.uid.slice(0, 8)}_${c.attempt}`,
-        ...(entrypoint !== undefined ? { entrypoint, command: [...rest, ...c.args] } : { command: c.args }),
-        env: c.env.map((e) => `${e.name}=${e.value}`),
-        ...(c.workingDir ? { workingDir: c.workingDir } : {}),
-        hostname: sb.pod.name,
-        network: sb.netns ? `ns:${sb.netns}` : 'host',
-        labels: {
-          ...c.labels,
-          [ATTEMPT]: String(c.attempt),
-          [SANDBOX]: sandboxId,
-          ...(c.init ? { [INIT]: 'true' } : {}),
+    const credentials = pullCredentialsOf(c);
+    const create = (pull: string, imageUser?: string) => {
+      const extra = sb.extras
+        ? engineOptions(sb.extras, c, {
+            ...(imageUser !== undefined ? { imageUser } : {}),
+            seccompDir: this.opts.seccompDir,
+          })
+        : {};
+      return this.engine.containers.create(
+        { image: c.image, pull, ...(signal ? { signal } : {}), ...(credentials ? { credentials } : {}) },
+        {
+          name: `k8s_${c.name}_${sb.pod.name}_${sb.pod.namespace}_${sb.pod.uid.slice(0, 8)}_${c.attempt}`,
+          ...(entrypoint !== undefined ? { entrypoint, command: [...rest, ...c.args] } : { command: c.args }),
+          env: c.env.map((e) => `${e.name}=${e.value}`),
+          ...(c.workingDir ? { workingDir: c.workingDir } : {}),
+          hostname: sb.extras?.hostname ?? sb.pod.name,
+          network: sb.netns ? `ns:${sb.netns}` : 'host',
+          ...(c.stdin ? { openStdin: true } : {}),
+          ...(c.tty ? { tty: true } : {}),
+          ...extra,
+          // The pod's volumes, then the pod's /etc/hosts and the termination message file.
+          mounts: [
+            ...(c.mounts ?? []).map((m) => ({
+              type: 'bind' as const,
+              source: m.hostPath,
+              destination: m.containerPath,
+              readOnly: m.readOnly,
+            })),
+            ...(extra.mounts ?? []),
+          ],
+          labels: {
+            ...c.labels,
+            [ATTEMPT]: String(c.attempt),
+            [SANDBOX]: sandboxId,
+            ...(c.init ? { [INIT]: 'true' } : {}),
+            ...(c.spec ? { [MESSAGE_POLICY]: c.spec.terminationMessagePolicy } : {}),
+          },
         },
-      },
+      );
+    };
+    let rec = await create(
+      c.imagePullPolicy === 'Always' ? 'always' : c.imagePullPolicy === 'Never' ? 'never' : 'missing',
     );
+    // The image's USER is known once it is here: runAsNonRoot is checked against it, and a
+    // runAsGroup without runAsUser keeps it with the new group (the container is made again).
+    const sec = c.spec?.security;
+    if (sec && sb.extras) {
+      const imageUser = rec.config.user;
+      try {
+        if (sec.runAsUser === undefined && sec.runAsGroup !== undefined) {
+          await this.removeContainer(rec.id);
+          rec = await create('never', imageUser);
+        }
+        checkRunAsNonRoot(sec, imageUser, sb.pod, c.name);
+      } catch (e) {
+        await this.removeContainer(rec.id);
+        throw e;
+      }
+    }
     return rec.id;
   }
 
@@ -174,6 +283,45 @@ export class EngineRuntime implements PodRuntime {
   }
 
   async listContainers(filter?: { podUid?: string }): Promise<ContainerStatus[]> {
+    const list = this.listRecords(filter);
+    for (const c of list) {
+      if (c.state !== 'exited') continue;
+      const message = await this.messageOf(c);
+      if (message) c.message = message;
+    }
+    return list.map(({ policy: _p, ...c }) => c);
+  }
+
+  /**
+   * The termination message of an exited container (read once, then remembered): its
+   * terminationMessagePath file, or the end of its log as FallbackToLogsOnError says.
+   */
+  private async messageOf(c: ContainerStatus & { policy?: string }): Promise<string> {
+    const known = this.messages.get(c.id);
+    if (known !== undefined) return known;
+    const file = terminationFile({ dir: join(this.dir, c.sandboxId) }, c.name, c.attempt);
+    let text = '';
+    if (existsSync(file)) {
+      const buf = readFileSync(file);
+      text = buf.subarray(0, MAX_MESSAGE_BYTES).toString('utf8');
+    }
+    let tail = '';
+    if (!text && c.policy === 'FallbackToLogsOnError' && c.exitCode !== 0)
+      await this.engine.containers.logs(c.id, { tail: FALLBACK_LOG_LINES }, (e) => {
+        tail += e.data.toString();
+      });
+    const message = terminationMessage(
+      text,
+      c.policy === 'FallbackToLogsOnError' ? c.policy : 'File',
+      c.exitCode,
+      () => tail,
+    );
+    if (this.messages.size > 10_000) this.messages.clear();
+    this.messages.set(c.id, message);
+    return message;
+  }
+
+  private listRecords(filter?: { podUid?: string }): (ContainerStatus & { policy?: string })[] {
     const filters = [`label=${PodLabels.uid}${filter?.podUid ? `=${filter.podUid}` : ''}`];
     return this.engine.containers.list({ all: true, filters }).map((r) => {
       const l = r.config.labels;
@@ -204,6 +352,7 @@ export class EngineRuntime implements PodRuntime {
         finishedAt: ms(r.finishedAt),
         exitCode: r.exitCode,
         ...(r.oomKilled ? { reason: 'OOMKilled' } : {}),
+        ...(l[MESSAGE_POLICY] ? { policy: l[MESSAGE_POLICY] } : {}),
       };
     });
   }
@@ -214,40 +363,20 @@ export class EngineRuntime implements PodRuntime {
     return c;
   }
 
-  /** Runs a command in the container (probes and hooks; `kubectl exec` streams come later). */
-  exec(
-    id: string,
-    cmd: string[],
-    io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
-    signal?: AbortSignal,
-  ): Promise<number> {
-    return this.engine.containers.exec(id, {
-      command: cmd,
-      tty: false,
-      detach: false,
-      env: [],
-      user: '',
-      workdir: '',
-      stdout: io.stdout as Writable,
-      stderr: io.stderr as Writable,
-      ...(signal ? { signal } : {}),
-    });
+  logs(id: string, out: NodeJS.WritableStream, opts: LogRequest): Promise<void> {
+    return engineLogs(this.engine, id, out, opts);
   }
 
-  async logs(
-    id: string,
-    out: NodeJS.WritableStream,
-    opts: { follow?: boolean; tail?: number; signal?: AbortSignal },
-  ): Promise<void> {
-    await this.engine.containers.logs(
-      id,
-      {
-        ...(opts.follow ? { follow: true } : {}),
-        ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      },
-      (e) => out.write(e.data),
-    );
+  exec(id: string, cmd: string[], io: SessionStreams): Promise<number> {
+    return engineExec(this.engine, id, cmd, io);
+  }
+
+  attach(id: string, io: SessionStreams): Promise<void> {
+    return engineAttach(this.engine, id, io);
+  }
+
+  async portForward(sandboxId: string, port: number, signal?: AbortSignal): Promise<Duplex> {
+    return dialInNetns(this.record(sandboxId).netns, port, signal);
   }
 
   async containerUsage(id: string): Promise<Usage | undefined> {

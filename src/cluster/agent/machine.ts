@@ -123,7 +123,7 @@ export function machineFacts(opts: {
   };
 }
 
-/** The IPv4 address of the interface the default route leaves by, else any non-loopback one. */
+/** The IPv4 address of the interface the default route leaves by, else another non-loopback one. */
 export function defaultNodeIP(): string {
   const routes = readText('/proc/net/route') ?? '';
   const iface = routes
@@ -137,9 +137,14 @@ export function defaultNodeIP(): string {
     const a = v4(iface);
     if (a) return a;
   }
+  // Without a default route, another interface, but not a container bridge or the pod
+  // network's VXLAN device: a restarted agent would take their pod-range addresses. (By name:
+  // /sys/class/net shows the mount namespace's network, not necessarily the agent's.)
+  const podDevice = (name: string) =>
+    /^(br-[0-9a-f]{12}|berth\d*|berth\.\d+|cni\d+|docker\d+|flannel\.\d+)$/.test(name);
   for (const name of Object.keys(all)) {
     const a = v4(name);
-    if (a) return a;
+    if (a && !podDevice(name)) return a;
   }
   return '127.0.0.1';
 }

@@ -4,7 +4,9 @@
  * lastState, restart counts, ids; the phase; the four conditions; addresses and start time.
  * Pure: the same observations give the same status, so the agent writes only on change.
  */
+
 import type { KubeObject } from '../client/kube-client.js';
+import { qosClass } from './qos.js';
 import type { ContainerStatus, SandboxStatus } from './runtime.js';
 
 /** What the sync loop knows about one container of the spec beyond the runtime's list. */
@@ -149,24 +151,6 @@ function condition(
   };
 }
 
-/** The pod's QoS class (Kubernetes' GetPodQOS, for cpu and memory). */
-export function qosClass(pod: KubeObject): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  type Res = { requests?: Record<string, string>; limits?: Record<string, string> };
-  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])] as { resources?: Res }[];
-  let any = false;
-  let guaranteed = all.length > 0;
-  for (const c of all) {
-    const req = c.resources?.requests ?? {};
-    const lim = c.resources?.limits ?? {};
-    for (const r of ['cpu', 'memory']) {
-      if (req[r] || lim[r]) any = true;
-      // Requests default to limits; Guaranteed needs both limits, equal to any requests.
-      if (!lim[r] || (req[r] !== undefined && req[r] !== lim[r])) guaranteed = false;
-    }
-  }
-  return !any ? 'BestEffort' : guaranteed ? 'Guaranteed' : 'Burstable';
-}
-
 /** The status fields the agent owns, for the pod in `obs`. */
 export function podStatus(obs: PodObservation): Record<string, unknown> {
   const { pod, now } = obs;
@@ -229,3 +213,5 @@ export function statusMatches(
   }
   return true;
 }
+
+export { qosClass };

@@ -3,6 +3,9 @@ import { test } from 'node:test';
 import type { KubeObject } from '../client/kube-client.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
 import { PodSyncer } from './pod-sync.js';
+import type { Mount } from './runtime.js';
+import type { PodVolumes } from './volumes/manager.js';
+import { VolumeError } from './volumes/volume-error.js';
 
 /** A pod as the API would hold it, with a status the syncer's patches are merged into. */
 function podOf(spec: Record<string, unknown>, name = 'web'): KubeObject {
@@ -13,7 +16,9 @@ function podOf(spec: Record<string, unknown>, name = 'web'): KubeObject {
   };
 }
 
-function harness(opts: { images?: string[]; configMaps?: Record<string, Record<string, string>> } = {}) {
+function harness(
+  opts: { images?: string[]; configMaps?: Record<string, Record<string, string>>; volumes?: PodVolumes } = {},
+) {
   let clock = 1_000_000;
   const now = () => clock;
   const runtime = new SimRuntime({ subnet: '10.42.0', now, ...(opts.images ? { images: opts.images } : {}) });
@@ -25,6 +30,7 @@ function harness(opts: { images?: string[]; configMaps?: Record<string, Record<s
     nodeIP: '192.0.2.10',
     runtime,
     now,
+    ...(opts.volumes ? { volumes: opts.volumes } : {}),
     api: {
       async patchStatus(_ns, _name, status) {
         patches.push(status);
@@ -291,4 +297,43 @@ test("the QoS class follows the containers' requests and limits", async () => {
     qosClass(withRes({ requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } })),
     'Burstable',
   );
+});
+
+test('volumes come first: while one cannot be set up the pod waits in ContainerCreating naming it', async () => {
+  const calls: string[] = [];
+  let ready = false;
+  const given: Mount[] = [{ hostPath: '/pods/u/volumes/v', containerPath: '/v', readOnly: true }];
+  const volumes: PodVolumes = {
+    async setUp(pod) {
+      calls.push(`setUp ${pod.metadata.name}`);
+      if (!ready)
+        throw new VolumeError('MountVolume.SetUp failed for volume "v" : configmap "cfg" not found');
+    },
+    async mounts(_pod, c) {
+      calls.push(`mounts ${c.name}`);
+      return given;
+    },
+    async tearDown(uid) {
+      calls.push(`tearDown ${uid}`);
+    },
+    async housekeeping() {},
+  };
+  const h = harness({ volumes });
+  const pod = podOf({});
+  const r = await h.sync(pod);
+  assert.equal(r.retryAfterMs, 1000);
+  assert.deepEqual(await h.runtime.listPodSandboxes(), [], 'no sandbox before the volumes');
+  assert.deepEqual(statusOf(pod).containerStatuses[0].state.waiting, {
+    reason: 'ContainerCreating',
+    message: 'MountVolume.SetUp failed for volume "v" : configmap "cfg" not found',
+  });
+  assert.equal((await h.sync(pod)).retryAfterMs, 2000, 'retried with back-off');
+  ready = true;
+  await h.sync(pod);
+  assert.equal(statusOf(pod).phase, 'Running');
+  assert.equal(statusOf(pod).containerStatuses[0].state.waiting, undefined);
+  assert.deepEqual(calls.slice(-2), ['setUp web', 'mounts c']);
+  pod.metadata.deletionTimestamp = new Date().toISOString();
+  await h.sync(pod);
+  assert.equal(calls.at(-1), 'tearDown uid-web');
 });

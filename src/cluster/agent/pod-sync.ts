@@ -16,6 +16,9 @@ import { attemptsByName, type ContainerNote, podStatus, statusMatches } from './
 import { runHook } from './probes/lifecycle-hooks.js';
 import type { ProbeManager } from './probes/probe-manager.js';
 import type { ContainerConfig, ContainerStatus, PodRef, PodRuntime, SandboxStatus } from './runtime.js';
+import { sandboxConfig } from './sandbox-config.js';
+import type { PodVolumes } from './volumes/manager.js';
+import { VolumeError } from './volumes/volume-error.js';
 
 const log = logger('agent');
 
@@ -32,6 +35,8 @@ export interface PodSyncerOptions {
   runtime: PodRuntime;
   api: PodApi;
   objects: ObjectSource;
+  /** The pods' volumes (none: volumes are ignored, as on simulated nodes). */
+  volumes?: PodVolumes;
   /** The clock (ms): tests drive back-off with their own. */
   now?: () => number;
   /** The probes of running containers (without: a running container is ready). */
@@ -68,6 +73,8 @@ export class PodSyncer {
   private readonly now: () => number;
   private readonly crash: Backoff;
   private readonly pulls: Backoff;
+  /** Retries of volumes that could not be set up: 1 s doubling to 2 min, as the kubelet's mounts. */
+  private readonly volumeRetry: Backoff;
   /** Why a container of a pod is waiting, by `uid/name`; kept across syncs of one pod. */
   private readonly waiting = new Map<string, { reason: string; message?: string }>();
 
@@ -77,6 +84,7 @@ export class PodSyncer {
     this.now = opts.now ?? Date.now;
     this.crash = new Backoff(this.now);
     this.pulls = new Backoff(this.now);
+    this.volumeRetry = new Backoff(this.now, 1000, 120_000);
   }
 
   /** Brings one pod (as the API has it) one step closer to its spec, and reports its status. */
@@ -88,10 +96,13 @@ export class PodSyncer {
     const phase = pod.status?.phase;
     const ref = refOf(pod);
     if (phase === 'Succeeded' || phase === 'Failed') {
-      // A finished pod keeps its status; only make sure nothing of it still runs.
+      // A finished pod keeps its status and containers (logs); nothing of it runs, and its volumes go.
       await this.killPod(ref.uid, 0, false);
+      await this.opts.volumes?.tearDown(ref.uid);
       return {};
     }
+    const waitForVolumes = await this.setUpVolumes(pod);
+    if (waitForVolumes) return waitForVolumes;
     const sandbox = await this.ensureSandbox(pod);
     const containers = await this.runtime.listContainers({ podUid: ref.uid });
     const result = await this.converge(pod, sandbox, containers);
@@ -112,6 +123,30 @@ export class PodSyncer {
       log.info('removing the containers of a pod that is gone', { node: this.nodeName, uid });
       await this.killPod(uid, 0, true);
     }
+    await this.opts.volumes?.housekeeping(wanted);
+  }
+
+  /**
+   * Volumes come before the sandbox (the kubelet's WaitForAttachAndMount): while one cannot
+   * be set up, every container waits in ContainerCreating with the reason, and the pod is
+   * tried again after a back-off.
+   */
+  private async setUpVolumes(pod: KubeObject): Promise<SyncResult | undefined> {
+    const uid = pod.metadata.uid ?? '';
+    const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map(
+      (c: SpecContainer) => `${uid}/${c.name}`,
+    );
+    try {
+      await this.opts.volumes?.setUp(pod);
+    } catch (e) {
+      if (!(e instanceof VolumeError)) throw e;
+      for (const k of names) this.waiting.set(k, { reason: 'ContainerCreating', message: e.message });
+      await this.report(pod, undefined, await this.runtime.listContainers({ podUid: uid }));
+      return { retryAfterMs: this.volumeRetry.next(uid) };
+    }
+    for (const k of names) if (this.waiting.get(k)?.reason === 'ContainerCreating') this.waiting.delete(k);
+    this.volumeRetry.forgetPrefix(uid);
+    return undefined;
   }
 
   private async ensureSandbox(pod: KubeObject): Promise<SandboxStatus> {
@@ -122,12 +157,7 @@ export class PodSyncer {
     // A sandbox that died takes its containers with it: start over in a new one, keeping the
     // old containers (their attempts and exit codes) for the status.
     for (const s of sandboxes) await this.runtime.stopPodSandbox(s.id);
-    await this.runtime.runPodSandbox({
-      pod: ref,
-      hostname: pod.spec?.hostname ?? ref.name,
-      hostNetwork: !!pod.spec?.hostNetwork,
-      labels: { ...(pod.metadata.labels ?? {}) },
-    });
+    await this.runtime.runPodSandbox(sandboxConfig(pod));
     const made = (await this.runtime.listPodSandboxes({ podUid: ref.uid })).find((s) => s.state === 'ready');
     if (!made)
       throw new BerthError('Unavailable', `The sandbox of pod ${ref.namespace}/${ref.name} did not start`);
@@ -229,6 +259,7 @@ export class PodSyncer {
         nodeIP: this.opts.nodeIP,
         podIP: sandbox.ip,
       });
+      if (this.opts.volumes) config.mounts = await this.opts.volumes.mounts(pod, c, config.env);
       id = await this.createWithPullEvents(pod, sandbox.id, config);
     } catch (e) {
       const err = e as BerthError;
@@ -332,6 +363,8 @@ export class PodSyncer {
     for (const c of containers) await this.runtime.removeContainer(c.id);
     for (const s of await this.runtime.listPodSandboxes({ podUid: uid }))
       await this.runtime.removePodSandbox(s.id);
+    await this.opts.volumes?.tearDown(uid);
+    this.volumeRetry.forgetPrefix(uid);
     this.crash.forgetPrefix(`${uid}/`);
     this.pulls.forgetPrefix(`${uid}/`);
     for (const k of this.waiting.keys()) if (k.startsWith(`${uid}/`)) this.waiting.delete(k);

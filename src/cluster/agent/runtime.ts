@@ -15,6 +15,10 @@
  *   as the runtime's failure (the agent retries with back-off).
  */
 
+import type { Duplex, Readable, Writable } from 'node:stream';
+import type { ContainerSpecExtras } from './container-spec.js';
+import type { PodSandboxSpec } from './sandbox-config.js';
+
 /** What identifies a pod in the runtime (CRI's PodSandboxMetadata). */
 export interface PodRef {
   uid: string;
@@ -29,6 +33,8 @@ export interface SandboxConfig {
   /** Host network: no sandbox namespace, the pod sees the node's interfaces. */
   hostNetwork: boolean;
   labels: Record<string, string>;
+  /** The rest of the pod's sharing, /etc/hosts and cgroup (sandbox-config.ts). */
+  podSpec?: PodSandboxSpec;
 }
 
 export type SandboxState = 'ready' | 'notready';
@@ -55,9 +61,24 @@ export interface ContainerConfig {
   args: string[];
   env: { name: string; value: string }[];
   workingDir?: string;
+  /** `stdin`, `stdinOnce` and `tty` of the pod spec: kept open for `kubectl attach -i`. */
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  tty?: boolean;
   /** Whether it is one of the pod's init containers (they run to completion, in order). */
   init: boolean;
   labels: Record<string, string>;
+  /** The pod's volumes as this container mounts them (CRI's `mounts`), prepared by the agent. */
+  mounts?: Mount[];
+  /** securityContext, cgroup values, termination message and pull credentials (container-spec.ts). */
+  spec?: ContainerSpecExtras;
+}
+
+/** A host path bound into a container (private propagation: mountPropagation None). */
+export interface Mount {
+  hostPath: string;
+  containerPath: string;
+  readOnly: boolean;
 }
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
@@ -97,21 +118,54 @@ export interface NodeImage {
   id?: string;
 }
 
-/** Streams for exec, attach and logs (wired to the API server's proxy in a later step). */
+/** A terminal's size in character cells (kubectl's resize messages). */
+export interface TerminalSize {
+  rows: number;
+  columns: number;
+}
+
+/** The streams of an exec or attach session (kubectl's stdin, stdout, stderr and resize channels). */
+export interface SessionStreams {
+  /** Input for the process; its end closes the process's stdin. */
+  stdin?: Readable;
+  stdout?: Writable;
+  /** Absent with a TTY: a terminal has one output stream. */
+  stderr?: Writable;
+  tty: boolean;
+  /** The terminal's size before the process starts (TTY only). */
+  initialSize?: TerminalSize;
+  /** Subscribes to terminal size changes (TTY only); returns the unsubscriber. */
+  onResize?: (fn: (size: TerminalSize) => void) => () => void;
+  /** Ends the session (the client went away): exec kills its process, attach detaches. */
+  signal?: AbortSignal;
+}
+
+/** Streams for logs, exec, attach and port-forward (the agent endpoint's, which the API server proxies). */
 export interface ContainerStreamsHooks {
-  /** Runs `cmd` in the container; output goes to the given writers. Resolves with the exit code. */
-  exec?(
-    containerId: string,
-    cmd: string[],
-    io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
-    signal?: AbortSignal,
-  ): Promise<number>;
+  /** Runs `cmd` in a running container with the session's streams; resolves with its exit code. */
+  exec?(containerId: string, cmd: string[], io: SessionStreams): Promise<number>;
+  /** Connects to a running container's own stdio until it exits or `io.signal` detaches. */
+  attach?(containerId: string, io: SessionStreams): Promise<void>;
+  /**
+   * Connects to `port` on the loopback address of the sandbox's network namespace (where
+   * kubectl port-forward goes); resolves with the connected stream.
+   */
+  portForward?(sandboxId: string, port: number, signal?: AbortSignal): Promise<Duplex>;
   /** Writes the container's log (all of it, or the last `tail` lines; `follow` keeps writing). */
-  logs?(
-    containerId: string,
-    out: NodeJS.WritableStream,
-    opts: { follow?: boolean; tail?: number; signal?: AbortSignal },
-  ): Promise<void>;
+  logs?(containerId: string, out: NodeJS.WritableStream, opts: LogRequest): Promise<void>;
+}
+
+/** What part of a log to write, and how (the kubelet's PodLogOptions). */
+export interface LogRequest {
+  follow?: boolean;
+  tail?: number;
+  /** Only entries at or after this time (ms since the epoch). */
+  since?: number;
+  /** Prefix each line with its RFC 3339 time. */
+  timestamps?: boolean;
+  /** Stop after this many bytes. */
+  limitBytes?: number;
+  signal?: AbortSignal;
 }
 
 export interface PodRuntime extends ContainerStreamsHooks {

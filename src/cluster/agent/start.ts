@@ -3,7 +3,10 @@
  * embedded in `berth server`: join (or reuse the node's credentials), pick the pod runtime,
  * start the agent as the node.
  */
+import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
+import { parseBackend } from '../podnet/plan.js';
+import { PodNetwork, podNetStateDir } from '../podnet/podnet.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
 import { type RunningAgent, startAgent } from './agent.js';
 import { joinCluster, nodeClient, readTokenFile } from './join.js';
@@ -25,11 +28,16 @@ export interface AgentCliOptions {
   controlPlane?: boolean;
   /** The port of the agent's HTTPS endpoint (10250; 0 picks a free one). */
   port?: number;
+  /** Pod addresses (--cluster-cidr), for the Service proxy's masquerading. Default 10.42.0.0/16. */
+  clusterCidr?: string;
+  /** How pods reach other nodes' pods: host-gw, vxlan or auto (the default). */
+  flannelBackend?: string;
 }
 
 function runtimeFor(
   name: string,
   o: AgentCliOptions,
+  podNetworkMtu: () => Promise<number>,
 ): ((podCidr: string) => Promise<PodRuntime>) | { unavailable: string } {
   if (name === 'sim')
     return async (cidr) => new SimRuntime({ subnet: cidr.split('/')[0]!.split('.').slice(0, 3).join('.') });
@@ -41,7 +49,7 @@ function runtimeFor(
         import('../../core/self-command.js'),
       ]);
       const engine = openEngine({ root: o.root, runroot: o.runroot, self: selfCommand([]) });
-      return new EngineRuntime(engine, { podCidr: cidr });
+      return new EngineRuntime(engine, { podCidr: cidr, mtu: await podNetworkMtu() });
     };
   throw invalidArgument(`Invalid --pod-runtime "${name}": one of ${podRuntimes.join(', ')}`);
 }
@@ -49,7 +57,13 @@ function runtimeFor(
 const ipv4 = /^(\d{1,3})(\.\d{1,3}){3}$/;
 
 export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgent> {
-  const runtime = runtimeFor(o.podRuntime, o);
+  const backend = parseBackend(o.flannelBackend ?? 'auto');
+  // Pods on the engine get the pod network (sim pods have no network to route).
+  let podnet: PodNetwork | undefined;
+  const runtime = runtimeFor(o.podRuntime, o, async () => {
+    if (!podnet) throw new Error('the pod network was not started');
+    return (await podnet.ready()).mtu;
+  });
   if (o.nodeIP && !ipv4.test(o.nodeIP))
     throw invalidArgument(`Invalid --node-ip "${o.nodeIP}": an IPv4 address is needed`);
   const port = o.port ?? 10250;
@@ -64,13 +78,39 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     nodeIP,
     dataDir: o.dataDir,
   });
-  return startAgent({
-    client: nodeClient(o.server, creds),
+  const client = nodeClient(o.server, creds);
+  if (o.podRuntime === 'engine')
+    podnet = new PodNetwork({
+      client,
+      nodeName,
+      nodeIP,
+      backend,
+      stateDir: podNetStateDir(o.runroot),
+    }).start();
+  const agent = await startAgent({
+    client,
     nodeName,
     nodeIP,
     runtime,
     root: o.root,
     controlPlane: o.controlPlane ?? false,
     endpoint: { creds, port },
+    ...(o.podRuntime === 'engine' ? { podsDir: join(o.dataDir, 'pods') } : {}),
   });
+  // Services are programmed where pods really run; simulated pods have no addresses to reach.
+  if (o.podRuntime !== 'engine') return agent;
+  const { ServiceProxy } = await import('../proxy/proxier.js');
+  const proxy = new ServiceProxy({
+    client,
+    nodeName,
+    ...(o.clusterCidr ? { clusterCidr: o.clusterCidr } : {}),
+  }).start();
+  return {
+    ...agent,
+    stop() {
+      proxy.stop();
+      agent.stop();
+      podnet?.stop();
+    },
+  };
 }

@@ -60,7 +60,14 @@ const all = ['all'];
 const groups: Record<string, Def[]> = {
   v1: [
     ['Namespace', 'namespaces', false, ['ns'], undefined, ['status', 'finalize']],
-    ['Pod', 'pods', true, ['po'], all, ['status', 'binding', 'eviction', 'log']],
+    [
+      'Pod',
+      'pods',
+      true,
+      ['po'],
+      all,
+      ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward'],
+    ],
     ['Service', 'services', true, ['svc'], all, ['status']],
     ['Endpoints', 'endpoints', true, ['ep']],
     ['ConfigMap', 'configmaps', true, ['cm']],

@@ -98,3 +98,18 @@ test('updates may not change immutable fields or most of a pod spec', async () =
   const d = (app: string) => ({ metadata: { name: 'd' }, spec: { selector: { matchLabels: { app } } } });
   assert.match(validateUpdate(deploy, d('y'), d('x'))[0]?.message ?? '', /field is immutable/);
 });
+
+test('a Secret stringData is merged into data, base64, over equal keys, and not stored', () => {
+  const secrets = reg.get('', 'v1', 'secrets')!;
+  const s: Record<string, unknown> = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 's' },
+    data: { a: Buffer.from('old').toString('base64'), b: 'Yg==' },
+    stringData: { a: 'new' },
+  };
+  applyDefaults(secrets, s);
+  assert.deepEqual(s.data, { a: Buffer.from('new').toString('base64'), b: 'Yg==' });
+  assert.equal(s.stringData, undefined);
+  assert.equal(s.type, 'Opaque');
+});

@@ -3,6 +3,7 @@
  * every problem as a field cause, so the 422 Invalid answer lists them all as Kubernetes does.
  */
 
+import { qosClass } from '../agent/qos.js';
 import { defaultCrdNames, validateCrd, validateCrdUpdate } from './crd-validation.js';
 import { checkTimeZone, parseSchedule } from './cron.js';
 import { defaultLimitRangeItem, type LimitRangeItem } from './limit-range.js';
@@ -296,7 +297,8 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
       spec.enableServiceLinks ??= true;
       spec.preemptionPolicy ??= 'PreemptLowerPriority';
       spec.priority ??= 0;
-      o.status ??= { phase: 'Pending', qosClass: 'BestEffort' };
+      // The API server decides the QoS class at creation, as Kubernetes' pod strategy does.
+      o.status ??= { phase: 'Pending', qosClass: qosClass({ spec }) };
       break;
     }
     case 'Deployment':
@@ -395,9 +397,19 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
       sc.volumeBindingMode ??= 'Immediate';
       break;
     }
-    case 'Secret':
-      (o as Obj).type ??= 'Opaque';
+    case 'Secret': {
+      const sec = o as Obj;
+      sec.type ??= 'Opaque';
+      // stringData is write-only: upstream merges it into data (over equal keys) and never stores it.
+      if (sec.stringData && typeof sec.stringData === 'object') {
+        const data = { ...obj(sec.data) } as Record<string, unknown>;
+        for (const [k, v] of Object.entries(sec.stringData as Record<string, unknown>))
+          data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+        sec.data = data;
+        delete sec.stringData;
+      }
       break;
+    }
     case 'LimitRange':
       for (const item of arr(spec.limits)) defaultLimitRangeItem(item as LimitRangeItem);
       break;

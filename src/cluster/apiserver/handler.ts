@@ -65,17 +65,25 @@ export interface HandlerDeps {
   audit?: AuditHooks;
   /** Berth's own API below /berth/ (secrets encryption status and rotation). */
   berthEndpoint?: BerthEndpoint;
-  /**
-   * Subresources served by something other than the store, by `plural/subresource`
-   * (`pods/log`, proxied to the pod's node): called with the object the path names.
-   */
   /** metrics.k8s.io (NodeMetrics, PodMetrics), read from the nodes' agents. */
   metrics?: Pick<MetricsApi, 'get'>;
-  connect?: Record<
-    string,
-    (obj: KubeObject, q: URLSearchParams, req: IncomingMessage, res: ServerResponse) => Promise<void>
-  >;
+  /**
+   * Subresources served by something other than the store, by `plural/subresource`
+   * (`pods/log`, `pods/exec`, ..., proxied to the pod's node): called with the object the path names.
+   */
+  connect?: Record<string, ConnectHandler>;
 }
+
+/** A subresource served by something other than the store, called with the object the path names. */
+export type ConnectHandler = (
+  obj: KubeObject,
+  q: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+) => Promise<void>;
+
+/** Connect subresources kubectl also POSTs to (its SPDY upgrade); the rest take only GET. */
+const postConnect = new Set(['exec', 'attach', 'portforward']);
 
 const version = {
   major: '1',
@@ -409,7 +417,7 @@ export function makeHandler(deps: HandlerDeps) {
 
       const connect = sub && name ? deps.connect?.[`${r.plural}/${sub}`] : undefined;
       if (connect) {
-        if (req.method !== 'GET')
+        if (req.method !== 'GET' && !(req.method === 'POST' && postConnect.has(sub as string)))
           throw methodNotAllowed('the server does not allow this method on the requested resource');
         return await connect(await rest.get(r, namespace, name as string), q, req, res);
       }

@@ -2,7 +2,8 @@
  * `pods/NAME/log`: the API server finds the pod's node and streams the log from that node's
  * agent endpoint (its InternalIP and `daemonEndpoints.kubeletEndpoint.Port`), over TLS that
  * checks the node's serving certificate against the cluster CA and presents the API server's
- * own client certificate (`system:kube-apiserver-kubelet-client`).
+ * own client certificate (`system:kube-apiserver-kubelet-client`). The same connection
+ * settings serve exec, attach and port-forward (pod-stream-proxy.ts).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,7 +20,19 @@ export type PodLogProxy = (
   res: ServerResponse,
 ) => Promise<void>;
 
-export function podLogProxy(creds: ClusterCredentials): PodLogProxy {
+/** The log options kubectl sends that the agent understands (the kubelet's PodLogOptions). */
+const logParams = [
+  'follow',
+  'tailLines',
+  'previous',
+  'sinceSeconds',
+  'sinceTime',
+  'timestamps',
+  'limitBytes',
+];
+
+/** An HTTPS agent that talks to node agents as the API server. */
+export function agentClient(creds: ClusterCredentials): https.Agent {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const key = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
   const cert = signClientCertificate(
@@ -28,72 +41,90 @@ export function podLogProxy(creds: ClusterCredentials): PodLogProxy {
     'kubeadm:cluster-admins',
     publicKey.export({ type: 'spki', format: 'pem' }).toString(),
   );
-  const agent = new https.Agent({ ca: creds.caCert, cert, key, keepAlive: true });
+  return new https.Agent({ ca: creds.caCert, cert, key, keepAlive: true });
+}
+
+/**
+ * The container a request names (`container`), or the pod's only one; a 400 naming the
+ * choices otherwise, as the API server answers.
+ */
+export function requestedContainer(pod: KubeObject, q: URLSearchParams): string {
+  const name = pod.metadata?.name as string;
+  const spec = pod.spec as
+    | { containers?: { name: string }[]; initContainers?: { name: string }[] }
+    | undefined;
+  const containers = (spec?.containers ?? []).map((c) => c.name);
+  const container = q.get('container') ?? (containers.length === 1 ? containers[0] : undefined);
+  if (!container)
+    throw new ApiError(
+      400,
+      'BadRequest',
+      `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`,
+    );
+  if (!containers.includes(container) && !(spec?.initContainers ?? []).some((c) => c.name === container))
+    throw new ApiError(400, 'BadRequest', `container ${container} is not valid for pod ${name}`);
+  return container;
+}
+
+/** Where the pod's node agent listens, as request options for `https.request`. */
+export function agentTarget(
+  pod: KubeObject,
+  node: KubeObject | undefined,
+  agent: https.Agent,
+  path: string,
+): https.RequestOptions {
+  const st = node?.status as
+    | {
+        addresses?: { type: string; address: string }[];
+        daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
+      }
+    | undefined;
+  const ip = st?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  const port = st?.daemonEndpoints?.kubeletEndpoint?.Port;
+  if (!node || !ip || !port)
+    throw new ApiError(
+      400,
+      'BadRequest',
+      `pod ${pod.metadata?.name} is not running on a node with an agent endpoint`,
+    );
+  return {
+    host: ip,
+    port,
+    path,
+    agent,
+    servername: (node.metadata?.name as string) ?? ip,
+    // The agent's certificate is checked against the cluster CA; its names are not.
+    checkServerIdentity: () => undefined,
+  };
+}
+
+/** The agent's error reply as a Status: 404 stays NotFound, anything else is BadRequest. */
+export function agentError(status: number | undefined, body: string): ApiError {
+  return new ApiError(status === 404 ? 404 : 400, status === 404 ? 'NotFound' : 'BadRequest', body.trim());
+}
+
+export function podLogProxy(agent: https.Agent): PodLogProxy {
   return async (pod, node, q, req, res) => {
     const ns = pod.metadata?.namespace as string;
     const name = pod.metadata?.name as string;
-    const containers = ((pod.spec as { containers?: { name: string }[] })?.containers ?? []).map(
-      (c) => c.name,
-    );
-    const container = q.get('container') ?? (containers.length === 1 ? containers[0] : undefined);
-    if (!container)
-      throw new ApiError(
-        400,
-        'BadRequest',
-        `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`,
-      );
-    if (
-      !containers.includes(container) &&
-      !((pod.spec as { initContainers?: { name: string }[] })?.initContainers ?? []).some(
-        (c) => c.name === container,
-      )
-    )
-      throw new ApiError(400, 'BadRequest', `container ${container} is not valid for pod ${name}`);
-    const st = node?.status as
-      | {
-          addresses?: { type: string; address: string }[];
-          daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
-        }
-      | undefined;
-    const ip = st?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-    const port = st?.daemonEndpoints?.kubeletEndpoint?.Port;
-    if (!node || !ip || !port)
-      throw new ApiError(400, 'BadRequest', `pod ${name} is not running on a node with an agent endpoint`);
+    const container = requestedContainer(pod, q);
     const params = new URLSearchParams();
-    for (const k of ['follow', 'tailLines', 'previous']) if (q.get(k)) params.set(k, q.get(k) as string);
+    for (const k of logParams) if (q.get(k)) params.set(k, q.get(k) as string);
     const path = `/containerLogs/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params}`;
+    const target = agentTarget(pod, node, agent, path);
     await new Promise<void>((resolve, reject) => {
-      const up = https.request(
-        {
-          host: ip,
-          port,
-          path,
-          method: 'GET',
-          agent,
-          servername: (node.metadata?.name as string) ?? ip,
-          checkServerIdentity: () => undefined,
-        },
-        (upRes) => {
-          if (upRes.statusCode !== 200) {
-            const chunks: Buffer[] = [];
-            upRes.on('data', (c: Buffer) => chunks.push(c));
-            upRes.on('end', () =>
-              reject(
-                new ApiError(
-                  upRes.statusCode === 404 ? 404 : 400,
-                  upRes.statusCode === 404 ? 'NotFound' : 'BadRequest',
-                  Buffer.concat(chunks).toString().trim(),
-                ),
-              ),
-            );
-            return;
-          }
-          res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Transfer-Encoding': 'chunked' });
-          upRes.pipe(res);
-          upRes.on('end', () => resolve());
-          upRes.on('error', () => resolve());
-        },
-      );
+      const up = https.request({ ...target, method: 'GET' }, (upRes) => {
+        if (upRes.statusCode !== 200) {
+          const chunks: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => chunks.push(c));
+          upRes.on('end', () => reject(agentError(upRes.statusCode, Buffer.concat(chunks).toString())));
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Transfer-Encoding': 'chunked' });
+        upRes.pipe(res);
+        upRes.on('end', () => resolve());
+        upRes.on('error', () => resolve());
+      });
       req.on('close', () => up.destroy());
       up.on('error', (e) =>
         res.headersSent
@@ -102,7 +133,7 @@ export function podLogProxy(creds: ClusterCredentials): PodLogProxy {
               new ApiError(
                 500,
                 'InternalError',
-                `Cannot reach the agent of node ${node.metadata?.name}: ${e.message}`,
+                `Cannot reach the agent of node ${node?.metadata?.name}: ${e.message}`,
               ),
             ),
       );

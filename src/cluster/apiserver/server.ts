@@ -6,9 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { invalidArgument, isNotFound } from '../../core/errors.js';
 import { decode, resourcePrefix } from '../api/objects.js';
@@ -16,15 +18,15 @@ import { type ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
-import { kubernetesServiceIP, ServiceAllocator } from './allocators.js';
+import { ServiceAllocator } from './allocators.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { Auditor } from './audit/auditor.js';
 import { parsePolicy } from './audit/policy.js';
 import { authenticator, type UidLookup } from './auth.js';
 import { startAggregation } from './authz/aggregate.js';
 import { type Authorizer, mastersBypass, union } from './authz/attributes.js';
-import { NodeAuthorizer } from './authz/node-authorizer.js';
-import { feedGraphFromStore, feedGraphWrite, NodeGraph } from './authz/node-graph.js';
+import { feedNodeGraph, graphWrite, NodeAuthorizer } from './authz/node-authorizer.js';
+import { NodeGraph } from './authz/node-graph.js';
 import { feedFromStore, feedWrite } from './authz/policy-feed.js';
 import { RbacPolicy } from './authz/rbac.js';
 import { reconcileBootstrapPolicy } from './authz/reconcile.js';
@@ -39,11 +41,13 @@ import {
 } from './encryption/encryption-config.js';
 import { secretsEncryptionEndpoint } from './encryption/endpoint.js';
 import { SecretsEncryption } from './encryption/secrets-encryption.js';
-import { makeHandler } from './handler.js';
+import { type ConnectHandler, makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
+import { ensureKubernetesService } from './kubernetes-service.js';
 import { resourceMetrics } from './metrics-source.js';
 import { caCertsHandler, writeJoinToken } from './node-join.js';
-import { podLogProxy } from './pod-proxy.js';
+import { agentClient, podLogProxy } from './pod-proxy.js';
+import { podStreamProxy, type StreamKind } from './pod-stream-proxy.js';
 import { RestStorage } from './rest.js';
 import { ensureCredentials, serverTlsOptions } from './tls.js';
 
@@ -55,6 +59,8 @@ export interface ServerOptions {
   tlsSans?: string[];
   /** The node's addresses, put in the serving certificate when bound to 0.0.0.0 or ::. */
   nodeIPs?: string[];
+  /** Where the `kubernetes` Service sends pods (default: the bind address, or 127.0.0.1 for all). */
+  advertiseAddress?: string;
   datastoreEndpoint?: string;
   /** Start on a SQLite file that lacks acknowledged revisions (see sqlite-check.ts). */
   datastoreAcceptDataLoss?: boolean;
@@ -161,26 +167,21 @@ async function serve(
   const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
     syncCrdResources(registry, crd, old);
   const policy = new RbacPolicy();
-  const graph = new NodeGraph();
+  // Narrows what a node's identity may read to its own pods' objects.
+  const nodeGraph = new NodeGraph();
   const rest = new RestStorage(store, (r, obj, old) => {
     if (r.kind === 'CustomResourceDefinition') syncCrd(obj, old);
     feedWrite(policy, r, obj, old);
-    feedGraphWrite(graph, r, obj, old);
+    graphWrite(nodeGraph, r, obj, old);
   });
-  const graphFeed = await feedGraphFromStore(store, graph);
-  const rbacFeed = await feedFromStore(store, policy).catch((e) => {
-    graphFeed.stop();
+  const policyFeed = await feedFromStore(store, policy);
+  const graphFeed = await feedNodeGraph(store, nodeGraph).catch((e) => {
+    policyFeed.stop();
     throw e;
   });
-  const policyFeed = {
-    stop() {
-      rbacFeed.stop();
-      graphFeed.stop();
-    },
-  };
   // A start that fails after this point stops the feed, so nothing outlives the closed store.
   try {
-    const authorize: Authorizer = union(mastersBypass, new NodeAuthorizer(graph), policy);
+    const authorize: Authorizer = union(mastersBypass, new NodeAuthorizer(nodeGraph), policy);
     const controlPlaneToken = randomBytes(32).toString('base64url');
     const uidOf: UidLookup = async (kind, namespace, name) => {
       const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets' }[kind];
@@ -198,7 +199,24 @@ async function serve(
     let ready = false;
     const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
-    const podLogs = podLogProxy(creds);
+    const agents = agentClient(creds);
+    const podLogs = podLogProxy(agents);
+    const podStreams = podStreamProxy(agents);
+    /** The node a pod runs on (undefined when it has none, or it is gone: the proxy says so). */
+    const nodeOf = async (pod: KubeObject) => {
+      const nodeInfo = registry.get('', 'v1', 'nodes');
+      const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+      return nodeInfo && nodeName
+        ? await rest.get(nodeInfo, undefined, nodeName).catch((e) => {
+            if (!isNotFound(e)) throw e;
+            return undefined;
+          })
+        : undefined;
+    };
+    const stream =
+      (kind: StreamKind): ConnectHandler =>
+      async (pod, q, req, res) =>
+        podStreams(kind, pod, await nodeOf(pod), q, req, res);
     const metrics = resourceMetrics(registry, rest, creds);
     const handle = makeHandler({
       registry,
@@ -220,19 +238,10 @@ async function serve(
       ...(audit ? { audit: audit.auditor } : {}),
       metrics,
       connect: {
-        'pods/log': async (pod, q, req, res) => {
-          const nodeInfo = registry.get('', 'v1', 'nodes');
-          const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
-          const node =
-            nodeInfo && nodeName
-              ? await rest.get(nodeInfo, undefined, nodeName).catch((e) => {
-                  // A pod on a node that is gone has no log to stream: the proxy says so.
-                  if (!isNotFound(e)) throw e;
-                  return undefined;
-                })
-              : undefined;
-          await podLogs(pod, node, q, req, res);
-        },
+        'pods/log': async (pod, q, req, res) => podLogs(pod, await nodeOf(pod), q, req, res),
+        'pods/exec': stream('exec'),
+        'pods/attach': stream('attach'),
+        'pods/portforward': stream('portforward'),
       },
     });
     const joins = caCertsHandler(creds);
@@ -252,6 +261,16 @@ async function serve(
       },
     );
     server.keepAliveTimeout = 65_000;
+    // exec, attach and port-forward arrive as upgrades: they go through the same handler
+    // (authentication, authorization, audit), which hands the connection to the stream proxy.
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (head.length) socket.unshift(head);
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket as Socket);
+      res.on('finish', () => socket.end());
+      void handler(req, res);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.bindAddress, () => resolve());
@@ -278,9 +297,10 @@ async function serve(
       await audit?.log.close();
       aggregation?.stop();
       policyFeed.stop();
+      graphFeed.stop();
     };
     try {
-      await bootstrap(registry, rest, creds.caCert, host, opts.port);
+      await bootstrap(registry, rest, creds.caCert, opts.advertiseAddress ?? host, opts.port);
       await reconcileBootstrapPolicy(registry, rest);
       aggregation = startAggregation(
         policy,
@@ -313,6 +333,7 @@ async function serve(
     };
   } catch (e) {
     policyFeed.stop();
+    graphFeed.stop();
     throw e;
   }
 }
@@ -352,21 +373,7 @@ async function bootstrap(
   // The default StorageClass, served by the built-in local-path provisioner (as k3s ships one).
   const scInfo = registry.get('storage.k8s.io', 'v1', 'storageclasses');
   if (scInfo) await rest.ensure(scInfo, undefined, structuredClone(defaultStorageClass));
-  const svcInfo = registry.get('', 'v1', 'services');
-  const epInfo = registry.get('', 'v1', 'endpoints');
-  if (svcInfo)
-    await rest.ensure(svcInfo, 'default', {
-      metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-      spec: {
-        clusterIP: kubernetesServiceIP,
-        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
-      },
-    });
-  if (epInfo)
-    await rest.ensure(epInfo, 'default', {
-      metadata: { name: 'kubernetes', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-      subsets: [{ addresses: [{ ip: host }], ports: [{ name: 'https', port: port, protocol: 'TCP' }] }],
-    });
+  await ensureKubernetesService(registry, rest, host, port);
 }
 
 /** Reads the admin kubeconfig a server wrote. */

@@ -23,6 +23,7 @@ import { nodeLifecycleController } from './node-lifecycle.js';
 import { pvBinderController } from './pv-binder.js';
 import { replicaSetController } from './replicaset.js';
 import { resourceQuotaController } from './resourcequota.js';
+import { serviceLbController } from './servicelb.js';
 import { statefulSetController } from './statefulset.js';
 import { pvcProtectionController, pvProtectionController } from './volume-protection.js';
 
@@ -42,6 +43,7 @@ export const registry: readonly ControllerSpec[] = [
   namespaceController,
   endpointsController,
   endpointSliceController,
+  serviceLbController,
   jobController,
   cronJobController,
   nodeLifecycleController,

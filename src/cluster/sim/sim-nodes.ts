@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isAlreadyExists } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { clientObjects, clientPodApi } from '../agent/api.js';
-import { renewNodeLease } from '../agent/lease.js';
+import { NodeLeases } from '../agent/lease.js';
 import { PodSyncer } from '../agent/pod-sync.js';
 import { PodWorkers } from '../agent/pod-workers.js';
 import type { PodRef } from '../agent/runtime.js';
@@ -103,11 +103,10 @@ export async function startSimNodes(
       }
     }),
   );
+  const leases = new NodeLeases(client);
   const beat = async () => {
     for (const n of names)
-      await renewNodeLease(client, n).catch((e) =>
-        log.debug('lease renewal failed', { node: n, err: e as Error }),
-      );
+      await leases.renew(n).catch((e) => log.debug('lease renewal failed', { node: n, err: e as Error }));
   };
   void beat();
   const timer = setInterval(() => void beat(), opts.heartbeatMs ?? 10_000);

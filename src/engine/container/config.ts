@@ -59,6 +59,16 @@ export interface ContainerConfig {
   nanoCpus: number;
   /** Pids limit; 0 means none. */
   pidsLimit: number;
+  /** `--cpu-shares`: relative CPU weight (v1 cpu.shares; runc maps it to a v2 weight); 0 means the default. */
+  cpuShares?: number;
+  /** `--cpu-quota` and `--cpu-period` in microseconds: a CFS quota given directly, beside nanoCpus. */
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  /**
+   * `--cgroup-parent`: the cgroup (cgroupfs form, `/a/b`) the container's own cgroup is made
+   * under; default `berth` (or BERTH_CGROUP_PARENT). The node agent puts pods under `kubepods`.
+   */
+  cgroupParent?: string;
   /** Size of /dev/shm in bytes (`--shm-size`); absent means Docker's 64 MB. */
   shmSize?: number;
   /** `--ulimit` values (Docker's HostConfig.Ulimits); the others are inherited. */
@@ -68,6 +78,15 @@ export interface ContainerConfig {
   restart: RestartPolicy;
   /** Run catatonit as PID 1 (`--init`). */
   init: boolean;
+  /** `--group-add`: supplementary groups, by number or by name in the image's /etc/group. */
+  groupAdd?: string[];
+  /**
+   * `--ipc`, `--pid`, `--uts`: absent or '' for a namespace of its own, `host` for the host's,
+   * or `ns:PATH` to join a pinned namespace (a pod's shared IPC and UTS namespaces).
+   */
+  ipc?: string;
+  pid?: string;
+  uts?: string;
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;

@@ -12,7 +12,7 @@ import { invalidArgument, isAlreadyExists } from '../../core/errors.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import type { PortMapping } from '../network/ports.js';
 import { detectRuntime } from '../runtime/oci-runtime.js';
-import { checkSysctls } from '../runtime/oci-spec.js';
+import { checkNamespaceMode, checkSysctls } from '../runtime/oci-spec.js';
 import { customSeccompProfile } from '../runtime/seccomp.js';
 import { type ContainerConfig, defaultContainerConfig, type MountSpec } from './config.js';
 import type { EngineContext } from './context.js';
@@ -125,6 +125,7 @@ export function createContainer(ctx: EngineContext, image: ResolvedImage, o: Cre
   checkMounts(config);
   checkCpus(config.nanoCpus);
   checkSysctls(config.sysctls ?? {}, config.network);
+  for (const flag of ['ipc', 'pid', 'uts'] as const) checkNamespaceMode(flag, config[flag]);
   if (config.seccomp && config.seccomp !== 'unconfined') customSeccompProfile(config.seccomp, []);
   checkNetworkMode(ctx, config.network);
   const runtime = detectRuntime(ctx.runroot, config.runtime);

@@ -3,6 +3,7 @@
  * with the caller's streams (the runtime allocates a pseudo-terminal for `-t`; a stream
  * with a file descriptor, such as a terminal, is handed over as it is, others are piped).
  * The new process joins the container's namespaces, cgroup, capabilities and seccomp profile.
+ * A TTY exec on piped streams takes `initialSize` and `onResize` (exec-pty.ts).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { runtimeCreateError } from '../runtime/conmon.js';
 import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
 import { resolveUser } from '../runtime/user.js';
 import type { EngineContext } from './context.js';
+import { initialSizeCommand, ptyResizer } from './exec-pty.js';
 import { getContainer } from './lifecycle.js';
 import { containerPaths } from './paths.js';
 import { type ContainerStreams, childStdio } from './streams.js';
@@ -65,11 +67,19 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   // of its own to copy from, so `script` gives it one and relays it over the pipes.
   const viaPty = o.tty && childStdio(stdout) === 'pipe';
   const [file, argv] = viaPty
-    ? ['script', ['-qefc', [runtime.path, ...args].map(shellQuote).join(' '), '/dev/null']]
+    ? [
+        'script',
+        [
+          '-qefc',
+          `${initialSizeCommand(o.initialSize)}exec ${[runtime.path, ...args].map(shellQuote).join(' ')}`,
+          '/dev/null',
+        ],
+      ]
     : [runtime.path, args];
   const child = spawn(file, argv, {
     stdio: [childStdio(stdin), childStdio(stdout), 'pipe'],
   });
+  const unsubscribe = viaPty && child.pid ? o.onResize?.(ptyResizer(child.pid)) : undefined;
   if (stdin && child.stdin) {
     child.stdin.on('error', (e) => log.debug('exec stdin closed', { id: rec.id, err: e }));
     stdin.pipe(child.stdin);
@@ -88,6 +98,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
   }).finally(() => {
     o.signal?.removeEventListener('abort', onAbort);
+    unsubscribe?.();
     if (stdin && child.stdin) stdin.unpipe(child.stdin);
   });
   if (

@@ -18,7 +18,7 @@ import {
   runtimeStart,
 } from '../runtime/oci-runtime.js';
 import { cgroupsPathFor, ociSpec, type ResolvedBind } from '../runtime/oci-spec.js';
-import { resolveUser } from '../runtime/user.js';
+import { resolveGroups, resolveUser } from '../runtime/user.js';
 import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
@@ -74,11 +74,14 @@ function writeEtcFiles(
         : resolvConf(config, undefined, net.dns),
   );
   const ro = config.readOnly;
+  // A file the user mounts there replaces the engine's, as in Docker (the node agent's
+  // pod-wide /etc/hosts).
+  const own = new Set(config.mounts.map((m) => m.destination));
   return [
     { source: paths.hostnameFile, destination: '/etc/hostname', readOnly: ro },
     { source: paths.hostsFile, destination: '/etc/hosts', readOnly: ro },
     { source: paths.resolvFile, destination: '/etc/resolv.conf', readOnly: ro },
-  ];
+  ].filter((b) => !own.has(b.destination));
 }
 
 async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: ContainerConfig) {
@@ -190,7 +193,12 @@ async function startLocked(
     await mountRootfs(ctx, paths, rec.id, image);
     log.debug('rootfs mounted', { id: rec.id, ms: ms() });
     const etc = join(paths.merged, 'etc');
-    const user = resolveUser(config.user, readIf(join(etc, 'passwd')), readIf(join(etc, 'group')));
+    const groupText = readIf(join(etc, 'group'));
+    const user = resolveUser(config.user, readIf(join(etc, 'passwd')), groupText);
+    if (config.groupAdd?.length)
+      user.additionalGids = [
+        ...new Set([...user.additionalGids, ...resolveGroups(config.groupAdd, groupText)]),
+      ];
     const net = await setupNetwork(ctx, rec.id, rec.name, config, (ref) => ctx.containers.find(ref));
     networked = true;
     const binds = [...writeEtcFiles(paths, config, net), ...(await resolveBinds(ctx, paths, config))];
@@ -199,7 +207,7 @@ async function startLocked(
       rootfs: paths.merged,
       user,
       binds,
-      cgroupsPath: cgroupsPathFor(rec.id),
+      cgroupsPath: cgroupsPathFor(rec.id, config.cgroupParent),
       initPath: config.init ? findCatatonit() : undefined,
       hostCapabilities: hostCapabilities(),
       netnsPath: net.netnsPath,

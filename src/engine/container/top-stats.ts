@@ -66,7 +66,7 @@ const num = (p: string): number | undefined => {
 
 /** Reads the container's cgroup counters (zero when it is not running). */
 export function statsOf(rec: ContainerRecord, hostMemory: number): ContainerStats {
-  const cg = cgroupsPathFor(rec.id);
+  const cg = cgroupsPathFor(rec.id, rec.config.cgroupParent);
   const base = '/sys/fs/cgroup';
   const v2 = existsSync(join(base, 'cgroup.controllers'));
   let cpuNanos = 0;

@@ -43,6 +43,14 @@ export interface CreateBody {
     ReadonlyRootfs?: boolean;
     Dns?: string[] | null;
     ExtraHosts?: string[] | null;
+    CgroupParent?: string;
+    CpuShares?: number;
+    CpuQuota?: number;
+    CpuPeriod?: number;
+    GroupAdd?: string[] | null;
+    IpcMode?: string;
+    PidMode?: string;
+    UTSMode?: string;
   };
   NetworkingConfig?: { EndpointsConfig?: Record<string, { Aliases?: string[] | null } | null> | null };
 }
@@ -146,6 +154,13 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
     dns: hc.Dns ?? [],
     addHosts: hc.ExtraHosts ?? [],
     ...securityOpts(hc.SecurityOpt ?? []),
+    ...(hc.CgroupParent ? { cgroupParent: hc.CgroupParent } : {}),
+    ...(hc.CpuShares ? { cpuShares: hc.CpuShares } : {}),
+    ...(hc.CpuQuota && hc.CpuQuota > 0 ? { cpuQuota: hc.CpuQuota, cpuPeriod: hc.CpuPeriod || 100_000 } : {}),
+    ...(hc.GroupAdd?.length ? { groupAdd: hc.GroupAdd } : {}),
+    ...(hc.IpcMode ? { ipc: hc.IpcMode } : {}),
+    ...(hc.PidMode ? { pid: hc.PidMode } : {}),
+    ...(hc.UTSMode ? { uts: hc.UTSMode } : {}),
   };
   if (name) o.name = name;
   if (body.Hostname) o.hostname = body.Hostname;

@@ -30,11 +30,23 @@ export interface AttachRequest {
 }
 
 /**
+ * Bridge options carried as labels under Docker's option names: the pod network sets the
+ * MTU its backend needs and turns masquerading off (it masquerades in its own table, sparing
+ * pod-to-pod traffic across nodes).
+ */
+export const BridgeOptionLabels = {
+  mtu: 'com.docker.network.driver.mtu',
+  masquerade: 'com.docker.network.bridge.enable_ip_masquerade',
+} as const;
+
+/**
  * The CNI network configuration list Berth uses for a bridge network. portmap only joins it
  * for an endpoint with published ports: each plugin is a process of its own, and one with
  * nothing to do still costs a few milliseconds on every start and stop.
  */
 export function confListFor(root: string, net: NetworkRecord, withPorts = true): ConfList {
+  const mtu = Number(net.labels[BridgeOptionLabels.mtu]) || undefined;
+  const masquerade = !net.internal && net.labels[BridgeOptionLabels.masquerade] !== 'false';
   const ipam: Record<string, unknown> = {
     type: 'host-local',
     ranges: [[{ subnet: net.subnet, gateway: net.gateway }]],
@@ -49,7 +61,8 @@ export function confListFor(root: string, net: NetworkRecord, withPorts = true):
         type: 'bridge',
         bridge: net.bridge,
         isGateway: true,
-        ipMasq: !net.internal,
+        ipMasq: masquerade,
+        ...(mtu ? { mtu } : {}),
         hairpinMode: true,
         capabilities: { ips: true, mac: true },
         ipam,

@@ -15,6 +15,11 @@ export function parseIPv4(s: string): number {
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
+/** Whether `s` is a dotted IPv4 address (parseIPv4 would accept it). */
+export function isIPv4(s: string | undefined): s is string {
+  return !!s && /^\d{1,3}(\.\d{1,3}){3}$/.test(s) && s.split('.').every((o) => Number(o) <= 255);
+}
+
 export function formatIPv4(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }

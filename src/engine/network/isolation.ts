@@ -82,3 +82,24 @@ export async function isolateBridges(root: string, bridges: readonly string[]): 
 export async function unisolateBridge(bridge: string): Promise<void> {
   await run('sh', ['-c', REMOVE, 'sh', CHAIN1, CHAIN2, bridge]);
 }
+
+/**
+ * Removes both chains and the jump to them (a node's `--cleanup`), unless a bridge they name
+ * still exists: another engine store on the machine may still need them. The next attach
+ * makes them again.
+ */
+export async function removeIsolationChains(): Promise<boolean> {
+  const listed = await run('iptables', ['-w', '-S', CHAIN1], { check: false });
+  if (listed.code !== 0) return false;
+  const bridges = [...listed.stdout.matchAll(/^-A \S+ -i (\S+) /gm)].map((m) => m[1]!);
+  for (const br of bridges)
+    if ((await run('ip', ['link', 'show', br], { check: false })).code === 0) return false;
+  await run('sh', ['-c', REMOVE_ALL, 'sh', CHAIN1, CHAIN2]);
+  return true;
+}
+
+const REMOVE_ALL = `c1="$1"; c2="$2"
+while iptables -w -D FORWARD -j "$c1" 2>/dev/null; do :; done
+for c in "$c1" "$c2"; do iptables -w -F "$c" 2>/dev/null; done
+for c in "$c1" "$c2"; do iptables -w -X "$c" 2>/dev/null; done
+exit 0`;

@@ -47,3 +47,34 @@ export async function removeNetns(path: string): Promise<void> {
   const dir = join(path, '..');
   await locked(join(dir, '..'), REMOVE, dir, path);
 }
+
+const PIN = `set -e
+d="$1"; ipc="$2"; uts="$3"; h="$4"
+if ! mountpoint -q "$d"; then mount --bind "$d" "$d"; mount --make-private "$d"; fi
+set --
+if [ -n "$ipc" ]; then : > "$ipc"; set -- "$@" --ipc="$ipc"; fi
+if [ -n "$uts" ]; then : > "$uts"; set -- "$@" --uts="$uts" hostname "$h"; else set -- "$@" true; fi
+if ! unshare "$@"; then
+  for f in "$ipc" "$uts"; do if [ -n "$f" ]; then umount "$f" 2>/dev/null || true; rm -f "$f"; fi; done
+  exit 1
+fi`;
+
+/**
+ * Pins a new IPC namespace and, when `hostname` is given, a new UTS namespace with that
+ * hostname (a pod's, which its containers join, as a pause container would hold them) at
+ * RUNROOT/netns/NAME-ipc and NAME-uts. Returns their paths; {@link removeNetns} unpins each.
+ */
+export async function createIpcUtsNamespaces(
+  runroot: string,
+  name: string,
+  o: { ipc: boolean; hostname?: string },
+): Promise<{ ipc?: string; uts?: string }> {
+  const dir = netnsDir(runroot);
+  mkdirSync(dir, { recursive: true });
+  const ipc = o.ipc ? join(dir, `${name}-ipc`) : undefined;
+  const uts = o.hostname !== undefined ? join(dir, `${name}-uts`) : undefined;
+  if (!ipc && !uts) return {};
+  const args = [dir, ipc ?? '', uts ?? '', o.hostname ?? ''];
+  await run('flock', [join(runroot, 'netns.lock'), 'sh', '-c', PIN, 'sh', ...args]);
+  return { ...(ipc ? { ipc } : {}), ...(uts ? { uts } : {}) };
+}

@@ -2,6 +2,7 @@ import { invalidArgument } from '../../core/errors.js';
 import type { ImageRow } from '../image/image-index.js';
 import type { ImageStore } from '../image/image-store.js';
 import { familiarName, normalizeReference } from '../image/reference.js';
+import type { Credentials } from './auth-file.js';
 import type { Progress } from './progress.js';
 import { pullImage } from './pull.js';
 
@@ -23,12 +24,21 @@ export async function ensureImage(
   store: ImageStore,
   ref: string,
   policy: PullPolicy,
-  options: { progress?: Progress; notice?: (line: string) => void; signal?: AbortSignal } = {},
+  options: {
+    progress?: Progress;
+    notice?: (line: string) => void;
+    signal?: AbortSignal;
+    credentials?: Credentials;
+  } = {},
 ): Promise<ImageRow | undefined> {
   if (policy === 'never') return undefined;
   const present = store.index.find(ref) !== undefined;
   if (present && policy === 'missing') return undefined;
   if (/^(sha256:)?[a-f0-9]{12,64}$/.test(ref)) return undefined;
   if (!present) options.notice?.(`Unable to find image '${familiarName(normalizeReference(ref))}' locally`);
-  return pullImage(store, ref, { progress: options.progress, signal: options.signal });
+  return pullImage(store, ref, {
+    progress: options.progress,
+    signal: options.signal,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
 }

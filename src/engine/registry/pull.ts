@@ -15,7 +15,7 @@ import {
 } from '../image/oci.js';
 import { formatReference, parseReference, type Reference, repositoryOf } from '../image/reference.js';
 import { chainIds, recordChain, sweepSnapshotTemp } from '../snapshot/snapshots.js';
-import { loadCredentials } from './auth-file.js';
+import { type Credentials, loadCredentials } from './auth-file.js';
 import { RegistryClient } from './client.js';
 import { registryError } from './errors.js';
 import { fetchBlob, fetchLayer, type LayerJob } from './fetch-layer.js';
@@ -37,6 +37,8 @@ export interface PullOptions {
   progress?: Progress;
   /** Cancels the pull: requests stop, nothing partial becomes visible. */
   signal?: AbortSignal;
+  /** Credentials for this pull (a pod's imagePullSecrets), instead of the auth file's. */
+  credentials?: Credentials;
 }
 
 export function parsePlatform(s: string | undefined): Platform {
@@ -125,7 +127,7 @@ export async function pullImage(
   await sweepSnapshotTemp(store.root);
   const client = new RegistryClient(ref.domain, {
     insecure: options.insecure,
-    credentials: loadCredentials(ref.domain),
+    credentials: options.credentials ?? loadCredentials(ref.domain),
     signal: options.signal,
   });
   const top = await fetchManifest(client, ref, ref.digest ?? ref.tag ?? 'latest');

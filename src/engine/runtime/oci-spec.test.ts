@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultContainerConfig } from '../container/config.js';
 import { capabilitiesFromMask, capabilitySet, defaultCapabilities } from './capabilities.js';
-import { cgroupsPathFor, checkSysctls, initMountPoint, ociSpec } from './oci-spec.js';
-import { resolveUser } from './user.js';
+import { cgroupsPathFor, checkNamespaceMode, checkSysctls, initMountPoint, ociSpec } from './oci-spec.js';
+import { resolveGroups, resolveUser } from './user.js';
 
 const root = { uid: 0, gid: 0, additionalGids: [], home: '/root' };
 const spec = (o: Parameters<typeof defaultContainerConfig>[0] = {}, extra: object = {}) =>
@@ -122,12 +122,45 @@ describe('ociSpec', () => {
     assert.deepEqual(s.process.args.slice(0, 2), [initMountPoint, '--']);
   });
 
+  it('maps cpu shares and a direct CFS quota', () => {
+    const r = spec({ cpuShares: 512, cpuQuota: 25_000, cpuPeriod: 50_000 }).linux.resources;
+    assert.deepEqual(r.cpu, { quota: 25_000, period: 50_000, shares: 512 });
+    assert.deepEqual(spec({ cpuShares: 2 }).linux.resources.cpu, { shares: 2 });
+  });
+
+  it('joins pinned ipc, uts and pid namespaces, leaves them out for host, and sets no hostname in the host UTS', () => {
+    const s = spec({ ipc: 'ns:/run/x/ipc', uts: 'host', pid: 'ns:/proc/7/ns/pid' });
+    assert.deepEqual(
+      s.linux.namespaces.find((n) => n.type === 'ipc'),
+      { type: 'ipc', path: '/run/x/ipc' },
+    );
+    assert.deepEqual(
+      s.linux.namespaces.find((n) => n.type === 'pid'),
+      { type: 'pid', path: '/proc/7/ns/pid' },
+    );
+    assert.equal(
+      s.linux.namespaces.find((n) => n.type === 'uts'),
+      undefined,
+    );
+    assert.equal(s.hostname, '');
+    assert.throws(
+      () => checkNamespaceMode('ipc', 'container:x'),
+      /Invalid --ipc value "container:x": use private, host or ns:PATH/,
+    );
+    checkNamespaceMode('ipc', 'shareable');
+    assert.throws(
+      () => checkNamespaceMode('pid', 'ns:/nonexistent/ns'),
+      /no namespace at "\/nonexistent\/ns"/,
+    );
+  });
+
   it('sets no rlimits', () => {
     assert.equal('rlimits' in spec().process, false);
   });
 
   it('places cgroups under the parent from the environment', () => {
     assert.equal(cgroupsPathFor('abc', 'berth-test-1'), '/berth-test-1/berth-abc');
+    assert.equal(cgroupsPathFor('abc', '/kubepods/burstable/pod1/'), '/kubepods/burstable/pod1/berth-abc');
   });
 });
 
@@ -159,6 +192,11 @@ describe('resolveUser', () => {
       home: '/',
     });
     assert.throws(() => resolveUser('nobody2', passwd, group), /Unable to find user "nobody2"/);
+  });
+
+  it('resolves --group-add names and numbers', () => {
+    assert.deepEqual(resolveGroups(['wheel', '3000'], group), [10, 3000]);
+    assert.throws(() => resolveGroups(['staff'], group), /Unable to find group "staff"/);
   });
 });
 

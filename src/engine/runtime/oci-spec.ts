@@ -49,7 +49,7 @@ export interface OciSpec {
     resources: {
       devices: { allow: boolean; access: string; type?: string; major?: number; minor?: number }[];
       memory?: { limit: number };
-      cpu?: { quota: number; period: number };
+      cpu?: { quota?: number; period?: number; shares?: number };
       pids?: { limit: number };
     };
     maskedPaths?: string[];
@@ -206,12 +206,15 @@ export function ociSpec(input: OciSpecInput): OciSpec {
     });
     args = [initMountPoint, '--', ...args];
   }
-  const namespaces: { type: string; path?: string }[] = [
-    { type: 'pid' },
-    { type: 'mount' },
-    { type: 'uts' },
-    { type: 'ipc' },
-  ];
+  const namespaces: { type: string; path?: string }[] = [{ type: 'mount' }];
+  for (const [type, mode] of [
+    ['pid', config.pid],
+    ['uts', config.uts],
+    ['ipc', config.ipc],
+  ] as const) {
+    if (mode === 'host') continue;
+    namespaces.push(mode?.startsWith('ns:') ? { type, path: mode.slice(3) } : { type });
+  }
   // A new network namespace gets only loopback (runc brings it up); host shares the host's.
   if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
   else if (config.network !== 'host') namespaces.push({ type: 'network' });
@@ -222,6 +225,8 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   };
   if (config.memory > 0) resources.memory = { limit: config.memory };
   if (config.nanoCpus > 0) resources.cpu = cfsQuota(config.nanoCpus);
+  if (config.cpuQuota) resources.cpu = { quota: config.cpuQuota, period: config.cpuPeriod || 100_000 };
+  if (config.cpuShares) resources.cpu = { ...resources.cpu, shares: config.cpuShares };
   if (config.pidsLimit > 0) resources.pids = { limit: config.pidsLimit };
   const spec: OciSpec = {
     ociVersion: '1.0.2-dev',
@@ -248,7 +253,8 @@ export function ociSpec(input: OciSpecInput): OciSpec {
         : {}),
     },
     root: { path: input.rootfs, readonly: config.readOnly },
-    hostname: config.hostname,
+    // runc cannot set a hostname in the host's UTS namespace.
+    hostname: config.uts === 'host' ? '' : config.hostname,
     mounts,
     linux: {
       namespaces,
@@ -296,13 +302,27 @@ export function checkSysctls(sysctls: Record<string, string>, network: string): 
   }
 }
 
+/**
+ * Checks an `--ipc`, `--pid` or `--uts` value: '' (or Docker's `private`, and `shareable`
+ * for IPC) for a namespace of its own, `host`, or `ns:PATH` naming a pinned namespace file.
+ */
+export function checkNamespaceMode(flag: 'ipc' | 'pid' | 'uts', mode: string | undefined): void {
+  if (!mode || mode === 'host' || mode === 'private' || (flag === 'ipc' && mode === 'shareable')) return;
+  if (mode.startsWith('ns:') && mode.length > 3) {
+    if (!existsSync(mode.slice(3))) throw invalidArgument(`--${flag}: no namespace at "${mode.slice(3)}"`);
+    return;
+  }
+  throw invalidArgument(`Invalid --${flag} value "${mode}": use private, host or ns:PATH`);
+}
+
 /** The CFS quota and period that give `nanoCpus` (Docker's NanoCpus) of CPU time. */
 export function cfsQuota(nanoCpus: number): { quota: number; period: number } {
   const period = 100_000;
   return { quota: Math.max(1000, Math.round((nanoCpus / 1e9) * period)), period };
 }
 
-/** runc's cgroupfs path for a container: under `BERTH_CGROUP_PARENT` (default `berth`). */
-export function cgroupsPathFor(id: string, parent = process.env.BERTH_CGROUP_PARENT || 'berth'): string {
+/** runc's cgroupfs path for a container: under its cgroup parent, else `BERTH_CGROUP_PARENT`, else `berth`. */
+export function cgroupsPathFor(id: string, parent?: string): string {
+  parent ||= process.env.BERTH_CGROUP_PARENT || 'berth';
   return `/${parent.replace(/^\/+|\/+$/g, '')}/berth-${id}`;
 }

@@ -84,3 +84,14 @@ export function resolveUser(user: string, passwd: string, group: string): Resolv
     : [];
   return { uid, gid, additionalGids, home: entry?.home || '/' };
 }
+
+/** `--group-add` values as gids: numbers as they are, names from the image's /etc/group. */
+export function resolveGroups(names: readonly string[], group: string): number[] {
+  const groups = parseGroup(group);
+  return names.map((n) => {
+    if (isNumber(n)) return Number(n);
+    const g = groups.find((x) => x.name === n);
+    if (!g) throw invalidArgument(`Unable to find group "${n}": no matching entries in group file`);
+    return g.gid;
+  });
+}

@@ -48,6 +48,7 @@ import {
   StatsSampler,
 } from '../container/views.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
+import type { Credentials } from '../registry/auth-file.js';
 import type { Progress } from '../registry/progress.js';
 import type { LogEntry } from '../runtime/k8s-log.js';
 import { detectRuntime, runtimeKill } from '../runtime/oci-runtime.js';
@@ -66,6 +67,8 @@ export interface ImageSource {
   progress?: Progress;
   notice?: (line: string) => void;
   signal?: AbortSignal;
+  /** Credentials for the pull (a pod's imagePullSecrets), instead of the auth file's. */
+  credentials?: Credentials;
 }
 
 /** Options of {@link ContainerService.list}. */

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { createServer as createH2 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import type { SessionStreams } from '../runtime.js';
 import { runAction } from './run-action.js';
 
 const target = { containerId: 'c1', podIP: '127.0.0.1', runtime: {} };
@@ -73,8 +74,8 @@ test('grpc asks grpc.health.v1.Health/Check for the service and reads SERVING or
 
 test('exec reports the command output and exit status through the runtime hook', async () => {
   const runtime = {
-    async exec(_id: string, cmd: string[], io: { stdout: NodeJS.WritableStream }) {
-      io.stdout.write(`ran ${cmd.join(' ')}\n`);
+    async exec(_id: string, cmd: string[], io: SessionStreams) {
+      io.stdout?.write(`ran ${cmd.join(' ')}\n`);
       return cmd[0] === 'true' ? 0 : 1;
     },
   };

@@ -42,7 +42,12 @@ async function execAction(command: string[], t: ActionTarget, timeoutMs: number)
   });
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const code = await t.runtime.exec(t.containerId, command, { stdout: sink, stderr: sink }, signal);
+    const code = await t.runtime.exec(t.containerId, command, {
+      stdout: sink,
+      stderr: sink,
+      tty: false,
+      signal,
+    });
     if (signal.aborted)
       return { ok: false, output: `command ${JSON.stringify(command)} timed out after ${timeoutMs / 1000}s` };
     return { ok: code === 0, output: code === 0 ? out : out || `command exited with status ${code}` };

@@ -4,11 +4,11 @@
  * claim outside their `min`, `max` and `maxLimitRequestRatio`, with upstream's messages.
  */
 import { defaultLimitRangeItem, type LimitRangeItem } from '../../api/limit-range.js';
-import { decode } from '../../api/objects.js';
 import type { KubeObject } from '../../api/selectors.js';
 import { parseQuantity } from '../../scheduler/quantity.js';
-import type { StoreReader } from '../../store/store.js';
+import type { Store } from '../../store/store.js';
 import { type AdmissionPlugin, forbidden, isCore } from './chain.js';
+import { NamespaceLister } from './namespace-lister.js';
 
 type Amounts = Record<string, string>;
 type Resources = { requests?: Amounts; limits?: Amounts };
@@ -108,15 +108,18 @@ function podSum(spec: PodSpec, kind: 'requests' | 'limits'): Amounts {
   return Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, String(v)]));
 }
 
-export function limitRangerAdmission(store: StoreReader): AdmissionPlugin {
-  const rangesIn = async (ns: string) =>
-    (await store.list(`/registry/core/limitranges/${ns}/`)).items.map(decode);
+export function limitRangerAdmission(store: Store): AdmissionPlugin {
+  const ranges = new NamespaceLister(store, '/registry/core/limitranges/');
+  const rangesIn = async (ns: string) => (await ranges.list(ns)).map((l) => l.object);
   const applies = (req: Parameters<NonNullable<AdmissionPlugin['admit']>>[0]) =>
     !req.subresource &&
     !!req.namespace &&
     ((isCore(req, 'Pod') && req.operation === 'CREATE') || isCore(req, 'PersistentVolumeClaim'));
   return {
     name: 'LimitRanger',
+    written: (r) => {
+      if (r.kind === 'LimitRange' && !r.group) ranges.invalidate();
+    },
     async admit(req) {
       if (!applies(req) || !isCore(req, 'Pod')) return;
       const spec = (req.object.spec ?? {}) as PodSpec;

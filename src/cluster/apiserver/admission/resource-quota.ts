@@ -23,6 +23,7 @@ import type { KubeObject } from '../../api/selectors.js';
 import { formatQuantity } from '../../scheduler/quantity.js';
 import type { Store } from '../../store/store.js';
 import { type AdmissionPlugin, type AdmissionRequest, forbidden } from './chain.js';
+import { NamespaceLister } from './namespace-lister.js';
 
 type Quota = KubeObject & {
   spec?: { hard?: Record<string, string> };
@@ -82,21 +83,27 @@ function requested(req: AdmissionRequest): Usage {
 }
 
 export function resourceQuotaAdmission(store: Store): AdmissionPlugin {
+  const quotas = new NamespaceLister(store, '/registry/core/resourcequotas/');
   return {
     name: 'ResourceQuota',
+    written: (r) => {
+      if (r.kind === 'ResourceQuota' && !r.group) quotas.invalidate();
+    },
     async validate(req) {
       if (!req.resource.namespaced || !req.namespace || req.subresource) return;
       // A pod's resources are fixed after create; its status (a finished phase) only frees.
       if (req.operation === 'UPDATE' && req.resource.plural === 'pods' && !req.resource.group) return;
-      const prefix = `/registry/core/resourcequotas/${req.namespace}/`;
+      const namespace = req.namespace;
       const charged = new Set<string>();
       for (let attempt = 0; ; attempt++) {
-        const quotas = (await store.list(prefix)).items;
-        if (!quotas.length) return;
+        // The charge is a compare-and-set, so a quota read from memory that has changed
+        // since costs a conflict, never a wrong charge; after one, read the store itself.
+        const listed = attempt === 0 ? await quotas.list(namespace) : await quotas.read(namespace);
+        if (!listed.length) return;
         const delta = requested(req);
         let conflicted = false;
-        for (const kv of quotas) {
-          const q = decode(kv) as Quota;
+        for (const { kv, object } of listed) {
+          const q = object as Quota;
           const name = q.metadata?.name as string;
           if (charged.has(name)) continue;
           const scopes = (q.spec ?? {}) as QuotaScopes;
@@ -115,7 +122,7 @@ export function resourceQuotaAdmission(store: Store): AdmissionPlugin {
           // A quota the controller has not measured yet is measured here, from the objects.
           const used = Object.keys(hardText).every((k) => k in usedText)
             ? parseUsage(usedText)
-            : await measureUsage(store, req.namespace, hardText, scopes);
+            : await measureUsage(store, namespace, hardText, scopes);
           const over = names.filter((k) => (used[k] ?? 0) + (delta[k] ?? 0) > (hard[k] ?? 0));
           if (over.length)
             throw forbidden(
@@ -133,6 +140,8 @@ export function resourceQuotaAdmission(store: Store): AdmissionPlugin {
           } catch (e) {
             if (!isConflict(e)) throw e;
             conflicted = true;
+          } finally {
+            quotas.invalidate(namespace);
           }
         }
         if (!conflicted) return;

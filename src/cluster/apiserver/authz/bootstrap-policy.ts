@@ -227,7 +227,10 @@ const schedulerRules: PolicyRule[] = [
   rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
 ];
 
-/** Upstream's system:node role (what the Node authorizer narrows further there). */
+/**
+ * Upstream's system:node role; node-authorizer.ts narrows its reads of Secrets, ConfigMaps,
+ * claims and volumes, and its tokens, to its own pods' objects, as the Node authorizer does.
+ */
 const nodeRules: PolicyRule[] = [
   rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
   rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews', 'localsubjectaccessreviews']),
@@ -247,6 +250,13 @@ const nodeRules: PolicyRule[] = [
   rule(read, ['storage.k8s.io'], ['csidrivers', 'csinodes', 'volumeattachments']),
   rule(read, ['node.k8s.io'], ['runtimeclasses']),
   rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
+];
+
+/** Upstream's system:node-proxier role: what a Service proxy and a pod network watch. */
+const nodeProxierRules: PolicyRule[] = [
+  rule(['list', 'watch'], [''], ['nodes', 'services', 'endpoints']),
+  rule(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
+  rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']),
 ];
 
 const csrGroup = 'certificates.k8s.io';
@@ -311,6 +321,7 @@ export function bootstrapClusterRoles(): KubeObject[] {
     clusterRole('system:kube-controller-manager', controllerManagerRules),
     clusterRole('system:kube-scheduler', schedulerRules),
     clusterRole('system:node', nodeRules),
+    clusterRole('system:node-proxier', nodeProxierRules),
     clusterRole('system:node-bootstrapper', [
       rule(['create', 'get', 'list', 'watch'], [csrGroup], ['certificatesigningrequests']),
     ]),
@@ -347,6 +358,9 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
     clusterRoleBinding('system:kube-scheduler', 'system:kube-scheduler', [user('system:kube-scheduler')]),
     // Nodes are authorized by the Node authorizer; upstream keeps this binding without subjects.
     clusterRoleBinding('system:node', 'system:node', []),
+    // The agent runs the Service proxy and the pod network with the node's identity (upstream
+    // binds this role to kube-proxy's user); they watch all Nodes, Services and EndpointSlices.
+    clusterRoleBinding('system:node-proxier', 'system:node-proxier', [group('system:nodes')]),
     // What kubeadm binds for joining: the join token may ask for node client certificates
     // (and have them approved), and a node may renew its own.
     clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', [

@@ -2,15 +2,122 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resourceAttributes } from './attributes.js';
-import { NodeAuthorizer } from './node-authorizer.js';
+import { graphWrite, NodeAuthorizer } from './node-authorizer.js';
 import { NodeGraph } from './node-graph.js';
+
+const node = (name: string) => ({
+  name: `system:node:${name}`,
+  groups: ['system:nodes', 'system:authenticated'],
+});
+const pods = { group: '', plural: 'pods' };
+const claims = { group: '', plural: 'persistentvolumeclaims' };
+
+function podOn(nodeName: string | undefined, name = 'web') {
+  return {
+    metadata: { name, namespace: 'ns' },
+    spec: {
+      ...(nodeName ? { nodeName } : {}),
+      serviceAccountName: 'runner',
+      imagePullSecrets: [{ name: 'pull' }],
+      volumes: [
+        { name: 'a', configMap: { name: 'cfg' } },
+        { name: 'b', secret: { secretName: 'sec' } },
+        { name: 'c', persistentVolumeClaim: { claimName: 'data' } },
+        { name: 'd', projected: { sources: [{ configMap: { name: 'kube-root-ca.crt' } }] } },
+      ],
+      containers: [
+        { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'env-sec', key: 'k' } } }] },
+      ],
+    },
+  };
+}
+
+test("a node may get only its pods' objects and create tokens only for their ServiceAccounts", () => {
+  const graph = new NodeGraph();
+  const authz = new NodeAuthorizer(graph);
+  const can = (n: string, verb: string, resource: string, name: string, subresource = '') =>
+    authz.authorize(
+      resourceAttributes(node(n), verb, {
+        resource,
+        namespace: resource === 'persistentvolumes' ? '' : 'ns',
+        name,
+        subresource,
+      }),
+    ).decision;
+
+  graphWrite(graph, pods, podOn(undefined), undefined);
+  assert.equal(can('n1', 'get', 'configmaps', 'cfg'), 'noOpinion', 'an unbound pod relates no node');
+  graphWrite(graph, pods, podOn('n1'), podOn(undefined));
+  graphWrite(
+    graph,
+    claims,
+    { metadata: { name: 'data', namespace: 'ns' }, spec: { volumeName: 'pv-1' } },
+    undefined,
+  );
+  for (const [r, n] of [
+    ['configmaps', 'cfg'],
+    ['configmaps', 'kube-root-ca.crt'],
+    ['secrets', 'sec'],
+    ['secrets', 'pull'],
+    ['secrets', 'env-sec'],
+    ['persistentvolumeclaims', 'data'],
+    ['persistentvolumes', 'pv-1'],
+  ])
+    assert.equal(can('n1', 'get', r!, n!), 'allow', `${r}/${n}`);
+  assert.equal(can('n1', 'create', 'serviceaccounts', 'runner', 'token'), 'allow');
+  assert.equal(can('n1', 'create', 'serviceaccounts', 'default', 'token'), 'noOpinion');
+  assert.equal(can('n2', 'get', 'secrets', 'sec'), 'noOpinion', 'another node');
+  assert.equal(can('n1', 'get', 'secrets', 'other'), 'noOpinion');
+  assert.equal(can('n1', 'list', 'secrets', ''), 'noOpinion');
+  assert.equal(can('n1', 'get', 'pods', 'web'), 'allow', 'its own pod');
+  assert.equal(can('n2', 'get', 'pods', 'web'), 'noOpinion', "another node's pod");
+  assert.equal(
+    authz.authorize(
+      resourceAttributes({ name: 'alice', groups: [] }, 'get', {
+        resource: 'secrets',
+        namespace: 'ns',
+        name: 'x',
+      }),
+    ).decision,
+    'noOpinion',
+    'not a node',
+  );
+  // The pod goes: so does what it related.
+  graphWrite(graph, pods, undefined, podOn('n1'));
+  assert.equal(can('n1', 'get', 'secrets', 'sec'), 'noOpinion');
+  assert.equal(can('n1', 'get', 'persistentvolumes', 'pv-1'), 'noOpinion');
+});
+
+test('two pods on a node sharing an object keep it readable until both are gone', () => {
+  const graph = new NodeGraph();
+  graph.setPod('ns/a', podOn('n1', 'a'));
+  graph.setPod('ns/b', podOn('n1', 'b'));
+  graph.setPod('ns/a', undefined);
+  assert.equal(graph.related('n1', 'configmaps', 'ns', 'cfg'), true);
+  graph.retain('pods', new Set());
+  assert.equal(graph.related('n1', 'configmaps', 'ns', 'cfg'), false);
+});
+
+test("the server's own writes are marked with their revision, so the watch skips them", () => {
+  const graph = new NodeGraph();
+  graphWrite(
+    graph,
+    pods,
+    { ...podOn('n1'), metadata: { name: 'web', namespace: 'ns', resourceVersion: '7' } },
+    undefined,
+  );
+  assert.equal(graph.seen('pods/ns/web', 7), true);
+  assert.equal(graph.seen('pods/ns/web', 5), true, 'an older event changes nothing');
+  assert.equal(graph.seen('pods/ns/web', 8), false);
+  graphWrite(graph, pods, undefined, podOn('n1'));
+  assert.equal(graph.seen('pods/ns/web', 7), false, 'forgotten once deleted');
+});
 
 const n1 = { name: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'] };
 
 function setup() {
   const g = new NodeGraph();
-  g.apply(
-    'pods',
+  g.setPod(
     'default/p1',
     {
       metadata: { name: 'p1', namespace: 'default' },
@@ -27,14 +134,8 @@ function setup() {
     },
     1,
   );
-  g.apply(
-    'persistentvolumeclaims',
-    'default/data',
-    { metadata: { name: 'data' }, spec: { volumeName: 'pv1' } },
-    2,
-  );
-  g.apply(
-    'pods',
+  g.setClaim('default/data', { metadata: { name: 'data' }, spec: { volumeName: 'pv1' } }, 2);
+  g.setPod(
     'default/p2',
     {
       metadata: { name: 'p2' },
@@ -106,7 +207,7 @@ describe('Node authorizer', () => {
     assert.equal(can(authz, 'list', { resource: 'pods' }, 'spec.nodeName=n1').decision, 'allow');
     assert.equal(can(authz, 'watch', { resource: 'pods' }, 'spec.nodeName=n2').decision, 'noOpinion');
     // A pod deleted (or moved) takes its edges with it.
-    g.apply('pods', 'default/p1', undefined, 10);
+    g.setPod('default/p1', undefined);
     assert.equal(
       can(authz, 'get', { resource: 'secrets', name: 'vol-secret', namespace: 'default' }).decision,
       'noOpinion',

@@ -8,15 +8,21 @@
  *   patch their status, and delete them (pods/eviction, creating pods, and other nodes' pods:
  *   no);
  * - get a Secret, ConfigMap, PersistentVolumeClaim or PersistentVolume, or create a
- *   ServiceAccount token, only when one of its pods uses it (node-graph.ts), and never list them;
+ *   ServiceAccount token, only when one of its pods uses it (node-graph.ts, kept from the
+ *   server's own writes and the store), and never list them;
  * - create and update events, read Services and Endpoints (the environment of its pods),
  *   create and read CertificateSigningRequests (its own renewal), token and access reviews.
- * Anything else gets no opinion here, so RBAC decides (and the system:node ClusterRole is
- * bound to nobody, as upstream). Which Node or Lease a create names, and what a node may
+ * Anything else gets no opinion here, so RBAC decides (the system:node ClusterRole is bound to
+ * nobody, as upstream; system:node-proxier gives nodes the Service proxy's and the pod
+ * network's reads of all Nodes, Services and EndpointSlices). Which Node or Lease a create names, and what a node may
  * change in its Node, is NodeRestriction's (admission/node-restriction.ts).
  */
+import { decode } from '../../api/objects.js';
+import type { KubeObject } from '../../api/selectors.js';
+import type { Store } from '../../store/store.js';
 import type { Attributes, Authorizer, AuthorizerResult } from './attributes.js';
-import type { EdgeKind, NodeGraph } from './node-graph.js';
+import type { NodeGraph } from './node-graph.js';
+import { feedFromPrefix } from './store-feed.js';
 
 const allow: AuthorizerResult = { decision: 'allow', reason: '' };
 const noOpinion = (reason = ''): AuthorizerResult => ({ decision: 'noOpinion', reason });
@@ -27,11 +33,8 @@ export function nodeIdentity(user: Attributes['user']): string | undefined {
   return user.name.slice('system:node:'.length) || undefined;
 }
 
-const graphKinds: Record<string, EdgeKind> = {
-  secrets: 'secret',
-  configmaps: 'configmap',
-  persistentvolumeclaims: 'pvc',
-};
+/** The objects a node may get only when one of its pods uses them (node-graph.ts). */
+const graphResources = new Set(['secrets', 'configmaps', 'persistentvolumeclaims', 'persistentvolumes']);
 
 const is = (a: Attributes, group: string, resource: string, sub = '') =>
   a.apiGroup === group && a.resource === resource && a.subresource === sub;
@@ -51,18 +54,13 @@ export class NodeAuthorizer implements Authorizer {
     const node = nodeIdentity(a.user);
     if (!node || !a.resourceRequest) return noOpinion();
     const v = a.verb;
-    const graphKind = a.apiGroup === '' && !a.subresource ? graphKinds[a.resource] : undefined;
-    if (graphKind) {
+    if (a.apiGroup === '' && !a.subresource && graphResources.has(a.resource)) {
       if (v !== 'get') return noOpinion(`can only get individual resources of this type`);
-      return this.graph.podsUse(node, graphKind, a.namespace, a.name) ? allow : noRelationship(node);
-    }
-    if (is(a, '', 'persistentvolumes')) {
-      if (v !== 'get') return noOpinion(`can only get individual resources of this type`);
-      return this.graph.usesVolume(node, a.name) ? allow : noRelationship(node);
+      return this.graph.related(node, a.resource, a.namespace, a.name) ? allow : noRelationship(node);
     }
     if (is(a, '', 'serviceaccounts', 'token')) {
       if (v !== 'create') return noOpinion(`can only create tokens for individual service accounts`);
-      return this.graph.podsUse(node, 'serviceaccount', a.namespace, a.name) ? allow : noRelationship(node);
+      return this.graph.related(node, 'serviceaccounts', a.namespace, a.name) ? allow : noRelationship(node);
     }
     if (a.apiGroup === '' && a.resource === 'nodes' && (a.subresource === '' || a.subresource === 'status')) {
       // Which Node a create or an update writes is NodeRestriction's to check (upstream's split).
@@ -110,4 +108,52 @@ export class NodeAuthorizer implements Authorizer {
       return own ? allow : noRelationship(node);
     return noOpinion();
   }
+}
+
+const podsPrefix = '/registry/core/pods/';
+const claimsPrefix = '/registry/core/persistentvolumeclaims/';
+
+/** The graph's write hook: a pod or claim the server just wrote (so a new pod's objects are readable at once). */
+export function graphWrite(
+  graph: NodeGraph,
+  r: { group: string; plural: string },
+  obj: KubeObject | undefined,
+  old: KubeObject | undefined,
+): void {
+  if (r.group !== '' || (r.plural !== 'pods' && r.plural !== 'persistentvolumeclaims')) return;
+  const o = obj ?? old;
+  if (!o) return;
+  const key = `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+  const revision = Number(obj?.metadata?.resourceVersion) || undefined;
+  if (r.plural === 'pods') graph.setPod(key, obj, revision);
+  else graph.setClaim(key, obj, revision);
+}
+
+/** Keeps `graph` in step with the stored pods and claims (list, then watch). */
+export async function feedNodeGraph(store: Store, graph: NodeGraph): Promise<{ stop(): void }> {
+  const feed = (prefix: string, kind: 'pods' | 'claims') =>
+    feedFromPrefix(
+      store,
+      prefix,
+      {
+        apply(kv, deleted) {
+          const key = kv.key.slice(prefix.length);
+          // The server's own writes reach the graph through its write hook first; most events need no decoding.
+          if (!deleted && graph.seen(`${kind}/${key}`, kv.modRevision)) return;
+          const o = deleted ? undefined : decode(kv);
+          if (kind === 'pods') graph.setPod(key, o, kv.modRevision);
+          else graph.setClaim(key, o, kv.modRevision);
+        },
+        listed: (keys) => graph.retain(kind, new Set([...keys].map((k) => k.slice(prefix.length)))),
+      },
+      'node authorizer',
+    );
+  const pods = await feed(podsPrefix, 'pods');
+  const claims = await feed(claimsPrefix, 'claims');
+  return {
+    stop() {
+      pods.stop();
+      claims.stop();
+    },
+  };
 }

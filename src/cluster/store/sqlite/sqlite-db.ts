@@ -102,8 +102,21 @@ export function writer(db: BetterSqlite3.Database, highWater: HighWater) {
     compact: db.prepare(
       `DELETE FROM log WHERE id <= @rev AND (deleted = 1 OR id NOT IN (SELECT MAX(id) FROM log WHERE id <= @rev GROUP BY key))`,
     ),
+    // After a compaction at @from, what one at @rev adds: rows that a write in (@from, @rev]
+    // superseded (found through log_key_id from those writes), and that range's tombstones.
+    compactSuperseded: db.prepare(
+      `DELETE FROM log WHERE id IN (SELECT o.id FROM log n JOIN log o ON o.key = n.key AND o.id < n.id WHERE n.id > @from AND n.id <= @rev)`,
+    ),
+    compactTombstones: db.prepare('DELETE FROM log WHERE id > @from AND id <= @rev AND deleted = 1'),
   };
   let revision = q.meta.get('revision') as number;
+  /**
+   * The revision this connection last compacted at. The first compaction scans the whole log
+   * (history left by an older version, or marked compacted without deleting it when data loss
+   * was accepted); later ones visit only the writes since, which keeps each one short under a
+   * steady write load instead of growing with the log, while no write can commit.
+   */
+  let compactedHere: number | undefined;
 
   function write(key: string, value: string, deleted: boolean, createRev: number, prevRev: number): number {
     const rev = revision + 1;
@@ -163,10 +176,16 @@ export function writer(db: BetterSqlite3.Database, highWater: HighWater) {
       return outcomes;
     },
     compact(rev: number): void {
+      const from = compactedHere;
       db.transaction(() => {
-        q.compact.run({ rev });
+        if (from === undefined) q.compact.run({ rev });
+        else if (rev > from) {
+          q.compactSuperseded.run({ from, rev });
+          q.compactTombstones.run({ from, rev });
+        }
         q.setMeta.run(rev, 'compacted');
       })();
+      if (from === undefined || rev > from) compactedHere = rev;
     },
     checkpoint(): void {
       db.pragma('wal_checkpoint(TRUNCATE)');

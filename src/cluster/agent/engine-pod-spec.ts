@@ -1,0 +1,165 @@
+/**
+ * The engine runtime's share of the pod spec beyond the network: a sandbox's pod cgroup,
+ * its pinned IPC and UTS namespaces (and the holder of a shared PID namespace), its managed
+ * /etc/hosts; and for each container the engine options that carry its securityContext,
+ * cgroup values, namespaces, termination message file and pull credentials.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CreateOptions } from '../../engine/container/create.js';
+import { createIpcUtsNamespaces, removeNetns } from '../../engine/network/netns.js';
+import { ensurePodCgroup, removePodCgroup } from './cgroups.js';
+import { ConfigError } from './config-error.js';
+import { startPidHolder, stopPidHolder } from './pid-holder.js';
+import { credentialFor } from './pull-secrets.js';
+import type { ContainerConfig, SandboxConfig } from './runtime.js';
+import { hostsFile } from './sandbox-config.js';
+import { engineUser } from './security-context.js';
+
+/** What a sandbox record keeps of these parts, to join them and to undo them. */
+export interface SandboxExtras {
+  hostname: string;
+  /** Where the sandbox's files live (hosts, termination messages). */
+  dir: string;
+  hostNetwork: boolean;
+  hostIPC?: boolean;
+  hostPID?: boolean;
+  ipcNs?: string;
+  utsNs?: string;
+  /** The catatonit holding a shared PID namespace (shareProcessNamespace). */
+  pidHolder?: number;
+  cgroupPath?: string;
+}
+
+/**
+ * Sets up the sandbox's cgroup, namespaces and /etc/hosts (after its network, so the file
+ * has the pod's address). On failure, what was done is undone before the error goes on.
+ */
+export async function setUpSandbox(
+  runroot: string,
+  id: string,
+  dir: string,
+  config: SandboxConfig,
+  ip: string,
+  cgroupRoot = '',
+): Promise<SandboxExtras> {
+  const spec = config.podSpec;
+  const x: SandboxExtras = { hostname: config.hostname, dir, hostNetwork: config.hostNetwork };
+  mkdirSync(join(dir, 'termination'), { recursive: true, mode: 0o755 });
+  try {
+    if (spec) {
+      x.hostIPC = spec.hostIPC;
+      x.hostPID = spec.hostPID;
+      x.cgroupPath = `${cgroupRoot.replace(/\/+$/, '')}${spec.cgroupPath}`;
+      ensurePodCgroup(x.cgroupPath, spec.cgroup);
+      const ns = await createIpcUtsNamespaces(runroot, `pod-${id}`, {
+        ipc: !spec.hostIPC,
+        ...(config.hostNetwork ? {} : { hostname: config.hostname }),
+      });
+      if (ns.ipc) x.ipcNs = ns.ipc;
+      if (ns.uts) x.utsNs = ns.uts;
+      if (spec.shareProcessNamespace) x.pidHolder = await startPidHolder();
+      writeFileSync(
+        join(dir, 'hosts'),
+        hostsFile({
+          ip,
+          hostname: config.hostname,
+          namespace: config.pod.namespace,
+          spec,
+          ...(config.hostNetwork ? { nodeHosts: readIf('/etc/hosts') } : {}),
+        }),
+        { mode: 0o644 },
+      );
+    }
+  } catch (e) {
+    await tearDownSandbox(x);
+    throw e;
+  }
+  return x;
+}
+
+const readIf = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
+
+/** Ends what {@link setUpSandbox} made that lives outside files: namespaces, the PID holder. */
+export async function tearDownSandbox(x: SandboxExtras): Promise<void> {
+  if (x.pidHolder) stopPidHolder(x.pidHolder);
+  for (const ns of [x.ipcNs, x.utsNs]) if (ns) await removeNetns(ns);
+}
+
+/** Removes the sandbox's files and its pod cgroup (its containers are gone by then). */
+export function removeSandboxFiles(x: SandboxExtras): void {
+  if (x.cgroupPath) removePodCgroup(x.cgroupPath);
+  rmSync(x.dir, { recursive: true, force: true });
+}
+
+/** The host file behind a container's terminationMessagePath. */
+export const terminationFile = (x: Pick<SandboxExtras, 'dir'>, name: string, attempt: number) =>
+  join(x.dir, 'termination', `${name}-${attempt}`);
+
+/** The kubelet's Localhost seccomp profiles live under its root; Berth's agent reads the same folder. */
+export const defaultSeccompDir = '/var/lib/kubelet/seccomp';
+
+/**
+ * The engine options for container `c` of the sandbox `x`; `imageUser` is the image's USER
+ * when known (it decides the user when only runAsGroup is given).
+ */
+export function engineOptions(
+  x: SandboxExtras,
+  c: ContainerConfig,
+  o: { imageUser?: string; seccompDir?: string },
+): Partial<CreateOptions> {
+  const s = c.spec;
+  if (!s) return {};
+  const sec = s.security;
+  const res = s.resources;
+  const user = engineUser(sec, o.imageUser ?? '');
+  let seccomp: string | undefined;
+  if (sec.seccomp.type === 'Unconfined') seccomp = 'unconfined';
+  else if (sec.seccomp.type === 'Localhost') {
+    const file = join(o.seccompDir ?? defaultSeccompDir, sec.seccomp.localhostProfile);
+    if (!existsSync(file))
+      throw new ConfigError(`Cannot load seccomp profile "${sec.seccomp.localhostProfile}": no file ${file}`);
+    seccomp = readFileSync(file, 'utf8');
+  }
+  const msg = terminationFile(x, c.name, c.attempt);
+  if (!existsSync(msg)) writeFileSync(msg, '');
+  // Any user the container runs as may write its message, as with the kubelet's file.
+  chmodSync(msg, 0o666);
+  return {
+    ...(user !== undefined ? { user } : {}),
+    ...(sec.supplementalGroups.length ? { groupAdd: sec.supplementalGroups.map(String) } : {}),
+    readOnly: sec.readOnlyRootFilesystem,
+    privileged: sec.privileged,
+    capAdd: sec.capAdd,
+    capDrop: sec.capDrop,
+    noNewPrivileges: sec.noNewPrivileges,
+    ...(seccomp !== undefined ? { seccomp } : {}),
+    ...(Object.keys(sec.sysctls).length ? { sysctls: sec.sysctls } : {}),
+    ...(x.cgroupPath ? { cgroupParent: x.cgroupPath } : {}),
+    cpuShares: res.cpuShares,
+    ...(res.cpuQuota ? { cpuQuota: res.cpuQuota, cpuPeriod: res.cpuPeriod ?? 100_000 } : {}),
+    ...(res.memoryLimit ? { memory: res.memoryLimit } : {}),
+    ...(x.hostIPC ? { ipc: 'host' } : x.ipcNs ? { ipc: `ns:${x.ipcNs}` } : {}),
+    ...(x.hostNetwork ? { uts: 'host' } : x.utsNs ? { uts: `ns:${x.utsNs}` } : {}),
+    ...(x.hostPID ? { pid: 'host' } : x.pidHolder ? { pid: `ns:/proc/${x.pidHolder}/ns/pid` } : {}),
+    mounts: [
+      ...(existsSync(join(x.dir, 'hosts'))
+        ? [
+            {
+              type: 'bind' as const,
+              source: join(x.dir, 'hosts'),
+              destination: '/etc/hosts',
+              readOnly: false,
+            },
+          ]
+        : []),
+      { type: 'bind' as const, source: msg, destination: s.terminationMessagePath, readOnly: false },
+    ],
+  };
+}
+
+/** The credentials for pulling the container's image, from its pod's imagePullSecrets. */
+export function pullCredentialsOf(c: ContainerConfig): { username: string; password: string } | undefined {
+  const cred = credentialFor(c.image, c.spec?.pullCredentials ?? []);
+  return cred ? { username: cred.username, password: cred.password } : undefined;
+}

@@ -1,0 +1,54 @@
+/**
+ * Terminal sizes for a TTY exec relayed by `script` (exec.ts): the runtime copies the size of
+ * the terminal it runs on (script's pseudo-terminal) to the container's console when it
+ * starts and again on each SIGWINCH. So the first size is set by the shell script runs,
+ * before it execs the runtime, and later sizes are set on script's pseudo-terminal from
+ * outside with `stty -F`, which makes the kernel send SIGWINCH to the runtime.
+ */
+import { readFileSync, readlinkSync } from 'node:fs';
+import { run } from '../../core/exec.js';
+import { logger } from '../../core/log.js';
+import type { TerminalSize } from './streams.js';
+
+const log = logger('exec');
+
+const validSize = (s: TerminalSize | undefined): s is TerminalSize =>
+  !!s && Number.isInteger(s.rows) && Number.isInteger(s.columns) && s.rows > 0 && s.columns > 0;
+
+/** The shell words that size script's terminal before the runtime starts ('' without a size). */
+export function initialSizeCommand(size: TerminalSize | undefined): string {
+  return validSize(size) ? `stty rows ${size.rows} cols ${size.columns} 2>/dev/null; ` : '';
+}
+
+/** The pseudo-terminal script gave its child (the child's stdin), or undefined before it exists. */
+function ptyOfScript(scriptPid: number): string | undefined {
+  try {
+    const children = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/);
+    for (const pid of children.filter(Boolean)) {
+      const tty = readlinkSync(`/proc/${pid}/fd/0`);
+      if (tty.startsWith('/dev/pts/')) return tty;
+    }
+  } catch (e) {
+    // The exec ended (or has not forked yet): there is no terminal to size.
+    log.debug('no terminal to size', { pid: scriptPid, err: e as Error });
+  }
+  return undefined;
+}
+
+/** Sets the size of the terminal of script `scriptPid`'s child (resizes are queued in order). */
+export function ptyResizer(scriptPid: number): (size: TerminalSize) => void {
+  let queue = Promise.resolve();
+  return (size) => {
+    if (!validSize(size)) return;
+    queue = queue.then(async () => {
+      const tty = ptyOfScript(scriptPid);
+      if (!tty) return;
+      const r = await run('stty', ['-F', tty, 'rows', String(size.rows), 'cols', String(size.columns)], {
+        check: false,
+      });
+      if (r.code !== 0) log.debug('resize failed', { tty, err: new Error(r.stderr.trim()) });
+    });
+  };
+}
