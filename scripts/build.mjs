@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { generate as k8sSchema } from './k8s-schema.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
@@ -61,6 +62,8 @@ await build({
 });
 // bin/berth answers `berth --version` from this file without loading the bundle.
 writeFileSync(new URL('../dist/version', import.meta.url), `${pkg.version}\n`);
+// The built-in types' fields and descriptions, derived from the installed client (see the script).
+writeFileSync(new URL('../dist/k8s-schema.json', import.meta.url), JSON.stringify(await k8sSchema()));
 // bin/berth writes the code cache when there is none; `--help` declares every command.
 const help = spawnSync(
   process.execPath,

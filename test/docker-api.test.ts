@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
 import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { type DockerService, haveDocker, startDockerService } from './helpers/docker-service.js';
+import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 import { until } from './helpers/until.js';
-
-const haveDocker = (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'docker')));
 
 /** True when Debian's docker CLI 20.10 is installed beside the newer one (docker.io). */
 function debianDocker(): boolean {
@@ -25,43 +24,18 @@ describe('docker CLI against berth system service', {
   skip: (!isRoot && 'needs root') || (!haveDocker && 'needs the docker CLI'),
 }, () => {
   let box: Sandbox;
+  let svc: DockerService;
   let sock: string;
   const image = 'bb:dockerapi';
-  const docker = (args: string[], input?: string) =>
-    run('docker', args, {
-      check: false,
-      env: { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(box.dir, 'docker-config') },
-      ...(input === undefined ? {} : { input }),
-    });
-  const ok = async (args: string[], input?: string) => {
-    const r = await docker(args, input);
-    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const docker = (args: string[], input?: string) => svc.docker(args, input);
+  const ok = (args: string[], input?: string) => svc.ok(args, input);
 
   before(async () => {
     box = await sandbox(undefined, { netns: true });
     const imported = await box.berth(['import', await busyboxRootfsTar(), image]);
     assert.equal(imported.code, 0, imported.stderr);
-    sock = join(box.dir, 'docker.sock');
-    const service = box.spawn(berthBin, [
-      '--root',
-      box.root,
-      '--runroot',
-      box.runroot,
-      'system',
-      'service',
-      `unix://${sock}`,
-    ]);
-    // The service says when its socket accepts connections.
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      service.stderr!.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (err.includes('Serving the Docker API')) resolve();
-      });
-      service.once('exit', (code) => reject(new Error(`service exited with ${code}: ${err}`)));
-    });
+    svc = await startDockerService(box);
+    sock = svc.sock;
   });
   after(() => box.cleanup());
 

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import { addClusterDnsFlags, type ClusterDnsFlags } from './cluster-dns-flags.js';
 
 /** `berth agent`: a node agent joining a cluster. */
 export function registerAgent(program: Command): void {
-  program
-    .command('agent')
+  addClusterDnsFlags(program.command('agent'))
     .description('run a node agent that joins a cluster and runs the pods bound to its node')
     .option('--server <url>', 'the API server to join (https://HOST:PORT)')
     .option('--token-file <file>', "the server's join token (its DATA_DIR/node-token)")
@@ -39,7 +39,7 @@ export function registerAgent(program: Command): void {
           clusterCidr: string;
           flannelBackend: string;
           cleanup?: boolean;
-        },
+        } & ClusterDnsFlags,
         cmd: Command,
       ) => {
         const g = cmd.optsWithGlobals() as { root: string; runroot: string };
@@ -61,6 +61,7 @@ export function registerAgent(program: Command): void {
           podRuntime: opts.podRuntime,
           port: Number(opts.kubeletPort),
           clusterCidr: opts.clusterCidr,
+          dns: opts,
         });
         process.stdout.write(`Node ${agent.nodeName} joined ${opts.server}\n`);
         const stop = () => {

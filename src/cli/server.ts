@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { addClusterDnsFlags, type ClusterDnsFlags } from './cluster-dns-flags.js';
 
 const defaultDataDir = () => process.env.BERTH_DATA_DIR ?? '/var/lib/berth/server';
 
@@ -37,8 +38,7 @@ async function auditOptions(opts: {
 
 /** `berth server` and `berth kubeconfig`: the Kubernetes-compatible control plane. */
 export function registerServer(program: Command): void {
-  program
-    .command('server')
+  addClusterDnsFlags(program.command('server'))
     .description(
       'run the Kubernetes-compatible control plane (API server, datastore, scheduler, controllers)',
     )
@@ -149,7 +149,7 @@ export function registerServer(program: Command): void {
           clusterCidr: string;
           flannelBackend: string;
           cleanup?: boolean;
-        },
+        } & ClusterDnsFlags,
         cmd: Command,
       ) => {
         if (opts.cleanup) {
@@ -228,6 +228,15 @@ export function registerServer(program: Command): void {
             },
           );
         }
+        // Every node serves the cluster DNS address; the Service names it for clients and tools.
+        const [{ ensureKubeDnsService }, { KubeClient }] = await Promise.all([
+          import('../cluster/dns/kube-dns-service.js'),
+          import('../cluster/client/kube-client.js'),
+        ]);
+        await ensureKubeDnsService(
+          new KubeClient({ server: s.url, socketPath: s.socketPath, token: s.adminToken }),
+          opts.clusterDns,
+        );
         let agent: { stop(): void } | undefined;
         if (!opts.disableAgent) {
           const { startAgentFromCli } = await import('../cluster/agent/start.js');
@@ -243,6 +252,7 @@ export function registerServer(program: Command): void {
             port: Number(opts.kubeletPort),
             flannelBackend: opts.flannelBackend,
             controlPlane: true,
+            dns: opts,
             clusterCidr: opts.clusterCidr,
           });
         }

@@ -16,6 +16,7 @@ import { NetworkService } from './services/networks.js';
 import { SystemService } from './services/system.js';
 import { VolumeService } from './services/volumes.js';
 
+export type { PathStat } from './container/archive.js';
 export type { CommitOptions } from './container/commit.js';
 export type { Change } from './container/diff.js';
 export type { ContainerStreams, TerminalSize } from './container/streams.js';

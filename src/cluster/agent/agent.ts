@@ -18,6 +18,7 @@ import type { NodeCredentials } from './join.js';
 import { NodeLeases } from './lease.js';
 import { disk, goArch, machineFacts } from './machine.js';
 import { ResourceSummary } from './metrics/resource-summary.js';
+import type { ClusterDnsSettings } from './pod-dns.js';
 import { isoSeconds } from './pod-status.js';
 import { PodSyncer } from './pod-sync.js';
 import { PodWorkers } from './pod-workers.js';
@@ -46,6 +47,8 @@ export interface AgentOptions {
   /** The server's own node gets `node-role.kubernetes.io/control-plane`. */
   controlPlane?: boolean;
   heartbeatMs?: number;
+  /** The cluster DNS pods get in their resolv.conf. */
+  dns?: ClusterDnsSettings;
   /** The node's credentials and port for its HTTPS endpoint (logs); none without them. */
   endpoint?: { creds: NodeCredentials; port: number };
   /** Where pods' volumes live (one folder per pod); without it volumes are not set up (simulated pods). */
@@ -272,6 +275,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       probes,
       event,
       ...(volumes ? { volumes } : {}),
+      ...(opts.dns ? { dns: opts.dns } : {}),
     });
     stopProbes = () => probes.stop();
     const w = new PodWorkers({

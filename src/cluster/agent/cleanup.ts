@@ -50,6 +50,8 @@ export async function cleanupNode(o: { root: string; runroot: string }): Promise
   done.push(...(await cleanupPodNetwork(podNetStateDir(o.runroot))));
   const { NftBackend } = await import('../proxy/nft-backend.js');
   if (await new NftBackend().cleanup()) done.push("the Service proxy's rules and conntrack entries");
+  const { removeDnsInterface } = await import('../dns/node-dns.js');
+  if (await removeDnsInterface()) done.push('the cluster DNS interface');
   return done;
 }
 

@@ -27,6 +27,7 @@ import {
   terminationFile,
 } from './engine-pod-spec.js';
 import { type Usage, usageOfPid } from './metrics/cgroup-usage.js';
+import { podResolvMounts, writePodResolvConf } from './pod-dns.js';
 import {
   type ContainerConfig,
   type ContainerStatus,
@@ -138,6 +139,7 @@ export class EngineRuntime implements PodRuntime {
     const id = randomBytes(16).toString('hex');
     const runroot = this.engine.context.runroot;
     const dir = join(this.dir, id);
+    if (config.dns) writePodResolvConf(dir, config.dns);
     if (config.hostNetwork) {
       const extras = await setUpSandbox(runroot, id, dir, config, '', this.cgroupRoot);
       this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip: '', netns: '', extras });
@@ -226,6 +228,7 @@ export class EngineRuntime implements PodRuntime {
           ...extra,
           // The pod's volumes, then the pod's /etc/hosts and the termination message file.
           mounts: [
+            ...podResolvMounts(join(this.dir, sandboxId)),
             ...(c.mounts ?? []).map((m) => ({
               type: 'bind' as const,
               source: m.hostPath,

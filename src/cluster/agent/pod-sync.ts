@@ -12,6 +12,7 @@ import { logger } from '../../core/log.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { Backoff } from './backoff.js';
 import { ConfigError, containerConfig, type ObjectSource } from './container-config.js';
+import { type ClusterDnsSettings, podDnsConfig } from './pod-dns.js';
 import { attemptsByName, type ContainerNote, podStatus, statusMatches } from './pod-status.js';
 import { runHook } from './probes/lifecycle-hooks.js';
 import type { ProbeManager } from './probes/probe-manager.js';
@@ -43,6 +44,8 @@ export interface PodSyncerOptions {
   probes?: ProbeManager;
   /** Records an event about a pod (the kubelet's Created, Started, Killing, BackOff...). */
   event?: PodEventSink;
+  /** The cluster DNS pods get (without: the runtime's default resolv.conf). */
+  dns?: ClusterDnsSettings;
 }
 
 export type PodEventSink = (pod: PodRef, type: 'Normal' | 'Warning', reason: string, message: string) => void;
@@ -157,7 +160,10 @@ export class PodSyncer {
     // A sandbox that died takes its containers with it: start over in a new one, keeping the
     // old containers (their attempts and exit codes) for the status.
     for (const s of sandboxes) await this.runtime.stopPodSandbox(s.id);
-    await this.runtime.runPodSandbox(sandboxConfig(pod));
+    await this.runtime.runPodSandbox({
+      ...sandboxConfig(pod, this.opts.dns ? { clusterDomain: this.opts.dns.clusterDomain } : {}),
+      ...(this.opts.dns ? { dns: podDnsConfig(pod, this.opts.dns) } : {}),
+    });
     const made = (await this.runtime.listPodSandboxes({ podUid: ref.uid })).find((s) => s.state === 'ready');
     if (!made)
       throw new BerthError('Unavailable', `The sandbox of pod ${ref.namespace}/${ref.name} did not start`);

@@ -17,6 +17,7 @@
 
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { ContainerSpecExtras } from './container-spec.js';
+import type { PodDnsConfig } from './pod-dns.js';
 import type { PodSandboxSpec } from './sandbox-config.js';
 
 /** What identifies a pod in the runtime (CRI's PodSandboxMetadata). */
@@ -35,6 +36,8 @@ export interface SandboxConfig {
   labels: Record<string, string>;
   /** The rest of the pod's sharing, /etc/hosts and cgroup (sandbox-config.ts). */
   podSpec?: PodSandboxSpec;
+  /** The pod's resolv.conf (pod-dns.ts); without it, containers get the engine's default. */
+  dns?: PodDnsConfig;
 }
 
 export type SandboxState = 'ready' | 'notready';

@@ -5,6 +5,8 @@
  */
 import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import type { KubeClient } from '../client/kube-client.js';
 import { parseBackend } from '../podnet/plan.js';
 import { PodNetwork, podNetStateDir } from '../podnet/podnet.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
@@ -12,6 +14,8 @@ import { type RunningAgent, startAgent } from './agent.js';
 import { joinCluster, nodeClient, readTokenFile } from './join.js';
 import { defaultNodeIP, defaultNodeName } from './machine.js';
 import type { PodRuntime } from './runtime.js';
+
+const log = logger('agent');
 
 export const podRuntimes = ['engine', 'sim'] as const;
 
@@ -32,6 +36,8 @@ export interface AgentCliOptions {
   clusterCidr?: string;
   /** How pods reach other nodes' pods: host-gw, vxlan or auto (the default). */
   flannelBackend?: string;
+  /** The cluster DNS this node serves and gives its pods (--cluster-dns, --cluster-domain, --resolv-conf). */
+  dns?: { clusterDns: string; clusterDomain: string; resolvConf: string };
 }
 
 function runtimeFor(
@@ -79,6 +85,7 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     dataDir: o.dataDir,
   });
   const client = nodeClient(o.server, creds);
+  const dns = o.dns && checkClusterDns(o.dns);
   if (o.podRuntime === 'engine')
     podnet = new PodNetwork({
       client,
@@ -96,6 +103,7 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     controlPlane: o.controlPlane ?? false,
     endpoint: { creds, port },
     ...(o.podRuntime === 'engine' ? { podsDir: join(o.dataDir, 'pods') } : {}),
+    ...(dns ? { dns } : {}),
   });
   // Services are programmed where pods really run; simulated pods have no addresses to reach.
   if (o.podRuntime !== 'engine') return agent;
@@ -105,12 +113,60 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     nodeName,
     ...(o.clusterCidr ? { clusterCidr: o.clusterCidr } : {}),
   }).start();
-  return {
+  const running = {
     ...agent,
     stop() {
       proxy.stop();
       agent.stop();
       podnet?.stop();
+    },
+  };
+  // The cluster DNS is served where pods really run, like the proxy.
+  return dns ? withNodeDns(running, client, dns) : running;
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Refuses a --cluster-dns that is not an IPv4 address and a --cluster-domain that is not a DNS name. */
+function checkClusterDns<T extends { clusterDns: string; clusterDomain: string }>(d: T): T {
+  if (!ipv4.test(d.clusterDns))
+    throw invalidArgument(`Invalid --cluster-dns "${d.clusterDns}": an IPv4 address is needed`);
+  const domain = d.clusterDomain.replace(/\.$/, '').toLowerCase();
+  if (!domain || domain.length > 253 || !domain.split('.').every((l) => l.length <= 63 && dnsLabel.test(l)))
+    throw invalidArgument(
+      `Invalid --cluster-domain "${d.clusterDomain}": a DNS name is needed (cluster.local)`,
+    );
+  return { ...d, clusterDomain: domain };
+}
+
+/** Starts the node's cluster DNS beside the agent; it stops with the agent. */
+async function withNodeDns(
+  agent: RunningAgent,
+  client: KubeClient,
+  dns: { clusterDns: string; clusterDomain: string; resolvConf: string },
+): Promise<RunningAgent> {
+  const { startNodeDns } = await import('../dns/node-dns.js');
+  let node: { stop(): Promise<void> } | undefined;
+  let stopped = false;
+  // It waits for its caches; the agent runs pods meanwhile (they retry lookups, as with CoreDNS).
+  void startNodeDns({
+    client,
+    address: dns.clusterDns,
+    domain: dns.clusterDomain,
+    resolvConf: dns.resolvConf,
+  }).then(
+    (n) => {
+      node = n;
+      if (stopped) void n.stop();
+    },
+    (e) => log.error('the cluster DNS did not start', { address: dns.clusterDns, err: e as Error }),
+  );
+  return {
+    nodeName: agent.nodeName,
+    stop() {
+      stopped = true;
+      agent.stop();
+      void node?.stop();
     },
   };
 }

@@ -6,8 +6,9 @@
  * server (fieldValidation=Strict) instead of on the client.
  */
 import { createHash } from 'node:crypto';
+import { definitionName } from './k8s-catalogue.js';
 import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from './resources.js';
-import { openapiSchemaOf, types } from './schema.js';
+import { intOrStringSchema, kindType, openapiSchemaOf, referencedTypes } from './schema.js';
 
 const verbsFor = (r: ResourceInfo) =>
   r.verbs ??
@@ -130,17 +131,24 @@ const fieldDocs: Record<string, Record<string, [string, string]>> = {
   },
 };
 
-const schemaName = (r: ResourceInfo) =>
-  `io.k8s.api.${r.group ? r.group.split('.')[0] : 'core'}.${r.version}.${r.kind}`;
+const modelOf = (r: ResourceInfo) => (r.custom ? undefined : kindType(r.group, r.version, r.kind));
 
-const typeRef = (t: string) => `#/components/schemas/io.k8s.berth.${t}`;
+const schemaName = (r: ResourceInfo) => {
+  const model = modelOf(r);
+  return model
+    ? definitionName(model)
+    : `io.k8s.api.${r.group ? r.group.split('.')[0] : 'core'}.${r.version}.${r.kind}`;
+};
+
+const typeRef = (t: string) => `#/components/schemas/${definitionName(t)}`;
 
 function kindSchema(r: ResourceInfo): object {
-  const described = r.custom ? undefined : openapiSchemaOf(r.kind, typeRef);
+  const model = modelOf(r);
+  const described = model && openapiSchemaOf(model, typeRef);
   if (described)
     return {
-      ...described,
       description: `${r.kind} is a Kubernetes resource served by Berth (${apiVersionOf(r)}).`,
+      ...described,
       'x-kubernetes-group-version-kind': [{ group: r.group, kind: r.kind, version: r.version }],
     };
   const props: Record<string, object> = {
@@ -176,6 +184,10 @@ function kindSchema(r: ResourceInfo): object {
   };
 }
 
+// Documents by group/version and the resources served in it: the built-in types' schemas are
+// large (hundreds of types under a PodSpec) and the root hashes every document on each request.
+const documents = new Map<string, object>();
+
 /** One group/version's OpenAPI v3 document. */
 export function openapiGroupVersion(
   reg: ResourceRegistry,
@@ -184,12 +196,25 @@ export function openapiGroupVersion(
 ): object | undefined {
   const rs = reg.list().filter((r) => r.group === group && r.version === version);
   if (rs.length === 0) return undefined;
+  const key = JSON.stringify([group, version, rs.map((r) => [r.kind, r.plural, r.namespaced, r.custom])]);
+  let doc = documents.get(key);
+  if (!doc) {
+    doc = buildGroupVersion(rs, group, version);
+    // Custom resources come and go: keep the latest few hundred documents.
+    if (documents.size >= 256) documents.clear();
+    documents.set(key, doc);
+  }
+  return doc;
+}
+
+function buildGroupVersion(rs: ResourceInfo[], group: string, version: string): object {
   const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
   const paths: Record<string, object> = {};
-  const schemas: Record<string, object> = {};
-  for (const t of Object.keys(types)) {
+  const schemas: Record<string, object> = { [definitionName('IntOrString')]: intOrStringSchema };
+  const models = rs.map(modelOf).filter((m): m is string => Boolean(m));
+  for (const t of referencedTypes(models)) {
     const sch = openapiSchemaOf(t, typeRef);
-    if (sch) schemas[`io.k8s.berth.${t}`] = sch;
+    if (sch) schemas[definitionName(t)] = sch;
   }
   for (const r of rs) {
     schemas[schemaName(r)] = kindSchema(r);
@@ -228,17 +253,25 @@ export function openapiGroupVersion(
   };
 }
 
+// Each document's hash, kept as long as the document is (documents are cached and unchanged).
+const hashes = new WeakMap<object, string>();
+
+function hashOf(doc: object): string {
+  let hash = hashes.get(doc);
+  if (!hash) {
+    hash = createHash('sha256').update(JSON.stringify(doc)).digest('hex').slice(0, 32).toUpperCase();
+    hashes.set(doc, hash);
+  }
+  return hash;
+}
+
 /** The OpenAPI v3 root: one entry per group/version, with a hash so clients cache by content. */
 export function openapiRoot(reg: ResourceRegistry): object {
   const paths: Record<string, object> = {};
   for (const [g, versions] of reg.groups()) {
     for (const v of versions) {
       const p = g ? `apis/${g}/${v}` : `api/${v}`;
-      const hash = createHash('sha256')
-        .update(JSON.stringify(openapiGroupVersion(reg, g, v)))
-        .digest('hex')
-        .slice(0, 32)
-        .toUpperCase();
+      const hash = hashOf(openapiGroupVersion(reg, g, v) ?? {});
       paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hash}` };
     }
   }

@@ -1,10 +1,14 @@
 /**
- * A compact description of the built-in kinds' fields: enough to check unknown fields under
- * fieldValidation=Strict and to publish nested OpenAPI schemas for `kubectl explain`. A type
+ * The built-in kinds' fields, to check unknown fields under fieldValidation=Strict and to
+ * publish nested OpenAPI schemas for `kubectl explain`: from the catalogue the build derives
+ * (k8s-catalogue.ts), every field of every built-in type with descriptions; without it (the
+ * sources never built) from the compact table below, which covers the common kinds. A type
  * is a scalar (`string`, `integer`, `boolean`), `map` (string values), `object` (free-form,
  * not checked), `IntOrString`, another type's name, or any of these with a leading `[]`.
  * Kinds not listed have free-form spec/status.
  */
+import { catalogue, modelName } from './k8s-catalogue.js';
+
 type Fields = Record<string, string>;
 
 const meta: Fields = {
@@ -248,51 +252,116 @@ export const types: Record<string, Fields> = {
   Secret: top({ data: 'map', stringData: 'map', type: 'string', immutable: 'boolean' }),
 };
 
-const scalars = new Set(['string', 'integer', 'boolean', 'map', 'object', 'IntOrString']);
+const scalars = new Set(['string', 'integer', 'number', 'boolean', 'map', 'object', 'IntOrString']);
+
+/** The type of `typeName`'s field `field`, from the catalogue when built, else the table above. */
+function fieldType(typeName: string, field: string): string | undefined {
+  const c = catalogue();
+  const fields = c ? c.types[typeName]?.fields : types[typeName];
+  if (!fields || !Object.hasOwn(fields, field)) return undefined;
+  const t = fields[field];
+  return Array.isArray(t) ? t[0] : t;
+}
+
+const described = (typeName: string) => {
+  const c = catalogue();
+  return Boolean(c ? c.types[typeName] : types[typeName]);
+};
+
+/** The type name describing a built-in kind, if any. */
+export function kindType(group: string, version: string, kind: string): string | undefined {
+  const c = catalogue();
+  if (c) return modelName(c, group, version, kind);
+  return types[kind] ? kind : undefined;
+}
 
 /**
  * Paths of fields the schema does not know (`spec.template.spec.containers[0].imagee`); with
  * `prune`, they are also deleted from `value`, as upstream's decoding into Go types drops them.
+ * A kind's status is left as it is: controllers write it, and the table above does not
+ * describe it.
  */
 export function unknownFields(typeName: string, value: unknown, path = '', prune = false): string[] {
-  const fields = types[typeName];
-  if (!fields || !value || typeof value !== 'object' || Array.isArray(value)) return [];
+  if (!described(typeName) || !value || typeof value !== 'object' || Array.isArray(value)) return [];
   const out: string[] = [];
   for (const [k, v] of Object.entries(value)) {
     const p = path ? `${path}.${k}` : k;
-    const t = fields[k];
-    if (!Object.hasOwn(fields, k) || !t) {
+    if (!path && k === 'status') continue;
+    const t = fieldType(typeName, k);
+    if (!t) {
       out.push(p);
       if (prune) delete (value as Record<string, unknown>)[k];
       continue;
     }
-    const list = t.startsWith('[]');
-    const base = list ? t.slice(2) : t;
-    if (scalars.has(base)) continue;
-    if (list && Array.isArray(v)) {
-      for (const [i, item] of v.entries()) out.push(...unknownFields(base, item, `${p}[${i}]`, prune));
-    } else if (!list) out.push(...unknownFields(base, v, p, prune));
+    out.push(...unknownIn(t, v, p, prune));
   }
   return out;
 }
+
+function unknownIn(t: string, v: unknown, p: string, prune: boolean): string[] {
+  if (scalars.has(t) || !v || typeof v !== 'object') return [];
+  if (t.startsWith('[]')) {
+    if (!Array.isArray(v)) return [];
+    return v.flatMap((item, i) => unknownIn(t.slice(2), item, `${p}[${i}]`, prune));
+  }
+  if (t.startsWith('{}'))
+    return Object.entries(v).flatMap(([k, item]) => unknownIn(t.slice(2), item, `${p}.${k}`, prune));
+  return unknownFields(t, v, p, prune);
+}
+
+/** The types `roots` refer to, themselves included, each once. */
+export function referencedTypes(roots: string[]): string[] {
+  const seen = new Set<string>();
+  const visit = (t: string) => {
+    const base = t.replace(/^(\[\]|\{\})+/, '');
+    if (scalars.has(base) || seen.has(base) || !described(base)) return;
+    seen.add(base);
+    const c = catalogue();
+    const fields = c
+      ? Object.values(c.types[base]?.fields ?? {}).map((f) => f[0])
+      : Object.values(types[base] ?? {});
+    for (const f of fields) visit(f);
+  };
+  for (const r of roots) visit(r);
+  return [...seen];
+}
+
+/** IntOrString's schema, which the others refer to by name as upstream's do (explain prints it). */
+export const intOrStringSchema = {
+  type: 'string',
+  format: 'int-or-string',
+  'x-kubernetes-int-or-string': true,
+  description:
+    'A value that may be an integer or a string, such as a port number or name, or a count or percentage.',
+};
 
 /** The OpenAPI v3 schema of a type, nested, with `$ref`s to the other described types. */
 export function openapiSchemaOf(
   typeName: string,
   ref: (t: string) => string,
 ): Record<string, unknown> | undefined {
-  const fields = types[typeName];
+  const c = catalogue();
+  const entry = c?.types[typeName];
+  const fields: Record<string, [string, string?]> | undefined = entry
+    ? entry.fields
+    : types[typeName] && Object.fromEntries(Object.entries(types[typeName]).map(([k, t]) => [k, [t]]));
   if (!fields) return undefined;
   const prop = (t: string): Record<string, unknown> => {
     if (t.startsWith('[]')) return { type: 'array', items: prop(t.slice(2)) };
+    if (t.startsWith('{}')) return { type: 'object', additionalProperties: prop(t.slice(2)) };
     if (t === 'map') return { type: 'object', additionalProperties: { type: 'string' } };
     if (t === 'object') return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
-    if (t === 'IntOrString') return { 'x-kubernetes-int-or-string': true };
-    if (scalars.has(t)) return { type: t };
+    if (scalars.has(t) && t !== 'IntOrString') return { type: t };
     return { allOf: [{ $ref: ref(t) }] };
   };
-  return {
-    type: 'object',
-    properties: Object.fromEntries(Object.entries(fields).map(([k, t]) => [k, prop(t)])),
-  };
+  const describe = (schema: Record<string, unknown>, d: string | undefined) =>
+    d === undefined ? schema : { description: d, ...schema };
+  return describe(
+    {
+      type: 'object',
+      ...(entry?.required ? { required: entry.required } : {}),
+      properties: Object.fromEntries(Object.entries(fields).map(([k, [t, d]]) => [k, describe(prop(t), d)])),
+    },
+    entry?.description,
+  );
 }

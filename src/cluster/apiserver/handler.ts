@@ -47,7 +47,7 @@ import { answerReview, issueToken } from './reviews.js';
 import { jwks, openidConfiguration } from './service-account-token.js';
 import { duplicateFieldMessage, strictDecodingError } from './strict.js';
 import { serveWatch } from './watch.js';
-import { YamlDecoder } from './yaml-decode.js';
+import { type Parsed, YamlDecoder } from './yaml-decode.js';
 
 export interface HandlerDeps {
   registry: ResourceRegistry;
@@ -134,8 +134,9 @@ function bodyFormat(contentType: string): BodyFormat {
   );
 }
 
-async function parseBody(buf: Buffer, format: BodyFormat, yaml: YamlDecoder): Promise<unknown> {
-  if (format === 'protobuf') return decodeProtobuf(buf);
+/** The body's value; a YAML body's repeated keys are described in `duplicates`. */
+async function parseBody(buf: Buffer, format: BodyFormat, yaml: YamlDecoder): Promise<Parsed> {
+  if (format === 'protobuf') return { value: decodeProtobuf(buf), duplicates: [] };
   const text = buf.toString('utf8');
   if (format === 'yaml') {
     try {
@@ -147,7 +148,7 @@ async function parseBody(buf: Buffer, format: BodyFormat, yaml: YamlDecoder): Pr
   if (jsonDepth(text) > maxJsonDepth)
     throw badRequest(`couldn't get version/kind; json parse error: exceeded max depth of ${maxJsonDepth}`);
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), duplicates: [] };
   } catch (e) {
     throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message.split('\n')[0]}`);
   }
@@ -399,16 +400,16 @@ export function makeHandler(deps: HandlerDeps) {
         ...(sub ? { subresource: sub } : {}),
         ...(deps.rbac ? { admit: escalationCheck(r, namespace, user, deps.authorize, deps.rbac) } : {}),
       };
-      /** Reads and decodes the body; JSON keys given twice are refused (Strict) or warned of (Warn). */
+      /** Reads and decodes the body; keys given twice are refused (Strict) or warned of (Warn). */
       const readObject = async (format: BodyFormat): Promise<unknown> => {
         const buf = await readBody(req);
-        const value = await parseBody(buf, format, yaml);
+        const { value, duplicates } = await parseBody(buf, format, yaml);
         deps.audit?.requestObject(req, value);
-        if (format === 'json' && validation !== 'Ignore') {
-          const dups = duplicateFields(buf.toString('utf8'));
-          if (dups.length && validation === 'Strict')
-            throw strictDecodingError(r, dups.map(duplicateFieldMessage));
-          for (const d of dups) warn(duplicateFieldMessage(d));
+        if (validation !== 'Ignore') {
+          const dups =
+            format === 'json' ? duplicateFields(buf.toString('utf8')).map(duplicateFieldMessage) : duplicates;
+          if (dups.length && validation === 'Strict') throw strictDecodingError(r, dups);
+          for (const d of dups) warn(d);
         }
         return value;
       };
@@ -571,7 +572,8 @@ export function makeHandler(deps: HandlerDeps) {
           } = {};
           const buf = await readBody(req);
           if (buf.length)
-            opts = (await parseBody(buf, bodyFormat(req.headers['content-type'] ?? ''), yaml)) as typeof opts;
+            opts = (await parseBody(buf, bodyFormat(req.headers['content-type'] ?? ''), yaml))
+              .value as typeof opts;
           const dry = writeOpts.dryRun || (opts.dryRun ?? []).includes('All');
           const policy =
             opts.propagationPolicy ??

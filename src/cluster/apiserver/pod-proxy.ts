@@ -81,11 +81,21 @@ export function agentTarget(
     | undefined;
   const ip = st?.addresses?.find((a) => a.type === 'InternalIP')?.address;
   const port = st?.daemonEndpoints?.kubeletEndpoint?.Port;
-  if (!node || !ip || !port)
+  // Say which node is out of reach: a bare 404 would read as if the pod were missing.
+  const pname = pod.metadata?.name;
+  const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+  if (!nodeName) throw new ApiError(400, 'BadRequest', `pod ${pname} does not have a host assigned`);
+  if (!node)
     throw new ApiError(
-      400,
-      'BadRequest',
-      `pod ${pod.metadata?.name} is not running on a node with an agent endpoint`,
+      503,
+      'ServiceUnavailable',
+      `node "${nodeName}" of pod ${pname} cannot be reached: the node no longer exists`,
+    );
+  if (!ip || !port)
+    throw new ApiError(
+      503,
+      'ServiceUnavailable',
+      `node "${nodeName}" of pod ${pname} cannot be reached: it reports no agent endpoint`,
     );
   return {
     host: ip,

@@ -5,7 +5,7 @@
  * resources accept any top-level field their CRD allows, so only metadata is checked.
  */
 import type { ResourceInfo } from '../api/resources.js';
-import { types, unknownFields } from '../api/schema.js';
+import { kindType, unknownFields } from '../api/schema.js';
 import type { KubeObject } from '../api/selectors.js';
 import { type ApiError, badRequest } from '../api/status.js';
 
@@ -73,12 +73,13 @@ export function unknownFieldsOf(r: ResourceInfo, o: KubeObject, prune = false): 
     unknown.push(path);
     if (prune) delete obj[k];
   };
-  if (!r.custom && types[r.kind]) unknown.push(...unknownFields(r.kind, o, '', prune));
+  const described = r.custom ? undefined : kindType(r.group, r.version, r.kind);
+  if (described) unknown.push(...unknownFields(described, o, '', prune));
   else if (!r.custom) {
     const allowed = new Set([...base, ...(topFields[r.kind] ?? ['spec', 'status'])]);
     for (const k of Object.keys(o)) if (!allowed.has(k)) drop(o, k, k);
   }
-  if ((r.custom || !types[r.kind]) && o.metadata)
+  if (!described && o.metadata)
     for (const k of Object.keys(o.metadata)) if (!metaFields.has(k)) drop(o.metadata, k, `metadata.${k}`);
   return unknown;
 }

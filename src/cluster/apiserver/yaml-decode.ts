@@ -4,33 +4,40 @@
  * (yaml-thread.ts) so that seconds of parsing do not stall every other request.
  */
 import type { Worker } from 'node:worker_threads';
-import { parse } from 'yaml';
 import { startWorker } from '../../core/worker.js';
-import { yamlOptions } from './yaml-options.js';
+import { duplicateFields } from '../api/json-duplicates.js';
+import { duplicateFieldMessage } from './strict.js';
+import { parseYaml } from './yaml-options.js';
 import type { YamlReply, YamlRequest } from './yaml-thread.js';
 
 /** Below this many characters, parsing on the main thread costs less than a trip to the thread. */
 const inlineChars = 64 * 1024;
 const idleMs = 2000;
 
+export type Parsed = { value: unknown; duplicates: string[] };
+
 export class YamlDecoder {
   private worker: Worker | undefined;
   private next = 0;
   private idle: NodeJS.Timeout | undefined;
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (v: Parsed) => void; reject: (e: Error) => void }>();
 
-  /** Parses `text`; a syntax error rejects with the parser's message. */
-  async parse(text: string): Promise<unknown> {
+  /**
+   * Parses `text`; a syntax error rejects with the parser's message. `duplicates` describes
+   * each key given twice in a map (a JSON text's as JSON duplicates, YAML's by line).
+   */
+  async parse(text: string): Promise<Parsed> {
     if (/^\s*[[{]/.test(text)) {
       try {
-        return JSON.parse(text);
+        const value: unknown = JSON.parse(text);
+        return { value, duplicates: duplicateFields(text).map(duplicateFieldMessage) };
       } catch (e) {
         // Not JSON after all (YAML flow style); the YAML parser decides below.
         void e;
       }
     }
     const worker = text.length < inlineChars ? undefined : this.thread();
-    if (!worker) return parse(text, yamlOptions);
+    if (!worker) return parseYaml(text);
     const id = this.next++;
     clearTimeout(this.idle);
     return new Promise((resolve, reject) => {
@@ -62,7 +69,7 @@ export class YamlDecoder {
       if (!p) return;
       this.waiting.delete(m.id);
       if ('error' in m) p.reject(new Error(m.error));
-      else p.resolve(m.value);
+      else p.resolve({ value: m.value, duplicates: m.duplicates });
       if (!this.waiting.size) this.idleSoon(w);
     });
     const fail = (err: Error) => {

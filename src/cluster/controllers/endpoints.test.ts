@@ -94,3 +94,14 @@ test('slices hold at most 100 endpoints each', async () => {
   assert.equal(made[0]?.metadata.labels?.['kubernetes.io/service-name'], 'web');
   assert.equal(made[0]?.metadata.ownerReferences?.[0]?.uid, 's1');
 });
+
+test('a pod whose subdomain names the Service carries its hostname into the endpoints (its DNS name)', () => {
+  const named = (subdomain: string): KubeObject => {
+    const p = pod('h', '10.0.0.9', true);
+    return { ...p, spec: { ...p.spec, hostname: 'web-0', subdomain } };
+  };
+  assert.equal(serviceEndpoints(svc, [named('web')])[0]?.hostname, 'web-0');
+  assert.equal(serviceEndpoints(svc, [named('other')])[0]?.hostname, undefined);
+  const subsets = subsetsOf(serviceEndpoints(svc, [named('web')]));
+  assert.equal((subsets[0] as { addresses: { hostname?: string }[] }).addresses[0]?.hostname, 'web-0');
+});

@@ -24,6 +24,7 @@ export interface EndpointsActions {
 
 const address = (e: ServiceEndpoint) => ({
   ip: e.ip,
+  ...(e.hostname ? { hostname: e.hostname } : {}),
   ...(e.pod.spec?.nodeName ? { nodeName: e.pod.spec.nodeName } : {}),
   targetRef: {
     kind: 'Pod',

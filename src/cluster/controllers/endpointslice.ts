@@ -33,6 +33,7 @@ export interface SliceActions {
 
 const endpointOf = (e: ServiceEndpoint) => ({
   addresses: [e.ip],
+  ...(e.hostname ? { hostname: e.hostname } : {}),
   conditions: { ready: e.ready && !e.terminating, serving: e.ready, terminating: e.terminating },
   ...(e.pod.spec?.nodeName ? { nodeName: e.pod.spec.nodeName } : {}),
   targetRef: {

@@ -14,6 +14,8 @@ export interface ServiceEndpoint {
   ip: string;
   ready: boolean;
   terminating: boolean;
+  /** The pod's spec.hostname when its spec.subdomain names this Service (its DNS name under it). */
+  hostname?: string;
   /** Service port name -> the port number on this pod. */
   ports: Map<string, { port: number; protocol: string }>;
 }
@@ -58,6 +60,9 @@ export function serviceEndpoints(svc: KubeObject, candidates: readonly KubeObjec
       ip,
       ready: allReady || (isPodReady(pod) && !pod.metadata.deletionTimestamp),
       terminating: !!pod.metadata.deletionTimestamp,
+      ...(pod.spec?.hostname && pod.spec?.subdomain === svc.metadata.name
+        ? { hostname: String(pod.spec.hostname) }
+        : {}),
       ports: resolved,
     });
   }

@@ -103,3 +103,15 @@ export function statsOf(rec: ContainerRecord, hostMemory: number): ContainerStat
   if (memoryLimit === undefined || memoryLimit > hostMemory) memoryLimit = hostMemory;
   return { id: rec.id, name: rec.name, cpuNanos, memoryUsage, memoryLimit, pids, pidsLimit };
 }
+
+/** The host's total CPU time in nanoseconds (all CPUs, from /proc/stat), the base of `docker stats`' CPU %. */
+export function hostCpuNanos(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const ticks = line
+    .trim()
+    .split(/\s+/)
+    .slice(1, 8)
+    .reduce((n, v) => n + Number(v), 0);
+  // USER_HZ is 100 on every Linux ABI Berth runs on.
+  return ticks * 1e7;
+}

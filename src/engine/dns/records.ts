@@ -5,6 +5,7 @@
  * `--network-alias` names resolve to its address on that network.
  */
 import { DEFAULT_NETWORK, type NetworkStore } from '../network/network-store.js';
+import { type DnsResolver, Rcode } from './transport.js';
 
 export interface UserNetwork {
   name: string;
@@ -26,4 +27,24 @@ export function lookup(networks: NetworkStore, network: string, name: string): s
     .attachmentsOf(network)
     .filter((a) => a.aliases.some((alias) => alias.toLowerCase() === want))
     .map((a) => a.ip.split('/')[0]!);
+}
+
+const TTL = 0; // containers come and go; clients should ask again
+
+/**
+ * The resolver for one network: its containers' names get A records (other types exist but
+ * have no data: NOERROR, empty); every other name goes upstream.
+ */
+export function networkResolver(networks: NetworkStore, network: string): DnsResolver {
+  return {
+    resolve(q) {
+      const ips = lookup(networks, network, q.name);
+      if (ips.length === 0) return undefined;
+      return {
+        rcode: Rcode.NOERROR,
+        answers:
+          q.type === 'A' ? ips.map((ip) => ({ type: 'A' as const, name: q.name, ttl: TTL, data: ip })) : [],
+      };
+    },
+  };
 }

@@ -1,23 +1,21 @@
 /**
  * The embedded DNS server (like Podman's aardvark-dns, Docker's 127.0.0.11): one small
- * detached process per engine root, listening on UDP port 53 at the gateway address of each
- * user network that has containers. A query arriving on a network's address is answered from
+ * detached process per engine root, listening on port 53 (UDP and TCP, through the shared
+ * transport in transport.ts) at the gateway address of each user network that has containers. A query arriving on a network's address is answered from
  * that network's containers (names, short IDs, aliases: records.ts); anything else is
  * forwarded to the host's resolvers, which this process can reach because it runs in the
  * host's network namespace (a loopback stub resolver works too). It follows the networks by
  * looking at the database every second, and exits when no user network has endpoints.
  */
-import dgram from 'node:dgram';
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import dnsPacket from 'dns-packet';
 import { logger } from '../../core/log.js';
 import { pidAlive } from '../container/exit-watch.js';
 import { NetworkStore } from '../network/network-store.js';
 import { openEngineDb } from '../state/db.js';
-import { activeNetworks, lookup } from './records.js';
+import { activeNetworks, networkResolver } from './records.js';
+import { type DnsListener, listenDns } from './transport.js';
 
 const log = logger('dns');
-const TTL = 0; // containers come and go; clients should ask again
 
 /** Upstream resolvers: BERTH_DNS_UPSTREAM (host:port, comma-separated), else the host's. */
 export function upstreams(resolvConf = '/etc/resolv.conf'): { host: string; port: number }[] {
@@ -75,75 +73,8 @@ export async function runDnsServer(opts: DnsServerOptions): Promise<void> {
   const db = openEngineDb(opts.root);
   const networks = new NetworkStore(db);
   db.pragma('query_only = ON');
-  const sockets = new Map<string, dgram.Socket>(); // network name -> socket on its gateway
+  const sockets = new Map<string, Promise<DnsListener | undefined>>(); // network name -> listener on its gateway
   let idleSince = Date.now();
-
-  const answer = (network: string, msg: Buffer, reply: (b: Buffer) => void) => {
-    let q: dnsPacket.Packet;
-    try {
-      q = dnsPacket.decode(msg);
-    } catch {
-      return; // not DNS: drop it
-    }
-    const question = q.questions?.[0];
-    if (!question) return;
-    const ips = lookup(networks, network, question.name);
-    if (ips.length === 0) {
-      forward(msg, reply);
-      return;
-    }
-    // A container's name: A records; other types exist but have no data (NOERROR, empty).
-    reply(
-      dnsPacket.encode({
-        type: 'response',
-        id: q.id,
-        flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | dnsPacket.AUTHORITATIVE_ANSWER,
-        questions: q.questions,
-        answers:
-          question.type === 'A'
-            ? ips.map((ip) => ({ type: 'A' as const, name: question.name, ttl: TTL, data: ip }))
-            : [],
-      }),
-    );
-  };
-
-  // Forwarding: the query as it came, to each upstream in turn until one answers.
-  const forward = (msg: Buffer, reply: (b: Buffer) => void) => {
-    const ups = upstreams();
-    const sock = dgram.createSocket('udp4');
-    let i = 0;
-    let timer: NodeJS.Timeout | undefined;
-    const done = () => {
-      if (timer) clearTimeout(timer);
-      sock.close();
-    };
-    const next = () => {
-      const u = ups[i++];
-      if (!u) {
-        // No upstream answered: SERVFAIL, so the client stops waiting.
-        try {
-          const q = dnsPacket.decode(msg);
-          reply(
-            dnsPacket.encode({ type: 'response', id: q.id, flags: 2, questions: q.questions, answers: [] }),
-          );
-        } catch {
-          /* undecodable */
-        }
-        done();
-        return;
-      }
-      sock.send(msg, u.port, u.host, (err) => {
-        if (err) next();
-      });
-      timer = setTimeout(next, 2000);
-    };
-    sock.on('message', (b) => {
-      reply(b);
-      done();
-    });
-    sock.on('error', () => done());
-    next();
-  };
 
   const sync = () => {
     let nets: { name: string; gateway: string }[] = [];
@@ -154,23 +85,22 @@ export async function runDnsServer(opts: DnsServerOptions): Promise<void> {
     }
     if (nets.length) idleSince = Date.now();
     const want = new Map(nets.map((n) => [n.name, n.gateway.split('/')[0]!]));
-    for (const [name, s] of sockets)
+    for (const [name, l] of sockets)
       if (!want.has(name)) {
-        s.close();
+        void l.then((x) => x?.close());
         sockets.delete(name);
       }
     for (const [name, ip] of want) {
       if (sockets.has(name)) continue;
-      const s = dgram.createSocket('udp4');
-      sockets.set(name, s);
-      s.on('error', (e) => {
-        // The bridge (and its address) may not exist yet: try again on the next look.
-        log.debug('dns listen failed', { network: name, ip, err: e });
-        s.close();
-        if (sockets.get(name) === s) sockets.delete(name);
-      });
-      s.on('message', (msg, rinfo) => answer(name, msg, (b) => s.send(b, rinfo.port, rinfo.address)));
-      s.bind(53, ip);
+      const l = listenDns({ address: ip, resolver: networkResolver(networks, name), upstreams }).catch(
+        (e: unknown) => {
+          // The bridge (and its address) may not exist yet: try again on the next look.
+          log.debug('dns listen failed', { network: name, ip, err: e as Error });
+          if (sockets.get(name) === l) sockets.delete(name);
+          return undefined;
+        },
+      );
+      sockets.set(name, l);
     }
     if (Date.now() - idleSince > (opts.idleMs ?? 10_000)) stop();
   };
@@ -182,11 +112,14 @@ export async function runDnsServer(opts: DnsServerOptions): Promise<void> {
   const stop = () => {
     clearInterval(timer);
     opts.signal?.removeEventListener('abort', stop);
-    for (const s of sockets.values()) s.close();
+    const closing = [...sockets.values()].map((l) => l.then((x) => x?.close()));
     sockets.clear();
     rmSync(opts.pidFile, { force: true });
-    db.close();
-    stopped();
+    // The database closes after the listeners: a query in flight still reads it.
+    void Promise.all(closing).then(() => {
+      db.close();
+      stopped();
+    });
   };
   if (opts.signal?.aborted || !claimPidFile(opts.pidFile)) {
     db.close();

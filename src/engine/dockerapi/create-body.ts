@@ -118,7 +118,10 @@ function securityOpts(opts: readonly string[]): Pick<CreateOptions, 'noNewPrivil
   return out;
 }
 
-function restart(p: NonNullable<CreateBody['HostConfig']>['RestartPolicy']): RestartPolicy | undefined {
+/** Docker's `RestartPolicy` as the engine's (undefined when it names none). */
+export function restartPolicy(
+  p: NonNullable<CreateBody['HostConfig']>['RestartPolicy'],
+): RestartPolicy | undefined {
   if (!p?.Name) return undefined;
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(p.Name))
     throw invalidArgument(`Invalid restart policy "${p.Name}": use no, always, unless-stopped or on-failure`);
@@ -173,7 +176,7 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
   if (entry) o.entrypoint = entry.filter((s, i) => s || i > 0);
   const network = hc.NetworkMode && hc.NetworkMode !== 'default' ? hc.NetworkMode : undefined;
   if (network) o.network = network;
-  const r = restart(hc.RestartPolicy);
+  const r = restartPolicy(hc.RestartPolicy);
   if (r) o.restart = r;
   const endpoints = body.NetworkingConfig?.EndpointsConfig ?? {};
   const aliases = Object.values(endpoints).flatMap((e) => e?.Aliases ?? []);

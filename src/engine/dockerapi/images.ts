@@ -1,4 +1,7 @@
-/** The `/images` routes: list, inspect, tag, remove, and create (pull, or import from the body). */
+/**
+ * The `/images` routes: list, inspect, history, tag, remove, prune, create (pull, or import
+ * from the body), push, and save as a docker archive.
+ */
 import { errorMessage, invalidArgument } from '../../core/errors.js';
 import { familiarName } from '../image/reference.js';
 import type { Progress } from '../registry/progress.js';
@@ -31,6 +34,24 @@ function jsonProgress(c: Call): { progress: Progress; line: (o: Record<string, u
       done() {},
     },
   };
+}
+
+/**
+ * The credentials in `X-Registry-Auth` (base64url JSON with username and password, as the
+ * docker CLI sends them); none when the header is absent or carries no password.
+ */
+function registryAuth(c: Call): { credentials?: { username: string; password: string } } {
+  const raw = c.req.headers['x-registry-auth'];
+  if (typeof raw !== 'string' || !raw) return {};
+  let auth: { username?: string; password?: string };
+  try {
+    auth = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as typeof auth;
+  } catch (e) {
+    throw invalidArgument(`Invalid X-Registry-Auth header: ${(e as Error).message}`, e);
+  }
+  return auth.username && auth.password
+    ? { credentials: { username: auth.username, password: auth.password } }
+    : {};
 }
 
 /** Adds the image routes to `r`. */
@@ -81,7 +102,7 @@ export function imageRoutes(r: Router, api: Api): void {
         line({ status: row.id });
       } else {
         const ref = reference(from!, c.query.get('tag'));
-        const row = await images.pull(ref, { progress, signal: c.signal });
+        const row = await images.pull(ref, { progress, signal: c.signal, ...registryAuth(c) });
         line({ status: `Digest: ${row.manifestDigest}` });
         line({ status: `Status: Downloaded newer image for ${familiarName(row.names[0] ?? ref)}` });
       }
@@ -103,6 +124,38 @@ export function imageRoutes(r: Router, api: Api): void {
   });
   r.addGreedy('DELETE', '/images/', 'name', '', async (c) => {
     sendJson(c, 200, await images.remove(c.params.name!, { force: flag(c, 'force') }));
+  });
+  r.addGreedy('GET', '/images/', 'name', '/history', async (c) => {
+    sendJson(c, 200, await images.history(c.params.name!));
+  });
+  const save = async (c: Call, names: string[]) => {
+    if (names.length === 0) throw invalidArgument('names is required: name the images to save');
+    // Unknown names are refused before the archive starts.
+    for (const n of names) images.get(n);
+    const res = c.res!;
+    res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    await images.save(names, 'docker-archive', res);
+    res.end();
+  };
+  r.add('GET', '/images/get', (c) => save(c, c.query.getAll('names')));
+  r.addGreedy('GET', '/images/', 'name', '/get', (c) => save(c, [c.params.name!]));
+  r.addGreedy('POST', '/images/', 'name', '/push', async (c) => {
+    const name = reference(c.params.name!, c.query.get('tag'));
+    c.res!.writeHead(200, { 'Content-Type': 'application/json' });
+    const { progress, line } = jsonProgress(c);
+    try {
+      const digest = await images.push(name, undefined, {
+        progress,
+        signal: c.signal,
+        ...registryAuth(c),
+      });
+      const tag = c.query.get('tag') || 'latest';
+      line({ status: `${tag}: digest: ${digest}` });
+      line({ progressDetail: {}, aux: { Tag: tag, Digest: digest } });
+    } catch (e) {
+      line({ errorDetail: { message: errorMessage(e) }, error: errorMessage(e) });
+    }
+    c.res!.end();
   });
   r.add('POST', '/images/prune', async (c) => {
     const out = await images.prune({ all: false });

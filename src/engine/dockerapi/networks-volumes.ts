@@ -1,4 +1,4 @@
-/** The `/networks` and `/volumes` routes: list, create, inspect, remove, prune. */
+/** The `/networks` and `/volumes` routes: list, create, inspect, connect, disconnect, remove, prune. */
 import { invalidArgument } from '../../core/errors.js';
 import type { Api } from './api.js';
 import { filters, flag, jsonBody, sendJson } from './http.js';
@@ -47,6 +47,25 @@ export function networkVolumeRoutes(r: Router, api: Api): void {
   });
   r.add('GET', '/networks/{id}', async (c) => {
     sendJson(c, 200, networks.inspect(c.params.id!));
+  });
+  r.add('POST', '/networks/{id}/connect', async (c) => {
+    const body = await jsonBody<{
+      Container?: string;
+      EndpointConfig?: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null } | null;
+    }>(c);
+    if (!body.Container) throw invalidArgument('Container is required: name the container to connect');
+    const ep = body.EndpointConfig;
+    await networks.connect(c.params.id!, body.Container, {
+      ...(ep?.IPAMConfig?.IPv4Address ? { ip: ep.IPAMConfig.IPv4Address } : {}),
+      ...(ep?.Aliases?.length ? { aliases: ep.Aliases } : {}),
+    });
+    sendJson(c, 200);
+  });
+  r.add('POST', '/networks/{id}/disconnect', async (c) => {
+    const body = await jsonBody<{ Container?: string; Force?: boolean }>(c);
+    if (!body.Container) throw invalidArgument('Container is required: name the container to disconnect');
+    await networks.disconnect(c.params.id!, body.Container, !!body.Force);
+    sendJson(c, 200);
   });
   r.add('DELETE', '/networks/{id}', async (c) => {
     await networks.remove(c.params.id!);

@@ -10,6 +10,8 @@ import type { Duplex } from 'node:stream';
 import { errorMessage, invalidArgument, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { Engine } from '../engine.js';
+import { containerFileRoutes } from './container-files.js';
+import { containerOpRoutes } from './container-ops.js';
 import { containerStreamRoutes } from './container-streams.js';
 import { containerRoutes } from './containers.js';
 import { httpStatus, sendError } from './errors.js';
@@ -76,6 +78,8 @@ export function dockerApiRouter(engine: Engine, version: string): Router {
   systemRoutes(r, api, version);
   containerRoutes(r, api);
   containerStreamRoutes(r, api);
+  containerOpRoutes(r, api);
+  containerFileRoutes(r, api);
   execRoutes(r, api);
   imageRoutes(r, api);
   networkVolumeRoutes(r, api);

@@ -1,7 +1,8 @@
-/** `/_ping`, `/version`, `/info` and `/events`. */
+/** `/_ping`, `/version`, `/info`, `/system/df` and `/events`. */
 import { arch, release } from 'node:os';
 import { invalidArgument } from '../../core/errors.js';
 import { parseSince } from '../container/logs.js';
+import { familiarName } from '../image/reference.js';
 import type { Api } from './api.js';
 import { filters, sendJson } from './http.js';
 import type { Router } from './router.js';
@@ -92,6 +93,47 @@ export function systemRoutes(r: Router, api: Api, version: string): void {
     }
     begin();
     res.end();
+  });
+  r.add('GET', '/system/df', async (c) => {
+    const { images, containers, volumes } = api.engine;
+    const use = await api.engine.system.df();
+    const bytes = (type: string) => use.find((u) => u.type === type)?.bytes ?? 0;
+    const inUse = new Map<string, number>();
+    const mounted = new Map<string, number>();
+    const all = containers.list({ all: true });
+    for (const rec of all) {
+      inUse.set(rec.config.imageId, (inUse.get(rec.config.imageId) ?? 0) + 1);
+      for (const m of rec.config.mounts)
+        if (m.type === 'volume') mounted.set(m.source, (mounted.get(m.source) ?? 0) + 1);
+    }
+    sendJson(c, 200, {
+      LayersSize: bytes('Images'),
+      Images: images.list().map((i) => ({
+        Id: i.id,
+        ParentId: '',
+        RepoTags: i.names.map(familiarName),
+        RepoDigests: i.digests,
+        Created: Math.floor(Date.parse(i.created) / 1000) || 0,
+        Size: i.size,
+        SharedSize: -1,
+        Labels: {},
+        Containers: inUse.get(i.id) ?? 0,
+      })),
+      // The engine measures containers' writable layers together: the total is on the first.
+      Containers: all.map((rec, n) => ({
+        Id: rec.id,
+        Names: [`/${rec.name}`],
+        Image: rec.config.imageName,
+        ImageID: rec.config.imageId,
+        State: rec.state,
+        SizeRw: n === 0 ? bytes('Containers') : 0,
+      })),
+      Volumes: volumes.list().map((v) => ({
+        ...v,
+        UsageData: { Size: -1, RefCount: mounted.get(v.Name) ?? 0 },
+      })),
+      BuildCache: [],
+    });
   });
   r.add('GET', '/info', async (c) => {
     const info = await api.engine.system.info();

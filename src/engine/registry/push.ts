@@ -2,13 +2,15 @@ import { BerthError, invalidArgument } from '../../core/errors.js';
 import { findImage, type ImageStore, readManifest } from '../image/image-store.js';
 import { type Descriptor, MediaType } from '../image/oci.js';
 import { formatReference, parseReference, type Reference, repositoryOf } from '../image/reference.js';
-import { loadCredentials } from './auth-file.js';
+import { type Credentials, loadCredentials } from './auth-file.js';
 import { RegistryClient } from './client.js';
 import { registryError } from './errors.js';
 import { discard } from './http.js';
 import type { Progress } from './progress.js';
 
 export interface PushOptions {
+  /** Credentials for this transfer (a Docker API client's X-Registry-Auth); default: the auth file's. */
+  credentials?: Credentials;
   insecure?: boolean;
   progress?: Progress;
   /** Cancels the push. */
@@ -34,7 +36,7 @@ export async function pushImage(
     throw invalidArgument(`Cannot push to a digest reference "${target ?? source}": give a tag`);
   const client = new RegistryClient(ref.domain, {
     insecure: options.insecure,
-    credentials: loadCredentials(ref.domain),
+    credentials: options.credentials ?? loadCredentials(ref.domain),
     signal: options.signal,
   });
   const scope = `repository:${ref.path}:pull,push`;

@@ -1,4 +1,5 @@
-import type { Writable } from 'node:stream';
+import { cpus, totalmem } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
 /**
  * The engine facade's container operations (Docker's container commands and, later, the
  * Docker API's `/containers` routes): each a thin method over src/engine/container/*.
@@ -6,6 +7,12 @@ import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import {
+  archiveFromContainer,
+  extractToContainer,
+  type PathStat,
+  statInContainer,
+} from '../container/archive.js';
 import { type AttachOptions, attachContainer, logOffset } from '../container/attach.js';
 import { type CommitOptions, commitContainer } from '../container/commit.js';
 import type { EngineContext } from '../container/context.js';
@@ -35,7 +42,13 @@ import { type RunIo, type RunResult, runContainer } from '../container/run.js';
 import { startContainer } from '../container/start.js';
 import type { ContainerRecord } from '../container/store.js';
 import type { ContainerStreams } from '../container/streams.js';
-import { type TopRow, topContainer } from '../container/top-stats.js';
+import {
+  type ContainerStats,
+  hostCpuNanos,
+  statsOf,
+  type TopRow,
+  topContainer,
+} from '../container/top-stats.js';
 import { type UpdateOptions, updateContainer } from '../container/update.js';
 import {
   type PortMapping,
@@ -304,6 +317,30 @@ export class ContainerService {
   /** Copies `src` on the host to `dest` inside the container. */
   async copyTo(ref: string, src: string, dest: string): Promise<void> {
     await copyToContainer(this.ctx, getContainer(this.ctx, ref), src, dest);
+  }
+
+  /** The stat of `inner` in the container (a symlink itself), for the Docker API's `cp`. */
+  statPath(ref: string, inner: string): Promise<PathStat> {
+    return statInContainer(this.ctx, getContainer(this.ctx, ref), inner);
+  }
+
+  /** Writes `inner` as a tar stream whose entries start with its name. */
+  archive(ref: string, inner: string, out: Writable): Promise<void> {
+    return archiveFromContainer(this.ctx, getContainer(this.ctx, ref), inner, out);
+  }
+
+  /** Unpacks the tar stream `input` into the existing folder `inner` of the container. */
+  extract(ref: string, inner: string, input: Readable): Promise<void> {
+    return extractToContainer(this.ctx, getContainer(this.ctx, ref), inner, input, this.ctx.root);
+  }
+
+  /**
+   * The container's raw resource counters now (cumulative CPU time, memory, pids), with the
+   * host's CPU time and CPU count that Docker's CPU % is computed against.
+   */
+  usage(ref: string): ContainerStats & { hostCpuNanos: number; onlineCpus: number } {
+    const stats = statsOf(getContainer(this.ctx, ref), totalmem());
+    return { ...stats, hostCpuNanos: hostCpuNanos(), onlineCpus: cpus().length };
   }
 
   /**

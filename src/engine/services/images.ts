@@ -13,6 +13,7 @@ import type { Loaded } from '../image/load.js';
 import { familiarName } from '../image/reference.js';
 import { pruneImages, type RemoveReport, removeImage } from '../image/remove.js';
 import { imageMatches } from '../image/views.js';
+import type { Credentials } from '../registry/auth-file.js';
 import type { Progress } from '../registry/progress.js';
 
 /** Options of pull and push. */
@@ -21,6 +22,8 @@ export interface TransferOptions {
   insecure?: boolean;
   progress?: Progress;
   signal?: AbortSignal;
+  /** Registry credentials for this transfer; default: those of the auth file. */
+  credentials?: Credentials;
 }
 
 /** Image operations of the engine facade. */
