@@ -76,6 +76,12 @@ export function registerServer(program: Command): void {
     )
     .option('--audit-log-maxbackup <n>', 'rotated audit logs to keep (0: all)', '0')
     .option('--audit-log-maxage <days>', 'days to keep rotated audit logs (0: no limit)', '0')
+    .option(
+      '--tls-san <name>',
+      "another DNS name or IP address for the API server's certificate (repeatable)",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option('--disable-agent', 'do not run the embedded node agent')
     .option('--node-name <name>', "the embedded agent's node name (default: the host name)")
     .option(
@@ -120,6 +126,7 @@ export function registerServer(program: Command): void {
           dataDir: string;
           httpsListenPort: string;
           bindAddress: string;
+          tlsSan: string[];
           advertiseAddress?: string;
           datastoreEndpoint?: string;
           datastoreAcceptDataLoss?: boolean;
@@ -181,16 +188,19 @@ export function registerServer(program: Command): void {
           throw invalidArgument(`Invalid --secrets-encryption-provider "${cipher}": use aescbc or aesgcm`);
         }
         const audit = await auditOptions(opts);
+        const { join } = await import('node:path');
+        const { checkTlsSans } = await import('../cluster/apiserver/tls.js');
+        const { defaultNodeIP } = await import('../cluster/agent/machine.js');
         // Pods cannot reach a loopback address: with every address bound, the node's is advertised.
         const advertise =
           opts.advertiseAddress ??
-          (opts.bindAddress === '0.0.0.0'
-            ? (opts.nodeIp ?? (await import('../cluster/agent/machine.js')).defaultNodeIP())
-            : undefined);
+          (opts.bindAddress === '0.0.0.0' ? (opts.nodeIp ?? defaultNodeIP()) : undefined);
         const s = await startServer({
           dataDir: opts.dataDir,
           port,
           bindAddress: opts.bindAddress,
+          tlsSans: checkTlsSans(opts.tlsSan),
+          nodeIPs: [opts.nodeIp ?? defaultNodeIP()],
           ...(advertise ? { advertiseAddress: advertise } : {}),
           ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
           datastoreAcceptDataLoss: opts.datastoreAcceptDataLoss ?? false,
@@ -211,6 +221,10 @@ export function registerServer(program: Command): void {
             {
               nodeMonitorGracePeriodMs: grace * 1000,
               clusterCidr: opts.clusterCidr,
+              clusterSigning: {
+                certFile: join(opts.dataDir, 'tls', 'ca.crt'),
+                keyFile: join(opts.dataDir, 'tls', 'ca.key'),
+              },
             },
           );
         }
@@ -226,7 +240,6 @@ export function registerServer(program: Command): void {
         let agent: { stop(): void } | undefined;
         if (!opts.disableAgent) {
           const { startAgentFromCli } = await import('../cluster/agent/start.js');
-          const { join } = await import('node:path');
           agent = await startAgentFromCli({
             server: s.url,
             tokenFile: s.nodeTokenPath,

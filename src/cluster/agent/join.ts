@@ -1,8 +1,12 @@
 /**
- * The agent's side of joining (see apiserver/node-join.ts): check the server's CA against
- * the token's hash, get a client certificate for `system:node:NAME` (and a serving one for
- * the node's endpoint) for a key made here, and keep them in the agent's data dir (DATA_DIR/agent for the embedded one) so a restart
- * reuses them. Returns a client that speaks as the node.
+ * The agent's side of joining (see apiserver/node-join.ts), as a kubelet bootstraps: check
+ * the server's CA against the token's hash, then with the join secret as bearer token create
+ * a CertificateSigningRequest for `system:node:NAME` in `system:nodes` (signer
+ * kubernetes.io/kube-apiserver-client-kubelet, approved by the csrapproving controller for
+ * holders of the token) and wait for its certificate; then, as the node, one for its serving
+ * certificate (kubernetes.io/kubelet-serving, its name and addresses as SANs). The key is made
+ * here and never leaves; the credentials are kept in the agent's data dir (DATA_DIR/agent for
+ * the embedded one) so a restart reuses them. Returns a client that speaks as the node.
  */
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -10,6 +14,8 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { BerthError, invalidArgument } from '../../core/errors.js';
+import { requestCertificate } from '../certificates/request.js';
+import { kubeletClient, kubeletServing, makeRequest } from '../certificates/signers.js';
 import { KubeClient } from '../client/kube-client.js';
 
 export interface JoinToken {
@@ -27,38 +33,22 @@ export function parseJoinToken(text: string): JoinToken {
   return { caHash: m[1]!, secret: m[2]! };
 }
 
-function call(
-  url: string,
-  opts: { method: string; ca?: string; token?: string; body?: unknown },
-): Promise<{ status: number; text: string }> {
+/** Fetches the server's CA, unverified: the caller checks it against the token's hash. */
+function fetchCa(url: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const data = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    const req = https.request(
-      url,
-      {
-        method: opts.method,
-        // Before the CA is known it is checked by hash, not by the TLS handshake.
-        ...(opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }),
-        headers: {
-          ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
-          ...(data ? { 'Content-Type': 'application/json', 'Content-Length': String(data.length) } : {}),
-        },
-        timeout: 10_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
+    const req = https.request(url, { method: 'GET', rejectUnauthorized: false, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    });
     req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
     req.on('error', (e) =>
       reject(new BerthError('Unavailable', `Cannot reach the server at ${url}: ${e.message}`)),
     );
-    req.end(data);
+    req.end();
   });
 }
 
@@ -94,7 +84,7 @@ export async function joinCluster(opts: {
       return kept;
   }
   const base = opts.server.replace(/\/$/, '');
-  const caAnswer = await call(`${base}/cacerts`, { method: 'GET' });
+  const caAnswer = await fetchCa(`${base}/cacerts`);
   if (caAnswer.status !== 200)
     throw new BerthError(
       'Unavailable',
@@ -106,32 +96,37 @@ export async function joinCluster(opts: {
       'PermissionDenied',
       `The server at ${base} is not the one the token names: its CA does not match the token's hash`,
     );
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const key = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const answer = await call(`${base}/berth/v1/node-join`, {
-    method: 'POST',
-    ca,
-    token: opts.token.secret,
-    body: {
-      nodeName: opts.nodeName,
-      publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      addresses: [opts.nodeIP],
-    },
-  });
-  if (answer.status !== 200) {
-    let msg = answer.text;
-    try {
-      msg = (JSON.parse(answer.text) as { message?: string }).message ?? msg;
-    } catch {
-      // Not a Status: the text itself says what went wrong.
-    }
-    throw new BerthError(
-      answer.status === 401 ? 'Unauthenticated' : 'InvalidArgument',
-      `Joining failed: ${msg}`,
-    );
+  const subject = `system:node:${opts.nodeName}`;
+  // First as the bootstrap token: a client certificate for the node's own identity...
+  const bootstrap = new KubeClient({ server: base, ca, token: opts.token.secret });
+  let clientCert: string;
+  try {
+    clientCert = await requestCertificate(bootstrap, {
+      request: makeRequest(key, subject, ['system:nodes']),
+      signerName: kubeletClient,
+      usages: ['digital signature', 'key encipherment', 'client auth'],
+    });
+  } finally {
+    bootstrap.close();
   }
-  const got = JSON.parse(answer.text) as { clientCert: string; servingCert: string };
-  const creds: NodeCredentials = { ca, key, clientCert: got.clientCert, servingCert: got.servingCert };
+  // ...then as the node: a serving certificate for its endpoint, naming its addresses.
+  const asNode = new KubeClient({ server: base, ca, cert: clientCert, key });
+  let servingCert: string;
+  try {
+    servingCert = await requestCertificate(asNode, {
+      request: makeRequest(key, subject, ['system:nodes'], {
+        dns: [opts.nodeName, 'localhost'],
+        ips: [...new Set([opts.nodeIP, '127.0.0.1'])],
+      }),
+      signerName: kubeletServing,
+      usages: ['digital signature', 'key encipherment', 'server auth'],
+    });
+  } finally {
+    asNode.close();
+  }
+  const creds: NodeCredentials = { ca, key, clientCert, servingCert };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const [k, n] of Object.entries(files))
     writeFileAtomicSync(path(n), creds[k as keyof NodeCredentials], { mode: 0o600 });

@@ -67,6 +67,11 @@ function decodeScalar(v: Buffer | number, type: string): unknown {
       ? (f.get(3)?.[0] as Buffer | undefined)?.toString('utf8')
       : (f.get(2)?.[0] ?? 0);
   }
+  if (type === 'Time') {
+    // metav1.Time: {seconds, nanos}; Go writes the zero time for an unset one, JSON omits it.
+    const seconds = Number(fields(v).get(1)?.[0] ?? 0);
+    return seconds > 0 ? new Date(seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z') : undefined;
+  }
   if (type.startsWith('map')) {
     const kv = fields(v);
     const raw = kv.get(2)?.[0];

@@ -119,6 +119,16 @@ const groups: Record<string, Def[]> = {
     ['Role', 'roles', true],
     ['RoleBinding', 'rolebindings', true],
   ],
+  'certificates.k8s.io/v1': [
+    [
+      'CertificateSigningRequest',
+      'certificatesigningrequests',
+      false,
+      ['csr'],
+      undefined,
+      ['status', 'approval'],
+    ],
+  ],
   'apiextensions.k8s.io/v1': [
     ['CustomResourceDefinition', 'customresourcedefinitions', false, ['crd', 'crds'], undefined, ['status']],
   ],

@@ -116,7 +116,32 @@ const bindingCols: Column[] = [
   subjectsCol('ServiceAccounts', 'ServiceAccount'),
 ];
 
+/** A CSR's state as `kubectl get csr` prints it: its conditions, Issued once signed, else Pending. */
+function csrCondition(o: Obj): string {
+  const out = arr(g(o, 'status.conditions'))
+    .filter((c) => c.status !== 'False')
+    .map((c) => String(c.type));
+  if (g(o, 'status.certificate')) out.push('Issued');
+  return out.length ? out.join(',') : 'Pending';
+}
+const csrCols: Column[] = [
+  name,
+  ageCol,
+  { name: 'SignerName', type: 'string', cell: (o) => g(o, 'spec.signerName') },
+  { name: 'Requestor', type: 'string', cell: (o) => g(o, 'spec.username') },
+  {
+    name: 'RequestedDuration',
+    type: 'string',
+    cell: (o) => {
+      const s = g(o, 'spec.expirationSeconds');
+      return typeof s === 'number' ? age(new Date(Date.now() - s * 1000).toISOString()) : '<none>';
+    },
+  },
+  { name: 'Condition', type: 'string', cell: csrCondition },
+];
+
 const columns: Record<string, Column[]> = {
+  CertificateSigningRequest: csrCols,
   Role: roleCols,
   ClusterRole: roleCols,
   RoleBinding: bindingCols,

@@ -398,6 +398,15 @@ export class RestStorage {
     if (want && want !== String(kv.modRevision)) throw conflictError(target(r, name));
     let next: KubeObject;
     if (opts.subresource === 'status') next = { ...old, status: o.status };
+    // A CSR's approval subresource changes its conditions only (Approved, Denied).
+    else if (opts.subresource === 'approval')
+      next = {
+        ...old,
+        status: {
+          ...(old.status ?? {}),
+          conditions: (o.status as { conditions?: unknown } | undefined)?.conditions,
+        },
+      };
     else if (opts.subresource === 'finalize')
       next = { ...old, spec: { ...(old.spec ?? {}), finalizers: specFinalizers(o) ?? [] } };
     else {
@@ -413,7 +422,8 @@ export class RestStorage {
     nm.uid = om.uid;
     nm.creationTimestamp = om.creationTimestamp;
     if (om.deletionTimestamp) nm.deletionTimestamp = om.deletionTimestamp;
-    if (opts.subresource === 'status' || opts.subresource === 'finalize') next.metadata = { ...om };
+    if (opts.subresource && ['status', 'finalize', 'approval'].includes(opts.subresource))
+      next.metadata = { ...om };
     if (tracksGeneration(r)) nm.generation = (om.generation as number | undefined) ?? 1;
     else delete nm.generation;
     if (opts.subresource !== 'status' && opts.subresource !== 'finalize') applyDefaults(r, next);

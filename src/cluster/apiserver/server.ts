@@ -22,10 +22,10 @@ import { ServiceAllocator } from './allocators.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { Auditor } from './audit/auditor.js';
 import { parsePolicy } from './audit/policy.js';
-import { authenticator, same, type UidLookup } from './auth.js';
+import { authenticator, type UidLookup } from './auth.js';
 import { startAggregation } from './authz/aggregate.js';
 import { type Authorizer, mastersBypass, union } from './authz/attributes.js';
-import { feedNodeGraph, graphWrite, nodeAuthorizer } from './authz/node-authorizer.js';
+import { feedNodeGraph, graphWrite, NodeAuthorizer } from './authz/node-authorizer.js';
 import { NodeGraph } from './authz/node-graph.js';
 import { feedFromStore, feedWrite } from './authz/policy-feed.js';
 import { RbacPolicy } from './authz/rbac.js';
@@ -45,7 +45,7 @@ import { type ConnectHandler, makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { ensureKubernetesService } from './kubernetes-service.js';
 import { resourceMetrics } from './metrics-source.js';
-import { nodeJoinHandler, writeJoinToken } from './node-join.js';
+import { caCertsHandler, writeJoinToken } from './node-join.js';
 import { agentClient, podLogProxy } from './pod-proxy.js';
 import { podStreamProxy, type StreamKind } from './pod-stream-proxy.js';
 import { RestStorage } from './rest.js';
@@ -55,6 +55,10 @@ export interface ServerOptions {
   dataDir: string;
   port: number;
   bindAddress: string;
+  /** `--tls-san`: more names and addresses for the serving certificate. */
+  tlsSans?: string[];
+  /** The node's addresses, put in the serving certificate when bound to 0.0.0.0 or ::. */
+  nodeIPs?: string[];
   /** Where the `kubernetes` Service sends pods (default: the bind address, or 127.0.0.1 for all). */
   advertiseAddress?: string;
   datastoreEndpoint?: string;
@@ -133,7 +137,10 @@ function auditSetup(opts: NonNullable<ServerOptions['audit']>): { auditor: Audit
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   restrictDataDir(opts.dataDir);
-  const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress);
+  const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress, {
+    ...(opts.tlsSans ? { sans: opts.tlsSans } : {}),
+    ...(opts.nodeIPs ? { nodeIPs: opts.nodeIPs } : {}),
+  });
   const audit = opts.audit && auditSetup(opts.audit);
   const encryption = encryptionSetup(opts);
   const rules = encryption && encryptionRules(readEncryptionConfig(encryption.configPath));
@@ -174,7 +181,7 @@ async function serve(
   });
   // A start that fails after this point stops the feed, so nothing outlives the closed store.
   try {
-    const authorize: Authorizer = union(mastersBypass, nodeAuthorizer(nodeGraph), policy);
+    const authorize: Authorizer = union(mastersBypass, new NodeAuthorizer(nodeGraph), policy);
     const controlPlaneToken = randomBytes(32).toString('base64url');
     const uidOf: UidLookup = async (kind, namespace, name) => {
       const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets' }[kind];
@@ -237,7 +244,7 @@ async function serve(
         'pods/portforward': stream('portforward'),
       },
     });
-    const joins = nodeJoinHandler(creds, same);
+    const joins = caCertsHandler(creds);
     // Both listeners are audited: the control plane's own requests arrive on the socket.
     const handler = audit ? audit.auditor.wrap(handle) : handle;
     const server = createServer(

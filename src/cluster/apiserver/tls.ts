@@ -7,10 +7,12 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
+import { invalidArgument } from '../../core/errors.js';
 import { kubernetesServiceIP } from './allocators.js';
 
 /**
@@ -101,12 +103,25 @@ function sign(opts: {
 
 const ipLike = (s: string) => /^[0-9.]+$/.test(s) || s.includes(':');
 
+/** Checks `--tls-san` values: each a DNS name (a leading `*.` allowed) or an IP address. */
+export function checkTlsSans(sans: string[]): string[] {
+  for (const s of sans)
+    if (!isIP(s) && !/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(s))
+      throw invalidArgument(`Invalid --tls-san "${s}": a DNS name or an IP address is needed`);
+  return sans;
+}
+
 /**
  * Loads the credentials under `dir`, making whatever is missing. The server certificate is
- * remade (by the same CA) when its SANs miss a name above or `bindAddress` (the address may
+ * remade (by the same CA) when its SANs differ from the names above, `bindAddress`, the
+ * `--tls-san` names and, when bound to 0.0.0.0 or ::, the node's addresses (any of them may
  * change between runs; certificates made by earlier versions lack the Service names).
  */
-export function ensureCredentials(dir: string, bindAddress: string): ClusterCredentials {
+export function ensureCredentials(
+  dir: string,
+  bindAddress: string,
+  extra: { sans?: string[]; nodeIPs?: string[] } = {},
+): ClusterCredentials {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = (n: string) => join(dir, n);
   const read = (n: string) => (existsSync(file(n)) ? readFileSync(file(n), 'utf8') : undefined);
@@ -132,15 +147,25 @@ export function ensureCredentials(dir: string, bindAddress: string): ClusterCred
     'kubernetes.default.svc.cluster.local',
   ];
   const ips = ['127.0.0.1', kubernetesServiceIP];
-  if (bindAddress && bindAddress !== '0.0.0.0' && bindAddress !== '::')
-    (ipLike(bindAddress) ? ips : dns).push(bindAddress);
+  const wildcard = bindAddress === '0.0.0.0' || bindAddress === '::';
+  // Bound to every address, the server is reached by the node's: they are in the certificate.
+  const named = [
+    ...(extra.sans ?? []),
+    ...(wildcard ? (extra.nodeIPs ?? []) : bindAddress ? [bindAddress] : []),
+  ];
+  for (const n of named) {
+    const list = ipLike(n) ? ips : dns;
+    if (!list.includes(n)) list.push(n);
+  }
   let serverCert = read('server.crt');
   let serverKey = read('server.key');
   const covers = (pem: string) => {
     const c = forge.pki.certificateFromPem(pem);
     const alt = c.getExtension('subjectAltName') as { altNames?: { ip?: string; value?: string }[] } | null;
     const have = new Set((alt?.altNames ?? []).map((a) => a.ip ?? a.value));
-    return [...dns, ...ips].every((n) => have.has(n));
+    const wanted = new Set([...dns, ...ips]);
+    // Remade when the set changes either way: a name dropped from --tls-san stops being valid.
+    return wanted.size === have.size && [...wanted].every((n) => have.has(n));
   };
   if (!serverCert || !serverKey || !covers(serverCert)) {
     const k = newKey();
@@ -230,21 +255,5 @@ export function signClientCertificate(
     keyPub: publicKeyPem,
     issuerCert: forge.pki.certificateFromPem(creds.caCert),
     issuerKey: creds.caKey,
-  });
-}
-
-/** A serving certificate for a node's own HTTPS endpoint (its names and addresses). */
-export function signServingCertificate(
-  creds: Pick<ClusterCredentials, 'caCert' | 'caKey'>,
-  cn: string,
-  names: { dns: string[]; ips: string[] },
-  publicKeyPem: string,
-): string {
-  return sign({
-    cn,
-    keyPub: publicKeyPem,
-    issuerCert: forge.pki.certificateFromPem(creds.caCert),
-    issuerKey: creds.caKey,
-    server: names,
   });
 }

@@ -81,6 +81,11 @@ export const Resources = {
   priorityclasses: { base: '/apis/scheduling.k8s.io/v1', plural: 'priorityclasses', namespaced: false },
   storageclasses: { base: '/apis/storage.k8s.io/v1', plural: 'storageclasses', namespaced: false },
   resourcequotas: { base: '/api/v1', plural: 'resourcequotas', namespaced: true },
+  certificatesigningrequests: {
+    base: '/apis/certificates.k8s.io/v1',
+    plural: 'certificatesigningrequests',
+    namespaced: false,
+  },
   customresourcedefinitions: {
     base: '/apis/apiextensions.k8s.io/v1',
     plural: 'customresourcedefinitions',

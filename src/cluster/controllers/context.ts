@@ -10,6 +10,8 @@ export interface ControlPlaneOptions {
   nodeMonitorGracePeriodMs?: number;
   /** Where nodes' pod CIDRs come from (`--cluster-cidr`). Default 10.42.0.0/16. */
   clusterCidr?: string;
+  /** The CA the csrsigning controller signs with (`--cluster-signing-cert-file`/`-key-file`). */
+  clusterSigning?: { certFile: string; keyFile: string };
 }
 
 /**

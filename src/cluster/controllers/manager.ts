@@ -4,6 +4,8 @@ import type { KubeClient } from '../client/kube-client.js';
 import { schedulerController } from '../scheduler/scheduler.js';
 import { type ControllerSpec, type ControlPlaneOptions, SharedContext } from './context.js';
 import { cronJobController } from './cronjob.js';
+import { csrApprovingController } from './csr-approving.js';
+import { csrSigningController } from './csr-signing.js';
 import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
 import { disruptionController } from './disruption.js';
@@ -55,6 +57,8 @@ export const registry: readonly ControllerSpec[] = [
   resourceQuotaController,
   disruptionController,
   hpaController,
+  csrApprovingController,
+  csrSigningController,
 ];
 
 /** The names `--controllers` accepts. */

@@ -4,8 +4,10 @@
  * once nothing else can refuse the write.
  */
 import type { Store } from '../../store/store.js';
+import { certificateSigningAdmission } from './certificate-signing.js';
 import { AdmissionChain } from './chain.js';
 import { limitRangerAdmission } from './limit-ranger.js';
+import { nodeRestrictionAdmission } from './node-restriction.js';
 import { podSecurityAdmission } from './pod-security.js';
 import { priorityAdmission } from './priority.js';
 import { resourceQuotaAdmission } from './resource-quota.js';
@@ -14,10 +16,12 @@ import { defaultStorageClassAdmission } from './storage-class.js';
 
 export function defaultAdmission(store: Store): AdmissionChain {
   return new AdmissionChain([
+    certificateSigningAdmission(),
     limitRangerAdmission(store),
     serviceAccountAdmission(store),
     priorityAdmission(store),
     defaultStorageClassAdmission(store),
+    nodeRestrictionAdmission(),
     podSecurityAdmission(store),
     resourceQuotaAdmission(store),
   ]);

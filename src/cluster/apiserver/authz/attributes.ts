@@ -25,6 +25,8 @@ export interface Attributes {
   name: string;
   /** The URL path, which non-resource rules match. */
   path: string;
+  /** A list's or watch's field selector (the Node authorizer reads `spec.nodeName`). */
+  fieldSelector?: string;
 }
 
 export type Decision = 'allow' | 'deny' | 'noOpinion';

@@ -235,8 +235,6 @@ const nodeRules: PolicyRule[] = [
   rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
   rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews', 'localsubjectaccessreviews']),
   rule(read, [''], ['services', 'endpoints']),
-  // The Service proxy runs in the agent with the node's identity (upstream's system:node-proxier).
-  rule(read, ['discovery.k8s.io'], ['endpointslices']),
   rule(['create', 'get', 'list', 'watch'], [''], ['nodes']),
   rule(['update', 'patch'], [''], ['nodes/status']),
   rule(['update', 'patch', 'delete'], [''], ['nodes']),
@@ -251,7 +249,19 @@ const nodeRules: PolicyRule[] = [
   rule(['get', 'create', 'update', 'patch', 'delete'], ['coordination.k8s.io'], ['leases']),
   rule(read, ['storage.k8s.io'], ['csidrivers', 'csinodes', 'volumeattachments']),
   rule(read, ['node.k8s.io'], ['runtimeclasses']),
+  rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
 ];
+
+/** Upstream's system:node-proxier role: what a Service proxy and a pod network watch. */
+const nodeProxierRules: PolicyRule[] = [
+  rule(['list', 'watch'], [''], ['nodes', 'services', 'endpoints']),
+  rule(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
+  rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']),
+];
+
+const csrGroup = 'certificates.k8s.io';
+const nodeClientRole = 'system:certificates.k8s.io:certificatesigningrequests:nodeclient';
+const selfNodeClientRole = 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient';
 
 /** The bootstrap ClusterRoles, in upstream's names. */
 export function bootstrapClusterRoles(): KubeObject[] {
@@ -311,6 +321,14 @@ export function bootstrapClusterRoles(): KubeObject[] {
     clusterRole('system:kube-controller-manager', controllerManagerRules),
     clusterRole('system:kube-scheduler', schedulerRules),
     clusterRole('system:node', nodeRules),
+    clusterRole('system:node-proxier', nodeProxierRules),
+    clusterRole('system:node-bootstrapper', [
+      rule(['create', 'get', 'list', 'watch'], [csrGroup], ['certificatesigningrequests']),
+    ]),
+    clusterRole(nodeClientRole, [rule(['create'], [csrGroup], ['certificatesigningrequests/nodeclient'])]),
+    clusterRole(selfNodeClientRole, [
+      rule(['create'], [csrGroup], ['certificatesigningrequests/selfnodeclient']),
+    ]),
     clusterRole('system:auth-delegator', [
       rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
       rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
@@ -338,7 +356,19 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
       user('system:kube-controller-manager'),
     ]),
     clusterRoleBinding('system:kube-scheduler', 'system:kube-scheduler', [user('system:kube-scheduler')]),
-    // Until each node has its own identity, the join token's group gets the node role.
-    clusterRoleBinding('system:node', 'system:node', [group('system:nodes')]),
+    // Nodes are authorized by the Node authorizer; upstream keeps this binding without subjects.
+    clusterRoleBinding('system:node', 'system:node', []),
+    // The agent runs the Service proxy and the pod network with the node's identity (upstream
+    // binds this role to kube-proxy's user); they watch all Nodes, Services and EndpointSlices.
+    clusterRoleBinding('system:node-proxier', 'system:node-proxier', [group('system:nodes')]),
+    // What kubeadm binds for joining: the join token may ask for node client certificates
+    // (and have them approved), and a node may renew its own.
+    clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', [
+      group('system:bootstrappers'),
+    ]),
+    clusterRoleBinding('kubeadm:node-autoapprove-bootstrap', nodeClientRole, [group('system:bootstrappers')]),
+    clusterRoleBinding('kubeadm:node-autoapprove-certificate-rotation', selfNodeClientRole, [
+      group('system:nodes'),
+    ]),
   ];
 }

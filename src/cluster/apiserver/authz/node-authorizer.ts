@@ -1,9 +1,21 @@
 /**
- * Upstream's Node authorizer, for the objects the node role may read: a node's identity
- * (`system:node:NAME` in `system:nodes`) may get a Secret, ConfigMap, PersistentVolumeClaim or
- * PersistentVolume, and create a token for a ServiceAccount, only when a pod bound to that
- * node needs it. Anything else about those objects is refused, whatever the system:node
- * role says; other requests are left to RBAC.
+ * The Node authorizer (upstream's, with AuthorizeNodeWithSelectors as Kubernetes 1.32 has it
+ * on): a user `system:node:NAME` in group `system:nodes` may
+ * - get and delete its own Node, list or watch it by `metadata.name`, create, update and patch
+ *   Nodes and nodes/status (NodeRestriction then refuses any Node but its own), and its own
+ *   Lease in kube-node-lease;
+ * - get the pods bound to it, list and watch pods only with `spec.nodeName=NAME`, update and
+ *   patch their status, and delete them (pods/eviction, creating pods, and other nodes' pods:
+ *   no);
+ * - get a Secret, ConfigMap, PersistentVolumeClaim or PersistentVolume, or create a
+ *   ServiceAccount token, only when one of its pods uses it (node-graph.ts, kept from the
+ *   server's own writes and the store), and never list them;
+ * - create and update events, read Services and Endpoints (the environment of its pods),
+ *   create and read CertificateSigningRequests (its own renewal), token and access reviews.
+ * Anything else gets no opinion here, so RBAC decides (the system:node ClusterRole is bound to
+ * nobody, as upstream; system:node-proxier gives nodes the Service proxy's and the pod
+ * network's reads of all Nodes, Services and EndpointSlices). Which Node or Lease a create names, and what a node may
+ * change in its Node, is NodeRestriction's (admission/node-restriction.ts).
  */
 import { decode } from '../../api/objects.js';
 import type { KubeObject } from '../../api/selectors.js';
@@ -12,35 +24,90 @@ import type { Attributes, Authorizer, AuthorizerResult } from './attributes.js';
 import type { NodeGraph } from './node-graph.js';
 import { feedFromPrefix } from './store-feed.js';
 
-const NODE_PREFIX = 'system:node:';
-const guarded: Record<string, { subresource: string; verb: string }> = {
-  secrets: { subresource: '', verb: 'get' },
-  configmaps: { subresource: '', verb: 'get' },
-  persistentvolumeclaims: { subresource: '', verb: 'get' },
-  persistentvolumes: { subresource: '', verb: 'get' },
-  serviceaccounts: { subresource: 'token', verb: 'create' },
-};
+const allow: AuthorizerResult = { decision: 'allow', reason: '' };
+const noOpinion = (reason = ''): AuthorizerResult => ({ decision: 'noOpinion', reason });
 
-const noOpinion: AuthorizerResult = { decision: 'noOpinion', reason: '' };
-
-/** The node a request comes from, if it comes from one. */
-function nodeOf(a: Attributes): string | undefined {
-  if (!a.user.name.startsWith(NODE_PREFIX) || !a.user.groups.includes('system:nodes')) return undefined;
-  return a.user.name.slice(NODE_PREFIX.length) || undefined;
+/** The node a user is, or undefined for any other user. */
+export function nodeIdentity(user: Attributes['user']): string | undefined {
+  if (!user.groups.includes('system:nodes') || !user.name.startsWith('system:node:')) return undefined;
+  return user.name.slice('system:node:'.length) || undefined;
 }
 
-export function nodeAuthorizer(graph: NodeGraph): Authorizer {
-  return {
-    authorize(a) {
-      const node = nodeOf(a);
-      const g = guarded[a.resource];
-      if (!node || !a.resourceRequest || a.apiGroup !== '' || !g) return noOpinion;
-      if (a.subresource !== g.subresource) return noOpinion;
-      if (a.verb === g.verb && a.name && graph.related(node, a.resource, a.namespace, a.name))
-        return { decision: 'allow', reason: '' };
-      return { decision: 'deny', reason: `no relationship found between node '${node}' and this object` };
-    },
-  };
+/** The objects a node may get only when one of its pods uses them (node-graph.ts). */
+const graphResources = new Set(['secrets', 'configmaps', 'persistentvolumeclaims', 'persistentvolumes']);
+
+const is = (a: Attributes, group: string, resource: string, sub = '') =>
+  a.apiGroup === group && a.resource === resource && a.subresource === sub;
+
+/** Upstream's wording when no pod of the node links to the object. */
+const noRelationship = (node: string) =>
+  noOpinion(`no relationship found between node '${node}' and this object`);
+
+/** `spec.nodeName=NAME` in a field selector. */
+const selectsNode = (a: Attributes, node: string) =>
+  (a.fieldSelector ?? '').split(',').some((t) => /^spec\.nodeName==?(.*)$/.exec(t.trim())?.[1] === node);
+
+export class NodeAuthorizer implements Authorizer {
+  constructor(private readonly graph: NodeGraph) {}
+
+  authorize(a: Attributes): AuthorizerResult {
+    const node = nodeIdentity(a.user);
+    if (!node || !a.resourceRequest) return noOpinion();
+    const v = a.verb;
+    if (a.apiGroup === '' && !a.subresource && graphResources.has(a.resource)) {
+      if (v !== 'get') return noOpinion(`can only get individual resources of this type`);
+      return this.graph.related(node, a.resource, a.namespace, a.name) ? allow : noRelationship(node);
+    }
+    if (is(a, '', 'serviceaccounts', 'token')) {
+      if (v !== 'create') return noOpinion(`can only create tokens for individual service accounts`);
+      return this.graph.related(node, 'serviceaccounts', a.namespace, a.name) ? allow : noRelationship(node);
+    }
+    if (a.apiGroup === '' && a.resource === 'nodes' && (a.subresource === '' || a.subresource === 'status')) {
+      // Which Node a create or an update writes is NodeRestriction's to check (upstream's split).
+      if ((v === 'create' && !a.subresource) || v === 'update' || v === 'patch') return allow;
+      if (a.name === node && ['get', 'list', 'watch', 'delete'].includes(v)) return allow;
+      if (['get', 'list', 'watch'].includes(v))
+        return noOpinion(
+          a.name
+            ? `node '${node}' cannot read '${a.name}', only its own Node object`
+            : `node '${node}' cannot read all nodes, only its own Node object`,
+        );
+      return noOpinion(`node '${node}' cannot ${v} node '${a.name}'`);
+    }
+    if (is(a, 'coordination.k8s.io', 'leases')) {
+      if (a.namespace !== 'kube-node-lease') return noOpinion();
+      if (v === 'create') return allow;
+      if (a.name === node && ['get', 'update', 'patch', 'delete'].includes(v)) return allow;
+      return noOpinion(`can only access node lease with the same name as the requesting node`);
+    }
+    if (a.apiGroup === '' && a.resource === 'pods') return this.pods(a, node);
+    if ((a.apiGroup === '' || a.apiGroup === 'events.k8s.io') && a.resource === 'events')
+      return ['create', 'update', 'patch'].includes(v) ? allow : noOpinion();
+    if (a.apiGroup === '' && (a.resource === 'services' || a.resource === 'endpoints') && !a.subresource)
+      return ['get', 'list', 'watch'].includes(v) ? allow : noOpinion();
+    if (is(a, 'certificates.k8s.io', 'certificatesigningrequests'))
+      return ['create', 'get', 'list', 'watch'].includes(v) ? allow : noOpinion();
+    if (
+      v === 'create' &&
+      (is(a, 'authentication.k8s.io', 'tokenreviews') ||
+        is(a, 'authorization.k8s.io', 'subjectaccessreviews'))
+    )
+      return allow;
+    return noOpinion();
+  }
+
+  private pods(a: Attributes, node: string): AuthorizerResult {
+    const v = a.verb;
+    if (!a.subresource && (v === 'list' || v === 'watch'))
+      return selectsNode(a, node)
+        ? allow
+        : noOpinion(`can only list/watch pods with spec.nodeName field selector`);
+    const own = a.name !== '' && this.graph.hasPod(node, a.namespace, a.name);
+    if (!a.subresource && (v === 'get' || v === 'delete')) return own ? allow : noRelationship(node);
+    if (a.subresource === 'status' && (v === 'get' || v === 'update' || v === 'patch'))
+      return own ? allow : noRelationship(node);
+    return noOpinion();
+  }
 }
 
 const podsPrefix = '/registry/core/pods/';

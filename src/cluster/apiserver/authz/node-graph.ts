@@ -27,6 +27,10 @@ export function podReferences(pod: KubeObject): string[] {
       add('secrets', s?.secret?.name);
       add('configmaps', s?.configMap?.name);
     }
+    // Volume plugins that carry a secret reference (CSI, cephfs, iscsi...).
+    for (const plugin of Object.values(v ?? {}) as Any[])
+      if (plugin && typeof plugin === 'object')
+        add('secrets', plugin.secretRef?.name ?? plugin.nodePublishSecretRef?.name);
   }
   for (const c of [
     ...(spec.initContainers ?? []),
@@ -107,6 +111,11 @@ export class NodeGraph {
         if (kind === 'pods') this.setPod(k, undefined);
         else this.setClaim(k, undefined);
       }
+  }
+
+  /** Whether pod `namespace/name` is bound to `node`. */
+  hasPod(node: string, namespace: string, name: string): boolean {
+    return this.pods.get(`${namespace}/${name}`)?.node === node;
   }
 
   /** Whether `node` has a pod that needs `resource` `namespace/name`. */

@@ -77,7 +77,10 @@ export function requestAttributes(
     default:
       verb = m.toLowerCase();
   }
-  return resourceAttributes(user, verb, { apiGroup, resource, subresource, namespace, name });
+  const attrs = resourceAttributes(user, verb, { apiGroup, resource, subresource, namespace, name });
+  const fieldSelector = query.get('fieldSelector');
+  if (fieldSelector && (verb === 'list' || verb === 'watch')) attrs.fieldSelector = fieldSelector;
+  return attrs;
 }
 
 const headerList = (h: string | string[] | undefined): string[] =>

@@ -1,0 +1,245 @@
+// Node identity through the real kubectl: CertificateSigningRequests (a user's approved with
+// `kubectl certificate approve` and then used; the embedded agent's own, approved for the join
+// token and signed), the Node authorizer (a node reads only what its pods use, lists only its
+// pods) and NodeRestriction (no other node, no restricted labels), and the join token that can
+// do nothing but join. Pods run on the in-memory runtime: what is tested is the API.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { KubeClient, Resources } from '../src/cluster/client/kube-client.js';
+import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+
+describe('node authorization', () => {
+  let c: TestCluster;
+  let server: string;
+  let ca: string;
+  const agentDir = () => join(c.dataDir, 'agent');
+  before(async () => {
+    c = await startCluster(undefined, {
+      controllers: '*',
+      agent: true,
+      args: ['--pod-runtime', 'sim', '--node-name', 'n1', '--node-ip', '192.0.2.10', '--kubelet-port', '0'],
+    });
+    server = `https://127.0.0.1:${c.port}`;
+    ca = readFileSync(join(agentDir(), 'ca.crt'), 'utf8');
+  });
+  after(() => c.box.cleanup());
+
+  /** A kubeconfig for a client certificate or a token, written into the sandbox. */
+  const kubeconfig = (name: string, user: Record<string, string>) => {
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const file = join(c.box.dir, `${name}.kubeconfig`);
+    const fields = Object.entries(user)
+      .map(([k, v]) => `    ${k}: ${k === 'token' ? v : b64(v)}`)
+      .join('\n');
+    writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: ${server}\n    certificate-authority-data: ${b64(ca)}\nusers:\n- name: u\n  user:\n${fields}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n`,
+    );
+    return file;
+  };
+  const nodeCreds = () => ({
+    'client-certificate-data': readFileSync(join(agentDir(), 'client.crt'), 'utf8'),
+    'client-key-data': readFileSync(join(agentDir(), 'node.key'), 'utf8'),
+  });
+  const as = (file: string) => (args: string[], input?: string) =>
+    c.kubectl(args, { env: { KUBECONFIG: file }, ...(input !== undefined ? { input } : {}) });
+  const admin = async (args: string[], input?: string) => {
+    const r = await c.kubectl(args, input !== undefined ? { input } : {});
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const nodeReady = () =>
+    until('n1 Ready', async () => {
+      const r = await c.kubectl([
+        'get',
+        'node',
+        'n1',
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+      ]);
+      return r.stdout === 'True';
+    });
+
+  test('kubectl certificate approve signs a user CSR whose certificate then authenticates; deny leaves it unsigned', async () => {
+    const key = join(c.box.dir, 'alice.key');
+    const csr = execFileSync(
+      'openssl',
+      ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-subj', '/CN=alice/O=devs'],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    ).toString();
+    const request = (name: string) =>
+      JSON.stringify({
+        apiVersion: 'certificates.k8s.io/v1',
+        kind: 'CertificateSigningRequest',
+        metadata: { name },
+        spec: {
+          request: Buffer.from(csr).toString('base64'),
+          signerName: 'kubernetes.io/kube-apiserver-client',
+          usages: ['client auth'],
+          // The server writes who asked; a claim in the body is overwritten.
+          username: 'mallory',
+        },
+      });
+    await admin(['create', '-f', '-'], request('alice'));
+    await admin(['create', '-f', '-'], request('alice-denied'));
+    await admin(['certificate', 'approve', 'alice']);
+    await admin(['certificate', 'deny', 'alice-denied']);
+    let cert = '';
+    await until('alice signed', async () => {
+      cert = await admin(['get', 'csr', 'alice', '-o', 'jsonpath={.status.certificate}']);
+      return cert !== '';
+    });
+    const got = JSON.parse(await admin(['get', 'csr', 'alice', '-o', 'json']));
+    assert.equal(got.spec.username, 'admin');
+    assert.equal(got.status.conditions[0].type, 'Approved');
+    assert.equal(got.status.conditions[0].reason, 'KubectlApprove');
+    const alice = kubeconfig('alice', {
+      'client-certificate-data': Buffer.from(cert, 'base64').toString('utf8'),
+      'client-key-data': readFileSync(key, 'utf8'),
+    });
+    const who = await as(alice)([
+      'auth',
+      'whoami',
+      '-o',
+      'jsonpath={.status.userInfo.username} {.status.userInfo.groups}',
+    ]);
+    assert.equal(who.code, 0, who.stderr);
+    assert.equal(who.stdout, 'alice ["devs","system:authenticated"]');
+    assert.match(
+      await admin(['get', 'csr', 'alice']),
+      /alice\s+\S+\s+kubernetes.io\/kube-apiserver-client\s+admin\s+<none>\s+Approved,Issued/,
+    );
+    assert.match(await admin(['get', 'csr', 'alice-denied']), /Denied\s*$/m);
+    const denied = JSON.parse(await admin(['get', 'csr', 'alice-denied', '-o', 'json']));
+    assert.equal(denied.status.conditions[0].type, 'Denied');
+    assert.equal(denied.status.certificate, undefined);
+  });
+
+  test('the embedded agent joined through two CSRs: its client one approved for the join token, its serving one for itself', async () => {
+    await nodeReady();
+    const csrs = JSON.parse(await admin(['get', 'csr', '-o', 'json'])).items.filter(
+      (x: { metadata: { name: string } }) => x.metadata.name.startsWith('node-csr-'),
+    );
+    const bySigner = Object.fromEntries(
+      csrs.map((x: { spec: { signerName: string } }) => [x.spec.signerName, x]),
+    );
+    const client = bySigner['kubernetes.io/kube-apiserver-client-kubelet'];
+    assert.equal(client.spec.username, 'system:bootstrap:berth');
+    assert.ok(client.spec.groups.includes('system:bootstrappers'));
+    assert.equal(client.status.conditions[0].reason, 'AutoApproved');
+    const serving = bySigner['kubernetes.io/kubelet-serving'];
+    assert.equal(serving.spec.username, 'system:node:n1');
+    assert.ok(serving.status.certificate);
+    const cert = new X509Certificate(readFileSync(join(agentDir(), 'serving.crt')));
+    assert.match(cert.subjectAltName ?? '', /IP Address:192\.0\.2\.10/);
+    assert.match(cert.subjectAltName ?? '', /DNS:n1/);
+    assert.match(
+      new X509Certificate(readFileSync(join(agentDir(), 'client.crt'))).subject,
+      /CN=system:node:n1/,
+    );
+  });
+
+  test('a node reads the Secret its pod uses, not another, and lists only its own pods', async () => {
+    await nodeReady();
+    await admin(['create', 'secret', 'generic', 'used', '--from-literal=a=b']);
+    await admin(['create', 'secret', 'generic', 'unused', '--from-literal=a=b']);
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'uses-secret' },
+      spec: {
+        nodeName: 'n1',
+        containers: [
+          {
+            name: 'c',
+            image: 'busybox',
+            env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 'used', key: 'a' } } }],
+          },
+        ],
+      },
+    };
+    await admin(['apply', '-f', '-'], JSON.stringify(pod));
+    const node = as(kubeconfig('node', nodeCreds()));
+    const ok = await node(['get', 'secret', 'used', '-o', 'name']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const refused = await node(['get', 'secret', 'unused']);
+    assert.notEqual(refused.code, 0);
+    assert.match(
+      refused.stderr,
+      /secrets "unused" is forbidden: User "system:node:n1" cannot get resource "secrets" in API group "" in the namespace "default": no relationship found between node 'n1' and this object/,
+    );
+    assert.match((await node(['get', 'secrets'])).stderr, /can only get individual resources of this type/);
+    assert.match(
+      (await node(['get', 'pods'])).stderr,
+      /can only list\/watch pods with spec.nodeName field selector/,
+    );
+    const own = await node(['get', 'pods', '--field-selector', 'spec.nodeName=n1', '-o', 'name']);
+    assert.equal(own.code, 0, own.stderr);
+    assert.match(own.stdout, /pod\/uses-secret/);
+    // A pod bound elsewhere is not the node's to delete.
+    await admin(
+      ['apply', '-f', '-'],
+      JSON.stringify({ ...pod, metadata: { name: 'elsewhere' }, spec: { ...pod.spec, nodeName: 'n9' } }),
+    );
+    assert.match(
+      (await node(['delete', 'pod', 'elsewhere', '--wait=false'])).stderr,
+      /no relationship found between node 'n1'/,
+    );
+    assert.match((await node(['create', 'configmap', 'x'])).stderr, /forbidden/);
+  });
+
+  test('NodeRestriction: a node may not change another node nor its own restricted labels', async () => {
+    await nodeReady();
+    await admin(
+      ['create', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2' } }),
+    );
+    const node = as(kubeconfig('node', nodeCreds()));
+    // kubectl reads before it patches: reading another Node is refused already.
+    assert.match(
+      (await node(['label', 'node', 'n2', 'x=y'])).stderr,
+      /node 'n1' cannot read 'n2', only its own Node object/,
+    );
+    const client = new KubeClient({
+      server,
+      ca,
+      cert: nodeCreds()['client-certificate-data'],
+      key: nodeCreds()['client-key-data'],
+    });
+    try {
+      await assert.rejects(
+        client.patch(Resources.nodes, undefined, 'n2', { metadata: { labels: { x: 'y' } } }),
+        /nodes "n2" is forbidden: node "n1" is not allowed to modify node "n2"/,
+      );
+    } finally {
+      client.close();
+    }
+    assert.match(
+      (await node(['label', 'node', 'n1', 'node-restriction.kubernetes.io/trusted=yes'])).stderr,
+      /node "n1" is not allowed to modify labels: node-restriction.kubernetes.io\/trusted/,
+    );
+    const own = await node(['label', 'node', 'n1', 'example.com/ok=yes']);
+    assert.equal(own.code, 0, own.stderr);
+  });
+
+  test('the join token can only join: it creates CSRs, and listing pods or reading Secrets is refused', async () => {
+    const secret = readFileSync(join(c.dataDir, 'node-token'), 'utf8').trim().split('::server:')[1]!;
+    const token = as(kubeconfig('bootstrap', { token: secret }));
+    const pods = await token(['get', 'pods']);
+    assert.notEqual(pods.code, 0);
+    assert.match(
+      pods.stderr,
+      /pods is forbidden: User "system:bootstrap:berth" cannot list resource "pods" in API group "" in the namespace "default"/,
+    );
+    assert.match((await token(['get', 'secret', 'used'])).stderr, /forbidden/);
+    assert.match((await token(['get', 'nodes'])).stderr, /forbidden/);
+    const can = await token(['auth', 'can-i', 'create', 'certificatesigningrequests.certificates.k8s.io']);
+    assert.equal(can.stdout.trim(), 'yes');
+  });
+});
