@@ -25,7 +25,7 @@ test-unit: build
 test-integration: build
 	@node scripts/run-tests.mjs --integration
 
-# Starts Berth's main job in the foreground: a single-node cluster once `berth server` exists.
+# Starts Berth in the foreground: a single-node cluster (`berth server` with its embedded node agent).
 up: build
 	@scripts/up
 

@@ -152,7 +152,7 @@ export async function cleanupMachineState(s: {
     await new Promise((r) => setTimeout(r, 100));
   }
   unmountUnder(s.dir);
-  removeCgroups(s.cgroupParent);
+  await removeCgroups(s.cgroupParent);
   if (s.netns) {
     // Processes still inside the namespace keep it alive; kill them first.
     const r = await run('ip', ['netns', 'pids', s.netns], { check: false });
@@ -211,13 +211,38 @@ function unmountUnder(dir: string): void {
   }
 }
 
-function removeCgroups(parent: string): void {
+async function removeCgroups(parent: string): Promise<void> {
   const base = '/sys/fs/cgroup';
   if (!existsSync(base)) return;
-  const roots = [base, ...readdirSync(base).map((c) => join(base, c))];
-  for (const r of roots) {
-    const p = join(r, parent);
-    if (existsSync(p)) removeCgroupTree(p);
+  const trees = [base, ...readdirSync(base).map((c) => join(base, c))]
+    .map((r) => join(r, parent))
+    .filter((p) => existsSync(p));
+  // A container whose conmon was killed is reparented to init and mentions nothing of the
+  // sandbox: its cgroup is the only trace of it, and it keeps that cgroup busy.
+  for (let round = 0; round < 5; round++) {
+    const pids = new Set(trees.flatMap(cgroupProcesses));
+    if (pids.size === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const p of trees) removeCgroupTree(p);
+}
+
+function cgroupProcesses(p: string): number[] {
+  try {
+    const own = readFileSync(join(p, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    const below = readdirSync(p, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .flatMap((e) => cgroupProcesses(join(p, e.name)));
+    return [...own, ...below];
+  } catch {
+    return []; // the cgroup went away while it was read
   }
 }
 

@@ -131,6 +131,13 @@ function encodeSized(r: ResourceInfo, o: KubeObject): string {
 /** Hook the server calls after a successful write (CRD registration). */
 export type WriteHook = (r: ResourceInfo, obj: KubeObject | undefined, old: KubeObject | undefined) => void;
 
+type DeleteOptions = WriteOptions & {
+  preconditionUid?: string;
+  preconditionRV?: string;
+  propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+  gracePeriodSeconds?: number;
+};
+
 export class RestStorage {
   private services: ServiceAllocator;
 
@@ -530,12 +537,24 @@ export class RestStorage {
     r: ResourceInfo,
     ns: string | undefined,
     name: string,
-    opts: WriteOptions & {
-      preconditionUid?: string;
-      preconditionRV?: string;
-      propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
-      gracePeriodSeconds?: number;
-    },
+    opts: DeleteOptions,
+  ): Promise<KubeObject> {
+    // Without preconditions a DELETE applies to whatever is stored when it lands, as
+    // Kubernetes' GuaranteedUpdate retries: a status write racing it is no reason to answer 409.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deleteOnce(r, ns, name, opts);
+      } catch (e) {
+        if (opts.preconditionUid || opts.preconditionRV || attempt >= 9 || !isConflict(e)) throw e;
+      }
+    }
+  }
+
+  private async deleteOnce(
+    r: ResourceInfo,
+    ns: string | undefined,
+    name: string,
+    opts: DeleteOptions,
   ): Promise<KubeObject> {
     const key = objectKey(r, ns, name);
     const kv = await this.store.get(key);

@@ -1,0 +1,302 @@
+/**
+ * bench/pods: pods on one node, the figures of issue 13, side by side in one run.
+ * 1. Server start (the embedded agent included) until its node is Ready (goal <= 3 s).
+ * 2. Pod start-up latency: single pods created one at a time, from the create call until the
+ *    pod's Ready condition is True (p50, p99; goal p99 <= 1 s, Kubernetes' SLO is 5 s).
+ * 3. `kubectl apply` of a 100-replica Deployment until 100/100 are Ready, against
+ *    `docker service create --replicas 100` of the same image on docker swarm until 100/100
+ *    tasks run (goal <= 0.3x of swarm).
+ * 4. RSS of the server process (which holds the embedded agent) idle and with 100 pods, and
+ *    of the conmon processes beside it.
+ * Each side runs in a network namespace made for the run (Berth's with its own --root,
+ * --runroot and data dir; dockerd with its own data root, exec root and socket), both
+ * removed at the end even when a step fails. Run as root:
+ *   node --import tsx bench/pods.ts [replicas=100] [singlePods=20]
+ */
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { KubeClient, type KubeObject, Resources } from '../src/cluster/client/kube-client.js';
+import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
+import { berthBin, type Sandbox, sandbox } from '../test/helpers/sandbox.js';
+import { have, summarise } from './lib/measure.js';
+import { freePort, waitFor } from './lib/process.js';
+
+const [replicas, singlePods] = [100, 20].map((d, i) => Number(process.argv[2 + i] ?? d)) as [number, number];
+const image = 'busybox:bench';
+const nodeIP = '198.18.0.1';
+const swarmIP = '198.18.1.1';
+
+/** A client on the API's local socket with the admin kubeconfig's token (the bench runs outside the namespace). */
+function adminClient(dataDir: string): KubeClient {
+  const cfg = parse(readFileSync(join(dataDir, 'kubeconfig.yaml'), 'utf8')) as {
+    users: { user: { token?: string } }[];
+  };
+  const token = cfg.users[0]?.user.token;
+  return new KubeClient({
+    server: 'http://localhost',
+    socketPath: join(dataDir, 'api.sock'),
+    ...(token ? { token } : {}),
+  });
+}
+
+async function until(what: string, ok: () => Promise<boolean>, everyMs = 100, timeoutMs = 600_000) {
+  const end = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Gives the namespace a veth "wire" with an address (swarm advertises it), and a default route
+ * when `route` (the agent takes its node IP from it). Swarm gets none: its tasks try to pull
+ * the image first, and with a route to nowhere each attempt waits for DNS and TCP timeouts
+ * (98 of 100 tasks sat in Preparing for minutes) instead of failing at once.
+ */
+async function wire(box: Sandbox, ip: string, route: boolean): Promise<void> {
+  const gw = ip.replace(/\.1$/, '.254');
+  for (const args of [
+    ['link', 'add', 'wire0', 'type', 'veth', 'peer', 'name', 'wire1'],
+    ['addr', 'add', `${ip}/24`, 'dev', 'wire0'],
+    ['link', 'set', 'wire0', 'up'],
+    ['link', 'set', 'wire1', 'up'],
+    ...(route ? [['route', 'add', 'default', 'via', gw, 'dev', 'wire0', 'onlink']] : []),
+  ])
+    await box.exec('ip', args);
+}
+
+const rssMb = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+/** Summed RSS of the conmon processes whose command line mentions `dir`. */
+function conmonRssMb(dir: string): { n: number; mb: number } {
+  let n = 0;
+  let mb = 0;
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+    } catch {
+      continue; // the process ended while the list was read
+    }
+    if (!cmd.startsWith('/usr/bin/conmon') && !cmd.startsWith('conmon')) continue;
+    if (!cmd.includes(dir)) continue;
+    n++;
+    mb += rssMb(Number(p));
+  }
+  return { n, mb };
+}
+
+const podSpec = (labels: Record<string, string>) => ({
+  metadata: { labels },
+  spec: {
+    terminationGracePeriodSeconds: 1,
+    containers: [{ name: 'main', image, imagePullPolicy: 'Never', command: ['sleep', '3600'] }],
+  },
+});
+
+/**
+ * Deletes `name`, again when the API answers 409: a DELETE without preconditions should
+ * never conflict, but here it sometimes does while the object's status is being written.
+ */
+async function remove(client: KubeClient, r: (typeof Resources)[keyof typeof Resources], name: string) {
+  for (let i = 0; ; i++) {
+    try {
+      return await client.delete(r, 'default', name);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'Conflict' || i >= 20) throw e;
+      console.log(`(DELETE of ${name} answered 409; again)`);
+    }
+  }
+}
+
+const isReady = (o: KubeObject | undefined) =>
+  !!o?.status?.conditions?.some(
+    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  );
+
+interface BerthFigures {
+  readyNodeMs: number;
+  single: ReturnType<typeof summarise>;
+  deploymentMs: number;
+  rssIdleMb: number;
+  rssBusyMb: number;
+  conmon: { n: number; mb: number };
+}
+
+async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
+  await wire(box, nodeIP, true);
+  const imported = await box.berth(['import', tar, image]);
+  if (imported.code !== 0) throw new Error(imported.stderr);
+  const dataDir = join(box.dir, 'server');
+  const t0 = performance.now();
+  const server = box.spawn(
+    process.execPath,
+    [
+      '--',
+      berthBin,
+      ...['--root', box.root, '--runroot', box.runroot, 'server', '--data-dir', dataDir],
+      ...['--https-listen-port', String(await freePort()), '--node-name', 'n1', '--node-ip', nodeIP],
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  await waitFor(server, /cluster is ready/, 120_000);
+  const client = adminClient(dataDir);
+  try {
+    await until('node Ready', async () => isReady((await client.list(Resources.nodes)).items[0]), 20);
+    const readyNodeMs = performance.now() - t0;
+    console.log(`server start to Ready node: ${readyNodeMs.toFixed(0)} ms (goal <= 3000 ms)`);
+    // Let the start-up work (controllers' first syncs, the first image list) settle first.
+    await new Promise((r) => setTimeout(r, 3000));
+    const rssIdleMb = rssMb(server.pid!);
+
+    const lat: number[] = [];
+    for (let i = 0; i < singlePods; i++) {
+      const name = `single-${i}`;
+      const s = performance.now();
+      await client.create(Resources.pods, 'default', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, ...podSpec({ app: 'single' }).metadata },
+        spec: podSpec({}).spec,
+      });
+      await until(
+        `pod ${name} Ready`,
+        async () => isReady(await client.get(Resources.pods, 'default', name)),
+        10,
+      );
+      lat.push(performance.now() - s);
+      await remove(client, Resources.pods, name);
+    }
+    await until(
+      'single pods gone',
+      async () => (await client.list(Resources.pods, 'default')).items.length === 0,
+      250,
+    );
+
+    const manifest = JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'many' },
+      spec: { replicas, selector: { matchLabels: { app: 'many' } }, template: podSpec({ app: 'many' }) },
+    });
+    const env = { ...process.env, HOME: join(box.dir, 'home'), KUBECONFIG: join(dataDir, 'kubeconfig.yaml') };
+    const d0 = performance.now();
+    await box.exec('kubectl', ['apply', '-f', '-'], { input: manifest, env });
+    await until(
+      `${replicas} replicas Ready`,
+      async () =>
+        (await client.get(Resources.deployments, 'default', 'many')).status?.readyReplicas === replicas,
+    );
+    const deploymentMs = performance.now() - d0;
+    console.log(
+      `berth: ${replicas}/${replicas} Ready ${(deploymentMs / 1000).toFixed(1)} s after kubectl apply`,
+    );
+    const rssBusyMb = rssMb(server.pid!);
+    const conmon = conmonRssMb(box.dir);
+    await remove(client, Resources.deployments, 'many');
+    await until(
+      "the Deployment's pods gone",
+      async () => (await client.list(Resources.pods, 'default')).items.length === 0,
+      500,
+    );
+    return { readyNodeMs, single: summarise(lat), deploymentMs, rssIdleMb, rssBusyMb, conmon };
+  } finally {
+    client.close();
+  }
+}
+
+/** Seconds until `docker service create --replicas N` has N tasks running, on a swarm of one in its own namespace. */
+async function swarmSide(box: Sandbox, tar: string): Promise<number> {
+  await wire(box, swarmIP, false);
+  const sock = join(box.dir, 'docker.sock');
+  const dockerd = box.spawn(
+    'dockerd',
+    [
+      ...['--data-root', join(box.dir, 'd-root'), '--exec-root', join(box.dir, 'd-exec')],
+      ...['--pidfile', join(box.dir, 'dockerd.pid'), '--host', `unix://${sock}`],
+      ...['--default-ulimit', 'nofile=20000:20000'],
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
+  const docker = (args: string[], check = true) =>
+    box.exec('docker', args, { env, check, timeoutMs: 300_000 });
+  box.defer(async () => {
+    // Tasks live in namespaces of their own: remove them through dockerd before it stops.
+    await docker(['service', 'rm', 'many'], false);
+    await until(
+      'swarm tasks gone',
+      async () => (await docker(['ps', '-q'], false)).stdout.trim() === '',
+      500,
+      120_000,
+    );
+    await docker(['swarm', 'leave', '--force'], false);
+    dockerd.kill('SIGTERM');
+    await new Promise((r) => (dockerd.exitCode === null ? dockerd.once('exit', r) : r(null)));
+  });
+  await waitFor(dockerd, /API listen on/);
+  await docker(['import', tar, image]);
+  await docker(['swarm', 'init', '--advertise-addr', swarmIP]);
+  const s0 = performance.now();
+  await docker([
+    'service',
+    'create',
+    '--detach',
+    '--no-resolve-image',
+    '--name',
+    'many',
+    '--replicas',
+    String(replicas),
+    image,
+    'sleep',
+    '3600',
+  ]);
+  await until(
+    `${replicas} swarm tasks running`,
+    async () => {
+      const ps = await docker(
+        ['service', 'ps', 'many', '--filter', 'desired-state=running', '--format', '{{.CurrentState}}'],
+        false,
+      );
+      return ps.stdout.split('\n').filter((l) => l.startsWith('Running')).length === replicas;
+    },
+    250,
+  );
+  return performance.now() - s0;
+}
+
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const tar = await busyboxRootfsTar();
+console.log(`bench/pods: ${replicas} replicas, ${singlePods} single pods; load average at start ${load()}`);
+const berthBox = await sandbox(undefined, { netns: true });
+let b: BerthFigures;
+try {
+  b = await berthSide(berthBox, tar);
+} finally {
+  await berthBox.cleanup();
+}
+console.log(
+  `pod start-up, ${b.single.n} single pods one at a time: p50 ${b.single.p50.toFixed(0)} ms, p99 ${b.single.p99.toFixed(0)} ms, max ${b.single.max.toFixed(0)} ms (goal p99 <= 1000 ms)`,
+);
+console.log(
+  `server+agent RSS: idle ${b.rssIdleMb.toFixed(0)} MB, with ${replicas} pods ${b.rssBusyMb.toFixed(0)} MB; ${b.conmon.n} conmon processes ${b.conmon.mb.toFixed(0)} MB in all`,
+);
+let swarmMs: number | undefined;
+if (have('dockerd')) {
+  const swarmBox = await sandbox(undefined, { netns: true });
+  try {
+    swarmMs = await swarmSide(swarmBox, tar);
+  } finally {
+    await swarmBox.cleanup();
+  }
+}
+console.log(
+  `${replicas}-replica Deployment to ${replicas}/${replicas} Ready: berth ${(b.deploymentMs / 1000).toFixed(1)} s` +
+    (swarmMs === undefined
+      ? '; docker swarm: dockerd is not installed'
+      : `, docker swarm ${(swarmMs / 1000).toFixed(1)} s, ratio ${(b.deploymentMs / swarmMs).toFixed(2)}x (goal <= 0.3x)`),
+);
+console.log(`load average at end ${load()}`);
