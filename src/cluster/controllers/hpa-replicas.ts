@@ -49,6 +49,12 @@ export function replicasFor(
   goal: ResourceGoal,
   tolerance = TOLERANCE,
 ): Proposal {
+  // Upstream's metrics client fails before the pods are looked at when the metrics API returned
+  // nothing at all for the selector (simulated pods, or an agent that serves no figures yet).
+  if (pods.length && !pods.some((p) => p.usage !== undefined))
+    throw new Error(
+      `unable to get metrics for resource ${resource}: no metrics returned from resource metrics API`,
+    );
   const live = pods.filter((p) => !p.ignored);
   if (!live.length) throw new Error('no pods returned by selector while calculating replica count');
   const withMetrics = live.filter((p) => p.usage !== undefined && (p.ready || resource !== 'cpu'));
