@@ -44,6 +44,15 @@ export class Scheduler {
   private readonly antiPods = new Set<string>();
   private readonly queue: WorkQueue;
   private readonly unschedulable = new Set<string>();
+  /**
+   * Pods that preempted others and wait for the room on their nominated node. As in
+   * kube-scheduler, pods of no higher priority see that room as taken: otherwise a victim's
+   * replacement, created the moment the victim goes, takes the room back first.
+   */
+  private readonly nominated = new Map<
+    string,
+    { node: string; cpu: number; memory: number; priority: number }
+  >();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -127,6 +136,7 @@ export class Scheduler {
   private forget(key: string): void {
     const c = this.counted.get(key);
     this.unschedulable.delete(key);
+    this.nominated.delete(key);
     if (!c) return;
     this.counted.delete(key);
     this.antiPods.delete(key);
@@ -147,11 +157,37 @@ export class Scheduler {
     }
     if (p.spec?.nodeName) {
       this.unschedulable.delete(key);
+      this.nominated.delete(key);
       this.count(key, p.spec.nodeName, p);
       return;
     }
+    const nominatedNode = p.status?.nominatedNodeName;
+    if (nominatedNode) this.nominate(key, nominatedNode, p);
+    else this.nominated.delete(key);
     const name = p.spec?.schedulerName;
     if (!name || name === 'default-scheduler') this.queue.add(key);
+  }
+
+  private nominate(key: string, node: string, pod: KubeObject): void {
+    this.nominated.set(key, { node, ...podRequest(pod), priority: Number(pod.spec?.priority ?? 0) });
+  }
+
+  /**
+   * The node as a pod of this priority sees it: with the room held for nominated pods of equal
+   * or higher priority added to its usage (the same node object when nothing is held there).
+   */
+  private withNominated(n: NodeInfo, key: string, priority: number): NodeInfo {
+    if (this.nominated.size === 0) return n;
+    const name = n.node.metadata.name!;
+    let view: NodeInfo | undefined;
+    for (const [k, r] of this.nominated) {
+      if (k === key || r.node !== name || r.priority < priority) continue;
+      view ??= { ...n };
+      view.usedCpu += r.cpu;
+      view.usedMemory += r.memory;
+      view.pods++;
+    }
+    return view ?? n;
   }
 
   private async schedule(key: string): Promise<void> {
@@ -169,6 +205,7 @@ export class Scheduler {
     const inter = this.interPod(pod);
     const vol = this.volumes ? planVolumes(pod, this.volumes) : undefined;
     const ports = podHostPorts(pod);
+    const priority = Number(pod.spec?.priority ?? 0);
     let best: NodeInfo | undefined;
     let bestScore = Number.NEGATIVE_INFINITY;
     const reasons = new Map<string, number>();
@@ -182,7 +219,7 @@ export class Scheduler {
     let feasible = 0;
     let visited = 0;
     for (; visited < total && feasible < enough && !vol?.everywhere; visited++) {
-      const n = all[(this.nextStart + visited) % total]!;
+      const n = this.withNominated(all[(this.nextStart + visited) % total]!, key, priority);
       const why = n.ready
         ? (unfitReason(pod, n, req, ports) ?? inter?.unfit(n.node) ?? vol?.unfit(n.node))
         : 'node(s) were not ready';
@@ -297,7 +334,12 @@ export class Scheduler {
     inter: InterPod | undefined,
   ): Promise<void> {
     const priority = Number(pod.spec?.priority ?? 0);
-    if (pod.spec?.preemptionPolicy === 'Never' || pod.status?.nominatedNodeName) return;
+    if (pod.spec?.preemptionPolicy === 'Never') return;
+    // Like kube-scheduler's PodEligibleToPreemptOthers: while victims on the nominated node are
+    // still terminating, wait for them; once they are gone and the pod still does not fit
+    // (someone else took the room), it may preempt again.
+    const nominatedNode = pod.status?.nominatedNodeName ?? this.nominated.get(keyOf(pod))?.node;
+    if (nominatedNode && this.terminatingBelow(nominatedNode, priority)) return;
     const byNode = new Map<string, { key: string; pod: KubeObject; cpu: number; memory: number }[]>();
     for (const [k, c] of this.counted) {
       const p = this.pods.get(k);
@@ -312,7 +354,7 @@ export class Scheduler {
       );
       if (lower.length === 0) continue;
       // Would the pod fit with some of them gone? Only resource shortages can be preempted away.
-      const trial: NodeInfo = { ...n, usedCpu: n.usedCpu, usedMemory: n.usedMemory, pods: n.pods };
+      const trial: NodeInfo = { ...this.withNominated(n, keyOf(pod), priority) };
       const victims: KubeObject[] = [];
       let fits = false;
       for (const v of [undefined, ...lower]) {
@@ -340,6 +382,8 @@ export class Scheduler {
     }
     if (!choice) return;
     const target = choice.node.node.metadata.name!;
+    // Hold the room now: the victims' replacements may be created before the status patch is seen.
+    this.nominate(keyOf(pod), target, pod);
     for (const v of choice.victims) {
       this.event(v, 'Normal', 'Preempted', `Preempted by pod ${pod.metadata.uid} on node ${target}`);
       await this.client
@@ -353,6 +397,19 @@ export class Scheduler {
       .catch(() => {});
     // Try again once the victims are gone (their deletions also requeue through node changes).
     this.queue.addAfter(keyOf(pod), 500);
+  }
+
+  /** Some pod of lower priority on this node is still terminating. */
+  private terminatingBelow(node: string, priority: number): boolean {
+    for (const p of this.pods.list())
+      if (
+        p.spec?.nodeName === node &&
+        p.metadata.deletionTimestamp &&
+        !isPodTerminal(p) &&
+        Number(p.spec?.priority ?? 0) < priority
+      )
+        return true;
+    return false;
   }
 
   private event(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
