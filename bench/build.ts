@@ -5,7 +5,8 @@
  *  1. the uncached build (goal <= 0.8x podman), and
  *  2. the same build again with its cache (goal <= 0.8x podman).
  * RUN steps use `--network none` in both tools, so the figures are the builders' own.
- * `docker build` is timed alongside when a dockerd answers (`docker info`), as a reference.
+ * `docker build` (the legacy builder) is timed alongside, as a reference, on a private dockerd
+ * started inside a network namespace made for the run, when docker.io is installed.
  * Run as root: node --import tsx bench/build.ts [rounds=5]
  */
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
+import { type Dockerd, startDockerd } from './lib/dockerd.js';
 import { have, printRatio, summarise, timeCommand } from './lib/measure.js';
 
 const rounds = Number(process.argv[2] ?? 5);
@@ -43,7 +45,7 @@ const sh = (argv: string[]) => {
   if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
   return r.stdout.toString();
 };
-const time = (argv: string[]) => timeCommand(argv[0]!, argv.slice(1), env);
+const time = (argv: string[], e: NodeJS.ProcessEnv = env) => timeCommand(argv[0]!, argv.slice(1), e);
 const med = (v: number[]) => summarise(v).median;
 
 interface Tool {
@@ -51,6 +53,8 @@ interface Tool {
   /** Makes a fresh store with the base image; returns the build command. */
   fresh(round: number): string[];
   reset(): void;
+  /** The environment its commands run in (the shared one when unset). */
+  env?: NodeJS.ProcessEnv;
 }
 
 const tar = await busyboxRootfsTar();
@@ -113,11 +117,26 @@ const podman: Tool = {
       spawnSync(podmanArgs[0]!, [...podmanArgs.slice(1), 'system', 'reset', '-f'], { env, stdio: 'ignore' });
   },
 };
-const dockerUp = have('docker') && spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+const ns = `berth-bench-build-${process.pid}`;
+let dockerd: Dockerd | undefined;
+if (have('dockerd') && have('docker')) {
+  spawnSync('ip', ['netns', 'add', ns]);
+  dockerd = await startDockerd(ns, work).catch((e) => {
+    console.log(`dockerd did not start, docker build not measured: ${(e as Error).message.split('\n')[0]}`);
+    return undefined;
+  });
+}
+const dockerUp = dockerd !== undefined;
+const dsh = (cmd: string[]) => {
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { env: dockerd?.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr}`);
+  return r.stdout.toString();
+};
 const docker: Tool = {
   name: 'docker',
+  env: dockerd && { ...dockerd.env, DOCKER_BUILDKIT: '0' },
   fresh(round) {
-    sh(['sh', '-c', `docker import ${tar} bb:bench-${round} >/dev/null`]);
+    dsh(['docker', 'import', tar, `bb:bench-${round}`]);
     writeFileSync(join(ctx, 'Dockerfile.docker'), dockerfile(`bb:bench-${round}`));
     return [
       'docker',
@@ -132,7 +151,7 @@ const docker: Tool = {
       ctx,
     ];
   },
-  reset: () => spawnSync('docker', ['builder', 'prune', '-af'], { stdio: 'ignore' }),
+  reset: () => spawnSync('docker', ['builder', 'prune', '-af'], { env: dockerd?.env, stdio: 'ignore' }),
 };
 
 const tools = [berth, ...(have('podman') ? [podman] : []), ...(dockerUp ? [docker] : [])];
@@ -143,8 +162,8 @@ try {
     for (const tool of tools) {
       try {
         const cmd = tool.fresh(round);
-        cold.get(tool.name)!.push(time(cmd));
-        warm.get(tool.name)!.push(time(cmd));
+        cold.get(tool.name)!.push(time(cmd, tool.env));
+        warm.get(tool.name)!.push(time(cmd, tool.env));
       } catch (e) {
         console.log(`${tool.name} failed, not measured: ${(e as Error).message.split('\n')[0]}`);
       } finally {
@@ -164,6 +183,12 @@ try {
     printRatio('build, cached rebuild', fig(warm, 'berth')!, 'docker', fig(warm, 'docker'));
   } else console.log('docker build: no dockerd answering, not measured');
 } finally {
+  if (dockerd) {
+    dockerd.child.kill('SIGTERM');
+    await new Promise((r) => dockerd?.child.once('exit', r));
+  }
+  spawnSync('sh', ['-c', `for p in $(ip netns pids ${ns} 2>/dev/null); do kill -9 $p; done`]);
+  spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
   spawnSync('sh', ['-c', `grep -o " ${work}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
   rmSync(work, { recursive: true, force: true });
 }

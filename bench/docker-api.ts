@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
+import { startDockerd } from './lib/dockerd.js';
 import { have, printRatio, repeat, summarise, timeCommand } from './lib/measure.js';
 import { waitFor } from './lib/process.js';
 
@@ -22,6 +23,7 @@ const work = mkdtempSync(join(tmpdir(), 'berth-bench-dapi-'));
 const ns = `berth-bench-${process.pid}`;
 const nsenter = ['nsenter', `--net=/run/netns/${ns}`];
 const sockets = { berth: join(work, 'berth.sock'), dockerd: join(work, 'dockerd.sock') };
+// startDockerd puts its socket at WORK/dockerd.sock.
 const dockerEnv = (sock: string) => ({
   ...process.env,
   DOCKER_HOST: `unix://${sock}`,
@@ -63,22 +65,8 @@ try {
   children.push(service);
   await waitFor(service, /Serving the Docker API/);
   if (dockerdOk) {
-    const d = spawn(nsenter[0]!, [
-      ...nsenter.slice(1),
-      'dockerd',
-      '--data-root',
-      join(work, 'd-root'),
-      '--exec-root',
-      join(work, 'd-exec'),
-      '--pidfile',
-      join(work, 'dockerd.pid'),
-      '--host',
-      `unix://${sockets.dockerd}`,
-      '--default-ulimit',
-      'nofile=20000:20000',
-    ]);
-    children.push(d);
-    await waitFor(d, /API listen on/);
+    const d = await startDockerd(ns, work);
+    children.push(d.child);
     sh(['docker', 'import', tar, 'bb:bench'], dockerEnv(sockets.dockerd));
   }
 
