@@ -126,6 +126,10 @@ interface BerthFigures {
   conmon: { n: number; mb: number };
 }
 
+// BENCH_PROFILE=DIR writes CPU profiles of the server's threads (API, controllers, embedded
+// agent) there; BENCH_PEER=0 skips docker swarm, to look at Berth alone.
+const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+
 async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
   await wire(box, nodeIP, true);
   const imported = await box.berth(['import', tar, image]);
@@ -135,6 +139,7 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
   const server = box.spawn(
     process.execPath,
     [
+      ...profile,
       '--',
       berthBin,
       ...['--root', box.root, '--runroot', box.runroot, 'server', '--data-dir', dataDir],
@@ -205,6 +210,14 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
     return { readyNodeMs, single: summarise(lat), deploymentMs, rssIdleMb, rssBusyMb, conmon };
   } finally {
     client.close();
+    // A profile is written when the process exits by itself, not when the sandbox kills it.
+    if (profile.length) {
+      server.kill('SIGTERM');
+      await Promise.race([
+        new Promise((r) => server.once('exit', r)),
+        new Promise((r) => setTimeout(r, 30_000)),
+      ]);
+    }
   }
 }
 
@@ -285,7 +298,7 @@ console.log(
   `server+agent RSS: idle ${b.rssIdleMb.toFixed(0)} MB, with ${replicas} pods ${b.rssBusyMb.toFixed(0)} MB; ${b.conmon.n} conmon processes ${b.conmon.mb.toFixed(0)} MB in all`,
 );
 let swarmMs: number | undefined;
-if (have('dockerd')) {
+if (have('dockerd') && process.env.BENCH_PEER !== '0') {
   const swarmBox = await sandbox(undefined, { netns: true });
   try {
     swarmMs = await swarmSide(swarmBox, tar);
