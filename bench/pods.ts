@@ -309,7 +309,7 @@ if (have('dockerd') && process.env.BENCH_PEER !== '0') {
 console.log(
   `${replicas}-replica Deployment to ${replicas}/${replicas} Ready: berth ${(b.deploymentMs / 1000).toFixed(1)} s` +
     (swarmMs === undefined
-      ? '; docker swarm: dockerd is not installed'
+      ? '; docker swarm: not measured (BENCH_PEER=0 or no dockerd)'
       : `, docker swarm ${(swarmMs / 1000).toFixed(1)} s, ratio ${(b.deploymentMs / swarmMs).toFixed(2)}x (goal <= 0.3x)`),
 );
 console.log(`load average at end ${load()}`);

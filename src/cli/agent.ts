@@ -49,6 +49,8 @@ export function registerAgent(program: Command): void {
           throw invalidArgument('The agent needs --server and --token-file (or --cleanup)');
         }
         const { startAgentFromCli } = await import('../cluster/agent/start.js');
+        // A long-lived process: commands start from a small helper (src/core/spawner.ts).
+        (await import('../core/exec.js')).runCommandsThroughHelper();
         const agent = await startAgentFromCli({
           server: opts.server,
           tokenFile: opts.tokenFile,

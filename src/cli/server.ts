@@ -240,6 +240,8 @@ export function registerServer(program: Command): void {
         let agent: { stop(): void } | undefined;
         if (!opts.disableAgent) {
           const { startAgentFromCli } = await import('../cluster/agent/start.js');
+          // A long-lived process: commands start from a small helper (src/core/spawner.ts).
+          (await import('../core/exec.js')).runCommandsThroughHelper();
           agent = await startAgentFromCli({
             server: s.url,
             tokenFile: s.nodeTokenPath,

@@ -12,6 +12,8 @@ export async function serviceAction(uri: string | undefined, flags: { time?: str
   const { serveDockerApi, socketPath, DEFAULT_URI } = await import('../engine/dockerapi/server.js');
   // A bad URI is refused before the engine is opened.
   socketPath(uri ?? DEFAULT_URI);
+  // A long-lived process: commands start from a small helper (src/core/spawner.ts).
+  (await import('../core/exec.js')).runCommandsThroughHelper();
   // SIGINT and SIGTERM are how a service is stopped: it closes the socket and exits 0.
   const stop = new AbortController();
   const onSignal = () => stop.abort();

@@ -8,6 +8,11 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Also fsync the directory so the rename itself survives a power cut. Default: true. */
   syncDir?: boolean;
+  /**
+   * fsync at all. Default: true. False for run-time state that does not outlive a reboot
+   * anyway: the rename alone keeps the file whole (old or new) through a kill -9.
+   */
+  fsync?: boolean;
 }
 
 function tempName(path: string): string {
@@ -56,12 +61,12 @@ export function writeFileAtomicSync(
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off);
-    fsyncSync(fd);
+    if (options.fsync !== false) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
-  if (options.syncDir !== false) {
+  if (options.syncDir !== false && options.fsync !== false) {
     const dfd = openSync(dirname(path), 'r');
     try {
       fsyncSync(dfd);

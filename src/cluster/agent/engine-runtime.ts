@@ -125,14 +125,35 @@ export class EngineRuntime implements PodRuntime {
     });
   }
 
+  /**
+   * The sandbox records, read from this.dir once and then kept here: this runtime is their only
+   * writer, and every pod sync lists them, which read every file each time (O(pods) per sync).
+   */
+  private sandboxCache?: Map<string, SandboxRecord>;
+
+  private sandboxes(): Map<string, SandboxRecord> {
+    if (this.sandboxCache) return this.sandboxCache;
+    const m = new Map<string, SandboxRecord>();
+    for (const f of readdirSync(this.dir)) {
+      if (!f.endsWith('.json')) continue;
+      const r = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as SandboxRecord;
+      m.set(r.id, r);
+    }
+    this.sandboxCache = m;
+    return m;
+  }
+
   private record(id: string): SandboxRecord {
-    const p = join(this.dir, `${id}.json`);
-    if (!existsSync(p)) throw notFound(`No such sandbox: ${id}`);
-    return JSON.parse(readFileSync(p, 'utf8')) as SandboxRecord;
+    const r = this.sandboxes().get(id);
+    if (!r) throw notFound(`No such sandbox: ${id}`);
+    return r;
   }
 
   private save(r: SandboxRecord): void {
-    writeFileAtomicSync(join(this.dir, `${r.id}.json`), JSON.stringify(r), { mode: 0o600 });
+    // Run-time state (the runroot does not outlive a reboot): the rename alone keeps it whole
+    // through a kill -9, so no fsync.
+    writeFileAtomicSync(join(this.dir, `${r.id}.json`), JSON.stringify(r), { mode: 0o600, fsync: false });
+    this.sandboxes().set(r.id, r);
   }
 
   async runPodSandbox(config: SandboxConfig): Promise<string> {
@@ -181,24 +202,18 @@ export class EngineRuntime implements PodRuntime {
   }
 
   async removePodSandbox(id: string): Promise<void> {
-    if (!existsSync(join(this.dir, `${id}.json`))) return;
+    if (!this.sandboxes().has(id)) return;
     await this.stopPodSandbox(id);
     const { extras } = this.record(id);
     if (extras) removeSandboxFiles(extras);
     rmSync(join(this.dir, `${id}.json`), { force: true });
+    this.sandboxes().delete(id);
   }
 
   async listPodSandboxes(filter?: { podUid?: string }): Promise<SandboxStatus[]> {
     const out: SandboxStatus[] = [];
-    for (const f of readdirSync(this.dir)) {
-      if (!f.endsWith('.json')) continue;
-      const {
-        netns: _n,
-        extras: _x,
-        ...r
-      } = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as SandboxRecord;
-      if (!filter?.podUid || r.pod.uid === filter.podUid) out.push(r);
-    }
+    for (const { netns: _n, extras: _x, ...r } of this.sandboxes().values())
+      if (!filter?.podUid || r.pod.uid === filter.podUid) out.push({ ...r, pod: { ...r.pod } });
     return out;
   }
 

@@ -123,7 +123,7 @@ export function podResolvConf(c: PodDnsConfig): string {
 /** Writes the pod's resolv.conf into its sandbox folder (runtimes keep one file per sandbox). */
 export function writePodResolvConf(sandboxDir: string, c: PodDnsConfig): void {
   mkdirSync(sandboxDir, { recursive: true, mode: 0o755 });
-  writeFileAtomicSync(join(sandboxDir, 'resolv.conf'), podResolvConf(c), { mode: 0o644 });
+  writeFileAtomicSync(join(sandboxDir, 'resolv.conf'), podResolvConf(c), { mode: 0o644, fsync: false });
 }
 
 /** The bind of the sandbox's resolv.conf over the container's, when the sandbox has one. */

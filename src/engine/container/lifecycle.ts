@@ -83,9 +83,13 @@ export function getContainer(ctx: EngineContext, ref: string): ContainerRecord {
   return reconcile(ctx, ctx.containers.get(ref));
 }
 
-/** All containers, reconciled. */
-export function listContainers(ctx: EngineContext): ContainerRecord[] {
-  return ctx.containers.list().map((r) => reconcile(ctx, r));
+/** All containers (or those `keep` keeps before reconciling, on what does not change with state), reconciled. */
+export function listContainers(
+  ctx: EngineContext,
+  keep?: (r: ContainerRecord) => boolean,
+): ContainerRecord[] {
+  const rows = ctx.containers.list();
+  return (keep ? rows.filter(keep) : rows).map((r) => reconcile(ctx, r));
 }
 
 /** Releases what a stopped container holds: the runtime's record, the mount, the network. */

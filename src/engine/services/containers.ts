@@ -205,7 +205,11 @@ export class ContainerService {
     const filters = o.filters ?? [];
     const match = psFilter(filters);
     const all = psListsAll(o.all, filters);
-    return listContainers(this.ctx).filter(
+    // Labels never change with the state: drop what they exclude before reconciling the rest
+    // with the machine (which reads /proc and exit files per container). The node agent lists
+    // one pod's containers by label on every pod sync.
+    const byLabel = psFilter(filters.filter((f) => f.startsWith('label=')));
+    return listContainers(this.ctx, byLabel).filter(
       (r) => (all || r.state === 'running' || r.state === 'paused' || r.state === 'restarting') && match(r),
     );
   }

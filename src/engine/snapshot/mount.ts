@@ -8,7 +8,14 @@ import type { Mount } from './snapshotter.js';
 export function isMounted(path: string): boolean {
   const info = readFileSync('/proc/self/mountinfo', 'utf8');
   const escaped = path.replace(/ /g, '\\040');
-  for (const line of info.split('\n')) if (line.split(' ')[4] === escaped) return true;
+  // The table holds a few lines per pod on a node: find candidates with a native search and
+  // split only their lines (the path may also appear as another mount's root, field 4).
+  const needle = ` ${escaped} `;
+  for (let i = info.indexOf(needle); i >= 0; i = info.indexOf(needle, i + 1)) {
+    const start = info.lastIndexOf('\n', i) + 1;
+    const end = info.indexOf('\n', i);
+    if (info.slice(start, end < 0 ? undefined : end).split(' ')[4] === escaped) return true;
+  }
   return false;
 }
 

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { BerthError } from '../../../core/errors.js';
+import { type RunResult, run } from '../../../core/exec.js';
 import { logger } from '../../../core/log.js';
 
 const log = logger('cni');
@@ -39,8 +39,13 @@ export function invokePlugin(inv: CniInvocation): Promise<CniResult | undefined>
   if (!/^[a-z0-9_-]+$/.test(type)) {
     return Promise.reject(new BerthError('InvalidArgument', `Invalid CNI plugin type "${type}"`));
   }
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(CNI_PATH, type), [], {
+  return runPlugin(type, inv);
+}
+
+async function runPlugin(type: string, inv: CniInvocation): Promise<CniResult | undefined> {
+  let r: RunResult;
+  try {
+    r = await run(join(CNI_PATH, type), [], {
       env: {
         PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
         CNI_COMMAND: inv.command,
@@ -49,51 +54,35 @@ export function invokePlugin(inv: CniInvocation): Promise<CniResult | undefined>
         CNI_IFNAME: inv.ifName,
         CNI_PATH,
       },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      input: JSON.stringify(inv.config),
+      check: false,
     });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) =>
-      reject(
-        new BerthError(
-          'Unavailable',
-          `Cannot run CNI plugin "${type}" from ${CNI_PATH}: ${e.message}; run scripts/install-deps`,
-        ),
-      ),
+  } catch (e) {
+    throw new BerthError(
+      'Unavailable',
+      `Cannot run CNI plugin "${type}" from ${CNI_PATH}: ${(e as Error).message}; run scripts/install-deps`,
     );
-    child.on('close', (code) => {
-      const text = Buffer.concat(out).toString('utf8').trim();
-      if (code !== 0) {
-        let msg = Buffer.concat(err).toString('utf8').trim() || text;
-        try {
-          const e = JSON.parse(text) as { code?: number; msg?: string; details?: string };
-          msg = `${e.msg ?? 'failed'}${e.details ? `: ${e.details}` : ''}`;
-        } catch {
-          /* not JSON */
-        }
-        reject(new BerthError('Unavailable', `CNI plugin "${type}" ${inv.command} failed: ${msg}`));
-        return;
-      }
-      if (!text) {
-        resolve(undefined);
-        return;
-      }
-      try {
-        resolve(JSON.parse(text) as CniResult);
-      } catch {
-        reject(
-          new BerthError(
-            'Internal',
-            `CNI plugin "${type}" answered with something other than JSON: ${text.slice(0, 200)}`,
-          ),
-        );
-      }
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(JSON.stringify(inv.config));
-  });
+  }
+  const text = r.stdout.trim();
+  if (r.code !== 0 || r.signal) {
+    let msg = r.stderr.trim() || text;
+    try {
+      const e = JSON.parse(text) as { code?: number; msg?: string; details?: string };
+      msg = `${e.msg ?? 'failed'}${e.details ? `: ${e.details}` : ''}`;
+    } catch {
+      /* not JSON: the plugin's own words as they are */
+    }
+    throw new BerthError('Unavailable', `CNI plugin "${type}" ${inv.command} failed: ${msg}`);
+  }
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as CniResult;
+  } catch {
+    throw new BerthError(
+      'Internal',
+      `CNI plugin "${type}" answered with something other than JSON: ${text.slice(0, 200)}`,
+    );
+  }
 }
 
 /** A network configuration list: the plugins applied in order for one network. */

@@ -1,0 +1,217 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/**
+ * A small helper process that starts commands for a long-lived Berth process (the server with
+ * its embedded agent, `berth agent`, the Docker API service).
+ *
+ * Why: Node starts a child with fork() then exec(), and fork() copies the page tables of the
+ * whole parent, its worker threads' heaps included. In a server holding 150-450 MB that blocks
+ * the event loop 7-20 ms per command; a pod start runs about ten commands (ip, mount, CNI
+ * plugins, runc) and its removal as many, so in bench/pods half of the agent's main thread went
+ * to fork() alone. This process holds only Node's bare runtime, so its fork() costs about 1 ms,
+ * and it does that work on its own thread of execution, beside the server's.
+ *
+ * Protocol: one JSON object per line each way. A request names the program, its arguments,
+ * and optionally cwd, env and stdin (base64); `{id, kill: true}` kills a running one. The reply
+ * carries the exit code and signal and the output (base64), or the error that kept it from
+ * starting (`error: {code, message}`).
+ */
+const CHILD_SOURCE = String.raw`
+'use strict';
+const { spawn } = require('node:child_process');
+const kids = new Map();
+let closing = false;
+const send = (m) => process.stdout.write(JSON.stringify(m) + '\n');
+const maybeExit = () => { if (closing && kids.size === 0) process.exit(0); };
+function start(m) {
+  let child;
+  try {
+    child = spawn(m.file, m.args, {
+      cwd: m.cwd,
+      env: m.env,
+      stdio: [m.input == null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    send({ id: m.id, error: { code: e.code, message: e.message } });
+    return;
+  }
+  const entry = { child, done: false };
+  kids.set(m.id, entry);
+  const out = [];
+  const err = [];
+  child.stdout.on('data', (b) => out.push(b));
+  child.stderr.on('data', (b) => err.push(b));
+  child.on('error', (e) => {
+    if (entry.done || child.pid !== undefined) return;
+    entry.done = true;
+    kids.delete(m.id);
+    send({ id: m.id, error: { code: e.code, message: e.message } });
+    maybeExit();
+  });
+  child.on('close', (code, signal) => {
+    if (entry.done) return;
+    entry.done = true;
+    kids.delete(m.id);
+    send({
+      id: m.id,
+      code,
+      signal,
+      stdout: Buffer.concat(out).toString('base64'),
+      stderr: Buffer.concat(err).toString('base64'),
+    });
+    maybeExit();
+  });
+  if (m.input != null) {
+    child.stdin.on('error', () => {}); // the program may exit before reading it all
+    child.stdin.end(Buffer.from(m.input, 'base64'));
+  }
+}
+let buf = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d) => {
+  buf += d;
+  let i;
+  while ((i = buf.indexOf('\n')) >= 0) {
+    const m = JSON.parse(buf.slice(0, i));
+    buf = buf.slice(i + 1);
+    if (m.kill) kids.get(m.id)?.child.kill('SIGKILL');
+    else start(m);
+  }
+});
+// The parent is gone: finish what runs (a runc delete half done helps nobody), then leave.
+process.stdin.on('end', () => { closing = true; maybeExit(); });
+`;
+
+/** What a command produced, as the spawner reports it. */
+export interface SpawnOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/** A command that could not be started (ENOENT, EACCES, ...). */
+export class SpawnError extends Error {
+  constructor(
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SpawnRequest {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string | Buffer;
+}
+
+interface Pending {
+  resolve(o: SpawnOutcome): void;
+  reject(e: Error): void;
+}
+
+export class Spawner {
+  private child?: ChildProcess;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private buffered = '';
+
+  /**
+   * Starts one command in the helper process. `outcome` resolves when it has exited and its
+   * output is read; `kill` sends it SIGKILL (as an abort of `signal` does).
+   */
+  run(
+    file: string,
+    args: readonly string[],
+    req: SpawnRequest = {},
+    signal?: AbortSignal,
+  ): { outcome: Promise<SpawnOutcome>; kill(): void } {
+    const child = this.ensure();
+    const id = this.nextId++;
+    const kill = () => this.kill(id);
+    const outcome = new Promise<SpawnOutcome>((resolve, reject) => {
+      signal?.addEventListener('abort', kill, { once: true });
+      const settle = () => {
+        signal?.removeEventListener('abort', kill);
+        this.pending.delete(id);
+        if (this.pending.size === 0) this.setRef(false);
+      };
+      this.pending.set(id, {
+        resolve: (o) => {
+          settle();
+          resolve(o);
+        },
+        reject: (e) => {
+          settle();
+          reject(e);
+        },
+      });
+      this.setRef(true);
+      const input = req.input === undefined ? undefined : Buffer.from(req.input).toString('base64');
+      child.stdin!.write(`${JSON.stringify({ id, file, args, cwd: req.cwd, env: req.env, input })}\n`);
+    });
+    return { outcome, kill };
+  }
+
+  /** Kills a command it started (SIGKILL); its reply still arrives. */
+  private kill(id: number): void {
+    this.child?.stdin?.write(`${JSON.stringify({ id, kill: true })}\n`);
+  }
+
+  /** Ends the helper once the commands it runs have finished. */
+  close(): void {
+    this.child?.stdin?.end();
+    this.child = undefined;
+  }
+
+  private ensure(): ChildProcess {
+    if (this.child) return this.child;
+    // The program is our own source, passed whole: no argument of the caller reaches Node.
+    const child = spawn(process.execPath, ['-e', CHILD_SOURCE], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = child;
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => this.onData(d));
+    child.stdin!.on('error', () => {}); // reported through 'exit' below
+    child.on('exit', (code, sig) => {
+      if (this.child === child) this.child = undefined;
+      const why = new Error(`The helper process that runs commands exited (${sig ?? `status ${code}`})`);
+      for (const p of [...this.pending.values()]) p.reject(why);
+    });
+    this.setRef(false);
+    return child;
+  }
+
+  private onData(d: string): void {
+    this.buffered += d;
+    for (let i = this.buffered.indexOf('\n'); i >= 0; i = this.buffered.indexOf('\n')) {
+      const m = JSON.parse(this.buffered.slice(0, i)) as {
+        id: number;
+        code?: number | null;
+        signal?: NodeJS.Signals | null;
+        stdout?: string;
+        stderr?: string;
+        error?: { code?: string; message: string };
+      };
+      this.buffered = this.buffered.slice(i + 1);
+      const p = this.pending.get(m.id);
+      if (!p) continue;
+      if (m.error) p.reject(new SpawnError(m.error.code, m.error.message));
+      else
+        p.resolve({
+          code: m.code ?? null,
+          signal: m.signal ?? null,
+          stdout: Buffer.from(m.stdout ?? '', 'base64'),
+          stderr: Buffer.from(m.stderr ?? '', 'base64'),
+        });
+    }
+  }
+
+  /** The helper keeps the process alive only while a command of ours runs. */
+  private setRef(on: boolean): void {
+    const c = this.child;
+    if (!c) return;
+    for (const h of [c, c.stdout, c.stdin] as { ref?(): void; unref?(): void }[])
+      on ? h?.ref?.() : h?.unref?.();
+  }
+}
