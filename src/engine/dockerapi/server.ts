@@ -179,7 +179,15 @@ export async function serveDockerApi(engine: Engine, o: ServeOptions): Promise<v
   // Over TCP every client must show a certificate signed by the given CA (dockerd's --tlsverify).
   const server = o.tls
     ? createTlsServer(
-        { ...o.tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+        {
+          ...o.tls,
+          requestCert: true,
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2',
+          // A hijacked stream stays open one way after the client closes its side (the CLI
+          // does at once when it has no input), as it does on the unix socket.
+          allowHalfOpen: true,
+        },
         onRequest,
       )
     : createServer(onRequest);
