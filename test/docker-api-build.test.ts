@@ -153,15 +153,17 @@ describe('docker CLI against berth system service: build, load, search, exec res
   it('resizes an exec terminal: the size at start, and POST /exec/ID/resize later', async () => {
     const name = box.name('resize');
     await svc.ok(['run', '-d', '--name', name, '--network', 'none', image, 'sleep', '1000']);
-    // The CLI on a pty of 33x77 rows and columns: the exec's terminal starts at that size.
+    // The CLI on a pty of 33x77 rows and columns: the exec's terminal gets that size. (runc
+    // sizes the terminal it makes just after it starts the command, so the command waits
+    // until its terminal has a size.)
     const e = await run(
       'script',
-      ['-eqc', `stty rows 33 cols 77; docker exec -it ${name} stty size`, '/dev/null'],
-      {
-        check: false,
-        env: svc.env,
-        input: '',
-      },
+      [
+        '-eqc',
+        `stty rows 33 cols 77; docker exec -it ${name} sh -c 'while [ -z "$(stty size 2>/dev/null)" ]; do sleep 0.1; done; stty size'`,
+        '/dev/null',
+      ],
+      { check: false, env: svc.env, input: '' },
     );
     assert.equal(e.code, 0, e.stdout);
     // (the terminal may echo a NUL or two before the output)

@@ -103,7 +103,12 @@ export function execRoutes(r: Router, api: Api): void {
           ...base,
           ...streams,
           ...(initialSize ? { initialSize } : {}),
-          onResize: (fn) => sessions.onResize(x.id, fn),
+          onResize: (fn) => {
+            const off = sessions.onResize(x.id, fn);
+            // A resize that came between the start and this subscription is applied now.
+            if (x.size && x.size !== initialSize) fn(x.size);
+            return off;
+          },
           detach: false,
           signal: gone.signal,
         }),
