@@ -218,6 +218,8 @@ describe('docker CLI against berth system service: build, load, search, exec res
       'type=tmpfs,target=/scratch,tmpfs-size=1048576',
       '--mount',
       'type=volume,target=/anon',
+      '--stop-signal',
+      'USR1',
       image,
       'sleep',
       '1000',
@@ -228,7 +230,7 @@ describe('docker CLI against berth system service: build, load, search, exec res
         Devices: { PathOnHost: string; PathInContainer: string }[];
         LogConfig: { Type: string; Config: Record<string, string> };
       };
-      Config: { Healthcheck: { Test: string[] } };
+      Config: { Healthcheck: { Test: string[] }; StopSignal: string };
       Mounts: { Type: string; Destination: string }[];
     }[];
     const c = doc[0]!;
@@ -239,6 +241,7 @@ describe('docker CLI against berth system service: build, load, search, exec res
       Config: { 'max-size': '1m', 'max-file': '2' },
     });
     assert.deepEqual(c.Config.Healthcheck.Test, ['CMD-SHELL', 'true']);
+    assert.equal(c.Config.StopSignal, 'SIGUSR1');
     assert.ok(c.Mounts.some((m) => m.Type === 'volume' && m.Destination === '/anon'));
     assert.equal(
       await svc.ok([

@@ -103,6 +103,15 @@ describe('createOptionsFromBody', () => {
     assert.deepEqual(o.tmpfs, [{ destination: '/scratch', options: ['size=1048576', 'mode=1777'] }]);
   });
 
+  it('takes a stop signal by name or number, and refuses an unknown one', () => {
+    assert.equal(createOptionsFromBody({ Image: 'bb', StopSignal: 'INT' }).stopSignal, 'SIGINT');
+    assert.equal(createOptionsFromBody({ Image: 'bb', StopSignal: '9' }).stopSignal, '9');
+    assert.throws(
+      () => createOptionsFromBody({ Image: 'bb', StopSignal: 'SIGNOPE' }),
+      /Invalid signal: SIGNOPE/,
+    );
+  });
+
   it("defaults the log driver to Docker's json-file and accepts none", () => {
     assert.equal(createOptionsFromBody({ Image: 'bb' }).log?.driver, 'json-file');
     assert.equal(
