@@ -17,7 +17,7 @@ import { flag } from './http.js';
 import type { Call, Router } from './router.js';
 
 /** A JSON object parameter (`buildargs`, `labels`) as string pairs; null values are skipped. */
-function jsonMap(c: Call, name: string): Map<string, string> {
+function jsonMap(c: Pick<Call, 'query'>, name: string): Map<string, string> {
   const raw = c.query.get(name);
   const out = new Map<string, string>();
   if (!raw) return out;
@@ -34,7 +34,7 @@ function jsonMap(c: Call, name: string): Map<string, string> {
 }
 
 /** What the query asks for, checked before the body is read. */
-function buildQuery(c: Call) {
+export function buildQuery(c: Pick<Call, 'query'>) {
   if (c.query.get('remote'))
     throw invalidArgument(
       `Building from a remote context ("${c.query.get('remote')}") is not supported: send the context as a tar`,
