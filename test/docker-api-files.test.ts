@@ -139,7 +139,7 @@ describe('docker CLI against berth system service: files and container operation
     const script = `
 import docker, sys
 c = docker.DockerClient(base_url=sys.argv[1])
-# run() without detach reads logs only for json-file, journald and local drivers; Berth's is k8s-file.
+# detach=True, then wait and logs (run without detach is tested in docker-api-build.test.ts).
 r = c.containers.run(sys.argv[2], ["sh", "-c", "echo from-py"], network_mode="none", detach=True)
 assert r.wait()["StatusCode"] == 0
 sys.stdout.write(r.logs().decode())

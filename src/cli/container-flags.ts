@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../core/errors.js';
 import { parseDuration } from '../engine/build/config-step.js';
-import type { RestartPolicy } from '../engine/container/config.js';
+import { type RestartPolicy, ULIMIT_NAMES } from '../engine/container/config.js';
 import type { CreateOptions } from '../engine/container/create.js';
 import { logConfig } from '../engine/container/log-config.js';
 import { parseMount, parseTmpfs, parseVolume } from '../engine/container/mount-spec.js';
@@ -162,19 +162,13 @@ export function parseSysctls(values: readonly string[]): Record<string, string> 
   return out;
 }
 
-const ULIMITS = new Set(
-  'as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack'.split(
-    ' ',
-  ),
-);
-
 /** `--ulimit NAME=SOFT[:HARD]` with Docker's names and messages. */
 export function parseUlimit(value: string): { Name: string; Soft: number; Hard: number } {
   const bad = (why: string) => invalidArgument(`invalid argument "${value}" for "--ulimit" flag: ${why}`);
   const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
   if (!m) throw bad(`invalid ulimit argument: ${value}`);
   const [, name, softText, hardText] = m as unknown as [string, string, string, string | undefined];
-  if (!ULIMITS.has(name)) throw bad(`invalid ulimit type: ${name}`);
+  if (!ULIMIT_NAMES.has(name)) throw bad(`invalid ulimit type: ${name}`);
   const soft = Number(softText);
   const hard = hardText === undefined ? soft : Number(hardText);
   // An unlimited value is 2^64-1 in the OCI spec, which JSON numbers here cannot carry exactly.

@@ -51,6 +51,13 @@ export function registerSystem(program: Command): void {
     .command('service [uri]')
     .description('serve the Docker Engine API (default unix:///run/berth/docker.sock) until stopped')
     .option('-t, --time <seconds>', 'end after this many seconds without requests (0: never)', '0')
+    .option(
+      '--tlsverify',
+      'serve tcp://HOST:PORT over TLS, accepting only clients with a certificate from --tlscacert',
+    )
+    .option('--tlscacert <file>', 'the CA (PEM) that signs the certificates of clients allowed in')
+    .option('--tlscert <file>', "the service's certificate (PEM)")
+    .option('--tlskey <file>', "the service's private key (PEM)")
     .action(async (...args: unknown[]) => {
       const mod = await import('./service-actions.js');
       await (mod.serviceAction as (...a: unknown[]) => Promise<void>)(...args);

@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { run } from '../../src/core/exec.js';
 import { berthBin, type Sandbox } from './sandbox.js';
 
@@ -20,9 +22,16 @@ export interface DockerService {
   ok(args: string[], input?: string): Promise<string>;
 }
 
-/** Starts the service on a socket in `box.dir`; resolves once it accepts connections. */
-export async function startDockerService(box: Sandbox): Promise<DockerService> {
-  const sock = join(box.dir, 'docker.sock');
+/**
+ * Starts the service in `box` (on a socket in `box.dir`, or at `o.uri` with `o.args` such as
+ * the --tls* flags); resolves once it accepts connections. `sock` is then the address the
+ * service reported (`tcp://127.0.0.1:PORT` for a TCP port 0).
+ */
+export async function startDockerService(
+  box: Sandbox,
+  o: { uri?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<DockerService> {
+  const uri = o.uri ?? `unix://${join(box.dir, 'docker.sock')}`;
   const service = box.spawn(berthBin, [
     '--root',
     box.root,
@@ -30,21 +39,25 @@ export async function startDockerService(box: Sandbox): Promise<DockerService> {
     box.runroot,
     'system',
     'service',
-    `unix://${sock}`,
+    uri,
+    ...(o.args ?? []),
   ]);
-  // The service says when its socket accepts connections.
-  await new Promise<void>((resolve, reject) => {
+  // The service says where it accepts connections once it does.
+  const at = await new Promise<string>((resolve, reject) => {
     let err = '';
     service.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      if (err.includes('Serving the Docker API')) resolve();
+      const m = /Serving the Docker API on (\S+)/.exec(err);
+      if (m) resolve(m[1]!);
     });
     service.once('exit', (code) => reject(new Error(`service exited with ${code}: ${err}`)));
   });
+  const sock = at.replace(/^unix:\/\//, '');
   const env = {
     ...process.env,
-    DOCKER_HOST: `unix://${sock}`,
+    DOCKER_HOST: at,
     DOCKER_CONFIG: join(box.dir, 'docker-config'),
+    ...(o.env ?? {}),
   };
   const docker = (args: string[], input?: string) =>
     run('docker', args, { check: false, env, ...(input === undefined ? {} : { input }) });
@@ -58,4 +71,60 @@ export async function startDockerService(box: Sandbox): Promise<DockerService> {
       return r.stdout;
     },
   };
+}
+
+/** One Docker API request over the unix socket `sock`: the status and the parsed JSON body. */
+export function apiCall(
+  sock: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { socketPath: sock, method, path: `/v1.45${path}`, headers: { 'Content-Type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** A request that upgrades to a raw stream (attach, exec start), as the docker CLI makes it. */
+export function apiHijack(
+  sock: string,
+  path: string,
+  body: unknown,
+): Promise<{ socket: Duplex; output: () => string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      socketPath: sock,
+      method: 'POST',
+      path: `/v1.45${path}`,
+      headers: { 'Content-Type': 'application/json', Connection: 'Upgrade', Upgrade: 'tcp' },
+    });
+    req.on('upgrade', (_res, socket: Duplex, head: Buffer) => {
+      let out = head.toString();
+      socket.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      // A reset after the test destroys the socket is not the test's failure; it shows in the output.
+      socket.on('error', (e) => {
+        out += `\n[connection error: ${e.message}]`;
+      });
+      resolve({ socket, output: () => out });
+    });
+    req.on('response', (res) => reject(new Error(`expected an upgrade, got ${res.statusCode}`)));
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
 }

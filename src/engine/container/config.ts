@@ -27,6 +27,13 @@ export interface MountSpec {
   noCopy?: boolean;
 }
 
+/** The rlimits `--ulimit` (Docker's HostConfig.Ulimits) may name, as Docker spells them. */
+export const ULIMIT_NAMES: ReadonlySet<string> = new Set(
+  'as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack'.split(
+    ' ',
+  ),
+);
+
 /** A `--tmpfs PATH[:OPTIONS]` mount. */
 export interface TmpfsSpec {
   destination: string;
@@ -140,8 +147,9 @@ export interface ContainerConfig {
   /**
    * `--log-driver` and `--log-opt`: `k8s-file` (default) or `json-file`, both written by conmon
    * in the k8s-file format (podman does the same for json-file); the options as given, max-size in bytes.
+   * `none`: the file is kept only for attach; `logs` refuses it.
    */
-  log?: { driver: 'k8s-file' | 'json-file'; options: Record<string, string>; maxSize?: number };
+  log?: { driver: 'k8s-file' | 'json-file' | 'none'; options: Record<string, string>; maxSize?: number };
   /** The health check (image's HEALTHCHECK merged with `--health-*`); `Test: ["NONE"]` disables it. */
   healthcheck?: HealthConfig;
 }

@@ -62,7 +62,7 @@ export function mergeConfig(image: ResolvedImage, id: string, o: CreateOptions):
     user: o.user || ic.User || '',
     hostname: o.hostname || id.slice(0, 12),
     labels: { ...(ic.Labels ?? {}), ...(o.labels ?? {}) },
-    stopSignal: ic.StopSignal || 'SIGTERM',
+    stopSignal: o.stopSignal || ic.StopSignal || 'SIGTERM',
     healthcheck: mergeHealth(ic.Healthcheck, o.healthcheck),
     mounts,
     ports: withExposed(o.ports ?? [], o.publishAll ? Object.keys(ic.ExposedPorts ?? {}) : []),

@@ -5,7 +5,8 @@
  * before it execs the runtime, and later sizes are set on script's pseudo-terminal from
  * outside with `stty -F`, which makes the kernel send SIGWINCH to the runtime.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../core/exec.js';
 import { logger } from '../../core/log.js';
 import type { TerminalSize } from './streams.js';
@@ -37,13 +38,31 @@ function ptyOfScript(scriptPid: number): string | undefined {
   return undefined;
 }
 
+/** How long a resize waits for script to fork the child whose terminal it sizes. */
+const FORK_WAIT_MS = 2000;
+
+/**
+ * The terminal of script's child, waiting briefly for script to fork it: a client may resize
+ * as soon as the exec starts, before the child exists, and nothing signals the fork.
+ */
+async function waitForPty(scriptPid: number): Promise<string | undefined> {
+  const deadline = Date.now() + FORK_WAIT_MS;
+  for (;;) {
+    const tty = ptyOfScript(scriptPid);
+    if (tty || Date.now() >= deadline || !existsSync(`/proc/${scriptPid}`)) return tty;
+    await sleep(20);
+  }
+}
+
 /** Sets the size of the terminal of script `scriptPid`'s child (resizes are queued in order). */
 export function ptyResizer(scriptPid: number): (size: TerminalSize) => void {
   let queue = Promise.resolve();
+  let found: string | undefined;
   return (size) => {
     if (!validSize(size)) return;
     queue = queue.then(async () => {
-      const tty = ptyOfScript(scriptPid);
+      found ??= await waitForPty(scriptPid);
+      const tty = found;
       if (!tty) return;
       const r = await run('stty', ['-F', tty, 'rows', String(size.rows), 'cols', String(size.columns)], {
         check: false,

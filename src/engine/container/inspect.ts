@@ -116,6 +116,9 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       PidsLimit: c.pidsLimit || null,
       Init: c.init,
       Devices: c.devices ?? [],
+      Ulimits: c.ulimits?.length ? c.ulimits : null,
+      ShmSize: c.shmSize ?? 64 * 1024 * 1024,
+      Sysctls: c.sysctls && Object.keys(c.sysctls).length ? c.sysctls : null,
       CgroupnsMode: c.cgroupns ?? 'host',
       Runtime: rec.runtime,
       LogConfig: { Type: c.log?.driver ?? 'k8s-file', Config: c.log?.options ?? {} },
@@ -207,15 +210,25 @@ function networkSettings(ctx: EngineContext, rec: ContainerRecord): Record<strin
     };
   }
   if (!atts.length && c.network !== 'host' && !c.network.startsWith('container:')) {
-    const net = c.network === 'none' ? undefined : store.find(c.network);
-    networks[c.network] = {
-      NetworkID: net?.id ?? '',
-      Gateway: '',
-      IPAddress: '',
-      IPPrefixLen: 0,
-      MacAddress: '',
-      Aliases: null,
-    };
+    // Before it runs, a container shows the networks it will join, with the aliases it will
+    // have on user networks (its name and short ID first, as at start). Compose reads them to
+    // decide whether to reconnect it.
+    const planned = [
+      { name: c.network, aliases: c.networkAliases },
+      ...(c.network === 'none' ? [] : (c.extraNetworks ?? [])),
+    ];
+    for (const p of planned) {
+      const net = p.name === 'none' ? undefined : store.find(p.name);
+      const user = p.name !== 'none' && p.name !== 'bridge';
+      networks[p.name] = {
+        NetworkID: net?.id ?? '',
+        Gateway: '',
+        IPAddress: '',
+        IPPrefixLen: 0,
+        MacAddress: '',
+        Aliases: user ? [rec.name, rec.id.slice(0, 12), ...p.aliases] : null,
+      };
+    }
   }
   const first = atts[0];
   const firstNet = first ? (networks[first.network] as Record<string, unknown>) : undefined;

@@ -3,13 +3,15 @@
  * log in the k8s-file format, which `logs` reads; `json-file` is accepted and stored that way
  * too, as podman does, so scripts that pass Docker's default driver keep working. `max-size`
  * becomes conmon's `--log-size-max` (it truncates the file when full); `max-file` is checked
- * and recorded, but conmon keeps one file.
+ * and recorded, but conmon keeps one file. `none` still has conmon write the file, because
+ * attach follows it, but `logs` refuses to read it, as Docker does.
  */
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerConfig } from './config.js';
 
-const drivers = ['k8s-file', 'json-file'] as const;
+const drivers = ['k8s-file', 'json-file', 'none'] as const;
 const known: Record<string, readonly string[]> = {
+  none: [],
   'k8s-file': ['max-size', 'max-file', 'path'],
   'json-file': ['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag'],
 };

@@ -33,6 +33,8 @@ describe('psFilter', () => {
     assert.ok(psFilter(['status=exited', 'status=running'])(r));
     assert.ok(!psFilter(['status=running', 'label=app=y'])(r));
     assert.ok(psFilter(['label=app', 'ancestor=busybox', 'id=abab'])(r));
+    // Labels must all match (Docker's rule), unlike other keys' values.
+    assert.ok(!psFilter(['label=app', 'label=missing'])(r));
     assert.ok(psFilter(['exited=3'])(rec({ state: 'exited', exitCode: 3 })));
     assert.throws(() => psFilter(['colour=red']), /Invalid filter "colour=red"/);
   });

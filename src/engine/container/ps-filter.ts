@@ -1,7 +1,9 @@
 /**
  * `ps --filter KEY=VALUE` with Docker's keys: id (prefix), name (substring), status (state),
  * label (`KEY` or `KEY=VALUE`), ancestor (image name or ID prefix), exited (exit code).
- * Several values of one key match any of them; different keys must all match.
+ * Several values of one key match any of them, except labels, which must all match (as in
+ * Docker: Compose asks for its project's and a service's labels together); different keys
+ * must all match.
  */
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerRecord } from './store.js';
@@ -46,5 +48,8 @@ export function psFilter(filters: readonly string[]): (rec: ContainerRecord) => 
       throw invalidArgument(`Invalid filter "${f}": use KEY=VALUE with KEY one of ${keys.join(', ')}`);
     byKey.set(key, [...(byKey.get(key) ?? []), f.slice(i + 1)]);
   }
-  return (rec) => [...byKey].every(([k, values]) => values.some((v) => matchOne(rec, k, v)));
+  return (rec) =>
+    [...byKey].every(([k, values]) =>
+      k === 'label' ? values.every((v) => matchOne(rec, k, v)) : values.some((v) => matchOne(rec, k, v)),
+    );
 }

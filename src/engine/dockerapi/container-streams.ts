@@ -3,7 +3,7 @@
  * comes when the container stops) and logs (framed output, optionally followed).
  */
 import type { Duplex } from 'node:stream';
-import { invalidArgument, isNotFound } from '../../core/errors.js';
+import { BerthError, invalidArgument, isNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { parseSince, parseTail } from '../container/logs.js';
 import type { ContainerStreams } from '../container/streams.js';
@@ -111,6 +111,8 @@ export function containerStreamRoutes(r: Router, api: Api): void {
     const rec = engine.containers.get(c.params.id!);
     const [stdout, stderr] = [flag(c, 'stdout'), flag(c, 'stderr')];
     if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+    if (rec.config.log?.driver === 'none')
+      throw new BerthError('NotImplemented', 'configured logging driver does not support reading');
     const until = timeParam(c, 'until');
     const tailParam = c.query.get('tail');
     const tail = tailParam && tailParam !== 'all' ? parseTail(tailParam) : undefined;

@@ -3,10 +3,14 @@
  * create options. Pure: only the mapping between Docker's field names and Berth's.
  */
 
+import { constants } from 'node:os';
 import { invalidArgument } from '../../core/errors.js';
-import type { MountSpec, RestartPolicy } from '../container/config.js';
+import { type MountSpec, type RestartPolicy, type TmpfsSpec, ULIMIT_NAMES } from '../container/config.js';
 import type { CreateOptions } from '../container/create.js';
+import { normaliseSignal } from '../container/lifecycle.js';
+import { logConfig } from '../container/log-config.js';
 import { parseTmpfs, parseVolume } from '../container/mount-spec.js';
+import type { HealthConfig } from '../image/resolved-image.js';
 import type { PortMapping } from '../network/ports.js';
 
 /** The fields of Docker's create body that Berth reads. */
@@ -23,9 +27,16 @@ export interface CreateBody {
   OpenStdin?: boolean;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig | null;
   HostConfig?: {
     Binds?: string[] | null;
-    Mounts?: { Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }[] | null;
+    Mounts?: DockerMount[] | null;
+    Ulimits?: { Name?: string; Soft?: number; Hard?: number }[] | null;
+    Devices?: { PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }[] | null;
+    LogConfig?: { Type?: string; Config?: Record<string, string> | null } | null;
+    ShmSize?: number;
+    Sysctls?: Record<string, string> | null;
+    CgroupnsMode?: string;
     PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
     PublishAllPorts?: boolean;
     NetworkMode?: string;
@@ -55,6 +66,17 @@ export interface CreateBody {
   NetworkingConfig?: { EndpointsConfig?: Record<string, { Aliases?: string[] | null } | null> | null };
 }
 
+/** One entry of `HostConfig.Mounts`. */
+export interface DockerMount {
+  Type?: string;
+  Source?: string;
+  Target?: string;
+  ReadOnly?: boolean;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean } | null;
+  VolumeOptions?: { NoCopy?: boolean } | null;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
+}
+
 const list = (v: string[] | string | null | undefined): string[] | undefined =>
   v == null ? undefined : Array.isArray(v) ? v : [v];
 
@@ -81,25 +103,104 @@ function ports(bindings: NonNullable<CreateBody['HostConfig']>['PortBindings']):
   return out;
 }
 
-/** `HostConfig.Mounts` entries of type bind, volume and tmpfs. */
-function mounts(body: CreateBody): { mounts: MountSpec[]; tmpfs: string[] } {
+/** A tmpfs `Mounts` entry as the engine's tmpfs (size in bytes, mode in octal, as `--tmpfs` takes them). */
+function tmpfsMount(m: DockerMount & { Target: string }): TmpfsSpec {
+  const o = m.TmpfsOptions ?? {};
+  const options: string[] = [];
+  if (o.SizeBytes !== undefined) {
+    if (!Number.isInteger(o.SizeBytes) || o.SizeBytes < 0)
+      throw invalidArgument(`Invalid tmpfs size ${o.SizeBytes} for ${m.Target}: use a number of bytes`);
+    if (o.SizeBytes) options.push(`size=${o.SizeBytes}`);
+  }
+  if (o.Mode) options.push(`mode=${o.Mode.toString(8)}`);
+  if (m.ReadOnly) options.push('ro');
+  return { destination: m.Target, options };
+}
+
+/** `HostConfig.Binds` and `HostConfig.Mounts` (bind, volume and tmpfs) as the engine's mounts. */
+function mounts(body: CreateBody): { mounts: MountSpec[]; tmpfs: TmpfsSpec[] } {
   const out: MountSpec[] = (body.HostConfig?.Binds ?? []).map(parseVolume);
-  const tmpfs: string[] = [];
+  const tmpfs: TmpfsSpec[] = [];
   for (const m of body.HostConfig?.Mounts ?? []) {
-    if (!m.Target?.startsWith('/'))
+    const target = m.Target;
+    if (!target?.startsWith('/'))
       throw invalidArgument(`Invalid mount target "${m.Target}": it must be absolute`);
-    if (m.Type === 'tmpfs') tmpfs.push(m.Target);
-    else if (m.Type === 'bind' || m.Type === 'volume')
+    if (m.Type === 'tmpfs') {
+      if (m.Source)
+        throw invalidArgument(`invalid mount config for type "tmpfs": source must not be specified`);
+      tmpfs.push(tmpfsMount({ ...m, Target: target }));
+    } else if (m.Type === 'bind') {
+      if (!m.Source?.startsWith('/'))
+        throw invalidArgument(
+          `invalid mount config for type "bind": invalid mount path: '${m.Source ?? ''}' mount path must be absolute`,
+        );
+      const b = m.BindOptions ?? {};
       out.push({
-        type: m.Type,
-        source: m.Source ?? '',
-        destination: m.Target,
+        type: 'bind',
+        source: m.Source,
+        destination: target,
         readOnly: !!m.ReadOnly,
-        ...(m.Type === 'volume' && !m.Source ? { anonymous: true } : {}),
+        // Docker's daemon refuses a missing bind source for Mounts (Binds creates it).
+        requireSource: true,
+        ...(b.Propagation ? { propagation: b.Propagation } : {}),
+        ...(b.NonRecursive ? { nonRecursive: true } : {}),
       });
-    else throw invalidArgument(`Unsupported mount type "${m.Type}": use bind, volume or tmpfs`);
+    } else if (m.Type === 'volume' || m.Type === undefined) {
+      out.push({
+        type: 'volume',
+        source: m.Source ?? '',
+        destination: target,
+        readOnly: !!m.ReadOnly,
+        ...(m.Source ? {} : { anonymous: true }),
+        ...(m.VolumeOptions?.NoCopy ? { noCopy: true } : {}),
+      });
+    } else throw invalidArgument(`Unsupported mount type "${m.Type}": use bind, volume or tmpfs`);
   }
   return { mounts: out, tmpfs };
+}
+
+/** `HostConfig.Ulimits`, checked as Docker's CLI checks `--ulimit`. */
+function ulimits(hc: NonNullable<CreateBody['HostConfig']>): CreateOptions['ulimits'] {
+  return (hc.Ulimits ?? []).map((u) => {
+    const name = u.Name ?? '';
+    if (!ULIMIT_NAMES.has(name)) throw invalidArgument(`invalid ulimit type: ${name}`);
+    const [soft, hard] = [u.Soft ?? 0, u.Hard ?? 0];
+    if (!Number.isInteger(soft) || !Number.isInteger(hard) || soft < 0 || hard < 0)
+      throw invalidArgument(
+        `Invalid ulimit ${name}=${soft}:${hard}: give whole numbers (unlimited is not supported)`,
+      );
+    if (soft > hard)
+      throw invalidArgument(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+    return { Name: name, Soft: soft, Hard: hard };
+  });
+}
+
+/** `HostConfig.Devices`: absolute paths, permissions made of r, w and m. */
+function devices(hc: NonNullable<CreateBody['HostConfig']>): CreateOptions['devices'] {
+  return (hc.Devices ?? []).map((d) => {
+    const host = d.PathOnHost ?? '';
+    const inside = d.PathInContainer || host;
+    const perms = d.CgroupPermissions || 'rwm';
+    if (!host.startsWith('/'))
+      throw invalidArgument(`Invalid device "${host}": ${host} is not an absolute path`);
+    if (!inside.startsWith('/'))
+      throw invalidArgument(`Invalid device "${host}": ${inside} is not an absolute path`);
+    if (!/^[rwm]{1,3}$/.test(perms))
+      throw invalidArgument(`Invalid device "${host}": bad mode specified: ${perms}`);
+    return { PathOnHost: host, PathInContainer: inside, CgroupPermissions: perms };
+  });
+}
+
+/**
+ * `HostConfig.LogConfig`; none given means Docker's default, json-file (stored as k8s-file
+ * is, see log-config.ts), which docker-py checks before it reads a run's output.
+ */
+function log(hc: NonNullable<CreateBody['HostConfig']>): CreateOptions['log'] {
+  const c = hc.LogConfig ?? {};
+  return logConfig(
+    c.Type || 'json-file',
+    Object.entries(c.Config ?? {}).map(([k, v]) => `${k}=${v}`),
+  );
 }
 
 /** Docker's SecurityOpt entries; the CLI sends a seccomp profile's text, not its file name. */
@@ -116,6 +217,14 @@ function securityOpts(opts: readonly string[]): Pick<CreateOptions, 'noNewPrivil
       );
   }
   return out;
+}
+
+/** `Config.StopSignal` (`SIGINT`, `INT` or a number) in the form the runtime takes; Docker's error otherwise. */
+function stopSignal(sig: string): string {
+  const n = normaliseSignal(sig);
+  const known = /^\d+$/.test(n) ? Number(n) >= 1 && Number(n) <= 64 : n in constants.signals;
+  if (!known) throw invalidArgument(`Invalid signal: ${sig}`);
+  return n;
 }
 
 /** Docker's `RestartPolicy` as the engine's (undefined when it names none). */
@@ -137,7 +246,7 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
     mounts: ms,
     tmpfs: [
       ...Object.entries(hc.Tmpfs ?? {}).map(([p, opt]) => parseTmpfs(opt ? `${p}:${opt}` : p)),
-      ...tmpfs.map((p) => parseTmpfs(p)),
+      ...tmpfs,
     ],
     ports: ports(hc.PortBindings),
     env: body.Env ?? [],
@@ -157,6 +266,13 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
     dns: hc.Dns ?? [],
     addHosts: hc.ExtraHosts ?? [],
     ...securityOpts(hc.SecurityOpt ?? []),
+    ulimits: ulimits(hc),
+    devices: devices(hc),
+    log: log(hc),
+    ...(hc.ShmSize && hc.ShmSize > 0 ? { shmSize: hc.ShmSize } : {}),
+    ...(hc.Sysctls && Object.keys(hc.Sysctls).length ? { sysctls: hc.Sysctls } : {}),
+    ...(hc.CgroupnsMode === 'host' || hc.CgroupnsMode === 'private' ? { cgroupns: hc.CgroupnsMode } : {}),
+    ...(body.Healthcheck ? { healthcheck: body.Healthcheck } : {}),
     ...(hc.CgroupParent ? { cgroupParent: hc.CgroupParent } : {}),
     ...(hc.CpuShares ? { cpuShares: hc.CpuShares } : {}),
     ...(hc.CpuQuota && hc.CpuQuota > 0 ? { cpuQuota: hc.CpuQuota, cpuPeriod: hc.CpuPeriod || 100_000 } : {}),
@@ -170,6 +286,7 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
   if (body.User) o.user = body.User;
   if (body.WorkingDir) o.workingDir = body.WorkingDir;
   if (body.StopTimeout !== undefined && body.StopTimeout !== null) o.stopTimeout = body.StopTimeout;
+  if (body.StopSignal) o.stopSignal = stopSignal(body.StopSignal);
   const cmd = list(body.Cmd);
   if (cmd) o.command = cmd;
   // `--entrypoint ""` arrives as [""]: it clears the image's entrypoint.

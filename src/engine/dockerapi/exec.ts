@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { conflict, invalidArgument, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import type { TerminalSize } from '../container/streams.js';
 import type { Api } from './api.js';
 import { socketStreams } from './container-streams.js';
 import { hijack } from './hijack.js';
@@ -21,6 +22,13 @@ interface ExecCreateBody {
   User?: string;
   WorkingDir?: string;
   Privileged?: boolean;
+  /** `[rows, columns]` (API 1.42 on): the terminal's size when the exec starts. */
+  ConsoleSize?: [number, number] | null;
+}
+
+/** Docker's `ConsoleSize` (`[rows, columns]`) as a terminal size; undefined when absent or zero. */
+function consoleSize(v: [number, number] | null | undefined): TerminalSize | undefined {
+  return v?.[0] && v[1] ? { rows: v[0], columns: v[1] } : undefined;
 }
 
 /** Adds the exec routes to `r`. */
@@ -52,13 +60,16 @@ export function execRoutes(r: Router, api: Api): void {
       running: false,
       exitCode: null,
       pid: 0,
+      size: consoleSize(body.ConsoleSize),
     });
     sendJson(c, 201, { Id: id });
   });
 
   r.add('POST', '/exec/{id}/start', async (c) => {
     const x = instance(c.params.id!);
-    const body = await jsonBody<{ Detach?: boolean; Tty?: boolean }>(c);
+    const body = await jsonBody<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }>(
+      c,
+    );
     if (x.running || x.exitCode !== null) throw conflict(`Exec ${x.id} has already run`);
     x.running = true;
     const settle = (code: number | null) => {
@@ -83,11 +94,21 @@ export function execRoutes(r: Router, api: Api): void {
       stdout: x.attachStdout,
       stderr: x.attachStderr,
     });
+    // The size known at start (the client's, or a resize that came first) sizes the terminal
+    // before the command runs; later resizes go to its terminal as they come.
+    const initialSize = consoleSize(body.ConsoleSize) ?? x.size;
     try {
       settle(
         await engine.containers.exec(x.containerId, {
           ...base,
           ...streams,
+          ...(initialSize ? { initialSize } : {}),
+          onResize: (fn) => {
+            const off = sessions.onResize(x.id, fn);
+            // A resize that came between the start and this subscription is applied now.
+            if (x.size && x.size !== initialSize) fn(x.size);
+            return off;
+          },
           detach: false,
           signal: gone.signal,
         }),
@@ -103,7 +124,11 @@ export function execRoutes(r: Router, api: Api): void {
 
   r.add('POST', '/exec/{id}/resize', async (c) => {
     const x = instance(c.params.id!);
-    sessions.resize(x.id, { rows: Number(c.query.get('h') ?? 0), columns: Number(c.query.get('w') ?? 0) });
+    const size = { rows: Number(c.query.get('h') ?? 0), columns: Number(c.query.get('w') ?? 0) };
+    if (!Number.isInteger(size.rows) || !Number.isInteger(size.columns) || size.rows < 0 || size.columns < 0)
+      throw invalidArgument(`Invalid terminal size h=${c.query.get('h')} w=${c.query.get('w')}`);
+    x.size = size;
+    sessions.resize(x.id, size);
     sendJson(c, 200);
   });
 

@@ -67,7 +67,7 @@ export function sendJson(c: Call, status: number, value?: unknown): void {
 }
 
 /** A boolean query parameter as Docker reads them (`1`, `true`, `True`). */
-export function flag(c: Call, name: string): boolean {
+export function flag(c: Pick<Call, 'query'>, name: string): boolean {
   const v = c.query.get(name);
   return v !== null && /^(1|true)$/i.test(v);
 }

@@ -1,13 +1,14 @@
 /**
  * The `/images` routes: list, inspect, history, tag, remove, prune, create (pull, or import
- * from the body), push, and save as a docker archive.
+ * from the body), push, search, and save and load of docker archives.
  */
 import { errorMessage, invalidArgument } from '../../core/errors.js';
 import { familiarName } from '../image/reference.js';
 import type { Progress } from '../registry/progress.js';
 import type { Api } from './api.js';
-import { flag, sendJson } from './http.js';
+import { filters, flag, sendJson } from './http.js';
 import type { Call, Router } from './router.js';
+import { searchRegistry } from './search.js';
 
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000) || 0;
 
@@ -139,6 +140,39 @@ export function imageRoutes(r: Router, api: Api): void {
   };
   r.add('GET', '/images/get', (c) => save(c, c.query.getAll('names')));
   r.addGreedy('GET', '/images/', 'name', '/get', (c) => save(c, [c.params.name!]));
+  r.add('POST', '/images/load', async (c) => {
+    // The archive streams in as the request's body; the answer comes once every image in it
+    // is stored (or in the stream, as Docker reports a failed load).
+    c.res!.writeHead(200, { 'Content-Type': 'application/json' });
+    const { line } = jsonProgress(c);
+    try {
+      for (const l of await images.load(c.req))
+        line({ stream: l.name ? `Loaded image: ${familiarName(l.name)}\n` : `Loaded image ID: ${l.id}\n` });
+    } catch (e) {
+      line({ errorDetail: { message: errorMessage(e) }, error: errorMessage(e) });
+    }
+    c.res!.end();
+  });
+  r.add('GET', '/images/search', async (c) => {
+    const term = c.query.get('term');
+    if (!term) throw invalidArgument('term is required: say what to search for');
+    const limit = Number(c.query.get('limit') || 25);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw invalidArgument(`Invalid limit ${c.query.get('limit')}: use 1 to 100`);
+    const f = filters(c);
+    const results = await searchRegistry(term, limit, { signal: c.signal, ...registryAuth(c) });
+    const minStars = Number(f.stars?.[0] ?? 0);
+    sendJson(
+      c,
+      200,
+      results.filter(
+        (x) =>
+          x.star_count >= minStars &&
+          (!f['is-official'] || String(x.is_official) === f['is-official'][0]) &&
+          (!f['is-automated'] || String(x.is_automated) === f['is-automated'][0]),
+      ),
+    );
+  });
   r.addGreedy('POST', '/images/', 'name', '/push', async (c) => {
     const name = reference(c.params.name!, c.query.get('tag'));
     c.res!.writeHead(200, { 'Content-Type': 'application/json' });

@@ -5,11 +5,14 @@
  */
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { errorMessage, invalidArgument, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { Engine } from '../engine.js';
+import { buildRoutes } from './build.js';
 import { containerFileRoutes } from './container-files.js';
 import { containerOpRoutes } from './container-ops.js';
 import { containerStreamRoutes } from './container-streams.js';
@@ -28,33 +31,55 @@ const log = logger('dockerapi');
 /** The default socket, as Podman's and Docker's are in /run. */
 export const DEFAULT_URI = 'unix:///run/berth/docker.sock';
 
+/** The PEM texts that secure a TCP listener: its own key and certificate, and the CA its clients' certificates must come from. */
+export interface TlsFiles {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
 /** Options of {@link serveDockerApi}. */
 export interface ServeOptions {
-  /** `unix:///path` (default {@link DEFAULT_URI}); plain `tcp://` is refused. */
+  /** `unix:///path` (default {@link DEFAULT_URI}) or `tcp://HOST:PORT` with {@link tls}. */
   uri?: string;
+  /** Required for `tcp://`: the service then asks every client for a certificate from `tls.ca`. */
+  tls?: TlsFiles;
   /** Seconds without a request or open stream after which the service ends; 0 (default) never. */
   idleSeconds?: number;
   /** Berth's version, for `/version` and `/info`. */
   version: string;
   /** Ends the service. */
   signal?: AbortSignal;
-  /** Called once the socket accepts connections. */
-  onListening?: (path: string) => void;
+  /** Called once the service accepts connections, with its address (a TCP port 0 resolved). */
+  onListening?: (uri: string) => void;
 }
 
-/** The unix socket path of `uri`; TCP is refused until TLS with client certificates exists. */
-export function socketPath(uri: string): string {
+/** Where the service listens: a unix socket, or a TCP address (only ever with TLS). */
+export type ListenAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+
+/**
+ * The address of `uri`. Plain TCP is refused: anyone who reaches the port would be root on
+ * this machine, so a TCP listener needs TLS with client certificates (`withTls`).
+ */
+export function listenAddress(uri: string, withTls: boolean): ListenAddress {
   if (uri.startsWith('unix://')) {
     const path = uri.slice('unix://'.length);
     if (!path.startsWith('/'))
       throw invalidArgument(`Invalid socket URI "${uri}": use unix:///ABSOLUTE/PATH`);
-    return path;
+    if (withTls) throw invalidArgument(`TLS applies to tcp:// addresses, not to the unix socket "${uri}"`);
+    return { kind: 'unix', path };
   }
-  if (uri.startsWith('tcp://'))
-    throw invalidArgument(
-      `Refusing to serve the Docker API on "${uri}" without TLS: anyone who reaches it is root on this machine; use a unix socket (TLS with client certificates is not supported yet)`,
-    );
-  throw invalidArgument(`Unsupported socket URI "${uri}": use unix:///PATH`);
+  if (uri.startsWith('tcp://')) {
+    if (!withTls)
+      throw invalidArgument(
+        `Refusing to serve the Docker API on "${uri}" without TLS: anyone who reaches it is root on this machine; give --tlsverify with --tlscacert, --tlscert and --tlskey, or use a unix socket`,
+      );
+    const m = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]+):(\d{1,5})\/?$/.exec(uri);
+    const port = Number(m?.[2]);
+    if (!m || port > 65535) throw invalidArgument(`Invalid TCP address "${uri}": use tcp://HOST:PORT`);
+    return { kind: 'tcp', host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  }
+  throw invalidArgument(`Unsupported socket URI "${uri}": use unix:///PATH or tcp://HOST:PORT`);
 }
 
 /** The gid of group `berth`, if this machine has one. */
@@ -82,6 +107,7 @@ export function dockerApiRouter(engine: Engine, version: string): Router {
   containerFileRoutes(r, api);
   execRoutes(r, api);
   imageRoutes(r, api);
+  buildRoutes(r, api);
   networkVolumeRoutes(r, api);
   return r;
 }
@@ -91,7 +117,7 @@ export function dockerApiRouter(engine: Engine, version: string): Router {
  * `idleSeconds`; resolves once the socket is closed and removed.
  */
 export async function serveDockerApi(engine: Engine, o: ServeOptions): Promise<void> {
-  const path = socketPath(o.uri ?? DEFAULT_URI);
+  const address = listenAddress(o.uri ?? DEFAULT_URI, !!o.tls);
   const router = dockerApiRouter(engine, o.version);
   let active = 0;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -144,12 +170,28 @@ export async function serveDockerApi(engine: Engine, o: ServeOptions): Promise<v
     }
   };
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     // Docker's clients read the API version from any answer, not only /_ping's.
     res.setHeader('Api-Version', PING_HEADERS['API-Version']);
     res.setHeader('Server', `Berth/${o.version} (linux)`);
     void dispatch(req, { req, res });
-  });
+  };
+  // Over TCP every client must show a certificate signed by the given CA (dockerd's --tlsverify).
+  const server = o.tls
+    ? createTlsServer(
+        {
+          ...o.tls,
+          requestCert: true,
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2',
+          // A hijacked stream stays open one way after the client closes its side (the CLI
+          // does at once when it has no input), as it does on the unix socket.
+          allowHalfOpen: true,
+        },
+        onRequest,
+      )
+    : createServer(onRequest);
+  server.on('tlsClientError', (e: Error) => log.debug('TLS handshake refused', { err: e }));
   // Hijacked connections leave the server's books: they are tracked here to end with it.
   const hijacked = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -161,16 +203,7 @@ export async function serveDockerApi(engine: Engine, o: ServeOptions): Promise<v
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
 
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  rmStaleSocket(path);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => resolve());
-  });
-  chmodSync(path, 0o660);
-  const gid = berthGid();
-  if (gid !== undefined) chownSync(path, 0, gid);
-  o.onListening?.(path);
+  o.onListening?.(await listen(server, address));
   idle(0);
 
   const ended = AbortSignal.any([stopped.signal, ...(o.signal ? [o.signal] : [])]);
@@ -184,7 +217,32 @@ export async function serveDockerApi(engine: Engine, o: ServeOptions): Promise<v
     server.closeAllConnections();
     for (const s of hijacked) s.destroy();
   });
-  rmSync(path, { force: true });
+  if (address.kind === 'unix') rmSync(address.path, { force: true });
+}
+
+/** Listens on `address`; resolves with the URI clients use (a TCP port 0 resolved). */
+async function listen(server: NetServer, address: ListenAddress): Promise<string> {
+  const listening = (listenOn: (done: () => void) => void) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      listenOn(() => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  if (address.kind === 'tcp') {
+    await listening((done) => server.listen(address.port, address.host, done));
+    const a = server.address() as AddressInfo;
+    return `tcp://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+  const path = address.path;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  rmStaleSocket(path);
+  await listening((done) => server.listen(path, done));
+  chmodSync(path, 0o660);
+  const gid = berthGid();
+  if (gid !== undefined) chownSync(path, 0, gid);
+  return `unix://${path}`;
 }
 
 /** Removes a socket left by a service that died; anything else at the path is an error. */

@@ -22,6 +22,8 @@ export interface ExecInstance {
   running: boolean;
   exitCode: number | null;
   pid: number;
+  /** The terminal's last known size (from create or a resize), for a TTY exec not yet started. */
+  size?: TerminalSize | undefined;
 }
 
 /**

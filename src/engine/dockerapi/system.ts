@@ -13,6 +13,8 @@ export const PING_HEADERS = {
   'API-Version': API_VERSION,
   Ostype: 'linux',
   'Docker-Experimental': 'false',
+  // The classic builder (`POST /build`): the docker CLI then builds without BuildKit's plugin.
+  'Builder-Version': '1',
   'Cache-Control': 'no-cache, no-store, must-revalidate',
   Pragma: 'no-cache',
 };

@@ -1,0 +1,131 @@
+/**
+ * `POST /build`, the classic builder's endpoint, which the docker CLI uses when BuildKit's
+ * plugin is absent (or with DOCKER_BUILDKIT=0): the body is the context as a tar, the query
+ * carries the build's options, and the answer is Docker's JSON stream (`stream` lines for
+ * the output, `errorDetail` for a failure, the image ID in `aux`). The build itself is
+ * Berth's builder (src/engine/build), as `berth build` runs it.
+ */
+import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { errorMessage, invalidArgument } from '../../core/errors.js';
+import { buildImage } from '../build/builder.js';
+import { type BuildContext, tarContext } from '../build/context.js';
+import { familiarName } from '../image/reference.js';
+import type { Api } from './api.js';
+import { flag } from './http.js';
+import type { Call, Router } from './router.js';
+
+/** A JSON object parameter (`buildargs`, `labels`) as string pairs; null values are skipped. */
+function jsonMap(c: Pick<Call, 'query'>, name: string): Map<string, string> {
+  const raw = c.query.get(name);
+  const out = new Map<string, string>();
+  if (!raw) return out;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (e) {
+    throw invalidArgument(`Invalid ${name} "${raw}": ${(e as Error).message}`, e);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw invalidArgument(`Invalid ${name} "${raw}": expected a JSON object of strings`);
+  for (const [k, v] of Object.entries(parsed)) if (v !== null && v !== undefined) out.set(k, String(v));
+  return out;
+}
+
+/** What the query asks for, checked before the body is read. */
+export function buildQuery(c: Pick<Call, 'query'>) {
+  if (c.query.get('remote'))
+    throw invalidArgument(
+      `Building from a remote context ("${c.query.get('remote')}") is not supported: send the context as a tar`,
+    );
+  if (c.query.get('version') === '2')
+    throw invalidArgument(
+      'BuildKit (version=2) is not supported: use the classic builder (DOCKER_BUILDKIT=0)',
+    );
+  const network = c.query.get('networkmode');
+  return {
+    tags: c.query.getAll('t').filter(Boolean),
+    dockerfile: c.query.get('dockerfile') || 'Dockerfile',
+    buildArgs: jsonMap(c, 'buildargs'),
+    labels: Object.fromEntries(jsonMap(c, 'labels')),
+    target: c.query.get('target') || undefined,
+    noCache: flag(c, 'nocache'),
+    pull: flag(c, 'pull'),
+    quiet: flag(c, 'q'),
+    network: network && network !== 'default' ? network : undefined,
+  };
+}
+
+/**
+ * The Dockerfile named by `name`, a path inside the context; it may be a link, but only to
+ * a file inside the context.
+ */
+function readDockerfile(context: BuildContext, name: string): string {
+  const missing = () =>
+    invalidArgument(`Cannot locate specified Dockerfile: ${name}: no such file in the build context`);
+  let path: string;
+  try {
+    path = realpathSync(join(context.dir, resolve('/', name)));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw missing();
+    throw e;
+  }
+  const root = realpathSync(context.dir);
+  const rel = relative(root, path);
+  if (rel.startsWith('..') || resolve(root, rel) !== path || !statSync(path).isFile()) throw missing();
+  return readFileSync(path, 'utf8');
+}
+
+/** Adds `POST /build` to `r`. */
+export function buildRoutes(r: Router, api: Api): void {
+  const { engine } = api;
+  r.add('POST', '/build', async (c) => {
+    const q = buildQuery(c);
+    const res = c.res!;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    const line = (o: Record<string, unknown>) => res.write(`${JSON.stringify(o)}\n`);
+    // The builder's output as `stream` messages; with q=1 only the ID is sent, as dockerd does.
+    const progress = new Writable({
+      decodeStrings: false,
+      write(chunk: string | Buffer, _enc, done) {
+        if (!q.quiet) line({ stream: chunk.toString() });
+        done();
+      },
+    });
+    let context: BuildContext | undefined;
+    try {
+      const scratch = join(engine.context.root, 'tmp');
+      mkdirSync(scratch, { recursive: true, mode: 0o700 });
+      context = await tarContext(c.req, scratch);
+      const dockerfileName = q.dockerfile.split('/').pop() || 'Dockerfile';
+      const result = await buildImage(engine, {
+        dockerfile: readDockerfile(context, q.dockerfile),
+        dockerfileName,
+        context,
+        tags: q.tags,
+        buildArgs: q.buildArgs,
+        ...(q.target ? { target: q.target } : {}),
+        noCache: q.noCache,
+        pull: q.pull,
+        labels: q.labels,
+        ...(q.network ? { network: q.network } : {}),
+        progress,
+        signal: c.signal,
+      });
+      line({ aux: { ID: result.id } });
+      if (q.quiet) line({ stream: `${result.id}\n` });
+      else {
+        // The classic builder's last lines, which scripts read.
+        line({ stream: `Successfully built ${result.id.replace(/^sha256:/, '').slice(0, 12)}\n` });
+        for (const n of result.names) line({ stream: `Successfully tagged ${familiarName(n)}\n` });
+      }
+    } catch (e) {
+      // The status is already sent: Docker reports a failed build in the stream.
+      line({ errorDetail: { message: errorMessage(e) }, error: errorMessage(e) });
+    } finally {
+      context?.close();
+    }
+    res.end();
+  });
+}
