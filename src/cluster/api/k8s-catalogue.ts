@@ -11,6 +11,8 @@ export interface CatalogueType {
   required?: string[];
   /** Field name -> [type as schema.ts reads it, description]. */
   fields: Record<string, [string, string?]>;
+  /** Field name -> its OpenAPI extensions (list type and keys, patch strategy and merge key). */
+  ext?: Record<string, Record<string, unknown>>;
 }
 
 export interface Catalogue {
