@@ -45,7 +45,8 @@ const unquote = (s) => s.replace(/\\(['"])/g, '$1');
 
 /**
  * The catalogue: `{ source, types: { Model: { description, required, fields: { f: [type,
- * description] }, ext: { f: { 'x-kubernetes-list-type': ... } } } } }`.
+ * description] }, ext: { f: { 'x-kubernetes-list-type': ... } }, name: upstream's definition
+ * name } } }`.
  */
 export async function generate() {
   const pkgJson = require.resolve('@kubernetes/client-node/package.json');
@@ -80,6 +81,13 @@ export async function generate() {
 
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 
+/** `apps.v1.Deployment` -> `io.k8s.api.apps.v1.Deployment`, as Kubernetes' OpenAPI names definitions. */
+function upstreamName(group, short) {
+  if (group === 'meta') return `io.k8s.apimachinery.pkg.apis.${short}`;
+  if (group === 'apiextensions') return `io.k8s.apiextensions-apiserver.pkg.apis.${short}`;
+  return `io.k8s.api.${short}`;
+}
+
 /**
  * Fills in the descriptions the client's models lack from the proto table: message
  * `core.v1.Container` is model `CoreV1Container` (names repeated across groups are
@@ -102,6 +110,11 @@ function addRefDescriptions(types, proto) {
     const model = [`${cap(group)}${cap(version)}${kind}`, `${cap(version)}${kind}`].find((t) => types[t]);
     if (!model) continue;
     const fields = types[model].fields;
+    // Upstream's definition name, when the message's fields are the model's (not a namesake).
+    const own = Object.entries(proto.messages[name].f).filter(
+      ([, f]) => !(f[2] ?? '').split(' ').includes('i'),
+    );
+    if (own.every(([f]) => fields[f])) types[model].name = upstreamName(group, name);
     for (const [f, d] of Object.entries(docsOf(name))) if (fields[f]?.length === 1) fields[f].push(d);
     const ext = extensionsOf(name);
     for (const f of Object.keys(ext)) if (!fields[f]) delete ext[f];

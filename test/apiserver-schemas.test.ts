@@ -193,7 +193,8 @@ spec:
 
   test('typed creates that kubectl sends as protobuf', async () => {
     const sent = async (args: string[]) => {
-      const r = await c.kubectl([...args, '-v=8']);
+      // Before the arguments: some end with `-- COMMAND`.
+      const r = await c.kubectl(['-v=8', ...args]);
       assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
       assert.match(
         r.stderr,

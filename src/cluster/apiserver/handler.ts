@@ -332,7 +332,8 @@ export function makeHandler(deps: HandlerDeps) {
         // client-go's discovery asks for gnostic's protobuf; browsers and scripts get JSON.
         if ((req.headers.accept ?? '').includes(openapiV2ProtobufType)) {
           const doc = openapiV2Protobuf(reg);
-          res.writeHead(200, { 'Content-Type': openapiV2ProtobufType, 'Content-Length': doc.length });
+          // As kube-openapi answers it: Go's mime parser refuses the '@' of the asked-for type.
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': doc.length });
           res.end(doc);
           return;
         }
