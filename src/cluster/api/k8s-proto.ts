@@ -26,6 +26,9 @@ export interface ProtoField {
   wraps: boolean;
   /** A scalar's default (`+default=`), which a list-map key left out takes. */
   default?: unknown;
+  /** Strategic merge patch: the strategy (`merge`, `retainKeys`, `merge,retainKeys`) and merge key. */
+  patchStrategy?: string;
+  patchMergeKey?: string;
 }
 
 export interface ProtoMessage {
@@ -78,6 +81,8 @@ export function protoMessage(name: string): ProtoMessage | undefined {
         const fl = flags.split(' ');
         const keys = fl.find((x) => x.startsWith('m:'));
         const dflt = fl.find((x) => x.startsWith('='));
+        const strategy = fl.find((x) => x.startsWith('ps:'));
+        const mergeKey = fl.find((x) => x.startsWith('pk:'));
         const field: ProtoField = {
           name: fname,
           no,
@@ -89,6 +94,8 @@ export function protoMessage(name: string): ProtoMessage | undefined {
           atomic: fl.includes('a'),
           wraps: fl.includes('w'),
           ...(dflt ? { default: JSON.parse(dflt.slice(1)) } : {}),
+          ...(strategy ? { patchStrategy: strategy.slice(3) } : {}),
+          ...(mergeKey ? { patchMergeKey: mergeKey.slice(3) } : {}),
         };
         m.byName.set(fname, field);
         m.byNumber.set(no, field);
@@ -108,6 +115,14 @@ export function kindMessage(apiVersion: string, kind: string): string | undefine
   const pkg = Object.hasOwn(t.packages, apiVersion) ? t.packages[apiVersion] : undefined;
   if (pkg && Object.hasOwn(t.messages, `${pkg}.${kind}`)) return `${pkg}.${kind}`;
   return Object.hasOwn(t.messages, `meta.v1.${kind}`) ? `meta.v1.${kind}` : undefined;
+}
+
+/** The schema message of an object's kind; none for custom resources and kinds the table lacks. */
+export function objectType(o: { apiVersion?: unknown; kind?: unknown }): string | undefined {
+  if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string') return undefined;
+  const name = kindMessage(o.apiVersion, o.kind);
+  // Option kinds (meta.v1) answer any group: an object of an unknown group has no schema.
+  return name && !name.startsWith('meta.v1.') ? name : undefined;
 }
 
 /** A message's field by JSON name, looking into the messages it inlines (Volume's VolumeSource). */

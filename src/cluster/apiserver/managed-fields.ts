@@ -11,7 +11,7 @@
  * structs whole. Custom resources have no schema here: their lists are owned whole.
  */
 import { cloneJson } from '../api/json-clone.js';
-import { kindMessage, type ProtoField, protoField, protoMessage } from '../api/k8s-proto.js';
+import { objectType, type ProtoField, protoField, protoMessage } from '../api/k8s-proto.js';
 import { nowTimestamp } from '../api/objects.js';
 import { strategicMerge } from '../api/patch.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -82,13 +82,6 @@ function valueSet(x: unknown, field: ProtoField | undefined): FieldSet {
   return setOf(x, type && protoMessage(type) ? type : undefined);
 }
 
-/** The schema message of an object's kind; none for custom resources. */
-function kindType(o: KubeObject): string | undefined {
-  const name = o.apiVersion && o.kind ? kindMessage(o.apiVersion, o.kind) : undefined;
-  // Option kinds (meta.v1) answer any group: an object of an unknown group has no schema.
-  return name && !name.startsWith('meta.v1.') ? name : undefined;
-}
-
 /**
  * Merges an applied value into the live one by the schema: a list map item by item under
  * its keys, a set value by value, an atomic list, map or struct replaced whole, other maps
@@ -145,7 +138,7 @@ function applyObject(live: unknown, cfg: unknown, type: string | undefined): unk
 
 /** The FieldsV1 set of what an object sets (spec and other top-level fields, labels, annotations). */
 export function fieldsOf(o: KubeObject, only?: 'status'): FieldSet {
-  const type = kindType(o);
+  const type = objectType(o);
   const msg = type ? protoMessage(type) : undefined;
   const top = (k: string, v: unknown) => valueSet(v, msg ? protoField(msg, k) : undefined);
   if (only === 'status') return o.status ? { 'f:status': top('status', o.status) } : {};
@@ -448,7 +441,7 @@ export function serverSideApply(
     },
   };
   // Built-in kinds merge by their schema; custom resources as a strategic merge patch would.
-  const type = kindType(applied);
+  const type = objectType(applied);
   const next = (type ? applyObject(cloneJson(live), patch, type) : strategicMerge(live, patch)) as KubeObject;
   if (prev?.fieldsV1) {
     // Only labels and annotations of metadata are applied: metadata itself never goes.
