@@ -155,8 +155,9 @@ const isJson = (s) => {
   try {
     JSON.parse(s);
     return !/\s/.test(s);
-  } catch {
-    return false;
+  } catch (e) {
+    if (e instanceof SyntaxError) return false;
+    throw e;
   }
 };
 
