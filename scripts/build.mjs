@@ -12,7 +12,7 @@
 //   from a file of its own.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { generate as k8sSchema } from './k8s-schema.mjs';
 
@@ -64,6 +64,11 @@ await build({
 writeFileSync(new URL('../dist/version', import.meta.url), `${pkg.version}\n`);
 // The built-in types' fields and descriptions, derived from the installed client (see the script).
 writeFileSync(new URL('../dist/k8s-schema.json', import.meta.url), JSON.stringify(await k8sSchema()));
+// Protobuf field numbers and server-side apply's list types, read beside the bundle (k8s-proto.ts).
+copyFileSync(
+  new URL('../src/cluster/api/k8s-proto.json', import.meta.url),
+  new URL('../dist/k8s-proto.json', import.meta.url),
+);
 // bin/berth writes the code cache when there is none; `--help` declares every command.
 const help = spawnSync(
   process.execPath,

@@ -11,6 +11,10 @@ export interface CatalogueType {
   required?: string[];
   /** Field name -> [type as schema.ts reads it, description]. */
   fields: Record<string, [string, string?]>;
+  /** Field name -> its OpenAPI extensions (list type and keys, patch strategy and merge key). */
+  ext?: Record<string, Record<string, unknown>>;
+  /** Upstream's definition name (`io.k8s.api.apps.v1.Deployment`), where the build found it. */
+  name?: string;
 }
 
 export interface Catalogue {
@@ -59,6 +63,8 @@ export function modelName(c: Catalogue, group: string, version: string, kind: st
 /** `CoreV1Event` -> `io.k8s.api.core.v1.Event`, the shape of upstream's definition names. */
 export function definitionName(model: string): string {
   if (model === 'IntOrString') return 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
+  const known = catalogue()?.types[model]?.name;
+  if (known) return known;
   const m = /^([A-Z][a-z]+)?(V\d+(?:(?:alpha|beta)\d+)?)(.+)$/.exec(model);
   if (!m) return `io.k8s.berth.${model}`;
   return `io.k8s.api.${(m[1] ?? 'k8s').toLowerCase()}.${m[2]?.toLowerCase()}.${m[3]}`;

@@ -151,3 +151,42 @@ test('json patch: test compares values whatever their key order; malformed opera
   assert.deepEqual(Object.keys(proto.m), ['__proto__']);
   assert.equal(Object.getPrototypeOf(proto.m), Object.prototype);
 });
+
+test('strategic merge of a built-in kind takes merge keys from its schema', () => {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    spec: {
+      resourceClaims: [{ name: 'a', resourceClaimName: 'x' }],
+      tolerations: [{ key: 'k1', operator: 'Exists' }],
+      containers: [{ name: 'c', image: 'i', ports: [{ containerPort: 80 }] }],
+    },
+  };
+  const patch = {
+    spec: {
+      resourceClaims: [{ name: 'b', resourceClaimName: 'y' }],
+      tolerations: [{ key: 'k2', operator: 'Exists' }],
+      containers: [{ name: 'c', ports: [{ containerPort: 81 }] }],
+    },
+  };
+  // The schema merges resource claims by name and container ports by containerPort, and
+  // replaces tolerations (atomic).
+  assert.deepEqual(strategicMerge(pod, patch, 'core.v1.Pod'), {
+    ...pod,
+    spec: {
+      resourceClaims: [
+        { name: 'a', resourceClaimName: 'x' },
+        { name: 'b', resourceClaimName: 'y' },
+      ],
+      tolerations: [{ key: 'k2', operator: 'Exists' }],
+      containers: [{ name: 'c', image: 'i', ports: [{ containerPort: 80 }, { containerPort: 81 }] }],
+    },
+  });
+  // Without a schema (a custom resource) only lists named as the built-ins' are merged.
+  const untyped = strategicMerge(pod, patch) as typeof pod;
+  assert.deepEqual(untyped.spec.resourceClaims, [{ name: 'b', resourceClaimName: 'y' }]);
+  // A node's images are atomic in the schema: a patch replaces them.
+  const node = { status: { images: [{ names: ['a'], sizeBytes: 1 }] } };
+  const images = { status: { images: [{ names: ['b'], sizeBytes: 2 }] } };
+  assert.deepEqual(strategicMerge(node, images, 'core.v1.Node'), images);
+});

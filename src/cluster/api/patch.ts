@@ -3,6 +3,7 @@
  * and strategic merge patch (merge lists of named things by key, with `$patch` and
  * `$setElementOrder` directives). All functions return new values and never mutate input.
  */
+import { protoField, protoMessage } from './k8s-proto.js';
 import { maxJsonPatchCopyBytes, maxJsonPatchOperations } from './limits.js';
 import { ApiError } from './status.js';
 
@@ -180,7 +181,32 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
   return root;
 }
 
-/** Merge keys of the lists that strategic merge patch merges by key (by field name). */
+/**
+ * How strategic merge treats a field, from the schema (k8s-proto.ts): its type, and for a list
+ * its patch merge key, or that it merges as a set (`patchStrategy: merge` without a key).
+ */
+interface FieldSchema {
+  type: string;
+  mergeKey?: string;
+  set?: boolean;
+}
+
+/** The schema of field `k` of a value of `type`; undefined where there is none (custom resources). */
+function fieldSchema(type: string | undefined, k: string): FieldSchema | undefined {
+  if (!type) return undefined;
+  if (type.startsWith('{}')) return { type: type.slice(2) };
+  const msg = protoMessage(type);
+  const f = msg && protoField(msg, k);
+  if (!f) return undefined;
+  const merge = f.patchStrategy?.split(',').includes('merge') ?? false;
+  if (!merge) return { type: f.type };
+  return f.patchMergeKey ? { type: f.type, mergeKey: f.patchMergeKey } : { type: f.type, set: true };
+}
+
+/**
+ * Merge keys of the lists that strategic merge patch merges by key, by field name: for values
+ * without a schema (custom resources), as kubectl's patches for them expect.
+ */
 const mergeKeys: Record<string, string | ((item: JsonObject) => string)> = {
   containers: 'name',
   initContainers: 'name',
@@ -216,11 +242,18 @@ const ident = (v: Json | undefined) => JSON.stringify(v) ?? 'undefined';
  * through a Map, so a patch of n items into a list of m costs O(n + m), not O(n * m): a patch
  * of a few thousand items must not hold the event loop for seconds.
  */
-function mergeList(field: string, base: Json[], patch: Json[], order: Json[] | undefined): Json[] {
+function mergeList(
+  field: string,
+  base: Json[],
+  patch: Json[],
+  order: Json[] | undefined,
+  schema: FieldSchema | undefined,
+): Json[] {
   const sample = patch.find(isObject) ?? base.find(isObject);
-  const key = sample ? keyOf(field, sample) : undefined;
+  const key = schema ? schema.mergeKey : sample ? keyOf(field, sample) : undefined;
+  const itemType = schema?.type.startsWith('[]') ? schema.type.slice(2) : undefined;
   if (!key) {
-    if (setLists.has(field)) {
+    if (schema ? schema.set : setLists.has(field)) {
       const seen = new Set(base.map(ident));
       for (const v of patch) {
         const id = ident(v);
@@ -257,9 +290,9 @@ function mergeList(field: string, base: Json[], patch: Json[], order: Json[] | u
       }
       continue;
     }
-    if (i !== undefined) base[i] = smp(base[i], item) as Json;
+    if (i !== undefined) base[i] = smp(base[i], item, itemType) as Json;
     else {
-      base.push(smp(undefined, item) as Json);
+      base.push(smp(undefined, item, itemType) as Json);
       index(id, base.length - 1);
     }
   }
@@ -282,12 +315,15 @@ function mergeList(field: string, base: Json[], patch: Json[], order: Json[] | u
  * ports by containerPort, ...) merge item by item, and the `$patch`, `$setElementOrder/x`,
  * `$deleteFromPrimitiveList/x` and `$retainKeys` directives are honoured.
  */
-export function strategicMerge(target: unknown, patch: unknown): unknown {
-  return smp(clone(target) as Json | undefined, patch);
+export function strategicMerge(target: unknown, patch: unknown, type?: string): unknown {
+  return smp(clone(target) as Json | undefined, patch, type);
 }
 
-/** Strategic merge into a value this call owns (already a copy): each level is copied once only. */
-function smp(cur: Json | undefined, patch: unknown): Json | undefined {
+/**
+ * Strategic merge into a value this call owns (already a copy): each level is copied once
+ * only. `type` is the value's schema message, which gives lists their merge keys.
+ */
+function smp(cur: Json | undefined, patch: unknown, type?: string): Json | undefined {
   if (!isObject(patch)) return clone(patch) as Json;
   if (patch.$patch === 'replace') {
     const { $patch: _, ...rest } = patch;
@@ -320,10 +356,16 @@ function smp(cur: Json | undefined, patch: unknown): Json | undefined {
       setKey(
         out,
         k,
-        mergeList(k, Array.isArray(list) ? list : [], v, Array.isArray(order) ? order : undefined),
+        mergeList(
+          k,
+          Array.isArray(list) ? list : [],
+          v,
+          Array.isArray(order) ? order : undefined,
+          fieldSchema(type, k),
+        ),
       );
     } else if (isObject(v)) {
-      const merged = smp(out[k], v);
+      const merged = smp(out[k], v, fieldSchema(type, k)?.type);
       if (merged === undefined) delete out[k];
       else setKey(out, k, merged);
     } else setKey(out, k, v);
@@ -333,7 +375,7 @@ function smp(cur: Json | undefined, patch: unknown): Json | undefined {
     const f = k.slice('$setElementOrder/'.length);
     if (Object.hasOwn(patch, f) || !Array.isArray(order)) continue;
     const list = out[f];
-    if (Array.isArray(list)) out[f] = mergeList(f, list, [], order);
+    if (Array.isArray(list)) out[f] = mergeList(f, list, [], order, fieldSchema(type, f));
   }
   return out;
 }

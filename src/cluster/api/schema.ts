@@ -360,7 +360,9 @@ export function openapiSchemaOf(
     {
       type: 'object',
       ...(entry?.required ? { required: entry.required } : {}),
-      properties: Object.fromEntries(Object.entries(fields).map(([k, [t, d]]) => [k, describe(prop(t), d)])),
+      properties: Object.fromEntries(
+        Object.entries(fields).map(([k, [t, d]]) => [k, { ...describe(prop(t), d), ...entry?.ext?.[k] }]),
+      ),
     },
     entry?.description,
   );

@@ -18,6 +18,7 @@ import { jsonDepth, maxJsonDepth } from '../api/json-depth.js';
 import { duplicateFields } from '../api/json-duplicates.js';
 import { toJson } from '../api/json-stringify.js';
 import { maxRequestBytes } from '../api/limits.js';
+import { openapiV2, openapiV2Protobuf, openapiV2ProtobufType } from '../api/openapi-v2.js';
 import { decodeProtobuf } from '../api/protobuf.js';
 import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -328,17 +329,15 @@ export function makeHandler(deps: HandlerDeps) {
         return send(res, 200, doc);
       }
       if (path === '/openapi/v2') {
-        // An empty OpenAPI v2 document (gnostic protobuf: swagger "2.0", info {title, version}):
-        // kubectl reads v2 only for groups v3 lacks, and then finds no schema and skips validation.
-        const pb = (no: number, b: Buffer) => Buffer.concat([Buffer.from([(no << 3) | 2, b.length]), b]);
-        const info = Buffer.concat([pb(1, Buffer.from('Berth')), pb(2, Buffer.from('v1.32.0'))]);
-        const doc = Buffer.concat([pb(1, Buffer.from('2.0')), pb(2, info)]);
-        res.writeHead(200, {
-          'Content-Type': 'application/octet-stream',
-          'Content-Length': doc.length,
-        });
-        res.end(doc);
-        return;
+        // client-go's discovery asks for gnostic's protobuf; browsers and scripts get JSON.
+        if ((req.headers.accept ?? '').includes(openapiV2ProtobufType)) {
+          const doc = openapiV2Protobuf(reg);
+          // As kube-openapi answers it: Go's mime parser refuses the '@' of the asked-for type.
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': doc.length });
+          res.end(doc);
+          return;
+        }
+        return send(res, 200, openapiV2(reg));
       }
       let group: string;
       let ver: string;

@@ -87,3 +87,89 @@ test('an update takes the fields it changes from their previous owner', () => {
     [['kubectl-edit', { 'f:data': { 'f:a': {} } }]],
   );
 });
+
+const deployment = (containers: object[]) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'd' },
+  spec: { template: { spec: { containers } } },
+});
+type Managed = { manager: string; operation: string; fieldsV1: Record<string, unknown> }[];
+const managedOf = (o: { metadata?: Record<string, unknown> }, manager: string) =>
+  ((o.metadata?.managedFields ?? []) as Managed).find((m) => m.manager === manager)?.fieldsV1;
+const containersOf = (o: object) =>
+  (o as { spec: { template: { spec: { containers: { env?: unknown[]; ports?: unknown[] }[] } } } }).spec
+    .template.spec.containers;
+
+test('two managers add env entries to one container: no conflict, each owns its own entry by key', () => {
+  const a = serverSideApply(
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' } },
+    deployment([{ name: 'main', image: 'busybox', env: [{ name: 'A', value: '1' }] }]),
+    'a',
+  );
+  const b = serverSideApply(a, deployment([{ name: 'main', env: [{ name: 'B', value: '2' }] }]), 'b');
+  assert.deepEqual(containersOf(b)[0]?.env, [
+    { name: 'A', value: '1' },
+    { name: 'B', value: '2' },
+  ]);
+  assert.deepEqual(managedOf(b, 'b'), {
+    'f:spec': {
+      'f:template': {
+        'f:spec': {
+          'f:containers': {
+            'k:{"name":"main"}': {
+              '.': {},
+              'f:name': {},
+              'f:env': { 'k:{"name":"B"}': { '.': {}, 'f:name': {}, 'f:value': {} } },
+            },
+          },
+        },
+      },
+    },
+  });
+  const aOwns = JSON.stringify(managedOf(b, 'a'));
+  assert.match(aOwns, /"k:\{\\"name\\":\\"A\\"\}"/);
+  assert.doesNotMatch(aOwns, /\\"B\\"/);
+  // a stops applying its entry: it goes, b's stays, and the container b still holds part of stays.
+  const again = serverSideApply(b, deployment([{ name: 'main', image: 'busybox' }]), 'a');
+  assert.deepEqual(containersOf(again)[0]?.env, [{ name: 'B', value: '2' }]);
+  assert.equal(containersOf(again).length, 1);
+});
+
+test('a conflict inside a list item is named by its key; a port key takes the default protocol', () => {
+  const a = serverSideApply(
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' } },
+    deployment([{ name: 'main', image: 'busybox', ports: [{ containerPort: 80 }] }]),
+    'a',
+  );
+  assert.ok(
+    JSON.stringify(managedOf(a, 'a')).includes('k:{\\"containerPort\\":80,\\"protocol\\":\\"TCP\\"}'),
+  );
+  assert.throws(
+    () => serverSideApply(a, deployment([{ name: 'main', image: 'nginx' }]), 'b'),
+    (e: ApiError) =>
+      e.httpCode === 409 &&
+      e.message ===
+        'Apply failed with 1 conflict: conflict with "a" using apps/v1: .spec.template.spec.containers[name="main"].image',
+  );
+});
+
+test("a ConfigMap's data is owned key by key; a custom resource's lists are owned whole", () => {
+  const cm = serverSideApply(
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' } },
+    'a',
+  );
+  assert.deepEqual(managedOf(cm, 'a'), { 'f:data': { 'f:a': {} } });
+  const cr = serverSideApply(
+    { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } },
+    {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w' },
+      spec: { items: [{ name: 'x' }] },
+    },
+    'a',
+  );
+  assert.deepEqual(managedOf(cr, 'a'), { 'f:spec': { 'f:items': {} } });
+});

@@ -7,6 +7,7 @@ import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
 import { asVersion, toStorage } from '../api/conversion.js';
 import { crdStoragePrefix } from '../api/crd-validation.js';
 import { cloneJson } from '../api/json-clone.js';
+import { objectType } from '../api/k8s-proto.js';
 import { maxObjectBytes } from '../api/limits.js';
 import {
   decode,
@@ -504,7 +505,7 @@ export class RestStorage {
       let next: KubeObject;
       if (type === 'json') next = jsonPatch(cur, patch) as KubeObject;
       else if (type === 'merge') next = mergePatch(cur, patch) as KubeObject;
-      else if (type === 'strategic') next = strategicMerge(cur, patch) as KubeObject;
+      else if (type === 'strategic') next = strategicMerge(cur, patch, objectType(cur)) as KubeObject;
       else if (type === 'apply')
         next = serverSideApply(cur, patch as KubeObject, opts.fieldManager ?? '', opts.force);
       else
