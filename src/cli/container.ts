@@ -201,8 +201,10 @@ function defineContainerCommands(program: Command): void {
     .action(act('waitAction'));
   program
     .command('top')
-    .description("list a container's processes")
+    .description("list a container's processes (ps options as with ps; default -ef)")
     .argument('<container>')
+    .argument('[ps-options...]')
+    .passThroughOptions()
     .action(act('topAction'));
   program
     .command('stats')
@@ -270,8 +272,11 @@ function defineContainerCommands(program: Command): void {
     .action(act('diffAction'));
   program
     .command('cp')
-    .description('copy files between a container and the host (CONTAINER:PATH)')
+    .description(
+      'copy files between a container and the host (CONTAINER:PATH; - is a tar stream on stdin or stdout)',
+    )
     .argument('<src>')
     .argument('<dest>')
+    .option('-L, --follow-link', 'always follow a symlink in SRC_PATH')
     .action(act('cpAction'));
 }

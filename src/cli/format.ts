@@ -9,13 +9,13 @@ import { parseTemplate } from './go-template.js';
 /** A column title for a field Docker has no title for: `CreatedAt` -> `CREATED AT`. */
 const titleOf = (field: string) => field.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
 
-/** Aligns tab-separated cells into columns as Go's tabwriter.NewWriter(w, 10, 1, 3, ' ', 0) does. */
-export function alignTabs(lines: string[]): string[] {
+/** Aligns tab-separated cells into columns as Go's tabwriter.NewWriter(w, minWidth, 1, 3, ' ', 0) does. */
+export function alignTabs(lines: string[], minWidth = 10): string[] {
   const cells = lines.map((l) => l.split('\t'));
   const widths: number[] = [];
   for (const row of cells)
     row.slice(0, -1).forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 10, c.length + 3);
+      widths[i] = Math.max(widths[i] ?? minWidth, c.length + 3);
     });
   return cells.map((row) => row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]!) : c)).join(''));
 }

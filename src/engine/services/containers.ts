@@ -23,6 +23,7 @@ import { containerEvent } from '../container/events.js';
 import { type ExecOptions, execInContainer } from '../container/exec.js';
 import { exportContainer } from '../container/export.js';
 import { type HealthState, monitorHealth, runHealthProbe } from '../container/health.js';
+import { monitorLogRotation } from '../container/log-rotate.js';
 import { rootfsImage, storeImage } from '../container/image-source.js';
 import { inspectContainer } from '../container/inspect.js';
 import {
@@ -47,7 +48,7 @@ import {
   type ContainerStats,
   hostCpuNanos,
   statsOf,
-  type TopRow,
+  type TopResult,
   topContainer,
 } from '../container/top-stats.js';
 import { type UpdateOptions, updateContainer } from '../container/update.js';
@@ -287,9 +288,9 @@ export class ContainerService {
     return waitContainer(this.ctx, ref, o.signal);
   }
 
-  /** The processes of a running container. */
-  top(ref: string): Promise<TopRow[]> {
-    return topContainer(this.ctx, getContainer(this.ctx, ref));
+  /** The processes of a running container, as `ps` with `psArgs` (default `-ef`) shows them. */
+  top(ref: string, psArgs = ''): Promise<TopResult> {
+    return topContainer(this.ctx, getContainer(this.ctx, ref), psArgs);
   }
 
   /**
@@ -315,9 +316,9 @@ export class ContainerService {
     }
   }
 
-  /** Copies `src` inside the container to `dest` on the host. */
-  async copyFrom(ref: string, src: string, dest: string): Promise<void> {
-    await copyFromContainer(this.ctx, getContainer(this.ctx, ref), src, dest);
+  /** Copies `src` inside the container to `dest` on the host (`follow`: a symlink's target, `cp -L`). */
+  async copyFrom(ref: string, src: string, dest: string, o: { follow?: boolean } = {}): Promise<void> {
+    await copyFromContainer(this.ctx, getContainer(this.ctx, ref), src, dest, o.follow);
   }
 
   /** Copies `src` on the host to `dest` inside the container. */
@@ -332,7 +333,7 @@ export class ContainerService {
 
   /** Writes `inner` as a tar stream whose entries start with its name. */
   archive(ref: string, inner: string, out: Writable): Promise<void> {
-    return archiveFromContainer(this.ctx, getContainer(this.ctx, ref), inner, out);
+    return archiveFromContainer(this.ctx, getContainer(this.ctx, ref), inner, out, this.ctx.root);
   }
 
   /** Unpacks the tar stream `input` into the existing folder `inner` of the container. */
@@ -397,5 +398,10 @@ export class ContainerService {
   /** Probes the container every interval for as long as its current run lasts (the health monitor). */
   monitorHealth(id: string, signal?: AbortSignal): Promise<void> {
     return monitorHealth(this.ctx, id, signal);
+  }
+
+  /** The log rotation monitor of a container with `max-file` above 1 (`berth internal log-rotate`). */
+  monitorLogRotation(id: string, signal?: AbortSignal): Promise<void> {
+    return monitorLogRotation(this.ctx, id, signal);
   }
 }
