@@ -38,7 +38,7 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
     // shows the rows of the container's processes under ps's own header; ps's complaint about
     // a bad option comes back as the error.
     const name = box.name('top');
-    await runDetached(name, [], ['sh', '-c', 'sleep 1001']);
+    await runDetached(name, [], ['sh', '-c', 'sleep 1001; true']);
     const def = (await berth(['top', name])).split('\n');
     assert.match(def[0]!, /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
     assert.ok(def.some((l) => /sleep 1001$/.test(l)));
@@ -46,7 +46,8 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
     const custom = (await berth(['top', name, '-o', 'pid,user,args'])).split('\n');
     assert.match(custom[0]!, /^PID\s+USER\s+COMMAND$/);
     assert.ok(custom.slice(1).every((l) => /^\d+\s+root\s+/.test(l)));
-    assert.ok(custom.some((l) => /sh -c sleep 1001$/.test(l)));
+    assert.ok(custom.some((l) => /sh -c sleep 1001; true$/.test(l)));
+    assert.ok(custom.some((l) => /\d+\s+root\s+sleep 1001$/.test(l)));
     const aux = (await berth(['top', name, 'aux'])).split('\n');
     assert.match(aux[0]!, /^USER\s+PID\s+%CPU\s+%MEM/);
     const bad = await box.berth(['top', name, '--no-such-option']);

@@ -37,3 +37,17 @@ export function formatRows(
   const header = Object.fromEntries([...fields].map((f) => [f, titles[f] ?? titleOf(f)]));
   return alignTabs([render(header), ...lines]);
 }
+
+/** Labels as Docker's list formatters show them (`{{.Labels}}`): `k=v` joined by commas, sorted here for a stable order. */
+export function labelList(labels: Record<string, string> | undefined): string {
+  return Object.entries(labels ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/** A time as Go's time.Time prints it in Docker's list formatters (`{{.CreatedAt}}`): `2006-01-02 15:04:05 +0000 UTC`. */
+export function goTime(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : `${new Date(t).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}

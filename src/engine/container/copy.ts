@@ -34,11 +34,13 @@ export async function withRootfs<T>(
   fn: (merged: string) => Promise<T>,
 ): Promise<T> {
   const paths = containerPaths(ctx, rec.id);
-  if (rec.state === 'running') return fn(paths.merged);
+  // A paused container's root filesystem is mounted too (its processes are only frozen).
+  const mounted = (r: ContainerRecord) => r.state === 'running' || r.state === 'paused';
+  if (mounted(rec)) return fn(paths.merged);
   return withContainerLock(ctx, rec.id, async () => {
     // The state read before the lock may be stale: a run may have started meanwhile.
     const now = ctx.containers.find(rec.id) ?? rec;
-    if (now.state === 'running') return fn(paths.merged);
+    if (mounted(now)) return fn(paths.merged);
     await mountRootfs(ctx, paths, rec.id, await imageOf(ctx.images, now.config));
     try {
       return await fn(paths.merged);

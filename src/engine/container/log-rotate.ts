@@ -90,6 +90,8 @@ export async function monitorLogRotation(ctx: EngineContext, id: string, signal?
   const watcher = watch(paths.dir, (_event, file) => {
     if (file === name) check();
   });
+  // The folder goes when the container is removed; the exit file ends the wait just as well.
+  watcher.on('error', (e) => log.debug('log folder watch ended', { id, err: e }));
   // inotify may coalesce or miss events on some file systems: a slow poll as a safety net.
   const poll = setInterval(check, 1000);
   check();

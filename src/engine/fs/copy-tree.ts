@@ -45,6 +45,8 @@ export interface CopySource {
   readlink(): string;
   /** A folder's entries, sorted by name. */
   children(): CopySource[];
+  /** Lets its tree close directory fds it no longer needs (between entries). */
+  trim(): void;
 }
 
 const refuser = (label: string) => (why: string) => invalidArgument(`Cannot copy "${label}": ${why}`);
@@ -67,6 +69,7 @@ export function treeSource(tree: Beneath, parts: readonly string[], label = ''):
       readdirSync(`/proc/self/fd/${tree.dir(parts, false, refuser(where))}`)
         .sort()
         .map((n) => treeSource(tree, [...parts, n], label)),
+    trim: () => tree.trim(),
   };
 }
 
@@ -161,6 +164,7 @@ export function copyEntry(src: CopySource, st: Stats, to: Beneath, target: strin
  */
 export function copyTree(src: CopySource, to: Beneath, target: string[], rules: CopyRules): void {
   to.trim();
+  src.trim();
   const st = src.lstat();
   if (target.length > 0) copyEntry(src, st, to, target, rules);
   else if (!st.isDirectory())
