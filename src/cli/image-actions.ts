@@ -93,7 +93,12 @@ export async function listAction(
   }
   const lines: { repo: string; tag: string; row: (typeof rows)[number] }[] = [];
   for (const r of rows) {
-    if (r.names.length === 0) lines.push({ repo: '<none>', tag: '<none>', row: r });
+    if (r.names.length === 0) {
+      // Pulled by digest only: Docker lists its repository with the tag <none>.
+      const repos = new Set(r.digests.map((d) => familiarName(d.slice(0, d.lastIndexOf('@')))));
+      if (repos.size === 0) lines.push({ repo: '<none>', tag: '<none>', row: r });
+      for (const repo of repos) lines.push({ repo, tag: '<none>', row: r });
+    }
     for (const n of r.names) {
       const f = familiarName(n);
       const i = f.lastIndexOf(':');

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { MountedTree, type TreeMount } from '../fs/mounted-tree.js';
-import { copyIntoTree, copyToHost, hostSource } from './copy.js';
+import { copyIntoTree, copyToHost, hostSource, namesContents } from './copy.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-cp-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,7 +45,7 @@ function withTree(root: string, mounts: TreeMount[], fn: (t: MountedTree) => voi
 function copyIn(root: string, src: string, inner: string, mounts: TreeMount[] = [], ro = false) {
   const h = hostSource(src);
   try {
-    withTree(root, mounts, (t) => copyIntoTree(t, h.src, inner, ro));
+    withTree(root, mounts, (t) => copyIntoTree(t, h.src, inner, ro, namesContents(src)));
   } finally {
     h.close();
   }
@@ -79,6 +79,11 @@ describe('copyIntoTree', () => {
     assert.equal(readFileSync(join(root, 'opt/sub/f'), 'utf8'), 'f');
     assert.equal(readlinkSync(join(root, 'opt/link')), '/etc/shadow');
     assert.throws(() => copyIn(root, src, '/missing/dir/x'), /The folder "\/missing\/dir" does not exist/);
+    // Docker: "SRC_PATH/." copies what the folder holds, into DEST_PATH (made when missing).
+    copyIn(root, `${src}/.`, '/contents');
+    assert.equal(readFileSync(join(root, 'contents/sub/f'), 'utf8'), 'f');
+    copyIn(root, `${src}/.`, '/opt');
+    assert.equal(existsSync(join(root, 'opt/src')), false);
   });
 
   test('reaches volumes and mounted files, in place, and refuses read-only ones as Docker does', () => {
@@ -133,6 +138,8 @@ describe('copyToHost', () => {
       // The file at the end of a path is what the mounts make of it, here the volume's.
       copyToHost(t.source(t.resolve('/srv/data/v', false)), join(dest, 'copied'));
       assert.equal(readFileSync(join(dest, 'copied'), 'utf8'), 'volume');
+      copyToHost(t.source(t.resolve('/srv/data/.', false)), dest, true);
+      assert.equal(readFileSync(join(dest, 'v'), 'utf8'), 'volume');
     });
   });
 });

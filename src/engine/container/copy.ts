@@ -106,6 +106,9 @@ export function findInContainer(tree: MountedTree, rec: ContainerRecord, inner: 
   return { parts, st };
 }
 
+/** Docker's `SRC/.`: a path whose last component is `.` names a folder's contents, not the folder. */
+export const namesContents = (path: string) => path === '.' || path.endsWith('/.');
+
 /** A host file or folder as a copy source, read through its parent folder's fd. */
 export function hostSource(hostPath: string): { src: CopySource; close(): void } {
   const abs = resolve(hostPath);
@@ -125,16 +128,26 @@ export function hostSource(hostPath: string): { src: CopySource; close(): void }
  * file (such as /etc/hosts) is overwritten in place; read-only mounts and a read-only root
  * filesystem are refused with Docker's messages.
  */
-export function copyIntoTree(tree: MountedTree, src: CopySource, inner: string, rootReadOnly: boolean): void {
+export function copyIntoTree(
+  tree: MountedTree,
+  src: CopySource,
+  inner: string,
+  rootReadOnly: boolean,
+  contents = false,
+): void {
   const refuse = (why: string) => invalidArgument(`Cannot copy to "${inner}" in the container: ${why}`);
   let parts = tree.resolve(inner, true);
   const dest = tree.lookup.lstat(parts);
-  if (dest?.isDirectory()) parts = [...parts, src.name];
+  if (contents) {
+    // A folder's contents go into the folder `inner` (made when missing).
+    if (!src.lstat().isDirectory()) throw refuse(`the source is not a folder`);
+    if (dest && !dest.isDirectory()) throw refuse('cannot copy a folder over a file');
+  } else if (dest?.isDirectory()) parts = [...parts, src.name];
   else if (inner.endsWith('/')) {
     if (!dest) throw notFound(`The folder "${inner}" does not exist in the container`);
     throw refuse('it is not a folder');
   }
-  if (parts.length === 0) throw refuse('the root itself cannot be replaced');
+  if (parts.length === 0 && !contents) throw refuse('the root itself cannot be replaced');
   const at = tree.place(parts);
   if (at.mount ? at.mount.readOnly : rootReadOnly)
     throw invalidArgument(at.mount ? 'mounted volume is marked read-only' : 'container rootfs is marked read-only');
@@ -145,23 +158,23 @@ export function copyIntoTree(tree: MountedTree, src: CopySource, inner: string, 
     return;
   }
   const parent = parts.slice(0, -1);
-  if (at.tree.find(at.parts.slice(0, -1)) === undefined)
+  if (at.parts.length > 0 && at.tree.find(at.parts.slice(0, -1)) === undefined)
     throw notFound(`The folder "/${parent.join('/')}" does not exist in the container`);
   copyTree(src, at.tree, at.parts, CP_RULES);
 }
 
 /**
  * Copies `src` to the host path `hostDest` with Docker's rules: into an existing folder under
- * its own name (the container's root: its contents), otherwise as `hostDest`, whose parent
- * folder must exist.
+ * its own name (with `contents`, or for the container's root: what it holds), otherwise as
+ * `hostDest`, whose parent folder must exist.
  */
-export function copyToHost(src: CopySource, hostDest: string): void {
+export function copyToHost(src: CopySource, hostDest: string, contents = false): void {
   const abs = resolve(hostDest);
   let dir: string;
   let target: string[];
   if (existsSync(abs) && statSync(abs).isDirectory()) {
     dir = abs;
-    target = src.name ? [src.name] : [];
+    target = src.name && !contents ? [src.name] : [];
   } else {
     if (hostDest.endsWith('/')) throw notFound(`The folder ${hostDest} does not exist on the host`);
     dir = dirname(abs);
@@ -186,7 +199,7 @@ export async function copyFromContainer(
 ) {
   await withContainerTree(ctx, rec, (tree) => {
     const { parts } = findInContainer(tree, rec, inner, follow);
-    copyToHost(tree.source(parts), hostDest);
+    copyToHost(tree.source(parts), hostDest, namesContents(inner));
   });
 }
 
@@ -199,7 +212,9 @@ export async function copyToContainer(
 ) {
   const host = hostSource(hostSrc);
   try {
-    await withContainerTree(ctx, rec, (tree) => copyIntoTree(tree, host.src, inner, rec.config.readOnly));
+    await withContainerTree(ctx, rec, (tree) =>
+      copyIntoTree(tree, host.src, inner, rec.config.readOnly, namesContents(hostSrc)),
+    );
   } finally {
     host.close();
   }
