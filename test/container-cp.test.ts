@@ -75,7 +75,10 @@ describe('cp between the host and containers', { skip: !isRoot && 'needs root' }
     writeFileSync(src, 'from-host\n');
     await berth(['cp', src, `${name}:/data/`]);
     await berth(['cp', src, `${name}:/bound/copied`]);
-    assert.equal(await berth(['exec', name, 'cat', '/data/payload', '/bound/copied']), 'from-host\nfrom-host');
+    assert.equal(
+      await berth(['exec', name, 'cat', '/data/payload', '/bound/copied']),
+      'from-host\nfrom-host',
+    );
     assert.equal(readFileSync(join(hostDir, 'copied'), 'utf8'), 'from-host\n');
     const ro = await box.berth(['cp', src, `${name}:/ro/`]);
     assert.notEqual(ro.code, 0);
@@ -121,7 +124,10 @@ describe('cp between the host and containers', { skip: !isRoot && 'needs root' }
     writeFileSync(join(tarDir, 'pkg', 'file'), 'in a tar\n');
     await shell(`tar -C ${tarDir} -cf - pkg | ${cli()} cp - ${name}:/data`);
     assert.equal(await berth(['exec', name, 'cat', '/data/pkg/file']), 'in a tar');
-    const notDir = await box.exec('sh', ['-c', `tar -C ${tarDir} -cf - pkg | ${cli()} cp - ${name}:/data/tree/sub/x`]);
+    const notDir = await box.exec('sh', [
+      '-c',
+      `tar -C ${tarDir} -cf - pkg | ${cli()} cp - ${name}:/data/tree/sub/x`,
+    ]);
     assert.notEqual(notDir.code, 0);
     assert.match(notDir.stderr, new RegExp(`destination "${name}:/data/tree/sub/x" must be a directory`));
   });

@@ -91,7 +91,7 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
     }
   });
 
-  it('run -it puts the terminal in raw mode: the container pty\'s line ends arrive unchanged', async () => {
+  it("run -it puts the terminal in raw mode: the container pty's line ends arrive unchanged", async () => {
     // Docker's CLI makes the local terminal raw (no output processing) for -t, so a
     // container's "\r\n" is shown as it is, not as "\r\r\n".
     const r = await box.exec('script', [
@@ -126,7 +126,9 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
         return logs.endsWith(`batch ${batch} line 30 ......................`) && statSync(live).size < 1024;
       });
     }
-    const files = readdirSync(dir).filter((f) => f.startsWith('ctr.log')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.startsWith('ctr.log'))
+      .sort();
     assert.deepEqual(files, ['ctr.log', 'ctr.log.1', 'ctr.log.2']);
     assert.equal(existsSync(join(dir, 'ctr.log.3')), false);
     const lines = (await berth(['logs', name])).split('\n');
@@ -136,7 +138,10 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
       return (Number(m[1]) - 1) * 30 + Number(m[2]);
     });
     // Contiguous and in order, ending with the last line; the oldest lines were dropped.
-    seq.forEach((n, i) => assert.equal(n, seq[0]! + i));
+    assert.deepEqual(
+      seq,
+      seq.map((_, i) => seq[0]! + i),
+    );
     assert.equal(seq.at(-1), 150);
     assert.ok(seq[0]! > 1, 'the oldest file was removed');
   });

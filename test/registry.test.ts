@@ -73,7 +73,10 @@ describe('registry', { skip: !isRoot }, () => {
     const third = await sandbox(undefined);
     try {
       await ok(third, ['pull', '-q', `${reg.host}/test/bb@${digest}`]);
-      assert.equal(await ok(third, ['images', '--format', '{{.Repository}} {{.Tag}}']), `${reg.host}/test/bb <none>\n`);
+      assert.equal(
+        await ok(third, ['images', '--format', '{{.Repository}} {{.Tag}}']),
+        `${reg.host}/test/bb <none>\n`,
+      );
     } finally {
       await third.cleanup();
     }

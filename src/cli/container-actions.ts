@@ -291,7 +291,10 @@ export async function topAction(ref: string, psOptions: string[], _flags: unknow
   await withEngine(cmd, async (engine) => {
     const top = await engine.containers.top(ref, psOptions.join(' '));
     // Docker's CLI prints it through tabwriter.NewWriter(out, 20, 1, 3, ' ', 0).
-    const lines = alignTabs([top.titles, ...top.processes].map((r) => r.join('\t')), 20);
+    const lines = alignTabs(
+      [top.titles, ...top.processes].map((r) => r.join('\t')),
+      20,
+    );
     process.stdout.write(`${lines.join('\n')}\n`);
   });
 }

@@ -68,7 +68,8 @@ export function terminalSession(o: { interactive: boolean; tty: boolean }): Term
         // pty's \r\n would arrive as \r\r\n; a real raw mode (cfmakeraw's, as Docker's
         // CLI sets) turns it off. setRawMode(false) puts back the saved settings.
         const r = spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'pipe'], encoding: 'utf8' });
-        if (r.status !== 0) process.stderr.write(`Cannot set the terminal raw: ${r.stderr || r.error?.message}\n`);
+        if (r.status !== 0)
+          process.stderr.write(`Cannot set the terminal raw: ${r.stderr || r.error?.message}\n`);
       }
       rawOn = raw;
     },

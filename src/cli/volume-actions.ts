@@ -30,7 +30,8 @@ export async function volumeLs(flags: { quiet?: boolean; format?: string }, cmd:
       Links: 'N/A',
       Size: 'N/A',
     }));
-    for (const line of formatRows(flags.format, view, { Name: 'VOLUME NAME' })) process.stdout.write(`${line}\n`);
+    for (const line of formatRows(flags.format, view, { Name: 'VOLUME NAME' }))
+      process.stdout.write(`${line}\n`);
   } else {
     printTable(
       ['DRIVER', 'VOLUME NAME'],

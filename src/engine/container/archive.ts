@@ -43,7 +43,7 @@ async function tar(args: string[], io: { input?: Readable; out?: Writable }, wha
     stdio: [io.input ? 'pipe' : 'ignore', io.out ? 'pipe' : 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr.on('data', (b: Buffer) => {
+  child.stderr!.on('data', (b: Buffer) => {
     stderr += b.toString();
   });
   const exited = new Promise<number | null>((resolve, reject) => {

@@ -108,7 +108,11 @@ describe('copyIntoTree', () => {
     writeFileSync(src, 'new\n');
     copyIn(root, src, '/data/', mounts);
     assert.equal(readFileSync(join(vol, 'f'), 'utf8'), 'new\n');
-    assert.equal(existsSync(join(root, 'data/f')), false, 'the image copy under the mount point is left alone');
+    assert.equal(
+      existsSync(join(root, 'data/f')),
+      false,
+      'the image copy under the mount point is left alone',
+    );
     copyIn(root, src, '/data/etc-link/', mounts);
     assert.equal(readFileSync(join(root, 'etc/f'), 'utf8'), 'new\n');
     copyIn(root, src, '/etc/hosts', mounts);

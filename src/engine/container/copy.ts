@@ -66,7 +66,8 @@ function treeMounts(ctx: EngineContext, rec: ContainerRecord): TreeMount[] {
   for (const m of rec.config.mounts) {
     const source = m.type === 'bind' ? m.source : ctx.volumes.find(m.source)?.Mountpoint;
     // A bind source the runtime has not made yet (or a removed volume) hides nothing.
-    if (source && existsSync(source)) mounts.push({ destination: m.destination, source, readOnly: m.readOnly });
+    if (source && existsSync(source))
+      mounts.push({ destination: m.destination, source, readOnly: m.readOnly });
   }
   return mounts;
 }
@@ -150,7 +151,9 @@ export function copyIntoTree(
   if (parts.length === 0 && !contents) throw refuse('the root itself cannot be replaced');
   const at = tree.place(parts);
   if (at.mount ? at.mount.readOnly : rootReadOnly)
-    throw invalidArgument(at.mount ? 'mounted volume is marked read-only' : 'container rootfs is marked read-only');
+    throw invalidArgument(
+      at.mount ? 'mounted volume is marked read-only' : 'container rootfs is marked read-only',
+    );
   const where = `/${parts.join('/')}`;
   if (at.fileMount) {
     if (!src.lstat().isFile()) throw refuse(`"${where}" is a mounted file; only a file can replace it`);

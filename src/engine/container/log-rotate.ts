@@ -49,7 +49,8 @@ export function logFiles(path: string): string[] {
 /** Shifts `path.1`... one place up (dropping the oldest beyond `maxFile` files) and moves `path` to `path.1`. */
 export function shiftLogFiles(path: string, maxFile: number): void {
   rmSync(`${path}.${maxFile - 1}`, { force: true });
-  for (let i = maxFile - 2; i >= 1; i--) if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
+  for (let i = maxFile - 2; i >= 1; i--)
+    if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
   renameSync(path, `${path}.1`);
 }
 
@@ -70,7 +71,11 @@ export function startLogMonitor(ctx: EngineContext, rec: ContainerRecord): void 
 }
 
 /** The monitor: rotates the log whenever it reaches max-size, for as long as this run lasts. */
-export async function monitorLogRotation(ctx: EngineContext, id: string, signal?: AbortSignal): Promise<void> {
+export async function monitorLogRotation(
+  ctx: EngineContext,
+  id: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const rec = ctx.containers.get(id);
   const rotation = logRotation(rec.config);
   if (!rotation) return;

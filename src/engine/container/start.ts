@@ -24,9 +24,9 @@ import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
 import { pidAlive } from './exit-watch.js';
 import { startHealthMonitor } from './health.js';
-import { logRotation, startLogMonitor } from './log-rotate.js';
 import { imageOf } from './image-source.js';
 import { withContainerLock } from './lock.js';
+import { logRotation, startLogMonitor } from './log-rotate.js';
 import {
   type ContainerNetwork,
   hostsFile,

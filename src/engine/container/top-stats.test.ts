@@ -20,7 +20,13 @@ test("top keeps ps's columns and the container's rows; the command keeps its spa
 });
 
 test('top keeps the thread lines (ps m) of a kept process only', () => {
-  const out = ['  PID TTY      STAT   TIME COMMAND', '    1 ?        -      0:01 init', '    - -        Ss     0:01 -', ' 4242 ?        -      0:00 sh', '    - -        S      0:00 -'].join('\n');
+  const out = [
+    '  PID TTY      STAT   TIME COMMAND',
+    '    1 ?        -      0:01 init',
+    '    - -        Ss     0:01 -',
+    ' 4242 ?        -      0:00 sh',
+    '    - -        S      0:00 -',
+  ].join('\n');
   const r = parsePsOutput(out, new Set([4242]));
   assert.deepEqual(r.processes, [
     ['4242', '?', '-', '0:00', 'sh'],
@@ -29,7 +35,10 @@ test('top keeps the thread lines (ps m) of a kept process only', () => {
 });
 
 test("top refuses output without a PID column and a renamed PID column, in Docker's words", () => {
-  assert.throws(() => parsePsOutput('USER COMMAND\nroot sh\n', new Set([1])), /^.*Couldn't find PID field in ps output$/);
+  assert.throws(
+    () => parsePsOutput('USER COMMAND\nroot sh\n', new Set([1])),
+    /^.*Couldn't find PID field in ps output$/,
+  );
   assert.throws(() => validatePsArgs('-o ppid=PID'), /specifying "ppid=PID" is not allowed/);
   validatePsArgs('-o pid=PID,args');
   validatePsArgs('aux');

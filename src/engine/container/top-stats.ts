@@ -62,7 +62,11 @@ export function parsePsOutput(output: string, pids: ReadonlySet<number>): TopRes
  * The processes of a running container, as `ps` with `psArgs` (default `-ef`, Docker's) shows
  * them in the host's pid namespace, limited to the container's processes.
  */
-export async function topContainer(ctx: EngineContext, rec: ContainerRecord, psArgs = ''): Promise<TopResult> {
+export async function topContainer(
+  ctx: EngineContext,
+  rec: ContainerRecord,
+  psArgs = '',
+): Promise<TopResult> {
   // Docker lists a paused container's processes too (they exist, frozen).
   if (rec.state !== 'running' && rec.state !== 'paused')
     throw conflict(`Container ${rec.id.slice(0, 12)} is not running`);

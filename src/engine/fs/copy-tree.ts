@@ -133,7 +133,9 @@ export function copyEntry(src: CopySource, st: Stats, to: Beneath, target: strin
     try {
       const input = src.open();
       try {
-        rules.onFile?.(copyBytes(input, out));
+        // Not as the argument of `onFile?.()`, which would skip it when there is no callback.
+        const bytes = copyBytes(input, out);
+        rules.onFile?.(bytes);
       } finally {
         closeSync(input);
       }
@@ -153,7 +155,8 @@ export function copyEntry(src: CopySource, st: Stats, to: Beneath, target: strin
     const r = spawnSync('mkfifo', ['-m', (st.mode & 0o777).toString(8), to.forChild(parent, name)], {
       encoding: 'utf8',
     });
-    if (r.status !== 0) throw new Error(`Cannot make the FIFO "${where}": ${(r.stderr || r.error?.message) ?? ''}`);
+    if (r.status !== 0)
+      throw new Error(`Cannot make the FIFO "${where}": ${(r.stderr || r.error?.message) ?? ''}`);
     lchownSync(path, own.uid, own.gid);
   }
 }

@@ -345,4 +345,3 @@ export function cgroupsPathFor(id: string, parent?: string): string {
   parent ||= process.env.BERTH_CGROUP_PARENT || 'berth';
   return `/${parent.replace(/^\/+|\/+$/g, '')}/berth-${id}`;
 }
-

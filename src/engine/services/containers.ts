@@ -23,7 +23,6 @@ import { containerEvent } from '../container/events.js';
 import { type ExecOptions, execInContainer } from '../container/exec.js';
 import { exportContainer } from '../container/export.js';
 import { type HealthState, monitorHealth, runHealthProbe } from '../container/health.js';
-import { monitorLogRotation } from '../container/log-rotate.js';
 import { rootfsImage, storeImage } from '../container/image-source.js';
 import { inspectContainer } from '../container/inspect.js';
 import {
@@ -37,6 +36,7 @@ import {
   stopContainer,
   waitContainer,
 } from '../container/lifecycle.js';
+import { monitorLogRotation } from '../container/log-rotate.js';
 import { type LogOptions, streamLogs } from '../container/logs.js';
 import { pauseContainer, unpauseContainer } from '../container/pause.js';
 import { psFilter } from '../container/ps-filter.js';
