@@ -299,6 +299,16 @@ export async function topAction(ref: string, psOptions: string[], _flags: unknow
   });
 }
 
+const STATS_TITLES = {
+  Container: 'CONTAINER',
+  ID: 'CONTAINER ID',
+  Name: 'NAME',
+  CPUPerc: 'CPU %',
+  MemUsage: 'MEM USAGE / LIMIT',
+  MemPerc: 'MEM %',
+  PIDs: 'PIDS',
+};
+
 export async function statsAction(
   refs: string[],
   flags: { stream?: boolean; all?: boolean; format?: string },
@@ -311,6 +321,12 @@ export async function statsAction(
         return;
       }
       if (flags.stream !== false && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+      if (flags.format && flags.format !== 'table') {
+        // Docker's stats fields, with its titles for `table` ({{.ID}} is the short ID too).
+        const view = rows.map((r) => ({ ...r, ID: r.Container }));
+        for (const line of formatRows(flags.format, view, STATS_TITLES)) process.stdout.write(`${line}\n`);
+        return;
+      }
       printTable(
         ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
         rows.map((r) => [r.Container, r.Name, r.CPUPerc, r.MemUsage, r.MemPerc, r.PIDs]),

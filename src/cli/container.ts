@@ -211,7 +211,10 @@ function defineContainerCommands(program: Command): void {
     .description('resource use of running containers')
     .argument('[container...]')
     .option('--no-stream', 'print once and exit')
-    .option('--format <format>', 'json')
+    .option(
+      '--format <format>',
+      'json, or a Go template such as {{.Name}} {{.CPUPerc}} (table TEMPLATE for titles)',
+    )
     .option('-a, --all', 'include stopped containers')
     .action(act('statsAction'));
   for (const [name, what] of [
