@@ -6,7 +6,7 @@
  * quoted in each test.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
@@ -131,6 +131,27 @@ describe('cp between the host and containers', { skip: !isRoot && 'needs root' }
     );
     assert.notEqual(notDir.code, 0);
     assert.match(notDir.stderr, new RegExp(`destination "${name}:/data/tree/sub/x" must be a directory`));
+  });
+
+  it('gives what it copies to root in the container and to the caller on the host, unless -a', async () => {
+    // Docker: "files copied to the container are created with UID:GID of the root user. Files
+    // copied to the local machine are created with the UID:GID of the user which invoked the
+    // docker cp command. However, if you specify the -a option, docker cp sets the ownership
+    // to the user and primary group at the source."
+    const src = join(box.dir, 'owned');
+    writeFileSync(src, 'owned\n');
+    chownSync(src, 1234, 4321);
+    await berth(['cp', src, `${name}:/tmp/own-default`]);
+    await berth(['cp', '-a', src, `${name}:/tmp/own-kept`]);
+    assert.equal(
+      await berth(['exec', name, 'stat', '-c', '%u:%g', '/tmp/own-default', '/tmp/own-kept']),
+      '0:0\n1234:4321',
+    );
+    const out = join(box.dir, 'own-out');
+    await berth(['cp', `${name}:/tmp/own-kept`, out]);
+    assert.equal(`${statSync(out).uid}:${statSync(out).gid}`, `${process.getuid!()}:${process.getgid!()}`);
+    await berth(['cp', '-a', `${name}:/tmp/own-kept`, `${out}-a`]);
+    assert.equal(`${statSync(`${out}-a`).uid}:${statSync(`${out}-a`).gid}`, '1234:4321');
   });
 
   it('copies symlinks as links and resolves paths inside the container, never on the host', async () => {

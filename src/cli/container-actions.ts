@@ -408,7 +408,12 @@ function splitContainerPath(arg: string): [string, string] | undefined {
  * `docker cp`: one side is CONTAINER:PATH, the other a host path or `-`, a tar stream (out
  * of the container to stdout, or from stdin into a folder of it), with Docker's messages.
  */
-export async function cpAction(src: string, dest: string, flags: { followLink?: boolean }, cmd: Command) {
+export async function cpAction(
+  src: string,
+  dest: string,
+  flags: { followLink?: boolean; archive?: boolean },
+  cmd: Command,
+) {
   const s = splitContainerPath(src);
   const d = splitContainerPath(dest);
   if (s && d) throw invalidArgument('copying between containers is not supported');
@@ -418,10 +423,11 @@ export async function cpAction(src: string, dest: string, flags: { followLink?: 
       await engine.containers.archive(s[0], s[1], process.stdout);
       return;
     }
-    if (s) return engine.containers.copyFrom(s[0], s[1], dest, { follow: flags.followLink });
+    const archive = flags.archive ?? false;
+    if (s) return engine.containers.copyFrom(s[0], s[1], dest, { follow: flags.followLink, archive });
     const [ref, inner] = d!;
-    if (src === '-') return engine.containers.extract(ref, inner, process.stdin);
-    return engine.containers.copyTo(ref, src, inner);
+    if (src === '-') return engine.containers.extract(ref, inner, process.stdin, { keepOwners: archive });
+    return engine.containers.copyTo(ref, src, inner, { archive });
   });
 }
 

@@ -281,5 +281,6 @@ function defineContainerCommands(program: Command): void {
     .argument('<src>')
     .argument('<dest>')
     .option('-L, --follow-link', 'always follow a symlink in SRC_PATH')
+    .option('-a, --archive', "keep the source's owners (otherwise root in the container, you on the host)")
     .action(act('cpAction'));
 }

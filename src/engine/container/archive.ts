@@ -100,7 +100,8 @@ export async function archiveFromContainer(
   await withScratch(scratch, async (dir) => {
     const name = await withContainerTree(ctx, rec, (tree) => {
       const { parts } = findInContainer(tree, rec, inner, false);
-      copyToHost(tree.source(parts), dir);
+      // The archive carries the container's owners; the client decides what to keep.
+      copyToHost(tree.source(parts), dir, { keepOwners: true });
       return parts[parts.length - 1];
     });
     await tar(
@@ -114,6 +115,8 @@ export async function archiveFromContainer(
 /**
  * Unpacks the tar stream `input` into the folder `inner` of the container, merging with
  * what is there. `scratch` is a host folder for the unpacked entries (removed afterwards).
+ * The entries' owners are kept with `keepOwners` (`cp -a`, the API's `copyUIDGID`);
+ * otherwise root owns them, as Docker's daemon does.
  */
 export async function extractToContainer(
   ctx: EngineContext,
@@ -121,6 +124,7 @@ export async function extractToContainer(
   inner: string,
   input: Readable,
   scratch: string,
+  keepOwners = false,
 ): Promise<void> {
   const dest = await withContainerTree(ctx, rec, (tree) => findInContainer(tree, rec, inner, true).st);
   if (!dest.isDirectory()) throw invalidArgument(`destination "${rec.name}:${inner}" must be a directory`);
@@ -131,7 +135,7 @@ export async function extractToContainer(
       for (const entry of readdirSync(dir).sort()) {
         const host = hostSource(join(dir, entry));
         try {
-          copyIntoTree(tree, host.src, into, rec.config.readOnly);
+          copyIntoTree(tree, host.src, into, { rootReadOnly: rec.config.readOnly, keepOwners });
         } finally {
           host.close();
         }

@@ -45,7 +45,9 @@ function withTree(root: string, mounts: TreeMount[], fn: (t: MountedTree) => voi
 function copyIn(root: string, src: string, inner: string, mounts: TreeMount[] = [], ro = false) {
   const h = hostSource(src);
   try {
-    withTree(root, mounts, (t) => copyIntoTree(t, h.src, inner, ro, namesContents(src)));
+    withTree(root, mounts, (t) =>
+      copyIntoTree(t, h.src, inner, { rootReadOnly: ro, contents: namesContents(src), keepOwners: true }),
+    );
   } finally {
     h.close();
   }
@@ -142,7 +144,7 @@ describe('copyToHost', () => {
       // The file at the end of a path is what the mounts make of it, here the volume's.
       copyToHost(t.source(t.resolve('/srv/data/v', false)), join(dest, 'copied'));
       assert.equal(readFileSync(join(dest, 'copied'), 'utf8'), 'volume');
-      copyToHost(t.source(t.resolve('/srv/data/.', false)), dest, true);
+      copyToHost(t.source(t.resolve('/srv/data/.', false)), dest, { contents: true });
       assert.equal(readFileSync(join(dest, 'v'), 'utf8'), 'volume');
     });
   });

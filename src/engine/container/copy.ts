@@ -19,8 +19,26 @@ import { containerPaths } from './paths.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
 
-/** cp keeps owners, modes and times, makes FIFOs again and refuses device nodes and sockets. */
-const CP_RULES: CopyRules = { special: 'fifo' };
+/**
+ * cp keeps modes and times, makes FIFOs again and refuses device nodes and sockets. Owners
+ * are Docker's: what is copied belongs to `owner` (root in the container, the caller on the
+ * host) unless `-a` (`keepOwners`) keeps the source's.
+ */
+const cpRules = (keepOwners: boolean, owner: { uid: number; gid: number }): CopyRules =>
+  keepOwners ? { special: 'fifo' } : { special: 'fifo', owner };
+
+/** The caller of `cp`, who owns what it copies out of a container without `-a`. */
+const caller = () => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+
+/** How {@link copyIntoTree} writes. */
+export interface CopyInOptions {
+  /** The container's root filesystem is read-only (`--read-only`). */
+  rootReadOnly: boolean;
+  /** The source named a folder's contents (`SRC/.`). */
+  contents?: boolean;
+  /** `-a`: keep the source's owners instead of making root the owner. */
+  keepOwners?: boolean;
+}
 
 /**
  * Runs `fn` on the container's root filesystem, mounted for the call when the container is not
@@ -129,13 +147,8 @@ export function hostSource(hostPath: string): { src: CopySource; close(): void }
  * file (such as /etc/hosts) is overwritten in place; read-only mounts and a read-only root
  * filesystem are refused with Docker's messages.
  */
-export function copyIntoTree(
-  tree: MountedTree,
-  src: CopySource,
-  inner: string,
-  rootReadOnly: boolean,
-  contents = false,
-): void {
+export function copyIntoTree(tree: MountedTree, src: CopySource, inner: string, o: CopyInOptions): void {
+  const contents = o.contents ?? false;
   const refuse = (why: string) => invalidArgument(`Cannot copy to "${inner}" in the container: ${why}`);
   let parts = tree.resolve(inner, true);
   const dest = tree.lookup.lstat(parts);
@@ -150,7 +163,7 @@ export function copyIntoTree(
   }
   if (parts.length === 0 && !contents) throw refuse('the root itself cannot be replaced');
   const at = tree.place(parts);
-  if (at.mount ? at.mount.readOnly : rootReadOnly)
+  if (at.mount ? at.mount.readOnly : o.rootReadOnly)
     throw invalidArgument(
       at.mount ? 'mounted volume is marked read-only' : 'container rootfs is marked read-only',
     );
@@ -163,7 +176,7 @@ export function copyIntoTree(
   const parent = parts.slice(0, -1);
   if (at.parts.length > 0 && at.tree.find(at.parts.slice(0, -1)) === undefined)
     throw notFound(`The folder "/${parent.join('/')}" does not exist in the container`);
-  copyTree(src, at.tree, at.parts, CP_RULES);
+  copyTree(src, at.tree, at.parts, cpRules(o.keepOwners ?? false, { uid: 0, gid: 0 }));
 }
 
 /**
@@ -171,7 +184,12 @@ export function copyIntoTree(
  * its own name (with `contents`, or for the container's root: what it holds), otherwise as
  * `hostDest`, whose parent folder must exist.
  */
-export function copyToHost(src: CopySource, hostDest: string, contents = false): void {
+export function copyToHost(
+  src: CopySource,
+  hostDest: string,
+  o: { contents?: boolean; keepOwners?: boolean } = {},
+): void {
+  const contents = o.contents ?? false;
   const abs = resolve(hostDest);
   let dir: string;
   let target: string[];
@@ -186,23 +204,29 @@ export function copyToHost(src: CopySource, hostDest: string, contents = false):
   }
   const to = new Beneath(realpathSync(dir));
   try {
-    copyTree(src, to, target, CP_RULES);
+    copyTree(src, to, target, cpRules(o.keepOwners ?? false, caller()));
   } finally {
     to.close();
   }
 }
 
-/** Copies `inner` (file or folder; `follow`: a symlink's target) out of the container to `hostDest`. */
+/** Options of `cp`: `-L` (follow a symlink at the source's end) and `-a` (keep owners). */
+export interface CpOptions {
+  follow?: boolean;
+  archive?: boolean;
+}
+
+/** Copies `inner` (file or folder) out of the container to `hostDest`. */
 export async function copyFromContainer(
   ctx: EngineContext,
   rec: ContainerRecord,
   inner: string,
   hostDest: string,
-  follow = false,
+  o: CpOptions = {},
 ) {
   await withContainerTree(ctx, rec, (tree) => {
-    const { parts } = findInContainer(tree, rec, inner, follow);
-    copyToHost(tree.source(parts), hostDest, namesContents(inner));
+    const { parts } = findInContainer(tree, rec, inner, o.follow ?? false);
+    copyToHost(tree.source(parts), hostDest, { contents: namesContents(inner), keepOwners: o.archive });
   });
 }
 
@@ -212,11 +236,16 @@ export async function copyToContainer(
   rec: ContainerRecord,
   hostSrc: string,
   inner: string,
+  o: CpOptions = {},
 ) {
   const host = hostSource(hostSrc);
   try {
     await withContainerTree(ctx, rec, (tree) =>
-      copyIntoTree(tree, host.src, inner, rec.config.readOnly, namesContents(hostSrc)),
+      copyIntoTree(tree, host.src, inner, {
+        rootReadOnly: rec.config.readOnly,
+        contents: namesContents(hostSrc),
+        keepOwners: o.archive,
+      }),
     );
   } finally {
     host.close();

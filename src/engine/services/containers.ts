@@ -16,7 +16,7 @@ import {
 import { type AttachOptions, attachContainer, logOffset } from '../container/attach.js';
 import { type CommitOptions, commitContainer } from '../container/commit.js';
 import type { EngineContext } from '../container/context.js';
-import { copyFromContainer, copyToContainer } from '../container/copy.js';
+import { type CpOptions, copyFromContainer, copyToContainer } from '../container/copy.js';
 import { type CreateOptions, createContainer } from '../container/create.js';
 import { type Change, diffContainer } from '../container/diff.js';
 import { containerEvent } from '../container/events.js';
@@ -316,14 +316,14 @@ export class ContainerService {
     }
   }
 
-  /** Copies `src` inside the container to `dest` on the host (`follow`: a symlink's target, `cp -L`). */
-  async copyFrom(ref: string, src: string, dest: string, o: { follow?: boolean } = {}): Promise<void> {
-    await copyFromContainer(this.ctx, getContainer(this.ctx, ref), src, dest, o.follow);
+  /** Copies `src` inside the container to `dest` on the host (`cp -L`: `follow`, `cp -a`: `archive`). */
+  async copyFrom(ref: string, src: string, dest: string, o: CpOptions = {}): Promise<void> {
+    await copyFromContainer(this.ctx, getContainer(this.ctx, ref), src, dest, o);
   }
 
-  /** Copies `src` on the host to `dest` inside the container. */
-  async copyTo(ref: string, src: string, dest: string): Promise<void> {
-    await copyToContainer(this.ctx, getContainer(this.ctx, ref), src, dest);
+  /** Copies `src` on the host to `dest` inside the container (`cp -a`: `archive` keeps owners). */
+  async copyTo(ref: string, src: string, dest: string, o: CpOptions = {}): Promise<void> {
+    await copyToContainer(this.ctx, getContainer(this.ctx, ref), src, dest, o);
   }
 
   /** The stat of `inner` in the container (a symlink itself), for the Docker API's `cp`. */
@@ -336,9 +336,16 @@ export class ContainerService {
     return archiveFromContainer(this.ctx, getContainer(this.ctx, ref), inner, out, this.ctx.root);
   }
 
-  /** Unpacks the tar stream `input` into the existing folder `inner` of the container. */
-  extract(ref: string, inner: string, input: Readable): Promise<void> {
-    return extractToContainer(this.ctx, getContainer(this.ctx, ref), inner, input, this.ctx.root);
+  /** Unpacks the tar stream `input` into the existing folder `inner` of the container (owned by root unless `keepOwners`). */
+  extract(ref: string, inner: string, input: Readable, o: { keepOwners?: boolean } = {}): Promise<void> {
+    return extractToContainer(
+      this.ctx,
+      getContainer(this.ctx, ref),
+      inner,
+      input,
+      this.ctx.root,
+      o.keepOwners,
+    );
   }
 
   /**
