@@ -112,6 +112,15 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
     const id = await runDetached(name, ['--log-opt', 'max-size=1k', '--log-opt', 'max-file=3']);
     const dir = join(box.root, 'containers', id);
     const live = join(dir, 'ctr.log');
+    // `logs -f` started now follows the log across every rotation.
+    const follower = box.spawn(berthBin, ['logs', '-f', name], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: box.env,
+    });
+    let followed = '';
+    follower.stdout?.on('data', (d: Buffer) => {
+      followed += d.toString();
+    });
     for (let batch = 1; batch <= 5; batch++) {
       // Written to the main process's stdout, which conmon logs.
       await berth([
@@ -125,7 +134,16 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
         const logs = await berth(['logs', name]);
         return logs.endsWith(`batch ${batch} line 30 ......................`) && statSync(live).size < 1024;
       });
+      await until(`logs -f shows batch ${batch}`, async () =>
+        followed.includes(`batch ${batch} line 30 ......................\n`),
+      );
     }
+    follower.kill();
+    const all = Array.from(
+      { length: 150 },
+      (_, i) => `batch ${Math.floor(i / 30) + 1} line ${(i % 30) + 1} ......................\n`,
+    );
+    assert.equal(followed, all.join(''), 'logs -f saw every line once, in order');
     const files = readdirSync(dir)
       .filter((f) => f.startsWith('ctr.log'))
       .sort();
