@@ -249,6 +249,16 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
     assert.match(badFiles.stderr, /max-file can't be set when max-size is not set/);
   });
 
+  it("--privileged gives the container the host's device nodes", async () => {
+    // Docker: "--privileged gives all capabilities to the container and it also lifts all
+    // the limitations enforced by the device cgroup controller ... access to all devices on
+    // the host". /dev/kmsg is not among a default container's devices.
+    const hostHas = (await run('sh', ['-c', 'test -c /dev/kmsg'], { check: false })).code === 0;
+    if (!hostHas) return;
+    assert.equal(await runOnce(['--privileged'], 'test -c /dev/kmsg && echo yes'), 'yes');
+    assert.equal(await runOnce([], 'test -c /dev/kmsg && echo yes || echo no'), 'no');
+  });
+
   it("exec -it sets TERM under a real terminal; a paused container refuses exec and attach in Docker's words", async () => {
     // Docker: `docker exec -it` sets TERM=xterm (the container here was started without -t,
     // so its own environment has no TERM); exec into a paused container fails with

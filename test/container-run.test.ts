@@ -242,6 +242,9 @@ sys.exit(os.waitstatus_to_exitcode(st))
     const row = JSON.parse(stats.stdout) as { MemUsage: string; PIDs: string };
     assert.match(row.MemUsage, / \/ 32\.00MiB$/);
     assert.equal(row.PIDs, '1');
+    // docker stats --format '{{.Name}} {{.PIDs}}': a Go template per container.
+    const templ = await berth(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', sname]);
+    assert.equal(templ.stdout, `${sname} 1\n`);
     const hc = (await inspect(sname)).HostConfig as { Memory: number; PidsLimit: number };
     assert.deepEqual([hc.Memory, hc.PidsLimit], [32 * 1024 * 1024, 9]);
     await berth(['rm', '-f', sname]);

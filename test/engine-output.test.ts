@@ -184,4 +184,23 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
     assert.equal(await ok(['run', '--rm', '--network', 'none', 'exp:1', 'cat', '/made-here']), 'kept\n');
     await ok(['rm', name]);
   });
+
+  it('images, volume ls and network ls take Go templates and table templates', async () => {
+    // docker images --format '{{.Repository}}:{{.Tag}}' prints one line per tag; `table`
+    // adds Docker's titles (IMAGE ID, REPOSITORY, ...); volume ls and network ls likewise.
+    assert.match(
+      await ok(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
+      /^bb:out [0-9a-f]{12}$/m,
+    );
+    const table = await ok(['images', '--format', 'table {{.Repository}}\t{{.ID}}']);
+    assert.match(table, /^REPOSITORY\s+IMAGE ID\n/);
+    assert.match(table, /^bb\s+[0-9a-f]{12}$/m);
+    const vol = box.name('vol');
+    await ok(['volume', 'create', '--label', 'b=2', '--label', 'a=1', vol]);
+    assert.match(
+      await ok(['volume', 'ls', '--format', '{{.Name}} {{.Labels}} {{.Driver}}']),
+      new RegExp(`^${vol} a=1,b=2 local$`, 'm'),
+    );
+    assert.match(await ok(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']), /^none null$/m);
+  });
 });

@@ -66,6 +66,22 @@ describe('registry', { skip: !isRoot }, () => {
     assert.ok(statSync(join(dirs[0]!, 'bin', 'busybox')).isFile());
   });
 
+  test('an image pulled by digest only is listed under its repository with the tag <none>', async () => {
+    // docker images after `docker pull REPO@sha256:...`: "REPO   <none>   ID ..." (the
+    // repository comes from the digest reference; there is no tag).
+    const digest = JSON.parse(await ok(box, ['image', 'inspect', 'bb:1']))[0].RepoDigests[0].split('@')[1];
+    const third = await sandbox(undefined);
+    try {
+      await ok(third, ['pull', '-q', `${reg.host}/test/bb@${digest}`]);
+      assert.equal(
+        await ok(third, ['images', '--format', '{{.Repository}} {{.Tag}}']),
+        `${reg.host}/test/bb <none>\n`,
+      );
+    } finally {
+      await third.cleanup();
+    }
+  });
+
   test('push to another repository mounts blobs across repositories', async () => {
     const r = await box.berth(['push', 'bb:1', `${reg.host}/test/copy:1`], { env });
     assert.equal(r.code, 0, r.stderr);

@@ -12,7 +12,7 @@ import type { Engine, ImageSource } from '../engine/engine.js';
 import type { LogEntry } from '../engine/runtime/k8s-log.js';
 import { type CreateFlags, createOptionsFromFlags } from './container-flags.js';
 import { proxySignals, terminalSession, withEngine } from './engine.js';
-import { formatRows } from './format.js';
+import { alignTabs, formatRows } from './format.js';
 import { renderTemplate } from './go-template.js';
 import { printTable } from './table.js';
 
@@ -286,15 +286,28 @@ export async function waitAction(refs: string[], _flags: unknown, cmd: Command) 
   await withEngine(cmd, (engine) => each(refs, async (ref) => String(await engine.containers.wait(ref))));
 }
 
-export async function topAction(ref: string, _flags: unknown, cmd: Command) {
+/** `docker top CONTAINER [ps OPTIONS]`: the options go to the host's ps, joined with spaces as Docker's CLI does. */
+export async function topAction(ref: string, psOptions: string[], _flags: unknown, cmd: Command) {
   await withEngine(cmd, async (engine) => {
-    const rows = await engine.containers.top(ref);
-    printTable(
-      ['UID', 'PID', 'PPID', 'CMD'],
-      rows.map((r) => [String(r.uid), String(r.pid), String(r.ppid), r.cmd]),
+    const top = await engine.containers.top(ref, psOptions.join(' '));
+    // Docker's CLI prints it through tabwriter.NewWriter(out, 20, 1, 3, ' ', 0).
+    const lines = alignTabs(
+      [top.titles, ...top.processes].map((r) => r.join('\t')),
+      20,
     );
+    process.stdout.write(`${lines.join('\n')}\n`);
   });
 }
+
+const STATS_TITLES = {
+  Container: 'CONTAINER',
+  ID: 'CONTAINER ID',
+  Name: 'NAME',
+  CPUPerc: 'CPU %',
+  MemUsage: 'MEM USAGE / LIMIT',
+  MemPerc: 'MEM %',
+  PIDs: 'PIDS',
+};
 
 export async function statsAction(
   refs: string[],
@@ -308,6 +321,12 @@ export async function statsAction(
         return;
       }
       if (flags.stream !== false && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+      if (flags.format && flags.format !== 'table') {
+        // Docker's stats fields, with its titles for `table` ({{.ID}} is the short ID too).
+        const view = rows.map((r) => ({ ...r, ID: r.Container }));
+        for (const line of formatRows(flags.format, view, STATS_TITLES)) process.stdout.write(`${line}\n`);
+        return;
+      }
       printTable(
         ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
         rows.map((r) => [r.Container, r.Name, r.CPUPerc, r.MemUsage, r.MemPerc, r.PIDs]),
@@ -377,7 +396,7 @@ export async function renameAction(ref: string, name: string, _flags: unknown, c
   await withEngine(cmd, (engine) => engine.containers.rename(ref, name));
 }
 
-/** `CONTAINER:PATH` -> [container, path]; a host path -> undefined. */
+/** `CONTAINER:PATH` -> [container, path]; a host path (or `-`) -> undefined. */
 function splitContainerPath(arg: string): [string, string] | undefined {
   if (arg.startsWith('/') || arg.startsWith('.')) return undefined;
   const i = arg.indexOf(':');
@@ -385,14 +404,31 @@ function splitContainerPath(arg: string): [string, string] | undefined {
   return [arg.slice(0, i), arg.slice(i + 1)];
 }
 
-export async function cpAction(src: string, dest: string, _flags: unknown, cmd: Command) {
+/**
+ * `docker cp`: one side is CONTAINER:PATH, the other a host path or `-`, a tar stream (out
+ * of the container to stdout, or from stdin into a folder of it), with Docker's messages.
+ */
+export async function cpAction(
+  src: string,
+  dest: string,
+  flags: { followLink?: boolean; archive?: boolean },
+  cmd: Command,
+) {
   const s = splitContainerPath(src);
   const d = splitContainerPath(dest);
-  if (s && d) throw new Error('Copying between containers is not supported; copy through the host');
-  if (!s && !d) throw new Error('One of the paths must be CONTAINER:PATH');
-  await withEngine(cmd, (engine) =>
-    s ? engine.containers.copyFrom(s[0], s[1], dest) : engine.containers.copyTo(d![0], src, d![1]),
-  );
+  if (s && d) throw invalidArgument('copying between containers is not supported');
+  if (!s && !d) throw invalidArgument('must specify at least one container source');
+  await withEngine(cmd, async (engine) => {
+    if (s && dest === '-') {
+      await engine.containers.archive(s[0], s[1], process.stdout);
+      return;
+    }
+    const archive = flags.archive ?? false;
+    if (s) return engine.containers.copyFrom(s[0], s[1], dest, { follow: flags.followLink, archive });
+    const [ref, inner] = d!;
+    if (src === '-') return engine.containers.extract(ref, inner, process.stdin, { keepOwners: archive });
+    return engine.containers.copyTo(ref, src, inner, { archive });
+  });
 }
 
 export async function commitAction(

@@ -201,15 +201,20 @@ function defineContainerCommands(program: Command): void {
     .action(act('waitAction'));
   program
     .command('top')
-    .description("list a container's processes")
+    .description("list a container's processes (ps options as with ps; default -ef)")
     .argument('<container>')
+    .argument('[ps-options...]')
+    .passThroughOptions()
     .action(act('topAction'));
   program
     .command('stats')
     .description('resource use of running containers')
     .argument('[container...]')
     .option('--no-stream', 'print once and exit')
-    .option('--format <format>', 'json')
+    .option(
+      '--format <format>',
+      'json, or a Go template such as {{.Name}} {{.CPUPerc}} (table TEMPLATE for titles)',
+    )
     .option('-a, --all', 'include stopped containers')
     .action(act('statsAction'));
   for (const [name, what] of [
@@ -270,8 +275,12 @@ function defineContainerCommands(program: Command): void {
     .action(act('diffAction'));
   program
     .command('cp')
-    .description('copy files between a container and the host (CONTAINER:PATH)')
+    .description(
+      'copy files between a container and the host (CONTAINER:PATH; - is a tar stream on stdin or stdout)',
+    )
     .argument('<src>')
     .argument('<dest>')
+    .option('-L, --follow-link', 'always follow a symlink in SRC_PATH')
+    .option('-a, --archive', "keep the source's owners (otherwise root in the container, you on the host)")
     .action(act('cpAction'));
 }

@@ -2,6 +2,7 @@
  * The CLI's side of the engine facade: opening it from the global flags, and what only a
  * terminal front end does (raw mode, size changes, forwarding this process's signals).
  */
+import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { BerthError } from '../core/errors.js';
 import { selfCommand } from '../core/self-command.js';
@@ -61,7 +62,15 @@ export function terminalSession(o: { interactive: boolean; tty: boolean }): Term
         : {}),
     },
     begin() {
-      if (raw && !rawOn) process.stdin.setRawMode(true);
+      if (raw && !rawOn) {
+        process.stdin.setRawMode(true);
+        // libuv's raw mode keeps output post-processing (ONLCR), so the container's own
+        // pty's \r\n would arrive as \r\r\n; a real raw mode (cfmakeraw's, as Docker's
+        // CLI sets) turns it off. setRawMode(false) puts back the saved settings.
+        const r = spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'pipe'], encoding: 'utf8' });
+        if (r.status !== 0)
+          process.stderr.write(`Cannot set the terminal raw: ${r.stderr || r.error?.message}\n`);
+      }
       rawOn = raw;
     },
     end() {

@@ -9,13 +9,13 @@ import { parseTemplate } from './go-template.js';
 /** A column title for a field Docker has no title for: `CreatedAt` -> `CREATED AT`. */
 const titleOf = (field: string) => field.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
 
-/** Aligns tab-separated cells into columns as Go's tabwriter.NewWriter(w, 10, 1, 3, ' ', 0) does. */
-export function alignTabs(lines: string[]): string[] {
+/** Aligns tab-separated cells into columns as Go's tabwriter.NewWriter(w, minWidth, 1, 3, ' ', 0) does. */
+export function alignTabs(lines: string[], minWidth = 10): string[] {
   const cells = lines.map((l) => l.split('\t'));
   const widths: number[] = [];
   for (const row of cells)
     row.slice(0, -1).forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 10, c.length + 3);
+      widths[i] = Math.max(widths[i] ?? minWidth, c.length + 3);
     });
   return cells.map((row) => row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]!) : c)).join(''));
 }
@@ -36,4 +36,18 @@ export function formatRows(
   const fields = new Set([...Object.keys(titles), ...rows.flatMap((r) => Object.keys(r))]);
   const header = Object.fromEntries([...fields].map((f) => [f, titles[f] ?? titleOf(f)]));
   return alignTabs([render(header), ...lines]);
+}
+
+/** Labels as Docker's list formatters show them (`{{.Labels}}`): `k=v` joined by commas, sorted here for a stable order. */
+export function labelList(labels: Record<string, string> | undefined): string {
+  return Object.entries(labels ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/** A time as Go's time.Time prints it in Docker's list formatters (`{{.CreatedAt}}`): `2006-01-02 15:04:05 +0000 UTC`. */
+export function goTime(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : `${new Date(t).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
 }

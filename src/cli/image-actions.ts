@@ -8,7 +8,7 @@ import type { HistoryRow } from '../engine/image/history.js';
 import { familiarName } from '../engine/image/reference.js';
 import { imageSummary } from '../engine/image/views.js';
 import { withEngine } from './engine.js';
-import { formatRows } from './format.js';
+import { formatRows, goTime } from './format.js';
 
 /**
  * Opens an input file before anything is written: a missing file is a clear error up front,
@@ -93,7 +93,12 @@ export async function listAction(
   }
   const lines: { repo: string; tag: string; row: (typeof rows)[number] }[] = [];
   for (const r of rows) {
-    if (r.names.length === 0) lines.push({ repo: '<none>', tag: '<none>', row: r });
+    if (r.names.length === 0) {
+      // Pulled by digest only: Docker lists its repository with the tag <none>.
+      const repos = new Set(r.digests.map((d) => familiarName(d.slice(0, d.lastIndexOf('@')))));
+      if (repos.size === 0) lines.push({ repo: '<none>', tag: '<none>', row: r });
+      for (const repo of repos) lines.push({ repo, tag: '<none>', row: r });
+    }
     for (const n of r.names) {
       const f = familiarName(n);
       const i = f.lastIndexOf(':');
@@ -102,6 +107,25 @@ export async function listAction(
   }
   if (opts.format === 'json') {
     process.stdout.write(`${JSON.stringify(rows.map(imageSummary), null, 2)}\n`);
+    return;
+  }
+  if (opts.format && opts.format !== 'table') {
+    // Docker's image list fields for templates (`{{.Repository}}:{{.Tag}}`, `table ...`).
+    const view = lines.map((l) => ({
+      ID: short(l.row.id),
+      Repository: l.repo,
+      Tag: l.tag,
+      Digest: l.row.digests[0]?.split('@')[1] ?? '<none>',
+      CreatedSince: ago(l.row.created),
+      CreatedAt: goTime(l.row.created),
+      Size: humanSize(l.row.size),
+      VirtualSize: humanSize(l.row.size),
+      SharedSize: 'N/A',
+      UniqueSize: 'N/A',
+      Containers: 'N/A',
+    }));
+    const titles = { ID: 'IMAGE ID', CreatedSince: 'CREATED', VirtualSize: 'SIZE' };
+    for (const line of formatRows(opts.format, view, titles)) process.stdout.write(`${line}\n`);
     return;
   }
   const table = [['REPOSITORY', 'TAG', ...(opts.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE']];

@@ -37,7 +37,7 @@ export function registerImage(program: Command): void {
         'dangling=true|false, label=KEY[=VALUE], reference=PATTERN, before=IMAGE, since=IMAGE (repeatable)',
         (v: string, prev: string[] = []) => [...prev, v],
       )
-      .option('--format <format>', 'json, or table (default)')
+      .option('--format <format>', 'json, table (default), or a Go template such as {{.Repository}}:{{.Tag}}')
       .action(async (ref: string | undefined, opts, cmd: Command) =>
         (await actions()).listAction(cmd, ref, opts),
       );

@@ -21,4 +21,11 @@ export function registerInternal(program: Command): void {
       const { withEngine } = await import('./engine.js');
       await withEngine(cmd, (engine) => engine.containers.monitorHealth(id));
     });
+  internal
+    .command('log-rotate <id>')
+    .description("a container's log rotation monitor (started with it when max-file is above 1)")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const { withEngine } = await import('./engine.js');
+      await withEngine(cmd, (engine) => engine.containers.monitorLogRotation(id));
+    });
 }

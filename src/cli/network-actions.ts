@@ -4,6 +4,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { NetworkRecord } from '../engine/network/network-store.js';
 import { withEngine } from './engine.js';
+import { formatRows, goTime, labelList } from './format.js';
 import { renderTemplate } from './go-template.js';
 
 function labels(list: string[] | undefined): Record<string, string> {
@@ -62,6 +63,33 @@ function printNetworks(engine: Engine, opts: { quiet?: boolean; format?: string;
     const mid = createHash('sha256').update(`berth-network-mode-${m}`).digest('hex');
     return [opts.trunc ? mid.slice(0, 12) : mid, m, m === 'none' ? 'null' : 'host', 'local'];
   });
+  if (opts.format && opts.format !== 'table') {
+    // Docker's network list fields for templates (`{{.Name}}`, `table ...`).
+    const view = [
+      ...nets.map((n) => ({
+        ID: id(n),
+        Name: n.name,
+        Driver: n.driver as string,
+        Scope: 'local',
+        IPv6: 'false',
+        Internal: String(n.internal),
+        Labels: labelList(n.labels),
+        CreatedAt: goTime(n.created),
+      })),
+      ...modes.map(([mid, name, driver]) => ({
+        ID: mid!,
+        Name: name!,
+        Driver: driver!,
+        Scope: 'local',
+        IPv6: 'false',
+        Internal: 'false',
+        Labels: '',
+        CreatedAt: '',
+      })),
+    ];
+    for (const line of formatRows(opts.format, view, { ID: 'NETWORK ID' })) process.stdout.write(`${line}\n`);
+    return;
+  }
   const rows = [
     ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'],
     ...nets.map((n) => [id(n), n.name, n.driver, 'local']),

@@ -21,7 +21,7 @@ export function registerNetwork(program: Command): void {
     .alias('list')
     .description('list networks')
     .option('-q, --quiet', 'only IDs')
-    .option('--format <format>', 'json, or table (default)')
+    .option('--format <format>', 'json, table (default), or a Go template such as {{.Name}}')
     .option('--no-trunc', 'do not truncate IDs')
     .action(async (opts, cmd: Command) => (await actions()).listAction(cmd, opts));
   net

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { errorMessage } from '../core/errors.js';
 import { withEngine } from './engine.js';
+import { formatRows, labelList } from './format.js';
 import { printTable } from './table.js';
 
 export async function volumeCreate(name: string | undefined, flags: { label?: string[] }, cmd: Command) {
@@ -18,6 +19,19 @@ export async function volumeLs(flags: { quiet?: boolean; format?: string }, cmd:
     for (const v of list) process.stdout.write(`${v.Name}\n`);
   } else if (flags.format === 'json') {
     for (const v of list) process.stdout.write(`${JSON.stringify(v)}\n`);
+  } else if (flags.format && flags.format !== 'table') {
+    // Docker's volume list fields for templates (`{{.Name}}`, `table ...`).
+    const view = list.map((v) => ({
+      Driver: v.Driver,
+      Name: v.Name,
+      Scope: v.Scope,
+      Mountpoint: v.Mountpoint,
+      Labels: labelList(v.Labels),
+      Links: 'N/A',
+      Size: 'N/A',
+    }));
+    for (const line of formatRows(flags.format, view, { Name: 'VOLUME NAME' }))
+      process.stdout.write(`${line}\n`);
   } else {
     printTable(
       ['DRIVER', 'VOLUME NAME'],

@@ -24,7 +24,7 @@ export function registerVolume(program: Command): void {
     .alias('list')
     .description('list volumes')
     .option('-q, --quiet', 'only names')
-    .option('--format <format>', 'json')
+    .option('--format <format>', 'json, table (default), or a Go template such as {{.Name}}')
     .action(act('volumeLs'));
   volume
     .command('inspect')

@@ -16,24 +16,21 @@ import {
   constants,
   fchmodSync,
   fchownSync,
-  fstatSync,
   futimesSync,
-  lchownSync,
   lstatSync,
-  lutimesSync,
   mkdirSync,
   openSync,
   readdirSync,
   readlinkSync,
   readSync,
   type Stats,
-  symlinkSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
 import { posix } from 'node:path';
 import { invalidArgument, notFound } from '../../core/errors.js';
-import { resolveInRoot } from '../container/copy-in.js';
+import { type CopyRules, copyEntry, treeSource } from '../fs/copy-tree.js';
+import { lstatAt, resolveInRoot } from '../fs/resolve.js';
 import { Beneath } from '../snapshot/beneath.js';
 import type { IgnoreRules } from './dockerignore.js';
 
@@ -121,18 +118,6 @@ function globRegExp(pattern: string): RegExp {
     else re += /[.+^${}()|\]\\/]/.test(c) ? `\\${c}` : c;
   }
   return new RegExp(`${re}$`, 's');
-}
-
-function lstatAt(tree: Beneath, parts: readonly string[]): Stats | undefined {
-  if (parts.length === 0) return fstatSync(tree.dir([], false, refuser('/')));
-  const dir = tree.find(parts.slice(0, -1));
-  if (dir === undefined) return undefined;
-  try {
-    return lstatSync(tree.at(dir, parts[parts.length - 1]!));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
 }
 
 const refuser = (where: string) => (why: string) => invalidArgument(`Cannot copy "${where}": ${why}`);
@@ -254,8 +239,8 @@ export function copyInto(
       const target = intoDir ? [...destParts, item.name] : destParts;
       if (target.length === 0) throw invalidArgument(`Cannot copy "${item.name}" over the root folder`);
       const parent = ensureDir(to, target.slice(0, -1), own);
-      if (item.inline) writeFile(to, parent, target, undefined, item.inline, own);
-      else copyEntry(from!, item.parts!, st!, to, parent, target, own);
+      if (item.inline) writeInline(to, parent, target, item.inline, own);
+      else copyEntry(treeSource(from!, item.parts!), st!, to, target, rulesOf(own));
     });
   } finally {
     from?.close();
@@ -291,8 +276,8 @@ function copyTree(
   walk(from, srcParts, ignore, (child, st) => {
     const target = [...destParts, ...child.slice(base.length)];
     // The parent may be an ignored folder walked only for a `!` exception: made here.
-    const parent = ensureDir(to, target.slice(0, -1), own);
-    copyEntry(from, child, st, to, parent, target, own);
+    ensureDir(to, target.slice(0, -1), own);
+    copyEntry(treeSource(from, child), st, to, target, rulesOf(own));
     return true;
   });
   // Folder modes and times last: writing their children changed them.
@@ -306,52 +291,20 @@ function copyTree(
   });
 }
 
-function copyEntry(
-  from: Beneath,
-  srcParts: string[],
-  st: Stats,
-  to: Beneath,
-  parent: number,
-  target: string[],
-  own: CopyMode,
-): void {
-  const name = target[target.length - 1]!;
-  const where = `/${target.join('/')}`;
-  const path = to.at(parent, name);
-  const existing = lstatAt(to, target);
-  const srcPath = from.at(
-    from.dir(srcParts.slice(0, -1), false, refuser(srcParts.join('/'))),
-    srcParts.at(-1)!,
-  );
-  if (st.isDirectory()) {
-    if (existing && !existing.isDirectory())
-      throw invalidArgument(
-        `Cannot copy the folder "${srcParts.join('/')}" over "${where}", which is not a folder`,
-      );
-    if (!existing) mkdirSync(path, 0o700);
-    const fd = to.dir(target, false, refuser(where));
-    fchownSync(fd, own.uid, own.gid);
-    fchmodSync(fd, own.mode ?? st.mode & 0o7777);
-    return;
-  }
-  if (existing?.isDirectory())
-    throw invalidArgument(`Cannot copy "${srcParts.join('/')}" over "${where}", which is a folder`);
-  if (existing) unlinkSync(path);
-  if (st.isFile()) writeFile(to, parent, target, srcPath, { mode: st.mode & 0o7777, mtime: st.mtime }, own);
-  else if (st.isSymbolicLink()) {
-    symlinkSync(readlinkSync(srcPath), path);
-    lchownSync(path, own.uid, own.gid);
-    lutimesSync(path, st.atime, st.mtime);
-  }
-  // Sockets, fifos and devices in a context are not copied (BuildKit skips them too).
-}
+/** The shared copier's rules for COPY: `--chown` (0:0 without it), `--chmod`, special files left out. */
+const rulesOf = (own: CopyMode): CopyRules => ({
+  owner: { uid: own.uid, gid: own.gid },
+  ...(own.mode !== undefined ? { mode: own.mode } : {}),
+  special: 'skip',
+  ...(own.onFile ? { onFile: own.onFile } : {}),
+});
 
-function writeFile(
+/** Writes an inline file (a heredoc, a URL's body) at `target`. */
+function writeInline(
   to: Beneath,
   parent: number,
   target: string[],
-  srcPath: string | undefined,
-  meta: { data?: Buffer; mode: number; mtime?: Date },
+  meta: { data: Buffer; mode: number; mtime?: Date },
   own: CopyMode,
 ): void {
   const name = target[target.length - 1]!;
@@ -361,10 +314,8 @@ function writeFile(
   if (existing) unlinkSync(to.at(parent, name));
   const out = to.createFile(parent, name, 0o600);
   try {
-    let bytes = meta.data?.length ?? 0;
-    if (meta.data) for (let off = 0; off < meta.data.length; ) off += writeSync(out, meta.data, off);
-    else bytes = copyBytes(srcPath!, out);
-    own.onFile?.(bytes);
+    for (let off = 0; off < meta.data.length; ) off += writeSync(out, meta.data, off);
+    own.onFile?.(meta.data.length);
     // Owner first: chown clears set-id bits.
     fchownSync(out, own.uid, own.gid);
     fchmodSync(out, own.mode ?? meta.mode);
@@ -372,22 +323,6 @@ function writeFile(
   } finally {
     closeSync(out);
   }
-}
-
-/** Copies a file's bytes; returns how many. */
-function copyBytes(srcPath: string, out: number): number {
-  const input = openSync(srcPath, O_READ);
-  const buf = Buffer.allocUnsafe(1 << 20);
-  let total = 0;
-  try {
-    for (let n = readSync(input, buf); n > 0; n = readSync(input, buf)) {
-      for (let off = 0; off < n; ) off += writeSync(out, buf, off, n - off);
-      total += n;
-    }
-  } finally {
-    closeSync(input);
-  }
-  return total;
 }
 
 /** The host path of a folder inside `rootDir` (symlinks resolved inside it), made if missing. */

@@ -14,7 +14,6 @@
  * that watches the container's exit file (inotify) ends by itself with the container, so
  * nothing has to remember to stop it. It holds no lock while waiting.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -25,6 +24,7 @@ import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
 import { execInContainer } from './exec.js';
 import { waitForExitFile } from './exit-watch.js';
+import { startMonitorProcess } from './monitor-process.js';
 import { containerPaths } from './paths.js';
 import type { ContainerRecord } from './store.js';
 
@@ -120,19 +120,7 @@ export function healthSuffix(h: HealthState | undefined): string {
 export function startHealthMonitor(ctx: EngineContext, rec: ContainerRecord): void {
   if (!healthEnabled(rec.config.healthcheck)) return;
   writeHealth(ctx, rec.id, { Status: 'starting', FailingStreak: 0, Log: [] });
-  const [file, ...args] = [
-    ...ctx.self,
-    '--root',
-    ctx.root,
-    '--runroot',
-    ctx.runroot,
-    'internal',
-    'healthcheck',
-    rec.id,
-  ];
-  const child = spawn(file!, args, { stdio: 'ignore', detached: true });
-  child.on('error', (e) => log.warn('health monitor did not start', { id: rec.id, err: e }));
-  child.unref();
+  startMonitorProcess(ctx, 'healthcheck', rec.id);
 }
 
 /** Collects up to `limit` bytes of whatever is written. */

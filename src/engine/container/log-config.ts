@@ -2,9 +2,9 @@
  * `--log-driver` and `--log-opt`, checked as Docker's daemon checks them. conmon writes every
  * log in the k8s-file format, which `logs` reads; `json-file` is accepted and stored that way
  * too, as podman does, so scripts that pass Docker's default driver keep working. `max-size`
- * becomes conmon's `--log-size-max` (it truncates the file when full); `max-file` is checked
- * and recorded, but conmon keeps one file. `none` still has conmon write the file, because
- * attach follows it, but `logs` refuses to read it, as Docker does.
+ * alone becomes conmon's `--log-size-max` (it truncates the file when full); with `max-file`
+ * above 1 the log is rotated into that many files instead (log-rotate.ts). `none` still has
+ * conmon write the file, because attach follows it, but `logs` refuses to read it, as Docker does.
  */
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerConfig } from './config.js';

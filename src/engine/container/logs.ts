@@ -7,6 +7,7 @@ import { invalidArgument } from '../../core/errors.js';
 import { followLog, type LogEntry, readLog } from '../runtime/k8s-log.js';
 import type { EngineContext } from './context.js';
 import { waitContainer } from './lifecycle.js';
+import { logFiles } from './log-rotate.js';
 import { containerPaths } from './paths.js';
 import type { ContainerRecord } from './store.js';
 
@@ -79,7 +80,12 @@ export async function streamLogs(
   const emit = (e: LogEntry) => {
     if (o.since === undefined || Date.parse(e.time) >= o.since) write(e);
   };
-  const { entries, size } = readLog(path);
+  // Rotated files first, oldest first (log-rotate.ts), then the live one.
+  const older = logFiles(path)
+    .slice(0, -1)
+    .flatMap((f) => readLog(f).entries);
+  const { entries: live, size } = readLog(path);
+  const entries = [...older, ...live];
   for (const e of o.tail === undefined ? entries : tailEntries(entries, o.tail)) emit(e);
   if (!o.follow || rec.state !== 'running') return;
   const follower = followLog(path, size, emit);

@@ -26,6 +26,7 @@ import { pidAlive } from './exit-watch.js';
 import { startHealthMonitor } from './health.js';
 import { imageOf } from './image-source.js';
 import { withContainerLock } from './lock.js';
+import { logRotation, startLogMonitor } from './log-rotate.js';
 import {
   type ContainerNetwork,
   hostsFile,
@@ -160,6 +161,7 @@ async function letRun(
   const started = updated ?? ctx.containers.get(rec.id);
   containerEvent(ctx, started, 'start');
   startHealthMonitor(ctx, started);
+  startLogMonitor(ctx, started);
   return started;
 }
 
@@ -228,7 +230,8 @@ async function startLocked(
       paths,
       tty: config.tty,
       stdin: config.openStdin,
-      logSizeMax: config.log?.maxSize,
+      // With rotation the monitor keeps the size (log-rotate.ts); conmon would truncate instead.
+      logSizeMax: logRotation(config) ? undefined : config.log?.maxSize,
       exitCommand: opts.exitCommand ?? defaultExitCommand(ctx, rec.id),
     });
     created = true;

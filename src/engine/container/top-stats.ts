@@ -4,42 +4,86 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { conflict } from '../../core/errors.js';
+import { conflict, invalidArgument } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
 import { cgroupsPathFor } from '../runtime/oci-spec.js';
 import type { EngineContext } from './context.js';
 import type { ContainerRecord } from './store.js';
 
-/** One process row of `top`. */
-export interface TopRow {
-  uid: number;
-  pid: number;
-  ppid: number;
-  cmd: string;
+/** `top`'s answer, as Docker's API has it: the columns of `ps` and one row per process. */
+export interface TopResult {
+  titles: string[];
+  processes: string[][];
 }
 
-/** The processes of a running container. */
-export async function topContainer(ctx: EngineContext, rec: ContainerRecord): Promise<TopRow[]> {
+/**
+ * Docker's check of `ps` options: a column may be renamed, but a PID column may not be given
+ * another name (`-o pid=PID` is fine, `-o ppid=PID` would make the PPID look like the PID).
+ */
+export function validatePsArgs(psArgs: string): void {
+  for (const m of psArgs.matchAll(/\s+([^\s]*)=\s*(PID[^\s]*)/g))
+    if (m[1] !== 'pid') throw invalidArgument(`specifying "${m[1]}=${m[2]}" is not allowed`);
+}
+
+/**
+ * The rows of `ps` output that belong to `pids`, found by its PID column; the last column
+ * (the command) keeps its spaces. A thread line (`-` as PID, with `m`) belongs to the
+ * process above it.
+ */
+export function parsePsOutput(output: string, pids: ReadonlySet<number>): TopResult {
+  const lines = output.split('\n');
+  const titles = (lines[0] ?? '').split(/[ \t]+/).filter(Boolean);
+  const pidIndex = titles.indexOf('PID');
+  if (pidIndex < 0) throw invalidArgument("Couldn't find PID field in ps output");
+  const processes: string[][] = [];
+  const row = (fields: string[]) => [
+    ...fields.slice(0, titles.length - 1),
+    fields.slice(titles.length - 1).join(' '),
+  ];
+  let lastKept = false;
+  for (const line of lines.slice(1)) {
+    if (line === '') continue;
+    const fields = line.split(/[ \t]+/).filter(Boolean);
+    const pid = fields[pidIndex];
+    if (pid === '-') {
+      if (lastKept) processes.push(row(fields));
+      continue;
+    }
+    const n = Number(pid);
+    if (!Number.isInteger(n)) throw invalidArgument(`Unexpected pid '${pid}' in ps output`);
+    lastKept = pids.has(n);
+    if (lastKept) processes.push(row(fields));
+  }
+  return { titles, processes };
+}
+
+/**
+ * The processes of a running container, as `ps` with `psArgs` (default `-ef`, Docker's) shows
+ * them in the host's pid namespace, limited to the container's processes.
+ */
+export async function topContainer(
+  ctx: EngineContext,
+  rec: ContainerRecord,
+  psArgs = '',
+): Promise<TopResult> {
   // Docker lists a paused container's processes too (they exist, frozen).
   if (rec.state !== 'running' && rec.state !== 'paused')
     throw conflict(`Container ${rec.id.slice(0, 12)} is not running`);
+  const args = psArgs.trim() === '' ? '-ef' : psArgs;
+  validatePsArgs(args);
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
   const r = await run(runtime.path, [...runtimeGlobalArgs(runtime), 'ps', '--format', 'json', rec.id]);
   const pids = (JSON.parse(r.stdout || '[]') as number[] | null) ?? [];
-  const rows: TopRow[] = [];
-  for (const pid of pids) {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-      rows.push({ uid, pid, ppid, cmd });
-    } catch {
-      /* exited meanwhile */
-    }
+  const words = args.split(' ').filter(Boolean);
+  // Asking ps for these pids only is quicker; some options (such as f) refuse -q, so then all.
+  let out = await run('ps', [...words, '-q', pids.join(',') || '1'], { check: false });
+  if (out.code !== 0) out = await run('ps', words, { check: false });
+  if (out.code !== 0) {
+    const first = out.stderr.split('\n', 1)[0]?.trim();
+    throw invalidArgument(`ps: ${first || `exit status ${out.code}`}`);
   }
-  return rows;
+  return parsePsOutput(out.stdout, new Set(pids));
 }
 
 /** Resource use of one container, as `docker stats` shows it. */

@@ -34,7 +34,9 @@ export function containerFileRoutes(r: Router, api: Api): void {
   });
 
   r.add('PUT', '/containers/{id}/archive', async (c) => {
-    await containers.extract(c.params.id!, archivePath(c), c.req);
+    // The docker CLI asks for the archive's owners with `cp -a` (copyUIDGID); root otherwise.
+    const keepOwners = ['1', 'true'].includes(c.query.get('copyUIDGID') ?? '');
+    await containers.extract(c.params.id!, archivePath(c), c.req, { keepOwners });
     sendJson(c, 200);
   });
 

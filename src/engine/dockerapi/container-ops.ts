@@ -54,11 +54,8 @@ export function containerOpRoutes(r: Router, api: Api): void {
   const { containers } = api.engine;
 
   r.add('GET', '/containers/{id}/top', async (c) => {
-    const rows = await containers.top(c.params.id!);
-    sendJson(c, 200, {
-      Titles: ['UID', 'PID', 'PPID', 'CMD'],
-      Processes: rows.map((p) => [String(p.uid), String(p.pid), String(p.ppid), p.cmd]),
-    });
+    const top = await containers.top(c.params.id!, c.query.get('ps_args') ?? '');
+    sendJson(c, 200, { Titles: top.titles, Processes: top.processes });
   });
 
   r.add('GET', '/containers/{id}/stats', async (c) => {

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { parseLogLine, splitLines } from './k8s-log.js';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { followLog, parseLogLine, splitLines } from './k8s-log.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'berth-k8s-log-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('k8s-file log parsing', () => {
   it('restores newlines for full lines and keeps partial lines', () => {
@@ -21,5 +27,22 @@ describe('k8s-file log parsing', () => {
       ['a', 'b'],
     );
     assert.equal(rest.toString(), 'c');
+  });
+});
+
+describe('following a k8s-file log', () => {
+  it('reads a rotated file to its end, then goes on in the new one', () => {
+    const path = join(dir, 'ctr.log');
+    const line = (t: string) => `2026-01-01T00:00:00.1+00:00 stdout F ${t}\n`;
+    writeFileSync(path, line('a'));
+    const got: string[] = [];
+    const f = followLog(path, 0, (e) => got.push(e.data.toString()));
+    appendFileSync(path, line('b'));
+    renameSync(path, `${path}.1`);
+    // conmon writes to the renamed file until it has reopened its log.
+    appendFileSync(`${path}.1`, line('c'));
+    writeFileSync(path, line('d'));
+    f.stop();
+    assert.deepEqual(got, ['a\n', 'b\n', 'c\n', 'd\n']);
   });
 });

@@ -4,7 +4,7 @@
  * line, no newline). Used by `logs` and by foreground `run`/`attach`, which follow the log
  * instead of conmon's SOCK_SEQPACKET attach socket (Node cannot open those).
  */
-import { closeSync, openSync, readSync, statSync, watch } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, watch } from 'node:fs';
 
 /** One chunk of output. */
 export interface LogEntry {
@@ -94,7 +94,16 @@ export function followLog(
     }
     for (;;) {
       const n = readSync(fd, chunk, 0, chunk.length, pos);
-      if (n <= 0) break;
+      if (n <= 0) {
+        // The file was rotated (renamed, a new one made at `path`): the old one is read to
+        // its end above, then following goes on at the start of the new one.
+        if (!rotated(fd)) break;
+        closeSync(fd);
+        fd = openSync(path, 'r');
+        pos = 0;
+        rest = Buffer.alloc(0);
+        continue;
+      }
       pos += n;
       const { lines, rest: r } = splitLines(Buffer.concat([rest, chunk.subarray(0, n)]));
       rest = Buffer.from(r);
@@ -102,6 +111,15 @@ export function followLog(
         const e = parseLogLine(l);
         if (e) onEntry(e);
       }
+    }
+  };
+  const rotated = (open: number) => {
+    try {
+      return statSync(path).ino !== fstatSync(open).ino;
+    } catch (e) {
+      // No file at `path` for a moment (between the rename and the new file): not yet.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
     }
   };
   let watcher: ReturnType<typeof watch> | undefined;

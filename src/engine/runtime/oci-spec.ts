@@ -11,10 +11,11 @@
  * inherits conmon's others, because raising a hard limit needs CAP_SYS_RESOURCE, which some
  * hosts' root lacks.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerConfig } from '../container/config.js';
 import { capabilitySet } from './capabilities.js';
+import { hostDevice, type OciDevice, privilegedDevices } from './host-devices.js';
 import { customSeccompProfile, defaultSeccompProfile, type SeccompProfile } from './seccomp.js';
 import type { ResolvedUser } from './user.js';
 
@@ -226,6 +227,8 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   const sysctl = { ...(ownNetns ? ownNetnsSysctls : {}), ...config.sysctls };
   if (config.cgroupns === 'private') namespaces.push({ type: 'cgroup' });
   const devices = (config.devices ?? []).map(hostDevice);
+  // --privileged: every host device too, as Docker gives it (a --device for the same path wins).
+  const nodes = config.privileged ? [...privilegedDevices(devices.map((d) => d.path)), ...devices] : devices;
   const resources: OciSpec['linux']['resources'] = {
     devices: [
       { allow: config.privileged, access: 'rwm' },
@@ -273,7 +276,7 @@ export function ociSpec(input: OciSpecInput): OciSpec {
     mounts,
     linux: {
       namespaces,
-      ...(devices.length ? { devices } : {}),
+      ...(nodes.length ? { devices: nodes } : {}),
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
       cgroupsPath: input.cgroupsPath,
       resources,
@@ -341,47 +344,4 @@ export function cfsQuota(nanoCpus: number): { quota: number; period: number } {
 export function cgroupsPathFor(id: string, parent?: string): string {
   parent ||= process.env.BERTH_CGROUP_PARENT || 'berth';
   return `/${parent.replace(/^\/+|\/+$/g, '')}/berth-${id}`;
-}
-
-/** A device node in the OCI config: the runtime makes it in the container's /dev. */
-export interface OciDevice {
-  path: string;
-  type: 'c' | 'b';
-  major: number;
-  minor: number;
-  fileMode: number;
-  uid: number;
-  gid: number;
-}
-
-/**
- * `--device`: the host node's type and numbers, read when the container starts (as Docker
- * does at create), with its error when the host path is not a device.
- */
-function hostDevice(d: { PathOnHost: string; PathInContainer: string }): OciDevice {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(d.PathOnHost);
-  } catch (e) {
-    throw invalidArgument(
-      `error gathering device information while adding custom device "${d.PathOnHost}": ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`,
-    );
-  }
-  if (!st.isCharacterDevice() && !st.isBlockDevice())
-    throw invalidArgument(
-      `error gathering device information while adding custom device "${d.PathOnHost}": not a device node`,
-    );
-  // Linux's dev_t: major in bits 8-19 (and 32-43), minor in bits 0-7 and 20-31.
-  const rdev = BigInt(st.rdev);
-  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
-  return {
-    path: d.PathInContainer,
-    type: st.isCharacterDevice() ? 'c' : 'b',
-    major,
-    minor,
-    fileMode: st.mode & 0o777,
-    uid: st.uid,
-    gid: st.gid,
-  };
 }

@@ -16,7 +16,7 @@ import {
 import { type AttachOptions, attachContainer, logOffset } from '../container/attach.js';
 import { type CommitOptions, commitContainer } from '../container/commit.js';
 import type { EngineContext } from '../container/context.js';
-import { copyFromContainer, copyToContainer } from '../container/copy.js';
+import { type CpOptions, copyFromContainer, copyToContainer } from '../container/copy.js';
 import { type CreateOptions, createContainer } from '../container/create.js';
 import { type Change, diffContainer } from '../container/diff.js';
 import { containerEvent } from '../container/events.js';
@@ -36,6 +36,7 @@ import {
   stopContainer,
   waitContainer,
 } from '../container/lifecycle.js';
+import { monitorLogRotation } from '../container/log-rotate.js';
 import { type LogOptions, streamLogs } from '../container/logs.js';
 import { pauseContainer, unpauseContainer } from '../container/pause.js';
 import { psFilter } from '../container/ps-filter.js';
@@ -47,7 +48,7 @@ import {
   type ContainerStats,
   hostCpuNanos,
   statsOf,
-  type TopRow,
+  type TopResult,
   topContainer,
 } from '../container/top-stats.js';
 import { type UpdateOptions, updateContainer } from '../container/update.js';
@@ -287,9 +288,9 @@ export class ContainerService {
     return waitContainer(this.ctx, ref, o.signal);
   }
 
-  /** The processes of a running container. */
-  top(ref: string): Promise<TopRow[]> {
-    return topContainer(this.ctx, getContainer(this.ctx, ref));
+  /** The processes of a running container, as `ps` with `psArgs` (default `-ef`) shows them. */
+  top(ref: string, psArgs = ''): Promise<TopResult> {
+    return topContainer(this.ctx, getContainer(this.ctx, ref), psArgs);
   }
 
   /**
@@ -315,14 +316,14 @@ export class ContainerService {
     }
   }
 
-  /** Copies `src` inside the container to `dest` on the host. */
-  async copyFrom(ref: string, src: string, dest: string): Promise<void> {
-    await copyFromContainer(this.ctx, getContainer(this.ctx, ref), src, dest);
+  /** Copies `src` inside the container to `dest` on the host (`cp -L`: `follow`, `cp -a`: `archive`). */
+  async copyFrom(ref: string, src: string, dest: string, o: CpOptions = {}): Promise<void> {
+    await copyFromContainer(this.ctx, getContainer(this.ctx, ref), src, dest, o);
   }
 
-  /** Copies `src` on the host to `dest` inside the container. */
-  async copyTo(ref: string, src: string, dest: string): Promise<void> {
-    await copyToContainer(this.ctx, getContainer(this.ctx, ref), src, dest);
+  /** Copies `src` on the host to `dest` inside the container (`cp -a`: `archive` keeps owners). */
+  async copyTo(ref: string, src: string, dest: string, o: CpOptions = {}): Promise<void> {
+    await copyToContainer(this.ctx, getContainer(this.ctx, ref), src, dest, o);
   }
 
   /** The stat of `inner` in the container (a symlink itself), for the Docker API's `cp`. */
@@ -332,12 +333,19 @@ export class ContainerService {
 
   /** Writes `inner` as a tar stream whose entries start with its name. */
   archive(ref: string, inner: string, out: Writable): Promise<void> {
-    return archiveFromContainer(this.ctx, getContainer(this.ctx, ref), inner, out);
+    return archiveFromContainer(this.ctx, getContainer(this.ctx, ref), inner, out, this.ctx.root);
   }
 
-  /** Unpacks the tar stream `input` into the existing folder `inner` of the container. */
-  extract(ref: string, inner: string, input: Readable): Promise<void> {
-    return extractToContainer(this.ctx, getContainer(this.ctx, ref), inner, input, this.ctx.root);
+  /** Unpacks the tar stream `input` into the existing folder `inner` of the container (owned by root unless `keepOwners`). */
+  extract(ref: string, inner: string, input: Readable, o: { keepOwners?: boolean } = {}): Promise<void> {
+    return extractToContainer(
+      this.ctx,
+      getContainer(this.ctx, ref),
+      inner,
+      input,
+      this.ctx.root,
+      o.keepOwners,
+    );
   }
 
   /**
@@ -397,5 +405,10 @@ export class ContainerService {
   /** Probes the container every interval for as long as its current run lasts (the health monitor). */
   monitorHealth(id: string, signal?: AbortSignal): Promise<void> {
     return monitorHealth(this.ctx, id, signal);
+  }
+
+  /** The log rotation monitor of a container with `max-file` above 1 (`berth internal log-rotate`). */
+  monitorLogRotation(id: string, signal?: AbortSignal): Promise<void> {
+    return monitorLogRotation(this.ctx, id, signal);
   }
 }
