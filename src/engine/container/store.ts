@@ -127,7 +127,7 @@ export class ContainerStore {
   private q(sql: string): BetterSqlite3.Statement<unknown[]> {
     let st = this.statements.get(sql);
     if (!st) {
-      st = this.q(sql);
+      st = this.db.prepare<unknown[]>(sql);
       this.statements.set(sql, st);
     }
     return st;
