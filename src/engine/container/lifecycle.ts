@@ -87,8 +87,9 @@ export function getContainer(ctx: EngineContext, ref: string): ContainerRecord {
 export function listContainers(
   ctx: EngineContext,
   keep?: (r: ContainerRecord) => boolean,
+  labels: readonly (readonly [string, string | undefined])[] = [],
 ): ContainerRecord[] {
-  const rows = ctx.containers.list();
+  const rows = ctx.containers.list(labels);
   return (keep ? rows.filter(keep) : rows).map((r) => reconcile(ctx, r));
 }
 

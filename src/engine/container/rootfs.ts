@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { isNotFound } from '../../core/errors.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
-import { isMounted, mountAll, unmount } from '../snapshot/mount.js';
+import { hasOwnFileSystem, isMounted, mountAll, unmount, unmountOverlay } from '../snapshot/mount.js';
 import { withLowerDirs } from '../snapshot/overlay-snapshotter.js';
 import { snapshotterOf } from '../snapshot/snapshots.js';
 import type { Mount } from '../snapshot/snapshotter.js';
@@ -46,15 +46,19 @@ export async function mountRootfs(
   id: string,
   image: ResolvedImage,
 ) {
-  if (isMounted(paths.merged)) return;
   const mounts = await containerMounts(store, paths, id, image);
+  // An overlay is recognised from two stats; an image without layers gets a bind mount, which
+  // only the mount table shows.
+  const overlay = mounts.every((m) => m.type === 'overlay');
+  if (overlay ? hasOwnFileSystem(paths.merged) : isMounted(paths.merged)) return;
   mkdirSync(paths.merged, { recursive: true });
   await mountAll(mounts, paths.merged);
 }
 
 /** Unmounts the container's root filesystem if mounted. */
 export async function unmountRootfs(paths: ContainerPaths): Promise<void> {
-  await unmount(paths.merged);
+  if (hasOwnFileSystem(paths.merged)) await unmountOverlay(paths.merged);
+  else await unmount(paths.merged);
 }
 
 /** Removes the container's snapshot (after its rootfs is unmounted). */

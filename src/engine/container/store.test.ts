@@ -38,6 +38,32 @@ describe('ContainerStore', () => {
     assert.throws(() => store.get('nope'), /No such container: nope/);
   });
 
+  it('selects by labels, with and without a value, keys with dots and slashes included', () => {
+    const labelled = (id: string, name: string, labels: Record<string, string>) => {
+      const r = rec(id, name);
+      return { ...r, config: { ...r.config, labels } };
+    };
+    store.insert(labelled('e1'.repeat(32), 'l1', { 'io.kubernetes.pod.uid': 'u1', app: 'x' }));
+    store.insert(labelled('e2'.repeat(32), 'l2', { 'io.kubernetes.pod.uid': 'u2' }));
+    store.insert(labelled('e3'.repeat(32), 'l3', { 'example.com/a=b': 'v' }));
+    const names = (labels: [string, string | undefined][]) =>
+      store
+        .list(labels)
+        .map((r) => r.name)
+        .sort();
+    assert.deepEqual(names([['io.kubernetes.pod.uid', 'u1']]), ['l1']);
+    assert.deepEqual(names([['io.kubernetes.pod.uid', undefined]]), ['l1', 'l2']);
+    assert.deepEqual(
+      names([
+        ['io.kubernetes.pod.uid', 'u1'],
+        ['app', 'y'],
+      ]),
+      [],
+    );
+    assert.deepEqual(names([['example.com/a=b', 'v']]), ['l3']);
+    assert.ok(store.list().length >= 4);
+  });
+
   it('changes state only from the expected states', () => {
     const id = 'ab'.repeat(32);
     assert.equal(store.update(id, { state: 'exited' }, ['running']), undefined);

@@ -3,6 +3,7 @@
  * transaction, changed by compare-and-set on `state` so that concurrent `berth` processes
  * (a `stop`, conmon's exit command, a `ps` reconciling) never undo each other.
  */
+import type BetterSqlite3 from 'better-sqlite3';
 import { alreadyExists, invalidArgument, notFound } from '../../core/errors.js';
 import { type EngineDb, migrate } from '../state/db.js';
 import type { ContainerConfig } from './config.js';
@@ -116,18 +117,28 @@ const columns: Record<keyof ContainerUpdate, string> = {
 
 /** The container table of one engine database. */
 export class ContainerStore {
+  /** Prepared statements by SQL: the node agent lists and updates containers on every pod sync. */
+  private readonly statements = new Map<string, BetterSqlite3.Statement<unknown[]>>();
+
   constructor(private readonly db: EngineDb) {
     migrate(db, 'container', steps);
+  }
+
+  private q(sql: string): BetterSqlite3.Statement<unknown[]> {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare<unknown[]>(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   /** Inserts a new record; a taken name is AlreadyExists (Docker's "Conflict" message). */
   insert(rec: ContainerRecord): void {
     try {
-      this.db
-        .prepare(
-          `INSERT INTO containers (id, name, config, state, created_at, runtime) VALUES (?, ?, ?, ?, ?, ?)`,
-        )
-        .run(rec.id, rec.name, JSON.stringify(rec.config), rec.state, rec.createdAt, rec.runtime);
+      this.q(
+        `INSERT INTO containers (id, name, config, state, created_at, runtime) VALUES (?, ?, ?, ?, ?, ?)`,
+      ).run(rec.id, rec.name, JSON.stringify(rec.config), rec.state, rec.createdAt, rec.runtime);
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
         throw alreadyExists(
@@ -139,11 +150,22 @@ export class ContainerStore {
     }
   }
 
-  /** All records, newest first. */
-  list(): ContainerRecord[] {
-    return (
-      this.db.prepare('SELECT * FROM containers ORDER BY created_at DESC, rowid DESC').all() as Row[]
-    ).map(fromRow);
+  /**
+   * All records, newest first; with `labels`, only those carrying each label (with that value
+   * when one is given), selected by SQLite before any record is parsed.
+   */
+  list(labels: readonly (readonly [string, string | undefined])[] = []): ContainerRecord[] {
+    const where: string[] = [];
+    const values: string[] = [];
+    for (const [key, value] of labels) {
+      // The key is a JSON path member, quoted; a label key holding a quote is matched in JS only.
+      if (key.includes('"')) continue;
+      const path = `json_extract(config, '$.labels."' || ? || '"')`;
+      where.push(value === undefined ? `${path} IS NOT NULL` : `${path} = ?`);
+      values.push(key, ...(value === undefined ? [] : [value]));
+    }
+    const sql = `SELECT * FROM containers${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC`;
+    return (this.q(sql).all(...values) as Row[]).map(fromRow);
   }
 
   /** Finds a container by full ID, unique ID prefix, or name; NotFound otherwise. */
@@ -156,12 +178,12 @@ export class ContainerStore {
   /** Like {@link get} but undefined when absent. */
   find(ref: string): ContainerRecord | undefined {
     const name = ref.replace(/^\//, '');
-    const byName = this.db.prepare('SELECT * FROM containers WHERE name = ? OR id = ?').get(name, ref) as
+    const byName = this.q('SELECT * FROM containers WHERE name = ? OR id = ?').get(name, ref) as
       | Row
       | undefined;
     if (byName) return fromRow(byName);
     if (!/^[0-9a-f]{1,64}$/.test(ref)) return undefined;
-    const rows = this.db.prepare("SELECT * FROM containers WHERE id LIKE ? || '%' LIMIT 2").all(ref) as Row[];
+    const rows = this.q("SELECT * FROM containers WHERE id LIKE ? || '%' LIMIT 2").all(ref) as Row[];
     if (rows.length > 1)
       throw invalidArgument(`Multiple containers match the ID prefix "${ref}"; give more of it`);
     return rows[0] ? fromRow(rows[0]) : undefined;
@@ -189,16 +211,16 @@ export class ContainerStore {
       values.push(...ifStates);
     }
     const tx = this.db.transaction(() => {
-      const res = this.db.prepare(`UPDATE containers SET ${sets.join(', ')} WHERE ${where}`).run(...values);
+      const res = this.q(`UPDATE containers SET ${sets.join(', ')} WHERE ${where}`).run(...values);
       if (res.changes === 0) return undefined;
-      return fromRow(this.db.prepare('SELECT * FROM containers WHERE id = ?').get(id) as Row);
+      return fromRow(this.q('SELECT * FROM containers WHERE id = ?').get(id) as Row);
     });
     return tx.immediate();
   }
 
   /** Replaces the container's configuration (network connect and disconnect change it). */
   setConfig(id: string, config: ContainerConfig): void {
-    this.db.prepare('UPDATE containers SET config = ? WHERE id = ?').run(JSON.stringify(config), id);
+    this.q('UPDATE containers SET config = ? WHERE id = ?').run(JSON.stringify(config), id);
   }
 
   /** Renames; the new name must be valid and free. */
@@ -206,7 +228,7 @@ export class ContainerStore {
     if (!validName.test(name))
       throw invalidArgument(`Invalid container name "${name}": use [a-zA-Z0-9][a-zA-Z0-9_.-]+`);
     try {
-      this.db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name.replace(/^\//, ''), id);
+      this.q('UPDATE containers SET name = ? WHERE id = ?').run(name.replace(/^\//, ''), id);
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
         throw alreadyExists(`The container name "/${name}" is already in use`, e);
@@ -225,6 +247,6 @@ export class ContainerStore {
 
   /** Deletes the record. */
   delete(id: string): void {
-    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    this.q('DELETE FROM containers WHERE id = ?').run(id);
   }
 }

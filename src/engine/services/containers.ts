@@ -209,8 +209,13 @@ export class ContainerService {
     // Labels never change with the state: drop what they exclude before reconciling the rest
     // with the machine (which reads /proc and exit files per container). The node agent lists
     // one pod's containers by label on every pod sync.
-    const byLabel = psFilter(filters.filter((f) => f.startsWith('label=')));
-    return listContainers(this.ctx, byLabel).filter(
+    const labelFilters = filters.filter((f) => f.startsWith('label='));
+    const byLabel = psFilter(labelFilters);
+    const labels = labelFilters.map((f) => {
+      const [key, ...value] = f.slice('label='.length).split('=');
+      return [key ?? '', value.length ? value.join('=') : undefined] as const;
+    });
+    return listContainers(this.ctx, byLabel, labels).filter(
       (r) => (all || r.state === 'running' || r.state === 'paused' || r.state === 'restarting') && match(r),
     );
   }

@@ -1,5 +1,6 @@
 /** Carries out a snapshotter's mounts (mount(8)), and undoes them. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { internal } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import type { Mount } from './snapshotter.js';
@@ -31,6 +32,32 @@ export async function mountAll(mounts: readonly Mount[], target: string): Promis
       continue;
     }
     await run('mount', ['-t', m.type, m.source, '-o', options, target]);
+  }
+}
+
+/**
+ * True when an overlay (or any file system other than its parent's) is mounted on `path`,
+ * from two stat calls. An overlay always has a device of its own, so for a container's root
+ * file system this is exact, and it spares reading the mount table, which the kernel writes
+ * out afresh on every read and which holds several lines per pod on a node.
+ */
+export function hasOwnFileSystem(path: string): boolean {
+  try {
+    return statSync(path).dev !== statSync(dirname(path)).dev;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/** Unmounts the overlay on `target` if there is one; a busy one is detached lazily. */
+export async function unmountOverlay(target: string): Promise<void> {
+  while (hasOwnFileSystem(target)) {
+    const r = await run('umount', [target], { check: false });
+    if (r.code !== 0 && hasOwnFileSystem(target)) {
+      await run('umount', ['-l', target], { check: false });
+      return;
+    }
   }
 }
 
