@@ -35,6 +35,7 @@ import { applyDefaults, validate, validateUpdate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
 import type { AdmissionChain, AdmissionRequest, Operation } from './admission/chain.js';
 import { defaultAdmission } from './admission/plugins.js';
+import { union } from './authz/attributes.js';
 import { type Allocation, ServiceAllocator } from './allocators.js';
 import type { UserInfo } from './auth.js';
 import { gracePeriodFor } from './graceful-delete.js';
@@ -145,7 +146,8 @@ export class RestStorage {
   constructor(
     private store: Store,
     private onWrite: WriteHook = () => {},
-    private readonly admission: AdmissionChain = defaultAdmission(store),
+    // The server passes a chain with its authorizer; without one, no signer may be approved or signed for.
+    private readonly admission: AdmissionChain = defaultAdmission(store, union()),
   ) {
     this.services = new ServiceAllocator(store);
   }
