@@ -148,7 +148,9 @@ async function bench(label: string, datastore?: string): Promise<void> {
   const sides = (lat: number[]) => {
     const present = (keep: (i: number) => boolean) =>
       lat.flatMap((v, i) => (v !== undefined && keep(i) ? [v] : []));
-    return rbac ? { admin: present((i) => i % 2 === 0), rbac: present((i) => i % 2 === 1) } : { admin: present(() => true) };
+    return rbac
+      ? { admin: present((i) => i % 2 === 0), rbac: present((i) => i % 2 === 1) }
+      : { admin: present(() => true) };
   };
   const report = (what: string, lat: number[]) => {
     const s = sides(lat);

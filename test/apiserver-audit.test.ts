@@ -100,5 +100,8 @@ rules:
   // The policy matched the authenticated user; the impersonated one is named beside it.
   const impersonated = of('get', 'secrets').filter((e) => e.impersonatedUser);
   assert.equal(impersonated.length, 1);
-  assert.deepEqual(impersonated[0]?.impersonatedUser, { username: 'bob', groups: ['system:masters', 'system:authenticated'] });
+  assert.deepEqual(impersonated[0]?.impersonatedUser, {
+    username: 'bob',
+    groups: ['system:masters', 'system:authenticated'],
+  });
 });

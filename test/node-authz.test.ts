@@ -160,11 +160,16 @@ describe('node authorization', () => {
             rules: [
               { verbs: ['get', 'list', 'watch'], apiGroups: [g], resources: ['certificatesigningrequests'] },
               {
-                verbs: ['update', 'patch'],
+                verbs: ['get', 'update', 'patch'],
                 apiGroups: [g],
                 resources: ['certificatesigningrequests/approval', 'certificatesigningrequests/status'],
               },
-              { verbs: ['approve'], apiGroups: [g], resources: ['signers'], resourceNames: ['example.com/*'] },
+              {
+                verbs: ['approve'],
+                apiGroups: [g],
+                resources: ['signers'],
+                resourceNames: ['example.com/*'],
+              },
             ],
           },
           {
@@ -177,7 +182,10 @@ describe('node authorization', () => {
         ],
       }),
     );
-    await admin(['create', '-f', '-'], csrObject('for-apiserver', 'kubernetes.io/kube-apiserver-client', '/CN=dave'));
+    await admin(
+      ['create', '-f', '-'],
+      csrObject('for-apiserver', 'kubernetes.io/kube-apiserver-client', '/CN=dave'),
+    );
     await admin(['create', '-f', '-'], csrObject('widget-a', 'example.com/widgets', '/CN=widget-a'));
     await admin(['create', '-f', '-'], csrObject('widget-b', 'example.com/widgets', '/CN=widget-b'));
     for (const verb of ['approve', 'deny']) {
@@ -324,9 +332,16 @@ describe('node authorization', () => {
         /serviceaccounts "default" is forbidden: node requested token not bound to a pod/,
       );
       const uid = (await admin(['get', 'pod', 'uses-secret', '-o', 'jsonpath={.metadata.uid}'])).trim();
-      const ref = (name: string, u: string) => ({ boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name, uid: u } });
+      const ref = (name: string, u: string) => ({
+        boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name, uid: u },
+      });
       await assert.rejects(
-        tokenRequest(ref('elsewhere', (await admin(['get', 'pod', 'elsewhere', '-o', 'jsonpath={.metadata.uid}'])).trim())),
+        tokenRequest(
+          ref(
+            'elsewhere',
+            (await admin(['get', 'pod', 'elsewhere', '-o', 'jsonpath={.metadata.uid}'])).trim(),
+          ),
+        ),
         /node requested token bound to a pod scheduled on a different node/,
       );
       assert.ok((await tokenRequest(ref('uses-secret', uid))).status.token);

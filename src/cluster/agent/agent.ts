@@ -15,9 +15,9 @@ import { clientObjects, clientPodApi, clientVolumeSources, podEvents } from './a
 import { startEndpoint, useServingCertificate } from './endpoint.js';
 import { ImageGc } from './image-gc.js';
 import { NodeLeases } from './lease.js';
-import { rotateServingCertificate } from './node-certificates.js';
 import { disk, goArch, machineFacts } from './machine.js';
 import { ResourceSummary } from './metrics/resource-summary.js';
+import { rotateServingCertificate } from './node-certificates.js';
 import type { ClusterDnsSettings } from './pod-dns.js';
 import { isoSeconds } from './pod-status.js';
 import { PodSyncer } from './pod-sync.js';

@@ -30,9 +30,18 @@ test('the deadline is 70% to 90% into the certificate life', () => {
   const c = new X509Certificate(pem);
   const from = Date.parse(c.validFrom);
   const life = Date.parse(c.validTo) - from;
-  assert.equal(rotationDeadline(pem, () => 0), from + life * 0.7);
-  assert.equal(rotationDeadline(pem, () => 1), from + life * 0.9);
-  assert.equal(rotationDeadline(pem, () => 0.5), from + life * 0.8);
+  assert.equal(
+    rotationDeadline(pem, () => 0),
+    from + life * 0.7,
+  );
+  assert.equal(
+    rotationDeadline(pem, () => 1),
+    from + life * 0.9,
+  );
+  assert.equal(
+    rotationDeadline(pem, () => 0.5),
+    from + life * 0.8,
+  );
 });
 
 test('without a certificate one is asked for at once, for a new key, and handed over', async () => {
@@ -62,6 +71,8 @@ test('past its deadline a certificate is renewed; a failed request is tried agai
   old.cert = certFor(old.key, 1000);
   const errors: string[] = [];
   let r: CertificateRotation | undefined;
+  // The rotation's timers do not hold the process open (unref): this keeps it running meanwhile.
+  const alive = setInterval(() => {}, 60_000);
   const pair = await new Promise<KeyPair>((resolve) => {
     r = new CertificateRotation({
       name: 'client',
@@ -83,6 +94,7 @@ test('past its deadline a certificate is renewed; a failed request is tried agai
     assert.equal(r.current, old);
     r.start();
   });
+  clearInterval(alive);
   assert.deepEqual(errors, ['first']);
   assert.notEqual(pair.key, old.key);
   assert.equal(r?.current, pair);

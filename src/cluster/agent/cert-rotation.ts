@@ -91,10 +91,13 @@ export class CertificateRotation {
   private schedule(delayMs?: number): void {
     if (this.stopped) return;
     const wait = delayMs ?? Math.max(0, this.deadline - this.now());
-    this.timer = setTimeout(() => {
-      if (delayMs === undefined && this.now() < this.deadline) return this.schedule();
-      void this.rotate();
-    }, Math.min(wait, maxWaitMs));
+    this.timer = setTimeout(
+      () => {
+        if (delayMs === undefined && this.now() < this.deadline) return this.schedule();
+        void this.rotate();
+      },
+      Math.min(wait, maxWaitMs),
+    );
     // A pending renewal must not keep a stopping process alive.
     this.timer.unref();
   }

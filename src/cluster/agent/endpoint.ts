@@ -52,7 +52,12 @@ function trustedPeer(socket: TLSSocket): boolean {
 }
 
 /** The TLS settings the endpoint serves with: the node's serving pair; clients of the cluster CA. */
-const secureContext = (ca: string, pair: KeyPair) => ({ ...serverTlsOptions, key: pair.key, cert: pair.cert, ca });
+const secureContext = (ca: string, pair: KeyPair) => ({
+  ...serverTlsOptions,
+  key: pair.key,
+  cert: pair.cert,
+  ca,
+});
 
 /** Serves with a new serving certificate from the next handshake on (a renewed one). */
 export function useServingCertificate(server: Server, ca: string, pair: KeyPair): void {

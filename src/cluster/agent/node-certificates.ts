@@ -87,7 +87,10 @@ export function rotateClientCertificate(opts: {
 }
 
 /** The DNS names and IP addresses a Node's `status.addresses` give, as serving SANs. */
-export function addressSans(addresses: { type: string; address: string }[]): { dns: string[]; ips: string[] } {
+export function addressSans(addresses: { type: string; address: string }[]): {
+  dns: string[];
+  ips: string[];
+} {
   const values = [...new Set(addresses.map((a) => a.address).filter(Boolean))];
   return { dns: values.filter((v) => !isIP(v)), ips: values.filter((v) => isIP(v)) };
 }

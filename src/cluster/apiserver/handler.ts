@@ -3,6 +3,7 @@
  * the generic REST storage, watch streams, discovery, OpenAPI, health and version.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isNotFound } from '../../core/errors.js';
 import { asVersion } from '../api/conversion.js';
 import {
   aggregatedDiscovery,
@@ -31,7 +32,6 @@ import {
   successStatus,
 } from '../api/status.js';
 import { toTable } from '../api/table.js';
-import { isNotFound } from '../../core/errors.js';
 import type { Store } from '../store/store.js';
 import { checkNodeTokenRequest } from './admission/node-restriction.js';
 import type { AuditHooks } from './audit/auditor.js';

@@ -1,9 +1,10 @@
 // The API server's check of a node agent's serving certificate: it must name the address
 // dialled and be issued to that node, so one node's certificate does not serve for another.
 import assert from 'node:assert/strict';
+import { Agent } from 'node:https';
 import { test } from 'node:test';
 import type { PeerCertificate } from 'node:tls';
-import { kubeletAddress, servingIdentityError } from './kubelet-client.js';
+import { kubeletAddress, kubeletRequest, servingIdentityError } from './kubelet-client.js';
 
 const cert = (cn: string, san: string) => ({ subject: { CN: cn }, subjectaltname: san }) as PeerCertificate;
 
@@ -40,4 +41,18 @@ test("a node's endpoint is its InternalIP and kubelet port", () => {
     { host: '192.0.2.10', port: 10250 },
   );
   assert.equal(kubeletAddress({ metadata: { name: 'n1' }, status: {} }), undefined);
+});
+
+test("requests carry the node's name as SNI, so kept-alive connections are never shared between nodes", () => {
+  const node = (name: string) => ({ metadata: { name }, status: {} });
+  const at = { host: '127.0.0.1', port: 10250 };
+  const agent = new Agent();
+  assert.equal(kubeletRequest(node('n1'), at, agent, '/x').servername, 'n1');
+  assert.notEqual(
+    agent.getName(kubeletRequest(node('n1'), at, agent, '/x')),
+    agent.getName(kubeletRequest(node('impostor'), at, agent, '/x')),
+  );
+  // An IP cannot be SNI.
+  assert.equal(kubeletRequest(node('192.0.2.1'), at, agent, '/x').servername, undefined);
+  agent.destroy();
 });

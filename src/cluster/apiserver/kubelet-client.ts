@@ -9,6 +9,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { KubeObject } from '../api/selectors.js';
 import { type ClusterCredentials, signClientCertificate } from './tls.js';
@@ -66,6 +67,10 @@ export function kubeletRequest(
     port: at.port,
     path,
     agent,
+    // The node's name as SNI also keys the agent's pool of kept-alive connections: a
+    // connection verified for one node is never reused for another at the same address.
+    // (A name that is an IP address cannot be SNI; the address check stands alone then.)
+    ...(isIP(name) ? {} : { servername: name }),
     checkServerIdentity: (_host, cert) => servingIdentityError(name, at.host, cert),
   };
 }
@@ -92,7 +97,9 @@ export function kubeletJsonClient(agent: https.Agent): KubeletGet {
           }
         });
       });
-      req.on('timeout', () => req.destroy(new Error(`node ${name} did not answer ${path} in ${timeoutMs / 1000}s`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`node ${name} did not answer ${path} in ${timeoutMs / 1000}s`)),
+      );
       req.on('error', reject);
       req.end();
     });

@@ -9,11 +9,7 @@ import { kubeletJsonClient } from './kubelet-client.js';
 import { MetricsApi, metricsResources, type NodeSummary } from './metrics-api.js';
 import type { RestStorage } from './rest.js';
 
-export function resourceMetrics(
-  registry: ResourceRegistry,
-  rest: RestStorage,
-  kubelets: Agent,
-): MetricsApi {
+export function resourceMetrics(registry: ResourceRegistry, rest: RestStorage, kubelets: Agent): MetricsApi {
   for (const r of metricsResources) registry.add(r);
   const get = kubeletJsonClient(kubelets);
   const core = (plural: string) => {

@@ -4,6 +4,7 @@
 // nobody may ask the kube-apiserver-client signer for system:masters.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { newKey } from '../../agent/cert-rotation.js';
 import type { KubeObject } from '../../api/selectors.js';
 import type { ApiError } from '../../api/status.js';
 import { makeRequest } from '../../certificates/signers.js';
@@ -11,8 +12,10 @@ import { mastersBypass, type UserInfo, union } from '../authz/attributes.js';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from '../authz/bootstrap-policy.js';
 import { RbacPolicy } from '../authz/rbac.js';
 import { type PolicyRule, rbacGroup } from '../authz/rules.js';
-import { newKey } from '../../agent/cert-rotation.js';
-import { certificateApprovalAdmission, certificateSigningPermissionAdmission } from './certificate-signers.js';
+import {
+  certificateApprovalAdmission,
+  certificateSigningPermissionAdmission,
+} from './certificate-signers.js';
 import { certificateSubjectRestrictionAdmission } from './certificate-subject-restriction.js';
 import { request } from './test-request.js';
 
@@ -22,8 +25,7 @@ let rev = 1;
 /** The bootstrap policy plus a ClusterRole with `rules` bound to alice. */
 function policyWith(rules: PolicyRule[]): RbacPolicy {
   const p = new RbacPolicy();
-  const put = (o: KubeObject) =>
-    p.apply(o.kind as 'ClusterRole', '', o.metadata?.name ?? '', o, rev++);
+  const put = (o: KubeObject) => p.apply(o.kind as 'ClusterRole', '', o.metadata?.name ?? '', o, rev++);
   for (const o of [...bootstrapClusterRoles(), ...bootstrapClusterRoleBindings()]) put(o);
   put({ kind: 'ClusterRole', metadata: { name: 'alice-role' }, rules } as KubeObject);
   put({

@@ -27,7 +27,8 @@ export function mayUseSigner(authz: Authorizer, user: UserInfo, verb: string, si
 
 const isCsr = (req: AdmissionRequest) =>
   req.resource.kind === 'CertificateSigningRequest' && req.resource.group === csrGroup;
-const signerOf = (o: KubeObject | undefined) => String((o?.spec as { signerName?: string })?.signerName ?? '');
+const signerOf = (o: KubeObject | undefined) =>
+  String((o?.spec as { signerName?: string })?.signerName ?? '');
 const certificateOf = (o: KubeObject | undefined) =>
   (o?.status as { certificate?: string } | undefined)?.certificate;
 

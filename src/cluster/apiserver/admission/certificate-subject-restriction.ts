@@ -19,10 +19,7 @@ export function certificateSubjectRestrictionAdmission(): AdmissionPlugin {
       // The strategy (certificate-signing.ts) has refused an unreadable request already.
       const parsed = parseRequest(Buffer.from(spec.request ?? '', 'base64').toString('utf8'));
       if (parsed.organizations.includes('system:masters'))
-        throw forbidden(
-          req,
-          `use of ${kubeApiserverClient} signer with system:masters group is not allowed`,
-        );
+        throw forbidden(req, `use of ${kubeApiserverClient} signer with system:masters group is not allowed`);
     },
   };
 }

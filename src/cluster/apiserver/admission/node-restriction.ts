@@ -80,13 +80,15 @@ export async function checkNodeTokenRequest(
       name: serviceAccount,
       kind: 'serviceaccounts',
     });
-  const ref = (body.spec as { boundObjectRef?: { apiVersion?: string; kind?: string; name?: string; uid?: string } })
-    ?.boundObjectRef;
-  if (!ref || ref.apiVersion !== 'v1' || ref.kind !== 'Pod' || !ref.name)
+  const ref = (
+    body.spec as { boundObjectRef?: { apiVersion?: string; kind?: string; name?: string; uid?: string } }
+  )?.boundObjectRef;
+  if (ref?.apiVersion !== 'v1' || ref.kind !== 'Pod' || !ref.name)
     throw refuse('node requested token not bound to a pod');
   if (!ref.uid) throw refuse('node requested token with a pod binding without a uid');
   const pod = await podOf(namespace, ref.name);
-  if (!pod) throw new ApiError(404, 'NotFound', `pods "${ref.name}" not found`, { name: ref.name, kind: 'pods' });
+  if (!pod)
+    throw new ApiError(404, 'NotFound', `pods "${ref.name}" not found`, { name: ref.name, kind: 'pods' });
   if (pod.metadata?.uid !== ref.uid)
     throw refuse(
       `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`,

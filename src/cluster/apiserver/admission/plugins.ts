@@ -5,8 +5,11 @@
  */
 import type { Store } from '../../store/store.js';
 import type { Authorizer } from '../authz/attributes.js';
+import {
+  certificateApprovalAdmission,
+  certificateSigningPermissionAdmission,
+} from './certificate-signers.js';
 import { certificateSigningAdmission } from './certificate-signing.js';
-import { certificateApprovalAdmission, certificateSigningPermissionAdmission } from './certificate-signers.js';
 import { certificateSubjectRestrictionAdmission } from './certificate-subject-restriction.js';
 import { AdmissionChain } from './chain.js';
 import { limitRangerAdmission } from './limit-ranger.js';

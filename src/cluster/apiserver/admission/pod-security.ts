@@ -12,8 +12,8 @@
  */
 import { decode } from '../../api/objects.js';
 import type { KubeObject } from '../../api/selectors.js';
-import type { StoreReader } from '../../store/store.js';
 import { invalidError } from '../../api/status.js';
+import type { StoreReader } from '../../store/store.js';
 import { type AdmissionPlugin, type AdmissionRequest, forbidden, isCore } from './chain.js';
 import { describe, evaluate, type Level, type PodSpec } from './pod-security-checks.js';
 
