@@ -21,7 +21,7 @@ export type { KeyPair } from './cert-rotation.js';
 export type PairName = 'client' | 'serving';
 
 const pemBlocks = (text: string, label: RegExp) =>
-  (text.match(/-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----\n?/g) ?? []).filter((b) =>
+  (text.match(/-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----(\r?\n)?/g) ?? []).filter((b) =>
     label.test(b.slice(11, b.indexOf('-----', 11))),
   );
 
@@ -61,29 +61,40 @@ const servingUsages = ['digital signature', 'key encipherment', 'server auth'];
 /**
  * Renews the node's client certificate through the node's own client (the csrapproving
  * controller approves a node renewing itself, `selfnodeclient`), then saves it and switches
- * the client to it.
+ * the client to it. If the certificate in use has expired (the node was cut off from the API
+ * past its end), the request goes through `bootstrap`, a client with the join token, as the
+ * kubelet falls back to its bootstrap credentials.
  */
 export function rotateClientCertificate(opts: {
   client: KubeClient;
   dir: string;
   nodeName: string;
   current: KeyPair;
+  bootstrap?: () => KubeClient;
 }): CertificateRotation {
   const subject = `system:node:${opts.nodeName}`;
-  return new CertificateRotation({
+  const rotation: CertificateRotation = new CertificateRotation({
     name: 'client',
     current: opts.current,
-    renew: (key) =>
-      requestCertificate(opts.client, {
-        request: makeRequest(key, subject, ['system:nodes']),
-        signerName: kubeletClient,
-        usages: clientUsages,
-      }),
+    renew: async (key) => {
+      const inUse = rotation.current;
+      const via = (inUse && validNow(inUse.cert)) || !opts.bootstrap ? opts.client : opts.bootstrap();
+      try {
+        return await requestCertificate(via, {
+          request: makeRequest(key, subject, ['system:nodes']),
+          signerName: kubeletClient,
+          usages: clientUsages,
+        });
+      } finally {
+        if (via !== opts.client) via.close();
+      }
+    },
     rotated: (pair) => {
       writePair(opts.dir, 'client', pair);
       opts.client.useClientCertificate(pair.cert, pair.key);
     },
-  }).start();
+  });
+  return rotation.start();
 }
 
 /** The DNS names and IP addresses a Node's `status.addresses` give, as serving SANs. */

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
-import type { KubeClient } from '../client/kube-client.js';
+import { KubeClient } from '../client/kube-client.js';
 import { parseBackend } from '../podnet/plan.js';
 import { PodNetwork, podNetStateDir } from '../podnet/podnet.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
@@ -78,14 +78,16 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     throw invalidArgument(`Invalid --kubelet-port "${o.port}": must be a port number`);
   const nodeName = (o.nodeName ?? defaultNodeName()).toLowerCase();
   const nodeIP = o.nodeIP ?? defaultNodeIP();
-  const creds = await joinCluster({
-    server: o.server,
-    token: readTokenFile(o.tokenFile),
-    nodeName,
-    dataDir: o.dataDir,
-  });
+  const token = readTokenFile(o.tokenFile);
+  const creds = await joinCluster({ server: o.server, token, nodeName, dataDir: o.dataDir });
   const client = nodeClient(o.server, creds);
-  const clientCert = rotateClientCertificate({ client, dir: o.dataDir, nodeName, current: creds.client });
+  const clientCert = rotateClientCertificate({
+    client,
+    dir: o.dataDir,
+    nodeName,
+    current: creds.client,
+    bootstrap: () => new KubeClient({ server: o.server, ca: creds.ca, token: token.secret }),
+  });
   const dns = o.dns && checkClusterDns(o.dns);
   if (o.podRuntime === 'engine')
     podnet = new PodNetwork({

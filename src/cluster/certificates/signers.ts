@@ -133,12 +133,12 @@ export function signRequest(
   r: ParsedRequest,
   usages: string[],
   seconds: number,
+  now = Date.now(),
 ): string {
   const issuer = forge.pki.certificateFromPem(ca.cert);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(r.publicKey);
   cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
-  const now = Date.now();
   cert.validity.notBefore = new Date(now - Math.min(60_000, seconds * 10));
   cert.validity.notAfter = new Date(now + seconds * 1000);
   const subject: forge.pki.CertificateField[] = [{ name: 'commonName', value: r.commonName }];
