@@ -220,7 +220,7 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
       c.kubectl([
         ...['--kubeconfig', '/dev/null', '--server', `https://127.0.0.1:${c.port}`],
         ...['--certificate-authority', join(creds, 'ca.crt')],
-        ...['--client-certificate', join(creds, 'client.crt'), '--client-key', join(creds, 'node.key')],
+        ...['--client-certificate', join(creds, 'client.pem'), '--client-key', join(creds, 'client.pem')],
         ...args,
       ]);
     const own = await asNode(['get', 'secret', 'app-secret', '-o', 'name']);

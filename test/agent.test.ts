@@ -106,7 +106,7 @@ describe('node agent', () => {
     const n = await json(['get', 'node', 'n2']);
     assert.equal(n.spec.podCIDR, '10.42.1.0/24');
     assert.equal(n.metadata.labels['node-role.kubernetes.io/control-plane'], undefined);
-    const cert = new X509Certificate(readFileSync(join(dir, 'client.crt')));
+    const cert = new X509Certificate(readFileSync(join(dir, 'client.pem')));
     assert.match(cert.subject, /CN=system:node:n2/);
     assert.match(cert.subject, /O=system:nodes/);
     const wrong = join(c.box.dir, 'wrong-token');

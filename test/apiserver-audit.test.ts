@@ -1,5 +1,5 @@
 // The audit log: a policy's levels give the expected events for a create, a Secret read at
-// Metadata level (no data) and a watch, in audit.k8s.io/v1 form.
+// Metadata level (no data), a watch, and an impersonated request, in audit.k8s.io/v1 form.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ interface Event {
   verb: string;
   auditID: string;
   user: { username: string };
+  impersonatedUser?: { username: string; groups?: string[] };
   objectRef?: { resource?: string; namespace?: string; name?: string };
   responseStatus?: { code: number };
   requestObject?: { metadata?: { name?: string } };
@@ -49,6 +50,8 @@ rules:
     ['get', 'secret', 'pw', '-o', 'yaml'],
     ['create', 'configmap', 'cm1', '--from-literal=a=b'],
     ['get', '--raw', '/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1'],
+    // The admin impersonating bob: the event names both.
+    ['get', 'secret', 'pw', '--as', 'bob', '--as-group', 'system:masters', '-o', 'name'],
   ]) {
     const r = await c.kubectl(args);
     assert.equal(r.code, 0, r.stderr);
@@ -71,7 +74,7 @@ rules:
       (e) => e.verb === verb && e.objectRef?.resource === resource && e.user.username === 'admin',
     );
 
-  const get = of('get', 'secrets');
+  const get = of('get', 'secrets').filter((e) => !e.impersonatedUser);
   assert.deepEqual(
     get.map((e) => [e.stage, e.level, e.objectRef?.name, e.responseStatus?.code]),
     [['ResponseComplete', 'Metadata', 'pw', 200]],
@@ -93,4 +96,12 @@ rules:
   );
   assert.equal(watch[0]?.auditID, watch[1]?.auditID);
   assert.equal(of('list', 'configmaps').length, 0, 'level None writes nothing');
+
+  // The policy matched the authenticated user; the impersonated one is named beside it.
+  const impersonated = of('get', 'secrets').filter((e) => e.impersonatedUser);
+  assert.equal(impersonated.length, 1);
+  assert.deepEqual(impersonated[0]?.impersonatedUser, {
+    username: 'bob',
+    groups: ['system:masters', 'system:authenticated'],
+  });
 });

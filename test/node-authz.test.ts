@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KubeClient, Resources } from '../src/cluster/client/kube-client.js';
@@ -42,8 +42,8 @@ describe('node authorization', () => {
     return file;
   };
   const nodeCreds = () => ({
-    'client-certificate-data': readFileSync(join(agentDir(), 'client.crt'), 'utf8'),
-    'client-key-data': readFileSync(join(agentDir(), 'node.key'), 'utf8'),
+    'client-certificate-data': readFileSync(join(agentDir(), 'client.pem'), 'utf8'),
+    'client-key-data': readFileSync(join(agentDir(), 'client.pem'), 'utf8'),
   });
   const as = (file: string) => (args: string[], input?: string) =>
     c.kubectl(args, { env: { KUBECONFIG: file }, ...(input !== undefined ? { input } : {}) });
@@ -121,8 +121,128 @@ describe('node authorization', () => {
     assert.equal(denied.status.certificate, undefined);
   });
 
-  test('the embedded agent joined through two CSRs: its client one approved for the join token, its serving one for itself', async () => {
+  /** A PEM certificate request for `subject` (openssl's -subj form), with a fresh key. */
+  const openSslRequest = (subject: string) =>
+    execFileSync(
+      'openssl',
+      ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', '/dev/null', '-subj', subject],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    ).toString();
+  const csrObject = (name: string, signerName: string, subject: string) =>
+    JSON.stringify({
+      apiVersion: 'certificates.k8s.io/v1',
+      kind: 'CertificateSigningRequest',
+      metadata: { name },
+      spec: {
+        request: Buffer.from(openSslRequest(subject)).toString('base64'),
+        signerName,
+        usages: ['client auth'],
+      },
+    });
+
+  test('approving, denying and signing need approve or sign on the signer: a limited user through kubectl', async () => {
+    const issued = await c.box.berth(['kubeconfig', '--data-dir', c.dataDir, '--user', 'carol']);
+    assert.equal(issued.code, 0, issued.stderr);
+    const carolConfig = join(c.box.dir, 'carol.kubeconfig');
+    writeFileSync(carolConfig, issued.stdout);
+    const carol = as(carolConfig);
+    const g = 'certificates.k8s.io';
+    await admin(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'ClusterRole',
+            metadata: { name: 'widget-approver' },
+            rules: [
+              { verbs: ['get', 'list', 'watch'], apiGroups: [g], resources: ['certificatesigningrequests'] },
+              {
+                verbs: ['get', 'update', 'patch'],
+                apiGroups: [g],
+                resources: ['certificatesigningrequests/approval', 'certificatesigningrequests/status'],
+              },
+              {
+                verbs: ['approve'],
+                apiGroups: [g],
+                resources: ['signers'],
+                resourceNames: ['example.com/*'],
+              },
+            ],
+          },
+          {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'ClusterRoleBinding',
+            metadata: { name: 'carol-widget-approver' },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'widget-approver' },
+            subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'carol' }],
+          },
+        ],
+      }),
+    );
+    await admin(
+      ['create', '-f', '-'],
+      csrObject('for-apiserver', 'kubernetes.io/kube-apiserver-client', '/CN=dave'),
+    );
+    await admin(['create', '-f', '-'], csrObject('widget-a', 'example.com/widgets', '/CN=widget-a'));
+    await admin(['create', '-f', '-'], csrObject('widget-b', 'example.com/widgets', '/CN=widget-b'));
+    for (const verb of ['approve', 'deny']) {
+      const refused = await carol(['certificate', verb, 'for-apiserver']);
+      assert.notEqual(refused.code, 0);
+      assert.match(
+        refused.stderr,
+        /certificatesigningrequests.certificates.k8s.io "for-apiserver" is forbidden: user not permitted to approve requests with signerName "kubernetes.io\/kube-apiserver-client"/,
+      );
+    }
+    const approved = await carol(['certificate', 'approve', 'widget-a']);
+    assert.equal(approved.code, 0, approved.stderr);
+    assert.match(approved.stdout, /certificatesigningrequest.certificates.k8s.io\/widget-a approved/);
+    const denied = await carol(['certificate', 'deny', 'widget-b']);
+    assert.equal(denied.code, 0, denied.stderr);
+    // Writing the certificate is signing: carol may write the status, but is no signer.
+    const signed = await carol([
+      'patch',
+      'csr',
+      'widget-a',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status: { certificate: Buffer.from('not really').toString('base64') } }),
+    ]);
+    assert.notEqual(signed.code, 0);
+    assert.match(
+      signed.stderr,
+      /certificatesigningrequests.certificates.k8s.io "widget-a" is forbidden: user not permitted to sign requests with signerName "example.com\/widgets"/,
+    );
+    // Upstream's approver role for the signer lets her approve it.
+    await admin([
+      'create',
+      'clusterrolebinding',
+      'carol-client-approver',
+      '--clusterrole=system:certificates.k8s.io:kube-apiserver-client-approver',
+      '--user=carol',
+    ]);
+    const now = await carol(['certificate', 'approve', 'for-apiserver']);
+    assert.equal(now.code, 0, now.stderr);
+  });
+
+  test('nobody may ask the kube-apiserver-client signer for system:masters, the admin included', async () => {
+    const r = await c.kubectl(['create', '-f', '-'], {
+      input: csrObject('masters', 'kubernetes.io/kube-apiserver-client', '/CN=eve/O=system:masters'),
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /certificatesigningrequests.certificates.k8s.io "masters" is forbidden: use of kubernetes.io\/kube-apiserver-client signer with system:masters group is not allowed/,
+    );
+  });
+
+  test('the embedded agent joined through two CSRs: its client one approved for the join token, its serving one for its own addresses', async () => {
     await nodeReady();
+    // The serving certificate is asked for once the Node reports its addresses.
+    await until('the serving certificate saved', async () => existsSync(join(agentDir(), 'serving.pem')));
     const csrs = JSON.parse(await admin(['get', 'csr', '-o', 'json'])).items.filter(
       (x: { metadata: { name: string } }) => x.metadata.name.startsWith('node-csr-'),
     );
@@ -135,12 +255,12 @@ describe('node authorization', () => {
     assert.equal(client.status.conditions[0].reason, 'AutoApproved');
     const serving = bySigner['kubernetes.io/kubelet-serving'];
     assert.equal(serving.spec.username, 'system:node:n1');
-    assert.ok(serving.status.certificate);
-    const cert = new X509Certificate(readFileSync(join(agentDir(), 'serving.crt')));
-    assert.match(cert.subjectAltName ?? '', /IP Address:192\.0\.2\.10/);
-    assert.match(cert.subjectAltName ?? '', /DNS:n1/);
+    assert.equal(serving.status.conditions[0].reason, 'AutoApproved');
+    // It names exactly the addresses the Node reports.
+    const cert = new X509Certificate(readFileSync(join(agentDir(), 'serving.pem')));
+    assert.equal(cert.subjectAltName, 'DNS:n1, IP Address:192.0.2.10');
     assert.match(
-      new X509Certificate(readFileSync(join(agentDir(), 'client.crt'))).subject,
+      new X509Certificate(readFileSync(join(agentDir(), 'client.pem'))).subject,
       /CN=system:node:n1/,
     );
   });
@@ -192,6 +312,42 @@ describe('node authorization', () => {
       /no relationship found between node 'n1'/,
     );
     assert.match((await node(['create', 'configmap', 'x'])).stderr, /forbidden/);
+    // Tokens for its pods' ServiceAccount, only bound to one of its pods (NodeRestriction).
+    const api = new KubeClient({
+      server,
+      ca,
+      cert: nodeCreds()['client-certificate-data'],
+      key: nodeCreds()['client-key-data'],
+    });
+    const tokenPath = '/api/v1/namespaces/default/serviceaccounts/default/token';
+    const tokenRequest = (spec: Record<string, unknown>) =>
+      api.request<{ status: { token?: string } }>('POST', tokenPath, {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec,
+      });
+    try {
+      await assert.rejects(
+        tokenRequest({}),
+        /serviceaccounts "default" is forbidden: node requested token not bound to a pod/,
+      );
+      const uid = (await admin(['get', 'pod', 'uses-secret', '-o', 'jsonpath={.metadata.uid}'])).trim();
+      const ref = (name: string, u: string) => ({
+        boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name, uid: u },
+      });
+      await assert.rejects(
+        tokenRequest(
+          ref(
+            'elsewhere',
+            (await admin(['get', 'pod', 'elsewhere', '-o', 'jsonpath={.metadata.uid}'])).trim(),
+          ),
+        ),
+        /node requested token bound to a pod scheduled on a different node/,
+      );
+      assert.ok((await tokenRequest(ref('uses-secret', uid))).status.token);
+    } finally {
+      api.close();
+    }
   });
 
   test('NodeRestriction: a node may not change another node nor its own restricted labels', async () => {

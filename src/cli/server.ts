@@ -36,6 +36,24 @@ async function auditOptions(opts: {
   };
 }
 
+/** `--cluster-signing-duration` in whole seconds, at least one. */
+async function signingDuration(text: string): Promise<number> {
+  const { parseDuration } = await import('../engine/build/config-step.js');
+  const { invalidArgument } = await import('../core/errors.js');
+  const refuse = () =>
+    invalidArgument(
+      `Invalid --cluster-signing-duration "${text}": a duration of at least 1s is needed, such as 8760h or 30m`,
+    );
+  let seconds: number;
+  try {
+    seconds = Math.floor(parseDuration(text) / 1e9);
+  } catch (e) {
+    throw Object.assign(refuse(), { cause: e });
+  }
+  if (seconds < 1) throw refuse();
+  return seconds;
+}
+
 /** `berth server` and `berth kubeconfig`: the Kubernetes-compatible control plane. */
 export function registerServer(program: Command): void {
   addClusterDnsFlags(program.command('server'))
@@ -116,6 +134,11 @@ export function registerServer(program: Command): void {
       '30',
     )
     .option(
+      '--cluster-signing-duration <duration>',
+      'the longest life of a certificate signed for a CertificateSigningRequest, node certificates included (a Go duration)',
+      '8760h',
+    )
+    .option(
       '--controllers <list>',
       'controllers to run: * for all, NAME to add, -NAME to leave out (see docs/controllers.md)',
       '*',
@@ -139,6 +162,7 @@ export function registerServer(program: Command): void {
           auditLogMaxbackup: string;
           auditLogMaxage: string;
           controllers: string;
+          clusterSigningDuration: string;
           nodeMonitorGracePeriod: string;
           defaultTolerationSeconds: string;
           disableAgent?: boolean;
@@ -188,6 +212,7 @@ export function registerServer(program: Command): void {
           throw invalidArgument(`Invalid --secrets-encryption-provider "${cipher}": use aescbc or aesgcm`);
         }
         const audit = await auditOptions(opts);
+        const signingSeconds = await signingDuration(opts.clusterSigningDuration);
         const { join } = await import('node:path');
         const { checkTlsSans } = await import('../cluster/apiserver/tls.js');
         const { defaultNodeIP } = await import('../cluster/agent/machine.js');
@@ -224,6 +249,7 @@ export function registerServer(program: Command): void {
               clusterSigning: {
                 certFile: join(opts.dataDir, 'tls', 'ca.crt'),
                 keyFile: join(opts.dataDir, 'tls', 'ca.key'),
+                durationSeconds: signingSeconds,
               },
             },
           );

@@ -12,12 +12,12 @@ import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
 import { clientObjects, clientPodApi, clientVolumeSources, podEvents } from './api.js';
-import { startEndpoint } from './endpoint.js';
+import { startEndpoint, useServingCertificate } from './endpoint.js';
 import { ImageGc } from './image-gc.js';
-import type { NodeCredentials } from './join.js';
 import { NodeLeases } from './lease.js';
 import { disk, goArch, machineFacts } from './machine.js';
 import { ResourceSummary } from './metrics/resource-summary.js';
+import { rotateServingCertificate } from './node-certificates.js';
 import type { ClusterDnsSettings } from './pod-dns.js';
 import { isoSeconds } from './pod-status.js';
 import { PodSyncer } from './pod-sync.js';
@@ -49,8 +49,12 @@ export interface AgentOptions {
   heartbeatMs?: number;
   /** The cluster DNS pods get in their resolv.conf. */
   dns?: ClusterDnsSettings;
-  /** The node's credentials and port for its HTTPS endpoint (logs); none without them. */
-  endpoint?: { creds: NodeCredentials; port: number };
+  /**
+   * The HTTPS endpoint (logs, exec, metrics): its port, the cluster CA its clients must be
+   * signed by, and the folder its serving certificate is kept in (node-certificates.ts). None
+   * without it.
+   */
+  endpoint?: { ca: string; dir: string; port: number };
   /** Where pods' volumes live (one folder per pod); without it volumes are not set up (simulated pods). */
   podsDir?: string;
 }
@@ -93,14 +97,19 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         : undefined;
 
   const usage = new ResourceSummary({ nodeName, runtime: () => runtime });
+  // It serves once the node has a serving certificate for the addresses it reports (below).
   const endpoint = opts.endpoint
     ? await startEndpoint({
-        creds: opts.endpoint.creds,
+        ca: opts.endpoint.ca,
         runtime: () => runtime,
         port: opts.endpoint.port,
         summary: () => usage.summary(),
       })
     : undefined;
+  const addresses = [
+    { type: 'InternalIP', address: opts.nodeIP },
+    { type: 'Hostname', address: nodeName },
+  ];
   const statusOf = async (old: KubeObject | undefined) => {
     const m = machineFacts({
       root: opts.root,
@@ -114,10 +123,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       capacity: m.capacity,
       allocatable: m.allocatable,
       nodeInfo: m.nodeInfo,
-      addresses: [
-        { type: 'InternalIP', address: opts.nodeIP },
-        { type: 'Hostname', address: nodeName },
-      ],
+      addresses,
       daemonEndpoints: { kubeletEndpoint: { Port: endpoint ? (endpoint.address() as AddressInfo).port : 0 } },
       images,
       conditions: [
@@ -179,6 +185,19 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const leases = new NodeLeases(client);
   await leases.renew(nodeName, node.metadata.uid);
   log.info('node registered', { node: nodeName, ip: opts.nodeIP });
+  // The serving certificate names the addresses the Node now reports, which is what its
+  // approver checks and what the API server verifies when it connects.
+  const ep = opts.endpoint;
+  const serving =
+    endpoint && ep
+      ? rotateServingCertificate({
+          client,
+          dir: ep.dir,
+          nodeName,
+          addresses,
+          use: (pair) => useServingCertificate(endpoint, ep.ca, pair),
+        })
+      : undefined;
 
   // Status: rewritten when a condition's status or the facts change, when someone else
   // changed it (the node lifecycle controller marking it Unknown), and at least every minute.
@@ -324,6 +343,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     nodeName,
     stop() {
       stopped = true;
+      serving?.stop();
       endpoint?.close();
       usage.stop();
       clearInterval(timer);

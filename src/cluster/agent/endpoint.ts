@@ -1,8 +1,9 @@
 /**
  * The agent's own HTTPS endpoint (the kubelet's port 10250), which the API server proxies
- * `kubectl logs` to. Authenticated both ways: it serves the certificate the node got when it
- * joined, and answers only clients with a certificate of the cluster CA for the API server
- * (`system:kube-apiserver-kubelet-client`) or an admin (`system:masters`).
+ * `kubectl logs` to. Authenticated both ways: it serves the node's serving certificate (asked
+ * for through a CSR, renewed before it expires), and answers only clients with a certificate
+ * of the cluster CA for the API server (`system:kube-apiserver-kubelet-client`) or an admin
+ * (`system:masters`).
  * Serves GET /containerLogs/NAMESPACE/POD/CONTAINER with the kubelet's log options, and
  * upgraded connections for exec, attach and port-forward (streams/upgrade.ts).
  */
@@ -12,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { logger } from '../../core/log.js';
 import { serverTlsOptions } from '../apiserver/tls.js';
-import type { NodeCredentials } from './join.js';
+import type { KeyPair } from './node-certificates.js';
 import { attemptsByName } from './pod-status.js';
 import type { PodRuntime } from './runtime.js';
 import { logRequest } from './streams/log-request.js';
@@ -50,8 +51,26 @@ function trustedPeer(socket: TLSSocket): boolean {
   return peer?.subject?.CN === apiserverClientName || groups.includes('system:masters');
 }
 
+/** The TLS settings the endpoint serves with: the node's serving pair; clients of the cluster CA. */
+const secureContext = (ca: string, pair: KeyPair) => ({
+  ...serverTlsOptions,
+  key: pair.key,
+  cert: pair.cert,
+  ca,
+});
+
+/** Serves with a new serving certificate from the next handshake on (a renewed one). */
+export function useServingCertificate(server: Server, ca: string, pair: KeyPair): void {
+  server.setSecureContext(secureContext(ca, pair));
+}
+
+/**
+ * Starts the endpoint. Until `useServingCertificate` gives it a certificate, handshakes fail:
+ * the node asks for one only once its Node reports the addresses it names.
+ */
 export async function startEndpoint(opts: {
-  creds: NodeCredentials;
+  /** The cluster CA, which signs the API server's client certificate. */
+  ca: string;
   runtime: () => PodRuntime | undefined;
   port: number;
   host?: string;
@@ -61,9 +80,7 @@ export async function startEndpoint(opts: {
   const server = createServer(
     {
       ...serverTlsOptions,
-      key: opts.creds.key,
-      cert: opts.creds.servingCert,
-      ca: opts.creds.ca,
+      ca: opts.ca,
       requestCert: true,
       rejectUnauthorized: true,
     },

@@ -3,20 +3,25 @@
  * the server's CA against the token's hash, then with the join secret as bearer token create
  * a CertificateSigningRequest for `system:node:NAME` in `system:nodes` (signer
  * kubernetes.io/kube-apiserver-client-kubelet, approved by the csrapproving controller for
- * holders of the token) and wait for its certificate; then, as the node, one for its serving
- * certificate (kubernetes.io/kubelet-serving, its name and addresses as SANs). The key is made
- * here and never leaves; the credentials are kept in the agent's data dir (DATA_DIR/agent for
- * the embedded one) so a restart reuses them. Returns a client that speaks as the node.
+ * holders of the token) and wait for its certificate. The key is made here and never leaves;
+ * the credentials are kept in the agent's data dir (DATA_DIR/agent for the embedded one) so a
+ * restart reuses them. The serving certificate, and renewing both, come later, as the node
+ * (node-certificates.ts).
  */
-import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { BerthError, invalidArgument } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
 import { requestCertificate } from '../certificates/request.js';
-import { kubeletClient, kubeletServing, makeRequest } from '../certificates/signers.js';
+import { kubeletClient, makeRequest } from '../certificates/signers.js';
 import { KubeClient } from '../client/kube-client.js';
+import { newKey } from './cert-rotation.js';
+import { type KeyPair, readPair, validNow, writePair } from './node-certificates.js';
+
+const log = logger('agent');
 
 export interface JoinToken {
   caHash: string;
@@ -52,36 +57,38 @@ function fetchCa(url: string): Promise<{ status: number; text: string }> {
   });
 }
 
+/** What joining gives a node: the cluster CA and its client certificate with its key. */
 export interface NodeCredentials {
   ca: string;
-  key: string;
-  clientCert: string;
-  servingCert: string;
+  client: KeyPair;
 }
 
-/** Joins (or reuses the credentials of an earlier join) and returns the node's credentials. */
+/**
+ * Joins, or reuses the credentials of an earlier join while the CA is the token's and the
+ * client certificate names this node and has not expired (a running agent renews it before
+ * then; one that was down past its end joins again with the token).
+ */
 export async function joinCluster(opts: {
   server: string;
   token: JoinToken;
   nodeName: string;
-  nodeIP: string;
   dataDir: string;
 }): Promise<NodeCredentials> {
   const dir = opts.dataDir;
-  const files = { ca: 'ca.crt', key: 'node.key', clientCert: 'client.crt', servingCert: 'serving.crt' };
-  const path = (n: string) => join(dir, n);
-  if (Object.values(files).every((n) => existsSync(path(n)))) {
-    const kept = Object.fromEntries(
-      Object.entries(files).map(([k, n]) => [k, readFileSync(path(n), 'utf8')]),
-    ) as unknown as NodeCredentials;
-    const cert = new X509Certificate(kept.clientCert);
-    const hash = createHash('sha256').update(kept.ca).digest('hex');
-    if (
-      hash === opts.token.caHash &&
-      cert.subject.includes(`CN=system:node:${opts.nodeName}`) &&
-      Date.parse(cert.validTo) > Date.now() + 86_400_000
-    )
-      return kept;
+  const caFile = join(dir, 'ca.crt');
+  const subject = `system:node:${opts.nodeName}`;
+  const saved = readPair(dir, 'client');
+  if (saved && existsSync(caFile)) {
+    const ca = readFileSync(caFile, 'utf8');
+    let mine = false;
+    try {
+      const cert = new X509Certificate(saved.cert);
+      mine = cert.subject.split('\n').includes(`CN=${subject}`) && validNow(saved.cert);
+    } catch (e) {
+      log.warn('the saved client certificate cannot be read; joining again', { dir, err: e as Error });
+    }
+    if (mine && createHash('sha256').update(ca).digest('hex') === opts.token.caHash)
+      return { ca, client: saved };
   }
   const base = opts.server.replace(/\/$/, '');
   const caAnswer = await fetchCa(`${base}/cacerts`);
@@ -96,14 +103,12 @@ export async function joinCluster(opts: {
       'PermissionDenied',
       `The server at ${base} is not the one the token names: its CA does not match the token's hash`,
     );
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const key = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const subject = `system:node:${opts.nodeName}`;
-  // First as the bootstrap token: a client certificate for the node's own identity...
+  const key = newKey();
+  // As the bootstrap token: a client certificate for the node's own identity.
   const bootstrap = new KubeClient({ server: base, ca, token: opts.token.secret });
-  let clientCert: string;
+  let cert: string;
   try {
-    clientCert = await requestCertificate(bootstrap, {
+    cert = await requestCertificate(bootstrap, {
       request: makeRequest(key, subject, ['system:nodes']),
       signerName: kubeletClient,
       usages: ['digital signature', 'key encipherment', 'client auth'],
@@ -111,31 +116,15 @@ export async function joinCluster(opts: {
   } finally {
     bootstrap.close();
   }
-  // ...then as the node: a serving certificate for its endpoint, naming its addresses.
-  const asNode = new KubeClient({ server: base, ca, cert: clientCert, key });
-  let servingCert: string;
-  try {
-    servingCert = await requestCertificate(asNode, {
-      request: makeRequest(key, subject, ['system:nodes'], {
-        dns: [opts.nodeName, 'localhost'],
-        ips: [...new Set([opts.nodeIP, '127.0.0.1'])],
-      }),
-      signerName: kubeletServing,
-      usages: ['digital signature', 'key encipherment', 'server auth'],
-    });
-  } finally {
-    asNode.close();
-  }
-  const creds: NodeCredentials = { ca, key, clientCert, servingCert };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const [k, n] of Object.entries(files))
-    writeFileAtomicSync(path(n), creds[k as keyof NodeCredentials], { mode: 0o600 });
-  return creds;
+  writeFileAtomicSync(caFile, ca, { mode: 0o600 });
+  writePair(dir, 'client', { cert, key });
+  return { ca, client: { cert, key } };
 }
 
 /** A client of the API that authenticates as the node. */
 export function nodeClient(server: string, creds: NodeCredentials): KubeClient {
-  return new KubeClient({ server, ca: creds.ca, cert: creds.clientCert, key: creds.key });
+  return new KubeClient({ server, ca: creds.ca, cert: creds.client.cert, key: creds.client.key });
 }
 
 /** Reads a token file, with an error naming the file. */

@@ -1,18 +1,19 @@
 /**
  * Starting an agent from the command line's options, shared by `berth agent` and the agent
- * embedded in `berth server`: join (or reuse the node's credentials), pick the pod runtime,
- * start the agent as the node.
+ * embedded in `berth server`: join (or reuse the node's credentials), keep the client
+ * certificate renewed, pick the pod runtime, start the agent as the node.
  */
 import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
-import type { KubeClient } from '../client/kube-client.js';
+import { KubeClient } from '../client/kube-client.js';
 import { parseBackend } from '../podnet/plan.js';
 import { PodNetwork, podNetStateDir } from '../podnet/podnet.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
 import { type RunningAgent, startAgent } from './agent.js';
 import { joinCluster, nodeClient, readTokenFile } from './join.js';
 import { defaultNodeIP, defaultNodeName } from './machine.js';
+import { rotateClientCertificate } from './node-certificates.js';
 import type { PodRuntime } from './runtime.js';
 
 const log = logger('agent');
@@ -77,14 +78,16 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     throw invalidArgument(`Invalid --kubelet-port "${o.port}": must be a port number`);
   const nodeName = (o.nodeName ?? defaultNodeName()).toLowerCase();
   const nodeIP = o.nodeIP ?? defaultNodeIP();
-  const creds = await joinCluster({
-    server: o.server,
-    token: readTokenFile(o.tokenFile),
-    nodeName,
-    nodeIP,
-    dataDir: o.dataDir,
-  });
+  const token = readTokenFile(o.tokenFile);
+  const creds = await joinCluster({ server: o.server, token, nodeName, dataDir: o.dataDir });
   const client = nodeClient(o.server, creds);
+  const clientCert = rotateClientCertificate({
+    client,
+    dir: o.dataDir,
+    nodeName,
+    current: creds.client,
+    bootstrap: () => new KubeClient({ server: o.server, ca: creds.ca, token: token.secret }),
+  });
   const dns = o.dns && checkClusterDns(o.dns);
   if (o.podRuntime === 'engine')
     podnet = new PodNetwork({
@@ -101,12 +104,23 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     runtime,
     root: o.root,
     controlPlane: o.controlPlane ?? false,
-    endpoint: { creds, port },
+    endpoint: { ca: creds.ca, dir: o.dataDir, port },
     ...(o.podRuntime === 'engine' ? { podsDir: join(o.dataDir, 'pods') } : {}),
     ...(dns ? { dns } : {}),
+  }).catch((e) => {
+    // Renewals belong to a running agent.
+    clientCert.stop();
+    throw e;
   });
+  const withRotation: RunningAgent = {
+    ...agent,
+    stop() {
+      clientCert.stop();
+      agent.stop();
+    },
+  };
   // Services are programmed where pods really run; simulated pods have no addresses to reach.
-  if (o.podRuntime !== 'engine') return agent;
+  if (o.podRuntime !== 'engine') return withRotation;
   const { ServiceProxy } = await import('../proxy/proxier.js');
   const proxy = new ServiceProxy({
     client,
@@ -114,10 +128,10 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     ...(o.clusterCidr ? { clusterCidr: o.clusterCidr } : {}),
   }).start();
   const running = {
-    ...agent,
+    ...withRotation,
     stop() {
       proxy.stop();
-      agent.stop();
+      withRotation.stop();
       podnet?.stop();
     },
   };

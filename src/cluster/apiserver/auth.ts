@@ -41,13 +41,20 @@ export type Authenticator = ((
 export const same = (a: string, b: string) =>
   a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-/** The user of a verified client certificate, if the request came with one. */
+/**
+ * The user of a verified client certificate, if the request came with one. The chain was
+ * verified at the handshake; the validity period is checked again for every request, as
+ * upstream's x509 authenticator does, so a certificate that expires while its keep-alive
+ * connection stays open stops authenticating (a rotating node opens new connections).
+ */
 function certificateUser(req: IncomingMessage): UserInfo | undefined {
   const sock = req.socket as TLSSocket;
   if (!sock.authorized || typeof sock.getPeerCertificate !== 'function') return undefined;
   const cert = sock.getPeerCertificate();
   const cn = cert?.subject?.CN;
   if (!cn) return undefined;
+  const now = Date.now();
+  if (!(Date.parse(cert.valid_from) <= now && now < Date.parse(cert.valid_to))) return undefined;
   const o = cert.subject.O;
   const groups = Array.isArray(o) ? o : o ? [o] : [];
   return { name: Array.isArray(cn) ? (cn[0] as string) : cn, groups: [...groups, 'system:authenticated'] };

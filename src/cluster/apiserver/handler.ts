@@ -3,6 +3,7 @@
  * the generic REST storage, watch streams, discovery, OpenAPI, health and version.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isNotFound } from '../../core/errors.js';
 import { asVersion } from '../api/conversion.js';
 import {
   aggregatedDiscovery,
@@ -32,6 +33,7 @@ import {
 } from '../api/status.js';
 import { toTable } from '../api/table.js';
 import type { Store } from '../store/store.js';
+import { checkNodeTokenRequest } from './admission/node-restriction.js';
 import type { AuditHooks } from './audit/auditor.js';
 import type { AuditAttributes } from './audit/policy.js';
 import type { Authenticator } from './auth.js';
@@ -294,7 +296,11 @@ export function makeHandler(deps: HandlerDeps) {
       const attrs = requestAttributes(user, req.method ?? 'GET', path, parts, q);
       const decision = deps.authorize.authorize(attrs);
       if (deps.audit) {
-        deps.audit.attributes(req, auditAttributes(attrs, parts));
+        deps.audit.attributes(req, {
+          ...auditAttributes(attrs, parts),
+          user: authenticated,
+          ...(user !== authenticated ? { impersonatedUser: user } : {}),
+        });
         deps.audit.annotate(
           req,
           'authorization.k8s.io/decision',
@@ -487,6 +493,12 @@ export function makeHandler(deps: HandlerDeps) {
               const br = reg.get('', 'v1', kind === 'Pod' ? 'pods' : 'secrets') as ResourceInfo;
               return String((await rest.get(br, ns, n)).metadata?.uid ?? '');
             };
+            await checkNodeTokenRequest(user, name, namespace ?? '', body as KubeObject, (ns, n) =>
+              rest.get(reg.get('', 'v1', 'pods') as ResourceInfo, ns, n).catch((e) => {
+                if (isNotFound(e)) return undefined;
+                throw e;
+              }),
+            );
             return send(
               res,
               201,

@@ -1,16 +1,14 @@
 /**
  * `pods/NAME/log`: the API server finds the pod's node and streams the log from that node's
- * agent endpoint (its InternalIP and `daemonEndpoints.kubeletEndpoint.Port`), over TLS that
- * checks the node's serving certificate against the cluster CA and presents the API server's
- * own client certificate (`system:kube-apiserver-kubelet-client`). The same connection
- * settings serve exec, attach and port-forward (pod-stream-proxy.ts).
+ * agent endpoint through kubelet-client.ts (the node's address, its serving certificate
+ * verified, the API server's client certificate). The same connection settings serve exec,
+ * attach and port-forward (pod-stream-proxy.ts).
  */
-import { generateKeyPairSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { KubeObject } from '../api/selectors.js';
 import { ApiError } from '../api/status.js';
-import { type ClusterCredentials, signClientCertificate } from './tls.js';
+import { kubeletAddress, kubeletRequest } from './kubelet-client.js';
 
 export type PodLogProxy = (
   pod: KubeObject,
@@ -30,19 +28,6 @@ const logParams = [
   'timestamps',
   'limitBytes',
 ];
-
-/** An HTTPS agent that talks to node agents as the API server. */
-export function agentClient(creds: ClusterCredentials): https.Agent {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const key = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const cert = signClientCertificate(
-    creds,
-    'system:kube-apiserver-kubelet-client',
-    'kubeadm:cluster-admins',
-    publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  );
-  return new https.Agent({ ca: creds.caCert, cert, key, keepAlive: true });
-}
 
 /**
  * The container a request names (`container`), or the pod's only one; a 400 naming the
@@ -73,14 +58,6 @@ export function agentTarget(
   agent: https.Agent,
   path: string,
 ): https.RequestOptions {
-  const st = node?.status as
-    | {
-        addresses?: { type: string; address: string }[];
-        daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
-      }
-    | undefined;
-  const ip = st?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-  const port = st?.daemonEndpoints?.kubeletEndpoint?.Port;
   // Say which node is out of reach: a bare 404 would read as if the pod were missing.
   const pname = pod.metadata?.name;
   const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
@@ -91,21 +68,14 @@ export function agentTarget(
       'ServiceUnavailable',
       `node "${nodeName}" of pod ${pname} cannot be reached: the node no longer exists`,
     );
-  if (!ip || !port)
+  const at = kubeletAddress(node);
+  if (!at)
     throw new ApiError(
       503,
       'ServiceUnavailable',
       `node "${nodeName}" of pod ${pname} cannot be reached: it reports no agent endpoint`,
     );
-  return {
-    host: ip,
-    port,
-    path,
-    agent,
-    servername: (node.metadata?.name as string) ?? ip,
-    // The agent's certificate is checked against the cluster CA; its names are not.
-    checkServerIdentity: () => undefined,
-  };
+  return kubeletRequest(node, at, agent, path);
 }
 
 /** The agent's error reply as a Status: 404 stays NotFound, anything else is BadRequest. */

@@ -37,6 +37,7 @@ import type { AdmissionChain, AdmissionRequest, Operation } from './admission/ch
 import { defaultAdmission } from './admission/plugins.js';
 import { type Allocation, ServiceAllocator } from './allocators.js';
 import type { UserInfo } from './auth.js';
+import { union } from './authz/attributes.js';
 import { gracePeriodFor } from './graceful-delete.js';
 import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
 import { parseResourceVersion } from './params.js';
@@ -145,7 +146,8 @@ export class RestStorage {
   constructor(
     private store: Store,
     private onWrite: WriteHook = () => {},
-    private readonly admission: AdmissionChain = defaultAdmission(store),
+    // The server passes a chain with its authorizer; without one, no signer may be approved or signed for.
+    private readonly admission: AdmissionChain = defaultAdmission(store, union()),
   ) {
     this.services = new ServiceAllocator(store);
   }

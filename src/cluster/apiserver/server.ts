@@ -18,6 +18,7 @@ import { type ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
+import { defaultAdmission } from './admission/plugins.js';
 import { ServiceAllocator } from './allocators.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { Auditor } from './audit/auditor.js';
@@ -43,10 +44,11 @@ import { secretsEncryptionEndpoint } from './encryption/endpoint.js';
 import { SecretsEncryption } from './encryption/secrets-encryption.js';
 import { type ConnectHandler, makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
+import { kubeletAgent } from './kubelet-client.js';
 import { ensureKubernetesService } from './kubernetes-service.js';
 import { resourceMetrics } from './metrics-source.js';
 import { caCertsHandler, writeJoinToken } from './node-join.js';
-import { agentClient, podLogProxy } from './pod-proxy.js';
+import { podLogProxy } from './pod-proxy.js';
 import { podStreamProxy, type StreamKind } from './pod-stream-proxy.js';
 import { RestStorage } from './rest.js';
 import { ensureCredentials, serverTlsOptions } from './tls.js';
@@ -169,11 +171,16 @@ async function serve(
   const policy = new RbacPolicy();
   // Narrows what a node's identity may read to its own pods' objects.
   const nodeGraph = new NodeGraph();
-  const rest = new RestStorage(store, (r, obj, old) => {
-    if (r.kind === 'CustomResourceDefinition') syncCrd(obj, old);
-    feedWrite(policy, r, obj, old);
-    graphWrite(nodeGraph, r, obj, old);
-  });
+  const authorize: Authorizer = union(mastersBypass, new NodeAuthorizer(nodeGraph), policy);
+  const rest = new RestStorage(
+    store,
+    (r, obj, old) => {
+      if (r.kind === 'CustomResourceDefinition') syncCrd(obj, old);
+      feedWrite(policy, r, obj, old);
+      graphWrite(nodeGraph, r, obj, old);
+    },
+    defaultAdmission(store, authorize),
+  );
   const policyFeed = await feedFromStore(store, policy);
   const graphFeed = await feedNodeGraph(store, nodeGraph).catch((e) => {
     policyFeed.stop();
@@ -181,7 +188,6 @@ async function serve(
   });
   // A start that fails after this point stops the feed, so nothing outlives the closed store.
   try {
-    const authorize: Authorizer = union(mastersBypass, new NodeAuthorizer(nodeGraph), policy);
     const controlPlaneToken = randomBytes(32).toString('base64url');
     const uidOf: UidLookup = async (kind, namespace, name) => {
       const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets' }[kind];
@@ -199,7 +205,7 @@ async function serve(
     let ready = false;
     const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
-    const agents = agentClient(creds);
+    const agents = kubeletAgent(creds);
     const podLogs = podLogProxy(agents);
     const podStreams = podStreamProxy(agents);
     /** The node a pod runs on (undefined when it has none, or it is gone: the proxy says so). */
@@ -217,7 +223,7 @@ async function serve(
       (kind: StreamKind): ConnectHandler =>
       async (pod, q, req, res) =>
         podStreams(kind, pod, await nodeOf(pod), q, req, res);
-    const metrics = resourceMetrics(registry, rest, creds);
+    const metrics = resourceMetrics(registry, rest, agents);
     const handle = makeHandler({
       registry,
       rest,

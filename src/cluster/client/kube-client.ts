@@ -126,7 +126,7 @@ const codeFor = (status: number): ErrorCode =>
  * errors turned into BerthErrors (404 NotFound, 409 Conflict, 410 Gone...).
  */
 export class KubeClient {
-  private readonly agent: https.Agent | http.Agent;
+  private agent: https.Agent | http.Agent;
   /** A Unix socket speaking plain HTTP to the same API (the server's own control plane). */
   private readonly socketPath?: string;
   readonly server: string;
@@ -149,13 +149,26 @@ export class KubeClient {
     this.agent = opts.socketPath
       ? // A local socket is cheap: let every controller's calls be in flight at once.
         new http.Agent({ keepAlive: true, maxSockets: 128 })
-      : new https.Agent({
-          keepAlive: true,
-          maxSockets: 32,
-          ca: opts.ca,
-          cert: opts.cert,
-          key: opts.key,
-        });
+      : KubeClient.httpsAgent(opts.ca, opts.cert, opts.key);
+  }
+
+  private static httpsAgent(ca?: string, cert?: string, key?: string): https.Agent {
+    return new https.Agent({ keepAlive: true, maxSockets: 32, ca, cert, key });
+  }
+
+  /**
+   * Authenticates with a new client certificate from now on (a node's renewed one). Every open
+   * connection is closed, as the kubelet's transport does when its certificate rotates: the
+   * API server checks a certificate's validity on each request, so connections made with the
+   * old one would fail once it expires. Requests in flight fail; watches end and resume (their
+   * informers relist or re-watch) on connections made with the new certificate.
+   */
+  useClientCertificate(cert: string, key: string): void {
+    if (this.socketPath || this.token)
+      throw new BerthError('InvalidArgument', 'This client authenticates with a token, not a certificate');
+    const old = this.agent;
+    this.agent = KubeClient.httpsAgent(this.ca, cert, key);
+    old.destroy();
   }
 
   /** Reads a kubeconfig file (its current context). */

@@ -10,8 +10,11 @@ export interface ControlPlaneOptions {
   nodeMonitorGracePeriodMs?: number;
   /** Where nodes' pod CIDRs come from (`--cluster-cidr`). Default 10.42.0.0/16. */
   clusterCidr?: string;
-  /** The CA the csrsigning controller signs with (`--cluster-signing-cert-file`/`-key-file`). */
-  clusterSigning?: { certFile: string; keyFile: string };
+  /**
+   * The CA the csrsigning controller signs with (`--cluster-signing-cert-file`/`-key-file`) and
+   * the longest life it gives a certificate (`--cluster-signing-duration`; default a year).
+   */
+  clusterSigning?: { certFile: string; keyFile: string; durationSeconds?: number };
 }
 
 /**

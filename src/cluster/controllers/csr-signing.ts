@@ -2,7 +2,8 @@
  * The csrsigning controller (kube-controller-manager's, with the cluster CA as every signer's
  * CA as kubeadm and k3s configure it): an approved, not yet signed, not failed request for one
  * of the signers in certificates/signers.ts is checked against that signer's rules and
- * signed into `status.certificate`; one the signer refuses gets a Failed condition
+ * signed into `status.certificate` (for `spec.expirationSeconds`, at most the signing duration);
+ * one the signer refuses gets a Failed condition
  * (SignerValidationFailure) naming why, so its requester stops waiting. Requests for other
  * signers are left to whoever serves them.
  */
@@ -13,7 +14,7 @@ import type { ControllerSpec } from './context.js';
 import { condition, hasCondition, requestPem } from './csr-conditions.js';
 
 /** Upstream's default `--cluster-signing-duration`: a year. */
-const maxSeconds = 365 * 86_400;
+export const defaultSigningSeconds = 365 * 86_400;
 
 export const csrSigningController: ControllerSpec = {
   name: 'csrsigning',
@@ -21,6 +22,7 @@ export const csrSigningController: ControllerSpec = {
     const files = ctx.options.clusterSigning;
     if (!files) return;
     const ca = { cert: readFileSync(files.certFile, 'utf8'), key: readFileSync(files.keyFile, 'utf8') };
+    const maxSeconds = files.durationSeconds ?? defaultSigningSeconds;
     const csrs = ctx.informer(Resources.certificatesigningrequests);
     const pending = (c: KubeObject) =>
       knownSigners.includes(c.spec?.signerName) &&

@@ -6,6 +6,8 @@
  * What it may do at all is the Node authorizer's business (authz/node-authorizer.ts).
  */
 import type { KubeObject } from '../../api/selectors.js';
+import { ApiError } from '../../api/status.js';
+import type { UserInfo } from '../authz/attributes.js';
 import { nodeIdentity } from '../authz/node-authorizer.js';
 import { type AdmissionPlugin, type AdmissionRequest, forbidden, isCore } from './chain.js';
 
@@ -56,4 +58,41 @@ export function nodeRestrictionAdmission(): AdmissionPlugin {
         throw forbidden(req, 'can only access node lease with the same name as the requesting node');
     },
   };
+}
+
+/**
+ * A node's TokenRequest (`serviceaccounts/NAME/token`) must bind the token to a pod, by name
+ * and uid, that is scheduled on that node (upstream NodeRestriction's admitServiceAccount), so
+ * a node cannot mint tokens that outlive its pods or speak for pods elsewhere. Other users'
+ * requests pass. `podOf` reads the pod (undefined when there is none).
+ */
+export async function checkNodeTokenRequest(
+  user: UserInfo,
+  serviceAccount: string,
+  namespace: string,
+  body: KubeObject,
+  podOf: (namespace: string, name: string) => Promise<KubeObject | undefined>,
+): Promise<void> {
+  const node = nodeIdentity(user);
+  if (!node) return;
+  const refuse = (why: string) =>
+    new ApiError(403, 'Forbidden', `serviceaccounts "${serviceAccount}" is forbidden: ${why}`, {
+      name: serviceAccount,
+      kind: 'serviceaccounts',
+    });
+  const ref = (
+    body.spec as { boundObjectRef?: { apiVersion?: string; kind?: string; name?: string; uid?: string } }
+  )?.boundObjectRef;
+  if (ref?.apiVersion !== 'v1' || ref.kind !== 'Pod' || !ref.name)
+    throw refuse('node requested token not bound to a pod');
+  if (!ref.uid) throw refuse('node requested token with a pod binding without a uid');
+  const pod = await podOf(namespace, ref.name);
+  if (!pod)
+    throw new ApiError(404, 'NotFound', `pods "${ref.name}" not found`, { name: ref.name, kind: 'pods' });
+  if (pod.metadata?.uid !== ref.uid)
+    throw refuse(
+      `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+    );
+  if ((pod.spec as { nodeName?: string } | undefined)?.nodeName !== node)
+    throw refuse('node requested token bound to a pod scheduled on a different node');
 }

@@ -4,7 +4,13 @@
  * once nothing else can refuse the write.
  */
 import type { Store } from '../../store/store.js';
+import type { Authorizer } from '../authz/attributes.js';
+import {
+  certificateApprovalAdmission,
+  certificateSigningPermissionAdmission,
+} from './certificate-signers.js';
 import { certificateSigningAdmission } from './certificate-signing.js';
+import { certificateSubjectRestrictionAdmission } from './certificate-subject-restriction.js';
 import { AdmissionChain } from './chain.js';
 import { limitRangerAdmission } from './limit-ranger.js';
 import { nodeRestrictionAdmission } from './node-restriction.js';
@@ -14,7 +20,11 @@ import { resourceQuotaAdmission } from './resource-quota.js';
 import { serviceAccountAdmission } from './service-account.js';
 import { defaultStorageClassAdmission } from './storage-class.js';
 
-export function defaultAdmission(store: Store): AdmissionChain {
+/**
+ * `authz` answers the plugins that ask the authorizer (who may approve or sign for a
+ * certificate signer): the server's own, so they judge as the request itself was judged.
+ */
+export function defaultAdmission(store: Store, authz: Authorizer): AdmissionChain {
   return new AdmissionChain([
     certificateSigningAdmission(),
     limitRangerAdmission(store),
@@ -22,6 +32,9 @@ export function defaultAdmission(store: Store): AdmissionChain {
     priorityAdmission(store),
     defaultStorageClassAdmission(store),
     nodeRestrictionAdmission(),
+    certificateApprovalAdmission(authz),
+    certificateSigningPermissionAdmission(authz),
+    certificateSubjectRestrictionAdmission(),
     podSecurityAdmission(store),
     resourceQuotaAdmission(store),
   ]);

@@ -92,3 +92,60 @@ test('audit annotates the request with what it would violate; enforce names its 
   );
   assert.deepEqual(req.warnings, []);
 });
+
+test('a namespace label naming an unknown level or version is refused, as upstream words it', async () => {
+  const plugin = podSecurityAdmission(await storeWith([]));
+  const ns = (labels: Record<string, string>) => ({ metadata: { name: 'team', labels } });
+  await assert.rejects(
+    plugin.validate?.(
+      request(
+        'namespaces',
+        ns({
+          'pod-security.kubernetes.io/enforce': 'strict',
+          'pod-security.kubernetes.io/warn-version': '1.30',
+        }),
+      ),
+    ) as Promise<void>,
+    (e: ApiError) =>
+      e.httpCode === 422 &&
+      e.message ===
+        'Namespace "team" is invalid: [metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value: "strict": must be one of privileged, baseline, restricted, metadata.labels[pod-security.kubernetes.io/warn-version]: Invalid value: "1.30": must be "latest" or of the form "v1.x"]',
+  );
+  await plugin.validate?.(
+    request(
+      'namespaces',
+      ns({
+        'pod-security.kubernetes.io/enforce': 'baseline',
+        'pod-security.kubernetes.io/enforce-version': 'v1.32',
+      }),
+    ),
+  );
+});
+
+test('a new enforce level warns of the pods already there that it would refuse, grouped as upstream', async () => {
+  const host = (name: string) => pod(name, [{ name: 'c' }], { hostNetwork: true });
+  const store = await storeWith([
+    ['pods', host('b')],
+    ['pods', host('a')],
+    ['pods', privileged()],
+    ['pods', restricted()],
+  ]);
+  const plugin = podSecurityAdmission(store);
+  const update = (before: Record<string, string>, after: Record<string, string>) => {
+    const r = request(
+      'namespaces',
+      { metadata: { name: 'ns', labels: after } },
+      { operation: 'UPDATE', old: { metadata: { name: 'ns', labels: before } } },
+    );
+    return (plugin.validate?.(r) ?? Promise.resolve()).then(() => r.warnings);
+  };
+  assert.deepEqual(await update({}, { 'pod-security.kubernetes.io/enforce': 'baseline' }), [
+    'existing pods in namespace "ns" violate the new PodSecurity enforce level "baseline:latest"',
+    'a (and 1 other pods): host namespaces',
+    'p: privileged',
+  ]);
+  // Unchanged, or privileged: nothing to say.
+  const same = { 'pod-security.kubernetes.io/enforce': 'baseline' };
+  assert.deepEqual(await update(same, { ...same, 'pod-security.kubernetes.io/warn': 'restricted' }), []);
+  assert.deepEqual(await update(same, { 'pod-security.kubernetes.io/enforce': 'privileged' }), []);
+});

@@ -6,12 +6,15 @@
  * that fails `audit` gets the `pod-security.kubernetes.io/audit-violations` annotation on its
  * request's audit events; the
  * workloads that make pods (Deployments, Jobs...) are checked for `warn` and `audit` only, as
- * upstream does, so they are never refused for their template.
+ * upstream does, so they are never refused for their template. A namespace's labels must name
+ * a known level and version; changing its enforce level warns of the pods already there that
+ * the new level would refuse.
  */
 import { decode } from '../../api/objects.js';
 import type { KubeObject } from '../../api/selectors.js';
+import { invalidError } from '../../api/status.js';
 import type { StoreReader } from '../../store/store.js';
-import { type AdmissionPlugin, type AdmissionRequest, forbidden } from './chain.js';
+import { type AdmissionPlugin, type AdmissionRequest, forbidden, isCore } from './chain.js';
 import { describe, evaluate, type Level, type PodSpec } from './pod-security-checks.js';
 
 const labelPrefix = 'pod-security.kubernetes.io/';
@@ -40,10 +43,67 @@ function policy(
   return { level, version: labels[`${labelPrefix}${mode}-version`] || 'latest' };
 }
 
+const modes = ['enforce', 'audit', 'warn'] as const;
+
+/** A 422 for each Pod Security label whose level or version is not one upstream accepts. */
+function checkLabels(req: AdmissionRequest, labels: Record<string, string>): void {
+  const causes = modes.flatMap((mode) => {
+    const out: { field: string; message: string }[] = [];
+    const level = labels[`${labelPrefix}${mode}`];
+    if (level !== undefined && !levels.has(level as Level))
+      out.push({
+        field: `metadata.labels[${labelPrefix}${mode}]`,
+        message: `Invalid value: "${level}": must be one of privileged, baseline, restricted`,
+      });
+    const version = labels[`${labelPrefix}${mode}-version`];
+    if (version !== undefined && !/^(latest|v1\.(0|[1-9]\d*))$/.test(version))
+      out.push({
+        field: `metadata.labels[${labelPrefix}${mode}-version]`,
+        message: `Invalid value: "${version}": must be "latest" or of the form "v1.x"`,
+      });
+    return out;
+  });
+  if (causes.length) throw invalidError('', 'Namespace', req.name, causes);
+}
+
+/**
+ * A namespace whose enforce level or version changes: the pods already in it that the new
+ * level would refuse are named in warnings, pods with the same violations together, as
+ * upstream does (`kubectl label --dry-run=server` is how an operator previews a change).
+ */
+async function warnExistingPods(req: AdmissionRequest, store: StoreReader): Promise<void> {
+  const labels = (o: KubeObject | undefined) => (o?.metadata?.labels ?? {}) as Record<string, string>;
+  const next = policy(labels(req.object), 'enforce');
+  const before = policy(labels(req.oldObject), 'enforce');
+  if (!next || (before && before.level === next.level && before.version === next.version)) return;
+  const groups = new Map<string, string[]>();
+  for (const kv of (await store.list(`/registry/core/pods/${req.name}/`)).items) {
+    const pod = decode(kv);
+    const vs = evaluate(next.level, (pod.spec ?? {}) as PodSpec);
+    if (!vs.length) continue;
+    const key = vs.map((v) => v.reason).join(', ');
+    groups.set(key, [...(groups.get(key) ?? []), String(pod.metadata?.name ?? '')]);
+  }
+  if (!groups.size) return;
+  req.warn(
+    `existing pods in namespace "${req.name}" violate the new PodSecurity enforce level "${next.level}:${next.version}"`,
+  );
+  const lines = [...groups].map(([reasons, pods]) => {
+    const [first, ...rest] = pods.sort();
+    return `${first}${rest.length ? ` (and ${rest.length} other pods)` : ''}: ${reasons}`;
+  });
+  for (const line of lines.sort()) req.warn(line);
+}
+
 export function podSecurityAdmission(store: StoreReader): AdmissionPlugin {
   return {
     name: 'PodSecurity',
     async validate(req: AdmissionRequest) {
+      if (isCore(req, 'Namespace') && !req.subresource) {
+        checkLabels(req, (req.object.metadata?.labels ?? {}) as Record<string, string>);
+        if (req.operation === 'UPDATE') await warnExistingPods(req, store);
+        return;
+      }
       if (req.subresource || !req.namespace || req.operation !== 'CREATE') return;
       const r = req.resource;
       const isPod = r.kind === 'Pod' && !r.group;

@@ -3,6 +3,7 @@ import { ResourceRegistry } from '../../api/resources.js';
 import type { KubeObject } from '../../api/selectors.js';
 import { memoryStore } from '../../store/memory.js';
 import type { Store } from '../../store/store.js';
+import type { UserInfo } from '../authz/attributes.js';
 import type { AdmissionRequest, Operation } from './chain.js';
 
 const registry = new ResourceRegistry();
@@ -11,7 +12,15 @@ const registry = new ResourceRegistry();
 export function request(
   plural: string,
   object: KubeObject,
-  opts: { group?: string; version?: string; operation?: Operation; old?: KubeObject; dryRun?: boolean } = {},
+  opts: {
+    group?: string;
+    version?: string;
+    operation?: Operation;
+    old?: KubeObject;
+    dryRun?: boolean;
+    subresource?: string;
+    user?: UserInfo;
+  } = {},
 ): AdmissionRequest & { warnings: string[] } {
   const resource = registry.get(opts.group ?? '', opts.version ?? 'v1', plural);
   if (!resource) throw new Error(`no resource ${plural}`);
@@ -23,6 +32,8 @@ export function request(
     name: object.metadata?.name ?? '',
     object,
     ...(opts.old ? { oldObject: opts.old } : {}),
+    ...(opts.subresource ? { subresource: opts.subresource } : {}),
+    ...(opts.user ? { user: opts.user } : {}),
     dryRun: !!opts.dryRun,
     warn: (t) => warnings.push(t),
     warnings,

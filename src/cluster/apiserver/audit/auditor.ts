@@ -155,6 +155,7 @@ export class Auditor implements AuditHooks {
     const groups = a.user.groups.includes('system:authenticated')
       ? a.user.groups
       : [...a.user.groups, 'system:authenticated'];
+    const as = a.impersonatedUser;
     const forwarded = String(req.headers['x-forwarded-for'] ?? '')
       .split(',')
       .map((s) => s.trim())
@@ -203,6 +204,7 @@ export class Auditor implements AuditHooks {
       requestURI: req.url ?? '/',
       verb: a.verb,
       user: { username: a.user.name, groups },
+      ...(as ? { impersonatedUser: { username: as.name, groups: as.groups } } : {}),
       sourceIPs,
       ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
       ...(r

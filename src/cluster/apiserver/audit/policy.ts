@@ -45,7 +45,10 @@ export interface Policy {
 
 /** What a request is, as the policy sees it. */
 export interface AuditAttributes {
+  /** Who authenticated: the policy matches this user, as upstream's does. */
   user: UserInfo;
+  /** Whom the request impersonates (`kubectl --as`), if anyone. */
+  impersonatedUser?: UserInfo;
   /** Kubernetes' verb: get, list, watch, create, update, patch, delete, deletecollection; or the lowercased method for other paths. */
   verb: string;
   path: string;

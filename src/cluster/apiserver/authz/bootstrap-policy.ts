@@ -18,6 +18,16 @@ const rule = (verbs: string[], apiGroups: string[], resources: string[]): Policy
   apiGroups,
   resources,
 });
+/** A rule on certificates.k8s.io `signers` (approve, sign) for the named signers. */
+const signers = (verbs: string[], names: string[]): PolicyRule => ({
+  verbs,
+  apiGroups: ['certificates.k8s.io'],
+  resources: ['signers'],
+  resourceNames: names,
+});
+const kubeApiserverClientSigner = 'kubernetes.io/kube-apiserver-client';
+const kubeletClientSigner = 'kubernetes.io/kube-apiserver-client-kubelet';
+const kubeletServingSigner = 'kubernetes.io/kubelet-serving';
 const urls = (verbs: string[], nonResourceURLs: string[]): PolicyRule => ({ verbs, nonResourceURLs });
 
 const bootstrapLabels = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
@@ -200,6 +210,10 @@ const controllerManagerRules: PolicyRule[] = [
   rule(['create'], ['coordination.k8s.io'], ['leases']),
   rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
   rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+  // The csrapproving and csrsigning controllers (upstream's certificate-controller role):
+  // CertificateApproval and CertificateSigning admission ask for these per signer.
+  signers(['approve'], [kubeletClientSigner, kubeletServingSigner]),
+  signers(['sign'], [kubeApiserverClientSigner, kubeletClientSigner, kubeletServingSigner]),
 ];
 
 const schedulerRules: PolicyRule[] = [
@@ -328,6 +342,19 @@ export function bootstrapClusterRoles(): KubeObject[] {
     clusterRole(nodeClientRole, [rule(['create'], [csrGroup], ['certificatesigningrequests/nodeclient'])]),
     clusterRole(selfNodeClientRole, [
       rule(['create'], [csrGroup], ['certificatesigningrequests/selfnodeclient']),
+    ]),
+    // Upstream's approver roles, one per built-in signer, for an administrator to bind.
+    clusterRole('system:certificates.k8s.io:kube-apiserver-client-approver', [
+      signers(['approve'], [kubeApiserverClientSigner]),
+    ]),
+    clusterRole('system:certificates.k8s.io:kube-apiserver-client-kubelet-approver', [
+      signers(['approve'], [kubeletClientSigner]),
+    ]),
+    clusterRole('system:certificates.k8s.io:kubelet-serving-approver', [
+      signers(['approve'], [kubeletServingSigner]),
+    ]),
+    clusterRole('system:certificates.k8s.io:legacy-unknown-approver', [
+      signers(['approve'], ['kubernetes.io/legacy-unknown']),
     ]),
     clusterRole('system:auth-delegator', [
       rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
