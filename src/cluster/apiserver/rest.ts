@@ -39,6 +39,7 @@ import type { UserInfo } from './auth.js';
 import { gracePeriodFor } from './graceful-delete.js';
 import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
 import { parseResourceVersion } from './params.js';
+import type { ServiceCidr } from './service-cidr.js';
 import { checkStrict, unknownFieldMessage, unknownFieldsOf } from './strict.js';
 
 /** Options common to writes, from the query string. */
@@ -145,8 +146,9 @@ export class RestStorage {
     private store: Store,
     private onWrite: WriteHook = () => {},
     private readonly admission: AdmissionChain = defaultAdmission(store),
+    serviceCidr?: ServiceCidr,
   ) {
-    this.services = new ServiceAllocator(store);
+    this.services = new ServiceAllocator(store, serviceCidr);
   }
 
   private written(r: ResourceInfo, next: KubeObject | undefined, prev: KubeObject | undefined): void {

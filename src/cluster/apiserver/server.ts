@@ -49,6 +49,7 @@ import { caCertsHandler, writeJoinToken } from './node-join.js';
 import { agentClient, podLogProxy } from './pod-proxy.js';
 import { podStreamProxy, type StreamKind } from './pod-stream-proxy.js';
 import { RestStorage } from './rest.js';
+import { defaultServiceCidr, type ServiceCidr } from './service-cidr.js';
 import { ensureCredentials, serverTlsOptions } from './tls.js';
 
 export interface ServerOptions {
@@ -61,6 +62,8 @@ export interface ServerOptions {
   nodeIPs?: string[];
   /** Where the `kubernetes` Service sends pods (default: the bind address, or 127.0.0.1 for all). */
   advertiseAddress?: string;
+  /** `--service-cidr`: where ClusterIPs come from (default 10.43.0.0/16). */
+  serviceCidr?: ServiceCidr;
   datastoreEndpoint?: string;
   /** Start on a SQLite file that lacks acknowledged revisions (see sqlite-check.ts). */
   datastoreAcceptDataLoss?: boolean;
@@ -138,6 +141,7 @@ function auditSetup(opts: NonNullable<ServerOptions['audit']>): { auditor: Audit
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   restrictDataDir(opts.dataDir);
   const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress, {
+    serviceIP: (opts.serviceCidr ?? defaultServiceCidr).kubernetesIP,
     ...(opts.tlsSans ? { sans: opts.tlsSans } : {}),
     ...(opts.nodeIPs ? { nodeIPs: opts.nodeIPs } : {}),
   });
@@ -169,11 +173,16 @@ async function serve(
   const policy = new RbacPolicy();
   // Narrows what a node's identity may read to its own pods' objects.
   const nodeGraph = new NodeGraph();
-  const rest = new RestStorage(store, (r, obj, old) => {
-    if (r.kind === 'CustomResourceDefinition') syncCrd(obj, old);
-    feedWrite(policy, r, obj, old);
-    graphWrite(nodeGraph, r, obj, old);
-  });
+  const rest = new RestStorage(
+    store,
+    (r, obj, old) => {
+      if (r.kind === 'CustomResourceDefinition') syncCrd(obj, old);
+      feedWrite(policy, r, obj, old);
+      graphWrite(nodeGraph, r, obj, old);
+    },
+    undefined,
+    opts.serviceCidr,
+  );
   const policyFeed = await feedFromStore(store, policy);
   const graphFeed = await feedNodeGraph(store, nodeGraph).catch((e) => {
     policyFeed.stop();
@@ -194,7 +203,7 @@ async function serve(
       for (const kv of (await store.list(resourcePrefix(crdInfo))).items) syncCrd(decode(kv), undefined);
 
     // Address keys for Services stored before they existed, and none left by Services now gone.
-    await new ServiceAllocator(store).repair();
+    await new ServiceAllocator(store, opts.serviceCidr).repair();
 
     let ready = false;
     const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
@@ -300,7 +309,11 @@ async function serve(
       graphFeed.stop();
     };
     try {
-      await bootstrap(registry, rest, creds.caCert, opts.advertiseAddress ?? host, opts.port);
+      await bootstrap(registry, rest, creds.caCert, {
+        address: opts.advertiseAddress ?? host,
+        port: opts.port,
+        serviceIP: (opts.serviceCidr ?? defaultServiceCidr).kubernetesIP,
+      });
       await reconcileBootstrapPolicy(registry, rest);
       aggregation = startAggregation(
         policy,
@@ -343,8 +356,7 @@ async function bootstrap(
   registry: ResourceRegistry,
   rest: RestStorage,
   caCert: string,
-  host: string,
-  port: number,
+  apiserver: { address: string; port: number; serviceIP: string },
 ): Promise<void> {
   const nsInfo = registry.get('', 'v1', 'namespaces');
   const saInfo = registry.get('', 'v1', 'serviceaccounts');
@@ -373,7 +385,7 @@ async function bootstrap(
   // The default StorageClass, served by the built-in local-path provisioner (as k3s ships one).
   const scInfo = registry.get('storage.k8s.io', 'v1', 'storageclasses');
   if (scInfo) await rest.ensure(scInfo, undefined, structuredClone(defaultStorageClass));
-  await ensureKubernetesService(registry, rest, host, port);
+  await ensureKubernetesService(registry, rest, apiserver);
 }
 
 /** Reads the admin kubeconfig a server wrote. */
