@@ -242,7 +242,8 @@ describe('Services across two nodes', { skip: !isRoot }, () => {
       await podContainer(n0, 'client'),
       'sh',
       '-c',
-      `i=0; while [ ! -e /tmp/stop ]; do i=$((i+1)); if r=$(curl -sS -m 5 http://${ip}/ 2>&1); then echo "$i ok $r"; else echo "$i fail $r"; fi; done >/tmp/log; echo stopped >>/tmp/log`,
+      // (It lets go of the exec's streams first: `berth exec -d` returns once they close.)
+      `exec >/tmp/log 2>&1 </dev/null; i=0; while [ ! -e /tmp/stop ]; do i=$((i+1)); if r=$(curl -sS -m 5 http://${ip}/ 2>&1); then echo "$i ok $r"; else echo "$i fail $r"; fi; done; echo stopped`,
     ]);
     assert.equal(loop.code, 0, loop.stderr);
     const log = async () =>
