@@ -250,7 +250,7 @@ const literalLookup = (
   address: string,
   _family: unknown,
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
-) => callback(null, address, net.isIPv6(address) ? 6 : 4);
+) => callback(null, address, address.includes(':') ? 6 : 4);
 
 /**
  * Serves DNS on `address` over UDP (and TCP): resolver answers go back at once, other names
