@@ -2,11 +2,13 @@
 // through both at once never share a ClusterIP or a node port, since each value is taken by a
 // compare-and-set key in the shared store.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { KubeClient, Resources } from '../src/cluster/client/kube-client.js';
+import { run } from '../src/core/exec.js';
 import { startCluster } from './helpers/cluster.js';
 import { startEtcd } from './helpers/etcd.js';
-import { sandbox } from './helpers/sandbox.js';
+import { berthBin, sandbox } from './helpers/sandbox.js';
 
 test('200 Services created through two API servers on one etcd get distinct ClusterIPs and node ports', async (t) => {
   const etcd = await startEtcd(await sandbox(t));
@@ -50,5 +52,43 @@ test('200 Services created through two API servers on one etcd get distinct Clus
     );
   } finally {
     for (const c of clients) c.close();
+  }
+});
+
+test('--service-cidr: the kubernetes and kube-dns Services, new ClusterIPs and the certificate follow it; a bad range is refused', async (t) => {
+  const c = await startCluster(t, { args: ['--service-cidr', '10.96.0.0/20'] });
+  const ipOf = async (args: string[]) => {
+    const r = await c.kubectl(['get', 'svc', ...args, '-o', 'jsonpath={.spec.clusterIP}']);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  assert.equal(await ipOf(['kubernetes']), '10.96.0.1');
+  assert.equal(await ipOf(['-n', 'kube-system', 'kube-dns']), '10.96.0.10');
+  const made = await c.kubectl(['create', 'service', 'clusterip', 'web', '--tcp=80:8080']);
+  assert.equal(made.code, 0, made.stderr);
+  assert.match(await ipOf(['web']), /^10\.96\.(1[0-5]|[1-9])\.\d{1,3}$/);
+  const cert = await run('openssl', [
+    'x509',
+    '-noout',
+    '-ext',
+    'subjectAltName',
+    '-in',
+    join(c.dataDir, 'tls', 'server.crt'),
+  ]);
+  assert.match(cert.stdout, /IP Address:10\.96\.0\.1\b/);
+  assert.doesNotMatch(cert.stdout, /10\.43\.0\.1\b/);
+  // Refused before anything starts, naming the value.
+  await c.stop();
+  for (const [flag, value, why] of [
+    ['--service-cidr', '10.96.0.0/8', /Invalid --service-cidr "10\.96\.0\.0\/8": the range is too large/],
+    [
+      '--cluster-dns',
+      '10.43.0.10',
+      /Invalid --cluster-dns "10\.43\.0\.10": an IPv4 address in --service-cidr 10\.96\.0\.0\/20/,
+    ],
+  ] as const) {
+    const r = await c.box.exec(berthBin, [...c.serverArgs, flag, value], { check: false });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, why);
   }
 });

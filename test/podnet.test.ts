@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { until } from './helpers/cluster.js';
-import { type MultiNode, networkState, startMultiNode } from './helpers/multinode.js';
+import { inPod, type MultiNode, networkState, startMultiNode } from './helpers/multinode.js';
 import { isRoot, type Sandbox } from './helpers/sandbox.js';
 
 const pod = (name: string, node: string, script: string) => ({
@@ -21,21 +21,6 @@ const pod = (name: string, node: string, script: string) => ({
     ],
   },
 });
-
-/** Runs a command in a pod's container through the node's engine (`berth exec`). */
-async function inPod(box: Sandbox, podName: string, cmd: string[]) {
-  const ps = await box.berth([
-    'ps',
-    '--filter',
-    `label=io.kubernetes.pod.name=${podName}`,
-    '--format',
-    '{{.Names}}',
-  ]);
-  assert.equal(ps.code, 0, ps.stderr);
-  const name = ps.stdout.trim().split('\n')[0];
-  assert.ok(name, `no container of pod ${podName}`);
-  return box.berth(['exec', name, ...cmd]);
-}
 
 // --flannel-backend host-gw on one subnet (the pod MTU is the wire's); auto on one subnet,
 // where it probes the peer as directly connected and routes host-gw, and on routed subnets,

@@ -15,12 +15,13 @@ const services = benchServices(Number(count)).map(({ name, ip }) => ({
   metadata: { namespace: 'default', name },
   spec: { clusterIP: ip, clusterIPs: [ip], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
 }));
+// The Services never change here; the agent bumps its generation on each informer event.
+const generation = () => 0;
 await listenDns({
   address,
   port: Number(port),
-  resolver: clusterResolver({ index: fixedClusterIndex(services, []) }),
+  resolver: clusterResolver({ index: fixedClusterIndex(services, []), generation }),
   upstreams: () => [],
-  // The Services never change here; the agent bumps its generation on each informer event.
-  generation: () => 0,
+  generation,
 });
 console.log('ready');

@@ -65,7 +65,16 @@ export function registerServer(program: Command): void {
     .option('--bind-address <addr>', 'address to listen on', '127.0.0.1')
     .option(
       '--advertise-address <ip>',
-      'where the `kubernetes` Service (10.43.0.1) sends pods (default: the bind address; --node-ip for 0.0.0.0)',
+      'where the `kubernetes` Service (the first address of --service-cidr) sends pods (default: the bind address; --node-ip for 0.0.0.0)',
+    )
+    .option(
+      '--service-cidr <cidr>',
+      'Service addresses (IPv4, /12 to /28): ClusterIPs come from it, its first address is the `kubernetes` Service',
+      '10.43.0.0/16',
+    )
+    .option(
+      '--cluster-dns <ip>',
+      'the cluster DNS address, in --service-cidr: every node serves it, pods use it (default: the 10th address of --service-cidr, 10.43.0.10)',
     )
     .option('--datastore-endpoint <url>', 'datastore: empty for the embedded one, or etcd://h1:2379,h2:2379')
     .option(
@@ -171,6 +180,8 @@ export function registerServer(program: Command): void {
           podRuntime: string;
           kubeletPort: string;
           clusterCidr: string;
+          serviceCidr: string;
+          clusterDns?: string;
           flannelBackend: string;
           cleanup?: boolean;
         } & ClusterDnsFlags,
@@ -195,6 +206,9 @@ export function registerServer(program: Command): void {
         parseClusterCidr(opts.clusterCidr);
         const { parseBackend } = await import('../cluster/podnet/plan.js');
         parseBackend(opts.flannelBackend);
+        const { parseServiceCidr, clusterDnsAddress } = await import('../cluster/apiserver/service-cidr.js');
+        const serviceCidr = parseServiceCidr(opts.serviceCidr);
+        const clusterDns = clusterDnsAddress(serviceCidr, opts.clusterDns);
         const grace = await seconds('--node-monitor-grace-period', opts.nodeMonitorGracePeriod);
         const tolerate = await seconds('--default-toleration-seconds', opts.defaultTolerationSeconds);
         const { setDefaultTolerationSeconds } = await import('../cluster/api/validate.js');
@@ -227,6 +241,7 @@ export function registerServer(program: Command): void {
           tlsSans: checkTlsSans(opts.tlsSan),
           nodeIPs: [opts.nodeIp ?? defaultNodeIP()],
           ...(advertise ? { advertiseAddress: advertise } : {}),
+          serviceCidr,
           ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
           datastoreAcceptDataLoss: opts.datastoreAcceptDataLoss ?? false,
           ...(opts.secretsEncryption ? { secretsEncryption: cipher } : {}),
@@ -261,7 +276,7 @@ export function registerServer(program: Command): void {
         ]);
         await ensureKubeDnsService(
           new KubeClient({ server: s.url, socketPath: s.socketPath, token: s.adminToken }),
-          opts.clusterDns,
+          clusterDns,
         );
         let agent: { stop(): void } | undefined;
         if (!opts.disableAgent) {
@@ -280,7 +295,7 @@ export function registerServer(program: Command): void {
             port: Number(opts.kubeletPort),
             flannelBackend: opts.flannelBackend,
             controlPlane: true,
-            dns: opts,
+            dns: { clusterDomain: opts.clusterDomain, resolvConf: opts.resolvConf },
             clusterCidr: opts.clusterCidr,
           });
         }

@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { run } from '../../src/core/exec.js';
+import { type RunResult, run } from '../../src/core/exec.js';
 import { busyboxRootfsTar } from './busybox-image.js';
 import { startCluster, type TestCluster, until } from './cluster.js';
 import { berthBin, type Sandbox, sandbox } from './sandbox.js';
@@ -34,6 +34,8 @@ export interface MultiNode {
   nodes: ClusterNode[];
   /** An address on the wire outside the cluster: it has no route to any pod range. */
   outside: string;
+  /** Runs a command in the wire's network namespace, the outside's point of view (never throws). */
+  fromOutside(file: string, args: readonly string[]): Promise<RunResult>;
   cleanup(): Promise<void>;
 }
 
@@ -74,6 +76,25 @@ export async function networkState(box: Sandbox): Promise<string> {
     .filter((l) => !l.includes(' fe80:'))
     .sort()
     .join('\n');
+}
+
+/** The engine name of the first container of pod `podName` on a node (`berth ps`). */
+export async function podContainer(box: Sandbox, podName: string): Promise<string> {
+  const ps = await box.berth([
+    'ps',
+    '--filter',
+    `label=io.kubernetes.pod.name=${podName}`,
+    '--format',
+    '{{.Names}}',
+  ]);
+  const name = ps.stdout.trim().split('\n')[0];
+  if (ps.code !== 0 || !name) throw new Error(`no container of pod ${podName}: ${ps.stderr}`);
+  return name;
+}
+
+/** Runs a command in a pod's container through the node's engine (`berth exec`; never throws). */
+export async function inPod(box: Sandbox, podName: string, cmd: readonly string[]): Promise<RunResult> {
+  return box.berth(['exec', await podContainer(box, podName), ...cmd], { check: false });
 }
 
 /** Resolves once the child prints a line matching `re`; rejects if it exits or takes too long. */
@@ -225,7 +246,14 @@ export async function startMultiNode(
       },
       60_000,
     );
-    return { cluster, nodes, outside: o.routed ? '10.99.1.254' : '10.99.0.254', cleanup };
+    return {
+      cluster,
+      nodes,
+      outside: o.routed ? '10.99.1.254' : '10.99.0.254',
+      fromOutside: (file, args) =>
+        run('nsenter', [`--net=/run/netns/${wire}`, file, ...args], { check: false, timeoutMs: 60_000 }),
+      cleanup,
+    };
   } catch (e) {
     await cleanup();
     throw e;

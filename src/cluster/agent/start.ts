@@ -4,9 +4,9 @@
  * certificate renewed, pick the pod runtime, start the agent as the node.
  */
 import { join } from 'node:path';
-import { invalidArgument } from '../../core/errors.js';
+import { invalidArgument, isNotFound, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
-import { KubeClient } from '../client/kube-client.js';
+import { KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
 import { parseBackend } from '../podnet/plan.js';
 import { PodNetwork, podNetStateDir } from '../podnet/podnet.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
@@ -37,8 +37,11 @@ export interface AgentCliOptions {
   clusterCidr?: string;
   /** How pods reach other nodes' pods: host-gw, vxlan or auto (the default). */
   flannelBackend?: string;
-  /** The cluster DNS this node serves and gives its pods (--cluster-dns, --cluster-domain, --resolv-conf). */
-  dns?: { clusterDns: string; clusterDomain: string; resolvConf: string };
+  /**
+   * The cluster DNS this node serves and gives its pods (--cluster-domain, --resolv-conf); its
+   * address is the kube-dns Service's, read from the server.
+   */
+  dns?: { clusterDomain: string; resolvConf: string };
 }
 
 function runtimeFor(
@@ -88,7 +91,7 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     current: creds.client,
     bootstrap: () => new KubeClient({ server: o.server, ca: creds.ca, token: token.secret }),
   });
-  const dns = o.dns && checkClusterDns(o.dns);
+  const dns = o.dns && checkClusterDns({ ...o.dns, clusterDns: await clusterDnsOf(client) });
   if (o.podRuntime === 'engine')
     podnet = new PodNetwork({
       client,
@@ -141,10 +144,31 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** Refuses a --cluster-dns that is not an IPv4 address and a --cluster-domain that is not a DNS name. */
+/**
+ * The cluster DNS address, as the server chose it (`berth server --cluster-dns`, by default the
+ * tenth address of its --service-cidr): the ClusterIP of the kube-dns Service it keeps. Every
+ * node reads it there, so nodes cannot disagree with the server or with each other.
+ */
+async function clusterDnsOf(client: KubeClient): Promise<string> {
+  let svc: KubeObject;
+  try {
+    svc = await client.get(Resources.services, 'kube-system', 'kube-dns');
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    throw notFound(
+      'Cannot learn the cluster DNS address: the cluster has no Service kube-system/kube-dns (berth server makes it at each start)',
+    );
+  }
+  const ip = svc.spec?.clusterIP;
+  if (typeof ip !== 'string' || !ipv4.test(ip))
+    throw invalidArgument(
+      `Cannot serve the cluster DNS: the Service kube-system/kube-dns has the address "${String(ip)}", not an IPv4 address`,
+    );
+  return ip;
+}
+
+/** Refuses a --cluster-domain that is not a DNS name. */
 function checkClusterDns<T extends { clusterDns: string; clusterDomain: string }>(d: T): T {
-  if (!ipv4.test(d.clusterDns))
-    throw invalidArgument(`Invalid --cluster-dns "${d.clusterDns}": an IPv4 address is needed`);
   const domain = d.clusterDomain.replace(/\.$/, '').toLowerCase();
   if (!domain || domain.length > 253 || !domain.split('.').every((l) => l.length <= 63 && dnsLabel.test(l)))
     throw invalidArgument(

@@ -15,6 +15,7 @@ import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { ServiceAllocator } from './allocators.js';
 import { RestStorage } from './rest.js';
+import { parseServiceCidr } from './service-cidr.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-alloc-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -256,3 +257,98 @@ for (const [backend, open] of [
       }
     });
   });
+
+describe('service allocation: --service-cidr and IP families', () => {
+  async function storage(cidr?: string) {
+    const s = memoryStore();
+    const rest = new RestStorage(s, undefined, undefined, cidr ? parseServiceCidr(cidr) : undefined);
+    await rest.ensure(namespaces, undefined, { metadata: { name: 'default' } });
+    return rest;
+  }
+
+  test('ClusterIPs come from the configured range; drawn ones stay above its low band', async () => {
+    const rest = await storage('192.168.128.0/20');
+    for (let i = 0; i < 20; i++) {
+      const ip = specOf(await rest.create(services, 'default', svc(`s${i}`), {})).clusterIP!;
+      const offset = parseServiceCidr('192.168.128.0/20').offsetOf(ip);
+      // 1/16 of 4,096 addresses: the first 256 are left to addresses asked for by name.
+      assert.ok(offset !== undefined && offset >= 256 && offset <= 4094, ip);
+    }
+    const dns = await rest.create(services, 'default', svc('dns', { clusterIP: '192.168.128.10' }), {});
+    assert.equal(specOf(dns).clusterIP, '192.168.128.10');
+    assert.equal(
+      await causeOf(rest.create(services, 'default', svc('out', { clusterIP: '10.43.0.99' }), {})),
+      'spec.clusterIPs: Invalid value: []string{"10.43.0.99"}: failed to allocate IP 10.43.0.99: provided IP is not in the valid range. The range of valid IPs is 192.168.128.0/20',
+    );
+  });
+
+  test('a small range hands out every address but the network, broadcast and kubernetes ones', async () => {
+    const rest = await storage('172.16.0.16/28');
+    const got = new Set<string>();
+    for (let i = 0; i < 13; i++)
+      got.add(specOf(await rest.create(services, 'default', svc(`s${i}`), {})).clusterIP!);
+    assert.deepEqual([...got].sort(), Array.from({ length: 13 }, (_, i) => `172.16.0.${18 + i}`).sort());
+    assert.equal(
+      await causeOf(rest.create(services, 'default', svc('full'), {})),
+      'spec.clusterIPs: Internal error: failed to allocate a serviceIP: range is full',
+    );
+  });
+
+  test('IPv6 and dual-stack Services are refused in upstream words; defaults as upstream', async () => {
+    const rest = await storage();
+    const refused: [Record<string, unknown>, string][] = [
+      [{ ipFamilies: ['IPv6'] }, 'spec.ipFamilies[0]: Invalid value: "IPv6": not configured on this cluster'],
+      [
+        { ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'] },
+        'spec.ipFamilies[0]: Invalid value: "IPv6": not configured on this cluster',
+      ],
+      [
+        { ipFamilyPolicy: 'RequireDualStack' },
+        'spec.ipFamilyPolicy: Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services',
+      ],
+      [
+        { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] },
+        'spec.ipFamilies[1]: Invalid value: "IPv6": not configured on this cluster',
+      ],
+      [
+        { ipFamilies: ['IPv4', 'IPv6'] },
+        "spec.ipFamilyPolicy: Invalid value: \"SingleStack\": must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified",
+      ],
+      [
+        { clusterIP: 'fd00:43::5' },
+        'spec.clusterIPs[0]: Invalid value: []string{"fd00:43::5"}: IPv6 is not configured on this cluster',
+      ],
+      [
+        { clusterIPs: ['fd00:43::5'] },
+        'spec.clusterIPs[0]: Invalid value: []string{"fd00:43::5"}: IPv6 is not configured on this cluster',
+      ],
+      [
+        { ipFamilies: ['IPv5'] },
+        'spec.ipFamilies[0]: Unsupported value: "IPv5": supported values: "IPv4", "IPv6"',
+      ],
+      [
+        { ipFamilyPolicy: 'Both' },
+        'spec.ipFamilyPolicy: Unsupported value: "Both": supported values: "PreferDualStack", "RequireDualStack", "SingleStack"',
+      ],
+    ];
+    for (const [spec, cause] of refused)
+      assert.equal(
+        await causeOf(rest.create(services, 'default', svc('v6', spec), {})),
+        cause,
+        JSON.stringify(spec),
+      );
+    type Families = { ipFamilies?: string[]; ipFamilyPolicy?: string; clusterIPs?: string[] };
+    const made = async (name: string, spec: Record<string, unknown>) =>
+      (await rest.create(services, 'default', svc(name, spec), {})).spec as Families;
+    const plain = await made('plain', {});
+    assert.deepEqual([plain.ipFamilies, plain.ipFamilyPolicy], [['IPv4'], 'SingleStack']);
+    const prefer = await made('prefer', { ipFamilyPolicy: 'PreferDualStack' });
+    assert.deepEqual([prefer.ipFamilies, prefer.ipFamilyPolicy], [['IPv4'], 'PreferDualStack']);
+    assert.equal(prefer.clusterIPs?.length, 1);
+    const headless = await made('headless', { clusterIP: 'None', selector: { app: 'x' } });
+    assert.deepEqual([headless.ipFamilies, headless.ipFamilyPolicy], [['IPv4'], 'SingleStack']);
+    // Headless without a selector gets no address, so upstream lets it name both families.
+    const bare = await made('bare', { clusterIP: 'None' });
+    assert.deepEqual([bare.ipFamilies, bare.ipFamilyPolicy], [['IPv4', 'IPv6'], 'RequireDualStack']);
+  });
+});

@@ -1,7 +1,9 @@
 /**
  * Service address allocation, as the upstream API server does it on create: a ClusterIP from
- * the service CIDR (10.43.0.0/16 like k3s; 10.43.0.1 is the `kubernetes` Service) and node
- * ports from 30000-32767 for NodePort and LoadBalancer Services.
+ * the service CIDR (`--service-cidr`, 10.43.0.0/16 like k3s; its first address is the
+ * `kubernetes` Service) and node ports from 30000-32767 for NodePort and LoadBalancer Services.
+ * The IP family fields are defaulted and checked as upstream does on a single-stack IPv4
+ * cluster: IPv6 and dual-stack requests are refused in its words.
  *
  * Every address a Service holds is a key in the store (`/registry/ranges/serviceips/<ip>`,
  * `/registry/ranges/servicenodeports/<port>`), taken with the store's create, which fails when
@@ -19,45 +21,54 @@ import { decode } from '../api/objects.js';
 import type { KubeObject } from '../api/selectors.js';
 import { invalidError, type StatusCause } from '../api/status.js';
 import type { KeyValue, Store } from '../store/store.js';
+import { defaultServiceCidr, type ServiceCidr } from './service-cidr.js';
 
 const log = logger('allocator');
 
 const servicePrefix = '/registry/core/services/';
-export const serviceCidr = '10.43.0.0/16';
-export const serviceCidrBase = [10, 43];
-export const kubernetesServiceIP = '10.43.0.1';
 export const nodePortRange = { first: 30000, last: 32767 };
 
 /** One kind of value handed out: where its keys live and what range it is drawn from. */
 interface Range {
   prefix: string;
-  /** Values handed out when none is asked for (an asked-for one may be anywhere in `valid`). */
+  /**
+   * Values handed out when none is asked for are drawn from `first`-`last` while it has room,
+   * then from `low`-`last` (an asked-for one may be anywhere `parse` accepts).
+   */
   first: number;
+  low: number;
   last: number;
   format(n: number): string;
   /** The number of a value, or undefined when it is outside the range. */
   parse(v: string): number | undefined;
 }
 
-const ipRange: Range = {
-  prefix: '/registry/ranges/serviceips/',
-  // .0.0 is the network and .255.255 the broadcast address; .0.1 is kept for `kubernetes`.
-  first: 2,
-  last: 65_534,
-  format: (n) => `${serviceCidrBase[0]}.${serviceCidrBase[1]}.${n >> 8}.${n & 255}`,
-  parse(v) {
-    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v);
-    if (!m || Number(m[1]) !== serviceCidrBase[0] || Number(m[2]) !== serviceCidrBase[1]) return undefined;
-    const [c, d] = [Number(m[3]), Number(m[4])];
-    if (c > 255 || d > 255) return undefined;
-    const n = (c << 8) | d;
-    return n >= 1 && n <= 65_534 ? n : undefined;
-  },
-};
+/**
+ * ClusterIPs: every address but the network, the broadcast and the first (the `kubernetes`
+ * Service's). As upstream (KEP-3070), addresses drawn at random come from above a low band
+ * (1/16 of the range, 16 to 256 addresses) while there is room, leaving the band to addresses
+ * asked for by name, such as the cluster DNS's .10.
+ */
+function ipRangeOf(c: ServiceCidr): Range {
+  const last = c.size - 2;
+  const band = Math.min(Math.max(16, c.size >> 4), 256);
+  return {
+    prefix: '/registry/ranges/serviceips/',
+    first: band < last ? band : 2,
+    low: 2,
+    last,
+    format: (n) => c.nth(n),
+    parse(v) {
+      const n = c.offsetOf(v);
+      return n !== undefined && n >= 1 && n <= last ? n : undefined;
+    },
+  };
+}
 
 const portRange: Range = {
   prefix: '/registry/ranges/servicenodeports/',
   first: nodePortRange.first,
+  low: nodePortRange.first,
   last: nodePortRange.last,
   format: (n) => String(n),
   parse(v) {
@@ -80,6 +91,8 @@ type ServiceSpec = {
   type?: string;
   clusterIP?: string;
   clusterIPs?: string[];
+  ipFamilies?: string[];
+  ipFamilyPolicy?: string;
   ports?: Obj[];
   [k: string]: unknown;
 };
@@ -111,6 +124,83 @@ function dropTypeDependent(spec: ServiceSpec, old: ServiceSpec): void {
         delete p.nodePort;
 }
 
+const families = ['IPv4', 'IPv6'];
+const policies = ['PreferDualStack', 'RequireDualStack', 'SingleStack'];
+const quoted = (v: unknown) => JSON.stringify(v);
+const goStrings = (v: string[]) => `[]string{${v.map(quoted).join(', ')}}`;
+
+/**
+ * Defaults `ipFamilyPolicy` and `ipFamilies` and checks them as upstream's allocator does on a
+ * cluster with one IPv4 Service range (its initIPFamilyFields): the causes of a refusal, in
+ * upstream's words, or none. A Service without a policy keeps the one it had (on update), is
+ * RequireDualStack when headless without a selector (such a Service may name both families,
+ * since it gets no address), and SingleStack otherwise. PreferDualStack stays single-stack.
+ */
+export function ipFamilyCauses(spec: ServiceSpec, old: ServiceSpec | undefined): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const invalid = (field: string, value: string, message: string) =>
+    causes.push({ field, reason: 'FieldValueInvalid', message: `Invalid value: ${value}: ${message}` });
+  const headlessSelectorless =
+    spec.clusterIP === 'None' && Object.keys((spec.selector as object | undefined) ?? {}).length === 0;
+  spec.ipFamilyPolicy ??= old?.ipFamilyPolicy ?? (headlessSelectorless ? 'RequireDualStack' : 'SingleStack');
+  const policy = String(spec.ipFamilyPolicy);
+  if (!policies.includes(policy))
+    causes.push({
+      field: 'spec.ipFamilyPolicy',
+      reason: 'FieldValueNotSupported',
+      message: `Unsupported value: ${quoted(policy)}: supported values: ${policies.map(quoted).join(', ')}`,
+    });
+  const fams = (spec.ipFamilies ?? []) as string[];
+  for (const [i, f] of fams.entries())
+    if (!families.includes(f))
+      causes.push({
+        field: `spec.ipFamilies[${i}]`,
+        reason: 'FieldValueNotSupported',
+        message: `Unsupported value: ${quoted(f)}: supported values: ${families.map(quoted).join(', ')}`,
+      });
+  const ips = (spec.clusterIPs?.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : []).filter(
+    (ip) => ip !== 'None',
+  );
+  if (policy === 'SingleStack') {
+    if (ips.length > 1)
+      invalid(
+        'spec.ipFamilyPolicy',
+        quoted(policy),
+        "must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs are specified",
+      );
+    if (fams.length > 1)
+      invalid(
+        'spec.ipFamilyPolicy',
+        quoted(policy),
+        "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified",
+      );
+  }
+  for (const [i, ip] of ips.entries()) {
+    if (!ip.includes(':')) continue;
+    if (fams[i] === undefined)
+      invalid(`spec.clusterIPs[${i}]`, goStrings(ips), 'IPv6 is not configured on this cluster');
+    else if (fams[i] === 'IPv4')
+      invalid(
+        `spec.clusterIPs[${i}]`,
+        quoted(ip),
+        `expected an IPv4 value as indicated by \`ipFamilies[${i}]\``,
+      );
+  }
+  if (causes.length) return causes;
+  if (headlessSelectorless) {
+    if (!fams.length) spec.ipFamilies = ['IPv4'];
+    if ((spec.ipFamilies as string[]).length < 2 && policy !== 'SingleStack')
+      spec.ipFamilies = [...(spec.ipFamilies as string[]), spec.ipFamilies?.[0] === 'IPv6' ? 'IPv4' : 'IPv6'];
+    return causes;
+  }
+  if (policy === 'RequireDualStack')
+    invalid('spec.ipFamilyPolicy', quoted(policy), 'this cluster is not configured for dual-stack services');
+  for (const [i, f] of fams.entries())
+    if (f !== 'IPv4') invalid(`spec.ipFamilies[${i}]`, quoted(f), 'not configured on this cluster');
+  if (!fams.length) spec.ipFamilies = ['IPv4'];
+  return causes;
+}
+
 const holderOf = (svc: KubeObject): Holder => ({
   namespace: svc.metadata?.namespace ?? '',
   name: svc.metadata?.name ?? '',
@@ -133,7 +223,14 @@ export interface Allocation {
 }
 
 export class ServiceAllocator {
-  constructor(private store: Store) {}
+  private readonly ipRange: Range;
+
+  constructor(
+    private store: Store,
+    private readonly cidr: ServiceCidr = defaultServiceCidr,
+  ) {
+    this.ipRange = ipRangeOf(cidr);
+  }
 
   /**
    * Fills in and takes the ClusterIP and node ports `svc` needs, beyond those `old` (the stored
@@ -151,23 +248,28 @@ export class ServiceAllocator {
     const holder = holderOf(svc);
     const name = svc.metadata?.name ?? '';
     const refuse = (cause: StatusCause) => invalidError('', 'Service', name, [cause]);
+    // clusterIP is clusterIPs[0] when only the list is given (upstream's normalization).
+    if ((spec.clusterIP === undefined || spec.clusterIP === '') && spec.clusterIPs?.[0])
+      spec.clusterIP = spec.clusterIPs[0];
+    const familyCauses = ipFamilyCauses(spec, old?.spec as ServiceSpec | undefined);
+    if (familyCauses.length) throw invalidError('', 'Service', name, familyCauses);
     try {
       if (spec.clusterIP === undefined || spec.clusterIP === '') {
-        const kv = await this.takeAny(ipRange, holder);
+        const kv = await this.takeAny(this.ipRange, holder);
         if (!kv)
           throw refuse({
             field: 'spec.clusterIPs',
             message: 'Internal error: failed to allocate a serviceIP: range is full',
           });
         taken.push(kv);
-        spec.clusterIP = kv.key.slice(ipRange.prefix.length);
+        spec.clusterIP = kv.key.slice(this.ipRange.prefix.length);
       } else if (spec.clusterIP !== 'None' && !had.ips.has(spec.clusterIP)) {
         const ip = spec.clusterIP;
         const problem =
-          ipRange.parse(ip) === undefined
-            ? `provided IP is not in the valid range. The range of valid IPs is ${serviceCidr}`
+          this.ipRange.parse(ip) === undefined
+            ? `provided IP is not in the valid range. The range of valid IPs is ${this.cidr.cidr}`
             : undefined;
-        const kv = problem ? undefined : await this.take(ipRange, ip, holder);
+        const kv = problem ? undefined : await this.take(this.ipRange, ip, holder);
         if (!kv)
           throw refuse({
             field: 'spec.clusterIPs',
@@ -177,10 +279,6 @@ export class ServiceAllocator {
         taken.push(kv);
       }
       spec.clusterIPs = [spec.clusterIP as string];
-      if (spec.clusterIP !== 'None') {
-        spec.ipFamilies ??= ['IPv4'];
-        spec.ipFamilyPolicy ??= 'SingleStack';
-      }
       spec.internalTrafficPolicy ??= 'Cluster';
       if (withNodePorts(spec.type)) spec.externalTrafficPolicy ??= 'Cluster';
       await this.takePorts(spec, had.ports, holder, taken, refuse);
@@ -255,8 +353,8 @@ export class ServiceAllocator {
     const uid = String(svc.metadata?.uid ?? '');
     const keys = [
       ...[...had.ips]
-        .filter((ip) => !still.ips.has(ip) && ipRange.parse(ip) !== undefined)
-        .map((ip) => ipRange.prefix + ip),
+        .filter((ip) => !still.ips.has(ip) && this.ipRange.parse(ip) !== undefined)
+        .map((ip) => this.ipRange.prefix + ip),
       ...[...had.ports].filter((p) => !still.ports.has(p)).map((p) => portRange.prefix + p),
     ];
     for (const key of keys) {
@@ -279,7 +377,7 @@ export class ServiceAllocator {
     }
     const result = { taken: 0, freed: 0, doubles: [] as string[] };
     const keyed = new Set<string>();
-    for (const range of [ipRange, portRange])
+    for (const range of [this.ipRange, portRange])
       for (const kv of (await this.store.list(range.prefix)).items) {
         const h = parseHolder(kv);
         const svc = h && services.get(`${h.namespace}/${h.name}`);
@@ -288,7 +386,7 @@ export class ServiceAllocator {
         const holds =
           svc !== undefined &&
           String(svc.metadata?.uid) === h?.uid &&
-          (range === ipRange ? held.ips.has(value) : held.ports.has(Number(value)));
+          (range === this.ipRange ? held.ips.has(value) : held.ports.has(Number(value)));
         if (holds) keyed.add(kv.key);
         else if (!h || Date.now() - Date.parse(h.at) > graceMs) {
           if (await this.free(kv)) result.freed++;
@@ -297,7 +395,7 @@ export class ServiceAllocator {
     for (const svc of services.values()) {
       const held = heldBy(svc);
       const wanted: [Range, string][] = [
-        ...[...held.ips].map((ip) => [ipRange, ip] as [Range, string]),
+        ...[...held.ips].map((ip) => [this.ipRange, ip] as [Range, string]),
         ...[...held.ports].map((p) => [portRange, String(p)] as [Range, string]),
       ];
       for (const [range, value] of wanted) {
@@ -305,7 +403,7 @@ export class ServiceAllocator {
         if (await this.take(range, value, holderOf(svc))) result.taken++;
         else
           result.doubles.push(
-            `${range === ipRange ? 'ClusterIP' : 'node port'} ${value} of Service ${svc.metadata?.namespace}/${svc.metadata?.name}`,
+            `${range === this.ipRange ? 'ClusterIP' : 'node port'} ${value} of Service ${svc.metadata?.namespace}/${svc.metadata?.name}`,
           );
       }
     }
@@ -324,9 +422,10 @@ export class ServiceAllocator {
   }
 
   /**
-   * Takes some free value. A few random tries first (a sparse range answers at once without
-   * reading every key); then the taken keys are read and the free values tried in turn from a
-   * random start, each still by create, since another server may take one meanwhile.
+   * Takes some free value. A few random tries in `first`-`last` first (a sparse range answers
+   * at once without reading every key); then the taken keys are read and the free values tried
+   * in turn from a random start, those of `first`-`last` before those below `first`, each still
+   * by create, since another server may take one meanwhile.
    */
   private async takeAny(range: Range, holder: Holder): Promise<KeyValue | undefined> {
     const size = range.last - range.first + 1;
@@ -336,12 +435,17 @@ export class ServiceAllocator {
     }
     const used = new Set<string>();
     for (const kv of (await this.store.list(range.prefix)).items) used.add(kv.key.slice(range.prefix.length));
-    const start = randomInt(size);
-    for (let i = 0; i < size; i++) {
-      const value = range.format(range.first + ((start + i) % size));
-      if (used.has(value)) continue;
-      const kv = await this.take(range, value, holder);
-      if (kv) return kv;
+    for (const [from, count] of [
+      [range.first, size],
+      [range.low, range.first - range.low],
+    ] as const) {
+      const start = count > 0 ? randomInt(count) : 0;
+      for (let i = 0; i < count; i++) {
+        const value = range.format(from + ((start + i) % count));
+        if (used.has(value)) continue;
+        const kv = await this.take(range, value, holder);
+        if (kv) return kv;
+      }
     }
     return undefined;
   }

@@ -1,14 +1,16 @@
 /**
- * The `default/kubernetes` Service (10.43.0.1:443) and where it leads: the API server's
+ * The `default/kubernetes` Service (the first address of --service-cidr, 10.43.0.1, port 443) and where it leads: the API server's
  * advertised address, written at every start as an Endpoints object and an EndpointSlice
  * (what the Service proxies read), as upstream's endpoint reconciler keeps them. A server
  * that comes back on another address rewrites both, so pods follow it.
  */
 import { isNotFound } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
 import type { ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
-import { kubernetesServiceIP } from './allocators.js';
 import type { RestStorage } from './rest.js';
+
+const log = logger('apiserver');
 
 /** Creates `body`, or replaces the stored one's `field` when it says something else. */
 async function ensureField(
@@ -34,22 +36,33 @@ async function ensureField(
   );
 }
 
-/** Makes the Service if missing and points its Endpoints and EndpointSlice at `address:port`. */
+/**
+ * Makes the Service (at `serviceIP`) if missing and points its Endpoints and EndpointSlice at
+ * `address:port`. A Service kept from a start with another --service-cidr keeps its address
+ * (a ClusterIP cannot change), as upstream leaves it; a warning says how to move it.
+ */
 export async function ensureKubernetesService(
   registry: ResourceRegistry,
   rest: RestStorage,
-  address: string,
-  port: number,
+  { address, port, serviceIP }: { address: string; port: number; serviceIP: string },
 ): Promise<void> {
   const svcInfo = registry.get('', 'v1', 'services');
-  if (svcInfo)
+  if (svcInfo) {
     await rest.ensure(svcInfo, 'default', {
       metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
       spec: {
-        clusterIP: kubernetesServiceIP,
+        clusterIP: serviceIP,
         ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
       },
     });
+    const cur = await rest.get(svcInfo, 'default', 'kubernetes');
+    const clusterIP = (cur.spec as { clusterIP?: string } | undefined)?.clusterIP;
+    if (clusterIP !== serviceIP)
+      log.warn(
+        'the kubernetes Service has an address outside --service-cidr; delete it (kubectl delete service kubernetes) and restart the server to move it',
+        { clusterIP, wanted: serviceIP },
+      );
+  }
   await ensureField(
     rest,
     registry.get('', 'v1', 'endpoints'),

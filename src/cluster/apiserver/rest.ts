@@ -41,6 +41,7 @@ import { union } from './authz/attributes.js';
 import { gracePeriodFor } from './graceful-delete.js';
 import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
 import { parseResourceVersion } from './params.js';
+import type { ServiceCidr } from './service-cidr.js';
 import { checkStrict, unknownFieldMessage, unknownFieldsOf } from './strict.js';
 
 /** Options common to writes, from the query string. */
@@ -148,8 +149,9 @@ export class RestStorage {
     private onWrite: WriteHook = () => {},
     // The server passes a chain with its authorizer; without one, no signer may be approved or signed for.
     private readonly admission: AdmissionChain = defaultAdmission(store, union()),
+    serviceCidr?: ServiceCidr,
   ) {
-    this.services = new ServiceAllocator(store);
+    this.services = new ServiceAllocator(store, serviceCidr);
   }
 
   private written(r: ResourceInfo, next: KubeObject | undefined, prev: KubeObject | undefined): void {

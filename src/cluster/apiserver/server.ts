@@ -51,6 +51,7 @@ import { caCertsHandler, writeJoinToken } from './node-join.js';
 import { podLogProxy } from './pod-proxy.js';
 import { podStreamProxy, type StreamKind } from './pod-stream-proxy.js';
 import { RestStorage } from './rest.js';
+import { defaultServiceCidr, type ServiceCidr } from './service-cidr.js';
 import { ensureCredentials, serverTlsOptions } from './tls.js';
 
 export interface ServerOptions {
@@ -63,6 +64,8 @@ export interface ServerOptions {
   nodeIPs?: string[];
   /** Where the `kubernetes` Service sends pods (default: the bind address, or 127.0.0.1 for all). */
   advertiseAddress?: string;
+  /** `--service-cidr`: where ClusterIPs come from (default 10.43.0.0/16). */
+  serviceCidr?: ServiceCidr;
   datastoreEndpoint?: string;
   /** Start on a SQLite file that lacks acknowledged revisions (see sqlite-check.ts). */
   datastoreAcceptDataLoss?: boolean;
@@ -140,6 +143,7 @@ function auditSetup(opts: NonNullable<ServerOptions['audit']>): { auditor: Audit
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   restrictDataDir(opts.dataDir);
   const creds = ensureCredentials(join(opts.dataDir, 'tls'), opts.bindAddress, {
+    serviceIP: (opts.serviceCidr ?? defaultServiceCidr).kubernetesIP,
     ...(opts.tlsSans ? { sans: opts.tlsSans } : {}),
     ...(opts.nodeIPs ? { nodeIPs: opts.nodeIPs } : {}),
   });
@@ -180,6 +184,7 @@ async function serve(
       graphWrite(nodeGraph, r, obj, old);
     },
     defaultAdmission(store, authorize),
+    opts.serviceCidr,
   );
   const policyFeed = await feedFromStore(store, policy);
   const graphFeed = await feedNodeGraph(store, nodeGraph).catch((e) => {
@@ -200,7 +205,7 @@ async function serve(
       for (const kv of (await store.list(resourcePrefix(crdInfo))).items) syncCrd(decode(kv), undefined);
 
     // Address keys for Services stored before they existed, and none left by Services now gone.
-    await new ServiceAllocator(store).repair();
+    await new ServiceAllocator(store, opts.serviceCidr).repair();
 
     let ready = false;
     const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
@@ -306,7 +311,11 @@ async function serve(
       graphFeed.stop();
     };
     try {
-      await bootstrap(registry, rest, creds.caCert, opts.advertiseAddress ?? host, opts.port);
+      await bootstrap(registry, rest, creds.caCert, {
+        address: opts.advertiseAddress ?? host,
+        port: opts.port,
+        serviceIP: (opts.serviceCidr ?? defaultServiceCidr).kubernetesIP,
+      });
       await reconcileBootstrapPolicy(registry, rest);
       aggregation = startAggregation(
         policy,
@@ -349,8 +358,7 @@ async function bootstrap(
   registry: ResourceRegistry,
   rest: RestStorage,
   caCert: string,
-  host: string,
-  port: number,
+  apiserver: { address: string; port: number; serviceIP: string },
 ): Promise<void> {
   const nsInfo = registry.get('', 'v1', 'namespaces');
   const saInfo = registry.get('', 'v1', 'serviceaccounts');
@@ -379,7 +387,7 @@ async function bootstrap(
   // The default StorageClass, served by the built-in local-path provisioner (as k3s ships one).
   const scInfo = registry.get('storage.k8s.io', 'v1', 'storageclasses');
   if (scInfo) await rest.ensure(scInfo, undefined, structuredClone(defaultStorageClass));
-  await ensureKubernetesService(registry, rest, host, port);
+  await ensureKubernetesService(registry, rest, apiserver);
 }
 
 /** Reads the admin kubeconfig a server wrote. */

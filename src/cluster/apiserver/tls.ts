@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import forge from 'node-forge';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { invalidArgument } from '../../core/errors.js';
-import { kubernetesServiceIP } from './allocators.js';
+import { defaultServiceCidr } from './service-cidr.js';
 
 /**
  * What the API server offers in a handshake: TLS 1.2 and 1.3 only; in TLS 1.2 forward-secret
@@ -120,7 +120,7 @@ export function checkTlsSans(sans: string[]): string[] {
 export function ensureCredentials(
   dir: string,
   bindAddress: string,
-  extra: { sans?: string[]; nodeIPs?: string[] } = {},
+  extra: { sans?: string[]; nodeIPs?: string[]; serviceIP?: string } = {},
 ): ClusterCredentials {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = (n: string) => join(dir, n);
@@ -146,7 +146,7 @@ export function ensureCredentials(
     'kubernetes.default.svc',
     'kubernetes.default.svc.cluster.local',
   ];
-  const ips = ['127.0.0.1', kubernetesServiceIP];
+  const ips = ['127.0.0.1', extra.serviceIP ?? defaultServiceCidr.kubernetesIP];
   const wildcard = bindAddress === '0.0.0.0' || bindAddress === '::';
   // Bound to every address, the server is reached by the node's: they are in the certificate.
   const named = [

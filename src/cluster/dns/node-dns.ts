@@ -113,7 +113,12 @@ export async function startNodeDns(o: NodeDnsOptions): Promise<NodeDns> {
     listener = await listenDns({
       address: o.address,
       port: o.port ?? 53,
-      resolver: clusterResolver({ index: { services, slices }, domain: o.domain, nsAddress: o.address }),
+      resolver: clusterResolver({
+        index: { services, slices },
+        domain: o.domain,
+        nsAddress: o.address,
+        generation: () => generation,
+      }),
       upstreams: () => nodeUpstreams(resolvConf, o.address),
       generation: () => generation,
     });

@@ -206,3 +206,34 @@ describe('cluster DNS resolver', () => {
     );
   });
 });
+
+test('with a generation, each name is worked out once per generation (A and AAAA read the index once)', () => {
+  let reads = 0;
+  let generation = 0;
+  const counted = {
+    services: {
+      get: (key: string) => {
+        reads++;
+        return index.services.get(key);
+      },
+      byIndex: (name: string, value: string) => index.services.byIndex(name, value),
+    },
+    slices: index.slices,
+  };
+  const r = clusterResolver({ index: counted, generation: () => generation });
+  const ask = (type: 'A' | 'AAAA', name = 'web.default.svc.cluster.local') =>
+    r.resolve({ type, name, class: 'IN' });
+  assert.deepEqual(
+    ask('A')?.answers.map((a) => (a as { data: string }).data),
+    ['10.43.0.20'],
+  );
+  assert.deepEqual(ask('AAAA')?.answers, []);
+  assert.deepEqual(
+    ask('A', 'WEB.default.svc.cluster.local')?.answers.map((a) => a.name),
+    ['WEB.default.svc.cluster.local'],
+  );
+  assert.equal(reads, 1);
+  generation++;
+  ask('A');
+  assert.equal(reads, 2);
+});

@@ -26,7 +26,16 @@ export interface ClusterResolverOptions {
   /** The cluster DNS address, for `ns.dns.DOMAIN`. */
   nsAddress?: string;
   ttl?: number;
+  /**
+   * Bumped on every change of the index (the agent counts its informers' events): each name's
+   * records are worked out once per generation and kept, so asking A and AAAA, or in another
+   * spelling, reads the index once. Without it every question reads the index.
+   */
+  generation?: () => number;
 }
+
+/** How many names' records are kept before the memo starts over. */
+const MEMO_ENTRIES = 10_000;
 
 type Answer = dnsPacket.Answer;
 
@@ -252,6 +261,25 @@ export function clusterResolver(opts: ClusterResolverOptions): DnsResolver {
     return records.length ? { records } : undefined;
   };
 
+  /** `lookup`'s result for `name`, worked out once per generation. */
+  const memo = new Map<string, NameRecords | null>();
+  let memoGen = opts.generation?.();
+  const recordsOf = (name: string, work: () => NameRecords | undefined): NameRecords | undefined => {
+    if (!opts.generation) return work();
+    const now = opts.generation();
+    if (now !== memoGen) {
+      memo.clear();
+      memoGen = now;
+    }
+    let found = memo.get(name);
+    if (found === undefined) {
+      found = work() ?? null;
+      if (memo.size >= MEMO_ENTRIES) memo.clear();
+      memo.set(name, found);
+    }
+    return found ?? undefined;
+  };
+
   const reply = (q: dnsPacket.Question, found: NameRecords | undefined): DnsReply => {
     if (!found) return { rcode: Rcode.NXDOMAIN, answers: [], authorities: [soa] };
     const cname = found.records.filter((r) => r.type === 'CNAME');
@@ -273,12 +301,15 @@ export function clusterResolver(opts: ClusterResolverOptions): DnsResolver {
       if (q.class && q.class !== 'IN' && q.class !== 'ANY') return undefined;
       if (name.endsWith('.in-addr.arpa')) {
         const ip = reverseV4(name);
-        const found = ip ? reverse(name, ip) : undefined;
+        const found = ip ? recordsOf(name, () => reverse(name, ip)) : undefined;
         return found ? reply(q, found) : undefined;
       }
       if (name !== domain && !name.endsWith(`.${domain}`)) return undefined;
       const rest = name === domain ? '' : name.slice(0, -(domain.length + 1));
-      return reply(q, lookup(name, rest ? rest.split('.') : []));
+      return reply(
+        q,
+        recordsOf(name, () => lookup(name, rest ? rest.split('.') : [])),
+      );
     },
   };
 }

@@ -121,5 +121,10 @@ describe('DNS transport', () => {
     generation++;
     const fresh = await udpAsk(listener.port, query('a.own.test', 10));
     assert.equal(firstData(fresh), '10.0.0.2');
+    // Over TCP too (its own entries): the second answer is the cached one, with its own id.
+    for (const id of [11, 12]) {
+      const r = await tcpAsk(listener.port, query('a.own.test', id));
+      assert.deepEqual([r.id, firstData(r)], [id, '10.0.0.2']);
+    }
   });
 });

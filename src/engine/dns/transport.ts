@@ -214,13 +214,16 @@ const CACHE_ENTRIES = 10_000;
 
 /**
  * Answers by query bytes after the id (flags, question, EDNS options: everything the answer
- * depends on besides the data), valid for one generation; a hit gets the query's id.
+ * depends on besides the data), valid for one generation. An entry is the encoded answer less
+ * its id: a hit goes out as the query's own id followed by that stored tail, so answering
+ * again copies and allocates no answer bytes.
  */
 function answerCache(generation: (() => number) | undefined) {
   const entries = new Map<string, Buffer>();
   let gen = generation?.();
   const keyOf = (msg: Buffer, tcp: boolean) => `${tcp ? 't' : 'u'}${msg.toString('latin1', 2)}`;
   return {
+    /** The stored answer's bytes after the id, or undefined. */
     get(msg: Buffer, tcp: boolean): Buffer | undefined {
       if (!generation || msg.length < 12) return undefined;
       const now = generation();
@@ -229,19 +232,25 @@ function answerCache(generation: (() => number) | undefined) {
         gen = now;
         return undefined;
       }
-      const hit = entries.get(keyOf(msg, tcp));
-      if (!hit) return undefined;
-      const out = Buffer.from(hit);
-      msg.copy(out, 0, 0, 2);
-      return out;
+      return entries.get(keyOf(msg, tcp));
     },
     set(msg: Buffer, tcp: boolean, answer: Buffer): void {
       if (!generation || msg.length < 12) return;
       if (entries.size >= CACHE_ENTRIES) entries.clear();
-      entries.set(keyOf(msg, tcp), answer);
+      entries.set(keyOf(msg, tcp), answer.subarray(2));
     },
   };
 }
+
+/**
+ * IP literals only: the UDP socket's replies go to the address a query came from, so the
+ * default lookup (dns.lookup, answering on the next tick) is work for nothing on every answer.
+ */
+const literalLookup = (
+  address: string,
+  _family: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+) => callback(null, address, address.includes(':') ? 6 : 4);
 
 /**
  * Serves DNS on `address` over UDP (and TCP): resolver answers go back at once, other names
@@ -250,13 +259,19 @@ function answerCache(generation: (() => number) | undefined) {
  */
 export async function listenDns(opts: DnsListenerOptions): Promise<DnsListener> {
   const timeout = opts.forwardTimeoutMs ?? 2000;
-  const udp = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+  const udp = dgram.createSocket({ type: 'udp4', reuseAddr: false, lookup: literalLookup });
   let port = opts.port ?? 53;
   const upstreams = () => opts.upstreams().filter((u) => !(u.host === opts.address && u.port === port));
   const cache = answerCache(opts.generation);
-  const handle = (msg: Buffer, maxBytes: number | 'udp', reply: (b: Buffer) => void, tcp: boolean) => {
-    const hit = cache.get(msg, tcp);
-    if (hit) return reply(hit);
+  /** `reply` sends one message given in parts (the query's id and a cached answer's tail). */
+  const handle = (
+    msg: Buffer,
+    maxBytes: number | 'udp',
+    reply: (b: Buffer | Buffer[]) => void,
+    tcp: boolean,
+  ) => {
+    const tail = cache.get(msg, tcp);
+    if (tail) return reply([msg.subarray(0, 2), tail]);
     const out = answerMessage(msg, opts.resolver, maxBytes);
     if (out === undefined) return;
     if (out !== 'forward') {
@@ -292,7 +307,14 @@ export async function listenDns(opts: DnsListenerOptions): Promise<DnsListener> 
       c.setTimeout(10_000, () => c.destroy());
       c.on(
         'data',
-        tcpFrames((msg) => handle(msg, 65_535, (b) => c.writable && c.write(frame(b)), true)),
+        tcpFrames((msg) =>
+          handle(
+            msg,
+            65_535,
+            (b) => c.writable && c.write(frame(Array.isArray(b) ? Buffer.concat(b) : b)),
+            true,
+          ),
+        ),
       );
     });
     try {
