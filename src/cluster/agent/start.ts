@@ -113,9 +113,13 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     nodeName,
     ...(o.clusterCidr ? { clusterCidr: o.clusterCidr } : {}),
   }).start();
+  // NetworkPolicies are enforced where pods have addresses, like Services.
+  const { NetworkPolicyEnforcer } = await import('../netpol/enforcer.js');
+  const netpol = new NetworkPolicyEnforcer({ client, nodeName }).start();
   const running = {
     ...agent,
     stop() {
+      netpol.stop();
       proxy.stop();
       agent.stop();
       podnet?.stop();
