@@ -5,6 +5,7 @@
  * NetworkPolicies in the cluster against none, in alternating rounds (goal >= 0.9x). All 200
  * select the server pod, 199 of them allow other sources (ipBlocks, one port each) and the last
  * allows the client, so a new connection is checked against every rule before it is let in.
+ * Then the programming latency: from a new policy's creation until the node's rules hold it.
  * `berth server` with its embedded agent runs in a network namespace made for the run. As root:
  *   node --import tsx bench/netpol.ts [seconds=2] [rounds=6] [policies=200]
  */
@@ -15,7 +16,7 @@ import { networkPolicies } from '../src/cluster/netpol/enforcer.js';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
 import { adminClient, spawnServer, wireNode } from './lib/cluster.js';
-import { have, percentile } from './lib/measure.js';
+import { have, percentile, summarise } from './lib/measure.js';
 import { waitFor } from './lib/process.js';
 
 const [seconds, rounds, policyCount] = [2, 6, 200].map((d, i) => Number(process.argv[2 + i] ?? d)) as [
@@ -67,7 +68,8 @@ function policy(i: number): KubeObject {
 
 /** The web pod's ingress chain as nft lists it ('' when there is none). */
 const webChain = async (box: Sandbox) =>
-  (await box.exec('nft', ['list', 'chain', 'inet', 'berth-netpol', 'ingress-default/web'], { check: false })).stdout;
+  (await box.exec('nft', ['list', 'chain', 'inet', 'berth-netpol', 'ingress-default/web'], { check: false }))
+    .stdout;
 
 async function withPolicies(box: Sandbox, client: KubeClient): Promise<void> {
   for (let i = 0; i < policyCount; i += 20)
@@ -76,7 +78,10 @@ async function withPolicies(box: Sandbox, client: KubeClient): Promise<void> {
         client.create(networkPolicies, 'default', policy(i + j)),
       ),
     );
-  await until('the policies programmed', async () => (await webChain(box)).split('return').length - 1 >= policyCount);
+  await until(
+    'the policies programmed',
+    async () => (await webChain(box)).split('return').length - 1 >= policyCount,
+  );
 }
 
 async function withoutPolicies(box: Sandbox, client: KubeClient): Promise<void> {
@@ -88,11 +93,34 @@ async function withoutPolicies(box: Sandbox, client: KubeClient): Promise<void> 
   await until('the policies gone from the rules', async () => (await webChain(box)) === '');
 }
 
+/**
+ * From a policy's creation (the API call) until the node's rules hold it, for `n` new policies
+ * with the 200 in place (polled every 20 ms, so figures are that much coarse).
+ */
+async function programmingLatency(box: Sandbox, client: KubeClient, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = policy(0);
+    p.metadata.name = `lat-${i}`;
+    p.spec.ingress[0].ports = [{ port: 7000 + i }];
+    const t0 = performance.now();
+    await client.create(networkPolicies, 'default', p);
+    while (!(await webChain(box)).includes(`th dport ${7000 + i} `))
+      await new Promise((r) => setTimeout(r, 20));
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
 /** Requests per second from wrk, run in the client pod's network namespace. */
 function wrk(pid: number, url: string): number {
-  const out = execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'wrk', '-t2', '-c16', `-d${seconds}s`, url], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    'nsenter',
+    [`--net=/proc/${pid}/ns/net`, 'wrk', '-t2', '-c16', `-d${seconds}s`, url],
+    {
+      encoding: 'utf8',
+    },
+  );
   const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
   if (!m) throw new Error(`wrk printed no rate: ${out}`);
   return Number(m[1]);
@@ -115,7 +143,9 @@ try {
     webIP = pods.find((p) => p.metadata.name === 'web')?.status?.podIP ?? '';
     return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running');
   });
-  const id = (await box.berth(['ps', '--filter', 'label=io.kubernetes.pod.name=client', '--format', '{{.ID}}'])).stdout.trim();
+  const id = (
+    await box.berth(['ps', '--filter', 'label=io.kubernetes.pod.name=client', '--format', '{{.ID}}'])
+  ).stdout.trim();
   const pid = Number((await box.berth(['inspect', '--format', '{{.State.Pid}}', id])).stdout.trim());
   const url = `http://${webIP}:8080/f`;
   wrk(pid, url); // warm-up
@@ -132,6 +162,11 @@ try {
   const [f, n] = [percentile(fenced, 50), percentile(none, 50)];
   console.log(
     `HTTP between allowed pods (wrk -t2 -c16, ${seconds} s x ${rounds} rounds, medians): ${policyCount} NetworkPolicies ${f.toFixed(0)} req/s, none ${n.toFixed(0)} req/s, ratio ${(f / n).toFixed(2)}x (goal >= 0.9x); per round: ${fenced.map((v, i) => (v / none[i]!).toFixed(2)).join(' ')}`,
+  );
+  if ((await client.list(networkPolicies, 'default')).items.length === 0) await withPolicies(box, client);
+  const lat = summarise(await programmingLatency(box, client, 20));
+  console.log(
+    `Programming latency with ${policyCount} NetworkPolicies (${lat.n} new ones): p50 ${lat.p50.toFixed(0)} ms, max ${lat.max.toFixed(0)} ms (goal: within 2 s)`,
   );
   client.close();
 } finally {

@@ -51,7 +51,7 @@ export async function cleanupNode(o: { root: string; runroot: string }): Promise
   const { NftBackend } = await import('../proxy/nft-backend.js');
   if (await new NftBackend().cleanup()) done.push("the Service proxy's rules and conntrack entries");
   const { NetpolBackend } = await import('../netpol/nft-backend.js');
-  if (await new NetpolBackend().cleanup()) done.push("the NetworkPolicy rules");
+  if (await new NetpolBackend().cleanup()) done.push('the NetworkPolicy rules');
   const { removeDnsInterface } = await import('../dns/node-dns.js');
   if (await removeDnsInterface()) done.push('the cluster DNS interface');
   return done;

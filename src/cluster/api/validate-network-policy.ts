@@ -45,7 +45,9 @@ function keyProblems(key: string): string[] {
   const prefix = slash < 0 ? '' : key.slice(0, slash);
   const out: string[] = [];
   if (slash >= 0 && (!prefix || prefix.length > 253 || !dnsSubdomain.test(prefix)))
-    out.push('prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character');
+    out.push(
+      "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+    );
   if (!name) out.push('name part must be non-empty');
   else if (name.length > 63) out.push('name part must be no more than 63 characters');
   else if (!labelNamePart.test(name))
@@ -70,10 +72,13 @@ function labelSelector(sel: Obj, path: string, causes: StatusCause[]): void {
     const p = `${path}.matchExpressions[${i}]`;
     const values = Array.isArray(e.values) ? e.values : [];
     if (e.operator === 'In' || e.operator === 'NotIn') {
-      if (!values.length) causes.push(required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
+      if (!values.length)
+        causes.push(required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
     } else if (e.operator === 'Exists' || e.operator === 'DoesNotExist') {
       if (values.length)
-        causes.push(forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+        causes.push(
+          forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"),
+        );
     } else causes.push(invalid(`${p}.operator`, e.operator ?? '', 'not a valid selector operator'));
     for (const m of keyProblems(String(e.key ?? ''))) causes.push(invalid(`${p}.key`, e.key ?? '', m));
     values.forEach((v, j) => {
@@ -92,7 +97,8 @@ function labelSelector(sel: Obj, path: string, causes: StatusCause[]): void {
 function portNameProblems(name: string): string[] {
   const out: string[] = [];
   if (name.length > 15) out.push('must be no more than 15 characters');
-  if (!/^[-a-z0-9]+$/.test(name)) out.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)');
+  if (!/^[-a-z0-9]+$/.test(name))
+    out.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)');
   if (!/[a-z]/.test(name)) out.push('must contain at least one letter (a-z)');
   if (name.includes('--')) out.push('must not contain consecutive hyphens');
   if (name.startsWith('-') || name.endsWith('-')) out.push('must not begin or end with a hyphen');
@@ -178,7 +184,8 @@ function peer(p: Obj, path: string, causes: StatusCause[]): void {
     ipBlock(obj(p.ipBlock), `${path}.ipBlock`, causes);
   }
   if (kinds === 0) causes.push(required(path, 'must specify a peer'));
-  else if (kinds > 1 && p.ipBlock) causes.push(forbidden(path, 'may not specify both ipBlock and another peer'));
+  else if (kinds > 1 && p.ipBlock)
+    causes.push(forbidden(path, 'may not specify both ipBlock and another peer'));
 }
 
 export function validateNetworkPolicy(o: KubeObject): StatusCause[] {
@@ -191,8 +198,8 @@ export function validateNetworkPolicy(o: KubeObject): StatusCause[] {
   ] as const)
     list(spec[dir]).forEach((rule, i) => {
       const path = `spec.${dir}[${i}]`;
-      list(rule.ports).forEach((p, j) => port(p, `${path}.ports[${j}]`, causes));
-      list(rule[peers]).forEach((p, j) => peer(p, `${path}.${peers}[${j}]`, causes));
+      for (const [j, p] of list(rule.ports).entries()) port(p, `${path}.ports[${j}]`, causes);
+      for (const [j, p] of list(rule[peers]).entries()) peer(p, `${path}.${peers}[${j}]`, causes);
     });
   const types = Array.isArray(spec.policyTypes) ? spec.policyTypes : [];
   if (types.length > 2)

@@ -19,7 +19,11 @@ export function pod(
         {
           name: 'main',
           image: 'busybox',
-          ports: Object.entries(o.ports ?? {}).map(([n, p]) => ({ name: n, containerPort: p, protocol: 'TCP' })),
+          ports: Object.entries(o.ports ?? {}).map(([n, p]) => ({
+            name: n,
+            containerPort: p,
+            protocol: 'TCP',
+          })),
         },
       ],
     },

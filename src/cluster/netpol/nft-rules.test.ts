@@ -16,7 +16,10 @@ const pods = [
 ];
 
 /** The tables for node n1 (or `node`) with these policies. */
-function tablesFor(policies: KubeObject[], o: { node?: string; bridge?: boolean; podObjects?: KubeObject[] } = {}) {
+function tablesFor(
+  policies: KubeObject[],
+  o: { node?: string; bridge?: boolean; podObjects?: KubeObject[] } = {},
+) {
   const selection = new Selection(
     (o.podObjects ?? pods).flatMap((p) => readPod(p) ?? []),
     namespaces.map(readNamespace),
@@ -60,7 +63,10 @@ const clientEgress = networkPolicy('default', 'client-out', {
   podSelector: { matchLabels: { role: 'client' } },
   policyTypes: ['Egress'],
   egress: [
-    { to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.42.0.0/16', '10.0.0.0/24'] } }], ports: [{ port: 443 }] },
+    {
+      to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.42.0.0/16', '10.0.0.0/24'] } }],
+      ports: [{ port: 443 }],
+    },
     { to: [{ namespaceSelector: {} }], ports: [{ port: 'pg' }, { port: 'http' }] },
   ],
 });
@@ -113,7 +119,10 @@ describe('NetworkPolicy rules', () => {
         ingress: [{ ports: [{ port: 'http' }, { protocol: 'SCTP', port: 'http' }] }],
       }),
     ]);
-    assert.deepEqual(block(inet, 'chain ingress-default/web-1'), ['meta l4proto tcp th dport 8080 return', 'drop']);
+    assert.deepEqual(block(inet, 'chain ingress-default/web-1'), [
+      'meta l4proto tcp th dport 8080 return',
+      'drop',
+    ]);
     assert.deepEqual(block(inet, 'chain ingress-default/client'), ['drop']);
   });
 
@@ -121,7 +130,9 @@ describe('NetworkPolicy rules', () => {
     const { inet } = tablesFor([
       networkPolicy('default', 'from-other', {
         podSelector: {},
-        ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'other' } } }] }],
+        ingress: [
+          { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'other' } } }] },
+        ],
       }),
     ]);
     assert.deepEqual(block(inet, 'set from-default/from-other/0'), [
@@ -185,5 +196,54 @@ describe('NetworkPolicy rules', () => {
 });
 
 const GOLDEN = `table inet berth-netpol {
+  set from-default/allow-web/0 {
+    type ipv4_addr; flags interval;
+    elements = { 10.42.0.6 }
+  }
+  set from-default/allow-web/1 {
+    type ipv4_addr; flags interval;
+    elements = { 10.42.0.8, 10.42.1.7 }
+  }
+  set to-default/client-out/0 {
+    type ipv4_addr; flags interval;
+    elements = { 10.0.1.0-10.41.255.255, 10.43.0.0-10.255.255.255 }
+  }
+  set to-default/client-out/1 {
+    type ipv4_addr; flags interval;
+    elements = { 10.42.0.5-10.42.0.6, 10.42.0.8, 10.42.1.5, 10.42.1.7 }
+  }
+  set to-default/client-out/1/ports {
+    type ipv4_addr . inet_proto . inet_service;
+    elements = { 10.42.0.5 . tcp . 8080, 10.42.1.5 . tcp . 8081, 10.42.1.7 . tcp . 5432 }
+  }
+  map ingress-pods {
+    type ipv4_addr : verdict;
+    elements = { 10.42.0.5 : jump ingress-default/web-1, 10.42.0.6 : jump ingress-default/client }
+  }
+  map egress-pods {
+    type ipv4_addr : verdict;
+    elements = { 10.42.0.6 : jump egress-default/client }
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    ct state established,related accept
+    ip saddr vmap @egress-pods
+    ip daddr vmap @ingress-pods
+  }
+  chain ingress-default/web-1 {
+    ip saddr @from-default/allow-web/0 meta l4proto tcp th dport 8080 return
+    ip saddr @from-default/allow-web/0 meta l4proto udp th dport 53 return
+    ip saddr @from-default/allow-web/0 meta l4proto tcp th dport 9000-9010 return
+    ip saddr @from-default/allow-web/1 return
+    drop
+  }
+  chain ingress-default/client {
+    drop
+  }
+  chain egress-default/client {
+    ip daddr @to-default/client-out/0 meta l4proto tcp th dport 443 return
+    ip daddr . meta l4proto . th dport @to-default/client-out/1/ports return
+    drop
+  }
 }
 `;

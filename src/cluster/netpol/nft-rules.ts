@@ -49,7 +49,9 @@ type Direction = 'ingress' | 'egress';
 /** nft names are limited in length; a long one is shortened to a digest of itself. */
 function nftName(prefix: string, rest: string): string {
   const name = `${prefix}-${rest}`;
-  return name.length <= 200 ? name : `${prefix}-${createHash('sha256').update(rest).digest('hex').slice(0, 32)}`;
+  return name.length <= 200
+    ? name
+    : `${prefix}-${createHash('sha256').update(rest).digest('hex').slice(0, 32)}`;
 }
 
 interface SetDef {
@@ -118,7 +120,13 @@ class Builder {
     });
   }
 
-  private ruleMatches(policy: Policy, dir: Direction, index: number, rule: PolicyRule, pod: PodInfo): Match[] {
+  private ruleMatches(
+    policy: Policy,
+    dir: Direction,
+    index: number,
+    rule: PolicyRule,
+    pod: PodInfo,
+  ): Match[] {
     const key = `${policy.namespace}/${policy.name}/${index}`;
     let peerSet: string | undefined;
     if (rule.peers) {
@@ -172,7 +180,8 @@ class Builder {
         for (const dir of ['ingress', 'egress'] as const) {
           const rules = policy[dir];
           if (!rules) continue;
-          const acc = (entry[dir] ??= []);
+          entry[dir] ??= [];
+          const acc = entry[dir];
           for (const [i, rule] of rules.entries()) acc.push(...this.ruleMatches(policy, dir, i, rule, pod));
         }
       }
@@ -199,7 +208,9 @@ function mapText(name: string, entries: [string, string][]): string[] {
   return [
     `  map ${name} {`,
     '    type ipv4_addr : verdict;',
-    ...(entries.length ? [`    elements = { ${entries.map(([ip, c]) => `${ip} : jump ${c}`).join(', ')} }`] : []),
+    ...(entries.length
+      ? [`    elements = { ${entries.map(([ip, c]) => `${ip} : jump ${c}`).join(', ')} }`]
+      : []),
     '  }',
   ];
 }

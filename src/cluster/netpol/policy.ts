@@ -62,7 +62,10 @@ function readPeer(p: Obj): PolicyPeer {
   if (p.namespaceSelector) out.namespaceSelector = obj(p.namespaceSelector) as LabelSelector;
   if (p.ipBlock) {
     const b = obj(p.ipBlock);
-    out.ipBlock = { cidr: String(b.cidr ?? ''), except: (Array.isArray(b.except) ? b.except : []).map(String) };
+    out.ipBlock = {
+      cidr: String(b.cidr ?? ''),
+      except: (Array.isArray(b.except) ? b.except : []).map(String),
+    };
   }
   return out;
 }
