@@ -105,8 +105,7 @@ async function programmingLatency(box: Sandbox, client: KubeClient, n: number): 
     p.spec.ingress[0].ports = [{ port: 7000 + i }];
     const t0 = performance.now();
     await client.create(networkPolicies, 'default', p);
-    while (!(await webChain(box)).includes(`dport ${7000 + i} `))
-      await new Promise((r) => setTimeout(r, 20));
+    while (!(await webChain(box)).includes(`dport ${7000 + i} `)) await new Promise((r) => setTimeout(r, 20));
     out.push(performance.now() - t0);
   }
   return out;
