@@ -11,14 +11,13 @@
  * (many short rounds, interleaved: load from other work on a shared machine comes in bursts)
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse } from 'yaml';
-import { KubeClient, type KubeObject, Resources } from '../src/cluster/client/kube-client.js';
+import type { KubeClient, KubeObject } from '../src/cluster/client/kube-client.js';
+import { Resources } from '../src/cluster/client/kube-client.js';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
+import { adminClient, spawnServer, wireNode } from './lib/cluster.js';
 import { have, interleave, percentile, summarise } from './lib/measure.js';
-import { freePort, waitFor } from './lib/process.js';
+import { waitFor } from './lib/process.js';
 
 const [seconds, rounds, serviceCount, changes] = [2, 9, 1000, 50].map((d, i) =>
   Number(process.argv[2 + i] ?? d),
@@ -28,19 +27,6 @@ const nodeIP = '198.18.0.1';
 if (!have('wrk') || !have('nft')) {
   console.log('wrk or nft is not installed: run make bench-deps and scripts/install-deps');
   process.exit(0);
-}
-
-/** A client on the API's local socket with the admin kubeconfig's token (the bench runs outside the namespace). */
-function adminClient(dataDir: string): KubeClient {
-  const cfg = parse(readFileSync(join(dataDir, 'kubeconfig.yaml'), 'utf8')) as {
-    users: { user: { token?: string } }[];
-  };
-  const token = cfg.users[0]?.user.token;
-  return new KubeClient({
-    server: 'http://localhost',
-    socketPath: join(dataDir, 'api.sock'),
-    ...(token ? { token } : {}),
-  });
 }
 
 const service = (name: string): KubeObject => ({
@@ -199,27 +185,9 @@ async function programmingLatency(box: Sandbox, client: KubeClient): Promise<num
 
 const box = await sandbox(undefined, { netns: true });
 try {
-  for (const args of [
-    ['link', 'add', 'wire0', 'type', 'veth', 'peer', 'name', 'wire1'],
-    ['addr', 'add', `${nodeIP}/24`, 'dev', 'wire0'],
-    ['link', 'set', 'wire0', 'up'],
-    ['link', 'set', 'wire1', 'up'],
-    ['route', 'add', 'default', 'via', '198.18.0.254', 'dev', 'wire0', 'onlink'],
-  ])
-    await box.exec('ip', args);
-  const dataDir = join(box.dir, 'server');
-  const server = box.spawn(
-    process.execPath,
-    [
-      '--',
-      join(import.meta.dirname, '..', 'bin', 'berth'),
-      ...['--root', box.root, '--runroot', box.runroot, 'server', '--data-dir', dataDir],
-      ...['--https-listen-port', String(await freePort()), '--node-name', 'n1', '--node-ip', nodeIP],
-      ...['--bind-address', '0.0.0.0'],
-    ],
-    // Debug lines carry the proxy's own time per apply (computing the rules, and nft).
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BERTH_LOG_LEVEL: 'debug' } },
-  );
+  await wireNode(box, nodeIP, '198.18.0.254');
+  // Debug lines carry the proxy's own time per apply (computing the rules, and nft).
+  const { server, dataDir } = await spawnServer(box, nodeIP, { ...process.env, BERTH_LOG_LEVEL: 'debug' });
   const applies: { ports: number; computeMs: number; applyMs: number }[] = [];
   let partial = '';
   server.stderr?.on('data', (d: Buffer) => {

@@ -3,7 +3,7 @@
  * the agent added to this node once it has stopped: the pods' containers, their sandboxes
  * (network namespaces and CNI endpoints), the pod bridge network, then the pod network's
  * routes, VXLAN device, nftables table and conntrack entries, the Service proxy's table
- * and the conntrack entries of its translations, and, when no Berth container is
+ * and the conntrack entries of its translations, the NetworkPolicy tables, and, when no Berth container is
  * left on any network, the filter rules Berth's networks needed. Nothing else is touched:
  * containers without the io.kubernetes labels, other networks and other rules stay.
  */
@@ -50,6 +50,8 @@ export async function cleanupNode(o: { root: string; runroot: string }): Promise
   done.push(...(await cleanupPodNetwork(podNetStateDir(o.runroot))));
   const { NftBackend } = await import('../proxy/nft-backend.js');
   if (await new NftBackend().cleanup()) done.push("the Service proxy's rules and conntrack entries");
+  const { NetpolBackend } = await import('../netpol/nft-backend.js');
+  if (await new NetpolBackend().cleanup()) done.push('the NetworkPolicy rules');
   const { removeDnsInterface } = await import('../dns/node-dns.js');
   if (await removeDnsInterface()) done.push('the cluster DNS interface');
   return done;

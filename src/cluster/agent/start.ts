@@ -130,9 +130,13 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     nodeName,
     ...(o.clusterCidr ? { clusterCidr: o.clusterCidr } : {}),
   }).start();
+  // NetworkPolicies are enforced where pods have addresses, like Services.
+  const { NetworkPolicyEnforcer } = await import('../netpol/enforcer.js');
+  const netpol = new NetworkPolicyEnforcer({ client, nodeName }).start();
   const running = {
     ...withRotation,
     stop() {
+      netpol.stop();
       proxy.stop();
       withRotation.stop();
       podnet?.stop();

@@ -11,6 +11,7 @@ import { isRbac, pathSegmentProblem, validateRbac, validateRbacUpdate } from './
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
+import { defaultNetworkPolicy, validateNetworkPolicy } from './validate-network-policy.js';
 import { validateHpa, validatePdb } from './validate-policy.js';
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -205,6 +206,9 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
     case 'HorizontalPodAutoscaler':
       causes.push(...validateHpa(o));
       break;
+    case 'NetworkPolicy':
+      causes.push(...validateNetworkPolicy(o));
+      break;
     case 'Service':
       arr(spec.ports).forEach((p, i) => {
         if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535)
@@ -376,6 +380,9 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
         p.targetPort ??= p.port;
       }
       o.status ??= { loadBalancer: {} };
+      break;
+    case 'NetworkPolicy':
+      defaultNetworkPolicy(spec);
       break;
     case 'Namespace':
       // The namespace controller's finalizer: contents go before the namespace does.

@@ -273,6 +273,16 @@ const nodeProxierRules: PolicyRule[] = [
   rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']),
 ];
 
+/**
+ * What a node's NetworkPolicy enforcement watches: every pod (peers run on any node), namespace
+ * and policy. Upstream leaves this to the network plugin's own identity; k3s gives its agents'
+ * kube-router the same reads (system:k3s-controller).
+ */
+const nodeNetworkPolicyRules: PolicyRule[] = [
+  rule(['list', 'watch'], [''], ['pods', 'namespaces']),
+  rule(['list', 'watch'], ['networking.k8s.io'], ['networkpolicies']),
+];
+
 const csrGroup = 'certificates.k8s.io';
 const nodeClientRole = 'system:certificates.k8s.io:certificatesigningrequests:nodeclient';
 const selfNodeClientRole = 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient';
@@ -336,6 +346,7 @@ export function bootstrapClusterRoles(): KubeObject[] {
     clusterRole('system:kube-scheduler', schedulerRules),
     clusterRole('system:node', nodeRules),
     clusterRole('system:node-proxier', nodeProxierRules),
+    clusterRole('system:berth-network-policy', nodeNetworkPolicyRules),
     clusterRole('system:node-bootstrapper', [
       rule(['create', 'get', 'list', 'watch'], [csrGroup], ['certificatesigningrequests']),
     ]),
@@ -388,6 +399,7 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
     // The agent runs the Service proxy and the pod network with the node's identity (upstream
     // binds this role to kube-proxy's user); they watch all Nodes, Services and EndpointSlices.
     clusterRoleBinding('system:node-proxier', 'system:node-proxier', [group('system:nodes')]),
+    clusterRoleBinding('system:berth-network-policy', 'system:berth-network-policy', [group('system:nodes')]),
     // What kubeadm binds for joining: the join token may ask for node client certificates
     // (and have them approved), and a node may renew its own.
     clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', [

@@ -1,0 +1,58 @@
+/**
+ * Shared pieces of the benchmarks that run `berth server` with its embedded agent in a network
+ * namespace made for the run: the node's address on a veth "wire" whose far end is its default
+ * route (what a real node has), the server itself, and an admin client on the API's socket.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { KubeClient } from '../../src/cluster/client/kube-client.js';
+import type { Sandbox } from '../../test/helpers/sandbox.js';
+import { freePort } from './process.js';
+
+/** A client on the API's local socket with the admin kubeconfig's token (the bench runs outside the namespace). */
+export function adminClient(dataDir: string): KubeClient {
+  const cfg = parse(readFileSync(join(dataDir, 'kubeconfig.yaml'), 'utf8')) as {
+    users: { user: { token?: string } }[];
+  };
+  const token = cfg.users[0]?.user.token;
+  return new KubeClient({
+    server: 'http://localhost',
+    socketPath: join(dataDir, 'api.sock'),
+    ...(token ? { token } : {}),
+  });
+}
+
+/** Gives the sandbox's namespace `nodeIP`/24 on a wire, with a default route through `gateway`. */
+export async function wireNode(box: Sandbox, nodeIP: string, gateway: string): Promise<void> {
+  for (const args of [
+    ['link', 'add', 'wire0', 'type', 'veth', 'peer', 'name', 'wire1'],
+    ['addr', 'add', `${nodeIP}/24`, 'dev', 'wire0'],
+    ['link', 'set', 'wire0', 'up'],
+    ['link', 'set', 'wire1', 'up'],
+    ['route', 'add', 'default', 'via', gateway, 'dev', 'wire0', 'onlink'],
+  ])
+    await box.exec('ip', args);
+}
+
+/** Starts `berth server` (embedded agent, node n1) in the sandbox; its data dir is `box.dir`/server. */
+export async function spawnServer(
+  box: Sandbox,
+  nodeIP: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ server: ChildProcess; dataDir: string }> {
+  const dataDir = join(box.dir, 'server');
+  const server = box.spawn(
+    process.execPath,
+    [
+      '--',
+      join(import.meta.dirname, '..', '..', 'bin', 'berth'),
+      ...['--root', box.root, '--runroot', box.runroot, 'server', '--data-dir', dataDir],
+      ...['--https-listen-port', String(await freePort()), '--node-name', 'n1', '--node-ip', nodeIP],
+      ...['--bind-address', '0.0.0.0'],
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env },
+  );
+  return { server, dataDir };
+}

@@ -1,0 +1,175 @@
+/**
+ * bench/netpol: the NetworkPolicy figure of issue 20. HTTP from one pod to another (wrk from
+ * the client pod's network namespace to a busybox httpd pod by its address; each busybox
+ * request is a new connection, so every request's first packet walks the rules) with 200
+ * NetworkPolicies in the cluster against none, in alternating rounds (goal >= 0.9x). All 200
+ * select the server pod, 199 of them allow other sources (ipBlocks, one port each) and the last
+ * allows the client, so a new connection is checked against every rule before it is let in.
+ * Then the programming latency: from a new policy's creation until the node's rules hold it.
+ * `berth server` with its embedded agent runs in a network namespace made for the run. As root:
+ *   node --import tsx bench/netpol.ts [seconds=2] [rounds=6] [policies=200]
+ */
+import { execFileSync } from 'node:child_process';
+import type { KubeClient, KubeObject } from '../src/cluster/client/kube-client.js';
+import { Resources } from '../src/cluster/client/kube-client.js';
+import { networkPolicies } from '../src/cluster/netpol/enforcer.js';
+import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
+import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
+import { adminClient, spawnServer, wireNode } from './lib/cluster.js';
+import { have, percentile, summarise } from './lib/measure.js';
+import { waitFor } from './lib/process.js';
+
+const [seconds, rounds, policyCount] = [2, 6, 200].map((d, i) => Number(process.argv[2 + i] ?? d)) as [
+  number,
+  number,
+  number,
+];
+const nodeIP = '198.18.1.1';
+
+if (!have('wrk') || !have('nft')) {
+  console.log('wrk or nft is not installed: run make bench-deps and scripts/install-deps');
+  process.exit(0);
+}
+
+async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const pod = (name: string, labels: Record<string, string>, command: string[]): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels },
+  spec: {
+    terminationGracePeriodSeconds: 1,
+    containers: [{ name: 'main', image: 'busybox:local', imagePullPolicy: 'IfNotPresent', command }],
+  },
+});
+
+/** Policy `i`: the last lets the client in, the others other sources on other ports. */
+function policy(i: number): KubeObject {
+  const last = i === policyCount - 1;
+  const from = last
+    ? [{ podSelector: { matchLabels: { role: 'client' } } }]
+    : [{ ipBlock: { cidr: `10.${100 + (i % 100)}.${Math.floor(i / 100)}.0/24` } }];
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: `p-${String(i).padStart(3, '0')}` },
+    spec: {
+      podSelector: { matchLabels: { app: 'web' } },
+      ingress: [{ from, ports: [{ port: last ? 8080 : 9000 + i }] }],
+    },
+  };
+}
+
+/** The web pod's ingress chain as nft lists it ('' when there is none). */
+const webChain = async (box: Sandbox) =>
+  (await box.exec('nft', ['list', 'chain', 'inet', 'berth-netpol', 'ingress-default/web'], { check: false }))
+    .stdout;
+
+async function withPolicies(box: Sandbox, client: KubeClient): Promise<void> {
+  for (let i = 0; i < policyCount; i += 20)
+    await Promise.all(
+      Array.from({ length: Math.min(20, policyCount - i) }, (_, j) =>
+        client.create(networkPolicies, 'default', policy(i + j)),
+      ),
+    );
+  await until(
+    'the policies programmed',
+    async () => (await webChain(box)).split('return').length - 1 >= policyCount,
+  );
+}
+
+async function withoutPolicies(box: Sandbox, client: KubeClient): Promise<void> {
+  const items = (await client.list(networkPolicies, 'default')).items;
+  for (let i = 0; i < items.length; i += 20)
+    await Promise.all(
+      items.slice(i, i + 20).map((p) => client.delete(networkPolicies, 'default', p.metadata.name ?? '')),
+    );
+  await until('the policies gone from the rules', async () => (await webChain(box)) === '');
+}
+
+/**
+ * From a policy's creation (the API call) until the node's rules hold it, for `n` new policies
+ * with the 200 in place (polled every 20 ms, so figures are that much coarse).
+ */
+async function programmingLatency(box: Sandbox, client: KubeClient, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = policy(0);
+    p.metadata.name = `lat-${i}`;
+    p.spec.ingress[0].ports = [{ port: 7000 + i }];
+    const t0 = performance.now();
+    await client.create(networkPolicies, 'default', p);
+    while (!(await webChain(box)).includes(`dport ${7000 + i} `)) await new Promise((r) => setTimeout(r, 20));
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/** Requests per second from wrk, run in the client pod's network namespace. */
+function wrk(pid: number, url: string): number {
+  const out = execFileSync(
+    'nsenter',
+    [`--net=/proc/${pid}/ns/net`, 'wrk', '-t2', '-c16', `-d${seconds}s`, url],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (!m) throw new Error(`wrk printed no rate: ${out}`);
+  return Number(m[1]);
+}
+
+const box = await sandbox(undefined, { netns: true });
+try {
+  await wireNode(box, nodeIP, '198.18.1.254');
+  const { server, dataDir } = await spawnServer(box, nodeIP);
+  await waitFor(server, /cluster is ready/, 120_000);
+  const client = adminClient(dataDir);
+  const r = await box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
+  if (r.code !== 0) throw new Error(r.stderr);
+  const serve = 'mkdir /www && head -c 4096 /dev/zero > /www/f && exec httpd -f -p 8080 -h /www';
+  await client.create(Resources.pods, 'default', pod('web', { app: 'web' }, ['sh', '-c', serve]));
+  await client.create(Resources.pods, 'default', pod('client', { role: 'client' }, ['sleep', '100000']));
+  let webIP = '';
+  await until('pods running', async () => {
+    const pods = (await client.list(Resources.pods, 'default')).items;
+    webIP = pods.find((p) => p.metadata.name === 'web')?.status?.podIP ?? '';
+    return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running');
+  });
+  const id = (
+    await box.berth(['ps', '--filter', 'label=io.kubernetes.pod.name=client', '--format', '{{.ID}}'])
+  ).stdout.trim();
+  const pid = Number((await box.berth(['inspect', '--format', '{{.State.Pid}}', id])).stdout.trim());
+  const url = `http://${webIP}:8080/f`;
+  wrk(pid, url); // warm-up
+  const none: number[] = [];
+  const fenced: number[] = [];
+  // Alternate which goes first (none, 200, 200, none, none, 200...), so load that comes in
+  // bursts falls on both alike and the policies change once per round.
+  let fencedNow = false;
+  for (let i = 0; i < rounds; i++) {
+    for (const on of i % 2 ? [true, false] : [false, true]) {
+      if (on !== fencedNow) await (on ? withPolicies(box, client) : withoutPolicies(box, client));
+      fencedNow = on;
+      (on ? fenced : none).push(wrk(pid, url));
+    }
+  }
+  const [f, n] = [percentile(fenced, 50), percentile(none, 50)];
+  console.log(
+    `HTTP between allowed pods (wrk -t2 -c16, ${seconds} s x ${rounds} rounds, medians): ${policyCount} NetworkPolicies ${f.toFixed(0)} req/s, none ${n.toFixed(0)} req/s, ratio ${(f / n).toFixed(2)}x (goal >= 0.9x); per round: ${fenced.map((v, i) => (v / none[i]!).toFixed(2)).join(' ')}`,
+  );
+  if (!fencedNow) await withPolicies(box, client);
+  const lat = summarise(await programmingLatency(box, client, 20));
+  console.log(
+    `Programming latency with ${policyCount} NetworkPolicies (${lat.n} new ones): p50 ${lat.p50.toFixed(0)} ms, max ${lat.max.toFixed(0)} ms (goal: within 2 s)`,
+  );
+  client.close();
+} finally {
+  await box.cleanup();
+}

@@ -1,0 +1,110 @@
+/**
+ * The node's NetworkPolicy enforcement (kube-router's network policy controller, as k3s runs
+ * it in every agent): watches every NetworkPolicy, Pod and Namespace of the cluster and keeps
+ * the node's nftables tables equal to what they say for this node's pods. Level-triggered:
+ * any change that matters queues one key, one worker computes the whole tables from the
+ * caches and applies them (a burst of changes during an apply is applied once after), and a
+ * failed apply is retried with back-off.
+ */
+import { logger } from '../../core/log.js';
+import { Informer } from '../client/informer.js';
+import { type KubeClient, type KubeObject, type Resource, Resources } from '../client/kube-client.js';
+import { WorkQueue } from '../client/work-queue.js';
+import { bridgedFramesReachIpHooks, NetpolBackend, type Tables } from './nft-backend.js';
+import { netpolTables } from './nft-rules.js';
+import { readPolicy } from './policy.js';
+import { readNamespace, readPod, Selection } from './selection.js';
+
+const log = logger('netpol');
+
+export const networkPolicies: Resource = {
+  base: '/apis/networking.k8s.io/v1',
+  plural: 'networkpolicies',
+  namespaced: true,
+};
+
+export interface NetworkPolicyOptions {
+  client: KubeClient;
+  nodeName: string;
+  /** Applies the tables (default: nftables in the agent's network namespace). */
+  backend?: { apply(tables: Tables): Promise<boolean> };
+  /** Whether bridged frames reach the IP hooks (default: read from /proc). */
+  bridgedFramesReachIpHooks?: () => boolean;
+}
+
+/** What of a pod the rules depend on; other changes (conditions, container states) are ignored. */
+const podFacts = (o: KubeObject | undefined) => JSON.stringify(o && readPod(o));
+const nsFacts = (o: KubeObject | undefined) => JSON.stringify(o?.metadata?.labels ?? {});
+
+export class NetworkPolicyEnforcer {
+  private readonly policies: Informer;
+  private readonly pods: Informer;
+  private readonly namespaces: Informer;
+  private readonly queue: WorkQueue;
+  private readonly backend: { apply(tables: Tables): Promise<boolean> };
+
+  constructor(private readonly opts: NetworkPolicyOptions) {
+    this.policies = new Informer(opts.client, networkPolicies);
+    this.pods = new Informer(opts.client, Resources.pods);
+    this.namespaces = new Informer(opts.client, Resources.namespaces);
+    this.backend = opts.backend ?? new NetpolBackend();
+    this.queue = new WorkQueue(() => this.sync(), { name: 'network-policy', workers: 1, paused: true });
+    const changed = () => this.queue.add('rules');
+    this.policies.onAdd(changed).onUpdate(changed).onDelete(changed);
+    this.pods
+      .onAdd(changed)
+      .onDelete(changed)
+      .onUpdate((o, old) => podFacts(o) !== podFacts(old) && changed());
+    this.namespaces
+      .onAdd(changed)
+      .onDelete(changed)
+      .onUpdate((o, old) => nsFacts(o) !== nsFacts(old) && changed());
+  }
+
+  /** Starts watching; rules are first applied once every cache is full. */
+  start(): this {
+    const informers = [this.policies, this.pods, this.namespaces];
+    for (const i of informers) i.start();
+    void Promise.all(informers.map((i) => i.hasSynced())).then(() => {
+      this.queue.add('rules');
+      this.queue.start();
+    });
+    return this;
+  }
+
+  stop(): void {
+    this.queue.stop();
+    this.policies.stop();
+    this.pods.stop();
+    this.namespaces.stop();
+  }
+
+  /** The tables for the caches as they are now (for tests and the sync). */
+  tables(bridgeFallback: boolean): Tables {
+    const pods = this.pods.list().flatMap((p) => readPod(p) ?? []);
+    const selection = new Selection(pods, this.namespaces.list().map(readNamespace));
+    return netpolTables({
+      // In name order, so the same policies always make the same text (an unchanged one is not applied).
+      policies: this.policies
+        .list()
+        .map(readPolicy)
+        .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)),
+      selection,
+      nodeName: this.opts.nodeName,
+      bridgeFallback,
+    });
+  }
+
+  private async sync(): Promise<void> {
+    const started = performance.now();
+    const reach = this.opts.bridgedFramesReachIpHooks ?? (() => bridgedFramesReachIpHooks());
+    const tables = this.tables(!reach());
+    const computed = performance.now();
+    const written = await this.backend.apply(tables);
+    log.debug('network policy rules', {
+      written,
+      computeMs: Math.round(computed - started),
+      applyMs: Math.round(performance.now() - computed),
+    });
+  }
+}
