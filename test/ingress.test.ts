@@ -219,7 +219,7 @@ describe('Ingress controller on the engine', { skip: !isRoot }, () => {
     assert.equal(await httpsBody('https://b.test/app/'), 'beta');
     assert.equal(await httpsBody('https://b.test/exact'), 'alpha');
     // Plain HTTP routes the same way.
-    const plain = await curl('http://a.test/beta/');
+    const plain = await curl('http://a.test/beta/x/');
     assert.equal(plain.stdout.trim(), 'beta', plain.stderr);
   });
 
