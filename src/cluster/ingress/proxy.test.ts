@@ -227,6 +227,18 @@ describe('ingress proxy', () => {
       const seen = JSON.parse(body);
       assert.equal(seen.headers.host, 'secure.test');
       assert.equal(seen.headers['x-forwarded-proto'], 'https');
+      // A request body over HTTP/2 (no Content-Length) reaches the backend whole.
+      const posted = await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ':method': 'POST', ':path': '/up', ':authority': 'secure.test' });
+        let text = '';
+        req.on('data', (c) => {
+          text += c;
+        });
+        req.on('end', () => resolve(text));
+        req.on('error', reject);
+        req.end('h2-body');
+      });
+      assert.equal(JSON.parse(posted).body, 'h2-body');
     } finally {
       session.close();
     }
