@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KubeObject } from '../client/kube-client.js';
-import { normalizeHost, type Route, routeTable } from './routes.js';
+import { normalizeHost, type Route, requestPath, routeTable } from './routes.js';
 
 type Path = { path?: string; pathType?: string; service: string; port?: number | string };
 
@@ -196,6 +196,13 @@ test('annotations: redirects, body size and timeouts; a bad value is a problem a
   const b = table.match('b', '/');
   assert.equal(b?.options.sslRedirect, 'if-tls');
   assert.equal(b?.tls, true);
+});
+
+test('requestPath drops the query and reads the absolute form', () => {
+  assert.equal(requestPath('/a/b?c=d#e'), '/a/b');
+  assert.equal(requestPath('http://h.test:8080/x?y'), '/x');
+  assert.equal(requestPath('http://h.test'), '/');
+  assert.equal(requestPath(undefined), '/');
 });
 
 test('normalizeHost keeps IPv6 literals and drops ports', () => {

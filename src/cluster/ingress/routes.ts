@@ -57,6 +57,9 @@ export function normalizeHost(host: string | undefined): string {
 /** The path part of a request target (no query, no fragment). */
 export function requestPath(url: string | undefined): string {
   if (!url) return '/';
+  // The absolute form (`GET http://host/path`), which HTTP/1.1 servers must accept.
+  const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
+  if (abs) url = url.slice(abs[0].length);
   const end = url.search(/[?#]/);
   const p = end === -1 ? url : url.slice(0, end);
   return p.startsWith('/') ? p : `/${p}`;
