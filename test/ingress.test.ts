@@ -210,11 +210,13 @@ describe('Ingress controller on the engine', { skip: !isRoot }, () => {
   });
 
   test('two hosts over TLS route by host and path to their Services', async () => {
+    // Both Deployments' pods are ready (their endpoints too) once each answers through the Ingress.
     await until(
-      'alpha answers through the Ingress',
-      async () => (await httpsBody('https://a.test/')) === 'alpha',
+      'alpha and beta answer through the Ingress',
+      async () =>
+        (await httpsBody('https://a.test/')) === 'alpha' &&
+        (await httpsBody('https://a.test/beta/x/')) === 'beta',
     );
-    assert.equal(await httpsBody('https://a.test/beta/x/'), 'beta');
     assert.equal(await httpsBody('https://a.test/betamax'), 'alpha');
     assert.equal(await httpsBody('https://b.test/app/'), 'beta');
     assert.equal(await httpsBody('https://b.test/exact'), 'alpha');

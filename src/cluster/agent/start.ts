@@ -135,8 +135,8 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
   // NetworkPolicies are enforced where pods have addresses, like Services.
   const { NetworkPolicyEnforcer } = await import('../netpol/enforcer.js');
   const netpol = new NetworkPolicyEnforcer({ client, nodeName }).start();
-  const { runNodeIngress } = await import('../ingress/node-ingress.js');
-  const ingress = runNodeIngress({ client, nodeName, settings: o.ingress });
+  const { startIngress } = await import('../ingress/ingress-host.js');
+  const ingress = startIngress({ server: o.server, creds, client, nodeName, settings: o.ingress });
   const running = {
     ...withRotation,
     stop() {
