@@ -52,6 +52,7 @@ await build({
     'sqlite-writer': 'src/cluster/store/sqlite/sqlite-writer.ts',
     'plane-thread': 'src/cluster/controllers/plane-thread.ts',
     'yaml-thread': 'src/cluster/apiserver/yaml-thread.ts',
+    'ingress-thread': 'src/cluster/ingress/ingress-thread.ts',
   },
   splitting: true,
   format: 'esm',

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { addClusterDnsFlags, type ClusterDnsFlags } from './cluster-dns-flags.js';
+import { addIngressFlags, type IngressFlags } from './ingress-flags.js';
 
 /** `berth agent`: a node agent joining a cluster. */
 export function registerAgent(program: Command): void {
-  addClusterDnsFlags(program.command('agent'))
+  addIngressFlags(addClusterDnsFlags(program.command('agent')))
     .description('run a node agent that joins a cluster and runs the pods bound to its node')
     .option('--server <url>', 'the API server to join (https://HOST:PORT)')
     .option('--token-file <file>', "the server's join token (its DATA_DIR/node-token)")
@@ -39,7 +40,8 @@ export function registerAgent(program: Command): void {
           clusterCidr: string;
           flannelBackend: string;
           cleanup?: boolean;
-        } & ClusterDnsFlags,
+        } & ClusterDnsFlags &
+          IngressFlags,
         cmd: Command,
       ) => {
         const g = cmd.optsWithGlobals() as { root: string; runroot: string };
@@ -48,7 +50,11 @@ export function registerAgent(program: Command): void {
           const { invalidArgument } = await import('../core/errors.js');
           throw invalidArgument('The agent needs --server and --token-file (or --cleanup)');
         }
-        const { startAgentFromCli } = await import('../cluster/agent/start.js');
+        const [{ startAgentFromCli }, { ingressSettings }] = await Promise.all([
+          import('../cluster/agent/start.js'),
+          import('../cluster/ingress/settings.js'),
+        ]);
+        const ingress = ingressSettings(opts);
         // A long-lived process: commands start from a small helper (src/core/spawner.ts).
         (await import('../core/exec.js')).runCommandsThroughHelper();
         const agent = await startAgentFromCli({
@@ -64,6 +70,7 @@ export function registerAgent(program: Command): void {
           port: Number(opts.kubeletPort),
           clusterCidr: opts.clusterCidr,
           dns: opts,
+          ...(ingress ? { ingress } : {}),
         });
         process.stdout.write(`Node ${agent.nodeName} joined ${opts.server}\n`);
         const stop = () => {

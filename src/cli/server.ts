@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addClusterDnsFlags, type ClusterDnsFlags } from './cluster-dns-flags.js';
+import { addIngressFlags, type IngressFlags } from './ingress-flags.js';
 
 const defaultDataDir = () => process.env.BERTH_DATA_DIR ?? '/var/lib/berth/server';
 
@@ -56,7 +57,7 @@ async function signingDuration(text: string): Promise<number> {
 
 /** `berth server` and `berth kubeconfig`: the Kubernetes-compatible control plane. */
 export function registerServer(program: Command): void {
-  addClusterDnsFlags(program.command('server'))
+  addIngressFlags(addClusterDnsFlags(program.command('server')))
     .description(
       'run the Kubernetes-compatible control plane (API server, datastore, scheduler, controllers)',
     )
@@ -184,7 +185,8 @@ export function registerServer(program: Command): void {
           clusterDns?: string;
           flannelBackend: string;
           cleanup?: boolean;
-        } & ClusterDnsFlags,
+        } & ClusterDnsFlags &
+          IngressFlags,
         cmd: Command,
       ) => {
         if (opts.cleanup) {
@@ -193,6 +195,10 @@ export function registerServer(program: Command): void {
         }
         const { parseControllers } = await import('../cluster/controllers/manager.js');
         const enabled = parseControllers(opts.controllers);
+        const { ingressSettings } = await import('../cluster/ingress/settings.js');
+        const ingress = ingressSettings(opts);
+        // Without the built-in Ingress controller nothing writes its Ingresses' status.
+        if (!ingress) enabled.delete('ingress');
         const { startServer } = await import('../cluster/apiserver/server.js');
         const seconds = async (flag: string, v: string) => {
           const n = Number(v);
@@ -274,10 +280,12 @@ export function registerServer(program: Command): void {
           import('../cluster/dns/kube-dns-service.js'),
           import('../cluster/client/kube-client.js'),
         ]);
-        await ensureKubeDnsService(
-          new KubeClient({ server: s.url, socketPath: s.socketPath, token: s.adminToken }),
-          clusterDns,
-        );
+        const admin = new KubeClient({ server: s.url, socketPath: s.socketPath, token: s.adminToken });
+        await ensureKubeDnsService(admin, clusterDns);
+        if (ingress) {
+          const { ensureIngressClass } = await import('../cluster/ingress/ingress-class.js');
+          await ensureIngressClass(admin);
+        }
         let agent: { stop(): void } | undefined;
         if (!opts.disableAgent) {
           const { startAgentFromCli } = await import('../cluster/agent/start.js');
@@ -297,6 +305,7 @@ export function registerServer(program: Command): void {
             controlPlane: true,
             dns: { clusterDomain: opts.clusterDomain, resolvConf: opts.resolvConf },
             clusterCidr: opts.clusterCidr,
+            ...(ingress ? { ingress } : {}),
           });
         }
         process.stdout.write(

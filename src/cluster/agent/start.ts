@@ -42,6 +42,8 @@ export interface AgentCliOptions {
    * address is the kube-dns Service's, read from the server.
    */
   dns?: { clusterDomain: string; resolvConf: string };
+  /** The Ingress controller's ports; undefined when it is not served (`--disable ingress`). */
+  ingress?: { httpPort: number; httpsPort: number };
 }
 
 function runtimeFor(
@@ -133,10 +135,13 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
   // NetworkPolicies are enforced where pods have addresses, like Services.
   const { NetworkPolicyEnforcer } = await import('../netpol/enforcer.js');
   const netpol = new NetworkPolicyEnforcer({ client, nodeName }).start();
+  const { startIngress } = await import('../ingress/ingress-host.js');
+  const ingress = startIngress({ server: o.server, creds, client, nodeName, settings: o.ingress });
   const running = {
     ...withRotation,
     stop() {
       netpol.stop();
+      ingress.stop();
       proxy.stop();
       withRotation.stop();
       podnet?.stop();

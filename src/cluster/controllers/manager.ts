@@ -1,6 +1,7 @@
 import { invalidArgument } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { KubeClient } from '../client/kube-client.js';
+import { ingressStatusController } from '../ingress/status.js';
 import { schedulerController } from '../scheduler/scheduler.js';
 import { type ControllerSpec, type ControlPlaneOptions, SharedContext } from './context.js';
 import { cronJobController } from './cronjob.js';
@@ -44,6 +45,7 @@ export const registry: readonly ControllerSpec[] = [
   endpointsController,
   endpointSliceController,
   serviceLbController,
+  ingressStatusController,
   jobController,
   cronJobController,
   nodeLifecycleController,

@@ -283,6 +283,15 @@ const nodeNetworkPolicyRules: PolicyRule[] = [
   rule(['list', 'watch'], ['networking.k8s.io'], ['networkpolicies']),
 ];
 
+/**
+ * What the built-in Ingress controller on every node reads (k3s grants Traefik the like): its
+ * Ingresses and classes. TLS Secrets are the Node authorizer's to grant (a list or watch
+ * selecting `type=kubernetes.io/tls`), Services and EndpointSlices system:node-proxier's.
+ */
+const ingressControllerRules: PolicyRule[] = [
+  rule(['list', 'watch'], ['networking.k8s.io'], ['ingresses', 'ingressclasses']),
+];
+
 const csrGroup = 'certificates.k8s.io';
 const nodeClientRole = 'system:certificates.k8s.io:certificatesigningrequests:nodeclient';
 const selfNodeClientRole = 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient';
@@ -347,6 +356,7 @@ export function bootstrapClusterRoles(): KubeObject[] {
     clusterRole('system:node', nodeRules),
     clusterRole('system:node-proxier', nodeProxierRules),
     clusterRole('system:berth-network-policy', nodeNetworkPolicyRules),
+    clusterRole('system:berth-ingress', ingressControllerRules),
     clusterRole('system:node-bootstrapper', [
       rule(['create', 'get', 'list', 'watch'], [csrGroup], ['certificatesigningrequests']),
     ]),
@@ -400,6 +410,8 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
     // binds this role to kube-proxy's user); they watch all Nodes, Services and EndpointSlices.
     clusterRoleBinding('system:node-proxier', 'system:node-proxier', [group('system:nodes')]),
     clusterRoleBinding('system:berth-network-policy', 'system:berth-network-policy', [group('system:nodes')]),
+    // Every node's agent runs the Ingress controller with the node's identity.
+    clusterRoleBinding('system:berth-ingress', 'system:berth-ingress', [group('system:nodes')]),
     // What kubeadm binds for joining: the join token may ask for node client certificates
     // (and have them approved), and a node may renew its own.
     clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', [

@@ -196,6 +196,21 @@ describe('Node authorizer', () => {
     );
   });
 
+  test("a node may list and watch TLS Secrets (its Ingress controller's), and no other kind", () => {
+    const { authz } = setup();
+    for (const verb of ['list', 'watch'])
+      assert.equal(can(authz, verb, { resource: 'secrets' }, 'type=kubernetes.io/tls').decision, 'allow');
+    assert.equal(can(authz, 'list', { resource: 'secrets' }, 'type=Opaque').decision, 'noOpinion');
+    assert.equal(
+      can(authz, 'list', { resource: 'configmaps' }, 'type=kubernetes.io/tls').decision,
+      'noOpinion',
+    );
+    assert.equal(
+      can(authz, 'delete', { resource: 'secrets', name: 'x' }, 'type=kubernetes.io/tls').decision,
+      'noOpinion',
+    );
+  });
+
   test('a node reaches its own pods only, lists them by spec.nodeName, and may not evict', () => {
     const { authz, g } = setup();
     const pod = (name: string) => ({ resource: 'pods', name, namespace: 'default' });

@@ -9,7 +9,8 @@
  *   no);
  * - get a Secret, ConfigMap, PersistentVolumeClaim or PersistentVolume, or create a
  *   ServiceAccount token, only when one of its pods uses it (node-graph.ts, kept from the
- *   server's own writes and the store), and never list them;
+ *   server's own writes and the store), and never list them, except that it may list and
+ *   watch Secrets selected by `type=kubernetes.io/tls` (its Ingress controller's certificates);
  * - create and update events, read Services and Endpoints (the environment of its pods),
  *   create and read CertificateSigningRequests (its own renewal), token and access reviews.
  * Anything else gets no opinion here, so RBAC decides (the system:node ClusterRole is bound to
@@ -47,6 +48,10 @@ const noRelationship = (node: string) =>
 const selectsNode = (a: Attributes, node: string) =>
   (a.fieldSelector ?? '').split(',').some((t) => /^spec\.nodeName==?(.*)$/.exec(t.trim())?.[1] === node);
 
+/** `type=kubernetes.io/tls` in a field selector. */
+const selectsTlsSecrets = (a: Attributes) =>
+  (a.fieldSelector ?? '').split(',').some((t) => /^type==?kubernetes\.io\/tls$/.test(t.trim()));
+
 export class NodeAuthorizer implements Authorizer {
   constructor(private readonly graph: NodeGraph) {}
 
@@ -55,6 +60,8 @@ export class NodeAuthorizer implements Authorizer {
     if (!node || !a.resourceRequest) return noOpinion();
     const v = a.verb;
     if (a.apiGroup === '' && !a.subresource && graphResources.has(a.resource)) {
+      // The node's Ingress controller reads every TLS Secret (ingress/node-ingress.ts), and no other kind.
+      if (a.resource === 'secrets' && (v === 'list' || v === 'watch') && selectsTlsSecrets(a)) return allow;
       if (v !== 'get') return noOpinion(`can only get individual resources of this type`);
       return this.graph.related(node, a.resource, a.namespace, a.name) ? allow : noRelationship(node);
     }

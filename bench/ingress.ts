@@ -1,0 +1,318 @@
+/**
+ * bench/ingress: the built-in Ingress controller, the figures of issue 20.
+ * 1. HTTP requests per second through the Ingress against the same pod by its own address
+ *    (wrk, with keep-alive and with a new connection per request), and their ratios (goal >= 0.7x).
+ * 2. HTTPS handshakes per second (`openssl s_time -new -www /f`: a full handshake and one
+ *    HTTP/1.0 request per connection, one connection at a time) through the Ingress against
+ *    nginx from Debian proxying to the same pod (one worker: the Ingress is one Node thread).
+ *    s_time sends no SNI, so the Ingress answers with its default certificate and routes by its
+ *    default backend; nginx has the Secret's. Both are self-signed RSA 2048, the same cost.
+ *    (wrk is not used for handshakes: it resumes TLS sessions, and against Node's TLS server
+ *    with tickets it measured 30-50 connections/s where s_time measured 400 and more.)
+ * `berth server` with its embedded agent runs in a network namespace made for the run, its
+ * address on a veth "wire"; wrk runs in that namespace and sees `bench.test` at the node's
+ * address through a hosts file mounted in a mount namespace of its own. Run as root:
+ *   node --import tsx bench/ingress.ts [seconds=3] [rounds=5]
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { KubeClient, Resources } from '../src/cluster/client/kube-client.js';
+import { ingresses } from '../src/cluster/ingress/ingress-class.js';
+import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
+import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
+import { have, interleave, percentile } from './lib/measure.js';
+import { freePort, waitFor } from './lib/process.js';
+
+const [seconds, rounds] = [3, 5].map((d, i) => Number(process.argv[2 + i] ?? d)) as [number, number];
+const nodeIP = '198.18.1.1';
+const nginxPort = 8443;
+
+for (const p of ['wrk', 'nginx', 'openssl']) {
+  if (!have(p)) {
+    console.log(`${p} is not installed: run make bench-deps`);
+    process.exit(0);
+  }
+}
+
+/** A client on the API's local socket with the admin kubeconfig's token (the bench runs outside the namespace). */
+function adminClient(dataDir: string): KubeClient {
+  const cfg = parse(readFileSync(join(dataDir, 'kubeconfig.yaml'), 'utf8')) as {
+    users: { user: { token?: string } }[];
+  };
+  const token = cfg.users[0]?.user.token;
+  return new KubeClient({
+    server: 'http://localhost',
+    socketPath: join(dataDir, 'api.sock'),
+    ...(token ? { token } : {}),
+  });
+}
+
+async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await ok().catch(() => false))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The web pod, its Service, a TLS Secret for bench.test and an Ingress; returns the pod's address. */
+async function setUp(box: Sandbox, client: KubeClient, cert: string, key: string): Promise<string> {
+  const r = await box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
+  if (r.code !== 0) throw new Error(r.stderr);
+  await client.create(Resources.deployments, 'default', {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          containers: [
+            {
+              name: 'httpd',
+              image: 'busybox:local',
+              imagePullPolicy: 'IfNotPresent',
+              command: [
+                'sh',
+                '-c',
+                'mkdir /www && head -c 4096 /dev/zero > /www/f && exec httpd -f -p 8080 -h /www',
+              ],
+              ports: [{ name: 'web', containerPort: 8080 }],
+            },
+          ],
+        },
+      },
+    },
+  });
+  await client.create(Resources.services, 'default', {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web' },
+    spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'web' }] },
+  });
+  await client.create(Resources.secrets, 'default', {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'bench' },
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': Buffer.from(cert).toString('base64'), 'tls.key': Buffer.from(key).toString('base64') },
+  });
+  await client.create(ingresses, 'default', {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'bench' },
+    spec: {
+      // For clients that name no host (s_time).
+      defaultBackend: { service: { name: 'web', port: { number: 80 } } },
+      tls: [{ hosts: ['bench.test'], secretName: 'bench' }],
+      rules: [
+        {
+          host: 'bench.test',
+          http: {
+            paths: [
+              { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } },
+            ],
+          },
+        },
+      ],
+    },
+  });
+  let podIP = '';
+  await until('the web pod running', async () => {
+    const pods = (await client.list(Resources.pods, 'default')).items;
+    podIP = pods[0]?.status?.podIP ?? '';
+    return pods.length === 1 && pods[0]?.status?.phase === 'Running';
+  });
+  return podIP;
+}
+
+/** The nginx configuration: one worker, TLS with the same certificate, HTTP/1.1 keep-alive to the pod. */
+function nginxConf(dir: string, podIP: string): string {
+  return `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream web { server ${podIP}:8080; keepalive 64; }
+  server {
+    listen ${nodeIP}:${nginxPort} ssl http2;
+    server_name bench.test;
+    ssl_certificate ${dir}/bench.crt;
+    ssl_certificate_key ${dir}/bench.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / {
+      proxy_pass http://web;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+    }
+  }
+}
+`;
+}
+
+const box = await sandbox(undefined, { netns: true });
+try {
+  for (const args of [
+    ['link', 'add', 'wire0', 'type', 'veth', 'peer', 'name', 'wire1'],
+    ['addr', 'add', `${nodeIP}/24`, 'dev', 'wire0'],
+    ['link', 'set', 'wire0', 'up'],
+    ['link', 'set', 'wire1', 'up'],
+    ['route', 'add', 'default', 'via', '198.18.1.254', 'dev', 'wire0', 'onlink'],
+  ])
+    await box.exec('ip', args);
+  const dir = box.dir;
+  execFileSync('openssl', [
+    ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=bench.test'],
+    ...[
+      '-addext',
+      'subjectAltName=DNS:bench.test',
+      '-keyout',
+      join(dir, 'bench.key'),
+      '-out',
+      join(dir, 'bench.crt'),
+    ],
+  ]);
+  writeFileSync(join(dir, 'hosts'), `127.0.0.1 localhost\n${nodeIP} bench.test\n`);
+  const dataDir = join(dir, 'server');
+  const server = box.spawn(
+    process.execPath,
+    [
+      '--',
+      join(import.meta.dirname, '..', 'bin', 'berth'),
+      ...['--root', box.root, '--runroot', box.runroot, 'server', '--data-dir', dataDir],
+      ...['--https-listen-port', String(await freePort()), '--node-name', 'n1', '--node-ip', nodeIP],
+      ...['--bind-address', '0.0.0.0'],
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  await waitFor(server, /cluster is ready/, 120_000);
+  const client = adminClient(dataDir);
+  const podIP = await setUp(
+    box,
+    client,
+    readFileSync(join(dir, 'bench.crt'), 'utf8'),
+    readFileSync(join(dir, 'bench.key'), 'utf8'),
+  );
+  writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, podIP));
+  const nginx = box.spawn(
+    'nginx',
+    ['-e', join(dir, 'nginx-error.log'), '-c', join(dir, 'nginx.conf'), '-p', dir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  nginx.once('exit', (code) => {
+    if (code) console.log(`nginx exited with ${code}: ${readFileSync(join(dir, 'nginx-error.log'), 'utf8')}`);
+  });
+
+  /** Requests per second from wrk in the node's namespace, with bench.test at the node. */
+  const wrk = (url: string, close: boolean): number => {
+    const args = ['-t2', '-c16', `-d${seconds}s`, ...(close ? ['-H', 'Connection: close'] : []), url];
+    const out = execFileSync(
+      'nsenter',
+      [
+        `--net=/run/netns/${box.netns}`,
+        'unshare',
+        '-m',
+        'sh',
+        '-c',
+        `mount --bind ${join(dir, 'hosts')} /etc/hosts && exec wrk "$@"`,
+        'wrk',
+        ...args,
+      ],
+      { encoding: 'utf8' },
+    );
+    const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+    if (!m) throw new Error(`wrk printed no rate: ${out}`);
+    return Number(m[1]);
+  };
+  /** Full TLS handshakes (each with one request) per second, from s_time in the node's namespace. */
+  const handshakes = (port: number): number => {
+    // s_time gives whole seconds of wall time; the run's own clock is finer.
+    const t0 = performance.now();
+    const out = execFileSync(
+      'nsenter',
+      [
+        `--net=/run/netns/${box.netns}`,
+        ...[
+          'openssl',
+          's_time',
+          '-connect',
+          `${nodeIP}:${port}`,
+          '-new',
+          '-time',
+          String(seconds),
+          '-www',
+          '/f',
+        ],
+      ],
+      { encoding: 'utf8' },
+    );
+    const elapsed = (performance.now() - t0) / 1000;
+    const m = /(\d+) connections in [\d.]+ real seconds/.exec(out);
+    if (!m) throw new Error(`s_time printed no rate: ${out}`);
+    return Number(m[1]) / elapsed;
+  };
+  const ok = async (url: string) =>
+    (
+      await box.exec(
+        'curl',
+        [
+          '-sk',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '--resolve',
+          `bench.test:${new URL(url).port || 443}:${nodeIP}`,
+          url,
+        ],
+        {
+          check: false,
+        },
+      )
+    ).stdout === '200';
+  await until('the Ingress routes bench.test', () => ok('https://bench.test/f'));
+  await until('nginx answers', () => ok(`https://bench.test:${nginxPort}/f`));
+
+  const ingressHttp = 'http://bench.test/f';
+  const direct = `http://${podIP}:8080/f`;
+  const [viaKa, directKa, viaNew, directNew, ingressTls, nginxTls] = interleave(rounds, 1, [
+    () => wrk(ingressHttp, false),
+    () => wrk(direct, false),
+    () => wrk(ingressHttp, true),
+    () => wrk(direct, true),
+    () => handshakes(443),
+    () => handshakes(nginxPort),
+  ]) as number[][];
+  const med = (v: number[] | undefined) => percentile(v ?? [], 50);
+  const line = (label: string, a: number[], b: number[], names: [string, string], goal: string) =>
+    console.log(
+      `${label} (wrk -t2 -c16, ${seconds} s x ${rounds} rounds, medians): ${names[0]} ${med(a).toFixed(0)} req/s, ${names[1]} ${med(b).toFixed(0)} req/s, ratio ${(med(a) / med(b)).toFixed(2)}x (${goal}); per round: ${a.map((v, i) => (v / (b[i] ?? 1)).toFixed(2)).join(' ')}`,
+    );
+  line('HTTP, client keep-alive', viaKa!, directKa!, ['through the Ingress', 'pod directly'], 'goal >= 0.7x');
+  line(
+    'HTTP, a connection per request',
+    viaNew!,
+    directNew!,
+    ['through the Ingress', 'pod directly'],
+    'goal >= 0.7x',
+  );
+  console.log(
+    `HTTPS handshakes (openssl s_time -new, one request each, ${seconds} s x ${rounds} rounds, medians): Ingress ${med(ingressTls).toFixed(0)}/s, nginx ${med(nginxTls).toFixed(0)}/s, ratio ${(med(ingressTls) / med(nginxTls)).toFixed(2)}x (aim: parity); per round: ${ingressTls!.map((v, i) => (v / (nginxTls![i] ?? 1)).toFixed(2)).join(' ')}`,
+  );
+  client.close();
+} finally {
+  await box.cleanup();
+}

@@ -1,0 +1,270 @@
+// The proxy against real backends on the loopback: forwarding headers, retries, its own
+// answers, TLS by SNI, HTTP/2 and upgrades. The cluster side (informers, pods) is in
+// test/ingress.test.ts.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import tls from 'node:tls';
+import type { KubeObject } from '../client/kube-client.js';
+import { type Endpoint, RoundRobin } from './backends.js';
+import { CertStore, selfSignedCertificate, tlsOptions } from './certs.js';
+import { type IngressProxy, listenIngress } from './proxy.js';
+import { routeTable } from './routes.js';
+
+const rule = (host: string, service: string, path = '/') => ({
+  host,
+  http: {
+    paths: [{ path, pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }],
+  },
+});
+
+const tlsSecret = (name: string, c: { cert: string; key: string }): KubeObject => ({
+  metadata: { name, namespace: 'default', uid: name, resourceVersion: '1' },
+  type: 'kubernetes.io/tls',
+  data: {
+    'tls.crt': Buffer.from(c.cert).toString('base64'),
+    'tls.key': Buffer.from(c.key).toString('base64'),
+  },
+});
+
+describe('ingress proxy', () => {
+  let backend: http.Server;
+  let backendPort: number;
+  let closedPort: number;
+  let proxy: IngressProxy;
+  const pools = new Map<string, Endpoint[]>();
+  const certA = selfSignedCertificate('a.test');
+  const certDefault = selfSignedCertificate('default.test');
+
+  before(async () => {
+    backend = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        // Connection: close, as busybox httpd answers: the proxy must not pass it on.
+        res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ url: req.url, headers: req.headers, body }));
+      });
+    });
+    backend.on('upgrade', (_req, socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      socket.pipe(socket);
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    backendPort = (backend.address() as AddressInfo).port;
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+
+    const live = { host: '127.0.0.1', port: backendPort };
+    pools.set('app', [live]);
+    pools.set('flaky', [{ host: '127.0.0.1', port: closedPort }, live]);
+    pools.set('empty', []);
+    const ingress: KubeObject = {
+      metadata: {
+        name: 'i',
+        namespace: 'default',
+        uid: 'i',
+        annotations: { 'ingress.berth.dev/proxy-body-size': '16' },
+      },
+      spec: {
+        rules: [rule('app', 'app'), rule('flaky', 'flaky'), rule('empty', 'empty'), rule('a.test', 'app')],
+      },
+    };
+    const secure: KubeObject = {
+      metadata: {
+        name: 's',
+        namespace: 'default',
+        uid: 's',
+        annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'true' },
+      },
+      spec: { tls: [{ hosts: ['secure.test'], secretName: 'a' }], rules: [rule('secure.test', 'app')] },
+    };
+    const { table } = routeTable([ingress, secure]);
+    const certs = new CertStore(tls.createSecureContext({ ...tlsOptions, ...certDefault }));
+    const problems = certs.update([ingress, secure], (k) =>
+      k === 'default/a' ? tlsSecret('a', certA) : undefined,
+    );
+    assert.deepEqual(problems, []);
+    proxy = await listenIngress({
+      address: '127.0.0.1',
+      httpPort: 0,
+      httpsPort: 0,
+      defaultCertificate: certDefault,
+      router: {
+        match: (h, u) => table.match(h, u),
+        pool: (b) => new RoundRobin(pools.get(b.service) ?? []),
+        contextFor: (n) => certs.contextFor(n),
+      },
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    await new Promise<void>((r) => backend.close(() => r()));
+  });
+
+  const get = (host: string, path = '/', init: { method?: string; body?: string; agent?: http.Agent } = {}) =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: proxy.httpPort,
+          path,
+          method: init.method ?? 'GET',
+          headers: { host, 'x-forwarded-for': '6.6.6.6' },
+          ...(init.agent ? { agent: init.agent } : {}),
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => {
+            body += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end(init.body);
+    });
+
+  test('passes the request on with the Host and X-Forwarded-* headers set, not appended', async () => {
+    const r = await get('app:8080', '/x?y=1');
+    assert.equal(r.status, 200);
+    const seen = JSON.parse(r.body);
+    assert.equal(seen.url, '/x?y=1');
+    assert.equal(seen.headers.host, 'app:8080');
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(seen.headers['x-real-ip'], '127.0.0.1');
+    assert.equal(seen.headers['x-forwarded-proto'], 'http');
+    assert.equal(seen.headers['x-forwarded-host'], 'app:8080');
+    assert.equal(seen.headers['x-forwarded-port'], String(proxy.httpPort));
+    assert.equal(
+      r.headers.connection,
+      'keep-alive',
+      'the backend closing is not the client connection closing',
+    );
+  });
+
+  test('keeps the client connection alive across requests', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const ports = new Set<number>();
+    agent.on('free', (s) => ports.add(s.localPort ?? 0));
+    for (let i = 0; i < 3; i++) assert.equal((await get('app', '/', { agent })).status, 200);
+    agent.destroy();
+    assert.equal(ports.size, 1);
+  });
+
+  test('a refused endpoint is skipped for the next one', async () => {
+    for (let i = 0; i < 4; i++) assert.equal((await get('flaky')).status, 200);
+  });
+
+  test('404 for unknown hosts and paths, 503 without endpoints, 413 past the body limit', async () => {
+    assert.equal((await get('nobody')).status, 404);
+    assert.equal((await get('empty')).status, 503);
+    assert.equal((await get('app', '/', { method: 'POST', body: 'x'.repeat(100) })).status, 413);
+    const small = await get('app', '/', { method: 'POST', body: 'hello' });
+    assert.equal(JSON.parse(small.body).body, 'hello');
+  });
+
+  test('plain HTTP to a TLS host with ssl-redirect is sent to HTTPS', async () => {
+    const r = await get('secure.test', '/p?q=1');
+    assert.equal(r.status, 308);
+    assert.equal(r.headers.location, `https://secure.test:${proxy.httpsPort}/p?q=1`);
+  });
+
+  const handshake = (servername: string | undefined) =>
+    new Promise<{ cn: string; alpn: string | false | null }>((resolve, reject) => {
+      const s = tls.connect(
+        {
+          host: '127.0.0.1',
+          port: proxy.httpsPort,
+          ...(servername ? { servername } : {}),
+          rejectUnauthorized: false,
+          ALPNProtocols: ['h2', 'http/1.1'],
+        },
+        () => {
+          const cn = String(s.getPeerCertificate().subject.CN);
+          const alpn = s.alpnProtocol;
+          s.end();
+          resolve({ cn, alpn });
+        },
+      );
+      s.on('error', reject);
+    });
+
+  test('TLS: the Secret of the name asked for by SNI, the default certificate otherwise; ALPN offers h2', async () => {
+    assert.deepEqual(await handshake('secure.test'), { cn: 'a.test', alpn: 'h2' });
+    assert.equal((await handshake('unknown.test')).cn, 'default.test');
+    assert.equal((await handshake(undefined)).cn, 'default.test');
+  });
+
+  test('HTTP/2 over TLS reaches the backend over HTTP/1.1', async () => {
+    const session = http2.connect(`https://127.0.0.1:${proxy.httpsPort}`, {
+      servername: 'secure.test',
+      rejectUnauthorized: false,
+    });
+    try {
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = session.request({ ':path': '/h2', ':authority': 'secure.test' });
+        let status = 0;
+        let body = '';
+        req.on('response', (h) => {
+          status = Number(h[':status']);
+        });
+        req.on('data', (c) => {
+          body += c;
+        });
+        req.on('end', () => resolve({ status, body }));
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status, 200);
+      const seen = JSON.parse(body);
+      assert.equal(seen.headers.host, 'secure.test');
+      assert.equal(seen.headers['x-forwarded-proto'], 'https');
+      // A request body over HTTP/2 (no Content-Length) reaches the backend whole.
+      const posted = await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ':method': 'POST', ':path': '/up', ':authority': 'secure.test' });
+        let text = '';
+        req.on('data', (c) => {
+          text += c;
+        });
+        req.on('end', () => resolve(text));
+        req.on('error', reject);
+        req.end('h2-body');
+      });
+      assert.equal(JSON.parse(posted).body, 'h2-body');
+    } finally {
+      session.close();
+    }
+  });
+
+  for (const scheme of ['http', 'https'] as const)
+    test(`an upgrade over ${scheme} is passed on and bytes flow both ways`, async () => {
+      const echoed = await new Promise<string>((resolve, reject) => {
+        const req = (scheme === 'http' ? http : https).request({
+          host: '127.0.0.1',
+          port: scheme === 'http' ? proxy.httpPort : proxy.httpsPort,
+          path: '/ws',
+          headers: { host: 'app', connection: 'Upgrade', upgrade: 'echo' },
+          rejectUnauthorized: false,
+        });
+        req.on('upgrade', (res, socket) => {
+          assert.equal(res.statusCode, 101);
+          socket.once('data', (d) => {
+            socket.destroy();
+            resolve(d.toString());
+          });
+          socket.write('ping');
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(echoed, 'ping');
+    });
+});

@@ -1,0 +1,456 @@
+/**
+ * The Ingress proxy's listeners and request path: plain HTTP/1.1 on one port, TLS on the
+ * other with the certificate chosen by SNI and ALPN offering h2 and http/1.1 (node:http2 with
+ * allowHTTP1), WebSocket upgrades on both HTTP/1.1 listeners. A request is routed by host and
+ * path, then sent over HTTP/1.1 with keep-alive to one ready endpoint of its Service (pod
+ * addresses), round robin; a failed connection is retried on the next endpoint while the
+ * request body has not been sent. Answers of its own: 404 (no rule), 503 (no ready
+ * endpoint), 502 (every endpoint tried failed), 504 (the backend went silent), 413 (body
+ * too large), 308 (redirect to HTTPS).
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import type { SecureContext } from 'node:tls';
+import { logger } from '../../core/log.js';
+import type { Endpoint, Pool } from './backends.js';
+import { tlsOptions } from './certs.js';
+import { type BackendRef, normalizeHost, type Route } from './routes.js';
+
+const log = logger('ingress');
+
+/** What the proxy asks of the controller: routes, endpoints and certificates, current at each call. */
+export interface IngressRouter {
+  match(host: string | undefined, url: string | undefined): Route | undefined;
+  pool(backend: BackendRef): Pool;
+  contextFor(servername: string | undefined): SecureContext;
+}
+
+export interface IngressProxyOptions {
+  router: IngressRouter;
+  /** Where to listen; default every IPv4 address of the node. */
+  address?: string;
+  httpPort: number;
+  httpsPort: number;
+  /** The certificate for handshakes without SNI (PEM). */
+  defaultCertificate: { cert: string; key: string };
+}
+
+export interface IngressProxy {
+  httpPort: number;
+  httpsPort: number;
+  close(): Promise<void>;
+}
+
+type Request = http.IncomingMessage | http2.Http2ServerRequest;
+type Response = http.ServerResponse | http2.Http2ServerResponse;
+
+/** At most this many endpoints are tried for one request. */
+const MAX_TRIES = 3;
+/** How long an idle client connection is kept open (nginx's keepalive_timeout). */
+const CLIENT_KEEPALIVE_MS = 75_000;
+
+/** Headers that belong to one connection and are never passed on (RFC 9110 7.6.1), and ours to set. */
+const dropped = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'http2-settings',
+  'expect',
+  'host',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+]);
+const droppedInResponse = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** The names a Connection header lists: hop-by-hop too. */
+function connectionTokens(v: string | string[] | undefined): string[] {
+  return (Array.isArray(v) ? v.join(',') : (v ?? ''))
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
+}
+
+const clientAddress = (s: { remoteAddress?: string | undefined }) =>
+  (s.remoteAddress ?? '').replace(/^::ffff:/, '');
+
+/** The host the client asked for: `Host`, or `:authority` over HTTP/2. */
+function hostOf(req: Request): string {
+  return (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
+}
+
+/**
+ * The headers sent to the backend: the client's end-to-end headers, its Host, and the
+ * X-Forwarded-* and X-Real-IP headers, set (not appended: the client's own values are not
+ * trusted, as at any first hop).
+ */
+export function upstreamHeaders(
+  headers: http.IncomingHttpHeaders,
+  facts: { host: string; client: string; scheme: 'http' | 'https'; port: number },
+): http.OutgoingHttpHeaders {
+  const skip = new Set([...dropped, ...connectionTokens(headers.connection)]);
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers))
+    if (v !== undefined && !k.startsWith(':') && !skip.has(k)) out[k] = v;
+  out.host = facts.host;
+  out['x-forwarded-for'] = facts.client;
+  out['x-real-ip'] = facts.client;
+  out['x-forwarded-proto'] = facts.scheme;
+  out['x-forwarded-host'] = facts.host;
+  out['x-forwarded-port'] = String(facts.port);
+  return out;
+}
+
+function responseHeaders(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const skip = new Set([...droppedInResponse, ...connectionTokens(h.connection)]);
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && !skip.has(k)) out[k] = v;
+  return out;
+}
+
+/** Starts a response of either protocol (their writeHead signatures differ, not what they do). */
+function writeHead(res: Response, status: number, headers: http.OutgoingHttpHeaders): void {
+  if (res instanceof http.ServerResponse) res.writeHead(status, headers);
+  else res.writeHead(status, headers);
+}
+
+/** A short plain-text answer of the proxy's own. */
+function answer(res: Response, status: number, extra: http.OutgoingHttpHeaders = {}): void {
+  const w: Writable = res;
+  if (res.headersSent) {
+    w.destroy();
+    return;
+  }
+  const body = `${status} ${http.STATUS_CODES[status] ?? ''}\n`;
+  writeHead(res, status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...extra,
+  });
+  w.end(body);
+}
+
+/** The same on a raw socket (an upgrade request that is not passed on), then the socket closes. */
+function answerRaw(socket: Duplex, status: number, extra: http.OutgoingHttpHeaders = {}): void {
+  const body = `${status} ${http.STATUS_CODES[status] ?? ''}\n`;
+  const lines = Object.entries({
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+    ...extra,
+  }).map(([k, v]) => `${k}: ${String(v)}\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\n${lines.join('')}\r\n${body}`);
+}
+
+class Timeout extends Error {
+  constructor(readonly phase: 'connect' | 'read') {
+    super(`${phase} timeout`);
+  }
+}
+
+/** Why a request is not passed on, or the pool to pass it to. */
+type Decision = { status: number; headers?: http.OutgoingHttpHeaders } | { route: Route; pool: Pool };
+
+export class IngressProxyServer {
+  /** Keep-alive connections to endpoints, reused across requests (LIFO: warm sockets first). */
+  private readonly agent = new http.Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' });
+  /** The HTTPS port redirects name (the one listened on, once known). */
+  httpsPort: number;
+
+  constructor(private readonly o: IngressProxyOptions) {
+    this.httpsPort = o.httpsPort;
+  }
+
+  /** Drops the keep-alive connections to endpoints. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private decide(req: Request, scheme: 'http' | 'https'): Decision {
+    const host = hostOf(req);
+    const route = this.o.router.match(host, req.url);
+    if (!route) return { status: 404 };
+    const redirect = route.options.sslRedirect;
+    if (scheme === 'http' && (redirect === 'always' || (redirect === 'if-tls' && route.tls))) {
+      const port = this.httpsPort === 443 ? '' : `:${this.httpsPort}`;
+      const name = normalizeHost(host);
+      if (name) return { status: 308, headers: { location: `https://${name}${port}${req.url ?? '/'}` } };
+    }
+    const limit = route.options.bodyLimit;
+    if (limit !== undefined && Number(req.headers['content-length'] ?? 0) > limit) return { status: 413 };
+    const pool = this.o.router.pool(route.backend);
+    if (!pool.endpoints.length) return { status: 503 };
+    return { route, pool };
+  }
+
+  /** One request of any listener (HTTP/1.1 or HTTP/2). */
+  handle(req: Request, res: Response, scheme: 'http' | 'https'): void {
+    const d = this.decide(req, scheme);
+    if ('status' in d) {
+      // A refused body is not read: HTTP/1.1 closes the connection rather than drain it.
+      const close = d.status === 413 && req.httpVersionMajor === 1 ? { connection: 'close' } : {};
+      answer(res, d.status, { ...d.headers, ...close });
+      return;
+    }
+    const headers = upstreamHeaders(req.headers, {
+      host: hostOf(req),
+      client: clientAddress(req.socket),
+      scheme,
+      port: req.socket.localPort ?? 0,
+    });
+    // A request without a body can be sent again as it is; one with a body only until it is read.
+    const bodyless =
+      req.httpVersionMajor === 2
+        ? (req as http2.Http2ServerRequest).stream.endAfterHeaders
+        : !req.headers['transfer-encoding'] && Number(req.headers['content-length'] ?? 0) === 0;
+    this.forward(req, res, d.route, d.pool, headers, bodyless);
+  }
+
+  private forward(
+    req: Request,
+    res: Response,
+    route: Route,
+    pool: Pool,
+    headers: http.OutgoingHttpHeaders,
+    bodyless: boolean,
+  ): void {
+    const tries = Math.min(pool.endpoints.length, MAX_TRIES);
+    let attempt = 0;
+    let bodySent = false;
+    let responded = false;
+    let current: http.ClientRequest | undefined;
+    const body: Readable = req;
+    const out: Writable = res;
+    // A client gone before the answer ends takes the backend request with it.
+    out.once('close', () => {
+      if (!out.writableEnded) current?.destroy();
+    });
+    const limit = route.options.bodyLimit;
+    let received = 0;
+    let tooLarge = false;
+    /** Counts a body of unknown length as it goes (listening makes it flow: only once it is piped). */
+    const countBody = () => {
+      if (limit === undefined) return;
+      body.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received <= limit || tooLarge) return;
+        tooLarge = true;
+        body.unpipe();
+        current?.destroy();
+        answer(res, 413, req.httpVersionMajor === 1 ? { connection: 'close' } : {});
+      });
+    };
+    const send = (ep: Endpoint) => {
+      attempt++;
+      const up = http.request({
+        host: ep.host,
+        port: ep.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        agent: this.agent,
+        setHost: false,
+      });
+      current = up;
+      const connectTimer = setTimeout(
+        () => up.destroy(new Timeout('connect')),
+        route.options.connectTimeoutMs,
+      );
+      const connected = () => {
+        clearTimeout(connectTimer);
+        up.setTimeout(route.options.readTimeoutMs, () => up.destroy(new Timeout('read')));
+        if (bodyless || bodySent) return;
+        bodySent = true;
+        countBody();
+        body.pipe(up);
+      };
+      up.once('socket', (s: Socket) => {
+        // Headers and body go out as separate writes: Nagle would hold the second back.
+        s.setNoDelay(true);
+        if (s.connecting) s.once('connect', connected);
+        else connected();
+      });
+      if (bodyless) up.end();
+      up.once('response', (ur) => {
+        clearTimeout(connectTimer);
+        responded = true;
+        if (tooLarge) return ur.resume();
+        writeHead(res, ur.statusCode ?? 502, responseHeaders(ur.headers));
+        ur.pipe(out);
+        ur.once('error', () => out.destroy());
+      });
+      up.once('error', (e) => {
+        clearTimeout(connectTimer);
+        if (tooLarge) return;
+        if (responded) {
+          // The answer broke off midway: the client must see it broken, not complete.
+          out.destroy();
+          return;
+        }
+        if (e instanceof Timeout && e.phase === 'read') return answer(res, 504);
+        const next = pool.next();
+        if ((bodyless || !bodySent) && attempt < tries && next) {
+          log.debug('endpoint failed; trying another', { endpoint: `${ep.host}:${ep.port}`, err: e });
+          send(next);
+          return;
+        }
+        log.warn('no endpoint answered', {
+          ingress: route.ingress,
+          endpoint: `${ep.host}:${ep.port}`,
+          err: e,
+        });
+        answer(res, e instanceof Timeout ? 504 : 502);
+      });
+    };
+    const first = pool.next();
+    if (first) send(first);
+    else answer(res, 503);
+  }
+
+  /** A WebSocket (or any HTTP/1.1 Upgrade) request: passed on, then bytes both ways. */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, scheme: 'http' | 'https'): void {
+    socket.on('error', (e) => log.debug('upgraded client connection failed', { err: e }));
+    const d = this.decide(req, scheme);
+    if ('status' in d) {
+      answerRaw(socket, d.status, d.headers);
+      return;
+    }
+    const headers = upstreamHeaders(req.headers, {
+      host: hostOf(req),
+      client: clientAddress(req.socket),
+      scheme,
+      port: req.socket.localPort ?? 0,
+    });
+    headers.connection = 'Upgrade';
+    if (req.headers.upgrade) headers.upgrade = req.headers.upgrade;
+    const tries = Math.min(d.pool.endpoints.length, MAX_TRIES);
+    let attempt = 0;
+    const send = (ep: Endpoint) => {
+      attempt++;
+      // Its own connection: an upgraded socket leaves the pool for good.
+      const up = http.request({
+        host: ep.host,
+        port: ep.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        agent: false,
+        setHost: false,
+      });
+      const connectTimer = setTimeout(
+        () => up.destroy(new Timeout('connect')),
+        d.route.options.connectTimeoutMs,
+      );
+      up.once('socket', (s: Socket) => s.once('connect', () => clearTimeout(connectTimer)));
+      up.once('upgrade', (ur, us: Socket, uhead: Buffer) => {
+        clearTimeout(connectTimer);
+        socket.write(statusBlock(ur));
+        if (uhead.length) socket.write(uhead);
+        if (head.length) us.write(head);
+        // Either side going away ends the other (a destroyed socket ends no pipe by itself).
+        us.once('close', () => socket.destroy());
+        socket.once('close', () => us.destroy());
+        us.on('error', () => socket.destroy());
+        us.pipe(socket).pipe(us);
+      });
+      up.once('response', (ur) => {
+        // The backend declined the upgrade: its answer goes back as it is, then the connection ends.
+        clearTimeout(connectTimer);
+        socket.write(statusBlock(ur));
+        ur.pipe(socket);
+      });
+      up.once('error', (e) => {
+        clearTimeout(connectTimer);
+        const next = d.pool.next();
+        if (attempt < tries && next) return send(next);
+        log.warn('no endpoint took the upgrade', { ingress: d.route.ingress, err: e });
+        answerRaw(socket, e instanceof Timeout ? 504 : 502);
+      });
+      up.end();
+    };
+    const first = d.pool.next();
+    if (first) send(first);
+    else answerRaw(socket, 503);
+  }
+}
+
+/** A response's status line and headers as they came (names in their own case). */
+function statusBlock(ur: http.IncomingMessage): string {
+  const lines: string[] = [`HTTP/1.1 ${ur.statusCode} ${ur.statusMessage ?? ''}`];
+  for (let i = 0; i + 1 < ur.rawHeaders.length; i += 2)
+    lines.push(`${ur.rawHeaders[i]}: ${ur.rawHeaders[i + 1]}`);
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+function listen(server: Server, port: number, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Starts both listeners; fails (closing what did start) when either port cannot be had. */
+export async function listenIngress(o: IngressProxyOptions): Promise<IngressProxy> {
+  const proxy = new IngressProxyServer(o);
+  const address = o.address ?? '0.0.0.0';
+  const plain = http.createServer({ keepAliveTimeout: CLIENT_KEEPALIVE_MS });
+  plain.on('request', (req, res) => proxy.handle(req, res, 'http'));
+  plain.on('upgrade', (req, socket, head) => proxy.upgrade(req, socket, head, 'http'));
+  const secure = http2.createSecureServer({
+    ...tlsOptions,
+    allowHTTP1: true,
+    cert: o.defaultCertificate.cert,
+    key: o.defaultCertificate.key,
+    SNICallback: (name, cb) => cb(null, o.router.contextFor(name)),
+  });
+  // HTTP/1.1 connections of the TLS listener are served by node:http's code, which reads these:
+  // without noDelay a response written in two parts waits out the client's delayed ACK (40 ms).
+  Object.assign(secure, { keepAliveTimeout: CLIENT_KEEPALIVE_MS, noDelay: true });
+  secure.on('request', (req, res) => proxy.handle(req, res, 'https'));
+  secure.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+    proxy.upgrade(req, socket, head, 'https'),
+  );
+  const servers: Server[] = [plain, secure];
+  // Closing ends client connections too (idle keep-alive and HTTP/2 sessions would hold it open).
+  const sockets = new Set<Socket>();
+  for (const s of servers)
+    s.on('connection', (c: Socket) => {
+      sockets.add(c);
+      c.once('close', () => sockets.delete(c));
+    });
+  try {
+    const httpPort = await listen(plain, o.httpPort, address);
+    const httpsPort = await listen(secure, o.httpsPort, address);
+    proxy.httpsPort = httpsPort;
+    return {
+      httpPort,
+      httpsPort,
+      close: async () => {
+        const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+        for (const c of sockets) c.destroy();
+        proxy.close();
+        await closed;
+      },
+    };
+  } catch (e) {
+    for (const s of servers) if (s.listening) s.close();
+    throw e;
+  }
+}
