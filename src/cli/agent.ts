@@ -23,6 +23,10 @@ export function registerAgent(program: Command): void {
       'auto',
     )
     .option(
+      '--eviction-hard <thresholds>',
+      'hard eviction thresholds, SIGNAL<QUANTITY or SIGNAL<PERCENT, comma-separated; unnamed ones keep the defaults (memory.available<100Mi,nodefs.available<10%,imagefs.available<15%)',
+    )
+    .option(
       '--cleanup',
       'remove what the agent added to this node (pods, bridge, routes, VXLAN device, Service and pod network rules, conntrack entries), then exit',
     )
@@ -38,6 +42,7 @@ export function registerAgent(program: Command): void {
           kubeletPort: string;
           clusterCidr: string;
           flannelBackend: string;
+          evictionHard?: string;
           cleanup?: boolean;
         } & ClusterDnsFlags,
         cmd: Command,
@@ -64,6 +69,7 @@ export function registerAgent(program: Command): void {
           port: Number(opts.kubeletPort),
           clusterCidr: opts.clusterCidr,
           dns: opts,
+          ...(opts.evictionHard !== undefined ? { evictionHard: opts.evictionHard } : {}),
         });
         process.stdout.write(`Node ${agent.nodeName} joined ${opts.server}\n`);
         const stop = () => {
