@@ -397,6 +397,12 @@ test('a pod marked for eviction is killed and reported Failed, reason Evicted, w
   assert.equal(dt.status, 'True');
   assert.equal(dt.reason, 'TerminationByKubelet');
   assert.ok((await h.runtime.listContainers()).every((c) => c.state === 'exited'));
+  // A sync of a copy from before the eviction (the cache not updated yet) starts nothing again.
+  const stale = podOf({});
+  stale.status = { phase: 'Running' };
+  await h.syncer.sync(stale);
+  assert.equal((await h.runtime.listContainers()).length, 1);
+  assert.ok((await h.runtime.listContainers()).every((c) => c.state === 'exited'));
   // Failed for good: the next sync restarts nothing.
   await h.sync(pod);
   assert.equal((await h.runtime.listContainers()).length, 1);

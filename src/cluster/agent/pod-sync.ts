@@ -87,8 +87,11 @@ export class PodSyncer {
   private readonly volumeRetry: Backoff;
   /** Why a container of a pod is waiting, by `uid/name`; kept across syncs of one pod. */
   private readonly waiting = new Map<string, { reason: string; message?: string }>();
-  /** Pods the eviction manager chose, by uid, with its message: evicted at their next sync. */
-  private readonly evictions = new Map<string, string>();
+  /**
+   * Pods the eviction manager chose, by uid: evicted at their next sync, then left alone
+   * until the API shows them Failed (a sync of a stale copy must not start them again).
+   */
+  private readonly evictions = new Map<string, { message: string; done: boolean }>();
 
   constructor(private readonly opts: PodSyncerOptions) {
     this.nodeName = opts.nodeName;
@@ -108,8 +111,9 @@ export class PodSyncer {
     const phase = pod.status?.phase;
     const ref = refOf(pod);
     const eviction = this.evictions.get(ref.uid);
-    if (eviction !== undefined && phase !== 'Succeeded' && phase !== 'Failed') {
-      await this.evict(pod, eviction);
+    if (eviction && phase !== 'Succeeded' && phase !== 'Failed') {
+      if (!eviction.done) await this.evict(pod, eviction.message);
+      eviction.done = true;
       return {};
     }
     if (phase === 'Succeeded' || phase === 'Failed') {
@@ -134,7 +138,7 @@ export class PodSyncer {
    * the others of that pod, kills its containers and reports it Failed with reason Evicted.
    */
   markEvicted(uid: string, message: string): void {
-    this.evictions.set(uid, message);
+    if (!this.evictions.has(uid)) this.evictions.set(uid, { message, done: false });
   }
 
   /**
@@ -158,7 +162,6 @@ export class PodSyncer {
       now: this.now(),
     });
     await this.opts.api.patchStatus(ref.namespace, ref.name, evictedStatus(status, message, this.now()));
-    this.evictions.delete(ref.uid);
   }
 
   /**
