@@ -4,6 +4,7 @@
 // measurements show DiskPressure: the node reports the condition and gets the taint, new pods
 // stay Pending, and the agent evicts the BestEffort pod (using disk beyond its zero request)
 // before the Guaranteed one (within its ephemeral-storage request), as the kubelet ranks them.
+// Then a memory threshold above the machine's memory gives MemoryPressure and its taint.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startAgentCluster, until } from './helpers/cluster.js';
@@ -105,5 +106,28 @@ describe('node-pressure eviction', { skip: !isRoot }, () => {
         )?.message ?? '',
       ),
     );
+
+    // Memory: a threshold above this machine's memory is met at once; the disk one is off.
+    await c.stop();
+    await c.start(['--eviction-hard', 'memory.available<100Ti,nodefs.available<0%']);
+    const conditionsOf = async () =>
+      Object.fromEntries(
+        ((await c.json(['get', 'node', 'n1'])).status.conditions as { type: string; status: string }[]).map(
+          (x) => [x.type, x.status],
+        ),
+      );
+    await until('MemoryPressure and no DiskPressure', async () => {
+      const cs = await conditionsOf();
+      return cs.MemoryPressure === 'True' && cs.DiskPressure === 'False';
+    });
+    await until('the memory-pressure taint instead of the disk-pressure one', async () => {
+      const keys = ((await c.json(['get', 'node', 'n1'])).spec.taints ?? []).map(
+        (x: { key: string }) => x.key,
+      );
+      return (
+        keys.includes('node.kubernetes.io/memory-pressure') &&
+        !keys.includes('node.kubernetes.io/disk-pressure')
+      );
+    });
   });
 });
