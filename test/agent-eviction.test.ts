@@ -2,9 +2,10 @@
 // namespace of its own and the real kubectl. Two pods run; then the server comes back with a
 // hard threshold this machine is really under (nodefs.available<99%), so the agent's
 // measurements show DiskPressure: the node reports the condition and gets the taint, new pods
-// stay Pending, and the agent evicts the BestEffort pod (using disk beyond its zero request)
-// before the Guaranteed one (within its ephemeral-storage request), as the kubelet ranks them.
-// Then a memory threshold above the machine's memory gives MemoryPressure and its taint.
+// stay Pending (or, bound by name, are refused by the agent), and the agent evicts the
+// BestEffort pod (using disk beyond its zero request) before the Guaranteed one (within its
+// ephemeral-storage request), as the kubelet ranks them. Then a memory threshold above the
+// machine's memory gives MemoryPressure and its taint.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startAgentCluster, until } from './helpers/cluster.js';
@@ -106,6 +107,17 @@ describe('node-pressure eviction', { skip: !isRoot }, () => {
         )?.message ?? '',
       ),
     );
+
+    // Bound by name, past the scheduler: the agent's admission refuses it, as the kubelet's.
+    const bound = pod('bound', {}, 'exec sleep 1000');
+    await c.apply({ ...bound, spec: { ...bound.spec, nodeName: 'n1' } });
+    await until(
+      'bound rejected',
+      async () => (await c.json(['get', 'pod', 'bound'])).status.phase === 'Failed',
+    );
+    const rejected = (await c.json(['get', 'pod', 'bound'])).status;
+    assert.equal(rejected.reason, 'Evicted');
+    assert.equal(rejected.message, 'Pod was rejected: The node had condition: [DiskPressure]. ');
 
     // Memory: a threshold above this machine's memory is met at once; the disk one is off.
     await c.stop();

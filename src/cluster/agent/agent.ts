@@ -13,6 +13,7 @@ import { Informer } from '../client/informer.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
 import { clientObjects, clientPodApi, clientVolumeSources, podEvents } from './api.js';
 import { startEndpoint, useServingCertificate } from './endpoint.js';
+import { admissionRefusal } from './eviction/admission.js';
 import { EvictionManager } from './eviction/manager.js';
 import { podUsage } from './eviction/pod-usage.js';
 import { observe } from './eviction/signals.js';
@@ -352,6 +353,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       runtime: rt,
       api: clientPodApi(client),
       objects: clientObjects(client),
+      admit: (p) => admissionRefusal(p, eviction.conditions()),
       probes,
       event,
       ...(volumes ? { volumes } : {}),

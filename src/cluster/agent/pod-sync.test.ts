@@ -17,7 +17,12 @@ function podOf(spec: Record<string, unknown>, name = 'web'): KubeObject {
 }
 
 function harness(
-  opts: { images?: string[]; configMaps?: Record<string, Record<string, string>>; volumes?: PodVolumes } = {},
+  opts: {
+    images?: string[];
+    configMaps?: Record<string, Record<string, string>>;
+    volumes?: PodVolumes;
+    admit?: (pod: KubeObject) => string | undefined;
+  } = {},
 ) {
   let clock = 1_000_000;
   const now = () => clock;
@@ -31,6 +36,7 @@ function harness(
     runtime,
     now,
     ...(opts.volumes ? { volumes: opts.volumes } : {}),
+    ...(opts.admit ? { admit: opts.admit } : {}),
     api: {
       async patchStatus(_ns, _name, status) {
         patches.push(status);
@@ -407,4 +413,20 @@ test('a pod marked for eviction is killed and reported Failed, reason Evicted, w
   await h.sync(pod);
   assert.equal((await h.runtime.listContainers()).length, 1);
   assert.equal(statusOf(pod).phase, 'Failed');
+});
+
+test('a pod new to a node under pressure is refused: Failed, reason Evicted; a running one is not', async () => {
+  let pressure: string | undefined;
+  const h = harness({ admit: () => pressure });
+  const running = podOf({}, 'running');
+  await h.sync(running);
+  pressure = 'The node had condition: [DiskPressure]. ';
+  const fresh = podOf({}, 'fresh');
+  await h.sync(fresh);
+  assert.equal(statusOf(fresh).phase, 'Failed');
+  assert.equal(statusOf(fresh).reason, 'Evicted');
+  assert.equal(statusOf(fresh).message, 'Pod was rejected: The node had condition: [DiskPressure]. ');
+  assert.equal((await h.runtime.listContainers({ podUid: 'uid-fresh' })).length, 0);
+  await h.sync(running);
+  assert.equal(statusOf(running).phase, 'Running');
 });

@@ -46,6 +46,8 @@ export interface PodSyncerOptions {
   event?: PodEventSink;
   /** The cluster DNS pods get (without: the runtime's default resolv.conf). */
   dns?: ClusterDnsSettings;
+  /** Why a pod new to the node may not start now (node pressure), or undefined to admit it. */
+  admit?: (pod: KubeObject) => string | undefined;
 }
 
 export type PodEventSink = (pod: PodRef, type: 'Normal' | 'Warning', reason: string, message: string) => void;
@@ -123,6 +125,7 @@ export class PodSyncer {
       await this.opts.volumes?.tearDown(ref.uid);
       return {};
     }
+    if (await this.rejected(pod)) return {};
     const waitForVolumes = await this.setUpVolumes(pod);
     if (waitForVolumes) return waitForVolumes;
     const sandbox = await this.ensureSandbox(pod);
@@ -131,6 +134,25 @@ export class PodSyncer {
     const after = await this.runtime.listContainers({ podUid: ref.uid });
     await this.report(pod, sandbox, after);
     return result;
+  }
+
+  /**
+   * Admission of a pod new to the node (nothing of it in the runtime yet): refused, it fails
+   * at once with reason Evicted, as the kubelet's rejectPod writes it; a pod already running
+   * is never refused.
+   */
+  private async rejected(pod: KubeObject): Promise<boolean> {
+    const why = this.opts.admit?.(pod);
+    if (!why) return false;
+    const ref = refOf(pod);
+    const known =
+      (await this.runtime.listPodSandboxes({ podUid: ref.uid })).length > 0 ||
+      (await this.runtime.listContainers({ podUid: ref.uid })).length > 0;
+    if (known) return false;
+    const message = `Pod was rejected: ${why}`;
+    this.event(pod, 'Warning', 'Evicted', message);
+    await this.opts.api.patchStatus(ref.namespace, ref.name, { phase: 'Failed', reason: 'Evicted', message });
+    return true;
   }
 
   /**

@@ -17,7 +17,7 @@ import { type EvictionSignal, type Threshold, thresholdBytes } from './threshold
 const log = logger('agent');
 
 /** Upstream's SystemCriticalPriority: pods at or above it are never evicted. */
-const CRITICAL_PRIORITY = 2_000_000_000;
+export const CRITICAL_PRIORITY = 2_000_000_000;
 
 export interface EvictionManagerOptions {
   thresholds: Threshold[];
