@@ -12,8 +12,9 @@ import { logger } from '../../core/log.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { Backoff } from './backoff.js';
 import { ConfigError, containerConfig, type ObjectSource } from './container-config.js';
+import { rejectNewPod, reportEvicted } from './eviction/pod-eviction.js';
 import { type ClusterDnsSettings, podDnsConfig } from './pod-dns.js';
-import { attemptsByName, type ContainerNote, evictedStatus, podStatus, statusMatches } from './pod-status.js';
+import { attemptsByName, type ContainerNote, podStatus, statusMatches } from './pod-status.js';
 import { runHook } from './probes/lifecycle-hooks.js';
 import type { ProbeManager } from './probes/probe-manager.js';
 import type { ContainerConfig, ContainerStatus, PodRef, PodRuntime, SandboxStatus } from './runtime.js';
@@ -144,15 +145,13 @@ export class PodSyncer {
   private async rejected(pod: KubeObject): Promise<boolean> {
     const why = this.opts.admit?.(pod);
     if (!why) return false;
-    const ref = refOf(pod);
-    const known =
-      (await this.runtime.listPodSandboxes({ podUid: ref.uid })).length > 0 ||
-      (await this.runtime.listContainers({ podUid: ref.uid })).length > 0;
-    if (known) return false;
-    const message = `Pod was rejected: ${why}`;
-    this.event(pod, 'Warning', 'Evicted', message);
-    await this.opts.api.patchStatus(ref.namespace, ref.name, { phase: 'Failed', reason: 'Evicted', message });
-    return true;
+    const message = await rejectNewPod(refOf(pod), why, this.evictionDeps());
+    if (message) this.event(pod, 'Warning', 'Evicted', message);
+    return !!message;
+  }
+
+  private evictionDeps() {
+    return { runtime: this.runtime, api: this.opts.api, nodeIP: this.opts.nodeIP, now: this.now };
   }
 
   /**
@@ -173,17 +172,7 @@ export class PodSyncer {
     const ref = refOf(pod);
     this.event(pod, 'Warning', 'Evicted', message);
     await this.killPod(ref.uid, 1, false, pod);
-    const containers = await this.runtime.listContainers({ podUid: ref.uid });
-    const sandbox = (await this.runtime.listPodSandboxes({ podUid: ref.uid }))[0];
-    const status = podStatus({
-      pod,
-      nodeIP: this.opts.nodeIP,
-      ...(sandbox ? { sandbox } : {}),
-      containers,
-      notes: new Map(),
-      now: this.now(),
-    });
-    await this.opts.api.patchStatus(ref.namespace, ref.name, evictedStatus(status, message, this.now()));
+    await reportEvicted(pod, ref, message, this.evictionDeps());
   }
 
   /**
