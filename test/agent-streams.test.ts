@@ -234,10 +234,17 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
     const pod = await c.json(['get', 'pod', 'dbg']);
     assert.equal(pod.spec.ephemeralContainers[0].name, 'debugger');
     assert.equal(pod.spec.ephemeralContainers[0].targetContainerName, 'app');
-    await until('the debugger terminated', async () => {
-      const st = (await c.json(['get', 'pod', 'dbg'])).status.ephemeralContainerStatuses?.[0];
-      return st?.name === 'debugger' && st.state.terminated?.exitCode === 0;
-    });
+    let state: { terminated?: { exitCode: number } } | undefined;
+    await until(
+      'the debugger terminated',
+      async () => {
+        const st = (await c.json(['get', 'pod', 'dbg'])).status.ephemeralContainerStatuses?.[0];
+        state = st?.state;
+        return st?.name === 'debugger' && !!state?.terminated;
+      },
+      60_000,
+    );
+    assert.equal(state?.terminated?.exitCode, 0, JSON.stringify(state));
     // The pod's own container ran on untouched.
     const after = await c.json(['get', 'pod', 'dbg']);
     assert.equal(after.status.containerStatuses[0].restartCount, 0);
