@@ -1,4 +1,5 @@
-// kubectl exec, attach, cp, port-forward and the log options, with the real kubectl against a
+// kubectl exec, attach (stdinOnce true and false), debug (ephemeral containers), cp,
+// port-forward and the log options, with the real kubectl against a
 // server whose embedded agent runs busybox pods as engine containers, in a network namespace
 // of its own. The API server proxies each stream to the agent's endpoint; kubectl picks the
 // protocol (WebSocket by default, SPDY when told to).
@@ -7,51 +8,49 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ptyResizer } from '../src/engine/container/exec-pty.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { isRoot } from './helpers/sandbox.js';
 
 describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
   let c: TestCluster;
   let env: NodeJS.ProcessEnv;
   before(async () => {
-    c = await startCluster(undefined, {
-      controllers: '*',
-      agent: true,
-      netns: true,
-      args: ['--node-name', 'n1'],
-    });
+    c = await startAgentCluster(undefined);
     env = { ...process.env, HOME: join(c.box.dir, 'home'), KUBECONFIG: c.kubeconfig };
-    const r = await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
-    assert.equal(r.code, 0, r.stderr);
-    const applied = await c.kubectl(['apply', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          pod('box', [container('main', 'echo first; echo second; exec sleep 1000')]),
-          pod('web', [
-            // Two servers on two ports, each with its own page.
-            container(
-              'web',
-              'mkdir -p /a /b; echo page-one > /a/index.html; echo page-two > /b/index.html; ' +
-                "dd if=/dev/zero bs=1024 count=4096 2>/dev/null | tr '\\0' x > /b/big; " +
-                'httpd -p 80 -h /a; exec httpd -f -p 8080 -h /b',
-            ),
-            container('side', 'echo from-side; exec sleep 1000'),
-          ]),
-          pod('talk', [
-            { ...container('main', 'while read l; do echo "got $l"; done; echo bye'), stdin: true },
-          ]),
-          pod('term', [{ ...container('main', 'exec sh'), stdin: true, tty: true }]),
-        ],
-      }),
-    });
-    assert.equal(applied.code, 0, applied.stderr);
-    for (const name of ['box', 'web', 'talk', 'term'])
+    await c.apply(
+      pod('box', [container('main', 'echo first; echo second; exec sleep 1000')]),
+      pod('web', [
+        // Two servers on two ports, each with its own page.
+        container(
+          'web',
+          'mkdir -p /a /b; echo page-one > /a/index.html; echo page-two > /b/index.html; ' +
+            "dd if=/dev/zero bs=1024 count=4096 2>/dev/null | tr '\\0' x > /b/big; " +
+            'httpd -p 80 -h /a; exec httpd -f -p 8080 -h /b',
+        ),
+        container('side', 'echo from-side; exec sleep 1000'),
+      ]),
+      // stdinOnce: the first attach that ends closes stdin (as `kubectl run -i` asks).
+      pod('talk', [
+        {
+          ...container('main', 'while read l; do echo "got $l"; done; echo bye'),
+          stdin: true,
+          stdinOnce: true,
+        },
+      ]),
+      // stdinOnce false (the default): stdin stays open from one attach to the next.
+      pod('keep', [
+        {
+          ...container('main', 'while read l; do echo "kept $l"; done; echo stdin-closed; exec sleep 1000'),
+          stdin: true,
+        },
+      ]),
+      pod('term', [{ ...container('main', 'exec sh'), stdin: true, tty: true }]),
+      pod('dbg', [container('app', 'exec sleep 1000')]),
+    );
+    for (const name of ['box', 'web', 'talk', 'keep', 'term', 'dbg'])
       await until(
         `${name} Running`,
-        async () => (await json(['get', 'pod', name])).status.phase === 'Running',
+        async () => (await c.json(['get', 'pod', name])).status.phase === 'Running',
         60_000,
       );
   });
@@ -68,12 +67,6 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
       spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers },
     };
   }
-  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-  const json = async (args: string[]): Promise<any> => {
-    const r = await c.kubectl([...args, '-o', 'json']);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  };
   /** kubectl on a pseudo-terminal (script's) of `rows` x `cols`, as a user at a terminal runs it. */
   /**
    * kubectl on a pseudo-terminal (script's) of `rows` x `cols`, as a user at a terminal runs
@@ -186,6 +179,111 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
     const r = await c.kubectl(['attach', '-i', 'talk'], { input: 'hello\nagain\n' });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /got hello\ngot again\n/);
+  });
+
+  test('stdin of a container with stdinOnce false stays open from one kubectl attach -i to the next', async () => {
+    for (const word of ['one', 'two']) {
+      const attach = c.box.spawn('kubectl', ['attach', '-i', 'keep'], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+        env,
+      });
+      try {
+        attach.stdin?.write(`${word}\n`);
+        await until(`kept ${word}`, async () =>
+          (await c.kubectl(['logs', 'keep'])).stdout.includes(`kept ${word}\n`),
+        );
+        // The client ends its input and goes: a later attach still reaches the same stdin.
+        attach.stdin?.end();
+      } finally {
+        attach.kill();
+      }
+    }
+    assert.doesNotMatch((await c.kubectl(['logs', 'keep'])).stdout, /stdin-closed/);
+  });
+
+  test('kubectl debug -it adds an ephemeral container in the target container PID namespace', async () => {
+    const session = c.box.spawn(
+      'script',
+      [
+        '-qec',
+        'stty rows 30 cols 100; kubectl debug -it dbg --image=busybox:local --target=app -c debugger -- sh',
+        '/dev/null',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'], env },
+    );
+    let out = '';
+    session.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => session.once('exit', resolve));
+    try {
+      // The shell sees the target's processes: it shares app's PID namespace.
+      await until(
+        "app's process seen from the debugger",
+        async () => {
+          session.stdin?.write('ps -o pid,args | grep -c "[s]leep 1000"\n');
+          return /^1\r?$/m.test(out);
+        },
+        60_000,
+      );
+      session.stdin?.write('exit\n');
+      assert.equal(await exited, 0, out);
+    } finally {
+      session.kill();
+    }
+    const pod = await c.json(['get', 'pod', 'dbg']);
+    assert.equal(pod.spec.ephemeralContainers[0].name, 'debugger');
+    assert.equal(pod.spec.ephemeralContainers[0].targetContainerName, 'app');
+    let state: { terminated?: { exitCode: number } } | undefined;
+    await until(
+      'the debugger terminated',
+      async () => {
+        const st = (await c.json(['get', 'pod', 'dbg'])).status.ephemeralContainerStatuses?.[0];
+        state = st?.state;
+        return st?.name === 'debugger' && !!state?.terminated;
+      },
+      60_000,
+    );
+    assert.equal(state?.terminated?.exitCode, 0, JSON.stringify(state));
+    // The pod's own container ran on untouched.
+    const after = await c.json(['get', 'pod', 'dbg']);
+    assert.equal(after.status.containerStatuses[0].restartCount, 0);
+    assert.equal(after.status.phase, 'Running');
+  });
+
+  test('kubectl debug without -it starts the container; names must be unique across the pod', async () => {
+    const r = await c.kubectl([
+      'debug',
+      'dbg',
+      '--image=busybox:local',
+      '-c',
+      'quiet',
+      '--',
+      'sh',
+      '-c',
+      'echo from-debug; exec sleep 1000',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    await until(
+      'the debug container log',
+      async () => (await c.kubectl(['logs', 'dbg', '-c', 'quiet'])).stdout === 'from-debug\n',
+    );
+    const st = (await c.json(['get', 'pod', 'dbg'])).status.ephemeralContainerStatuses.find(
+      (s: { name: string }) => s.name === 'quiet',
+    );
+    assert.ok(st.state.running, JSON.stringify(st));
+    // `berth ps` shows it beside the pod's own container.
+    const ps = await c.box.berth([
+      'ps',
+      '--filter',
+      'label=io.kubernetes.container.name=quiet',
+      '--format',
+      '{{.Names}}',
+    ]);
+    assert.match(ps.stdout, /^k8s_quiet_dbg_default_/m, ps.stderr);
+    const dup = await c.kubectl(['debug', 'dbg', '--image=busybox:local', '-c', 'app', '--', 'true']);
+    assert.notEqual(dup.code, 0);
+    assert.match(dup.stderr, /spec\.ephemeralContainers\[\d\]\.name: Duplicate value: "app"/);
   });
 
   test('kubectl attach -it reaches a TTY container at the client terminal size', async () => {

@@ -3,13 +3,14 @@
 // runs), a Secret with a mode, an emptyDir shared by two containers, a Memory emptyDir, the
 // downward API, a local-path claim and subPaths, and gets the ServiceAccount token files;
 // pods whose volumes cannot be set up wait in ContainerCreating naming the reason; a restart
-// of the agent re-adopts the volumes and deleting the pod leaves no mount behind.
+// of the agent re-adopts the volumes and deleting the pod leaves no mount behind; a shared host
+// path shows mountPropagation HostToContainer and Bidirectional at work.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+import { run } from '../src/core/exec.js';
+import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { isRoot } from './helpers/sandbox.js';
 
 describe('pod volumes on the engine', { skip: !isRoot }, () => {
@@ -17,32 +18,13 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
   let podsDir: string;
   const claimDirs: string[] = [];
   before(async () => {
-    c = await startCluster(undefined, {
-      controllers: '*',
-      agent: true,
-      netns: true,
-      args: ['--node-name', 'n1'],
-    });
+    c = await startAgentCluster(undefined);
     podsDir = join(c.dataDir, 'agent', 'pods');
-    const r = await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
-    assert.equal(r.code, 0, r.stderr);
   });
   after(async () => {
     await c.box.cleanup();
     for (const d of claimDirs) rmSync(d, { recursive: true, force: true });
   });
-  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-  const json = async (args: string[]): Promise<any> => {
-    const r = await c.kubectl([...args, '-o', 'json']);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  };
-  const apply = async (...objs: unknown[]) => {
-    const r = await c.kubectl(['apply', '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }),
-    });
-    assert.equal(r.code, 0, r.stderr);
-  };
   const container = (
     name: string,
     script: string,
@@ -70,12 +52,12 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
   const running = (name: string) =>
     until(
       `${name} Running`,
-      async () => (await json(['get', 'pod', name])).status?.phase === 'Running',
+      async () => (await c.json(['get', 'pod', name])).status?.phase === 'Running',
       90_000,
     );
   /** Runs `cmd` in container `cname` of pod `name` through the engine (the agent's exec is another piece). */
   const execIn = async (name: string, cname: string, cmd: string[]) => {
-    const cs = (await json(['get', 'pod', name])).status.containerStatuses.find(
+    const cs = (await c.json(['get', 'pod', name])).status.containerStatuses.find(
       (x: { name: string }) => x.name === cname,
     );
     const r = await c.box.berth(['exec', cs.containerID.replace('berth://', ''), ...cmd]);
@@ -88,13 +70,13 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
       .map((l) => l.split(' ')[4] ?? '')
       .filter((p) => p.startsWith(`${dir}/`));
   const waitingMessage = async (name: string) =>
-    ((await json(['get', 'pod', name])).status?.containerStatuses?.[0]?.state?.waiting ?? {}) as {
+    ((await c.json(['get', 'pod', name])).status?.containerStatuses?.[0]?.state?.waiting ?? {}) as {
       reason?: string;
       message?: string;
     };
 
   test('one pod with every kind of volume sees them, and a ConfigMap update reaches it', async () => {
-    await apply(
+    await c.apply(
       {
         apiVersion: 'v1',
         kind: 'ConfigMap',
@@ -184,7 +166,7 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
     // API-backed volumes are read-only in the container.
     const ro = await c.box.berth([
       'exec',
-      (await json(['get', 'pod', 'vols'])).status.containerStatuses[0].containerID.replace('berth://', ''),
+      (await c.json(['get', 'pod', 'vols'])).status.containerStatuses[0].containerID.replace('berth://', ''),
       'sh',
       '-c',
       'echo x > /etc/cfg/new',
@@ -208,13 +190,13 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
     ]);
     assert.equal(who.stdout, 'system:serviceaccount:default:default', who.stderr);
     // The claim's folder is on the node, under the local-path root.
-    const pvc = await json(['get', 'pvc', 'data']);
-    const pv = await json(['get', 'pv', pvc.spec.volumeName]);
+    const pvc = await c.json(['get', 'pvc', 'data']);
+    const pv = await c.json(['get', 'pv', pvc.spec.volumeName]);
     claimDirs.push(pv.spec.hostPath.path);
     assert.equal(readFileSync(join(pv.spec.hostPath.path, 'file'), 'utf8'), 'on-claim\n');
 
     // The node's own identity reads its pods' objects and nothing else (the Node authorizer).
-    await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unrelated' }, data: { k: 'dg==' } });
+    await c.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unrelated' }, data: { k: 'dg==' } });
     const creds = join(c.dataDir, 'agent');
     const asNode = (args: string[]) =>
       c.kubectl([
@@ -240,7 +222,7 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
   });
 
   test('a missing ConfigMap or a hostPath of the wrong type keeps a pod ContainerCreating, naming it', async () => {
-    await apply(
+    await c.apply(
       podOf(
         'nocfg',
         [container('main', 'exec sleep 1000', [{ name: 'v', mountPath: '/v' }])],
@@ -263,7 +245,7 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
     );
     // And `kubectl describe pod` has the kubelet's FailedMount event, once per distinct failure.
     const failedMounts = async (pod: string) =>
-      (await json(['get', 'events'])).items.filter(
+      (await c.json(['get', 'events'])).items.filter(
         (e: { reason: string; involvedObject: { name: string } }) =>
           e.reason === 'FailedMount' && e.involvedObject.name === pod,
       );
@@ -272,20 +254,86 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
     assert.equal(ev.type, 'Warning');
     assert.match(ev.message, /hostPath type check failed: \/etc\/hostname is not a directory/);
     assert.equal(ev.source.component, 'kubelet');
-    await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'later' }, data: { k: 'v' } });
+    await c.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'later' }, data: { k: 'v' } });
     await running('nocfg');
   });
 
+  test('mountPropagation: HostToContainer sees host mounts made later, Bidirectional shares them back', async () => {
+    // Only a shared mount propagates (this machine's / is private): the host path gets one.
+    const shared = join(c.box.dir, 'shared');
+    mkdirSync(join(shared, 'later'), { recursive: true });
+    mkdirSync(join(shared, 'fromctr'));
+    await run('mount', ['--bind', shared, shared]);
+    await run('mount', ['--make-shared', shared]);
+    const mounted = [shared];
+    try {
+      const refused = await c.kubectl(['apply', '-f', '-'], {
+        input: JSON.stringify(
+          podOf(
+            'bidi',
+            [
+              container('main', 'exec sleep 1000', [
+                { name: 'h', mountPath: '/h', mountPropagation: 'Bidirectional' },
+              ]),
+            ],
+            [{ name: 'h', hostPath: { path: shared } }],
+          ),
+        ),
+      });
+      assert.notEqual(refused.code, 0);
+      assert.match(
+        refused.stderr,
+        /spec\.containers\[0\]\.volumeMounts\[0\]\.mountPropagation: Forbidden: Bidirectional mount propagation is available only to privileged containers/,
+      );
+      await c.apply(
+        podOf(
+          'prop',
+          [
+            container('watch', 'exec sleep 1000', [
+              { name: 'h', mountPath: '/h', mountPropagation: 'HostToContainer' },
+            ]),
+            container('plain', 'exec sleep 1000', [{ name: 'h', mountPath: '/h' }]),
+            container(
+              'both',
+              'exec sleep 1000',
+              [{ name: 'h', mountPath: '/h', mountPropagation: 'Bidirectional' }],
+              {
+                securityContext: { privileged: true },
+              },
+            ),
+          ],
+          [{ name: 'h', hostPath: { path: shared, type: 'Directory' } }],
+        ),
+      );
+      await running('prop');
+      // A mount made on the host after the containers started.
+      await run('mount', ['-t', 'tmpfs', 'tmpfs', join(shared, 'later')]);
+      mounted.unshift(join(shared, 'later'));
+      writeFileSync(join(shared, 'later', 'file'), 'from-host-mount\n');
+      assert.equal(await execIn('prop', 'watch', ['cat', '/h/later/file']), 'from-host-mount\n');
+      // None (private): the container keeps the folder as it was when it started.
+      assert.equal(await execIn('prop', 'plain', ['ls', '-A', '/h/later']), '');
+      // Bidirectional: a mount made in the privileged container shows on the host.
+      await execIn('prop', 'both', ['mount', '-t', 'tmpfs', 'tmpfs', '/h/fromctr']);
+      mounted.unshift(join(shared, 'fromctr'));
+      assert.ok(mountsUnder(shared).includes(join(shared, 'fromctr')), mountsUnder(shared).join('\n'));
+      const r = await c.kubectl(['delete', 'pod', 'prop', '--timeout=60s']);
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      for (const m of mounted) await run('umount', ['-l', m], { check: false });
+    }
+  });
+
   test('kill -9 of the agent re-adopts the volumes: same mounts, same files, no restart', async () => {
-    const uid = (await json(['get', 'pod', 'vols'])).metadata.uid;
+    const uid = (await c.json(['get', 'pod', 'vols'])).metadata.uid;
     const before = mountsUnder(join(podsDir, uid)).sort();
     assert.ok(before.length >= 3, before.join('\n'));
     await c.restart();
-    await apply(podOf('after', [container('main', 'exec sleep 1000', [])], []));
+    await c.apply(podOf('after', [container('main', 'exec sleep 1000', [])], []));
     await running('after');
     assert.deepEqual(mountsUnder(join(podsDir, uid)).sort(), before);
     assert.equal(await execIn('vols', 'a', ['cat', '/mem/kept']), 'kept\n');
-    const st = (await json(['get', 'pod', 'vols'])).status.containerStatuses;
+    const st = (await c.json(['get', 'pod', 'vols'])).status.containerStatuses;
     assert.deepEqual(
       st.map((x: { restartCount: number }) => x.restartCount),
       [0, 0],
@@ -295,7 +343,7 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
   test('deleting the pods leaves no mount and no folder behind', async () => {
     const uids: string[] = [];
     for (const name of ['vols', 'nocfg', 'badhost', 'after']) {
-      uids.push((await json(['get', 'pod', name])).metadata.uid);
+      uids.push((await c.json(['get', 'pod', name])).metadata.uid);
       const r = await c.kubectl(['delete', 'pod', name, '--timeout=60s']);
       assert.equal(r.code, 0, r.stderr);
     }

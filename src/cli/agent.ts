@@ -24,6 +24,10 @@ export function registerAgent(program: Command): void {
       'auto',
     )
     .option(
+      '--eviction-hard <thresholds>',
+      'hard eviction thresholds, SIGNAL<QUANTITY or SIGNAL<PERCENT, comma-separated; unnamed ones keep the defaults (memory.available<100Mi,nodefs.available<10%,imagefs.available<15%)',
+    )
+    .option(
       '--cleanup',
       'remove what the agent added to this node (pods, bridge, routes, VXLAN device, Service and pod network rules, conntrack entries), then exit',
     )
@@ -39,6 +43,7 @@ export function registerAgent(program: Command): void {
           kubeletPort: string;
           clusterCidr: string;
           flannelBackend: string;
+          evictionHard?: string;
           cleanup?: boolean;
         } & ClusterDnsFlags &
           IngressFlags,
@@ -71,6 +76,7 @@ export function registerAgent(program: Command): void {
           clusterCidr: opts.clusterCidr,
           dns: opts,
           ...(ingress ? { ingress } : {}),
+          ...(opts.evictionHard !== undefined ? { evictionHard: opts.evictionHard } : {}),
         });
         process.stdout.write(`Node ${agent.nodeName} joined ${opts.server}\n`);
         const stop = () => {

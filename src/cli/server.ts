@@ -126,6 +126,10 @@ export function registerServer(program: Command): void {
       'what runs pods on the embedded agent: engine or sim (in memory)',
       'engine',
     )
+    .option(
+      '--eviction-hard <thresholds>',
+      "the embedded agent's hard eviction thresholds, SIGNAL<QUANTITY or SIGNAL<PERCENT, comma-separated; unnamed ones keep the defaults (memory.available<100Mi,nodefs.available<10%,imagefs.available<15%)",
+    )
     .option('--cluster-cidr <cidr>', 'pod addresses: each node gets a /24 of this range', '10.42.0.0/16')
     .option(
       '--flannel-backend <name>',
@@ -184,6 +188,7 @@ export function registerServer(program: Command): void {
           serviceCidr: string;
           clusterDns?: string;
           flannelBackend: string;
+          evictionHard?: string;
           cleanup?: boolean;
         } & ClusterDnsFlags &
           IngressFlags,
@@ -306,6 +311,7 @@ export function registerServer(program: Command): void {
             dns: { clusterDomain: opts.clusterDomain, resolvConf: opts.resolvConf },
             clusterCidr: opts.clusterCidr,
             ...(ingress ? { ingress } : {}),
+            ...(opts.evictionHard !== undefined ? { evictionHard: opts.evictionHard } : {}),
           });
         }
         process.stdout.write(

@@ -8,7 +8,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { type RunResult, run } from '../../src/core/exec.js';
+import { busyboxRootfsTar } from './busybox-image.js';
 import { berthBin, type Sandbox, sandbox } from './sandbox.js';
+import { until } from './until.js';
 
 export interface TestCluster {
   box: Sandbox;
@@ -27,6 +29,11 @@ export interface TestCluster {
   serverLog(): string;
   /** Runs kubectl; never throws on a non-zero exit. */
   kubectl(args: readonly string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
+  /** `kubectl ARGS -o json`, parsed; throws with kubectl's stderr when it fails. */
+  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
+  json(args: readonly string[]): Promise<any>;
+  /** `kubectl apply` of the objects (as one List); throws with kubectl's stderr when it fails. */
+  apply(...objs: unknown[]): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -93,6 +100,13 @@ export async function startCluster(
   };
   let child = await start();
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+  const kubectl: TestCluster['kubectl'] = (args, opts = {}) =>
+    (inNetns ? box.exec : run)('kubectl', args, {
+      check: false,
+      timeoutMs: 60_000,
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+      env: { ...process.env, HOME: home, KUBECONFIG: kubeconfig, ...opts.env },
+    });
   const stop = async (signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL') => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
@@ -114,14 +128,46 @@ export async function startCluster(
       await stop();
       child = await start();
     },
-    kubectl: (args, opts = {}) =>
-      (inNetns ? box.exec : run)('kubectl', args, {
-        check: false,
-        timeoutMs: 60_000,
-        ...(opts.input !== undefined ? { input: opts.input } : {}),
-        env: { ...process.env, HOME: home, KUBECONFIG: kubeconfig, ...opts.env },
-      }),
+    kubectl,
+    json: async (args) => JSON.parse(checked(await kubectl([...args, '-o', 'json']), args)),
+    apply: async (...objs) => {
+      const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs });
+      checked(await kubectl(['apply', '-f', '-'], { input }), ['apply']);
+    },
   };
+}
+
+/** kubectl's stdout, or an error with its stderr when it failed. */
+function checked(r: RunResult, args: readonly string[]): string {
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited with ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * The cluster the node agent's tests share: a server with its embedded agent (node `n1`,
+ * the engine runtime) in a network namespace of its own, with busybox imported into its
+ * engine as `busybox:local`, once n1 is Ready.
+ */
+export async function startAgentCluster(
+  t: TestContext | undefined,
+  options: { args?: string[] } = {},
+): Promise<TestCluster> {
+  const c = await startCluster(t, {
+    controllers: '*',
+    agent: true,
+    netns: true,
+    args: ['--node-name', 'n1', ...(options.args ?? [])],
+  });
+  checked(await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']), ['import']);
+  await until(
+    'n1 Ready',
+    async () =>
+      ((await c.json(['get', 'node', 'n1'])).status.conditions ?? []).some(
+        (x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True',
+      ),
+    30_000,
+  );
+  return c;
 }
 
 /**
@@ -150,4 +196,4 @@ export async function startSim(c: TestCluster, args: readonly string[]): Promise
 }
 
 /** Shared with the engine's tests; re-exported for the controller suites that import it here. */
-export { until } from './until.js';
+export { until };

@@ -13,6 +13,11 @@ import { Informer } from '../client/informer.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
 import { clientObjects, clientPodApi, clientVolumeSources, podEvents } from './api.js';
 import { startEndpoint, useServingCertificate } from './endpoint.js';
+import { admissionRefusal } from './eviction/admission.js';
+import { EvictionManager } from './eviction/manager.js';
+import { podUsage } from './eviction/pod-usage.js';
+import { observe } from './eviction/signals.js';
+import { parseEvictionHard, type Threshold } from './eviction/thresholds.js';
 import { ImageGc } from './image-gc.js';
 import { NodeLeases } from './lease.js';
 import { disk, goArch, machineFacts } from './machine.js';
@@ -57,6 +62,10 @@ export interface AgentOptions {
   endpoint?: { ca: string; dir: string; port: number };
   /** Where pods' volumes live (one folder per pod); without it volumes are not set up (simulated pods). */
   podsDir?: string;
+  /** The hard eviction thresholds (`--eviction-hard`); default the kubelet's. */
+  evictionHard?: Threshold[];
+  /** How often the eviction manager measures (the kubelet's 10 s). */
+  evictionMonitoringMs?: number;
 }
 
 export interface RunningAgent {
@@ -97,6 +106,39 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         : undefined;
 
   const usage = new ResourceSummary({ nodeName, runtime: () => runtime });
+  // Set once pods run: what the eviction manager acts through.
+  let podControl: { syncer: PodSyncer; workers: PodWorkers; pods: Informer; gc: ImageGc } | undefined;
+  const evictionHard = opts.evictionHard ?? parseEvictionHard();
+  const eviction = new EvictionManager({
+    thresholds: evictionHard,
+    observe: () => observe({ podsDir: opts.podsDir ?? opts.root, root: opts.root }),
+    activePods: () =>
+      (podControl?.pods.list() ?? []).filter(
+        (p) =>
+          p.spec?.nodeName === nodeName &&
+          !p.metadata.deletionTimestamp &&
+          p.status?.phase !== 'Succeeded' &&
+          p.status?.phase !== 'Failed',
+      ),
+    usage: async (p) => (runtime ? podUsage(runtime, p, opts.podsDir) : undefined),
+    reclaimDisk: async () => {
+      const r = await podControl?.gc.deleteUnused();
+      if (r?.removed.length)
+        log.info('images removed under disk pressure', { node: nodeName, freed: r.freed });
+    },
+    evict: async (p, message) => {
+      if (!podControl) return;
+      const ref = {
+        uid: p.metadata.uid ?? '',
+        name: p.metadata.name ?? '',
+        namespace: p.metadata.namespace ?? '',
+      };
+      podControl.syncer.markEvicted(ref.uid, message);
+      podControl.workers.syncPod(ref);
+    },
+  });
+  // The first measure comes before registration, so a node under pressure says so at once.
+  await eviction.synchronize();
   // It serves once the node has a serving certificate for the addresses it reports (below).
   const endpoint = opts.endpoint
     ? await startEndpoint({
@@ -115,7 +157,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       root: opts.root,
       runtimeVersion: runtimeVersion ? `${runtimeVersion.name}://${runtimeVersion.version}` : 'none://',
       kubeletVersion,
+      evictionHard,
     });
+    const pressure = eviction.conditions();
     const images = runtime
       ? (await runtime.listImages()).slice(0, 50).map(({ names, sizeBytes }) => ({ names, sizeBytes }))
       : [];
@@ -129,18 +173,18 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       conditions: [
         condition(
           'MemoryPressure',
-          m.pressure.memory,
-          m.pressure.memory ? 'KubeletHasInsufficientMemory' : 'KubeletHasSufficientMemory',
-          m.pressure.memory
+          pressure.memory,
+          pressure.memory ? 'KubeletHasInsufficientMemory' : 'KubeletHasSufficientMemory',
+          pressure.memory
             ? 'kubelet has insufficient memory available'
             : 'kubelet has sufficient memory available',
           old,
         ),
         condition(
           'DiskPressure',
-          m.pressure.disk,
-          m.pressure.disk ? 'KubeletHasDiskPressure' : 'KubeletHasNoDiskPressure',
-          m.pressure.disk ? 'kubelet has disk pressure' : 'kubelet has no disk pressure',
+          pressure.disk,
+          pressure.disk ? 'KubeletHasDiskPressure' : 'KubeletHasNoDiskPressure',
+          pressure.disk ? 'kubelet has disk pressure' : 'kubelet has no disk pressure',
           old,
         ),
         condition(
@@ -239,6 +283,23 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   nodes.onUpdate(refreshLogged);
   nodes.start();
 
+  // The eviction manager's pass (the kubelet's monitoring interval): conditions, reclaim, evictions.
+  let evicting = false;
+  const evictionTimer = setInterval(() => {
+    if (evicting) return;
+    evicting = true;
+    const before = JSON.stringify(eviction.conditions());
+    void eviction
+      .synchronize()
+      .then(() => {
+        if (JSON.stringify(eviction.conditions()) !== before) refreshLogged();
+      })
+      .catch((e) => log.warn('eviction pass failed', { node: nodeName, err: e as Error }))
+      .finally(() => {
+        evicting = false;
+      });
+  }, opts.evictionMonitoringMs ?? 10_000);
+
   const beatMs = opts.heartbeatMs ?? 10_000;
   const timer = setInterval(() => {
     void leases
@@ -275,6 +336,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
               root: opts.root,
               runtimeVersion: '',
               kubeletVersion,
+              evictionHard,
             }).allocatable),
         })
       : undefined;
@@ -291,6 +353,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       runtime: rt,
       api: clientPodApi(client),
       objects: clientObjects(client),
+      admit: (p) => admissionRefusal(p, eviction.conditions()),
       probes,
       event,
       ...(volumes ? { volumes } : {}),
@@ -309,6 +372,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     void w.run().then((ok) => ok && w.resync(nodeName));
     housekeeping = setInterval(() => w.resync(nodeName), 60_000);
     const gc = new ImageGc({ runtime: rt, disk: () => disk(opts.root) });
+    podControl = { syncer, workers: w, pods, gc };
     imageGc = setInterval(() => {
       void gc.collect().then(
         (r) => {
@@ -347,6 +411,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       endpoint?.close();
       usage.stop();
       clearInterval(timer);
+      clearInterval(evictionTimer);
       clearInterval(housekeeping);
       clearInterval(imageGc);
       workers?.stop();

@@ -7,15 +7,18 @@
  * containers are the engine's own records, so a restarted agent finds both again.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { conflict, isNotFound, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { containerPaths } from '../../engine/container/paths.js';
 import type { Engine } from '../../engine/engine.js';
 import { attachNetworks, BridgeOptionLabels, detachNetworks } from '../../engine/network/attach.js';
 import { createNetns, removeNetns } from '../../engine/network/netns.js';
+import { snapshotterOf } from '../../engine/snapshot/snapshots.js';
+import { ConfigError } from './config-error.js';
 import { FALLBACK_LOG_LINES, MAX_MESSAGE_BYTES, terminationMessage } from './container-spec.js';
 import {
   engineOptions,
@@ -27,6 +30,7 @@ import {
   terminationFile,
 } from './engine-pod-spec.js';
 import { type Usage, usageOfPid } from './metrics/cgroup-usage.js';
+import { ociPropagation } from './mount-propagation.js';
 import { podResolvMounts, writePodResolvConf } from './pod-dns.js';
 import {
   type ContainerConfig,
@@ -238,9 +242,11 @@ export class EngineRuntime implements PodRuntime {
           ...(c.workingDir ? { workingDir: c.workingDir } : {}),
           hostname: sb.extras?.hostname ?? sb.pod.name,
           network: sb.netns ? `ns:${sb.netns}` : 'host',
-          ...(c.stdin ? { openStdin: true } : {}),
+          // A pod's stdinOnce defaults to false: stdin stays open across attaches.
+          ...(c.stdin ? { openStdin: true, stdinOnce: !!c.stdinOnce } : {}),
           ...(c.tty ? { tty: true } : {}),
           ...extra,
+          ...(c.targetContainerId ? { pid: this.targetPidNamespace(c.targetContainerId) } : {}),
           // The pod's volumes, then the pod's /etc/hosts and the termination message file.
           mounts: [
             ...podResolvMounts(join(this.dir, sandboxId)),
@@ -249,6 +255,9 @@ export class EngineRuntime implements PodRuntime {
               source: m.hostPath,
               destination: m.containerPath,
               readOnly: m.readOnly,
+              ...(m.propagation && m.propagation !== 'None'
+                ? { propagation: ociPropagation(m.hostPath, m.propagation) }
+                : {}),
             })),
             ...(extra.mounts ?? []),
           ],
@@ -282,6 +291,14 @@ export class EngineRuntime implements PodRuntime {
       }
     }
     return rec.id;
+  }
+
+  /** The PID namespace of a running container, for an ephemeral container that targets it. */
+  private targetPidNamespace(id: string): string {
+    const rec = this.engine.containers.get(id);
+    if (rec.state !== 'running' || !rec.pid)
+      throw new ConfigError(`target container ${id.slice(0, 12)} is not running`);
+    return `ns:/proc/${rec.pid}/ns/pid`;
   }
 
   async startContainer(id: string): Promise<void> {
@@ -400,6 +417,20 @@ export class EngineRuntime implements PodRuntime {
   async containerUsage(id: string): Promise<Usage | undefined> {
     const rec = this.engine.containers.get(id);
     return rec.state === 'running' && rec.pid ? usageOfPid(rec.pid) : undefined;
+  }
+
+  async containerDiskUsage(id: string): Promise<number | undefined> {
+    const { root, runroot } = this.engine.context;
+    let bytes = 0;
+    try {
+      bytes += (await snapshotterOf(root).usage(id)).size;
+    } catch (e) {
+      // Never started (no snapshot yet), or removed meanwhile: nothing written.
+      if (!isNotFound(e)) throw e;
+    }
+    const logFile = containerPaths({ root, runroot }, id).log;
+    if (existsSync(logFile)) bytes += statSync(logFile).size;
+    return bytes;
   }
 
   async listImages(): Promise<NodeImage[]> {

@@ -55,3 +55,12 @@ test('it stops as soon as enough is freed', async () => {
   assert.equal(r.removed.length, 1);
   assert.ok(r.freed >= r.wanted);
 });
+
+test('under disk pressure every unused image past the minimum age goes, whatever the disk use', async () => {
+  const h = harness([img('a', 1), img('b', 1), img('used', 1)], ['sha256:used'], 10);
+  assert.deepEqual((await h.gc.deleteUnused()).removed, [], 'none is old enough yet');
+  h.advance(120_000);
+  const r = await h.gc.deleteUnused();
+  assert.deepEqual(r.removed.sort(), ['sha256:a', 'sha256:b']);
+  assert.equal(r.freed, 2 * GB);
+});

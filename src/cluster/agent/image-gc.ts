@@ -7,7 +7,7 @@
  * times live in memory, as in the kubelet: after a restart every image counts as just seen.
  */
 import { logger } from '../../core/log.js';
-import type { PodRuntime } from './runtime.js';
+import type { NodeImage, PodRuntime } from './runtime.js';
 
 const log = logger('agent');
 
@@ -39,6 +39,26 @@ export class ImageGc {
 
   /** One pass: notes which images are in use, and frees space if the disk is above the high mark. */
   async collect(): Promise<ImageGcResult> {
+    const { images, inUse } = await this.look();
+    const { total, available } = this.opts.disk();
+    const high = this.opts.highThresholdPercent ?? 85;
+    const low = this.opts.lowThresholdPercent ?? 80;
+    if (total <= 0 || ((total - available) * 100) / total < high || !this.opts.runtime.removeImage)
+      return { wanted: 0, freed: 0, removed: [] };
+    return this.free(images, inUse, Math.ceil((total * (100 - low)) / 100 - available));
+  }
+
+  /**
+   * Removes every unused image past the minimum age, whatever the disk's use (the kubelet's
+   * DeleteUnusedImages, which the eviction manager calls under disk pressure).
+   */
+  async deleteUnused(): Promise<ImageGcResult> {
+    const { images, inUse } = await this.look();
+    return this.free(images, inUse, Number.POSITIVE_INFINITY);
+  }
+
+  /** Notes the images present and which are in use now. */
+  private async look(): Promise<{ images: NodeImage[]; inUse: Set<string> }> {
     const now = this.now();
     const { runtime } = this.opts;
     const images = (await runtime.listImages()).filter((i) => i.id);
@@ -50,13 +70,15 @@ export class ImageGc {
     }
     const present = new Set(images.map((i) => i.id));
     for (const id of this.seen.keys()) if (!present.has(id)) this.seen.delete(id);
+    return { images, inUse };
+  }
 
-    const { total, available } = this.opts.disk();
-    const high = this.opts.highThresholdPercent ?? 85;
-    const low = this.opts.lowThresholdPercent ?? 80;
-    const result: ImageGcResult = { wanted: 0, freed: 0, removed: [] };
-    if (total <= 0 || ((total - available) * 100) / total < high || !runtime.removeImage) return result;
-    result.wanted = Math.ceil((total * (100 - low)) / 100 - available);
+  /** Removes unused images, least recently used first, until `wanted` bytes are freed. */
+  private async free(images: NodeImage[], inUse: Set<string>, wanted: number): Promise<ImageGcResult> {
+    const now = this.now();
+    const { runtime } = this.opts;
+    const result: ImageGcResult = { wanted: Number.isFinite(wanted) ? wanted : 0, freed: 0, removed: [] };
+    if (!runtime.removeImage) return result;
     const minAge = this.opts.minAgeMs ?? 120_000;
     const candidates = images
       .filter((i) => !inUse.has(i.id!) && now - (this.seen.get(i.id!)?.detected ?? now) >= minAge)
@@ -66,7 +88,7 @@ export class ImageGc {
         return sa.lastUsed - sb.lastUsed || sa.detected - sb.detected;
       });
     for (const i of candidates) {
-      if (result.freed >= result.wanted) break;
+      if (result.freed >= wanted) break;
       try {
         await runtime.removeImage(i.id!);
       } catch (e) {

@@ -6,6 +6,12 @@
  */
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { arch, cpus, hostname, networkInterfaces, release, totalmem } from 'node:os';
+import {
+  type EvictionSignal,
+  parseEvictionHard,
+  type Threshold,
+  thresholdBytes,
+} from './eviction/thresholds.js';
 
 const readText = (p: string): string | undefined => {
   try {
@@ -65,25 +71,32 @@ export function disk(path: string): { total: number; available: number } {
   }
 }
 
-/** The kubelet's default hard eviction thresholds, kept out of allocatable. */
-const evictionMemory = 100 * 1024 * 1024;
-const evictionDiskFraction = 0.1;
-
 const ki = (bytes: number) => `${Math.floor(bytes / 1024)}Ki`;
 
 export interface MachineFacts {
   capacity: Record<string, string>;
   allocatable: Record<string, string>;
   nodeInfo: Record<string, string>;
-  pressure: { memory: boolean; disk: boolean; pid: boolean };
+  /** PID pressure (memory and disk pressure are the eviction manager's). */
+  pressure: { pid: boolean };
 }
 
-/** The machine as of now; `root` is the folder whose file system holds images and containers. */
+/**
+ * The machine as of now; `root` is the folder whose file system holds images and containers.
+ * Allocatable keeps the hard eviction thresholds for memory and the pods' file system out
+ * (the kubelet's defaults, 100Mi and 10%, unless `evictionHard` says otherwise).
+ */
 export function machineFacts(opts: {
   root: string;
   runtimeVersion: string;
   kubeletVersion: string;
+  evictionHard?: Threshold[];
 }): MachineFacts {
+  const hard = opts.evictionHard ?? parseEvictionHard();
+  const reserve = (signal: EvictionSignal, capacity: number) => {
+    const t = hard.find((x) => x.signal === signal);
+    return t ? thresholdBytes(t, capacity) : 0;
+  };
   const cpu = cpuCount();
   const mem = memoryBytes();
   const d = disk(opts.root);
@@ -94,14 +107,13 @@ export function machineFacts(opts: {
   const threads = Number(
     /^(\d+)/.exec(readText('/proc/loadavg')?.split(' ')[3]?.split('/')[1] ?? '')?.[1] ?? 0,
   );
-  const memAvailable = Number(/MemAvailable:\s+(\d+)/.exec(readText('/proc/meminfo') ?? '')?.[1] ?? 0) * 1024;
   return {
     capacity: { cpu: String(cpu), memory: ki(mem), pods: '110', 'ephemeral-storage': ki(d.total) },
     allocatable: {
       cpu: String(cpu),
-      memory: ki(Math.max(0, mem - evictionMemory)),
+      memory: ki(Math.max(0, mem - reserve('memory.available', mem))),
       pods: '110',
-      'ephemeral-storage': String(Math.floor(d.total * (1 - evictionDiskFraction))),
+      'ephemeral-storage': String(Math.max(0, d.total - reserve('nodefs.available', d.total))),
     },
     nodeInfo: {
       machineID,
@@ -115,11 +127,7 @@ export function machineFacts(opts: {
       operatingSystem: 'linux',
       architecture: goArch(),
     },
-    pressure: {
-      memory: memAvailable > 0 && memAvailable < evictionMemory,
-      disk: d.total > 0 && d.available < d.total * evictionDiskFraction,
-      pid: pidMax > 0 && threads > pidMax * 0.9,
-    },
+    pressure: { pid: pidMax > 0 && threads > pidMax * 0.9 },
   };
 }
 

@@ -157,6 +157,12 @@ export function podStatus(obs: PodObservation): Record<string, unknown> {
   const byName = attemptsByName(obs.containers);
   const init = (pod.spec?.initContainers ?? []).map((c: SpecContainer) => containerStatus(c, obs, byName));
   const main = (pod.spec?.containers ?? []).map((c: SpecContainer) => containerStatus(c, obs, byName));
+  // Ephemeral containers are reported apart and count for neither the phase nor readiness
+  // (no probe ever declares them ready, as with the kubelet).
+  const ephemeral = (pod.spec?.ephemeralContainers ?? []).map((c: SpecContainer) => ({
+    ...containerStatus(c, obs, byName),
+    ready: false,
+  }));
   const phase = phaseOf(pod, init, main);
   const initialized = init.every((s: Status) => s.state.terminated?.exitCode === 0);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
@@ -178,8 +184,32 @@ export function podStatus(obs: PodObservation): Record<string, unknown> {
     startTime,
     ...(init.length ? { initContainerStatuses: init } : {}),
     containerStatuses: main,
+    ...(ephemeral.length ? { ephemeralContainerStatuses: ephemeral } : {}),
     qosClass: pod.status?.qosClass ?? qosClass(pod),
   };
+}
+
+/**
+ * The status of a pod evicted under node pressure, as the kubelet writes it: Failed with
+ * reason Evicted and the eviction message, and a DisruptionTarget condition saying why.
+ */
+export function evictedStatus(
+  status: Record<string, unknown>,
+  message: string,
+  now: number,
+): Record<string, unknown> {
+  const conditions = ((status.conditions ?? []) as Record<string, unknown>[]).filter(
+    (c) => c.type !== 'DisruptionTarget',
+  );
+  conditions.push({
+    type: 'DisruptionTarget',
+    status: 'True',
+    lastProbeTime: null,
+    lastTransitionTime: isoSeconds(now),
+    reason: 'TerminationByKubelet',
+    message,
+  });
+  return { ...status, phase: 'Failed', reason: 'Evicted', message, conditions };
 }
 
 /** JSON with object keys sorted: the API may hand back keys in another order than written. */

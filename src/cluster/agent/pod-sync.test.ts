@@ -17,7 +17,12 @@ function podOf(spec: Record<string, unknown>, name = 'web'): KubeObject {
 }
 
 function harness(
-  opts: { images?: string[]; configMaps?: Record<string, Record<string, string>>; volumes?: PodVolumes } = {},
+  opts: {
+    images?: string[];
+    configMaps?: Record<string, Record<string, string>>;
+    volumes?: PodVolumes;
+    admit?: (pod: KubeObject) => string | undefined;
+  } = {},
 ) {
   let clock = 1_000_000;
   const now = () => clock;
@@ -31,6 +36,7 @@ function harness(
     runtime,
     now,
     ...(opts.volumes ? { volumes: opts.volumes } : {}),
+    ...(opts.admit ? { admit: opts.admit } : {}),
     api: {
       async patchStatus(_ns, _name, status) {
         patches.push(status);
@@ -336,4 +342,91 @@ test('volumes come first: while one cannot be set up the pod waits in ContainerC
   pod.metadata.deletionTimestamp = new Date().toISOString();
   await h.sync(pod);
   assert.equal(calls.at(-1), 'tearDown uid-web');
+});
+
+test('an ephemeral container starts once in the pod, joins its target, and is reported apart', async () => {
+  const h = harness();
+  const pod = podOf({});
+  await h.sync(pod);
+  const configs: { name: string; targetContainerId?: string }[] = [];
+  const create = h.runtime.createContainer.bind(h.runtime);
+  h.runtime.createContainer = async (sb, cfg) => {
+    configs.push(cfg);
+    return create(sb, cfg);
+  };
+  pod.spec.ephemeralContainers = [
+    { name: 'debugger', image: 'busybox', targetContainerName: 'c', stdin: true, tty: true },
+  ];
+  await h.sync(pod);
+  const main = (await h.runtime.listContainers()).find((c) => c.name === 'c')!;
+  assert.equal(configs.length, 1);
+  assert.equal(configs[0]!.name, 'debugger');
+  assert.equal(configs[0]!.targetContainerId, main.id, 'it shares the target container PID namespace');
+  const s = statusOf(pod);
+  assert.equal(s.containerStatuses.length, 1);
+  assert.equal(s.ephemeralContainerStatuses[0].name, 'debugger');
+  assert.ok(s.ephemeralContainerStatuses[0].state.running);
+  // It exits: never restarted, and the pod stays Running and Ready.
+  const debug = (await h.runtime.listContainers()).find((c) => c.name === 'debugger')!;
+  h.runtime.exit(debug.id, 0);
+  await h.sync(pod);
+  assert.equal(configs.length, 1);
+  assert.equal(statusOf(pod).ephemeralContainerStatuses[0].state.terminated.reason, 'Completed');
+  assert.equal(statusOf(pod).phase, 'Running');
+  assert.equal(statusOf(pod).conditions.find((c: { type: string }) => c.type === 'Ready').status, 'True');
+});
+
+test('an ephemeral container whose target is not running waits with CreateContainerConfigError', async () => {
+  const h = harness();
+  const pod = podOf({ restartPolicy: 'Never' });
+  await h.sync(pod);
+  const c = (await h.runtime.listContainers()).find((x) => x.name === 'c')!;
+  h.runtime.exit(c.id, 0);
+  pod.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox', targetContainerName: 'c' }];
+  await h.sync(pod);
+  const st = statusOf(pod).ephemeralContainerStatuses[0].state.waiting;
+  assert.equal(st.reason, 'CreateContainerConfigError');
+  assert.match(st.message, /target container "c" of container "debugger" is not running/);
+});
+
+test('a pod marked for eviction is killed and reported Failed, reason Evicted, with a DisruptionTarget', async () => {
+  const h = harness();
+  const pod = podOf({});
+  await h.sync(pod);
+  h.syncer.markEvicted('uid-web', 'The node was low on resource: memory. ');
+  await h.sync(pod);
+  const s = statusOf(pod);
+  assert.equal(s.phase, 'Failed');
+  assert.equal(s.reason, 'Evicted');
+  assert.equal(s.message, 'The node was low on resource: memory. ');
+  const dt = s.conditions.find((c: { type: string }) => c.type === 'DisruptionTarget');
+  assert.equal(dt.status, 'True');
+  assert.equal(dt.reason, 'TerminationByKubelet');
+  assert.ok((await h.runtime.listContainers()).every((c) => c.state === 'exited'));
+  // A sync of a copy from before the eviction (the cache not updated yet) starts nothing again.
+  const stale = podOf({});
+  stale.status = { phase: 'Running' };
+  await h.syncer.sync(stale);
+  assert.equal((await h.runtime.listContainers()).length, 1);
+  assert.ok((await h.runtime.listContainers()).every((c) => c.state === 'exited'));
+  // Failed for good: the next sync restarts nothing.
+  await h.sync(pod);
+  assert.equal((await h.runtime.listContainers()).length, 1);
+  assert.equal(statusOf(pod).phase, 'Failed');
+});
+
+test('a pod new to a node under pressure is refused: Failed, reason Evicted; a running one is not', async () => {
+  let pressure: string | undefined;
+  const h = harness({ admit: () => pressure });
+  const running = podOf({}, 'running');
+  await h.sync(running);
+  pressure = 'The node had condition: [DiskPressure]. ';
+  const fresh = podOf({}, 'fresh');
+  await h.sync(fresh);
+  assert.equal(statusOf(fresh).phase, 'Failed');
+  assert.equal(statusOf(fresh).reason, 'Evicted');
+  assert.equal(statusOf(fresh).message, 'Pod was rejected: The node had condition: [DiskPressure]. ');
+  assert.equal((await h.runtime.listContainers({ podUid: 'uid-fresh' })).length, 0);
+  await h.sync(running);
+  assert.equal(statusOf(running).phase, 'Running');
 });

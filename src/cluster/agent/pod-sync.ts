@@ -12,6 +12,7 @@ import { logger } from '../../core/log.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { Backoff } from './backoff.js';
 import { ConfigError, containerConfig, type ObjectSource } from './container-config.js';
+import { rejectNewPod, reportEvicted } from './eviction/pod-eviction.js';
 import { type ClusterDnsSettings, podDnsConfig } from './pod-dns.js';
 import { attemptsByName, type ContainerNote, podStatus, statusMatches } from './pod-status.js';
 import { runHook } from './probes/lifecycle-hooks.js';
@@ -46,6 +47,8 @@ export interface PodSyncerOptions {
   event?: PodEventSink;
   /** The cluster DNS pods get (without: the runtime's default resolv.conf). */
   dns?: ClusterDnsSettings;
+  /** Why a pod new to the node may not start now (node pressure), or undefined to admit it. */
+  admit?: (pod: KubeObject) => string | undefined;
 }
 
 export type PodEventSink = (pod: PodRef, type: 'Normal' | 'Warning', reason: string, message: string) => void;
@@ -57,6 +60,13 @@ export interface SyncResult {
 
 // biome-ignore lint/suspicious/noExplicitAny: a container of the pod spec
 type SpecContainer = any;
+
+/** Every container of the pod spec: init containers, containers, ephemeral containers. */
+const specContainers = (pod: KubeObject): SpecContainer[] => [
+  ...(pod.spec?.initContainers ?? []),
+  ...(pod.spec?.containers ?? []),
+  ...(pod.spec?.ephemeralContainers ?? []),
+];
 
 const refOf = (pod: KubeObject): PodRef => ({
   uid: pod.metadata.uid ?? '',
@@ -80,6 +90,11 @@ export class PodSyncer {
   private readonly volumeRetry: Backoff;
   /** Why a container of a pod is waiting, by `uid/name`; kept across syncs of one pod. */
   private readonly waiting = new Map<string, { reason: string; message?: string }>();
+  /**
+   * Pods the eviction manager chose, by uid: evicted at their next sync, then left alone
+   * until the API shows them Failed (a sync of a stale copy must not start them again).
+   */
+  private readonly evictions = new Map<string, { message: string; done: boolean }>();
 
   constructor(private readonly opts: PodSyncerOptions) {
     this.nodeName = opts.nodeName;
@@ -98,12 +113,20 @@ export class PodSyncer {
     }
     const phase = pod.status?.phase;
     const ref = refOf(pod);
+    const eviction = this.evictions.get(ref.uid);
+    if (eviction && phase !== 'Succeeded' && phase !== 'Failed') {
+      if (!eviction.done) await this.evict(pod, eviction.message);
+      eviction.done = true;
+      return {};
+    }
     if (phase === 'Succeeded' || phase === 'Failed') {
+      this.evictions.delete(ref.uid);
       // A finished pod keeps its status and containers (logs); nothing of it runs, and its volumes go.
       await this.killPod(ref.uid, 0, false);
       await this.opts.volumes?.tearDown(ref.uid);
       return {};
     }
+    if (await this.rejected(pod)) return {};
     const waitForVolumes = await this.setUpVolumes(pod);
     if (waitForVolumes) return waitForVolumes;
     const sandbox = await this.ensureSandbox(pod);
@@ -112,6 +135,44 @@ export class PodSyncer {
     const after = await this.runtime.listContainers({ podUid: ref.uid });
     await this.report(pod, sandbox, after);
     return result;
+  }
+
+  /**
+   * Admission of a pod new to the node (nothing of it in the runtime yet): refused, it fails
+   * at once with reason Evicted, as the kubelet's rejectPod writes it; a pod already running
+   * is never refused.
+   */
+  private async rejected(pod: KubeObject): Promise<boolean> {
+    const why = this.opts.admit?.(pod);
+    if (!why) return false;
+    const message = await rejectNewPod(refOf(pod), why, this.evictionDeps());
+    if (message) this.event(pod, 'Warning', 'Evicted', message);
+    return !!message;
+  }
+
+  private evictionDeps() {
+    return { runtime: this.runtime, api: this.opts.api, nodeIP: this.opts.nodeIP, now: this.now };
+  }
+
+  /**
+   * Marks a pod for eviction (the eviction manager's verdict): its next sync, serialized with
+   * the others of that pod, kills its containers and reports it Failed with reason Evicted.
+   */
+  markEvicted(uid: string, message: string): void {
+    if (!this.evictions.has(uid)) this.evictions.set(uid, { message, done: false });
+  }
+
+  /**
+   * Evicts a pod as the kubelet does under node pressure: a Warning event, its containers
+   * killed at once (grace period 1 s, a hard threshold's), and its status Failed with reason
+   * Evicted, the message, and the DisruptionTarget condition. A Failed pod is not restarted;
+   * its controller makes another.
+   */
+  private async evict(pod: KubeObject, message: string): Promise<void> {
+    const ref = refOf(pod);
+    this.event(pod, 'Warning', 'Evicted', message);
+    await this.killPod(ref.uid, 1, false, pod);
+    await reportEvicted(pod, ref, message, this.evictionDeps());
   }
 
   /**
@@ -136,9 +197,7 @@ export class PodSyncer {
    */
   private async setUpVolumes(pod: KubeObject): Promise<SyncResult | undefined> {
     const uid = pod.metadata.uid ?? '';
-    const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map(
-      (c: SpecContainer) => `${uid}/${c.name}`,
-    );
+    const names = specContainers(pod).map((c: SpecContainer) => `${uid}/${c.name}`);
     try {
       await this.opts.volumes?.setUp(pod);
     } catch (e) {
@@ -179,6 +238,12 @@ export class PodSyncer {
     const byName = attemptsByName(containers);
     const policy: string = pod.spec?.restartPolicy ?? 'Always';
     const retries: number[] = [];
+    // Ephemeral containers first, as the kubelet does, so a debugger can start while an init
+    // container keeps failing; each runs once and is never restarted.
+    for (const c of (pod.spec?.ephemeralContainers ?? []) as SpecContainer[]) {
+      const step = await this.step(pod, sandbox, c, false, byName.get(c.name)?.latest, 'Never');
+      if (step !== undefined) retries.push(step);
+    }
     for (const c of (pod.spec?.initContainers ?? []) as SpecContainer[]) {
       const latest = byName.get(c.name)?.latest;
       if (latest?.state === 'exited' && latest.exitCode === 0) continue;
@@ -266,6 +331,7 @@ export class PodSyncer {
         podIP: sandbox.ip,
       });
       if (this.opts.volumes) config.mounts = await this.opts.volumes.mounts(pod, c, config.env);
+      if (c.targetContainerName) config.targetContainerId = await this.targetOf(uid, c);
       id = await this.createWithPullEvents(pod, sandbox.id, config);
     } catch (e) {
       const err = e as BerthError;
@@ -292,6 +358,21 @@ export class PodSyncer {
     return undefined;
   }
 
+  /**
+   * The running container whose PID namespace an ephemeral container joins
+   * (`targetContainerName`); a target that is not running is a config error, as with CRI.
+   */
+  private async targetOf(uid: string, c: SpecContainer): Promise<string> {
+    const target = attemptsByName(await this.runtime.listContainers({ podUid: uid })).get(
+      c.targetContainerName,
+    )?.latest;
+    if (target?.state !== 'running')
+      throw new ConfigError(
+        `target container "${c.targetContainerName}" of container "${c.name}" is not running`,
+      );
+    return target.id;
+  }
+
   private async removeOlderThan(uid: string, name: string, attempt: number): Promise<void> {
     for (const old of await this.runtime.listContainers({ podUid: uid }))
       if (old.name === name && old.attempt < attempt && old.state !== 'running')
@@ -307,10 +388,7 @@ export class PodSyncer {
     const uid = pod.metadata.uid ?? '';
     const notes = new Map<string, ContainerNote>();
     const byName = attemptsByName(containers);
-    for (const c of [
-      ...(pod.spec?.initContainers ?? []),
-      ...(pod.spec?.containers ?? []),
-    ] as SpecContainer[]) {
+    for (const c of specContainers(pod)) {
       const w = this.waiting.get(`${uid}/${c.name}`);
       const run = byName.get(c.name)?.latest;
       const probed = run?.state === 'running' ? this.opts.probes?.verdict(uid, c, run.id) : undefined;
@@ -348,7 +426,7 @@ export class PodSyncer {
   private async killPod(uid: string, graceSeconds: number, remove: boolean, pod?: KubeObject): Promise<void> {
     this.opts.probes?.forget(uid);
     const containers = await this.runtime.listContainers({ podUid: uid });
-    const specs = [...(pod?.spec?.initContainers ?? []), ...(pod?.spec?.containers ?? [])] as SpecContainer[];
+    const specs = pod ? specContainers(pod) : [];
     const ip = pod
       ? (await this.runtime.listPodSandboxes({ podUid: uid })).find((s) => s.state === 'ready')?.ip
       : '';
@@ -374,6 +452,7 @@ export class PodSyncer {
     this.crash.forgetPrefix(`${uid}/`);
     this.pulls.forgetPrefix(`${uid}/`);
     for (const k of this.waiting.keys()) if (k.startsWith(`${uid}/`)) this.waiting.delete(k);
+    this.evictions.delete(uid);
   }
 
   /** Creates a container, telling with events whether its image was pulled or already there. */

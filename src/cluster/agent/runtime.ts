@@ -75,13 +75,23 @@ export interface ContainerConfig {
   mounts?: Mount[];
   /** securityContext, cgroup values, termination message and pull credentials (container-spec.ts). */
   spec?: ContainerSpecExtras;
+  /**
+   * An ephemeral container's `targetContainerName`, resolved: the running container whose
+   * PID namespace it joins (CRI's NamespaceMode TARGET).
+   */
+  targetContainerId?: string;
 }
 
-/** A host path bound into a container (private propagation: mountPropagation None). */
+/** A host path bound into a container. */
 export interface Mount {
   hostPath: string;
   containerPath: string;
   readOnly: boolean;
+  /**
+   * The volumeMount's mountPropagation: None (private, the default), HostToContainer
+   * (rslave: mounts made on the host later show in the container) or Bidirectional (rshared).
+   */
+  propagation?: 'None' | 'HostToContainer' | 'Bidirectional';
 }
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
@@ -195,6 +205,8 @@ export interface PodRuntime extends ContainerStreamsHooks {
 
   /** A running container's CPU time and memory working set (resource metrics), if it can tell. */
   containerUsage?(id: string): Promise<{ cpuNanos: number; workingSetBytes: number } | undefined>;
+  /** Bytes a container holds on disk: its writable layer and its log (ephemeral storage). */
+  containerDiskUsage?(id: string): Promise<number | undefined>;
 
   /** The images present on the node. */
   listImages(): Promise<NodeImage[]>;

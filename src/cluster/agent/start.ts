@@ -11,6 +11,7 @@ import { parseBackend } from '../podnet/plan.js';
 import { PodNetwork, podNetStateDir } from '../podnet/podnet.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
 import { type RunningAgent, startAgent } from './agent.js';
+import { parseEvictionHard } from './eviction/thresholds.js';
 import { joinCluster, nodeClient, readTokenFile } from './join.js';
 import { defaultNodeIP, defaultNodeName } from './machine.js';
 import { rotateClientCertificate } from './node-certificates.js';
@@ -37,6 +38,8 @@ export interface AgentCliOptions {
   clusterCidr?: string;
   /** How pods reach other nodes' pods: host-gw, vxlan or auto (the default). */
   flannelBackend?: string;
+  /** `--eviction-hard`: thresholds that replace the kubelet's defaults for their signals. */
+  evictionHard?: string;
   /**
    * The cluster DNS this node serves and gives its pods (--cluster-domain, --resolv-conf); its
    * address is the kube-dns Service's, read from the server.
@@ -70,6 +73,7 @@ const ipv4 = /^(\d{1,3})(\.\d{1,3}){3}$/;
 
 export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgent> {
   const backend = parseBackend(o.flannelBackend ?? 'auto');
+  const evictionHard = parseEvictionHard(o.evictionHard ?? '');
   // Pods on the engine get the pod network (sim pods have no network to route).
   let podnet: PodNetwork | undefined;
   const runtime = runtimeFor(o.podRuntime, o, async () => {
@@ -110,6 +114,7 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
     root: o.root,
     controlPlane: o.controlPlane ?? false,
     endpoint: { ca: creds.ca, dir: o.dataDir, port },
+    evictionHard,
     ...(o.podRuntime === 'engine' ? { podsDir: join(o.dataDir, 'pods') } : {}),
     ...(dns ? { dns } : {}),
   }).catch((e) => {

@@ -66,7 +66,7 @@ const groups: Record<string, Def[]> = {
       true,
       ['po'],
       all,
-      ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward'],
+      ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward', 'ephemeralcontainers'],
     ],
     ['Service', 'services', true, ['svc'], all, ['status']],
     ['Endpoints', 'endpoints', true, ['ep']],

@@ -12,6 +12,11 @@ import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
 import { defaultNetworkPolicy, validateNetworkPolicy } from './validate-network-policy.js';
+import {
+  validateEphemeralContainersUpdate,
+  validatePodContainers,
+  validatePodCreate,
+} from './validate-pod-containers.js';
 import { validateHpa, validatePdb } from './validate-policy.js';
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -97,6 +102,12 @@ function validatePodSpec(spec: Obj, path: string, causes: StatusCause[]): void {
       if (!c.image) causes.push(required(`${p}.image`));
     });
   }
+  validatePodContainers(spec, path, causes);
+}
+
+/** Rules only a new object must keep (a pod's ephemeral containers come through a subresource). */
+export function validateCreate(r: ResourceInfo, o: KubeObject): StatusCause[] {
+  return r.kind === 'Pod' && !r.group ? validatePodCreate(obj(o.spec)) : [];
 }
 
 /**
@@ -239,6 +250,7 @@ function defaultContainers(list: unknown): void {
 function defaultPodSpec(spec: Obj): void {
   defaultContainers(spec.containers);
   defaultContainers(spec.initContainers);
+  defaultContainers(spec.ephemeralContainers);
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.schedulerName ??= 'default-scheduler';
@@ -464,7 +476,14 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 /** Pod spec without the fields an update may change (images, deadlines, tolerations, a first nodeName). */
 function mutablePodSpecStripped(spec: Obj, oldNodeName: unknown): Obj {
   const strip = (list: unknown) => arr(list).map(({ image: _i, ...rest }) => rest);
-  const { activeDeadlineSeconds: _a, tolerations: _t, terminationGracePeriodSeconds: _g, ...rest } = spec;
+  // Ephemeral containers change through their subresource (checked on their own).
+  const {
+    activeDeadlineSeconds: _a,
+    tolerations: _t,
+    terminationGracePeriodSeconds: _g,
+    ephemeralContainers: _e,
+    ...rest
+  } = spec;
   const out: Obj = {
     ...rest,
     containers: strip(spec.containers),
@@ -512,5 +531,6 @@ export function validateUpdate(r: ResourceInfo, next: KubeObject, old: KubeObjec
       message:
         'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
     });
+  if (r.kind === 'Pod' && !r.group) causes.push(...validateEphemeralContainersUpdate(ns, os));
   return causes;
 }

@@ -36,7 +36,11 @@ const logParams = [
 export function requestedContainer(pod: KubeObject, q: URLSearchParams): string {
   const name = pod.metadata?.name as string;
   const spec = pod.spec as
-    | { containers?: { name: string }[]; initContainers?: { name: string }[] }
+    | {
+        containers?: { name: string }[];
+        initContainers?: { name: string }[];
+        ephemeralContainers?: { name: string }[];
+      }
     | undefined;
   const containers = (spec?.containers ?? []).map((c) => c.name);
   const container = q.get('container') ?? (containers.length === 1 ? containers[0] : undefined);
@@ -46,7 +50,8 @@ export function requestedContainer(pod: KubeObject, q: URLSearchParams): string 
       'BadRequest',
       `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`,
     );
-  if (!containers.includes(container) && !(spec?.initContainers ?? []).some((c) => c.name === container))
+  const others = [...(spec?.initContainers ?? []), ...(spec?.ephemeralContainers ?? [])];
+  if (!containers.includes(container) && !others.some((c) => c.name === container))
     throw new ApiError(400, 'BadRequest', `container ${container} is not valid for pod ${name}`);
   return container;
 }

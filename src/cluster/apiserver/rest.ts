@@ -31,7 +31,7 @@ import {
   invalidError,
   notFoundError,
 } from '../api/status.js';
-import { applyDefaults, validate, validateUpdate } from '../api/validate.js';
+import { applyDefaults, validate, validateCreate, validateUpdate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
 import type { AdmissionChain, AdmissionRequest, Operation } from './admission/chain.js';
 import { defaultAdmission } from './admission/plugins.js';
@@ -294,8 +294,12 @@ export class RestStorage {
     return o;
   }
 
-  private check(r: ResourceInfo, o: KubeObject, old?: KubeObject): void {
-    const causes = [...validate(r, o), ...(old ? validateUpdate(r, o, old) : [])];
+  private check(r: ResourceInfo, o: KubeObject, old?: KubeObject, create = false): void {
+    const causes = [
+      ...validate(r, o),
+      ...(old ? validateUpdate(r, o, old) : []),
+      ...(create ? validateCreate(r, o) : []),
+    ];
     if (causes.length) throw invalidError(r.group, r.kind, o.metadata?.name ?? '', causes);
   }
 
@@ -354,7 +358,7 @@ export class RestStorage {
       const m = o.metadata as { finalizers?: string[] };
       if (!(m.finalizers ?? []).includes(fin)) m.finalizers = [...(m.finalizers ?? []), fin];
     }
-    this.check(r, o);
+    this.check(r, o, undefined, true);
     opts.admit?.(o, undefined);
     await this.admission.validate(attrs);
     let addresses: Allocation | undefined;
@@ -421,12 +425,25 @@ export class RestStorage {
       };
     else if (opts.subresource === 'finalize')
       next = { ...old, spec: { ...(old.spec ?? {}), finalizers: specFinalizers(o) ?? [] } };
+    // A pod's ephemeralcontainers subresource changes its ephemeral containers only.
+    else if (opts.subresource === 'ephemeralcontainers')
+      next = {
+        ...old,
+        spec: {
+          ...(old.spec ?? {}),
+          ephemeralContainers: (o.spec as Record<string, unknown>)?.ephemeralContainers,
+        },
+      };
     else {
       next = o;
       if (r.subresources?.includes('status') && !r.custom) next.status = old.status;
       else if (r.custom && r.subresources?.includes('status')) next.status = old.status;
       // A namespace's spec.finalizers change only through its finalize subresource.
       if (isNamespace(r)) next.spec = { ...(next.spec ?? {}), finalizers: specFinalizers(old) ?? [] };
+      // A pod's ephemeral containers change only through their subresource.
+      const ephemeral = (old.spec as { ephemeralContainers?: unknown } | undefined)?.ephemeralContainers;
+      if (r.kind === 'Pod' && !r.group && ephemeral)
+        next.spec = { ...(next.spec ?? {}), ephemeralContainers: ephemeral };
     }
     const om = old.metadata as NonNullable<KubeObject['metadata']>;
     next.metadata ??= {};
@@ -434,7 +451,10 @@ export class RestStorage {
     nm.uid = om.uid;
     nm.creationTimestamp = om.creationTimestamp;
     if (om.deletionTimestamp) nm.deletionTimestamp = om.deletionTimestamp;
-    if (opts.subresource && ['status', 'finalize', 'approval'].includes(opts.subresource))
+    if (
+      opts.subresource &&
+      ['status', 'finalize', 'approval', 'ephemeralcontainers'].includes(opts.subresource)
+    )
       next.metadata = { ...om };
     if (tracksGeneration(r)) nm.generation = (om.generation as number | undefined) ?? 1;
     else delete nm.generation;

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KubeObject } from '../client/kube-client.js';
-import { evictionTime, HeartbeatObserver, healthTaints, NOT_READY, UNREACHABLE } from './node-lifecycle.js';
+import {
+  evictionTime,
+  HeartbeatObserver,
+  healthTaints,
+  NOT_READY,
+  pressureTaints,
+  UNREACHABLE,
+} from './node-lifecycle.js';
 
 const NOW = Date.parse('2026-11-22T10:00:00Z');
 
@@ -59,4 +66,26 @@ test("heartbeats are judged by when a renewal was observed, by the controller's 
     NOW + 30_000,
     'a condition that lost its heartbeat time is no renewal',
   );
+});
+
+test('pressure conditions give NoSchedule taints while True, and take them away after', () => {
+  const other = { key: 'gpu', effect: 'NoSchedule' };
+  const tainted = pressureTaints(
+    [
+      { type: 'MemoryPressure', status: 'False' },
+      { type: 'DiskPressure', status: 'True' },
+      { type: 'PIDPressure', status: 'True' },
+      { type: 'Ready', status: 'True' },
+    ],
+    [other],
+  );
+  assert.deepEqual(
+    tainted.map((t) => `${t.key}:${t.effect}`),
+    [
+      'gpu:NoSchedule',
+      'node.kubernetes.io/disk-pressure:NoSchedule',
+      'node.kubernetes.io/pid-pressure:NoSchedule',
+    ],
+  );
+  assert.deepEqual(pressureTaints([{ type: 'DiskPressure', status: 'False' }], tainted), [other]);
 });

@@ -83,6 +83,29 @@ export function healthTaints(readyStatus: string | undefined, existing: Taint[],
   return [...others, keep('NoSchedule'), keep('NoExecute')];
 }
 
+/** The NoSchedule taint each pressure condition gives a node while True (TaintNodesByCondition). */
+export const pressureTaintKeys: Readonly<Record<string, string>> = {
+  MemoryPressure: 'node.kubernetes.io/memory-pressure',
+  DiskPressure: 'node.kubernetes.io/disk-pressure',
+  PIDPressure: 'node.kubernetes.io/pid-pressure',
+  NetworkUnavailable: 'node.kubernetes.io/network-unavailable',
+};
+
+/** `existing` with the pressure taints the node's conditions call for, and no others. */
+export function pressureTaints(conditions: { type: string; status: string }[], existing: Taint[]): Taint[] {
+  const keys = Object.values(pressureTaintKeys);
+  const want = new Set(
+    conditions
+      .filter((c) => c.status === 'True' && pressureTaintKeys[c.type])
+      .map((c) => pressureTaintKeys[c.type]!),
+  );
+  const kept = existing.filter(
+    (t) => !keys.includes(t.key) || (want.has(t.key) && t.effect === 'NoSchedule'),
+  );
+  for (const key of want) if (!kept.some((t) => t.key === key)) kept.push({ key, effect: 'NoSchedule' });
+  return kept;
+}
+
 function tolerates(t: Toleration, taint: Taint): boolean {
   if (t.effect && t.effect !== taint.effect) return false;
   if (t.operator === 'Exists') return !t.key || t.key === taint.key;
@@ -165,7 +188,10 @@ export const nodeLifecycleController: ControllerSpec = {
         }
         return; // the update comes back through the informer; taints follow then
       }
-      const want = healthTaints(ready?.status, (node.spec?.taints ?? []) as Taint[], now);
+      const want = pressureTaints(
+        conditions,
+        healthTaints(ready?.status, (node.spec?.taints ?? []) as Taint[], now),
+      );
       if (JSON.stringify(want) !== JSON.stringify(node.spec?.taints ?? []))
         await ctx.client.patch(Resources.nodes, undefined, name, {
           metadata: { resourceVersion: node.metadata.resourceVersion },

@@ -83,7 +83,7 @@ export function unfitReason(
   if (node.spec?.unschedulable) return 'node(s) were unschedulable';
   for (const t of node.spec?.taints ?? []) {
     if ((t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod, t))
-      return 'node(s) had untolerated taint';
+      return `node(s) had untolerated taint {${t.key}: ${t.value ?? ''}}`;
   }
   if (!nodeAffinityMatches(pod.spec, node)) return "node(s) didn't match Pod's node affinity/selector";
   if (ports.some((hp) => (n.hostPorts.get(hp) ?? 0) > 0))

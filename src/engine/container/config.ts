@@ -64,6 +64,12 @@ export interface ContainerConfig {
   user: string;
   tty: boolean;
   openStdin: boolean;
+  /**
+   * Docker's StdinOnce: stdin closes when the first attached client detaches. Absent counts
+   * as true (what `run -i` asks); false keeps stdin open across attaches (conmon's
+   * --leave-stdin-open), as a pod's `stdinOnce: false` does.
+   */
+  stdinOnce?: boolean;
   hostname: string;
   labels: Record<string, string>;
   mounts: MountSpec[];

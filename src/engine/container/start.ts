@@ -230,6 +230,7 @@ async function startLocked(
       paths,
       tty: config.tty,
       stdin: config.openStdin,
+      leaveStdinOpen: config.openStdin && config.stdinOnce === false,
       // With rotation the monitor keeps the size (log-rotate.ts); conmon would truncate instead.
       logSizeMax: logRotation(config) ? undefined : config.log?.maxSize,
       exitCommand: opts.exitCommand ?? defaultExitCommand(ctx, rec.id),

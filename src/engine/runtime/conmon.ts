@@ -20,6 +20,8 @@ export interface ConmonOptions {
   paths: ContainerPaths;
   tty: boolean;
   stdin: boolean;
+  /** Keeps the container's stdin open when an attached client goes (`--leave-stdin-open`). */
+  leaveStdinOpen?: boolean;
   /** The program (argv) conmon runs after the container exits; empty for none. */
   exitCommand: string[];
   /** `--log-opt max-size` in bytes: conmon truncates the log when it reaches it. */
@@ -73,6 +75,7 @@ export async function startConmon(o: ConmonOptions): Promise<number> {
   if (o.logSizeMax) args.push('--log-size-max', String(o.logSizeMax));
   if (o.tty) args.push('-t');
   if (o.stdin) args.push('-i');
+  if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
   if (o.exitCommand.length > 0) {
     args.push('--exit-command', o.exitCommand[0]!);
     for (const a of o.exitCommand.slice(1)) args.push('--exit-command-arg', a);

@@ -122,6 +122,24 @@ describe('ociSpec', () => {
     assert.deepEqual(s.process.args.slice(0, 2), [initMountPoint, '--']);
   });
 
+  it('a slave or shared bind gets a root that propagates as far (as Docker sets it)', () => {
+    const bind = (propagation?: string) => ({
+      source: '/h',
+      destination: '/c',
+      readOnly: false,
+      ...(propagation ? { propagation } : {}),
+    });
+    assert.equal(spec({}, { binds: [bind()] }).linux.rootfsPropagation, undefined);
+    const slave = spec({}, { binds: [bind(), bind('rslave')] });
+    assert.equal(slave.linux.rootfsPropagation, 'rslave');
+    assert.deepEqual(slave.mounts.filter((m) => m.destination === '/c')[1]?.options, [
+      'rbind',
+      'rw',
+      'rslave',
+    ]);
+    assert.equal(spec({}, { binds: [bind('rslave'), bind('rshared')] }).linux.rootfsPropagation, 'shared');
+  });
+
   it('maps cpu shares and a direct CFS quota', () => {
     const r = spec({ cpuShares: 512, cpuQuota: 25_000, cpuPeriod: 50_000 }).linux.resources;
     assert.deepEqual(r.cpu, { quota: 25_000, period: 50_000, shares: 512 });

@@ -57,6 +57,8 @@ export interface OciSpec {
     maskedPaths?: string[];
     readonlyPaths?: string[];
     seccomp?: SeccompProfile;
+    /** How the container's root mount propagates (runc's default: rslave). */
+    rootfsPropagation?: string;
   };
 }
 
@@ -280,6 +282,7 @@ export function ociSpec(input: OciSpecInput): OciSpec {
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
       cgroupsPath: input.cgroupsPath,
       resources,
+      ...rootPropagation(input.binds),
     },
   };
   if (!config.privileged) {
@@ -291,6 +294,18 @@ export function ociSpec(input: OciSpecInput): OciSpec {
         : defaultSeccompProfile(caps);
   }
   return spec;
+}
+
+/**
+ * A shared bind needs a shared root for its mounts to reach the host, and a slave bind a
+ * root that is at least a slave (as Docker sets it); otherwise runc's default stands.
+ */
+function rootPropagation(binds: readonly ResolvedBind[]): { rootfsPropagation?: string } {
+  if (binds.some((b) => b.propagation === 'shared' || b.propagation === 'rshared'))
+    return { rootfsPropagation: 'shared' };
+  if (binds.some((b) => b.propagation === 'slave' || b.propagation === 'rslave'))
+    return { rootfsPropagation: 'rslave' };
+  return {};
 }
 
 /**

@@ -81,7 +81,7 @@ test('a pod gets its volumes and mounts, keeps them through housekeeping, and lo
       { name: 'c', volumeMounts: [{ name: 'cfg', mountPath: '/n', mountPropagation: 'Bidirectional' }] },
       [],
     ),
-    /mountPropagation Bidirectional .* not supported/,
+    /Bidirectional mount propagation is available only to privileged containers/,
   );
 
   // Known to this agent: housekeeping with a set that predates the pod keeps it.

@@ -16,6 +16,7 @@ import { isMounted, unmount } from '../../../engine/snapshot/mount.js';
 import type { KubeObject } from '../../client/kube-client.js';
 import { parseQuantity } from '../../scheduler/quantity.js';
 import { ConfigError, expand } from '../container-config.js';
+import { mountPropagationOf } from '../mount-propagation.js';
 import type { Mount } from '../runtime.js';
 import { writeAtomic } from './atomic-writer.js';
 import { checkHostPath } from './host-path.js';
@@ -281,10 +282,7 @@ export class VolumeManager implements PodVolumes {
       const host = this.paths.get(`${uid}/${m.name}`);
       if (!v || !host)
         throw new ConfigError(`volumeMount "${m.name}" of container "${c.name}" names no volume of the pod`);
-      if (m.mountPropagation && m.mountPropagation !== 'None')
-        throw new ConfigError(
-          `mountPropagation ${m.mountPropagation} of volumeMount "${m.name}" is not supported on this node`,
-        );
+      const propagation = mountPropagationOf(c, m);
       const sub: string = m.subPath || (m.subPathExpr ? expand(m.subPathExpr, vars) : '');
       let hostPath = host;
       if (sub) {
@@ -295,6 +293,7 @@ export class VolumeManager implements PodVolumes {
         hostPath,
         containerPath: m.mountPath,
         readOnly: !!m.readOnly || fromApi(v) || !!v.persistentVolumeClaim?.readOnly,
+        ...(propagation !== 'None' ? { propagation } : {}),
       });
     }
     return out;
