@@ -163,4 +163,31 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
     assert.equal(seq.at(-1), 150);
     assert.ok(seq[0]! > 1, 'the oldest file was removed');
   });
+
+  it('splits what was written before the rotation monitor started into max-size files', async () => {
+    // Docker's json-file driver checks max-size before every write, so even a burst at start
+    // leaves files of about max-size; Berth's monitor starts a moment after the container and
+    // cuts what came before its first look the same way (whole lines, the newest kept).
+    const name = box.name('burst');
+    const id = await runDetached(
+      name,
+      ['--log-opt', 'max-size=1k', '--log-opt', 'max-file=3'],
+      ['sh', '-c', 'for i in $(seq 1 400); do echo "early line $i ......"; done; sleep 1000'],
+    );
+    const dir = join(box.root, 'containers', id);
+    const sizes = () =>
+      ['ctr.log.2', 'ctr.log.1'].map((f) => (existsSync(join(dir, f)) ? statSync(join(dir, f)).size : -1));
+    await until('the early output is split into rotated files', async () =>
+      sizes().every((n) => n > 0 && n <= 1024),
+    );
+    const lines = (await berth(['logs', name])).split('\n');
+    const seq = lines.map((l) => Number(/^early line (\d+) /.exec(l)?.[1]));
+    assert.equal(seq.at(-1), 400);
+    assert.deepEqual(
+      seq,
+      seq.map((_, i) => seq[0]! + i),
+      'contiguous, in order',
+    );
+    assert.ok(seq[0]! > 1, 'the oldest lines were dropped');
+  });
 });

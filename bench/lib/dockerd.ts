@@ -2,9 +2,9 @@
  * A private dockerd for a benchmark: inside the benchmark's network namespace (its bridge and
  * firewall rules stay there, never on the host), with its own data root and socket.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { waitFor } from './process.js';
+import { spawnLogged } from './process.js';
 
 export interface Dockerd {
   child: ChildProcess;
@@ -15,22 +15,28 @@ export interface Dockerd {
 
 export async function startDockerd(netns: string, work: string): Promise<Dockerd> {
   const socket = join(work, 'dockerd.sock');
-  const child = spawn('nsenter', [
-    `--net=/run/netns/${netns}`,
-    'dockerd',
-    '--data-root',
-    join(work, 'd-root'),
-    '--exec-root',
-    join(work, 'd-exec'),
-    '--pidfile',
-    join(work, 'dockerd.pid'),
-    '--host',
-    `unix://${socket}`,
-    // This machine's root cannot raise RLIMIT_NOFILE to dockerd's default.
-    '--default-ulimit',
-    'nofile=20000:20000',
-  ]);
-  await waitFor(child, /API listen on/);
+  // Its log goes to WORK/dockerd.log: unread in a pipe, it stalled dockerd mid-benchmark
+  // (`docker rm -f` of 50 containers hung for minutes).
+  const child = await spawnLogged(
+    'nsenter',
+    [
+      `--net=/run/netns/${netns}`,
+      'dockerd',
+      '--data-root',
+      join(work, 'd-root'),
+      '--exec-root',
+      join(work, 'd-exec'),
+      '--pidfile',
+      join(work, 'dockerd.pid'),
+      '--host',
+      `unix://${socket}`,
+      // This machine's root cannot raise RLIMIT_NOFILE to dockerd's default.
+      '--default-ulimit',
+      'nofile=20000:20000',
+    ],
+    join(work, 'dockerd.log'),
+    /API listen on/,
+  );
   return {
     child,
     socket,

@@ -1,5 +1,6 @@
 /** Shared pieces of the benchmarks that start servers: a free port, and waiting for a line. */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, watch } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A TCP port free on 127.0.0.1 now. */
@@ -27,4 +28,44 @@ export function waitFor(child: ChildProcess, pattern: RegExp, timeoutMs = 60_000
     child.stderr?.on('data', on);
     child.once('exit', (c) => rej(new Error(`exited with ${c} before ${pattern}: ${out}`)));
   });
+}
+
+/**
+ * Starts `file args` with its stdout and stderr appended to the file `logPath` rather than to
+ * a pipe: a benchmark that blocks in spawnSync reads no pipe meanwhile, and a chatty server
+ * (dockerd and its containerd log every container) then fills it and stalls on its next line.
+ * Resolves with the child once the log matches `pattern`.
+ */
+export async function spawnLogged(
+  file: string,
+  args: readonly string[],
+  logPath: string,
+  pattern: RegExp,
+  timeoutMs = 60_000,
+): Promise<ChildProcess> {
+  const fd = openSync(logPath, 'a');
+  const child = spawn(file, args, { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  await new Promise<void>((res, rej) => {
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      watcher.close();
+      child.off('exit', onExit);
+      if (err) rej(err);
+      else res();
+    };
+    const check = () => {
+      if (pattern.test(readFileSync(logPath, 'utf8'))) done();
+    };
+    const onExit = (c: number | null) =>
+      done(new Error(`${file} exited with ${c} before ${pattern}: ${readFileSync(logPath, 'utf8')}`));
+    const timer = setTimeout(
+      () => done(new Error(`timed out waiting for ${pattern}: ${readFileSync(logPath, 'utf8')}`)),
+      timeoutMs,
+    );
+    const watcher = watch(logPath, check);
+    child.once('exit', onExit);
+    check();
+  });
+  return child;
 }

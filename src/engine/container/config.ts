@@ -25,6 +25,8 @@ export interface MountSpec {
   nonRecursive?: boolean;
   /** `volume-nocopy`: an empty volume is not filled from the image. */
   noCopy?: boolean;
+  /** Given with `--mount` (Docker's HostConfig.Mounts) rather than `-v` (HostConfig.Binds). */
+  viaMount?: boolean;
 }
 
 /** The rlimits `--ulimit` (Docker's HostConfig.Ulimits) may name, as Docker spells them. */
@@ -39,6 +41,8 @@ export interface TmpfsSpec {
   destination: string;
   /** Mount options, for example `size=64m`, `mode=1777`. */
   options: string[];
+  /** Given with `--mount type=tmpfs` (Docker's HostConfig.Mounts) rather than `--tmpfs`. */
+  viaMount?: boolean;
 }
 
 /** A `--restart` policy, as Docker spells it. */

@@ -6,7 +6,8 @@
  * A TTY exec on piped streams takes `initialSize` and `onResize` (exec-pty.ts).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
@@ -51,8 +52,17 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     throw conflict(`Container ${rec.id} is paused, unpause the container before exec`);
   if (rec.state !== 'running') throw conflict(`Container ${rec.id.slice(0, 12)} is not running`);
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
-  const merged = containerPaths(ctx, rec.id).merged;
-  const args = [...runtimeGlobalArgs(runtime), 'exec'];
+  const paths = containerPaths(ctx, rec.id);
+  const merged = paths.merged;
+  // A detached command inherits the runtime's stdio and keeps it for as long as it runs, so
+  // the runtime gets none of ours (Docker's detached exec has no output either); its own
+  // errors ("exec failed: ...") go to a log file read once it has exited.
+  const runtimeLog = o.detach ? join(paths.bundle, `exec-${randomBytes(6).toString('hex')}.log`) : undefined;
+  const args = [
+    ...runtimeGlobalArgs(runtime),
+    ...(runtimeLog ? ['--log', runtimeLog, '--log-format', 'json'] : []),
+    'exec',
+  ];
   if (o.tty) args.push('--tty');
   if (o.detach) args.push('--detach');
   if (o.workdir) args.push('--cwd', o.workdir);
@@ -81,7 +91,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
       ]
     : [runtime.path, args];
   const child = spawn(file, argv, {
-    stdio: [childStdio(stdin), childStdio(stdout), 'pipe'],
+    stdio: [childStdio(stdin), childStdio(stdout), runtimeLog ? 'ignore' : 'pipe'],
   });
   const unsubscribe = viaPty && child.pid ? o.onResize?.(ptyResizer(child.pid)) : undefined;
   if (stdin && child.stdin) {
@@ -105,6 +115,10 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     unsubscribe?.();
     if (stdin && child.stdin) stdin.unpipe(child.stdin);
   });
+  if (runtimeLog) {
+    tail = runtimeLogErrors(readOr(runtimeLog));
+    rmSync(runtimeLog, { force: true });
+  }
   if (
     code !== 0 &&
     /exec failed|executable file not found|no such file or directory|permission denied/.test(tail)
@@ -113,4 +127,20 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     if (e.exitCode !== 125) throw e;
   }
   return code;
+}
+
+/** The messages of the error lines in a runtime's JSON log (`--log-format json`). */
+export function runtimeLogErrors(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) out.push(entry.msg);
+    } catch {
+      // A line that is not JSON (a runtime without --log-format) is its own message.
+      out.push(line);
+    }
+  }
+  return out.join('\n');
 }

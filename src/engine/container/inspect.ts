@@ -6,6 +6,7 @@
 import { NetworkStore } from '../network/network-store.js';
 import type { EngineContext } from './context.js';
 import { readHealth } from './health.js';
+import { hostConfigMounts, mountPoints } from './inspect-mounts.js';
 import { netnsPathOf } from './network.js';
 import { containerPaths } from './paths.js';
 import type { ContainerRecord } from './store.js';
@@ -87,7 +88,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     AppArmorProfile: '',
     HostConfig: {
       Binds: c.mounts
-        .filter((m) => !m.anonymous)
+        .filter((m) => !m.anonymous && !m.viaMount)
         .map((m) => `${m.source}:${m.destination}${m.readOnly ? ':ro' : ''}`),
       NetworkMode: c.network,
       PortBindings: Object.fromEntries(
@@ -106,9 +107,12 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       Privileged: c.privileged,
       ReadonlyRootfs: c.readOnly,
       SecurityOpt: securityOpt(c),
-      Tmpfs: c.tmpfs.length
-        ? Object.fromEntries(c.tmpfs.map((t) => [t.destination, t.options.join(',')]))
+      Tmpfs: c.tmpfs.some((t) => !t.viaMount)
+        ? Object.fromEntries(
+            c.tmpfs.filter((t) => !t.viaMount).map((t) => [t.destination, t.options.join(',')]),
+          )
         : null,
+      Mounts: hostConfigMounts(c),
       Memory: c.memory,
       NanoCpus: c.nanoCpus,
       CpuPeriod: c.nanoCpus ? 100_000 : 0,
@@ -127,27 +131,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       Name: 'overlay',
       Data: { UpperDir: paths.upper, WorkDir: paths.work, MergedDir: paths.merged },
     },
-    Mounts: c.mounts.map((m) =>
-      m.type === 'bind'
-        ? {
-            Type: 'bind',
-            Source: m.source,
-            Destination: m.destination,
-            Mode: m.readOnly ? 'ro' : '',
-            RW: !m.readOnly,
-            Propagation: m.propagation ?? 'rprivate',
-          }
-        : {
-            Type: 'volume',
-            Name: m.source,
-            Source: volumePath(m.source),
-            Destination: m.destination,
-            Driver: 'local',
-            Mode: m.readOnly ? 'ro' : '',
-            RW: !m.readOnly,
-            Propagation: '',
-          },
-    ),
+    Mounts: mountPoints(c, volumePath),
     Config: {
       Hostname: c.hostname,
       Domainname: '',

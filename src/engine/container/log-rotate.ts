@@ -15,10 +15,12 @@ import {
   constants,
   existsSync,
   openSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
   watch,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -54,6 +56,42 @@ export function shiftLogFiles(path: string, maxFile: number): void {
   renameSync(path, `${path}.1`);
 }
 
+/**
+ * Splits an oversized `path.1` (what a container wrote before its monitor first looked) into
+ * files of at most `maxSize` bytes, cut at line ends (a longer line stays whole), as the
+ * driver would have rotated it: the newest part stays `path.1`, older parts and older files
+ * move up, and what falls beyond `maxFile` files is dropped. Only a file no one writes to.
+ */
+export function splitRotatedLog(path: string, maxSize: number, maxFile: number): void {
+  const first = `${path}.1`;
+  if (!existsSync(first) || statSync(first).size <= maxSize) return;
+  const text = readFileSync(first);
+  const chunks: Buffer[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(start + maxSize, text.length);
+    if (end < text.length) {
+      const nl = text.lastIndexOf(10, end - 1);
+      end = nl >= start ? nl + 1 : text.indexOf(10, end) + 1 || text.length;
+    }
+    chunks.push(text.subarray(start, end));
+    start = end;
+  }
+  const extra = chunks.length - 1;
+  // Older rotated files move up by the parts added; those past the last place go.
+  for (let i = maxFile - 1; i >= 2; i--) {
+    if (!existsSync(`${path}.${i}`)) continue;
+    if (i + extra <= maxFile - 1) renameSync(`${path}.${i}`, `${path}.${i + extra}`);
+    else rmSync(`${path}.${i}`);
+  }
+  // chunks are oldest first; path.1 gets the newest.
+  for (let k = 0; k < chunks.length && k + 1 <= maxFile - 1; k++) {
+    const target = `${path}.${k + 1}`;
+    writeFileSync(`${target}.tmp`, chunks[chunks.length - 1 - k]!);
+    renameSync(`${target}.tmp`, target);
+  }
+}
+
 /** Asks the container's conmon to reopen its log (message 2 on its `ctl` fifo, as podman sends it). */
 function reopenLog(bundle: string): void {
   // Non-blocking: with conmon gone (the container just ended) the open fails instead of waiting forever.
@@ -80,15 +118,32 @@ export async function monitorLogRotation(
   const rotation = logRotation(rec.config);
   if (!rotation) return;
   const paths = containerPaths(ctx, id);
-  const check = () => {
+  // What came before this monitor's first look may be far over max-size: once conmon has
+  // moved on from that file (its new live file exists, or it is gone), it is split.
+  let firstLook = true;
+  let splitPending = false;
+  const split = () => {
+    splitPending = false;
     try {
+      splitRotatedLog(paths.log, rotation.maxSize, rotation.maxFile);
+    } catch (e) {
+      log.warn('splitting the first rotated log failed', { id, err: e });
+    }
+  };
+  const check = () => {
+    const first = firstLook;
+    firstLook = false;
+    try {
+      if (splitPending && existsSync(paths.log)) split();
       if (statSync(paths.log).size < rotation.maxSize) return;
       shiftLogFiles(paths.log, rotation.maxFile);
+      splitPending = first;
       reopenLog(paths.bundle);
     } catch (e) {
       // No live file between our rename and conmon's reopen (ENOENT), no conmon once the run ended (ENXIO).
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENXIO') log.warn('log rotation failed', { id, err: e });
+      if (code === 'ENXIO' && splitPending) split();
+      else if (code !== 'ENOENT' && code !== 'ENXIO') log.warn('log rotation failed', { id, err: e });
     }
   };
   const name = basename(paths.log);
@@ -105,5 +160,7 @@ export async function monitorLogRotation(
   } finally {
     watcher.close();
     clearInterval(poll);
+    // The run ended, so conmon writes no more: a split still waiting for its reopen is done now.
+    if (splitPending) split();
   }
 }

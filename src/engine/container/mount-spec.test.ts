@@ -14,16 +14,31 @@ describe('--mount', () => {
         readOnly: true,
         requireSource: true,
         propagation: 'rslave',
+        viaMount: true,
       },
     });
     assert.deepEqual(parseMount('source=data,target=/d,volume-nocopy'), {
-      mount: { type: 'volume', source: 'data', destination: '/d', readOnly: false, noCopy: true },
+      mount: {
+        type: 'volume',
+        source: 'data',
+        destination: '/d',
+        readOnly: false,
+        noCopy: true,
+        viaMount: true,
+      },
     });
     assert.deepEqual(parseMount('type=volume,target=/anon,ro=false'), {
-      mount: { type: 'volume', source: '', destination: '/anon', readOnly: false, anonymous: true },
+      mount: {
+        type: 'volume',
+        source: '',
+        destination: '/anon',
+        readOnly: false,
+        anonymous: true,
+        viaMount: true,
+      },
     });
     assert.deepEqual(parseMount('type=tmpfs,destination=/t,tmpfs-size=64m,tmpfs-mode=1770'), {
-      tmpfs: { destination: '/t', options: [`size=${64 * 1024 * 1024}`, 'mode=1770'] },
+      tmpfs: { destination: '/t', options: [`size=${64 * 1024 * 1024}`, 'mode=1770'], viaMount: true },
     });
   });
 

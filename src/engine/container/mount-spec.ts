@@ -155,6 +155,7 @@ export function parseMount(spec: string): ParsedMount {
           requireSource: true,
           ...(propagation ? { propagation } : {}),
           ...(nonRecursive ? { nonRecursive } : {}),
+          viaMount: true,
         },
       };
     case 'volume':
@@ -166,11 +167,18 @@ export function parseMount(spec: string): ParsedMount {
           readOnly,
           ...(source ? {} : { anonymous: true }),
           ...(noCopy ? { noCopy } : {}),
+          viaMount: true,
         },
       };
     case 'tmpfs':
       if (source) throw daemon('field Source must not be specified');
-      return { tmpfs: { destination: target, options: [...(readOnly ? ['ro'] : []), ...tmpfsOptions] } };
+      return {
+        tmpfs: {
+          destination: target,
+          options: [...(readOnly ? ['ro'] : []), ...tmpfsOptions],
+          viaMount: true,
+        },
+      };
     default:
       throw invalidArgument(`invalid argument "${spec}" for "--mount" flag: invalid mount type "${type}"`);
   }

@@ -97,10 +97,21 @@ describe('createOptionsFromBody', () => {
         readOnly: true,
         requireSource: true,
         propagation: 'rslave',
+        viaMount: true,
       },
-      { type: 'volume', source: '', destination: '/anon', readOnly: false, anonymous: true, noCopy: true },
+      {
+        type: 'volume',
+        source: '',
+        destination: '/anon',
+        readOnly: false,
+        anonymous: true,
+        noCopy: true,
+        viaMount: true,
+      },
     ]);
-    assert.deepEqual(o.tmpfs, [{ destination: '/scratch', options: ['size=1048576', 'mode=1777'] }]);
+    assert.deepEqual(o.tmpfs, [
+      { destination: '/scratch', options: ['size=1048576', 'mode=1777'], viaMount: true },
+    ]);
   });
 
   it('takes a stop signal by name or number, and refuses an unknown one', () => {

@@ -114,7 +114,7 @@ function tmpfsMount(m: DockerMount & { Target: string }): TmpfsSpec {
   }
   if (o.Mode) options.push(`mode=${o.Mode.toString(8)}`);
   if (m.ReadOnly) options.push('ro');
-  return { destination: m.Target, options };
+  return { destination: m.Target, options, viaMount: true };
 }
 
 /** `HostConfig.Binds` and `HostConfig.Mounts` (bind, volume and tmpfs) as the engine's mounts. */
@@ -144,6 +144,7 @@ function mounts(body: CreateBody): { mounts: MountSpec[]; tmpfs: TmpfsSpec[] } {
         requireSource: true,
         ...(b.Propagation ? { propagation: b.Propagation } : {}),
         ...(b.NonRecursive ? { nonRecursive: true } : {}),
+        viaMount: true,
       });
     } else if (m.Type === 'volume' || m.Type === undefined) {
       out.push({
@@ -153,6 +154,7 @@ function mounts(body: CreateBody): { mounts: MountSpec[]; tmpfs: TmpfsSpec[] } {
         readOnly: !!m.ReadOnly,
         ...(m.Source ? {} : { anonymous: true }),
         ...(m.VolumeOptions?.NoCopy ? { noCopy: true } : {}),
+        viaMount: true,
       });
     } else throw invalidArgument(`Unsupported mount type "${m.Type}": use bind, volume or tmpfs`);
   }

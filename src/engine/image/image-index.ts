@@ -175,6 +175,11 @@ export class ImageIndex {
     return tx.immediate();
   }
 
+  /** Removes one `repository@digest` reference of an image. */
+  removeDigest(repoDigest: string): void {
+    this.db.prepare('DELETE FROM image_digests WHERE repo_digest = ?').run(repoDigest);
+  }
+
   /** Deletes an image record and its names. */
   remove(id: string): void {
     const r = this.db.prepare('DELETE FROM images WHERE id = ?').run(id);

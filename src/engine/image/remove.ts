@@ -2,7 +2,7 @@ import { conflict } from '../../core/errors.js';
 import { chainIds, removeSnapshot } from '../snapshot/snapshots.js';
 import type { ImageRow } from './image-index.js';
 import { findImage, type ImageStore, readImageConfig, readManifest } from './image-store.js';
-import { familiarName, normalizeReference } from './reference.js';
+import { familiarName, normalizeReference, parseReference, repositoryOf } from './reference.js';
 
 /** One line of `rmi`'s report, in Docker's shape. */
 export type RemoveReport = { Untagged: string } | { Deleted: string };
@@ -39,8 +39,9 @@ export async function removeImage(
   const report: RemoveReport[] = [];
   const byName = isNameRef(ref, row);
   if (byName && row.names.length > 1) {
-    store.index.untag(ref);
-    return [{ Untagged: familiarName(normalizeReference(ref)) }];
+    const name = normalizeReference(ref);
+    store.index.untag(name);
+    return [{ Untagged: familiarName(name) }, ...untagOrphanDigests(store, row, name)];
   }
   if (!byName && row.names.length > 1 && !options.force) {
     throw conflict(
@@ -63,6 +64,23 @@ export async function removeImage(
   for (const d of row.digests) report.push({ Untagged: familiarName(d) });
   await deleteImage(store, row);
   report.push({ Deleted: row.id });
+  return report;
+}
+
+/**
+ * After `name` was untagged while the image keeps other names: when no tag of `name`'s
+ * repository is left, its `repository@digest` references go too (Docker's image_delete.go
+ * does the same), so `images --digests` shows no repository the user removed.
+ */
+function untagOrphanDigests(store: ImageStore, row: ImageRow, name: string): RemoveReport[] {
+  const repo = repositoryOf(parseReference(name));
+  const inRepo = (full: string) => repositoryOf(parseReference(full)) === repo;
+  if (row.names.some((n) => n !== name && inRepo(n))) return [];
+  const report: RemoveReport[] = [];
+  for (const d of row.digests.filter(inRepo)) {
+    store.index.removeDigest(d);
+    report.push({ Untagged: familiarName(d) });
+  }
   return report;
 }
 
