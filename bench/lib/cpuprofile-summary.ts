@@ -6,12 +6,15 @@
  * PROFILE_WINDOW=FROM-TO (seconds from the profile's start) keeps only the samples in that
  * window; without it a timeline of busy time per second is printed first, to choose one.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber: number;
 }
 interface ProfileNode {
   id: number;
@@ -55,6 +58,22 @@ function timeline(p: Profile, idle: Set<number>): string {
   return Array.from(secs, (v, i) => `${i}:${Math.round(v ?? 0)}`).join(' ');
 }
 
+/** The source file of a frame in a bundle, through the bundle's source map when there is one. */
+function sourceFiles(): (f: CallFrame) => string {
+  const maps = new Map<string, SourceMap | undefined>();
+  return (f) => {
+    if (!f.url.startsWith('file:')) return f.url ? 'node internals' : '(native)';
+    let m = maps.get(f.url);
+    if (!maps.has(f.url)) {
+      const file = `${fileURLToPath(f.url)}.map`;
+      m = existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, 'utf8'))) : undefined;
+      maps.set(f.url, m);
+    }
+    const e = m?.findEntry(f.lineNumber, f.columnNumber) as { originalSource?: string } | undefined;
+    return (e?.originalSource ?? f.url).replace(/^.*?\/(src|node_modules)\//, '$1/');
+  };
+}
+
 function summarise(file: string, top: number, focus: string[]): void {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -79,6 +98,20 @@ function summarise(file: string, top: number, focus: string[]): void {
     const k = label(byId.get(id)!.callFrame);
     bySelf.set(k, (bySelf.get(k) ?? 0) + t);
   }
+  const fileOf = sourceFiles();
+  const byFile = new Map<string, number>();
+  for (const [id, t] of self) {
+    const f = byId.get(id)!.callFrame;
+    if (f.functionName === '(idle)') continue;
+    // Native frames (syscalls, GC) count for the nearest caller that has a source file.
+    let n: number | undefined = id;
+    while (n !== undefined && !byId.get(n)!.callFrame.url.startsWith('file:')) n = parent.get(n);
+    const k = n === undefined ? fileOf(f) : fileOf(byId.get(n)!.callFrame);
+    byFile.set(k, (byFile.get(k) ?? 0) + t);
+  }
+  console.log('self time by source file (native frames counted for their caller):');
+  for (const [k, t] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${ms(t)} ms  ${k}`);
   console.log('self time:');
   for (const [k, t] of [...bySelf].sort((a, b) => b[1] - a[1]).slice(0, top))
     console.log(`${ms(t)} ms  ${k}`);
