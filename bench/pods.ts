@@ -14,7 +14,7 @@
  *   node --import tsx bench/pods.ts [replicas=100] [singlePods=20]
  */
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { KubeClient, type KubeObject, Resources } from '../src/cluster/client/kube-client.js';
@@ -129,6 +129,17 @@ interface BerthFigures {
 // BENCH_PROFILE=DIR writes CPU profiles of the server's threads (API, controllers, embedded
 // agent) there; BENCH_PEER=0 skips docker swarm, to look at Berth alone.
 const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+// BENCH_AUDIT=FILE writes an audit log of every request (Metadata level) there: the API calls a
+// pod costs, by verb, resource and user.
+const auditPolicy =
+  'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n- level: Metadata\n';
+function auditArgs(dir: string): string[] {
+  const log = process.env.BENCH_AUDIT;
+  if (!log) return [];
+  const policy = join(dir, 'audit-policy.yaml');
+  writeFileSync(policy, auditPolicy);
+  return ['--audit-policy-file', policy, '--audit-log-path', log];
+}
 
 async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
   await wire(box, nodeIP, true);
@@ -144,6 +155,7 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
       berthBin,
       ...['--root', box.root, '--runroot', box.runroot, 'server', '--data-dir', dataDir],
       ...['--https-listen-port', String(await freePort()), '--node-name', 'n1', '--node-ip', nodeIP],
+      ...auditArgs(box.dir),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { BerthError } from './errors.js';
 import { SpawnError, Spawner } from './spawner.js';
 
@@ -176,4 +177,71 @@ export async function run(
     );
   }
   return result;
+}
+
+/** What a daemon reported at its start: see {@link startDaemon}. */
+export interface DaemonStart {
+  /** Its first line on fd 3; undefined when fd 3 closed without one. */
+  line?: string;
+  /** What it wrote to stderr until then. */
+  stderr: string;
+}
+
+/**
+ * Starts a monitor that outlives this call and this process (conmon): in a session of its
+ * own, with fd 3 a pipe on which it reports one line when it is ready. Resolves with that
+ * line, or without one when fd 3 closes first, and then lets go of the process without
+ * waiting for it. Long-lived processes start it through the helper process, as {@link run}
+ * does: a fork() of the server is what this avoids.
+ */
+export async function startDaemon(
+  file: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<DaemonStart> {
+  if (!helper) return startDaemonHere(file, args, options);
+  try {
+    const o = await helper.run(file, args, { ...options, daemon: true }).outcome;
+    return { ...(o.line !== undefined ? { line: o.line } : {}), stderr: o.stderr.toString('utf8') };
+  } catch (e) {
+    if (e instanceof SpawnError) throw startError(file, e);
+    throw new BerthError('Internal', `Cannot run "${file}": ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function startDaemonHere(
+  file: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv },
+): Promise<DaemonStart> {
+  const child = spawn(file, args, {
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    ...options,
+    detached: true,
+  });
+  const stderr: Buffer[] = [];
+  child.stderr?.on('data', (b: Buffer) => stderr.push(b));
+  const sync = child.stdio[3] as Readable;
+  return new Promise<DaemonStart>((resolve, reject) => {
+    let buf = '';
+    let done = false;
+    const finish = (e: Error | undefined, line?: string) => {
+      if (done) return;
+      done = true;
+      sync.destroy();
+      child.stderr?.destroy();
+      child.unref();
+      if (e) reject(e);
+      else
+        resolve({ ...(line !== undefined ? { line } : {}), stderr: Buffer.concat(stderr).toString('utf8') });
+    };
+    sync.on('data', (b: Buffer) => {
+      buf += b.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) finish(undefined, buf.slice(0, nl));
+    });
+    sync.on('error', () => {}); // reported as the close below
+    sync.on('close', () => finish(undefined));
+    child.on('error', (e: NodeJS.ErrnoException) => finish(startError(file, e)));
+  });
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Spawner } from './spawner.js';
 
@@ -27,4 +28,32 @@ test('the helper does not keep its parent alive when idle', async () => {
     timeoutMs: 20_000,
   });
   assert.equal(r.stdout, 'x\n');
+});
+
+test('a daemon reports its first line on fd 3 and is let go, in a session of its own, while it runs', async () => {
+  const s = new Spawner();
+  let pid = 0;
+  try {
+    // It reports its pid, then goes on running (as conmon does once the container is created).
+    const o = await s.run('sh', ['-c', 'echo $$ >&3; exec 3>&-; exec sleep 600'], { daemon: true }).outcome;
+    pid = Number(o.line);
+    assert.ok(pid > 0, `line ${JSON.stringify(o.line)}`);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+    assert.equal(session, pid);
+  } finally {
+    if (pid) process.kill(pid, 'SIGKILL');
+    s.close();
+  }
+});
+
+test('a daemon that closes fd 3 without a line is reported with its stderr', async () => {
+  const s = new Spawner();
+  try {
+    const o = await s.run('sh', ['-c', 'echo cannot create >&2; exit 1'], { daemon: true }).outcome;
+    assert.equal(o.line, undefined);
+    assert.equal(o.stderr.toString(), 'cannot create\n');
+  } finally {
+    s.close();
+  }
 });

@@ -15,6 +15,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
  * and optionally cwd, env and stdin (base64); `{id, kill: true}` kills a running one. The reply
  * carries the exit code and signal and the output (base64), or the error that kept it from
  * starting (`error: {code, message}`).
+ *
+ * A request with `daemon: true` starts a monitor that outlives its start (conmon): in its own
+ * session, with fd 3 a pipe on which it reports one line (conmon's sync pipe). The reply comes
+ * as soon as that line does (`line`), or when fd 3 closes without one, with what it wrote to
+ * stderr; the helper then lets go of it without waiting for it to exit.
  */
 const CHILD_SOURCE = String.raw`
 'use strict';
@@ -66,6 +71,48 @@ function start(m) {
     child.stdin.end(Buffer.from(m.input, 'base64'));
   }
 }
+function startDaemon(m) {
+  let child;
+  try {
+    child = spawn(m.file, m.args, {
+      cwd: m.cwd,
+      env: m.env,
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+  } catch (e) {
+    send({ id: m.id, error: { code: e.code, message: e.message } });
+    return;
+  }
+  const entry = { child, done: false };
+  kids.set(m.id, entry);
+  const err = [];
+  let line = '';
+  const sync = child.stdio[3];
+  const finish = (reply) => {
+    if (entry.done) return;
+    entry.done = true;
+    kids.delete(m.id);
+    sync.destroy();
+    child.stderr.destroy();
+    child.unref();
+    send(reply);
+    maybeExit();
+  };
+  const report = (got) =>
+    finish({ id: m.id, code: null, signal: null, stdout: '', stderr: Buffer.concat(err).toString('base64'), line: got });
+  child.stderr.on('data', (b) => err.push(b));
+  sync.on('error', () => {}); // reported as the close below
+  sync.on('data', (b) => {
+    line += b.toString('utf8');
+    const nl = line.indexOf('\n');
+    if (nl >= 0) report(line.slice(0, nl));
+  });
+  sync.on('close', () => report(undefined));
+  child.on('error', (e) => {
+    if (child.pid === undefined) finish({ id: m.id, error: { code: e.code, message: e.message } });
+  });
+}
 let buf = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (d) => {
@@ -75,6 +122,7 @@ process.stdin.on('data', (d) => {
     const m = JSON.parse(buf.slice(0, i));
     buf = buf.slice(i + 1);
     if (m.kill) kids.get(m.id)?.child.kill('SIGKILL');
+    else if (m.daemon) startDaemon(m);
     else start(m);
   }
 });
@@ -84,6 +132,8 @@ process.stdin.on('end', () => { closing = true; maybeExit(); });
 
 /** What a command produced, as the spawner reports it. */
 export interface SpawnOutcome {
+  /** A daemon's line on fd 3; absent when fd 3 closed without one (or for other commands). */
+  line?: string;
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: Buffer;
@@ -104,6 +154,11 @@ export interface SpawnRequest {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   input?: string | Buffer;
+  /**
+   * A monitor that outlives its start (see the protocol above): the outcome comes with its
+   * first line on fd 3, without waiting for it to exit. `input` is not given to a daemon.
+   */
+  daemon?: boolean;
 }
 
 interface Pending {
@@ -149,7 +204,10 @@ export class Spawner {
       });
       this.setRef(true);
       const input = req.input === undefined ? undefined : Buffer.from(req.input).toString('base64');
-      child.stdin!.write(`${JSON.stringify({ id, file, args, cwd: req.cwd, env: req.env, input })}\n`);
+      const daemon = req.daemon ? true : undefined;
+      child.stdin!.write(
+        `${JSON.stringify({ id, file, args, cwd: req.cwd, env: req.env, input, daemon })}\n`,
+      );
     });
     return { outcome, kill };
   }
@@ -187,6 +245,7 @@ export class Spawner {
     for (let i = this.buffered.indexOf('\n'); i >= 0; i = this.buffered.indexOf('\n')) {
       const m = JSON.parse(this.buffered.slice(0, i)) as {
         id: number;
+        line?: string;
         code?: number | null;
         signal?: NodeJS.Signals | null;
         stdout?: string;
@@ -199,6 +258,7 @@ export class Spawner {
       if (m.error) p.reject(new SpawnError(m.error.code, m.error.message));
       else
         p.resolve({
+          ...(m.line !== undefined ? { line: m.line } : {}),
           code: m.code ?? null,
           signal: m.signal ?? null,
           stdout: Buffer.from(m.stdout ?? '', 'base64'),

@@ -38,10 +38,28 @@ async function getIfAny(
   }
 }
 
+/**
+ * ConfigMaps and Secrets, where reads of one object that overlap share one request: every pod
+ * of a namespace projects its kube-root-ca.crt, so a Deployment's pods starting together, and
+ * each 10 s refresh of the running pods' volumes, asked for the same object once per pod. A
+ * read that joins a request under way gets an answer at most that request's round trip older
+ * than its own would have been: fresher than the kubelet's watch-fed cache promises.
+ */
 export function clientObjects(client: KubeClient): ObjectSource {
+  const inflight = new Map<string, Promise<KubeObject | undefined>>();
+  const shared = (r: Resource, ns: string, name: string) => {
+    const key = `${r.plural}/${ns}/${name}`;
+    let p = inflight.get(key);
+    if (!p) {
+      p = getIfAny(client, r, ns, name).finally(() => inflight.delete(key));
+      inflight.set(key, p);
+    }
+    // Each reader gets its own copy: callers may change what they are given.
+    return p.then((o) => (o ? structuredClone(o) : undefined));
+  };
   return {
-    configMap: (ns, name) => getIfAny(client, Resources.configmaps, ns, name),
-    secret: (ns, name) => getIfAny(client, Resources.secrets, ns, name),
+    configMap: (ns, name) => shared(Resources.configmaps, ns, name),
+    secret: (ns, name) => shared(Resources.secrets, ns, name),
   };
 }
 

@@ -50,14 +50,41 @@ export const same = (a: string, b: string) =>
 function certificateUser(req: IncomingMessage): UserInfo | undefined {
   const sock = req.socket as TLSSocket;
   if (!sock.authorized || typeof sock.getPeerCertificate !== 'function') return undefined;
-  const cert = sock.getPeerCertificate();
-  const cn = cert?.subject?.CN;
-  if (!cn) return undefined;
+  const c = peerOf(sock);
+  if (!c) return undefined;
   const now = Date.now();
-  if (!(Date.parse(cert.valid_from) <= now && now < Date.parse(cert.valid_to))) return undefined;
-  const o = cert.subject.O;
-  const groups = Array.isArray(o) ? o : o ? [o] : [];
-  return { name: Array.isArray(cn) ? (cn[0] as string) : cn, groups: [...groups, 'system:authenticated'] };
+  if (!(c.validFrom <= now && now < c.validTo)) return undefined;
+  // A copy: callers may add to the user they are given (impersonation, audit).
+  return { ...c.user, groups: [...c.user.groups] };
+}
+
+/**
+ * What a connection's verified certificate says, read once per connection: the certificate
+ * cannot change while the connection lasts, and getPeerCertificate() builds a new object
+ * from the raw certificate on every call (over a millisecond per request for a busy agent).
+ */
+const peers = new WeakMap<TLSSocket, { user: UserInfo; validFrom: number; validTo: number } | null>();
+
+function peerOf(sock: TLSSocket): { user: UserInfo; validFrom: number; validTo: number } | undefined {
+  let c = peers.get(sock);
+  if (c === undefined) {
+    const cert = sock.getPeerCertificate();
+    const cn = cert?.subject?.CN;
+    const o = cert?.subject?.O;
+    const groups = Array.isArray(o) ? o : o ? [o] : [];
+    c = cn
+      ? {
+          user: {
+            name: Array.isArray(cn) ? (cn[0] as string) : cn,
+            groups: [...groups, 'system:authenticated'],
+          },
+          validFrom: Date.parse(cert.valid_from),
+          validTo: Date.parse(cert.valid_to),
+        }
+      : null;
+    peers.set(sock, c);
+  }
+  return c ?? undefined;
 }
 
 export interface AuthenticatorOptions {

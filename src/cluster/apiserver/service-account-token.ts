@@ -5,7 +5,14 @@
  * signature, `iss`, `aud`, `nbf` and `exp`; the caller checks that the objects still exist.
  * The public key is published for OIDC discovery (`/openid/v1/jwks`).
  */
-import { createHash, createPublicKey, createSign, createVerify } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  createSign,
+  createVerify,
+  type KeyObject,
+} from 'node:crypto';
 
 /** The issuer Berth's tokens name, and the audience the API server accepts by default. */
 export const defaultIssuer = 'https://kubernetes.default.svc';
@@ -51,6 +58,23 @@ export function keyId(publicOrPrivateKey: string): string {
   return createHash('sha256').update(der).digest('base64url');
 }
 
+/**
+ * The parsed signing key and its id, by PEM text. Every pod's projected token is signed here,
+ * and parsing the PEM and deriving the id took more than the signature itself; a server has
+ * one key (two across a rotation), so the map stays tiny.
+ */
+const signers = new Map<string, { key: KeyObject; kid: string }>();
+
+function signerOf(pem: string): { key: KeyObject; kid: string } {
+  let s = signers.get(pem);
+  if (!s) {
+    if (signers.size >= 4) signers.clear();
+    s = { key: createPrivateKey(pem), kid: keyId(pem) };
+    signers.set(pem, s);
+  }
+  return s;
+}
+
 /** Issues a ServiceAccount token. */
 export function signServiceAccountToken(key: string, o: TokenRequestOptions): string {
   const now = o.now ?? Math.floor(Date.now() / 1000);
@@ -68,11 +92,12 @@ export function signServiceAccountToken(key: string, o: TokenRequestOptions): st
       ...(o.bound?.kind === 'Secret' ? { secret: { name: o.bound.name, uid: o.bound.uid } } : {}),
     },
   };
-  const header = b64url(JSON.stringify({ alg: 'RS256', kid: keyId(key) }));
+  const signer = signerOf(key);
+  const header = b64url(JSON.stringify({ alg: 'RS256', kid: signer.kid }));
   const payload = b64url(JSON.stringify(claims));
   const s = createSign('RSA-SHA256');
   s.update(`${header}.${payload}`);
-  return `${header}.${payload}.${s.sign(key).toString('base64url')}`;
+  return `${header}.${payload}.${s.sign(signer.key).toString('base64url')}`;
 }
 
 /** Clock skew allowed on `nbf` and `exp`, as upstream's validator allows. */

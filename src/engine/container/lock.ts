@@ -4,11 +4,23 @@
  * started. The lock is a file made with O_EXCL holding the owner's pid; a lock whose owner
  * died (`kill -9`) is taken over, so a crash never wedges a container.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../core/errors.js';
 import { pidAlive } from './exit-watch.js';
 import type { StorePaths } from './paths.js';
+
+/**
+ * Removes a lock file, gone already or not. unlink() alone: rmSync() walks the rimraf path
+ * (lstat, then unlink, with retries) for every lock a pod's start, stop and exit take.
+ */
+function release(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
 
 function tryTake(path: string): boolean {
   try {
@@ -24,7 +36,7 @@ function tryTake(path: string): boolean {
     return false; // released meanwhile; try again
   }
   // An empty file is a lock being written right now; only a dead owner's lock is taken over.
-  if (owner > 0 && owner !== process.pid && !pidAlive(owner)) rmSync(path, { force: true });
+  if (owner > 0 && owner !== process.pid && !pidAlive(owner)) release(path);
   return false;
 }
 
@@ -50,6 +62,6 @@ export async function withContainerLock<T>(
   try {
     return await fn();
   } finally {
-    rmSync(path, { force: true });
+    release(path);
   }
 }

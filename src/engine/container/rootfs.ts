@@ -4,7 +4,7 @@
  * and kept until the container is removed; the mount is made at start and undone when the
  * container stops or is removed.
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { isNotFound } from '../../core/errors.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import { hasOwnFileSystem, isMounted, mountAll, unmount, unmountOverlay } from '../snapshot/mount.js';
@@ -57,6 +57,9 @@ export async function mountRootfs(
 
 /** Unmounts the container's root filesystem if mounted. */
 export async function unmountRootfs(paths: ContainerPaths): Promise<void> {
+  // Never mounted (a first start releases what an earlier run might hold): nothing can be
+  // mounted on a folder that does not exist, and this spares reading the mount table.
+  if (!lstatSync(paths.merged, { throwIfNoEntry: false })) return;
   if (hasOwnFileSystem(paths.merged)) await unmountOverlay(paths.merged);
   else await unmount(paths.merged);
 }

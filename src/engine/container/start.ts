@@ -108,10 +108,18 @@ async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: C
   return binds;
 }
 
-/** This process's bounding set: what a container started from here can be given. */
+/**
+ * This process's bounding set: what a container started from here can be given. Read once: a
+ * process's bounding set never grows, Berth never drops from it, and a node agent read the
+ * whole /proc/self/status for every container it started.
+ */
+let bounding: { caps: string[] | undefined } | undefined;
 function hostCapabilities(): string[] | undefined {
-  const m = /^CapBnd:\s*([0-9a-f]+)/m.exec(readIf('/proc/self/status'));
-  return m ? capabilitiesFromMask(m[1]!) : undefined;
+  if (!bounding) {
+    const m = /^CapBnd:\s*([0-9a-f]+)/m.exec(readIf('/proc/self/status'));
+    bounding = { caps: m ? capabilitiesFromMask(m[1]!) : undefined };
+  }
+  return bounding.caps;
 }
 
 function findCatatonit(): string | undefined {

@@ -29,7 +29,8 @@ const rec = (id: string, name: string): ContainerRecord => ({
 });
 
 describe('ContainerStore', () => {
-  const store = new ContainerStore(openEngineDb(dir));
+  const db = openEngineDb(dir);
+  const store = new ContainerStore(db);
   it('refuses a taken name and finds by name, id and prefix', () => {
     store.insert(rec('ab'.repeat(32), 'one'));
     assert.throws(() => store.insert(rec('cd'.repeat(32), 'one')), /"\/one" is already in use/);
@@ -62,6 +63,13 @@ describe('ContainerStore', () => {
     );
     assert.deepEqual(names([['example.com/a=b', 'v']]), ['l3']);
     assert.ok(store.list().length >= 4);
+    // A pod's containers are found through the index, as list() writes a plain key's path.
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT * FROM containers WHERE json_extract(config, '$.labels."io.kubernetes.pod.uid"') = ?`,
+      )
+      .all('u1') as { detail: string }[];
+    assert.match(plan.map((p) => p.detail).join('\n'), /USING INDEX containers_pod_uid/);
   });
 
   it('changes state only from the expected states', () => {

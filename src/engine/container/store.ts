@@ -66,6 +66,9 @@ const steps = [
      stopped_by_user INTEGER NOT NULL DEFAULT 0,
      runtime TEXT NOT NULL DEFAULT ''
    )`,
+  // The node agent selects a pod's containers by this label on every sync of the pod: without
+  // an index each of those read every container's configuration (O(containers) per sync).
+  `CREATE INDEX containers_pod_uid ON containers (json_extract(config, '$.labels."io.kubernetes.pod.uid"'))`,
 ];
 
 const fromRow = (r: Row): ContainerRecord => ({
@@ -160,9 +163,14 @@ export class ContainerStore {
     for (const [key, value] of labels) {
       // The key is a JSON path member, quoted; a label key holding a quote is matched in JS only.
       if (key.includes('"')) continue;
-      const path = `json_extract(config, '$.labels."' || ? || '"')`;
+      // A plain key is written into the statement, so that an index on its expression (above)
+      // can serve it; any other goes as a parameter.
+      const plain = /^[\w./-]+$/.test(key);
+      const path = plain
+        ? `json_extract(config, '$.labels."${key}"')`
+        : `json_extract(config, '$.labels."' || ? || '"')`;
       where.push(value === undefined ? `${path} IS NOT NULL` : `${path} = ?`);
-      values.push(key, ...(value === undefined ? [] : [value]));
+      values.push(...(plain ? [] : [key]), ...(value === undefined ? [] : [value]));
     }
     const sql = `SELECT * FROM containers${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC`;
     return (this.q(sql).all(...values) as Row[]).map(fromRow);

@@ -6,9 +6,8 @@
  * them to a k8s-file log, writes the exit status to EXIT_DIR/ID, and then runs the exit
  * command. Berth then calls the runtime's `start` itself.
  */
-import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { BerthError, unavailable } from '../../core/errors.js';
+import { type DaemonStart, startDaemon } from '../../core/exec.js';
 import type { ContainerPaths } from '../container/paths.js';
 import { type OciRuntime, runtimeGlobalArgs } from './oci-runtime.js';
 
@@ -80,63 +79,36 @@ export async function startConmon(o: ConmonOptions): Promise<number> {
     args.push('--exit-command', o.exitCommand[0]!);
     for (const a of o.exitCommand.slice(1)) args.push('--exit-command-arg', a);
   }
-  const child = spawn(o.conmonPath ?? 'conmon', args, {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-    env: { ...process.env, _OCI_SYNCPIPE: '3' },
-    // conmon writes its `oom` marker into its working folder as well as the persist dir;
-    // keep it in the bundle rather than wherever `berth` was called from.
-    cwd: o.paths.bundle,
-    detached: true,
-  });
-  const stderr: Buffer[] = [];
-  child.stderr?.on('data', (b: Buffer) => stderr.push(b));
-  const sync = child.stdio[3] as Readable;
-  const message = await new Promise<SyncMessage>((resolve, reject) => {
-    let buf = '';
-    let done = false;
-    const finish = (err?: Error, msg?: SyncMessage) => {
-      if (done) return;
-      done = true;
-      sync.destroy();
-      if (err) reject(err);
-      else resolve(msg!);
-    };
-    sync.on('data', (b: Buffer) => {
-      buf += b.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
-        try {
-          finish(undefined, JSON.parse(buf.slice(0, nl)) as SyncMessage);
-        } catch (e) {
-          finish(
-            new BerthError('Internal', `conmon sent an unreadable message: ${buf.slice(0, nl)}`, {
-              cause: e,
-            }),
-          );
-        }
-      }
+  // Through the command helper in a long-lived process (exec.ts): fork() of the server blocked
+  // its event loop for each container started.
+  const file = o.conmonPath ?? 'conmon';
+  let started: DaemonStart;
+  try {
+    started = await startDaemon(file, args, {
+      env: { ...process.env, _OCI_SYNCPIPE: '3' },
+      // conmon writes its `oom` marker into its working folder as well as the persist dir;
+      // keep it in the bundle rather than wherever `berth` was called from.
+      cwd: o.paths.bundle,
     });
-    sync.on('error', () => {});
-    sync.on('close', () =>
-      finish(
-        new BerthError(
-          'Internal',
-          `conmon exited before reporting the container: ${Buffer.concat(stderr).toString().trim() || 'no message'}`,
-        ),
-      ),
+  } catch (e) {
+    if ((e as BerthError).code === 'Unavailable')
+      throw unavailable('Cannot run "conmon": program not found; run scripts/install-deps');
+    throw e;
+  }
+  const stderr = started.stderr.trim();
+  if (started.line === undefined)
+    throw new BerthError(
+      'Internal',
+      `conmon exited before reporting the container: ${stderr || 'no message'}`,
     );
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      finish(
-        e.code === 'ENOENT'
-          ? unavailable('Cannot run "conmon": program not found; run scripts/install-deps')
-          : e,
-      ),
-    );
-  });
-  child.unref();
-  child.stderr?.destroy();
+  let message: SyncMessage;
+  try {
+    message = JSON.parse(started.line) as SyncMessage;
+  } catch (e) {
+    throw new BerthError('Internal', `conmon sent an unreadable message: ${started.line}`, { cause: e });
+  }
   if (message.data > 0) return message.data;
-  throw runtimeCreateError(message.message ?? Buffer.concat(stderr).toString().trim());
+  throw runtimeCreateError(message.message ?? stderr);
 }
 
 /** Maps a runtime's create error to Docker's exit statuses: 127 not found, 126 not executable. */
