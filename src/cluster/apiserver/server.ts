@@ -19,6 +19,7 @@ import type { KubeObject } from '../api/selectors.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
 import { defaultAdmission } from './admission/plugins.js';
+import { readAdmissionConfiguration } from './admission/pod-security-config.js';
 import { ServiceAllocator } from './allocators.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { Auditor } from './audit/auditor.js';
@@ -73,6 +74,8 @@ export interface ServerOptions {
   secretsEncryption?: CipherName;
   /** `--encryption-provider-config FILE`: the user's own EncryptionConfiguration. */
   encryptionProviderConfig?: string;
+  /** `--admission-control-config-file`: the admission plugins' configuration (PodSecurity's). */
+  admissionControlConfigFile?: string;
   /** `--audit-policy-file` and `--audit-log-*`: an audit log of API requests. */
   audit?: { policyFile: string; log: AuditLogOptions };
 }
@@ -169,6 +172,9 @@ async function serve(
   audit: { auditor: Auditor; log: AuditLog } | undefined,
   secretsEncryption: SecretsEncryption,
 ): Promise<RunningServer> {
+  const podSecurity = opts.admissionControlConfigFile
+    ? readAdmissionConfiguration(opts.admissionControlConfigFile)
+    : undefined;
   const registry = new ResourceRegistry();
   const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
     syncCrdResources(registry, crd, old);
@@ -183,7 +189,7 @@ async function serve(
       feedWrite(policy, r, obj, old);
       graphWrite(nodeGraph, r, obj, old);
     },
-    defaultAdmission(store, authorize),
+    defaultAdmission(store, authorize, podSecurity),
     opts.serviceCidr,
   );
   const policyFeed = await feedFromStore(store, policy);
