@@ -19,7 +19,7 @@ import type { KubeObject } from '../api/selectors.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
 import { defaultAdmission } from './admission/plugins.js';
-import { readAdmissionConfiguration } from './admission/pod-security-config.js';
+import { type PodSecurityConfig, readAdmissionConfiguration } from './admission/pod-security-config.js';
 import { ServiceAllocator } from './allocators.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { Auditor } from './audit/auditor.js';
@@ -151,6 +151,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...(opts.nodeIPs ? { nodeIPs: opts.nodeIPs } : {}),
   });
   const audit = opts.audit && auditSetup(opts.audit);
+  // Read before anything starts, so a bad file stops the start.
+  const podSecurity = opts.admissionControlConfigFile
+    ? readAdmissionConfiguration(opts.admissionControlConfigFile)
+    : undefined;
   const encryption = encryptionSetup(opts);
   const rules = encryption && encryptionRules(readEncryptionConfig(encryption.configPath));
   const datastore = await openDatastore(opts);
@@ -158,7 +162,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = encrypted ?? datastore;
   const secrets = new SecretsEncryption(encrypted, encryption?.configPath, encryption?.managed ?? false);
   try {
-    return await serve(opts, creds, store, audit, secrets);
+    return await serve(opts, creds, store, audit, secrets, podSecurity);
   } catch (e) {
     await store.close();
     throw e;
@@ -171,10 +175,8 @@ async function serve(
   store: Store,
   audit: { auditor: Auditor; log: AuditLog } | undefined,
   secretsEncryption: SecretsEncryption,
+  podSecurity: PodSecurityConfig | undefined,
 ): Promise<RunningServer> {
-  const podSecurity = opts.admissionControlConfigFile
-    ? readAdmissionConfiguration(opts.admissionControlConfigFile)
-    : undefined;
   const registry = new ResourceRegistry();
   const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
     syncCrdResources(registry, crd, old);
