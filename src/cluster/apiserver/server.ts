@@ -27,6 +27,7 @@ import { parsePolicy } from './audit/policy.js';
 import { authenticator, type UidLookup } from './auth.js';
 import { startAggregation } from './authz/aggregate.js';
 import { type Authorizer, mastersBypass, union } from './authz/attributes.js';
+import { controllerTokens } from './authz/controller-policy.js';
 import { feedNodeGraph, graphWrite, NodeAuthorizer } from './authz/node-authorizer.js';
 import { NodeGraph } from './authz/node-graph.js';
 import { feedFromStore, feedWrite } from './authz/policy-feed.js';
@@ -246,6 +247,7 @@ async function serve(
         uidOf,
         componentTokens: new Map([
           [controlPlaneToken, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }],
+          ...controllerTokens(controlPlaneToken),
         ]),
       }),
       serviceAccountKey: creds.saKey,
