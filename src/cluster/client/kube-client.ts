@@ -174,7 +174,8 @@ export class KubeClient {
 
   /**
    * The same API with another bearer token, sharing this client's connections (the control
-   * plane's controllers each write as their own identity over its one socket pool).
+   * plane's controllers each write as their own identity over its one socket pool). Closing
+   * either closes the connections of both.
    */
   withToken(token: string): KubeClient {
     const c = new KubeClient({
