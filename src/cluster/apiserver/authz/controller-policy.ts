@@ -7,8 +7,7 @@
  * the control plane's own (an HMAC of the account's name), so nothing is stored and each start
  * makes new ones. The shared informers and the leader Lease stay with
  * system:kube-controller-manager, as upstream's shared informers do; controllers not listed
- * (the garbage collector and namespace controller, which work on every kind, and the rest)
- * write as system:kube-controller-manager too.
+ * (the scheduler, eventttl) write as system:kube-controller-manager too.
  */
 import { createHmac } from 'node:crypto';
 import type { UserInfo } from './attributes.js';
@@ -63,6 +62,19 @@ const certificateController: ControllerIdentity = {
     events,
   ],
 };
+
+/** Upstream's node-controller: node lifecycle (heartbeats, taints, evictions) and pod CIDRs. */
+function nodeController(): ControllerIdentity {
+  return {
+    serviceAccount: 'node-controller',
+    rules: [
+      rule(['get', 'list', 'update', 'delete', 'patch'], [''], ['nodes']),
+      rule(['patch', 'update'], [''], ['nodes/status', 'pods/status']),
+      rule(['list', 'delete'], [''], ['pods']),
+      events,
+    ],
+  };
+}
 
 /** By the controller's `--controllers` name. */
 export const controllerIdentities: Readonly<Record<string, ControllerIdentity>> = {
@@ -160,6 +172,70 @@ export const controllerIdentities: Readonly<Record<string, ControllerIdentity>> 
   'pv-protection': {
     serviceAccount: 'pv-protection-controller',
     rules: [rule([...read, 'update'], [''], ['persistentvolumes']), events],
+  },
+  garbagecollector: {
+    serviceAccount: 'generic-garbage-collector',
+    // It watches and deletes every kind, custom ones too.
+    rules: [rule([...read, 'patch', 'update', 'delete'], ['*'], ['*']), events],
+  },
+  namespace: {
+    serviceAccount: 'namespace-controller',
+    rules: [
+      rule([...read, 'delete', 'deletecollection'], ['*'], ['*']),
+      rule(['update', 'patch'], [''], ['namespaces/finalize', 'namespaces/status']),
+      events,
+    ],
+  },
+  serviceaccount: {
+    // Upstream's service-account-controller and root-ca-cert-publisher in one.
+    serviceAccount: 'service-account-controller',
+    rules: [
+      rule(['create'], [''], ['serviceaccounts']),
+      rule(['create', 'update'], [''], ['configmaps']),
+      events,
+    ],
+  },
+  resourcequota: {
+    serviceAccount: 'resourcequota-controller',
+    rules: [
+      // It counts every kind a quota names.
+      rule(['list', 'watch'], ['*'], ['*']),
+      rule(['update'], [''], ['resourcequotas/status']),
+      events,
+    ],
+  },
+  horizontalpodautoscaling: {
+    serviceAccount: 'horizontal-pod-autoscaler',
+    rules: [
+      rule(read, ['autoscaling'], ['horizontalpodautoscalers']),
+      rule(['update'], ['autoscaling'], ['horizontalpodautoscalers/status']),
+      rule(['get', 'update', 'patch'], ['*'], ['*/scale']),
+      rule(['list'], [''], ['pods']),
+      rule(['list'], ['metrics.k8s.io'], ['pods']),
+      events,
+    ],
+  },
+  nodelifecycle: nodeController(),
+  nodeipam: nodeController(),
+  servicelb: {
+    serviceAccount: 'service-controller',
+    rules: [
+      rule(read, [''], ['services']),
+      rule(['update', 'patch'], [''], ['services/status']),
+      rule(['list', 'watch'], [''], ['nodes']),
+      events,
+    ],
+  },
+  'persistentvolume-binder': {
+    serviceAccount: 'persistent-volume-binder',
+    rules: [
+      rule([...read, 'update', 'create', 'delete'], [''], ['persistentvolumes']),
+      rule(['update', 'patch'], [''], ['persistentvolumes/status', 'persistentvolumeclaims/status']),
+      rule([...read, 'update'], [''], ['persistentvolumeclaims']),
+      rule(read, [''], ['pods']),
+      rule(read, ['storage.k8s.io'], ['storageclasses']),
+      events,
+    ],
   },
   csrapproving: certificateController,
   csrsigning: certificateController,
