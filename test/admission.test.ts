@@ -211,8 +211,25 @@ spec:
     assert.match(dry.stderr, /namespaces "nowhere" not found/);
   });
 
+  test("a controller's own identity may do what its role allows and nothing else", async () => {
+    const rsController = 'system:serviceaccount:kube-system:replicaset-controller';
+    const as = (args: string[]) => c.kubectl([...args, '--as', rsController]);
+    assert.equal((await as(['auth', 'can-i', 'create', 'pods', '-n', 'quota'])).stdout.trim(), 'yes');
+    const secrets = await as(['-n', 'quota', 'get', 'secrets']);
+    assert.notEqual(secrets.code, 0);
+    assert.match(
+      secrets.stderr,
+      /secrets is forbidden: User "system:serviceaccount:kube-system:replicaset-controller" cannot list resource "secrets" in API group "" in the namespace "quota"/,
+    );
+    assert.equal((await as(['auth', 'can-i', 'delete', 'deployments', '-n', 'quota'])).stdout.trim(), 'no');
+    const binding = await json(['get', 'clusterrolebinding', 'system:controller:replicaset-controller']);
+    assert.deepEqual(binding.subjects, [
+      { kind: 'ServiceAccount', name: 'replicaset-controller', namespace: 'kube-system' },
+    ]);
+  });
+
   // Last: it stops the server, so that the audit log is complete.
-  test('Pod Security audit mode annotates the audit event of a pod that would violate it', async () => {
+  test('Pod Security audit mode annotates the audit event of a pod that would violate it; controllers write as themselves', async () => {
     await namespace('audited', ['pod-security.kubernetes.io/audit=restricted']);
     await k(['-n', 'audited', 'apply', '-f', '-'], podYaml('plain', '{name: c, image: x}'));
     await c.stop('SIGTERM');
@@ -222,10 +239,17 @@ spec:
       .map(
         (l) =>
           JSON.parse(l) as {
-            objectRef?: { namespace?: string; name?: string };
+            verb?: string;
+            user?: { username?: string };
+            objectRef?: { resource?: string; namespace?: string; name?: string };
             annotations?: Record<string, string>;
           },
       );
+    // The Deployment's pods were created by the ReplicaSet controller as its own identity.
+    const made = events.find(
+      (e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef.namespace === 'quota',
+    );
+    assert.equal(made?.user?.username, 'system:serviceaccount:kube-system:replicaset-controller');
     const ev = events.find((e) => e.objectRef?.namespace === 'audited' && e.objectRef?.name === 'plain');
     assert.match(
       ev?.annotations?.['pod-security.kubernetes.io/audit-violations'] ?? '',

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KubeClient, Resources } from '../src/cluster/client/kube-client.js';
+import { selfSignedCertificate } from './helpers/certificates.js';
 import { startCluster, type TestCluster, until } from './helpers/cluster.js';
 
 describe('node authorization', () => {
@@ -119,6 +120,23 @@ describe('node authorization', () => {
     const denied = JSON.parse(await admin(['get', 'csr', 'alice-denied', '-o', 'json']));
     assert.equal(denied.status.conditions[0].type, 'Denied');
     assert.equal(denied.status.certificate, undefined);
+  });
+
+  test('the csrcleaner removes a request once the certificate issued for it has expired', async () => {
+    await admin(['create', '-f', '-'], csrObject('expired', 'example.com/test', '/CN=old'));
+    await admin(['certificate', 'approve', 'expired']);
+    // Whoever signs for example.com writes the certificate; this one ended a day ago.
+    const ended = selfSignedCertificate(new Date(Date.now() - 86_400_000), 'old');
+    await admin([
+      'patch',
+      'csr',
+      'expired',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status: { certificate: Buffer.from(ended).toString('base64') } }),
+    ]);
+    await admin(['wait', '--for=delete', 'csr/expired', '--timeout=60s']);
   });
 
   /** A PEM certificate request for `subject` (openssl's -subj form), with a fresh key. */
@@ -313,6 +331,19 @@ describe('node authorization', () => {
     );
     assert.match((await node(['get', 'pod', 'elsewhere'])).stderr, /no relationship found between node 'n1'/);
     assert.match((await node(['create', 'configmap', 'x'])).stderr, /forbidden/);
+    // Every Node may be listed (system:node-proxier: the Service proxy and the pod network need
+    // the others' addresses), but another one not read by name.
+    await admin(
+      ['apply', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n-other' } }),
+    );
+    const nodes = await node(['get', 'nodes', '-o', 'name']);
+    assert.equal(nodes.code, 0, nodes.stderr);
+    assert.match(nodes.stdout, /node\/n-other/);
+    assert.match(
+      (await node(['get', 'node', 'n-other'])).stderr,
+      /nodes "n-other" is forbidden: User "system:node:n1" cannot get resource "nodes" .*node 'n1' cannot read 'n-other', only its own Node object/,
+    );
     // Tokens for its pods' ServiceAccount, only bound to one of its pods (NodeRestriction).
     const api = new KubeClient({
       server,
@@ -349,6 +380,80 @@ describe('node authorization', () => {
     } finally {
       api.close();
     }
+  });
+
+  test("a node reads the Secrets its pods' PersistentVolumes name (CSI, iSCSI), not others", async () => {
+    await nodeReady();
+    for (const name of ['csi-publish', 'chap', 'csi-unused'])
+      await admin(['create', 'secret', 'generic', name, '--from-literal=a=b']);
+    const volume = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'pv-secrets' },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        claimRef: { namespace: 'default', name: 'claim-secrets' },
+        csi: {
+          driver: 'example.com/csi',
+          volumeHandle: 'h1',
+          nodePublishSecretRef: { name: 'csi-publish', namespace: 'default' },
+        },
+      },
+    };
+    const claim = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'claim-secrets' },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1Gi' } },
+        volumeName: 'pv-secrets',
+        storageClassName: '',
+      },
+    };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'uses-claim' },
+      spec: {
+        nodeName: 'n1',
+        containers: [{ name: 'c', image: 'busybox' }],
+        volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'claim-secrets' } }],
+      },
+    };
+    for (const o of [volume, claim, pod]) await admin(['apply', '-f', '-'], JSON.stringify(o));
+    const node = as(kubeconfig('node-pv', nodeCreds()));
+    const read = await node(['get', 'secret', 'csi-publish', '-o', 'name']);
+    assert.equal(read.code, 0, read.stderr);
+    assert.match((await node(['get', 'secret', 'chap'])).stderr, /no relationship found between node 'n1'/);
+    // The volume's iSCSI CHAP secret, without a namespace: the claim's.
+    await admin([
+      'patch',
+      'pv',
+      'pv-secrets',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        spec: {
+          csi: null,
+          iscsi: {
+            targetPortal: '192.0.2.1:3260',
+            iqn: 'iqn.2026-01.com.example:t',
+            lun: 0,
+            secretRef: { name: 'chap' },
+          },
+        },
+      }),
+    ]);
+    const chap = await node(['get', 'secret', 'chap', '-o', 'name']);
+    assert.equal(chap.code, 0, chap.stderr);
+    assert.match(
+      (await node(['get', 'secret', 'csi-publish'])).stderr,
+      /no relationship found between node 'n1'/,
+      'the volume no longer names it',
+    );
+    assert.match((await node(['get', 'secret', 'csi-unused'])).stderr, /no relationship found/);
   });
 
   test('NodeRestriction: a node may not change another node nor its own restricted labels', async () => {

@@ -95,6 +95,10 @@ export function registerServer(program: Command): void {
       '--encryption-provider-config <file>',
       'encrypt at rest as this EncryptionConfiguration (apiserver.config.k8s.io/v1) says',
     )
+    .option(
+      '--admission-control-config-file <file>',
+      "admission plugins' configuration (an apiserver.config.k8s.io/v1 AdmissionConfiguration: PodSecurity's defaults and exemptions)",
+    )
     .option('--audit-policy-file <file>', 'audit requests as this audit.k8s.io/v1 Policy says')
     .option('--audit-log-path <file>', 'append audit events (JSON lines) to this file; - is standard output')
     .option(
@@ -171,6 +175,7 @@ export function registerServer(program: Command): void {
           secretsEncryptionProvider: string;
           encryptionProviderConfig?: string;
           auditPolicyFile?: string;
+          admissionControlConfigFile?: string;
           auditLogPath?: string;
           auditLogMaxsize: string;
           auditLogMaxbackup: string;
@@ -260,6 +265,9 @@ export function registerServer(program: Command): void {
             ? { encryptionProviderConfig: opts.encryptionProviderConfig }
             : {}),
           ...(audit ? { audit } : {}),
+          ...(opts.admissionControlConfigFile
+            ? { admissionControlConfigFile: opts.admissionControlConfigFile }
+            : {}),
         });
         let plane: { stop(): Promise<void> } | undefined;
         if (enabled.size) {

@@ -19,6 +19,7 @@ import type { KubeObject } from '../api/selectors.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
 import { defaultAdmission } from './admission/plugins.js';
+import { type PodSecurityConfig, readAdmissionConfiguration } from './admission/pod-security-config.js';
 import { ServiceAllocator } from './allocators.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { Auditor } from './audit/auditor.js';
@@ -26,6 +27,7 @@ import { parsePolicy } from './audit/policy.js';
 import { authenticator, type UidLookup } from './auth.js';
 import { startAggregation } from './authz/aggregate.js';
 import { type Authorizer, mastersBypass, union } from './authz/attributes.js';
+import { controllerTokens } from './authz/controller-policy.js';
 import { feedNodeGraph, graphWrite, NodeAuthorizer } from './authz/node-authorizer.js';
 import { NodeGraph } from './authz/node-graph.js';
 import { feedFromStore, feedWrite } from './authz/policy-feed.js';
@@ -73,6 +75,8 @@ export interface ServerOptions {
   secretsEncryption?: CipherName;
   /** `--encryption-provider-config FILE`: the user's own EncryptionConfiguration. */
   encryptionProviderConfig?: string;
+  /** `--admission-control-config-file`: the admission plugins' configuration (PodSecurity's). */
+  admissionControlConfigFile?: string;
   /** `--audit-policy-file` and `--audit-log-*`: an audit log of API requests. */
   audit?: { policyFile: string; log: AuditLogOptions };
 }
@@ -148,6 +152,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...(opts.nodeIPs ? { nodeIPs: opts.nodeIPs } : {}),
   });
   const audit = opts.audit && auditSetup(opts.audit);
+  // Read before anything starts, so a bad file stops the start.
+  const podSecurity = opts.admissionControlConfigFile
+    ? readAdmissionConfiguration(opts.admissionControlConfigFile)
+    : undefined;
   const encryption = encryptionSetup(opts);
   const rules = encryption && encryptionRules(readEncryptionConfig(encryption.configPath));
   const datastore = await openDatastore(opts);
@@ -155,7 +163,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = encrypted ?? datastore;
   const secrets = new SecretsEncryption(encrypted, encryption?.configPath, encryption?.managed ?? false);
   try {
-    return await serve(opts, creds, store, audit, secrets);
+    return await serve(opts, creds, store, audit, secrets, podSecurity);
   } catch (e) {
     await store.close();
     throw e;
@@ -168,6 +176,7 @@ async function serve(
   store: Store,
   audit: { auditor: Auditor; log: AuditLog } | undefined,
   secretsEncryption: SecretsEncryption,
+  podSecurity: PodSecurityConfig | undefined,
 ): Promise<RunningServer> {
   const registry = new ResourceRegistry();
   const syncCrd = (crd: KubeObject | undefined, old: KubeObject | undefined) =>
@@ -183,7 +192,7 @@ async function serve(
       feedWrite(policy, r, obj, old);
       graphWrite(nodeGraph, r, obj, old);
     },
-    defaultAdmission(store, authorize),
+    defaultAdmission(store, authorize, podSecurity),
     opts.serviceCidr,
   );
   const policyFeed = await feedFromStore(store, policy);
@@ -238,6 +247,7 @@ async function serve(
         uidOf,
         componentTokens: new Map([
           [controlPlaneToken, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }],
+          ...controllerTokens(controlPlaneToken),
         ]),
       }),
       serviceAccountKey: creds.saKey,

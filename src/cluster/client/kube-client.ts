@@ -132,7 +132,8 @@ export class KubeClient {
   readonly server: string;
   /** The cluster CA (PEM) the client trusts, when it was given one. */
   readonly ca?: string;
-  private readonly token?: string;
+  /** The bearer token the client sends, if it authenticates with one. */
+  readonly token?: string;
 
   constructor(opts: {
     server: string;
@@ -169,6 +170,23 @@ export class KubeClient {
     const old = this.agent;
     this.agent = KubeClient.httpsAgent(this.ca, cert, key);
     old.destroy();
+  }
+
+  /**
+   * The same API with another bearer token, sharing this client's connections (the control
+   * plane's controllers each write as their own identity over its one socket pool). Closing
+   * either closes the connections of both.
+   */
+  withToken(token: string): KubeClient {
+    const c = new KubeClient({
+      server: this.server,
+      token,
+      ...(this.ca ? { ca: this.ca } : {}),
+      ...(this.socketPath ? { socketPath: this.socketPath } : {}),
+    });
+    c.agent.destroy();
+    c.agent = this.agent;
+    return c;
   }
 
   /** Reads a kubeconfig file (its current context). */

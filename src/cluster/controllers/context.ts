@@ -1,3 +1,4 @@
+import { controllerIdentities, controllerToken } from '../apiserver/authz/controller-policy.js';
 import { Controller } from '../client/controller.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
@@ -49,6 +50,8 @@ export class SharedContext {
   private readonly recorders = new Map<string, EventRecorder>();
   private readonly controllers: Controller[] = [];
   private readonly stops: (() => void)[] = [];
+  /** The controllers' own clients, by ServiceAccount (sharing the control plane's connections). */
+  private readonly clients = new Map<string, KubeClient>();
 
   constructor(
     readonly client: KubeClient,
@@ -74,12 +77,27 @@ export class SharedContext {
     return r;
   }
 
+  /**
+   * The client a controller writes with: its own identity when it has one (controller-policy.ts)
+   * and the control plane authenticates with a token to derive it from, else the shared one.
+   */
+  private clientFor(name: string): KubeClient {
+    const id = controllerIdentities[name];
+    if (!id || !this.client.token) return this.client;
+    let c = this.clients.get(id.serviceAccount);
+    if (!c) {
+      c = this.client.withToken(controllerToken(this.client.token, id.serviceAccount));
+      this.clients.set(id.serviceAccount, c);
+    }
+    return c;
+  }
+
   /** The context of one controller: its informers and queues are tracked by its runner. */
   forController(name: string): ControllerContext {
     const c = new Controller(name);
     this.controllers.push(c);
     return {
-      client: this.client,
+      client: this.clientFor(name),
       options: this.options,
       informer: (r) => c.uses(this.informer(r)),
       queue: (sync, workers) => c.queue(sync, workers),

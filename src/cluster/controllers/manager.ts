@@ -6,6 +6,7 @@ import { schedulerController } from '../scheduler/scheduler.js';
 import { type ControllerSpec, type ControlPlaneOptions, SharedContext } from './context.js';
 import { cronJobController } from './cronjob.js';
 import { csrApprovingController } from './csr-approving.js';
+import { csrCleanerController } from './csr-cleaner.js';
 import { csrSigningController } from './csr-signing.js';
 import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
@@ -61,6 +62,7 @@ export const registry: readonly ControllerSpec[] = [
   hpaController,
   csrApprovingController,
   csrSigningController,
+  csrCleanerController,
 ];
 
 /** The names `--controllers` accepts. */

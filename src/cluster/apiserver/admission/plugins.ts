@@ -15,6 +15,7 @@ import { AdmissionChain } from './chain.js';
 import { limitRangerAdmission } from './limit-ranger.js';
 import { nodeRestrictionAdmission } from './node-restriction.js';
 import { podSecurityAdmission } from './pod-security.js';
+import type { PodSecurityConfig } from './pod-security-config.js';
 import { priorityAdmission } from './priority.js';
 import { resourceQuotaAdmission } from './resource-quota.js';
 import { serviceAccountAdmission } from './service-account.js';
@@ -23,8 +24,13 @@ import { defaultStorageClassAdmission } from './storage-class.js';
 /**
  * `authz` answers the plugins that ask the authorizer (who may approve or sign for a
  * certificate signer): the server's own, so they judge as the request itself was judged.
+ * `podSecurity` is `--admission-control-config-file`'s PodSecurity configuration.
  */
-export function defaultAdmission(store: Store, authz: Authorizer): AdmissionChain {
+export function defaultAdmission(
+  store: Store,
+  authz: Authorizer,
+  podSecurity?: PodSecurityConfig,
+): AdmissionChain {
   return new AdmissionChain([
     certificateSigningAdmission(),
     limitRangerAdmission(store),
@@ -35,7 +41,7 @@ export function defaultAdmission(store: Store, authz: Authorizer): AdmissionChai
     certificateApprovalAdmission(authz),
     certificateSigningPermissionAdmission(authz),
     certificateSubjectRestrictionAdmission(),
-    podSecurityAdmission(store),
+    podSecurityAdmission(store, podSecurity),
     resourceQuotaAdmission(store),
   ]);
 }

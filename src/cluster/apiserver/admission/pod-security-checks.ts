@@ -1,6 +1,9 @@
 /**
  * The Pod Security Standards' checks (baseline and restricted), each with upstream's name and
- * the detail it prints, over a pod spec and its metadata. Privileged has no checks.
+ * the detail it prints, over a pod spec and its metadata. Privileged has no checks. Each check
+ * has the policy version it appeared in, as upstream's versioned checks do: a namespace pinned
+ * to `v1.21` is judged without restricted's capabilities check (1.22), one pinned to `v1.18`
+ * without seccomp (1.19), and the safe sysctls grow with the version.
  */
 
 type Obj = Record<string, unknown>;
@@ -34,7 +37,16 @@ export interface Violation {
   reason: string;
   detail: string;
 }
-type Check = { level: Level; run(spec: PodSpec): Violation | undefined };
+/**
+ * One check: its level, the minor version of policy v1.x it applies from (0 when always), the
+ * baseline check it replaces at restricted, and what it finds at a version.
+ */
+type Check = {
+  level: Level;
+  since?: number;
+  replaces?: string;
+  run(spec: PodSpec, version: number): Violation | undefined;
+};
 
 const quoted = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
 /** `container "a"` or `containers "a", "b"`. */
@@ -65,17 +77,20 @@ const baselineCaps = new Set([
   'SETUID',
   'SYS_CHROOT',
 ]);
-const safeSysctls = new Set([
-  'kernel.shm_rmid_forced',
-  'net.ipv4.ip_local_port_range',
-  'net.ipv4.ip_unprivileged_port_start',
-  'net.ipv4.tcp_syncookies',
-  'net.ipv4.ping_group_range',
-  'net.ipv4.ip_local_reserved_ports',
-  'net.ipv4.tcp_keepalive_time',
-  'net.ipv4.tcp_fin_timeout',
-  'net.ipv4.tcp_keepalive_intvl',
-  'net.ipv4.tcp_keepalive_probes',
+/** The safe sysctls and the policy version (minor of v1.x) each was allowed from. */
+const safeSysctls = new Map([
+  ['kernel.shm_rmid_forced', 0],
+  ['net.ipv4.ip_local_port_range', 0],
+  ['net.ipv4.ip_unprivileged_port_start', 0],
+  ['net.ipv4.tcp_syncookies', 0],
+  ['net.ipv4.ping_group_range', 0],
+  ['net.ipv4.ip_local_reserved_ports', 27],
+  ['net.ipv4.tcp_keepalive_time', 29],
+  ['net.ipv4.tcp_fin_timeout', 29],
+  ['net.ipv4.tcp_keepalive_intvl', 29],
+  ['net.ipv4.tcp_keepalive_probes', 29],
+  ['net.ipv4.tcp_rmem', 32],
+  ['net.ipv4.tcp_wmem', 32],
 ]);
 const restrictedVolumes = new Set([
   'configMap',
@@ -168,6 +183,7 @@ const checks: Check[] = [
   },
   {
     level: 'baseline',
+    since: 19,
     run(s) {
       const podBad = s.securityContext?.seccompProfile?.type === 'Unconfined';
       const bad = failing(s, (c) => c.securityContext?.seccompProfile?.type === 'Unconfined');
@@ -183,10 +199,10 @@ const checks: Check[] = [
   },
   {
     level: 'baseline',
-    run(s) {
+    run(s, version) {
       const bad = (s.securityContext?.sysctls ?? [])
         .map((x) => x.name ?? '')
-        .filter((n) => !safeSysctls.has(n));
+        .filter((n) => (safeSysctls.get(n) ?? Number.POSITIVE_INFINITY) > version);
       return bad.length ? { reason: 'forbidden sysctls', detail: bad.join(', ') } : undefined;
     },
   },
@@ -206,6 +222,7 @@ const checks: Check[] = [
   },
   {
     level: 'restricted',
+    since: 8,
     run(s) {
       const bad = failing(s, (c) => c.securityContext?.allowPrivilegeEscalation !== false);
       return bad.length
@@ -218,6 +235,8 @@ const checks: Check[] = [
   },
   {
     level: 'restricted',
+    since: 22,
+    replaces: 'non-default capabilities',
     run(s) {
       const noDrop = failing(s, (c) => !(c.securityContext?.capabilities?.drop ?? []).includes('ALL'));
       const added = new Set<string>();
@@ -255,6 +274,7 @@ const checks: Check[] = [
   },
   {
     level: 'restricted',
+    since: 23,
     run(s) {
       const pod = s.securityContext?.runAsUser === 0;
       const bad = failing(s, (c) => c.securityContext?.runAsUser === 0);
@@ -265,6 +285,8 @@ const checks: Check[] = [
   },
   {
     level: 'restricted',
+    since: 19,
+    replaces: 'seccompProfile',
     run(s) {
       const ok = (t: string | undefined) => t === 'RuntimeDefault' || t === 'Localhost';
       const pod = s.securityContext?.seccompProfile?.type;
@@ -286,21 +308,26 @@ const checks: Check[] = [
 
 const rank: Record<Level, number> = { privileged: 0, baseline: 1, restricted: 2 };
 
-/** The checks a pod spec fails at `level`, in upstream's order. */
-export function evaluate(level: Level, spec: PodSpec): Violation[] {
+/**
+ * The minor version of a policy version label: `v1.N` is N, `latest` (or none) every check
+ * there is. Versions newer than Berth knows are judged as latest, as upstream does.
+ */
+export function policyMinor(version: string | undefined): number {
+  const m = /^v1\.(\d+)$/.exec(version ?? '');
+  return m ? Number(m[1]) : Number.POSITIVE_INFINITY;
+}
+
+/** The checks a pod spec fails at `level` and policy `version` (`latest` or `v1.x`), in upstream's order. */
+export function evaluate(level: Level, spec: PodSpec, version = 'latest'): Violation[] {
+  const minor = policyMinor(version);
+  const applies = (c: Check) => rank[c.level] <= rank[level] && (c.since ?? 0) <= minor;
+  // Restricted's capabilities and seccomp checks replace baseline's where they apply.
+  const replaced = new Set(checks.filter(applies).flatMap((c) => (c.replaces ? [c.replaces] : [])));
   const out: Violation[] = [];
   for (const c of checks) {
-    if (rank[c.level] > rank[level]) continue;
-    const v = c.run(spec);
-    // Restricted's capabilities and seccomp checks replace baseline's.
-    if (
-      v &&
-      level === 'restricted' &&
-      c.level === 'baseline' &&
-      ['non-default capabilities', 'seccompProfile'].includes(v.reason)
-    )
-      continue;
-    if (v) out.push(v);
+    if (!applies(c)) continue;
+    const v = c.run(spec, minor);
+    if (v && !(c.level === 'baseline' && replaced.has(v.reason))) out.push(v);
   }
   return out;
 }

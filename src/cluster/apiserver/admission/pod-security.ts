@@ -8,7 +8,11 @@
  * workloads that make pods (Deployments, Jobs...) are checked for `warn` and `audit` only, as
  * upstream does, so they are never refused for their template. A namespace's labels must name
  * a known level and version; changing its enforce level warns of the pods already there that
- * the new level would refuse.
+ * the new level would refuse. Each mode is judged by its policy version's checks
+ * (pod-security-checks.ts). `--admission-control-config-file` gives the levels of namespaces
+ * without labels and the exemptions (pod-security-config.ts): a request in an exempt
+ * namespace, by an exempt user, or for a pod of an exempt runtime class is not judged, and its
+ * audit events say why (`pod-security.kubernetes.io/exempt`), as upstream's.
  */
 import { decode } from '../../api/objects.js';
 import type { KubeObject } from '../../api/selectors.js';
@@ -16,9 +20,17 @@ import { invalidError } from '../../api/status.js';
 import type { StoreReader } from '../../store/store.js';
 import { type AdmissionPlugin, type AdmissionRequest, forbidden, isCore } from './chain.js';
 import { describe, evaluate, type Level, type PodSpec } from './pod-security-checks.js';
+import {
+  defaultPodSecurityConfig,
+  type PodSecurityConfig,
+  type PodSecurityMode,
+  podSecurityLevels,
+  podSecurityModes,
+  podSecurityVersion,
+} from './pod-security-config.js';
 
 const labelPrefix = 'pod-security.kubernetes.io/';
-const levels = new Set<Level>(['privileged', 'baseline', 'restricted']);
+const levels = new Set<Level>(podSecurityLevels);
 
 /** Where each kind that makes pods keeps its pod template's spec. */
 const templateSpec: Record<string, (o: KubeObject) => unknown> = {
@@ -33,17 +45,27 @@ const templateSpec: Record<string, (o: KubeObject) => unknown> = {
   '/ReplicationController': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
 };
 
-/** A mode's policy from the namespace's labels: level and version, if the level is set and valid. */
+type Policy = { level: Level; version: string };
+
+/**
+ * A mode's policy from the namespace's labels, each of level and version falling back to the
+ * configured default; undefined when that is privileged (nothing to check).
+ */
 function policy(
   labels: Record<string, string>,
-  mode: 'enforce' | 'audit' | 'warn',
-): { level: Level; version: string } | undefined {
-  const level = labels[`${labelPrefix}${mode}`] as Level | undefined;
-  if (!level || !levels.has(level) || level === 'privileged') return undefined;
-  return { level, version: labels[`${labelPrefix}${mode}-version`] || 'latest' };
+  mode: PodSecurityMode,
+  defaults: PodSecurityConfig['defaults'] = defaultPodSecurityConfig.defaults,
+): Policy | undefined {
+  const label = labels[`${labelPrefix}${mode}`] as Level | undefined;
+  const level = label && levels.has(label) ? label : defaults[mode].level;
+  if (level === 'privileged') return undefined;
+  return { level, version: labels[`${labelPrefix}${mode}-version`] || defaults[mode].version };
 }
 
-const modes = ['enforce', 'audit', 'warn'] as const;
+const modes = podSecurityModes;
+
+/** The checks a pod spec fails under a policy, at its version. */
+const judge = (p: Policy, spec: PodSpec) => evaluate(p.level, spec, p.version);
 
 /** A 422 for each Pod Security label whose level or version is not one upstream accepts. */
 function checkLabels(req: AdmissionRequest, labels: Record<string, string>): void {
@@ -56,7 +78,7 @@ function checkLabels(req: AdmissionRequest, labels: Record<string, string>): voi
         message: `Invalid value: "${level}": must be one of privileged, baseline, restricted`,
       });
     const version = labels[`${labelPrefix}${mode}-version`];
-    if (version !== undefined && !/^(latest|v1\.(0|[1-9]\d*))$/.test(version))
+    if (version !== undefined && !podSecurityVersion.test(version))
       out.push({
         field: `metadata.labels[${labelPrefix}${mode}-version]`,
         message: `Invalid value: "${version}": must be "latest" or of the form "v1.x"`,
@@ -71,15 +93,22 @@ function checkLabels(req: AdmissionRequest, labels: Record<string, string>): voi
  * level would refuse are named in warnings, pods with the same violations together, as
  * upstream does (`kubectl label --dry-run=server` is how an operator previews a change).
  */
-async function warnExistingPods(req: AdmissionRequest, store: StoreReader): Promise<void> {
+async function warnExistingPods(
+  req: AdmissionRequest,
+  store: StoreReader,
+  config: PodSecurityConfig,
+): Promise<void> {
+  if (config.exemptions.namespaces.includes(req.name)) return;
   const labels = (o: KubeObject | undefined) => (o?.metadata?.labels ?? {}) as Record<string, string>;
-  const next = policy(labels(req.object), 'enforce');
-  const before = policy(labels(req.oldObject), 'enforce');
+  const next = policy(labels(req.object), 'enforce', config.defaults);
+  const before = policy(labels(req.oldObject), 'enforce', config.defaults);
   if (!next || (before && before.level === next.level && before.version === next.version)) return;
   const groups = new Map<string, string[]>();
   for (const kv of (await store.list(`/registry/core/pods/${req.name}/`)).items) {
     const pod = decode(kv);
-    const vs = evaluate(next.level, (pod.spec ?? {}) as PodSpec);
+    const spec = (pod.spec ?? {}) as PodSpec & { runtimeClassName?: string };
+    if (spec.runtimeClassName && config.exemptions.runtimeClasses.includes(spec.runtimeClassName)) continue;
+    const vs = judge(next, spec);
     if (!vs.length) continue;
     const key = vs.map((v) => v.reason).join(', ');
     groups.set(key, [...(groups.get(key) ?? []), String(pod.metadata?.name ?? '')]);
@@ -95,13 +124,26 @@ async function warnExistingPods(req: AdmissionRequest, store: StoreReader): Prom
   for (const line of lines.sort()) req.warn(line);
 }
 
-export function podSecurityAdmission(store: StoreReader): AdmissionPlugin {
+/** Why a request is not judged (`namespace`, `user`, `runtimeClass`), or undefined when it is. */
+function exemption(req: AdmissionRequest, spec: { runtimeClassName?: string }, config: PodSecurityConfig) {
+  const e = config.exemptions;
+  if (req.namespace && e.namespaces.includes(req.namespace)) return 'namespace';
+  if (req.user && e.usernames.includes(req.user.name)) return 'user';
+  if (spec.runtimeClassName && e.runtimeClasses.includes(spec.runtimeClassName)) return 'runtimeClass';
+  return undefined;
+}
+
+/** The PodSecurity plugin; `config` is `--admission-control-config-file`'s (upstream's defaults without one). */
+export function podSecurityAdmission(
+  store: StoreReader,
+  config: PodSecurityConfig = defaultPodSecurityConfig,
+): AdmissionPlugin {
   return {
     name: 'PodSecurity',
     async validate(req: AdmissionRequest) {
       if (isCore(req, 'Namespace') && !req.subresource) {
         checkLabels(req, (req.object.metadata?.labels ?? {}) as Record<string, string>);
-        if (req.operation === 'UPDATE') await warnExistingPods(req, store);
+        if (req.operation === 'UPDATE') await warnExistingPods(req, store, config);
         return;
       }
       if (req.subresource || !req.namespace || req.operation !== 'CREATE') return;
@@ -109,15 +151,22 @@ export function podSecurityAdmission(store: StoreReader): AdmissionPlugin {
       const isPod = r.kind === 'Pod' && !r.group;
       const template = templateSpec[`${r.group}/${r.kind}`];
       if (!isPod && !template) return;
-      const spec = ((isPod ? req.object.spec : template?.(req.object)) ?? {}) as PodSpec;
+      const spec = ((isPod ? req.object.spec : template?.(req.object)) ?? {}) as PodSpec & {
+        runtimeClassName?: string;
+      };
+      const exempt = exemption(req, spec, config);
+      if (exempt) {
+        req.annotate?.(`${labelPrefix}exempt`, exempt);
+        return;
+      }
       const nsKv = await store.get(`/registry/core/namespaces/${req.namespace}`);
       if (!nsKv) return;
       const labels = (decode(nsKv).metadata?.labels ?? {}) as Record<string, string>;
-      const enforce = policy(labels, 'enforce');
+      const enforce = policy(labels, 'enforce', config.defaults);
       // Audit mode: the request's audit events say what it would violate, as upstream's do.
-      const audit = policy(labels, 'audit');
+      const audit = policy(labels, 'audit', config.defaults);
       if (audit) {
-        const vs = evaluate(audit.level, spec);
+        const vs = judge(audit, spec);
         if (vs.length)
           req.annotate?.(
             `${labelPrefix}audit-violations`,
@@ -126,16 +175,16 @@ export function podSecurityAdmission(store: StoreReader): AdmissionPlugin {
       }
       if (enforce) req.annotate?.(`${labelPrefix}enforce-policy`, `${enforce.level}:${enforce.version}`);
       if (isPod && enforce) {
-        const vs = evaluate(enforce.level, spec);
+        const vs = judge(enforce, spec);
         if (vs.length)
           throw forbidden(req, `violates PodSecurity "${enforce.level}:${enforce.version}": ${describe(vs)}`);
       }
       // A workload is warned of what its pods would meet at enforce, and at warn if that differs.
-      const warnings = [...(isPod ? [] : [enforce]), policy(labels, 'warn')];
+      const warnings = [...(isPod ? [] : [enforce]), policy(labels, 'warn', config.defaults)];
       const said = new Set<string>();
       for (const p of warnings) {
         if (!p) continue;
-        const vs = evaluate(p.level, spec);
+        const vs = judge(p, spec);
         const text = `would violate PodSecurity "${p.level}:${p.version}": ${describe(vs)}`;
         if (vs.length && !said.has(text)) req.warn(text);
         said.add(text);

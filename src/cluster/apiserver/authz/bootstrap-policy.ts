@@ -7,6 +7,7 @@
  * "false"` on a role or binding keeps an administrator's change.
  */
 import type { KubeObject } from '../../api/selectors.js';
+import { controllerRoles } from './controller-policy.js';
 import { type PolicyRule, rbacGroup } from './rules.js';
 
 const read = ['get', 'list', 'watch'];
@@ -57,14 +58,15 @@ function clusterRole(
 function clusterRoleBinding(
   name: string,
   role: string,
-  subjects: { kind: string; name: string }[],
+  subjects: { kind: string; name: string; namespace?: string }[],
 ): KubeObject {
   return {
     apiVersion: `${rbacGroup}/v1`,
     kind: 'ClusterRoleBinding',
     metadata: { name, labels: { ...bootstrapLabels }, annotations: { ...autoupdate } },
     roleRef: { apiGroup: rbacGroup, kind: 'ClusterRole', name: role },
-    subjects: subjects.map((s) => ({ ...s, apiGroup: rbacGroup })),
+    // A ServiceAccount subject has no apiGroup (the core group's), as upstream writes them.
+    subjects: subjects.map((s) => (s.kind === 'ServiceAccount' ? s : { ...s, apiGroup: rbacGroup })),
   } as KubeObject;
 }
 
@@ -352,6 +354,7 @@ export function bootstrapClusterRoles(): KubeObject[] {
       ),
     ]),
     clusterRole('system:kube-controller-manager', controllerManagerRules),
+    ...controllerRoles().map((r) => clusterRole(r.name, r.rules)),
     clusterRole('system:kube-scheduler', schedulerRules),
     clusterRole('system:node', nodeRules),
     clusterRole('system:node-proxier', nodeProxierRules),
@@ -403,6 +406,11 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
     clusterRoleBinding('system:kube-controller-manager', 'system:kube-controller-manager', [
       user('system:kube-controller-manager'),
     ]),
+    ...controllerRoles().map((r) =>
+      clusterRoleBinding(r.name, r.name, [
+        { kind: 'ServiceAccount', name: r.serviceAccount, namespace: 'kube-system' },
+      ]),
+    ),
     clusterRoleBinding('system:kube-scheduler', 'system:kube-scheduler', [user('system:kube-scheduler')]),
     // Nodes are authorized by the Node authorizer; upstream keeps this binding without subjects.
     clusterRoleBinding('system:node', 'system:node', []),

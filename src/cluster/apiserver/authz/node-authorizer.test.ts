@@ -263,3 +263,45 @@ describe('Node authorizer', () => {
     assert.deepEqual(authz.authorize(alice), { decision: 'noOpinion', reason: '' });
   });
 });
+
+test("a node may get the Secrets named by the volumes its pods' claims are bound to, and no others", () => {
+  const graph = new NodeGraph();
+  const authz = new NodeAuthorizer(graph);
+  const getSecret = (n: string, namespace: string, name: string) =>
+    authz.authorize(resourceAttributes(node(n), 'get', { resource: 'secrets', namespace, name })).decision;
+  const volumes = { group: '', plural: 'persistentvolumes' };
+  const pv = {
+    metadata: { name: 'pv-1', resourceVersion: '3' },
+    spec: {
+      claimRef: { namespace: 'ns', name: 'data' },
+      csi: {
+        driver: 'x',
+        volumeHandle: 'h',
+        nodePublishSecretRef: { name: 'publish', namespace: 'storage' },
+        nodeStageSecretRef: { name: 'stage', namespace: 'storage' },
+      },
+      iscsi: { targetPortal: 'p', iqn: 'q', lun: 0, secretRef: { name: 'chap' } },
+    },
+  };
+  graphWrite(graph, volumes, pv, undefined);
+  assert.equal(getSecret('n1', 'storage', 'publish'), 'noOpinion', 'no pod uses the volume yet');
+  graphWrite(graph, pods, podOn('n1'), undefined);
+  assert.equal(getSecret('n1', 'storage', 'publish'), 'noOpinion', 'the claim is not bound yet');
+  graphWrite(
+    graph,
+    claims,
+    { metadata: { name: 'data', namespace: 'ns' }, spec: { volumeName: 'pv-1' } },
+    undefined,
+  );
+  assert.equal(getSecret('n1', 'storage', 'publish'), 'allow');
+  assert.equal(getSecret('n1', 'storage', 'stage'), 'allow');
+  assert.equal(getSecret('n1', 'ns', 'chap'), 'allow', "a reference without namespace is the claim's");
+  assert.equal(getSecret('n1', 'storage', 'other'), 'noOpinion');
+  assert.equal(getSecret('n2', 'storage', 'publish'), 'noOpinion', 'another node');
+  assert.equal(graph.seen('volumes/pv-1', 3), true, 'the watch skips what the write hook applied');
+  graphWrite(graph, volumes, { ...pv, spec: { claimRef: pv.spec.claimRef } }, pv);
+  assert.equal(getSecret('n1', 'storage', 'publish'), 'noOpinion', 'the volume no longer names it');
+  graphWrite(graph, volumes, pv, undefined);
+  graph.retain('volumes', new Set());
+  assert.equal(getSecret('n1', 'storage', 'publish'), 'noOpinion', 'deleted while no watch ran');
+});

@@ -8,9 +8,10 @@
  *   patch their status, and delete them (pods/eviction, creating pods, and other nodes' pods:
  *   no);
  * - get a Secret, ConfigMap, PersistentVolumeClaim or PersistentVolume, or create a
- *   ServiceAccount token, only when one of its pods uses it (node-graph.ts, kept from the
- *   server's own writes and the store), and never list them, except that it may list and
- *   watch Secrets selected by `type=kubernetes.io/tls` (its Ingress controller's certificates);
+ *   ServiceAccount token, only when one of its pods uses it (a Secret also when a volume bound
+ *   to one of its pods' claims names it; node-graph.ts, kept from the server's own writes and
+ *   the store), and never list them, except that it may list and watch Secrets selected by
+ *   `type=kubernetes.io/tls` (its Ingress controller's certificates);
  * - create and update events, read Services and Endpoints (the environment of its pods),
  *   create and read CertificateSigningRequests (its own renewal), token and access reviews.
  * Anything else gets no opinion here, so RBAC decides (the system:node ClusterRole is bound to
@@ -22,7 +23,7 @@ import { decode } from '../../api/objects.js';
 import type { KubeObject } from '../../api/selectors.js';
 import type { Store } from '../../store/store.js';
 import type { Attributes, Authorizer, AuthorizerResult } from './attributes.js';
-import type { NodeGraph } from './node-graph.js';
+import type { GraphKind, NodeGraph } from './node-graph.js';
 import { feedFromPrefix } from './store-feed.js';
 
 const allow: AuthorizerResult = { decision: 'allow', reason: '' };
@@ -117,28 +118,32 @@ export class NodeAuthorizer implements Authorizer {
   }
 }
 
-const podsPrefix = '/registry/core/pods/';
-const claimsPrefix = '/registry/core/persistentvolumeclaims/';
+/** The core resources the graph follows, with their kind in it and their store prefix. */
+const graphKinds: Record<string, { kind: GraphKind; prefix: string }> = {
+  pods: { kind: 'pods', prefix: '/registry/core/pods/' },
+  persistentvolumeclaims: { kind: 'claims', prefix: '/registry/core/persistentvolumeclaims/' },
+  persistentvolumes: { kind: 'volumes', prefix: '/registry/core/persistentvolumes/' },
+};
 
-/** The graph's write hook: a pod or claim the server just wrote (so a new pod's objects are readable at once). */
+/** The graph's write hook: a pod, claim or volume the server just wrote (so a new pod's objects are readable at once). */
 export function graphWrite(
   graph: NodeGraph,
   r: { group: string; plural: string },
   obj: KubeObject | undefined,
   old: KubeObject | undefined,
 ): void {
-  if (r.group !== '' || (r.plural !== 'pods' && r.plural !== 'persistentvolumeclaims')) return;
+  const followed = r.group === '' ? graphKinds[r.plural] : undefined;
   const o = obj ?? old;
-  if (!o) return;
-  const key = `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-  const revision = Number(obj?.metadata?.resourceVersion) || undefined;
-  if (r.plural === 'pods') graph.setPod(key, obj, revision);
-  else graph.setClaim(key, obj, revision);
+  if (!followed || !o) return;
+  const ns = o.metadata?.namespace;
+  const key =
+    followed.kind === 'volumes' ? (o.metadata?.name ?? '') : `${ns ?? ''}/${o.metadata?.name ?? ''}`;
+  graph.set(followed.kind, key, obj, Number(obj?.metadata?.resourceVersion) || undefined);
 }
 
-/** Keeps `graph` in step with the stored pods and claims (list, then watch). */
+/** Keeps `graph` in step with the stored pods, claims and volumes (list, then watch). */
 export async function feedNodeGraph(store: Store, graph: NodeGraph): Promise<{ stop(): void }> {
-  const feed = (prefix: string, kind: 'pods' | 'claims') =>
+  const feed = ({ prefix, kind }: { prefix: string; kind: GraphKind }) =>
     feedFromPrefix(
       store,
       prefix,
@@ -147,20 +152,17 @@ export async function feedNodeGraph(store: Store, graph: NodeGraph): Promise<{ s
           const key = kv.key.slice(prefix.length);
           // The server's own writes reach the graph through its write hook first; most events need no decoding.
           if (!deleted && graph.seen(`${kind}/${key}`, kv.modRevision)) return;
-          const o = deleted ? undefined : decode(kv);
-          if (kind === 'pods') graph.setPod(key, o, kv.modRevision);
-          else graph.setClaim(key, o, kv.modRevision);
+          graph.set(kind, key, deleted ? undefined : decode(kv), kv.modRevision);
         },
         listed: (keys) => graph.retain(kind, new Set([...keys].map((k) => k.slice(prefix.length)))),
       },
       'node authorizer',
     );
-  const pods = await feed(podsPrefix, 'pods');
-  const claims = await feed(claimsPrefix, 'claims');
+  const feeds: { stop(): void }[] = [];
+  for (const k of Object.values(graphKinds)) feeds.push(await feed(k));
   return {
     stop() {
-      pods.stop();
-      claims.stop();
+      for (const f of feeds) f.stop();
     },
   };
 }

@@ -2,12 +2,17 @@
  * What each node may read because of the pods bound to it (the data behind upstream's Node
  * authorizer): a pod on a node relates that node to its ServiceAccount and to the Secrets,
  * ConfigMaps and PersistentVolumeClaims its volumes, environment and image pull secrets name;
- * a bound claim relates the node further to its PersistentVolume.
+ * a bound claim relates the node further to its PersistentVolume, and that volume to the
+ * Secrets its source names (CSI's publish and stage secrets, iSCSI's CHAP secret...), as
+ * upstream's graph does through VisitPVSecretNames.
  */
 import type { KubeObject } from '../../api/selectors.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: parts of a pod spec
+// biome-ignore lint/suspicious/noExplicitAny: parts of a pod or volume spec
 type Any = any;
+
+/** The kinds the graph follows: pods, PersistentVolumeClaims (`claims`), PersistentVolumes (`volumes`). */
+export type GraphKind = 'pods' | 'claims' | 'volumes';
 
 /** `resource/namespace/name` of everything a pod refers to (its node may get them). */
 export function podReferences(pod: KubeObject): string[] {
@@ -49,6 +54,34 @@ export function podReferences(pod: KubeObject): string[] {
   return [...out];
 }
 
+/**
+ * `secrets/namespace/name` of the Secrets a PersistentVolume's source names. A reference without
+ * a namespace means the bound claim's, as upstream reads azureFile and cephfs.
+ */
+export function volumeSecrets(pv: KubeObject): string[] {
+  const spec = (pv.spec ?? {}) as Any;
+  const claimNs: string = spec.claimRef?.namespace ?? '';
+  const out = new Set<string>();
+  const add = (ref: Any, defaultNs = claimNs) => {
+    const name = ref?.name;
+    const ns = ref?.namespace || defaultNs;
+    if (typeof name === 'string' && name && typeof ns === 'string' && ns) out.add(`secrets/${ns}/${name}`);
+  };
+  for (const source of ['cephfs', 'cinder', 'flexVolume', 'rbd', 'scaleIO', 'storageos', 'iscsi'])
+    add(spec[source]?.secretRef);
+  const csi = spec.csi;
+  for (const ref of [
+    'controllerPublishSecretRef',
+    'controllerExpandSecretRef',
+    'nodePublishSecretRef',
+    'nodeStageSecretRef',
+    'nodeExpandSecretRef',
+  ])
+    add(csi?.[ref], '');
+  if (spec.azureFile) add({ name: spec.azureFile.secretName, namespace: spec.azureFile.secretNamespace });
+  return [...out];
+}
+
 export class NodeGraph {
   /** Each bound pod's node and references, by `namespace/name`. */
   private readonly pods = new Map<string, { node: string; refs: string[] }>();
@@ -56,11 +89,13 @@ export class NodeGraph {
   private readonly counts = new Map<string, number>();
   /** The volume each bound claim holds, by `namespace/name`. */
   private readonly claims = new Map<string, string>();
-  /** The store revision each pod and claim was last applied at, by `pods/...` or `claims/...`. */
+  /** The Secrets each PersistentVolume's source names, by volume name (only volumes naming some). */
+  private readonly volumes = new Map<string, string[]>();
+  /** The store revision each object was last applied at, by `pods/...`, `claims/...` or `volumes/...`. */
   private readonly revisions = new Map<string, number>();
 
   /**
-   * Whether the object at `key` (`pods/NS/NAME` or `claims/NS/NAME`) is applied at `revision`
+   * Whether the object at `key` (`pods/NS/NAME`, `claims/NS/NAME`, `volumes/NAME`) is applied at `revision`
    * or later already: the watch then skips decoding what the server's own write hook applied.
    */
   seen(key: string, revision: number): boolean {
@@ -103,14 +138,29 @@ export class NodeGraph {
     else this.claims.delete(key);
   }
 
-  /** After a list: forgets the pods (or claims) not in `keys`, deleted while no watch ran. */
-  retain(kind: 'pods' | 'claims', keys: Set<string>): void {
-    const held = kind === 'pods' ? this.pods : this.claims;
-    for (const k of [...held.keys()])
-      if (!keys.has(k)) {
-        if (kind === 'pods') this.setPod(k, undefined);
-        else this.setClaim(k, undefined);
-      }
+  /** Records a PersistentVolume as stored now (undefined: deleted), by its name. */
+  setVolume(name: string, pv: KubeObject | undefined, revision?: number): void {
+    this.mark(`volumes/${name}`, pv ? revision : undefined);
+    const secrets = pv ? volumeSecrets(pv) : [];
+    if (secrets.length) this.volumes.set(name, secrets);
+    else this.volumes.delete(name);
+  }
+
+  /** Records an object of `kind` as stored now (undefined: deleted). */
+  set(kind: GraphKind, key: string, obj: KubeObject | undefined, revision?: number): void {
+    if (kind === 'pods') this.setPod(key, obj, revision);
+    else if (kind === 'claims') this.setClaim(key, obj, revision);
+    else this.setVolume(key, obj, revision);
+  }
+
+  /** After a list: forgets the objects of `kind` not in `keys`, deleted while no watch ran. */
+  retain(kind: GraphKind, keys: Set<string>): void {
+    const held = kind === 'pods' ? this.pods : kind === 'claims' ? this.claims : this.volumes;
+    for (const k of [...held.keys()]) if (!keys.has(k)) this.set(kind, k, undefined);
+    // A volume naming no Secret is never held, but its revision may be.
+    if (kind === 'volumes')
+      for (const k of [...this.revisions.keys()])
+        if (k.startsWith('volumes/') && !keys.has(k.slice('volumes/'.length))) this.revisions.delete(k);
   }
 
   /** Whether pod `namespace/name` is bound to `node`. */
@@ -120,9 +170,18 @@ export class NodeGraph {
 
   /** Whether `node` has a pod that needs `resource` `namespace/name`. */
   related(node: string, resource: string, namespace: string, name: string): boolean {
-    if (resource !== 'persistentvolumes') return this.counts.has(`${node}\0${resource}/${namespace}/${name}`);
+    if (resource === 'persistentvolumes') return this.usesVolume(node, (volume) => volume === name);
+    if (this.counts.has(`${node}\0${resource}/${namespace}/${name}`)) return true;
+    if (resource !== 'secrets') return false;
+    // A Secret named by a volume that one of the node's claims is bound to (secret -> pv -> pvc -> pod -> node).
+    const secret = `secrets/${namespace}/${name}`;
+    return this.usesVolume(node, (volume) => this.volumes.get(volume)?.includes(secret) ?? false);
+  }
+
+  /** Whether a claim one of the node's pods uses is bound to a volume that `match` accepts. */
+  private usesVolume(node: string, match: (volume: string) => boolean): boolean {
     for (const [claim, volume] of this.claims)
-      if (volume === name && this.counts.has(`${node}\0persistentvolumeclaims/${claim}`)) return true;
+      if (match(volume) && this.counts.has(`${node}\0persistentvolumeclaims/${claim}`)) return true;
     return false;
   }
 }
