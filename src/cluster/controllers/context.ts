@@ -16,6 +16,12 @@ export interface ControlPlaneOptions {
    * the longest life it gives a certificate (`--cluster-signing-duration`; default a year).
    */
   clusterSigning?: { certFile: string; keyFile: string; durationSeconds?: number };
+  /**
+   * The client's token is the API server's control-plane token, from which each controller's
+   * own identity is derived (controller-policy.ts). Only the server's own control plane has it;
+   * a control plane started with other credentials (an admin's) writes with those.
+   */
+  controllerIdentities?: boolean;
 }
 
 /**
@@ -83,7 +89,7 @@ export class SharedContext {
    */
   private clientFor(name: string): KubeClient {
     const id = controllerIdentities[name];
-    if (!id || !this.client.token) return this.client;
+    if (!id || !this.client.token || !this.options.controllerIdentities) return this.client;
     let c = this.clients.get(id.serviceAccount);
     if (!c) {
       c = this.client.withToken(controllerToken(this.client.token, id.serviceAccount));

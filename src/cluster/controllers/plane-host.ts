@@ -30,6 +30,8 @@ export async function startControlPlaneThread(
   enabled: Set<string>,
   options: ControlPlaneOptions & LeaderOptions = {},
 ): Promise<ControlPlane> {
+  // The token is the API server's control-plane token: controllers write as their own identities.
+  options = { ...options, controllerIdentities: true };
   const data: PlaneThreadData = { ...api, controllers: [...enabled], options, logLevel: logLevel() };
   const worker = startWorker(import.meta.url, 'plane-thread', data);
   if (!worker) {
