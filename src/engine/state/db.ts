@@ -1,12 +1,10 @@
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ensurePrivateDir, ensurePrivateFile } from '../../core/private-path.js';
+import { openSqlite } from '../../core/sqlite.js';
 
 /** The engine's metadata database (one SQLite file under the root), shared by every `berth` process. */
 export type EngineDb = BetterSqlite3.Database;
-
-const require = createRequire(import.meta.url);
 
 /**
  * Opens ROOT/berth.db. Many `berth` commands run at once, each its own process, so the file is
@@ -19,9 +17,7 @@ export function openEngineDb(root: string): EngineDb {
   ensurePrivateDir(root);
   const file = join(root, 'berth.db');
   ensurePrivateFile(file, [`${file}-wal`, `${file}-shm`]);
-  // Loaded lazily so that commands which never touch state do not pay for the addon.
-  const Database = require('better-sqlite3') as typeof BetterSqlite3;
-  const db = new Database(file, { timeout: 30_000 });
+  const db = openSqlite(file, { timeout: 30_000 });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
