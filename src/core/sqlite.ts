@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 
 const require = createRequire(import.meta.url);
 
@@ -28,11 +28,11 @@ function addonPath(): string | undefined {
 }
 
 /**
- * Opens an SQLite database with better-sqlite3, which is loaded on first use so that commands
- * which never touch a database do not pay for the addon.
+ * Opens an SQLite database with better-sqlite3. The CLI's bundle carries the package's
+ * JavaScript (compiled with the bundle's code cache); its addon is loaded on first use, so
+ * that commands which never touch a database do not pay for it.
  */
 export function openSqlite(file: string, options: BetterSqlite3.Options = {}): BetterSqlite3.Database {
-  const Database = require('better-sqlite3') as typeof BetterSqlite3;
   const nativeBinding = addonPath();
-  return new Database(file, nativeBinding === undefined ? options : { nativeBinding, ...options });
+  return new BetterSqlite3(file, nativeBinding === undefined ? options : { nativeBinding, ...options });
 }
