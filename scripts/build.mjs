@@ -33,6 +33,9 @@ await build({
   ...common,
   entryPoints: { 'berth.script': 'src/cli/main.ts' },
   format: 'cjs',
+  // better-sqlite3's JavaScript goes into the bundle and its code cache (src/core/sqlite.ts
+  // names the addon, which stays in node_modules); the cluster store still loads it at run time.
+  external: common.external.filter((p) => p !== 'better-sqlite3'),
   // The sources are ES modules: give them import.meta.url in CommonJS. Only code run from
   // source (under tsx) calls import.meta.resolve.
   define: { ...common.define, 'import.meta.url': '__berthModuleUrl', 'import.meta.resolve': 'undefined' },

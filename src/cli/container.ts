@@ -89,13 +89,20 @@ function createFlags(cmd: Command): Command {
 /**
  * Container commands: create, start, run, ps, logs, exec, attach, stop, kill, ... at the top
  * level and again under `container` (`berth container ls`, `container inspect`), as in Docker.
+ * The copies under `container` are declared unless the command line names one of the
+ * top-level ones (`name`, see src/cli/registry.ts): declaring them is half of the group's
+ * cost, and `berth run` would never use them.
  */
-export function registerContainer(program: Command): void {
+export function registerContainer(program: Command, name?: string): void {
   defineContainerCommands(program);
   const container = program
     .command('container')
     .description('manage containers (the same commands as at the top level)')
     .enablePositionalOptions();
+  const topLevel =
+    name !== undefined &&
+    program.commands.some((c) => c !== container && (c.name() === name || c.aliases().includes(name)));
+  if (topLevel) return;
   defineContainerCommands(container);
   container
     .command('cleanup', { hidden: true })

@@ -8,15 +8,17 @@ import { BerthError } from '../core/errors.js';
 import { selfCommand } from '../core/self-command.js';
 import { type ContainerStreams, type Engine, openEngine } from '../engine/engine.js';
 
-/** Opens the engine named by the global `--root` and `--runroot`, runs `fn`, closes it. */
+/**
+ * Opens the engine named by the global `--root` and `--runroot` and runs `fn`. The engine is
+ * left open for the process's end (src/cli/main.ts ends it without closing the database):
+ * closing the last connection to the store checkpoints its write-ahead log into the database
+ * and deletes it, two fsyncs, and the next command pays a third to start a new log. Left
+ * open, the log carries over to the next command, and SQLite checkpoints it when it has
+ * grown (every 1000 pages); a committed transaction is in the log either way.
+ */
 export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T> | T): Promise<T> {
   const g = cmd.optsWithGlobals() as { root: string; runroot: string };
-  const engine = openEngine({ root: g.root, runroot: g.runroot, self: selfCommand([]) });
-  try {
-    return await fn(engine);
-  } finally {
-    engine.close();
-  }
+  return await fn(openEngine({ root: g.root, runroot: g.runroot, self: selfCommand([]) }));
 }
 
 /** This terminal's size, when stdout is one. */

@@ -69,4 +69,10 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// A command is done when Node has nothing left to do; it ends here instead of letting Node
+// tear down, whose teardown would close the engine's database, and closing the last
+// connection checkpoints the store with fsyncs that every command would wait for (see
+// withEngine in src/cli/engine.ts).
+process.once('beforeExit', () => process.exit());
+
 void main(process.argv.slice(2));

@@ -64,6 +64,12 @@ describe('registerCommandsFor', () => {
     assert.ok(part.commands.length < full.commands.length);
   });
 
+  it('leaves out the copies under `container` for a top-level container command', () => {
+    const part = program();
+    registerCommandsFor(part, 'run');
+    assert.deepEqual(part.commands.find((c) => c.name() === 'container')?.commands, []);
+  });
+
   it('declares everything for an unknown or missing name, so help and suggestions see it all', () => {
     for (const name of ['rnu', undefined]) {
       const part = program();

@@ -17,10 +17,11 @@ import { registerVolume } from './volume.js';
  * Every command group registers itself here, one line each, in the order `berth --help`
  * lists them (the most used first: registration for one command stops after its group).
  * Groups on one line go together: distribution adds `pull` and `push` to the `image` command
- * that the image group declares. Registration only declares flags; each action imports its
+ * that the image group declares. A group may leave out what the command `name` (when given)
+ * cannot reach. Registration only declares flags; each action imports its
  * implementation when it runs, so `berth --help` does not load the engine or the cluster code.
  */
-const groups: ReadonlyArray<ReadonlyArray<(program: Command) => void>> = [
+const groups: ReadonlyArray<ReadonlyArray<(program: Command, name?: string) => void>> = [
   [registerContainer],
   [registerImage, registerDistribution, registerBuild],
   [registerNetwork],
@@ -46,7 +47,7 @@ export function registerCommands(program: Command): void {
  */
 export function registerCommandsFor(program: Command, name: string | undefined): void {
   for (const group of groups) {
-    for (const register of group) register(program);
+    for (const register of group) register(program, name);
     if (name !== undefined && program.commands.some((c) => c.name() === name || c.aliases().includes(name)))
       return;
   }

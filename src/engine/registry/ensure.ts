@@ -4,7 +4,6 @@ import type { ImageStore } from '../image/image-store.js';
 import { familiarName, normalizeReference } from '../image/reference.js';
 import type { Credentials } from './auth-file.js';
 import type { Progress } from './progress.js';
-import { pullImage } from './pull.js';
 
 /** `--pull` for run and create: always pull, pull when missing (default), or never. */
 export type PullPolicy = 'always' | 'missing' | 'never';
@@ -36,6 +35,9 @@ export async function ensureImage(
   if (present && policy === 'missing') return undefined;
   if (/^(sha256:)?[a-f0-9]{12,64}$/.test(ref)) return undefined;
   if (!present) options.notice?.(`Unable to find image '${familiarName(normalizeReference(ref))}' locally`);
+  // The registry client (http, https, tls, zlib) is loaded only for a pull: `run` of a
+  // local image, the common case, does not pay for it.
+  const { pullImage } = await import('./pull.js');
   return pullImage(store, ref, {
     progress: options.progress,
     signal: options.signal,

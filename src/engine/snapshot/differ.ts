@@ -22,7 +22,6 @@ import {
 } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { type Header, type Pack, pack as tarPack } from 'tar-stream';
 
 type EntryHeader = Partial<Header> & Pick<Header, 'name'>;
@@ -204,6 +203,8 @@ export async function writeLayer(
 ): Promise<LayerBlob> {
   const tar = layerTar(upper, options);
   const hash = createHash('sha256');
+  // zlib is loaded only to write a layer: `run` and `diff` load this module but never do.
+  const { createGzip } = await import('node:zlib');
   const gzip = createGzip();
   const tee = new PassThrough({ highWaterMark: 1 << 20 });
   tee.on('data', (b: Buffer) => hash.update(b));

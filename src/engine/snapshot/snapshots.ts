@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import {
   errorMessage,
   invalidArgument,
@@ -12,7 +11,6 @@ import {
 } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { OverlaySnapshotter, OWNER_PID } from './overlay-snapshotter.js';
-import { unpackLayer } from './unpack.js';
 
 const log = logger('snapshot');
 
@@ -63,6 +61,8 @@ export async function openLayer(blobPath: string): Promise<Readable> {
     throw invalidArgument(`Layer ${blobPath} is zstd-compressed, which this build cannot unpack yet`);
   const raw = createReadStream(blobPath);
   if (kind !== 'gzip') return raw;
+  // zlib is loaded only here: containers use this module's snapshots without unpacking any.
+  const { createGunzip } = await import('node:zlib');
   // pipe() does not pass a read error on; without this the unpack would wait forever.
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   raw.on('error', (e) => gunzip.destroy(e));
@@ -100,6 +100,8 @@ export async function ensureSnapshot(
   const mounts = await snapshotter.prepare(key, '', { labels: { [OWNER_PID]: String(process.pid) } });
   try {
     // A blob path, or an opener of the uncompressed tar stream (a pull unpacks while it downloads).
+    // The tar reader is loaded only to unpack: containers use this module without it.
+    const { unpackLayer } = await import('./unpack.js');
     const tar = typeof layerBlob === 'string' ? await openLayer(layerBlob) : await layerBlob();
     const hash = createHash('sha256');
     const tee = new PassThrough();
