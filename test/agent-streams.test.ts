@@ -301,10 +301,18 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
     });
     try {
       // kubectl sends a larger size first to make the program redraw, then the real one.
-      await until('the client size', async () => {
-        session.stdin?.write('stty size\n');
-        return /^25 90\r?$/m.test(out);
-      });
+      // Up to a minute: on a loaded machine the attach (kubectl, API server, agent, conmon) alone
+      // has taken most of the default 20 s.
+      await until(
+        'the client size',
+        async () => {
+          session.stdin?.write('stty size\n');
+          return /^25 90\r?$/m.test(out);
+        },
+        60_000,
+      );
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; the session printed: ${JSON.stringify(out.slice(-600))}`);
     } finally {
       session.kill();
     }
