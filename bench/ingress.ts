@@ -17,13 +17,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
-import { KubeClient, Resources } from '../src/cluster/client/kube-client.js';
+import { type KubeClient, Resources } from '../src/cluster/client/kube-client.js';
 import { ingresses } from '../src/cluster/ingress/ingress-class.js';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
+import { adminClient, spawnServer, webDeployment, wireNode } from './lib/cluster.js';
 import { have, interleave, percentile } from './lib/measure.js';
-import { freePort, waitFor } from './lib/process.js';
+import { waitFor } from './lib/process.js';
 
 const [seconds, rounds] = [3, 5].map((d, i) => Number(process.argv[2 + i] ?? d)) as [number, number];
 const nodeIP = '198.18.1.1';
@@ -37,18 +37,6 @@ for (const p of ['wrk', 'nginx', 'openssl']) {
 }
 
 /** A client on the API's local socket with the admin kubeconfig's token (the bench runs outside the namespace). */
-function adminClient(dataDir: string): KubeClient {
-  const cfg = parse(readFileSync(join(dataDir, 'kubeconfig.yaml'), 'utf8')) as {
-    users: { user: { token?: string } }[];
-  };
-  const token = cfg.users[0]?.user.token;
-  return new KubeClient({
-    server: 'http://localhost',
-    socketPath: join(dataDir, 'api.sock'),
-    ...(token ? { token } : {}),
-  });
-}
-
 async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await ok().catch(() => false))) {
@@ -61,33 +49,7 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 180_0
 async function setUp(box: Sandbox, client: KubeClient, cert: string, key: string): Promise<string> {
   const r = await box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
   if (r.code !== 0) throw new Error(r.stderr);
-  await client.create(Resources.deployments, 'default', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web' },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: 'web' } },
-      template: {
-        metadata: { labels: { app: 'web' } },
-        spec: {
-          containers: [
-            {
-              name: 'httpd',
-              image: 'busybox:local',
-              imagePullPolicy: 'IfNotPresent',
-              command: [
-                'sh',
-                '-c',
-                'mkdir /www && head -c 4096 /dev/zero > /www/f && exec httpd -f -p 8080 -h /www',
-              ],
-              ports: [{ name: 'web', containerPort: 8080 }],
-            },
-          ],
-        },
-      },
-    },
-  });
+  await client.create(Resources.deployments, 'default', webDeployment());
   await client.create(Resources.services, 'default', {
     apiVersion: 'v1',
     kind: 'Service',
@@ -165,14 +127,7 @@ http {
 
 const box = await sandbox(undefined, { netns: true });
 try {
-  for (const args of [
-    ['link', 'add', 'wire0', 'type', 'veth', 'peer', 'name', 'wire1'],
-    ['addr', 'add', `${nodeIP}/24`, 'dev', 'wire0'],
-    ['link', 'set', 'wire0', 'up'],
-    ['link', 'set', 'wire1', 'up'],
-    ['route', 'add', 'default', 'via', '198.18.1.254', 'dev', 'wire0', 'onlink'],
-  ])
-    await box.exec('ip', args);
+  await wireNode(box, nodeIP, '198.18.1.254');
   const dir = box.dir;
   execFileSync('openssl', [
     ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=bench.test'],
@@ -186,18 +141,7 @@ try {
     ],
   ]);
   writeFileSync(join(dir, 'hosts'), `127.0.0.1 localhost\n${nodeIP} bench.test\n`);
-  const dataDir = join(dir, 'server');
-  const server = box.spawn(
-    process.execPath,
-    [
-      '--',
-      join(import.meta.dirname, '..', 'bin', 'berth'),
-      ...['--root', box.root, '--runroot', box.runroot, 'server', '--data-dir', dataDir],
-      ...['--https-listen-port', String(await freePort()), '--node-name', 'n1', '--node-ip', nodeIP],
-      ...['--bind-address', '0.0.0.0'],
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const { server, dataDir } = await spawnServer(box, nodeIP);
   await waitFor(server, /cluster is ready/, 120_000);
   const client = adminClient(dataDir);
   const podIP = await setUp(

@@ -15,7 +15,7 @@ import type { KubeClient, KubeObject } from '../src/cluster/client/kube-client.j
 import { Resources } from '../src/cluster/client/kube-client.js';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
-import { adminClient, spawnServer, wireNode } from './lib/cluster.js';
+import { adminClient, spawnServer, webDeployment, wireNode } from './lib/cluster.js';
 import { have, interleave, percentile, summarise } from './lib/measure.js';
 import { waitFor } from './lib/process.js';
 
@@ -53,33 +53,7 @@ async function setUp(
 ): Promise<{ clusterIP: string; podIP: string; clientPid: number }> {
   const r = await box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
   if (r.code !== 0) throw new Error(r.stderr);
-  await client.create(Resources.deployments, 'default', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web' },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: 'web' } },
-      template: {
-        metadata: { labels: { app: 'web' } },
-        spec: {
-          containers: [
-            {
-              name: 'httpd',
-              image: 'busybox:local',
-              imagePullPolicy: 'IfNotPresent',
-              command: [
-                'sh',
-                '-c',
-                'mkdir /www && head -c 4096 /dev/zero > /www/f && exec httpd -f -p 8080 -h /www',
-              ],
-              ports: [{ name: 'web', containerPort: 8080 }],
-            },
-          ],
-        },
-      },
-    },
-  });
+  await client.create(Resources.deployments, 'default', webDeployment());
   await client.create(Resources.pods, 'default', {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { KubeClient } from '../../src/cluster/client/kube-client.js';
+import { KubeClient, type KubeObject } from '../../src/cluster/client/kube-client.js';
 import type { Sandbox } from '../../test/helpers/sandbox.js';
 import { freePort } from './process.js';
 
@@ -55,4 +55,38 @@ export async function spawnServer(
     { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
   return { server, dataDir };
+}
+
+/**
+ * A one-replica Deployment `web` (label app=web) of busybox httpd serving a 4 KiB file `/f` on
+ * its port `web` (8080), from the image `busybox:local` the benchmark imports.
+ */
+export function webDeployment(): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          containers: [
+            {
+              name: 'httpd',
+              image: 'busybox:local',
+              imagePullPolicy: 'IfNotPresent',
+              command: [
+                'sh',
+                '-c',
+                'mkdir /www && head -c 4096 /dev/zero > /www/f && exec httpd -f -p 8080 -h /www',
+              ],
+              ports: [{ name: 'web', containerPort: 8080 }],
+            },
+          ],
+        },
+      },
+    },
+  };
 }
