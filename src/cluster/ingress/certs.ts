@@ -9,26 +9,15 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import forge from 'node-forge';
+import { serverTlsOptions } from '../apiserver/tls.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { byAge, type IngressProblem, normalizeHost } from './routes.js';
 
-/** The handshake settings of both the default and the Secrets' contexts. */
-export const tlsOptions = {
-  minVersion: 'TLSv1.2',
-  // TLS 1.2 with forward-secret AEAD suites only, as the API server offers.
-  ciphers: [
-    'TLS_AES_128_GCM_SHA256',
-    'TLS_AES_256_GCM_SHA384',
-    'TLS_CHACHA20_POLY1305_SHA256',
-    'ECDHE-ECDSA-AES128-GCM-SHA256',
-    'ECDHE-RSA-AES128-GCM-SHA256',
-    'ECDHE-ECDSA-AES256-GCM-SHA384',
-    'ECDHE-RSA-AES256-GCM-SHA384',
-    'ECDHE-ECDSA-CHACHA20-POLY1305',
-    'ECDHE-RSA-CHACHA20-POLY1305',
-  ].join(':'),
-  honorCipherOrder: true,
-} as const;
+/**
+ * The handshake settings of both the default and the Secrets' contexts: the API server's
+ * (TLS 1.2 with forward-secret AEAD suites only).
+ */
+export const tlsOptions = serverTlsOptions;
 
 /** A self-signed certificate and key (PEM) for `cn`, valid for a year. */
 export function selfSignedCertificate(cn: string): { cert: string; key: string } {
