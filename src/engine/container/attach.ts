@@ -58,8 +58,17 @@ export async function attachContainer(
   );
   let unsubscribe: (() => void) | undefined;
   if (rec.config.tty) {
-    resize(paths.bundle, o.initialSize);
-    unsubscribe = o.onResize?.((size) => resize(paths.bundle, size));
+    // Subscribe first: a front end replays the latest size it has at once, and only that one is
+    // written. Two sizes written back to back (kubectl sends a larger one to force a redraw, then
+    // the real one) could reach conmon in one read, and the terminal kept the first.
+    let latest = o.initialSize;
+    let started = false;
+    unsubscribe = o.onResize?.((size) => {
+      latest = size;
+      if (started) resize(paths.bundle, size);
+    });
+    started = true;
+    resize(paths.bundle, latest);
   }
   const input = rec.config.openStdin ? o.stdin : undefined;
   let bridge: ReturnType<typeof spawn> | undefined;
