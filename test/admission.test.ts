@@ -16,7 +16,7 @@ describe('admission', () => {
     auditLog = join(box.dir, 'audit.log');
     writeFileSync(
       policy,
-      'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n  verbs: [create]\n  resources: [{group: "", resources: [pods]}]\n- level: None\n',
+      'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n  verbs: [create]\n  resources: [{group: "", resources: [pods, pods/binding]}]\n- level: None\n',
     );
     c = await startCluster(undefined, {
       controllers: '*',
@@ -228,6 +228,49 @@ spec:
     ]);
   });
 
+  test("the scheduler, eventttl and the controller manager have only their roles' rights, and pods are still scheduled", async () => {
+    const can = async (user: string, ...args: string[]) =>
+      (await c.kubectl(['auth', 'can-i', ...args, '--as', user])).stdout.trim();
+    const scheduler = 'system:kube-scheduler';
+    // Upstream's system:kube-scheduler and system:volume-scheduler: bind, preempt, bind volumes, its own Lease.
+    for (const args of [
+      ['create', 'pods', '--subresource', 'binding', '-n', 'quota'],
+      ['delete', 'pods', '-n', 'quota'],
+      ['update', 'persistentvolumes'],
+      ['patch', 'persistentvolumeclaims', '-n', 'quota'],
+      ['update', 'leases/kube-scheduler', '-n', 'kube-system'],
+    ])
+      assert.equal(await can(scheduler, ...args), 'yes', args.join(' '));
+    for (const args of [
+      ['create', 'pods', '-n', 'quota'],
+      ['update', 'leases/berth-controller-manager', '-n', 'kube-system'],
+      ['delete', 'nodes'],
+    ])
+      assert.equal(await can(scheduler, ...args), 'no', args.join(' '));
+    const secrets = await c.kubectl(['-n', 'quota', 'get', 'secrets', '--as', scheduler]);
+    assert.notEqual(secrets.code, 0);
+    assert.match(
+      secrets.stderr,
+      /secrets is forbidden: User "system:kube-scheduler" cannot list resource "secrets" in API group "" in the namespace "quota"/,
+    );
+    // The event sweep lists and deletes events, and nothing else.
+    const eventTtl = 'system:serviceaccount:kube-system:event-ttl-controller';
+    assert.equal(await can(eventTtl, 'delete', 'events', '-A'), 'yes');
+    assert.equal(await can(eventTtl, 'get', 'secrets', '-n', 'quota'), 'no');
+    assert.equal(await can(eventTtl, 'delete', 'pods', '-n', 'quota'), 'no');
+    // The controller manager itself only watches (its controllers write as themselves) and holds its Lease.
+    const kcm = 'system:kube-controller-manager';
+    assert.equal(await can(kcm, 'watch', 'secrets', '-A'), 'yes');
+    assert.equal(await can(kcm, 'update', 'leases/berth-controller-manager', '-n', 'kube-system'), 'yes');
+    assert.equal(await can(kcm, 'create', 'pods', '-n', 'quota'), 'no');
+    assert.equal(await can(kcm, 'delete', 'secrets', '-n', 'quota'), 'no');
+    // Scheduling works under those rights: the quota test's pods were bound to the simulated node.
+    await until('the quota pods bound to the node', async () => {
+      const pods = (await json(['-n', 'quota', 'get', 'pods'])).items as { spec: { nodeName?: string } }[];
+      return pods.length > 0 && pods.every((p) => p.spec.nodeName);
+    });
+  });
+
   // Last: it stops the server, so that the audit log is complete.
   test('Pod Security audit mode annotates the audit event of a pod that would violate it; controllers write as themselves', async () => {
     await namespace('audited', ['pod-security.kubernetes.io/audit=restricted']);
@@ -241,15 +284,25 @@ spec:
           JSON.parse(l) as {
             verb?: string;
             user?: { username?: string };
-            objectRef?: { resource?: string; namespace?: string; name?: string };
+            objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
             annotations?: Record<string, string>;
           },
       );
     // The Deployment's pods were created by the ReplicaSet controller as its own identity.
     const made = events.find(
-      (e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef.namespace === 'quota',
+      (e) =>
+        e.verb === 'create' &&
+        e.objectRef?.resource === 'pods' &&
+        !e.objectRef.subresource &&
+        e.objectRef.namespace === 'quota',
     );
     assert.equal(made?.user?.username, 'system:serviceaccount:kube-system:replicaset-controller');
+    // ...and bound to the node by the scheduler as its own.
+    const bound = events.find(
+      (e) =>
+        e.verb === 'create' && e.objectRef?.subresource === 'binding' && e.objectRef.namespace === 'quota',
+    );
+    assert.equal(bound?.user?.username, 'system:kube-scheduler');
     const ev = events.find((e) => e.objectRef?.namespace === 'audited' && e.objectRef?.name === 'plain');
     assert.match(
       ev?.annotations?.['pod-security.kubernetes.io/audit-violations'] ?? '',

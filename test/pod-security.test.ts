@@ -1,7 +1,8 @@
 // Pod Security admission configured by --admission-control-config-file, through the real
 // kubectl: the defaults judge namespaces without labels, exempt namespaces, users and runtime
 // classes are let through, a namespace pinned to an older policy version is judged by that
-// version's checks, and a bad configuration stops the start naming the field.
+// version's checks, baseline's AppArmor, SELinux, /proc mount, sysctl and hostProcess checks
+// refuse with upstream's texts, and a bad configuration stops the start naming the field.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -108,6 +109,52 @@ describe('Pod Security configuration', () => {
     assert.match(
       refused.stderr,
       /pods "older" is forbidden: violates PodSecurity "restricted:v1.22": unrestricted capabilities \(container "c" must set securityContext.capabilities.drop=\["ALL"\]\), seccompProfile \(pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"\)$/m,
+    );
+  });
+
+  test('baseline refuses AppArmor, SELinux, /proc mount, sysctl and hostProcess settings with upstream texts', async () => {
+    const kc = await inNamespace('hardening');
+    const loose = [
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata: {name: loose, annotations: {container.apparmor.security.beta.kubernetes.io/c: unconfined}}',
+      'spec:',
+      '  securityContext: {seLinuxOptions: {type: spc_t}, sysctls: [{name: kernel.msgmax, value: "1"}]}',
+      '  containers: [{name: c, image: x, securityContext: {procMount: Unmasked, windowsOptions: {hostProcess: true}}}]',
+      '',
+    ].join('\n');
+    const refused = await kc(['apply', '-f', '-'], loose);
+    assert.notEqual(refused.code, 0);
+    assert.match(
+      refused.stderr,
+      /pods "loose" is forbidden: violates PodSecurity "baseline:latest": forbidden AppArmor profile \(annotation must not set AppArmor profile type to "container.apparmor.security.beta.kubernetes.io\/c="unconfined""\), procMount \(container "c" must not set securityContext.procMount to "Unmasked"\), seLinuxOptions \(pod set forbidden securityContext.seLinuxOptions: type "spc_t"\), forbidden sysctls \(kernel.msgmax\), hostProcess \(container "c" must not set securityContext.windowsOptions.hostProcess=true\)$/m,
+    );
+    // The allowed values pass baseline (restricted, the default warn level, still warns).
+    const confined = podYaml(
+      'confined',
+      '{name: c, image: x, securityContext: {appArmorProfile: {type: Localhost, localhostProfile: p}, seLinuxOptions: {type: container_t}}}',
+      'securityContext: {appArmorProfile: {type: RuntimeDefault}}, ',
+    );
+    const ok = await kc(['apply', '-f', '-'], confined);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.doesNotMatch(ok.stderr, /AppArmor|seLinuxOptions/);
+    // A workload is warned of its template's field, not refused.
+    const deploy = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: {name: unconfined}',
+      'spec:',
+      '  selector: {matchLabels: {app: u}}',
+      '  template:',
+      '    metadata: {labels: {app: u}}',
+      '    spec: {containers: [{name: c, image: x, securityContext: {appArmorProfile: {type: Unconfined}}}]}',
+      '',
+    ].join('\n');
+    const warned = await kc(['apply', '-f', '-'], deploy);
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(
+      warned.stderr,
+      /Warning: would violate PodSecurity "baseline:latest": forbidden AppArmor profile \(container "c" must not set AppArmor profile type to "Unconfined"\)/,
     );
   });
 

@@ -1,4 +1,4 @@
-import { controllerIdentities, controllerToken } from '../apiserver/authz/controller-policy.js';
+import { loopIdentity, loopToken } from '../apiserver/authz/controller-policy.js';
 import { Controller } from '../client/controller.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
@@ -38,7 +38,7 @@ export interface ControllerContext {
   informer(r: Resource): Informer;
   /** A work queue that runs `sync` once every informer this controller uses has synced. */
   queue(sync: (key: string) => Promise<void>, workers?: number): WorkQueue;
-  /** The event recorder of `component` (the "From" of `kubectl describe`). */
+  /** The event recorder of `component` (the "From" of `kubectl describe`), writing as this controller. */
   recorder(component: string): EventRecorder;
   /** Called when the control plane stops (timers). */
   onStop(fn: () => void): void;
@@ -53,10 +53,10 @@ export interface ControllerSpec {
 /** What the manager hands out, one `forController` per controller, with what it needs to start and stop. */
 export class SharedContext {
   private readonly informers = new Map<string, Informer>();
-  private readonly recorders = new Map<string, EventRecorder>();
+  private readonly recorders = new Map<KubeClient, Map<string, EventRecorder>>();
   private readonly controllers: Controller[] = [];
   private readonly stops: (() => void)[] = [];
-  /** The controllers' own clients, by ServiceAccount (sharing the control plane's connections). */
+  /** The controllers' own clients, by identity (sharing the control plane's connections). */
   private readonly clients = new Map<string, KubeClient>();
 
   constructor(
@@ -74,11 +74,17 @@ export class SharedContext {
     return inf;
   }
 
-  recorder(component: string): EventRecorder {
-    let r = this.recorders.get(component);
+  /** The recorder of `component` writing with `client` (events are written by whoever reports them, as upstream's). */
+  recorder(component: string, client = this.client): EventRecorder {
+    let byComponent = this.recorders.get(client);
+    if (!byComponent) {
+      byComponent = new Map();
+      this.recorders.set(client, byComponent);
+    }
+    let r = byComponent.get(component);
     if (!r) {
-      r = new EventRecorder(this.client, component);
-      this.recorders.set(component, r);
+      r = new EventRecorder(client, component);
+      byComponent.set(component, r);
     }
     return r;
   }
@@ -88,12 +94,12 @@ export class SharedContext {
    * and the control plane authenticates with a token to derive it from, else the shared one.
    */
   private clientFor(name: string): KubeClient {
-    const id = controllerIdentities[name];
+    const id = loopIdentity(name);
     if (!id || !this.client.token || !this.options.controllerIdentities) return this.client;
-    let c = this.clients.get(id.serviceAccount);
+    let c = this.clients.get(id.key);
     if (!c) {
-      c = this.client.withToken(controllerToken(this.client.token, id.serviceAccount));
-      this.clients.set(id.serviceAccount, c);
+      c = this.client.withToken(loopToken(this.client.token, id));
+      this.clients.set(id.key, c);
     }
     return c;
   }
@@ -102,12 +108,13 @@ export class SharedContext {
   forController(name: string): ControllerContext {
     const c = new Controller(name);
     this.controllers.push(c);
+    const client = this.clientFor(name);
     return {
-      client: this.clientFor(name),
+      client,
       options: this.options,
       informer: (r) => c.uses(this.informer(r)),
       queue: (sync, workers) => c.queue(sync, workers),
-      recorder: (component) => this.recorder(component),
+      recorder: (component) => this.recorder(component, client),
       onStop: (fn) => this.stops.push(fn),
     };
   }

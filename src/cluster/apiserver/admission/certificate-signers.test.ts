@@ -80,9 +80,10 @@ test('approving needs approve on the signer by name or by its domain, worded as 
   const bound = policyWith([]);
   await assert.rejects(approve(bound, 'kubernetes.io/kubelet-serving'), /not permitted to approve/);
   await approve(bound, 'kubernetes.io/kubelet-serving', { name: 'root', groups: ['system:masters'] });
+  // The csrapproving controller's own identity, by its bootstrap role.
   await approve(bound, 'kubernetes.io/kube-apiserver-client-kubelet', {
-    name: 'system:kube-controller-manager',
-    groups: ['system:authenticated'],
+    name: 'system:serviceaccount:kube-system:certificate-controller',
+    groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
   });
 });
 

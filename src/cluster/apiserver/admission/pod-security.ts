@@ -19,7 +19,7 @@ import type { KubeObject } from '../../api/selectors.js';
 import { invalidError } from '../../api/status.js';
 import type { StoreReader } from '../../store/store.js';
 import { type AdmissionPlugin, type AdmissionRequest, forbidden, isCore } from './chain.js';
-import { describe, evaluate, type Level, type PodSpec } from './pod-security-checks.js';
+import { describe, evaluate, type Level, type PodMeta, type PodSpec } from './pod-security-checks.js';
 import {
   defaultPodSecurityConfig,
   type PodSecurityConfig,
@@ -32,17 +32,20 @@ import {
 const labelPrefix = 'pod-security.kubernetes.io/';
 const levels = new Set<Level>(podSecurityLevels);
 
-/** Where each kind that makes pods keeps its pod template's spec. */
-const templateSpec: Record<string, (o: KubeObject) => unknown> = {
-  'apps/Deployment': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
-  'apps/ReplicaSet': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
-  'apps/StatefulSet': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
-  'apps/DaemonSet': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
-  'batch/Job': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
+/** A pod template: what the checks read (the annotations and the spec). */
+type Template = { metadata?: PodMeta; spec?: PodSpec & { runtimeClassName?: string } };
+const podTemplate = (o: KubeObject) => (o.spec as { template?: Template } | undefined)?.template;
+
+/** Where each kind that makes pods keeps its pod template. */
+const templateOf: Record<string, (o: KubeObject) => Template | undefined> = {
+  'apps/Deployment': podTemplate,
+  'apps/ReplicaSet': podTemplate,
+  'apps/StatefulSet': podTemplate,
+  'apps/DaemonSet': podTemplate,
+  'batch/Job': podTemplate,
   'batch/CronJob': (o) =>
-    (o.spec as { jobTemplate?: { spec?: { template?: { spec?: unknown } } } })?.jobTemplate?.spec?.template
-      ?.spec,
-  '/ReplicationController': (o) => (o.spec as { template?: { spec?: unknown } })?.template?.spec,
+    (o.spec as { jobTemplate?: { spec?: { template?: Template } } } | undefined)?.jobTemplate?.spec?.template,
+  '/ReplicationController': podTemplate,
 };
 
 type Policy = { level: Level; version: string };
@@ -64,8 +67,8 @@ function policy(
 
 const modes = podSecurityModes;
 
-/** The checks a pod spec fails under a policy, at its version. */
-const judge = (p: Policy, spec: PodSpec) => evaluate(p.level, spec, p.version);
+/** The checks a pod (or template) fails under a policy, at its version. */
+const judge = (p: Policy, t: Template) => evaluate(p.level, t.spec ?? {}, p.version, t.metadata ?? {});
 
 /** A 422 for each Pod Security label whose level or version is not one upstream accepts. */
 function checkLabels(req: AdmissionRequest, labels: Record<string, string>): void {
@@ -106,9 +109,10 @@ async function warnExistingPods(
   const groups = new Map<string, string[]>();
   for (const kv of (await store.list(`/registry/core/pods/${req.name}/`)).items) {
     const pod = decode(kv);
-    const spec = (pod.spec ?? {}) as PodSpec & { runtimeClassName?: string };
-    if (spec.runtimeClassName && config.exemptions.runtimeClasses.includes(spec.runtimeClassName)) continue;
-    const vs = judge(next, spec);
+    const t = pod as Template;
+    const runtimeClass = t.spec?.runtimeClassName;
+    if (runtimeClass && config.exemptions.runtimeClasses.includes(runtimeClass)) continue;
+    const vs = judge(next, t);
     if (!vs.length) continue;
     const key = vs.map((v) => v.reason).join(', ');
     groups.set(key, [...(groups.get(key) ?? []), String(pod.metadata?.name ?? '')]);
@@ -149,12 +153,10 @@ export function podSecurityAdmission(
       if (req.subresource || !req.namespace || req.operation !== 'CREATE') return;
       const r = req.resource;
       const isPod = r.kind === 'Pod' && !r.group;
-      const template = templateSpec[`${r.group}/${r.kind}`];
+      const template = templateOf[`${r.group}/${r.kind}`];
       if (!isPod && !template) return;
-      const spec = ((isPod ? req.object.spec : template?.(req.object)) ?? {}) as PodSpec & {
-        runtimeClassName?: string;
-      };
-      const exempt = exemption(req, spec, config);
+      const pod = (isPod ? (req.object as Template) : template?.(req.object)) ?? {};
+      const exempt = exemption(req, pod.spec ?? {}, config);
       if (exempt) {
         req.annotate?.(`${labelPrefix}exempt`, exempt);
         return;
@@ -166,7 +168,7 @@ export function podSecurityAdmission(
       // Audit mode: the request's audit events say what it would violate, as upstream's do.
       const audit = policy(labels, 'audit', config.defaults);
       if (audit) {
-        const vs = judge(audit, spec);
+        const vs = judge(audit, pod);
         if (vs.length)
           req.annotate?.(
             `${labelPrefix}audit-violations`,
@@ -175,7 +177,7 @@ export function podSecurityAdmission(
       }
       if (enforce) req.annotate?.(`${labelPrefix}enforce-policy`, `${enforce.level}:${enforce.version}`);
       if (isPod && enforce) {
-        const vs = judge(enforce, spec);
+        const vs = judge(enforce, pod);
         if (vs.length)
           throw forbidden(req, `violates PodSecurity "${enforce.level}:${enforce.version}": ${describe(vs)}`);
       }
@@ -184,7 +186,7 @@ export function podSecurityAdmission(
       const said = new Set<string>();
       for (const p of warnings) {
         if (!p) continue;
-        const vs = judge(p, spec);
+        const vs = judge(p, pod);
         const text = `would violate PodSecurity "${p.level}:${p.version}": ${describe(vs)}`;
         if (vs.length && !said.has(text)) req.warn(text);
         said.add(text);

@@ -182,90 +182,93 @@ const adminRules: PolicyRule[] = [
 
 const publicInfo = ['/healthz', '/livez', '/readyz', '/version', '/version/'];
 
+/** Upstream's eventsRule: whoever reports events creates them and counts repeats. */
+const events = rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']);
+
 /**
- * What Berth's controllers need. They run in one process as one identity (upstream gives
- * each controller its own ServiceAccount): the garbage collector and the namespace controller
- * read, patch and delete every kind, custom ones too; the others create what they own. No
- * escalate, bind or impersonate, and no create beyond the kinds controllers make.
+ * What system:kube-controller-manager itself does, as upstream's role (less its token
+ * controller's Secrets, which Berth does not have): the shared informers list and watch every
+ * kind, and it holds the control plane's leader Lease. Every controller writes as its own
+ * identity (controller-policy.ts), so nothing here creates, changes or deletes an object. A
+ * data dir made by an earlier Berth keeps the wider rules it had (reconciling keeps additions).
  */
 const controllerManagerRules: PolicyRule[] = [
-  rule([...read, 'update', 'patch', 'delete', 'deletecollection'], ['*'], ['*']),
-  rule(
-    ['create'],
-    [''],
-    [
-      'pods',
-      'pods/binding',
-      'pods/eviction',
-      'events',
-      'endpoints',
-      'configmaps',
-      'serviceaccounts',
-      'persistentvolumes',
-      'persistentvolumeclaims',
-    ],
-  ),
-  rule(['create'], ['events.k8s.io'], ['events']),
-  rule(['create'], ['apps'], ['replicasets', 'controllerrevisions']),
-  rule(['create'], ['batch'], ['jobs']),
-  rule(['create'], ['discovery.k8s.io'], ['endpointslices']),
+  events,
   rule(['create'], ['coordination.k8s.io'], ['leases']),
+  {
+    verbs: ['get', 'update'],
+    apiGroups: ['coordination.k8s.io'],
+    resources: ['leases'],
+    resourceNames: ['berth-controller-manager'],
+  },
   rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
   rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
-  // The csrapproving and csrsigning controllers (upstream's certificate-controller role):
-  // CertificateApproval and CertificateSigning admission ask for these per signer.
-  signers(['approve'], [kubeletClientSigner, kubeletServingSigner]),
-  signers(['sign'], [kubeApiserverClientSigner, kubeletClientSigner, kubeletServingSigner]),
+  rule(['list', 'watch'], ['*'], ['*']),
 ];
 
+/** Upstream's system:kube-scheduler role, with its own leader Lease's rights. */
 const schedulerRules: PolicyRule[] = [
-  rule(['create'], ['', 'events.k8s.io'], ['events']),
-  rule(['create', 'get', 'update'], ['coordination.k8s.io'], ['leases']),
-  rule(
-    read,
-    [''],
-    [
-      'nodes',
-      'namespaces',
-      'services',
-      'replicationcontrollers',
-      'persistentvolumeclaims',
-      'persistentvolumes',
-    ],
-  ),
+  events,
+  rule(['create'], ['coordination.k8s.io'], ['leases']),
+  {
+    verbs: ['get', 'update'],
+    apiGroups: ['coordination.k8s.io'],
+    resources: ['leases'],
+    resourceNames: ['kube-scheduler'],
+  },
+  rule(read, [''], ['nodes']),
+  // delete: preemption.
   rule([...read, 'delete'], [''], ['pods']),
-  rule(['create'], [''], ['pods/binding', 'bindings']),
+  rule(['create'], [''], ['bindings', 'pods/binding']),
   rule(['patch', 'update'], [''], ['pods/status']),
-  rule(read, ['apps'], ['replicasets', 'statefulsets']),
+  rule(read, [''], ['replicationcontrollers', 'services']),
+  rule(read, ['apps', 'extensions'], ['replicasets']),
+  rule(read, ['apps'], ['statefulsets']),
   rule(read, ['policy'], ['poddisruptionbudgets']),
-  rule(read, ['storage.k8s.io'], ['storageclasses', 'csinodes', 'csidrivers', 'csistoragecapacities']),
+  rule(read, [''], ['persistentvolumeclaims', 'persistentvolumes']),
   rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
   rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+  rule(read, ['storage.k8s.io'], ['csinodes']),
+  rule(read, [''], ['namespaces']),
+  rule(read, ['storage.k8s.io'], ['csidrivers']),
+  rule(read, ['storage.k8s.io'], ['csistoragecapacities']),
+];
+
+/** Upstream's system:volume-scheduler role: binding WaitForFirstConsumer claims to volumes. */
+const volumeSchedulerRules: PolicyRule[] = [
+  rule([...read, 'patch', 'update'], [''], ['persistentvolumes']),
+  rule(read, ['storage.k8s.io'], ['storageclasses']),
+  rule([...read, 'patch', 'update'], [''], ['persistentvolumeclaims']),
 ];
 
 /**
- * Upstream's system:node role; node-authorizer.ts narrows its reads of Secrets, ConfigMaps,
- * claims and volumes, and its tokens, to its own pods' objects, as the Node authorizer does.
+ * Upstream's system:node role, rule for rule (1.32). As upstream, it is bound to nobody:
+ * node-authorizer.ts decides what a node may do, narrower than these rules (its own Node and
+ * pods, its own pods' Secrets, ConfigMaps, claims, volumes and tokens).
  */
 const nodeRules: PolicyRule[] = [
   rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
-  rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews', 'localsubjectaccessreviews']),
-  rule(read, [''], ['services', 'endpoints']),
+  rule(['create'], ['authorization.k8s.io'], ['localsubjectaccessreviews', 'subjectaccessreviews']),
+  rule(read, [''], ['services']),
   rule(['create', 'get', 'list', 'watch'], [''], ['nodes']),
-  rule(['update', 'patch'], [''], ['nodes/status']),
-  rule(['update', 'patch', 'delete'], [''], ['nodes']),
-  rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['events']),
+  rule(['patch', 'update'], [''], ['nodes/status']),
+  rule(['patch', 'update'], [''], ['nodes']),
+  rule(['create', 'patch', 'update'], [''], ['events']),
   rule(read, [''], ['pods']),
   rule(['create', 'delete'], [''], ['pods']),
-  rule(['update', 'patch'], [''], ['pods/status']),
+  rule(['patch', 'update'], [''], ['pods/status']),
   rule(['create'], [''], ['pods/eviction']),
-  rule(['get'], [''], ['secrets', 'configmaps', 'persistentvolumeclaims', 'persistentvolumes']),
-  rule(['update', 'patch'], [''], ['persistentvolumeclaims/status']),
-  rule(['create'], [''], ['serviceaccounts/token']),
-  rule(['get', 'create', 'update', 'patch', 'delete'], ['coordination.k8s.io'], ['leases']),
-  rule(read, ['storage.k8s.io'], ['csidrivers', 'csinodes', 'volumeattachments']),
-  rule(read, ['node.k8s.io'], ['runtimeclasses']),
+  rule(read, [''], ['configmaps', 'secrets']),
+  rule(['get'], [''], ['persistentvolumeclaims', 'persistentvolumes']),
+  rule(['get'], [''], ['endpoints']),
   rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
+  rule(['create', 'delete', 'get', 'patch', 'update'], ['coordination.k8s.io'], ['leases']),
+  rule(['get'], ['storage.k8s.io'], ['volumeattachments']),
+  rule(['create'], [''], ['serviceaccounts/token']),
+  rule(['get', 'patch', 'update'], [''], ['persistentvolumeclaims/status']),
+  rule(read, ['storage.k8s.io'], ['csidrivers']),
+  rule(['create', 'delete', 'get', 'patch', 'update'], ['storage.k8s.io'], ['csinodes']),
+  rule(read, ['node.k8s.io'], ['runtimeclasses']),
 ];
 
 /** Upstream's system:node-proxier role: what a Service proxy and a pod network watch. */
@@ -356,6 +359,7 @@ export function bootstrapClusterRoles(): KubeObject[] {
     clusterRole('system:kube-controller-manager', controllerManagerRules),
     ...controllerRoles().map((r) => clusterRole(r.name, r.rules)),
     clusterRole('system:kube-scheduler', schedulerRules),
+    clusterRole('system:volume-scheduler', volumeSchedulerRules),
     clusterRole('system:node', nodeRules),
     clusterRole('system:node-proxier', nodeProxierRules),
     clusterRole('system:berth-network-policy', nodeNetworkPolicyRules),
@@ -412,6 +416,7 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
       ]),
     ),
     clusterRoleBinding('system:kube-scheduler', 'system:kube-scheduler', [user('system:kube-scheduler')]),
+    clusterRoleBinding('system:volume-scheduler', 'system:volume-scheduler', [user('system:kube-scheduler')]),
     // Nodes are authorized by the Node authorizer; upstream keeps this binding without subjects.
     clusterRoleBinding('system:node', 'system:node', []),
     // The agent runs the Service proxy and the pod network with the node's identity (upstream

@@ -5,9 +5,10 @@
  * `system:serviceaccount:kube-system:NAME`), bound to the ClusterRole `system:controller:NAME`
  * that holds only what that controller does. Its credential is a token derived in memory from
  * the control plane's own (an HMAC of the account's name), so nothing is stored and each start
- * makes new ones. The shared informers and the leader Lease stay with
- * system:kube-controller-manager, as upstream's shared informers do; controllers not listed
- * (the scheduler, eventttl) write as system:kube-controller-manager too.
+ * makes new ones. The scheduler is upstream's own user `system:kube-scheduler` (componentUsers),
+ * bound to upstream's system:kube-scheduler and system:volume-scheduler roles. The shared
+ * informers and the leader Lease stay with system:kube-controller-manager, as upstream's shared
+ * informers do; every loop of the control plane writes as one of these identities.
  */
 import { createHmac } from 'node:crypto';
 import type { UserInfo } from './attributes.js';
@@ -240,11 +241,49 @@ export const controllerIdentities: Readonly<Record<string, ControllerIdentity>> 
   csrapproving: certificateController,
   csrsigning: certificateController,
   csrcleaner: certificateController,
+  // Berth's own loops, which upstream has no controller for.
+  eventttl: {
+    // Kubernetes expires events through etcd leases; Berth's sweep lists and deletes them.
+    serviceAccount: 'event-ttl-controller',
+    rules: [rule(['list', 'delete'], [''], ['events'])],
+  },
+  ingress: {
+    // The status half of an Ingress controller (ingress-nginx's publish-service, run once for the cluster).
+    serviceAccount: 'ingress-status-controller',
+    rules: [
+      rule(read, ['networking.k8s.io'], ['ingresses', 'ingressclasses']),
+      rule(['update', 'patch'], ['networking.k8s.io'], ['ingresses/status']),
+      rule(['list', 'watch'], [''], ['nodes']),
+      events,
+    ],
+  },
 };
 
-/** The controller's token, derived from the control plane's: only the API server and the control plane can make it. */
-export function controllerToken(controlPlaneToken: string, serviceAccount: string): string {
-  return createHmac('sha256', controlPlaneToken).update(`controller:${serviceAccount}`).digest('base64url');
+/**
+ * Loops that upstream runs as a user of their own rather than a ServiceAccount, by controller
+ * name: the bootstrap policy binds that user to upstream's roles for it.
+ */
+export const componentUsers: Readonly<Record<string, string>> = {
+  scheduler: 'system:kube-scheduler',
+};
+
+/** Who a control-plane loop writes as: what its token is derived from, and its user. */
+export interface LoopIdentity {
+  key: string;
+  user: UserInfo;
+}
+
+/** The identity of the loop `--controllers` calls `name`, or undefined for one that has none. */
+export function loopIdentity(name: string): LoopIdentity | undefined {
+  const sa = controllerIdentities[name]?.serviceAccount;
+  if (sa) return { key: `controller:${sa}`, user: controllerUser(sa) };
+  const user = componentUsers[name];
+  return user ? { key: `user:${user}`, user: { name: user, groups: ['system:authenticated'] } } : undefined;
+}
+
+/** A loop's token, derived from the control plane's: only the API server and the control plane can make it. */
+export function loopToken(controlPlaneToken: string, id: LoopIdentity): string {
+  return createHmac('sha256', controlPlaneToken).update(id.key).digest('base64url');
 }
 
 /** The user a controller's token authenticates as: its ServiceAccount's. */
@@ -255,10 +294,14 @@ export function controllerUser(serviceAccount: string): UserInfo {
   };
 }
 
-/** Each controller identity's token and user, for the API server's authenticator. */
+/** Each loop identity's token and user, for the API server's authenticator. */
 export function controllerTokens(controlPlaneToken: string): [string, UserInfo][] {
-  const accounts = new Set(Object.values(controllerIdentities).map((i) => i.serviceAccount));
-  return [...accounts].map((sa) => [controllerToken(controlPlaneToken, sa), controllerUser(sa)]);
+  const ids = new Map<string, LoopIdentity>();
+  for (const name of [...Object.keys(controllerIdentities), ...Object.keys(componentUsers)]) {
+    const id = loopIdentity(name);
+    if (id) ids.set(id.key, id);
+  }
+  return [...ids.values()].map((id) => [loopToken(controlPlaneToken, id), id.user]);
 }
 
 /** The `system:controller:` ClusterRoles and their bindings to the controllers' ServiceAccounts. */

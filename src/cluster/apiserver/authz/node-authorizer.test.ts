@@ -181,10 +181,28 @@ describe('Node authorizer', () => {
     const other = can(authz, 'get', { resource: 'secrets', name: 'other', namespace: ns });
     assert.equal(other.decision, 'noOpinion');
     assert.equal(other.reason, "no relationship found between node 'n1' and this object");
+    assert.equal(can(authz, 'list', { resource: 'secrets', namespace: ns }).reason, 'No Object name found');
+    // One by one (`metadata.name`), as the kubelet's watching managers read them.
+    for (const verb of ['list', 'watch'])
+      assert.equal(
+        can(authz, verb, { resource: 'secrets', name: 'vol-secret', namespace: ns }).decision,
+        'allow',
+      );
+    assert.equal(
+      can(authz, 'watch', { resource: 'configmaps', name: 'other', namespace: ns }).decision,
+      'noOpinion',
+    );
     assert.match(
-      can(authz, 'list', { resource: 'secrets', namespace: ns }).reason,
+      can(authz, 'list', { resource: 'persistentvolumeclaims', name: 'data', namespace: ns }).reason,
       /can only get individual resources/,
     );
+    // Services, as its pods' environment; Endpoints by name only.
+    assert.equal(can(authz, 'list', { resource: 'services' }).decision, 'allow');
+    assert.equal(
+      can(authz, 'get', { resource: 'endpoints', name: 'kubernetes', namespace: ns }).decision,
+      'allow',
+    );
+    assert.equal(can(authz, 'list', { resource: 'endpoints' }).decision, 'noOpinion');
     assert.equal(
       can(authz, 'create', {
         resource: 'serviceaccounts',
@@ -221,6 +239,8 @@ describe('Node authorizer', () => {
     assert.equal(can(authz, 'create', { ...pod('p1'), subresource: 'eviction' }).decision, 'noOpinion');
     assert.equal(can(authz, 'list', { resource: 'pods' }, 'spec.nodeName=n1').decision, 'allow');
     assert.equal(can(authz, 'watch', { resource: 'pods' }, 'spec.nodeName=n2').decision, 'noOpinion');
+    assert.equal(can(authz, 'watch', pod('p1')).decision, 'allow', 'its own pod by metadata.name');
+    assert.equal(can(authz, 'watch', pod('p2')).decision, 'noOpinion');
     // A pod deleted (or moved) takes its edges with it.
     g.setPod('default/p1', undefined);
     assert.equal(

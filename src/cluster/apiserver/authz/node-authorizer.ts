@@ -10,9 +10,10 @@
  * - get a Secret, ConfigMap, PersistentVolumeClaim or PersistentVolume, or create a
  *   ServiceAccount token, only when one of its pods uses it (a Secret also when a volume bound
  *   to one of its pods' claims names it; node-graph.ts, kept from the server's own writes and
- *   the store), and never list them, except that it may list and watch Secrets selected by
- *   `type=kubernetes.io/tls` (its Ingress controller's certificates);
- * - create and update events, read Services and Endpoints (the environment of its pods),
+ *   the store), list and watch such a Secret or ConfigMap by `metadata.name`, and list no others,
+ *   except that it may list and watch Secrets selected by `type=kubernetes.io/tls` (its Ingress
+ *   controller's certificates);
+ * - create and update events, read Services (the environment of its pods), get Endpoints,
  *   create and read CertificateSigningRequests (its own renewal), token and access reviews.
  * Anything else gets no opinion here, so RBAC decides (the system:node ClusterRole is bound to
  * nobody, as upstream; system:node-proxier gives nodes the Service proxy's and the pod
@@ -37,6 +38,8 @@ export function nodeIdentity(user: Attributes['user']): string | undefined {
 
 /** The objects a node may get only when one of its pods uses them (node-graph.ts). */
 const graphResources = new Set(['secrets', 'configmaps', 'persistentvolumeclaims', 'persistentvolumes']);
+/** Of those, the ones it may also list and watch by name. */
+const namedReads = new Set(['secrets', 'configmaps']);
 
 const is = (a: Attributes, group: string, resource: string, sub = '') =>
   a.apiGroup === group && a.resource === resource && a.subresource === sub;
@@ -63,7 +66,12 @@ export class NodeAuthorizer implements Authorizer {
     if (a.apiGroup === '' && !a.subresource && graphResources.has(a.resource)) {
       // The node's Ingress controller reads every TLS Secret (ingress/node-ingress.ts), and no other kind.
       if (a.resource === 'secrets' && (v === 'list' || v === 'watch') && selectsTlsSecrets(a)) return allow;
-      if (v !== 'get') return noOpinion(`can only get individual resources of this type`);
+      if (namedReads.has(a.resource)) {
+        // Secrets and ConfigMaps may also be listed and watched one by one (`metadata.name`), as
+        // the kubelet's watching secret and config map managers do.
+        if (!['get', 'list', 'watch'].includes(v)) return noOpinion('can only read resources of this type');
+        if (!a.name) return noOpinion('No Object name found');
+      } else if (v !== 'get') return noOpinion(`can only get individual resources of this type`);
       return this.graph.related(node, a.resource, a.namespace, a.name) ? allow : noRelationship(node);
     }
     if (is(a, '', 'serviceaccounts', 'token')) {
@@ -91,8 +99,11 @@ export class NodeAuthorizer implements Authorizer {
     if (a.apiGroup === '' && a.resource === 'pods') return this.pods(a, node);
     if ((a.apiGroup === '' || a.apiGroup === 'events.k8s.io') && a.resource === 'events')
       return ['create', 'update', 'patch'].includes(v) ? allow : noOpinion();
-    if (a.apiGroup === '' && (a.resource === 'services' || a.resource === 'endpoints') && !a.subresource)
+    // Services for its pods' environment; Endpoints by name only (upstream's, for glusterfs volumes).
+    if (a.apiGroup === '' && a.resource === 'services' && !a.subresource)
       return ['get', 'list', 'watch'].includes(v) ? allow : noOpinion();
+    if (a.apiGroup === '' && a.resource === 'endpoints' && !a.subresource)
+      return v === 'get' ? allow : noOpinion();
     if (is(a, 'certificates.k8s.io', 'certificatesigningrequests'))
       return ['create', 'get', 'list', 'watch'].includes(v) ? allow : noOpinion();
     if (
@@ -106,10 +117,12 @@ export class NodeAuthorizer implements Authorizer {
 
   private pods(a: Attributes, node: string): AuthorizerResult {
     const v = a.verb;
-    if (!a.subresource && (v === 'list' || v === 'watch'))
-      return selectsNode(a, node)
-        ? allow
-        : noOpinion(`can only list/watch pods with spec.nodeName field selector`);
+    if (!a.subresource && (v === 'list' || v === 'watch')) {
+      if (selectsNode(a, node)) return allow;
+      // One of its own pods, listed or watched by `metadata.name`.
+      if (a.name) return this.graph.hasPod(node, a.namespace, a.name) ? allow : noRelationship(node);
+      return noOpinion(`can only list/watch pods with spec.nodeName field selector`);
+    }
     const own = a.name !== '' && this.graph.hasPod(node, a.namespace, a.name);
     if (!a.subresource && (v === 'get' || v === 'delete')) return own ? allow : noRelationship(node);
     if (a.subresource === 'status' && (v === 'get' || v === 'update' || v === 'patch'))
