@@ -54,9 +54,10 @@ test('upstream headers: hop-by-hop ones and those the Connection header names ar
     'x-forwarded-proto',
     'x-real-ip',
   ]);
-  const plain = upstreamHeaders({ connection: 'close', 'x-end': '3' }, facts);
+  const plain = upstreamHeaders({ connection: 'close', close: 'x', 'x-end': '3' }, facts);
   assert.equal(plain['x-end'], '3');
   assert.equal(plain.connection, undefined);
+  assert.equal(plain.close, undefined, 'a field the connection option names is dropped');
 });
 
 describe('ingress proxy', () => {

@@ -77,12 +77,16 @@ const droppedInResponse = new Set([
   'upgrade',
 ]);
 
-/** The names a Connection header lists besides keep-alive and close: hop-by-hop too. */
-function connectionTokens(v: string | string[] | undefined): string[] | undefined {
+/** A field named by `Connection: close`: `Close` is a reserved name (RFC 9110 7.6.1), dropped too. */
+const closeOnly: readonly string[] = ['close'];
+
+/** The names a Connection header lists: hop-by-hop too. */
+function connectionTokens(v: string | string[] | undefined): readonly string[] | undefined {
   if (v === undefined) return undefined;
   const s = Array.isArray(v) ? v.join(',') : v;
-  // Nearly every client sends none, `keep-alive` or `close`: no list to build, nothing more to drop.
-  if (/^\s*(?:keep-alive|close)\s*$/i.test(s)) return undefined;
+  // Nearly every client sends none, `keep-alive` (dropped anyway) or `close`: no list to build.
+  if (/^\s*keep-alive\s*$/i.test(s)) return undefined;
+  if (/^\s*close\s*$/i.test(s)) return closeOnly;
   const out = s
     .split(',')
     .map((t) => t.trim().toLowerCase())
