@@ -7,6 +7,9 @@
  *    nginx from Debian proxying to the same pod (one worker: the Ingress is one Node thread).
  *    s_time sends no SNI, so the Ingress answers with its default certificate and routes by its
  *    default backend; nginx has the Secret's. Both are self-signed RSA 2048, the same cost.
+ * 3. For reference, the same wrk runs through that nginx (one worker) to the same pod, and the
+ *    CPU time per request of the berth server process and of nginx's worker in each run (less
+ *    sensitive to other load on the machine than the rates).
  *    (wrk is not used for handshakes: it resumes TLS sessions, and against Node's TLS server
  *    with tickets it measured 30-50 connections/s where s_time measured 400 and more.)
  * `berth server` with its embedded agent runs in a network namespace made for the run, its
@@ -23,11 +26,12 @@ import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
 import { adminClient, spawnServer, webDeployment, wireNode } from './lib/cluster.js';
 import { have, interleave, percentile } from './lib/measure.js';
-import { waitFor } from './lib/process.js';
+import { cpuMs, threadCpuMs, waitFor } from './lib/process.js';
 
 const [seconds, rounds] = [3, 5].map((d, i) => Number(process.argv[2 + i] ?? d)) as [number, number];
 const nodeIP = '198.18.1.1';
 const nginxPort = 8443;
+const nginxHttpPort = 8081;
 
 for (const p of ['wrk', 'nginx', 'openssl']) {
   if (!have(p)) {
@@ -36,7 +40,13 @@ for (const p of ['wrk', 'nginx', 'openssl']) {
   }
 }
 
-/** A client on the API's local socket with the admin kubeconfig's token (the bench runs outside the namespace). */
+/** What one load run did: its rate per second and how many requests (or connections) it made. */
+interface Done {
+  rate: number;
+  count: number;
+}
+
+/** Polls `ok` until it holds (errors count as not yet), or fails after `timeoutMs`. */
 async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await ok().catch(() => false))) {
@@ -109,6 +119,7 @@ http {
   upstream web { server ${podIP}:8080; keepalive 64; }
   server {
     listen ${nodeIP}:${nginxPort} ssl http2;
+    listen ${nodeIP}:${nginxHttpPort};
     server_name bench.test;
     ssl_certificate ${dir}/bench.crt;
     ssl_certificate_key ${dir}/bench.key;
@@ -160,8 +171,8 @@ try {
     if (code) console.log(`nginx exited with ${code}: ${readFileSync(join(dir, 'nginx-error.log'), 'utf8')}`);
   });
 
-  /** Requests per second from wrk in the node's namespace, with bench.test at the node. */
-  const wrk = (url: string, close: boolean): number => {
+  /** Requests per second and how many, from wrk in the node's namespace, with bench.test at the node. */
+  const wrk = (url: string, close: boolean): Done => {
     const args = ['-t2', '-c16', `-d${seconds}s`, ...(close ? ['-H', 'Connection: close'] : []), url];
     const out = execFileSync(
       'nsenter',
@@ -178,11 +189,12 @@ try {
       { encoding: 'utf8' },
     );
     const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
-    if (!m) throw new Error(`wrk printed no rate: ${out}`);
-    return Number(m[1]);
+    const n = /(\d+) requests in/.exec(out);
+    if (!m || !n) throw new Error(`wrk printed no rate: ${out}`);
+    return { rate: Number(m[1]), count: Number(n[1]) };
   };
   /** Full TLS handshakes (each with one request) per second, from s_time in the node's namespace. */
-  const handshakes = (port: number): number => {
+  const handshakes = (port: number): Done => {
     // s_time gives whole seconds of wall time; the run's own clock is finer.
     const t0 = performance.now();
     const out = execFileSync(
@@ -206,7 +218,7 @@ try {
     const elapsed = (performance.now() - t0) / 1000;
     const m = /(\d+) connections in [\d.]+ real seconds/.exec(out);
     if (!m) throw new Error(`s_time printed no rate: ${out}`);
-    return Number(m[1]) / elapsed;
+    return { rate: Number(m[1]) / elapsed, count: Number(m[1]) };
   };
   const ok = async (url: string) =>
     (
@@ -232,18 +244,47 @@ try {
 
   const ingressHttp = 'http://bench.test/f';
   const direct = `http://${podIP}:8080/f`;
-  const [viaKa, directKa, viaNew, directNew, ingressTls, nginxTls] = interleave(rounds, 1, [
-    () => wrk(ingressHttp, false),
-    () => wrk(direct, false),
-    () => wrk(ingressHttp, true),
-    () => wrk(direct, true),
-    () => handshakes(443),
-    () => handshakes(nginxPort),
-  ]) as number[][];
+  const viaNginx = `http://bench.test:${nginxHttpPort}/f`;
+  const serverPid = server.pid ?? 0;
+  const nginxWorker = Number(
+    readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, 'utf8').trim().split(' ')[0],
+  );
+  /**
+   * CPU time per request (microseconds) by run label: of the serving process, and of its
+   * busiest thread (in berth server the Ingress thread; the process adds the API server's,
+   * the controllers' and the agent's background work).
+   */
+  const cpu = new Map<string, number[]>();
+  const add = (label: string, us: number) => cpu.set(label, [...(cpu.get(label) ?? []), us]);
+  const measured = (label: string, pid: number | undefined, run: () => Done) => () => {
+    if (!pid) return run().rate;
+    const [c0, t0] = [cpuMs(pid), threadCpuMs(pid)];
+    const r = run();
+    const [c1, t1] = [cpuMs(pid), threadCpuMs(pid)];
+    add(label, ((c1 - c0) * 1000) / r.count);
+    const busiest = Math.max(...[...t1].map(([tid, ms]) => ms - (t0.get(tid) ?? ms)));
+    add(`${label} thread`, (busiest * 1000) / r.count);
+    return r.rate;
+  };
+  const [viaKa, directKa, viaNew, directNew, nginxKa, nginxNew, ingressTls, nginxTls] = interleave(
+    rounds,
+    1,
+    [
+      measured('ingress keep-alive', serverPid, () => wrk(ingressHttp, false)),
+      measured('direct', undefined, () => wrk(direct, false)),
+      measured('ingress per connection', serverPid, () => wrk(ingressHttp, true)),
+      measured('direct', undefined, () => wrk(direct, true)),
+      measured('nginx keep-alive', nginxWorker, () => wrk(viaNginx, false)),
+      measured('nginx per connection', nginxWorker, () => wrk(viaNginx, true)),
+      measured('ingress handshake', serverPid, () => handshakes(443)),
+      measured('nginx handshake', nginxWorker, () => handshakes(nginxPort)),
+    ],
+  ) as number[][];
   const med = (v: number[] | undefined) => percentile(v ?? [], 50);
+  const perRound = (a: number[], b: number[]) => a.map((v, i) => (v / (b[i] ?? 1)).toFixed(2)).join(' ');
   const line = (label: string, a: number[], b: number[], names: [string, string], goal: string) =>
     console.log(
-      `${label} (wrk -t2 -c16, ${seconds} s x ${rounds} rounds, medians): ${names[0]} ${med(a).toFixed(0)} req/s, ${names[1]} ${med(b).toFixed(0)} req/s, ratio ${(med(a) / med(b)).toFixed(2)}x (${goal}); per round: ${a.map((v, i) => (v / (b[i] ?? 1)).toFixed(2)).join(' ')}`,
+      `${label} (wrk -t2 -c16, ${seconds} s x ${rounds} rounds, medians): ${names[0]} ${med(a).toFixed(0)} req/s, ${names[1]} ${med(b).toFixed(0)} req/s, ratio ${(med(a) / med(b)).toFixed(2)}x (${goal}); per round: ${perRound(a, b)}`,
     );
   line('HTTP, client keep-alive', viaKa!, directKa!, ['through the Ingress', 'pod directly'], 'goal >= 0.7x');
   line(
@@ -253,8 +294,27 @@ try {
     ['through the Ingress', 'pod directly'],
     'goal >= 0.7x',
   );
+  line(
+    'For reference, nginx, keep-alive',
+    nginxKa!,
+    directKa!,
+    ['through nginx', 'pod directly'],
+    'one worker',
+  );
+  line(
+    'For reference, nginx, a connection per request',
+    nginxNew!,
+    directNew!,
+    ['through nginx', 'pod directly'],
+    'one worker',
+  );
   console.log(
-    `HTTPS handshakes (openssl s_time -new, one request each, ${seconds} s x ${rounds} rounds, medians): Ingress ${med(ingressTls).toFixed(0)}/s, nginx ${med(nginxTls).toFixed(0)}/s, ratio ${(med(ingressTls) / med(nginxTls)).toFixed(2)}x (aim: parity); per round: ${ingressTls!.map((v, i) => (v / (nginxTls![i] ?? 1)).toFixed(2)).join(' ')}`,
+    `HTTPS handshakes (openssl s_time -new, one request each, ${seconds} s x ${rounds} rounds, medians): Ingress ${med(ingressTls).toFixed(0)}/s, nginx ${med(nginxTls).toFixed(0)}/s, ratio ${(med(ingressTls) / med(nginxTls)).toFixed(2)}x (aim: parity); per round: ${perRound(ingressTls!, nginxTls!)}`,
+  );
+  const us = (label: string) =>
+    `${med(cpu.get(`${label} thread`)).toFixed(0)} us (process ${med(cpu.get(label)).toFixed(0)})`;
+  console.log(
+    `CPU per request (medians; the Ingress thread and the berth server process, nginx's worker): keep-alive Ingress ${us('ingress keep-alive')}, nginx ${us('nginx keep-alive')}; a connection per request Ingress ${us('ingress per connection')}, nginx ${us('nginx per connection')}; per HTTPS handshake and its request Ingress ${us('ingress handshake')}, nginx ${us('nginx handshake')}`,
   );
   client.close();
 } finally {

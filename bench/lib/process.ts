@@ -1,6 +1,6 @@
 /** Shared pieces of the benchmarks that start servers: a free port, and waiting for a line. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, watch } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, watch } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A TCP port free on 127.0.0.1 now. */
@@ -68,4 +68,35 @@ export async function spawnLogged(
     check();
   });
   return child;
+}
+
+/** utime + stime of a /proc stat line, in milliseconds (clock ticks of 10 ms). */
+function statCpuMs(path: string): number {
+  const line = readFileSync(path, 'utf8');
+  // The command name may hold spaces: fields are counted after its closing parenthesis.
+  const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * CPU time (user and system, all threads) a process has used so far, in milliseconds. Read
+ * before and after a load run, it gives the CPU a server spent per request, which depends far
+ * less on other load on the machine than its rate does.
+ */
+export function cpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/** The same per thread of the process (thread id -> milliseconds); threads gone meanwhile are skipped. */
+export function threadCpuMs(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(tid), statCpuMs(`/proc/${pid}/task/${tid}/stat`));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+  return out;
 }

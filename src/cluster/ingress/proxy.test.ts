@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import type { KubeObject } from '../client/kube-client.js';
 import { type Endpoint, RoundRobin } from './backends.js';
 import { CertStore, selfSignedCertificate, tlsOptions } from './certs.js';
-import { type IngressProxy, listenIngress } from './proxy.js';
+import { type IngressProxy, listenIngress, upstreamHeaders } from './proxy.js';
 import { routeTable } from './routes.js';
 
 const rule = (host: string, service: string, path = '/') => ({
@@ -28,6 +28,36 @@ const tlsSecret = (name: string, c: { cert: string; key: string }): KubeObject =
     'tls.crt': Buffer.from(c.cert).toString('base64'),
     'tls.key': Buffer.from(c.key).toString('base64'),
   },
+});
+
+test('upstream headers: hop-by-hop ones and those the Connection header names are dropped', () => {
+  const facts = { host: 'a', client: '10.0.0.1', scheme: 'http', port: 80 } as const;
+  const out = upstreamHeaders(
+    {
+      connection: 'Keep-Alive, X-Hop , x-other',
+      'x-hop': '1',
+      'x-other': '2',
+      'keep-alive': 'timeout=5',
+      'transfer-encoding': 'chunked',
+      'x-end': '3',
+      cookie: 'c=1',
+    },
+    facts,
+  );
+  assert.deepEqual(Object.keys(out).sort(), [
+    'cookie',
+    'host',
+    'x-end',
+    'x-forwarded-for',
+    'x-forwarded-host',
+    'x-forwarded-port',
+    'x-forwarded-proto',
+    'x-real-ip',
+  ]);
+  const plain = upstreamHeaders({ connection: 'close', close: 'x', 'x-end': '3' }, facts);
+  assert.equal(plain['x-end'], '3');
+  assert.equal(plain.connection, undefined);
+  assert.equal(plain.close, undefined, 'a field the connection option names is dropped');
 });
 
 describe('ingress proxy', () => {

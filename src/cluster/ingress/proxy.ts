@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { AddressInfo, Server, Socket } from 'node:net';
+import net, { type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { logger } from '../../core/log.js';
@@ -77,20 +77,46 @@ const droppedInResponse = new Set([
   'upgrade',
 ]);
 
+/** A field named by `Connection: close`: `Close` is a reserved name (RFC 9110 7.6.1), dropped too. */
+const closeOnly: readonly string[] = ['close'];
+
 /** The names a Connection header lists: hop-by-hop too. */
-function connectionTokens(v: string | string[] | undefined): string[] {
-  return (Array.isArray(v) ? v.join(',') : (v ?? ''))
+function connectionTokens(v: string | string[] | undefined): readonly string[] | undefined {
+  if (v === undefined) return undefined;
+  const s = Array.isArray(v) ? v.join(',') : v;
+  // Nearly every client sends none, `keep-alive` (dropped anyway) or `close`: no list to build.
+  if (/^\s*keep-alive\s*$/i.test(s)) return undefined;
+  if (/^\s*close\s*$/i.test(s)) return closeOnly;
+  const out = s
     .split(',')
     .map((t) => t.trim().toLowerCase())
     .filter(Boolean);
+  return out.length ? out : undefined;
 }
 
-const clientAddress = (s: { remoteAddress?: string | undefined }) =>
-  (s.remoteAddress ?? '').replace(/^::ffff:/, '');
+const clientAddress = (s: { remoteAddress?: string | undefined }) => {
+  const a = s.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+};
 
 /** The host the client asked for: `Host`, or `:authority` over HTTP/2. */
 function hostOf(req: Request): string {
   return (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
+}
+
+/**
+ * The headers of `h` that are passed on: not HTTP/2 pseudo-headers, not in `skip`, not named
+ * by its Connection header. (On every request: no Set or entry array is built for it.)
+ */
+function endToEnd(h: http.IncomingHttpHeaders, skip: ReadonlySet<string>): http.OutgoingHttpHeaders {
+  const listed = connectionTokens(h.connection);
+  const out: http.OutgoingHttpHeaders = {};
+  for (const k of Object.keys(h)) {
+    const v = h[k];
+    if (v === undefined || k.charCodeAt(0) === 58 /* : */ || skip.has(k) || listed?.includes(k)) continue;
+    out[k] = v;
+  }
+  return out;
 }
 
 /**
@@ -102,10 +128,7 @@ export function upstreamHeaders(
   headers: http.IncomingHttpHeaders,
   facts: { host: string; client: string; scheme: 'http' | 'https'; port: number },
 ): http.OutgoingHttpHeaders {
-  const skip = new Set([...dropped, ...connectionTokens(headers.connection)]);
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers))
-    if (v !== undefined && !k.startsWith(':') && !skip.has(k)) out[k] = v;
+  const out = endToEnd(headers, dropped);
   out.host = facts.host;
   out['x-forwarded-for'] = facts.client;
   out['x-real-ip'] = facts.client;
@@ -115,12 +138,7 @@ export function upstreamHeaders(
   return out;
 }
 
-function responseHeaders(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const skip = new Set([...droppedInResponse, ...connectionTokens(h.connection)]);
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !skip.has(k)) out[k] = v;
-  return out;
-}
+const responseHeaders = (h: http.IncomingHttpHeaders) => endToEnd(h, droppedInResponse);
 
 /** Starts a response of either protocol (their writeHead signatures differ, not what they do). */
 function writeHead(res: Response, status: number, headers: http.OutgoingHttpHeaders): void {
@@ -165,9 +183,30 @@ class Timeout extends Error {
 /** Why a request is not passed on, or the pool to pass it to. */
 type Decision = { status: number; headers?: http.OutgoingHttpHeaders } | { route: Route; pool: Pool };
 
+/**
+ * Connections to endpoints, kept alive for reuse (LIFO: warm sockets first). A new connection
+ * gets no TCP keep-alive probes: Node's agent turns them on when a connection goes idle into
+ * the pool (keepSocketAlive), which is the only time they matter. Setting them on each new one
+ * too cost four setsockopt calls per request against backends that close every connection
+ * (busybox httpd), a fifth of the proxy's system calls.
+ */
+class BackendAgent extends http.Agent {
+  override createConnection(options: http.ClientRequestArgs): Duplex {
+    // The options are the agent's own copy for this connection.
+    const o = options as net.TcpNetConnectOpts;
+    o.keepAlive = false;
+    return net.createConnection(o);
+  }
+}
+
 export class IngressProxyServer {
-  /** Keep-alive connections to endpoints, reused across requests (LIFO: warm sockets first). */
-  private readonly agent = new http.Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' });
+  private readonly agent = new BackendAgent({
+    keepAlive: true,
+    maxFreeSockets: 256,
+    scheduling: 'lifo',
+    // Headers and body go out as separate writes: Nagle would hold the second back.
+    noDelay: true,
+  });
   /** The HTTPS port redirects name (the one listened on, once known). */
   httpsPort: number;
 
@@ -279,8 +318,6 @@ export class IngressProxyServer {
         body.pipe(up);
       };
       up.once('socket', (s: Socket) => {
-        // Headers and body go out as separate writes: Nagle would hold the second back.
-        s.setNoDelay(true);
         if (s.connecting) s.once('connect', connected);
         else connected();
       });
