@@ -18,6 +18,7 @@ import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
 import { adminClient, spawnServer, wireNode } from './lib/cluster.js';
 import { have, percentile, summarise } from './lib/measure.js';
 import { waitFor } from './lib/process.js';
+import { until } from './lib/until.js';
 
 const [seconds, rounds, policyCount] = [2, 6, 200].map((d, i) => Number(process.argv[2 + i] ?? d)) as [
   number,
@@ -29,14 +30,6 @@ const nodeIP = '198.18.1.1';
 if (!have('wrk') || !have('nft')) {
   console.log('wrk or nft is not installed: run make bench-deps and scripts/install-deps');
   process.exit(0);
-}
-
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const pod = (name: string, labels: Record<string, string>, command: string[]): KubeObject => ({

@@ -18,6 +18,7 @@ import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
 import { adminClient, spawnServer, webDeployment, wireNode } from './lib/cluster.js';
 import { have, interleave, percentile, summarise } from './lib/measure.js';
 import { waitFor } from './lib/process.js';
+import { until } from './lib/until.js';
 
 const [seconds, rounds, serviceCount, changes] = [2, 9, 1000, 50].map((d, i) =>
   Number(process.argv[2 + i] ?? d),
@@ -38,14 +39,6 @@ const service = (name: string): KubeObject => ({
     ports: [{ name: 'http', port: 80, targetPort: 'web' }],
   },
 });
-
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function setUp(
   box: Sandbox,

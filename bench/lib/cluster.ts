@@ -24,17 +24,8 @@ export function adminClient(dataDir: string): KubeClient {
   });
 }
 
-/** Gives the sandbox's namespace `nodeIP`/24 on a wire, with a default route through `gateway`. */
-export async function wireNode(box: Sandbox, nodeIP: string, gateway: string): Promise<void> {
-  for (const args of [
-    ['link', 'add', 'wire0', 'type', 'veth', 'peer', 'name', 'wire1'],
-    ['addr', 'add', `${nodeIP}/24`, 'dev', 'wire0'],
-    ['link', 'set', 'wire0', 'up'],
-    ['link', 'set', 'wire1', 'up'],
-    ['route', 'add', 'default', 'via', gateway, 'dev', 'wire0', 'onlink'],
-  ])
-    await box.exec('ip', args);
-}
+/** The node's address on a wire, as the tests give it (test/helpers/cluster.ts). */
+export { wireNode } from '../../test/helpers/cluster.js';
 
 /** Starts `berth server` (embedded agent, node n1) in the sandbox; its data dir is `box.dir`/server. */
 export async function spawnServer(
