@@ -3,7 +3,7 @@
  * namespace made for the run: the node's address on a veth "wire" whose far end is its default
  * route (what a real node has), the server itself, and an admin client on the API's socket.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -80,4 +80,18 @@ export function webDeployment(): KubeObject {
       },
     },
   };
+}
+
+/** Requests per second from `wrk -t2 -c16` against `url` for `seconds`, run in the network namespace of process `pid` (a pod's). */
+export function wrkFromPod(pid: number, url: string, seconds: number): number {
+  const out = execFileSync(
+    'nsenter',
+    [`--net=/proc/${pid}/ns/net`, 'wrk', '-t2', '-c16', `-d${seconds}s`, url],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (!m) throw new Error(`wrk printed no rate: ${out}`);
+  return Number(m[1]);
 }
