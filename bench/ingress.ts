@@ -27,6 +27,7 @@ import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
 import { adminClient, spawnServer, webDeployment, wireNode } from './lib/cluster.js';
 import { have, interleave, percentile } from './lib/measure.js';
 import { cpuMs, threadCpuMs, waitFor } from './lib/process.js';
+import { until } from './lib/until.js';
 
 const [seconds, rounds] = [3, 5].map((d, i) => Number(process.argv[2 + i] ?? d)) as [number, number];
 const nodeIP = '198.18.1.1';
@@ -44,15 +45,6 @@ for (const p of ['wrk', 'nginx', 'openssl']) {
 interface Done {
   rate: number;
   count: number;
-}
-
-/** Polls `ok` until it holds (errors count as not yet), or fails after `timeoutMs`. */
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The web pod, its Service, a TLS Secret for bench.test and an Ingress; returns the pod's address. */
@@ -94,11 +86,15 @@ async function setUp(box: Sandbox, client: KubeClient, cert: string, key: string
     },
   });
   let podIP = '';
-  await until('the web pod running', async () => {
-    const pods = (await client.list(Resources.pods, 'default')).items;
-    podIP = pods[0]?.status?.podIP ?? '';
-    return pods.length === 1 && pods[0]?.status?.phase === 'Running';
-  });
+  await until(
+    'the web pod running',
+    async () => {
+      const pods = (await client.list(Resources.pods, 'default')).items;
+      podIP = pods[0]?.status?.podIP ?? '';
+      return pods.length === 1 && pods[0]?.status?.phase === 'Running';
+    },
+    { tolerateErrors: true },
+  );
   return podIP;
 }
 
@@ -239,8 +235,8 @@ try {
         },
       )
     ).stdout === '200';
-  await until('the Ingress routes bench.test', () => ok('https://bench.test/f'));
-  await until('nginx answers', () => ok(`https://bench.test:${nginxPort}/f`));
+  await until('the Ingress routes bench.test', () => ok('https://bench.test/f'), { tolerateErrors: true });
+  await until('nginx answers', () => ok(`https://bench.test:${nginxPort}/f`), { tolerateErrors: true });
 
   const ingressHttp = 'http://bench.test/f';
   const direct = `http://${podIP}:8080/f`;

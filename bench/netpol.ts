@@ -9,15 +9,15 @@
  * `berth server` with its embedded agent runs in a network namespace made for the run. As root:
  *   node --import tsx bench/netpol.ts [seconds=2] [rounds=6] [policies=200]
  */
-import { execFileSync } from 'node:child_process';
 import type { KubeClient, KubeObject } from '../src/cluster/client/kube-client.js';
 import { Resources } from '../src/cluster/client/kube-client.js';
 import { networkPolicies } from '../src/cluster/netpol/enforcer.js';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
-import { adminClient, spawnServer, wireNode } from './lib/cluster.js';
+import { adminClient, spawnServer, wireNode, wrkFromPod } from './lib/cluster.js';
 import { have, percentile, summarise } from './lib/measure.js';
 import { waitFor } from './lib/process.js';
+import { until } from './lib/until.js';
 
 const [seconds, rounds, policyCount] = [2, 6, 200].map((d, i) => Number(process.argv[2 + i] ?? d)) as [
   number,
@@ -29,14 +29,6 @@ const nodeIP = '198.18.1.1';
 if (!have('wrk') || !have('nft')) {
   console.log('wrk or nft is not installed: run make bench-deps and scripts/install-deps');
   process.exit(0);
-}
-
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const pod = (name: string, labels: Record<string, string>, command: string[]): KubeObject => ({
@@ -112,18 +104,7 @@ async function programmingLatency(box: Sandbox, client: KubeClient, n: number): 
 }
 
 /** Requests per second from wrk, run in the client pod's network namespace. */
-function wrk(pid: number, url: string): number {
-  const out = execFileSync(
-    'nsenter',
-    [`--net=/proc/${pid}/ns/net`, 'wrk', '-t2', '-c16', `-d${seconds}s`, url],
-    {
-      encoding: 'utf8',
-    },
-  );
-  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  if (!m) throw new Error(`wrk printed no rate: ${out}`);
-  return Number(m[1]);
-}
+const wrk = (pid: number, url: string) => wrkFromPod(pid, url, seconds);
 
 const box = await sandbox(undefined, { netns: true });
 try {

@@ -10,14 +10,15 @@
  *   node --import tsx bench/service.ts [seconds=2] [rounds=9] [services=1000] [changes=50]
  * (many short rounds, interleaved: load from other work on a shared machine comes in bursts)
  */
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { KubeClient, KubeObject } from '../src/cluster/client/kube-client.js';
 import { Resources } from '../src/cluster/client/kube-client.js';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
-import { adminClient, spawnServer, webDeployment, wireNode } from './lib/cluster.js';
+import { adminClient, spawnServer, webDeployment, wireNode, wrkFromPod } from './lib/cluster.js';
 import { have, interleave, percentile, summarise } from './lib/measure.js';
 import { waitFor } from './lib/process.js';
+import { until } from './lib/until.js';
 
 const [seconds, rounds, serviceCount, changes] = [2, 9, 1000, 50].map((d, i) =>
   Number(process.argv[2 + i] ?? d),
@@ -38,14 +39,6 @@ const service = (name: string): KubeObject => ({
     ports: [{ name: 'http', port: 80, targetPort: 'web' }],
   },
 });
-
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function setUp(
   box: Sandbox,
@@ -96,18 +89,7 @@ async function setUp(
 }
 
 /** Requests per second from wrk, run in the client pod's network namespace. */
-function wrk(pid: number, url: string): number {
-  const out = execFileSync(
-    'nsenter',
-    [`--net=/proc/${pid}/ns/net`, 'wrk', '-t2', '-c16', `-d${seconds}s`, url],
-    {
-      encoding: 'utf8',
-    },
-  );
-  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  if (!m) throw new Error(`wrk printed no rate: ${out}`);
-  return Number(m[1]);
-}
+const wrk = (pid: number, url: string) => wrkFromPod(pid, url, seconds);
 
 async function programmingLatency(box: Sandbox, client: KubeClient): Promise<number[]> {
   // The Services already on the node, created 20 at a time.

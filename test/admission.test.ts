@@ -33,7 +33,7 @@ describe('admission', () => {
     assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
     return r;
   };
-  const json = async (args: string[]) => JSON.parse((await k([...args, '-o', 'json'])).stdout);
+  const json = (args: string[]) => c.json(args);
   /** A namespace whose `default` ServiceAccount exists, so pods may be created in it. */
   const namespace = async (name: string, labels: string[] = []) => {
     await k(['create', 'namespace', name]);

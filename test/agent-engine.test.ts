@@ -6,33 +6,17 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { isRoot } from './helpers/sandbox.js';
 
 describe('node agent on the engine', { skip: !isRoot }, () => {
   let c: TestCluster;
   before(async () => {
-    c = await startCluster(undefined, {
-      controllers: '*',
-      agent: true,
-      netns: true,
-      args: ['--node-name', 'n1'],
-    });
-    const r = await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
-    assert.equal(r.code, 0, r.stderr);
+    c = await startAgentCluster(undefined);
   });
   after(() => c.box.cleanup());
-  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-  const json = async (args: string[]): Promise<any> => {
-    const r = await c.kubectl([...args, '-o', 'json']);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  };
-  const apply = async (obj: unknown) => {
-    const r = await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
-    assert.equal(r.code, 0, r.stderr);
-  };
+  const json = (args: string[]) => c.json(args);
+  const apply = (obj: unknown) => c.apply(obj);
   const pod = (name: string, script: string, restartPolicy = 'Always') => ({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -66,14 +50,6 @@ describe('node agent on the engine', { skip: !isRoot }, () => {
   };
 
   test('a busybox pod runs as an engine container with an address from the node pod CIDR', async () => {
-    await until(
-      'n1 Ready',
-      async () =>
-        ((await json(['get', 'node', 'n1'])).status.conditions ?? []).some(
-          (x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True',
-        ),
-      30_000,
-    );
     await apply(pod('web', 'echo hello-from-pod; exec sleep 1000'));
     await until(
       'web Running',

@@ -40,12 +40,7 @@ describe('node-pressure eviction', { skip: !isRoot }, () => {
         'exec sleep 1000',
       ),
     );
-    for (const name of ['besteffort', 'guaranteed'])
-      await until(
-        `${name} Running`,
-        async () => (await c.json(['get', 'pod', name])).status.phase === 'Running',
-        60_000,
-      );
+    for (const name of ['besteffort', 'guaranteed']) await c.running(name);
     const node = await c.json(['get', 'node', 'n1']);
     const diskPressure = (n: {
       status: { conditions: { type: string; status: string; reason: string }[] };

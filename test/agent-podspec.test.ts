@@ -7,34 +7,18 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { startRegistry } from './helpers/registry.js';
 import { isRoot } from './helpers/sandbox.js';
 
 describe('pod spec on the engine', { skip: !isRoot }, () => {
   let c: TestCluster;
   before(async () => {
-    c = await startCluster(undefined, {
-      controllers: '*',
-      agent: true,
-      netns: true,
-      args: ['--node-name', 'n1'],
-    });
-    const r = await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
-    assert.equal(r.code, 0, r.stderr);
+    c = await startAgentCluster(undefined);
   });
   after(() => c.box.cleanup());
-  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-  const json = async (args: string[]): Promise<any> => {
-    const r = await c.kubectl([...args, '-o', 'json']);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  };
-  const apply = async (obj: unknown) => {
-    const r = await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
-    assert.equal(r.code, 0, r.stderr);
-  };
+  const json = (args: string[]) => c.json(args);
+  const apply = (obj: unknown) => c.apply(obj);
   const container = (name: string, script: string, extra: object = {}) => ({
     name,
     image: 'busybox:local',
@@ -63,21 +47,9 @@ describe('pod spec on the engine', { skip: !isRoot }, () => {
     );
     return state!;
   };
-  const logs = async (podName: string, name = 'main') => {
-    const r = await c.kubectl(['logs', podName, '-c', name]);
-    assert.equal(r.code, 0, r.stderr);
-    return r.stdout;
-  };
+  const logs = (podName: string, name = 'main') => c.ok(['logs', podName, '-c', name]);
 
   test('runAsUser, runAsGroup and supplementalGroups are what id reports', async () => {
-    await until(
-      'n1 Ready',
-      async () =>
-        ((await json(['get', 'node', 'n1'])).status.conditions ?? []).some(
-          (x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True',
-        ),
-      30_000,
-    );
     await apply(
       pod('ids', [container('main', 'id -u; id -g; id -G')], {
         securityContext: { runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000], fsGroup: 5000 },

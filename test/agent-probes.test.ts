@@ -4,38 +4,17 @@
 // so every step waits for an observable fact rather than for time to pass.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { isRoot } from './helpers/sandbox.js';
 
 describe('node agent probes, hooks, events and metrics', { skip: !isRoot }, () => {
   let c: TestCluster;
   before(async () => {
-    c = await startCluster(undefined, {
-      controllers: '*',
-      agent: true,
-      netns: true,
-      args: ['--node-name', 'n1'],
-    });
-    const r = await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
-    assert.equal(r.code, 0, r.stderr);
-    await until(
-      'n1 Ready',
-      async () => (await c.kubectl(['get', 'node', 'n1'])).stdout.includes(' Ready '),
-      30_000,
-    );
+    c = await startAgentCluster(undefined);
   });
   after(() => c.box.cleanup());
-  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-  const json = async (args: string[]): Promise<any> => {
-    const r = await c.kubectl([...args, '-o', 'json']);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  };
-  const apply = async (obj: unknown) => {
-    const r = await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
-    assert.equal(r.code, 0, r.stderr);
-  };
+  const json = (args: string[]) => c.json(args);
+  const apply = (obj: unknown) => c.apply(obj);
   const container = (extra: Record<string, unknown>) => ({
     name: 'main',
     image: 'busybox:local',

@@ -16,7 +16,7 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
   let env: NodeJS.ProcessEnv;
   before(async () => {
     c = await startAgentCluster(undefined);
-    env = { ...process.env, HOME: join(c.box.dir, 'home'), KUBECONFIG: c.kubeconfig };
+    env = c.kubectlEnv;
     await c.apply(
       pod('box', [container('main', 'echo first; echo second; exec sleep 1000')]),
       pod('web', [
@@ -47,12 +47,7 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
       pod('term', [{ ...container('main', 'exec sh'), stdin: true, tty: true }]),
       pod('dbg', [container('app', 'exec sleep 1000')]),
     );
-    for (const name of ['box', 'web', 'talk', 'keep', 'term', 'dbg'])
-      await until(
-        `${name} Running`,
-        async () => (await c.json(['get', 'pod', name])).status.phase === 'Running',
-        60_000,
-      );
+    for (const name of ['box', 'web', 'talk', 'keep', 'term', 'dbg']) await c.running(name);
   });
   after(() => c.box.cleanup());
 

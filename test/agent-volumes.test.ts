@@ -49,12 +49,7 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
     metadata: { name, labels: { app: name, tier: 'test' } },
     spec: { terminationGracePeriodSeconds: 1, containers, volumes, ...spec },
   });
-  const running = (name: string) =>
-    until(
-      `${name} Running`,
-      async () => (await c.json(['get', 'pod', name])).status?.phase === 'Running',
-      90_000,
-    );
+  const running = (name: string) => c.running(name, 90_000);
   /** Runs `cmd` in container `cname` of pod `name` through the engine (the agent's exec is another piece). */
   const execIn = async (name: string, cname: string, cmd: string[]) => {
     const cs = (await c.json(['get', 'pod', name])).status.containerStatuses.find(

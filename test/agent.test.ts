@@ -30,13 +30,8 @@ describe('node agent', () => {
     });
   });
   after(() => c.box.cleanup());
-  const k = async (args: string[]) => {
-    const r = await c.kubectl(args);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
-  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-  const json = async (args: string[]): Promise<any> => JSON.parse(await k([...args, '-o', 'json']));
+  const k = (args: string[]) => c.ok(args);
+  const json = (args: string[]) => c.json(args);
   const ready = async (node: string) =>
     ((await json(['get', 'node', node])).status.conditions ?? []).some(
       (x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True',

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type * as K8s from '@kubernetes/client-node';
-import { startCluster, type TestCluster } from './helpers/cluster.js';
+import { startCluster, type TestCluster, until } from './helpers/cluster.js';
 
 // client-node 1.x: 2.x pulls in undici 8, which needs Node >= 22.19, and Berth targets Node 20.
 const k8s = await import('@kubernetes/client-node');
@@ -60,8 +60,10 @@ describe('client-node against berth server', () => {
         body: { metadata: { name: 'inf1' }, data: { x: 'y' } },
       });
       await core.deleteNamespacedConfigMap({ name: 'inf1', namespace: 'default' });
-      for (let i = 0; i < 100 && !seen.includes('delete:inf1'); i++)
-        await new Promise((r) => setTimeout(r, 50));
+      await until(
+        () => `the informer sees inf1 deleted: ${seen.join(' ')}`,
+        async () => seen.includes('delete:inf1'),
+      );
       assert.ok(seen.includes('add:cn1'), seen.join(' '));
       assert.deepEqual(
         seen.filter((s) => s.endsWith(':inf1')),
@@ -97,8 +99,11 @@ describe('client-node against berth server', () => {
       (type, obj: K8s.V1ConfigMap) => events.push(`${type}:${obj.metadata?.name}:${obj.data?.v ?? ''}`),
       () => {},
     );
-    for (let i = 0; i < 60 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    req.abort();
+    try {
+      await until('the watch sends an event', async () => events.length > 0);
+    } finally {
+      req.abort();
+    }
     assert.deepEqual(events, ['MODIFIED:cn1:1']);
   });
 });

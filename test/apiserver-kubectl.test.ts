@@ -27,11 +27,7 @@ spec:
 
 describe('kubectl against berth server', () => {
   let c: TestCluster;
-  const ok = async (args: string[], input?: string) => {
-    const r = await c.kubectl(args, input === undefined ? {} : { input });
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
-  };
+  const ok = (args: string[], input?: string) => c.ok(args, input);
   before(async () => {
     // The namespace controller empties a deleted namespace; nothing else runs.
     c = await startCluster(undefined, { controllers: 'namespace,serviceaccount' });
@@ -242,11 +238,30 @@ describe('kubectl against berth server', () => {
   });
 
   test('get -w streams changes; wait --for=condition; edit with EDITOR', async () => {
-    const watcher = c.kubectl(['-n', 'team', 'get', 'pods', '-w', '--request-timeout=4s']);
-    await new Promise((r) => setTimeout(r, 1500));
+    const watcher = c.box.spawn('kubectl', ['-n', 'team', 'get', 'pods', '-w'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: c.kubectlEnv,
+    });
+    let out = '';
+    watcher.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    watcher.stderr?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const p1Lines = () => (out.match(/^p1\s/gm) ?? []).length;
+    // The first line is the list; the watch goes on from that list's resourceVersion, so the label
+    // made after it is always seen.
+    await until(
+      () => `the watch lists p1: ${out}`,
+      async () => p1Lines() >= 1,
+    );
     await ok(['-n', 'team', 'label', 'pod', 'p1', 'watched=yes']);
-    const w = await watcher;
-    assert.ok((w.stdout.match(/^p1\s/gm) ?? []).length >= 2, w.stdout + w.stderr);
+    await until(
+      () => `the watch shows p1 again after the label: ${out}`,
+      async () => p1Lines() >= 2,
+    );
+    watcher.kill();
     await ok([
       '-n',
       'team',

@@ -6,11 +6,7 @@ import { startCluster, type TestCluster } from './helpers/cluster.js';
 
 describe('streams of a pod whose node is out of reach', () => {
   let c: TestCluster;
-  const ok = async (args: string[], input?: string) => {
-    const r = await c.kubectl(args, input === undefined ? {} : { input });
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
-  };
+  const ok = (args: string[], input?: string) => c.ok(args, input);
   before(async () => {
     c = await startCluster(undefined, { controllers: 'namespace,serviceaccount' });
   });

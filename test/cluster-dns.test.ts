@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
+import { inPod } from './helpers/multinode.js';
 import { isRoot, repoRoot } from './helpers/sandbox.js';
 
 // Answers outside.test with 192.0.2.7 and NXDOMAIN for everything else (so search-domain
@@ -29,12 +29,7 @@ s.bind(53, '127.0.0.1', () => console.log('upstream ready'));
 describe('cluster DNS', { skip: !isRoot }, () => {
   let c: TestCluster;
   before(async () => {
-    c = await startCluster(undefined, {
-      controllers: '*',
-      agent: true,
-      netns: true,
-      args: ['--node-name', 'n1'],
-    });
+    c = await startAgentCluster(undefined);
     const resolv = join(c.box.dir, 'node-resolv.conf');
     writeFileSync(resolv, 'nameserver 10.43.0.10\nnameserver 127.0.0.1\nsearch corp.test\n');
     const up = c.box.spawn(process.execPath, ['-e', upstream], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -42,22 +37,10 @@ describe('cluster DNS', { skip: !isRoot }, () => {
     // The node's resolv.conf names the cluster DNS itself: it must not forward to itself.
     await c.stop('SIGTERM');
     await c.start(['--resolv-conf', resolv]);
-    const r = await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
-    assert.equal(r.code, 0, r.stderr);
   });
   after(() => c.box.cleanup());
-  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-  const json = async (args: string[]): Promise<any> => {
-    const r = await c.kubectl([...args, '-o', 'json']);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  };
-  const apply = async (...objs: unknown[]) => {
-    const r = await c.kubectl(['apply', '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }),
-    });
-    assert.equal(r.code, 0, r.stderr);
-  };
+  const json = (args: string[]) => c.json(args);
+  const apply = (...objs: unknown[]) => c.apply(...objs);
   const pod = (name: string, labels: Record<string, string>, spec: Record<string, unknown> = {}) => ({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -80,22 +63,9 @@ describe('cluster DNS', { skip: !isRoot }, () => {
       ports: [{ name: 'http', port: 80 }],
     },
   });
-  /** Runs a command in the pod's container (through the engine: the test needs no exec API). */
-  const inPod = async (name: string, cmd: string[]) => {
-    const ps = await c.box.berth([
-      'ps',
-      '-q',
-      '--no-trunc',
-      '--filter',
-      `label=io.kubernetes.pod.name=${name}`,
-    ]);
-    const id = ps.stdout.trim().split('\n')[0];
-    assert.ok(id, `no running container of pod ${name}: ${ps.stderr}`);
-    return c.box.berth(['exec', id, ...cmd]);
-  };
   /** The addresses nslookup prints for `name` (after the server's own lines). */
   const lookup = async (name: string) => {
-    const r = await inPod('client', ['nslookup', name]);
+    const r = await inPod(c.box, 'client', ['nslookup', name]);
     const after = (
       r.stdout
         .split(/\nName:/)
@@ -129,12 +99,7 @@ describe('cluster DNS', { skip: !isRoot }, () => {
       service('web', 'web'),
       service('db', 'db', true),
     );
-    for (const p of ['web', 'db-a', 'db-b', 'client'])
-      await until(
-        `${p} Running`,
-        async () => (await json(['get', 'pod', p])).status.phase === 'Running',
-        60_000,
-      );
+    for (const p of ['web', 'db-a', 'db-b', 'client']) await c.running(p);
     const webIP = (await json(['get', 'service', 'web'])).spec.clusterIP as string;
     const dbIPs = [
       (await json(['get', 'pod', 'db-a'])).status.podIP,
@@ -142,7 +107,7 @@ describe('cluster DNS', { skip: !isRoot }, () => {
     ].sort();
 
     // resolv.conf as the kubelet writes it for ClusterFirst (the node's search domain last).
-    const conf = await inPod('client', ['cat', '/etc/resolv.conf']);
+    const conf = await inPod(c.box, 'client', ['cat', '/etc/resolv.conf']);
     assert.equal(
       conf.stdout,
       'search default.svc.cluster.local svc.cluster.local cluster.local corp.test\nnameserver 10.43.0.10\noptions ndots:5\n',
@@ -184,18 +149,13 @@ describe('cluster DNS', { skip: !isRoot }, () => {
       ),
       pod('nodedns', { app: 'nodedns' }, { dnsPolicy: 'Default' }),
     );
-    for (const p of ['custom', 'nodedns'])
-      await until(
-        `${p} Running`,
-        async () => (await json(['get', 'pod', p])).status.phase === 'Running',
-        60_000,
-      );
+    for (const p of ['custom', 'nodedns']) await c.running(p);
     assert.equal(
-      (await inPod('custom', ['cat', '/etc/resolv.conf'])).stdout,
+      (await inPod(c.box, 'custom', ['cat', '/etc/resolv.conf'])).stdout,
       'search my.dns.search.suffix\nnameserver 192.0.2.53\noptions ndots:2 edns0\n',
     );
     assert.equal(
-      (await inPod('nodedns', ['cat', '/etc/resolv.conf'])).stdout,
+      (await inPod(c.box, 'nodedns', ['cat', '/etc/resolv.conf'])).stdout,
       'search corp.test\nnameserver 10.43.0.10\nnameserver 127.0.0.1\n',
     );
   });

@@ -18,16 +18,8 @@ const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 describe('Services across two nodes', { skip: !isRoot }, () => {
   let m: MultiNode;
-  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-  const json = async (args: string[]): Promise<any> => {
-    const r = await m.cluster.kubectl([...args, '-o', 'json']);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  };
-  const apply = async (obj: unknown) => {
-    const r = await m.cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
-    assert.equal(r.code, 0, r.stderr);
-  };
+  const json = (args: string[]) => m.cluster.json(args);
+  const apply = (obj: unknown) => m.cluster.apply(obj);
   const pod = (name: string, node: string, extra: Record<string, unknown> = {}) => ({
     apiVersion: 'v1',
     kind: 'Pod',

@@ -8,20 +8,16 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { importBusybox } from './helpers/busybox-image.js';
 import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 describe('commit, diff and cp', { skip: !isRoot && 'needs root' }, () => {
   let box: Sandbox;
-  const ok = async (args: string[]) => {
-    const r = await box.berth(args);
-    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const ok = (args: string[]) => box.ok(args);
 
   before(async () => {
     box = await sandbox(undefined);
-    await ok(['import', await busyboxRootfsTar(), 'bb:base']);
+    await importBusybox(box, 'bb:base');
   });
   after(() => box.cleanup());
 

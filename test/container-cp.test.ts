@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { chownSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run } from '../src/core/exec.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { runDetached, unpackBusybox } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 describe('cp between the host and containers', { skip: !isRoot && 'needs root' }, () => {
@@ -19,11 +18,7 @@ describe('cp between the host and containers', { skip: !isRoot && 'needs root' }
   let hostDir: string;
   let name: string;
 
-  const berth = async (args: string[]) => {
-    const r = await box.berth(args);
-    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const berth = async (args: string[]) => (await box.ok(args)).trim();
   /** A berth command in a shell pipeline (for tar streams). */
   const shell = async (script: string) => {
     const r = await box.exec('sh', ['-c', script], { env: box.env });
@@ -34,32 +29,14 @@ describe('cp between the host and containers', { skip: !isRoot && 'needs root' }
 
   before(async () => {
     box = await sandbox(undefined);
-    rootfs = join(box.dir, 'rootfs');
-    mkdirSync(rootfs);
-    await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
+    rootfs = await unpackBusybox(box);
     hostDir = join(box.dir, 'bound');
     mkdirSync(hostDir);
     name = box.name('cp');
     await berth(['volume', 'create', `${name}-vol`]);
-    await berth([
-      'run',
-      '-d',
-      '--network',
-      'none',
-      '--name',
-      name,
-      '-h',
-      'cphost',
-      '-v',
-      `${name}-vol:/data`,
-      '-v',
-      `${hostDir}:/bound`,
-      '-v',
-      `${name}-ro:/ro:ro`,
-      '--rootfs',
-      rootfs,
-      'sleep',
-      '1000',
+    await runDetached(box, rootfs, name, [
+      ...['-h', 'cphost', '-v', `${name}-vol:/data`],
+      ...['-v', `${hostDir}:/bound`, '-v', `${name}-ro:/ro:ro`],
     ]);
   });
   after(() => box.cleanup());

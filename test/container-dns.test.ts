@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { importBusybox } from './helpers/busybox-image.js';
 import { isRoot, repoRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { until } from './helpers/until.js';
 
 const upstream = `
 const dgram = require('node:dgram');
@@ -25,17 +26,12 @@ describe('embedded DNS on user networks', { skip: !isRoot }, () => {
   const env = { BERTH_DNS_UPSTREAM: '127.0.0.1:5353' };
   before(async () => {
     box = await sandbox(undefined, { netns: true });
-    const r = await box.berth(['import', await busyboxRootfsTar(), 'bb:dns']);
-    assert.equal(r.code, 0, r.stderr);
+    await importBusybox(box, 'bb:dns');
     const up = box.spawn(process.execPath, ['-e', upstream], { stdio: ['ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve) => up.stdout?.once('data', () => resolve()));
   });
   after(() => box.cleanup());
-  const ok = async (args: string[]) => {
-    const r = await box.berth(args, { env });
-    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const ok = async (args: string[]) => (await box.ok(args, { env })).trim();
 
   test('names, aliases and short IDs resolve on the network; other names are forwarded', async () => {
     await ok(['network', 'create', 'appnet']);
@@ -58,14 +54,17 @@ describe('embedded DNS on user networks', { skip: !isRoot }, () => {
     const resolve = async (name: string) => {
       let out = '';
       // The server may take a moment to bind the network's address the first time.
-      for (let i = 0; i < 30; i++) {
-        const r = await box.berth(['run', '--rm', '--network', 'appnet', 'bb:dns', 'nslookup', name], {
-          env,
-        });
-        out = r.stdout + r.stderr;
-        if (r.code === 0 && /Address:?\s+\d/.test(out.split(/Name:/)[1] ?? '')) return out;
-        await new Promise((res) => setTimeout(res, 300));
-      }
+      await until(
+        () => `${name} resolves on appnet: ${out}`,
+        async () => {
+          const r = await box.berth(['run', '--rm', '--network', 'appnet', 'bb:dns', 'nslookup', name], {
+            env,
+          });
+          out = r.stdout + r.stderr;
+          return r.code === 0 && /Address:?\s+\d/.test(out.split(/Name:/)[1] ?? '');
+        },
+        30_000,
+      );
       return out;
     };
     for (const name of ['web', 'www', id.slice(0, 12)])
@@ -93,11 +92,14 @@ describe('embedded DNS on user networks', { skip: !isRoot }, () => {
     };
     for (const name of ['app', 'api']) {
       let out = '';
-      for (let i = 0; i < 30 && !out.includes(ip2); i++) {
-        out = await lookup(name);
-        if (!out.includes(ip2)) await new Promise((r) => setTimeout(r, 300));
-      }
-      assert.ok(out.includes(ip2), `${name} resolves to ${ip2} on net2: ${out}`);
+      await until(
+        () => `${name} resolves to ${ip2} on net2: ${out}`,
+        async () => {
+          out = await lookup(name);
+          return out.includes(ip2);
+        },
+        30_000,
+      );
     }
     const again = await box.berth(['network', 'connect', 'net2', 'app'], { env });
     assert.notEqual(again.code, 0);

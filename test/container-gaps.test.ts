@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { runDetached, unpackBusybox } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 import { until } from './helpers/until.js';
 
@@ -17,19 +17,11 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
 
   before(async () => {
     box = await sandbox(undefined);
-    rootfs = join(box.dir, 'rootfs');
-    mkdirSync(rootfs);
-    await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
+    rootfs = await unpackBusybox(box);
   });
   after(() => box.cleanup());
 
-  const berth = async (args: string[]) => {
-    const r = await box.berth(args);
-    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  const runDetached = (name: string, flags: string[], command = ['sleep', '1000']) =>
-    berth(['run', '-d', '--network', 'none', '--name', name, ...flags, '--rootfs', rootfs, ...command]);
+  const berth = async (args: string[]) => (await box.ok(args)).trim();
   const health = async (name: string) =>
     JSON.parse(await berth(['inspect', '--format', '{{json .State.Health}}', name])) as {
       Status: string;
@@ -46,7 +38,7 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
     // it is "unhealthy"; one success makes it "healthy". The check keeps running after the
     // `run -d` that started it has exited (the monitor is its own process).
     const name = box.name('hc');
-    await runDetached(name, [
+    await runDetached(box, rootfs, name, [
       '--health-cmd',
       'echo probing; test -e /tmp/ok',
       '--health-interval',
@@ -89,7 +81,7 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
   it("a probe that outlives --health-timeout fails with Docker's message", async () => {
     // Docker: "Health check exceeded timeout (1s)" with exit code -1 in the log.
     const name = box.name('hct');
-    await runDetached(name, [
+    await runDetached(box, rootfs, name, [
       '--health-cmd',
       'sleep 60',
       '--health-interval',
@@ -265,7 +257,7 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
     // "Container ID is paused, unpause the container before exec", attach with "You cannot
     // attach to a paused container, unpause it first"; top still lists its processes.
     const name = box.name('pz');
-    const id = await runDetached(name, []);
+    const id = await runDetached(box, rootfs, name, []);
     const viaPty = await box.exec('script', [
       '-qec',
       `${berthBin} --root ${box.root} --runroot ${box.runroot} exec -it ${name} sh -c 'echo term=$TERM; [ -t 0 ] && echo tty'`,

@@ -4,19 +4,11 @@
  * containers left behind when the reader of `berth run`'s output goes away.
  */
 import assert from 'node:assert/strict';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { unpackBusybox } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 import { until } from './helpers/until.js';
 
@@ -28,9 +20,7 @@ describe('engine hardening', { skip: !isRoot && 'needs root' }, () => {
 
   before(async () => {
     box = await sandbox(undefined);
-    rootfs = join(box.dir, 'rootfs');
-    mkdirSync(rootfs);
-    await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
+    rootfs = await unpackBusybox(box);
   });
   after(() => box.cleanup());
 

@@ -5,23 +5,18 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { until } from './helpers/cluster.js';
+import { importBusybox } from './helpers/busybox-image.js';
 import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { until } from './helpers/until.js';
 
 describe('container networking', { skip: !isRoot }, () => {
   let box: Sandbox;
   before(async () => {
     box = await sandbox(undefined, { netns: true });
-    const r = await box.berth(['import', '--change', 'EXPOSE 80', await busyboxRootfsTar(), 'bb:net']);
-    assert.equal(r.code, 0, r.stderr);
+    await importBusybox(box, 'bb:net', ['--change', 'EXPOSE 80']);
   });
   after(() => box.cleanup());
-  const ok = async (args: string[]) => {
-    const r = await box.berth(args);
-    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const ok = async (args: string[]) => (await box.ok(args)).trim();
 
   test('a published port answers on loopback; inspect and ps show it; rm leaves nothing', async () => {
     const id = await ok([
@@ -43,17 +38,15 @@ describe('container networking', { skip: !isRoot }, () => {
     assert.equal(info.NetworkSettings.Networks.bridge.IPAddress, ip);
     assert.deepEqual(info.NetworkSettings.Ports['80/tcp'], [{ HostIp: '127.0.0.1', HostPort: '18090' }]);
     let body = '';
-    for (let i = 0; i < 50 && !body; i++) {
+    await until('the published port answers on loopback', async () => {
       // (busybox wget's own -T timeout crashes it; the runner's timeout bounds the wait.)
-      const r = await box
-        .exec('/bin/busybox', ['wget', '-q', '-O', '-', 'http://127.0.0.1:18090/'], {
-          check: false,
-          timeoutMs: 3000,
-        })
-        .catch(() => ({ stdout: '' }));
+      const r = await box.exec('/bin/busybox', ['wget', '-q', '-O', '-', 'http://127.0.0.1:18090/'], {
+        check: false,
+        timeoutMs: 3000,
+      });
       body = r.stdout;
-      if (!body) await new Promise((res) => setTimeout(res, 100));
-    }
+      return body !== '';
+    });
     assert.equal(body.trim(), 'hello-web');
     assert.match(await ok(['ps']), /127\.0\.0\.1:18090->80\/tcp/);
     const dup = await box.berth(['run', '-d', '-p', '18090:80', 'bb:net', 'sleep', '5']);

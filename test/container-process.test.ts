@@ -4,12 +4,11 @@
  * The reference for each case is Docker's documented behaviour, quoted in the test.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run } from '../src/core/exec.js';
 import { ptyResizer } from '../src/engine/container/exec-pty.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { runDetached, unpackBusybox } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 import { until } from './helpers/until.js';
 
@@ -19,26 +18,18 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
 
   before(async () => {
     box = await sandbox(undefined);
-    rootfs = join(box.dir, 'rootfs');
-    mkdirSync(rootfs);
-    await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
+    rootfs = await unpackBusybox(box);
   });
   after(() => box.cleanup());
 
-  const berth = async (args: string[]) => {
-    const r = await box.berth(args);
-    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  const runDetached = (name: string, flags: string[], command = ['sleep', '1000']) =>
-    berth(['run', '-d', '--network', 'none', '--name', name, ...flags, '--rootfs', rootfs, ...command]);
+  const berth = async (args: string[]) => (await box.ok(args)).trim();
 
   it("top passes ps options to ps, keeps its columns and the container's processes only", async () => {
     // Docker: `docker top CONTAINER [ps OPTIONS]` runs ps with those options (default -ef) and
     // shows the rows of the container's processes under ps's own header; ps's complaint about
     // a bad option comes back as the error.
     const name = box.name('top');
-    await runDetached(name, [], ['sh', '-c', 'sleep 1001; true']);
+    await runDetached(box, rootfs, name, [], ['sh', '-c', 'sleep 1001; true']);
     const def = (await berth(['top', name])).split('\n');
     assert.match(def[0]!, /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
     assert.ok(def.some((l) => /sleep 1001$/.test(l)));
@@ -61,7 +52,7 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
     // Docker: "docker exec -it" gives the command a terminal of the client's size and passes
     // every later window size change (SIGWINCH) on to it.
     const name = box.name('winch');
-    await runDetached(name, []);
+    await runDetached(box, rootfs, name, []);
     const session = box.spawn(
       'script',
       [
@@ -109,7 +100,7 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
     // "max-file: the maximum number of log files that can be present. If rolling the logs
     // creates excess files, the oldest file is removed." `docker logs` reads across them.
     const name = box.name('rot');
-    const id = await runDetached(name, ['--log-opt', 'max-size=1k', '--log-opt', 'max-file=3']);
+    const id = await runDetached(box, rootfs, name, ['--log-opt', 'max-size=1k', '--log-opt', 'max-file=3']);
     const dir = join(box.root, 'containers', id);
     const live = join(dir, 'ctr.log');
     // `logs -f` started now follows the log across every rotation.
@@ -170,6 +161,8 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
     // cuts what came before its first look the same way (whole lines, the newest kept).
     const name = box.name('burst');
     const id = await runDetached(
+      box,
+      rootfs,
       name,
       ['--log-opt', 'max-size=1k', '--log-opt', 'max-file=3'],
       ['sh', '-c', 'for i in $(seq 1 400); do echo "early line $i ......"; done; sleep 1000'],

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run } from '../src/core/exec.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { busyboxRootfsTar, unpackBusybox } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { until } from './helpers/until.js';
 
 describe('containers', { skip: !isRoot && 'needs root' }, () => {
   let box: Sandbox;
@@ -29,9 +29,7 @@ describe('containers', { skip: !isRoot && 'needs root' }, () => {
   before(async () => {
     // Containers default to the bridge network: build it inside the sandbox's own namespace.
     box = await sandbox(undefined, { netns: true });
-    rootfs = join(box.dir, 'rootfs');
-    mkdirSync(rootfs);
-    await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
+    rootfs = await unpackBusybox(box);
     mkdirSync(join(rootfs, 'data'));
     writeFileSync(join(rootfs, 'data/seed'), 'from-image\n');
   });
@@ -128,11 +126,16 @@ sys.exit(os.waitstatus_to_exitcode(st))
     const name = box.name('e');
     await berth(['run', '-d', '--name', name, '-v', '/anon', ...img(), 'sleep', '600']);
     assert.equal((await berth(['exec', '-d', name, 'sh', '-c', 'echo x > /tmp/d'])).code, 0);
+    // exec -d returns before its command has run.
     let out = '';
-    for (let i = 0; i < 20 && out !== '65534\nx\n'; i++) {
-      out = (await berth(['exec', '-u', 'nobody', name, 'sh', '-c', 'id -u; cat /tmp/d 2>/dev/null'])).stdout;
-    }
-    assert.equal(out, '65534\nx\n');
+    await until(
+      () => `exec -u nobody sees the file exec -d wrote: ${JSON.stringify(out)}`,
+      async () => {
+        out = (await berth(['exec', '-u', 'nobody', name, 'sh', '-c', 'id -u; cat /tmp/d 2>/dev/null']))
+          .stdout;
+        return out === '65534\nx\n';
+      },
+    );
     const before = (await berth(['volume', 'ls', '-q'])).stdout.trim().split('\n').filter(Boolean).length;
     assert.equal((await berth(['rm', '-f', '-v', name])).code, 0);
     const after = (await berth(['volume', 'ls', '-q'])).stdout.trim().split('\n').filter(Boolean).length;
@@ -447,21 +450,17 @@ sys.exit(os.waitstatus_to_exitcode(st))
       ['--root', box.root, '--runroot', box.runroot, 'run', '--rm', '--name', name, ...img(), 'sleep', '3'],
       { stdio: 'ignore' },
     );
-    let running = false;
-    for (let i = 0; i < 100 && !running; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      const r = await berth(['inspect', '-f', '{{.State.Running}}', name]);
-      running = r.stdout.trim() === 'true';
-    }
-    assert.ok(running, 'the container started');
+    await until(
+      'the container started',
+      async () => (await berth(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim() === 'true',
+    );
     child.kill('SIGKILL');
     // With its `berth run` gone, conmon's exit command removes it when it exits.
-    let gone = false;
-    for (let i = 0; i < 150 && !gone; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      gone = (await berth(['ps', '-a', '-q'])).stdout.trim() === '';
-    }
-    assert.ok(gone, 'removed after exit');
+    await until(
+      'removed after exit',
+      async () => (await berth(['ps', '-a', '-q'])).stdout.trim() === '',
+      30_000,
+    );
     assert.deepEqual(mounts(), []);
   });
 
@@ -472,9 +471,10 @@ sys.exit(os.waitstatus_to_exitcode(st))
     const ctrPid = Number(readFileSync(join(box.runroot, 'containers', id, 'pidfile'), 'utf8'));
     process.kill(conmonPid, 'SIGKILL');
     process.kill(ctrPid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 200));
-    const info = await inspect(name);
-    assert.equal((info.State as { Status: string }).Status, 'exited');
+    await until(
+      'inspect shows the container exited',
+      async () => ((await inspect(name)).State as { Status: string }).Status === 'exited',
+    );
     // Nobody released its mount and network namespace; the next start does, and runs it.
     const again = await berth(['start', name]);
     assert.equal(again.code, 0, again.stderr);
@@ -483,10 +483,13 @@ sys.exit(os.waitstatus_to_exitcode(st))
     const rname = box.name('rs');
     await berth(['run', '-d', '--name', rname, '--restart', 'on-failure:2', ...img(), 'sh', '-c', 'exit 1']);
     let count = 0;
-    for (let i = 0; i < 100 && count < 2; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      count = (await inspect(rname)).RestartCount as unknown as number;
-    }
+    await until(
+      () => `two restarts, saw ${count}`,
+      async () => {
+        count = (await inspect(rname)).RestartCount as unknown as number;
+        return count >= 2;
+      },
+    );
     assert.equal(count, 2);
     assert.equal((await berth(['rm', '-f', rname])).code, 0);
     assert.ok(!existsSync(join(box.root, 'containers', id)));

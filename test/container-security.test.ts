@@ -4,11 +4,11 @@
  * over the container's root are refused at create.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { unpackBusybox } from './helpers/busybox-image.js';
 import { isRoot, repoRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 /** Builds the probe static, or says why it cannot (no gcc, or no static libc). */
@@ -25,9 +25,7 @@ describe('container security', { skip: !isRoot && 'needs root' }, () => {
   let noProbe: string | undefined;
   before(async () => {
     box = await sandbox(undefined);
-    rootfs = join(box.dir, 'rootfs');
-    mkdirSync(rootfs);
-    await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
+    rootfs = await unpackBusybox(box);
     noProbe = await buildProbe(join(box.dir, 'probe'));
     if (!noProbe) copyFileSync(join(box.dir, 'probe'), join(rootfs, 'bin/probe'));
   });

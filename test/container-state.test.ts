@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { unpackBusybox } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 describe('container state after an interrupted run', { skip: !isRoot && 'needs root' }, () => {
@@ -19,9 +19,7 @@ describe('container state after an interrupted run', { skip: !isRoot && 'needs r
 
   before(async () => {
     box = await sandbox(undefined);
-    rootfs = join(box.dir, 'rootfs');
-    mkdirSync(rootfs);
-    await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
+    rootfs = await unpackBusybox(box);
     // A runtime that is runc, except that while the marker exists its `start` SIGKILLs the
     // `berth` that called it (its parent) instead: `berth run` dies exactly between the
     // runtime's create and start, with nothing timed.

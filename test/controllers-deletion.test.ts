@@ -11,11 +11,7 @@ describe('deletion semantics', () => {
     await startSim(c, ['--count', '1']);
   });
   after(() => c.box.cleanup());
-  const k = async (args: string[], input?: string) => {
-    const r = await c.kubectl(args, input === undefined ? {} : { input });
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const k = (args: string[], input?: string) => c.ok(args, input);
   const crd = (kind: string, plural: string) => `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: ${plural}.example.com}

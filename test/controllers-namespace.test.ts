@@ -12,11 +12,7 @@ describe('namespace lifecycle', () => {
     c = await startCluster(undefined, { controllers: '*' });
   });
   after(() => c.box.cleanup());
-  const k = async (args: string[], input?: string) => {
-    const r = await c.kubectl(args, input === undefined ? {} : { input });
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const k = async (args: string[], input?: string) => (await c.ok(args, input)).trim();
 
   test('Terminating, no new content, contents deleted, finalizers waited for', async () => {
     await k(

@@ -16,11 +16,7 @@ describe('node lifecycle over simulated nodes', () => {
     });
   });
   after(() => c.box.cleanup());
-  const k = async (args: string[]) => {
-    const r = await c.kubectl(args);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const k = (args: string[]) => c.ok(args);
 
   test('a node that stops heartbeating goes NotReady, is tainted, and its pods move', async () => {
     const a = await sim('a-');

@@ -10,11 +10,7 @@ describe('disruption budgets, drain and autoscalers over simulated nodes', () =>
     await startSim(c, ['--count', '2']);
   });
   after(() => c.box.cleanup());
-  const k = async (args: string[], input?: string) => {
-    const r = await c.kubectl(args, input === undefined ? {} : { input });
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const k = (args: string[], input?: string) => c.ok(args, input);
   const pdbStatus = async () =>
     JSON.parse(await k(['get', 'pdb', 'web', '-o', 'jsonpath={.status}'])) as Record<string, unknown>;
 

@@ -15,11 +15,7 @@ describe('controller runtime', () => {
     await startSim(c, ['--count', '4', '--name-prefix', 'r-']);
   });
   after(() => c.box.cleanup());
-  const k = async (args: string[]) => {
-    const r = await c.kubectl(args);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const k = (args: string[]) => c.ok(args);
 
   test('kill -9 and restart: never more than 20 pods, 20/20 available within 30 s, no node NotReady', async () => {
     await k(['create', 'deployment', 'web', '--image=nginx', '--replicas=20']);

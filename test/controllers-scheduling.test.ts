@@ -11,11 +11,7 @@ describe('scheduling rules over simulated nodes', () => {
     await startSim(c, ['--count', '3', '--cpu', '4']);
   });
   after(() => c.box.cleanup());
-  const k = async (args: string[], input?: string) => {
-    const r = await c.kubectl(args, input === undefined ? {} : { input });
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const k = (args: string[], input?: string) => c.ok(args, input);
   const deployment = (name: string, replicas: number, podSpec: string) => `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: ${name}}

@@ -44,11 +44,7 @@ describe('persistent volumes over simulated nodes', () => {
     await startSim(c, ['--count', '3']);
   });
   after(() => c.box.cleanup());
-  const k = async (args: string[], input?: string) => {
-    const r = await c.kubectl(args, input === undefined ? {} : { input });
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const k = (args: string[], input?: string) => c.ok(args, input);
   const get = (args: string[]) => k(['get', ...args]).then((s) => s.trim());
 
   test('an Immediate claim binds to the smallest match; its pod lands where the volume is', async () => {

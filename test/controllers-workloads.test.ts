@@ -10,11 +10,7 @@ describe('workload controllers over simulated nodes', () => {
     await startSim(c, ['--count', '3']);
   });
   after(() => c.box.cleanup());
-  const k = async (args: string[], input?: string) => {
-    const r = await c.kubectl(args, input === undefined ? {} : { input });
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const k = (args: string[], input?: string) => c.ok(args, input);
 
   test('a StatefulSet comes up in order with its claims, updates from the top down to the partition, and undoes', async () => {
     const sts = (image: string) => `apiVersion: apps/v1

@@ -12,11 +12,7 @@ describe('controllers over simulated nodes', () => {
     await startSim(c, ['--count', '3', '--cpu', '4', '--job-seconds', '1']);
   });
   after(() => c.box.cleanup());
-  const k = async (args: string[]) => {
-    const r = await c.kubectl(args);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const k = (args: string[]) => c.ok(args);
 
   test('a Deployment rolls out, spreads over nodes, updates without dropping ready pods, and undoes', async () => {
     await k(['create', 'deployment', 'web', '--image=nginx:1', '--replicas=3']);

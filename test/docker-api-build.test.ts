@@ -10,16 +10,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
 import {
   apiCall,
   apiHijack,
   type DockerService,
+  dockerServiceSandbox,
   haveDocker,
-  startDockerService,
 } from './helpers/docker-service.js';
 import { startRegistry } from './helpers/registry.js';
-import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { isRoot, type Sandbox } from './helpers/sandbox.js';
 import { until } from './helpers/until.js';
 
 const haveDockerPy = spawnSync('python3', ['-c', 'import docker']).status === 0;
@@ -35,10 +34,7 @@ describe('docker CLI against berth system service: build, load, search, exec res
     run('docker', ['build', ...args], { check: false, env: { ...svc.env, DOCKER_BUILDKIT: '0' } });
 
   before(async () => {
-    box = await sandbox(undefined, { netns: true });
-    const imported = await box.berth(['import', await busyboxRootfsTar(), image]);
-    assert.equal(imported.code, 0, imported.stderr);
-    svc = await startDockerService(box);
+    ({ box, svc } = await dockerServiceSandbox(image));
   });
   after(() => box.cleanup());
 

@@ -11,10 +11,14 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { type DockerService, haveDocker, startDockerService } from './helpers/docker-service.js';
+import {
+  type DockerService,
+  dockerServiceSandbox,
+  haveDocker,
+  startDockerService,
+} from './helpers/docker-service.js';
 import { freePort } from './helpers/etcd.js';
-import { isRoot, repoRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { isRoot, repoRoot, type Sandbox } from './helpers/sandbox.js';
 import { until } from './helpers/until.js';
 
 const haveCompose = spawnSync('docker-compose', ['version']).status === 0;
@@ -85,10 +89,7 @@ describe('other clients against berth system service: TLS, docker-compose, docke
   const image = 'bb:dockerclients';
 
   before(async () => {
-    box = await sandbox(undefined, { netns: true });
-    const imported = await box.berth(['import', await busyboxRootfsTar(), image]);
-    assert.equal(imported.code, 0, imported.stderr);
-    svc = await startDockerService(box);
+    ({ box, svc } = await dockerServiceSandbox(image));
   });
   after(() => box.cleanup());
 

@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { apiCall, type DockerService, haveDocker, startDockerService } from './helpers/docker-service.js';
-import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { apiCall, type DockerService, dockerServiceSandbox, haveDocker } from './helpers/docker-service.js';
+import { isRoot, type Sandbox } from './helpers/sandbox.js';
 
 describe('docker CLI against berth system service: rm -f of many, detached exec', {
   skip: (!isRoot && 'needs root') || (!haveDocker && 'needs the docker CLI'),
@@ -19,10 +18,7 @@ describe('docker CLI against berth system service: rm -f of many, detached exec'
   const loop = ['sh', '-c', 'while true; do sleep 1; done'];
 
   before(async () => {
-    box = await sandbox(undefined, { netns: true });
-    const imported = await box.berth(['import', await busyboxRootfsTar(), image]);
-    assert.equal(imported.code, 0, imported.stderr);
-    svc = await startDockerService(box);
+    ({ box, svc } = await dockerServiceSandbox(image));
   });
   after(() => box.cleanup());
 

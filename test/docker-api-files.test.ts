@@ -9,9 +9,8 @@ import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFil
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { type DockerService, haveDocker, startDockerService } from './helpers/docker-service.js';
-import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { type DockerService, dockerServiceSandbox, haveDocker } from './helpers/docker-service.js';
+import { isRoot, type Sandbox } from './helpers/sandbox.js';
 
 const haveDockerPy = spawnSync('python3', ['-c', 'import docker']).status === 0;
 
@@ -29,10 +28,7 @@ describe('docker CLI against berth system service: files and container operation
   };
 
   before(async () => {
-    box = await sandbox(undefined, { netns: true });
-    const imported = await box.berth(['import', await busyboxRootfsTar(), image]);
-    assert.equal(imported.code, 0, imported.stderr);
-    svc = await startDockerService(box);
+    ({ box, svc } = await dockerServiceSandbox(image));
   });
   after(() => box.cleanup());
 

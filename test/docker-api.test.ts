@@ -9,9 +9,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { type DockerService, haveDocker, startDockerService } from './helpers/docker-service.js';
-import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { type DockerService, dockerServiceSandbox, haveDocker } from './helpers/docker-service.js';
+import { isRoot, type Sandbox } from './helpers/sandbox.js';
 import { until } from './helpers/until.js';
 
 /** True when Debian's docker CLI 20.10 is installed beside the newer one (docker.io). */
@@ -31,10 +30,7 @@ describe('docker CLI against berth system service', {
   const ok = (args: string[], input?: string) => svc.ok(args, input);
 
   before(async () => {
-    box = await sandbox(undefined, { netns: true });
-    const imported = await box.berth(['import', await busyboxRootfsTar(), image]);
-    assert.equal(imported.code, 0, imported.stderr);
-    svc = await startDockerService(box);
+    ({ box, svc } = await dockerServiceSandbox(image));
     sock = svc.sock;
   });
   after(() => box.cleanup());

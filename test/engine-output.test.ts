@@ -6,21 +6,17 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { busyboxRootfsTar, importBusybox } from './helpers/busybox-image.js';
 import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 describe('output details', { skip: !isRoot && 'needs root' }, () => {
   let box: Sandbox;
-  const ok = async (args: string[]) => {
-    const r = await box.berth(args);
-    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const ok = (args: string[]) => box.ok(args);
 
   before(async () => {
     // Networks are bridges: made inside the sandbox's own namespace.
     box = await sandbox(undefined, { netns: true });
-    await ok(['import', await busyboxRootfsTar(), 'bb:out']);
+    await importBusybox(box, 'bb:out');
   });
   after(() => box.cleanup());
 

@@ -4,20 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { importBusybox } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 describe('berth events', { skip: !isRoot && 'needs root' }, () => {
   let box: Sandbox;
-  const ok = async (args: string[]) => {
-    const r = await box.berth(args);
-    assert.equal(r.code, 0, r.stderr);
-    return r.stdout;
-  };
+  const ok = (args: string[]) => box.ok(args);
 
   before(async () => {
     box = await sandbox(undefined);
-    await ok(['import', await busyboxRootfsTar(), 'bb:events']);
+    await importBusybox(box, 'bb:events');
   });
   after(() => box.cleanup());
 

@@ -17,11 +17,7 @@ describe('images', { skip: !isRoot }, () => {
   });
   after(() => box.cleanup());
 
-  const ok = async (args: string[]) => {
-    const r = await box.berth(args);
-    assert.equal(r.code, 0, `berth ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
-  };
+  const ok = (args: string[]) => box.ok(args);
 
   test('import, images, inspect, tag, rmi', async () => {
     const id = (await ok(['import', '--change', 'CMD ["sh"]', '--change', 'ENV A=1', tar, 'bb:1'])).trim();

@@ -6,8 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run } from '../src/core/exec.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { isRoot } from './helpers/sandbox.js';
 
 const nodeIP = '192.168.78.1';
@@ -16,23 +15,8 @@ describe('Ingress controller on the engine', { skip: !isRoot }, () => {
   let c: TestCluster;
   let dir: string;
   before(async () => {
-    c = await startCluster(undefined, {
-      controllers: '*',
-      agent: true,
-      netns: true,
-      args: ['--node-name', 'n1', '--node-ip', nodeIP, '--bind-address', '0.0.0.0'],
-    });
+    c = await startAgentCluster(undefined, { nodeIP, args: ['--bind-address', '0.0.0.0'] });
     dir = c.box.dir;
-    for (const args of [
-      ['link', 'add', 'wire0', 'type', 'veth', 'peer', 'name', 'wire1'],
-      ['addr', 'add', `${nodeIP}/24`, 'dev', 'wire0'],
-      ['link', 'set', 'wire0', 'up'],
-      ['link', 'set', 'wire1', 'up'],
-      ['route', 'add', 'default', 'via', '192.168.78.254', 'dev', 'wire0', 'onlink'],
-    ])
-      await c.box.exec('ip', args);
-    const r = await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
-    assert.equal(r.code, 0, r.stderr);
     await certificate('ca1', 'site1');
     await certificate('ca2', 'site2');
     await kubectl([
@@ -92,14 +76,9 @@ describe('Ingress controller on the engine', { skip: !isRoot }, () => {
   });
   after(() => c.box.cleanup());
 
-  const kubectl = async (args: string[], input?: string) => {
-    const r = await c.kubectl(args, input === undefined ? {} : { input });
-    assert.equal(r.code, 0, r.stderr);
-    return r.stdout;
-  };
-  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-  const json = async (args: string[]): Promise<any> => JSON.parse(await kubectl([...args, '-o', 'json']));
-  const apply = (obj: unknown) => kubectl(['apply', '-f', '-'], JSON.stringify(obj));
+  const kubectl = (args: string[], input?: string) => c.ok(args, input);
+  const json = (args: string[]) => c.json(args);
+  const apply = (obj: unknown) => c.apply(obj);
 
   /** A CA `ca` and a certificate `name` it signs for a.test and b.test (PEM files in the sandbox). */
   async function certificate(ca: string, name: string) {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { until } from './helpers/cluster.js';
-import { type MultiNode, startMultiNode } from './helpers/multinode.js';
+import { inPod, type MultiNode, startMultiNode } from './helpers/multinode.js';
 import { isRoot } from './helpers/sandbox.js';
 
 const serve = 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www';
@@ -33,20 +33,16 @@ describe('NetworkPolicy across two nodes', { skip: !isRoot }, () => {
   const ips: Record<string, string> = {};
   before(async () => {
     m = await startMultiNode(undefined, { count: 2, backend: 'host-gw' });
-    await apply({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        pod('web', 'n1', { app: 'web' }, serve),
-        pod('web2', 'n1', { app: 'web2' }, serve),
-        pod('client', 'n0', { role: 'client' }, 'exec sleep 100000'),
-        pod('other', 'n0', {}, 'exec sleep 100000'),
-      ],
-    });
+    await m.cluster.apply(
+      pod('web', 'n1', { app: 'web' }, serve),
+      pod('web2', 'n1', { app: 'web2' }, serve),
+      pod('client', 'n0', { role: 'client' }, 'exec sleep 100000'),
+      pod('other', 'n0', {}, 'exec sleep 100000'),
+    );
     await until(
       'pods running',
       async () => {
-        const pods = JSON.parse((await m.cluster.kubectl(['get', 'pods', '-o', 'json'])).stdout).items as {
+        const pods = (await m.cluster.json(['get', 'pods'])).items as {
           metadata: { name: string };
           status: { phase: string; podIP?: string };
         }[];
@@ -58,28 +54,18 @@ describe('NetworkPolicy across two nodes', { skip: !isRoot }, () => {
   });
   after(() => m?.cleanup());
 
-  async function apply(obj: unknown) {
-    const r = await m.cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
-    assert.equal(r.code, 0, r.stderr);
-  }
+  const apply = (obj: unknown) => m.cluster.apply(obj);
   /** An HTTP GET from a pod on n0 to a pod on n1: whether the page came back. */
   const reaches = async (from: string, to: string) => {
-    const box = m.nodes[0]!.box;
-    const ps = await box.berth([
-      'ps',
-      '--filter',
-      `label=io.kubernetes.pod.name=${from}`,
-      '--format',
-      '{{.ID}}',
+    const r = await inPod(m.nodes[0]!.box, from, [
+      'timeout',
+      '3',
+      'wget',
+      '-q',
+      '-O',
+      '-',
+      `http://${ips[to]}:8080/`,
     ]);
-    const id = ps.stdout.trim().split('\n')[0];
-    assert.ok(id, `no container of ${from}: ${ps.stderr}`);
-    const r = await box.berth(
-      ['exec', id, 'timeout', '3', 'wget', '-q', '-O', '-', `http://${ips[to]}:8080/`],
-      {
-        check: false,
-      },
-    );
     return r.code === 0 && r.stdout.trim() === to;
   };
   const expectReach = async (want: Record<string, boolean>) => {

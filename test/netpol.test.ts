@@ -7,8 +7,7 @@
 // is never filtered.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { berthBin, isRoot } from './helpers/sandbox.js';
 
 const nodeIP = '192.168.78.1';
@@ -24,23 +23,8 @@ for (const brNetfilter of [true, false])
     const ips: Record<string, string> = {};
 
     before(async () => {
-      c = await startCluster(undefined, {
-        controllers: '*',
-        agent: true,
-        netns: true,
-        args: ['--node-name', 'n1', '--node-ip', nodeIP],
-      });
-      for (const args of [
-        ['link', 'add', 'wire0', 'type', 'veth', 'peer', 'name', 'wire1'],
-        ['addr', 'add', `${nodeIP}/24`, 'dev', 'wire0'],
-        ['link', 'set', 'wire0', 'up'],
-        ['link', 'set', 'wire1', 'up'],
-        ['route', 'add', 'default', 'via', '192.168.78.254', 'dev', 'wire0', 'onlink'],
-      ])
-        await c.box.exec('ip', args);
+      c = await startAgentCluster(undefined, { nodeIP });
       if (!brNetfilter) await c.box.exec('sysctl', ['-qw', 'net.bridge.bridge-nf-call-iptables=0']);
-      const r = await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
-      assert.equal(r.code, 0, r.stderr);
       for (const [ns, labels] of [
         ['team-a', 'team=a'],
         ['team-b', 'team=b'],
@@ -80,14 +64,9 @@ for (const brNetfilter of [true, false])
     });
     after(() => c.box.cleanup());
 
-    const kubectl = async (args: string[], input?: string) => {
-      const r = await c.kubectl(args, input === undefined ? {} : { input });
-      assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-      return r.stdout;
-    };
-    // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-    const json = async (args: string[]): Promise<any> => JSON.parse(await kubectl([...args, '-o', 'json']));
-    const apply = (obj: unknown) => kubectl(['apply', '-f', '-'], JSON.stringify(obj));
+    const kubectl = (args: string[], input?: string) => c.ok(args, input);
+    const json = (args: string[]) => c.json(args);
+    const apply = (obj: unknown) => c.apply(obj);
 
     const base = { terminationGracePeriodSeconds: 1 };
     const container = { name: 'main', image: 'busybox:local', imagePullPolicy: 'IfNotPresent' };

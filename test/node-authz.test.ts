@@ -48,11 +48,7 @@ describe('node authorization', () => {
   });
   const as = (file: string) => (args: string[], input?: string) =>
     c.kubectl(args, { env: { KUBECONFIG: file }, ...(input !== undefined ? { input } : {}) });
-  const admin = async (args: string[], input?: string) => {
-    const r = await c.kubectl(args, input !== undefined ? { input } : {});
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const admin = (args: string[], input?: string) => c.ok(args, input);
   const nodeReady = () =>
     until('n1 Ready', async () => {
       const r = await c.kubectl([

@@ -32,15 +32,8 @@ describe('node certificate rotation', () => {
   after(() => c.box.cleanup());
 
   const pem = (name: string) => new X509Certificate(readFileSync(join(c.dataDir, 'agent', `${name}.pem`)));
-  const csrs = async (): Promise<Csr[]> => {
-    const r = await c.kubectl(['get', 'csr', '-o', 'json']);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout).items;
-  };
-  const apply = async (o: unknown) => {
-    const r = await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(o) });
-    assert.equal(r.code, 0, r.stderr);
-  };
+  const csrs = async (): Promise<Csr[]> => (await c.json(['get', 'csr'])).items;
+  const apply = (o: unknown) => c.apply(o);
   const pod = (name: string, nodeName: string) => ({
     apiVersion: 'v1',
     kind: 'Pod',

@@ -39,18 +39,9 @@ for (const v of [
       m = await startMultiNode(undefined, { count: 2, routed: v.routed, backend: v.flag });
     });
     after(() => m?.cleanup());
-    // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-    const json = async (args: string[]): Promise<any> => {
-      const r = await m.cluster.kubectl([...args, '-o', 'json']);
-      assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout);
-    };
+    const json = (args: string[]) => m.cluster.json(args);
     const running = async (name: string) => {
-      await until(
-        `${name} Running`,
-        async () => (await json(['get', 'pod', name])).status?.phase === 'Running',
-        60_000,
-      );
+      await m.cluster.running(name);
       return (await json(['get', 'pod', name])).status.podIP as string;
     };
     const routesOf = async (box: Sandbox) =>
@@ -79,22 +70,14 @@ for (const v of [
     });
 
     test('a pod on n0 reaches a pod on n1 by IP (ping and HTTP), seen with its own address', async () => {
-      await m.cluster
-        .kubectl(['apply', '-f', '-'], {
-          input: JSON.stringify({
-            apiVersion: 'v1',
-            kind: 'List',
-            items: [
-              pod(
-                'web',
-                'n1',
-                'mkdir -p /www && echo hello-from-n1 > /www/index.html && exec httpd -f -vv -p 80 -h /www',
-              ),
-              pod('client', 'n0', 'exec sleep 100000'),
-            ],
-          }),
-        })
-        .then((r) => assert.equal(r.code, 0, r.stderr));
+      await m.cluster.apply(
+        pod(
+          'web',
+          'n1',
+          'mkdir -p /www && echo hello-from-n1 > /www/index.html && exec httpd -f -vv -p 80 -h /www',
+        ),
+        pod('client', 'n0', 'exec sleep 100000'),
+      );
       webIP = await running('web');
       clientIP = await running('client');
       const [n0] = m.nodes;

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run } from '../src/core/exec.js';
 import { type BearerProxy, startBearerProxy } from './helpers/bearer-proxy.js';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
+import { importBusybox } from './helpers/busybox-image.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { until } from './helpers/until.js';
 
 const hasSkopeo = (() => {
   try {
@@ -31,18 +32,13 @@ describe('registry', { skip: !isRoot }, () => {
     reg = await startRegistry(box);
     authReg = await startRegistry(box, { user: 'alice', password: 's3cret' });
     env = { REGISTRY_AUTH_FILE: join(box.dir, 'auth.json') };
-    const r = await box.berth(['import', '--change', 'CMD ["sh"]', await busyboxRootfsTar(), 'bb:1']);
-    assert.equal(r.code, 0, r.stderr);
+    await importBusybox(box, 'bb:1', ['--change', 'CMD ["sh"]']);
   });
   after(async () => {
     await other.cleanup();
     await box.cleanup();
   });
-  const ok = async (b: Sandbox, args: string[]) => {
-    const r = await b.berth(args, { env });
-    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const ok = (b: Sandbox, args: string[]) => b.ok(args, { env });
 
   test('push, then pull into another store: same image ID and digest', async () => {
     const ref = `${reg.host}/test/bb:1`;
@@ -179,15 +175,11 @@ describe('registry', { skip: !isRoot }, () => {
         { stdio: 'ignore', env: { ...fresh.env, ...env } },
       );
       // Wait until a download is under way (a temp file exists), then kill -9.
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline) {
-        try {
-          if (readdirSync(join(fresh.root, 'blobs', 'tmp')).length > 0) break;
-        } catch {
-          /* not created yet */
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await until(
+        'a download under way',
+        async () => readdirSync(join(fresh.root, 'blobs', 'tmp')).length > 0,
+        10_000,
+      );
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       const { createHash } = await import('node:crypto');

@@ -5,8 +5,7 @@
 // lives in that namespace only.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { busyboxRootfsTar } from './helpers/busybox-image.js';
-import { startCluster, type TestCluster, until } from './helpers/cluster.js';
+import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { berthBin, isRoot } from './helpers/sandbox.js';
 
 const nodeIP = '192.168.77.1';
@@ -14,23 +13,8 @@ const nodeIP = '192.168.77.1';
 describe('Service proxy on the engine', { skip: !isRoot }, () => {
   let c: TestCluster;
   before(async () => {
-    c = await startCluster(undefined, {
-      controllers: '*',
-      agent: true,
-      netns: true,
-      args: ['--node-name', 'n1', '--node-ip', nodeIP, '--bind-address', '0.0.0.0'],
-    });
     // The node's address on a wire whose far end is a default route: what a real node has.
-    for (const args of [
-      ['link', 'add', 'wire0', 'type', 'veth', 'peer', 'name', 'wire1'],
-      ['addr', 'add', `${nodeIP}/24`, 'dev', 'wire0'],
-      ['link', 'set', 'wire0', 'up'],
-      ['link', 'set', 'wire1', 'up'],
-      ['route', 'add', 'default', 'via', '192.168.77.254', 'dev', 'wire0', 'onlink'],
-    ])
-      await c.box.exec('ip', args);
-    const r = await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
-    assert.equal(r.code, 0, r.stderr);
+    c = await startAgentCluster(undefined, { nodeIP, args: ['--bind-address', '0.0.0.0'] });
     await apply({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -89,16 +73,8 @@ describe('Service proxy on the engine', { skip: !isRoot }, () => {
   });
   after(() => c.box.cleanup());
 
-  // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
-  const json = async (args: string[]): Promise<any> => {
-    const r = await c.kubectl([...args, '-o', 'json']);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  };
-  const apply = async (obj: unknown) => {
-    const r = await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
-    assert.equal(r.code, 0, r.stderr);
-  };
+  const json = (args: string[]) => c.json(args);
+  const apply = (obj: unknown) => c.apply(obj);
   function service(
     name: string,
     spec: Record<string, unknown>,

@@ -3,7 +3,7 @@
  * namespace made for the run: the node's address on a veth "wire" whose far end is its default
  * route (what a real node has), the server itself, and an admin client on the API's socket.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -24,17 +24,8 @@ export function adminClient(dataDir: string): KubeClient {
   });
 }
 
-/** Gives the sandbox's namespace `nodeIP`/24 on a wire, with a default route through `gateway`. */
-export async function wireNode(box: Sandbox, nodeIP: string, gateway: string): Promise<void> {
-  for (const args of [
-    ['link', 'add', 'wire0', 'type', 'veth', 'peer', 'name', 'wire1'],
-    ['addr', 'add', `${nodeIP}/24`, 'dev', 'wire0'],
-    ['link', 'set', 'wire0', 'up'],
-    ['link', 'set', 'wire1', 'up'],
-    ['route', 'add', 'default', 'via', gateway, 'dev', 'wire0', 'onlink'],
-  ])
-    await box.exec('ip', args);
-}
+/** The node's address on a wire, as the tests give it (test/helpers/cluster.ts). */
+export { wireNode } from '../../test/helpers/cluster.js';
 
 /** Starts `berth server` (embedded agent, node n1) in the sandbox; its data dir is `box.dir`/server. */
 export async function spawnServer(
@@ -89,4 +80,18 @@ export function webDeployment(): KubeObject {
       },
     },
   };
+}
+
+/** Requests per second from `wrk -t2 -c16` against `url` for `seconds`, run in the network namespace of process `pid` (a pod's). */
+export function wrkFromPod(pid: number, url: string, seconds: number): number {
+  const out = execFileSync(
+    'nsenter',
+    [`--net=/proc/${pid}/ns/net`, 'wrk', '-t2', '-c16', `-d${seconds}s`, url],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (!m) throw new Error(`wrk printed no rate: ${out}`);
+  return Number(m[1]);
 }

@@ -19,6 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/core/exec.js';
+import type { Sandbox } from './sandbox.js';
 
 const BUSYBOX = '/bin/busybox';
 
@@ -64,16 +65,27 @@ export async function makeBusyboxRootfs(dir: string): Promise<void> {
  */
 export async function busyboxRootfsTar(): Promise<string> {
   if (!existsSync(BUSYBOX)) throw new Error('busybox-static is not installed; run scripts/install-deps');
-  const stamp = Math.floor(statSync(BUSYBOX).mtimeMs);
-  const cacheDir = join(process.env.BERTH_TEST_CACHE ?? join(tmpdir(), 'berth-test-cache'));
+  return cachedRootfsTar(`busybox-rootfs-${Math.floor(statSync(BUSYBOX).mtimeMs)}.tar`, makeBusyboxRootfs);
+}
+
+/**
+ * The cached rootfs tarball `name` (a name that changes with its inputs), laid out by `fill` in
+ * an empty folder the first time. Another test process may build the same one at once: each
+ * writes under a temp name and renames it into place.
+ */
+export async function cachedRootfsTar(
+  name: string,
+  fill: (rootfs: string) => Promise<void>,
+): Promise<string> {
+  const cacheDir = process.env.BERTH_TEST_CACHE ?? join(tmpdir(), 'berth-test-cache');
   mkdirSync(cacheDir, { recursive: true });
-  const out = join(cacheDir, `busybox-rootfs-${stamp}.tar`);
+  const out = join(cacheDir, name);
   if (existsSync(out)) return out;
   const work = mkdtempSync(join(cacheDir, 'build-'));
   try {
     const rootfs = join(work, 'rootfs');
     mkdirSync(rootfs);
-    await makeBusyboxRootfs(rootfs);
+    await fill(rootfs);
     const tmpTar = join(work, 'rootfs.tar');
     await run('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', tmpTar, '.']);
     renameSync(tmpTar, out);
@@ -81,4 +93,44 @@ export async function busyboxRootfsTar(): Promise<string> {
     rmSync(work, { recursive: true, force: true });
   }
   return out;
+}
+
+/** Imports the busybox rootfs into the sandbox's store as `name`; `flags` are import's own (--change). */
+export async function importBusybox(
+  box: Sandbox,
+  name: string,
+  flags: readonly string[] = [],
+): Promise<void> {
+  await box.ok(['import', ...flags, await busyboxRootfsTar(), name]);
+}
+
+/** Unpacks the busybox rootfs to `box.dir`/rootfs, for `berth run --rootfs`; returns its path. */
+export async function unpackBusybox(box: Sandbox): Promise<string> {
+  const rootfs = join(box.dir, 'rootfs');
+  mkdirSync(rootfs);
+  await run('tar', ['-xf', await busyboxRootfsTar(), '-C', rootfs]);
+  return rootfs;
+}
+
+/** `berth run -d` of `command` on the unpacked `rootfs`, named `name`, without a network; its ID. */
+export async function runDetached(
+  box: Sandbox,
+  rootfs: string,
+  name: string,
+  flags: readonly string[] = [],
+  command: readonly string[] = ['sleep', '1000'],
+): Promise<string> {
+  const id = await box.ok([
+    'run',
+    '-d',
+    '--network',
+    'none',
+    '--name',
+    name,
+    ...flags,
+    '--rootfs',
+    rootfs,
+    ...command,
+  ]);
+  return id.trim();
 }

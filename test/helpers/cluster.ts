@@ -4,11 +4,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { type RunResult, run } from '../../src/core/exec.js';
-import { busyboxRootfsTar } from './busybox-image.js';
+import { importBusybox } from './busybox-image.js';
+import { freePort } from './etcd.js';
 import { berthBin, type Sandbox, sandbox } from './sandbox.js';
 import { until } from './until.js';
 
@@ -27,25 +27,19 @@ export interface TestCluster {
   serverArgs: string[];
   /** Everything the server printed (its log lines), across restarts. */
   serverLog(): string;
+  /** kubectl's environment (its own HOME, this cluster's KUBECONFIG), for a test that starts a streaming kubectl itself. */
+  kubectlEnv: NodeJS.ProcessEnv;
   /** Runs kubectl; never throws on a non-zero exit. */
   kubectl(args: readonly string[], opts?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
+  /** `kubectl ARGS` (with `input` on its stdin) that must succeed: its stdout; throws with kubectl's stderr. */
+  ok(args: readonly string[], input?: string): Promise<string>;
   /** `kubectl ARGS -o json`, parsed; throws with kubectl's stderr when it fails. */
   // biome-ignore lint/suspicious/noExplicitAny: objects read back from kubectl
   json(args: readonly string[]): Promise<any>;
   /** `kubectl apply` of the objects (as one List); throws with kubectl's stderr when it fails. */
   apply(...objs: unknown[]): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
+  /** Waits until pod `name` (in the default namespace) is Running, for up to `timeoutMs` (a minute). */
+  running(name: string, timeoutMs?: number): Promise<void>;
 }
 
 /** Starts a server and waits until it prints that the cluster is ready. */
@@ -78,35 +72,30 @@ export async function startCluster(
   ];
   const start = async (extraArgs: string[] = []) => {
     const child = box.spawn(berthBin, [...serverArgs, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`berth server did not become ready: ${out}`)), 60_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        serverLog += d.toString();
-        if (/cluster is ready/.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`berth server exited with ${code}: ${out}`));
-      });
-    });
+    const log = (d: Buffer) => {
+      serverLog += d.toString();
+    };
+    child.stdout?.on('data', log);
+    child.stderr?.on('data', log);
+    await waitForOutput(child, /cluster is ready/, 'berth server', 60_000);
     return child;
   };
-  let child = await start();
+  // A caller whose cluster never started has nothing to clean up with: the sandbox made here goes now.
+  let child = await start().catch(async (e: unknown) => {
+    if (!options.box) await box.cleanup();
+    throw e;
+  });
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+  const kubectlEnv = { ...process.env, HOME: home, KUBECONFIG: kubeconfig };
   const kubectl: TestCluster['kubectl'] = (args, opts = {}) =>
     (inNetns ? box.exec : run)('kubectl', args, {
       check: false,
       timeoutMs: 60_000,
       ...(opts.input !== undefined ? { input: opts.input } : {}),
-      env: { ...process.env, HOME: home, KUBECONFIG: kubeconfig, ...opts.env },
+      env: { ...kubectlEnv, ...opts.env },
     });
+  const json: TestCluster['json'] = async (args) =>
+    JSON.parse(checked(await kubectl([...args, '-o', 'json']), args));
   const stop = async (signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL') => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
@@ -128,12 +117,20 @@ export async function startCluster(
       await stop();
       child = await start();
     },
+    kubectlEnv,
     kubectl,
-    json: async (args) => JSON.parse(checked(await kubectl([...args, '-o', 'json']), args)),
+    ok: async (args, input) => checked(await kubectl(args, input === undefined ? {} : { input }), args),
+    json,
     apply: async (...objs) => {
       const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs });
       checked(await kubectl(['apply', '-f', '-'], { input }), ['apply']);
     },
+    running: (name, timeoutMs = 60_000) =>
+      until(
+        `${name} Running`,
+        async () => (await json(['get', 'pod', name])).status?.phase === 'Running',
+        timeoutMs,
+      ),
   };
 }
 
@@ -146,28 +143,52 @@ function checked(r: RunResult, args: readonly string[]): string {
 /**
  * The cluster the node agent's tests share: a server with its embedded agent (node `n1`,
  * the engine runtime) in a network namespace of its own, with busybox imported into its
- * engine as `busybox:local`, once n1 is Ready.
+ * engine as `busybox:local`, once n1 is Ready. With `nodeIP` the node has that address on a
+ * wire whose far end (.254) is its default route, as a real node has (wireNode).
  */
 export async function startAgentCluster(
   t: TestContext | undefined,
-  options: { args?: string[] } = {},
+  options: { args?: string[]; nodeIP?: string } = {},
 ): Promise<TestCluster> {
   const c = await startCluster(t, {
     controllers: '*',
     agent: true,
     netns: true,
-    args: ['--node-name', 'n1', ...(options.args ?? [])],
+    args: [
+      '--node-name',
+      'n1',
+      ...(options.nodeIP ? ['--node-ip', options.nodeIP] : []),
+      ...(options.args ?? []),
+    ],
   });
-  checked(await c.box.berth(['import', await busyboxRootfsTar(), 'busybox:local']), ['import']);
-  await until(
-    'n1 Ready',
-    async () =>
-      ((await c.json(['get', 'node', 'n1'])).status.conditions ?? []).some(
-        (x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True',
-      ),
-    30_000,
-  );
+  try {
+    if (options.nodeIP) await wireNode(c.box, options.nodeIP, options.nodeIP.replace(/\.\d+$/, '.254'));
+    await importBusybox(c.box, 'busybox:local');
+    await until(
+      'n1 Ready',
+      async () =>
+        ((await c.json(['get', 'node', 'n1'])).status.conditions ?? []).some(
+          (x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True',
+        ),
+      30_000,
+    );
+  } catch (e) {
+    await c.box.cleanup();
+    throw e;
+  }
   return c;
+}
+
+/** Gives the sandbox's namespace `nodeIP`/24 on a veth wire, with a default route through `gateway`. */
+export async function wireNode(box: Sandbox, nodeIP: string, gateway: string): Promise<void> {
+  for (const args of [
+    ['link', 'add', 'wire0', 'type', 'veth', 'peer', 'name', 'wire1'],
+    ['addr', 'add', `${nodeIP}/24`, 'dev', 'wire0'],
+    ['link', 'set', 'wire0', 'up'],
+    ['link', 'set', 'wire1', 'up'],
+    ['route', 'add', 'default', 'via', gateway, 'dev', 'wire0', 'onlink'],
+  ])
+    await box.exec('ip', args);
 }
 
 /**
@@ -179,20 +200,29 @@ export async function startSim(c: TestCluster, args: readonly string[]): Promise
   const sim = c.box.spawn(berthBin, ['sim', 'nodes', ...args, '--kubeconfig', c.kubeconfig], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  await new Promise<void>((resolve, reject) => {
+  await waitForOutput(sim, /simulated nodes are ready/, 'sim nodes');
+  return sim;
+}
+
+/** Resolves once the child prints a line matching `re`; rejects if it exits or takes too long. */
+export function waitForOutput(child: ChildProcess, re: RegExp, what: string, ms = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
     let out = '';
-    const t = setTimeout(() => reject(new Error(`sim nodes did not start: ${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), ms);
     const on = (d: Buffer) => {
       out += d.toString();
-      if (/simulated nodes are ready/.test(out)) {
-        clearTimeout(t);
+      if (re.test(out)) {
+        clearTimeout(timer);
         resolve();
       }
     };
-    sim.stdout?.on('data', on);
-    sim.stderr?.on('data', on);
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${out}`));
+    });
   });
-  return sim;
 }
 
 /** Shared with the engine's tests; re-exported for the controller suites that import it here. */

@@ -8,7 +8,8 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { run } from '../../src/core/exec.js';
-import { berthBin, type Sandbox } from './sandbox.js';
+import { importBusybox } from './busybox-image.js';
+import { berthBin, type Sandbox, sandbox } from './sandbox.js';
 
 export const haveDocker = (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'docker')));
 
@@ -71,6 +72,22 @@ export async function startDockerService(
       return r.stdout;
     },
   };
+}
+
+/**
+ * What the Docker API tests share: a sandbox with a network namespace of its own (containers
+ * default to the bridge network), busybox imported as `image`, and the service on a socket in it.
+ * The caller cleans the sandbox up; one that fails on the way is cleaned up here.
+ */
+export async function dockerServiceSandbox(image: string): Promise<{ box: Sandbox; svc: DockerService }> {
+  const box = await sandbox(undefined, { netns: true });
+  try {
+    await importBusybox(box, image);
+    return { box, svc: await startDockerService(box) };
+  } catch (e) {
+    await box.cleanup();
+    throw e;
+  }
 }
 
 /** One Docker API request over the unix socket `sock`: the status and the parsed JSON body. */

@@ -2,6 +2,7 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Sandbox } from './sandbox.js';
+import { until } from './until.js';
 
 /** A free TCP port on 127.0.0.1 (the kernel picks it; a race with other tests is very unlikely). */
 export function freePort(): Promise<number> {
@@ -40,16 +41,13 @@ export async function startEtcd(box: Sandbox): Promise<{ url: string }> {
     ],
     { stdio: 'ignore' },
   );
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}`);
-    try {
-      const r = await fetch(`${url}/health`);
-      if (r.ok) return { url };
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('etcd did not become healthy within 15 s');
+  await until(
+    'etcd healthy',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}`);
+      return (await fetch(`${url}/health`)).ok;
+    },
+    15_000,
+  );
+  return { url };
 }

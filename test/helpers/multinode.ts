@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { type RunResult, run } from '../../src/core/exec.js';
-import { busyboxRootfsTar } from './busybox-image.js';
-import { startCluster, type TestCluster, until } from './cluster.js';
+import { importBusybox } from './busybox-image.js';
+import { startCluster, type TestCluster, until, waitForOutput } from './cluster.js';
 import { berthBin, type Sandbox, sandbox } from './sandbox.js';
 
 export interface ClusterNode {
@@ -97,27 +97,6 @@ export async function inPod(box: Sandbox, podName: string, cmd: readonly string[
   return box.berth(['exec', await podContainer(box, podName), ...cmd], { check: false });
 }
 
-/** Resolves once the child prints a line matching `re`; rejects if it exits or takes too long. */
-function waitForOutput(child: ChildProcess, re: RegExp, what: string, ms = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), ms);
-    const on = (d: Buffer) => {
-      out += d.toString();
-      if (re.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited with ${code}: ${out}`));
-    });
-  });
-}
-
 export async function startMultiNode(
   t: TestContext | undefined,
   o: MultiNodeOptions = {},
@@ -156,11 +135,7 @@ export async function startMultiNode(
       ips.push(ip);
     }
     const baselines = await Promise.all(boxes.map(networkState));
-    const tar = await busyboxRootfsTar();
-    for (const b of boxes) {
-      const r = await b.berth(['import', tar, 'busybox:local']);
-      if (r.code !== 0) throw new Error(`busybox import failed: ${r.stderr}`);
-    }
+    for (const b of boxes) await importBusybox(b, 'busybox:local');
     const cluster = await startCluster(undefined, {
       box: boxes[0]!,
       controllers: '*',
@@ -231,13 +206,9 @@ export async function startMultiNode(
     await until(
       `${count} nodes Ready`,
       async () => {
-        const r = await cluster.kubectl(['get', 'nodes', '-o', 'json']);
-        const items =
-          r.code === 0
-            ? (JSON.parse(r.stdout).items as {
-                status?: { conditions?: { type: string; status: string }[] };
-              }[])
-            : [];
+        const items = (await cluster.json(['get', 'nodes'])).items as {
+          status?: { conditions?: { type: string; status: string }[] };
+        }[];
         return (
           items.filter((n) =>
             (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),

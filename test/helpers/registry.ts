@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './etcd.js';
 import type { Sandbox } from './sandbox.js';
+import { until } from './until.js';
 
 export interface TestRegistry {
   /** host:port, e.g. 127.0.0.1:41234 */
@@ -38,25 +39,24 @@ export async function startRegistry(
     `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
   );
   const child = box.spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}`);
-    if ((await answers(box, port)) === true) return { host: `127.0.0.1:${port}` };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('docker-registry did not start within 15 s');
+  await until(
+    'docker-registry answers',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}`);
+      return answers(box, port);
+    },
+    15_000,
+  );
+  return { host: `127.0.0.1:${port}` };
 }
 
 /** Whether the registry answers /v2/ yet, asked from the sandbox's network namespace when it has one. */
 async function answers(box: Sandbox, port: number): Promise<boolean> {
   const url = `http://127.0.0.1:${port}/v2/`;
   if (!box.netns) {
-    try {
-      const r = await fetch(url);
-      return r.status === 200 || r.status === 401;
-    } catch {
-      return false; // not up yet
-    }
+    // Refused until it listens: until() counts that as not yet.
+    const r = await fetch(url);
+    return r.status === 200 || r.status === 401;
   }
   const probe = `fetch(${JSON.stringify(url)}).then((r) => process.exit(r.status === 200 || r.status === 401 ? 0 : 1), () => process.exit(1))`;
   return (await box.exec(process.execPath, ['-e', probe], { check: false })).code === 0;

@@ -5,6 +5,7 @@
  * started from the sandbox (conmon, containers, servers), unmounts everything mounted under
  * it, removes its cgroups and its network namespace, then deletes the folder.
  */
+import assert from 'node:assert/strict';
 import { type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -47,6 +48,8 @@ export interface Sandbox {
   name(prefix?: string): string;
   /** Runs `bin/berth` with this sandbox's root and runroot (inside the netns, if any). */
   berth(args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /** `berth ARGS` that must succeed: its stdout; fails naming the command and its stderr otherwise. */
+  ok(args: readonly string[], options?: RunOptions): Promise<string>;
   /** Runs any program inside the sandbox's network namespace (or on the host without one). */
   exec(file: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
   /** Starts a long-running child in the sandbox; it is killed at cleanup. */
@@ -99,6 +102,11 @@ export async function sandbox(t: TestContext | undefined, options: SandboxOption
     berth: (args, opts = {}) => {
       const [f, a] = wrap(berthBin, ['--root', root, '--runroot', runroot, ...args]);
       return run(f, a, { check: false, ...opts, env: { ...env, ...opts.env } });
+    },
+    ok: async (args, opts = {}) => {
+      const r = await box.berth(args, opts);
+      assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
     },
     exec: (file, args, opts = {}) => {
       const [f, a] = wrap(file, args);

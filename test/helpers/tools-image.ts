@@ -5,11 +5,10 @@
  * neither verifies a server's certificate against a CA nor agrees on a cipher with the API
  * server. Built once per machine (rebuilt when a binary changes) and cached like busybox's.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { run } from '../../src/core/exec.js';
-import { makeBusyboxRootfs } from './busybox-image.js';
+import { cachedRootfsTar, makeBusyboxRootfs } from './busybox-image.js';
 
 /** The files a dynamically linked binary needs: its libraries and the loader, as ldd lists them. */
 async function sharedLibraries(binary: string): Promise<string[]> {
@@ -28,28 +27,18 @@ export async function toolsRootfsTar(tools: readonly string[] = ['/usr/bin/curl'
   for (const t of tools)
     if (!existsSync(t)) throw new Error(`${t} is not installed: run scripts/install-deps`);
   const stamp = tools.map((t) => `${t.replace(/\W/g, '_')}-${Math.floor(statSync(t).mtimeMs)}`).join('-');
-  const cacheDir = process.env.BERTH_TEST_CACHE ?? join(tmpdir(), 'berth-test-cache');
-  mkdirSync(cacheDir, { recursive: true });
-  const out = join(cacheDir, `tools-rootfs-${Math.floor(statSync('/bin/busybox').mtimeMs)}-${stamp}.tar`);
-  if (existsSync(out)) return out;
-  const work = mkdtempSync(join(cacheDir, 'build-'));
-  try {
-    const rootfs = join(work, 'rootfs');
-    mkdirSync(rootfs);
-    await makeBusyboxRootfs(rootfs);
-    for (const tool of tools)
-      for (const file of [tool, ...(await sharedLibraries(tool))]) {
-        const target = join(rootfs, file);
-        mkdirSync(dirname(target), { recursive: true });
-        // copyFileSync follows symlinks: the image gets the file itself at the linked name.
-        rmSync(target, { force: true });
-        copyFileSync(file, target);
-      }
-    const tmpTar = join(work, 'rootfs.tar');
-    await run('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', tmpTar, '.']);
-    renameSync(tmpTar, out);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  return out;
+  return cachedRootfsTar(
+    `tools-rootfs-${Math.floor(statSync('/bin/busybox').mtimeMs)}-${stamp}.tar`,
+    async (rootfs) => {
+      await makeBusyboxRootfs(rootfs);
+      for (const tool of tools)
+        for (const file of [tool, ...(await sharedLibraries(tool))]) {
+          const target = join(rootfs, file);
+          mkdirSync(dirname(target), { recursive: true });
+          // copyFileSync follows symlinks: the image gets the file itself at the linked name.
+          rmSync(target, { force: true });
+          copyFileSync(file, target);
+        }
+    },
+  );
 }
