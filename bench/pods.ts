@@ -133,6 +133,11 @@ const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', pro
 // pod costs, by verb, resource and user.
 const auditPolicy =
   'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n- level: Metadata\n';
+// BENCH_STRACE=FILE runs the server under strace, logging every program it starts (with the
+// time, for the Deployment's window): the processes a pod costs, by program.
+const strace = process.env.BENCH_STRACE
+  ? ['strace', '-f', '--seccomp-bpf', '-tt', '-e', 'trace=execve', '-o', process.env.BENCH_STRACE]
+  : [];
 function auditArgs(dir: string): string[] {
   const log = process.env.BENCH_AUDIT;
   if (!log) return [];
@@ -147,9 +152,11 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
   if (imported.code !== 0) throw new Error(imported.stderr);
   const dataDir = join(box.dir, 'server');
   const t0 = performance.now();
+  const [program, ...traced] = [...strace, process.execPath];
   const server = box.spawn(
-    process.execPath,
+    program!,
     [
+      ...traced,
       ...profile,
       '--',
       berthBin,
@@ -201,6 +208,7 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
     });
     const env = { ...process.env, HOME: join(box.dir, 'home'), KUBECONFIG: join(dataDir, 'kubeconfig.yaml') };
     const d0 = performance.now();
+    if (strace.length) console.log(`kubectl apply at ${new Date().toISOString()}`);
     await box.exec('kubectl', ['apply', '-f', '-'], { input: manifest, env });
     await until(
       `${replicas} replicas Ready`,
@@ -211,6 +219,7 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
     console.log(
       `berth: ${replicas}/${replicas} Ready ${(deploymentMs / 1000).toFixed(1)} s after kubectl apply`,
     );
+    if (strace.length) console.log(`all Ready at ${new Date().toISOString()}`);
     const rssBusyMb = rssMb(server.pid!);
     const conmon = conmonRssMb(box.dir);
     await remove(client, Resources.deployments, 'many');
