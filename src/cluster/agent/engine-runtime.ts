@@ -113,20 +113,21 @@ export class EngineRuntime implements PodRuntime {
     return { name: 'berth', version: '0.1.0' };
   }
 
-  /** The node's pod network: made once for the pod CIDR. */
+  /**
+   * The node's pod network: made once for the pod CIDR. Its subnet is accepted in FORWARD once,
+   * as flannel accepts the pod range, rather than per pod by the CNI firewall plugin.
+   */
   private ensureNetwork(): void {
     if (this.engine.networks.list().some((n) => n.name === this.network)) return;
     this.engine.networks.create({
       name: this.network,
       subnet: this.opts.podCidr,
-      ...(this.opts.mtu
-        ? {
-            labels: {
-              [BridgeOptionLabels.mtu]: String(this.opts.mtu),
-              [BridgeOptionLabels.masquerade]: 'false',
-            },
-          }
-        : {}),
+      labels: {
+        [BridgeOptionLabels.subnetForward]: 'true',
+        ...(this.opts.mtu
+          ? { [BridgeOptionLabels.mtu]: String(this.opts.mtu), [BridgeOptionLabels.masquerade]: 'false' }
+          : {}),
+      },
     });
   }
 
