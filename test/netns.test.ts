@@ -4,7 +4,7 @@
 // (as earlier versions made it) is kept and used. Only new namespaces are made: nothing on
 // the host's network changes.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run } from '../src/core/exec.js';
@@ -62,6 +62,17 @@ describe('pinned namespaces', { skip: !isRoot }, () => {
     await removeNamespaces(Object.values(ns) as string[]);
     assert.deepEqual(readdirSync(dir), []);
     assert.deepEqual(mountsUnder(dir), [], 'nothing is left mounted');
+  });
+
+  test('a pin file a crashed run left behind is replaced', async () => {
+    const dir = netnsDir(box.runroot);
+    const first = await createNamespaces(box.runroot, 'pod-stale', { net: true });
+    writeFileSync(join(dir, 'pod-stale-ipc'), '');
+    const again = await createNamespaces(box.runroot, 'pod-stale', { net: true, ipc: true });
+    for (const p of [again.net!, again.ipc!]) assert.equal(statfsSync(p).type, NSFS_MAGIC);
+    assert.equal(again.net, first.net);
+    await removeNamespaces([again.net!, again.ipc!]);
+    assert.deepEqual(mountsUnder(dir), []);
   });
 
   test('processes pinning and unpinning at once, the folder going and coming back, lose no pin', async () => {

@@ -10,6 +10,9 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { run } from '../../core/exec.js';
+import { logger } from '../../core/log.js';
+
+const log = logger('netns');
 
 /**
  * Persistent namespaces for containers and pods, as files under RUNROOT/netns (like
@@ -110,6 +113,10 @@ export async function createNamespaces(
     let made = false;
     try {
       made = makePinFiles(files, dev) && (await run('unshare', args, { check: false })).code === 0;
+    } catch (e) {
+      // A pin file a crashed run left behind, say: the locked path below makes the pins again
+      // and reports its own error if it fails too.
+      log.debug('pinning without the lock failed; again under it', { name, err: e as Error });
     } finally {
       if (!made) await unpin(files);
     }
