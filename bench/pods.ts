@@ -20,6 +20,7 @@ import { parse } from 'yaml';
 import { KubeClient, type KubeObject, Resources } from '../src/cluster/client/kube-client.js';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { berthBin, type Sandbox, sandbox } from '../test/helpers/sandbox.js';
+import { CpuAccount, childrenOf, processCpuMs } from './lib/cpu-account.js';
 import { have, summarise } from './lib/measure.js';
 import { freePort, waitFor } from './lib/process.js';
 
@@ -70,10 +71,9 @@ async function wire(box: Sandbox, ip: string, route: boolean): Promise<void> {
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
-/** Summed RSS of the conmon processes whose command line mentions `dir`. */
-function conmonRssMb(dir: string): { n: number; mb: number } {
-  let n = 0;
-  let mb = 0;
+/** The conmon processes whose command line mentions `dir`. */
+function conmons(dir: string): number[] {
+  const out: number[] = [];
   for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     let cmd: string;
     try {
@@ -82,11 +82,34 @@ function conmonRssMb(dir: string): { n: number; mb: number } {
       continue; // the process ended while the list was read
     }
     if (!cmd.startsWith('/usr/bin/conmon') && !cmd.startsWith('conmon')) continue;
-    if (!cmd.includes(dir)) continue;
-    n++;
-    mb += rssMb(Number(p));
+    if (cmd.includes(dir)) out.push(Number(p));
   }
-  return { n, mb };
+  return out;
+}
+
+/** Summed RSS of the conmon processes whose command line mentions `dir`. */
+function conmonRssMb(dir: string): { n: number; mb: number } {
+  const pids = conmons(dir);
+  return { n: pids.length, mb: pids.reduce((mb, p) => mb + rssMb(p), 0) };
+}
+
+/**
+ * CPU milliseconds of Berth's parts: the server process (its threads), its command helper and
+ * the commands it ran, and the conmons with the `runc create` each ran.
+ */
+function partsCpuMs(serverPid: number, dir: string): { server: number; commands: number; conmon: number } {
+  const server = processCpuMs(serverPid).own;
+  let commands = 0;
+  for (const p of childrenOf(serverPid)) {
+    const c = processCpuMs(p);
+    commands += c.own + c.children;
+  }
+  let conmon = 0;
+  for (const p of conmons(dir)) {
+    const c = processCpuMs(p);
+    conmon += c.own + c.children;
+  }
+  return { server, commands, conmon };
 }
 
 const podSpec = (labels: Record<string, string>) => ({
@@ -121,6 +144,10 @@ interface BerthFigures {
   readyNodeMs: number;
   single: ReturnType<typeof summarise>;
   deploymentMs: number;
+  /** CPU time of Berth's side (server, its children, the containers) while the Deployment started. */
+  deploymentCpuMs?: number;
+  /** ...of which each part's (see partsCpuMs). */
+  partsCpuMs: ReturnType<typeof partsCpuMs>;
   rssIdleMb: number;
   rssBusyMb: number;
   conmon: { n: number; mb: number };
@@ -133,6 +160,11 @@ const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', pro
 // pod costs, by verb, resource and user.
 const auditPolicy =
   'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n- level: Metadata\n';
+// BENCH_STRACE=FILE runs the server under strace, logging every program it starts (with the
+// time, for the Deployment's window): the processes a pod costs, by program.
+const strace = process.env.BENCH_STRACE
+  ? ['strace', '-f', '--seccomp-bpf', '-tt', '-e', 'trace=execve', '-o', process.env.BENCH_STRACE]
+  : [];
 function auditArgs(dir: string): string[] {
   const log = process.env.BENCH_AUDIT;
   if (!log) return [];
@@ -147,9 +179,11 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
   if (imported.code !== 0) throw new Error(imported.stderr);
   const dataDir = join(box.dir, 'server');
   const t0 = performance.now();
+  const [program, ...traced] = [...strace, process.execPath];
   const server = box.spawn(
-    process.execPath,
+    program!,
     [
+      ...traced,
       ...profile,
       '--',
       berthBin,
@@ -200,7 +234,10 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
       spec: { replicas, selector: { matchLabels: { app: 'many' } }, template: podSpec({ app: 'many' }) },
     });
     const env = { ...process.env, HOME: join(box.dir, 'home'), KUBECONFIG: join(dataDir, 'kubeconfig.yaml') };
+    const c0 = cpu?.usedMs([box.cgroupParent]);
+    const p0 = partsCpuMs(server.pid!, box.dir);
     const d0 = performance.now();
+    if (strace.length) console.log(`kubectl apply at ${new Date().toISOString()}`);
     await box.exec('kubectl', ['apply', '-f', '-'], { input: manifest, env });
     await until(
       `${replicas} replicas Ready`,
@@ -208,9 +245,17 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
         (await client.get(Resources.deployments, 'default', 'many')).status?.readyReplicas === replicas,
     );
     const deploymentMs = performance.now() - d0;
+    const deploymentCpuMs = c0 === undefined ? undefined : cpu!.usedMs([box.cgroupParent]) - c0;
+    const p1 = partsCpuMs(server.pid!, box.dir);
+    const parts = {
+      server: p1.server - p0.server,
+      commands: p1.commands - p0.commands,
+      conmon: p1.conmon - p0.conmon,
+    };
     console.log(
       `berth: ${replicas}/${replicas} Ready ${(deploymentMs / 1000).toFixed(1)} s after kubectl apply`,
     );
+    if (strace.length) console.log(`all Ready at ${new Date().toISOString()}`);
     const rssBusyMb = rssMb(server.pid!);
     const conmon = conmonRssMb(box.dir);
     await remove(client, Resources.deployments, 'many');
@@ -219,7 +264,16 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
       async () => (await client.list(Resources.pods, 'default')).items.length === 0,
       500,
     );
-    return { readyNodeMs, single: summarise(lat), deploymentMs, rssIdleMb, rssBusyMb, conmon };
+    return {
+      readyNodeMs,
+      single: summarise(lat),
+      deploymentMs,
+      ...(deploymentCpuMs === undefined ? {} : { deploymentCpuMs }),
+      partsCpuMs: parts,
+      rssIdleMb,
+      rssBusyMb,
+      conmon,
+    };
   } finally {
     client.close();
     // A profile is written when the process exits by itself, not when the sandbox kills it.
@@ -297,15 +351,23 @@ const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).
 const tar = await busyboxRootfsTar();
 console.log(`bench/pods: ${replicas} replicas, ${singlePods} single pods; load average at start ${load()}`);
 const berthBox = await sandbox(undefined, { netns: true });
+// CPU time is counted in a cgroup of the bench's own, so other work on the machine is left out.
+const cpu = CpuAccount.start();
 let b: BerthFigures;
 try {
   b = await berthSide(berthBox, tar);
 } finally {
   await berthBox.cleanup();
+  cpu?.stop();
 }
 console.log(
   `pod start-up, ${b.single.n} single pods one at a time: p50 ${b.single.p50.toFixed(0)} ms, p99 ${b.single.p99.toFixed(0)} ms, max ${b.single.max.toFixed(0)} ms (goal p99 <= 1000 ms)`,
 );
+const perPod = (ms: number) => `${(ms / replicas).toFixed(0)} ms`;
+if (b.deploymentCpuMs !== undefined)
+  console.log(
+    `CPU of Berth's side (server, commands, containers) while the Deployment started: ${(b.deploymentCpuMs / 1000).toFixed(1)} s, ${(b.deploymentCpuMs / replicas).toFixed(0)} ms per pod: server process ${perPod(b.partsCpuMs.server)}, command helper and its commands ${perPod(b.partsCpuMs.commands)}, conmon and runc create ${perPod(b.partsCpuMs.conmon)}, the rest (containers, kubectl, this bench) ${perPod(b.deploymentCpuMs - b.partsCpuMs.server - b.partsCpuMs.commands - b.partsCpuMs.conmon)}`,
+  );
 console.log(
   `server+agent RSS: idle ${b.rssIdleMb.toFixed(0)} MB, with ${replicas} pods ${b.rssBusyMb.toFixed(0)} MB; ${b.conmon.n} conmon processes ${b.conmon.mb.toFixed(0)} MB in all`,
 );

@@ -7,7 +7,11 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CreateOptions } from '../../engine/container/create.js';
-import { createIpcUtsNamespaces, removeNetns } from '../../engine/network/netns.js';
+import {
+  type NamespaceRequest,
+  type PinnedNamespaces,
+  removeNamespaces,
+} from '../../engine/network/netns.js';
 import { ensurePodCgroup, removePodCgroup } from './cgroups.js';
 import { ConfigError } from './config-error.js';
 import { startPidHolder, stopPidHolder } from './pid-holder.js';
@@ -32,19 +36,21 @@ export interface SandboxExtras {
 }
 
 /**
- * Sets up the sandbox's cgroup, namespaces and /etc/hosts (after its network, so the file
- * has the pod's address). On failure, what was done is undone before the error goes on.
+ * Sets up the sandbox's cgroup, PID holder and /etc/hosts (after its network, so the file has
+ * the pod's address), and records `ns`, its namespaces pinned as {@link sandboxNamespaces}
+ * says. On failure, what was done is undone, those namespaces included, before the error goes on.
  */
 export async function setUpSandbox(
-  runroot: string,
-  id: string,
   dir: string,
   config: SandboxConfig,
   ip: string,
+  ns: PinnedNamespaces,
   cgroupRoot = '',
 ): Promise<SandboxExtras> {
   const spec = config.podSpec;
   const x: SandboxExtras = { hostname: config.hostname, dir, hostNetwork: config.hostNetwork };
+  if (ns.ipc) x.ipcNs = ns.ipc;
+  if (ns.uts) x.utsNs = ns.uts;
   mkdirSync(join(dir, 'termination'), { recursive: true, mode: 0o755 });
   try {
     if (spec) {
@@ -52,12 +58,6 @@ export async function setUpSandbox(
       x.hostPID = spec.hostPID;
       x.cgroupPath = `${cgroupRoot.replace(/\/+$/, '')}${spec.cgroupPath}`;
       ensurePodCgroup(x.cgroupPath, spec.cgroup);
-      const ns = await createIpcUtsNamespaces(runroot, `pod-${id}`, {
-        ipc: !spec.hostIPC,
-        ...(config.hostNetwork ? {} : { hostname: config.hostname }),
-      });
-      if (ns.ipc) x.ipcNs = ns.ipc;
-      if (ns.uts) x.utsNs = ns.uts;
       if (spec.shareProcessNamespace) x.pidHolder = await startPidHolder();
       writeFileSync(
         join(dir, 'hosts'),
@@ -80,10 +80,27 @@ export async function setUpSandbox(
 
 const readIf = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
 
-/** Ends what {@link setUpSandbox} made that lives outside files: namespaces, the PID holder. */
-export async function tearDownSandbox(x: SandboxExtras): Promise<void> {
+/**
+ * The namespaces a pod's sandbox pins, all made by one process: its network namespace (unless
+ * hostNetwork), and with a pod spec its IPC namespace (unless hostIPC) and UTS namespace with
+ * the pod's hostname (unless hostNetwork), which its containers join as a pause container's.
+ */
+export function sandboxNamespaces(config: SandboxConfig): NamespaceRequest {
+  const spec = config.podSpec;
+  return {
+    net: !config.hostNetwork,
+    ipc: !!spec && !spec.hostIPC,
+    ...(spec && !config.hostNetwork ? { hostname: config.hostname } : {}),
+  };
+}
+
+/**
+ * Ends what {@link setUpSandbox} made that lives outside files: the PID holder, and the
+ * pinned namespaces, with the sandbox's network namespace `netns` when given (unpinned together).
+ */
+export async function tearDownSandbox(x: SandboxExtras, netns = ''): Promise<void> {
   if (x.pidHolder) stopPidHolder(x.pidHolder);
-  for (const ns of [x.ipcNs, x.utsNs]) if (ns) await removeNetns(ns);
+  await removeNamespaces([netns, x.ipcNs ?? '', x.utsNs ?? ''].filter(Boolean));
 }
 
 /** Removes the sandbox's files and its pod cgroup (its containers are gone by then). */

@@ -16,7 +16,7 @@ import { logger } from '../../core/log.js';
 import { containerPaths } from '../../engine/container/paths.js';
 import type { Engine } from '../../engine/engine.js';
 import { attachNetworks, BridgeOptionLabels, detachNetworks } from '../../engine/network/attach.js';
-import { createNetns, removeNetns } from '../../engine/network/netns.js';
+import { createNamespaces, removeNamespaces, removeNetns } from '../../engine/network/netns.js';
 import { snapshotterOf } from '../../engine/snapshot/snapshots.js';
 import { ConfigError } from './config-error.js';
 import { FALLBACK_LOG_LINES, MAX_MESSAGE_BYTES, terminationMessage } from './container-spec.js';
@@ -25,6 +25,7 @@ import {
   pullCredentialsOf,
   removeSandboxFiles,
   type SandboxExtras,
+  sandboxNamespaces,
   setUpSandbox,
   tearDownSandbox,
   terminationFile,
@@ -112,20 +113,21 @@ export class EngineRuntime implements PodRuntime {
     return { name: 'berth', version: '0.1.0' };
   }
 
-  /** The node's pod network: made once for the pod CIDR. */
+  /**
+   * The node's pod network: made once for the pod CIDR. Its subnet is accepted in FORWARD once,
+   * as flannel accepts the pod range, rather than per pod by the CNI firewall plugin.
+   */
   private ensureNetwork(): void {
     if (this.engine.networks.list().some((n) => n.name === this.network)) return;
     this.engine.networks.create({
       name: this.network,
       subnet: this.opts.podCidr,
-      ...(this.opts.mtu
-        ? {
-            labels: {
-              [BridgeOptionLabels.mtu]: String(this.opts.mtu),
-              [BridgeOptionLabels.masquerade]: 'false',
-            },
-          }
-        : {}),
+      labels: {
+        [BridgeOptionLabels.subnetForward]: 'true',
+        ...(this.opts.mtu
+          ? { [BridgeOptionLabels.mtu]: String(this.opts.mtu), [BridgeOptionLabels.masquerade]: 'false' }
+          : {}),
+      },
     });
   }
 
@@ -162,32 +164,30 @@ export class EngineRuntime implements PodRuntime {
 
   async runPodSandbox(config: SandboxConfig): Promise<string> {
     const id = randomBytes(16).toString('hex');
-    const runroot = this.engine.context.runroot;
     const dir = join(this.dir, id);
     if (config.dns) writePodResolvConf(dir, config.dns);
-    if (config.hostNetwork) {
-      const extras = await setUpSandbox(runroot, id, dir, config, '', this.cgroupRoot);
-      this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip: '', netns: '', extras });
-      return id;
-    }
-    this.ensureNetwork();
-    const netns = await createNetns(runroot, `pod-${id}`);
+    if (!config.hostNetwork) this.ensureNetwork();
+    const ns = await createNamespaces(this.engine.context.runroot, `pod-${id}`, sandboxNamespaces(config));
+    const netns = ns.net ?? '';
     let attached = false;
     try {
-      const [a] = await attachNetworks(this.engine.context.db, this.engine.context.root, {
-        containerId: `pod-${id}`,
-        netns,
-        networks: [{ name: this.network, aliases: [] }],
-        ports: [],
-      });
-      attached = true;
-      const ip = a?.ip ?? '';
-      const extras = await setUpSandbox(runroot, id, dir, config, ip, this.cgroupRoot);
+      let ip = '';
+      if (netns) {
+        const [a] = await attachNetworks(this.engine.context.db, this.engine.context.root, {
+          containerId: `pod-${id}`,
+          netns,
+          networks: [{ name: this.network, aliases: [] }],
+          ports: [],
+        });
+        attached = true;
+        ip = a?.ip ?? '';
+      }
+      const extras = await setUpSandbox(dir, config, ip, ns, this.cgroupRoot);
       this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip, netns, extras });
     } catch (e) {
       if (attached)
         await detachNetworks(this.engine.context.db, this.engine.context.root, `pod-${id}`, netns);
-      await removeNetns(netns);
+      await removeNamespaces(Object.values(ns));
       rmSync(dir, { recursive: true, force: true });
       throw e;
     }
@@ -197,11 +197,10 @@ export class EngineRuntime implements PodRuntime {
   async stopPodSandbox(id: string): Promise<void> {
     const r = this.record(id);
     if (r.state !== 'ready') return;
-    if (r.extras) await tearDownSandbox(r.extras);
-    if (r.netns) {
-      await detachNetworks(this.engine.context.db, this.engine.context.root, `pod-${id}`, r.netns);
-      await removeNetns(r.netns);
-    }
+    // CNI DEL enters the network namespace: it is unpinned after, with the others.
+    if (r.netns) await detachNetworks(this.engine.context.db, this.engine.context.root, `pod-${id}`, r.netns);
+    if (r.extras) await tearDownSandbox(r.extras, r.netns);
+    else if (r.netns) await removeNetns(r.netns);
     this.save({ ...r, state: 'notready' });
   }
 

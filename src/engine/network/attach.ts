@@ -37,12 +37,22 @@ export interface AttachRequest {
 export const BridgeOptionLabels = {
   mtu: 'com.docker.network.driver.mtu',
   masquerade: 'com.docker.network.bridge.enable_ip_masquerade',
+  /**
+   * Berth's own: `true` accepts the whole subnet in FORWARD once (isolation.ts) instead of
+   * running the CNI firewall plugin for each endpoint. Set when the network is made, so an
+   * endpoint's DEL always runs the plugins its ADD ran.
+   */
+  subnetForward: 'io.berth.network.subnet-forward',
 } as const;
+
+/** Whether the network accepts its subnet once rather than through the firewall plugin. */
+const forwardsSubnet = (net: NetworkRecord) => net.labels[BridgeOptionLabels.subnetForward] === 'true';
 
 /**
  * The CNI network configuration list Berth uses for a bridge network. portmap only joins it
  * for an endpoint with published ports: each plugin is a process of its own, and one with
- * nothing to do still costs a few milliseconds on every start and stop.
+ * nothing to do still costs a few milliseconds on every start and stop. The firewall plugin
+ * is left out for a network that accepts its whole subnet (BridgeOptionLabels.subnetForward).
  */
 export function confListFor(root: string, net: NetworkRecord, withPorts = true): ConfList {
   const mtu = Number(net.labels[BridgeOptionLabels.mtu]) || undefined;
@@ -68,7 +78,7 @@ export function confListFor(root: string, net: NetworkRecord, withPorts = true):
         ipam,
       },
       ...(withPorts ? [{ type: 'portmap', capabilities: { portMappings: true }, snat: true }] : []),
-      { type: 'firewall', backend: 'iptables' },
+      ...(forwardsSubnet(net) ? [] : [{ type: 'firewall', backend: 'iptables' }]),
     ],
   };
 }
@@ -168,9 +178,11 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
       store.saveAttachment(a);
       done.push(a);
     }
+    const all = store.list();
     await isolateBridges(
       root,
-      store.list().map((n) => n.bridge),
+      all.map((n) => n.bridge),
+      all.filter(forwardsSubnet).map((n) => n.subnet),
     );
   } catch (e) {
     // Undo only this request's endpoints: a connect to a running container keeps the others.
@@ -218,5 +230,5 @@ export async function detachNetworks(
 /** Deletes a network's bridge device and its isolation rules once no endpoint uses it (network rm). */
 export async function removeBridge(net: NetworkRecord): Promise<void> {
   await run('ip', ['link', 'del', net.bridge], { check: false });
-  await unisolateBridge(net.bridge);
+  await unisolateBridge(net.bridge, forwardsSubnet(net) ? net.subnet : '');
 }

@@ -26,4 +26,26 @@ describe('isolated', () => {
     assert.equal(isolated(noDrop.join('\n'), ['br-b']), false);
     assert.equal(isolated('-P FORWARD ACCEPT', ['br-a']), false);
   });
+
+  it('with subnets, also asks for the jump to BERTH-FORWARD and both accept rules of each', () => {
+    const accepting = [
+      ...complete.slice(0, 4),
+      '-A FORWARD -j BERTH-FORWARD',
+      ...complete.slice(4),
+      '-A BERTH-FORWARD -s 10.42.0.0/24 -j ACCEPT',
+      '-A BERTH-FORWARD -d 10.42.0.0/24 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    ];
+    assert.equal(isolated(accepting.join('\n'), ['br-a'], ['10.42.0.0/24']), true);
+    assert.equal(isolated(complete.join('\n'), ['br-a'], ['10.42.0.0/24']), false, 'no accept rules');
+    assert.equal(isolated(accepting.join('\n'), ['br-a'], ['10.42.1.0/24']), false, 'another subnet');
+    const noJump = accepting.filter((l) => l !== '-A FORWARD -j BERTH-FORWARD');
+    assert.equal(isolated(noJump.join('\n'), ['br-a'], ['10.42.0.0/24']), false, 'nothing jumps to them');
+    const acceptFirst = [...accepting];
+    [acceptFirst[3], acceptFirst[4]] = [acceptFirst[4]!, acceptFirst[3]!];
+    assert.equal(
+      isolated(acceptFirst.join('\n'), ['br-a'], ['10.42.0.0/24']),
+      false,
+      'isolation comes first',
+    );
+  });
 });

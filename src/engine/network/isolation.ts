@@ -20,35 +20,72 @@ import { run } from '../../core/exec.js';
  * FORWARD on its first ADD and which accepts everything a container sends; so it is checked
  * (and moved back to the top if needed) after every attach. The `iptables` command is the
  * one the CNI plugins run, so both use the same backend (legacy or nft).
+ *
+ * A network may forgo the firewall plugin (the pod network does: the plugin runs about ten
+ * iptables commands per ADD and adds two rules per endpoint, and every command reads the
+ * whole table). Its subnet then gets the same two rules once, for all its endpoints, in a
+ * third chain jumped to right after the isolation chain, as flannel accepts its pod range:
+ * BERTH-FORWARD holds `-s SUBNET -j ACCEPT` (what the endpoints send) and `-d SUBNET -m
+ * conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT` (the answers). They matter where
+ * FORWARD's policy is DROP (Docker sets it); isolation still drops first.
  */
 
 const CHAIN1 = 'BERTH-ISOLATION-1';
 const CHAIN2 = 'BERTH-ISOLATION-2';
+const CHAIN3 = 'BERTH-FORWARD';
 
-// $1 is the chain-1 name, $2 chain 2, then the bridges: each missing rule is added.
+// $1-$3 are the chain names, then the bridges, then "--" and the subnets to accept: each
+// missing rule is added.
 const ENSURE = `set -e
-c1="$1"; c2="$2"; shift 2
+c1="$1"; c2="$2"; c3="$3"; shift 3
 for c in "$c1" "$c2"; do iptables -w -n -L "$c" >/dev/null 2>&1 || iptables -w -N "$c"; done
 iptables -w -C "$c1" -m conntrack --ctstate DNAT -j RETURN 2>/dev/null || iptables -w -I "$c1" 1 -m conntrack --ctstate DNAT -j RETURN
-for br in "$@"; do
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+  br="$1"; shift
   iptables -w -C "$c1" -i "$br" ! -o "$br" -j "$c2" 2>/dev/null || iptables -w -A "$c1" -i "$br" ! -o "$br" -j "$c2"
   iptables -w -C "$c2" -o "$br" -j DROP 2>/dev/null || iptables -w -A "$c2" -o "$br" -j DROP
 done
+[ $# -gt 0 ] && shift
 if [ "$(iptables -w -S FORWARD 1)" != "-A FORWARD -j $c1" ]; then
   while iptables -w -D FORWARD -j "$c1" 2>/dev/null; do :; done
   iptables -w -I FORWARD 1 -j "$c1"
+fi
+if [ $# -gt 0 ]; then
+  iptables -w -n -L "$c3" >/dev/null 2>&1 || iptables -w -N "$c3"
+  for s in "$@"; do
+    iptables -w -C "$c3" -s "$s" -j ACCEPT 2>/dev/null || iptables -w -A "$c3" -s "$s" -j ACCEPT
+    iptables -w -C "$c3" -d "$s" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null ||
+      iptables -w -A "$c3" -d "$s" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+  done
+  iptables -w -C FORWARD -j "$c3" 2>/dev/null || iptables -w -I FORWARD 2 -j "$c3"
 fi`;
 
-const REMOVE = `c1="$1"; c2="$2"; br="$3"
+// $1-$3 are the chain names, $4 the bridge, $5 its network's subnet if it had the accept pair.
+const REMOVE = `c1="$1"; c2="$2"; c3="$3"; br="$4"; s="$5"
 while iptables -w -D "$c1" -i "$br" ! -o "$br" -j "$c2" 2>/dev/null; do :; done
 while iptables -w -D "$c2" -o "$br" -j DROP 2>/dev/null; do :; done
+if [ -n "$s" ]; then
+  while iptables -w -D "$c3" -s "$s" -j ACCEPT 2>/dev/null; do :; done
+  while iptables -w -D "$c3" -d "$s" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null; do :; done
+fi
 exit 0`;
+
+/** A subnet's accept pair as `iptables -S` prints it. */
+const forwardRules = (subnet: string) => [
+  `-A ${CHAIN3} -s ${subnet} -j ACCEPT`,
+  `-A ${CHAIN3} -d ${subnet} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+];
 
 /**
  * Whether `rules` (the filter table as `iptables -S` prints it) already isolate every one of
- * `bridges`: the jump first in FORWARD, the published-port exception, and both per-bridge rules.
+ * `bridges`: the jump first in FORWARD, the published-port exception, and both per-bridge
+ * rules; and accept every one of `subnets`: the jump to BERTH-FORWARD and both its rules.
  */
-export function isolated(rules: string, bridges: readonly string[]): boolean {
+export function isolated(
+  rules: string,
+  bridges: readonly string[],
+  subnets: readonly string[] = [],
+): boolean {
   const lines = rules.split('\n');
   const have = new Set(lines);
   return (
@@ -59,32 +96,45 @@ export function isolated(rules: string, bridges: readonly string[]): boolean {
       (br) =>
         have.has(`-A ${CHAIN1} -i ${br} ! -o ${br} -j ${CHAIN2}`) &&
         have.has(`-A ${CHAIN2} -o ${br} -j DROP`),
-    )
+    ) &&
+    (subnets.length === 0 ||
+      (have.has(`-A FORWARD -j ${CHAIN3}`) &&
+        subnets.every((s) => forwardRules(s).every((r) => have.has(r)))))
   );
 }
 
 /**
- * Makes sure each of `bridges` is isolated from the others (idempotent). Callers pass every
- * Berth network's bridge, so networks whose containers started before these rules existed
- * are covered too. The usual case, nothing missing, costs one `iptables -S`; changes run
- * under a lock file in ROOT/networks, so parallel starts never both create the chains or
- * the jump.
+ * Makes sure each of `bridges` is isolated from the others, and each of `subnets` (those of
+ * networks without the firewall plugin) accepted (idempotent). Callers pass every Berth
+ * network's bridge, so networks whose containers started before these rules existed are
+ * covered too. The usual case, nothing missing, costs one `iptables -S`; changes run under a
+ * lock file in ROOT/networks, so parallel starts never both create the chains or the jump.
  */
-export async function isolateBridges(root: string, bridges: readonly string[]): Promise<void> {
+export async function isolateBridges(
+  root: string,
+  bridges: readonly string[],
+  subnets: readonly string[] = [],
+): Promise<void> {
   if (!bridges.length) return;
-  if (isolated((await run('iptables', ['-w', '-S'])).stdout, bridges)) return;
+  if (isolated((await run('iptables', ['-w', '-S'])).stdout, bridges, subnets)) return;
   const dir = join(root, 'networks');
   mkdirSync(dir, { recursive: true });
-  await run('flock', [join(dir, 'iptables.lock'), 'sh', '-c', ENSURE, 'sh', CHAIN1, CHAIN2, ...bridges]);
-}
-
-/** Removes a bridge's isolation rules (network rm). Safe when they are already gone. */
-export async function unisolateBridge(bridge: string): Promise<void> {
-  await run('sh', ['-c', REMOVE, 'sh', CHAIN1, CHAIN2, bridge]);
+  await run('flock', [
+    join(dir, 'iptables.lock'),
+    ...['sh', '-c', ENSURE, 'sh', CHAIN1, CHAIN2, CHAIN3, ...bridges, '--', ...subnets],
+  ]);
 }
 
 /**
- * Removes both chains and the jump to them (a node's `--cleanup`), unless a bridge they name
+ * Removes a bridge's isolation rules, and its subnet's accept pair when given (network rm).
+ * Safe when they are already gone.
+ */
+export async function unisolateBridge(bridge: string, subnet = ''): Promise<void> {
+  await run('sh', ['-c', REMOVE, 'sh', CHAIN1, CHAIN2, CHAIN3, bridge, subnet]);
+}
+
+/**
+ * Removes the chains and the jumps to them (a node's `--cleanup`), unless a bridge they name
  * still exists: another engine store on the machine may still need them. The next attach
  * makes them again.
  */
@@ -94,12 +144,11 @@ export async function removeIsolationChains(): Promise<boolean> {
   const bridges = [...listed.stdout.matchAll(/^-A \S+ -i (\S+) /gm)].map((m) => m[1]!);
   for (const br of bridges)
     if ((await run('ip', ['link', 'show', br], { check: false })).code === 0) return false;
-  await run('sh', ['-c', REMOVE_ALL, 'sh', CHAIN1, CHAIN2]);
+  await run('sh', ['-c', REMOVE_ALL, 'sh', CHAIN1, CHAIN2, CHAIN3]);
   return true;
 }
 
-const REMOVE_ALL = `c1="$1"; c2="$2"
-while iptables -w -D FORWARD -j "$c1" 2>/dev/null; do :; done
-for c in "$c1" "$c2"; do iptables -w -F "$c" 2>/dev/null; done
-for c in "$c1" "$c2"; do iptables -w -X "$c" 2>/dev/null; done
+const REMOVE_ALL = `for c in "$1" "$3"; do while iptables -w -D FORWARD -j "$c" 2>/dev/null; do :; done; done
+for c in "$@"; do iptables -w -F "$c" 2>/dev/null; done
+for c in "$@"; do iptables -w -X "$c" 2>/dev/null; done
 exit 0`;

@@ -1,0 +1,125 @@
+// Pinned namespaces under RUNROOT/netns (src/engine/network/netns.ts): one call pins a pod's
+// network, IPC and UTS namespaces; pins made and removed at once by separate processes all
+// hold, on one private tmpfs, which goes with the last pin; a folder bind-mounted onto itself
+// (as earlier versions made it) is kept and used. Only new namespaces are made: nothing on
+// the host's network changes.
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { run } from '../src/core/exec.js';
+import { createNamespaces, netnsDir, removeNamespaces } from '../src/engine/network/netns.js';
+import { isRoot, repoRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+
+const NSFS_MAGIC = 0x6e736673;
+
+/** The mounts at `dir` and beneath it: [mount point, file system type, propagation]. */
+function mountsUnder(dir: string): { point: string; type: string; shared: boolean }[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const f = l.split(' ');
+      const sep = f.indexOf('-');
+      return {
+        point: f[4]!,
+        type: f[sep + 1]!,
+        shared: f.slice(6, sep).some((o) => o.startsWith('shared:')),
+      };
+    })
+    .filter((m) => m.point === dir || m.point.startsWith(`${dir}/`));
+}
+
+describe('pinned namespaces', { skip: !isRoot }, () => {
+  let box: Sandbox;
+  before(async () => {
+    box = await sandbox(undefined);
+  });
+  after(() => box.cleanup());
+
+  test("a pod's three namespaces: loopback up, the hostname set, all on a private tmpfs that the last pin takes down", async () => {
+    const dir = netnsDir(box.runroot);
+    const ns = await createNamespaces(box.runroot, 'pod-a', { net: true, ipc: true, hostname: 'web-0' });
+    assert.deepEqual(ns, {
+      net: join(dir, 'pod-a'),
+      ipc: join(dir, 'pod-a-ipc'),
+      uts: join(dir, 'pod-a-uts'),
+    });
+    for (const p of Object.values(ns))
+      assert.equal(statfsSync(p).type, NSFS_MAGIC, `${p} is a pinned namespace`);
+    assert.equal((await run('nsenter', [`--uts=${ns.uts}`, 'hostname'])).stdout.trim(), 'web-0');
+    assert.match(
+      (await run('nsenter', [`--net=${ns.net}`, 'ip', '-o', 'link', 'show', 'lo'])).stdout,
+      /[<,]UP[,>]/,
+    );
+    assert.notEqual(statSync(ns.ipc!).ino, statSync('/proc/self/ns/ipc').ino, 'a new IPC namespace');
+    const [folder, ...pins] = mountsUnder(dir);
+    assert.deepEqual(
+      { point: folder?.point, type: folder?.type, shared: folder?.shared },
+      { point: dir, type: 'tmpfs', shared: false },
+    );
+    assert.equal(pins.length, 3);
+    await removeNamespaces(Object.values(ns) as string[]);
+    assert.deepEqual(readdirSync(dir), []);
+    assert.deepEqual(mountsUnder(dir), [], 'nothing is left mounted');
+  });
+
+  test('a pin file a crashed run left behind is replaced', async () => {
+    const dir = netnsDir(box.runroot);
+    const first = await createNamespaces(box.runroot, 'pod-stale', { net: true });
+    writeFileSync(join(dir, 'pod-stale-ipc'), '');
+    const again = await createNamespaces(box.runroot, 'pod-stale', { net: true, ipc: true });
+    for (const p of [again.net!, again.ipc!]) assert.equal(statfsSync(p).type, NSFS_MAGIC);
+    assert.equal(again.net, first.net);
+    await removeNamespaces([again.net!, again.ipc!]);
+    assert.deepEqual(mountsUnder(dir), []);
+  });
+
+  test('processes pinning and unpinning at once, the folder going and coming back, lose no pin', async () => {
+    const dir = netnsDir(box.runroot);
+    // Each process pins and unpins five times (the folder empties and is taken down meanwhile)
+    // and keeps its last pin, which must then be a namespace on the one tmpfs.
+    const script = `
+      import { createNamespaces, removeNamespaces } from './src/engine/network/netns.ts';
+      const [runroot, name] = process.argv.slice(-2);
+      for (let i = 0; i < 5; i++) {
+        const ns = await createNamespaces(runroot, name + '-' + i, { net: i % 2 === 0, ipc: true });
+        await removeNamespaces(Object.values(ns));
+      }
+      await createNamespaces(runroot, name, { net: true, ipc: false, hostname: name });`;
+    const names = Array.from({ length: 8 }, (_, i) => `pod-p${i}`);
+    await Promise.all(
+      names.map((n) =>
+        run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, box.runroot, n], {
+          cwd: repoRoot,
+        }),
+      ),
+    );
+    const paths = names.flatMap((n) => [join(dir, n), join(dir, `${n}-uts`)]);
+    assert.deepEqual(readdirSync(dir).sort(), paths.map((p) => p.slice(dir.length + 1)).sort());
+    for (const p of paths) assert.equal(statfsSync(p).type, NSFS_MAGIC, `${p} is a pinned namespace`);
+    const mounts = mountsUnder(dir);
+    assert.deepEqual(
+      mounts.filter((m) => m.point === dir).map((m) => m.type),
+      ['tmpfs'],
+      'one folder mount, none stacked',
+    );
+    assert.equal(mounts.length, 1 + paths.length);
+    await removeNamespaces(paths);
+    assert.deepEqual(mountsUnder(dir), []);
+  });
+
+  test('a folder bind-mounted onto itself by an earlier version is used and taken down', async () => {
+    const dir = netnsDir(box.runroot);
+    mkdirSync(dir, { recursive: true });
+    await run('mount', ['--bind', dir, dir]);
+    await run('mount', ['--make-private', dir]);
+    const ns = await createNamespaces(box.runroot, 'pod-old', { net: true, ipc: true });
+    for (const p of [ns.net!, ns.ipc!]) assert.equal(statfsSync(p).type, NSFS_MAGIC);
+    const [folder, ...pins] = mountsUnder(dir);
+    assert.notEqual(folder?.type, 'tmpfs', 'the bind mount stays');
+    assert.equal(pins.length, 2);
+    await removeNamespaces([ns.net!, ns.ipc!]);
+    assert.deepEqual(mountsUnder(dir), []);
+  });
+});
