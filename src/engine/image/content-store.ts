@@ -103,12 +103,12 @@ export function openContentStore(root: string): ContentStore {
           pending.push(chunk);
           pendingBytes += chunk.length;
           if (pendingBytes >= 1 << 20) {
-            await fh.write(Buffer.concat(pending));
+            await fh.write(joined(pending, pendingBytes));
             pending = [];
             pendingBytes = 0;
           }
         }
-        if (pendingBytes) await fh.write(Buffer.concat(pending));
+        if (pendingBytes) await fh.write(joined(pending, pendingBytes));
         await fh.sync();
       } catch (e) {
         await fh.close();
@@ -162,6 +162,11 @@ export function openContentStore(root: string): ContentStore {
     },
   };
   return store;
+}
+
+/** The chunks as one buffer; a single chunk (a pull hands over 1 MB at a time) is not copied. */
+function joined(chunks: Uint8Array[], bytes: number): Uint8Array {
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
 }
 
 function isAlive(pid: number): boolean {
