@@ -3,6 +3,7 @@ import { createReadStream, existsSync, promises as fs, mkdirSync, readdirSync } 
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalidArgument, notFound } from '../../core/errors.js';
+import { localHash } from '../../core/sha256-stream.js';
 
 /**
  * Content-addressed blobs under ROOT/blobs/sha256/<hex>, after containerd's content store:
@@ -44,6 +45,9 @@ export interface BlobInfo {
 }
 
 const SHA256 = /^sha256:([a-f0-9]{64})$/;
+
+/** Blobs at least this large (by their expected size) are hashed on a worker thread. */
+const OFF_THREAD_BYTES = 1 << 20;
 
 /** Checks a digest's form; only sha256 is stored. */
 export function hexOf(digest: string): string {
@@ -91,14 +95,20 @@ export function openContentStore(root: string): ContentStore {
       if (expected.digest) hexOf(expected.digest);
       const tmp = join(tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
       const fh = await fs.open(tmp, 'w', 0o644);
-      const hash = createHash('sha256');
+      // A large blob (a pulled layer) is hashed off this thread; loaded only then.
+      const hash =
+        (expected.size ?? 0) >= OFF_THREAD_BYTES
+          ? (await import('../../core/sha256-off-thread.js')).offThreadHash()
+          : localHash();
       let size = 0;
+      let digesting: Promise<string> | undefined;
       try {
         // Coalesce small network chunks into large writes: fewer syscalls, same bytes.
         let pending: Uint8Array[] = [];
         let pendingBytes = 0;
         for await (const chunk of source) {
-          hash.update(chunk);
+          const wait = hash.update(chunk);
+          if (wait) await wait;
           size += chunk.length;
           pending.push(chunk);
           pendingBytes += chunk.length;
@@ -109,14 +119,18 @@ export function openContentStore(root: string): ContentStore {
           }
         }
         if (pendingBytes) await fh.write(joined(pending, pendingBytes));
+        // The digest is worked out while the file is flushed.
+        digesting = hash.digest();
         await fh.sync();
       } catch (e) {
+        if (digesting) digesting.catch(() => undefined);
+        else hash.drop();
         await fh.close();
         await fs.rm(tmp, { force: true });
         throw e;
       }
       await fh.close();
-      const digest = `sha256:${hash.digest('hex')}`;
+      const digest = await digesting;
       if (expected.digest && digest !== expected.digest) {
         await fs.rm(tmp, { force: true });
         throw invalidArgument(`Digest mismatch: expected ${expected.digest}, got ${digest} (${size} bytes)`);
