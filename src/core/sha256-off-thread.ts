@@ -12,6 +12,8 @@ export type HashReply = { op: 'done'; slot: number } | { op: 'digest'; id: numbe
 /** Slices of shared memory in flight to the thread, at most: the bound on what it may lag behind. */
 const SLOTS = 16;
 const SLOT_BYTES = 1 << 20;
+/** A thread with no open hash for this long ends, and its memory goes (long-lived processes pull rarely). */
+const IDLE_MS = 2_000;
 
 /**
  * SHA-256 of large streams (pulled layers, compressed and not) on a worker thread, so that
@@ -20,7 +22,7 @@ const SLOT_BYTES = 1 << 20;
  * third of its work. Chunks are copied into slots of shared memory (a copy costs a tenth of
  * hashing the bytes); with every slot in flight, `update` returns a promise to wait for, which
  * bounds the memory. One thread serves the whole process; it keeps the process alive only
- * while a hash is open. Where the thread cannot start (a bundle without its file), hashing
+ * while a hash is open, and ends after two idle seconds. Where the thread cannot start (a bundle without its file), hashing
  * happens here, as before.
  */
 export function offThreadHash(): StreamHash {
@@ -53,6 +55,7 @@ class HashThread {
   private open_ = 0;
   private nextId = 1;
   private failure: Error | undefined;
+  private idle: NodeJS.Timeout | undefined;
 
   constructor(private readonly worker: Worker) {
     for (let slot = 0; slot < SLOTS; slot++)
@@ -132,10 +135,17 @@ class HashThread {
     this.worker.postMessage(m);
   }
 
-  /** Keeps the process alive while hashes are open, and only then. */
+  /** Keeps the process alive while hashes are open, and only then; an idle thread ends. */
   private hold(delta: number): void {
     this.open_ += delta;
+    clearTimeout(this.idle);
+    this.idle = undefined;
     if (this.open_ === 1 && delta > 0) this.worker.ref();
-    if (this.open_ === 0) this.worker.unref();
+    if (this.open_ > 0) return;
+    this.worker.unref();
+    this.idle = setTimeout(() => {
+      if (shared === this) shared = undefined;
+      void this.worker.terminate();
+    }, IDLE_MS).unref();
   }
 }
