@@ -3,6 +3,7 @@ import { createReadStream, existsSync, promises as fs, mkdirSync, readdirSync } 
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalidArgument, notFound } from '../../core/errors.js';
+import { localHash } from '../../core/sha256-stream.js';
 
 /**
  * Content-addressed blobs under ROOT/blobs/sha256/<hex>, after containerd's content store:
@@ -44,6 +45,9 @@ export interface BlobInfo {
 }
 
 const SHA256 = /^sha256:([a-f0-9]{64})$/;
+
+/** Blobs at least this large (by their expected size) are hashed on a worker thread. */
+const OFF_THREAD_BYTES = 1 << 20;
 
 /** Checks a digest's form; only sha256 is stored. */
 export function hexOf(digest: string): string {
@@ -91,32 +95,42 @@ export function openContentStore(root: string): ContentStore {
       if (expected.digest) hexOf(expected.digest);
       const tmp = join(tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
       const fh = await fs.open(tmp, 'w', 0o644);
-      const hash = createHash('sha256');
+      // A large blob (a pulled layer) is hashed off this thread; loaded only then.
+      const hash =
+        (expected.size ?? 0) >= OFF_THREAD_BYTES
+          ? (await import('../../core/sha256-off-thread.js')).offThreadHash()
+          : localHash();
       let size = 0;
+      let digesting: Promise<string> | undefined;
       try {
         // Coalesce small network chunks into large writes: fewer syscalls, same bytes.
         let pending: Uint8Array[] = [];
         let pendingBytes = 0;
         for await (const chunk of source) {
-          hash.update(chunk);
+          const wait = hash.update(chunk);
+          if (wait) await wait;
           size += chunk.length;
           pending.push(chunk);
           pendingBytes += chunk.length;
           if (pendingBytes >= 1 << 20) {
-            await fh.write(Buffer.concat(pending));
+            await fh.write(joined(pending, pendingBytes));
             pending = [];
             pendingBytes = 0;
           }
         }
-        if (pendingBytes) await fh.write(Buffer.concat(pending));
+        if (pendingBytes) await fh.write(joined(pending, pendingBytes));
+        // The digest is worked out while the file is flushed.
+        digesting = hash.digest();
         await fh.sync();
       } catch (e) {
+        if (digesting) digesting.catch(() => undefined);
+        else hash.drop();
         await fh.close();
         await fs.rm(tmp, { force: true });
         throw e;
       }
       await fh.close();
-      const digest = `sha256:${hash.digest('hex')}`;
+      const digest = await digesting;
       if (expected.digest && digest !== expected.digest) {
         await fs.rm(tmp, { force: true });
         throw invalidArgument(`Digest mismatch: expected ${expected.digest}, got ${digest} (${size} bytes)`);
@@ -162,6 +176,11 @@ export function openContentStore(root: string): ContentStore {
     },
   };
   return store;
+}
+
+/** The chunks as one buffer; a single chunk (a pull hands over 1 MB at a time) is not copied. */
+function joined(chunks: Uint8Array[], bytes: number): Uint8Array {
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
 }
 
 function isAlive(pid: number): boolean {

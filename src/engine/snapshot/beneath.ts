@@ -1,9 +1,11 @@
-import { closeSync, constants, lstatSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, lstatSync, mkdirSync, open, openSync } from 'node:fs';
+import { promisify } from 'node:util';
 
 /** Opens a directory without following a symlink at its final name. */
 const O_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 /** Creates a file that must not exist yet; a symlink at the name is never followed. */
 const O_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const openAsync = promisify(open);
 /** Directory fds kept open between entries; older ones are closed and reopened on demand. */
 const KEEP = 1024;
 
@@ -52,6 +54,15 @@ export class Beneath {
   /** Creates the file `name` in the directory `fd` (EEXIST if anything is there) and returns its fd for writing. */
   createFile(fd: number, name: string, mode: number): number {
     return openSync(this.at(fd, name), O_NEW_FILE, mode);
+  }
+
+  /**
+   * The same on the thread pool: creating an inode can take the kernel a millisecond on a
+   * busy file system, and an unpack of many small files must not spend it on the event loop.
+   * `fd` must stay open until this settles (it does until the next `trim()`).
+   */
+  createFileAsync(fd: number, name: string, mode: number): Promise<number> {
+    return openAsync(this.at(fd, name), O_NEW_FILE, mode);
   }
 
   /**

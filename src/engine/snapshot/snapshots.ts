@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import {
   errorMessage,
   invalidArgument,
@@ -10,6 +10,7 @@ import {
   isNotFound,
 } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import type { StreamHash } from '../../core/sha256-stream.js';
 import { OverlaySnapshotter, OWNER_PID } from './overlay-snapshotter.js';
 
 const log = logger('snapshot');
@@ -102,16 +103,21 @@ export async function ensureSnapshot(
     // A blob path, or an opener of the uncompressed tar stream (a pull unpacks while it downloads).
     // The tar reader is loaded only to unpack: containers use this module without it.
     const { unpackLayer } = await import('./unpack.js');
+    const { offThreadHash } = await import('../../core/sha256-off-thread.js');
     const tar = typeof layerBlob === 'string' ? await openLayer(layerBlob) : await layerBlob();
-    const hash = createHash('sha256');
-    const tee = new PassThrough();
-    tar.on('data', (b: Buffer) => hash.update(b));
+    const hash = offThreadHash();
+    const tee = hashing(hash);
     tar.on('error', (e) => tee.destroy(e));
     tar.pipe(tee);
     // With no parent the snapshot is one bind mount of its own (empty) folder: the layer is
     // applied there directly, whiteouts in overlay form, with no mount needed.
-    await unpackLayer(tee, mounts[0]!.source);
-    const got = `sha256:${hash.digest('hex')}`;
+    try {
+      await unpackLayer(tee, mounts[0]!.source);
+    } catch (e) {
+      hash.drop();
+      throw e;
+    }
+    const got = await hash.digest();
     if (got !== diffId)
       throw invalidArgument(`Layer content does not match its diff ID: expected ${diffId}, got ${got}`);
     try {
@@ -128,6 +134,17 @@ export async function ensureSnapshot(
     throw e;
   }
   return final;
+}
+
+/** Passes a stream through unchanged, hashing it; waits when the hash asks to (see StreamHash). */
+function hashing(hash: StreamHash): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      const wait = hash.update(chunk);
+      if (wait) wait.then(() => done(null, chunk), done);
+      else done(null, chunk);
+    },
+  });
 }
 
 /** Records each chain's parent (the one before it), for snapshots unpacked without one. */

@@ -135,9 +135,9 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
   }
 
   // Creates a node with `make`; if the name is taken, replaces what is there (later entries win).
-  function replace<T>(dir: number, name: string, key: string, make: () => T): T {
+  async function replace<T>(dir: number, name: string, key: string, make: () => T | Promise<T>): Promise<T> {
     try {
-      return make();
+      return await make();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
@@ -153,7 +153,7 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
     key: string,
     xattrs: [string, Buffer][],
   ) {
-    const fd = replace(dir, base, key, () => tree.createFile(dir, base, 0o600));
+    const fd = await replace(dir, base, key, () => tree.createFileAsync(dir, base, 0o600));
     try {
       await pipeline(entry, createWriteStream('', { fd, autoClose: false, highWaterMark: 1 << 20 }));
       // Owner first: chown clears set-id bits and file capabilities.
@@ -217,7 +217,7 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
       case 'contiguous-file':
         return writeFile(entry, h, dir, base, key, xattrs);
       case 'symlink': {
-        replace(dir, base, key, () => symlinkSync(h.linkname ?? '', path));
+        await replace(dir, base, key, () => symlinkSync(h.linkname ?? '', path));
         lchownSync(path, h.uid ?? 0, h.gid ?? 0);
         await setXattrs(tree.forChild(dir, base), xattrs);
         if (h.mtime) lutimesSync(path, h.mtime, h.mtime);
@@ -240,7 +240,7 @@ export async function unpackLayer(source: Readable, dest: string): Promise<Unpac
         }
         if (isDir) throw why(`its hard link target "${h.linkname}" is a directory`);
         // link(2) does not follow a symlink at the target: it links the symlink itself.
-        replace(dir, base, key, () => linkSync(target, path));
+        await replace(dir, base, key, () => linkSync(target, path));
         return;
       }
       case 'fifo': {
