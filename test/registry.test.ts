@@ -199,6 +199,34 @@ describe('registry', { skip: !isRoot }, () => {
     }
   });
 
+  test('a pulled image of several layers runs on all of them', async () => {
+    // A pull unpacks its layers in parallel and records their order afterwards: the container
+    // must see the base layer's busybox and the top layer's file.
+    const ref = `${reg.host}/test/two-layers:1`;
+    await ok(box, [
+      'run',
+      '--name',
+      'two-layers',
+      '--network',
+      'none',
+      'bb:1',
+      'sh',
+      '-c',
+      'echo on-top > /added',
+    ]);
+    await ok(box, ['commit', 'two-layers', ref]);
+    await ok(box, ['rm', 'two-layers']);
+    await ok(box, ['push', '-q', ref]);
+    const fresh = await sandbox(undefined);
+    try {
+      await ok(fresh, ['pull', '-q', ref]);
+      const out = await ok(fresh, ['run', '--rm', '--network', 'none', ref, 'cat', '/added']);
+      assert.equal(out.trim(), 'on-top');
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
   test('run pulls a missing image first (--pull missing), and --pull never refuses', async () => {
     const fresh = await sandbox(undefined);
     try {

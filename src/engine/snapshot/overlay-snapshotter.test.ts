@@ -74,6 +74,26 @@ describe('overlay snapshotter: what a crash leaves', { skip: !isRoot && 'needs r
     }
   });
 
+  test('a layer committed without a parent (a pull unpacks layers in parallel) gets it recorded once', async () => {
+    const { snapshotter: s, close } = fresh();
+    try {
+      const base = `sha256:${'a'.repeat(64)}`;
+      const top = `sha256:${'b'.repeat(64)}`;
+      for (const id of [base, top]) {
+        await s.prepare(`unpack-${id}`, '');
+        await s.commit(id, `unpack-${id}`);
+      }
+      await s.setParent(top, base);
+      await s.setParent(top, `sha256:${'c'.repeat(64)}`);
+      assert.equal((await s.stat(top)).parent, base);
+      await s.prepare('ctr', top);
+      const [m] = await s.mounts('ctr');
+      assert.ok(m?.options.includes(`lowerdir=${s.layerDir(top)}:${s.layerDir(base)}`));
+    } finally {
+      await close();
+    }
+  });
+
   test('a chain-ID folder from before the snapshotter is a committed snapshot whose parent can be recorded once', async () => {
     const { snapshotter: s, close } = fresh();
     try {

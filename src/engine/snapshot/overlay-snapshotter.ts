@@ -174,14 +174,15 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   /**
-   * Records the parent of a committed snapshot that has none recorded (a chain-ID folder
-   * unpacked before the snapshotter kept records). A recorded parent is never changed.
+   * Records the parent of a committed snapshot that has none recorded: a chain-ID folder
+   * unpacked before the snapshotter kept records, or a layer a pull unpacked in parallel with
+   * the layers below it and committed without a parent. A recorded parent is never changed.
    */
   async setParent(name: string, parent: string): Promise<void> {
     const folder = this.folderOf(name, 'committed');
     const info = await this.readFolder(folder, 'committed', '');
     if (!info) throw notFound(`Snapshot "${name}" does not exist`);
-    if (info.parent || !parent || (await readJson(join(folder, INFO)))) return;
+    if (info.parent || !parent) return;
     await writeAtomic(join(folder, INFO), JSON.stringify({ ...info, name, parent }));
   }
 
