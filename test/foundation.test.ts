@@ -16,6 +16,14 @@ test('bin/berth answers --version and --help from any folder', async () => {
   assert.match(h.stdout, /Usage: berth/);
 });
 
+test('bin/berth starts Node without reading NODE_EXTRA_CA_CERTS (Berth reads it where a TLS client needs it)', async () => {
+  // Node would warn here about a file it cannot read; only the start-up reads it.
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/berth-extra-ca.pem' };
+  const h = await run(berthBin, ['--help'], { env });
+  assert.match(h.stdout, /Usage: berth/);
+  assert.doesNotMatch(h.stderr, /extra certs/i);
+});
+
 test('an unknown command exits 125 with a message naming it', async () => {
   const r = await run(berthBin, ['no-such-command'], { check: false });
   assert.equal(r.code, 125);
