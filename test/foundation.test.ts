@@ -1,6 +1,6 @@
 // The foundation's own checks: the CLI answers, the test helpers isolate and clean up.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { run } from '../src/core/exec.js';
@@ -22,6 +22,21 @@ test('bin/berth starts Node without reading NODE_EXTRA_CA_CERTS (Berth reads it 
   const h = await run(berthBin, ['--help'], { env });
   assert.match(h.stdout, /Usage: berth/);
   assert.doesNotMatch(h.stderr, /extra certs/i);
+});
+
+test('a command that succeeds leaves a code cache of its own beside the bundle', {
+  skip: !isRoot,
+}, async () => {
+  const dist = join(import.meta.dirname, '..', 'dist');
+  const psCache = (f: string) => /^berth\.script\.js\.\d+-\d+-\d+\.ps\.cache$/.test(f);
+  for (const f of readdirSync(dist).filter(psCache)) rmSync(join(dist, f), { force: true });
+  const box = await sandbox();
+  try {
+    await box.berth(['ps', '-a']);
+    assert.ok(readdirSync(dist).some(psCache));
+  } finally {
+    await box.cleanup();
+  }
 });
 
 test('an unknown command exits 125 with a message naming it', async () => {
