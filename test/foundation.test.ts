@@ -26,11 +26,11 @@ test('bin/berth starts Node without reading NODE_EXTRA_CA_CERTS (Berth reads it 
 
 test('a command that succeeds leaves a code cache of its own beside the bundle', {
   skip: !isRoot,
-}, async () => {
+}, async (t) => {
   const dist = join(import.meta.dirname, '..', 'dist');
   const psCache = (f: string) => /^berth\.script\.js\.\d+-\d+-\d+\.ps\.cache$/.test(f);
   for (const f of readdirSync(dist).filter(psCache)) rmSync(join(dist, f), { force: true });
-  const box = await sandbox();
+  const box = await sandbox(t);
   try {
     await box.berth(['ps', '-a']);
     assert.ok(readdirSync(dist).some(psCache));
