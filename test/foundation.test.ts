@@ -1,6 +1,6 @@
 // The foundation's own checks: the CLI answers, the test helpers isolate and clean up.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { run } from '../src/core/exec.js';
@@ -14,6 +14,29 @@ test('bin/berth answers --version and --help from any folder', async () => {
   assert.equal(v.stdout.trim(), pkg.version);
   const h = await run(berthBin, ['--help'], { cwd: '/' });
   assert.match(h.stdout, /Usage: berth/);
+});
+
+test('bin/berth starts Node without reading NODE_EXTRA_CA_CERTS (Berth reads it where a TLS client needs it)', async () => {
+  // Node would warn here about a file it cannot read; only the start-up reads it.
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/berth-extra-ca.pem' };
+  const h = await run(berthBin, ['--help'], { env });
+  assert.match(h.stdout, /Usage: berth/);
+  assert.doesNotMatch(h.stderr, /extra certs/i);
+});
+
+test('a command that succeeds leaves a code cache of its own beside the bundle', {
+  skip: !isRoot,
+}, async (t) => {
+  const dist = join(import.meta.dirname, '..', 'dist');
+  const psCache = (f: string) => /^berth\.script\.js\.\d+-\d+-\d+\.ps\.cache$/.test(f);
+  for (const f of readdirSync(dist).filter(psCache)) rmSync(join(dist, f), { force: true });
+  const box = await sandbox(t);
+  try {
+    await box.berth(['ps', '-a']);
+    assert.ok(readdirSync(dist).some(psCache));
+  } finally {
+    await box.cleanup();
+  }
 });
 
 test('an unknown command exits 125 with a message naming it', async () => {

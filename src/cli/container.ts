@@ -89,20 +89,20 @@ function createFlags(cmd: Command): Command {
 /**
  * Container commands: create, start, run, ps, logs, exec, attach, stop, kill, ... at the top
  * level and again under `container` (`berth container ls`, `container inspect`), as in Docker.
- * The copies under `container` are declared unless the command line names one of the
- * top-level ones (`name`, see src/cli/registry.ts): declaring them is half of the group's
- * cost, and `berth run` would never use them.
+ * When the command line names one of the top-level ones (`name`, see src/cli/registry.ts),
+ * only that one is declared: declaring the rest (create's and run's sixty options each, the
+ * copies under `container`) was most of the group's cost, and `berth run` never uses them.
  */
 export function registerContainer(program: Command, name?: string): void {
+  if (name !== undefined) {
+    defineContainerCommands(program, name);
+    if (program.commands.some((c) => c.name() === name || c.aliases().includes(name))) return;
+  }
   defineContainerCommands(program);
   const container = program
     .command('container')
     .description('manage containers (the same commands as at the top level)')
     .enablePositionalOptions();
-  const topLevel =
-    name !== undefined &&
-    program.commands.some((c) => c !== container && (c.name() === name || c.aliases().includes(name)));
-  if (topLevel) return;
   defineContainerCommands(container);
   container
     .command('cleanup', { hidden: true })
@@ -111,183 +111,212 @@ export function registerContainer(program: Command, name?: string): void {
     .action(act('cleanupAction'));
 }
 
-function defineContainerCommands(program: Command): void {
-  createFlags(
-    program.command('create').description('create a container').argument('<image>').argument('[command...]'),
-  ).action(act('createAction'));
-  createFlags(
+/** Declares the container commands on `program`: all of them, or only the one named `only`. */
+function defineContainerCommands(program: Command, only?: string): void {
+  const wanted = (...names: string[]) => only === undefined || names.includes(only);
+  if (wanted('create'))
+    createFlags(
+      program
+        .command('create')
+        .description('create a container')
+        .argument('<image>')
+        .argument('[command...]'),
+    ).action(act('createAction'));
+  if (wanted('run'))
+    createFlags(
+      program
+        .command('run')
+        .description('create and start a container')
+        .argument('<image>')
+        .argument('[command...]')
+        .option('-d, --detach', 'run in the background and print the container ID')
+        .option('--rm', 'remove the container when it exits'),
+    ).action(act('runAction'));
+  if (wanted('start'))
     program
-      .command('run')
-      .description('create and start a container')
-      .argument('<image>')
-      .argument('[command...]')
-      .option('-d, --detach', 'run in the background and print the container ID')
-      .option('--rm', 'remove the container when it exits'),
-  ).action(act('runAction'));
-  program
-    .command('start')
-    .description('start stopped containers')
-    .argument('<container...>')
-    .option('-a, --attach', 'attach and wait for the (single) container')
-    .option('-i, --interactive', 'attach stdin')
-    .action(act('startAction'));
-  program
-    .command('ps')
-    .alias('ls')
-    .description('list containers')
-    .option('-a, --all', 'show all containers (default: running only)')
-    .option('-q, --quiet', 'only IDs')
-    .option('-f, --filter <key=value>', 'id, name, status, label, ancestor, exited (repeatable)', collect)
-    .option('--no-trunc', 'do not truncate output')
-    .option('--format <format>', 'json, or a Go template such as {{.Names}}')
-    .action(act('psAction'));
-  program
-    .command('logs')
-    .description("print a container's output")
-    .argument('<container>')
-    .option('-f, --follow', 'follow the output')
-    .option('--tail <n>', 'lines from the end (all)')
-    .option('-t, --timestamps', 'show timestamps')
-    .option('--since <time>', 'since a time (RFC 3339, unix seconds, or a duration like 10m)')
-    .action(act('logsAction'));
-  program
-    .command('exec')
-    .description('run a command in a running container')
-    .argument('<container>')
-    .argument('<command...>')
-    .option('-i, --interactive', 'keep stdin open')
-    .option('-t, --tty', 'allocate a pseudo-TTY')
-    .option('-d, --detach', 'run in the background')
-    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect)
-    .option('-u, --user <user[:group]>', 'user to run as')
-    .option('-w, --workdir <dir>', 'working directory')
-    .passThroughOptions()
-    .action(act('execAction'));
-  program
-    .command('attach')
-    .description("attach to a running container's output (and input)")
-    .argument('<container>')
-    .option('--no-stdin', 'do not attach stdin')
-    .action(act('attachAction'));
-  program
-    .command('stop')
-    .description('stop containers (stop signal, then SIGKILL after the timeout)')
-    .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before SIGKILL')
-    .action(act('stopAction'));
-  program
-    .command('kill')
-    .description('send a signal to containers')
-    .argument('<container...>')
-    .option('-s, --signal <signal>', 'signal to send', 'SIGKILL')
-    .action(act('killAction'));
-  program
-    .command('restart')
-    .description('restart containers')
-    .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before SIGKILL')
-    .action(act('restartAction'));
-  program
-    .command('rm')
-    .description('remove containers')
-    .argument('<container...>')
-    .option('-f, --force', 'kill and remove running containers')
-    .option('-v, --volumes', 'remove anonymous volumes too')
-    .action(act('rmAction'));
-  program
-    .command('inspect')
-    .description('show containers (at the top level also images, networks, volumes) in Docker JSON form')
-    .argument('<name...>')
-    .option('-f, --format <format>', 'json (default) or a Go template such as {{.State.Status}}')
-    .option('--type <type>', 'container, image, network or volume (top level only)')
-    .action(act('inspectAction'));
-  program
-    .command('wait')
-    .description('wait for containers to stop; print exit codes')
-    .argument('<container...>')
-    .action(act('waitAction'));
-  program
-    .command('top')
-    .description("list a container's processes (ps options as with ps; default -ef)")
-    .argument('<container>')
-    .argument('[ps-options...]')
-    .passThroughOptions()
-    .action(act('topAction'));
-  program
-    .command('stats')
-    .description('resource use of running containers')
-    .argument('[container...]')
-    .option('--no-stream', 'print once and exit')
-    .option(
-      '--format <format>',
-      'json, or a Go template such as {{.Name}} {{.CPUPerc}} (table TEMPLATE for titles)',
-    )
-    .option('-a, --all', 'include stopped containers')
-    .action(act('statsAction'));
+      .command('start')
+      .description('start stopped containers')
+      .argument('<container...>')
+      .option('-a, --attach', 'attach and wait for the (single) container')
+      .option('-i, --interactive', 'attach stdin')
+      .action(act('startAction'));
+  if (wanted('ps', 'ls'))
+    program
+      .command('ps')
+      .alias('ls')
+      .description('list containers')
+      .option('-a, --all', 'show all containers (default: running only)')
+      .option('-q, --quiet', 'only IDs')
+      .option('-f, --filter <key=value>', 'id, name, status, label, ancestor, exited (repeatable)', collect)
+      .option('--no-trunc', 'do not truncate output')
+      .option('--format <format>', 'json, or a Go template such as {{.Names}}')
+      .action(act('psAction'));
+  if (wanted('logs'))
+    program
+      .command('logs')
+      .description("print a container's output")
+      .argument('<container>')
+      .option('-f, --follow', 'follow the output')
+      .option('--tail <n>', 'lines from the end (all)')
+      .option('-t, --timestamps', 'show timestamps')
+      .option('--since <time>', 'since a time (RFC 3339, unix seconds, or a duration like 10m)')
+      .action(act('logsAction'));
+  if (wanted('exec'))
+    program
+      .command('exec')
+      .description('run a command in a running container')
+      .argument('<container>')
+      .argument('<command...>')
+      .option('-i, --interactive', 'keep stdin open')
+      .option('-t, --tty', 'allocate a pseudo-TTY')
+      .option('-d, --detach', 'run in the background')
+      .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect)
+      .option('-u, --user <user[:group]>', 'user to run as')
+      .option('-w, --workdir <dir>', 'working directory')
+      .passThroughOptions()
+      .action(act('execAction'));
+  if (wanted('attach'))
+    program
+      .command('attach')
+      .description("attach to a running container's output (and input)")
+      .argument('<container>')
+      .option('--no-stdin', 'do not attach stdin')
+      .action(act('attachAction'));
+  if (wanted('stop'))
+    program
+      .command('stop')
+      .description('stop containers (stop signal, then SIGKILL after the timeout)')
+      .argument('<container...>')
+      .option('-t, --time <seconds>', 'seconds to wait before SIGKILL')
+      .action(act('stopAction'));
+  if (wanted('kill'))
+    program
+      .command('kill')
+      .description('send a signal to containers')
+      .argument('<container...>')
+      .option('-s, --signal <signal>', 'signal to send', 'SIGKILL')
+      .action(act('killAction'));
+  if (wanted('restart'))
+    program
+      .command('restart')
+      .description('restart containers')
+      .argument('<container...>')
+      .option('-t, --time <seconds>', 'seconds to wait before SIGKILL')
+      .action(act('restartAction'));
+  if (wanted('rm'))
+    program
+      .command('rm')
+      .description('remove containers')
+      .argument('<container...>')
+      .option('-f, --force', 'kill and remove running containers')
+      .option('-v, --volumes', 'remove anonymous volumes too')
+      .action(act('rmAction'));
+  if (wanted('inspect'))
+    program
+      .command('inspect')
+      .description('show containers (at the top level also images, networks, volumes) in Docker JSON form')
+      .argument('<name...>')
+      .option('-f, --format <format>', 'json (default) or a Go template such as {{.State.Status}}')
+      .option('--type <type>', 'container, image, network or volume (top level only)')
+      .action(act('inspectAction'));
+  if (wanted('wait'))
+    program
+      .command('wait')
+      .description('wait for containers to stop; print exit codes')
+      .argument('<container...>')
+      .action(act('waitAction'));
+  if (wanted('top'))
+    program
+      .command('top')
+      .description("list a container's processes (ps options as with ps; default -ef)")
+      .argument('<container>')
+      .argument('[ps-options...]')
+      .passThroughOptions()
+      .action(act('topAction'));
+  if (wanted('stats'))
+    program
+      .command('stats')
+      .description('resource use of running containers')
+      .argument('[container...]')
+      .option('--no-stream', 'print once and exit')
+      .option(
+        '--format <format>',
+        'json, or a Go template such as {{.Name}} {{.CPUPerc}} (table TEMPLATE for titles)',
+      )
+      .option('-a, --all', 'include stopped containers')
+      .action(act('statsAction'));
   for (const [name, what] of [
     ['pause', 'freeze every process of containers'],
     ['unpause', 'thaw paused containers'],
   ] as const)
+    if (wanted(name))
+      program
+        .command(name)
+        .description(what)
+        .argument('<container...>')
+        .action(act(`${name}Action`));
+  if (wanted('update'))
     program
-      .command(name)
-      .description(what)
+      .command('update')
+      .description("change containers' resource limits and restart policy")
       .argument('<container...>')
-      .action(act(`${name}Action`));
-  program
-    .command('update')
-    .description("change containers' resource limits and restart policy")
-    .argument('<container...>')
-    .option('-m, --memory <bytes>', 'memory limit (512m, 1g)')
-    .option('--cpus <n>', 'CPU limit')
-    .option('--pids-limit <n>', 'process count limit (-1 for none)')
-    .option('--restart <policy>', 'no, always, unless-stopped or on-failure[:N]')
-    .action(act('updateAction'));
-  program
-    .command('export')
-    .description("write a container's filesystem as a tar archive")
-    .argument('<container>')
-    .option('-o, --output <file>', 'write to a file instead of stdout')
-    .action(act('exportAction'));
-  program
-    .command('port')
-    .description("list a container's published ports, or the host addresses of one")
-    .argument('<container>')
-    .argument('[private-port]', 'PORT[/PROTOCOL]')
-    .action(act('portAction'));
-  program
-    .command('rename')
-    .description('rename a container')
-    .argument('<container>')
-    .argument('<new-name>')
-    .action(act('renameAction'));
-  program
-    .command('commit')
-    .description("create an image from a container's changes")
-    .argument('<container>')
-    .argument('[repository[:tag]]')
-    .option('-a, --author <author>', 'author (e.g. "Jane Doe <jane@example.com>")')
-    .option('-m, --message <message>', 'commit message')
-    .option(
-      '-c, --change <instruction>',
-      'apply a Dockerfile instruction (CMD, ENV, ...) (repeatable)',
-      collect,
-    )
-    .option('-p, --pause', 'pause the container while committing (default)', true)
-    .option('--no-pause', 'do not pause the container while committing')
-    .action(act('commitAction'));
-  program
-    .command('diff')
-    .description('list the files a container added (A), changed (C) or deleted (D)')
-    .argument('<container>')
-    .action(act('diffAction'));
-  program
-    .command('cp')
-    .description(
-      'copy files between a container and the host (CONTAINER:PATH; - is a tar stream on stdin or stdout)',
-    )
-    .argument('<src>')
-    .argument('<dest>')
-    .option('-L, --follow-link', 'always follow a symlink in SRC_PATH')
-    .option('-a, --archive', "keep the source's owners (otherwise root in the container, you on the host)")
-    .action(act('cpAction'));
+      .option('-m, --memory <bytes>', 'memory limit (512m, 1g)')
+      .option('--cpus <n>', 'CPU limit')
+      .option('--pids-limit <n>', 'process count limit (-1 for none)')
+      .option('--restart <policy>', 'no, always, unless-stopped or on-failure[:N]')
+      .action(act('updateAction'));
+  if (wanted('export'))
+    program
+      .command('export')
+      .description("write a container's filesystem as a tar archive")
+      .argument('<container>')
+      .option('-o, --output <file>', 'write to a file instead of stdout')
+      .action(act('exportAction'));
+  if (wanted('port'))
+    program
+      .command('port')
+      .description("list a container's published ports, or the host addresses of one")
+      .argument('<container>')
+      .argument('[private-port]', 'PORT[/PROTOCOL]')
+      .action(act('portAction'));
+  if (wanted('rename'))
+    program
+      .command('rename')
+      .description('rename a container')
+      .argument('<container>')
+      .argument('<new-name>')
+      .action(act('renameAction'));
+  if (wanted('commit'))
+    program
+      .command('commit')
+      .description("create an image from a container's changes")
+      .argument('<container>')
+      .argument('[repository[:tag]]')
+      .option('-a, --author <author>', 'author (e.g. "Jane Doe <jane@example.com>")')
+      .option('-m, --message <message>', 'commit message')
+      .option(
+        '-c, --change <instruction>',
+        'apply a Dockerfile instruction (CMD, ENV, ...) (repeatable)',
+        collect,
+      )
+      .option('-p, --pause', 'pause the container while committing (default)', true)
+      .option('--no-pause', 'do not pause the container while committing')
+      .action(act('commitAction'));
+  if (wanted('diff'))
+    program
+      .command('diff')
+      .description('list the files a container added (A), changed (C) or deleted (D)')
+      .argument('<container>')
+      .action(act('diffAction'));
+  if (wanted('cp'))
+    program
+      .command('cp')
+      .description(
+        'copy files between a container and the host (CONTAINER:PATH; - is a tar stream on stdin or stdout)',
+      )
+      .argument('<src>')
+      .argument('<dest>')
+      .option('-L, --follow-link', 'always follow a symlink in SRC_PATH')
+      .option('-a, --archive', "keep the source's owners (otherwise root in the container, you on the host)")
+      .action(act('cpAction'));
 }

@@ -64,10 +64,15 @@ describe('registerCommandsFor', () => {
     assert.ok(part.commands.length < full.commands.length);
   });
 
-  it('leaves out the copies under `container` for a top-level container command', () => {
-    const part = program();
-    registerCommandsFor(part, 'run');
-    assert.deepEqual(part.commands.find((c) => c.name() === 'container')?.commands, []);
+  it('declares only the container command named, without the copies under `container`', () => {
+    for (const name of ['run', 'ls']) {
+      const part = program();
+      registerCommandsFor(part, name);
+      assert.deepEqual(
+        part.commands.map((c) => c.name()),
+        [name === 'ls' ? 'ps' : name],
+      );
+    }
   });
 
   it('declares everything for an unknown or missing name, so help and suggestions see it all', () => {

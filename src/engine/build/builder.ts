@@ -26,7 +26,7 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { posix } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, failedPrecondition, invalidArgument, isAlreadyExists } from '../../core/errors.js';
 import type { MountSpec, TmpfsSpec } from '../container/config.js';
@@ -69,6 +69,7 @@ import {
   parseDockerfile,
   parseTrigger,
 } from './dockerfile.js';
+import { fetchUrl } from './fetch-url.js';
 import { BuildProgress, type StepProgress } from './progress.js';
 import { argEntries, type Plan, PROXY_ARGS, planStages, type Stage, stageRef } from './stages.js';
 import { expandWord, expandWords } from './words.js';
@@ -652,18 +653,18 @@ class Builder {
   /** ADD of a URL: fetched whole (loopback in tests), named after the URL's last path part. */
   private async download(url: string, step: StepProgress, scratch: string[]): Promise<SourceItem> {
     step.log(`fetching ${url}`);
-    const res = await fetch(url, this.o.signal ? { signal: this.o.signal } : {});
-    if (!res.ok || !res.body)
-      throw invalidArgument(`ADD failed: ${url} answered ${res.status} ${res.statusText}`);
+    const res = await fetchUrl(url, this.o.signal);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      res.resume();
+      throw invalidArgument(`ADD failed: ${url} answered ${status} ${res.statusMessage ?? ''}`.trimEnd());
+    }
     const dir = posix.join(this.ctx.root, 'tmp');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = posix.join(dir, `add-${randomBytes(8).toString('hex')}`);
     scratch.push(file);
-    await pipeline(
-      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
-      createWriteStream(file, { mode: 0o600 }),
-    );
-    const modified = res.headers.get('last-modified');
+    await pipeline(res, createWriteStream(file, { mode: 0o600 }));
+    const modified = res.headers['last-modified'];
     const name = posix.basename(new URL(url).pathname) || 'index.html';
     return {
       name,
