@@ -30,6 +30,8 @@ import { cpuMs, threadCpuMs, waitFor } from './lib/process.js';
 import { until } from './lib/until.js';
 
 const [seconds, rounds] = [3, 5].map((d, i) => Number(process.argv[2 + i] ?? d)) as [number, number];
+/** wrk's open connections (BENCH_WRK_C): busybox httpd listens with a backlog of 9 or so. */
+const connections = Number(process.env.BENCH_WRK_C ?? 16);
 const nodeIP = '198.18.1.1';
 const nginxPort = 8443;
 const nginxHttpPort = 8081;
@@ -169,7 +171,13 @@ try {
 
   /** Requests per second and how many, from wrk in the node's namespace, with bench.test at the node. */
   const wrk = (url: string, close: boolean): Done => {
-    const args = ['-t2', '-c16', `-d${seconds}s`, ...(close ? ['-H', 'Connection: close'] : []), url];
+    const args = [
+      '-t2',
+      `-c${connections}`,
+      `-d${seconds}s`,
+      ...(close ? ['-H', 'Connection: close'] : []),
+      url,
+    ];
     const out = execFileSync(
       'nsenter',
       [
@@ -184,6 +192,17 @@ try {
       ],
       { encoding: 'utf8' },
     );
+    // BENCH_WRK_LOG=1 prints each run's latency line: rounds of a tenth of the usual rate, with
+    // every request slow, or a 1 s tail of retransmitted SYNs, show there (docs/ingress.md).
+    if (process.env.BENCH_WRK_LOG)
+      console.log(
+        url,
+        close ? 'close' : 'keep-alive',
+        out
+          .split('\n')
+          .filter((l) => /Latency|Socket|Non-2xx|Requests\/sec/.test(l))
+          .join(' |'),
+      );
     const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
     const n = /(\d+) requests in/.exec(out);
     if (!m || !n) throw new Error(`wrk printed no rate: ${out}`);
@@ -280,7 +299,7 @@ try {
   const perRound = (a: number[], b: number[]) => a.map((v, i) => (v / (b[i] ?? 1)).toFixed(2)).join(' ');
   const line = (label: string, a: number[], b: number[], names: [string, string], goal: string) =>
     console.log(
-      `${label} (wrk -t2 -c16, ${seconds} s x ${rounds} rounds, medians): ${names[0]} ${med(a).toFixed(0)} req/s, ${names[1]} ${med(b).toFixed(0)} req/s, ratio ${(med(a) / med(b)).toFixed(2)}x (${goal}); per round: ${perRound(a, b)}`,
+      `${label} (wrk -t2 -c${connections}, ${seconds} s x ${rounds} rounds, medians): ${names[0]} ${med(a).toFixed(0)} req/s, ${names[1]} ${med(b).toFixed(0)} req/s, ratio ${(med(a) / med(b)).toFixed(2)}x (${goal}); per round: ${perRound(a, b)}`,
     );
   line('HTTP, client keep-alive', viaKa!, directKa!, ['through the Ingress', 'pod directly'], 'goal >= 0.7x');
   line(
