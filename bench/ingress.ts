@@ -22,15 +22,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type KubeClient, Resources } from '../src/cluster/client/kube-client.js';
 import { ingresses } from '../src/cluster/ingress/ingress-class.js';
-import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
-import { adminClient, spawnServer, webDeployment, wireNode } from './lib/cluster.js';
+import { adminClient, importWebImage, spawnServer, webDeployment, wireNode } from './lib/cluster.js';
 import { have, interleave, percentile } from './lib/measure.js';
 import { cpuMs, threadCpuMs, waitFor } from './lib/process.js';
 import { until } from './lib/until.js';
 
 const [seconds, rounds] = [3, 5].map((d, i) => Number(process.argv[2 + i] ?? d)) as [number, number];
-/** wrk's open connections (BENCH_WRK_C): busybox httpd listens with a backlog of 9 or so. */
+/** wrk's open connections (BENCH_WRK_C). */
 const connections = Number(process.env.BENCH_WRK_C ?? 16);
 const nodeIP = '198.18.1.1';
 const nginxPort = 8443;
@@ -51,8 +50,7 @@ interface Done {
 
 /** The web pod, its Service, a TLS Secret for bench.test and an Ingress; returns the pod's address. */
 async function setUp(box: Sandbox, client: KubeClient, cert: string, key: string): Promise<string> {
-  const r = await box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
-  if (r.code !== 0) throw new Error(r.stderr);
+  await importWebImage(box);
   await client.create(Resources.deployments, 'default', webDeployment());
   await client.create(Resources.services, 'default', {
     apiVersion: 'v1',

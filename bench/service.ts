@@ -15,7 +15,14 @@ import type { KubeClient, KubeObject } from '../src/cluster/client/kube-client.j
 import { Resources } from '../src/cluster/client/kube-client.js';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
-import { adminClient, spawnServer, webDeployment, wireNode, wrkFromPod } from './lib/cluster.js';
+import {
+  adminClient,
+  importWebImage,
+  spawnServer,
+  webDeployment,
+  wireNode,
+  wrkFromPod,
+} from './lib/cluster.js';
 import { have, interleave, percentile, summarise } from './lib/measure.js';
 import { waitFor } from './lib/process.js';
 import { until } from './lib/until.js';
@@ -44,6 +51,7 @@ async function setUp(
   box: Sandbox,
   client: KubeClient,
 ): Promise<{ clusterIP: string; podIP: string; clientPid: number }> {
+  await importWebImage(box);
   const r = await box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
   if (r.code !== 0) throw new Error(r.stderr);
   await client.create(Resources.deployments, 'default', webDeployment());

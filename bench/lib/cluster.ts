@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { KubeClient, type KubeObject } from '../../src/cluster/client/kube-client.js';
 import type { Sandbox } from '../../test/helpers/sandbox.js';
+import { toolsRootfsTar } from '../../test/helpers/tools-image.js';
 import { freePort } from './process.js';
 
 /** A client on the API's local socket with the admin kubeconfig's token (the bench runs outside the namespace). */
@@ -49,8 +50,29 @@ export async function spawnServer(
 }
 
 /**
- * A one-replica Deployment `web` (label app=web) of busybox httpd serving a 4 KiB file `/f` on
- * its port `web` (8080), from the image `busybox:local` the benchmark imports.
+ * The web pods' server: the host's nginx in a busybox image (test/helpers/tools-image.ts), one
+ * process without keep-alive, so that every request through a proxy still opens a new
+ * connection to the pod. Not busybox httpd: it listens with a backlog of 9 and forks per
+ * connection, so bursts of new connections lost SYNs (a 1 s retransmit) and other load on the
+ * machine cut its rate by up to ten times from one run to the next (docs/ingress.md, "Figures").
+ */
+const NGINX_CONF = [
+  'daemon off; master_process off; worker_processes 1; user root root;',
+  'pid /tmp/nginx.pid; error_log stderr; events {}',
+  'http { access_log off; keepalive_timeout 0; client_body_temp_path /tmp/body;',
+  'proxy_temp_path /tmp/proxy; fastcgi_temp_path /tmp/fastcgi; uwsgi_temp_path /tmp/uwsgi;',
+  'scgi_temp_path /tmp/scgi; server { listen 8080; root /www; } }',
+].join(' ');
+
+/** Imports the web pods' image `web:local` (busybox and the host's nginx) into the sandbox's store. */
+export async function importWebImage(box: Sandbox): Promise<void> {
+  const r = await box.berth(['import', await toolsRootfsTar(['/usr/sbin/nginx']), 'web:local']);
+  if (r.code !== 0) throw new Error(`Cannot import the web image: ${r.stderr}`);
+}
+
+/**
+ * A one-replica Deployment `web` (label app=web) of nginx serving a 4 KiB file `/f` on its port
+ * `web` (8080), from the image `web:local` (importWebImage).
  */
 export function webDeployment(): KubeObject {
   return {
@@ -66,12 +88,12 @@ export function webDeployment(): KubeObject {
           containers: [
             {
               name: 'httpd',
-              image: 'busybox:local',
+              image: 'web:local',
               imagePullPolicy: 'IfNotPresent',
               command: [
                 'sh',
                 '-c',
-                'mkdir /www && head -c 4096 /dev/zero > /www/f && exec httpd -f -p 8080 -h /www',
+                `mkdir /www && head -c 4096 /dev/zero > /www/f && echo '${NGINX_CONF}' > /tmp/nginx.conf && exec nginx -p /tmp -c /tmp/nginx.conf`,
               ],
               ports: [{ name: 'web', containerPort: 8080 }],
             },
