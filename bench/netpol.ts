@@ -1,7 +1,7 @@
 /**
  * bench/netpol: the NetworkPolicy figure of issue 20. HTTP from one pod to another (wrk from
- * the client pod's network namespace to a busybox httpd pod by its address; each busybox
- * request is a new connection, so every request's first packet walks the rules) with 200
+ * the client pod's network namespace to the nginx web pod of bench/lib/cluster.ts by its
+ * address; nginx closes each connection, so every request's first packet walks the rules) with 200
  * NetworkPolicies in the cluster against none, in alternating rounds (goal >= 0.9x). All 200
  * select the server pod, 199 of them allow other sources (ipBlocks, one port each) and the last
  * allows the client, so a new connection is checked against every rule before it is let in.
@@ -14,7 +14,7 @@ import { Resources } from '../src/cluster/client/kube-client.js';
 import { networkPolicies } from '../src/cluster/netpol/enforcer.js';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
-import { adminClient, spawnServer, wireNode, wrkFromPod } from './lib/cluster.js';
+import { adminClient, importWebImage, spawnServer, WEB_SERVE, wireNode, wrkFromPod } from './lib/cluster.js';
 import { have, percentile, summarise } from './lib/measure.js';
 import { waitFor } from './lib/process.js';
 import { until } from './lib/until.js';
@@ -31,13 +31,13 @@ if (!have('wrk') || !have('nft')) {
   process.exit(0);
 }
 
-const pod = (name: string, labels: Record<string, string>, command: string[]): KubeObject => ({
+const pod = (name: string, labels: Record<string, string>, image: string, command: string[]): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, labels },
   spec: {
     terminationGracePeriodSeconds: 1,
-    containers: [{ name: 'main', image: 'busybox:local', imagePullPolicy: 'IfNotPresent', command }],
+    containers: [{ name: 'main', image, imagePullPolicy: 'IfNotPresent', command }],
   },
 });
 
@@ -114,9 +114,17 @@ try {
   const client = adminClient(dataDir);
   const r = await box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
   if (r.code !== 0) throw new Error(r.stderr);
-  const serve = 'mkdir /www && head -c 4096 /dev/zero > /www/f && exec httpd -f -p 8080 -h /www';
-  await client.create(Resources.pods, 'default', pod('web', { app: 'web' }, ['sh', '-c', serve]));
-  await client.create(Resources.pods, 'default', pod('client', { role: 'client' }, ['sleep', '100000']));
+  await importWebImage(box);
+  await client.create(
+    Resources.pods,
+    'default',
+    pod('web', { app: 'web' }, 'web:local', ['sh', '-c', WEB_SERVE]),
+  );
+  await client.create(
+    Resources.pods,
+    'default',
+    pod('client', { role: 'client' }, 'busybox:local', ['sleep', '100000']),
+  );
   let webIP = '';
   await until('pods running', async () => {
     const pods = (await client.list(Resources.pods, 'default')).items;

@@ -64,6 +64,9 @@ const NGINX_CONF = [
   'scgi_temp_path /tmp/scgi; server { listen 8080; root /www; } }',
 ].join(' ');
 
+/** The web pods' shell command (in `web:local`): nginx serving a 4 KiB file `/f` on port 8080. */
+export const WEB_SERVE = `mkdir /www && head -c 4096 /dev/zero > /www/f && echo '${NGINX_CONF}' > /tmp/nginx.conf && exec nginx -p /tmp -c /tmp/nginx.conf`;
+
 /** Imports the web pods' image `web:local` (busybox and the host's nginx) into the sandbox's store. */
 export async function importWebImage(box: Sandbox): Promise<void> {
   const r = await box.berth(['import', await toolsRootfsTar(['/usr/sbin/nginx']), 'web:local']);
@@ -90,11 +93,7 @@ export function webDeployment(): KubeObject {
               name: 'httpd',
               image: 'web:local',
               imagePullPolicy: 'IfNotPresent',
-              command: [
-                'sh',
-                '-c',
-                `mkdir /www && head -c 4096 /dev/zero > /www/f && echo '${NGINX_CONF}' > /tmp/nginx.conf && exec nginx -p /tmp -c /tmp/nginx.conf`,
-              ],
+              command: ['sh', '-c', WEB_SERVE],
               ports: [{ name: 'web', containerPort: 8080 }],
             },
           ],
