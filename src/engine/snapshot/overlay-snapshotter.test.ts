@@ -17,6 +17,19 @@ function fresh(): { snapshotter: OverlaySnapshotter; close(): Promise<void> } {
   };
 }
 
+/**
+ * `top`, committed with no parent recorded, takes `base` as its parent, keeps it when asked for
+ * another, and a container prepared on it mounts both layers.
+ */
+async function recordsParentOnce(s: OverlaySnapshotter, base: string, top: string): Promise<void> {
+  await s.setParent(top, base);
+  await s.setParent(top, `sha256:${'c'.repeat(64)}`);
+  assert.equal((await s.stat(top)).parent, base);
+  await s.prepare('ctr', top);
+  const [m] = await s.mounts('ctr');
+  assert.ok(m?.options.includes(`lowerdir=${s.layerDir(top)}:${s.layerDir(base)}`));
+}
+
 /** The pid of a process that has exited. */
 function deadPid(): number {
   return spawnSync('true').pid!;
@@ -83,12 +96,7 @@ describe('overlay snapshotter: what a crash leaves', { skip: !isRoot && 'needs r
         await s.prepare(`unpack-${id}`, '');
         await s.commit(id, `unpack-${id}`);
       }
-      await s.setParent(top, base);
-      await s.setParent(top, `sha256:${'c'.repeat(64)}`);
-      assert.equal((await s.stat(top)).parent, base);
-      await s.prepare('ctr', top);
-      const [m] = await s.mounts('ctr');
-      assert.ok(m?.options.includes(`lowerdir=${s.layerDir(top)}:${s.layerDir(base)}`));
+      await recordsParentOnce(s, base, top);
     } finally {
       await close();
     }
@@ -106,12 +114,7 @@ describe('overlay snapshotter: what a crash leaves', { skip: !isRoot && 'needs r
         name: top,
         parent: '',
       });
-      await s.setParent(top, base);
-      await s.setParent(top, `sha256:${'c'.repeat(64)}`);
-      assert.equal((await s.stat(top)).parent, base);
-      await s.prepare('ctr', top);
-      const [m] = await s.mounts('ctr');
-      assert.ok(m?.options.includes(`lowerdir=${s.layerDir(top)}:${s.layerDir(base)}`));
+      await recordsParentOnce(s, base, top);
     } finally {
       await close();
     }

@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describe as describeViolations, evaluate, type PodSpec } from './pod-security-checks.js';
+import { restrictedContainer } from './test-request.js';
 
 /** `reason (detail), ...` of what `spec` fails, as the refusal and warning texts carry it. */
 const at = (level: 'baseline' | 'restricted', spec: PodSpec, version = 'latest', annotations = {}) =>
   describeViolations(evaluate(level, spec, version, { annotations }));
-
-/** A pod that passes restricted, to vary one field at a time. */
-const restrictedContainer = {
-  name: 'c',
-  securityContext: {
-    allowPrivilegeEscalation: false,
-    runAsNonRoot: true,
-    capabilities: { drop: ['ALL'] },
-    seccompProfile: { type: 'RuntimeDefault' },
-  },
-};
 
 test('AppArmor: the field allows RuntimeDefault and Localhost, the beta annotations runtime/default and localhost/', () => {
   assert.equal(

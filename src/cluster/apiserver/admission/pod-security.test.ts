@@ -3,23 +3,12 @@ import { test } from 'node:test';
 import type { ApiError } from '../../api/status.js';
 import { podSecurityAdmission } from './pod-security.js';
 import { parsePodSecurityConfiguration } from './pod-security-config.js';
-import { pod, request, storeWith } from './test-request.js';
+import { pod, request, restrictedContainer, storeWith } from './test-request.js';
 
 const namespace = (labels: Record<string, string>) =>
   ['namespaces', { metadata: { name: 'ns', labels } }] as [string, never];
 const privileged = () => pod('p', [{ name: 'c', securityContext: { privileged: true } }]);
-const restricted = () =>
-  pod('ok', [
-    {
-      name: 'c',
-      securityContext: {
-        allowPrivilegeEscalation: false,
-        runAsNonRoot: true,
-        capabilities: { drop: ['ALL'] },
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
-    },
-  ]);
+const restricted = () => pod('ok', [restrictedContainer]);
 
 test('restricted enforce refuses a privileged pod with upstream message', async () => {
   const plugin = podSecurityAdmission(

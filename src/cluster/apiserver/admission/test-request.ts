@@ -64,3 +64,14 @@ export async function storeWith(objects: [plural: string, object: KubeObject][])
   }
   return store;
 }
+
+/** A container that passes Pod Security's restricted level, to vary one field at a time. */
+export const restrictedContainer = {
+  name: 'c',
+  securityContext: {
+    allowPrivilegeEscalation: false,
+    runAsNonRoot: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  },
+};
