@@ -28,18 +28,18 @@ const kids = new Map();
 let closing = false;
 const send = (m) => process.stdout.write(JSON.stringify(m) + '\n');
 const maybeExit = () => { if (closing && kids.size === 0) process.exit(0); };
-function start(m) {
-  let child;
+// The child of request m, or undefined when spawn threw (the error is the reply).
+function spawnFor(m, options) {
   try {
-    child = spawn(m.file, m.args, {
-      cwd: m.cwd,
-      env: m.env,
-      stdio: [m.input == null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
+    return spawn(m.file, m.args, { cwd: m.cwd, env: m.env, ...options });
   } catch (e) {
     send({ id: m.id, error: { code: e.code, message: e.message } });
-    return;
+    return undefined;
   }
+}
+function start(m) {
+  const child = spawnFor(m, { stdio: [m.input == null ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (!child) return;
   const entry = { child, done: false };
   kids.set(m.id, entry);
   const out = [];
@@ -72,18 +72,8 @@ function start(m) {
   }
 }
 function startDaemon(m) {
-  let child;
-  try {
-    child = spawn(m.file, m.args, {
-      cwd: m.cwd,
-      env: m.env,
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-  } catch (e) {
-    send({ id: m.id, error: { code: e.code, message: e.message } });
-    return;
-  }
+  const child = spawnFor(m, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+  if (!child) return;
   const entry = { child, done: false };
   kids.set(m.id, entry);
   const err = [];
