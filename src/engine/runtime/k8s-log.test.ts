@@ -45,4 +45,21 @@ describe('following a k8s-file log', () => {
     f.stop();
     assert.deepEqual(got, ['a\n', 'b\n', 'c\n', 'd\n']);
   });
+
+  it('reads a file rotated and rotated again between two looks before the new live one', () => {
+    const path = join(dir, 'twice.log');
+    const line = (t: string) => `2026-01-01T00:00:00.1+00:00 stdout F ${t}\n`;
+    writeFileSync(path, line('a'));
+    const got: string[] = [];
+    const f = followLog(path, 0, (e) => got.push(e.data.toString()));
+    appendFileSync(path, line('b'));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, line('c'));
+    // The second rotation comes before the follower looks again: its file is now .2, c's is .1.
+    renameSync(`${path}.1`, `${path}.2`);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, line('d'));
+    f.stop();
+    assert.deepEqual(got, ['a\n', 'b\n', 'c\n', 'd\n']);
+  });
 });

@@ -86,6 +86,23 @@ export function followLog(
   let rest = Buffer.alloc(0);
   let fd: number | undefined;
   const chunk = Buffer.alloc(64 * 1024);
+  const emitFrom = (buf: Buffer) => {
+    const { lines, rest: r } = splitLines(Buffer.concat([rest, buf]));
+    rest = Buffer.from(r);
+    for (const l of lines) {
+      const e = parseLogLine(l);
+      if (e) onEntry(e);
+    }
+  };
+  /** Reads `open` from `pos` to its current end. */
+  const readToEnd = (open: number) => {
+    for (;;) {
+      const n = readSync(open, chunk, 0, chunk.length, pos);
+      if (n <= 0) return;
+      pos += n;
+      emitFrom(chunk.subarray(0, n));
+    }
+  };
   const drain = () => {
     try {
       fd ??= openSync(path, 'r');
@@ -93,24 +110,34 @@ export function followLog(
       return;
     }
     for (;;) {
-      const n = readSync(fd, chunk, 0, chunk.length, pos);
-      if (n <= 0) {
-        // The file was rotated (renamed, a new one made at `path`): the old one is read to
-        // its end above, then following goes on at the start of the new one.
-        if (!rotated(fd)) break;
-        closeSync(fd);
-        fd = openSync(path, 'r');
+      readToEnd(fd);
+      // The file was rotated (renamed, a new one made at `path`). A new file exists only once
+      // the writer has reopened, so the old one is complete now; but the writer may have
+      // added to it after the read above, so it is read to its end again. Files rotated after
+      // ours and before this look (two rotations between polls) come next, then the new live
+      // file from its start.
+      if (!rotated(fd)) break;
+      readToEnd(fd);
+      const ino = fstatSync(fd).ino;
+      closeSync(fd);
+      fd = undefined;
+      for (const f of rotatedSince(ino)) {
         pos = 0;
         rest = Buffer.alloc(0);
-        continue;
+        try {
+          const older = openSync(f, 'r');
+          try {
+            readToEnd(older);
+          } finally {
+            closeSync(older);
+          }
+        } catch {
+          /* dropped past max-file meanwhile */
+        }
       }
-      pos += n;
-      const { lines, rest: r } = splitLines(Buffer.concat([rest, chunk.subarray(0, n)]));
-      rest = Buffer.from(r);
-      for (const l of lines) {
-        const e = parseLogLine(l);
-        if (e) onEntry(e);
-      }
+      pos = 0;
+      rest = Buffer.alloc(0);
+      fd = openSync(path, 'r');
     }
   };
   const rotated = (open: number) => {
@@ -121,6 +148,21 @@ export function followLog(
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw e;
     }
+  };
+  /** The rotated files (`path.1` newest ... `path.N`) newer than the one with inode `ino`, oldest first. */
+  const rotatedSince = (ino: number): string[] => {
+    const newer: string[] = [];
+    for (let i = 1; ; i++) {
+      let st: ReturnType<typeof statSync>;
+      try {
+        st = statSync(`${path}.${i}`);
+      } catch {
+        break;
+      }
+      if (st.ino === ino) break;
+      newer.push(`${path}.${i}`);
+    }
+    return newer.reverse();
   };
   let watcher: ReturnType<typeof watch> | undefined;
   try {
