@@ -1,37 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { KubeObject } from '../client/kube-client.js';
-import { namespace, networkPolicy, pod } from './fixtures.js';
-import { netpolScript, netpolTables, type SetShape } from './nft-rules.js';
-import { readPolicy } from './policy.js';
-import { readNamespace, readPod, Selection } from './selection.js';
-
-const namespaces = [namespace('default', { team: 'a' }), namespace('other', { team: 'b' })];
-const pods = [
-  pod('default', 'web-1', { ip: '10.42.0.5', node: 'n1', labels: { app: 'web' }, ports: { http: 8080 } }),
-  pod('default', 'web-2', { ip: '10.42.1.5', node: 'n2', labels: { app: 'web' }, ports: { http: 8081 } }),
-  pod('default', 'client', { ip: '10.42.0.6', node: 'n1', labels: { role: 'client' } }),
-  pod('other', 'db', { ip: '10.42.1.7', node: 'n2', labels: { app: 'db' }, ports: { pg: 5432 } }),
-  pod('other', 'cache', { ip: '10.42.0.8', node: 'n1', labels: { app: 'cache' } }),
-];
-
-/** The tables for node n1 (or `node`) with these policies. */
-function tablesFor(
-  policies: KubeObject[],
-  o: { node?: string; bridge?: boolean; podObjects?: KubeObject[]; shape?: SetShape } = {},
-) {
-  const selection = new Selection(
-    (o.podObjects ?? pods).flatMap((p) => readPod(p) ?? []),
-    namespaces.map(readNamespace),
-  );
-  return netpolTables({
-    policies: policies.map(readPolicy),
-    selection,
-    nodeName: o.node ?? 'n1',
-    bridgeFallback: o.bridge ?? false,
-    ...(o.shape ? { shape: o.shape } : {}),
-  });
-}
+import {
+  allowWeb,
+  clientEgress,
+  denyAll,
+  networkPolicy,
+  pod,
+  pods,
+  portRangePolicy,
+  tablesFor,
+} from './fixtures.js';
+import { netpolScript } from './nft-rules.js';
 
 /** The lines of one chain or set of a table's text. */
 function block(text: string, head: string): string[] {
@@ -41,36 +20,6 @@ function block(text: string, head: string): string[] {
   const end = lines.findIndex((l, i) => i > start && l === '  }');
   return lines.slice(start + 1, end).map((l) => l.trim());
 }
-
-const denyAll = networkPolicy('default', 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] });
-const allowWeb = networkPolicy('default', 'allow-web', {
-  podSelector: { matchLabels: { app: 'web' } },
-  ingress: [
-    {
-      from: [{ podSelector: { matchLabels: { role: 'client' } } }],
-      ports: [{ port: 'http' }, { protocol: 'UDP', port: 53 }, { port: 9000, endPort: 9010 }],
-    },
-    {
-      from: [
-        {
-          namespaceSelector: { matchLabels: { team: 'b' } },
-          podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['db', 'cache'] }] },
-        },
-      ],
-    },
-  ],
-});
-const clientEgress = networkPolicy('default', 'client-out', {
-  podSelector: { matchLabels: { role: 'client' } },
-  policyTypes: ['Egress'],
-  egress: [
-    {
-      to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.42.0.0/16', '10.0.0.0/24'] } }],
-      ports: [{ port: 443 }],
-    },
-    { to: [{ namespaceSelector: {} }], ports: [{ port: 'pg' }, { port: 'http' }] },
-  ],
-});
 
 describe('NetworkPolicy rules', () => {
   test('the whole inet table for ingress and egress policies (golden)', () => {
@@ -84,21 +33,22 @@ describe('NetworkPolicy rules', () => {
     assert.equal(inet, GOLDEN_PER_PORT);
   });
 
-  test('rules overlapping across policies become disjoint elements, each port range once', () => {
-    const overlap = (name: string, cidr: string, port: number, endPort: number) =>
-      networkPolicy('default', name, {
-        podSelector: { matchLabels: { app: 'web' } },
-        ingress: [{ from: [{ ipBlock: { cidr, except: [] } }], ports: [{ port, endPort }] }],
-      });
-    const policies = [overlap('wide', '10.0.0.0/8', 80, 90), overlap('narrow', '10.1.0.0/16', 85, 100)];
+  test('rules overlapping across policies become disjoint elements; excepts are holes; a protocol alone is every port', () => {
+    const policies = [
+      portRangePolicy('wide', '10.0.0.0/8', 80, 90),
+      portRangePolicy('narrow', '10.1.0.0/16', 85, 100),
+    ];
     assert.deepEqual(block(tablesFor(policies).inet, 'set ingress-default/web-1/ports'), [
       'type ipv4_addr . inet_proto . inet_service; flags interval;',
-      'elements = { 10.0.0.0-10.255.255.255 . tcp . 80-90, 10.1.0.0-10.1.255.255 . tcp . 91-100 }',
+      'elements = { 10.0.0.0-10.1.1.255 . tcp . 80-90, 10.1.3.0-10.255.255.255 . tcp . 80-90, ' +
+        '10.1.0.0-10.1.1.255 . tcp . 91-100, 10.1.3.0-10.1.255.255 . tcp . 91-100, ' +
+        '10.0.0.0-10.1.1.255 . udp . 0-65535, 10.1.3.0-10.255.255.255 . udp . 0-65535 }',
     ]);
     const perPort = tablesFor(policies, { shape: 'per-port' }).inet;
     assert.deepEqual(block(perPort, 'chain ingress-default/web-1'), [
       'ip saddr @ingress-default/web-1/0 meta l4proto tcp th dport 80-90 return',
       'ip saddr @ingress-default/web-1/1 meta l4proto tcp th dport 91-100 return',
+      'ip saddr @ingress-default/web-1/0 meta l4proto udp return',
       'drop',
     ]);
   });
