@@ -17,6 +17,7 @@ import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
 import { adminClient, importWebImage, spawnServer, WEB_SERVE, wireNode, wrkFromPod } from './lib/cluster.js';
 import { have, percentile, summarise } from './lib/measure.js';
+import { benchPolicy, benchPolicyPorts } from './lib/netpol-policies.js';
 import { waitFor } from './lib/process.js';
 import { until } from './lib/until.js';
 
@@ -42,22 +43,8 @@ const pod = (name: string, labels: Record<string, string>, image: string, comman
   },
 });
 
-/** Policy `i`: the last lets the client in, the others other sources on other ports. */
-function policy(i: number): KubeObject {
-  const last = i === policyCount - 1;
-  const from = last
-    ? [{ podSelector: { matchLabels: { role: 'client' } } }]
-    : [{ ipBlock: { cidr: `10.${100 + (i % 100)}.${Math.floor(i / 100)}.0/24` } }];
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: { name: `p-${String(i).padStart(3, '0')}` },
-    spec: {
-      podSelector: { matchLabels: { app: 'web' } },
-      ingress: [{ from, ports: [{ port: last ? 8080 : 9000 + i }] }],
-    },
-  };
-}
+/** Policy `i` (bench/lib/netpol-policies.ts), created in `default`. */
+const policy = (i: number) => benchPolicy(i, policyCount);
 
 /** The web pod's ingress chain as nft lists it ('' when there is none). */
 const webChain = async (box: Sandbox) =>
@@ -80,7 +67,7 @@ async function withPolicies(box: Sandbox, client: KubeClient): Promise<void> {
         client.create(networkPolicies, 'default', policy(i + j)),
       ),
     );
-  const ports = [8080, ...Array.from({ length: policyCount - 1 }, (_, i) => 9000 + i)];
+  const ports = benchPolicyPorts(policyCount);
   await until('the policies programmed', async () => {
     const programmed = await numbersInRules(box);
     return ports.every((p) => programmed.has(p));
