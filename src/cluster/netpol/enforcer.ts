@@ -11,7 +11,7 @@ import { Informer } from '../client/informer.js';
 import { type KubeClient, type KubeObject, type Resource, Resources } from '../client/kube-client.js';
 import { WorkQueue } from '../client/work-queue.js';
 import { bridgedFramesReachIpHooks, NetpolBackend, type Tables } from './nft-backend.js';
-import { netpolTables } from './nft-rules.js';
+import { netpolTables, type SetShape } from './nft-rules.js';
 import { readPolicy } from './policy.js';
 import { readNamespace, readPod, Selection } from './selection.js';
 
@@ -27,9 +27,16 @@ export interface NetworkPolicyOptions {
   client: KubeClient;
   nodeName: string;
   /** Applies the tables (default: nftables in the agent's network namespace). */
-  backend?: { apply(tables: Tables): Promise<boolean> };
+  backend?: Backend;
   /** Whether bridged frames reach the IP hooks (default: read from /proc). */
   bridgedFramesReachIpHooks?: () => boolean;
+}
+
+/** What the enforcer needs of nftables (a seam for tests). */
+export interface Backend {
+  apply(tables: Tables): Promise<boolean>;
+  /** The set shape nft and the kernel take (default: `concatenated`). */
+  setShape?(): Promise<SetShape>;
 }
 
 /** What of a pod the rules depend on; other changes (conditions, container states) are ignored. */
@@ -41,7 +48,7 @@ export class NetworkPolicyEnforcer {
   private readonly pods: Informer;
   private readonly namespaces: Informer;
   private readonly queue: WorkQueue;
-  private readonly backend: { apply(tables: Tables): Promise<boolean> };
+  private readonly backend: Backend;
 
   constructor(private readonly opts: NetworkPolicyOptions) {
     this.policies = new Informer(opts.client, networkPolicies);
@@ -80,7 +87,7 @@ export class NetworkPolicyEnforcer {
   }
 
   /** The tables for the caches as they are now (for tests and the sync). */
-  tables(bridgeFallback: boolean): Tables {
+  tables(bridgeFallback: boolean, shape: SetShape = 'concatenated'): Tables {
     const pods = this.pods.list().flatMap((p) => readPod(p) ?? []);
     const selection = new Selection(pods, this.namespaces.list().map(readNamespace));
     return netpolTables({
@@ -92,13 +99,15 @@ export class NetworkPolicyEnforcer {
       selection,
       nodeName: this.opts.nodeName,
       bridgeFallback,
+      shape,
     });
   }
 
   private async sync(): Promise<void> {
+    const shape = (await this.backend.setShape?.()) ?? 'concatenated';
     const started = performance.now();
     const reach = this.opts.bridgedFramesReachIpHooks ?? (() => bridgedFramesReachIpHooks());
-    const tables = this.tables(!reach());
+    const tables = this.tables(!reach(), shape);
     const computed = performance.now();
     const written = await this.backend.apply(tables);
     log.debug('network policy rules', {

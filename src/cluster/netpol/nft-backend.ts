@@ -10,12 +10,15 @@
 import { readFileSync } from 'node:fs';
 import { internal } from '../../core/errors.js';
 import { type RunOptions, type RunResult, run } from '../../core/exec.js';
-import { netpolScript, TABLE } from './nft-rules.js';
+import { logger } from '../../core/log.js';
+import { netpolScript, type SetShape, TABLE } from './nft-rules.js';
 
 /** Runs a program (a seam: tests run nft inside their own network namespace). */
 export type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
 
 export type Tables = { inet: string; bridge?: string };
+
+const log = logger('netpol');
 
 /**
  * Whether IPv4 frames switched by a bridge pass the IP hooks (br_netfilter loaded with
@@ -31,11 +34,43 @@ export function bridgedFramesReachIpHooks(path = '/proc/sys/net/bridge/bridge-nf
   }
 }
 
+/**
+ * A table with a set of concatenations with intervals, added and deleted in one transaction:
+ * nft before 0.9.4 cannot read it and a kernel before 5.6 refuses it, and either way nothing
+ * is left behind.
+ */
+const PROBE = [
+  `table inet ${TABLE}-probe {`,
+  '  set probe {',
+  '    type ipv4_addr . inet_proto . inet_service; flags interval;',
+  '    elements = { 10.0.0.0-10.0.0.255 . tcp . 80-81 }',
+  '  }',
+  '}',
+  `delete table inet ${TABLE}-probe`,
+  '',
+].join('\n');
+
 export class NetpolBackend {
   /** The tables the last apply wrote; unknown at first and after a failed apply. */
   private applied: string | undefined;
+  private shape: Promise<SetShape> | undefined;
 
   constructor(private readonly exec: Runner = run) {}
+
+  /**
+   * The set shape this nft and kernel take (asked once): `concatenated` when they accept
+   * concatenations with intervals, `per-port` otherwise.
+   */
+  setShape(): Promise<SetShape> {
+    this.shape ??= this.exec('nft', ['-f', '-'], { input: PROBE, check: false }).then((r) => {
+      if (r.code === 0) return 'concatenated';
+      log.info('nft or the kernel refuses concatenated interval sets: network policies use a line per port', {
+        error: r.stderr.trim(),
+      });
+      return 'per-port';
+    });
+    return this.shape;
+  }
 
   /** Makes the node's tables `tables`; says whether anything was written. */
   async apply(tables: Tables): Promise<boolean> {

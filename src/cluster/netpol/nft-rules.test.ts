@@ -1,36 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { KubeObject } from '../client/kube-client.js';
-import { namespace, networkPolicy, pod } from './fixtures.js';
-import { netpolScript, netpolTables } from './nft-rules.js';
-import { readPolicy } from './policy.js';
-import { readNamespace, readPod, Selection } from './selection.js';
-
-const namespaces = [namespace('default', { team: 'a' }), namespace('other', { team: 'b' })];
-const pods = [
-  pod('default', 'web-1', { ip: '10.42.0.5', node: 'n1', labels: { app: 'web' }, ports: { http: 8080 } }),
-  pod('default', 'web-2', { ip: '10.42.1.5', node: 'n2', labels: { app: 'web' }, ports: { http: 8081 } }),
-  pod('default', 'client', { ip: '10.42.0.6', node: 'n1', labels: { role: 'client' } }),
-  pod('other', 'db', { ip: '10.42.1.7', node: 'n2', labels: { app: 'db' }, ports: { pg: 5432 } }),
-  pod('other', 'cache', { ip: '10.42.0.8', node: 'n1', labels: { app: 'cache' } }),
-];
-
-/** The tables for node n1 (or `node`) with these policies. */
-function tablesFor(
-  policies: KubeObject[],
-  o: { node?: string; bridge?: boolean; podObjects?: KubeObject[] } = {},
-) {
-  const selection = new Selection(
-    (o.podObjects ?? pods).flatMap((p) => readPod(p) ?? []),
-    namespaces.map(readNamespace),
-  );
-  return netpolTables({
-    policies: policies.map(readPolicy),
-    selection,
-    nodeName: o.node ?? 'n1',
-    bridgeFallback: o.bridge ?? false,
-  });
-}
+import {
+  allowWeb,
+  clientEgress,
+  denyAll,
+  networkPolicy,
+  pod,
+  pods,
+  portRangePolicy,
+  tablesFor,
+} from './fixtures.js';
+import { netpolScript } from './nft-rules.js';
 
 /** The lines of one chain or set of a table's text. */
 function block(text: string, head: string): string[] {
@@ -41,41 +21,52 @@ function block(text: string, head: string): string[] {
   return lines.slice(start + 1, end).map((l) => l.trim());
 }
 
-const denyAll = networkPolicy('default', 'deny-all', { podSelector: {}, policyTypes: ['Ingress'] });
-const allowWeb = networkPolicy('default', 'allow-web', {
-  podSelector: { matchLabels: { app: 'web' } },
-  ingress: [
-    {
-      from: [{ podSelector: { matchLabels: { role: 'client' } } }],
-      ports: [{ port: 'http' }, { protocol: 'UDP', port: 53 }, { port: 9000, endPort: 9010 }],
-    },
-    {
-      from: [
-        {
-          namespaceSelector: { matchLabels: { team: 'b' } },
-          podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['db', 'cache'] }] },
-        },
-      ],
-    },
-  ],
-});
-const clientEgress = networkPolicy('default', 'client-out', {
-  podSelector: { matchLabels: { role: 'client' } },
-  policyTypes: ['Egress'],
-  egress: [
-    {
-      to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.42.0.0/16', '10.0.0.0/24'] } }],
-      ports: [{ port: 443 }],
-    },
-    { to: [{ namespaceSelector: {} }], ports: [{ port: 'pg' }, { port: 'http' }] },
-  ],
-});
-
 describe('NetworkPolicy rules', () => {
   test('the whole inet table for ingress and egress policies (golden)', () => {
     const { inet, bridge } = tablesFor([denyAll, allowWeb, clientEgress]);
     assert.equal(bridge, undefined);
     assert.equal(inet, GOLDEN);
+  });
+
+  test('the same policies where nft or the kernel lack concatenated intervals (golden)', () => {
+    const { inet } = tablesFor([denyAll, allowWeb, clientEgress], { shape: 'per-port' });
+    assert.equal(inet, GOLDEN_PER_PORT);
+  });
+
+  test('rules overlapping across policies become disjoint elements; excepts are holes; a protocol alone is every port', () => {
+    const policies = [
+      portRangePolicy('wide', '10.0.0.0/8', 80, 90),
+      portRangePolicy('narrow', '10.1.0.0/16', 85, 100),
+    ];
+    assert.deepEqual(block(tablesFor(policies).inet, 'set ingress-default/web-1/ports'), [
+      'type ipv4_addr . inet_proto . inet_service; flags interval;',
+      'elements = { 10.0.0.0-10.1.1.255 . tcp . 80-90, 10.1.3.0-10.255.255.255 . tcp . 80-90, ' +
+        '10.1.0.0-10.1.1.255 . tcp . 91-100, 10.1.3.0-10.1.255.255 . tcp . 91-100, ' +
+        '10.0.0.0-10.1.1.255 . udp . 0-65535, 10.1.3.0-10.255.255.255 . udp . 0-65535 }',
+    ]);
+    const perPort = tablesFor(policies, { shape: 'per-port' }).inet;
+    assert.deepEqual(block(perPort, 'chain ingress-default/web-1'), [
+      'ip saddr @ingress-default/web-1/0 meta l4proto tcp th dport 80-90 return',
+      'ip saddr @ingress-default/web-1/1 meta l4proto tcp th dport 91-100 return',
+      'ip saddr @ingress-default/web-1/0 meta l4proto udp return',
+      'drop',
+    ]);
+  });
+
+  test('pods selected by the same policies share their sets', () => {
+    const { inet } = tablesFor([allowWeb, clientEgress], {
+      podObjects: [
+        ...pods,
+        pod('default', 'web-3', {
+          ip: '10.42.0.9',
+          node: 'n1',
+          labels: { app: 'web' },
+          ports: { http: 8080 },
+        }),
+      ],
+    });
+    assert.deepEqual(block(inet, 'chain ingress-default/web-3'), block(inet, 'chain ingress-default/web-1'));
+    assert.equal(inet.match(/set ingress-/g)?.length, 2);
   });
 
   test('a pod selected by no policy, and pods of other nodes, get no chain', () => {
@@ -113,17 +104,22 @@ describe('NetworkPolicy rules', () => {
   });
 
   test('a named ingress port the pod does not declare opens nothing', () => {
-    const { inet } = tablesFor([
-      networkPolicy('default', 'named', {
-        podSelector: {},
-        ingress: [{ ports: [{ port: 'http' }, { protocol: 'SCTP', port: 'http' }] }],
-      }),
+    const named = networkPolicy('default', 'named', {
+      podSelector: {},
+      ingress: [{ ports: [{ port: 'http' }, { protocol: 'SCTP', port: 'http' }] }],
+    });
+    const { inet } = tablesFor([named]);
+    assert.deepEqual(block(inet, 'set ingress-default/web-1/ports'), [
+      'type ipv4_addr . inet_proto . inet_service; flags interval;',
+      'elements = { 0.0.0.0-255.255.255.255 . tcp . 8080 }',
     ]);
-    assert.deepEqual(block(inet, 'chain ingress-default/web-1'), [
+    assert.deepEqual(block(inet, 'chain ingress-default/client'), ['drop']);
+    const perPort = tablesFor([named], { shape: 'per-port' }).inet;
+    assert.deepEqual(block(perPort, 'chain ingress-default/web-1'), [
       'meta l4proto tcp th dport 8080 return',
       'drop',
     ]);
-    assert.deepEqual(block(inet, 'chain ingress-default/client'), ['drop']);
+    assert.deepEqual(block(perPort, 'chain ingress-default/client'), ['drop']);
   });
 
   test('a namespace selector on kubernetes.io/metadata.name matches without the label stored', () => {
@@ -135,9 +131,14 @@ describe('NetworkPolicy rules', () => {
         ],
       }),
     ]);
-    assert.deepEqual(block(inet, 'set from-default/from-other/0'), [
+    assert.deepEqual(block(inet, 'set ingress-default/web-1/peers'), [
       'type ipv4_addr; flags interval;',
       'elements = { 10.42.0.8, 10.42.1.7 }',
+    ]);
+    // The client's list is the same: it looks up web-1's set rather than a copy.
+    assert.deepEqual(block(inet, 'chain ingress-default/client'), [
+      'ip saddr @ingress-default/web-1/peers return',
+      'drop',
     ]);
   });
 
@@ -151,13 +152,13 @@ describe('NetworkPolicy rules', () => {
   });
 
   test('bridge fallback: the same sets, replies let through by their ports', () => {
-    const { bridge } = tablesFor([denyAll, allowWeb, clientEgress], { bridge: true });
+    const { inet, bridge } = tablesFor([denyAll, allowWeb, clientEgress], { bridge: true });
     assert.ok(bridge);
+    const sets = (text: string) => text.split('\n').filter((l) => /^ {2}set /.test(l));
+    assert.deepEqual(sets(bridge), sets(inet));
     assert.deepEqual(block(bridge, 'chain bridged-to-default/web-1'), [
-      'ip saddr @from-default/allow-web/0 meta l4proto tcp th dport 8080 return',
-      'ip saddr @from-default/allow-web/0 meta l4proto udp th dport 53 return',
-      'ip saddr @from-default/allow-web/0 meta l4proto tcp th dport 9000-9010 return',
-      'ip saddr @from-default/allow-web/1 return',
+      'ip saddr . meta l4proto . th dport @ingress-default/web-1/ports return',
+      'ip saddr @ingress-default/web-1/peers return',
       'tcp flags & (syn | ack) == syn drop',
       'return',
       'drop',
@@ -166,14 +167,22 @@ describe('NetworkPolicy rules', () => {
     // come in from the allowed port.
     assert.deepEqual(block(bridge, 'chain bridged-to-default/client'), [
       'tcp flags & (syn | ack) == syn drop',
-      'ip saddr @to-default/client-out/0 meta l4proto tcp th sport 443 return',
-      'ip saddr . meta l4proto . th sport @to-default/client-out/1/ports return',
+      'ip saddr . meta l4proto . th sport @egress-default/client/ports return',
       'drop',
     ]);
     assert.deepEqual(block(bridge, 'chain bridged-from-default/client'), [
-      'ip daddr @to-default/client-out/0 meta l4proto tcp th dport 443 return',
-      'ip daddr . meta l4proto . th dport @to-default/client-out/1/ports return',
+      'ip daddr . meta l4proto . th dport @egress-default/client/ports return',
       'tcp flags & (syn | ack) == syn drop',
+      'drop',
+    ]);
+    const perPort = tablesFor([denyAll, allowWeb, clientEgress], { bridge: true, shape: 'per-port' }).bridge;
+    assert.ok(perPort);
+    assert.deepEqual(block(perPort, 'chain bridged-to-default/client'), [
+      'tcp flags & (syn | ack) == syn drop',
+      'ip saddr @egress-default/client/0 meta l4proto tcp th sport 443 return',
+      'ip saddr @egress-default/client/1 meta l4proto tcp th sport 5432 return',
+      'ip saddr @egress-default/client/2 meta l4proto tcp th sport 8080 return',
+      'ip saddr @egress-default/client/3 meta l4proto tcp th sport 8081 return',
       'drop',
     ]);
   });
@@ -196,25 +205,17 @@ describe('NetworkPolicy rules', () => {
 });
 
 const GOLDEN = `table inet berth-netpol {
-  set from-default/allow-web/0 {
-    type ipv4_addr; flags interval;
-    elements = { 10.42.0.6 }
+  set ingress-default/web-1/ports {
+    type ipv4_addr . inet_proto . inet_service; flags interval;
+    elements = { 10.42.0.6 . tcp . 8080, 10.42.0.6 . tcp . 9000-9010, 10.42.0.6 . udp . 53 }
   }
-  set from-default/allow-web/1 {
+  set ingress-default/web-1/peers {
     type ipv4_addr; flags interval;
     elements = { 10.42.0.8, 10.42.1.7 }
   }
-  set to-default/client-out/0 {
-    type ipv4_addr; flags interval;
-    elements = { 10.0.1.0-10.41.255.255, 10.43.0.0-10.255.255.255 }
-  }
-  set to-default/client-out/1 {
-    type ipv4_addr; flags interval;
-    elements = { 10.42.0.5-10.42.0.6, 10.42.0.8, 10.42.1.5, 10.42.1.7 }
-  }
-  set to-default/client-out/1/ports {
-    type ipv4_addr . inet_proto . inet_service;
-    elements = { 10.42.0.5 . tcp . 8080, 10.42.1.5 . tcp . 8081, 10.42.1.7 . tcp . 5432 }
+  set egress-default/client/ports {
+    type ipv4_addr . inet_proto . inet_service; flags interval;
+    elements = { 10.0.1.0-10.41.255.255 . tcp . 443, 10.43.0.0-10.255.255.255 . tcp . 443, 10.42.1.7 . tcp . 5432, 10.42.0.5 . tcp . 8080, 10.42.1.5 . tcp . 8081 }
   }
   map ingress-pods {
     type ipv4_addr : verdict;
@@ -231,18 +232,74 @@ const GOLDEN = `table inet berth-netpol {
     ip daddr vmap @ingress-pods
   }
   chain ingress-default/web-1 {
-    ip saddr @from-default/allow-web/0 meta l4proto tcp th dport 8080 return
-    ip saddr @from-default/allow-web/0 meta l4proto udp th dport 53 return
-    ip saddr @from-default/allow-web/0 meta l4proto tcp th dport 9000-9010 return
-    ip saddr @from-default/allow-web/1 return
+    ip saddr . meta l4proto . th dport @ingress-default/web-1/ports return
+    ip saddr @ingress-default/web-1/peers return
     drop
   }
   chain ingress-default/client {
     drop
   }
   chain egress-default/client {
-    ip daddr @to-default/client-out/0 meta l4proto tcp th dport 443 return
-    ip daddr . meta l4proto . th dport @to-default/client-out/1/ports return
+    ip daddr . meta l4proto . th dport @egress-default/client/ports return
+    drop
+  }
+}
+`;
+
+const GOLDEN_PER_PORT = `table inet berth-netpol {
+  set ingress-default/web-1/0 {
+    type ipv4_addr; flags interval;
+    elements = { 10.42.0.6 }
+  }
+  set ingress-default/web-1/peers {
+    type ipv4_addr; flags interval;
+    elements = { 10.42.0.8, 10.42.1.7 }
+  }
+  set egress-default/client/0 {
+    type ipv4_addr; flags interval;
+    elements = { 10.0.1.0-10.41.255.255, 10.43.0.0-10.255.255.255 }
+  }
+  set egress-default/client/1 {
+    type ipv4_addr; flags interval;
+    elements = { 10.42.1.7 }
+  }
+  set egress-default/client/2 {
+    type ipv4_addr; flags interval;
+    elements = { 10.42.0.5 }
+  }
+  set egress-default/client/3 {
+    type ipv4_addr; flags interval;
+    elements = { 10.42.1.5 }
+  }
+  map ingress-pods {
+    type ipv4_addr : verdict;
+    elements = { 10.42.0.5 : jump ingress-default/web-1, 10.42.0.6 : jump ingress-default/client }
+  }
+  map egress-pods {
+    type ipv4_addr : verdict;
+    elements = { 10.42.0.6 : jump egress-default/client }
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    ct state established,related accept
+    ip saddr vmap @egress-pods
+    ip daddr vmap @ingress-pods
+  }
+  chain ingress-default/web-1 {
+    ip saddr @ingress-default/web-1/0 meta l4proto tcp th dport 8080 return
+    ip saddr @ingress-default/web-1/0 meta l4proto tcp th dport 9000-9010 return
+    ip saddr @ingress-default/web-1/0 meta l4proto udp th dport 53 return
+    ip saddr @ingress-default/web-1/peers return
+    drop
+  }
+  chain ingress-default/client {
+    drop
+  }
+  chain egress-default/client {
+    ip daddr @egress-default/client/0 meta l4proto tcp th dport 443 return
+    ip daddr @egress-default/client/1 meta l4proto tcp th dport 5432 return
+    ip daddr @egress-default/client/2 meta l4proto tcp th dport 8080 return
+    ip daddr @egress-default/client/3 meta l4proto tcp th dport 8081 return
     drop
   }
 }

@@ -2,17 +2,24 @@
  * NetworkPolicies as nftables rules for one node, a pure function of the policies, the pods
  * and namespaces of the cluster and the node's name. Only the node's own pods are isolated
  * here (each node enforces its pods' ingress and egress; a peer may be any pod of the
- * cluster). The layout, in `table inet berth-netpol`:
+ * cluster). Every isolated pod and direction gets an allow-list (allow-list.ts): the union of
+ * the rules of every policy selecting it, with named ports resolved (ingress: on the pod
+ * itself; egress: on each peer pod). The layout, in `table inet berth-netpol`:
  *
- * - one set per rule with peers (`from-NS/POLICY/N` for ingress rule N, `to-NS/POLICY/N` for
- *   egress), holding the peers' pod addresses and ipBlocks less their excepts as intervals,
- *   so a rule is one lookup however many pods it names; `to-NS/POLICY/N/ports` holds
- *   address . protocol . port for egress to named ports, resolved on each peer pod;
- * - a chain per isolated pod (`ingress-NS/POD`, `egress-NS/POD`) with one line per rule and
- *   port of every policy selecting it (`return` when allowed), ending in `drop`: the union of
- *   the rules; named ingress ports are resolved on the pod itself;
+ * - per isolated pod and direction, a concatenated interval set (`ingress-NS/POD/ports`,
+ *   `egress-NS/POD/ports`: peer address . protocol . port, ranges for ipBlocks and endPort)
+ *   and an address interval set for rules without ports (`.../peers`), so a new connection
+ *   is one lookup (two when it is allowed by a rule without ports) however many rules there
+ *   are; pods whose lists come out the same share the sets of the first of them;
+ * - a chain per isolated pod (`ingress-NS/POD`, `egress-NS/POD`) that looks those up
+ *   (`return` when allowed) and ends in `drop`;
  * - verdict maps from the pod's address to its chain (`ingress-pods`, `egress-pods`), looked
  *   up by the `forward` base chain after replies of established connections are let through.
+ *
+ * Where nft or the kernel cannot do concatenations with intervals (before nft 0.9.4 and Linux
+ * 5.6), shape `per-port` gives each pod's chain one line per protocol and port range instead,
+ * each with an address interval set (`.../0`, `.../1`...; lines allowing the same addresses
+ * share one): the same allow-list, a lookup per distinct port range.
  *
  * The forward hook sees routed traffic after the Service proxy's DNAT (so egress to a
  * Service is judged by the pod it reaches) and, where br_netfilter hands bridged IPv4 to the
@@ -23,6 +30,7 @@
  * by their ports instead (see `bridgeTable`).
  */
 import { createHash } from 'node:crypto';
+import { ALL_ADDRESSES, ALL_PORTS, type AllowList, AllowListBuilder, type Box } from './allow-list.js';
 import {
   cidrRange,
   ipv4ToNumber,
@@ -36,12 +44,21 @@ import { namedPort, type PodInfo, type Selection } from './selection.js';
 
 export const TABLE = 'berth-netpol';
 
+/**
+ * How a pod's allow-list becomes rules: `concatenated`, one set of peer . protocol . port
+ * intervals (nft 0.9.4 and Linux 5.6 or later); `per-port`, a line per protocol and port
+ * range, each with a set of peer addresses (any nft and kernel with interval sets).
+ */
+export type SetShape = 'concatenated' | 'per-port';
+
 export interface NetpolInput {
   policies: readonly Policy[];
   selection: Selection;
   nodeName: string;
   /** Bridged frames bypass the IP hooks (no br_netfilter): filter them in the bridge family too. */
   bridgeFallback: boolean;
+  /** Default: `concatenated`. */
+  shape?: SetShape;
 }
 
 type Direction = 'ingress' | 'egress';
@@ -56,42 +73,121 @@ function nftName(prefix: string, rest: string): string {
 
 interface SetDef {
   type: string;
-  interval: boolean;
   elements: string[];
 }
 
-/** One line of a rule: a peer and port match, in the rule's own direction or reflected. */
-interface Match {
-  peerSet?: string;
-  namedSet?: string;
-  protocol?: PolicyPort['protocol'];
-  ports?: string;
-}
+/** One line of a pod's chain, in the rule's own direction or reflected. */
+type Match =
+  /** peer . protocol . port in a concatenated set */
+  | { kind: 'boxes'; set: string }
+  /** peer in an address set (every address when `set` is undefined), any protocol and port */
+  | { kind: 'peers'; set?: string }
+  /** peer in an address set (or any), on one protocol and port range */
+  | { kind: 'port'; set?: string; protocol: PolicyPort['protocol']; ports: Range };
+
+const portText = ([s, e]: Range) => (s === e ? String(s) : `${s}-${e}`);
+const isAll = (ranges: readonly Range[]) =>
+  ranges.length === 1 && ranges[0]![0] === ALL_ADDRESSES[0] && ranges[0]![1] === ALL_ADDRESSES[1];
 
 function renderMatch(m: Match, dir: Direction, reflect: boolean): string {
   // For ingress the peer is the source; reflected (a reply leaving the pod) it is the destination.
   const peerIsSource = (dir === 'ingress') !== reflect;
   const peer = peerIsSource ? 'ip saddr' : 'ip daddr';
   const port = reflect ? 'th sport' : 'th dport';
-  if (m.namedSet) return `${peer} . meta l4proto . ${port} @${m.namedSet} return`;
+  if (m.kind === 'boxes') return `${peer} . meta l4proto . ${port} @${m.set} return`;
   const parts = [
-    ...(m.peerSet ? [`${peer} @${m.peerSet}`] : []),
-    ...(m.protocol ? [`meta l4proto ${m.protocol}`] : []),
-    ...(m.ports ? [`${port} ${m.ports}`] : []),
+    ...(m.set ? [`${peer} @${m.set}`] : []),
+    ...(m.kind === 'port' ? [`meta l4proto ${m.protocol}`] : []),
+    ...(m.kind === 'port' && (m.ports[0] !== ALL_PORTS[0] || m.ports[1] !== ALL_PORTS[1])
+      ? [`${port} ${portText(m.ports)}`]
+      : []),
     'return',
   ];
   return parts.join(' ');
 }
 
-class Builder {
+/** The sets of a table; one with the same type and elements as an earlier one is that one. */
+class SetRegistry {
   readonly sets = new Map<string, SetDef>();
-  /** Per local pod and direction, its matches (undefined: not isolated that way). */
-  readonly matches = new Map<string, { pod: PodInfo; ingress?: Match[]; egress?: Match[] }>();
+  private readonly byContent = new Map<string, string>();
+
+  /** The name to look `def` up by: `name`, or that of an earlier set of `scope` holding the same. */
+  add(scope: string, name: string, def: SetDef): string {
+    const key = `${scope}|${def.type}|${def.elements.join(',')}`;
+    const known = this.byContent.get(key);
+    if (known) return known;
+    this.byContent.set(key, name);
+    this.sets.set(name, def);
+    return name;
+  }
+}
+
+const ADDRESSES = 'ipv4_addr';
+const BOXES = 'ipv4_addr . inet_proto . inet_service';
+
+/** A pod's allow-list for one direction as chain lines, registering the sets they look up. */
+function allowMatches(
+  sets: SetRegistry,
+  dir: Direction,
+  chain: string,
+  list: AllowList,
+  shape: SetShape,
+): Match[] {
+  const out: Match[] = [];
+  const addressSet = (name: string, ranges: readonly Range[]) =>
+    isAll(ranges) ? undefined : sets.add(dir, name, { type: ADDRESSES, elements: ranges.map(rangeElement) });
+  // A rule open to every peer and port makes the rest moot.
+  if (isAll(list.anyPort)) return [{ kind: 'peers' }];
+  if (shape === 'concatenated') {
+    if (list.boxes.length) {
+      const elements = list.boxes.map(
+        (b) => `${rangeElement(b.addresses)} . ${b.protocol} . ${portText(b.ports)}`,
+      );
+      out.push({ kind: 'boxes', set: sets.add(dir, `${chain}/ports`, { type: BOXES, elements }) });
+    }
+  } else {
+    // The boxes come sorted by protocol and port: consecutive ones with the same port share a line.
+    const groups: { protocol: Box['protocol']; ports: Range; addresses: Range[] }[] = [];
+    for (const b of list.boxes) {
+      const last = groups[groups.length - 1];
+      if (last && last.protocol === b.protocol && portText(last.ports) === portText(b.ports))
+        last.addresses.push(b.addresses);
+      else groups.push({ protocol: b.protocol, ports: b.ports, addresses: [b.addresses] });
+    }
+    for (const [i, g] of groups.entries()) {
+      const set = addressSet(`${chain}/${i}`, g.addresses);
+      out.push({ kind: 'port', protocol: g.protocol, ports: g.ports, ...(set ? { set } : {}) });
+    }
+  }
+  if (list.anyPort.length) {
+    const set = addressSet(`${chain}/peers`, list.anyPort);
+    out.push({ kind: 'peers', ...(set ? { set } : {}) });
+  }
+  return out;
+}
+
+/** A local pod isolated in at least one direction, with its chains' lines. */
+interface Isolated {
+  pod: PodInfo;
+  ingress?: Match[];
+  egress?: Match[];
+}
+
+class Builder {
+  readonly sets = new SetRegistry();
+  /** Isolated local pods by address, in address order. */
+  readonly isolated = new Map<string, Isolated>();
+  /** Each rule's peers as address ranges (`ingress/NS/POLICY/N`), computed once for every pod it applies to. */
+  private readonly peerCache = new Map<string, Range[]>();
+  /** Chain lines by the policies they come from (see `build`). */
+  private readonly matchCache = new Map<string, Match[]>();
 
   constructor(private readonly input: NetpolInput) {}
 
   /** The ranges a peer list covers (pods by selector, ipBlocks less excepts). */
-  private peerRanges(policy: Policy, peers: readonly PolicyPeer[]): Range[] {
+  private peerRanges(key: string, policy: Policy, peers: readonly PolicyPeer[]): Range[] {
+    const known = this.peerCache.get(key);
+    if (known) return known;
     const ranges: Range[] = [];
     for (const peer of peers) {
       if (peer.ipBlock) {
@@ -106,105 +202,94 @@ class Builder {
         if (n !== undefined) ranges.push([n, n]);
       }
     }
-    return mergeRanges(ranges);
+    const merged = mergeRanges(ranges);
+    this.peerCache.set(key, merged);
+    return merged;
   }
 
-  /** The pods an egress rule's named ports are resolved on: its peers, or every pod. */
-  private namedPeers(policy: Policy, rule: PolicyRule): PodInfo[] {
-    const all = this.input.selection.pods;
-    if (!rule.peers) return [...all];
-    const ranges = this.peerRanges(policy, rule.peers);
-    return all.filter((p) => {
-      const n = ipv4ToNumber(p.ip);
-      return n !== undefined && ranges.some(([s, e]) => n >= s && n <= e);
-    });
-  }
-
-  private ruleMatches(
+  /** Adds what one rule allows `pod` (in direction `dir`) to `acc`. */
+  private addRule(
+    acc: AllowListBuilder,
     policy: Policy,
     dir: Direction,
     index: number,
     rule: PolicyRule,
     pod: PodInfo,
-  ): Match[] {
-    const key = `${policy.namespace}/${policy.name}/${index}`;
-    let peerSet: string | undefined;
-    if (rule.peers) {
-      peerSet = nftName(dir === 'ingress' ? 'from' : 'to', key);
-      if (!this.sets.has(peerSet)) {
-        const elements = this.peerRanges(policy, rule.peers).map(rangeElement);
-        this.sets.set(peerSet, { type: 'ipv4_addr', interval: true, elements });
-      }
-      if (this.sets.get(peerSet)!.elements.length === 0) return []; // names no one
+  ): void {
+    const key = `${dir}/${policy.namespace}/${policy.name}/${index}`;
+    const peers = rule.peers ? this.peerRanges(key, policy, rule.peers) : [ALL_ADDRESSES];
+    if (!peers.length) return; // names no one
+    if (!rule.ports) {
+      acc.addAnyPort(peers);
+      return;
     }
-    if (!rule.ports) return [peerSet ? { peerSet } : {}];
-    const out: Match[] = [];
     for (const port of rule.ports) {
-      const base = { ...(peerSet ? { peerSet } : {}), protocol: port.protocol };
-      if (port.port === undefined) out.push(base);
+      if (port.port === undefined) acc.add(peers, port.protocol, ALL_PORTS);
       else if (typeof port.port === 'number')
-        out.push({ ...base, ports: port.endPort ? `${port.port}-${port.endPort}` : String(port.port) });
+        acc.add(peers, port.protocol, [port.port, port.endPort ?? port.port]);
       else if (dir === 'ingress') {
         const n = namedPort(pod, port.port, port.protocol);
-        if (n !== undefined) out.push({ ...base, ports: String(n) });
+        if (n !== undefined) acc.add(peers, port.protocol, [n, n]);
       } else {
-        const named = nftName('to', `${key}/ports`);
-        if (!this.sets.has(named)) {
-          const elements = new Set<string>();
-          for (const peer of this.namedPeers(policy, rule))
-            for (const q of rule.ports)
-              if (typeof q.port === 'string') {
-                const n = namedPort(peer, q.port, q.protocol);
-                if (n !== undefined) elements.add(`${peer.ip} . ${q.protocol} . ${n}`);
-              }
-          this.sets.set(named, {
-            type: 'ipv4_addr . inet_proto . inet_service',
-            interval: false,
-            elements: [...elements].sort(),
-          });
+        // Egress to a named port: each peer pod's own number for that name.
+        for (const peer of this.input.selection.pods) {
+          const a = ipv4ToNumber(peer.ip);
+          const n = namedPort(peer, port.port, port.protocol);
+          if (a === undefined || n === undefined || !peers.some(([s, e]) => a >= s && a <= e)) continue;
+          acc.add([[a, a]], port.protocol, [n, n]);
         }
-        if (this.sets.get(named)!.elements.length && !out.some((m) => m.namedSet === named))
-          out.push({ namedSet: named });
       }
     }
-    return out;
   }
 
   build(): this {
-    const { selection, nodeName } = this.input;
-    const local = selection.pods.filter((p) => p.nodeName === nodeName);
+    const { selection, nodeName, policies, shape = 'concatenated' } = this.input;
+    const local = selection.pods
+      .filter((p) => p.nodeName === nodeName && ipv4ToNumber(p.ip) !== undefined)
+      .sort((a, b) => byAddress(a.ip, b.ip));
     for (const pod of local) {
-      const entry: { pod: PodInfo; ingress?: Match[]; egress?: Match[] } = { pod };
-      for (const policy of this.input.policies) {
-        if (!selection.selects(policy.namespace, policy.podSelector, pod)) continue;
-        for (const dir of ['ingress', 'egress'] as const) {
-          const rules = policy[dir];
-          if (!rules) continue;
-          entry[dir] ??= [];
-          const acc = entry[dir];
-          for (const [i, rule] of rules.entries()) acc.push(...this.ruleMatches(policy, dir, i, rule, pod));
+      const selecting = [...policies.keys()].filter((i) => {
+        const p = policies[i]!;
+        return selection.selects(p.namespace, p.podSelector, pod);
+      });
+      const entry: Isolated = { pod };
+      for (const dir of ['ingress', 'egress'] as const) {
+        const mine = selecting.filter((i) => policies[i]![dir]);
+        if (!mine.length) continue;
+        // Pods selected by the same policies (and, for named ingress ports, declaring the same
+        // ports) have the same lines: computed once, for the first of them.
+        const key = `${dir}|${mine.join(',')}|${dir === 'ingress' ? JSON.stringify(pod.ports) : ''}`;
+        let matches = this.matchCache.get(key);
+        if (!matches) {
+          const list = new AllowListBuilder();
+          for (const i of mine)
+            for (const [n, rule] of policies[i]![dir]!.entries())
+              this.addRule(list, policies[i]!, dir, n, rule, pod);
+          matches = allowMatches(this.sets, dir, chainName(dir, pod), list.build(), shape);
+          this.matchCache.set(key, matches);
         }
+        entry[dir] = matches;
       }
-      if (entry.ingress || entry.egress) this.matches.set(pod.ip, entry);
+      if (entry.ingress || entry.egress) this.isolated.set(pod.ip, entry);
     }
     return this;
   }
 }
 
-const unique = (lines: string[]) => [...new Set(lines)];
 const byAddress = (a: string, b: string) => (ipv4ToNumber(a) ?? 0) - (ipv4ToNumber(b) ?? 0);
+const podKey = (p: PodInfo) => `${p.namespace}/${p.name}`;
+const chainName = (dir: Direction, p: PodInfo) => nftName(dir, podKey(p));
 
 function setText(name: string, s: SetDef): string[] {
   return [
     `  set ${name} {`,
-    `    type ${s.type};${s.interval ? ' flags interval;' : ''}`,
+    `    type ${s.type}; flags interval;`,
     ...(s.elements.length ? [`    elements = { ${s.elements.join(', ')} }`] : []),
     '  }',
   ];
 }
 
 function mapText(name: string, entries: [string, string][]): string[] {
-  entries.sort((a, b) => byAddress(a[0], b[0]));
   return [
     `  map ${name} {`,
     '    type ipv4_addr : verdict;',
@@ -219,25 +304,23 @@ function chainText(name: string, lines: string[]): string[] {
   return [`  chain ${name} {`, ...lines.map((l) => `    ${l}`), '  }'];
 }
 
-const podKey = (p: PodInfo) => `${p.namespace}/${p.name}`;
-
 /** The inet table: stateful, on the forward hook. */
 function inetTable(b: Builder): string[] {
   const ingress: [string, string][] = [];
   const egress: [string, string][] = [];
   const chains: string[] = [];
-  for (const [ip, m] of [...b.matches].sort((x, y) => byAddress(x[0], y[0]))) {
+  for (const [ip, m] of b.isolated) {
     for (const dir of ['ingress', 'egress'] as const) {
       const matches = m[dir];
       if (!matches) continue;
-      const name = nftName(dir, podKey(m.pod));
+      const name = chainName(dir, m.pod);
       (dir === 'ingress' ? ingress : egress).push([ip, name]);
-      chains.push(...chainText(name, [...unique(matches.map((x) => renderMatch(x, dir, false))), 'drop']));
+      chains.push(...chainText(name, [...matches.map((x) => renderMatch(x, dir, false)), 'drop']));
     }
   }
   return [
     `table inet ${TABLE} {`,
-    ...[...b.sets].flatMap(([n, s]) => setText(n, s)),
+    ...[...b.sets.sets].flatMap(([n, s]) => setText(n, s)),
     ...mapText('ingress-pods', ingress),
     ...mapText('egress-pods', egress),
     // No base chain while no pod is isolated: unfenced nodes pay nothing per packet.
@@ -266,7 +349,7 @@ function bridgeTable(b: Builder): string[] {
   const src: [string, string][] = [];
   const dst: [string, string][] = [];
   const chains: string[] = [];
-  for (const [ip, m] of [...b.matches].sort((x, y) => byAddress(x[0], y[0]))) {
+  for (const [ip, m] of b.isolated) {
     const pairs = [
       ['ingress', 'egress', dst, 'bridged-to'],
       ['egress', 'ingress', src, 'bridged-from'],
@@ -279,9 +362,9 @@ function bridgeTable(b: Builder): string[] {
       map.push([ip, name]);
       chains.push(
         ...chainText(name, [
-          ...unique(own.map((x) => renderMatch(x, dir, false))),
+          ...own.map((x) => renderMatch(x, dir, false)),
           'tcp flags & (syn | ack) == syn drop',
-          ...(back ? unique(back.map((x) => renderMatch(x, other, true))) : ['return']),
+          ...(back ? back.map((x) => renderMatch(x, other, true)) : ['return']),
           'drop',
         ]),
       );
@@ -289,7 +372,7 @@ function bridgeTable(b: Builder): string[] {
   }
   return [
     `table bridge ${TABLE} {`,
-    ...[...b.sets].flatMap(([n, s]) => setText(n, s)),
+    ...[...b.sets.sets].flatMap(([n, s]) => setText(n, s)),
     ...mapText('bridged-from-pods', src),
     ...mapText('bridged-to-pods', dst),
     ...(chains.length
