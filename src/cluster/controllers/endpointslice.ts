@@ -7,6 +7,7 @@
  * order and rewritten only when their content changes.
  */
 import { isNotFound } from '../../core/errors.js';
+import { controllerRefOf } from '../client/controller-ref.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { type ControllerSpec, inNamespace } from './context.js';
 import { queueServicesAndTheirPods } from './endpoints.js';
@@ -96,16 +97,7 @@ export async function syncSlices(key: string, caches: SliceCaches, act: SliceAct
           generateName: `${svc!.metadata.name}-`,
           namespace: ns,
           labels,
-          ownerReferences: [
-            {
-              apiVersion: 'v1',
-              kind: 'Service',
-              name: svc!.metadata.name!,
-              uid: svc!.metadata.uid!,
-              controller: true,
-              blockOwnerDeletion: true,
-            },
-          ],
+          ownerReferences: [controllerRefOf(svc!, 'v1', 'Service')],
         },
         addressType: 'IPv4',
         endpoints: w.endpoints,
