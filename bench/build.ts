@@ -14,16 +14,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
+import { podmanEnv, podmanStoreArgs } from '../test/helpers/podman.js';
 import { type Dockerd, startDockerd } from './lib/dockerd.js';
 import { have, printRatio, summarise, timeCommand } from './lib/measure.js';
 
 const rounds = Number(process.argv[2] ?? 5);
 const berthBin = resolve(import.meta.dirname, '..', 'bin', 'berth');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-build-'));
-const podmanConf = join(work, 'containers.conf');
-// This machine's root cannot raise RLIMIT_NOFILE, which podman's default ulimits ask for.
-writeFileSync(podmanConf, '[containers]\ndefault_ulimits = []\n');
-const env = { ...process.env, CONTAINERS_CONF: podmanConf };
+const env = podmanEnv(work);
 
 const ctx = join(work, 'ctx');
 mkdirSync(join(ctx, 'files'), { recursive: true });
@@ -83,19 +81,7 @@ let podmanArgs: string[] = [];
 const podman: Tool = {
   name: 'podman',
   fresh(round) {
-    podmanArgs = [
-      'podman',
-      '--root',
-      join(work, `p-root${round}`),
-      '--runroot',
-      join(work, `p-run${round}`),
-      '--runtime',
-      'runc',
-      '--storage-driver',
-      'overlay',
-      '--cgroup-manager',
-      'cgroupfs',
-    ];
+    podmanArgs = ['podman', ...podmanStoreArgs(join(work, `p-root${round}`), join(work, `p-run${round}`))];
     sh([...podmanArgs, 'import', tar, 'localhost/bb:bench']);
     writeFileSync(join(ctx, 'Dockerfile.podman'), dockerfile('localhost/bb:bench'));
     return [

@@ -11,10 +11,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { podmanStoreArgs } from '../test/helpers/podman.js';
 import { have, printRatio, summarise, timeCommand } from './lib/measure.js';
 
 const runs = Number(process.argv[2] ?? 5);
 const berth = resolve(import.meta.dirname, '..', 'bin', 'berth');
+/** Berth's options for a store of its own under `dir`. */
+const storeIn = (dir: string) => ['--root', `${dir}/root`, '--runroot', `${dir}/run`];
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-pull-'));
 const sh = (cmd: string) => {
   const r = spawnSync('sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -85,30 +88,21 @@ try {
   );
   sh(`tar -cf ${work}/big.tar -C ${arc} .`);
   const src = join(work, 'src');
-  sh(`${berth} --root ${src}/root --runroot ${src}/run load -i ${work}/big.tar`);
+  sh(`${berth} ${storeIn(src).join(' ')} load -i ${work}/big.tar`);
 
   // Push: berth vs skopeo, each to a fresh repository.
   const pushB: number[] = [];
   const pushS: number[] = [];
   sh(
-    `${berth} --root ${src}/root --runroot ${src}/run save --format oci-archive -o ${work}/big-oci.tar ${reg}/bench/big:1`,
+    `${berth} ${storeIn(src).join(' ')} save --format oci-archive -o ${work}/big-oci.tar ${reg}/bench/big:1`,
   );
   // Each push goes to a fresh, empty registry, so neither tool can skip or mount a blob.
   for (let i = 0; i < runs; i++) {
     const ps = join(work, `push${i}`);
-    sh(`${berth} --root ${ps}/root --runroot ${ps}/run load -q -i ${work}/big.tar`);
+    sh(`${berth} ${storeIn(ps).join(' ')} load -q -i ${work}/big.tar`);
     const rb = await startRegistry(`rb${i}`);
     pushB.push(
-      timeCommand(berth, [
-        '--root',
-        `${ps}/root`,
-        '--runroot',
-        `${ps}/run`,
-        'push',
-        '-q',
-        `${reg}/bench/big:1`,
-        `${rb.host}/bench/big:1`,
-      ]),
+      timeCommand(berth, [...storeIn(ps), 'push', '-q', `${reg}/bench/big:1`, `${rb.host}/bench/big:1`]),
     );
     rb.stop();
     rmSync(ps, { recursive: true, force: true });
@@ -126,55 +120,28 @@ try {
       rs.stop();
     }
   }
-  sh(`${berth} --root ${src}/root --runroot ${src}/run push -q ${reg}/bench/big:1`);
+  sh(`${berth} ${storeIn(src).join(' ')} push -q ${reg}/bench/big:1`);
   const pullB: number[] = [];
   const pullP: number[] = [];
   const copyS: number[] = [];
   for (let i = 0; i < runs; i++) {
     const d = join(work, `b${i}`);
-    pullB.push(
-      timeCommand(berth, [
-        '--root',
-        `${d}/root`,
-        '--runroot',
-        `${d}/run`,
-        'pull',
-        '-q',
-        `${reg}/bench/big:1`,
-      ]),
-    );
+    pullB.push(timeCommand(berth, [...storeIn(d), 'pull', '-q', `${reg}/bench/big:1`]));
     rmSync(d, { recursive: true, force: true });
     if (have('podman')) {
       const p = join(work, `p${i}`);
       pullP.push(
         timeCommand('podman', [
-          '--root',
-          `${p}/root`,
-          '--runroot',
-          `${p}/run`,
-          '--storage-driver',
-          'overlay',
+          ...podmanStoreArgs(`${p}/root`, `${p}/run`),
           'pull',
           '-q',
           '--tls-verify=false',
           `${reg}/bench/big:1`,
         ]),
       );
-      spawnSync(
-        'podman',
-        [
-          '--root',
-          `${p}/root`,
-          '--runroot',
-          `${p}/run`,
-          '--storage-driver',
-          'overlay',
-          'system',
-          'reset',
-          '-f',
-        ],
-        { stdio: 'ignore' },
-      );
+      spawnSync('podman', [...podmanStoreArgs(`${p}/root`, `${p}/run`), 'system', 'reset', '-f'], {
+        stdio: 'ignore',
+      });
       spawnSync('sh', ['-c', `umount -R ${p}/root 2>/dev/null; rm -rf ${p}`]);
     }
     if (have('skopeo')) {

@@ -8,10 +8,11 @@
  * Run as root: node --import tsx bench/run-latency.ts [runs=20]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
+import { podmanEnv, podmanStoreArgs } from '../test/helpers/podman.js';
 import { have, printRatio, repeat, summarise, timeCommand } from './lib/measure.js';
 
 const runs = Number(process.argv[2] ?? 20);
@@ -19,23 +20,9 @@ const berthBin = resolve(import.meta.dirname, '..', 'bin', 'berth');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-run-'));
 const ns = `berth-bench-${process.pid}`;
 const nsenter = ['nsenter', `--net=/run/netns/${ns}`];
-const podmanConf = join(work, 'containers.conf');
-// This machine's root cannot raise RLIMIT_NOFILE, which podman's default ulimits ask for.
-writeFileSync(podmanConf, '[containers]\ndefault_ulimits = []\n');
-const env = { ...process.env, CONTAINERS_CONF: podmanConf };
+const env = podmanEnv(work);
 const B = ['--root', join(work, 'b-root'), '--runroot', join(work, 'b-run')];
-const P = [
-  '--root',
-  join(work, 'p-root'),
-  '--runroot',
-  join(work, 'p-run'),
-  '--runtime',
-  'runc',
-  '--storage-driver',
-  'overlay',
-  '--cgroup-manager',
-  'cgroupfs',
-];
+const P = podmanStoreArgs(join(work, 'p-root'), join(work, 'p-run'));
 const berth = (args: string[]) => [...nsenter, berthBin, ...B, ...args];
 const podman = (args: string[]) => [...nsenter, 'podman', ...P, ...args];
 const sh = (argv: string[]) => {

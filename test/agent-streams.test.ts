@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ptyResizer } from '../src/engine/container/exec-pty.js';
 import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { isRoot } from './helpers/sandbox.js';
+import { expectFollowsResize, onTerminal } from './helpers/terminal.js';
 
 describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
   let c: TestCluster;
@@ -62,29 +62,15 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
       spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers },
     };
   }
-  /** kubectl on a pseudo-terminal (script's) of `rows` x `cols`, as a user at a terminal runs it. */
-  /**
-   * kubectl on a pseudo-terminal (script's) of `rows` x `cols`, as a user at a terminal runs
-   * it. The terminal's input stays open, as a user's does: an input that ended would reach
-   * the command as an end of input racing with what it runs.
-   */
-  const kubectlOnTerminal = (args: string, rows: number, cols: number, extraEnv: NodeJS.ProcessEnv = {}) => {
-    const child = c.box.spawn(
-      'script',
-      ['-qec', `stty rows ${rows} cols ${cols}; kubectl ${args}`, '/dev/null'],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...env, ...extraEnv },
-      },
-    );
-    let stdout = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    return new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code) => resolve({ code, stdout }));
-    });
+  /** kubectl on a pseudo-terminal of `rows` x `cols`, as a user at a terminal runs it. */
+  const kubectlOnTerminal = async (
+    args: string,
+    rows: number,
+    cols: number,
+    extraEnv: NodeJS.ProcessEnv = {},
+  ) => {
+    const session = onTerminal(c.box, `kubectl ${args}`, { rows, columns: cols }, { ...env, ...extraEnv });
+    return { code: await session.exited, stdout: session.output() };
   };
 
   test('kubectl exec carries stdout, stderr and the exit code', async () => {
@@ -127,33 +113,8 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
   });
 
   test('kubectl exec -it follows the client terminal when it is resized', async () => {
-    const session = c.box.spawn(
-      'script',
-      [
-        '-qec',
-        "stty rows 20 cols 60; kubectl exec -it box -- sh -c 'while read x; do stty size; done'",
-        '/dev/null',
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'], env },
-    );
-    let out = '';
-    session.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    try {
-      await until('the first size', async () => {
-        session.stdin?.write('\n');
-        return /^20 60\r?$/m.test(out);
-      });
-      // The user's terminal (script's) changes size: kubectl sends it, the agent resizes.
-      ptyResizer(session.pid!)({ rows: 40, columns: 120 });
-      await until('the new size', async () => {
-        session.stdin?.write('\n');
-        return /^40 120\r?$/m.test(out);
-      });
-    } finally {
-      session.kill();
-    }
+    // The user's terminal (script's) changes size: kubectl sends it, the agent resizes.
+    await expectFollowsResize(c.box, 'kubectl exec -it box --', env);
   });
 
   test('kubectl cp copies files into a pod and out of it (tar over exec)', async () => {
@@ -197,32 +158,22 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
   });
 
   test('kubectl debug -it adds an ephemeral container in the target container PID namespace', async () => {
-    const session = c.box.spawn(
-      'script',
-      [
-        '-qec',
-        'stty rows 30 cols 100; kubectl debug -it dbg --image=busybox:local --target=app -c debugger -- sh',
-        '/dev/null',
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'], env },
+    const session = onTerminal(
+      c.box,
+      'kubectl debug -it dbg --image=busybox:local --target=app -c debugger -- sh',
+      { rows: 30, columns: 100 },
+      env,
     );
-    let out = '';
-    session.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => session.once('exit', resolve));
     try {
       // The shell sees the target's processes: it shares app's PID namespace.
-      await until(
+      await session.waitFor(
         "app's process seen from the debugger",
-        async () => {
-          session.stdin?.write('ps -o pid,args | grep -c "[s]leep 1000"\n');
-          return /^1\r?$/m.test(out);
-        },
+        /^1\r?$/m,
+        'ps -o pid,args | grep -c "[s]leep 1000"\n',
         60_000,
       );
-      session.stdin?.write('exit\n');
-      assert.equal(await exited, 0, out);
+      session.type('exit\n');
+      assert.equal(await session.exited, 0, session.output());
     } finally {
       session.kill();
     }
@@ -282,32 +233,12 @@ describe('kubectl streams through the node agent', { skip: !isRoot }, () => {
   });
 
   test('kubectl attach -it reaches a TTY container at the client terminal size', async () => {
-    const session = c.box.spawn(
-      'script',
-      ['-qec', 'stty rows 25 cols 90; kubectl attach -it term', '/dev/null'],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env,
-      },
-    );
-    let out = '';
-    session.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
+    const session = onTerminal(c.box, 'kubectl attach -it term', { rows: 25, columns: 90 }, env);
     try {
       // kubectl sends a larger size first to make the program redraw, then the real one.
       // Up to a minute: on a loaded machine the attach (kubectl, API server, agent, conmon) alone
       // has taken most of the default 20 s.
-      await until(
-        'the client size',
-        async () => {
-          session.stdin?.write('stty size\n');
-          return /^25 90\r?$/m.test(out);
-        },
-        60_000,
-      );
-    } catch (e) {
-      throw new Error(`${(e as Error).message}; the session printed: ${JSON.stringify(out.slice(-600))}`);
+      await session.waitFor('the client size', /^25 90\r?$/m, 'stty size\n', 60_000);
     } finally {
       session.kill();
     }

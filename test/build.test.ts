@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { extract, pack } from 'tar-stream';
 import { run } from '../src/core/exec.js';
 import { busyboxRootfsTar, importBusybox } from './helpers/busybox-image.js';
+import { podmanEnv, podmanStoreArgs } from './helpers/podman.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 const havePodman = spawnSync('podman', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -541,24 +542,11 @@ describe('berth build', { skip: !isRoot && 'needs root' }, () => {
     writeFileSync(join(dir, 'Dockerfile.berth'), df.replace('IMAGE', 'bb:base'));
     writeFileSync(join(dir, 'Dockerfile.podman'), df.replace('IMAGE', 'localhost/bb:base'));
     await build(dir, ['-f', join(dir, 'Dockerfile.berth'), '-t', 'same:1']);
-    const conf = join(box.dir, 'containers.conf');
-    // This machine's root cannot raise RLIMIT_NOFILE, which podman's default ulimits ask for.
-    writeFileSync(conf, '[containers]\ndefault_ulimits = []\n');
-    const podmanArgs = [
-      '--root',
-      join(box.dir, 'p-root'),
-      '--runroot',
-      join(box.dir, 'p-run'),
-      '--runtime',
-      'runc',
-      '--storage-driver',
-      'overlay',
-      '--cgroup-manager',
-      'cgroupfs',
-    ];
+    const podmanArgs = podmanStoreArgs(join(box.dir, 'p-root'), join(box.dir, 'p-run'));
+    const env = podmanEnv(box.dir);
     const podman = async (args: string[]) => {
       const r = await run('podman', [...podmanArgs, ...args], {
-        env: { ...process.env, CONTAINERS_CONF: conf },
+        env,
         check: false,
       });
       assert.equal(r.code, 0, `podman ${args.join(' ')}: ${r.stderr}`);
@@ -566,7 +554,7 @@ describe('berth build', { skip: !isRoot && 'needs root' }, () => {
     };
     box.defer(() =>
       run('podman', [...podmanArgs, 'system', 'reset', '-f'], {
-        env: { ...process.env, CONTAINERS_CONF: conf },
+        env,
         check: false,
       }),
     );

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
+import { sleeperPod, startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { inPod } from './helpers/multinode.js';
 import { isRoot, repoRoot } from './helpers/sandbox.js';
 
@@ -41,18 +41,6 @@ describe('cluster DNS', { skip: !isRoot }, () => {
   after(() => c.box.cleanup());
   const json = (args: string[]) => c.json(args);
   const apply = (...objs: unknown[]) => c.apply(...objs);
-  const pod = (name: string, labels: Record<string, string>, spec: Record<string, unknown> = {}) => ({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels },
-    spec: {
-      terminationGracePeriodSeconds: 1,
-      containers: [
-        { name: 'main', image: 'busybox:local', imagePullPolicy: 'IfNotPresent', command: ['sleep', '1000'] },
-      ],
-      ...spec,
-    },
-  });
   const service = (name: string, app: string, headless = false) => ({
     apiVersion: 'v1',
     kind: 'Service',
@@ -92,10 +80,10 @@ describe('cluster DNS', { skip: !isRoot }, () => {
     assert.equal(dnsSvc.spec.clusterIP, '10.43.0.10');
     assert.equal(dnsSvc.metadata.annotations['berth.dev/node-local'], 'true');
     await apply(
-      pod('web', { app: 'web' }),
-      pod('db-a', { app: 'db' }),
-      pod('db-b', { app: 'db' }),
-      pod('client', { app: 'client' }),
+      sleeperPod('web', { app: 'web' }),
+      sleeperPod('db-a', { app: 'db' }),
+      sleeperPod('db-b', { app: 'db' }),
+      sleeperPod('client', { app: 'client' }),
       service('web', 'web'),
       service('db', 'db', true),
     );
@@ -135,7 +123,7 @@ describe('cluster DNS', { skip: !isRoot }, () => {
 
   test('dnsPolicy None with dnsConfig, and Default, write the pod resolv.conf as the kubelet does', async () => {
     await apply(
-      pod(
+      sleeperPod(
         'custom',
         { app: 'custom' },
         {
@@ -147,7 +135,7 @@ describe('cluster DNS', { skip: !isRoot }, () => {
           },
         },
       ),
-      pod('nodedns', { app: 'nodedns' }, { dnsPolicy: 'Default' }),
+      sleeperPod('nodedns', { app: 'nodedns' }, { dnsPolicy: 'Default' }),
     );
     for (const p of ['custom', 'nodedns']) await c.running(p);
     assert.equal(

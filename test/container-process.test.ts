@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ptyResizer } from '../src/engine/container/exec-pty.js';
 import { runDetached, unpackBusybox } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { expectFollowsResize } from './helpers/terminal.js';
 import { until } from './helpers/until.js';
 
 describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root' }, () => {
@@ -53,33 +53,11 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
     // every later window size change (SIGWINCH) on to it.
     const name = box.name('winch');
     await runDetached(box, rootfs, name, []);
-    const session = box.spawn(
-      'script',
-      [
-        '-qec',
-        `stty rows 20 cols 60; ${berthBin} --root ${box.root} --runroot ${box.runroot} exec -it ${name} sh -c 'while read x; do stty size; done'`,
-        '/dev/null',
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'], env: box.env },
+    // The user's terminal (script's) changes size: the kernel sends SIGWINCH to the exec.
+    await expectFollowsResize(
+      box,
+      `${berthBin} --root ${box.root} --runroot ${box.runroot} exec -it ${name}`,
     );
-    let out = '';
-    session.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    try {
-      await until('the first size', async () => {
-        session.stdin?.write('\n');
-        return /^20 60\r?$/m.test(out);
-      });
-      // The user's terminal (script's) changes size: the kernel sends SIGWINCH to the exec.
-      ptyResizer(session.pid!)({ rows: 40, columns: 120 });
-      await until('the new size', async () => {
-        session.stdin?.write('\n');
-        return /^40 120\r?$/m.test(out);
-      });
-    } finally {
-      session.kill();
-    }
   });
 
   it("run -it puts the terminal in raw mode: the container pty's line ends arrive unchanged", async () => {

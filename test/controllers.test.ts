@@ -260,18 +260,26 @@ ${extra}  template:
       const r = await c.kubectl(['apply', '-f', '-'], { input: jobYaml(name!, extra!) });
       assert.equal(r.code, 0, r.stderr);
     }
-    let maxActive = 0;
-    let done = false;
-    const watcher = (async () => {
-      while (!done) {
-        const active = await c.kubectl(['get', 'job', 'batch', '-o', 'jsonpath={.status.active}']);
-        maxActive = Math.max(maxActive, Number(active.stdout || 0));
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    await k(['wait', '--for=condition=complete', 'job/batch', 'job/indexed', '--timeout=60s']);
-    done = true;
-    await watcher;
+    // Every state of job/batch that the API server records from here on, as "active/succeeded".
+    const watch = c.box.spawn(
+      'kubectl',
+      ['get', 'job', 'batch', '--watch', '-o', 'jsonpath={.status.active}/{.status.succeeded}{"\\n"}'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: c.kubectlEnv },
+    );
+    let states = '';
+    watch.stdout?.on('data', (d: Buffer) => {
+      states += d.toString();
+    });
+    try {
+      await k(['wait', '--for=condition=complete', 'job/batch', 'job/indexed', '--timeout=60s']);
+      await until(
+        () => `the watch seeing job/batch finish; it saw ${JSON.stringify(states)}`,
+        async () => /^0?\/4$/m.test(states),
+      );
+    } finally {
+      watch.kill();
+    }
+    const maxActive = Math.max(...states.split('\n').map((l) => Number(l.split('/')[0] || 0)));
     assert.ok(maxActive <= 2, `at most 2 active, saw ${maxActive}`);
     assert.equal(await k(['get', 'job', 'batch', '-o', 'jsonpath={.status.succeeded}']), '4');
     assert.equal(await k(['get', 'job', 'indexed', '-o', 'jsonpath={.status.completedIndexes}']), '0-3');

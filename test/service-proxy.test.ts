@@ -5,7 +5,7 @@
 // lives in that namespace only.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
+import { sleeperPod, startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { berthBin, isRoot } from './helpers/sandbox.js';
 
 const nodeIP = '192.168.77.1';
@@ -46,22 +46,7 @@ describe('Service proxy on the engine', { skip: !isRoot }, () => {
     });
     await apply(service('web', { type: 'LoadBalancer' }));
     await apply(service('sticky', { sessionAffinity: 'ClientIP' }));
-    await apply({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'client' },
-      spec: {
-        terminationGracePeriodSeconds: 1,
-        containers: [
-          {
-            name: 'main',
-            image: 'busybox:local',
-            imagePullPolicy: 'IfNotPresent',
-            command: ['sleep', '1000'],
-          },
-        ],
-      },
-    });
+    await apply(sleeperPod('client'));
     await until(
       'web and client running',
       async () => {
@@ -222,22 +207,7 @@ describe('Service proxy on the engine', { skip: !isRoot }, () => {
     const server =
       'import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",5353))\nprint("up",flush=True)\nwhile True:\n d,a=s.recvfrom(100)\n s.sendto(sys.argv[1].encode(),a)';
     for (const name of ['u1', 'u2']) {
-      await apply({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, labels: { app: 'udp' } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [
-            {
-              name: 'main',
-              image: 'busybox:local',
-              imagePullPolicy: 'IfNotPresent',
-              command: ['sleep', '1000'],
-            },
-          ],
-        },
-      });
+      await apply(sleeperPod(name, { app: 'udp' }));
       await until(
         `${name} running`,
         async () => (await json(['get', 'pod', name])).status.phase === 'Running',

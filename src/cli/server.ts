@@ -328,8 +328,13 @@ export function registerServer(program: Command): void {
         const stop = () => {
           agent?.stop();
           // Give the controller Lease up first, so another server can lead at once.
+          // Stopping goes on whatever the controllers answer; a failure is still said.
           void Promise.resolve(plane?.stop())
-            .catch(() => {})
+            .catch((e: unknown) =>
+              process.stderr.write(
+                `berth server: stopping the controllers failed: ${(e as Error).message}\n`,
+              ),
+            )
             .then(() => s.close())
             .then(() => process.exit(0));
         };

@@ -179,6 +179,29 @@ export async function startAgentCluster(
   return c;
 }
 
+/**
+ * A pod of startAgentCluster's `busybox:local` that only sleeps (a client, or a namespace to
+ * start a server in), with `labels` and any further `spec` fields.
+ */
+export function sleeperPod(
+  name: string,
+  labels: Record<string, string> = {},
+  spec: Record<string, unknown> = {},
+) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        { name: 'main', image: 'busybox:local', imagePullPolicy: 'IfNotPresent', command: ['sleep', '1000'] },
+      ],
+      ...spec,
+    },
+  };
+}
+
 /** Gives the sandbox's namespace `nodeIP`/24 on a veth wire, with a default route through `gateway`. */
 export async function wireNode(box: Sandbox, nodeIP: string, gateway: string): Promise<void> {
   for (const args of [

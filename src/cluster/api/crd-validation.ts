@@ -7,6 +7,7 @@
  * layout as built-ins, so a CRD that named `deployments.apps` would read, and on delete wipe,
  * every Deployment.
  */
+import { forbidden, invalid, notSupported, required } from './field-errors.js';
 import { builtinResources } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
@@ -27,17 +28,6 @@ const builtinGroups = new Set(builtinResources().map((r) => r.group));
 
 const dns1035Problem = (s: string): string | undefined =>
   s.length > 63 ? 'must be no more than 63 characters' : dns1035.test(s) ? undefined : dns1035Message;
-
-const invalid = (field: string, value: unknown, message: string): StatusCause => ({
-  field,
-  reason: 'FieldValueInvalid',
-  message: `Invalid value: ${JSON.stringify(value)}: ${message}`,
-});
-const required = (field: string, detail = ''): StatusCause => ({
-  field,
-  reason: 'FieldValueRequired',
-  message: `Required value${detail ? `: ${detail}` : ''}`,
-});
 
 /** Whether Kubernetes reserves the group for its own APIs (`k8s.io`, `kubernetes.io` and subdomains). */
 export const isProtectedGroup = (group: string): boolean =>
@@ -128,11 +118,12 @@ export function validateCrd(crd: KubeObject): StatusCause[] {
   else if (!group.includes('.'))
     causes.push(invalid('spec.group', group, 'should be a domain with at least one dot'));
   if (isBuiltinGroup(group))
-    causes.push({
-      field: 'spec.group',
-      reason: 'FieldValueForbidden',
-      message: `Forbidden: the API server serves the group "${group || 'core'}" itself; a CustomResourceDefinition may not define resources in it`,
-    });
+    causes.push(
+      forbidden(
+        'spec.group',
+        `the API server serves the group "${group || 'core'}" itself; a CustomResourceDefinition may not define resources in it`,
+      ),
+    );
   else if (isProtectedGroup(group)) {
     const approval = crd.metadata?.annotations?.[approvalAnnotation];
     if (approval === undefined)
@@ -155,11 +146,7 @@ export function validateCrd(crd: KubeObject): StatusCause[] {
   const scope = str(spec.scope);
   if (!scope) causes.push(required('spec.scope'));
   else if (scope !== 'Cluster' && scope !== 'Namespaced')
-    causes.push({
-      field: 'spec.scope',
-      reason: 'FieldValueNotSupported',
-      message: `Unsupported value: ${JSON.stringify(scope)}: supported values: "Cluster", "Namespaced"`,
-    });
+    causes.push(notSupported('spec.scope', scope, ['Cluster', 'Namespaced']));
   validateVersions(spec.versions, causes);
   validateNames(names, causes);
   return causes;

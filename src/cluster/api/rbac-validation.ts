@@ -3,6 +3,7 @@
  * segments (colons allowed, as in `system:node`), a binding's roleRef names a role of an
  * allowed kind and never changes, subjects are of a known kind, and rules say what they grant.
  */
+import { invalid, notSupported, required } from './field-errors.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
@@ -23,17 +24,6 @@ export function pathSegmentProblem(name: string): string | undefined {
   return undefined;
 }
 
-const required = (field: string): StatusCause => ({
-  field,
-  reason: 'FieldValueRequired',
-  message: 'Required value',
-});
-const unsupported = (field: string, value: unknown, allowed: string[]): StatusCause => ({
-  field,
-  reason: 'FieldValueNotSupported',
-  message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`,
-});
-
 function validateRules(rules: unknown, namespaced: boolean, causes: StatusCause[]): void {
   arr(rules).forEach((rule, i) => {
     const f = `rules[${i}]`;
@@ -41,17 +31,17 @@ function validateRules(rules: unknown, namespaced: boolean, causes: StatusCause[
     const urls = strings(rule.nonResourceURLs);
     if (urls.length) {
       if (namespaced)
-        causes.push({
-          field: `${f}.nonResourceURLs`,
-          reason: 'FieldValueInvalid',
-          message: `Invalid value: ${JSON.stringify(urls)}: namespaced rules cannot apply to non-resource URLs`,
-        });
+        causes.push(
+          invalid(`${f}.nonResourceURLs`, urls, 'namespaced rules cannot apply to non-resource URLs'),
+        );
       if (strings(rule.apiGroups).length || strings(rule.resources).length)
-        causes.push({
-          field: `${f}.nonResourceURLs`,
-          reason: 'FieldValueInvalid',
-          message: `Invalid value: ${JSON.stringify(urls)}: rules cannot apply to both regular resources and non-resource URLs`,
-        });
+        causes.push(
+          invalid(
+            `${f}.nonResourceURLs`,
+            urls,
+            'rules cannot apply to both regular resources and non-resource URLs',
+          ),
+        );
       return;
     }
     if (strings(rule.apiGroups).length === 0) causes.push(required(`${f}.apiGroups`));
@@ -64,24 +54,24 @@ function validateBinding(o: Obj, clusterScoped: boolean, causes: StatusCause[]):
   const kinds = clusterScoped ? ['ClusterRole'] : ['Role', 'ClusterRole'];
   if (!ref.name) causes.push(required('roleRef.name'));
   if (!kinds.includes(String(ref.kind ?? '')))
-    causes.push(unsupported('roleRef.kind', ref.kind ?? '', kinds));
+    causes.push(notSupported('roleRef.kind', ref.kind ?? '', kinds));
   if (ref.apiGroup !== rbacApiGroup)
-    causes.push(unsupported('roleRef.apiGroup', ref.apiGroup ?? '', [rbacApiGroup]));
+    causes.push(notSupported('roleRef.apiGroup', ref.apiGroup ?? '', [rbacApiGroup]));
   arr(o.subjects).forEach((s, i) => {
     const f = `subjects[${i}]`;
     if (!s.name) causes.push(required(`${f}.name`));
     switch (s.kind) {
       case 'ServiceAccount':
-        if (s.apiGroup) causes.push(unsupported(`${f}.apiGroup`, s.apiGroup, ['']));
+        if (s.apiGroup) causes.push(notSupported(`${f}.apiGroup`, s.apiGroup, ['']));
         if (clusterScoped && !s.namespace) causes.push(required(`${f}.namespace`));
         break;
       case 'User':
       case 'Group':
         if (s.apiGroup !== rbacApiGroup)
-          causes.push(unsupported(`${f}.apiGroup`, s.apiGroup ?? '', [rbacApiGroup]));
+          causes.push(notSupported(`${f}.apiGroup`, s.apiGroup ?? '', [rbacApiGroup]));
         break;
       default:
-        causes.push(unsupported(`${f}.kind`, s.kind ?? '', ['ServiceAccount', 'User', 'Group']));
+        causes.push(notSupported(`${f}.kind`, s.kind ?? '', ['ServiceAccount', 'User', 'Group']));
     }
   });
 }

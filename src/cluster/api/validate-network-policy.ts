@@ -6,33 +6,13 @@
  */
 import { isIP } from 'node:net';
 import { cidrRange } from '../netpol/ipv4-ranges.js';
+import { forbidden, invalid, notSupported, required } from './field-errors.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const list = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
-
-const invalid = (field: string, value: unknown, message: string): StatusCause => ({
-  field,
-  reason: 'FieldValueInvalid',
-  message: `Invalid value: ${JSON.stringify(value)}: ${message}`,
-});
-const required = (field: string, detail = ''): StatusCause => ({
-  field,
-  reason: 'FieldValueRequired',
-  message: detail ? `Required value: ${detail}` : 'Required value',
-});
-const forbidden = (field: string, detail: string): StatusCause => ({
-  field,
-  reason: 'FieldValueForbidden',
-  message: `Forbidden: ${detail}`,
-});
-const notSupported = (field: string, value: unknown, supported: string[]): StatusCause => ({
-  field,
-  reason: 'FieldValueNotSupported',
-  message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${supported.map((s) => `"${s}"`).join(', ')}`,
-});
 
 const labelNamePart = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

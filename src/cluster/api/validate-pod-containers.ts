@@ -5,6 +5,7 @@
  * container may set, that the ephemeralcontainers subresource only adds them, and which
  * containers may ask for Bidirectional mount propagation.
  */
+import { forbidden, notSupported, required } from './field-errors.js';
 import type { StatusCause } from './status.js';
 
 type Obj = Record<string, unknown>;
@@ -33,12 +34,6 @@ const ephemeralAllowed = new Set([
   'targetContainerName',
 ]);
 
-const forbidden = (field: string, message: string): StatusCause => ({
-  field,
-  reason: 'FieldValueForbidden',
-  message: `Forbidden: ${message}`,
-});
-
 /** Whether a field holds something (upstream forbids non-zero values, not the key itself). */
 const isSet = (v: unknown) =>
   v !== undefined &&
@@ -57,11 +52,7 @@ function validateMountPropagation(c: Obj, path: string, causes: StatusCause[]): 
     if (mode === undefined || mode === null) return;
     const field = `${path}.volumeMounts[${i}].mountPropagation`;
     if (typeof mode !== 'string' || !propagationModes.includes(mode))
-      causes.push({
-        field,
-        reason: 'FieldValueNotSupported',
-        message: `Unsupported value: ${JSON.stringify(mode)}: supported values: ${propagationModes.map((p) => `"${p}"`).join(', ')}`,
-      });
+      causes.push(notSupported(field, mode, propagationModes));
     else if (mode === 'Bidirectional' && !privileged)
       causes.push(
         forbidden(field, 'Bidirectional mount propagation is available only to privileged containers'),
@@ -81,7 +72,7 @@ export function validatePodContainers(spec: Obj, path: string, causes: StatusCau
   arr(spec.ephemeralContainers).forEach((ec, i) => {
     const p = `${path}.ephemeralContainers[${i}]`;
     const name = String(ec.name ?? '');
-    if (!name) causes.push({ field: `${p}.name`, reason: 'FieldValueRequired', message: 'Required value' });
+    if (!name) causes.push(required(`${p}.name`));
     else if (names.has(name))
       causes.push({
         field: `${p}.name`,
@@ -89,8 +80,7 @@ export function validatePodContainers(spec: Obj, path: string, causes: StatusCau
         message: `Duplicate value: "${name}"`,
       });
     names.add(name);
-    if (!ec.image)
-      causes.push({ field: `${p}.image`, reason: 'FieldValueRequired', message: 'Required value' });
+    if (!ec.image) causes.push(required(`${p}.image`));
     const target = ec.targetContainerName;
     if (typeof target === 'string' && target !== '' && !others.has(target))
       causes.push({

@@ -1,15 +1,11 @@
 /** Validation of policy/v1 PodDisruptionBudgets and autoscaling HorizontalPodAutoscalers. */
+import { invalid, notSupported, required } from './field-errors.js';
 import { intOrPercentProblem } from './int-or-percent.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const invalid = (field: string, value: unknown, message: string): StatusCause => ({
-  field,
-  reason: 'FieldValueInvalid',
-  message: `Invalid value: ${JSON.stringify(value)}: ${message}`,
-});
 
 const evictionPolicies = ['IfHealthyBudget', 'AlwaysAllow'];
 
@@ -25,11 +21,7 @@ export function validatePdb(o: KubeObject): StatusCause[] {
   }
   const policy = spec.unhealthyPodEvictionPolicy;
   if (policy !== undefined && !evictionPolicies.includes(String(policy)))
-    causes.push({
-      field: 'spec.unhealthyPodEvictionPolicy',
-      reason: 'FieldValueNotSupported',
-      message: `Unsupported value: ${JSON.stringify(policy)}: supported values: "${evictionPolicies.join('", "')}"`,
-    });
+    causes.push(notSupported('spec.unhealthyPodEvictionPolicy', policy, evictionPolicies));
   return causes;
 }
 
@@ -37,18 +29,8 @@ export function validateHpa(o: KubeObject): StatusCause[] {
   const spec = obj(o.spec);
   const causes: StatusCause[] = [];
   const ref = obj(spec.scaleTargetRef);
-  if (!ref.kind)
-    causes.push({
-      field: 'spec.scaleTargetRef.kind',
-      reason: 'FieldValueRequired',
-      message: 'Required value',
-    });
-  if (!ref.name)
-    causes.push({
-      field: 'spec.scaleTargetRef.name',
-      reason: 'FieldValueRequired',
-      message: 'Required value',
-    });
+  if (!ref.kind) causes.push(required('spec.scaleTargetRef.kind'));
+  if (!ref.name) causes.push(required('spec.scaleTargetRef.name'));
   const min = spec.minReplicas ?? 1;
   if (typeof min !== 'number' || min < 1)
     causes.push(invalid('spec.minReplicas', min, 'must be greater than or equal to 1'));

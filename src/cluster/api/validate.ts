@@ -6,6 +6,7 @@
 import { qosClass } from '../agent/qos.js';
 import { defaultCrdNames, validateCrd, validateCrdUpdate } from './crd-validation.js';
 import { checkTimeZone, parseSchedule } from './cron.js';
+import { forbidden, invalid, required } from './field-errors.js';
 import { defaultLimitRangeItem, type LimitRangeItem } from './limit-range.js';
 import { isRbac, pathSegmentProblem, validateRbac, validateRbacUpdate } from './rbac-validation.js';
 import type { ResourceInfo } from './resources.js';
@@ -52,25 +53,23 @@ function validateLabels(labels: unknown, field: string, causes: StatusCause[]): 
   for (const [k, v] of Object.entries(obj(labels))) {
     const name = k.includes('/') ? k.slice(k.indexOf('/') + 1) : k;
     if (!labelName.test(name) || name.length > 63)
-      causes.push({
-        field,
-        reason: 'FieldValueInvalid',
-        message: `Invalid value: "${k}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
-      });
+      causes.push(
+        invalid(
+          field,
+          k,
+          "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+        ),
+      );
     if (typeof v !== 'string' || v.length > 63 || !labelValue.test(v))
-      causes.push({
-        field: `${field}`,
-        reason: 'FieldValueInvalid',
-        message: `Invalid value: "${String(v)}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
-      });
+      causes.push(
+        invalid(
+          field,
+          String(v),
+          "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+        ),
+      );
   }
 }
-
-const required = (field: string): StatusCause => ({
-  field,
-  reason: 'FieldValueRequired',
-  message: 'Required value',
-});
 
 function validatePodSpec(spec: Obj, path: string, causes: StatusCause[]): void {
   const containers = arr(spec.containers);
@@ -85,12 +84,7 @@ function validatePodSpec(spec: Obj, path: string, causes: StatusCause[]): void {
       if (!c.name) causes.push(required(`${p}.name`));
       else if (typeof c.name === 'string') {
         const prob = nameProblem(c.name, true);
-        if (prob)
-          causes.push({
-            field: `${p}.name`,
-            reason: 'FieldValueInvalid',
-            message: `Invalid value: "${c.name}": ${prob}`,
-          });
+        if (prob) causes.push(invalid(`${p}.name`, c.name, prob));
         if (seen.has(c.name))
           causes.push({
             field: `${p}.name`,
@@ -122,12 +116,7 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
     : r.custom
       ? nameProblem(name, false)
       : nameProblem(name, labelNamed.has(r.kind));
-  if (prob)
-    causes.push({
-      field: 'metadata.name',
-      reason: 'FieldValueInvalid',
-      message: `Invalid value: "${name}": ${prob}`,
-    });
+  if (prob) causes.push(invalid('metadata.name', name, prob));
   validateLabels(o.metadata?.labels, 'metadata.labels', causes);
   if (isCrd(r)) causes.push(...validateCrd(o));
   if (isRbac(r)) causes.push(...validateRbac(r, o));
@@ -146,25 +135,19 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
       else {
         const ml = obj(sel.matchLabels);
         if (Object.keys(ml).length === 0 && arr(sel.matchExpressions).length === 0)
-          causes.push({
-            field: 'spec.selector',
-            reason: 'FieldValueInvalid',
-            message: 'Invalid value: "null": empty selector is invalid for deployment',
-          });
+          causes.push(invalid('spec.selector', 'null', 'empty selector is invalid for deployment'));
         if (Object.entries(ml).some(([k, v]) => tmplLabels[k] !== v))
-          causes.push({
-            field: 'spec.template.metadata.labels',
-            reason: 'FieldValueInvalid',
-            message: `Invalid value: ${JSON.stringify(tmplLabels)}: \`selector\` does not match template \`labels\``,
-          });
+          causes.push(
+            invalid(
+              'spec.template.metadata.labels',
+              tmplLabels,
+              '`selector` does not match template `labels`',
+            ),
+          );
       }
       validatePodSpec(obj(obj(spec.template).spec), 'spec.template.spec', causes);
       if (typeof spec.replicas === 'number' && spec.replicas < 0)
-        causes.push({
-          field: 'spec.replicas',
-          reason: 'FieldValueInvalid',
-          message: `Invalid value: ${spec.replicas}: must be greater than or equal to 0`,
-        });
+        causes.push(invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0'));
       break;
     }
     case 'Job':
@@ -174,21 +157,13 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
       try {
         parseSchedule(String(spec.schedule ?? ''));
       } catch (e) {
-        causes.push({
-          field: 'spec.schedule',
-          reason: 'FieldValueInvalid',
-          message: `Invalid value: ${JSON.stringify(spec.schedule ?? '')}: ${(e as Error).message}`,
-        });
+        causes.push(invalid('spec.schedule', spec.schedule ?? '', (e as Error).message));
       }
       if (spec.timeZone !== undefined)
         try {
           checkTimeZone(String(spec.timeZone));
         } catch {
-          causes.push({
-            field: 'spec.timeZone',
-            reason: 'FieldValueInvalid',
-            message: `Invalid value: ${JSON.stringify(spec.timeZone)}: unknown time zone ${spec.timeZone}`,
-          });
+          causes.push(invalid('spec.timeZone', spec.timeZone, `unknown time zone ${spec.timeZone}`));
         }
       validatePodSpec(
         obj(obj(obj(obj(spec.jobTemplate).spec).template).spec),
@@ -205,11 +180,9 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
         ...Object.keys(obj((o as Obj).binaryData)),
       ])
         if (!/^[-._a-zA-Z0-9]+$/.test(k))
-          causes.push({
-            field: 'data',
-            reason: 'FieldValueInvalid',
-            message: `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
-          });
+          causes.push(
+            invalid('data', k, "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"),
+          );
       break;
     case 'PodDisruptionBudget':
       causes.push(...validatePdb(o));
@@ -223,11 +196,9 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
     case 'Service':
       arr(spec.ports).forEach((p, i) => {
         if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535)
-          causes.push({
-            field: `spec.ports[${i}].port`,
-            reason: 'FieldValueInvalid',
-            message: `Invalid value: ${JSON.stringify(p.port ?? 0)}: must be between 1 and 65535, inclusive`,
-          });
+          causes.push(
+            invalid(`spec.ports[${i}].port`, p.port ?? 0, 'must be between 1 and 65535, inclusive'),
+          );
       });
       break;
   }
@@ -466,11 +437,7 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
   if (!hadSpec && Object.keys(spec).length === 0 && !['Namespace', 'Node'].includes(r.kind)) delete o.spec;
 }
 
-const immutable = (field: string, value: unknown): StatusCause => ({
-  field,
-  reason: 'FieldValueInvalid',
-  message: `Invalid value: ${JSON.stringify(value)}: field is immutable`,
-});
+const immutable = (field: string, value: unknown): StatusCause => invalid(field, value, 'field is immutable');
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Pod spec without the fields an update may change (images, deadlines, tolerations, a first nodeName). */
@@ -514,23 +481,19 @@ export function validateUpdate(r: ResourceInfo, next: KubeObject, old: KubeObjec
       !same((next as Obj).data, (old as Obj).data) ||
       !same((next as Obj).binaryData, (old as Obj).binaryData)
     )
-      causes.push({
-        field: 'data',
-        reason: 'FieldValueForbidden',
-        message: 'Forbidden: field is immutable when `immutable` is set',
-      });
+      causes.push(forbidden('data', 'field is immutable when `immutable` is set'));
   }
   if (
     r.kind === 'Pod' &&
     !r.group &&
     !same(mutablePodSpecStripped(ns, os.nodeName), mutablePodSpecStripped(os, os.nodeName))
   )
-    causes.push({
-      field: 'spec',
-      reason: 'FieldValueForbidden',
-      message:
-        'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
-    });
+    causes.push(
+      forbidden(
+        'spec',
+        'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+      ),
+    );
   if (r.kind === 'Pod' && !r.group) causes.push(...validateEphemeralContainersUpdate(ns, os));
   return causes;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isGone } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { KubeClient, KubeObject, Resource, WatchEvent } from './kube-client.js';
@@ -28,6 +29,8 @@ export class Informer {
   private readonly deletes: Handler[] = [];
   private stopWatch?: () => void;
   private stopped = false;
+  /** Ends a wait between two list attempts when the informer stops. */
+  private readonly stopping = new AbortController();
   private rv = '';
   private synced = false;
   private readonly syncWaiters: (() => void)[] = [];
@@ -125,6 +128,7 @@ export class Informer {
 
   stop(): void {
     this.stopped = true;
+    this.stopping.abort();
     this.stopWatch?.();
   }
 
@@ -159,7 +163,10 @@ export class Informer {
         return;
       } catch (e) {
         log.warn('list failed; retrying', { resource: this.resource.plural, err: e as Error });
-        await new Promise((r) => setTimeout(r, 1000));
+        // A stop during the wait ends it at once: the loop then sees `stopped`.
+        await sleep(1000, undefined, { signal: this.stopping.signal }).catch((err: unknown) => {
+          if (!this.stopped) throw err;
+        });
       }
     }
   }

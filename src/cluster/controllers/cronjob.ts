@@ -8,6 +8,7 @@
  */
 import { isAlreadyExists, isNotFound } from '../../core/errors.js';
 import { nextTime, parseSchedule } from '../api/cron.js';
+import { controllerRefOf } from '../client/controller-ref.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { type ControllerSpec, ownedBy } from './context.js';
@@ -136,16 +137,7 @@ export async function syncCronJob(key: string, caches: CronJobCaches, act: CronJ
             namespace: ns,
             labels: { ...(template.metadata?.labels ?? {}) },
             annotations: { ...(template.metadata?.annotations ?? {}), [SCHEDULED]: iso(time) },
-            ownerReferences: [
-              {
-                apiVersion: 'batch/v1',
-                kind: 'CronJob',
-                name: cj.metadata.name!,
-                uid: cj.metadata.uid!,
-                controller: true,
-                blockOwnerDeletion: true,
-              },
-            ],
+            ownerReferences: [controllerRefOf(cj, 'batch/v1', 'CronJob')],
           },
           spec: structuredClone(template.spec ?? {}),
         };

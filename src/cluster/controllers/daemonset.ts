@@ -9,6 +9,7 @@
  */
 import { isNotFound } from '../../core/errors.js';
 import { selectorMatcher } from '../api/selectors.js';
+import { controllerRefOf } from '../client/controller-ref.js';
 import { Expectations } from '../client/expectations.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
@@ -95,16 +96,7 @@ function podFor(set: KubeObject, node: string, revision: string): KubeObject {
         'pod-template-generation': String(set.metadata.generation ?? 1),
       },
       ...(t.metadata?.annotations ? { annotations: t.metadata.annotations } : {}),
-      ownerReferences: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'DaemonSet',
-          name: set.metadata.name!,
-          uid: set.metadata.uid!,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [controllerRefOf(set, 'apps/v1', 'DaemonSet')],
     },
     spec,
   };

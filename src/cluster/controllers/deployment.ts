@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { controllerRefOf } from '../client/controller-ref.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { type ControllerSpec, inNamespace, ownerKey } from './context.js';
@@ -183,16 +184,7 @@ export async function syncDeployment(
           [DESIRED]: String(desired),
           [MAX]: String(desired + surge),
         },
-        ownerReferences: [
-          {
-            apiVersion: 'apps/v1',
-            kind: 'Deployment',
-            name: d.metadata.name!,
-            uid: d.metadata.uid!,
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
+        ownerReferences: [controllerRefOf(d, 'apps/v1', 'Deployment')],
       },
       spec: {
         replicas: 0,

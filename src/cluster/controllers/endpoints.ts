@@ -5,8 +5,9 @@
  * without a selector keep Endpoints their users write; a deleted Service's Endpoints go.
  */
 import { isAlreadyExists, isNotFound } from '../../core/errors.js';
-import { keyOf } from '../client/informer.js';
+import { type Informer, keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
+import type { WorkQueue } from '../client/work-queue.js';
 import { type ControllerSpec, inNamespace } from './context.js';
 import { managed, type ServiceEndpoint, serviceEndpoints } from './service-pods.js';
 
@@ -107,6 +108,22 @@ export function servicesFor(services: readonly KubeObject[], ...pods: (KubeObjec
   return [...out];
 }
 
+/**
+ * Queues a Service whenever it changes, and the Services that select a pod (before or after
+ * its change) whenever the pod changes: what both the Endpoints and the EndpointSlice
+ * controllers react to.
+ */
+export function queueServicesAndTheirPods(services: Informer, pods: Informer, q: WorkQueue): void {
+  services
+    .onAdd((s) => q.add(keyOf(s)))
+    .onUpdate((s) => q.add(keyOf(s)))
+    .onDelete((s) => q.add(keyOf(s)));
+  const onPod = (p: KubeObject, old?: KubeObject) => {
+    for (const k of servicesFor(inNamespace(services, p.metadata.namespace ?? ''), p, old)) q.add(k);
+  };
+  pods.onAdd(onPod).onUpdate(onPod).onDelete(onPod);
+}
+
 export const endpointsController: ControllerSpec = {
   name: 'endpoints',
   start(ctx) {
@@ -130,14 +147,7 @@ export const endpointsController: ControllerSpec = {
         ),
       4,
     );
-    services
-      .onAdd((s) => q.add(keyOf(s)))
-      .onUpdate((s) => q.add(keyOf(s)))
-      .onDelete((s) => q.add(keyOf(s)));
-    const onPod = (p: KubeObject, old?: KubeObject) => {
-      for (const k of servicesFor(inNamespace(services, p.metadata.namespace ?? ''), p, old)) q.add(k);
-    };
-    pods.onAdd(onPod).onUpdate(onPod).onDelete(onPod);
+    queueServicesAndTheirPods(services, pods, q);
     // Someone else changed or removed the Endpoints of a managed Service: put them right.
     endpoints.onUpdate((e) => q.add(keyOf(e))).onDelete((e) => q.add(keyOf(e)));
   },

@@ -7,10 +7,10 @@
  * order and rewritten only when their content changes.
  */
 import { isNotFound } from '../../core/errors.js';
-import { keyOf } from '../client/informer.js';
+import { controllerRefOf } from '../client/controller-ref.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { type ControllerSpec, inNamespace } from './context.js';
-import { servicesFor } from './endpoints.js';
+import { queueServicesAndTheirPods } from './endpoints.js';
 import { managed, type ServiceEndpoint, serviceEndpoints } from './service-pods.js';
 
 export const SERVICE_NAME = 'kubernetes.io/service-name';
@@ -97,16 +97,7 @@ export async function syncSlices(key: string, caches: SliceCaches, act: SliceAct
           generateName: `${svc!.metadata.name}-`,
           namespace: ns,
           labels,
-          ownerReferences: [
-            {
-              apiVersion: 'v1',
-              kind: 'Service',
-              name: svc!.metadata.name!,
-              uid: svc!.metadata.uid!,
-              controller: true,
-              blockOwnerDeletion: true,
-            },
-          ],
+          ownerReferences: [controllerRefOf(svc!, 'v1', 'Service')],
         },
         addressType: 'IPv4',
         endpoints: w.endpoints,
@@ -171,14 +162,7 @@ export const endpointSliceController: ControllerSpec = {
         ),
       4,
     );
-    services
-      .onAdd((s) => q.add(keyOf(s)))
-      .onUpdate((s) => q.add(keyOf(s)))
-      .onDelete((s) => q.add(keyOf(s)));
-    const onPod = (p: KubeObject, old?: KubeObject) => {
-      for (const k of servicesFor(inNamespace(services, p.metadata.namespace ?? ''), p, old)) q.add(k);
-    };
-    pods.onAdd(onPod).onUpdate(onPod).onDelete(onPod);
+    queueServicesAndTheirPods(services, pods, q);
     const onSlice = (s: KubeObject) => {
       const svc = s.metadata.labels?.[SERVICE_NAME];
       if (s.metadata.labels?.[MANAGED_BY] === CONTROLLER && svc) q.add(`${s.metadata.namespace}/${svc}`);

@@ -6,6 +6,7 @@
  * with the next number instead of making a new one.
  */
 import { isAlreadyExists } from '../../core/errors.js';
+import { controllerRefOf } from '../client/controller-ref.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { templateHash } from './deployment.js';
 
@@ -49,16 +50,7 @@ export async function ensureRevision(
           name,
           namespace: ns,
           labels: { ...(owner.spec?.selector?.matchLabels ?? {}), [HASH_LABEL]: hash },
-          ownerReferences: [
-            {
-              apiVersion: 'apps/v1',
-              kind,
-              name: owner.metadata.name!,
-              uid: owner.metadata.uid!,
-              controller: true,
-              blockOwnerDeletion: true,
-            },
-          ],
+          ownerReferences: [controllerRefOf(owner, 'apps/v1', kind)],
         },
         data: revisionData(template),
         revision: max + 1,

@@ -8,6 +8,7 @@
  * FailureTarget then Failed, so `kubectl wait --for=condition=complete` works.
  */
 import { isNotFound } from '../../core/errors.js';
+import { controllerRefOf } from '../client/controller-ref.js';
 import { Expectations } from '../client/expectations.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
@@ -125,16 +126,7 @@ function podFromJob(job: KubeObject, index?: number): KubeObject {
       namespace: job.metadata.namespace,
       labels,
       ...(Object.keys(annotations).length ? { annotations } : {}),
-      ownerReferences: [
-        {
-          apiVersion: 'batch/v1',
-          kind: 'Job',
-          name: job.metadata.name!,
-          uid: job.metadata.uid!,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [controllerRefOf(job, 'batch/v1', 'Job')],
     },
     spec,
   };

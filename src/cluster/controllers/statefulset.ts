@@ -10,6 +10,7 @@
  * | undo` work.
  */
 import { isAlreadyExists, isNotFound } from '../../core/errors.js';
+import { controllerRefOf } from '../client/controller-ref.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { type ControllerSpec, ownedBy, ownerKey } from './context.js';
@@ -81,16 +82,7 @@ function podFor(set: KubeObject, ordinal: number, revision: string): KubeObject 
         [POD_INDEX_LABEL]: String(ordinal),
       },
       ...(t.metadata?.annotations ? { annotations: t.metadata.annotations } : {}),
-      ownerReferences: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'StatefulSet',
-          name: set.metadata.name!,
-          uid: set.metadata.uid!,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [controllerRefOf(set, 'apps/v1', 'StatefulSet')],
     },
     spec,
   };
@@ -133,16 +125,7 @@ export async function syncStatefulSet(
             labels: { ...(set.spec?.selector?.matchLabels ?? {}) },
             ...(deleteWithSet
               ? {
-                  ownerReferences: [
-                    {
-                      apiVersion: 'apps/v1',
-                      kind: 'StatefulSet',
-                      name: set.metadata.name!,
-                      uid: set.metadata.uid!,
-                      controller: true,
-                      blockOwnerDeletion: true,
-                    },
-                  ],
+                  ownerReferences: [controllerRefOf(set, 'apps/v1', 'StatefulSet')],
                 }
               : {}),
           },

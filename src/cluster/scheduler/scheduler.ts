@@ -261,7 +261,10 @@ export class Scheduler {
               ],
             },
           })
-          .catch(() => {});
+          // The pod stays queued as unschedulable either way; its condition is what kubectl shows.
+          .catch((e: unknown) =>
+            log.warn('recording an unschedulable pod failed', { pod: key, err: e as Error }),
+          );
         this.event(pod, 'Warning', 'FailedScheduling', message);
       }
       if (!vol?.everywhere) await this.preempt(pod, req, inter);
@@ -388,13 +391,19 @@ export class Scheduler {
       this.event(v, 'Normal', 'Preempted', `Preempted by pod ${pod.metadata.uid} on node ${target}`);
       await this.client
         .delete(Resources.pods, v.metadata.namespace, v.metadata.name!, { uid: v.metadata.uid })
-        .catch(() => {});
+        // A victim already gone frees its room as well; the retry below sees what is left.
+        .catch((e: unknown) =>
+          log.debug('deleting a preemption victim failed', { pod: keyOf(v), err: e as Error }),
+        );
     }
     await this.client
       .patchStatus(Resources.pods, pod.metadata.namespace, pod.metadata.name!, {
         status: { nominatedNodeName: target },
       })
-      .catch(() => {});
+      // The nomination held in memory above is what this scheduler acts on; the status only shows it.
+      .catch((e: unknown) =>
+        log.debug('recording the nominated node failed', { pod: keyOf(pod), err: e as Error }),
+      );
     // Try again once the victims are gone (their deletions also requeue through node changes).
     this.queue.addAfter(keyOf(pod), 500);
   }

@@ -21,7 +21,7 @@ import { mergeHealth, validateHealth } from './health.js';
 import { randomName, validName } from './names.js';
 import { checkNetworkMode } from './network.js';
 import { containerPaths } from './paths.js';
-import type { ContainerRecord } from './store.js';
+import { type ContainerRecord, createdRecord } from './store.js';
 
 /** What the user asked for; unset fields come from the image or Docker's defaults. */
 export interface CreateOptions extends Partial<Omit<ContainerConfig, 'entrypoint' | 'cmd'>> {
@@ -149,22 +149,7 @@ export function createContainer(ctx: EngineContext, image: ResolvedImage, o: Cre
   }
   const paths = containerPaths(ctx, id);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  const base: ContainerRecord = {
-    id,
-    name: o.name?.replace(/^\//, '') ?? '',
-    config,
-    state: 'created',
-    pid: 0,
-    exitCode: 0,
-    error: '',
-    oomKilled: false,
-    createdAt: new Date().toISOString(),
-    startedAt: '',
-    finishedAt: '',
-    restartCount: 0,
-    stoppedByUser: false,
-    runtime: runtime.name,
-  };
+  const base = createdRecord(id, o.name?.replace(/^\//, '') ?? '', config, runtime.name);
   try {
     if (o.name !== undefined) {
       ctx.containers.insert(base);

@@ -2,27 +2,22 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultContainerConfig } from './config.js';
 import { psFilter } from './ps-filter.js';
-import type { ContainerRecord } from './store.js';
+import { type ContainerRecord, createdRecord } from './store.js';
 
 const rec = (over: Partial<ContainerRecord>): ContainerRecord => ({
-  id: 'ab'.repeat(32),
-  name: 'web-1',
-  config: defaultContainerConfig({
-    imageName: 'docker.io/library/busybox:latest',
-    imageId: 'sha256:ff00',
-    labels: { app: 'x' },
-  }),
+  ...createdRecord(
+    'ab'.repeat(32),
+    'web-1',
+    defaultContainerConfig({
+      imageName: 'docker.io/library/busybox:latest',
+      imageId: 'sha256:ff00',
+      labels: { app: 'x' },
+    }),
+    'runc',
+  ),
   state: 'running',
   pid: 1,
-  exitCode: 0,
-  error: '',
-  oomKilled: false,
   createdAt: '',
-  startedAt: '',
-  finishedAt: '',
-  restartCount: 0,
-  stoppedByUser: false,
-  runtime: 'runc',
   ...over,
 });
 

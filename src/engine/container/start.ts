@@ -252,7 +252,15 @@ async function startLocked(
   } catch (e) {
     if (created) await runtimeDelete(runtime, rec.id);
     await unmountRootfs(paths);
-    if (networked || usesCni(config.network)) await releaseNetwork(ctx, rec.id).catch(() => {});
+    // The start's own error is the one to report; a release that fails as well leaves an
+    // address or a veth behind, which is worth a line.
+    if (networked || usesCni(config.network))
+      await releaseNetwork(ctx, rec.id).catch((err: unknown) =>
+        log.warn('releasing the network of a container that failed to start failed', {
+          id: rec.id,
+          err: err as Error,
+        }),
+      );
     const msg = e instanceof Error ? e.message : String(e);
     ctx.containers.update(rec.id, { error: msg });
     throw e;

@@ -6,27 +6,13 @@ import { after, describe, it } from 'node:test';
 import { openEngineDb } from '../state/db.js';
 import { defaultContainerConfig } from './config.js';
 import { restartDelayMs } from './lifecycle.js';
-import { type ContainerRecord, ContainerStore } from './store.js';
+import { ContainerStore, createdRecord } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const rec = (id: string, name: string): ContainerRecord => ({
-  id,
-  name,
-  config: defaultContainerConfig({ cmd: ['true'] }),
-  state: 'created',
-  pid: 0,
-  exitCode: 0,
-  error: '',
-  oomKilled: false,
-  createdAt: new Date().toISOString(),
-  startedAt: '',
-  finishedAt: '',
-  restartCount: 0,
-  stoppedByUser: false,
-  runtime: 'runc',
-});
+const rec = (id: string, name: string) =>
+  createdRecord(id, name, defaultContainerConfig({ cmd: ['true'] }), 'runc');
 
 describe('ContainerStore', () => {
   const db = openEngineDb(dir);

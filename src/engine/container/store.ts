@@ -32,6 +32,31 @@ export interface ContainerRecord {
   runtime: string;
 }
 
+/** The record of a container just created: never started, no exit, no restarts. */
+export function createdRecord(
+  id: string,
+  name: string,
+  config: ContainerConfig,
+  runtime: string,
+): ContainerRecord {
+  return {
+    id,
+    name,
+    config,
+    state: 'created',
+    pid: 0,
+    exitCode: 0,
+    error: '',
+    oomKilled: false,
+    createdAt: new Date().toISOString(),
+    startedAt: '',
+    finishedAt: '',
+    restartCount: 0,
+    stoppedByUser: false,
+    runtime,
+  };
+}
+
 interface Row {
   id: string;
   name: string;

@@ -123,6 +123,7 @@ export function openContentStore(root: string): ContentStore {
         digesting = hash.digest();
         await fh.sync();
       } catch (e) {
+        // The write's error is the one to report; the digest of a half-written blob is moot.
         if (digesting) digesting.catch(() => undefined);
         else hash.drop();
         await fh.close();

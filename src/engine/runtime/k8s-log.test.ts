@@ -31,35 +31,35 @@ describe('k8s-file log parsing', () => {
 });
 
 describe('following a k8s-file log', () => {
-  it('reads a rotated file to its end, then goes on in the new one', () => {
-    const path = join(dir, 'ctr.log');
-    const line = (t: string) => `2026-01-01T00:00:00.1+00:00 stdout F ${t}\n`;
+  const line = (t: string) => `2026-01-01T00:00:00.1+00:00 stdout F ${t}\n`;
+  /** Follows a new log from its start while it gets a second line and is rotated to `.1`. */
+  const followRotated = (name: string) => {
+    const path = join(dir, name);
     writeFileSync(path, line('a'));
     const got: string[] = [];
     const f = followLog(path, 0, (e) => got.push(e.data.toString()));
     appendFileSync(path, line('b'));
     renameSync(path, `${path}.1`);
+    return { path, got, stop: () => f.stop() };
+  };
+
+  it('reads a rotated file to its end, then goes on in the new one', () => {
+    const { path, got, stop } = followRotated('ctr.log');
     // conmon writes to the renamed file until it has reopened its log.
     appendFileSync(`${path}.1`, line('c'));
     writeFileSync(path, line('d'));
-    f.stop();
+    stop();
     assert.deepEqual(got, ['a\n', 'b\n', 'c\n', 'd\n']);
   });
 
   it('reads a file rotated and rotated again between two looks before the new live one', () => {
-    const path = join(dir, 'twice.log');
-    const line = (t: string) => `2026-01-01T00:00:00.1+00:00 stdout F ${t}\n`;
-    writeFileSync(path, line('a'));
-    const got: string[] = [];
-    const f = followLog(path, 0, (e) => got.push(e.data.toString()));
-    appendFileSync(path, line('b'));
-    renameSync(path, `${path}.1`);
+    const { path, got, stop } = followRotated('twice.log');
     writeFileSync(path, line('c'));
     // The second rotation comes before the follower looks again: its file is now .2, c's is .1.
     renameSync(`${path}.1`, `${path}.2`);
     renameSync(path, `${path}.1`);
     writeFileSync(path, line('d'));
-    f.stop();
+    stop();
     assert.deepEqual(got, ['a\n', 'b\n', 'c\n', 'd\n']);
   });
 });

@@ -1,10 +1,12 @@
 import { createRequire } from 'node:module';
-import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, IRangeResponse, ITxnRequest, ITxnResponse, Watcher } from 'etcd3';
 import { BerthError, type ErrorCode } from '../../../core/errors.js';
+import { logger } from '../../../core/log.js';
 import { prefixEnd, storeErrors } from '../errors.js';
 import type { KeyValue, ListResult, Store, Watch, WatchEvent } from '../store.js';
 
 const require = createRequire(import.meta.url);
+const log = logger('etcd-store');
 
 /** Options for {@link openEtcdStore}. */
 export interface EtcdStoreOptions {
@@ -63,6 +65,20 @@ export function openEtcdStore(options: EtcdStoreOptions): Store {
     }
   }
 
+  async function txn(request: ITxnRequest): Promise<ITxnResponse> {
+    try {
+      return await client.kv.txn(request);
+    } catch (e) {
+      throw mapError(e);
+    }
+  }
+
+  /** Why a write guarded by the key's revision failed: the key is gone, or it has moved on. */
+  function guardFailed(key: string, expected: number, r: ITxnResponse): Error {
+    const cur = r.responses[0]?.response_range?.kvs?.[0];
+    return cur ? storeErrors.conflict(key, expected, Number(cur.mod_revision)) : storeErrors.missing(key);
+  }
+
   async function current(key: string): Promise<KeyValue | undefined> {
     const r = await range(key);
     return r.kvs[0] ? kvOf(r.kvs[0]) : undefined;
@@ -105,70 +121,54 @@ export function openEtcdStore(options: EtcdStoreOptions): Store {
       return Number(r.count);
     },
     async create(key, value) {
-      let r: Awaited<ReturnType<typeof client.kv.txn>>;
-      try {
-        r = await client.kv.txn({
-          compare: [{ key: enc(key), target: 'Create', result: 'Equal', create_revision: '0' }],
-          success: [{ request_put: { key: enc(key), value: Buffer.from(value) } }],
-          failure: [],
-        });
-      } catch (e) {
-        throw mapError(e);
-      }
+      const r = await txn({
+        compare: [{ key: enc(key), target: 'Create', result: 'Equal', create_revision: '0' }],
+        success: [{ request_put: { key: enc(key), value: Buffer.from(value) } }],
+        failure: [],
+      });
       if (!r.succeeded) throw storeErrors.exists(key);
       const rev = Number(r.header.revision);
       return { key, value, createRevision: rev, modRevision: rev };
     },
     async update(key, value, expected) {
-      let r: Awaited<ReturnType<typeof client.kv.txn>>;
-      try {
-        r = await client.kv.txn({
-          compare: [{ key: enc(key), target: 'Mod', result: 'Equal', mod_revision: String(expected) }],
-          success: [{ request_put: { key: enc(key), value: Buffer.from(value), prev_kv: true } }],
-          failure: [{ request_range: { key: enc(key) } }],
-        });
-      } catch (e) {
-        throw mapError(e);
-      }
-      if (!r.succeeded) {
-        const cur = r.responses[0]?.response_range?.kvs?.[0];
-        if (!cur) throw storeErrors.missing(key);
-        throw storeErrors.conflict(key, expected, Number(cur.mod_revision));
-      }
+      const r = await txn({
+        compare: [{ key: enc(key), target: 'Mod', result: 'Equal', mod_revision: String(expected) }],
+        success: [{ request_put: { key: enc(key), value: Buffer.from(value), prev_kv: true } }],
+        failure: [{ request_range: { key: enc(key) } }],
+      });
+      if (!r.succeeded) throw guardFailed(key, expected, r);
       const prev = r.responses[0]?.response_put?.prev_kv;
       const rev = Number(r.header.revision);
       return { key, value, createRevision: prev ? Number(prev.create_revision) : rev, modRevision: rev };
     },
     async delete(key, expected) {
-      let r: Awaited<ReturnType<typeof client.kv.txn>>;
-      try {
-        r = await client.kv.txn({
-          compare:
-            expected === undefined
-              ? [{ key: enc(key), target: 'Create', result: 'Greater', create_revision: '0' }]
-              : [{ key: enc(key), target: 'Mod', result: 'Equal', mod_revision: String(expected) }],
-          success: [{ request_delete_range: { key: enc(key), prev_kv: true } }],
-          failure: [{ request_range: { key: enc(key) } }],
-        });
-      } catch (e) {
-        throw mapError(e);
-      }
-      if (!r.succeeded) {
-        const cur = r.responses[0]?.response_range?.kvs?.[0];
-        if (!cur) throw storeErrors.missing(key);
-        throw storeErrors.conflict(key, expected ?? 0, Number(cur.mod_revision));
-      }
+      const r = await txn({
+        compare:
+          expected === undefined
+            ? [{ key: enc(key), target: 'Create', result: 'Greater', create_revision: '0' }]
+            : [{ key: enc(key), target: 'Mod', result: 'Equal', mod_revision: String(expected) }],
+        success: [{ request_delete_range: { key: enc(key), prev_kv: true } }],
+        failure: [{ request_range: { key: enc(key) } }],
+      });
+      if (!r.succeeded) throw guardFailed(key, expected ?? 0, r);
       const prev = r.responses[0]?.response_delete_range?.prev_kvs?.[0];
       if (!prev) throw storeErrors.missing(key);
       return kvOf(prev);
     },
     watch(prefix, afterRevision, handlers): Watch {
+      // A watch that ends (closed, or failed) needs no answer from etcd, but a cancel that
+      // fails is still worth a line when debugging a connection.
+      const cancel = (w: Watcher | undefined) => {
+        w?.cancel().catch((e: unknown) =>
+          log.debug('cancelling a watch failed', { prefix, err: e as Error }),
+        );
+      };
       let closed = false;
       let watcher: Watcher | undefined;
       const fail = (e: unknown) => {
         if (closed) return;
         closed = true;
-        void watcher?.cancel().catch(() => {});
+        cancel(watcher);
         handlers.onError(mapError(e, afterRevision));
       };
       if (afterRevision < compacted) {
@@ -184,7 +184,7 @@ export function openEtcdStore(options: EtcdStoreOptions): Store {
         .then((w) => {
           watcher = w;
           if (closed) {
-            void w.cancel().catch(() => {});
+            cancel(w);
             return;
           }
           w.on('data', (res) => {
@@ -205,7 +205,7 @@ export function openEtcdStore(options: EtcdStoreOptions): Store {
       return {
         close() {
           closed = true;
-          void watcher?.cancel().catch(() => {});
+          cancel(watcher);
         },
       };
     },

@@ -1,4 +1,5 @@
 import { BerthError } from '../../../core/errors.js';
+import { logger } from '../../../core/log.js';
 import { startWorker } from '../../../core/worker.js';
 import { prefixEnd, storeErrors } from '../errors.js';
 import type { KeyValue, ListOptions, ListResult, Store, Watch, WatchEvent, WatchHandlers } from '../store.js';
@@ -6,6 +7,8 @@ import { openHighWater } from './high-water.js';
 import { checkStore, corrupted, isCorruption, storeFiles } from './sqlite-check.js';
 import { kvOf, openDb, type Row, type WriteOp, writer } from './sqlite-db.js';
 import type { WriterReply, WriterRequest } from './sqlite-writer.js';
+
+const log = logger('sqlite-store');
 
 /** Options for {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -384,8 +387,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       }
       watchers.clear();
       if (thread) {
-        await call({ type: 'close', id: ++seq }).catch(() => {});
-        await thread.terminate().catch(() => {});
+        // Closing goes on whatever the writer thread answers (it may be gone already).
+        await call({ type: 'close', id: ++seq }).catch((e: unknown) =>
+          log.debug('the writer thread did not close cleanly', { err: e as Error }),
+        );
+        await thread
+          .terminate()
+          .catch((e: unknown) => log.debug('terminating the writer thread failed', { err: e as Error }));
       }
       idle = [];
       local?.close();
