@@ -1,8 +1,11 @@
 import { conflict } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
 import { chainIds, removeSnapshot } from '../snapshot/snapshots.js';
 import type { ImageRow } from './image-index.js';
 import { findImage, type ImageStore, readImageConfig, readManifest } from './image-store.js';
 import { familiarName, normalizeReference, parseReference, repositoryOf } from './reference.js';
+
+const log = logger('image-remove');
 
 /** One line of `rmi`'s report, in Docker's shape. */
 export type RemoveReport = { Untagged: string } | { Deleted: string };
@@ -84,22 +87,39 @@ function untagOrphanDigests(store: ImageStore, row: ImageRow, name: string): Rem
   return report;
 }
 
-/** Deletes an image record, then its blobs and snapshots that no remaining image references. */
+/**
+ * Deletes an image record, then its blobs and snapshots that no remaining image references.
+ * When another image's manifest or config cannot be read, what it references is unknown, so
+ * this image's layers and snapshots are kept (a leak until that image is fixed or removed)
+ * rather than risk deleting layers the other image runs on.
+ */
 async function deleteImage(store: ImageStore, row: ImageRow): Promise<void> {
   const config = await readImageConfig(store, row).catch(() => undefined);
   const manifest = await readManifest(store, row.manifestDigest).catch(() => undefined);
   store.index.remove(row.id);
   const keepBlobs = new Set<string>();
   const keepChains = new Set<string>();
+  let othersKnown = true;
   for (const other of store.index.list()) {
     keepBlobs.add(other.id).add(other.manifestDigest);
-    const m = await readManifest(store, other.manifestDigest).catch(() => undefined);
-    for (const l of m?.layers ?? []) keepBlobs.add(l.digest);
-    const c = await readImageConfig(store, other).catch(() => undefined);
-    for (const ch of chainIds(c?.rootfs.diff_ids ?? [])) keepChains.add(ch);
+    try {
+      const m = await readManifest(store, other.manifestDigest);
+      for (const l of m.layers) keepBlobs.add(l.digest);
+      const c = await readImageConfig(store, other);
+      for (const ch of chainIds(c.rootfs.diff_ids)) keepChains.add(ch);
+    } catch (e) {
+      othersKnown = false;
+      log.warn("keeping the removed image's layers: another image's manifest or config is unreadable", {
+        removed: row.id,
+        other: other.id,
+        err: e,
+      });
+    }
   }
-  const blobs = [row.id, row.manifestDigest, ...(manifest?.layers.map((l) => l.digest) ?? [])];
-  for (const b of blobs) if (!keepBlobs.has(b)) await store.content.delete(b);
+  const layers = othersKnown ? (manifest?.layers.map((l) => l.digest) ?? []) : [];
+  for (const b of [row.id, row.manifestDigest, ...layers])
+    if (!keepBlobs.has(b)) await store.content.delete(b);
+  if (!othersKnown) return;
   // Top-most first: a snapshot is removable only once nothing stacks on it.
   for (const ch of chainIds(config?.rootfs.diff_ids ?? []).reverse())
     if (!keepChains.has(ch)) await removeSnapshot(store.root, ch);
