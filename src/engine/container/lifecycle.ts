@@ -8,10 +8,12 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict, isNotFound } from '../../core/errors.js';
 import { detectRuntime, runtimeAwaitsStart, runtimeKill } from '../runtime/oci-runtime.js';
+import { cgroupsPathFor } from '../runtime/oci-spec.js';
 import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
 import { pidAlive, readExitFile, waitForExitFile } from './exit-watch.js';
 import { withContainerLock } from './lock.js';
+import { wasOomKilled } from './oom.js';
 import { containerPaths } from './paths.js';
 import { thawIfPaused } from './pause.js';
 import { releaseRun } from './release.js';
@@ -65,7 +67,7 @@ export function reconcile(ctx: EngineContext, rec: ContainerRecord): ContainerRe
 /** Records the exit once: whichever process moves the record to `exited` journals the `die`. */
 function recordExit(ctx: EngineContext, rec: ContainerRecord, code: number): ContainerRecord | undefined {
   const paths = containerPaths(ctx, rec.id);
-  const oomKilled = existsSync(join(paths.bundle, 'oom'));
+  const oomKilled = wasOomKilled(paths.bundle, code, cgroupsPathFor(rec.id, rec.config.cgroupParent));
   const r = ctx.containers.update(
     rec.id,
     { state: 'exited', exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled },
