@@ -136,6 +136,22 @@ function partsCpuMs(serverPid: number, dir: string): { server: number; commands:
   return { server, commands, conmon };
 }
 
+/** CPU milliseconds of each thread of `pid` by name and id (utime and stime, as processCpuMs reads them); BENCH_THREADS=1 prints the split. */
+function threadsCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${comm}/${tid}`, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the thread ended while the list was read
+    }
+  }
+  return out;
+}
+
 const podSpec = (labels: Record<string, string>) => ({
   metadata: { labels },
   spec: {
@@ -263,6 +279,7 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
     const env = { ...process.env, HOME: join(box.dir, 'home'), KUBECONFIG: join(dataDir, 'kubeconfig.yaml') };
     const c0 = cpu?.usedMs([box.cgroupParent]);
     const p0 = partsCpuMs(server.pid!, box.dir);
+    const th0 = threadsCpuMs(server.pid!);
     const d0 = performance.now();
     if (strace.length) console.log(`kubectl apply at ${new Date().toISOString()}`);
     await box.exec('kubectl', ['apply', '-f', '-'], { input: manifest, env });
@@ -270,6 +287,9 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
     const deploymentMs = performance.now() - d0;
     const deploymentCpuMs = c0 === undefined ? undefined : cpu!.usedMs([box.cgroupParent]) - c0;
     const p1 = partsCpuMs(server.pid!, box.dir);
+    if (process.env.BENCH_THREADS === '1')
+      for (const [t, ms] of threadsCpuMs(server.pid!))
+        if (ms - (th0.get(t) ?? 0) > 0) console.log(`  server thread ${t}: ${ms - (th0.get(t) ?? 0)} ms`);
     const parts = {
       server: p1.server - p0.server,
       commands: p1.commands - p0.commands,
