@@ -15,6 +15,7 @@
  */
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { type KubeClient, type KubeObject, Resources } from '../src/cluster/client/kube-client.js';
 import { busyboxRootfsTar } from '../test/helpers/busybox-image.js';
@@ -29,6 +30,49 @@ const [replicas, singlePods] = [100, 20].map((d, i) => Number(process.argv[2 + i
 const image = 'busybox:bench';
 const nodeIP = '198.18.0.1';
 const swarmIP = '198.18.1.1';
+
+/**
+ * Resolves once the object `name` in `default` satisfies `ok`, read from a watch as `kubectl
+ * rollout status` and `kubectl wait` do: polling with GETs would add requests the server
+ * answers while it starts the pods it is measured on. A watch that ends early starts again
+ * from a fresh GET.
+ */
+async function watchUntil(
+  client: KubeClient,
+  r: (typeof Resources)[keyof typeof Resources],
+  name: string,
+  ok: (o: KubeObject | undefined) => boolean,
+  timeoutMs = 600_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const current = await client.get(r, 'default', name).catch((e: { code?: string }) => {
+      if (e.code === 'NotFound') return undefined;
+      throw e;
+    });
+    if (ok(current)) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${r.plural}/${name}`);
+    const rv = current?.metadata.resourceVersion ?? '0';
+    const met = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => done(false), Math.max(0, end - Date.now()));
+      const done = (v: boolean) => {
+        clearTimeout(t);
+        stop();
+        resolve(v);
+      };
+      const stop = client.watch(
+        r,
+        rv,
+        (e) => {
+          if (e.type !== 'BOOKMARK' && e.type !== 'DELETED' && ok(e.object)) done(true);
+        },
+        () => done(false),
+        `fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`,
+      );
+    });
+    if (met) return;
+  }
+}
 
 /**
  * Gives the namespace a veth "wire" with an address (swarm advertises it), and a default route
@@ -92,6 +136,22 @@ function partsCpuMs(serverPid: number, dir: string): { server: number; commands:
   return { server, commands, conmon };
 }
 
+/** CPU milliseconds of each thread of `pid` by name and id (utime and stime, as processCpuMs reads them); BENCH_THREADS=1 prints the split. */
+function threadsCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${comm}/${tid}`, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the thread ended while the list was read
+    }
+  }
+  return out;
+}
+
 const podSpec = (labels: Record<string, string>) => ({
   metadata: { labels },
   spec: {
@@ -145,6 +205,9 @@ const auditPolicy =
 const strace = process.env.BENCH_STRACE
   ? ['strace', '-f', '--seccomp-bpf', '-tt', '-e', 'trace=execve', '-o', process.env.BENCH_STRACE]
   : [];
+// BENCH_POD_RUNTIME=sim runs the pods in the agent's in-memory runtime: no containers, so the
+// server's CPU per pod is the API server's, the controllers' and the agent's API work alone.
+const podRuntime = process.env.BENCH_POD_RUNTIME ? ['--pod-runtime', process.env.BENCH_POD_RUNTIME] : [];
 function auditArgs(dir: string): string[] {
   const log = process.env.BENCH_AUDIT;
   if (!log) return [];
@@ -170,6 +233,7 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
       ...['--root', box.root, '--runroot', box.runroot, 'server', '--data-dir', dataDir],
       ...['--https-listen-port', String(await freePort()), '--node-name', 'n1', '--node-ip', nodeIP],
       ...auditArgs(box.dir),
+      ...podRuntime,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -196,11 +260,7 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
         metadata: { name, ...podSpec({ app: 'single' }).metadata },
         spec: podSpec({}).spec,
       });
-      await until(
-        `pod ${name} Ready`,
-        async () => isReady(await client.get(Resources.pods, 'default', name)),
-        { everyMs: 10, timeoutMs: 600_000 },
-      );
+      await watchUntil(client, Resources.pods, name, isReady);
       lat.push(performance.now() - s);
       await remove(client, Resources.pods, name);
     }
@@ -219,18 +279,17 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
     const env = { ...process.env, HOME: join(box.dir, 'home'), KUBECONFIG: join(dataDir, 'kubeconfig.yaml') };
     const c0 = cpu?.usedMs([box.cgroupParent]);
     const p0 = partsCpuMs(server.pid!, box.dir);
+    const th0 = threadsCpuMs(server.pid!);
     const d0 = performance.now();
     if (strace.length) console.log(`kubectl apply at ${new Date().toISOString()}`);
     await box.exec('kubectl', ['apply', '-f', '-'], { input: manifest, env });
-    await until(
-      `${replicas} replicas Ready`,
-      async () =>
-        (await client.get(Resources.deployments, 'default', 'many')).status?.readyReplicas === replicas,
-      { everyMs: 100, timeoutMs: 600_000 },
-    );
+    await watchUntil(client, Resources.deployments, 'many', (d) => d?.status?.readyReplicas === replicas);
     const deploymentMs = performance.now() - d0;
     const deploymentCpuMs = c0 === undefined ? undefined : cpu!.usedMs([box.cgroupParent]) - c0;
     const p1 = partsCpuMs(server.pid!, box.dir);
+    if (process.env.BENCH_THREADS === '1')
+      for (const [t, ms] of threadsCpuMs(server.pid!))
+        if (ms - (th0.get(t) ?? 0) > 0) console.log(`  server thread ${t}: ${ms - (th0.get(t) ?? 0)} ms`);
     const parts = {
       server: p1.server - p0.server,
       commands: p1.commands - p0.commands,
@@ -269,6 +328,27 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
       ]);
     }
   }
+}
+
+/**
+ * The service's tasks that run, asked of dockerd's API on its socket (what `docker service ps`
+ * reads): starting the docker CLI four times a second took CPU from the swarm it measured.
+ */
+function runningTasks(sock: string): Promise<number> {
+  const filters = encodeURIComponent(JSON.stringify({ service: ['many'], 'desired-state': ['running'] }));
+  return new Promise((resolve, reject) => {
+    const req = http.get({ socketPath: sock, path: `/tasks?filters=${filters}` }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`GET /tasks: ${res.statusCode}`));
+        const tasks = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Status?: { State?: string } }[];
+        resolve(tasks.filter((t) => t.Status?.State === 'running').length);
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
 }
 
 /** Seconds until `docker service create --replicas N` has N tasks running, on a swarm of one in its own namespace. */
@@ -315,17 +395,9 @@ async function swarmSide(box: Sandbox, tar: string): Promise<number> {
     'sleep',
     '3600',
   ]);
-  await until(
-    `${replicas} swarm tasks running`,
-    async () => {
-      const ps = await docker(
-        ['service', 'ps', 'many', '--filter', 'desired-state=running', '--format', '{{.CurrentState}}'],
-        false,
-      );
-      return ps.stdout.split('\n').filter((l) => l.startsWith('Running')).length === replicas;
-    },
-    { timeoutMs: 600_000 },
-  );
+  await until(`${replicas} swarm tasks running`, async () => (await runningTasks(sock)) === replicas, {
+    timeoutMs: 600_000,
+  });
   return performance.now() - s0;
 }
 

@@ -1,7 +1,8 @@
 // A node's certificates over their life, with the real server and its embedded agent: with
 // --cluster-signing-duration 30s the agent renews its client and serving certificates through
-// new CSRs 70-90% into their life, keeps renewing its Lease and serving the API server past the
-// first certificates' end (the API server checks each request's certificate, and verifies the
+// new CSRs 70-90% into their life (the second client renewal with the first renewed
+// certificate), keeps renewing its Lease and serving the API server past the first
+// certificates' end (the API server checks each request's certificate, and verifies the
 // agent's serving certificate, refusing it for another node), and after a kill -9 and restart
 // uses the renewed certificate on disk instead of joining again.
 import assert from 'node:assert/strict';
@@ -70,6 +71,16 @@ describe('node certificate rotation', () => {
     await until(
       'the serving certificate renewed',
       async () => pem('serving').serialNumber !== first.serving.serialNumber,
+      60_000,
+    );
+    // The embedded agent's other requests go through the server's local socket; its renewals
+    // go over HTTPS with its certificate, so a second renewal, made after the first
+    // certificate's end, shows that the client moved to the renewed one.
+    const second = pem('client');
+    await until(
+      'the client certificate renewed a second time',
+      async () =>
+        pem('client').serialNumber !== second.serialNumber && Date.now() > Date.parse(first.client.validTo),
       60_000,
     );
     // Renewed by the node itself, approved as a node renewing its own certificate.

@@ -319,6 +319,8 @@ export function registerServer(program: Command): void {
             dns: { clusterDomain: opts.clusterDomain, resolvConf: opts.resolvConf },
             clusterCidr: opts.clusterCidr,
             ...(ingress ? { ingress } : {}),
+            localApi: (nodeName) =>
+              new KubeClient({ server: s.url, socketPath: s.socketPath, token: s.localNodeToken(nodeName) }),
             ...(opts.evictionHard !== undefined ? { evictionHard: opts.evictionHard } : {}),
           });
         }

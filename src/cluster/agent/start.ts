@@ -47,6 +47,13 @@ export interface AgentCliOptions {
   dns?: { clusterDomain: string; resolvConf: string };
   /** The Ingress controller's ports; undefined when it is not served (`--disable ingress`). */
   ingress?: { httpPort: number; httpsPort: number };
+  /**
+   * The agent embedded in `berth server`: a client of the API in this process with the node's
+   * identity on its local socket (RunningServer.localNodeToken). The agent then reaches the
+   * API without TLS; it still joins and keeps its certificates (the serving one for its
+   * endpoint; the client one for renewals and the Ingress thread).
+   */
+  localApi?: (nodeName: string) => KubeClient;
 }
 
 function runtimeFor(
@@ -89,9 +96,10 @@ export async function startAgentFromCli(o: AgentCliOptions): Promise<RunningAgen
   const nodeIP = o.nodeIP ?? defaultNodeIP();
   const token = readTokenFile(o.tokenFile);
   const creds = await joinCluster({ server: o.server, token, nodeName, dataDir: o.dataDir });
-  const client = nodeClient(o.server, creds);
+  const certClient = nodeClient(o.server, creds);
+  const client = o.localApi?.(nodeName) ?? certClient;
   const clientCert = rotateClientCertificate({
-    client,
+    client: certClient,
     dir: o.dataDir,
     nodeName,
     current: creds.client,

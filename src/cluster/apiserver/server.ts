@@ -24,7 +24,7 @@ import { ServiceAllocator } from './allocators.js';
 import { AuditLog, type AuditLogOptions } from './audit/audit-log.js';
 import { Auditor } from './audit/auditor.js';
 import { parsePolicy } from './audit/policy.js';
-import { authenticator, type UidLookup } from './auth.js';
+import { authenticator, type UidLookup, type UserInfo } from './auth.js';
 import { startAggregation } from './authz/aggregate.js';
 import { type Authorizer, mastersBypass, union } from './authz/attributes.js';
 import { controllerTokens } from './authz/controller-policy.js';
@@ -98,6 +98,13 @@ export interface RunningServer {
   controlPlaneToken: string;
   /** The cluster CA (PEM), which controllers publish as kube-root-ca.crt. */
   caCert: string;
+  /**
+   * A token for the node agent embedded in this process: on the local socket it authenticates
+   * as `system:node:NAME` in `system:nodes`, the identity of the node's client certificate,
+   * so the Node authorizer, NodeRestriction and audit treat its requests as they treat the
+   * certificate's; only TLS is left out. Made on request, held only in memory.
+   */
+  localNodeToken(nodeName: string): string;
   close(): Promise<void>;
 }
 
@@ -203,6 +210,10 @@ async function serve(
   // A start that fails after this point stops the feed, so nothing outlives the closed store.
   try {
     const controlPlaneToken = randomBytes(32).toString('base64url');
+    const componentTokens = new Map<string, UserInfo>([
+      [controlPlaneToken, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }],
+      ...controllerTokens(controlPlaneToken),
+    ]);
     const uidOf: UidLookup = async (kind, namespace, name) => {
       const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets' }[kind];
       const kv = await store.get(`/registry/core/${plural}/${namespace}/${name}`);
@@ -245,10 +256,7 @@ async function serve(
       authenticate: authenticator({
         ...creds,
         uidOf,
-        componentTokens: new Map([
-          [controlPlaneToken, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }],
-          ...controllerTokens(controlPlaneToken),
-        ]),
+        componentTokens,
       }),
       serviceAccountKey: creds.saKey,
       authorize,
@@ -351,6 +359,14 @@ async function serve(
       adminToken: creds.adminToken,
       controlPlaneToken,
       caCert: creds.caCert,
+      localNodeToken(nodeName) {
+        const token = randomBytes(32).toString('base64url');
+        componentTokens.set(token, {
+          name: `system:node:${nodeName}`,
+          groups: ['system:nodes', 'system:authenticated'],
+        });
+        return token;
+      },
       async close() {
         await stopListening();
         await store.close();
