@@ -13,6 +13,7 @@
  *    on the machine than the rates).
  * nginx runs as many workers as the Ingress has helper processes (one without): BENCH_INGRESS_HELPERS
  * sets `--ingress-helpers` (default: the server's, one per CPU), BENCH_NGINX_WORKERS overrides.
+ * The Ingress gets BENCH_WARMUP seconds (10) of wrk before the rounds.
  *    (wrk is not used for handshakes: it resumes TLS sessions, and against Node's TLS server
  *    with tickets it measured 30-50 connections/s where s_time measured 400 and more.)
  * `berth server` with its embedded agent runs in a network namespace made for the run, its
@@ -294,12 +295,15 @@ try {
   const cpu = new Map<string, number[]>();
   const add = (label: string, us: number) => cpu.set(label, [...(cpu.get(label) ?? []), us]);
   const sum = (pids: readonly number[]) => pids.reduce((t, p) => t + cpuMs(p), 0);
+  /** The main threads' part (V8's GC and compiler threads are the rest). */
+  const mains = (pids: readonly number[]) => pids.reduce((t, p) => t + (threadCpuMs(p).get(p) ?? 0), 0);
   const measured = (label: string, pids: readonly number[], run: () => Done, server?: number) => () => {
-    const c0 = sum(pids);
+    const [c0, m0] = [sum(pids), mains(pids)];
     const s0 = server ? cpuMs(server) : 0;
     const t0 = server ? threadCpuMs(server) : undefined;
     const r = run();
     add(label, ((sum(pids) - c0) * 1000) / r.count);
+    add(`${label} main`, ((mains(pids) - m0) * 1000) / r.count);
     if (server && t0) {
       add(`${label} process`, ((cpuMs(server) - s0) * 1000) / r.count);
       const t1 = threadCpuMs(server);
@@ -309,6 +313,16 @@ try {
     return r.rate;
   };
   const ingress = (label: string, run: () => Done) => measured(label, helpers, run, serverPid);
+  // V8 compiles the Ingress's hot paths over its first tens of thousands of requests, partly on
+  // background threads, and each helper sees only its share of them: without this, short
+  // rounds on a loaded machine measured that compiling (helpers 1.4-1.9x the thread's CPU per
+  // request, a third of it off the main threads). nginx needs none.
+  const warmUp = Number(process.env.BENCH_WARMUP ?? 10);
+  if (warmUp > 0)
+    execFileSync('nsenter', [
+      `--net=/run/netns/${box.netns}`,
+      ...['wrk', '-t2', `-c${connections}`, `-d${warmUp}s`, `http://${nodeIP}/f`],
+    ]);
   const [viaKa, directKa, viaNew, directNew, nginxKa, nginxNew, ingressTls, nginxTls] = interleave(
     rounds,
     1,
@@ -357,7 +371,7 @@ try {
   const us = (label: string) => `${med(cpu.get(label)).toFixed(0)} us`;
   const ing = (label: string) =>
     helpers.length
-      ? `${us(label)} (server process ${us(`${label} process`)})`
+      ? `${us(label)} (main threads ${us(`${label} main`)}, server process ${us(`${label} process`)})`
       : `${us(`${label} thread`)} (process ${us(`${label} process`)})`;
   console.log(
     `CPU per request (medians; ${helpers.length ? "the Ingress's helpers (the berth server process)" : 'the Ingress thread (the berth server process)'}, nginx's workers): keep-alive Ingress ${ing('ingress keep-alive')}, nginx ${us('nginx keep-alive')}; a connection per request Ingress ${ing('ingress per connection')}, nginx ${us('nginx per connection')}; per HTTPS handshake and its request Ingress ${ing('ingress handshake')}, nginx ${us('nginx handshake')}`,

@@ -4,7 +4,7 @@
  * serve every request, so the proxy uses as many cores (Node 20 has no reusePort, and worker
  * threads cannot share a listening socket: see listen-handle.ts). The thread keeps the
  * informers and sends each helper the routing state after every rebuild (snapshot.ts). A
- * helper that dies is started again (sooner when it had served a while); each exits when its
+ * helper that dies is started again (later each time it dies young); each exits when its
  * IPC channel closes, so none outlives the agent, even one killed by SIGKILL.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -65,7 +65,7 @@ export function helperEntry(callerUrl: string): HelperEntry | undefined {
   return { file: file.pathname, execArgv: ts ? ['--import', import.meta.resolve('tsx')] : [] };
 }
 
-/** A helper that served this long before it died is started again at once; sooner deaths back off. */
+/** A helper that served this long before it died is started again soon; younger deaths back off. */
 const HEALTHY_MS = 10_000;
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 30_000;
@@ -177,8 +177,8 @@ export class IngressHelpers extends EventEmitter {
       this.emit('exit', pid);
       if (this.stopping) return;
       const healthy = slot.servingSince !== undefined && Date.now() - slot.servingSince >= HEALTHY_MS;
-      slot.retryMs = healthy ? FIRST_RETRY_MS : Math.min(slot.retryMs * 2, MAX_RETRY_MS);
-      const delay = healthy ? 0 : slot.retryMs;
+      const delay = healthy ? FIRST_RETRY_MS : Math.min(slot.retryMs * 2, MAX_RETRY_MS);
+      slot.retryMs = delay;
       log.warn('an Ingress helper exited; starting another', { pid, code, signal, inMs: delay });
       slot.timer = setTimeout(() => this.spawn(slot), delay);
     });

@@ -14,6 +14,8 @@ import { listenIngress } from './proxy.js';
 import { SnapshotRouter } from './snapshot.js';
 
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C at a terminal signals the whole process group: the agent stops its helpers itself.
+process.on('SIGINT', () => {});
 
 let start: Extract<ToHelper, { type: 'start' }> | undefined;
 let router: SnapshotRouter | undefined;
