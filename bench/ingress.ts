@@ -356,14 +356,14 @@ try {
     nginxKa!,
     directKa!,
     ['through nginx', 'pod directly'],
-    'one worker',
+    `nginx workers: ${workers}`,
   );
   line(
     'For reference, nginx, a connection per request',
     nginxNew!,
     directNew!,
     ['through nginx', 'pod directly'],
-    'one worker',
+    `nginx workers: ${workers}`,
   );
   console.log(
     `HTTPS handshakes (openssl s_time -new, one request each, ${seconds} s x ${rounds} rounds, medians): Ingress ${med(ingressTls).toFixed(0)}/s, nginx ${med(nginxTls).toFixed(0)}/s, ratio ${(med(ingressTls) / med(nginxTls)).toFixed(2)}x (aim: parity); per round: ${perRound(ingressTls!, nginxTls!)}`,

@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
+import { alive } from '../../../test/helpers/process.js';
 import { until } from '../../../test/helpers/until.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { RoundRobin } from './backends.js';
@@ -75,16 +76,6 @@ function certName(port: number, servername: string): Promise<string> {
     s.on('error', reject);
   });
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    // ESRCH: gone.
-    return false;
-  }
-};
 
 const entry = helperEntry(import.meta.url);
 const defaultCertificate = selfSignedCertificate('default.test');
