@@ -5,8 +5,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { alive } from '../../../test/helpers/process.js';
@@ -196,6 +199,27 @@ test('a port in use is refused by name', async () => {
   h.update({ version: 1, routes: routeTable([]).table.data(), pools: new Map() });
   await assert.rejects(h.start(), new RegExp(`EADDRINUSE: address already in use, port ${port}`));
   taken.close();
+});
+
+test('a helper that dies before serving fails the start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ingress-helper-'));
+  const file = join(dir, 'broken.mjs');
+  writeFileSync(file, 'process.exit(3);\n');
+  const h = new IngressHelpers({
+    count: 2,
+    handles: { http: bindListener('127.0.0.1', 0), https: bindListener('127.0.0.1', 0) },
+    httpPort: 0,
+    httpsPort: 0,
+    defaultCertificate,
+    logLevel: 'error',
+    entry: { file, execArgv: [] },
+  });
+  try {
+    await assert.rejects(h.start(), /an Ingress helper exited before serving \(code 3\)/);
+    assert.deepEqual(h.pids(), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('helpers end with their parent, even one killed by SIGKILL', async () => {

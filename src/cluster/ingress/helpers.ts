@@ -89,6 +89,8 @@ export class IngressHelpers extends EventEmitter {
   /** The certificate bindings each helper has, to send them only when they change. */
   private readonly certsSent = new WeakMap<ChildProcess, string>();
   private stopping = false;
+  /** Whether any helper has served yet: one that dies before is a failure to start. */
+  private served = false;
 
   constructor(private readonly o: IngressHelpersOptions) {
     super();
@@ -97,7 +99,7 @@ export class IngressHelpers extends EventEmitter {
 
   /**
    * Starts the helpers; resolves with the ports once the first serves, rejects with the first
-   * one's failure to listen (a port taken), having stopped them all.
+   * one's failure to listen (a port taken) or its death before serving, having stopped them all.
    */
   start(): Promise<{ httpPort: number; httpsPort: number }> {
     const first = new Promise<{ httpPort: number; httpsPort: number }>((resolve, reject) => {
@@ -107,8 +109,7 @@ export class IngressHelpers extends EventEmitter {
       };
       const failed = (message: string) => {
         this.off('serving', serving);
-        void this.stop();
-        reject(new Error(message));
+        void this.stop().then(() => reject(new Error(message)));
       };
       this.once('serving', serving);
       this.once('failed', failed);
@@ -120,7 +121,9 @@ export class IngressHelpers extends EventEmitter {
   /** The pids of the helpers running now. */
   pids(): number[] {
     return this.slots.flatMap((s) =>
-      s.child?.pid !== undefined && s.child.exitCode === null ? [s.child.pid] : [],
+      s.child?.pid !== undefined && s.child.exitCode === null && s.child.signalCode === null
+        ? [s.child.pid]
+        : [],
     );
   }
 
@@ -163,6 +166,7 @@ export class IngressHelpers extends EventEmitter {
     const pid = child.pid ?? 0;
     child.on('message', (m: FromHelper) => {
       if (m.type === 'serving') {
+        this.served = true;
         slot.servingSince = Date.now();
         this.emit('serving', pid, { httpPort: m.httpPort, httpsPort: m.httpsPort });
       } else if (m.type === 'applied') this.emit('applied', pid, m.version);
@@ -176,6 +180,12 @@ export class IngressHelpers extends EventEmitter {
       if (slot.child === child) slot.child = undefined;
       this.emit('exit', pid);
       if (this.stopping) return;
+      // Before any helper served, a death is no passing trouble (a broken install, say): the
+      // start fails, as a port in use makes it fail, instead of retrying for ever.
+      if (!this.served) {
+        this.emit('failed', `an Ingress helper exited before serving (${signal ?? `code ${code}`})`);
+        return;
+      }
       const healthy = slot.servingSince !== undefined && Date.now() - slot.servingSince >= HEALTHY_MS;
       const delay = healthy ? FIRST_RETRY_MS : Math.min(slot.retryMs * 2, MAX_RETRY_MS);
       slot.retryMs = delay;

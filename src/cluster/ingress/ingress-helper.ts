@@ -40,8 +40,8 @@ async function listenWhenReady(): Promise<void> {
     });
     send({ type: 'serving', httpPort: proxy.httpPort, httpsPort: proxy.httpsPort });
   } catch (e) {
-    send({ type: 'failed', message: (e as Error).message });
-    process.exit(1);
+    // Exits once the message is out: the thread tells why, not just that the helper died.
+    process.send?.({ type: 'failed', message: (e as Error).message }, () => process.exit(1));
   }
 }
 
