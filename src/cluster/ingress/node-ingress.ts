@@ -18,7 +18,7 @@ import { Backends, backendKey } from './backends.js';
 import { CertStore, selfSignedCertificate, tlsOptions } from './certs.js';
 import { type HelperEntry, helperEntry, IngressHelpers } from './helpers.js';
 import { ingressClasses, ingresses, SERVING_ANNOTATION, servedByBerth } from './ingress-class.js';
-import { bindListener } from './listen-handle.js';
+import { bindListener, type ListenHandle } from './listen-handle.js';
 import { type IngressRouter, listenIngress } from './proxy.js';
 import { type BackendRef, type IngressProblem, type RouteTable, routeTable } from './routes.js';
 import { type IngressSnapshot, takeSnapshot } from './snapshot.js';
@@ -188,7 +188,7 @@ export async function startNodeIngress(o: NodeIngressOptions): Promise<NodeIngre
   for (const i of [services, slices])
     i.onAdd(endpointsChanged).onUpdate(endpointsChanged).onDelete(endpointsChanged);
   for (const i of informers) i.start();
-  let served: { httpPort: number; httpsPort: number; close(): Promise<void> };
+  let served: { httpPort: number; httpsPort: number; helpers: number; close(): Promise<void> };
   try {
     await Promise.all(informers.map((i) => i.hasSynced()));
     synced = true;
@@ -197,20 +197,21 @@ export async function startNodeIngress(o: NodeIngressOptions): Promise<NodeIngre
     if (entry) served = await startHelpers(state, { ...o, address, entry, defaultCertificate: cert });
     else {
       state.rebuild();
-      served = await listenIngress({
+      const proxy = await listenIngress({
         router: state,
         httpPort: o.httpPort,
         httpsPort: o.httpsPort,
         defaultCertificate: cert,
         address,
       });
+      served = { ...proxy, helpers: 0 };
     }
   } catch (e) {
     stopInformers();
     throw e;
   }
   await markNode(o.client, o.nodeName, true);
-  log.info('ingress serving', { http: served.httpPort, https: served.httpsPort, helpers: o.helpers });
+  log.info('ingress serving', { http: served.httpPort, https: served.httpsPort, helpers: served.helpers });
   return {
     httpPort: served.httpPort,
     httpsPort: served.httpsPort,
@@ -229,8 +230,16 @@ async function startHelpers(
     entry: HelperEntry;
     defaultCertificate: { cert: string; key: string };
   },
-): Promise<{ httpPort: number; httpsPort: number; close(): Promise<void> }> {
-  const handles = { http: bindListener(o.address, o.httpPort), https: bindListener(o.address, o.httpsPort) };
+): Promise<{ httpPort: number; httpsPort: number; helpers: number; close(): Promise<void> }> {
+  const http = bindListener(o.address, o.httpPort);
+  let https: ListenHandle;
+  try {
+    https = bindListener(o.address, o.httpsPort);
+  } catch (e) {
+    http.close();
+    throw e;
+  }
+  const handles = { http, https };
   const closeHandles = () => {
     handles.http.close();
     handles.https.close();
@@ -250,6 +259,7 @@ async function startHelpers(
     const ports = await helpers.start();
     return {
       ...ports,
+      helpers: o.helpers,
       async close() {
         await helpers.stop();
         closeHandles();
