@@ -7,9 +7,13 @@
  *    nginx from Debian proxying to the same pod (one worker: the Ingress is one Node thread).
  *    s_time sends no SNI, so the Ingress answers with its default certificate and routes by its
  *    default backend; nginx has the Secret's. Both are self-signed RSA 2048, the same cost.
- * 3. For reference, the same wrk runs through that nginx (one worker) to the same pod, and the
- *    CPU time per request of the berth server process and of nginx's worker in each run (less
- *    sensitive to other load on the machine than the rates).
+ * 3. For reference, the same wrk runs through that nginx to the same pod, and the CPU time per
+ *    request of the Ingress (its helper processes, or the controller's thread without them), of
+ *    the berth server process and of nginx's workers in each run (less sensitive to other load
+ *    on the machine than the rates).
+ * nginx runs as many workers as the Ingress has helper processes (one without): BENCH_INGRESS_HELPERS
+ * sets `--ingress-helpers` (default: the server's, one per CPU), BENCH_NGINX_WORKERS overrides.
+ * The Ingress gets BENCH_WARMUP seconds (10) of wrk before the rounds.
  *    (wrk is not used for handshakes: it resumes TLS sessions, and against Node's TLS server
  *    with tickets it measured 30-50 connections/s where s_time measured 400 and more.)
  * `berth server` with its embedded agent runs in a network namespace made for the run, its
@@ -18,7 +22,7 @@
  *   node --import tsx bench/ingress.ts [seconds=3] [rounds=5]
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type KubeClient, Resources } from '../src/cluster/client/kube-client.js';
 import { ingresses } from '../src/cluster/ingress/ingress-class.js';
@@ -34,6 +38,7 @@ const connections = Number(process.env.BENCH_WRK_C ?? 16);
 const nodeIP = '198.18.1.1';
 const nginxPort = 8443;
 const nginxHttpPort = 8081;
+const helperFlag = process.env.BENCH_INGRESS_HELPERS;
 
 for (const p of ['wrk', 'nginx', 'openssl']) {
   if (!have(p)) {
@@ -98,10 +103,10 @@ async function setUp(box: Sandbox, client: KubeClient, cert: string, key: string
   return podIP;
 }
 
-/** The nginx configuration: one worker, TLS with the same certificate, HTTP/1.1 keep-alive to the pod. */
-function nginxConf(dir: string, podIP: string): string {
+/** The nginx configuration: `workers` workers, TLS with the same certificate, HTTP/1.1 keep-alive to the pod. */
+function nginxConf(dir: string, podIP: string, workers: number): string {
   return `daemon off;
-worker_processes 1;
+worker_processes ${workers};
 pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log;
 events { worker_connections 4096; }
@@ -132,6 +137,16 @@ http {
 `;
 }
 
+/** The Ingress helper processes of the berth server process (children of its Ingress thread). */
+function ingressHelpers(serverPid: number): number[] {
+  const out: number[] = [];
+  for (const tid of readdirSync(`/proc/${serverPid}/task`))
+    for (const c of readFileSync(`/proc/${serverPid}/task/${tid}/children`, 'utf8').trim().split(' ')) {
+      if (c && readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('ingress-helper')) out.push(Number(c));
+    }
+  return out;
+}
+
 const box = await sandbox(undefined, { netns: true });
 try {
   await wireNode(box, nodeIP, '198.18.1.254');
@@ -148,7 +163,12 @@ try {
     ],
   ]);
   writeFileSync(join(dir, 'hosts'), `127.0.0.1 localhost\n${nodeIP} bench.test\n`);
-  const { server, dataDir } = await spawnServer(box, nodeIP);
+  const { server, dataDir } = await spawnServer(
+    box,
+    nodeIP,
+    process.env,
+    helperFlag ? ['--ingress-helpers', helperFlag] : [],
+  );
   await waitFor(server, /cluster is ready/, 120_000);
   const client = adminClient(dataDir);
   const podIP = await setUp(
@@ -157,7 +177,10 @@ try {
     readFileSync(join(dir, 'bench.crt'), 'utf8'),
     readFileSync(join(dir, 'bench.key'), 'utf8'),
   );
-  writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, podIP));
+  const helpers = ingressHelpers(server.pid ?? 0);
+  const workers = Number(process.env.BENCH_NGINX_WORKERS ?? Math.max(helpers.length, 1));
+  console.log(`Ingress helper processes: ${helpers.length}; nginx workers: ${workers}`);
+  writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, podIP, workers));
   const nginx = box.spawn(
     'nginx',
     ['-e', join(dir, 'nginx-error.log'), '-c', join(dir, 'nginx.conf'), '-p', dir],
@@ -259,38 +282,59 @@ try {
   const direct = `http://${podIP}:8080/f`;
   const viaNginx = `http://bench.test:${nginxHttpPort}/f`;
   const serverPid = server.pid ?? 0;
-  const nginxWorker = Number(
-    readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, 'utf8').trim().split(' ')[0],
-  );
+  const nginxWorkers = readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, 'utf8')
+    .trim()
+    .split(' ')
+    .map(Number);
   /**
-   * CPU time per request (microseconds) by run label: of the serving process, and of its
-   * busiest thread (in berth server the Ingress thread; the process adds the API server's,
-   * the controllers' and the agent's background work).
+   * CPU time per request (microseconds) by run label: of the serving processes (the Ingress's
+   * helpers, nginx's workers), and for the Ingress of the berth server process and its busiest
+   * thread (without helpers the Ingress thread; the process adds the API server's, the
+   * controllers' and the agent's background work).
    */
   const cpu = new Map<string, number[]>();
   const add = (label: string, us: number) => cpu.set(label, [...(cpu.get(label) ?? []), us]);
-  const measured = (label: string, pid: number | undefined, run: () => Done) => () => {
-    if (!pid) return run().rate;
-    const [c0, t0] = [cpuMs(pid), threadCpuMs(pid)];
+  const sum = (pids: readonly number[]) => pids.reduce((t, p) => t + cpuMs(p), 0);
+  /** The main threads' part (V8's GC and compiler threads are the rest). */
+  const mains = (pids: readonly number[]) => pids.reduce((t, p) => t + (threadCpuMs(p).get(p) ?? 0), 0);
+  const measured = (label: string, pids: readonly number[], run: () => Done, server?: number) => () => {
+    const [c0, m0] = [sum(pids), mains(pids)];
+    const s0 = server ? cpuMs(server) : 0;
+    const t0 = server ? threadCpuMs(server) : undefined;
     const r = run();
-    const [c1, t1] = [cpuMs(pid), threadCpuMs(pid)];
-    add(label, ((c1 - c0) * 1000) / r.count);
-    const busiest = Math.max(...[...t1].map(([tid, ms]) => ms - (t0.get(tid) ?? ms)));
-    add(`${label} thread`, (busiest * 1000) / r.count);
+    add(label, ((sum(pids) - c0) * 1000) / r.count);
+    add(`${label} main`, ((mains(pids) - m0) * 1000) / r.count);
+    if (server && t0) {
+      add(`${label} process`, ((cpuMs(server) - s0) * 1000) / r.count);
+      const t1 = threadCpuMs(server);
+      const busiest = Math.max(...[...t1].map(([tid, ms]) => ms - (t0.get(tid) ?? ms)));
+      add(`${label} thread`, (busiest * 1000) / r.count);
+    }
     return r.rate;
   };
+  const ingress = (label: string, run: () => Done) => measured(label, helpers, run, serverPid);
+  // V8 compiles the Ingress's hot paths over its first tens of thousands of requests, partly on
+  // background threads, and each helper sees only its share of them: without this, short
+  // rounds on a loaded machine measured that compiling (helpers 1.4-1.9x the thread's CPU per
+  // request, a third of it off the main threads). nginx needs none.
+  const warmUp = Number(process.env.BENCH_WARMUP ?? 10);
+  if (warmUp > 0)
+    execFileSync('nsenter', [
+      `--net=/run/netns/${box.netns}`,
+      ...['wrk', '-t2', `-c${connections}`, `-d${warmUp}s`, `http://${nodeIP}/f`],
+    ]);
   const [viaKa, directKa, viaNew, directNew, nginxKa, nginxNew, ingressTls, nginxTls] = interleave(
     rounds,
     1,
     [
-      measured('ingress keep-alive', serverPid, () => wrk(ingressHttp, false)),
-      measured('direct', undefined, () => wrk(direct, false)),
-      measured('ingress per connection', serverPid, () => wrk(ingressHttp, true)),
-      measured('direct', undefined, () => wrk(direct, true)),
-      measured('nginx keep-alive', nginxWorker, () => wrk(viaNginx, false)),
-      measured('nginx per connection', nginxWorker, () => wrk(viaNginx, true)),
-      measured('ingress handshake', serverPid, () => handshakes(443)),
-      measured('nginx handshake', nginxWorker, () => handshakes(nginxPort)),
+      ingress('ingress keep-alive', () => wrk(ingressHttp, false)),
+      measured('direct', [], () => wrk(direct, false)),
+      ingress('ingress per connection', () => wrk(ingressHttp, true)),
+      measured('direct', [], () => wrk(direct, true)),
+      measured('nginx keep-alive', nginxWorkers, () => wrk(viaNginx, false)),
+      measured('nginx per connection', nginxWorkers, () => wrk(viaNginx, true)),
+      ingress('ingress handshake', () => handshakes(443)),
+      measured('nginx handshake', nginxWorkers, () => handshakes(nginxPort)),
     ],
   ) as number[][];
   const med = (v: number[] | undefined) => percentile(v ?? [], 50);
@@ -312,22 +356,25 @@ try {
     nginxKa!,
     directKa!,
     ['through nginx', 'pod directly'],
-    'one worker',
+    `nginx workers: ${workers}`,
   );
   line(
     'For reference, nginx, a connection per request',
     nginxNew!,
     directNew!,
     ['through nginx', 'pod directly'],
-    'one worker',
+    `nginx workers: ${workers}`,
   );
   console.log(
     `HTTPS handshakes (openssl s_time -new, one request each, ${seconds} s x ${rounds} rounds, medians): Ingress ${med(ingressTls).toFixed(0)}/s, nginx ${med(nginxTls).toFixed(0)}/s, ratio ${(med(ingressTls) / med(nginxTls)).toFixed(2)}x (aim: parity); per round: ${perRound(ingressTls!, nginxTls!)}`,
   );
-  const us = (label: string) =>
-    `${med(cpu.get(`${label} thread`)).toFixed(0)} us (process ${med(cpu.get(label)).toFixed(0)})`;
+  const us = (label: string) => `${med(cpu.get(label)).toFixed(0)} us`;
+  const ing = (label: string) =>
+    helpers.length
+      ? `${us(label)} (main threads ${us(`${label} main`)}, server process ${us(`${label} process`)})`
+      : `${us(`${label} thread`)} (process ${us(`${label} process`)})`;
   console.log(
-    `CPU per request (medians; the Ingress thread and the berth server process, nginx's worker): keep-alive Ingress ${us('ingress keep-alive')}, nginx ${us('nginx keep-alive')}; a connection per request Ingress ${us('ingress per connection')}, nginx ${us('nginx per connection')}; per HTTPS handshake and its request Ingress ${us('ingress handshake')}, nginx ${us('nginx handshake')}`,
+    `CPU per request (medians; ${helpers.length ? "the Ingress's helpers (the berth server process)" : 'the Ingress thread (the berth server process)'}, nginx's workers): keep-alive Ingress ${ing('ingress keep-alive')}, nginx ${us('nginx keep-alive')}; a connection per request Ingress ${ing('ingress per connection')}, nginx ${us('nginx per connection')}; per HTTPS handshake and its request Ingress ${ing('ingress handshake')}, nginx ${us('nginx handshake')}`,
   );
   client.close();
 } finally {

@@ -56,6 +56,7 @@ await build({
     'plane-thread': 'src/cluster/controllers/plane-thread.ts',
     'yaml-thread': 'src/cluster/apiserver/yaml-thread.ts',
     'ingress-thread': 'src/cluster/ingress/ingress-thread.ts',
+    'ingress-helper': 'src/cluster/ingress/ingress-helper.ts',
     'sha256-thread': 'src/core/sha256-thread.ts',
   },
   splitting: true,

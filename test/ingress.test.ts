@@ -2,11 +2,12 @@
 // a network namespace of its own (its node address on a veth "wire"), real busybox httpd pods,
 // real kubectl, and curl from inside the namespace with --resolve and the Secret's CA.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run } from '../src/core/exec.js';
 import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
+import { alive } from './helpers/process.js';
 import { isRoot } from './helpers/sandbox.js';
 
 const nodeIP = '192.168.78.1';
@@ -15,7 +16,11 @@ describe('Ingress controller on the engine', { skip: !isRoot }, () => {
   let c: TestCluster;
   let dir: string;
   before(async () => {
-    c = await startAgentCluster(undefined, { nodeIP, args: ['--bind-address', '0.0.0.0'] });
+    // Two helper processes serve every connection below, whatever the CPU count.
+    c = await startAgentCluster(undefined, {
+      nodeIP,
+      args: ['--bind-address', '0.0.0.0', '--ingress-helpers', '2'],
+    });
     dir = c.box.dir;
     await certificate('ca1', 'site1');
     await certificate('ca2', 'site2');
@@ -331,4 +336,46 @@ setTimeout(() => { console.error('no echo'); process.exit(1); }, 15000).unref();
     const old = await curl('https://a.test/', ['--cacert', join(dir, 'ca1.crt')]);
     assert.notEqual(old.code, 0);
   });
+
+  test('a helper process killed is replaced; they end with the server, even one killed by SIGKILL', async () => {
+    const [victim, other] = helpers();
+    assert.ok(victim && other, 'two helper processes under the server');
+    process.kill(victim, 'SIGKILL');
+    await until('a new helper beside the other', async () => {
+      const now = helpers();
+      return now.length === 2 && now.includes(other) && !now.includes(victim);
+    });
+    const now = helpers();
+    for (let i = 0; i < 4; i++) {
+      const r = await curl('http://a.test/');
+      assert.equal(r.stdout.trim(), 'alpha', r.stderr);
+    }
+    await c.stop('SIGKILL');
+    await until('the helpers gone with the server', async () => now.every((p) => !alive(p)));
+  });
+
+  /** The server's helper processes: its children running ingress-helper.js. */
+  function helpers(): number[] {
+    const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+    const server = procs.find((p) => procFile(p, 'cmdline').split('\0').includes(c.dataDir));
+    assert.ok(server, 'the server process');
+    return procs
+      .filter((p) => {
+        const stat = procFile(p, 'stat');
+        const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+        return ppid === server && procFile(p, 'cmdline').includes('ingress-helper.js');
+      })
+      .map(Number);
+  }
 });
+
+/** A file of /proc/PID, or '' for a process gone meanwhile. */
+function procFile(pid: string, name: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/${name}`, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ESRCH')
+      return '';
+    throw e;
+  }
+}

@@ -33,6 +33,8 @@ export async function spawnServer(
   box: Sandbox,
   nodeIP: string,
   env: NodeJS.ProcessEnv = process.env,
+  /** More flags of `berth server`. */
+  flags: readonly string[] = [],
 ): Promise<{ server: ChildProcess; dataDir: string }> {
   const dataDir = join(box.dir, 'server');
   const server = box.spawn(
@@ -43,6 +45,7 @@ export async function spawnServer(
       ...['--root', box.root, '--runroot', box.runroot, 'server', '--data-dir', dataDir],
       ...['--https-listen-port', String(await freePort()), '--node-name', 'n1', '--node-ip', nodeIP],
       ...['--bind-address', '0.0.0.0'],
+      ...flags,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env },
   );

@@ -5,9 +5,10 @@ export interface IngressFlags {
   disable: string[];
   ingressHttpPort: string;
   ingressHttpsPort: string;
+  ingressHelpers: string;
 }
 
-/** Adds --disable (repeatable, k3s's name), --ingress-http-port and --ingress-https-port. */
+/** Adds --disable (repeatable, k3s's name), --ingress-http-port, --ingress-https-port and --ingress-helpers. */
 export function addIngressFlags(cmd: Command): Command {
   return cmd
     .option(
@@ -21,5 +22,10 @@ export function addIngressFlags(cmd: Command): Command {
       '--ingress-https-port <port>',
       'the port the Ingress controller serves HTTPS (and HTTP/2) on',
       '443',
+    )
+    .option(
+      '--ingress-helpers <count>',
+      'processes that accept and proxy the Ingress connections (0: the controller thread serves them); auto is one per CPU, at most 4',
+      'auto',
     );
 }

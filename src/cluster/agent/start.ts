@@ -45,8 +45,8 @@ export interface AgentCliOptions {
    * address is the kube-dns Service's, read from the server.
    */
   dns?: { clusterDomain: string; resolvConf: string };
-  /** The Ingress controller's ports; undefined when it is not served (`--disable ingress`). */
-  ingress?: { httpPort: number; httpsPort: number };
+  /** The Ingress controller's ports and helpers; undefined when it is not served (`--disable ingress`). */
+  ingress?: { httpPort: number; httpsPort: number; helpers: number };
   /**
    * The agent embedded in `berth server`: a client of the API in this process with the node's
    * identity on its local socket (RunningServer.localNodeToken). The agent then reaches the

@@ -41,28 +41,55 @@ export function selfSignedCertificate(cn: string): { cert: string; key: string }
   return { cert: forge.pki.certificateToPem(cert), key };
 }
 
-/** The secure context of a TLS Secret, or why it has none. */
-export function secretContext(secret: KubeObject): SecureContext | string {
+/** A TLS Secret's certificate and key (base64 PEM, as the Secret holds them) and its version. */
+export interface SecretPem {
+  version: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * Names bound to Secrets, as data for another process (the helper processes, which make the
+ * same contexts from it): exact and wildcard names to `namespace/name`, and those Secrets.
+ */
+export interface CertBindings {
+  secrets: Map<string, SecretPem>;
+  exact: Map<string, string>;
+  wildcard: Map<string, string>;
+}
+
+function pemContext(p: { cert: string; key: string }): SecureContext {
+  return createSecureContext({
+    ...tlsOptions,
+    cert: Buffer.from(p.cert, 'base64'),
+    key: Buffer.from(p.key, 'base64'),
+  });
+}
+
+interface Loaded extends SecretPem {
+  context: SecureContext;
+}
+
+/** A TLS Secret's context, or why it has none. */
+function loadSecret(secret: KubeObject, version: string): Loaded | string {
   const name = `${secret.metadata.namespace}/${secret.metadata.name}`;
   if (secret.type !== 'kubernetes.io/tls') return `Secret ${name} is not of type kubernetes.io/tls`;
   const data = (secret.data ?? {}) as Record<string, string>;
-  const crt = data['tls.crt'];
+  const cert = data['tls.crt'];
   const key = data['tls.key'];
-  if (!crt || !key) return `Secret ${name} lacks tls.crt or tls.key`;
+  if (!cert || !key) return `Secret ${name} lacks tls.crt or tls.key`;
   try {
-    return createSecureContext({
-      ...tlsOptions,
-      cert: Buffer.from(crt, 'base64'),
-      key: Buffer.from(key, 'base64'),
-    });
+    return { version, cert, key, context: pemContext({ cert, key }) };
   } catch (e) {
     return `Secret ${name} holds no usable certificate and key: ${(e as Error).message}`;
   }
 }
 
 export class CertStore {
-  /** Contexts by `namespace/name`, with the Secret version they were made from. */
-  private readonly bySecret = new Map<string, { version: string; context: SecureContext }>();
+  /** Loaded Secrets by `namespace/name`, with the version they were made from. */
+  private bySecret = new Map<string, Loaded>();
+  private exactKeys = new Map<string, string>();
+  private wildcardKeys = new Map<string, string>();
   private exact = new Map<string, SecureContext>();
   private wildcard = new Map<string, SecureContext>();
 
@@ -74,9 +101,9 @@ export class CertStore {
    */
   update(served: readonly KubeObject[], secret: (key: string) => KubeObject | undefined): IngressProblem[] {
     const problems: IngressProblem[] = [];
-    const exact = new Map<string, SecureContext>();
-    const wildcard = new Map<string, SecureContext>();
-    const used = new Set<string>();
+    const exact = new Map<string, string>();
+    const wildcard = new Map<string, string>();
+    const loaded = new Map<string, Loaded>();
     for (const ing of [...served].sort(byAge)) {
       const ns = ing.metadata.namespace ?? 'default';
       // A TLS entry without hosts covers the hosts of the Ingress's rules.
@@ -86,36 +113,83 @@ export class CertStore {
       for (const t of (ing.spec?.tls ?? []) as { hosts?: string[]; secretName?: string }[]) {
         if (!t.secretName) continue;
         const key = `${ns}/${t.secretName}`;
-        const context = this.context(key, secret(key));
-        if (typeof context === 'string') {
+        const l = loaded.get(key) ?? this.load(key, secret(key));
+        if (typeof l === 'string') {
           problems.push({
             ingress: ing,
             reason: 'SecretNotUsable',
-            message: `${context}; its hosts get the default certificate`,
+            message: `${l}; its hosts get the default certificate`,
           });
           continue;
         }
-        used.add(key);
+        loaded.set(key, l);
         for (const h of t.hosts?.length ? t.hosts.map(normalizeHost) : ruleHosts) {
           const [map, name] = h.startsWith('*.') ? [wildcard, h.slice(2)] : [exact, h];
-          if (!map.has(name)) map.set(name, context);
+          if (!map.has(name)) map.set(name, key);
         }
       }
     }
-    for (const k of this.bySecret.keys()) if (!used.has(k)) this.bySecret.delete(k);
-    this.exact = exact;
-    this.wildcard = wildcard;
+    this.install(loaded, exact, wildcard);
     return problems;
   }
 
-  private context(key: string, s: KubeObject | undefined): SecureContext | string {
+  private load(key: string, s: KubeObject | undefined): Loaded | string {
     if (!s) return `Secret ${key} not found`;
     const version = `${s.metadata.uid}/${s.metadata.resourceVersion}`;
     const had = this.bySecret.get(key);
-    if (had?.version === version) return had.context;
-    const c = secretContext(s);
-    if (typeof c !== 'string') this.bySecret.set(key, { version, context: c });
-    return c;
+    if (had?.version === version) return had;
+    return loadSecret(s, version);
+  }
+
+  private install(
+    loaded: Map<string, Loaded>,
+    exact: Map<string, string>,
+    wildcard: Map<string, string>,
+  ): void {
+    const contexts = (keys: Map<string, string>) => {
+      const out = new Map<string, SecureContext>();
+      for (const [name, key] of keys) {
+        const l = loaded.get(key);
+        if (l) out.set(name, l.context);
+      }
+      return out;
+    };
+    this.bySecret = loaded;
+    this.exactKeys = exact;
+    this.wildcardKeys = wildcard;
+    this.exact = contexts(exact);
+    this.wildcard = contexts(wildcard);
+  }
+
+  /** The current bindings as data (for the helper processes). */
+  bindings(): CertBindings {
+    const secrets = new Map<string, SecretPem>();
+    for (const [k, l] of this.bySecret) secrets.set(k, { version: l.version, cert: l.cert, key: l.key });
+    return { secrets, exact: this.exactKeys, wildcard: this.wildcardKeys };
+  }
+
+  /**
+   * Takes bindings made by another store (the controller's, in a helper process): contexts are
+   * made once per Secret version, as update() makes them. A Secret that does not load here (it
+   * did there) leaves its names on the default certificate; its reason is returned.
+   */
+  bind(b: CertBindings): string[] {
+    const failed: string[] = [];
+    const loaded = new Map<string, Loaded>();
+    for (const [k, p] of b.secrets) {
+      const had = this.bySecret.get(k);
+      if (had?.version === p.version) {
+        loaded.set(k, had);
+        continue;
+      }
+      try {
+        loaded.set(k, { ...p, context: pemContext(p) });
+      } catch (e) {
+        failed.push(`Secret ${k} holds no usable certificate and key: ${(e as Error).message}`);
+      }
+    }
+    this.install(loaded, b.exact, b.wildcard);
+    return failed;
   }
 
   /** The context for a handshake's server name (none: the default). */

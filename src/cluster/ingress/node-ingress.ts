@@ -9,16 +9,19 @@
  * address in `status.loadBalancer` of the Ingresses.
  */
 import { createSecureContext } from 'node:tls';
-import { logger } from '../../core/log.js';
+import { logger, logLevel } from '../../core/log.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
 import { sliceIndexes } from '../dns/cluster-index.js';
 import { Backends, backendKey } from './backends.js';
 import { CertStore, selfSignedCertificate, tlsOptions } from './certs.js';
+import { type HelperEntry, helperEntry, IngressHelpers } from './helpers.js';
 import { ingressClasses, ingresses, SERVING_ANNOTATION, servedByBerth } from './ingress-class.js';
-import { type IngressProxy, type IngressRouter, listenIngress } from './proxy.js';
+import { bindListener, type ListenHandle } from './listen-handle.js';
+import { type IngressRouter, listenIngress } from './proxy.js';
 import { type BackendRef, type IngressProblem, type RouteTable, routeTable } from './routes.js';
+import { type IngressSnapshot, takeSnapshot } from './snapshot.js';
 
 const log = logger('ingress');
 
@@ -28,6 +31,8 @@ const DEFAULT_CERT_NAME = 'berth-ingress-default';
 export interface IngressSettings {
   httpPort: number;
   httpsPort: number;
+  /** Helper processes that serve the connections (helpers.ts); 0: the controller's thread serves them. */
+  helpers: number;
 }
 
 export interface NodeIngressOptions extends IngressSettings {
@@ -48,6 +53,9 @@ class IngressState implements IngressRouter {
   private table: RouteTable | undefined;
   /** Problems already told, so a rebuild does not tell them again. */
   private told = new Set<string>();
+  private version = 0;
+  /** Takes the state after each rebuild (the helper processes'), when they serve. */
+  onRebuilt: ((s: IngressSnapshot) => void) | undefined;
 
   constructor(
     private readonly caches: {
@@ -69,6 +77,9 @@ class IngressState implements IngressRouter {
     problems.push(...this.missingBackends(served));
     this.table = table;
     this.report(problems);
+    this.onRebuilt?.(
+      takeSnapshot(++this.version, table, (b) => this.backends.pool(b), this.certs.bindings()),
+    );
     log.debug('ingress routes rebuilt', { ingresses: served.length, rules: table.size });
   }
 
@@ -177,32 +188,87 @@ export async function startNodeIngress(o: NodeIngressOptions): Promise<NodeIngre
   for (const i of [services, slices])
     i.onAdd(endpointsChanged).onUpdate(endpointsChanged).onDelete(endpointsChanged);
   for (const i of informers) i.start();
-  let proxy: IngressProxy;
+  let served: { httpPort: number; httpsPort: number; helpers: number; close(): Promise<void> };
   try {
     await Promise.all(informers.map((i) => i.hasSynced()));
     synced = true;
-    state.rebuild();
-    proxy = await listenIngress({
-      router: state,
-      httpPort: o.httpPort,
-      httpsPort: o.httpsPort,
-      defaultCertificate: cert,
-      ...(o.address ? { address: o.address } : {}),
-    });
+    const address = o.address ?? '0.0.0.0';
+    const entry = o.helpers > 0 ? helperEntry(import.meta.url) : undefined;
+    if (entry) served = await startHelpers(state, { ...o, address, entry, defaultCertificate: cert });
+    else {
+      state.rebuild();
+      const proxy = await listenIngress({
+        router: state,
+        httpPort: o.httpPort,
+        httpsPort: o.httpsPort,
+        defaultCertificate: cert,
+        address,
+      });
+      served = { ...proxy, helpers: 0 };
+    }
   } catch (e) {
     stopInformers();
     throw e;
   }
   await markNode(o.client, o.nodeName, true);
-  log.info('ingress serving', { http: proxy.httpPort, https: proxy.httpsPort });
+  log.info('ingress serving', { http: served.httpPort, https: served.httpsPort, helpers: served.helpers });
   return {
-    httpPort: proxy.httpPort,
-    httpsPort: proxy.httpsPort,
+    httpPort: served.httpPort,
+    httpsPort: served.httpsPort,
     async stop() {
       stopInformers();
-      await proxy.close();
+      await served.close();
     },
   };
+}
+
+/** Binds the ports and starts the helper processes on them, which then get every rebuild's state. */
+async function startHelpers(
+  state: IngressState,
+  o: NodeIngressOptions & {
+    address: string;
+    entry: HelperEntry;
+    defaultCertificate: { cert: string; key: string };
+  },
+): Promise<{ httpPort: number; httpsPort: number; helpers: number; close(): Promise<void> }> {
+  const http = bindListener(o.address, o.httpPort);
+  let https: ListenHandle;
+  try {
+    https = bindListener(o.address, o.httpsPort);
+  } catch (e) {
+    http.close();
+    throw e;
+  }
+  const handles = { http, https };
+  const closeHandles = () => {
+    handles.http.close();
+    handles.https.close();
+  };
+  const helpers = new IngressHelpers({
+    count: o.helpers,
+    handles,
+    httpPort: o.httpPort,
+    httpsPort: o.httpsPort,
+    defaultCertificate: o.defaultCertificate,
+    logLevel: logLevel(),
+    entry: o.entry,
+  });
+  state.onRebuilt = (s) => helpers.update(s);
+  state.rebuild();
+  try {
+    const ports = await helpers.start();
+    return {
+      ...ports,
+      helpers: o.helpers,
+      async close() {
+        await helpers.stop();
+        closeHandles();
+      },
+    };
+  } catch (e) {
+    closeHandles();
+    throw e;
+  }
 }
 
 /** Sets or clears the node's serving annotation (a merge patch: other annotations stay). */
@@ -229,7 +295,7 @@ export function runNodeIngress(
   let running: NodeIngress | undefined;
   let stopped = false;
   const { httpPort, httpsPort } = o.settings;
-  void startNodeIngress({ ...o, httpPort, httpsPort }).then(
+  void startNodeIngress({ ...o, ...o.settings }).then(
     (n) => {
       running = n;
       if (stopped) void n.stop();

@@ -10,12 +10,13 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import net, { type AddressInfo, type Server, type Socket } from 'node:net';
+import net, { type Server, type Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { logger } from '../../core/log.js';
 import type { Endpoint, Pool } from './backends.js';
 import { tlsOptions } from './certs.js';
+import { type ListenHandle, listenOn } from './listen-handle.js';
 import { type BackendRef, normalizeHost, type Route } from './routes.js';
 
 const log = logger('ingress');
@@ -33,6 +34,12 @@ export interface IngressProxyOptions {
   address?: string;
   httpPort: number;
   httpsPort: number;
+  /**
+   * Sockets bound by another process to accept on instead of listening anew (a helper
+   * process's; listen-handle.ts). The ports above are then the ones they were bound to (0:
+   * any), checked once listening.
+   */
+  handles?: { http: ListenHandle; https: ListenHandle };
   /** The certificate for handshakes without SNI (PEM). */
   defaultCertificate: { cert: string; key: string };
 }
@@ -433,16 +440,6 @@ function statusBlock(ur: http.IncomingMessage): string {
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
-function listen(server: Server, port: number, address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, address, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
 /** Starts both listeners; fails (closing what did start) when either port cannot be had. */
 export async function listenIngress(o: IngressProxyOptions): Promise<IngressProxy> {
   const proxy = new IngressProxyServer(o);
@@ -473,8 +470,10 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
       c.once('close', () => sockets.delete(c));
     });
   try {
-    const httpPort = await listen(plain, o.httpPort, address);
-    const httpsPort = await listen(secure, o.httpsPort, address);
+    const target = (handle: ListenHandle | undefined, port: number) =>
+      handle ? { handle, port } : { port, address };
+    const httpPort = await listenOn(plain, target(o.handles?.http, o.httpPort));
+    const httpsPort = await listenOn(secure, target(o.handles?.https, o.httpsPort));
     proxy.httpsPort = httpsPort;
     return {
       httpPort,

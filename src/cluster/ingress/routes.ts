@@ -45,6 +45,14 @@ interface PathRule {
   route: Route;
 }
 
+/** A table as plain data, for another process (structured clone keeps its Maps). */
+export interface RouteTableData {
+  exact: Map<string, PathRule[]>;
+  wildcard: Map<string, PathRule[]>;
+  anyHost: PathRule[];
+  fallback: Route | undefined;
+}
+
 /** A request's host as rules compare it: lower case, without port and trailing dot. */
 export function normalizeHost(host: string | undefined): string {
   if (!host) return '';
@@ -98,6 +106,24 @@ export class RouteTable {
       for (const r of layer) if (matches(r, path)) return r.route;
     }
     return this.fallback;
+  }
+
+  /** The table as data (RouteTable.from makes it a table again). */
+  data(): RouteTableData {
+    return { exact: this.exact, wildcard: this.wildcard, anyHost: this.anyHost, fallback: this.fallback };
+  }
+
+  static from(d: RouteTableData): RouteTable {
+    return new RouteTable(d.exact, d.wildcard, d.anyHost, d.fallback);
+  }
+
+  /** Every backend a request can be routed to. */
+  backends(): BackendRef[] {
+    const out: BackendRef[] = [];
+    for (const l of [...this.exact.values(), ...this.wildcard.values(), this.anyHost])
+      for (const r of l) out.push(r.route.backend);
+    if (this.fallback) out.push(this.fallback.backend);
+    return out;
   }
 
   /** How many path rules the table holds (logged after each rebuild). */

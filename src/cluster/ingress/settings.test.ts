@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import type { KubeObject } from '../client/kube-client.js';
 import { servedByBerth } from './ingress-class.js';
@@ -15,7 +16,11 @@ test('--disable takes repeats and comma lists, and refuses unknown components by
 
 test('the ingress ports, or none when disabled; a bad port is refused', () => {
   const flags = { disable: [], ingressHttpPort: '8080', ingressHttpsPort: '0' };
-  assert.deepEqual(ingressSettings(flags), { httpPort: 8080, httpsPort: 0 });
+  assert.deepEqual(ingressSettings({ ...flags, ingressHelpers: '3' }), {
+    httpPort: 8080,
+    httpsPort: 0,
+    helpers: 3,
+  });
   assert.equal(ingressSettings({ ...flags, disable: ['ingress'] }), undefined);
   assert.throws(
     () => ingressSettings({ ...flags, ingressHttpPort: '80x' }),
@@ -25,6 +30,19 @@ test('the ingress ports, or none when disabled; a bad port is refused', () => {
     () => ingressSettings({ ...flags, ingressHttpsPort: '70000' }),
     /Invalid --ingress-https-port "70000"/,
   );
+});
+
+test('--ingress-helpers: a count, 0 for none, or auto (one per CPU, at most 4)', () => {
+  const flags = { disable: [], ingressHttpPort: '80', ingressHttpsPort: '443' };
+  const auto = Math.min(availableParallelism(), 4);
+  assert.equal(ingressSettings(flags)?.helpers, auto);
+  assert.equal(ingressSettings({ ...flags, ingressHelpers: 'auto' })?.helpers, auto);
+  assert.equal(ingressSettings({ ...flags, ingressHelpers: '0' })?.helpers, 0);
+  for (const bad of ['-1', 'two', '65'])
+    assert.throws(
+      () => ingressSettings({ ...flags, ingressHelpers: bad }),
+      new RegExp(`Invalid --ingress-helpers "${bad}": must be a number of processes from 0 to 64, or auto`),
+    );
 });
 
 const ing = (className?: string, legacy?: string): KubeObject => ({
