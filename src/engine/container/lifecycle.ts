@@ -5,7 +5,6 @@
  * and a `kill -9` at any point leave a record the next command can fix by reconciling.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { conflict, isNotFound } from '../../core/errors.js';
 import { detectRuntime, runtimeAwaitsStart, runtimeKill } from '../runtime/oci-runtime.js';
 import { cgroupsPathFor } from '../runtime/oci-spec.js';
