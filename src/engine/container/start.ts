@@ -153,7 +153,7 @@ async function letRun(
   pid: number,
   opts: StartOptions,
 ): Promise<ContainerRecord> {
-  await runtimeStart(runtime, rec.id);
+  await runtimeStart(runtime, rec.id, pid);
   const updated = ctx.containers.update(rec.id, {
     state: 'running',
     pid,
