@@ -22,10 +22,11 @@ describe('container state after an interrupted run', { skip: !isRoot && 'needs r
     rootfs = await unpackBusybox(box);
     // A runtime that is runc, except that while the marker exists its `start` SIGKILLs the
     // `berth` that called it (its parent) instead: `berth run` dies exactly between the
-    // runtime's create and start, with nothing timed.
+    // runtime's create and start, with nothing timed. Not named runc: Berth lets runc's
+    // containers start itself (exec.fifo), and runs `start` only for other runtimes.
     const bin = join(box.dir, 'rt');
     mkdirSync(bin);
-    runtime = join(bin, 'runc');
+    runtime = join(bin, 'runc-dies-at-start');
     marker = join(box.dir, 'die-at-start');
     const runc = (await run('sh', ['-c', 'command -v runc'])).stdout.trim();
     writeFileSync(

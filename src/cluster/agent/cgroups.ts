@@ -50,6 +50,22 @@ export function cgroupFiles(
   ];
 }
 
+/**
+ * What a cgroup the kernel has just made holds: writing these again is kernel work for nothing
+ * (a CFS quota write walks every CPU), and a BestEffort pod's values are all of them but its
+ * shares.
+ */
+const KERNEL_DEFAULTS: Record<string, string> = {
+  'cpu.shares': '1024',
+  'cpu.cfs_period_us': '100000',
+  'cpu.cfs_quota_us': '-1',
+  'memory.limit_in_bytes': '-1',
+  'cpu.weight': '100',
+  'cpu.max': 'max 100000',
+  'memory.max': 'max',
+  'pids.max': 'max',
+};
+
 /** Writes a file of a cgroup, naming the cgroup and value when the kernel refuses it. */
 function write(dir: string, file: string, value: string): void {
   try {
@@ -68,22 +84,28 @@ export function ensurePodCgroup(path: string, values: CgroupValues, root = '/sys
   const rel = path.replace(/^\/+/, '');
   log.debug('making a pod cgroup', { cgroup: path });
   const besteffort = basename(dirname(rel)) === 'besteffort';
+  // The controllers ('' in v2) in which the pod's cgroup was made now, not found.
+  const made = new Set<string>();
   if (v === 2) {
     // Each level down to the pod's parent must hand cpu, memory and pids to its children.
     const parts = rel.split('/');
     let dir = root;
-    for (const part of parts) {
+    for (const [i, part] of parts.entries()) {
       write(dir, 'cgroup.subtree_control', '+cpu +memory +pids');
       dir = join(dir, part);
-      mkdirSync(dir, { recursive: true });
+      const first = mkdirSync(dir, { recursive: true });
+      if (i === parts.length - 1 && first !== undefined) made.add('');
     }
     if (besteffort) write(join(root, dirname(rel)), 'cpu.weight', '1');
   } else {
-    for (const c of V1_CONTROLLERS) mkdirSync(join(root, c, rel), { recursive: true });
+    for (const c of V1_CONTROLLERS)
+      if (mkdirSync(join(root, c, rel), { recursive: true }) !== undefined) made.add(c);
     if (besteffort) write(join(root, 'cpu', dirname(rel)), 'cpu.shares', '2');
   }
   // In v1 the period is written before the quota, so that the pair is valid at each step.
-  for (const f of cgroupFiles(values, v)) write(join(root, f.controller, rel), f.file, f.value);
+  for (const f of cgroupFiles(values, v))
+    if (!made.has(f.controller) || KERNEL_DEFAULTS[f.file] !== f.value)
+      write(join(root, f.controller, rel), f.file, f.value);
 }
 
 /** Removes a pod's cgroup (its containers' are gone with them); a busy one is logged and left. */

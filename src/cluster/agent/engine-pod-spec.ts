@@ -82,15 +82,16 @@ const readIf = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
 
 /**
  * The namespaces a pod's sandbox pins, all made by one process: its network namespace (unless
- * hostNetwork), and with a pod spec its IPC namespace (unless hostIPC) and UTS namespace with
- * the pod's hostname (unless hostNetwork), which its containers join as a pause container's.
+ * hostNetwork), and with a pod spec its IPC namespace (unless hostIPC) and UTS namespace (unless
+ * hostNetwork), which its containers join as a pause container's; each container sets the pod's
+ * hostname in it as it starts.
  */
 export function sandboxNamespaces(config: SandboxConfig): NamespaceRequest {
   const spec = config.podSpec;
   return {
     net: !config.hostNetwork,
     ipc: !!spec && !spec.hostIPC,
-    ...(spec && !config.hostNetwork ? { hostname: config.hostname } : {}),
+    uts: !!spec && !config.hostNetwork,
   };
 }
 

@@ -16,6 +16,7 @@ import { logger } from '../../core/log.js';
 import { containerPaths } from '../../engine/container/paths.js';
 import type { Engine } from '../../engine/engine.js';
 import { attachNetworks, BridgeOptionLabels, detachNetworks } from '../../engine/network/attach.js';
+import { IsolationCheck } from '../../engine/network/isolation.js';
 import { createNamespaces, removeNamespaces, removeNetns } from '../../engine/network/netns.js';
 import { snapshotterOf } from '../../engine/snapshot/snapshots.js';
 import { ConfigError } from './config-error.js';
@@ -76,6 +77,8 @@ export class EngineRuntime implements PodRuntime {
   private lastStates = new Map<string, string>();
   /** Termination messages of exited containers by id: an exited container's never changes. */
   private readonly messages = new Map<string, string>();
+  /** The pod network runs no firewall plugin: its isolation is checked once a minute, not per pod. */
+  private readonly isolation = new IsolationCheck();
 
   constructor(
     private readonly engine: Engine,
@@ -178,6 +181,7 @@ export class EngineRuntime implements PodRuntime {
           netns,
           networks: [{ name: this.network, aliases: [] }],
           ports: [],
+          isolation: this.isolation,
         });
         attached = true;
         ip = a?.ip ?? '';

@@ -8,6 +8,9 @@ import type { ContainerPaths } from './paths.js';
 
 /** The exit status conmon recorded, or undefined while there is none. */
 export function readExitFile(paths: ContainerPaths): number | undefined {
+  // Usually absent (a running container): a look costs less than a failed read's exception,
+  // and listings look for every running container.
+  if (!existsSync(paths.exitFile)) return undefined;
   try {
     const text = readFileSync(paths.exitFile, 'utf8').trim();
     const n = Number.parseInt(text, 10);

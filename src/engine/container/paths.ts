@@ -37,11 +37,17 @@ export function containerPaths(s: StorePaths, id: string): ContainerPaths {
   const dir = join(s.root, 'containers', id);
   const bundle = join(s.runroot, 'containers', id);
   const exitDir = join(s.runroot, 'exits');
-  const snapshot = new OverlaySnapshotter(join(s.root, 'snapshots')).folderOf(id, 'active');
+  // The snapshot's folder name is a hash of the ID: worked out only when asked for, since the
+  // node agent's listings (every second, for every container) read only the exit and pid files.
+  const snapshot = () => new OverlaySnapshotter(join(s.root, 'snapshots')).folderOf(id, 'active');
   return {
     dir,
-    upper: join(snapshot, 'fs'),
-    work: join(snapshot, 'work'),
+    get upper() {
+      return join(snapshot(), 'fs');
+    },
+    get work() {
+      return join(snapshot(), 'work');
+    },
     legacyUpper: join(dir, 'upper'),
     merged: join(dir, 'merged'),
     log: join(dir, 'ctr.log'),

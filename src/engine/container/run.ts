@@ -72,7 +72,12 @@ export async function runContainer(
     // The first terminal size must be there before the process starts, not after.
     const sizeTerminal = rec.config.tty && !io.detach && io.initialSize;
     rec = await startContainer(ctx, rec, {
-      ...(sizeTerminal ? { beforeStart: (p: { bundle: string }) => resize(p.bundle, io.initialSize) } : {}),
+      ...(sizeTerminal
+        ? {
+            consoleSize: io.initialSize,
+            beforeStart: (p: { bundle: string }) => resize(p.bundle, io.initialSize),
+          }
+        : {}),
       ...(rec.config.autoRemove && !io.detach
         ? {
             exitCommand: unlessRemovedBy(

@@ -39,6 +39,7 @@ import { type ContainerPaths, containerPaths } from './paths.js';
 import { releaseRun } from './release.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
+import type { TerminalSize } from './streams.js';
 
 const log = logger('container');
 
@@ -50,6 +51,11 @@ export interface StartOptions {
   restart?: boolean;
   /** Called after the container is created and before it runs (for example to size its terminal). */
   beforeStart?: (paths: ContainerPaths) => void;
+  /**
+   * A tty container's first terminal size, which the runtime gives the terminal as it makes it:
+   * a size sent to conmon after `create` may arrive after the process has read it.
+   */
+  consoleSize?: TerminalSize;
 }
 
 /** The exit command: the same `berth` (the front end's `self`) recording the exit. */
@@ -153,7 +159,7 @@ async function letRun(
   pid: number,
   opts: StartOptions,
 ): Promise<ContainerRecord> {
-  await runtimeStart(runtime, rec.id);
+  await runtimeStart(runtime, rec.id, pid);
   const updated = ctx.containers.update(rec.id, {
     state: 'running',
     pid,
@@ -230,6 +236,8 @@ async function startLocked(
       hostCapabilities: hostCapabilities(),
       netnsPath: net.netnsPath,
     });
+    if (config.tty && opts.consoleSize?.rows && opts.consoleSize.columns)
+      spec.process.consoleSize = { height: opts.consoleSize.rows, width: opts.consoleSize.columns };
     writeFileSync(join(paths.bundle, 'config.json'), JSON.stringify(spec));
     const pid = await startConmon({
       id: rec.id,

@@ -5,7 +5,7 @@ import { run } from '../../core/exec.js';
 import type { EngineDb } from '../state/db.js';
 import { contains, parseCidr, parseIPv4 } from './cidr.js';
 import { addNetworkList, type ConfList, delNetworkList, type RuntimeConfig } from './cni/invoke.js';
-import { isolateBridges, unisolateBridge } from './isolation.js';
+import { type IsolationCheck, isolateBridges, unisolateBridge } from './isolation.js';
 import { type Attachment, type NetworkRecord, NetworkStore } from './network-store.js';
 import type { PortMapping } from './ports.js';
 
@@ -27,6 +27,11 @@ export interface AttachRequest {
   networks: NetworkRequest[];
   /** Published ports; bound through the first network. */
   ports?: PortMapping[];
+  /**
+   * Remembers isolation checks across attaches (IsolationCheck says when one may be skipped);
+   * without it the filter table is checked after every attach.
+   */
+  isolation?: IsolationCheck;
 }
 
 /**
@@ -179,11 +184,10 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
       done.push(a);
     }
     const all = store.list();
-    await isolateBridges(
-      root,
-      all.map((n) => n.bridge),
-      all.filter(forwardsSubnet).map((n) => n.subnet),
-    );
+    const bridges = all.map((n) => n.bridge);
+    const subnets = all.filter(forwardsSubnet).map((n) => n.subnet);
+    if (req.isolation) await req.isolation.ensure(root, bridges, subnets, !nets.every(forwardsSubnet));
+    else await isolateBridges(root, bridges, subnets);
   } catch (e) {
     // Undo only this request's endpoints: a connect to a running container keeps the others.
     for (const net of nets)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isolated } from './isolation.js';
+import { IsolationCheck, isolated } from './isolation.js';
 
 const complete = [
   '-P FORWARD ACCEPT',
@@ -47,5 +47,53 @@ describe('isolated', () => {
       false,
       'isolation comes first',
     );
+  });
+});
+
+describe('IsolationCheck', () => {
+  /** A check that records its calls, on a clock the test moves. */
+  function recorded() {
+    const calls: string[][] = [];
+    const clock = { t: 0 };
+    let fail = false;
+    const check = new IsolationCheck({
+      maxAgeMs: 1000,
+      now: () => clock.t,
+      check: async (_root, bridges) => {
+        calls.push([...bridges]);
+        if (fail) throw new Error('iptables failed');
+      },
+    });
+    return { check, calls, clock, failNext: (f: boolean) => (fail = f) };
+  }
+
+  it('checks a set once while it holds, again for another set, after maxAgeMs, or when the firewall plugin ran', async () => {
+    const { check, calls, clock } = recorded();
+    await check.ensure('/r', ['br-a'], ['10.42.0.0/24'], false);
+    await check.ensure('/r', ['br-a'], ['10.42.0.0/24'], false);
+    assert.equal(calls.length, 1);
+    await check.ensure('/r', ['br-a'], ['10.42.0.0/24'], true);
+    assert.equal(calls.length, 2, 'the firewall plugin may have put its chain first');
+    await check.ensure('/r', ['br-a', 'br-b'], ['10.42.0.0/24'], false);
+    assert.equal(calls.length, 3, 'a new bridge');
+    clock.t = 999;
+    await check.ensure('/r', ['br-a', 'br-b'], ['10.42.0.0/24'], false);
+    assert.equal(calls.length, 3);
+    clock.t = 1000;
+    await check.ensure('/r', ['br-a', 'br-b'], ['10.42.0.0/24'], false);
+    assert.equal(calls.length, 4, 'rules removed by hand come back');
+  });
+
+  it('lets attaches of the same set share one running check, and checks again after a failure', async () => {
+    const { check, calls, failNext } = recorded();
+    failNext(true);
+    const all = await Promise.allSettled(
+      Array.from({ length: 8 }, () => check.ensure('/r', ['br-a'], [], false)),
+    );
+    assert.equal(calls.length, 1);
+    assert.ok(all.every((r) => r.status === 'rejected'));
+    failNext(false);
+    await check.ensure('/r', ['br-a'], [], false);
+    assert.equal(calls.length, 2);
   });
 });

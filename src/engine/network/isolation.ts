@@ -126,6 +126,64 @@ export async function isolateBridges(
 }
 
 /**
+ * Remembers the last set of bridges and subnets found isolated, for a long-lived caller that
+ * attaches many endpoints (the node agent: one per pod). Reading the whole filter table after
+ * every attach is needed where the attach ran the CNI firewall plugin, which puts its own
+ * chain first in FORWARD on its first ADD; an attach that ran no firewall plugin (the pod
+ * network's) changes no filter rule, and one that ran it in another process checks there.
+ * Such attaches then skip the check while the set is the one last found isolated, for at most
+ * `maxAgeMs`, so rules removed by hand come back within that time.
+ */
+export class IsolationCheck {
+  private last = '';
+  private at = 0;
+  private running?: { key: string; done: Promise<void> };
+
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+  private readonly check: typeof isolateBridges;
+
+  /**
+   * @param opts.maxAgeMs how long a check holds (default a minute); `now` the clock (default
+   * Date.now); `check` what checks and adds the rules (default {@link isolateBridges}).
+   */
+  constructor(opts: { maxAgeMs?: number; now?: () => number; check?: typeof isolateBridges } = {}) {
+    this.maxAgeMs = opts.maxAgeMs ?? 60_000;
+    this.now = opts.now ?? Date.now;
+    this.check = opts.check ?? isolateBridges;
+  }
+
+  /**
+   * {@link isolateBridges}, skipped when `firewallRan` is false and the same set held recently;
+   * such attaches while a check of the same set runs wait for that one (the first pods of a
+   * Deployment all find the rules missing at once).
+   */
+  async ensure(
+    root: string,
+    bridges: readonly string[],
+    subnets: readonly string[],
+    firewallRan: boolean,
+  ): Promise<void> {
+    const key = JSON.stringify([bridges, subnets]);
+    if (!firewallRan) {
+      if (key === this.last && this.now() - this.at < this.maxAgeMs) return;
+      if (this.running?.key === key) return this.running.done;
+    }
+    this.last = '';
+    const at = this.now();
+    const done = this.check(root, bridges, subnets);
+    this.running = { key, done };
+    try {
+      await done;
+      this.last = key;
+      this.at = at;
+    } finally {
+      if (this.running?.done === done) this.running = undefined;
+    }
+  }
+}
+
+/**
  * Removes a bridge's isolation rules, and its subnet's accept pair when given (network rm).
  * Safe when they are already gone.
  */

@@ -27,8 +27,7 @@ const log = logger('netns');
  * each pin file is made on that tmpfs and checked to be there before the namespaces are
  * bound onto it. If the folder goes away meanwhile, the file goes with it and the bind
  * fails: the pin is then made again under the lock. So a pod's namespaces cost one
- * `unshare` (with `ip` and `hostname` in the new namespaces) and nothing waits for another
- * pod's.
+ * `unshare` that becomes `ip` (the loopback up) in them, and nothing waits for another pod's.
  *
  * A folder bind-mounted onto itself (how earlier versions made it) has no device of its
  * own: pins there always take the locked path, which finds that mount and keeps it.
@@ -44,11 +43,16 @@ export interface PinnedNamespaces {
   uts?: string;
 }
 
-/** Which namespaces to pin: a network namespace (its loopback up), IPC, UTS with this hostname. */
+/**
+ * Which namespaces to pin: a network namespace (its loopback up), IPC, UTS. The UTS namespace
+ * keeps the kernel's hostname until a container that joins it starts: the runtime sets the
+ * container's hostname in the namespace it joins, so every container of a pod writes the
+ * pod's (a `hostname` here cost two more programs per pod).
+ */
 export interface NamespaceRequest {
   net?: boolean;
   ipc?: boolean;
-  hostname?: string;
+  uts?: boolean;
 }
 
 // $1 is the folder, then unshare's arguments and the program: the folder's tmpfs is mounted
@@ -97,7 +101,7 @@ export async function createNamespaces(
   const ns: PinnedNamespaces = {
     ...(want.net ? { net: join(dir, name) } : {}),
     ...(want.ipc ? { ipc: join(dir, `${name}-ipc`) } : {}),
-    ...(want.hostname !== undefined ? { uts: join(dir, `${name}-uts`) } : {}),
+    ...(want.uts ? { uts: join(dir, `${name}-uts`) } : {}),
   };
   const files = Object.values(ns) as string[];
   if (!files.length) return ns;
@@ -131,12 +135,9 @@ export async function createNamespaces(
   return ns;
 }
 
-/** What runs in the new namespaces: the loopback up, the hostname set. */
+/** What `unshare` becomes in the new namespaces: `ip` bringing the loopback up, if any. */
 function inside(want: NamespaceRequest): string[] {
-  const lo = ['ip', 'link', 'set', 'lo', 'up'];
-  if (want.hostname === undefined) return want.net ? lo : ['true'];
-  if (!want.net) return ['hostname', want.hostname];
-  return ['sh', '-c', `${lo.join(' ')} && exec hostname "$1"`, 'sh', want.hostname];
+  return want.net ? ['ip', 'link', 'set', 'lo', 'up'] : ['true'];
 }
 
 /** Unpins and removes namespace files (absent ones are skipped), without the folder's teardown. */

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument, unavailable } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
+import { execFifoOf, releaseExecFifo } from './exec-fifo.js';
 
 /** A runtime to run containers with. */
 export interface OciRuntime {
@@ -57,8 +58,13 @@ export function runtimeGlobalArgs(rt: OciRuntime): string[] {
   return [`--root=${rt.stateRoot}`];
 }
 
-/** `start ID`: lets a created container run its process. */
-export async function runtimeStart(rt: OciRuntime, id: string): Promise<void> {
+/**
+ * `start ID`: lets a created container run its process. runc's is done here, as runc does it
+ * (exec-fifo.ts), given the container's init `pid`; other runtimes, and a container runc does
+ * not hold created, go through the runtime's own `start` (which then says why it cannot).
+ */
+export async function runtimeStart(rt: OciRuntime, id: string, pid?: number): Promise<void> {
+  if (rt.name === 'runc' && pid && (await releaseExecFifo(execFifoOf(rt.stateRoot, id), pid))) return;
   await run(rt.path, [...runtimeGlobalArgs(rt), 'start', id]);
 }
 
@@ -102,5 +108,5 @@ export async function runtimeState(
  * check, so listing many containers spawns nothing.
  */
 export function runtimeAwaitsStart(rt: OciRuntime, id: string): boolean {
-  return existsSync(join(rt.stateRoot, id, 'exec.fifo'));
+  return existsSync(execFifoOf(rt.stateRoot, id));
 }

@@ -39,6 +39,8 @@ export interface OciSpec {
     capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
     noNewPrivileges: boolean;
     rlimits?: { type: string; soft: number; hard: number }[];
+    /** The terminal's size as the runtime makes it (with `terminal`). */
+    consoleSize?: { height: number; width: number };
   };
   root: { path: string; readonly: boolean };
   hostname: string;

@@ -1,0 +1,69 @@
+/**
+ * Starting a container that runc holds created, without running `runc start`. runc's `create`
+ * leaves the container's init process blocked on a FIFO in its state folder (`exec.fifo`):
+ * the init opens it for writing, writes one byte and only then executes the container's
+ * command. `runc start` does no more than open the FIFO for reading, read that byte and remove
+ * the FIFO (runc then reports the container running, as its status is "created" while the FIFO
+ * exists). Doing that here spares a Go program's start (about 5 ms of CPU) on every container
+ * start, which in bench/pods is one program of the ~13 a pod costs.
+ *
+ * The FIFO is opened for reading and writing, so the open never blocks and the read never ends
+ * early: the init's open for writing goes through as soon as there is a reader, and the byte
+ * comes when it has written it. An init that died before writing never sends it, so its pid is
+ * watched meanwhile, as `runc start` does (every 100 ms).
+ */
+import { constants, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import { BerthError } from '../../core/errors.js';
+
+/** The FIFO runc keeps in a created container's state folder until it is started. */
+export function execFifoOf(stateRoot: string, id: string): string {
+  return join(stateRoot, id, 'exec.fifo');
+}
+
+/** Whether the process is alive and not a zombie (its parent has not reaped it yet). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/**
+ * Lets a created runc container run its command: reads the init's byte from `fifo` and removes
+ * the FIFO. Returns false when there is no FIFO (the container is not in the created state:
+ * the caller lets `runc start` say why); throws when the init process `pid` died first.
+ */
+export async function releaseExecFifo(fifo: string, pid: number): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+  const pipe = new Socket({ fd, readable: true, writable: false });
+  let watch: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      pipe.once('data', () => resolve());
+      pipe.once('error', reject);
+      watch = setInterval(() => {
+        // A byte written just before the end is read first: 'data' wins the race.
+        if (!alive(pid))
+          setImmediate(() =>
+            reject(new BerthError('Internal', `The container's process ${pid} ended before it was started`)),
+          );
+      }, 100);
+    });
+  } finally {
+    clearInterval(watch);
+    pipe.destroy();
+  }
+  if (existsSync(fifo)) unlinkSync(fifo);
+  return true;
+}
