@@ -23,17 +23,26 @@ export function readFileInRoot(root: string, inner: string, maxBytes = 1 << 20):
     const parts = resolveInRoot(tree, inner);
     if (parts.length === 0 || !lstatAt(tree, parts)?.isFile()) return '';
     const dir = tree.dir(parts.slice(0, -1), false, (why) => invalidArgument(why));
-    const fd = openSync(tree.at(dir, parts[parts.length - 1]!), O_READ);
-    try {
-      const buf = Buffer.alloc(maxBytes);
-      let n = 0;
-      for (let r = 1; r > 0 && n < maxBytes; n += r) r = readSync(fd, buf, n, maxBytes - n, null);
-      return buf.subarray(0, n).toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
+    return readHead(tree.at(dir, parts[parts.length - 1]!), maxBytes);
   } finally {
     tree.close();
+  }
+}
+
+/**
+ * The start (at most `maxBytes`) of the file at `path` as text, never through a symlink at
+ * its last name and never blocking on a FIFO: for files a container can write, which may be
+ * any size.
+ */
+export function readHead(path: string, maxBytes: number): string {
+  const fd = openSync(path, O_READ);
+  try {
+    const buf = Buffer.alloc(maxBytes);
+    let n = 0;
+    for (let r = 1; r > 0 && n < maxBytes; n += r) r = readSync(fd, buf, n, maxBytes - n, null);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
