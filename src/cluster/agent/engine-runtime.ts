@@ -15,6 +15,7 @@ import { conflict, isNotFound, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { containerPaths } from '../../engine/container/paths.js';
 import type { Engine } from '../../engine/engine.js';
+import { readHead } from '../../engine/fs/in-root.js';
 import { attachNetworks, BridgeOptionLabels, detachNetworks } from '../../engine/network/attach.js';
 import { IsolationCheck } from '../../engine/network/isolation.js';
 import { createNamespaces, removeNamespaces, removeNetns } from '../../engine/network/netns.js';
@@ -338,11 +339,8 @@ export class EngineRuntime implements PodRuntime {
     const known = this.messages.get(c.id);
     if (known !== undefined) return known;
     const file = terminationFile({ dir: join(this.dir, c.sandboxId) }, c.name, c.attempt);
-    let text = '';
-    if (existsSync(file)) {
-      const buf = readFileSync(file);
-      text = buf.subarray(0, MAX_MESSAGE_BYTES).toString('utf8');
-    }
+    // The container writes this file: only its start is read, whatever size it grew to.
+    const text = existsSync(file) ? readHead(file, MAX_MESSAGE_BYTES) : '';
     let tail = '';
     if (!text && c.policy === 'FallbackToLogsOnError' && c.exitCode !== 0)
       await this.engine.containers.logs(c.id, { tail: FALLBACK_LOG_LINES }, (e) => {

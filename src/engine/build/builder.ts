@@ -13,7 +13,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   createWriteStream,
-  existsSync,
   fstatSync,
   lstatSync,
   mkdirSync,
@@ -38,6 +37,7 @@ import { containerPaths } from '../container/paths.js';
 import { unmountRootfs } from '../container/rootfs.js';
 import type { ContainerRecord } from '../container/store.js';
 import type { Engine } from '../engine.js';
+import { readFileInRoot } from '../fs/in-root.js';
 import { addImage, findImage, readImageConfig, readManifest } from '../image/image-store.js';
 import { type Descriptor, hostPlatform, type Manifest, MediaType } from '../image/oci.js';
 import { familiarName, normalizeReference } from '../image/reference.js';
@@ -846,11 +846,8 @@ function parseChmod(v: string): number {
 /** `--chown=user:group` resolved in the destination's /etc/passwd and /etc/group; 0:0 when absent. */
 function ownerIn(rootDir: string, chown: string): { uid: number; gid: number } {
   if (chown === '') return { uid: 0, gid: 0 };
-  const read = (f: string) => {
-    const p = posix.join(rootDir, 'etc', f);
-    // Read through the root only when it is a plain file (a symlink could point anywhere).
-    return existsSync(p) && lstatSync(p).isFile() ? readFileSync(p, 'utf8') : '';
-  };
+  // Resolved inside the image's root: /etc or /etc/passwd may be a symlink to a host path.
+  const read = (f: string) => readFileInRoot(rootDir, `/etc/${f}`);
   const [user = '', group] = chown.split(':', 2);
   const u = resolveUser(group === undefined ? user : `${user}:${group}`, read('passwd'), read('group'));
   // `--chown=user` alone takes the user's primary group, as Docker does.

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { makeDirs } from '../../core/make-dirs.js';
+import { readFileInRoot } from '../fs/in-root.js';
 import { capabilitiesFromMask } from '../runtime/capabilities.js';
 import { startConmon } from '../runtime/conmon.js';
 import {
@@ -107,7 +108,7 @@ async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: C
       });
     } else {
       const v = ctx.volumes.get(m.source);
-      if (!m.noCopy) await ctx.volumes.fillOnce(m.source, join(paths.merged, m.destination));
+      if (!m.noCopy) ctx.volumes.fillOnce(m.source, paths.merged, m.destination);
       binds.push({ source: v.Mountpoint, destination: m.destination, readOnly: m.readOnly });
     }
   }
@@ -216,9 +217,9 @@ async function startLocked(
     const image = await imageOf(ctx.images, config);
     await mountRootfs(ctx, paths, rec.id, image);
     log.debug('rootfs mounted', { id: rec.id, ms: ms() });
-    const etc = join(paths.merged, 'etc');
-    const groupText = readIf(join(etc, 'group'));
-    const user = resolveUser(config.user, readIf(join(etc, 'passwd')), groupText);
+    // Read as the container sees them: an image's /etc/passwd may be a symlink to a host path.
+    const groupText = readFileInRoot(paths.merged, '/etc/group');
+    const user = resolveUser(config.user, readFileInRoot(paths.merged, '/etc/passwd'), groupText);
     if (config.groupAdd?.length)
       user.additionalGids = [
         ...new Set([...user.additionalGids, ...resolveGroups(config.groupAdd, groupText)]),

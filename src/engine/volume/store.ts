@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { alreadyExists, conflict, invalidArgument, notFound } from '../../core/errors.js';
-import { run } from '../../core/exec.js';
+import { copyFolderOutOfRoot } from '../fs/in-root.js';
 import { type EngineDb, migrate } from '../state/db.js';
 
 /** One volume, in the shape `docker volume inspect` prints. */
@@ -117,18 +117,17 @@ export class VolumeStore {
   }
 
   /**
-   * Copies the image's files at `imagePath` (inside a mounted rootfs) into the volume, once,
-   * and only if the volume is still empty (Docker's rule).
+   * Copies the image's files at the container path `inner` of the mounted root filesystem
+   * `rootfs` into the volume, once, and only if the volume is still empty (Docker's rule).
+   * The path is resolved inside `rootfs` (an image's symlink there never reaches the host).
    */
-  async fillOnce(name: string, imagePath: string): Promise<void> {
+  fillOnce(name: string, rootfs: string, inner: string): void {
     const r = this.db.prepare('SELECT filled FROM volumes WHERE name = ?').get(name) as
       | { filled: number }
       | undefined;
     if (!r || r.filled) return;
     const dir = this.dataDir(name);
-    if (existsSync(imagePath) && readdirSync(dir).length === 0 && readdirSync(imagePath).length > 0) {
-      await run('cp', ['-a', `${imagePath}/.`, dir]);
-    }
+    if (readdirSync(dir).length === 0) copyFolderOutOfRoot(rootfs, inner, dir);
     this.db.prepare('UPDATE volumes SET filled = 1 WHERE name = ?').run(name);
   }
 

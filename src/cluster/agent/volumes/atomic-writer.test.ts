@@ -1,5 +1,15 @@
 import assert from 'node:assert/strict';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -57,4 +67,17 @@ test('with an fsGroup, files are group-readable and folders setgid, owned by tha
 test('paths that could leave the volume are refused', () => {
   for (const bad of ['../x', '/etc/x', 'a/../../x', '..x'])
     assert.throws(() => writeAtomic(join(base, 'bad'), payload({ [bad]: '1' })), /invalid path/);
+});
+
+test('a ..data planted to point out of the volume is refused: nothing outside is read or removed', () => {
+  const outside = join(base, 'outside');
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'keep'), 'host file');
+  for (const target of ['../outside', outside]) {
+    const dir = join(base, `planted-${target.length}`);
+    mkdirSync(dir);
+    symlinkSync(target, join(dir, '..data'));
+    assert.throws(() => writeAtomic(dir, payload({ a: '1' })), /"\.\.data" points to .*not a version folder/);
+  }
+  assert.equal(readFileSync(join(outside, 'keep'), 'utf8'), 'host file');
 });

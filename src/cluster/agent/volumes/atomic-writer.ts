@@ -68,6 +68,9 @@ function sameAs(dir: string, payload: Payload, gid?: number): boolean {
   return true;
 }
 
+/** A name mkdtemp gave a version folder below: `..` then the time, one component. */
+const isVersionName = (name: string) => /^\.\.\d{4}(_\d\d){5}\.[^/]+$/.test(name);
+
 const timestamp = (d: Date) => {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}_${p(d.getUTCMonth() + 1)}_${p(d.getUTCDate())}_${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}`;
@@ -81,6 +84,10 @@ export function writeAtomic(dir: string, payload: Payload, opts: { gid?: number;
   for (const p of payload.keys()) checkPayloadPath(p);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const current = readlinkOrUndefined(join(dir, DATA));
+  // `..data` must name one of our version folders beside it: anything else (a target with a
+  // slash or `..`) would make the compare read, and the clean-up delete, outside the volume.
+  if (current !== undefined && !isVersionName(current))
+    throw new VolumeError(`cannot update the volume: "${DATA}" points to "${current}", not a version folder`);
   if (current && sameAs(join(dir, current), payload, opts.gid)) return false;
 
   const fresh = mkdtempSync(join(dir, `..${timestamp(opts.now ?? new Date())}.`));
