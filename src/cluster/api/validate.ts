@@ -19,6 +19,7 @@ import {
   validatePodCreate,
 } from './validate-pod-containers.js';
 import { validateHpa, validatePdb } from './validate-policy.js';
+import { validatePodSeccomp } from './validate-seccomp.js';
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -97,6 +98,7 @@ function validatePodSpec(spec: Obj, path: string, causes: StatusCause[]): void {
     });
   }
   validatePodContainers(spec, path, causes);
+  validatePodSeccomp(spec, path, causes);
 }
 
 /** Rules only a new object must keep (a pod's ephemeral containers come through a subresource). */
