@@ -33,7 +33,26 @@ export interface ContainerPaths {
   socketDir: string;
 }
 
-export function containerPaths(s: StorePaths, id: string): ContainerPaths {
+/**
+ * Paths worked out before, by root, runroot and ID: the node agent's listings reconcile every
+ * container every second, and each reconcile asked for all of them again (a dozen path joins).
+ * The object is frozen, since callers share it.
+ */
+const known = new Map<string, Readonly<ContainerPaths>>();
+const MAX_KNOWN = 4096;
+
+export function containerPaths(s: StorePaths, id: string): Readonly<ContainerPaths> {
+  const key = `${s.root}\0${s.runroot}\0${id}`;
+  let paths = known.get(key);
+  if (!paths) {
+    paths = Object.freeze(pathsOf(s, id));
+    if (known.size >= MAX_KNOWN) known.clear();
+    known.set(key, paths);
+  }
+  return paths;
+}
+
+function pathsOf(s: StorePaths, id: string): ContainerPaths {
   const dir = join(s.root, 'containers', id);
   const bundle = join(s.runroot, 'containers', id);
   const exitDir = join(s.runroot, 'exits');
