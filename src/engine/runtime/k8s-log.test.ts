@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -61,5 +61,18 @@ describe('following a k8s-file log', () => {
     writeFileSync(path, line('d'));
     stop();
     assert.deepEqual(got, ['a\n', 'b\n', 'c\n', 'd\n']);
+  });
+
+  it('reads nothing twice when the rotated file was rewritten into new files (the first rotation split)', () => {
+    const { path, got, stop } = followRotated('split.log');
+    // log-rotate.ts splits an oversized first file: its content lands in new files (new inodes).
+    const text = readFileSync(`${path}.1`);
+    writeFileSync(`${path}.2.tmp`, text.subarray(0, line('a').length));
+    writeFileSync(`${path}.1.tmp`, text.subarray(line('a').length));
+    renameSync(`${path}.2.tmp`, `${path}.2`);
+    renameSync(`${path}.1.tmp`, `${path}.1`);
+    writeFileSync(path, line('c'));
+    stop();
+    assert.deepEqual(got, ['a\n', 'b\n', 'c\n']);
   });
 });

@@ -149,7 +149,12 @@ export function followLog(
       throw e;
     }
   };
-  /** The rotated files (`path.1` newest ... `path.N`) newer than the one with inode `ino`, oldest first. */
+  /**
+   * The rotated files (`path.1` newest ... `path.N`) newer than the one with inode `ino`,
+   * oldest first. None when that file is not among them: it was dropped past max-file, or
+   * rewritten into new files by the first rotation's split (log-rotate.ts), whose content is
+   * what was already read; reading the others again would repeat it.
+   */
   const rotatedSince = (ino: number): string[] => {
     const newer: string[] = [];
     for (let i = 1; ; i++) {
@@ -157,12 +162,11 @@ export function followLog(
       try {
         st = statSync(`${path}.${i}`);
       } catch {
-        break;
+        return [];
       }
-      if (st.ino === ino) break;
+      if (st.ino === ino) return newer.reverse();
       newer.push(`${path}.${i}`);
     }
-    return newer.reverse();
   };
   let watcher: ReturnType<typeof watch> | undefined;
   try {
