@@ -131,8 +131,9 @@ export function followLog(
           } finally {
             closeSync(older);
           }
-        } catch {
-          /* dropped past max-file meanwhile */
+        } catch (e) {
+          // Dropped past max-file meanwhile: nothing left to read there.
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
         }
       }
       pos = 0;
@@ -161,8 +162,9 @@ export function followLog(
       let st: ReturnType<typeof statSync>;
       try {
         st = statSync(`${path}.${i}`);
-      } catch {
-        return [];
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw e;
       }
       if (st.ino === ino) return newer.reverse();
       newer.push(`${path}.${i}`);
