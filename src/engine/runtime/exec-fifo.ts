@@ -12,25 +12,15 @@
  * comes when it has written it. An init that died before writing never sends it, so its pid is
  * watched meanwhile, as `runc start` does (every 100 ms).
  */
-import { constants, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { constants, existsSync, openSync, unlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { BerthError } from '../../core/errors.js';
+import { pidAlive } from '../container/exit-watch.js';
 
 /** The FIFO runc keeps in a created container's state folder until it is started. */
 export function execFifoOf(stateRoot: string, id: string): string {
   return join(stateRoot, id, 'exec.fifo');
-}
-
-/** Whether the process is alive and not a zombie (its parent has not reaped it yet). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
-  }
 }
 
 /**
@@ -54,7 +44,7 @@ export async function releaseExecFifo(fifo: string, pid: number): Promise<boolea
       pipe.once('error', reject);
       watch = setInterval(() => {
         // A byte written just before the end is read first: 'data' wins the race.
-        if (!alive(pid))
+        if (!pidAlive(pid))
           setImmediate(() =>
             reject(new BerthError('Internal', `The container's process ${pid} ended before it was started`)),
           );
