@@ -56,17 +56,25 @@ export function containerStreamRoutes(r: Router, api: Api): void {
     const detach = new AbortController();
     socket.on('close', () => detach.abort());
     socket.on('error', (e) => log.debug('attach connection failed', { id: rec.id, err: e }));
-    const attach = (fromOffset?: number) =>
+    // async: a refusal (a paused container) is a rejection, also inside a start's callback.
+    const attach = async (fromOffset?: number) =>
       engine.containers.attach(rec.id, {
         ...streams,
         ...(fromOffset === undefined ? {} : { fromOffset }),
         onResize: (fn) => sessions.onResize(rec.id, fn),
         signal: detach.signal,
       });
+    // Ends the connection once the output is written; resolves when it is flushed or closed.
     const finish = (p: Promise<unknown>) =>
       p
         .catch((e: unknown) => log.debug('attach ended', { id: rec.id, err: e as Error }))
-        .finally(() => socket.end());
+        .then(
+          () =>
+            new Promise<void>((resolve) => {
+              socket.once('close', () => resolve());
+              socket.end(() => resolve());
+            }),
+        );
     // logs=1: what the container wrote so far comes first (from the log's start).
     if (!stream) {
       await finish(
@@ -77,13 +85,32 @@ export function containerStreamRoutes(r: Router, api: Api): void {
       return;
     }
     if (rec.state === 'running') {
-      await finish(attach(logs ? 0 : undefined));
+      const done = finish(attach(logs ? 0 : undefined));
+      sessions.streaming(rec.id, done);
+      await done;
       return;
     }
     // `docker run` and `docker start -a` attach first and start afterwards: output from
-    // the coming start on is what they want.
+    // the coming start on is what they want. A wait on that run is answered after this
+    // connection has its output (Sessions.streaming), registered as the start is recorded.
     const offset = logs ? 0 : engine.containers.logOffset(rec.id);
-    await finish(sessions.nextStart(rec.id, detach.signal).then(() => attach(offset)));
+    let done: Promise<void> | undefined;
+    const started = new Promise<void>((resolve, reject) => {
+      sessions.onNextStart(
+        rec.id,
+        () => {
+          done = finish(attach(offset));
+          sessions.streaming(rec.id, done);
+          resolve();
+        },
+        detach.signal,
+      );
+      detach.signal.addEventListener('abort', () => reject(detach.signal.reason));
+    });
+    await started.then(
+      () => done,
+      (e: unknown) => finish(Promise.reject(e)),
+    );
   });
 
   r.add('POST', '/containers/{id}/wait', async (c) => {

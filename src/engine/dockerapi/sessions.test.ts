@@ -24,3 +24,19 @@ it('drops a parked request whose client went away', async () => {
   await assert.rejects(parked, /client closed/);
   s.started('c1', Promise.resolve(0));
 });
+
+it('answers a wait once the run is over and its attached output is written', async () => {
+  const s = new Sessions();
+  let exit!: (code: number) => void;
+  s.started('c1', new Promise<number>((r) => (exit = r)));
+  let written!: () => void;
+  s.streaming('c1', new Promise<void>((r) => (written = r)));
+  let answered: number | undefined;
+  const wait = s.currentExit('c1')!.then((c) => (answered = c));
+  exit(2);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(answered, undefined, 'the output is still being written');
+  written();
+  await wait;
+  assert.equal(answered, 2);
+});

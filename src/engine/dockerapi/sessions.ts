@@ -44,6 +44,20 @@ function trim<V>(map: Map<string, V>, removable: (v: V) => boolean = () => true)
 interface Run {
   exit: Promise<number | undefined>;
   delivered: boolean;
+  /** Attach connections still writing this run's output. */
+  streams: Set<Promise<void>>;
+}
+
+/**
+ * The run's exit once its attached output is written too. dockerd answers a wait only after
+ * the output copies ended (its stream config's Wait), and clients count on it: dockerode's
+ * `run` takes the wait's answer as the end of the output. Here the output comes from the
+ * log's follower, which catches the last lines only when it sees the exit.
+ */
+async function exitAfterStreams(r: Run): Promise<number | undefined> {
+  const code = await r.exit;
+  await Promise.all(r.streams);
+  return code;
 }
 
 /** The API's state between requests. */
@@ -87,7 +101,7 @@ export class Sessions {
    */
   started(id: string, exit: Promise<number | undefined>): void {
     this.runs.delete(id);
-    this.runs.set(id, { exit, delivered: false });
+    this.runs.set(id, { exit, delivered: false, streams: new Set() });
     trim(this.runs);
     const waiters = this.startWaiters.get(id) ?? [];
     this.startWaiters.delete(id);
@@ -102,14 +116,30 @@ export class Sessions {
     const r = this.runs.get(id);
     if (!r || r.delivered) return undefined;
     r.delivered = true;
-    return r.exit;
+    return exitAfterStreams(r);
   }
 
   /** The current run's exit watch (marking it delivered). */
   currentExit(id: string): Promise<number | undefined> | undefined {
     const r = this.runs.get(id);
-    if (r) r.delivered = true;
-    return r?.exit;
+    if (!r) return undefined;
+    r.delivered = true;
+    return exitAfterStreams(r);
+  }
+
+  /**
+   * Holds waits for the current run of `id` until `done` settles: an attach connection
+   * writing that run's output. Nothing when this service did not start the current run.
+   */
+  streaming(id: string, done: Promise<unknown>): void {
+    const r = this.runs.get(id);
+    if (!r) return;
+    const p = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    r.streams.add(p);
+    void p.then(() => r.streams.delete(p));
   }
 
   /** Keeps an exec instance (the oldest finished ones go past {@link KEEP}). */
