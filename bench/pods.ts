@@ -204,7 +204,7 @@ const auditPolicy =
 // BENCH_STRACE=FILE runs the server under strace, logging every program it starts (with the
 // time, for the Deployment's window): the processes a pod costs, by program.
 const strace = process.env.BENCH_STRACE
-  ? ['strace', '-f', '--seccomp-bpf', '-tt', '-e', 'trace=execve', '-o', process.env.BENCH_STRACE]
+  ? ['strace', '-f', '--seccomp-bpf', '-tt', '-e', process.env.BENCH_STRACE_CALLS ?? 'trace=execve', '-o', process.env.BENCH_STRACE]
   : [];
 // BENCH_POD_RUNTIME=sim runs the pods in the agent's in-memory runtime: no containers, so the
 // server's CPU per pod is the API server's, the controllers' and the agent's API work alone.
