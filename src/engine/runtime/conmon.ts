@@ -7,10 +7,10 @@
  * command. Berth then calls the runtime's `start` itself.
  */
 import { BerthError, unavailable } from '../../core/errors.js';
-import { commandsRunThroughHelper, type DaemonStart, startDaemon } from '../../core/exec.js';
+import { type DaemonStart, startDaemon } from '../../core/exec.js';
 import type { ContainerPaths } from '../container/paths.js';
 import { type OciRuntime, runtimeGlobalArgs } from './oci-runtime.js';
-import { sealedRuntimePath } from './sealed-copy.js';
+import { runtimeProgram } from './sealed-copy.js';
 
 /** What {@link startConmon} needs. */
 export interface ConmonOptions {
@@ -110,14 +110,6 @@ export async function startConmon(o: ConmonOptions): Promise<number> {
   }
   if (message.data > 0) return message.data;
   throw runtimeCreateError(message.message ?? stderr);
-}
-
-/**
- * The path conmon runs the runtime from: in a long-lived process, runc's sealed copy held by
- * this process (sealed-copy.ts: each `runc init` then skips its own copy of itself).
- */
-async function runtimeProgram(rt: OciRuntime): Promise<string> {
-  return rt.name === 'runc' && commandsRunThroughHelper() ? sealedRuntimePath(rt.path) : rt.path;
 }
 
 /** Maps a runtime's create error to Docker's exit statuses: 127 not found, 126 not executable. */

@@ -20,8 +20,9 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
-import { run } from '../../core/exec.js';
+import { commandsRunThroughHelper, run } from '../../core/exec.js';
 import { logger } from '../../core/log.js';
+import type { OciRuntime } from './oci-runtime.js';
 
 const log = logger('runtime');
 
@@ -59,6 +60,18 @@ $| = 1;
 print "$fd\n";
 my $wait = <STDIN>;
 `;
+
+/**
+ * The path to start the runtime from for a command that runs its `init` (conmon's `create`,
+ * `exec`): in a long-lived process, runc's sealed copy held by this process; otherwise, and
+ * for other runtimes, its own file. A one-shot CLI command would pay for the copy once per
+ * container, as runc does.
+ */
+export function runtimeProgram(rt: OciRuntime): Promise<string> {
+  return rt.name === 'runc' && commandsRunThroughHelper()
+    ? sealedRuntimePath(rt.path)
+    : Promise.resolve(rt.path);
+}
 
 /** A copy made, and the file it was made from (to notice an upgrade of the runtime). */
 interface Held {
