@@ -3,7 +3,7 @@
 // kubectl. A busybox image imported into the server's engine root runs with
 // imagePullPolicy IfNotPresent; no registry is involved.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
@@ -85,8 +85,11 @@ describe('node agent on the engine', { skip: !isRoot }, () => {
       .map((p) => readCmdline(p))
       .find((argv) => argv[0]?.endsWith('conmon') && argv.includes(id));
     const runtime = conmon?.[conmon.indexOf('-r') + 1] ?? '';
-    assert.match(runtime, /^\/proc\/\d+\/fd\/\d+$/, conmon?.join(' '));
-    assert.match(readlinkSync(runtime), /^\/memfd:berth-sealed-runtime/);
+    // Without Perl the runtime runs from its own file (sealed-copy.ts says why).
+    if (existsSync('/usr/bin/perl')) {
+      assert.match(runtime, /^\/proc\/\d+\/fd\/\d+$/, conmon?.join(' '));
+      assert.match(readlinkSync(runtime), /^\/memfd:berth-sealed-runtime/);
+    }
     const exec = await c.kubectl(['exec', 'web', '--', 'echo', 'exec-ok']);
     assert.equal(exec.stdout, 'exec-ok\n', exec.stderr);
     // The pod's address answers from the node's namespace, across the pod bridge.

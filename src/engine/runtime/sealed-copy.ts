@@ -16,7 +16,8 @@
  * Node has no memfd_create(2), so Perl (Essential on Debian, its `syscall`) makes the copy,
  * seals it and checks the seals, and this process reopens it through `/proc/PID/fd/N` before
  * Perl exits. Where that fails (no Perl, a kernel refusing memfds) the runtime's own path is
- * used, as before.
+ * used, as before. Perl is started from this process directly, once: its fd must be opened
+ * while it waits, which the command helper's protocol (exit, then reply) does not allow.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
