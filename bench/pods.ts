@@ -14,7 +14,7 @@
  *   node --import tsx bench/pods.ts [replicas=100] [singlePods=20]
  */
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
@@ -204,8 +204,31 @@ const auditPolicy =
 // BENCH_STRACE=FILE runs the server under strace, logging every program it starts (with the
 // time, for the Deployment's window): the processes a pod costs, by program.
 const strace = process.env.BENCH_STRACE
-  ? ['strace', '-f', '--seccomp-bpf', '-tt', '-e', 'trace=execve', '-o', process.env.BENCH_STRACE]
+  ? [
+      'strace',
+      '-f',
+      '--seccomp-bpf',
+      '-tt',
+      '-e',
+      process.env.BENCH_STRACE_CALLS ?? 'trace=execve',
+      '-o',
+      process.env.BENCH_STRACE,
+    ]
   : [];
+// BENCH_PERF=FILE records the whole machine with perf over the Deployment's window (`perf
+// report -i FILE --sort comm` splits the CPU by program, the kernel's threads included).
+function perfRecord(): { stop(): Promise<void> } | undefined {
+  const file = process.env.BENCH_PERF;
+  if (!file) return undefined;
+  const p = spawn('perf', ['record', '-a', '-g', '-F', '999', '-o', file], { stdio: 'ignore' });
+  return {
+    stop: () =>
+      new Promise((resolve) => {
+        p.once('exit', () => resolve());
+        p.kill('SIGINT');
+      }),
+  };
+}
 // BENCH_POD_RUNTIME=sim runs the pods in the agent's in-memory runtime: no containers, so the
 // server's CPU per pod is the API server's, the controllers' and the agent's API work alone.
 const podRuntime = process.env.BENCH_POD_RUNTIME ? ['--pod-runtime', process.env.BENCH_POD_RUNTIME] : [];
@@ -284,9 +307,11 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
     const th0 = threadsCpuMs(server.pid!);
     const d0 = performance.now();
     if (strace.length) console.log(`kubectl apply at ${new Date().toISOString()}`);
+    const perf = perfRecord();
     await box.exec('kubectl', ['apply', '-f', '-'], { input: manifest, env });
     await watchUntil(client, Resources.deployments, 'many', (d) => d?.status?.readyReplicas === replicas);
     const deploymentMs = performance.now() - d0;
+    await perf?.stop();
     const deploymentCpuMs = c0 === undefined ? undefined : cpu!.usedMs([box.cgroupParent]) - c0;
     const p1 = partsCpuMs(server.pid!, box.dir);
     if (process.env.BENCH_THREADS === '1')

@@ -3,11 +3,21 @@
 // kubectl. A busybox image imported into the server's engine root runs with
 // imagePullPolicy IfNotPresent; no registry is involved.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startAgentCluster, type TestCluster, until } from './helpers/cluster.js';
 import { isRoot } from './helpers/sandbox.js';
+
+/** A process's argv, or none when it ended meanwhile. */
+function readCmdline(pid: string): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
 
 describe('node agent on the engine', { skip: !isRoot }, () => {
   let c: TestCluster;
@@ -68,6 +78,20 @@ describe('node agent on the engine', { skip: !isRoot }, () => {
     );
     const tail = await c.kubectl(['logs', 'web', '-c', 'main', '--tail=1']);
     assert.equal(tail.stdout, 'hello-from-pod\n', tail.stderr);
+    // conmon ran runc from the server's sealed copy (runtime/sealed-copy.ts), and so does exec.
+    const id = listed[0]!.split(' ')[0]!;
+    const conmon = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .map((p) => readCmdline(p))
+      .find((argv) => argv[0]?.endsWith('conmon') && argv.includes(id));
+    const runtime = conmon?.[conmon.indexOf('-r') + 1] ?? '';
+    // Without Perl the runtime runs from its own file (sealed-copy.ts says why).
+    if (existsSync('/usr/bin/perl')) {
+      assert.match(runtime, /^\/proc\/\d+\/fd\/\d+$/, conmon?.join(' '));
+      assert.match(readlinkSync(runtime), /^\/memfd:berth-sealed-runtime/);
+    }
+    const exec = await c.kubectl(['exec', 'web', '--', 'echo', 'exec-ok']);
+    assert.equal(exec.stdout, 'exec-ok\n', exec.stderr);
     // The pod's address answers from the node's namespace, across the pod bridge.
     const ping = await c.box.exec('/bin/busybox', ['ping', '-c', '1', '-W', '5', st.podIP], { check: false });
     assert.equal(ping.code, 0, ping.stdout + ping.stderr);

@@ -41,6 +41,14 @@ export function runCommandsThroughHelper(): void {
   helper ??= new Spawner();
 }
 
+/**
+ * True in a long-lived process: one that called {@link runCommandsThroughHelper}. Such a
+ * process may pay once for what saves work at every command (runtime/sealed-copy.ts).
+ */
+export function commandsRunThroughHelper(): boolean {
+  return helper !== undefined;
+}
+
 /** Stops using the helper process (it ends once its commands have finished). */
 export function stopCommandHelper(): void {
   helper?.close();

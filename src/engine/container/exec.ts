@@ -13,6 +13,7 @@ import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { runtimeCreateError } from '../runtime/conmon.js';
 import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
+import { runtimeProgram } from '../runtime/sealed-copy.js';
 import { resolveUser } from '../runtime/user.js';
 import type { EngineContext } from './context.js';
 import { initialSizeCommand, ptyResizer } from './exec-pty.js';
@@ -80,16 +81,17 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   // A TTY exec with piped streams (the Docker API's sockets): the runtime needs a terminal
   // of its own to copy from, so `script` gives it one and relays it over the pipes.
   const viaPty = o.tty && childStdio(stdout) === 'pipe';
+  const program = await runtimeProgram(runtime);
   const [file, argv] = viaPty
     ? [
         'script',
         [
           '-qefc',
-          `${initialSizeCommand(o.initialSize)}exec ${[runtime.path, ...args].map(shellQuote).join(' ')}`,
+          `${initialSizeCommand(o.initialSize)}exec ${[program, ...args].map(shellQuote).join(' ')}`,
           '/dev/null',
         ],
       ]
-    : [runtime.path, args];
+    : [program, args];
   const child = spawn(file, argv, {
     stdio: [childStdio(stdin), childStdio(stdout), runtimeLog ? 'ignore' : 'pipe'],
   });

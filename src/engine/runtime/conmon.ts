@@ -10,6 +10,7 @@ import { BerthError, unavailable } from '../../core/errors.js';
 import { type DaemonStart, startDaemon } from '../../core/exec.js';
 import type { ContainerPaths } from '../container/paths.js';
 import { type OciRuntime, runtimeGlobalArgs } from './oci-runtime.js';
+import { runtimeProgram } from './sealed-copy.js';
 
 /** What {@link startConmon} needs. */
 export interface ConmonOptions {
@@ -49,7 +50,7 @@ export async function startConmon(o: ConmonOptions): Promise<number> {
     '-u',
     o.id,
     '-r',
-    o.runtime.path,
+    await runtimeProgram(o.runtime),
     '-b',
     o.paths.bundle,
     '-p',
