@@ -265,7 +265,9 @@ export class OverlaySnapshotter implements Snapshotter {
     if (as === 'active') return undefined;
     // A chain-ID folder unpacked before the snapshotter kept records.
     const m = /([a-f0-9]{64})$/.exec(folder);
-    const st = await fs.stat(join(folder, 'fs')).catch(() => undefined);
+    // Looked for first: a new container's key is looked up as committed too, and misses.
+    const files = join(folder, 'fs');
+    const st = m && existsSync(files) ? await fs.stat(files).catch(() => undefined) : undefined;
     if (!st || !m) return undefined;
     return {
       kind: 'committed',
