@@ -156,9 +156,9 @@ describe('pod spec on the engine', { skip: !isRoot }, () => {
     assert.equal(r.code, 0, r.stderr);
   });
 
-  test('hostAliases and the pod address are in the managed /etc/hosts', async () => {
+  test('hostAliases and the pod address are in the managed /etc/hosts, the hostname in /etc/hostname', async () => {
     await apply(
-      pod('hosts', [container('main', 'cat /etc/hosts')], {
+      pod('hosts', [container('main', 'cat /etc/hostname /etc/hosts')], {
         hostname: 'h1',
         subdomain: 'sub',
         hostAliases: [{ ip: '10.9.8.7', hostnames: ['foo.local', 'bar.local'] }],
@@ -167,7 +167,7 @@ describe('pod spec on the engine', { skip: !isRoot }, () => {
     await terminated('hosts');
     const p = await json(['get', 'pod', 'hosts']);
     const out = await logs('hosts');
-    assert.match(out, /^# Kubernetes-managed hosts file\.\n127\.0\.0\.1\tlocalhost\n/);
+    assert.match(out, /^h1\n# Kubernetes-managed hosts file\.\n127\.0\.0\.1\tlocalhost\n/);
     assert.ok(out.includes(`${p.status.podIP}\th1.sub.default.svc.cluster.local\th1\n`), out);
     assert.ok(out.endsWith('# Entries added by HostAliases.\n10.9.8.7\tfoo.local\tbar.local\n'), out);
   });

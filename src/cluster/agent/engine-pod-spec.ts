@@ -1,8 +1,8 @@
 /**
  * The engine runtime's share of the pod spec beyond the network: a sandbox's pod cgroup,
  * its pinned IPC and UTS namespaces (and the holder of a shared PID namespace), its managed
- * /etc/hosts; and for each container the engine options that carry its securityContext,
- * cgroup values, namespaces, termination message file and pull credentials.
+ * /etc/hosts and /etc/hostname; and for each container the engine options that carry its
+ * securityContext, cgroup values, namespaces, termination message file and pull credentials.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,6 +70,9 @@ export async function setUpSandbox(
         }),
         { mode: 0o644 },
       );
+      // One /etc/hostname for the pod, as for /etc/hosts (CRI runtimes keep both per sandbox):
+      // the engine would otherwise write a file for each of its containers.
+      writeFileSync(join(dir, 'hostname'), `${config.hostname}\n`, { mode: 0o644 });
     }
   } catch (e) {
     await tearDownSandbox(x);
@@ -168,6 +171,18 @@ export function engineOptions(
               source: join(x.dir, 'hosts'),
               destination: '/etc/hosts',
               readOnly: false,
+            },
+          ]
+        : []),
+      // Read-only with a read-only root, as the engine's own file would be (a sandbox made
+      // before the pod had its own file has none: the engine writes one then).
+      ...(existsSync(join(x.dir, 'hostname'))
+        ? [
+            {
+              type: 'bind' as const,
+              source: join(x.dir, 'hostname'),
+              destination: '/etc/hostname',
+              readOnly: sec.readOnlyRootFilesystem,
             },
           ]
         : []),

@@ -251,7 +251,7 @@ export class EngineRuntime implements PodRuntime {
           ...(c.tty ? { tty: true } : {}),
           ...extra,
           ...(c.targetContainerId ? { pid: this.targetPidNamespace(c.targetContainerId) } : {}),
-          // The pod's volumes, then the pod's /etc/hosts and the termination message file.
+          // The pod's volumes, then the pod's /etc/hosts and /etc/hostname and the termination message file.
           mounts: [
             ...podResolvMounts(join(this.dir, sandboxId)),
             ...(c.mounts ?? []).map((m) => ({

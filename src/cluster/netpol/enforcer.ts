@@ -58,14 +58,19 @@ export class NetworkPolicyEnforcer {
     this.queue = new WorkQueue(() => this.sync(), { name: 'network-policy', workers: 1, paused: true });
     const changed = () => this.queue.add('rules');
     this.policies.onAdd(changed).onUpdate(changed).onDelete(changed);
+    // With no policy in the cluster the tables isolate no one, whatever the pods and
+    // namespaces are: their changes (every pod's start, each recomputing the tables from
+    // every pod) wait for the first policy, whose own change computes them.
+    const matters = () => this.policies.list().length > 0;
+    const changedIfPolicies = () => matters() && changed();
     this.pods
-      .onAdd(changed)
-      .onDelete(changed)
-      .onUpdate((o, old) => podFacts(o) !== podFacts(old) && changed());
+      .onAdd(changedIfPolicies)
+      .onDelete(changedIfPolicies)
+      .onUpdate((o, old) => matters() && podFacts(o) !== podFacts(old) && changed());
     this.namespaces
-      .onAdd(changed)
-      .onDelete(changed)
-      .onUpdate((o, old) => nsFacts(o) !== nsFacts(old) && changed());
+      .onAdd(changedIfPolicies)
+      .onDelete(changedIfPolicies)
+      .onUpdate((o, old) => matters() && nsFacts(o) !== nsFacts(old) && changed());
   }
 
   /** Starts watching; rules are first applied once every cache is full. */

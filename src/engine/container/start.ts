@@ -72,25 +72,31 @@ function writeEtcFiles(
   net: ContainerNetwork,
 ): ResolvedBind[] {
   const host = config.network === 'host';
-  writeFileSync(paths.hostnameFile, `${config.hostname}\n`);
-  writeFileSync(paths.hostsFile, host ? readIf('/etc/hosts') : hostsFile(config, net));
-  writeFileSync(
-    paths.resolvFile,
-    host
-      ? readIf('/etc/resolv.conf')
-      : config.network === 'none'
-        ? ''
-        : resolvConf(config, undefined, net.dns),
-  );
   const ro = config.readOnly;
   // A file the user mounts there replaces the engine's, as in Docker (the node agent's
-  // pod-wide /etc/hosts).
+  // pod-wide /etc/hosts); it is not written either (a new file per container start).
   const own = new Set(config.mounts.map((m) => m.destination));
-  return [
-    { source: paths.hostnameFile, destination: '/etc/hostname', readOnly: ro },
-    { source: paths.hostsFile, destination: '/etc/hosts', readOnly: ro },
-    { source: paths.resolvFile, destination: '/etc/resolv.conf', readOnly: ro },
-  ].filter((b) => !own.has(b.destination));
+  const files: [string, string, () => string][] = [
+    [paths.hostnameFile, '/etc/hostname', () => `${config.hostname}\n`],
+    [paths.hostsFile, '/etc/hosts', () => (host ? readIf('/etc/hosts') : hostsFile(config, net))],
+    [
+      paths.resolvFile,
+      '/etc/resolv.conf',
+      () =>
+        host
+          ? readIf('/etc/resolv.conf')
+          : config.network === 'none'
+            ? ''
+            : resolvConf(config, undefined, net.dns),
+    ],
+  ];
+  const binds: ResolvedBind[] = [];
+  for (const [source, destination, text] of files) {
+    if (own.has(destination)) continue;
+    writeFileSync(source, text());
+    binds.push({ source, destination, readOnly: ro });
+  }
+  return binds;
 }
 
 async function resolveBinds(ctx: EngineContext, paths: ContainerPaths, config: ContainerConfig) {
@@ -204,8 +210,10 @@ async function startLocked(
   // The previous run's exit command may not have released it yet (it waits for this lock, and
   // on a slow machine `start` wins the race): release what that run still holds here.
   await releaseRun(ctx, rec.id, runtime);
-  rmSync(paths.exitFile, { force: true });
-  rmSync(paths.bundle, { recursive: true, force: true });
+  // Looked for first: a first start has neither, and rmSync's way to find that out (a failed
+  // lstat thrown and caught) costs more than the look.
+  if (existsSync(paths.exitFile)) rmSync(paths.exitFile, { force: true });
+  if (existsSync(paths.bundle)) rmSync(paths.bundle, { recursive: true, force: true });
   mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
   mkdirSync(paths.exitDir, { recursive: true });
   mkdirSync(paths.socketDir, { recursive: true });

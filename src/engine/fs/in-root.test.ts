@@ -5,6 +5,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   rmSync,
   symlinkSync,
@@ -13,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { copyFolderOutOfRoot, readFileInRoot } from './in-root.js';
+import { copyFolderOutOfRoot, readFileInRoot, readHead } from './in-root.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-in-root-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,6 +55,19 @@ describe('readFileInRoot', () => {
     assert.equal(readFileInRoot(root, '/etc/group'), '');
     writeFileSync(join(root, 'etc/passwd'), 'x'.repeat(5000));
     assert.equal(readFileInRoot(root, '/etc/passwd', 100).length, 100);
+  });
+});
+
+describe('readHead', () => {
+  test('reads a file whole past its first buffer, and one whose size reads 0 (a /proc file)', () => {
+    const big = join(dir, 'big');
+    const text = 'line\n'.repeat(20_000);
+    writeFileSync(big, text);
+    assert.equal(readHead(big, 1 << 20), text);
+    assert.equal(readHead(big, 70_000), text.slice(0, 70_000));
+    assert.equal(readHead('/proc/self/cmdline', 1 << 20), readFileSync('/proc/self/cmdline', 'utf8'));
+    // Several times the first buffer, from a file whose size reads 0.
+    assert.equal(readHead('/proc/kallsyms', 50_000), readFileSync('/proc/kallsyms', 'utf8').slice(0, 50_000));
   });
 });
 

@@ -5,7 +5,7 @@
  * makes /etc/passwd, /etc or a volume's mount point a symlink to a host path is read as the
  * container would read it, never as the host path.
  */
-import { closeSync, constants, fchmodSync, fchownSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, openSync, readSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
 import { Beneath } from '../snapshot/beneath.js';
 import { type CopyRules, copyTree, treeSource } from './copy-tree.js';
@@ -37,10 +37,24 @@ export function readFileInRoot(root: string, inner: string, maxBytes = 1 << 20):
 export function readHead(path: string, maxBytes: number): string {
   const fd = openSync(path, O_READ);
   try {
-    const buf = Buffer.alloc(maxBytes);
+    // Sized by the file, not by the limit: each container start reads /etc/passwd and
+    // /etc/group with a limit of 1 MiB, and a zeroed buffer of that size for a file of a
+    // few hundred bytes was most of the cost (and external memory for the GC to count). It
+    // grows while the file does (the size may be 0, or change while it is read).
+    let buf = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(fstatSync(fd).size + 1, 4096)));
     let n = 0;
-    for (let r = 1; r > 0 && n < maxBytes; n += r) r = readSync(fd, buf, n, maxBytes - n, null);
-    return buf.subarray(0, n).toString('utf8');
+    for (;;) {
+      if (n === buf.length) {
+        if (n >= maxBytes) break;
+        const bigger = Buffer.allocUnsafe(Math.min(maxBytes, n * 2));
+        buf.copy(bigger, 0, 0, n);
+        buf = bigger;
+      }
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+    }
+    return buf.toString('utf8', 0, n);
   } finally {
     closeSync(fd);
   }

@@ -37,7 +37,31 @@ export function findImage(store: ImageStore, ref: string): ImageRow {
 }
 
 export async function readJsonBlob<T>(store: ImageStore, digest: string, what: string): Promise<T> {
-  return parseJsonBlob<T>((await store.content.read(digest)).toString('utf8'), digest, what);
+  return parseJsonBlob<T>(await blobText(store, digest), digest, what);
+}
+
+/**
+ * The text of JSON blobs (manifests, image configs) read before, by store and digest: a
+ * blob's bytes never change for its digest, and the node agent resolves the image at every
+ * container's create and start (a file open, read and close through libuv's pool each time).
+ * Parsed at every call, so no caller shares an object another may change.
+ */
+const blobTexts = new WeakMap<ImageStore, Map<string, string>>();
+const MAX_BLOB_TEXTS = 256;
+
+async function blobText(store: ImageStore, digest: string): Promise<string> {
+  let texts = blobTexts.get(store);
+  if (!texts) {
+    texts = new Map();
+    blobTexts.set(store, texts);
+  }
+  let text = texts.get(digest);
+  if (text === undefined) {
+    text = (await store.content.read(digest)).toString('utf8');
+    if (texts.size >= MAX_BLOB_TEXTS) texts.clear();
+    texts.set(digest, text);
+  }
+  return text;
 }
 
 function parseJsonBlob<T>(text: string, digest: string, what: string): T {
@@ -63,28 +87,8 @@ export async function readManifest(store: ImageStore, digest: string): Promise<M
   return m;
 }
 
-/**
- * The text of image config blobs read before, by store and digest: a blob's bytes never change
- * for its digest, and the node agent resolves the image at every container's create and start
- * (a file open, read and close through libuv's pool each time). Parsed at every call, so no
- * caller shares an object another may change.
- */
-const configTexts = new WeakMap<ImageStore, Map<string, string>>();
-const MAX_CONFIG_TEXTS = 256;
-
 export async function readImageConfig(store: ImageStore, row: ImageRow): Promise<ImageConfigFile> {
-  let texts = configTexts.get(store);
-  if (!texts) {
-    texts = new Map();
-    configTexts.set(store, texts);
-  }
-  let text = texts.get(row.id);
-  if (text === undefined) {
-    text = (await store.content.read(row.id)).toString('utf8');
-    if (texts.size >= MAX_CONFIG_TEXTS) texts.clear();
-    texts.set(row.id, text);
-  }
-  const cfg = parseJsonBlob<ImageConfigFile>(text, row.id, 'image config');
+  const cfg = await readJsonBlob<ImageConfigFile>(store, row.id, 'image config');
   if (!cfg.rootfs || !Array.isArray(cfg.rootfs.diff_ids))
     throw internal(`Image config ${row.id} has no rootfs.diff_ids`);
   return cfg;

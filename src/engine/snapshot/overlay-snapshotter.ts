@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { alreadyExists, failedPrecondition, isNotFound, notFound } from '../../core/errors.js';
 import {
@@ -257,15 +257,17 @@ export class OverlaySnapshotter implements Snapshotter {
   ): Promise<SnapshotInfo | undefined> {
     if (as === 'committed') {
       // A commit renamed the folder but did not get to rename its record: that record is the one.
-      const pending = await readJson(join(folder, COMMIT_INFO));
+      const pending = readJson(join(folder, COMMIT_INFO));
       if (pending) return pending;
     }
-    const info = await readJson(join(folder, INFO));
+    const info = readJson(join(folder, INFO));
     if (info) return info;
     if (as === 'active') return undefined;
     // A chain-ID folder unpacked before the snapshotter kept records.
     const m = /([a-f0-9]{64})$/.exec(folder);
-    const st = await fs.stat(join(folder, 'fs')).catch(() => undefined);
+    // Looked for first: a new container's key is looked up as committed too, and misses.
+    const files = join(folder, 'fs');
+    const st = m && existsSync(files) ? await fs.stat(files).catch(() => undefined) : undefined;
     if (!st || !m) return undefined;
     return {
       kind: 'committed',
@@ -334,11 +336,19 @@ function isTaken(e: unknown): boolean {
   return code === 'EEXIST' || code === 'ENOTEMPTY';
 }
 
-async function readJson(file: string): Promise<SnapshotInfo | undefined> {
+/**
+ * A snapshot record, or undefined when the file is not there. Read synchronously, and looked
+ * for first: a container's create and start look several records up (the key, its parent
+ * chain, a commit record that is nearly always missing), and through libuv's pool each read
+ * cost about 0.1 ms of CPU (open, stat, read, close) and each miss a thrown error.
+ */
+function readJson(file: string): SnapshotInfo | undefined {
+  if (!existsSync(file)) return undefined;
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (e) {
+    // Removed, or its folder renamed (a commit), since the look.
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
       return undefined;
     throw e;
