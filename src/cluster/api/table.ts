@@ -2,11 +2,11 @@
  * Server-side Table output (meta.k8s.io/v1 Table), with Kubernetes' columns for the common
  * kinds, so `kubectl get` prints as it does against upstream. Other kinds get NAME and AGE.
  */
+import { arr, type Obj } from './field-values.js';
 import { targetsColumn } from './hpa-metrics.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 
-type Obj = Record<string, unknown>;
 interface Column {
   name: string;
   type: string;
@@ -20,7 +20,6 @@ const g = (o: unknown, path: string): unknown =>
   path
     .split('.')
     .reduce<unknown>((cur, p) => (cur && typeof cur === 'object' ? (cur as Obj)[p] : undefined), o);
-const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
 
 /** Kubernetes' short age: 5s, 3m, 2h, 4d. */
 export function age(ts: unknown, now = Date.now()): string {

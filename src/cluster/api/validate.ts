@@ -7,7 +7,9 @@ import { qosClass } from '../agent/qos.js';
 import { defaultCrdNames, validateCrd, validateCrdUpdate } from './crd-validation.js';
 import { checkTimeZone, parseSchedule } from './cron.js';
 import { forbidden, invalid, required } from './field-errors.js';
+import { arr, type Obj, obj } from './field-values.js';
 import { defaultLimitRangeItem, type LimitRangeItem } from './limit-range.js';
+import { dns1123Label, dns1123Subdomain, labelValue, qualifiedNamePart } from './name-formats.js';
 import { isRbac, pathSegmentProblem, validateRbac, validateRbacUpdate } from './rbac-validation.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
@@ -21,20 +23,11 @@ import {
 import { validateHpa, validatePdb } from './validate-policy.js';
 import { validatePodSeccomp } from './validate-seccomp.js';
 
-const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const labelName = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-
 const isCrd = (r: ResourceInfo) =>
   r.kind === 'CustomResourceDefinition' && r.group === 'apiextensions.k8s.io';
 
 /** Kinds whose names must be DNS-1123 labels rather than subdomains. */
 const labelNamed = new Set(['Namespace', 'Service']);
-
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
 
 /** Kubernetes' message for a name that is not a DNS-1123 subdomain or label. */
 export function nameProblem(name: string, label: boolean): string | undefined {
@@ -53,7 +46,7 @@ export function nameProblem(name: string, label: boolean): string | undefined {
 function validateLabels(labels: unknown, field: string, causes: StatusCause[]): void {
   for (const [k, v] of Object.entries(obj(labels))) {
     const name = k.includes('/') ? k.slice(k.indexOf('/') + 1) : k;
-    if (!labelName.test(name) || name.length > 63)
+    if (!qualifiedNamePart.test(name) || name.length > 63)
       causes.push(
         invalid(
           field,
