@@ -11,7 +11,7 @@
 import { forbidden, invalid, notSupported, required } from './field-errors.js';
 import { type Obj, obj, str } from './field-values.js';
 import { dns1035Label, dns1123Subdomain } from './name-formats.js';
-import { builtinResources } from './resources.js';
+import { builtinResources, type ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
 
@@ -25,6 +25,10 @@ const builtinGroups = new Set(builtinResources().map((r) => r.group));
 
 const dns1035Problem = (s: string): string | undefined =>
   s.length > 63 ? 'must be no more than 63 characters' : dns1035Label.test(s) ? undefined : dns1035Message;
+
+/** Whether `r` is the CustomResourceDefinition kind itself (not a custom resource named so). */
+export const isCrd = (r: ResourceInfo): boolean =>
+  r.kind === 'CustomResourceDefinition' && r.group === 'apiextensions.k8s.io';
 
 /** Whether Kubernetes reserves the group for its own APIs (`k8s.io`, `kubernetes.io` and subdomains). */
 export const isProtectedGroup = (group: string): boolean =>

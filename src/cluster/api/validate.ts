@@ -1,20 +1,19 @@
 /**
- * Defaulting and validation of the common fields of built-in kinds. Validation collects
- * every problem as a field cause, so the 422 Invalid answer lists them all as Kubernetes does.
+ * Validation of the common fields of built-in kinds (their defaults are in defaults.ts).
+ * Validation collects every problem as a field cause, so the 422 Invalid answer lists them
+ * all as Kubernetes does.
  */
 
-import { qosClass } from '../agent/qos.js';
-import { defaultCrdNames, validateCrd, validateCrdUpdate } from './crd-validation.js';
+import { isCrd, validateCrd, validateCrdUpdate } from './crd-validation.js';
 import { checkTimeZone, parseSchedule } from './cron.js';
 import { forbidden, invalid, required } from './field-errors.js';
 import { arr, type Obj, obj } from './field-values.js';
-import { defaultLimitRangeItem, type LimitRangeItem } from './limit-range.js';
 import { dns1123Label, dns1123Subdomain, labelValue, qualifiedNamePart } from './name-formats.js';
 import { isRbac, pathSegmentProblem, validateRbac, validateRbacUpdate } from './rbac-validation.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
-import { defaultNetworkPolicy, validateNetworkPolicy } from './validate-network-policy.js';
+import { validateNetworkPolicy } from './validate-network-policy.js';
 import {
   validateEphemeralContainersUpdate,
   validatePodContainers,
@@ -22,9 +21,6 @@ import {
 } from './validate-pod-containers.js';
 import { validateHpa, validatePdb } from './validate-policy.js';
 import { validatePodSeccomp } from './validate-seccomp.js';
-
-const isCrd = (r: ResourceInfo) =>
-  r.kind === 'CustomResourceDefinition' && r.group === 'apiextensions.k8s.io';
 
 /** Kinds whose names must be DNS-1123 labels rather than subdomains. */
 const labelNamed = new Set(['Namespace', 'Service']);
@@ -198,238 +194,6 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
       break;
   }
   return causes;
-}
-
-function defaultContainers(list: unknown): void {
-  for (const c of arr(list)) {
-    c.imagePullPolicy ??=
-      typeof c.image === 'string' && (c.image.endsWith(':latest') || !/:[^/]+$/.test(c.image))
-        ? 'Always'
-        : 'IfNotPresent';
-    c.terminationMessagePath ??= '/dev/termination-log';
-    c.terminationMessagePolicy ??= 'File';
-    c.resources ??= {};
-    for (const p of arr(c.ports)) p.protocol ??= 'TCP';
-  }
-}
-
-function defaultPodSpec(spec: Obj): void {
-  defaultContainers(spec.containers);
-  defaultContainers(spec.initContainers);
-  defaultContainers(spec.ephemeralContainers);
-  spec.restartPolicy ??= 'Always';
-  spec.dnsPolicy ??= 'ClusterFirst';
-  spec.schedulerName ??= 'default-scheduler';
-  spec.terminationGracePeriodSeconds ??= 30;
-  spec.securityContext ??= {};
-}
-
-/**
- * Seconds a pod stays on a not-ready or unreachable node before it is evicted: the
- * tolerationSeconds the DefaultTolerationSeconds admission gives every pod. Kubernetes uses
- * 300; Berth 30, so a failed node's pods move within a minute (`berth server
- * --default-toleration-seconds`).
- */
-let defaultTolerationSeconds = 30;
-export function setDefaultTolerationSeconds(n: number): void {
-  defaultTolerationSeconds = n;
-}
-
-/** Fills in the defaults Kubernetes sets on create, so reads show the same fields. */
-export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
-  const hadSpec = o.spec !== undefined;
-  o.spec ??= {};
-  const spec = o.spec as Obj;
-  const template = () => {
-    spec.template ??= {};
-    const t = spec.template as Obj;
-    t.spec ??= {};
-    defaultPodSpec(t.spec as Obj);
-  };
-  /** A rolling-update strategy as upstream defaults it: the type, then the missing numbers. */
-  const rolling = (field: string, numbers: Obj) => {
-    const st = ((spec[field] as Obj | undefined) ?? {}) as Obj;
-    spec[field] = st;
-    st.type ??= 'RollingUpdate';
-    if (st.type === 'RollingUpdate') {
-      st.rollingUpdate ??= {};
-      const ru = st.rollingUpdate as Obj;
-      for (const [k, v] of Object.entries(numbers)) ru[k] ??= v;
-    }
-  };
-  switch (r.kind) {
-    case 'Pod': {
-      defaultPodSpec(spec);
-      const tolerations = arr(spec.tolerations);
-      for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'])
-        if (
-          !tolerations.some(
-            (t) =>
-              (t.key === key || (!t.key && t.operator === 'Exists')) &&
-              (!t.effect || t.effect === 'NoExecute'),
-          )
-        )
-          tolerations.push({
-            key,
-            operator: 'Exists',
-            effect: 'NoExecute',
-            tolerationSeconds: defaultTolerationSeconds,
-          });
-      spec.tolerations = tolerations;
-      spec.enableServiceLinks ??= true;
-      spec.preemptionPolicy ??= 'PreemptLowerPriority';
-      spec.priority ??= 0;
-      // The API server decides the QoS class at creation, as Kubernetes' pod strategy does.
-      o.status ??= { phase: 'Pending', qosClass: qosClass({ spec }) };
-      break;
-    }
-    case 'Deployment':
-      spec.replicas ??= 1;
-      spec.revisionHistoryLimit ??= 10;
-      spec.progressDeadlineSeconds ??= 600;
-      rolling('strategy', { maxSurge: '25%', maxUnavailable: '25%' });
-      template();
-      break;
-    case 'ReplicaSet':
-      spec.replicas ??= 1;
-      template();
-      break;
-    case 'StatefulSet':
-      spec.replicas ??= 1;
-      spec.podManagementPolicy ??= 'OrderedReady';
-      spec.revisionHistoryLimit ??= 10;
-      spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
-      rolling('updateStrategy', { partition: 0 });
-      template();
-      break;
-    case 'DaemonSet':
-      spec.revisionHistoryLimit ??= 10;
-      rolling('updateStrategy', { maxUnavailable: 1, maxSurge: 0 });
-      template();
-      break;
-    case 'CronJob': {
-      spec.concurrencyPolicy ??= 'Allow';
-      spec.suspend ??= false;
-      spec.successfulJobsHistoryLimit ??= 3;
-      spec.failedJobsHistoryLimit ??= 1;
-      spec.jobTemplate ??= {};
-      const jt = spec.jobTemplate as Obj;
-      jt.spec ??= {};
-      const js = jt.spec as Obj;
-      js.template ??= {};
-      const pt = js.template as Obj;
-      pt.spec ??= {};
-      defaultPodSpec(pt.spec as Obj);
-      break;
-    }
-    case 'Job': {
-      spec.backoffLimit ??= 6;
-      // A work-queue Job (no completions) keeps completions unset, as upstream.
-      if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
-      spec.parallelism ??= 1;
-      spec.completionMode ??= 'NonIndexed';
-      spec.suspend ??= false;
-      spec.podReplacementPolicy ??= 'TerminatingOrFailed';
-      spec.manualSelector ??= undefined;
-      template();
-      // The generated selector (unless manualSelector): the Job's own uid, also put on the template.
-      const uid = o.metadata?.uid;
-      if (!spec.manualSelector && !spec.selector && uid) {
-        spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
-        const t = spec.template as Obj;
-        t.metadata ??= {};
-        const m = t.metadata as Obj;
-        m.labels = {
-          ...((m.labels as Obj | undefined) ?? {}),
-          'batch.kubernetes.io/controller-uid': uid,
-          'batch.kubernetes.io/job-name': o.metadata?.name,
-          'controller-uid': uid,
-          'job-name': o.metadata?.name,
-        };
-      }
-      if (spec.manualSelector === undefined) delete spec.manualSelector;
-      break;
-    }
-    case 'Service':
-      spec.type ??= 'ClusterIP';
-      spec.sessionAffinity ??= 'None';
-      for (const p of arr(spec.ports)) {
-        p.protocol ??= 'TCP';
-        p.targetPort ??= p.port;
-      }
-      o.status ??= { loadBalancer: {} };
-      break;
-    case 'NetworkPolicy':
-      defaultNetworkPolicy(spec);
-      break;
-    case 'Namespace':
-      // The namespace controller's finalizer: contents go before the namespace does.
-      spec.finalizers ??= ['kubernetes'];
-      if (!o.metadata?.deletionTimestamp) o.status = { phase: 'Active' };
-      break;
-    case 'PersistentVolume':
-      spec.persistentVolumeReclaimPolicy ??= 'Retain';
-      spec.volumeMode ??= 'Filesystem';
-      o.status ??= { phase: 'Pending' };
-      break;
-    case 'PersistentVolumeClaim':
-      spec.volumeMode ??= 'Filesystem';
-      o.status ??= { phase: 'Pending' };
-      break;
-    case 'StorageClass': {
-      const sc = o as Obj;
-      sc.reclaimPolicy ??= 'Delete';
-      sc.volumeBindingMode ??= 'Immediate';
-      break;
-    }
-    case 'Secret': {
-      const sec = o as Obj;
-      sec.type ??= 'Opaque';
-      // stringData is write-only: upstream merges it into data (over equal keys) and never stores it.
-      if (sec.stringData && typeof sec.stringData === 'object') {
-        const data = { ...obj(sec.data) } as Record<string, unknown>;
-        for (const [k, v] of Object.entries(sec.stringData as Record<string, unknown>))
-          data[k] = Buffer.from(String(v), 'utf8').toString('base64');
-        sec.data = data;
-        delete sec.stringData;
-      }
-      break;
-    }
-    case 'LimitRange':
-      for (const item of arr(spec.limits)) defaultLimitRangeItem(item as LimitRangeItem);
-      break;
-    case 'CustomResourceDefinition': {
-      if (!isCrd(r)) break;
-      defaultCrdNames(spec);
-      // No separate controller accepts names: a stored CRD is established at once.
-      const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-      o.status = {
-        acceptedNames: spec.names ?? {},
-        storedVersions: arr(spec.versions)
-          .filter((v) => v.storage)
-          .map((v) => v.name),
-        conditions: [
-          {
-            type: 'NamesAccepted',
-            status: 'True',
-            reason: 'NoConflicts',
-            message: 'no conflicts found',
-            lastTransitionTime: t,
-          },
-          {
-            type: 'Established',
-            status: 'True',
-            reason: 'InitialNamesAccepted',
-            message: 'the initial names have been accepted',
-            lastTransitionTime: t,
-          },
-        ],
-      };
-      break;
-    }
-  }
-  // Kinds without a spec (ConfigMap, Secret, Event, custom ones without) must not grow an empty one.
-  if (!hadSpec && Object.keys(spec).length === 0 && !['Namespace', 'Node'].includes(r.kind)) delete o.spec;
 }
 
 const immutable = (field: string, value: unknown): StatusCause => invalid(field, value, 'field is immutable');

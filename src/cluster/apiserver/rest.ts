@@ -6,6 +6,7 @@
 import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
 import { asVersion, toStorage } from '../api/conversion.js';
 import { crdStoragePrefix } from '../api/crd-validation.js';
+import { applyDefaults } from '../api/defaults.js';
 import { cloneJson } from '../api/json-clone.js';
 import { objectType } from '../api/k8s-proto.js';
 import { maxObjectBytes } from '../api/limits.js';
@@ -31,7 +32,7 @@ import {
   invalidError,
   notFoundError,
 } from '../api/status.js';
-import { applyDefaults, validate, validateCreate, validateUpdate } from '../api/validate.js';
+import { validate, validateCreate, validateUpdate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
 import type { AdmissionChain, AdmissionRequest, Operation } from './admission/chain.js';
 import { defaultAdmission } from './admission/plugins.js';

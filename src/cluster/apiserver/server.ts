@@ -77,6 +77,8 @@ export interface ServerOptions {
   encryptionProviderConfig?: string;
   /** `--admission-control-config-file`: the admission plugins' configuration (PodSecurity's). */
   admissionControlConfigFile?: string;
+  /** `--default-toleration-seconds`: how long pods stay on a failed node (default 30). */
+  defaultTolerationSeconds?: number;
   /** `--audit-policy-file` and `--audit-log-*`: an audit log of API requests. */
   audit?: { policyFile: string; log: AuditLogOptions };
 }
@@ -199,7 +201,7 @@ async function serve(
       feedWrite(policy, r, obj, old);
       graphWrite(nodeGraph, r, obj, old);
     },
-    defaultAdmission(store, authorize, podSecurity),
+    defaultAdmission(store, authorize, podSecurity, opts.defaultTolerationSeconds),
     opts.serviceCidr,
   );
   const policyFeed = await feedFromStore(store, policy);
