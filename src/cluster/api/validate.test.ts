@@ -66,3 +66,29 @@ test('updates may not change immutable fields or most of a pod spec', async () =
   const d = (app: string) => ({ metadata: { name: 'd' }, spec: { selector: { matchLabels: { app } } } });
   assert.match(validateUpdate(deploy, d('y'), d('x'))[0]?.message ?? '', /field is immutable/);
 });
+
+test('update rules by kind: a Job selector once set, a Service address, immutable data', async () => {
+  const { validateUpdate } = await import('./validate.js');
+  const jobs = reg.get('batch', 'v1', 'jobs');
+  const services = reg.get('', 'v1', 'services');
+  const configMaps = reg.get('', 'v1', 'configmaps');
+  assert.ok(jobs && services && configMaps);
+  const job = (selector?: unknown) => ({
+    metadata: { name: 'j' },
+    spec: { ...(selector ? { selector } : {}) },
+  });
+  assert.deepEqual(validateUpdate(jobs, job({ matchLabels: { a: 'b' } }), job()), []);
+  assert.equal(
+    validateUpdate(jobs, job({ matchLabels: { a: 'c' } }), job({ matchLabels: { a: 'b' } }))[0]?.field,
+    'spec.selector',
+  );
+  const svc = (clusterIP: string) => ({ metadata: { name: 's' }, spec: { clusterIP } });
+  assert.equal(validateUpdate(services, svc('10.43.0.9'), svc('10.43.0.8'))[0]?.field, 'spec.clusterIPs[0]');
+  const cm = (v: string, immutable?: boolean) => ({
+    metadata: { name: 'c' },
+    data: { k: v },
+    ...(immutable ? { immutable } : {}),
+  });
+  assert.deepEqual(validateUpdate(configMaps, cm('2'), cm('1')), []);
+  assert.equal(validateUpdate(configMaps, cm('2', true), cm('1', true))[0]?.reason, 'FieldValueForbidden');
+});

@@ -219,40 +219,51 @@ function mutablePodSpecStripped(spec: Obj, oldNodeName: unknown): Obj {
   return out;
 }
 
+type UpdateRule = (next: KubeObject, old: KubeObject, ns: Obj, os: Obj) => StatusCause[];
+
+const selectorImmutable: UpdateRule = (_next, _old, ns, os) =>
+  same(ns.selector, os.selector) ? [] : [immutable('spec.selector', ns.selector)];
+
+/** The update rules of each built-in kind, by `group/kind` (`/Pod` for the core group). */
+const updateRules: Record<string, UpdateRule> = {
+  'apps/Deployment': selectorImmutable,
+  'apps/ReplicaSet': selectorImmutable,
+  'apps/StatefulSet': selectorImmutable,
+  'apps/DaemonSet': selectorImmutable,
+  // A Job's generated selector is set on create, so only a set one is immutable.
+  'batch/Job': (next, old, ns, os) => (os.selector === undefined ? [] : selectorImmutable(next, old, ns, os)),
+  '/Service': (_next, _old, ns, os) =>
+    os.clusterIP && ns.clusterIP && ns.clusterIP !== os.clusterIP
+      ? [immutable('spec.clusterIPs[0]', ns.clusterIP)]
+      : [],
+  '/ConfigMap': dataImmutable,
+  '/Secret': dataImmutable,
+  '/Pod': (_next, _old, ns, os) => [
+    ...(same(mutablePodSpecStripped(ns, os.nodeName), mutablePodSpecStripped(os, os.nodeName))
+      ? []
+      : [
+          forbidden(
+            'spec',
+            'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+          ),
+        ]),
+    ...validateEphemeralContainersUpdate(ns, os),
+  ],
+};
+
+/** A ConfigMap's or Secret's data once it is marked `immutable`. */
+function dataImmutable(next: KubeObject, old: KubeObject): StatusCause[] {
+  const n = next as Obj;
+  const o = old as Obj;
+  if (o.immutable !== true || (same(n.data, o.data) && same(n.binaryData, o.binaryData))) return [];
+  return [forbidden('data', 'field is immutable when `immutable` is set')];
+}
+
 /** Rules that compare an update with the stored object: immutable fields, pod spec limits. */
 export function validateUpdate(r: ResourceInfo, next: KubeObject, old: KubeObject): StatusCause[] {
   const causes: StatusCause[] = isCrd(r) ? validateCrdUpdate(next, old) : [];
   if (isRbac(r)) causes.push(...validateRbacUpdate(r, next, old));
-  const ns = obj(next.spec);
-  const os = obj(old.spec);
-  if (
-    r.group === 'apps' &&
-    ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'].includes(r.kind) &&
-    !same(ns.selector, os.selector)
-  )
-    causes.push(immutable('spec.selector', ns.selector));
-  if (r.kind === 'Job' && !same(ns.selector, os.selector) && os.selector !== undefined)
-    causes.push(immutable('spec.selector', ns.selector));
-  if (r.kind === 'Service' && !r.group && os.clusterIP && ns.clusterIP && ns.clusterIP !== os.clusterIP)
-    causes.push(immutable('spec.clusterIPs[0]', ns.clusterIP));
-  if ((r.kind === 'ConfigMap' || r.kind === 'Secret') && !r.group && (old as Obj).immutable === true) {
-    if (
-      !same((next as Obj).data, (old as Obj).data) ||
-      !same((next as Obj).binaryData, (old as Obj).binaryData)
-    )
-      causes.push(forbidden('data', 'field is immutable when `immutable` is set'));
-  }
-  if (
-    r.kind === 'Pod' &&
-    !r.group &&
-    !same(mutablePodSpecStripped(ns, os.nodeName), mutablePodSpecStripped(os, os.nodeName))
-  )
-    causes.push(
-      forbidden(
-        'spec',
-        'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
-      ),
-    );
-  if (r.kind === 'Pod' && !r.group) causes.push(...validateEphemeralContainersUpdate(ns, os));
+  const rule = r.custom ? undefined : updateRules[`${r.group}/${r.kind}`];
+  if (rule) causes.push(...rule(next, old, obj(next.spec), obj(old.spec)));
   return causes;
 }
