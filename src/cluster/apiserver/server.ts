@@ -50,8 +50,8 @@ import { kubeletAgent } from './kubelet-client.js';
 import { ensureKubernetesService } from './kubernetes-service.js';
 import { resourceMetrics } from './metrics-source.js';
 import { caCertsHandler, writeJoinToken } from './node-join.js';
-import { podLogProxy } from './pod-proxy.js';
-import { podStreamProxy, type StreamKind } from './pod-stream-proxy.js';
+import { type PodProxy, podLogProxy } from './pod-proxy.js';
+import { podStreamProxy } from './pod-stream-proxy.js';
 import { RestStorage } from './rest.js';
 import { defaultServiceCidr, type ServiceCidr } from './service-cidr.js';
 import { ensureCredentials, serverTlsOptions } from './tls.js';
@@ -233,8 +233,6 @@ async function serve(
     const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
     const agents = kubeletAgent(creds);
-    const podLogs = podLogProxy(agents);
-    const podStreams = podStreamProxy(agents);
     /** The node a pod runs on (undefined when it has none, or it is gone: the proxy says so). */
     const nodeOf = async (pod: KubeObject) => {
       const nodeInfo = registry.get('', 'v1', 'nodes');
@@ -246,10 +244,10 @@ async function serve(
           })
         : undefined;
     };
-    const stream =
-      (kind: StreamKind): ConnectHandler =>
+    const toNode =
+      (proxy: PodProxy): ConnectHandler =>
       async (pod, q, req, res) =>
-        podStreams(kind, pod, await nodeOf(pod), q, req, res);
+        proxy(pod, await nodeOf(pod), q, req, res);
     const metrics = resourceMetrics(registry, rest, agents);
     const handle = makeHandler({
       registry,
@@ -269,10 +267,10 @@ async function serve(
       ...(audit ? { audit: audit.auditor } : {}),
       metrics,
       connect: {
-        'pods/log': async (pod, q, req, res) => podLogs(pod, await nodeOf(pod), q, req, res),
-        'pods/exec': stream('exec'),
-        'pods/attach': stream('attach'),
-        'pods/portforward': stream('portforward'),
+        'pods/log': toNode(podLogProxy(agents)),
+        'pods/exec': toNode(podStreamProxy(agents, 'exec')),
+        'pods/attach': toNode(podStreamProxy(agents, 'attach')),
+        'pods/portforward': toNode(podStreamProxy(agents, 'portforward')),
       },
     });
     const joins = caCertsHandler(creds);
