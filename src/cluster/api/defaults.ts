@@ -7,6 +7,7 @@ import { qosClass } from '../agent/qos.js';
 import { defaultCrdNames, isCrd } from './crd-validation.js';
 import { arr, type Obj, obj } from './field-values.js';
 import { defaultLimitRangeItem, type LimitRangeItem } from './limit-range.js';
+import { metaTime } from './meta-time.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import { defaultNetworkPolicy } from './validate-network-policy.js';
@@ -187,7 +188,7 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
       if (!isCrd(r)) break;
       defaultCrdNames(spec);
       // No separate controller accepts names: a stored CRD is established at once.
-      const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      const t = metaTime();
       o.status = {
         acceptedNames: spec.names ?? {},
         storedVersions: arr(spec.versions)

@@ -10,16 +10,8 @@ import { applyDefaults } from '../api/defaults.js';
 import { cloneJson } from '../api/json-clone.js';
 import { objectType } from '../api/k8s-proto.js';
 import { maxObjectBytes } from '../api/limits.js';
-import {
-  decode,
-  encode,
-  nameSuffix,
-  nowTimestamp,
-  objectKey,
-  resourcePrefix,
-  specOf,
-  stampNew,
-} from '../api/objects.js';
+import { metaTime } from '../api/meta-time.js';
+import { decode, encode, nameSuffix, objectKey, resourcePrefix, specOf, stampNew } from '../api/objects.js';
 import { jsonPatch, mergePatch, strategicMerge } from '../api/patch.js';
 import { apiVersionOf, type ResourceInfo, tracksGeneration } from '../api/resources.js';
 import { fieldMatcher, type KubeObject, labelMatcher } from '../api/selectors.js';
@@ -634,7 +626,7 @@ export class RestStorage {
         metadata: {
           ...cur.metadata,
           finalizers,
-          deletionTimestamp: (cur.metadata?.deletionTimestamp as string | undefined) ?? nowTimestamp(),
+          deletionTimestamp: (cur.metadata?.deletionTimestamp as string | undefined) ?? metaTime(),
           deletionGracePeriodSeconds: 0,
         },
       };
@@ -689,7 +681,7 @@ export class RestStorage {
     if (cur.metadata?.deletionTimestamp) return cur;
     const next = {
       ...cur,
-      metadata: { ...cur.metadata, deletionTimestamp: nowTimestamp(), deletionGracePeriodSeconds: 0 },
+      metadata: { ...cur.metadata, deletionTimestamp: metaTime(), deletionGracePeriodSeconds: 0 },
       spec: { ...(cur.spec ?? {}), finalizers },
       status: { ...(cur.status ?? {}), phase: 'Terminating' },
     };

@@ -5,6 +5,7 @@
  * serviceaccounts/token subresource (TokenRequest), which issues a ServiceAccount JWT.
  */
 import { type Obj, obj } from '../api/field-values.js';
+import { metaTime } from '../api/meta-time.js';
 import type { KubeObject } from '../api/selectors.js';
 import { ApiError, badRequest, invalidError } from '../api/status.js';
 import type { Authenticator, UserInfo } from './auth.js';
@@ -205,7 +206,7 @@ export async function issueToken(
     },
     status: {
       token,
-      expirationTimestamp: new Date(claims.exp * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      expirationTimestamp: metaTime(claims.exp * 1000),
     },
   };
 }

@@ -8,6 +8,7 @@
  */
 import { isAlreadyExists, isNotFound } from '../../core/errors.js';
 import { nextTime, parseSchedule } from '../api/cron.js';
+import { metaTime } from '../api/meta-time.js';
 import { controllerRefOf } from '../client/controller-ref.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
@@ -30,7 +31,6 @@ export interface CronJobActions {
   now?(): number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const ref = (j: KubeObject) => ({
   apiVersion: 'batch/v1',
   kind: 'Job',
@@ -136,7 +136,7 @@ export async function syncCronJob(key: string, caches: CronJobCaches, act: CronJ
             name,
             namespace: ns,
             labels: { ...(template.metadata?.labels ?? {}) },
-            annotations: { ...(template.metadata?.annotations ?? {}), [SCHEDULED]: iso(time) },
+            annotations: { ...(template.metadata?.annotations ?? {}), [SCHEDULED]: metaTime(time) },
             ownerReferences: [controllerRefOf(cj, 'batch/v1', 'CronJob')],
           },
           spec: structuredClone(template.spec ?? {}),
@@ -148,7 +148,7 @@ export async function syncCronJob(key: string, caches: CronJobCaches, act: CronJ
         } catch (e) {
           if (!isAlreadyExists(e)) throw e; // this time already ran
         }
-        status.lastScheduleTime = iso(time);
+        status.lastScheduleTime = metaTime(time);
       }
     }
     const upcoming = nextTime(sched, now, zone);

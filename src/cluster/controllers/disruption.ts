@@ -8,6 +8,7 @@
  */
 import { DISRUPTED_POD_TIMEOUT_MS, pdbSelects } from '../api/disruption-budget.js';
 import { isPercent, scaledValue } from '../api/int-or-percent.js';
+import { metaTime } from '../api/meta-time.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { type ControllerSpec, inNamespace } from './context.js';
@@ -100,7 +101,7 @@ export function computeStatus(
     lastTransitionTime:
       old && old.status === condStatus
         ? (old.lastTransitionTime ?? new Date(now).toISOString())
-        : new Date(now).toISOString().replace(/\.\d+Z$/, 'Z'),
+        : metaTime(now),
   };
   return {
     status: {

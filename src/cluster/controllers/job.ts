@@ -8,6 +8,7 @@
  * FailureTarget then Failed, so `kubectl wait --for=condition=complete` works.
  */
 import { isNotFound } from '../../core/errors.js';
+import { metaTime } from '../api/meta-time.js';
 import { controllerRefOf } from '../client/controller-ref.js';
 import { Expectations } from '../client/expectations.js';
 import { keyOf } from '../client/informer.js';
@@ -46,7 +47,6 @@ interface Condition {
 const ignoreNotFound = (e: unknown) => {
   if (!isNotFound(e)) throw e;
 };
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const hasCond = (job: KubeObject, type: string) =>
   (job.status?.conditions ?? []).some((c: Condition) => c.type === type && c.status === 'True');
 export const isJobFinished = (job: KubeObject) => hasCond(job, 'Complete') || hasCond(job, 'Failed');
@@ -150,7 +150,7 @@ export async function syncJob(
     const i = conditions.findIndex((x) => x.type === c.type);
     const prev = conditions[i];
     if (prev && prev.status === c.status && prev.reason === c.reason) return;
-    const full = { ...c, lastProbeTime: iso(now), lastTransitionTime: iso(now) };
+    const full = { ...c, lastProbeTime: metaTime(now), lastTransitionTime: metaTime(now) };
     if (i >= 0) conditions[i] = full;
     else conditions.push(full);
   };
@@ -209,7 +209,7 @@ export async function syncJob(
   }
   if (conditions.some((c) => c.type === 'Suspended' && c.status === 'True'))
     setCond({ type: 'Suspended', status: 'False', reason: 'JobResumed', message: 'Job resumed' });
-  if (!status.startTime) status.startTime = iso(now);
+  if (!status.startTime) status.startTime = metaTime(now);
 
   let failure: { reason: string; message: string } | undefined;
   if (failJob) failure = { reason: 'PodFailurePolicy', message: failJob };
@@ -249,7 +249,7 @@ export async function syncJob(
       reason: 'CompletionsReached',
       message: 'Reached expected number of succeeded pods',
     });
-    status.completionTime = iso(now);
+    status.completionTime = metaTime(now);
     act.event?.(job, 'Normal', 'Completed', 'Job completed');
     await write(0, 0);
     if (spec.ttlSecondsAfterFinished !== undefined && spec.ttlSecondsAfterFinished !== null)

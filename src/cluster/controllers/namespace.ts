@@ -7,6 +7,7 @@
  * through `namespaces/NAME/finalize`, which lets the API server delete the namespace.
  */
 import { isNotFound } from '../../core/errors.js';
+import { metaTime } from '../api/meta-time.js';
 import type { KubeClient, KubeObject, Resource } from '../client/kube-client.js';
 import { Resources } from '../client/kube-client.js';
 import type { ControllerSpec } from './context.js';
@@ -26,7 +27,7 @@ export interface NamespaceActions {
 const condition = (type: string, status: 'True' | 'False', reason: string, message: string) => ({
   type,
   status,
-  lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  lastTransitionTime: metaTime(),
   reason,
   message,
 });

@@ -12,6 +12,7 @@
  * and their controllers replace them on healthy nodes.
  */
 import { isNotFound } from '../../core/errors.js';
+import { metaTime } from '../api/meta-time.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import type { ControllerSpec } from './context.js';
 
@@ -31,8 +32,6 @@ interface Toleration {
   effect?: string;
   tolerationSeconds?: number;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 /**
  * When each node's heartbeat last moved, by this controller's own clock (Kubernetes'
@@ -78,7 +77,7 @@ export function healthTaints(readyStatus: string | undefined, existing: Taint[],
     existing.find((t) => t.key === key && t.effect === effect) ?? {
       key,
       effect,
-      ...(effect === 'NoExecute' ? { timeAdded: iso(now) } : {}),
+      ...(effect === 'NoExecute' ? { timeAdded: metaTime(now) } : {}),
     };
   return [...others, keep('NoSchedule'), keep('NoExecute')];
 }
@@ -162,7 +161,7 @@ export const nodeLifecycleController: ControllerSpec = {
       }[];
       const ready = conditions.find((c) => c.type === 'Ready');
       if (now - beat > grace && ready?.status !== 'Unknown') {
-        const t = iso(now);
+        const t = metaTime(now);
         await ctx.client.patchStatus(Resources.nodes, undefined, name, {
           status: {
             conditions: conditions.map((c) => ({

@@ -6,6 +6,7 @@
  * usages. The status subresource cannot change the Approved/Denied conditions (the approval
  * subresource does), and a request is never both approved and denied.
  */
+import { metaTime } from '../../api/meta-time.js';
 import type { KubeObject } from '../../api/selectors.js';
 import { invalidError } from '../../api/status.js';
 import { parseRequest } from '../../certificates/signers.js';
@@ -57,7 +58,7 @@ function validateSpec(req: AdmissionRequest): void {
 }
 
 function stampConditions(req: AdmissionRequest, conditions: Condition[]): void {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = metaTime();
   const before = conditionsOf(req.oldObject);
   for (const c of conditions) {
     c.status ??= 'True';
