@@ -8,3 +8,11 @@
 export function metaTime(at: number | Date = Date.now()): string {
   return new Date(at).toISOString().replace(/\.\d+Z$/, 'Z');
 }
+
+/**
+ * `metav1.MicroTime` (a Lease's renewTime, an audit event's timestamps): RFC 3339 with six
+ * fraction digits; JavaScript keeps milliseconds, so the last three are zeros.
+ */
+export function metaMicroTime(at: number | Date = Date.now()): string {
+  return new Date(at).toISOString().replace('Z', '000Z');
+}

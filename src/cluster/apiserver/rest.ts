@@ -609,7 +609,7 @@ export class RestStorage {
         metadata: {
           ...cur.metadata,
           finalizers: finalizers.length ? finalizers : undefined,
-          deletionTimestamp: new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          deletionTimestamp: metaTime(Date.now() + grace * 1000),
           deletionGracePeriodSeconds: grace,
         },
       };
