@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { isAlreadyExists } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { transitionTime } from '../api/condition-time.js';
 import { metaTime } from '../api/meta-time.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
@@ -89,7 +90,7 @@ const condition = (
     reason,
     message,
     lastHeartbeatTime: now,
-    lastTransitionTime: prev?.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : now,
+    lastTransitionTime: transitionTime(prev, status, now),
   };
 };
 

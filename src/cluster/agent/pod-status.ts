@@ -5,6 +5,7 @@
  * Pure: the same observations give the same status, so the agent writes only on change.
  */
 
+import { transitionTime } from '../api/condition-time.js';
 import { metaTime } from '../api/meta-time.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { qosClass } from './qos.js';
@@ -145,8 +146,7 @@ function condition(
     type,
     status,
     lastProbeTime: null,
-    lastTransitionTime:
-      old?.status === status && old.lastTransitionTime ? old.lastTransitionTime : metaTime(now),
+    lastTransitionTime: transitionTime(old, status, metaTime(now)),
     ...(reason && !ok ? { reason } : {}),
   };
 }

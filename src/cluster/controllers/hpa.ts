@@ -8,6 +8,7 @@
  * metrics-server. HPAs are synced again every 15 seconds (upstream's
  * --horizontal-pod-autoscaler-sync-period).
  */
+import { transitionTime } from '../api/condition-time.js';
 import { hpaTargets } from '../api/hpa-metrics.js';
 import { metaTime } from '../api/meta-time.js';
 import { labelMatcher } from '../api/selectors.js';
@@ -152,10 +153,7 @@ async function metricsProposal(
 /** Sets a condition, keeping its transition time when the status did not change. */
 function setCondition(list: Condition[], c: Condition, now: Date): Condition[] {
   const old = list.find((x) => x.type === c.type);
-  const next = {
-    ...c,
-    lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : metaTime(now),
-  };
+  const next = { ...c, lastTransitionTime: transitionTime(old, c.status, metaTime(now)) };
   return [...list.filter((x) => x.type !== c.type), next];
 }
 

@@ -6,6 +6,7 @@
  * usages. The status subresource cannot change the Approved/Denied conditions (the approval
  * subresource does), and a request is never both approved and denied.
  */
+import { transitionTime } from '../../api/condition-time.js';
 import { metaTime } from '../../api/meta-time.js';
 import type { KubeObject } from '../../api/selectors.js';
 import { invalidError } from '../../api/status.js';
@@ -64,7 +65,7 @@ function stampConditions(req: AdmissionRequest, conditions: Condition[]): void {
     c.status ??= 'True';
     c.lastUpdateTime ??= now;
     const was = before.find((b) => b.type === c.type);
-    c.lastTransitionTime ??= was && was.status === c.status ? (was.lastTransitionTime ?? now) : now;
+    c.lastTransitionTime ??= transitionTime(was, c.status, now);
   }
   const has = (t: string) => conditions.some((c) => c.type === t && c.status === 'True');
   if (has('Approved') && has('Denied'))
