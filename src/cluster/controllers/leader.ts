@@ -76,8 +76,9 @@ export class LeaderElector {
             ...cur,
             spec: { ...cur.spec, holderIdentity: null, renewTime: metaMicroTime(0), leaseDurationSeconds: 1 },
           });
-      } catch {
-        /* it expires on its own */
+      } catch (e) {
+        // Not released: it expires on its own, a lease duration later.
+        log.warn('releasing the leader Lease failed', { err: e as Error });
       }
     }
   }
