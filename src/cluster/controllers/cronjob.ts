@@ -12,7 +12,7 @@ import { metaTime } from '../api/meta-time.js';
 import { controllerRefOf } from '../client/controller-ref.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { type ControllerSpec, ownedBy } from './context.js';
+import { type ControllerSpec, ownedBy, ownerKey } from './context.js';
 import { isJobFinished } from './job.js';
 
 export const SCHEDULED = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
@@ -194,8 +194,8 @@ export const cronJobController: ControllerSpec = {
     );
     cronjobs.onAdd((c) => q.add(keyOf(c))).onUpdate((c) => q.add(keyOf(c)));
     const onJob = (j: KubeObject) => {
-      const o = j.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'CronJob');
-      if (o) q.add(`${j.metadata.namespace}/${o.name}`);
+      const k = ownerKey(j, 'CronJob');
+      if (k) q.add(k);
     };
     jobs.onAdd(onJob).onUpdate(onJob).onDelete(onJob);
   },
