@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { BerthError } from '../../core/errors.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
 import { PodSyncer } from './pod-sync.js';
@@ -200,6 +201,19 @@ test('a missing image shows ErrImagePull, then ImagePullBackOff', async () => {
   assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ErrImagePull');
   assert.match(statusOf(pod).containerStatuses[0].state.waiting.message, /nothere:1/);
   assert.equal(statusOf(pod).phase, 'Pending');
+  await h.sync(pod);
+  assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ImagePullBackOff');
+});
+
+test('a registry that cannot be reached is ErrImagePull with the pull backoff, not a sync error', async () => {
+  const h = harness({ images: ['busybox'] });
+  h.runtime.createContainer = async () => {
+    throw new BerthError('Unavailable', 'Cannot reach registry registry-1.docker.io: unknown host');
+  };
+  const pod = podOf({ containers: [{ name: 'c', image: 'typo:1' }] });
+  const r = await h.sync(pod);
+  assert.equal(r.retryAfterMs, 10_000);
+  assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ErrImagePull');
   await h.sync(pod);
   assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ImagePullBackOff');
 });
