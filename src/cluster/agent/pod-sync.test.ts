@@ -216,6 +216,15 @@ test('a registry that cannot be reached is ErrImagePull with the pull backoff, n
   assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ErrImagePull');
   await h.sync(pod);
   assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ImagePullBackOff');
+  // Syncs within the backoff (our own status writes bring them) do not pull again.
+  let pulls = 0;
+  h.runtime.createContainer = async () => {
+    pulls++;
+    throw new BerthError('Unavailable', 'Cannot reach registry registry-1.docker.io: unknown host');
+  };
+  assert.ok(((await h.sync(pod)).retryAfterMs ?? 0) > 0);
+  assert.equal(pulls, 0);
+  assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ImagePullBackOff');
 });
 
 test('env from a missing ConfigMap is CreateContainerConfigError naming it; values and fieldRefs resolve', async () => {

@@ -328,10 +328,19 @@ export class PodSyncer {
       this.crash.next(key);
     }
     const pullWait = this.pulls.remaining(key);
-    if (pullWait > 0 && this.waiting.get(key)?.reason.startsWith('ErrImage')) {
-      this.waiting.set(key, { ...this.waiting.get(key)!, reason: 'ImagePullBackOff' });
-      this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
-      this.event(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff');
+    const pulling = this.waiting.get(key);
+    if (
+      pullWait > 0 &&
+      pulling &&
+      (pulling.reason.startsWith('ErrImage') || pulling.reason === 'ImagePullBackOff')
+    ) {
+      // Told once per failed pull: the syncs our own status writes bring must neither pull
+      // again before the backoff ends nor repeat the events.
+      if (pulling.reason !== 'ImagePullBackOff') {
+        this.waiting.set(key, { ...pulling, reason: 'ImagePullBackOff' });
+        this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
+        this.event(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff');
+      }
       return pullWait;
     }
     const attempt = latest ? latest.attempt + 1 : 0;
