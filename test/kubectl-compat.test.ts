@@ -138,4 +138,52 @@ describe('kubectl as a user drives it', () => {
       return now.code === 0 && now.stdout.trim() !== uid;
     });
   });
+
+  test('an image that cannot be pulled is ErrImagePull, then ImagePullBackOff, with their events', async () => {
+    // The sandbox's namespace reaches no registry: the pull fails as a typo in the name does.
+    await ok(['run', 'typo', '--image=nosuch.invalid/busybox:1']);
+    await until(
+      'typo in ImagePullBackOff',
+      async () => (await row(['get', 'pods'], 'typo'))[2] === 'ImagePullBackOff',
+    );
+    const events = await c.json(['get', 'events', '--field-selector', 'involvedObject.name=typo']);
+    const messages = events.items.map((e: { message: string }) => e.message);
+    for (const m of [
+      'Error: ErrImagePull',
+      'Error: ImagePullBackOff',
+      'Back-off pulling image "nosuch.invalid/busybox:1"',
+    ])
+      assert.ok(messages.includes(m), `${m} in ${messages.join(' | ')}`);
+    await ok(['delete', 'pod', 'typo', '--wait=false']);
+  });
+
+  test('a field of the wrong type is refused with upstream decoding error; quantities as numbers pass', async () => {
+    await ok(['create', 'deployment', 'typed', '--image=busybox:local', '--', 'sleep', '1000']);
+    const r = await c.kubectl(['patch', 'deploy', 'typed', '-p', '{"spec":{"replicas":"x"}}']);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /Error from server \(BadRequest\): Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32/,
+    );
+    const cm = await c.kubectl(['apply', '-f', '-'], {
+      input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flags}\ndata: {enabled: true}\n',
+    });
+    assert.equal(cm.code, 1);
+    assert.match(cm.stderr, /json: cannot unmarshal bool into Go struct field ConfigMap.data of type string/);
+    await ok(
+      ['apply', '-f', '-'],
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: sized}\nspec:\n  containers: [{name: c, image: busybox:local, resources: {limits: {cpu: 1, memory: 100000000}}}]\n',
+    );
+    await ok(['delete', 'deploy/typed', 'pod/sized', '--wait=false']);
+  });
+
+  test('health endpoints answer ?verbose with their checks, as kube-apiserver', async () => {
+    const ready = await ok(['get', '--raw', '/readyz?verbose']);
+    assert.match(ready, /^\[\+\]ping ok$/m);
+    assert.match(ready, /^\[\+\]etcd ok$/m);
+    assert.match(ready, /readyz check passed\n$/);
+    assert.equal(await ok(['get', '--raw', '/livez/ping']), 'ok');
+    assert.equal(await ok(['get', '--raw', '/healthz']), 'ok');
+    assert.notEqual((await c.kubectl(['get', '--raw', '/readyz/nosuch'])).code, 0);
+  });
 });

@@ -43,6 +43,7 @@ import type { RbacPolicy } from './authz/rbac.js';
 import { impersonate, requestAttributes } from './authz/request.js';
 import type { BerthEndpoint } from './encryption/endpoint.js';
 import { evictPod } from './eviction.js';
+import { serveHealth } from './health.js';
 import type { MetricsApi } from './metrics-api.js';
 import { boolParam, fieldValidationParam, intParam } from './params.js';
 import type { RestStorage } from './rest.js';
@@ -266,12 +267,7 @@ export function makeHandler(deps: HandlerDeps) {
     try {
       const url = new URL(req.url ?? '/', 'https://x');
       const path = url.pathname.replace(/\/+$/, '') || '/';
-      if (['/healthz', '/livez', '/readyz'].includes(path)) {
-        const ok = deps.ready();
-        res.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end(ok ? 'ok' : 'not ready');
-        return;
-      }
+      if (serveHealth(path, url, res, deps.ready())) return;
       const authenticated = await deps.authenticate(req);
       if (!authenticated) {
         send(res, 401, {
