@@ -186,4 +186,13 @@ describe('kubectl as a user drives it', () => {
     assert.equal(await ok(['get', '--raw', '/healthz']), 'ok');
     assert.notEqual((await c.kubectl(['get', '--raw', '/readyz/nosuch'])).code, 0);
   });
+
+  test('get componentstatuses lists the scheduler, the controller manager and etcd-0, with the deprecation warning', async () => {
+    const r = await c.kubectl(['get', 'cs']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Warning: v1 ComponentStatus is deprecated in v1.19\+/);
+    assert.match(r.stdout, /^NAME\s+STATUS\s+MESSAGE\s+ERROR/);
+    for (const n of ['scheduler', 'controller-manager', 'etcd-0'])
+      assert.equal((await row(['get', 'cs'], n))[1], 'Healthy');
+  });
 });

@@ -418,6 +418,18 @@ const columns: Record<string, Column[]> = {
     { name: 'Ports', type: 'string', cell: (o) => (arr(g(o, 'spec.tls')).length ? '80, 443' : '80') },
     ageCol,
   ],
+  ComponentStatus: [
+    name,
+    ...(['Status', 'Message', 'Error'] as const).map((title) => ({
+      name: title,
+      type: 'string',
+      cell: (o: Obj) => {
+        const c = arr(g(o, 'conditions')).find((x) => x.type === 'Healthy');
+        if (title === 'Status') return c ? (c.status === 'True' ? 'Healthy' : 'Unhealthy') : 'Unknown';
+        return (title === 'Message' ? c?.message : c?.error) ?? '';
+      },
+    })),
+  ],
   Lease: [name, { name: 'Holder', type: 'string', cell: (o) => g(o, 'spec.holderIdentity') ?? '' }, ageCol],
   HorizontalPodAutoscaler: [
     name,

@@ -41,6 +41,12 @@ import { type Attributes, type Authorizer, forbidden } from './authz/attributes.
 import { escalationCheck } from './authz/escalation.js';
 import type { RbacPolicy } from './authz/rbac.js';
 import { impersonate, requestAttributes } from './authz/request.js';
+import {
+  type ComponentStatuses,
+  type ComponentStatusList,
+  componentStatusResource,
+  componentStatusWarning,
+} from './component-status.js';
 import type { BerthEndpoint } from './encryption/endpoint.js';
 import { evictPod } from './eviction.js';
 import { serveHealth } from './health.js';
@@ -71,6 +77,8 @@ export interface HandlerDeps {
   berthEndpoint?: BerthEndpoint;
   /** metrics.k8s.io (NodeMetrics, PodMetrics), read from the nodes' agents. */
   metrics?: Pick<MetricsApi, 'get'>;
+  /** v1 ComponentStatus, computed at each read. */
+  componentStatuses?: Pick<ComponentStatuses, 'get'>;
   /**
    * Subresources served by something other than the store, by `plural/subresource`
    * (`pods/log`, `pods/exec`, ..., proxied to the pod's node): called with the object the path names.
@@ -381,6 +389,15 @@ export function makeHandler(deps: HandlerDeps) {
       }
       const accept = req.headers.accept ?? '';
       const asTable = /as=Table/.test(accept);
+      if (r === componentStatusResource && deps.componentStatuses) {
+        if (verb !== 'get' && verb !== 'list')
+          throw methodNotAllowed('the server does not allow this method on the requested resource');
+        res.setHeader('Warning', warningHeader(componentStatusWarning));
+        const out = await deps.componentStatuses.get(name);
+        const items =
+          out.kind === 'ComponentStatusList' ? (out as ComponentStatusList).items : [out as KubeObject];
+        return send(res, 200, asTable ? toTable(r, items, '') : out);
+      }
       const withKind = (o: KubeObject) => asVersion(r, o);
       const validation = fieldValidationParam(q);
       const warnings: string[] = [];
