@@ -195,4 +195,16 @@ describe('kubectl as a user drives it', () => {
     for (const n of ['scheduler', 'controller-manager', 'etcd-0'])
       assert.equal((await row(['get', 'cs'], n))[1], 'Healthy');
   });
+
+  test("a Job's pods may not restart Always: left out, the policy is refused as upstream", async () => {
+    const r = await c.kubectl(['apply', '-f', '-'], {
+      input:
+        'apiVersion: batch/v1\nkind: Job\nmetadata: {name: norestart}\nspec:\n  template:\n    spec: {containers: [{name: c, image: busybox:local}]}\n',
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /The Job "norestart" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"/,
+    );
+  });
 });
