@@ -62,7 +62,7 @@ describe('kubectl as a user drives it', () => {
     await ok(['delete', 'pod', 'init-waits', 'init-fails', '--wait=false']);
   });
 
-  test('a cordoned node reads Ready,SchedulingDisabled; -o wide has the node info columns', async () => {
+  test('a cordoned node reads Ready,SchedulingDisabled; -o wide has the node info columns; describe lists node events', async () => {
     await ok(['cordon', 'n1']);
     try {
       const wide = await ok(['get', 'nodes', '-o', 'wide']);
@@ -78,6 +78,18 @@ describe('kubectl as a user drives it', () => {
       await ok(['uncordon', 'n1']);
     }
     assert.equal((await row(['get', 'nodes'], 'n1'))[1], 'Ready');
+    // describe node lists the kubelet's and the node controller's events, the cordon's too.
+    await until('node events', async () => {
+      const events = (await ok(['describe', 'node', 'n1'])).split(/^Events:/m)[1] ?? '';
+      return [
+        /RegisteredNode\s.*node-controller\s+Node n1 event: Registered Node n1 in Controller/,
+        /Starting\s.*kubelet\s+Starting kubelet\./,
+        /NodeHasSufficientMemory\s.*Node n1 status is now: NodeHasSufficientMemory/,
+        /NodeReady\s.*Node n1 status is now: NodeReady/,
+        /NodeNotSchedulable\s.*Node n1 status is now: NodeNotSchedulable/,
+        /NodeSchedulable\s.*Node n1 status is now: NodeSchedulable/,
+      ].every((re) => re.test(events));
+    });
   });
 
   test('a Deployment records each scale of its ReplicaSet once', async () => {
