@@ -87,7 +87,13 @@ test('a new pod gets a sandbox and its container, and reports Running and Ready 
   assert.ok(s.startTime);
   assert.deepEqual(
     s.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`),
-    ['PodScheduled=True', 'Initialized=True', 'ContainersReady=True', 'Ready=True'],
+    [
+      'PodReadyToStartContainers=True',
+      'Initialized=True',
+      'Ready=True',
+      'ContainersReady=True',
+      'PodScheduled=True',
+    ],
   );
   const cs = s.containerStatuses[0];
   assert.equal(cs.ready, true);
