@@ -219,4 +219,36 @@ describe('kubectl as a user drives it', () => {
       /The Job "norestart" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"/,
     );
   });
+
+  test('services/NAME/proxy and pods/NAME/proxy reach the pod, as kubectl proxy and cluster-info URLs use them', async () => {
+    await ok([
+      'create',
+      'deployment',
+      'web',
+      '--image=busybox:local',
+      '--port=8080',
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p /www && echo hello-proxy > /www/index.html && exec httpd -f -p 8080 -h /www',
+    ]);
+    await ok(['expose', 'deploy', 'web', '--port=80', '--target-port=8080']);
+    await ok(['rollout', 'status', 'deploy/web', '--timeout=60s']);
+    const base = '/api/v1/namespaces/default';
+    await until(
+      'the service proxy answers',
+      async () => (await ok(['get', '--raw', `${base}/services/web:80/proxy/`])) === 'hello-proxy\n',
+    );
+    assert.equal(
+      await ok(['get', '--raw', `${base}/services/http:web:80/proxy/index.html`]),
+      'hello-proxy\n',
+    );
+    const pod = (
+      await ok(['get', 'pod', '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}'])
+    ).trim();
+    assert.equal(await ok(['get', '--raw', `${base}/pods/${pod}:8080/proxy/`]), 'hello-proxy\n');
+    const missing = await c.kubectl(['get', '--raw', `${base}/services/nosuch:80/proxy/`]);
+    assert.match(missing.stderr, /services "nosuch" not found/);
+    await ok(['delete', 'deploy/web', 'svc/web', '--wait=false']);
+  });
 });

@@ -52,6 +52,7 @@ import { evictPod } from './eviction.js';
 import { serveHealth } from './health.js';
 import type { MetricsApi } from './metrics-api.js';
 import { boolParam, fieldValidationParam, intParam } from './params.js';
+import { forward, podTarget, serviceTarget, splitSchemeNamePort } from './resource-proxy.js';
 import type { RestStorage } from './rest.js';
 import { answerReview, issueToken } from './reviews.js';
 import { jwks, openidConfiguration } from './service-account-token.js';
@@ -270,6 +271,37 @@ function auditAttributes(a: Attributes, parts: string[]): AuditAttributes {
 
 export function makeHandler(deps: HandlerDeps) {
   const { registry: reg, rest } = deps;
+  /** A pod's or a service's proxy subresource: what follows `/proxy` goes to the target. */
+  const proxyRequest = async (
+    r: ResourceInfo,
+    namespace: string | undefined,
+    id: string,
+    url: URL,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => {
+    const { scheme, name, port } = splitSchemeNamePort(id);
+    const obj = await rest.get(r, namespace, name);
+    const endpoints = reg.get('', 'v1', 'endpoints');
+    const target =
+      r.plural === 'pods'
+        ? podTarget(obj, scheme, port)
+        : serviceTarget(
+            obj,
+            endpoints
+              ? await rest.get(endpoints, namespace, name).catch((e: unknown) => {
+                  if (!isNotFound(e)) throw e;
+                  return undefined;
+                })
+              : undefined,
+            scheme,
+            port,
+          );
+    const marker = `/${id}/proxy`;
+    const at = url.pathname.indexOf(marker);
+    const inner = at < 0 ? '/' : url.pathname.slice(at + marker.length) || '/';
+    await forward(target, inner, url.search, req, res);
+  };
   const yaml = new YamlDecoder();
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
@@ -434,6 +466,8 @@ export function makeHandler(deps: HandlerDeps) {
       if (sub && !(r.subresources ?? []).includes(sub))
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
 
+      if (sub === 'proxy' && name && !r.group && (r.plural === 'pods' || r.plural === 'services'))
+        return await proxyRequest(r, namespace, name, url, req, res);
       const connect = sub && name ? deps.connect?.[`${r.plural}/${sub}`] : undefined;
       if (connect) {
         if (req.method !== 'GET' && !(req.method === 'POST' && postConnect.has(sub as string)))
