@@ -166,6 +166,13 @@ describe('kubectl as a user drives it', () => {
       'Back-off pulling image "nosuch.invalid/busybox:1"',
     ])
       assert.ok(messages.includes(m), `${m} in ${messages.join(' | ')}`);
+    // Its log: the kubelet's answer for a container that never ran.
+    const logs = await c.kubectl(['logs', 'typo']);
+    assert.equal(logs.code, 1);
+    assert.match(
+      logs.stderr,
+      /Error from server \(BadRequest\): container "typo" in pod "typo" is waiting to start: trying and failing to pull image/,
+    );
     await ok(['delete', 'pod', 'typo', '--wait=false']);
   });
 
