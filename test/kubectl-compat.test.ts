@@ -117,6 +117,8 @@ describe('kubectl as a user drives it', () => {
       ]),
       [['Scaled up replica set RS from 0 to 2', 1]],
     );
+    const wide = await row(['get', 'deploy', '-o', 'wide'], 'once');
+    assert.deepEqual(wide.slice(5), ['busybox', 'busybox:local', 'app=once']);
     const slices = await ok(['get', 'endpointslices', '-n', 'default']);
     assert.match(slices.split('\n')[0] ?? '', /^NAME\s+ADDRESSTYPE\s+PORTS\s+ENDPOINTS\s+AGE$/);
     await ok(['delete', 'deployment', 'once']);

@@ -217,3 +217,28 @@ test('wide columns come last in the Table, as kubectl hides them by priority', (
   );
   assert.deepEqual(t.rows[0]?.cells.slice(5), ['<none>', '<none>', 'Debian', '<unknown>', '<unknown>']);
 });
+
+test('a workload SELECTOR column prints its LabelSelector, expressions too', () => {
+  const deployments: ResourceInfo = {
+    ...nodes,
+    group: 'apps',
+    kind: 'Deployment',
+    plural: 'deployments',
+    namespaced: true,
+  };
+  const d = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web' },
+    spec: {
+      selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'Exists' }] },
+      template: { spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+    },
+  } as KubeObject;
+  const t = toTable(deployments, [d], '1') as {
+    columnDefinitions: { name: string }[];
+    rows: { cells: unknown[] }[];
+  };
+  const at = t.columnDefinitions.findIndex((c) => c.name === 'Selector');
+  assert.equal(t.rows[0]?.cells[at], 'app=web,tier');
+});

@@ -162,7 +162,7 @@ const columns: Record<string, Column[]> = {
     { name: 'Available', type: 'integer', cell: (o) => g(o, 'status.availableReplicas') ?? 0 },
     ageCol,
     ...images(),
-    selector('spec.selector.matchLabels'),
+    selector('spec.selector'),
   ],
   ReplicaSet: [
     name,
@@ -171,7 +171,7 @@ const columns: Record<string, Column[]> = {
     { name: 'Ready', type: 'integer', cell: (o) => g(o, 'status.readyReplicas') ?? 0 },
     ageCol,
     ...images(),
-    selector('spec.selector.matchLabels'),
+    selector('spec.selector'),
   ],
   StatefulSet: [
     name,
