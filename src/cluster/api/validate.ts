@@ -6,7 +6,7 @@
 import { qosClass } from '../agent/qos.js';
 import { defaultCrdNames, validateCrd, validateCrdUpdate } from './crd-validation.js';
 import { checkTimeZone, parseSchedule } from './cron.js';
-import { forbidden, invalid, required } from './field-errors.js';
+import { forbidden, invalid, notSupported, required } from './field-errors.js';
 import { defaultLimitRangeItem, type LimitRangeItem } from './limit-range.js';
 import { isRbac, pathSegmentProblem, validateRbac, validateRbacUpdate } from './rbac-validation.js';
 import type { ResourceInfo } from './resources.js';
@@ -148,12 +148,14 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
           );
       }
       validatePodSpec(obj(obj(spec.template).spec), 'spec.template.spec', causes);
+      restartPolicyIn(obj(obj(spec.template).spec), 'spec.template.spec', ['Always'], causes);
       if (typeof spec.replicas === 'number' && spec.replicas < 0)
         causes.push(invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0'));
       break;
     }
     case 'Job':
       validatePodSpec(obj(obj(spec.template).spec), 'spec.template.spec', causes);
+      restartPolicyIn(obj(obj(spec.template).spec), 'spec.template.spec', ['OnFailure', 'Never'], causes);
       break;
     case 'CronJob': {
       try {
@@ -167,11 +169,9 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
         } catch {
           causes.push(invalid('spec.timeZone', spec.timeZone, `unknown time zone ${spec.timeZone}`));
         }
-      validatePodSpec(
-        obj(obj(obj(obj(spec.jobTemplate).spec).template).spec),
-        'spec.jobTemplate.spec.template.spec',
-        causes,
-      );
+      const podSpec = obj(obj(obj(obj(spec.jobTemplate).spec).template).spec);
+      validatePodSpec(podSpec, 'spec.jobTemplate.spec.template.spec', causes);
+      restartPolicyIn(podSpec, 'spec.jobTemplate.spec.template.spec', ['OnFailure', 'Never'], causes);
       break;
     }
     case 'ConfigMap':
@@ -205,6 +205,12 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
       break;
   }
   return causes;
+}
+
+/** A workload's pods restart as it needs: a Job's never Always (upstream's wording when defaulted to it). */
+function restartPolicyIn(spec: Obj, path: string, allowed: string[], causes: StatusCause[]): void {
+  const policy = spec.restartPolicy ?? 'Always';
+  if (!allowed.includes(String(policy))) causes.push(notSupported(`${path}.restartPolicy`, policy, allowed));
 }
 
 function defaultContainers(list: unknown): void {
@@ -286,8 +292,10 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
       spec.enableServiceLinks ??= true;
       spec.preemptionPolicy ??= 'PreemptLowerPriority';
       spec.priority ??= 0;
-      // The API server decides the QoS class at creation, as Kubernetes' pod strategy does.
-      o.status ??= { phase: 'Pending', qosClass: qosClass({ spec }) };
+      // The API server decides the QoS class at creation, as Kubernetes' pod strategy does;
+      // `kubectl run` sends `status: {}`, and its pod is Pending all the same.
+      if (!(o.status as Obj | undefined)?.phase)
+        o.status = { ...(o.status as Obj | undefined), phase: 'Pending', qosClass: qosClass({ spec }) };
       break;
     }
     case 'Deployment':

@@ -88,11 +88,46 @@ export function agentError(status: number | undefined, body: string): ApiError {
   return new ApiError(status === 404 ? 404 : 400, status === 404 ? 'NotFound' : 'BadRequest', body.trim());
 }
 
+/**
+ * The kubelet's answer for the log of a container that has not run yet, from the pod's
+ * status: `container "c" in pod "p" is waiting to start: trying and failing to pull image`
+ * (400). Undefined when it has run, or its status does not say.
+ */
+export function waitingLogProblem(pod: KubeObject, container: string, previous: boolean): string | undefined {
+  if (previous) return undefined;
+  const status = (pod.status ?? {}) as Record<
+    string,
+    | {
+        name: string;
+        state?: Record<string, { reason?: string }>;
+        lastState?: { terminated?: { containerID?: string } };
+      }[]
+    | undefined
+  >;
+  const cs = [
+    ...(status.containerStatuses ?? []),
+    ...(status.initContainerStatuses ?? []),
+    ...(status.ephemeralContainerStatuses ?? []),
+  ].find((c) => c.name === container);
+  const waiting = cs?.state?.waiting;
+  if (!waiting || cs?.lastState?.terminated?.containerID) return undefined;
+  const why =
+    waiting.reason === 'ErrImagePull'
+      ? "image can't be pulled"
+      : waiting.reason === 'ImagePullBackOff'
+        ? 'trying and failing to pull image'
+        : waiting.reason;
+  const at = `container "${container}" in pod "${pod.metadata?.name}" is waiting to start`;
+  return why ? `${at}: ${why}` : `${at} - no logs yet`;
+}
+
 export function podLogProxy(agent: https.Agent): PodLogProxy {
   return async (pod, node, q, req, res) => {
     const ns = pod.metadata?.namespace as string;
     const name = pod.metadata?.name as string;
     const container = requestedContainer(pod, q);
+    const waiting = waitingLogProblem(pod, container, q.get('previous') === 'true');
+    if (waiting) throw new ApiError(400, 'BadRequest', waiting);
     const params = new URLSearchParams();
     for (const k of logParams) if (q.get(k)) params.set(k, q.get(k) as string);
     const path = `/containerLogs/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params}`;

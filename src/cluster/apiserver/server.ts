@@ -33,6 +33,7 @@ import { NodeGraph } from './authz/node-graph.js';
 import { feedFromStore, feedWrite } from './authz/policy-feed.js';
 import { RbacPolicy } from './authz/rbac.js';
 import { reconcileBootstrapPolicy } from './authz/reconcile.js';
+import { ComponentStatuses, componentStatusResource, leaseOrNothing } from './component-status.js';
 import { syncCrdResources } from './crd.js';
 import { restrictDataDir } from './data-dir.js';
 import { EncryptedStore, encryptionRules } from './encryption/encrypted-store.js';
@@ -249,6 +250,17 @@ async function serve(
       async (pod, q, req, res) =>
         podStreams(kind, pod, await nodeOf(pod), q, req, res);
     const metrics = resourceMetrics(registry, rest, agents);
+    registry.add(componentStatusResource);
+    const leases = registry.get('coordination.k8s.io', 'v1', 'leases');
+    const componentStatuses = new ComponentStatuses({
+      lease: async () =>
+        leases
+          ? leaseOrNothing(() => rest.get(leases, 'kube-system', 'berth-controller-manager'))
+          : undefined,
+      datastore: async () => {
+        await store.get('/registry/core/namespaces/kube-system');
+      },
+    });
     const handle = makeHandler({
       registry,
       rest,
@@ -266,6 +278,7 @@ async function serve(
       berthEndpoint: secretsEncryptionEndpoint(secretsEncryption),
       ...(audit ? { audit: audit.auditor } : {}),
       metrics,
+      componentStatuses,
       connect: {
         'pods/log': async (pod, q, req, res) => podLogs(pod, await nodeOf(pod), q, req, res),
         'pods/exec': stream('exec'),
