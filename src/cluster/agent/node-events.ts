@@ -38,7 +38,7 @@ export class NodeEvents {
   }
 
   started(): void {
-    this.recorder.record(this.ref, 'Normal', 'Starting', 'Starting kubelet.');
+    this.record('Starting', 'Starting kubelet.');
   }
 
   /**

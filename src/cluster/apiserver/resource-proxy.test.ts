@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import type { KubeObject } from '../api/selectors.js';
-import { podTarget, serviceTarget, splitSchemeNamePort } from './resource-proxy.js';
+import { ApiError } from '../api/status.js';
+import { forward, podTarget, serviceTarget, splitSchemeNamePort } from './resource-proxy.js';
 
 test('proxy names split into scheme, name and port as upstream', () => {
   assert.deepEqual(splitSchemeNamePort('web'), { scheme: '', name: 'web', port: '' });
@@ -46,4 +50,23 @@ test('a service port by name or number leads to a ready endpoint; none is a 503'
   } as KubeObject;
   assert.deepEqual(podTarget(pod, '', 'metrics'), { scheme: 'http', host: '10.42.0.9', port: 9100 });
   assert.equal(podTarget(pod, '', '').port, 80);
+});
+
+test("a target that cannot be reached is upstream's 503, for the handler to write as a Status", async () => {
+  // A port that was just free: nothing listens there.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((r) => probe.close(r));
+  const req = Object.assign(new PassThrough(), { headers: {}, method: 'GET' });
+  req.end();
+  const res = { headersSent: false } as ServerResponse;
+  await assert.rejects(
+    forward({ scheme: 'http', host: '127.0.0.1', port }, '/', '', req as unknown as IncomingMessage, res),
+    (e: unknown) =>
+      e instanceof ApiError &&
+      e.httpCode === 503 &&
+      e.reason === 'ServiceUnavailable' &&
+      /^error trying to reach service: .*ECONNREFUSED/.test(e.message),
+  );
 });

@@ -96,7 +96,11 @@ const dropped = new Set([
   'trailer',
 ]);
 
-/** Forwards `req` to `target` at `path?query` and streams the answer to `res`. */
+/**
+ * Forwards `req` to `target` at `path?query` and streams the answer to `res`. A target that
+ * cannot be reached rejects with upstream's 503, which the handler writes as a Status (or,
+ * once the answer's headers went out, ends the response with).
+ */
 export function forward(
   target: ProxyTarget,
   path: string,
@@ -106,7 +110,7 @@ export function forward(
 ): Promise<void> {
   const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !dropped.has(k)));
   const lib = target.scheme === 'https' ? https : http;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const out = lib.request(
       {
         host: target.host,
@@ -128,22 +132,9 @@ export function forward(
         });
       },
     );
-    out.on('error', (e) => {
-      if (!res.headersSent) {
-        const body = {
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message: `error trying to reach service: ${e.message}`,
-          reason: 'ServiceUnavailable',
-          code: 503,
-        };
-        res.writeHead(503, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify(body));
-      } else res.destroy();
-      resolve();
-    });
+    out.on('error', (e) =>
+      reject(new ApiError(503, 'ServiceUnavailable', `error trying to reach service: ${e.message}`)),
+    );
     req.pipe(out);
   });
 }
