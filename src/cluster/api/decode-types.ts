@@ -62,9 +62,18 @@ function goType(t: string, field: string): string {
     case 'IntOrString':
       return 'intstr.IntOrString';
     default:
-      return `v1.${t.replace(/^[A-Z][a-z]+V\d+|^V\d+(?:(?:alpha|beta)\d+)?/, '')}`;
+      return `v1.${goStruct(t)}`;
   }
 }
+
+/** Go's struct name of a schema type: V1PodSpec, AppsV1DeploymentSpec -> PodSpec, DeploymentSpec. */
+const goStruct = (t: string): string => t.replace(/^[A-Z][a-z]+V\d+|^V\d+(?:(?:alpha|beta)\d+)?/, '');
+
+/** encoding/json's refusal of `v` for field `p` of schema type `owner`, declared as `type`. */
+const unmarshalError = (v: unknown, owner: string, p: string, type: string): string => {
+  const k = jsonKind(v);
+  return `json: cannot unmarshal ${k === 'boolean' ? 'bool' : k} into Go struct field ${goStruct(owner)}.${p} of type ${type}`;
+};
 
 /** Whether `v` (not null) may decode into a field of schema type `t`. */
 function fits(t: string, v: unknown, field: string): boolean {
@@ -108,25 +117,19 @@ export function typeMismatch(typeName: string, value: unknown, path = ''): strin
 }
 
 function mismatchIn(t: string, v: unknown, p: string, owner: string, field: string): string | undefined {
-  const struct = owner.replace(/^[A-Z][a-z]+V\d+|^V\d+(?:(?:alpha|beta)\d+)?/, '');
-  if (!fits(t, v, field))
-    return `json: cannot unmarshal ${jsonKind(v) === 'boolean' ? 'bool' : jsonKind(v)} into Go struct field ${struct}.${p} of type ${goType(t, field)}`;
+  if (!fits(t, v, field)) return unmarshalError(v, owner, p, goType(t, field));
   if (t === 'map' && stringMaps.has(`${owner}.${field}`))
     for (const item of Object.values(v as Record<string, unknown>))
-      if (item !== null && typeof item !== 'string')
-        return `json: cannot unmarshal ${jsonKind(item) === 'boolean' ? 'bool' : jsonKind(item)} into Go struct field ${struct}.${p} of type string`;
-  if (t.startsWith('[]'))
-    for (const item of v as unknown[]) {
+      if (item !== null && typeof item !== 'string') return unmarshalError(item, owner, p, 'string');
+  // A list's or a map's items, each of the element type.
+  const of = t.startsWith('[]') || t.startsWith('{}') ? t.slice(2) : undefined;
+  if (of !== undefined) {
+    const items = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+    for (const item of items) {
       if (item === null) continue;
-      const bad = mismatchIn(t.slice(2), item, p, owner, field);
+      const bad = mismatchIn(of, item, p, owner, field);
       if (bad) return bad;
     }
-  else if (t.startsWith('{}'))
-    for (const item of Object.values(v as Record<string, unknown>)) {
-      if (item === null) continue;
-      const bad = mismatchIn(t.slice(2), item, p, owner, field);
-      if (bad) return bad;
-    }
-  else if (isDescribed(t) && jsonKind(v) === 'object') return typeMismatch(t, v, p);
+  } else if (isDescribed(t) && jsonKind(v) === 'object') return typeMismatch(t, v, p);
   return undefined;
 }
