@@ -4,10 +4,9 @@
  * Lease (both run under it, docs/apiserver.md), `etcd-0` while the datastore answers.
  * Read-only, computed at each request, as upstream probes each component then.
  */
-import { isNotFound } from '../../core/errors.js';
 import type { ResourceInfo } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
-import { ApiError } from '../api/status.js';
+import { notFoundError } from '../api/status.js';
 
 export const componentStatusResource: ResourceInfo = {
   group: '',
@@ -90,18 +89,7 @@ export class ComponentStatuses {
     const items = await this.list();
     if (!name) return { kind: 'ComponentStatusList', apiVersion: 'v1', metadata: {}, items };
     const one = items.find((c) => c.metadata?.name === name);
-    if (!one)
-      throw new ApiError(404, 'NotFound', `componentstatuses "${name}" not found`, {
-        name,
-        kind: 'componentstatuses',
-      });
+    if (!one) throw notFoundError({ group: '', resource: 'componentstatuses', name });
     return one;
   }
 }
-
-/** Reads a Lease, undefined when it does not exist. */
-export const leaseOrNothing = async (read: () => Promise<KubeObject>): Promise<KubeObject | undefined> =>
-  read().catch((e: unknown) => {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  });

@@ -3,7 +3,7 @@
  * the generic REST storage, watch streams, discovery, OpenAPI, health and version.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isNotFound } from '../../core/errors.js';
+import { isNotFound, unlessNotFound } from '../../core/errors.js';
 import { asVersion } from '../api/conversion.js';
 import {
   aggregatedDiscovery,
@@ -288,12 +288,7 @@ export function makeHandler(deps: HandlerDeps) {
         ? podTarget(obj, scheme, port)
         : serviceTarget(
             obj,
-            endpoints
-              ? await rest.get(endpoints, namespace, name).catch((e: unknown) => {
-                  if (!isNotFound(e)) throw e;
-                  return undefined;
-                })
-              : undefined,
+            endpoints ? await unlessNotFound(rest.get(endpoints, namespace, name)) : undefined,
             scheme,
             port,
           );

@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
-import { invalidArgument, isNotFound } from '../../core/errors.js';
+import { invalidArgument, isNotFound, unlessNotFound } from '../../core/errors.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { type ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -33,7 +33,7 @@ import { NodeGraph } from './authz/node-graph.js';
 import { feedFromStore, feedWrite } from './authz/policy-feed.js';
 import { RbacPolicy } from './authz/rbac.js';
 import { reconcileBootstrapPolicy } from './authz/reconcile.js';
-import { ComponentStatuses, componentStatusResource, leaseOrNothing } from './component-status.js';
+import { ComponentStatuses, componentStatusResource } from './component-status.js';
 import { syncCrdResources } from './crd.js';
 import { restrictDataDir } from './data-dir.js';
 import { EncryptedStore, encryptionRules } from './encryption/encrypted-store.js';
@@ -254,9 +254,7 @@ async function serve(
     const leases = registry.get('coordination.k8s.io', 'v1', 'leases');
     const componentStatuses = new ComponentStatuses({
       lease: async () =>
-        leases
-          ? leaseOrNothing(() => rest.get(leases, 'kube-system', 'berth-controller-manager'))
-          : undefined,
+        leases ? unlessNotFound(rest.get(leases, 'kube-system', 'berth-controller-manager')) : undefined,
       datastore: async () => {
         await store.get('/registry/core/namespaces/kube-system');
       },
