@@ -3,7 +3,6 @@
  * create options. Pure: only the mapping between Docker's field names and Berth's.
  */
 
-import { constants } from 'node:os';
 import { invalidArgument } from '../../core/errors.js';
 import { type MountSpec, type RestartPolicy, type TmpfsSpec, ULIMIT_NAMES } from '../container/config.js';
 import type { CreateOptions } from '../container/create.js';
@@ -221,14 +220,6 @@ function securityOpts(opts: readonly string[]): Pick<CreateOptions, 'noNewPrivil
   return out;
 }
 
-/** `Config.StopSignal` (`SIGINT`, `INT` or a number) in the form the runtime takes; Docker's error otherwise. */
-function stopSignal(sig: string): string {
-  const n = normaliseSignal(sig);
-  const known = /^\d+$/.test(n) ? Number(n) >= 1 && Number(n) <= 64 : n in constants.signals;
-  if (!known) throw invalidArgument(`Invalid signal: ${sig}`);
-  return n;
-}
-
 /** Docker's `RestartPolicy` as the engine's (undefined when it names none). */
 export function restartPolicy(
   p: NonNullable<CreateBody['HostConfig']>['RestartPolicy'],
@@ -288,7 +279,7 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
   if (body.User) o.user = body.User;
   if (body.WorkingDir) o.workingDir = body.WorkingDir;
   if (body.StopTimeout !== undefined && body.StopTimeout !== null) o.stopTimeout = body.StopTimeout;
-  if (body.StopSignal) o.stopSignal = stopSignal(body.StopSignal);
+  if (body.StopSignal) o.stopSignal = normaliseSignal(body.StopSignal);
   const cmd = list(body.Cmd);
   if (cmd) o.command = cmd;
   // `--entrypoint ""` arrives as [""]: it clears the image's entrypoint.
