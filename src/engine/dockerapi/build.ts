@@ -10,10 +10,11 @@ import { join, relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { errorMessage, invalidArgument } from '../../core/errors.js';
 import { buildImage } from '../build/builder.js';
+import { BuildCache } from '../build/cache.js';
 import { type BuildContext, tarContext } from '../build/context.js';
 import { familiarName } from '../image/reference.js';
 import type { Api } from './api.js';
-import { flag } from './http.js';
+import { flag, sendJson } from './http.js';
 import type { Call, Router } from './router.js';
 
 /** A JSON object parameter (`buildargs`, `labels`) as string pairs; null values are skipped. */
@@ -77,9 +78,15 @@ function readDockerfile(context: BuildContext, name: string): string {
   return readFileSync(path, 'utf8');
 }
 
-/** Adds `POST /build` to `r`. */
+/** Adds `POST /build` and `POST /build/prune` to `r`. */
 export function buildRoutes(r: Router, api: Api): void {
   const { engine } = api;
+  // `docker builder prune` and the last step of `docker system prune`. The cache's records name
+  // layers the image store keeps, so no space is counted as freed here.
+  r.add('POST', '/build/prune', async (c) => {
+    new BuildCache(engine.context.root).prune();
+    sendJson(c, 200, { CachesDeleted: [], SpaceReclaimed: 0 });
+  });
   r.add('POST', '/build', async (c) => {
     const q = buildQuery(c);
     const res = c.res!;

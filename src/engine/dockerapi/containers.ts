@@ -112,7 +112,9 @@ export function containerRoutes(r: Router, api: Api): void {
     sendJson(c, 201, { Id: rec.id, Warnings: [] });
   });
   r.add('GET', '/containers/json', async (c) => {
-    const o = { all: flag(c, 'all'), filters: filterStrings(filters(c)) };
+    const limit = Number(c.query.get('limit') ?? -1);
+    // As dockerd: the newest N (`ps -n`, `ps -l`) are taken from every container, running or not.
+    const o = { all: flag(c, 'all') || limit > 0, filters: filterStrings(filters(c)) };
     const recs = engine.containers.list(o);
     const rows = engine.containers.ps({ ...o, trunc: false });
     const byId = new Map(rows.map((x) => [x.ID, x]));
@@ -120,7 +122,6 @@ export function containerRoutes(r: Router, api: Api): void {
     // among containers made in the same second).
     const newest = recs.filter((x) => byId.has(x.id)).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     let out = newest.map((x) => summary(x, byId.get(x.id)!));
-    const limit = Number(c.query.get('limit') ?? -1);
     if (limit > 0) out = out.slice(0, limit);
     sendJson(c, 200, out);
   });

@@ -13,6 +13,13 @@ import type { HealthConfig } from '../image/resolved-image.js';
 import type { PortMapping } from '../network/ports.js';
 
 /** The fields of Docker's create body that Berth reads. */
+/** One network's settings in `NetworkingConfig.EndpointsConfig`. */
+interface EndpointBody {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string } | null;
+  MacAddress?: string;
+}
+
 export interface CreateBody {
   Image?: string;
   Hostname?: string;
@@ -26,6 +33,8 @@ export interface CreateBody {
   OpenStdin?: boolean;
   StopSignal?: string;
   StopTimeout?: number;
+  /** Before API 1.44, `--mac-address` (later in the endpoint). */
+  MacAddress?: string;
   Healthcheck?: HealthConfig | null;
   HostConfig?: {
     Binds?: string[] | null;
@@ -62,7 +71,7 @@ export interface CreateBody {
     PidMode?: string;
     UTSMode?: string;
   };
-  NetworkingConfig?: { EndpointsConfig?: Record<string, { Aliases?: string[] | null } | null> | null };
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointBody | null> | null };
 }
 
 /** One entry of `HostConfig.Mounts`. */
@@ -288,8 +297,22 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
   if (network) o.network = network;
   const r = restartPolicy(hc.RestartPolicy);
   if (r) o.restart = r;
-  const endpoints = body.NetworkingConfig?.EndpointsConfig ?? {};
-  const aliases = Object.values(endpoints).flatMap((e) => e?.Aliases ?? []);
+  const endpoints = Object.entries(body.NetworkingConfig?.EndpointsConfig ?? {});
+  // The endpoint of the container's own network (`--ip`, `--mac-address`, `--network-alias`);
+  // from API 1.44 the CLI sends every `--network` here, the others join as by `network connect`.
+  const own = network ?? 'bridge';
+  const [, main] = endpoints.find(([name]) => name === own) ?? endpoints[0] ?? [];
+  const aliases = main?.Aliases ?? [];
   if (aliases.length) o.networkAliases = aliases;
+  if (main?.IPAMConfig?.IPv4Address) o.ip = main.IPAMConfig.IPv4Address;
+  const mac = main?.MacAddress || body.MacAddress;
+  if (mac) o.mac = mac;
+  const extra = endpoints.filter(([, e]) => e !== main);
+  if (extra.length)
+    o.extraNetworks = extra.map(([name, e]) => ({
+      name,
+      aliases: e?.Aliases ?? [],
+      ...(e?.IPAMConfig?.IPv4Address ? { ip: e.IPAMConfig.IPv4Address } : {}),
+    }));
   return o;
 }

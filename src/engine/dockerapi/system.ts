@@ -153,7 +153,8 @@ export function systemRoutes(r: Router, api: Api, version: string): void {
       SecurityOptions: ['name=seccomp,profile=builtin'],
       Runtimes: { [String(info.DefaultRuntime)]: { path: info.RuntimePath } },
       Swarm: { LocalNodeState: 'inactive' },
-      LoggingDriver: 'k8s-file',
+      // What a container made through this API gets without a LogConfig.
+      LoggingDriver: 'json-file',
       ...info,
     });
   });

@@ -108,7 +108,10 @@ describe('ociSpec', () => {
   it('adds tmpfs, binds, read-only root, no-new-privileges and init', () => {
     const s = spec(
       {
-        tmpfs: [{ destination: '/t', options: ['size=1m'] }],
+        tmpfs: [
+          { destination: '/t', options: ['size=1m'] },
+          { destination: '/x', options: ['exec'] },
+        ],
         readOnly: true,
         noNewPrivileges: true,
         init: true,
@@ -117,7 +120,14 @@ describe('ociSpec', () => {
     );
     assert.equal(s.root.readonly, true);
     assert.equal(s.process.noNewPrivileges, true);
-    assert.deepEqual(s.mounts.find((m) => m.destination === '/t')?.options, ['nosuid', 'nodev', 'size=1m']);
+    // noexec by default, as Docker's; `exec` asks for the other.
+    assert.deepEqual(s.mounts.find((m) => m.destination === '/t')?.options, [
+      'nosuid',
+      'nodev',
+      'noexec',
+      'size=1m',
+    ]);
+    assert.deepEqual(s.mounts.find((m) => m.destination === '/x')?.options, ['nosuid', 'nodev', 'exec']);
     assert.deepEqual(s.mounts.find((m) => m.destination === '/c')?.options, ['rbind', 'ro', 'rprivate']);
     assert.deepEqual(s.process.args.slice(0, 2), [initMountPoint, '--']);
   });
