@@ -4,7 +4,9 @@
  * same command, its output, its words and its exit code.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { run } from '../src/core/exec.js';
 import { type DockerService, dockerServiceSandbox, haveDocker } from './helpers/docker-service.js';
 import { isRoot, type Sandbox } from './helpers/sandbox.js';
 import { until } from './helpers/until.js';
@@ -248,5 +250,20 @@ describe('docker CLI answers as against dockerd', {
     const r = await docker(['system', 'prune', '-f']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Total reclaimed space/);
+  });
+
+  it('builds with the Dockerfile on stdin and a folder as the context (build -f- DIR)', async () => {
+    const ctx = `${box.dir}/ctx`;
+    mkdirSync(ctx);
+    writeFileSync(`${ctx}/f.txt`, 'from-the-folder\n');
+    // The CLI adds the Dockerfile to the folder's tar last and ends the stream right after it.
+    const built = await run('docker', ['build', '-q', '-t', 'stdin:df', '-f-', ctx], {
+      check: false,
+      env: { ...svc.env, DOCKER_BUILDKIT: '0' },
+      input: `FROM ${image}\nCOPY f.txt /f.txt\nCMD ["cat", "/f.txt"]\n`,
+    });
+    assert.equal(built.code, 0, built.stderr);
+    assert.equal(await ok(['run', '--rm', '--network', 'none', 'stdin:df']), 'from-the-folder\n');
+    await ok(['rmi', 'stdin:df']);
   });
 });
