@@ -266,4 +266,36 @@ describe('docker CLI answers as against dockerd', {
     assert.equal(await ok(['run', '--rm', '--network', 'none', 'stdin:df']), 'from-the-folder\n');
     await ok(['rmi', 'stdin:df']);
   });
+
+  it('publishes --expose ports with -P, and sizes containers for ps -s and inspect -s', async () => {
+    const name = box.name('sized');
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '-P',
+      '--expose',
+      '81',
+      image,
+      'sh',
+      '-c',
+      'head -c 100000 /dev/zero > /big; exec sleep 1000',
+    ]);
+    assert.match(await ok(['port', name, '81']), /^0\.0\.0\.0:\d+\n$/);
+    await until(
+      'the container wrote its file',
+      async () => (await docker(['exec', name, 'test', '-s', '/big'])).code === 0,
+    );
+    const [rw, rootFs] = (await ok(['inspect', '-s', '-f', '{{.SizeRw}} {{.SizeRootFs}}', name]))
+      .trim()
+      .split(' ')
+      .map(Number);
+    assert.ok(rw! >= 100000 && rootFs! > rw!, `${rw} ${rootFs}`);
+    assert.match(
+      await ok(['ps', '-s', '--filter', `name=${name}`, '--format', '{{.Size}}']),
+      /^\d+kB \(virtual [\d.]+MB\)\n$/,
+    );
+    await ok(['rm', '-f', name]);
+  });
 });

@@ -136,6 +136,8 @@ export interface ContainerConfig {
   ports: PortMapping[];
   /** `-P`: publish every port the image exposes on a random host port. */
   publishAll: boolean;
+  /** `--expose` (Docker's Config.ExposedPorts, `80/tcp`): published by `-P` beside the image's. */
+  expose?: string[];
   /** `--network-alias`: extra names on user networks. */
   networkAliases: string[];
   /** Networks joined with `network connect`, beside `network` (absent in older records). */

@@ -121,12 +121,21 @@ export function containerRoutes(r: Router, api: Api): void {
     // Newest first, as Docker lists them (by the full creation time: `ps -l` and `-n` pick
     // among containers made in the same second).
     const newest = recs.filter((x) => byId.has(x.id)).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-    let out = newest.map((x) => summary(x, byId.get(x.id)!));
-    if (limit > 0) out = out.slice(0, limit);
+    // size=1 (`ps -s`): each container's own layer, and that plus its image.
+    const withSize = flag(c, 'size');
+    const out = (limit > 0 ? newest.slice(0, limit) : newest).map((x) => {
+      const doc = summary(x, byId.get(x.id)!);
+      if (!withSize) return doc;
+      const s = engine.containers.sizes(x.id);
+      return { ...doc, SizeRw: s.rw, SizeRootFs: s.rootFs };
+    });
     sendJson(c, 200, out);
   });
   r.add('GET', '/containers/{id}/json', async (c) => {
-    sendJson(c, 200, engine.containers.inspect(c.params.id!));
+    const doc = engine.containers.inspect(c.params.id!);
+    if (!flag(c, 'size')) return sendJson(c, 200, doc);
+    const s = engine.containers.sizes(c.params.id!);
+    sendJson(c, 200, { ...doc, SizeRw: s.rw, SizeRootFs: s.rootFs });
   });
   r.add('POST', '/containers/{id}/start', async (c) => {
     const rec = engine.containers.get(c.params.id!);

@@ -33,6 +33,8 @@ export interface CreateBody {
   OpenStdin?: boolean;
   StopSignal?: string;
   StopTimeout?: number;
+  /** `--expose` and the container ports of `-p`, as `80/tcp` keys. */
+  ExposedPorts?: Record<string, unknown> | null;
   /** Before API 1.44, `--mac-address` (later in the endpoint). */
   MacAddress?: string;
   Healthcheck?: HealthConfig | null;
@@ -262,6 +264,7 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
     readOnly: !!hc.ReadonlyRootfs,
     autoRemove: !!hc.AutoRemove,
     publishAll: !!hc.PublishAllPorts,
+    ...(body.ExposedPorts ? { expose: Object.keys(body.ExposedPorts) } : {}),
     memory: hc.Memory ?? 0,
     nanoCpus: hc.NanoCpus ?? 0,
     pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : 0,

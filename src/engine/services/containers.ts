@@ -38,12 +38,14 @@ import {
 } from '../container/lifecycle.js';
 import { monitorLogRotation } from '../container/log-rotate.js';
 import { type LogOptions, streamLogs } from '../container/logs.js';
+import { containerPaths } from '../container/paths.js';
 import { pauseContainer, unpauseContainer } from '../container/pause.js';
 import { psFilter } from '../container/ps-filter.js';
 import { type RunIo, type RunResult, runContainer } from '../container/run.js';
 import { startContainer } from '../container/start.js';
 import type { ContainerRecord } from '../container/store.js';
 import type { ContainerStreams } from '../container/streams.js';
+import { du } from '../container/system.js';
 import {
   type ContainerStats,
   hostCpuNanos,
@@ -254,6 +256,16 @@ export class ContainerService {
   /** `docker port`: published ports (of `privatePort` only when given). */
   ports(ref: string, privatePort?: string): PortMapping[] {
     return portMappings(this.ctx, getContainer(this.ctx, ref), privatePort);
+  }
+
+  /**
+   * `ps -s` and `inspect -s`: the bytes the container wrote to its own layer, and those plus
+   * its image's (Docker's SizeRw and SizeRootFs).
+   */
+  sizes(ref: string): { rw: number; rootFs: number } {
+    const rec = getContainer(this.ctx, ref);
+    const rw = du(containerPaths(this.ctx, rec.id).upper);
+    return { rw, rootFs: rw + (this.ctx.images.index.get(rec.config.imageId)?.size ?? 0) };
   }
 
   /** Docker's `GET /containers/{id}/json` document. */
