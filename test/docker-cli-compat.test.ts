@@ -86,6 +86,8 @@ describe('docker CLI answers as against dockerd', {
     const paused = box.name('paused');
     await ok(['run', '-d', '--name', paused, '--network', 'none', image, 'sleep', '1000']);
     await ok(['pause', paused]);
+    const exec = await docker(['exec', paused, 'true']);
+    assert.match(exec.stderr, new RegExp(`Container ${paused} is paused, unpause the container before exec`));
     await ok(['stop', '-t', '1', paused]);
     assert.equal(await status(paused), 'exited');
 
