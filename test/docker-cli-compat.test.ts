@@ -145,6 +145,26 @@ describe('docker CLI answers as against dockerd', {
     assert.equal(await run(), 'uid=0(root) gid=0(root) groups=0(root)\n');
     assert.equal(await run('-u', 'nobody'), 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n');
     assert.equal(await run('-u', '1234:5678'), 'uid=1234 gid=5678 groups=5678\n');
+    // An exec as another user gets that user's groups, not the container process's (root's 0).
+    const name = box.name('groups');
+    await ok(['run', '-d', '--name', name, '--network', 'none', '-e', 'KEEP=1', image, 'sleep', '1000']);
+    assert.equal(
+      await ok([
+        'exec',
+        '-u',
+        'nobody',
+        '-e',
+        'X=2',
+        '-w',
+        '/tmp',
+        name,
+        'sh',
+        '-c',
+        'id; echo $KEEP $X; pwd',
+      ]),
+      'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n1 2\n/tmp\n',
+    );
+    await ok(['rm', '-f', name]);
   });
 
   it('reads a logs --tail that is not a number as all lines', async () => {
