@@ -270,6 +270,27 @@ describe('ingress proxy', () => {
     assert.deepEqual(timeWaits(backendPort, proxyPort), { backendSide: true, proxySide: false });
   });
 
+  test('a client that sends Connection: close gets the whole answer, then the proxy closes', async () => {
+    const s = net.connect(proxy.httpPort, '127.0.0.1');
+    s.setEncoding('utf8');
+    let text = '';
+    s.on('data', (d) => {
+      text += d;
+    });
+    s.write('GET /whole HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n');
+    // The client does not close: the end it sees is the proxy's FIN.
+    await once(s, 'end');
+    s.destroy();
+    const [head = '', ...rest] = text.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 200 /);
+    assert.match(head, /\r\nconnection: close/i);
+    assert.match(head, /\r\ntransfer-encoding: chunked/i);
+    // The body's JSON, then the last chunk: the answer is whole.
+    const body = rest.join('\r\n\r\n');
+    assert.match(body, /"url":"\/whole"/);
+    assert.ok(body.endsWith('\r\n0\r\n\r\n'), body);
+  });
+
   test('a refused endpoint is skipped for the next one', async () => {
     for (let i = 0; i < 4; i++) assert.equal((await get('flaky')).status, 200);
   });
