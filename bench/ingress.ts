@@ -215,6 +215,8 @@ try {
     );
     // BENCH_WRK_LOG=1 prints each run's latency line: rounds of a tenth of the usual rate, with
     // every request slow, or a 1 s tail of retransmitted SYNs, show there (docs/ingress.md).
+    // With it, the node's TIME_WAITs by the address and port they are toward: near 14,000 toward
+    // one, every connect() there scans the even half of the ports (docs/ingress.md).
     if (process.env.BENCH_WRK_LOG)
       console.log(
         url,
@@ -223,11 +225,32 @@ try {
           .split('\n')
           .filter((l) => /Latency|Socket|Non-2xx|Requests\/sec/.test(l))
           .join(' |'),
+        `| TIME_WAIT toward ${timeWaits()}`,
       );
     const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
     const n = /(\d+) requests in/.exec(out);
     if (!m || !n) throw new Error(`wrk printed no rate: ${out}`);
     return { rate: Number(m[1]), count: Number(n[1]) };
+  };
+  /** The node's TIME_WAIT connections counted by their peer address and port, most first. */
+  const timeWaits = () => {
+    const out = execFileSync(
+      'nsenter',
+      [`--net=/run/netns/${box.netns}`, 'ss', '-Htan', 'state', 'time-wait'],
+      { encoding: 'utf8', maxBuffer: 64 << 20 },
+    );
+    const by = new Map<string, number>();
+    for (const line of out.split('\n')) {
+      const peer = line.trim().split(/\s+/)[3];
+      if (peer) by.set(peer, (by.get(peer) ?? 0) + 1);
+    }
+    return (
+      [...by]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([peer, n]) => `${peer} ${n}`)
+        .join(', ') || 'none'
+    );
   };
   /** Full TLS handshakes (each with one request) per second, from s_time in the node's namespace. */
   const handshakes = (port: number): Done => {

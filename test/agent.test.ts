@@ -146,7 +146,13 @@ describe('node agent', () => {
     assert.ok(st.startTime);
     assert.deepEqual(
       st.conditions.map((x: { type: string; status: string }) => `${x.type}=${x.status}`).sort(),
-      ['ContainersReady=True', 'Initialized=True', 'PodScheduled=True', 'Ready=True'],
+      [
+        'ContainersReady=True',
+        'Initialized=True',
+        'PodReadyToStartContainers=True',
+        'PodScheduled=True',
+        'Ready=True',
+      ],
     );
     assert.match(st.containerStatuses[0].containerID, /^berth:\/\//);
     assert.equal(st.containerStatuses[0].restartCount, 0);

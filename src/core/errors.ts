@@ -75,6 +75,14 @@ export const isConflict = is('Conflict');
 export const isInvalidArgument = is('InvalidArgument');
 export const isFailedPrecondition = is('FailedPrecondition');
 export const isUnavailable = is('Unavailable');
+
+/** What `p` resolves with, or undefined when it fails with NotFound (a read of what may not exist). */
+export function unlessNotFound<T>(p: Promise<T>): Promise<T | undefined> {
+  return p.catch((e: unknown) => {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  });
+}
 export const isUnauthenticated = is('Unauthenticated');
 export const isPermissionDenied = is('PermissionDenied');
 export const isDeadlineExceeded = is('DeadlineExceeded');

@@ -25,6 +25,7 @@ import { NodeLeases } from './lease.js';
 import { disk, goArch, machineFacts } from './machine.js';
 import { ResourceSummary } from './metrics/resource-summary.js';
 import { rotateServingCertificate } from './node-certificates.js';
+import { NodeEvents } from './node-events.js';
 import type { ClusterDnsSettings } from './pod-dns.js';
 import { PodSyncer } from './pod-sync.js';
 import { PodWorkers } from './pod-workers.js';
@@ -226,7 +227,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     if (!isAlreadyExists(e)) throw e;
     node = await client.patch(Resources.nodes, undefined, nodeName, { metadata: { labels } });
   }
-  await client.patchStatus(Resources.nodes, undefined, nodeName, { status: await statusOf(node) });
+  const nodeEvents = new NodeEvents(new EventRecorder(client, 'kubelet'), nodeName);
+  const first = await statusOf(node);
+  await client.patchStatus(Resources.nodes, undefined, nodeName, { status: first });
+  nodeEvents.started();
+  nodeEvents.spec(node);
+  nodeEvents.conditions(first.conditions, node.status?.conditions as { type: string; status: string }[]);
   const leases = new NodeLeases(client);
   await leases.renew(nodeName, node.metadata.uid);
   log.info('node registered', { node: nodeName, ip: opts.nodeIP });
@@ -274,6 +280,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       if (changed || Date.now() - lastWrite > 60_000) {
         await client.patchStatus(Resources.nodes, undefined, nodeName, { status: want });
         lastWrite = Date.now();
+        nodeEvents.conditions(want.conditions);
       }
     } finally {
       writing = false;
@@ -281,7 +288,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   };
   const refreshLogged = () =>
     void refresh().catch((e) => log.warn('node status not written', { node: nodeName, err: e as Error }));
-  nodes.onUpdate(refreshLogged);
+  nodes.onUpdate((n) => {
+    // Each update as it came: a cordon undone at once is still told.
+    nodeEvents.spec(n);
+    refreshLogged();
+  });
   nodes.start();
 
   // The eviction manager's pass (the kubelet's monitoring interval): conditions, reclaim, evictions.

@@ -76,6 +76,8 @@ export class EngineRuntime implements PodRuntime {
   private readonly listeners = new Set<(pod: PodRef) => void>();
   private poll?: NodeJS.Timeout;
   private lastStates = new Map<string, string>();
+  /** Whether lastStates holds a relist yet (see watchEvents). */
+  private relisted = false;
   /** Termination messages of exited containers by id: an exited container's never changes. */
   private readonly messages = new Map<string, string>();
   /** The pod network runs no firewall plugin: its isolation is checked once a minute, not per pod. */
@@ -469,10 +471,18 @@ export class EngineRuntime implements PodRuntime {
         void this.listContainers()
           .then((cs) => {
             const now = new Map(cs.map((c) => [c.id, c.state]));
-            for (const c of cs)
-              if (this.lastStates.has(c.id) && this.lastStates.get(c.id) !== c.state)
-                for (const l of this.listeners) l(c.pod);
+            for (const c of cs) {
+              const before = this.lastStates.get(c.id);
+              // A container that started and ended between two relists is first seen
+              // exited: that is a change too (a Job's `echo done`), as the kubelet's PLEG
+              // reports a container it did not know as died. The first relist after the
+              // agent starts reports nothing: the agent syncs every pod then anyway.
+              const changed =
+                before === undefined ? this.relisted && c.state === 'exited' : before !== c.state;
+              if (changed) for (const l of this.listeners) l(c.pod);
+            }
             this.lastStates = now;
+            this.relisted = true;
           })
           .catch((e) => log.warn('listing containers failed', { err: e as Error }));
       }, this.opts.pollMs ?? 1000);

@@ -1,7 +1,7 @@
 /**
  * A pod's status as the kubelet reports it, computed from what the runtime says (the
  * kubelet's `generateAPIPodStatus` and `getPhase`): container states with their reasons,
- * lastState, restart counts, ids; the phase; the four conditions; addresses and start time.
+ * lastState, restart counts, ids; the phase; the five conditions; addresses and start time.
  * Pure: the same observations give the same status, so the agent writes only on change.
  */
 
@@ -172,11 +172,14 @@ export function podStatus(obs: PodObservation): Record<string, unknown> {
   const startTime = pod.status?.startTime ?? metaTime(obs.sandbox?.createdAt ?? now);
   return {
     phase,
+    // The kubelet's order (describe pod lists them so): PodReadyToStartContainers once the
+    // sandbox and its network are up, then the other three; the scheduler's PodScheduled last.
     conditions: [
-      condition(pod, 'PodScheduled', true, now),
+      condition(pod, 'PodReadyToStartContainers', obs.sandbox?.state === 'ready', now),
       condition(pod, 'Initialized', initialized, now, 'ContainersNotInitialized'),
-      condition(pod, 'ContainersReady', containersReady, now, notReady),
       condition(pod, 'Ready', containersReady, now, notReady),
+      condition(pod, 'ContainersReady', containersReady, now, notReady),
+      condition(pod, 'PodScheduled', true, now),
     ],
     hostIP: obs.nodeIP,
     hostIPs: [{ ip: obs.nodeIP }],

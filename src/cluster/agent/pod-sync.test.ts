@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { BerthError } from '../../core/errors.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
 import { PodSyncer } from './pod-sync.js';
@@ -86,7 +87,13 @@ test('a new pod gets a sandbox and its container, and reports Running and Ready 
   assert.ok(s.startTime);
   assert.deepEqual(
     s.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`),
-    ['PodScheduled=True', 'Initialized=True', 'ContainersReady=True', 'Ready=True'],
+    [
+      'PodReadyToStartContainers=True',
+      'Initialized=True',
+      'Ready=True',
+      'ContainersReady=True',
+      'PodScheduled=True',
+    ],
   );
   const cs = s.containerStatuses[0];
   assert.equal(cs.ready, true);
@@ -201,6 +208,28 @@ test('a missing image shows ErrImagePull, then ImagePullBackOff', async () => {
   assert.match(statusOf(pod).containerStatuses[0].state.waiting.message, /nothere:1/);
   assert.equal(statusOf(pod).phase, 'Pending');
   await h.sync(pod);
+  assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ImagePullBackOff');
+});
+
+test('a registry that cannot be reached is ErrImagePull with the pull backoff, not a sync error', async () => {
+  const h = harness({ images: ['busybox'] });
+  h.runtime.createContainer = async () => {
+    throw new BerthError('Unavailable', 'Cannot reach registry registry-1.docker.io: unknown host');
+  };
+  const pod = podOf({ containers: [{ name: 'c', image: 'typo:1' }] });
+  const r = await h.sync(pod);
+  assert.equal(r.retryAfterMs, 10_000);
+  assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ErrImagePull');
+  await h.sync(pod);
+  assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ImagePullBackOff');
+  // Syncs within the backoff (our own status writes bring them) do not pull again.
+  let pulls = 0;
+  h.runtime.createContainer = async () => {
+    pulls++;
+    throw new BerthError('Unavailable', 'Cannot reach registry registry-1.docker.io: unknown host');
+  };
+  assert.ok(((await h.sync(pod)).retryAfterMs ?? 0) > 0);
+  assert.equal(pulls, 0);
   assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ImagePullBackOff');
 });
 

@@ -7,7 +7,7 @@
  * and write the status when it differs from what is stored. Every decision is taken from the
  * runtime's state, so a restarted agent carries on where the last one stopped.
  */
-import { BerthError, isNotFound } from '../../core/errors.js';
+import { BerthError, type ErrorCode, isNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { Backoff } from './backoff.js';
@@ -21,6 +21,19 @@ import type { ContainerConfig, ContainerStatus, PodRef, PodRuntime, SandboxStatu
 import { sandboxConfig } from './sandbox-config.js';
 import type { PodVolumes } from './volumes/manager.js';
 import { VolumeError } from './volumes/volume-error.js';
+
+/**
+ * Errors of a pull that make a container ErrImagePull and then ImagePullBackOff, with the
+ * pull backoff between tries: a missing image or tag, refused credentials, and a registry
+ * that cannot be reached (a typo in the host, no network), which upstream treats the same.
+ */
+const pullFailures = new Set<ErrorCode>([
+  'NotFound',
+  'Unauthenticated',
+  'PermissionDenied',
+  'Unavailable',
+  'DeadlineExceeded',
+]);
 
 const log = logger('agent');
 
@@ -315,9 +328,19 @@ export class PodSyncer {
       this.crash.next(key);
     }
     const pullWait = this.pulls.remaining(key);
-    if (pullWait > 0 && this.waiting.get(key)?.reason.startsWith('ErrImage')) {
-      this.waiting.set(key, { ...this.waiting.get(key)!, reason: 'ImagePullBackOff' });
-      this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
+    const pulling = this.waiting.get(key);
+    if (
+      pullWait > 0 &&
+      pulling &&
+      (pulling.reason.startsWith('ErrImage') || pulling.reason === 'ImagePullBackOff')
+    ) {
+      // Told once per failed pull: the syncs our own status writes bring must neither pull
+      // again before the backoff ends nor repeat the events.
+      if (pulling.reason !== 'ImagePullBackOff') {
+        this.waiting.set(key, { ...pulling, reason: 'ImagePullBackOff' });
+        this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
+        this.event(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff');
+      }
       return pullWait;
     }
     const attempt = latest ? latest.attempt + 1 : 0;
@@ -340,10 +363,11 @@ export class PodSyncer {
         this.event(pod, 'Warning', 'Failed', `Error: ${err.message}`);
         return this.pulls.next(`config/${key}`);
       }
-      if (err instanceof BerthError && (err.code === 'NotFound' || err.code === 'Unauthenticated')) {
+      if (err instanceof BerthError && pullFailures.has(err.code)) {
         const wait = this.pulls.next(key);
         this.waiting.set(key, { reason: 'ErrImagePull', message: err.message });
         this.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${err.message}`);
+        this.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
         return wait;
       }
       throw e;

@@ -65,8 +65,10 @@ export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
       spec.enableServiceLinks ??= true;
       spec.preemptionPolicy ??= 'PreemptLowerPriority';
       spec.priority ??= 0;
-      // The API server decides the QoS class at creation, as Kubernetes' pod strategy does.
-      o.status ??= { phase: 'Pending', qosClass: qosClass({ spec }) };
+      // The API server decides the QoS class at creation, as Kubernetes' pod strategy does;
+      // `kubectl run` sends `status: {}`, and its pod is Pending all the same.
+      if (!(o.status as Obj | undefined)?.phase)
+        o.status = { ...(o.status as Obj | undefined), phase: 'Pending', qosClass: qosClass({ spec }) };
       break;
     }
     case 'Deployment':

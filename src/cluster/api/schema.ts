@@ -255,7 +255,7 @@ export const types: Record<string, Fields> = {
 const scalars = new Set(['string', 'integer', 'number', 'boolean', 'map', 'object', 'IntOrString']);
 
 /** The type of `typeName`'s field `field`, from the catalogue when built, else the table above. */
-function fieldType(typeName: string, field: string): string | undefined {
+export function fieldTypeOf(typeName: string, field: string): string | undefined {
   const c = catalogue();
   const fields = c ? c.types[typeName]?.fields : types[typeName];
   if (!fields || !Object.hasOwn(fields, field)) return undefined;
@@ -263,7 +263,8 @@ function fieldType(typeName: string, field: string): string | undefined {
   return Array.isArray(t) ? t[0] : t;
 }
 
-const described = (typeName: string) => {
+/** Whether the schema describes `typeName`'s fields. */
+export const isDescribed = (typeName: string) => {
   const c = catalogue();
   return Boolean(c ? c.types[typeName] : types[typeName]);
 };
@@ -282,12 +283,12 @@ export function kindType(group: string, version: string, kind: string): string |
  * describe it.
  */
 export function unknownFields(typeName: string, value: unknown, path = '', prune = false): string[] {
-  if (!described(typeName) || !value || typeof value !== 'object' || Array.isArray(value)) return [];
+  if (!isDescribed(typeName) || !value || typeof value !== 'object' || Array.isArray(value)) return [];
   const out: string[] = [];
   for (const [k, v] of Object.entries(value)) {
     const p = path ? `${path}.${k}` : k;
     if (!path && k === 'status') continue;
-    const t = fieldType(typeName, k);
+    const t = fieldTypeOf(typeName, k);
     if (!t) {
       out.push(p);
       if (prune) delete (value as Record<string, unknown>)[k];
@@ -314,7 +315,7 @@ export function referencedTypes(roots: string[]): string[] {
   const seen = new Set<string>();
   const visit = (t: string) => {
     const base = t.replace(/^(\[\]|\{\})+/, '');
-    if (scalars.has(base) || seen.has(base) || !described(base)) return;
+    if (scalars.has(base) || seen.has(base) || !isDescribed(base)) return;
     seen.add(base);
     const c = catalogue();
     const fields = c

@@ -6,33 +6,17 @@ import { arr, type Obj } from './field-values.js';
 import { targetsColumn } from './hpa-metrics.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
-
-interface Column {
-  name: string;
-  type: string;
-  format?: string;
-  priority?: number;
-  description?: string;
-  cell: (o: Obj) => unknown;
-}
-
-const g = (o: unknown, path: string): unknown =>
-  path
-    .split('.')
-    .reduce<unknown>((cur, p) => (cur && typeof cur === 'object' ? (cur as Obj)[p] : undefined), o);
-
-/** Kubernetes' short age: 5s, 3m, 2h, 4d. */
-export function age(ts: unknown, now = Date.now()): string {
-  if (typeof ts !== 'string') return '<unknown>';
-  const s = Math.max(0, Math.floor((now - Date.parse(ts)) / 1000));
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 10) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
-  if (m < 180) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h`;
-  return `${Math.floor(h / 24)}d`;
-}
+import { age, type Column, firstThree, g, labelsText, selectorText } from './table-cells.js';
+import {
+  endpointsText,
+  eventColumns,
+  jobCompletions,
+  jobStatus,
+  nodeAddress,
+  nodeStatus,
+  serviceExternalIP,
+} from './table-kinds.js';
+import { podCells, readinessGates } from './table-pod.js';
 
 const name: Column = { name: 'Name', type: 'string', format: 'name', cell: (o) => g(o, 'metadata.name') };
 /** A claim's or a volume's phase; Terminating once deleted while in-use protection holds it. */
@@ -41,23 +25,34 @@ const volumePhase: Column = {
   type: 'string',
   cell: (o) => (g(o, 'metadata.deletionTimestamp') ? 'Terminating' : (g(o, 'status.phase') ?? 'Pending')),
 };
+/** A claim's or a volume's VolumeAttributesClass, and its wide VOLUMEMODE. */
+const volumeAttributesClass: Column = {
+  name: 'VolumeAttributesClass',
+  type: 'string',
+  cell: (o) => g(o, 'spec.volumeAttributesClassName') ?? '<unset>',
+};
+const volumeMode: Column = {
+  name: 'VolumeMode',
+  type: 'string',
+  priority: 1,
+  cell: (o) => g(o, 'spec.volumeMode') ?? '<unset>',
+};
 const ageCol: Column = { name: 'Age', type: 'string', cell: (o) => age(g(o, 'metadata.creationTimestamp')) };
-const selector = (path: string): Column => ({
+/** A wide SELECTOR column: a LabelSelector at `path`, or with `map` a plain label map (a Service's). */
+const selector = (path: string, map = false): Column => ({
   name: 'Selector',
   type: 'string',
   priority: 1,
-  cell: (o) =>
-    Object.entries((g(o, path) as Obj) ?? {})
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',') || '<none>',
+  cell: (o) => (map ? labelsText(g(o, path)) : selectorText(g(o, path))),
 });
-const images: Column[] = [
+/** The wide CONTAINERS and IMAGES columns of a workload whose pod spec is at `spec`. */
+const images = (spec = 'spec.template.spec'): Column[] => [
   {
     name: 'Containers',
     type: 'string',
     priority: 1,
     cell: (o) =>
-      arr(g(o, 'spec.template.spec.containers'))
+      arr(g(o, `${spec}.containers`))
         .map((c) => c.name)
         .join(','),
   },
@@ -66,7 +61,7 @@ const images: Column[] = [
     type: 'string',
     priority: 1,
     cell: (o) =>
-      arr(g(o, 'spec.template.spec.containers'))
+      arr(g(o, `${spec}.containers`))
         .map((c) => c.image)
         .join(','),
   },
@@ -80,15 +75,6 @@ const modeShort: Record<string, string> = {
 };
 const accessModes = (v: unknown) =>
   Array.isArray(v) ? v.map((m) => modeShort[String(m)] ?? String(m)).join(',') : '';
-
-function podStatus(o: Obj): string {
-  if (g(o, 'metadata.deletionTimestamp')) return 'Terminating';
-  for (const cs of arr(g(o, 'status.containerStatuses'))) {
-    const w = g(cs, 'state.waiting.reason') ?? g(cs, 'state.terminated.reason');
-    if (w) return String(w);
-  }
-  return String(g(o, 'status.reason') ?? g(o, 'status.phase') ?? 'Pending');
-}
 
 /** A role's table: upstream prints the creation time, not an age. */
 const roleCols: Column[] = [
@@ -147,21 +133,16 @@ const columns: Record<string, Column[]> = {
   ClusterRoleBinding: bindingCols,
   Pod: [
     name,
-    {
-      name: 'Ready',
-      type: 'string',
-      cell: (o) =>
-        `${arr(g(o, 'status.containerStatuses')).filter((c) => c.ready).length}/${arr(g(o, 'spec.containers')).length}`,
-    },
-    { name: 'Status', type: 'string', cell: podStatus },
-    {
-      name: 'Restarts',
-      type: 'string',
-      cell: (o) =>
-        String(arr(g(o, 'status.containerStatuses')).reduce((n, c) => n + Number(c.restartCount ?? 0), 0)),
-    },
+    { name: 'Ready', type: 'string', cell: (o) => podCells(o).ready },
+    { name: 'Status', type: 'string', cell: (o) => podCells(o).status },
+    { name: 'Restarts', type: 'string', cell: (o) => podCells(o).restarts },
     ageCol,
-    { name: 'IP', type: 'string', priority: 1, cell: (o) => g(o, 'status.podIP') ?? '<none>' },
+    {
+      name: 'IP',
+      type: 'string',
+      priority: 1,
+      cell: (o) => arr(g(o, 'status.podIPs'))[0]?.ip ?? g(o, 'status.podIP') ?? '<none>',
+    },
     { name: 'Node', type: 'string', priority: 1, cell: (o) => g(o, 'spec.nodeName') ?? '<none>' },
     {
       name: 'Nominated Node',
@@ -169,7 +150,7 @@ const columns: Record<string, Column[]> = {
       priority: 1,
       cell: (o) => g(o, 'status.nominatedNodeName') ?? '<none>',
     },
-    { name: 'Readiness Gates', type: 'string', priority: 1, cell: () => '<none>' },
+    { name: 'Readiness Gates', type: 'string', priority: 1, cell: readinessGates },
   ],
   Deployment: [
     name,
@@ -181,8 +162,8 @@ const columns: Record<string, Column[]> = {
     { name: 'Up-to-date', type: 'integer', cell: (o) => g(o, 'status.updatedReplicas') ?? 0 },
     { name: 'Available', type: 'integer', cell: (o) => g(o, 'status.availableReplicas') ?? 0 },
     ageCol,
-    ...images,
-    selector('spec.selector.matchLabels'),
+    ...images(),
+    selector('spec.selector'),
   ],
   ReplicaSet: [
     name,
@@ -190,8 +171,8 @@ const columns: Record<string, Column[]> = {
     { name: 'Current', type: 'integer', cell: (o) => g(o, 'status.replicas') ?? 0 },
     { name: 'Ready', type: 'integer', cell: (o) => g(o, 'status.readyReplicas') ?? 0 },
     ageCol,
-    ...images,
-    selector('spec.selector.matchLabels'),
+    ...images(),
+    selector('spec.selector'),
   ],
   StatefulSet: [
     name,
@@ -201,20 +182,17 @@ const columns: Record<string, Column[]> = {
       cell: (o) => `${g(o, 'status.readyReplicas') ?? 0}/${g(o, 'spec.replicas') ?? 0}`,
     },
     ageCol,
-    ...images,
+    ...images(),
   ],
   Service: [
     name,
     { name: 'Type', type: 'string', cell: (o) => g(o, 'spec.type') },
-    { name: 'Cluster-IP', type: 'string', cell: (o) => g(o, 'spec.clusterIP') ?? '<none>' },
     {
-      name: 'External-IP',
+      name: 'Cluster-IP',
       type: 'string',
-      cell: (o) =>
-        arr(g(o, 'status.loadBalancer.ingress'))
-          .map((i) => i.ip)
-          .join(',') || '<none>',
+      cell: (o) => (g(o, 'spec.clusterIPs') as string[] | undefined)?.[0] ?? '<none>',
     },
+    { name: 'External-IP', type: 'string', cell: serviceExternalIP },
     {
       name: 'Port(s)',
       type: 'string',
@@ -224,26 +202,30 @@ const columns: Record<string, Column[]> = {
           .join(',') || '<none>',
     },
     ageCol,
-    selector('spec.selector'),
+    selector('spec.selector', true),
   ],
   Node: [
     name,
     {
       name: 'Status',
       type: 'string',
-      cell: (o) =>
-        arr(g(o, 'status.conditions')).find((c) => c.type === 'Ready')?.status === 'True'
-          ? 'Ready'
-          : 'NotReady',
+      cell: nodeStatus,
     },
     {
       name: 'Roles',
       type: 'string',
       cell: (o) =>
-        Object.keys((g(o, 'metadata.labels') as Obj) ?? {})
-          .filter((k) => k.startsWith('node-role.kubernetes.io/'))
-          .map((k) => k.slice(24))
-          .join(',') || '<none>',
+        [
+          ...new Set(
+            Object.entries((g(o, 'metadata.labels') as Record<string, string>) ?? {}).flatMap(([k, v]) =>
+              k.startsWith('node-role.kubernetes.io/') && k.length > 24
+                ? [k.slice(24)]
+                : k === 'kubernetes.io/role' && v
+                  ? [v]
+                  : [],
+            ),
+          ),
+        ].join(',') || '<none>',
     },
     ageCol,
     { name: 'Version', type: 'string', cell: (o) => g(o, 'status.nodeInfo.kubeletVersion') ?? '' },
@@ -251,22 +233,72 @@ const columns: Record<string, Column[]> = {
       name: 'Internal-IP',
       type: 'string',
       priority: 1,
-      cell: (o) => arr(g(o, 'status.addresses')).find((a) => a.type === 'InternalIP')?.address ?? '<none>',
+      cell: (o) => nodeAddress(o, 'InternalIP'),
     },
+    { name: 'External-IP', type: 'string', priority: 1, cell: (o) => nodeAddress(o, 'ExternalIP') },
+    ...(
+      [
+        ['OS-Image', 'osImage'],
+        ['Kernel-Version', 'kernelVersion'],
+        ['Container-Runtime', 'containerRuntimeVersion'],
+      ] as const
+    ).map(([title, field]) => ({
+      name: title,
+      type: 'string',
+      priority: 1,
+      cell: (o: Obj) => g(o, `status.nodeInfo.${field}`) || '<unknown>',
+    })),
   ],
-  Endpoints: [
+  Endpoints: [name, { name: 'Endpoints', type: 'string', cell: endpointsText }, ageCol],
+  EndpointSlice: [
     name,
+    { name: 'AddressType', type: 'string', cell: (o) => g(o, 'addressType') },
+    {
+      name: 'Ports',
+      type: 'string',
+      cell: (o) => firstThree(arr(g(o, 'ports')).map((p) => String(p.port ?? p.name ?? '*'))),
+    },
     {
       name: 'Endpoints',
       type: 'string',
-      cell: (o) =>
-        arr(g(o, 'subsets'))
-          .flatMap((ss) =>
-            arr(ss.addresses).flatMap((a) =>
-              arr(ss.ports).length ? arr(ss.ports).map((p) => `${a.ip}:${p.port}`) : [String(a.ip)],
-            ),
-          )
-          .join(',') || '<none>',
+      cell: (o) => firstThree(arr(g(o, 'endpoints')).flatMap((e) => (e.addresses as string[]) ?? [])),
+    },
+    ageCol,
+  ],
+  NetworkPolicy: [
+    name,
+    { name: 'Pod-Selector', type: 'string', cell: (o) => selectorText(g(o, 'spec.podSelector')) },
+    ageCol,
+  ],
+  ControllerRevision: [
+    name,
+    {
+      name: 'Controller',
+      type: 'string',
+      cell: (o) => {
+        const ref = arr(g(o, 'metadata.ownerReferences')).find((r) => r.controller === true);
+        if (!ref) return '<none>';
+        const group = String(ref.apiVersion ?? '').includes('/')
+          ? `.${String(ref.apiVersion).split('/')[0]}`
+          : '';
+        return `${String(ref.kind).toLowerCase()}${group}/${ref.name}`;
+      },
+    },
+    { name: 'Revision', type: 'integer', cell: (o) => g(o, 'revision') ?? 0 },
+    ageCol,
+  ],
+  IngressClass: [
+    name,
+    { name: 'Controller', type: 'string', cell: (o) => g(o, 'spec.controller') ?? '' },
+    {
+      name: 'Parameters',
+      type: 'string',
+      cell: (o) => {
+        const p = g(o, 'spec.parameters') as Obj | undefined;
+        return p
+          ? `${p.apiGroup ? `${String(p.kind).toLowerCase()}.${p.apiGroup}` : String(p.kind).toLowerCase()}/${p.name}`
+          : '<none>';
+      },
     },
     ageCol,
   ],
@@ -286,7 +318,8 @@ const columns: Record<string, Column[]> = {
           .join(',') || '<none>',
     },
     ageCol,
-    ...images,
+    ...images(),
+    selector('spec.selector'),
   ],
   CronJob: [
     name,
@@ -300,23 +333,10 @@ const columns: Record<string, Column[]> = {
       cell: (o) => (g(o, 'status.lastScheduleTime') ? age(g(o, 'status.lastScheduleTime')) : '<none>'),
     },
     ageCol,
+    ...images('spec.jobTemplate.spec.template.spec'),
+    selector('spec.jobTemplate.spec.selector'),
   ],
-  Event: [
-    {
-      name: 'Last Seen',
-      type: 'string',
-      cell: (o) => age(g(o, 'lastTimestamp') ?? g(o, 'eventTime') ?? g(o, 'metadata.creationTimestamp')),
-    },
-    { name: 'Type', type: 'string', cell: (o) => g(o, 'type') ?? '' },
-    { name: 'Reason', type: 'string', cell: (o) => g(o, 'reason') ?? '' },
-    {
-      name: 'Object',
-      type: 'string',
-      cell: (o) =>
-        `${String(g(o, 'involvedObject.kind') ?? '').toLowerCase()}/${g(o, 'involvedObject.name') ?? ''}`,
-    },
-    { name: 'Message', type: 'string', cell: (o) => g(o, 'message') ?? '' },
-  ],
+  Event: eventColumns,
   PersistentVolumeClaim: [
     name,
     volumePhase,
@@ -324,7 +344,9 @@ const columns: Record<string, Column[]> = {
     { name: 'Capacity', type: 'string', cell: (o) => g(o, 'status.capacity.storage') ?? '' },
     { name: 'Access Modes', type: 'string', cell: (o) => accessModes(g(o, 'spec.accessModes')) },
     { name: 'StorageClass', type: 'string', cell: (o) => g(o, 'spec.storageClassName') ?? '<unset>' },
+    volumeAttributesClass,
     ageCol,
+    volumeMode,
   ],
   PersistentVolume: [
     name,
@@ -343,18 +365,21 @@ const columns: Record<string, Column[]> = {
         g(o, 'spec.claimRef.name') ? `${g(o, 'spec.claimRef.namespace')}/${g(o, 'spec.claimRef.name')}` : '',
     },
     { name: 'StorageClass', type: 'string', cell: (o) => g(o, 'spec.storageClassName') ?? '' },
+    volumeAttributesClass,
+    { name: 'Reason', type: 'string', cell: (o) => g(o, 'status.reason') ?? '' },
     ageCol,
+    volumeMode,
   ],
   PriorityClass: [
     name,
     { name: 'Value', type: 'integer', cell: (o) => g(o, 'value') ?? 0 },
     { name: 'Global-Default', type: 'boolean', cell: (o) => g(o, 'globalDefault') ?? false },
+    ageCol,
     {
-      name: 'Preemption-Policy',
+      name: 'PreemptionPolicy',
       type: 'string',
       cell: (o) => g(o, 'preemptionPolicy') ?? 'PreemptLowerPriority',
     },
-    ageCol,
   ],
   StorageClass: [
     {
@@ -393,6 +418,18 @@ const columns: Record<string, Column[]> = {
     },
     { name: 'Ports', type: 'string', cell: (o) => (arr(g(o, 'spec.tls')).length ? '80, 443' : '80') },
     ageCol,
+  ],
+  ComponentStatus: [
+    name,
+    ...(['Status', 'Message', 'Error'] as const).map((title) => ({
+      name: title,
+      type: 'string',
+      cell: (o: Obj) => {
+        const c = arr(g(o, 'conditions')).find((x) => x.type === 'Healthy');
+        if (title === 'Status') return c ? (c.status === 'True' ? 'Healthy' : 'Unhealthy') : 'Unknown';
+        return (title === 'Message' ? c?.message : c?.error) ?? '';
+      },
+    })),
   ],
   Lease: [name, { name: 'Holder', type: 'string', cell: (o) => g(o, 'spec.holderIdentity') ?? '' }, ageCol],
   HorizontalPodAutoscaler: [
@@ -444,20 +481,21 @@ const columns: Record<string, Column[]> = {
   ],
   Job: [
     name,
+    { name: 'Status', type: 'string', cell: jobStatus },
+    { name: 'Completions', type: 'string', cell: jobCompletions },
     {
-      name: 'Status',
+      name: 'Duration',
       type: 'string',
-      cell: (o) =>
-        arr(g(o, 'status.conditions')).find((c) => c.type === 'Complete' && c.status === 'True')
-          ? 'Complete'
-          : 'Running',
-    },
-    {
-      name: 'Completions',
-      type: 'string',
-      cell: (o) => `${g(o, 'status.succeeded') ?? 0}/${g(o, 'spec.completions') ?? 1}`,
+      cell: (o) => {
+        const start = g(o, 'status.startTime');
+        if (typeof start !== 'string') return '';
+        const end = g(o, 'status.completionTime');
+        return age(start, typeof end === 'string' ? Date.parse(end) : Date.now());
+      },
     },
     ageCol,
+    ...images(),
+    selector('spec.selector'),
   ],
 };
 

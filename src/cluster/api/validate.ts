@@ -6,7 +6,7 @@
 
 import { isCrd, validateCrd, validateCrdUpdate } from './crd-validation.js';
 import { checkTimeZone, parseSchedule } from './cron.js';
-import { forbidden, invalid, required } from './field-errors.js';
+import { forbidden, invalid, notSupported, required } from './field-errors.js';
 import { arr, type Obj, obj } from './field-values.js';
 import { dns1123Label, dns1123Subdomain, labelValue, qualifiedNamePart } from './name-formats.js';
 import { isRbac, pathSegmentProblem, validateRbac, validateRbacUpdate } from './rbac-validation.js';
@@ -137,12 +137,14 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
           );
       }
       validatePodSpec(obj(obj(spec.template).spec), 'spec.template.spec', causes);
+      restartPolicyIn(obj(obj(spec.template).spec), 'spec.template.spec', ['Always'], causes);
       if (typeof spec.replicas === 'number' && spec.replicas < 0)
         causes.push(invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0'));
       break;
     }
     case 'Job':
       validatePodSpec(obj(obj(spec.template).spec), 'spec.template.spec', causes);
+      restartPolicyIn(obj(obj(spec.template).spec), 'spec.template.spec', ['OnFailure', 'Never'], causes);
       break;
     case 'CronJob': {
       try {
@@ -156,11 +158,9 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
         } catch {
           causes.push(invalid('spec.timeZone', spec.timeZone, `unknown time zone ${spec.timeZone}`));
         }
-      validatePodSpec(
-        obj(obj(obj(obj(spec.jobTemplate).spec).template).spec),
-        'spec.jobTemplate.spec.template.spec',
-        causes,
-      );
+      const podSpec = obj(obj(obj(obj(spec.jobTemplate).spec).template).spec);
+      validatePodSpec(podSpec, 'spec.jobTemplate.spec.template.spec', causes);
+      restartPolicyIn(podSpec, 'spec.jobTemplate.spec.template.spec', ['OnFailure', 'Never'], causes);
       break;
     }
     case 'ConfigMap':
@@ -194,6 +194,12 @@ export function validate(r: ResourceInfo, o: KubeObject): StatusCause[] {
       break;
   }
   return causes;
+}
+
+/** A workload's pods restart as it needs: a Job's never Always (upstream's wording when defaulted to it). */
+function restartPolicyIn(spec: Obj, path: string, allowed: string[], causes: StatusCause[]): void {
+  const policy = spec.restartPolicy ?? 'Always';
+  if (!allowed.includes(String(policy))) causes.push(notSupported(`${path}.restartPolicy`, policy, allowed));
 }
 
 const immutable = (field: string, value: unknown): StatusCause => invalid(field, value, 'field is immutable');

@@ -3,7 +3,7 @@
  * the generic REST storage, watch streams, discovery, OpenAPI, health and version.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isNotFound } from '../../core/errors.js';
+import { isNotFound, unlessNotFound } from '../../core/errors.js';
 import { asVersion } from '../api/conversion.js';
 import {
   aggregatedDiscovery,
@@ -41,10 +41,18 @@ import { type Attributes, type Authorizer, forbidden } from './authz/attributes.
 import { escalationCheck } from './authz/escalation.js';
 import type { RbacPolicy } from './authz/rbac.js';
 import { impersonate, requestAttributes } from './authz/request.js';
+import {
+  type ComponentStatuses,
+  type ComponentStatusList,
+  componentStatusResource,
+  componentStatusWarning,
+} from './component-status.js';
 import type { BerthEndpoint } from './encryption/endpoint.js';
 import { evictPod } from './eviction.js';
+import { serveHealth } from './health.js';
 import type { MetricsApi } from './metrics-api.js';
 import { boolParam, fieldValidationParam, intParam } from './params.js';
+import { forward, podTarget, serviceTarget, splitSchemeNamePort } from './resource-proxy.js';
 import type { RestStorage } from './rest.js';
 import { answerReview, issueToken } from './reviews.js';
 import { jwks, openidConfiguration } from './service-account-token.js';
@@ -70,6 +78,8 @@ export interface HandlerDeps {
   berthEndpoint?: BerthEndpoint;
   /** metrics.k8s.io (NodeMetrics, PodMetrics), read from the nodes' agents. */
   metrics?: Pick<MetricsApi, 'get'>;
+  /** v1 ComponentStatus, computed at each read. */
+  componentStatuses?: Pick<ComponentStatuses, 'get'>;
   /**
    * Subresources served by something other than the store, by `plural/subresource`
    * (`pods/log`, `pods/exec`, ..., proxied to the pod's node): called with the object the path names.
@@ -261,17 +271,38 @@ function auditAttributes(a: Attributes, parts: string[]): AuditAttributes {
 
 export function makeHandler(deps: HandlerDeps) {
   const { registry: reg, rest } = deps;
+  /** A pod's or a service's proxy subresource: what follows `/proxy` goes to the target. */
+  const proxyRequest = async (
+    r: ResourceInfo,
+    namespace: string | undefined,
+    id: string,
+    url: URL,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => {
+    const { scheme, name, port } = splitSchemeNamePort(id);
+    const obj = await rest.get(r, namespace, name);
+    const endpoints = reg.get('', 'v1', 'endpoints');
+    const target =
+      r.plural === 'pods'
+        ? podTarget(obj, scheme, port)
+        : serviceTarget(
+            obj,
+            endpoints ? await unlessNotFound(rest.get(endpoints, namespace, name)) : undefined,
+            scheme,
+            port,
+          );
+    const marker = `/${id}/proxy`;
+    const at = url.pathname.indexOf(marker);
+    const inner = at < 0 ? '/' : url.pathname.slice(at + marker.length) || '/';
+    await forward(target, inner, url.search, req, res);
+  };
   const yaml = new YamlDecoder();
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const url = new URL(req.url ?? '/', 'https://x');
       const path = url.pathname.replace(/\/+$/, '') || '/';
-      if (['/healthz', '/livez', '/readyz'].includes(path)) {
-        const ok = deps.ready();
-        res.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end(ok ? 'ok' : 'not ready');
-        return;
-      }
+      if (serveHealth(path, url, res, deps.ready())) return;
       const authenticated = await deps.authenticate(req);
       if (!authenticated) {
         send(res, 401, {
@@ -385,6 +416,15 @@ export function makeHandler(deps: HandlerDeps) {
       }
       const accept = req.headers.accept ?? '';
       const asTable = /as=Table/.test(accept);
+      if (r === componentStatusResource && deps.componentStatuses) {
+        if (verb !== 'get' && verb !== 'list')
+          throw methodNotAllowed('the server does not allow this method on the requested resource');
+        res.setHeader('Warning', warningHeader(componentStatusWarning));
+        const out = await deps.componentStatuses.get(name);
+        const items =
+          out.kind === 'ComponentStatusList' ? (out as ComponentStatusList).items : [out as KubeObject];
+        return send(res, 200, asTable ? toTable(r, items, '') : out);
+      }
       const withKind = (o: KubeObject) => asVersion(r, o);
       const validation = fieldValidationParam(q);
       const warnings: string[] = [];
@@ -421,6 +461,8 @@ export function makeHandler(deps: HandlerDeps) {
       if (sub && !(r.subresources ?? []).includes(sub))
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
 
+      if (sub === 'proxy' && name && !r.group && (r.plural === 'pods' || r.plural === 'services'))
+        return await proxyRequest(r, namespace, name, url, req, res);
       const connect = sub && name ? deps.connect?.[`${r.plural}/${sub}`] : undefined;
       if (connect) {
         if (req.method !== 'GET' && !(req.method === 'POST' && postConnect.has(sub as string)))

@@ -117,12 +117,48 @@ export function agentUnreachable(node: KubeObject | undefined, e: Error): ApiErr
   );
 }
 
+/**
+ * The kubelet's answer for the log of a container that has not run yet, from the pod's
+ * status: `container "c" in pod "p" is waiting to start: trying and failing to pull image`
+ * (400). Undefined when it has run, or its status does not say.
+ */
+export function waitingLogProblem(pod: KubeObject, container: string, previous: boolean): string | undefined {
+  if (previous) return undefined;
+  const status = (pod.status ?? {}) as Record<
+    string,
+    | {
+        name: string;
+        state?: Record<string, { reason?: string }>;
+        lastState?: { terminated?: { containerID?: string } };
+      }[]
+    | undefined
+  >;
+  const cs = [
+    ...(status.containerStatuses ?? []),
+    ...(status.initContainerStatuses ?? []),
+    ...(status.ephemeralContainerStatuses ?? []),
+  ].find((c) => c.name === container);
+  const waiting = cs?.state?.waiting;
+  if (!waiting || cs?.lastState?.terminated?.containerID) return undefined;
+  const why =
+    waiting.reason === 'ErrImagePull'
+      ? "image can't be pulled"
+      : waiting.reason === 'ImagePullBackOff'
+        ? 'trying and failing to pull image'
+        : waiting.reason;
+  const at = `container "${container}" in pod "${pod.metadata?.name}" is waiting to start`;
+  return why ? `${at}: ${why}` : `${at} - no logs yet`;
+}
+
 /** `pods/NAME/log`, from the agent's `/containerLogs` path. */
 export function podLogProxy(agent: https.Agent): PodProxy {
   return async (pod, node, q, req, res) => {
+    const container = requestedContainer(pod, q);
+    const waiting = waitingLogProblem(pod, container, q.get('previous') === 'true');
+    if (waiting) throw new ApiError(400, 'BadRequest', waiting);
     const params = new URLSearchParams();
     for (const k of logParams) if (q.get(k)) params.set(k, q.get(k) as string);
-    const path = `${containerPath('containerLogs', pod, requestedContainer(pod, q))}?${params}`;
+    const path = `${containerPath('containerLogs', pod, container)}?${params}`;
     const target = agentTarget(pod, node, agent, path);
     await new Promise<void>((resolve, reject) => {
       const up = https.request({ ...target, method: 'GET' }, (upRes) => {

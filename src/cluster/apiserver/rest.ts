@@ -35,7 +35,7 @@ import { gracePeriodFor } from './graceful-delete.js';
 import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
 import { parseResourceVersion } from './params.js';
 import type { ServiceCidr } from './service-cidr.js';
-import { checkStrict, unknownFieldMessage, unknownFieldsOf } from './strict.js';
+import { checkStrict, checkTypes, unknownFieldMessage, unknownFieldsOf } from './strict.js';
 
 /** Options common to writes, from the query string. */
 export interface WriteOptions {
@@ -262,6 +262,7 @@ export class RestStorage {
         `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r)})`,
       );
     const o = cloneJson(body);
+    checkTypes(r, o);
     if (opts.fieldValidation === 'Strict') checkStrict(r, o);
     else {
       // Fields the kind does not have are dropped, as upstream's decoding drops them; Warn says which.

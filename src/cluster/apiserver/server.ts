@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
-import { invalidArgument, isNotFound } from '../../core/errors.js';
+import { invalidArgument, isNotFound, unlessNotFound } from '../../core/errors.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { type ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -33,6 +33,7 @@ import { NodeGraph } from './authz/node-graph.js';
 import { feedFromStore, feedWrite } from './authz/policy-feed.js';
 import { RbacPolicy } from './authz/rbac.js';
 import { reconcileBootstrapPolicy } from './authz/reconcile.js';
+import { ComponentStatuses, componentStatusResource } from './component-status.js';
 import { syncCrdResources } from './crd.js';
 import { restrictDataDir } from './data-dir.js';
 import { EncryptedStore, encryptionRules } from './encryption/encrypted-store.js';
@@ -249,6 +250,15 @@ async function serve(
       async (pod, q, req, res) =>
         proxy(pod, await nodeOf(pod), q, req, res);
     const metrics = resourceMetrics(registry, rest, agents);
+    registry.add(componentStatusResource);
+    const leases = registry.get('coordination.k8s.io', 'v1', 'leases');
+    const componentStatuses = new ComponentStatuses({
+      lease: async () =>
+        leases ? unlessNotFound(rest.get(leases, 'kube-system', 'berth-controller-manager')) : undefined,
+      datastore: async () => {
+        await store.get('/registry/core/namespaces/kube-system');
+      },
+    });
     const handle = makeHandler({
       registry,
       rest,
@@ -266,6 +276,7 @@ async function serve(
       berthEndpoint: secretsEncryptionEndpoint(secretsEncryption),
       ...(audit ? { audit: audit.auditor } : {}),
       metrics,
+      componentStatuses,
       connect: {
         'pods/log': toNode(podLogProxy(agents)),
         'pods/exec': toNode(podStreamProxy(agents, 'exec')),

@@ -4,6 +4,8 @@
  * metadata for every kind (the schema below lists each kind's top-level fields); custom
  * resources accept any top-level field their CRD allows, so only metadata is checked.
  */
+
+import { typeMismatch } from '../api/decode-types.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { kindType, unknownFields } from '../api/schema.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -93,6 +95,18 @@ export function strictDecodingError(r: ResourceInfo, problems: string[]): ApiErr
 
 export const unknownFieldMessage = (path: string) => `unknown field "${path}"`;
 export const duplicateFieldMessage = (path: string) => `duplicate field "${path}"`;
+
+/**
+ * Throws upstream's decoding error when a field of `o` has the wrong JSON type (a string for
+ * an integer, a boolean in a ConfigMap's data): refused under every fieldValidation, as
+ * decoding into Go types refuses it.
+ */
+export function checkTypes(r: ResourceInfo, o: KubeObject): void {
+  const described = r.custom ? undefined : kindType(r.group, r.version, r.kind);
+  const problem = described && typeMismatch(described, o);
+  if (problem)
+    throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${problem}`);
+}
 
 /** Throws the strict decoding error when `o` has fields its kind does not. */
 export function checkStrict(r: ResourceInfo, o: KubeObject): void {

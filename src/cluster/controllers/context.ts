@@ -59,6 +59,8 @@ export class SharedContext {
   private readonly stops: (() => void)[] = [];
   /** The controllers' own clients, by identity (sharing the control plane's connections). */
   private readonly clients = new Map<string, KubeClient>();
+  /** The kube-system ServiceAccounts the controllers started so far write as. */
+  readonly serviceAccounts = new Set<string>();
 
   constructor(
     readonly client: KubeClient,
@@ -97,6 +99,7 @@ export class SharedContext {
   private clientFor(name: string): KubeClient {
     const id = loopIdentity(name);
     if (!id || !this.client.token || !this.options.controllerIdentities) return this.client;
+    if (id.serviceAccount) this.serviceAccounts.add(id.serviceAccount);
     let c = this.clients.get(id.key);
     if (!c) {
       c = this.client.withToken(loopToken(this.client.token, id));

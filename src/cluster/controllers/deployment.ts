@@ -239,7 +239,9 @@ export async function syncDeployment(
     const copied = copiedAnnotations(d);
     if (target !== replicasOf(newRS) || annotationsStale(newRS, copied)) {
       scaled = target !== replicasOf(newRS);
-      if (scaled) act.event?.(d, 'Normal', 'ScalingReplicaSet', scaleMessage(newRS, target));
+      // The event follows a write that took, as upstream's scaleReplicaSet: a pass that read
+      // a stale ReplicaSet fails its update with a conflict and must not report the scale again.
+      const message = scaleMessage(newRS, target);
       await act.updateReplicaSet({
         ...newRS,
         metadata: {
@@ -253,6 +255,7 @@ export async function syncDeployment(
         },
         spec: { ...newRS.spec, replicas: target },
       });
+      if (scaled) act.event?.(d, 'Normal', 'ScalingReplicaSet', message);
     }
     // Scale old ReplicaSets down (upstream's reconcileOldReplicaSets). The budget counts
     // replicas by spec, not by the old sets' status, which lags a scale-down: available =
@@ -280,8 +283,9 @@ export async function syncDeployment(
     for (const [rs, cut] of cuts) {
       const n = replicasOf(rs);
       scaled = true;
-      act.event?.(d, 'Normal', 'ScalingReplicaSet', scaleMessage(rs, n - cut));
+      const message = scaleMessage(rs, n - cut);
       await act.updateReplicaSet({ ...rs, spec: { ...rs.spec, replicas: n - cut } });
+      act.event?.(d, 'Normal', 'ScalingReplicaSet', message);
     }
     // History: keep revisionHistoryLimit old, scaled-down ReplicaSets.
     const limit = d.spec?.revisionHistoryLimit ?? 10;

@@ -4,6 +4,7 @@ import type { KubeClient } from '../client/kube-client.js';
 import { ingressStatusController } from '../ingress/status.js';
 import { schedulerController } from '../scheduler/scheduler.js';
 import { type ControllerSpec, type ControlPlaneOptions, SharedContext } from './context.js';
+import { startControllerAccounts } from './controller-accounts.js';
 import { cronJobController } from './cronjob.js';
 import { csrApprovingController } from './csr-approving.js';
 import { csrCleanerController } from './csr-cleaner.js';
@@ -116,6 +117,8 @@ export async function startControlPlane(
     const c = new SharedContext(client, options);
     ctx = c;
     for (const spec of registry) if (enabled.has(spec.name)) spec.start(c.forController(spec.name));
+    // As the controller manager's own client, like upstream's client builder.
+    startControllerAccounts(c.forController('controller-accounts'), c.serviceAccounts);
     void c.startInformers().then(() => {
       if (ctx === c) log.info('control plane started', { controllers: [...enabled] });
     });

@@ -225,7 +225,17 @@ export const nodeLifecycleController: ControllerSpec = {
       ((n.spec?.taints ?? []) as Taint[]).some((t) => t.effect === 'NoExecute');
     nodes
       .onAdd((n) => {
-        health.add(n.metadata.name!);
+        // Upstream's monitor says so of each node it comes to know, again after a restart.
+        const name = n.metadata.name!;
+        event(
+          n,
+          'Node',
+          'v1',
+          'Normal',
+          'RegisteredNode',
+          `Node ${name} event: Registered Node ${name} in Controller`,
+        );
+        health.add(name);
         if (hasNoExecute(n)) podsOfNode(n.metadata.name!);
       })
       .onUpdate((n) => {

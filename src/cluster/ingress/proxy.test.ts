@@ -2,10 +2,12 @@
 // answers, TLS by SNI, HTTP/2 and upgrades. The cluster side (informers, pods) is in
 // test/ingress.test.ts.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import type { KubeObject } from '../client/kube-client.js';
@@ -60,11 +62,34 @@ test('upstream headers: hop-by-hop ones and those the Connection header names ar
   assert.equal(plain.close, undefined, 'a field the connection option names is dropped');
 });
 
+/** Whether the loopback connection between two ports is in TIME_WAIT on either side (/proc/net/tcp). */
+function timeWaits(backendPort: number, proxyPort: number): { backendSide: boolean; proxySide: boolean } {
+  const port = (a: string) => Number.parseInt(a.split(':')[1] ?? '', 16);
+  let backendSide = false;
+  let proxySide = false;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const [, local, remote, state] = line.trim().split(/\s+/);
+    if (state !== '06' || !local || !remote) continue;
+    if (port(local) === backendPort && port(remote) === proxyPort) backendSide = true;
+    if (port(local) === proxyPort && port(remote) === backendPort) proxySide = true;
+  }
+  return { backendSide, proxySide };
+}
+
 describe('ingress proxy', () => {
   let backend: http.Server;
   let backendPort: number;
   let closedPort: number;
   let proxy: IngressProxy;
+  /** A backend that keeps connections alive, and how many it was opened. */
+  let kept: http.Server;
+  let keptConnections = 0;
+  /**
+   * A backend that answers `Connection: close` and closes only when the test says so, half-open
+   * meanwhile, so the order of the two FINs shows; its connections as they come.
+   */
+  let closer: net.Server;
+  const closerSockets: net.Socket[] = [];
   const pools = new Map<string, Endpoint[]>();
   const certA = selfSignedCertificate('a.test');
   const certDefault = selfSignedCertificate('default.test');
@@ -92,6 +117,23 @@ describe('ingress proxy', () => {
     closedPort = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
 
+    kept = http.createServer((_req, res) => res.end('kept'));
+    kept.on('connection', () => keptConnections++);
+    await new Promise<void>((r) => kept.listen(0, '127.0.0.1', r));
+    closer = net.createServer({ allowHalfOpen: true }, (s) => {
+      closerSockets.push(s);
+      let head = '';
+      s.on('data', (d) => {
+        head += d;
+        if (head.includes('\r\n\r\n'))
+          s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+      });
+    });
+    await new Promise<void>((r) => closer.listen(0, '127.0.0.1', r));
+    const at = (s: net.Server) => ({ host: '127.0.0.1', port: (s.address() as AddressInfo).port });
+    pools.set('kept', [at(kept)]);
+    pools.set('closer', [at(closer)]);
+
     const live = { host: '127.0.0.1', port: backendPort };
     pools.set('app', [live]);
     pools.set('flaky', [{ host: '127.0.0.1', port: closedPort }, live]);
@@ -104,7 +146,14 @@ describe('ingress proxy', () => {
         annotations: { 'ingress.berth.dev/proxy-body-size': '16' },
       },
       spec: {
-        rules: [rule('app', 'app'), rule('flaky', 'flaky'), rule('empty', 'empty'), rule('a.test', 'app')],
+        rules: [
+          rule('app', 'app'),
+          rule('flaky', 'flaky'),
+          rule('empty', 'empty'),
+          rule('a.test', 'app'),
+          rule('kept', 'kept'),
+          rule('closer', 'closer'),
+        ],
       },
     };
     const secure: KubeObject = {
@@ -137,9 +186,17 @@ describe('ingress proxy', () => {
   after(async () => {
     await proxy.close();
     await new Promise<void>((r) => backend.close(() => r()));
+    kept.closeAllConnections();
+    await new Promise<void>((r) => kept.close(() => r()));
+    for (const s of closerSockets) s.destroy();
+    await new Promise<void>((r) => closer.close(() => r()));
   });
 
-  const get = (host: string, path = '/', init: { method?: string; body?: string; agent?: http.Agent } = {}) =>
+  const get = (
+    host: string,
+    path = '/',
+    init: { method?: string; body?: string; agent?: http.Agent; headers?: http.OutgoingHttpHeaders } = {},
+  ) =>
     new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
       const req = http.request(
         {
@@ -147,7 +204,7 @@ describe('ingress proxy', () => {
           port: proxy.httpPort,
           path,
           method: init.method ?? 'GET',
-          headers: { host, 'x-forwarded-for': '6.6.6.6' },
+          headers: { host, 'x-forwarded-for': '6.6.6.6', ...init.headers },
           ...(init.agent ? { agent: init.agent } : {}),
         },
         (res) => {
@@ -187,6 +244,51 @@ describe('ingress proxy', () => {
     for (let i = 0; i < 3; i++) assert.equal((await get('app', '/', { agent })).status, 200);
     agent.destroy();
     assert.equal(ports.size, 1);
+  });
+
+  test('a backend connection is kept across client connections that each send Connection: close', async () => {
+    // Connection is hop-by-hop: a client closing its connection is no reason to close the pod's.
+    const before = keptConnections;
+    for (let i = 0; i < 3; i++) {
+      const r = await get('kept', '/', { agent: new http.Agent(), headers: { connection: 'close' } });
+      assert.equal(r.body, 'kept');
+      assert.equal(r.headers.connection, 'close');
+    }
+    assert.equal(keptConnections - before, 1);
+  });
+
+  test('a backend that answers Connection: close closes first: the TIME_WAIT is its, not the node', async () => {
+    const r = await get('closer');
+    assert.equal(r.body, 'ok');
+    const s = closerSockets.at(-1);
+    assert.ok(s);
+    const [backendPort, proxyPort] = [s.localPort ?? 0, s.remotePort ?? 0];
+    // The client has its whole answer; only now does the backend close its side.
+    s.end();
+    await once(s, 'close');
+    // The side that sent the first FIN is the one left in TIME_WAIT.
+    assert.deepEqual(timeWaits(backendPort, proxyPort), { backendSide: true, proxySide: false });
+  });
+
+  test('a client that sends Connection: close gets the whole answer, then the proxy closes', async () => {
+    const s = net.connect(proxy.httpPort, '127.0.0.1');
+    s.setEncoding('utf8');
+    let text = '';
+    s.on('data', (d) => {
+      text += d;
+    });
+    s.write('GET /whole HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n');
+    // The client does not close: the end it sees is the proxy's FIN.
+    await once(s, 'end');
+    s.destroy();
+    const [head = '', ...rest] = text.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 200 /);
+    assert.match(head, /\r\nconnection: close/i);
+    assert.match(head, /\r\ntransfer-encoding: chunked/i);
+    // The body's JSON, then the last chunk: the answer is whole.
+    const body = rest.join('\r\n\r\n');
+    assert.match(body, /"url":"\/whole"/);
+    assert.ok(body.endsWith('\r\n0\r\n\r\n'), body);
   });
 
   test('a refused endpoint is skipped for the next one', async () => {

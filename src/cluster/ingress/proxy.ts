@@ -10,10 +10,11 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import net, { type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import type { SecureContext } from 'node:tls';
+import { type SecureContext, TLSSocket } from 'node:tls';
 import { logger } from '../../core/log.js';
+import { BackendAgent } from './backend-agent.js';
 import type { Endpoint, Pool } from './backends.js';
 import { tlsOptions } from './certs.js';
 import { type ListenHandle, listenOn } from './listen-handle.js';
@@ -145,6 +146,15 @@ export function upstreamHeaders(
   return out;
 }
 
+/** The headers sent to the backend for a request that came to this proxy by `scheme`. */
+const forwardedHeaders = (req: Request, scheme: 'http' | 'https') =>
+  upstreamHeaders(req.headers, {
+    host: hostOf(req),
+    client: clientAddress(req.socket),
+    scheme,
+    port: req.socket.localPort ?? 0,
+  });
+
 const responseHeaders = (h: http.IncomingHttpHeaders) => endToEnd(h, droppedInResponse);
 
 /** Starts a response of either protocol (their writeHead signatures differ, not what they do). */
@@ -187,33 +197,13 @@ class Timeout extends Error {
   }
 }
 
+const isReadTimeout = (e: Error) => e instanceof Timeout && e.phase === 'read';
+
 /** Why a request is not passed on, or the pool to pass it to. */
 type Decision = { status: number; headers?: http.OutgoingHttpHeaders } | { route: Route; pool: Pool };
 
-/**
- * Connections to endpoints, kept alive for reuse (LIFO: warm sockets first). A new connection
- * gets no TCP keep-alive probes: Node's agent turns them on when a connection goes idle into
- * the pool (keepSocketAlive), which is the only time they matter. Setting them on each new one
- * too cost four setsockopt calls per request against backends that close every connection
- * (busybox httpd), a fifth of the proxy's system calls.
- */
-class BackendAgent extends http.Agent {
-  override createConnection(options: http.ClientRequestArgs): Duplex {
-    // The options are the agent's own copy for this connection.
-    const o = options as net.TcpNetConnectOpts;
-    o.keepAlive = false;
-    return net.createConnection(o);
-  }
-}
-
 export class IngressProxyServer {
-  private readonly agent = new BackendAgent({
-    keepAlive: true,
-    maxFreeSockets: 256,
-    scheduling: 'lifo',
-    // Headers and body go out as separate writes: Nagle would hold the second back.
-    noDelay: true,
-  });
+  private readonly agent = new BackendAgent();
   /** The HTTPS port redirects name (the one listened on, once known). */
   httpsPort: number;
 
@@ -252,12 +242,7 @@ export class IngressProxyServer {
       answer(res, d.status, { ...d.headers, ...close });
       return;
     }
-    const headers = upstreamHeaders(req.headers, {
-      host: hostOf(req),
-      client: clientAddress(req.socket),
-      scheme,
-      port: req.socket.localPort ?? 0,
-    });
+    const headers = forwardedHeaders(req, scheme);
     // A request without a body can be sent again as it is; one with a body only until it is read.
     const bodyless =
       req.httpVersionMajor === 2
@@ -274,8 +259,6 @@ export class IngressProxyServer {
     headers: http.OutgoingHttpHeaders,
     bodyless: boolean,
   ): void {
-    const tries = Math.min(pool.endpoints.length, MAX_TRIES);
-    let attempt = 0;
     let bodySent = false;
     let responded = false;
     let current: http.ClientRequest | undefined;
@@ -300,69 +283,53 @@ export class IngressProxyServer {
         answer(res, 413, req.httpVersionMajor === 1 ? { connection: 'close' } : {});
       });
     };
-    const send = (ep: Endpoint) => {
-      attempt++;
-      const up = http.request({
-        host: ep.host,
-        port: ep.port,
-        method: req.method,
-        path: req.url,
-        headers,
-        agent: this.agent,
-        setHost: false,
-      });
-      current = up;
-      const connectTimer = setTimeout(
-        () => up.destroy(new Timeout('connect')),
-        route.options.connectTimeoutMs,
-      );
-      const connected = () => {
-        clearTimeout(connectTimer);
+    const sent = sendToEndpoints({
+      pool,
+      connectTimeoutMs: route.options.connectTimeoutMs,
+      options: { method: req.method, path: req.url, headers, agent: this.agent },
+      sent: (up) => {
+        current = up;
+        if (bodyless) up.end();
+        up.once('response', (ur) => {
+          responded = true;
+          if (tooLarge) return ur.resume();
+          writeHead(res, ur.statusCode ?? 502, responseHeaders(ur.headers));
+          ur.once('error', () => out.destroy());
+          if (
+            res instanceof http.ServerResponse &&
+            !res.shouldKeepAlive &&
+            !(req.socket instanceof TLSSocket)
+          ) {
+            ur.pipe(out, { end: false });
+            ur.once('end', () => endAndClose(res, req as http.IncomingMessage));
+          } else ur.pipe(out);
+        });
+      },
+      connected: (up) => {
         up.setTimeout(route.options.readTimeoutMs, () => up.destroy(new Timeout('read')));
         if (bodyless || bodySent) return;
         bodySent = true;
         countBody();
         body.pipe(up);
-      };
-      up.once('socket', (s: Socket) => {
-        if (s.connecting) s.once('connect', connected);
-        else connected();
-      });
-      if (bodyless) up.end();
-      up.once('response', (ur) => {
-        clearTimeout(connectTimer);
-        responded = true;
-        if (tooLarge) return ur.resume();
-        writeHead(res, ur.statusCode ?? 502, responseHeaders(ur.headers));
-        ur.pipe(out);
-        ur.once('error', () => out.destroy());
-      });
-      up.once('error', (e) => {
-        clearTimeout(connectTimer);
+      },
+      retriable: (e) => !tooLarge && !responded && !isReadTimeout(e) && (bodyless || !bodySent),
+      failed: (e, ep) => {
         if (tooLarge) return;
         if (responded) {
           // The answer broke off midway: the client must see it broken, not complete.
           out.destroy();
           return;
         }
-        if (e instanceof Timeout && e.phase === 'read') return answer(res, 504);
-        const next = pool.next();
-        if ((bodyless || !bodySent) && attempt < tries && next) {
-          log.debug('endpoint failed; trying another', { endpoint: `${ep.host}:${ep.port}`, err: e });
-          send(next);
-          return;
-        }
+        if (isReadTimeout(e)) return answer(res, 504);
         log.warn('no endpoint answered', {
           ingress: route.ingress,
           endpoint: `${ep.host}:${ep.port}`,
           err: e,
         });
         answer(res, e instanceof Timeout ? 504 : 502);
-      });
-    };
-    const first = pool.next();
-    if (first) send(first);
-    else answer(res, 503);
+      },
+    });
+    if (!sent) answer(res, 503);
   }
 
   /** A WebSocket (or any HTTP/1.1 Upgrade) request: passed on, then bytes both ways. */
@@ -373,63 +340,111 @@ export class IngressProxyServer {
       answerRaw(socket, d.status, d.headers);
       return;
     }
-    const headers = upstreamHeaders(req.headers, {
-      host: hostOf(req),
-      client: clientAddress(req.socket),
-      scheme,
-      port: req.socket.localPort ?? 0,
-    });
+    const headers = forwardedHeaders(req, scheme);
     headers.connection = 'Upgrade';
     if (req.headers.upgrade) headers.upgrade = req.headers.upgrade;
-    const tries = Math.min(d.pool.endpoints.length, MAX_TRIES);
-    let attempt = 0;
-    const send = (ep: Endpoint) => {
-      attempt++;
+    const sent = sendToEndpoints({
+      pool: d.pool,
+      connectTimeoutMs: d.route.options.connectTimeoutMs,
       // Its own connection: an upgraded socket leaves the pool for good.
-      const up = http.request({
-        host: ep.host,
-        port: ep.port,
-        method: req.method,
-        path: req.url,
-        headers,
-        agent: false,
-        setHost: false,
-      });
-      const connectTimer = setTimeout(
-        () => up.destroy(new Timeout('connect')),
-        d.route.options.connectTimeoutMs,
-      );
-      up.once('socket', (s: Socket) => s.once('connect', () => clearTimeout(connectTimer)));
-      up.once('upgrade', (ur, us: Socket, uhead: Buffer) => {
-        clearTimeout(connectTimer);
-        socket.write(statusBlock(ur));
-        if (uhead.length) socket.write(uhead);
-        if (head.length) us.write(head);
-        // Either side going away ends the other (a destroyed socket ends no pipe by itself).
-        us.once('close', () => socket.destroy());
-        socket.once('close', () => us.destroy());
-        us.on('error', () => socket.destroy());
-        us.pipe(socket).pipe(us);
-      });
-      up.once('response', (ur) => {
-        // The backend declined the upgrade: its answer goes back as it is, then the connection ends.
-        clearTimeout(connectTimer);
-        socket.write(statusBlock(ur));
-        ur.pipe(socket);
-      });
-      up.once('error', (e) => {
-        clearTimeout(connectTimer);
-        const next = d.pool.next();
-        if (attempt < tries && next) return send(next);
+      options: { method: req.method, path: req.url, headers, agent: false },
+      sent: (up) => {
+        up.once('upgrade', (ur, us: Socket, uhead: Buffer) => {
+          socket.write(statusBlock(ur));
+          if (uhead.length) socket.write(uhead);
+          if (head.length) us.write(head);
+          // Either side going away ends the other (a destroyed socket ends no pipe by itself).
+          us.once('close', () => socket.destroy());
+          socket.once('close', () => us.destroy());
+          us.on('error', () => socket.destroy());
+          us.pipe(socket).pipe(us);
+        });
+        up.once('response', (ur) => {
+          // The backend declined the upgrade: its answer goes back as it is, then the connection ends.
+          socket.write(statusBlock(ur));
+          ur.pipe(socket);
+        });
+        up.end();
+      },
+      retriable: () => true,
+      failed: (e) => {
         log.warn('no endpoint took the upgrade', { ingress: d.route.ingress, err: e });
         answerRaw(socket, e instanceof Timeout ? 504 : 502);
-      });
-      up.end();
-    };
-    const first = d.pool.next();
-    if (first) send(first);
-    else answerRaw(socket, 503);
+      },
+    });
+    if (!sent) answerRaw(socket, 503);
   }
+}
+
+/**
+ * Ends a response on a plain HTTP/1 connection that ends with it (the client sent `Connection:
+ * close`, or spoke HTTP/1.0) and closes the connection in the same turn, so that the FIN
+ * follows the answer at once and the proxy closes first, as RFC 9112 9.6 has it and nginx
+ * does. Node's own close of such a connection, a shutdown on a later turn of the event loop,
+ * came after a client such as wrk had read the answer and closed first, nine times in ten:
+ * each left a TIME_WAIT on the client's side holding one of its ephemeral ports toward the
+ * Ingress's address and port, and once about 14,000 were held (the even half of the range,
+ * the ones connect() tries first) each connect() of that client scanned them all and its rate
+ * fell tenfold (docs/ingress.md). Closing the descriptor sends the FIN at once; only when the
+ * answer is all with the kernel (nothing left in the socket's buffer) and the request was read
+ * whole, since a close with unread input sends a reset that could cost the client the answer.
+ * Otherwise Node closes it as before.
+ */
+function endAndClose(res: http.ServerResponse, req: http.IncomingMessage): void {
+  const socket = req.socket;
+  res.end();
+  if (req.complete && !socket.destroyed && socket.writableLength === 0) socket.destroy();
+}
+
+/** How sendToEndpoints passes one request on, and what its caller does at each step. */
+interface Attempts {
+  pool: Pool;
+  connectTimeoutMs: number;
+  /** The request (method, path, headers, agent); the endpoint's address is added. */
+  options: http.RequestOptions;
+  /** A request to one endpoint was made: wire its answer, and end it unless a body follows. */
+  sent(up: http.ClientRequest): void;
+  /** Its connection is open (at once for a kept one): the connect timeout no longer applies. */
+  connected?(up: http.ClientRequest): void;
+  /** Whether the request may go to the next endpoint after failing with `e`. */
+  retriable(e: Error): boolean;
+  /** The last endpoint tried failed with `e`. */
+  failed(e: Error, ep: Endpoint): void;
+}
+
+/**
+ * Sends a request to the pool's next endpoint, and on to the next while one fails and the
+ * caller allows it, up to MAX_TRIES; each gets the route's connect timeout. False when the pool
+ * has no endpoint (nothing was sent).
+ */
+function sendToEndpoints(a: Attempts): boolean {
+  const tries = Math.min(a.pool.endpoints.length, MAX_TRIES);
+  let attempt = 0;
+  const send = (ep: Endpoint) => {
+    attempt++;
+    const up = http.request({ ...a.options, host: ep.host, port: ep.port, setHost: false });
+    const connectTimer = setTimeout(() => up.destroy(new Timeout('connect')), a.connectTimeoutMs);
+    up.once('socket', (s: Socket) => {
+      const connected = () => {
+        clearTimeout(connectTimer);
+        a.connected?.(up);
+      };
+      if (s.connecting) s.once('connect', connected);
+      else connected();
+    });
+    up.once('error', (e) => {
+      clearTimeout(connectTimer);
+      const next = attempt < tries && a.retriable(e) ? a.pool.next() : undefined;
+      if (!next) return a.failed(e, ep);
+      log.debug('endpoint failed; trying another', { endpoint: `${ep.host}:${ep.port}`, err: e });
+      send(next);
+    });
+    a.sent(up);
+  };
+  const first = a.pool.next();
+  if (!first) return false;
+  send(first);
+  return true;
 }
 
 /** A response's status line and headers as they came (names in their own case). */

@@ -454,7 +454,11 @@ class Builder {
           }
           case 'tmpfs':
             if (!target) throw invalidArgument(`--mount=${spec}: a tmpfs mount needs a target`);
-            tmpfs.push({ destination: abs(target), options: f.has('size') ? [`size=${f.get('size')}`] : [] });
+            // Executable, unlike a container's tmpfs by default: a build step may run what it puts there.
+            tmpfs.push({
+              destination: abs(target),
+              options: ['exec', ...(f.has('size') ? [`size=${f.get('size')}`] : [])],
+            });
             break;
           case 'secret': {
             const id = f.get('id') ?? (target ? posix.basename(target) : undefined);

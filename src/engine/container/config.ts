@@ -57,6 +57,11 @@ export interface ContainerConfig {
   /** The image's ID (`sha256:...`) and the name the user gave. */
   imageId: string;
   imageName: string;
+  /**
+   * The image as the user wrote it (`bb`, `bb:1`, an ID prefix): Docker's `Config.Image`, which
+   * `ps` and scripts show. Absent on containers created before it was kept.
+   */
+  imageRef?: string;
   /** Set for `--rootfs DIR` containers: the folder is the only (read-only) layer. */
   rootfs?: string;
   /** The process: entrypoint + command after overrides (Docker's rules). */
@@ -131,6 +136,8 @@ export interface ContainerConfig {
   ports: PortMapping[];
   /** `-P`: publish every port the image exposes on a random host port. */
   publishAll: boolean;
+  /** `--expose` (Docker's Config.ExposedPorts, `80/tcp`): published by `-P` beside the image's. */
+  expose?: string[];
   /** `--network-alias`: extra names on user networks. */
   networkAliases: string[];
   /** Networks joined with `network connect`, beside `network` (absent in older records). */
@@ -162,6 +169,11 @@ export interface ContainerConfig {
   log?: { driver: 'k8s-file' | 'json-file' | 'none'; options: Record<string, string>; maxSize?: number };
   /** The health check (image's HEALTHCHECK merged with `--health-*`); `Test: ["NONE"]` disables it. */
   healthcheck?: HealthConfig;
+}
+
+/** The image as Docker shows it for a container: as the user wrote it, else its full name. */
+export function imageAsGiven(c: Pick<ContainerConfig, 'imageRef' | 'imageName'>): string {
+  return c.imageRef || c.imageName;
 }
 
 /** A config with Docker's defaults for everything not given; `create` fills in the rest. */

@@ -65,7 +65,10 @@ export function mergeConfig(image: ResolvedImage, id: string, o: CreateOptions):
     stopSignal: o.stopSignal || ic.StopSignal || 'SIGTERM',
     healthcheck: mergeHealth(ic.Healthcheck, o.healthcheck),
     mounts,
-    ports: withExposed(o.ports ?? [], o.publishAll ? Object.keys(ic.ExposedPorts ?? {}) : []),
+    ports: withExposed(
+      o.ports ?? [],
+      o.publishAll ? [...new Set([...Object.keys(ic.ExposedPorts ?? {}), ...(o.expose ?? [])])] : [],
+    ),
   });
 }
 

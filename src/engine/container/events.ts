@@ -1,4 +1,5 @@
 /** Container events for the engine's journal, with Docker's attributes (labels, image, name). */
+import { imageAsGiven } from './config.js';
 import type { EngineContext } from './context.js';
 import type { ContainerRecord } from './store.js';
 
@@ -11,7 +12,7 @@ export function containerEvent(
 ): void {
   ctx.events.append('container', action, rec.id, {
     ...rec.config.labels,
-    image: rec.config.imageName,
+    image: imageAsGiven(rec.config),
     name: rec.name,
     ...extra,
   });

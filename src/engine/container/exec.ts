@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
@@ -43,6 +43,37 @@ const readOr = (p: string) => {
   }
 };
 
+/**
+ * The process of an exec as user `u`: the container's own (capabilities, limits, profiles),
+ * with the command, the terminal, the folder, the user and its groups replaced, and `env`
+ * over the container's variables (a name given again replaces the container's value).
+ */
+function execProcess(
+  bundle: string,
+  o: ExecOptions,
+  env: readonly string[],
+  u: { uid: number; gid: number; additionalGids: number[] },
+): Record<string, unknown> {
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as {
+    process: Record<string, unknown> & { env?: string[]; cwd?: string };
+  };
+  const { consoleSize: _size, ...base } = spec.process;
+  const merged = new Map<string, string>();
+  for (const e of [...(base.env ?? []), ...env]) merged.set(e.split('=', 1)[0]!, e);
+  return {
+    ...base,
+    terminal: o.tty,
+    args: o.command,
+    env: [...merged.values()],
+    cwd: o.workdir || base.cwd || '/',
+    user: {
+      uid: u.uid,
+      gid: u.gid,
+      ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}),
+    },
+  };
+}
+
 /** One word for `sh -c`, single-quoted. */
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -64,18 +95,24 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     ...(runtimeLog ? ['--log', runtimeLog, '--log-format', 'json'] : []),
     'exec',
   ];
-  if (o.tty) args.push('--tty');
   if (o.detach) args.push('--detach');
-  if (o.workdir) args.push('--cwd', o.workdir);
-  if (o.user) {
-    const u = resolveUser(o.user, readOr(join(merged, 'etc/passwd')), readOr(join(merged, 'etc/group')));
-    args.push('--user', `${u.uid}:${u.gid}`);
-    for (const g of u.additionalGids) args.push('--additional-gids', String(g));
-  }
   // Docker gives a terminal exec TERM=xterm unless the caller sets TERM.
-  if (o.tty && !o.env.some((e) => e.startsWith('TERM='))) args.push('--env', 'TERM=xterm');
-  for (const e of o.env) args.push('--env', e);
-  args.push(rec.id, ...o.command);
+  const env = o.tty && !o.env.some((e) => e.startsWith('TERM=')) ? ['TERM=xterm', ...o.env] : o.env;
+  let processFile: string | undefined;
+  if (o.user) {
+    // runc's --user keeps the container's supplementary groups and --additional-gids adds to
+    // them, so another user would get the init's (root's group 0): a whole process spec sets
+    // this user's groups alone.
+    const u = resolveUser(o.user, readOr(join(merged, 'etc/passwd')), readOr(join(merged, 'etc/group')));
+    processFile = join(paths.bundle, `exec-${randomBytes(6).toString('hex')}.json`);
+    writeFileSync(processFile, JSON.stringify(execProcess(paths.bundle, o, env, u)), { mode: 0o600 });
+    args.push('--process', processFile, rec.id);
+  } else {
+    if (o.tty) args.push('--tty');
+    if (o.workdir) args.push('--cwd', o.workdir);
+    for (const e of env) args.push('--env', e);
+    args.push(rec.id, ...o.command);
+  }
   const stdin = o.detach ? undefined : o.stdin;
   const stdout = o.detach ? undefined : o.stdout;
   // A TTY exec with piped streams (the Docker API's sockets): the runtime needs a terminal
@@ -113,6 +150,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     child.on('error', reject);
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
   }).finally(() => {
+    if (processFile) rmSync(processFile, { force: true });
     o.signal?.removeEventListener('abort', onAbort);
     unsubscribe?.();
     if (stdin && child.stdin) stdin.unpipe(child.stdin);

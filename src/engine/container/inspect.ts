@@ -4,6 +4,7 @@
  * Docker's zero values.
  */
 import { NetworkStore } from '../network/network-store.js';
+import { imageAsGiven } from './config.js';
 import type { EngineContext } from './context.js';
 import { readHealth } from './health.js';
 import { hostConfigMounts, mountPoints } from './inspect-mounts.js';
@@ -144,7 +145,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       StdinOnce: false,
       Env: c.env,
       Cmd: c.cmd.length ? c.cmd : null,
-      Image: c.imageName,
+      Image: imageAsGiven(c),
       Volumes: null,
       WorkingDir: c.workingDir,
       Entrypoint: c.entrypoint.length ? c.entrypoint : null,

@@ -5,7 +5,8 @@
  * and a `kill -9` at any point leave a record the next command can fix by reconciling.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { conflict, isNotFound } from '../../core/errors.js';
+import { constants } from 'node:os';
+import { conflict, invalidArgument, isNotFound } from '../../core/errors.js';
 import { detectRuntime, runtimeAwaitsStart, runtimeKill } from '../runtime/oci-runtime.js';
 import { cgroupsPathFor } from '../runtime/oci-spec.js';
 import type { EngineContext } from './context.js';
@@ -178,11 +179,18 @@ export async function killContainer(ctx: EngineContext, ref: string, signal = 'S
   containerEvent(ctx, rec, 'kill', { signal: sig });
 }
 
-/** `SIGTERM`, `TERM`, `15` -> what runc accepts. */
+/** `SIGTERM`, `TERM`, `15` -> what runc accepts; an unknown name is refused with Docker's words. */
 export function normaliseSignal(sig: string): string {
-  if (/^\d+$/.test(sig)) return sig;
+  if (/^\d+$/.test(sig)) {
+    if (Number(sig) < 1 || Number(sig) > 64) throw invalidArgument(`Invalid signal: ${sig}`);
+    return sig;
+  }
   const up = sig.toUpperCase();
-  return up.startsWith('SIG') ? up : `SIG${up}`;
+  const name = up.startsWith('SIG') ? up : `SIG${up}`;
+  // Real-time signals (SIGRTMIN+3) are not in Node's table; runc knows them.
+  if (!(name in constants.signals) && !/^SIGRT(MIN|MAX)([+-]\d+)?$/.test(name))
+    throw invalidArgument(`Invalid signal: ${sig}`);
+  return name;
 }
 
 /**

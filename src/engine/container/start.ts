@@ -279,7 +279,10 @@ async function startLocked(
         }),
       );
     const msg = e instanceof Error ? e.message : String(e);
-    ctx.containers.update(rec.id, { error: msg });
+    // Docker keeps the status the failure maps to (127 not found, 126 not executable) in
+    // State.ExitCode, which scripts read after a failed `docker start`.
+    const exitCode = (e as { exitCode?: unknown }).exitCode;
+    ctx.containers.update(rec.id, { error: msg, ...(typeof exitCode === 'number' ? { exitCode } : {}) });
     throw e;
   }
 }

@@ -168,12 +168,7 @@ export class ContainerStore {
         `INSERT INTO containers (id, name, config, state, created_at, runtime) VALUES (?, ?, ?, ?, ?, ?)`,
       ).run(rec.id, rec.name, JSON.stringify(rec.config), rec.state, rec.createdAt, rec.runtime);
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        throw alreadyExists(
-          `The container name "/${rec.name}" is already in use; remove or rename that container, or choose another name`,
-          e,
-        );
-      }
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw this.nameTaken(rec.name, e);
       throw e;
     }
   }
@@ -263,10 +258,19 @@ export class ContainerStore {
     try {
       this.q('UPDATE containers SET name = ? WHERE id = ?').run(name.replace(/^\//, ''), id);
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
-        throw alreadyExists(`The container name "/${name}" is already in use`, e);
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw this.nameTaken(name, e);
       throw e;
     }
+  }
+
+  /** Docker's words for a taken name (scripts match them), naming the container that holds it. */
+  private nameTaken(name: string, cause: unknown): Error {
+    const bare = name.replace(/^\//, '');
+    const holder = this.q('SELECT id FROM containers WHERE name = ?').get(bare) as { id: string } | undefined;
+    return alreadyExists(
+      `Conflict. The container name "/${bare}" is already in use by container "${holder?.id ?? ''}". You have to remove (or rename) that container to be able to reuse that name.`,
+      cause,
+    );
   }
 
   /** IDs of the containers (any state) made from an image (`rmi` and `image prune` ask). */

@@ -5,6 +5,7 @@
  */
 import { totalmem } from 'node:os';
 import { invalidArgument, notFound } from '../../core/errors.js';
+import { imageAsGiven } from './config.js';
 import type { EngineContext } from './context.js';
 import { healthSuffix, readHealth } from './health.js';
 import { statusText } from './inspect.js';
@@ -73,7 +74,7 @@ export function psRow(ctx: EngineContext, r: ContainerRecord, trunc: boolean): P
   const command = [...r.config.entrypoint, ...r.config.cmd].join(' ');
   return {
     ID: trunc ? short(r.id) : r.id,
-    Image: r.config.imageName,
+    Image: imageAsGiven(r.config),
     // Docker quotes it (strconv.Quote) after shortening it to 20 characters.
     Command: JSON.stringify(
       trunc && [...command].length > 20 ? `${[...command].slice(0, 19).join('')}…` : command,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
-import { buildQuery } from './build.js';
+import { buildQuery, completeTar } from './build.js';
 
 const query = (q: string) => buildQuery({ query: new URLSearchParams(q) });
 
@@ -26,5 +28,20 @@ describe('buildQuery', () => {
     assert.throws(() => query('version=2'), /BuildKit/);
     assert.throws(() => query('buildargs={bad'), /Invalid buildargs "\{bad"/);
     assert.throws(() => query('labels=["a"]'), /Invalid labels .*expected a JSON object/);
+  });
+});
+
+describe('completeTar', () => {
+  const through = (input: Buffer) => buffer(Readable.from([input]).pipe(completeTar()));
+
+  it('pads a tar cut off after its last data and adds the end blocks', async () => {
+    const out = await through(Buffer.alloc(512 + 35, 1));
+    assert.equal(out.length, 1024 + 1024);
+    assert.ok(out.subarray(547).every((b) => b === 0));
+  });
+
+  it('leaves a compressed context as it is', async () => {
+    const gz = Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]);
+    assert.deepEqual(await through(gz), gz);
   });
 });

@@ -7,13 +7,15 @@
  */
 import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { Writable } from 'node:stream';
+import { pipeline, Transform, Writable } from 'node:stream';
 import { errorMessage, invalidArgument } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
 import { buildImage } from '../build/builder.js';
+import { BuildCache } from '../build/cache.js';
 import { type BuildContext, tarContext } from '../build/context.js';
 import { familiarName } from '../image/reference.js';
 import type { Api } from './api.js';
-import { flag } from './http.js';
+import { flag, sendJson } from './http.js';
 import type { Call, Router } from './router.js';
 
 /** A JSON object parameter (`buildargs`, `labels`) as string pairs; null values are skipped. */
@@ -77,9 +79,48 @@ function readDockerfile(context: BuildContext, name: string): string {
   return readFileSync(path, 'utf8');
 }
 
-/** Adds `POST /build` to `r`. */
+const log = logger('dockerapi');
+
+/** Leading bytes of the compressed forms a context may come in (gzip, zstd, bzip2, xz). */
+const COMPRESSED = [
+  [0x1f, 0x8b],
+  [0x28, 0xb5, 0x2f, 0xfd],
+  [0x42, 0x5a, 0x68],
+  [0xfd, 0x37, 0x7a, 0x58],
+];
+
+/**
+ * The context tar with its end made whole: the docker CLI's `build -f- DIR` sends the added
+ * Dockerfile last and stops right after its data, without the padding and the two zero
+ * blocks that end a tar. dockerd's reader takes such an end as the archive's end; this adds
+ * them (zeros after a complete archive change nothing). A compressed context is left alone.
+ */
+export function completeTar(): Transform {
+  let size = 0;
+  let head = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (head.length < 4) head = Buffer.concat([head, chunk.subarray(0, 4 - head.length)]);
+      size += chunk.length;
+      done(null, chunk);
+    },
+    flush(done) {
+      const compressed = COMPRESSED.some((m) => m.every((b, i) => head[i] === b));
+      if (size === 0 || compressed) return done();
+      done(null, Buffer.alloc(((512 - (size % 512)) % 512) + 1024));
+    },
+  });
+}
+
+/** Adds `POST /build` and `POST /build/prune` to `r`. */
 export function buildRoutes(r: Router, api: Api): void {
   const { engine } = api;
+  // `docker builder prune` and the last step of `docker system prune`. The cache's records name
+  // layers the image store keeps, so no space is counted as freed here.
+  r.add('POST', '/build/prune', async (c) => {
+    new BuildCache(engine.context.root).prune();
+    sendJson(c, 200, { CachesDeleted: [], SpaceReclaimed: 0 });
+  });
   r.add('POST', '/build', async (c) => {
     const q = buildQuery(c);
     const res = c.res!;
@@ -97,7 +138,11 @@ export function buildRoutes(r: Router, api: Api): void {
     try {
       const scratch = join(engine.context.root, 'tmp');
       mkdirSync(scratch, { recursive: true, mode: 0o700 });
-      context = await tarContext(c.req, scratch);
+      // pipeline: a request that breaks off fails the unpacking instead of leaving it waiting.
+      const body = pipeline(c.req, completeTar(), (e) => {
+        if (e) log.debug('the build context did not arrive whole', { err: e });
+      });
+      context = await tarContext(body, scratch);
       const dockerfileName = q.dockerfile.split('/').pop() || 'Dockerfile';
       const result = await buildImage(engine, {
         dockerfile: readDockerfile(context, q.dockerfile),

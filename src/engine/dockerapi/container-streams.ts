@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import { BerthError, invalidArgument, isNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
-import { parseSince, parseTail } from '../container/logs.js';
+import { parseSince } from '../container/logs.js';
 import type { ContainerStreams } from '../container/streams.js';
 import type { Api } from './api.js';
 import { hijack, streamContentType } from './hijack.js';
@@ -141,8 +141,9 @@ export function containerStreamRoutes(r: Router, api: Api): void {
     if (rec.config.log?.driver === 'none')
       throw new BerthError('NotImplemented', 'configured logging driver does not support reading');
     const until = timeParam(c, 'until');
-    const tailParam = c.query.get('tail');
-    const tail = tailParam && tailParam !== 'all' ? parseTail(tailParam) : undefined;
+    // dockerd reads a `tail` that is not a whole number (`all`, `-1`, a typo) as all lines.
+    const tailParam = c.query.get('tail') ?? '';
+    const tail = /^\d+$/.test(tailParam) ? Number(tailParam) : undefined;
     const since = timeParam(c, 'since');
     const res = c.res!;
     res.writeHead(200, { 'Content-Type': streamContentType(c.version, rec.config.tty) });

@@ -3,8 +3,9 @@
  * list, inspect, prune, resize. The streaming ones (attach, wait, logs) are in
  * container-streams.ts.
  */
-import { invalidArgument, isNotFound } from '../../core/errors.js';
+import { errorMessage, invalidArgument, isNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { imageAsGiven } from '../container/config.js';
 import type { ContainerRecord } from '../container/store.js';
 import type { PsRow } from '../container/views.js';
 import type { Api } from './api.js';
@@ -21,7 +22,7 @@ function summary(r: ContainerRecord, row: PsRow): Record<string, unknown> {
   return {
     Id: r.id,
     Names: [`/${r.name}`],
-    Image: r.config.imageName,
+    Image: imageAsGiven(r.config),
     ImageID: r.config.imageId,
     Command: [...r.config.entrypoint, ...r.config.cmd].join(' '),
     Created: seconds(r.createdAt),
@@ -65,6 +66,22 @@ async function watchExit(api: Api, id: string, autoRemove: boolean): Promise<num
   }
 }
 
+/**
+ * A start that failed ends the run it was for, as in dockerd: an `AutoRemove` container is
+ * removed, and the requests `docker run` parked for that run go (a `wait` answers the status
+ * the failure maps to; the CLI waits for `--rm`'s removal before it exits). Rethrows `e`.
+ */
+async function failedStart(api: Api, rec: ContainerRecord, e: unknown): Promise<never> {
+  if (rec.config.autoRemove)
+    await api.engine.containers.rm(rec.id, { force: true, volumes: true }).catch((err: unknown) => {
+      if (!isNotFound(err))
+        log.warn('cannot remove a container that failed to start', { id: rec.id, err: err as Error });
+    });
+  const code = (e as { exitCode?: unknown }).exitCode;
+  api.sessions.started(rec.id, Promise.resolve(typeof code === 'number' ? code : 125));
+  throw e;
+}
+
 /** Seconds from `?t=` (Docker) or `?timeout=` (newer clients); undefined when absent. */
 function timeout(c: Call): number | undefined {
   const v = c.query.get('t') ?? c.query.get('timeout');
@@ -83,31 +100,47 @@ export function containerRoutes(r: Router, api: Api): void {
     if (!body.Image)
       throw invalidArgument('Config.Image is required: name the image to create the container from');
     const name = c.query.get('name') ?? undefined;
-    const rec = await engine.containers.create(
-      { image: body.Image, pull: 'never' },
-      createOptionsFromBody(body, name),
-    );
+    const rec = await engine.containers
+      .create({ image: body.Image, pull: 'never' }, createOptionsFromBody(body, name))
+      .catch((e: unknown) => {
+        // The docker CLI pulls the image on any 404 from create: only a missing image may be one
+        // (a missing network is not a reason to reach a registry).
+        if (isNotFound(e) && !errorMessage(e).startsWith('No such image'))
+          throw invalidArgument(errorMessage(e));
+        throw e;
+      });
     sendJson(c, 201, { Id: rec.id, Warnings: [] });
   });
   r.add('GET', '/containers/json', async (c) => {
-    const o = { all: flag(c, 'all'), filters: filterStrings(filters(c)) };
+    const limit = Number(c.query.get('limit') ?? -1);
+    // As dockerd: the newest N (`ps -n`, `ps -l`) are taken from every container, running or not.
+    const o = { all: flag(c, 'all') || limit > 0, filters: filterStrings(filters(c)) };
     const recs = engine.containers.list(o);
     const rows = engine.containers.ps({ ...o, trunc: false });
     const byId = new Map(rows.map((x) => [x.ID, x]));
-    let out = recs.filter((x) => byId.has(x.id)).map((x) => summary(x, byId.get(x.id)!));
-    // Newest first, as Docker lists them.
-    out.sort((a, b) => (b.Created as number) - (a.Created as number));
-    const limit = Number(c.query.get('limit') ?? -1);
-    if (limit > 0) out = out.slice(0, limit);
+    // Newest first, as Docker lists them (by the full creation time: `ps -l` and `-n` pick
+    // among containers made in the same second).
+    const newest = recs.filter((x) => byId.has(x.id)).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    // size=1 (`ps -s`): each container's own layer, and that plus its image.
+    const withSize = flag(c, 'size');
+    const out = (limit > 0 ? newest.slice(0, limit) : newest).map((x) => {
+      const doc = summary(x, byId.get(x.id)!);
+      if (!withSize) return doc;
+      const s = engine.containers.sizes(x.id);
+      return { ...doc, SizeRw: s.rw, SizeRootFs: s.rootFs };
+    });
     sendJson(c, 200, out);
   });
   r.add('GET', '/containers/{id}/json', async (c) => {
-    sendJson(c, 200, engine.containers.inspect(c.params.id!));
+    const doc = engine.containers.inspect(c.params.id!);
+    if (!flag(c, 'size')) return sendJson(c, 200, doc);
+    const s = engine.containers.sizes(c.params.id!);
+    sendJson(c, 200, { ...doc, SizeRw: s.rw, SizeRootFs: s.rootFs });
   });
   r.add('POST', '/containers/{id}/start', async (c) => {
     const rec = engine.containers.get(c.params.id!);
     if (rec.state === 'running') return sendJson(c, 304);
-    const started = await engine.containers.start(rec.id);
+    const started = await engine.containers.start(rec.id).catch((e: unknown) => failedStart(api, rec, e));
     // Watch this run's exit before answering: a container that exits and is removed at once
     // (`--rm`) still reports its status to the `wait` that `docker run` sent.
     sessions.started(started.id, watchExit(api, started.id, started.config.autoRemove));
@@ -115,7 +148,8 @@ export function containerRoutes(r: Router, api: Api): void {
   });
   r.add('POST', '/containers/{id}/stop', async (c) => {
     const rec = engine.containers.get(c.params.id!);
-    if (rec.state !== 'running') return sendJson(c, 304);
+    // A paused container is stopped too, and a restarting one loses its pending restart.
+    if (!['running', 'paused', 'restarting'].includes(rec.state)) return sendJson(c, 304);
     await engine.containers.stop(rec.id, timeout(c));
     sendJson(c, 204);
   });

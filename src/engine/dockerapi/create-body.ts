@@ -3,7 +3,6 @@
  * create options. Pure: only the mapping between Docker's field names and Berth's.
  */
 
-import { constants } from 'node:os';
 import { invalidArgument } from '../../core/errors.js';
 import { type MountSpec, type RestartPolicy, type TmpfsSpec, ULIMIT_NAMES } from '../container/config.js';
 import type { CreateOptions } from '../container/create.js';
@@ -14,6 +13,13 @@ import type { HealthConfig } from '../image/resolved-image.js';
 import type { PortMapping } from '../network/ports.js';
 
 /** The fields of Docker's create body that Berth reads. */
+/** One network's settings in `NetworkingConfig.EndpointsConfig`. */
+interface EndpointBody {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string } | null;
+  MacAddress?: string;
+}
+
 export interface CreateBody {
   Image?: string;
   Hostname?: string;
@@ -27,6 +33,10 @@ export interface CreateBody {
   OpenStdin?: boolean;
   StopSignal?: string;
   StopTimeout?: number;
+  /** `--expose` and the container ports of `-p`, as `80/tcp` keys. */
+  ExposedPorts?: Record<string, unknown> | null;
+  /** Before API 1.44, `--mac-address` (later in the endpoint). */
+  MacAddress?: string;
   Healthcheck?: HealthConfig | null;
   HostConfig?: {
     Binds?: string[] | null;
@@ -63,7 +73,7 @@ export interface CreateBody {
     PidMode?: string;
     UTSMode?: string;
   };
-  NetworkingConfig?: { EndpointsConfig?: Record<string, { Aliases?: string[] | null } | null> | null };
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointBody | null> | null };
 }
 
 /** One entry of `HostConfig.Mounts`. */
@@ -221,14 +231,6 @@ function securityOpts(opts: readonly string[]): Pick<CreateOptions, 'noNewPrivil
   return out;
 }
 
-/** `Config.StopSignal` (`SIGINT`, `INT` or a number) in the form the runtime takes; Docker's error otherwise. */
-function stopSignal(sig: string): string {
-  const n = normaliseSignal(sig);
-  const known = /^\d+$/.test(n) ? Number(n) >= 1 && Number(n) <= 64 : n in constants.signals;
-  if (!known) throw invalidArgument(`Invalid signal: ${sig}`);
-  return n;
-}
-
 /** Docker's `RestartPolicy` as the engine's (undefined when it names none). */
 export function restartPolicy(
   p: NonNullable<CreateBody['HostConfig']>['RestartPolicy'],
@@ -262,6 +264,7 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
     readOnly: !!hc.ReadonlyRootfs,
     autoRemove: !!hc.AutoRemove,
     publishAll: !!hc.PublishAllPorts,
+    ...(body.ExposedPorts ? { expose: Object.keys(body.ExposedPorts) } : {}),
     memory: hc.Memory ?? 0,
     nanoCpus: hc.NanoCpus ?? 0,
     pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : 0,
@@ -288,7 +291,7 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
   if (body.User) o.user = body.User;
   if (body.WorkingDir) o.workingDir = body.WorkingDir;
   if (body.StopTimeout !== undefined && body.StopTimeout !== null) o.stopTimeout = body.StopTimeout;
-  if (body.StopSignal) o.stopSignal = stopSignal(body.StopSignal);
+  if (body.StopSignal) o.stopSignal = normaliseSignal(body.StopSignal);
   const cmd = list(body.Cmd);
   if (cmd) o.command = cmd;
   // `--entrypoint ""` arrives as [""]: it clears the image's entrypoint.
@@ -297,8 +300,22 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
   if (network) o.network = network;
   const r = restartPolicy(hc.RestartPolicy);
   if (r) o.restart = r;
-  const endpoints = body.NetworkingConfig?.EndpointsConfig ?? {};
-  const aliases = Object.values(endpoints).flatMap((e) => e?.Aliases ?? []);
+  const endpoints = Object.entries(body.NetworkingConfig?.EndpointsConfig ?? {});
+  // The endpoint of the container's own network (`--ip`, `--mac-address`, `--network-alias`);
+  // from API 1.44 the CLI sends every `--network` here, the others join as by `network connect`.
+  const own = network ?? 'bridge';
+  const [, main] = endpoints.find(([name]) => name === own) ?? endpoints[0] ?? [];
+  const aliases = main?.Aliases ?? [];
   if (aliases.length) o.networkAliases = aliases;
+  if (main?.IPAMConfig?.IPv4Address) o.ip = main.IPAMConfig.IPv4Address;
+  const mac = main?.MacAddress || body.MacAddress;
+  if (mac) o.mac = mac;
+  const extra = endpoints.filter(([, e]) => e !== main);
+  if (extra.length)
+    o.extraNetworks = extra.map(([name, e]) => ({
+      name,
+      aliases: e?.Aliases ?? [],
+      ...(e?.IPAMConfig?.IPv4Address ? { ip: e.IPAMConfig.IPv4Address } : {}),
+    }));
   return o;
 }

@@ -44,6 +44,8 @@ export function execRoutes(r: Router, api: Api): void {
     const body = await jsonBody<ExecCreateBody>(c);
     const rec = engine.containers.get(c.params.id!);
     if (!body.Cmd?.length) throw invalidArgument('No exec command specified');
+    if (rec.state === 'paused')
+      throw conflict(`Container ${rec.name} is paused, unpause the container before exec`);
     if (rec.state !== 'running') throw conflict(`Container ${rec.id} is not running`);
     const id = randomBytes(32).toString('hex');
     sessions.addExec({

@@ -3,10 +3,11 @@
  * from the body), push, search, and save and load of docker archives.
  */
 import { errorMessage, invalidArgument } from '../../core/errors.js';
+import { referenceMatches } from '../image/image-filter.js';
 import { familiarName } from '../image/reference.js';
 import type { Progress } from '../registry/progress.js';
 import type { Api } from './api.js';
-import { filters, flag, sendJson } from './http.js';
+import { filterStrings, filters, flag, sendJson } from './http.js';
 import type { Call, Router } from './router.js';
 import { searchRegistry } from './search.js';
 
@@ -60,16 +61,20 @@ export function imageRoutes(r: Router, api: Api): void {
   const { images, containers } = api.engine;
 
   r.add('GET', '/images/json', async (c) => {
+    const f = filters(c);
+    // `docker images NAME` is a reference filter; dockerd lists only the tags that match it.
+    const refs = f.reference;
+    const listed = await images.filtered(undefined, filterStrings(f));
     const inUse = new Map<string, number>();
     for (const rec of containers.list({ all: true }))
       inUse.set(rec.config.imageId, (inUse.get(rec.config.imageId) ?? 0) + 1);
     sendJson(
       c,
       200,
-      images.list().map((i) => ({
+      listed.map((i) => ({
         Id: i.id,
         ParentId: '',
-        RepoTags: i.names.map(familiarName),
+        RepoTags: (refs ? i.names.filter((n) => referenceMatches(refs, n)) : i.names).map(familiarName),
         RepoDigests: i.digests,
         Created: seconds(i.created),
         Size: i.size,
@@ -94,12 +99,14 @@ export function imageRoutes(r: Router, api: Api): void {
             `Import from a URL ("${src}") is not supported: send the tarball as the body`,
           );
         const repo = c.query.get('repo');
-        const row = await images.import(
-          c.req,
-          repo
-            ? { name: reference(repo, c.query.get('tag')), sourceName: 'the request body' }
-            : { sourceName: 'the request body' },
-        );
+        const message = c.query.get('message');
+        const row = await images.import(c.req, {
+          sourceName: 'the request body',
+          // `docker import -c` and `-m`.
+          changes: c.query.getAll('changes').filter(Boolean),
+          ...(repo ? { name: reference(repo, c.query.get('tag')) } : {}),
+          ...(message ? { message } : {}),
+        });
         line({ status: row.id });
       } else {
         const ref = reference(from!, c.query.get('tag'));

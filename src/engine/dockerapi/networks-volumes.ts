@@ -2,6 +2,7 @@
 import { invalidArgument } from '../../core/errors.js';
 import type { Api } from './api.js';
 import { filters, flag, jsonBody, sendJson } from './http.js';
+import { filterNetworks, filterVolumes, type NetworkDoc } from './list-filters.js';
 import type { Router } from './router.js';
 
 interface NetworkCreateBody {
@@ -12,21 +13,12 @@ interface NetworkCreateBody {
   IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] | null } | null;
 }
 
-/** Keeps the documents whose `Name` (or `Id` prefix) one of `names` is, when a name filter is given. */
-function byName<T extends { Name?: unknown; Id?: unknown }>(docs: T[], names: string[] | undefined): T[] {
-  if (!names?.length) return docs;
-  return docs.filter((d) =>
-    names.some((n) => String(d.Name).includes(n) || String(d.Id ?? '').startsWith(n)),
-  );
-}
-
 /** Adds the network and volume routes to `r`. */
 export function networkVolumeRoutes(r: Router, api: Api): void {
-  const { networks, volumes } = api.engine;
+  const { networks, volumes, containers } = api.engine;
 
   r.add('GET', '/networks', async (c) => {
-    const docs = networks.list().map((n) => networks.inspect(n.name) as { Name: string; Id: string });
-    sendJson(c, 200, byName(docs, filters(c).name));
+    sendJson(c, 200, filterNetworks(networks.inspectAll() as unknown as NetworkDoc[], filters(c)));
   });
   r.add('POST', '/networks/create', async (c) => {
     const body = await jsonBody<NetworkCreateBody>(c);
@@ -73,7 +65,12 @@ export function networkVolumeRoutes(r: Router, api: Api): void {
   });
 
   r.add('GET', '/volumes', async (c) => {
-    sendJson(c, 200, { Volumes: byName(volumes.list(), filters(c).name), Warnings: [] });
+    const inUse = new Set(
+      containers
+        .list({ all: true })
+        .flatMap((rec) => rec.config.mounts.filter((m) => m.type === 'volume').map((m) => m.source)),
+    );
+    sendJson(c, 200, { Volumes: filterVolumes(volumes.list(), filters(c), inUse), Warnings: [] });
   });
   r.add('POST', '/volumes/create', async (c) => {
     const body = await jsonBody<{ Name?: string; Driver?: string; Labels?: Record<string, string> | null }>(
@@ -81,7 +78,9 @@ export function networkVolumeRoutes(r: Router, api: Api): void {
     );
     if (body.Driver && body.Driver !== 'local')
       throw invalidArgument(`Unsupported volume driver "${body.Driver}": only local is available`);
-    sendJson(c, 201, volumes.create(body.Name ?? '', { labels: body.Labels ?? {} }));
+    // As dockerd: creating a volume that exists answers with it (scripts create it every time).
+    const existing = body.Name ? volumes.list().find((v) => v.Name === body.Name) : undefined;
+    sendJson(c, 201, existing ?? volumes.create(body.Name ?? '', { labels: body.Labels ?? {} }));
   });
   r.add('POST', '/volumes/prune', async (c) => {
     sendJson(c, 200, {

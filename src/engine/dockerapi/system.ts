@@ -1,6 +1,7 @@
 /** `/_ping`, `/version`, `/info`, `/system/df` and `/events`. */
 import { arch, release } from 'node:os';
 import { invalidArgument } from '../../core/errors.js';
+import { imageAsGiven } from '../container/config.js';
 import { parseSince } from '../container/logs.js';
 import { familiarName } from '../image/reference.js';
 import type { Api } from './api.js';
@@ -125,7 +126,7 @@ export function systemRoutes(r: Router, api: Api, version: string): void {
       Containers: all.map((rec, n) => ({
         Id: rec.id,
         Names: [`/${rec.name}`],
-        Image: rec.config.imageName,
+        Image: imageAsGiven(rec.config),
         ImageID: rec.config.imageId,
         State: rec.state,
         SizeRw: n === 0 ? bytes('Containers') : 0,
@@ -152,7 +153,8 @@ export function systemRoutes(r: Router, api: Api, version: string): void {
       SecurityOptions: ['name=seccomp,profile=builtin'],
       Runtimes: { [String(info.DefaultRuntime)]: { path: info.RuntimePath } },
       Swarm: { LocalNodeState: 'inactive' },
-      LoggingDriver: 'k8s-file',
+      // What a container made through this API gets without a LogConfig.
+      LoggingDriver: 'json-file',
       ...info,
     });
   });

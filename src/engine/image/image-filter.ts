@@ -20,6 +20,19 @@ function globToRegExp(pattern: string): RegExp {
 
 const KEYS = new Set(['dangling', 'label', 'reference', 'before', 'since']);
 
+/**
+ * Whether the stored name `name` matches one of the `reference` filter's patterns, as Docker
+ * shows it (`repo:tag`) or by its repository alone; Docker lists only the tags that match.
+ */
+export function referenceMatches(patterns: readonly string[], name: string): boolean {
+  const f = familiarName(name);
+  const repo = f.slice(0, f.lastIndexOf(':'));
+  return patterns.some((p) => {
+    const re = globToRegExp(p);
+    return re.test(f) || re.test(repo);
+  });
+}
+
 /** The images of `rows` that pass `filters` (`KEY=VALUE` strings). */
 export async function filterImages(
   store: ImageStore,
@@ -30,7 +43,8 @@ export async function filterImages(
   for (const f of filters) {
     const i = f.indexOf('=');
     const key = i < 0 ? f : f.slice(0, i);
-    if (!KEYS.has(key) || i < 0) throw invalidArgument(`invalid filter '${f}'`);
+    if (!KEYS.has(key)) throw invalidArgument(`Invalid filter '${key}'`);
+    if (i < 0) throw invalidArgument(`Invalid filter '${f}': use KEY=VALUE`);
     by.set(key, [...(by.get(key) ?? []), f.slice(i + 1)]);
   }
   const tests: ((r: ImageRow) => boolean | Promise<boolean>)[] = [];
@@ -41,15 +55,8 @@ export async function filterImages(
         throw invalidArgument(`Invalid filter 'dangling=${v}'`);
     tests.push((r) => dangling.some((v) => (r.names.length === 0) === (v === 'true' || v === '1')));
   }
-  const refs = by.get('reference')?.map(globToRegExp);
-  if (refs)
-    tests.push((r) =>
-      r.names.some((n) => {
-        const f = familiarName(n);
-        const repo = f.slice(0, f.lastIndexOf(':'));
-        return refs.some((re) => re.test(f) || re.test(repo));
-      }),
-    );
+  const refs = by.get('reference');
+  if (refs) tests.push((r) => r.names.some((n) => referenceMatches(refs, n)));
   for (const key of ['before', 'since'] as const) {
     for (const ref of by.get(key) ?? []) {
       const at = Date.parse(findImage(store, ref).created);

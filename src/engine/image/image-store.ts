@@ -1,4 +1,4 @@
-import { internal, invalidArgument, notFound } from '../../core/errors.js';
+import { errorCode, internal, invalidArgument, notFound } from '../../core/errors.js';
 import { type EngineDb, openEngineDb } from '../state/db.js';
 import { type ContentStore, openContentStore } from './content-store.js';
 import { ImageIndex, type ImageRow, type ImageIndex as Index } from './image-index.js';
@@ -9,7 +9,7 @@ import {
   MediaType,
   manifestMediaTypes,
 } from './oci.js';
-import { familiarName } from './reference.js';
+import { familiarName, normalizeReference } from './reference.js';
 
 /** The image store of one engine root: blobs, the name index, and the database they share. */
 export interface ImageStore {
@@ -29,11 +29,25 @@ export function openImageStore(root: string): ImageStore {
   return imageStoreOn(root, openEngineDb(root));
 }
 
-/** Finds an image or throws Docker's `No such image: REF`. */
+/**
+ * Finds an image or throws Docker's `No such image: REF`, a name with its tag as dockerd
+ * writes it (`No such image: bb:latest` for `bb`); an ID as it was given.
+ */
 export function findImage(store: ImageStore, ref: string): ImageRow {
   const row = store.index.find(ref);
-  if (!row) throw notFound(`No such image: ${ref}`);
+  if (!row) throw notFound(`No such image: ${missingImageName(ref)}`);
   return row;
+}
+
+function missingImageName(ref: string): string {
+  if (/^(sha256:)?[0-9a-f]{64}$/.test(ref) || ref.startsWith('sha256:')) return ref;
+  try {
+    return familiarName(normalizeReference(ref));
+  } catch (e) {
+    // Not a reference at all (`BAD:tag`): the message names what was asked for.
+    if (errorCode(e) !== 'InvalidArgument') throw e;
+    return ref;
+  }
 }
 
 export async function readJsonBlob<T>(store: ImageStore, digest: string, what: string): Promise<T> {

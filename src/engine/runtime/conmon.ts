@@ -112,12 +112,25 @@ export async function startConmon(o: ConmonOptions): Promise<number> {
   throw runtimeCreateError(message.message ?? stderr);
 }
 
+/**
+ * The message of a runtime's logfmt line (`time="..." level=error msg="exec failed: ..."`, as
+ * conmon relays runc's), unquoted; any other text as it is.
+ */
+export function logfmtMessage(line: string): string {
+  const m = /^time="[^"]*" level=\w+ msg="((?:[^"\\]|\\.)*)"$/.exec(line);
+  return m ? m[1]!.replace(/\\(.)/g, '$1') : line;
+}
+
 /** Maps a runtime's create error to Docker's exit statuses: 127 not found, 126 not executable. */
 export function runtimeCreateError(message: string): BerthError & { exitCode: number } {
-  const clean = message.replace(/\s+/g, ' ').trim();
+  const clean = logfmtMessage(message.replace(/\s+/g, ' ').trim());
   let exitCode = 125;
   let text = `Cannot start the container: ${clean}`;
-  if (/executable file not found|no such file or directory/i.test(clean) && /exec/i.test(clean)) {
+  if (/chdir to cwd/.test(clean)) {
+    // A working directory that is missing (`exec -w`): dockerd's exec gives 126 for it.
+    exitCode = 126;
+    text = `Cannot start the container: its working directory cannot be entered (${clean})`;
+  } else if (/executable file not found|no such file or directory/i.test(clean) && /exec/i.test(clean)) {
     exitCode = 127;
     text = `Cannot start the container: the command was not found in the image (${clean})`;
   } else if (/permission denied/i.test(clean) && /exec/i.test(clean)) {

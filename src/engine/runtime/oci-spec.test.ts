@@ -108,7 +108,10 @@ describe('ociSpec', () => {
   it('adds tmpfs, binds, read-only root, no-new-privileges and init', () => {
     const s = spec(
       {
-        tmpfs: [{ destination: '/t', options: ['size=1m'] }],
+        tmpfs: [
+          { destination: '/t', options: ['size=1m'] },
+          { destination: '/x', options: ['exec'] },
+        ],
         readOnly: true,
         noNewPrivileges: true,
         init: true,
@@ -117,7 +120,14 @@ describe('ociSpec', () => {
     );
     assert.equal(s.root.readonly, true);
     assert.equal(s.process.noNewPrivileges, true);
-    assert.deepEqual(s.mounts.find((m) => m.destination === '/t')?.options, ['nosuid', 'nodev', 'size=1m']);
+    // noexec by default, as Docker's; `exec` asks for the other.
+    assert.deepEqual(s.mounts.find((m) => m.destination === '/t')?.options, [
+      'nosuid',
+      'nodev',
+      'noexec',
+      'size=1m',
+    ]);
+    assert.deepEqual(s.mounts.find((m) => m.destination === '/x')?.options, ['nosuid', 'nodev', 'exec']);
     assert.deepEqual(s.mounts.find((m) => m.destination === '/c')?.options, ['rbind', 'ro', 'rprivate']);
     assert.deepEqual(s.process.args.slice(0, 2), [initMountPoint, '--']);
   });
@@ -196,25 +206,31 @@ describe('resolveUser', () => {
   const passwd = 'root:x:0:0:root:/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n';
   const group = 'root:x:0:\nbob:x:1000:\nwheel:x:10:bob,alice\n';
   it('resolves names, numbers and groups', () => {
-    assert.deepEqual(resolveUser('', passwd, group), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
+    assert.deepEqual(resolveUser('', passwd, group), { uid: 0, gid: 0, additionalGids: [0], home: '/root' });
     assert.deepEqual(resolveUser('bob', passwd, group), {
       uid: 1000,
       gid: 1000,
-      additionalGids: [10],
+      additionalGids: [1000, 10],
       home: '/home/bob',
     });
     assert.deepEqual(resolveUser('1234:wheel', passwd, group), {
       uid: 1234,
       gid: 10,
-      additionalGids: [],
+      additionalGids: [10],
       home: '/',
     });
-    assert.throws(() => resolveUser('nobody2', passwd, group), /Unable to find user "nobody2"/);
+    assert.throws(
+      () => resolveUser('nobody2', passwd, group),
+      /unable to find user nobody2: no matching entries in passwd file/,
+    );
   });
 
   it('resolves --group-add names and numbers', () => {
     assert.deepEqual(resolveGroups(['wheel', '3000'], group), [10, 3000]);
-    assert.throws(() => resolveGroups(['staff'], group), /Unable to find group "staff"/);
+    assert.throws(
+      () => resolveGroups(['staff'], group),
+      /unable to find group staff: no matching entries in group file/,
+    );
   });
 });
 

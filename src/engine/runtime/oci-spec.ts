@@ -190,11 +190,13 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   );
   const mounts = baseMounts(config.privileged, config.shmSize || 64 * 1024 * 1024);
   for (const t of config.tmpfs) {
+    // Docker's tmpfs mounts (--tmpfs, --mount type=tmpfs) are noexec unless `exec` is asked for.
+    const exec = t.options.some((o) => o === 'exec' || o === 'noexec');
     mounts.push({
       destination: t.destination,
       type: 'tmpfs',
       source: 'tmpfs',
-      options: ['nosuid', 'nodev', ...t.options],
+      options: ['nosuid', 'nodev', ...(exec ? [] : ['noexec']), ...t.options],
     });
   }
   for (const b of input.binds) {

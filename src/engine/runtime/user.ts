@@ -49,7 +49,9 @@ const isNumber = (s: string) => /^\d+$/.test(s);
 /**
  * Resolves Docker's `USER[:GROUP]` (names or numbers) against the image's /etc/passwd and
  * /etc/group, as Docker does: a number need not exist in passwd, a name must; the
- * supplementary groups are the groups that list the user by name.
+ * supplementary groups are the primary group (as dockerd and containerd set them since
+ * CVE-2023-25173: a file denied to that group by its mode is then denied to the process) and
+ * the groups that list the user by name. Errors use dockerd's words, which scripts match.
  *
  * @param user the `--user` value or the image's `User`; empty means root.
  * @param passwd the rootfs's /etc/passwd text ('' when the image has none).
@@ -66,8 +68,7 @@ export function resolveUser(user: string, passwd: string, group: string): Resolv
     entry = users.find((u) => u.uid === uid);
   } else {
     entry = users.find((u) => u.name === userPart);
-    if (!entry)
-      throw invalidArgument(`Unable to find user "${userPart}": no matching entries in passwd file`);
+    if (!entry) throw invalidArgument(`unable to find user ${userPart}: no matching entries in passwd file`);
     uid = entry.uid;
   }
   let gid = entry?.gid ?? 0;
@@ -75,13 +76,14 @@ export function resolveUser(user: string, passwd: string, group: string): Resolv
     if (isNumber(groupPart)) gid = Number(groupPart);
     else {
       const g = groups.find((x) => x.name === groupPart);
-      if (!g) throw invalidArgument(`Unable to find group "${groupPart}": no matching entries in group file`);
+      if (!g) throw invalidArgument(`unable to find group ${groupPart}: no matching entries in group file`);
       gid = g.gid;
     }
   }
-  const additionalGids = entry
-    ? groups.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid)
-    : [];
+  const additionalGids = [
+    gid,
+    ...(entry ? groups.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid) : []),
+  ];
   return { uid, gid, additionalGids, home: entry?.home || '/' };
 }
 
@@ -91,7 +93,7 @@ export function resolveGroups(names: readonly string[], group: string): number[]
   return names.map((n) => {
     if (isNumber(n)) return Number(n);
     const g = groups.find((x) => x.name === n);
-    if (!g) throw invalidArgument(`Unable to find group "${n}": no matching entries in group file`);
+    if (!g) throw invalidArgument(`unable to find group ${n}: no matching entries in group file`);
     return g.gid;
   });
 }

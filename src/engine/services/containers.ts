@@ -5,7 +5,7 @@ import type { Readable, Writable } from 'node:stream';
  * Docker API's `/containers` routes): each a thin method over src/engine/container/*.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict } from '../../core/errors.js';
+import { conflict, invalidArgument } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import {
   archiveFromContainer,
@@ -22,7 +22,7 @@ import { type Change, diffContainer } from '../container/diff.js';
 import { containerEvent } from '../container/events.js';
 import { type ExecOptions, execInContainer } from '../container/exec.js';
 import { exportContainer } from '../container/export.js';
-import { type HealthState, monitorHealth, runHealthProbe } from '../container/health.js';
+import { type HealthState, monitorHealth, readHealth, runHealthProbe } from '../container/health.js';
 import { rootfsImage, storeImage } from '../container/image-source.js';
 import { inspectContainer } from '../container/inspect.js';
 import {
@@ -38,12 +38,14 @@ import {
 } from '../container/lifecycle.js';
 import { monitorLogRotation } from '../container/log-rotate.js';
 import { type LogOptions, streamLogs } from '../container/logs.js';
+import { containerPaths } from '../container/paths.js';
 import { pauseContainer, unpauseContainer } from '../container/pause.js';
 import { psFilter } from '../container/ps-filter.js';
 import { type RunIo, type RunResult, runContainer } from '../container/run.js';
 import { startContainer } from '../container/start.js';
 import type { ContainerRecord } from '../container/store.js';
 import type { ContainerStreams } from '../container/streams.js';
+import { du } from '../container/system.js';
 import {
   type ContainerStats,
   hostCpuNanos,
@@ -119,6 +121,7 @@ export class ContainerService {
       opts.rootfs = image.name;
       return image;
     }
+    opts.imageRef ??= src.image;
     const { ensureImage, parsePullPolicy } = await import('../registry/ensure.js');
     const pulled = await ensureImage(this.ctx.images, src.image, parsePullPolicy(src.pull), src);
     if (pulled) this.ctx.events.append('image', 'pull', pulled.id, { name: pulled.names[0] ?? src.image });
@@ -192,6 +195,8 @@ export class ContainerService {
   /** Renames; the new name must be valid and free. */
   rename(ref: string, name: string): void {
     const rec = getContainer(this.ctx, ref);
+    if (rec.name === name.replace(/^\//, ''))
+      throw invalidArgument('Renaming a container with the same name as its current name');
     this.ctx.containers.rename(rec.id, name);
     containerEvent(this.ctx, { ...rec, name: name.replace(/^\//, '') }, 'rename', { oldName: rec.name });
   }
@@ -204,7 +209,10 @@ export class ContainerService {
   /** Containers `ps` shows: running ones (all with `all` or a status filter) matching the filters. */
   list(o: ListOptions = {}): ContainerRecord[] {
     const filters = o.filters ?? [];
-    const match = psFilter(filters);
+    const match = psFilter(filters, {
+      health: (r) => readHealth(this.ctx, r)?.Status ?? 'none',
+      find: (ref) => this.ctx.containers.find(ref),
+    });
     const all = psListsAll(o.all, filters);
     // Labels never change with the state: drop what they exclude before reconciling the rest
     // with the machine (which reads /proc and exit files per container). The node agent lists
@@ -248,6 +256,16 @@ export class ContainerService {
   /** `docker port`: published ports (of `privatePort` only when given). */
   ports(ref: string, privatePort?: string): PortMapping[] {
     return portMappings(this.ctx, getContainer(this.ctx, ref), privatePort);
+  }
+
+  /**
+   * `ps -s` and `inspect -s`: the bytes the container wrote to its own layer, and those plus
+   * its image's (Docker's SizeRw and SizeRootFs).
+   */
+  sizes(ref: string): { rw: number; rootFs: number } {
+    const rec = getContainer(this.ctx, ref);
+    const rw = du(containerPaths(this.ctx, rec.id).upper);
+    return { rw, rootFs: rw + (this.ctx.images.index.get(rec.config.imageId)?.size ?? 0) };
   }
 
   /** Docker's `GET /containers/{id}/json` document. */

@@ -3,7 +3,7 @@ import { invalidArgument } from '../../core/errors.js';
 import { type ConnectOptions, connectNetwork, disconnectNetwork } from '../container/connect.js';
 import type { EngineContext } from '../container/context.js';
 import { removeBridge } from '../network/attach.js';
-import { inspectNetwork } from '../network/inspect.js';
+import { inspectNetwork, inspectPredefined, PREDEFINED, predefinedId } from '../network/inspect.js';
 import { DEFAULT_NETWORK, type NetworkRecord } from '../network/network-store.js';
 
 /** Options of {@link NetworkService.create}. */
@@ -47,9 +47,24 @@ export class NetworkService {
     return this.store.list();
   }
 
-  /** Docker's inspect document of a network. */
+  /** Docker's inspect documents of every network: the bridges, then `host` and `none`. */
+  inspectAll(): Record<string, unknown>[] {
+    return [...this.list().map((n) => this.inspect(n.id)), ...PREDEFINED.map((p) => this.inspect(p))];
+  }
+
+  /** Docker's inspect document of a network (`host` and `none` too, by name or ID). */
   inspect(nameOrId: string): Record<string, unknown> {
-    return inspectNetwork(this.store.get(nameOrId), this.store);
+    const predefined = PREDEFINED.find(
+      (p) => p === nameOrId || (nameOrId.length >= 3 && predefinedId(p).startsWith(nameOrId)),
+    );
+    if (predefined) {
+      // As dockerd: the running containers on it.
+      const members = this.ctx.containers
+        .list()
+        .filter((r) => r.config.network === predefined && r.state === 'running');
+      return inspectPredefined(predefined, members);
+    }
+    return inspectNetwork(this.store.get(nameOrId), this.store, (id) => this.ctx.containers.find(id)?.name);
   }
 
   /** Removes a network without endpoints (the predefined ones cannot go). */

@@ -188,9 +188,10 @@ const events = rule(['create', 'update', 'patch'], ['', 'events.k8s.io'], ['even
 /**
  * What system:kube-controller-manager itself does, as upstream's role (less its token
  * controller's Secrets, which Berth does not have): the shared informers list and watch every
- * kind, and it holds the control plane's leader Lease. Every controller writes as its own
- * identity (controller-policy.ts), so nothing here creates, changes or deletes an object. A
- * data dir made by an earlier Berth keeps the wider rules it had (reconciling keeps additions).
+ * kind, it holds the control plane's leader Lease, and it gets or creates each controller's
+ * ServiceAccount in kube-system (controller-accounts.ts). Every controller writes as its own
+ * identity (controller-policy.ts). A data dir made by an earlier Berth keeps the wider rules
+ * it had (reconciling keeps additions).
  */
 const controllerManagerRules: PolicyRule[] = [
   events,
@@ -201,6 +202,9 @@ const controllerManagerRules: PolicyRule[] = [
     resources: ['leases'],
     resourceNames: ['berth-controller-manager'],
   },
+  rule(['create'], [''], ['serviceaccounts']),
+  rule(['get'], [''], ['namespaces', 'serviceaccounts']),
+  rule(['update'], [''], ['serviceaccounts']),
   rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
   rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
   rule(['list', 'watch'], ['*'], ['*']),

@@ -271,12 +271,14 @@ export const componentUsers: Readonly<Record<string, string>> = {
 export interface LoopIdentity {
   key: string;
   user: UserInfo;
+  /** The kube-system ServiceAccount it is, for a controller (not for a component user). */
+  serviceAccount?: string;
 }
 
 /** The identity of the loop `--controllers` calls `name`, or undefined for one that has none. */
 export function loopIdentity(name: string): LoopIdentity | undefined {
   const sa = controllerIdentities[name]?.serviceAccount;
-  if (sa) return { key: `controller:${sa}`, user: controllerUser(sa) };
+  if (sa) return { key: `controller:${sa}`, user: controllerUser(sa), serviceAccount: sa };
   const user = componentUsers[name];
   return user ? { key: `user:${user}`, user: { name: user, groups: ['system:authenticated'] } } : undefined;
 }

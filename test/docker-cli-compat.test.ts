@@ -1,0 +1,323 @@
+/**
+ * The docker CLI against `berth system service` where it answered differently from dockerd
+ * (found by running the same commands against both): each check is what dockerd shows for the
+ * same command, its output, its words and its exit code.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { run } from '../src/core/exec.js';
+import { type DockerService, dockerServiceSandbox, haveDocker } from './helpers/docker-service.js';
+import { isRoot, type Sandbox } from './helpers/sandbox.js';
+import { until } from './helpers/until.js';
+
+describe('docker CLI answers as against dockerd', {
+  skip: (!isRoot && 'needs root') || (!haveDocker && 'needs the docker CLI'),
+}, () => {
+  let box: Sandbox;
+  let svc: DockerService;
+  // No tag: Docker shows the image as it was written, `bbc`, not `bbc:latest`.
+  const image = 'bbc';
+  const docker = (args: string[], input?: string) => svc.docker(args, input);
+  const ok = (args: string[], input?: string) => svc.ok(args, input);
+  const status = async (name: string) => (await ok(['inspect', '-f', '{{.State.Status}}', name])).trim();
+
+  before(async () => {
+    ({ box, svc } = await dockerServiceSandbox(image));
+  });
+  after(() => box.cleanup());
+
+  it('ends a run whose command cannot start with its status, leaving no --rm container', async () => {
+    const name = box.name('missing');
+    const r = await docker(['run', '--rm', '--name', name, '--network', 'none', image, 'nosuchcmd']);
+    assert.equal(r.code, 127, r.stderr);
+    assert.match(r.stderr, /exec: "nosuchcmd": executable file not found in \$PATH/);
+    assert.doesNotMatch(r.stderr, /level=error/);
+    assert.notEqual((await docker(['inspect', name])).code, 0, 'the --rm container is gone');
+
+    const user = await docker(['run', '--rm', '--network', 'none', '-u', 'nosuchuser', image, 'id']);
+    assert.equal(user.code, 125);
+    assert.match(user.stderr, /unable to find user nosuchuser: no matching entries in passwd file/);
+
+    const kept = box.name('noexec');
+    const r2 = await docker(['run', '--name', kept, '--network', 'none', image, '/etc/passwd']);
+    assert.equal(r2.code, 126, r2.stderr);
+    assert.equal(
+      (await ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', kept])).trim(),
+      'created 126',
+    );
+    await ok(['rm', kept]);
+  });
+
+  it('shows the image as it was given, and ps -l the newest container', async () => {
+    const [a, b] = [box.name('first'), box.name('second')];
+    await ok(['create', '--name', a, '--network', 'none', image, 'true']);
+    await ok(['create', '--name', b, '--network', 'none', image, 'true']);
+    // Both are likely made in the same second: the order comes from the full creation time.
+    assert.equal(await ok(['ps', '-l', '--format', '{{.Names}} {{.Image}}']), `${b} ${image}\n`);
+    assert.equal(await ok(['inspect', '-f', '{{.Config.Image}}', a]), `${image}\n`);
+    await ok(['rm', a, b]);
+  });
+
+  it('filters ps by network, volume, before and since, and refuses a bad status', async () => {
+    const [a, b] = [box.name('plain'), box.name('withvol')];
+    const vol = box.name('vol');
+    await ok(['create', '--name', a, '--network', 'none', image, 'true']);
+    await ok(['create', '--name', b, '--network', 'none', '-v', `${vol}:/data`, image, 'true']);
+    const names = async (...filters: string[]) =>
+      (await ok(['ps', '-a', '--format', '{{.Names}}', ...filters.flatMap((f) => ['--filter', f])]))
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .sort();
+    assert.deepEqual(await names(`volume=${vol}`), [b]);
+    assert.deepEqual(await names('volume=/data', `name=${b}`), [b]);
+    assert.deepEqual(await names('network=none', `name=${a}`), [a]);
+    assert.deepEqual(await names(`since=${a}`), [b]);
+    assert.deepEqual(await names(`before=${b}`, `name=${a}`), [a]);
+    const bad = await docker(['ps', '-a', '--filter', 'status=bogus']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Error response from daemon: Invalid filter 'status=bogus'/);
+    await ok(['rm', '-v', a, b]);
+    await ok(['volume', 'rm', vol]);
+  });
+
+  it('stops a paused container and one waiting to restart', async () => {
+    const paused = box.name('paused');
+    await ok(['run', '-d', '--name', paused, '--network', 'none', image, 'sleep', '1000']);
+    await ok(['pause', paused]);
+    const exec = await docker(['exec', paused, 'true']);
+    assert.match(exec.stderr, new RegExp(`Container ${paused} is paused, unpause the container before exec`));
+    await ok(['stop', '-t', '1', paused]);
+    assert.equal(await status(paused), 'exited');
+
+    // Its restarts back off longer each time: it is soon seen between two runs.
+    const looping = box.name('looping');
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      looping,
+      '--network',
+      'none',
+      '--restart',
+      'always',
+      image,
+      'sh',
+      '-c',
+      'exit 1',
+    ]);
+    await until('the container waits to restart', async () => (await status(looping)) === 'restarting');
+    await ok(['stop', '-t', '1', looping]);
+    assert.equal(await status(looping), 'exited');
+    await ok(['rm', paused, looping]);
+  });
+
+  it("refuses conflicts, same-name renames, unknown signals and missing networks in dockerd's words", async () => {
+    const name = box.name('taken');
+    const id = (await ok(['create', '--name', name, '--network', 'none', image, 'sleep', '1000'])).trim();
+    const taken = await docker(['run', '--name', name, '--network', 'none', image, 'true']);
+    assert.equal(taken.code, 125);
+    assert.ok(
+      taken.stderr.includes(
+        `Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      ),
+      taken.stderr,
+    );
+    const same = await docker(['rename', name, name]);
+    assert.equal(same.code, 1);
+    assert.match(same.stderr, /Renaming a container with the same name as its current name/);
+    await ok(['start', name]);
+    const sig = await docker(['kill', '-s', 'BOGUS', name]);
+    assert.equal(sig.code, 1);
+    assert.match(sig.stderr, /Error response from daemon: Invalid signal: BOGUS\n/);
+    await ok(['rm', '-f', name]);
+
+    // A 404 from create makes the CLI pull the image: only a missing image may be one.
+    const net = await docker(['run', '--rm', '--network', 'nosuchnet', image, 'true']);
+    assert.equal(net.code, 125);
+    assert.match(net.stderr, /network nosuchnet not found/);
+    assert.doesNotMatch(net.stderr, /Unable to find image/);
+  });
+
+  it('gives the process its primary group as a supplementary group', async () => {
+    const run = (...flags: string[]) => ok(['run', '--rm', '--network', 'none', ...flags, image, 'id']);
+    assert.equal(await run(), 'uid=0(root) gid=0(root) groups=0(root)\n');
+    assert.equal(await run('-u', 'nobody'), 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n');
+    assert.equal(await run('-u', '1234:5678'), 'uid=1234 gid=5678 groups=5678\n');
+    // An exec as another user gets that user's groups, not the container process's (root's 0).
+    const name = box.name('groups');
+    await ok(['run', '-d', '--name', name, '--network', 'none', '-e', 'KEEP=1', image, 'sleep', '1000']);
+    assert.equal(
+      await ok([
+        'exec',
+        '-u',
+        'nobody',
+        '-e',
+        'X=2',
+        '-w',
+        '/tmp',
+        name,
+        'sh',
+        '-c',
+        'id; echo $KEEP $X; pwd',
+      ]),
+      'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n1 2\n/tmp\n',
+    );
+    await ok(['rm', '-f', name]);
+  });
+
+  it('reads a logs --tail that is not a number as all lines', async () => {
+    const name = box.name('tail');
+    await ok(['run', '--name', name, '--network', 'none', image, 'sh', '-c', 'echo a; echo b']);
+    assert.equal(await ok(['logs', '--tail', 'bad', name]), 'a\nb\n');
+    assert.equal(await ok(['logs', '--tail', '1', name]), 'b\n');
+    await ok(['rm', name]);
+  });
+
+  it('lists images by name, and imports with -c', async () => {
+    await ok(['tag', image, 'other:v1']);
+    assert.equal(await ok(['images', 'other', '--format', '{{.Repository}}:{{.Tag}}']), 'other:v1\n');
+    assert.equal(
+      await ok(['images', '--filter', 'reference=oth*', '--format', '{{.Repository}}:{{.Tag}}']),
+      'other:v1\n',
+    );
+    const bad = await docker(['images', '--filter', 'bogus=1']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Invalid filter 'bogus'/);
+    const missing = await docker(['rmi', 'nosuchimage']);
+    assert.match(missing.stderr, /No such image: nosuchimage:latest/);
+    await ok(['rmi', 'other:v1']);
+
+    const exported = `${box.dir}/exported.tar`;
+    const made = box.name('made');
+    await ok(['run', '--name', made, '--network', 'none', image, 'sh', '-c', 'echo imported > /e']);
+    await ok(['export', '-o', exported, made]);
+    await ok(['rm', made]);
+    await ok(['import', '-c', 'CMD ["cat", "/e"]', '-c', 'ENV PATH=/bin', exported, 'imported:c']);
+    assert.equal(await ok(['run', '--rm', '--network', 'none', 'imported:c']), 'imported\n');
+    await ok(['rmi', 'imported:c']);
+  });
+
+  it('lists host and none with the bridges, filters networks and names their containers', async () => {
+    const net = box.name('net');
+    await ok(['network', 'create', '--subnet', '10.123.0.0/24', '--label', 'team=a', net]);
+    const names = (await ok(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']))
+      .trim()
+      .split('\n')
+      .sort();
+    assert.deepEqual(names, ['bridge bridge', 'host host', `${net} bridge`, 'none null'].sort());
+    assert.equal(
+      await ok(['network', 'ls', '--filter', 'label=team=a', '--format', '{{.Name}}']),
+      `${net}\n`,
+    );
+    assert.equal(
+      (await ok(['network', 'ls', '--filter', 'type=builtin', '--format', '{{.Name}}']))
+        .trim()
+        .split('\n')
+        .sort()
+        .join(' '),
+      'bridge host none',
+    );
+    assert.equal((await docker(['network', 'ls', '--filter', 'bogus=1'])).code, 1);
+    assert.equal(await ok(['network', 'inspect', '-f', '{{.Driver}}', 'none']), 'null\n');
+
+    const name = box.name('fixed');
+    await ok(['run', '-d', '--name', name, '--network', net, '--ip', '10.123.0.50', image, 'sleep', '1000']);
+    assert.match(
+      await ok(['exec', name, 'ip', '-4', '-o', 'addr', 'show', 'eth0']),
+      /inet 10\.123\.0\.50\/24/,
+    );
+    assert.equal(
+      await ok(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}}{{end}}', net]),
+      `${name}\n`,
+    );
+    await ok(['rm', '-f', name]);
+    await ok(['network', 'rm', net]);
+  });
+
+  it('creates a volume that exists as dockerd does, and filters volumes', async () => {
+    const [used, spare] = [box.name('used'), box.name('spare')];
+    assert.equal(await ok(['volume', 'create', '--label', 'k=v', used]), `${used}\n`);
+    assert.equal(await ok(['volume', 'create', used]), `${used}\n`);
+    await ok(['volume', 'create', spare]);
+    const holder = box.name('holder');
+    await ok(['create', '--name', holder, '--network', 'none', '-v', `${used}:/data`, image, 'true']);
+    const ls = async (f: string) =>
+      (await ok(['volume', 'ls', '-q', '--filter', f])).trim().split('\n').filter(Boolean);
+    assert.deepEqual(await ls('label=k=v'), [used]);
+    assert.ok((await ls('dangling=true')).includes(spare));
+    assert.ok(!(await ls('dangling=true')).includes(used));
+    assert.equal((await docker(['volume', 'ls', '--filter', 'bogus=1'])).code, 1);
+    await ok(['rm', holder]);
+    await ok(['volume', 'rm', used, spare]);
+  });
+
+  it('mounts a tmpfs noexec unless exec is asked for, and prunes the system', async () => {
+    const mounted = (opts: string) =>
+      ok([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--tmpfs',
+        `/t${opts}`,
+        image,
+        'sh',
+        '-c',
+        'grep " /t " /proc/mounts',
+      ]);
+    assert.match(await mounted(''), /\bnoexec\b/);
+    assert.doesNotMatch(await mounted(':exec'), /\bnoexec\b/);
+    const r = await docker(['system', 'prune', '-f']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Total reclaimed space/);
+  });
+
+  it('builds with the Dockerfile on stdin and a folder as the context (build -f- DIR)', async () => {
+    const ctx = `${box.dir}/ctx`;
+    mkdirSync(ctx);
+    writeFileSync(`${ctx}/f.txt`, 'from-the-folder\n');
+    // The CLI adds the Dockerfile to the folder's tar last and ends the stream right after it.
+    const built = await run('docker', ['build', '-q', '-t', 'stdin:df', '-f-', ctx], {
+      check: false,
+      env: { ...svc.env, DOCKER_BUILDKIT: '0' },
+      input: `FROM ${image}\nCOPY f.txt /f.txt\nCMD ["cat", "/f.txt"]\n`,
+    });
+    assert.equal(built.code, 0, built.stderr);
+    assert.equal(await ok(['run', '--rm', '--network', 'none', 'stdin:df']), 'from-the-folder\n');
+    await ok(['rmi', 'stdin:df']);
+  });
+
+  it('publishes --expose ports with -P, and sizes containers for ps -s and inspect -s', async () => {
+    const name = box.name('sized');
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '-P',
+      '--expose',
+      '81',
+      image,
+      'sh',
+      '-c',
+      'head -c 100000 /dev/zero > /big; exec sleep 1000',
+    ]);
+    assert.match(await ok(['port', name, '81']), /^0\.0\.0\.0:\d+\n$/);
+    await until(
+      'the container wrote its file',
+      async () => (await docker(['exec', name, 'test', '-s', '/big'])).code === 0,
+    );
+    const [rw, rootFs] = (await ok(['inspect', '-s', '-f', '{{.SizeRw}} {{.SizeRootFs}}', name]))
+      .trim()
+      .split(' ')
+      .map(Number);
+    assert.ok(rw! >= 100000 && rootFs! > rw!, `${rw} ${rootFs}`);
+    assert.match(
+      await ok(['ps', '-s', '--filter', `name=${name}`, '--format', '{{.Size}}']),
+      /^\d+kB \(virtual [\d.]+MB\)\n$/,
+    );
+    await ok(['rm', '-f', name]);
+  });
+});
