@@ -32,7 +32,8 @@ test('deployment selector must match template labels; containers need name and i
 });
 
 test('strict field checking names nested unknown fields', async () => {
-  const { kindType, unknownFields } = await import('./schema.js');
+  const { kindType } = await import('./schema.js');
+  const { decodeFindings } = await import('./decode-types.js');
   const { catalogue } = await import('./k8s-catalogue.js');
   const d = {
     apiVersion: 'apps/v1',
@@ -45,7 +46,7 @@ test('strict field checking names nested unknown fields', async () => {
     },
   };
   // The built catalogue describes every field (valueFrom too); the fallback table stops at it.
-  assert.deepEqual(unknownFields(kindType('apps', 'v1', 'Deployment') ?? '', d), [
+  assert.deepEqual(decodeFindings(kindType('apps', 'v1', 'Deployment') ?? '', d).unknown, [
     'metadata.labelz',
     'spec.template.spec.containers[0].imagee',
     ...(catalogue() ? ['spec.template.spec.containers[0].env[0].valueFrom.anything'] : []),

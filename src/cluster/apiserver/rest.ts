@@ -35,7 +35,7 @@ import { gracePeriodFor } from './graceful-delete.js';
 import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
 import { parseResourceVersion } from './params.js';
 import type { ServiceCidr } from './service-cidr.js';
-import { checkStrict, checkTypes, unknownFieldMessage, unknownFieldsOf } from './strict.js';
+import { checkDecoding, unknownFieldMessage } from './strict.js';
 
 /** Options common to writes, from the query string. */
 export interface WriteOptions {
@@ -262,14 +262,10 @@ export class RestStorage {
         `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r)})`,
       );
     const o = cloneJson(body);
-    checkTypes(r, o);
-    if (opts.fieldValidation === 'Strict') checkStrict(r, o);
-    else {
-      // Fields the kind does not have are dropped, as upstream's decoding drops them; Warn says which.
-      const dropped = unknownFieldsOf(r, o, true);
-      if (opts.fieldValidation !== 'Ignore')
-        for (const f of dropped) opts.onWarning?.(unknownFieldMessage(f));
-    }
+    // Fields the kind does not have are dropped (unless Strict refuses them), as upstream's
+    // decoding drops them; Warn says which.
+    const dropped = checkDecoding(r, o, opts.fieldValidation === 'Strict');
+    if (opts.fieldValidation !== 'Ignore') for (const f of dropped) opts.onWarning?.(unknownFieldMessage(f));
     o.apiVersion = apiVersionOf(r);
     o.kind = r.kind;
     o.metadata ??= {};
