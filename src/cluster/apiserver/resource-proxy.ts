@@ -7,6 +7,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import { endToEnd, hopByHopHeaders } from '../../core/hop-by-hop.js';
 import { arr, obj } from '../api/field-values.js';
 import type { KubeObject } from '../api/selectors.js';
 import { ApiError } from '../api/status.js';
@@ -82,18 +83,11 @@ export function serviceTarget(
   throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`);
 }
 
-/** Hop-by-hop headers and what only the API server should see are not forwarded. */
-const dropped = new Set([
-  'authorization',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'te',
-  'trailer',
-]);
+/**
+ * Hop-by-hop headers (and those Connection names) and what only the API server should see are
+ * not forwarded, either way.
+ */
+const dropped = new Set([...hopByHopHeaders, 'authorization', 'host']);
 
 /**
  * Forwards `req` to `target` at `path?query` and streams the answer to `res`. A target that
@@ -107,7 +101,7 @@ export function forward(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !dropped.has(k)));
+  const headers = endToEnd(req.headers, dropped);
   const lib = target.scheme === 'https' ? https : http;
   return new Promise((resolve, reject) => {
     const out = lib.request(
@@ -121,7 +115,7 @@ export function forward(
         ...(target.scheme === 'https' ? { rejectUnauthorized: false } : {}),
       },
       (answer) => {
-        const back = Object.fromEntries(Object.entries(answer.headers).filter(([k]) => !dropped.has(k)));
+        const back = endToEnd(answer.headers, dropped);
         res.writeHead(answer.statusCode ?? 502, back);
         answer.pipe(res);
         answer.on('end', () => resolve());
