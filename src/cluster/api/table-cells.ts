@@ -2,7 +2,8 @@
  * The pieces the server's Table columns are made of (table.ts), worded as upstream's printers
  * (pkg/printers/internalversion) word them: ages, label selectors, lists cut at three.
  */
-import { arr, type Obj, obj, strings } from './field-values.js';
+import { type Obj, obj } from './field-values.js';
+import { labelSelectorText } from './selectors.js';
 
 /** A column of a kind's Table: its definition and how one object fills its cell. */
 export interface Column {
@@ -65,29 +66,7 @@ export function labelsText(labels: unknown): string {
  * (`app=web,tier in (a,b),!gone`), `<none>` for an empty one.
  */
 export function selectorText(sel: unknown): string {
-  if (!sel || typeof sel !== 'object') return '<none>';
-  const reqs: [string, string][] = [];
-  for (const [k, v] of Object.entries((g(sel, 'matchLabels') as Record<string, string>) ?? {}))
-    reqs.push([k, `${k}=${v}`]);
-  for (const e of arr(g(sel, 'matchExpressions'))) {
-    const key = String(e.key);
-    const values = strings(e.values).slice().sort().join(',');
-    const text =
-      e.operator === 'In'
-        ? `${key} in (${values})`
-        : e.operator === 'NotIn'
-          ? `${key} notin (${values})`
-          : e.operator === 'Exists'
-            ? key
-            : `!${key}`;
-    reqs.push([key, text]);
-  }
-  return (
-    reqs
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, t]) => t)
-      .join(',') || '<none>'
-  );
+  return labelSelectorText(sel) || '<none>';
 }
 
 /** The first three entries and `+ N more...`, or `<unset>` for none: upstream's listWithMoreString. */
