@@ -3,7 +3,7 @@
  * the generic REST storage, watch streams, discovery, OpenAPI, health and version.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isNotFound, unlessNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import { asVersion } from '../api/conversion.js';
 import {
   aggregatedDiscovery,
@@ -535,10 +535,7 @@ export function makeHandler(deps: HandlerDeps) {
               return String((await rest.get(br, ns, n)).metadata?.uid ?? '');
             };
             await checkNodeTokenRequest(user, name, namespace ?? '', body as KubeObject, (ns, n) =>
-              rest.get(reg.get('', 'v1', 'pods') as ResourceInfo, ns, n).catch((e) => {
-                if (isNotFound(e)) return undefined;
-                throw e;
-              }),
+              unlessNotFound(rest.get(reg.get('', 'v1', 'pods') as ResourceInfo, ns, n)),
             );
             return send(
               res,

@@ -3,7 +3,7 @@
  * patch, delete, over the revisioned store. Every write is one conditional store write,
  * so a stale resourceVersion is a 409 and nothing half-done is ever stored.
  */
-import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
+import { isAlreadyExists, isConflict, isNotFound, unlessNotFound } from '../../core/errors.js';
 import { asVersion, toStorage } from '../api/conversion.js';
 import { crdStoragePrefix } from '../api/crd-validation.js';
 import { applyDefaults } from '../api/defaults.js';
@@ -689,11 +689,7 @@ export class RestStorage {
 
   private async deletePrefix(prefix: string): Promise<void> {
     for (const item of (await this.store.list(prefix)).items) {
-      try {
-        await this.store.delete(item.key);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
+      await unlessNotFound(this.store.delete(item.key));
     }
   }
 

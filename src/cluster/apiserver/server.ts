@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
-import { invalidArgument, isNotFound, unlessNotFound } from '../../core/errors.js';
+import { invalidArgument, unlessNotFound } from '../../core/errors.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { type ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -238,12 +238,7 @@ async function serve(
     const nodeOf = async (pod: KubeObject) => {
       const nodeInfo = registry.get('', 'v1', 'nodes');
       const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
-      return nodeInfo && nodeName
-        ? await rest.get(nodeInfo, undefined, nodeName).catch((e) => {
-            if (!isNotFound(e)) throw e;
-            return undefined;
-          })
-        : undefined;
+      return nodeInfo && nodeName ? await unlessNotFound(rest.get(nodeInfo, undefined, nodeName)) : undefined;
     };
     const toNode =
       (proxy: PodProxy): ConnectHandler =>

@@ -6,7 +6,7 @@
  * more is skipped), suspend, and the history limits; keeps status.active,
  * lastScheduleTime and lastSuccessfulTime; and wakes itself for the next time.
  */
-import { isAlreadyExists, isNotFound } from '../../core/errors.js';
+import { isAlreadyExists, unlessNotFound } from '../../core/errors.js';
 import { nextTime, parseSchedule } from '../api/cron.js';
 import { metaTime } from '../api/meta-time.js';
 import { controllerRefOf } from '../client/controller-ref.js';
@@ -174,14 +174,12 @@ export const cronJobController: ControllerSpec = {
           {
             createJob: (ns, j) => ctx.client.create(Resources.jobs, ns, j),
             deleteJob: (j) =>
-              ctx.client
-                .delete(Resources.jobs, j.metadata.namespace, j.metadata.name!, {
+              unlessNotFound(
+                ctx.client.delete(Resources.jobs, j.metadata.namespace, j.metadata.name!, {
                   propagationPolicy: 'Background',
                   uid: j.metadata.uid,
-                })
-                .catch((e) => {
-                  if (!isNotFound(e)) throw e;
                 }),
+              ),
             updateStatus: (cj) => ctx.client.updateStatus(Resources.cronjobs, cj),
             requeueAfter: (k, ms) => q.checkAfter(k, ms),
             event: (o, type, reason, message) =>

@@ -4,7 +4,7 @@
  * under `notReadyAddresses`), grouped into subsets by the ports they resolve to. Services
  * without a selector keep Endpoints their users write; a deleted Service's Endpoints go.
  */
-import { isAlreadyExists, isNotFound } from '../../core/errors.js';
+import { isAlreadyExists, unlessNotFound } from '../../core/errors.js';
 import { type Informer, keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import type { WorkQueue } from '../client/work-queue.js';
@@ -59,10 +59,7 @@ export async function syncEndpoints(
   const svc = caches.service(key);
   const cur = caches.endpoints(key);
   if (!svc) {
-    if (cur)
-      await act.delete(ns, name).catch((e) => {
-        if (!isNotFound(e)) throw e;
-      });
+    if (cur) await unlessNotFound(act.delete(ns, name));
     return;
   }
   if (!managed(svc)) return;

@@ -6,7 +6,7 @@
  * serving and terminating conditions, the node and the pod. Slices are reused in name
  * order and rewritten only when their content changes.
  */
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import { controllerRefOf } from '../client/controller-ref.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { type ControllerSpec, inNamespace } from './context.js';
@@ -69,9 +69,7 @@ export async function syncSlices(key: string, caches: SliceCaches, act: SliceAct
     const w = want[i];
     const cur = existing[i];
     if (!w) {
-      await act.delete(ns, cur!.metadata.name!).catch((e) => {
-        if (!isNotFound(e)) throw e;
-      });
+      await unlessNotFound(act.delete(ns, cur!.metadata.name!));
       continue;
     }
     const labels = {
