@@ -13,6 +13,7 @@ import http2 from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { type SecureContext, TLSSocket } from 'node:tls';
+import { endToEnd, hopByHopHeaders } from '../../core/hop-by-hop.js';
 import { logger } from '../../core/log.js';
 import { BackendAgent } from './backend-agent.js';
 import type { Endpoint, Pool } from './backends.js';
@@ -61,13 +62,7 @@ const CLIENT_KEEPALIVE_MS = 75_000;
 
 /** Headers that belong to one connection and are never passed on (RFC 9110 7.6.1), and ours to set. */
 const dropped = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
+  ...hopByHopHeaders,
   'http2-settings',
   'expect',
   'host',
@@ -77,30 +72,7 @@ const dropped = new Set([
   'x-forwarded-port',
   'x-real-ip',
 ]);
-const droppedInResponse = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-/** A field named by `Connection: close`: `Close` is a reserved name (RFC 9110 7.6.1), dropped too. */
-const closeOnly: readonly string[] = ['close'];
-
-/** The names a Connection header lists: hop-by-hop too. */
-function connectionTokens(v: string | string[] | undefined): readonly string[] | undefined {
-  if (v === undefined) return undefined;
-  const s = Array.isArray(v) ? v.join(',') : v;
-  // Nearly every client sends none, `keep-alive` (dropped anyway) or `close`: no list to build.
-  if (/^\s*keep-alive\s*$/i.test(s)) return undefined;
-  if (/^\s*close\s*$/i.test(s)) return closeOnly;
-  const out = s
-    .split(',')
-    .map((t) => t.trim().toLowerCase())
-    .filter(Boolean);
-  return out.length ? out : undefined;
-}
+const droppedInResponse = new Set(hopByHopHeaders);
 
 const clientAddress = (s: { remoteAddress?: string | undefined }) => {
   const a = s.remoteAddress ?? '';
@@ -110,21 +82,6 @@ const clientAddress = (s: { remoteAddress?: string | undefined }) => {
 /** The host the client asked for: `Host`, or `:authority` over HTTP/2. */
 function hostOf(req: Request): string {
   return (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
-}
-
-/**
- * The headers of `h` that are passed on: not HTTP/2 pseudo-headers, not in `skip`, not named
- * by its Connection header. (On every request: no Set or entry array is built for it.)
- */
-function endToEnd(h: http.IncomingHttpHeaders, skip: ReadonlySet<string>): http.OutgoingHttpHeaders {
-  const listed = connectionTokens(h.connection);
-  const out: http.OutgoingHttpHeaders = {};
-  for (const k of Object.keys(h)) {
-    const v = h[k];
-    if (v === undefined || k.charCodeAt(0) === 58 /* : */ || skip.has(k) || listed?.includes(k)) continue;
-    out[k] = v;
-  }
-  return out;
 }
 
 /**
