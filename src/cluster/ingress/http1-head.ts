@@ -167,7 +167,7 @@ export function parseRequestHead(buf: Buffer, max: number): HeadResult<RequestHe
   const first = nl === -1 ? found.text : found.text.slice(0, nl);
   const m = requestLine.exec(first);
   if (!m) {
-    if (/^\S+ \S+ HTTP\/\d\.\d$/.test(first))
+    if (/^\S+ \S+ HTTP\/\d\.\d$/.test(first) && !/ HTTP\/1\.[01]$/.test(first))
       return fail(505, `unsupported version in "${first.slice(0, 64)}"`);
     return fail(400, `malformed request line "${first.slice(0, 64)}"`);
   }
