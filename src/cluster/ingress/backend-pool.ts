@@ -45,6 +45,7 @@ export class BackendConn {
       else socket.destroy();
     });
     socket.on('end', () => {
+      // Unheld: idle in the pool, or left to close once the endpoint does (Connection: close).
       if (this.user) this.user.onEnd();
       else socket.destroy();
     });
@@ -59,7 +60,8 @@ export class BackendConn {
     });
     socket.on('drain', () => this.user?.onDrain());
     socket.on('timeout', () => {
-      // Idle past the read timeout: closed, as nginx's upstream keepalive_timeout does.
+      // Idle past the read timeout (as nginx's upstream keepalive_timeout), or waiting for the
+      // FIN of an endpoint that said it would close.
       if (this.user) this.user.onTimeout();
       else socket.destroy();
     });

@@ -18,6 +18,7 @@ import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { logger } from '../../core/log.js';
+import { PEER_CLOSE_WAIT_MS } from './backend-agent.js';
 import type { BackendConn, BackendPool, BackendUser } from './backend-pool.js';
 import type { Endpoint, Pool } from './backends.js';
 import { BodyReader, type Framing, noBody, requestFraming, responseFraming } from './http1-body.js';
@@ -104,9 +105,17 @@ const clientAddress = (s: net.Socket) => {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 };
 
-/** Serves one client connection (plain, or TLS after a handshake that did not pick h2). */
-export function serveHttp1(socket: net.Socket, scheme: 'http' | 'https', ctx: Http1Context): void {
-  new ClientConn(socket, scheme, ctx);
+/**
+ * Serves one client connection (plain, or TLS after a handshake that did not pick h2) that came
+ * to the listener on `port` (X-Forwarded-Port; known, so no getsockname per connection).
+ */
+export function serveHttp1(
+  socket: net.Socket,
+  scheme: 'http' | 'https',
+  port: number,
+  ctx: Http1Context,
+): void {
+  new ClientConn(socket, scheme, port, ctx);
 }
 
 /** Why a request is not passed on, or where to. */
@@ -128,10 +137,10 @@ class ClientConn {
   constructor(
     readonly socket: net.Socket,
     readonly scheme: 'http' | 'https',
+    readonly port: number,
     readonly ctx: Http1Context,
   ) {
     this.tls = socket instanceof TLSSocket;
-    socket.setNoDelay(true);
     socket.setTimeout(CLIENT_KEEPALIVE_MS);
     socket.on('data', (b: Buffer) => this.onData(b));
     socket.on('end', () => {
@@ -235,7 +244,10 @@ class ClientConn {
         this.answer(417, true);
         return;
       }
-      if (!upgrade) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+      if (!upgrade) {
+        this.noDelay();
+        this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+      }
     }
     const ex = new Exchange(this, head, d.route, d.pool, framing, upgrade);
     this.ex = ex;
@@ -285,8 +297,20 @@ class ClientConn {
   /** The exchange under way ended; the connection goes on when `keep`. */
   finished(keep: boolean): void {
     this.ex = undefined;
-    if (keep && !this.ended) this.next();
-    else this.close();
+    if (keep && !this.ended) {
+      this.noDelay();
+      this.next();
+    } else this.close();
+  }
+
+  /**
+   * Turns Nagle off before a write that may follow another still unacknowledged (a body in
+   * parts, interim answers, a second answer on the connection): Nagle would hold it back for
+   * the client's delayed ACK (40 ms). An answer that is one write on a connection that then
+   * closes, every answer of the `Connection: close` runs, needs no setsockopt.
+   */
+  noDelay(): void {
+    this.socket.setNoDelay(true);
   }
 
   /**
@@ -358,7 +382,7 @@ class Exchange implements BackendUser {
     const s = this.conn.socket;
     const client = clientAddress(s);
     const host = h.host ?? `${ep.host}:${ep.port}`;
-    let out = `${h.method} ${h.target} HTTP/1.1\r\n${passedOn(h.fields, droppedInRequest, h.connection)}host: ${host}\r\nx-forwarded-for: ${client}\r\nx-real-ip: ${client}\r\nx-forwarded-proto: ${this.conn.scheme}\r\nx-forwarded-host: ${h.host ?? ''}\r\nx-forwarded-port: ${s.localPort ?? 0}\r\n`;
+    let out = `${h.method} ${h.target} HTTP/1.1\r\n${passedOn(h.fields, droppedInRequest, h.connection)}host: ${host}\r\nx-forwarded-for: ${client}\r\nx-real-ip: ${client}\r\nx-forwarded-proto: ${this.conn.scheme}\r\nx-forwarded-host: ${h.host ?? ''}\r\nx-forwarded-port: ${this.conn.port}\r\n`;
     if (this.upgrade) out += `connection: Upgrade\r\nupgrade: ${h.upgrade}\r\n`;
     else if (h.chunked) out += 'transfer-encoding: chunked\r\n';
     return `${out}\r\n`;
@@ -474,6 +498,7 @@ class Exchange implements BackendUser {
       }
       if (h.status < 200) {
         // Interim answers (103 Early Hints, a 100 of the endpoint's own) go on to clients that take them.
+        this.conn.noDelay();
         if (h.status !== 101 && this.head.minor === 1)
           this.conn.socket.write(
             `HTTP/1.1 ${h.status} ${h.reason}\r\n${passedOn(h.fields, droppedInResponse, h.connection)}\r\n`,
@@ -531,6 +556,7 @@ class Exchange implements BackendUser {
   }
 
   private responseBody(b: Buffer, start: number): void {
+    this.conn.noDelay();
     const r = this.resBody as BodyReader;
     const end = r.feed(b, start);
     if (end < 0) {
@@ -572,8 +598,10 @@ class Exchange implements BackendUser {
         c.socket.resume();
         this.conn.ctx.pool.release(c);
       }
-      // Its FIN waits for the endpoint's (closeAfterPeer): the TIME_WAIT stays in the pod.
-      else if (!extra && !c.socket.readableEnded) c.socket.end();
+      // Held by no one and in no pool, the connection is closed when the endpoint's FIN comes
+      // (or after PEER_CLOSE_WAIT_MS), so the TIME_WAIT stays in the pod; one close(2), no
+      // shutdown(2) before it.
+      else if (!extra && !c.socket.readableEnded) c.setTimeout(PEER_CLOSE_WAIT_MS);
       else c.socket.destroy();
     }
     this.conn.finished(this.clientKeep);
@@ -588,6 +616,7 @@ class Exchange implements BackendUser {
     const s = this.conn.socket;
     s.setTimeout(0);
     c.setTimeout(0);
+    this.conn.noDelay();
     s.write(buf.subarray(0, headSize));
     if (headSize < buf.length) s.write(buf.subarray(headSize));
     const held = [...this.pending, ...(this.conn.buf ? [this.conn.buf] : [])];

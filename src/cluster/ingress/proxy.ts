@@ -375,7 +375,11 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
   const proxy = new IngressProxyServer(o);
   const address = o.address ?? '0.0.0.0';
   // Half-open: a client may end its side once its request is out and still get the answer.
-  const plain = net.createServer({ allowHalfOpen: true }, (s) => serveHttp1(s, 'http', proxy.http1));
+  // The ports listened on, for X-Forwarded-Port (set once listening, before any connection).
+  const ports = { http: 0, https: 0 };
+  const plain = net.createServer({ allowHalfOpen: true }, (s) =>
+    serveHttp1(s, 'http', ports.http, proxy.http1),
+  );
   const secure = http2.createSecureServer({
     ...tlsOptions,
     allowHTTP1: true,
@@ -393,7 +397,7 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
   secure.removeAllListeners('secureConnection');
   secure.on('secureConnection', (s: TLSSocket) => {
     if (s.alpnProtocol === 'h2') h2Connection?.call(secure, s);
-    else serveHttp1(s, 'https', proxy.http1);
+    else serveHttp1(s, 'https', ports.https, proxy.http1);
   });
   const servers: Server[] = [plain, secure];
   // Closing ends client connections too (idle keep-alive and HTTP/2 sessions would hold it open).
@@ -408,6 +412,8 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
       handle ? { handle, port } : { port, address };
     const httpPort = await listenOn(plain, target(o.handles?.http, o.httpPort));
     const httpsPort = await listenOn(secure, target(o.handles?.https, o.httpsPort));
+    ports.http = httpPort;
+    ports.https = httpsPort;
     proxy.httpsPort = httpsPort;
     return {
       httpPort,
