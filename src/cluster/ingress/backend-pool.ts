@@ -91,7 +91,9 @@ export class BackendPool {
 
   /** A new connection to `ep` (connecting), for `user`. */
   fresh(ep: Endpoint, user: BackendUser, key = `${ep.host}:${ep.port}`): BackendConn {
-    const socket = closeAfterPeer(net.connect({ host: ep.host, port: ep.port, noDelay: true }));
+    // Nagle stays on until a body follows a head (the exchange turns it off then): a request
+    // without a body is one write, and the setsockopt per connection was a cost of its own.
+    const socket = closeAfterPeer(net.connect({ host: ep.host, port: ep.port }));
     const c = new BackendConn(socket, key, this);
     c.user = user;
     return c;

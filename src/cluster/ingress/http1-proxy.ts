@@ -416,8 +416,11 @@ class Exchange implements BackendUser {
     }
     const c = this.backend;
     if (!c) return;
+    if (this.pending.length) {
+      c.socket.setNoDelay(true);
+      this.bodySent = true;
+    }
     for (const b of this.pending) c.socket.write(b);
-    if (this.pending.length) this.bodySent = true;
     this.pending = [];
   }
 
@@ -438,6 +441,8 @@ class Exchange implements BackendUser {
       const part = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
       const c = this.backend;
       if (c?.connected && !this.over) {
+        // A body after the head: Nagle would hold it for the pod's delayed ACK.
+        c.socket.setNoDelay(true);
         this.bodySent = true;
         if (!c.socket.write(part)) this.conn.socket.pause();
       } else this.pending.push(part);
@@ -622,6 +627,7 @@ class Exchange implements BackendUser {
     const held = [...this.pending, ...(this.conn.buf ? [this.conn.buf] : [])];
     this.pending = [];
     this.conn.buf = undefined;
+    c.socket.setNoDelay(true);
     for (const b of held) c.socket.write(b);
     s.removeAllListeners('data');
     s.on('data', (b: Buffer) => {
