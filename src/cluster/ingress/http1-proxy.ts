@@ -344,6 +344,7 @@ class Exchange implements BackendUser {
   private ep: Endpoint | undefined;
   /** Body bytes read while connecting, sent once connected. */
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private bodySent = false;
   private connectTimer: NodeJS.Timeout | undefined;
   /** Bytes of the answer's head as they come. */
@@ -421,7 +422,9 @@ class Exchange implements BackendUser {
       this.bodySent = true;
     }
     for (const b of this.pending) c.socket.write(b);
+    if (this.pendingBytes > MAX_HELD) this.conn.socket.resume();
     this.pending = [];
+    this.pendingBytes = 0;
   }
 
   /** Request body bytes from `buf[start..]`; returns where the body's part ends (-1: refused). */
@@ -445,7 +448,12 @@ class Exchange implements BackendUser {
         c.socket.setNoDelay(true);
         this.bodySent = true;
         if (!c.socket.write(part)) this.conn.socket.pause();
-      } else this.pending.push(part);
+      } else {
+        this.pending.push(part);
+        this.pendingBytes += part.length;
+        // Reading waits for the connection once a window's worth of body is held.
+        if (this.pendingBytes > MAX_HELD) this.conn.socket.pause();
+      }
     }
     return end;
   }

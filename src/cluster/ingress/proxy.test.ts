@@ -535,4 +535,35 @@ describe('ingress proxy', () => {
     assert.equal(JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)).body, 'hello');
     assert.deepEqual(statuses(await raw('GET / HTTP/1.1\r\nHost: app\r\nExpect: magic\r\n\r\n')), [417]);
   });
+
+  test('a 2 MiB body over HTTPS/1.1 reaches the backend whole, and its answer the client', async () => {
+    const body = 'b'.repeat(2 * 1024 * 1024);
+    const seen = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port: proxy.httpsPort,
+          servername: 'secure.test',
+          path: '/big',
+          method: 'POST',
+          headers: { host: 'secure.test', 'content-length': body.length },
+          rejectUnauthorized: false,
+          agent: false,
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => {
+            text += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(seen.status, 200);
+    const echoed = JSON.parse(seen.text);
+    assert.equal(echoed.body.length, body.length);
+    assert.equal(echoed.headers['x-forwarded-proto'], 'https');
+  });
 });
