@@ -566,4 +566,12 @@ describe('ingress proxy', () => {
     assert.equal(echoed.body.length, body.length);
     assert.equal(echoed.headers['x-forwarded-proto'], 'https');
   });
+
+  test('HEAD answers carry no body: the next answer on the connection is read whole', async () => {
+    const out = await raw(
+      'HEAD / HTTP/1.1\r\nHost: kept\r\n\r\nHEAD / HTTP/1.1\r\nHost: chunky\r\n\r\nGET / HTTP/1.1\r\nHost: kept\r\nConnection: close\r\n\r\n',
+    );
+    assert.deepEqual(statuses(out), [200, 200, 200]);
+    assert.ok(out.endsWith('\r\n\r\nkept'), out);
+  });
 });
