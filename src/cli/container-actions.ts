@@ -152,15 +152,7 @@ export async function psAction(
     }
     printTable(
       ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-      rows.map((r) => [
-        r.ID,
-        r.Image,
-        r.Command,
-        r.CreatedAt.slice(0, 19).replace('T', ' '),
-        r.Status,
-        r.Ports,
-        r.Names,
-      ]),
+      rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names]),
     );
   });
 }
