@@ -47,7 +47,7 @@ export function registerImage(program: Command): void {
       .argument('<image>')
       .option('--no-trunc', 'do not truncate output')
       .option('-q, --quiet', 'only show image IDs')
-      .option('-H, --human', 'human-readable sizes and dates', true)
+      .option('-H, --human', 'accepted for Docker compatibility: sizes and dates are always human-readable')
       .option('--format <format>', 'json, or a Go template')
       .action(async (ref: string, opts, cmd: Command) => (await actions()).historyAction(cmd, ref, opts));
   const defineTag = (c: Command) =>
