@@ -201,7 +201,7 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
     assert.match(badNs.stderr, /--cgroupns: invalid CGROUP mode "shared"/);
   });
 
-  it('--log-driver json-file with max-size keeps the log under the size; unknown drivers and options are refused', async () => {
+  it('--log-driver json-file with max-size keeps the log under the size; none has logs refuse; unknown drivers and options are refused', async () => {
     // Docker: json-file is the default driver, `max-size` caps the log file; podman stores
     // json-file logs in the k8s-file format, as Berth does. An unknown driver is refused with
     // "no log driver named ... is registered", an unknown option with "unknown log opt".
@@ -239,6 +239,26 @@ describe('container flags Docker users rely on', { skip: !isRoot && 'needs root'
     assert.match(badOpt.stderr, /unknown log opt 'colour' for k8s-file log driver/);
     const badFiles = await box.berth(['create', '--log-opt', 'max-file=3', '--rootfs', rootfs]);
     assert.match(badFiles.stderr, /max-file can't be set when max-size is not set/);
+    // Docker: `docker logs` of a `--log-driver none` container fails with "configured logging
+    // driver does not support reading"; the attached run still shows its output.
+    const quiet = box.name('nolog');
+    const ran = await berth([
+      'run',
+      '--name',
+      quiet,
+      '--network',
+      'none',
+      '--log-driver',
+      'none',
+      '--rootfs',
+      rootfs,
+      'echo',
+      'hi',
+    ]);
+    assert.equal(ran, 'hi');
+    const refused = await box.berth(['logs', quiet]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /configured logging driver does not support reading/);
   });
 
   it("--privileged gives the container the host's device nodes", async () => {

@@ -16,6 +16,24 @@ test('bin/berth answers --version and --help from any folder', async () => {
   assert.match(h.stdout, /Usage: berth/);
 });
 
+test('version and info take json or a Go template for --format, as docker version and docker info do', {
+  skip: !isRoot,
+}, async (t) => {
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
+  assert.equal((await run(berthBin, ['version', '-f', '{{.Version}}'])).stdout, `${pkg.version}\n`);
+  assert.equal(
+    JSON.parse((await run(berthBin, ['version', '--format', 'json'])).stdout).Version,
+    pkg.version,
+  );
+  const box = await sandbox(t);
+  try {
+    assert.equal((await box.berth(['info', '-f', 'driver={{.Driver}}'])).stdout, 'driver=overlay\n');
+    assert.equal(JSON.parse((await box.berth(['info', '--format', 'json'])).stdout).Driver, 'overlay');
+  } finally {
+    await box.cleanup();
+  }
+});
+
 test('bin/berth starts Node without reading NODE_EXTRA_CA_CERTS (Berth reads it where a TLS client needs it)', async () => {
   // Node would warn here about a file it cannot read; only the start-up reads it.
   const env = { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/berth-extra-ca.pem' };

@@ -6,7 +6,7 @@
 
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import { errorMessage, invalidArgument } from '../core/errors.js';
+import { BerthError, errorMessage, invalidArgument } from '../core/errors.js';
 import { dockerTimestamp, parseSince, parseTail } from '../engine/container/logs.js';
 import type { Engine, ImageSource } from '../engine/engine.js';
 import type { LogEntry } from '../engine/runtime/k8s-log.js';
@@ -152,15 +152,7 @@ export async function psAction(
     }
     printTable(
       ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-      rows.map((r) => [
-        r.ID,
-        r.Image,
-        r.Command,
-        r.CreatedAt.slice(0, 19).replace('T', ' '),
-        r.Status,
-        r.Ports,
-        r.Names,
-      ]),
+      rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names]),
     );
   });
 }
@@ -176,6 +168,10 @@ export async function logsAction(
       tail: flags.tail === undefined ? undefined : parseTail(flags.tail),
       since: flags.since ? parseSince(flags.since) : undefined,
     };
+    // conmon still writes the log of a `--log-driver none` container (attach follows it), but
+    // `logs` refuses it, as Docker does.
+    if (engine.containers.get(ref).config.log?.driver === 'none')
+      throw new BerthError('NotImplemented', 'configured logging driver does not support reading');
     await engine.containers.logs(ref, opts, (e: LogEntry) => {
       const out = e.stream === 'stderr' ? process.stderr : process.stdout;
       if (flags.timestamps) out.write(`${dockerTimestamp(e.time)} `);

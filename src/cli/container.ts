@@ -70,7 +70,10 @@ function createFlags(cmd: Command): Command {
     .option('--runtime <name>', 'OCI runtime: runc, crun or a path (default: detected)')
     .option('--stop-timeout <seconds>', 'seconds to wait for stop before SIGKILL')
     .option('--device <host[:ctr][:rwm]>', 'add a host device to the container (repeatable)', collect)
-    .option('--log-driver <driver>', 'k8s-file (default) or json-file (stored as k8s-file, as podman does)')
+    .option(
+      '--log-driver <driver>',
+      'k8s-file (default), json-file (written as k8s-file, as podman does) or none',
+    )
     .option('--log-opt <key=value>', 'log driver option, such as max-size=10m (repeatable)', collect)
     .option('--cgroupns <mode>', 'cgroup namespace: host (default) or private')
     .option('--health-cmd <command>', 'command to run to check health (through /bin/sh -c)')
@@ -147,7 +150,11 @@ function defineContainerCommands(program: Command, only?: string): void {
       .description('list containers')
       .option('-a, --all', 'show all containers (default: running only)')
       .option('-q, --quiet', 'only IDs')
-      .option('-f, --filter <key=value>', 'id, name, status, label, ancestor, exited (repeatable)', collect)
+      .option(
+        '-f, --filter <key=value>',
+        'id, name, status, label, ancestor, exited, network, volume, health, before, since (repeatable)',
+        collect,
+      )
       .option('--no-trunc', 'do not truncate output')
       .option('--format <format>', 'json, or a Go template such as {{.Names}}')
       .action(act('psAction'));
@@ -299,7 +306,7 @@ function defineContainerCommands(program: Command, only?: string): void {
         'apply a Dockerfile instruction (CMD, ENV, ...) (repeatable)',
         collect,
       )
-      .option('-p, --pause', 'pause the container while committing (default)', true)
+      .option('-p, --pause', 'pause the container while committing', true)
       .option('--no-pause', 'do not pause the container while committing')
       .action(act('commitAction'));
   if (wanted('diff'))

@@ -41,23 +41,10 @@ export async function importAction(
   process.stdout.write(`${row.id}\n`);
 }
 
+/** Docker's CREATED column of `images`; N/A for an image without a creation time. */
 function ago(iso: string): string {
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  if (!Number.isFinite(s)) return 'N/A';
-  if (s < 60) return 'Less than a minute ago';
-  const units: [number, string][] = [
-    [365 * 86400, 'year'],
-    [30 * 86400, 'month'],
-    [7 * 86400, 'week'],
-    [86400, 'day'],
-    [3600, 'hour'],
-    [60, 'minute'],
-  ];
-  for (const [sec, unit] of units) {
-    const n = Math.floor(s / sec);
-    if (n >= 1) return n === 1 ? `${unit === 'hour' ? 'About an' : '1'} ${unit} ago` : `${n} ${unit}s ago`;
-  }
-  return 'Less than a minute ago';
+  const ms = Date.now() - Date.parse(iso);
+  return Number.isFinite(ms) ? `${humanDuration(ms)} ago` : 'N/A';
 }
 
 /** Sizes as Docker prints them (decimal units). */

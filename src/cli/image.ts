@@ -47,7 +47,7 @@ export function registerImage(program: Command): void {
       .argument('<image>')
       .option('--no-trunc', 'do not truncate output')
       .option('-q, --quiet', 'only show image IDs')
-      .option('-H, --human', 'human-readable sizes and dates (default true)', true)
+      .option('-H, --human', 'accepted for Docker compatibility: sizes and dates are always human-readable')
       .option('--format <format>', 'json, or a Go template')
       .action(async (ref: string, opts, cmd: Command) => (await actions()).historyAction(cmd, ref, opts));
   const defineTag = (c: Command) =>
@@ -72,7 +72,7 @@ export function registerImage(program: Command): void {
       .description('save images to a tar archive (docker-archive, or OCI archive with --format oci-archive)')
       .argument('<image...>', 'names or IDs')
       .option('-o, --output <file>', 'write to a file instead of stdout')
-      .option('--format <format>', 'docker-archive (default) or oci-archive', 'docker-archive')
+      .option('--format <format>', 'docker-archive or oci-archive', 'docker-archive')
       .action(async (images: string[], opts, cmd: Command) =>
         (await actions()).saveAction(cmd, images, opts),
       );

@@ -14,6 +14,10 @@ export async function infoAction(flags: { format?: string }, cmd: Command) {
     process.stdout.write(`${JSON.stringify(info)}\n`);
     return;
   }
+  if (flags.format) {
+    process.stdout.write(`${renderTemplate(flags.format, info)}\n`);
+    return;
+  }
   for (const [k, v] of Object.entries(info))
     process.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}\n`);
 }

@@ -28,13 +28,13 @@ export function registerSystem(program: Command): void {
   program
     .command('info')
     .description('show engine information')
-    .option('-f, --format <format>', 'json')
+    .option('-f, --format <format>', 'json, or a Go template such as {{.Driver}}')
     .action(act('infoAction'));
   const system = program.command('system').description('manage the engine');
   system
     .command('info')
     .description('show engine information')
-    .option('-f, --format <format>', 'json')
+    .option('-f, --format <format>', 'json, or a Go template such as {{.Driver}}')
     .action(act('infoAction'));
   system.command('df').description('show disk use').action(act('dfAction'));
   system

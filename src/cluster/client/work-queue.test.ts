@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setLogSink } from '../../core/log.js';
+import { conflict } from '../../core/errors.js';
+import { logLevel, setLogLevel, setLogSink } from '../../core/log.js';
 import { Expectations } from './expectations.js';
 import { RateLimiter } from './rate-limiter.js';
 import { WorkQueue } from './work-queue.js';
@@ -59,6 +60,44 @@ test('a paused queue holds keys until start; a failed sync is logged with its ke
     assert.equal(line.err, 'boom');
   } finally {
     setLogSink(prev);
+  }
+});
+
+test('a sync that fails with Conflict is retried with a debug line only, until it keeps failing', async () => {
+  const lines: string[] = [];
+  const prevSink = setLogSink((l) => lines.push(l));
+  const prevLevel = logLevel();
+  setLogLevel('warn');
+  try {
+    let failures = 7;
+    let done!: () => void;
+    const finished = new Promise<void>((r) => {
+      done = r;
+    });
+    const q = new WorkQueue(
+      async () => {
+        if (failures-- > 0)
+          throw conflict('Operation cannot be fulfilled on nodes "n1": the object has been modified');
+        done();
+      },
+      { name: 'test-controller' },
+    );
+    q.add('n1');
+    // The queue's retry timer is unref'd (it never holds a server open); this test must wait for it.
+    const alive = setInterval(() => {}, 1000);
+    await finished.finally(() => clearInterval(alive));
+    q.stop();
+    const retries = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'sync failed; retrying');
+    assert.deepEqual(
+      retries.map((l) => [l.level, l.retries]),
+      [
+        ['warn', 6],
+        ['warn', 7],
+      ],
+    );
+  } finally {
+    setLogLevel(prevLevel);
+    setLogSink(prevSink);
   }
 });
 

@@ -1,7 +1,11 @@
+import { isConflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { RateLimiter } from './rate-limiter.js';
 
 const log = logger('controller');
+
+/** Retries of a key whose sync keeps failing with Conflict that are logged at debug level only. */
+const QUIET_CONFLICT_RETRIES = 5;
 
 export interface WorkQueueOptions {
   /** The controller's name, in every log line about a failed key. */
@@ -101,12 +105,18 @@ export class WorkQueue {
           () => this.limiter.forget(key),
           (err: unknown) => {
             const delay = this.limiter.when(key);
-            // client-go's HandleError: every failed sync leaves a line naming the object.
-            log.warn('sync failed; retrying', {
+            const retries = this.limiter.retries(key);
+            // client-go's HandleError: every failed sync leaves a line naming the object. A
+            // Conflict ("the object has been modified") is optimistic concurrency at work: the
+            // retry reads the newer object and nearly always succeeds, so its first retries are
+            // debug lines (upstream's controllers log retries below maxRetries at V(2)); one
+            // that keeps failing is a warning like any other error.
+            const level = isConflict(err) && retries <= QUIET_CONFLICT_RETRIES ? 'debug' : 'warn';
+            log[level]('sync failed; retrying', {
               controller: this.name,
               key,
               err: err instanceof Error ? err.message : String(err),
-              retries: this.limiter.retries(key),
+              retries,
               retryInMs: delay,
             });
             this.addAfter(key, delay);

@@ -36,16 +36,27 @@ export function statusText(rec: ContainerRecord, now = Date.now()): string {
   }
 }
 
-/** "Less than a second", "5 seconds", "3 minutes", "2 hours", "4 days". */
+/**
+ * A duration as the docker CLI words it in STATUS and CREATED (go-units' HumanDuration):
+ * "Less than a second", "1 second", "5 seconds", "About a minute", "3 minutes", "About an
+ * hour" (hours are rounded), "2 hours" up to 47, then days up to 13, weeks up to 8, months
+ * (30 days) up to 23, and years.
+ */
 export function humanDuration(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 1) return 'Less than a second';
-  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} minute${m === 1 ? '' : 's'}`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h} hour${h === 1 ? '' : 's'}`;
-  return `${Math.floor(h / 24)} days`;
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(Math.max(0, ms) / 3_600_000);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(Math.floor(ms / 3_600_000) / 24 / 365)} years`;
 }
 
 /** The Docker-shaped object for one container. */

@@ -8,7 +8,7 @@ import { invalidArgument, notFound } from '../../core/errors.js';
 import { imageAsGiven } from './config.js';
 import type { EngineContext } from './context.js';
 import { healthSuffix, readHealth } from './health.js';
-import { statusText } from './inspect.js';
+import { humanDuration, statusText } from './inspect.js';
 import type { ContainerRecord } from './store.js';
 import { statsOf } from './top-stats.js';
 
@@ -18,6 +18,8 @@ export interface PsRow {
   Image: string;
   Command: string;
   CreatedAt: string;
+  /** Docker's CREATED column: "5 seconds ago", "About an hour ago". */
+  RunningFor: string;
   Status: string;
   State: string;
   Names: string;
@@ -80,6 +82,7 @@ export function psRow(ctx: EngineContext, r: ContainerRecord, trunc: boolean): P
       trunc && [...command].length > 20 ? `${[...command].slice(0, 19).join('')}…` : command,
     ),
     CreatedAt: r.createdAt,
+    RunningFor: `${humanDuration(Date.now() - Date.parse(r.createdAt))} ago`,
     Status: `${statusText(r)}${r.state === 'running' ? healthSuffix(readHealth(ctx, r)) : ''}`,
     State: r.state,
     Names: r.name,
