@@ -4,11 +4,14 @@
  * `none`; conmon's exit command runs bin/berth, so this needs a build.
  */
 import assert from 'node:assert/strict';
-import { createReadStream } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTar } from '../../test/helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from '../../test/helpers/sandbox.js';
+import { until } from '../../test/helpers/until.js';
 import { type Engine, type EngineEvent, openEngine } from './engine.js';
 
 /** Collects what a writable receives. */
@@ -28,6 +31,13 @@ describe('engine facade', { skip: !isRoot && 'needs root' }, () => {
     network: 'none',
     ...more,
   });
+
+  /** The container's whole log so far, both streams. */
+  const logText = async (id: string) => {
+    const parts: string[] = [];
+    await engine.containers.logs(id, {}, (e) => parts.push(e.data.toString()));
+    return parts.join('');
+  };
 
   before(async () => {
     box = await sandbox(undefined);
@@ -110,6 +120,59 @@ describe('engine facade', { skip: !isRoot && 'needs root' }, () => {
     assert.equal(stdout.text(), 'piped in\n');
     assert.equal(stderr.text(), 'oops\n');
     await engine.containers.rm(id, { force: true });
+  });
+
+  it('runs on a root the runtime mounts: nothing on the host, the image user, cp and export while it runs, changes kept', async () => {
+    const overlays = () =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(' - overlay ') && l.includes(box.root)).length;
+    const mine = opts(['sh', '-c', 'echo one > /note; id -u; sleep 300'], { privateRootfs: true });
+    const { id } = await engine.containers.run({ image }, mine, {
+      detach: true,
+      stdout: sink(),
+      stderr: sink(),
+    });
+    await until('the container wrote its note', async () => (await logText(id)).includes('0\n'));
+    assert.equal(overlays(), 0, 'the root is mounted in the container only');
+    // cp out of a running container reads through its process's root.
+    const out = join(box.dir, 'note');
+    await engine.containers.copyFrom(id, '/note', out);
+    assert.equal(readFileSync(out, 'utf8'), 'one\n');
+    const tar = join(box.dir, 'export.tar');
+    const file = createWriteStream(tar);
+    await engine.containers.export(id, file);
+    await new Promise((resolve) => file.end(resolve));
+    const names = execFileSync('tar', ['-tf', tar], { encoding: 'utf8' }).split('\n');
+    assert.ok(names.includes('./note'), 'export has the container’s file');
+    assert.deepEqual(
+      names.filter((n) => /^\.\/(proc|sys)\/./.test(n)),
+      [],
+      'export leaves the container’s /proc and /sys out',
+    );
+    await engine.containers.rm(id, { force: true });
+
+    // The image's user, read from its passwd without a host mount; a read-only root.
+    const ro = opts(['sh', '-c', 'id -u; touch /x || echo refused'], {
+      privateRootfs: true,
+      user: 'nobody',
+      readOnly: true,
+    });
+    const r = await engine.containers.run({ image }, ro, { detach: false, stdout: sink(), stderr: sink() });
+    assert.equal(r.exitCode, 0);
+    const text = await logText(r.id);
+    assert.match(text, /^65534\n/);
+    assert.match(text, /refused/);
+
+    // A restart keeps the container's changes: its second start reads a root it changed.
+    const keep = opts(['sh', '-c', 'cat /note 2>/dev/null; echo two > /note'], { privateRootfs: true });
+    const k = await engine.containers.run({ image }, keep, { detach: false, stdout: sink(), stderr: sink() });
+    await engine.containers.start(k.id);
+    assert.equal(await engine.containers.wait(k.id), 0);
+    assert.match(await logText(k.id), /two\n/);
+    assert.equal(overlays(), 0, 'nothing is left mounted on the host');
+    await engine.containers.rm(r.id, { force: true });
+    await engine.containers.rm(k.id, { force: true });
   });
 
   it('wait and logs --follow end when their signal aborts', async () => {

@@ -37,6 +37,7 @@ import {
   usesCni,
 } from './network.js';
 import { type ContainerPaths, containerPaths } from './paths.js';
+import { type AccountFiles, accountFiles, runtimeRoot } from './private-rootfs.js';
 import { releaseRun } from './release.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
@@ -223,11 +224,22 @@ async function startLocked(
   const ms = () => Math.round(performance.now() - t0);
   try {
     const image = await imageOf(ctx.images, config);
-    await mountRootfs(ctx, paths, rec.id, image);
-    log.debug('rootfs mounted', { id: rec.id, ms: ms() });
-    // Read as the container sees them: an image's /etc/passwd may be a symlink to a host path.
-    const groupText = readFileInRoot(paths.merged, '/etc/group');
-    const user = resolveUser(config.user, readFileInRoot(paths.merged, '/etc/passwd'), groupText);
+    const root = await runtimeRoot(ctx, paths, rec.id, config, image);
+    let account: AccountFiles;
+    if (root) {
+      account = await accountFiles(ctx, ctx.images, paths, rec.id, image);
+      mkdirSync(root.path);
+    } else {
+      await mountRootfs(ctx, paths, rec.id, image);
+      log.debug('rootfs mounted', { id: rec.id, ms: ms() });
+      // Read as the container sees them: an image's /etc/passwd may be a symlink to a host path.
+      account = {
+        passwd: readFileInRoot(paths.merged, '/etc/passwd'),
+        group: readFileInRoot(paths.merged, '/etc/group'),
+      };
+    }
+    const groupText = account.group;
+    const user = resolveUser(config.user, account.passwd, groupText);
     if (config.groupAdd?.length)
       user.additionalGids = [
         ...new Set([...user.additionalGids, ...resolveGroups(config.groupAdd, groupText)]),
@@ -237,7 +249,8 @@ async function startLocked(
     const binds = [...writeEtcFiles(paths, config, net), ...(await resolveBinds(ctx, paths, config))];
     const spec = ociSpec({
       config,
-      rootfs: paths.merged,
+      rootfs: root?.path ?? paths.merged,
+      rootMounts: root?.mounts,
       user,
       binds,
       cgroupsPath: cgroupsPathFor(rec.id, config.cgroupParent),
