@@ -95,6 +95,8 @@ export function sandboxNamespaces(config: SandboxConfig): NamespaceRequest {
     net: !config.hostNetwork,
     ipc: !!spec && !spec.hostIPC,
     uts: !!spec && !config.hostNetwork,
+    // Out of the node's mount table, which every runc copies and reads: three pins per pod.
+    privatePins: true,
   };
 }
 
