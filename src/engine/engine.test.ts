@@ -5,13 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTar } from '../../test/helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from '../../test/helpers/sandbox.js';
 import { until } from '../../test/helpers/until.js';
+import { containerPaths } from './container/paths.js';
 import { type Engine, type EngineEvent, openEngine } from './engine.js';
 
 /** Collects what a writable receives. */
@@ -173,6 +181,34 @@ describe('engine facade', { skip: !isRoot && 'needs root' }, () => {
     assert.equal(overlays(), 0, 'nothing is left mounted on the host');
     await engine.containers.rm(r.id, { force: true });
     await engine.containers.rm(k.id, { force: true });
+  });
+
+  it('gives a runtime-mounted root its mount points from a shared layer, not from its own changes', async () => {
+    const hosts = join(box.dir, 'hosts');
+    writeFileSync(hosts, '127.0.0.1 shared\n');
+    const secrets = join(box.dir, 'secrets');
+    mkdirSync(secrets, { recursive: true });
+    writeFileSync(join(secrets, 'token'), 'abc');
+    const mine = opts(['sh', '-c', 'cat /etc/hosts /var/run/secrets/sa/token; stat -c %a /etc'], {
+      privateRootfs: true,
+      mounts: [
+        { type: 'bind', source: hosts, destination: '/etc/hosts', readOnly: true },
+        { type: 'bind', source: secrets, destination: '/var/run/secrets/sa', readOnly: true },
+      ],
+    });
+    for (let i = 0; i < 2; i++) {
+      const r = await engine.containers.run({ image }, mine, {
+        detach: false,
+        stdout: sink(),
+        stderr: sink(),
+      });
+      assert.equal(r.exitCode, 0);
+      assert.equal(await logText(r.id), '127.0.0.1 shared\nabc755\n');
+      // The mount points were found in place: the container's own changes hold nothing.
+      assert.deepEqual(readdirSync(containerPaths(engine.context, r.id).upper), []);
+      await engine.containers.rm(r.id, { force: true });
+    }
+    assert.equal(readdirSync(join(box.root, 'init-layers')).length, 1, 'one layer for the image');
   });
 
   it('wait and logs --follow end when their signal aborts', async () => {

@@ -53,10 +53,13 @@ export async function runtimeRoot(
   if (!config.privateRootfs || config.rootfs) return undefined;
   if (config.mounts.some((m) => m.type !== 'bind' && !m.noCopy)) return undefined;
   const mounts = await containerMounts(store, paths, id, image);
-  if (!mounts.every((m) => m.type === 'overlay' && m.options.join(',').length <= MAX_OPTIONS))
-    return undefined;
+  if (!mounts.every((m) => m.type === 'overlay') || !fitsOnePage(mounts)) return undefined;
   return { mounts, path: join(paths.bundle, 'rootfs') };
 }
+
+/** Whether each mount's options fit the one page the kernel takes. */
+export const fitsOnePage = (mounts: readonly Mount[]) =>
+  mounts.every((m) => m.options.join(',').length <= MAX_OPTIONS);
 
 /** Account files by image ID, per image store: layers never change under an ID. */
 const imageAccounts = new WeakMap<ImageStore, Map<string, AccountFiles>>();
@@ -76,24 +79,40 @@ export async function accountFiles(
 ): Promise<AccountFiles> {
   const known = imageAccounts.get(images) ?? new Map<string, AccountFiles>();
   imageAccounts.set(images, known);
-  const pristine = readdirSync(paths.upper).length === 0;
+  const pristine = isPristine(paths);
   const cached = pristine ? known.get(image.id) : undefined;
   if (cached) return cached;
-  await mountRootfs(store, paths, id, image);
-  let files: AccountFiles;
-  try {
-    // Read as the container sees them: an image's /etc/passwd may be a symlink.
-    files = {
-      passwd: readFileInRoot(paths.merged, '/etc/passwd'),
-      group: readFileInRoot(paths.merged, '/etc/group'),
-    };
-  } finally {
-    await unmountRootfs(paths);
-  }
-  // Without the folder, releasing a run knows at once that nothing is mounted on the host.
-  rmdirSync(paths.merged);
+  // Read as the container sees them: an image's /etc/passwd may be a symlink.
+  const files = await hostView(
+    store,
+    paths,
+    id,
+    image,
+  )((root) => ({
+    passwd: readFileInRoot(root, '/etc/passwd'),
+    group: readFileInRoot(root, '/etc/group'),
+  }));
   if (pristine) known.set(image.id, files);
   return files;
+}
+
+/** Whether the container's own changes are still empty: its root is its image's, unchanged. */
+export const isPristine = (paths: ContainerPaths) => readdirSync(paths.upper).length === 0;
+
+/**
+ * Runs a function on the container's root mounted on the host just for the call (at its
+ * `merged` folder, removed after, so releasing a run knows at once that nothing is mounted).
+ */
+export function hostView(store: StorePaths, paths: ContainerPaths, id: string, image: ResolvedImage) {
+  return async <T>(fn: (root: string) => T): Promise<T> => {
+    await mountRootfs(store, paths, id, image);
+    try {
+      return fn(paths.merged);
+    } finally {
+      await unmountRootfs(paths);
+      rmdirSync(paths.merged);
+    }
+  };
 }
 
 /**

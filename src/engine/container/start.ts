@@ -3,7 +3,7 @@
  * (which runs the runtime's `create`) and lets it run. On any failure everything done so far
  * is undone, so a failed start leaves no mount, no cgroup and no monitor behind.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
@@ -26,6 +26,7 @@ import { containerEvent } from './events.js';
 import { pidAlive } from './exit-watch.js';
 import { startHealthMonitor } from './health.js';
 import { imageOf } from './image-source.js';
+import { initLayer, withInitLayer } from './init-layer.js';
 import { withContainerLock } from './lock.js';
 import { logRotation, startLogMonitor } from './log-rotate.js';
 import {
@@ -37,7 +38,14 @@ import {
   usesCni,
 } from './network.js';
 import { type ContainerPaths, containerPaths } from './paths.js';
-import { type AccountFiles, accountFiles, runtimeRoot } from './private-rootfs.js';
+import {
+  type AccountFiles,
+  accountFiles,
+  fitsOnePage,
+  hostView,
+  isPristine,
+  runtimeRoot,
+} from './private-rootfs.js';
 import { releaseRun } from './release.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
@@ -247,6 +255,15 @@ async function startLocked(
     const net = await setupNetwork(ctx, rec.id, rec.name, config, (ref) => ctx.containers.find(ref));
     networked = true;
     const binds = [...writeEtcFiles(paths, config, net), ...(await resolveBinds(ctx, paths, config))];
+    if (root && isPristine(paths)) {
+      const points = [
+        ...binds.map((b) => ({ destination: b.destination, dir: statSync(b.source).isDirectory() })),
+        ...config.tmpfs.map((t) => ({ destination: t.destination, dir: true })),
+      ];
+      const layer = await initLayer(ctx, image, points, hostView(ctx, paths, rec.id, image));
+      const layered = layer && withInitLayer(root.mounts, layer);
+      if (layered && fitsOnePage(layered)) root.mounts = layered;
+    }
     const spec = ociSpec({
       config,
       rootfs: root?.path ?? paths.merged,
