@@ -17,11 +17,14 @@
  *    (wrk is not used for handshakes: it resumes TLS sessions, and against Node's TLS server
  *    with tickets it measured 30-50 connections/s where s_time measured 400 and more.)
  * `berth server` with its embedded agent runs in a network namespace made for the run, its
- * address on a veth "wire"; wrk runs in that namespace and sees `bench.test` at the node's
- * address through a hosts file mounted in a mount namespace of its own. Run as root:
+ * address on a veth "wire"; wrk and s_time run in a second namespace at the wire's other end,
+ * as clients on another machine do (on the node, wrk's own TIME_WAITs toward the pod and its
+ * connections' ports shared with the proxies' made `Connection: close` runs fall over time;
+ * docs/ingress.md), and see `bench.test` at the node's address through a hosts file mounted in
+ * a mount namespace of their own. Run as root:
  *   node --import tsx bench/ingress.ts [seconds=3] [rounds=5]
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type KubeClient, Resources } from '../src/cluster/client/kube-client.js';
@@ -36,6 +39,8 @@ const [seconds, rounds] = [3, 5].map((d, i) => Number(process.argv[2 + i] ?? d))
 /** wrk's open connections (BENCH_WRK_C). */
 const connections = Number(process.env.BENCH_WRK_C ?? 16);
 const nodeIP = '198.18.1.1';
+/** The client's address, at the wire's other end (the node's default gateway). */
+const clientIP = '198.18.1.254';
 const nginxPort = 8443;
 const nginxHttpPort = 8081;
 const helperFlag = process.env.BENCH_INGRESS_HELPERS;
@@ -147,9 +152,40 @@ function ingressHelpers(serverPid: number): number[] {
   return out;
 }
 
+/** The clients' namespace: named after the sandbox's, so its cleanup finds strays in it too. */
+const clientNetns = (box: Sandbox) => `${box.netns}-client`;
+
+/**
+ * Moves the wire's other end into a namespace of the clients' own, with the client's address,
+ * and routes the pod network through the node, which forwards (a pod answers the client by
+ * its default route, the node). Everything stays inside namespaces the bench made.
+ */
+async function wireClient(box: Sandbox): Promise<void> {
+  const ns = clientNetns(box);
+  execFileSync('ip', ['netns', 'add', ns]);
+  await box.exec('ip', ['link', 'set', 'wire1', 'netns', ns]);
+  await box.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+  // New connections may take the port of a TIME_WAIT older than a second, on the node and the
+  // client (ingress-nginx's tuning guide sets this on nodes, and load generators use it). nginx
+  // as the proxy closes first toward the pod about half the time, which left ~14,000
+  // TIME_WAITs toward it on the node within half a minute: past that every connect() from the
+  // node to the pod, the Ingress's too, scanned the whole port range and each proxied rate fell
+  // tenfold (docs/ingress.md). The Ingress leaves none there.
+  await box.exec('sysctl', ['-qw', 'net.ipv4.tcp_tw_reuse=1']);
+  execFileSync('nsenter', [`--net=/run/netns/${ns}`, 'sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1']);
+  for (const args of [
+    ['link', 'set', 'lo', 'up'],
+    ['addr', 'add', `${clientIP}/24`, 'dev', 'wire1'],
+    ['link', 'set', 'wire1', 'up'],
+    ['route', 'add', 'default', 'via', nodeIP, 'dev', 'wire1'],
+  ])
+    execFileSync('ip', ['-n', ns, ...args]);
+}
+
 const box = await sandbox(undefined, { netns: true });
 try {
-  await wireNode(box, nodeIP, '198.18.1.254');
+  await wireNode(box, nodeIP, clientIP);
+  await wireClient(box);
   const dir = box.dir;
   execFileSync('openssl', [
     ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=bench.test'],
@@ -190,7 +226,7 @@ try {
     if (code) console.log(`nginx exited with ${code}: ${readFileSync(join(dir, 'nginx-error.log'), 'utf8')}`);
   });
 
-  /** Requests per second and how many, from wrk in the node's namespace, with bench.test at the node. */
+  /** Requests per second and how many, from wrk in the client's namespace, with bench.test at the node. */
   const wrk = (url: string, close: boolean): Done => {
     const args = [
       '-t2',
@@ -202,7 +238,7 @@ try {
     const out = execFileSync(
       'nsenter',
       [
-        `--net=/run/netns/${box.netns}`,
+        `--net=/run/netns/${clientNetns(box)}`,
         'unshare',
         '-m',
         'sh',
@@ -215,8 +251,9 @@ try {
     );
     // BENCH_WRK_LOG=1 prints each run's latency line: rounds of a tenth of the usual rate, with
     // every request slow, or a 1 s tail of retransmitted SYNs, show there (docs/ingress.md).
-    // With it, the node's TIME_WAITs by the address and port they are toward: near 14,000 toward
-    // one, every connect() there scans the even half of the ports (docs/ingress.md).
+    // With it, the TIME_WAITs of the client and of the node by the address and port they are
+    // toward: near 14,000 toward one, every connect() there scans the even half of the ports
+    // (docs/ingress.md).
     if (process.env.BENCH_WRK_LOG)
       console.log(
         url,
@@ -225,20 +262,19 @@ try {
           .split('\n')
           .filter((l) => /Latency|Socket|Non-2xx|Requests\/sec/.test(l))
           .join(' |'),
-        `| TIME_WAIT toward ${timeWaits()}`,
+        `| TIME_WAIT: client toward ${timeWaits(clientNetns(box))}; node toward ${timeWaits(box.netns ?? '')}`,
       );
     const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
     const n = /(\d+) requests in/.exec(out);
     if (!m || !n) throw new Error(`wrk printed no rate: ${out}`);
     return { rate: Number(m[1]), count: Number(n[1]) };
   };
-  /** The node's TIME_WAIT connections counted by their peer address and port, most first. */
-  const timeWaits = () => {
-    const out = execFileSync(
-      'nsenter',
-      [`--net=/run/netns/${box.netns}`, 'ss', '-Htan', 'state', 'time-wait'],
-      { encoding: 'utf8', maxBuffer: 64 << 20 },
-    );
+  /** The TIME_WAIT connections of a namespace counted by their peer address and port, most first. */
+  const timeWaits = (netns: string) => {
+    const out = execFileSync('nsenter', [`--net=/run/netns/${netns}`, 'ss', '-Htan', 'state', 'time-wait'], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
     const by = new Map<string, number>();
     for (const line of out.split('\n')) {
       const peer = line.trim().split(/\s+/)[3];
@@ -252,14 +288,14 @@ try {
         .join(', ') || 'none'
     );
   };
-  /** Full TLS handshakes (each with one request) per second, from s_time in the node's namespace. */
+  /** Full TLS handshakes (each with one request) per second, from s_time in the client's namespace. */
   const handshakes = (port: number): Done => {
     // s_time gives whole seconds of wall time; the run's own clock is finer.
     const t0 = performance.now();
     const out = execFileSync(
       'nsenter',
       [
-        `--net=/run/netns/${box.netns}`,
+        `--net=/run/netns/${clientNetns(box)}`,
         ...[
           'openssl',
           's_time',
@@ -343,7 +379,7 @@ try {
   const warmUp = Number(process.env.BENCH_WARMUP ?? 10);
   if (warmUp > 0)
     execFileSync('nsenter', [
-      `--net=/run/netns/${box.netns}`,
+      `--net=/run/netns/${clientNetns(box)}`,
       ...['wrk', '-t2', `-c${connections}`, `-d${warmUp}s`, `http://${nodeIP}/f`],
     ]);
   const [viaKa, directKa, viaNew, directNew, nginxKa, nginxNew, ingressTls, nginxTls] = interleave(
@@ -401,5 +437,7 @@ try {
   );
   client.close();
 } finally {
+  // Absent when the run failed before making it: spawnSync reports that instead of throwing.
+  spawnSync('ip', ['netns', 'delete', clientNetns(box)], { stdio: 'ignore' });
   await box.cleanup();
 }

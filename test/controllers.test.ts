@@ -2,6 +2,7 @@
 // server, simulated nodes, and the real kubectl.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { metaTime } from '../src/cluster/api/meta-time.js';
 import { startCluster, startSim, type TestCluster, until } from './helpers/cluster.js';
 import { berthBin } from './helpers/sandbox.js';
 
@@ -305,7 +306,7 @@ ${extra}  template:
       '--subresource=status',
       '--type=merge',
       '-p',
-      `{"status":{"lastScheduleTime":"${new Date(Date.now() - 10 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z')}"}}`,
+      `{"status":{"lastScheduleTime":"${metaTime(Date.now() - 10 * 60_000)}"}}`,
     ]);
     let jobs = '';
     await until('the missed time ran', async () => {

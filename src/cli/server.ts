@@ -227,8 +227,6 @@ export function registerServer(program: Command): void {
         const clusterDns = clusterDnsAddress(serviceCidr, opts.clusterDns);
         const grace = await seconds('--node-monitor-grace-period', opts.nodeMonitorGracePeriod);
         const tolerate = await seconds('--default-toleration-seconds', opts.defaultTolerationSeconds);
-        const { setDefaultTolerationSeconds } = await import('../cluster/api/validate.js');
-        setDefaultTolerationSeconds(tolerate);
         const port = Number(opts.httpsListenPort);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
           const { invalidArgument } = await import('../core/errors.js');
@@ -268,6 +266,7 @@ export function registerServer(program: Command): void {
           ...(opts.admissionControlConfigFile
             ? { admissionControlConfigFile: opts.admissionControlConfigFile }
             : {}),
+          defaultTolerationSeconds: tolerate,
         });
         let plane: { stop(): Promise<void> } | undefined;
         if (enabled.size) {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../test/helpers/temp-dir.js';
 import { writeFileAtomic, writeFileAtomicSync, writeJsonAtomic } from './atomic-file.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-atomic-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-atomic-');
 
 test('writes, replaces and leaves no temp file', async () => {
   const p = join(dir, 'a.json');

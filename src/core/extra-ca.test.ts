@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { rootCertificates } from 'node:tls';
+import { tempDir } from '../../test/helpers/temp-dir.js';
 import { defaultCas } from './extra-ca.js';
 import { setLogSink } from './log.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-extra-ca-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-extra-ca-');
 
 test("without NODE_EXTRA_CA_CERTS a client keeps Node's defaults", () => {
   assert.equal(defaultCas({}), undefined);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../test/helpers/temp-dir.js';
 import { isInvalidArgument } from './errors.js';
 import { ensurePrivateDir, ensurePrivateFile } from './private-path.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-private-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-private-');
 const mode = (p: string) => statSync(p).mode & 0o7777;
 
 test('a folder that already exists with a loose mode becomes 0700; a new one is made 0700', () => {

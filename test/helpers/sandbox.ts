@@ -150,13 +150,7 @@ export async function cleanupMachineState(s: {
   for (let round = 0; round < 3; round++) {
     const pids = processesMentioning(s.dir, s.netns);
     if (pids.length === 0) break;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    killAll(pids);
     await new Promise((r) => setTimeout(r, 100));
   }
   unmountUnder(s.dir);
@@ -164,13 +158,7 @@ export async function cleanupMachineState(s: {
   if (s.netns) {
     // Processes still inside the namespace keep it alive; kill them first.
     const r = await run('ip', ['netns', 'pids', s.netns], { check: false });
-    for (const p of r.stdout.split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(p), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
+    killAll(r.stdout.split(/\s+/).filter(Boolean).map(Number));
     await run('ip', ['netns', 'delete', s.netns], { check: false });
   }
   try {
@@ -192,12 +180,13 @@ function processesMentioning(dir: string, netns: string | undefined): number[] {
       let cwd = '';
       try {
         cwd = readlinkSync(`/proc/${pid}/cwd`);
-      } catch {
-        /* kernel thread or gone */
+      } catch (e) {
+        // A kernel thread has no cwd to read; a process outside our reach (EACCES) is not ours.
+        cleanupFailed(`could not read the folder of process ${pid}`, e, ['EACCES']);
       }
       if (cmdline.includes(dir) || cwd.startsWith(dir) || (netns && cmdline.includes(netns))) found.push(pid);
-    } catch {
-      /* process exited while we looked */
+    } catch (e) {
+      cleanupFailed(`could not read process ${pid}`, e, ['EACCES']);
     }
   }
   return found;
@@ -230,13 +219,7 @@ async function removeCgroups(parent: string): Promise<void> {
   for (let round = 0; round < 5; round++) {
     const pids = new Set(trees.flatMap(cgroupProcesses));
     if (pids.size === 0) break;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    killAll(pids);
     await new Promise((r) => setTimeout(r, 100));
   }
   for (const p of trees) removeCgroupTree(p);
@@ -249,8 +232,9 @@ function cgroupProcesses(p: string): number[] {
       .filter((e) => e.isDirectory())
       .flatMap((e) => cgroupProcesses(join(p, e.name)));
     return [...own, ...below];
-  } catch {
-    return []; // the cgroup went away while it was read
+  } catch (e) {
+    cleanupFailed(`could not list the processes of cgroup ${p}`, e);
+    return [];
   }
 }
 
@@ -259,9 +243,31 @@ function removeCgroupTree(p: string): void {
     for (const e of readdirSync(p, { withFileTypes: true }))
       if (e.isDirectory()) removeCgroupTree(join(p, e.name));
     rmdirSync(p);
-  } catch {
-    /* busy or gone; the processes were killed, so this is rare */
+  } catch (e) {
+    // Busy is rare (its processes were killed) and worth seeing: it is a leak.
+    cleanupFailed(`could not remove cgroup ${p}`, e);
   }
+}
+
+/** Whether `e` says the process or file is already gone: what cleanup races with, and expects. */
+const isGone = (e: unknown) => ['ESRCH', 'ENOENT'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * Reports a cleanup step that failed for another reason than its target being gone (or one of
+ * `expected`'s codes); cleanup goes on.
+ */
+function cleanupFailed(what: string, e: unknown, expected: string[] = []): void {
+  if (!isGone(e) && !expected.includes((e as NodeJS.ErrnoException).code ?? ''))
+    process.stderr.write(`sandbox: ${what}: ${(e as Error).message}\n`);
+}
+
+function killAll(pids: Iterable<number>): void {
+  for (const pid of pids)
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (e) {
+      cleanupFailed(`could not kill process ${pid}`, e);
+    }
 }
 
 function spawnSyncQuiet(file: string, args: string[]): void {

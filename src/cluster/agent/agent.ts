@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { isAlreadyExists } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { transitionTime } from '../api/condition-time.js';
+import { metaTime } from '../api/meta-time.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
@@ -25,7 +27,6 @@ import { ResourceSummary } from './metrics/resource-summary.js';
 import { rotateServingCertificate } from './node-certificates.js';
 import { NodeEvents } from './node-events.js';
 import type { ClusterDnsSettings } from './pod-dns.js';
-import { isoSeconds } from './pod-status.js';
 import { PodSyncer } from './pod-sync.js';
 import { PodWorkers } from './pod-workers.js';
 import { ProbeManager } from './probes/probe-manager.js';
@@ -83,14 +84,14 @@ const condition = (
 ) => {
   const status = ok ? 'True' : 'False';
   const prev = (old?.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
-  const now = isoSeconds(Date.now());
+  const now = metaTime();
   return {
     type,
     status,
     reason,
     message,
     lastHeartbeatTime: now,
-    lastTransitionTime: prev?.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : now,
+    lastTransitionTime: transitionTime(prev, status, now),
   };
 };
 

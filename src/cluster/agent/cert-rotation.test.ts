@@ -3,16 +3,13 @@
 // certificate asked for at once; a failed request is tried again; the new pair is handed over.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { ensureCredentials } from '../apiserver/tls.js';
 import { makeRequest, parseRequest, signRequest } from '../certificates/signers.js';
 import { CertificateRotation, type KeyPair, newKey, rotationDeadline } from './cert-rotation.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-rotation-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-rotation-');
 const creds = ensureCredentials(dir, '127.0.0.1');
 const ca = { cert: creds.caCert, key: creds.caKey };
 

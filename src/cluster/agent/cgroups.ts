@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { CGROUP_ROOT, isCgroupV2 } from '../../core/cgroup-version.js';
 import { logger } from '../../core/log.js';
 import type { CgroupValues } from './qos.js';
 
@@ -16,8 +17,8 @@ const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
 
 export type CgroupVersion = 1 | 2;
 
-export function cgroupVersion(root = '/sys/fs/cgroup'): CgroupVersion {
-  return existsSync(join(root, 'cgroup.controllers')) ? 2 : 1;
+export function cgroupVersion(root = CGROUP_ROOT): CgroupVersion {
+  return isCgroupV2(root) ? 2 : 1;
 }
 
 /** runc's conversion of cpu.shares to a v2 cpu.weight. */
@@ -79,7 +80,7 @@ function write(dir: string, file: string, value: string): void {
  * Makes (or updates) the cgroup at `path` (cgroupfs form, `/kubepods/burstable/podUID`) with
  * `values`. The BestEffort tier gets the minimum shares, as the kubelet gives it.
  */
-export function ensurePodCgroup(path: string, values: CgroupValues, root = '/sys/fs/cgroup'): void {
+export function ensurePodCgroup(path: string, values: CgroupValues, root = CGROUP_ROOT): void {
   const v = cgroupVersion(root);
   const rel = path.replace(/^\/+/, '');
   log.debug('making a pod cgroup', { cgroup: path });
@@ -109,7 +110,7 @@ export function ensurePodCgroup(path: string, values: CgroupValues, root = '/sys
 }
 
 /** Removes a pod's cgroup (its containers' are gone with them); a busy one is logged and left. */
-export function removePodCgroup(path: string, root = '/sys/fs/cgroup'): void {
+export function removePodCgroup(path: string, root = CGROUP_ROOT): void {
   const rel = path.replace(/^\/+/, '');
   log.debug('removing a pod cgroup', { cgroup: path });
   const dirs = cgroupVersion(root) === 2 ? [join(root, rel)] : V1_CONTROLLERS.map((c) => join(root, c, rel));
@@ -128,7 +129,7 @@ export function readCgroup(
   path: string,
   controller: string,
   file: string,
-  root = '/sys/fs/cgroup',
+  root = CGROUP_ROOT,
 ): string | undefined {
   const p = join(root, cgroupVersion(root) === 2 ? '' : controller, path.replace(/^\/+/, ''), file);
   return existsSync(p) ? readFileSync(p, 'utf8').trim() : undefined;

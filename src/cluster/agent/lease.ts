@@ -4,12 +4,12 @@
  */
 import { isNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { metaMicroTime } from '../api/meta-time.js';
 import { type KubeClient, type KubeObject, Resources } from '../client/kube-client.js';
 
 const log = logger('lease');
 
 /** Lease times are MicroTime: RFC 3339 with microseconds. */
-const microNow = () => new Date().toISOString().replace('Z', '000Z');
 
 /**
  * Renews the Leases of one or many nodes. Like the kubelet, it keeps the Lease each renewal
@@ -38,7 +38,10 @@ export class NodeLeases {
   }
 
   private update(cur: KubeObject): Promise<KubeObject> {
-    return this.client.update(Resources.leases, { ...cur, spec: { ...cur.spec, renewTime: microNow() } });
+    return this.client.update(Resources.leases, {
+      ...cur,
+      spec: { ...cur.spec, renewTime: metaMicroTime() },
+    });
   }
 
   private async ensure(node: string, nodeUid?: string): Promise<KubeObject> {
@@ -56,7 +59,7 @@ export class NodeLeases {
             ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node, uid: nodeUid }] }
             : {}),
         },
-        spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime: microNow() },
+        spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime: metaMicroTime() },
       };
       return await this.client.create(Resources.leases, 'kube-node-lease', lease);
     }

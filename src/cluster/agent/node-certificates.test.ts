@@ -2,18 +2,17 @@
 // layout from before rotation (client.crt with node.key) still read; a Node's addresses as SANs;
 // a client certificate renewed through the join token once it has expired.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { ensureCredentials } from '../apiserver/tls.js';
 import { makeRequest, parseRequest, signRequest } from '../certificates/signers.js';
 import type { KubeClient, KubeObject } from '../client/kube-client.js';
 import { type KeyPair, newKey } from './cert-rotation.js';
 import { addressSans, readPair, rotateClientCertificate, validNow, writePair } from './node-certificates.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-node-certs-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-node-certs-');
 
 const block = (label: string, body: string) => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 

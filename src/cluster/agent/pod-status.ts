@@ -5,6 +5,8 @@
  * Pure: the same observations give the same status, so the agent writes only on change.
  */
 
+import { transitionTime } from '../api/condition-time.js';
+import { metaTime } from '../api/meta-time.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { qosClass } from './qos.js';
 import type { ContainerStatus, SandboxStatus } from './runtime.js';
@@ -33,7 +35,6 @@ interface SpecContainer {
 }
 
 /** RFC 3339 with seconds, as Kubernetes writes times. */
-export const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** The latest and the one before it, per container name (by attempt). */
 export function attemptsByName(
@@ -53,8 +54,8 @@ function terminated(c: ContainerStatus) {
     exitCode: c.exitCode,
     reason: c.reason ?? (c.exitCode === 0 ? 'Completed' : 'Error'),
     ...(c.message ? { message: c.message } : {}),
-    startedAt: c.startedAt ? isoSeconds(c.startedAt) : null,
-    finishedAt: isoSeconds(c.finishedAt || c.startedAt || c.createdAt),
+    startedAt: c.startedAt ? metaTime(c.startedAt) : null,
+    finishedAt: metaTime(c.finishedAt || c.startedAt || c.createdAt),
     containerID: `berth://${c.id}`,
   };
 }
@@ -90,7 +91,7 @@ function containerStatus(
       containerID: `berth://${latest.id}`,
       ready: note?.probed?.ready ?? true,
       started: note?.probed?.started ?? true,
-      state: { running: { startedAt: isoSeconds(latest.startedAt) } },
+      state: { running: { startedAt: metaTime(latest.startedAt) } },
     };
   return {
     ...base,
@@ -145,8 +146,7 @@ function condition(
     type,
     status,
     lastProbeTime: null,
-    lastTransitionTime:
-      old?.status === status && old.lastTransitionTime ? old.lastTransitionTime : isoSeconds(now),
+    lastTransitionTime: transitionTime(old, status, metaTime(now)),
     ...(reason && !ok ? { reason } : {}),
   };
 }
@@ -169,7 +169,7 @@ export function podStatus(obs: PodObservation): Record<string, unknown> {
   const containersReady = !terminal && main.every((s: Status) => s.ready);
   const notReady = terminal ? 'PodCompleted' : 'ContainersNotReady';
   const podIP = pod.spec?.hostNetwork ? obs.nodeIP : (obs.sandbox?.ip ?? '');
-  const startTime = pod.status?.startTime ?? isoSeconds(obs.sandbox?.createdAt ?? now);
+  const startTime = pod.status?.startTime ?? metaTime(obs.sandbox?.createdAt ?? now);
   return {
     phase,
     // The kubelet's order (describe pod lists them so): PodReadyToStartContainers once the
@@ -208,7 +208,7 @@ export function evictedStatus(
     type: 'DisruptionTarget',
     status: 'True',
     lastProbeTime: null,
-    lastTransitionTime: isoSeconds(now),
+    lastTransitionTime: metaTime(now),
     reason: 'TerminationByKubelet',
     message,
   });

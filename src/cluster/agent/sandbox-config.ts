@@ -57,6 +57,17 @@ export function sandboxConfig(
   };
 }
 
+/** The fixed opening of a pod's own /etc/hosts, the kubelet's lines: localhost and the IPv6 names. */
+export const kubeletHostsLines: readonly string[] = [
+  '# Kubernetes-managed hosts file.',
+  '127.0.0.1\tlocalhost',
+  '::1\tlocalhost ip6-localhost ip6-loopback',
+  'fe00::0\tip6-localnet',
+  'fe00::0\tip6-mcastprefix',
+  'fe00::1\tip6-allnodes',
+  'fe00::2\tip6-allrouters',
+];
+
 /**
  * The pod's /etc/hosts as the kubelet writes it (managedHostsFileContent): localhost and the
  * IPv6 names, the pod's address with its names, then the hostAliases. With the host's network
@@ -76,17 +87,7 @@ export function hostsFile(o: {
     const names = o.spec.subdomain
       ? `${o.hostname}.${o.spec.subdomain}.${o.namespace}.svc.${o.spec.clusterDomain}\t${o.hostname}`
       : o.hostname;
-    text = [
-      '# Kubernetes-managed hosts file.',
-      '127.0.0.1\tlocalhost',
-      '::1\tlocalhost ip6-localhost ip6-loopback',
-      'fe00::0\tip6-localnet',
-      'fe00::0\tip6-mcastprefix',
-      'fe00::1\tip6-allnodes',
-      'fe00::2\tip6-allrouters',
-      ...(o.ip ? [`${o.ip}\t${names}`] : []),
-      '',
-    ].join('\n');
+    text = [...kubeletHostsLines, ...(o.ip ? [`${o.ip}\t${names}`] : []), ''].join('\n');
   }
   if (o.spec.hostAliases.length)
     text += `\n# Entries added by HostAliases.\n${o.spec.hostAliases.map((a) => `${a.ip}\t${a.hostnames.join('\t')}\n`).join('')}`;

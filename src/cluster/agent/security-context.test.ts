@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { KubeObject } from '../client/kube-client.js';
 import { terminationMessage } from './container-spec.js';
 import { credentialFor, pullCredentials } from './pull-secrets.js';
-import { hostsFile, sandboxConfig } from './sandbox-config.js';
+import { hostsFile, kubeletHostsLines, sandboxConfig } from './sandbox-config.js';
 import { checkRunAsNonRoot, effectiveSecurity, engineUser } from './security-context.js';
 
 const ref = { name: 'p', namespace: 'ns', uid: 'u1' };
@@ -109,16 +109,14 @@ test("the managed /etc/hosts: the kubelet's lines, the pod's names, hostAliases"
   const cfg = sandboxConfig(pod);
   assert.equal(cfg.hostname, 'web-0');
   const text = hostsFile({ ip: '10.42.0.5', hostname: 'web-0', namespace: 'ns', spec: cfg.podSpec! });
+  // The kubelet's own opening, as upstream's managedHostsFileContent writes it.
+  assert.ok(
+    text.startsWith('# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost'),
+  );
   assert.equal(
     text,
     [
-      '# Kubernetes-managed hosts file.',
-      '127.0.0.1\tlocalhost',
-      '::1\tlocalhost ip6-localhost ip6-loopback',
-      'fe00::0\tip6-localnet',
-      'fe00::0\tip6-mcastprefix',
-      'fe00::1\tip6-allnodes',
-      'fe00::2\tip6-allrouters',
+      ...kubeletHostsLines,
       '10.42.0.5\tweb-0.web.ns.svc.cluster.local\tweb-0',
       '',
       '# Entries added by HostAliases.',

@@ -5,10 +5,10 @@
  * versions today; v1 keeps what it has no field for in annotations, as upstream's
  * conversion does.
  */
+import type { Obj } from './field-values.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 
-type Obj = Record<string, unknown>;
 const CONDITIONS = 'autoscaling.alpha.kubernetes.io/conditions';
 
 const cpuMetric = (utilization: number) => ({

@@ -7,17 +7,14 @@
  * layout as built-ins, so a CRD that named `deployments.apps` would read, and on delete wipe,
  * every Deployment.
  */
+
 import { forbidden, invalid, notSupported, required } from './field-errors.js';
-import { builtinResources } from './resources.js';
+import { type Obj, obj, str } from './field-values.js';
+import { dns1035Label, dns1123Subdomain } from './name-formats.js';
+import { builtinResources, type ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-
-const dns1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const dns1035Message =
   "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 const approvalAnnotation = 'api-approved.kubernetes.io';
@@ -27,7 +24,11 @@ const approvalSee = 'see https://github.com/kubernetes/enhancements/pull/1111';
 const builtinGroups = new Set(builtinResources().map((r) => r.group));
 
 const dns1035Problem = (s: string): string | undefined =>
-  s.length > 63 ? 'must be no more than 63 characters' : dns1035.test(s) ? undefined : dns1035Message;
+  s.length > 63 ? 'must be no more than 63 characters' : dns1035Label.test(s) ? undefined : dns1035Message;
+
+/** Whether `r` is the CustomResourceDefinition kind itself (not a custom resource named so). */
+export const isCrd = (r: ResourceInfo): boolean =>
+  r.kind === 'CustomResourceDefinition' && r.group === 'apiextensions.k8s.io';
 
 /** Whether Kubernetes reserves the group for its own APIs (`k8s.io`, `kubernetes.io` and subdomains). */
 export const isProtectedGroup = (group: string): boolean =>

@@ -1,11 +1,16 @@
 /**
- * The JSON type check that upstream's decoding into Go structs makes on every write, whatever
- * fieldValidation says: `replicas: "3"`, a ConfigMap value `enabled: true` or an env value
- * `value: 8080` are refused with encoding/json's wording
+ * What decoding a written object into upstream's Go structs finds, in one walk of it: the
+ * first value of the wrong JSON type, and every field its type does not have.
+ *
+ * A wrong type is refused whatever fieldValidation says: `replicas: "3"`, a ConfigMap value
+ * `enabled: true` or an env value `value: 8080` are refused with encoding/json's wording
  * (`json: cannot unmarshal bool into Go struct field ConfigMap.data of type string`).
  * The schema (schema.ts) does not tell quantities from strings, and a quantity may be written
  * as a number (`cpu: 1`): a number is refused for a string only where no quantity can be,
  * the string maps below and plain string fields other than a quantity's.
+ *
+ * Unknown fields (`spec.template.spec.containers[0].imagee`) are what fieldValidation decides
+ * about: refused under Strict, else dropped, as decoding into Go types drops them.
  */
 import { fieldTypeOf, isDescribed } from './schema.js';
 
@@ -98,38 +103,82 @@ function fits(t: string, v: unknown, field: string): boolean {
   }
 }
 
-/**
- * The first value of `value` (an object of schema type `typeName`) that cannot decode into
- * its field, as encoding/json reports it; undefined when all fit. A kind's status is not
- * checked, as unknownFields leaves it.
- */
-export function typeMismatch(typeName: string, value: unknown, path = ''): string | undefined {
-  if (!isDescribed(typeName) || jsonKind(value) !== 'object') return undefined;
-  for (const [field, v] of Object.entries(value as Record<string, unknown>)) {
-    if ((!path && field === 'status') || v === null) continue;
-    const t = fieldTypeOf(typeName, field);
-    if (!t) continue;
-    const p = path ? `${path}.${field}` : field;
-    const bad = mismatchIn(t, v, p, typeName, field);
-    if (bad) return bad;
-  }
-  return undefined;
+/** What one walk of a written object found. */
+export interface DecodeFindings {
+  /** encoding/json's refusal of the first value (in the object's order) of the wrong type. */
+  mismatch?: string;
+  /** Paths of the fields the schema does not know, in the object's order. */
+  unknown: string[];
 }
 
-function mismatchIn(t: string, v: unknown, p: string, owner: string, field: string): string | undefined {
-  if (!fits(t, v, field)) return unmarshalError(v, owner, p, goType(t, field));
-  if (t === 'map' && stringMaps.has(`${owner}.${field}`))
-    for (const item of Object.values(v as Record<string, unknown>))
-      if (item !== null && typeof item !== 'string') return unmarshalError(item, owner, p, 'string');
-  // A list's or a map's items, each of the element type.
-  const of = t.startsWith('[]') || t.startsWith('{}') ? t.slice(2) : undefined;
-  if (of !== undefined) {
-    const items = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
-    for (const item of items) {
-      if (item === null) continue;
-      const bad = mismatchIn(of, item, p, owner, field);
-      if (bad) return bad;
+/**
+ * Walks `value`, an object of schema type `typeName`, once for both findings; with `prune`,
+ * unknown fields are also deleted from it. A kind's status is left as it is: controllers
+ * write it, and the schema's fallback table does not describe it.
+ */
+export function decodeFindings(typeName: string, value: unknown, prune = false): DecodeFindings {
+  const found: DecodeFindings = { unknown: [] };
+  walkStruct(typeName, value, { goPath: '', path: '' }, prune, found);
+  return found;
+}
+
+/**
+ * Where a value sits: `goPath` as encoding/json names a field (`spec.containers.env.value`,
+ * no indices or keys), `path` as an unknown field is named (`spec.containers[0].env[1].value`).
+ */
+interface At {
+  goPath: string;
+  path: string;
+}
+
+function walkStruct(typeName: string, value: unknown, at: At, prune: boolean, found: DecodeFindings): void {
+  if (!isDescribed(typeName) || jsonKind(value) !== 'object') return;
+  const o = value as Record<string, unknown>;
+  for (const [field, v] of Object.entries(o)) {
+    if (!at.path && field === 'status') continue;
+    const path = at.path ? `${at.path}.${field}` : field;
+    const t = fieldTypeOf(typeName, field);
+    if (!t) {
+      found.unknown.push(path);
+      if (prune) delete o[field];
+      continue;
     }
-  } else if (isDescribed(t) && jsonKind(v) === 'object') return typeMismatch(t, v, p);
-  return undefined;
+    if (v === null) continue;
+    const goPath = at.goPath ? `${at.goPath}.${field}` : field;
+    walkField(t, v, { goPath, path }, typeName, field, prune, found);
+  }
+}
+
+/** A value (not null) of field `field` of struct `owner`, declared of schema type `t`. */
+function walkField(
+  t: string,
+  v: unknown,
+  at: At,
+  owner: string,
+  field: string,
+  prune: boolean,
+  found: DecodeFindings,
+): void {
+  if (!fits(t, v, field)) {
+    found.mismatch ??= unmarshalError(v, owner, at.goPath, goType(t, field));
+    return;
+  }
+  if (t === 'map' && stringMaps.has(`${owner}.${field}`)) {
+    const bad = Object.values(v as Record<string, unknown>).find(
+      (item) => item !== null && typeof item !== 'string',
+    );
+    if (bad !== undefined) found.mismatch ??= unmarshalError(bad, owner, at.goPath, 'string');
+    return;
+  }
+  // A list's or a map's items, each of the element type.
+  const of = t.slice(2);
+  if (t.startsWith('[]'))
+    (v as unknown[]).forEach((item, i) => {
+      if (item !== null) walkField(of, item, { ...at, path: `${at.path}[${i}]` }, owner, field, prune, found);
+    });
+  else if (t.startsWith('{}'))
+    for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
+      if (item !== null) walkField(of, item, { ...at, path: `${at.path}.${k}` }, owner, field, prune, found);
+    }
+  else walkStruct(t, v, at, prune, found);
 }

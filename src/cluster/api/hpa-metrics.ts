@@ -4,7 +4,7 @@
  * `targetCPUUtilizationPercentage` and the other `metrics`. With neither, upstream's
  * default applies: CPU at 80% utilization.
  */
-type Obj = Record<string, unknown>;
+import type { Obj } from './field-values.js';
 
 export interface ResourceTarget {
   /** `cpu`, `memory`, or the type of a metric that is not a resource one. */

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyValue } from '../store/store.js';
 import { toJson } from './json-stringify.js';
+import { metaTime } from './meta-time.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 
@@ -38,7 +39,7 @@ export function stampNew(o: KubeObject): void {
   o.metadata ??= {};
   const m = o.metadata;
   m.uid = randomUUID();
-  m.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  m.creationTimestamp = metaTime();
   m.generation = 1;
   delete m.resourceVersion;
   delete m.deletionTimestamp;
@@ -58,5 +59,3 @@ export function nameSuffix(): string {
   for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
   return s;
 }
-
-export const nowTimestamp = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');

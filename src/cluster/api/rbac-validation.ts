@@ -3,17 +3,14 @@
  * segments (colons allowed, as in `system:node`), a binding's roleRef names a role of an
  * allowed kind and never changes, subjects are of a known kind, and rules say what they grant.
  */
+
 import { invalid, notSupported, required } from './field-errors.js';
+import { arr, type Obj, obj, strings } from './field-values.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
 
 export const rbacApiGroup = 'rbac.authorization.k8s.io';
-
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
-const strings = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
 
 export const isRbac = (r: ResourceInfo) => r.group === rbacApiGroup && !r.custom;
 

@@ -276,40 +276,6 @@ export function kindType(group: string, version: string, kind: string): string |
   return types[kind] ? kind : undefined;
 }
 
-/**
- * Paths of fields the schema does not know (`spec.template.spec.containers[0].imagee`); with
- * `prune`, they are also deleted from `value`, as upstream's decoding into Go types drops them.
- * A kind's status is left as it is: controllers write it, and the table above does not
- * describe it.
- */
-export function unknownFields(typeName: string, value: unknown, path = '', prune = false): string[] {
-  if (!isDescribed(typeName) || !value || typeof value !== 'object' || Array.isArray(value)) return [];
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(value)) {
-    const p = path ? `${path}.${k}` : k;
-    if (!path && k === 'status') continue;
-    const t = fieldTypeOf(typeName, k);
-    if (!t) {
-      out.push(p);
-      if (prune) delete (value as Record<string, unknown>)[k];
-      continue;
-    }
-    out.push(...unknownIn(t, v, p, prune));
-  }
-  return out;
-}
-
-function unknownIn(t: string, v: unknown, p: string, prune: boolean): string[] {
-  if (scalars.has(t) || !v || typeof v !== 'object') return [];
-  if (t.startsWith('[]')) {
-    if (!Array.isArray(v)) return [];
-    return v.flatMap((item, i) => unknownIn(t.slice(2), item, `${p}[${i}]`, prune));
-  }
-  if (t.startsWith('{}'))
-    return Object.entries(v).flatMap(([k, item]) => unknownIn(t.slice(2), item, `${p}.${k}`, prune));
-  return unknownFields(t, v, p, prune);
-}
-
 /** The types `roots` refer to, themselves included, each once. */
 export function referencedTypes(roots: string[]): string[] {
   const seen = new Set<string>();

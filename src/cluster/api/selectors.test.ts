@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fieldMatcher, labelMatcher, parseLabelSelector, selectorMatcher } from './selectors.js';
+import {
+  fieldMatcher,
+  labelMatcher,
+  labelSelectorText,
+  parseLabelSelector,
+  selectorMatcher,
+} from './selectors.js';
 
 const obj = (labels: Record<string, string>, extra: Record<string, unknown> = {}) => ({
   metadata: { name: 'a', namespace: 'ns1', labels },
@@ -42,4 +48,25 @@ test('structured selectors', () => {
   });
   assert.equal(m({ a: '1', b: 'x' }), true);
   assert.equal(m({ a: '1' }), false);
+});
+
+test('a structured selector as text: sorted by key, expressions as upstream writes them, empty for none', () => {
+  assert.equal(labelSelectorText(undefined), '');
+  assert.equal(labelSelectorText({ matchLabels: {} }), '');
+  assert.equal(
+    labelSelectorText({
+      matchLabels: { b: '2', a: '1' },
+      matchExpressions: [
+        { key: 'c', operator: 'NotIn', values: ['y', 'x'] },
+        { key: 'aa', operator: 'Exists' },
+      ],
+    }),
+    'a=1,aa,b=2,c notin (x,y)',
+  );
+  // What it writes, the selector parser reads back (an HPA lists the target's pods by it).
+  const m = labelMatcher(
+    labelSelectorText({ matchExpressions: [{ key: 'c', operator: 'In', values: ['x', 'y'] }] }),
+  );
+  assert.ok(m({ metadata: { labels: { c: 'y' } } }));
+  assert.ok(!m({ metadata: { labels: { c: 'z' } } }));
 });

@@ -2,6 +2,7 @@
  * Label selectors (`a=b,c!=d,e in (x,y),f notin (z),g,!h`) and field selectors
  * (`metadata.name=x,spec.nodeName!=y`), parsed once and matched against objects.
  */
+import { arr, obj, strings } from './field-values.js';
 import { badRequest } from './status.js';
 
 export type Matcher = (obj: KubeObject) => boolean;
@@ -110,6 +111,34 @@ export function selectorMatcher(sel: {
     if (op) reqs.push({ key: e.key, op, values: e.values ?? [] });
   }
   return (labels) => reqs.every((r) => matchRequirement(r, (k) => labels?.[k]));
+}
+
+/**
+ * A structured selector (`matchLabels` + `matchExpressions`) as text, as upstream's
+ * LabelSelectorAsSelector(...).String() writes it: the requirements sorted by key
+ * (`app=web,tier in (a,b),!gone`, the values sorted too), the empty string for one that has
+ * none. A Scale's status.selector, and what `kubectl get -o wide` prints.
+ */
+export function labelSelectorText(sel: unknown): string {
+  const reqs: [string, string][] = [];
+  for (const [k, v] of Object.entries(obj(obj(sel).matchLabels))) reqs.push([k, `${k}=${v}`]);
+  for (const e of arr(obj(sel).matchExpressions)) {
+    const key = String(e.key);
+    const values = strings(e.values).slice().sort().join(',');
+    const text =
+      e.operator === 'In'
+        ? `${key} in (${values})`
+        : e.operator === 'NotIn'
+          ? `${key} notin (${values})`
+          : e.operator === 'Exists'
+            ? key
+            : `!${key}`;
+    reqs.push([key, text]);
+  }
+  return reqs
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, t]) => t)
+    .join(',');
 }
 
 /** Reads a dotted path (`spec.nodeName`) from an object as a string. */

@@ -2,8 +2,8 @@
  * The pieces the server's Table columns are made of (table.ts), worded as upstream's printers
  * (pkg/printers/internalversion) word them: ages, label selectors, lists cut at three.
  */
-
-export type Obj = Record<string, unknown>;
+import { type Obj, obj } from './field-values.js';
+import { labelSelectorText } from './selectors.js';
 
 /** A column of a kind's Table: its definition and how one object fills its cell. */
 export interface Column {
@@ -15,13 +15,9 @@ export interface Column {
   cell: (o: Obj) => unknown;
 }
 
-/** The value at a dotted path, or undefined. */
+/** The value at a dotted path, or undefined when a step on the way is not an object. */
 export const g = (o: unknown, path: string): unknown =>
-  path
-    .split('.')
-    .reduce<unknown>((cur, p) => (cur && typeof cur === 'object' ? (cur as Obj)[p] : undefined), o);
-/** The value as a list of objects ([] when it is not a list). */
-export const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
+  path.split('.').reduce<unknown>((cur, p) => obj(cur)[p], o);
 
 /**
  * Upstream's HumanDuration, which every AGE column uses: 45s, 5m3s, 15m, 3h20m, 10h, 3d4h,
@@ -70,29 +66,7 @@ export function labelsText(labels: unknown): string {
  * (`app=web,tier in (a,b),!gone`), `<none>` for an empty one.
  */
 export function selectorText(sel: unknown): string {
-  if (!sel || typeof sel !== 'object') return '<none>';
-  const reqs: [string, string][] = [];
-  for (const [k, v] of Object.entries((g(sel, 'matchLabels') as Record<string, string>) ?? {}))
-    reqs.push([k, `${k}=${v}`]);
-  for (const e of arr(g(sel, 'matchExpressions'))) {
-    const key = String(e.key);
-    const values = (Array.isArray(e.values) ? (e.values as string[]) : []).slice().sort().join(',');
-    const text =
-      e.operator === 'In'
-        ? `${key} in (${values})`
-        : e.operator === 'NotIn'
-          ? `${key} notin (${values})`
-          : e.operator === 'Exists'
-            ? key
-            : `!${key}`;
-    reqs.push([key, text]);
-  }
-  return (
-    reqs
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, t]) => t)
-      .join(',') || '<none>'
-  );
+  return labelSelectorText(sel) || '<none>';
 }
 
 /** The first three entries and `+ N more...`, or `<unset>` for none: upstream's listWithMoreString. */

@@ -2,7 +2,8 @@
  * Cells of the kinds whose Table columns take more than reading one field (Node, Service,
  * Endpoints, Job, Event), worded as upstream's printers word them.
  */
-import { age, arr, type Column, g, type Obj } from './table-cells.js';
+import { arr, type Obj, strings } from './field-values.js';
+import { age, type Column, g } from './table-cells.js';
 
 /** `Ready`, `NotReady` or `Unknown`, with `,SchedulingDisabled` for a cordoned node. */
 export function nodeStatus(o: Obj): string {
@@ -22,7 +23,7 @@ export function nodeAddress(o: Obj, type: string): string {
  * `<pending>` before it has any; an ExternalName's name.
  */
 export function serviceExternalIP(o: Obj): string {
-  const external = (g(o, 'spec.externalIPs') as string[] | undefined) ?? [];
+  const external = strings(g(o, 'spec.externalIPs'));
   switch (g(o, 'spec.type') ?? 'ClusterIP') {
     case 'ClusterIP':
     case 'NodePort':

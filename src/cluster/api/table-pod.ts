@@ -4,7 +4,8 @@
  * reason as `ExitCode:N` or `Signal:N`, restarts with how long ago the last one was
  * (`3 (42s ago)`), sidecars (restartable init containers) counted among the containers.
  */
-import { age, arr, g, type Obj } from './table-cells.js';
+import { arr, type Obj } from './field-values.js';
+import { age, g } from './table-cells.js';
 
 /** What `kubectl get pods` prints for one pod in its READY, STATUS and RESTARTS columns. */
 export interface PodCells {

@@ -2,10 +2,11 @@
  * Server-side Table output (meta.k8s.io/v1 Table), with Kubernetes' columns for the common
  * kinds, so `kubectl get` prints as it does against upstream. Other kinds get NAME and AGE.
  */
+import { arr, type Obj } from './field-values.js';
 import { targetsColumn } from './hpa-metrics.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
-import { age, arr, type Column, firstThree, g, labelsText, type Obj, selectorText } from './table-cells.js';
+import { age, type Column, firstThree, g, labelsText, selectorText } from './table-cells.js';
 import {
   endpointsText,
   eventColumns,

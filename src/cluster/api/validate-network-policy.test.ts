@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { applyDefaults } from './defaults.js';
 import { ResourceRegistry } from './resources.js';
-import { applyDefaults, validate } from './validate.js';
+import { validate } from './validate.js';
 
 const reg = new ResourceRegistry();
 const netpol = reg.get('networking.k8s.io', 'v1', 'networkpolicies');

@@ -4,19 +4,14 @@
  * label names), ports (protocol, number or IANA name, endPort), peers (at least one kind, no
  * ipBlock beside another), ipBlocks (a CIDR, excepts strictly inside it) and policyTypes.
  */
+
 import { isIP } from 'node:net';
 import { cidrRange } from '../netpol/ipv4-ranges.js';
 import { forbidden, invalid, notSupported, required } from './field-errors.js';
+import { arr, type Obj, obj } from './field-values.js';
+import { dns1123Subdomain, labelValue, qualifiedNamePart } from './name-formats.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
-
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const list = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
-
-const labelNamePart = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** upstream's IsQualifiedName, as the messages of a label key. */
 function keyProblems(key: string): string[] {
@@ -24,13 +19,13 @@ function keyProblems(key: string): string[] {
   const name = slash < 0 ? key : key.slice(slash + 1);
   const prefix = slash < 0 ? '' : key.slice(0, slash);
   const out: string[] = [];
-  if (slash >= 0 && (!prefix || prefix.length > 253 || !dnsSubdomain.test(prefix)))
+  if (slash >= 0 && (!prefix || prefix.length > 253 || !dns1123Subdomain.test(prefix)))
     out.push(
       "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
     );
   if (!name) out.push('name part must be non-empty');
   else if (name.length > 63) out.push('name part must be no more than 63 characters');
-  else if (!labelNamePart.test(name))
+  else if (!qualifiedNamePart.test(name))
     out.push(
       "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
     );
@@ -48,7 +43,7 @@ const valueProblem = (v: unknown) =>
 
 /** upstream's ValidateLabelSelector. */
 function labelSelector(sel: Obj, path: string, causes: StatusCause[]): void {
-  list(sel.matchExpressions).forEach((e, i) => {
+  arr(sel.matchExpressions).forEach((e, i) => {
     const p = `${path}.matchExpressions[${i}]`;
     const values = Array.isArray(e.values) ? e.values : [];
     if (e.operator === 'In' || e.operator === 'NotIn') {
@@ -176,10 +171,10 @@ export function validateNetworkPolicy(o: KubeObject): StatusCause[] {
     ['ingress', 'from'],
     ['egress', 'to'],
   ] as const)
-    list(spec[dir]).forEach((rule, i) => {
+    arr(spec[dir]).forEach((rule, i) => {
       const path = `spec.${dir}[${i}]`;
-      for (const [j, p] of list(rule.ports).entries()) port(p, `${path}.ports[${j}]`, causes);
-      for (const [j, p] of list(rule[peers]).entries()) peer(p, `${path}.${peers}[${j}]`, causes);
+      for (const [j, p] of arr(rule.ports).entries()) port(p, `${path}.ports[${j}]`, causes);
+      for (const [j, p] of arr(rule[peers]).entries()) peer(p, `${path}.${peers}[${j}]`, causes);
     });
   const types = Array.isArray(spec.policyTypes) ? spec.policyTypes : [];
   if (types.length > 2)
@@ -196,7 +191,7 @@ export function validateNetworkPolicy(o: KubeObject): StatusCause[] {
 export function defaultNetworkPolicy(spec: Obj): void {
   spec.podSelector ??= {};
   for (const dir of ['ingress', 'egress'])
-    for (const rule of list(spec[dir])) for (const p of list(rule.ports)) p.protocol ??= 'TCP';
+    for (const rule of arr(spec[dir])) for (const p of arr(rule.ports)) p.protocol ??= 'TCP';
   if (!Array.isArray(spec.policyTypes) || spec.policyTypes.length === 0)
-    spec.policyTypes = ['Ingress', ...(list(spec.egress).length ? ['Egress'] : [])];
+    spec.policyTypes = ['Ingress', ...(arr(spec.egress).length ? ['Egress'] : [])];
 }

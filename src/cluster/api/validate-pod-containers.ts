@@ -5,12 +5,10 @@
  * container may set, that the ephemeralcontainers subresource only adds them, and which
  * containers may ask for Bidirectional mount propagation.
  */
-import { forbidden, notSupported, required } from './field-errors.js';
-import type { StatusCause } from './status.js';
 
-type Obj = Record<string, unknown>;
-const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+import { forbidden, notSupported, required } from './field-errors.js';
+import { arr, type Obj, obj } from './field-values.js';
+import type { StatusCause } from './status.js';
 
 /** Container fields an ephemeral container may set (upstream's allow list, in its order). */
 const ephemeralAllowed = new Set([

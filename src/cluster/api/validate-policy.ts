@@ -1,11 +1,10 @@
 /** Validation of policy/v1 PodDisruptionBudgets and autoscaling HorizontalPodAutoscalers. */
+
 import { invalid, notSupported, required } from './field-errors.js';
+import { obj } from './field-values.js';
 import { intOrPercentProblem } from './int-or-percent.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
-
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 
 const evictionPolicies = ['IfHealthyBudget', 'AlwaysAllow'];
 

@@ -4,13 +4,10 @@
  * seccomp folder. The agent refuses such a path too, but a pod naming `../../etc/shadow` is
  * refused here first, with upstream's field path and message, instead of failing on its node.
  */
-import { invalid, notSupported, required } from './field-errors.js';
-import type { StatusCause } from './status.js';
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined =>
-  v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
-const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
+import { invalid, notSupported, required } from './field-errors.js';
+import { arr, isObj, type Obj, obj } from './field-values.js';
+import type { StatusCause } from './status.js';
 
 const types = ['Localhost', 'RuntimeDefault', 'Unconfined'];
 
@@ -34,11 +31,11 @@ function validateProfile(profile: Obj, path: string, causes: StatusCause[]): voi
 
 /** The seccompProfile of the pod spec at `path` and of each of its containers. */
 export function validatePodSeccomp(spec: Obj, path: string, causes: StatusCause[]): void {
-  const pod = obj(obj(spec.securityContext)?.seccompProfile);
-  if (pod) validateProfile(pod, `${path}.securityContext.seccompProfile`, causes);
+  const pod = obj(spec.securityContext).seccompProfile;
+  if (isObj(pod)) validateProfile(pod, `${path}.securityContext.seccompProfile`, causes);
   for (const list of ['initContainers', 'containers', 'ephemeralContainers'])
     arr(spec[list]).forEach((c, i) => {
-      const p = obj(obj(c.securityContext)?.seccompProfile);
-      if (p) validateProfile(p, `${path}.${list}[${i}].securityContext.seccompProfile`, causes);
+      const p = obj(c.securityContext).seccompProfile;
+      if (isObj(p)) validateProfile(p, `${path}.${list}[${i}].securityContext.seccompProfile`, causes);
     });
 }

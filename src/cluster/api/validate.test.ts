@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ResourceRegistry } from './resources.js';
-import { applyDefaults, nameProblem, validate } from './validate.js';
+import { nameProblem, validate } from './validate.js';
 
 const reg = new ResourceRegistry();
 const deploy = reg.get('apps', 'v1', 'deployments');
@@ -31,43 +31,9 @@ test('deployment selector must match template labels; containers need name and i
   ]);
 });
 
-test('defaults fill what Kubernetes fills', () => {
-  assert.ok(deploy);
-  const d: Record<string, unknown> = {
-    metadata: { name: 'd' },
-    spec: { selector: {}, template: { spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
-  };
-  applyDefaults(deploy, d);
-  const spec = d.spec as {
-    replicas: number;
-    template: { spec: { restartPolicy: string; containers: { imagePullPolicy: string }[] } };
-  };
-  assert.equal(spec.replicas, 1);
-  assert.equal(spec.template.spec.restartPolicy, 'Always');
-  assert.equal(spec.template.spec.containers[0]?.imagePullPolicy, 'Always');
-});
-
-test('an empty strategy (kubectl create deployment sends one) is defaulted to a rolling update', () => {
-  assert.ok(deploy);
-  const d: Record<string, unknown> = {
-    metadata: { name: 'd' },
-    spec: { strategy: {}, selector: {}, template: { spec: { containers: [] } } },
-  };
-  applyDefaults(deploy, d);
-  assert.deepEqual((d.spec as { strategy: unknown }).strategy, {
-    type: 'RollingUpdate',
-    rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' },
-  });
-  const r: Record<string, unknown> = {
-    metadata: { name: 'd' },
-    spec: { strategy: { type: 'Recreate' }, selector: {}, template: { spec: { containers: [] } } },
-  };
-  applyDefaults(deploy, r);
-  assert.deepEqual((r.spec as { strategy: unknown }).strategy, { type: 'Recreate' });
-});
-
 test('strict field checking names nested unknown fields', async () => {
-  const { kindType, unknownFields } = await import('./schema.js');
+  const { kindType } = await import('./schema.js');
+  const { decodeFindings } = await import('./decode-types.js');
   const { catalogue } = await import('./k8s-catalogue.js');
   const d = {
     apiVersion: 'apps/v1',
@@ -80,7 +46,7 @@ test('strict field checking names nested unknown fields', async () => {
     },
   };
   // The built catalogue describes every field (valueFrom too); the fallback table stops at it.
-  assert.deepEqual(unknownFields(kindType('apps', 'v1', 'Deployment') ?? '', d), [
+  assert.deepEqual(decodeFindings(kindType('apps', 'v1', 'Deployment') ?? '', d).unknown, [
     'metadata.labelz',
     'spec.template.spec.containers[0].imagee',
     ...(catalogue() ? ['spec.template.spec.containers[0].env[0].valueFrom.anything'] : []),
@@ -102,17 +68,28 @@ test('updates may not change immutable fields or most of a pod spec', async () =
   assert.match(validateUpdate(deploy, d('y'), d('x'))[0]?.message ?? '', /field is immutable/);
 });
 
-test('a Secret stringData is merged into data, base64, over equal keys, and not stored', () => {
-  const secrets = reg.get('', 'v1', 'secrets')!;
-  const s: Record<string, unknown> = {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: 's' },
-    data: { a: Buffer.from('old').toString('base64'), b: 'Yg==' },
-    stringData: { a: 'new' },
-  };
-  applyDefaults(secrets, s);
-  assert.deepEqual(s.data, { a: Buffer.from('new').toString('base64'), b: 'Yg==' });
-  assert.equal(s.stringData, undefined);
-  assert.equal(s.type, 'Opaque');
+test('update rules by kind: a Job selector once set, a Service address, immutable data', async () => {
+  const { validateUpdate } = await import('./validate.js');
+  const jobs = reg.get('batch', 'v1', 'jobs');
+  const services = reg.get('', 'v1', 'services');
+  const configMaps = reg.get('', 'v1', 'configmaps');
+  assert.ok(jobs && services && configMaps);
+  const job = (selector?: unknown) => ({
+    metadata: { name: 'j' },
+    spec: { ...(selector ? { selector } : {}) },
+  });
+  assert.deepEqual(validateUpdate(jobs, job({ matchLabels: { a: 'b' } }), job()), []);
+  assert.equal(
+    validateUpdate(jobs, job({ matchLabels: { a: 'c' } }), job({ matchLabels: { a: 'b' } }))[0]?.field,
+    'spec.selector',
+  );
+  const svc = (clusterIP: string) => ({ metadata: { name: 's' }, spec: { clusterIP } });
+  assert.equal(validateUpdate(services, svc('10.43.0.9'), svc('10.43.0.8'))[0]?.field, 'spec.clusterIPs[0]');
+  const cm = (v: string, immutable?: boolean) => ({
+    metadata: { name: 'c' },
+    data: { k: v },
+    ...(immutable ? { immutable } : {}),
+  });
+  assert.deepEqual(validateUpdate(configMaps, cm('2'), cm('1')), []);
+  assert.equal(validateUpdate(configMaps, cm('2', true), cm('1', true))[0]?.reason, 'FieldValueForbidden');
 });

@@ -1,18 +1,19 @@
 /**
- * Defaulting and validation of the common fields of built-in kinds. Validation collects
- * every problem as a field cause, so the 422 Invalid answer lists them all as Kubernetes does.
+ * Validation of the common fields of built-in kinds (their defaults are in defaults.ts).
+ * Validation collects every problem as a field cause, so the 422 Invalid answer lists them
+ * all as Kubernetes does.
  */
 
-import { qosClass } from '../agent/qos.js';
-import { defaultCrdNames, validateCrd, validateCrdUpdate } from './crd-validation.js';
+import { isCrd, validateCrd, validateCrdUpdate } from './crd-validation.js';
 import { checkTimeZone, parseSchedule } from './cron.js';
 import { forbidden, invalid, notSupported, required } from './field-errors.js';
-import { defaultLimitRangeItem, type LimitRangeItem } from './limit-range.js';
+import { arr, type Obj, obj } from './field-values.js';
+import { dns1123Label, dns1123Subdomain, labelValue, qualifiedNamePart } from './name-formats.js';
 import { isRbac, pathSegmentProblem, validateRbac, validateRbacUpdate } from './rbac-validation.js';
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject } from './selectors.js';
 import type { StatusCause } from './status.js';
-import { defaultNetworkPolicy, validateNetworkPolicy } from './validate-network-policy.js';
+import { validateNetworkPolicy } from './validate-network-policy.js';
 import {
   validateEphemeralContainersUpdate,
   validatePodContainers,
@@ -21,20 +22,8 @@ import {
 import { validateHpa, validatePdb } from './validate-policy.js';
 import { validatePodSeccomp } from './validate-seccomp.js';
 
-const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const labelName = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-
-const isCrd = (r: ResourceInfo) =>
-  r.kind === 'CustomResourceDefinition' && r.group === 'apiextensions.k8s.io';
-
 /** Kinds whose names must be DNS-1123 labels rather than subdomains. */
 const labelNamed = new Set(['Namespace', 'Service']);
-
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
 
 /** Kubernetes' message for a name that is not a DNS-1123 subdomain or label. */
 export function nameProblem(name: string, label: boolean): string | undefined {
@@ -53,7 +42,7 @@ export function nameProblem(name: string, label: boolean): string | undefined {
 function validateLabels(labels: unknown, field: string, causes: StatusCause[]): void {
   for (const [k, v] of Object.entries(obj(labels))) {
     const name = k.includes('/') ? k.slice(k.indexOf('/') + 1) : k;
-    if (!labelName.test(name) || name.length > 63)
+    if (!qualifiedNamePart.test(name) || name.length > 63)
       causes.push(
         invalid(
           field,
@@ -213,240 +202,6 @@ function restartPolicyIn(spec: Obj, path: string, allowed: string[], causes: Sta
   if (!allowed.includes(String(policy))) causes.push(notSupported(`${path}.restartPolicy`, policy, allowed));
 }
 
-function defaultContainers(list: unknown): void {
-  for (const c of arr(list)) {
-    c.imagePullPolicy ??=
-      typeof c.image === 'string' && (c.image.endsWith(':latest') || !/:[^/]+$/.test(c.image))
-        ? 'Always'
-        : 'IfNotPresent';
-    c.terminationMessagePath ??= '/dev/termination-log';
-    c.terminationMessagePolicy ??= 'File';
-    c.resources ??= {};
-    for (const p of arr(c.ports)) p.protocol ??= 'TCP';
-  }
-}
-
-function defaultPodSpec(spec: Obj): void {
-  defaultContainers(spec.containers);
-  defaultContainers(spec.initContainers);
-  defaultContainers(spec.ephemeralContainers);
-  spec.restartPolicy ??= 'Always';
-  spec.dnsPolicy ??= 'ClusterFirst';
-  spec.schedulerName ??= 'default-scheduler';
-  spec.terminationGracePeriodSeconds ??= 30;
-  spec.securityContext ??= {};
-}
-
-/**
- * Seconds a pod stays on a not-ready or unreachable node before it is evicted: the
- * tolerationSeconds the DefaultTolerationSeconds admission gives every pod. Kubernetes uses
- * 300; Berth 30, so a failed node's pods move within a minute (`berth server
- * --default-toleration-seconds`).
- */
-let defaultTolerationSeconds = 30;
-export function setDefaultTolerationSeconds(n: number): void {
-  defaultTolerationSeconds = n;
-}
-
-/** Fills in the defaults Kubernetes sets on create, so reads show the same fields. */
-export function applyDefaults(r: ResourceInfo, o: KubeObject): void {
-  const hadSpec = o.spec !== undefined;
-  o.spec ??= {};
-  const spec = o.spec as Obj;
-  const template = () => {
-    spec.template ??= {};
-    const t = spec.template as Obj;
-    t.spec ??= {};
-    defaultPodSpec(t.spec as Obj);
-  };
-  /** A rolling-update strategy as upstream defaults it: the type, then the missing numbers. */
-  const rolling = (field: string, numbers: Obj) => {
-    const st = ((spec[field] as Obj | undefined) ?? {}) as Obj;
-    spec[field] = st;
-    st.type ??= 'RollingUpdate';
-    if (st.type === 'RollingUpdate') {
-      st.rollingUpdate ??= {};
-      const ru = st.rollingUpdate as Obj;
-      for (const [k, v] of Object.entries(numbers)) ru[k] ??= v;
-    }
-  };
-  switch (r.kind) {
-    case 'Pod': {
-      defaultPodSpec(spec);
-      const tolerations = arr(spec.tolerations);
-      for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'])
-        if (
-          !tolerations.some(
-            (t) =>
-              (t.key === key || (!t.key && t.operator === 'Exists')) &&
-              (!t.effect || t.effect === 'NoExecute'),
-          )
-        )
-          tolerations.push({
-            key,
-            operator: 'Exists',
-            effect: 'NoExecute',
-            tolerationSeconds: defaultTolerationSeconds,
-          });
-      spec.tolerations = tolerations;
-      spec.enableServiceLinks ??= true;
-      spec.preemptionPolicy ??= 'PreemptLowerPriority';
-      spec.priority ??= 0;
-      // The API server decides the QoS class at creation, as Kubernetes' pod strategy does;
-      // `kubectl run` sends `status: {}`, and its pod is Pending all the same.
-      if (!(o.status as Obj | undefined)?.phase)
-        o.status = { ...(o.status as Obj | undefined), phase: 'Pending', qosClass: qosClass({ spec }) };
-      break;
-    }
-    case 'Deployment':
-      spec.replicas ??= 1;
-      spec.revisionHistoryLimit ??= 10;
-      spec.progressDeadlineSeconds ??= 600;
-      rolling('strategy', { maxSurge: '25%', maxUnavailable: '25%' });
-      template();
-      break;
-    case 'ReplicaSet':
-      spec.replicas ??= 1;
-      template();
-      break;
-    case 'StatefulSet':
-      spec.replicas ??= 1;
-      spec.podManagementPolicy ??= 'OrderedReady';
-      spec.revisionHistoryLimit ??= 10;
-      spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
-      rolling('updateStrategy', { partition: 0 });
-      template();
-      break;
-    case 'DaemonSet':
-      spec.revisionHistoryLimit ??= 10;
-      rolling('updateStrategy', { maxUnavailable: 1, maxSurge: 0 });
-      template();
-      break;
-    case 'CronJob': {
-      spec.concurrencyPolicy ??= 'Allow';
-      spec.suspend ??= false;
-      spec.successfulJobsHistoryLimit ??= 3;
-      spec.failedJobsHistoryLimit ??= 1;
-      spec.jobTemplate ??= {};
-      const jt = spec.jobTemplate as Obj;
-      jt.spec ??= {};
-      const js = jt.spec as Obj;
-      js.template ??= {};
-      const pt = js.template as Obj;
-      pt.spec ??= {};
-      defaultPodSpec(pt.spec as Obj);
-      break;
-    }
-    case 'Job': {
-      spec.backoffLimit ??= 6;
-      // A work-queue Job (no completions) keeps completions unset, as upstream.
-      if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
-      spec.parallelism ??= 1;
-      spec.completionMode ??= 'NonIndexed';
-      spec.suspend ??= false;
-      spec.podReplacementPolicy ??= 'TerminatingOrFailed';
-      spec.manualSelector ??= undefined;
-      template();
-      // The generated selector (unless manualSelector): the Job's own uid, also put on the template.
-      const uid = o.metadata?.uid;
-      if (!spec.manualSelector && !spec.selector && uid) {
-        spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
-        const t = spec.template as Obj;
-        t.metadata ??= {};
-        const m = t.metadata as Obj;
-        m.labels = {
-          ...((m.labels as Obj | undefined) ?? {}),
-          'batch.kubernetes.io/controller-uid': uid,
-          'batch.kubernetes.io/job-name': o.metadata?.name,
-          'controller-uid': uid,
-          'job-name': o.metadata?.name,
-        };
-      }
-      if (spec.manualSelector === undefined) delete spec.manualSelector;
-      break;
-    }
-    case 'Service':
-      spec.type ??= 'ClusterIP';
-      spec.sessionAffinity ??= 'None';
-      for (const p of arr(spec.ports)) {
-        p.protocol ??= 'TCP';
-        p.targetPort ??= p.port;
-      }
-      o.status ??= { loadBalancer: {} };
-      break;
-    case 'NetworkPolicy':
-      defaultNetworkPolicy(spec);
-      break;
-    case 'Namespace':
-      // The namespace controller's finalizer: contents go before the namespace does.
-      spec.finalizers ??= ['kubernetes'];
-      if (!o.metadata?.deletionTimestamp) o.status = { phase: 'Active' };
-      break;
-    case 'PersistentVolume':
-      spec.persistentVolumeReclaimPolicy ??= 'Retain';
-      spec.volumeMode ??= 'Filesystem';
-      o.status ??= { phase: 'Pending' };
-      break;
-    case 'PersistentVolumeClaim':
-      spec.volumeMode ??= 'Filesystem';
-      o.status ??= { phase: 'Pending' };
-      break;
-    case 'StorageClass': {
-      const sc = o as Obj;
-      sc.reclaimPolicy ??= 'Delete';
-      sc.volumeBindingMode ??= 'Immediate';
-      break;
-    }
-    case 'Secret': {
-      const sec = o as Obj;
-      sec.type ??= 'Opaque';
-      // stringData is write-only: upstream merges it into data (over equal keys) and never stores it.
-      if (sec.stringData && typeof sec.stringData === 'object') {
-        const data = { ...obj(sec.data) } as Record<string, unknown>;
-        for (const [k, v] of Object.entries(sec.stringData as Record<string, unknown>))
-          data[k] = Buffer.from(String(v), 'utf8').toString('base64');
-        sec.data = data;
-        delete sec.stringData;
-      }
-      break;
-    }
-    case 'LimitRange':
-      for (const item of arr(spec.limits)) defaultLimitRangeItem(item as LimitRangeItem);
-      break;
-    case 'CustomResourceDefinition': {
-      if (!isCrd(r)) break;
-      defaultCrdNames(spec);
-      // No separate controller accepts names: a stored CRD is established at once.
-      const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-      o.status = {
-        acceptedNames: spec.names ?? {},
-        storedVersions: arr(spec.versions)
-          .filter((v) => v.storage)
-          .map((v) => v.name),
-        conditions: [
-          {
-            type: 'NamesAccepted',
-            status: 'True',
-            reason: 'NoConflicts',
-            message: 'no conflicts found',
-            lastTransitionTime: t,
-          },
-          {
-            type: 'Established',
-            status: 'True',
-            reason: 'InitialNamesAccepted',
-            message: 'the initial names have been accepted',
-            lastTransitionTime: t,
-          },
-        ],
-      };
-      break;
-    }
-  }
-  // Kinds without a spec (ConfigMap, Secret, Event, custom ones without) must not grow an empty one.
-  if (!hadSpec && Object.keys(spec).length === 0 && !['Namespace', 'Node'].includes(r.kind)) delete o.spec;
-}
-
 const immutable = (field: string, value: unknown): StatusCause => invalid(field, value, 'field is immutable');
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -470,40 +225,51 @@ function mutablePodSpecStripped(spec: Obj, oldNodeName: unknown): Obj {
   return out;
 }
 
+type UpdateRule = (next: KubeObject, old: KubeObject, ns: Obj, os: Obj) => StatusCause[];
+
+const selectorImmutable: UpdateRule = (_next, _old, ns, os) =>
+  same(ns.selector, os.selector) ? [] : [immutable('spec.selector', ns.selector)];
+
+/** The update rules of each built-in kind, by `group/kind` (`/Pod` for the core group). */
+const updateRules: Record<string, UpdateRule> = {
+  'apps/Deployment': selectorImmutable,
+  'apps/ReplicaSet': selectorImmutable,
+  'apps/StatefulSet': selectorImmutable,
+  'apps/DaemonSet': selectorImmutable,
+  // A Job's generated selector is set on create, so only a set one is immutable.
+  'batch/Job': (next, old, ns, os) => (os.selector === undefined ? [] : selectorImmutable(next, old, ns, os)),
+  '/Service': (_next, _old, ns, os) =>
+    os.clusterIP && ns.clusterIP && ns.clusterIP !== os.clusterIP
+      ? [immutable('spec.clusterIPs[0]', ns.clusterIP)]
+      : [],
+  '/ConfigMap': dataImmutable,
+  '/Secret': dataImmutable,
+  '/Pod': (_next, _old, ns, os) => [
+    ...(same(mutablePodSpecStripped(ns, os.nodeName), mutablePodSpecStripped(os, os.nodeName))
+      ? []
+      : [
+          forbidden(
+            'spec',
+            'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+          ),
+        ]),
+    ...validateEphemeralContainersUpdate(ns, os),
+  ],
+};
+
+/** A ConfigMap's or Secret's data once it is marked `immutable`. */
+function dataImmutable(next: KubeObject, old: KubeObject): StatusCause[] {
+  const n = next as Obj;
+  const o = old as Obj;
+  if (o.immutable !== true || (same(n.data, o.data) && same(n.binaryData, o.binaryData))) return [];
+  return [forbidden('data', 'field is immutable when `immutable` is set')];
+}
+
 /** Rules that compare an update with the stored object: immutable fields, pod spec limits. */
 export function validateUpdate(r: ResourceInfo, next: KubeObject, old: KubeObject): StatusCause[] {
   const causes: StatusCause[] = isCrd(r) ? validateCrdUpdate(next, old) : [];
   if (isRbac(r)) causes.push(...validateRbacUpdate(r, next, old));
-  const ns = obj(next.spec);
-  const os = obj(old.spec);
-  if (
-    r.group === 'apps' &&
-    ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'].includes(r.kind) &&
-    !same(ns.selector, os.selector)
-  )
-    causes.push(immutable('spec.selector', ns.selector));
-  if (r.kind === 'Job' && !same(ns.selector, os.selector) && os.selector !== undefined)
-    causes.push(immutable('spec.selector', ns.selector));
-  if (r.kind === 'Service' && !r.group && os.clusterIP && ns.clusterIP && ns.clusterIP !== os.clusterIP)
-    causes.push(immutable('spec.clusterIPs[0]', ns.clusterIP));
-  if ((r.kind === 'ConfigMap' || r.kind === 'Secret') && !r.group && (old as Obj).immutable === true) {
-    if (
-      !same((next as Obj).data, (old as Obj).data) ||
-      !same((next as Obj).binaryData, (old as Obj).binaryData)
-    )
-      causes.push(forbidden('data', 'field is immutable when `immutable` is set'));
-  }
-  if (
-    r.kind === 'Pod' &&
-    !r.group &&
-    !same(mutablePodSpecStripped(ns, os.nodeName), mutablePodSpecStripped(os, os.nodeName))
-  )
-    causes.push(
-      forbidden(
-        'spec',
-        'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
-      ),
-    );
-  if (r.kind === 'Pod' && !r.group) causes.push(...validateEphemeralContainersUpdate(ns, os));
+  const rule = r.custom ? undefined : updateRules[`${r.group}/${r.kind}`];
+  if (rule) causes.push(...rule(next, old, obj(next.spec), obj(old.spec)));
   return causes;
 }

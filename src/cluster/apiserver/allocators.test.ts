@@ -2,10 +2,9 @@
 // on one store (the in-memory double and SQLite): values are taken by compare-and-set keys, so
 // none is handed out twice, and they are freed on delete, on a failed write and by repair.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { encode } from '../api/objects.js';
 import { type ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -17,8 +16,7 @@ import { ServiceAllocator } from './allocators.js';
 import { RestStorage } from './rest.js';
 import { parseServiceCidr } from './service-cidr.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-alloc-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-alloc-');
 let dbs = 0;
 
 const registry = new ResourceRegistry();

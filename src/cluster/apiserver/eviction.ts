@@ -7,6 +7,7 @@
  */
 import { isConflict } from '../../core/errors.js';
 import { MAX_DISRUPTED_PODS, pdbSelects } from '../api/disruption-budget.js';
+import { metaTime } from '../api/meta-time.js';
 import type { ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
 import { ApiError, badRequest, conflictError } from '../api/status.js';
@@ -119,7 +120,7 @@ export async function evictPod(
           disruptionsAllowed: allowed - 1,
           disruptedPods: {
             ...(status.disruptedPods ?? {}),
-            [name]: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+            [name]: metaTime(),
           },
         },
       };

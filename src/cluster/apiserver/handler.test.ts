@@ -432,3 +432,71 @@ describe('REST handler', () => {
     assert.equal(json.code, 201);
   });
 });
+
+describe('the scale subresource', () => {
+  test('status.selector is the whole label selector as text, as the wide table prints it', async () => {
+    const registry = new ResourceRegistry();
+    const rest = new RestStorage(memoryStore());
+    const deployments = registry.get('apps', 'v1', 'deployments');
+    assert.ok(deployments);
+    await rest.ensure(registry.get('', 'v1', 'namespaces') as never, undefined, {
+      metadata: { name: 'default' },
+    });
+    await rest.create(
+      deployments,
+      'default',
+      {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 2,
+          selector: {
+            matchLabels: { tier: 'fe', app: 'web' },
+            matchExpressions: [
+              { key: 'env', operator: 'In', values: ['prod', 'dev'] },
+              { key: 'gone', operator: 'DoesNotExist' },
+            ],
+          },
+          template: {
+            metadata: { labels: { app: 'web', tier: 'fe', env: 'dev' } },
+            spec: { containers: [{ name: 'c', image: 'busybox' }] },
+          },
+        },
+      },
+      {},
+    );
+    const handler = makeHandler({
+      registry,
+      rest,
+      store: memoryStore(),
+      authenticate: Object.assign(() => ({ name: 'admin', groups: [] }), { byToken: () => undefined }),
+      serviceAccountKey: '',
+      authorize: allowAll,
+      serverAddress: 'x',
+      ready: () => true,
+    });
+    const server = createServer((q, s) => void handler(q, s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    after(() => server.close());
+    const get = (path: string, accept = 'application/json') =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const port = (server.address() as AddressInfo).port;
+        request(`http://127.0.0.1:${port}${path}`, { headers: { accept } }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve(JSON.parse(text)));
+        })
+          .on('error', reject)
+          .end();
+      });
+    const want = 'app=web,env in (dev,prod),!gone,tier=fe';
+    const scale = await get('/apis/apps/v1/namespaces/default/deployments/web/scale');
+    assert.deepEqual(scale.status, { replicas: 0, selector: want });
+    const table = await get(
+      '/apis/apps/v1/namespaces/default/deployments',
+      'application/json;as=Table;v=v1;g=meta.k8s.io',
+    );
+    const cols = (table.columnDefinitions as { name: string }[]).map((c) => c.name);
+    const row = (table.rows as { cells: unknown[] }[])[0];
+    assert.equal(row?.cells[cols.indexOf('Selector')], want);
+  });
+});

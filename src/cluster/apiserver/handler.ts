@@ -3,7 +3,7 @@
  * the generic REST storage, watch streams, discovery, OpenAPI, health and version.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isNotFound, unlessNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import { asVersion } from '../api/conversion.js';
 import {
   aggregatedDiscovery,
@@ -22,7 +22,7 @@ import { maxRequestBytes } from '../api/limits.js';
 import { openapiV2, openapiV2Protobuf, openapiV2ProtobufType } from '../api/openapi-v2.js';
 import { decodeProtobuf } from '../api/protobuf.js';
 import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../api/resources.js';
-import type { KubeObject } from '../api/selectors.js';
+import { type KubeObject, labelSelectorText } from '../api/selectors.js';
 import {
   ApiError,
   badRequest,
@@ -229,7 +229,7 @@ function route(reg: ResourceRegistry, group: string, version: string, rest: stri
 
 /** Scale subresource view of a workload. */
 function toScale(o: KubeObject): object {
-  const spec = (o.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
+  const spec = (o.spec ?? {}) as { replicas?: number; selector?: unknown };
   const status = (o.status ?? {}) as { replicas?: number };
   return {
     kind: 'Scale',
@@ -244,9 +244,8 @@ function toScale(o: KubeObject): object {
     spec: { replicas: spec.replicas ?? 0 },
     status: {
       replicas: status.replicas ?? 0,
-      selector: Object.entries(spec.selector?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(','),
+      // The whole selector as upstream writes it (matchExpressions too), as `-o wide` prints it.
+      selector: labelSelectorText(spec.selector),
     },
   };
 }
@@ -536,10 +535,7 @@ export function makeHandler(deps: HandlerDeps) {
               return String((await rest.get(br, ns, n)).metadata?.uid ?? '');
             };
             await checkNodeTokenRequest(user, name, namespace ?? '', body as KubeObject, (ns, n) =>
-              rest.get(reg.get('', 'v1', 'pods') as ResourceInfo, ns, n).catch((e) => {
-                if (isNotFound(e)) return undefined;
-                throw e;
-              }),
+              unlessNotFound(rest.get(reg.get('', 'v1', 'pods') as ResourceInfo, ns, n)),
             );
             return send(
               res,

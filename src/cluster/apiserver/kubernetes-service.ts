@@ -4,7 +4,7 @@
  * (what the Service proxies read), as upstream's endpoint reconciler keeps them. A server
  * that comes back on another address rewrites both, so pods follow it.
  */
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -21,10 +21,7 @@ async function ensureField(
 ): Promise<void> {
   if (!info) return;
   const name = body.metadata?.name ?? '';
-  const cur = await rest.get(info, 'default', name).catch((e: unknown) => {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  });
+  const cur = await unlessNotFound(rest.get(info, 'default', name));
   if (!cur) return rest.ensure(info, 'default', body);
   if (fields.every((f) => JSON.stringify(cur[f]) === JSON.stringify(body[f]))) return;
   await rest.update(

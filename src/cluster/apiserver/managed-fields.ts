@@ -12,7 +12,7 @@
  */
 import { cloneJson } from '../api/json-clone.js';
 import { objectType, type ProtoField, protoField, protoMessage } from '../api/k8s-proto.js';
-import { nowTimestamp } from '../api/objects.js';
+import { metaTime } from '../api/meta-time.js';
 import { strategicMerge } from '../api/patch.js';
 import type { KubeObject } from '../api/selectors.js';
 import { ApiError } from '../api/status.js';
@@ -168,7 +168,7 @@ export function setManaged(
     manager,
     operation,
     apiVersion: o.apiVersion,
-    time: nowTimestamp(),
+    time: metaTime(),
     fieldsType: 'FieldsV1',
     fieldsV1: fields ?? fieldsOf(o),
     ...(subresource ? { subresource } : {}),
@@ -383,7 +383,7 @@ export function recordUpdate(
     entries.push(mine);
   }
   for (const p of changed) if (valueAt(next, p) !== undefined) addPath(mine.fieldsV1 as FieldSet, p);
-  mine.time = nowTimestamp();
+  mine.time = metaTime();
   next.metadata ??= {};
   // Upstream drops managers that no longer own anything.
   next.metadata.managedFields = entries.filter((e) => Object.keys(e.fieldsV1 as FieldSet).length > 0);

@@ -6,6 +6,7 @@
  * one request per node. As metrics-server does, a pod or node without a CPU rate yet (a
  * first sample) is left out of lists and is NotFound by name.
  */
+import { metaTime } from '../api/meta-time.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { type KubeObject, labelMatcher } from '../api/selectors.js';
 import { ApiError } from '../api/status.js';
@@ -121,7 +122,7 @@ export class MetricsApi {
   }
 
   private stamp(): string {
-    return new Date(this.now()).toISOString().replace(/\.\d+Z$/, 'Z');
+    return metaTime(this.now());
   }
 
   private async nodeMetrics(name: string | undefined, selector: string | undefined): Promise<object[]> {

@@ -10,7 +10,11 @@ import type { KubeObject } from '../api/selectors.js';
 import { ApiError } from '../api/status.js';
 import { kubeletAddress, kubeletRequest } from './kubelet-client.js';
 
-export type PodLogProxy = (
+/**
+ * A proxy of one pod subresource (log, exec, attach, port-forward) to the agent of `node`, the
+ * pod's (undefined when it has none or it is gone: the proxy answers why).
+ */
+export type PodProxy = (
   pod: KubeObject,
   node: KubeObject | undefined,
   q: URLSearchParams,
@@ -83,9 +87,34 @@ export function agentTarget(
   return kubeletRequest(node, at, agent, path);
 }
 
-/** The agent's error reply as a Status: 404 stays NotFound, anything else is BadRequest. */
-export function agentError(status: number | undefined, body: string): ApiError {
-  return new ApiError(status === 404 ? 404 : 400, status === 404 ? 'NotFound' : 'BadRequest', body.trim());
+/** The agent's path of a pod's container: `/KIND/NAMESPACE/POD/CONTAINER`. */
+export function containerPath(kind: string, pod: KubeObject, container: string): string {
+  const ns = encodeURIComponent(pod.metadata?.namespace as string);
+  const name = encodeURIComponent(pod.metadata?.name as string);
+  return `/${kind}/${ns}/${name}/${encodeURIComponent(container)}`;
+}
+
+/**
+ * Rejects with the agent's error reply, once read, as a Status: 404 stays NotFound, anything
+ * else is BadRequest.
+ */
+export function rejectWithAgentError(reply: IncomingMessage, reject: (e: ApiError) => void): void {
+  const chunks: Buffer[] = [];
+  reply.on('data', (c: Buffer) => chunks.push(c));
+  reply.on('end', () => {
+    const body = Buffer.concat(chunks).toString().trim();
+    const notFound = reply.statusCode === 404;
+    reject(new ApiError(notFound ? 404 : 400, notFound ? 'NotFound' : 'BadRequest', body));
+  });
+}
+
+/** A 500 for an agent the API server could not connect to. */
+export function agentUnreachable(node: KubeObject | undefined, e: Error): ApiError {
+  return new ApiError(
+    500,
+    'InternalError',
+    `Cannot reach the agent of node ${node?.metadata?.name}: ${e.message}`,
+  );
 }
 
 /**
@@ -121,42 +150,26 @@ export function waitingLogProblem(pod: KubeObject, container: string, previous: 
   return why ? `${at}: ${why}` : `${at} - no logs yet`;
 }
 
-export function podLogProxy(agent: https.Agent): PodLogProxy {
+/** `pods/NAME/log`, from the agent's `/containerLogs` path. */
+export function podLogProxy(agent: https.Agent): PodProxy {
   return async (pod, node, q, req, res) => {
-    const ns = pod.metadata?.namespace as string;
-    const name = pod.metadata?.name as string;
     const container = requestedContainer(pod, q);
     const waiting = waitingLogProblem(pod, container, q.get('previous') === 'true');
     if (waiting) throw new ApiError(400, 'BadRequest', waiting);
     const params = new URLSearchParams();
     for (const k of logParams) if (q.get(k)) params.set(k, q.get(k) as string);
-    const path = `/containerLogs/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params}`;
+    const path = `${containerPath('containerLogs', pod, container)}?${params}`;
     const target = agentTarget(pod, node, agent, path);
     await new Promise<void>((resolve, reject) => {
       const up = https.request({ ...target, method: 'GET' }, (upRes) => {
-        if (upRes.statusCode !== 200) {
-          const chunks: Buffer[] = [];
-          upRes.on('data', (c: Buffer) => chunks.push(c));
-          upRes.on('end', () => reject(agentError(upRes.statusCode, Buffer.concat(chunks).toString())));
-          return;
-        }
+        if (upRes.statusCode !== 200) return rejectWithAgentError(upRes, reject);
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Transfer-Encoding': 'chunked' });
         upRes.pipe(res);
         upRes.on('end', () => resolve());
         upRes.on('error', () => resolve());
       });
       req.on('close', () => up.destroy());
-      up.on('error', (e) =>
-        res.headersSent
-          ? resolve()
-          : reject(
-              new ApiError(
-                500,
-                'InternalError',
-                `Cannot reach the agent of node ${node?.metadata?.name}: ${e.message}`,
-              ),
-            ),
-      );
+      up.on('error', (e) => (res.headersSent ? resolve() : reject(agentUnreachable(node, e))));
       up.end();
     });
   };

@@ -7,23 +7,20 @@
  * and SPDY alike are the agent's to speak. An agent that refuses the upgrade is answered as
  * a Status, so kubectl sees the reason (and may fall back from WebSocket to SPDY).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { KubeObject } from '../api/selectors.js';
 import { ApiError } from '../api/status.js';
-import { agentError, agentTarget, requestedContainer } from './pod-proxy.js';
+import {
+  agentTarget,
+  agentUnreachable,
+  containerPath,
+  type PodProxy,
+  rejectWithAgentError,
+  requestedContainer,
+} from './pod-proxy.js';
 
 export type StreamKind = 'exec' | 'attach' | 'portforward';
-
-export type PodStreamProxy = (
-  kind: StreamKind,
-  pod: KubeObject,
-  node: KubeObject | undefined,
-  q: URLSearchParams,
-  req: IncomingMessage,
-  res: ServerResponse,
-) => Promise<void>;
 
 /** The request headers that make the upgrade (everything else stays between kubectl and us). */
 const upgradeHeaders = new Set([
@@ -43,11 +40,10 @@ function agentPath(kind: StreamKind, pod: KubeObject, q: URLSearchParams): strin
   const ns = encodeURIComponent(pod.metadata?.namespace as string);
   const name = encodeURIComponent(pod.metadata?.name as string);
   if (kind === 'portforward') return `/portForward/${ns}/${name}`;
-  const container = encodeURIComponent(requestedContainer(pod, q));
   const params = new URLSearchParams();
   for (const c of q.getAll('command')) params.append('command', c);
   for (const k of sessionParams) if (q.get(k)) params.set(k, q.get(k) as string);
-  return `/${kind}/${ns}/${name}/${container}?${params}`;
+  return `${containerPath(kind, pod, requestedContainer(pod, q))}?${params}`;
 }
 
 /** Pipes two upgraded connections into each other until either ends. */
@@ -64,8 +60,9 @@ function splice(a: Duplex, b: Duplex): void {
   b.on('close', done);
 }
 
-export function podStreamProxy(agent: https.Agent): PodStreamProxy {
-  return async (kind, pod, node, q, req, _res) => {
+/** `pods/NAME/exec`, `attach` or `portforward` (`kind`), spliced to the agent's upgraded connection. */
+export function podStreamProxy(agent: https.Agent, kind: StreamKind): PodProxy {
+  return async (pod, node, q, req, _res) => {
     if (!req.headers.upgrade)
       throw new ApiError(
         400,
@@ -97,20 +94,8 @@ export function podStreamProxy(agent: https.Agent): PodStreamProxy {
         splice(client, upSocket);
         resolve();
       });
-      up.on('response', (upRes) => {
-        const chunks: Buffer[] = [];
-        upRes.on('data', (c: Buffer) => chunks.push(c));
-        upRes.on('end', () => reject(agentError(upRes.statusCode, Buffer.concat(chunks).toString())));
-      });
-      up.on('error', (e) =>
-        reject(
-          new ApiError(
-            500,
-            'InternalError',
-            `Cannot reach the agent of node ${node?.metadata?.name}: ${e.message}`,
-          ),
-        ),
-      );
+      up.on('response', (upRes) => rejectWithAgentError(upRes, reject));
+      up.on('error', (e) => reject(agentUnreachable(node, e)));
       up.end();
     });
   };

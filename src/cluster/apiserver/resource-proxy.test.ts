@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
@@ -69,4 +69,49 @@ test("a target that cannot be reached is upstream's 503, for the handler to writ
       e.reason === 'ServiceUnavailable' &&
       /^error trying to reach service: .*ECONNREFUSED/.test(e.message),
   );
+});
+
+test('hop-by-hop headers, those Connection names and the credentials are not forwarded, either way', async (t) => {
+  let seen: IncomingMessage['headers'] = {};
+  const backend = http.createServer((req, res) => {
+    seen = req.headers;
+    res.writeHead(200, { connection: 'x-back-hop', 'x-back-hop': '1', 'x-back-end': '2', trailer: 'x-sum' });
+    res.end('ok');
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  t.after(() => backend.close());
+  const port = (backend.address() as { port: number }).port;
+  const req = Object.assign(new PassThrough(), {
+    method: 'GET',
+    headers: {
+      connection: 'x-hop',
+      'x-hop': '1',
+      'keep-alive': 'timeout=5',
+      'proxy-connection': 'keep-alive',
+      te: 'trailers',
+      authorization: 'Bearer secret',
+      'x-end': '2',
+    },
+  });
+  req.end();
+  let head: Record<string, unknown> = {};
+  const res = Object.assign(new PassThrough(), {
+    writeHead: (_status: number, h: Record<string, unknown>) => {
+      head = h;
+    },
+  });
+  res.resume();
+  await forward(
+    { scheme: 'http', host: '127.0.0.1', port },
+    '/',
+    '',
+    req as unknown as IncomingMessage,
+    res as unknown as ServerResponse,
+  );
+  assert.equal(seen['x-end'], '2');
+  for (const h of ['x-hop', 'keep-alive', 'proxy-connection', 'te', 'authorization'])
+    assert.equal(seen[h], undefined, `${h} was forwarded`);
+  assert.equal(head['x-back-end'], '2');
+  for (const h of ['connection', 'x-back-hop', 'trailer', 'transfer-encoding'])
+    assert.equal(head[h], undefined, `${h} came back`);
 });

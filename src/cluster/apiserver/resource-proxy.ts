@@ -7,6 +7,8 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import { endToEnd, hopByHopHeaders } from '../../core/hop-by-hop.js';
+import { arr, obj } from '../api/field-values.js';
 import type { KubeObject } from '../api/selectors.js';
 import { ApiError } from '../api/status.js';
 
@@ -26,13 +28,11 @@ export function splitSchemeNamePort(id: string): { scheme: string; name: string;
   throw new ApiError(400, 'BadRequest', `invalid service request "${id}"`);
 }
 
-type Obj = Record<string, unknown>;
-const list = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
 const schemeOf = (s: string): 'http' | 'https' => (s === 'https' ? 'https' : 'http');
 
 /** The pod's address and port (a number, or the name of one of its container ports; 80 by default). */
 export function podTarget(pod: KubeObject, scheme: string, port: string): ProxyTarget {
-  const ip = (pod.status as Obj | undefined)?.podIP;
+  const ip = obj(pod.status).podIP;
   if (typeof ip !== 'string' || !ip)
     throw new ApiError(
       503,
@@ -41,8 +41,8 @@ export function podTarget(pod: KubeObject, scheme: string, port: string): ProxyT
     );
   let n = port ? Number(port) : 80;
   if (port && !/^\d+$/.test(port)) {
-    const named = list((pod.spec as Obj | undefined)?.containers)
-      .flatMap((c) => list(c.ports))
+    const named = arr(obj(pod.spec).containers)
+      .flatMap((c) => arr(c.ports))
       .find((p) => p.name === port);
     if (!named)
       throw new ApiError(
@@ -66,7 +66,7 @@ export function serviceTarget(
   port: string,
 ): ProxyTarget {
   const name = svc.metadata?.name ?? '';
-  const ports = list((svc.spec as Obj | undefined)?.ports);
+  const ports = arr(obj(svc.spec).ports);
   const svcPort = port
     ? ports.find((p) => p.name === port || String(p.port) === port)
     : ports.length === 1
@@ -74,27 +74,20 @@ export function serviceTarget(
       : undefined;
   if (!svcPort) throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`);
   const portName = String(svcPort.name ?? '');
-  for (const ss of list((eps as Obj | undefined)?.subsets)) {
-    const epPort = list(ss.ports).find((p) => String(p.name ?? '') === portName);
-    const address = list(ss.addresses)[0];
+  for (const ss of arr(obj(eps).subsets)) {
+    const epPort = arr(ss.ports).find((p) => String(p.name ?? '') === portName);
+    const address = arr(ss.addresses)[0];
     if (epPort && address)
       return { scheme: schemeOf(scheme), host: String(address.ip), port: Number(epPort.port) };
   }
   throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`);
 }
 
-/** Hop-by-hop headers and what only the API server should see are not forwarded. */
-const dropped = new Set([
-  'authorization',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'te',
-  'trailer',
-]);
+/**
+ * Hop-by-hop headers (and those Connection names) and what only the API server should see are
+ * not forwarded, either way.
+ */
+const dropped = new Set([...hopByHopHeaders, 'authorization', 'host']);
 
 /**
  * Forwards `req` to `target` at `path?query` and streams the answer to `res`. A target that
@@ -108,7 +101,7 @@ export function forward(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !dropped.has(k)));
+  const headers = endToEnd(req.headers, dropped);
   const lib = target.scheme === 'https' ? https : http;
   return new Promise((resolve, reject) => {
     const out = lib.request(
@@ -122,7 +115,7 @@ export function forward(
         ...(target.scheme === 'https' ? { rejectUnauthorized: false } : {}),
       },
       (answer) => {
-        const back = Object.fromEntries(Object.entries(answer.headers).filter(([k]) => !dropped.has(k)));
+        const back = endToEnd(answer.headers, dropped);
         res.writeHead(answer.statusCode ?? 502, back);
         answer.pipe(res);
         answer.on('end', () => resolve());

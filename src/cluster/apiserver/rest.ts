@@ -3,22 +3,15 @@
  * patch, delete, over the revisioned store. Every write is one conditional store write,
  * so a stale resourceVersion is a 409 and nothing half-done is ever stored.
  */
-import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
+import { isAlreadyExists, isConflict, isNotFound, unlessNotFound } from '../../core/errors.js';
 import { asVersion, toStorage } from '../api/conversion.js';
 import { crdStoragePrefix } from '../api/crd-validation.js';
+import { applyDefaults } from '../api/defaults.js';
 import { cloneJson } from '../api/json-clone.js';
 import { objectType } from '../api/k8s-proto.js';
 import { maxObjectBytes } from '../api/limits.js';
-import {
-  decode,
-  encode,
-  nameSuffix,
-  nowTimestamp,
-  objectKey,
-  resourcePrefix,
-  specOf,
-  stampNew,
-} from '../api/objects.js';
+import { metaTime } from '../api/meta-time.js';
+import { decode, encode, nameSuffix, objectKey, resourcePrefix, specOf, stampNew } from '../api/objects.js';
 import { jsonPatch, mergePatch, strategicMerge } from '../api/patch.js';
 import { apiVersionOf, type ResourceInfo, tracksGeneration } from '../api/resources.js';
 import { fieldMatcher, type KubeObject, labelMatcher } from '../api/selectors.js';
@@ -31,7 +24,7 @@ import {
   invalidError,
   notFoundError,
 } from '../api/status.js';
-import { applyDefaults, validate, validateCreate, validateUpdate } from '../api/validate.js';
+import { validate, validateCreate, validateUpdate } from '../api/validate.js';
 import type { Store } from '../store/store.js';
 import type { AdmissionChain, AdmissionRequest, Operation } from './admission/chain.js';
 import { defaultAdmission } from './admission/plugins.js';
@@ -42,7 +35,7 @@ import { gracePeriodFor } from './graceful-delete.js';
 import { fieldsOf, recordUpdate, serverSideApply, setManaged } from './managed-fields.js';
 import { parseResourceVersion } from './params.js';
 import type { ServiceCidr } from './service-cidr.js';
-import { checkStrict, checkTypes, unknownFieldMessage, unknownFieldsOf } from './strict.js';
+import { checkDecoding, unknownFieldMessage } from './strict.js';
 
 /** Options common to writes, from the query string. */
 export interface WriteOptions {
@@ -269,14 +262,10 @@ export class RestStorage {
         `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(r)})`,
       );
     const o = cloneJson(body);
-    checkTypes(r, o);
-    if (opts.fieldValidation === 'Strict') checkStrict(r, o);
-    else {
-      // Fields the kind does not have are dropped, as upstream's decoding drops them; Warn says which.
-      const dropped = unknownFieldsOf(r, o, true);
-      if (opts.fieldValidation !== 'Ignore')
-        for (const f of dropped) opts.onWarning?.(unknownFieldMessage(f));
-    }
+    // Fields the kind does not have are dropped (unless Strict refuses them), as upstream's
+    // decoding drops them; Warn says which.
+    const dropped = checkDecoding(r, o, opts.fieldValidation === 'Strict');
+    if (opts.fieldValidation !== 'Ignore') for (const f of dropped) opts.onWarning?.(unknownFieldMessage(f));
     o.apiVersion = apiVersionOf(r);
     o.kind = r.kind;
     o.metadata ??= {};
@@ -617,7 +606,7 @@ export class RestStorage {
         metadata: {
           ...cur.metadata,
           finalizers: finalizers.length ? finalizers : undefined,
-          deletionTimestamp: new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          deletionTimestamp: metaTime(Date.now() + grace * 1000),
           deletionGracePeriodSeconds: grace,
         },
       };
@@ -634,7 +623,7 @@ export class RestStorage {
         metadata: {
           ...cur.metadata,
           finalizers,
-          deletionTimestamp: (cur.metadata?.deletionTimestamp as string | undefined) ?? nowTimestamp(),
+          deletionTimestamp: (cur.metadata?.deletionTimestamp as string | undefined) ?? metaTime(),
           deletionGracePeriodSeconds: 0,
         },
       };
@@ -689,7 +678,7 @@ export class RestStorage {
     if (cur.metadata?.deletionTimestamp) return cur;
     const next = {
       ...cur,
-      metadata: { ...cur.metadata, deletionTimestamp: nowTimestamp(), deletionGracePeriodSeconds: 0 },
+      metadata: { ...cur.metadata, deletionTimestamp: metaTime(), deletionGracePeriodSeconds: 0 },
       spec: { ...(cur.spec ?? {}), finalizers },
       status: { ...(cur.status ?? {}), phase: 'Terminating' },
     };
@@ -700,11 +689,7 @@ export class RestStorage {
 
   private async deletePrefix(prefix: string): Promise<void> {
     for (const item of (await this.store.list(prefix)).items) {
-      try {
-        await this.store.delete(item.key);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
+      await unlessNotFound(this.store.delete(item.key));
     }
   }
 

@@ -4,6 +4,8 @@
  * SelfSubjectAccessReview and SelfSubjectRulesReview (authorization.k8s.io); and the
  * serviceaccounts/token subresource (TokenRequest), which issues a ServiceAccount JWT.
  */
+import { type Obj, obj } from '../api/field-values.js';
+import { metaTime } from '../api/meta-time.js';
 import type { KubeObject } from '../api/selectors.js';
 import { ApiError, badRequest, invalidError } from '../api/status.js';
 import type { Authenticator, UserInfo } from './auth.js';
@@ -11,8 +13,6 @@ import { type Attributes, type Authorizer, pathAttributes, resourceAttributes } 
 import type { PolicyRule } from './authz/rules.js';
 import { type BoundObject, signServiceAccountToken } from './service-account-token.js';
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
 
 export interface ReviewDeps {
@@ -206,7 +206,7 @@ export async function issueToken(
     },
     status: {
       token,
-      expirationTimestamp: new Date(claims.exp * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      expirationTimestamp: metaTime(claims.exp * 1000),
     },
   };
 }

@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
-import { invalidArgument, isNotFound, unlessNotFound } from '../../core/errors.js';
+import { invalidArgument, unlessNotFound } from '../../core/errors.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { type ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
@@ -51,8 +51,8 @@ import { kubeletAgent } from './kubelet-client.js';
 import { ensureKubernetesService } from './kubernetes-service.js';
 import { resourceMetrics } from './metrics-source.js';
 import { caCertsHandler, writeJoinToken } from './node-join.js';
-import { podLogProxy } from './pod-proxy.js';
-import { podStreamProxy, type StreamKind } from './pod-stream-proxy.js';
+import { type PodProxy, podLogProxy } from './pod-proxy.js';
+import { podStreamProxy } from './pod-stream-proxy.js';
 import { RestStorage } from './rest.js';
 import { defaultServiceCidr, type ServiceCidr } from './service-cidr.js';
 import { ensureCredentials, serverTlsOptions } from './tls.js';
@@ -78,6 +78,8 @@ export interface ServerOptions {
   encryptionProviderConfig?: string;
   /** `--admission-control-config-file`: the admission plugins' configuration (PodSecurity's). */
   admissionControlConfigFile?: string;
+  /** `--default-toleration-seconds`: how long pods stay on a failed node (default 30). */
+  defaultTolerationSeconds?: number;
   /** `--audit-policy-file` and `--audit-log-*`: an audit log of API requests. */
   audit?: { policyFile: string; log: AuditLogOptions };
 }
@@ -200,7 +202,7 @@ async function serve(
       feedWrite(policy, r, obj, old);
       graphWrite(nodeGraph, r, obj, old);
     },
-    defaultAdmission(store, authorize, podSecurity),
+    defaultAdmission(store, authorize, podSecurity, opts.defaultTolerationSeconds),
     opts.serviceCidr,
   );
   const policyFeed = await feedFromStore(store, policy);
@@ -232,23 +234,16 @@ async function serve(
     const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${opts.port}`;
     const agents = kubeletAgent(creds);
-    const podLogs = podLogProxy(agents);
-    const podStreams = podStreamProxy(agents);
     /** The node a pod runs on (undefined when it has none, or it is gone: the proxy says so). */
     const nodeOf = async (pod: KubeObject) => {
       const nodeInfo = registry.get('', 'v1', 'nodes');
       const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
-      return nodeInfo && nodeName
-        ? await rest.get(nodeInfo, undefined, nodeName).catch((e) => {
-            if (!isNotFound(e)) throw e;
-            return undefined;
-          })
-        : undefined;
+      return nodeInfo && nodeName ? await unlessNotFound(rest.get(nodeInfo, undefined, nodeName)) : undefined;
     };
-    const stream =
-      (kind: StreamKind): ConnectHandler =>
+    const toNode =
+      (proxy: PodProxy): ConnectHandler =>
       async (pod, q, req, res) =>
-        podStreams(kind, pod, await nodeOf(pod), q, req, res);
+        proxy(pod, await nodeOf(pod), q, req, res);
     const metrics = resourceMetrics(registry, rest, agents);
     registry.add(componentStatusResource);
     const leases = registry.get('coordination.k8s.io', 'v1', 'leases');
@@ -278,10 +273,10 @@ async function serve(
       metrics,
       componentStatuses,
       connect: {
-        'pods/log': async (pod, q, req, res) => podLogs(pod, await nodeOf(pod), q, req, res),
-        'pods/exec': stream('exec'),
-        'pods/attach': stream('attach'),
-        'pods/portforward': stream('portforward'),
+        'pods/log': toNode(podLogProxy(agents)),
+        'pods/exec': toNode(podStreamProxy(agents, 'exec')),
+        'pods/attach': toNode(podStreamProxy(agents, 'attach')),
+        'pods/portforward': toNode(podStreamProxy(agents, 'portforward')),
       },
     });
     const joins = caCertsHandler(creds);

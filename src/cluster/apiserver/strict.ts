@@ -1,13 +1,15 @@
 /**
- * Field validation: under fieldValidation=Strict unknown (and duplicate) fields are an error;
- * otherwise unknown fields are dropped, with a warning under Warn (the default). Checked at the top level and in
- * metadata for every kind (the schema below lists each kind's top-level fields); custom
- * resources accept any top-level field their CRD allows, so only metadata is checked.
+ * Decoding a write: a field of the wrong JSON type is refused under every fieldValidation;
+ * under fieldValidation=Strict unknown (and duplicate) fields are an error, otherwise unknown
+ * fields are dropped, with a warning under Warn (the default). A kind the schema describes is
+ * checked all through (decode-types.ts); the others at the top level (the table below lists
+ * their top-level fields) and in metadata; custom resources accept any top-level field their
+ * CRD allows, so only metadata is checked.
  */
 
-import { typeMismatch } from '../api/decode-types.js';
+import { type DecodeFindings, decodeFindings } from '../api/decode-types.js';
 import type { ResourceInfo } from '../api/resources.js';
-import { kindType, unknownFields } from '../api/schema.js';
+import { kindType } from '../api/schema.js';
 import type { KubeObject } from '../api/selectors.js';
 import { type ApiError, badRequest } from '../api/status.js';
 
@@ -66,22 +68,20 @@ const topFields: Record<string, string[]> = {
 };
 
 /**
- * The paths of the fields of `o` its kind does not have (`spec.foo`, `metadata.bar`); with
- * `prune`, they are deleted from `o` too.
+ * The top-level and metadata fields of `o` a kind the schema does not describe does not have
+ * (`foo`, `metadata.bar`); with `prune`, they are deleted from `o` too.
  */
-export function unknownFieldsOf(r: ResourceInfo, o: KubeObject, prune = false): string[] {
+function undescribedUnknowns(r: ResourceInfo, o: KubeObject, prune: boolean): string[] {
   const unknown: string[] = [];
   const drop = (obj: Record<string, unknown>, k: string, path: string) => {
     unknown.push(path);
     if (prune) delete obj[k];
   };
-  const described = r.custom ? undefined : kindType(r.group, r.version, r.kind);
-  if (described) unknown.push(...unknownFields(described, o, '', prune));
-  else if (!r.custom) {
+  if (!r.custom) {
     const allowed = new Set([...base, ...(topFields[r.kind] ?? ['spec', 'status'])]);
     for (const k of Object.keys(o)) if (!allowed.has(k)) drop(o, k, k);
   }
-  if (!described && o.metadata)
+  if (o.metadata)
     for (const k of Object.keys(o.metadata)) if (!metaFields.has(k)) drop(o.metadata, k, `metadata.${k}`);
   return unknown;
 }
@@ -97,19 +97,21 @@ export const unknownFieldMessage = (path: string) => `unknown field "${path}"`;
 export const duplicateFieldMessage = (path: string) => `duplicate field "${path}"`;
 
 /**
- * Throws upstream's decoding error when a field of `o` has the wrong JSON type (a string for
- * an integer, a boolean in a ConfigMap's data): refused under every fieldValidation, as
- * decoding into Go types refuses it.
+ * Checks a written object as upstream's decoding does, in one walk of it: throws the decoding
+ * error for a field of the wrong JSON type (a string for an integer, a boolean in a
+ * ConfigMap's data) under every fieldValidation, then, when `strict`, the strict decoding
+ * error for fields its kind does not have. Otherwise those fields are deleted from `o`, and
+ * their paths (`spec.foo`, `metadata.bar`) returned for Warn's warnings.
  */
-export function checkTypes(r: ResourceInfo, o: KubeObject): void {
+export function checkDecoding(r: ResourceInfo, o: KubeObject, strict: boolean): string[] {
   const described = r.custom ? undefined : kindType(r.group, r.version, r.kind);
-  const problem = described && typeMismatch(described, o);
-  if (problem)
-    throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${problem}`);
-}
-
-/** Throws the strict decoding error when `o` has fields its kind does not. */
-export function checkStrict(r: ResourceInfo, o: KubeObject): void {
-  const unknown = unknownFieldsOf(r, o);
-  if (unknown.length) throw strictDecodingError(r, unknown.map(unknownFieldMessage));
+  const found: DecodeFindings = described
+    ? decodeFindings(described, o, !strict)
+    : { unknown: undescribedUnknowns(r, o, !strict) };
+  if (found.mismatch)
+    throw badRequest(
+      `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${found.mismatch}`,
+    );
+  if (strict && found.unknown.length) throw strictDecodingError(r, found.unknown.map(unknownFieldMessage));
+  return found.unknown;
 }

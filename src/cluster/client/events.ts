@@ -12,6 +12,7 @@
  * One recorder per component; the API server (or `EventExpiry`) deletes events after an hour.
  */
 import { logger } from '../../core/log.js';
+import { metaTime } from '../api/meta-time.js';
 import type { KubeClient, KubeObject } from './kube-client.js';
 import { Resources } from './kube-client.js';
 
@@ -83,7 +84,7 @@ export class EventRecorder {
     s.messages.add(message);
     if (s.messages.size > AGGREGATE_AFTER) msg = `(combined from similar events): ${message}`;
     const key = msg === message ? `${similarKey}/${message}` : `${similarKey}/(combined)`;
-    const ts = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+    const ts = metaTime(now);
     // The spam filter comes first, as client-go's: a repeat (a probe failing every second)
     // is throttled like a new event, not written as one PATCH per occurrence.
     if (!this.allowed(objKey, now)) return;

@@ -4,6 +4,7 @@ import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import type { KubeClient, KubeObject, Resource } from '../client/kube-client.js';
 import type { WorkQueue } from '../client/work-queue.js';
+import { controllerUid } from './pods.js';
 
 /** Tunables of the control plane (`berth server` flags). */
 export interface ControlPlaneOptions {
@@ -160,7 +161,7 @@ export function orphansIn(inf: Informer, ns: string): KubeObject[] {
 export function ownedBy(inf: Informer, uid: string): KubeObject[] {
   return inf
     .addIndex('controller', (o) => {
-      const c = o.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+      const c = controllerUid(o);
       return c ? [c] : [];
     })
     .byIndex('controller', uid);

@@ -6,12 +6,13 @@
  * more is skipped), suspend, and the history limits; keeps status.active,
  * lastScheduleTime and lastSuccessfulTime; and wakes itself for the next time.
  */
-import { isAlreadyExists, isNotFound } from '../../core/errors.js';
+import { isAlreadyExists, unlessNotFound } from '../../core/errors.js';
 import { nextTime, parseSchedule } from '../api/cron.js';
+import { metaTime } from '../api/meta-time.js';
 import { controllerRefOf } from '../client/controller-ref.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
-import { type ControllerSpec, ownedBy } from './context.js';
+import { type ControllerSpec, ownedBy, ownerKey } from './context.js';
 import { isJobFinished } from './job.js';
 
 export const SCHEDULED = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
@@ -30,7 +31,6 @@ export interface CronJobActions {
   now?(): number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const ref = (j: KubeObject) => ({
   apiVersion: 'batch/v1',
   kind: 'Job',
@@ -136,7 +136,7 @@ export async function syncCronJob(key: string, caches: CronJobCaches, act: CronJ
             name,
             namespace: ns,
             labels: { ...(template.metadata?.labels ?? {}) },
-            annotations: { ...(template.metadata?.annotations ?? {}), [SCHEDULED]: iso(time) },
+            annotations: { ...(template.metadata?.annotations ?? {}), [SCHEDULED]: metaTime(time) },
             ownerReferences: [controllerRefOf(cj, 'batch/v1', 'CronJob')],
           },
           spec: structuredClone(template.spec ?? {}),
@@ -148,7 +148,7 @@ export async function syncCronJob(key: string, caches: CronJobCaches, act: CronJ
         } catch (e) {
           if (!isAlreadyExists(e)) throw e; // this time already ran
         }
-        status.lastScheduleTime = iso(time);
+        status.lastScheduleTime = metaTime(time);
       }
     }
     const upcoming = nextTime(sched, now, zone);
@@ -174,14 +174,12 @@ export const cronJobController: ControllerSpec = {
           {
             createJob: (ns, j) => ctx.client.create(Resources.jobs, ns, j),
             deleteJob: (j) =>
-              ctx.client
-                .delete(Resources.jobs, j.metadata.namespace, j.metadata.name!, {
+              unlessNotFound(
+                ctx.client.delete(Resources.jobs, j.metadata.namespace, j.metadata.name!, {
                   propagationPolicy: 'Background',
                   uid: j.metadata.uid,
-                })
-                .catch((e) => {
-                  if (!isNotFound(e)) throw e;
                 }),
+              ),
             updateStatus: (cj) => ctx.client.updateStatus(Resources.cronjobs, cj),
             requeueAfter: (k, ms) => q.checkAfter(k, ms),
             event: (o, type, reason, message) =>
@@ -194,8 +192,8 @@ export const cronJobController: ControllerSpec = {
     );
     cronjobs.onAdd((c) => q.add(keyOf(c))).onUpdate((c) => q.add(keyOf(c)));
     const onJob = (j: KubeObject) => {
-      const o = j.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'CronJob');
-      if (o) q.add(`${j.metadata.namespace}/${o.name}`);
+      const k = ownerKey(j, 'CronJob');
+      if (k) q.add(k);
     };
     jobs.onAdd(onJob).onUpdate(onJob).onDelete(onJob);
   },

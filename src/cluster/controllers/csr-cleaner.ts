@@ -6,7 +6,7 @@
  * when it changes and again when its deadline comes (one timer per request), so nothing polls.
  */
 import { X509Certificate } from 'node:crypto';
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import type { ControllerSpec } from './context.js';
@@ -77,11 +77,9 @@ export const csrCleanerController: ControllerSpec = {
         return;
       }
       log.info('removing certificate signing request', { csr: name });
-      await ctx.client
-        .delete(Resources.certificatesigningrequests, undefined, name, { uid: csr.metadata.uid })
-        .catch((err) => {
-          if (!isNotFound(err)) throw err;
-        });
+      await unlessNotFound(
+        ctx.client.delete(Resources.certificatesigningrequests, undefined, name, { uid: csr.metadata.uid }),
+      );
     });
     const add = (c: KubeObject) => q.add(c.metadata.name!);
     csrs.onAdd(add).onUpdate(add);

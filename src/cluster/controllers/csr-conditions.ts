@@ -1,4 +1,5 @@
 /** Reading a CertificateSigningRequest's state, shared by the approving and signing controllers. */
+import { metaTime } from '../api/meta-time.js';
 import type { KubeObject } from '../client/kube-client.js';
 
 interface Condition {
@@ -16,6 +17,6 @@ export const requestPem = (csr: KubeObject): string =>
 
 /** A condition as the controllers write it. */
 export const condition = (type: string, reason: string, message: string) => {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = metaTime();
   return { type, status: 'True', reason, message, lastUpdateTime: now, lastTransitionTime: now };
 };

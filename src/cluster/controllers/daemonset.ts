@@ -7,7 +7,7 @@
  * RollingUpdate replaces old-revision pods at most maxUnavailable nodes at a time; OnDelete
  * leaves that to the user. Revisions are ControllerRevisions, for `kubectl rollout`.
  */
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import { selectorMatcher } from '../api/selectors.js';
 import { controllerRefOf } from '../client/controller-ref.js';
 import { Expectations } from '../client/expectations.js';
@@ -127,11 +127,8 @@ export async function syncDaemonSet(
       .filter((n) => eligible(set.spec?.template, n, byNode.has(n.metadata.name!)))
       .map((n) => n.metadata.name!),
   );
-  const ignoreNotFound = (e: unknown) => {
-    if (!isNotFound(e)) throw e;
-  };
   const del = async (p: KubeObject) => {
-    await act.deletePod(ns, p.metadata.name!).catch(ignoreNotFound);
+    await unlessNotFound(act.deletePod(ns, p.metadata.name!));
     act.event?.(set, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
   };
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { transitionTime } from '../api/condition-time.js';
 import { controllerRefOf } from '../client/controller-ref.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
@@ -384,11 +385,10 @@ export async function syncDeployment(
       const have = (cur.conditions ?? []).find(
         (x: { type: string; status: string; lastUpdateTime?: string }) => x.type === c.type,
       );
-      const same = have && have.status === c.status;
       return {
         ...c,
         lastUpdateTime: keepUpdateTime && have?.lastUpdateTime ? have.lastUpdateTime : now,
-        lastTransitionTime: same ? have.lastTransitionTime : now,
+        lastTransitionTime: transitionTime(have, c.status, now),
       };
     });
     await act.updateStatus({ ...d, status: { ...cur, ...status, conditions: merged } });

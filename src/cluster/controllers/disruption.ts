@@ -6,8 +6,10 @@
  * controllers want (a Deployment through its ReplicaSet, a StatefulSet, a ReplicaSet), as
  * upstream's `getExpectedPodCount` does.
  */
+import { transitionTime } from '../api/condition-time.js';
 import { DISRUPTED_POD_TIMEOUT_MS, pdbSelects } from '../api/disruption-budget.js';
 import { isPercent, scaledValue } from '../api/int-or-percent.js';
+import { metaTime } from '../api/meta-time.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { type ControllerSpec, inNamespace } from './context.js';
@@ -97,10 +99,7 @@ export function computeStatus(
     reason,
     message: problem ?? '',
     observedGeneration: pdb.metadata.generation ?? 1,
-    lastTransitionTime:
-      old && old.status === condStatus
-        ? (old.lastTransitionTime ?? new Date(now).toISOString())
-        : new Date(now).toISOString().replace(/\.\d+Z$/, 'Z'),
+    lastTransitionTime: transitionTime(old, condStatus, metaTime(now)),
   };
   return {
     status: {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { notFound } from '../../core/errors.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { subsetsOf, syncEndpoints } from './endpoints.js';
 import { syncSlices } from './endpointslice.js';
@@ -104,4 +105,21 @@ test('a pod whose subdomain names the Service carries its hostname into the endp
   assert.equal(serviceEndpoints(svc, [named('other')])[0]?.hostname, undefined);
   const subsets = subsetsOf(serviceEndpoints(svc, [named('web')]));
   assert.equal((subsets[0] as { addresses: { hostname?: string }[] }).addresses[0]?.hostname, 'web-0');
+});
+
+test("a Service's Endpoints deleted meanwhile is no failure; another failure of the delete is", async () => {
+  const caches = {
+    service: () => undefined,
+    endpoints: (): KubeObject => ({ metadata: { name: 'web', namespace: 'default' } }),
+    podsIn: () => [],
+  };
+  const act = (fail: Error) => ({
+    create: async () => undefined,
+    update: async () => undefined,
+    delete: async () => {
+      throw fail;
+    },
+  });
+  await syncEndpoints('default/web', caches, act(notFound('endpoints "web" not found')));
+  await assert.rejects(syncEndpoints('default/web', caches, act(new Error('etcd down'))), /etcd down/);
 });

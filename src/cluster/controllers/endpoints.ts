@@ -4,12 +4,18 @@
  * under `notReadyAddresses`), grouped into subsets by the ports they resolve to. Services
  * without a selector keep Endpoints their users write; a deleted Service's Endpoints go.
  */
-import { isAlreadyExists, isNotFound } from '../../core/errors.js';
+import { isAlreadyExists, unlessNotFound } from '../../core/errors.js';
 import { type Informer, keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import type { WorkQueue } from '../client/work-queue.js';
 import { type ControllerSpec, inNamespace } from './context.js';
-import { managed, type ServiceEndpoint, serviceEndpoints } from './service-pods.js';
+import {
+  groupByPorts,
+  managed,
+  podTargetRef,
+  type ServiceEndpoint,
+  serviceEndpoints,
+} from './service-pods.js';
 
 export interface EndpointsCaches {
   service(key: string): KubeObject | undefined;
@@ -27,35 +33,21 @@ const address = (e: ServiceEndpoint) => ({
   ip: e.ip,
   ...(e.hostname ? { hostname: e.hostname } : {}),
   ...(e.pod.spec?.nodeName ? { nodeName: e.pod.spec.nodeName } : {}),
-  targetRef: {
-    kind: 'Pod',
-    namespace: e.pod.metadata.namespace,
-    name: e.pod.metadata.name,
-    uid: e.pod.metadata.uid,
-  },
+  targetRef: podTargetRef(e.pod),
 });
 
 /** The subsets for these endpoints: one per distinct set of resolved ports. */
 export function subsetsOf(eps: readonly ServiceEndpoint[]): object[] {
-  const groups = new Map<string, { ports: object[]; ready: object[]; notReady: object[] }>();
-  for (const e of eps) {
-    if (e.terminating || e.ports.size === 0) continue;
-    const ports = [...e.ports]
-      .map(([name, p]) => ({ ...(name ? { name } : {}), port: p.port, protocol: p.protocol }))
-      .sort((a, b) => String(a.name ?? '').localeCompare(String(b.name ?? '')));
-    const sig = JSON.stringify(ports);
-    let g = groups.get(sig);
-    if (!g) {
-      g = { ports, ready: [], notReady: [] };
-      groups.set(sig, g);
-    }
-    (e.ready ? g.ready : g.notReady).push(address(e));
-  }
-  return [...groups.values()].map((g) => ({
-    ...(g.ready.length ? { addresses: g.ready } : {}),
-    ...(g.notReady.length ? { notReadyAddresses: g.notReady } : {}),
-    ports: g.ports,
-  }));
+  return groupByPorts(eps.filter((e) => !e.terminating && e.ports.size > 0)).map((g) => {
+    const ready = g.endpoints.filter((e) => e.ready).map(address);
+    const notReady = g.endpoints.filter((e) => !e.ready).map(address);
+    return {
+      ...(ready.length ? { addresses: ready } : {}),
+      ...(notReady.length ? { notReadyAddresses: notReady } : {}),
+      // An Endpoints port leaves out an empty name.
+      ports: g.ports.map(({ name, ...p }) => ({ ...(name ? { name } : {}), ...p })),
+    };
+  });
 }
 
 export async function syncEndpoints(
@@ -67,10 +59,7 @@ export async function syncEndpoints(
   const svc = caches.service(key);
   const cur = caches.endpoints(key);
   if (!svc) {
-    if (cur)
-      await act.delete(ns, name).catch((e) => {
-        if (!isNotFound(e)) throw e;
-      });
+    if (cur) await unlessNotFound(act.delete(ns, name));
     return;
   }
   if (!managed(svc)) return;

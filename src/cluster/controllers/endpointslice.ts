@@ -6,12 +6,18 @@
  * serving and terminating conditions, the node and the pod. Slices are reused in name
  * order and rewritten only when their content changes.
  */
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import { controllerRefOf } from '../client/controller-ref.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import { type ControllerSpec, inNamespace } from './context.js';
 import { queueServicesAndTheirPods } from './endpoints.js';
-import { managed, type ServiceEndpoint, serviceEndpoints } from './service-pods.js';
+import {
+  groupByPorts,
+  managed,
+  podTargetRef,
+  type ServiceEndpoint,
+  serviceEndpoints,
+} from './service-pods.js';
 
 export const SERVICE_NAME = 'kubernetes.io/service-name';
 export const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
@@ -36,33 +42,17 @@ const endpointOf = (e: ServiceEndpoint) => ({
   ...(e.hostname ? { hostname: e.hostname } : {}),
   conditions: { ready: e.ready && !e.terminating, serving: e.ready, terminating: e.terminating },
   ...(e.pod.spec?.nodeName ? { nodeName: e.pod.spec.nodeName } : {}),
-  targetRef: {
-    kind: 'Pod',
-    namespace: e.pod.metadata.namespace,
-    name: e.pod.metadata.name,
-    uid: e.pod.metadata.uid,
-  },
+  targetRef: podTargetRef(e.pod),
 });
 
 /** The desired slice bodies: endpoints grouped by their resolved ports, 100 at most per slice. */
 export function desiredSlices(eps: readonly ServiceEndpoint[]): { ports: object[]; endpoints: object[] }[] {
-  const groups = new Map<string, { ports: object[]; endpoints: object[] }>();
-  for (const e of eps) {
-    const ports = [...e.ports]
-      .map(([name, p]) => ({ name, port: p.port, protocol: p.protocol }))
-      .sort((a, b) => a.name.localeCompare(b.name));
-    const sig = JSON.stringify(ports);
-    let g = groups.get(sig);
-    if (!g) {
-      g = { ports, endpoints: [] };
-      groups.set(sig, g);
-    }
-    g.endpoints.push(endpointOf(e));
-  }
   const out: { ports: object[]; endpoints: object[] }[] = [];
-  for (const g of groups.values())
-    for (let i = 0; i < g.endpoints.length; i += MAX_PER_SLICE)
-      out.push({ ports: g.ports, endpoints: g.endpoints.slice(i, i + MAX_PER_SLICE) });
+  for (const g of groupByPorts(eps)) {
+    const endpoints = g.endpoints.map(endpointOf);
+    for (let i = 0; i < endpoints.length; i += MAX_PER_SLICE)
+      out.push({ ports: g.ports, endpoints: endpoints.slice(i, i + MAX_PER_SLICE) });
+  }
   return out;
 }
 
@@ -79,9 +69,7 @@ export async function syncSlices(key: string, caches: SliceCaches, act: SliceAct
     const w = want[i];
     const cur = existing[i];
     if (!w) {
-      await act.delete(ns, cur!.metadata.name!).catch((e) => {
-        if (!isNotFound(e)) throw e;
-      });
+      await unlessNotFound(act.delete(ns, cur!.metadata.name!));
       continue;
     }
     const labels = {

@@ -4,7 +4,7 @@
  * deletes the expired ones, so `kubectl get events` and the store stay bounded on a
  * long-running cluster. A list rather than an informer: events are many and rarely read.
  */
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import type { ControllerSpec } from './context.js';
@@ -41,11 +41,11 @@ export const eventTtlController: ControllerSpec = {
       try {
         const list = await ctx.client.list(Resources.events);
         for (const e of expired(list.items, Date.now()))
-          await ctx.client
-            .delete(Resources.events, e.metadata.namespace, e.metadata.name!, { uid: e.metadata.uid })
-            .catch((err) => {
-              if (!isNotFound(err)) throw err;
-            });
+          await unlessNotFound(
+            ctx.client.delete(Resources.events, e.metadata.namespace, e.metadata.name!, {
+              uid: e.metadata.uid,
+            }),
+          );
       } catch (err) {
         log.warn('event sweep failed; retrying at the next one', { err: err as Error });
       } finally {

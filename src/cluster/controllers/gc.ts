@@ -7,7 +7,7 @@
  * a live read before anything is deleted: caches of different kinds fill at different times.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { Informer, keyOf } from '../client/informer.js';
 import { type KubeObject, type Resource, Resources } from '../client/kube-client.js';
@@ -206,13 +206,12 @@ export const garbageCollector: ControllerSpec = {
       if (!p) {
         p = (async () => {
           const base = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
-          let list: { resources?: { name: string; kind: string; namespaced: boolean; verbs?: string[] }[] };
-          try {
-            list = await ctx.client.request('GET', base);
-          } catch (e) {
-            if (isNotFound(e)) return undefined;
-            throw e;
-          }
+          const list = await unlessNotFound(
+            ctx.client.request<{
+              resources?: { name: string; kind: string; namespaced: boolean; verbs?: string[] }[];
+            }>('GET', base),
+          );
+          if (!list) return undefined;
           const r = list.resources?.find(
             (x) => x.kind === ref.kind && !x.name.includes('/') && x.verbs?.includes('watch'),
           );
@@ -248,23 +247,18 @@ export const garbageCollector: ControllerSpec = {
         async ownerUid(owner, namespace) {
           const k = await discover(owner);
           if (!k) return 'unknown';
-          try {
-            return (await ctx.client.get(k.res, k.res.namespaced ? namespace : undefined, owner.name))
-              .metadata.uid;
-          } catch (e) {
-            if (isNotFound(e)) return undefined;
-            throw e;
-          }
+          const live = await unlessNotFound(
+            ctx.client.get(k.res, k.res.namespaced ? namespace : undefined, owner.name),
+          );
+          return live?.metadata.uid;
         },
         delete: (kind, o, policy = 'Background') =>
-          ctx.client
-            .delete(resOf(kind), o.metadata.namespace, o.metadata.name!, {
+          unlessNotFound(
+            ctx.client.delete(resOf(kind), o.metadata.namespace, o.metadata.name!, {
               propagationPolicy: policy,
               uid: o.metadata.uid,
-            })
-            .catch((e) => {
-              if (!isNotFound(e)) throw e;
             }),
+          ),
         setOwners: (kind, o, owners) =>
           ctx.client.patch(resOf(kind), o.metadata.namespace, o.metadata.name!, {
             metadata: {

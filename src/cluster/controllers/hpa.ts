@@ -8,7 +8,9 @@
  * metrics-server. HPAs are synced again every 15 seconds (upstream's
  * --horizontal-pod-autoscaler-sync-period).
  */
+import { transitionTime } from '../api/condition-time.js';
 import { hpaTargets } from '../api/hpa-metrics.js';
+import { metaTime } from '../api/meta-time.js';
 import { labelMatcher } from '../api/selectors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, pathOf, type Resource, Resources } from '../client/kube-client.js';
@@ -148,15 +150,10 @@ async function metricsProposal(
   return { replicas, metricName, currentMetrics };
 }
 
-const stamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
-
 /** Sets a condition, keeping its transition time when the status did not change. */
 function setCondition(list: Condition[], c: Condition, now: Date): Condition[] {
   const old = list.find((x) => x.type === c.type);
-  const next = {
-    ...c,
-    lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : stamp(now),
-  };
+  const next = { ...c, lastTransitionTime: transitionTime(old, c.status, metaTime(now)) };
   return [...list.filter((x) => x.type !== c.type), next];
 }
 
@@ -331,7 +328,7 @@ export async function syncHpa(hpa: KubeObject | undefined, act: HpaActions): Pro
       },
       now,
     );
-    status.lastScaleTime = stamp(now);
+    status.lastScaleTime = metaTime(now);
   } else
     conditions = setCondition(
       conditions,

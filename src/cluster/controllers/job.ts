@@ -7,7 +7,8 @@
  * `ttlSecondsAfterFinished`. Conditions are 1.32's: SuccessCriteriaMet then Complete, or
  * FailureTarget then Failed, so `kubectl wait --for=condition=complete` works.
  */
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
+import { metaTime } from '../api/meta-time.js';
 import { controllerRefOf } from '../client/controller-ref.js';
 import { Expectations } from '../client/expectations.js';
 import { keyOf } from '../client/informer.js';
@@ -43,10 +44,6 @@ interface Condition {
   lastTransitionTime?: string;
 }
 
-const ignoreNotFound = (e: unknown) => {
-  if (!isNotFound(e)) throw e;
-};
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const hasCond = (job: KubeObject, type: string) =>
   (job.status?.conditions ?? []).some((c: Condition) => c.type === type && c.status === 'True');
 export const isJobFinished = (job: KubeObject) => hasCond(job, 'Complete') || hasCond(job, 'Failed');
@@ -150,7 +147,7 @@ export async function syncJob(
     const i = conditions.findIndex((x) => x.type === c.type);
     const prev = conditions[i];
     if (prev && prev.status === c.status && prev.reason === c.reason) return;
-    const full = { ...c, lastProbeTime: iso(now), lastTransitionTime: iso(now) };
+    const full = { ...c, lastProbeTime: metaTime(now), lastTransitionTime: metaTime(now) };
     if (i >= 0) conditions[i] = full;
     else conditions.push(full);
   };
@@ -202,14 +199,14 @@ export async function syncJob(
   const failed = Math.max(status.failed ?? 0, counted);
 
   if (spec.suspend) {
-    for (const p of active) await act.deletePod(ns, p.metadata.name!).catch(ignoreNotFound);
+    for (const p of active) await unlessNotFound(act.deletePod(ns, p.metadata.name!));
     setCond({ type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' });
     await write(0, 0);
     return;
   }
   if (conditions.some((c) => c.type === 'Suspended' && c.status === 'True'))
     setCond({ type: 'Suspended', status: 'False', reason: 'JobResumed', message: 'Job resumed' });
-  if (!status.startTime) status.startTime = iso(now);
+  if (!status.startTime) status.startTime = metaTime(now);
 
   let failure: { reason: string; message: string } | undefined;
   if (failJob) failure = { reason: 'PodFailurePolicy', message: failJob };
@@ -222,7 +219,7 @@ export async function syncJob(
     else act.requeueAfter(key, left + 10);
   }
   if (failure) {
-    for (const p of active) await act.deletePod(ns, p.metadata.name!).catch(ignoreNotFound);
+    for (const p of active) await unlessNotFound(act.deletePod(ns, p.metadata.name!));
     setCond({ type: 'FailureTarget', status: 'True', ...failure });
     setCond({ type: 'Failed', status: 'True', ...failure });
     act.event?.(job, 'Warning', failure.reason, failure.message);
@@ -236,7 +233,7 @@ export async function syncJob(
       ? succeeded >= completions
       : succeeded > 0 && active.length === 0;
   if (complete) {
-    for (const p of active) await act.deletePod(ns, p.metadata.name!).catch(ignoreNotFound);
+    for (const p of active) await unlessNotFound(act.deletePod(ns, p.metadata.name!));
     setCond({
       type: 'SuccessCriteriaMet',
       status: 'True',
@@ -249,7 +246,7 @@ export async function syncJob(
       reason: 'CompletionsReached',
       message: 'Reached expected number of succeeded pods',
     });
-    status.completionTime = iso(now);
+    status.completionTime = metaTime(now);
     act.event?.(job, 'Normal', 'Completed', 'Job completed');
     await write(0, 0);
     if (spec.ttlSecondsAfterFinished !== undefined && spec.ttlSecondsAfterFinished !== null)
@@ -278,7 +275,7 @@ export async function syncJob(
           )
           .slice(0, active.length - target);
         exp.expect(key, 0, extra.length);
-        for (const p of extra) await act.deletePod(ns, p.metadata.name!).catch(ignoreNotFound);
+        for (const p of extra) await unlessNotFound(act.deletePod(ns, p.metadata.name!));
       }
     }
   }
@@ -334,14 +331,12 @@ export const jobController: ControllerSpec = {
             deletePod: (ns, name) => ctx.client.delete(Resources.pods, ns, name),
             updateStatus: (j) => ctx.client.updateStatus(Resources.jobs, j),
             deleteJob: (j) =>
-              ctx.client
-                .delete(Resources.jobs, j.metadata.namespace, j.metadata.name!, {
+              unlessNotFound(
+                ctx.client.delete(Resources.jobs, j.metadata.namespace, j.metadata.name!, {
                   propagationPolicy: 'Background',
                   uid: j.metadata.uid,
-                })
-                .catch((e) => {
-                  if (!isNotFound(e)) throw e;
                 }),
+              ),
             requeueAfter: (k, ms) => q.checkAfter(k, ms),
             event: (o, type, reason, message) =>
               ctx

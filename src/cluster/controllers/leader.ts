@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isAlreadyExists, isConflict, isNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { metaMicroTime } from '../api/meta-time.js';
 import type { KubeClient, KubeObject } from '../client/kube-client.js';
 import { Resources } from '../client/kube-client.js';
 
@@ -26,7 +27,6 @@ export interface LeaderOptions {
 }
 
 /** Lease timestamps are RFC 3339 with microseconds. */
-const micro = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
 export class LeaderElector {
   readonly identity: string;
@@ -74,10 +74,11 @@ export class LeaderElector {
         if (cur.spec?.holderIdentity === this.identity)
           await this.client.update(Resources.leases, {
             ...cur,
-            spec: { ...cur.spec, holderIdentity: null, renewTime: micro(0), leaseDurationSeconds: 1 },
+            spec: { ...cur.spec, holderIdentity: null, renewTime: metaMicroTime(0), leaseDurationSeconds: 1 },
           });
-      } catch {
-        /* it expires on its own */
+      } catch (e) {
+        // Not released: it expires on its own, a lease duration later.
+        log.warn('releasing the leader Lease failed', { err: e as Error });
       }
     }
   }
@@ -115,7 +116,7 @@ export class LeaderElector {
     const spec = {
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.ceil(this.duration / 1000),
-      renewTime: micro(now),
+      renewTime: metaMicroTime(now),
     };
     let cur: KubeObject;
     try {
@@ -127,7 +128,7 @@ export class LeaderElector {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.name, namespace: this.ns },
-          spec: { ...spec, acquireTime: micro(now), leaseTransitions: 0 },
+          spec: { ...spec, acquireTime: metaMicroTime(now), leaseTransitions: 0 },
         });
         return true;
       } catch (e2) {
@@ -149,7 +150,7 @@ export class LeaderElector {
           ...(mine
             ? {}
             : {
-                acquireTime: micro(now),
+                acquireTime: metaMicroTime(now),
                 leaseTransitions: (cur.spec?.leaseTransitions ?? 0) + (held ? 1 : 0),
               }),
         },

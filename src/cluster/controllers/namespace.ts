@@ -6,7 +6,8 @@
  * saying so in the namespace's conditions, and when nothing is left removes its finalizer
  * through `namespaces/NAME/finalize`, which lets the API server delete the namespace.
  */
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
+import { metaTime } from '../api/meta-time.js';
 import type { KubeClient, KubeObject, Resource } from '../client/kube-client.js';
 import { Resources } from '../client/kube-client.js';
 import type { ControllerSpec } from './context.js';
@@ -26,7 +27,7 @@ export interface NamespaceActions {
 const condition = (type: string, status: 'True' | 'False', reason: string, message: string) => ({
   type,
   status,
-  lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  lastTransitionTime: metaTime(),
   reason,
   message,
 });
@@ -49,10 +50,7 @@ export async function syncNamespace(ns: KubeObject | undefined, act: NamespaceAc
     const items = await act.list(r, name);
     await inBatches(
       items.filter((o) => !o.metadata.deletionTimestamp),
-      (o) =>
-        act.delete(r, name, o).catch((e) => {
-          if (!isNotFound(e)) throw e;
-        }),
+      (o) => unlessNotFound(act.delete(r, name, o)),
     );
     // What survives its delete (its own finalizers) keeps the namespace for now.
     for (const o of items) {

@@ -11,7 +11,8 @@
  * taint was added (every pod gets such a toleration from the API server, 30 s by default),
  * and their controllers replace them on healthy nodes.
  */
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
+import { metaTime } from '../api/meta-time.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import type { ControllerSpec } from './context.js';
 
@@ -31,8 +32,6 @@ interface Toleration {
   effect?: string;
   tolerationSeconds?: number;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 /**
  * When each node's heartbeat last moved, by this controller's own clock (Kubernetes'
@@ -78,7 +77,7 @@ export function healthTaints(readyStatus: string | undefined, existing: Taint[],
     existing.find((t) => t.key === key && t.effect === effect) ?? {
       key,
       effect,
-      ...(effect === 'NoExecute' ? { timeAdded: iso(now) } : {}),
+      ...(effect === 'NoExecute' ? { timeAdded: metaTime(now) } : {}),
     };
   return [...others, keep('NoSchedule'), keep('NoExecute')];
 }
@@ -162,7 +161,7 @@ export const nodeLifecycleController: ControllerSpec = {
       }[];
       const ready = conditions.find((c) => c.type === 'Ready');
       if (now - beat > grace && ready?.status !== 'Unknown') {
-        const t = iso(now);
+        const t = metaTime(now);
         await ctx.client.patchStatus(Resources.nodes, undefined, name, {
           status: {
             conditions: conditions.map((c) => ({
@@ -178,13 +177,11 @@ export const nodeLifecycleController: ControllerSpec = {
         // Its pods are no longer Ready: Services stop sending them traffic.
         for (const p of pods.byIndex('node', name)) {
           if (p.status?.phase !== 'Running') continue;
-          await ctx.client
-            .patchStatus(Resources.pods, p.metadata.namespace, p.metadata.name!, {
+          await unlessNotFound(
+            ctx.client.patchStatus(Resources.pods, p.metadata.namespace, p.metadata.name!, {
               status: { conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: t }] },
-            })
-            .catch((e) => {
-              if (!isNotFound(e)) throw e;
-            });
+            }),
+          );
         }
         return; // the update comes back through the informer; taints follow then
       }
@@ -213,11 +210,11 @@ export const nodeLifecycleController: ControllerSpec = {
         return;
       }
       event(pod, 'Pod', 'v1', 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${key}`);
-      await ctx.client
-        .delete(Resources.pods, pod.metadata.namespace, pod.metadata.name!, { uid: pod.metadata.uid })
-        .catch((e) => {
-          if (!isNotFound(e)) throw e;
-        });
+      await unlessNotFound(
+        ctx.client.delete(Resources.pods, pod.metadata.namespace, pod.metadata.name!, {
+          uid: pod.metadata.uid,
+        }),
+      );
     }, 8);
     const podsOfNode = (name: string) => {
       for (const p of pods.byIndex('node', name)) evict.add(`${p.metadata.namespace}/${p.metadata.name}`);

@@ -11,7 +11,7 @@
  * two claims racing for one volume cannot both win: the loser's write conflicts and retries.
  * There is no provisioner: a claim that no volume matches stays Pending with an event.
  */
-import { isAlreadyExists, isNotFound } from '../../core/errors.js';
+import { isAlreadyExists, isNotFound, unlessNotFound } from '../../core/errors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import type { ControllerSpec } from './context.js';
@@ -228,9 +228,7 @@ export async function syncVolume(name: string, caches: BinderCaches, act: Binder
   if (policy === 'Delete') {
     // Released first: pv-protection lets a volume go only once it is no longer Bound.
     if (phase !== 'Released') await act.volumeStatus(pv, { phase: 'Released' });
-    await act.deleteVolume(pv).catch((e) => {
-      if (!isNotFound(e)) throw e;
-    });
+    await unlessNotFound(act.deleteVolume(pv));
     return;
   }
   if (policy === 'Recycle') {

@@ -72,3 +72,41 @@ export function serviceEndpoints(svc: KubeObject, candidates: readonly KubeObjec
       a.ip.localeCompare(b.ip) || String(a.pod.metadata.name).localeCompare(String(b.pod.metadata.name)),
   );
 }
+
+/** A Service port as resolved on a pod (`name` is empty for the one unnamed port). */
+export interface ResolvedPort {
+  name: string;
+  port: number;
+  protocol: string;
+}
+
+/**
+ * The endpoints grouped by the ports they resolve to (sorted by name), in the order first
+ * seen: an Endpoints subset, or an EndpointSlice, holds the pods that agree on every port.
+ */
+export function groupByPorts(
+  eps: readonly ServiceEndpoint[],
+): { ports: ResolvedPort[]; endpoints: ServiceEndpoint[] }[] {
+  const groups = new Map<string, { ports: ResolvedPort[]; endpoints: ServiceEndpoint[] }>();
+  for (const e of eps) {
+    const ports = [...e.ports]
+      .map(([name, p]) => ({ name, port: p.port, protocol: p.protocol }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const sig = JSON.stringify(ports);
+    let g = groups.get(sig);
+    if (!g) {
+      g = { ports, endpoints: [] };
+      groups.set(sig, g);
+    }
+    g.endpoints.push(e);
+  }
+  return [...groups.values()];
+}
+
+/** The `targetRef` an Endpoints address or an EndpointSlice endpoint names its pod with. */
+export const podTargetRef = (pod: KubeObject) => ({
+  kind: 'Pod',
+  namespace: pod.metadata.namespace,
+  name: pod.metadata.name,
+  uid: pod.metadata.uid,
+});

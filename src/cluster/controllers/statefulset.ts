@@ -9,7 +9,7 @@
  * user. Revisions are ControllerRevisions (history.ts), so `kubectl rollout status | history
  * | undo` work.
  */
-import { isAlreadyExists, isNotFound } from '../../core/errors.js';
+import { isAlreadyExists, unlessNotFound } from '../../core/errors.js';
 import { controllerRefOf } from '../client/controller-ref.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
@@ -105,9 +105,6 @@ export async function syncStatefulSet(
   const updateRevision = await ensureRevision(set, 'StatefulSet', caches.revisionsOf(set), inUse, act);
   const byOrdinal = new Map(pods.map((p) => [ordinalOf(set, p)!, p]));
   const wanted = (o: number) => o >= start && o < start + replicas;
-  const ignoreNotFound = (e: unknown) => {
-    if (!isNotFound(e)) throw e;
-  };
   const claims = (set.spec?.volumeClaimTemplates ?? []) as KubeObject[];
 
   const ensureClaims = async (ordinal: number) => {
@@ -149,7 +146,7 @@ export async function syncStatefulSet(
     );
   };
   const remove = async (p: KubeObject) => {
-    await act.deletePod(ns, p.metadata.name!).catch(ignoreNotFound);
+    await unlessNotFound(act.deletePod(ns, p.metadata.name!));
     act.event?.(
       set,
       'Normal',
@@ -187,9 +184,7 @@ export async function syncStatefulSet(
       await remove(p);
       if (set.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled === 'Delete')
         for (const c of claims)
-          await act
-            .deleteClaim(ns, claimName(c.metadata.name!, set, ordinalOf(set, p)!))
-            .catch(ignoreNotFound);
+          await unlessNotFound(act.deleteClaim(ns, claimName(c.metadata.name!, set, ordinalOf(set, p)!)));
       if (!parallel) blocked = true;
     }
   // Rolling update: highest ordinal first, down to the partition, one at a time.

@@ -6,7 +6,7 @@
  * running or pending uses it (checked with a live list, since a new pod may not be in the
  * cache yet), a volume once it is no longer Bound.
  */
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import type { ControllerSpec } from './context.js';
@@ -52,14 +52,15 @@ function actions(ctx: Parameters<ControllerSpec['start']>[0]): ProtectionActions
   return {
     podsIn: async (ns) => (await ctx.client.list(Resources.pods, ns)).items,
     release: (o, fin) =>
-      ctx.client
-        .update(o.metadata.namespace ? Resources.persistentvolumeclaims : Resources.persistentvolumes, {
-          ...o,
-          metadata: { ...o.metadata, finalizers: (o.metadata.finalizers ?? []).filter((f) => f !== fin) },
-        })
-        .catch((e) => {
-          if (!isNotFound(e)) throw e;
-        }),
+      unlessNotFound(
+        ctx.client.update(
+          o.metadata.namespace ? Resources.persistentvolumeclaims : Resources.persistentvolumes,
+          {
+            ...o,
+            metadata: { ...o.metadata, finalizers: (o.metadata.finalizers ?? []).filter((f) => f !== fin) },
+          },
+        ),
+      ),
   };
 }
 

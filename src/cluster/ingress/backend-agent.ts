@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
  * How long a connection whose response said `Connection: close` waits for the endpoint's FIN
  * before sending its own: a server that sends `close` must close (RFC 9112 9.6), at once.
  */
-const PEER_CLOSE_WAIT_MS = 1_000;
+export const PEER_CLOSE_WAIT_MS = 1_000;
 
 /**
  * Connections to endpoints, kept alive for reuse (LIFO: warm sockets first).

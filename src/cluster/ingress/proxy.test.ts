@@ -90,6 +90,7 @@ describe('ingress proxy', () => {
    */
   let closer: net.Server;
   const closerSockets: net.Socket[] = [];
+  let chunky: net.Server;
   const pools = new Map<string, Endpoint[]>();
   const certA = selfSignedCertificate('a.test');
   const certDefault = selfSignedCertificate('default.test');
@@ -130,7 +131,23 @@ describe('ingress proxy', () => {
       });
     });
     await new Promise<void>((r) => closer.listen(0, '127.0.0.1', r));
+    // Chunked answers on a kept connection; each request's first line is echoed in the body.
+    chunky = net.createServer((s) => {
+      let held = '';
+      s.on('data', (d) => {
+        held += d.toString('latin1');
+        for (let end = held.indexOf('\r\n\r\n'); end >= 0; end = held.indexOf('\r\n\r\n')) {
+          const line = held.slice(0, held.indexOf('\r\n'));
+          held = held.slice(end + 4);
+          s.write(
+            `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${line.length.toString(16)}\r\n${line}\r\n0\r\n\r\n`,
+          );
+        }
+      });
+    });
+    await new Promise<void>((r) => chunky.listen(0, '127.0.0.1', r));
     const at = (s: net.Server) => ({ host: '127.0.0.1', port: (s.address() as AddressInfo).port });
+    pools.set('chunky', [at(chunky)]);
     pools.set('kept', [at(kept)]);
     pools.set('closer', [at(closer)]);
 
@@ -153,6 +170,7 @@ describe('ingress proxy', () => {
           rule('a.test', 'app'),
           rule('kept', 'kept'),
           rule('closer', 'closer'),
+          rule('chunky', 'chunky'),
         ],
       },
     };
@@ -190,6 +208,7 @@ describe('ingress proxy', () => {
     await new Promise<void>((r) => kept.close(() => r()));
     for (const s of closerSockets) s.destroy();
     await new Promise<void>((r) => closer.close(() => r()));
+    await new Promise<void>((r) => chunky.close(() => r()));
   });
 
   const get = (
@@ -399,4 +418,160 @@ describe('ingress proxy', () => {
       });
       assert.equal(echoed, 'ping');
     });
+
+  /** Writes `text` (in pieces, when a list) to the plain port; everything read until the proxy closes. */
+  const raw = (text: string | string[]) =>
+    new Promise<string>((resolve, reject) => {
+      const s = net.connect(proxy.httpPort, '127.0.0.1');
+      let out = '';
+      s.setEncoding('latin1');
+      s.on('data', (d) => {
+        out += d;
+      });
+      s.on('end', () => {
+        s.destroy();
+        resolve(out);
+      });
+      s.on('error', reject);
+      for (const t of Array.isArray(text) ? text : [text]) s.write(t, 'latin1');
+    });
+  const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
+
+  test('request smuggling shapes get 400 and the connection closes; nothing reaches the backend', async () => {
+    const before = closerSockets.length;
+    for (const head of [
+      'POST / HTTP/1.1\r\nHost: closer\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: closer\r\n\r\n',
+      'POST / HTTP/1.1\r\nHost: closer\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcd',
+      'POST / HTTP/1.1\r\nHost: closer\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: closer\r\nX: 1\r\n folded\r\n\r\n',
+      'GET / HTTP/1.1\nHost: closer\n\n',
+    ]) {
+      const out = await raw(head);
+      assert.deepEqual(statuses(out), [400], JSON.stringify(head));
+      assert.match(out, /\r\nconnection: close\r\n/);
+    }
+    assert.equal(closerSockets.length, before);
+  });
+
+  test('a malformed chunked body is refused with 400; a chunked body past the limit with 413', async () => {
+    const bad = await raw(
+      'POST / HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n',
+    );
+    assert.deepEqual(statuses(bad), [400]);
+    const big = await raw(
+      `POST / HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\n${'10\r\n0123456789abcdef\r\n'.repeat(3)}0\r\n\r\n`,
+    );
+    assert.deepEqual(statuses(big), [413]);
+  });
+
+  test('a chunked request body reaches the backend whole, sent byte by byte', async () => {
+    const body = '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n';
+    const out = await raw([
+      'POST /c HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
+      ...body.split(''),
+    ]);
+    assert.deepEqual(statuses(out), [200]);
+    assert.equal(JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)).body, 'hello world');
+  });
+
+  test('a head past 16 KiB is refused with 431', async () => {
+    const out = await raw(`GET / HTTP/1.1\r\nHost: app\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.deepEqual(statuses(out), [431]);
+  });
+
+  test('pipelined requests are answered in order, each routed by its own Host', async () => {
+    const out = await raw(
+      'GET /1 HTTP/1.1\r\nHost: chunky\r\n\r\nGET /2 HTTP/1.1\r\nHost: nobody\r\n\r\nGET /3 HTTP/1.1\r\nHost: chunky\r\n\r\nGET /4 HTTP/1.1\r\nHost: chunky\r\nConnection: close\r\n\r\n',
+    );
+    assert.deepEqual(statuses(out), [200, 404, 200, 200]);
+    const lines = [...out.matchAll(/GET (\/\d) HTTP\/1\.1/g)].map((m) => m[1]);
+    assert.deepEqual(lines, ['/1', '/3', '/4']);
+    // Thousands of requests the proxy answers itself, in one write, do not overflow its stack.
+    const many = await raw(
+      `${'GET / HTTP/1.1\r\nHost: nobody\r\n\r\n'.repeat(3000)}GET / HTTP/1.1\r\nHost: nobody\r\nConnection: close\r\n\r\n`,
+    );
+    assert.equal(statuses(many).length, 3001);
+  });
+
+  test('a head that trickles in (slowloris) holds no one else up', async () => {
+    const slow = net.connect(proxy.httpPort, '127.0.0.1');
+    slow.write('GET / HTTP/1.1\r\nHo');
+    try {
+      assert.equal((await get('app')).status, 200);
+      slow.write('st: app\r\nConnection: close\r\n\r\n');
+      let out = '';
+      slow.setEncoding('latin1');
+      slow.on('data', (d) => {
+        out += d;
+      });
+      await once(slow, 'end');
+      assert.deepEqual(statuses(out), [200]);
+    } finally {
+      slow.destroy();
+    }
+  });
+
+  test('HTTP/1.0: a chunked answer reaches the client without chunks, then the connection closes', async () => {
+    const out = await raw('GET /old HTTP/1.0\r\nHost: chunky\r\n\r\n');
+    const [head, body] = out.split('\r\n\r\n');
+    assert.match(head ?? '', /^HTTP\/1\.1 200 OK/);
+    assert.doesNotMatch(head ?? '', /transfer-encoding/i);
+    assert.match(head ?? '', /\r\nconnection: close/);
+    assert.equal(body, 'GET /old HTTP/1.1');
+    // Keep-alive asked for by an HTTP/1.0 client with a length the proxy can keep.
+    const kept = await raw(
+      'GET / HTTP/1.0\r\nHost: kept\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.0\r\nHost: kept\r\n\r\n',
+    );
+    assert.deepEqual(statuses(kept), [200, 200]);
+    assert.match(kept, /connection: keep-alive[\s\S]*connection: close/);
+  });
+
+  test('Expect: 100-continue gets a 100 before the body is sent; another expectation 417', async () => {
+    const out = await raw([
+      'POST /e HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n',
+      'hello',
+    ]);
+    assert.deepEqual(statuses(out), [100, 200]);
+    assert.equal(JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)).body, 'hello');
+    assert.deepEqual(statuses(await raw('GET / HTTP/1.1\r\nHost: app\r\nExpect: magic\r\n\r\n')), [417]);
+  });
+
+  test('a 2 MiB body over HTTPS/1.1 reaches the backend whole, and its answer the client', async () => {
+    const body = 'b'.repeat(2 * 1024 * 1024);
+    const seen = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port: proxy.httpsPort,
+          servername: 'secure.test',
+          path: '/big',
+          method: 'POST',
+          headers: { host: 'secure.test', 'content-length': body.length },
+          rejectUnauthorized: false,
+          agent: false,
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => {
+            text += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(seen.status, 200);
+    const echoed = JSON.parse(seen.text);
+    assert.equal(echoed.body.length, body.length);
+    assert.equal(echoed.headers['x-forwarded-proto'], 'https');
+  });
+
+  test('HEAD answers carry no body: the next answer on the connection is read whole', async () => {
+    const out = await raw(
+      'HEAD / HTTP/1.1\r\nHost: kept\r\n\r\nHEAD / HTTP/1.1\r\nHost: chunky\r\n\r\nGET / HTTP/1.1\r\nHost: kept\r\nConnection: close\r\n\r\n',
+    );
+    assert.deepEqual(statuses(out), [200, 200, 200]);
+    assert.ok(out.endsWith('\r\n\r\nkept'), out);
+  });
 });

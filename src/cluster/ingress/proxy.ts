@@ -1,8 +1,9 @@
 /**
- * The Ingress proxy's listeners and request path: plain HTTP/1.1 on one port, TLS on the
- * other with the certificate chosen by SNI and ALPN offering h2 and http/1.1 (node:http2 with
- * allowHTTP1), WebSocket upgrades on both HTTP/1.1 listeners. A request is routed by host and
- * path, then sent over HTTP/1.1 with keep-alive to one ready endpoint of its Service (pod
+ * The Ingress proxy's listeners, and its HTTP/2 request path: plain HTTP/1.1 on one port, TLS
+ * on the other with the certificate chosen by SNI and ALPN offering h2 and http/1.1. HTTP/1.x
+ * connections of both (WebSocket upgrades included) are served by the proxy's own data path
+ * (http1-proxy.ts); HTTP/2 ones by node:http2, here. A request is routed by host and path,
+ * then sent over HTTP/1.1 with keep-alive to one ready endpoint of its Service (pod
  * addresses), round robin; a failed connection is retried on the next endpoint while the
  * request body has not been sent. Answers of its own: 404 (no rule), 503 (no ready
  * endpoint), 502 (every endpoint tried failed), 504 (the backend went silent), 413 (body
@@ -10,13 +11,16 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { Server, Socket } from 'node:net';
+import net, { type Server, type Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { type SecureContext, TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
+import { endToEnd, hopByHopHeaders } from '../../core/hop-by-hop.js';
 import { logger } from '../../core/log.js';
 import { BackendAgent } from './backend-agent.js';
+import { BackendPool } from './backend-pool.js';
 import type { Endpoint, Pool } from './backends.js';
 import { tlsOptions } from './certs.js';
+import { CLIENT_KEEPALIVE_MS, type Http1Context, serveHttp1 } from './http1-proxy.js';
 import { type ListenHandle, listenOn } from './listen-handle.js';
 import { type BackendRef, normalizeHost, type Route } from './routes.js';
 
@@ -56,18 +60,10 @@ type Response = http.ServerResponse | http2.Http2ServerResponse;
 
 /** At most this many endpoints are tried for one request. */
 const MAX_TRIES = 3;
-/** How long an idle client connection is kept open (nginx's keepalive_timeout). */
-const CLIENT_KEEPALIVE_MS = 75_000;
 
 /** Headers that belong to one connection and are never passed on (RFC 9110 7.6.1), and ours to set. */
 const dropped = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
+  ...hopByHopHeaders,
   'http2-settings',
   'expect',
   'host',
@@ -77,30 +73,7 @@ const dropped = new Set([
   'x-forwarded-port',
   'x-real-ip',
 ]);
-const droppedInResponse = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-/** A field named by `Connection: close`: `Close` is a reserved name (RFC 9110 7.6.1), dropped too. */
-const closeOnly: readonly string[] = ['close'];
-
-/** The names a Connection header lists: hop-by-hop too. */
-function connectionTokens(v: string | string[] | undefined): readonly string[] | undefined {
-  if (v === undefined) return undefined;
-  const s = Array.isArray(v) ? v.join(',') : v;
-  // Nearly every client sends none, `keep-alive` (dropped anyway) or `close`: no list to build.
-  if (/^\s*keep-alive\s*$/i.test(s)) return undefined;
-  if (/^\s*close\s*$/i.test(s)) return closeOnly;
-  const out = s
-    .split(',')
-    .map((t) => t.trim().toLowerCase())
-    .filter(Boolean);
-  return out.length ? out : undefined;
-}
+const droppedInResponse = new Set(hopByHopHeaders);
 
 const clientAddress = (s: { remoteAddress?: string | undefined }) => {
   const a = s.remoteAddress ?? '';
@@ -110,21 +83,6 @@ const clientAddress = (s: { remoteAddress?: string | undefined }) => {
 /** The host the client asked for: `Host`, or `:authority` over HTTP/2. */
 function hostOf(req: Request): string {
   return (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
-}
-
-/**
- * The headers of `h` that are passed on: not HTTP/2 pseudo-headers, not in `skip`, not named
- * by its Connection header. (On every request: no Set or entry array is built for it.)
- */
-function endToEnd(h: http.IncomingHttpHeaders, skip: ReadonlySet<string>): http.OutgoingHttpHeaders {
-  const listed = connectionTokens(h.connection);
-  const out: http.OutgoingHttpHeaders = {};
-  for (const k of Object.keys(h)) {
-    const v = h[k];
-    if (v === undefined || k.charCodeAt(0) === 58 /* : */ || skip.has(k) || listed?.includes(k)) continue;
-    out[k] = v;
-  }
-  return out;
 }
 
 /**
@@ -179,18 +137,6 @@ function answer(res: Response, status: number, extra: http.OutgoingHttpHeaders =
   w.end(body);
 }
 
-/** The same on a raw socket (an upgrade request that is not passed on), then the socket closes. */
-function answerRaw(socket: Duplex, status: number, extra: http.OutgoingHttpHeaders = {}): void {
-  const body = `${status} ${http.STATUS_CODES[status] ?? ''}\n`;
-  const lines = Object.entries({
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-    connection: 'close',
-    ...extra,
-  }).map(([k, v]) => `${k}: ${String(v)}\r\n`);
-  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\n${lines.join('')}\r\n${body}`);
-}
-
 class Timeout extends Error {
   constructor(readonly phase: 'connect' | 'read') {
     super(`${phase} timeout`);
@@ -206,14 +152,18 @@ export class IngressProxyServer {
   private readonly agent = new BackendAgent();
   /** The HTTPS port redirects name (the one listened on, once known). */
   httpsPort: number;
+  /** What the HTTP/1.x data path serves from. */
+  readonly http1: Http1Context;
 
   constructor(private readonly o: IngressProxyOptions) {
     this.httpsPort = o.httpsPort;
+    this.http1 = { router: o.router, pool: new BackendPool(), httpsPort: () => this.httpsPort };
   }
 
   /** Drops the keep-alive connections to endpoints. */
   close(): void {
     this.agent.destroy();
+    this.http1.pool.destroy();
   }
 
   private decide(req: Request, scheme: 'http' | 'https'): Decision {
@@ -295,14 +245,7 @@ export class IngressProxyServer {
           if (tooLarge) return ur.resume();
           writeHead(res, ur.statusCode ?? 502, responseHeaders(ur.headers));
           ur.once('error', () => out.destroy());
-          if (
-            res instanceof http.ServerResponse &&
-            !res.shouldKeepAlive &&
-            !(req.socket instanceof TLSSocket)
-          ) {
-            ur.pipe(out, { end: false });
-            ur.once('end', () => endAndClose(res, req as http.IncomingMessage));
-          } else ur.pipe(out);
+          ur.pipe(out);
         });
       },
       connected: (up) => {
@@ -331,69 +274,6 @@ export class IngressProxyServer {
     });
     if (!sent) answer(res, 503);
   }
-
-  /** A WebSocket (or any HTTP/1.1 Upgrade) request: passed on, then bytes both ways. */
-  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, scheme: 'http' | 'https'): void {
-    socket.on('error', (e) => log.debug('upgraded client connection failed', { err: e }));
-    const d = this.decide(req, scheme);
-    if ('status' in d) {
-      answerRaw(socket, d.status, d.headers);
-      return;
-    }
-    const headers = forwardedHeaders(req, scheme);
-    headers.connection = 'Upgrade';
-    if (req.headers.upgrade) headers.upgrade = req.headers.upgrade;
-    const sent = sendToEndpoints({
-      pool: d.pool,
-      connectTimeoutMs: d.route.options.connectTimeoutMs,
-      // Its own connection: an upgraded socket leaves the pool for good.
-      options: { method: req.method, path: req.url, headers, agent: false },
-      sent: (up) => {
-        up.once('upgrade', (ur, us: Socket, uhead: Buffer) => {
-          socket.write(statusBlock(ur));
-          if (uhead.length) socket.write(uhead);
-          if (head.length) us.write(head);
-          // Either side going away ends the other (a destroyed socket ends no pipe by itself).
-          us.once('close', () => socket.destroy());
-          socket.once('close', () => us.destroy());
-          us.on('error', () => socket.destroy());
-          us.pipe(socket).pipe(us);
-        });
-        up.once('response', (ur) => {
-          // The backend declined the upgrade: its answer goes back as it is, then the connection ends.
-          socket.write(statusBlock(ur));
-          ur.pipe(socket);
-        });
-        up.end();
-      },
-      retriable: () => true,
-      failed: (e) => {
-        log.warn('no endpoint took the upgrade', { ingress: d.route.ingress, err: e });
-        answerRaw(socket, e instanceof Timeout ? 504 : 502);
-      },
-    });
-    if (!sent) answerRaw(socket, 503);
-  }
-}
-
-/**
- * Ends a response on a plain HTTP/1 connection that ends with it (the client sent `Connection:
- * close`, or spoke HTTP/1.0) and closes the connection in the same turn, so that the FIN
- * follows the answer at once and the proxy closes first, as RFC 9112 9.6 has it and nginx
- * does. Node's own close of such a connection, a shutdown on a later turn of the event loop,
- * came after a client such as wrk had read the answer and closed first, nine times in ten:
- * each left a TIME_WAIT on the client's side holding one of its ephemeral ports toward the
- * Ingress's address and port, and once about 14,000 were held (the even half of the range,
- * the ones connect() tries first) each connect() of that client scanned them all and its rate
- * fell tenfold (docs/ingress.md). Closing the descriptor sends the FIN at once; only when the
- * answer is all with the kernel (nothing left in the socket's buffer) and the request was read
- * whole, since a close with unread input sends a reset that could cost the client the answer.
- * Otherwise Node closes it as before.
- */
-function endAndClose(res: http.ServerResponse, req: http.IncomingMessage): void {
-  const socket = req.socket;
-  res.end();
-  if (req.complete && !socket.destroyed && socket.writableLength === 0) socket.destroy();
 }
 
 /** How sendToEndpoints passes one request on, and what its caller does at each step. */
@@ -447,21 +327,16 @@ function sendToEndpoints(a: Attempts): boolean {
   return true;
 }
 
-/** A response's status line and headers as they came (names in their own case). */
-function statusBlock(ur: http.IncomingMessage): string {
-  const lines: string[] = [`HTTP/1.1 ${ur.statusCode} ${ur.statusMessage ?? ''}`];
-  for (let i = 0; i + 1 < ur.rawHeaders.length; i += 2)
-    lines.push(`${ur.rawHeaders[i]}: ${ur.rawHeaders[i + 1]}`);
-  return `${lines.join('\r\n')}\r\n\r\n`;
-}
-
 /** Starts both listeners; fails (closing what did start) when either port cannot be had. */
 export async function listenIngress(o: IngressProxyOptions): Promise<IngressProxy> {
   const proxy = new IngressProxyServer(o);
   const address = o.address ?? '0.0.0.0';
-  const plain = http.createServer({ keepAliveTimeout: CLIENT_KEEPALIVE_MS });
-  plain.on('request', (req, res) => proxy.handle(req, res, 'http'));
-  plain.on('upgrade', (req, socket, head) => proxy.upgrade(req, socket, head, 'http'));
+  // Half-open: a client may end its side once its request is out and still get the answer.
+  // The ports listened on, for X-Forwarded-Port (set once listening, before any connection).
+  const ports = { http: 0, https: 0 };
+  const plain = net.createServer({ allowHalfOpen: true }, (s) =>
+    serveHttp1(s, 'http', ports.http, proxy.http1),
+  );
   const secure = http2.createSecureServer({
     ...tlsOptions,
     allowHTTP1: true,
@@ -473,9 +348,14 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
   // without noDelay a response written in two parts waits out the client's delayed ACK (40 ms).
   Object.assign(secure, { keepAliveTimeout: CLIENT_KEEPALIVE_MS, noDelay: true });
   secure.on('request', (req, res) => proxy.handle(req, res, 'https'));
-  secure.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
-    proxy.upgrade(req, socket, head, 'https'),
-  );
+  // After the handshake, HTTP/2 sessions go to node:http2 and everything else (ALPN http/1.1,
+  // or none, as from s_time) to the proxy's own HTTP/1.x path instead of node:http's.
+  const [h2Connection] = secure.listeners('secureConnection') as ((s: TLSSocket) => void)[];
+  secure.removeAllListeners('secureConnection');
+  secure.on('secureConnection', (s: TLSSocket) => {
+    if (s.alpnProtocol === 'h2') h2Connection?.call(secure, s);
+    else serveHttp1(s, 'https', ports.https, proxy.http1);
+  });
   const servers: Server[] = [plain, secure];
   // Closing ends client connections too (idle keep-alive and HTTP/2 sessions would hold it open).
   const sockets = new Set<Socket>();
@@ -489,6 +369,8 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
       handle ? { handle, port } : { port, address };
     const httpPort = await listenOn(plain, target(o.handles?.http, o.httpPort));
     const httpsPort = await listenOn(secure, target(o.handles?.https, o.httpsPort));
+    ports.http = httpPort;
+    ports.https = httpsPort;
     proxy.httpsPort = httpsPort;
     return {
       httpPort,

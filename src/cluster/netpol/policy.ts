@@ -4,6 +4,7 @@
  * upstream's default: Ingress always, Egress when the policy has egress rules), and its rules.
  * An empty or missing peer list or port list means "all", as upstream reads it.
  */
+import { arr, type Obj, obj } from '../api/field-values.js';
 import type { KubeObject } from '../client/kube-client.js';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
@@ -44,10 +45,6 @@ export interface Policy {
   egress?: PolicyRule[];
 }
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const list = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
-
 function readPort(p: Obj): PolicyPort {
   const protocol = String(p.protocol ?? 'TCP').toLowerCase() as Protocol;
   const out: PolicyPort = { protocol };
@@ -72,8 +69,8 @@ function readPeer(p: Obj): PolicyPeer {
 
 function readRule(r: Obj, peerField: 'from' | 'to'): PolicyRule {
   const out: PolicyRule = {};
-  const peers = list(r[peerField]);
-  const ports = list(r.ports);
+  const peers = arr(r[peerField]);
+  const ports = arr(r.ports);
   if (peers.length) out.peers = peers.map(readPeer);
   if (ports.length) out.ports = ports.map(readPort);
   return out;
@@ -86,13 +83,13 @@ export function readPolicy(o: KubeObject): Policy {
   const types =
     Array.isArray(spec.policyTypes) && spec.policyTypes.length
       ? (spec.policyTypes as string[])
-      : ['Ingress', ...(list(spec.egress).length ? ['Egress'] : [])];
+      : ['Ingress', ...(arr(spec.egress).length ? ['Egress'] : [])];
   const p: Policy = {
     namespace: o.metadata?.namespace ?? 'default',
     name: o.metadata?.name ?? '',
     podSelector: obj(spec.podSelector) as LabelSelector,
   };
-  if (types.includes('Ingress')) p.ingress = list(spec.ingress).map((r) => readRule(r, 'from'));
-  if (types.includes('Egress')) p.egress = list(spec.egress).map((r) => readRule(r, 'to'));
+  if (types.includes('Ingress')) p.ingress = arr(spec.ingress).map((r) => readRule(r, 'from'));
+  if (types.includes('Egress')) p.egress = arr(spec.egress).map((r) => readRule(r, 'to'));
   return p;
 }

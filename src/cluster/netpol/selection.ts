@@ -5,6 +5,7 @@
  * Only pods with an address on the pod network count: host-network pods share their node's
  * address and policies do not apply to them, and finished pods may have given theirs away.
  */
+import { arr, type Obj } from '../api/field-values.js';
 import { selectorMatcher } from '../api/selectors.js';
 import type { KubeObject } from '../client/kube-client.js';
 import type { LabelSelector, PolicyPeer, Protocol } from './policy.js';
@@ -24,9 +25,6 @@ export interface NamespaceInfo {
   labels: Record<string, string>;
 }
 
-type Obj = Record<string, unknown>;
-const list = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
-
 /** A pod as policies see it, or undefined when policies neither select it nor name it as a peer. */
 export function readPod(o: KubeObject): PodInfo | undefined {
   const spec = (o.spec ?? {}) as Obj;
@@ -35,8 +33,8 @@ export function readPod(o: KubeObject): PodInfo | undefined {
   if (!ip || spec.hostNetwork === true) return undefined;
   if (status.phase === 'Succeeded' || status.phase === 'Failed') return undefined;
   const ports: PodInfo['ports'] = [];
-  for (const c of [...list(spec.initContainers), ...list(spec.containers)])
-    for (const p of list(c.ports))
+  for (const c of [...arr(spec.initContainers), ...arr(spec.containers)])
+    for (const p of arr(c.ports))
       if (typeof p.name === 'string' && typeof p.containerPort === 'number')
         ports.push({
           name: p.name,

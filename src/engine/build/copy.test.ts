@@ -2,24 +2,21 @@ import assert from 'node:assert/strict';
 import {
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
-  rmSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { checksumSources, copyInto, type SourceRoot, selectSources } from './copy.js';
 import { IgnoreRules } from './dockerignore.js';
 
 const isRoot = process.getuid?.() === 0;
-const base = mkdtempSync(join(tmpdir(), 'berth-build-copy-'));
-after(() => rmSync(base, { recursive: true, force: true }));
+const base = tempDir('berth-build-copy-');
 let n = 0;
 
 function tree(files: Record<string, string>): string {

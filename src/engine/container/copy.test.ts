@@ -2,22 +2,19 @@ import assert from 'node:assert/strict';
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readlinkSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { MountedTree, type TreeMount } from '../fs/mounted-tree.js';
 import { copyIntoTree, copyToHost, hostSource, namesContents } from './copy.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-cp-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-cp-');
 
 /** A container root whose symlinks point at a host folder, upwards, and in circles. */
 function makeRoot(name: string): { root: string; host: string } {

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
-import { conflict, invalidArgument, isNotFound } from '../../core/errors.js';
+import { conflict, invalidArgument, unlessNotFound } from '../../core/errors.js';
 import { detectRuntime, runtimeAwaitsStart, runtimeKill } from '../runtime/oci-runtime.js';
 import { cgroupsPathFor } from '../runtime/oci-spec.js';
 import type { EngineContext } from './context.js';
@@ -135,12 +135,8 @@ export async function cleanupAfterExit(ctx: EngineContext, ref: string): Promise
   });
   if (!rec) return;
   if (rec.config.autoRemove) {
-    try {
-      await removeContainer(ctx, rec.id, { force: true, volumes: true });
-    } catch (e) {
-      // `run --rm` in the foreground removes it too; whoever comes second finds nothing.
-      if (!isNotFound(e)) throw e;
-    }
+    // `run --rm` in the foreground removes it too; whoever comes second finds nothing.
+    await unlessNotFound(removeContainer(ctx, rec.id, { force: true, volumes: true }));
     return;
   }
   if (!shouldRestart(rec)) return;

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { logFiles, shiftLogFiles, splitRotatedLog } from './log-rotate.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-log-rotate-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-log-rotate-');
 
 // Reference: Docker's json-file driver keeps max-file files: the live one and .1 (newest) up to .N-1.
 test('rotation keeps max-file files, newest rotated first, and logs reads them oldest first', () => {

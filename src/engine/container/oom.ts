@@ -7,11 +7,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CGROUP_ROOT, isCgroupV2 } from '../../core/cgroup-version.js';
 
 /** The `oom_kill` count of a memory cgroup (v1 `memory.oom_control`, v2 `memory.events`), 0 if unreadable. */
-export function cgroupOomKills(cgroupsPath: string, base = '/sys/fs/cgroup'): number {
-  const v2 = existsSync(join(base, 'cgroup.controllers'));
-  const file = v2
+export function cgroupOomKills(cgroupsPath: string, base = CGROUP_ROOT): number {
+  const file = isCgroupV2(base)
     ? join(base, cgroupsPath, 'memory.events')
     : join(base, 'memory', cgroupsPath, 'memory.oom_control');
   let text: string;

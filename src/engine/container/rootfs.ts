@@ -5,7 +5,7 @@
  * container stops or is removed.
  */
 import { existsSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { isNotFound } from '../../core/errors.js';
+import { isNotFound, unlessNotFound } from '../../core/errors.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import { hasOwnFileSystem, isMounted, mountAll, unmount, unmountOverlay } from '../snapshot/mount.js';
 import { withLowerDirs } from '../snapshot/overlay-snapshotter.js';
@@ -66,9 +66,5 @@ export async function unmountRootfs(paths: ContainerPaths): Promise<void> {
 
 /** Removes the container's snapshot (after its rootfs is unmounted). */
 export async function removeContainerSnapshot(store: StorePaths, id: string): Promise<void> {
-  await snapshotterOf(store.root)
-    .remove(id)
-    .catch((e) => {
-      if (!isNotFound(e)) throw e;
-    });
+  await unlessNotFound(snapshotterOf(store.root).remove(id));
 }

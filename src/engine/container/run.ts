@@ -2,7 +2,7 @@
  * `run`: create, start and (unless detached) attach until the container exits, as one engine
  * call. A failed start removes what `create` made, so a failed `run` leaves nothing behind.
  */
-import { isNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import type { ResolvedImage } from '../image/resolved-image.js';
 import { attachContainer, resize } from './attach.js';
 import type { EngineContext } from './context.js';
@@ -53,11 +53,7 @@ export interface RunResult {
 }
 
 async function removeQuietly(ctx: EngineContext, id: string): Promise<void> {
-  try {
-    await removeContainer(ctx, id, { force: true, volumes: true });
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
+  await unlessNotFound(removeContainer(ctx, id, { force: true, volumes: true }));
 }
 
 /** Runs a container from `image`. */

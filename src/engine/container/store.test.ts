@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { openEngineDb } from '../state/db.js';
 import { defaultContainerConfig } from './config.js';
 import { restartDelayMs } from './lifecycle.js';
 import { ContainerStore, createdRecord } from './store.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-store-');
 
 const rec = (id: string, name: string) =>
   createdRecord(id, name, defaultContainerConfig({ cmd: ['true'] }), 'runc');

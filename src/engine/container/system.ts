@@ -2,8 +2,9 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { isCgroupV2 } from '../../core/cgroup-version.js';
 import { run } from '../../core/exec.js';
-import { detectRuntime, isCgroupV2 } from '../runtime/oci-runtime.js';
+import { detectRuntime } from '../runtime/oci-runtime.js';
 import { snapshotsDir } from '../snapshot/snapshots.js';
 import type { EngineContext } from './context.js';
 import { listContainers } from './lifecycle.js';

@@ -2,8 +2,9 @@
  * `top` and `stats`: the processes in a container (from the runtime's `ps`) and its resource
  * use, read from the container's cgroups (v1 controllers, or the v2 unified tree).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CGROUP_ROOT, isCgroupV2 } from '../../core/cgroup-version.js';
 import { conflict, invalidArgument } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
@@ -113,14 +114,13 @@ const num = (p: string): number | undefined => {
 /** Reads the container's cgroup counters (zero when it is not running). */
 export function statsOf(rec: ContainerRecord, hostMemory: number): ContainerStats {
   const cg = cgroupsPathFor(rec.id, rec.config.cgroupParent);
-  const base = '/sys/fs/cgroup';
-  const v2 = existsSync(join(base, 'cgroup.controllers'));
+  const base = CGROUP_ROOT;
   let cpuNanos = 0;
   let memoryUsage = 0;
   let memoryLimit: number | undefined;
   let pids = 0;
   let pidsLimit = 0;
-  if (v2) {
+  if (isCgroupV2(base)) {
     const d = join(base, cg);
     const usage = /usage_usec (\d+)/.exec(
       (() => {

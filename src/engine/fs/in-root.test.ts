@@ -3,21 +3,18 @@ import { execFileSync } from 'node:child_process';
 import {
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { copyFolderOutOfRoot, readFileInRoot, readHead } from './in-root.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-in-root-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-in-root-');
 
 // A "host" folder outside the root, holding what a hostile image tries to reach.
 const host = join(dir, 'host');

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { Beneath } from '../snapshot/beneath.js';
 import { resolveInRoot } from './resolve.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-resolve-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-resolve-');
 
 describe('resolveInRoot', () => {
   const root = join(dir, 'root');

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { openContentStore, sha256Digest } from './content-store.js';
 
-const root = mkdtempSync(join(tmpdir(), 'berth-cs-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('berth-cs-');
 
 async function* chunks(...parts: string[]) {
   for (const p of parts) yield Buffer.from(p);

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { followLog, parseLogLine, splitLines } from './k8s-log.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-k8s-log-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-k8s-log-');
 
 describe('k8s-file log parsing', () => {
   it('restores newlines for full lines and keeps partial lines', () => {

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { isCgroupV2 } from '../../core/cgroup-version.js';
 import { invalidArgument, unavailable } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { execFifoOf, releaseExecFifo } from './exec-fifo.js';
@@ -32,14 +33,9 @@ function findExecutable(name: string): string | undefined {
   return undefined;
 }
 
-/** True on a pure cgroup v2 host (crun refuses cgroup v1 and hybrid hosts). */
-export function isCgroupV2(): boolean {
-  return existsSync('/sys/fs/cgroup/cgroup.controllers');
-}
-
 /**
  * Picks the runtime: the one named (`runc`, `crun` or a path) when given, otherwise crun on a
- * cgroup v2 host where it is installed, otherwise runc.
+ * cgroup v2 host where it is installed (crun refuses v1 and hybrid hosts), otherwise runc.
  */
 export function detectRuntime(runroot: string, requested = ''): OciRuntime {
   let name = requested;

@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
-import {
-  fstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { fstatSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { Beneath } from './beneath.js';
 
-const base = mkdtempSync(join(tmpdir(), 'berth-beneath-'));
-after(() => rmSync(base, { recursive: true, force: true }));
+const base = tempDir('berth-beneath-');
 const refuse = (why: string) => new Error(why);
 
 function tree(name: string): { root: string; outside: string } {

@@ -1,27 +1,17 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import {
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { linkSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { run } from '../../core/exec.js';
 import { openContentStore } from '../image/content-store.js';
 import { changes, layerTar, writeLayer } from './differ.js';
 
 const isRoot = process.getuid?.() === 0;
-const dir = mkdtempSync(join(tmpdir(), 'berth-differ-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-differ-');
 
 interface Seen {
   name: string;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { alreadyExists, failedPrecondition, isNotFound, notFound } from '../../core/errors.js';
+import { alreadyExists, failedPrecondition, notFound, unlessNotFound } from '../../core/errors.js';
 import {
   type CommitOptions,
   type Mount,
@@ -166,9 +166,7 @@ export class OverlaySnapshotter implements Snapshotter {
     for (const s of await this.list()) {
       const owner = s.labels[OWNER_PID];
       if (s.kind !== 'committed' && owner && !processAlive(Number(owner))) {
-        await this.remove(s.name).catch((e) => {
-          if (!isNotFound(e)) throw e;
-        });
+        await unlessNotFound(this.remove(s.name));
       }
     }
   }

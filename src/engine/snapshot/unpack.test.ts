@@ -5,24 +5,21 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readlinkSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { type Header, pack } from 'tar-stream';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { run } from '../../core/exec.js';
 import { entryParts, unpackLayer } from './unpack.js';
 
 const isRoot = process.getuid?.() === 0;
-const base = mkdtempSync(join(tmpdir(), 'berth-unpack-'));
-after(() => rmSync(base, { recursive: true, force: true }));
+const base = tempDir('berth-unpack-');
 
 type Entry = {
   name: string;

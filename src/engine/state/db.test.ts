@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { migrate, openEngineDb } from './db.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-db-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-db-');
 
 test('migrations apply once and in order', () => {
   const db = openEngineDb(dir);

@@ -4,16 +4,16 @@
  * put it), the node's from /proc/stat and /proc/meminfo. Memory is the working set:
  * usage less inactive file pages (what the kubelet and metrics-server call workingSetBytes).
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CGROUP_ROOT } from '../../../core/cgroup-version.js';
 
 export interface Usage {
   /** Cumulative CPU time in nanoseconds. */
   cpuNanos: number;
   workingSetBytes: number;
 }
-
-const CGROUP_ROOT = '/sys/fs/cgroup';
 
 function read(path: string): string | undefined {
   try {

@@ -4,6 +4,7 @@
  * CPU is a rate (usageNanoCores): the difference of two samples at least a second apart.
  * A background sample every 10 s keeps a recent one, so a request gets a rate at once.
  */
+import { metaTime } from '../../api/meta-time.js';
 import type { PodRuntime } from '../runtime.js';
 import { nodeUsage, type Usage } from './cgroup-usage.js';
 
@@ -58,7 +59,7 @@ export class ResourceSummary {
   }
 
   private figures(key: string, at: number, u: Usage) {
-    const time = new Date(at).toISOString().replace(/\.\d+Z$/, 'Z');
+    const time = metaTime(at);
     const rate = this.rate(key, at, u.cpuNanos);
     return {
       cpu: {

@@ -5,10 +5,11 @@
  * 4 terminal resizes (`{"Width":W,"Height":H}`); `[255, 0]` closes stdin (v5), which is how
  * `kubectl cp` ends a tar stream. This turns one connection into the streams of a session.
  */
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough, type Readable, Writable } from 'node:stream';
 import type WebSocket from 'ws';
 import { logger } from '../../../core/log.js';
 import type { SessionStreams, TerminalSize } from '../runtime.js';
+import { parseTerminalSize, TerminalSizes } from './terminal-sizes.js';
 
 const log = logger('agent');
 
@@ -68,17 +69,46 @@ export interface ChannelSession {
   finish(result: SessionResult, command?: readonly string[]): Promise<void>;
 }
 
+/** What a protocol (WebSocket channels, SPDY streams) gives to make a session of. */
+export interface SessionParts {
+  stdin: Readable | undefined;
+  stdout: Writable | undefined;
+  stderr: Writable | undefined;
+  tty: boolean;
+  sizes: TerminalSizes;
+  /** Aborts when the client goes away. */
+  signal: AbortSignal;
+  /** Sends the final Status and closes the connection; called once the output is written. */
+  sendStatus(status: Record<string, unknown>): Promise<void>;
+}
+
+/** The session of `parts`, whichever protocol carries it. */
+export function sessionOf(parts: SessionParts): ChannelSession {
+  const { stdin, stdout, stderr } = parts;
+  return {
+    streams: {
+      ...(stdin ? { stdin } : {}),
+      ...(stdout ? { stdout } : {}),
+      ...(stderr ? { stderr } : {}),
+      tty: parts.tty,
+      onResize: parts.sizes.onResize,
+      signal: parts.signal,
+    },
+    firstSize: parts.sizes.first,
+    async finish(result, command) {
+      // The status goes after every byte of output the writers still hold.
+      await Promise.all([stdout, stderr].map((w) => (w ? new Promise((r) => w.end(r)) : undefined)));
+      await parts.sendStatus(statusOf(result, command));
+    },
+  };
+}
+
 /** Serves the channel protocol on an accepted WebSocket. */
 export function channelSession(ws: WebSocket, opts: ChannelOptions): ChannelSession {
   const v5 = ws.protocol === 'v5.channel.k8s.io';
   const abort = new AbortController();
   const stdin = opts.stdin ? new PassThrough() : undefined;
-  const resizers = new Set<(s: TerminalSize) => void>();
-  let gotFirstSize: (s: TerminalSize | undefined) => void = () => undefined;
-  const firstSize = new Promise<TerminalSize | undefined>((r) => {
-    gotFirstSize = r;
-  });
-  let lastSize: TerminalSize | undefined;
+  const sizes = new TerminalSizes();
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (!isBinary || data.length === 0) return;
     const channel = data[0]!;
@@ -90,45 +120,31 @@ export function channelSession(ws: WebSocket, opts: ChannelOptions): ChannelSess
       }
     } else if (channel === RESIZE) {
       try {
-        const s = JSON.parse(payload.toString()) as { Width?: number; Height?: number };
-        lastSize = { rows: Number(s.Height ?? 0), columns: Number(s.Width ?? 0) };
-        gotFirstSize(lastSize);
-        for (const fn of resizers) fn(lastSize);
+        sizes.push(parseTerminalSize(payload.toString()));
       } catch (e) {
         log.debug('bad resize message', { err: e as Error });
       }
     } else if (channel === CLOSE && v5 && payload[0] === STDIN) stdin?.end();
   });
   ws.on('close', () => {
-    gotFirstSize(undefined);
+    sizes.end();
     stdin?.end();
     abort.abort();
   });
   ws.on('error', (e) => log.debug('stream connection failed', { err: e }));
   const stdout = opts.stdout ? channelWriter(ws, STDOUT) : undefined;
   const stderr = opts.stderr && !opts.tty ? channelWriter(ws, STDERR) : undefined;
-  return {
-    streams: {
-      ...(stdin ? { stdin } : {}),
-      ...(stdout ? { stdout } : {}),
-      ...(stderr ? { stderr } : {}),
-      tty: opts.tty,
-      onResize: (fn) => {
-        resizers.add(fn);
-        // Sizes that came before the subscription are not lost: the latest is replayed (kubectl
-        // attach sends two at once, one larger to force a redraw, then the real one).
-        if (lastSize) fn(lastSize);
-        return () => resizers.delete(fn);
-      },
-      signal: abort.signal,
-    },
-    firstSize,
-    async finish(result, command) {
-      // The status goes after every byte of output the writers still hold.
-      await Promise.all([stdout, stderr].map((w) => (w ? new Promise((r) => w.end(r)) : undefined)));
+  return sessionOf({
+    stdin,
+    stdout,
+    stderr,
+    tty: opts.tty,
+    sizes,
+    signal: abort.signal,
+    async sendStatus(status) {
       if (ws.readyState !== ws.OPEN) return;
-      const status = Buffer.from(JSON.stringify(statusOf(result, command)));
-      ws.send(Buffer.concat([Buffer.from([STATUS]), status]), { binary: true }, () => ws.close(1000));
+      const message = Buffer.concat([Buffer.from([STATUS]), Buffer.from(JSON.stringify(status))]);
+      ws.send(message, { binary: true }, () => ws.close(1000));
     },
-  };
+  });
 }

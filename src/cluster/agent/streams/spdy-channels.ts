@@ -8,8 +8,9 @@
  */
 import { logger } from '../../../core/log.js';
 import type { TerminalSize } from '../runtime.js';
-import { type ChannelOptions, type ChannelSession, statusOf } from './channel-session.js';
+import { type ChannelOptions, type ChannelSession, sessionOf } from './channel-session.js';
 import type { SpdySession, SpdyStream } from './spdy.js';
+import { parseTerminalSize, TerminalSizes } from './terminal-sizes.js';
 
 const log = logger('agent');
 
@@ -30,8 +31,7 @@ function resizeReader(onSize: (s: TerminalSize) => void): (chunk: Buffer) => voi
       const one = text.slice(0, end + 1).trim();
       text = text.slice(end + 1);
       try {
-        const s = JSON.parse(one) as { Width?: number; Height?: number };
-        onSize({ rows: Number(s.Height ?? 0), columns: Number(s.Width ?? 0) });
+        onSize(parseTerminalSize(one));
       } catch (e) {
         log.debug('bad resize message', { err: e as Error });
       }
@@ -77,42 +77,23 @@ function serve(session: SpdySession, got: Map<string, SpdyStream>, opts: Channel
   errors.resume();
   const stdout = got.get('stdout');
   const stderr = got.get('stderr');
-  const resizers = new Set<(s: TerminalSize) => void>();
-  let lastSize: TerminalSize | undefined;
-  let gotFirstSize: (s: TerminalSize | undefined) => void = () => undefined;
-  const firstSize = new Promise<TerminalSize | undefined>((r) => {
-    gotFirstSize = r;
-  });
-  session.on('close', () => gotFirstSize(undefined));
+  const sizes = new TerminalSizes();
+  session.on('close', () => sizes.end());
   got.get('resize')?.on(
     'data',
-    resizeReader((size) => {
-      lastSize = size;
-      gotFirstSize(size);
-      for (const fn of resizers) fn(size);
-    }),
+    resizeReader((size) => sizes.push(size)),
   );
   const stdin = got.get('stdin');
-  return {
-    streams: {
-      ...(stdin ? { stdin } : {}),
-      ...(stdout ? { stdout } : {}),
-      ...(stderr ? { stderr } : {}),
-      tty: opts.tty,
-      onResize: (fn) => {
-        resizers.add(fn);
-        // Sizes that came before the subscription are not lost: the latest is replayed (kubectl
-        // attach sends two at once, one larger to force a redraw, then the real one).
-        if (lastSize) fn(lastSize);
-        return () => resizers.delete(fn);
-      },
-      signal: abort.signal,
-    },
-    firstSize,
-    async finish(result, command) {
-      await Promise.all([stdout, stderr].map((w) => (w ? new Promise((r) => w.end(r)) : undefined)));
-      await new Promise<void>((r) => errors.end(JSON.stringify(statusOf(result, command)), () => r()));
+  return sessionOf({
+    stdin,
+    stdout,
+    stderr,
+    tty: opts.tty,
+    sizes,
+    signal: abort.signal,
+    async sendStatus(status) {
+      await new Promise<void>((r) => errors.end(JSON.stringify(status), () => r()));
       await session.end();
     },
-  };
+  });
 }

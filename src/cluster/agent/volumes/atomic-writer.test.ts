@@ -2,22 +2,19 @@ import assert from 'node:assert/strict';
 import {
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../../test/helpers/temp-dir.js';
 import { writeAtomic } from './atomic-writer.js';
 import type { Payload } from './payload.js';
 
-const base = mkdtempSync(join(tmpdir(), 'atomic-writer-'));
-after(() => rmSync(base, { recursive: true, force: true }));
+const base = tempDir('atomic-writer-');
 
 const payload = (files: Record<string, string>, mode = 0o644): Payload =>
   new Map(Object.entries(files).map(([k, v]) => [k, { data: Buffer.from(v), mode }]));

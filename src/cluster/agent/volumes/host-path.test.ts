@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../../test/helpers/temp-dir.js';
 import { checkHostPath } from './host-path.js';
 
-const base = mkdtempSync(join(tmpdir(), 'host-path-'));
-after(() => rmSync(base, { recursive: true, force: true }));
+const base = tempDir('host-path-');
 
 test('OrCreate types make what is missing; the others name the path of the wrong kind', () => {
   checkHostPath(join(base, 'a/b'), 'DirectoryOrCreate');

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../../test/helpers/temp-dir.js';
 import type { KubeObject } from '../../client/kube-client.js';
 import { VolumeManager } from './manager.js';
 
-const base = mkdtempSync(join(tmpdir(), 'volume-manager-'));
-after(() => rmSync(base, { recursive: true, force: true }));
+const base = tempDir('volume-manager-');
 
 function manager(data: Record<string, string>, events: string[] = []) {
   return new VolumeManager({

@@ -6,6 +6,8 @@
  * usages. The status subresource cannot change the Approved/Denied conditions (the approval
  * subresource does), and a request is never both approved and denied.
  */
+import { transitionTime } from '../../api/condition-time.js';
+import { metaTime } from '../../api/meta-time.js';
 import type { KubeObject } from '../../api/selectors.js';
 import { invalidError } from '../../api/status.js';
 import { parseRequest } from '../../certificates/signers.js';
@@ -57,13 +59,13 @@ function validateSpec(req: AdmissionRequest): void {
 }
 
 function stampConditions(req: AdmissionRequest, conditions: Condition[]): void {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = metaTime();
   const before = conditionsOf(req.oldObject);
   for (const c of conditions) {
     c.status ??= 'True';
     c.lastUpdateTime ??= now;
     const was = before.find((b) => b.type === c.type);
-    c.lastTransitionTime ??= was && was.status === c.status ? (was.lastTransitionTime ?? now) : now;
+    c.lastTransitionTime ??= transitionTime(was, c.status, now);
   }
   const has = (t: string) => conditions.some((c) => c.type === t && c.status === 'True');
   if (has('Approved') && has('Denied'))

@@ -12,6 +12,7 @@ import {
 import { certificateSigningAdmission } from './certificate-signing.js';
 import { certificateSubjectRestrictionAdmission } from './certificate-subject-restriction.js';
 import { AdmissionChain } from './chain.js';
+import { defaultTolerationSecondsAdmission } from './default-toleration-seconds.js';
 import { limitRangerAdmission } from './limit-ranger.js';
 import { nodeRestrictionAdmission } from './node-restriction.js';
 import { podSecurityAdmission } from './pod-security.js';
@@ -24,18 +25,21 @@ import { defaultStorageClassAdmission } from './storage-class.js';
 /**
  * `authz` answers the plugins that ask the authorizer (who may approve or sign for a
  * certificate signer): the server's own, so they judge as the request itself was judged.
- * `podSecurity` is `--admission-control-config-file`'s PodSecurity configuration.
+ * `podSecurity` is `--admission-control-config-file`'s PodSecurity configuration;
+ * `defaultTolerationSeconds` is `--default-toleration-seconds` (30 when left out).
  */
 export function defaultAdmission(
   store: Store,
   authz: Authorizer,
   podSecurity?: PodSecurityConfig,
+  defaultTolerationSeconds?: number,
 ): AdmissionChain {
   return new AdmissionChain([
     certificateSigningAdmission(),
     limitRangerAdmission(store),
     serviceAccountAdmission(store),
     priorityAdmission(store),
+    defaultTolerationSecondsAdmission(defaultTolerationSeconds),
     defaultStorageClassAdmission(store),
     nodeRestrictionAdmission(),
     certificateApprovalAdmission(authz),

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { metaMicroTime } from '../../api/meta-time.js';
 import type { AuditLog } from './audit-log.js';
 import { type AuditAttributes, type AuditDecision, decide, type Policy, type Stage } from './policy.js';
 
@@ -39,7 +40,6 @@ interface Pending {
 }
 
 /** Kubernetes' MicroTime: RFC 3339 with six fraction digits. */
-const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 /** The verb upstream's request info gives a resource request. */
 export function resourceVerb(method: string, named: boolean, watch: boolean): string {
@@ -226,8 +226,8 @@ export class Auditor implements AuditHooks {
       ...(d.level === 'RequestResponse' && responseObject !== undefined
         ? { responseObject: clean(responseObject) }
         : {}),
-      requestReceivedTimestamp: microTime(p.received),
-      stageTimestamp: microTime(stage === 'RequestReceived' ? p.received : new Date()),
+      requestReceivedTimestamp: metaMicroTime(p.received),
+      stageTimestamp: metaMicroTime(stage === 'RequestReceived' ? p.received : new Date()),
       ...(p.annotations ? { annotations: p.annotations } : {}),
     };
   }

@@ -5,7 +5,7 @@
  * annotated `rbac.authorization.kubernetes.io/autoupdate: "false"` is left alone.
  */
 
-import { isConflict, isNotFound } from '../../../core/errors.js';
+import { isConflict, unlessNotFound } from '../../../core/errors.js';
 import type { ResourceInfo, ResourceRegistry } from '../../api/resources.js';
 import type { KubeObject } from '../../api/selectors.js';
 import type { RestStorage } from '../rest.js';
@@ -51,12 +51,7 @@ export function reconciled(stored: KubeObject, want: KubeObject): KubeObject | u
 
 async function reconcileOne(rest: RestStorage, r: ResourceInfo, want: KubeObject): Promise<void> {
   const name = want.metadata?.name ?? '';
-  let stored: KubeObject | undefined;
-  try {
-    stored = await rest.get(r, undefined, name);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
+  const stored = await unlessNotFound(rest.get(r, undefined, name));
   if (!stored) {
     await rest.create(r, undefined, structuredClone(want), {});
     return;

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../../test/helpers/temp-dir.js';
 import { openHighWater, readHighWater } from './high-water.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-hwm-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-hwm-');
 
 /** Spoils one 4 KiB slot, as a torn write would. */
 function spoil(path: string, slot: number): void {

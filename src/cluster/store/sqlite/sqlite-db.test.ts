@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
+import { tempDir } from '../../../../test/helpers/temp-dir.js';
 import { openHighWater } from './high-water.js';
 import { storeFiles } from './sqlite-check.js';
 import { openDb, type WriteOp, writer } from './sqlite-db.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-sqlite-db-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('berth-sqlite-db-');
 
 test('compactions after the first visit only the writes since and leave what a full one would', () => {
   const path = join(dir, 'state.db');

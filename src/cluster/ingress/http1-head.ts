@@ -1,0 +1,221 @@
+/**
+ * A strict parser of HTTP/1.x message heads (RFC 9112), for the Ingress's own HTTP/1.1 data
+ * path (http1-proxy.ts). It reads the request line or status line and the header fields, and
+ * works out what a proxy needs to frame the message: its Content-Length or chunked
+ * Transfer-Encoding, its Host, and the Connection, Upgrade and Expect fields. Everything else
+ * is passed on as it came (the raw lines keep their names' case and their order).
+ *
+ * It refuses what two parsers could read differently, the shapes request smuggling is made
+ * of, rather than guess: a bare CR or LF as a line end, obs-fold (a line starting with
+ * whitespace), whitespace between a field name and its colon, control characters, a
+ * Content-Length that is not plain digits or comes twice, a Transfer-Encoding other than
+ * exactly `chunked` (or given twice, or with HTTP/1.0), both Content-Length and
+ * Transfer-Encoding, and an HTTP/1.1 request with no Host or two. Empty lines before a
+ * request line are skipped (RFC 9112 2.2).
+ */
+
+/** One header field: the name as sent, in lower case, and the value without surrounding whitespace. */
+export interface HeaderField {
+  name: string;
+  lower: string;
+  value: string;
+}
+
+/** What both kinds of heads carry. */
+interface MessageHead {
+  /** 1 for HTTP/1.1, 0 for HTTP/1.0. */
+  minor: 0 | 1;
+  fields: HeaderField[];
+  /** The Content-Length, when one was sent. */
+  contentLength: number | undefined;
+  /** `Transfer-Encoding: chunked`. */
+  chunked: boolean;
+  /** The Transfer-Encoding field's value, when one was sent. */
+  transferEncoding: string | undefined;
+  /** The tokens of every Connection field, in lower case. */
+  connection: string[];
+  /** Bytes of the buffer the head took, its final empty line included (and empty lines before it). */
+  size: number;
+}
+
+export interface RequestHead extends MessageHead {
+  method: string;
+  target: string;
+  host: string | undefined;
+  upgrade: string | undefined;
+  expect: string | undefined;
+}
+
+export interface ResponseHead extends MessageHead {
+  status: number;
+  reason: string;
+}
+
+/** A head that cannot be served: the status to answer with and why, for the log. */
+export interface HeadError {
+  status: number;
+  reason: string;
+}
+
+/** A whole head, a refusal, or undefined while more bytes are needed. */
+export type HeadResult<T> = { head: T } | { error: HeadError } | undefined;
+
+const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
+const requestLine = new RegExp(`^(${TOKEN}) ([\\x21-\\x7e]+) HTTP/1\\.([01])$`);
+const statusLine = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\s\S]*))?$/;
+const fieldLine = new RegExp(`^(${TOKEN}):[ \\t]*([\\s\\S]*?)[ \\t]*$`);
+/** Control characters other than HTAB, CR and LF (which are checked as line ends). */
+const badChar = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+/** A CR not followed by LF, or an LF not preceded by CR. */
+const bareLineEnd = /\r(?!\n)|(?<!\r)\n/;
+const digits = /^\d{1,15}$/;
+
+const fail = (status: number, reason: string) => ({ error: { status, reason } });
+
+/**
+ * The head at the start of `buf`, when all of it is there. Past `max` bytes without its end:
+ * 431 (a request) or an error (a response).
+ */
+function findHead(
+  buf: Buffer,
+  max: number,
+  skipEmptyLines: boolean,
+): { text: string; start: number; size: number } | { error: HeadError } | undefined {
+  let start = 0;
+  // RFC 9112 2.2: a server should ignore at least one empty line before a request line.
+  if (skipEmptyLines) while (buf[start] === 13 && buf[start + 1] === 10 && start < max) start += 2;
+  const end = buf.indexOf('\r\n\r\n', start, 'latin1');
+  if (end === -1 || end + 4 > max) {
+    const seen = buf.toString('latin1', start, Math.min(buf.length, max));
+    // A head ended by bare LFs would never show CRLF CRLF: refuse it now, not at the size limit.
+    if (bareLineEnd.test(seen.endsWith('\r') ? seen.slice(0, -1) : seen))
+      return fail(400, 'a line of the head does not end with CRLF');
+    if (buf.length - start >= max) return fail(431, `the head is larger than ${max} bytes`);
+    return undefined;
+  }
+  return { text: buf.toString('latin1', start, end), start, size: end + 4 };
+}
+
+/** Splits and checks the lines of a head; the first line is returned apart. */
+function readFields(
+  text: string,
+  into: MessageHead,
+  onField: (f: HeaderField) => HeadError | undefined,
+): { first: string } | { error: HeadError } {
+  if (badChar.test(text)) return fail(400, 'the head holds a control character');
+  if (bareLineEnd.test(text)) return fail(400, 'a line of the head does not end with CRLF');
+  const lines = text.split('\r\n');
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const m = fieldLine.exec(line);
+    if (!m) {
+      if (line[0] === ' ' || line[0] === '\t') return fail(400, 'obsolete line folding in the head');
+      return fail(400, `malformed header field "${line.slice(0, 64)}"`);
+    }
+    const name = m[1] as string;
+    const f: HeaderField = { name, lower: name.toLowerCase(), value: m[2] as string };
+    const err = frame(f, into) ?? onField(f);
+    if (err) return { error: err };
+    into.fields.push(f);
+  }
+  if (into.contentLength !== undefined && into.chunked)
+    return fail(400, 'both Content-Length and Transfer-Encoding');
+  if (into.chunked && into.minor === 0) return fail(400, 'Transfer-Encoding in an HTTP/1.0 message');
+  return { first: lines[0] as string };
+}
+
+/** The framing fields, common to requests and responses. */
+function frame(f: HeaderField, h: MessageHead): HeadError | undefined {
+  switch (f.lower) {
+    case 'content-length':
+      if (h.contentLength !== undefined) return { status: 400, reason: 'Content-Length given twice' };
+      if (!digits.test(f.value)) return { status: 400, reason: `bad Content-Length "${f.value}"` };
+      h.contentLength = Number(f.value);
+      return undefined;
+    case 'transfer-encoding':
+      if (h.transferEncoding !== undefined) return { status: 400, reason: 'Transfer-Encoding given twice' };
+      h.transferEncoding = f.value;
+      if (f.value.toLowerCase() !== 'chunked')
+        return { status: 501, reason: `unsupported Transfer-Encoding "${f.value.slice(0, 64)}"` };
+      h.chunked = true;
+      return undefined;
+    case 'connection':
+      for (const t of f.value.split(',')) {
+        const token = t.trim().toLowerCase();
+        if (token) h.connection.push(token);
+      }
+      return undefined;
+  }
+  return undefined;
+}
+
+const emptyHead = (minor: 0 | 1): MessageHead => ({
+  minor,
+  fields: [],
+  contentLength: undefined,
+  chunked: false,
+  transferEncoding: undefined,
+  connection: [],
+  size: 0,
+});
+
+/** The request head at the start of `buf` (at most `max` bytes). */
+export function parseRequestHead(buf: Buffer, max: number): HeadResult<RequestHead> {
+  const found = findHead(buf, max, true);
+  if (!found || 'error' in found) return found;
+  const nl = found.text.indexOf('\r\n');
+  const first = nl === -1 ? found.text : found.text.slice(0, nl);
+  const m = requestLine.exec(first);
+  if (!m) {
+    if (/^\S+ \S+ HTTP\/\d\.\d$/.test(first) && !/ HTTP\/1\.[01]$/.test(first))
+      return fail(505, `unsupported version in "${first.slice(0, 64)}"`);
+    return fail(400, `malformed request line "${first.slice(0, 64)}"`);
+  }
+  const head: RequestHead = {
+    ...emptyHead(m[3] === '1' ? 1 : 0),
+    method: m[1] as string,
+    target: m[2] as string,
+    host: undefined,
+    upgrade: undefined,
+    expect: undefined,
+  };
+  const r = readFields(found.text, head, (f) => {
+    switch (f.lower) {
+      case 'host':
+        if (head.host !== undefined) return { status: 400, reason: 'Host given twice' };
+        head.host = f.value;
+        break;
+      case 'upgrade':
+        head.upgrade = f.value;
+        break;
+      case 'expect':
+        head.expect = f.value;
+        break;
+    }
+    return undefined;
+  });
+  if ('error' in r) return r;
+  if (head.minor === 1 && head.host === undefined) return fail(400, 'an HTTP/1.1 request without Host');
+  head.size = found.size;
+  return { head };
+}
+
+/** The response head at the start of `buf` (at most `max` bytes); a refusal is the backend's fault (502). */
+export function parseResponseHead(buf: Buffer, max: number): HeadResult<ResponseHead> {
+  const found = findHead(buf, max, false);
+  if (!found) return undefined;
+  if ('error' in found) return fail(502, `backend: ${found.error.reason}`);
+  const nl = found.text.indexOf('\r\n');
+  const first = nl === -1 ? found.text : found.text.slice(0, nl);
+  const m = statusLine.exec(first);
+  if (!m) return fail(502, `backend: malformed status line "${first.slice(0, 64)}"`);
+  const head: ResponseHead = {
+    ...emptyHead(m[1] === '1' ? 1 : 0),
+    status: Number(m[2]),
+    reason: m[3] ?? '',
+  };
+  const r = readFields(found.text, head, () => undefined);
+  if ('error' in r) return fail(502, `backend: ${r.error.reason}`);
+  head.size = found.size;
+  return { head };
+}
