@@ -127,6 +127,18 @@ describe('node agent on the engine', { skip: !isRoot }, () => {
   });
 
   test('deleting a pod removes its containers and its network namespace', async () => {
+    const netns = join(c.box.runroot, 'netns');
+    const pins = join(netns, 'pins');
+    const podPins = () =>
+      [...readdirSync(netns), ...(existsSync(pins) ? readdirSync(pins) : [])].filter((f) =>
+        f.startsWith('pod-'),
+      );
+    // The pods' namespaces are pinned in the pin namespace, out of the node's mount table, and
+    // so are their root file systems (runc mounts them in each container's namespace).
+    assert.ok(podPins().length > 0, 'the running pods have pinned namespaces');
+    const table = readFileSync('/proc/self/mountinfo', 'utf8');
+    assert.ok(!table.includes(`${netns}/pod-`) && !table.includes(pins), 'no pod pin on the host');
+    assert.ok(!table.includes(join(c.box.root, 'containers')), 'no container root on the host');
     for (const name of ['web', 'crash', 'after']) {
       const r = await c.kubectl(['delete', 'pod', name, '--timeout=60s']);
       assert.equal(r.code, 0, r.stderr);
@@ -134,9 +146,6 @@ describe('node agent on the engine', { skip: !isRoot }, () => {
       // removes the dead containers and the sandbox just after, not before it answers.
       await until(`${name}'s containers removed`, async () => (await containersOf(name)).length === 0);
     }
-    const netns = join(c.box.runroot, 'netns');
-    await until('no pod network namespace left', async () =>
-      readdirSync(netns).every((f) => !f.startsWith('pod-')),
-    );
+    await until('no pod network namespace left', async () => podPins().length === 0);
   });
 });

@@ -56,7 +56,7 @@ describe('container networking', { skip: !isRoot }, () => {
     assert.match(hosts, new RegExp(`${ip.replace(/\./g, '\\.')}\\s+${id.slice(0, 12)}`));
     await ok(['rm', '-f', 'web']);
     assert.doesNotMatch((await box.exec('ip', ['-o', 'link'])).stdout, /veth/);
-    const leases = readdirSync(join(box.root, 'networks', 'ipam', 'bridge')).filter((f) => /^\d/.test(f));
+    const leases = readdirSync(join(box.runroot, 'ipam', 'bridge')).filter((f) => /^\d/.test(f));
     assert.deepEqual(leases, []);
     assert.doesNotMatch((await box.exec('iptables-save', [])).stdout, /18090/);
     assert.deepEqual(readdirSync(join(box.runroot, 'netns')), []);

@@ -35,7 +35,7 @@ describe('network layer', { skip: !isRoot }, () => {
     lib(`${imports}
       const db = openEngineDb(${JSON.stringify(box.root)});
       const ns = await createNetns(${JSON.stringify(box.runroot)}, ${JSON.stringify(id)});
-      const a = await attachNetworks(db, ${JSON.stringify(box.root)}, { containerId: ${JSON.stringify(id)}, netns: ns, networks: [{ name: 'bridge' }] ${extra} });
+      const a = await attachNetworks(db, { root: ${JSON.stringify(box.root)}, runroot: ${JSON.stringify(box.runroot)} }, { containerId: ${JSON.stringify(id)}, netns: ns, networks: [{ name: 'bridge' }] ${extra} });
       console.log(JSON.stringify({ ns, ip: a[0].ip, ports: a[0].ports }));`).then((o) =>
       JSON.parse(o.trim().split('\n').pop()!),
     );
@@ -43,7 +43,7 @@ describe('network layer', { skip: !isRoot }, () => {
     lib(`${imports}
       const db = openEngineDb(${JSON.stringify(box.root)});
       const ns = ${JSON.stringify(join(box.runroot, 'netns'))} + '/' + ${JSON.stringify(id)};
-      await detachNetworks(db, ${JSON.stringify(box.root)}, ${JSON.stringify(id)}, ns);
+      await detachNetworks(db, { root: ${JSON.stringify(box.root)}, runroot: ${JSON.stringify(box.runroot)} }, ${JSON.stringify(id)}, ns);
       await removeNetns(ns);`);
 
   test('two endpoints on the default bridge reach each other; a published port answers on loopback', async () => {
@@ -72,7 +72,7 @@ describe('network layer', { skip: !isRoot }, () => {
     await detach('ctr-b');
     const links = (await box.exec('ip', ['-o', 'link'])).stdout;
     assert.doesNotMatch(links, /veth/, 'no veth pair is left');
-    const leases = readdirSync(join(box.root, 'networks', 'ipam', 'bridge')).filter((f) => /^\d/.test(f));
+    const leases = readdirSync(join(box.runroot, 'ipam', 'bridge')).filter((f) => /^\d/.test(f));
     assert.deepEqual(leases, [], 'no address lease is left');
     const rules = (await box.exec('iptables-save', [])).stdout.split('\n').filter((l) => l.startsWith('-A'));
     assert.ok(
@@ -99,7 +99,7 @@ describe('network layer', { skip: !isRoot }, () => {
     const results = await Promise.all(ids.map((id) => attach(id)));
     assert.equal(new Set(results.map((r) => r.ip)).size, 30);
     await Promise.all(ids.map((id) => detach(id)));
-    const leases = readdirSync(join(box.root, 'networks', 'ipam', 'bridge')).filter((f) => /^\d/.test(f));
+    const leases = readdirSync(join(box.runroot, 'ipam', 'bridge')).filter((f) => /^\d/.test(f));
     assert.deepEqual(leases, []);
   });
 });

@@ -4,11 +4,22 @@
  * `none`; conmon's exit command runs bin/berth, so this needs a build.
  */
 import assert from 'node:assert/strict';
-import { createReadStream } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTar } from '../../test/helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from '../../test/helpers/sandbox.js';
+import { until } from '../../test/helpers/until.js';
+import { containerPaths } from './container/paths.js';
 import { type Engine, type EngineEvent, openEngine } from './engine.js';
 
 /** Collects what a writable receives. */
@@ -28,6 +39,13 @@ describe('engine facade', { skip: !isRoot && 'needs root' }, () => {
     network: 'none',
     ...more,
   });
+
+  /** The container's whole log so far, both streams. */
+  const logText = async (id: string) => {
+    const parts: string[] = [];
+    await engine.containers.logs(id, {}, (e) => parts.push(e.data.toString()));
+    return parts.join('');
+  };
 
   before(async () => {
     box = await sandbox(undefined);
@@ -110,6 +128,87 @@ describe('engine facade', { skip: !isRoot && 'needs root' }, () => {
     assert.equal(stdout.text(), 'piped in\n');
     assert.equal(stderr.text(), 'oops\n');
     await engine.containers.rm(id, { force: true });
+  });
+
+  it('runs on a root the runtime mounts: nothing on the host, the image user, cp and export while it runs, changes kept', async () => {
+    const overlays = () =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(' - overlay ') && l.includes(box.root)).length;
+    const mine = opts(['sh', '-c', 'echo one > /note; id -u; sleep 300'], { privateRootfs: true });
+    const { id } = await engine.containers.run({ image }, mine, {
+      detach: true,
+      stdout: sink(),
+      stderr: sink(),
+    });
+    await until('the container wrote its note', async () => (await logText(id)).includes('0\n'));
+    assert.equal(overlays(), 0, 'the root is mounted in the container only');
+    // cp out of a running container reads through its process's root.
+    const out = join(box.dir, 'note');
+    await engine.containers.copyFrom(id, '/note', out);
+    assert.equal(readFileSync(out, 'utf8'), 'one\n');
+    const tar = join(box.dir, 'export.tar');
+    const file = createWriteStream(tar);
+    await engine.containers.export(id, file);
+    await new Promise((resolve) => file.end(resolve));
+    const names = execFileSync('tar', ['-tf', tar], { encoding: 'utf8' }).split('\n');
+    assert.ok(names.includes('./note'), 'export has the container’s file');
+    assert.deepEqual(
+      names.filter((n) => /^\.\/(proc|sys)\/./.test(n)),
+      [],
+      'export leaves the container’s /proc and /sys out',
+    );
+    await engine.containers.rm(id, { force: true });
+
+    // The image's user, read from its passwd without a host mount; a read-only root.
+    const ro = opts(['sh', '-c', 'id -u; touch /x || echo refused'], {
+      privateRootfs: true,
+      user: 'nobody',
+      readOnly: true,
+    });
+    const r = await engine.containers.run({ image }, ro, { detach: false, stdout: sink(), stderr: sink() });
+    assert.equal(r.exitCode, 0);
+    const text = await logText(r.id);
+    assert.match(text, /^65534\n/);
+    assert.match(text, /refused/);
+
+    // A restart keeps the container's changes: its second start reads a root it changed.
+    const keep = opts(['sh', '-c', 'cat /note 2>/dev/null; echo two > /note'], { privateRootfs: true });
+    const k = await engine.containers.run({ image }, keep, { detach: false, stdout: sink(), stderr: sink() });
+    await engine.containers.start(k.id);
+    assert.equal(await engine.containers.wait(k.id), 0);
+    assert.match(await logText(k.id), /two\n/);
+    assert.equal(overlays(), 0, 'nothing is left mounted on the host');
+    await engine.containers.rm(r.id, { force: true });
+    await engine.containers.rm(k.id, { force: true });
+  });
+
+  it('gives a runtime-mounted root its mount points from a shared layer, not from its own changes', async () => {
+    const hosts = join(box.dir, 'hosts');
+    writeFileSync(hosts, '127.0.0.1 shared\n');
+    const secrets = join(box.dir, 'secrets');
+    mkdirSync(secrets, { recursive: true });
+    writeFileSync(join(secrets, 'token'), 'abc');
+    const mine = opts(['sh', '-c', 'cat /etc/hosts /var/run/secrets/sa/token; stat -c %a /etc'], {
+      privateRootfs: true,
+      mounts: [
+        { type: 'bind', source: hosts, destination: '/etc/hosts', readOnly: true },
+        { type: 'bind', source: secrets, destination: '/var/run/secrets/sa', readOnly: true },
+      ],
+    });
+    for (let i = 0; i < 2; i++) {
+      const r = await engine.containers.run({ image }, mine, {
+        detach: false,
+        stdout: sink(),
+        stderr: sink(),
+      });
+      assert.equal(r.exitCode, 0);
+      assert.equal(await logText(r.id), '127.0.0.1 shared\nabc755\n');
+      // The mount points were found in place: the container's own changes hold nothing.
+      assert.deepEqual(readdirSync(containerPaths(engine.context, r.id).upper), []);
+      await engine.containers.rm(r.id, { force: true });
+    }
+    assert.equal(readdirSync(join(box.root, 'init-layers')).length, 1, 'one layer for the image');
   });
 
   it('wait and logs --follow end when their signal aborts', async () => {

@@ -11,7 +11,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../core/exec.js';
 import { removeIsolationChains } from '../../engine/network/isolation.js';
-import { netnsDir, removeNetns } from '../../engine/network/netns.js';
+import { netnsDir, removeNetns, removePrivatePins } from '../../engine/network/netns.js';
+import { pinNamespaceFile } from '../../engine/network/private-pins.js';
 import { cleanupPodNetwork, podNetStateDir } from '../podnet/podnet.js';
 import { PodLabels } from './runtime.js';
 
@@ -36,6 +37,11 @@ export async function cleanupNode(o: { root: string; runroot: string }): Promise
     const stray = existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('pod-')) : [];
     for (const f of stray) await removeNetns(join(dir, f));
     if (stray.length) done.push(`${stray.length} stray pod network namespace(s)`);
+    // The pin namespace goes with whatever pins are left in it.
+    if (existsSync(pinNamespaceFile(dir))) {
+      await removePrivatePins(o.runroot);
+      done.push("the pod namespaces' pin namespace");
+    }
     if (engine.networks.list().some((n) => n.name === POD_NETWORK)) {
       await engine.networks.remove(POD_NETWORK);
       done.push(`the ${POD_NETWORK} network and its bridge`);

@@ -179,7 +179,7 @@ export class EngineRuntime implements PodRuntime {
     try {
       let ip = '';
       if (netns) {
-        const [a] = await attachNetworks(this.engine.context.db, this.engine.context.root, {
+        const [a] = await attachNetworks(this.engine.context.db, this.engine.context, {
           containerId: `pod-${id}`,
           netns,
           networks: [{ name: this.network, aliases: [] }],
@@ -192,8 +192,7 @@ export class EngineRuntime implements PodRuntime {
       const extras = await setUpSandbox(dir, config, ip, ns, this.cgroupRoot);
       this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip, netns, extras });
     } catch (e) {
-      if (attached)
-        await detachNetworks(this.engine.context.db, this.engine.context.root, `pod-${id}`, netns);
+      if (attached) await detachNetworks(this.engine.context.db, this.engine.context, `pod-${id}`, netns);
       await removeNamespaces(Object.values(ns));
       rmSync(dir, { recursive: true, force: true });
       throw e;
@@ -205,7 +204,7 @@ export class EngineRuntime implements PodRuntime {
     const r = this.record(id);
     if (r.state !== 'ready') return;
     // CNI DEL enters the network namespace: it is unpinned after, with the others.
-    if (r.netns) await detachNetworks(this.engine.context.db, this.engine.context.root, `pod-${id}`, r.netns);
+    if (r.netns) await detachNetworks(this.engine.context.db, this.engine.context, `pod-${id}`, r.netns);
     if (r.extras) await tearDownSandbox(r.extras, r.netns);
     else if (r.netns) await removeNetns(r.netns);
     this.save({ ...r, state: 'notready' });

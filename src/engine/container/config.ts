@@ -84,6 +84,12 @@ export interface ContainerConfig {
   mounts: MountSpec[];
   tmpfs: TmpfsSpec[];
   readOnly: boolean;
+  /**
+   * The runtime mounts the root filesystem, in the container's own mount namespace, instead
+   * of the engine on the host (private-rootfs.ts): a pod's containers, whose files nothing on
+   * the node reads through the host. Absent means the host mount.
+   */
+  privateRootfs?: boolean;
   /** Memory limit in bytes; 0 means none. */
   memory: number;
   /** CPU limit in billionths of a CPU (Docker's NanoCpus); 0 means none. */

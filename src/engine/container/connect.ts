@@ -39,7 +39,7 @@ export async function connectNetwork(
       throw conflict(`endpoint with name ${rec.name} already exists in network ${net.name}`);
     const entry = { name: net.name, aliases: opts.aliases ?? [], ...(opts.ip ? { ip: opts.ip } : {}) };
     if (rec.state === 'running') {
-      await attachNetworks(ctx.db, ctx.root, {
+      await attachNetworks(ctx.db, ctx, {
         containerId: rec.id,
         netns: netnsPathOf(ctx, rec.id),
         networks: [{ ...entry, aliases: [rec.name, rec.id.slice(0, 12), ...entry.aliases] }],
@@ -70,7 +70,7 @@ export async function disconnectNetwork(
       throw invalidArgument(`container ${rec.id.slice(0, 12)} is not connected to network ${net.name}`);
     }
     if (rec.state === 'running')
-      await detachNetworks(ctx.db, ctx.root, rec.id, netnsPathOf(ctx, rec.id), net.name);
+      await detachNetworks(ctx.db, ctx, rec.id, netnsPathOf(ctx, rec.id), net.name);
     // Leaving its first network, a container moves to its next one (or to none).
     const next = isPrimary
       ? extras[0]

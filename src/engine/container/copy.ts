@@ -54,11 +54,15 @@ export async function withRootfs<T>(
   const paths = containerPaths(ctx, rec.id);
   // A paused container's root filesystem is mounted too (its processes are only frozen).
   const mounted = (r: ContainerRecord) => r.state === 'running' || r.state === 'paused';
-  if (mounted(rec)) return fn(paths.merged);
+  // A root the runtime mounted (private-rootfs.ts) is only in the container's mount namespace.
+  // `/.` makes the link itself the folder: trees open their root without following symlinks.
+  const live = (r: ContainerRecord) =>
+    r.config.privateRootfs && r.pid ? `/proc/${r.pid}/root/.` : paths.merged;
+  if (mounted(rec)) return fn(live(rec));
   return withContainerLock(ctx, rec.id, async () => {
     // The state read before the lock may be stale: a run may have started meanwhile.
     const now = ctx.containers.find(rec.id) ?? rec;
-    if (mounted(now)) return fn(paths.merged);
+    if (mounted(now)) return fn(live(now));
     await mountRootfs(ctx, paths, rec.id, await imageOf(ctx.images, now.config));
     try {
       return await fn(paths.merged);

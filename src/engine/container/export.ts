@@ -9,6 +9,9 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { EngineContext } from './context.js';
 import { withRootfs } from './copy.js';
+import { imageOf } from './image-source.js';
+import { containerPaths } from './paths.js';
+import { withReadOnlyView } from './private-rootfs.js';
 import type { ContainerRecord } from './store.js';
 
 export async function exportContainer(
@@ -16,7 +19,7 @@ export async function exportContainer(
   rec: ContainerRecord,
   out: Writable,
 ): Promise<void> {
-  await withRootfs(ctx, rec, async (merged) => {
+  const write = async (merged: string) => {
     const tar = spawn(
       'tar',
       ['--numeric-owner', '--xattrs', '--xattrs-include=*', '-C', merged, '-cf', '-', '.'],
@@ -35,5 +38,15 @@ export async function exportContainer(
     await pipeline(tar.stdout, out, { end: false });
     const code = await exited;
     if (code !== 0) throw new Error(`Cannot export container ${rec.name}: tar: ${stderr.trim()}`);
-  });
+  };
+  // A running container's root that the runtime mounted is not on the host: a view of it is.
+  if (rec.config.privateRootfs && (rec.state === 'running' || rec.state === 'paused'))
+    await withReadOnlyView(
+      ctx,
+      containerPaths(ctx, rec.id),
+      rec.id,
+      await imageOf(ctx.images, rec.config),
+      write,
+    );
+  else await withRootfs(ctx, rec, write);
 }

@@ -71,7 +71,7 @@ export async function setupNetwork(
   const netns = await createNetns(ctx.runroot, id);
   try {
     const aliases = [name, id.slice(0, 12), ...config.networkAliases].filter(Boolean);
-    const [a] = await attachNetworks(ctx.db, ctx.root, {
+    const [a] = await attachNetworks(ctx.db, ctx, {
       containerId: id,
       netns,
       networks: [
@@ -110,7 +110,7 @@ export async function setupNetwork(
 export async function releaseNetwork(ctx: EngineContext, id: string): Promise<void> {
   const netns = netnsPathOf(ctx, id);
   const store = new NetworkStore(ctx.db);
-  if (store.attachmentsFor(id).length) await detachNetworks(ctx.db, ctx.root, id, netns);
+  if (store.attachmentsFor(id).length) await detachNetworks(ctx.db, ctx, id, netns);
   await removeNetns(netns);
 }
 

@@ -3,7 +3,7 @@
  * (which runs the runtime's `create`) and lets it run. On any failure everything done so far
  * is undone, so a failed start leaves no mount, no cgroup and no monitor behind.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
@@ -26,6 +26,7 @@ import { containerEvent } from './events.js';
 import { pidAlive } from './exit-watch.js';
 import { startHealthMonitor } from './health.js';
 import { imageOf } from './image-source.js';
+import { initLayer, withInitLayer } from './init-layer.js';
 import { withContainerLock } from './lock.js';
 import { logRotation, startLogMonitor } from './log-rotate.js';
 import {
@@ -37,6 +38,14 @@ import {
   usesCni,
 } from './network.js';
 import { type ContainerPaths, containerPaths } from './paths.js';
+import {
+  type AccountFiles,
+  accountFiles,
+  fitsOnePage,
+  hostView,
+  isPristine,
+  runtimeRoot,
+} from './private-rootfs.js';
 import { releaseRun } from './release.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
@@ -223,11 +232,22 @@ async function startLocked(
   const ms = () => Math.round(performance.now() - t0);
   try {
     const image = await imageOf(ctx.images, config);
-    await mountRootfs(ctx, paths, rec.id, image);
-    log.debug('rootfs mounted', { id: rec.id, ms: ms() });
-    // Read as the container sees them: an image's /etc/passwd may be a symlink to a host path.
-    const groupText = readFileInRoot(paths.merged, '/etc/group');
-    const user = resolveUser(config.user, readFileInRoot(paths.merged, '/etc/passwd'), groupText);
+    const root = await runtimeRoot(ctx, paths, rec.id, config, image);
+    let account: AccountFiles;
+    if (root) {
+      account = await accountFiles(ctx, ctx.images, paths, rec.id, image);
+      mkdirSync(root.path);
+    } else {
+      await mountRootfs(ctx, paths, rec.id, image);
+      log.debug('rootfs mounted', { id: rec.id, ms: ms() });
+      // Read as the container sees them: an image's /etc/passwd may be a symlink to a host path.
+      account = {
+        passwd: readFileInRoot(paths.merged, '/etc/passwd'),
+        group: readFileInRoot(paths.merged, '/etc/group'),
+      };
+    }
+    const groupText = account.group;
+    const user = resolveUser(config.user, account.passwd, groupText);
     if (config.groupAdd?.length)
       user.additionalGids = [
         ...new Set([...user.additionalGids, ...resolveGroups(config.groupAdd, groupText)]),
@@ -235,9 +255,19 @@ async function startLocked(
     const net = await setupNetwork(ctx, rec.id, rec.name, config, (ref) => ctx.containers.find(ref));
     networked = true;
     const binds = [...writeEtcFiles(paths, config, net), ...(await resolveBinds(ctx, paths, config))];
+    if (root && isPristine(paths)) {
+      const points = [
+        ...binds.map((b) => ({ destination: b.destination, dir: statSync(b.source).isDirectory() })),
+        ...config.tmpfs.map((t) => ({ destination: t.destination, dir: true })),
+      ];
+      const layer = await initLayer(ctx, image, points, hostView(ctx, paths, rec.id, image));
+      const layered = layer && withInitLayer(root.mounts, layer);
+      if (layered && fitsOnePage(layered)) root.mounts = layered;
+    }
     const spec = ociSpec({
       config,
-      rootfs: paths.merged,
+      rootfs: root?.path ?? paths.merged,
+      rootMounts: root?.mounts,
       user,
       binds,
       cgroupsPath: cgroupsPathFor(rec.id, config.cgroupParent),

@@ -1,5 +1,6 @@
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { removeInitLayers } from '../container/init-layer.js';
 import { chainIds, removeSnapshot } from '../snapshot/snapshots.js';
 import type { ImageRow } from './image-index.js';
 import { findImage, type ImageStore, readImageConfig, readManifest } from './image-store.js';
@@ -97,6 +98,7 @@ async function deleteImage(store: ImageStore, row: ImageRow): Promise<void> {
   const config = await readImageConfig(store, row).catch(() => undefined);
   const manifest = await readManifest(store, row.manifestDigest).catch(() => undefined);
   store.index.remove(row.id);
+  removeInitLayers(store.root, row.id);
   const keepBlobs = new Set<string>();
   const keepChains = new Set<string>();
   let othersKnown = true;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
@@ -50,6 +50,30 @@ export const BridgeOptionLabels = {
   subnetForward: 'io.berth.network.subnet-forward',
 } as const;
 
+/** The engine's folders that network endpoints use: the data root and the run-state root. */
+export interface NetworkPaths {
+  root: string;
+  runroot: string;
+}
+
+/**
+ * host-local's address reservations, under the runroot: they are run state (no endpoint
+ * outlives a reboot, and reservations left on disk by one would hold its address forever), as
+ * netavark keeps its IPAM database in /run. On a node's tmpfs each reservation also costs no
+ * inode on the data root's disk (host-local's CPU per pod was mostly ext4 looking for a free
+ * inode). Reservations an earlier version kept under the data root move in at first use, so
+ * running endpoints keep their addresses.
+ */
+export function ipamDir(s: NetworkPaths): string {
+  const dir = join(s.runroot, 'ipam');
+  const old = join(s.root, 'networks', 'ipam');
+  if (existsSync(old)) {
+    if (!existsSync(dir)) cpSync(old, dir, { recursive: true });
+    rmSync(old, { recursive: true, force: true });
+  }
+  return dir;
+}
+
 /** Whether the network accepts its subnet once rather than through the firewall plugin. */
 const forwardsSubnet = (net: NetworkRecord) => net.labels[BridgeOptionLabels.subnetForward] === 'true';
 
@@ -59,13 +83,13 @@ const forwardsSubnet = (net: NetworkRecord) => net.labels[BridgeOptionLabels.sub
  * nothing to do still costs a few milliseconds on every start and stop. The firewall plugin
  * is left out for a network that accepts its whole subnet (BridgeOptionLabels.subnetForward).
  */
-export function confListFor(root: string, net: NetworkRecord, withPorts = true): ConfList {
+export function confListFor(paths: NetworkPaths, net: NetworkRecord, withPorts = true): ConfList {
   const mtu = Number(net.labels[BridgeOptionLabels.mtu]) || undefined;
   const masquerade = !net.internal && net.labels[BridgeOptionLabels.masquerade] !== 'false';
   const ipam: Record<string, unknown> = {
     type: 'host-local',
     ranges: [[{ subnet: net.subnet, gateway: net.gateway }]],
-    dataDir: join(root, 'networks', 'ipam'),
+    dataDir: ipamDir(paths),
   };
   if (!net.internal) ipam.routes = [{ dst: '0.0.0.0/0' }];
   return {
@@ -115,7 +139,12 @@ function hostPortFree(p: PortMapping): boolean {
  * ADD for each network, and records the addresses. If any network fails, the ones already
  * added are removed again: nothing is left half-configured.
  */
-export async function attachNetworks(db: EngineDb, root: string, req: AttachRequest): Promise<Attachment[]> {
+export async function attachNetworks(
+  db: EngineDb,
+  paths: NetworkPaths,
+  req: AttachRequest,
+): Promise<Attachment[]> {
+  const { root } = paths;
   const store = new NetworkStore(db);
   const nets = req.networks.map((n) => (n.name === 'bridge' ? store.ensureDefault() : store.get(n.name)));
   for (const [i, n] of req.networks.entries()) {
@@ -162,7 +191,7 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
         ...(req.networks[i]!.mac ? { mac: req.networks[i]!.mac } : {}),
       };
       const result = await addNetworkList(
-        confListFor(root, net, (rc.portMappings?.length ?? 0) > 0),
+        confListFor(paths, net, (rc.portMappings?.length ?? 0) > 0),
         req.containerId,
         req.netns,
         ifName,
@@ -191,7 +220,7 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
   } catch (e) {
     // Undo only this request's endpoints: a connect to a running container keeps the others.
     for (const net of nets)
-      await detachNetworks(db, root, req.containerId, req.netns, net.name).catch(() => {});
+      await detachNetworks(db, paths, req.containerId, req.netns, net.name).catch(() => {});
     throw e;
   }
   return done;
@@ -200,7 +229,7 @@ export async function attachNetworks(db: EngineDb, root: string, req: AttachRequ
 /** Runs CNI DEL for every endpoint of a container and forgets them. Safe to repeat. */
 export async function detachNetworks(
   db: EngineDb,
-  root: string,
+  paths: NetworkPaths,
   containerId: string,
   netns: string,
   only?: string,
@@ -213,7 +242,7 @@ export async function detachNetworks(
     if (net) {
       try {
         await delNetworkList(
-          confListFor(root, net, a.ports.length > 0),
+          confListFor(paths, net, a.ports.length > 0),
           containerId,
           netns,
           a.ifName,

@@ -8,9 +8,18 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { internal } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { logger } from '../../core/log.js';
+import {
+  ENSURE_PIN_NAMESPACE,
+  innerPinsDir,
+  liveHolder,
+  pinNamespaceFile,
+  pinsDir,
+  removePinNamespace,
+} from './private-pins.js';
 
 const log = logger('netns');
 
@@ -53,15 +62,29 @@ export interface NamespaceRequest {
   net?: boolean;
   ipc?: boolean;
   uts?: boolean;
+  /**
+   * Pin them in the pin namespace (private-pins.ts), out of the host's mount table, at
+   * RUNROOT/netns/pins/NAME: a pod's, whose pins would otherwise grow the table every runc
+   * copies and reads by three per pod. Default: bind mounts on the host.
+   */
+  privatePins?: boolean;
 }
+
+// $1 is the folder: its tmpfs is mounted if it is not yet.
+const MOUNT_DIR = `set -e
+d="$1"
+if ! mountpoint -q "$d"; then mount -t tmpfs -o mode=0755,size=64k berth-netns "$d"; mount --make-private "$d"; fi`;
 
 // $1 is the folder, then unshare's arguments and the program: the folder's tmpfs is mounted
 // if it is not yet, the pin files made on it, and the namespaces bound onto them.
-const MOUNT = `set -e
-d="$1"; shift
-if ! mountpoint -q "$d"; then mount -t tmpfs -o mode=0755,size=64k berth-netns "$d"; mount --make-private "$d"; fi
+const MOUNT = `${MOUNT_DIR}
+shift
 for a in "$@"; do case "$a" in --net=*|--ipc=*|--uts=*) : > "\${a#*=}";; esac; done
 exec unshare "$@"`;
+
+// $1 is the folder: mounted if need be, with the pin namespace and its holder (private-pins.ts).
+const MOUNT_PIN_NAMESPACE = `${MOUNT_DIR}
+${ENSURE_PIN_NAMESPACE}`;
 
 const UNMOUNT_IF_EMPTY = `d="$1"
 if [ -z "$(ls -A "$d")" ] && mountpoint -q "$d"; then umount "$d" 2>/dev/null; fi
@@ -105,6 +128,7 @@ export async function createNamespaces(
   };
   const files = Object.values(ns) as string[];
   if (!files.length) return ns;
+  if (want.privatePins) return createPrivatePins(dir, name, want);
   const args = [
     ...(ns.net ? [`--net=${ns.net}`] : []),
     ...(ns.ipc ? [`--ipc=${ns.ipc}`] : []),
@@ -135,6 +159,90 @@ export async function createNamespaces(
   return ns;
 }
 
+/** The namespace files of `name` under `folder`, by kind. */
+function nsFiles(folder: string, name: string, want: NamespaceRequest): PinnedNamespaces {
+  return {
+    ...(want.net ? { net: join(folder, name) } : {}),
+    ...(want.ipc ? { ipc: join(folder, `${name}-ipc`) } : {}),
+    ...(want.uts ? { uts: join(folder, `${name}-uts`) } : {}),
+  };
+}
+
+/** unshare's arguments pinning each namespace of `ns` on its file. */
+const unshareArgs = (ns: PinnedNamespaces) => [
+  ...(ns.net ? [`--net=${ns.net}`] : []),
+  ...(ns.ipc ? [`--ipc=${ns.ipc}`] : []),
+  ...(ns.uts ? [`--uts=${ns.uts}`] : []),
+];
+
+/**
+ * Pins new namespaces in the pin namespace: the pin files are made through the link into it,
+ * then one process enters it (nsenter), unshares and becomes `ip`. Only making the pin
+ * namespace or its holder takes the folder's lock. A holder replaced meanwhile (its pins are
+ * kept, but the files this made may have gone with a cleanup) makes it try once more.
+ */
+async function createPrivatePins(
+  dir: string,
+  name: string,
+  want: NamespaceRequest,
+): Promise<PinnedNamespaces> {
+  const ns = nsFiles(pinsDir(dir), name, want);
+  const inner = nsFiles(innerPinsDir(dir), name, want);
+  const files = Object.values(ns) as string[];
+  mkdirSync(dir, { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    let holder = liveHolder(dir);
+    if (holder === undefined) {
+      // -o: the holder this may start must not inherit the lock's file descriptor.
+      await run('flock', ['-o', lockOf(dir), 'sh', '-c', MOUNT_PIN_NAMESPACE, 'sh', dir]);
+      holder = liveHolder(dir);
+      if (holder === undefined) throw internal(`Cannot make the namespace pins' holder in ${dir}`);
+    }
+    let made = false;
+    try {
+      made =
+        makePinFiles(files, statSync(pinsDir(dir)).dev) &&
+        (
+          await run(
+            'nsenter',
+            [`--mount=${pinNamespaceFile(dir)}`, 'unshare', ...unshareArgs(inner), ...inside(want)],
+            {
+              check: attempt > 1,
+            },
+          )
+        ).code === 0 &&
+        liveHolder(dir) === holder;
+    } catch (e) {
+      if (attempt > 1) throw e;
+      log.debug('pinning in the pin namespace failed; once more', { name, err: e as Error });
+    } finally {
+      if (!made) await unpinPrivate(dir, files);
+    }
+    if (made) return ns;
+    if (attempt > 1) throw internal(`Cannot pin the namespaces of ${name} in ${dir}`);
+  }
+}
+
+/** Unpins pins of the pin namespace (`files` as the host reaches them) and removes their files. */
+async function unpinPrivate(dir: string, files: string[]): Promise<void> {
+  if (!existsSync(pinNamespaceFile(dir))) return;
+  const inner = files.map((f) => join(innerPinsDir(dir), basename(f)));
+  const mnt = `--mount=${pinNamespaceFile(dir)}`;
+  // A lazy unmount detaches the pin at once; the namespace goes when its last user does.
+  await run('nsenter', [mnt, 'umount', '-l', ...inner], { check: false });
+  if (liveHolder(dir) !== undefined) for (const f of files) rmSync(f, { force: true });
+  else await run('nsenter', [mnt, 'rm', '-f', ...inner], { check: false });
+}
+
+/** Whether `path` is a pin in a pin namespace (RUNROOT/netns/pins/NAME). */
+const isPrivatePin = (path: string) => pinsDir(dirname(dirname(path))) === dirname(path);
+
+/** Ends the pin namespace of `runroot` with every pin left in it (`--cleanup`). */
+export function removePrivatePins(runroot: string): Promise<void> {
+  const dir = netnsDir(runroot);
+  return removePinNamespace(dir, lockOf(dir));
+}
+
 /** What `unshare` becomes in the new namespaces: `ip` bringing the loopback up, if any. */
 function inside(want: NamespaceRequest): string[] {
   return want.net ? ['ip', 'link', 'set', 'lo', 'up'] : ['true'];
@@ -153,7 +261,9 @@ async function unpin(paths: string[]): Promise<void> {
  * (under the lock, so no pin is being made there meanwhile).
  */
 export async function removeNamespaces(paths: string[]): Promise<void> {
-  const present = paths.filter((p) => existsSync(p));
+  const pins = paths.filter(isPrivatePin);
+  if (pins.length) await unpinPrivate(dirname(dirname(pins[0]!)), pins);
+  const present = paths.filter((p) => !isPrivatePin(p) && existsSync(p));
   if (!present.length) return;
   await unpin(present);
   const dir = dirname(present[0]!);

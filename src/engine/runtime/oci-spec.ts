@@ -14,6 +14,7 @@
 import { existsSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
 import type { ContainerConfig } from '../container/config.js';
+import type { Mount } from '../snapshot/snapshotter.js';
 import { capabilitySet } from './capabilities.js';
 import { hostDevice, type OciDevice, privilegedDevices } from './host-devices.js';
 import { customSeccompProfile, defaultSeccompProfile, type SeccompProfile } from './seccomp.js';
@@ -77,8 +78,13 @@ export interface ResolvedBind {
 /** What {@link ociSpec} needs besides the container's settings. */
 export interface OciSpecInput {
   config: ContainerConfig;
-  /** The mounted root filesystem (the overlay's merged folder). */
+  /** The mounted root filesystem (the overlay's merged folder), or the folder `rootMounts` go on. */
   rootfs: string;
+  /**
+   * Mounts the runtime makes at `/` before any other, in the container's mount namespace (a
+   * snapshot's overlay): the root filesystem is then never mounted on the host.
+   */
+  rootMounts?: readonly Mount[];
   /** The process user, resolved against the image's passwd and group files. */
   user: ResolvedUser;
   /** Binds and volumes with host paths, plus files like /etc/hosts that Berth provides. */
@@ -188,7 +194,13 @@ export function ociSpec(input: OciSpecInput): OciSpec {
   const caps = capabilitySet(config.capAdd, config.capDrop, config.privileged).filter(
     (c) => !host || host.includes(c),
   );
-  const mounts = baseMounts(config.privileged, config.shmSize || 64 * 1024 * 1024);
+  const mounts: OciMount[] = (input.rootMounts ?? []).map((m) => ({
+    destination: '/',
+    type: m.type,
+    source: m.source,
+    options: [...m.options],
+  }));
+  mounts.push(...baseMounts(config.privileged, config.shmSize || 64 * 1024 * 1024));
   for (const t of config.tmpfs) {
     // Docker's tmpfs mounts (--tmpfs, --mount type=tmpfs) are noexec unless `exec` is asked for.
     const exec = t.options.some((o) => o === 'exec' || o === 'noexec');
