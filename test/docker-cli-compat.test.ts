@@ -107,7 +107,26 @@ describe('docker CLI answers as against dockerd', {
       '-c',
       'exit 1',
     ]);
-    await until('the container waits to restart', async () => (await status(looping)) === 'restarting');
+    // As dockerd: `Restarting (CODE) ... ago` from the exit on (never `Exited` between two
+    // runs), still Running, and the restart counted as soon as it is due.
+    await until('the container waits to restart', async () =>
+      /^Restarting \(1\) .* ago\n$/.test(
+        await ok(['ps', '--filter', `name=${looping}`, '--format', '{{.Status}}']),
+      ),
+    );
+    await until('inspect shows it restarting', async () => {
+      const [st, running, restarting, count] = (
+        await ok([
+          'inspect',
+          '-f',
+          '{{.State.Status}} {{.State.Running}} {{.State.Restarting}} {{.RestartCount}}',
+          looping,
+        ])
+      )
+        .trim()
+        .split(' ');
+      return st === 'restarting' && running === 'true' && restarting === 'true' && Number(count) >= 1;
+    });
     await ok(['stop', '-t', '1', looping]);
     assert.equal(await status(looping), 'exited');
     await ok(['rm', paused, looping]);
@@ -319,5 +338,120 @@ describe('docker CLI answers as against dockerd', {
       /^\d+kB \(virtual [\d.]+MB\)\n$/,
     );
     await ok(['rm', '-f', name]);
+  });
+
+  it("runs exec -t without a stray ^@, and reports an exec that cannot start in dockerd's words", async () => {
+    const name = box.name('execs');
+    await ok(['run', '-d', '--name', name, '--network', 'none', image, 'sleep', '1000']);
+    assert.equal(await ok(['exec', '-t', name, 'echo', 'hi']), 'hi\r\n');
+    const oci = (what: string) =>
+      new RegExp(`OCI runtime exec failed: exec failed: unable to start container process: ${what}: unknown`);
+    const missing = await docker(['exec', name, 'nosuch']);
+    assert.equal(missing.code, 127);
+    assert.match(missing.stderr, oci('exec: "nosuch": executable file not found in \\$PATH'));
+    // A TTY has one stream: the message is on it.
+    const missingTty = await docker(['exec', '-t', name, 'nosuch']);
+    assert.equal(missingTty.code, 127);
+    assert.match(missingTty.stdout, oci('exec: "nosuch": executable file not found in \\$PATH'));
+    assert.doesNotMatch(missingTty.stdout, /level=error|ERRO/);
+    const denied = await docker(['exec', name, '/etc/passwd']);
+    assert.equal(denied.code, 126);
+    assert.match(denied.stderr, oci('exec: "/etc/passwd": permission denied'));
+    const noDir = await docker(['exec', '-w', '/nonexist', name, 'pwd']);
+    assert.equal(noDir.code, 127);
+    assert.match(
+      noDir.stderr,
+      /chdir to cwd \("\/nonexist"\) set in config.json failed: no such file or directory/,
+    );
+    const user = await docker(['exec', '-u', 'nosuchuser', name, 'id']);
+    assert.equal(user.code, 126);
+    assert.match(user.stderr, /unable to find user nosuchuser: no matching entries in passwd file/);
+    await ok(['rm', '-f', name]);
+  });
+
+  it('journals attach, exec, kill, restart and network events, and filters them by event, container and type', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const [a, b] = [box.name('eva'), box.name('evb')];
+    const idA = (await ok(['run', '-d', '--name', a, image, 'sleep', '1000'])).trim();
+    await ok(['exec', a, 'true']);
+    await ok(['run', '--rm', '--name', b, '--network', 'none', image, 'true']);
+    await ok(['restart', '-t', '1', a]);
+    await ok(['rm', '-f', a]);
+    // `until` is a whole second after the last event, so that every event is in the window.
+    const untilS = String(Math.floor(Date.now() / 1000) + 1);
+    const events = async (...filters: string[]) =>
+      (
+        await ok([
+          'events',
+          '--since',
+          String(since),
+          '--until',
+          untilS,
+          ...filters.flatMap((f) => ['--filter', f]),
+          '--format',
+          '{{.Type}} {{.Action}} {{index .Actor.Attributes "execID"}}{{index .Actor.Attributes "signal"}}{{index .Actor.Attributes "exitCode"}}',
+        ])
+      )
+        .trim()
+        .split('\n')
+        .map((l) =>
+          l
+            .replace(/[0-9a-f]{64}/, 'EXECID')
+            .replace(/\s+/g, ' ')
+            .trim(),
+        );
+    await until('the last events are journaled', async () =>
+      (await events(`container=${a}`)).includes('container destroy'),
+    );
+    assert.deepEqual(await events(`container=${a}`), [
+      'container create',
+      'container start',
+      'container exec_create: true EXECID',
+      'container exec_start: true EXECID',
+      'container exec_die EXECID0',
+      'container kill 15',
+      'container kill 9',
+      'container die 137',
+      'container stop',
+      'container start',
+      'container restart',
+      'container kill 9',
+      'container die 137',
+      'container destroy',
+    ]);
+    // `docker run` attaches before it starts; a --rm container is destroyed once.
+    assert.deepEqual(await events(`container=${b}`), [
+      'container create',
+      'container attach',
+      'container start',
+      'container die 0',
+      'container destroy',
+    ]);
+    assert.deepEqual(await events(`container=${b}`, 'event=destroy', 'event=start'), [
+      'container start',
+      'container destroy',
+    ]);
+    // The bridge network's endpoint of `a`, one per run, around its start and its die.
+    const net = (
+      await ok([
+        'events',
+        '--since',
+        String(since),
+        '--until',
+        untilS,
+        '--filter',
+        'type=network',
+        '--format',
+        '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.container}}',
+      ])
+    )
+      .trim()
+      .split('\n')
+      .filter((l) => l.endsWith(` ${idA}`))
+      .map((l) => l.slice(0, -idA.length - 1));
+    assert.deepEqual(net, ['connect bridge', 'disconnect bridge', 'connect bridge', 'disconnect bridge']);
+    const bad = await docker(['events', '--until', untilS, '--filter', 'bogus=1']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Invalid filter 'bogus'/);
   });
 });

@@ -62,8 +62,8 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     Args: args.slice(1),
     State: {
       Status: rec.state,
-      // Docker: a paused container is still running.
-      Running: rec.state === 'running' || rec.state === 'paused',
+      // Docker: a paused container is still running, and so is one waiting to restart.
+      Running: rec.state === 'running' || rec.state === 'paused' || rec.state === 'restarting',
       Paused: rec.state === 'paused',
       Restarting: rec.state === 'restarting',
       OOMKilled: rec.oomKilled,

@@ -283,7 +283,8 @@ export class ContainerStore {
   }
 
   /** Deletes the record. */
-  delete(id: string): void {
-    this.q('DELETE FROM containers WHERE id = ?').run(id);
+  /** Deletes the record; false when it was already gone. */
+  delete(id: string): boolean {
+    return this.q('DELETE FROM containers WHERE id = ?').run(id).changes > 0;
   }
 }

@@ -48,6 +48,7 @@ export function containerStreamRoutes(r: Router, api: Api): void {
     const [stream, logs] = [flag(c, 'stream'), flag(c, 'logs')];
     if (!stream && !logs) throw invalidArgument('Bad parameters: use stream=1, logs=1 or both');
     const socket = hijack(c, rec.config.tty);
+    engine.containers.record(rec.id, 'attach');
     const streams = socketStreams(socket, rec.config.tty, {
       stdin: flag(c, 'stdin'),
       stdout: flag(c, 'stdout'),

@@ -158,9 +158,7 @@ export function containerRoutes(r: Router, api: Api): void {
     sendJson(c, 204);
   });
   r.add('POST', '/containers/{id}/restart', async (c) => {
-    const id = engine.containers.get(c.params.id!).id;
-    await engine.containers.stop(id, timeout(c));
-    const started = await engine.containers.start(id);
+    const started = await engine.containers.restart(c.params.id!, timeout(c));
     sessions.started(started.id, watchExit(api, started.id, started.config.autoRemove));
     sendJson(c, 204);
   });

@@ -182,9 +182,19 @@ export class ContainerService {
   }
 
   /** Stops (if running) and starts again. */
-  async restart(ref: string, timeoutSec?: number): Promise<void> {
+  async restart(ref: string, timeoutSec?: number): Promise<ContainerRecord> {
     await stopContainer(this.ctx, ref, timeoutSec);
-    await startContainer(this.ctx, getContainer(this.ctx, ref));
+    const started = await startContainer(this.ctx, getContainer(this.ctx, ref));
+    containerEvent(this.ctx, started, 'restart');
+    return started;
+  }
+
+  /**
+   * Journals what a front end saw happen to a container that the engine does not do itself:
+   * a client attaching (`attach`), an exec instance made (`exec_create: CMD`).
+   */
+  record(ref: string, action: string, attributes: Record<string, string> = {}): void {
+    containerEvent(this.ctx, getContainer(this.ctx, ref), action, attributes);
   }
 
   /** Removes a container (`force` kills a running one; `volumes` its anonymous volumes). */
@@ -198,7 +208,9 @@ export class ContainerService {
     if (rec.name === name.replace(/^\//, ''))
       throw invalidArgument('Renaming a container with the same name as its current name');
     this.ctx.containers.rename(rec.id, name);
-    containerEvent(this.ctx, { ...rec, name: name.replace(/^\//, '') }, 'rename', { oldName: rec.name });
+    containerEvent(this.ctx, { ...rec, name: name.replace(/^\//, '') }, 'rename', {
+      oldName: `/${rec.name}`,
+    });
   }
 
   /** One container, reconciled with the machine. */

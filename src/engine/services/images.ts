@@ -32,8 +32,9 @@ export class ImageService {
 
   private readonly usedBy = (imageId: string) => this.ctx.containers.usersOfImage(imageId);
 
+  /** Journals an image event; names are the familiar ones, as dockerd's (`bb:1`, not `docker.io/library/bb:1`). */
   private event(action: string, id: string, name?: string): void {
-    this.ctx.events.append('image', action, id, name ? { name } : {});
+    this.ctx.events.append('image', action, id, name ? { name: familiarName(name) } : {});
   }
 
   /** Images, optionally those whose name starts with `ref`. */
