@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
 import { type DockerService, dockerServiceSandbox, haveDocker } from './helpers/docker-service.js';
+import { startRegistry } from './helpers/registry.js';
 import { isRoot, type Sandbox } from './helpers/sandbox.js';
 import { until } from './helpers/until.js';
 
@@ -453,5 +454,151 @@ describe('docker CLI answers as against dockerd', {
     const bad = await docker(['events', '--until', untilS, '--filter', 'bogus=1']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /Invalid filter 'bogus'/);
+  });
+
+  it("refuses bad run options and conflicting operations in dockerd's words", async () => {
+    const refused = async (args: string[], code: number, text: string) => {
+      const r = await docker(args);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(text), `${args.join(' ')}: ${r.stderr}`);
+    };
+    const run = (...flags: string[]) => ['run', '--rm', '--network', 'none', ...flags, image, 'true'];
+    await refused(run('--cap-add', 'BOGUS'), 125, 'invalid CapAdd: unknown capability: "CAP_BOGUS"');
+    await refused(run('--memory', '1k'), 125, 'Minimum memory limit allowed is 6MB');
+    await refused(
+      ['run', '-d', '--restart', 'bogus', '--network', 'none', image, 'true'],
+      125,
+      "invalid restart policy: unknown policy 'bogus'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'",
+    );
+    await refused(
+      run('--name', 'a b'),
+      125,
+      'Invalid container name (a b), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed',
+    );
+    await refused(run('-v', 'relative:/x:zz'), 125, 'invalid mode: zz');
+
+    // Messages that name a container name it by its full ID.
+    const [a, b] = [box.name('held'), box.name('other')];
+    const id = (await ok(['run', '-d', '--name', a, '--network', 'none', image, 'sleep', '1000'])).trim();
+    await ok(['create', '--name', b, '--network', 'none', image, 'true']);
+    await refused(['rm', a], 1, `You cannot remove a running container ${id}. Stop the container`);
+    await refused(
+      ['rename', b, a],
+      1,
+      `Error when allocating new name: Conflict. The container name "/${a}" is already in use by container "${id}"`,
+    );
+    await ok(['pause', a]);
+    await refused(['pause', a], 1, `Container ${id} is already paused`);
+    await ok(['unpause', a]);
+    await refused(['update', '--memory', '1k', a], 1, 'Minimum memory limit allowed is 6MB');
+    await ok(['stop', '-t', '0', a]);
+    await refused(['kill', a], 1, `Cannot kill container: ${a}: Container ${id} is not running`);
+    await refused(['top', a], 1, `Container ${id} is not running`);
+    await ok(['rm', a, b]);
+  });
+
+  it("fills inspect with dockerd's zero values, and refuses image, volume and network removals in its words", async () => {
+    const name = box.name('zeros');
+    await ok(['create', '--name', name, '--network', 'none', '-p', '80', '--expose', '81', image, 'true']);
+    assert.equal(
+      await ok([
+        'inspect',
+        '-f',
+        '{{.HostConfig.MemorySwap}} {{.HostConfig.IpcMode}} {{.HostConfig.CpusetCpus}}|{{.HostConfig.OomKillDisable}} {{index .HostConfig.ReadonlyPaths 0}} {{.Config.ExposedPorts}} {{.ExecIDs}}',
+        name,
+      ]),
+      '0 private |false /proc/bus map[80/tcp:{} 81/tcp:{}] []\n',
+    );
+    await ok(['rm', name]);
+
+    // rmi by ID: a running user cannot be forced, several names and a stopped user must be.
+    await ok(['tag', image, 'twice:1']);
+    const imageId = (await ok(['inspect', '-f', '{{.Id}}', image])).trim().slice(7, 19);
+    const user = box.name('user');
+    const userId = (
+      await ok(['run', '-d', '--name', user, '--network', 'none', 'twice:1', 'sleep', '1000'])
+    ).trim();
+    for (const force of [[], ['-f']]) {
+      const r = await docker(['rmi', ...force, imageId]);
+      assert.equal(r.code, 1);
+      assert.ok(
+        r.stderr.includes(
+          `conflict: unable to delete ${imageId} (cannot be forced) - image is being used by running container ${userId.slice(0, 12)}`,
+        ),
+        r.stderr,
+      );
+    }
+    await ok(['rm', '-f', user]);
+    const multi = await docker(['rmi', imageId]);
+    assert.ok(
+      multi.stderr.includes(
+        `conflict: unable to delete ${imageId} (must be forced) - image is referenced in multiple repositories`,
+      ),
+      multi.stderr,
+    );
+    const stopped = box.name('stopped');
+    const stoppedId = (
+      await ok(['create', '--name', stopped, '--network', 'none', 'twice:1', 'true'])
+    ).trim();
+    await ok(['rmi', image]);
+    const byName = await docker(['rmi', 'twice:1']);
+    assert.ok(
+      byName.stderr.includes(
+        `conflict: unable to remove repository reference "twice:1" (must force) - container ${stoppedId.slice(0, 12)} is using its referenced image ${imageId}`,
+      ),
+      byName.stderr,
+    );
+    await ok(['tag', 'twice:1', image]);
+    await ok(['rm', stopped]);
+    await ok(['rmi', 'twice:1']);
+
+    const vol = box.name('busyvol');
+    const holder = box.name('holder');
+    await ok(['volume', 'create', vol]);
+    const holderId = (
+      await ok(['create', '--name', holder, '--network', 'none', '-v', `${vol}:/x`, image, 'true'])
+    ).trim();
+    const busy = await docker(['volume', 'rm', vol]);
+    assert.ok(busy.stderr.includes(`remove ${vol}: volume is in use - [${holderId}]`), busy.stderr);
+    await ok(['rm', holder]);
+    await ok(['volume', 'rm', vol]);
+    assert.match((await docker(['volume', 'rm', vol])).stderr, new RegExp(`get ${vol}: no such volume`));
+
+    const net = box.name('dupnet');
+    await ok(['network', 'create', net]);
+    assert.match(
+      (await docker(['network', 'create', net])).stderr,
+      new RegExp(`network with name ${net} already exists`),
+    );
+    await ok(['network', 'rm', net]);
+  });
+
+  it('records an import as dockerd does, and logs in to a registry through the service', async () => {
+    const exported = `${box.dir}/plain.tar`;
+    const made = box.name('plain');
+    await ok(['create', '--name', made, '--network', 'none', image, 'true']);
+    await ok(['export', '-o', exported, made]);
+    await ok(['rm', made]);
+    await ok(['import', exported, 'plain:1']);
+    await ok(['import', '-m', 'hello', exported, 'plain:2']);
+    const history = async (ref: string) => ok(['history', '--format', '{{.CreatedBy}}|{{.Comment}}', ref]);
+    assert.equal(await history('plain:1'), '|Imported from -\n');
+    assert.equal(await history('plain:2'), '|hello\n');
+    await ok(['rmi', 'plain:1', 'plain:2']);
+
+    const reg = await startRegistry(box, { user: 'alice', password: 's3cret' });
+    const login = (password: string) =>
+      docker(['login', '-u', 'alice', '--password-stdin', reg.host], `${password}\n`);
+    const bad = await login('wrong');
+    assert.equal(bad.code, 1);
+    assert.match(
+      bad.stderr,
+      new RegExp(
+        `login attempt to http://${reg.host.replace(/\./g, '\\.')}/v2/ failed with status: 401 Unauthorized`,
+      ),
+    );
+    const good = await login('s3cret');
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /Login Succeeded/);
   });
 });

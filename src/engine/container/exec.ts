@@ -90,7 +90,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   const rec = getContainer(ctx, ref);
   if (rec.state === 'paused')
     throw conflict(`Container ${rec.id} is paused, unpause the container before exec`);
-  if (rec.state !== 'running') throw conflict(`Container ${rec.id.slice(0, 12)} is not running`);
+  if (rec.state !== 'running') throw conflict(`Container ${rec.id} is not running`);
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
   const paths = containerPaths(ctx, rec.id);
   const merged = paths.merged;

@@ -185,7 +185,7 @@ export async function waitContainer(ctx: EngineContext, ref: string, signal?: Ab
 export async function killContainer(ctx: EngineContext, ref: string, signal = 'SIGKILL'): Promise<void> {
   const rec = await thawIfPaused(ctx, getContainer(ctx, ref));
   if (rec.state !== 'running')
-    throw conflict(`Cannot kill container ${ref}: container ${rec.id.slice(0, 12)} is not running`);
+    throw conflict(`Cannot kill container: ${ref}: Container ${rec.id} is not running`);
   ctx.containers.update(rec.id, { stoppedByUser: true });
   const sig = normaliseSignal(signal);
   killEvent(ctx, rec, sig);
@@ -262,14 +262,14 @@ export async function removeContainer(ctx: EngineContext, ref: string, o: Remove
   const rec = o.force ? await thawIfPaused(ctx, found) : found;
   if (rec.state === 'paused')
     throw conflict(
-      `You cannot remove a paused container ${rec.id.slice(0, 12)}. Unpause and then stop the container before attempting removal or force remove`,
+      `You cannot remove a paused container ${rec.id}. Unpause and then stop the container before attempting removal or force remove`,
     );
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
   const paths = containerPaths(ctx, rec.id);
   if (rec.state === 'running' || rec.state === 'restarting') {
     if (!o.force)
       throw conflict(
-        `You cannot remove a running container ${rec.id.slice(0, 12)}. Stop the container before attempting removal or force remove`,
+        `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`,
       );
     ctx.containers.update(rec.id, { stoppedByUser: true });
     if (rec.state === 'running') {

@@ -68,8 +68,7 @@ export async function topContainer(
   psArgs = '',
 ): Promise<TopResult> {
   // Docker lists a paused container's processes too (they exist, frozen).
-  if (rec.state !== 'running' && rec.state !== 'paused')
-    throw conflict(`Container ${rec.id.slice(0, 12)} is not running`);
+  if (rec.state !== 'running' && rec.state !== 'paused') throw conflict(`Container ${rec.id} is not running`);
   const args = psArgs.trim() === '' ? '-ef' : psArgs;
   validatePsArgs(args);
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);

@@ -3,7 +3,7 @@
  * pause/unpause, rename, update and changes.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { invalidArgument } from '../../core/errors.js';
+import { BerthError, errorMessage, invalidArgument, isAlreadyExists } from '../../core/errors.js';
 import type { Engine } from '../engine.js';
 import type { Api } from './api.js';
 import { type CreateBody, restartPolicy } from './create-body.js';
@@ -100,7 +100,16 @@ export function containerOpRoutes(r: Router, api: Api): void {
   r.add('POST', '/containers/{id}/rename', async (c) => {
     const name = c.query.get('name');
     if (!name) throw invalidArgument('name is required: give the new name of the container');
-    containers.rename(c.params.id!, name);
+    try {
+      containers.rename(c.params.id!, name);
+    } catch (e) {
+      // dockerd says which step refused a name that is taken.
+      if (isAlreadyExists(e))
+        throw new BerthError('AlreadyExists', `Error when allocating new name: ${errorMessage(e)}`, {
+          cause: e,
+        });
+      throw e;
+    }
     sendJson(c, 204);
   });
 

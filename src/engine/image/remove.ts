@@ -10,8 +10,11 @@ const log = logger('image-remove');
 /** One line of `rmi`'s report, in Docker's shape. */
 export type RemoveReport = { Untagged: string } | { Deleted: string };
 
-/** Who uses an image: container IDs, supplied by the container store (the image store does not read its tables). */
-export type ImageUsers = (imageId: string) => string[];
+/**
+ * Who uses an image: containers, and whether each runs, supplied by the container store (the
+ * image store does not read its tables).
+ */
+export type ImageUsers = (imageId: string) => { id: string; running: boolean }[];
 
 export interface RemoveOptions {
   force?: boolean;
@@ -46,15 +49,27 @@ export async function removeImage(
     store.index.untag(name);
     return [{ Untagged: familiarName(name) }, ...untagOrphanDigests(store, row, name)];
   }
-  if (!byName && row.names.length > 1 && !options.force) {
-    throw conflict(
-      `Unable to delete ${row.id.slice(7, 19)} (must be forced): image is referenced in multiple repositories`,
+  // dockerd's rules and words (image_delete.go): by ID, a running container is a conflict
+  // even with force, several names or a stopped container one without it.
+  const short = row.id.slice(7, 19);
+  const cannotDelete = (hard: boolean, why: string) =>
+    conflict(
+      `conflict: unable to delete ${short} (${hard ? 'cannot be forced' : 'must be forced'}) - ${why}`,
     );
+  const running = users.find((u) => u.running);
+  const stopped = users.find((u) => !u.running);
+  if (!byName) {
+    if (running)
+      throw cannotDelete(true, `image is being used by running container ${running.id.slice(0, 12)}`);
+    if (row.names.length > 1 && !options.force)
+      throw cannotDelete(false, 'image is referenced in multiple repositories');
+    if (stopped && !options.force)
+      throw cannotDelete(false, `image is being used by stopped container ${stopped.id.slice(0, 12)}`);
   }
   if (users.length > 0) {
     if (!options.force) {
       throw conflict(
-        `Unable to remove ${byName ? `repository reference "${ref}"` : `image ${row.id.slice(7, 19)}`} (must force): container ${users[0]!.slice(0, 12)} is using its referenced image ${row.id.slice(7, 19)}`,
+        `conflict: unable to remove repository reference "${ref}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${short}`,
       );
     }
     for (const n of row.names) {
