@@ -601,4 +601,31 @@ describe('docker CLI answers as against dockerd', {
     assert.equal(good.code, 0, good.stderr);
     assert.match(good.stdout, /Login Succeeded/);
   });
+
+  it("lists commands, volumes and images as dockerd does, and counts a container's network traffic", async () => {
+    const name = box.name('listed');
+    const vol = box.name('listedvol');
+    await ok(['run', '-d', '--name', name, '-v', `${vol}:/data`, image, 'sh', '-c', 'sleep 1000']);
+    assert.equal(
+      await ok([
+        'ps',
+        '--no-trunc',
+        '--filter',
+        `name=${name}`,
+        '--format',
+        '{{.Command}} {{.LocalVolumes}}',
+      ]),
+      `"sh -c 'sleep 1000'" 1\n`,
+    );
+    // Counted only by `system df`: the list shows N/A, as dockerd's does.
+    assert.match(await ok(['images', '--format', '{{.Containers}}', image]), /^N\/A\n$/);
+    const gateway = (await ok(['inspect', '-f', '{{.NetworkSettings.Gateway}}', name])).trim();
+    await ok(['exec', name, 'ping', '-c', '1', '-W', '2', gateway]);
+    const [rx, tx] = (await ok(['stats', '--no-stream', '--format', '{{.NetIO}}', name])).trim().split(' / ');
+    assert.notEqual(rx, '0B');
+    assert.notEqual(tx, '0B');
+    assert.doesNotMatch(await ok(['info', '--format', '{{.OperatingSystem}}']), /^linux$/);
+    await ok(['rm', '-f', '-v', name]);
+    await ok(['volume', 'rm', vol]);
+  });
 });

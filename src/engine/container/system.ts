@@ -1,5 +1,5 @@
 /** Engine-wide facts (`info`) and disk use (`system df`). */
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../core/exec.js';
@@ -28,10 +28,21 @@ export async function engineInfo(ctx: EngineContext): Promise<Record<string, unk
     NCPU: cpus().length,
     MemTotal: totalmem(),
     Name: hostname(),
-    OperatingSystem: process.platform,
+    OperatingSystem: osName(),
     DockerRootDir: ctx.root,
     RunRoot: ctx.runroot,
   };
+}
+
+/** The host's distribution as os-release names it (`Debian GNU/Linux 12 (bookworm)`), as dockerd reports it. */
+function osName(): string {
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    if (m?.[1]) return m[1];
+  } catch {
+    // No os-release: the platform is all there is to say.
+  }
+  return process.platform;
 }
 
 /** Bytes under a path, not following symlinks (stops at mount points it cannot read). */

@@ -36,7 +36,21 @@ function statsDoc(name: string, now: Usage, before: Usage | undefined, read: Dat
     cpu_stats: cpuStats(now),
     precpu_stats: cpuStats(before),
     memory_stats: { usage: now.memoryUsage, limit: now.memoryLimit, stats: {} },
-    networks: {},
+    networks: Object.fromEntries(
+      Object.entries(now.networks).map(([name, n]) => [
+        name,
+        {
+          rx_bytes: n.rxBytes,
+          rx_packets: n.rxPackets,
+          rx_errors: n.rxErrors,
+          rx_dropped: n.rxDropped,
+          tx_bytes: n.txBytes,
+          tx_packets: n.txPackets,
+          tx_errors: n.txErrors,
+          tx_dropped: n.txDropped,
+        },
+      ]),
+    ),
   };
 }
 

@@ -17,6 +17,15 @@ const log = logger('dockerapi');
 
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000) || 0;
 
+/**
+ * The command as dockerd lists it: the path, then each argument, those holding a space in
+ * single quotes (`sh -c 'sleep 100'`).
+ */
+export function listedCommand(args: readonly string[]): string {
+  const [path = '', ...rest] = args;
+  return [path, ...rest.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
+}
+
 /** One container as `GET /containers/json` lists it. */
 function summary(r: ContainerRecord, row: PsRow): Record<string, unknown> {
   return {
@@ -24,7 +33,7 @@ function summary(r: ContainerRecord, row: PsRow): Record<string, unknown> {
     Names: [`/${r.name}`],
     Image: imageAsGiven(r.config),
     ImageID: r.config.imageId,
-    Command: [...r.config.entrypoint, ...r.config.cmd].join(' '),
+    Command: listedCommand([...r.config.entrypoint, ...r.config.cmd]),
     Created: seconds(r.createdAt),
     Ports: r.config.ports.map((p) => ({
       ...(p.hostPort ? { IP: p.hostIP || '0.0.0.0', PublicPort: p.hostPort } : {}),
@@ -41,7 +50,11 @@ function summary(r: ContainerRecord, row: PsRow): Record<string, unknown> {
       Name: m.type === 'volume' ? m.source : undefined,
       Source: m.source,
       Destination: m.destination,
+      // The CLI counts the mounts with a driver as `LocalVolumes`.
+      Driver: m.type === 'volume' ? 'local' : '',
+      Mode: m.type === 'volume' ? 'z' : '',
       RW: !m.readOnly,
+      Propagation: m.type === 'bind' ? (m.propagation ?? 'rprivate') : '',
     })),
   };
 }

@@ -58,16 +58,13 @@ function registryAuth(c: Call): { credentials?: { username: string; password: st
 
 /** Adds the image routes to `r`. */
 export function imageRoutes(r: Router, api: Api): void {
-  const { images, containers } = api.engine;
+  const { images } = api.engine;
 
   r.add('GET', '/images/json', async (c) => {
     const f = filters(c);
     // `docker images NAME` is a reference filter; dockerd lists only the tags that match it.
     const refs = f.reference;
     const listed = await images.filtered(undefined, filterStrings(f));
-    const inUse = new Map<string, number>();
-    for (const rec of containers.list({ all: true }))
-      inUse.set(rec.config.imageId, (inUse.get(rec.config.imageId) ?? 0) + 1);
     sendJson(
       c,
       200,
@@ -81,7 +78,8 @@ export function imageRoutes(r: Router, api: Api): void {
         SharedSize: -1,
         VirtualSize: i.size,
         Labels: {},
-        Containers: inUse.get(i.id) ?? 0,
+        // As dockerd's list: counted only for `system df` (the CLI shows N/A).
+        Containers: -1,
       })),
     );
   });
