@@ -628,4 +628,37 @@ describe('docker CLI answers as against dockerd', {
     await ok(['rm', '-f', '-v', name]);
     await ok(['volume', 'rm', vol]);
   });
+
+  it('gives -v /PATH an anonymous volume, removed with rm -v and with --rm', async () => {
+    const volumes = async () => (await ok(['volume', 'ls', '-q'])).trim().split('\n').filter(Boolean);
+    const before = await volumes();
+    const name = box.name('anon');
+    await ok([
+      'run',
+      '--name',
+      name,
+      '--network',
+      'none',
+      '-v',
+      '/data',
+      image,
+      'sh',
+      '-c',
+      'echo x > /data/f',
+    ]);
+    const [type, dest, volume] = (
+      await ok(['inspect', '-f', '{{range .Mounts}}{{.Type}} {{.Destination}} {{.Name}}{{end}}', name])
+    )
+      .trim()
+      .split(' ');
+    assert.equal(`${type} ${dest}`, 'volume /data');
+    assert.deepEqual(
+      (await volumes()).filter((v) => !before.includes(v)),
+      [volume],
+    );
+    await ok(['rm', '-v', name]);
+    assert.deepEqual(await volumes(), before);
+    await ok(['run', '--rm', '--network', 'none', '-v', '/data', image, 'true']);
+    assert.deepEqual(await volumes(), before);
+  });
 });

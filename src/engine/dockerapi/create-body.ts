@@ -29,6 +29,8 @@ export interface CreateBody {
   Cmd?: string[] | string | null;
   Entrypoint?: string[] | string | null;
   Labels?: Record<string, string> | null;
+  /** Anonymous volumes (`-v /data`): the CLI sends them here, not in `Binds`. */
+  Volumes?: Record<string, unknown> | null;
   WorkingDir?: string;
   Tty?: boolean;
   OpenStdin?: boolean;
@@ -169,6 +171,10 @@ function mounts(body: CreateBody): { mounts: MountSpec[]; tmpfs: TmpfsSpec[] } {
       });
     } else throw invalidArgument(`Unsupported mount type "${m.Type}": use bind, volume or tmpfs`);
   }
+  // `Volumes` paths that nothing else mounts get a new anonymous volume each, as dockerd does.
+  const taken = new Set([...out.map((m) => m.destination), ...tmpfs.map((t) => t.destination)]);
+  for (const dest of Object.keys(body.Volumes ?? {}))
+    if (!taken.has(dest)) out.push(parseVolume(dest));
   return { mounts: out, tmpfs };
 }
 
