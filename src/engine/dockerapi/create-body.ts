@@ -173,8 +173,7 @@ function mounts(body: CreateBody): { mounts: MountSpec[]; tmpfs: TmpfsSpec[] } {
   }
   // `Volumes` paths that nothing else mounts get a new anonymous volume each, as dockerd does.
   const taken = new Set([...out.map((m) => m.destination), ...tmpfs.map((t) => t.destination)]);
-  for (const dest of Object.keys(body.Volumes ?? {}))
-    if (!taken.has(dest)) out.push(parseVolume(dest));
+  for (const dest of Object.keys(body.Volumes ?? {})) if (!taken.has(dest)) out.push(parseVolume(dest));
   return { mounts: out, tmpfs };
 }
 
