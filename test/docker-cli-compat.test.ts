@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
+import { importBusybox } from './helpers/busybox-image.js';
 import { type DockerService, dockerServiceSandbox, haveDocker } from './helpers/docker-service.js';
 import { startRegistry } from './helpers/registry.js';
 import { isRoot, type Sandbox } from './helpers/sandbox.js';
@@ -660,5 +661,45 @@ describe('docker CLI answers as against dockerd', {
     assert.deepEqual(await volumes(), before);
     await ok(['run', '--rm', '--network', 'none', '-v', '/data', image, 'true']);
     assert.deepEqual(await volumes(), before);
+  });
+
+  it('prunes only what the until and label filters select, and refuses a filter it does not know', async () => {
+    const [kept, labelled] = [box.name('kept'), box.name('labelled')];
+    const keptId = (await ok(['create', '--name', kept, '--network', 'none', image, 'true'])).trim();
+    const labelledId = (
+      await ok(['create', '--name', labelled, '--label', 'prune=yes', '--network', 'none', image, 'true'])
+    ).trim();
+    const bad = await docker(['container', 'prune', '-f', '--filter', 'bogus=1']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Invalid filter 'bogus'/);
+    // Made just now: nothing was created an hour ago.
+    assert.doesNotMatch(await ok(['container', 'prune', '-f', '--filter', 'until=1h']), /Deleted/);
+    const pruned = await ok(['container', 'prune', '-f', '--filter', 'label=prune=yes']);
+    assert.ok(pruned.includes(labelledId) && !pruned.includes(keptId), pruned);
+    await ok(['rm', kept]);
+
+    const [netA, netB] = [box.name('pna'), box.name('pnb')];
+    await ok(['network', 'create', '--label', 'prune=yes', netA]);
+    await ok(['network', 'create', netB]);
+    const nets = await ok(['network', 'prune', '-f', '--filter', 'label!=prune']);
+    assert.ok(nets.includes(netB) && !nets.includes(netA), nets);
+    await ok(['network', 'rm', netA]);
+
+    const [volA, volB] = [box.name('pva'), box.name('pvb')];
+    await ok(['volume', 'create', '--label', 'prune=yes', volA]);
+    await ok(['volume', 'create', volB]);
+    // Without --all only anonymous volumes go (API 1.42 on).
+    assert.doesNotMatch(await ok(['volume', 'prune', '-f']), new RegExp(`${volA}|${volB}`));
+    const vols = await ok(['volume', 'prune', '-a', '-f', '--filter', 'label=prune=yes']);
+    assert.ok(vols.includes(volA) && !vols.includes(volB), vols);
+    await ok(['volume', 'rm', volB]);
+
+    // `image prune -a` (dangling=false) takes unused tagged images; `until` keeps new ones.
+    await ok(['tag', image, 'unused:1']);
+    await ok(['rmi', image]);
+    assert.doesNotMatch(await ok(['image', 'prune', '-a', '-f', '--filter', 'until=1h']), /unused:1/);
+    const images = await ok(['image', 'prune', '-a', '-f']);
+    assert.match(images, /untagged: unused:1/);
+    await importBusybox(box, image);
   });
 });

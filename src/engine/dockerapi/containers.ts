@@ -11,6 +11,7 @@ import type { PsRow } from '../container/views.js';
 import type { Api } from './api.js';
 import { type CreateBody, createOptionsFromBody } from './create-body.js';
 import { filterStrings, filters, flag, jsonBody, sendJson } from './http.js';
+import { pruneFilters } from './prune-filters.js';
 import type { Call, Router } from './router.js';
 
 const log = logger('dockerapi');
@@ -180,7 +181,8 @@ export function containerRoutes(r: Router, api: Api): void {
     sendJson(c, 204);
   });
   r.add('POST', '/containers/prune', async (c) => {
-    const report = await engine.containers.prune();
+    const { match } = pruneFilters(filters(c), ['until', 'label', 'label!']);
+    const report = await engine.containers.prune(match);
     sendJson(c, 200, { ContainersDeleted: report.deleted, SpaceReclaimed: 0 });
   });
   r.add('POST', '/containers/{id}/resize', async (c) => {

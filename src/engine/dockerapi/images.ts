@@ -8,6 +8,7 @@ import { familiarName } from '../image/reference.js';
 import type { Progress } from '../registry/progress.js';
 import type { Api } from './api.js';
 import { filterStrings, filters, flag, sendJson } from './http.js';
+import { pruneFilters } from './prune-filters.js';
 import type { Call, Router } from './router.js';
 import { searchRegistry } from './search.js';
 
@@ -197,7 +198,12 @@ export function imageRoutes(r: Router, api: Api): void {
     c.res!.end();
   });
   r.add('POST', '/images/prune', async (c) => {
-    const out = await images.prune({ all: false });
+    // Image labels are in each image's config, which the prune does not read: not a filter yet.
+    const { match, dangling } = pruneFilters(filters(c), ['dangling', 'until']);
+    const out = await images.prune({
+      all: dangling === false,
+      match: (row) => match({ created: row.created, labels: {} }),
+    });
     sendJson(c, 200, { ImagesDeleted: out.reports, SpaceReclaimed: out.spaceReclaimed });
   });
 }

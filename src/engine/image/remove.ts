@@ -146,12 +146,13 @@ async function deleteImage(store: ImageStore, row: ImageRow): Promise<void> {
  */
 export async function pruneImages(
   store: ImageStore,
-  options: { all?: boolean; usedBy?: ImageUsers } = {},
+  options: { all?: boolean; usedBy?: ImageUsers; match?: (row: ImageRow) => boolean } = {},
 ): Promise<{ reports: RemoveReport[]; spaceReclaimed: number }> {
   const reports: RemoveReport[] = [];
   let spaceReclaimed = 0;
   for (const row of store.index.list()) {
     if (!options.all && row.names.length > 0) continue;
+    if (options.match && !options.match(row)) continue;
     if ((options.usedBy?.(row.id) ?? []).length > 0) continue;
     for (const n of row.names) reports.push({ Untagged: familiarName(n) });
     await deleteImage(store, row);

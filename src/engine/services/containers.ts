@@ -413,10 +413,12 @@ export class ContainerService {
   }
 
   /** Removes every container that is not running. */
-  async prune(): Promise<PruneReport> {
+  async prune(
+    match?: (o: { created: string; labels: Record<string, string> }) => boolean,
+  ): Promise<PruneReport> {
     const report: PruneReport = { deleted: [], errors: [] };
     for (const c of listContainers(this.ctx)) {
-      if (!prunable(c)) continue;
+      if (!prunable(c) || (match && !match({ created: c.createdAt, labels: c.config.labels }))) continue;
       try {
         await removeContainer(this.ctx, c.id);
         report.deleted.push(c.id);

@@ -103,8 +103,10 @@ export class ImageService {
   }
 
   /** Removes dangling images (every unused one with `all`). */
-  async prune(o: { all?: boolean } = {}): Promise<{ reports: RemoveReport[]; spaceReclaimed: number }> {
-    const out = await pruneImages(this.ctx.images, { all: o.all, usedBy: this.usedBy });
+  async prune(
+    o: { all?: boolean; match?: (row: ImageRow) => boolean } = {},
+  ): Promise<{ reports: RemoveReport[]; spaceReclaimed: number }> {
+    const out = await pruneImages(this.ctx.images, { all: o.all, usedBy: this.usedBy, match: o.match });
     for (const r of out.reports) if ('Deleted' in r) this.event('delete', r.Deleted);
     return out;
   }

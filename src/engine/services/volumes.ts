@@ -29,8 +29,10 @@ export class VolumeService {
   }
 
   /** Removes unused anonymous volumes (all unused ones with `all`); returns their names. */
-  prune(o: { all?: boolean } = {}): string[] {
-    const removed = pruneVolumes(this.ctx, !!o.all);
+  prune(
+    o: { all?: boolean; match?: (o: { created: string; labels: Record<string, string> }) => boolean } = {},
+  ): string[] {
+    const removed = pruneVolumes(this.ctx, !!o.all, o.match);
     for (const name of removed) this.ctx.events.append('volume', 'destroy', name, { driver: 'local' });
     return removed;
   }
