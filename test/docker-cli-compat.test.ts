@@ -308,6 +308,15 @@ describe('docker CLI answers as against dockerd', {
     assert.equal(built.code, 0, built.stderr);
     assert.equal(await ok(['run', '--rm', '--network', 'none', 'stdin:df']), 'from-the-folder\n');
     await ok(['rmi', 'stdin:df']);
+
+    // A failed RUN: the classic builder's words, and the step's status as the CLI's.
+    const failed = await run('docker', ['build', '-q', '-f-', ctx], {
+      check: false,
+      env: { ...svc.env, DOCKER_BUILDKIT: '0' },
+      input: `FROM ${image}\nRUN exit 3\n`,
+    });
+    assert.equal(failed.code, 3, failed.stderr);
+    assert.match(failed.stderr, /The command '\/bin\/sh -c exit 3' returned a non-zero code: 3/);
   });
 
   it('publishes --expose ports with -P, and sizes containers for ps -s and inspect -s', async () => {
