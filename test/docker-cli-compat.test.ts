@@ -610,6 +610,23 @@ describe('docker CLI answers as against dockerd', {
     const good = await login('s3cret');
     assert.equal(good.code, 0, good.stderr);
     assert.match(good.stdout, /Login Succeeded/);
+
+    // A tag the registry does not have is an HTTP error before any progress, in dockerd's words.
+    const missing = await docker(['pull', `${reg.host}/nosuch:1`]);
+    assert.equal(missing.code, 1);
+    assert.ok(
+      missing.stderr.includes(
+        `Error response from daemon: manifest for ${reg.host}/nosuch:1 not found: manifest unknown: manifest unknown`,
+      ),
+      missing.stderr,
+    );
+    const push = await docker(['push', `${reg.host}/nothere:1`]);
+    assert.equal(push.code, 1);
+    assert.match(push.stdout, new RegExp(`The push refers to repository \\[${reg.host}/nothere\\]`));
+    assert.ok(
+      push.stderr.includes(`An image does not exist locally with the tag: ${reg.host}/nothere`),
+      push.stderr,
+    );
   });
 
   it("lists commands, volumes and images as dockerd does, and counts a container's network traffic", async () => {

@@ -2,9 +2,9 @@
  * The `/images` routes: list, inspect, history, tag, remove, prune, create (pull, or import
  * from the body), push, search, and save and load of docker archives.
  */
-import { errorMessage, invalidArgument } from '../../core/errors.js';
+import { BerthError, errorMessage, invalidArgument, isNotFound, notFound } from '../../core/errors.js';
 import { referenceMatches } from '../image/image-filter.js';
-import { familiarName } from '../image/reference.js';
+import { familiarName, normalizeReference, parseReference, repositoryOf } from '../image/reference.js';
 import type { Progress } from '../registry/progress.js';
 import type { Api } from './api.js';
 import { filterStrings, filters, flag, sendJson } from './http.js';
@@ -20,12 +20,25 @@ function reference(repo: string, tag: string | null): string {
   return tag.startsWith('sha256:') ? `${repo}@${tag}` : `${repo}:${tag}`;
 }
 
-/** Docker's JSON progress stream on a response: one object a line. */
-function jsonProgress(c: Call): { progress: Progress; line: (o: Record<string, unknown>) => void } {
+/**
+ * Docker's JSON progress stream on a response: one object a line. The status line goes with
+ * the first object (`started` tells whether it has), so that a failure before any progress
+ * (a manifest that is not there, a registry that cannot be reached) is an HTTP error, as
+ * dockerd answers it, and the CLI prints `Error response from daemon: ...`.
+ */
+function jsonProgress(c: Call): {
+  progress: Progress;
+  line: (o: Record<string, unknown>) => void;
+  started: () => boolean;
+} {
   const res = c.res!;
-  const line = (o: Record<string, unknown>) => res.write(`${JSON.stringify(o)}\n`);
+  const line = (o: Record<string, unknown>) => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write(`${JSON.stringify(o)}\n`);
+  };
   return {
     line,
+    started: () => res.headersSent,
     progress: {
       update(id, status, current, total) {
         line({
@@ -37,6 +50,20 @@ function jsonProgress(c: Call): { progress: Progress; line: (o: Record<string, u
       done() {},
     },
   };
+}
+
+/** A pull that failed before any progress: a missing tag in dockerd's words, anything else as it is. */
+function pullRefusal(e: unknown, ref: string | undefined): unknown {
+  if (!ref || !isNotFound(e) || !/MANIFEST_UNKNOWN|manifest unknown/i.test(errorMessage(e))) return e;
+  let name = ref;
+  try {
+    name = familiarName(normalizeReference(ref));
+  } catch {
+    // An unparsable reference fails before any registry is asked; the message names it as given.
+  }
+  return new BerthError('NotFound', `manifest for ${name} not found: manifest unknown: manifest unknown`, {
+    cause: e,
+  });
 }
 
 /**
@@ -89,8 +116,8 @@ export function imageRoutes(r: Router, api: Api): void {
     const from = c.query.get('fromImage');
     const src = c.query.get('fromSrc');
     if (!from && !src) throw invalidArgument('Either fromImage or fromSrc is required');
-    c.res!.writeHead(200, { 'Content-Type': 'application/json' });
-    const { progress, line } = jsonProgress(c);
+    const { progress, line, started } = jsonProgress(c);
+    let ref: string | undefined;
     try {
       if (src) {
         if (src !== '-')
@@ -108,12 +135,13 @@ export function imageRoutes(r: Router, api: Api): void {
         });
         line({ status: row.id });
       } else {
-        const ref = reference(from!, c.query.get('tag'));
+        ref = reference(from!, c.query.get('tag'));
         const row = await images.pull(ref, { progress, signal: c.signal, ...registryAuth(c) });
         line({ status: `Digest: ${row.manifestDigest}` });
         line({ status: `Status: Downloaded newer image for ${familiarName(row.names[0] ?? ref)}` });
       }
     } catch (e) {
+      if (!started()) throw pullRefusal(e, ref);
       // The status is already sent: Docker reports a failed pull in the stream.
       line({ errorDetail: { message: errorMessage(e) }, error: errorMessage(e) });
     }
@@ -181,9 +209,17 @@ export function imageRoutes(r: Router, api: Api): void {
   });
   r.addGreedy('POST', '/images/', 'name', '/push', async (c) => {
     const name = reference(c.params.name!, c.query.get('tag'));
-    c.res!.writeHead(200, { 'Content-Type': 'application/json' });
     const { progress, line } = jsonProgress(c);
+    // dockerd names the repository first, then reports everything in the stream.
+    const repo = familiarName(repositoryOf(parseReference(name)));
+    line({ status: `The push refers to repository [${repo}]` });
     try {
+      try {
+        images.get(name);
+      } catch (e) {
+        if (isNotFound(e)) throw notFound(`An image does not exist locally with the tag: ${repo}`);
+        throw e;
+      }
       const digest = await images.push(name, undefined, {
         progress,
         signal: c.signal,
