@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../src/core/exec.js';
 import { importBusybox } from './helpers/busybox-image.js';
-import { type DockerService, dockerServiceSandbox, haveDocker } from './helpers/docker-service.js';
+import { apiHijack, type DockerService, dockerServiceSandbox, haveDocker } from './helpers/docker-service.js';
 import { startRegistry } from './helpers/registry.js';
 import { isRoot, type Sandbox } from './helpers/sandbox.js';
 import { until } from './helpers/until.js';
@@ -727,5 +727,42 @@ describe('docker CLI answers as against dockerd', {
     const images = await ok(['image', 'prune', '-a', '-f']);
     assert.match(images, /untagged: unused:1/);
     await importBusybox(box, image);
+  });
+
+  it('detaches an API client that sends Ctrl-P Ctrl-Q on a terminal, leaving the container running', async () => {
+    const name = box.name('detachable');
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    await ok(['run', '-dit', '--name', name, '--network', 'none', image, 'sh']);
+    const { socket, output } = await apiHijack(
+      svc.sock,
+      `/containers/${name}/attach?stream=1&stdin=1&stdout=1`,
+      // No body: what follows the headers is the container's input.
+      undefined,
+    );
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('echo attached-$((40+2))\n');
+    await until('the shell answers', async () => output().includes('attached-42'));
+    socket.write(Buffer.from([0x10, 0x11]));
+    await closed;
+    assert.equal(await status(name), 'running');
+    const untilS = String(Math.floor(Date.now() / 1000) + 1);
+    const actions = await ok([
+      'events',
+      '--since',
+      since,
+      '--until',
+      untilS,
+      '--filter',
+      `container=${name}`,
+      '--format',
+      '{{.Action}}',
+    ]);
+    assert.match(actions, /attach\ndetach\n/);
+    // Bad keys are refused before the connection is taken over.
+    await assert.rejects(
+      apiHijack(svc.sock, `/containers/${name}/attach?stream=1&stdin=1&detachKeys=ctrl-1`, undefined),
+      /expected an upgrade, got 400/,
+    );
+    await ok(['rm', '-f', name]);
   });
 });
