@@ -499,6 +499,12 @@ describe('docker CLI answers as against dockerd', {
     );
     await ok(['pause', a]);
     await refused(['pause', a], 1, `Container ${id} is already paused`);
+    await refused(['start', a], 1, 'cannot start a paused container, try unpause instead');
+    await refused(
+      ['rename', a, 'bad name'],
+      1,
+      'Error when allocating new name: Invalid container name (/bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed',
+    );
     await ok(['unpause', a]);
     await refused(['update', '--memory', '1k', a], 1, 'Minimum memory limit allowed is 6MB');
     await ok(['stop', '-t', '0', a]);
@@ -589,6 +595,10 @@ describe('docker CLI answers as against dockerd', {
     await ok(['create', '--name', made, '--network', 'none', image, 'true']);
     await ok(['export', '-o', exported, made]);
     await ok(['rm', made]);
+    // Entries are named as dockerd's export names them: `bin/`, not `./bin/`, and no `./`.
+    const names = (await run('tar', ['-tf', exported])).stdout.split('\n');
+    assert.ok(names.includes('bin/') && names.includes('etc/passwd'), names.slice(0, 5).join(' '));
+    assert.ok(!names.some((n) => n.startsWith('./')), names.slice(0, 5).join(' '));
     await ok(['import', exported, 'plain:1']);
     await ok(['import', '-m', 'hello', exported, 'plain:2']);
     const history = async (ref: string) => ok(['history', '--format', '{{.CreatedBy}}|{{.Comment}}', ref]);

@@ -198,6 +198,8 @@ async function startLocked(
 ): Promise<ContainerRecord> {
   if (rec.state === 'running') return rec;
   if (rec.state === 'removing') throw conflict(`Container ${rec.name} is being removed`);
+  // dockerd's words: a frozen container is resumed, not started again.
+  if (rec.state === 'paused') throw conflict('cannot start a paused container, try unpause instead');
   const config = rec.config;
   const paths = containerPaths(ctx, rec.id);
   const runtime = detectRuntime(ctx.runroot, config.runtime);

@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, errorMessage, invalidArgument, isAlreadyExists } from '../../core/errors.js';
+import { validName } from '../container/names.js';
 import type { Engine } from '../engine.js';
 import type { Api } from './api.js';
 import { type CreateBody, restartPolicy } from './create-body.js';
@@ -114,6 +115,11 @@ export function containerOpRoutes(r: Router, api: Api): void {
   r.add('POST', '/containers/{id}/rename', async (c) => {
     const name = c.query.get('name');
     if (!name) throw invalidArgument('name is required: give the new name of the container');
+    // dockerd names the step that refused the name, and the name with its slash.
+    if (!validName.test(name))
+      throw invalidArgument(
+        `Error when allocating new name: Invalid container name (/${name.replace(/^\//, '')}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+      );
     try {
       containers.rename(c.params.id!, name);
     } catch (e) {

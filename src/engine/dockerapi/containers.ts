@@ -3,7 +3,7 @@
  * list, inspect, prune, resize. The streaming ones (attach, wait, logs) are in
  * container-streams.ts.
  */
-import { errorMessage, invalidArgument, isNotFound } from '../../core/errors.js';
+import { conflict, errorMessage, invalidArgument, isNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { imageAsGiven } from '../container/config.js';
 import type { ContainerRecord } from '../container/store.js';
@@ -154,6 +154,8 @@ export function containerRoutes(r: Router, api: Api): void {
   r.add('POST', '/containers/{id}/start', async (c) => {
     const rec = engine.containers.get(c.params.id!);
     if (rec.state === 'running') return sendJson(c, 304);
+    // Refused before the start: a failed start would end the run (and remove an --rm container).
+    if (rec.state === 'paused') throw conflict('cannot start a paused container, try unpause instead');
     const started = await engine.containers.start(rec.id).catch((e: unknown) => failedStart(api, rec, e));
     // Watch this run's exit before answering: a container that exits and is removed at once
     // (`--rm`) still reports its status to the `wait` that `docker run` sent.
