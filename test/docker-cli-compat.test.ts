@@ -34,6 +34,11 @@ describe('docker CLI answers as against dockerd', {
     const r = await docker(['run', '--rm', '--name', name, '--network', 'none', image, 'nosuchcmd']);
     assert.equal(r.code, 127, r.stderr);
     assert.match(r.stderr, /exec: "nosuchcmd": executable file not found in \$PATH/);
+    // dockerd's frame around the runtime's words.
+    assert.match(
+      r.stderr,
+      /Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "nosuchcmd": executable file not found in \$PATH: unknown/,
+    );
     assert.doesNotMatch(r.stderr, /level=error/);
     assert.notEqual((await docker(['inspect', name])).code, 0, 'the --rm container is gone');
 

@@ -3,7 +3,7 @@
  * list, inspect, prune, resize. The streaming ones (attach, wait, logs) are in
  * container-streams.ts.
  */
-import { conflict, errorMessage, invalidArgument, isNotFound } from '../../core/errors.js';
+import { BerthError, conflict, errorMessage, invalidArgument, isNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { imageAsGiven } from '../container/config.js';
 import type { ContainerRecord } from '../container/store.js';
@@ -93,6 +93,14 @@ async function failedStart(api: Api, rec: ContainerRecord, e: unknown): Promise<
     });
   const code = (e as { exitCode?: unknown }).exitCode;
   api.sessions.started(rec.id, Promise.resolve(typeof code === 'number' ? code : 125));
+  // The runtime's own words in dockerd's frame; the CLI picks its exit status (127, 126) from them.
+  const runtimeMessage = e instanceof BerthError ? e.details?.runtimeMessage : undefined;
+  if (typeof runtimeMessage === 'string' && e instanceof BerthError)
+    throw new BerthError(
+      e.code,
+      `failed to create shim task: OCI runtime create failed: ${runtimeMessage}: unknown`,
+      { cause: e },
+    );
   throw e;
 }
 
