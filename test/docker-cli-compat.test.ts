@@ -667,6 +667,9 @@ describe('docker CLI answers as against dockerd', {
     assert.notEqual(rx, '0B');
     assert.notEqual(tx, '0B');
     assert.doesNotMatch(await ok(['info', '--format', '{{.OperatingSystem}}']), /^linux$/);
+    await ok(['exec', name, 'sh', '-c', 'head -c 50000 /dev/zero > /data/f']);
+    // Sized as dockerd sizes volumes: the files' bytes.
+    assert.match(await ok(['system', 'df', '-v']), new RegExp(`${vol}\\s+1\\s+50kB\\n`));
     await ok(['rm', '-f', '-v', name]);
     await ok(['volume', 'rm', vol]);
   });

@@ -45,9 +45,13 @@ function osName(): string {
   return process.platform;
 }
 
-/** Bytes under a path, not following symlinks (stops at mount points it cannot read). */
-export function du(path: string): number {
+/**
+ * Bytes under a path, not following symlinks (stops at mount points it cannot read). With
+ * `filesOnly`, as dockerd sizes a volume: folders count nothing and a hard-linked file once.
+ */
+export function du(path: string, o: { filesOnly?: boolean } = {}): number {
   let total = 0;
+  const seen = new Set<string>();
   const walk = (p: string) => {
     let st: ReturnType<typeof lstatSync>;
     try {
@@ -55,8 +59,17 @@ export function du(path: string): number {
     } catch {
       return;
     }
+    if (st.isDirectory()) {
+      if (!o.filesOnly) total += st.size;
+      for (const n of readdirSync(p)) walk(join(p, n));
+      return;
+    }
+    if (o.filesOnly && st.nlink > 1) {
+      const inode = `${st.dev}:${st.ino}`;
+      if (seen.has(inode)) return;
+      seen.add(inode);
+    }
     total += st.size;
-    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
   };
   walk(path);
   return total;

@@ -142,7 +142,7 @@ export function systemRoutes(r: Router, api: Api, version: string): void {
       })),
       Volumes: volumes.list().map((v) => ({
         ...v,
-        UsageData: { Size: -1, RefCount: mounted.get(v.Name) ?? 0 },
+        UsageData: { Size: volumes.size(v.Name), RefCount: mounted.get(v.Name) ?? 0 },
       })),
       BuildCache: [],
     });
