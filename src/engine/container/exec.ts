@@ -7,8 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { runtimeCreateError } from '../runtime/conmon.js';
@@ -34,6 +34,8 @@ export interface ExecOptions extends Partial<ContainerStreams> {
   signal?: AbortSignal;
   /** The exec's ID in its events (`execID`); a new one when absent. */
   execId?: string;
+  /** Called with the command's pid once the runtime has started it (not for `detach`). */
+  onStarted?: (pid: number) => void;
 }
 
 /** The command as dockerd's exec events name it: `exec_start: sh -c date` (a space even without arguments). */
@@ -111,6 +113,10 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     'exec',
   ];
   if (o.detach) args.push('--detach');
+  // The runtime writes the pid file once the command runs: the moment `onStarted` reports.
+  const pidFile =
+    o.onStarted && !o.detach ? join(paths.bundle, `exec-${randomBytes(6).toString('hex')}.pid`) : undefined;
+  if (pidFile) args.push('--pid-file', pidFile);
   // Docker gives a terminal exec TERM=xterm unless the caller sets TERM.
   const env = o.tty && !o.env.some((e) => e.startsWith('TERM=')) ? ['TERM=xterm', ...o.env] : o.env;
   let processFile: string | undefined;
@@ -154,6 +160,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     ],
   });
   const unsubscribe = viaPty && child.pid ? o.onResize?.(ptyResizer(child.pid)) : undefined;
+  const stopWatching = pidFile && o.onStarted ? watchPidFile(pidFile, o.onStarted) : undefined;
   child.stdin?.on('error', (e) => log.debug('exec stdin closed', { id: rec.id, err: e }));
   if (stdin && child.stdin) stdin.pipe(child.stdin);
   if (stdout && child.stdout) child.stdout.pipe(stdout, { end: false });
@@ -170,6 +177,8 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
   }).finally(() => {
     if (processFile) rmSync(processFile, { force: true });
+    stopWatching?.();
+    if (pidFile) rmSync(pidFile, { force: true });
     o.signal?.removeEventListener('abort', onAbort);
     unsubscribe?.();
     if (stdin && child.stdin) stdin.unpipe(child.stdin);
@@ -188,6 +197,31 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   // A detached exec's status is not known here (the runtime left it running).
   if (!o.detach) containerEvent(ctx, rec, 'exec_die', { execID, exitCode: String(code) });
   return code;
+}
+
+/**
+ * Calls `started` with the pid once the runtime has written `pidFile` (renamed into place, so
+ * it is whole when it appears); returns the function that stops watching.
+ */
+function watchPidFile(pidFile: string, started: (pid: number) => void): () => void {
+  let done = false;
+  const check = () => {
+    if (done) return;
+    const pid = Number.parseInt(readOr(pidFile).trim(), 10);
+    if (!pid) return;
+    done = true;
+    watcher.close();
+    started(pid);
+  };
+  const watcher = watch(dirname(pidFile), (_ev, file) => {
+    if (file === basename(pidFile)) check();
+  });
+  watcher.on('error', (e) => log.debug('pid file watch failed', { pidFile, err: e }));
+  check();
+  return () => {
+    done = true;
+    watcher.close();
+  };
 }
 
 /** The messages of the error lines in a runtime's JSON log (`--log-format json`). */

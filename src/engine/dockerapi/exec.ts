@@ -103,11 +103,29 @@ export function execRoutes(r: Router, api: Api): void {
       user: x.user,
       workdir: x.workdir,
       execId: x.id,
+      // inspect's Pid, from the moment the command runs.
+      onStarted: (pid: number) => {
+        x.pid = pid;
+      },
     };
     if (body.Detach) {
-      engine.containers.exec(x.containerId, { ...base, detach: false }).then(settle, (e: unknown) => {
-        log.debug('detached exec failed', { id: x.id, err: e as Error });
-        settle(execStartFailure(e).code);
+      // As dockerd, the answer comes once the command runs (or could not start), so that
+      // what the client does next sees it running.
+      await new Promise<void>((answered) => {
+        engine.containers
+          .exec(x.containerId, {
+            ...base,
+            detach: false,
+            onStarted: (pid) => {
+              x.pid = pid;
+              answered();
+            },
+          })
+          .then(settle, (e: unknown) => {
+            log.debug('detached exec failed', { id: x.id, err: e as Error });
+            settle(execStartFailure(e).code);
+          })
+          .finally(answered);
       });
       sendJson(c, 200);
       return;
