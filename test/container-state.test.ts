@@ -92,7 +92,7 @@ describe('container state after an interrupted run', { skip: !isRoot && 'needs r
     assert.match(ps.stdout, /^Up .* \(Paused\)\n$/);
     const again = await box.berth(['pause', name]);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /Container [0-9a-f]{12} is already paused/);
+    assert.match(again.stderr, /Container [0-9a-f]{64} is already paused/);
     assert.equal((await box.berth(['unpause', name])).code, 0);
     assert.equal(await st(), 'running true false\n');
     assert.match((await box.berth(['unpause', name])).stderr, /is not paused/);

@@ -51,7 +51,7 @@ describe('docker CLI against berth system service: rm -f of many, detached exec'
     await svc.ok(['rm', '-f', name]);
   });
 
-  it('answers an exec start with Detach at once; inspect shows it running', async () => {
+  it('answers an exec start with Detach once the command runs; inspect shows it running with its pid', async () => {
     const name = box.name('apid');
     await svc.ok(['run', '-d', '--name', name, '--network', 'none', image, 'sleep', '600']);
     const created = await apiCall(svc.sock, 'POST', `/containers/${name}/exec`, { Cmd: loop });
@@ -60,7 +60,11 @@ describe('docker CLI against berth system service: rm -f of many, detached exec'
     const started = await apiCall(svc.sock, 'POST', `/exec/${Id}/start`, { Detach: true });
     assert.equal(started.status, 200);
     const inspected = await apiCall(svc.sock, 'GET', `/exec/${Id}/json`);
-    assert.equal((inspected.body as { Running: boolean }).Running, true);
+    const doc = inspected.body as { Running: boolean; Pid: number };
+    assert.equal(doc.Running, true);
+    // The answer came once the command ran: its pid is known, and the process is there.
+    assert.ok(doc.Pid > 0, String(doc.Pid));
+    assert.match(await svc.ok(['exec', name, 'ps', '-o', 'args']), /sh -c while true/);
     await svc.ok(['rm', '-f', name]);
   });
 });

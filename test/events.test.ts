@@ -54,7 +54,7 @@ describe('berth events', { skip: !isRoot && 'needs root' }, () => {
   it('refuses an unknown filter, naming it', async () => {
     const r = await box.berth(['events', '--until', '0s', '--filter', 'colour=red']);
     assert.equal(r.code, 125);
-    assert.match(r.stderr, /Invalid filter "colour"/);
+    assert.match(r.stderr, /Invalid filter 'colour'/);
   });
 
   it('follows new events until interrupted, then exits cleanly', async () => {

@@ -36,6 +36,7 @@ export async function importAction(
       changes: opts.change,
       message: opts.message,
       sourceName: tarball === '-' ? 'standard input' : tarball,
+      historySource: tarball,
     }),
   );
   process.stdout.write(`${row.id}\n`);

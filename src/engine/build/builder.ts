@@ -107,15 +107,17 @@ export interface BuildResult {
   executed: number;
 }
 
-/** A failed RUN: Docker's message, and the step's exit status for the CLI's own. */
-class RunFailed extends BerthError {
+/** A failed RUN: Docker's message, and the step's command and exit status for the CLI's own. */
+export class RunFailed extends BerthError {
   readonly exitCode: number;
+  readonly command: readonly string[];
   constructor(file: string, line: number, command: string[], code: number) {
     super(
       'FailedPrecondition',
       `${file}:${line}: process "${command.join(' ')}" did not complete successfully: exit code: ${code}`,
     );
     this.exitCode = code;
+    this.command = command;
   }
 }
 

@@ -67,7 +67,7 @@ export async function disconnectNetwork(
     const isPrimary = cfg.network === net.name;
     if (!isPrimary && !extras.some((n) => n.name === net.name)) {
       if (force) return;
-      throw invalidArgument(`container ${rec.id.slice(0, 12)} is not connected to network ${net.name}`);
+      throw invalidArgument(`container ${rec.id} is not connected to network ${net.name}`);
     }
     if (rec.state === 'running')
       await detachNetworks(ctx.db, ctx, rec.id, netnsPathOf(ctx, rec.id), net.name);

@@ -117,6 +117,14 @@ export function checkMounts(config: Pick<ContainerConfig, 'mounts' | 'tmpfs'>): 
   }
 }
 
+/** dockerd's smallest memory limit: a container cannot even start under it. */
+const MIN_MEMORY = 6 * 1024 * 1024;
+
+/** Docker's daemon check of `--memory` (0 is no limit), with its message. */
+export function checkMemory(bytes: number): void {
+  if (bytes > 0 && bytes < MIN_MEMORY) throw invalidArgument('Minimum memory limit allowed is 6MB');
+}
+
 /**
  * Docker's daemon check of `--cpus`: at least 0.01 and at most the machine's CPUs, with its
  * message ("Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available").
@@ -132,13 +140,14 @@ export function checkCpus(nanoCpus: number, cpuCount = availableParallelism()): 
 /** Creates a container record (and its anonymous volumes); returns it. */
 export function createContainer(ctx: EngineContext, image: ResolvedImage, o: CreateOptions): ContainerRecord {
   if (o.name !== undefined && !validName.test(o.name))
-    throw invalidArgument(`Invalid container name "${o.name}": use [a-zA-Z0-9][a-zA-Z0-9_.-]+`);
+    throw invalidArgument(`Invalid container name (${o.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   if (o.restart && o.restart.name !== 'no' && o.autoRemove)
     throw invalidArgument('Conflicting options: --restart and --rm cannot be used together');
   const id = randomBytes(32).toString('hex');
   const config = mergeConfig(image, id, o);
   checkMounts(config);
   checkCpus(config.nanoCpus);
+  checkMemory(config.memory);
   checkSysctls(config.sysctls ?? {}, config.network);
   for (const flag of ['ipc', 'pid', 'uts'] as const) checkNamespaceMode(flag, config[flag]);
   if (config.healthcheck) validateHealth(config.healthcheck);

@@ -7,8 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { runtimeCreateError } from '../runtime/conmon.js';
@@ -16,6 +16,7 @@ import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
 import { runtimeProgram } from '../runtime/sealed-copy.js';
 import { resolveUser } from '../runtime/user.js';
 import type { EngineContext } from './context.js';
+import { containerEvent } from './events.js';
 import { initialSizeCommand, ptyResizer } from './exec-pty.js';
 import { getContainer } from './lifecycle.js';
 import { containerPaths } from './paths.js';
@@ -31,6 +32,15 @@ export interface ExecOptions extends Partial<ContainerStreams> {
   workdir: string;
   /** Kills the exec'd runtime process (and so the command). */
   signal?: AbortSignal;
+  /** The exec's ID in its events (`execID`); a new one when absent. */
+  execId?: string;
+  /** Called with the command's pid once the runtime has started it (not for `detach`). */
+  onStarted?: (pid: number) => void;
+}
+
+/** The command as dockerd's exec events name it: `exec_start: sh -c date` (a space even without arguments). */
+export function execLine(command: readonly string[]): string {
+  return `${command[0] ?? ''} ${command.slice(1).join(' ')}`;
 }
 
 const log = logger('exec');
@@ -82,20 +92,31 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   const rec = getContainer(ctx, ref);
   if (rec.state === 'paused')
     throw conflict(`Container ${rec.id} is paused, unpause the container before exec`);
-  if (rec.state !== 'running') throw conflict(`Container ${rec.id.slice(0, 12)} is not running`);
+  if (rec.state !== 'running') throw conflict(`Container ${rec.id} is not running`);
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
   const paths = containerPaths(ctx, rec.id);
   const merged = paths.merged;
+  const stdin = o.detach ? undefined : o.stdin;
+  const stdout = o.detach ? undefined : o.stdout;
+  // A TTY exec with piped streams (the Docker API's sockets): the runtime needs a terminal
+  // of its own to copy from, so `script` gives it one and relays it over the pipes.
+  const viaPty = o.tty && childStdio(stdout) === 'pipe';
   // A detached command inherits the runtime's stdio and keeps it for as long as it runs, so
-  // the runtime gets none of ours (Docker's detached exec has no output either); its own
-  // errors ("exec failed: ...") go to a log file read once it has exited.
-  const runtimeLog = o.detach ? join(paths.bundle, `exec-${randomBytes(6).toString('hex')}.log`) : undefined;
+  // the runtime gets none of ours (Docker's detached exec has no output either); under
+  // `script` the runtime's stderr is the terminal the user reads. In both its own errors
+  // ("exec failed: ...") go to a log file read once it has exited.
+  const runtimeLog =
+    o.detach || viaPty ? join(paths.bundle, `exec-${randomBytes(6).toString('hex')}.log`) : undefined;
   const args = [
     ...runtimeGlobalArgs(runtime),
     ...(runtimeLog ? ['--log', runtimeLog, '--log-format', 'json'] : []),
     'exec',
   ];
   if (o.detach) args.push('--detach');
+  // The runtime writes the pid file once the command runs: the moment `onStarted` reports.
+  const pidFile =
+    o.onStarted && !o.detach ? join(paths.bundle, `exec-${randomBytes(6).toString('hex')}.pid`) : undefined;
+  if (pidFile) args.push('--pid-file', pidFile);
   // Docker gives a terminal exec TERM=xterm unless the caller sets TERM.
   const env = o.tty && !o.env.some((e) => e.startsWith('TERM=')) ? ['TERM=xterm', ...o.env] : o.env;
   let processFile: string | undefined;
@@ -113,30 +134,35 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     for (const e of env) args.push('--env', e);
     args.push(rec.id, ...o.command);
   }
-  const stdin = o.detach ? undefined : o.stdin;
-  const stdout = o.detach ? undefined : o.stdout;
-  // A TTY exec with piped streams (the Docker API's sockets): the runtime needs a terminal
-  // of its own to copy from, so `script` gives it one and relays it over the pipes.
-  const viaPty = o.tty && childStdio(stdout) === 'pipe';
   const program = await runtimeProgram(runtime);
   const [file, argv] = viaPty
     ? [
         'script',
         [
           '-qefc',
-          `${initialSizeCommand(o.initialSize)}exec ${[program, ...args].map(shellQuote).join(' ')}`,
+          // The runtime's stderr carries only its own messages (the command's are on the
+          // container's terminal), and those are in its log as well.
+          `${initialSizeCommand(o.initialSize)}exec ${[program, ...args].map(shellQuote).join(' ')} 2>/dev/null`,
           '/dev/null',
         ],
       ]
     : [program, args];
+  // script passes the end of its input on as the terminal's end-of-file character, which the
+  // runtime's raw terminal makes a NUL the container's terminal echoes (`^@` before the
+  // output): without the client's stdin, script gets a pipe that stays open until it ends.
+  const execID = o.execId ?? randomBytes(32).toString('hex');
+  containerEvent(ctx, rec, `exec_start: ${execLine(o.command)}`, { execID });
   const child = spawn(file, argv, {
-    stdio: [childStdio(stdin), childStdio(stdout), runtimeLog ? 'ignore' : 'pipe'],
+    stdio: [
+      viaPty && !stdin ? 'pipe' : childStdio(stdin),
+      childStdio(stdout),
+      runtimeLog ? 'ignore' : 'pipe',
+    ],
   });
   const unsubscribe = viaPty && child.pid ? o.onResize?.(ptyResizer(child.pid)) : undefined;
-  if (stdin && child.stdin) {
-    child.stdin.on('error', (e) => log.debug('exec stdin closed', { id: rec.id, err: e }));
-    stdin.pipe(child.stdin);
-  }
+  const stopWatching = pidFile && o.onStarted ? watchPidFile(pidFile, o.onStarted) : undefined;
+  child.stdin?.on('error', (e) => log.debug('exec stdin closed', { id: rec.id, err: e }));
+  if (stdin && child.stdin) stdin.pipe(child.stdin);
   if (stdout && child.stdout) child.stdout.pipe(stdout, { end: false });
   let tail = '';
   child.stderr?.on('data', (b: Buffer) => {
@@ -151,6 +177,8 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
   }).finally(() => {
     if (processFile) rmSync(processFile, { force: true });
+    stopWatching?.();
+    if (pidFile) rmSync(pidFile, { force: true });
     o.signal?.removeEventListener('abort', onAbort);
     unsubscribe?.();
     if (stdin && child.stdin) stdin.unpipe(child.stdin);
@@ -166,7 +194,34 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     const e = runtimeCreateError(tail);
     if (e.exitCode !== 125) throw e;
   }
+  // A detached exec's status is not known here (the runtime left it running).
+  if (!o.detach) containerEvent(ctx, rec, 'exec_die', { execID, exitCode: String(code) });
   return code;
+}
+
+/**
+ * Calls `started` with the pid once the runtime has written `pidFile` (renamed into place, so
+ * it is whole when it appears); returns the function that stops watching.
+ */
+function watchPidFile(pidFile: string, started: (pid: number) => void): () => void {
+  let done = false;
+  const check = () => {
+    if (done) return;
+    const pid = Number.parseInt(readOr(pidFile).trim(), 10);
+    if (!pid) return;
+    done = true;
+    watcher.close();
+    started(pid);
+  };
+  const watcher = watch(dirname(pidFile), (_ev, file) => {
+    if (file === basename(pidFile)) check();
+  });
+  watcher.on('error', (e) => log.debug('pid file watch failed', { pidFile, err: e }));
+  check();
+  return () => {
+    done = true;
+    watcher.close();
+  };
 }
 
 /** The messages of the error lines in a runtime's JSON log (`--log-format json`). */

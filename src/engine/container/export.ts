@@ -5,6 +5,7 @@
  * GNU tar writes it, numeric owners and xattrs kept, so the result loads with `import`.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { EngineContext } from './context.js';
@@ -20,12 +21,22 @@ export async function exportContainer(
   out: Writable,
 ): Promise<void> {
   const write = async (merged: string) => {
+    // The root's entries by name, as dockerd's export names them (`bin/sh`, not `./bin/sh`,
+    // and no entry for the root itself); an empty root is an empty archive.
+    const entries = readdirSync(merged);
     const tar = spawn(
       'tar',
-      ['--numeric-owner', '--xattrs', '--xattrs-include=*', '-C', merged, '-cf', '-', '.'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      [
+        '--numeric-owner',
+        '--xattrs',
+        '--xattrs-include=*',
+        '-C',
+        merged,
+        '-cf',
+        '-',
+        ...(entries.length ? ['--', ...entries] : ['-T', '/dev/null']),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
     tar.stderr.on('data', (b: Buffer) => {

@@ -4,6 +4,7 @@
  * Docker's zero values.
  */
 import { NetworkStore } from '../network/network-store.js';
+import { maskedPaths, readonlyPaths } from '../runtime/oci-spec.js';
 import { imageAsGiven } from './config.js';
 import type { EngineContext } from './context.js';
 import { readHealth } from './health.js';
@@ -66,6 +67,13 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
   const args = [...c.entrypoint, ...c.cmd];
   const volumePath = (name: string) => ctx.volumes.find(name)?.Mountpoint ?? '';
   const health = readHealth(ctx, rec);
+  // Config.ExposedPorts: the published ports and `--expose`, as `80/tcp`.
+  const exposed = [
+    ...new Set([
+      ...c.ports.map((p) => `${p.containerPort}/${p.protocol}`),
+      ...(c.expose ?? []).map((p) => (p.includes('/') ? p : `${p}/tcp`)),
+    ]),
+  ];
   return {
     Id: rec.id,
     Created: rec.createdAt,
@@ -73,8 +81,8 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     Args: args.slice(1),
     State: {
       Status: rec.state,
-      // Docker: a paused container is still running.
-      Running: rec.state === 'running' || rec.state === 'paused',
+      // Docker: a paused container is still running, and so is one waiting to restart.
+      Running: rec.state === 'running' || rec.state === 'paused' || rec.state === 'restarting',
       Paused: rec.state === 'paused',
       Restarting: rec.state === 'restarting',
       OOMKilled: rec.oomKilled,
@@ -93,6 +101,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     LogPath: paths.log,
     Name: `/${rec.name}`,
     RestartCount: rec.restartCount,
+    ExecIDs: null,
     Driver: 'overlay',
     Platform: 'linux',
     MountLabel: '',
@@ -138,6 +147,16 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       CgroupnsMode: c.cgroupns ?? 'host',
       Runtime: rec.runtime,
       LogConfig: { Type: c.log?.driver ?? 'k8s-file', Config: c.log?.options ?? {} },
+      CgroupParent: c.cgroupParent ?? '',
+      CpuShares: c.cpuShares ?? 0,
+      GroupAdd: c.groupAdd?.length ? c.groupAdd : null,
+      IpcMode: c.ipc || 'private',
+      PidMode: c.pid ?? '',
+      UTSMode: c.uts ?? '',
+      // What dockerd fills in with its zero values, for templates that read them.
+      ...hostConfigZeros,
+      MaskedPaths: c.privileged ? null : [...maskedPaths],
+      ReadonlyPaths: c.privileged ? null : [...readonlyPaths],
     },
     GraphDriver: {
       Name: 'overlay',
@@ -151,6 +170,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       AttachStdin: false,
       AttachStdout: false,
       AttachStderr: false,
+      ...(exposed.length ? { ExposedPorts: Object.fromEntries(exposed.map((p) => [p, {}])) } : {}),
       Tty: c.tty,
       OpenStdin: c.openStdin,
       StdinOnce: false,
@@ -160,6 +180,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       Volumes: null,
       WorkingDir: c.workingDir,
       Entrypoint: c.entrypoint.length ? c.entrypoint : null,
+      OnBuild: null,
       Labels: c.labels,
       StopSignal: c.stopSignal,
       StopTimeout: c.stopTimeout,
@@ -168,6 +189,43 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     NetworkSettings: networkSettings(ctx, rec),
   };
 }
+
+/** HostConfig fields Berth has no setting for, with the values dockerd shows for them. */
+const hostConfigZeros = {
+  BlkioWeight: 0,
+  BlkioWeightDevice: [],
+  BlkioDeviceReadBps: [],
+  BlkioDeviceWriteBps: [],
+  BlkioDeviceReadIOps: [],
+  BlkioDeviceWriteIOps: [],
+  Cgroup: '',
+  ConsoleSize: [0, 0],
+  ContainerIDFile: '',
+  CpuCount: 0,
+  CpuPercent: 0,
+  CpuRealtimePeriod: 0,
+  CpuRealtimeRuntime: 0,
+  CpusetCpus: '',
+  CpusetMems: '',
+  DeviceCgroupRules: null,
+  DeviceRequests: null,
+  DnsOptions: [],
+  DnsSearch: [],
+  IOMaximumBandwidth: 0,
+  IOMaximumIOps: 0,
+  Isolation: '',
+  KernelMemory: 0,
+  KernelMemoryTCP: 0,
+  Links: null,
+  MemoryReservation: 0,
+  MemorySwap: 0,
+  MemorySwappiness: null,
+  OomKillDisable: false,
+  OomScoreAdj: 0,
+  UsernsMode: '',
+  VolumeDriver: '',
+  VolumesFrom: null,
+} as const;
 
 /** Docker's NetworkSettings: the endpoint addresses and published ports while the container runs. */
 function networkSettings(ctx: EngineContext, rec: ContainerRecord): Record<string, unknown> {
@@ -203,6 +261,7 @@ function networkSettings(ctx: EngineContext, rec: ContainerRecord): Record<strin
       GlobalIPv6Address: '',
       GlobalIPv6PrefixLen: 0,
       MacAddress: a.mac,
+      DriverOpts: null,
     };
   }
   if (!atts.length && c.network !== 'host' && !c.network.startsWith('container:')) {
@@ -231,6 +290,14 @@ function networkSettings(ctx: EngineContext, rec: ContainerRecord): Record<strin
   return {
     Bridge: '',
     SandboxID: '',
+    EndpointID: (firstNet?.EndpointID as string | undefined) ?? '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    IPv6Gateway: '',
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
     HairpinMode: false,
     Ports: ports,
     SandboxKey: atts.length ? netnsPathOf(ctx, rec.id) : '',

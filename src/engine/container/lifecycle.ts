@@ -21,8 +21,6 @@ import { removeContainerSnapshot } from './rootfs.js';
 import { startContainer } from './start.js';
 import type { ContainerRecord } from './store.js';
 
-const live = ['running', 'paused', 'restarting'] as const;
-
 /**
  * Brings a record in line with the machine: a container whose exit file exists has exited;
  * one whose process and conmon are gone without an exit file (its conmon was killed) has exited with 255;
@@ -64,14 +62,28 @@ export function reconcile(ctx: EngineContext, rec: ContainerRecord): ContainerRe
   return died ?? ctx.containers.get(rec.id);
 }
 
-/** Records the exit once: whichever process moves the record to `exited` journals the `die`. */
+/**
+ * Records the exit once: whichever process moves the record out of its run journals the `die`.
+ * A container its restart policy brings back goes straight to `restarting`, with the restart
+ * counted, as dockerd shows it from the moment of the exit (`Restarting (N) ...` in ps), not
+ * `exited` until conmon's exit command gets to it. A `restarting` record has recorded its exit
+ * already: it is not a from-state, so a second look neither counts nor journals again.
+ */
 function recordExit(ctx: EngineContext, rec: ContainerRecord, code: number): ContainerRecord | undefined {
   const paths = containerPaths(ctx, rec.id);
   const oomKilled = wasOomKilled(paths.bundle, code, cgroupsPathFor(rec.id, rec.config.cgroupParent));
+  const restart = !rec.config.autoRemove && shouldRestart({ ...rec, exitCode: code });
   const r = ctx.containers.update(
     rec.id,
-    { state: 'exited', exitCode: code, pid: 0, finishedAt: new Date().toISOString(), oomKilled },
-    [...live, 'created'],
+    {
+      state: restart ? 'restarting' : 'exited',
+      exitCode: code,
+      pid: 0,
+      finishedAt: new Date().toISOString(),
+      oomKilled,
+      ...(restart ? { restartCount: rec.restartCount + 1 } : {}),
+    },
+    ['running', 'paused', 'created'],
   );
   if (r) {
     if (oomKilled) containerEvent(ctx, r, 'oom');
@@ -139,14 +151,15 @@ export async function cleanupAfterExit(ctx: EngineContext, ref: string): Promise
     await unlessNotFound(removeContainer(ctx, rec.id, { force: true, volumes: true }));
     return;
   }
-  if (!shouldRestart(rec)) return;
-  const claimed = ctx.containers.update(rec.id, { state: 'restarting' }, ['exited']);
-  if (!claimed) return;
-  await new Promise((r) => setTimeout(r, restartDelayMs(rec.restartCount)));
+  // The exit was recorded as `restarting` when the policy brings it back (recordExit); the
+  // count already holds this restart. A second cleanup of the same exit may get here too: the
+  // start finds it running and leaves it.
+  if (rec.state !== 'restarting') return;
+  await new Promise((r) => setTimeout(r, restartDelayMs(rec.restartCount - 1)));
   const now = ctx.containers.find(rec.id);
   if (now?.state !== 'restarting') return;
   try {
-    await startContainer(ctx, now, { restart: true });
+    await startContainer(ctx, now);
   } catch {
     ctx.containers.update(rec.id, { state: 'exited' }, ['restarting']);
   }
@@ -168,11 +181,20 @@ export async function waitContainer(ctx: EngineContext, ref: string, signal?: Ab
 export async function killContainer(ctx: EngineContext, ref: string, signal = 'SIGKILL'): Promise<void> {
   const rec = await thawIfPaused(ctx, getContainer(ctx, ref));
   if (rec.state !== 'running')
-    throw conflict(`Cannot kill container ${ref}: container ${rec.id.slice(0, 12)} is not running`);
+    throw conflict(`Cannot kill container: ${ref}: Container ${rec.id} is not running`);
   ctx.containers.update(rec.id, { stoppedByUser: true });
   const sig = normaliseSignal(signal);
+  killEvent(ctx, rec, sig);
   await runtimeKill(detectRuntime(ctx.runroot, rec.config.runtime), rec.id, sig);
-  containerEvent(ctx, rec, 'kill', { signal: sig });
+}
+
+/**
+ * The `kill` event, with the signal's number as dockerd gives it (`15`, not `SIGTERM`); journaled
+ * before the signal is sent, so that it comes before the `die` the exit command journals.
+ */
+function killEvent(ctx: EngineContext, rec: ContainerRecord, sig: string): void {
+  const n = /^\d+$/.test(sig) ? sig : constants.signals[sig as keyof typeof constants.signals];
+  containerEvent(ctx, rec, 'kill', { signal: String(n ?? sig) });
 }
 
 /** `SIGTERM`, `TERM`, `15` -> what runc accepts; an unknown name is refused with Docker's words. */
@@ -205,7 +227,9 @@ export async function stopContainer(ctx: EngineContext, ref: string, timeoutSec?
   const paths = containerPaths(ctx, rec.id);
   const timeout = timeoutSec ?? rec.config.stopTimeout;
   if (timeout > 0) {
-    await runtimeKill(runtime, rec.id, normaliseSignal(rec.config.stopSignal));
+    const stopSignal = normaliseSignal(rec.config.stopSignal);
+    killEvent(ctx, rec, stopSignal);
+    await runtimeKill(runtime, rec.id, stopSignal);
     const r = await waitForExitFile(paths, rec.pid, timeout * 1000);
     if (!r.timedOut) {
       await cleanupAfterExit(ctx, rec.id);
@@ -213,6 +237,7 @@ export async function stopContainer(ctx: EngineContext, ref: string, timeoutSec?
       return;
     }
   }
+  killEvent(ctx, rec, 'SIGKILL');
   await runtimeKill(runtime, rec.id, 'SIGKILL', true);
   await waitForExitFile(paths, rec.pid, 10_000);
   await cleanupAfterExit(ctx, rec.id);
@@ -233,18 +258,23 @@ export async function removeContainer(ctx: EngineContext, ref: string, o: Remove
   const rec = o.force ? await thawIfPaused(ctx, found) : found;
   if (rec.state === 'paused')
     throw conflict(
-      `You cannot remove a paused container ${rec.id.slice(0, 12)}. Unpause and then stop the container before attempting removal or force remove`,
+      `You cannot remove a paused container ${rec.id}. Unpause and then stop the container before attempting removal or force remove`,
     );
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
   const paths = containerPaths(ctx, rec.id);
   if (rec.state === 'running' || rec.state === 'restarting') {
     if (!o.force)
       throw conflict(
-        `You cannot remove a running container ${rec.id.slice(0, 12)}. Stop the container before attempting removal or force remove`,
+        `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`,
       );
     ctx.containers.update(rec.id, { stoppedByUser: true });
-    await runtimeKill(runtime, rec.id, 'SIGKILL', true);
-    await waitForExitFile(paths, rec.pid, 10_000);
+    if (rec.state === 'running') {
+      killEvent(ctx, rec, 'SIGKILL');
+      await runtimeKill(runtime, rec.id, 'SIGKILL', true);
+      await waitForExitFile(paths, rec.pid, 10_000);
+      // The exit is recorded (and its `die` journaled) before the record goes.
+      reconcile(ctx, ctx.containers.get(rec.id));
+    }
   }
   await withContainerLock(ctx, rec.id, async () => {
     ctx.containers.update(rec.id, { state: 'removing' });
@@ -258,8 +288,9 @@ export async function removeContainer(ctx: EngineContext, ref: string, o: Remove
       if (m.type === 'volume' && m.anonymous && ctx.volumes.find(m.source))
         ctx.volumes.remove(m.source, [], true);
   }
-  ctx.containers.delete(rec.id);
-  containerEvent(ctx, rec, 'destroy');
+  // A `run --rm` is removed by its front end and by conmon's exit command at once: the one
+  // that deletes the record journals the `destroy`.
+  if (ctx.containers.delete(rec.id)) containerEvent(ctx, rec, 'destroy');
   // Last: while the exit file is there, the removal is unfinished and conmon's exit command
   // of a `run --rm` whose process died completes it (see run.ts).
   rmSync(paths.exitFile, { force: true });

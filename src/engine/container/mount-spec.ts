@@ -14,7 +14,8 @@ export function parseVolume(spec: string): MountSpec {
   let mode = '';
   if (parts.length === 3 || (parts.length === 2 && !parts[1]!.startsWith('/'))) mode = parts.pop()!;
   if (mode && !/^(ro|rw|z|Z)(,(ro|rw|z|Z))*$/.test(mode))
-    throw invalidArgument(`Invalid volume specification "${spec}": unknown mode "${mode}"`);
+    // dockerd's words; the mode is the part it names.
+    throw invalidArgument(`invalid mode: ${mode}`);
   const readOnly = mode.split(',').includes('ro');
   if (parts.length === 1) {
     const dest = parts[0]!;

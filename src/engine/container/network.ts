@@ -89,6 +89,7 @@ export async function setupNetwork(
       ],
       ports: config.ports,
     });
+    networkEvents(ctx, 'connect', id);
     const joinsUser =
       mode !== DEFAULT_NETWORK || (config.extraNetworks ?? []).some((n) => n.name !== DEFAULT_NETWORK);
     const gateway = a?.result.ips?.[0]?.gateway;
@@ -110,8 +111,23 @@ export async function setupNetwork(
 export async function releaseNetwork(ctx: EngineContext, id: string): Promise<void> {
   const netns = netnsPathOf(ctx, id);
   const store = new NetworkStore(ctx.db);
-  if (store.attachmentsFor(id).length) await detachNetworks(ctx.db, ctx, id, netns);
+  if (store.attachmentsFor(id).length) {
+    networkEvents(ctx, 'disconnect', id);
+    await detachNetworks(ctx.db, ctx, id, netns);
+  }
   await removeNetns(netns);
+}
+
+/**
+ * Journals `connect` or `disconnect` for each network the container has an endpoint on, as
+ * dockerd does when a container starts and stops (`docker events` shows them around start and die).
+ */
+function networkEvents(ctx: EngineContext, action: 'connect' | 'disconnect', id: string): void {
+  const store = new NetworkStore(ctx.db);
+  for (const a of store.attachmentsFor(id)) {
+    const n = store.find(a.network);
+    if (n) ctx.events.append('network', action, n.id, { container: id, name: n.name, type: n.driver });
+  }
 }
 
 /** The container's /etc/hosts: localhost, its own name and address, and `--add-host` lines. */

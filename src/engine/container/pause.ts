@@ -2,7 +2,7 @@
  * `pause` and `unpause`: the runtime freezes or thaws every process of the container (its
  * freezer cgroup); the record says `paused` meanwhile. Docker's rules and messages: only a
  * running container can be paused, only a paused one unpaused; stop, kill and rm -f thaw
- * a paused container first (a frozen process would not die of SIGTERM until thawed).
+ * a paused container first. Messages name the full ID, as dockerd's do (a frozen process would not die of SIGTERM until thawed).
  */
 import { conflict } from '../../core/errors.js';
 import { detectRuntime, runtimeFreeze } from '../runtime/oci-runtime.js';
@@ -10,12 +10,10 @@ import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
 import type { ContainerRecord } from './store.js';
 
-const short = (rec: ContainerRecord) => rec.id.slice(0, 12);
-
 /** Freezes a running container. */
 export async function pauseContainer(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
-  if (rec.state === 'paused') throw conflict(`Container ${short(rec)} is already paused`);
-  if (rec.state !== 'running') throw conflict(`Container ${short(rec)} is not running`);
+  if (rec.state === 'paused') throw conflict(`Container ${rec.id} is already paused`);
+  if (rec.state !== 'running') throw conflict(`Container ${rec.id} is not running`);
   await runtimeFreeze(detectRuntime(ctx.runroot, rec.config.runtime), rec.id, true);
   const r = ctx.containers.update(rec.id, { state: 'paused' }, ['running']);
   if (r) containerEvent(ctx, r, 'pause');
@@ -23,7 +21,7 @@ export async function pauseContainer(ctx: EngineContext, rec: ContainerRecord): 
 
 /** Thaws a paused container. */
 export async function unpauseContainer(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
-  if (rec.state !== 'paused') throw conflict(`Container ${short(rec)} is not paused`);
+  if (rec.state !== 'paused') throw conflict(`Container ${rec.id} is not paused`);
   await thaw(ctx, rec);
 }
 

@@ -57,8 +57,6 @@ const log = logger('container');
 export interface StartOptions {
   /** The argv conmon runs when the container exits. Default: this `berth` with `container cleanup ID`. */
   exitCommand?: string[];
-  /** Count this start as a restart (restart policies). */
-  restart?: boolean;
   /** Called after the container is created and before it runs (for example to size its terminal). */
   beforeStart?: (paths: ContainerPaths) => void;
   /**
@@ -173,7 +171,6 @@ async function letRun(
   rec: ContainerRecord,
   runtime: OciRuntime,
   pid: number,
-  opts: StartOptions,
 ): Promise<ContainerRecord> {
   await runtimeStart(runtime, rec.id, pid);
   const updated = ctx.containers.update(rec.id, {
@@ -186,7 +183,6 @@ async function letRun(
     finishedAt: '',
     stoppedByUser: false,
     runtime: runtime.name,
-    ...(opts.restart ? { restartCount: rec.restartCount + 1 } : {}),
   });
   const started = updated ?? ctx.containers.get(rec.id);
   containerEvent(ctx, started, 'start');
@@ -211,11 +207,13 @@ async function startLocked(
 ): Promise<ContainerRecord> {
   if (rec.state === 'running') return rec;
   if (rec.state === 'removing') throw conflict(`Container ${rec.name} is being removed`);
+  // dockerd's words: a frozen container is resumed, not started again.
+  if (rec.state === 'paused') throw conflict('cannot start a paused container, try unpause instead');
   const config = rec.config;
   const paths = containerPaths(ctx, rec.id);
   const runtime = detectRuntime(ctx.runroot, config.runtime);
   const waiting = createdByRuntime(paths, runtime, rec);
-  if (waiting !== undefined) return letRun(ctx, rec, runtime, waiting, opts);
+  if (waiting !== undefined) return letRun(ctx, rec, runtime, waiting);
   // The previous run's exit command may not have released it yet (it waits for this lock, and
   // on a slow machine `start` wins the race): release what that run still holds here.
   await releaseRun(ctx, rec.id, runtime);
@@ -293,7 +291,7 @@ async function startLocked(
     created = true;
     log.debug('created by conmon', { id: rec.id, pid, ms: ms() });
     opts.beforeStart?.(paths);
-    const started = await letRun(ctx, rec, runtime, pid, opts);
+    const started = await letRun(ctx, rec, runtime, pid);
     log.debug('started', { id: rec.id, ms: ms() });
     return started;
   } catch (e) {

@@ -254,7 +254,7 @@ export class ContainerStore {
   /** Renames; the new name must be valid and free. */
   rename(id: string, name: string): void {
     if (!validName.test(name))
-      throw invalidArgument(`Invalid container name "${name}": use [a-zA-Z0-9][a-zA-Z0-9_.-]+`);
+      throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     try {
       this.q('UPDATE containers SET name = ? WHERE id = ?').run(name.replace(/^\//, ''), id);
     } catch (e) {
@@ -274,16 +274,17 @@ export class ContainerStore {
   }
 
   /** IDs of the containers (any state) made from an image (`rmi` and `image prune` ask). */
-  usersOfImage(imageId: string): string[] {
+  usersOfImage(imageId: string): { id: string; running: boolean }[] {
     return (
       this.db
-        .prepare("SELECT id FROM containers WHERE json_extract(config, '$.imageId') = ?")
-        .all(imageId) as { id: string }[]
-    ).map((r) => r.id);
+        .prepare("SELECT id, state FROM containers WHERE json_extract(config, '$.imageId') = ?")
+        .all(imageId) as { id: string; state: string }[]
+    ).map((r) => ({ id: r.id, running: ['running', 'paused', 'restarting'].includes(r.state) }));
   }
 
   /** Deletes the record. */
-  delete(id: string): void {
-    this.q('DELETE FROM containers WHERE id = ?').run(id);
+  /** Deletes the record; false when it was already gone. */
+  delete(id: string): boolean {
+    return this.q('DELETE FROM containers WHERE id = ?').run(id).changes > 0;
   }
 }

@@ -1,5 +1,5 @@
 /** Engine-wide facts (`info`) and disk use (`system df`). */
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { isCgroupV2 } from '../../core/cgroup-version.js';
@@ -29,15 +29,30 @@ export async function engineInfo(ctx: EngineContext): Promise<Record<string, unk
     NCPU: cpus().length,
     MemTotal: totalmem(),
     Name: hostname(),
-    OperatingSystem: process.platform,
+    OperatingSystem: osName(),
     DockerRootDir: ctx.root,
     RunRoot: ctx.runroot,
   };
 }
 
-/** Bytes under a path, not following symlinks (stops at mount points it cannot read). */
-export function du(path: string): number {
+/** The host's distribution as os-release names it (`Debian GNU/Linux 12 (bookworm)`), as dockerd reports it. */
+function osName(): string {
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    if (m?.[1]) return m[1];
+  } catch {
+    // No os-release: the platform is all there is to say.
+  }
+  return process.platform;
+}
+
+/**
+ * Bytes under a path, not following symlinks (stops at mount points it cannot read). With
+ * `filesOnly`, as dockerd sizes a volume: folders count nothing and a hard-linked file once.
+ */
+export function du(path: string, o: { filesOnly?: boolean } = {}): number {
   let total = 0;
+  const seen = new Set<string>();
   const walk = (p: string) => {
     let st: ReturnType<typeof lstatSync>;
     try {
@@ -45,8 +60,17 @@ export function du(path: string): number {
     } catch {
       return;
     }
+    if (st.isDirectory()) {
+      if (!o.filesOnly) total += st.size;
+      for (const n of readdirSync(p)) walk(join(p, n));
+      return;
+    }
+    if (o.filesOnly && st.nlink > 1) {
+      const inode = `${st.dev}:${st.ino}`;
+      if (seen.has(inode)) return;
+      seen.add(inode);
+    }
     total += st.size;
-    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
   };
   walk(path);
   return total;

@@ -69,8 +69,7 @@ export async function topContainer(
   psArgs = '',
 ): Promise<TopResult> {
   // Docker lists a paused container's processes too (they exist, frozen).
-  if (rec.state !== 'running' && rec.state !== 'paused')
-    throw conflict(`Container ${rec.id.slice(0, 12)} is not running`);
+  if (rec.state !== 'running' && rec.state !== 'paused') throw conflict(`Container ${rec.id} is not running`);
   const args = psArgs.trim() === '' ? '-ef' : psArgs;
   validatePsArgs(args);
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
@@ -98,6 +97,52 @@ export interface ContainerStats {
   memoryLimit: number;
   pids: number;
   pidsLimit: number;
+  /** Traffic of each interface of the container's own network namespace (not loopback). */
+  networks: Record<string, InterfaceCounters>;
+}
+
+/** One interface's counters, as /proc/net/dev has them. */
+export interface InterfaceCounters {
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
+}
+
+/**
+ * The interfaces of the network namespace process `pid` is in, from its /proc/PID/net/dev;
+ * loopback is left out, as Docker's stats leave it out.
+ */
+export function interfaceCounters(pid: number): Record<string, InterfaceCounters> {
+  const out: Record<string, InterfaceCounters> = {};
+  if (pid <= 0) return out;
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/net/dev`, 'utf8');
+  } catch {
+    return out;
+  }
+  // Two header lines, then `  eth0: rxBytes rxPackets rxErrs rxDrop fifo frame compressed multicast txBytes txPackets txErrs txDrop ...`.
+  for (const line of text.split('\n').slice(2)) {
+    const m = /^\s*([^:\s]+):\s*(.*)$/.exec(line);
+    if (!m || m[1] === 'lo') continue;
+    const f = m[2]!.trim().split(/\s+/).map(Number);
+    out[m[1]!] = {
+      rxBytes: f[0] ?? 0,
+      rxPackets: f[1] ?? 0,
+      rxErrors: f[2] ?? 0,
+      rxDropped: f[3] ?? 0,
+      txBytes: f[8] ?? 0,
+      txPackets: f[9] ?? 0,
+      txErrors: f[10] ?? 0,
+      txDropped: f[11] ?? 0,
+    };
+  }
+  return out;
 }
 
 const num = (p: string): number | undefined => {
@@ -147,7 +192,10 @@ export function statsOf(rec: ContainerRecord, hostMemory: number): ContainerStat
     pidsLimit = num(join(base, 'pids', cg, 'pids.max')) ?? 0;
   }
   if (memoryLimit === undefined || memoryLimit > hostMemory) memoryLimit = hostMemory;
-  return { id: rec.id, name: rec.name, cpuNanos, memoryUsage, memoryLimit, pids, pidsLimit };
+  // The host's network is the host's traffic, not the container's: Docker shows none for it.
+  const running = rec.state === 'running' || rec.state === 'paused';
+  const networks = running && rec.config.network !== 'host' ? interfaceCounters(rec.pid) : {};
+  return { id: rec.id, name: rec.name, cpuNanos, memoryUsage, memoryLimit, pids, pidsLimit, networks };
 }
 
 /** The host's total CPU time in nanoseconds (all CPUs, from /proc/stat), the base of `docker stats`' CPU %. */

@@ -8,7 +8,7 @@ import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
 import { cfsQuota } from '../runtime/oci-spec.js';
 import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
-import { checkCpus } from './create.js';
+import { checkCpus, checkMemory } from './create.js';
 import { withContainerLock } from './lock.js';
 import type { ContainerRecord } from './store.js';
 
@@ -21,6 +21,7 @@ export async function updateContainer(
   o: UpdateOptions,
 ): Promise<void> {
   if (o.nanoCpus !== undefined) checkCpus(o.nanoCpus);
+  if (o.memory !== undefined) checkMemory(o.memory);
   await withContainerLock(ctx, rec.id, async () => {
     const current = ctx.containers.get(rec.id);
     const config: ContainerConfig = { ...current.config, ...o };

@@ -10,7 +10,7 @@ import { join, relative, resolve } from 'node:path';
 import { pipeline, Transform, Writable } from 'node:stream';
 import { errorMessage, invalidArgument } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
-import { buildImage } from '../build/builder.js';
+import { buildImage, RunFailed } from '../build/builder.js';
 import { BuildCache } from '../build/cache.js';
 import { type BuildContext, tarContext } from '../build/context.js';
 import { familiarName } from '../image/reference.js';
@@ -166,8 +166,12 @@ export function buildRoutes(r: Router, api: Api): void {
         for (const n of result.names) line({ stream: `Successfully tagged ${familiarName(n)}\n` });
       }
     } catch (e) {
-      // The status is already sent: Docker reports a failed build in the stream.
-      line({ errorDetail: { message: errorMessage(e) }, error: errorMessage(e) });
+      // The status is already sent: Docker reports a failed build in the stream. A failed RUN
+      // is the classic builder's words with the step's status, which the CLI exits with.
+      if (e instanceof RunFailed) {
+        const message = `The command '${e.command.join(' ')}' returned a non-zero code: ${e.exitCode}`;
+        line({ errorDetail: { code: e.exitCode, message }, error: message });
+      } else line({ errorDetail: { message: errorMessage(e) }, error: errorMessage(e) });
     } finally {
       context?.close();
     }

@@ -3,7 +3,8 @@
  * pause/unpause, rename, update and changes.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { invalidArgument } from '../../core/errors.js';
+import { BerthError, errorMessage, invalidArgument, isAlreadyExists } from '../../core/errors.js';
+import { validName } from '../container/names.js';
 import type { Engine } from '../engine.js';
 import type { Api } from './api.js';
 import { type CreateBody, restartPolicy } from './create-body.js';
@@ -36,7 +37,21 @@ function statsDoc(name: string, now: Usage, before: Usage | undefined, read: Dat
     cpu_stats: cpuStats(now),
     precpu_stats: cpuStats(before),
     memory_stats: { usage: now.memoryUsage, limit: now.memoryLimit, stats: {} },
-    networks: {},
+    networks: Object.fromEntries(
+      Object.entries(now.networks).map(([name, n]) => [
+        name,
+        {
+          rx_bytes: n.rxBytes,
+          rx_packets: n.rxPackets,
+          rx_errors: n.rxErrors,
+          rx_dropped: n.rxDropped,
+          tx_bytes: n.txBytes,
+          tx_packets: n.txPackets,
+          tx_errors: n.txErrors,
+          tx_dropped: n.txDropped,
+        },
+      ]),
+    ),
   };
 }
 
@@ -100,7 +115,21 @@ export function containerOpRoutes(r: Router, api: Api): void {
   r.add('POST', '/containers/{id}/rename', async (c) => {
     const name = c.query.get('name');
     if (!name) throw invalidArgument('name is required: give the new name of the container');
-    containers.rename(c.params.id!, name);
+    // dockerd names the step that refused the name, and the name with its slash.
+    if (!validName.test(name))
+      throw invalidArgument(
+        `Error when allocating new name: Invalid container name (/${name.replace(/^\//, '')}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+      );
+    try {
+      containers.rename(c.params.id!, name);
+    } catch (e) {
+      // dockerd says which step refused a name that is taken.
+      if (isAlreadyExists(e))
+        throw new BerthError('AlreadyExists', `Error when allocating new name: ${errorMessage(e)}`, {
+          cause: e,
+        });
+      throw e;
+    }
     sendJson(c, 204);
   });
 

@@ -8,6 +8,7 @@ import { logger } from '../../core/log.js';
 import { parseSince } from '../container/logs.js';
 import type { ContainerStreams } from '../container/streams.js';
 import type { Api } from './api.js';
+import { escapeProxy, parseDetachKeys } from './detach-keys.js';
 import { hijack, streamContentType } from './hijack.js';
 import { flag } from './http.js';
 import type { Call, Router } from './router.js';
@@ -47,13 +48,27 @@ export function containerStreamRoutes(r: Router, api: Api): void {
     const rec = engine.containers.get(c.params.id!);
     const [stream, logs] = [flag(c, 'stream'), flag(c, 'logs')];
     if (!stream && !logs) throw invalidArgument('Bad parameters: use stream=1, logs=1 or both');
+    // Checked before the connection is taken over, so that bad keys are an HTTP error.
+    const keys = parseDetachKeys(c.query.get('detachKeys'));
     const socket = hijack(c, rec.config.tty);
+    engine.containers.record(rec.id, 'attach');
     const streams = socketStreams(socket, rec.config.tty, {
       stdin: flag(c, 'stdin'),
       stdout: flag(c, 'stdout'),
       stderr: flag(c, 'stderr'),
     });
     const detach = new AbortController();
+    // On a terminal the detach keys end the attach and leave the container running.
+    if (rec.config.tty && streams.stdin) {
+      const input = escapeProxy(keys, () => {
+        // The input must not end: its end would close the container's stdin.
+        socket.unpipe(input);
+        engine.containers.record(rec.id, 'detach');
+        detach.abort();
+      });
+      socket.pipe(input);
+      streams.stdin = input;
+    }
     socket.on('close', () => detach.abort());
     socket.on('error', (e) => log.debug('attach connection failed', { id: rec.id, err: e }));
     // async: a refusal (a paused container) is a rejection, also inside a start's callback.

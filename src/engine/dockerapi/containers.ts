@@ -3,7 +3,7 @@
  * list, inspect, prune, resize. The streaming ones (attach, wait, logs) are in
  * container-streams.ts.
  */
-import { errorMessage, invalidArgument, isNotFound } from '../../core/errors.js';
+import { BerthError, conflict, errorMessage, invalidArgument, isNotFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { imageAsGiven } from '../container/config.js';
 import type { ContainerRecord } from '../container/store.js';
@@ -11,11 +11,21 @@ import type { PsRow } from '../container/views.js';
 import type { Api } from './api.js';
 import { type CreateBody, createOptionsFromBody } from './create-body.js';
 import { filterStrings, filters, flag, jsonBody, sendJson } from './http.js';
+import { pruneFilters } from './prune-filters.js';
 import type { Call, Router } from './router.js';
 
 const log = logger('dockerapi');
 
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000) || 0;
+
+/**
+ * The command as dockerd lists it: the path, then each argument, those holding a space in
+ * single quotes (`sh -c 'sleep 100'`).
+ */
+export function listedCommand(args: readonly string[]): string {
+  const [path = '', ...rest] = args;
+  return [path, ...rest.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
+}
 
 /** One container as `GET /containers/json` lists it. */
 function summary(r: ContainerRecord, row: PsRow): Record<string, unknown> {
@@ -24,7 +34,7 @@ function summary(r: ContainerRecord, row: PsRow): Record<string, unknown> {
     Names: [`/${r.name}`],
     Image: imageAsGiven(r.config),
     ImageID: r.config.imageId,
-    Command: [...r.config.entrypoint, ...r.config.cmd].join(' '),
+    Command: listedCommand([...r.config.entrypoint, ...r.config.cmd]),
     Created: seconds(r.createdAt),
     Ports: r.config.ports.map((p) => ({
       ...(p.hostPort ? { IP: p.hostIP || '0.0.0.0', PublicPort: p.hostPort } : {}),
@@ -41,7 +51,11 @@ function summary(r: ContainerRecord, row: PsRow): Record<string, unknown> {
       Name: m.type === 'volume' ? m.source : undefined,
       Source: m.source,
       Destination: m.destination,
+      // The CLI counts the mounts with a driver as `LocalVolumes`.
+      Driver: m.type === 'volume' ? 'local' : '',
+      Mode: m.type === 'volume' ? 'z' : '',
       RW: !m.readOnly,
+      Propagation: m.type === 'bind' ? (m.propagation ?? 'rprivate') : '',
     })),
   };
 }
@@ -79,6 +93,14 @@ async function failedStart(api: Api, rec: ContainerRecord, e: unknown): Promise<
     });
   const code = (e as { exitCode?: unknown }).exitCode;
   api.sessions.started(rec.id, Promise.resolve(typeof code === 'number' ? code : 125));
+  // The runtime's own words in dockerd's frame; the CLI picks its exit status (127, 126) from them.
+  const runtimeMessage = e instanceof BerthError ? e.details?.runtimeMessage : undefined;
+  if (typeof runtimeMessage === 'string' && e instanceof BerthError)
+    throw new BerthError(
+      e.code,
+      `failed to create shim task: OCI runtime create failed: ${runtimeMessage}: unknown`,
+      { cause: e },
+    );
   throw e;
 }
 
@@ -140,6 +162,8 @@ export function containerRoutes(r: Router, api: Api): void {
   r.add('POST', '/containers/{id}/start', async (c) => {
     const rec = engine.containers.get(c.params.id!);
     if (rec.state === 'running') return sendJson(c, 304);
+    // Refused before the start: a failed start would end the run (and remove an --rm container).
+    if (rec.state === 'paused') throw conflict('cannot start a paused container, try unpause instead');
     const started = await engine.containers.start(rec.id).catch((e: unknown) => failedStart(api, rec, e));
     // Watch this run's exit before answering: a container that exits and is removed at once
     // (`--rm`) still reports its status to the `wait` that `docker run` sent.
@@ -158,9 +182,7 @@ export function containerRoutes(r: Router, api: Api): void {
     sendJson(c, 204);
   });
   r.add('POST', '/containers/{id}/restart', async (c) => {
-    const id = engine.containers.get(c.params.id!).id;
-    await engine.containers.stop(id, timeout(c));
-    const started = await engine.containers.start(id);
+    const started = await engine.containers.restart(c.params.id!, timeout(c));
     sessions.started(started.id, watchExit(api, started.id, started.config.autoRemove));
     sendJson(c, 204);
   });
@@ -169,7 +191,8 @@ export function containerRoutes(r: Router, api: Api): void {
     sendJson(c, 204);
   });
   r.add('POST', '/containers/prune', async (c) => {
-    const report = await engine.containers.prune();
+    const { match } = pruneFilters(filters(c), ['until', 'label', 'label!']);
+    const report = await engine.containers.prune(match);
     sendJson(c, 200, { ContainersDeleted: report.deleted, SpaceReclaimed: 0 });
   });
   r.add('POST', '/containers/{id}/resize', async (c) => {

@@ -11,6 +11,7 @@ import { logConfig } from '../container/log-config.js';
 import { parseTmpfs, parseVolume } from '../container/mount-spec.js';
 import type { HealthConfig } from '../image/resolved-image.js';
 import type { PortMapping } from '../network/ports.js';
+import { normaliseCapability } from '../runtime/capabilities.js';
 
 /** The fields of Docker's create body that Berth reads. */
 /** One network's settings in `NetworkingConfig.EndpointsConfig`. */
@@ -28,6 +29,8 @@ export interface CreateBody {
   Cmd?: string[] | string | null;
   Entrypoint?: string[] | string | null;
   Labels?: Record<string, string> | null;
+  /** Anonymous volumes (`-v /data`): the CLI sends them here, not in `Binds`. */
+  Volumes?: Record<string, unknown> | null;
   WorkingDir?: string;
   Tty?: boolean;
   OpenStdin?: boolean;
@@ -168,6 +171,9 @@ function mounts(body: CreateBody): { mounts: MountSpec[]; tmpfs: TmpfsSpec[] } {
       });
     } else throw invalidArgument(`Unsupported mount type "${m.Type}": use bind, volume or tmpfs`);
   }
+  // `Volumes` paths that nothing else mounts get a new anonymous volume each, as dockerd does.
+  const taken = new Set([...out.map((m) => m.destination), ...tmpfs.map((t) => t.destination)]);
+  for (const dest of Object.keys(body.Volumes ?? {})) if (!taken.has(dest)) out.push(parseVolume(dest));
   return { mounts: out, tmpfs };
 }
 
@@ -231,13 +237,35 @@ function securityOpts(opts: readonly string[]): Pick<CreateOptions, 'noNewPrivil
   return out;
 }
 
+/** `CapAdd` or `CapDrop`, each name checked here to be refused in dockerd's words. */
+function capabilities(field: 'CapAdd' | 'CapDrop', names: string[] | null | undefined): string[] {
+  for (const name of names ?? []) {
+    try {
+      normaliseCapability(name);
+    } catch {
+      const upper = name.toUpperCase();
+      throw invalidArgument(
+        `invalid ${field}: unknown capability: "${upper.startsWith('CAP_') ? upper : `CAP_${upper}`}"`,
+      );
+    }
+  }
+  return names ?? [];
+}
+
 /** Docker's `RestartPolicy` as the engine's (undefined when it names none). */
 export function restartPolicy(
   p: NonNullable<CreateBody['HostConfig']>['RestartPolicy'],
 ): RestartPolicy | undefined {
   if (!p?.Name) return undefined;
+  // dockerd's words (ValidateRestartPolicy), which compose files' typos are matched against.
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(p.Name))
-    throw invalidArgument(`Invalid restart policy "${p.Name}": use no, always, unless-stopped or on-failure`);
+    throw invalidArgument(
+      `invalid restart policy: unknown policy '${p.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`,
+    );
+  if ((p.MaximumRetryCount ?? 0) < 0)
+    throw invalidArgument('invalid restart policy: maximum retry count cannot be negative');
+  if (p.MaximumRetryCount && p.Name !== 'on-failure')
+    throw invalidArgument("invalid restart policy: maximum retry count can only be used with 'on-failure'");
   return { name: p.Name as RestartPolicy['name'], maximumRetryCount: p.MaximumRetryCount ?? 0 };
 }
 
@@ -257,8 +285,8 @@ export function createOptionsFromBody(body: CreateBody, name?: string): CreateOp
     labels: body.Labels ?? {},
     tty: !!body.Tty,
     openStdin: !!body.OpenStdin,
-    capAdd: hc.CapAdd ?? [],
-    capDrop: hc.CapDrop ?? [],
+    capAdd: capabilities('CapAdd', hc.CapAdd),
+    capDrop: capabilities('CapDrop', hc.CapDrop),
     privileged: !!hc.Privileged,
     init: !!hc.Init,
     readOnly: !!hc.ReadonlyRootfs,

@@ -1,7 +1,8 @@
 /** The exec routes: create an instance, start it on a hijacked connection, resize, inspect. */
 import { randomBytes } from 'node:crypto';
-import { conflict, invalidArgument, notFound } from '../../core/errors.js';
+import { BerthError, conflict, errorMessage, invalidArgument, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { execLine } from '../container/exec.js';
 import type { TerminalSize } from '../container/streams.js';
 import type { Api } from './api.js';
 import { socketStreams } from './container-streams.js';
@@ -29,6 +30,22 @@ interface ExecCreateBody {
 /** Docker's `ConsoleSize` (`[rows, columns]`) as a terminal size; undefined when absent or zero. */
 function consoleSize(v: [number, number] | null | undefined): TerminalSize | undefined {
   return v?.[0] && v[1] ? { rows: v[0], columns: v[1] } : undefined;
+}
+
+/**
+ * What dockerd reports for an exec whose command could not start: the runtime's message as
+ * `OCI runtime exec failed: ...: unknown`, and the status the CLI exits with, from the message
+ * as dockerd works it out: 126 when it says permission denied, 127 for a file that is not
+ * there (the command, or the working directory), else 126. Other errors (an unknown user) are
+ * reported as they are, with 126.
+ */
+export function execStartFailure(e: unknown): { message: string; code: number } {
+  const runtimeMessage = e instanceof BerthError ? e.details?.runtimeMessage : undefined;
+  if (typeof runtimeMessage !== 'string') return { message: errorMessage(e), code: 126 };
+  const notFound =
+    !/permission denied/i.test(runtimeMessage) &&
+    /executable file not found|no such file or directory/i.test(runtimeMessage);
+  return { message: `OCI runtime exec failed: ${runtimeMessage}: unknown`, code: notFound ? 127 : 126 };
 }
 
 /** Adds the exec routes to `r`. */
@@ -64,6 +81,7 @@ export function execRoutes(r: Router, api: Api): void {
       pid: 0,
       size: consoleSize(body.ConsoleSize),
     });
+    engine.containers.record(rec.id, `exec_create: ${execLine(body.Cmd)}`, { execID: id });
     sendJson(c, 201, { Id: id });
   });
 
@@ -78,11 +96,36 @@ export function execRoutes(r: Router, api: Api): void {
       x.running = false;
       x.exitCode = code;
     };
-    const base = { command: x.command, tty: x.tty, env: x.env, user: x.user, workdir: x.workdir };
+    const base = {
+      command: x.command,
+      tty: x.tty,
+      env: x.env,
+      user: x.user,
+      workdir: x.workdir,
+      execId: x.id,
+      // inspect's Pid, from the moment the command runs.
+      onStarted: (pid: number) => {
+        x.pid = pid;
+      },
+    };
     if (body.Detach) {
-      engine.containers.exec(x.containerId, { ...base, detach: false }).then(settle, (e: unknown) => {
-        log.debug('detached exec failed', { id: x.id, err: e as Error });
-        settle(126);
+      // As dockerd, the answer comes once the command runs (or could not start), so that
+      // what the client does next sees it running.
+      await new Promise<void>((answered) => {
+        engine.containers
+          .exec(x.containerId, {
+            ...base,
+            detach: false,
+            onStarted: (pid) => {
+              x.pid = pid;
+              answered();
+            },
+          })
+          .then(settle, (e: unknown) => {
+            log.debug('detached exec failed', { id: x.id, err: e as Error });
+            settle(execStartFailure(e).code);
+          })
+          .finally(answered);
       });
       sendJson(c, 200);
       return;
@@ -116,9 +159,10 @@ export function execRoutes(r: Router, api: Api): void {
         }),
       );
     } catch (e) {
-      // The status line is already sent: the error goes to the client's stderr, as dockerd's does.
-      settle(126);
-      streams.stderr.write(Buffer.from(`${(e as Error).message}\n`));
+      // The status line is already sent: the error goes into the stream, in dockerd's words.
+      const failed = execStartFailure(e);
+      settle(failed.code);
+      streams.stderr.write(Buffer.from(`${failed.message}\r\n`));
     } finally {
       socket.end();
     }

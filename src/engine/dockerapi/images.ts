@@ -2,12 +2,13 @@
  * The `/images` routes: list, inspect, history, tag, remove, prune, create (pull, or import
  * from the body), push, search, and save and load of docker archives.
  */
-import { errorMessage, invalidArgument } from '../../core/errors.js';
+import { BerthError, errorMessage, invalidArgument, isNotFound, notFound } from '../../core/errors.js';
 import { referenceMatches } from '../image/image-filter.js';
-import { familiarName } from '../image/reference.js';
+import { familiarName, normalizeReference, parseReference, repositoryOf } from '../image/reference.js';
 import type { Progress } from '../registry/progress.js';
 import type { Api } from './api.js';
 import { filterStrings, filters, flag, sendJson } from './http.js';
+import { pruneFilters } from './prune-filters.js';
 import type { Call, Router } from './router.js';
 import { searchRegistry } from './search.js';
 
@@ -19,12 +20,25 @@ function reference(repo: string, tag: string | null): string {
   return tag.startsWith('sha256:') ? `${repo}@${tag}` : `${repo}:${tag}`;
 }
 
-/** Docker's JSON progress stream on a response: one object a line. */
-function jsonProgress(c: Call): { progress: Progress; line: (o: Record<string, unknown>) => void } {
+/**
+ * Docker's JSON progress stream on a response: one object a line. The status line goes with
+ * the first object (`started` tells whether it has), so that a failure before any progress
+ * (a manifest that is not there, a registry that cannot be reached) is an HTTP error, as
+ * dockerd answers it, and the CLI prints `Error response from daemon: ...`.
+ */
+function jsonProgress(c: Call): {
+  progress: Progress;
+  line: (o: Record<string, unknown>) => void;
+  started: () => boolean;
+} {
   const res = c.res!;
-  const line = (o: Record<string, unknown>) => res.write(`${JSON.stringify(o)}\n`);
+  const line = (o: Record<string, unknown>) => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write(`${JSON.stringify(o)}\n`);
+  };
   return {
     line,
+    started: () => res.headersSent,
     progress: {
       update(id, status, current, total) {
         line({
@@ -36,6 +50,20 @@ function jsonProgress(c: Call): { progress: Progress; line: (o: Record<string, u
       done() {},
     },
   };
+}
+
+/** A pull that failed before any progress: a missing tag in dockerd's words, anything else as it is. */
+function pullRefusal(e: unknown, ref: string | undefined): unknown {
+  if (!ref || !isNotFound(e) || !/MANIFEST_UNKNOWN|manifest unknown/i.test(errorMessage(e))) return e;
+  let name = ref;
+  try {
+    name = familiarName(normalizeReference(ref));
+  } catch {
+    // An unparsable reference fails before any registry is asked; the message names it as given.
+  }
+  return new BerthError('NotFound', `manifest for ${name} not found: manifest unknown: manifest unknown`, {
+    cause: e,
+  });
 }
 
 /**
@@ -58,16 +86,13 @@ function registryAuth(c: Call): { credentials?: { username: string; password: st
 
 /** Adds the image routes to `r`. */
 export function imageRoutes(r: Router, api: Api): void {
-  const { images, containers } = api.engine;
+  const { images } = api.engine;
 
   r.add('GET', '/images/json', async (c) => {
     const f = filters(c);
     // `docker images NAME` is a reference filter; dockerd lists only the tags that match it.
     const refs = f.reference;
     const listed = await images.filtered(undefined, filterStrings(f));
-    const inUse = new Map<string, number>();
-    for (const rec of containers.list({ all: true }))
-      inUse.set(rec.config.imageId, (inUse.get(rec.config.imageId) ?? 0) + 1);
     sendJson(
       c,
       200,
@@ -81,7 +106,8 @@ export function imageRoutes(r: Router, api: Api): void {
         SharedSize: -1,
         VirtualSize: i.size,
         Labels: {},
-        Containers: inUse.get(i.id) ?? 0,
+        // As dockerd's list: counted only for `system df` (the CLI shows N/A).
+        Containers: -1,
       })),
     );
   });
@@ -90,8 +116,8 @@ export function imageRoutes(r: Router, api: Api): void {
     const from = c.query.get('fromImage');
     const src = c.query.get('fromSrc');
     if (!from && !src) throw invalidArgument('Either fromImage or fromSrc is required');
-    c.res!.writeHead(200, { 'Content-Type': 'application/json' });
-    const { progress, line } = jsonProgress(c);
+    const { progress, line, started } = jsonProgress(c);
+    let ref: string | undefined;
     try {
       if (src) {
         if (src !== '-')
@@ -109,12 +135,13 @@ export function imageRoutes(r: Router, api: Api): void {
         });
         line({ status: row.id });
       } else {
-        const ref = reference(from!, c.query.get('tag'));
+        ref = reference(from!, c.query.get('tag'));
         const row = await images.pull(ref, { progress, signal: c.signal, ...registryAuth(c) });
         line({ status: `Digest: ${row.manifestDigest}` });
         line({ status: `Status: Downloaded newer image for ${familiarName(row.names[0] ?? ref)}` });
       }
     } catch (e) {
+      if (!started()) throw pullRefusal(e, ref);
       // The status is already sent: Docker reports a failed pull in the stream.
       line({ errorDetail: { message: errorMessage(e) }, error: errorMessage(e) });
     }
@@ -182,9 +209,17 @@ export function imageRoutes(r: Router, api: Api): void {
   });
   r.addGreedy('POST', '/images/', 'name', '/push', async (c) => {
     const name = reference(c.params.name!, c.query.get('tag'));
-    c.res!.writeHead(200, { 'Content-Type': 'application/json' });
     const { progress, line } = jsonProgress(c);
+    // dockerd names the repository first, then reports everything in the stream.
+    const repo = familiarName(repositoryOf(parseReference(name)));
+    line({ status: `The push refers to repository [${repo}]` });
     try {
+      try {
+        images.get(name);
+      } catch (e) {
+        if (isNotFound(e)) throw notFound(`An image does not exist locally with the tag: ${repo}`);
+        throw e;
+      }
       const digest = await images.push(name, undefined, {
         progress,
         signal: c.signal,
@@ -199,7 +234,12 @@ export function imageRoutes(r: Router, api: Api): void {
     c.res!.end();
   });
   r.add('POST', '/images/prune', async (c) => {
-    const out = await images.prune({ all: false });
+    // Image labels are in each image's config, which the prune does not read: not a filter yet.
+    const { match, dangling } = pruneFilters(filters(c), ['dangling', 'until']);
+    const out = await images.prune({
+      all: dangling === false,
+      match: (row) => match({ created: row.created, labels: {} }),
+    });
     sendJson(c, 200, { ImagesDeleted: out.reports, SpaceReclaimed: out.spaceReclaimed });
   });
 }

@@ -3,7 +3,9 @@ import { invalidArgument } from '../../core/errors.js';
 import type { Api } from './api.js';
 import { filters, flag, jsonBody, sendJson } from './http.js';
 import { filterNetworks, filterVolumes, type NetworkDoc } from './list-filters.js';
+import { pruneFilters } from './prune-filters.js';
 import type { Router } from './router.js';
+import { versionAtLeast } from './version.js';
 
 interface NetworkCreateBody {
   Name?: string;
@@ -35,7 +37,8 @@ export function networkVolumeRoutes(r: Router, api: Api): void {
     sendJson(c, 201, { Id: n.id, Warning: '' });
   });
   r.add('POST', '/networks/prune', async (c) => {
-    sendJson(c, 200, { NetworksDeleted: await networks.prune() });
+    const { match } = pruneFilters(filters(c), ['until', 'label', 'label!']);
+    sendJson(c, 200, { NetworksDeleted: await networks.prune(match) });
   });
   r.add('GET', '/networks/{id}', async (c) => {
     sendJson(c, 200, networks.inspect(c.params.id!));
@@ -83,8 +86,10 @@ export function networkVolumeRoutes(r: Router, api: Api): void {
     sendJson(c, 201, existing ?? volumes.create(body.Name ?? '', { labels: body.Labels ?? {} }));
   });
   r.add('POST', '/volumes/prune', async (c) => {
+    const { match, all } = pruneFilters(filters(c), ['label', 'label!', 'all']);
     sendJson(c, 200, {
-      VolumesDeleted: volumes.prune({ all: filters(c).all?.[0] === 'true' }),
+      // Before API 1.42 a prune took every unused volume; since, only anonymous ones without `all`.
+      VolumesDeleted: volumes.prune({ all: !!all || !versionAtLeast(c.version, '1.42'), match }),
       SpaceReclaimed: 0,
     });
   });

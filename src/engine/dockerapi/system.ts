@@ -5,7 +5,7 @@ import { imageAsGiven } from '../container/config.js';
 import { parseSince } from '../container/logs.js';
 import { familiarName } from '../image/reference.js';
 import type { Api } from './api.js';
-import { filters, sendJson } from './http.js';
+import { filters, jsonBody, sendJson } from './http.js';
 import type { Router } from './router.js';
 import { API_VERSION, MIN_API_VERSION } from './version.js';
 
@@ -97,6 +97,15 @@ export function systemRoutes(r: Router, api: Api, version: string): void {
     begin();
     res.end();
   });
+  // `docker login`: the daemon only checks the credentials; the CLI keeps them.
+  r.add('POST', '/auth', async (c) => {
+    const body = await jsonBody<{ username?: string; password?: string; serveraddress?: string }>(c);
+    const registry = body.serveraddress || 'docker.io';
+    if (!body.username || !body.password)
+      throw invalidArgument('username and password are required to log in');
+    await api.engine.images.login(registry, { username: body.username, password: body.password });
+    sendJson(c, 200, { Status: 'Login Succeeded', IdentityToken: '' });
+  });
   r.add('GET', '/system/df', async (c) => {
     const { images, containers, volumes } = api.engine;
     const use = await api.engine.system.df();
@@ -133,7 +142,7 @@ export function systemRoutes(r: Router, api: Api, version: string): void {
       })),
       Volumes: volumes.list().map((v) => ({
         ...v,
-        UsageData: { Size: -1, RefCount: mounted.get(v.Name) ?? 0 },
+        UsageData: { Size: volumes.size(v.Name), RefCount: mounted.get(v.Name) ?? 0 },
       })),
       BuildCache: [],
     });

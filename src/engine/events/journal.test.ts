@@ -31,7 +31,7 @@ describe('event journal', () => {
   });
 
   it('refuses an unknown filter key, naming it', () => {
-    assert.throws(() => checkEventFilters({ colour: ['red'] }), /Invalid filter "colour"/);
+    assert.throws(() => checkEventFilters({ colour: ['red'] }), /Invalid filter 'colour'/);
   });
 
   it('keeps a bounded number of events', () => {

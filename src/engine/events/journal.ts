@@ -73,7 +73,7 @@ const FILTER_KEYS = ['type', 'event', 'container', 'image', 'volume', 'network',
 export function checkEventFilters(filters: Record<string, string[]>): void {
   for (const k of Object.keys(filters))
     if (!(FILTER_KEYS as readonly string[]).includes(k))
-      throw invalidArgument(`Invalid filter "${k}": use one of ${FILTER_KEYS.join(', ')}`);
+      throw invalidArgument(`Invalid filter '${k}': use one of ${FILTER_KEYS.join(', ')}`);
 }
 
 /** Docker's matching: values of one key are alternatives, different keys must all match. */

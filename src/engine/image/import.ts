@@ -18,6 +18,8 @@ export interface ImportOptions {
   message?: string;
   /** How to name the source in errors (a file name, or "standard input"). */
   sourceName?: string;
+  /** The source as the history names it without a message (`Imported from SOURCE`); default `-`, a stream. */
+  historySource?: string;
 }
 
 /**
@@ -65,7 +67,12 @@ export async function importTarball(
     config: runtimeConfig,
     rootfs: { type: 'layers', diff_ids: [diffId] },
     history: [
-      { created, created_by: 'berth import', ...(options.message ? { comment: options.message } : {}) },
+      // As dockerd writes it: no command, and the message or where the layer came from.
+      {
+        created,
+        created_by: '',
+        comment: options.message || `Imported from ${options.historySource ?? '-'}`,
+      },
     ],
   };
   const configBlob = await store.content.write(Buffer.from(JSON.stringify(config)));

@@ -11,8 +11,11 @@ const log = logger('image-remove');
 /** One line of `rmi`'s report, in Docker's shape. */
 export type RemoveReport = { Untagged: string } | { Deleted: string };
 
-/** Who uses an image: container IDs, supplied by the container store (the image store does not read its tables). */
-export type ImageUsers = (imageId: string) => string[];
+/**
+ * Who uses an image: containers, and whether each runs, supplied by the container store (the
+ * image store does not read its tables).
+ */
+export type ImageUsers = (imageId: string) => { id: string; running: boolean }[];
 
 export interface RemoveOptions {
   force?: boolean;
@@ -47,15 +50,27 @@ export async function removeImage(
     store.index.untag(name);
     return [{ Untagged: familiarName(name) }, ...untagOrphanDigests(store, row, name)];
   }
-  if (!byName && row.names.length > 1 && !options.force) {
-    throw conflict(
-      `Unable to delete ${row.id.slice(7, 19)} (must be forced): image is referenced in multiple repositories`,
+  // dockerd's rules and words (image_delete.go): by ID, a running container is a conflict
+  // even with force, several names or a stopped container one without it.
+  const short = row.id.slice(7, 19);
+  const cannotDelete = (hard: boolean, why: string) =>
+    conflict(
+      `conflict: unable to delete ${short} (${hard ? 'cannot be forced' : 'must be forced'}) - ${why}`,
     );
+  const running = users.find((u) => u.running);
+  const stopped = users.find((u) => !u.running);
+  if (!byName) {
+    if (running)
+      throw cannotDelete(true, `image is being used by running container ${running.id.slice(0, 12)}`);
+    if (row.names.length > 1 && !options.force)
+      throw cannotDelete(false, 'image is referenced in multiple repositories');
+    if (stopped && !options.force)
+      throw cannotDelete(false, `image is being used by stopped container ${stopped.id.slice(0, 12)}`);
   }
   if (users.length > 0) {
     if (!options.force) {
       throw conflict(
-        `Unable to remove ${byName ? `repository reference "${ref}"` : `image ${row.id.slice(7, 19)}`} (must force): container ${users[0]!.slice(0, 12)} is using its referenced image ${row.id.slice(7, 19)}`,
+        `conflict: unable to remove repository reference "${ref}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${short}`,
       );
     }
     for (const n of row.names) {
@@ -133,12 +148,13 @@ async function deleteImage(store: ImageStore, row: ImageRow): Promise<void> {
  */
 export async function pruneImages(
   store: ImageStore,
-  options: { all?: boolean; usedBy?: ImageUsers } = {},
+  options: { all?: boolean; usedBy?: ImageUsers; match?: (row: ImageRow) => boolean } = {},
 ): Promise<{ reports: RemoveReport[]; spaceReclaimed: number }> {
   const reports: RemoveReport[] = [];
   let spaceReclaimed = 0;
   for (const row of store.index.list()) {
     if (!options.all && row.names.length > 0) continue;
+    if (options.match && !options.match(row)) continue;
     if ((options.usedBy?.(row.id) ?? []).length > 0) continue;
     for (const n of row.names) reports.push({ Untagged: familiarName(n) });
     await deleteImage(store, row);

@@ -126,7 +126,7 @@ export class NetworkStore {
       throw conflict(`Network name "${opts.name}" is reserved`);
     }
     const tx = this.db.transaction((): NetworkRecord => {
-      if (this.find(opts.name)) throw conflict(`Network with name ${opts.name} already exists`);
+      if (this.find(opts.name)) throw conflict(`network with name ${opts.name} already exists`);
       const existing = this.list();
       let subnet: string;
       if (opts.subnet) {

@@ -137,7 +137,13 @@ export function runtimeCreateError(message: string): BerthError & { exitCode: nu
     exitCode = 126;
     text = `Cannot start the container: the command cannot be executed (${clean})`;
   }
-  const err = new BerthError('InvalidArgument', text) as BerthError & { exitCode: number };
+  // The runtime's own words stay at hand for front ends that show them as they are (the
+  // Docker API's exec reports them as dockerd does).
+  const err = new BerthError('InvalidArgument', text, {
+    details: { runtimeMessage: clean },
+  }) as BerthError & {
+    exitCode: number;
+  };
   err.exitCode = exitCode;
   return err;
 }

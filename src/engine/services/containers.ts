@@ -182,9 +182,19 @@ export class ContainerService {
   }
 
   /** Stops (if running) and starts again. */
-  async restart(ref: string, timeoutSec?: number): Promise<void> {
+  async restart(ref: string, timeoutSec?: number): Promise<ContainerRecord> {
     await stopContainer(this.ctx, ref, timeoutSec);
-    await startContainer(this.ctx, getContainer(this.ctx, ref));
+    const started = await startContainer(this.ctx, getContainer(this.ctx, ref));
+    containerEvent(this.ctx, started, 'restart');
+    return started;
+  }
+
+  /**
+   * Journals what a front end saw happen to a container that the engine does not do itself:
+   * a client attaching (`attach`), an exec instance made (`exec_create: CMD`).
+   */
+  record(ref: string, action: string, attributes: Record<string, string> = {}): void {
+    containerEvent(this.ctx, getContainer(this.ctx, ref), action, attributes);
   }
 
   /** Removes a container (`force` kills a running one; `volumes` its anonymous volumes). */
@@ -198,7 +208,9 @@ export class ContainerService {
     if (rec.name === name.replace(/^\//, ''))
       throw invalidArgument('Renaming a container with the same name as its current name');
     this.ctx.containers.rename(rec.id, name);
-    containerEvent(this.ctx, { ...rec, name: name.replace(/^\//, '') }, 'rename', { oldName: rec.name });
+    containerEvent(this.ctx, { ...rec, name: name.replace(/^\//, '') }, 'rename', {
+      oldName: `/${rec.name}`,
+    });
   }
 
   /** One container, reconciled with the machine. */
@@ -401,10 +413,12 @@ export class ContainerService {
   }
 
   /** Removes every container that is not running. */
-  async prune(): Promise<PruneReport> {
+  async prune(
+    match?: (o: { created: string; labels: Record<string, string> }) => boolean,
+  ): Promise<PruneReport> {
     const report: PruneReport = { deleted: [], errors: [] };
     for (const c of listContainers(this.ctx)) {
-      if (!prunable(c)) continue;
+      if (!prunable(c) || (match && !match({ created: c.createdAt, labels: c.config.labels }))) continue;
       try {
         await removeContainer(this.ctx, c.id);
         report.deleted.push(c.id);

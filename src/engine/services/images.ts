@@ -3,6 +3,7 @@
  * archives (import, load, save), each journaled. Registry and archive code loads on first use.
  */
 import type { Readable, Writable } from 'node:stream';
+import { BerthError, errorCode } from '../../core/errors.js';
 import type { EngineContext } from '../container/context.js';
 import { type HistoryRow, imageHistory } from '../image/history.js';
 import { filterImages } from '../image/image-filter.js';
@@ -32,8 +33,30 @@ export class ImageService {
 
   private readonly usedBy = (imageId: string) => this.ctx.containers.usersOfImage(imageId);
 
+  /** Journals an image event; names are the familiar ones, as dockerd's (`bb:1`, not `docker.io/library/bb:1`). */
   private event(action: string, id: string, name?: string): void {
-    this.ctx.events.append('image', action, id, name ? { name } : {});
+    this.ctx.events.append('image', action, id, name ? { name: familiarName(name) } : {});
+  }
+
+  /**
+   * Checks that `registry` (a host, or a URL whose host is taken) accepts `credentials`, as
+   * `docker login` asks the daemon to; nothing is stored (the client keeps its credentials).
+   * A refusal is Unauthenticated in dockerd's words.
+   */
+  async login(registry: string, credentials: Credentials, o: { insecure?: boolean } = {}): Promise<void> {
+    const { RegistryClient, isLoopbackRegistry } = await import('../registry/client.js');
+    const host = registry.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    const insecure = o.insecure ?? isLoopbackRegistry(host);
+    try {
+      await new RegistryClient(host, { insecure, credentials }).ping();
+    } catch (e) {
+      if (errorCode(e) !== 'Unauthenticated') throw e;
+      throw new BerthError(
+        'Unauthenticated',
+        `login attempt to ${insecure ? 'http' : 'https'}://${host}/v2/ failed with status: 401 Unauthorized`,
+        { cause: e },
+      );
+    }
   }
 
   /** Images, optionally those whose name starts with `ref`. */
@@ -80,8 +103,10 @@ export class ImageService {
   }
 
   /** Removes dangling images (every unused one with `all`). */
-  async prune(o: { all?: boolean } = {}): Promise<{ reports: RemoveReport[]; spaceReclaimed: number }> {
-    const out = await pruneImages(this.ctx.images, { all: o.all, usedBy: this.usedBy });
+  async prune(
+    o: { all?: boolean; match?: (row: ImageRow) => boolean } = {},
+  ): Promise<{ reports: RemoveReport[]; spaceReclaimed: number }> {
+    const out = await pruneImages(this.ctx.images, { all: o.all, usedBy: this.usedBy, match: o.match });
     for (const r of out.reports) if ('Deleted' in r) this.event('delete', r.Deleted);
     return out;
   }

@@ -77,10 +77,13 @@ export class NetworkService {
   }
 
   /** Removes every user network without endpoints; returns their names. */
-  async prune(): Promise<string[]> {
+  async prune(
+    match?: (o: { created: string; labels: Record<string, string> }) => boolean,
+  ): Promise<string[]> {
     const removed: string[] = [];
     for (const n of this.store.list()) {
       if (n.name === DEFAULT_NETWORK || this.ctx.networks.attachmentsOf(n.name).length) continue;
+      if (match && !match({ created: n.created, labels: n.labels })) continue;
       this.ctx.networks.remove(n.name);
       await removeBridge(n);
       this.event('destroy', n);

@@ -1,5 +1,6 @@
 /** The engine facade's volume operations (Docker's `volume` commands), each journaled. */
 import type { EngineContext } from '../container/context.js';
+import { du } from '../container/system.js';
 import type { Volume } from '../volume/store.js';
 import { pruneVolumes, volumeUsers } from '../volume/usage.js';
 
@@ -12,6 +13,11 @@ export class VolumeService {
     const v = this.ctx.volumes.create(name, { labels: o.labels ?? {} });
     this.ctx.events.append('volume', 'create', v.Name, { driver: v.Driver });
     return v;
+  }
+
+  /** Bytes the volume's files take (`system df -v`), as dockerd counts them (files only, links not followed). */
+  size(name: string): number {
+    return du(this.ctx.volumes.get(name).Mountpoint, { filesOnly: true });
   }
 
   list(): Volume[] {
@@ -29,8 +35,10 @@ export class VolumeService {
   }
 
   /** Removes unused anonymous volumes (all unused ones with `all`); returns their names. */
-  prune(o: { all?: boolean } = {}): string[] {
-    const removed = pruneVolumes(this.ctx, !!o.all);
+  prune(
+    o: { all?: boolean; match?: (o: { created: string; labels: Record<string, string> }) => boolean } = {},
+  ): string[] {
+    const removed = pruneVolumes(this.ctx, !!o.all, o.match);
     for (const name of removed) this.ctx.events.append('volume', 'destroy', name, { driver: 'local' });
     return removed;
   }

@@ -106,7 +106,8 @@ export class VolumeStore {
 
   get(name: string): Volume {
     const v = this.find(name);
-    if (!v) throw notFound(`No such volume: ${name}`);
+    // dockerd's words, which scripts match (`get NAME: no such volume`).
+    if (!v) throw notFound(`get ${name}: no such volume`);
     return v;
   }
 
@@ -134,10 +135,7 @@ export class VolumeStore {
   /** Removes a volume; `inUse` names the containers that still use it (Conflict unless force). */
   remove(name: string, inUse: readonly string[] = [], force = false): void {
     this.get(name);
-    if (inUse.length && !force)
-      throw conflict(
-        `Volume "${name}" is in use by container(s) ${inUse.map((c) => c.slice(0, 12)).join(', ')}`,
-      );
+    if (inUse.length && !force) throw conflict(`remove ${name}: volume is in use - [${inUse.join(', ')}]`);
     this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
     rmSync(join(this.root, 'volumes', name), { recursive: true, force: true });
   }

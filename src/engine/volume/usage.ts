@@ -10,7 +10,11 @@ export function volumeUsers(ctx: EngineContext, name: string): string[] {
 }
 
 /** Removes unused anonymous volumes (all unused ones with `all`); returns their names. */
-export function pruneVolumes(ctx: EngineContext, all: boolean): string[] {
+export function pruneVolumes(
+  ctx: EngineContext,
+  all: boolean,
+  match?: (o: { created: string; labels: Record<string, string> }) => boolean,
+): string[] {
   const used = new Set(
     ctx.containers
       .list()
@@ -19,6 +23,7 @@ export function pruneVolumes(ctx: EngineContext, all: boolean): string[] {
   const removed: string[] = [];
   for (const v of ctx.volumes.list()) {
     if (used.has(v.Name) || (!all && !v.Anonymous)) continue;
+    if (match && !match({ created: v.CreatedAt, labels: v.Labels })) continue;
     ctx.volumes.remove(v.Name, [], true);
     removed.push(v.Name);
   }
