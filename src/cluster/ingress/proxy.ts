@@ -12,7 +12,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type Server, type Socket } from 'node:net';
-import type { Duplex, Readable, Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { endToEnd, hopByHopHeaders } from '../../core/hop-by-hop.js';
 import { logger } from '../../core/log.js';
