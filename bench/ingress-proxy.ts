@@ -1,6 +1,7 @@
 /**
  * bench/ingress-proxy: the Ingress's proxy alone against nginx as a proxy, both in front of
- * the same nginx backend (one worker, keep-alive off, as the bench's web pod), on the loopback
+ * the same nginx backend (one worker, keep-alive on as nginx's default, or off with
+ * BENCH_POD_KEEPALIVE=off, as the bench's web pod), on the loopback
  * of a network namespace of its own (made with `unshare -n`, gone when the run ends). No
  * cluster: `listenIngress` with one fixed route, in a process of its own. Prints requests per
  * second and CPU time per request (wrk, keep-alive and `Connection: close`) and per HTTPS
@@ -13,6 +14,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { podKeepAlive } from './lib/cluster.js';
 import { interleave, percentile } from './lib/measure.js';
 import { cpuMs, waitFor } from './lib/process.js';
 
@@ -63,6 +65,7 @@ if (process.argv[2] === 'serve') {
     { stdio: 'inherit', env: { ...process.env, BENCH_IN_NETNS: '1' } },
   );
 } else {
+  const keepAlive = podKeepAlive(true);
   const [seconds, rounds] = [3, 3].map((d, i) => Number(process.argv[2 + i] ?? d)) as [number, number];
   const dir = mkdtempSync(join(tmpdir(), 'ingress-proxy-'));
   const children: ReturnType<typeof spawn>[] = [];
@@ -89,7 +92,7 @@ if (process.argv[2] === 'serve') {
     };
     const backend = conf(
       'backend',
-      `keepalive_timeout 0; server { listen 127.0.0.1:${PORTS.backend}; root ${dir}; }`,
+      `${keepAlive ? '' : 'keepalive_timeout 0; '}server { listen 127.0.0.1:${PORTS.backend}; root ${dir}; }`,
     );
     const front = conf(
       'nginx',
@@ -161,7 +164,9 @@ if (process.argv[2] === 'serve') {
       run('proxy handshake', proxy.pid ?? 0, () => sTime(PORTS.proxyHttps)),
       run('nginx handshake', nginxPid, () => sTime(PORTS.nginxHttps)),
     ]);
-    console.log(`proxy module ${mod}; ${seconds} s x ${rounds} rounds; load at start ${load}; medians:`);
+    console.log(
+      `proxy module ${mod}; backend keep-alive ${keepAlive ? 'on' : 'off'}; ${seconds} s x ${rounds} rounds; load at start ${load}; medians:`,
+    );
     for (const [label, f] of figures)
       console.log(
         `  ${label}: ${percentile(f.rate, 50).toFixed(0)}/s, CPU ${percentile(f.us, 50).toFixed(0)} us each (rounds: ${f.us.map((u) => u.toFixed(0)).join(' ')})`,

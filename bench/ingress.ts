@@ -13,6 +13,9 @@
  *    on the machine than the rates).
  * nginx runs as many workers as the Ingress has helper processes (one without): BENCH_INGRESS_HELPERS
  * sets `--ingress-helpers` (default: the server's, one per CPU), BENCH_NGINX_WORKERS overrides.
+ * The web pod keeps connections alive as nginx does by default; BENCH_POD_KEEPALIVE=off has it
+ * close each after its answer. Both proxies keep their connections to it (nginx: `keepalive` in
+ * its upstream) whatever the client's Connection says.
  * The Ingress gets BENCH_WARMUP seconds (10) of wrk before the rounds.
  *    (wrk is not used for handshakes: it resumes TLS sessions, and against Node's TLS server
  *    with tickets it measured 30-50 connections/s where s_time measured 400 and more.)
@@ -30,7 +33,14 @@ import { join } from 'node:path';
 import { type KubeClient, Resources } from '../src/cluster/client/kube-client.js';
 import { ingresses } from '../src/cluster/ingress/ingress-class.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
-import { adminClient, importWebImage, spawnServer, webDeployment, wireNode } from './lib/cluster.js';
+import {
+  adminClient,
+  importWebImage,
+  podKeepAlive,
+  spawnServer,
+  webDeployment,
+  wireNode,
+} from './lib/cluster.js';
 import { have, interleave, percentile } from './lib/measure.js';
 import { cpuMs, threadCpuMs, waitFor } from './lib/process.js';
 import { until } from './lib/until.js';
@@ -44,6 +54,13 @@ const clientIP = '198.18.1.254';
 const nginxPort = 8443;
 const nginxHttpPort = 8081;
 const helperFlag = process.env.BENCH_INGRESS_HELPERS;
+/**
+ * Whether the web pod keeps connections alive (BENCH_POD_KEEPALIVE=on, the default: nginx's
+ * own, as real pods' servers do) or closes each after its answer (`off`: every request, direct
+ * or proxied, then opens a new connection to the pod).
+ */
+const keepAlive = podKeepAlive(true);
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 for (const p of ['wrk', 'nginx', 'openssl']) {
   if (!have(p)) {
@@ -61,7 +78,7 @@ interface Done {
 /** The web pod, its Service, a TLS Secret for bench.test and an Ingress; returns the pod's address. */
 async function setUp(box: Sandbox, client: KubeClient, cert: string, key: string): Promise<string> {
   await importWebImage(box);
-  await client.create(Resources.deployments, 'default', webDeployment());
+  await client.create(Resources.deployments, 'default', webDeployment(keepAlive));
   await client.create(Resources.services, 'default', {
     apiVersion: 'v1',
     kind: 'Service',
@@ -215,7 +232,9 @@ try {
   );
   const helpers = ingressHelpers(server.pid ?? 0);
   const workers = Number(process.env.BENCH_NGINX_WORKERS ?? Math.max(helpers.length, 1));
-  console.log(`Ingress helper processes: ${helpers.length}; nginx workers: ${workers}`);
+  console.log(
+    `Ingress helper processes: ${helpers.length}; nginx workers: ${workers}; the pod's keep-alive ${keepAlive ? 'on (nginx default)' : 'off'}; load average at start ${loadAverage()}`,
+  );
   writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, podIP, workers));
   const nginx = box.spawn(
     'nginx',
@@ -435,6 +454,7 @@ try {
   console.log(
     `CPU per request (medians; ${helpers.length ? "the Ingress's helpers (the berth server process)" : 'the Ingress thread (the berth server process)'}, nginx's workers): keep-alive Ingress ${ing('ingress keep-alive')}, nginx ${us('nginx keep-alive')}; a connection per request Ingress ${ing('ingress per connection')}, nginx ${us('nginx per connection')}; per HTTPS handshake and its request Ingress ${ing('ingress handshake')}, nginx ${us('nginx handshake')}`,
   );
+  console.log(`Load average at the end: ${loadAverage()}`);
   client.close();
 } finally {
   // Absent when the run failed before making it: spawnSync reports that instead of throwing.

@@ -54,7 +54,10 @@ async function setUp(
   await importWebImage(box);
   const r = await box.berth(['import', await busyboxRootfsTar(), 'busybox:local']);
   if (r.code !== 0) throw new Error(r.stderr);
-  await client.create(Resources.deployments, 'default', webDeployment());
+  // Keep-alive off in the pod: each request is a new connection, the only kind the Service's
+  // DNAT rules see (an established connection is one conntrack lookup either way), so the
+  // ratio measures the Service, not wrk's 16 kept connections.
+  await client.create(Resources.deployments, 'default', webDeployment(false));
   await client.create(Resources.pods, 'default', {
     apiVersion: 'v1',
     kind: 'Pod',

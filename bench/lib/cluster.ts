@@ -54,21 +54,43 @@ export async function spawnServer(
 
 /**
  * The web pods' server: the host's nginx in a busybox image (test/helpers/tools-image.ts), one
- * process without keep-alive, so that every request through a proxy still opens a new
- * connection to the pod. Not busybox httpd: it listens with a backlog of 9 and forks per
- * connection, so bursts of new connections lost SYNs (a 1 s retransmit) and other load on the
- * machine cut its rate by up to ten times from one run to the next (docs/ingress.md, "Figures").
+ * process. Not busybox httpd: it listens with a backlog of 9 and forks per connection, so
+ * bursts of new connections lost SYNs (a 1 s retransmit) and other load on the machine cut its
+ * rate by up to ten times from one run to the next (docs/ingress.md, "Figures").
+ * With `keepAlive` nginx keeps connections as it does by default (75 s, 1,000 requests each),
+ * as real pods' web servers do, so a proxy that keeps its connections to the pod reuses them.
+ * Without it (`keepalive_timeout 0`) the pod closes after each answer, so every request, direct
+ * or through a proxy, opens a new connection to the pod: what bench/service and bench/netpol
+ * measure (the Service's and the policies' cost falls on new connections).
  */
-const NGINX_CONF = [
-  'daemon off; master_process off; worker_processes 1; user root root;',
-  'pid /tmp/nginx.pid; error_log stderr; events {}',
-  'http { access_log off; keepalive_timeout 0; client_body_temp_path /tmp/body;',
-  'proxy_temp_path /tmp/proxy; fastcgi_temp_path /tmp/fastcgi; uwsgi_temp_path /tmp/uwsgi;',
-  'scgi_temp_path /tmp/scgi; server { listen 8080; root /www; } }',
-].join(' ');
+function nginxConf(keepAlive: boolean): string {
+  return [
+    'daemon off; master_process off; worker_processes 1; user root root;',
+    'pid /tmp/nginx.pid; error_log stderr; events {}',
+    `http { access_log off; ${keepAlive ? '' : 'keepalive_timeout 0; '}client_body_temp_path /tmp/body;`,
+    'proxy_temp_path /tmp/proxy; fastcgi_temp_path /tmp/fastcgi; uwsgi_temp_path /tmp/uwsgi;',
+    'scgi_temp_path /tmp/scgi; server { listen 8080; root /www; } }',
+  ].join(' ');
+}
 
 /** The web pods' shell command (in `web:local`): nginx serving a 4 KiB file `/f` on port 8080. */
-export const WEB_SERVE = `mkdir /www && head -c 4096 /dev/zero > /www/f && echo '${NGINX_CONF}' > /tmp/nginx.conf && exec nginx -p /tmp -c /tmp/nginx.conf`;
+export function webServe(keepAlive: boolean): string {
+  return `mkdir /www && head -c 4096 /dev/zero > /www/f && echo '${nginxConf(keepAlive)}' > /tmp/nginx.conf && exec nginx -p /tmp -c /tmp/nginx.conf`;
+}
+
+/** The web pods' shell command with keep-alive off: a new connection to the pod per request. */
+export const WEB_SERVE = webServe(false);
+
+/**
+ * Whether the web pod keeps connections alive, from BENCH_POD_KEEPALIVE (`on` or `off`), else
+ * `fallback`. Anything else is refused by name.
+ */
+export function podKeepAlive(fallback: boolean): boolean {
+  const v = process.env.BENCH_POD_KEEPALIVE;
+  if (v === undefined || v === '') return fallback;
+  if (v === 'on' || v === 'off') return v === 'on';
+  throw new Error(`BENCH_POD_KEEPALIVE must be "on" or "off", not "${v}"`);
+}
 
 /** Imports the web pods' image `web:local` (busybox and the host's nginx) into the sandbox's store. */
 export async function importWebImage(box: Sandbox): Promise<void> {
@@ -78,9 +100,10 @@ export async function importWebImage(box: Sandbox): Promise<void> {
 
 /**
  * A one-replica Deployment `web` (label app=web) of nginx serving a 4 KiB file `/f` on its port
- * `web` (8080), from the image `web:local` (importWebImage).
+ * `web` (8080), from the image `web:local` (importWebImage); with `keepAlive` nginx keeps
+ * connections alive (its default), without it closes each after its answer (webServe).
  */
-export function webDeployment(): KubeObject {
+export function webDeployment(keepAlive = false): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -96,7 +119,7 @@ export function webDeployment(): KubeObject {
               name: 'httpd',
               image: 'web:local',
               imagePullPolicy: 'IfNotPresent',
-              command: ['sh', '-c', WEB_SERVE],
+              command: ['sh', '-c', webServe(keepAlive)],
               ports: [{ name: 'web', containerPort: 8080 }],
             },
           ],

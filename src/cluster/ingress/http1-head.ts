@@ -63,9 +63,12 @@ export type HeadResult<T> = { head: T } | { error: HeadError } | undefined;
 const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 const requestLine = new RegExp(`^(${TOKEN}) ([\\x21-\\x7e]+) HTTP/1\\.([01])$`);
 const statusLine = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\s\S]*))?$/;
-const fieldLine = new RegExp(`^(${TOKEN}):[ \\t]*([\\s\\S]*?)[ \\t]*$`);
-/** Control characters other than HTAB, CR and LF (which are checked as line ends). */
-const badChar = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+const fieldName = new RegExp(`^${TOKEN}$`);
+/**
+ * Either of what a head may not hold: a control character other than HTAB, CR and LF (group
+ * 1), or a CR not followed by LF or an LF not preceded by CR. One pass over the head for both.
+ */
+const badCharOrLineEnd = /([\x00-\x08\x0b\x0c\x0e-\x1f\x7f])|\r(?!\n)|(?<!\r)\n/;
 /** A CR not followed by LF, or an LF not preceded by CR. */
 const bareLineEnd = /\r(?!\n)|(?<!\r)\n/;
 const digits = /^\d{1,15}$/;
@@ -96,32 +99,54 @@ function findHead(
   return { text: buf.toString('latin1', start, end), start, size: end + 4 };
 }
 
-/** Splits and checks the lines of a head; the first line is returned apart. */
+/** Whether a character code is optional whitespace (SP or HTAB). */
+const isOws = (c: number) => c === 32 || c === 9;
+
+/**
+ * Checks the lines of a head after the first (which its caller has read) and reads their
+ * fields into `into`. Lines are found with indexOf and each field's name and value cut by hand
+ * rather than split and matched by a regular expression per line: the head is read once per
+ * request, and that was a tenth of the proxy's CPU per request.
+ */
 function readFields(
   text: string,
   into: MessageHead,
   onField: (f: HeaderField) => HeadError | undefined,
-): { first: string } | { error: HeadError } {
-  if (badChar.test(text)) return fail(400, 'the head holds a control character');
-  if (bareLineEnd.test(text)) return fail(400, 'a line of the head does not end with CRLF');
-  const lines = text.split('\r\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const m = fieldLine.exec(line);
-    if (!m) {
-      if (line[0] === ' ' || line[0] === '\t') return fail(400, 'obsolete line folding in the head');
-      return fail(400, `malformed header field "${line.slice(0, 64)}"`);
-    }
-    const name = m[1] as string;
-    const f: HeaderField = { name, lower: name.toLowerCase(), value: m[2] as string };
+): HeadError | undefined {
+  const bad = badCharOrLineEnd.exec(text);
+  if (bad)
+    return bad[1] !== undefined
+      ? { status: 400, reason: 'the head holds a control character' }
+      : { status: 400, reason: 'a line of the head does not end with CRLF' };
+  let at = text.indexOf('\r\n');
+  while (at !== -1) {
+    const start = at + 2;
+    const next = text.indexOf('\r\n', start);
+    const end = next === -1 ? text.length : next;
+    at = next;
+    const c0 = text.charCodeAt(start);
+    if (isOws(c0)) return { status: 400, reason: 'obsolete line folding in the head' };
+    const colon = text.indexOf(':', start);
+    const name = colon > start && colon < end ? text.slice(start, colon) : '';
+    if (!name || !fieldName.test(name))
+      return {
+        status: 400,
+        reason: `malformed header field "${text.slice(start, Math.min(end, start + 64))}"`,
+      };
+    let from = colon + 1;
+    let to = end;
+    while (from < to && isOws(text.charCodeAt(from))) from++;
+    while (to > from && isOws(text.charCodeAt(to - 1))) to--;
+    const f: HeaderField = { name, lower: name.toLowerCase(), value: text.slice(from, to) };
     const err = frame(f, into) ?? onField(f);
-    if (err) return { error: err };
+    if (err) return err;
     into.fields.push(f);
   }
   if (into.contentLength !== undefined && into.chunked)
-    return fail(400, 'both Content-Length and Transfer-Encoding');
-  if (into.chunked && into.minor === 0) return fail(400, 'Transfer-Encoding in an HTTP/1.0 message');
-  return { first: lines[0] as string };
+    return { status: 400, reason: 'both Content-Length and Transfer-Encoding' };
+  if (into.chunked && into.minor === 0)
+    return { status: 400, reason: 'Transfer-Encoding in an HTTP/1.0 message' };
+  return undefined;
 }
 
 /** The framing fields, common to requests and responses. */
@@ -149,16 +174,6 @@ function frame(f: HeaderField, h: MessageHead): HeadError | undefined {
   return undefined;
 }
 
-const emptyHead = (minor: 0 | 1): MessageHead => ({
-  minor,
-  fields: [],
-  contentLength: undefined,
-  chunked: false,
-  transferEncoding: undefined,
-  connection: [],
-  size: 0,
-});
-
 /** The request head at the start of `buf` (at most `max` bytes). */
 export function parseRequestHead(buf: Buffer, max: number): HeadResult<RequestHead> {
   const found = findHead(buf, max, true);
@@ -171,15 +186,22 @@ export function parseRequestHead(buf: Buffer, max: number): HeadResult<RequestHe
       return fail(505, `unsupported version in "${first.slice(0, 64)}"`);
     return fail(400, `malformed request line "${first.slice(0, 64)}"`);
   }
+  // Every field in one literal, in one order (no spread): each head then has the same shape.
   const head: RequestHead = {
-    ...emptyHead(m[3] === '1' ? 1 : 0),
+    minor: m[3] === '1' ? 1 : 0,
+    fields: [],
+    contentLength: undefined,
+    chunked: false,
+    transferEncoding: undefined,
+    connection: [],
+    size: found.size,
     method: m[1] as string,
     target: m[2] as string,
     host: undefined,
     upgrade: undefined,
     expect: undefined,
   };
-  const r = readFields(found.text, head, (f) => {
+  const err = readFields(found.text, head, (f) => {
     switch (f.lower) {
       case 'host':
         if (head.host !== undefined) return { status: 400, reason: 'Host given twice' };
@@ -194,11 +216,12 @@ export function parseRequestHead(buf: Buffer, max: number): HeadResult<RequestHe
     }
     return undefined;
   });
-  if ('error' in r) return r;
+  if (err) return { error: err };
   if (head.minor === 1 && head.host === undefined) return fail(400, 'an HTTP/1.1 request without Host');
-  head.size = found.size;
   return { head };
 }
+
+const noCheck = () => undefined;
 
 /** The response head at the start of `buf` (at most `max` bytes); a refusal is the backend's fault (502). */
 export function parseResponseHead(buf: Buffer, max: number): HeadResult<ResponseHead> {
@@ -210,12 +233,17 @@ export function parseResponseHead(buf: Buffer, max: number): HeadResult<Response
   const m = statusLine.exec(first);
   if (!m) return fail(502, `backend: malformed status line "${first.slice(0, 64)}"`);
   const head: ResponseHead = {
-    ...emptyHead(m[1] === '1' ? 1 : 0),
+    minor: m[1] === '1' ? 1 : 0,
+    fields: [],
+    contentLength: undefined,
+    chunked: false,
+    transferEncoding: undefined,
+    connection: [],
+    size: found.size,
     status: Number(m[2]),
     reason: m[3] ?? '',
   };
-  const r = readFields(found.text, head, () => undefined);
-  if ('error' in r) return fail(502, `backend: ${r.error.reason}`);
-  head.size = found.size;
+  const err = readFields(found.text, head, noCheck);
+  if (err) return fail(502, `backend: ${err.reason}`);
   return { head };
 }

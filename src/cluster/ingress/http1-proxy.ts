@@ -30,6 +30,7 @@ import {
   type RequestHead,
   type ResponseHead,
 } from './http1-head.js';
+import type { IdleMember, IdleSweep } from './idle-sweep.js';
 import type { IngressRouter } from './proxy.js';
 import { normalizeHost, type Route } from './routes.js';
 
@@ -41,6 +42,8 @@ const MAX_HEAD = 16 * 1024;
 const HEAD_TIMEOUT_MS = 60_000;
 /** How long an idle client connection is kept open (nginx's keepalive_timeout). */
 export const CLIENT_KEEPALIVE_MS = 75_000;
+/** The idle sweep's tick (idle-sweep.ts): client connections close 74-75 s after their last activity. */
+export const IDLE_TICK_MS = 1000;
 /** At most this many endpoints are tried for one request. */
 const MAX_TRIES = 3;
 /** Bytes of a client's next requests held while one is answered before reading pauses. */
@@ -64,6 +67,8 @@ const droppedInResponse = new Set(hopByHopHeaders);
 export interface Http1Context {
   router: IngressRouter;
   pool: BackendPool;
+  /** The client connections' idle timeouts (ticks of IDLE_TICK_MS, CLIENT_KEEPALIVE_MS in all). */
+  idle: IdleSweep;
   /** The HTTPS port redirects name. */
   httpsPort(): number;
 }
@@ -110,7 +115,7 @@ export function serveHttp1(
 /** Why a request is not passed on, or where to. */
 type Decision = { status: number; extra?: string } | { route: Route; pool: Pool };
 
-class ClientConn {
+class ClientConn implements IdleMember {
   /** Bytes read and not yet consumed: the start of the next request. */
   buf: Buffer | undefined;
   ex: Exchange | undefined;
@@ -120,8 +125,11 @@ class ClientConn {
   private ended = false;
   private paused = false;
   private inNext = false;
+  /** A 'drain' listener is set (only once a write to the client was held back). */
+  private draining = false;
   closed = false;
   readonly tls: boolean;
+  idleTicks = 0;
 
   constructor(
     readonly socket: net.Socket,
@@ -130,7 +138,10 @@ class ClientConn {
     readonly ctx: Http1Context,
   ) {
     this.tls = socket instanceof TLSSocket;
-    socket.setTimeout(CLIENT_KEEPALIVE_MS);
+    // One sweep for every connection's idle timeout instead of a socket timer each, and no
+    // 'drain' listener until one is needed: listeners and timers per connection were a cost
+    // of their own when every request comes on a new connection.
+    ctx.idle.add(this);
     socket.on('data', (b: Buffer) => this.onData(b));
     socket.on('end', () => {
       this.ended = true;
@@ -139,18 +150,35 @@ class ClientConn {
     socket.on('error', (e) => log.debug('client connection failed', { err: e }));
     socket.on('close', () => {
       this.closed = true;
+      ctx.idle.delete(this);
       this.ex?.clientGone();
     });
-    socket.on('drain', () => this.ex?.clientDrained());
-    socket.on('timeout', () => {
-      if (this.ex?.tunnel) return;
-      if (this.ex?.reqBody.done) return; // the endpoint's read timeout governs
-      if (!this.ex && this.buf?.length) this.answer(408, true);
-      else socket.destroy();
+  }
+
+  /** Idle for CLIENT_KEEPALIVE_MS: closed, with a 408 when a head had begun. */
+  onIdle(): void {
+    // The endpoint's read timeout governs once the request is read, and a tunnel has none.
+    if (this.ex?.tunnel || this.ex?.reqBody.done) {
+      this.idleTicks = 0;
+      return;
+    }
+    if (!this.ex && this.buf?.length) this.answer(408, true);
+    else this.socket.destroy();
+  }
+
+  /** A write to the client was held back: the endpoint's connection waits for the client's 'drain'. */
+  held(backend: net.Socket | undefined): void {
+    backend?.pause();
+    if (this.draining) return;
+    this.draining = true;
+    this.socket.once('drain', () => {
+      this.draining = false;
+      this.ex?.clientDrained();
     });
   }
 
   private onData(b: Buffer): void {
+    this.idleTicks = 0;
     const ex = this.ex;
     if (ex && !ex.reqBody.done) {
       const end = ex.body(b, 0);
@@ -286,6 +314,7 @@ class ClientConn {
   /** The exchange under way ended; the connection goes on when `keep`. */
   finished(keep: boolean): void {
     this.ex = undefined;
+    this.idleTicks = 0;
     if (keep && !this.ended) {
       this.noDelay();
       this.next();
@@ -468,7 +497,7 @@ class Exchange implements BackendUser {
   onData(b: Buffer): void {
     if (this.over) return;
     if (this.tunnel) {
-      if (!this.conn.socket.write(b)) this.backend?.socket.pause();
+      if (!this.conn.socket.write(b)) this.conn.held(this.backend?.socket);
       return;
     }
     if (this.resBody) {
@@ -553,7 +582,7 @@ class Exchange implements BackendUser {
     const one = Buffer.allocUnsafe(headLen + end);
     one.write(out, 0, 'latin1');
     rest.copy(one, headLen, 0, end);
-    if (!s.write(one)) this.backend?.socket.pause();
+    if (!s.write(one)) this.conn.held(this.backend?.socket);
     if (this.resBody.done) this.complete(end < rest.length);
   }
 
@@ -567,7 +596,7 @@ class Exchange implements BackendUser {
     }
     if (!this.dechunk && end > start) {
       if (!this.conn.socket.write(start === 0 && end === b.length ? b : b.subarray(start, end)))
-        this.backend?.socket.pause();
+        this.conn.held(this.backend?.socket);
     }
     if (r.done) this.complete(end < b.length);
   }
@@ -616,7 +645,7 @@ class Exchange implements BackendUser {
     this.resBuf = undefined;
     const c = this.backend as BackendConn;
     const s = this.conn.socket;
-    s.setTimeout(0);
+    this.conn.ctx.idle.delete(this.conn);
     c.setTimeout(0);
     this.conn.noDelay();
     s.write(buf.subarray(0, headSize));

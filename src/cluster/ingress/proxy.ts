@@ -20,7 +20,8 @@ import { BackendAgent } from './backend-agent.js';
 import { BackendPool } from './backend-pool.js';
 import type { Endpoint, Pool } from './backends.js';
 import { tlsOptions } from './certs.js';
-import { CLIENT_KEEPALIVE_MS, type Http1Context, serveHttp1 } from './http1-proxy.js';
+import { CLIENT_KEEPALIVE_MS, type Http1Context, IDLE_TICK_MS, serveHttp1 } from './http1-proxy.js';
+import { IdleSweep } from './idle-sweep.js';
 import { type ListenHandle, listenOn } from './listen-handle.js';
 import { type BackendRef, normalizeHost, type Route } from './routes.js';
 
@@ -157,13 +158,19 @@ export class IngressProxyServer {
 
   constructor(private readonly o: IngressProxyOptions) {
     this.httpsPort = o.httpsPort;
-    this.http1 = { router: o.router, pool: new BackendPool(), httpsPort: () => this.httpsPort };
+    this.http1 = {
+      router: o.router,
+      pool: new BackendPool(),
+      idle: new IdleSweep(IDLE_TICK_MS, CLIENT_KEEPALIVE_MS / IDLE_TICK_MS),
+      httpsPort: () => this.httpsPort,
+    };
   }
 
   /** Drops the keep-alive connections to endpoints. */
   close(): void {
     this.agent.destroy();
     this.http1.pool.destroy();
+    this.http1.idle.close();
   }
 
   private decide(req: Request, scheme: 'http' | 'https'): Decision {
