@@ -35,8 +35,11 @@ export async function engineInfo(ctx: EngineContext): Promise<Record<string, unk
   };
 }
 
-/** Bytes under a path, not following symlinks (stops at mount points it cannot read). */
-export function du(path: string): number {
+/**
+ * Bytes under a path, not following symlinks (stops at mount points it cannot read). With
+ * `folders: false` only the files count, as Docker sizes a volume (an empty one is 0 B).
+ */
+export function du(path: string, o: { folders?: boolean } = {}): number {
   let total = 0;
   const walk = (p: string) => {
     let st: ReturnType<typeof lstatSync>;
@@ -45,7 +48,7 @@ export function du(path: string): number {
     } catch {
       return;
     }
-    total += st.size;
+    if (o.folders !== false || !st.isDirectory()) total += st.size;
     if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
   };
   walk(path);

@@ -83,10 +83,8 @@ export function networkVolumeRoutes(r: Router, api: Api): void {
     sendJson(c, 201, existing ?? volumes.create(body.Name ?? '', { labels: body.Labels ?? {} }));
   });
   r.add('POST', '/volumes/prune', async (c) => {
-    sendJson(c, 200, {
-      VolumesDeleted: volumes.prune({ all: filters(c).all?.[0] === 'true' }),
-      SpaceReclaimed: 0,
-    });
+    const report = volumes.prune({ all: filters(c).all?.[0] === 'true' });
+    sendJson(c, 200, { VolumesDeleted: report.deleted, SpaceReclaimed: report.spaceReclaimed });
   });
   r.add('GET', '/volumes/{name}', async (c) => {
     sendJson(c, 200, volumes.inspect(c.params.name!));

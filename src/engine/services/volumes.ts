@@ -1,7 +1,7 @@
 /** The engine facade's volume operations (Docker's `volume` commands), each journaled. */
 import type { EngineContext } from '../container/context.js';
 import type { Volume } from '../volume/store.js';
-import { pruneVolumes, volumeUsers } from '../volume/usage.js';
+import { pruneVolumes, type VolumePruneReport, volumeUsers } from '../volume/usage.js';
 
 /** Volume operations of the engine facade. */
 export class VolumeService {
@@ -28,10 +28,10 @@ export class VolumeService {
     this.ctx.events.append('volume', 'destroy', name, { driver: 'local' });
   }
 
-  /** Removes unused anonymous volumes (all unused ones with `all`); returns their names. */
-  prune(o: { all?: boolean } = {}): string[] {
-    const removed = pruneVolumes(this.ctx, !!o.all);
-    for (const name of removed) this.ctx.events.append('volume', 'destroy', name, { driver: 'local' });
-    return removed;
+  /** Removes unused anonymous volumes (all unused ones with `all`): their names and bytes. */
+  prune(o: { all?: boolean } = {}): VolumePruneReport {
+    const report = pruneVolumes(this.ctx, !!o.all);
+    for (const name of report.deleted) this.ctx.events.append('volume', 'destroy', name, { driver: 'local' });
+    return report;
   }
 }
