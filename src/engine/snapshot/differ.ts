@@ -195,12 +195,8 @@ export async function runtimeOnlyEntries(upper: string, options: DiffOptions): P
       for (const n of readdirSync(path)) addTree(`${rel}/${n}`, `${path}/${n}`);
     out.push(rel);
   };
-  await walkUpper(
-    upper,
-    options,
-    async () => {},
-    (rel, path) => addTree(rel, path),
-  );
+  // Only names and stats are read: no getfattr run.
+  await walkUpper(upper, options, async () => {}, { skipped: addTree, xattrs: false });
   return out.sort((a, b) => b.split('/').length - a.split('/').length);
 }
 
@@ -337,15 +333,16 @@ const minor = (rdev: number) => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >
 /**
  * Visits every entry below `upper` (not `upper` itself), a folder before its contents, names
  * sorted. Folders are opened through Beneath, so a folder swapped for a symlink during the
- * walk is refused instead of followed.
+ * walk is refused instead of followed. What the layer leaves out (RuntimeOnly) is not visited
+ * but told to `how.skipped`; `how.xattrs: false` spares reading the extended attributes.
  */
 async function walkUpper(
   upper: string,
   options: DiffOptions,
   visit: (e: UpperEntry) => Promise<void>,
-  skipped?: (rel: string, path: string) => void,
+  how: { skipped?: (rel: string, path: string) => void; xattrs?: boolean } = {},
 ): Promise<void> {
-  const xattrs = await readXattrs(upper);
+  const xattrs = how.xattrs === false ? new Map<string, Map<string, Buffer>>() : await readXattrs(upper);
   const tree = new Beneath(upper);
   const runtimeOnly = new RuntimeOnly(options);
   const refuse = (why: string) => internal(`Cannot read the container's changes: ${why}`);
@@ -368,7 +365,7 @@ async function walkUpper(
         }
         const rel = child.join('/');
         if (runtimeOnly.leftOut(rel, st, tree.at(fd, n))) {
-          skipped?.(rel, tree.at(fd, n));
+          how.skipped?.(rel, tree.at(fd, n));
           continue;
         }
         await visit({ parts: child, st, dir: fd, xattrs: xattrs.get(rel) ?? new Map() });
