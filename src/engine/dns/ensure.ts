@@ -42,6 +42,11 @@ function listening(address: string): Promise<boolean> {
       resolve(true);
     });
     s.once('error', () => resolve(false));
+    // The gateway is this host's own address, which answers at once; never hang on one that is not.
+    s.setTimeout(500, () => {
+      s.destroy();
+      resolve(false);
+    });
   });
 }
 
