@@ -133,7 +133,7 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
     await ok(['rm', ctr]);
     assert.equal(
       await ok(['volume', 'prune', '-a', '-f']),
-      `Deleted Volumes:\n${vol}\n\nTotal reclaimed space: 1.50kB\n`,
+      `Deleted Volumes:\n${vol}\n\nTotal reclaimed space: 1.5kB\n`,
     );
     assert.equal(await ok(['volume', 'prune', '-f']), 'Total reclaimed space: 0B\n');
   });

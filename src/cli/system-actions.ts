@@ -50,7 +50,7 @@ export async function pruneAction(flags: { volumes?: boolean; all?: boolean }, c
     images.reports.map((r) => ('Untagged' in r ? `untagged: ${r.Untagged}` : `deleted: ${r.Deleted}`)),
   );
   process.stdout.write(
-    `Total reclaimed space: ${humanSize(images.spaceReclaimed + volumes.spaceReclaimed)}\n`,
+    `Total reclaimed space: ${humanSize(images.spaceReclaimed + volumes.spaceReclaimed, 4)}\n`,
   );
 }
 

@@ -75,5 +75,5 @@ export async function volumePrune(flags: { all?: boolean }, cmd: Command) {
     engine.volumes.prune({ all: flags.all }),
   );
   if (deleted.length) process.stdout.write(`Deleted Volumes:\n${deleted.join('\n')}\n\n`);
-  process.stdout.write(`Total reclaimed space: ${humanSize(spaceReclaimed)}\n`);
+  process.stdout.write(`Total reclaimed space: ${humanSize(spaceReclaimed, 4)}\n`);
 }
