@@ -346,4 +346,32 @@ describe('pod volumes on the engine', { skip: !isRoot }, () => {
     for (const uid of uids) assert.equal(existsSync(join(podsDir, uid)), false, uid);
     assert.deepEqual(readdirSync(podsDir), []);
   });
+
+  test('server --cleanup unmounts every volume the agent left, so the data dir can be removed', async () => {
+    await c.apply(
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'left' }, stringData: { k: 'v' } },
+      podOf(
+        'left',
+        [
+          container('main', 'exec sleep 1000', [
+            { name: 's', mountPath: '/s' },
+            { name: 'mem', mountPath: '/mem' },
+          ]),
+        ],
+        [
+          { name: 's', secret: { secretName: 'left' } },
+          { name: 'mem', emptyDir: { medium: 'Memory' } },
+        ],
+      ),
+    );
+    await running('left');
+    assert.ok(mountsUnder(c.dataDir).length >= 2, mountsUnder(c.dataDir).join('\n'));
+    await c.stop();
+    const r = await c.box.berth(['server', '--cleanup', '--data-dir', c.dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /mount\(s\) under /);
+    // Nothing the node made stays mounted anywhere in the sandbox: pins, overlays, volumes.
+    assert.deepEqual(mountsUnder(c.box.dir), []);
+    rmSync(join(c.dataDir, 'agent'), { recursive: true });
+  });
 });

@@ -2,12 +2,24 @@
  * `berth diff`, `berth commit` and `berth cp` into a container, end to end through bin/berth
  * on the real runtime: what a container changed is listed as Docker lists it, becomes an
  * image that another container sees (deletions included), and a copy into a container never
- * follows the container's symlinks out of its root.
+ * follows the container's symlinks out of its root. The runtime's mount points (Docker's init
+ * layer) are neither listed nor committed nor built into a layer.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { run } from '../src/core/exec.js';
 import { importBusybox } from './helpers/busybox-image.js';
 import { isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
@@ -102,6 +114,45 @@ describe('commit, diff and cp', { skip: !isRoot && 'needs root' }, () => {
     assert.equal(snapshots.length, 2);
   });
 
+  it("leaves the runtime's mount points out of diff, commit and build on an image without /dev, /proc, /sys or /etc", async () => {
+    // busybox alone: runc makes /dev, /proc, /sys and Berth /etc (for hosts, hostname, resolv.conf).
+    const rootfs = join(box.dir, 'bare');
+    mkdirSync(join(rootfs, 'bin'), { recursive: true });
+    copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
+    for (const applet of ['sh', 'mkdir', 'touch', 'ls']) symlinkSync('busybox', join(rootfs, 'bin', applet));
+    await run('tar', ['-C', rootfs, '-cf', `${rootfs}.tar`, '.']);
+    await ok(['import', `${rootfs}.tar`, 'bare:1']);
+    const name = box.name('bare');
+    const bind = join(box.dir, 'bound');
+    mkdirSync(bind);
+    // A bind on a folder the image lacks (/mnt) makes /mnt for it: not the container's change either.
+    await ok([
+      'run',
+      '--name',
+      name,
+      '--network',
+      'none',
+      '-v',
+      `${bind}:/mnt/b`,
+      'bare:1',
+      'sh',
+      '-c',
+      'mkdir /data && touch /data/f /etc/own',
+    ]);
+    // Docker lists /etc as changed: its init layer holds it.
+    assert.equal(await ok(['diff', name]), 'A /data\nA /data/f\nC /etc\nA /etc/own\n');
+    await ok(['commit', name, 'bare:2']);
+    assert.deepEqual(await topLayerNames('bare:2'), ['data/', 'data/f', 'etc/', 'etc/own']);
+    // A built layer is the same, and the step's snapshot the next step mounts holds only it.
+    const ctx = join(box.dir, 'bare-ctx');
+    mkdirSync(ctx);
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM bare:1\nRUN mkdir /built\nRUN ls -d /built\n');
+    await ok(['build', '--network', 'none', '-t', 'bare:3', ctx]);
+    const [info] = JSON.parse(await ok(['image', 'inspect', 'bare:3'])) as { RootFS: { Layers: string[] } }[];
+    assert.deepEqual(await layerNames(info!.RootFS.Layers[1]!), ['built/']);
+    await ok(['rm', name]);
+  });
+
   it('commits a running container, paused meanwhile, which keeps running', async () => {
     const name = box.name('live');
     await ok(['run', '-d', '--init', '--name', name, '--network', 'none', 'bb:base', 'sleep', '600']);
@@ -171,4 +222,25 @@ describe('commit, diff and cp', { skip: !isRoot && 'needs root' }, () => {
     await ok(['cp', `${name}:${hostDir}/victim`, out]);
     assert.equal(readFileSync(out, 'utf8'), 'payload\n');
   });
+
+  /** The names in the layer whose diff ID is `diffId`, from the content store, sorted. */
+  const layerNames = async (diffId: string): Promise<string[]> => {
+    const dir = join(box.root, 'blobs', 'sha256');
+    for (const f of readdirSync(dir)) {
+      let tar: Buffer;
+      try {
+        tar = gunzipSync(readFileSync(join(dir, f)));
+      } catch {
+        continue;
+      }
+      if (`sha256:${createHash('sha256').update(tar).digest('hex')}` !== diffId) continue;
+      const r = await run('tar', ['-t'], { input: tar });
+      return r.stdout.split('\n').filter(Boolean).sort();
+    }
+    throw new Error(`No layer ${diffId} in the store`);
+  };
+  const topLayerNames = async (ref: string) => {
+    const [info] = JSON.parse(await ok(['image', 'inspect', ref])) as { RootFS: { Layers: string[] } }[];
+    return layerNames(info!.RootFS.Layers.at(-1)!);
+  };
 });

@@ -1,6 +1,7 @@
 // The embedded DNS server, end to end inside a sandbox namespace standing in for the host:
 // on a user network, containers resolve each other by name, alias and short ID; other names go
-// to the upstream resolver (here a fake one on the namespace's loopback, so nothing leaves).
+// to the upstream resolver (here a fake one on the namespace's loopback, so nothing leaves);
+// the first lookup on a new network is answered.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -32,6 +33,24 @@ describe('embedded DNS on user networks', { skip: !isRoot }, () => {
   });
   after(() => box.cleanup());
   const ok = async (args: string[]) => (await box.ok(args, { env })).trim();
+
+  // Docker answers a container's first lookup. No retries here: the first try must succeed.
+  test('the first lookup on a new network is answered, by a server just started or one that runs', async () => {
+    const lookup = async (net: string, name: string) => {
+      const r = await box.berth(['run', '--rm', '--network', net, 'bb:dns', 'nslookup', name], { env });
+      return r.stdout + r.stderr;
+    };
+    // No server runs yet: this container's start starts it.
+    await ok(['network', 'create', 'first1']);
+    assert.match(await lookup('first1', 'example.test'), /Address:?\s+192\.0\.2\.7/);
+    // The server runs but has not seen this network: it is woken and answers before the container starts.
+    await ok(['network', 'create', 'first2']);
+    const db = await ok(['run', '-d', '--name', 'db', '--network', 'first2', 'bb:dns', 'sleep', '600']);
+    const [info] = JSON.parse(await ok(['inspect', db]));
+    const ip = (info.NetworkSettings.Networks.first2.IPAddress as string).replace(/\./g, '\\.');
+    assert.match(await lookup('first2', 'db'), new RegExp(`Address:?\\s+${ip}`));
+    await ok(['rm', '-f', 'db']);
+  });
 
   test('names, aliases and short IDs resolve on the network; other names are forwarded', async () => {
     await ok(['network', 'create', 'appnet']);

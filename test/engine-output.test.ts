@@ -1,7 +1,7 @@
 /**
  * Output scripts parse, against Docker's documented behaviour: `logs -t` times, the quoted
  * COMMAND of `ps`, `system df`'s Images row, and `system prune` removing dangling images
- * and unused networks besides stopped containers.
+ * and unused networks besides stopped containers, `volume prune`'s reclaimed bytes.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -110,6 +110,32 @@ describe('output details', { skip: !isRoot && 'needs root' }, () => {
     assert.equal((await ok(['images', '-q'])).split('\n').filter(Boolean).length, 1);
     assert.equal(await ok(['ps', '-a', '-q']), '');
     assert.doesNotMatch(await ok(['network', 'ls']), new RegExp(net));
+  });
+
+  it('volume prune reports the bytes its volumes held, as Docker does', async () => {
+    const vol = box.name('vol');
+    await ok(['volume', 'create', vol]);
+    const ctr = box.name('filler');
+    // 1500 bytes in one file: Docker counts files only, so the folder adds nothing.
+    await ok([
+      'run',
+      '--network',
+      'none',
+      '--name',
+      ctr,
+      '-v',
+      `${vol}:/v`,
+      'bb:out',
+      'sh',
+      '-c',
+      'head -c 1500 /dev/zero > /v/f',
+    ]);
+    await ok(['rm', ctr]);
+    assert.equal(
+      await ok(['volume', 'prune', '-a', '-f']),
+      `Deleted Volumes:\n${vol}\n\nTotal reclaimed space: 1.5kB\n`,
+    );
+    assert.equal(await ok(['volume', 'prune', '-f']), 'Total reclaimed space: 0B\n');
   });
 
   it("images --filter: dangling, label, reference, since, and Docker's error for an unknown key", async () => {

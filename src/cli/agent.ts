@@ -29,7 +29,7 @@ export function registerAgent(program: Command): void {
     )
     .option(
       '--cleanup',
-      'remove what the agent added to this node (pods, bridge, routes, VXLAN device, Service and pod network rules, conntrack entries), then exit',
+      'remove what the agent added to this node (pods, the mounts of their volumes, bridge, routes, VXLAN device, Service and pod network rules, conntrack entries), then exit',
     )
     .action(
       async (
@@ -50,7 +50,7 @@ export function registerAgent(program: Command): void {
         cmd: Command,
       ) => {
         const g = cmd.optsWithGlobals() as { root: string; runroot: string };
-        if (opts.cleanup) return cleanupCommand(g);
+        if (opts.cleanup) return cleanupCommand({ ...g, dataDir: opts.dataDir });
         if (!opts.server || !opts.tokenFile) {
           const { invalidArgument } = await import('../core/errors.js');
           throw invalidArgument('The agent needs --server and --token-file (or --cleanup)');
@@ -91,7 +91,7 @@ export function registerAgent(program: Command): void {
 }
 
 /** `--cleanup` of `berth agent` and `berth server`: prints what it removed. */
-export async function cleanupCommand(g: { root: string; runroot: string }): Promise<void> {
+export async function cleanupCommand(g: { root: string; runroot: string; dataDir: string }): Promise<void> {
   const { cleanupNode } = await import('../cluster/agent/cleanup.js');
   const done = await cleanupNode(g);
   process.stdout.write(done.length ? `Removed ${done.join(', ')}\n` : 'Nothing to remove\n');

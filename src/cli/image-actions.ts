@@ -48,8 +48,11 @@ function ago(iso: string): string {
   return Number.isFinite(ms) ? `${humanDuration(ms)} ago` : 'N/A';
 }
 
-/** Sizes as Docker prints them (decimal units). */
-export function humanSize(bytes: number): string {
+/**
+ * Sizes as Docker prints them: decimal units, `precision` significant digits without trailing
+ * zeros (Go's %g): 3 in image lists, 4 in prune totals ("Total reclaimed space: 1.5kB").
+ */
+export function humanSize(bytes: number, precision = 3): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let v = bytes;
   let i = 0;
@@ -57,7 +60,7 @@ export function humanSize(bytes: number): string {
     v /= 1000;
     i++;
   }
-  return `${v < 10 && i > 0 ? v.toFixed(2) : v < 100 && i > 0 ? v.toFixed(1) : Math.round(v)}${units[i]}`;
+  return `${Number(v.toPrecision(precision))}${units[i]}`;
 }
 
 function printTable(rows: string[][]): void {
@@ -190,7 +193,7 @@ export async function pruneAction(cmd: Command, opts: { all?: boolean }): Promis
       process.stdout.write('Untagged' in r ? `untagged: ${r.Untagged}\n` : `deleted: ${r.Deleted}\n`);
     process.stdout.write('\n');
   }
-  process.stdout.write(`Total reclaimed space: ${humanSize(spaceReclaimed)}\n`);
+  process.stdout.write(`Total reclaimed space: ${humanSize(spaceReclaimed, 4)}\n`);
 }
 
 export async function saveAction(

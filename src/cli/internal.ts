@@ -11,8 +11,13 @@ export function registerInternal(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { root: string; runroot: string };
       const { runDnsServer } = await import('../engine/dns/server.js');
-      const { dnsPidFile } = await import('../engine/dns/ensure.js');
-      await runDnsServer({ root: g.root, pidFile: dnsPidFile(g.runroot) });
+      const { dnsPidFile, dnsReadyDir, dnsWakeFile } = await import('../engine/dns/ensure.js');
+      await runDnsServer({
+        root: g.root,
+        pidFile: dnsPidFile(g.runroot),
+        readyDir: dnsReadyDir(g.runroot),
+        wakeFile: dnsWakeFile(g.runroot),
+      });
     });
   internal
     .command('healthcheck <id>')

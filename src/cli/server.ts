@@ -201,7 +201,8 @@ export function registerServer(program: Command): void {
       ) => {
         if (opts.cleanup) {
           const { cleanupCommand } = await import('./agent.js');
-          return cleanupCommand(cmd.optsWithGlobals() as { root: string; runroot: string });
+          const g = cmd.optsWithGlobals() as { root: string; runroot: string };
+          return cleanupCommand({ ...g, dataDir: `${opts.dataDir}/agent` });
         }
         const { parseControllers } = await import('../cluster/controllers/manager.js');
         const enabled = parseControllers(opts.controllers);

@@ -44,12 +44,14 @@ export async function pruneAction(flags: { volumes?: boolean; all?: boolean }, c
   };
   section('Deleted Containers', containers.deleted);
   section('Deleted Networks', networks);
-  section('Deleted Volumes', volumes);
+  section('Deleted Volumes', volumes.deleted);
   section(
     'Deleted Images',
     images.reports.map((r) => ('Untagged' in r ? `untagged: ${r.Untagged}` : `deleted: ${r.Deleted}`)),
   );
-  process.stdout.write(`Total reclaimed space: ${humanSize(images.spaceReclaimed)}\n`);
+  process.stdout.write(
+    `Total reclaimed space: ${humanSize(images.spaceReclaimed + volumes.spaceReclaimed, 4)}\n`,
+  );
 }
 
 /** `--filter k=v` values grouped by key, as Docker's filter arguments are. */

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { errorMessage } from '../core/errors.js';
 import { withEngine } from './engine.js';
 import { formatRows, labelList } from './format.js';
+import { humanSize } from './image-actions.js';
 import { printTable } from './table.js';
 
 export async function volumeCreate(name: string | undefined, flags: { label?: string[] }, cmd: Command) {
@@ -70,7 +71,9 @@ export async function volumeRm(names: string[], flags: { force?: boolean }, cmd:
 }
 
 export async function volumePrune(flags: { all?: boolean }, cmd: Command) {
-  const removed = await withEngine(cmd, (engine) => engine.volumes.prune({ all: flags.all }));
-  if (removed.length) process.stdout.write(`Deleted Volumes:\n${removed.join('\n')}\n`);
-  process.stdout.write(`\nTotal reclaimed space: ${removed.length} volume(s)\n`);
+  const { deleted, spaceReclaimed } = await withEngine(cmd, (engine) =>
+    engine.volumes.prune({ all: flags.all }),
+  );
+  if (deleted.length) process.stdout.write(`Deleted Volumes:\n${deleted.join('\n')}\n\n`);
+  process.stdout.write(`Total reclaimed space: ${humanSize(spaceReclaimed, 4)}\n`);
 }

@@ -3,20 +3,28 @@
  * the agent added to this node once it has stopped: the pods' containers, their sandboxes
  * (network namespaces and CNI endpoints), the pod bridge network, then the pod network's
  * routes, VXLAN device, nftables table and conntrack entries, the Service proxy's table
- * and the conntrack entries of its translations, the NetworkPolicy tables, and, when no Berth container is
+ * and the conntrack entries of its translations, every mount left in the agent's data folder
+ * (the Secrets tmpfs, Memory emptyDirs, subPath binds), the NetworkPolicy tables, and, when no Berth container is
  * left on any network, the filter rules Berth's networks needed. Nothing else is touched:
  * containers without the io.kubernetes labels, other networks and other rules stay.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { internal } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { removeIsolationChains } from '../../engine/network/isolation.js';
 import { netnsDir, removeNetns, removePrivatePins } from '../../engine/network/netns.js';
 import { pinNamespaceFile } from '../../engine/network/private-pins.js';
+import { mountsBelow, unmount } from '../../engine/snapshot/mount.js';
 import { cleanupPodNetwork, podNetStateDir } from '../podnet/podnet.js';
 import { PodLabels } from './runtime.js';
 
-export async function cleanupNode(o: { root: string; runroot: string }): Promise<string[]> {
+export async function cleanupNode(o: {
+  root: string;
+  runroot: string;
+  /** The agent's data folder (`berth agent --data-dir`, or the server's DATA_DIR/agent). */
+  dataDir?: string;
+}): Promise<string[]> {
   const done: string[] = [];
   const [{ openEngine }, { EngineRuntime, POD_NETWORK }, { selfCommand }] = await Promise.all([
     import('../../engine/engine.js'),
@@ -42,6 +50,9 @@ export async function cleanupNode(o: { root: string; runroot: string }): Promise
       await removePrivatePins(o.runroot);
       done.push("the pod namespaces' pin namespace");
     }
+    // The pods' volumes outlive their containers: without this, `rm -rf DATA_DIR` meets a busy
+    // tmpfs. Only once no container is left, so none of them loses a volume it still uses.
+    if (o.dataDir) done.push(...(await unmountBelow(o.dataDir)));
     if (engine.networks.list().some((n) => n.name === POD_NETWORK)) {
       await engine.networks.remove(POD_NETWORK);
       done.push(`the ${POD_NETWORK} network and its bridge`);
@@ -61,6 +72,15 @@ export async function cleanupNode(o: { root: string; runroot: string }): Promise
   const { removeDnsInterface } = await import('../dns/node-dns.js');
   if (await removeDnsInterface()) done.push('the cluster DNS interface');
   return done;
+}
+
+/** Unmounts every mount at or below `dir`, deepest first; a busy one is detached lazily. */
+async function unmountBelow(dir: string): Promise<string[]> {
+  const mounts = mountsBelow(resolve(dir));
+  for (const m of mounts) await unmount(m);
+  const left = mountsBelow(resolve(dir));
+  if (left.length) throw internal(`Cannot unmount ${left[0]}: it is still mounted`);
+  return mounts.length ? [`${mounts.length} mount(s) under ${dir}`] : [];
 }
 
 /**

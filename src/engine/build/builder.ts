@@ -45,7 +45,7 @@ import type { ImageRuntimeConfig } from '../image/resolved-image.js';
 import { ensureImage } from '../registry/ensure.js';
 import { resolveUser } from '../runtime/user.js';
 import { Beneath } from '../snapshot/beneath.js';
-import { writeLayer } from '../snapshot/differ.js';
+import { type DiffOptions, runtimeOnlyEntries, writeLayer } from '../snapshot/differ.js';
 import { chainIds, hasSnapshot, openLayer, snapshotterOf } from '../snapshot/snapshots.js';
 import { unpackLayer } from '../snapshot/unpack.js';
 import { BuildCache, cacheKey, cacheMountsDir, type ImageState, stateId } from './cache.js';
@@ -721,10 +721,10 @@ class Builder {
       try {
         await work(rec);
         if (!layer) return { diffId: '', digest: '', size: 0 };
-        const { upper } = await containerLayers(this.ctx, rec);
-        const points = mountPoints(rec);
-        const blob = await writeLayer(upper, this.ctx.images.content, { mountPoints: points });
-        await this.keepAsSnapshot(rec, upper, points, state, blob.diffId);
+        const { upper, lowers } = await containerLayers(this.ctx, rec);
+        const diffOptions = { mountPoints: mountPoints(rec), lowers };
+        const blob = await writeLayer(upper, this.ctx.images.content, diffOptions);
+        await this.keepAsSnapshot(rec, upper, diffOptions, state, blob.diffId);
         return blob;
       } finally {
         await this.engine.containers.rm(rec.id, { force: true, volumes: true });
@@ -737,13 +737,14 @@ class Builder {
   /**
    * Makes the step container's snapshot the committed snapshot of the new layer, so the next
    * step mounts it at once instead of unpacking the blob just written. It then holds exactly
-   * the layer: the runtime's empty mount points, which the layer leaves out, are removed
-   * first (reached through fds, never through a symlink the step made).
+   * the layer: the runtime's empty mount points and the folders made only for them, which the
+   * layer leaves out, are removed first (reached through fds, never through a symlink the step
+   * made).
    */
   private async keepAsSnapshot(
     rec: ContainerRecord,
     upper: string,
-    points: ReadonlySet<string>,
+    diffOptions: DiffOptions,
     state: ImageState,
     diffId: string,
   ): Promise<void> {
@@ -752,7 +753,7 @@ class Builder {
     if (hasSnapshot(this.ctx.root, chains.at(-1)!)) return;
     await withContainerLock(this.ctx, rec.id, async () => {
       await unmountRootfs(containerPaths(this.ctx, rec.id));
-      removeEmptyMountPoints(upper, points);
+      removeRuntimeOnly(upper, await runtimeOnlyEntries(upper, diffOptions));
       try {
         await snapshotter.commit(chains.at(-1)!, rec.id, { parent: chains.at(-2) ?? '' });
       } catch (e) {
@@ -818,11 +819,11 @@ class Builder {
   }
 }
 
-/** Removes the empty files and folders the runtime made as mount points in a step's upper folder. */
-function removeEmptyMountPoints(upper: string, points: ReadonlySet<string>): void {
+/** Removes what the layer left out of a step's upper folder (`entries`, deepest first): the runtime's alone. */
+function removeRuntimeOnly(upper: string, entries: readonly string[]): void {
   const tree = new Beneath(upper);
   try {
-    for (const p of points) {
+    for (const p of entries) {
       const parts = p.split('/');
       const dir = tree.find(parts.slice(0, -1));
       if (dir === undefined) continue;

@@ -44,13 +44,13 @@ export async function commitContainer(
   const baseConfig = await readImageConfig(store, base);
   const baseManifest = await readManifest(store, base.manifestDigest);
   const runtimeConfig = applyChanges(committedConfig(baseConfig.config ?? {}, rec), o.changes ?? []);
-  const { upper } = await containerLayers(ctx, rec);
+  const { upper, lowers } = await containerLayers(ctx, rec);
   const freeze = rec.state === 'running' && o.pause !== false;
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
   if (freeze) await runtimeFreeze(runtime, rec.id, true);
   let layer: Awaited<ReturnType<typeof writeLayer>>;
   try {
-    layer = await writeLayer(upper, store.content, { mountPoints: mountPoints(rec) });
+    layer = await writeLayer(upper, store.content, { mountPoints: mountPoints(rec), lowers });
   } finally {
     if (freeze) await runtimeFreeze(runtime, rec.id, false);
   }

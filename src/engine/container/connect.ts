@@ -44,7 +44,7 @@ export async function connectNetwork(
         netns: netnsPathOf(ctx, rec.id),
         networks: [{ ...entry, aliases: [rec.name, rec.id.slice(0, 12), ...entry.aliases] }],
       });
-      if (net.name !== DEFAULT_NETWORK) ensureDnsServer(ctx.root, ctx.runroot, ctx.self);
+      if (net.name !== DEFAULT_NETWORK) await ensureDnsServer(ctx.root, ctx.runroot, ctx.self);
     }
     ctx.containers.setConfig(rec.id, { ...cfg, extraNetworks: [...extras, entry] });
   });

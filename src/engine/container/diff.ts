@@ -18,9 +18,15 @@ export async function containerLayers(
   return overlayDirs(await containerMounts(ctx, containerPaths(ctx, rec.id), rec.id, image));
 }
 
-/** Where the runtime mounts over the root filesystem: the /etc files Berth writes, binds, volumes, tmpfs. */
+/**
+ * Where the runtime mounts over the root filesystem: the kernel's file systems, the /etc files
+ * Berth writes, binds, volumes, tmpfs (what Docker's init layer holds).
+ */
 export function mountPoints(rec: ContainerRecord): Set<string> {
   const dests = [
+    '/dev',
+    '/proc',
+    '/sys',
     '/etc/hosts',
     '/etc/hostname',
     '/etc/resolv.conf',

@@ -93,8 +93,15 @@ export async function setupNetwork(
     const joinsUser =
       mode !== DEFAULT_NETWORK || (config.extraNetworks ?? []).some((n) => n.name !== DEFAULT_NETWORK);
     const gateway = a?.result.ips?.[0]?.gateway;
-    // User networks resolve container names through the embedded DNS server on their gateway.
-    if (joinsUser) ensureDnsServer(ctx.root, ctx.runroot, ctx.self);
+    // User networks resolve container names through the embedded DNS server on their gateway,
+    // which answers before the container's first lookup.
+    if (joinsUser)
+      await ensureDnsServer(
+        ctx.root,
+        ctx.runroot,
+        ctx.self,
+        mode !== DEFAULT_NETWORK && gateway ? { name: mode, gateway } : undefined,
+      );
     return {
       netnsPath: netns,
       ip: a?.ip,

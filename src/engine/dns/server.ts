@@ -5,9 +5,22 @@
  * that network's containers (names, short IDs, aliases: records.ts); anything else is
  * forwarded to the host's resolvers, which this process can reach because it runs in the
  * host's network namespace (a loopback stub resolver works too). It follows the networks by
- * looking at the database every second, and exits when no user network has endpoints.
+ * looking at the database every second (at once when the wake file is touched), tells which
+ * networks it answers on with one empty file per network in its ready folder, and exits when
+ * no user network has endpoints.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  type FSWatcher,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  watch,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import { logger } from '../../core/log.js';
 import { pidAlive } from '../container/exit-watch.js';
 import { NetworkStore } from '../network/network-store.js';
@@ -59,6 +72,13 @@ function claimPidFile(path: string): boolean {
 export interface DnsServerOptions {
   root: string;
   pidFile: string;
+  /**
+   * The folder where an empty file named after each network says the server answers on its
+   * gateway (removed when it stops answering; emptied at start, removed at exit).
+   */
+  readyDir?: string;
+  /** A file whose touch makes the server look at the networks at once (made if missing). */
+  wakeFile?: string;
   /** Stop after this long with no user network endpoints. Default 10 s. */
   idleMs?: number;
   /** Stops the server. */
@@ -87,12 +107,18 @@ export async function runDnsServer(opts: DnsServerOptions): Promise<void> {
     const want = new Map(nets.map((n) => [n.name, n.gateway.split('/')[0]!]));
     for (const [name, l] of sockets)
       if (!want.has(name)) {
+        if (opts.readyDir) rmSync(join(opts.readyDir, name), { force: true });
         void l.then((x) => x?.close());
         sockets.delete(name);
       }
     for (const [name, ip] of want) {
       if (sockets.has(name)) continue;
-      const l = listenDns({ address: ip, resolver: networkResolver(networks, name), upstreams }).catch(
+      const l = listenDns({ address: ip, resolver: networkResolver(networks, name), upstreams }).then(
+        (x) => {
+          // Still wanted (not closed meanwhile): containers starting on it may wait for this.
+          if (opts.readyDir && sockets.get(name) === l) writeFileSync(join(opts.readyDir, name), '');
+          return x;
+        },
         (e: unknown) => {
           // The bridge (and its address) may not exist yet: try again on the next look.
           log.debug('dns listen failed', { network: name, ip, err: e as Error });
@@ -109,8 +135,11 @@ export async function runDnsServer(opts: DnsServerOptions): Promise<void> {
     stopped = resolve;
   });
   let timer: NodeJS.Timeout | undefined;
+  let waker: FSWatcher | undefined;
   const stop = () => {
     clearInterval(timer);
+    waker?.close();
+    if (opts.readyDir) rmSync(opts.readyDir, { recursive: true, force: true });
     opts.signal?.removeEventListener('abort', stop);
     const closing = [...sockets.values()].map((l) => l.then((x) => x?.close()));
     sockets.clear();
@@ -126,6 +155,15 @@ export async function runDnsServer(opts: DnsServerOptions): Promise<void> {
     return; // another server serves this root
   }
   opts.signal?.addEventListener('abort', stop);
+  // A server killed before left its files: only this one's listeners are ready.
+  if (opts.readyDir) {
+    rmSync(opts.readyDir, { recursive: true, force: true });
+    mkdirSync(opts.readyDir, { recursive: true });
+  }
+  if (opts.wakeFile) {
+    closeSync(openSync(opts.wakeFile, 'a'));
+    waker = watch(opts.wakeFile, { persistent: false }, () => sync());
+  }
   sync();
   timer = setInterval(sync, 1000);
   await done;

@@ -87,11 +87,9 @@ export function networkVolumeRoutes(r: Router, api: Api): void {
   });
   r.add('POST', '/volumes/prune', async (c) => {
     const { match, all } = pruneFilters(filters(c), ['label', 'label!', 'all']);
-    sendJson(c, 200, {
-      // Before API 1.42 a prune took every unused volume; since, only anonymous ones without `all`.
-      VolumesDeleted: volumes.prune({ all: !!all || !versionAtLeast(c.version, '1.42'), match }),
-      SpaceReclaimed: 0,
-    });
+    // Before API 1.42 a prune took every unused volume; since, only anonymous ones without `all`.
+    const report = volumes.prune({ all: !!all || !versionAtLeast(c.version, '1.42'), match });
+    sendJson(c, 200, { VolumesDeleted: report.deleted, SpaceReclaimed: report.spaceReclaimed });
   });
   r.add('GET', '/volumes/{name}', async (c) => {
     sendJson(c, 200, volumes.inspect(c.params.name!));

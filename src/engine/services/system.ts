@@ -4,6 +4,7 @@ import type { EngineContext } from '../container/context.js';
 import { type DiskUse, diskUsage, engineInfo } from '../container/system.js';
 import { checkEventFilters, type EngineEvent, type EventQuery } from '../events/journal.js';
 import type { RemoveReport } from '../image/remove.js';
+import type { VolumePruneReport } from '../volume/usage.js';
 import type { ContainerService, PruneReport } from './containers.js';
 import type { ImageService } from './images.js';
 import type { NetworkService } from './networks.js';
@@ -14,7 +15,7 @@ export interface SystemPruneReport {
   containers: PruneReport;
   networks: string[];
   images: { reports: RemoveReport[]; spaceReclaimed: number };
-  volumes: string[];
+  volumes: VolumePruneReport;
 }
 
 /** Engine-wide operations of the engine facade. */
@@ -46,7 +47,12 @@ export class SystemService {
     const containers = await this.containers.prune();
     const networks = await this.networks.prune();
     const images = await this.images.prune({ all: o.all });
-    return { containers, networks, images, volumes: o.volumes ? this.volumes.prune() : [] };
+    return {
+      containers,
+      networks,
+      images,
+      volumes: o.volumes ? this.volumes.prune() : { deleted: [], spaceReclaimed: 0 },
+    };
   }
 
   /**

@@ -2,7 +2,7 @@
 import type { EngineContext } from '../container/context.js';
 import { du } from '../container/system.js';
 import type { Volume } from '../volume/store.js';
-import { pruneVolumes, volumeUsers } from '../volume/usage.js';
+import { pruneVolumes, type VolumePruneReport, volumeUsers } from '../volume/usage.js';
 
 /** Volume operations of the engine facade. */
 export class VolumeService {
@@ -34,12 +34,12 @@ export class VolumeService {
     this.ctx.events.append('volume', 'destroy', name, { driver: 'local' });
   }
 
-  /** Removes unused anonymous volumes (all unused ones with `all`); returns their names. */
+  /** Removes unused anonymous volumes (all unused ones with `all`): their names and bytes. */
   prune(
     o: { all?: boolean; match?: (o: { created: string; labels: Record<string, string> }) => boolean } = {},
-  ): string[] {
-    const removed = pruneVolumes(this.ctx, !!o.all, o.match);
-    for (const name of removed) this.ctx.events.append('volume', 'destroy', name, { driver: 'local' });
-    return removed;
+  ): VolumePruneReport {
+    const report = pruneVolumes(this.ctx, !!o.all, o.match);
+    for (const name of report.deleted) this.ctx.events.append('volume', 'destroy', name, { driver: 'local' });
+    return report;
   }
 }

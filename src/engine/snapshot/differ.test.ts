@@ -143,4 +143,36 @@ describe('differ', { skip: !isRoot && 'needs root (mknod, trusted xattrs)' }, ()
       ],
     );
   });
+
+  test("folders made only for mount points are left out of diff and layer, like Docker's init layer", async () => {
+    const root = join(dir, 'init');
+    const lower = join(root, 'lower');
+    const upper = join(root, 'upper');
+    mkdirSync(join(lower, 'bin'), { recursive: true });
+    // The runtime made /dev, /proc, /etc with its files, and /mnt above a bind target.
+    for (const d of ['dev', 'proc', 'etc', 'mnt/b', 'data']) mkdirSync(join(upper, d), { recursive: true });
+    for (const f of ['etc/hosts', 'etc/hostname', 'data/f']) writeFileSync(join(upper, f), '');
+    const options = {
+      mountPoints: new Set(['dev', 'proc', 'etc/hosts', 'etc/hostname', 'mnt/b']),
+      lowers: [lower],
+    };
+    const list = await changes(upper, [lower], options);
+    assert.deepEqual(
+      list.map((c) => `${c.kind} ${c.path}`),
+      ['A /data', 'A /data/f'],
+    );
+    assert.deepEqual(
+      (await entries(layerTar(upper, options))).map((e) => e.name),
+      ['data/', 'data/f'],
+    );
+    // A file the container wrote keeps its folder, which Docker lists as changed.
+    writeFileSync(join(upper, 'etc/own'), 'x');
+    assert.deepEqual(
+      (await changes(upper, [lower], options)).map((c) => `${c.kind} ${c.path}`),
+      ['A /data', 'A /data/f', 'C /etc', 'A /etc/own'],
+    );
+    // Without the lowers a layer keeps such folders: it cannot tell whether they changed.
+    const names = (await entries(layerTar(upper, { mountPoints: options.mountPoints }))).map((e) => e.name);
+    assert.ok(names.includes('mnt/'), names.join(' '));
+  });
 });

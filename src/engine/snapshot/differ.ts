@@ -58,6 +58,14 @@ export interface DiffOptions {
    * a layer of their own that is never committed.
    */
   mountPoints?: ReadonlySet<string>;
+  /**
+   * The layers below the upper folder, any order. With them, a folder that holds nothing but
+   * empty mount points (at any depth) is left out too when it is not below or has its mode
+   * there: the runtime made it, or only touched it, for its mounts (Docker's init layer:
+   * `/dev`, `/proc`, `/sys`, `/etc` on an image without them). Without them such a folder is
+   * kept.
+   */
+  lowers?: readonly string[];
 }
 
 /** One entry of the upper folder, met parents first, names in byte order. */
@@ -88,19 +96,17 @@ export async function changes(
   const below = lowers.map((l) => new Beneath(l));
   const out: Change[] = [];
   const changedDirs = new Set<string>();
+  const runtimeDirs = ancestorsOf(options.mountPoints);
   try {
-    await walkUpper(upper, options, async (e) => {
+    await walkUpper(upper, { ...options, lowers }, async (e) => {
       const path = `/${e.parts.join('/')}`;
       let kind: Change['kind'];
       if (isWhiteout(e.st) || isOpaque(e)) kind = 'D';
       else {
         const lower = findBelow(below, e.parts);
-        if (lower?.isDirectory() && e.st.isDirectory()) {
-          if (sameDir(lower, e.st)) return;
-          // Only the runtime's mount points were made in it: the container did not change it.
-          if (lower.mode === e.st.mode && onlyMountPoints(e, options.mountPoints)) return;
-        }
-        kind = lower ? 'C' : 'A';
+        if (lower?.isDirectory() && e.st.isDirectory() && sameDir(lower, e.st)) return;
+        // A folder above a mount point is in Docker's init layer when the image lacks it: changed, not added.
+        kind = lower || (e.st.isDirectory() && runtimeDirs.has(e.parts.join('/'))) ? 'C' : 'A';
       }
       if (e.st.isDirectory()) changedDirs.add(path);
       if (kind !== 'C' && e.parts.length > 1) {
@@ -118,10 +124,80 @@ export async function changes(
   return out;
 }
 
-function onlyMountPoints(e: UpperEntry, mountPoints: ReadonlySet<string> | undefined): boolean {
-  if (!mountPoints) return false;
-  const names = readdirSync(`/proc/self/fd/${e.dir}/${e.parts[e.parts.length - 1]}`);
-  return names.length > 0 && names.every((n) => mountPoints.has([...e.parts, n].join('/')));
+/** The folders above the mount points (`etc` for `etc/hosts`), relative as the points are. */
+function ancestorsOf(points: ReadonlySet<string> | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const p of points ?? []) {
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) out.add(parts.slice(0, i).join('/'));
+  }
+  return out;
+}
+
+/**
+ * Decides which entries of an upper folder are the runtime's alone, so neither `diff` nor a
+ * layer shows them: empty mount points, and folders above them holding nothing else that are
+ * not below (or have their mode there). Only folders above a mount point are ever read.
+ */
+class RuntimeOnly {
+  private readonly points: ReadonlySet<string>;
+  private readonly dirs: Set<string>;
+  private readonly below: Beneath[] | undefined;
+
+  constructor(options: DiffOptions) {
+    this.points = options.mountPoints ?? new Set();
+    this.dirs = ancestorsOf(options.mountPoints);
+    this.below = options.lowers?.map((l) => new Beneath(l));
+  }
+
+  /** Whether the entry `rel` (with `st`, reachable at `path`) is left out with all below it. */
+  leftOut(rel: string, st: Stats, path: string): boolean {
+    if (this.points.has(rel) && isEmpty(st, path)) return true;
+    if (!this.below || !st.isDirectory() || !this.dirs.has(rel) || !this.holdsOnlyMounts(rel, path))
+      return false;
+    const lower = findBelow(this.below, rel.split('/'));
+    return !lower || (lower.isDirectory() && lower.mode === st.mode);
+  }
+
+  private holdsOnlyMounts(rel: string, path: string): boolean {
+    const names = readdirSync(path);
+    return (
+      names.length > 0 &&
+      names.every((n) => {
+        const child = `${rel}/${n}`;
+        const p = `${path}/${n}`;
+        let st: Stats;
+        try {
+          st = lstatSync(p);
+        } catch {
+          return false;
+        }
+        if (this.points.has(child) && isEmpty(st, p)) return true;
+        // lstat: a symlink is never followed into, only a real folder is read.
+        return st.isDirectory() && this.dirs.has(child) && this.holdsOnlyMounts(child, p);
+      })
+    );
+  }
+
+  close(): void {
+    for (const b of this.below ?? []) b.close();
+  }
+}
+
+/**
+ * The entries of `upper` a layer leaves out (see {@link DiffOptions}), relative to it and
+ * deepest first, so a caller can remove them in order (each folder is empty by its turn).
+ */
+export async function runtimeOnlyEntries(upper: string, options: DiffOptions): Promise<string[]> {
+  const out: string[] = [];
+  const addTree = (rel: string, path: string) => {
+    if (lstatSync(path).isDirectory())
+      for (const n of readdirSync(path)) addTree(`${rel}/${n}`, `${path}/${n}`);
+    out.push(rel);
+  };
+  // Only names and stats are read: no getfattr run.
+  await walkUpper(upper, options, async () => {}, { skipped: addTree, xattrs: false });
+  return out.sort((a, b) => b.split('/').length - a.split('/').length);
 }
 
 function sameDir(a: Stats, b: Stats): boolean {
@@ -257,15 +333,18 @@ const minor = (rdev: number) => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >
 /**
  * Visits every entry below `upper` (not `upper` itself), a folder before its contents, names
  * sorted. Folders are opened through Beneath, so a folder swapped for a symlink during the
- * walk is refused instead of followed.
+ * walk is refused instead of followed. What the layer leaves out (RuntimeOnly) is not visited
+ * but told to `how.skipped`; `how.xattrs: false` spares reading the extended attributes.
  */
 async function walkUpper(
   upper: string,
   options: DiffOptions,
   visit: (e: UpperEntry) => Promise<void>,
+  how: { skipped?: (rel: string, path: string) => void; xattrs?: boolean } = {},
 ): Promise<void> {
-  const xattrs = await readXattrs(upper);
+  const xattrs = how.xattrs === false ? new Map<string, Map<string, Buffer>>() : await readXattrs(upper);
   const tree = new Beneath(upper);
+  const runtimeOnly = new RuntimeOnly(options);
   const refuse = (why: string) => internal(`Cannot read the container's changes: ${why}`);
   try {
     const walk = async (parts: string[]): Promise<void> => {
@@ -285,7 +364,10 @@ async function walkUpper(
           throw e;
         }
         const rel = child.join('/');
-        if (options.mountPoints?.has(rel) && isEmpty(st, tree.at(fd, n))) continue;
+        if (runtimeOnly.leftOut(rel, st, tree.at(fd, n))) {
+          how.skipped?.(rel, tree.at(fd, n));
+          continue;
+        }
         await visit({ parts: child, st, dir: fd, xattrs: xattrs.get(rel) ?? new Map() });
         if (st.isDirectory()) await walk(child);
       }
@@ -293,6 +375,7 @@ async function walkUpper(
     await walk([]);
   } finally {
     tree.close();
+    runtimeOnly.close();
   }
 }
 

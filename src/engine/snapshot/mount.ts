@@ -20,6 +20,16 @@ export function isMounted(path: string): boolean {
   return false;
 }
 
+/** Mount points at or below `dir` in this process's mount table, deepest first. */
+export function mountsBelow(dir: string): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const p = line.split(' ')[4]?.replace(/\\040/g, ' ');
+    if (p && (p === dir || p.startsWith(`${dir}/`))) out.push(p);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
 /** Mounts each of `mounts` on `target`, in order. */
 export async function mountAll(mounts: readonly Mount[], target: string): Promise<void> {
   for (const m of mounts) {

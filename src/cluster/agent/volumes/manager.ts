@@ -7,12 +7,12 @@
  * after `kill -9` finds its volumes as they were and re-adopts them: tmpfs mounts already in
  * place are kept, unchanged files are not rewritten, and emptyDir contents survive.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, internal } from '../../../core/errors.js';
 import { run } from '../../../core/exec.js';
 import { logger } from '../../../core/log.js';
-import { isMounted, unmount } from '../../../engine/snapshot/mount.js';
+import { isMounted, mountsBelow, unmount } from '../../../engine/snapshot/mount.js';
 import type { KubeObject } from '../../client/kube-client.js';
 import { parseQuantity } from '../../scheduler/quantity.js';
 import { ConfigError, expand } from '../container-config.js';
@@ -91,16 +91,6 @@ const fsGroupOf = (pod: KubeObject): number | undefined => {
   const g = pod.spec?.securityContext?.fsGroup;
   return typeof g === 'number' ? g : undefined;
 };
-
-/** Mount points at or below `dir`, deepest first. */
-function mountsBelow(dir: string): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const p = line.split(' ')[4]?.replace(/\\040/g, ' ');
-    if (p && (p === dir || p.startsWith(`${dir}/`))) out.push(p);
-  }
-  return out.sort((a, b) => b.length - a.length);
-}
 
 export class VolumeManager implements PodVolumes {
   /** Host paths of set-up volumes, by `uid/name`. */
