@@ -17,11 +17,11 @@
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { hopByHopHeaders } from '../../core/hop-by-hop.js';
 import { logger } from '../../core/log.js';
 import { PEER_CLOSE_WAIT_MS } from './backend-agent.js';
 import type { BackendConn, BackendPool, BackendUser } from './backend-pool.js';
 import type { Endpoint, Pool } from './backends.js';
+import { clientAddress, droppedInRequest, droppedInResponse, MAX_TRIES } from './forwarding.js';
 import { BodyReader, type Framing, noBody, requestFraming, responseFraming } from './http1-body.js';
 import {
   type HeaderField,
@@ -44,24 +44,8 @@ const HEAD_TIMEOUT_MS = 60_000;
 export const CLIENT_KEEPALIVE_MS = 75_000;
 /** The idle sweep's tick (idle-sweep.ts): client connections close 74-75 s after their last activity. */
 export const IDLE_TICK_MS = 1000;
-/** At most this many endpoints are tried for one request. */
-const MAX_TRIES = 3;
 /** Bytes of a client's next requests held while one is answered before reading pauses. */
 const MAX_HELD = 64 * 1024;
-
-/** Request fields never passed on: hop-by-hop (RFC 9110 7.6.1), framing, and ours to set. */
-const droppedInRequest = new Set([
-  ...hopByHopHeaders,
-  'http2-settings',
-  'expect',
-  'host',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-real-ip',
-]);
-const droppedInResponse = new Set(hopByHopHeaders);
 
 /** What the data path needs of the proxy around it. */
 export interface Http1Context {
@@ -93,11 +77,6 @@ function ownAnswer(status: number, close: boolean, extra = ''): string {
   const body = `${status} ${STATUS_CODES[status] ?? ''}\n`;
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n${extra}connection: ${close ? 'close' : 'keep-alive'}\r\n\r\n${body}`;
 }
-
-const clientAddress = (s: net.Socket) => {
-  const a = s.remoteAddress ?? '';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
-};
 
 /**
  * Serves one client connection (plain, or TLS after a handshake that did not pick h2) that came

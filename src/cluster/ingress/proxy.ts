@@ -14,12 +14,13 @@ import http2 from 'node:http2';
 import net, { type Server, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
-import { endToEnd, hopByHopHeaders } from '../../core/hop-by-hop.js';
+import { endToEnd } from '../../core/hop-by-hop.js';
 import { logger } from '../../core/log.js';
 import { BackendAgent } from './backend-agent.js';
 import { BackendPool } from './backend-pool.js';
 import type { Endpoint, Pool } from './backends.js';
 import { tlsOptions } from './certs.js';
+import { clientAddress, droppedInRequest, droppedInResponse, MAX_TRIES } from './forwarding.js';
 import { CLIENT_KEEPALIVE_MS, type Http1Context, IDLE_TICK_MS, serveHttp1 } from './http1-proxy.js';
 import { IdleSweep } from './idle-sweep.js';
 import { type ListenHandle, listenOn } from './listen-handle.js';
@@ -59,28 +60,6 @@ export interface IngressProxy {
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
 type Response = http.ServerResponse | http2.Http2ServerResponse;
 
-/** At most this many endpoints are tried for one request. */
-const MAX_TRIES = 3;
-
-/** Headers that belong to one connection and are never passed on (RFC 9110 7.6.1), and ours to set. */
-const dropped = new Set([
-  ...hopByHopHeaders,
-  'http2-settings',
-  'expect',
-  'host',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-real-ip',
-]);
-const droppedInResponse = new Set(hopByHopHeaders);
-
-const clientAddress = (s: { remoteAddress?: string | undefined }) => {
-  const a = s.remoteAddress ?? '';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
-};
-
 /** The host the client asked for: `Host`, or `:authority` over HTTP/2. */
 function hostOf(req: Request): string {
   return (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
@@ -95,7 +74,7 @@ export function upstreamHeaders(
   headers: http.IncomingHttpHeaders,
   facts: { host: string; client: string; scheme: 'http' | 'https'; port: number },
 ): http.OutgoingHttpHeaders {
-  const out = endToEnd(headers, dropped);
+  const out = endToEnd(headers, droppedInRequest);
   out.host = facts.host;
   out['x-forwarded-for'] = facts.client;
   out['x-real-ip'] = facts.client;
