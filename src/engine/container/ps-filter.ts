@@ -8,6 +8,7 @@
  * must all match.
  */
 import { invalidArgument } from '../../core/errors.js';
+import { labelMatches } from '../label-filter.js';
 import type { ContainerRecord } from './store.js';
 
 const keys = [
@@ -44,12 +45,8 @@ function matchOne(rec: ContainerRecord, key: Key, value: string, ctx: PsFilterCo
       return rec.name.includes(value.replace(/^\//, ''));
     case 'status':
       return rec.state === value;
-    case 'label': {
-      const i = value.indexOf('=');
-      const k = i < 0 ? value : value.slice(0, i);
-      if (!(k in rec.config.labels)) return false;
-      return i < 0 || rec.config.labels[k] === value.slice(i + 1);
-    }
+    case 'label':
+      return labelMatches(rec.config.labels, value);
     case 'ancestor':
       return (
         rec.config.imageName === value ||

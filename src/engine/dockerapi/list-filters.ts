@@ -4,17 +4,10 @@
  * and an unknown key is refused with dockerd's "Invalid filter 'KEY'".
  */
 import { invalidArgument } from '../../core/errors.js';
+import { labelMatches } from '../label-filter.js';
 
 /** A document's field values for one filter key, and how a value matches them. */
 type Matcher<T> = (doc: T, value: string) => boolean;
-
-/** `label=KEY` (the key is there) or `label=KEY=VALUE`. */
-export function labelMatches(labels: Record<string, string> | null | undefined, value: string): boolean {
-  const i = value.indexOf('=');
-  const key = i < 0 ? value : value.slice(0, i);
-  if (!labels || !Object.hasOwn(labels, key)) return false;
-  return i < 0 || labels[key] === value.slice(i + 1);
-}
 
 /** dockerd's booleans in filters: `true`/`1` and `false`/`0`; anything else is refused. */
 function truth(key: string, value: string): boolean {

@@ -6,6 +6,7 @@
  */
 import { invalidArgument } from '../../core/errors.js';
 import { parseSince } from '../container/logs.js';
+import { labelMatches } from '../label-filter.js';
 
 /** What a prune may look at of one object. */
 export interface Prunable {
@@ -25,12 +26,6 @@ export interface PruneFilters {
 
 const truthy = (v: string) => v === 'true' || v === '1';
 
-/** A label filter's test: `key` or `key=value` present. */
-function hasLabel(spec: string, labels: Record<string, string>): boolean {
-  const i = spec.indexOf('=');
-  return i < 0 ? spec in labels : labels[spec.slice(0, i)] === spec.slice(i + 1);
-}
-
 /** Parses `f` for an endpoint that accepts `allowed` keys; an unknown key is Docker's `Invalid filter`. */
 export function pruneFilters(f: Record<string, string[]>, allowed: readonly string[]): PruneFilters {
   for (const k of Object.keys(f)) if (!allowed.includes(k)) throw invalidArgument(`Invalid filter '${k}'`);
@@ -47,8 +42,8 @@ export function pruneFilters(f: Record<string, string[]>, allowed: readonly stri
     match: (o) => {
       const created = Date.parse(o.created);
       if (until?.some((t) => !(created < t))) return false;
-      if (!want.every((l) => hasLabel(l, o.labels))) return false;
-      return !refuse.some((l) => hasLabel(l, o.labels));
+      if (!want.every((l) => labelMatches(o.labels, l))) return false;
+      return !refuse.some((l) => labelMatches(o.labels, l));
     },
   };
   // As dockerd: any `false` wins (the CLI adds `dangling=true` beside a user's `dangling=false`).

@@ -7,6 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { invalidArgument } from '../../core/errors.js';
+import { labelMatches } from '../label-filter.js';
 import { type EngineDb, migrate } from '../state/db.js';
 
 /** Docker's event types that Berth records. */
@@ -96,10 +97,8 @@ export function eventMatches(e: EngineEvent, filters: Record<string, string[]> =
           return named('volume', v);
         case 'network':
           return named('network', v);
-        case 'label': {
-          const i = v.indexOf('=');
-          return i < 0 ? v in attrs : attrs[v.slice(0, i)] === v.slice(i + 1);
-        }
+        case 'label':
+          return labelMatches(attrs, v);
         default:
           return false;
       }

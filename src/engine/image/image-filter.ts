@@ -6,6 +6,7 @@
  * values of one key with OR, as Docker's. An unknown key is Docker's "invalid filter".
  */
 import { invalidArgument } from '../../core/errors.js';
+import { labelMatches } from '../label-filter.js';
 import type { ImageRow } from './image-index.js';
 import { findImage, type ImageStore, readImageConfig } from './image-store.js';
 import { familiarName } from './reference.js';
@@ -67,10 +68,7 @@ export async function filterImages(
   if (labels)
     tests.push(async (r) => {
       const have = (await readImageConfig(store, r)).config?.Labels ?? {};
-      return labels.every((l) => {
-        const i = l.indexOf('=');
-        return i < 0 ? Object.hasOwn(have, l) : have[l.slice(0, i)] === l.slice(i + 1);
-      });
+      return labels.every((l) => labelMatches(have, l));
     });
   const out: ImageRow[] = [];
   for (const r of rows) {
