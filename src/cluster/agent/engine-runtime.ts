@@ -221,8 +221,13 @@ export class EngineRuntime implements PodRuntime {
 
   async listPodSandboxes(filter?: { podUid?: string }): Promise<SandboxStatus[]> {
     const out: SandboxStatus[] = [];
-    for (const { netns: _n, extras: _x, ...r } of this.sandboxes().values())
-      if (!filter?.podUid || r.pod.uid === filter.podUid) out.push({ ...r, pod: { ...r.pod } });
+    // A pod's sync asks for its own sandboxes several times: only those are copied, not
+    // every sandbox of the node (O(pods) per call, O(pods^2) over a Deployment's start).
+    for (const rec of this.sandboxes().values())
+      if (!filter?.podUid || rec.pod.uid === filter.podUid) {
+        const { netns: _n, extras: _x, ...r } = rec;
+        out.push({ ...r, pod: { ...r.pod } });
+      }
     return out;
   }
 
