@@ -459,3 +459,17 @@ test('a pod new to a node under pressure is refused: Failed, reason Evicted; a r
   await h.sync(running);
   assert.equal(statusOf(running).phase, 'Running');
 });
+
+test('the echo of its own status write is known as such; a status someone else changed, or a forgotten pod, is not', async () => {
+  const h = harness();
+  const pod = podOf({});
+  assert.equal(h.syncer.reportedAs(pod), false, 'nothing reported yet');
+  await h.sync(pod);
+  const echo = structuredClone(pod);
+  assert.equal(h.syncer.reportedAs(echo), true);
+  const other = structuredClone(pod);
+  statusOf(other).phase = 'Failed';
+  assert.equal(h.syncer.reportedAs(other), false);
+  h.syncer.forget(pod.metadata.uid ?? '');
+  assert.equal(h.syncer.reportedAs(echo), false);
+});

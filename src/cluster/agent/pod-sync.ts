@@ -108,6 +108,8 @@ export class PodSyncer {
    * until the API shows them Failed (a sync of a stale copy must not start them again).
    */
   private readonly evictions = new Map<string, { message: string; done: boolean }>();
+  /** The status each pod's last sync reported (written, or found written), by uid. */
+  private readonly reported = new Map<string, Record<string, unknown>>();
 
   constructor(private readonly opts: PodSyncerOptions) {
     this.nodeName = opts.nodeName;
@@ -427,8 +429,25 @@ export class PodSyncer {
       notes,
       now: this.now(),
     });
-    if (statusMatches(pod.status, status)) return;
-    await this.opts.api.patchStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', status);
+    if (!statusMatches(pod.status, status))
+      await this.opts.api.patchStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', status);
+    this.reported.set(uid, status);
+  }
+
+  /**
+   * Whether the stored status of `pod` says what its last sync reported: a change of the pod
+   * that is only that (the echo of the agent's own status write, about one per pod start)
+   * needs no sync, as the kubelet's pod config does not hand status-only updates to its pod
+   * workers. A status someone else changed to say otherwise does.
+   */
+  reportedAs(pod: KubeObject): boolean {
+    const want = this.reported.get(pod.metadata.uid ?? '');
+    return want !== undefined && statusMatches(pod.status, want);
+  }
+
+  /** Forgets what was reported for a pod that left the node's pods. */
+  forget(uid: string): void {
+    this.reported.delete(uid);
   }
 
   /** A pod being deleted: stop it within its grace period, remove it, then let the API forget it. */
