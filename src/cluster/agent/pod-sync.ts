@@ -429,9 +429,15 @@ export class PodSyncer {
       notes,
       now: this.now(),
     });
-    if (!statusMatches(pod.status, status))
-      await this.opts.api.patchStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', status);
+    // Noted before the write: its echo may come through the watch before the write's answer.
     this.reported.set(uid, status);
+    if (statusMatches(pod.status, status)) return;
+    try {
+      await this.opts.api.patchStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', status);
+    } catch (e) {
+      this.reported.delete(uid);
+      throw e;
+    }
   }
 
   /**
