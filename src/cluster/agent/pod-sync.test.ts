@@ -473,3 +473,18 @@ test('the echo of its own status write is known as such; a status someone else c
   h.syncer.forget(pod.metadata.uid ?? '');
   assert.equal(h.syncer.reportedAs(echo), false);
 });
+
+test("the echo of a status that waits for a back-off, or of a finished pod's, is synced", async () => {
+  const h = harness({ images: ['busybox'] });
+  const pulling = podOf({ containers: [{ name: 'c', image: 'nothere:1' }] });
+  await h.sync(pulling);
+  assert.equal(statusOf(pulling).containerStatuses[0].state.waiting.reason, 'ErrImagePull');
+  assert.equal(h.syncer.reportedAs(pulling), false, 'its next sync says ImagePullBackOff');
+  const done = podOf({ restartPolicy: 'Never' }, 'done');
+  await h.sync(done);
+  const c = (await h.runtime.listContainers({ podUid: 'uid-done' }))[0]!;
+  h.runtime.exit(c.id, 0);
+  await h.sync(done);
+  assert.equal(statusOf(done).phase, 'Succeeded');
+  assert.equal(h.syncer.reportedAs(done), false, 'its next sync stops its sandbox');
+});

@@ -148,7 +148,9 @@ export class PodSyncer {
     const containers = await this.runtime.listContainers({ podUid: ref.uid });
     const result = await this.converge(pod, sandbox, containers);
     const after = await this.runtime.listContainers({ podUid: ref.uid });
-    await this.report(pod, sandbox, after);
+    // A sync that waits for a back-off is not settled: the next one (its status write's echo
+    // too) reports what the wait is (ImagePullBackOff after ErrImagePull), as before.
+    await this.report(pod, sandbox, after, result.retryAfterMs === undefined);
     return result;
   }
 
@@ -406,10 +408,16 @@ export class PodSyncer {
   }
 
   /** Writes the pod's status when the stored one says something else. */
+  /**
+   * Writes the pod's status when the stored one says otherwise. With `settled` (the sync
+   * converged and waits for nothing) and the pod not finished, the status is noted for
+   * {@link reportedAs}.
+   */
   private async report(
     pod: KubeObject,
     sandbox: SandboxStatus | undefined,
     containers: ContainerStatus[],
+    settled = false,
   ): Promise<void> {
     const uid = pod.metadata.uid ?? '';
     const notes = new Map<string, ContainerNote>();
@@ -430,7 +438,10 @@ export class PodSyncer {
       now: this.now(),
     });
     // Noted before the write: its echo may come through the watch before the write's answer.
-    this.reported.set(uid, status);
+    // A finished pod's echo is synced: that sync, seeing it stored finished, stops its sandbox
+    // and takes its volumes down.
+    if (settled && status.phase !== 'Succeeded' && status.phase !== 'Failed') this.reported.set(uid, status);
+    else this.reported.delete(uid);
     if (statusMatches(pod.status, status)) return;
     try {
       await this.opts.api.patchStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', status);
