@@ -311,7 +311,9 @@ export function makeHandler(deps: HandlerDeps) {
       const admitted = await admit(deps, req, res, path, q);
       if (!admitted) return;
       const { user, parts } = admitted;
-      if (await serveNonResource(deps, req, res, path, parts, user)) return;
+      // A path below /api/V or /apis/G is never one of those (most requests): no await for it.
+      const resourcePath = (parts[0] === 'api' || parts[0] === 'apis') && parts.length > 1;
+      if (!resourcePath && (await serveNonResource(deps, req, res, path, parts, user))) return;
       const gv = groupVersionPath(reg, res, parts);
       if (!gv) return;
       const rt = route(reg, gv.group, gv.ver, gv.restParts);
