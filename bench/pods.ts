@@ -197,6 +197,8 @@ interface BerthFigures {
 // BENCH_PROFILE=DIR writes CPU profiles of the server's threads (API, controllers, embedded
 // agent) there; BENCH_PEER=0 skips docker swarm, to look at Berth alone.
 const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+// BENCH_NODE_ARGS="--flag ..." passes more options to the server's Node (V8 flags, to try them).
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 // BENCH_AUDIT=FILE writes an audit log of every request (Metadata level) there: the API calls a
 // pod costs, by verb, resource and user.
 const auditPolicy =
@@ -253,6 +255,7 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
     [
       ...traced,
       ...profile,
+      ...nodeArgs,
       '--',
       berthBin,
       ...['--root', box.root, '--runroot', box.runroot, 'server', '--data-dir', dataDir],

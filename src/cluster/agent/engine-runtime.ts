@@ -80,6 +80,12 @@ export class EngineRuntime implements PodRuntime {
   private relisted = false;
   /** Termination messages of exited containers by id: an exited container's never changes. */
   private readonly messages = new Map<string, string>();
+  /**
+   * The process of each running container as the last listing saw it: the resource summary
+   * lists the containers, then asks each one's usage, which read its whole record again
+   * (its configuration parsed, its state reconciled) every 10 s for every container.
+   */
+  private pids = new Map<string, number>();
   /** The pod network runs no firewall plugin: its isolation is checked once a minute, not per pod. */
   private readonly isolation = new IsolationCheck();
 
@@ -221,8 +227,13 @@ export class EngineRuntime implements PodRuntime {
 
   async listPodSandboxes(filter?: { podUid?: string }): Promise<SandboxStatus[]> {
     const out: SandboxStatus[] = [];
-    for (const { netns: _n, extras: _x, ...r } of this.sandboxes().values())
-      if (!filter?.podUid || r.pod.uid === filter.podUid) out.push({ ...r, pod: { ...r.pod } });
+    // A pod's sync asks for its own sandboxes several times: only those are copied, not
+    // every sandbox of the node (O(pods) per call, O(pods^2) over a Deployment's start).
+    for (const rec of this.sandboxes().values())
+      if (!filter?.podUid || rec.pod.uid === filter.podUid) {
+        const { netns: _n, extras: _x, ...r } = rec;
+        out.push({ ...r, pod: { ...r.pod } });
+      }
     return out;
   }
 
@@ -360,7 +371,13 @@ export class EngineRuntime implements PodRuntime {
 
   private listRecords(filter?: { podUid?: string }): (ContainerStatus & { policy?: string })[] {
     const filters = [`label=${PodLabels.uid}${filter?.podUid ? `=${filter.podUid}` : ''}`];
-    return this.engine.containers.list({ all: true, filters }).map((r) => {
+    const records = this.engine.containers.list({ all: true, filters });
+    // A listing of every container starts the map again, so that removed ones leave it.
+    if (!filter?.podUid) this.pids = new Map();
+    for (const r of records)
+      if (r.state === 'running' && r.pid) this.pids.set(r.id, r.pid);
+      else this.pids.delete(r.id);
+    return records.map((r) => {
       const l = r.config.labels;
       const state =
         r.state === 'running' || r.state === 'paused'
@@ -417,6 +434,8 @@ export class EngineRuntime implements PodRuntime {
   }
 
   async containerUsage(id: string): Promise<Usage | undefined> {
+    const known = this.pids.get(id);
+    if (known) return usageOfPid(known);
     const rec = this.engine.containers.get(id);
     return rec.state === 'running' && rec.pid ? usageOfPid(rec.pid) : undefined;
   }

@@ -459,3 +459,32 @@ test('a pod new to a node under pressure is refused: Failed, reason Evicted; a r
   await h.sync(running);
   assert.equal(statusOf(running).phase, 'Running');
 });
+
+test('the echo of its own status write is known as such; a status someone else changed, or a forgotten pod, is not', async () => {
+  const h = harness();
+  const pod = podOf({});
+  assert.equal(h.syncer.reportedAs(pod), false, 'nothing reported yet');
+  await h.sync(pod);
+  const echo = structuredClone(pod);
+  assert.equal(h.syncer.reportedAs(echo), true);
+  const other = structuredClone(pod);
+  statusOf(other).phase = 'Failed';
+  assert.equal(h.syncer.reportedAs(other), false);
+  h.syncer.forget(pod.metadata.uid ?? '');
+  assert.equal(h.syncer.reportedAs(echo), false);
+});
+
+test("the echo of a status that waits for a back-off, or of a finished pod's, is synced", async () => {
+  const h = harness({ images: ['busybox'] });
+  const pulling = podOf({ containers: [{ name: 'c', image: 'nothere:1' }] });
+  await h.sync(pulling);
+  assert.equal(statusOf(pulling).containerStatuses[0].state.waiting.reason, 'ErrImagePull');
+  assert.equal(h.syncer.reportedAs(pulling), false, 'its next sync says ImagePullBackOff');
+  const done = podOf({ restartPolicy: 'Never' }, 'done');
+  await h.sync(done);
+  const c = (await h.runtime.listContainers({ podUid: 'uid-done' }))[0]!;
+  h.runtime.exit(c.id, 0);
+  await h.sync(done);
+  assert.equal(statusOf(done).phase, 'Succeeded');
+  assert.equal(h.syncer.reportedAs(done), false, 'its next sync stops its sandbox');
+});

@@ -108,6 +108,8 @@ export class PodSyncer {
    * until the API shows them Failed (a sync of a stale copy must not start them again).
    */
   private readonly evictions = new Map<string, { message: string; done: boolean }>();
+  /** The status each pod's last sync reported (written, or found written), by uid. */
+  private readonly reported = new Map<string, Record<string, unknown>>();
 
   constructor(private readonly opts: PodSyncerOptions) {
     this.nodeName = opts.nodeName;
@@ -146,7 +148,9 @@ export class PodSyncer {
     const containers = await this.runtime.listContainers({ podUid: ref.uid });
     const result = await this.converge(pod, sandbox, containers);
     const after = await this.runtime.listContainers({ podUid: ref.uid });
-    await this.report(pod, sandbox, after);
+    // A sync that waits for a back-off is not settled: the next one (its status write's echo
+    // too) reports what the wait is (ImagePullBackOff after ErrImagePull), as before.
+    await this.report(pod, sandbox, after, result.retryAfterMs === undefined);
     return result;
   }
 
@@ -404,10 +408,16 @@ export class PodSyncer {
   }
 
   /** Writes the pod's status when the stored one says something else. */
+  /**
+   * Writes the pod's status when the stored one says otherwise. With `settled` (the sync
+   * converged and waits for nothing) and the pod not finished, the status is noted for
+   * {@link reportedAs}.
+   */
   private async report(
     pod: KubeObject,
     sandbox: SandboxStatus | undefined,
     containers: ContainerStatus[],
+    settled = false,
   ): Promise<void> {
     const uid = pod.metadata.uid ?? '';
     const notes = new Map<string, ContainerNote>();
@@ -427,8 +437,34 @@ export class PodSyncer {
       notes,
       now: this.now(),
     });
+    // Noted before the write: its echo may come through the watch before the write's answer.
+    // A finished pod's echo is synced: that sync, seeing it stored finished, stops its sandbox
+    // and takes its volumes down.
+    if (settled && status.phase !== 'Succeeded' && status.phase !== 'Failed') this.reported.set(uid, status);
+    else this.reported.delete(uid);
     if (statusMatches(pod.status, status)) return;
-    await this.opts.api.patchStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', status);
+    try {
+      await this.opts.api.patchStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', status);
+    } catch (e) {
+      this.reported.delete(uid);
+      throw e;
+    }
+  }
+
+  /**
+   * Whether the stored status of `pod` says what its last sync reported: a change of the pod
+   * that is only that (the echo of the agent's own status write, about one per pod start)
+   * needs no sync, as the kubelet's pod config does not hand status-only updates to its pod
+   * workers. A status someone else changed to say otherwise does.
+   */
+  reportedAs(pod: KubeObject): boolean {
+    const want = this.reported.get(pod.metadata.uid ?? '');
+    return want !== undefined && statusMatches(pod.status, want);
+  }
+
+  /** Forgets what was reported for a pod that left the node's pods. */
+  forget(uid: string): void {
+    this.reported.delete(uid);
   }
 
   /** A pod being deleted: stop it within its grace period, remove it, then let the API forget it. */

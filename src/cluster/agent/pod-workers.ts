@@ -1,7 +1,8 @@
 /**
  * Feeds pods from an informer to the syncers of the nodes they are bound to, through one
  * rate-limited work queue (the kubelet's pod workers): a pod is synced on every change of
- * it, when its runtime reports an event, when a back-off ends, and at every housekeeping;
+ * it (but a status-only one that says what its last sync reported: the echo of the agent's
+ * own write), when its runtime reports an event, when a back-off ends, and at every housekeeping;
  * a failed sync is retried with back-off. One informer can serve one node (the agent, with a
  * spec.nodeName field selector) or many (`berth sim`, the whole pod list).
  */
@@ -23,6 +24,19 @@ export interface PodWorkersOptions {
   workers?: number;
 }
 
+/** The pod without what a status write changes: its status, resourceVersion and managedFields. */
+const withoutStatus = (p: KubeObject) =>
+  JSON.stringify({
+    ...p,
+    status: undefined,
+    metadata: { ...p.metadata, resourceVersion: undefined, managedFields: undefined },
+  });
+
+/** Whether `p` differs from `old` in its status only (keys in another order count as a change). */
+function onlyStatusChanged(p: KubeObject, old: KubeObject): boolean {
+  return withoutStatus(p) === withoutStatus(old);
+}
+
 export class PodWorkers {
   private readonly controller: Controller;
   private readonly queue;
@@ -39,11 +53,19 @@ export class PodWorkers {
     };
     opts.pods
       .onAdd(enqueue)
-      .onUpdate(enqueue)
+      .onUpdate((p, old) => {
+        const node = p.spec?.nodeName;
+        const syncer = node ? opts.syncerFor(node) : undefined;
+        if (!syncer || (old && onlyStatusChanged(p, old) && syncer.reportedAs(p))) return;
+        this.queue.add(keyOf(p));
+      })
       .onDelete((p) => {
         // Its containers go at the node's next housekeeping, which a deletion calls now.
         const node = p.spec?.nodeName;
-        if (node && opts.syncerFor(node)) this.queue.add(`${HOUSEKEEPING}${node}`);
+        const syncer = node ? opts.syncerFor(node) : undefined;
+        if (!syncer) return;
+        syncer.forget(p.metadata.uid ?? '');
+        this.queue.add(`${HOUSEKEEPING}${node}`);
       });
   }
 

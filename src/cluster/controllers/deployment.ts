@@ -28,8 +28,28 @@ const REVISION = 'deployment.kubernetes.io/revision';
 const DESIRED = 'deployment.kubernetes.io/desired-replicas';
 const MAX = 'deployment.kubernetes.io/max-replicas';
 
+/**
+ * Hashes worked out before, by the template's plain JSON: a Deployment syncs again at each
+ * status change of its ReplicaSets (about one per pod while they start), and each sync hashed
+ * its template anew (key-sorted JSON and SHA-256, many times the cost of the lookup). The
+ * hash is a function of the template alone, so any text that stands for it is a sound key.
+ */
+const hashes = new Map<string, string>();
+const MAX_HASHES = 1000;
+
 /** The `pod-template-hash` of a pod template: stable for the same template, as upstream's label is. */
 export function templateHash(template: unknown): string {
+  const key = JSON.stringify(template) ?? '';
+  let hash = hashes.get(key);
+  if (hash === undefined) {
+    hash = hashOf(template);
+    if (hashes.size >= MAX_HASHES) hashes.clear();
+    hashes.set(key, hash);
+  }
+  return hash;
+}
+
+function hashOf(template: unknown): string {
   const h = createHash('sha256')
     .update(stableJson(normalizeTemplate(template)))
     .digest();

@@ -131,11 +131,16 @@ export async function syncReplicaSet(
   const now = Date.now();
   let available = 0;
   let soonest = Number.POSITIVE_INFINITY;
-  for (const p of readyPods) {
-    const wait = readySince(p) + minReady - now;
-    if (wait <= 0) available++;
-    else soonest = Math.min(soonest, wait);
-  }
+  // Without minReadySeconds every ready pod is available (upstream's IsPodAvailable asks no
+  // more): each pod's change syncs its ReplicaSet, which reads every pod, so parsing each
+  // one's transition time made a Deployment's start O(pods^2) in Date.parse.
+  if (minReady === 0) available = readyPods.length;
+  else
+    for (const p of readyPods) {
+      const wait = readySince(p) + minReady - now;
+      if (wait <= 0) available++;
+      else soonest = Math.min(soonest, wait);
+    }
   // A pod ready for less than minReadySeconds becomes available later with no event to say so.
   if (soonest !== Number.POSITIVE_INFINITY) act.requeueAfter?.(key, soonest + 10);
   const status = {

@@ -1,7 +1,8 @@
 /**
  * The node's NetworkPolicy enforcement (kube-router's network policy controller, as k3s runs
- * it in every agent): watches every NetworkPolicy, Pod and Namespace of the cluster and keeps
- * the node's nftables tables equal to what they say for this node's pods. Level-triggered:
+ * it in every agent): watches every NetworkPolicy, Pod and Namespace of the cluster (pods and
+ * namespaces from the first policy on) and keeps the node's nftables tables equal to what they
+ * say for this node's pods. Level-triggered:
  * any change that matters queues one key, one worker computes the whole tables from the
  * caches and applies them (a burst of changes during an apply is applied once after), and a
  * failed apply is retried with back-off.
@@ -73,15 +74,32 @@ export class NetworkPolicyEnforcer {
       .onUpdate((o, old) => matters() && nsFacts(o) !== nsFacts(old) && changed());
   }
 
-  /** Starts watching; rules are first applied once every cache is full. */
+  /**
+   * Starts watching; rules are first applied once the policies' cache is full. Pods and
+   * namespaces are watched from the first policy on: until then the tables do not depend on
+   * them, and a watch of every pod cost this process the decoding of each pod's every change
+   * (several per pod start) for nothing.
+   */
   start(): this {
-    const informers = [this.policies, this.pods, this.namespaces];
-    for (const i of informers) i.start();
-    void Promise.all(informers.map((i) => i.hasSynced())).then(() => {
+    this.policies.start();
+    void this.policies.hasSynced().then(() => {
       this.queue.add('rules');
       this.queue.start();
     });
     return this;
+  }
+
+  /** Whether pods and namespaces are watched yet. */
+  private peers?: Promise<unknown>;
+
+  /** Starts watching pods and namespaces (once); resolves when both caches are full. */
+  private watchPeers(): Promise<unknown> {
+    if (!this.peers) {
+      this.pods.start();
+      this.namespaces.start();
+      this.peers = Promise.all([this.pods.hasSynced(), this.namespaces.hasSynced()]);
+    }
+    return this.peers;
   }
 
   stop(): void {
@@ -109,6 +127,7 @@ export class NetworkPolicyEnforcer {
   }
 
   private async sync(): Promise<void> {
+    if (this.policies.list().length > 0) await this.watchPeers();
     const shape = (await this.backend.setShape?.()) ?? 'concatenated';
     const started = performance.now();
     const reach = this.opts.bridgedFramesReachIpHooks ?? (() => bridgedFramesReachIpHooks());
