@@ -31,7 +31,7 @@ const maybeExit = () => { if (closing && kids.size === 0) process.exit(0); };
 // The child of request m, or undefined when spawn threw (the error is the reply).
 function spawnFor(m, options) {
   try {
-    return spawn(m.file, m.args, { cwd: m.cwd, env: m.env, ...options });
+    return spawn(m.file, m.args, { argv0: m.argv0, cwd: m.cwd, env: m.env, ...options });
   } catch (e) {
     send({ id: m.id, error: { code: e.code, message: e.message } });
     return undefined;
@@ -149,6 +149,8 @@ export interface SpawnRequest {
    * first line on fd 3, without waiting for it to exit. `input` is not given to a daemon.
    */
   daemon?: boolean;
+  /** The program's argv[0] when `file` is a path it was found at. Default: `file`. */
+  argv0?: string;
 }
 
 interface Pending {
@@ -195,8 +197,9 @@ export class Spawner {
       this.setRef(true);
       const input = req.input === undefined ? undefined : Buffer.from(req.input).toString('base64');
       const daemon = req.daemon ? true : undefined;
+      const argv0 = req.argv0;
       child.stdin!.write(
-        `${JSON.stringify({ id, file, args, cwd: req.cwd, env: req.env, input, daemon })}\n`,
+        `${JSON.stringify({ id, file, args, argv0, cwd: req.cwd, env: req.env, input, daemon })}\n`,
       );
     });
     return { outcome, kill };
