@@ -36,9 +36,11 @@ let helper: Spawner | undefined;
  * From now on, {@link run} starts programs through a small helper process (see spawner.ts for
  * why: fork() of a big process blocks its event loop). For long-lived processes only (the
  * server, the agent, the Docker API service): a one-shot CLI command would pay the helper's
- * start for nothing. Programs given extra file descriptors are still started directly.
+ * start for nothing. Programs given extra file descriptors are still started directly. The
+ * helper is a Perl program: where Perl is missing, programs start from this process.
  */
 export function runCommandsThroughHelper(): void {
+  if (!programPath('perl').startsWith('/')) return;
   helper ??= new Spawner();
 }
 
