@@ -299,11 +299,30 @@ done`;
 async function unpinPrivate(dir: string, files: string[]): Promise<void> {
   if (!existsSync(pinNamespaceFile(dir))) return;
   const inner = files.map((f) => join(innerPinsDir(dir), basename(f)));
-  const mnt = `--mount=${pinNamespaceFile(dir)}`;
-  // A lazy unmount detaches the pin at once; the namespace goes when its last user does.
-  await run('nsenter', [mnt, 'umount', '-l', ...inner], { check: false });
+  await unpinQueue(dir).add(inner);
   if (liveHolder(dir) !== undefined) for (const f of files) rmSync(f, { force: true });
-  else await run('nsenter', [mnt, 'rm', '-f', ...inner], { check: false });
+  else await run('nsenter', [`--mount=${pinNamespaceFile(dir)}`, 'rm', '-f', ...inner], { check: false });
+}
+
+/**
+ * The queue of pins to unmount in the pin namespace of `dir`: pods removed while another's
+ * pins are being unmounted share the next `nsenter umount` (umount goes on past a target it
+ * cannot unmount). A lazy unmount detaches a pin at once; the namespace goes when its last
+ * user does.
+ */
+const unpinQueues = new Map<string, BatchQueue<string[], void>>();
+
+function unpinQueue(dir: string): BatchQueue<string[], void> {
+  let q = unpinQueues.get(dir);
+  if (!q) {
+    q = new BatchQueue(async (jobs) => {
+      const mnt = `--mount=${pinNamespaceFile(dir)}`;
+      await run('nsenter', [mnt, programPath('umount'), '-l', ...jobs.flat()], { check: false });
+      return jobs.map(() => undefined);
+    });
+    unpinQueues.set(dir, q);
+  }
+  return q;
 }
 
 /** Whether `path` is a pin in a pin namespace (RUNROOT/netns/pins/NAME). */
