@@ -78,6 +78,29 @@ sub reap {
     settle($k);
   }
 }
+open(my $NULL, '+<', '/dev/null') or die "/dev/null: $!";
+# Forks a child that runs FILE with the descriptors FDS as 0, 1, 2 (and 3); returns its pid
+# and, once it has executed or failed to, the error that kept it from starting ('' if none).
+sub launch {
+  my ($er, $ew, $fds, $daemon, $cwd, $file, $argv0, @args) = @_;
+  my $pid = fork;
+  return (undef, $! + 0) unless defined $pid;
+  if ($pid == 0) {
+    $SIG{PIPE} = 'DEFAULT';
+    POSIX::setsid() if $daemon;
+    my $ok = 1;
+    for my $i (0 .. $#$fds) { $ok = defined POSIX::dup2($fds->[$i], $i) or last }
+    if ($ok && (!length $cwd || chdir($cwd))) { exec { $file } $argv0, @args }
+    my $e = $! + 0;
+    syswrite($ew, errname($e));
+    POSIX::_exit(127);
+  }
+  close $ew;
+  my $why = '';
+  while (1) { my $n = sysread($er, my $b, 512); last if defined $n && $n == 0; if (!defined $n) { next if $!{EINTR}; last } $why .= $b }
+  close $er;
+  return ($pid, $why);
+}
 sub start {
   my ($id, $daemon, $file, $argv0, $cwd, $hasenv, $env, $hasinput, $input, @args) = @_;
   my %k = (id => $id, daemon => $daemon, obuf => '', ebuf => '', line => '');
@@ -85,27 +108,22 @@ sub start {
   my ($in_r, $in_w, $out_r, $out_w, $err_r, $err_w, $sync_r, $sync_w);
   pipe($err_r, $err_w);
   if ($daemon) { pipe($sync_r, $sync_w) } else { pipe($out_r, $out_w); pipe($in_r, $in_w) if $hasinput }
-  my $pid = fork;
-  if (!defined $pid) { return reply($id, 'error', errname($! + 0), "spawn $file: fork: $!") }
-  if ($pid == 0) {
-    my $fail = sub { my $e = $! + 0; syswrite($ew, errname($e) . ' ' . $!); POSIX::_exit(127) };
-    $SIG{CHLD} = 'DEFAULT'; $SIG{PIPE} = 'DEFAULT';
-    POSIX::setsid() if $daemon;
-    open(my $null, '+<', '/dev/null') or $fail->();
-    POSIX::dup2(fileno($daemon || !$hasinput ? $null : $in_r), 0) // $fail->();
-    POSIX::dup2(fileno($daemon ? $null : $out_w), 1) // $fail->();
-    POSIX::dup2(fileno($err_w), 2) // $fail->();
-    POSIX::dup2(fileno($sync_w), 3) // $fail->() if $daemon;
-    if (length $cwd) { chdir($cwd) or $fail->() }
-    if ($hasenv) { %ENV = (); for (split /\0/, $env) { my ($n, $v) = split /=/, $_, 2; $ENV{$n} = $v if defined $v } }
-    exec { $file } $argv0, @args;
-    $fail->();
+  # The child's environment and descriptors are made ready here, before fork(): each page a
+  # child writes after fork() costs it a copy (copy-on-write), so it does no more than dup2,
+  # chdir and exec. %ENV is this process's again once the child has executed.
+  my @fds = (fileno($daemon || !$hasinput ? $NULL : $in_r), fileno($daemon ? $NULL : $out_w), fileno($err_w));
+  push @fds, fileno($sync_w) if $daemon;
+  my ($pid, $why);
+  if ($hasenv) {
+    local %ENV = ();
+    for (split /\0/, $env) { my ($n, $v) = split /=/, $_, 2; $ENV{$n} = $v if defined $v }
+    ($pid, $why) = launch($er, $ew, \@fds, $daemon, $cwd, $file, $argv0, @args);
+  } else {
+    ($pid, $why) = launch($er, $ew, \@fds, $daemon, $cwd, $file, $argv0, @args);
   }
-  close $ew; close $err_w;
+  if (!defined $pid) { close $_ for grep { defined } $err_r, $out_r, $in_w, $sync_r, $err_w, $out_w, $in_r, $sync_w; return reply($id, 'error', errname($why), "spawn $file: fork: $!") }
+  close $err_w;
   close $out_w if $out_w; close $in_r if $in_r; close $sync_w if $sync_w;
-  my $why = '';
-  while (1) { my $n = sysread($er, my $b, 512); last if defined $n && $n == 0; if (!defined $n) { next if $!{EINTR}; last } $why .= $b }
-  close $er;
   if (length $why) {
     my ($code, $msg) = split / /, $why, 2;
     close $_ for grep { defined } $err_r, $out_r, $in_w, $sync_r;
