@@ -122,19 +122,24 @@ function conmonRssMb(dir: string): { n: number; mb: number } {
  * CPU milliseconds of Berth's parts: the server process (its threads), its command helper and
  * the commands it ran, and the conmons with the `runc create` each ran.
  */
-function partsCpuMs(serverPid: number, dir: string): { server: number; commands: number; conmon: number } {
+function partsCpuMs(
+  serverPid: number,
+  dir: string,
+): { server: number; commands: number; helperOwn: number; conmon: number } {
   const server = processCpuMs(serverPid).own;
   let commands = 0;
+  let helperOwn = 0;
   for (const p of childrenOf(serverPid)) {
     const c = processCpuMs(p);
     commands += c.own + c.children;
+    helperOwn += c.own;
   }
   let conmon = 0;
   for (const p of conmons(dir)) {
     const c = processCpuMs(p);
     conmon += c.own + c.children;
   }
-  return { server, commands, conmon };
+  return { server, commands, helperOwn, conmon };
 }
 
 /** CPU milliseconds of each thread of `pid` by name and id (utime and stime, as processCpuMs reads them); BENCH_THREADS=1 prints the split. */
@@ -317,12 +322,15 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
     await perf?.stop();
     const deploymentCpuMs = c0 === undefined ? undefined : cpu!.usedMs([box.cgroupParent]) - c0;
     const p1 = partsCpuMs(server.pid!, box.dir);
-    if (process.env.BENCH_THREADS === '1')
+    if (process.env.BENCH_THREADS === '1') {
       for (const [t, ms] of threadsCpuMs(server.pid!))
         if (ms - (th0.get(t) ?? 0) > 0) console.log(`  server thread ${t}: ${ms - (th0.get(t) ?? 0)} ms`);
+      console.log(`  the command helper itself (not its commands): ${p1.helperOwn - p0.helperOwn} ms`);
+    }
     const parts = {
       server: p1.server - p0.server,
       commands: p1.commands - p0.commands,
+      helperOwn: p1.helperOwn - p0.helperOwn,
       conmon: p1.conmon - p0.conmon,
     };
     console.log(

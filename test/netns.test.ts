@@ -4,11 +4,24 @@
 // (as earlier versions made it) is kept and used. Only new namespaces are made: nothing on
 // the host's network changes.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run } from '../src/core/exec.js';
-import { createNamespaces, netnsDir, removeNamespaces } from '../src/engine/network/netns.js';
+import {
+  createNamespaces,
+  netnsDir,
+  removeNamespaces,
+  removePrivatePins,
+} from '../src/engine/network/netns.js';
 import { isRoot, repoRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 const NSFS_MAGIC = 0x6e736673;
@@ -62,6 +75,44 @@ describe('pinned namespaces', { skip: !isRoot }, () => {
     await removeNamespaces(Object.values(ns) as string[]);
     assert.deepEqual(readdirSync(dir), []);
     assert.deepEqual(mountsUnder(dir), [], 'nothing is left mounted');
+  });
+
+  test('pods pinned and unpinned at once in the pin namespace each get their own namespaces, loopback up, none in the host mount table', async () => {
+    const dir = netnsDir(box.runroot);
+    // The first goes alone; the others, asked for while it runs, go together (one nsenter).
+    const names = Array.from({ length: 6 }, (_, i) => `pod-b${i}`);
+    const all = await Promise.all(
+      names.map((n) =>
+        createNamespaces(box.runroot, n, { net: true, ipc: true, uts: true, privatePins: true }),
+      ),
+    );
+    const inodes = new Set<number>();
+    for (const [i, ns] of all.entries()) {
+      assert.deepEqual(ns, {
+        net: join(dir, 'pins', names[i]!),
+        ipc: join(dir, 'pins', `${names[i]}-ipc`),
+        uts: join(dir, 'pins', `${names[i]}-uts`),
+      });
+      for (const p of Object.values(ns)) {
+        assert.equal(statfsSync(p).type, NSFS_MAGIC, `${p} is a pinned namespace`);
+        inodes.add(statSync(p).ino);
+      }
+      assert.match(
+        (await run('nsenter', [`--net=${ns.net}`, 'ip', '-o', 'link', 'show', 'lo'])).stdout,
+        /[<,]UP[,>]/,
+      );
+    }
+    assert.equal(inodes.size, names.length * 3, 'every namespace is a new one');
+    assert.deepEqual(
+      mountsUnder(dir).map((m) => m.point),
+      [dir, join(dir, 'mnt')],
+      'only the folder and the pin namespace are host mounts',
+    );
+    // Removed at once too: the unmounts after the first go together.
+    await Promise.all(all.map((ns) => removeNamespaces(Object.values(ns) as string[])));
+    for (const ns of all) for (const p of Object.values(ns)) assert.equal(existsSync(p), false);
+    await removePrivatePins(box.runroot);
+    assert.deepEqual(mountsUnder(dir), []);
   });
 
   test('a pin file a crashed run left behind is replaced', async () => {

@@ -63,6 +63,13 @@ for (const mode of ['in this process', 'through the helper process'] as const) {
       assert.equal(r.stdout, '/tmp\ny\n00ff0a');
     });
 
+    test('a program found on PATH keeps its name as argv[0]; an env without PATH searches the default', async () => {
+      assert.equal((await run('sh', ['-c', 'echo "$0"'])).stdout, 'sh\n');
+      const r = await run('sh', ['-c', 'echo "$0"'], { env: { X: 'y' } });
+      assert.equal(r.stdout, 'sh\n');
+      await assert.rejects(run('nosuch-berth-program', []), (e) => errorCode(e) === 'Unavailable');
+    });
+
     test('many commands at once each get their own output', async () => {
       const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => run('echo', [String(i)])));
       assert.deepEqual(

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { BerthError } from './errors.js';
+import { DEFAULT_PATH, forgetProgramPath, programPath } from './program-path.js';
 import { SpawnError, Spawner } from './spawner.js';
 
 /** Options for {@link run}. */
@@ -35,9 +36,11 @@ let helper: Spawner | undefined;
  * From now on, {@link run} starts programs through a small helper process (see spawner.ts for
  * why: fork() of a big process blocks its event loop). For long-lived processes only (the
  * server, the agent, the Docker API service): a one-shot CLI command would pay the helper's
- * start for nothing. Programs given extra file descriptors are still started directly.
+ * start for nothing. Programs given extra file descriptors are still started directly. The
+ * helper is a Perl program: where Perl is missing, programs start from this process.
  */
 export function runCommandsThroughHelper(): void {
+  if (!programPath('perl').startsWith('/')) return;
   helper ??= new Spawner();
 }
 
@@ -71,9 +74,33 @@ function startError(file: string, e: { code?: string; name?: string; message: st
   return new BerthError('Internal', `Cannot run "${file}": ${e.message}`, { cause: e });
 }
 
-/** Starts the program in this process and collects its output. */
+/** The PATH a child started with `env` searches (execvp reads the child's environment). */
+const pathOf = (env: NodeJS.ProcessEnv | undefined) =>
+  env ? (env.PATH ?? DEFAULT_PATH) : (process.env.PATH ?? DEFAULT_PATH);
+
+/**
+ * Runs `start` with the program's absolute path (program-path.ts), forgetting that path if
+ * the program is no longer found there.
+ */
+async function withProgramPath<T>(
+  file: string,
+  env: NodeJS.ProcessEnv | undefined,
+  start: (path: string) => Promise<T>,
+): Promise<T> {
+  const searched = pathOf(env);
+  const path = programPath(file, searched);
+  try {
+    return await start(path);
+  } catch (e) {
+    if (path !== file && (e as { code?: string }).code === 'Unavailable') forgetProgramPath(file, searched);
+    throw e;
+  }
+}
+
+/** Starts the program (`path`; `file` is its name, its argv[0]) in this process and collects its output. */
 function runHere(
   file: string,
+  path: string,
   args: readonly string[],
   options: RunOptions,
   kill: KillSwitch,
@@ -81,7 +108,8 @@ function runHere(
   return new Promise((resolve, reject) => {
     const stdio: (string | number)[] = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
     for (const fd of options.extraFds ?? []) stdio.push(fd);
-    const child = spawn(file, args, {
+    const child = spawn(path, args, {
+      argv0: file,
       cwd: options.cwd,
       env: options.env,
       stdio: stdio as never,
@@ -103,19 +131,20 @@ function runHere(
   });
 }
 
-/** Starts the program through the helper process. */
+/** Starts the program (`path`; `file` is its name, its argv[0]) through the helper process. */
 async function runInHelper(
   spawner: Spawner,
   file: string,
+  path: string,
   args: readonly string[],
   options: RunOptions,
   kill: KillSwitch,
 ): Promise<Outcome> {
   if (options.signal?.aborted) throw startError(file, { name: 'AbortError', message: 'aborted' });
   const ran = spawner.run(
-    file,
+    path,
     args,
-    { cwd: options.cwd, env: options.env, input: options.input },
+    { cwd: options.cwd, env: options.env, input: options.input, argv0: file },
     options.signal,
   );
   kill.fn = () => ran.kill();
@@ -155,10 +184,11 @@ export async function run(
         }, options.timeoutMs);
   let o: Outcome;
   try {
-    o =
+    o = await withProgramPath(file, options.env, (path) =>
       helper && !options.extraFds?.length
-        ? await runInHelper(helper, file, args, options, kill)
-        : await runHere(file, args, options, kill);
+        ? runInHelper(helper, file, path, args, options, kill)
+        : runHere(file, path, args, options, kill),
+    );
   } finally {
     if (timer) clearTimeout(timer);
   }
@@ -207,24 +237,28 @@ export async function startDaemon(
   args: readonly string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<DaemonStart> {
-  if (!helper) return startDaemonHere(file, args, options);
-  try {
-    const o = await helper.run(file, args, { ...options, daemon: true }).outcome;
-    return { ...(o.line !== undefined ? { line: o.line } : {}), stderr: o.stderr.toString('utf8') };
-  } catch (e) {
-    if (e instanceof SpawnError) throw startError(file, e);
-    throw new BerthError('Internal', `Cannot run "${file}": ${(e as Error).message}`, { cause: e });
-  }
+  return withProgramPath(file, options.env, async (path) => {
+    if (!helper) return startDaemonHere(file, path, args, options);
+    try {
+      const o = await helper.run(path, args, { ...options, daemon: true, argv0: file }).outcome;
+      return { ...(o.line !== undefined ? { line: o.line } : {}), stderr: o.stderr.toString('utf8') };
+    } catch (e) {
+      if (e instanceof SpawnError) throw startError(file, e);
+      throw new BerthError('Internal', `Cannot run "${file}": ${(e as Error).message}`, { cause: e });
+    }
+  });
 }
 
 function startDaemonHere(
   file: string,
+  path: string,
   args: readonly string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv },
 ): Promise<DaemonStart> {
-  const child = spawn(file, args, {
+  const child = spawn(path, args, {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     ...options,
+    argv0: file,
     detached: true,
   });
   const stderr: Buffer[] = [];

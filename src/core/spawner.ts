@@ -8,117 +8,201 @@ import { type ChildProcess, spawn } from 'node:child_process';
  * whole parent, its worker threads' heaps included. In a server holding 150-450 MB that blocks
  * the event loop 7-20 ms per command; a pod start runs about ten commands (ip, mount, CNI
  * plugins, runc) and its removal as many, so in bench/pods half of the agent's main thread went
- * to fork() alone. This process holds only Node's bare runtime, so its fork() costs about 1 ms,
- * and it does that work on its own thread of execution, beside the server's.
+ * to fork() alone. The helper does that work on its own thread of execution, beside the server's.
  *
- * Protocol: one JSON object per line each way. A request names the program, its arguments,
- * and optionally cwd, env and stdin (base64); `{id, kill: true}` kills a running one. The reply
- * carries the exit code and signal and the output (base64), or the error that kept it from
- * starting (`error: {code, message}`).
+ * It is a Perl program (perl-base is Essential on Debian; Berth already needs Perl for the
+ * runtime's sealed copy), not a second Node: a fork() marks every written page of the forking
+ * process copy-on-write, and a Node helper (45-60 MB, its V8 heap written all the time) then
+ * took a page fault for each page it wrote again, besides copying its page tables: about 2 ms
+ * of CPU per command in bench/pods, more than most commands' own work. Perl's fork() of its few
+ * megabytes costs a fraction of that. Only perl-base's modules are used.
  *
- * A request with `daemon: true` starts a monitor that outlives its start (conmon): in its own
- * session, with fd 3 a pipe on which it reports one line (conmon's sync pipe). The reply comes
- * as soon as that line does (`line`), or when fd 3 closes without one, with what it wrote to
- * stderr; the helper then lets go of it without waiting for it to exit.
+ * Protocol: one line per message each way, fields separated by spaces, each field `x` then its
+ * bytes in hex (no field is ever empty, any bytes fit). A request is `start ID DAEMON FILE
+ * ARGV0 CWD HASENV ENV HASINPUT INPUT ARGS...` (flags `1` or empty; ENV is `K=V` pairs joined
+ * by NUL) or `kill ID`, which kills a running one (SIGKILL). A reply is `ID done CODE SIGNAL
+ * STDOUT STDERR LINEFLAG LINE` (CODE empty when a signal ended it) or `ID error CODE MESSAGE`
+ * for a command that could not start (CODE is the errno's name, as Node's spawn reports it).
+ *
+ * A request with DAEMON starts a monitor that outlives its start (conmon): in its own session,
+ * with fd 3 a pipe on which it reports one line (conmon's sync pipe). The reply comes as soon
+ * as that line does (LINEFLAG `line`), or when fd 3 closes without one, with what it wrote to
+ * stderr; the helper then lets go of it (and reaps it when it exits).
+ *
+ * Children get the helper's other descriptors closed (Perl opens them close-on-exec), and the
+ * helper waits for each one's exec() before the next, as Node's spawn does, so a program that
+ * cannot start is an error reply rather than an exit status 127.
  */
-const CHILD_SOURCE = String.raw`
-'use strict';
-const { spawn } = require('node:child_process');
-const kids = new Map();
-let closing = false;
-const send = (m) => process.stdout.write(JSON.stringify(m) + '\n');
-const maybeExit = () => { if (closing && kids.size === 0) process.exit(0); };
-// The child of request m, or undefined when spawn threw (the error is the reply).
-function spawnFor(m, options) {
-  try {
-    return spawn(m.file, m.args, { cwd: m.cwd, env: m.env, ...options });
-  } catch (e) {
-    send({ id: m.id, error: { code: e.code, message: e.message } });
-    return undefined;
+const HELPER_SOURCE = String.raw`
+use strict;
+use POSIX ();
+use IO::Select;
+use Errno ();
+use Config;
+$SIG{PIPE} = 'IGNORE';
+my @signame = split ' ', $Config{sig_name};
+my $sel = IO::Select->new;
+my (%kids, %byfh, %status);
+my $closing = 0;
+my $inbuf = '';
+pipe(my $wake_r, my $wake_w) or die "pipe: $!";
+for my $fh ($wake_r, $wake_w, \*STDIN) { my $fl = fcntl($fh, POSIX::F_GETFL(), 0); fcntl($fh, POSIX::F_SETFL(), $fl | POSIX::O_NONBLOCK()); }
+$sel->add($wake_r, \*STDIN);
+$SIG{CHLD} = sub { syswrite($wake_w, 'x') };
+my $h = sub { 'x' . unpack('H*', defined $_[0] ? $_[0] : '') };
+my $uh = sub { pack('H*', substr($_[0], 1)) };
+sub reply { my $line = join(' ', map { $h->($_) } @_) . "\n"; my $off = 0; while ($off < length $line) { my $n = syswrite(STDOUT, $line, length($line) - $off, $off); if (!defined $n) { next if $!{EINTR} || $!{EAGAIN}; exit 1 } $off += $n } }
+sub errname { my $e = shift; for my $k (keys %!) { local $! = $e; return $k if $!{$k} } 'EIO' }
+sub nonblock { my $fh = shift; my $fl = fcntl($fh, POSIX::F_GETFL(), 0); fcntl($fh, POSIX::F_SETFL(), $fl | POSIX::O_NONBLOCK()) }
+sub maybe_exit { exit 0 if $closing && !%kids }
+sub finish {
+  my ($k, @fields) = @_;
+  return if $k->{done};
+  $k->{done} = 1;
+  for my $fh (grep { defined } $k->{out}, $k->{err}, $k->{sync}, $k->{in}) { $sel->remove($fh); delete $byfh{fileno $fh}; close $fh }
+  delete $kids{$k->{id}};
+  reply($k->{id}, @fields);
+}
+sub settle {
+  my $k = shift;
+  return if $k->{daemon} || $k->{done} || $k->{out} || $k->{err} || !exists $status{$k->{pid}};
+  my $st = delete $status{$k->{pid}};
+  my ($code, $sig) = (POSIX::WIFSIGNALED($st) ? ('', 'SIG' . $signame[POSIX::WTERMSIG($st)]) : (POSIX::WEXITSTATUS($st), ''));
+  finish($k, 'done', $code, $sig, $k->{obuf}, $k->{ebuf}, '', '');
+}
+sub reap {
+  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+    my ($k) = grep { $_->{pid} == $pid } values %kids;
+    next unless $k && !$k->{daemon};
+    $status{$pid} = $?;
+    settle($k);
   }
 }
-function start(m) {
-  const child = spawnFor(m, { stdio: [m.input == null ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-  if (!child) return;
-  const entry = { child, done: false };
-  kids.set(m.id, entry);
-  const out = [];
-  const err = [];
-  child.stdout.on('data', (b) => out.push(b));
-  child.stderr.on('data', (b) => err.push(b));
-  child.on('error', (e) => {
-    if (entry.done || child.pid !== undefined) return;
-    entry.done = true;
-    kids.delete(m.id);
-    send({ id: m.id, error: { code: e.code, message: e.message } });
-    maybeExit();
-  });
-  child.on('close', (code, signal) => {
-    if (entry.done) return;
-    entry.done = true;
-    kids.delete(m.id);
-    send({
-      id: m.id,
-      code,
-      signal,
-      stdout: Buffer.concat(out).toString('base64'),
-      stderr: Buffer.concat(err).toString('base64'),
-    });
-    maybeExit();
-  });
-  if (m.input != null) {
-    child.stdin.on('error', () => {}); // the program may exit before reading it all
-    child.stdin.end(Buffer.from(m.input, 'base64'));
+open(my $NULL, '+<', '/dev/null') or die "/dev/null: $!";
+# Forks a child that runs FILE with the descriptors FDS as 0, 1, 2 (and 3); returns its pid
+# and, once it has executed or failed to, the error that kept it from starting ('' if none).
+sub launch {
+  my ($er, $ew, $fds, $daemon, $cwd, $file, $argv0, @args) = @_;
+  my $pid = fork;
+  return (undef, $! + 0) unless defined $pid;
+  if ($pid == 0) {
+    $SIG{PIPE} = 'DEFAULT';
+    POSIX::setsid() if $daemon;
+    my $ok = 1;
+    for my $i (0 .. $#$fds) { $ok = defined POSIX::dup2($fds->[$i], $i) or last }
+    if ($ok && (!length $cwd || chdir($cwd))) { exec { $file } $argv0, @args }
+    my $e = $! + 0;
+    syswrite($ew, errname($e));
+    POSIX::_exit(127);
+  }
+  close $ew;
+  my $why = '';
+  while (1) { my $n = sysread($er, my $b, 512); last if defined $n && $n == 0; if (!defined $n) { next if $!{EINTR}; last } $why .= $b }
+  close $er;
+  return ($pid, $why);
+}
+sub start {
+  my ($id, $daemon, $file, $argv0, $cwd, $hasenv, $env, $hasinput, $input, @args) = @_;
+  my %k = (id => $id, daemon => $daemon, obuf => '', ebuf => '', line => '');
+  pipe(my $er, my $ew) or return reply($id, 'error', 'EMFILE', "pipe: $!");
+  my ($in_r, $in_w, $out_r, $out_w, $err_r, $err_w, $sync_r, $sync_w);
+  pipe($err_r, $err_w);
+  if ($daemon) { pipe($sync_r, $sync_w) } else { pipe($out_r, $out_w); pipe($in_r, $in_w) if $hasinput }
+  # The child's environment and descriptors are made ready here, before fork(): each page a
+  # child writes after fork() costs it a copy (copy-on-write), so it does no more than dup2,
+  # chdir and exec. %ENV is this process's again once the child has executed.
+  my @fds = (fileno($daemon || !$hasinput ? $NULL : $in_r), fileno($daemon ? $NULL : $out_w), fileno($err_w));
+  push @fds, fileno($sync_w) if $daemon;
+  my ($pid, $why);
+  if ($hasenv) {
+    local %ENV = ();
+    for (split /\0/, $env) { my ($n, $v) = split /=/, $_, 2; $ENV{$n} = $v if defined $v }
+    ($pid, $why) = launch($er, $ew, \@fds, $daemon, $cwd, $file, $argv0, @args);
+  } else {
+    ($pid, $why) = launch($er, $ew, \@fds, $daemon, $cwd, $file, $argv0, @args);
+  }
+  if (!defined $pid) { close $_ for grep { defined } $err_r, $out_r, $in_w, $sync_r, $err_w, $out_w, $in_r, $sync_w; return reply($id, 'error', errname($why), "spawn $file: fork: $!") }
+  close $err_w;
+  close $out_w if $out_w; close $in_r if $in_r; close $sync_w if $sync_w;
+  if (length $why) {
+    my ($code, $msg) = split / /, $why, 2;
+    close $_ for grep { defined } $err_r, $out_r, $in_w, $sync_r;
+    return reply($id, 'error', $code, "spawn $argv0 $code");
+  }
+  $k{pid} = $pid;
+  my $kr = \%k;
+  $kids{$id} = $kr;
+  for my $pair (['err', $err_r], ['out', $out_r], ['sync', $sync_r]) {
+    next unless $pair->[1];
+    nonblock($pair->[1]); $kr->{$pair->[0]} = $pair->[1]; $byfh{fileno $pair->[1]} = [$kr, $pair->[0]]; $sel->add($pair->[1]);
+  }
+  if ($in_w) {
+    nonblock($in_w); $kr->{in} = $in_w; $kr->{ibuf} = $input;
+    feed($kr);
   }
 }
-function startDaemon(m) {
-  const child = spawnFor(m, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
-  if (!child) return;
-  const entry = { child, done: false };
-  kids.set(m.id, entry);
-  const err = [];
-  let line = '';
-  const sync = child.stdio[3];
-  const finish = (reply) => {
-    if (entry.done) return;
-    entry.done = true;
-    kids.delete(m.id);
-    sync.destroy();
-    child.stderr.destroy();
-    child.unref();
-    send(reply);
-    maybeExit();
-  };
-  const report = (got) =>
-    finish({ id: m.id, code: null, signal: null, stdout: '', stderr: Buffer.concat(err).toString('base64'), line: got });
-  child.stderr.on('data', (b) => err.push(b));
-  sync.on('error', () => {}); // reported as the close below
-  sync.on('data', (b) => {
-    line += b.toString('utf8');
-    const nl = line.indexOf('\n');
-    if (nl >= 0) report(line.slice(0, nl));
-  });
-  sync.on('close', () => report(undefined));
-  child.on('error', (e) => {
-    if (child.pid === undefined) finish({ id: m.id, error: { code: e.code, message: e.message } });
-  });
-}
-let buf = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (d) => {
-  buf += d;
-  let i;
-  while ((i = buf.indexOf('\n')) >= 0) {
-    const m = JSON.parse(buf.slice(0, i));
-    buf = buf.slice(i + 1);
-    if (m.kill) kids.get(m.id)?.child.kill('SIGKILL');
-    else if (m.daemon) startDaemon(m);
-    else start(m);
+sub feed {
+  my $k = shift;
+  while (length $k->{ibuf}) {
+    my $n = syswrite($k->{in}, $k->{ibuf});
+    if (!defined $n) { return if $!{EAGAIN} || $!{EINTR}; last }
+    substr($k->{ibuf}, 0, $n, '');
   }
-});
-// The parent is gone: finish what runs (a runc delete half done helps nobody), then leave.
-process.stdin.on('end', () => { closing = true; maybeExit(); });
+  close $k->{in}; delete $k->{in};
+}
+sub readable {
+  my $fh = shift;
+  my $e = $byfh{fileno $fh} or return;
+  my ($k, $which) = @$e;
+  my $n = sysread($fh, my $b, 65536);
+  return if !defined $n && ($!{EAGAIN} || $!{EINTR});
+  if ($n) {
+    if ($which eq 'out') { $k->{obuf} .= $b } elsif ($which eq 'err') { $k->{ebuf} .= $b }
+    else {
+      $k->{line} .= $b;
+      my $nl = index($k->{line}, "\n");
+      finish($k, 'done', '', '', '', $k->{ebuf}, 'line', substr($k->{line}, 0, $nl)) if $nl >= 0;
+    }
+    return;
+  }
+  $sel->remove($fh); delete $byfh{fileno $fh}; close $fh; delete $k->{$which};
+  if ($which eq 'sync') {
+    # What it wrote to stderr before it closed fd 3 goes with the reply.
+    while ($k->{err}) { my $m = sysread($k->{err}, my $b, 65536); last unless $m; $k->{ebuf} .= $b }
+    finish($k, 'done', '', '', '', $k->{ebuf}, '', '');
+  }
+  elsif (!$k->{daemon}) { settle($k) }
+}
+while (1) {
+  my $writing = IO::Select->new(map { $_->{in} } grep { $_->{in} } values %kids);
+  my ($r, $w) = IO::Select->select($sel, $writing, undef, 5);
+  for my $fh (@{$w || []}) { my ($k) = grep { $_->{in} && $_->{in} == $fh } values %kids; feed($k) if $k }
+  for my $fh (@{$r || []}) {
+    if ($fh == $wake_r) { sysread($wake_r, my $b, 512) }
+    elsif ($fh == \*STDIN || fileno($fh) == 0) {
+      my $n = sysread(STDIN, my $b, 65536);
+      if (defined $n && $n == 0) { $sel->remove(\*STDIN); $closing = 1 }
+      elsif ($n) {
+        $inbuf .= $b;
+        while ((my $i = index($inbuf, "\n")) >= 0) {
+          my @f = map { $uh->($_) } split / /, substr($inbuf, 0, $i);
+          substr($inbuf, 0, $i + 1, '');
+          my $kind = shift @f;
+          if ($kind eq 'kill') { my $k = $kids{$f[0]}; kill 'KILL', $k->{pid} if $k && !$k->{done} }
+          else { start(@f) }
+        }
+      }
+    } else { readable($fh) }
+  }
+  reap();
+  maybe_exit();
+}
 `;
+
+/** One protocol line: each field `x` and its bytes in hex. */
+function message(fields: (string | Buffer)[]): string {
+  return `${fields.map((v) => `x${Buffer.from(v).toString('hex')}`).join(' ')}\n`;
+}
 
 /** What a command produced, as the spawner reports it. */
 export interface SpawnOutcome {
@@ -149,6 +233,8 @@ export interface SpawnRequest {
    * first line on fd 3, without waiting for it to exit. `input` is not given to a daemon.
    */
   daemon?: boolean;
+  /** The program's argv[0] when `file` is a path it was found at. Default: `file`. */
+  argv0?: string;
 }
 
 interface Pending {
@@ -193,10 +279,40 @@ export class Spawner {
         },
       });
       this.setRef(true);
-      const input = req.input === undefined ? undefined : Buffer.from(req.input).toString('base64');
-      const daemon = req.daemon ? true : undefined;
+      const env = req.env
+        ? Object.entries(req.env)
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => `${k}=${v}`)
+        : [];
+      // exec() ends each string at a NUL: refused before, as Node's spawn refuses it.
+      const strings = [file, req.argv0 ?? '', req.cwd ?? '', ...args, ...env];
+      if (strings.some((a) => a.includes('\0'))) {
+        this.pending
+          .get(id)
+          ?.reject(
+            new SpawnError(
+              'ERR_INVALID_ARG_VALUE',
+              `Arguments of "${file}" must be strings without null bytes`,
+            ),
+          );
+        return;
+      }
+      const daemon = !!req.daemon;
+      const input = req.input !== undefined && !daemon;
       child.stdin!.write(
-        `${JSON.stringify({ id, file, args, cwd: req.cwd, env: req.env, input, daemon })}\n`,
+        message([
+          'start',
+          String(id),
+          daemon ? '1' : '',
+          file,
+          req.argv0 ?? file,
+          req.cwd ?? '',
+          req.env ? '1' : '',
+          env.join('\0'),
+          input ? '1' : '',
+          input ? Buffer.from(req.input!) : '',
+          ...args,
+        ]),
       );
     });
     return { outcome, kill };
@@ -204,7 +320,7 @@ export class Spawner {
 
   /** Kills a command it started (SIGKILL); its reply still arrives. */
   private kill(id: number): void {
-    this.child?.stdin?.write(`${JSON.stringify({ id, kill: true })}\n`);
+    this.child?.stdin?.write(message(['kill', String(id)]));
   }
 
   /** Ends the helper once the commands it runs have finished. */
@@ -215,17 +331,20 @@ export class Spawner {
 
   private ensure(): ChildProcess {
     if (this.child) return this.child;
-    // The program is our own source, passed whole: no argument of the caller reaches Node.
-    const child = spawn(process.execPath, ['-e', CHILD_SOURCE], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // The program is our own source, passed whole: no argument of the caller reaches Perl.
+    const child = spawn('perl', ['-e', HELPER_SOURCE], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.child = child;
-    child.stdout!.setEncoding('utf8');
+    child.stdout!.setEncoding('latin1');
     child.stdout!.on('data', (d: string) => this.onData(d));
-    child.stdin!.on('error', () => {}); // reported through 'exit' below
-    child.on('exit', (code, sig) => {
+    child.stdin!.on('error', () => {}); // reported through 'exit' or 'error' below
+    const fail = (why: Error) => {
       if (this.child === child) this.child = undefined;
-      const why = new Error(`The helper process that runs commands exited (${sig ?? `status ${code}`})`);
       for (const p of [...this.pending.values()]) p.reject(why);
-    });
+    };
+    child.on('exit', (code, sig) =>
+      fail(new Error(`The helper process that runs commands exited (${sig ?? `status ${code}`})`)),
+    );
+    child.on('error', (e) => fail(new Error(`The helper process that runs commands failed: ${e.message}`)));
     this.setRef(false);
     return child;
   }
@@ -233,26 +352,22 @@ export class Spawner {
   private onData(d: string): void {
     this.buffered += d;
     for (let i = this.buffered.indexOf('\n'); i >= 0; i = this.buffered.indexOf('\n')) {
-      const m = JSON.parse(this.buffered.slice(0, i)) as {
-        id: number;
-        line?: string;
-        code?: number | null;
-        signal?: NodeJS.Signals | null;
-        stdout?: string;
-        stderr?: string;
-        error?: { code?: string; message: string };
-      };
+      const f = this.buffered
+        .slice(0, i)
+        .split(' ')
+        .map((x) => Buffer.from(x.slice(1), 'hex'));
       this.buffered = this.buffered.slice(i + 1);
-      const p = this.pending.get(m.id);
+      const p = this.pending.get(Number(f[0]?.toString()));
       if (!p) continue;
-      if (m.error) p.reject(new SpawnError(m.error.code, m.error.message));
+      const text = (n: number) => f[n]?.toString('utf8') ?? '';
+      if (text(1) === 'error') p.reject(new SpawnError(text(2) || undefined, text(3)));
       else
         p.resolve({
-          ...(m.line !== undefined ? { line: m.line } : {}),
-          code: m.code ?? null,
-          signal: m.signal ?? null,
-          stdout: Buffer.from(m.stdout ?? '', 'base64'),
-          stderr: Buffer.from(m.stderr ?? '', 'base64'),
+          ...(text(6) === 'line' ? { line: text(7) } : {}),
+          code: text(2) === '' ? null : Number(text(2)),
+          signal: text(3) === '' ? null : (text(3) as NodeJS.Signals),
+          stdout: f[4] ?? Buffer.alloc(0),
+          stderr: f[5] ?? Buffer.alloc(0),
         });
     }
   }
