@@ -243,7 +243,12 @@ export class RawListener {
     this.port = port;
   }
 
+  private closed = false;
+
+  /** Stops listening and closes every open connection (once; later calls do nothing). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.handle.close();
     for (const c of this.clients) c.destroy();
   }
