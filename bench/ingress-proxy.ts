@@ -105,19 +105,9 @@ if (process.argv[2] === 'serve') {
     for (const c of [backend, front])
       children.push(spawn('nginx', ['-c', c, '-p', dir], { stdio: 'ignore' }));
     const mod = resolve(process.env.BENCH_PROXY_MODULE ?? 'src/cluster/ingress/proxy.ts');
-    // The proxy process gets the Node options the Ingress's helper processes get.
-    const { HELPER_NODE_OPTIONS } = await import('../src/cluster/ingress/helpers.js');
     const proxy = spawn(
       process.execPath,
-      [
-        ...HELPER_NODE_OPTIONS,
-        ...process.execArgv,
-        process.argv[1] as string,
-        'serve',
-        mod,
-        join(dir, 'c.pem'),
-        join(dir, 'k.pem'),
-      ],
+      [...process.execArgv, process.argv[1] as string, 'serve', mod, join(dir, 'c.pem'), join(dir, 'k.pem')],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },

@@ -65,17 +65,6 @@ export function helperEntry(callerUrl: string): HelperEntry | undefined {
   return { file: file.pathname, execArgv: ts ? ['--import', import.meta.resolve('tsx')] : [] };
 }
 
-/**
- * Node's options of every helper process (fixed here, never from input). A young generation
- * of at most 2 MB a semi-space, where Node's default grows to 16 MB: each read of a socket
- * makes an ArrayBuffer whose memory is outside V8's heap, and with a young generation that
- * large hardly any scavenge ran to free them, so their external memory set off a full
- * mark-compact about every 120 ms under load instead. Small scavenges free them young: CPU per
- * proxied request 28-30 -> 21-27 us with keep-alive, 50-59 -> 43-49 us with a connection each
- * (docs/ingress.md, "Where the time goes").
- */
-export const HELPER_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=2'];
-
 /** A helper that served this long before it died is started again soon; younger deaths back off. */
 const HEALTHY_MS = 10_000;
 const FIRST_RETRY_MS = 250;
@@ -167,7 +156,7 @@ export class IngressHelpers extends EventEmitter {
     // Node would parse the file as each helper starts; helpers make no TLS client connections.
     delete env.NODE_EXTRA_CA_CERTS;
     const child = fork(this.o.entry.file, [], {
-      execArgv: [...HELPER_NODE_OPTIONS, ...this.o.entry.execArgv],
+      execArgv: this.o.entry.execArgv,
       env,
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
