@@ -16,11 +16,11 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
-import { TLSSocket } from 'node:tls';
 import { logger } from '../../core/log.js';
 import { PEER_CLOSE_WAIT_MS } from './backend-agent.js';
 import type { BackendConn, BackendPool, BackendUser } from './backend-pool.js';
 import type { Endpoint, Pool } from './backends.js';
+import type { ClientSocket, ClientSocketEvents } from './client-socket.js';
 import { clientAddress, droppedInRequest, droppedInResponse, MAX_TRIES } from './forwarding.js';
 import { BodyReader, type Framing, noBody, requestFraming, responseFraming } from './http1-body.js';
 import {
@@ -83,7 +83,7 @@ function ownAnswer(status: number, close: boolean, extra = ''): string {
  * to the listener on `port` (X-Forwarded-Port; known, so no getsockname per connection).
  */
 export function serveHttp1(
-  socket: net.Socket,
+  socket: ClientSocket,
   scheme: 'http' | 'https',
   port: number,
   ctx: Http1Context,
@@ -94,7 +94,7 @@ export function serveHttp1(
 /** Why a request is not passed on, or where to. */
 type Decision = { status: number; extra?: string } | { route: Route; pool: Pool };
 
-class ClientConn implements IdleMember {
+class ClientConn implements IdleMember, ClientSocketEvents {
   /** Bytes read and not yet consumed: the start of the next request. */
   buf: Buffer | undefined;
   ex: Exchange | undefined;
@@ -104,34 +104,42 @@ class ClientConn implements IdleMember {
   private ended = false;
   private paused = false;
   private inNext = false;
-  /** A 'drain' listener is set (only once a write to the client was held back). */
-  private draining = false;
   closed = false;
   readonly tls: boolean;
   idleTicks = 0;
 
   constructor(
-    readonly socket: net.Socket,
+    readonly socket: ClientSocket,
     readonly scheme: 'http' | 'https',
     readonly port: number,
     readonly ctx: Http1Context,
   ) {
-    this.tls = socket instanceof TLSSocket;
-    // One sweep for every connection's idle timeout instead of a socket timer each, and no
-    // 'drain' listener until one is needed: listeners and timers per connection were a cost
-    // of their own when every request comes on a new connection.
+    this.tls = socket.tls;
+    // One sweep for every connection's idle timeout instead of a socket timer each, and the
+    // connection's events to this object instead of listeners: listeners and timers per
+    // connection were a cost of their own when every request comes on a new connection.
     ctx.idle.add(this);
-    socket.on('data', (b: Buffer) => this.onData(b));
-    socket.on('end', () => {
-      this.ended = true;
-      if (!this.ex) this.close();
-    });
-    socket.on('error', (e) => log.debug('client connection failed', { err: e }));
-    socket.on('close', () => {
-      this.closed = true;
-      ctx.idle.delete(this);
-      this.ex?.clientGone();
-    });
+    socket.start(this);
+  }
+
+  /** The client's FIN. */
+  onEnd(): void {
+    this.ended = true;
+    const ex = this.ex;
+    if (!ex) this.close();
+    else if (ex.tunnel) ex.tunnelEnd();
+  }
+
+  /** The connection is gone. */
+  onClose(): void {
+    this.closed = true;
+    this.ctx.idle.delete(this);
+    this.ex?.clientGone();
+  }
+
+  /** The client took what was held back: the endpoint's connection reads again. */
+  onDrain(): void {
+    this.ex?.clientDrained();
   }
 
   /** Idle for CLIENT_KEEPALIVE_MS: closed, with a 408 when a head had begun. */
@@ -145,20 +153,18 @@ class ClientConn implements IdleMember {
     else this.socket.destroy();
   }
 
-  /** A write to the client was held back: the endpoint's connection waits for the client's 'drain'. */
+  /** A write to the client was held back: the endpoint's connection waits for the client's drain(). */
   held(backend: net.Socket | undefined): void {
     backend?.pause();
-    if (this.draining) return;
-    this.draining = true;
-    this.socket.once('drain', () => {
-      this.draining = false;
-      this.ex?.clientDrained();
-    });
   }
 
-  private onData(b: Buffer): void {
+  onData(b: Buffer): void {
     this.idleTicks = 0;
     const ex = this.ex;
+    if (ex?.tunnel) {
+      ex.tunnelData(b);
+      return;
+    }
     if (ex && !ex.reqBody.done) {
       const end = ex.body(b, 0);
       if (end >= 0 && end < b.length) this.hold(b.subarray(end));
@@ -284,7 +290,7 @@ class ClientConn implements IdleMember {
   /** An answer of the proxy's own, then the next request, or the end of the connection. */
   answer(status: number, close: boolean, extra?: string): void {
     if (this.closed) return;
-    this.socket.write(ownAnswer(status, close, extra), 'latin1');
+    this.socket.write(ownAnswer(status, close, extra));
     this.ex = undefined;
     if (close) this.close();
     else this.next();
@@ -307,7 +313,7 @@ class ClientConn implements IdleMember {
    * closes, every answer of the `Connection: close` runs, needs no setsockopt.
    */
   noDelay(): void {
-    this.socket.setNoDelay(true);
+    this.socket.setNoDelay();
   }
 
   /**
@@ -512,7 +518,6 @@ class Exchange implements BackendUser {
         if (h.status !== 101 && this.head.minor === 1)
           this.conn.socket.write(
             `HTTP/1.1 ${h.status} ${h.reason}\r\n${passedOn(h.fields, droppedInResponse, h.connection)}\r\n`,
-            'latin1',
           );
         this.resBuf = rest;
         if (!rest) return;
@@ -546,7 +551,7 @@ class Exchange implements BackendUser {
       this.dechunk ? (b, from, to) => void s.write(b.subarray(from, to)) : undefined,
     );
     if (!rest || this.dechunk) {
-      s.write(out, 'latin1');
+      s.write(out);
       if (rest) this.responseBody(rest, 0);
       else if (this.resBody.done) this.complete(false);
       return;
@@ -634,11 +639,16 @@ class Exchange implements BackendUser {
     this.conn.buf = undefined;
     c.socket.setNoDelay(true);
     for (const b of held) c.socket.write(b);
-    s.removeAllListeners('data');
-    s.on('data', (b: Buffer) => {
-      if (!c.socket.write(b)) s.pause();
-    });
-    s.on('end', () => c.socket.end());
+  }
+
+  /** Bytes from the client once the endpoint took the upgrade. */
+  tunnelData(b: Buffer): void {
+    if (!this.backend?.socket.write(b)) this.conn.socket.pause();
+  }
+
+  /** The client's FIN once the endpoint took the upgrade. */
+  tunnelEnd(): void {
+    this.backend?.socket.end();
   }
 
   clientDrained(): void {

@@ -27,7 +27,8 @@ const createServerHandle = (
   }
 )._createServerHandle;
 
-function listenError(code: string, where: string): Error {
+/** An error shaped as net.Server's listen errors: `listen CODE: where`, with `code`. */
+export function listenError(code: string, where: string): Error {
   return Object.assign(new Error(`listen ${code}: ${where}`), { code });
 }
 

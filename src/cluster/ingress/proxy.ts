@@ -11,7 +11,7 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import net, { type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { endToEnd } from '../../core/hop-by-hop.js';
@@ -20,10 +20,12 @@ import { BackendAgent } from './backend-agent.js';
 import { BackendPool } from './backend-pool.js';
 import type { Endpoint, Pool } from './backends.js';
 import { tlsOptions } from './certs.js';
+import { StreamClient } from './client-socket.js';
 import { clientAddress, droppedInRequest, droppedInResponse, MAX_TRIES } from './forwarding.js';
 import { CLIENT_KEEPALIVE_MS, type Http1Context, IDLE_TICK_MS, serveHttp1 } from './http1-proxy.js';
 import { IdleSweep } from './idle-sweep.js';
 import { type ListenHandle, listenOn } from './listen-handle.js';
+import { listenRaw, type RawListener } from './raw-tcp.js';
 import { type BackendRef, normalizeHost, type Route } from './routes.js';
 
 const log = logger('ingress');
@@ -317,12 +319,8 @@ function sendToEndpoints(a: Attempts): boolean {
 export async function listenIngress(o: IngressProxyOptions): Promise<IngressProxy> {
   const proxy = new IngressProxyServer(o);
   const address = o.address ?? '0.0.0.0';
-  // Half-open: a client may end its side once its request is out and still get the answer.
   // The ports listened on, for X-Forwarded-Port (set once listening, before any connection).
   const ports = { http: 0, https: 0 };
-  const plain = net.createServer({ allowHalfOpen: true }, (s) =>
-    serveHttp1(s, 'http', ports.http, proxy.http1),
-  );
   const secure = http2.createSecureServer({
     ...tlsOptions,
     allowHTTP1: true,
@@ -340,36 +338,42 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
   secure.removeAllListeners('secureConnection');
   secure.on('secureConnection', (s: TLSSocket) => {
     if (s.alpnProtocol === 'h2') h2Connection?.call(secure, s);
-    else serveHttp1(s, 'https', ports.https, proxy.http1);
+    else serveHttp1(new StreamClient(s, true), 'https', ports.https, proxy.http1);
   });
-  const servers: Server[] = [plain, secure];
   // Closing ends client connections too (idle keep-alive and HTTP/2 sessions would hold it open).
   const sockets = new Set<Socket>();
-  for (const s of servers)
-    s.on('connection', (c: Socket) => {
-      sockets.add(c);
-      c.once('close', () => sockets.delete(c));
-    });
+  secure.on('connection', (c: Socket) => {
+    sockets.add(c);
+    c.once('close', () => sockets.delete(c));
+  });
+  const target = (handle: ListenHandle | undefined, port: number) =>
+    handle ? { handle, port } : { port, address };
+  // Plain HTTP on libuv's handle directly (raw-tcp.ts): no net.Socket per connection. Its
+  // connections are half-open as before: a client may end its side once its request is out
+  // and still get the answer.
+  const plain: RawListener = listenRaw(target(o.handles?.http, o.httpPort), (c) =>
+    serveHttp1(c, 'http', ports.http, proxy.http1),
+  );
+  ports.http = plain.port;
   try {
-    const target = (handle: ListenHandle | undefined, port: number) =>
-      handle ? { handle, port } : { port, address };
-    const httpPort = await listenOn(plain, target(o.handles?.http, o.httpPort));
+    const httpPort = plain.port;
     const httpsPort = await listenOn(secure, target(o.handles?.https, o.httpsPort));
-    ports.http = httpPort;
     ports.https = httpsPort;
     proxy.httpsPort = httpsPort;
     return {
       httpPort,
       httpsPort,
       close: async () => {
-        const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+        const closed = new Promise<void>((r) => secure.close(() => r()));
+        plain.close();
         for (const c of sockets) c.destroy();
         proxy.close();
         await closed;
       },
     };
   } catch (e) {
-    for (const s of servers) if (s.listening) s.close();
+    plain.close();
+    if (secure.listening) secure.close();
     throw e;
   }
 }

@@ -1,0 +1,294 @@
+/**
+ * The plain HTTP listener of the Ingress and its client connections on libuv's TCP handles
+ * directly, without net.Server and net.Socket. With a connection per request, Node's socket
+ * object (a Duplex stream with its state, listeners and timers, built through V8 inline caches
+ * that Node's many kinds of sockets leave megamorphic) and its stream paths for each read,
+ * write and close cost about as much CPU as the kernel's work for the connection
+ * (docs/ingress.md, "Where the time goes"). The handles are the ones net.Socket itself wraps
+ * (`tcp_wrap`, `stream_wrap`: the cluster module's listening handles, listen-handle.ts, are of
+ * the same kind), used the way Node's own net.js uses them: `onconnection`, `onread` with
+ * `streamBaseState`, `WriteWrap` and `ShutdownWrap` requests. TLS connections stay Node
+ * sockets (client-socket.ts).
+ */
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
+import { logger } from '../../core/log.js';
+import type { ClientSocket, ClientSocketEvents } from './client-socket.js';
+import { bindListener, type ListenHandle, type ListenTarget, listenError } from './listen-handle.js';
+
+const log = logger('ingress');
+
+/** A write or shutdown request (libuv's uv_write_t / uv_shutdown_t as Node exposes them). */
+interface Req {
+  handle: TcpHandle;
+  oncomplete: (this: Req, status: number) => void;
+  async: boolean;
+  /** The connection the request is for. */
+  conn: RawClient;
+  /** Bytes of an asynchronous write, and what it writes (kept alive until it completes). */
+  bytes: number;
+  data: string | Uint8Array | undefined;
+}
+
+/** The methods of libuv's TCP handle used here (node's TCPWrap, a LibuvStreamWrap). */
+interface TcpHandle {
+  /** Must stay a function (Node checks). */
+  onread: (this: TcpHandle, buf: ArrayBuffer | undefined) => void;
+  onconnection: ((err: number, client: TcpHandle | undefined) => void) | null;
+  /** The connection a client handle serves. */
+  conn?: RawClient;
+  listen(backlog: number): number;
+  readStart(): number;
+  readStop(): number;
+  writeLatin1String(req: Req, s: string): number;
+  writeBuffer(req: Req, b: Uint8Array): number;
+  shutdown(req: Req): number;
+  setNoDelay(on: boolean): number;
+  getpeername(out: { address?: string }): number;
+  getsockname(out: { port?: number }): number;
+  close(cb?: () => void): void;
+}
+
+interface StreamWrapBinding {
+  WriteWrap: new () => Req;
+  ShutdownWrap: new () => Req;
+  streamBaseState: Int32Array;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
+  kBytesWritten: number;
+  kLastWriteWasAsync: number;
+}
+
+// process.binding serves these two to user code (Node's allow-list); they are what net.js uses.
+const binding = (name: string) => (process as unknown as { binding(n: string): unknown }).binding(name);
+const sw = binding('stream_wrap') as StreamWrapBinding;
+const {
+  streamBaseState: state,
+  kReadBytesOrError,
+  kArrayBufferOffset,
+  kBytesWritten,
+  kLastWriteWasAsync,
+} = sw;
+const UV_EOF = (binding('uv') as { UV_EOF: number }).UV_EOF;
+
+/** Held-back bytes past which a write returns false (net.Socket's highWaterMark). */
+const HIGH_WATER = 16 * 1024;
+
+/** A client connection on a libuv TCP handle. */
+export class RawClient implements ClientSocket {
+  readonly tls = false;
+  writableLength = 0;
+  private events: ClientSocketEvents | undefined;
+  private peer: string | undefined;
+  private needDrain = false;
+  private noDelaySet = false;
+  /** The client's FIN came. */
+  private eof = false;
+  /** A shutdown (our FIN) was asked for. */
+  private shut = false;
+  /** The handle is closing or closed. */
+  destroyed = false;
+
+  constructor(
+    private readonly h: TcpHandle,
+    private readonly listener: RawListener,
+  ) {
+    h.conn = this;
+    h.onread = onRead;
+  }
+
+  get remoteAddress(): string | undefined {
+    if (this.peer === undefined && !this.destroyed) {
+      const out: { address?: string } = {};
+      if (this.h.getpeername(out) === 0) this.peer = out.address;
+    }
+    return this.peer;
+  }
+
+  start(events: ClientSocketEvents): void {
+    this.events = events;
+    const err = this.h.readStart();
+    if (err) this.failed(err, 'read');
+  }
+
+  /** Bytes read (`n` > 0), the client's FIN or a read error. */
+  read(buf: ArrayBuffer | undefined, n: number): void {
+    if (this.destroyed) return;
+    if (n > 0) {
+      this.events?.onData(Buffer.from(buf as ArrayBuffer, state[kArrayBufferOffset], n));
+      return;
+    }
+    if (n === 0) return;
+    if (n !== UV_EOF) {
+      this.failed(n, 'read');
+      return;
+    }
+    this.eof = true;
+    this.h.readStop();
+    // Our FIN went out already: both sides are done.
+    if (this.shut) this.destroy();
+    else this.events?.onEnd();
+  }
+
+  write(data: string | Uint8Array): boolean {
+    if (this.destroyed || this.shut) return false;
+    const req = new sw.WriteWrap();
+    req.handle = this.h;
+    req.oncomplete = onWritten;
+    req.async = false;
+    req.conn = this;
+    const err =
+      typeof data === 'string' ? this.h.writeLatin1String(req, data) : this.h.writeBuffer(req, data);
+    if (err) {
+      this.failed(err, 'write');
+      return false;
+    }
+    if (!state[kLastWriteWasAsync]) return true;
+    // The kernel took part or none of it: libuv writes the rest when the socket is writable.
+    req.async = true;
+    req.bytes = state[kBytesWritten] as number;
+    req.data = data;
+    this.writableLength += req.bytes;
+    if (this.writableLength < HIGH_WATER) return true;
+    this.needDrain = true;
+    return false;
+  }
+
+  /** An asynchronous write completed (or failed, or was cancelled by the close). */
+  written(req: Req, status: number): void {
+    this.writableLength -= req.bytes;
+    req.data = undefined;
+    if (this.destroyed) return;
+    if (status < 0) {
+      this.failed(status, 'write');
+      return;
+    }
+    if (this.needDrain && this.writableLength === 0) {
+      this.needDrain = false;
+      this.events?.onDrain();
+    }
+  }
+
+  pause(): void {
+    if (!this.destroyed && !this.eof) this.h.readStop();
+  }
+
+  resume(): void {
+    if (!this.destroyed && !this.eof) this.h.readStart();
+  }
+
+  setNoDelay(): void {
+    if (this.noDelaySet || this.destroyed) return;
+    this.noDelaySet = true;
+    this.h.setNoDelay(true);
+  }
+
+  end(): void {
+    if (this.destroyed || this.shut) return;
+    this.shut = true;
+    // libuv sends the FIN once the writes queued before it are out.
+    const req = new sw.ShutdownWrap();
+    req.handle = this.h;
+    req.oncomplete = onShutdown;
+    req.conn = this;
+    const err = this.h.shutdown(req);
+    if (err) this.destroy();
+  }
+
+  /** Our FIN is out: closed now if the client's came, else when it comes (half-open, as Node's sockets). */
+  shutDown(): void {
+    if (this.eof) this.destroy();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.h.onread = ignoreRead;
+    this.listener.clients.delete(this);
+    this.h.close(() => this.events?.onClose());
+  }
+
+  private failed(err: number, op: string): void {
+    log.debug('client connection failed', { err: `${op} ${getSystemErrorName(err)}` });
+    this.destroy();
+  }
+}
+
+function onRead(this: TcpHandle, buf: ArrayBuffer | undefined): void {
+  this.conn?.read(buf, state[kReadBytesOrError] as number);
+}
+
+/** Reads after the close began (none should come). */
+function ignoreRead(): void {}
+
+function onWritten(this: Req, status: number): void {
+  this.conn.written(this, status);
+}
+
+function onShutdown(this: Req, status: number): void {
+  if (status < 0) this.conn.destroy();
+  else this.conn.shutDown();
+}
+
+/** A listening TCP handle whose connections are RawClients. */
+export class RawListener {
+  /** Open client connections (closed with the listener). */
+  readonly clients = new Set<RawClient>();
+  /** The port listened on. */
+  readonly port: number;
+
+  constructor(
+    private readonly handle: ListenHandle & TcpHandle,
+    port: number,
+  ) {
+    this.port = port;
+  }
+
+  private closed = false;
+
+  /** Stops listening and closes every open connection (once; later calls do nothing). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handle.close();
+    for (const c of this.clients) c.destroy();
+  }
+}
+
+/**
+ * Listens on `target` (a socket bound elsewhere, or a port of its own) and hands each new
+ * connection to `serve`. Throws as net.Server's listen fails: `listen EADDRINUSE: ...`.
+ */
+export function listenRaw(target: ListenTarget, serve: (c: RawClient) => void): RawListener {
+  const handle = (
+    'handle' in target ? target.handle : bindListener(target.address, target.port)
+  ) as ListenHandle & TcpHandle;
+  const where = 'handle' in target ? `port ${target.port}` : `${target.address}:${target.port}`;
+  // listen(2)'s backlog as net.Server's default.
+  const err = handle.listen(511);
+  if (err) {
+    handle.close();
+    const message = getSystemErrorMap().get(err)?.[1] ?? 'failed';
+    throw listenError(getSystemErrorName(err), `${message} ${where}`);
+  }
+  const out: { port?: number } = {};
+  handle.getsockname(out);
+  const port = out.port ?? 0;
+  // libuv keeps a bind's EADDRINUSE for the listen() of the handle that bound; the receiving
+  // process's listen() on the unbound socket would pick any port instead.
+  if ('handle' in target && target.port !== 0 && port !== target.port) {
+    handle.close();
+    throw listenError('EADDRINUSE', `address already in use, port ${target.port}`);
+  }
+  const listener = new RawListener(handle, port);
+  handle.onconnection = (e, client) => {
+    if (e || !client) {
+      // EMFILE and the like: the connection waits in the backlog, as with net.Server.
+      log.debug('accept failed', { err: getSystemErrorName(e) });
+      return;
+    }
+    const c = new RawClient(client, listener);
+    listener.clients.add(c);
+    serve(c);
+  };
+  return listener;
+}
