@@ -25,7 +25,7 @@ import { clientAddress, droppedInRequest, droppedInResponse, MAX_TRIES } from '.
 import { CLIENT_KEEPALIVE_MS, type Http1Context, IDLE_TICK_MS, serveHttp1 } from './http1-proxy.js';
 import { IdleSweep } from './idle-sweep.js';
 import { type ListenHandle, listenOn } from './listen-handle.js';
-import { listenRaw, type RawListener } from './raw-tcp.js';
+import { listenPlain, type PlainListener } from './plain-listener.js';
 import { type BackendRef, normalizeHost, type Route } from './routes.js';
 
 const log = logger('ingress');
@@ -348,10 +348,10 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
   });
   const target = (handle: ListenHandle | undefined, port: number) =>
     handle ? { handle, port } : { port, address };
-  // Plain HTTP on libuv's handle directly (raw-tcp.ts): no net.Socket per connection. Its
-  // connections are half-open as before: a client may end its side once its request is out
-  // and still get the answer.
-  const plain: RawListener = listenRaw(target(o.handles?.http, o.httpPort), (c) =>
+  // Plain HTTP on libuv's handle directly (raw-tcp.ts, or net.Server on a Node without its
+  // internals: plain-listener.ts). Its connections are half-open as before: a client may end
+  // its side once its request is out and still get the answer.
+  const plain: PlainListener = await listenPlain(target(o.handles?.http, o.httpPort), (c) =>
     serveHttp1(c, 'http', ports.http, proxy.http1),
   );
   ports.http = plain.port;

@@ -58,17 +58,78 @@ interface StreamWrapBinding {
   kLastWriteWasAsync: number;
 }
 
-// process.binding serves these two to user code (Node's allow-list); they are what net.js uses.
-const binding = (name: string) => (process as unknown as { binding(n: string): unknown }).binding(name);
-const sw = binding('stream_wrap') as StreamWrapBinding;
-const {
-  streamBaseState: state,
-  kReadBytesOrError,
-  kArrayBufferOffset,
-  kBytesWritten,
-  kLastWriteWasAsync,
-} = sw;
-const UV_EOF = (binding('uv') as { UV_EOF: number }).UV_EOF;
+/** The internals used here, or why they cannot be (a Node without them: plain-listener.ts falls back). */
+type Internals = { sw: StreamWrapBinding; UV_EOF: number } | { missing: string };
+
+/** The methods every connection's handle must have (checked on tcp_wrap's TCP, the handles' class). */
+const HANDLE_METHODS = [
+  'listen',
+  'readStart',
+  'readStop',
+  'writeLatin1String',
+  'writeBuffer',
+  'shutdown',
+  'setNoDelay',
+  'getpeername',
+  'getsockname',
+  'close',
+] as const;
+
+/**
+ * Checks, once at load, that every internal used here exists with the shape net.js relies on
+ * (Berth runs on Node 20 or later; a later Node may rename or drop any of them).
+ */
+function loadInternals(): Internals {
+  try {
+    // process.binding serves these to user code (Node's allow-list); they are what net.js uses.
+    const binding = (name: string) =>
+      (process as unknown as { binding(n: string): Record<string, unknown> | undefined }).binding(name);
+    const sw = binding('stream_wrap');
+    if (!sw) return { missing: "process.binding('stream_wrap')" };
+    for (const k of ['WriteWrap', 'ShutdownWrap'] as const) {
+      if (typeof sw[k] !== 'function') return { missing: `stream_wrap.${k}` };
+    }
+    if (!(sw.streamBaseState instanceof Int32Array)) return { missing: 'stream_wrap.streamBaseState' };
+    const size = sw.streamBaseState.length;
+    for (const k of [
+      'kReadBytesOrError',
+      'kArrayBufferOffset',
+      'kBytesWritten',
+      'kLastWriteWasAsync',
+    ] as const) {
+      const i = sw[k];
+      if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= size)
+        return { missing: `stream_wrap.${k}` };
+    }
+    const TCP = binding('tcp_wrap')?.TCP;
+    if (typeof TCP !== 'function') return { missing: 'tcp_wrap.TCP' };
+    const proto = TCP.prototype as Record<string, unknown>;
+    for (const m of HANDLE_METHODS) {
+      if (typeof proto[m] !== 'function') return { missing: `tcp_wrap.TCP.prototype.${m}` };
+    }
+    const UV_EOF = binding('uv')?.UV_EOF;
+    if (typeof UV_EOF !== 'number' || UV_EOF >= 0) return { missing: 'uv.UV_EOF' };
+    return { sw: sw as unknown as StreamWrapBinding, UV_EOF };
+  } catch (e) {
+    return { missing: `process.binding: ${(e as Error).message}` };
+  }
+}
+
+const internals = loadInternals();
+
+/** Why the raw handles cannot be used on this Node (undefined when they can). */
+export const rawTcpMissing: string | undefined = 'missing' in internals ? internals.missing : undefined;
+
+// Never read when the internals are missing: nothing here runs then (plain-listener.ts).
+const sw = ('sw' in internals ? internals.sw : undefined) as StreamWrapBinding;
+const UV_EOF = 'UV_EOF' in internals ? internals.UV_EOF : 0;
+const state = sw?.streamBaseState as Int32Array;
+const { kReadBytesOrError, kArrayBufferOffset, kBytesWritten, kLastWriteWasAsync } = sw ?? {
+  kReadBytesOrError: 0,
+  kArrayBufferOffset: 0,
+  kBytesWritten: 0,
+  kLastWriteWasAsync: 0,
+};
 
 /** Held-back bytes past which a write returns false (net.Socket's highWaterMark). */
 const HIGH_WATER = 16 * 1024;
