@@ -11,6 +11,7 @@ import { readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { shellWord } from '../../core/shell-word.js';
 import { runtimeCreateError } from '../runtime/conmon.js';
 import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
 import { runtimeProgram } from '../runtime/sealed-copy.js';
@@ -84,9 +85,6 @@ function execProcess(
   };
 }
 
-/** One word for `sh -c`, single-quoted. */
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 /** Runs the command; resolves with its exit status (0 at once for `detach`). */
 export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOptions): Promise<number> {
   const rec = getContainer(ctx, ref);
@@ -142,7 +140,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
           '-qefc',
           // The runtime's stderr carries only its own messages (the command's are on the
           // container's terminal), and those are in its log as well.
-          `${initialSizeCommand(o.initialSize)}exec ${[program, ...args].map(shellQuote).join(' ')} 2>/dev/null`,
+          `${initialSizeCommand(o.initialSize)}exec ${[program, ...args].map(shellWord).join(' ')} 2>/dev/null`,
           '/dev/null',
         ],
       ]

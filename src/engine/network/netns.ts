@@ -14,6 +14,7 @@ import { internal } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { logger } from '../../core/log.js';
 import { programPath } from '../../core/program-path.js';
+import { shellWord } from '../../core/shell-word.js';
 import {
   ENSURE_PIN_NAMESPACE,
   innerPinsDir,
@@ -191,7 +192,6 @@ async function createPrivatePins(
   want: NamespaceRequest,
 ): Promise<PinnedNamespaces> {
   const ns = nsFiles(pinsDir(dir), name, want);
-  const inner = nsFiles(innerPinsDir(dir), name, want);
   const files = Object.values(ns) as string[];
   mkdirSync(dir, { recursive: true });
   for (let attempt = 1; ; attempt++) {
@@ -208,14 +208,7 @@ async function createPrivatePins(
         makePinFiles(files, statSync(pinsDir(dir)).dev) &&
         (attempt === 1
           ? await pinQueue(dir, want).add(name)
-          : (
-              await run('nsenter', [
-                `--mount=${pinNamespaceFile(dir)}`,
-                programPath('unshare'),
-                ...unshareArgs(inner),
-                ...inside(want),
-              ])
-            ).code === 0) &&
+          : (await run('nsenter', pinOneArgs(dir, want, name))).code === 0) &&
         liveHolder(dir) === holder;
     } catch (e) {
       if (attempt > 1) throw e;
@@ -252,17 +245,17 @@ function pinQueue(dir: string, want: NamespaceRequest): BatchQueue<string, boole
  * caller, whose try reports the error.
  */
 async function pinEach(dir: string, want: NamespaceRequest, names: string[]): Promise<boolean[]> {
-  const mnt = `--mount=${pinNamespaceFile(dir)}`;
-  const inner = innerPinsDir(dir);
   if (names.length === 1) {
-    const args = [...unshareArgs(nsFiles(inner, names[0]!, want)), ...inside(want)];
-    const r = await run('nsenter', [mnt, programPath('unshare'), ...args], { check: false });
+    const r = await run('nsenter', pinOneArgs(dir, want, names[0]!), { check: false });
     if (r.code !== 0) log.debug('pinning failed', { name: names[0], stderr: r.stderr.trim() });
     return [r.code === 0];
   }
-  const r = await run('nsenter', [mnt, programPath('sh'), '-c', pinEachScript(want), 'sh', inner, ...names], {
-    check: false,
-  });
+  const mnt = `--mount=${pinNamespaceFile(dir)}`;
+  const r = await run(
+    'nsenter',
+    [mnt, programPath('sh'), '-c', pinEachScript(want), 'sh', innerPinsDir(dir), ...names],
+    { check: false },
+  );
   const made = new Set(
     r.stdout
       .split('\n')
@@ -272,9 +265,6 @@ async function pinEach(dir: string, want: NamespaceRequest, names: string[]): Pr
   if (made.size < names.length) log.debug('pinning failed for some', { names, stderr: r.stderr.trim() });
   return names.map((n) => made.has(n));
 }
-
-/** Shell quoting of one word. */
-const shellWord = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /**
  * The script of {@link pinEach}: $1 is the pinned folder as the pin namespace sees it, the
@@ -293,6 +283,12 @@ function pinEachScript(want: NamespaceRequest): string {
 for n in "$@"; do
   if ${unshare} ${flags.join(' ')} ${then}; then echo "ok $n"; fi
 done`;
+}
+
+/** nsenter's arguments pinning the namespaces of one `name`: it enters the pin namespace and becomes unshare, which becomes {@link inside}. */
+function pinOneArgs(dir: string, want: NamespaceRequest, name: string): string[] {
+  const inner = nsFiles(innerPinsDir(dir), name, want);
+  return [`--mount=${pinNamespaceFile(dir)}`, programPath('unshare'), ...unshareArgs(inner), ...inside(want)];
 }
 
 /** Unpins pins of the pin namespace (`files` as the host reaches them) and removes their files. */
