@@ -39,6 +39,17 @@ export function bindListener(address: string, port: number): ListenHandle {
   return h;
 }
 
+/**
+ * The error for a socket sent by its binder (`target.handle`) that listens on another port
+ * than it was bound to: libuv keeps a bind's EADDRINUSE for the listen() of the handle that
+ * bound, and the receiving process's listen() on the unbound socket picks any port instead.
+ */
+export function wrongPort(target: ListenTarget, port: number): Error | undefined {
+  if ('handle' in target && target.port !== 0 && port !== target.port)
+    return listenError('EADDRINUSE', `address already in use, port ${target.port}`);
+  return undefined;
+}
+
 /** Starts `server` listening on `target`; resolves to the port it listens on. */
 export function listenOn(server: Server, target: ListenTarget): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -46,11 +57,10 @@ export function listenOn(server: Server, target: ListenTarget): Promise<number> 
     const listening = () => {
       server.off('error', reject);
       const port = (server.address() as AddressInfo).port;
-      // libuv keeps a bind's EADDRINUSE for the listen() of the handle that bound; the
-      // receiving process's listen() on the unbound socket would pick any port instead.
-      if ('handle' in target && target.port !== 0 && port !== target.port) {
+      const wrong = wrongPort(target, port);
+      if (wrong) {
         server.close();
-        reject(listenError('EADDRINUSE', `address already in use, port ${target.port}`));
+        reject(wrong);
         return;
       }
       resolve(port);

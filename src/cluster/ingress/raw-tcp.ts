@@ -13,7 +13,13 @@
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 import { logger } from '../../core/log.js';
 import type { ClientSocket, ClientSocketEvents } from './client-socket.js';
-import { bindListener, type ListenHandle, type ListenTarget, listenError } from './listen-handle.js';
+import {
+  bindListener,
+  type ListenHandle,
+  type ListenTarget,
+  listenError,
+  wrongPort,
+} from './listen-handle.js';
 
 const log = logger('ingress');
 
@@ -334,11 +340,10 @@ export function listenRaw(target: ListenTarget, serve: (c: RawClient) => void): 
   const out: { port?: number } = {};
   handle.getsockname(out);
   const port = out.port ?? 0;
-  // libuv keeps a bind's EADDRINUSE for the listen() of the handle that bound; the receiving
-  // process's listen() on the unbound socket would pick any port instead.
-  if ('handle' in target && target.port !== 0 && port !== target.port) {
+  const wrong = wrongPort(target, port);
+  if (wrong) {
     handle.close();
-    throw listenError('EADDRINUSE', `address already in use, port ${target.port}`);
+    throw wrong;
   }
   const listener = new RawListener(handle, port);
   handle.onconnection = (e, client) => {
