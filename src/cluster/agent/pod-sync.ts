@@ -407,7 +407,6 @@ export class PodSyncer {
         await this.runtime.removeContainer(old.id);
   }
 
-  /** Writes the pod's status when the stored one says something else. */
   /**
    * Writes the pod's status when the stored one says otherwise. With `settled` (the sync
    * converged and waits for nothing) and the pod not finished, the status is noted for

@@ -56,7 +56,8 @@ export class PodWorkers {
       .onUpdate((p, old) => {
         const node = p.spec?.nodeName;
         const syncer = node ? opts.syncerFor(node) : undefined;
-        if (!syncer || (old && onlyStatusChanged(p, old) && syncer.reportedAs(p))) return;
+        // The cheap check first: most updates are not the echo of a write of this agent's.
+        if (!syncer || (old && syncer.reportedAs(p) && onlyStatusChanged(p, old))) return;
         this.queue.add(keyOf(p));
       })
       .onDelete((p) => {
