@@ -1,7 +1,9 @@
 /**
  * The Ingress's HTTP/1.1 connections to endpoints on its own data path (http1-proxy.ts): raw
  * TCP sockets kept alive per endpoint for reuse, newest first. Each connection's listeners are
- * set once for its life and call whichever exchange holds it, so a request adds none.
+ * set once for its life and call whichever exchange holds it, so a request adds none. Every
+ * connection reads into the pool's one buffer (net.connect's `onread`) instead of a new 64 KiB
+ * allocation per read: the bytes an exchange is given are valid only during its onData.
  */
 import net from 'node:net';
 import { closeAfterPeer } from './backend-agent.js';
@@ -10,6 +12,7 @@ import type { Endpoint } from './backends.js';
 /** What an exchange is told about the connection it holds. */
 export interface BackendUser {
   onConnect(): void;
+  /** Bytes read; valid only during the call (the pool's read buffer). */
   onData(buf: Buffer): void;
   /** The endpoint's FIN. */
   onEnd(): void;
@@ -22,6 +25,8 @@ export interface BackendUser {
 
 /** Idle connections kept per endpoint, at most. */
 const MAX_IDLE = 256;
+/** The read buffer's size (what libuv asks Node for per read). */
+const READ_SIZE = 64 * 1024;
 
 /** One connection to an endpoint, held by one exchange at a time or idle in its pool. */
 export class BackendConn {
@@ -38,11 +43,6 @@ export class BackendConn {
     socket.on('connect', () => {
       this.connected = true;
       this.user?.onConnect();
-    });
-    socket.on('data', (b: Buffer) => {
-      // Bytes while idle answer nothing that was asked: the connection cannot be trusted again.
-      if (this.user) this.user.onData(b);
-      else socket.destroy();
     });
     socket.on('end', () => {
       // Unheld: idle in the pool, or left to close once the endpoint does (Connection: close).
@@ -67,6 +67,13 @@ export class BackendConn {
     });
   }
 
+  /** Bytes read (net.connect's `onread` callback). */
+  read(b: Buffer): void {
+    // Bytes while idle answer nothing that was asked: the connection cannot be trusted again.
+    if (this.user) this.user.onData(b);
+    else this.socket.destroy();
+  }
+
   /** The read timeout for the exchange now holding it (set on the socket only when it changes). */
   setTimeout(ms: number): void {
     if (ms === this.timeoutMs) return;
@@ -77,6 +84,8 @@ export class BackendConn {
 
 export class BackendPool {
   private readonly idle = new Map<string, BackendConn[]>();
+  /** What every connection reads into (one read is handled before the next comes). */
+  private readonly readBuf = Buffer.allocUnsafeSlow(READ_SIZE);
 
   /** A kept connection to `ep`, or a new one (connecting: `connected` is false). */
   get(ep: Endpoint, user: BackendUser): BackendConn {
@@ -93,8 +102,23 @@ export class BackendPool {
   fresh(ep: Endpoint, user: BackendUser, key = `${ep.host}:${ep.port}`): BackendConn {
     // Nagle stays on until a body follows a head (the exchange turns it off then): a request
     // without a body is one write, and the setsockopt per connection was a cost of its own.
-    const socket = closeAfterPeer(net.connect({ host: ep.host, port: ep.port }));
-    const c = new BackendConn(socket, key, this);
+    const buf = this.readBuf;
+    let c: BackendConn | undefined;
+    const socket = closeAfterPeer(
+      net.connect({
+        host: ep.host,
+        port: ep.port,
+        onread: {
+          buffer: buf,
+          callback: (n: number) => {
+            c?.read(buf.subarray(0, n));
+            // Reading stops only when the exchange pauses the socket (backpressure).
+            return true;
+          },
+        },
+      }),
+    );
+    c = new BackendConn(socket, key, this);
     c.user = user;
     return c;
   }

@@ -11,6 +11,7 @@ const log = logger('ingress');
 
 /** What a client connection tells the one reading it. */
 export interface ClientSocketEvents {
+  /** Bytes read; valid only during the call (raw-tcp.ts reads every connection into one buffer). */
   onData(b: Buffer): void;
   /** The client's FIN: it sends no more (half-open: answers can still go out). */
   onEnd(): void;

@@ -64,11 +64,6 @@ const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 const requestLine = new RegExp(`^(${TOKEN}) ([\\x21-\\x7e]+) HTTP/1\\.([01])$`);
 const statusLine = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\s\S]*))?$/;
 const fieldName = new RegExp(`^${TOKEN}$`);
-/**
- * Either of what a head may not hold: a control character other than HTAB, CR and LF (group
- * 1), or a CR not followed by LF or an LF not preceded by CR. One pass over the head for both.
- */
-const badCharOrLineEnd = /([\x00-\x08\x0b\x0c\x0e-\x1f\x7f])|\r(?!\n)|(?<!\r)\n/;
 /** A CR not followed by LF, or an LF not preceded by CR. */
 const bareLineEnd = /\r(?!\n)|(?<!\r)\n/;
 const digits = /^\d{1,15}$/;
@@ -99,6 +94,28 @@ function findHead(
   return { text: buf.toString('latin1', start, end), start, size: end + 4 };
 }
 
+/**
+ * What a head (`buf[from..to]`, without its last CRLF) may not hold: a control character other
+ * than HTAB, CR and LF, or a CR not followed by LF or an LF not preceded by CR. One pass over
+ * the bytes for both; a regular expression with both alternatives and look-arounds took five
+ * times as long on a response head, 3-4% of the proxy's CPU per keep-alive request.
+ */
+function badBytes(buf: Buffer, from: number, to: number): HeadError | undefined {
+  for (let i = from; i < to; i++) {
+    const c = buf[i] as number;
+    if (c >= 32 && c !== 127) continue;
+    if (c === 9) continue;
+    if (c === 13 && i + 1 < to && buf[i + 1] === 10) {
+      i++;
+      continue;
+    }
+    return c === 13 || c === 10
+      ? { status: 400, reason: 'a line of the head does not end with CRLF' }
+      : { status: 400, reason: 'the head holds a control character' };
+  }
+  return undefined;
+}
+
 /** Whether a character code is optional whitespace (SP or HTAB). */
 const isOws = (c: number) => c === 32 || c === 9;
 
@@ -109,15 +126,14 @@ const isOws = (c: number) => c === 32 || c === 9;
  * request, and that was a tenth of the proxy's CPU per request.
  */
 function readFields(
-  text: string,
+  buf: Buffer,
+  found: { text: string; start: number },
   into: MessageHead,
   onField: (f: HeaderField) => HeadError | undefined,
 ): HeadError | undefined {
-  const bad = badCharOrLineEnd.exec(text);
-  if (bad)
-    return bad[1] !== undefined
-      ? { status: 400, reason: 'the head holds a control character' }
-      : { status: 400, reason: 'a line of the head does not end with CRLF' };
+  const text = found.text;
+  const bad = badBytes(buf, found.start, found.start + text.length);
+  if (bad) return bad;
   let at = text.indexOf('\r\n');
   while (at !== -1) {
     const start = at + 2;
@@ -201,7 +217,7 @@ export function parseRequestHead(buf: Buffer, max: number): HeadResult<RequestHe
     upgrade: undefined,
     expect: undefined,
   };
-  const err = readFields(found.text, head, (f) => {
+  const err = readFields(buf, found, head, (f) => {
     switch (f.lower) {
       case 'host':
         if (head.host !== undefined) return { status: 400, reason: 'Host given twice' };
@@ -243,7 +259,7 @@ export function parseResponseHead(buf: Buffer, max: number): HeadResult<Response
     status: Number(m[2]),
     reason: m[3] ?? '',
   };
-  const err = readFields(found.text, head, noCheck);
+  const err = readFields(buf, found, head, noCheck);
   if (err) return fail(502, `backend: ${err.reason}`);
   return { head };
 }

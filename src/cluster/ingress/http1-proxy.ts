@@ -33,6 +33,7 @@ import {
 import type { IdleMember, IdleSweep } from './idle-sweep.js';
 import type { IngressRouter } from './proxy.js';
 import { normalizeHost, type Route } from './routes.js';
+import type { Scratch } from './scratch.js';
 
 const log = logger('ingress');
 
@@ -55,6 +56,8 @@ export interface Http1Context {
   idle: IdleSweep;
   /** The HTTPS port redirects name. */
   httpsPort(): number;
+  /** Writes of bytes from a read buffer that the next read overwrites (scratch.ts). */
+  scratch: Scratch;
 }
 
 /** The fields of `fields` passed on: not in `dropped`, not named by the message's Connection field. */
@@ -97,6 +100,8 @@ type Decision = { status: number; extra?: string } | { route: Route; pool: Pool 
 class ClientConn implements IdleMember, ClientSocketEvents {
   /** Bytes read and not yet consumed: the start of the next request. */
   buf: Buffer | undefined;
+  /** `buf` may be (part of) the read buffer: copied before onData returns. */
+  private borrowed = false;
   ex: Exchange | undefined;
   /** When the head now arriving began (0: none is). */
   private headStart = 0;
@@ -158,6 +163,11 @@ class ClientConn implements IdleMember, ClientSocketEvents {
     backend?.pause();
   }
 
+  /**
+   * Bytes from the client. `b` is valid only during the call (the connection's read buffer,
+   * raw-tcp.ts): what is kept past it (the start of a request to come) is copied; on a
+   * keep-alive request, the whole head is parsed into strings at once and nothing is.
+   */
   onData(b: Buffer): void {
     this.idleTicks = 0;
     const ex = this.ex;
@@ -168,15 +178,23 @@ class ClientConn implements IdleMember, ClientSocketEvents {
     if (ex && !ex.reqBody.done) {
       const end = ex.body(b, 0);
       if (end >= 0 && end < b.length) this.hold(b.subarray(end));
-      return;
+    } else {
+      this.hold(b);
+      if (!ex) this.next();
     }
-    this.hold(b);
-    if (!ex) this.next();
+    if (this.borrowed) {
+      this.borrowed = false;
+      if (this.buf) this.buf = Buffer.from(this.buf);
+    }
   }
 
   /** Keeps bytes of requests to come; reading pauses while too many wait. */
   private hold(b: Buffer): void {
-    this.buf = this.buf ? Buffer.concat([this.buf, b]) : b;
+    if (this.buf) this.buf = Buffer.concat([this.buf, b]);
+    else {
+      this.buf = b;
+      this.borrowed = true;
+    }
     if (this.ex && this.buf.length > MAX_HELD && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -444,16 +462,16 @@ class Exchange implements BackendUser {
       return -1;
     }
     if (end > start) {
-      const part = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
       const c = this.backend;
       if (c?.connected && !this.over) {
         // A body after the head: Nagle would hold it for the pod's delayed ACK.
         c.socket.setNoDelay(true);
         this.bodySent = true;
-        if (!c.socket.write(part)) this.conn.socket.pause();
+        if (!this.conn.ctx.scratch.write(c.socket, '', buf, start, end)) this.conn.socket.pause();
       } else {
-        this.pending.push(part);
-        this.pendingBytes += part.length;
+        // Kept until connected: a copy, since `buf` may be a read buffer.
+        this.pending.push(Buffer.from(buf.subarray(start, end)));
+        this.pendingBytes += end - start;
         // Reading waits for the connection once a window's worth of body is held.
         if (this.pendingBytes > MAX_HELD) this.conn.socket.pause();
       }
@@ -479,18 +497,23 @@ class Exchange implements BackendUser {
     }
   }
 
+  /** Bytes from the endpoint; `b` is valid only during the call (backend-pool.ts's read buffer). */
   onData(b: Buffer): void {
     if (this.over) return;
     if (this.tunnel) {
-      if (!this.conn.socket.write(b)) this.conn.held(this.backend?.socket);
+      if (!this.conn.ctx.scratch.write(this.conn.socket, '', b, 0, b.length))
+        this.conn.held(this.backend?.socket);
       return;
     }
     if (this.resBody) {
       this.responseBody(b, 0);
       return;
     }
+    const fresh = !this.resBuf;
     this.resBuf = this.resBuf ? Buffer.concat([this.resBuf, b]) : b;
     this.readResponseHead();
+    // A head not whole yet waits for the next read: a copy, not the read buffer.
+    if (fresh && this.resBuf) this.resBuf = Buffer.from(this.resBuf);
   }
 
   private readResponseHead(): void {
@@ -509,7 +532,7 @@ class Exchange implements BackendUser {
       const h = r.head;
       const rest = h.size < buf.length ? buf.subarray(h.size) : undefined;
       if (h.status === 101 && this.upgrade) {
-        this.switchProtocols(buf, h.size);
+        this.switchProtocols(buf);
         return;
       }
       if (h.status < 200) {
@@ -546,9 +569,10 @@ class Exchange implements BackendUser {
     out += this.clientKeep ? 'connection: keep-alive\r\n\r\n' : 'connection: close\r\n\r\n';
     this.responded = true;
     const s = this.conn.socket;
+    const scratch = this.conn.ctx.scratch;
     this.resBody = new BodyReader(
       framing,
-      this.dechunk ? (b, from, to) => void s.write(b.subarray(from, to)) : undefined,
+      this.dechunk ? (b, from, to) => void scratch.write(s, '', b, from, to) : undefined,
     );
     if (!rest || this.dechunk) {
       s.write(out);
@@ -562,11 +586,7 @@ class Exchange implements BackendUser {
       return;
     }
     // The head and the first body bytes in one write.
-    const headLen = Buffer.byteLength(out, 'latin1');
-    const one = Buffer.allocUnsafe(headLen + end);
-    one.write(out, 0, 'latin1');
-    rest.copy(one, headLen, 0, end);
-    if (!s.write(one)) this.conn.held(this.backend?.socket);
+    if (!scratch.write(s, out, rest, 0, end)) this.conn.held(this.backend?.socket);
     if (this.resBody.done) this.complete(end < rest.length);
   }
 
@@ -579,7 +599,7 @@ class Exchange implements BackendUser {
       return;
     }
     if (!this.dechunk && end > start) {
-      if (!this.conn.socket.write(start === 0 && end === b.length ? b : b.subarray(start, end)))
+      if (!this.conn.ctx.scratch.write(this.conn.socket, '', b, start, end))
         this.conn.held(this.backend?.socket);
     }
     if (r.done) this.complete(end < b.length);
@@ -623,7 +643,7 @@ class Exchange implements BackendUser {
   }
 
   /** The endpoint took the upgrade: its head goes on as it came, then bytes both ways. */
-  private switchProtocols(buf: Buffer, headSize: number): void {
+  private switchProtocols(buf: Buffer): void {
     this.tunnel = true;
     this.responded = true;
     this.resBuf = undefined;
@@ -632,8 +652,8 @@ class Exchange implements BackendUser {
     this.conn.ctx.idle.delete(this.conn);
     c.setTimeout(0);
     this.conn.noDelay();
-    s.write(buf.subarray(0, headSize));
-    if (headSize < buf.length) s.write(buf.subarray(headSize));
+    // `buf` may be the endpoint's read buffer.
+    this.conn.ctx.scratch.write(s, '', buf, 0, buf.length);
     const held = [...this.pending, ...(this.conn.buf ? [this.conn.buf] : [])];
     this.pending = [];
     this.conn.buf = undefined;
@@ -643,7 +663,8 @@ class Exchange implements BackendUser {
 
   /** Bytes from the client once the endpoint took the upgrade. */
   tunnelData(b: Buffer): void {
-    if (!this.backend?.socket.write(b)) this.conn.socket.pause();
+    const c = this.backend;
+    if (!c || !this.conn.ctx.scratch.write(c.socket, '', b, 0, b.length)) this.conn.socket.pause();
   }
 
   /** The client's FIN once the endpoint took the upgrade. */

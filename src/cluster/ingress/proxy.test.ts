@@ -2,6 +2,7 @@
 // answers, TLS by SNI, HTTP/2 and upgrades. The cluster side (informers, pods) is in
 // test/ingress.test.ts.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -62,6 +63,15 @@ test('upstream headers: hop-by-hop ones and those the Connection header names ar
   assert.equal(plain.close, undefined, 'a field the connection option names is dropped');
 });
 
+/** `n` bytes that differ with `seed` and along the way (a copy overwritten by another read shows). */
+function pattern(seed: number, n: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + (i >> 12) + seed * 101) & 0xff;
+  return b;
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
 /** Whether the loopback connection between two ports is in TIME_WAIT on either side (/proc/net/tcp). */
 function timeWaits(backendPort: number, proxyPort: number): { backendSide: boolean; proxySide: boolean } {
   const port = (a: string) => Number.parseInt(a.split(':')[1] ?? '', 16);
@@ -91,6 +101,13 @@ describe('ingress proxy', () => {
   let closer: net.Server;
   const closerSockets: net.Socket[] = [];
   let chunky: net.Server;
+  /** Answers `/SEED` with BIG patterned bytes. */
+  let big: http.Server;
+  /** Reads a request body only once `sinkGo` is called, and answers its hash. */
+  let sink: http.Server;
+  let sinkGo: () => void = () => {};
+  let sinkWaits: Promise<void> = Promise.resolve();
+  const BIG = 16 * 1024 * 1024;
   const pools = new Map<string, Endpoint[]>();
   const certA = selfSignedCertificate('a.test');
   const certDefault = selfSignedCertificate('default.test');
@@ -147,6 +164,22 @@ describe('ingress proxy', () => {
     });
     await new Promise<void>((r) => chunky.listen(0, '127.0.0.1', r));
     const at = (s: net.Server) => ({ host: '127.0.0.1', port: (s.address() as AddressInfo).port });
+    big = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-length': BIG });
+      res.end(pattern(Number(req.url?.slice(1)), BIG));
+    });
+    await new Promise<void>((r) => big.listen(0, '127.0.0.1', r));
+    sink = http.createServer((req, res) => {
+      req.pause();
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => res.end(sha(Buffer.concat(parts))));
+      if (req.url === '/slow') void sinkWaits.then(() => req.resume());
+      else req.resume();
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    pools.set('big', [at(big)]);
+    pools.set('sink', [at(sink)]);
     pools.set('chunky', [at(chunky)]);
     pools.set('kept', [at(kept)]);
     pools.set('closer', [at(closer)]);
@@ -183,7 +216,12 @@ describe('ingress proxy', () => {
       },
       spec: { tls: [{ hosts: ['secure.test'], secretName: 'a' }], rules: [rule('secure.test', 'app')] },
     };
-    const { table } = routeTable([ingress, secure]);
+    // Large bodies both ways, past the other Ingress's body limit.
+    const large: KubeObject = {
+      metadata: { name: 'large', namespace: 'default', uid: 'large' },
+      spec: { rules: [rule('big', 'big'), rule('sink', 'sink')] },
+    };
+    const { table } = routeTable([ingress, secure, large]);
     const certs = new CertStore(tls.createSecureContext({ ...tlsOptions, ...certDefault }));
     const problems = certs.update([ingress, secure], (k) =>
       k === 'default/a' ? tlsSecret('a', certA) : undefined,
@@ -209,12 +247,21 @@ describe('ingress proxy', () => {
     for (const s of closerSockets) s.destroy();
     await new Promise<void>((r) => closer.close(() => r()));
     await new Promise<void>((r) => chunky.close(() => r()));
+    big.closeAllConnections();
+    await new Promise<void>((r) => big.close(() => r()));
+    sink.closeAllConnections();
+    await new Promise<void>((r) => sink.close(() => r()));
   });
 
   const get = (
     host: string,
     path = '/',
-    init: { method?: string; body?: string; agent?: http.Agent; headers?: http.OutgoingHttpHeaders } = {},
+    init: {
+      method?: string;
+      body?: string | Buffer;
+      agent?: http.Agent;
+      headers?: http.OutgoingHttpHeaders;
+    } = {},
   ) =>
     new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
       const req = http.request(
@@ -573,5 +620,39 @@ describe('ingress proxy', () => {
     );
     assert.deepEqual(statuses(out), [200, 200, 200]);
     assert.ok(out.endsWith('\r\n\r\nkept'), out);
+  });
+
+  test('bytes held back for a slow reader either way are not overwritten by other connections', async () => {
+    // A client that stops reading: the answer's bytes wait in the proxy while other answers
+    // pass through the same read buffer.
+    const slow = net.connect(proxy.httpPort, '127.0.0.1');
+    const got: Buffer[] = [];
+    slow.on('data', (d: Buffer) => got.push(d));
+    slow.write('GET /1 HTTP/1.1\r\nHost: big\r\nConnection: close\r\n\r\n');
+    await once(slow, 'data');
+    slow.pause();
+    // An upload the endpoint does not read yet: its bytes wait in the proxy while other
+    // requests are read into the same buffer.
+    sinkWaits = new Promise((r) => {
+      sinkGo = r;
+    });
+    const upload = pattern(3, BIG);
+    const uploaded = get('sink', '/slow', { method: 'POST', body: upload });
+    for (let i = 0; i < 4; i++) {
+      const other = await get('big', `/${10 + i}`);
+      assert.equal(other.status, 200);
+      assert.equal((await get('sink', '/now', { method: 'POST', body: `x${i}`.repeat(5000) })).status, 200);
+    }
+    sinkGo();
+    slow.resume();
+    await once(slow, 'end');
+    slow.destroy();
+    const answer = Buffer.concat(got);
+    const body = answer.subarray(answer.indexOf('\r\n\r\n') + 4);
+    assert.equal(body.length, BIG);
+    assert.equal(sha(body), sha(pattern(1, BIG)));
+    const up = await uploaded;
+    assert.equal(up.status, 200);
+    assert.equal(up.body, sha(upload));
   });
 });

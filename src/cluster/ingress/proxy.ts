@@ -27,6 +27,7 @@ import { IdleSweep } from './idle-sweep.js';
 import { type ListenHandle, listenOn } from './listen-handle.js';
 import { listenPlain, type PlainListener } from './plain-listener.js';
 import { type BackendRef, normalizeHost, type Route } from './routes.js';
+import { Scratch } from './scratch.js';
 
 const log = logger('ingress');
 
@@ -144,6 +145,7 @@ export class IngressProxyServer {
       pool: new BackendPool(),
       idle: new IdleSweep(IDLE_TICK_MS, CLIENT_KEEPALIVE_MS / IDLE_TICK_MS),
       httpsPort: () => this.httpsPort,
+      scratch: new Scratch(),
     };
   }
 

@@ -38,7 +38,7 @@ interface Req {
 /** The methods of libuv's TCP handle used here (node's TCPWrap, a LibuvStreamWrap). */
 interface TcpHandle {
   /** Must stay a function (Node checks). */
-  onread: (this: TcpHandle, buf: ArrayBuffer | undefined) => void;
+  onread: (this: TcpHandle) => void;
   onconnection: ((err: number, client: TcpHandle | undefined) => void) | null;
   /** The connection a client handle serves. */
   conn?: RawClient;
@@ -51,6 +51,8 @@ interface TcpHandle {
   setNoDelay(on: boolean): number;
   getpeername(out: { address?: string }): number;
   getsockname(out: { port?: number }): number;
+  /** Reads go into `buf` (at its start) instead of a new allocation each; `onread` gets no ArrayBuffer. */
+  useUserBuffer(buf: Uint8Array): void;
   close(cb?: () => void): void;
 }
 
@@ -59,7 +61,6 @@ interface StreamWrapBinding {
   ShutdownWrap: new () => Req;
   streamBaseState: Int32Array;
   kReadBytesOrError: number;
-  kArrayBufferOffset: number;
   kBytesWritten: number;
   kLastWriteWasAsync: number;
 }
@@ -78,6 +79,7 @@ const HANDLE_METHODS = [
   'setNoDelay',
   'getpeername',
   'getsockname',
+  'useUserBuffer',
   'close',
 ] as const;
 
@@ -97,12 +99,7 @@ function loadInternals(): Internals {
     }
     if (!(sw.streamBaseState instanceof Int32Array)) return { missing: 'stream_wrap.streamBaseState' };
     const size = sw.streamBaseState.length;
-    for (const k of [
-      'kReadBytesOrError',
-      'kArrayBufferOffset',
-      'kBytesWritten',
-      'kLastWriteWasAsync',
-    ] as const) {
+    for (const k of ['kReadBytesOrError', 'kBytesWritten', 'kLastWriteWasAsync'] as const) {
       const i = sw[k];
       if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= size)
         return { missing: `stream_wrap.${k}` };
@@ -130,15 +127,16 @@ export const rawTcpMissing: string | undefined = 'missing' in internals ? intern
 const sw = ('sw' in internals ? internals.sw : undefined) as StreamWrapBinding;
 const UV_EOF = 'UV_EOF' in internals ? internals.UV_EOF : 0;
 const state = sw?.streamBaseState as Int32Array;
-const { kReadBytesOrError, kArrayBufferOffset, kBytesWritten, kLastWriteWasAsync } = sw ?? {
+const { kReadBytesOrError, kBytesWritten, kLastWriteWasAsync } = sw ?? {
   kReadBytesOrError: 0,
-  kArrayBufferOffset: 0,
   kBytesWritten: 0,
   kLastWriteWasAsync: 0,
 };
 
 /** Held-back bytes past which a write returns false (net.Socket's highWaterMark). */
 const HIGH_WATER = 16 * 1024;
+/** The read buffer's size (what libuv asks Node for per read). */
+const READ_SIZE = 64 * 1024;
 
 /** A client connection on a libuv TCP handle. */
 export class RawClient implements ClientSocket {
@@ -161,6 +159,10 @@ export class RawClient implements ClientSocket {
   ) {
     h.conn = this;
     h.onread = onRead;
+    // Every connection reads into the listener's one buffer: Node's own allocates 64 KiB per
+    // read, shrinks it and wraps it in an ArrayBuffer (malloc, realloc and free, and external
+    // memory that sets off V8's mark-compacts). The bytes are valid only during onData.
+    h.useUserBuffer(listener.readBuf);
   }
 
   get remoteAddress(): string | undefined {
@@ -177,11 +179,11 @@ export class RawClient implements ClientSocket {
     if (err) this.failed(err, 'read');
   }
 
-  /** Bytes read (`n` > 0), the client's FIN or a read error. */
-  read(buf: ArrayBuffer | undefined, n: number): void {
+  /** Bytes read into the listener's buffer (`n` > 0), the client's FIN or a read error. */
+  read(n: number): void {
     if (this.destroyed) return;
     if (n > 0) {
-      this.events?.onData(Buffer.from(buf as ArrayBuffer, state[kArrayBufferOffset], n));
+      this.events?.onData(this.listener.readBuf.subarray(0, n));
       return;
     }
     if (n === 0) return;
@@ -280,8 +282,8 @@ export class RawClient implements ClientSocket {
   }
 }
 
-function onRead(this: TcpHandle, buf: ArrayBuffer | undefined): void {
-  this.conn?.read(buf, state[kReadBytesOrError] as number);
+function onRead(this: TcpHandle): void {
+  this.conn?.read(state[kReadBytesOrError] as number);
 }
 
 /** Reads after the close began (none should come). */
@@ -300,6 +302,8 @@ function onShutdown(this: Req, status: number): void {
 export class RawListener {
   /** Open client connections (closed with the listener). */
   readonly clients = new Set<RawClient>();
+  /** What every connection reads into (one read is handled before the next comes). */
+  readonly readBuf = Buffer.allocUnsafeSlow(READ_SIZE);
   /** The port listened on. */
   readonly port: number;
 
