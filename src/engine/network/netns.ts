@@ -11,10 +11,11 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { BatchQueue } from '../../core/batch-queue.js';
 import { internal } from '../../core/errors.js';
-import { run } from '../../core/exec.js';
+import { commandHelper, run } from '../../core/exec.js';
 import { logger } from '../../core/log.js';
 import { programPath } from '../../core/program-path.js';
 import { shellWord } from '../../core/shell-word.js';
+import type { NamespacePin } from '../../core/spawner.js';
 import {
   ENSURE_PIN_NAMESPACE,
   innerPinsDir,
@@ -38,8 +39,9 @@ const log = logger('netns');
  * takes no lock. Whether the folder is mounted is a stat (a tmpfs has a device of its own);
  * each pin file is made on that tmpfs and checked to be there before the namespaces are
  * bound onto it. If the folder goes away meanwhile, the file goes with it and the bind
- * fails: the pin is then made again under the lock. So a pod's namespaces cost one
- * `unshare` that becomes `ip` (the loopback up) in them, and nothing waits for another pod's.
+ * fails: the pin is then made again under the lock. So a container's namespaces cost one
+ * fork() of the command helper in a long-lived process (spawner.ts's `pin` verb), elsewhere
+ * one `unshare` that becomes `ip` (the loopback up) in them, and nothing waits for another's.
  *
  * A folder bind-mounted onto itself (how earlier versions made it) has no device of its
  * own: pins there always take the locked path, which finds that mount and keeps it.
@@ -143,7 +145,10 @@ export async function createNamespaces(
   if (dev !== undefined) {
     let made = false;
     try {
-      made = makePinFiles(files, dev) && (await run('unshare', args, { check: false })).code === 0;
+      made =
+        makePinFiles(files, dev) &&
+        ((await pinByHelper(undefined, ns, name, false)) ??
+          (await run('unshare', args, { check: false })).code === 0);
     } catch (e) {
       // A pin file a crashed run left behind, say: the locked path below makes the pins again
       // and reports its own error if it fails too.
@@ -180,9 +185,8 @@ const unshareArgs = (ns: PinnedNamespaces) => [
 
 /**
  * Pins new namespaces in the pin namespace: the pin files are made through the link into it,
- * then one process enters it (nsenter), unshares and becomes `ip`; pods that start while
- * another's pins are being made go together in one nsenter ({@link pinQueue}). Only making
- * the pin namespace or its holder takes the folder's lock. A holder replaced meanwhile (its
+ * then the namespaces are made and bound in it ({@link pinPrivate}). Only making the pin
+ * namespace or its holder takes the folder's lock. A holder replaced meanwhile (its
  * pins are kept, but the files this made may have gone with a cleanup) makes it try once
  * more, alone, and that try reports its error.
  */
@@ -206,9 +210,7 @@ async function createPrivatePins(
     try {
       made =
         makePinFiles(files, statSync(pinsDir(dir)).dev) &&
-        (attempt === 1
-          ? await pinQueue(dir, want).add(name)
-          : (await run('nsenter', pinOneArgs(dir, want, name))).code === 0) &&
+        (await pinPrivate(dir, want, name, attempt > 1)) &&
         liveHolder(dir) === holder;
     } catch (e) {
       if (attempt > 1) throw e;
@@ -222,7 +224,55 @@ async function createPrivatePins(
 }
 
 /**
- * The queue of pins to make in the pin namespace of `dir`, for one kind of request. Kept for
+ * Makes the namespaces of `name` and binds them onto its pin files in the pin namespace of
+ * `dir`: by the command helper where there is one (no program started), else by nsenter
+ * becoming unshare becoming `ip`, pods that start while another's are being pinned going
+ * together ({@link pinQueue}). False when that failed, or with `report` an error that says why.
+ */
+async function pinPrivate(
+  dir: string,
+  want: NamespaceRequest,
+  name: string,
+  report: boolean,
+): Promise<boolean> {
+  const inner = nsFiles(innerPinsDir(dir), name, want);
+  const byHelper = await pinByHelper(pinNamespaceFile(dir), inner, name, report);
+  if (byHelper !== undefined) return byHelper;
+  return report
+    ? (await run('nsenter', pinOneArgs(dir, want, name))).code === 0
+    : pinQueue(dir, want).add(name);
+}
+
+/**
+ * Pins `ns` (its files as the mount namespace pinned at `mountNs` sees them; the host's when
+ * undefined) by the command helper's pin verb, which starts no program (spawner.ts): what
+ * nsenter, unshare and `ip` cost, three or four programs per pod, is one fork() of the helper.
+ * Undefined where there is no helper (a one-shot command) or it cannot pin (an architecture
+ * whose system calls it does not know); else whether the pins were made, or with `report` an
+ * error naming the failing step and path.
+ */
+async function pinByHelper(
+  mountNs: string | undefined,
+  ns: PinnedNamespaces,
+  name: string,
+  report: boolean,
+): Promise<boolean | undefined> {
+  const pins: NamespacePin[] = (['net', 'ipc', 'uts'] as const).flatMap((kind) =>
+    ns[kind] ? [{ kind, file: ns[kind] }] : [],
+  );
+  const o = await commandHelper()?.pin(mountNs, pins);
+  if (o === undefined) return undefined;
+  if (o.code === 0) return true;
+  const why =
+    o.stderr.toString('utf8').trim() || (o.signal ? `killed by ${o.signal}` : `exit status ${o.code}`);
+  if (report) throw internal(`Cannot pin the namespaces of ${name}: ${why}`);
+  log.debug('pinning failed', { name, why });
+  return false;
+}
+
+/**
+ * The queue of pins to make in the pin namespace of `dir`, for one kind of request (where
+ * they are made by programs: {@link pinPrivate}). Kept for
  * the process's life, like the pin namespace itself: a few per runroot.
  */
 const pinQueues = new Map<string, BatchQueue<string, boolean>>();
@@ -291,10 +341,14 @@ function pinOneArgs(dir: string, want: NamespaceRequest, name: string): string[]
   return [`--mount=${pinNamespaceFile(dir)}`, programPath('unshare'), ...unshareArgs(inner), ...inside(want)];
 }
 
-/** Unpins pins of the pin namespace (`files` as the host reaches them) and removes their files. */
+/**
+ * Unpins pins of the pin namespace (`files` as the host reaches them) and removes their files:
+ * in the command helper where there is one, else by nsenter and umount.
+ */
 async function unpinPrivate(dir: string, files: string[]): Promise<void> {
   if (!existsSync(pinNamespaceFile(dir))) return;
   const inner = files.map((f) => join(innerPinsDir(dir), basename(f)));
+  if ((await commandHelper()?.unpin(pinNamespaceFile(dir), inner)) !== undefined) return;
   await unpinQueue(dir).add(inner);
   if (liveHolder(dir) !== undefined) for (const f of files) rmSync(f, { force: true });
   else await run('nsenter', [`--mount=${pinNamespaceFile(dir)}`, 'rm', '-f', ...inner], { check: false });
@@ -341,6 +395,7 @@ function inside(want: NamespaceRequest): string[] {
 /** Unpins and removes namespace files (absent ones are skipped), without the folder's teardown. */
 async function unpin(paths: string[]): Promise<void> {
   const present = paths.filter((p) => existsSync(p));
+  if (present.length && (await commandHelper()?.unpin(undefined, present)) !== undefined) return;
   // A lazy unmount detaches the pin at once; the namespace goes when its last user does.
   if (present.length) await run('umount', ['-l', ...present], { check: false });
   for (const p of present) rmSync(p, { force: true });
