@@ -224,13 +224,25 @@ describe('pinned namespaces made by the command helper (no nsenter, unshare or i
     const helper = commandHelper();
     assert.ok(helper);
     const missing = join(box.dir, 'no-such-folder', 'pod-x');
-    const o = await helper.pin(undefined, [{ kind: 'net', file: missing }]);
-    assert.ok(o, 'the helper knows the system calls of this architecture');
-    assert.equal(o.code, 1);
-    assert.equal(o.stderr.toString(), `mount /proc/self/ns/net on ${missing}: No such file or directory\n`);
+    const o = await helper.pin(undefined, ['net'], [[missing]]);
+    assert.deepEqual(
+      o,
+      { made: [false], why: `mount /proc/self/ns/net on ${missing}: No such file or directory` },
+      'the helper knows the system calls of this architecture',
+    );
     const notNs = join(box.dir, 'not-a-namespace');
     writeFileSync(notNs, '');
-    const e = await helper.pin(notNs, [{ kind: 'ipc', file: missing }]);
-    assert.equal(e?.stderr.toString(), `setns ${notNs}: Invalid argument\n`);
+    const e = await helper.pin(notNs, ['ipc'], [[missing]]);
+    assert.deepEqual(e, { made: [false], why: `setns ${notNs}: Invalid argument` });
+    // Several pods in one child: one that fails leaves the others made.
+    const files = ['pod-y', 'pod-z'].map((n) => join(box.dir, n));
+    for (const f of files) writeFileSync(f, '');
+    const some = await helper.pin(undefined, ['ipc', 'uts'], [files, [missing, missing], files.toReversed()]);
+    assert.deepEqual(some?.made, [true, false, true]);
+    assert.equal(some?.why, `mount /proc/self/ns/ipc on ${missing}: No such file or directory`);
+    assert.equal(statfsSync(files[0]!).type, NSFS_MAGIC);
+    await helper.unpin(undefined, files);
+    await helper.unpin(undefined, files);
+    for (const f of files) assert.equal(existsSync(f), false);
   });
 });

@@ -30,13 +30,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
  * stderr; the helper then lets go of it (and reaps it when it exits).
  *
  * Two verbs are done by the helper itself, in a forked child that executes nothing: `pin ID
- * MNT KIND FILE [KIND FILE...]` makes new namespaces (KIND net, ipc or uts) and binds each onto
- * its FILE in the mount namespace pinned at MNT (none when MNT is `-`), the loopback up in a
- * new network namespace; `unpin ID MNT FILE...` detaches and removes pins there. They are what
- * `nsenter`, `unshare` and `ip` did for each pod (three or four programs to start, each loading
- * its shared libraries: about 3.7 ms of CPU per pod in bench/pods). Their reply is a command's,
- * the failing step and path on stderr; `error ENOSYS` where the helper does not know the system
- * call numbers of its architecture.
+ * MNT KINDS FILE...` makes new namespaces for each pod (KINDS is a comma-separated list of
+ * net, ipc and uts; FILE one per kind for each pod, in that order) and binds each onto its
+ * FILE, in the mount namespace pinned at MNT (none when MNT is `-`), the loopback up in a new
+ * network namespace; its stdout has a line `ok` or `no` for each pod. `unpin ID MNT FILE...`
+ * detaches and removes pins there. They are what `nsenter`, `unshare` and `ip` did for each pod
+ * (three or four programs to start, each loading its shared libraries: about 3.7 ms of CPU per
+ * pod in bench/pods). Their reply is a command's, the failing step and path on stderr; `error
+ * ENOSYS` where the helper does not know the system call numbers of its architecture.
  *
  * Children get the helper's other descriptors closed (Perl opens them close-on-exec), and the
  * helper waits for each one's exec() before the next, as Node's spawn does, so a program that
@@ -120,45 +121,59 @@ my %sysnos = (x86_64 => [308, 272, 165, 166], aarch64 => [268, 97, 40, 39]);
 my ($arch) = $Config{archname} =~ /^([^-]+)/;
 my ($SYS_setns, $SYS_unshare, $SYS_mount, $SYS_umount2) = @{$sysnos{$arch} || []};
 my %nsflag = (net => 0x40000000, ipc => 0x08000000, uts => 0x04000000);
-# In a forked child, never executing: joins the mount namespace pinned at MNT (unless '-'),
-# then makes each named namespace (net, ipc, uts) new and binds it onto its file, as
-# 'nsenter --mount=MNT unshare --net=FILE ...' does, then brings the loopback up as
-# 'ip link set lo up' does. Returns the exit status; a failure is told on stderr, with the step
-# and the path.
+# Joins the mount namespace pinned at MNT, unless MNT is '-'; false (told on stderr) if it cannot.
+sub enter_mount_ns {
+  my $mnt = shift;
+  return 1 if $mnt eq '-';
+  open(my $fh, '<', $mnt) or do { print STDERR "open $mnt: $!\n"; return 0 };
+  syscall($SYS_setns, fileno($fh), 0x00020000) == 0 or do { print STDERR "setns $mnt: $!\n"; return 0 };
+  return 1;
+}
+# In a forked child, never executing: in the mount namespace pinned at MNT, for each pod (one
+# file per kind of KINDS, net, ipc or uts, in their order) makes those namespaces new and binds
+# each onto its file, as 'unshare --net=FILE ...' does, then brings the loopback up as
+# 'ip link set lo up' does. Writes 'ok' or 'no' on stdout for each pod, and why one failed on
+# stderr (the step and the path); the exit status is 0 when every pod's pins were made.
 sub pin_namespaces {
-  my ($mnt, @pins) = @_;
-  my $fail = sub { print STDERR "$_[0]: $!\n"; 1 };
-  if ($mnt ne '-') {
-    open(my $fh, '<', $mnt) or return $fail->("open $mnt");
-    syscall($SYS_setns, fileno($fh), 0x00020000) == 0 or return $fail->("setns $mnt");
-    close $fh;
+  my ($mnt, $kinds, @files) = @_;
+  my @kinds = split /,/, $kinds;
+  return 1 unless @kinds && enter_mount_ns($mnt);
+  my $flags = 0;
+  $flags |= $nsflag{$_} for @kinds;
+  my $status = 0;
+  while (my @pod = splice(@files, 0, scalar @kinds)) {
+    my $ok = pin_one(\@kinds, $flags, @pod);
+    syswrite(STDOUT, $ok ? "ok\n" : "no\n");
+    $status = 1 unless $ok;
   }
-  my ($flags, @binds) = (0);
-  while (@pins) { my ($kind, $file) = splice(@pins, 0, 2); $flags |= $nsflag{$kind}; push @binds, [$kind, $file] }
-  syscall($SYS_unshare, $flags + 0) == 0 or return $fail->('unshare ' . join(',', map { $_->[0] } @binds));
-  for my $b (@binds) {
-    my $src = "/proc/self/ns/$b->[0]";
-    syscall($SYS_mount, $src, $b->[1], 0, 4096, 0) == 0 or return $fail->("mount $src on $b->[1]");
+  return $status;
+}
+sub pin_one {
+  my ($kinds, $flags, @pod) = @_;
+  my $fail = sub { print STDERR "$_[0]: $!\n"; 0 };
+  syscall($SYS_unshare, $flags) == 0 or return $fail->('unshare ' . join(',', @$kinds) . " for $pod[0]");
+  my $net;
+  for my $i (0 .. $#$kinds) {
+    my $src = "/proc/self/ns/$kinds->[$i]";
+    my $file = $pod[$i];
+    syscall($SYS_mount, $src, $file, 0, 4096, 0) == 0 or return $fail->("mount $src on $file");
+    $net = $file if $kinds->[$i] eq 'net';
   }
-  return 0 unless grep { $_->[0] eq 'net' } @binds;
+  return 1 unless defined $net;
   # struct ifreq: the name in 16 bytes, then a union of 24 whose first member is the flags.
-  socket(my $s, Socket::AF_INET(), Socket::SOCK_DGRAM(), 0) or return $fail->('socket for the loopback');
+  socket(my $s, Socket::AF_INET(), Socket::SOCK_DGRAM(), 0) or return $fail->("socket in $net");
   my $ifr = pack('a16 x24', 'lo');
-  ioctl($s, 0x8913, $ifr) or return $fail->("SIOCGIFFLAGS lo in $binds[0][1]");
+  ioctl($s, 0x8913, $ifr) or return $fail->("SIOCGIFFLAGS lo in $net");
   $ifr = pack('a16 s x22', 'lo', unpack('x16 s', $ifr) | 1);
-  ioctl($s, 0x8914, $ifr) or return $fail->("SIOCSIFFLAGS lo up in $binds[0][1]");
-  return 0;
+  ioctl($s, 0x8914, $ifr) or return $fail->("SIOCSIFFLAGS lo up in $net");
+  return 1;
 }
 # In a forked child, never executing: in the mount namespace pinned at MNT (unless '-'),
 # detaches each file's mount (as 'umount -l', going on past one that is not a mount point)
 # and removes the file. The namespaces go when their last user does.
 sub unpin_namespaces {
   my ($mnt, @files) = @_;
-  if ($mnt ne '-') {
-    open(my $fh, '<', $mnt) or do { print STDERR "open $mnt: $!\n"; return 1 };
-    syscall($SYS_setns, fileno($fh), 0x00020000) == 0 or do { print STDERR "setns $mnt: $!\n"; return 1 };
-    close $fh;
-  }
+  return 1 unless enter_mount_ns($mnt);
   my $status = 0;
   for my $f (@files) {
     syscall($SYS_umount2, $f, 2) == 0 or $!{EINVAL} or $!{ENOENT} or do { print STDERR "umount $f: $!\n"; $status = 1 };
@@ -310,10 +325,14 @@ export interface SpawnRequest {
   argv0?: string;
 }
 
-/** A namespace to pin: its kind and the file to bind it onto. */
-export interface NamespacePin {
-  kind: 'net' | 'ipc' | 'uts';
-  file: string;
+/** A kind of namespace the helper pins. */
+export type NamespaceKind = 'net' | 'ipc' | 'uts';
+
+/** What the helper's pin verb did: whether each pod's pins were made, and why not. */
+export interface PinOutcome {
+  made: boolean[];
+  /** The failing steps, with their paths, one a line; empty when all were made. */
+  why: string;
 }
 
 interface Pending {
@@ -385,15 +404,27 @@ export class Spawner {
   }
 
   /**
-   * Pins new namespaces in the helper itself, without a program: each of `pins` (kind and
-   * file) made new and bound onto its file, in the mount namespace pinned at `mountNs` (the
-   * caller's own when undefined), the loopback up in a new network namespace. Resolves as a
-   * command does (status 1 and the failing step on stderr), or with undefined where the helper
-   * cannot (its architecture's system call numbers are unknown): then pin with nsenter and
-   * unshare.
+   * Pins new namespaces in the helper itself, without a program: for each of `pods` (its files,
+   * one per kind of `kinds`, in that order) the namespaces of `kinds` made new and bound onto
+   * its files, in the mount namespace pinned at `mountNs` (the caller's own when undefined),
+   * the loopback up in a new network namespace. One process does them all. Resolves with
+   * whether each pod's pins were made and why not (the failing step and path), or with
+   * undefined where the helper cannot (its architecture's system call numbers are unknown):
+   * then pin with nsenter and unshare.
    */
-  pin(mountNs: string | undefined, pins: readonly NamespacePin[]): Promise<SpawnOutcome | undefined> {
-    return this.verb('pin', [mountNs ?? '-', ...pins.flatMap((p) => [p.kind, p.file])]);
+  async pin(
+    mountNs: string | undefined,
+    kinds: readonly NamespaceKind[],
+    pods: readonly (readonly string[])[],
+  ): Promise<PinOutcome | undefined> {
+    const o = await this.verb('pin', [mountNs ?? '-', kinds.join(','), ...pods.flat()]);
+    if (!o) return undefined;
+    const lines = o.stdout.toString('utf8').split('\n');
+    const why = o.stderr.toString('utf8').trim();
+    return {
+      made: pods.map((_, i) => lines[i] === 'ok'),
+      why: why || (o.code === 0 ? '' : o.signal ? `killed by ${o.signal}` : `exit status ${o.code}`),
+    };
   }
 
   /**
