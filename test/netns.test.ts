@@ -2,7 +2,8 @@
 // network, IPC and UTS namespaces; pins made and removed at once by separate processes all
 // hold, on one private tmpfs, which goes with the last pin; a folder bind-mounted onto itself
 // (as earlier versions made it) is kept and used. Only new namespaces are made: nothing on
-// the host's network changes.
+// the host's network changes. In a long-lived process the command helper makes the pins itself,
+// with no program started, and says which step failed on which path.
 import assert from 'node:assert/strict';
 import {
   existsSync,
@@ -15,7 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { run } from '../src/core/exec.js';
+import { commandHelper, run, runCommandsThroughHelper, stopCommandHelper } from '../src/core/exec.js';
 import {
   createNamespaces,
   netnsDir,
@@ -172,5 +173,76 @@ describe('pinned namespaces', { skip: !isRoot }, () => {
     assert.equal(pins.length, 2);
     await removeNamespaces([ns.net!, ns.ipc!]);
     assert.deepEqual(mountsUnder(dir), []);
+  });
+});
+
+describe('pinned namespaces made by the command helper (no nsenter, unshare or ip)', {
+  skip: !isRoot,
+}, () => {
+  let box: Sandbox;
+  before(async () => {
+    box = await sandbox(undefined);
+    runCommandsThroughHelper();
+  });
+  after(async () => {
+    stopCommandHelper();
+    await box.cleanup();
+  });
+
+  test('pods pinned at once in the pin namespace, and on the host: new namespaces, loopback up with its addresses, all removed', async () => {
+    const dir = netnsDir(box.runroot);
+    const names = Array.from({ length: 4 }, (_, i) => `pod-h${i}`);
+    const all = await Promise.all(
+      names.map((n) =>
+        createNamespaces(box.runroot, n, { net: true, ipc: true, uts: true, privatePins: true }),
+      ),
+    );
+    all.push(await createNamespaces(box.runroot, 'ctr-h', { net: true, ipc: true }));
+    const inodes = new Set<number>();
+    for (const ns of all) {
+      for (const p of Object.values(ns)) {
+        assert.equal(statfsSync(p).type, NSFS_MAGIC, `${p} is a pinned namespace`);
+        inodes.add(statSync(p).ino);
+      }
+      const lo = (await run('nsenter', [`--net=${ns.net}`, 'ip', '-o', 'addr', 'show', 'lo'])).stdout;
+      assert.match(lo, /inet 127\.0\.0\.1\/8/, 'the loopback is up with its address');
+    }
+    assert.equal(inodes.size, names.length * 3 + 2, 'every namespace is a new one');
+    assert.notEqual(statSync(all[0]!.uts!).ino, statSync('/proc/self/ns/uts').ino);
+    assert.deepEqual(
+      mountsUnder(dir).map((m) => m.point),
+      [dir, join(dir, 'mnt'), join(dir, 'ctr-h'), join(dir, 'ctr-h-ipc')],
+      "the pods' pins are not host mounts",
+    );
+    await Promise.all(all.map((ns) => removeNamespaces(Object.values(ns) as string[])));
+    for (const ns of all) for (const p of Object.values(ns)) assert.equal(existsSync(p), false);
+    await removePrivatePins(box.runroot);
+    assert.deepEqual(mountsUnder(dir), []);
+  });
+
+  test('a pin that cannot be made says which step failed, on which path', async () => {
+    const helper = commandHelper();
+    assert.ok(helper);
+    const missing = join(box.dir, 'no-such-folder', 'pod-x');
+    const o = await helper.pin(undefined, ['net'], [[missing]]);
+    assert.deepEqual(
+      o,
+      { made: [false], why: `mount /proc/self/ns/net on ${missing}: No such file or directory` },
+      'the helper knows the system calls of this architecture',
+    );
+    const notNs = join(box.dir, 'not-a-namespace');
+    writeFileSync(notNs, '');
+    const e = await helper.pin(notNs, ['ipc'], [[missing]]);
+    assert.deepEqual(e, { made: [false], why: `setns ${notNs}: Invalid argument` });
+    // Several pods in one child: one that fails leaves the others made.
+    const files = ['pod-y', 'pod-z'].map((n) => join(box.dir, n));
+    for (const f of files) writeFileSync(f, '');
+    const some = await helper.pin(undefined, ['ipc', 'uts'], [files, [missing, missing], files.toReversed()]);
+    assert.deepEqual(some?.made, [true, false, true]);
+    assert.equal(some?.why, `mount /proc/self/ns/ipc on ${missing}: No such file or directory`);
+    assert.equal(statfsSync(files[0]!).type, NSFS_MAGIC);
+    await helper.unpin(undefined, files);
+    await helper.unpin(undefined, files);
+    for (const f of files) assert.equal(existsSync(f), false);
   });
 });

@@ -52,6 +52,14 @@ export function commandsRunThroughHelper(): boolean {
   return helper !== undefined;
 }
 
+/**
+ * The helper process of a long-lived process, for the work it does itself without starting a
+ * program (spawner.ts's namespace verbs); undefined where commands start from this process.
+ */
+export function commandHelper(): Spawner | undefined {
+  return helper;
+}
+
 /** Stops using the helper process (it ends once its commands have finished). */
 export function stopCommandHelper(): void {
   helper?.close();
