@@ -120,7 +120,7 @@ describe('RBAC with kubectl', () => {
     );
     assert.equal(oidc.issuer, 'https://kubernetes.default.svc');
     const keys = JSON.parse(await ok(['get', '--raw', '/openid/v1/jwks'], { kubeconfig: sa }));
-    assert.equal(keys.keys[0].alg, 'RS256');
+    assert.equal(keys.keys[0].alg, 'ES256');
   });
 
   test('a user certificate from berth kubeconfig --user gets what its group is bound to', async () => {

@@ -213,7 +213,7 @@ async function serveNonResource(
   }
   if (parts[0] === 'berth' && (await deps.berthEndpoint?.(req, res, user, parts.slice(1)))) return true;
   let doc: unknown;
-  if (path === '/.well-known/openid-configuration') doc = openidConfiguration();
+  if (path === '/.well-known/openid-configuration') doc = openidConfiguration(deps.serviceAccountKey);
   else if (path === '/openid/v1/jwks') doc = jwks(deps.serviceAccountKey);
   else if (
     (path === '/api' || path === '/apis') &&

@@ -1,17 +1,21 @@
 /**
- * ServiceAccount tokens: RS256 JWTs signed with DATA/tls/service-account.key, carrying the
- * issuer, audiences, lifetime and the ServiceAccount (and the Pod or Secret a token is bound
- * to) with their uids, as upstream's TokenRequest issues them. Verification checks the
- * signature, `iss`, `aud`, `nbf` and `exp`; the caller checks that the objects still exist.
+ * ServiceAccount tokens: JWTs signed with DATA/tls/service-account.key, carrying the issuer,
+ * audiences, lifetime and the ServiceAccount (and the Pod or Secret a token is bound to) with
+ * their uids, as upstream's TokenRequest issues them. A new cluster's key is ECDSA P-256
+ * (ES256, which kube-apiserver accepts for --service-account-signing-key-file too): every pod
+ * start signs a token, and an ES256 signature costs a tenth of an RSA-2048 one. A cluster made
+ * before keeps its RSA key and RS256. Verification checks the signature with the key's own
+ * algorithm, `iss`, `aud`, `nbf` and `exp`; the caller checks that the objects still exist.
  * The public key is published for OIDC discovery (`/openid/v1/jwks`).
  */
 import {
   createHash,
   createPrivateKey,
   createPublicKey,
-  createSign,
-  createVerify,
+  generateKeyPairSync,
   type KeyObject,
+  sign,
+  verify,
 } from 'node:crypto';
 
 /** The issuer Berth's tokens name, and the audience the API server accepts by default. */
@@ -58,22 +62,60 @@ export function keyId(publicOrPrivateKey: string): string {
   return createHash('sha256').update(der).digest('base64url');
 }
 
-/**
- * The parsed signing key and its id, by PEM text. Every pod's projected token is signed here,
- * and parsing the PEM and deriving the id took more than the signature itself; a server has
- * one key (two across a rotation), so the map stays tiny.
- */
-const signers = new Map<string, { key: KeyObject; kid: string }>();
+/** The JWS algorithm of a key: RS256 for RSA, ES256 for ECDSA P-256; no other key signs tokens here. */
+function algorithmOf(key: KeyObject): 'RS256' | 'ES256' {
+  if (key.asymmetricKeyType === 'rsa') return 'RS256';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  throw new Error(
+    `Cannot use the service account key: its type "${key.asymmetricKeyType}${curve ? ` ${curve}` : ''}" is neither RSA nor ECDSA P-256 (prime256v1)`,
+  );
+}
 
-function signerOf(pem: string): { key: KeyObject; kid: string } {
-  let s = signers.get(pem);
+/** A new cluster's signing key: ECDSA P-256, as PKCS#8 and SPKI PEM. */
+export function newServiceAccountKey(): { key: string; pub: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return {
+    key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    pub: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+interface ParsedKey {
+  key: KeyObject;
+  kid: string;
+  alg: 'RS256' | 'ES256';
+}
+
+/**
+ * Parsed keys, their ids and algorithms, by PEM text. Every pod's projected token is signed
+ * here, and parsing the PEM and deriving the id took more than the signature itself; a server
+ * has one key (two across a rotation), so the maps stay tiny.
+ */
+const signers = new Map<string, ParsedKey>();
+const verifiers = new Map<string, ParsedKey>();
+
+function parsed(cache: Map<string, ParsedKey>, pem: string, make: (pem: string) => KeyObject): ParsedKey {
+  let s = cache.get(pem);
   if (!s) {
-    if (signers.size >= 4) signers.clear();
-    s = { key: createPrivateKey(pem), kid: keyId(pem) };
-    signers.set(pem, s);
+    if (cache.size >= 4) cache.clear();
+    const key = make(pem);
+    s = { key, kid: keyId(pem), alg: algorithmOf(key) };
+    cache.set(pem, s);
   }
   return s;
 }
+
+/** The JWS signature of `data`: PKCS#1 v1.5 for RS256, the raw r||s pair JWS asks for ES256. */
+const jwsSign = (data: string, k: ParsedKey) =>
+  k.alg === 'ES256'
+    ? sign('sha256', Buffer.from(data), { key: k.key, dsaEncoding: 'ieee-p1363' })
+    : sign('sha256', Buffer.from(data), k.key);
+
+const jwsVerify = (data: string, k: ParsedKey, sig: Buffer) =>
+  k.alg === 'ES256'
+    ? verify('sha256', Buffer.from(data), { key: k.key, dsaEncoding: 'ieee-p1363' }, sig)
+    : verify('sha256', Buffer.from(data), k.key, sig);
 
 /** Issues a ServiceAccount token. */
 export function signServiceAccountToken(key: string, o: TokenRequestOptions): string {
@@ -92,12 +134,10 @@ export function signServiceAccountToken(key: string, o: TokenRequestOptions): st
       ...(o.bound?.kind === 'Secret' ? { secret: { name: o.bound.name, uid: o.bound.uid } } : {}),
     },
   };
-  const signer = signerOf(key);
-  const header = b64url(JSON.stringify({ alg: 'RS256', kid: signer.kid }));
+  const signer = parsed(signers, key, createPrivateKey);
+  const header = b64url(JSON.stringify({ alg: signer.alg, kid: signer.kid }));
   const payload = b64url(JSON.stringify(claims));
-  const s = createSign('RSA-SHA256');
-  s.update(`${header}.${payload}`);
-  return `${header}.${payload}.${s.sign(signer.key).toString('base64url')}`;
+  return `${header}.${payload}.${jwsSign(`${header}.${payload}`, signer).toString('base64url')}`;
 }
 
 /** Clock skew allowed on `nbf` and `exp`, as upstream's validator allows. */
@@ -119,10 +159,10 @@ export function verifyServiceAccountToken(
   let claims: TokenClaims;
   try {
     header = JSON.parse(Buffer.from(h, 'base64url').toString()) as { alg?: string };
-    if (header.alg !== 'RS256') return undefined;
-    const v = createVerify('RSA-SHA256');
-    v.update(`${h}.${p}`);
-    if (!v.verify(pub, Buffer.from(sig, 'base64url'))) return undefined;
+    // Only the key's own algorithm: a token naming another (`none`, HS256) is not ours.
+    const verifier = parsed(verifiers, pub, createPublicKey);
+    if (header.alg !== verifier.alg) return undefined;
+    if (!jwsVerify(`${h}.${p}`, verifier, Buffer.from(sig, 'base64url'))) return undefined;
     claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as TokenClaims;
   } catch (e) {
     // Not a JWT at all (another kind of bearer token): not ours to accept.
@@ -146,19 +186,22 @@ export function verifyServiceAccountToken(
   return { claims, audiences };
 }
 
-/** The OIDC discovery document (`/.well-known/openid-configuration`). */
-export function openidConfiguration(issuer = defaultIssuer): object {
+/** The OIDC discovery document (`/.well-known/openid-configuration`) for the signing key `pem` (private or public). */
+export function openidConfiguration(pem: string, issuer = defaultIssuer): object {
   return {
     issuer,
     jwks_uri: `${issuer}/openid/v1/jwks`,
     response_types_supported: ['id_token'],
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['RS256'],
+    id_token_signing_alg_values_supported: [algorithmOf(createPublicKey(pem))],
   };
 }
 
 /** The key set that verifies the tokens (`/openid/v1/jwks`). */
 export function jwks(pub: string): object {
-  const jwk = createPublicKey(pub).export({ format: 'jwk' });
-  return { keys: [{ use: 'sig', kty: jwk.kty, kid: keyId(pub), alg: 'RS256', n: jwk.n, e: jwk.e }] };
+  const key = createPublicKey(pub);
+  const alg = algorithmOf(key);
+  const jwk = key.export({ format: 'jwk' });
+  const params = alg === 'ES256' ? { crv: jwk.crv, x: jwk.x, y: jwk.y } : { n: jwk.n, e: jwk.e };
+  return { keys: [{ use: 'sig', kty: jwk.kty, kid: keyId(pub), alg, ...params }] };
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import forge from 'node-forge';
 import { writeFileAtomicSync } from '../../core/atomic-file.js';
 import { invalidArgument } from '../../core/errors.js';
+import { newServiceAccountKey } from './service-account-token.js';
 import { defaultServiceCidr } from './service-cidr.js';
 
 /**
@@ -192,8 +193,8 @@ export function ensureCredentials(
   let saKey = read('service-account.key');
   let saPub = read('service-account.pub');
   if (!saKey || !saPub) {
-    const k = newKey();
-    saKey = k.pem;
+    const k = newServiceAccountKey();
+    saKey = k.key;
     saPub = k.pub;
     write('service-account.key', saKey);
     write('service-account.pub', saPub);

@@ -3,6 +3,7 @@ import { transitionTime } from '../api/condition-time.js';
 import { controllerRefOf } from '../client/controller-ref.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
+import { MutationCache } from '../client/mutation-cache.js';
 import { type ControllerSpec, inNamespace, ownerKey } from './context.js';
 import { controllerUid } from './pods.js';
 
@@ -421,17 +422,20 @@ export const deploymentController: ControllerSpec = {
   start(ctx) {
     const replicasets = ctx.informer(Resources.replicasets);
     const deployments = ctx.informer(Resources.deployments);
+    // Status writes of its own that the informer has not shown yet (see MutationCache).
+    const written = new MutationCache(deployments);
     const q = ctx.queue(
       (key) =>
         syncDeployment(
           key,
-          { getDeployment: (k) => deployments.get(k), replicaSetsIn: (ns) => inNamespace(replicasets, ns) },
+          { getDeployment: (k) => written.get(k), replicaSetsIn: (ns) => inNamespace(replicasets, ns) },
           {
             createReplicaSet: (ns, rs) => ctx.client.create(Resources.replicasets, ns, rs),
             updateReplicaSet: (rs) => ctx.client.update(Resources.replicasets, rs),
             deleteReplicaSet: (ns, name) => ctx.client.delete(Resources.replicasets, ns, name),
-            updateStatus: (d) => ctx.client.updateStatus(Resources.deployments, d),
-            updateDeployment: (d) => ctx.client.update(Resources.deployments, d),
+            updateStatus: async (d) =>
+              written.mutated(await ctx.client.updateStatus(Resources.deployments, d)),
+            updateDeployment: async (d) => written.mutated(await ctx.client.update(Resources.deployments, d)),
             requeueAfter: (k, ms) => q.checkAfter(k, ms),
             event: (o, type, reason, message) =>
               ctx

@@ -4,6 +4,7 @@ import { claimObjects, controllerRefOf } from '../client/controller-ref.js';
 import { Expectations } from '../client/expectations.js';
 import { keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
+import { MutationCache } from '../client/mutation-cache.js';
 import { createPods } from '../client/pod-control.js';
 import { type ControllerSpec, inNamespace, orphansIn, ownedBy, ownerKey } from './context.js';
 import { deletionOrder, isActive, isPodReady, readySince } from './pods.js';
@@ -163,19 +164,22 @@ export const replicaSetController: ControllerSpec = {
     const pods = ctx.informer(Resources.pods);
     const replicasets = ctx.informer(Resources.replicasets);
     const exp = new Expectations();
+    // Status writes of its own that the informer has not shown yet (see MutationCache).
+    const written = new MutationCache(replicasets);
     const q = ctx.queue(
       (key) =>
         syncReplicaSet(
           key,
           {
-            getReplicaSet: (k) => replicasets.get(k),
+            getReplicaSet: (k) => written.get(k),
             podsIn: (ns, uid) => (uid ? ownedBy(pods, uid) : inNamespace(pods, ns)),
             orphansIn: (ns) => orphansIn(pods, ns),
           },
           {
             createPod: (ns, pod) => ctx.client.create(Resources.pods, ns, pod),
             deletePod: (ns, name) => ctx.client.delete(Resources.pods, ns, name),
-            updateStatus: (rs) => ctx.client.updateStatus(Resources.replicasets, rs),
+            updateStatus: async (rs) =>
+              written.mutated(await ctx.client.updateStatus(Resources.replicasets, rs)),
             setPodOwners: (p, ownerReferences) =>
               ctx.client.patch(Resources.pods, p.metadata.namespace, p.metadata.name!, {
                 metadata: {
