@@ -319,7 +319,9 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
     const perf = perfRecord();
     // BENCH_TIMELINE=1 prints where the window's time goes: CPU busy, each pod's stages.
     const timeline =
-      process.env.BENCH_TIMELINE === '1' ? await startTimeline(client, 'many', replicas) : undefined;
+      process.env.BENCH_TIMELINE === '1'
+        ? await startTimeline(client, 'many', replicas, () => cpu?.usedMs([box.cgroupParent]) ?? 0)
+        : undefined;
     await box.exec('kubectl', ['apply', '-f', '-'], { input: manifest, env });
     await watchUntil(client, Resources.deployments, 'many', (d) => d?.status?.readyReplicas === replicas);
     const deploymentMs = performance.now() - d0;
