@@ -25,6 +25,7 @@ import { adminClient } from './lib/cluster.js';
 import { CpuAccount, childrenOf, processCpuMs } from './lib/cpu-account.js';
 import { have, summarise } from './lib/measure.js';
 import { freePort, waitFor } from './lib/process.js';
+import { startTimeline } from './lib/timeline.js';
 import { until } from './lib/until.js';
 
 const [replicas, singlePods] = [100, 20].map((d, i) => Number(process.argv[2 + i] ?? d)) as [number, number];
@@ -316,9 +317,15 @@ async function berthSide(box: Sandbox, tar: string): Promise<BerthFigures> {
     const d0 = performance.now();
     if (strace.length) console.log(`kubectl apply at ${new Date().toISOString()}`);
     const perf = perfRecord();
+    // BENCH_TIMELINE=1 prints where the window's time goes: CPU busy, each pod's stages.
+    const timeline =
+      process.env.BENCH_TIMELINE === '1'
+        ? await startTimeline(client, 'many', replicas, () => cpu?.usedMs([box.cgroupParent]) ?? 0)
+        : undefined;
     await box.exec('kubectl', ['apply', '-f', '-'], { input: manifest, env });
     await watchUntil(client, Resources.deployments, 'many', (d) => d?.status?.readyReplicas === replicas);
     const deploymentMs = performance.now() - d0;
+    timeline?.stop();
     await perf?.stop();
     const deploymentCpuMs = c0 === undefined ? undefined : cpu!.usedMs([box.cgroupParent]) - c0;
     const p1 = partsCpuMs(server.pid!, box.dir);
