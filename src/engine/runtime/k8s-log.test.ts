@@ -62,6 +62,19 @@ describe('following a k8s-file log', () => {
     assert.deepEqual(got, ['a\n', 'b\n', 'c\n', 'd\n']);
   });
 
+  it('waits out a moment with no live file, and reads the files rotated meanwhile in order', async () => {
+    const { path, got, stop } = followRotated('gap.log');
+    // The follower looks (its poll) while no file is at the path: nothing to read yet.
+    await new Promise((r) => setTimeout(r, 300));
+    writeFileSync(path, line('c'));
+    renameSync(`${path}.1`, `${path}.2`);
+    renameSync(path, `${path}.1`);
+    await new Promise((r) => setTimeout(r, 300));
+    writeFileSync(path, line('d'));
+    stop();
+    assert.deepEqual(got, ['a\n', 'b\n', 'c\n', 'd\n']);
+  });
+
   it('reads nothing twice when the rotated file was rewritten into new files (the first rotation split)', () => {
     const { path, got, stop } = followRotated('split.log');
     // log-rotate.ts splits an oversized first file: its content lands in new files (new inodes).

@@ -103,42 +103,60 @@ export function followLog(
       emitFrom(chunk.subarray(0, n));
     }
   };
+  /**
+   * The inode of the last file read to its end when the file after it is not open yet: the
+   * writer may not have made the new file when the rotation is seen, and more rotations may
+   * come before it is opened, so the files between are found from here once it is.
+   */
+  let lastDone: number | undefined;
   const drain = () => {
-    try {
-      fd ??= openSync(path, 'r');
-    } catch {
-      return;
-    }
     for (;;) {
+      if (fd === undefined) {
+        try {
+          fd = openSync(path, 'r');
+        } catch {
+          // No file at `path` for a moment (between the rename and the new file): next time.
+          return;
+        }
+        if (lastDone !== undefined) {
+          catchUp(lastDone, fstatSync(fd).ino);
+          lastDone = undefined;
+          pos = 0;
+          rest = Buffer.alloc(0);
+        }
+      }
       readToEnd(fd);
       // The file was rotated (renamed, a new one made at `path`). A new file exists only once
       // the writer has reopened, so the old one is complete now; but the writer may have
       // added to it after the read above, so it is read to its end again. Files rotated after
-      // ours and before this look (two rotations between polls) come next, then the new live
-      // file from its start.
-      if (!rotated(fd)) break;
+      // ours and before the new live one is opened come next, then that one from its start.
+      if (!rotated(fd)) return;
       readToEnd(fd);
-      const ino = fstatSync(fd).ino;
+      lastDone = fstatSync(fd).ino;
       closeSync(fd);
       fd = undefined;
-      for (const f of rotatedSince(ino)) {
+    }
+  };
+  /** Reads, oldest first, the rotated files newer than inode `after` and older than the open live file `live`. */
+  const catchUp = (after: number, live: number) => {
+    for (const f of rotatedSince(after)) {
+      let older: number;
+      try {
+        older = openSync(f, 'r');
+      } catch (e) {
+        // Dropped past max-file meanwhile: nothing left to read there.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      try {
+        // The live file we hold was rotated meanwhile: it and what follows are read from `fd`.
+        if (fstatSync(older).ino === live) break;
         pos = 0;
         rest = Buffer.alloc(0);
-        try {
-          const older = openSync(f, 'r');
-          try {
-            readToEnd(older);
-          } finally {
-            closeSync(older);
-          }
-        } catch (e) {
-          // Dropped past max-file meanwhile: nothing left to read there.
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        }
+        readToEnd(older);
+      } finally {
+        closeSync(older);
       }
-      pos = 0;
-      rest = Buffer.alloc(0);
-      fd = openSync(path, 'r');
     }
   };
   const rotated = (open: number) => {
