@@ -82,7 +82,11 @@ export function newServiceAccountKey(): { key: string; pub: string } {
 }
 
 interface ParsedKey {
-  key: KeyObject;
+  /**
+   * The key as sign() and verify() take it for the JWS signature: PKCS#1 v1.5 for RS256, the
+   * raw r||s pair JWS asks for ES256 (not DER).
+   */
+  input: KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' };
   kid: string;
   alg: 'RS256' | 'ES256';
 }
@@ -100,22 +104,12 @@ function parsed(cache: Map<string, ParsedKey>, pem: string, make: (pem: string) 
   if (!s) {
     if (cache.size >= 4) cache.clear();
     const key = make(pem);
-    s = { key, kid: keyId(pem), alg: algorithmOf(key) };
+    const alg = algorithmOf(key);
+    s = { input: alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key, kid: keyId(pem), alg };
     cache.set(pem, s);
   }
   return s;
 }
-
-/** The JWS signature of `data`: PKCS#1 v1.5 for RS256, the raw r||s pair JWS asks for ES256. */
-const jwsSign = (data: string, k: ParsedKey) =>
-  k.alg === 'ES256'
-    ? sign('sha256', Buffer.from(data), { key: k.key, dsaEncoding: 'ieee-p1363' })
-    : sign('sha256', Buffer.from(data), k.key);
-
-const jwsVerify = (data: string, k: ParsedKey, sig: Buffer) =>
-  k.alg === 'ES256'
-    ? verify('sha256', Buffer.from(data), { key: k.key, dsaEncoding: 'ieee-p1363' }, sig)
-    : verify('sha256', Buffer.from(data), k.key, sig);
 
 /** Issues a ServiceAccount token. */
 export function signServiceAccountToken(key: string, o: TokenRequestOptions): string {
@@ -137,7 +131,7 @@ export function signServiceAccountToken(key: string, o: TokenRequestOptions): st
   const signer = parsed(signers, key, createPrivateKey);
   const header = b64url(JSON.stringify({ alg: signer.alg, kid: signer.kid }));
   const payload = b64url(JSON.stringify(claims));
-  return `${header}.${payload}.${jwsSign(`${header}.${payload}`, signer).toString('base64url')}`;
+  return `${header}.${payload}.${sign('sha256', Buffer.from(`${header}.${payload}`), signer.input).toString('base64url')}`;
 }
 
 /** Clock skew allowed on `nbf` and `exp`, as upstream's validator allows. */
@@ -162,7 +156,8 @@ export function verifyServiceAccountToken(
     // Only the key's own algorithm: a token naming another (`none`, HS256) is not ours.
     const verifier = parsed(verifiers, pub, createPublicKey);
     if (header.alg !== verifier.alg) return undefined;
-    if (!jwsVerify(`${h}.${p}`, verifier, Buffer.from(sig, 'base64url'))) return undefined;
+    if (!verify('sha256', Buffer.from(`${h}.${p}`), verifier.input, Buffer.from(sig, 'base64url')))
+      return undefined;
     claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as TokenClaims;
   } catch (e) {
     // Not a JWT at all (another kind of bearer token): not ours to accept.
