@@ -20,6 +20,7 @@ import { commandHelper, run, runCommandsThroughHelper, stopCommandHelper } from 
 import {
   createNamespaces,
   netnsDir,
+  type PinnedNamespaces,
   removeNamespaces,
   removePrivatePins,
 } from '../src/engine/network/netns.js';
@@ -42,6 +43,22 @@ function mountsUnder(dir: string): { point: string; type: string; shared: boolea
       };
     })
     .filter((m) => m.point === dir || m.point.startsWith(`${dir}/`));
+}
+
+/** Asserts that every file of `ns` is a pinned namespace, and adds their inodes to `inodes`. */
+function assertPinned(ns: PinnedNamespaces, inodes: Set<number>): void {
+  for (const p of Object.values(ns)) {
+    assert.equal(statfsSync(p).type, NSFS_MAGIC, `${p} is a pinned namespace`);
+    inodes.add(statSync(p).ino);
+  }
+}
+
+/** Removes the pins of `all` at once, then the pin namespace: no file and no mount is left. */
+async function removeAll(runroot: string, all: PinnedNamespaces[]): Promise<void> {
+  await Promise.all(all.map((ns) => removeNamespaces(Object.values(ns) as string[])));
+  for (const ns of all) for (const p of Object.values(ns)) assert.equal(existsSync(p), false);
+  await removePrivatePins(runroot);
+  assert.deepEqual(mountsUnder(netnsDir(runroot)), []);
 }
 
 describe('pinned namespaces', { skip: !isRoot }, () => {
@@ -94,10 +111,7 @@ describe('pinned namespaces', { skip: !isRoot }, () => {
         ipc: join(dir, 'pins', `${names[i]}-ipc`),
         uts: join(dir, 'pins', `${names[i]}-uts`),
       });
-      for (const p of Object.values(ns)) {
-        assert.equal(statfsSync(p).type, NSFS_MAGIC, `${p} is a pinned namespace`);
-        inodes.add(statSync(p).ino);
-      }
+      assertPinned(ns, inodes);
       assert.match(
         (await run('nsenter', [`--net=${ns.net}`, 'ip', '-o', 'link', 'show', 'lo'])).stdout,
         /[<,]UP[,>]/,
@@ -110,10 +124,7 @@ describe('pinned namespaces', { skip: !isRoot }, () => {
       'only the folder and the pin namespace are host mounts',
     );
     // Removed at once too: the unmounts after the first go together.
-    await Promise.all(all.map((ns) => removeNamespaces(Object.values(ns) as string[])));
-    for (const ns of all) for (const p of Object.values(ns)) assert.equal(existsSync(p), false);
-    await removePrivatePins(box.runroot);
-    assert.deepEqual(mountsUnder(dir), []);
+    await removeAll(box.runroot, all);
   });
 
   test('a pin file a crashed run left behind is replaced', async () => {
@@ -200,10 +211,7 @@ describe('pinned namespaces made by the command helper (no nsenter, unshare or i
     all.push(await createNamespaces(box.runroot, 'ctr-h', { net: true, ipc: true }));
     const inodes = new Set<number>();
     for (const ns of all) {
-      for (const p of Object.values(ns)) {
-        assert.equal(statfsSync(p).type, NSFS_MAGIC, `${p} is a pinned namespace`);
-        inodes.add(statSync(p).ino);
-      }
+      assertPinned(ns, inodes);
       const lo = (await run('nsenter', [`--net=${ns.net}`, 'ip', '-o', 'addr', 'show', 'lo'])).stdout;
       assert.match(lo, /inet 127\.0\.0\.1\/8/, 'the loopback is up with its address');
     }
@@ -214,10 +222,7 @@ describe('pinned namespaces made by the command helper (no nsenter, unshare or i
       [dir, join(dir, 'mnt'), join(dir, 'ctr-h'), join(dir, 'ctr-h-ipc')],
       "the pods' pins are not host mounts",
     );
-    await Promise.all(all.map((ns) => removeNamespaces(Object.values(ns) as string[])));
-    for (const ns of all) for (const p of Object.values(ns)) assert.equal(existsSync(p), false);
-    await removePrivatePins(box.runroot);
-    assert.deepEqual(mountsUnder(dir), []);
+    await removeAll(box.runroot, all);
   });
 
   test('a pin that cannot be made says which step failed, on which path', async () => {
