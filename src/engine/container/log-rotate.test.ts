@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../../../test/helpers/temp-dir.js';
+import { followLog } from '../runtime/k8s-log.js';
 import { logFiles, shiftLogFiles, splitRotatedLog } from './log-rotate.js';
 
 const dir = tempDir('berth-log-rotate-');
@@ -54,4 +55,47 @@ test('a split moves older rotated files up while they fit, and keeps a longer li
   writeFileSync(`${log}.1`, 'small\n');
   splitRotatedLog(log, 30, 5);
   assert.equal(readFileSync(`${log}.1`, 'utf8'), 'small\n');
+});
+
+// `logs -f` across the split: what it read of the old file is not read again, and files
+// rotated after the split before it looks again are read, in order (k8s-log.ts).
+test('a follower of a split file reads nothing twice and misses none rotated after it', () => {
+  const log = join(dir, 'follow.log');
+  const line = (t: string) => `2026-01-01T00:00:00.1+00:00 stdout F ${t}\n`;
+  const early = Array.from({ length: 6 }, (_, i) => `early ${i}`);
+  writeFileSync(log, line(early[0]!));
+  const got: string[] = [];
+  const f = followLog(log, 0, (e) => got.push(e.data.toString().trimEnd()));
+  for (const t of early.slice(1)) appendFileSync(log, line(t));
+  // The monitor's first look: rotate, then split the oversized file into max-size parts.
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, line('second'));
+  splitRotatedLog(log, line(early[0]!).length * 2, 3);
+  // Two more rotations before the follower looks again: the split's parts are gone by then.
+  renameSync(`${log}.1`, `${log}.2`);
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, line('third'));
+  renameSync(`${log}.1`, `${log}.2`);
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, line('live'));
+  f.stop();
+  assert.deepEqual(got, [...early, 'second', 'third', 'live']);
+});
+
+test('a follower that looks right after the split goes on from its newest part', () => {
+  const log = join(dir, 'follow2.log');
+  const line = (t: string) => `2026-01-01T00:00:00.1+00:00 stdout F ${t}\n`;
+  writeFileSync(log, line('a'));
+  const got: string[] = [];
+  const f = followLog(log, 0, (e) => got.push(e.data.toString().trimEnd()));
+  for (const t of ['b', 'c', 'd']) appendFileSync(log, line(t));
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, line('e'));
+  splitRotatedLog(log, line('a').length * 2, 4);
+  renameSync(`${log}.2`, `${log}.3`);
+  renameSync(`${log}.1`, `${log}.2`);
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, line('f'));
+  f.stop();
+  assert.deepEqual(got, ['a', 'b', 'c', 'd', 'e', 'f']);
 });

@@ -25,6 +25,7 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { logger } from '../../core/log.js';
+import { splitMarkerPath } from '../runtime/k8s-log.js';
 import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
 import { waitForExitFile } from './exit-watch.js';
@@ -65,6 +66,7 @@ export function shiftLogFiles(path: string, maxFile: number): void {
 export function splitRotatedLog(path: string, maxSize: number, maxFile: number): void {
   const first = `${path}.1`;
   if (!existsSync(first) || statSync(first).size <= maxSize) return;
+  const splitIno = statSync(first).ino;
   const text = readFileSync(first);
   const chunks: Buffer[] = [];
   let start = 0;
@@ -84,12 +86,15 @@ export function splitRotatedLog(path: string, maxSize: number, maxFile: number):
     if (i + extra <= maxFile - 1) renameSync(`${path}.${i}`, `${path}.${i + extra}`);
     else rmSync(`${path}.${i}`);
   }
-  // chunks are oldest first; path.1 gets the newest.
-  for (let k = 0; k < chunks.length && k + 1 <= maxFile - 1; k++) {
-    const target = `${path}.${k + 1}`;
-    writeFileSync(`${target}.tmp`, chunks[chunks.length - 1 - k]!);
-    renameSync(`${target}.tmp`, target);
-  }
+  // chunks are oldest first; path.1 gets the newest. All parts are written first and path.1
+  // replaced last, after the note that tells a follower of the old file where its content
+  // went (k8s-log.ts): once that file is gone from path.1, everything is in place.
+  const places = Math.min(chunks.length, maxFile - 1);
+  for (let k = 0; k < places; k++) writeFileSync(`${path}.${k + 1}.tmp`, chunks[chunks.length - 1 - k]!);
+  const marker = splitMarkerPath(path);
+  writeFileSync(`${marker}.tmp`, `${splitIno} ${statSync(`${first}.tmp`).ino}\n`);
+  renameSync(`${marker}.tmp`, marker);
+  for (let k = places - 1; k >= 0; k--) renameSync(`${path}.${k + 1}.tmp`, `${path}.${k + 1}`);
 }
 
 /** Asks the container's conmon to reopen its log (message 2 on its `ctl` fifo, as podman sends it). */

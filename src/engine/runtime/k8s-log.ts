@@ -4,7 +4,8 @@
  * line, no newline). Used by `logs` and by foreground `run`/`attach`, which follow the log
  * instead of conmon's SOCK_SEQPACKET attach socket (Node cannot open those).
  */
-import { closeSync, fstatSync, openSync, readSync, statSync, watch } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, watch } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /** One chunk of output. */
 export interface LogEntry {
@@ -74,6 +75,26 @@ export function readLog(path: string): { entries: LogEntry[]; size: number } {
 }
 
 /**
+ * Where log-rotate.ts notes its one split of an oversized first rotated file: `FROM NEWEST`,
+ * the inode of the file split and that of the newest part (the new `path.1`). A follower that
+ * read the old file to its end looks for the newest part instead, so it reads nothing twice
+ * and still reads the files rotated after the split.
+ */
+export function splitMarkerPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.split`);
+}
+
+/** The split noted at `splitMarkerPath(path)`, if any. */
+function readSplitMarker(path: string): { from: number; newest: number } | undefined {
+  try {
+    const [from, newest] = readFileSync(splitMarkerPath(path), 'utf8').trim().split(' ').map(Number);
+    return from !== undefined && newest !== undefined ? { from, newest } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Follows a log file from byte `from`, calling `onEntry` for every entry, until `stop()` is
  * called; `stop` drains what is left first. Uses inotify, with a slow poll as a safety net.
  */
@@ -118,6 +139,7 @@ export function followLog(
           // No file at `path` for a moment (between the rename and the new file): next time.
           return;
         }
+        watchLive();
         if (lastDone !== undefined) {
           catchUp(lastDone, fstatSync(fd).ino);
           lastDone = undefined;
@@ -170,30 +192,37 @@ export function followLog(
   };
   /**
    * The rotated files (`path.1` newest ... `path.N`) newer than the one with inode `ino`,
-   * oldest first. None when that file is not among them: it was dropped past max-file, or
-   * rewritten into new files by the first rotation's split (log-rotate.ts), whose content is
-   * what was already read; reading the others again would repeat it.
+   * oldest first. When that file was rewritten into new files by the first rotation's split
+   * (log-rotate.ts), whose content is what was already read, the files newer than the split's
+   * newest part. When it is gone past max-file, all of them: every one is newer.
    */
   const rotatedSince = (ino: number): string[] => {
-    const newer: string[] = [];
+    const files: { path: string; ino: number }[] = [];
     for (let i = 1; ; i++) {
-      let st: ReturnType<typeof statSync>;
       try {
-        st = statSync(`${path}.${i}`);
+        files.push({ path: `${path}.${i}`, ino: statSync(`${path}.${i}`).ino });
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') break;
         throw e;
       }
-      if (st.ino === ino) return newer.reverse();
-      newer.push(`${path}.${i}`);
+    }
+    let at = files.findIndex((f) => f.ino === ino);
+    if (at < 0) {
+      const split = readSplitMarker(path);
+      if (split?.from === ino) at = files.findIndex((f) => f.ino === split.newest);
+    }
+    return (at < 0 ? files : files.slice(0, at)).map((f) => f.path).reverse();
+  };
+  /** inotify follows an inode, not a name: each new live file gets its own watch. */
+  const watchLive = () => {
+    watcher?.close();
+    try {
+      watcher = watch(path, () => drain());
+    } catch {
+      watcher = undefined; // not there (yet): the poll picks it up
     }
   };
   let watcher: ReturnType<typeof watch> | undefined;
-  try {
-    watcher = watch(path, () => drain());
-  } catch {
-    /* not there yet; the poll picks it up */
-  }
   const poll = setInterval(drain, 250);
   drain();
   return {
