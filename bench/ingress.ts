@@ -11,6 +11,10 @@
  *    request of the Ingress (its helper processes, or the controller's thread without them), of
  *    the berth server process and of nginx's workers in each run (less sensitive to other load
  *    on the machine than the rates).
+ * 4. For keep-alive, round by round: the ratio beside the Ingress's CPU per request, its helpers'
+ *    voluntary and involuntary context switches per 1,000 requests, each helper's share of
+ *    their CPU, and the cores busy outside the bench's processes and its pod (other work on the
+ *    machine) during the Ingress's, the pod's and nginx's runs: where a round's ratio comes from.
  * nginx runs as many workers as the Ingress has helper processes (one without): BENCH_INGRESS_HELPERS
  * sets `--ingress-helpers` (default: the server's, one per CPU), BENCH_NGINX_WORKERS overrides.
  * The web pod keeps connections alive as nginx does by default; BENCH_POD_KEEPALIVE=off has it
@@ -41,6 +45,7 @@ import {
   webDeployment,
   wireNode,
 } from './lib/cluster.js';
+import { CpuAccount } from './lib/cpu-account.js';
 import { have, interleave, percentile } from './lib/measure.js';
 import { cpuMs, threadCpuMs, waitFor } from './lib/process.js';
 import { until } from './lib/until.js';
@@ -199,7 +204,37 @@ async function wireClient(box: Sandbox): Promise<void> {
     execFileSync('ip', ['-n', ns, ...args]);
 }
 
+/** Busy milliseconds of the whole machine, every core (the first line of /proc/stat; USER_HZ 100). */
+function machineBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8')
+    .slice(0, 200)
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  // idle and iowait are the fourth and fifth fields.
+  return (f.slice(0, 8).reduce((a, b) => a + b, 0) - f[3]! - f[4]!) * 10;
+}
+
+/**
+ * Context switches of processes' main threads: voluntary (each a sleep in epoll_wait, so a
+ * wakeup) and involuntary (preempted while runnable: the cores were contested).
+ */
+function ctxSwitches(pids: readonly number[]): [number, number] {
+  let [v, n] = [0, 0];
+  for (const p of pids) {
+    const st = readFileSync(`/proc/${p}/status`, 'utf8');
+    v += Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
+    n += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
+  }
+  return [v, n];
+}
+
 const box = await sandbox(undefined, { netns: true });
+// The bench's own processes (the server, its helpers, nginx, wrk) and the pod's are counted in
+// cgroups, so the machine's other work during each run shows apart (the "foreign" load).
+const account = CpuAccount.start();
 try {
   await wireNode(box, nodeIP, clientIP);
   await wireClient(box);
@@ -372,6 +407,14 @@ try {
    */
   const cpu = new Map<string, number[]>();
   const add = (label: string, us: number) => cpu.set(label, [...(cpu.get(label) ?? []), us]);
+  /** Cores busy with work outside the bench and its pod during each run, by run label. */
+  const foreign = new Map<string, number[]>();
+  const note = (m: Map<string, number[]>, label: string, v: number) =>
+    m.set(label, [...(m.get(label) ?? []), v]);
+  /** The serving processes' voluntary+involuntary switches per 1,000 requests, by run label. */
+  const switches = new Map<string, string[]>();
+  /** Each serving process's percentage of their CPU, by run label. */
+  const shares = new Map<string, string[]>();
   const sum = (pids: readonly number[]) => pids.reduce((t, p) => t + cpuMs(p), 0);
   /** The main threads' part (V8's GC and compiler threads are the rest). */
   const mains = (pids: readonly number[]) => pids.reduce((t, p) => t + (threadCpuMs(p).get(p) ?? 0), 0);
@@ -379,7 +422,31 @@ try {
     const [c0, m0] = [sum(pids), mains(pids)];
     const s0 = server ? cpuMs(server) : 0;
     const t0 = server ? threadCpuMs(server) : undefined;
+    const e0 = pids.map(cpuMs);
+    const [b0, o0, w0, p0] = [
+      machineBusyMs(),
+      account?.usedMs([box.cgroupParent]) ?? 0,
+      performance.now(),
+      ctxSwitches(pids),
+    ];
     const r = run();
+    const wall = performance.now() - w0;
+    const own = (account?.usedMs([box.cgroupParent]) ?? 0) - o0;
+    if (account) note(foreign, label, Math.max(0, machineBusyMs() - b0 - own) / wall);
+    const p1 = ctxSwitches(pids);
+    switches.set(label, [
+      ...(switches.get(label) ?? []),
+      `${(((p1[0] - p0[0]) * 1000) / r.count).toFixed(0)}+${(((p1[1] - p0[1]) * 1000) / r.count).toFixed(0)}`,
+    ]);
+    // Each serving process's share of their CPU in the run (how evenly the connections fell).
+    if (pids.length > 1) {
+      const each = pids.map((p, i) => cpuMs(p) - (e0[i] ?? 0));
+      const all = each.reduce((a, b) => a + b, 0) || 1;
+      shares.set(label, [
+        ...(shares.get(label) ?? []),
+        each.map((v) => ((100 * v) / all).toFixed(0)).join('/'),
+      ]);
+    }
     add(label, ((sum(pids) - c0) * 1000) / r.count);
     add(`${label} main`, ((mains(pids) - m0) * 1000) / r.count);
     if (server && t0) {
@@ -446,7 +513,8 @@ try {
   console.log(
     `HTTPS handshakes (openssl s_time -new, one request each, ${seconds} s x ${rounds} rounds, medians): Ingress ${med(ingressTls).toFixed(0)}/s, nginx ${med(nginxTls).toFixed(0)}/s, ratio ${(med(ingressTls) / med(nginxTls)).toFixed(2)}x (aim: parity); per round: ${perRound(ingressTls!, nginxTls!)}`,
   );
-  const us = (label: string) => `${med(cpu.get(label)).toFixed(0)} us`;
+  // Without interleave()'s unmeasured first round, whose figures are the first of each label's.
+  const us = (label: string) => `${med(cpu.get(label)?.slice(1)).toFixed(0)} us`;
   const ing = (label: string) =>
     helpers.length
       ? `${us(label)} (main threads ${us(`${label} main`)}, server process ${us(`${label} process`)})`
@@ -454,10 +522,23 @@ try {
   console.log(
     `CPU per request (medians; ${helpers.length ? "the Ingress's helpers (the berth server process)" : 'the Ingress thread (the berth server process)'}, nginx's workers): keep-alive Ingress ${ing('ingress keep-alive')}, nginx ${us('nginx keep-alive')}; a connection per request Ingress ${ing('ingress per connection')}, nginx ${us('nginx per connection')}; per HTTPS handshake and its request Ingress ${ing('ingress handshake')}, nginx ${us('nginx handshake')}`,
   );
+  // Where a round's ratio comes from: the Ingress's CPU per request, how often its helpers were
+  // preempted, and the cores other work on the machine took, in that round's runs.
+  const f2 = (v: number | undefined) => (v ?? Number.NaN).toFixed(2);
+  // The figures of each run include interleave()'s unmeasured first round: round i is at i + 1.
+  console.log(
+    `Keep-alive by round: ratio, Ingress us per request, the helpers' voluntary+involuntary switches per 1,000 requests, each helper's share of their CPU, cores busy outside the bench (Ingress run / pod directly run / nginx run): ${viaKa!
+      .map(
+        (v, i) =>
+          `${(v / (directKa![i] ?? 1)).toFixed(2)} ${(cpu.get('ingress keep-alive')?.[i + 1] ?? Number.NaN).toFixed(0)} us ${switches.get('ingress keep-alive')?.[i + 1] ?? '-'} ${shares.get('ingress keep-alive')?.[i + 1] ?? '-'}% (nginx ${switches.get('nginx keep-alive')?.[i + 1] ?? '-'}, ${shares.get('nginx keep-alive')?.[i + 1] ?? '-'}%) ${f2(foreign.get('ingress keep-alive')?.[i + 1])}/${f2(foreign.get('direct')?.[2 * (i + 1)])}/${f2(foreign.get('nginx keep-alive')?.[i + 1])}`,
+      )
+      .join('; ')}`,
+  );
   console.log(`Load average at the end: ${loadAverage()}`);
   client.close();
 } finally {
   // Absent when the run failed before making it: spawnSync reports that instead of throwing.
   spawnSync('ip', ['netns', 'delete', clientNetns(box)], { stdio: 'ignore' });
   await box.cleanup();
+  account?.stop();
 }
