@@ -27,6 +27,8 @@ const watchCount = Number(process.argv[4] ?? 1000);
 const roleBindings = Number(process.argv[5] ?? 0);
 const rate = 200;
 const berth = resolve(import.meta.dirname, '..', 'bin', 'berth');
+// BENCH_NODE_ARGS="--flag ..." passes more options to the server's Node (V8 flags, to try them).
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-api-'));
 const children: ChildProcess[] = [];
 
@@ -128,8 +130,9 @@ async function bench(label: string, datastore?: string): Promise<void> {
   const dir = join(work, label);
   const port = await freePort();
   const server = spawn(
-    berth,
+    nodeArgs.length ? process.execPath : berth,
     [
+      ...(nodeArgs.length ? [...nodeArgs, '--', berth] : []),
       ...['server', '--data-dir', join(dir, 'server'), '--https-listen-port', String(port)],
       ...['--disable-agent', '--controllers='],
       ...(datastore ? ['--datastore-endpoint', datastore] : []),

@@ -78,10 +78,15 @@ function write(dir: string, file: string, value: string): void {
 
 /**
  * Makes (or updates) the cgroup at `path` (cgroupfs form, `/kubepods/burstable/podUID`) with
- * `values`. The BestEffort tier gets the minimum shares, as the kubelet gives it.
+ * `values`. The BestEffort tier gets the minimum shares, as the kubelet gives it. `v` is the
+ * hierarchy's version, which a caller making many pods' cgroups may find once.
  */
-export function ensurePodCgroup(path: string, values: CgroupValues, root = CGROUP_ROOT): void {
-  const v = cgroupVersion(root);
+export function ensurePodCgroup(
+  path: string,
+  values: CgroupValues,
+  root = CGROUP_ROOT,
+  v: CgroupVersion = cgroupVersion(root),
+): void {
   const rel = path.replace(/^\/+/, '');
   log.debug('making a pod cgroup', { cgroup: path });
   const besteffort = basename(dirname(rel)) === 'besteffort';

@@ -28,6 +28,18 @@ export function decode(kv: KeyValue): KubeObject {
   return o;
 }
 
+/**
+ * What {@link decode} gives for `kv`, the store's answer to writing {@link encode}`(o)`: `o`
+ * with the new resourceVersion, without parsing back the text just written (a JSON.parse of
+ * the whole object on every create, update and patch). The answer shares `o`'s parts, so `o`
+ * must be JSON data that nothing changes afterwards; a key `o` holds as undefined (which the
+ * stored text leaves out) stays, and is left out again when the answer is encoded.
+ */
+export function asStored(o: KubeObject, kv: KeyValue): KubeObject {
+  const { resourceVersion: _, ...meta } = o.metadata ?? {};
+  return { ...o, metadata: { ...meta, resourceVersion: String(kv.modRevision) } };
+}
+
 /** Encodes an object for storage (without resourceVersion). */
 export function encode(o: KubeObject): string {
   const { resourceVersion: _, ...meta } = o.metadata ?? {};

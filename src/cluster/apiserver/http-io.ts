@@ -60,7 +60,8 @@ export async function parseBody(buf: Buffer, format: BodyFormat, yaml: YamlDecod
       throw badRequest(`error converting YAML to JSON: yaml: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  if (jsonDepth(text) > maxJsonDepth)
+  // Nesting deeper than the limit takes more opening brackets than that: a shorter text is not scanned.
+  if (text.length > maxJsonDepth && jsonDepth(text) > maxJsonDepth)
     throw badRequest(`couldn't get version/kind; json parse error: exceeded max depth of ${maxJsonDepth}`);
   try {
     return { value: JSON.parse(text), duplicates: [] };

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { unlessNotFound } from '../../core/errors.js';
 import { asVersion } from '../api/conversion.js';
-import { duplicateFields } from '../api/json-duplicates.js';
+import { duplicateFieldsOf } from '../api/json-duplicates.js';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
 import { type KubeObject, labelSelectorText } from '../api/selectors.js';
 import { ApiError, badRequest, methodNotAllowed, successStatus } from '../api/status.js';
@@ -146,7 +146,9 @@ async function readObject(s: Scope, format: BodyFormat): Promise<unknown> {
   s.deps.audit?.requestObject(s.req, value);
   if (s.validation !== 'Ignore') {
     const dups =
-      format === 'json' ? duplicateFields(buf.toString('utf8')).map(duplicateFieldMessage) : duplicates;
+      format === 'json'
+        ? duplicateFieldsOf(buf.toString('utf8'), value).map(duplicateFieldMessage)
+        : duplicates;
     if (dups.length && s.validation === 'Strict') throw strictDecodingError(s.r, dups);
     for (const d of dups) s.warn(d);
   }

@@ -11,7 +11,16 @@ import { cloneJson } from '../api/json-clone.js';
 import { objectType } from '../api/k8s-proto.js';
 import { maxObjectBytes } from '../api/limits.js';
 import { metaTime } from '../api/meta-time.js';
-import { decode, encode, nameSuffix, objectKey, resourcePrefix, specOf, stampNew } from '../api/objects.js';
+import {
+  asStored,
+  decode,
+  encode,
+  nameSuffix,
+  objectKey,
+  resourcePrefix,
+  specOf,
+  stampNew,
+} from '../api/objects.js';
 import { jsonPatch, mergePatch, strategicMerge } from '../api/patch.js';
 import { apiVersionOf, type ResourceInfo, tracksGeneration } from '../api/resources.js';
 import { fieldMatcher, type KubeObject, labelMatcher } from '../api/selectors.js';
@@ -373,7 +382,7 @@ export class RestStorage {
     }
     try {
       const kv = await this.store.create(objectKey(r, m.namespace, m.name), encodeSized(r, o));
-      const out = decode(kv);
+      const out = asStored(o, kv);
       this.written(r, out, undefined);
       return out;
     } catch (e) {
@@ -485,7 +494,7 @@ export class RestStorage {
       }
     }
     try {
-      const out = decode(await this.store.update(key, encodeSized(r, next), kv.modRevision));
+      const out = asStored(next, await this.store.update(key, encodeSized(r, next), kv.modRevision));
       if (isService(r)) await this.services.release(old, out);
       this.written(r, out, old);
       return out;
