@@ -13,7 +13,8 @@ import type { TerminalSize } from './streams.js';
 
 const log = logger('exec');
 
-const validSize = (s: TerminalSize | undefined): s is TerminalSize =>
+/** A size a terminal can take: whole rows and columns, both above zero. */
+export const validSize = (s: TerminalSize | undefined): s is TerminalSize =>
   !!s && Number.isInteger(s.rows) && Number.isInteger(s.columns) && s.rows > 0 && s.columns > 0;
 
 /** The shell words that size script's terminal before the runtime starts ('' without a size). */

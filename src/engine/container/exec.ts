@@ -18,10 +18,10 @@ import { runtimeProgram } from '../runtime/sealed-copy.js';
 import { resolveUser } from '../runtime/user.js';
 import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
-import { initialSizeCommand, ptyResizer } from './exec-pty.js';
+import { initialSizeCommand, ptyResizer, validSize } from './exec-pty.js';
 import { getContainer } from './lifecycle.js';
 import { containerPaths } from './paths.js';
-import { type ContainerStreams, childStdio } from './streams.js';
+import { type ContainerStreams, childStdio, type TerminalSize } from './streams.js';
 
 /** Options of `exec`: the command, how to run it, and the streams (`stdin` for `-i`). */
 export interface ExecOptions extends Partial<ContainerStreams> {
@@ -55,15 +55,17 @@ const readOr = (p: string) => {
 };
 
 /**
- * The process of an exec as user `u`: the container's own (capabilities, limits, profiles),
- * with the command, the terminal, the folder, the user and its groups replaced, and `env`
- * over the container's variables (a name given again replaces the container's value).
+ * The process of an exec as user `u` (else the container's): the container's own
+ * (capabilities, limits, profiles), with the command, the terminal, the folder, the user and
+ * its groups replaced, `env` over the container's variables (a name given again replaces the
+ * container's value), and the terminal's first `size`.
  */
 function execProcess(
   bundle: string,
   o: ExecOptions,
   env: readonly string[],
-  u: { uid: number; gid: number; additionalGids: number[] },
+  u: { uid: number; gid: number; additionalGids: number[] } | undefined,
+  size: TerminalSize | undefined,
 ): Record<string, unknown> {
   const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as {
     process: Record<string, unknown> & { env?: string[]; cwd?: string };
@@ -77,11 +79,16 @@ function execProcess(
     args: o.command,
     env: [...merged.values()],
     cwd: o.workdir || base.cwd || '/',
-    user: {
-      uid: u.uid,
-      gid: u.gid,
-      ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}),
-    },
+    ...(u
+      ? {
+          user: {
+            uid: u.uid,
+            gid: u.gid,
+            ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}),
+          },
+        }
+      : {}),
+    ...(size ? { consoleSize: { height: size.rows, width: size.columns } } : {}),
   };
 }
 
@@ -118,13 +125,19 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   // Docker gives a terminal exec TERM=xterm unless the caller sets TERM.
   const env = o.tty && !o.env.some((e) => e.startsWith('TERM=')) ? ['TERM=xterm', ...o.env] : o.env;
   let processFile: string | undefined;
-  if (o.user) {
+  // The runtime's init sizes the terminal it makes from the process's consoleSize before the
+  // command starts; the size it copies from its own terminal (script's, below) comes only
+  // after the start, so without it a quick `stty size` may find no size at all.
+  const size = o.tty && validSize(o.initialSize) ? o.initialSize : undefined;
+  if (o.user || size) {
     // runc's --user keeps the container's supplementary groups and --additional-gids adds to
     // them, so another user would get the init's (root's group 0): a whole process spec sets
     // this user's groups alone.
-    const u = resolveUser(o.user, readOr(join(merged, 'etc/passwd')), readOr(join(merged, 'etc/group')));
+    const u = o.user
+      ? resolveUser(o.user, readOr(join(merged, 'etc/passwd')), readOr(join(merged, 'etc/group')))
+      : undefined;
     processFile = join(paths.bundle, `exec-${randomBytes(6).toString('hex')}.json`);
-    writeFileSync(processFile, JSON.stringify(execProcess(paths.bundle, o, env, u)), { mode: 0o600 });
+    writeFileSync(processFile, JSON.stringify(execProcess(paths.bundle, o, env, u, size)), { mode: 0o600 });
     args.push('--process', processFile, rec.id);
   } else {
     if (o.tty) args.push('--tty');
