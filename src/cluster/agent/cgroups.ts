@@ -17,8 +17,16 @@ const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
 
 export type CgroupVersion = 1 | 2;
 
+/** Each root's version, found once: a host's cgroup hierarchy does not change while Berth runs. */
+const versions = new Map<string, CgroupVersion>();
+
 export function cgroupVersion(root = CGROUP_ROOT): CgroupVersion {
-  return isCgroupV2(root) ? 2 : 1;
+  let v = versions.get(root);
+  if (v === undefined) {
+    v = isCgroupV2(root) ? 2 : 1;
+    versions.set(root, v);
+  }
+  return v;
 }
 
 /** runc's conversion of cpu.shares to a v2 cpu.weight. */
@@ -78,15 +86,10 @@ function write(dir: string, file: string, value: string): void {
 
 /**
  * Makes (or updates) the cgroup at `path` (cgroupfs form, `/kubepods/burstable/podUID`) with
- * `values`. The BestEffort tier gets the minimum shares, as the kubelet gives it. `v` is the
- * hierarchy's version, which a caller making many pods' cgroups may find once.
+ * `values`. The BestEffort tier gets the minimum shares, as the kubelet gives it.
  */
-export function ensurePodCgroup(
-  path: string,
-  values: CgroupValues,
-  root = CGROUP_ROOT,
-  v: CgroupVersion = cgroupVersion(root),
-): void {
+export function ensurePodCgroup(path: string, values: CgroupValues, root = CGROUP_ROOT): void {
+  const v = cgroupVersion(root);
   const rel = path.replace(/^\/+/, '');
   log.debug('making a pod cgroup', { cgroup: path });
   const besteffort = basename(dirname(rel)) === 'besteffort';

@@ -12,7 +12,7 @@ import {
   type PinnedNamespaces,
   removeNamespaces,
 } from '../../engine/network/netns.js';
-import { type CgroupVersion, cgroupVersion, ensurePodCgroup, removePodCgroup } from './cgroups.js';
+import { ensurePodCgroup, removePodCgroup } from './cgroups.js';
 import { ConfigError } from './config-error.js';
 import { startPidHolder, stopPidHolder } from './pid-holder.js';
 import { credentialFor } from './pull-secrets.js';
@@ -46,7 +46,6 @@ export async function setUpSandbox(
   ip: string,
   ns: PinnedNamespaces,
   cgroupRoot = '',
-  cgroupV: CgroupVersion = cgroupVersion(),
 ): Promise<SandboxExtras> {
   const spec = config.podSpec;
   const x: SandboxExtras = { hostname: config.hostname, dir, hostNetwork: config.hostNetwork };
@@ -58,7 +57,7 @@ export async function setUpSandbox(
       x.hostIPC = spec.hostIPC;
       x.hostPID = spec.hostPID;
       x.cgroupPath = `${cgroupRoot.replace(/\/+$/, '')}${spec.cgroupPath}`;
-      ensurePodCgroup(x.cgroupPath, spec.cgroup, undefined, cgroupV);
+      ensurePodCgroup(x.cgroupPath, spec.cgroup);
       if (spec.shareProcessNamespace) x.pidHolder = await startPidHolder();
       writeFileSync(
         join(dir, 'hosts'),

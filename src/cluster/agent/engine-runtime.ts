@@ -20,7 +20,6 @@ import { attachNetworks, BridgeOptionLabels, detachNetworks } from '../../engine
 import { IsolationCheck } from '../../engine/network/isolation.js';
 import { createNamespaces, removeNamespaces, removeNetns } from '../../engine/network/netns.js';
 import { snapshotterOf } from '../../engine/snapshot/snapshots.js';
-import { cgroupVersion } from './cgroups.js';
 import { ConfigError } from './config-error.js';
 import { FALLBACK_LOG_LINES, MAX_MESSAGE_BYTES, terminationMessage } from './container-spec.js';
 import {
@@ -89,8 +88,6 @@ export class EngineRuntime implements PodRuntime {
   private pids = new Map<string, number>();
   /** The pod network runs no firewall plugin: its isolation is checked once a minute, not per pod. */
   private readonly isolation = new IsolationCheck();
-  /** The host's cgroup version, found once rather than with a stat per pod. */
-  private readonly cgroupV = cgroupVersion();
 
   constructor(
     private readonly engine: Engine,
@@ -198,7 +195,7 @@ export class EngineRuntime implements PodRuntime {
         attached = true;
         ip = a?.ip ?? '';
       }
-      const extras = await setUpSandbox(dir, config, ip, ns, this.cgroupRoot, this.cgroupV);
+      const extras = await setUpSandbox(dir, config, ip, ns, this.cgroupRoot);
       this.save({ id, pod: config.pod, state: 'ready', createdAt: Date.now(), ip, netns, extras });
     } catch (e) {
       if (attached) await detachNetworks(this.engine.context.db, this.engine.context, `pod-${id}`, netns);

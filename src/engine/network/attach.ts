@@ -54,12 +54,6 @@ export const BridgeOptionLabels = {
 export interface NetworkPaths {
   root: string;
   runroot: string;
-  /**
-   * The store of the database the calls are given, when the caller keeps one (an engine
-   * context does): a store made per call checks the schema each time, two reads for every
-   * pod a node agent starts and stops.
-   */
-  networks?: NetworkStore;
 }
 
 /**
@@ -151,7 +145,7 @@ export async function attachNetworks(
   req: AttachRequest,
 ): Promise<Attachment[]> {
   const { root } = paths;
-  const store = paths.networks ?? new NetworkStore(db);
+  const store = new NetworkStore(db);
   const nets = req.networks.map((n) => (n.name === 'bridge' ? store.ensureDefault() : store.get(n.name)));
   for (const [i, n] of req.networks.entries()) {
     if (n.ip && !contains(parseCidr(nets[i]!.subnet), parseIPv4(n.ip))) {
@@ -240,7 +234,7 @@ export async function detachNetworks(
   netns: string,
   only?: string,
 ): Promise<void> {
-  const store = paths.networks ?? new NetworkStore(db);
+  const store = new NetworkStore(db);
   let first: Error | undefined;
   for (const a of store.attachmentsFor(containerId)) {
     if (only && a.network !== only) continue;

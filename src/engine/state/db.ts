@@ -65,6 +65,10 @@ function reusePreparedStatements(db: EngineDb): void {
  * (so two processes opening a fresh store at once do not both apply them).
  */
 export function migrate(db: EngineDb, component: string, steps: readonly string[]): void {
+  // Each store made on a database migrates it (the agent makes some for every pod): a
+  // component found current once in this process stays so, since versions only go up.
+  const known = migrated.get(db)?.get(component);
+  if (known !== undefined && known >= steps.length) return;
   // The common case (schema current) must not take the write lock: every command migrates,
   // and many run at once.
   const current = db
@@ -74,7 +78,10 @@ export function migrate(db: EngineDb, component: string, steps: readonly string[
         | { version: number }
         | undefined)
     : undefined;
-  if (current && current.version >= steps.length) return;
+  if (current && current.version >= steps.length) {
+    noteMigrated(db, component, current.version);
+    return;
+  }
   db.exec(
     'CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)',
   );
@@ -91,4 +98,13 @@ export function migrate(db: EngineDb, component: string, steps: readonly string[
     }
   });
   apply.immediate();
+  noteMigrated(db, component, steps.length);
+}
+
+/** The component versions each open database is known to have reached (see migrate). */
+const migrated = new WeakMap<EngineDb, Map<string, number>>();
+
+function noteMigrated(db: EngineDb, component: string, version: number): void {
+  const m = migrated.get(db) ?? new Map<string, number>();
+  migrated.set(db, m.set(component, version));
 }
