@@ -65,8 +65,9 @@ export function shiftLogFiles(path: string, maxFile: number): void {
  */
 export function splitRotatedLog(path: string, maxSize: number, maxFile: number): void {
   const first = `${path}.1`;
-  if (!existsSync(first) || statSync(first).size <= maxSize) return;
-  const splitIno = statSync(first).ino;
+  const st = statSync(first, { throwIfNoEntry: false });
+  if (!st || st.size <= maxSize) return;
+  const splitIno = st.ino;
   const text = readFileSync(first);
   const chunks: Buffer[] = [];
   let start = 0;
