@@ -178,6 +178,24 @@ describe('kubectl as a user drives it', () => {
     await ok(['delete', 'pod', 'typo', '--wait=false']);
   });
 
+  test('imagePullPolicy Never with an image the node lacks is ErrImageNeverPull, as the kubelet reports it', async () => {
+    await ok(['run', 'neverpull', '--image=busybox:absent', '--image-pull-policy=Never', '--', 'true']);
+    await until(
+      'neverpull in ErrImageNeverPull',
+      async () => (await row(['get', 'pods'], 'neverpull'))[2] === 'ErrImageNeverPull',
+    );
+    const pod = await c.json(['get', 'pod', 'neverpull']);
+    assert.equal(
+      pod.status.containerStatuses[0].state.waiting.message,
+      'Container image "busybox:absent" is not present with pull policy of Never',
+    );
+    const events = await c.json(['get', 'events', '--field-selector', 'involvedObject.name=neverpull']);
+    const reasons = events.items.map((e: { reason: string; message: string }) => `${e.reason}: ${e.message}`);
+    assert.ok(reasons.includes('Failed: Error: ErrImageNeverPull'), reasons.join(' | '));
+    assert.ok(!reasons.some((r: string) => r.startsWith('BackOff')), reasons.join(' | '));
+    await ok(['delete', 'pod', 'neverpull', '--wait=false']);
+  });
+
   test('a field of the wrong type is refused with upstream decoding error; quantities as numbers pass', async () => {
     await ok(['create', 'deployment', 'typed', '--image=busybox:local', '--', 'sleep', '1000']);
     const r = await c.kubectl(['patch', 'deploy', 'typed', '-p', '{"spec":{"replicas":"x"}}']);

@@ -4,7 +4,7 @@ import { BerthError } from '../../core/errors.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { SimRuntime } from '../sim/sim-runtime.js';
 import { PodSyncer } from './pod-sync.js';
-import type { Mount } from './runtime.js';
+import type { Mount, PodRuntime } from './runtime.js';
 import type { PodVolumes } from './volumes/manager.js';
 import { VolumeError } from './volumes/volume-error.js';
 
@@ -30,12 +30,14 @@ function harness(
   const runtime = new SimRuntime({ subnet: '10.42.0', now, ...(opts.images ? { images: opts.images } : {}) });
   const patches: Record<string, unknown>[] = [];
   const deleted: string[] = [];
+  const events: string[] = [];
   let current: KubeObject | undefined;
   const syncer = new PodSyncer({
     nodeName: 'n1',
     nodeIP: '192.0.2.10',
     runtime,
     now,
+    event: (_ref, type, reason, message) => events.push(`${type} ${reason} ${message}`),
     ...(opts.volumes ? { volumes: opts.volumes } : {}),
     ...(opts.admit ? { admit: opts.admit } : {}),
     api: {
@@ -62,6 +64,7 @@ function harness(
     syncer,
     patches,
     deleted,
+    events,
     advance: (ms: number) => {
       clock += ms;
     },
@@ -209,6 +212,37 @@ test('a missing image shows ErrImagePull, then ImagePullBackOff', async () => {
   assert.equal(statusOf(pod).phase, 'Pending');
   await h.sync(pod);
   assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ImagePullBackOff');
+});
+
+test('imagePullPolicy Never: a missing image is ErrImageNeverPull, never pulled; a present one is used as it is', async () => {
+  const h = harness({ images: ['busybox'] });
+  (h.runtime as PodRuntime).imagePresent = async (image) => image === 'busybox';
+  let creates = 0;
+  const create = h.runtime.createContainer.bind(h.runtime);
+  h.runtime.createContainer = async (sandbox, config) => {
+    creates++;
+    return create(sandbox, config);
+  };
+  const pod = podOf({ containers: [{ name: 'c', image: 'nothere:1', imagePullPolicy: 'Never' }] });
+  const r = await h.sync(pod);
+  assert.equal(r.retryAfterMs, 10_000);
+  const waiting = statusOf(pod).containerStatuses[0].state.waiting;
+  assert.equal(waiting.reason, 'ErrImageNeverPull');
+  assert.equal(waiting.message, 'Container image "nothere:1" is not present with pull policy of Never');
+  assert.deepEqual(h.events, [
+    'Warning ErrImageNeverPull Container image "nothere:1" is not present with pull policy of Never',
+    'Warning Failed Error: ErrImageNeverPull',
+  ]);
+  // The echo of that status write neither tries again nor turns it into ImagePullBackOff.
+  assert.ok(((await h.sync(pod)).retryAfterMs ?? 0) > 0);
+  assert.equal(statusOf(pod).containerStatuses[0].state.waiting.reason, 'ErrImageNeverPull');
+  assert.equal(h.events.length, 2);
+  assert.equal(creates, 0);
+
+  const present = podOf({ containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'Never' }] }, 'ok');
+  await h.sync(present);
+  assert.equal(creates, 1);
+  assert.ok(h.events.includes('Normal Pulled Container image "busybox" already present on machine'));
 });
 
 test('a registry that cannot be reached is ErrImagePull with the pull backoff, not a sync error', async () => {

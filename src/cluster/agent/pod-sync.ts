@@ -37,6 +37,13 @@ const pullFailures = new Set<ErrorCode>([
 
 const log = logger('agent');
 
+/** An image that is not on the node, for a container whose imagePullPolicy is Never. */
+class NeverPullError extends Error {
+  constructor(image: string) {
+    super(`Container image "${image}" is not present with pull policy of Never`);
+  }
+}
+
 /** The API calls a pod sync makes. */
 export interface PodApi {
   patchStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void>;
@@ -340,7 +347,7 @@ export class PodSyncer {
     ) {
       // Told once per failed pull: the syncs our own status writes bring must neither pull
       // again before the backoff ends nor repeat the events.
-      if (pulling.reason !== 'ImagePullBackOff') {
+      if (pulling.reason === 'ErrImagePull') {
         this.waiting.set(key, { ...pulling, reason: 'ImagePullBackOff' });
         this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
         this.event(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff');
@@ -366,6 +373,14 @@ export class PodSyncer {
         this.waiting.set(key, { reason: 'CreateContainerConfigError', message: err.message });
         this.event(pod, 'Warning', 'Failed', `Error: ${err.message}`);
         return this.pulls.next(`config/${key}`);
+      }
+      if (e instanceof NeverPullError) {
+        // The kubelet's ErrImageNeverPull: no pull, so no ImagePullBackOff either; the
+        // container waits with this reason and is tried again after the pull backoff.
+        this.waiting.set(key, { reason: 'ErrImageNeverPull', message: err.message });
+        this.event(pod, 'Warning', 'ErrImageNeverPull', err.message);
+        this.event(pod, 'Warning', 'Failed', 'Error: ErrImageNeverPull');
+        return this.pulls.next(key);
       }
       if (err instanceof BerthError && pullFailures.has(err.code)) {
         const wait = this.pulls.next(key);
@@ -522,7 +537,8 @@ export class PodSyncer {
   ): Promise<string> {
     const { image, imagePullPolicy: policy } = config;
     const present = policy !== 'Always' && (await this.runtime.imagePresent?.(image));
-    if (present === undefined || policy === 'Never') return this.runtime.createContainer(sandboxId, config);
+    if (present === undefined) return this.runtime.createContainer(sandboxId, config);
+    if (policy === 'Never' && !present) throw new NeverPullError(image);
     if (present) {
       this.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
       return this.runtime.createContainer(sandboxId, config);
