@@ -59,10 +59,10 @@ export interface HelperAffinity {
 }
 
 /**
- * The CPUs for `count` helpers, one each, or why they are not pinned: a single helper (nothing
- * to keep apart; pinned, it could not leave a core other work took), fewer CPUs than helpers (two helpers on one CPU would each get half of it however the other cores
- * idle, where the scheduler would move one), on a single CPU, or without `taskset` (said by
- * `why`, for the log).
+ * The CPUs for `count` helpers, one each, or why they are not pinned (`why`, for the log): a
+ * single helper (nothing to keep apart, and pinned it could not leave a core that other work
+ * took), fewer CPUs than helpers (two helpers on one CPU would each get half of it however idle
+ * the other cores were, where the scheduler would move one), a single CPU, or no `taskset`.
  */
 export function helperAffinity(
   count: number,
