@@ -130,11 +130,14 @@ async function setUp(box: Sandbox, client: KubeClient, cert: string, key: string
   return podIP;
 }
 
-/** The nginx configuration: `workers` workers, TLS with the same certificate, HTTP/1.1 keep-alive to the pod. */
-function nginxConf(dir: string, podIP: string, workers: number): string {
+/**
+ * The nginx configuration: `workers` workers (each pinned to a CPU of its own with `pinned`, as
+ * the Ingress's helpers then are), TLS with the same certificate, HTTP/1.1 keep-alive to the pod.
+ */
+function nginxConf(dir: string, podIP: string, workers: number, pinned: boolean): string {
   return `daemon off;
 worker_processes ${workers};
-pid ${dir}/nginx.pid;
+${pinned ? 'worker_cpu_affinity auto;\n' : ''}pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log;
 events { worker_connections 4096; }
 http {
@@ -173,6 +176,10 @@ function ingressHelpers(serverPid: number): number[] {
     }
   return out;
 }
+
+/** The CPUs a process may run on (its affinity), as the kernel lists them. */
+const cpusAllowed = (pid: number | 'self') =>
+  /\nCpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
 
 /** The clients' namespace: named after the sandbox's, so its cleanup finds strays in it too. */
 const clientNetns = (box: Sandbox) => `${box.netns}-client`;
@@ -267,10 +274,14 @@ try {
   );
   const helpers = ingressHelpers(server.pid ?? 0);
   const workers = Number(process.env.BENCH_NGINX_WORKERS ?? Math.max(helpers.length, 1));
+  // Helpers pinned to a CPU each (the Ingress's default where it can): nginx's workers get the
+  // same (`worker_cpu_affinity auto`), so neither side has the scheduler's placement the other lacks.
+  const pinned = helpers.map(cpusAllowed);
+  const pin = pinned.some((c) => c !== cpusAllowed('self'));
   console.log(
-    `Ingress helper processes: ${helpers.length}; nginx workers: ${workers}; the pod's keep-alive ${keepAlive ? 'on (nginx default)' : 'off'}; load average at start ${loadAverage()}`,
+    `Ingress helper processes: ${helpers.length}${pin ? ` on CPUs ${pinned.join(' ')}` : ''}; nginx workers: ${workers}${pin ? ', worker_cpu_affinity auto' : ''}; the pod's keep-alive ${keepAlive ? 'on (nginx default)' : 'off'}; load average at start ${loadAverage()}`,
   );
-  writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, podIP, workers));
+  writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, podIP, workers, pin));
   const nginx = box.spawn(
     'nginx',
     ['-e', join(dir, 'nginx-error.log'), '-c', join(dir, 'nginx.conf'), '-p', dir],

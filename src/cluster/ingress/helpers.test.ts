@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { until } from '../../../test/helpers/until.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { RoundRobin } from './backends.js';
 import { CertStore, selfSignedCertificate, tlsOptions } from './certs.js';
+import { helperAffinity } from './cpu-affinity.js';
 import { helperEntry, IngressHelpers } from './helpers.js';
 import { bindListener } from './listen-handle.js';
 import { routeTable } from './routes.js';
@@ -82,6 +83,12 @@ function certName(port: number, servername: string): Promise<string> {
 
 const entry = helperEntry(import.meta.url);
 const defaultCertificate = selfSignedCertificate('default.test');
+/** Two helpers pinned to a CPU each, as the agent starts them where it can (cpu-affinity.ts). */
+const affinity = helperAffinity(2);
+const pinned = 'why' in affinity ? undefined : affinity;
+/** The CPUs a process may run on, as the kernel lists them. */
+const cpusOf = (pid: number) =>
+  /\nCpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
 
 describe('ingress helper processes', () => {
   const certA = selfSignedCertificate('a.test');
@@ -127,6 +134,7 @@ describe('ingress helper processes', () => {
       defaultCertificate,
       logLevel: 'warn',
       entry,
+      ...(pinned ? { affinity: pinned } : {}),
     });
     helpers.on('applied', (pid: number, v: number) => applied.set(pid, v));
     helpers.update(snapshot(a.port));
@@ -147,6 +155,11 @@ describe('ingress helper processes', () => {
     assert.match(await get(ports.httpPort, 'other.test'), /^404/);
   });
 
+  test('each helper runs on a CPU of its own', { skip: 'why' in affinity && affinity.why }, () => {
+    const cpus = helpers.pids().map(cpusOf).sort();
+    assert.deepEqual(cpus, pinned?.cpus.map(String).sort());
+  });
+
   test('certificates reach them, and a changed Secret', async () => {
     await update(snapshot(b.port, tlsSecret('1', certA)));
     for (let i = 0; i < 4; i++) assert.equal(await certName(ports.httpsPort, 'a.test'), 'a.test');
@@ -158,6 +171,7 @@ describe('ingress helper processes', () => {
   test('a killed helper is replaced, with the current state', async () => {
     const [victim] = helpers.pids();
     assert.ok(victim);
+    const cpu = cpusOf(victim);
     const replaced = new Promise<number>((resolve) =>
       helpers.on('serving', (pid: number) => {
         if (pid !== victim) resolve(pid);
@@ -166,6 +180,7 @@ describe('ingress helper processes', () => {
     process.kill(victim, 'SIGKILL');
     const next = await replaced;
     assert.equal(applied.get(next), version, 'the new helper got the latest snapshot');
+    assert.equal(cpusOf(next), cpu, 'the new helper runs where the one it replaces did');
     await until(
       'two helpers again',
       async () => helpers.pids().length === 2 && !helpers.pids().includes(victim),

@@ -7,11 +7,12 @@
  * helper that dies is started again (later each time it dies young); each exits when its
  * IPC channel closes, so none outlives the agent, even one killed by SIGKILL.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, type SpawnOptions, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { type LogLevel, logger } from '../../core/log.js';
 import type { CertBindings } from './certs.js';
+import type { HelperAffinity } from './cpu-affinity.js';
 import type { ListenHandle } from './listen-handle.js';
 import type { IngressSnapshot } from './snapshot.js';
 
@@ -46,6 +47,8 @@ export interface IngressHelpersOptions {
   logLevel: LogLevel;
   /** The helper's entry: see helperEntry(). */
   entry: HelperEntry;
+  /** Helper i runs on CPU `cpus[i]` (cpu-affinity.ts); unset: wherever the scheduler puts it. */
+  affinity?: HelperAffinity;
 }
 
 export interface HelperEntry {
@@ -73,6 +76,8 @@ const MAX_RETRY_MS = 30_000;
 const STOP_GRACE_MS = 2_000;
 
 interface Slot {
+  /** The CPU its helpers run on, if pinned. */
+  cpu?: number;
   child?: ChildProcess;
   servingSince?: number;
   retryMs: number;
@@ -94,7 +99,10 @@ export class IngressHelpers extends EventEmitter {
 
   constructor(private readonly o: IngressHelpersOptions) {
     super();
-    this.slots = Array.from({ length: o.count }, () => ({ retryMs: FIRST_RETRY_MS }));
+    this.slots = Array.from({ length: o.count }, (_, i) => ({
+      retryMs: FIRST_RETRY_MS,
+      cpu: o.affinity?.cpus[i],
+    }));
   }
 
   /**
@@ -155,12 +163,22 @@ export class IngressHelpers extends EventEmitter {
     const env = { ...process.env };
     // Node would parse the file as each helper starts; helpers make no TLS client connections.
     delete env.NODE_EXTRA_CA_CERTS;
-    const child = fork(this.o.entry.file, [], {
-      execArgv: this.o.entry.execArgv,
+    const options: SpawnOptions = {
       env,
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    };
+    const { file, execArgv } = this.o.entry;
+    // Pinned: taskset sets the CPU and executes Node in its place (the same pid), which finds
+    // the IPC channel fork() would have given it in the environment spawn() sets.
+    const child =
+      this.o.affinity && slot.cpu !== undefined
+        ? spawn(
+            this.o.affinity.taskset,
+            ['-c', String(slot.cpu), process.execPath, ...execArgv, file],
+            options,
+          )
+        : fork(file, [], { ...options, execArgv });
     slot.child = child;
     slot.servingSince = undefined;
     const pid = child.pid ?? 0;
@@ -192,7 +210,7 @@ export class IngressHelpers extends EventEmitter {
       log.warn('an Ingress helper exited; starting another', { pid, code, signal, inMs: delay });
       slot.timer = setTimeout(() => this.spawn(slot), delay);
     });
-    const { entry: _, handles: __, count: ___, ...start } = this.o;
+    const { entry: _, handles: __, count: ___, affinity: ____, ...start } = this.o;
     this.send(child, { type: 'start', ...start });
     this.send(child, { type: 'handle', which: 'http' }, this.o.handles.http);
     this.send(child, { type: 'handle', which: 'https' }, this.o.handles.https);

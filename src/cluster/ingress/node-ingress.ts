@@ -16,6 +16,7 @@ import { type KubeClient, type KubeObject, Resources } from '../client/kube-clie
 import { sliceIndexes } from '../dns/cluster-index.js';
 import { Backends, backendKey } from './backends.js';
 import { CertStore, selfSignedCertificate, tlsOptions } from './certs.js';
+import { helperAffinity } from './cpu-affinity.js';
 import { type HelperEntry, helperEntry, IngressHelpers } from './helpers.js';
 import { ingressClasses, ingresses, SERVING_ANNOTATION, servedByBerth } from './ingress-class.js';
 import { bindListener, type ListenHandle } from './listen-handle.js';
@@ -244,8 +245,11 @@ async function startHelpers(
     handles.http.close();
     handles.https.close();
   };
+  const affinity = helperAffinity(o.helpers);
+  if ('why' in affinity) log.debug('the Ingress helpers are not pinned to CPUs', { why: affinity.why });
   const helpers = new IngressHelpers({
     count: o.helpers,
+    ...('why' in affinity ? {} : { affinity }),
     handles,
     httpPort: o.httpPort,
     httpsPort: o.httpsPort,
