@@ -320,7 +320,11 @@ export function registerServer(program: Command): void {
             clusterCidr: opts.clusterCidr,
             ...(ingress ? { ingress } : {}),
             localApi: (nodeName) =>
-              new KubeClient({ server: s.url, socketPath: s.socketPath, token: s.localNodeToken(nodeName) }),
+              new KubeClient({
+                server: s.url,
+                transport: s.localTransport,
+                token: s.localNodeToken(nodeName),
+              }),
             ...(opts.evictionHard !== undefined ? { evictionHard: opts.evictionHard } : {}),
           });
         }

@@ -12,10 +12,25 @@ import type { ClaimSource } from './volumes/manager.js';
 import type { VolumeSources } from './volumes/payload.js';
 import { type IssuedToken, ServiceAccountTokens } from './volumes/tokens.js';
 
+/**
+ * The status patch the agent sends: a strategic merge patch of its whole status, in which the
+ * address lists replace the stored ones. Their items merge by `ip`, so without the directive
+ * an address that changed stayed beside the new one, the stored status never matched the one
+ * reported again, and the pod's status was written again on every sync (thousands of times a
+ * minute, each racing other writers' updates). Conditions still merge by type: those others
+ * wrote (DisruptionTarget...) stay.
+ */
+export function statusPatch(status: Record<string, unknown>): { status: Record<string, unknown> } {
+  const out = { ...status };
+  for (const list of ['hostIPs', 'podIPs'])
+    if (Array.isArray(out[list])) out[list] = [...(out[list] as unknown[]), { $patch: 'replace' }];
+  return { status: out };
+}
+
 export function clientPodApi(client: KubeClient): PodApi {
   return {
     async patchStatus(namespace, name, status) {
-      await client.patchStatus(Resources.pods, namespace, name, { status });
+      await client.patchStatus(Resources.pods, namespace, name, statusPatch(status));
     },
     async deletePod(namespace, name, uid) {
       await client.delete(Resources.pods, namespace, name, { uid, gracePeriodSeconds: 0 });

@@ -49,9 +49,10 @@ export interface AgentCliOptions {
   ingress?: { httpPort: number; httpsPort: number; helpers: number };
   /**
    * The agent embedded in `berth server`: a client of the API in this process with the node's
-   * identity on its local socket (RunningServer.localNodeToken). The agent then reaches the
-   * API without TLS; it still joins and keeps its certificates (the serving one for its
-   * endpoint; the client one for renewals and the Ingress thread).
+   * identity (RunningServer.localNodeToken) through the in-process transport
+   * (RunningServer.localTransport). The agent then reaches the API without HTTP; it still
+   * joins and keeps its certificates (the serving one for its endpoint; the client one for
+   * renewals and the Ingress thread).
    */
   localApi?: (nodeName: string) => KubeClient;
 }

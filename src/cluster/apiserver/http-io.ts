@@ -8,10 +8,15 @@ import { toJson } from '../api/json-stringify.js';
 import { maxRequestBytes } from '../api/limits.js';
 import { decodeProtobuf } from '../api/protobuf.js';
 import { ApiError, badRequest } from '../api/status.js';
+import { LocalResponse } from './local-transport.js';
 import type { Parsed, YamlDecoder } from './yaml-decode.js';
 
-/** Answers `body` as JSON with status `code`. */
+/** Answers `body` as JSON with status `code` (to a caller in this process, as the object). */
 export function send(res: ServerResponse, code: number, body: unknown): void {
+  if (res instanceof LocalResponse) {
+    res.sendObject(code, body);
+    return;
+  }
   const text = toJson(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);

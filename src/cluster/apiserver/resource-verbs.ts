@@ -25,6 +25,7 @@ import {
 import { evictPod } from './eviction.js';
 import type { HandlerDeps } from './handler.js';
 import { type BodyFormat, bodyFormat, parseBody, readBody, send } from './http-io.js';
+import { localBody } from './local-transport.js';
 import { boolParam, fieldValidationParam, intParam } from './params.js';
 import { forward, podTarget, serviceTarget, splitSchemeNamePort } from './resource-proxy.js';
 import { answerReview, issueToken } from './reviews.js';
@@ -141,6 +142,12 @@ const withKind = (s: Scope, o: KubeObject) => asVersion(s.r, o);
 
 /** Reads and decodes the body; keys given twice are refused (Strict) or warned of (Warn). */
 async function readObject(s: Scope, format: BodyFormat): Promise<unknown> {
+  // A caller in this process hands over its body as an object: no text, so no repeated keys.
+  const local = localBody(s.req);
+  if (local && local.value !== undefined) {
+    s.deps.audit?.requestObject(s.req, local.value);
+    return local.value;
+  }
   const buf = await readBody(s.req);
   const { value, duplicates } = await parseBody(buf, format, s.yaml);
   s.deps.audit?.requestObject(s.req, value);
@@ -374,9 +381,14 @@ async function serveDelete(s: Scope): Promise<void> {
     orphanDependents?: boolean;
     gracePeriodSeconds?: number;
   } = {};
-  const buf = await readBody(req);
-  if (buf.length)
-    opts = (await parseBody(buf, bodyFormat(req.headers['content-type'] ?? ''), s.yaml)).value as typeof opts;
+  const local = localBody(req);
+  if (local) opts = (local.value ?? {}) as typeof opts;
+  else {
+    const buf = await readBody(req);
+    if (buf.length)
+      opts = (await parseBody(buf, bodyFormat(req.headers['content-type'] ?? ''), s.yaml))
+        .value as typeof opts;
+  }
   const dry = s.writeOpts.dryRun || (opts.dryRun ?? []).includes('All');
   const policy =
     opts.propagationPolicy ??

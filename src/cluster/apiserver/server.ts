@@ -16,6 +16,7 @@ import { invalidArgument, unlessNotFound } from '../../core/errors.js';
 import { decode, resourcePrefix } from '../api/objects.js';
 import { type ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject } from '../api/selectors.js';
+import type { KubeTransport } from '../client/kube-client.js';
 import { defaultStorageClass } from '../controllers/local-path.js';
 import type { Store } from '../store/store.js';
 import { defaultAdmission } from './admission/plugins.js';
@@ -49,6 +50,7 @@ import { type ConnectHandler, makeHandler } from './handler.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { kubeletAgent } from './kubelet-client.js';
 import { ensureKubernetesService } from './kubernetes-service.js';
+import { localTransport } from './local-transport.js';
 import { resourceMetrics } from './metrics-source.js';
 import { caCertsHandler, writeJoinToken } from './node-join.js';
 import { type PodProxy, podLogProxy } from './pod-proxy.js';
@@ -108,6 +110,11 @@ export interface RunningServer {
    * certificate's; only TLS is left out. Made on request, held only in memory.
    */
   localNodeToken(nodeName: string): string;
+  /**
+   * The same API for a client in this process (the embedded agent), without HTTP: requests go
+   * to the handler of both listeners, audit included, as objects (local-transport.ts).
+   */
+  localTransport: KubeTransport;
   close(): Promise<void>;
 }
 
@@ -365,6 +372,7 @@ async function serve(
       adminToken: creds.adminToken,
       controlPlaneToken,
       caCert: creds.caCert,
+      localTransport: localTransport(handler),
       localNodeToken(nodeName) {
         const token = randomBytes(32).toString('base64url');
         componentTokens.set(token, {

@@ -15,6 +15,7 @@ import { fieldMatcher, type KubeObject, labelMatcher } from '../api/selectors.js
 import { ApiError, expired, statusFor } from '../api/status.js';
 import { toTable } from '../api/table.js';
 import type { KeyValue, Store, Watch, WatchEvent } from '../store/store.js';
+import { LocalResponse } from './local-transport.js';
 import { boolParam, intParam, parseResourceVersion } from './params.js';
 import type { RestStorage } from './rest.js';
 
@@ -124,6 +125,11 @@ export async function serveWatch(
     await waitForRevision(store, from);
   }
 
+  // A watcher in this process (the embedded node agent) gets each event as an object of its own.
+  const local = res instanceof LocalResponse ? res : undefined;
+  // A watcher in this process that stopped while the list or the revision was awaited: its
+  // close went by before anything below listened for it.
+  if (local?.writableEnded) return;
   res.writeHead(200, {
     'Content-Type': 'application/json',
     'Transfer-Encoding': 'chunked',
@@ -149,7 +155,8 @@ export async function serveWatch(
       setImmediate(flush);
     }
   };
-  const write = (type: string, object: unknown) => line(`${toJson({ type, object })}\n`);
+  const write = (type: string, object: unknown) =>
+    local ? local.watchEvent(type, object) : line(`${toJson({ type, object })}\n`);
   let lastRv = from;
   for (const o of initial) write('ADDED', shape(o));
   const bookmark = (extra: Record<string, string> = {}) =>
@@ -177,7 +184,7 @@ export async function serveWatch(
     onEvents(events: WatchEvent[]) {
       if (done) return;
       const send = (type: string, kv: KeyValue, o: KubeObject) => {
-        if (asTable) return write(type, shape(o));
+        if (asTable || local) return write(type, shape(o));
         let json = jsonOf.get(kv);
         if (json === undefined) {
           json = toJson(shape(o));

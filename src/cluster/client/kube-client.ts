@@ -4,6 +4,7 @@ import https from 'node:https';
 import { parse } from 'yaml';
 import { BerthError, type ErrorCode } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { jsonCopy } from '../api/json-copy.js';
 
 const log = logger('kube-client');
 
@@ -48,6 +49,34 @@ export interface ObjectList {
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: KubeObject;
+}
+
+/** One request to an API server in the same process: what would have gone over HTTP. */
+export interface LocalRequestInit {
+  method: string;
+  /** The path with its query, as a request line carries it. */
+  path: string;
+  headers: Record<string, string>;
+  /** The body as JSON would carry it (a copy the server may keep and change). */
+  body?: unknown;
+}
+
+/**
+ * An API server in this process, reached without HTTP or JSON in between: requests go to
+ * its handler with the client's headers (so authentication, authorization, admission and
+ * audit are those of an HTTP request) and answers and watch events come back as objects
+ * that are the receiver's own copies.
+ */
+export interface KubeTransport {
+  request(init: LocalRequestInit): Promise<{ status: number; body: unknown }>;
+  /**
+   * A watch: `event` for each event, then `end` once, with the status and Status body when
+   * the watch was refused. The returned function stops it (no `end` follows).
+   */
+  watch(
+    init: LocalRequestInit,
+    on: { event(e: WatchEvent): void; end(status?: number, body?: unknown): void },
+  ): () => void;
 }
 
 /** Where a kind lives in the REST tree: `/api/v1` or `/apis/GROUP/VERSION`, its plural, namespaced or not. */
@@ -120,15 +149,30 @@ const codeFor = (status: number): ErrorCode =>
               ? 'InvalidArgument'
               : 'Unavailable';
 
+/** The BerthError for a refused request, from the Status the API answered (or its text). */
+function statusError(method: string, path: string, status: number, body: unknown, text?: string): BerthError {
+  const st = (body !== null && typeof body === 'object' ? body : {}) as { message?: string; reason?: string };
+  const msg = st.message ?? text ?? (typeof body === 'string' ? body : JSON.stringify(body));
+  // A create that finds the name taken is AlreadyExists, not a write conflict.
+  const code = status === 409 && st.reason === 'AlreadyExists' ? 'AlreadyExists' : codeFor(status);
+  return new BerthError(code, `${method} ${path}: ${status} ${msg}`);
+}
+
 /**
  * A small Kubernetes REST client for the control plane's own loops and `berth sim`: JSON over
  * HTTPS with the kubeconfig's CA and bearer token, keep-alive, and Kubernetes `Status`
- * errors turned into BerthErrors (404 NotFound, 409 Conflict, 410 Gone...).
+ * errors turned into BerthErrors (404 NotFound, 409 Conflict, 410 Gone...). With a
+ * `transport` it talks to an API server in its own process instead (the node agent embedded
+ * in `berth server`), with the same methods and errors.
  */
 export class KubeClient {
   private agent: https.Agent | http.Agent;
   /** A Unix socket speaking plain HTTP to the same API (the server's own control plane). */
   private readonly socketPath?: string;
+  /** The API server in this process, when requests go to it directly. */
+  private readonly transport?: KubeTransport;
+  /** The transport's open watches, stopped by close() as closing the sockets stops HTTP ones. */
+  private readonly localWatches = new Set<() => void>();
   readonly server: string;
   /** The cluster CA (PEM) the client trusts, when it was given one. */
   readonly ca?: string;
@@ -142,11 +186,13 @@ export class KubeClient {
     cert?: string;
     key?: string;
     socketPath?: string;
+    transport?: KubeTransport;
   }) {
     this.server = opts.server.replace(/\/$/, '');
     if (opts.ca) this.ca = opts.ca;
     this.token = opts.token;
     if (opts.socketPath) this.socketPath = opts.socketPath;
+    if (opts.transport) this.transport = opts.transport;
     this.agent = opts.socketPath
       ? // A local socket is cheap: let every controller's calls be in flight at once.
         new http.Agent({ keepAlive: true, maxSockets: 128 })
@@ -165,7 +211,7 @@ export class KubeClient {
    * informers relist or re-watch) on connections made with the new certificate.
    */
   useClientCertificate(cert: string, key: string): void {
-    if (this.socketPath || this.token)
+    if (this.socketPath || this.token || this.transport)
       throw new BerthError('InvalidArgument', 'This client authenticates with a token, not a certificate');
     const old = this.agent;
     this.agent = KubeClient.httpsAgent(this.ca, cert, key);
@@ -183,6 +229,7 @@ export class KubeClient {
       token,
       ...(this.ca ? { ca: this.ca } : {}),
       ...(this.socketPath ? { socketPath: this.socketPath } : {}),
+      ...(this.transport ? { transport: this.transport } : {}),
     });
     c.agent.destroy();
     c.agent = this.agent;
@@ -216,6 +263,36 @@ export class KubeClient {
 
   close(): void {
     this.agent.destroy();
+    for (const stop of this.localWatches) stop();
+    this.localWatches.clear();
+  }
+
+  /** The headers of a request: JSON answers, the bearer token, the body's type. */
+  private headers(contentType?: string): Record<string, string> {
+    return {
+      Accept: 'application/json',
+      ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}),
+      ...(contentType ? { 'Content-Type': contentType } : {}),
+    };
+  }
+
+  /** A request through the in-process transport: answered as over HTTP, without the text. */
+  private async localRequest<T>(
+    transport: KubeTransport,
+    method: string,
+    path: string,
+    body: unknown,
+    contentType: string,
+  ): Promise<T> {
+    const withBody = body !== undefined;
+    const answer = await transport.request({
+      method,
+      path,
+      headers: this.headers(withBody ? contentType : undefined),
+      ...(withBody ? { body: jsonCopy(body) } : {}),
+    });
+    if (answer.status >= 200 && answer.status < 300) return (answer.body ?? {}) as T;
+    throw statusError(method, path, answer.status, answer.body);
   }
 
   /** One HTTP exchange over HTTPS, or plain HTTP on the local socket. */
@@ -235,6 +312,7 @@ export class KubeClient {
     body?: unknown,
     contentType = 'application/json',
   ): Promise<T> {
+    if (this.transport) return this.localRequest<T>(this.transport, method, path, body, contentType);
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const req = this.send(
@@ -267,18 +345,13 @@ export class KubeClient {
               }
               return;
             }
-            let msg = text;
-            let reason: string | undefined;
+            let st: unknown = text;
             try {
-              const st = JSON.parse(text) as { message?: string; reason?: string };
-              msg = st.message ?? text;
-              reason = st.reason;
+              st = JSON.parse(text);
             } catch {
               /* plain text */
             }
-            // A create that finds the name taken is AlreadyExists, not a write conflict.
-            const code = status === 409 && reason === 'AlreadyExists' ? 'AlreadyExists' : codeFor(status);
-            reject(new BerthError(code, `${method} ${path}: ${status} ${msg}`));
+            reject(statusError(method, path, status, st, text));
           });
           res.on('error', (e) => reject(new BerthError('Unavailable', `${method} ${path}: ${e.message}`)));
         },
@@ -369,16 +442,69 @@ export class KubeClient {
       ended = true;
       onEnd(err);
     };
+    let stopStream = () => {};
+    /** Hands one event on; false once the stream is over (an ERROR event ends it). */
+    const handle = (ev: WatchEvent): boolean => {
+      if (ended) return false;
+      if (ev.type === 'ERROR') {
+        const code = (ev.object as { code?: number }).code ?? 500;
+        end(
+          new BerthError(
+            codeFor(code),
+            `watch ${r.plural}: ${(ev.object as { message?: string }).message ?? code}`,
+          ),
+        );
+        stopStream();
+        return false;
+      }
+      try {
+        onEvent(ev);
+      } catch (e) {
+        // A consumer's bug must not end the stream (and every later event with it).
+        log.error('watch event handler failed', {
+          resource: r.plural,
+          type: ev.type,
+          object: `${ev.object?.metadata?.namespace ?? ''}/${ev.object?.metadata?.name ?? ''}`,
+          err: e as Error,
+        });
+      }
+      return true;
+    };
     const path = `${pathOf(r)}?watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(resourceVersion)}${query ? `&${query}` : ''}`;
+    if (this.transport) {
+      const stop = this.transport.watch(
+        { method: 'GET', path, headers: this.headers() },
+        {
+          event: (ev) => void handle(ev),
+          end: (status, body) => {
+            this.localWatches.delete(stopStream);
+            end(
+              status === undefined || status === 200
+                ? undefined
+                : new BerthError(
+                    codeFor(status),
+                    `watch ${r.plural}: ${status}${(body as { message?: string } | undefined)?.message ? ` ${(body as { message: string }).message}` : ''}`,
+                  ),
+            );
+          },
+        },
+      );
+      stopStream = () => {
+        this.localWatches.delete(stopStream);
+        stop();
+      };
+      this.localWatches.add(stopStream);
+      return () => {
+        ended = true;
+        stopStream();
+      };
+    }
     const req = this.send(
       path,
       {
         method: 'GET',
         agent: this.agent,
-        headers: {
-          Accept: 'application/json',
-          ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}),
-        },
+        headers: this.headers(),
       },
       (res) => {
         if (res.statusCode !== 200) {
@@ -404,28 +530,7 @@ export class KubeClient {
                 nl = buf.indexOf('\n');
                 continue;
               }
-              if (ev.type === 'ERROR') {
-                const code = (ev.object as { code?: number }).code ?? 500;
-                end(
-                  new BerthError(
-                    codeFor(code),
-                    `watch ${r.plural}: ${(ev.object as { message?: string }).message ?? code}`,
-                  ),
-                );
-                req.destroy();
-                return;
-              }
-              try {
-                onEvent(ev);
-              } catch (e) {
-                // A consumer's bug must not end the stream (and every later event with it).
-                log.error('watch event handler failed', {
-                  resource: r.plural,
-                  type: ev.type,
-                  object: `${ev.object?.metadata?.namespace ?? ''}/${ev.object?.metadata?.name ?? ''}`,
-                  err: e as Error,
-                });
-              }
+              if (!handle(ev)) return;
             }
             nl = buf.indexOf('\n');
           }
@@ -434,6 +539,7 @@ export class KubeClient {
         res.on('error', (e) => end(e));
       },
     );
+    stopStream = () => req.destroy();
     req.on('error', (e) => end(e));
     req.end();
     return () => {

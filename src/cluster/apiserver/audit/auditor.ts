@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { metaMicroTime } from '../../api/meta-time.js';
+import { LocalResponse } from '../local-transport.js';
 import type { AuditLog } from './audit-log.js';
 import { type AuditAttributes, type AuditDecision, decide, type Policy, type Stage } from './policy.js';
 
@@ -33,6 +34,8 @@ interface Pending {
   decision?: AuditDecision;
   requestObject?: unknown;
   responseText?: string;
+  /** The answer's object, when it was handed over without text (a caller in this process). */
+  responseObject?: unknown;
   annotations?: Record<string, string>;
   receivedSent?: boolean;
   /** ResponseComplete or Panic was written: nothing follows. */
@@ -119,6 +122,9 @@ export class Auditor implements AuditHooks {
           /json/.test(String(res.getHeader('content-type')))
         )
           p.responseText = chunk.toString();
+        // An answer to a caller in this process is an object, not text.
+        const local = wanted && res instanceof LocalResponse ? res.sentObject() : undefined;
+        if (local) p.responseObject = local.value;
         return end(...args);
       }) as typeof res.end;
       res.once('close', () => this.emit(p, 'ResponseComplete', res));
@@ -175,13 +181,15 @@ export class Auditor implements AuditHooks {
       };
     else if (stage !== 'RequestReceived') {
       responseStatus = { metadata: {}, code: res.statusCode };
-      if (stage === 'ResponseComplete' && p.responseText) {
-        try {
-          responseObject = JSON.parse(p.responseText);
-        } catch {
-          // Not JSON after all (a protobuf or text body): there is no object to log.
-          responseObject = undefined;
-        }
+      if (stage === 'ResponseComplete' && (p.responseText || p.responseObject !== undefined)) {
+        if (p.responseObject !== undefined) responseObject = p.responseObject;
+        else
+          try {
+            responseObject = JSON.parse(p.responseText as string);
+          } catch {
+            // Not JSON after all (a protobuf or text body): there is no object to log.
+            responseObject = undefined;
+          }
         const st = responseObject as
           | { kind?: string; status?: string; reason?: string; message?: string }
           | undefined;
