@@ -132,6 +132,16 @@ export function machineFacts(opts: {
 }
 
 /** The IPv4 address of the interface the default route leaves by, else another non-loopback one. */
+/**
+ * Whether a network device is one that Berth, a container engine or the pod network adds: a
+ * container bridge, the pod network's VXLAN device, the cluster DNS interface (berth-dns0,
+ * holding the DNS Service's address). A restarted agent on a machine without a default route
+ * would otherwise take their pod-range or Service addresses as the node's own. (By name:
+ * /sys/class/net shows the mount namespace's network, not necessarily the agent's.)
+ */
+export const addedDevice = (name: string): boolean =>
+  /^(br-[0-9a-f]{12}|berth\d*|berth\.\d+|berth-dns\d+|cni\d+|docker\d+|flannel\.\d+)$/.test(name);
+
 export function defaultNodeIP(): string {
   const routes = readText('/proc/net/route') ?? '';
   const iface = routes
@@ -145,14 +155,10 @@ export function defaultNodeIP(): string {
     const a = v4(iface);
     if (a) return a;
   }
-  // Without a default route, another interface, but not a container bridge or the pod
-  // network's VXLAN device: a restarted agent would take their pod-range addresses. (By name:
-  // /sys/class/net shows the mount namespace's network, not necessarily the agent's.)
-  const podDevice = (name: string) =>
-    /^(br-[0-9a-f]{12}|berth\d*|berth\.\d+|cni\d+|docker\d+|flannel\.\d+)$/.test(name);
+  // Without a default route, another interface, but not one of those below.
   for (const name of Object.keys(all)) {
     const a = v4(name);
-    if (a && !podDevice(name)) return a;
+    if (a && !addedDevice(name)) return a;
   }
   return '127.0.0.1';
 }
