@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { allowedCpus, findProgram, helperAffinity, parseCpuList } from './cpu-affinity.js';
+import { allowedCpus, helperAffinity, parseCpuList } from './cpu-affinity.js';
 
 test('CPU lists as the kernel prints them', () => {
   assert.deepEqual(parseCpuList('0-1'), [0, 1]);
@@ -23,11 +23,6 @@ test("a process's CPUs from its status file", () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
-
-test('a program on the PATH', () => {
-  assert.equal(findProgram('sh', '/nonexistent:/bin'), '/bin/sh');
-  assert.equal(findProgram('no-such-program-here', '/bin:/usr/bin'), undefined);
 });
 
 test('helpers pinned one per CPU, or why not', () => {

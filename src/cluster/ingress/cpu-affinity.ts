@@ -7,8 +7,8 @@
  * affinity, so a helper is started through util-linux's `taskset`, which sets it and then
  * executes Node: every thread of the helper (V8's too) inherits it from the start.
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { programPath } from '../../core/program-path.js';
 
 /**
  * Parses a CPU list as the kernel prints it (`Cpus_allowed_list` in /proc/PID/status, cpuset
@@ -37,19 +37,10 @@ export function allowedCpus(status = '/proc/self/status'): number[] {
   }
 }
 
-/** The first executable `name` on `path` (the PATH variable's value), or undefined. */
-export function findProgram(name: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue;
-    const file = join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // Not in this folder.
-    }
-  }
-  return undefined;
+/** Where program `name` is on the PATH (programPath answers the bare name when nowhere). */
+function installed(name: string): string | undefined {
+  const p = programPath(name);
+  return p.includes('/') ? p : undefined;
 }
 
 /** How helpers are pinned: `taskset` runs helper i on `cpus[i]`. */
@@ -68,7 +59,7 @@ export function helperAffinity(
   count: number,
   host: { cpus: readonly number[]; taskset: string | undefined } = {
     cpus: allowedCpus(),
-    taskset: findProgram('taskset'),
+    taskset: installed('taskset'),
   },
 ): HelperAffinity | { why: string } {
   const { cpus, taskset } = host;
