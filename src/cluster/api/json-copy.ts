@@ -3,6 +3,8 @@
  * without the text in between. Objects handed between the API server and a client in the same
  * process go through it, so that neither side holds the other's objects and the receiver sees
  * exactly what the wire would have shown it (members JSON cannot hold dropped, `toJSON` called).
+ * cloneJson (json-clone.ts) copies data that is JSON already (a decoded body) as it is; what
+ * the server answers may still hold undefined members or values with `toJSON`, hence this one.
  */
 import { toJson } from './json-stringify.js';
 
