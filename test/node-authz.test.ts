@@ -327,7 +327,13 @@ describe('node authorization', () => {
     );
     assert.match(
       (await node(['delete', 'pod', 'elsewhere', '--wait=false'])).stderr,
-      /no relationship found between node 'n1'/,
+      /node "n1" can only delete pods with spec.nodeName set to itself/,
+    );
+    assert.equal((await admin(['get', 'pod', 'elsewhere', '-o', 'name'])).trim(), 'pod/elsewhere');
+    // A pod that is gone is NotFound to a node too (as upstream), not Forbidden.
+    assert.match(
+      (await node(['delete', 'pod', 'never-was', '--wait=false'])).stderr,
+      /NotFound.*pods "never-was" not found/,
     );
     assert.match((await node(['get', 'pod', 'elsewhere'])).stderr, /no relationship found between node 'n1'/);
     assert.match((await node(['create', 'configmap', 'x'])).stderr, /forbidden/);

@@ -425,6 +425,7 @@ async function serveDelete(s: Scope): Promise<void> {
     throw badRequest(`Invalid value: "${graceParam}": gracePeriodSeconds must be a number`);
   const o = await rest.delete(r, namespace, name, {
     dryRun: dry,
+    user: s.user,
     ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
     ...(propagation ? { propagationPolicy: propagation } : {}),
     ...(opts.preconditions?.uid ? { preconditionUid: opts.preconditions.uid } : {}),

@@ -588,6 +588,8 @@ export class RestStorage {
       throw conflictError(target(r, name));
     if (opts.preconditionRV && cur.metadata?.resourceVersion !== opts.preconditionRV)
       throw conflictError(target(r, name));
+    // Judged on what this attempt deletes: a retry after a conflict judges the object anew.
+    if (opts.user) await this.admission.validateDelete(admissionRequest(r, 'DELETE', cur, cur, opts));
     if (opts.dryRun) return cur;
     if (isNamespace(r)) {
       const ended = await this.terminateNamespace(r, key, kv.modRevision, cur);

@@ -8,7 +8,7 @@ import type { KubeObject } from '../../api/selectors.js';
 import { ApiError } from '../../api/status.js';
 import type { UserInfo } from '../auth.js';
 
-export type Operation = 'CREATE' | 'UPDATE';
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
 /** What a plugin sees of one write. */
 export interface AdmissionRequest {
@@ -38,6 +38,12 @@ export interface AdmissionPlugin {
   admit?(req: AdmissionRequest): Promise<void>;
   /** Validating phase: refuse (throw) or let the write through. */
   validate?(req: AdmissionRequest): Promise<void>;
+  /**
+   * Refuse (throw) or let through the deletion of `req.object`, the stored object (operation
+   * DELETE), read in the same attempt that deletes it. Only plugins that judge deletions
+   * have it; `admit` and `validate` never see a DELETE.
+   */
+  validateDelete?(req: AdmissionRequest): Promise<void>;
   /** Called after any successful write, for plugins that cache what they read. */
   written?(r: ResourceInfo): void;
 }
@@ -52,6 +58,10 @@ export class AdmissionChain {
 
   async validate(req: AdmissionRequest): Promise<void> {
     for (const p of this.plugins) await p.validate?.(req);
+  }
+
+  async validateDelete(req: AdmissionRequest): Promise<void> {
+    for (const p of this.plugins) await p.validateDelete?.(req);
   }
 
   written(r: ResourceInfo): void {

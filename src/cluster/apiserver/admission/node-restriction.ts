@@ -2,7 +2,8 @@
  * NodeRestriction admission (upstream's plugin), for writes by a node (`system:node:NAME` in
  * `system:nodes`): it may create or change only its own Node and its own Lease, may not set or
  * change labels under `node-restriction.kubernetes.io/` (the prefix admins use to steer
- * workloads to nodes they vouch for), and may write the status of only the pods bound to it.
+ * workloads to nodes they vouch for), and may write the status of, and delete, only the pods
+ * bound to it.
  * What it may do at all is the Node authorizer's business (authz/node-authorizer.ts).
  */
 import type { KubeObject } from '../../api/selectors.js';
@@ -56,6 +57,14 @@ export function nodeRestrictionAdmission(): AdmissionPlugin {
       }
       if (req.resource.kind === 'Lease' && req.resource.group === 'coordination.k8s.io' && req.name !== node)
         throw forbidden(req, 'can only access node lease with the same name as the requesting node');
+    },
+    // The Node authorizer lets a node delete pods by name; which ones is decided here, on the
+    // stored pod, so a pod that is gone is 404 (as upstream) and one bound elsewhere 403.
+    async validateDelete(req) {
+      const node = req.user && nodeIdentity(req.user);
+      if (!node || !isCore(req, 'Pod')) return;
+      if ((req.object.spec as { nodeName?: string } | undefined)?.nodeName !== node)
+        throw forbidden(req, `node "${node}" can only delete pods with spec.nodeName set to itself`);
     },
   };
 }

@@ -236,6 +236,8 @@ describe('Node authorizer', () => {
     assert.equal(can(authz, 'delete', pod('p1')).decision, 'allow');
     assert.equal(can(authz, 'patch', { ...pod('p1'), subresource: 'status' }).decision, 'allow');
     assert.equal(can(authz, 'get', pod('p2')).decision, 'noOpinion');
+    // Deletes by name pass here; NodeRestriction judges the stored pod (its own only).
+    assert.equal(can(authz, 'delete', pod('p2')).decision, 'allow');
     assert.equal(can(authz, 'create', { ...pod('p1'), subresource: 'eviction' }).decision, 'noOpinion');
     assert.equal(can(authz, 'list', { resource: 'pods' }, 'spec.nodeName=n1').decision, 'allow');
     assert.equal(can(authz, 'watch', { resource: 'pods' }, 'spec.nodeName=n2').decision, 'noOpinion');

@@ -5,8 +5,8 @@
  *   Nodes and nodes/status (NodeRestriction then refuses any Node but its own), and its own
  *   Lease in kube-node-lease;
  * - get the pods bound to it, list and watch pods only with `spec.nodeName=NAME`, update and
- *   patch their status, and delete them (pods/eviction, creating pods, and other nodes' pods:
- *   no);
+ *   patch their status, and delete pods by name (NodeRestriction allows only its own;
+ *   pods/eviction, creating pods, and other nodes' pods otherwise: no);
  * - get a Secret, ConfigMap, PersistentVolumeClaim or PersistentVolume, or create a
  *   ServiceAccount token, only when one of its pods uses it (a Secret also when a volume bound
  *   to one of its pods' claims names it; node-graph.ts, kept from the server's own writes and
@@ -124,7 +124,10 @@ export class NodeAuthorizer implements Authorizer {
       return noOpinion(`can only list/watch pods with spec.nodeName field selector`);
     }
     const own = a.name !== '' && this.graph.hasPod(node, a.namespace, a.name);
-    if (!a.subresource && (v === 'get' || v === 'delete')) return own ? allow : noRelationship(node);
+    if (!a.subresource && v === 'get') return own ? allow : noRelationship(node);
+    // Any pod by name, as upstream's static node rules: NodeRestriction then refuses a pod
+    // bound elsewhere, on the stored pod, and a pod that is gone is NotFound.
+    if (!a.subresource && v === 'delete' && a.name) return allow;
     if (a.subresource === 'status' && (v === 'get' || v === 'update' || v === 'patch'))
       return own ? allow : noRelationship(node);
     return noOpinion();
