@@ -35,6 +35,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type KubeClient, Resources } from '../src/cluster/client/kube-client.js';
+import { allowedCpus } from '../src/cluster/ingress/cpu-affinity.js';
 import { ingresses } from '../src/cluster/ingress/ingress-class.js';
 import { type Sandbox, sandbox } from '../test/helpers/sandbox.js';
 import {
@@ -177,9 +178,8 @@ function ingressHelpers(serverPid: number): number[] {
   return out;
 }
 
-/** The CPUs a process may run on (its affinity), as the kernel lists them. */
-const cpusAllowed = (pid: number | 'self') =>
-  /\nCpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+/** The CPUs a process may run on (its affinity), as a comma list. */
+const cpusAllowed = (pid: number | 'self') => allowedCpus(`/proc/${pid}/status`).join(',');
 
 /** The clients' namespace: named after the sandbox's, so its cleanup finds strays in it too. */
 const clientNetns = (box: Sandbox) => `${box.netns}-client`;
