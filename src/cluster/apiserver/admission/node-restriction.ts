@@ -19,6 +19,9 @@ const isRestricted = (label: string) => {
   return prefix === 'node-restriction.kubernetes.io' || prefix.endsWith(`.${restrictedPrefix.slice(0, -1)}`);
 };
 
+/** The node a pod is bound to. */
+const bound = (o: KubeObject | undefined) => (o?.spec as { nodeName?: string } | undefined)?.nodeName;
+
 const labelsOf = (o: KubeObject | undefined) => (o?.metadata?.labels ?? {}) as Record<string, string>;
 
 function checkNode(req: AdmissionRequest, node: string): void {
@@ -47,7 +50,6 @@ export function nodeRestrictionAdmission(): AdmissionPlugin {
       if (isCore(req, 'Node')) return checkNode(req, node);
       if (isCore(req, 'Pod')) {
         if (req.operation === 'CREATE') throw forbidden(req, `node "${node}" can only create mirror pods`);
-        const bound = (o: KubeObject | undefined) => (o?.spec as { nodeName?: string } | undefined)?.nodeName;
         if (bound(req.oldObject) !== node || bound(req.object) !== node)
           throw forbidden(
             req,
@@ -63,7 +65,7 @@ export function nodeRestrictionAdmission(): AdmissionPlugin {
     async validateDelete(req) {
       const node = req.user && nodeIdentity(req.user);
       if (!node || !isCore(req, 'Pod')) return;
-      if ((req.object.spec as { nodeName?: string } | undefined)?.nodeName !== node)
+      if (bound(req.object) !== node)
         throw forbidden(req, `node "${node}" can only delete pods with spec.nodeName set to itself`);
     },
   };
