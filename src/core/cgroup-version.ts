@@ -17,3 +17,11 @@ export const CGROUP_ROOT = '/sys/fs/cgroup';
 export function isCgroupV2(root = CGROUP_ROOT): boolean {
   return existsSync(join(root, 'cgroup.controllers'));
 }
+
+/**
+ * True on a hybrid host: v1 controllers at `root`, and the v2 hierarchy mounted beside them at
+ * `root/unified` (systemd's hybrid layout).
+ */
+export function isCgroupHybrid(root = CGROUP_ROOT): boolean {
+  return !isCgroupV2(root) && existsSync(join(root, 'unified', 'cgroup.controllers'));
+}

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { BerthError } from './errors.js';
+import { inOwnMountNs, type OwnMountNamespace } from './own-mount-ns.js';
 import { DEFAULT_PATH, forgetProgramPath, programPath } from './program-path.js';
 import { SpawnError, Spawner } from './spawner.js';
 
@@ -20,6 +21,8 @@ export interface RunOptions {
   check?: boolean;
   /** Extra file descriptors for the child, after stdio (fd 3, 4, ...). */
   extraFds?: number[];
+  /** Runs the program in a mount namespace of its own (own-mount-ns.ts). */
+  mountNamespace?: OwnMountNamespace;
 }
 
 /** What a finished child process produced. */
@@ -116,8 +119,9 @@ function runHere(
   return new Promise((resolve, reject) => {
     const stdio: (string | number)[] = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
     for (const fd of options.extraFds ?? []) stdio.push(fd);
-    const child = spawn(path, args, {
-      argv0: file,
+    const ns = options.mountNamespace && inOwnMountNs(path, args, options.mountNamespace);
+    const child = spawn(ns ? ns.file : path, ns ? ns.args : args, {
+      argv0: ns ? ns.file : file,
       cwd: options.cwd,
       env: options.env,
       stdio: stdio as never,
@@ -152,7 +156,13 @@ async function runInHelper(
   const ran = spawner.run(
     path,
     args,
-    { cwd: options.cwd, env: options.env, input: options.input, argv0: file },
+    {
+      cwd: options.cwd,
+      env: options.env,
+      input: options.input,
+      argv0: file,
+      ...(options.mountNamespace ? { mountNamespace: options.mountNamespace } : {}),
+    },
     options.signal,
   );
   kill.fn = () => ran.kill();
@@ -225,6 +235,14 @@ export async function run(
   return result;
 }
 
+/** Options for {@link startDaemon}. */
+export interface DaemonOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Starts it in a mount namespace of its own (own-mount-ns.ts). */
+  mountNamespace?: OwnMountNamespace;
+}
+
 /** What a daemon reported at its start: see {@link startDaemon}. */
 export interface DaemonStart {
   /** Its first line on fd 3; undefined when fd 3 closed without one. */
@@ -243,7 +261,7 @@ export interface DaemonStart {
 export async function startDaemon(
   file: string,
   args: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: DaemonOptions = {},
 ): Promise<DaemonStart> {
   return withProgramPath(file, options.env, async (path) => {
     if (!helper) return startDaemonHere(file, path, args, options);
@@ -261,12 +279,14 @@ function startDaemonHere(
   file: string,
   path: string,
   args: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv },
+  options: DaemonOptions,
 ): Promise<DaemonStart> {
-  const child = spawn(path, args, {
+  const ns = options.mountNamespace && inOwnMountNs(path, args, options.mountNamespace);
+  const child = spawn(ns ? ns.file : path, ns ? ns.args : args, {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-    ...options,
-    argv0: file,
+    cwd: options.cwd,
+    env: options.env,
+    argv0: ns ? ns.file : file,
     detached: true,
   });
   const stderr: Buffer[] = [];

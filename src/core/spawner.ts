@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { OWN_MOUNT_NS_PERL, type OwnMountNamespace, ownMountNsSpec } from './own-mount-ns.js';
 
 /**
  * A small helper process that starts commands for a long-lived Berth process (the server with
@@ -19,8 +20,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
  *
  * Protocol: one line per message each way, fields separated by spaces, each field `x` then its
  * bytes in hex (no field is ever empty, any bytes fit). A request is `start ID DAEMON FILE
- * ARGV0 CWD HASENV ENV HASINPUT INPUT ARGS...` (flags `1` or empty; ENV is `K=V` pairs joined
- * by NUL) or `kill ID`, which kills a running one (SIGKILL). A reply is `ID done CODE SIGNAL
+ * ARGV0 CWD HASENV ENV HASINPUT INPUT MNTNS ARGS...` (flags `1` or empty; ENV is `K=V` pairs
+ * joined by NUL; MNTNS empty, or a mount namespace of the child's own: see own-mount-ns.ts) or
+ * `kill ID`, which kills a running one (SIGKILL). A reply is `ID done CODE SIGNAL
  * STDOUT STDERR LINEFLAG LINE` (CODE empty when a signal ended it) or `ID error CODE MESSAGE`
  * for a command that could not start (CODE is the errno's name, as Node's spawn reports it).
  *
@@ -45,6 +47,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
  */
 const HELPER_SOURCE = String.raw`
 use strict;
+${OWN_MOUNT_NS_PERL}
 use POSIX ();
 use IO::Select;
 use Errno ();
@@ -93,7 +96,7 @@ open(my $NULL, '+<', '/dev/null') or die "/dev/null: $!";
 # Forks a child that runs FILE with the descriptors FDS as 0, 1, 2 (and 3); returns its pid
 # and, once it has executed or failed to, the error that kept it from starting ('' if none).
 sub launch {
-  my ($er, $ew, $fds, $daemon, $cwd, $file, $argv0, @args) = @_;
+  my ($er, $ew, $fds, $daemon, $cwd, $mntns, $file, $argv0, @args) = @_;
   my $pid = fork;
   return (undef, $! + 0) unless defined $pid;
   if ($pid == 0) {
@@ -103,9 +106,11 @@ sub launch {
     for my $i (0 .. $#$fds) { $ok = defined POSIX::dup2($fds->[$i], $i) or last }
     # A verb of this helper (a code reference): done here, with no program to execute.
     if ($ok && ref $file) { close $ew; POSIX::_exit($file->()) }
-    if ($ok && (!length $cwd || chdir($cwd))) { exec { $file } $argv0, @args }
-    my $e = $! + 0;
-    syswrite($ew, errname($e));
+    my $step = '';
+    $step = own_mount_ns($mntns) if $ok && length $mntns;
+    if ($ok && !length $step && (!length $cwd || chdir($cwd))) { exec { $file } $argv0, @args }
+    # A step of its mount namespace that failed is told as such, not as the program's errno.
+    syswrite($ew, length $step ? "EMOUNTNS $step: $!" : errname($! + 0));
     POSIX::_exit(127);
   }
   close $ew;
@@ -186,10 +191,10 @@ sub nsverb {
   my ($verb, $id, @args) = @_;
   return reply($id, 'error', 'ENOSYS', "no system call numbers for $Config{archname}") unless defined $SYS_setns;
   my $sub = $verb eq 'pin' ? \&pin_namespaces : \&unpin_namespaces;
-  start($id, '', sub { $sub->(@args) }, $verb, '', '', '', '', '');
+  start($id, '', sub { $sub->(@args) }, $verb, '', '', '', '', '', '');
 }
 sub start {
-  my ($id, $daemon, $file, $argv0, $cwd, $hasenv, $env, $hasinput, $input, @args) = @_;
+  my ($id, $daemon, $file, $argv0, $cwd, $hasenv, $env, $hasinput, $input, $mntns, @args) = @_;
   my %k = (id => $id, daemon => $daemon, obuf => '', ebuf => '', line => '');
   pipe(my $er, my $ew) or return reply($id, 'error', 'EMFILE', "pipe: $!");
   my ($in_r, $in_w, $out_r, $out_w, $err_r, $err_w, $sync_r, $sync_w);
@@ -204,9 +209,9 @@ sub start {
   if ($hasenv) {
     local %ENV = ();
     for (split /\0/, $env) { my ($n, $v) = split /=/, $_, 2; $ENV{$n} = $v if defined $v }
-    ($pid, $why) = launch($er, $ew, \@fds, $daemon, $cwd, $file, $argv0, @args);
+    ($pid, $why) = launch($er, $ew, \@fds, $daemon, $cwd, $mntns, $file, $argv0, @args);
   } else {
-    ($pid, $why) = launch($er, $ew, \@fds, $daemon, $cwd, $file, $argv0, @args);
+    ($pid, $why) = launch($er, $ew, \@fds, $daemon, $cwd, $mntns, $file, $argv0, @args);
   }
   if (!defined $pid) { close $_ for grep { defined } $err_r, $out_r, $in_w, $sync_r, $err_w, $out_w, $in_r, $sync_w; return reply($id, 'error', errname($why), "spawn $file: fork: $!") }
   close $err_w;
@@ -214,7 +219,7 @@ sub start {
   if (length $why) {
     my ($code, $msg) = split / /, $why, 2;
     close $_ for grep { defined } $err_r, $out_r, $in_w, $sync_r;
-    return reply($id, 'error', $code, "spawn $argv0 $code");
+    return reply($id, 'error', $code, "spawn $argv0 $code" . (defined $msg ? ": $msg" : ''));
   }
   $k{pid} = $pid;
   my $kr = \%k;
@@ -323,6 +328,8 @@ export interface SpawnRequest {
   daemon?: boolean;
   /** The program's argv[0] when `file` is a path it was found at. Default: `file`. */
   argv0?: string;
+  /** A mount namespace of the program's own, made before it runs (own-mount-ns.ts). */
+  mountNamespace?: OwnMountNamespace;
 }
 
 /** A kind of namespace the helper pins. */
@@ -396,6 +403,7 @@ export class Spawner {
           env.join('\0'),
           input ? '1' : '',
           input ? Buffer.from(req.input!) : '',
+          req.mountNamespace ? ownMountNsSpec(req.mountNamespace) : '',
           ...args,
         ]),
       );

@@ -35,6 +35,7 @@ import {
 import { type Usage, usageOfPid } from './metrics/cgroup-usage.js';
 import { ociPropagation } from './mount-propagation.js';
 import { podResolvMounts, writePodResolvConf } from './pod-dns.js';
+import { podOciRuntime } from './pod-oci-runtime.js';
 import {
   type ContainerConfig,
   type ContainerStatus,
@@ -249,6 +250,16 @@ export class EngineRuntime implements PodRuntime {
             seccompDir: this.opts.seccompDir,
           })
         : {};
+      const volumes = (c.mounts ?? []).map((m) => ({
+        type: 'bind' as const,
+        source: m.hostPath,
+        destination: m.containerPath,
+        readOnly: m.readOnly,
+        ...(m.propagation && m.propagation !== 'None'
+          ? { propagation: ociPropagation(m.hostPath, m.propagation) }
+          : {}),
+      }));
+      const runtime = podOciRuntime(volumes.map((v) => v.propagation));
       return this.engine.containers.create(
         { image: c.image, pull, ...(signal ? { signal } : {}), ...(credentials ? { credentials } : {}) },
         {
@@ -264,19 +275,8 @@ export class EngineRuntime implements PodRuntime {
           ...extra,
           ...(c.targetContainerId ? { pid: this.targetPidNamespace(c.targetContainerId) } : {}),
           // The pod's volumes, then the pod's /etc/hosts and /etc/hostname and the termination message file.
-          mounts: [
-            ...podResolvMounts(join(this.dir, sandboxId)),
-            ...(c.mounts ?? []).map((m) => ({
-              type: 'bind' as const,
-              source: m.hostPath,
-              destination: m.containerPath,
-              readOnly: m.readOnly,
-              ...(m.propagation && m.propagation !== 'None'
-                ? { propagation: ociPropagation(m.hostPath, m.propagation) }
-                : {}),
-            })),
-            ...(extra.mounts ?? []),
-          ],
+          mounts: [...podResolvMounts(join(this.dir, sandboxId)), ...volumes, ...(extra.mounts ?? [])],
+          ...(runtime ? { runtime } : {}),
           labels: {
             ...c.labels,
             [ATTEMPT]: String(c.attempt),

@@ -11,6 +11,7 @@ import { readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { inOwnMountNs } from '../../core/own-mount-ns.js';
 import { shellWord } from '../../core/shell-word.js';
 import { runtimeCreateError } from '../runtime/conmon.js';
 import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
@@ -145,7 +146,10 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     for (const e of env) args.push('--env', e);
     args.push(rec.id, ...o.command);
   }
-  const program = await runtimeProgram(runtime);
+  const direct = { file: await runtimeProgram(runtime), args };
+  const runtimeCall = runtime.mountNamespace
+    ? inOwnMountNs(direct.file, direct.args, runtime.mountNamespace)
+    : direct;
   const [file, argv] = viaPty
     ? [
         'script',
@@ -153,11 +157,11 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
           '-qefc',
           // The runtime's stderr carries only its own messages (the command's are on the
           // container's terminal), and those are in its log as well.
-          `${initialSizeCommand(o.initialSize)}exec ${[program, ...args].map(shellWord).join(' ')} 2>/dev/null`,
+          `${initialSizeCommand(o.initialSize)}exec ${[runtimeCall.file, ...runtimeCall.args].map(shellWord).join(' ')} 2>/dev/null`,
           '/dev/null',
         ],
       ]
-    : [program, args];
+    : [runtimeCall.file, runtimeCall.args];
   // script passes the end of its input on as the terminal's end-of-file character, which the
   // runtime's raw terminal makes a NUL the container's terminal echoes (`^@` before the
   // output): without the client's stdin, script gets a pipe that stays open until it ends.

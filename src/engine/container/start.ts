@@ -10,7 +10,7 @@ import { logger } from '../../core/log.js';
 import { makeDirs } from '../../core/make-dirs.js';
 import { readFileInRoot } from '../fs/in-root.js';
 import { capabilitiesFromMask } from '../runtime/capabilities.js';
-import { startConmon } from '../runtime/conmon.js';
+import { mountsRootItself, startConmon } from '../runtime/conmon.js';
 import {
   detectRuntime,
   type OciRuntime,
@@ -265,7 +265,7 @@ async function startLocked(
     const spec = ociSpec({
       config,
       rootfs: root?.path ?? paths.merged,
-      rootMounts: root?.mounts,
+      rootMounts: root && mountsRootItself(runtime) ? root.mounts : undefined,
       user,
       binds,
       cgroupsPath: cgroupsPathFor(rec.id, config.cgroupParent),
@@ -287,6 +287,7 @@ async function startLocked(
       // With rotation the monitor keeps the size (log-rotate.ts); conmon would truncate instead.
       logSizeMax: logRotation(config) ? undefined : config.log?.maxSize,
       exitCommand: opts.exitCommand ?? defaultExitCommand(ctx, rec.id),
+      ...(root && !mountsRootItself(runtime) ? { root: { mounts: root.mounts, target: root.path } } : {}),
     });
     created = true;
     log.debug('created by conmon', { id: rec.id, pid, ms: ms() });

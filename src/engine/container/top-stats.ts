@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CGROUP_ROOT, isCgroupV2 } from '../../core/cgroup-version.js';
 import { conflict, invalidArgument } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
-import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
+import { detectRuntime, runRuntime } from '../runtime/oci-runtime.js';
 import { cgroupsPathFor } from '../runtime/oci-spec.js';
 import type { EngineContext } from './context.js';
 import type { ContainerRecord } from './store.js';
@@ -73,7 +73,7 @@ export async function topContainer(
   const args = psArgs.trim() === '' ? '-ef' : psArgs;
   validatePsArgs(args);
   const runtime = detectRuntime(ctx.runroot, rec.config.runtime);
-  const r = await run(runtime.path, [...runtimeGlobalArgs(runtime), 'ps', '--format', 'json', rec.id]);
+  const r = await runRuntime(runtime, ['ps', '--format', 'json', rec.id]);
   const pids = (JSON.parse(r.stdout || '[]') as number[] | null) ?? [];
   const words = args.split(' ').filter(Boolean);
   // Asking ps for these pids only is quicker; some options (such as f) refuse -q, so then all.

@@ -3,8 +3,7 @@
  * `docker update` does: kept in its configuration for later starts, and applied at once to
  * a running (or paused) container's cgroup through the runtime's `update`.
  */
-import { run } from '../../core/exec.js';
-import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
+import { detectRuntime, runRuntime } from '../runtime/oci-runtime.js';
 import { cfsQuota } from '../runtime/oci-spec.js';
 import type { ContainerConfig } from './config.js';
 import type { EngineContext } from './context.js';
@@ -35,7 +34,7 @@ export async function updateContainer(
       if (o.pidsLimit !== undefined) args.push('--pids-limit', String(o.pidsLimit || -1));
       if (args.length) {
         const rt = detectRuntime(ctx.runroot, current.config.runtime);
-        await run(rt.path, [...runtimeGlobalArgs(rt), 'update', ...args, rec.id]);
+        await runRuntime(rt, ['update', ...args, rec.id]);
       }
     }
     ctx.containers.setConfig(rec.id, config);

@@ -8,7 +8,9 @@
  */
 import { BerthError, unavailable } from '../../core/errors.js';
 import { type DaemonStart, startDaemon } from '../../core/exec.js';
+import type { OwnMountNamespace } from '../../core/own-mount-ns.js';
 import type { ContainerPaths } from '../container/paths.js';
+import type { Mount } from '../snapshot/snapshotter.js';
 import { type OciRuntime, runtimeGlobalArgs } from './oci-runtime.js';
 import { runtimeProgram } from './sealed-copy.js';
 
@@ -28,6 +30,12 @@ export interface ConmonOptions {
   logSizeMax?: number;
   /** conmon's path; default `conmon` on PATH. */
   conmonPath?: string;
+  /**
+   * The container's root, mounted at `target` in a mount namespace of conmon's own that the
+   * runtime's `create` and the container copy (for a runtime that does not mount a root given
+   * as a mount at `/` itself: see {@link mountsRootItself}).
+   */
+  root?: { mounts: readonly Mount[]; target: string };
 }
 
 /** The sync pipe's message: the container's pid, or -1 and the runtime's error. */
@@ -85,11 +93,13 @@ export async function startConmon(o: ConmonOptions): Promise<number> {
   const file = o.conmonPath ?? 'conmon';
   let started: DaemonStart;
   try {
+    const mountNamespace = conmonMountNamespace(o);
     started = await startDaemon(file, args, {
       env: { ...process.env, _OCI_SYNCPIPE: '3' },
       // conmon writes its `oom` marker into its working folder as well as the persist dir;
       // keep it in the bundle rather than wherever `berth` was called from.
       cwd: o.paths.bundle,
+      ...(mountNamespace ? { mountNamespace } : {}),
     });
   } catch (e) {
     if ((e as BerthError).code === 'Unavailable')
@@ -110,6 +120,27 @@ export async function startConmon(o: ConmonOptions): Promise<number> {
   }
   if (message.data > 0) return message.data;
   throw runtimeCreateError(message.message ?? stderr);
+}
+
+/**
+ * Whether the runtime mounts a root file system given as the OCI spec's mount at `/` itself
+ * (private-rootfs.ts): runc does; crun takes `/` for no mount point ("mount `overlay` to ``").
+ */
+export const mountsRootItself = (rt: OciRuntime) => rt.name === 'runc';
+
+/** Where conmon, and so the runtime's `create`, runs: the runtime's namespace, with the root. */
+function conmonMountNamespace(o: ConmonOptions): OwnMountNamespace | undefined {
+  if (!o.root) return o.runtime.mountNamespace;
+  const target = o.root.target;
+  return {
+    ...o.runtime.mountNamespace,
+    mounts: o.root.mounts.map((m) => ({
+      source: m.source,
+      target,
+      fstype: m.type,
+      data: m.options.join(','),
+    })),
+  };
 }
 
 /**

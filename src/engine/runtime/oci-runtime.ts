@@ -6,9 +6,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isCgroupV2 } from '../../core/cgroup-version.js';
+import { isCgroupHybrid, isCgroupV2 } from '../../core/cgroup-version.js';
 import { invalidArgument, unavailable } from '../../core/errors.js';
-import { run } from '../../core/exec.js';
+import { type RunOptions, type RunResult, run } from '../../core/exec.js';
+import type { OwnMountNamespace } from '../../core/own-mount-ns.js';
 import { execFifoOf, releaseExecFifo } from './exec-fifo.js';
 
 /** A runtime to run containers with. */
@@ -19,6 +20,11 @@ export interface OciRuntime {
   path: string;
   /** The runtime's `--root`, where it keeps its container state. */
   stateRoot: string;
+  /**
+   * Where every call of it runs: crun on a hybrid cgroup host, in a mount namespace without
+   * the v2 hierarchy, which it would refuse (own-mount-ns.ts); undefined for the caller's own.
+   */
+  mountNamespace?: OwnMountNamespace;
 }
 
 const searchPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -35,7 +41,8 @@ function findExecutable(name: string): string | undefined {
 
 /**
  * Picks the runtime: the one named (`runc`, `crun` or a path) when given, otherwise crun on a
- * cgroup v2 host where it is installed (crun refuses v1 and hybrid hosts), otherwise runc.
+ * cgroup v2 host where it is installed, otherwise runc. crun refuses a hybrid host, so there
+ * it runs where the host's v2 hierarchy is out of its sight.
  */
 export function detectRuntime(runroot: string, requested = ''): OciRuntime {
   let name = requested;
@@ -46,7 +53,21 @@ export function detectRuntime(runroot: string, requested = ''): OciRuntime {
     throw unavailable(`No OCI runtime found: install runc (or crun on cgroup v2); run scripts/install-deps`);
   }
   const short = name.split('/').pop() ?? name;
-  return { name: short, path, stateRoot: join(runroot, 'runtime', short) };
+  const rt: OciRuntime = { name: short, path, stateRoot: join(runroot, 'runtime', short) };
+  if (short === 'crun' && isCgroupHybrid()) rt.mountNamespace = { hideCgroupV2: true };
+  return rt;
+}
+
+/** Runs one subcommand of the runtime (where {@link OciRuntime.mountNamespace} says). */
+export function runRuntime(
+  rt: OciRuntime,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  return run(rt.path, [...runtimeGlobalArgs(rt), ...args], {
+    ...options,
+    ...(rt.mountNamespace ? { mountNamespace: rt.mountNamespace } : {}),
+  });
 }
 
 /** The global arguments every call carries. */
@@ -61,14 +82,12 @@ export function runtimeGlobalArgs(rt: OciRuntime): string[] {
  */
 export async function runtimeStart(rt: OciRuntime, id: string, pid?: number): Promise<void> {
   if (rt.name === 'runc' && pid && (await releaseExecFifo(execFifoOf(rt.stateRoot, id), pid))) return;
-  await run(rt.path, [...runtimeGlobalArgs(rt), 'start', id]);
+  await runRuntime(rt, ['start', id]);
 }
 
 /** `kill [--all] ID SIGNAL`; a container that already stopped is not an error. */
 export async function runtimeKill(rt: OciRuntime, id: string, signal: string, all = false): Promise<void> {
-  const r = await run(rt.path, [...runtimeGlobalArgs(rt), 'kill', ...(all ? ['--all'] : []), id, signal], {
-    check: false,
-  });
+  const r = await runRuntime(rt, ['kill', ...(all ? ['--all'] : []), id, signal], { check: false });
   if (
     r.code !== 0 &&
     !/not running|does not exist|container not running|process already finished/i.test(r.stderr)
@@ -79,12 +98,12 @@ export async function runtimeKill(rt: OciRuntime, id: string, signal: string, al
 
 /** `pause ID` / `resume ID`: freezes or thaws every process of the container (its freezer cgroup). */
 export async function runtimeFreeze(rt: OciRuntime, id: string, freeze: boolean): Promise<void> {
-  await run(rt.path, [...runtimeGlobalArgs(rt), freeze ? 'pause' : 'resume', id]);
+  await runRuntime(rt, [freeze ? 'pause' : 'resume', id]);
 }
 
 /** `delete --force ID`; a container the runtime does not know is already deleted. */
 export async function runtimeDelete(rt: OciRuntime, id: string): Promise<void> {
-  await run(rt.path, [...runtimeGlobalArgs(rt), 'delete', '--force', id], { check: false });
+  await runRuntime(rt, ['delete', '--force', id], { check: false });
 }
 
 /** The runtime's `state` JSON, or undefined when it does not know the container. */
@@ -92,7 +111,7 @@ export async function runtimeState(
   rt: OciRuntime,
   id: string,
 ): Promise<{ status: string; pid: number } | undefined> {
-  const r = await run(rt.path, [...runtimeGlobalArgs(rt), 'state', id], { check: false });
+  const r = await runRuntime(rt, ['state', id], { check: false });
   if (r.code !== 0) return undefined;
   return JSON.parse(r.stdout) as { status: string; pid: number };
 }
