@@ -13,7 +13,7 @@ import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { inOwnMountNs } from '../../core/own-mount-ns.js';
 import { shellWord } from '../../core/shell-word.js';
-import { runtimeCreateError } from '../runtime/conmon.js';
+import { RUNTIME_START_FAILED, runtimeCreateError } from '../runtime/conmon.js';
 import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
 import { runtimeProgram } from '../runtime/sealed-copy.js';
 import { resolveUser } from '../runtime/user.js';
@@ -182,7 +182,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   let tail = '';
   child.stderr?.on('data', (b: Buffer) => {
     tail = (tail + b.toString()).slice(-4096);
-    if (!/exec failed|executable file not found/.test(tail)) o.stderr?.write(b);
+    if (!RUNTIME_START_FAILED.test(tail)) o.stderr?.write(b);
   });
   // The runtime passes the signal on to the command, as it does for every signal it gets.
   const onAbort = () => child.kill('SIGTERM');
@@ -204,7 +204,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   }
   if (
     code !== 0 &&
-    /exec failed|executable file not found|no such file or directory|permission denied/.test(tail)
+    (RUNTIME_START_FAILED.test(tail) || /no such file or directory|permission denied/.test(tail))
   ) {
     const e = runtimeCreateError(tail);
     if (e.exitCode !== 125) throw e;

@@ -152,19 +152,29 @@ export function logfmtMessage(line: string): string {
   return m ? m[1]!.replace(/\\(.)/g, '$1') : line;
 }
 
+/**
+ * The runtime's own words when it could not start a command: runc's (`exec failed: ...`) and
+ * crun's (``executable file `X` not found in $PATH``, `open executable: ...`, ``chdir `DIR`: ...``).
+ */
+export const RUNTIME_START_FAILED =
+  /exec failed|executable file (`[^`]*` )?not found|open executable: |^chdir `/m;
+
 /** Maps a runtime's create error to Docker's exit statuses: 127 not found, 126 not executable. */
 export function runtimeCreateError(message: string): BerthError & { exitCode: number } {
   const clean = logfmtMessage(message.replace(/\s+/g, ' ').trim());
   let exitCode = 125;
   let text = `Cannot start the container: ${clean}`;
-  if (/chdir to cwd/.test(clean)) {
+  if (/chdir to cwd|^chdir `/.test(clean)) {
     // A working directory that is missing (`exec -w`): dockerd's exec gives 126 for it.
     exitCode = 126;
     text = `Cannot start the container: its working directory cannot be entered (${clean})`;
   } else if (/executable file not found|no such file or directory/i.test(clean) && /exec/i.test(clean)) {
     exitCode = 127;
     text = `Cannot start the container: the command was not found in the image (${clean})`;
-  } else if (/permission denied/i.test(clean) && /exec/i.test(clean)) {
+  } else if (
+    /permission denied|open executable: operation not permitted/i.test(clean) &&
+    /exec/i.test(clean)
+  ) {
     exitCode = 126;
     text = `Cannot start the container: the command cannot be executed (${clean})`;
   }
