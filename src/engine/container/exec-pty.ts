@@ -3,7 +3,8 @@
  * the terminal it runs on (script's pseudo-terminal) to the container's console when it
  * starts and again on each SIGWINCH. So the first size is set by the shell script runs,
  * before it execs the runtime, and later sizes are set on script's pseudo-terminal from
- * outside with `stty -F`, which makes the kernel send SIGWINCH to the runtime.
+ * outside with `stty -F`, which makes the kernel send SIGWINCH to the runtime. crun does not
+ * pass that on, so with it the command's own terminal is sized instead.
  */
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,18 +58,34 @@ async function waitForPty(scriptPid: number): Promise<string | undefined> {
 
 /** Sets the size of the terminal of script `scriptPid`'s child (resizes are queued in order). */
 export function ptyResizer(scriptPid: number): (size: TerminalSize) => void {
-  let queue = Promise.resolve();
   let found: string | undefined;
+  return sttyResizer(async () => {
+    found ??= await waitForPty(scriptPid);
+    return found;
+  });
+}
+
+/**
+ * Sets the size of the command's own terminal (its stdin, the container's pseudo-terminal), once
+ * `pid` is known: for a runtime that does not pass a resize of its terminal on (crun's exec).
+ * The kernel then sends SIGWINCH to the command's foreground process group, as for any resize.
+ */
+export function commandTtyResizer(pid: Promise<number>): (size: TerminalSize) => void {
+  return sttyResizer(async () => `/proc/${await pid}/fd/0`);
+}
+
+/** `stty -F TTY rows R cols C` for each size, in order, on the terminal `tty()` finds. */
+function sttyResizer(tty: () => Promise<string | undefined>): (size: TerminalSize) => void {
+  let queue = Promise.resolve();
   return (size) => {
     if (!validSize(size)) return;
     queue = queue.then(async () => {
-      found ??= await waitForPty(scriptPid);
-      const tty = found;
-      if (!tty) return;
-      const r = await run('stty', ['-F', tty, 'rows', String(size.rows), 'cols', String(size.columns)], {
+      const path = await tty();
+      if (!path) return;
+      const r = await run('stty', ['-F', path, 'rows', String(size.rows), 'cols', String(size.columns)], {
         check: false,
       });
-      if (r.code !== 0) log.debug('resize failed', { tty, err: new Error(r.stderr.trim()) });
+      if (r.code !== 0) log.debug('resize failed', { tty: path, err: new Error(r.stderr.trim()) });
     });
   };
 }

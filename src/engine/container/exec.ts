@@ -19,7 +19,7 @@ import { runtimeProgram } from '../runtime/sealed-copy.js';
 import { resolveUser } from '../runtime/user.js';
 import type { EngineContext } from './context.js';
 import { containerEvent } from './events.js';
-import { initialSizeCommand, ptyResizer, validSize } from './exec-pty.js';
+import { commandTtyResizer, initialSizeCommand, ptyResizer, validSize } from './exec-pty.js';
 import { getContainer } from './lifecycle.js';
 import { containerPaths } from './paths.js';
 import { type ContainerStreams, childStdio, type TerminalSize } from './streams.js';
@@ -119,9 +119,14 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     'exec',
   ];
   if (o.detach) args.push('--detach');
+  // crun does not pass a resize of its own terminal (script's) on as runc does: the command's
+  // terminal is sized directly, which needs its pid.
+  const sizeCommandTty = viaPty && runtime.name !== 'runc';
   // The runtime writes the pid file once the command runs: the moment `onStarted` reports.
   const pidFile =
-    o.onStarted && !o.detach ? join(paths.bundle, `exec-${randomBytes(6).toString('hex')}.pid`) : undefined;
+    (o.onStarted || sizeCommandTty) && !o.detach
+      ? join(paths.bundle, `exec-${randomBytes(6).toString('hex')}.pid`)
+      : undefined;
   if (pidFile) args.push('--pid-file', pidFile);
   // Docker gives a terminal exec TERM=xterm unless the caller sets TERM.
   const env = o.tty && !o.env.some((e) => e.startsWith('TERM=')) ? ['TERM=xterm', ...o.env] : o.env;
@@ -174,8 +179,20 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
       runtimeLog ? 'ignore' : 'pipe',
     ],
   });
-  const unsubscribe = viaPty && child.pid ? o.onResize?.(ptyResizer(child.pid)) : undefined;
-  const stopWatching = pidFile && o.onStarted ? watchPidFile(pidFile, o.onStarted) : undefined;
+  let started: (pid: number) => void = () => {};
+  const commandPid = new Promise<number>((resolve) => {
+    started = resolve;
+  });
+  const unsubscribe =
+    viaPty && child.pid
+      ? o.onResize?.(sizeCommandTty ? commandTtyResizer(commandPid) : ptyResizer(child.pid))
+      : undefined;
+  const stopWatching = pidFile
+    ? watchPidFile(pidFile, (pid) => {
+        started(pid);
+        o.onStarted?.(pid);
+      })
+    : undefined;
   child.stdin?.on('error', (e) => log.debug('exec stdin closed', { id: rec.id, err: e }));
   if (stdin && child.stdin) stdin.pipe(child.stdin);
   if (stdout && child.stdout) child.stdout.pipe(stdout, { end: false });

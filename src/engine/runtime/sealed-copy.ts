@@ -64,12 +64,12 @@ my $wait = <STDIN>;
 
 /**
  * The path to start the runtime from for a command that runs its `init` (conmon's `create`,
- * `exec`): in a long-lived process, runc's sealed copy held by this process; otherwise, and
- * for other runtimes, its own file. A one-shot CLI command would pay for the copy once per
+ * `exec`): in a long-lived process, the sealed copy of runc (or crun, which carries runc's
+ * guard too) held by this process; otherwise, and for other runtimes, its own file. A one-shot CLI command would pay for the copy once per
  * container, as runc does.
  */
 export function runtimeProgram(rt: OciRuntime): Promise<string> {
-  return rt.name === 'runc' && commandsRunThroughHelper()
+  return (rt.name === 'runc' || rt.name === 'crun') && commandsRunThroughHelper()
     ? sealedRuntimePath(rt.path)
     : Promise.resolve(rt.path);
 }
