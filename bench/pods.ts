@@ -121,7 +121,7 @@ function conmonRssMb(dir: string): { n: number; mb: number } {
 
 /**
  * CPU milliseconds of Berth's parts: the server process (its threads), its command helper and
- * the commands it ran, and the conmons with the `runc create` each ran.
+ * the commands it ran, and the conmons with the children each reaped.
  */
 function partsCpuMs(
   serverPid: number,
@@ -480,7 +480,7 @@ console.log(
 const perPod = (ms: number) => `${(ms / replicas).toFixed(0)} ms`;
 if (b.deploymentCpuMs !== undefined)
   console.log(
-    `CPU of Berth's side (server, commands, containers) while the Deployment started: ${(b.deploymentCpuMs / 1000).toFixed(1)} s, ${(b.deploymentCpuMs / replicas).toFixed(0)} ms per pod: server process ${perPod(b.partsCpuMs.server)}, command helper and its commands ${perPod(b.partsCpuMs.commands)}, conmon and runc create ${perPod(b.partsCpuMs.conmon)}, the rest (containers, kubectl, this bench) ${perPod(b.deploymentCpuMs - b.partsCpuMs.server - b.partsCpuMs.commands - b.partsCpuMs.conmon)}`,
+    `CPU of Berth's side (server, commands, containers) while the Deployment started: ${(b.deploymentCpuMs / 1000).toFixed(1)} s, ${(b.deploymentCpuMs / replicas).toFixed(0)} ms per pod: server process ${perPod(b.partsCpuMs.server)}, command helper and its commands ${perPod(b.partsCpuMs.commands)}, conmon and what it reaped ${perPod(b.partsCpuMs.conmon)}, the rest (containers, kubectl, this bench) ${perPod(b.deploymentCpuMs - b.partsCpuMs.server - b.partsCpuMs.commands - b.partsCpuMs.conmon)}`,
   );
 console.log(
   `server+agent RSS: idle ${b.rssIdleMb.toFixed(0)} MB, with ${replicas} pods ${b.rssBusyMb.toFixed(0)} MB; ${b.conmon.n} conmon processes ${b.conmon.mb.toFixed(0)} MB in all`,
