@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { run } from '../../core/exec.js';
-import { releaseExecFifo } from './exec-fifo.js';
+import { releaseCrunExecFifo, releaseExecFifo } from './exec-fifo.js';
 
 describe('releaseExecFifo', () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-fifo-'));
@@ -31,5 +31,30 @@ describe('releaseExecFifo', () => {
     await new Promise((r) => init.once('exit', r));
     await assert.rejects(releaseExecFifo(fifo, init.pid!), /ended before it was started/);
     assert.equal(await releaseExecFifo(join(dir, 'none.fifo'), init.pid!), false);
+  });
+});
+
+describe('releaseCrunExecFifo', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-crun-fifo-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes the zero byte the init reads and removes the FIFO; false without a reader or a FIFO', async () => {
+    const fifo = join(dir, 'exec.fifo');
+    await run('mkfifo', [fifo]);
+    // Nobody reads it: the init died.
+    assert.equal(releaseCrunExecFifo(fifo), false);
+    assert.ok(existsSync(fifo));
+    // The init's end, as crun's create leaves it open for the init.
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      assert.equal(releaseCrunExecFifo(fifo), true);
+      assert.ok(!existsSync(fifo));
+      const b = Buffer.alloc(2);
+      assert.equal(readSync(reader, b), 1);
+      assert.equal(b[0], 0);
+    } finally {
+      closeSync(reader);
+    }
+    assert.equal(releaseCrunExecFifo(fifo), false);
   });
 });

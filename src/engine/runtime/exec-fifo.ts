@@ -12,7 +12,7 @@
  * comes when it has written it. An init that died before writing never sends it, so its pid is
  * watched meanwhile, as `runc start` does (every 100 ms).
  */
-import { constants, existsSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { BerthError } from '../../core/errors.js';
@@ -55,5 +55,30 @@ export async function releaseExecFifo(fifo: string, pid: number): Promise<boolea
     pipe.destroy();
   }
   if (existsSync(fifo)) unlinkSync(fifo);
+  return true;
+}
+
+/**
+ * Lets a container crun holds created run its command, as `crun start` does without hooks or
+ * a notify socket (Berth gives it neither): crun's direction is the other way round from
+ * runc's, the init waits to read one byte, so the FIFO is opened for writing, removed, and a
+ * zero byte written. Returns false when there is no FIFO, or no reader on it (the init died):
+ * the caller lets `crun start` say why. Saves a program start per container start.
+ */
+export function releaseCrunExecFifo(fifo: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENXIO') return false;
+    throw e;
+  }
+  try {
+    unlinkSync(fifo);
+    writeSync(fd, Buffer.alloc(1));
+  } finally {
+    closeSync(fd);
+  }
   return true;
 }

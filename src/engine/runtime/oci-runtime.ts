@@ -10,7 +10,7 @@ import { isCgroupHybrid, isCgroupV2 } from '../../core/cgroup-version.js';
 import { invalidArgument, unavailable } from '../../core/errors.js';
 import { type RunOptions, type RunResult, run } from '../../core/exec.js';
 import type { OwnMountNamespace } from '../../core/own-mount-ns.js';
-import { execFifoOf, releaseExecFifo } from './exec-fifo.js';
+import { execFifoOf, releaseCrunExecFifo, releaseExecFifo } from './exec-fifo.js';
 
 /** A runtime to run containers with. */
 export interface OciRuntime {
@@ -76,12 +76,14 @@ export function runtimeGlobalArgs(rt: OciRuntime): string[] {
 }
 
 /**
- * `start ID`: lets a created container run its process. runc's is done here, as runc does it
- * (exec-fifo.ts), given the container's init `pid`; other runtimes, and a container runc does
- * not hold created, go through the runtime's own `start` (which then says why it cannot).
+ * `start ID`: lets a created container run its process. runc's and crun's are done here, as
+ * they do it (exec-fifo.ts; runc's given the container's init `pid`); other runtimes, and a
+ * container the runtime does not hold created, go through the runtime's own `start` (which
+ * then says why it cannot).
  */
 export async function runtimeStart(rt: OciRuntime, id: string, pid?: number): Promise<void> {
   if (rt.name === 'runc' && pid && (await releaseExecFifo(execFifoOf(rt.stateRoot, id), pid))) return;
+  if (rt.name === 'crun' && releaseCrunExecFifo(execFifoOf(rt.stateRoot, id))) return;
   await runRuntime(rt, ['start', id]);
 }
 
