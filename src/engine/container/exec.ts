@@ -14,7 +14,7 @@ import { logger } from '../../core/log.js';
 import { inOwnMountNs } from '../../core/own-mount-ns.js';
 import { shellWord } from '../../core/shell-word.js';
 import { RUNTIME_START_FAILED, runtimeCreateError } from '../runtime/conmon.js';
-import { detectRuntime, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
+import { detectRuntime, passesResizeOn, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
 import { runtimeProgram } from '../runtime/sealed-copy.js';
 import { resolveUser } from '../runtime/user.js';
 import type { EngineContext } from './context.js';
@@ -119,9 +119,9 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     'exec',
   ];
   if (o.detach) args.push('--detach');
-  // crun does not pass a resize of its own terminal (script's) on as runc does: the command's
+  // A runtime that does not pass a resize of its own terminal (script's) on: the command's
   // terminal is sized directly, which needs its pid.
-  const sizeCommandTty = viaPty && runtime.name !== 'runc';
+  const sizeCommandTty = viaPty && !passesResizeOn(runtime);
   // The runtime writes the pid file once the command runs: the moment `onStarted` reports.
   const pidFile =
     (o.onStarted || sizeCommandTty) && !o.detach

@@ -10,9 +10,10 @@ import { logger } from '../../core/log.js';
 import { makeDirs } from '../../core/make-dirs.js';
 import { readFileInRoot } from '../fs/in-root.js';
 import { capabilitiesFromMask } from '../runtime/capabilities.js';
-import { mountsRootItself, startConmon } from '../runtime/conmon.js';
+import { startConmon } from '../runtime/conmon.js';
 import {
   detectRuntime,
+  mountsRootItself,
   type OciRuntime,
   runtimeAwaitsStart,
   runtimeDelete,

@@ -33,7 +33,7 @@ export interface ConmonOptions {
   /**
    * The container's root, mounted at `target` in a mount namespace of conmon's own that the
    * runtime's `create` and the container copy (for a runtime that does not mount a root given
-   * as a mount at `/` itself: see {@link mountsRootItself}).
+   * as a mount at `/` itself: see oci-runtime.ts's `mountsRootItself`).
    */
   root?: { mounts: readonly Mount[]; target: string };
 }
@@ -121,12 +121,6 @@ export async function startConmon(o: ConmonOptions): Promise<number> {
   if (message.data > 0) return message.data;
   throw runtimeCreateError(message.message ?? stderr);
 }
-
-/**
- * Whether the runtime mounts a root file system given as the OCI spec's mount at `/` itself
- * (private-rootfs.ts): runc does; crun takes `/` for no mount point ("mount `overlay` to ``").
- */
-export const mountsRootItself = (rt: OciRuntime) => rt.name === 'runc';
 
 /** Where conmon, and so the runtime's `create`, runs: the runtime's namespace, with the root. */
 function conmonMountNamespace(o: ConmonOptions): OwnMountNamespace | undefined {

@@ -58,6 +58,18 @@ export function detectRuntime(runroot: string, requested = ''): OciRuntime {
   return rt;
 }
 
+/**
+ * Whether the runtime mounts a root file system given as the OCI spec's mount at `/` itself
+ * (private-rootfs.ts): runc does; crun takes `/` for no mount point ("mount `overlay` to ``").
+ */
+export const mountsRootItself = (rt: OciRuntime) => rt.name === 'runc';
+
+/**
+ * Whether a TTY `exec` of the runtime passes a resize of its own terminal on to the command's
+ * (runc does, on SIGWINCH); crun does not, so the command's terminal is sized directly.
+ */
+export const passesResizeOn = (rt: OciRuntime) => rt.name === 'runc';
+
 /** Runs one subcommand of the runtime (where {@link OciRuntime.mountNamespace} says). */
 export function runRuntime(
   rt: OciRuntime,
