@@ -270,6 +270,42 @@ sys.exit(os.waitstatus_to_exitcode(st))
     await berth(['rm', name]);
   });
 
+  it("runs on crun too: exec keeps the container's no_new_privs, capabilities and seccomp; a missing command is 127", {
+    skip: !existsSync('/usr/bin/crun') && 'crun is not installed',
+  }, async () => {
+    const name = 'on-crun';
+    const r = await berth([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--runtime',
+      'crun',
+      '--security-opt',
+      'no-new-privileges',
+      ...img(),
+      'sleep',
+      '600',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    try {
+      assert.match((await inspect(name)).HostConfig!.Runtime as string, /crun/);
+      const probe = 'grep -E "^(CapEff|Seccomp|NoNewPrivs):" /proc/self/status';
+      const e = await berth(['exec', name, 'sh', '-c', probe]);
+      assert.match(e.stdout, /CapEff:\s+00000000a80425fb/);
+      assert.match(e.stdout, /Seccomp:\s+2/);
+      assert.match(e.stdout, /NoNewPrivs:\s+1/);
+      const missing = await berth(['exec', name, 'no-such-command']);
+      assert.equal(missing.code, 127);
+      assert.match(
+        missing.stderr,
+        /the command was not found in the image \(executable file `no-such-command` not found/,
+      );
+    } finally {
+      await berth(['rm', '-f', name]);
+    }
+  });
+
   it('isolates by default and lifts it with --privileged', async () => {
     const probe = 'grep -E "^(CapEff|Seccomp|NoNewPrivs):" /proc/self/status; hostname';
     const d = await berth(['run', '--rm', '--hostname', 'box1', ...img(), 'sh', '-c', probe]);

@@ -14,7 +14,12 @@ import { logger } from '../../core/log.js';
 import { inOwnMountNs } from '../../core/own-mount-ns.js';
 import { shellWord } from '../../core/shell-word.js';
 import { RUNTIME_START_FAILED, runtimeCreateError } from '../runtime/conmon.js';
-import { detectRuntime, passesResizeOn, runtimeGlobalArgs } from '../runtime/oci-runtime.js';
+import {
+  detectRuntime,
+  execKeepsContainerProcess,
+  passesResizeOn,
+  runtimeGlobalArgs,
+} from '../runtime/oci-runtime.js';
 import { runtimeProgram } from '../runtime/sealed-copy.js';
 import { resolveUser } from '../runtime/user.js';
 import type { EngineContext } from './context.js';
@@ -135,10 +140,11 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   // command starts; the size it copies from its own terminal (script's, below) comes only
   // after the start, so without it a quick `stty size` may find no size at all.
   const size = o.tty && validSize(o.initialSize) ? o.initialSize : undefined;
-  if (o.user || size) {
+  if (o.user || size || !execKeepsContainerProcess(runtime)) {
     // runc's --user keeps the container's supplementary groups and --additional-gids adds to
     // them, so another user would get the init's (root's group 0): a whole process spec sets
-    // this user's groups alone.
+    // this user's groups alone. It also carries the container's no_new_privs, capabilities
+    // and rlimits to a runtime whose plain `exec` would not.
     const u = o.user
       ? resolveUser(o.user, readOr(join(merged, 'etc/passwd')), readOr(join(merged, 'etc/group')))
       : undefined;

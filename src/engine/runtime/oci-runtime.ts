@@ -70,6 +70,13 @@ export const mountsRootItself = (rt: OciRuntime) => rt.name === 'runc';
  */
 export const passesResizeOn = (rt: OciRuntime) => rt.name === 'runc';
 
+/**
+ * Whether the runtime's plain `exec ID CMD` gives the new process the container's process
+ * settings: runc does (no_new_privs included); crun leaves no_new_privs off, so its exec gets
+ * a whole process spec made from the container's (exec.ts).
+ */
+export const execKeepsContainerProcess = (rt: OciRuntime) => rt.name === 'runc';
+
 /** Runs one subcommand of the runtime (where {@link OciRuntime.mountNamespace} says). */
 export function runRuntime(
   rt: OciRuntime,
