@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTar, unpackBusybox } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
+import { onTerminal } from './helpers/terminal.js';
 import { until } from './helpers/until.js';
 
 describe('containers', { skip: !isRoot && 'needs root' }, () => {
@@ -295,6 +296,14 @@ sys.exit(os.waitstatus_to_exitcode(st))
       assert.match(e.stdout, /CapEff:\s+00000000a80425fb/);
       assert.match(e.stdout, /Seccomp:\s+2/);
       assert.match(e.stdout, /NoNewPrivs:\s+1/);
+      // `exec -t` without -i, at a terminal: crun wants one on its stdin, and gets script's.
+      const t = onTerminal(
+        box,
+        `${berthBin} --root ${box.root} --runroot ${box.runroot} exec -t ${name} sh -c 'tty; echo on-a-tty'`,
+        { rows: 20, columns: 60 },
+      );
+      await t.waitFor('the tty exec', /\/dev\/pts\/\d+\s+on-a-tty/);
+      assert.equal(await t.exited, 0);
       const missing = await berth(['exec', name, 'no-such-command']);
       assert.equal(missing.code, 127);
       assert.match(

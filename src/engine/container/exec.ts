@@ -17,6 +17,7 @@ import { RUNTIME_START_FAILED, runtimeCreateError } from '../runtime/conmon.js';
 import {
   detectRuntime,
   execKeepsContainerProcess,
+  execTtyWithoutStdin,
   passesResizeOn,
   runtimeGlobalArgs,
 } from '../runtime/oci-runtime.js';
@@ -110,8 +111,9 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   const stdin = o.detach ? undefined : o.stdin;
   const stdout = o.detach ? undefined : o.stdout;
   // A TTY exec with piped streams (the Docker API's sockets): the runtime needs a terminal
-  // of its own to copy from, so `script` gives it one and relays it over the pipes.
-  const viaPty = o.tty && childStdio(stdout) === 'pipe';
+  // of its own to copy from, so `script` gives it one and relays it over the pipes. So too
+  // without stdin (`exec -t` alone) for a runtime that wants a terminal there (crun).
+  const viaPty = o.tty && (childStdio(stdout) === 'pipe' || (!stdin && !execTtyWithoutStdin(runtime)));
   // A detached command inherits the runtime's stdio and keeps it for as long as it runs, so
   // the runtime gets none of ours (Docker's detached exec has no output either); under
   // `script` the runtime's stderr is the terminal the user reads. In both its own errors

@@ -77,6 +77,12 @@ export const passesResizeOn = (rt: OciRuntime) => rt.name === 'runc';
  */
 export const execKeepsContainerProcess = (rt: OciRuntime) => rt.name === 'runc';
 
+/**
+ * Whether the runtime's TTY `exec` runs without a terminal on its stdin (`exec -t` without
+ * `-i`): runc does; crun stops at `tcgetattr: Inappropriate ioctl for device`.
+ */
+export const execTtyWithoutStdin = (rt: OciRuntime) => rt.name === 'runc';
+
 /** Runs one subcommand of the runtime (where {@link OciRuntime.mountNamespace} says). */
 export function runRuntime(
   rt: OciRuntime,
