@@ -63,6 +63,7 @@ describe('RBAC with kubectl', () => {
   });
   after(async () => {
     await c?.stop();
+    await c?.box.cleanup();
   });
 
   test('a ServiceAccount with a Role reads pods in its namespace and nothing else', async () => {

@@ -60,6 +60,31 @@ export interface Sandbox {
   cleanup(): Promise<void>;
 }
 
+/** Sandboxes made in this process and not cleaned up yet. */
+const live = new Set<Sandbox>();
+/** A cleanup that hangs must not keep an interrupted run from ending. */
+const SIGNAL_CLEANUP_MS = 30_000;
+let signalsHandled = false;
+
+/**
+ * An interrupted run (Ctrl-C, `timeout`, the test runner cancelling a file) ends without its
+ * `after` hooks: its sandboxes' network namespaces, mounts, processes and cgroups would stay
+ * on the machine. On SIGINT or SIGTERM they are cleaned up first, then the process ends as
+ * the signal would have ended it.
+ */
+function cleanUpOnSignals(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      const boxes = [...live];
+      const done = Promise.allSettled(boxes.map((b) => b.cleanup()));
+      const cap = new Promise((r) => setTimeout(r, SIGNAL_CLEANUP_MS).unref());
+      void Promise.race([done, cap]).then(() => process.kill(process.pid, sig));
+    });
+  }
+}
+
 /** Makes a sandbox and registers its cleanup with `t.after`. */
 export async function sandbox(t: TestContext | undefined, options: SandboxOptions = {}): Promise<Sandbox> {
   const id = `bt${randomBytes(4).toString('hex')}`;
@@ -122,6 +147,7 @@ export async function sandbox(t: TestContext | undefined, options: SandboxOption
     cleanup: async () => {
       if (cleaned) return;
       cleaned = true;
+      live.delete(box);
       for (const fn of deferred.reverse()) {
         try {
           await fn();
@@ -133,6 +159,8 @@ export async function sandbox(t: TestContext | undefined, options: SandboxOption
       await cleanupMachineState({ dir, cgroupParent, netns });
     },
   };
+  cleanUpOnSignals();
+  live.add(box);
   t?.after(() => box.cleanup());
   return box;
 }
