@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runDetached, unpackBusybox } from './helpers/busybox-image.js';
 import { berthBin, isRoot, type Sandbox, sandbox } from './helpers/sandbox.js';
-import { expectFollowsResize } from './helpers/terminal.js';
+import { expectFollowsResize, onTerminal } from './helpers/terminal.js';
 import { until } from './helpers/until.js';
 
 describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root' }, () => {
@@ -63,14 +63,16 @@ describe('top, exec terminals and log rotation', { skip: !isRoot && 'needs root'
   it("run -it puts the terminal in raw mode: the container pty's line ends arrive unchanged", async () => {
     // Docker's CLI makes the local terminal raw (no output processing) for -t, so a
     // container's "\r\n" is shown as it is, not as "\r\r\n".
-    const r = await box.exec('script', [
-      '-qec',
+    // On a terminal whose input stays open: an input that ended would reach the container's
+    // raw terminal as an end-of-file character, echoed as ^@ between the lines.
+    const t = onTerminal(
+      box,
       `${berthBin} --root ${box.root} --runroot ${box.runroot} run -it --rm --network none --rootfs ${rootfs} sh -c 'echo one; echo two'`,
-      '/dev/null',
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /one\r\ntwo\r\n/);
-    assert.doesNotMatch(r.stdout, /\r\r\n/);
+      { rows: 24, columns: 80 },
+    );
+    assert.equal(await t.exited, 0, t.output());
+    assert.match(t.output(), /one\r\ntwo\r\n/);
+    assert.doesNotMatch(t.output(), /\r\r\n/);
   });
 
   it('rotates the log at max-size into max-file files and reads them in order', async () => {
