@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { jsonCopy } from '../api/json-copy.js';
+import { statusFor } from '../api/status.js';
 import type { KubeTransport, LocalRequestInit, WatchEvent } from '../client/kube-client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -175,17 +176,12 @@ export class LocalResponse extends EventEmitter {
 export function localTransport(handler: Handler): KubeTransport {
   const run = (req: LocalRequest, res: LocalResponse) =>
     handler(req as unknown as IncomingMessage, res as unknown as ServerResponse).catch((e: unknown) => {
-      // The handler answers its own errors; one that escapes it still answers the caller.
-      if (!res.writableEnded)
-        res.sendObject(500, {
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message: (e as Error).message,
-          reason: 'InternalError',
-          code: 500,
-        });
+      // The handler answers its own errors; one that escapes it still answers the caller,
+      // with the Status the handler would have given it.
+      if (!res.writableEnded) {
+        const status = statusFor(e);
+        res.sendObject(status.code, status);
+      }
     });
   return {
     request(init) {
