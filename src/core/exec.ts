@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { BerthError } from './errors.js';
-import { inOwnMountNs, type OwnMountNamespace } from './own-mount-ns.js';
+import { commandIn, type OwnMountNamespace } from './own-mount-ns.js';
 import { DEFAULT_PATH, forgetProgramPath, programPath } from './program-path.js';
 import { SpawnError, Spawner } from './spawner.js';
 
@@ -119,9 +119,9 @@ function runHere(
   return new Promise((resolve, reject) => {
     const stdio: (string | number)[] = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
     for (const fd of options.extraFds ?? []) stdio.push(fd);
-    const ns = options.mountNamespace && inOwnMountNs(path, args, options.mountNamespace);
-    const child = spawn(ns ? ns.file : path, ns ? ns.args : args, {
-      argv0: ns ? ns.file : file,
+    const cmd = commandIn(options.mountNamespace, path, args, file);
+    const child = spawn(cmd.file, cmd.args, {
+      argv0: cmd.argv0,
       cwd: options.cwd,
       env: options.env,
       stdio: stdio as never,
@@ -281,12 +281,12 @@ function startDaemonHere(
   args: readonly string[],
   options: DaemonOptions,
 ): Promise<DaemonStart> {
-  const ns = options.mountNamespace && inOwnMountNs(path, args, options.mountNamespace);
-  const child = spawn(ns ? ns.file : path, ns ? ns.args : args, {
+  const cmd = commandIn(options.mountNamespace, path, args, file);
+  const child = spawn(cmd.file, cmd.args, {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     cwd: options.cwd,
     env: options.env,
-    argv0: ns ? ns.file : file,
+    argv0: cmd.argv0,
     detached: true,
   });
   const stderr: Buffer[] = [];

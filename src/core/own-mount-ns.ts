@@ -15,7 +15,7 @@
  *
  * The steps are Perl's (perl-base is Essential on Debian and already runs the command helper),
  * shared by the command helper (spawner.ts, in its forked child) and a process that has no
- * helper (a `perl -e` in front of the program: {@link inOwnMountNs}).
+ * helper (a `perl -e` in front of the program: {@link commandIn}).
  */
 
 /** What the namespace holds. */
@@ -65,15 +65,18 @@ sub own_mount_ns {
 `;
 
 /**
- * `perl -e SRC HEXSPEC FILE ARGS...`: the program (its path) run in a namespace of its own by a
- * process that has no command helper. Perl execs it, so signals, stdio and the exit status are
- * the program's own; a failed step exits 125 with the step on stderr.
+ * What a process without the command helper spawns to run the program at `path` (argv[0]
+ * `argv0`): the program itself, or with `ns`, `perl -e SRC HEXSPEC PATH ARGS...`, which makes
+ * the namespace and execs it, so signals, stdio and the exit status are the program's own; a
+ * failed step exits 125 with the step on stderr.
  */
-export function inOwnMountNs(
+export function commandIn(
+  ns: OwnMountNamespace | undefined,
   path: string,
   args: readonly string[],
-  ns: OwnMountNamespace,
-): { file: string; args: string[] } {
+  argv0 = path,
+): { file: string; args: string[]; argv0: string } {
+  if (!ns) return { file: path, args: [...args], argv0 };
   const src = `${OWN_MOUNT_NS_PERL}
 my ($spec, $file, @args) = @ARGV;
 my $step = own_mount_ns(pack('H*', $spec));
@@ -81,5 +84,6 @@ if (length $step) { print STDERR "$step: $!\n"; exit 125 }
 exec { $file } $file, @args or do { print STDERR "exec $file: $!\n"; exit 127 };
 `;
   // In hex: an argument cannot hold the spec's NULs.
-  return { file: 'perl', args: ['-e', src, Buffer.from(ownMountNsSpec(ns)).toString('hex'), path, ...args] };
+  const spec = Buffer.from(ownMountNsSpec(ns)).toString('hex');
+  return { file: 'perl', args: ['-e', src, spec, path, ...args], argv0: 'perl' };
 }

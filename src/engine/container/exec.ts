@@ -11,7 +11,7 @@ import { readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { conflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
-import { inOwnMountNs } from '../../core/own-mount-ns.js';
+import { commandIn } from '../../core/own-mount-ns.js';
 import { shellWord } from '../../core/shell-word.js';
 import { RUNTIME_START_FAILED, runtimeCreateError } from '../runtime/conmon.js';
 import {
@@ -159,10 +159,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     for (const e of env) args.push('--env', e);
     args.push(rec.id, ...o.command);
   }
-  const direct = { file: await runtimeProgram(runtime), args };
-  const runtimeCall = runtime.mountNamespace
-    ? inOwnMountNs(direct.file, direct.args, runtime.mountNamespace)
-    : direct;
+  const runtimeCall = commandIn(runtime.mountNamespace, await runtimeProgram(runtime), args);
   const [file, argv] = viaPty
     ? [
         'script',

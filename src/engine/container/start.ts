@@ -263,10 +263,12 @@ async function startLocked(
       const layered = layer && withInitLayer(root.mounts, layer);
       if (layered && fitsOnePage(layered)) root.mounts = layered;
     }
+    // The runtime mounts the root itself (runc), or conmon's namespace holds it (crun).
+    const rootForConmon = root && !mountsRootItself(runtime) ? root : undefined;
     const spec = ociSpec({
       config,
       rootfs: root?.path ?? paths.merged,
-      rootMounts: root && mountsRootItself(runtime) ? root.mounts : undefined,
+      rootMounts: rootForConmon ? undefined : root?.mounts,
       user,
       binds,
       cgroupsPath: cgroupsPathFor(rec.id, config.cgroupParent),
@@ -288,7 +290,7 @@ async function startLocked(
       // With rotation the monitor keeps the size (log-rotate.ts); conmon would truncate instead.
       logSizeMax: logRotation(config) ? undefined : config.log?.maxSize,
       exitCommand: opts.exitCommand ?? defaultExitCommand(ctx, rec.id),
-      ...(root && !mountsRootItself(runtime) ? { root: { mounts: root.mounts, target: root.path } } : {}),
+      ...(rootForConmon ? { root: { mounts: rootForConmon.mounts, target: rootForConmon.path } } : {}),
     });
     created = true;
     log.debug('created by conmon', { id: rec.id, pid, ms: ms() });
