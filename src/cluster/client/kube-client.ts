@@ -149,6 +149,11 @@ const codeFor = (status: number): ErrorCode =>
               ? 'InvalidArgument'
               : 'Unavailable';
 
+/** The BerthError for a watch the API refused with `status` (and the Status's message, when read). */
+function watchRefused(plural: string, status: number, message?: string): BerthError {
+  return new BerthError(codeFor(status), `watch ${plural}: ${status}${message ? ` ${message}` : ''}`);
+}
+
 /** The BerthError for a refused request, from the Status the API answered (or its text). */
 function statusError(method: string, path: string, status: number, body: unknown, text?: string): BerthError {
   const st = (body !== null && typeof body === 'object' ? body : {}) as { message?: string; reason?: string };
@@ -481,10 +486,7 @@ export class KubeClient {
             end(
               status === undefined || status === 200
                 ? undefined
-                : new BerthError(
-                    codeFor(status),
-                    `watch ${r.plural}: ${status}${(body as { message?: string } | undefined)?.message ? ` ${(body as { message: string }).message}` : ''}`,
-                  ),
+                : watchRefused(r.plural, status, (body as { message?: string } | undefined)?.message),
             );
           },
         },
@@ -509,7 +511,7 @@ export class KubeClient {
       (res) => {
         if (res.statusCode !== 200) {
           res.resume();
-          end(new BerthError(codeFor(res.statusCode ?? 0), `watch ${r.plural}: ${res.statusCode}`));
+          end(watchRefused(r.plural, res.statusCode ?? 0));
           return;
         }
         let buf = '';
