@@ -1,4 +1,4 @@
-import { isConflict } from '../../core/errors.js';
+import { isAlreadyExists, isConflict } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -110,8 +110,10 @@ export class WorkQueue {
             // Conflict ("the object has been modified") is optimistic concurrency at work: the
             // retry reads the newer object and nearly always succeeds, so its first retries are
             // debug lines (upstream's controllers log retries below maxRetries at V(2)); one
-            // that keeps failing is a warning like any other error.
-            const level = isConflict(err) && retries <= QUIET_CONFLICT_RETRIES ? 'debug' : 'warn';
+            // that keeps failing is a warning like any other error. AlreadyExists from a create
+            // is the same race seen from a cache that has not caught up with the store.
+            const stale = isConflict(err) || isAlreadyExists(err);
+            const level = stale && retries <= QUIET_CONFLICT_RETRIES ? 'debug' : 'warn';
             log[level]('sync failed; retrying', {
               controller: this.name,
               key,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { notFound } from '../../core/errors.js';
+import { alreadyExists, notFound } from '../../core/errors.js';
 import type { KubeObject } from '../client/kube-client.js';
 import { subsetsOf, syncEndpoints } from './endpoints.js';
 import { syncSlices } from './endpointslice.js';
@@ -122,4 +122,23 @@ test("a Service's Endpoints deleted meanwhile is no failure; another failure of 
   });
   await syncEndpoints('default/web', caches, act(notFound('endpoints "web" not found')));
   await assert.rejects(syncEndpoints('default/web', caches, act(new Error('etcd down'))), /etcd down/);
+});
+
+test('a create refused as AlreadyExists (the cache behind the store) fails the sync, so the queue retries it', async () => {
+  // Swallowed, the subsets of this pass were lost: the Endpoints kept what the first create wrote.
+  const act = {
+    create: async () => {
+      throw alreadyExists('endpoints "web" already exists');
+    },
+    update: async () => undefined,
+    delete: async () => undefined,
+  };
+  await assert.rejects(
+    syncEndpoints(
+      'default/web',
+      { service: () => svc, endpoints: () => undefined, podsIn: () => [pod('a', '10.0.0.2', true)] },
+      act,
+    ),
+    /already exists/,
+  );
 });

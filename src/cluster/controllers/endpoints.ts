@@ -4,7 +4,7 @@
  * under `notReadyAddresses`), grouped into subsets by the ports they resolve to. Services
  * without a selector keep Endpoints their users write; a deleted Service's Endpoints go.
  */
-import { isAlreadyExists, unlessNotFound } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import { type Informer, keyOf } from '../client/informer.js';
 import { type KubeObject, Resources } from '../client/kube-client.js';
 import type { WorkQueue } from '../client/work-queue.js';
@@ -69,11 +69,17 @@ export async function syncEndpoints(
     'endpoints.kubernetes.io/managed-by': 'endpoint-controller',
   };
   if (!cur) {
-    await act
-      .create(ns, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: ns, labels }, subsets })
-      .catch((e) => {
-        if (!isAlreadyExists(e)) throw e;
-      });
+    // AlreadyExists is not swallowed: it means the cache has not yet seen the Endpoints this
+    // controller created a moment ago (a pod's change queued the Service again right behind
+    // that create). Swallowed, the newer subsets were lost until the next change (kubectl's
+    // `services/NAME/proxy` answered "no endpoints available" for 20 s after a rollout); the
+    // queue's retry finds the object in the cache and updates it.
+    await act.create(ns, {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name, namespace: ns, labels },
+      subsets,
+    });
     return;
   }
   const same =
