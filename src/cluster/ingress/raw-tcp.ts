@@ -35,8 +35,12 @@ interface Req {
   data: string | Uint8Array | undefined;
 }
 
-/** The methods of libuv's TCP handle used here (node's TCPWrap, a LibuvStreamWrap). */
-interface TcpHandle {
+/**
+ * The methods of libuv's TCP handle used here (node's TCPWrap, a LibuvStreamWrap). A TLS
+ * connection's TLSWrap has them too (raw-tls.ts): its stream methods are its own, the TCP ones
+ * node:tls forwards to the TCP handle under it.
+ */
+export interface TcpHandle {
   /** Must stay a function (Node checks). */
   onread: (this: TcpHandle) => void;
   onconnection: ((err: number, client: TcpHandle | undefined) => void) | null;
@@ -138,9 +142,8 @@ const HIGH_WATER = 16 * 1024;
 /** The read buffer's size (what libuv asks Node for per read). */
 const READ_SIZE = 64 * 1024;
 
-/** A client connection on a libuv TCP handle. */
+/** A client connection on a libuv TCP handle (or a TLSWrap over one: raw-tls.ts). */
 export class RawClient implements ClientSocket {
-  readonly tls = false;
   writableLength = 0;
   private events: ClientSocketEvents | undefined;
   private peer: string | undefined;
@@ -152,10 +155,15 @@ export class RawClient implements ClientSocket {
   private shut = false;
   /** The handle is closing or closed. */
   destroyed = false;
+  /** Reading began before start() (readEarly). */
+  private readingEarly = false;
 
   constructor(
     private readonly h: TcpHandle,
     private readonly listener: RawListener,
+    readonly tls = false,
+    /** Called once the handle closed (raw-tls.ts frees the connection's TLS state). */
+    private readonly afterClose?: () => void,
   ) {
     h.conn = this;
     h.onread = onRead;
@@ -175,8 +183,19 @@ export class RawClient implements ClientSocket {
 
   start(events: ClientSocketEvents): void {
     this.events = events;
+    if (this.readingEarly) return;
     const err = this.h.readStart();
     if (err) this.failed(err, 'read');
+  }
+
+  /**
+   * Starts reading before a reader is set: a TLS connection's reads drive its handshake
+   * (raw-tls.ts), and its first bytes of data come after the reader was set. Returns libuv's
+   * error, if any.
+   */
+  readEarly(): number {
+    this.readingEarly = true;
+    return this.h.readStart();
   }
 
   /** Bytes read into the listener's buffer (`n` > 0), the client's FIN or a read error. */
@@ -193,9 +212,9 @@ export class RawClient implements ClientSocket {
     }
     this.eof = true;
     this.h.readStop();
-    // Our FIN went out already: both sides are done.
-    if (this.shut) this.destroy();
-    else this.events?.onEnd();
+    // Our FIN went out already, or nobody reads yet (a TLS client gone during its handshake).
+    if (this.shut || !this.events) this.destroy();
+    else this.events.onEnd();
   }
 
   write(data: string | Uint8Array): boolean {
@@ -273,7 +292,20 @@ export class RawClient implements ClientSocket {
     this.destroyed = true;
     this.h.onread = ignoreRead;
     this.listener.clients.delete(this);
-    this.h.close(() => this.events?.onClose());
+    this.h.close(() => {
+      this.events?.onClose();
+      this.afterClose?.();
+    });
+  }
+
+  /**
+   * Gives the handle up to another owner (an HTTP/2 session's socket, raw-tls.ts): no more
+   * events reach this connection, and closing the listener no longer closes it.
+   */
+  detach(): void {
+    this.destroyed = true;
+    this.h.conn = undefined;
+    this.listener.clients.delete(this);
   }
 
   private failed(err: number, op: string): void {
@@ -308,7 +340,7 @@ export class RawListener {
   readonly port: number;
 
   constructor(
-    private readonly handle: ListenHandle & TcpHandle,
+    readonly handle: ListenHandle & TcpHandle,
     port: number,
   ) {
     this.port = port;
@@ -330,6 +362,25 @@ export class RawListener {
  * connection to `serve`. Throws as net.Server's listen fails: `listen EADDRINUSE: ...`.
  */
 export function listenRaw(target: ListenTarget, serve: (c: RawClient) => void): RawListener {
+  const listener = openListener(target);
+  listener.handle.onconnection = (e, client) => {
+    if (e || !client) {
+      // EMFILE and the like: the connection waits in the backlog, as with net.Server.
+      log.debug('accept failed', { err: getSystemErrorName(e) });
+      return;
+    }
+    const c = new RawClient(client, listener);
+    listener.clients.add(c);
+    serve(c);
+  };
+  return listener;
+}
+
+/**
+ * A listening handle on `target` (a socket bound elsewhere, or a port of its own), its
+ * connections not yet taken. Throws as net.Server's listen fails: `listen EADDRINUSE: ...`.
+ */
+export function openListener(target: ListenTarget): RawListener {
   const handle = (
     'handle' in target ? target.handle : bindListener(target.address, target.port)
   ) as ListenHandle & TcpHandle;
@@ -349,16 +400,5 @@ export function listenRaw(target: ListenTarget, serve: (c: RawClient) => void): 
     handle.close();
     throw wrong;
   }
-  const listener = new RawListener(handle, port);
-  handle.onconnection = (e, client) => {
-    if (e || !client) {
-      // EMFILE and the like: the connection waits in the backlog, as with net.Server.
-      log.debug('accept failed', { err: getSystemErrorName(e) });
-      return;
-    }
-    const c = new RawClient(client, listener);
-    listener.clients.add(c);
-    serve(c);
-  };
-  return listener;
+  return new RawListener(handle, port);
 }
