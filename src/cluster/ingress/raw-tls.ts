@@ -121,13 +121,22 @@ class Handshake {
   /** Once handed to HTTP/2. */
   socket: net.Socket | undefined;
   readonly timer: NodeJS.Timeout;
+  readonly conn: RawClient;
 
   constructor(
-    readonly conn: RawClient,
+    readonly ssl: TlsWrap,
+    listener: RawListener,
     readonly o: TlsListenerOptions,
   ) {
     this.timer = setTimeout(onHandshakeTimeout, o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, this);
     this.timer.unref();
+    this.conn = new RawClient(ssl, listener, true, () => this.closed());
+  }
+
+  /** The TCP handle closed: the TLS state is freed, off OpenSSL's stack (as node:tls does). */
+  closed(): void {
+    clearTimeout(this.timer);
+    setImmediate(destroySsl, this.ssl);
   }
 
   /** Ends the connection, whoever holds it now. */
@@ -173,13 +182,12 @@ export function listenRawTls(target: ListenTarget, o: TlsListenerOptions): RawLi
     ssl.onerror = onTlsError;
     ssl.enableCertCb();
     if (alpn.ALPNProtocols) ssl.setALPNProtocols(alpn.ALPNProtocols);
-    // The TLS state is freed once the TCP handle closed, off OpenSSL's stack (as node:tls does).
-    const conn = new RawClient(ssl, listener, true, () => setImmediate(destroySsl, ssl));
-    listener.clients.add(conn);
-    ssl.handshake = new Handshake(conn, o);
+    const h = new Handshake(ssl, listener, o);
+    ssl.handshake = h;
+    listener.clients.add(h.conn);
     // Reading drives the handshake; the connection's reader is set when it is done.
-    const err = conn.readEarly();
-    if (err) ssl.handshake.fail('read', err);
+    const err = h.conn.readEarly();
+    if (err) h.fail('read', err);
   };
   return listener;
 }
@@ -217,7 +225,7 @@ function onHandshakeDone(this: TlsWrap): void {
   const socket = new net.Socket({ handle: this, manualStart: true } as net.SocketConstructorOpts);
   Object.assign(socket, { alpnProtocol: 'h2', encrypted: true });
   h.socket = socket;
-  socket.once('close', () => setImmediate(destroySsl, this));
+  socket.once('close', () => h.closed());
   socket.on('error', (err) => log.debug('TLS client connection failed', { err: err.message }));
   h.o.h2(socket);
 }
