@@ -16,7 +16,14 @@ import tls, { type SecureContext } from 'node:tls';
 import { logger } from '../../core/log.js';
 import type { ClientSocket } from './client-socket.js';
 import type { ListenTarget } from './listen-handle.js';
-import { openListener, RawClient, type RawListener, rawTcpMissing, type TcpHandle } from './raw-tcp.js';
+import {
+  openListener,
+  type RawClient,
+  type RawListener,
+  RawTlsClient,
+  rawTcpMissing,
+  type TcpHandle,
+} from './raw-tcp.js';
 
 const log = logger('ingress');
 
@@ -130,7 +137,7 @@ class Handshake {
   ) {
     this.timer = setTimeout(onHandshakeTimeout, o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, this);
     this.timer.unref();
-    this.conn = new RawClient(ssl, listener, true, () => this.closed());
+    this.conn = new RawTlsClient(ssl, listener, true, () => this.closed());
   }
 
   /** The TCP handle closed: the TLS state is freed, off OpenSSL's stack (as node:tls does). */
