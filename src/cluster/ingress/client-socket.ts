@@ -1,8 +1,9 @@
 /**
  * What the HTTP/1.x data path (http1-proxy.ts) needs of a client connection: bytes in, bytes
- * out with backpressure, pause and resume, and the two ways to end it. Plain HTTP connections
- * are libuv's TCP handles used directly (raw-tcp.ts); TLS ones are Node's TLSSocket, adapted
- * here. The events go to one receiver, set once, instead of listeners per connection.
+ * out with backpressure, pause and resume, and the two ways to end it. Connections are libuv's
+ * TCP handles used directly (raw-tcp.ts), TLS ones with node:tls's TLSWrap over them
+ * (raw-tls.ts); on a Node without those internals they are Node's sockets, adapted here. The
+ * events go to one receiver, set once, instead of listeners per connection.
  */
 import type net from 'node:net';
 import { logger } from '../../core/log.js';

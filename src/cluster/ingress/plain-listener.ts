@@ -1,8 +1,8 @@
 /**
  * The Ingress's plain HTTP listener: libuv's TCP handles directly (raw-tcp.ts) where this Node
  * has the internals they need, else net.Server with Node's sockets behind the same
- * ClientSocket interface (client-socket.ts), as TLS connections are. The fallback costs CPU per
- * connection (docs/ingress.md) but behaves the same.
+ * ClientSocket interface (client-socket.ts), as TLS connections are in raw-tls.ts's fallback.
+ * The fallback costs CPU per connection (docs/ingress.md) but behaves the same.
  */
 import net, { type Socket } from 'node:net';
 import { logger } from '../../core/log.js';

@@ -13,7 +13,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import type { SecureContext, TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { endToEnd } from '../../core/hop-by-hop.js';
 import { logger } from '../../core/log.js';
 import { BackendAgent } from './backend-agent.js';
@@ -24,8 +24,9 @@ import { StreamClient } from './client-socket.js';
 import { clientAddress, droppedInRequest, droppedInResponse, MAX_TRIES } from './forwarding.js';
 import { CLIENT_KEEPALIVE_MS, type Http1Context, IDLE_TICK_MS, serveHttp1 } from './http1-proxy.js';
 import { IdleSweep } from './idle-sweep.js';
-import { type ListenHandle, listenOn } from './listen-handle.js';
+import { type ListenHandle, type ListenTarget, listenOn } from './listen-handle.js';
 import { listenPlain, type PlainListener } from './plain-listener.js';
+import { listenRawTls, rawTlsMissing, type TlsListenerOptions } from './raw-tls.js';
 import { type BackendRef, normalizeHost, type Route } from './routes.js';
 import { Scratch } from './scratch.js';
 
@@ -357,16 +358,34 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
     serveHttp1(c, 'http', ports.http, proxy.http1),
   );
   ports.http = plain.port;
+  let tlsListener: { close(): void } | undefined;
   try {
     const httpPort = plain.port;
-    const httpsPort = await listenOn(secure, target(o.handles?.https, o.httpsPort));
+    const httpsPort = await listenTls(secure, target(o.handles?.https, o.httpsPort), {
+      defaultContext: createSecureContext({ ...tlsOptions, ...o.defaultCertificate }),
+      contextFor: (name) => o.router.contextFor(name),
+      protocols: ['h2', 'http/1.1'],
+      http1: (c) => serveHttp1(c, 'https', ports.https, proxy.http1),
+      h2: (s) => {
+        sockets.add(s);
+        s.once('close', () => sockets.delete(s));
+        // What node:http2 reads of a TLSSocket, raw-tls.ts gave this socket.
+        h2Connection?.call(secure, s as TLSSocket);
+      },
+    }).then((l) => {
+      tlsListener = l;
+      return l.port;
+    });
     ports.https = httpsPort;
     proxy.httpsPort = httpsPort;
     return {
       httpPort,
       httpsPort,
       close: async () => {
+        // node:http2's server listens only without the raw TLS listener; its close answers
+        // at once when it does not.
         const closed = new Promise<void>((r) => secure.close(() => r()));
+        tlsListener?.close();
         plain.close();
         for (const c of sockets) c.destroy();
         proxy.close();
@@ -375,7 +394,32 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
     };
   } catch (e) {
     plain.close();
+    tlsListener?.close();
     if (secure.listening) secure.close();
     throw e;
   }
+}
+
+/** Tests force node:http2's TLS server with this (the raw TLSWrap exists on every Node that runs them). */
+let forceTlsFallback = false;
+
+/** Makes later listeners serve TLS through node:http2's server even where raw-tls.ts works (tests only). */
+export function setTlsFallbackForTests(on: boolean): void {
+  forceTlsFallback = on;
+}
+
+/**
+ * Listens for TLS on `target`: on libuv's handles and TLSWrap directly (raw-tls.ts) where this
+ * Node has them, else through `secure` (node:http2's TLS server, whose `secureConnection`
+ * handler the caller set). Resolves with the listener's port and how to close it.
+ */
+async function listenTls(
+  secure: http2.Http2SecureServer,
+  target: ListenTarget,
+  o: TlsListenerOptions,
+): Promise<{ port: number; close(): void }> {
+  if (!rawTlsMissing && !forceTlsFallback) return listenRawTls(target, o);
+  log.debug("TLS on node:http2's server", { missing: rawTlsMissing ?? 'forced' });
+  const port = await listenOn(secure, target);
+  return { port, close: () => {} };
 }

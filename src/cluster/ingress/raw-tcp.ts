@@ -7,8 +7,8 @@
  * (docs/ingress.md, "Where the time goes"). The handles are the ones net.Socket itself wraps
  * (`tcp_wrap`, `stream_wrap`: the cluster module's listening handles, listen-handle.ts, are of
  * the same kind), used the way Node's own net.js uses them: `onconnection`, `onread` with
- * `streamBaseState`, `WriteWrap` and `ShutdownWrap` requests. TLS connections stay Node
- * sockets (client-socket.ts).
+ * `streamBaseState`, `WriteWrap` and `ShutdownWrap` requests. TLS connections are RawClients
+ * too, over node:tls's TLSWrap on such a handle (raw-tls.ts).
  */
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 import { logger } from '../../core/log.js';
@@ -35,8 +35,12 @@ interface Req {
   data: string | Uint8Array | undefined;
 }
 
-/** The methods of libuv's TCP handle used here (node's TCPWrap, a LibuvStreamWrap). */
-interface TcpHandle {
+/**
+ * The methods of libuv's TCP handle used here (node's TCPWrap, a LibuvStreamWrap). A TLS
+ * connection's TLSWrap has them too (raw-tls.ts): its stream methods are its own, the TCP ones
+ * node:tls forwards to the TCP handle under it.
+ */
+export interface TcpHandle {
   /** Must stay a function (Node checks). */
   onread: (this: TcpHandle) => void;
   onconnection: ((err: number, client: TcpHandle | undefined) => void) | null;
@@ -138,165 +142,210 @@ const HIGH_WATER = 16 * 1024;
 /** The read buffer's size (what libuv asks Node for per read). */
 const READ_SIZE = 64 * 1024;
 
-/** A client connection on a libuv TCP handle. */
-export class RawClient implements ClientSocket {
-  readonly tls = false;
-  writableLength = 0;
-  private events: ClientSocketEvents | undefined;
-  private peer: string | undefined;
-  private needDrain = false;
-  private noDelaySet = false;
-  /** The client's FIN came. */
-  private eof = false;
-  /** A shutdown (our FIN) was asked for. */
-  private shut = false;
-  /** The handle is closing or closed. */
-  destroyed = false;
+/**
+ * Makes the client connection class. It is made twice, for plain connections (RawClient) and
+ * for TLS ones over a TLSWrap (RawTlsClient, raw-tls.ts), the same code as two sets of
+ * closures: V8 keeps its inline caches and optimized code per closure, so neither kind of
+ * handle makes the other's paths polymorphic (with one class, plain connections cost 10-25%
+ * more CPU after TLS ones had run through it: docs/ingress.md, "TLS on libuv's handles").
+ */
+function rawClientClass() {
+  /** A client connection on a libuv TCP handle (or a TLSWrap over one: raw-tls.ts). */
+  class RawClient implements ClientSocket {
+    writableLength = 0;
+    private events: ClientSocketEvents | undefined;
+    private peer: string | undefined;
+    private needDrain = false;
+    private noDelaySet = false;
+    /** The client's FIN came. */
+    private eof = false;
+    /** A shutdown (our FIN) was asked for. */
+    private shut = false;
+    /** The handle is closing or closed. */
+    destroyed = false;
+    /** Reading began before start() (readEarly). */
+    private readingEarly = false;
 
-  constructor(
-    private readonly h: TcpHandle,
-    private readonly listener: RawListener,
-  ) {
-    h.conn = this;
-    h.onread = onRead;
-    // Every connection reads into the listener's one buffer: Node's own allocates 64 KiB per
-    // read, shrinks it and wraps it in an ArrayBuffer (malloc, realloc and free, and external
-    // memory that sets off V8's mark-compacts). The bytes are valid only during onData.
-    h.useUserBuffer(listener.readBuf);
-  }
-
-  get remoteAddress(): string | undefined {
-    if (this.peer === undefined && !this.destroyed) {
-      const out: { address?: string } = {};
-      if (this.h.getpeername(out) === 0) this.peer = out.address;
+    constructor(
+      private readonly h: TcpHandle,
+      private readonly listener: RawListener,
+      readonly tls = false,
+      /** Called once the handle closed (raw-tls.ts frees the connection's TLS state). */
+      private readonly afterClose?: () => void,
+    ) {
+      h.conn = this;
+      h.onread = onRead;
+      // Every connection reads into the listener's one buffer: Node's own allocates 64 KiB per
+      // read, shrinks it and wraps it in an ArrayBuffer (malloc, realloc and free, and external
+      // memory that sets off V8's mark-compacts). The bytes are valid only during onData.
+      h.useUserBuffer(listener.readBuf);
     }
-    return this.peer;
-  }
 
-  start(events: ClientSocketEvents): void {
-    this.events = events;
-    const err = this.h.readStart();
-    if (err) this.failed(err, 'read');
-  }
-
-  /** Bytes read into the listener's buffer (`n` > 0), the client's FIN or a read error. */
-  read(n: number): void {
-    if (this.destroyed) return;
-    if (n > 0) {
-      this.events?.onData(this.listener.readBuf.subarray(0, n));
-      return;
+    get remoteAddress(): string | undefined {
+      if (this.peer === undefined && !this.destroyed) {
+        const out: { address?: string } = {};
+        if (this.h.getpeername(out) === 0) this.peer = out.address;
+      }
+      return this.peer;
     }
-    if (n === 0) return;
-    if (n !== UV_EOF) {
-      this.failed(n, 'read');
-      return;
-    }
-    this.eof = true;
-    this.h.readStop();
-    // Our FIN went out already: both sides are done.
-    if (this.shut) this.destroy();
-    else this.events?.onEnd();
-  }
 
-  write(data: string | Uint8Array): boolean {
-    if (this.destroyed || this.shut) return false;
-    const req = new sw.WriteWrap();
-    req.handle = this.h;
-    req.oncomplete = onWritten;
-    req.async = false;
-    req.conn = this;
-    const err =
-      typeof data === 'string' ? this.h.writeLatin1String(req, data) : this.h.writeBuffer(req, data);
-    if (err) {
-      this.failed(err, 'write');
+    start(events: ClientSocketEvents): void {
+      this.events = events;
+      if (this.readingEarly) return;
+      const err = this.h.readStart();
+      if (err) this.failed(err, 'read');
+    }
+
+    /**
+     * Starts reading before a reader is set: a TLS connection's reads drive its handshake
+     * (raw-tls.ts), and its first bytes of data come after the reader was set. Returns libuv's
+     * error, if any.
+     */
+    readEarly(): number {
+      this.readingEarly = true;
+      return this.h.readStart();
+    }
+
+    /** Bytes read into the listener's buffer (`n` > 0), the client's FIN or a read error. */
+    read(n: number): void {
+      if (this.destroyed) return;
+      if (n > 0) {
+        this.events?.onData(this.listener.readBuf.subarray(0, n));
+        return;
+      }
+      if (n === 0) return;
+      if (n !== UV_EOF) {
+        this.failed(n, 'read');
+        return;
+      }
+      this.eof = true;
+      this.h.readStop();
+      // Our FIN went out already, or nobody reads yet (a TLS client gone during its handshake).
+      if (this.shut || !this.events) this.destroy();
+      else this.events.onEnd();
+    }
+
+    write(data: string | Uint8Array): boolean {
+      if (this.destroyed || this.shut) return false;
+      const req = new sw.WriteWrap();
+      req.handle = this.h;
+      req.oncomplete = onWritten;
+      req.async = false;
+      req.conn = this;
+      const err =
+        typeof data === 'string' ? this.h.writeLatin1String(req, data) : this.h.writeBuffer(req, data);
+      if (err) {
+        this.failed(err, 'write');
+        return false;
+      }
+      if (!state[kLastWriteWasAsync]) return true;
+      // The kernel took part or none of it: libuv writes the rest when the socket is writable.
+      req.async = true;
+      req.bytes = state[kBytesWritten] as number;
+      req.data = data;
+      this.writableLength += req.bytes;
+      if (this.writableLength < HIGH_WATER) return true;
+      this.needDrain = true;
       return false;
     }
-    if (!state[kLastWriteWasAsync]) return true;
-    // The kernel took part or none of it: libuv writes the rest when the socket is writable.
-    req.async = true;
-    req.bytes = state[kBytesWritten] as number;
-    req.data = data;
-    this.writableLength += req.bytes;
-    if (this.writableLength < HIGH_WATER) return true;
-    this.needDrain = true;
-    return false;
-  }
 
-  /** An asynchronous write completed (or failed, or was cancelled by the close). */
-  written(req: Req, status: number): void {
-    this.writableLength -= req.bytes;
-    req.data = undefined;
-    if (this.destroyed) return;
-    if (status < 0) {
-      this.failed(status, 'write');
-      return;
+    /** An asynchronous write completed (or failed, or was cancelled by the close). */
+    written(req: Req, status: number): void {
+      this.writableLength -= req.bytes;
+      req.data = undefined;
+      if (this.destroyed) return;
+      if (status < 0) {
+        this.failed(status, 'write');
+        return;
+      }
+      if (this.needDrain && this.writableLength === 0) {
+        this.needDrain = false;
+        this.events?.onDrain();
+      }
     }
-    if (this.needDrain && this.writableLength === 0) {
-      this.needDrain = false;
-      this.events?.onDrain();
+
+    pause(): void {
+      if (!this.destroyed && !this.eof) this.h.readStop();
+    }
+
+    resume(): void {
+      if (!this.destroyed && !this.eof) this.h.readStart();
+    }
+
+    setNoDelay(): void {
+      if (this.noDelaySet || this.destroyed) return;
+      this.noDelaySet = true;
+      this.h.setNoDelay(true);
+    }
+
+    end(): void {
+      if (this.destroyed || this.shut) return;
+      this.shut = true;
+      // libuv sends the FIN once the writes queued before it are out.
+      const req = new sw.ShutdownWrap();
+      req.handle = this.h;
+      req.oncomplete = onShutdown;
+      req.conn = this;
+      const err = this.h.shutdown(req);
+      if (err) this.destroy();
+    }
+
+    /** Our FIN is out: closed now if the client's came, else when it comes (half-open, as Node's sockets). */
+    shutDown(): void {
+      if (this.eof) this.destroy();
+    }
+
+    destroy(): void {
+      if (this.destroyed) return;
+      this.destroyed = true;
+      this.h.onread = ignoreRead;
+      this.listener.clients.delete(this);
+      this.h.close(() => {
+        this.events?.onClose();
+        this.afterClose?.();
+      });
+    }
+
+    /**
+     * Gives the handle up to another owner (an HTTP/2 session's socket, raw-tls.ts): no more
+     * events reach this connection, and closing the listener no longer closes it.
+     */
+    detach(): void {
+      this.destroyed = true;
+      this.h.conn = undefined;
+      this.listener.clients.delete(this);
+    }
+
+    private failed(err: number, op: string): void {
+      log.debug('client connection failed', { err: `${op} ${getSystemErrorName(err)}` });
+      this.destroy();
     }
   }
 
-  pause(): void {
-    if (!this.destroyed && !this.eof) this.h.readStop();
+  function onRead(this: TcpHandle): void {
+    this.conn?.read(state[kReadBytesOrError] as number);
   }
 
-  resume(): void {
-    if (!this.destroyed && !this.eof) this.h.readStart();
+  /** Reads after the close began (none should come). */
+  function ignoreRead(): void {}
+
+  function onWritten(this: Req, status: number): void {
+    this.conn.written(this, status);
   }
 
-  setNoDelay(): void {
-    if (this.noDelaySet || this.destroyed) return;
-    this.noDelaySet = true;
-    this.h.setNoDelay(true);
+  function onShutdown(this: Req, status: number): void {
+    if (status < 0) this.conn.destroy();
+    else this.conn.shutDown();
   }
 
-  end(): void {
-    if (this.destroyed || this.shut) return;
-    this.shut = true;
-    // libuv sends the FIN once the writes queued before it are out.
-    const req = new sw.ShutdownWrap();
-    req.handle = this.h;
-    req.oncomplete = onShutdown;
-    req.conn = this;
-    const err = this.h.shutdown(req);
-    if (err) this.destroy();
-  }
-
-  /** Our FIN is out: closed now if the client's came, else when it comes (half-open, as Node's sockets). */
-  shutDown(): void {
-    if (this.eof) this.destroy();
-  }
-
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    this.h.onread = ignoreRead;
-    this.listener.clients.delete(this);
-    this.h.close(() => this.events?.onClose());
-  }
-
-  private failed(err: number, op: string): void {
-    log.debug('client connection failed', { err: `${op} ${getSystemErrorName(err)}` });
-    this.destroy();
-  }
+  return RawClient;
 }
 
-function onRead(this: TcpHandle): void {
-  this.conn?.read(state[kReadBytesOrError] as number);
-}
-
-/** Reads after the close began (none should come). */
-function ignoreRead(): void {}
-
-function onWritten(this: Req, status: number): void {
-  this.conn.written(this, status);
-}
-
-function onShutdown(this: Req, status: number): void {
-  if (status < 0) this.conn.destroy();
-  else this.conn.shutDown();
-}
+/** A client connection on a libuv TCP handle. */
+export const RawClient = rawClientClass();
+export type RawClient = InstanceType<typeof RawClient>;
+/** A TLS client connection: a RawClient over node:tls's TLSWrap (raw-tls.ts). */
+export const RawTlsClient = rawClientClass();
 
 /** A listening TCP handle whose connections are RawClients. */
 export class RawListener {
@@ -308,7 +357,7 @@ export class RawListener {
   readonly port: number;
 
   constructor(
-    private readonly handle: ListenHandle & TcpHandle,
+    readonly handle: ListenHandle & TcpHandle,
     port: number,
   ) {
     this.port = port;
@@ -330,6 +379,25 @@ export class RawListener {
  * connection to `serve`. Throws as net.Server's listen fails: `listen EADDRINUSE: ...`.
  */
 export function listenRaw(target: ListenTarget, serve: (c: RawClient) => void): RawListener {
+  const listener = openListener(target);
+  listener.handle.onconnection = (e, client) => {
+    if (e || !client) {
+      // EMFILE and the like: the connection waits in the backlog, as with net.Server.
+      log.debug('accept failed', { err: getSystemErrorName(e) });
+      return;
+    }
+    const c = new RawClient(client, listener);
+    listener.clients.add(c);
+    serve(c);
+  };
+  return listener;
+}
+
+/**
+ * A listening handle on `target` (a socket bound elsewhere, or a port of its own), its
+ * connections not yet taken. Throws as net.Server's listen fails: `listen EADDRINUSE: ...`.
+ */
+export function openListener(target: ListenTarget): RawListener {
   const handle = (
     'handle' in target ? target.handle : bindListener(target.address, target.port)
   ) as ListenHandle & TcpHandle;
@@ -349,16 +417,5 @@ export function listenRaw(target: ListenTarget, serve: (c: RawClient) => void): 
     handle.close();
     throw wrong;
   }
-  const listener = new RawListener(handle, port);
-  handle.onconnection = (e, client) => {
-    if (e || !client) {
-      // EMFILE and the like: the connection waits in the backlog, as with net.Server.
-      log.debug('accept failed', { err: getSystemErrorName(e) });
-      return;
-    }
-    const c = new RawClient(client, listener);
-    listener.clients.add(c);
-    serve(c);
-  };
-  return listener;
+  return new RawListener(handle, port);
 }
