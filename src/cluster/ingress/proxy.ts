@@ -358,10 +358,10 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
     serveHttp1(c, 'http', ports.http, proxy.http1),
   );
   ports.http = plain.port;
-  let tlsListener: { close(): void } | undefined;
+  let tlsListener: { port: number; close(): void } | undefined;
   try {
     const httpPort = plain.port;
-    const httpsPort = await listenTls(secure, target(o.handles?.https, o.httpsPort), {
+    tlsListener = await listenTls(secure, target(o.handles?.https, o.httpsPort), {
       defaultContext: createSecureContext({ ...tlsOptions, ...o.defaultCertificate }),
       contextFor: (name) => o.router.contextFor(name),
       protocols: ['h2', 'http/1.1'],
@@ -372,10 +372,8 @@ export async function listenIngress(o: IngressProxyOptions): Promise<IngressProx
         // What node:http2 reads of a TLSSocket, raw-tls.ts gave this socket.
         h2Connection?.call(secure, s as TLSSocket);
       },
-    }).then((l) => {
-      tlsListener = l;
-      return l.port;
     });
+    const httpsPort = tlsListener.port;
     ports.https = httpsPort;
     proxy.httpsPort = httpsPort;
     return {

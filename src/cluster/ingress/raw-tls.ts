@@ -226,6 +226,9 @@ function onHandshakeDone(this: TlsWrap): void {
     return;
   }
   h.conn.detach();
+  // As node:http2's TLS server has its sockets (`noDelay`): frames written apart are not held
+  // for the client's delayed ACK. (The HTTP/1.x data path sets it on its connections itself.)
+  this.setNoDelay(true);
   // net.Socket takes a handle as net.Server gives it one (`handle` is not in its typings).
   // It does not start reading (`manualStart`): the TLSWrap already reads, and node:http2's session
   // takes its bytes from C++ once it consumes the stream.
