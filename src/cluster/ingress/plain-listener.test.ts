@@ -1,8 +1,11 @@
-// The plain listener's fallback to net.Server (a Node without the libuv internals raw-tcp.ts
-// uses): forced here, it proxies requests as the raw listener does, kept alive and half-open.
+// The listeners' fallbacks on a Node without the libuv internals raw-tcp.ts and raw-tls.ts use:
+// net.Server for plain HTTP and node:http2's server for TLS, forced here, proxy requests as
+// the raw listeners do (kept alive and half-open; HTTPS/1.1 and HTTP/2).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
@@ -10,7 +13,7 @@ import { logLevel, setLogLevel, setLogSink } from '../../core/log.js';
 import { RoundRobin } from './backends.js';
 import { selfSignedCertificate } from './certs.js';
 import { setPlainFallbackForTests } from './plain-listener.js';
-import { type IngressProxy, listenIngress } from './proxy.js';
+import { type IngressProxy, listenIngress, setTlsFallbackForTests } from './proxy.js';
 import { rawTcpMissing } from './raw-tcp.js';
 import { routeTable } from './routes.js';
 
@@ -45,6 +48,7 @@ before(async () => {
     },
   ]);
   setPlainFallbackForTests(true);
+  setTlsFallbackForTests(true);
   const level = logLevel();
   setLogLevel('debug');
   const sink = setLogSink((line) => logged.push(line));
@@ -63,6 +67,7 @@ before(async () => {
   setLogSink(sink);
   setLogLevel(level);
   setPlainFallbackForTests(false);
+  setTlsFallbackForTests(false);
 });
 
 after(async () => {
@@ -75,10 +80,12 @@ test('this Node has every internal the raw handles need', () => {
   assert.equal(rawTcpMissing, undefined);
 });
 
-test('the fallback says once, at debug level, why', () => {
-  const lines = logged.filter((l) => l.includes('plain HTTP on net.Server'));
-  assert.equal(lines.length, 1, logged.join('\n'));
-  assert.match(lines[0] ?? '', /"missing":"forced"/);
+test('each fallback says, at debug level, why', () => {
+  for (const what of ['plain HTTP on net.Server', "TLS on node:http2's server"]) {
+    const lines = logged.filter((l) => l.includes(what));
+    assert.equal(lines.length, 1, logged.join('\n'));
+    assert.match(lines[0] ?? '', /"missing":"forced"/);
+  }
 });
 
 test('through net.Server: requests are proxied on a kept-alive connection', async () => {
@@ -119,4 +126,45 @@ test('through net.Server: a client that ends its side first still gets the answe
   s.destroy();
   assert.match(text, /^HTTP\/1\.1 200 /);
   assert.ok(text.endsWith('app /half'), text);
+});
+
+test("through node:http2's server: HTTPS/1.1 and HTTP/2 requests are proxied", async () => {
+  const one = await new Promise<string>((resolve, reject) => {
+    https
+      .get(
+        {
+          host: '127.0.0.1',
+          port: proxy.httpsPort,
+          path: '/one',
+          headers: { host: 'app' },
+          rejectUnauthorized: false,
+          agent: false,
+        },
+        (res) => {
+          let b = '';
+          res.on('data', (d) => {
+            b += d;
+          });
+          res.on('end', () => resolve(b));
+        },
+      )
+      .on('error', reject);
+  });
+  assert.equal(one, 'app /one');
+  const session = http2.connect(`https://127.0.0.1:${proxy.httpsPort}`, { rejectUnauthorized: false });
+  try {
+    const two = await new Promise<string>((resolve, reject) => {
+      const req = session.request({ ':path': '/two', ':authority': 'app' });
+      let b = '';
+      req.setEncoding('utf8');
+      req.on('data', (d) => {
+        b += d;
+      });
+      req.on('end', () => resolve(b));
+      req.on('error', reject);
+    });
+    assert.equal(two, 'app /two');
+  } finally {
+    session.close();
+  }
 });

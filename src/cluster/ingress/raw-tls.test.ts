@@ -1,21 +1,17 @@
 // TLS on libuv's handles and node:tls's TLSWrap (raw-tls.ts): what node:tls's server did for the
 // Ingress and the proxy tests do not reach (a handshake that never ends or ends early,
-// renegotiation), and the fallback to node:http2's server on a Node without the internals.
+// renegotiation). The fallback to node:http2's server is tested with the plain one's
+// (plain-listener.test.ts).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http from 'node:http';
-import http2 from 'node:http2';
 import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
-import { RoundRobin } from './backends.js';
 import { selfSignedCertificate, tlsOptions } from './certs.js';
 import type { ClientSocket } from './client-socket.js';
-import { type IngressProxy, listenIngress, setTlsFallbackForTests } from './proxy.js';
 import type { RawListener } from './raw-tcp.js';
 import { listenRawTls, rawTlsMissing } from './raw-tls.js';
-import { routeTable } from './routes.js';
 
 const cert = selfSignedCertificate('raw.test');
 const context = tls.createSecureContext({ ...tlsOptions, ...cert });
@@ -126,98 +122,5 @@ describe('the raw TLS listener', () => {
     await closed;
     assert.equal(done, 3);
     await drained(l);
-  });
-});
-
-describe("TLS through node:http2's server (the fallback)", () => {
-  let backend: http.Server;
-  let proxy: IngressProxy;
-  before(async () => {
-    backend = http.createServer((req, res) => res.end(`${req.headers.host} ${req.url}`));
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-    const port = (backend.address() as AddressInfo).port;
-    const { table } = routeTable([
-      {
-        metadata: { name: 'i', namespace: 'default', uid: 'i', resourceVersion: '1' },
-        spec: {
-          rules: [
-            {
-              host: 'app',
-              http: {
-                paths: [
-                  {
-                    path: '/',
-                    pathType: 'Prefix',
-                    backend: { service: { name: 'app', port: { number: 80 } } },
-                  },
-                ],
-              },
-            },
-          ],
-        },
-      },
-    ]);
-    setTlsFallbackForTests(true);
-    try {
-      proxy = await listenIngress({
-        address: '127.0.0.1',
-        httpPort: 0,
-        httpsPort: 0,
-        defaultCertificate: cert,
-        router: {
-          match: (h, u) => table.match(h, u),
-          pool: () => new RoundRobin([{ host: '127.0.0.1', port }]),
-          contextFor: () => context,
-        },
-      });
-    } finally {
-      setTlsFallbackForTests(false);
-    }
-  });
-  after(async () => {
-    await proxy.close();
-    backend.closeAllConnections();
-    await new Promise<void>((r) => backend.close(() => r()));
-  });
-
-  test('HTTPS/1.1 and HTTP/2 requests are proxied', async () => {
-    const one = await new Promise<string>((resolve, reject) => {
-      https
-        .get(
-          {
-            host: '127.0.0.1',
-            port: proxy.httpsPort,
-            path: '/one',
-            headers: { host: 'app' },
-            rejectUnauthorized: false,
-            agent: false,
-          },
-          (res) => {
-            let b = '';
-            res.on('data', (d) => {
-              b += d;
-            });
-            res.on('end', () => resolve(b));
-          },
-        )
-        .on('error', reject);
-    });
-    assert.equal(one, 'app /one');
-    const session = http2.connect(`https://127.0.0.1:${proxy.httpsPort}`, { rejectUnauthorized: false });
-    try {
-      const two = await new Promise<string>((resolve, reject) => {
-        const req = session.request({ ':path': '/two', ':authority': 'app' });
-        let b = '';
-        req.setEncoding('utf8');
-        req.on('data', (d) => {
-          b += d;
-        });
-        req.on('end', () => resolve(b));
-        req.on('error', reject);
-      });
-      assert.equal(two, 'app /two');
-    } finally {
-      session.close();
-    }
   });
 });
