@@ -88,16 +88,21 @@ const HANDLE_METHODS = [
 ] as const;
 
 /**
+ * One of Node's internal bindings: process.binding serves these to user code (Node's
+ * allow-list); `stream_wrap`, `tcp_wrap` and `tls_wrap` are what net.js and node:tls use.
+ */
+export function nodeBinding(name: string): Record<string, unknown> | undefined {
+  return (process as unknown as { binding(n: string): Record<string, unknown> | undefined }).binding(name);
+}
+
+/**
  * Checks, once at load, that every internal used here exists with the shape net.js relies on
  * (Berth runs on Node 20 or later; a later Node may rename or drop any of them).
  */
 function loadInternals(): Internals {
   try {
-    // process.binding serves these to user code (Node's allow-list); they are what net.js uses.
-    const binding = (name: string) =>
-      (process as unknown as { binding(n: string): Record<string, unknown> | undefined }).binding(name);
-    const sw = binding('stream_wrap');
-    if (!sw) return { missing: "process.binding('stream_wrap')" };
+    const sw = nodeBinding('stream_wrap');
+    if (!sw) return { missing: "process.nodeBinding('stream_wrap')" };
     for (const k of ['WriteWrap', 'ShutdownWrap'] as const) {
       if (typeof sw[k] !== 'function') return { missing: `stream_wrap.${k}` };
     }
@@ -108,13 +113,13 @@ function loadInternals(): Internals {
       if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= size)
         return { missing: `stream_wrap.${k}` };
     }
-    const TCP = binding('tcp_wrap')?.TCP;
+    const TCP = nodeBinding('tcp_wrap')?.TCP;
     if (typeof TCP !== 'function') return { missing: 'tcp_wrap.TCP' };
     const proto = TCP.prototype as Record<string, unknown>;
     for (const m of HANDLE_METHODS) {
       if (typeof proto[m] !== 'function') return { missing: `tcp_wrap.TCP.prototype.${m}` };
     }
-    const UV_EOF = binding('uv')?.UV_EOF;
+    const UV_EOF = nodeBinding('uv')?.UV_EOF;
     if (typeof UV_EOF !== 'number' || UV_EOF >= 0) return { missing: 'uv.UV_EOF' };
     return { sw: sw as unknown as StreamWrapBinding, UV_EOF };
   } catch (e) {

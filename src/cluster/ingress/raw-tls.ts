@@ -17,6 +17,7 @@ import { logger } from '../../core/log.js';
 import type { ClientSocket } from './client-socket.js';
 import type { ListenTarget } from './listen-handle.js';
 import {
+  nodeBinding,
   openListener,
   type RawClient,
   type RawListener,
@@ -75,9 +76,7 @@ const TLS_METHODS = [
 function loadWrap(): { wrap: Wrap } | { missing: string } {
   if (rawTcpMissing) return { missing: rawTcpMissing };
   try {
-    const binding = (
-      process as unknown as { binding(n: string): Record<string, unknown> | undefined }
-    ).binding('tls_wrap');
+    const binding = nodeBinding('tls_wrap');
     const wrap = binding?.wrap;
     if (typeof wrap !== 'function') return { missing: 'tls_wrap.wrap' };
     const TLSWrap = binding?.TLSWrap;
