@@ -102,7 +102,7 @@ export function nodeBinding(name: string): Record<string, unknown> | undefined {
 function loadInternals(): Internals {
   try {
     const sw = nodeBinding('stream_wrap');
-    if (!sw) return { missing: "process.nodeBinding('stream_wrap')" };
+    if (!sw) return { missing: "process.binding('stream_wrap')" };
     for (const k of ['WriteWrap', 'ShutdownWrap'] as const) {
       if (typeof sw[k] !== 'function') return { missing: `stream_wrap.${k}` };
     }
