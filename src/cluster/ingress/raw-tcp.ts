@@ -364,6 +364,8 @@ export class RawListener {
   constructor(
     readonly handle: ListenHandle & TcpHandle,
     port: number,
+    /** What else goes with the listener (raw-tls.ts's handshake sweep). */
+    private readonly onClose?: () => void,
   ) {
     this.port = port;
   }
@@ -376,6 +378,7 @@ export class RawListener {
     this.closed = true;
     this.handle.close();
     for (const c of this.clients) c.destroy();
+    this.onClose?.();
   }
 }
 
@@ -400,9 +403,10 @@ export function listenRaw(target: ListenTarget, serve: (c: RawClient) => void): 
 
 /**
  * A listening handle on `target` (a socket bound elsewhere, or a port of its own), its
- * connections not yet taken. Throws as net.Server's listen fails: `listen EADDRINUSE: ...`.
+ * connections not yet taken; `onClose` runs when it is closed. Throws as net.Server's listen
+ * fails: `listen EADDRINUSE: ...`.
  */
-export function openListener(target: ListenTarget): RawListener {
+export function openListener(target: ListenTarget, onClose?: () => void): RawListener {
   const handle = (
     'handle' in target ? target.handle : bindListener(target.address, target.port)
   ) as ListenHandle & TcpHandle;
@@ -422,5 +426,5 @@ export function openListener(target: ListenTarget): RawListener {
     handle.close();
     throw wrong;
   }
-  return new RawListener(handle, port);
+  return new RawListener(handle, port, onClose);
 }

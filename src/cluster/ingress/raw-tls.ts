@@ -15,6 +15,7 @@ import net from 'node:net';
 import tls, { type SecureContext } from 'node:tls';
 import { logger } from '../../core/log.js';
 import type { ClientSocket } from './client-socket.js';
+import { type IdleMember, IdleSweep } from './idle-sweep.js';
 import type { ListenTarget } from './listen-handle.js';
 import {
   nodeBinding,
@@ -99,6 +100,8 @@ export const rawTlsMissing: string | undefined = 'missing' in loaded ? loaded.mi
 
 /** A handshake not done by then is dropped (tls.Server's `handshakeTimeout` default). */
 const HANDSHAKE_TIMEOUT_MS = 120_000;
+/** The handshake timeout in the idle sweep's ticks: a handshake is dropped 29/30 to all of it in. */
+const HANDSHAKE_TICKS = 30;
 /** node:tls's limit on a client's renegotiations: 3 in 10 minutes. */
 const RENEG_LIMIT = 3;
 const RENEG_WINDOW_MS = 600_000;
@@ -119,43 +122,47 @@ export interface TlsListenerOptions {
   handshakeTimeoutMs?: number;
 }
 
-/** One connection until its handshake is done. */
-class Handshake {
+/**
+ * One connection, and its handshake until done. The handshake's timeout is the listener's
+ * idle sweep (one timer for all, as the HTTP/1.x path's idle timeouts), which it leaves once
+ * done: never zeroed, its count is the time since the connection came.
+ */
+class Handshake implements IdleMember {
   done = false;
   handshakes = 0;
   lastStart = 0;
+  idleTicks = 0;
   /** Once handed to HTTP/2. */
   socket: net.Socket | undefined;
-  readonly timer: NodeJS.Timeout;
   readonly conn: RawClient;
 
   constructor(
     readonly ssl: TlsWrap,
     listener: RawListener,
     readonly o: TlsListenerOptions,
+    readonly sweep: IdleSweep,
   ) {
-    this.timer = setTimeout(onHandshakeTimeout, o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, this);
-    this.timer.unref();
     this.conn = new RawTlsClient(ssl, listener, true, () => this.closed());
+    sweep.add(this);
+  }
+
+  onIdle(): void {
+    this.fail('handshake timed out');
   }
 
   /** The TCP handle closed: the TLS state is freed, off OpenSSL's stack (as node:tls does). */
   closed(): void {
-    clearTimeout(this.timer);
+    this.sweep.delete(this);
     setImmediate(destroySsl, this.ssl);
   }
 
   /** Ends the connection, whoever holds it now. */
   fail(why: string, err?: unknown): void {
     log.debug('TLS client connection failed', { why, err: err instanceof Error ? err.message : err });
-    clearTimeout(this.timer);
+    this.sweep.delete(this);
     if (this.socket) this.socket.destroy();
     else this.conn.destroy();
   }
-}
-
-function onHandshakeTimeout(h: Handshake): void {
-  if (!h.done) h.fail('handshake timed out');
 }
 
 /**
@@ -167,7 +174,9 @@ export function listenRawTls(target: ListenTarget, o: TlsListenerOptions): RawLi
   // ALPN's wire form (length-prefixed names), made once for every connection.
   const alpn: { ALPNProtocols?: Buffer } = {};
   convertALPNProtocols?.([...o.protocols], alpn);
-  const listener = openListener(target);
+  const timeout = o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+  const sweep = new IdleSweep(timeout / HANDSHAKE_TICKS, HANDSHAKE_TICKS);
+  const listener = openListener(target, () => sweep.close());
   listener.handle.onconnection = (e, client) => {
     if (e || !client) {
       log.debug('accept failed', { err: e });
@@ -188,7 +197,7 @@ export function listenRawTls(target: ListenTarget, o: TlsListenerOptions): RawLi
     ssl.onerror = onTlsError;
     ssl.enableCertCb();
     if (alpn.ALPNProtocols) ssl.setALPNProtocols(alpn.ALPNProtocols);
-    const h = new Handshake(ssl, listener, o);
+    const h = new Handshake(ssl, listener, o, sweep);
     ssl.handshake = h;
     listener.clients.add(h.conn);
     // Reading drives the handshake; the connection's reader is set when it is done.
@@ -217,7 +226,7 @@ function onHandshakeDone(this: TlsWrap): void {
   const h = this.handshake;
   if (!h || h.done) return;
   h.done = true;
-  clearTimeout(h.timer);
+  h.sweep.delete(h);
   // Called from inside the read that finished the handshake: the request's bytes that came
   // with it are read right after, so the connection's reader is set before this returns.
   if (this.getALPNNegotiatedProtocol() !== 'h2') {
